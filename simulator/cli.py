@@ -1,0 +1,199 @@
+"""The ``hashfleet`` command line: parse, call the library, print. Nothing else lives here.
+
+Exit codes (DESIGN.md, "CLI verbs"): 0 ok, 1 simulation failure, 2 bad input. Bad input
+prints ``file:line:col: message`` lines on stderr and no traceback unless ``--debug``.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+
+import click
+
+from simulator import __version__
+
+
+class BadInput(click.ClickException):
+    """Bad input already formatted as ``file:line:col: message`` lines; exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+def _handle_errors(fn):
+    """Turn InputError(s) into exit code 2 with one line per error (a traceback only with --debug)."""
+    from simulator.errors import InputError, InputErrors
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, InputErrors) as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            raise BadInput(str(exc)) from None
+
+    return wrapper
+
+
+def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt: str = "{:,.6g}") -> None:
+    """Print rows as an aligned table, CSV, or JSON (a list of row objects keyed by column)."""
+    columns = columns or (list(rows[0]) if rows else [])
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+        return
+
+    def cell(v):
+        if v is None:
+            return "—"
+        if isinstance(v, float):
+            return floatfmt.format(v)
+        return str(v)
+
+    table = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
+    just = lambda s, i: s.rjust(widths[i]) if numeric[i] else s.ljust(widths[i])  # noqa: E731
+    click.echo("  ".join(just(c, i) for i, c in enumerate(columns)).rstrip())
+    for row in table:
+        click.echo("  ".join(just(v, i) for i, v in enumerate(row)).rstrip())
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                             show_default=True, help="Output format.")
+set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                          help="Override a scenario key, e.g. --set fleet[0].units=5000 (repeatable).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hashfleet")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def main(debug: bool) -> None:
+    """hashfleet: fleet-level Bitcoin mining operations simulator."""
+
+
+# --------------------------------------------------------------------------- validate / schema
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@set_option
+@_handle_errors
+def validate(files, overrides) -> None:
+    """Check scenario FILES: OK with a digest, or every error with its file:line:col."""
+    from simulator.config import checks, load_scenario
+    from simulator.config.digest import digest
+    from simulator.errors import InputErrors
+
+    failed = []
+    for path in files:
+        try:
+            scenario = load_scenario(path, overrides)
+        except InputErrors as exc:
+            failed.append(str(exc))
+            continue
+        click.echo(f"{path}: OK  {digest(scenario)}")
+        for loc, msg in checks.warnings(scenario, checks.library_for(scenario)):
+            click.echo(f"{path}: warning: {msg}", err=True)
+    if failed:
+        raise BadInput("\n".join(failed))
+
+
+@main.command()
+def schema() -> None:
+    """Print the scenario file's JSON Schema (for editor completion)."""
+    from simulator.config.schema import Scenario
+
+    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+
+
+# --------------------------------------------------------------------------- hardware
+@main.group()
+def hardware() -> None:
+    """The ASIC hardware library."""
+
+
+hardware_dir_option = click.option("--hardware-dir", "hardware_dirs", multiple=True, type=click.Path(),
+                                   help="Extra folder of hardware profile YAML files (repeatable).")
+
+
+@hardware.command("list")
+@click.option("--sort", type=click.Choice(["efficiency", "hashrate", "release", "id"]), default="efficiency",
+              show_default=True)
+@hardware_dir_option
+@format_option
+@_handle_errors
+def hardware_list(sort: str, hardware_dirs, fmt: str) -> None:
+    """List the hardware profiles."""
+    from simulator.hardware import load_library
+
+    library = load_library(extra_dirs=tuple(hardware_dirs))
+    key = {"efficiency": lambda p: (p.efficiency_jth, p.id),
+           "hashrate": lambda p: (-p.hashrate_ths, p.id),
+           "release": lambda p: (str(p.release_date or "9999"), p.id),
+           "id": lambda p: p.id}[sort]
+    rows = [{"id": p.id, "vendor": p.vendor, "name": p.name, "hashrate_ths": p.hashrate_ths,
+             "power_w": p.power_w, "efficiency_jth": p.efficiency_jth, "cooling": p.cooling,
+             "release": str(p.release_date) if p.release_date else None,
+             "launch_price_usd_per_th": p.launch_price_usd_per_th}
+            for p in sorted(library.values(), key=key)]
+    emit(rows, fmt)
+
+
+@hardware.command("show")
+@click.argument("model_id")
+@click.option("--hashprice-usd-per-ph-day", type=float, default=None,
+              help="Hashprice for the breakeven power price (default: 30, 45 and 60).")
+@hardware_dir_option
+@format_option
+@_handle_errors
+def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: str) -> None:
+    """Show one profile: spec, sources, tuning curve and breakeven power price."""
+    from simulator.hardware import breakeven_power_usd_per_mwh, get_profile, tuned_power_w
+    from simulator.errors import InputError
+
+    try:
+        p = get_profile(model_id, extra_dirs=tuple(hardware_dirs))
+    except KeyError as exc:
+        raise InputError(model_id, 1, 1, exc.args[0] if exc.args else str(exc)) from None
+    hashprices = [hashprice_usd_per_ph_day] if hashprice_usd_per_ph_day is not None else [30.0, 45.0, 60.0]
+    fractions = sorted({p.tuning.min_fraction, 0.8, 0.9, 1.0, p.tuning.max_fraction})
+    tuning = [{"hashrate_fraction": f, "hashrate_ths": p.hashrate_ths * f,
+               "power_w": float(tuned_power_w(p, f)),
+               "efficiency_jth": float(tuned_power_w(p, f)) / (p.hashrate_ths * f)} for f in fractions]
+    breakeven = [{"hashprice_usd_per_ph_day": h,
+                  "breakeven_usd_per_mwh": float(breakeven_power_usd_per_mwh(h, p.efficiency_jth))}
+                 for h in hashprices]
+    spec = p.model_dump(mode="json")
+    if fmt == "json":
+        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven}, indent=2))
+        return
+    sources = spec.pop("source", {}) or {}
+    defaults = set(spec.pop("class_defaults", []) or [])
+    click.echo(f"{p.name} ({p.id}) — {p.vendor}, {p.cooling} cooling")
+    for key, value in spec.items():
+        if key in ("id", "name", "vendor", "cooling"):
+            continue
+        note = " [class default]" if key in defaults else ""
+        click.echo(f"  {key}: {value}{note}")
+    click.echo("Sources:")
+    for key, src in sources.items():
+        click.echo(f"  {key}: {src}")
+    click.echo("Tuning curve (P = P0·f^k):")
+    emit(tuning, fmt)
+    click.echo("Breakeven power price (gross, before pool fee and cooling):")
+    emit(breakeven, fmt)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

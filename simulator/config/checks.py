@@ -1,0 +1,174 @@
+"""Cross-field checks of a scenario, one small named function each (PyPSA's consistency.py).
+
+Each check takes the validated :class:`~simulator.config.schema.Scenario` (and, where it
+needs them, the hardware library) and yields ``(location, message)`` pairs; the location is
+the key path of the offending item so the loader can cite its ``file:line:col``. The
+messages say what would be valid.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+from typing import Iterator, Mapping
+
+from simulator.config.schema import BtcBacked, RegimePrice, Scenario
+from simulator.hardware import load_library
+
+Problem = tuple[tuple, str]
+
+
+def library_for(scenario: Scenario, base_dir: str | None = None) -> Mapping:
+    """The hardware library plus the scenario's own ``hardware_dirs``."""
+    base = base_dir or (scenario.provenance.base_dir if scenario.provenance else ".")
+    dirs = tuple(d if os.path.isabs(d) else os.path.join(base, d) for d in scenario.hardware_dirs)
+    return load_library(extra_dirs=dirs)
+
+
+def cohorts(scenario: Scenario):
+    """(location, item, energised date) of every fleet item and purchase."""
+    for i, item in enumerate(scenario.fleet):
+        yield ("fleet", i), item, item.deployed
+    for i, item in enumerate(scenario.purchases):
+        yield ("purchases", i), item, item.delivery
+
+
+def check_unique_names(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """Site names are unique; cohort ids are unique across fleet and purchases."""
+    seen: dict = {}
+    for i, site in enumerate(scenario.sites):
+        if site.name in seen:
+            yield ("sites", i, "name"), f"duplicate site name {site.name!r} (also sites[{seen[site.name]}])"
+        seen.setdefault(site.name, i)
+    ids: dict = {}
+    for loc, item, _ in cohorts(scenario):
+        if item.id is None:
+            continue
+        if item.id in ids:
+            yield loc + ("id",), f"duplicate cohort id {item.id!r}; ids must be unique across fleet and purchases"
+        ids.setdefault(item.id, loc)
+
+
+def check_models_exist(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """Every fleet and purchase model is in the hardware library."""
+    for loc, item, _ in cohorts(scenario):
+        if item.model not in library:
+            close = difflib.get_close_matches(item.model, list(library), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "see `hashfleet hardware list`"
+            yield loc + ("model",), f"unknown hardware model {item.model!r}; {hint}"
+
+
+def check_sites_exist(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """Every site named by a cohort, an HPC project or an event exists."""
+    names = [s.name for s in scenario.sites]
+    items = [(loc, item) for loc, item, _ in cohorts(scenario)]
+    items += [(("hpc", i), p) for i, p in enumerate(scenario.hpc)]
+    items += [(("events", i), e) for i, e in enumerate(scenario.events) if hasattr(e, "site")]
+    for loc, item in items:
+        if item.site not in names:
+            close = difflib.get_close_matches(item.site, names, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid sites: {', '.join(names)}"
+            yield loc + ("site",), f"unknown site {item.site!r}; {hint}"
+
+
+def check_dates(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """Deliveries, HPC starts and events fall inside the horizon; retirements follow energising."""
+    first, last = scenario.start, scenario.end - dt.timedelta(days=1)
+    span = f"inside the horizon {first} … {last}"
+    dated = [(("purchases", i, "delivery"), p.delivery) for i, p in enumerate(scenario.purchases)]
+    dated += [(("hpc", i, "start"), h.start) for i, h in enumerate(scenario.hpc)]
+    dated += [(("events", i, "date"), e.date) for i, e in enumerate(scenario.events)]
+    for loc, when in dated:
+        if not first <= when <= last:
+            yield loc, f"{when} is outside the horizon; it must fall {span}"
+    for loc, item, energised in cohorts(scenario):
+        if item.retired is not None and item.retired <= energised:
+            yield loc + ("retired",), f"retired {item.retired} is not after {energised}; dates must be in order"
+
+
+def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """BTC-backed loans: LTV initial < margin call < liquidation; regimes and power bounds make sense."""
+    if scenario.company is not None:
+        for i, debt in enumerate(scenario.company.debt):
+            if isinstance(debt, BtcBacked) and not debt.ltv_initial < debt.ltv_margin_call < debt.ltv_liquidation:
+                yield ("company", "debt", i), (
+                    f"LTVs out of order ({debt.ltv_initial} / {debt.ltv_margin_call} / {debt.ltv_liquidation}); "
+                    "need ltv_initial < ltv_margin_call < ltv_liquidation")
+    price = scenario.market.btc_price
+    if isinstance(price, RegimePrice) and price.initial >= len(price.regimes):
+        yield ("market", "btc_price", "initial"), f"initial regime {price.initial} does not exist; valid: 0 … {len(price.regimes) - 1}"
+    for i, site in enumerate(scenario.sites):
+        power = site.power
+        if power.contract == "index" and not power.floor_usd_per_mwh < power.cap_usd_per_mwh:
+            yield ("sites", i, "power"), "floor_usd_per_mwh must be below cap_usd_per_mwh"
+    if scenario.pool.payout == "pplns" and scenario.pool.hashrate_ehs is None:
+        yield ("pool",), "pplns needs pool.hashrate_ehs (the pool's size in EH/s)"
+
+
+def committed_mw(scenario: Scenario, library: Mapping) -> dict[str, list]:
+    """Facility-MW steps per site: ``[(date, delta_mw, location), ...]`` sorted by date.
+
+    Mining facility power of a cohort = units × power_w × (1 + cooling_overhead) / 1e6 from
+    its energising date until ``retired``; an HPC project reserves ``it_mw × pue`` from its
+    start. Removals sort before additions on the same date (a retirement frees MW that day).
+    """
+    sites = {s.name: s for s in scenario.sites}
+    steps: dict = {name: [] for name in sites}
+    for loc, item, energised in cohorts(scenario):
+        if item.site not in sites or item.model not in library:
+            continue
+        mw = item.units * library[item.model].power_w * (1 + sites[item.site].cooling_overhead) / 1e6
+        steps[item.site].append((energised, mw, loc))
+        if item.retired is not None:
+            steps[item.site].append((item.retired, -mw, loc))
+    for i, project in enumerate(scenario.hpc):
+        if project.site in sites:
+            steps[project.site].append((project.start, project.it_mw * project.pue, ("hpc", i)))
+    for name in steps:
+        steps[name].sort(key=lambda s: (s[0], s[1]))
+    return steps
+
+
+def peak_mw(steps: list) -> float:
+    """Largest running total of a site's facility-MW steps."""
+    total, peak = 0.0, 0.0
+    for _, delta, _ in steps:
+        total += delta
+        peak = max(peak, total)
+    return peak
+
+
+def check_site_capacity(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """At no date does a site's committed facility power exceed its ``capacity_mw``."""
+    tolerance_mw = 1e-9
+    for site_index, site in enumerate(scenario.sites):
+        total = 0.0
+        for when, delta, loc in committed_mw(scenario, library)[site.name]:
+            total += delta
+            if delta > 0 and total > site.capacity_mw + tolerance_mw:
+                spare = site.capacity_mw - (total - delta)
+                what = "HPC project" if loc[0] == "hpc" else f"{getattr(scenario, loc[0])[loc[1]].units} units"
+                yield loc, (f"site {site.name!r} would draw {total:.1f} MW from {when} with this {what} "
+                            f"({delta:.1f} MW) but its capacity_mw is {site.capacity_mw:g}; "
+                            f"at most {max(spare, 0):.1f} MW more fit then")
+                break
+
+
+CHECKS = (check_unique_names, check_models_exist, check_sites_exist, check_dates,
+          check_fractions_and_ordering, check_site_capacity)
+
+
+def run_all(scenario: Scenario, base_dir: str | None = None) -> list[Problem]:
+    """Every problem every check finds."""
+    library = library_for(scenario, base_dir)
+    return [problem for check in CHECKS for problem in check(scenario, library)]
+
+
+def warnings(scenario: Scenario, library: Mapping) -> list[Problem]:
+    """Things that are allowed but probably unintended (a cohort deployed before release)."""
+    out = []
+    for loc, item, energised in cohorts(scenario):
+        profile = library.get(item.model)
+        if profile is not None and profile.release_date is not None and energised < profile.release_date:
+            out.append((loc, f"{item.model} deployed {energised}, before its release {profile.release_date}"))
+    return out

@@ -1,0 +1,641 @@
+"""The scenario file as frozen, strict pydantic models.
+
+Field docstrings are the documentation: they become the descriptions of the JSON Schema
+that ``hashfleet schema`` prints. Every model forbids unknown keys and is immutable after
+load; numbers are strict (``paths: "200"`` is an error, an integer is accepted where a float
+is expected); defaults live only here. Models chosen by name (``btc_price: {model: gbm}``)
+are discriminated unions keyed by ``model``, ``contract``, ``kind`` or ``policy``: the
+engine maps the same name through its registry to the function that implements it.
+
+Units are in the names (DESIGN.md, "Units"); fractions are in [0, 1]; ``_pct`` is percent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+
+
+def _iso_date(value):
+    """Accept a date (unquoted YAML) or an ISO ``YYYY-MM-DD`` string (quoted YAML)."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a date-time")
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected an ISO date YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+def _iso_datetime(value):
+    """Accept an ISO date-time string such as ``2025-12-20T04:10:00Z`` (UTC if no offset)."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"expected an ISO date-time YYYY-MM-DDTHH:MM:SSZ, got {value!r}") from None
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Strict(BaseModel):
+    """Base of every scenario section: strict types, no unknown keys, frozen."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", use_attribute_docstrings=True,
+                              populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- market
+class GbmPrice(Strict):
+    """Geometric Brownian motion: dS/S = mu dt + sigma dW, so E[S_t] = S0 exp(mu t)."""
+
+    model: Literal["gbm"]
+    initial_usd: Positive
+    """BTC price at the start instant [USD/BTC]."""
+    drift_annual: float = 0.0
+    """Mean drift mu [1/year]; may be negative."""
+    vol_annual: NonNegative = 0.0
+    """Volatility sigma [1/sqrt(year)]."""
+
+
+class JumpPrice(GbmPrice):
+    """GBM plus compensated Merton jumps (the mean drift still holds)."""
+
+    model: Literal["jump"]
+    jump_intensity_annual: NonNegative = 0.0
+    """Expected number of jumps per year."""
+    jump_mean: float = 0.0
+    """Mean of the log jump size."""
+    jump_vol: NonNegative = 0.0
+    """Standard deviation of the log jump size."""
+
+
+class Regime(Strict):
+    """One regime of a Markov-switching price model."""
+
+    drift_annual: float = 0.0
+    """Mean drift in this regime [1/year]."""
+    vol_annual: NonNegative = 0.0
+    """Volatility in this regime [1/sqrt(year)]."""
+    mean_duration_days: Positive
+    """Mean of the exponential duration of a stay in this regime [days]."""
+
+
+class RegimePrice(Strict):
+    """Markov-switching GBM (e.g. bull and bear) with exponential regime durations."""
+
+    model: Literal["regime"]
+    initial_usd: Positive
+    """BTC price at the start instant [USD/BTC]."""
+    regimes: tuple[Regime, ...] = Field(min_length=1)
+    """The regimes; a switch goes to one of the others with equal probability."""
+    initial: Annotated[int, Field(ge=0)] = 0
+    """Index of the regime at the start."""
+
+
+class BootstrapPrice(Strict):
+    """Block bootstrap of historical daily log returns (shipped Coin Metrics data by default)."""
+
+    model: Literal["bootstrap"]
+    initial_usd: Positive
+    """BTC price at the start instant [USD/BTC]."""
+    block_days: PositiveInt = 30
+    """Length of each resampled block of consecutive daily returns [days]."""
+    from_date: Optional[IsoDate] = Field(None, alias="from")
+    """First day of the history window (default: five years before its end)."""
+    to_date: Optional[IsoDate] = Field(None, alias="to")
+    """Last day of the history window (default: the last day of the history)."""
+    drift_annual: Optional[float] = None
+    """If given, returns are re-centred so that E[S_t] = S0 exp(drift_annual t)."""
+    history_csv: Optional[str] = None
+    """Your own daily history (same columns as the shipped file), relative to the scenario."""
+
+
+class CsvSeries(Strict):
+    """A long CSV table ``date[,path],value``; one series is broadcast to all paths."""
+
+    model: Literal["csv"]
+    file: str
+    """Path of the CSV file, relative to the scenario file."""
+
+
+BtcPriceModel = Annotated[Union[GbmPrice, JumpPrice, RegimePrice, BootstrapPrice, CsvSeries],
+                          Field(discriminator="model")]
+
+
+class ConstantFees(Strict):
+    """The same fees in every block."""
+
+    model: Literal["constant"] = "constant"
+    btc_per_block: NonNegative = 0.0
+    """Transaction fees per block [BTC]."""
+
+
+class LognormalFees(Strict):
+    """Log-AR(1) fees with a stationary lognormal law of mean ``btc_per_block``."""
+
+    model: Literal["lognormal"]
+    btc_per_block: NonNegative
+    """Mean fees per block [BTC]."""
+    vol: NonNegative = 0.5
+    """Stationary standard deviation of log fees."""
+    phi: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    """Daily autocorrelation of log fees."""
+
+
+FeeModel = Annotated[Union[ConstantFees, LognormalFees, CsvSeries], Field(discriminator="model")]
+
+
+class Market(Strict):
+    """Exogenous market paths."""
+
+    btc_price: BtcPriceModel
+    """BTC price model (gbm | jump | regime | bootstrap | csv)."""
+    fees: FeeModel = ConstantFees()
+    """Fee model (constant | lognormal | csv)."""
+
+
+# --------------------------------------------------------------------------- network
+class _HashrateBase(Strict):
+    initial_ehs: Optional[Positive] = None
+    """Network hashrate at the start [EH/s]; default: implied by initial_difficulty."""
+
+
+class ConstantHashrate(_HashrateBase):
+    """Network hashrate stays at its initial value."""
+
+    model: Literal["constant"] = "constant"
+
+
+class GrowthHashrate(_HashrateBase):
+    """H_t = H0 (1 + growth_annual)^(t / 365), optionally with GBM noise around the trend."""
+
+    model: Literal["growth"]
+    growth_annual: Annotated[float, Field(gt=-1)]
+    """Annual growth of the trend (0.30 = +30 % a year)."""
+    vol_annual: NonNegative = 0.0
+    """Volatility around the trend [1/sqrt(year)]; the mean follows the trend."""
+
+
+class EndogenousHashrate(_HashrateBase):
+    """The rest of the world adds machines when hashprice beats new hardware's breakeven."""
+
+    model: Literal["endogenous"]
+    lag_days: Annotated[int, Field(ge=0)] = 21
+    """Days between a hashprice signal and the hashrate response."""
+    network_power_usd_per_mwh: NonNegative = 50.0
+    """Power price the rest of the network pays [USD/MWh]."""
+    elasticity: NonNegative = 1.0
+    """Annual growth per unit of hashprice above breakeven."""
+    capitulation_days: Annotated[int, Field(ge=1)] = 14
+    """Days a vintage's breakeven must exceed hashprice before it switches off."""
+    mix_years: Positive = 4.0
+    """Years of library releases in the starting fleet mix."""
+
+
+class CsvHashrate(CsvSeries):
+    """Network hashrate from a CSV of ``date[,path],hashrate_ehs``."""
+
+
+HashrateModel = Annotated[Union[ConstantHashrate, GrowthHashrate, EndogenousHashrate, CsvHashrate],
+                          Field(discriminator="model")]
+
+
+class Network(Strict):
+    """Bitcoin network state at the start and its hashrate model."""
+
+    initial_difficulty: Positive
+    """Difficulty at the start instant (used as given)."""
+    initial_height: Annotated[int, Field(ge=0)]
+    """Height of the tip at the start; simulated blocks are initial_height + 1, + 2, ..."""
+    epoch_start_time: Optional[IsoDateTime] = None
+    """Time of the first block of the epoch in progress (default: start − (height mod 2016) × 600 s)."""
+    blocks: Literal["poisson", "expected"] = "poisson"
+    """Block counts per day: Poisson draws, or exactly their mean."""
+    hashrate: HashrateModel = ConstantHashrate()
+    """Network hashrate model (constant | growth | endogenous | csv)."""
+
+
+class Pool(Strict):
+    """Mining pool payout."""
+
+    payout: Literal["fpps", "pplns", "solo"] = "fpps"
+    """fpps pays expected value per share; pplns the pool's found blocks; solo the fleet's own."""
+    fee: Fraction = 0.0
+    """Pool fee as a fraction of the payout."""
+    hashrate_ehs: Optional[Positive] = None
+    """Pool size for pplns [EH/s]."""
+
+
+# --------------------------------------------------------------------------- sites
+class FixedPower(Strict):
+    """A flat price for every MWh drawn; nothing is sold back."""
+
+    contract: Literal["fixed"]
+    price_usd_per_mwh: float
+    """Energy price [USD/MWh]."""
+
+
+class IndexPower(Strict):
+    """Hourly real-time index price (mean-reverting log base × shape + spikes), or a CSV."""
+
+    contract: Literal["index"]
+    mean_usd_per_mwh: float
+    """Long-run arithmetic mean of base × shape [USD/MWh]."""
+    vol_daily: NonNegative = 0.0
+    """Daily volatility of the log base price."""
+    reversion_daily: Fraction = 0.1
+    """Daily mean-reversion speed of the log base price."""
+    spike_probability: Fraction = 0.0
+    """Probability that an hour carries a price spike."""
+    spike_usd_per_mwh: float = 2000.0
+    """Price added in a spike hour [USD/MWh]."""
+    negative_probability: Fraction = 0.0
+    """Probability that an hour prices at negative_usd_per_mwh."""
+    negative_usd_per_mwh: float = -20.0
+    """Price of a negative hour [USD/MWh]."""
+    cap_usd_per_mwh: float = 5000.0
+    """Price cap (ERCOT's high system-wide offer cap) [USD/MWh]."""
+    floor_usd_per_mwh: float = -250.0
+    """Price floor (ERCOT's offer floor) [USD/MWh]."""
+    file: Optional[str] = None
+    """Hourly UTC prices ``datetime[,path],price_usd_per_mwh`` replacing the model."""
+
+
+PowerContract = Annotated[Union[FixedPower, IndexPower], Field(discriminator="contract")]
+
+
+class Curtailment(Strict):
+    """When machines are switched off."""
+
+    policy: Literal["none", "economic"] = "none"
+    """none: always run; economic: run only while revenue covers the power price."""
+
+
+class Site(Strict):
+    """A mining site: capacity, overhead, power contract, curtailment, opex."""
+
+    name: str = Field(min_length=1)
+    """Unique site name."""
+    capacity_mw: Positive
+    """Grid capacity available for facility power [MW]."""
+    cooling_overhead: Fraction = 0.0
+    """Cooling and other overhead power as a fraction of IT power."""
+    power: PowerContract
+    """Power contract (fixed | index)."""
+    curtailment: Curtailment = Curtailment()
+    """Curtailment policy."""
+    opex_usd_per_mw_year: NonNegative = 0.0
+    """Site operating cost per MW of capacity per year [USD/(MW·year)]."""
+
+
+# --------------------------------------------------------------------------- fleet
+class FleetItem(Strict):
+    """A cohort of identical machines already installed."""
+
+    id: Optional[str] = None
+    """Unique cohort id (for upgrade and reports)."""
+    model: str
+    """Hardware profile id (see ``hashfleet hardware list``)."""
+    units: PositiveInt
+    """Number of machines."""
+    site: str
+    """Site name."""
+    deployed: IsoDate
+    """Date the cohort was energised (may precede start)."""
+    retired: Optional[IsoDate] = None
+    """Date the cohort leaves the site (resold at the ASIC price index)."""
+
+
+class Purchase(Strict):
+    """Machines bought and delivered inside the horizon."""
+
+    id: Optional[str] = None
+    """Unique cohort id."""
+    model: str
+    """Hardware profile id."""
+    units: PositiveInt
+    """Number of machines."""
+    site: str
+    """Site name."""
+    delivery: IsoDate
+    """Date the machines are energised."""
+    price_usd_per_th: Optional[NonNegative] = None
+    """Purchase price [USD/TH]; default: the ASIC price index."""
+    retired: Optional[IsoDate] = None
+    """Date the cohort leaves the site."""
+
+
+# --------------------------------------------------------------------------- hpc
+class HpcFinancing(Strict):
+    """Amortising project debt drawn with the capex."""
+
+    debt_fraction: Fraction = 0.0
+    """Share of capex funded by project debt."""
+    rate: Fraction = 0.0
+    """Annual interest rate."""
+    term_years: Positive = 1.0
+    """Amortisation term [years]."""
+
+
+class Colocation(Strict):
+    """Lease of critical IT capacity to a tenant."""
+
+    kind: Literal["colocation"]
+    lease_usd_per_kw_month: NonNegative
+    """Lease rate per kW of critical IT load per month [USD/(kW·month)]."""
+    tenant_ramp_months: Annotated[float, Field(ge=0)] = 0.0
+    """Months from completion to full occupancy (linear ramp)."""
+    escalator_annual: Fraction = 0.0
+    """Annual lease escalator."""
+    term_years: Optional[Positive] = None
+    """Lease term [years]; default: beyond the horizon."""
+    tenant_pays_power: bool = True
+    """True if the tenant pays or passes through the facility power."""
+
+
+class GpuCloud(Strict):
+    """GPUs owned and rented by the hour."""
+
+    kind: Literal["gpu_cloud"]
+    gpus_per_mw: Positive
+    """GPUs per MW of critical IT load."""
+    capex_usd_per_gpu: NonNegative
+    """Price of one GPU installed [USD]."""
+    price_usd_per_gpu_hour: NonNegative
+    """Rental price [USD/GPU-hour]."""
+    utilization: Fraction = 0.8
+    """Fraction of GPU-hours sold."""
+    gpu_life_years: Positive = 5.0
+    """Depreciation life of the GPUs [years]."""
+    price_decline_annual: Fraction = 0.0
+    """Annual decline of the GPU-hour price."""
+
+
+HpcRevenue = Annotated[Union[Colocation, GpuCloud], Field(discriminator="kind")]
+
+
+class HpcProject(Strict):
+    """Conversion of (part of) a site to an AI/HPC data centre."""
+
+    site: str
+    """Site whose capacity the project uses."""
+    it_mw: Positive
+    """Critical IT load [MW]."""
+    pue: Annotated[float, Field(ge=1)] = 1.0
+    """Power usage effectiveness: facility power = it_mw × pue."""
+    start: IsoDate
+    """Construction start; the facility MW are reserved from this date."""
+    build_months: Annotated[float, Field(ge=0)] = 0.0
+    """Construction duration [months]."""
+    capex_usd_per_mw: NonNegative = 0.0
+    """Construction capex per MW of critical IT load [USD/MW]."""
+    financing: HpcFinancing = HpcFinancing()
+    """Project debt."""
+    revenue: HpcRevenue
+    """Revenue model (colocation | gpu_cloud)."""
+
+
+# --------------------------------------------------------------------------- company
+class TreasuryPolicy(Strict):
+    """What is done with mined BTC."""
+
+    sell_fraction: Fraction = 0.0
+    """Fraction of each day's mined BTC sold."""
+    min_cash_usd: NonNegative = 0.0
+    """Cash floor below which treasury BTC is sold."""
+
+
+class Convertible(Strict):
+    """Convertible senior note."""
+
+    kind: Literal["convertible"]
+    principal_usd: NonNegative
+    """Face value [USD]."""
+    coupon: Fraction = 0.0
+    """Annual cash coupon."""
+    maturity: IsoDate
+    """Maturity date (may fall after the horizon)."""
+    conversion_price_usd: Positive
+    """Share price at which the note converts [USD/share]."""
+
+
+class BtcBacked(Strict):
+    """Loan collateralised by pledged BTC."""
+
+    kind: Literal["btc_backed"]
+    principal_usd: NonNegative
+    """Loan amount [USD]."""
+    rate: Fraction = 0.0
+    """Annual interest rate."""
+    ltv_initial: Fraction
+    """Loan-to-value at origination (sets the pledged BTC)."""
+    ltv_margin_call: Fraction
+    """LTV at which the lender calls for more collateral."""
+    ltv_liquidation: Fraction
+    """LTV at which the lender liquidates the collateral."""
+    maturity: Optional[IsoDate] = None
+    """Maturity date (default: beyond the horizon)."""
+
+
+class TermLoan(Strict):
+    """Senior term loan."""
+
+    kind: Literal["term_loan"]
+    principal_usd: NonNegative
+    """Loan amount [USD]."""
+    rate: Fraction = 0.0
+    """Annual interest rate."""
+    maturity: IsoDate
+    """Maturity date."""
+    amortizing: bool = False
+    """True: equal monthly payments to maturity; false: bullet."""
+
+
+Debt = Annotated[Union[Convertible, BtcBacked, TermLoan], Field(discriminator="kind")]
+
+
+class Equity(Strict):
+    """Equity issuance."""
+
+    atm_enabled: bool = False
+    """Sell shares at the market when cash runs short."""
+    atm_max_usd_per_quarter: NonNegative = 0.0
+    """Cap on at-the-market sales per quarter [USD]."""
+
+
+class Valuation(Strict):
+    """How the equity is valued on each path."""
+
+    method: Literal["nav", "multiple"] = "nav"
+    """nav: net asset value × market_multiple; multiple: EV/EBITDA."""
+    market_multiple: NonNegative = 1.0
+    """Multiple applied by the method."""
+    discount_rate: Fraction = 0.1
+    """Annual discount rate for NPVs."""
+
+
+class Company(Strict):
+    """The company that owns the fleet."""
+
+    shares_outstanding: Positive
+    """Basic shares at the start."""
+    cash_usd: NonNegative = 0.0
+    """Cash at the start [USD]."""
+    treasury_btc: NonNegative = 0.0
+    """All BTC held at the start, including what BTC-backed loans will pledge [BTC]."""
+    sga_usd_per_year: NonNegative = 0.0
+    """Selling, general and administrative cost without stock-based compensation [USD/year]."""
+    sbc_usd_per_year: NonNegative = 0.0
+    """Stock-based compensation [USD/year]."""
+    treasury_policy: TreasuryPolicy = TreasuryPolicy()
+    """Treasury policy."""
+    debt: tuple[Debt, ...] = ()
+    """Debt instruments."""
+    equity: Equity = Equity()
+    """Equity issuance."""
+    valuation: Valuation = Valuation()
+    """Valuation method."""
+
+
+# --------------------------------------------------------------------------- events
+class PowerTax(Strict):
+    """A tax per MWh drawn at a site from ``date`` (e.g. New York's energy-tax proposal)."""
+
+    kind: Literal["power_tax"]
+    date: IsoDate
+    """First day the tax applies."""
+    site: str
+    """Site taxed."""
+    usd_per_mwh: float
+    """Tax [USD/MWh]."""
+
+
+class Outage(Strict):
+    """A site offline for ``days`` days."""
+
+    kind: Literal["outage"]
+    date: IsoDate
+    """First day offline."""
+    site: str
+    """Site offline."""
+    days: PositiveInt
+    """Duration [days]."""
+
+
+class PriceShock(Strict):
+    """BTC price moves by ``change_pct`` percent on ``date``."""
+
+    kind: Literal["price_shock"]
+    date: IsoDate
+    """Day of the shock."""
+    change_pct: Annotated[float, Field(gt=-100)]
+    """Change of the BTC price [%] (−30 = a 30 % fall)."""
+
+
+class HashrateShock(Strict):
+    """Network hashrate moves by ``change_pct`` percent on ``date`` (e.g. the 2021 China ban)."""
+
+    kind: Literal["hashrate_shock"]
+    date: IsoDate
+    """Day of the shock."""
+    change_pct: Annotated[float, Field(gt=-100)]
+    """Change of network hashrate [%]."""
+
+
+class FeeSpike(Strict):
+    """Fees per block set to ``btc_per_block`` for ``days`` days."""
+
+    kind: Literal["fee_spike"]
+    date: IsoDate
+    """First day of the spike."""
+    days: PositiveInt = 1
+    """Duration [days]."""
+    btc_per_block: NonNegative
+    """Fees per block during the spike [BTC]."""
+
+
+Event = Annotated[Union[PowerTax, Outage, PriceShock, HashrateShock, FeeSpike], Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- scenario
+class Provenance(BaseModel):
+    """Where a loaded scenario came from (not part of the file)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    file: str
+    """Path of the scenario file as given."""
+    sha256: str
+    """SHA-256 of the merged document before overrides."""
+    overrides: tuple[str, ...] = ()
+    """``--set`` overrides applied, as ``k=v`` strings."""
+    base_dir: str = "."
+    """Directory that relative paths in the scenario resolve against."""
+
+
+class Scenario(Strict):
+    """A hashfleet scenario file."""
+
+    name: str = Field(min_length=1)
+    """Scenario name (recorded in outputs)."""
+    start: IsoDate
+    """First simulated day (00:00 UTC)."""
+    horizon_days: PositiveInt
+    """Number of simulated days."""
+    paths: PositiveInt
+    """Monte Carlo paths."""
+    seed: Annotated[int, Field(ge=0)]
+    """Seed of all random streams."""
+    hardware_dirs: tuple[str, ...] = ()
+    """Extra hardware profile folders, relative to the scenario file."""
+    market: Market
+    """BTC price and fees."""
+    network: Network
+    """Difficulty, height and network hashrate."""
+    pool: Pool = Pool()
+    """Pool payout."""
+    sites: tuple[Site, ...] = Field(min_length=1)
+    """Mining sites."""
+    fleet: tuple[FleetItem, ...] = ()
+    """Installed cohorts."""
+    purchases: tuple[Purchase, ...] = ()
+    """Machines delivered during the horizon."""
+    hpc: tuple[HpcProject, ...] = ()
+    """AI/HPC conversion projects."""
+    company: Optional[Company] = None
+    """Company balance sheet and financing."""
+    events: tuple[Event, ...] = ()
+    """Dated events."""
+
+    _provenance: Optional[Provenance] = PrivateAttr(default=None)
+
+    @property
+    def provenance(self) -> Optional[Provenance]:
+        """Where this scenario was loaded from (None if built in code)."""
+        return self._provenance
+
+    @property
+    def end(self) -> dt.date:
+        """The day after the last simulated day."""
+        return self.start + dt.timedelta(days=self.horizon_days)
+
+    def resolve(self, relative: str) -> str:
+        """Resolve a path written in the scenario against the scenario's folder."""
+        import os
+
+        base = self._provenance.base_dir if self._provenance else "."
+        return relative if os.path.isabs(relative) else os.path.normpath(os.path.join(base, relative))
