@@ -1,0 +1,38 @@
+"""A plain, non-editable install finds the hardware profiles and the shipped data.
+
+Builds the wheel (as ``pip install .`` would), unpacks it into an empty folder and loads the
+library from there in a fresh interpreter that cannot see the source tree.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+from conftest import REPO
+
+
+def test_wheel_ships_profiles_and_data(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path / "dist")], check=True, cwd=tmp_path)
+    (wheel,) = (tmp_path / "dist").glob("hashfleet-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    profiles = [n for n in names if n.startswith("simulator/hardware_profiles/") and n.endswith(".yaml")]
+    assert len(profiles) >= 40
+    assert "simulator/hardware_profiles/bitmain/antminer-s21-xp.yaml" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import simulator.hardware as h; "
+            "assert h.__file__.startswith(sys.argv[1]), h.__file__; "
+            "print(len(h.load_library()))")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert int(out.stdout) == len(profiles)
+
+
+def test_every_package_folder_is_listed():
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "simulator").rglob("__init__.py")}
+    assert found | {"simulator.hardware_profiles"} == listed
