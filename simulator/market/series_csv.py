@@ -1,0 +1,315 @@
+"""Daily series from CSV files: long tables ``date,value`` or ``date,path,value``.
+
+DESIGN.md, "Conventions and defaults": CSV inputs are long tables ``date[,path],value``; a
+single series is broadcast to all paths; a series that does not cover the horizon is an
+error. The reader is shared by every model with a ``csv`` variant (BTC price, fees, network
+hashrate, power).
+
+File format
+-----------
+- A header row is required. One column is named ``date`` (ISO ``YYYY-MM-DD``, a UTC day),
+  an optional column ``path`` holds 0-based Monte Carlo path ids, and exactly one other
+  column holds the values (its name is free: ``price_usd``, ``value``, ...).
+- Without a ``path`` column the series applies to every path; with one, every simulated path
+  id must have its own rows.
+- Rows may come in any order; a (date, path) pair may appear once. Blank lines are ignored.
+- Rows outside the simulated window are allowed (and ignored).
+
+Every problem raises :class:`~simulator.errors.InputError` at ``file:line:1`` where ``line``
+is the 1-based line of the offending row (the header is line 1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulator.errors import InputError
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    """A :class:`datetime.date` from a date, a datetime (its date) or an ISO string."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _read_raw(file: str | Path) -> pd.DataFrame:
+    """All cells as stripped strings; row i of the frame is line i + 2 of the file."""
+    try:
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except FileNotFoundError:
+        raise InputError(file, 1, 1, "file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(file, 1, 1, f"not a readable CSV file ({exc})".replace("\n", " ")) from None
+    raw = raw.apply(lambda c: c.fillna("").str.strip())
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return raw
+
+
+def _lines(frame: pd.DataFrame) -> np.ndarray:
+    """1-based file lines of the frame's rows (header = line 1, no quoted newlines)."""
+    return frame.index.to_numpy(dtype=np.int64) + 2
+
+
+def _nonblank(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[(frame != "").any(axis=1)]
+
+
+def parse_dates(cells: pd.Series, lines: np.ndarray, file: str | Path, what: str = "date") -> np.ndarray:
+    """ISO dates as ``datetime64[D]``; the first bad cell raises at its line."""
+    good = cells.str.fullmatch(_ISO_DATE)
+    parsed = pd.to_datetime(cells.where(good), format="%Y-%m-%d", errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        i = bad[0]
+        raise InputError(file, lines[i], 1, f"{what}: expected an ISO date YYYY-MM-DD, got {cells.iloc[i]!r}")
+    return parsed.to_numpy().astype("datetime64[D]")
+
+
+def parse_numbers(
+    cells: pd.Series,
+    lines: np.ndarray,
+    file: str | Path,
+    what: str,
+    *,
+    allow_empty: bool = False,
+    minimum: float | None = None,
+    strict: bool = False,
+) -> np.ndarray:
+    """Finite floats (empty cells NaN if ``allow_empty``); the first bad cell raises at its line.
+
+    ``minimum`` bounds the values below (``> minimum`` if ``strict`` else ``>= minimum``).
+    """
+    values = pd.to_numeric(cells.where(cells != ""), errors="coerce").to_numpy(dtype=float)
+    empty = (cells == "").to_numpy()
+    bad = ~np.isfinite(values) & ~(empty & allow_empty)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        got = "an empty cell" if empty[i] else repr(cells.iloc[i])
+        raise InputError(file, lines[i], 1, f"{what}: expected a finite number, got {got}")
+    if minimum is not None:
+        with np.errstate(invalid="ignore"):
+            low = values <= minimum if strict else values < minimum
+        if low.any():
+            i = np.flatnonzero(low)[0]
+            op = ">" if strict else ">="
+            raise InputError(file, lines[i], 1, f"{what}: must be {op} {minimum:g}, got {cells.iloc[i]}")
+    return values
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesTable:
+    """A parsed, validated series file; :meth:`window` cuts the simulated days out of it.
+
+    Attributes
+    ----------
+    file : str
+        The file, as given (used in error messages).
+    value_name : str
+        What the values are (``"btc_price"``, ``"fees"``), used in error messages.
+    dates : ndarray of datetime64[D]
+        One per row, sorted by (path, date).
+    paths : ndarray of int64 or None
+        Path id of each row; ``None`` for a single series broadcast to all paths.
+    values : ndarray of float
+        The values, in the unit the caller expects.
+    lines : ndarray of int64
+        1-based file line of each row.
+    """
+
+    file: str
+    value_name: str
+    dates: np.ndarray
+    paths: np.ndarray | None
+    values: np.ndarray
+    lines: np.ndarray
+
+    def window(self, start: dt.date, n_days: int, path_ids) -> np.ndarray:
+        """Values of days ``start … start + n_days − 1`` for ``path_ids``, shape ``(n_days, paths)``.
+
+        Raises
+        ------
+        InputError
+            A requested path has no rows, or a day of the window has no value.
+        """
+        start = as_date(start)
+        n_days = int(n_days)
+        ids = np.asarray(path_ids, dtype=np.int64).reshape(-1)
+        first = np.datetime64(start, "D")
+        k = (self.dates - first).astype(np.int64)
+        inside = (k >= 0) & (k < n_days)
+        if self.paths is None:
+            out = np.full(n_days, np.nan)
+            out[k[inside]] = self.values[inside]
+            missing = np.flatnonzero(np.isnan(out))
+            if missing.size:
+                self._missing_day(start, n_days, int(missing[0]), None)
+            return np.repeat(out[:, None], ids.size, axis=1)
+
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        present = np.isin(uniq, self.paths)
+        if not present.all():
+            absent = uniq[~present]
+            shown = ", ".join(str(p) for p in absent[:5]) + (" …" if absent.size > 5 else "")
+            raise InputError(
+                self.file, 1, 1,
+                f"{self.value_name}: no rows for path {shown}; a per-path series needs rows for every "
+                f"simulated path ({uniq.min()} … {uniq.max()}), or drop the path column to use one "
+                f"series for all paths",
+            )
+        pos = np.minimum(np.searchsorted(uniq, self.paths), uniq.size - 1)
+        hit = inside & (uniq[pos] == self.paths)
+        out = np.full((n_days, uniq.size), np.nan)
+        out[k[hit], pos[hit]] = self.values[hit]
+        missing = np.argwhere(np.isnan(out))  # row-major: earliest day, then lowest path id
+        if missing.size:
+            day, col = missing[0]
+            self._missing_day(start, n_days, int(day), int(uniq[col]))
+        return out[:, inverse]
+
+    def _missing_day(self, start: dt.date, n_days: int, day: int, path: int | None) -> None:
+        date = np.datetime64(start, "D") + day
+        end = start + dt.timedelta(days=n_days - 1)
+        rows = np.ones(self.dates.size, bool) if path is None else self.paths == path
+        dates, lines = self.dates[rows], self.lines[rows]
+        order = np.argsort(dates, kind="stable")
+        after = np.searchsorted(dates[order], date)
+        # point at the row the missing one should go before (or the last row of the series)
+        line = int(lines[order][min(after, dates.size - 1)]) if dates.size else 1
+        on_path = "" if path is None else f" on path {path}"
+        raise InputError(
+            self.file, line, 1,
+            f"{self.value_name}: no value for {date}{on_path}; the series must cover the horizon "
+            f"{start.isoformat()} … {end.isoformat()}",
+        )
+
+
+def load_series_csv(
+    file: str | Path,
+    value_name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+) -> SeriesTable:
+    """Read and validate a ``date[,path],value`` file (see the module docstring).
+
+    Parameters
+    ----------
+    file : str or Path
+        The CSV file.
+    value_name : str
+        What the values are, for error messages.
+    minimum, strict : float or None, bool
+        Optional lower bound of the values (``> minimum`` if ``strict``, else ``>=``).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write("date,path,fees_btc\\n2026-01-02,1,0.03\\n2026-01-01,0,0.02\\n"
+    ...                 "2026-01-01,1,0.01\\n2026-01-02,0,0.04\\n")
+    >>> table = load_series_csv(f.name, "fees")
+    >>> table.window("2026-01-01", 2, [0, 1]).tolist()
+    [[0.02, 0.01], [0.04, 0.03]]
+    >>> os.remove(f.name)
+    """
+    raw = _read_raw(file)
+    names = list(raw.columns)
+    lowered = [n.lower() for n in names]
+    expected = "a header row 'date,value' or 'date,path,value' (the value column may have any name)"
+    if "date" not in lowered:
+        raise InputError(file, 1, 1, f"{value_name}: no 'date' column; expected {expected}")
+    value_cols = [n for n, low in zip(names, lowered) if low not in ("date", "path")]
+    if len(value_cols) != 1 or len(names) != len(set(lowered)):
+        raise InputError(
+            file, 1, 1,
+            f"{value_name}: expected exactly one value column besides date and path, "
+            f"got columns {','.join(names)}; expected {expected}",
+        )
+    raw = _nonblank(raw)
+    lines = _lines(raw)
+    if raw.empty:
+        raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
+    date_col = names[lowered.index("date")]
+    dates = parse_dates(raw[date_col], lines, file)
+    values = parse_numbers(raw[value_cols[0]], lines, file, value_name, minimum=minimum, strict=strict)
+    paths = None
+    if "path" in lowered:
+        cells = raw[names[lowered.index("path")]]
+        ok = cells.str.fullmatch(r"\d+").to_numpy()
+        if not ok.all():
+            i = np.flatnonzero(~ok)[0]
+            raise InputError(file, lines[i], 1, f"path: expected a 0-based integer path id, got {cells.iloc[i]!r}")
+        paths = cells.astype(np.int64).to_numpy()
+    order = np.lexsort((dates, paths)) if paths is not None else np.argsort(dates, kind="stable")
+    dates, values, lines = dates[order], values[order], lines[order]
+    if paths is not None:
+        paths = paths[order]
+    same = dates[1:] == dates[:-1]
+    if paths is not None:
+        same &= paths[1:] == paths[:-1]
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        a, b = sorted((int(lines[i]), int(lines[i + 1])))
+        on_path = "" if paths is None else f" on path {paths[i]}"
+        raise InputError(file, b, 1, f"{value_name}: {dates[i]}{on_path} is given twice (also on line {a})")
+    return SeriesTable(str(file), value_name, dates, paths, values, lines)
+
+
+def read_series_csv(
+    file: str | Path,
+    start: dt.date | str,
+    n_days: int,
+    path_ids,
+    value_name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+) -> np.ndarray:
+    """Days ``start … start + n_days − 1`` of a series file, shape ``(n_days, paths)``.
+
+    Parameters
+    ----------
+    file : str or Path
+        A long table ``date,value`` or ``date,path,value`` (header required).
+    start : datetime.date or ISO str
+        First day (day 0 of the simulation for a full-horizon read).
+    n_days : int
+        Number of days.
+    path_ids : array of int
+        Absolute path ids of the columns of the result.
+    value_name : str
+        What the values are, for error messages.
+    minimum, strict : float or None, bool
+        Optional lower bound on every value in the file.
+
+    Returns
+    -------
+    ndarray of float, shape (n_days, len(path_ids))
+        A single series is broadcast to all paths.
+
+    Raises
+    ------
+    InputError
+        Bad header, dates or numbers (at their line), duplicate rows, a missing path id, or a
+        day of the window without a value ("the series must cover the horizon START … END").
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write("date,price_usd\\n2026-01-01,90000\\n2026-01-02,91000\\n")
+    >>> read_series_csv(f.name, "2026-01-01", 2, [0, 1, 2], "btc_price").tolist()
+    [[90000.0, 90000.0, 90000.0], [91000.0, 91000.0, 91000.0]]
+    >>> os.remove(f.name)
+    """
+    table = load_series_csv(file, value_name, minimum=minimum, strict=strict)
+    return table.window(as_date(start), n_days, path_ids)
