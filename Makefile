@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hashfleet validate scenarios/contract_example.yaml
-	$(BIN)/hashfleet hardware list
+	$(BIN)/hashfleet run scenarios/contract_example.yaml --out out/contract_example --overwrite
 
 test: $(STAMP)
 	$(BIN)/lint-imports

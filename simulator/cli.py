@@ -59,7 +59,7 @@ def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt:
         if v is None:
             return "—"
         if isinstance(v, float):
-            return floatfmt.format(v)
+            return f"{v:,.0f}" if abs(v) >= 1e4 else floatfmt.format(v)
         return str(v)
 
     table = [[cell(r.get(c)) for c in columns] for r in rows]
@@ -115,6 +115,51 @@ def schema() -> None:
     from simulator.config.schema import Scenario
 
     click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+
+
+# --------------------------------------------------------------------------- run
+@main.command()
+@click.argument("scenario_file", type=click.Path())
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="Write summary.json and the Parquet files into this new directory.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
+@click.option("--paths", type=click.IntRange(min=1), default=None, help="Monte Carlo paths (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@click.option("--keep-paths", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Paths whose daily rows are written.")
+@click.option("--progress", is_flag=True, help="Print progress on stderr.")
+@set_option
+@format_option
+@_handle_errors
+def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, progress, overrides, fmt) -> None:
+    """Simulate SCENARIO_FILE and print the headline metrics."""
+    import os
+
+    from simulator.config import load_scenario
+    from simulator.engine import simulate
+    from simulator.errors import InputError
+
+    scenario = load_scenario(scenario_file, overrides)
+    if out_dir and os.path.exists(out_dir) and not overwrite:
+        raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
+    try:
+        results = simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths, progress=progress)
+    except (KeyboardInterrupt, InputError):
+        raise
+    except Exception as exc:  # a simulation failure, not bad input: exit 1
+        if click.get_current_context().find_root().params.get("debug"):
+            raise
+        raise click.ClickException(f"simulation failed: {type(exc).__name__}: {exc}") from None
+    for note in results.notes:
+        click.echo(f"hashfleet: {note}", err=True)
+    if out_dir:
+        results.write(out_dir, overwrite=overwrite)
+    rows = [{"metric": name, "unit": stats["unit"], "mean": stats["mean"], "p5": stats["p5"],
+             "p50": stats["p50"], "p95": stats["p95"]}
+            for name, stats in results.summary_frame().to_dict("index").items()]
+    emit(rows, fmt, columns=None if fmt != "json" else ["metric", "mean", "p5", "p50", "p95"])
+    if out_dir and fmt == "table":
+        click.echo(f"wrote {out_dir}/ (summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet)")
 
 
 # --------------------------------------------------------------------------- hardware

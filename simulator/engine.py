@@ -1,0 +1,334 @@
+"""The SimPy engine: one process per actor, all Monte Carlo paths at once.
+
+The clock is in days. Each actor is a SimPy process that wakes at 00:00 of every day (or of
+its dated changes) and calls the pure models of layers 1–4 on arrays whose last axis is the
+path (DESIGN.md, "Vectorised discrete events"):
+
+* ``fleet`` energises and retires cohorts on their dates (from 00:00 of the date);
+* ``events`` applies dated events (``power_tax``) from their date, inclusive;
+* ``market`` draws BTC price closes and fees in blocks of a year per path;
+* ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves;
+* one process per ``site`` decides curtailment and books production, energy and cost;
+* ``reporting`` folds the day into the kept daily rows, daily quantiles, monthly flows and
+  per-path totals.
+
+Processes started in that order at t = 0 run in that order every day: SimPy processes
+same-time events first-in first-out, and each actor re-arms its timeout in the order it ran.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from simulator import __version__, chain, metrics, network, site as site_model, units
+from simulator.config import load_scenario
+from simulator.config.checks import library_for
+from simulator.config.digest import start_network_ehs
+from simulator.config.schema import Scenario
+from simulator.fleet import Cohorts, build_cohorts
+from simulator.market.fees import FEE_MODELS
+from simulator.market.history import load_history
+from simulator.market.price import PRICE_MODELS
+from simulator.results import Results, daily_quantile_frame
+from simulator.rng import PathStreams
+
+#: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
+BLOCK_DAYS = 365
+
+DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
+                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
+MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "site_opex_usd", "energy_mwh",
+                 "curtailed_mwh")
+#: Flow totals the metric formulas read that belong to later issues (zero until modelled).
+_NOT_YET_FLOWS = ("power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd", "hosting_cost_usd")
+
+
+def _price_model(scenario: Scenario):
+    cfg = scenario.market.btc_price
+    kwargs = cfg.model_dump(exclude={"model", "history_csv"})
+    if cfg.model == "bootstrap" and cfg.history_csv:
+        kwargs["history"] = load_history(scenario.resolve(cfg.history_csv))
+    if cfg.model == "csv":
+        kwargs = {"file": scenario.resolve(cfg.file), "start": scenario.start, "horizon_days": scenario.horizon_days}
+    return PRICE_MODELS[cfg.model](**kwargs)
+
+
+def _fee_model(scenario: Scenario):
+    cfg = scenario.market.fees
+    if cfg.model == "csv":
+        return FEE_MODELS["csv"](file=scenario.resolve(cfg.file), start=scenario.start,
+                                 horizon_days=scenario.horizon_days)
+    return FEE_MODELS[cfg.model](**cfg.model_dump(exclude={"model"}))
+
+
+def _hashrate_model(scenario: Scenario):
+    cfg = scenario.network.hashrate
+    h0 = start_network_ehs(scenario)
+    if cfg.model == "constant":
+        return network.ConstantHashrate(h0)
+    if cfg.model == "growth":
+        return network.GrowthHashrate(h0, cfg.growth_annual, cfg.vol_annual)
+    if cfg.model == "csv":
+        return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start)
+    raise NotImplementedError(f"network hashrate model {cfg.model!r}")
+
+
+def not_modelled(scenario: Scenario) -> list[str]:
+    """Sections of the scenario this engine does not model yet (said once on stderr)."""
+    notes = []
+    for i, s in enumerate(scenario.sites):
+        if s.power.contract == "index":
+            notes.append(f"sites[{i}] ({s.name}): index power is priced flat at its mean_usd_per_mwh "
+                         f"({s.power.mean_usd_per_mwh:g} USD/MWh) until hourly power markets land")
+    if scenario.pool.payout != "fpps":
+        notes.append(f"pool.payout {scenario.pool.payout}: not modelled yet; paid as fpps")
+    if scenario.network.hashrate.model == "endogenous":
+        notes.append("network.hashrate endogenous: not modelled yet")
+    for i, e in enumerate(scenario.events):
+        if e.kind != "power_tax":
+            notes.append(f"events[{i}] ({e.kind}): not modelled yet")
+    if scenario.hpc:
+        notes.append("hpc: not modelled yet (its MW are reserved at validation only)")
+    if scenario.company is not None:
+        notes.append("company: not modelled yet (finance lands with its issue)")
+    return notes
+
+
+@dataclass
+class _Day:
+    """The flows of the day being simulated, filled by the actors, arrays ``(paths,)``."""
+
+    price_usd: np.ndarray
+    fees_btc_per_block: np.ndarray
+    network_hashrate_ehs: np.ndarray
+    reward_btc_per_hs_day: np.ndarray
+    hashprice_usd_per_ph_day: np.ndarray
+    btc_mined: np.ndarray
+    mining_revenue_usd: np.ndarray
+    power_cost_usd: np.ndarray
+    energy_mwh: np.ndarray
+    curtailed_mwh: np.ndarray
+    site_opex_usd: float = 0.0
+
+
+class _Simulation:
+    """One SimPy environment simulating ``path_ids`` of a scenario."""
+
+    def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress: bool):
+        self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
+        self.paths = len(self.path_ids)
+        self.days = scenario.horizon_days
+        self.progress = progress
+        self.library = library_for(scenario)
+        self.cohorts: Cohorts = build_cohorts(scenario, self.library)
+        self.energised = self.cohorts.energised(0)
+        self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
+        self.keep = self.path_ids < keep_paths
+        self.env = simpy.Environment()
+        self.streams = {name: PathStreams(seed, name, self.path_ids)
+                        for name in ("btc_price", "fees", "network_hashrate", "blocks")}
+        n = self.paths
+        self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
+        months = self.dates.to_period("M")
+        self.month_starts = months.unique().to_timestamp()
+        self.month_of_day = pd.factorize(months)[0]
+        self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
+        self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in DAILY_COLUMNS}
+        self.quantiles = np.zeros((self.days, len(DAILY_COLUMNS), 3))
+        self.totals = {k: np.zeros(n) for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "site_opex_usd",
+                                                 "curtailed_mwh", "fleet_ehs_days", "hashprice_usd_per_ph_day_sum")}
+        self.totals.update({k: np.zeros(n) for k in _NOT_YET_FLOWS})
+        self.totals["days"] = np.full(n, float(self.days))
+        net = scenario.network
+        epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(scenario.start, dt.time(), dt.timezone.utc))
+                         .total_seconds() if net.epoch_start_time else network.default_epoch_start_s(net.initial_height))
+        self.chain = network.initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, n)
+        self.day: _Day | None = None
+
+        for process in (self.fleet, self.events, self.market, self.network):
+            self.env.process(process())
+        for index in range(len(scenario.sites)):
+            self.env.process(self.site(index))
+        self.env.process(self.reporting())
+
+    # ------------------------------------------------------------------ actors
+    def fleet(self):
+        """Energise and retire cohorts from 00:00 of their dates."""
+        for day in self.cohorts.change_days():
+            if day >= self.days:
+                break
+            yield self.env.timeout(day - self.env.now)
+            self.energised = self.cohorts.energised(day)
+
+    def events(self):
+        """Dated events from their date, inclusive (power_tax: USD/MWh on the site's energy)."""
+        names = [s.name for s in self.scenario.sites]
+        dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events)
+                       if e.kind == "power_tax")
+        for day, _, event in dated:
+            yield self.env.timeout(day - self.env.now)
+            self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
+
+    def market(self):
+        """BTC price closes and fees per block, drawn a block of days at a time."""
+        price_model, fee_model = _price_model(self.scenario), _fee_model(self.scenario)
+        price_state = price_model.start(self.streams["btc_price"])
+        fee_state = fee_model.start(self.streams["fees"])
+        for day in range(self.days):
+            if day % BLOCK_DAYS == 0:
+                n = min(BLOCK_DAYS, self.days - day)
+                prices, price_state = price_model.block(price_state, day, n, self.streams["btc_price"])
+                fees, fee_state = fee_model.block(fee_state, day, n, self.streams["fees"])
+                if self.progress:
+                    print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
+            i = day % BLOCK_DAYS
+            zeros = np.zeros(self.paths)
+            self.day = _Day(prices[i], fees[i], zeros, zeros, zeros, zeros.copy(), zeros.copy(), zeros.copy(),
+                            zeros.copy(), zeros.copy())
+            yield self.env.timeout(1)
+
+    def network(self):
+        """Network hashrate, the day's blocks, retargets and halvings, and hashprice."""
+        model = _hashrate_model(self.scenario)
+        state = model.start(self.streams["network_hashrate"])
+        poisson = self.scenario.network.blocks == "poisson"
+        for day in range(self.days):
+            if day % BLOCK_DAYS == 0:
+                n = min(BLOCK_DAYS, self.days - day)
+                hashrate_ehs, state = model.block(state, day, n, self.streams["network_hashrate"])
+                u_blocks = self.streams["blocks"].uniform((n,)) if poisson else None
+            i = day % BLOCK_DAYS
+            d = self.day
+            d.network_hashrate_ehs = hashrate_ehs[i]
+            self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs[i] * units.HS_PER_EHS,
+                                                     d.fees_btc_per_block, None if u_blocks is None else u_blocks[i])
+            d.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
+            d.hashprice_usd_per_ph_day = network.hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, d.price_usd)
+            yield self.env.timeout(1)
+
+    def site(self, index: int):
+        """One site: curtailment, production, energy and power cost of its cohorts."""
+        site = self.scenario.sites[index]
+        fee = self.scenario.pool.fee
+        mine = np.flatnonzero(self.cohorts.site_index == index)
+        efficiency = self.cohorts.efficiency_jth[mine][:, None]
+        ths = self.cohorts.nameplate_ths[mine][:, None]
+        it_mw = self.cohorts.it_power_mw[mine][:, None]
+        price = site_model.flat_price_usd_per_mwh(site)
+        opex = site_model.opex_usd_per_day(site)
+        facility = 1 + site.cooling_overhead
+        for _ in range(self.days):
+            d, tax = self.day, self.tax_usd_per_mwh[index]
+            energised = self.energised[mine][:, None]
+            breakeven = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, efficiency, fee,
+                                                              site.cooling_overhead, tax)
+            running = site_model.running_fraction(site.curtailment.policy, breakeven, price) * energised
+            btc = (ths * running).sum(axis=0) * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
+            energy_mwh = (it_mw * running).sum(axis=0) * facility * units.HOURS_PER_DAY
+            available_mwh = float((it_mw * energised).sum()) * facility * units.HOURS_PER_DAY
+            d.btc_mined += btc
+            d.mining_revenue_usd += btc * d.price_usd
+            d.energy_mwh += energy_mwh
+            d.power_cost_usd += energy_mwh * (price + tax)
+            d.curtailed_mwh += available_mwh - energy_mwh
+            d.site_opex_usd += opex
+            yield self.env.timeout(1)
+
+    def reporting(self):
+        """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
+        for day in range(self.days):
+            d = self.day
+            fleet_ehs = float((self.cohorts.nameplate_ths * self.energised).sum()) / units.THS_PER_EHS
+            columns = {
+                "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
+                "network_hashrate_ehs": d.network_hashrate_ehs, "height": self.chain.height,
+                "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
+                "fleet_hashrate_ehs": np.full(self.paths, fleet_ehs),
+                "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
+                "curtailed_mwh": d.curtailed_mwh,
+            }
+            stacked = np.stack([columns[c] for c in DAILY_COLUMNS])
+            self.quantiles[day] = np.percentile(stacked, [5, 50, 95], axis=1).T
+            for c in DAILY_COLUMNS:
+                self.kept[c][day] = columns[c][self.keep]
+            lines = {"btc_mined": d.btc_mined, "mining_revenue_usd": d.mining_revenue_usd,
+                     "power_cost_usd": d.power_cost_usd, "site_opex_usd": d.site_opex_usd,
+                     "energy_mwh": d.energy_mwh, "curtailed_mwh": d.curtailed_mwh}
+            self.monthly[self.month_of_day[day]] += np.stack([np.broadcast_to(lines[k], (self.paths,))
+                                                              for k in MONTHLY_LINES])
+            t = self.totals
+            for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "curtailed_mwh"):
+                t[k] += lines[k]
+            t["site_opex_usd"] += d.site_opex_usd
+            t["fleet_ehs_days"] += fleet_ehs
+            t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
+            yield self.env.timeout(1)
+
+    # ------------------------------------------------------------------ results
+    def run(self) -> dict:
+        self.env.run(until=self.days)
+        kept_ids = self.path_ids[self.keep]
+        daily = pd.DataFrame({
+            "path": np.tile(kept_ids, self.days),
+            "date": np.repeat(self.dates.date, len(kept_ids)),
+            **{c: self.kept[c].reshape(-1) for c in DAILY_COLUMNS},
+        }).sort_values(["path", "date"], kind="stable").reset_index(drop=True)
+        monthly = pd.DataFrame({
+            "path": np.tile(self.path_ids, len(self.month_starts)),
+            "month": np.repeat(self.month_starts.date, self.paths),
+            **{line: self.monthly[:, j, :].reshape(-1) for j, line in enumerate(MONTHLY_LINES)},
+        }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
+        quantiles = daily_quantile_frame(self.dates.date, {c: self.quantiles[:, j, :]
+                                                            for j, c in enumerate(DAILY_COLUMNS)})
+        return {"metrics": metrics.per_path(self.totals), "daily": daily, "monthly": monthly,
+                "daily_quantiles": quantiles}
+
+
+def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
+             progress: bool = False, path_ids=None) -> Results:
+    """Simulate a validated scenario on all its Monte Carlo paths at once.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded scenario (:func:`simulator.config.load_scenario`).
+    paths, seed : int, optional
+        Override the scenario's path count and seed.
+    keep_paths : int
+        Daily rows are kept for paths ``0 … keep_paths − 1``.
+    progress : bool
+        Print a line per simulated year on stderr.
+    path_ids : array of int, optional
+        Simulate only these absolute path ids (a chunk); path ``i`` depends only on
+        ``(seed, i)``, so chunks reproduce the same per-path results.
+    """
+    seed = scenario.seed if seed is None else int(seed)
+    paths = scenario.paths if paths is None else int(paths)
+    ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
+    out = _Simulation(scenario, seed, ids, keep_paths, progress).run()
+    prov = scenario.provenance
+    meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
+            "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,
+            "version": __version__}
+    return Results(meta=meta, path_metrics=out["metrics"], daily=out["daily"],
+                   daily_quantiles=out["daily_quantiles"], monthly=out["monthly"], notes=not_modelled(scenario))
+
+
+def run(src, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
+        overrides=()) -> Results:
+    """Load (if given a path) and simulate a scenario: the notebook entry point.
+
+    Examples
+    --------
+    >>> import simulator
+    >>> res = simulator.run("scenarios/contract_example.yaml", paths=2, overrides=["horizon_days=3"])
+    >>> sorted(res.summary["metrics"])[:3]
+    ['btc_mined', 'btc_per_ehs_day', 'curtailed_mwh']
+    """
+    scenario = src if isinstance(src, Scenario) else load_scenario(str(src), overrides)
+    return simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths)

@@ -1,0 +1,86 @@
+"""The company's machines as cohorts: arrays over cohorts, built once from the scenario.
+
+A cohort is a fleet item or a purchase: ``units`` identical machines of one hardware
+profile at one site, energised from ``deployed``/``delivery`` (00:00 of that date) until
+``retired``. Per-unit hashrate and power are the profile's nameplate figures (spec sheets,
+see ``hardware_profiles/``). Purchases carry their capex (``units × hashrate_ths ×
+price_usd_per_th``) for finance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from simulator import units
+from simulator.config.checks import cohorts as scenario_cohorts
+from simulator.config.schema import Scenario
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Arrays of shape ``(cohorts,)``; days are counted from the scenario start."""
+
+    ids: tuple[str, ...]
+    models: tuple[str, ...]
+    site_index: np.ndarray
+    units: np.ndarray
+    hashrate_ths: np.ndarray
+    power_w: np.ndarray
+    efficiency_jth: np.ndarray
+    start_day: np.ndarray
+    end_day: np.ndarray
+    capex_usd: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def it_power_mw(self) -> np.ndarray:
+        """Nameplate IT power of each cohort [MW]."""
+        return self.units * self.power_w / units.W_PER_MW
+
+    @property
+    def nameplate_ths(self) -> np.ndarray:
+        """Nameplate hashrate of each cohort [TH/s]."""
+        return self.units * self.hashrate_ths
+
+    def energised(self, day: float) -> np.ndarray:
+        """Cohorts installed and connected during day ``day`` (bool, ``(cohorts,)``)."""
+        return (self.start_day <= day) & (day < self.end_day)
+
+    def change_days(self) -> list[int]:
+        """Days inside the horizon on which a cohort is energised or retired, ascending."""
+        days = np.concatenate([self.start_day, self.end_day[np.isfinite(self.end_day)]])
+        return sorted({int(d) for d in days if d > 0})
+
+
+def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
+    """Cohorts of ``scenario.fleet`` then ``scenario.purchases``, in file order."""
+    site_names = [s.name for s in scenario.sites]
+    rows = []
+    for loc, item, energised in scenario_cohorts(scenario):
+        profile = library[item.model]
+        price = getattr(item, "price_usd_per_th", None)
+        if price is None and loc[0] == "purchases":
+            price = profile.launch_price_usd_per_th or 0.0
+        rows.append(dict(
+            id=item.id or f"{loc[0]}[{loc[1]}]",
+            model=item.model,
+            site=site_names.index(item.site),
+            units=float(item.units),
+            hashrate_ths=profile.hashrate_ths,
+            power_w=profile.power_w,
+            efficiency_jth=profile.power_w / profile.hashrate_ths,
+            start=float((energised - scenario.start).days),
+            end=float((item.retired - scenario.start).days) if item.retired else np.inf,
+            capex=(price or 0.0) * item.units * profile.hashrate_ths,
+        ))
+    col = lambda key, dtype=float: np.array([r[key] for r in rows], dtype=dtype)  # noqa: E731
+    return Cohorts(
+        ids=tuple(r["id"] for r in rows), models=tuple(r["model"] for r in rows),
+        site_index=col("site", np.int64), units=col("units"), hashrate_ths=col("hashrate_ths"),
+        power_w=col("power_w"), efficiency_jth=col("efficiency_jth"), start_day=col("start"),
+        end_day=col("end"), capex_usd=col("capex"),
+    )

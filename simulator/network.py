@@ -1,0 +1,272 @@
+"""The Bitcoin network per Monte Carlo path: hashrate, blocks, heights, difficulty, subsidy.
+
+All state is numpy arrays over paths (last axis). One call of :func:`advance_day` mines a
+day's blocks on every path, splits the day pro rata at retarget and halving heights, and
+applies Bitcoin Core's retarget rule where an epoch ends (DESIGN.md, "Bitcoin mechanics"):
+
+* A day's block count is drawn once from the start-of-day difficulty ``D`` and the day's
+  mean network hashrate ``H`` [H/s]: ``N ~ Poisson(86400 H / (D 2^32))``, or exactly that
+  mean in ``expected`` mode (fractional counts allowed).
+* Block ``k`` of the day's ``N`` is mined at ``d + k/N``. Height ``h``'s subsidy and
+  difficulty apply from the moment block ``h − 1`` is mined, so the day splits at the
+  fraction ``f = (h − 1 − h_start) / N``.
+* Retarget every 2,016 blocks: actual timespan = time(last block of the epoch) − time(first
+  block), clamped to [T/4, 4T] (Core's 2,015-interval off-by-one), via
+  :func:`simulator.chain.next_difficulty`. Difficulty is a float; it agrees with
+  :func:`simulator.chain.next_bits` up to compact-encoding rounding.
+
+Hashrate models share the market models' block API (``start`` / ``block``) and return
+each day's mean network hashrate [EH/s].
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import special
+
+from simulator import chain, units
+from simulator.market.series_csv import read_series_csv
+from simulator.rng import PathStreams
+
+
+# --------------------------------------------------------------------------- hashrate models
+def growth_day_mean(h0: float, growth_annual: float, day0: int, n_days: int) -> np.ndarray:
+    """Mean of the trend ``H0 (1 + g)^(t/365)`` over each day [d, d+1), for d = day0 … day0+n−1.
+
+    ``mean_d = H0 ((1+g)^((d+1)/365) − (1+g)^(d/365)) / (ln(1+g)/365)``, and ``H0`` when g = 0.
+
+    Examples
+    --------
+    >>> float(growth_day_mean(100.0, 0.0, 0, 1)[0])
+    100.0
+    >>> round(float(growth_day_mean(100.0, 0.3, 0, 365).mean()), 6), round(float(30 / np.log(1.3)), 6)
+    (114.344841, 114.344841)
+    """
+    d = np.arange(day0, day0 + n_days, dtype=float)
+    if growth_annual == 0:
+        return np.full(n_days, float(h0))
+    rate = np.log1p(growth_annual) / units.DAYS_PER_YEAR  # continuous growth per day
+    return h0 * np.exp(rate * d) * np.expm1(rate) / rate
+
+
+@dataclass(frozen=True)
+class TrendState:
+    day: int
+    log_noise: np.ndarray  # log of the GBM factor around the trend at the start of the day
+
+
+@dataclass(frozen=True)
+class ConstantHashrate:
+    """Network hashrate fixed at ``initial_ehs`` [EH/s]."""
+
+    initial_ehs: float
+
+    def start(self, streams: PathStreams) -> TrendState:
+        return TrendState(0, np.zeros(streams.paths))
+
+    def block(self, state: TrendState, day0: int, n_days: int, streams: PathStreams):
+        return np.full((n_days, streams.paths), self.initial_ehs), replace(state, day=day0 + n_days)
+
+
+@dataclass(frozen=True)
+class GrowthHashrate:
+    """Trend ``H_t = H0 (1 + growth_annual)^(t/365)`` times a mean-one GBM factor.
+
+    The factor is ``exp(σ W_t − σ² t / 2)`` with ``σ = vol_annual`` (t in years), so
+    ``E[H_t]`` follows the trend (DESIGN.md, "Conventions"); a day's value is the trend's
+    exact mean over the day times the factor at the day's end. Parameters are scenario
+    assumptions (e.g. +30 %/yr, roughly 2023–2025's pace from the Coin Metrics history).
+    """
+
+    initial_ehs: float
+    growth_annual: float
+    vol_annual: float = 0.0
+
+    def start(self, streams: PathStreams) -> TrendState:
+        return TrendState(0, np.zeros(streams.paths))
+
+    def block(self, state: TrendState, day0: int, n_days: int, streams: PathStreams):
+        trend = growth_day_mean(self.initial_ehs, self.growth_annual, day0, n_days)[:, None]
+        if self.vol_annual == 0:
+            return np.broadcast_to(trend, (n_days, streams.paths)).copy(), replace(state, day=day0 + n_days)
+        dt_years = 1.0 / units.DAYS_PER_YEAR
+        steps = -0.5 * self.vol_annual**2 * dt_years + self.vol_annual * np.sqrt(dt_years) * streams.normal((n_days,))
+        log_noise = state.log_noise + np.cumsum(steps, axis=0)
+        return trend * np.exp(log_noise), TrendState(day0 + n_days, log_noise[-1])
+
+
+@dataclass(frozen=True)
+class CsvHashrate:
+    """Daily network hashrate [EH/s] from a long CSV ``date[,path],hashrate_ehs``."""
+
+    file: str
+    start_date: dt.date
+
+    def start(self, streams: PathStreams) -> TrendState:
+        return TrendState(0, np.zeros(streams.paths))
+
+    def block(self, state: TrendState, day0: int, n_days: int, streams: PathStreams):
+        values = read_series_csv(self.file, self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids,
+                                 "hashrate_ehs")
+        return values, replace(state, day=day0 + n_days)
+
+
+# --------------------------------------------------------------------------- blocks
+def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Poisson counts ``min{k : F(k; λ) > u}`` for per-path means λ, vectorised.
+
+    Starts from the Cornish–Fisher normal approximation and corrects with the exact CDF
+    ``F(k; λ) = Q(k + 1, λ)`` (scipy.special.pdtr) until it brackets ``u``; a handful of
+    vectorised steps at most. Using uniforms keeps each path's random stream independent of
+    the state (DESIGN.md: inverse CDFs where the parameter depends on the state).
+
+    Examples
+    --------
+    >>> poisson_inverse_cdf(np.array([0.0, 0.5, 0.97]), np.array([1.0, 1.0, 1.0])).tolist()
+    [0, 1, 3]
+    """
+    u = np.asarray(u, dtype=float)
+    lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
+    z = np.clip(special.ndtri(u), -8.0, 8.0)
+    k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
+    while (up := special.pdtr(k, lam) <= u).any():
+        k = np.where(up, k + 1, k)
+    while (down := (k > 0) & (special.pdtr(k - 1, lam) > u)).any():
+        k = np.where(down, k - 1, k)
+    return np.where(lam > 0, k, 0.0).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """Per-path chain state at a day boundary (all arrays shape ``(paths,)``).
+
+    ``height`` is the tip (float in ``expected`` mode); ``difficulty`` applies to the next
+    block; ``epoch_start_s`` is the time [s since scenario start] of the first block of the
+    epoch in progress; ``next_retarget`` is the first height of the next epoch.
+    """
+
+    height: np.ndarray
+    difficulty: np.ndarray
+    epoch_start_s: np.ndarray
+    next_retarget: np.ndarray
+
+
+def initial_chain(initial_height: int, initial_difficulty: float, epoch_start_s: float, paths: int) -> ChainState:
+    """The chain at the start instant, the same on every path."""
+    return ChainState(
+        height=np.full(paths, float(initial_height)),
+        difficulty=np.full(paths, float(initial_difficulty)),
+        epoch_start_s=np.full(paths, float(epoch_start_s)),
+        next_retarget=np.full(paths, float(chain.next_retarget_height(initial_height))),
+    )
+
+
+def default_epoch_start_s(initial_height: int) -> float:
+    """Time of the epoch's first block when not given: ``−(height mod 2016) × 600`` s."""
+    return -float(initial_height % chain.RETARGET_INTERVAL) * units.TARGET_BLOCK_INTERVAL_S
+
+
+@dataclass(frozen=True)
+class DayBlocks:
+    """What a day's blocks did, per path.
+
+    ``reward_btc_per_hs_day`` is the FPPS expected reward of 1 H/s over the day, before pool
+    fee: ``∫ 86400 (subsidy(t) + fees) / (D(t) 2^32) dt`` over the day's fraction, i.e. the
+    time-weighted sum over the day's segments split at retarget and halving heights.
+    """
+
+    blocks: np.ndarray
+    reward_btc_per_hs_day: np.ndarray
+    subsidy_sats: np.ndarray
+    difficulty_mean: np.ndarray
+
+
+def _subsidy_btc(height: np.ndarray) -> np.ndarray:
+    return chain.block_subsidy_sats(np.floor(height).astype(np.int64)) / units.SATS_PER_BTC
+
+
+def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_per_block: np.ndarray,
+                u_blocks: np.ndarray | None) -> tuple[ChainState, DayBlocks]:
+    """Mine day ``day``'s blocks on every path; retarget and halve where heights cross.
+
+    Parameters
+    ----------
+    state : ChainState
+        Start-of-day chain.
+    hashrate_hs : array (paths,)
+        The day's mean network hashrate [H/s].
+    fees_btc_per_block : array (paths,)
+        The day's fees per block [BTC].
+    u_blocks : array (paths,) or None
+        Uniforms for the Poisson count; ``None`` selects ``expected`` mode.
+    """
+    d0 = state.difficulty
+    mean_blocks = units.SECONDS_PER_DAY * hashrate_hs / (d0 * units.HASHES_PER_DIFFICULTY_1)
+    n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
+    h_start, h_end = state.height, state.height + n
+    safe_n = np.where(n > 0, n, 1.0)
+
+    def time_s(height):  # time [s since start] block `height` is mined, within this day
+        return (day + (height - h_start) / safe_n) * units.SECONDS_PER_DAY
+
+    def fraction(height):  # day fraction before the params of `height` apply (block height-1 mined)
+        crossing = (h_start < height - 1) & (height - 1 <= h_end) & (n > 0)
+        return np.where(crossing, (height - 1 - h_start) / safe_n, 1.0), crossing
+
+    # retarget (at most one per day unless > 2016 blocks a day; loop while any path has one)
+    difficulty, epoch_start, retarget = d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy()
+    f_retarget, crossed = fraction(retarget)
+    d_new = d0.copy()
+    while crossed.any():
+        last_s = time_s(retarget - 1)
+        d_next = chain.next_difficulty(difficulty, last_s - epoch_start)
+        difficulty = np.where(crossed, d_next, difficulty)
+        d_new = np.where(crossed, d_next, d_new)
+        first_in_day = crossed & (retarget <= h_end)
+        epoch_start = np.where(first_in_day, time_s(retarget), epoch_start)
+        pending = crossed & ~first_in_day
+        epoch_start = np.where(pending, np.nan, epoch_start)  # first block comes tomorrow
+        retarget = np.where(crossed, retarget + chain.RETARGET_INTERVAL, retarget)
+        _, crossed = fraction(retarget)
+    # first block of an epoch whose last block was mined yesterday
+    first_today = np.isnan(state.epoch_start_s) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
+    epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
+
+    halving = chain.next_halving_height(np.floor(h_start).astype(np.int64)).astype(float)
+    f_halving, _ = fraction(halving)
+    s_old = _subsidy_btc(h_start + 1)
+    s_new = _subsidy_btc(np.maximum(halving, h_start + 1))
+    a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
+    mid_d = np.where(f_retarget < f_halving, d_new, d0)
+    mid_s = np.where(f_retarget < f_halving, s_old, s_new)
+    k = units.SECONDS_PER_DAY / units.HASHES_PER_DIFFICULTY_1
+    reward = k * (a * (s_old + fees_btc_per_block) / d0
+                  + (b - a) * (mid_s + fees_btc_per_block) / mid_d
+                  + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+    difficulty_mean = f_retarget * d0 + (1 - f_retarget) * d_new
+    subsidy = _day_subsidy_sats(h_start, h_end)
+    new_state = ChainState(h_end, difficulty, epoch_start, retarget)
+    return new_state, DayBlocks(n, reward, subsidy, difficulty_mean)
+
+
+def _day_subsidy_sats(h_start: np.ndarray, h_end: np.ndarray) -> np.ndarray:
+    """Integer satoshis issued by heights ``floor(h_start)+1 … floor(h_end)`` (whole blocks)."""
+    lo, hi = np.floor(h_start).astype(np.int64), np.floor(h_end).astype(np.int64)
+    halving = chain.next_halving_height(lo)
+    below = np.minimum(hi, halving - 1)
+    return ((below - lo) * chain.block_subsidy_sats(lo + 1)
+            + np.maximum(hi - below, 0) * chain.block_subsidy_sats(np.maximum(halving, lo + 1)))
+
+
+def hashprice_usd_per_ph_day(reward_btc_per_hs_day: np.ndarray, price_usd: np.ndarray) -> np.ndarray:
+    """Hashprice [USD/(PH/s·day)] before pool fee: reward of 1 PH/s for a day × BTC price.
+
+    ``1e15 × 86400 / (D 2^32) × (subsidy + fees) × price`` (DESIGN.md, "Economics"), with the
+    day's time-weighted difficulty and subsidy.
+    """
+    return reward_btc_per_hs_day * units.HS_PER_PHS * price_usd
+
+
+HASHRATE_MODELS = {"constant": ConstantHashrate, "growth": GrowthHashrate, "csv": CsvHashrate}

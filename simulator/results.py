@@ -1,0 +1,109 @@
+"""Typed results of a run and their atomic writers.
+
+:class:`Results` holds per-path metrics, the daily rows of the kept paths, daily quantiles
+over all paths and monthly flows of all paths, as pandas DataFrames for notebooks.
+:meth:`Results.write` produces DESIGN.md's output directory: it is written into a temporary
+directory beside ``DIR`` and renamed into place at the end, so ``DIR`` appears whole or not
+at all (``--overwrite`` moves the old one aside and deletes it only once the new one is in).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simulator import metrics as metric_registry
+from simulator.errors import InputError
+
+
+@dataclass
+class Results:
+    """What one run produced.
+
+    Attributes
+    ----------
+    meta : dict
+        ``scenario`` (name), ``scenario_sha256``, ``overrides`` (list of ``k=v``), ``paths``,
+        ``seed``, ``version``.
+    path_metrics : dict of name -> array (paths,)
+        Every registered metric per path; NaN where undefined on a path.
+    daily : DataFrame
+        One row per (path, date) of the first ``keep_paths`` paths.
+    daily_quantiles : DataFrame
+        Per date, ``X_p5``, ``X_p50``, ``X_p95`` of each numeric daily column over all paths.
+    monthly : DataFrame
+        Per (path, month) flow lines of all paths; ``month`` is the month's first day.
+    notes : list of str
+        What the run said on the way (sections not modelled yet, approximations).
+    """
+
+    meta: dict
+    path_metrics: dict
+    daily: pd.DataFrame
+    daily_quantiles: pd.DataFrame
+    monthly: pd.DataFrame
+    notes: list = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict:
+        """The content of summary.json."""
+        stats = {name: metric_registry.summarise(values) for name, values in self.path_metrics.items()}
+        return {**self.meta, "metrics": stats}
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per metric: unit, mean, se, p5, p50, p95, defined_paths."""
+        rows = [{"metric": name, "unit": metric_registry.METRICS[name][0], **stats}
+                for name, stats in self.summary["metrics"].items()]
+        return pd.DataFrame(rows).set_index("metric")
+
+    def write(self, out_dir: str, *, overwrite: bool = False) -> None:
+        """Write summary.json and the three Parquet files into ``out_dir`` atomically."""
+        out_dir = os.path.abspath(out_dir)
+        if os.path.exists(out_dir) and not overwrite:
+            raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
+        parent, name = os.path.split(out_dir)
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+        try:
+            with open(os.path.join(tmp, "summary.json"), "w") as fh:
+                json.dump(self.summary, fh, indent=2, allow_nan=False)
+                fh.write("\n")
+            for table, frame in (("daily", self.daily), ("daily_quantiles", self.daily_quantiles),
+                                 ("monthly", self.monthly)):
+                frame.to_parquet(os.path.join(tmp, f"{table}.parquet"), index=False, engine="pyarrow")
+            old = None
+            if os.path.exists(out_dir):
+                old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+                os.rename(out_dir, os.path.join(old, name))
+            os.rename(tmp, out_dir)
+            tmp = None
+            if old:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def daily_quantile_frame(dates: pd.DatetimeIndex, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Frame with ``date`` and ``X_p5``, ``X_p50``, ``X_p95`` from arrays ``(days, 3)`` per column."""
+    data = {"date": dates}
+    for column, q in quantiles.items():
+        for i, tag in enumerate(("p5", "p50", "p95")):
+            data[f"{column}_{tag}"] = q[:, i]
+    return pd.DataFrame(data)
+
+
+def to_json_safe(value):
+    """Replace NaN/inf with None in nested dicts/lists (summary.json never holds them)."""
+    if isinstance(value, dict):
+        return {k: to_json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
