@@ -157,7 +157,7 @@ def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, progress, ov
     rows = [{"metric": name, "unit": stats["unit"], "mean": stats["mean"], "p5": stats["p5"],
              "p50": stats["p50"], "p95": stats["p95"]}
             for name, stats in results.summary_frame().to_dict("index").items()]
-    emit(rows, fmt, columns=None if fmt != "json" else ["metric", "mean", "p5", "p50", "p95"])
+    emit(rows, fmt)
     if out_dir and fmt == "table":
         click.echo(f"wrote {out_dir}/ (summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet)")
 

@@ -326,7 +326,7 @@ def run(src, *, paths: int | None = None, seed: int | None = None, keep_paths: i
     Examples
     --------
     >>> import simulator
-    >>> res = simulator.run("scenarios/contract_example.yaml", paths=2, overrides=["horizon_days=3"])
+    >>> res = simulator.run("scenarios/halving_crossing.yaml", paths=2, overrides=["horizon_days=3"])
     >>> sorted(res.summary["metrics"])[:3]
     ['btc_mined', 'btc_per_ehs_day', 'curtailed_mwh']
     """

@@ -1,0 +1,111 @@
+"""`hashfleet run` end to end: the four output files, atomicity, bad input, every example."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from simulator.cli import main
+from simulator.metrics import METRICS
+
+from conftest import CONTRACT, SCENARIOS
+
+DAILY = ["path", "date", "btc_price_usd", "difficulty", "network_hashrate_ehs", "height",
+         "hashprice_usd_per_ph_day", "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh"]
+
+
+def test_run_writes_the_four_files(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", str(CONTRACT), "--out", str(out), "--paths", "5", "--keep-paths", "2",
+                                  "--set", "seed=3"])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(os.listdir(out)) == ["daily.parquet", "daily_quantiles.parquet", "monthly.parquet", "summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "Contract example" and summary["paths"] == 5 and summary["seed"] == 3
+    assert summary["overrides"] == ["seed=3"] and len(summary["scenario_sha256"]) == 64
+    assert set(summary["metrics"]) == set(METRICS)
+    assert set(summary["metrics"]["btc_mined"]) == {"mean", "se", "p5", "p50", "p95", "defined_paths"}
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert list(daily.columns) == DAILY and sorted(daily.path.unique()) == [0, 1] and len(daily) == 2 * 730
+    quantiles = pd.read_parquet(out / "daily_quantiles.parquet")
+    assert len(quantiles) == 730 and "btc_price_usd_p95" in quantiles and "curtailed_mwh_p5" in quantiles
+    monthly = pd.read_parquet(out / "monthly.parquet")
+    assert len(monthly) == 5 * 24 and str(monthly.month.iloc[0]) == "2026-01-01"
+    assert monthly.btc_mined.sum() == pytest.approx(summary["metrics"]["btc_mined"]["mean"] * 5, rel=1e-9)
+    assert "btc_mined" in result.stdout and "not modelled yet" in result.stderr
+
+
+def test_json_table(runner):
+    result = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--paths", "2",
+                                  "--format", "json"])
+    rows = json.loads(result.stdout)
+    assert set(rows[0]) == {"metric", "unit", "mean", "p5", "p50", "p95"}
+    assert {r["metric"] for r in rows} == set(METRICS)
+
+
+def test_existing_out_is_refused_unless_overwrite(runner, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    args = ["run", str(SCENARIOS / "halving_crossing.yaml"), "--paths", "2", "--out", str(out)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2 and "--overwrite" in result.stderr
+    assert os.listdir(out) == ["keep.txt"]
+    result = runner.invoke(main, args + ["--overwrite"])
+    assert result.exit_code == 0
+    assert "keep.txt" not in os.listdir(out) and "summary.json" in os.listdir(out)
+    assert sorted(os.listdir(tmp_path)) == ["out"]  # the old one moved aside and deleted
+
+
+def test_bad_input_creates_nothing(runner, tmp_path, contract_text):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(contract_text.replace("paths: 200", "paths: zero"))
+    result = runner.invoke(main, ["run", str(bad), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and result.stderr.startswith(f"{bad}:4:8: paths: expected an integer")
+    assert sorted(os.listdir(tmp_path)) == ["bad.yaml"]
+
+
+def test_failure_while_writing_leaves_no_directory(runner, tmp_path, monkeypatch):
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return original(self, *args, **kwargs)
+
+    original = pd.DataFrame.to_parquet
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", failing)
+    result = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--paths", "2",
+                                  "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_killed_run_leaves_no_partial_directory(tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "simulator.cli", "run", str(CONTRACT), "--paths", "400", "--out", str(out)]
+    for delay in (0.5, 2.0):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if out.exists():  # finished before the kill: then it is whole
+            assert sorted(os.listdir(out)) == ["daily.parquet", "daily_quantiles.parquet", "monthly.parquet",
+                                               "summary.json"]
+        visible = [p for p in os.listdir(tmp_path) if not p.startswith(".")]
+        assert visible in ([], ["out"])
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_runs(runner, path, tmp_path):
+    result = runner.invoke(main, ["run", str(path), "--paths", "3", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["metrics"]["btc_mined"]["mean"] > 0

@@ -1,0 +1,216 @@
+"""The engine against hand calculations, statistics, properties and determinism."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from simulator import chain
+from simulator.config.loader import Document, validate_document
+from simulator.engine import simulate
+from simulator.hardware import get_profile
+
+from conftest import CONTRACT
+
+D0 = 1.5e14
+S19XP = get_profile("antminer-s19-xp")
+
+
+def scenario(**changes):
+    """A deterministic one-cohort scenario (DESIGN.md's closed-form case), with overrides.
+
+    ``changes`` are dotted keys (``network.initial_height``) set on the base document.
+    """
+    doc = {
+        "name": "closed form", "start": "2026-01-01", "horizon_days": 20, "paths": 2, "seed": 1,
+        "market": {"btc_price": {"model": "gbm", "initial_usd": 90000.0, "drift_annual": 0.0, "vol_annual": 0.0},
+                   "fees": {"model": "constant", "btc_per_block": 0.025}},
+        "network": {"initial_difficulty": D0, "initial_height": 930000, "blocks": "expected"},
+        "pool": {"payout": "fpps", "fee": 0.0},
+        "sites": [{"name": "a", "capacity_mw": 100.0, "cooling_overhead": 0.04,
+                   "power": {"contract": "fixed", "price_usd_per_mwh": 42.0}}],
+        "fleet": [{"id": "xp", "model": "antminer-s19-xp", "units": 1000, "site": "a", "deployed": "2025-01-01"}],
+    }
+    for key, value in changes.items():
+        node = doc
+        *head, last = key.split(".")
+        for part in head:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+    return validate_document(Document(doc, {}, {}), "test.yaml")
+
+
+def daily(res, path=0):
+    return res.daily[res.daily.path == path].reset_index(drop=True)
+
+
+def reward_btc_per_th_day(difficulty, subsidy_btc, fees_btc=0.025):
+    return 1e12 * 86400 / (difficulty * 2**32) * (subsidy_btc + fees_btc)
+
+
+# --------------------------------------------------------------------------- closed form
+def test_closed_form_within_an_epoch():
+    res = simulate(scenario())
+    day = daily(res).iloc[:9]  # the epoch ends on day 9
+    ths = 1000 * S19XP.hashrate_ths
+    btc = ths * reward_btc_per_th_day(D0, 3.125)
+    assert_allclose(day.btc_mined, btc, rtol=1e-9)
+    assert_allclose(day.hashprice_usd_per_ph_day, 1e15 * 86400 / (D0 * 2**32) * 3.15 * 90000, rtol=1e-9)
+    assert_allclose(day.fleet_power_mw, 1000 * S19XP.power_w / 1e6 * 1.04, rtol=1e-12)
+    assert_allclose(day.fleet_hashrate_ehs, ths / 1e6, rtol=1e-12)
+    assert_allclose(day.height, 930000 + 144 * (np.arange(9) + 1), rtol=1e-12)
+    monthly = res.monthly[res.monthly.path == 0].iloc[0]
+    power_mwh = 1000 * S19XP.power_w / 1e6 * 1.04 * 24
+    assert_allclose(monthly.power_cost_usd, 20 * power_mwh * 42, rtol=1e-9)
+    assert_allclose(monthly.mining_revenue_usd, monthly.btc_mined * 90000, rtol=1e-9)
+
+
+def test_retarget_is_cores_off_by_one_and_splits_the_day_pro_rata():
+    res = simulate(scenario())
+    day = daily(res)
+    # initial height 930000 is 624 blocks into its epoch; the epoch's last block 931391 is
+    # mined 1391 blocks (= 9 days + 95 blocks) after the start at exactly 600 s a block.
+    assert_allclose(day.difficulty.iloc[:9], D0, rtol=0)
+    d1 = D0 * 2016 / 2015
+    assert_allclose(day.difficulty.iloc[9:], d1, rtol=1e-12)
+    bits = chain.next_bits(chain.bits_from_difficulty(D0), 0, 2015 * 600)
+    assert chain.difficulty_from_bits(bits) == pytest.approx(d1, rel=2**-15)
+    ths = 1000 * S19XP.hashrate_ths
+    expected = ths * (95 / 144 * reward_btc_per_th_day(D0, 3.125) + 49 / 144 * reward_btc_per_th_day(d1, 3.125))
+    assert_allclose(day.btc_mined.iloc[9], expected, rtol=1e-9)
+    assert_allclose(day.btc_mined.iloc[10], ths * reward_btc_per_th_day(d1, 3.125), rtol=1e-9)
+
+
+def test_halving_splits_the_day_subsidy_pro_rata():
+    # tip 1,049,900: block 1,049,999 (after which the 1,050,000 subsidy applies) is the 99th of day 0
+    res = simulate(scenario(**{"network.initial_height": 1_049_900, "horizon_days": 3}))
+    day = daily(res)
+    ths = 1000 * S19XP.hashrate_ths
+    expected = ths * (99 / 144 * reward_btc_per_th_day(D0, 3.125) + 45 / 144 * reward_btc_per_th_day(D0, 1.5625))
+    assert_allclose(day.btc_mined.iloc[0], expected, rtol=1e-9)
+    assert_allclose(day.btc_mined.iloc[1], ths * reward_btc_per_th_day(D0, 1.5625), rtol=1e-9)
+
+
+def test_epoch_start_time_is_used():
+    # the epoch in progress began 624 blocks ago, but at twice the pace: timespan shrinks by 624 × 300 s
+    res = simulate(scenario(**{"network.epoch_start_time": "2025-12-29T20:00:00Z"}))  # start − 624 × 300 s
+    timespan = (624 * 300 + 1391 * 600)
+    assert_allclose(daily(res).difficulty.iloc[10], D0 * chain.TARGET_TIMESPAN_S / timespan, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- statistics
+def test_poisson_blocks_have_mean_and_variance_144():
+    res = simulate(scenario(**{"network.blocks": "poisson", "network.initial_height": 929376,
+                               "horizon_days": 10, "paths": 300}), keep_paths=300)
+    counts = res.daily.pivot(index="date", columns="path", values="height").diff().iloc[1:].to_numpy().ravel()
+    se = np.sqrt(144 / counts.size)
+    assert abs(counts.mean() - 144) < 5 * se
+    assert abs(counts.var(ddof=1) / 144 - 1) < 5 * np.sqrt(2 / counts.size)
+
+
+def test_retarget_follows_a_hashrate_step():
+    implied_ehs = D0 * 2**32 / 600 / 1e18
+    res = simulate(scenario(**{"network.initial_height": 929376, "horizon_days": 16,
+                               "network.hashrate": {"model": "constant", "initial_ehs": 1.1 * implied_ehs}}))
+    # blocks come every 600/1.1 s from the start (the tip is the epoch's first block)
+    assert_allclose(daily(res).difficulty.iloc[-1] / D0, 1.1 * 2016 / 2015, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- properties
+def test_fpps_pays_the_fleet_share_of_expected_rewards():
+    res = simulate(scenario(**{"network.hashrate": {"model": "growth", "growth_annual": 0.5}, "horizon_days": 8}))
+    day = daily(res)
+    share = day.fleet_hashrate_ehs / day.network_hashrate_ehs
+    blocks = day.height.diff().fillna(day.height.iloc[0] - 930000)
+    assert_allclose(day.btc_mined, share * blocks * 3.15, rtol=1e-9)
+
+
+def test_more_efficient_hardware_earns_more_per_mwh():
+    out = {}
+    for model in ("antminer-s19-xp", "antminer-s21-xp", "antminer-s19j-pro"):
+        res = simulate(scenario(**{"fleet.0.model": model, "fleet.0.units": 500}))
+        m = res.monthly.groupby("path").sum(numeric_only=True).iloc[0]
+        out[get_profile(model).power_w / get_profile(model).hashrate_ths] = m.btc_mined / m.energy_mwh
+    per_mwh = [out[e] for e in sorted(out)]
+    assert per_mwh == sorted(per_mwh, reverse=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_economic_curtailment_never_lowers_the_margin(seed):
+    base = {"market.btc_price.vol_annual": 0.9, "horizon_days": 120, "paths": 40, "seed": seed,
+            "sites.0.power.price_usd_per_mwh": 70.0, "network.blocks": "poisson"}
+    none = simulate(scenario(**base))
+    econ = simulate(scenario(**base, **{"sites.0.curtailment": {"policy": "economic"}}))
+    margin = lambda r: r.path_metrics["mining_revenue_usd"] - r.path_metrics["power_cost_usd"]  # noqa: E731
+    assert (econ.path_metrics["curtailed_mwh"] > 0).any()
+    assert np.all(margin(econ) >= margin(none) - 1e-6)
+
+
+def test_economic_curtailment_at_constant_price_never_raises_power_cost_per_btc():
+    base = {"horizon_days": 200, "paths": 5, "sites.0.power.price_usd_per_mwh": 70.0,
+            "network.hashrate": {"model": "growth", "growth_annual": 0.8},
+            "fleet": [{"model": "antminer-s19j-pro", "units": 1000, "site": "a", "deployed": "2025-01-01"},
+                      {"model": "antminer-s21-xp", "units": 1000, "site": "a", "deployed": "2025-01-01"}]}
+    none = simulate(scenario(**base)).path_metrics["power_cost_per_btc_usd"]
+    econ_res = simulate(scenario(**base, **{"sites.0.curtailment": {"policy": "economic"}}))
+    assert (econ_res.path_metrics["curtailed_mwh"] > 0).all()
+    assert np.all(econ_res.path_metrics["power_cost_per_btc_usd"] <= none + 1e-9)
+
+
+def test_power_tax_from_its_date_inclusive():
+    base = {"horizon_days": 10}
+    plain = daily(simulate(scenario(**base)))
+    taxed_res = simulate(scenario(**base, events=[{"kind": "power_tax", "date": "2026-01-05", "site": "a",
+                                                    "usd_per_mwh": 5.0}]))
+    energy_mwh = 1000 * S19XP.power_w / 1e6 * 1.04 * 24
+    m_plain = simulate(scenario(**base)).monthly.iloc[0]
+    m_taxed = taxed_res.monthly.iloc[0]
+    assert_allclose(m_taxed.power_cost_usd - m_plain.power_cost_usd, 6 * energy_mwh * 5.0, rtol=1e-9)
+    assert len(plain) == 10
+
+
+def test_deliveries_and_retirements_apply_from_their_date():
+    res = simulate(scenario(**{"fleet.0.retired": "2026-01-06",
+                               "purchases": [{"model": "antminer-s21-xp", "units": 100, "site": "a",
+                                              "delivery": "2026-01-03"}]}))
+    day = daily(res)
+    xp, s21 = 1000 * S19XP.hashrate_ths / 1e6, 100 * get_profile("antminer-s21-xp").hashrate_ths / 1e6
+    assert_allclose(day.fleet_hashrate_ehs.iloc[:7], [xp, xp, xp + s21, xp + s21, xp + s21, s21, s21])
+
+
+def test_undefined_cost_per_btc_is_null():
+    res = simulate(scenario(**{"fleet.0.deployed": "2026-06-01", "horizon_days": 5}))
+    stats = res.summary["metrics"]["power_cost_per_btc_usd"]
+    assert stats == {"mean": None, "se": None, "p5": None, "p50": None, "p95": None, "defined_paths": 0}
+    assert res.summary["metrics"]["btc_mined"]["mean"] == 0.0
+
+
+# --------------------------------------------------------------------------- determinism
+def test_same_seed_same_results_and_chunks_equal_whole():
+    s = scenario(**{"market.btc_price.vol_annual": 0.6, "network.blocks": "poisson", "paths": 6,
+                    "network.hashrate": {"model": "growth", "growth_annual": 0.3, "vol_annual": 0.2},
+                    "market.fees": {"model": "lognormal", "btc_per_block": 0.03}, "horizon_days": 400})
+    whole = simulate(s, keep_paths=6)
+    again = simulate(s, keep_paths=6)
+    assert json.dumps(whole.summary) == json.dumps(again.summary)
+    parts = [simulate(s, keep_paths=6, path_ids=ids) for ids in ([0, 1, 2], [3, 4, 5])]
+    for name, values in whole.path_metrics.items():
+        assert np.array_equal(values, np.concatenate([p.path_metrics[name] for p in parts]), equal_nan=True), name
+    pd.testing.assert_frame_equal(whole.daily, pd.concat([p.daily for p in parts], ignore_index=True))
+    pd.testing.assert_frame_equal(whole.monthly, pd.concat([p.monthly for p in parts], ignore_index=True)
+                                  .sort_values(["path", "month"], kind="stable").reset_index(drop=True))
+    assert not np.array_equal(whole.path_metrics["btc_mined"], simulate(s, seed=99).path_metrics["btc_mined"])
+
+
+def test_contract_example_runs_and_names_what_is_not_modelled():
+    from simulator.config import load_scenario
+
+    res = simulate(load_scenario(str(CONTRACT)), paths=3)
+    assert any("index power is priced flat" in n for n in res.notes)
+    assert any(n.startswith("company: not modelled yet") for n in res.notes)
+    assert not any("power_tax" in n for n in res.notes)
+    for name, stats in res.summary["metrics"].items():
+        assert stats["defined_paths"] == 3, name
