@@ -66,16 +66,19 @@ def _fee_model(scenario: Scenario):
     return FEE_MODELS[cfg.model](**cfg.model_dump(exclude={"model"}))
 
 
-def _hashrate_model(scenario: Scenario):
+def _hashrate_model(scenario: Scenario, library):
     cfg = scenario.network.hashrate
     h0 = start_network_ehs(scenario)
+    if cfg.model == "endogenous":
+        params = cfg.model_dump(exclude={"model", "initial_ehs"})
+        return network.EndogenousHashrate.from_library(library, scenario.start, h0, **params)
     if cfg.model == "constant":
         return network.ConstantHashrate(h0)
     if cfg.model == "growth":
         return network.GrowthHashrate(h0, cfg.growth_annual, cfg.vol_annual)
     if cfg.model == "csv":
         return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start)
-    raise NotImplementedError(f"network hashrate model {cfg.model!r}")
+    raise ValueError(f"unknown network hashrate model {cfg.model!r}")
 
 
 def not_modelled(scenario: Scenario) -> list[str]:
@@ -87,8 +90,6 @@ def not_modelled(scenario: Scenario) -> list[str]:
                          f"({s.power.mean_usd_per_mwh:g} USD/MWh) until hourly power markets land")
     if scenario.pool.payout != "fpps":
         notes.append(f"pool.payout {scenario.pool.payout}: not modelled yet; paid as fpps")
-    if scenario.network.hashrate.model == "endogenous":
-        notes.append("network.hashrate endogenous: not modelled yet")
     for i, e in enumerate(scenario.events):
         if e.kind != "power_tax":
             notes.append(f"events[{i}] ({e.kind}): not modelled yet")
@@ -194,21 +195,29 @@ class _Simulation:
 
     def network(self):
         """Network hashrate, the day's blocks, retargets and halvings, and hashprice."""
-        model = _hashrate_model(self.scenario)
-        state = model.start(self.streams["network_hashrate"])
+        model = _hashrate_model(self.scenario, self.library)
+        endogenous = isinstance(model, network.EndogenousHashrate)
+        state = model.start(self.paths) if endogenous else model.start(self.streams["network_hashrate"])
         poisson = self.scenario.network.blocks == "poisson"
         for day in range(self.days):
-            if day % BLOCK_DAYS == 0:
-                n = min(BLOCK_DAYS, self.days - day)
-                hashrate_ehs, state = model.block(state, day, n, self.streams["network_hashrate"])
-                u_blocks = self.streams["blocks"].uniform((n,)) if poisson else None
             i = day % BLOCK_DAYS
+            if i == 0:
+                n = min(BLOCK_DAYS, self.days - day)
+                if not endogenous:
+                    hashrate_block, state = model.block(state, day, n, self.streams["network_hashrate"])
+                u_blocks = self.streams["blocks"].uniform((n,)) if poisson else None
+            if endogenous:
+                hashrate_ehs, state = model.day(state, day)
+            else:
+                hashrate_ehs = hashrate_block[i]
             d = self.day
-            d.network_hashrate_ehs = hashrate_ehs[i]
-            self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs[i] * units.HS_PER_EHS,
+            d.network_hashrate_ehs = hashrate_ehs
+            self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs * units.HS_PER_EHS,
                                                      d.fees_btc_per_block, None if u_blocks is None else u_blocks[i])
             d.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
             d.hashprice_usd_per_ph_day = network.hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, d.price_usd)
+            if endogenous:
+                state = model.record(state, d.hashprice_usd_per_ph_day)
             yield self.env.timeout(1)
 
     def site(self, index: int):

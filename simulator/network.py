@@ -113,6 +113,106 @@ class CsvHashrate:
         return values, replace(state, day=day0 + n_days)
 
 
+def breakeven_hashprice_usd_per_ph_day(efficiency_jth, power_usd_per_mwh: float) -> np.ndarray:
+    """Hashprice [USD/(PH/s·day)] at which a machine's revenue equals its power cost.
+
+    ``hashprice = power_usd_per_mwh × 24 × e / 1e6 × 1000``: the inverse of DESIGN.md's
+    breakeven power price ``hashprice_usd_per_th_day × 1e6 / (24 e)``.
+
+    Examples
+    --------
+    >>> round(float(breakeven_hashprice_usd_per_ph_day(15.0, 50.0)), 6)
+    18.0
+    """
+    return (power_usd_per_mwh * units.HOURS_PER_DAY * np.asarray(efficiency_jth, dtype=float)
+            / units.W_PER_MW * units.THS_PER_PHS)
+
+
+@dataclass(frozen=True)
+class VintageState:
+    """Endogenous network: EH/s per release-quarter vintage ``(vintages, paths)`` and counters."""
+
+    ehs: np.ndarray
+    days_under: np.ndarray
+    hashprice_history: np.ndarray  # (lag_days + 1, paths), the last entry is the latest day
+
+
+@dataclass(frozen=True)
+class EndogenousHashrate:
+    """The rest of the world adds machines when hashprice beats new hardware and unplugs old ones.
+
+    Each day, with hashprice ``h`` [USD/(PH/s·day)] and ``b_new`` the breakeven hashprice of
+    the newest vintage released by then at ``network_power_usd_per_mwh``:
+
+        ΔH = elasticity × max(0, h(t − lag_days) / b_new − 1) × H / 365   (added to the newest vintage)
+
+    and a vintage whose breakeven ``b_v`` has exceeded the day's hashprice for
+    ``capitulation_days`` consecutive days is switched off for good (DESIGN.md, "Conventions").
+    The starting mix is equal EH/s per release quarter of the hardware library's models over
+    the last ``mix_years`` (a vintage's efficiency is the mean J/TH of its models), scaled to
+    the initial hashrate. The response lag of 1–6 weeks is the published range (Fantazzini &
+    Kolodin 2020); 21 days, 50 USD/MWh, elasticity 1 and 14 days are assumptions that
+    ``hashfleet calibrate`` replaces. The day's hashrate uses hashprices up to yesterday, so
+    the company's own decisions never move it.
+    """
+
+    initial_ehs: float
+    release_day: np.ndarray  # (vintages,) days since start a vintage becomes available
+    efficiency_jth: np.ndarray  # (vintages,)
+    lag_days: int = 21
+    network_power_usd_per_mwh: float = 50.0
+    elasticity: float = 1.0
+    capitulation_days: int = 14
+    mix_years: float = 4.0
+
+    @classmethod
+    def from_library(cls, library, start: dt.date, initial_ehs: float, **params) -> "EndogenousHashrate":
+        """Vintages = release quarters of the library's models (``YYYY-Qn``), mean J/TH each."""
+        quarters: dict = {}
+        for profile in library.values():
+            when = profile.release_date
+            if when is None:
+                continue
+            first = dt.date(when.year, 3 * ((when.month - 1) // 3) + 1, 1)
+            quarters.setdefault(first, []).append(profile.power_w / profile.hashrate_ths)
+        keys = sorted(quarters)
+        return cls(initial_ehs=initial_ehs,
+                   release_day=np.array([(k - start).days for k in keys], dtype=float),
+                   efficiency_jth=np.array([np.mean(quarters[k]) for k in keys]), **params)
+
+    def start(self, paths: int) -> VintageState:
+        window_days = self.mix_years * units.DAYS_PER_YEAR
+        mix = (self.release_day <= 0) & (self.release_day > -window_days)
+        if not mix.any():
+            mix = self.release_day == self.release_day[self.release_day <= 0].max()
+        share = mix / mix.sum()
+        ehs = np.outer(share * self.initial_ehs, np.ones(paths))
+        return VintageState(ehs, np.zeros_like(ehs), np.full((self.lag_days + 1, paths), np.nan))
+
+    def day(self, state: VintageState, day: int) -> tuple[np.ndarray, VintageState]:
+        """The day's network hashrate [EH/s] from hashprices up to yesterday."""
+        history = state.hashprice_history
+        ehs, under = state.ehs, state.days_under
+        if not np.isnan(history[-1]).all():
+            lagged = history[0] if not np.isnan(history[0]).all() else history[~np.isnan(history[:, 0])][0]
+            released = self.release_day <= day
+            newest = np.flatnonzero(released)[-1]
+            b_new = breakeven_hashprice_usd_per_ph_day(self.efficiency_jth[newest], self.network_power_usd_per_mwh)
+            total = ehs.sum(axis=0)
+            growth = self.elasticity * np.maximum(0.0, lagged / b_new - 1.0) * total / units.DAYS_PER_YEAR
+            b_v = breakeven_hashprice_usd_per_ph_day(self.efficiency_jth, self.network_power_usd_per_mwh)[:, None]
+            under = np.where(b_v > history[-1], under + 1, 0)
+            ehs = np.where(under >= self.capitulation_days, 0.0, ehs)
+            ehs = ehs.copy()
+            ehs[newest] += growth
+        return ehs.sum(axis=0), VintageState(ehs, under, history)
+
+    def record(self, state: VintageState, hashprice_usd_per_ph_day: np.ndarray) -> VintageState:
+        """Append the day's hashprice to the lag window."""
+        history = np.vstack([state.hashprice_history[1:], hashprice_usd_per_ph_day[None, :]])
+        return replace(state, hashprice_history=history)
+
+
 # --------------------------------------------------------------------------- blocks
 def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Poisson counts ``min{k : F(k; λ) > u}`` for per-path means λ, vectorised.

@@ -247,9 +247,7 @@ def _model_at(loc: tuple):
         field = cls.model_fields.get(part) if isinstance(cls, type) and issubclass(cls, BaseModel) else None
         if field is None:
             field = next((f for f in cls.model_fields.values() if f.alias == part), None) if cls else None
-        if field is None:
-            # a union tag: pick the member whose discriminator literal equals it
-            cls = None
+        if field is None:  # a union tag: _unwrap already chose the member it names
             continue
         cls = _unwrap(field.annotation, loc, part)
     return cls
@@ -302,7 +300,7 @@ def _message(err: dict, loc: tuple) -> str:
         valid = _valid_keys(_model_at(err["loc"][:-1]))
         close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key {name!r}{hint} Valid keys here: {', '.join(valid)}"
+        return f"unknown key {name!r}{hint or ';'} valid keys here: {', '.join(valid)}"
     if kind == "missing":
         return f"missing required key {name!r}"
     if kind == "union_tag_invalid":
