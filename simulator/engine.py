@@ -5,6 +5,7 @@ its dated changes) and calls the pure models of layers 1–4 on arrays whose las
 path (DESIGN.md, "Vectorised discrete events"):
 
 * ``fleet`` energises and retires cohorts on their dates (from 00:00 of the date);
+* ``life_cycle`` fails units (binomial per cohort per day) and returns repaired ones;
 * ``events`` applies dated events (``power_tax``) from their date, inclusive;
 * ``market`` draws BTC price closes and fees in blocks of a year per path;
 * ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves;
@@ -30,7 +31,8 @@ from simulator.config import load_scenario
 from simulator.config.checks import library_for
 from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
-from simulator.fleet import Cohorts, build_cohorts
+from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
+from simulator.hardware import daily_failure_probability
 from simulator.market.fees import FEE_MODELS
 from simulator.market.history import load_history
 from simulator.market.price import PRICE_MODELS
@@ -43,7 +45,7 @@ BLOCK_DAYS = 365
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "site_opex_usd", "energy_mwh",
-                 "curtailed_mwh")
+                 "curtailed_mwh", "repair_cost_usd", "units_failed")
 #: Flow totals the metric formulas read that belong to later issues (zero until modelled).
 _NOT_YET_FLOWS = ("power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd", "hosting_cost_usd")
 
@@ -114,6 +116,8 @@ class _Day:
     power_cost_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
+    repair_cost_usd: np.ndarray
+    units_failed: np.ndarray
     site_opex_usd: float = 0.0
 
 
@@ -127,12 +131,14 @@ class _Simulation:
         self.progress = progress
         self.library = library_for(scenario)
         self.cohorts: Cohorts = build_cohorts(scenario, self.library)
-        self.energised = self.cohorts.energised(0)
+        live = self.cohorts.energised(0)[:, None] * self.cohorts.units[:, None] * np.ones(len(path_ids))
+        self.units = FailureState(live.copy(), live.copy(),
+                                  np.zeros((scenario.failures.repair_days,) + live.shape))
         self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
         self.keep = self.path_ids < keep_paths
         self.env = simpy.Environment()
         self.streams = {name: PathStreams(seed, name, self.path_ids)
-                        for name in ("btc_price", "fees", "network_hashrate", "blocks")}
+                        for name in ("btc_price", "fees", "network_hashrate", "blocks", "failures")}
         n = self.paths
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
         months = self.dates.to_period("M")
@@ -142,7 +148,8 @@ class _Simulation:
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in DAILY_COLUMNS}
         self.quantiles = np.zeros((self.days, len(DAILY_COLUMNS), 3))
         self.totals = {k: np.zeros(n) for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "site_opex_usd",
-                                                 "curtailed_mwh", "fleet_ehs_days", "hashprice_usd_per_ph_day_sum")}
+                                                 "curtailed_mwh", "fleet_ehs_days", "hashprice_usd_per_ph_day_sum",
+                                                 "repair_cost_usd", "units_failed")}
         self.totals.update({k: np.zeros(n) for k in _NOT_YET_FLOWS})
         self.totals["days"] = np.full(n, float(self.days))
         net = scenario.network
@@ -151,7 +158,7 @@ class _Simulation:
         self.chain = network.initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, n)
         self.day: _Day | None = None
 
-        for process in (self.fleet, self.events, self.market, self.network):
+        for process in (self.fleet, self.life_cycle, self.events, self.market, self.network):
             self.env.process(process())
         for index in range(len(scenario.sites)):
             self.env.process(self.site(index))
@@ -164,7 +171,27 @@ class _Simulation:
             if day >= self.days:
                 break
             yield self.env.timeout(day - self.env.now)
-            self.energised = self.cohorts.energised(day)
+            arrive = (self.cohorts.energised(day) & ~self.cohorts.energised(day - 1))[:, None]
+            leave = (~self.cohorts.energised(day) & self.cohorts.energised(day - 1))[:, None]
+            u = self.units
+            full = self.cohorts.units[:, None]
+            u.working = np.where(arrive, full, np.where(leave, 0.0, u.working))
+            u.installed = np.where(arrive, full, np.where(leave, 0.0, u.installed))
+            u.repairs = np.where(leave[None], 0.0, u.repairs)
+
+    def life_cycle(self):
+        """Failures and repairs of every cohort on every path, daily."""
+        cfg = self.scenario.failures
+        if not cfg.enabled or len(self.cohorts) == 0:
+            return
+        q = daily_failure_probability(np.array([self.library[m].failure_rate_annual for m in self.cohorts.models]))
+        for day in range(self.days):
+            i = day % BLOCK_DAYS
+            if i == 0:
+                draws = self.streams["failures"].uniform((min(BLOCK_DAYS, self.days - day), 2, len(self.cohorts)))
+            self.units, failed = fail_and_repair(self.units, draws[i, 0], draws[i, 1], q, cfg.permanent_fraction)
+            self.failed_today = failed.sum(axis=0)
+            yield self.env.timeout(1)
 
     def events(self):
         """Dated events from their date, inclusive (power_tax: USD/MWh on the site's energy)."""
@@ -189,8 +216,10 @@ class _Simulation:
                     print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
             i = day % BLOCK_DAYS
             zeros = np.zeros(self.paths)
+            failed = self.failed_today if self.scenario.failures.enabled else zeros
             self.day = _Day(prices[i], fees[i], zeros, zeros, zeros, zeros.copy(), zeros.copy(), zeros.copy(),
-                            zeros.copy(), zeros.copy())
+                            zeros.copy(), zeros.copy(), failed * self.scenario.failures.repair_cost_usd_per_unit,
+                            failed)
             yield self.env.timeout(1)
 
     def network(self):
@@ -226,20 +255,21 @@ class _Simulation:
         fee = self.scenario.pool.fee
         mine = np.flatnonzero(self.cohorts.site_index == index)
         efficiency = self.cohorts.efficiency_jth[mine][:, None]
-        ths = self.cohorts.nameplate_ths[mine][:, None]
-        it_mw = self.cohorts.it_power_mw[mine][:, None]
+        ths_per_unit = self.cohorts.hashrate_ths[mine][:, None]
+        mw_per_unit = self.cohorts.power_w[mine][:, None] / units.W_PER_MW
         price = site_model.flat_price_usd_per_mwh(site)
         opex = site_model.opex_usd_per_day(site)
         facility = 1 + site.cooling_overhead
         for _ in range(self.days):
             d, tax = self.day, self.tax_usd_per_mwh[index]
-            energised = self.energised[mine][:, None]
+            working = self.units.working[mine]
+            ths, it_mw = ths_per_unit * working, mw_per_unit * working
             breakeven = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, efficiency, fee,
                                                               site.cooling_overhead, tax)
-            running = site_model.running_fraction(site.curtailment.policy, breakeven, price) * energised
+            running = site_model.running_fraction(site.curtailment.policy, breakeven, price)
             btc = (ths * running).sum(axis=0) * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             energy_mwh = (it_mw * running).sum(axis=0) * facility * units.HOURS_PER_DAY
-            available_mwh = float((it_mw * energised).sum()) * facility * units.HOURS_PER_DAY
+            available_mwh = it_mw.sum(axis=0) * facility * units.HOURS_PER_DAY
             d.btc_mined += btc
             d.mining_revenue_usd += btc * d.price_usd
             d.energy_mwh += energy_mwh
@@ -252,12 +282,12 @@ class _Simulation:
         """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
         for day in range(self.days):
             d = self.day
-            fleet_ehs = float((self.cohorts.nameplate_ths * self.energised).sum()) / units.THS_PER_EHS
+            fleet_ehs = (self.cohorts.hashrate_ths[:, None] * self.units.installed).sum(axis=0) / units.THS_PER_EHS
             columns = {
                 "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
                 "network_hashrate_ehs": d.network_hashrate_ehs, "height": self.chain.height,
                 "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
-                "fleet_hashrate_ehs": np.full(self.paths, fleet_ehs),
+                "fleet_hashrate_ehs": fleet_ehs,
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
                 "curtailed_mwh": d.curtailed_mwh,
             }
@@ -267,11 +297,13 @@ class _Simulation:
                 self.kept[c][day] = columns[c][self.keep]
             lines = {"btc_mined": d.btc_mined, "mining_revenue_usd": d.mining_revenue_usd,
                      "power_cost_usd": d.power_cost_usd, "site_opex_usd": d.site_opex_usd,
-                     "energy_mwh": d.energy_mwh, "curtailed_mwh": d.curtailed_mwh}
+                     "energy_mwh": d.energy_mwh, "curtailed_mwh": d.curtailed_mwh,
+                     "repair_cost_usd": d.repair_cost_usd, "units_failed": d.units_failed}
             self.monthly[self.month_of_day[day]] += np.stack([np.broadcast_to(lines[k], (self.paths,))
                                                               for k in MONTHLY_LINES])
             t = self.totals
-            for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "curtailed_mwh"):
+            for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "curtailed_mwh", "repair_cost_usd",
+                      "units_failed"):
                 t[k] += lines[k]
             t["site_opex_usd"] += d.site_opex_usd
             t["fleet_ehs_days"] += fleet_ehs

@@ -56,6 +56,58 @@ class Cohorts:
         return sorted({int(d) for d in days if d > 0})
 
 
+def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binomial(n, p) counts ``min{k : F(k; n, p) > u}`` from uniforms, vectorised.
+
+    Starts from the normal approximation and corrects with the exact CDF
+    (``scipy.special.bdtr``); the state-dependent ``n`` (units still working) is why failures
+    are drawn by inverse CDF from each path's uniforms (DESIGN.md, "Randomness").
+
+    Examples
+    --------
+    >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 10, 0.5).astype(int).tolist()
+    [0, 5, 10]
+    """
+    from scipy import special
+
+    u, n, p = np.broadcast_arrays(np.asarray(u, float), np.rint(n).astype(np.int64), np.asarray(p, float))
+    z = np.clip(special.ndtri(u), -8.0, 8.0)
+    k = np.clip(np.floor(n * p + z * np.sqrt(n * p * (1 - p))), 0, n).astype(np.int64)
+    while (up := (k < n) & (special.bdtr(k, n, p) <= u)).any():
+        k = np.where(up, k + 1, k)
+    while (down := (k > 0) & (special.bdtr(np.maximum(k - 1, 0), n, p) > u)).any():
+        k = np.where(down, k - 1, k)
+    return k.astype(float)
+
+
+@dataclass
+class FailureState:
+    """Units per cohort and path ``(cohorts, paths)``: working, installed, and in repair.
+
+    ``repairs[j]`` holds the units that come back ``j + 1`` days from now.
+    """
+
+    working: np.ndarray
+    installed: np.ndarray
+    repairs: np.ndarray
+
+
+def fail_and_repair(state: FailureState, u_fail: np.ndarray, u_permanent: np.ndarray,
+                    daily_probability: np.ndarray, permanent_fraction: float) -> tuple[FailureState, np.ndarray]:
+    """One day of the failure model; returns the new state and the units that failed.
+
+    ``failed ~ Binomial(working, q)`` with ``q = 1 − (1 − r)^(1/365)`` from the profile's
+    annual rate r; ``lost ~ Binomial(failed, permanent_fraction)`` leave the fleet for good;
+    the rest return after the repair delay (the queue ``repairs``).
+    """
+    back = state.repairs[0]
+    working = state.working + back
+    failed = binomial_inverse_cdf(u_fail, working, daily_probability[:, None])
+    lost = binomial_inverse_cdf(u_permanent, failed, permanent_fraction)
+    repairs = np.concatenate([state.repairs[1:], (failed - lost)[None]], axis=0)
+    return FailureState(working - failed, state.installed - lost, repairs), failed
+
+
 def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
     """Cohorts of ``scenario.fleet`` then ``scenario.purchases``, in file order."""
     site_names = [s.name for s in scenario.sites]

@@ -38,6 +38,8 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray]]] = {
     "power_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(t["power_cost_usd"] - t["power_credit_usd"], t["btc_mined"])),
     "direct_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_direct_cost_usd(t), t["btc_mined"])),
     "curtailed_mwh": ("MWh", lambda t: t["curtailed_mwh"]),
+    "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"]),
+    "units_failed": ("units", lambda t: t["units_failed"]),
 }
 
 

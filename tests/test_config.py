@@ -245,3 +245,16 @@ def test_schema_is_json_with_docs(runner):
     assert {"name", "start", "market", "network", "sites", "fleet", "company"} <= set(props)
     assert "Monte Carlo" in props["paths"]["description"]
     assert schema["additionalProperties"] is False
+
+
+def test_scenario_hardware_dirs_add_models(write, contract_text, tmp_path):
+    own = tmp_path / "profiles"
+    own.mkdir()
+    (own / "acme-x1.yaml").write_text(
+        "id: acme-x1\nvendor: Acme\nname: Acme X1\nhashrate_ths: 200\npower_w: 3000\nefficiency_jth: 15\n"
+        "cooling: air\nrelease: '2025'\nsource: {hashrate_ths: own test, power_w: own test, efficiency_jth: own test}\n")
+    text = contract_text.replace("model: antminer-s19-xp", "model: acme-x1")
+    errs = errors_of(write(text, "a.yaml"))
+    assert any("unknown hardware model 'acme-x1'" in e for e in errs)
+    scenario = load_scenario(write("hardware_dirs: [profiles]\n" + text, "b.yaml"))
+    assert scenario.fleet[0].model == "acme-x1"

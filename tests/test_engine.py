@@ -34,6 +34,7 @@ def scenario(**changes):
         "sites": [{"name": "a", "capacity_mw": 100.0, "cooling_overhead": 0.04,
                    "power": {"contract": "fixed", "price_usd_per_mwh": 42.0}}],
         "fleet": [{"id": "xp", "model": "antminer-s19-xp", "units": 1000, "site": "a", "deployed": "2025-01-01"}],
+        "failures": {"enabled": False},
     }
     for key, value in changes.items():
         node = doc
@@ -254,3 +255,33 @@ def test_company_curtailment_does_not_move_the_network():
     a, b = daily(simulate(base)), daily(simulate(econ))
     assert b.curtailed_mwh.sum() > 0
     assert np.array_equal(a.network_hashrate_ehs, b.network_hashrate_ehs)
+
+
+# --------------------------------------------------------------------------- failures
+def test_failure_counts_match_the_binomial():
+    from simulator.hardware import daily_failure_probability
+
+    res = simulate(scenario(**{"failures": {"enabled": True, "repair_days": 1, "permanent_fraction": 0.0},
+                               "horizon_days": 1, "paths": 4000}))
+    failed = res.path_metrics["units_failed"]
+    q = float(daily_failure_probability(S19XP.failure_rate_annual))
+    mean, var = 1000 * q, 1000 * q * (1 - q)
+    assert abs(failed.mean() - mean) < 5 * np.sqrt(var / failed.size)
+    assert abs(failed.var(ddof=1) / var - 1) < 5 * np.sqrt(2 / failed.size) * 1.5  # Poisson-like kurtosis slack
+    assert res.path_metrics["repair_cost_usd"] == pytest.approx(failed * 150.0)
+
+
+def test_repairs_return_and_permanent_losses_leave():
+    res = simulate(scenario(**{"failures": {"enabled": True, "repair_days": 5, "permanent_fraction": 0.5},
+                               "horizon_days": 120, "fleet.0.units": 20000}), keep_paths=1)
+    day = daily(res)
+    nameplate = 20000 * S19XP.hashrate_ths / 1e6
+    running = day.btc_mined / (day.fleet_hashrate_ehs * 1e6 * reward_btc_per_th_day(D0, 3.125))
+    assert day.fleet_hashrate_ehs.iloc[-1] < nameplate  # permanent losses leave the installed base
+    assert (np.diff(day.fleet_hashrate_ehs) <= 0).all()
+    assert (running.iloc[:9] < 1).all() and (running.iloc[:9] > 0.99).all()  # failed units are energised, not running
+
+
+def test_failures_are_off_when_disabled():
+    res = simulate(scenario(**{"horizon_days": 30}))
+    assert res.path_metrics["units_failed"].sum() == 0

@@ -571,6 +571,20 @@ class FeeSpike(Strict):
 Event = Annotated[Union[PowerTax, Outage, PriceShock, HashrateShock, FeeSpike], Field(discriminator="kind")]
 
 
+# --------------------------------------------------------------------------- machine life cycle
+class Failures(Strict):
+    """Machine failures: binomial per cohort per day from each profile's annual rate."""
+
+    enabled: bool = True
+    """Simulate failures (on by default; the closed-form checks turn them off)."""
+    repair_days: Annotated[int, Field(ge=1)] = 14
+    """Days a failed unit is out before it returns to service (assumption; no public source)."""
+    permanent_fraction: Fraction = 0.1
+    """Share of failures that are never repaired (assumption; no public source)."""
+    repair_cost_usd_per_unit: NonNegative = 150.0
+    """Cost of one repair [USD] (assumption: parts plus a technician's share of a day)."""
+
+
 # --------------------------------------------------------------------------- scenario
 class Provenance(BaseModel):
     """Where a loaded scenario came from (not part of the file)."""
@@ -620,6 +634,8 @@ class Scenario(Strict):
     """Company balance sheet and financing."""
     events: tuple[Event, ...] = ()
     """Dated events."""
+    failures: Failures = Failures()
+    """Machine failures and repairs."""
 
     _provenance: Optional[Provenance] = PrivateAttr(default=None)
 
