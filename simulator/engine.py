@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -92,9 +92,6 @@ def not_modelled(scenario: Scenario) -> list[str]:
                          f"({s.power.mean_usd_per_mwh:g} USD/MWh) until hourly power markets land")
     if scenario.pool.payout != "fpps":
         notes.append(f"pool.payout {scenario.pool.payout}: not modelled yet; paid as fpps")
-    for i, e in enumerate(scenario.events):
-        if e.kind != "power_tax":
-            notes.append(f"events[{i}] ({e.kind}): not modelled yet")
     if scenario.hpc:
         notes.append("hpc: not modelled yet (its MW are reserved at validation only)")
     if scenario.company is not None:
@@ -120,6 +117,15 @@ class _Day:
     units_failed: np.ndarray
     site_opex_usd: float = 0.0
 
+    @classmethod
+    def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd) -> "_Day":
+        """A new day: market values known, everything else still to be filled."""
+        zero = np.zeros_like(price_usd)
+        return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, network_hashrate_ehs=zero,
+                   reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
+                   mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), energy_mwh=zero.copy(),
+                   curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd, units_failed=units_failed)
+
 
 class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario."""
@@ -135,6 +141,8 @@ class _Simulation:
         self.units = FailureState(live.copy(), live.copy(),
                                   np.zeros((scenario.failures.repair_days,) + live.shape))
         self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
+        self.offline_until = np.zeros(len(scenario.sites))
+        self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
         self.keep = self.path_ids < keep_paths
         self.env = simpy.Environment()
         self.streams = {name: PathStreams(seed, name, self.path_ids)
@@ -194,13 +202,29 @@ class _Simulation:
             yield self.env.timeout(1)
 
     def events(self):
-        """Dated events from their date, inclusive (power_tax: USD/MWh on the site's energy)."""
+        """Dated events, applied from 00:00 of their date (inclusive).
+
+        ``power_tax`` adds USD/MWh to a site's energy price; ``outage`` takes a site offline
+        for ``days`` days (no production, no energy drawn, not curtailment); ``price_shock``
+        multiplies the BTC price from that day's close on by ``1 + change_pct/100`` (the
+        price model continues from the shocked level); ``hashrate_shock`` does the same to
+        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days.
+        """
         names = [s.name for s in self.scenario.sites]
-        dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events)
-                       if e.kind == "power_tax")
+        dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
             yield self.env.timeout(day - self.env.now)
-            self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
+            if event.kind == "power_tax":
+                self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
+            elif event.kind == "outage":
+                site = names.index(event.site)
+                self.offline_until[site] = max(self.offline_until[site], day + event.days)
+            elif event.kind == "price_shock":
+                self.price_factor *= 1 + event.change_pct / 100
+            elif event.kind == "hashrate_shock":
+                self.hashrate_shock *= 1 + event.change_pct / 100
+            elif event.kind == "fee_spike":
+                self.fee_spike = (event.btc_per_block, day + event.days)
 
     def market(self):
         """BTC price closes and fees per block, drawn a block of days at a time."""
@@ -215,11 +239,11 @@ class _Simulation:
                 if self.progress:
                     print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
             i = day % BLOCK_DAYS
-            zeros = np.zeros(self.paths)
-            failed = self.failed_today if self.scenario.failures.enabled else zeros
-            self.day = _Day(prices[i], fees[i], zeros, zeros, zeros, zeros.copy(), zeros.copy(), zeros.copy(),
-                            zeros.copy(), zeros.copy(), failed * self.scenario.failures.repair_cost_usd_per_unit,
-                            failed)
+            spike_btc, spike_end = self.fee_spike
+            fee = np.full(self.paths, spike_btc) if day < spike_end else fees[i]
+            failed = self.failed_today if self.scenario.failures.enabled else np.zeros(self.paths)
+            self.day = _Day.start(prices[i] * self.price_factor, fee, failed,
+                                  failed * self.scenario.failures.repair_cost_usd_per_unit)
             yield self.env.timeout(1)
 
     def network(self):
@@ -228,6 +252,7 @@ class _Simulation:
         endogenous = isinstance(model, network.EndogenousHashrate)
         state = model.start(self.paths) if endogenous else model.start(self.streams["network_hashrate"])
         poisson = self.scenario.network.blocks == "poisson"
+        shocked = 1.0
         for day in range(self.days):
             i = day % BLOCK_DAYS
             if i == 0:
@@ -235,10 +260,14 @@ class _Simulation:
                 if not endogenous:
                     hashrate_block, state = model.block(state, day, n, self.streams["network_hashrate"])
                 u_blocks = self.streams["blocks"].uniform((n,)) if poisson else None
-            if endogenous:
+            if endogenous:  # a shock moves the vintages themselves
+                state = replace(state, ehs=state.ehs * self.hashrate_shock)
+                self.hashrate_shock, shocked = 1.0, 1.0
                 hashrate_ehs, state = model.day(state, day)
             else:
-                hashrate_ehs = hashrate_block[i]
+                shocked *= self.hashrate_shock
+                self.hashrate_shock = 1.0
+                hashrate_ehs = hashrate_block[i] * shocked
             d = self.day
             d.network_hashrate_ehs = hashrate_ehs
             self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs * units.HS_PER_EHS,
@@ -260,9 +289,9 @@ class _Simulation:
         price = site_model.flat_price_usd_per_mwh(site)
         opex = site_model.opex_usd_per_day(site)
         facility = 1 + site.cooling_overhead
-        for _ in range(self.days):
+        for day in range(self.days):
             d, tax = self.day, self.tax_usd_per_mwh[index]
-            working = self.units.working[mine]
+            working = self.units.working[mine] * (day >= self.offline_until[index])
             ths, it_mw = ths_per_unit * working, mw_per_unit * working
             breakeven = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, efficiency, fee,
                                                               site.cooling_overhead, tax)

@@ -285,3 +285,36 @@ def test_repairs_return_and_permanent_losses_leave():
 def test_failures_are_off_when_disabled():
     res = simulate(scenario(**{"horizon_days": 30}))
     assert res.path_metrics["units_failed"].sum() == 0
+
+
+# --------------------------------------------------------------------------- events
+def with_events(*events, **changes):
+    return daily(simulate(scenario(horizon_days=8, events=list(events), **changes)))
+
+
+def test_outage_takes_the_site_offline():
+    day = with_events({"kind": "outage", "date": "2026-01-03", "site": "a", "days": 3})
+    assert (day.btc_mined.iloc[2:5] == 0).all() and (day.fleet_power_mw.iloc[2:5] == 0).all()
+    assert (day.curtailed_mwh == 0).all() and (day.btc_mined.iloc[[0, 1, 5]] > 0).all()
+
+
+def test_price_shock_moves_the_level_from_its_date():
+    day = with_events({"kind": "price_shock", "date": "2026-01-04", "change_pct": -30})
+    assert_allclose(day.btc_price_usd, [90000] * 3 + [63000] * 5, rtol=1e-12)
+
+
+def test_hashrate_shock_cuts_network_hashrate_and_blocks():
+    day = with_events({"kind": "hashrate_shock", "date": "2026-01-04", "change_pct": -50})
+    h0 = D0 * 2**32 / 600 / 1e18
+    assert_allclose(day.network_hashrate_ehs, [h0] * 3 + [h0 / 2] * 5, rtol=1e-12)
+    assert_allclose(day.height.diff().iloc[1:], [144, 144, 72, 72, 72, 72, 72], rtol=1e-9)
+    endo = with_events({"kind": "hashrate_shock", "date": "2026-01-04", "change_pct": -50},
+                       **{"network.hashrate": {"model": "endogenous"}, "market.btc_price.initial_usd": 20000.0})
+    assert endo.network_hashrate_ehs.iloc[3] == pytest.approx(endo.network_hashrate_ehs.iloc[2] / 2, rel=0.01)
+
+
+def test_fee_spike_raises_fees_for_its_days():
+    day = with_events({"kind": "fee_spike", "date": "2026-01-02", "days": 2, "btc_per_block": 1.0})
+    ths = 1000 * S19XP.hashrate_ths
+    assert_allclose(day.btc_mined.iloc[1:3], ths * reward_btc_per_th_day(D0, 3.125, fees_btc=1.0), rtol=1e-9)
+    assert_allclose(day.btc_mined.iloc[[0, 3]], ths * reward_btc_per_th_day(D0, 3.125), rtol=1e-9)
