@@ -10,6 +10,7 @@ path (DESIGN.md, "Vectorised discrete events"):
 * ``market`` draws BTC price closes and fees in blocks of a year per path;
 * ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves;
 * one process per ``site`` decides curtailment and books production, energy and cost;
+* ``pool`` turns the FPPS value into PPLNS or solo payouts (luck from found blocks);
 * ``reporting`` folds the day into the kept daily rows, daily quantiles, monthly flows and
   per-path totals.
 
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simulator import __version__, chain, metrics, network, site as site_model, units
+from simulator import __version__, metrics, network, pool, site as site_model, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
 from simulator.config.digest import start_network_ehs
@@ -90,8 +91,6 @@ def not_modelled(scenario: Scenario) -> list[str]:
         if s.power.contract == "index":
             notes.append(f"sites[{i}] ({s.name}): index power is priced flat at its mean_usd_per_mwh "
                          f"({s.power.mean_usd_per_mwh:g} USD/MWh) until hourly power markets land")
-    if scenario.pool.payout != "fpps":
-        notes.append(f"pool.payout {scenario.pool.payout}: not modelled yet; paid as fpps")
     if scenario.hpc:
         notes.append("hpc: not modelled yet (its MW are reserved at validation only)")
     if scenario.company is not None:
@@ -115,6 +114,9 @@ class _Day:
     curtailed_mwh: np.ndarray
     repair_cost_usd: np.ndarray
     units_failed: np.ndarray
+    network_blocks: np.ndarray = None
+    expected_blocks: np.ndarray = None
+    running_ths: np.ndarray = None
     site_opex_usd: float = 0.0
 
     @classmethod
@@ -124,7 +126,8 @@ class _Day:
         return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, network_hashrate_ehs=zero,
                    reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
                    mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), energy_mwh=zero.copy(),
-                   curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd, units_failed=units_failed)
+                   curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd, units_failed=units_failed,
+                   running_ths=zero.copy())
 
 
 class _Simulation:
@@ -146,7 +149,7 @@ class _Simulation:
         self.keep = self.path_ids < keep_paths
         self.env = simpy.Environment()
         self.streams = {name: PathStreams(seed, name, self.path_ids)
-                        for name in ("btc_price", "fees", "network_hashrate", "blocks", "failures")}
+                        for name in ("btc_price", "fees", "network_hashrate", "blocks", "failures", "pool")}
         n = self.paths
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
         months = self.dates.to_period("M")
@@ -170,6 +173,7 @@ class _Simulation:
             self.env.process(process())
         for index in range(len(scenario.sites)):
             self.env.process(self.site(index))
+        self.env.process(self.pool())
         self.env.process(self.reporting())
 
     # ------------------------------------------------------------------ actors
@@ -273,6 +277,7 @@ class _Simulation:
             self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs * units.HS_PER_EHS,
                                                      d.fees_btc_per_block, None if u_blocks is None else u_blocks[i])
             d.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
+            d.network_blocks, d.expected_blocks = blocks.blocks, blocks.expected_blocks
             d.hashprice_usd_per_ph_day = network.hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, d.price_usd)
             if endogenous:
                 state = model.record(state, d.hashprice_usd_per_ph_day)
@@ -300,11 +305,33 @@ class _Simulation:
             energy_mwh = (it_mw * running).sum(axis=0) * facility * units.HOURS_PER_DAY
             available_mwh = it_mw.sum(axis=0) * facility * units.HOURS_PER_DAY
             d.btc_mined += btc
+            d.running_ths += (ths * running).sum(axis=0)
             d.mining_revenue_usd += btc * d.price_usd
             d.energy_mwh += energy_mwh
             d.power_cost_usd += energy_mwh * (price + tax)
             d.curtailed_mwh += available_mwh - energy_mwh
             d.site_opex_usd += opex
+            yield self.env.timeout(1)
+
+    def pool(self):
+        """PPLNS and solo: scale the day's FPPS value by the luck of the blocks that pay."""
+        cfg = self.scenario.pool
+        if cfg.payout == "fpps":
+            return
+        poisson = self.scenario.network.blocks == "poisson"
+        for day in range(self.days):
+            i = day % BLOCK_DAYS
+            if i == 0 and poisson:
+                draws = self.streams["pool"].uniform((min(BLOCK_DAYS, self.days - day),))
+            d = self.day
+            network_ths = d.network_hashrate_ehs * units.THS_PER_EHS
+            if cfg.payout == "pplns":
+                share = np.maximum(cfg.hashrate_ehs * units.THS_PER_EHS, d.running_ths) / network_ths
+            else:
+                share = d.running_ths / network_ths
+            luck = pool.luck_factor(draws[i] if poisson else None, d.network_blocks, d.expected_blocks, share)
+            d.btc_mined *= luck
+            d.mining_revenue_usd *= luck
             yield self.env.timeout(1)
 
     def reporting(self):

@@ -16,6 +16,7 @@ import numpy as np
 from simulator import units
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
+from simulator.rng import binomial_inverse_cdf
 
 
 @dataclass(frozen=True)
@@ -54,30 +55,6 @@ class Cohorts:
         """Days inside the horizon on which a cohort is energised or retired, ascending."""
         days = np.concatenate([self.start_day, self.end_day[np.isfinite(self.end_day)]])
         return sorted({int(d) for d in days if d > 0})
-
-
-def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Binomial(n, p) counts ``min{k : F(k; n, p) > u}`` from uniforms, vectorised.
-
-    Starts from the normal approximation and corrects with the exact CDF
-    (``scipy.special.bdtr``); the state-dependent ``n`` (units still working) is why failures
-    are drawn by inverse CDF from each path's uniforms (DESIGN.md, "Randomness").
-
-    Examples
-    --------
-    >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 10, 0.5).astype(int).tolist()
-    [0, 5, 10]
-    """
-    from scipy import special
-
-    u, n, p = np.broadcast_arrays(np.asarray(u, float), np.rint(n).astype(np.int64), np.asarray(p, float))
-    z = np.clip(special.ndtri(u), -8.0, 8.0)
-    k = np.clip(np.floor(n * p + z * np.sqrt(n * p * (1 - p))), 0, n).astype(np.int64)
-    while (up := (k < n) & (special.bdtr(k, n, p) <= u)).any():
-        k = np.where(up, k + 1, k)
-    while (down := (k > 0) & (special.bdtr(np.maximum(k - 1, 0), n, p) > u)).any():
-        k = np.where(down, k - 1, k)
-    return k.astype(float)
 
 
 @dataclass

@@ -24,11 +24,10 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import special
 
 from simulator import chain, units
 from simulator.market.series_csv import read_series_csv
-from simulator.rng import PathStreams
+from simulator.rng import PathStreams, poisson_inverse_cdf
 
 
 # --------------------------------------------------------------------------- hashrate models
@@ -214,30 +213,6 @@ class EndogenousHashrate:
 
 
 # --------------------------------------------------------------------------- blocks
-def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Poisson counts ``min{k : F(k; λ) > u}`` for per-path means λ, vectorised.
-
-    Starts from the Cornish–Fisher normal approximation and corrects with the exact CDF
-    ``F(k; λ) = Q(k + 1, λ)`` (scipy.special.pdtr) until it brackets ``u``; a handful of
-    vectorised steps at most. Using uniforms keeps each path's random stream independent of
-    the state (DESIGN.md: inverse CDFs where the parameter depends on the state).
-
-    Examples
-    --------
-    >>> poisson_inverse_cdf(np.array([0.0, 0.5, 0.97]), np.array([1.0, 1.0, 1.0])).tolist()
-    [0, 1, 3]
-    """
-    u = np.asarray(u, dtype=float)
-    lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
-    z = np.clip(special.ndtri(u), -8.0, 8.0)
-    k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
-    while (up := special.pdtr(k, lam) <= u).any():
-        k = np.where(up, k + 1, k)
-    while (down := (k > 0) & (special.pdtr(k - 1, lam) > u)).any():
-        k = np.where(down, k - 1, k)
-    return np.where(lam > 0, k, 0.0).astype(np.int64)
-
-
 @dataclass(frozen=True)
 class ChainState:
     """Per-path chain state at a day boundary (all arrays shape ``(paths,)``).
@@ -278,6 +253,7 @@ class DayBlocks:
     """
 
     blocks: np.ndarray
+    expected_blocks: np.ndarray
     reward_btc_per_hs_day: np.ndarray
     subsidy_sats: np.ndarray
     difficulty_mean: np.ndarray
@@ -348,7 +324,7 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     difficulty_mean = f_retarget * d0 + (1 - f_retarget) * d_new
     subsidy = _day_subsidy_sats(h_start, h_end)
     new_state = ChainState(h_end, difficulty, epoch_start, retarget)
-    return new_state, DayBlocks(n, reward, subsidy, difficulty_mean)
+    return new_state, DayBlocks(n, mean_blocks, reward, subsidy, difficulty_mean)
 
 
 def _day_subsidy_sats(h_start: np.ndarray, h_end: np.ndarray) -> np.ndarray:

@@ -318,3 +318,22 @@ def test_fee_spike_raises_fees_for_its_days():
     ths = 1000 * S19XP.hashrate_ths
     assert_allclose(day.btc_mined.iloc[1:3], ths * reward_btc_per_th_day(D0, 3.125, fees_btc=1.0), rtol=1e-9)
     assert_allclose(day.btc_mined.iloc[[0, 3]], ths * reward_btc_per_th_day(D0, 3.125), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- pools
+def test_pplns_and_solo_equal_fpps_in_expected_mode():
+    fpps = simulate(scenario()).path_metrics["btc_mined"]
+    for payout in ({"payout": "pplns", "hashrate_ehs": 50.0, "fee": 0.0}, {"payout": "solo", "fee": 0.0}):
+        assert_allclose(simulate(scenario(pool=payout)).path_metrics["btc_mined"], fpps, rtol=1e-12)
+
+
+def test_luck_passes_through_pplns_and_solo_but_not_fpps():
+    base = {"network.blocks": "poisson", "network.initial_height": 929376, "horizon_days": 10, "paths": 400,
+            "fleet.0.units": 20000}
+    fpps = simulate(scenario(**base)).path_metrics["btc_mined"]
+    pplns = simulate(scenario(pool={"payout": "pplns", "hashrate_ehs": 100.0}, **base)).path_metrics["btc_mined"]
+    solo = simulate(scenario(pool={"payout": "solo"}, **base)).path_metrics["btc_mined"]
+    assert np.ptp(fpps) < 1e-9 * fpps.mean()  # within an epoch at a constant price FPPS has no luck
+    for paid in (pplns, solo):
+        assert abs(paid.mean() - fpps[0]) < 5 * paid.std(ddof=1) / np.sqrt(paid.size)
+    assert solo.std() > pplns.std() > 0  # a smaller finder of blocks has more variance
