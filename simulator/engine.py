@@ -284,32 +284,29 @@ class _Simulation:
             yield self.env.timeout(1)
 
     def site(self, index: int):
-        """One site: curtailment, production, energy and power cost of its cohorts."""
+        """One site: hourly curtailment, production, energy and power cost of its cohorts."""
         site = self.scenario.sites[index]
         fee = self.scenario.pool.fee
         mine = np.flatnonzero(self.cohorts.site_index == index)
-        efficiency = self.cohorts.efficiency_jth[mine][:, None]
+        mine = mine[np.argsort(self.cohorts.efficiency_jth[mine], kind="stable")]  # most efficient first
+        efficiency = self.cohorts.efficiency_jth[mine]
         ths_per_unit = self.cohorts.hashrate_ths[mine][:, None]
         mw_per_unit = self.cohorts.power_w[mine][:, None] / units.W_PER_MW
-        price = site_model.flat_price_usd_per_mwh(site)
+        hourly_price = np.full((units.HOURS_PER_DAY, self.paths), site_model.flat_price_usd_per_mwh(site))
         opex = site_model.opex_usd_per_day(site)
-        facility = 1 + site.cooling_overhead
         for day in range(self.days):
             d, tax = self.day, self.tax_usd_per_mwh[index]
             working = self.units.working[mine] * (day >= self.offline_until[index])
-            ths, it_mw = ths_per_unit * working, mw_per_unit * working
-            breakeven = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, efficiency, fee,
-                                                              site.cooling_overhead, tax)
-            running = site_model.running_fraction(site.curtailment.policy, breakeven, price)
-            btc = (ths * running).sum(axis=0) * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
-            energy_mwh = (it_mw * running).sum(axis=0) * facility * units.HOURS_PER_DAY
-            available_mwh = it_mw.sum(axis=0) * facility * units.HOURS_PER_DAY
+            run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
+                                          site.cooling_overhead, efficiency, ths_per_unit * working,
+                                          mw_per_unit * working)
+            btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             d.btc_mined += btc
-            d.running_ths += (ths * running).sum(axis=0)
+            d.running_ths += run.running_ths
             d.mining_revenue_usd += btc * d.price_usd
-            d.energy_mwh += energy_mwh
-            d.power_cost_usd += energy_mwh * (price + tax)
-            d.curtailed_mwh += available_mwh - energy_mwh
+            d.energy_mwh += run.energy_mwh
+            d.power_cost_usd += run.power_cost_usd
+            d.curtailed_mwh += run.curtailed_mwh
             d.site_opex_usd += opex
             yield self.env.timeout(1)
 

@@ -7,33 +7,17 @@ if its revenue covers its power cost, i.e. when the site breakeven power price
     breakeven = hashprice_usd_per_th_day × (1 − pool_fee) × 1e6 / (24 × e × (1 + overhead)) − tax
 
 [USD/MWh] is at least the day's contract price (``e`` in J/TH). Hourly index prices,
-PPAs, demand response and 4CP belong to the operations issue; until then an ``index`` site
-is priced flat at its ``mean_usd_per_mwh``.
+PPAs, demand response and 4CP belong to the operations issue. Curtailment is decided hour
+by hour (:func:`dispatch_day`); a fixed contract has the same price every hour.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from simulator import units
-from simulator.config.schema import Site
-
-
-def site_breakeven_usd_per_mwh(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray,
-                               pool_fee: float, cooling_overhead: float, tax_usd_per_mwh: float = 0.0) -> np.ndarray:
-    """Power price [USD/MWh] at which a machine's pool payout equals its power bill at a site.
-
-    Broadcasts ``hashprice (paths,)`` against ``efficiency (cohorts, 1)`` to ``(cohorts, paths)``.
-
-    Examples
-    --------
-    >>> round(float(site_breakeven_usd_per_mwh(50.0, 21.5, 0.0, 0.0)), 3)
-    96.899
-    >>> round(float(site_breakeven_usd_per_mwh(50.0, 21.5, 0.02, 0.04, 5.0)), 3)
-    86.305
-    """
-    hashprice_usd_per_th_day = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS
-    return (hashprice_usd_per_th_day * (1 - pool_fee) * units.W_PER_MW
-            / (units.HOURS_PER_DAY * np.asarray(efficiency_jth) * (1 + cooling_overhead)) - tax_usd_per_mwh)
+from simulator.config.schema import Curtailment, Site
 
 
 def flat_price_usd_per_mwh(site: Site) -> float:
@@ -42,15 +26,69 @@ def flat_price_usd_per_mwh(site: Site) -> float:
     return power.price_usd_per_mwh if power.contract == "fixed" else power.mean_usd_per_mwh
 
 
-def running_fraction(policy: str, breakeven_usd_per_mwh: np.ndarray, price_usd_per_mwh) -> np.ndarray:
-    """Fraction of the day each energised cohort runs, ``(cohorts, paths)``.
+@dataclass(frozen=True)
+class Dispatch:
+    """A site's day, per path: running TH/s averaged over the day, energy, cost, curtailment."""
 
-    ``none``: always 1. ``economic``: 1 when the site breakeven covers the price, else 0
-    (revenue ≥ power cost, so curtailing never lowers the day's margin).
+    running_ths: np.ndarray
+    energy_mwh: np.ndarray
+    power_cost_usd: np.ndarray
+    curtailed_mwh: np.ndarray
+
+
+def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                 tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
+                 working_ths: np.ndarray, working_mw: np.ndarray) -> Dispatch:
+    """Hour-by-hour curtailment of a site's cohorts and the day's energy bill.
+
+    Parameters
+    ----------
+    hashprice_usd_per_ph_day : (paths,)
+    price_usd_per_mwh : (24, paths)
+        Hourly energy price (a fixed contract repeats its price).
+    efficiency_jth : (cohorts,)
+        Sorted ascending (most efficient first).
+    working_ths, working_mw : (cohorts, paths)
+        Hashrate [TH/s] and IT power [MW] of the working units, in the same order.
+
+    Notes
+    -----
+    Under ``economic`` a cohort of efficiency ``e`` runs in an hour when its site breakeven
+    covers the price, ``e ≤ e* = hashprice_th (1 − fee) 1e6 / (24 (1 + overhead) (price + tax))``
+    (every cohort runs when ``price + tax ≤ 0``). Because the running set is always the
+    ``k`` most efficient cohorts, ``k = searchsorted(e_sorted, e*)`` and cumulative sums give
+    the running TH/s and MW in O(hours × paths × log cohorts) instead of comparing every
+    cohort in every hour. ``uptime_target`` also runs everything in the cheapest
+    ``ceil(uptime × 24)`` hours of the day; ``schedule`` runs everything except in
+    ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax).
     """
+    n_cohorts, paths = working_ths.shape
+    cum_ths = np.vstack([np.zeros((1, paths)), np.cumsum(working_ths, axis=0)])
+    cum_mw = np.vstack([np.zeros((1, paths)), np.cumsum(working_mw, axis=0)])
+    policy = curtailment.policy
     if policy == "none":
-        return np.ones_like(breakeven_usd_per_mwh)
-    return (breakeven_usd_per_mwh >= price_usd_per_mwh).astype(float)
+        k = np.full(price_usd_per_mwh.shape, n_cohorts)
+    elif policy == "schedule":
+        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
+        k = np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
+    else:
+        all_in = price_usd_per_mwh + tax_usd_per_mwh
+        value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
+        with np.errstate(divide="ignore", invalid="ignore"):
+            threshold = np.where(all_in > 0, value / (units.HOURS_PER_DAY * (1 + cooling_overhead) * all_in), np.inf)
+        k = np.searchsorted(efficiency_jth, threshold, side="right")
+        if policy == "uptime_target":
+            must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
+            rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
+            k = np.where(rank < must_run, n_cohorts, k)
+    running_ths = np.take_along_axis(cum_ths, k, axis=0)
+    running_mw = np.take_along_axis(cum_mw, k, axis=0) * (1 + cooling_overhead)
+    energy_hourly_mwh = running_mw  # one hour at MW is MWh
+    available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
+    energy_mwh = energy_hourly_mwh.sum(axis=0)
+    return Dispatch(running_ths=running_ths.mean(axis=0), energy_mwh=energy_mwh,
+                    power_cost_usd=(energy_hourly_mwh * (price_usd_per_mwh + tax_usd_per_mwh)).sum(axis=0),
+                    curtailed_mwh=available_mwh - energy_mwh)
 
 
 def opex_usd_per_day(site: Site) -> float:

@@ -279,10 +279,16 @@ PowerContract = Annotated[Union[FixedPower, IndexPower], Field(discriminator="co
 
 
 class Curtailment(Strict):
-    """When machines are switched off."""
+    """When machines are switched off (decided hour by hour, cohort by cohort)."""
 
-    policy: Literal["none", "economic"] = "none"
-    """none: always run; economic: run only while revenue covers the power price."""
+    policy: Literal["none", "economic", "schedule", "uptime_target"] = "none"
+    """none: always run; economic: a cohort runs only while its revenue per MWh covers the
+    hour's price; schedule: everything off in ``hours_off``; uptime_target: economic, but the
+    cheapest ``uptime`` share of each day's hours always run."""
+    hours_off: tuple[Annotated[int, Field(ge=0, le=23)], ...] = ()
+    """UTC hours (0–23) with everything off, for ``schedule``."""
+    uptime: Fraction = 0.9
+    """Share of each day's hours that always run, for ``uptime_target``."""
 
 
 class Site(Strict):

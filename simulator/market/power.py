@@ -1,0 +1,788 @@
+r"""Hourly real-time power prices [USD/MWh] for ``index`` contracts, vectorised over paths.
+
+DESIGN.md, "Models and their parameters" → Index power: an hourly price is a mean-reverting
+daily log base times a diurnal × seasonal shape, plus spikes, with negative hours, capped at
+ERCOT's high system-wide offer cap and floored at its offer floor; a ``csv`` of hourly UTC
+prices may replace the model.
+
+Every model follows the block API of :mod:`simulator.market.price`:
+
+``start(streams) -> state``
+    the state of the paths ``streams.path_ids`` before day 0 (draws nothing);
+``block(state, day0, n_days, streams) -> (prices, state)``
+    the hourly prices of days ``day0 … day0 + n_days − 1``, shape ``(n_days, 24, paths)``:
+    ``prices[k, h, j]`` is the price of hour ``h`` (``h:00 … h:59`` UTC) of day ``day0 + k``
+    on path ``j`` [USD/MWh]; and the state after them.
+
+Day ``d`` is ``[start + d, start + d + 1)`` UTC (DESIGN.md, "Conventions and defaults"), so
+hour ``h`` of day ``d`` is the UTC hour starting at ``start + d + h/24``. Each day draws a
+fixed number of random numbers from each path's own generator, in a fixed order, so a
+path's prices depend only on ``(seed, path id)``, not on the block split nor on the other
+paths simulated alongside it. The registry :data:`POWER_MODELS` maps ``index`` and ``csv``
+to the models.
+
+Sign convention: prices are what a buyer pays per MWh; a negative price pays the buyer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulator.config.schema import IndexPower
+from simulator.errors import InputError
+from simulator.market.price import _check_block, _require, box_muller
+from simulator.market.series_csv import _lines, _nonblank, _read_raw, as_date, parse_numbers
+from simulator.rng import PathStreams
+from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
+
+# --------------------------------------------------------------------------- the default shape
+
+#: Days of each month in a year of exactly 365 days (DESIGN.md: a year is 365 days); the
+#: weights of the months when the shape is normalised.
+MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
+MONTH_DAYS.setflags(write=False)
+
+# Rows: hour UTC 0 … 23; columns: month Jan … Dec. Stylised (see ``default_shape``). In
+# Central time an hour UTC is 6 h earlier in CST (Nov–Feb here) and 5 h earlier in CDT
+# (Mar–Oct here): e.g. 00 UTC is 18:00 CST / 19:00 CDT; 16 UTC is 10:00 CST / 11:00 CDT.
+_ERCOT_SHAPE_ROWS = (
+    #  Jan   Feb   Mar   Apr   May   Jun   Jul   Aug   Sep   Oct   Nov   Dec
+    (1.25, 1.23, 1.26, 1.28, 1.36, 1.61, 1.79, 1.82, 1.64, 1.39, 1.19, 1.23),  # 00 UTC
+    (1.35, 1.33, 1.26, 1.28, 1.36, 1.61, 1.79, 1.82, 1.64, 1.39, 1.29, 1.33),  # 01 UTC
+    (1.35, 1.33, 1.18, 1.20, 1.27, 1.49, 1.65, 1.68, 1.52, 1.29, 1.29, 1.33),  # 02 UTC
+    (1.28, 1.25, 1.03, 1.04, 1.09, 1.26, 1.37, 1.40, 1.28, 1.10, 1.21, 1.25),  # 03 UTC
+    (1.12, 1.10, 0.91, 0.91, 0.95, 1.08, 1.16, 1.18, 1.10, 0.96, 1.05, 1.10),  # 04 UTC
+    (1.01, 0.99, 0.83, 0.83, 0.86, 0.96, 1.03, 1.04, 0.98, 0.86, 0.93, 0.99),  # 05 UTC
+    (0.93, 0.92, 0.79, 0.79, 0.82, 0.90, 0.96, 0.97, 0.92, 0.81, 0.85, 0.92),  # 06 UTC
+    (0.90, 0.88, 0.77, 0.76, 0.79, 0.87, 0.91, 0.93, 0.88, 0.78, 0.81, 0.88),  # 07 UTC
+    (0.87, 0.86, 0.76, 0.75, 0.77, 0.84, 0.89, 0.90, 0.86, 0.76, 0.79, 0.86),  # 08 UTC
+    (0.86, 0.84, 0.77, 0.76, 0.79, 0.87, 0.91, 0.93, 0.88, 0.78, 0.77, 0.84),  # 09 UTC
+    (0.87, 0.86, 0.82, 0.81, 0.85, 0.94, 1.00, 1.01, 0.96, 0.84, 0.79, 0.86),  # 10 UTC
+    (0.92, 0.90, 0.93, 0.90, 0.94, 1.06, 1.14, 1.16, 1.08, 0.94, 0.84, 0.90),  # 11 UTC
+    (1.07, 1.05, 0.99, 0.93, 0.97, 1.10, 1.19, 1.21, 1.12, 0.97, 0.95, 1.05),  # 12 UTC
+    (1.16, 1.14, 0.88, 0.85, 0.88, 0.99, 1.05, 1.07, 1.00, 0.88, 1.01, 1.14),  # 13 UTC
+    (1.01, 0.99, 0.76, 0.75, 0.77, 0.84, 0.89, 0.90, 0.86, 0.76, 0.90, 0.99),  # 14 UTC
+    (0.86, 0.84, 0.69, 0.68, 0.70, 0.75, 0.77, 0.79, 0.76, 0.69, 0.77, 0.84),  # 15 UTC
+    (0.80, 0.78, 0.70, 0.69, 0.71, 0.76, 0.79, 0.80, 0.77, 0.70, 0.71, 0.78),  # 16 UTC
+    (0.80, 0.79, 0.72, 0.71, 0.73, 0.78, 0.82, 0.83, 0.80, 0.72, 0.72, 0.79),  # 17 UTC
+    (0.82, 0.80, 0.74, 0.73, 0.75, 0.82, 0.86, 0.87, 0.83, 0.75, 0.73, 0.80),  # 18 UTC
+    (0.84, 0.83, 0.79, 0.78, 0.81, 0.89, 0.94, 0.96, 0.91, 0.80, 0.76, 0.83),  # 19 UTC
+    (0.89, 0.87, 0.85, 0.85, 0.88, 1.03, 1.10, 1.12, 1.05, 0.88, 0.80, 0.87),  # 20 UTC
+    (0.95, 0.93, 0.93, 0.93, 0.97, 1.19, 1.28, 1.30, 1.21, 0.97, 0.87, 0.93),  # 21 UTC
+    (1.03, 1.00, 1.03, 1.04, 1.09, 1.36, 1.49, 1.51, 1.39, 1.10, 0.95, 1.00),  # 22 UTC
+    (1.12, 1.10, 1.16, 1.18, 1.24, 1.52, 1.68, 1.71, 1.55, 1.26, 1.05, 1.10),  # 23 UTC
+)
+
+#: Random numbers drawn per path and day by :class:`IndexPowerModel`, in this order:
+#: 2 uniforms → 1 standard normal (Box–Muller; the second normal is discarded), 24 uniforms
+#: for the spike hours 0 … 23 UTC, 24 uniforms for the negative hours 0 … 23 UTC.
+DRAWS_PER_DAY = 2 + 2 * HOURS_PER_DAY
+_SPIKES = slice(2, 2 + HOURS_PER_DAY)
+_NEGATIVES = slice(2 + HOURS_PER_DAY, 2 + 2 * HOURS_PER_DAY)
+
+
+def normalise_shape(shape) -> np.ndarray:
+    """A diurnal × seasonal shape scaled to a calendar mean of 1, shape ``(24, 12)``.
+
+    Parameters
+    ----------
+    shape : array_like
+        ``(24, 12)`` (hour UTC × month Jan … Dec) or ``(24,)`` (the same every month);
+        finite, ≥ 0, not all 0. Only relative values matter.
+
+    Returns
+    -------
+    ndarray, shape (24, 12), read-only
+        ``s / m`` with ``m = Σ_m days_m Σ_h s[h, m] / (24 × 365)``: the mean over the hours of
+        a 365-day year (months weighted by their days, :data:`MONTH_DAYS`) is exactly 1.
+
+    Examples
+    --------
+    >>> s = normalise_shape(np.r_[np.ones(12), 3 * np.ones(12)])
+    >>> s.shape, float(s[0, 0]), float(s[23, 11])
+    ((24, 12), 0.5, 1.5)
+    """
+    s = np.array(shape, dtype=float)
+    if s.shape == (HOURS_PER_DAY,):
+        s = np.repeat(s[:, None], MONTHS_PER_YEAR, axis=1)
+    _require(s.shape == (HOURS_PER_DAY, MONTHS_PER_YEAR),
+             f"shape must be (24,) or (24, 12) (hour UTC × month), got {s.shape}")
+    _require(bool(np.isfinite(s).all() and (s >= 0).all()), "shape values must be finite and >= 0")
+    weighted = float((s * MONTH_DAYS).sum() / (HOURS_PER_DAY * DAYS_PER_YEAR))
+    _require(weighted > 0, "shape must not be all 0")
+    s = s / weighted
+    s.setflags(write=False)
+    return s
+
+
+def default_shape() -> np.ndarray:
+    """The default ERCOT-like diurnal × seasonal shape, ``(24, 12)`` (hour UTC × month).
+
+    Returns
+    -------
+    ndarray, shape (24, 12), read-only
+        Normalised by :func:`normalise_shape` (calendar mean 1); values 0.68 … 1.82.
+
+    Notes
+    -----
+    A **stylised** shape, not a fit to a price history. Its features are the ones ERCOT's
+    published real-time market data and the Independent Market Monitor's annual *State of the
+    Market* reports for ERCOT (Potomac Economics) describe for Hub/West real-time prices:
+
+    - an evening net-load peak at 19:00–21:00 Central (00:00–03:00 UTC), when solar output
+      falls while load is still high;
+    - a midday trough around 10:00–11:00 Central (15:00–16:00 UTC), deepened by solar;
+    - in winter (Nov–Feb) a smaller morning peak at 07:00 Central (13:00 UTC);
+    - summer (Jun–Sep) levels and evening peaks higher, with the late afternoon
+      (15:00–18:00 Central) raised: the hours where ERCOT's 4CP monthly system peaks fall in
+      June–September (GLOSSARY.md, "4CP").
+
+    Central time is UTC−6 (CST) from November to February and UTC−5 (CDT) from March to
+    October in this table (the DST switches fall early in March and November).
+
+    Examples
+    --------
+    >>> s = default_shape()
+    >>> round(float((s * MONTH_DAYS).sum() / (24 * 365)), 12)
+    1.0
+    >>> hourly = (s * MONTH_DAYS).sum(axis=1) / 365  # calendar mean of each hour UTC
+    >>> int(hourly.argmax()), int(hourly.argmin())  # 01 UTC = 19:00-20:00 Central; 16 UTC
+    (1, 16)
+    >>> bool(s[:, 5:9].max() > s[:, [0, 1, 2, 3, 4, 9, 10, 11]].max())  # summer peaks higher
+    True
+    """
+    return normalise_shape(_ERCOT_SHAPE_ROWS)
+
+
+# --------------------------------------------------------------------------- pure formulas
+
+
+def stationary_log_variance(vol_daily: float, reversion_daily: float) -> float:
+    r"""Stationary variance of the daily AR(1) log base: ``σ² / (1 − (1 − κ)²)`` [-].
+
+    Parameters
+    ----------
+    vol_daily : float
+        σ, the daily volatility of the log base [1/sqrt(day)], ≥ 0.
+    reversion_daily : float
+        κ, the daily mean-reversion speed, in (0, 1] (``φ = 1 − κ``). With κ = 0 the process
+        is a random walk and has no stationary variance (``inf`` unless σ = 0).
+
+    Examples
+    --------
+    >>> round(stationary_log_variance(0.35, 0.1), 6)  # 0.1225 / 0.19
+    0.644737
+    >>> round(stationary_log_variance(0.35, 1.0), 12)  # κ = 1: independent days, v = σ²
+    0.1225
+    """
+    if vol_daily == 0:
+        return 0.0
+    phi = 1.0 - reversion_daily
+    if phi >= 1.0:
+        return math.inf
+    return vol_daily**2 / (1.0 - phi**2)
+
+
+def index_prices(
+    base_usd_per_mwh: np.ndarray,
+    shape_of_days: np.ndarray,
+    spike: np.ndarray,
+    negative: np.ndarray,
+    *,
+    spike_usd_per_mwh: float,
+    negative_usd_per_mwh: float,
+    floor_usd_per_mwh: float,
+    cap_usd_per_mwh: float,
+) -> np.ndarray:
+    r"""Hourly prices from the daily base, the shape, and the spike and negative hours.
+
+    .. math::
+
+        p_{d,h} = \min\Big(c,\ \max\big(f,\ \begin{cases} n & \text{negative hour} \\
+                  B_d\, s(h, m_d) + J\, \mathbb 1[\text{spike hour}] & \text{otherwise}
+                  \end{cases}\big)\Big)
+
+    Parameters
+    ----------
+    base_usd_per_mwh : ndarray, shape (n_days, paths)
+        Daily base ``B_d`` [USD/MWh].
+    shape_of_days : ndarray, shape (n_days, 24)
+        Shape ``s(h, m_d)`` of each day's hours [-].
+    spike, negative : ndarray of bool, shape (n_days, 24, paths)
+        Spike hours and negative hours (a negative hour replaces the formula, spike or not).
+    spike_usd_per_mwh, negative_usd_per_mwh : float
+        ``J``, added in a spike hour, and ``n``, the price of a negative hour [USD/MWh].
+    floor_usd_per_mwh, cap_usd_per_mwh : float
+        ``f`` and ``c`` [USD/MWh], applied last.
+
+    Returns
+    -------
+    ndarray, shape (n_days, 24, paths)
+        Prices [USD/MWh].
+
+    Examples
+    --------
+    >>> p = index_prices(np.array([[40.0]]), np.ones((1, 24)),
+    ...                  np.arange(24)[None, :, None] == 1, np.arange(24)[None, :, None] == 2,
+    ...                  spike_usd_per_mwh=6000.0, negative_usd_per_mwh=-20.0,
+    ...                  floor_usd_per_mwh=-250.0, cap_usd_per_mwh=5000.0)
+    >>> p[0, :4, 0].tolist()
+    [40.0, 5000.0, -20.0, 40.0]
+    """
+    formula = base_usd_per_mwh[:, None, :] * shape_of_days[:, :, None] + np.where(spike, spike_usd_per_mwh, 0.0)
+    price = np.where(negative, negative_usd_per_mwh, formula)
+    return np.clip(price, floor_usd_per_mwh, cap_usd_per_mwh)
+
+
+# --------------------------------------------------------------------------- the index model
+
+_D = {name: f.default for name, f in IndexPower.model_fields.items()}  # defaults live in the schema
+
+
+def _as_tuple(values) -> tuple:
+    """A (nested) tuple of floats: a hashable, comparable copy of an array-like."""
+    a = np.asarray(values, dtype=float)
+    return tuple(map(tuple, a.tolist())) if a.ndim == 2 else tuple(a.tolist())
+
+
+@dataclass(frozen=True)
+class IndexPowerState:
+    """State of the index paths: ``day`` = next day to simulate; ``log_deviation`` = the last
+    simulated day's ``y`` (log base minus its centre), shape ``(paths,)``, ``None`` before
+    day 0."""
+
+    day: int
+    log_deviation: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class IndexPowerBlock:
+    """Everything :meth:`IndexPowerModel.draw` simulated for a block of days.
+
+    Attributes
+    ----------
+    prices_usd_per_mwh : ndarray, shape (n_days, 24, paths)
+        Hourly prices [USD/MWh] (what :meth:`IndexPowerModel.block` returns).
+    base_usd_per_mwh : ndarray, shape (n_days, paths)
+        The daily base ``B_d`` [USD/MWh].
+    shape : ndarray, shape (n_days, 24)
+        The normalised shape of each day's hours [-].
+    spike, negative : ndarray of bool, shape (n_days, 24, paths)
+        The spike hours and the negative hours.
+    """
+
+    prices_usd_per_mwh: np.ndarray
+    base_usd_per_mwh: np.ndarray
+    shape: np.ndarray
+    spike: np.ndarray
+    negative: np.ndarray
+
+
+@dataclass(frozen=True, init=False)
+class IndexPowerModel:
+    r"""Hourly real-time index price: mean-reverting daily log base × shape, spikes, negatives.
+
+    Parameters
+    ----------
+    mean_usd_per_mwh : float
+        ``M``, the long-run arithmetic mean of ``B_d × s(h, m)`` [USD/MWh], > 0.
+    start : datetime.date or ISO str
+        The scenario start (day 0), for the month of each day. Stored as ``start_date``.
+    vol_daily : float
+        σ, daily volatility of the log base [1/sqrt(day)], ≥ 0.
+    reversion_daily : float
+        κ, daily mean-reversion speed of the log base, in [0, 1] (0: a random walk; 1:
+        independent days).
+    spike_probability : float
+        ``p``, probability that an hour carries a spike, in [0, 1].
+    spike_usd_per_mwh : float
+        ``J``, price added in a spike hour [USD/MWh].
+    negative_probability : float
+        ``q``, probability that an hour prices at ``negative_usd_per_mwh``, in [0, 1].
+    negative_usd_per_mwh : float
+        ``n``, the price of a negative hour [USD/MWh].
+    cap_usd_per_mwh, floor_usd_per_mwh : float
+        ``c`` and ``f`` [USD/MWh], ``f < c``: the price's range, applied last.
+    shape : array_like, optional
+        ``(24, 12)`` hour UTC × month (or ``(24,)``) shape; normalised by
+        :func:`normalise_shape`. Default :func:`default_shape` (stylised ERCOT).
+
+    Defaults are the scenario schema's (:class:`simulator.config.schema.IndexPower`).
+
+    Notes
+    -----
+    Day ``d`` (month ``m_d``), hour ``h`` UTC:
+
+    .. math::
+
+        y_0 = \sqrt{v}\, z_0, \qquad y_d = (1 - κ)\, y_{d-1} + σ z_d \quad (d ≥ 1), \qquad
+        z_d \sim N(0, 1)\ \text{i.i.d.}
+
+        v = \frac{σ^2}{1 - (1 - κ)^2}, \qquad
+        \ln B_d = \ln M - \tfrac12 v + y_d
+
+        p_{d,h} = \min\big(c, \max(f,\ n \text{ if negative else }
+                  B_d\, s(h, m_d) + J\,\mathbb 1[\text{spike}])\big)
+
+    ``y`` is the exact discretisation at daily steps of an Ornstein–Uhlenbeck log price (an
+    AR(1) with coefficient ``φ = 1 − κ``), started at its stationary law ``N(0, v)``, so
+    ``ln B_d ~ N(ln M − v/2, v)`` on **every** day and ``E[B_d] = M`` (the lognormal mean
+    ``e^{μ + v/2}``). The shape has calendar mean 1 (:func:`normalise_shape`), so the
+    long-run mean of ``B_d s(h, m_d)`` is ``M``; with ``vol_daily = 0`` a 365-day year of
+    ``B_d s`` averages to ``M`` exactly. With κ = 0 (no reversion) ``y`` is a random walk from
+    ``y_0 = σ z_0``, ``v`` is replaced by the day's variance ``(d + 1) σ²`` and ``E[B_d] = M``
+    still holds on every day. Lag-1 autocorrelation of ``ln B`` is ``1 − κ``.
+
+    Each hour is independently a spike hour with probability ``p`` and a negative hour with
+    probability ``q``; a negative hour prices at ``n`` whatever else happens. Before the
+    cap and floor the mean price is ``(1 − q)(M + pJ) + qn``.
+
+    Random numbers: per path and day, :data:`DRAWS_PER_DAY` = 50 uniforms from the path's
+    generator, in this order: ``u_0, u_1`` → ``z_d`` by Box–Muller (:func:`box_muller`,
+    cosine branch); ``u_{2+h}`` < ``p`` marks hour ``h`` a spike; ``u_{26+h}`` < ``q`` marks it
+    negative. The numbers are drawn as one ``(n_days, 50)`` block per path, so any block
+    split and any path chunking give identical prices.
+
+    Parameter sources: the cap (5,000 USD/MWh, ERCOT's high system-wide offer cap since
+    2022, $9,000 before) and floor (−250 USD/MWh, ERCOT's energy offer floor) are ERCOT's
+    (GLOSSARY.md, "ERCOT price range"); the spike size default (2,000 USD/MWh) and the
+    others are the schema's assumptions (docs/decisions.md); the shape is stylised
+    (:func:`default_shape`). Reference for the discretised OU: Glasserman, *Monte Carlo
+    Methods in Financial Engineering* (2003), §3.3.
+
+    Examples
+    --------
+    >>> from simulator.rng import PathStreams
+    >>> streams = PathStreams(7, "power", np.arange(3))
+    >>> flat = IndexPowerModel(mean_usd_per_mwh=38.0, start=dt.date(2026, 1, 1))
+    >>> prices, state = flat.block(flat.start(streams), 0, 365, streams)
+    >>> prices.shape
+    (365, 24, 3)
+    >>> round(float(prices.mean()), 9)  # vol 0: a 365-day year averages to the mean exactly
+    38.0
+    >>> model = IndexPowerModel(mean_usd_per_mwh=38.0, start="2026-01-01", vol_daily=0.35,
+    ...                         spike_probability=0.01)
+    >>> prices, state = model.block(model.start(streams), 0, 30, streams)
+    >>> state.day, bool(prices.max() <= 5000.0), bool(prices.min() >= -250.0)
+    (30, True, True)
+    """
+
+    mean_usd_per_mwh: float
+    start_date: dt.date
+    vol_daily: float
+    reversion_daily: float
+    spike_probability: float
+    spike_usd_per_mwh: float
+    negative_probability: float
+    negative_usd_per_mwh: float
+    cap_usd_per_mwh: float
+    floor_usd_per_mwh: float
+    shape: tuple | None = None
+    _shape_table: np.ndarray = field(default=None, compare=False, repr=False)
+
+    def __init__(
+        self,
+        mean_usd_per_mwh: float,
+        start: dt.date | str,
+        vol_daily: float = _D["vol_daily"],
+        reversion_daily: float = _D["reversion_daily"],
+        spike_probability: float = _D["spike_probability"],
+        spike_usd_per_mwh: float = _D["spike_usd_per_mwh"],
+        negative_probability: float = _D["negative_probability"],
+        negative_usd_per_mwh: float = _D["negative_usd_per_mwh"],
+        cap_usd_per_mwh: float = _D["cap_usd_per_mwh"],
+        floor_usd_per_mwh: float = _D["floor_usd_per_mwh"],
+        shape=None,
+    ) -> None:
+        numbers = dict(
+            mean_usd_per_mwh=mean_usd_per_mwh, vol_daily=vol_daily, reversion_daily=reversion_daily,
+            spike_probability=spike_probability, spike_usd_per_mwh=spike_usd_per_mwh,
+            negative_probability=negative_probability, negative_usd_per_mwh=negative_usd_per_mwh,
+            cap_usd_per_mwh=cap_usd_per_mwh, floor_usd_per_mwh=floor_usd_per_mwh,
+        )
+        for name, value in numbers.items():
+            _require(isinstance(value, (int, float, np.number)) and math.isfinite(value),
+                     f"{name} must be a finite number, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        object.__setattr__(self, "start_date", as_date(start))
+        _require(self.mean_usd_per_mwh > 0, f"mean_usd_per_mwh must be > 0, got {mean_usd_per_mwh}")
+        _require(self.vol_daily >= 0, f"vol_daily must be >= 0, got {vol_daily}")
+        for name in ("reversion_daily", "spike_probability", "negative_probability"):
+            value = numbers[name]
+            _require(0 <= value <= 1, f"{name} must be in [0, 1], got {value}")
+        _require(self.floor_usd_per_mwh < self.cap_usd_per_mwh,
+                 f"floor_usd_per_mwh ({floor_usd_per_mwh}) must be below cap_usd_per_mwh ({cap_usd_per_mwh})")
+        table = default_shape() if shape is None else normalise_shape(shape)
+        object.__setattr__(self, "shape", None if shape is None else _as_tuple(shape))
+        object.__setattr__(self, "_shape_table", table)
+
+    # ---------------------------------------------------------------- derived quantities
+
+    @property
+    def shape_table(self) -> np.ndarray:
+        """The normalised shape, ``(24, 12)`` hour UTC × month (read-only)."""
+        return self._shape_table
+
+    @property
+    def log_variance(self) -> float:
+        """``v``, the stationary variance of ``ln B`` (``inf`` for a random walk, κ = 0)."""
+        return stationary_log_variance(self.vol_daily, self.reversion_daily)
+
+    def log_base_centre(self, day: int | np.ndarray) -> np.ndarray:
+        """``E[ln B_d] = ln M − Var(ln B_d)/2`` of day(s) ``day`` (``Var = v``, or
+        ``(d + 1)σ²`` when κ = 0)."""
+        day = np.asarray(day, dtype=float)
+        v = self.log_variance
+        var = np.full(day.shape, v) if math.isfinite(v) else (day + 1.0) * self.vol_daily**2
+        return math.log(self.mean_usd_per_mwh) - 0.5 * var
+
+    def months(self, day0: int, n_days: int) -> np.ndarray:
+        """Month index (0 = January) of days ``day0 … day0 + n_days − 1``."""
+        days = np.datetime64(self.start_date, "D") + np.arange(day0, day0 + n_days)
+        return days.astype("datetime64[M]").astype(np.int64) % MONTHS_PER_YEAR
+
+    def shape_of_days(self, day0: int, n_days: int) -> np.ndarray:
+        """The shape of each hour of days ``day0 … day0 + n_days − 1``, ``(n_days, 24)``."""
+        return self._shape_table[:, self.months(day0, n_days)].T
+
+    # ---------------------------------------------------------------- block API
+
+    def start(self, streams: PathStreams) -> IndexPowerState:
+        return IndexPowerState(0)
+
+    def draw(
+        self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams
+    ) -> tuple[IndexPowerBlock, IndexPowerState]:
+        """Simulate days ``day0 … day0 + n_days − 1``, keeping base, spikes and negatives.
+
+        Same draws and prices as :meth:`block` (which returns only the prices).
+        """
+        _check_block(state.day, day0, n_days)
+        u = streams.uniform((n_days, DRAWS_PER_DAY))
+        z, _ = box_muller(u[:, 0], u[:, 1])  # (n_days, paths)
+        phi = 1.0 - self.reversion_daily
+        sigma = self.vol_daily
+        v = self.log_variance
+        sd0 = math.sqrt(v) if math.isfinite(v) else sigma  # y_0 ~ N(0, v), or N(0, σ²) if κ = 0
+        y = np.empty_like(z)
+        previous = state.log_deviation
+        for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
+            previous = sd0 * z[k] if day0 + k == 0 else phi * previous + sigma * z[k]
+            y[k] = previous
+        centre = self.log_base_centre(day0 + np.arange(n_days))
+        base = np.exp(centre[:, None] + y)
+        shape = self.shape_of_days(day0, n_days)
+        spike = u[:, _SPIKES] < self.spike_probability
+        negative = u[:, _NEGATIVES] < self.negative_probability
+        prices = index_prices(
+            base, shape, spike, negative,
+            spike_usd_per_mwh=self.spike_usd_per_mwh, negative_usd_per_mwh=self.negative_usd_per_mwh,
+            floor_usd_per_mwh=self.floor_usd_per_mwh, cap_usd_per_mwh=self.cap_usd_per_mwh,
+        )
+        after = IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
+        return IndexPowerBlock(prices, base, shape, spike, negative), after
+
+    def block(
+        self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams
+    ) -> tuple[np.ndarray, IndexPowerState]:
+        """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
+        detail, after = self.draw(state, day0, n_days, streams)
+        return detail.prices_usd_per_mwh, after
+
+
+# --------------------------------------------------------------------------- hourly CSV files
+
+_ISO_HOUR = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"\s*(?P<zone>Z|UTC|[+-]\d{2}(?::?\d{2})?)?",
+    re.IGNORECASE,
+)
+_HOUR = np.timedelta64(1, "h")
+
+
+def _format_hour(hour: np.datetime64) -> str:
+    return f"{str(np.datetime64(hour, 'm'))}Z"
+
+
+def parse_utc_hours(cells: pd.Series, lines: np.ndarray, file: str | Path, what: str = "datetime") -> np.ndarray:
+    """ISO datetimes on the hour, as UTC ``datetime64[h]``; the first bad cell raises at its line.
+
+    Accepted: ``2026-01-01T00:00Z``, ``2026-01-01 00:00``, ``2026-01-01T00:00:00`` (no zone:
+    UTC), and offsets ``+hh:mm``, ``+hhmm``, ``+hh`` (converted to UTC: ``2026-01-01T00:00-06:00``
+    is ``2026-01-01T06:00Z``). The UTC time must be on the hour.
+
+    Examples
+    --------
+    >>> cells = pd.Series(["2026-01-01T00:00Z", "2026-01-01 01:00", "2026-01-01T00:00-06:00"])
+    >>> [str(h) for h in parse_utc_hours(cells, np.array([2, 3, 4]), "p.csv")]
+    ['2026-01-01T00', '2026-01-01T01', '2026-01-01T06']
+    """
+    parts = cells.str.extract(f"^{_ISO_HOUR.pattern}$", flags=re.IGNORECASE)
+    days = pd.to_datetime(parts["date"], format="%Y-%m-%d", errors="coerce")
+    ints = {k: pd.to_numeric(parts[k], errors="coerce").fillna(0).to_numpy(np.int64) for k in ("hour", "minute", "second")}
+    zone = parts["zone"].fillna("").str.upper()
+    offset_min = np.zeros(len(cells), dtype=np.int64)
+    numeric = zone.str.match(r"^[+-]").to_numpy()
+    if numeric.any():
+        digits = zone[numeric].str.replace(":", "", regex=False)
+        sign = np.where(digits.str[0] == "-", -1, 1)
+        hh = digits.str[1:3].astype(np.int64).to_numpy()
+        mm = pd.to_numeric(digits.str[3:5].replace("", "0")).to_numpy(np.int64)
+        offset_min[numeric] = sign * (hh * 60 + mm)
+    bad = (
+        parts["date"].isna().to_numpy() | days.isna().to_numpy()
+        | (ints["hour"] > 23) | (ints["minute"] > 59) | (ints["second"] > 59)
+    )
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            file, lines[i], 1,
+            f"{what}: expected an ISO date and hour such as 2026-01-01T00:00Z or 2026-01-01 00:00 "
+            f"(UTC unless an offset such as -06:00 is given), got {cells.iloc[i]!r}",
+        )
+    minutes = (
+        days.to_numpy().astype("datetime64[m]").astype(np.int64)
+        + ints["hour"] * 60 + ints["minute"] - offset_min
+    )
+    off = (minutes % 60 != 0) | (ints["second"] != 0)
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise InputError(file, lines[i], 1,
+                         f"{what}: {cells.iloc[i]!r} is not on the hour in UTC; give one price per whole UTC hour")
+    return (minutes // 60).astype("datetime64[h]")
+
+
+@dataclass(frozen=True, eq=False)
+class HourlyTable:
+    """A parsed, validated hourly file; :meth:`window` cuts the simulated hours out of it.
+
+    Attributes
+    ----------
+    file : str
+        The file, as given (used in error messages).
+    value_name : str
+        What the values are, for error messages.
+    hours : ndarray of datetime64[h]
+        UTC hour of each row, sorted by (path, hour).
+    paths : ndarray of int64 or None
+        Path id of each row; ``None`` for a single series broadcast to all paths.
+    values : ndarray of float
+        The prices [USD/MWh].
+    lines : ndarray of int64
+        1-based file line of each row.
+    """
+
+    file: str
+    value_name: str
+    hours: np.ndarray
+    paths: np.ndarray | None
+    values: np.ndarray
+    lines: np.ndarray
+
+    def window(self, start: dt.date | str, n_days: int, path_ids) -> np.ndarray:
+        """Prices of the hours of days ``start … start + n_days − 1``, ``(n_days, 24, paths)``.
+
+        Raises
+        ------
+        InputError
+            A requested path has no rows, or an hour of the window has no price (the error
+            names the first missing hour and the line it should come before).
+        """
+        start = as_date(start)
+        n_days = int(n_days)
+        n_hours = n_days * HOURS_PER_DAY
+        ids = np.asarray(path_ids, dtype=np.int64).reshape(-1)
+        first = np.datetime64(start, "h")
+        k = (self.hours - first).astype(np.int64)
+        inside = (k >= 0) & (k < n_hours)
+        if self.paths is None:
+            out = np.full(n_hours, np.nan)
+            out[k[inside]] = self.values[inside]
+            missing = np.flatnonzero(np.isnan(out))
+            if missing.size:
+                self._missing_hour(start, n_days, int(missing[0]), None)
+            return np.repeat(out.reshape(n_days, HOURS_PER_DAY)[:, :, None], ids.size, axis=2)
+
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        present = np.isin(uniq, self.paths)
+        if not present.all():
+            absent = uniq[~present]
+            shown = ", ".join(str(p) for p in absent[:5]) + (" …" if absent.size > 5 else "")
+            raise InputError(
+                self.file, 1, 1,
+                f"{self.value_name}: no rows for path {shown}; a per-path file needs rows for every "
+                f"simulated path ({uniq.min()} … {uniq.max()}), or drop the path column to use one "
+                f"series for all paths",
+            )
+        pos = np.minimum(np.searchsorted(uniq, self.paths), uniq.size - 1)
+        hit = inside & (uniq[pos] == self.paths)
+        out = np.full((n_hours, uniq.size), np.nan)
+        out[k[hit], pos[hit]] = self.values[hit]
+        missing = np.argwhere(np.isnan(out))  # row-major: earliest hour, then lowest path id
+        if missing.size:
+            hour, col = missing[0]
+            self._missing_hour(start, n_days, int(hour), int(uniq[col]))
+        return out.reshape(n_days, HOURS_PER_DAY, uniq.size)[:, :, inverse]
+
+    def _missing_hour(self, start: dt.date, n_days: int, index: int, path: int | None) -> None:
+        hour = np.datetime64(start, "h") + index
+        last = np.datetime64(start, "h") + (n_days * HOURS_PER_DAY - 1)
+        rows = np.ones(self.hours.size, bool) if path is None else self.paths == path
+        hours, lines = self.hours[rows], self.lines[rows]
+        order = np.argsort(hours, kind="stable")
+        after = np.searchsorted(hours[order], hour)
+        # point at the row the missing one should go before (or the last row of the series)
+        line = int(lines[order][min(after, hours.size - 1)]) if hours.size else 1
+        on_path = "" if path is None else f" on path {path}"
+        raise InputError(
+            self.file, line, 1,
+            f"{self.value_name}: no price for the hour {_format_hour(hour)}{on_path}; the file must give "
+            f"every UTC hour of the horizon {_format_hour(np.datetime64(start, 'h'))} … {_format_hour(last)}",
+        )
+
+
+def load_hourly_csv(file: str | Path, value_name: str = "power_price") -> HourlyTable:
+    """Read and validate an hourly ``datetime[,path],price_usd_per_mwh`` file.
+
+    Format: a header row with a ``datetime`` column (see :func:`parse_utc_hours`), an optional
+    ``path`` column (0-based path ids) and exactly one value column (any name, e.g.
+    ``price_usd_per_mwh``) [USD/MWh, any finite number, negative allowed]. Rows in any
+    order; blank lines ignored; rows outside the simulated window ignored; an hour (after
+    conversion to UTC) may appear once per path. Errors are
+    :class:`~simulator.errors.InputError` at the offending row's line (header = line 1).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write("datetime,price_usd_per_mwh\\n2026-01-01T01:00Z,30\\n2026-01-01T00:00Z,25.5\\n")
+    >>> table = load_hourly_csv(f.name)
+    >>> [str(h) for h in table.hours], table.values.tolist(), table.lines.tolist()
+    (['2026-01-01T00', '2026-01-01T01'], [25.5, 30.0], [3, 2])
+    >>> os.remove(f.name)
+    """
+    raw = _read_raw(file)
+    names = list(raw.columns)
+    lowered = [n.lower() for n in names]
+    expected = ("a header row 'datetime,price_usd_per_mwh' or 'datetime,path,price_usd_per_mwh' "
+                "(the value column may have any name)")
+    if "datetime" not in lowered:
+        raise InputError(file, 1, 1, f"{value_name}: no 'datetime' column; expected {expected}")
+    value_cols = [n for n, low in zip(names, lowered) if low not in ("datetime", "path")]
+    if len(value_cols) != 1 or len(names) != len(set(lowered)):
+        raise InputError(
+            file, 1, 1,
+            f"{value_name}: expected exactly one value column besides datetime and path, "
+            f"got columns {','.join(names)}; expected {expected}",
+        )
+    raw = _nonblank(raw)
+    lines = _lines(raw)
+    if raw.empty:
+        raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
+    hours = parse_utc_hours(raw[names[lowered.index("datetime")]], lines, file)
+    values = parse_numbers(raw[value_cols[0]], lines, file, value_name)
+    paths = None
+    if "path" in lowered:
+        cells = raw[names[lowered.index("path")]]
+        ok = cells.str.fullmatch(r"\d+").to_numpy()
+        if not ok.all():
+            i = np.flatnonzero(~ok)[0]
+            raise InputError(file, lines[i], 1, f"path: expected a 0-based integer path id, got {cells.iloc[i]!r}")
+        paths = cells.astype(np.int64).to_numpy()
+    order = np.lexsort((hours, paths)) if paths is not None else np.argsort(hours, kind="stable")
+    hours, values, lines = hours[order], values[order], lines[order]
+    if paths is not None:
+        paths = paths[order]
+    same = hours[1:] == hours[:-1]
+    if paths is not None:
+        same &= paths[1:] == paths[:-1]
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        a, b = sorted((int(lines[i]), int(lines[i + 1])))
+        on_path = "" if paths is None else f" on path {paths[i]}"
+        raise InputError(file, b, 1,
+                         f"{value_name}: the hour {_format_hour(hours[i])}{on_path} is given twice (also on line {a})")
+    return HourlyTable(str(file), value_name, hours, paths, values, lines)
+
+
+@dataclass(frozen=True)
+class HourlyCsvState:
+    """State of the CSV model: the next day and the parsed file."""
+
+    day: int
+    table: HourlyTable
+
+
+@dataclass(frozen=True, init=False)
+class CsvPowerModel:
+    """Hourly UTC prices read from a file: ``datetime,price_usd_per_mwh`` or with ``path``.
+
+    Parameters
+    ----------
+    file : str or Path
+        Long table (see :func:`load_hourly_csv`) of hourly prices [USD/MWh]. Without a ``path``
+        column one series is used for every path; with one, every simulated path needs rows.
+    start : datetime.date or ISO str
+        The scenario start; hour ``h`` of day ``d`` reads the row of UTC hour
+        ``start + d + h/24``. Stored as ``start_date``.
+    horizon_days : int, optional
+        If given, :meth:`start` checks up front that the file gives every hour of the horizon.
+
+    Notes
+    -----
+    ``p_{d,h}`` = the file's value for that UTC hour; no randomness, no cap or floor (the
+    file's prices are used as they are). Parameter source: the user's file (e.g. ERCOT
+    settlement-point prices averaged to the hour, or a forward curve shaped by hour).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from simulator.rng import PathStreams
+    >>> rows = "".join(f"2026-01-01T{h:02d}:00Z,{20 + h}\\n" for h in range(24))
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write("datetime,price_usd_per_mwh\\n" + rows)
+    >>> model = CsvPowerModel(f.name, start=dt.date(2026, 1, 1), horizon_days=1)
+    >>> streams = PathStreams(7, "power", np.arange(2))
+    >>> prices, state = model.block(model.start(streams), 0, 1, streams)
+    >>> prices.shape, prices[0, :3].tolist()
+    ((1, 24, 2), [[20.0, 20.0], [21.0, 21.0], [22.0, 22.0]])
+    >>> os.remove(f.name)
+    """
+
+    file: str
+    start_date: dt.date
+    horizon_days: int | None = None
+
+    value_name = "power_price"
+
+    def __init__(self, file: str | Path, start: dt.date | str, horizon_days: int | None = None) -> None:
+        object.__setattr__(self, "file", str(file))
+        object.__setattr__(self, "start_date", as_date(start))
+        object.__setattr__(self, "horizon_days", None if horizon_days is None else int(horizon_days))
+
+    def start(self, streams: PathStreams) -> HourlyCsvState:
+        table = load_hourly_csv(self.file, self.value_name)
+        if self.horizon_days is not None:
+            table.window(self.start_date, self.horizon_days, streams.path_ids)
+        return HourlyCsvState(0, table)
+
+    def block(
+        self, state: HourlyCsvState, day0: int, n_days: int, streams: PathStreams
+    ) -> tuple[np.ndarray, HourlyCsvState]:
+        """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
+        _check_block(state.day, day0, n_days)
+        values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
+        return values, HourlyCsvState(day0 + n_days, state.table)
+
+
+#: The power models of ``index`` sites: the model itself, or a ``file`` of hourly prices.
+POWER_MODELS: dict[str, type] = {
+    "index": IndexPowerModel,
+    "csv": CsvPowerModel,
+}
