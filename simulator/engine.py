@@ -36,12 +36,15 @@ from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repai
 from simulator.hardware import daily_failure_probability
 from simulator.market.fees import FEE_MODELS
 from simulator.market.history import load_history
+from simulator.market.power import POWER_MODELS
 from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 
 #: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
 BLOCK_DAYS = 365
+#: Days of hourly power prices drawn at a time ((days, 24, paths) arrays stay small).
+POWER_BLOCK_DAYS = 30
 
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
@@ -69,6 +72,17 @@ def _fee_model(scenario: Scenario):
     return FEE_MODELS[cfg.model](**cfg.model_dump(exclude={"model"}))
 
 
+def _power_model(scenario: Scenario, site):
+    """The hourly price model of an ``index`` site (None for a fixed contract)."""
+    power = site.power
+    if power.contract != "index":
+        return None
+    if power.file:
+        return POWER_MODELS["csv"](file=scenario.resolve(power.file), start=scenario.start,
+                                   horizon_days=scenario.horizon_days)
+    return POWER_MODELS["index"](start=scenario.start, **power.model_dump(exclude={"contract", "file"}))
+
+
 def _hashrate_model(scenario: Scenario, library):
     cfg = scenario.network.hashrate
     h0 = start_network_ehs(scenario)
@@ -87,10 +101,6 @@ def _hashrate_model(scenario: Scenario, library):
 def not_modelled(scenario: Scenario) -> list[str]:
     """Sections of the scenario this engine does not model yet (said once on stderr)."""
     notes = []
-    for i, s in enumerate(scenario.sites):
-        if s.power.contract == "index":
-            notes.append(f"sites[{i}] ({s.name}): index power is priced flat at its mean_usd_per_mwh "
-                         f"({s.power.mean_usd_per_mwh:g} USD/MWh) until hourly power markets land")
     if scenario.hpc:
         notes.append("hpc: not modelled yet (its MW are reserved at validation only)")
     if scenario.company is not None:
@@ -292,9 +302,18 @@ class _Simulation:
         efficiency = self.cohorts.efficiency_jth[mine]
         ths_per_unit = self.cohorts.hashrate_ths[mine][:, None]
         mw_per_unit = self.cohorts.power_w[mine][:, None] / units.W_PER_MW
-        hourly_price = np.full((units.HOURS_PER_DAY, self.paths), site_model.flat_price_usd_per_mwh(site))
+        prices = _power_model(self.scenario, site)
+        if prices is None:
+            hourly_price = np.full((units.HOURS_PER_DAY, self.paths), site.power.price_usd_per_mwh)
+        else:
+            streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
+            state = prices.start(streams)
         opex = site_model.opex_usd_per_day(site)
         for day in range(self.days):
+            if prices is not None:
+                if day % POWER_BLOCK_DAYS == 0:
+                    block, state = prices.block(state, day, min(POWER_BLOCK_DAYS, self.days - day), streams)
+                hourly_price = block[day % POWER_BLOCK_DAYS]
             d, tax = self.day, self.tax_usd_per_mwh[index]
             working = self.units.working[mine] * (day >= self.offline_until[index])
             run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,

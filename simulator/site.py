@@ -20,12 +20,6 @@ from simulator import units
 from simulator.config.schema import Curtailment, Site
 
 
-def flat_price_usd_per_mwh(site: Site) -> float:
-    """The day's energy price of a site priced flat (fixed contract; index at its mean)."""
-    power = site.power
-    return power.price_usd_per_mwh if power.contract == "fixed" else power.mean_usd_per_mwh
-
-
 @dataclass(frozen=True)
 class Dispatch:
     """A site's day, per path: running TH/s averaged over the day, energy, cost, curtailment."""

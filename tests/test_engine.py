@@ -211,9 +211,8 @@ def test_contract_example_runs_and_names_what_is_not_modelled():
     from simulator.config import load_scenario
 
     res = simulate(load_scenario(str(CONTRACT)), paths=3)
-    assert any("index power is priced flat" in n for n in res.notes)
     assert any(n.startswith("company: not modelled yet") for n in res.notes)
-    assert not any("power_tax" in n for n in res.notes)
+    assert not any("index" in n or "power_tax" in n or "curtailment" in n for n in res.notes)
     for name, stats in res.summary["metrics"].items():
         assert stats["defined_paths"] == 3, name
 
@@ -337,3 +336,16 @@ def test_luck_passes_through_pplns_and_solo_but_not_fpps():
     for paid in (pplns, solo):
         assert abs(paid.mean() - fpps[0]) < 5 * paid.std(ddof=1) / np.sqrt(paid.size)
     assert solo.std() > pplns.std() > 0  # a smaller finder of blocks has more variance
+
+
+def test_index_site_pays_hourly_prices_and_curtails_spikes():
+    index = {"contract": "index", "mean_usd_per_mwh": 40.0, "vol_daily": 0.3, "spike_probability": 0.02}
+    base = {"sites.0.power": index, "horizon_days": 60, "paths": 20}
+    none = simulate(scenario(**base))
+    econ = simulate(scenario(**base, **{"sites.0.curtailment": {"policy": "economic"}}))
+    energy = none.monthly.groupby("path").energy_mwh.sum()
+    avg_price = none.monthly.groupby("path").power_cost_usd.sum() / energy
+    assert avg_price.mean() == pytest.approx(40.0 + 0.02 * 2000, rel=0.15)  # spikes add p × 2,000 on average
+    assert (econ.path_metrics["curtailed_mwh"] > 0).all()
+    margin = lambda r: r.path_metrics["mining_revenue_usd"] - r.path_metrics["power_cost_usd"]  # noqa: E731
+    assert np.all(margin(econ) > margin(none))
