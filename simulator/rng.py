@@ -115,16 +115,36 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
 def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Binomial(n, p) counts ``min{k : F(k; n, p) > u}`` from uniforms, vectorised.
 
-    Starts from the normal approximation and corrects with the exact CDF
-    (``scipy.special.bdtr``); the state-dependent ``n`` (units still working) is why failures
-    are drawn by inverse CDF from each path's uniforms (DESIGN.md, "Randomness").
+    Small means (machine failures: a few units a day) walk the CDF up from ``k = 0`` with
+    the pmf recurrence ``f(k+1) = f(k) (n − k) / (k + 1) · p / (1 − p)``, one vectorised step
+    per count; large means start from the normal approximation and correct with the exact
+    CDF (``scipy.special.bdtr``). The state-dependent ``n`` (units still working) is why
+    failures are drawn by inverse CDF from each path's uniforms (DESIGN.md, "Randomness").
 
     Examples
     --------
     >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 10, 0.5).astype(int).tolist()
     [0, 5, 10]
+    >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 100, 0.5).astype(int).tolist()
+    [0, 50, 66]
     """
     u, n, p = np.broadcast_arrays(np.asarray(u, float), np.rint(n).astype(np.int64), np.asarray(p, float))
+    if u.size == 0:
+        return np.zeros(u.shape)
+    if float((n * p).max()) <= 50.0:
+        k = np.zeros(u.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pmf = np.where(p < 1, np.exp(n * np.log1p(-np.minimum(p, 1.0))), (n == 0).astype(float))
+            odds = np.where(p < 1, p / (1 - p), np.inf)
+        cdf = pmf.copy()
+        active = (cdf <= u) & (k < n)
+        while active.any():
+            with np.errstate(invalid="ignore"):
+                pmf = np.where(active, pmf * (n - k) / (k + 1) * odds, pmf)
+            k = np.where(active, k + 1, k)
+            cdf = np.where(active, cdf + pmf, cdf)
+            active = active & (cdf <= u) & (k < n)
+        return np.where(p >= 1, n, k).astype(float)
     z = np.clip(special.ndtri(u), -8.0, 8.0)
     k = np.clip(np.floor(n * p + z * np.sqrt(n * p * (1 - p))), 0, n).astype(np.int64)
     while (up := (k < n) & (special.bdtr(k, n, p) <= u)).any():
