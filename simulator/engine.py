@@ -48,10 +48,10 @@ POWER_BLOCK_DAYS = 30
 
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
-MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "site_opex_usd", "energy_mwh",
-                 "curtailed_mwh", "repair_cost_usd", "units_failed")
+MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd", "site_opex_usd",
+                 "energy_mwh", "curtailed_mwh", "repair_cost_usd", "units_failed")
 #: Flow totals the metric formulas read that belong to later issues (zero until modelled).
-_NOT_YET_FLOWS = ("power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd", "hosting_cost_usd")
+_NOT_YET_FLOWS = ("demand_response_credit_usd", "transmission_charge_usd", "hosting_cost_usd")
 
 
 def _price_model(scenario: Scenario):
@@ -73,14 +73,16 @@ def _fee_model(scenario: Scenario):
 
 
 def _power_model(scenario: Scenario, site):
-    """The hourly price model of an ``index`` site (None for a fixed contract)."""
-    power = site.power
-    if power.contract != "index":
+    """The hourly market price model of an ``index`` or ``ppa`` site (None for a fixed contract)."""
+    market = {"index": site.power, "ppa": getattr(site.power, "index", None)}.get(site.power.contract)
+    if market is None:
         return None
-    if power.file:
-        return POWER_MODELS["csv"](file=scenario.resolve(power.file), start=scenario.start,
+    if market.file:
+        return POWER_MODELS["csv"](file=scenario.resolve(market.file), start=scenario.start,
                                    horizon_days=scenario.horizon_days)
-    return POWER_MODELS["index"](start=scenario.start, **power.model_dump(exclude={"contract", "file"}))
+    params = market.model_dump(exclude={"contract", "file", "shape"})
+    shape = np.ones(units.HOURS_PER_DAY) if market.shape == "flat" else None
+    return POWER_MODELS["index"](start=scenario.start, shape=shape, **params)
 
 
 def _hashrate_model(scenario: Scenario, library):
@@ -120,6 +122,7 @@ class _Day:
     btc_mined: np.ndarray
     mining_revenue_usd: np.ndarray
     power_cost_usd: np.ndarray
+    power_credit_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
     repair_cost_usd: np.ndarray
@@ -135,7 +138,8 @@ class _Day:
         zero = np.zeros_like(price_usd)
         return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, network_hashrate_ehs=zero,
                    reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
-                   mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), energy_mwh=zero.copy(),
+                   mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), power_credit_usd=zero.copy(),
+                   energy_mwh=zero.copy(),
                    curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd, units_failed=units_failed,
                    running_ths=zero.copy())
 
@@ -168,7 +172,8 @@ class _Simulation:
         self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in DAILY_COLUMNS}
         self.quantiles = np.zeros((self.days, len(DAILY_COLUMNS), 3))
-        self.totals = {k: np.zeros(n) for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "site_opex_usd",
+        self.totals = {k: np.zeros(n) for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd",
+                                                 "power_credit_usd", "site_opex_usd",
                                                  "curtailed_mwh", "fleet_ehs_days", "hashprice_usd_per_ph_day_sum",
                                                  "repair_cost_usd", "units_failed")}
         self.totals.update({k: np.zeros(n) for k in _NOT_YET_FLOWS})
@@ -309,6 +314,8 @@ class _Simulation:
             streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
             state = prices.start(streams)
         opex = site_model.opex_usd_per_day(site)
+        is_ppa = site.power.contract == "ppa"
+        expiry_day = (site.power.expiry - self.scenario.start).days if is_ppa and site.power.expiry else np.inf
         for day in range(self.days):
             if prices is not None:
                 if day % POWER_BLOCK_DAYS == 0:
@@ -319,12 +326,15 @@ class _Simulation:
             run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
                                           site.cooling_overhead, efficiency, ths_per_unit * working,
                                           mw_per_unit * working)
+            ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
+            bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa)
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             d.btc_mined += btc
             d.running_ths += run.running_ths
             d.mining_revenue_usd += btc * d.price_usd
             d.energy_mwh += run.energy_mwh
-            d.power_cost_usd += run.power_cost_usd
+            d.power_cost_usd += bill.power_cost_usd
+            d.power_credit_usd += bill.power_credit_usd
             d.curtailed_mwh += run.curtailed_mwh
             d.site_opex_usd += opex
             yield self.env.timeout(1)
@@ -368,14 +378,14 @@ class _Simulation:
             for c in DAILY_COLUMNS:
                 self.kept[c][day] = columns[c][self.keep]
             lines = {"btc_mined": d.btc_mined, "mining_revenue_usd": d.mining_revenue_usd,
-                     "power_cost_usd": d.power_cost_usd, "site_opex_usd": d.site_opex_usd,
+                     "power_cost_usd": d.power_cost_usd, "power_credit_usd": d.power_credit_usd, "site_opex_usd": d.site_opex_usd,
                      "energy_mwh": d.energy_mwh, "curtailed_mwh": d.curtailed_mwh,
                      "repair_cost_usd": d.repair_cost_usd, "units_failed": d.units_failed}
             self.monthly[self.month_of_day[day]] += np.stack([np.broadcast_to(lines[k], (self.paths,))
                                                               for k in MONTHLY_LINES])
             t = self.totals
-            for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "curtailed_mwh", "repair_cost_usd",
-                      "units_failed"):
+            for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd", "curtailed_mwh",
+                      "repair_cost_usd", "units_failed"):
                 t[k] += lines[k]
             t["site_opex_usd"] += d.site_opex_usd
             t["fleet_ehs_days"] += fleet_ehs

@@ -34,6 +34,7 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray]]] = {
     "hashprice_usd_per_ph_day": ("USD/(PH/s·day)", lambda t: t["hashprice_usd_per_ph_day_sum"] / t["days"]),
     "mining_revenue_usd": ("USD", lambda t: t["mining_revenue_usd"]),
     "power_cost_usd": ("USD", lambda t: t["power_cost_usd"]),
+    "power_credit_usd": ("USD", lambda t: t["power_credit_usd"]),
     "site_opex_usd": ("USD", lambda t: t["site_opex_usd"]),
     "power_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(t["power_cost_usd"] - t["power_credit_usd"], t["btc_mined"])),
     "direct_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_direct_cost_usd(t), t["btc_mined"])),

@@ -22,12 +22,58 @@ from simulator.config.schema import Curtailment, Site
 
 @dataclass(frozen=True)
 class Dispatch:
-    """A site's day, per path: running TH/s averaged over the day, energy, cost, curtailment."""
+    """A site's day, per path: running TH/s averaged over the day, hourly energy, curtailment."""
 
     running_ths: np.ndarray
-    energy_mwh: np.ndarray
-    power_cost_usd: np.ndarray
+    energy_hourly_mwh: np.ndarray
     curtailed_mwh: np.ndarray
+
+    @property
+    def energy_mwh(self) -> np.ndarray:
+        return self.energy_hourly_mwh.sum(axis=0)
+
+
+@dataclass(frozen=True)
+class Bill:
+    """A day's energy bill per path [USD]: cost of energy bought, credit for energy sold back."""
+
+    power_cost_usd: np.ndarray
+    power_credit_usd: np.ndarray
+
+
+def ppa_price_usd_per_mwh(power, day: int, expiry_day: float) -> float | None:
+    """The PPA price of day ``day``, escalated ``price (1 + escalator)^(day/365)``; None after expiry."""
+    if day > expiry_day:
+        return None
+    return power.price_usd_per_mwh * (1 + power.escalator_annual) ** (day / units.DAYS_PER_YEAR)
+
+
+def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
+                ppa_usd_per_mwh: float | None = None) -> Bill:
+    """The day's bill; ``price_usd_per_mwh`` is each hour's contract or market price ``(24, paths)``.
+
+    * fixed or index (or a PPA after expiry, ``ppa_usd_per_mwh=None``): cost ``Σ_h U_h (p_h + tax)``.
+    * ppa with block B and minimum take T = f·B [MWh per hour]:
+      cost = ``Σ_h [min(max(U_h, T), B) ppa + max(U_h − B, 0) p_h + U_h tax]``,
+      credit = ``Σ_h max(T − U_h, 0) p_h`` (Riot-style power credits).
+
+    Examples
+    --------
+    >>> from simulator.config.schema import PpaPower
+    >>> ppa = PpaPower(contract="ppa", price_usd_per_mwh=30, block_mw=10, index={"mean_usd_per_mwh": 40})
+    >>> bill = energy_bill(ppa, np.full((24, 1), 4.0), np.full((24, 1), 100.0), 0.0, 30.0)
+    >>> float(bill.power_cost_usd[0]), float(bill.power_credit_usd[0])
+    (7200.0, 14400.0)
+    """
+    used = energy_hourly_mwh
+    tax = used.sum(axis=0) * tax_usd_per_mwh
+    if ppa_usd_per_mwh is None:
+        return Bill((used * price_usd_per_mwh).sum(axis=0) + tax, np.zeros(used.shape[1:]))
+    block, take = power.block_mw, power.min_take_fraction * power.block_mw
+    cost = (np.minimum(np.maximum(used, take), block) * ppa_usd_per_mwh
+            + np.maximum(used - block, 0.0) * price_usd_per_mwh).sum(axis=0) + tax
+    credit = (np.maximum(take - used, 0.0) * price_usd_per_mwh).sum(axis=0)
+    return Bill(cost, credit)
 
 
 def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
@@ -77,12 +123,9 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
             k = np.where(rank < must_run, n_cohorts, k)
     running_ths = np.take_along_axis(cum_ths, k, axis=0)
     running_mw = np.take_along_axis(cum_mw, k, axis=0) * (1 + cooling_overhead)
-    energy_hourly_mwh = running_mw  # one hour at MW is MWh
     available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
-    energy_mwh = energy_hourly_mwh.sum(axis=0)
-    return Dispatch(running_ths=running_ths.mean(axis=0), energy_mwh=energy_mwh,
-                    power_cost_usd=(energy_hourly_mwh * (price_usd_per_mwh + tax_usd_per_mwh)).sum(axis=0),
-                    curtailed_mwh=available_mwh - energy_mwh)
+    return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
+                    curtailed_mwh=available_mwh - running_mw.sum(axis=0))
 
 
 def opex_usd_per_day(site: Site) -> float:

@@ -349,3 +349,54 @@ def test_index_site_pays_hourly_prices_and_curtails_spikes():
     assert (econ.path_metrics["curtailed_mwh"] > 0).all()
     margin = lambda r: r.path_metrics["mining_revenue_usd"] - r.path_metrics["power_cost_usd"]  # noqa: E731
     assert np.all(margin(econ) > margin(none))
+
+
+# --------------------------------------------------------------------------- PPA and power credits
+def ppa(index_usd_per_mwh, **extra):
+    return {"contract": "ppa", "price_usd_per_mwh": 30.0, "block_mw": 50.0,
+            "index": {"mean_usd_per_mwh": index_usd_per_mwh, "shape": "flat"}, **extra}
+
+
+def test_ppa_above_mining_value_sells_the_whole_block_back():
+    # hashprice ≈ 38 USD/PH/day is worth ≈ 70 USD/MWh to an S19 XP; the index pays 200
+    res = simulate(scenario(**{"sites.0.power": ppa(200.0), "sites.0.curtailment": {"policy": "economic"}}))
+    m = res.monthly[res.monthly.path == 0].sum(numeric_only=True)
+    assert m.energy_mwh == 0 and m.btc_mined == 0
+    unused_mwh = 50.0 * 24 * 20
+    assert_allclose(m.power_credit_usd, unused_mwh * 200.0, rtol=1e-9)
+    assert_allclose(m.power_cost_usd, unused_mwh * 30.0, rtol=1e-9)
+    assert res.summary["metrics"]["power_cost_per_btc_usd"]["defined_paths"] == 0
+
+
+def test_ppa_below_mining_value_mines_and_sells_the_rest():
+    res = simulate(scenario(**{"sites.0.power": ppa(40.0), "sites.0.curtailment": {"policy": "economic"}}))
+    m = res.monthly[res.monthly.path == 0].sum(numeric_only=True)
+    used_mw = 1000 * S19XP.power_w / 1e6 * 1.04
+    assert_allclose(m.energy_mwh, used_mw * 24 * 20, rtol=1e-12)
+    assert_allclose(m.power_credit_usd, (50.0 - used_mw) * 24 * 20 * 40.0, rtol=1e-9)
+    assert_allclose(m.power_cost_usd, 50.0 * 24 * 20 * 30.0, rtol=1e-9)
+    assert_allclose(res.path_metrics["power_cost_per_btc_usd"], (m.power_cost_usd - m.power_credit_usd) / m.btc_mined)
+
+
+def test_ppa_escalates_and_expires():
+    res = simulate(scenario(**{"sites.0.power": ppa(40.0, escalator_annual=0.10, expiry="2026-01-10"),
+                               "horizon_days": 12}))
+    day = res.daily[res.daily.path == 0]
+    assert len(day) == 12
+    m = res.monthly.iloc[0]
+    used_mw = 1000 * S19XP.power_w / 1e6 * 1.04
+    in_ppa = sum(50.0 * 24 * 30.0 * 1.1 ** (d / 365) for d in range(10))
+    after = 2 * used_mw * 24 * 40.0
+    assert_allclose(m.power_cost_usd, in_ppa + after, rtol=1e-9)
+
+
+def test_ercot_example_books_power_credits_mostly_in_summer():
+    from simulator.config import load_scenario
+
+    from conftest import SCENARIOS
+
+    res = simulate(load_scenario(str(SCENARIOS / "ercot_curtailment.yaml")), paths=30)
+    by_month = res.monthly.groupby(pd.to_datetime(res.monthly.month).dt.month).power_credit_usd.mean()
+    assert (by_month > 0).all()
+    assert by_month.loc[[6, 7, 8, 9]].mean() > 1.2 * by_month.loc[[3, 4]].mean()
+    assert res.summary["metrics"]["power_credit_usd"]["mean"] > 0

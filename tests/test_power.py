@@ -204,7 +204,7 @@ def test_draws_a_fixed_number_per_day():
 
 def test_defaults_are_the_schemas_and_scenario_keys_build_the_model():
     keys = IndexPower(contract="index", mean_usd_per_mwh=38, vol_daily=0.35, spike_probability=0.01)
-    kwargs = keys.model_dump(exclude={"contract", "file"})
+    kwargs = keys.model_dump(exclude={"contract", "file", "shape"})
     model = POWER_MODELS["index"](start=START, **kwargs)
     for name, value in kwargs.items():
         assert getattr(model, name) == value

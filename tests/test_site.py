@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from simulator.config.schema import Curtailment
 from simulator.hardware import breakeven_power_usd_per_mwh
-from simulator.site import dispatch_day
+from simulator.site import dispatch_day, energy_bill
 
 
 def brute_force(policy, hashprice, price, tax, fee, overhead, eff, ths, mw, uptime=0.9, hours_off=()):
@@ -46,7 +46,8 @@ def test_dispatch_matches_brute_force(seed, policy, tax, fee):
     want = brute_force(policy, hashprice, price, tax, fee, 0.05, eff, ths, mw, uptime=0.75, hours_off=(0, 5, 23))
     assert_allclose(got.running_ths, want[0], rtol=1e-12, atol=1e-9)
     assert_allclose(got.energy_mwh, want[1], rtol=1e-12, atol=1e-9)
-    assert_allclose(got.power_cost_usd, want[2], rtol=1e-12, atol=1e-6)
+    cost = energy_bill(None, got.energy_hourly_mwh, price, tax).power_cost_usd
+    assert_allclose(cost, want[2], rtol=1e-12, atol=1e-6)
     assert_allclose(got.curtailed_mwh, mw.sum(0) * 1.05 * 24 - want[1], rtol=1e-9, atol=1e-9)
 
 
@@ -68,4 +69,5 @@ def test_uptime_target_runs_the_cheapest_hours_even_at_a_loss():
     run = dispatch_day(Curtailment(policy="uptime_target", uptime=0.9), np.array([40.0]), price, 0.0, 0.0, 0.0,
                        eff, ths, ths * 30 / 1e6)
     assert run.running_ths[0] == pytest.approx(100.0 * 22 / 24)
-    assert run.power_cost_usd[0] == pytest.approx(100 * 30 / 1e6 * sum(1000 + 10 * h for h in range(22)))
+    cost = energy_bill(None, run.energy_hourly_mwh, price, 0.0).power_cost_usd
+    assert cost[0] == pytest.approx(100 * 30 / 1e6 * sum(1000 + 10 * h for h in range(22)))

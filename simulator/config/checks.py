@@ -98,9 +98,10 @@ def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterat
     if isinstance(price, RegimePrice) and price.initial >= len(price.regimes):
         yield ("market", "btc_price", "initial"), f"initial regime {price.initial} does not exist; valid: 0 … {len(price.regimes) - 1}"
     for i, site in enumerate(scenario.sites):
-        power = site.power
-        if power.contract == "index" and not power.floor_usd_per_mwh < power.cap_usd_per_mwh:
-            yield ("sites", i, "power"), "floor_usd_per_mwh must be below cap_usd_per_mwh"
+        market, loc = (site.power, ("sites", i, "power")) if site.power.contract == "index" else \
+            (getattr(site.power, "index", None), ("sites", i, "power", "index"))
+        if market is not None and not market.floor_usd_per_mwh < market.cap_usd_per_mwh:
+            yield loc, "floor_usd_per_mwh must be below cap_usd_per_mwh"
     if scenario.pool.payout == "pplns" and scenario.pool.hashrate_ehs is None:
         yield ("pool",), "pplns needs pool.hashrate_ehs (the pool's size in EH/s)"
 

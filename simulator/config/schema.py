@@ -249,10 +249,9 @@ class FixedPower(Strict):
     """Energy price [USD/MWh]."""
 
 
-class IndexPower(Strict):
-    """Hourly real-time index price (mean-reverting log base × shape + spikes), or a CSV."""
+class IndexMarket(Strict):
+    """Hourly real-time price: mean-reverting log base × diurnal/seasonal shape + spikes, or a CSV."""
 
-    contract: Literal["index"]
     mean_usd_per_mwh: float
     """Long-run arithmetic mean of base × shape [USD/MWh]."""
     vol_daily: NonNegative = 0.0
@@ -271,11 +270,42 @@ class IndexPower(Strict):
     """Price cap (ERCOT's high system-wide offer cap) [USD/MWh]."""
     floor_usd_per_mwh: float = -250.0
     """Price floor (ERCOT's offer floor) [USD/MWh]."""
+    shape: Literal["ercot", "flat"] = "ercot"
+    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike)."""
     file: Optional[str] = None
     """Hourly UTC prices ``datetime[,path],price_usd_per_mwh`` replacing the model."""
 
 
-PowerContract = Annotated[Union[FixedPower, IndexPower], Field(discriminator="contract")]
+class IndexPower(IndexMarket):
+    """Energy bought hour by hour at the real-time index price."""
+
+    contract: Literal["index"]
+
+
+class PpaPower(Strict):
+    """A PPA: the contracted block is paid at a fixed price; unused energy is sold back at the index.
+
+    Per hour with used energy U, block B and take-or-pay minimum T = min_take_fraction × B
+    [MWh]: PPA energy = min(max(U, T), B) at the PPA price, energy above the block at the
+    index price, and max(T − U, 0) sold at the index price (the power credit).
+    """
+
+    contract: Literal["ppa"]
+    price_usd_per_mwh: float
+    """PPA energy price at the start [USD/MWh]."""
+    block_mw: Positive
+    """Contracted facility power [MW]."""
+    escalator_annual: float = 0.0
+    """Annual escalation of the PPA price (0.02 = +2 %/yr)."""
+    min_take_fraction: Fraction = 1.0
+    """Share of the block paid for whether used or not (1 = full take-or-pay with sell-back)."""
+    expiry: Optional[IsoDate] = None
+    """Last day of the PPA; afterwards the site buys at the index (default: beyond the horizon)."""
+    index: IndexMarket
+    """The real-time market unused energy is sold into (and energy above the block bought from)."""
+
+
+PowerContract = Annotated[Union[FixedPower, IndexPower, PpaPower], Field(discriminator="contract")]
 
 
 class Curtailment(Strict):
@@ -301,7 +331,7 @@ class Site(Strict):
     cooling_overhead: Fraction = 0.0
     """Cooling and other overhead power as a fraction of IT power."""
     power: PowerContract
-    """Power contract (fixed | index)."""
+    """Power contract (fixed | index | ppa)."""
     curtailment: Curtailment = Curtailment()
     """Curtailment policy."""
     opex_usd_per_mw_year: NonNegative = 0.0
