@@ -96,7 +96,7 @@ def _hashrate_model(scenario: Scenario, library):
     if cfg.model == "growth":
         return network.GrowthHashrate(h0, cfg.growth_annual, cfg.vol_annual)
     if cfg.model == "csv":
-        return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start)
+        return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start, scenario.horizon_days)
     raise ValueError(f"unknown network hashrate model {cfg.model!r}")
 
 

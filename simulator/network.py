@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from simulator import chain, units
-from simulator.market.series_csv import read_series_csv
+from simulator.market.series_csv import CsvDailyModel
 from simulator.rng import PathStreams, poisson_inverse_cdf
 
 
@@ -96,20 +96,11 @@ class GrowthHashrate:
         return trend * np.exp(log_noise), TrendState(day0 + n_days, log_noise[-1])
 
 
-@dataclass(frozen=True)
-class CsvHashrate:
+class CsvHashrate(CsvDailyModel):
     """Daily network hashrate [EH/s] from a long CSV ``date[,path],hashrate_ehs``."""
 
-    file: str
-    start_date: dt.date
-
-    def start(self, streams: PathStreams) -> TrendState:
-        return TrendState(0, np.zeros(streams.paths))
-
-    def block(self, state: TrendState, day0: int, n_days: int, streams: PathStreams):
-        values = read_series_csv(self.file, self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids,
-                                 "hashrate_ehs")
-        return values, replace(state, day=day0 + n_days)
+    value_name = "hashrate_ehs"
+    minimum = 0.0
 
 
 def breakeven_hashprice_usd_per_ph_day(efficiency_jth, power_usd_per_mwh: float) -> np.ndarray:

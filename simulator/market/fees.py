@@ -7,15 +7,15 @@ model is listed in :data:`FEE_MODELS` under its scenario ``model:`` name.
 """
 from __future__ import annotations
 
-import datetime as dt
+
 import math
 from dataclasses import dataclass
-from pathlib import Path
+
 
 import numpy as np
 
-from simulator.market.price import CsvState, _check_block, _require
-from simulator.market.series_csv import SeriesTable, as_date, load_series_csv
+from simulator.market.price import _require
+from simulator.market.series_csv import CsvDailyModel, check_block
 from simulator.rng import PathStreams
 
 
@@ -61,7 +61,7 @@ class ConstantFees:
         return FeeState(0)
 
     def block(self, state: FeeState, day0: int, n_days: int, streams: PathStreams) -> tuple[np.ndarray, FeeState]:
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         return np.full((n_days, streams.paths), float(self.btc_per_block)), FeeState(day0 + n_days)
 
 
@@ -115,7 +115,7 @@ class LognormalFees:
         return FeeState(0)
 
     def block(self, state: FeeState, day0: int, n_days: int, streams: PathStreams) -> tuple[np.ndarray, FeeState]:
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         eps = streams.normal((n_days,))
         s, phi = float(self.vol), float(self.phi)
         innovation = math.sqrt(1.0 - phi**2) * s
@@ -128,8 +128,7 @@ class LognormalFees:
         return fees, FeeState(day0 + n_days, previous)
 
 
-@dataclass(frozen=True, init=False)
-class CsvFees:
+class CsvFees(CsvDailyModel):
     """Fees per block read from a file: ``date,fees`` or ``date,path,fees``.
 
     Parameters
@@ -162,30 +161,8 @@ class CsvFees:
     >>> os.remove(f.name)
     """
 
-    file: str
-    start_date: dt.date
-    horizon_days: int | None = None
-
     value_name = "fees"
-
-    def __init__(self, file: str | Path, start: dt.date | str, horizon_days: int | None = None) -> None:
-        object.__setattr__(self, "file", str(file))
-        object.__setattr__(self, "start_date", as_date(start))
-        object.__setattr__(self, "horizon_days", horizon_days)
-
-    def _load(self) -> SeriesTable:
-        return load_series_csv(self.file, self.value_name, minimum=0.0)
-
-    def start(self, streams: PathStreams) -> CsvState:
-        table = self._load()
-        if self.horizon_days is not None:
-            table.window(self.start_date, self.horizon_days, streams.path_ids)
-        return CsvState(0, table)
-
-    def block(self, state: CsvState, day0: int, n_days: int, streams: PathStreams) -> tuple[np.ndarray, CsvState]:
-        _check_block(state.day, day0, n_days)
-        values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
-        return values, CsvState(day0 + n_days, state.table)
+    minimum = 0.0
 
 
 #: The ``market.fees.model`` registry.

@@ -36,8 +36,8 @@ import pandas as pd
 
 from simulator.config.schema import IndexPower
 from simulator.errors import InputError
-from simulator.market.price import _check_block, _require, box_muller
-from simulator.market.series_csv import _lines, _nonblank, _read_raw, as_date, parse_numbers
+from simulator.market.price import _require, box_muller
+from simulator.market.series_csv import _lines, _nonblank, _read_raw, as_date, check_block, parse_numbers
 from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -463,7 +463,7 @@ class IndexPowerModel:
 
         Same draws and prices as :meth:`block` (which returns only the prices).
         """
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         u = streams.uniform((n_days, DRAWS_PER_DAY))
         z, _ = box_muller(u[:, 0], u[:, 1])  # (n_days, paths)
         phi = 1.0 - self.reversion_daily
@@ -776,7 +776,7 @@ class CsvPowerModel:
         self, state: HourlyCsvState, day0: int, n_days: int, streams: PathStreams
     ) -> tuple[np.ndarray, HourlyCsvState]:
         """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
         return values, HourlyCsvState(day0 + n_days, state.table)
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
-from simulator.market.series_csv import SeriesTable, as_date, load_series_csv
+from simulator.market.series_csv import CsvDailyModel, as_date, check_block
 from simulator.rng import PathStreams
 
 #: Days per year for every annual rate (DESIGN.md: a year is exactly 365 days).
@@ -100,13 +100,6 @@ def cumulate(carry: np.ndarray, increments: np.ndarray) -> np.ndarray:
 def _days(day0: int, n_days: int) -> np.ndarray:
     """Times [days] of the closes of days ``day0 … day0 + n_days − 1``, as a column."""
     return (day0 + 1 + np.arange(n_days, dtype=float))[:, None]
-
-
-def _check_block(state_day: int, day0: int, n_days: int) -> None:
-    if day0 != state_day:
-        raise ValueError(f"block starts at day {day0} but the state is at day {state_day}")
-    if n_days < 0:
-        raise ValueError(f"n_days must be >= 0, got {n_days}")
 
 
 def _require(ok: bool, message: str) -> None:
@@ -188,7 +181,7 @@ class GBMPrice:
     def block(
         self, state: LogReturnState, day0: int, n_days: int, streams: PathStreams
     ) -> tuple[np.ndarray, LogReturnState]:
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         z = streams.normal((n_days,))
         noise = cumulate(state.log_return, self.vol_annual * math.sqrt(_DT) * z)
         prices = self.initial_usd * np.exp(self._drift_per_day() * _days(day0, n_days) + noise)
@@ -268,7 +261,7 @@ class JumpPrice:
     def block(
         self, state: LogReturnState, day0: int, n_days: int, streams: PathStreams
     ) -> tuple[np.ndarray, LogReturnState]:
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         u = streams.uniform((n_days, 3))
         z, eps = box_muller(u[:, 0], u[:, 1])
         jumps = poisson_from_uniform(u[:, 2], self.jump_intensity_annual * _DT)
@@ -371,7 +364,7 @@ class RegimePrice:
     def block(
         self, state: LogReturnState, day0: int, n_days: int, streams: PathStreams
     ) -> tuple[np.ndarray, LogReturnState]:
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         u = streams.uniform((n_days, 3))
         mu = np.array([r.drift_annual for r in self.regimes])
         sigma = np.array([r.vol_annual for r in self.regimes])
@@ -550,7 +543,7 @@ class BootstrapPrice:
     def block(
         self, state: LogReturnState, day0: int, n_days: int, streams: PathStreams
     ) -> tuple[np.ndarray, LogReturnState]:
-        _check_block(state.day, day0, n_days)
+        check_block(state.day, day0, n_days)
         u = streams.uniform((n_days,))
         size, length = self._returns.size, int(self.block_days)
         offset = (day0 + np.arange(n_days)) % length  # day's place in its block
@@ -569,8 +562,7 @@ class BootstrapPrice:
         return prices, after
 
 
-@dataclass(frozen=True, init=False)
-class CsvPrice:
+class CsvPrice(CsvDailyModel):
     """BTC closes read from a file: ``date,price_usd`` or ``date,path,price_usd``.
 
     Parameters
@@ -603,40 +595,9 @@ class CsvPrice:
     >>> os.remove(f.name)
     """
 
-    file: str
-    start_date: dt.date
-    horizon_days: int | None = None
-
     value_name = "btc_price"
-
-    def __init__(self, file: str | Path, start: dt.date | str, horizon_days: int | None = None) -> None:
-        object.__setattr__(self, "file", str(file))
-        object.__setattr__(self, "start_date", as_date(start))
-        object.__setattr__(self, "horizon_days", horizon_days)
-
-    def _load(self) -> SeriesTable:
-        return load_series_csv(self.file, self.value_name, minimum=0.0, strict=True)
-
-    def start(self, streams: PathStreams) -> "CsvState":
-        table = self._load()
-        if self.horizon_days is not None:
-            table.window(self.start_date, self.horizon_days, streams.path_ids)
-        return CsvState(0, table)
-
-    def block(
-        self, state: "CsvState", day0: int, n_days: int, streams: PathStreams
-    ) -> tuple[np.ndarray, "CsvState"]:
-        _check_block(state.day, day0, n_days)
-        values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
-        return values, CsvState(day0 + n_days, state.table)
-
-
-@dataclass(frozen=True)
-class CsvState:
-    """State of a CSV-driven model: the next day and the parsed file."""
-
-    day: int
-    table: SeriesTable
+    minimum = 0.0
+    strict = True
 
 
 #: The ``market.btc_price.model`` registry.

@@ -313,3 +313,53 @@ def read_series_csv(
     """
     table = load_series_csv(file, value_name, minimum=minimum, strict=strict)
     return table.window(as_date(start), n_days, path_ids)
+
+
+# --------------------------------------------------------------------------- the block API over a CSV
+def check_block(state_day: int, day0: int, n_days: int) -> None:
+    """Guard of every market model's ``block``: blocks must follow each other."""
+    if day0 != state_day:
+        raise ValueError(f"block starts at day {day0} but the state is at day {state_day}")
+    if n_days < 0:
+        raise ValueError(f"n_days must be >= 0, got {n_days}")
+
+
+@dataclass(frozen=True)
+class CsvState:
+    """State of a CSV-driven model: the next day and the parsed file."""
+
+    day: int
+    table: SeriesTable
+
+
+class CsvDailyModel:
+    """A daily series from a long CSV under the market models' block API.
+
+    Subclasses set ``value_name`` (for messages), ``minimum`` and ``strict`` (values must
+    exceed rather than reach ``minimum``). The file is parsed once, at ``start``; with
+    ``horizon_days`` the whole horizon is checked there, so a gap is reported before the run.
+    """
+
+    value_name = "value"
+    minimum: float | None = None
+    strict = False
+
+    def __init__(self, file: str | Path, start: dt.date | str, horizon_days: int | None = None) -> None:
+        self.file, self.start_date, self.horizon_days = str(file), as_date(start), horizon_days
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(file={self.file!r}, start={self.start_date}, horizon_days={self.horizon_days})"
+
+    def start(self, streams) -> CsvState:
+        table = load_series_csv(self.file, self.value_name, minimum=self.minimum, strict=self.strict)
+        if self.horizon_days is not None:
+            table.window(self.start_date, self.horizon_days, streams.path_ids)
+        return CsvState(0, table)
+
+    def block(self, state: CsvState, day0: int, n_days: int, streams) -> tuple[np.ndarray, CsvState]:
+        check_block(state.day, day0, n_days)
+        values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
+        return values, CsvState(day0 + n_days, state.table)
