@@ -69,10 +69,10 @@ class PathStreams:
         return len(self._generators)
 
     def _draw(self, fn: Callable[[np.random.Generator, tuple], np.ndarray], shape: tuple) -> np.ndarray:
-        out = np.empty(tuple(shape) + (self.paths,))
+        out = np.empty((self.paths,) + tuple(shape))
         for j, g in enumerate(self._generators):  # the one allowed loop over paths
-            out[..., j] = fn(g, tuple(shape))
-        return out
+            out[j] = fn(g, tuple(shape))  # contiguous writes; the path axis moves last below
+        return np.moveaxis(out, 0, -1)
 
     def normal(self, shape: tuple) -> np.ndarray:
         """Standard normals of shape ``shape + (paths,)``."""
@@ -132,19 +132,24 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     if u.size == 0:
         return np.zeros(u.shape)
     if float((n * p).max()) <= 50.0:
-        k = np.zeros(u.shape)
+        # walk only the draws still below their uniform (most stop at 0, 1 or 2)
+        shape = u.shape
+        u, n, p = u.ravel(), n.ravel(), p.ravel()
+        k = np.zeros(u.size)
         with np.errstate(divide="ignore", invalid="ignore"):
             pmf = np.where(p < 1, np.exp(n * np.log1p(-np.minimum(p, 1.0))), (n == 0).astype(float))
             odds = np.where(p < 1, p / (1 - p), np.inf)
-        cdf = pmf.copy()
-        active = (cdf <= u) & (k < n)
-        while active.any():
+        idx = np.flatnonzero((pmf <= u) & (n > 0))
+        pmf_a, cdf_a, k_a = pmf[idx], pmf[idx], np.zeros(idx.size)
+        while idx.size:
             with np.errstate(invalid="ignore"):
-                pmf = np.where(active, pmf * (n - k) / (k + 1) * odds, pmf)
-            k = np.where(active, k + 1, k)
-            cdf = np.where(active, cdf + pmf, cdf)
-            active = active & (cdf <= u) & (k < n)
-        return np.where(p >= 1, n, k).astype(float)
+                pmf_a = pmf_a * (n[idx] - k_a) / (k_a + 1) * odds[idx]
+            k_a = k_a + 1
+            cdf_a = cdf_a + pmf_a
+            k[idx] = k_a
+            keep = (cdf_a <= u[idx]) & (k_a < n[idx])
+            idx, pmf_a, cdf_a, k_a = idx[keep], pmf_a[keep], cdf_a[keep], k_a[keep]
+        return np.where(p >= 1, n, k).reshape(shape).astype(float)
     z = np.clip(special.ndtri(u), -8.0, 8.0)
     k = np.clip(np.floor(n * p + z * np.sqrt(n * p * (1 - p))), 0, n).astype(np.int64)
     while (up := (k < n) & (special.bdtr(k, n, p) <= u)).any():
