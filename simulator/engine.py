@@ -139,9 +139,8 @@ class _Day:
         return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, network_hashrate_ehs=zero,
                    reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
                    mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), power_credit_usd=zero.copy(),
-                   energy_mwh=zero.copy(),
-                   curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd, units_failed=units_failed,
-                   running_ths=zero.copy())
+                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
+                   units_failed=units_failed, running_ths=zero.copy())
 
 
 class _Simulation:
@@ -157,6 +156,7 @@ class _Simulation:
         live = self.cohorts.energised(0)[:, None] * self.cohorts.units[:, None] * np.ones(len(path_ids))
         self.units = FailureState(live.copy(), live.copy(),
                                   np.zeros((scenario.failures.repair_days,) + live.shape))
+        self.failed_today = np.zeros(len(path_ids))
         self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
         self.offline_until = np.zeros(len(scenario.sites))
         self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
@@ -260,9 +260,8 @@ class _Simulation:
             i = day % BLOCK_DAYS
             spike_btc, spike_end = self.fee_spike
             fee = np.full(self.paths, spike_btc) if day < spike_end else fees[i]
-            failed = self.failed_today if self.scenario.failures.enabled else np.zeros(self.paths)
-            self.day = _Day.start(prices[i] * self.price_factor, fee, failed,
-                                  failed * self.scenario.failures.repair_cost_usd_per_unit)
+            self.day = _Day.start(prices[i] * self.price_factor, fee, self.failed_today,
+                                  self.failed_today * self.scenario.failures.repair_cost_usd_per_unit)
             yield self.env.timeout(1)
 
     def network(self):

@@ -400,3 +400,9 @@ def test_ercot_example_books_power_credits_mostly_in_summer():
     assert (by_month > 0).all()
     assert by_month.loc[[6, 7, 8, 9]].mean() > 1.2 * by_month.loc[[3, 4]].mean()
     assert res.summary["metrics"]["power_credit_usd"]["mean"] > 0
+
+
+def test_a_company_with_no_machines_yet_runs():
+    res = simulate(scenario(**{"fleet": [], "failures": {"enabled": True}, "horizon_days": 5}))
+    assert res.path_metrics["btc_mined"].sum() == 0
+    assert res.summary["metrics"]["btc_per_ehs_day"]["defined_paths"] == 0
