@@ -33,7 +33,7 @@ from simulator.config.checks import library_for
 from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
-from simulator.hardware import daily_failure_probability
+from simulator.hardware import daily_failure_probability, temperature_derate_fraction
 from simulator.market.fees import FEE_MODELS
 from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
@@ -313,6 +313,14 @@ class _Simulation:
             streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
             state = prices.start(streams)
         opex = site_model.opex_usd_per_day(site)
+        c = self.cohorts
+        tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None
+        derate_by_month = {}
+        for month in range(1, 13):
+            ambient = site_model.ambient_c(site, month)
+            derate_by_month[month] = (np.ones((len(mine), units.HOURS_PER_DAY)) if ambient is None else
+                                      temperature_derate_fraction(ambient[None, :], c.inlet_limit_c[mine][:, None],
+                                                                  c.shutdown_c[mine][:, None]))
         is_ppa = site.power.contract == "ppa"
         expiry_day = (site.power.expiry - self.scenario.start).days if is_ppa and site.power.expiry else np.inf
         for day in range(self.days):
@@ -322,9 +330,16 @@ class _Simulation:
                 hourly_price = block[day % POWER_BLOCK_DAYS]
             d, tax = self.day, self.tax_usd_per_mwh[index]
             working = self.units.working[mine] * (day >= self.offline_until[index])
-            run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
-                                          site.cooling_overhead, efficiency, ths_per_unit * working,
-                                          mw_per_unit * working)
+            if tuned:
+                run = site_model.dispatch_day_tuned(
+                    site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee, site.cooling_overhead,
+                    ths_per_unit * working, mw_per_unit * working, c.k_under[mine], c.k_over[mine],
+                    c.min_fraction[mine], c.max_fraction[mine], c.dynamic[mine],
+                    derate_by_month[self.dates[day].month])
+            else:
+                run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
+                                              site.cooling_overhead, efficiency, ths_per_unit * working,
+                                              mw_per_unit * working)
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa)
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)

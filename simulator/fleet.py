@@ -3,7 +3,9 @@
 A cohort is a fleet item or a purchase: ``units`` identical machines of one hardware
 profile at one site, energised from ``deployed``/``delivery`` (00:00 of that date) until
 ``retired``. Per-unit hashrate and power are the profile's nameplate figures (spec sheets,
-see ``hardware_profiles/``). Purchases carry their capex (``units × hashrate_ths ×
+see ``hardware_profiles/``) at the item's static tuning setting f: ``hashrate × f`` and
+``power × f^k`` (:func:`simulator.hardware.tuned_power_w`); a ``dynamic`` cohort starts
+from nameplate and the site re-tunes it every hour. Purchases carry their capex (``units × hashrate_ths ×
 price_usd_per_th``) for finance.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from simulator import units
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
+from simulator.hardware import tuned_power_w
 from simulator.rng import binomial_inverse_cdf
 
 
@@ -33,6 +36,13 @@ class Cohorts:
     start_day: np.ndarray
     end_day: np.ndarray
     capex_usd: np.ndarray
+    k_under: np.ndarray
+    k_over: np.ndarray
+    min_fraction: np.ndarray
+    max_fraction: np.ndarray
+    dynamic: np.ndarray
+    inlet_limit_c: np.ndarray
+    shutdown_c: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -91,6 +101,7 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
     rows = []
     for loc, item, energised in scenario_cohorts(scenario):
         profile = library[item.model]
+        setting = 1.0 if item.tuning == "dynamic" else item.tuning
         price = getattr(item, "price_usd_per_th", None)
         if price is None and loc[0] == "purchases":
             price = profile.launch_price_usd_per_th or 0.0
@@ -99,17 +110,22 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
             model=item.model,
             site=site_names.index(item.site),
             units=float(item.units),
-            hashrate_ths=profile.hashrate_ths,
-            power_w=profile.power_w,
-            efficiency_jth=profile.power_w / profile.hashrate_ths,
+            hashrate_ths=profile.hashrate_ths * setting,
+            power_w=float(tuned_power_w(profile, setting)),
+            efficiency_jth=float(tuned_power_w(profile, setting)) / (profile.hashrate_ths * setting),
             start=float((energised - scenario.start).days),
             end=float((item.retired - scenario.start).days) if item.retired else np.inf,
             capex=(price or 0.0) * item.units * profile.hashrate_ths,
+            k_under=profile.tuning.k_under, k_over=profile.tuning.k_over,
+            min_fraction=profile.tuning.min_fraction, max_fraction=profile.tuning.max_fraction,
+            dynamic=item.tuning == "dynamic", inlet_limit_c=profile.inlet_limit_c, shutdown_c=profile.shutdown_c,
         ))
     col = lambda key, dtype=float: np.array([r[key] for r in rows], dtype=dtype)  # noqa: E731
     return Cohorts(
         ids=tuple(r["id"] for r in rows), models=tuple(r["model"] for r in rows),
         site_index=col("site", np.int64), units=col("units"), hashrate_ths=col("hashrate_ths"),
         power_w=col("power_w"), efficiency_jth=col("efficiency_jth"), start_day=col("start"),
-        end_day=col("end"), capex_usd=col("capex"),
+        end_day=col("end"), capex_usd=col("capex"), k_under=col("k_under"), k_over=col("k_over"),
+        min_fraction=col("min_fraction"), max_fraction=col("max_fraction"), dynamic=col("dynamic", bool),
+        inlet_limit_c=col("inlet_limit_c"), shutdown_c=col("shutdown_c"),
     )

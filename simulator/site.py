@@ -125,7 +125,78 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     running_mw = np.take_along_axis(cum_mw, k, axis=0) * (1 + cooling_overhead)
     available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
     return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
-                    curtailed_mwh=available_mwh - running_mw.sum(axis=0))
+                    curtailed_mwh=np.maximum(available_mwh - running_mw.sum(axis=0), 0.0))
+
+
+def ambient_c(site: Site, month: int) -> np.ndarray | None:
+    """Inlet temperature of each UTC hour of a day in ``month`` (1–12) [°C], or None.
+
+    ``T(h) = mean_month + swing / 2 × cos(2π (h − 21) / 24)``: the monthly mean from
+    ``ambient_c`` and a daily swing peaking at 21:00 UTC (mid-afternoon in the US Central
+    time zone), an assumption standing in for a site's measured profile.
+    """
+    if site.ambient_c is None:
+        return None
+    hours = np.arange(units.HOURS_PER_DAY)
+    return site.ambient_c[month - 1] + site.diurnal_swing_c / 2 * np.cos(2 * np.pi * (hours - 21) / 24)
+
+
+def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                       tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
+                       working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
+                       max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray) -> Dispatch:
+    """Hourly dispatch cohort by cohort, with thermal derating and dynamic firmware tuning.
+
+    Used where :func:`dispatch_day`'s sorted-efficiency shortcut does not hold (efficiency
+    changes with the hour). Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the
+    cohort's static setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate``
+    ``(cohorts, 24)`` hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction`
+    (a firmware throttle: power follows the tuning curve, ``d^k_under``).
+
+    Notes
+    -----
+    With ``v`` the pool payout of 1 TH/s for an hour [USD] and ``c = (price + tax)(1 + overhead)``
+    the cost of 1 MWh of IT energy, a cohort at setting ``f`` earns ``m(f) = v T f − c M f^k``
+    (T [TH/s], M [MW], k = k_under below nameplate, k_over above). ``m`` is concave on each
+    side of 1, so the hourly optimum of a ``dynamic`` cohort is, with ``r = v T / (c M)``:
+    ``f = (r / k_over)^(1/(k_over−1))`` clipped to [1, max] when r > k_over,
+    ``(r / k_under)^(1/(k_under−1))`` clipped to [min, 1] when r < k_under, else 1
+    (max when c ≤ 0). ``economic`` runs a cohort when ``m(f) ≥ 0``; ``uptime_target`` also runs
+    everything in the cheapest hours; ``schedule`` runs nothing in ``hours_off``. Curtailed
+    energy is what stock settings would have drawn and was not.
+    """
+    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
+    cost = (price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead)  # (24, paths)
+    ths = working_ths[:, None, :] * derate[:, :, None]  # (cohorts, 24, paths)
+    mw = working_mw[:, None, :] * (derate ** k_under[:, None])[:, :, None]
+    ku, ko = k_under[:, None, None], k_over[:, None, None]
+    f = np.ones_like(ths)
+    if dynamic.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = value * ths / (cost * mw)
+            over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, max_fraction[:, None, None])
+            under = np.clip((r / ku) ** (1 / (ku - 1)), min_fraction[:, None, None], 1.0)
+        best = np.where(r > ko, over, np.where(r < ku, under, 1.0))
+        best = np.where(cost > 0, np.nan_to_num(best, nan=1.0), max_fraction[:, None, None])
+        f = np.where(dynamic[:, None, None], best, 1.0)
+    run_ths = ths * f
+    run_mw = mw * f ** np.where(f < 1, ku, ko)
+    policy = curtailment.policy
+    if policy == "none":
+        run = np.ones(ths.shape, dtype=bool)
+    elif policy == "schedule":
+        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
+        run = np.broadcast_to(on[None, :, None], ths.shape)
+    else:
+        run = value * run_ths - cost * run_mw >= 0
+        if policy == "uptime_target":
+            must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
+            rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
+            run = run | (rank < must_run)[None]
+    energy_hourly = (run_mw * run).sum(axis=0) * (1 + cooling_overhead)
+    curtailed = np.maximum(mw - run_mw * run, 0.0).sum(axis=(0, 1)) * (1 + cooling_overhead)
+    return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
+                    energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed)
 
 
 def opex_usd_per_day(site: Site) -> float:

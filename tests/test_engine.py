@@ -406,3 +406,29 @@ def test_a_company_with_no_machines_yet_runs():
     res = simulate(scenario(**{"fleet": [], "failures": {"enabled": True}, "horizon_days": 5}))
     assert res.path_metrics["btc_mined"].sum() == 0
     assert res.summary["metrics"]["btc_per_ehs_day"]["defined_paths"] == 0
+
+
+# --------------------------------------------------------------------------- tuning and temperature
+def test_static_underclock_follows_the_tuning_curve():
+    res = simulate(scenario(**{"fleet.0.tuning": 0.8, "horizon_days": 5}))
+    day = daily(res)
+    assert_allclose(day.btc_mined.iloc[0], 0.8 * 1000 * S19XP.hashrate_ths * reward_btc_per_th_day(D0, 3.125),
+                    rtol=1e-9)
+    assert_allclose(day.fleet_power_mw.iloc[0], 1000 * S19XP.power_w * 0.8**S19XP.tuning.k_under / 1e6 * 1.04,
+                    rtol=1e-12)
+
+
+def test_tuning_outside_the_profile_range_is_refused():
+    from simulator.errors import InputErrors
+
+    with pytest.raises(InputErrors, match=r"fleet\[0\]\.tuning: 1.5 is outside antminer-s19-xp's tuning range"):
+        scenario(**{"fleet.0.tuning": 1.5})
+
+
+def test_hot_site_derates_air_machines():
+    cool = daily(simulate(scenario(**{"sites.0.ambient_c": [20.0] * 12, "horizon_days": 5})))
+    hot = daily(simulate(scenario(**{"sites.0.ambient_c": [S19XP.inlet_limit_c + 1] * 12, "horizon_days": 5})))
+    shut = daily(simulate(scenario(**{"sites.0.ambient_c": [S19XP.shutdown_c] * 12, "horizon_days": 5})))
+    assert_allclose(hot.btc_mined, 0.9 * cool.btc_mined, rtol=1e-12)
+    assert (shut.btc_mined == 0).all() and (shut.fleet_power_mw == 0).all()
+    assert_allclose(shut.fleet_hashrate_ehs, cool.fleet_hashrate_ehs)  # still installed

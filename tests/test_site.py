@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from simulator.config.schema import Curtailment
 from simulator.hardware import breakeven_power_usd_per_mwh
-from simulator.site import dispatch_day, energy_bill
+from simulator.site import dispatch_day, dispatch_day_tuned, energy_bill
 
 
 def brute_force(policy, hashprice, price, tax, fee, overhead, eff, ths, mw, uptime=0.9, hours_off=()):
@@ -71,3 +71,57 @@ def test_uptime_target_runs_the_cheapest_hours_even_at_a_loss():
     assert run.running_ths[0] == pytest.approx(100.0 * 22 / 24)
     cost = energy_bill(None, run.energy_hourly_mwh, price, 0.0).power_cost_usd
     assert cost[0] == pytest.approx(100 * 30 / 1e6 * sum(1000 + 10 * h for h in range(22)))
+
+
+def _random_site(seed, cohorts=4, paths=3):
+    rng = np.random.default_rng(seed)
+    eff = np.sort(rng.uniform(12, 35, cohorts))
+    units_ = rng.integers(0, 1000, (cohorts, paths)).astype(float)
+    ths = units_ * 200
+    return (eff, ths, ths * eff[:, None] / 1e6, rng.uniform(20, 70, paths), rng.normal(60, 40, (24, paths)))
+
+
+def _tuned(cfg, hp, price, tax, fee, ths, mw, dynamic, derate=None):
+    n = ths.shape[0]
+    return dispatch_day_tuned(cfg, hp, price, tax, fee, 0.05, ths, mw, np.full(n, 1.6), np.full(n, 2.0),
+                              np.full(n, 0.7), np.full(n, 1.1), dynamic,
+                              np.ones((n, 24)) if derate is None else derate)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["none", "economic", "schedule", "uptime_target"]))
+def test_cohort_by_cohort_dispatch_equals_the_sorted_shortcut(seed, policy):
+    eff, ths, mw, hp, price = _random_site(seed)
+    cfg = Curtailment(policy=policy, hours_off=(1, 2), uptime=0.8)
+    fast = dispatch_day(cfg, hp, price, 3.0, 0.02, 0.05, eff, ths, mw)
+    slow = _tuned(cfg, hp, price, 3.0, 0.02, ths, mw, np.zeros(len(eff), bool))
+    for field in ("running_ths", "energy_hourly_mwh", "curtailed_mwh"):
+        assert_allclose(getattr(slow, field), getattr(fast, field), rtol=1e-12, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_dynamic_tuning_never_earns_less_margin_than_stock(seed):
+    eff, ths, mw, hp, price = _random_site(seed)
+    cfg = Curtailment(policy="economic")
+    value = hp / 1000 * 0.98  # USD per TH-day after fee
+
+    def margin(run):
+        cost = energy_bill(None, run.energy_hourly_mwh, price, 0.0).power_cost_usd
+        return value * run.running_ths - cost
+
+    stock = _tuned(cfg, hp, price, 0.0, 0.02, ths, mw, np.zeros(len(eff), bool))
+    dynamic = _tuned(cfg, hp, price, 0.0, 0.02, ths, mw, np.ones(len(eff), bool))
+    assert np.all(margin(dynamic) >= margin(stock) - 1e-9)
+
+
+def test_thermal_derating_throttles_and_shuts_down():
+    from simulator.hardware import temperature_derate_fraction
+
+    ths, mw = np.array([[100.0]]), np.array([[0.002]])
+    derate = temperature_derate_fraction(np.r_[np.full(8, 30.0), np.full(8, 42.0), np.full(8, 50.0)][None, :],
+                                         np.array([[40.0]]), np.array([[47.0]]))
+    run = _tuned(Curtailment(policy="none"), np.array([50.0]), np.full((24, 1), 30.0), 0.0, 0.0, ths, mw,
+                 np.zeros(1, bool), derate)
+    assert run.running_ths[0] == pytest.approx(100 * (8 + 8 * 0.9) / 24)
+    assert_allclose(run.energy_hourly_mwh[:, 0], 0.002 * 1.05 * np.r_[np.ones(8), np.full(8, 0.9**1.6), np.zeros(8)])

@@ -13,7 +13,7 @@ import os
 from typing import Iterator, Mapping
 
 from simulator.config.schema import BtcBacked, RegimePrice, Scenario
-from simulator.hardware import load_library
+from simulator.hardware import load_library, tuned_power_w
 
 Problem = tuple[tuple, str]
 
@@ -109,16 +109,19 @@ def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterat
 def committed_mw(scenario: Scenario, library: Mapping) -> dict[str, list]:
     """Facility-MW steps per site: ``[(date, delta_mw, location), ...]`` sorted by date.
 
-    Mining facility power of a cohort = units × power_w × (1 + cooling_overhead) / 1e6 from
+    Mining facility power of a cohort = units × power_w(tuning) × (1 + cooling_overhead) / 1e6 from
     its energising date until ``retired``; an HPC project reserves ``it_mw × pue`` from its
-    start. Removals sort before additions on the same date (a retirement frees MW that day).
+    start (a dynamically tuned cohort counts at its highest setting). Removals sort before
+    additions on the same date (a retirement frees MW that day).
     """
     sites = {s.name: s for s in scenario.sites}
     steps: dict = {name: [] for name in sites}
     for loc, item, energised in cohorts(scenario):
         if item.site not in sites or item.model not in library:
             continue
-        mw = item.units * library[item.model].power_w * (1 + sites[item.site].cooling_overhead) / 1e6
+        profile = library[item.model]
+        fraction = profile.tuning.max_fraction if item.tuning == "dynamic" else item.tuning
+        mw = item.units * float(tuned_power_w(profile, fraction)) * (1 + sites[item.site].cooling_overhead) / 1e6
         steps[item.site].append((energised, mw, loc))
         if item.retired is not None:
             steps[item.site].append((item.retired, -mw, loc))
@@ -155,7 +158,19 @@ def check_site_capacity(scenario: Scenario, library: Mapping) -> Iterator[Proble
                 break
 
 
-CHECKS = (check_unique_names, check_models_exist, check_sites_exist, check_dates,
+def check_tuning(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """A static tuning setting lies inside the profile's tuning range."""
+    for loc, item, _ in cohorts(scenario):
+        profile = library.get(item.model)
+        if profile is None or item.tuning == "dynamic":
+            continue
+        lo, hi = profile.tuning.min_fraction, profile.tuning.max_fraction
+        if not lo <= item.tuning <= hi:
+            yield loc + ("tuning",), (f"{item.tuning:g} is outside {item.model}'s tuning range; "
+                                      f"valid: {lo:g} … {hi:g} of nameplate, or dynamic")
+
+
+CHECKS = (check_unique_names, check_tuning, check_models_exist, check_sites_exist, check_dates,
           check_fractions_and_ordering, check_site_capacity)
 
 

@@ -336,6 +336,10 @@ class Site(Strict):
     """Curtailment policy."""
     opex_usd_per_mw_year: NonNegative = 0.0
     """Site operating cost per MW of capacity per year [USD/(MW·year)]."""
+    ambient_c: Optional[tuple[float, ...]] = Field(None, min_length=12, max_length=12)
+    """Monthly mean ambient (air) or coolant (hydro, immersion) inlet temperature, Jan … Dec [°C]."""
+    diurnal_swing_c: NonNegative = 0.0
+    """Peak-to-trough daily temperature swing around the monthly mean, peaking at 21:00 UTC [°C]."""
 
 
 # --------------------------------------------------------------------------- fleet
@@ -352,6 +356,9 @@ class FleetItem(Strict):
     """Site name."""
     deployed: IsoDate
     """Date the cohort was energised (may precede start)."""
+    tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
+    """Firmware setting: a hashrate fraction of nameplate (0.9 = underclocked 10 %, power from
+    the tuning curve P ∝ f^k), or ``dynamic`` to choose the margin-maximising setting each hour."""
     retired: Optional[IsoDate] = None
     """Date the cohort leaves the site (resold at the ASIC price index)."""
 
@@ -369,6 +376,9 @@ class Purchase(Strict):
     """Site name."""
     delivery: IsoDate
     """Date the machines are energised."""
+    tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
+    """Firmware setting: a hashrate fraction of nameplate (0.9 = underclocked 10 %, power from
+    the tuning curve P ∝ f^k), or ``dynamic`` to choose the margin-maximising setting each hour."""
     price_usd_per_th: Optional[NonNegative] = None
     """Purchase price [USD/TH]; default: the ASIC price index."""
     retired: Optional[IsoDate] = None
