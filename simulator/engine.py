@@ -48,10 +48,11 @@ POWER_BLOCK_DAYS = 30
 
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
-MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd", "site_opex_usd",
-                 "energy_mwh", "curtailed_mwh", "repair_cost_usd", "units_failed")
+MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
+                 "demand_response_credit_usd", "transmission_charge_usd", "site_opex_usd", "energy_mwh",
+                 "curtailed_mwh", "repair_cost_usd", "units_failed")
 #: Flow totals the metric formulas read that belong to later issues (zero until modelled).
-_NOT_YET_FLOWS = ("demand_response_credit_usd", "transmission_charge_usd", "hosting_cost_usd")
+_NOT_YET_FLOWS = ("hosting_cost_usd",)
 
 
 def _price_model(scenario: Scenario):
@@ -123,6 +124,8 @@ class _Day:
     mining_revenue_usd: np.ndarray
     power_cost_usd: np.ndarray
     power_credit_usd: np.ndarray
+    demand_response_credit_usd: np.ndarray
+    transmission_charge_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
     repair_cost_usd: np.ndarray
@@ -139,6 +142,7 @@ class _Day:
         return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, network_hashrate_ehs=zero,
                    reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
                    mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), power_credit_usd=zero.copy(),
+                   demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
                    energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy())
 
@@ -172,10 +176,7 @@ class _Simulation:
         self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in DAILY_COLUMNS}
         self.quantiles = np.zeros((self.days, len(DAILY_COLUMNS), 3))
-        self.totals = {k: np.zeros(n) for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd",
-                                                 "power_credit_usd", "site_opex_usd",
-                                                 "curtailed_mwh", "fleet_ehs_days", "hashprice_usd_per_ph_day_sum",
-                                                 "repair_cost_usd", "units_failed")}
+        self.totals = {k: np.zeros(n) for k in MONTHLY_LINES + ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")}
         self.totals.update({k: np.zeros(n) for k in _NOT_YET_FLOWS})
         self.totals["days"] = np.full(n, float(self.days))
         net = scenario.network
@@ -298,48 +299,71 @@ class _Simulation:
             yield self.env.timeout(1)
 
     def site(self, index: int):
-        """One site: hourly curtailment, production, energy and power cost of its cohorts."""
-        site = self.scenario.sites[index]
-        fee = self.scenario.pool.fee
-        mine = np.flatnonzero(self.cohorts.site_index == index)
-        mine = mine[np.argsort(self.cohorts.efficiency_jth[mine], kind="stable")]  # most efficient first
-        efficiency = self.cohorts.efficiency_jth[mine]
-        ths_per_unit = self.cohorts.hashrate_ths[mine][:, None]
-        mw_per_unit = self.cohorts.power_w[mine][:, None] / units.W_PER_MW
+        """One site: hourly curtailment, production, energy bill, programmes and opex."""
+        site, c = self.scenario.sites[index], self.cohorts
+        fee, facility = self.scenario.pool.fee, 1 + site.cooling_overhead
+        mine = np.flatnonzero(c.site_index == index)
+        mine = mine[np.argsort(c.efficiency_jth[mine], kind="stable")]  # most efficient first
+        ths_per_unit = c.hashrate_ths[mine][:, None]
+        mw_per_unit = c.power_w[mine][:, None] / units.W_PER_MW
         prices = _power_model(self.scenario, site)
         if prices is None:
             hourly_price = np.full((units.HOURS_PER_DAY, self.paths), site.power.price_usd_per_mwh)
         else:
-            streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
-            state = prices.start(streams)
-        opex = site_model.opex_usd_per_day(site)
-        c = self.cohorts
+            price_streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
+            price_state = prices.start(price_streams)
         tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None
-        derate_by_month = {}
-        for month in range(1, 13):
-            ambient = site_model.ambient_c(site, month)
-            derate_by_month[month] = (np.ones((len(mine), units.HOURS_PER_DAY)) if ambient is None else
-                                      temperature_derate_fraction(ambient[None, :], c.inlet_limit_c[mine][:, None],
-                                                                  c.shutdown_c[mine][:, None]))
+        derate_by_month = {m: self._derate(site, mine, m) for m in range(1, 13)}
         is_ppa = site.power.contract == "ppa"
         expiry_day = (site.power.expiry - self.scenario.start).days if is_ppa and site.power.expiry else np.inf
+        dr, fcp = site.demand_response, site.four_cp
+        dr_streams = PathStreams(self.seed, f"demand_response:{index}", self.path_ids) if dr else None
+        if fcp:
+            fcp_streams = PathStreams(self.seed, f"four_cp:{index}", self.path_ids)
+            prior_mw = fcp.prior_4cp_mw if fcp.prior_4cp_mw is not None else \
+                (mw_per_unit * self.units.working[mine]).sum(axis=0) * facility
+            transmission = site_model.transmission_usd_per_day(fcp, prior_mw)
+            peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
+        opex = site_model.opex_usd_per_day(site)
         for day in range(self.days):
+            date, d, tax = self.dates[day], self.day, self.tax_usd_per_mwh[index]
             if prices is not None:
                 if day % POWER_BLOCK_DAYS == 0:
-                    block, state = prices.block(state, day, min(POWER_BLOCK_DAYS, self.days - day), streams)
+                    block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
+                                                      price_streams)
                 hourly_price = block[day % POWER_BLOCK_DAYS]
-            d, tax = self.day, self.tax_usd_per_mwh[index]
             working = self.units.working[mine] * (day >= self.offline_until[index])
+            ths, mw = ths_per_unit * working, mw_per_unit * working
+            cap_mw = None
+            if dr:
+                if day % BLOCK_DAYS == 0:
+                    dr_draws = dr_streams.uniform((min(BLOCK_DAYS, self.days - day), units.HOURS_PER_DAY))
+                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month)
+                cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - dr.committed_mw / facility, 0.0), np.inf)
+                d.demand_response_credit_usd += site_model.demand_response_credit_usd_per_day(dr)
+            if fcp:
+                avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
+                cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
             if tuned:
                 run = site_model.dispatch_day_tuned(
                     site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee, site.cooling_overhead,
-                    ths_per_unit * working, mw_per_unit * working, c.k_under[mine], c.k_over[mine],
-                    c.min_fraction[mine], c.max_fraction[mine], c.dynamic[mine],
-                    derate_by_month[self.dates[day].month])
+                    ths, mw, c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
+                    c.dynamic[mine], derate_by_month[date.month], cap_mw)
             else:
                 run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
-                                              site.cooling_overhead, efficiency, ths_per_unit * working,
-                                              mw_per_unit * working)
+                                              site.cooling_overhead, c.efficiency_jth[mine], ths, mw, cap_mw)
+            if fcp:
+                if site_model.is_summer(date.month):
+                    if date.day == 1 or day == 0:  # this month's system peak: a weekday and a likely hour
+                        peak_day, peak_hour = site_model.four_cp_peak(fcp, date, fcp_streams.uniform((2,)))
+                    at_peak = peak_day == date.day
+                    peak_load_sum += np.where(at_peak, run.energy_hourly_mwh[peak_hour, np.arange(self.paths)], 0.0)
+                    peaks_seen += at_peak
+                if date.month == 1 and date.day == 1:  # next year's charge from last summer's peaks
+                    measured = site_model.transmission_usd_per_day(fcp, peak_load_sum / np.maximum(peaks_seen, 1))
+                    transmission = np.where(peaks_seen > 0, measured, transmission)
+                    peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
+                d.transmission_charge_usd += transmission
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa)
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
@@ -352,6 +376,14 @@ class _Simulation:
             d.curtailed_mwh += run.curtailed_mwh
             d.site_opex_usd += opex
             yield self.env.timeout(1)
+
+    def _derate(self, site, mine: np.ndarray, month: int) -> np.ndarray:
+        """Hashrate multiplier ``(cohorts, 24)`` of a site's cohorts in ``month`` from its ambient profile."""
+        ambient = site_model.ambient_c(site, month)
+        if ambient is None:
+            return np.ones((len(mine), units.HOURS_PER_DAY))
+        c = self.cohorts
+        return temperature_derate_fraction(ambient[None, :], c.inlet_limit_c[mine][:, None], c.shutdown_c[mine][:, None])
 
     def pool(self):
         """PPLNS and solo: scale the day's FPPS value by the luck of the blocks that pay."""
@@ -391,17 +423,11 @@ class _Simulation:
             self.quantiles[day] = np.percentile(stacked, [5, 50, 95], axis=1).T
             for c in DAILY_COLUMNS:
                 self.kept[c][day] = columns[c][self.keep]
-            lines = {"btc_mined": d.btc_mined, "mining_revenue_usd": d.mining_revenue_usd,
-                     "power_cost_usd": d.power_cost_usd, "power_credit_usd": d.power_credit_usd, "site_opex_usd": d.site_opex_usd,
-                     "energy_mwh": d.energy_mwh, "curtailed_mwh": d.curtailed_mwh,
-                     "repair_cost_usd": d.repair_cost_usd, "units_failed": d.units_failed}
-            self.monthly[self.month_of_day[day]] += np.stack([np.broadcast_to(lines[k], (self.paths,))
-                                                              for k in MONTHLY_LINES])
+            lines = np.stack([np.broadcast_to(getattr(d, k), (self.paths,)) for k in MONTHLY_LINES])
+            self.monthly[self.month_of_day[day]] += lines
             t = self.totals
-            for k in ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd", "curtailed_mwh",
-                      "repair_cost_usd", "units_failed"):
-                t[k] += lines[k]
-            t["site_opex_usd"] += d.site_opex_usd
+            for j, k in enumerate(MONTHLY_LINES):
+                t[k] += lines[j]
             t["fleet_ehs_days"] += fleet_ehs
             t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
             yield self.env.timeout(1)

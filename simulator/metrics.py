@@ -35,6 +35,8 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray]]] = {
     "mining_revenue_usd": ("USD", lambda t: t["mining_revenue_usd"]),
     "power_cost_usd": ("USD", lambda t: t["power_cost_usd"]),
     "power_credit_usd": ("USD", lambda t: t["power_credit_usd"]),
+    "demand_response_credit_usd": ("USD", lambda t: t["demand_response_credit_usd"]),
+    "transmission_charge_usd": ("USD", lambda t: t["transmission_charge_usd"]),
     "site_opex_usd": ("USD", lambda t: t["site_opex_usd"]),
     "power_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(t["power_cost_usd"] - t["power_credit_usd"], t["btc_mined"])),
     "direct_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_direct_cost_usd(t), t["btc_mined"])),

@@ -26,6 +26,8 @@ COMPONENTS: dict[str, int] = {
     "pool": 6,
     "hpc": 7,
     "events": 8,
+    "demand_response": 9,
+    "four_cp": 10,
 }
 
 

@@ -78,7 +78,7 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
 
 def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                  tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
-                 working_ths: np.ndarray, working_mw: np.ndarray) -> Dispatch:
+                 working_ths: np.ndarray, working_mw: np.ndarray, cap_mw: np.ndarray | None = None) -> Dispatch:
     """Hour-by-hour curtailment of a site's cohorts and the day's energy bill.
 
     Parameters
@@ -90,6 +90,9 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
         Sorted ascending (most efficient first).
     working_ths, working_mw : (cohorts, paths)
         Hashrate [TH/s] and IT power [MW] of the working units, in the same order.
+    cap_mw : (24, paths), optional
+        Most IT power [MW] allowed in each hour (demand-response calls, 4CP avoidance); units
+        of the least efficient cohorts are shed first (the marginal cohort runs in part).
 
     Notes
     -----
@@ -122,7 +125,20 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
             rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
             k = np.where(rank < must_run, n_cohorts, k)
     running_ths = np.take_along_axis(cum_ths, k, axis=0)
-    running_mw = np.take_along_axis(cum_mw, k, axis=0) * (1 + cooling_overhead)
+    running_mw = np.take_along_axis(cum_mw, k, axis=0)
+    if cap_mw is not None:  # demand-response calls, 4CP avoidance: shed units, least efficient first
+        fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
+        capped = k > fits
+        whole = np.minimum(k, fits)
+        ths_fit, mw_fit = np.take_along_axis(cum_ths, whole, axis=0), np.take_along_axis(cum_mw, whole, axis=0)
+        marginal = np.minimum(whole, n_cohorts - 1)  # the cohort partly running at the cap
+        mw_m = np.take_along_axis(working_mw, marginal, axis=0)
+        ths_m = np.take_along_axis(working_ths, marginal, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
+        running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
+        running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
+    running_mw = running_mw * (1 + cooling_overhead)
     available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
     return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
                     curtailed_mwh=np.maximum(available_mwh - running_mw.sum(axis=0), 0.0))
@@ -144,14 +160,16 @@ def ambient_c(site: Site, month: int) -> np.ndarray | None:
 def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
                        working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
-                       max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray) -> Dispatch:
+                       max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
+                       cap_mw: np.ndarray | None = None) -> Dispatch:
     """Hourly dispatch cohort by cohort, with thermal derating and dynamic firmware tuning.
 
     Used where :func:`dispatch_day`'s sorted-efficiency shortcut does not hold (efficiency
     changes with the hour). Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the
     cohort's static setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate``
     ``(cohorts, 24)`` hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction`
-    (a firmware throttle: power follows the tuning curve, ``d^k_under``).
+    (a firmware throttle: power follows the tuning curve, ``d^k_under``); ``cap_mw`` as in
+    :func:`dispatch_day` (cohorts are in static efficiency order).
 
     Notes
     -----
@@ -193,10 +211,66 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
             must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
             rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
             run = run | (rank < must_run)[None]
+    run = run.astype(float)
+    if cap_mw is not None:  # cohorts come most efficient first: shed units from the end
+        drawn = run_mw * run
+        before = np.cumsum(drawn, axis=0) - drawn
+        with np.errstate(divide="ignore", invalid="ignore"):
+            run = np.where(drawn > 0, run * np.clip((cap_mw[None] - before) / drawn, 0.0, 1.0), run)
     energy_hourly = (run_mw * run).sum(axis=0) * (1 + cooling_overhead)
     curtailed = np.maximum(mw - run_mw * run, 0.0).sum(axis=(0, 1)) * (1 + cooling_overhead)
     return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
                     energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed)
+
+
+def is_summer(month: int) -> bool:
+    """June–September: ERCOT's 4CP months and the season of most grid-stress calls."""
+    return 6 <= month <= 9
+
+
+def demand_response_calls(programme, u_hours: np.ndarray, month: int) -> np.ndarray:
+    """Call hours ``(24, paths)``: each hour independently with the programme's probability."""
+    p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
+    return u_hours < min(p, 1.0)
+
+
+def demand_response_credit_usd_per_day(programme) -> float:
+    """Availability payment per day = committed MW × USD/(MW·month) × 12 / 365."""
+    return (programme.committed_mw * programme.availability_usd_per_mw_month * units.MONTHS_PER_YEAR
+            / units.DAYS_PER_YEAR)
+
+
+def four_cp_avoidance_hours(programme, date) -> np.ndarray:
+    """Hours (24,) bool in which load is cut to dodge a likely 4CP interval on ``date``."""
+    hours = np.zeros(units.HOURS_PER_DAY, dtype=bool)
+    if programme.avoid and is_summer(date.month) and date.weekday() < 5:
+        hours[list(programme.peak_hours_utc)] = True
+    return hours
+
+
+def four_cp_peak(programme, date, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """This summer month's 4CP interval per path: (day of month, UTC hour), from uniforms ``(2, paths)``.
+
+    The peak falls on a uniformly chosen weekday of the month, in one of ``peak_hours_utc``
+    (an assumption: ERCOT's monthly peaks come on hot weekday afternoons).
+    """
+    import calendar
+
+    first_weekday, n_days = calendar.monthrange(date.year, date.month)
+    weekdays = np.array([d for d in range(1, n_days + 1) if (first_weekday + d - 1) % 7 < 5])
+    hours = np.asarray(programme.peak_hours_utc)
+    return (weekdays[np.minimum((u[0] * len(weekdays)).astype(int), len(weekdays) - 1)],
+            hours[np.minimum((u[1] * len(hours)).astype(int), len(hours) - 1)])
+
+
+def transmission_usd_per_day(programme, four_cp_mw: np.ndarray) -> np.ndarray:
+    """Transmission charge per day from the mean 4CP load [MW] of the last summer.
+
+    ``charge = transmission_usd_per_kw_year × 1000 × mean(4CP MW) / 365`` (ERCOT allocates
+    transmission cost by a customer's load in the four monthly June–September system peak
+    intervals of the previous year: GLOSSARY.md, "4CP").
+    """
+    return programme.transmission_usd_per_kw_year * units.KW_PER_MW * four_cp_mw / units.DAYS_PER_YEAR
 
 
 def opex_usd_per_day(site: Site) -> float:

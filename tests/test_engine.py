@@ -432,3 +432,33 @@ def test_hot_site_derates_air_machines():
     assert_allclose(hot.btc_mined, 0.9 * cool.btc_mined, rtol=1e-12)
     assert (shut.btc_mined == 0).all() and (shut.fleet_power_mw == 0).all()
     assert_allclose(shut.fleet_hashrate_ehs, cool.fleet_hashrate_ehs)  # still installed
+
+
+# --------------------------------------------------------------------------- demand response and 4CP
+def test_demand_response_sheds_its_commitment_and_is_paid_for_availability():
+    dr = {"committed_mw": 1.0, "availability_usd_per_mw_month": 6000.0, "call_probability": 1.0,
+          "summer_call_multiplier": 1.0}
+    res = simulate(scenario(**{"sites.0.demand_response": dr, "horizon_days": 10}))
+    m = res.monthly.iloc[0]
+    facility_mw = 1000 * S19XP.power_w / 1e6 * 1.04
+    assert_allclose(m.energy_mwh, (facility_mw - 1.0) * 24 * 10, rtol=1e-9)
+    assert_allclose(m.curtailed_mwh, 1.0 * 24 * 10, rtol=1e-9)
+    assert_allclose(m.demand_response_credit_usd, 1.0 * 6000.0 * 12 / 365 * 10, rtol=1e-12)
+    never = simulate(scenario(**{"sites.0.demand_response": {**dr, "call_probability": 0.0}, "horizon_days": 10}))
+    assert never.monthly.iloc[0].curtailed_mwh == 0
+
+
+def test_four_cp_avoidance_cuts_next_years_transmission_charge():
+    base = {"start": "2026-05-25", "horizon_days": 240}
+    facility_mw = 1000 * S19XP.power_w / 1e6 * 1.04
+    fcp = {"transmission_usd_per_kw_year": 50.0}
+    avoid = simulate(scenario(**base, **{"sites.0.four_cp": {**fcp, "avoid": True}}))
+    keep = simulate(scenario(**base, **{"sites.0.four_cp": {**fcp, "avoid": False}}))
+    per_day_prior = 50.0 * 1000 * facility_mw / 365
+    for res in (avoid, keep):  # 2026 is charged on the load at the start
+        m = res.monthly[(res.monthly.path == 0) & (res.monthly.month == dt.date(2026, 7, 1))].iloc[0]
+        assert_allclose(m.transmission_charge_usd, per_day_prior * 31, rtol=1e-9)
+    jan = lambda r: r.monthly[(r.monthly.path == 0) & (r.monthly.month == dt.date(2027, 1, 1))].iloc[0]  # noqa: E731
+    assert jan(avoid).transmission_charge_usd == 0  # no load in any summer peak interval
+    assert_allclose(jan(keep).transmission_charge_usd, per_day_prior * 19, rtol=1e-9)  # 2027-01-01 … 01-19
+    assert avoid.path_metrics["curtailed_mwh"][0] > 0 == keep.path_metrics["curtailed_mwh"][0]

@@ -81,11 +81,11 @@ def _random_site(seed, cohorts=4, paths=3):
     return (eff, ths, ths * eff[:, None] / 1e6, rng.uniform(20, 70, paths), rng.normal(60, 40, (24, paths)))
 
 
-def _tuned(cfg, hp, price, tax, fee, ths, mw, dynamic, derate=None):
+def _tuned(cfg, hp, price, tax, fee, ths, mw, dynamic, derate=None, cap_mw=None):
     n = ths.shape[0]
     return dispatch_day_tuned(cfg, hp, price, tax, fee, 0.05, ths, mw, np.full(n, 1.6), np.full(n, 2.0),
                               np.full(n, 0.7), np.full(n, 1.1), dynamic,
-                              np.ones((n, 24)) if derate is None else derate)
+                              np.ones((n, 24)) if derate is None else derate, cap_mw)
 
 
 @settings(max_examples=40, deadline=None)
@@ -125,3 +125,20 @@ def test_thermal_derating_throttles_and_shuts_down():
                  np.zeros(1, bool), derate)
     assert run.running_ths[0] == pytest.approx(100 * (8 + 8 * 0.9) / 24)
     assert_allclose(run.energy_hourly_mwh[:, 0], 0.002 * 1.05 * np.r_[np.ones(8), np.full(8, 0.9**1.6), np.zeros(8)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["none", "economic", "uptime_target"]))
+def test_capped_hours_shed_units_least_efficient_first_in_both_dispatchers(seed, policy):
+    eff, ths, mw, hp, price = _random_site(seed)
+    cap = np.where(np.random.default_rng(seed).random((24, ths.shape[1])) < 0.5,
+                   np.random.default_rng(seed + 1).uniform(0, 1.2, (24, ths.shape[1])) * mw.sum(0), np.inf)
+    cfg = Curtailment(policy=policy, uptime=0.8)
+    fast = dispatch_day(cfg, hp, price, 0.0, 0.02, 0.05, eff, ths, mw, cap)
+    slow = _tuned(cfg, hp, price, 0.0, 0.02, ths, mw, np.zeros(len(eff), bool), cap_mw=cap)
+    for field in ("running_ths", "energy_hourly_mwh", "curtailed_mwh"):
+        assert_allclose(getattr(slow, field), getattr(fast, field), rtol=1e-9, atol=1e-9)
+    assert np.all(fast.energy_hourly_mwh <= np.minimum(cap, mw.sum(0)) * 1.05 + 1e-9)
+    uncapped = dispatch_day(cfg, hp, price, 0.0, 0.02, 0.05, eff, ths, mw)
+    binding = cap < uncapped.energy_hourly_mwh / 1.05
+    assert_allclose(fast.energy_hourly_mwh[binding], cap[binding] * 1.05, rtol=1e-9)

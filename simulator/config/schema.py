@@ -321,6 +321,32 @@ class Curtailment(Strict):
     """Share of each day's hours that always run, for ``uptime_target``."""
 
 
+class DemandResponse(Strict):
+    """Paid availability to curtail on call (ERCOT ERS/ancillary-style programmes)."""
+
+    committed_mw: Positive
+    """Facility load the site must shed during a call [MW]."""
+    availability_usd_per_mw_month: NonNegative
+    """Availability payment per committed MW per month [USD/(MW·month)]."""
+    call_probability: Fraction = 0.002
+    """Probability that an hour is a call hour (independent hours; assumption)."""
+    summer_call_multiplier: NonNegative = 3.0
+    """Call probability multiplier in June–September, when grid stress peaks (assumption)."""
+
+
+class FourCP(Strict):
+    """ERCOT 4CP transmission charges and their avoidance."""
+
+    transmission_usd_per_kw_year: NonNegative
+    """Transmission charge per kW of 4CP load per year [USD/(kW·year)]."""
+    peak_hours_utc: tuple[Annotated[int, Field(ge=0, le=23)], ...] = (20, 21, 22, 23)
+    """UTC hours in which a summer month's system peak may fall (15:00–18:00 Central)."""
+    avoid: bool = True
+    """Curtail all load in ``peak_hours_utc`` on June–September weekdays."""
+    prior_4cp_mw: Optional[NonNegative] = None
+    """4CP load of the summer before the start [MW] (default: the site's load at the start)."""
+
+
 class Site(Strict):
     """A mining site: capacity, overhead, power contract, curtailment, opex."""
 
@@ -336,6 +362,10 @@ class Site(Strict):
     """Curtailment policy."""
     opex_usd_per_mw_year: NonNegative = 0.0
     """Site operating cost per MW of capacity per year [USD/(MW·year)]."""
+    demand_response: Optional[DemandResponse] = None
+    """Demand-response programme, if enrolled."""
+    four_cp: Optional[FourCP] = None
+    """4CP transmission charges (ERCOT), if the site pays them."""
     ambient_c: Optional[tuple[float, ...]] = Field(None, min_length=12, max_length=12)
     """Monthly mean ambient (air) or coolant (hydro, immersion) inlet temperature, Jan … Dec [°C]."""
     diurnal_swing_c: NonNegative = 0.0
