@@ -29,7 +29,7 @@ import simpy
 
 from simulator import __version__, metrics, network, pool, site as site_model, units
 from simulator.config import load_scenario
-from simulator.config.checks import library_for
+from simulator.config.checks import capacity_mw, library_for
 from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
@@ -49,10 +49,9 @@ POWER_BLOCK_DAYS = 30
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
-                 "demand_response_credit_usd", "transmission_charge_usd", "site_opex_usd", "energy_mwh",
+                 "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
+                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "energy_mwh",
                  "curtailed_mwh", "repair_cost_usd", "units_failed")
-#: Flow totals the metric formulas read that belong to later issues (zero until modelled).
-_NOT_YET_FLOWS = ("hosting_cost_usd",)
 
 
 def _price_model(scenario: Scenario):
@@ -126,6 +125,9 @@ class _Day:
     power_credit_usd: np.ndarray
     demand_response_credit_usd: np.ndarray
     transmission_charge_usd: np.ndarray
+    hosting_revenue_usd: np.ndarray
+    hosting_power_cost_usd: np.ndarray
+    hosting_cost_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
     repair_cost_usd: np.ndarray
@@ -134,6 +136,7 @@ class _Day:
     expected_blocks: np.ndarray = None
     running_ths: np.ndarray = None
     site_opex_usd: float = 0.0
+    expansion_capex_usd: float = 0.0
 
     @classmethod
     def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd) -> "_Day":
@@ -143,6 +146,8 @@ class _Day:
                    reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
                    mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), power_credit_usd=zero.copy(),
                    demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
+                   hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
+                   hosting_cost_usd=zero.copy(),
                    energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy())
 
@@ -177,7 +182,6 @@ class _Simulation:
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in DAILY_COLUMNS}
         self.quantiles = np.zeros((self.days, len(DAILY_COLUMNS), 3))
         self.totals = {k: np.zeros(n) for k in MONTHLY_LINES + ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")}
-        self.totals.update({k: np.zeros(n) for k in _NOT_YET_FLOWS})
         self.totals["days"] = np.full(n, float(self.days))
         net = scenario.network
         epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(scenario.start, dt.time(), dt.timezone.utc))
@@ -189,6 +193,7 @@ class _Simulation:
             self.env.process(process())
         for index in range(len(scenario.sites)):
             self.env.process(self.site(index))
+        self.env.process(self.hosted())
         self.env.process(self.pool())
         self.env.process(self.reporting())
 
@@ -324,7 +329,8 @@ class _Simulation:
                 (mw_per_unit * self.units.working[mine]).sum(axis=0) * facility
             transmission = site_model.transmission_usd_per_day(fcp, prior_mw)
             peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
-        opex = site_model.opex_usd_per_day(site)
+        capacity = np.array([capacity_mw(site, date.date()) for date in self.dates])
+        capex = site_model.expansion_capex_usd_per_day(site.expansions, self.scenario.start, self.days)
         for day in range(self.days):
             date, d, tax = self.dates[day], self.day, self.tax_usd_per_mwh[index]
             if prices is not None:
@@ -366,6 +372,13 @@ class _Simulation:
                 d.transmission_charge_usd += transmission
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa)
+            if site.hosting is not None and day >= self.offline_until[index]:
+                hosted_mwh = site.hosting.mw  # every hour: clients' machines are not ours to curtail
+                with_hosted = site_model.energy_bill(site.power, run.energy_hourly_mwh + hosted_mwh, hourly_price,
+                                                     tax, ppa)
+                d.hosting_power_cost_usd += (with_hosted.power_cost_usd - with_hosted.power_credit_usd
+                                             - bill.power_cost_usd + bill.power_credit_usd)
+                d.hosting_revenue_usd += hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             d.btc_mined += btc
             d.running_ths += run.running_ths
@@ -374,7 +387,28 @@ class _Simulation:
             d.power_cost_usd += bill.power_cost_usd
             d.power_credit_usd += bill.power_credit_usd
             d.curtailed_mwh += run.curtailed_mwh
-            d.site_opex_usd += opex
+            d.site_opex_usd += site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
+            d.expansion_capex_usd += capex[day]
+            yield self.env.timeout(1)
+
+    def hosted(self):
+        """Cohorts hosted at third parties: they run every hour and pay the all-in price per kWh."""
+        c = self.cohorts
+        mine = np.flatnonzero(c.site_index < 0)
+        if not len(mine):
+            return
+        ths_per_unit, mw_per_unit = c.hashrate_ths[mine][:, None], c.power_w[mine][:, None] / units.W_PER_MW
+        usd_per_mwh = c.hosting_usd_per_kwh[mine][:, None] * units.KW_PER_MW
+        fee = self.scenario.pool.fee
+        for _ in range(self.days):
+            d, working = self.day, self.units.working[mine]
+            energy_mwh = mw_per_unit * working * units.HOURS_PER_DAY
+            btc = (ths_per_unit * working).sum(axis=0) * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
+            d.btc_mined += btc
+            d.running_ths += (ths_per_unit * working).sum(axis=0)
+            d.mining_revenue_usd += btc * d.price_usd
+            d.energy_mwh += energy_mwh.sum(axis=0)
+            d.hosting_cost_usd += (energy_mwh * usd_per_mwh).sum(axis=0)
             yield self.env.timeout(1)
 
     def _derate(self, site, mine: np.ndarray, month: int) -> np.ndarray:

@@ -24,7 +24,11 @@ from simulator.rng import binomial_inverse_cdf
 
 @dataclass(frozen=True)
 class Cohorts:
-    """Arrays of shape ``(cohorts,)``; days are counted from the scenario start."""
+    """Arrays of shape ``(cohorts,)``; days are counted from the scenario start.
+
+    ``site_index`` is −1 for a cohort hosted at a third party (``hosting_usd_per_kwh`` is its
+    all-in price; NaN for cohorts at the company's own sites).
+    """
 
     ids: tuple[str, ...]
     models: tuple[str, ...]
@@ -36,6 +40,7 @@ class Cohorts:
     start_day: np.ndarray
     end_day: np.ndarray
     capex_usd: np.ndarray
+    hosting_usd_per_kwh: np.ndarray
     k_under: np.ndarray
     k_over: np.ndarray
     min_fraction: np.ndarray
@@ -108,7 +113,8 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
         rows.append(dict(
             id=item.id or f"{loc[0]}[{loc[1]}]",
             model=item.model,
-            site=site_names.index(item.site),
+            site=site_names.index(item.site) if item.site is not None else -1,
+            hosting=item.hosted_at.price_usd_per_kwh if item.hosted_at is not None else np.nan,
             units=float(item.units),
             hashrate_ths=profile.hashrate_ths * setting,
             power_w=float(tuned_power_w(profile, setting)),
@@ -125,7 +131,7 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
         ids=tuple(r["id"] for r in rows), models=tuple(r["model"] for r in rows),
         site_index=col("site", np.int64), units=col("units"), hashrate_ths=col("hashrate_ths"),
         power_w=col("power_w"), efficiency_jth=col("efficiency_jth"), start_day=col("start"),
-        end_day=col("end"), capex_usd=col("capex"), k_under=col("k_under"), k_over=col("k_over"),
+        end_day=col("end"), capex_usd=col("capex"), hosting_usd_per_kwh=col("hosting"), k_under=col("k_under"), k_over=col("k_over"),
         min_fraction=col("min_fraction"), max_fraction=col("max_fraction"), dynamic=col("dynamic", bool),
         inlet_limit_c=col("inlet_limit_c"), shutdown_c=col("shutdown_c"),
     )

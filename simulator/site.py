@@ -273,6 +273,19 @@ def transmission_usd_per_day(programme, four_cp_mw: np.ndarray) -> np.ndarray:
     return programme.transmission_usd_per_kw_year * units.KW_PER_MW * four_cp_mw / units.DAYS_PER_YEAR
 
 
-def opex_usd_per_day(site: Site) -> float:
-    """Site opex per day [USD/day] = opex_usd_per_mw_year × capacity_mw / 365."""
-    return site.opex_usd_per_mw_year * site.capacity_mw / units.DAYS_PER_YEAR
+def expansion_capex_usd_per_day(expansions, start, days: int) -> np.ndarray:
+    """Construction capex of a site's expansions per simulated day ``(days,)`` [USD].
+
+    Each expansion's ``mw × capex_usd_per_mw`` is spread evenly over the ``build_months``
+    (of 365/12 days) that end on its date; all of it falls on the date when the build takes
+    no time. Spending before the start is left out (it is in the opening balance sheet).
+    """
+    out = np.zeros(days)
+    for e in expansions:
+        total = e.mw * e.capex_usd_per_mw
+        end = (e.date - start).days
+        build_days = max(int(round(e.build_months * units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR)), 1)
+        lo, hi = max(end - build_days + 1, 0), min(end, days - 1)
+        if lo <= hi:
+            out[lo:hi + 1] += total / build_days
+    return out

@@ -169,7 +169,7 @@ BAD_CASES = {
     "delivery outside horizon": (lambda t: t.replace("delivery: 2026-06-01", "delivery: 2029-06-01"),
                                  r":\d+:\d+: purchases\[0\]\.delivery: 2029-06-01 is outside the horizon"),
     "fleet larger than site": (lambda t: t.replace("units: 20000, site: ercot-hub", "units: 40000, site: ercot-hub"),
-                               r":\d+:\d+: fleet\[1\]: site 'ercot-hub' would draw .* capacity_mw is 100"),
+                               r":\d+:\d+: fleet\[1\]: site 'ercot-hub' would draw .* capacity is 100 MW then"),
     "ltv order": (lambda t: t.replace("ltv_margin_call: 0.75", "ltv_margin_call: 0.95"),
                   r":\d+:\d+: company\.debt\[1\]: LTVs out of order"),
     "unknown site": (lambda t: t.replace("site: ercot-hub, deployed", "site: ercot-hb, deployed"),

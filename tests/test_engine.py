@@ -462,3 +462,49 @@ def test_four_cp_avoidance_cuts_next_years_transmission_charge():
     assert jan(avoid).transmission_charge_usd == 0  # no load in any summer peak interval
     assert_allclose(jan(keep).transmission_charge_usd, per_day_prior * 19, rtol=1e-9)  # 2027-01-01 … 01-19
     assert avoid.path_metrics["curtailed_mwh"][0] > 0 == keep.path_metrics["curtailed_mwh"][0]
+
+
+# --------------------------------------------------------------------------- hosting and expansions
+def test_hosted_cohort_pays_the_all_in_price_and_uses_no_site():
+    hosted = {"model": "antminer-s19-xp", "units": 1000, "deployed": "2025-01-01",
+              "hosted_at": {"host": "Compass", "price_usd_per_kwh": 0.078}}
+    own = simulate(scenario(**{"horizon_days": 5}))
+    res = simulate(scenario(**{"horizon_days": 5, "fleet": [hosted]}))
+    m, m_own = res.monthly.iloc[0], own.monthly.iloc[0]
+    assert_allclose(m.btc_mined, m_own.btc_mined, rtol=1e-12)
+    it_mwh = 1000 * S19XP.power_w / 1e6 * 24 * 5
+    assert_allclose(m.hosting_cost_usd, it_mwh * 1000 * 0.078, rtol=1e-12)
+    assert m.power_cost_usd == 0 and m.site_opex_usd == 0
+    direct = res.summary["metrics"]["direct_cost_per_btc_usd"]["mean"]
+    assert direct == pytest.approx(m.hosting_cost_usd / m.btc_mined)
+
+
+def test_site_hosting_earns_its_price_and_keeps_mining_cost_apart():
+    plain = simulate(scenario(**{"horizon_days": 5})).monthly.iloc[0]
+    host = simulate(scenario(**{"horizon_days": 5, "sites.0.hosting": {"mw": 20.0, "price_usd_per_kwh": 0.07}}))
+    m = host.monthly.iloc[0]
+    assert_allclose(m.hosting_revenue_usd, 20 * 24 * 5 * 1000 * 0.07, rtol=1e-12)
+    assert_allclose(m.hosting_power_cost_usd, 20 * 24 * 5 * 42.0, rtol=1e-12)
+    assert_allclose(m.power_cost_usd, plain.power_cost_usd, rtol=1e-12)
+
+
+def test_site_hosting_counts_against_capacity():
+    from simulator.errors import InputErrors
+
+    with pytest.raises(InputErrors, match=r"sites\[0\]\.hosting: site 'a' would draw .* hosting load"):
+        scenario(**{"sites.0.hosting": {"mw": 99.0, "price_usd_per_kwh": 0.07}})
+
+
+def test_expansion_adds_capacity_opex_and_capex_on_its_schedule():
+    from simulator.errors import InputErrors
+
+    big = [{"model": "antminer-s21-xp", "units": 30000, "site": "a", "delivery": "2026-01-15"}]
+    with pytest.raises(InputErrors, match=r"capacity is 100 MW then"):
+        scenario(**{"purchases": big, "sites.0.opex_usd_per_mw_year": 36500.0})
+    expansion = {"date": "2026-01-11", "mw": 50.0, "capex_usd_per_mw": 1.0e6, "build_months": 1.0}
+    res = simulate(scenario(**{"purchases": big, "sites.0.expansions": [expansion],
+                               "sites.0.opex_usd_per_mw_year": 36500.0, "horizon_days": 20}))
+    m = res.monthly.iloc[0]
+    assert_allclose(m.site_opex_usd, 100 * 100 * 10 + 150 * 100 * 10, rtol=1e-12)  # 100 USD/MW/day
+    build_days = round(365 / 12)
+    assert_allclose(m.expansion_capex_usd, 50e6 * 11 / build_days, rtol=1e-12)  # days 0 … 10 of the build

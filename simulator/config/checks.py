@@ -62,6 +62,7 @@ def check_sites_exist(scenario: Scenario, library: Mapping) -> Iterator[Problem]
     """Every site named by a cohort, an HPC project or an event exists."""
     names = [s.name for s in scenario.sites]
     items = [(loc, item) for loc, item, _ in cohorts(scenario)]
+    items = [(loc, item) for loc, item in items if item.site is not None]
     items += [(("hpc", i), p) for i, p in enumerate(scenario.hpc)]
     items += [(("events", i), e) for i, e in enumerate(scenario.events) if hasattr(e, "site")]
     for loc, item in items:
@@ -78,6 +79,8 @@ def check_dates(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
     dated = [(("purchases", i, "delivery"), p.delivery) for i, p in enumerate(scenario.purchases)]
     dated += [(("hpc", i, "start"), h.start) for i, h in enumerate(scenario.hpc)]
     dated += [(("events", i, "date"), e.date) for i, e in enumerate(scenario.events)]
+    dated += [(("sites", i, "expansions", j, "date"), e.date)
+              for i, s in enumerate(scenario.sites) for j, e in enumerate(s.expansions)]
     for loc, when in dated:
         if not first <= when <= last:
             yield loc, f"{when} is outside the horizon; it must fall {span}"
@@ -110,8 +113,9 @@ def committed_mw(scenario: Scenario, library: Mapping) -> dict[str, list]:
     """Facility-MW steps per site: ``[(date, delta_mw, location), ...]`` sorted by date.
 
     Mining facility power of a cohort = units × power_w(tuning) × (1 + cooling_overhead) / 1e6 from
-    its energising date until ``retired``; an HPC project reserves ``it_mw × pue`` from its
-    start (a dynamically tuned cohort counts at its highest setting). Removals sort before
+    its energising date until ``retired`` (a dynamically tuned cohort counts at its highest
+    setting; hosted cohorts have no site); an HPC project reserves ``it_mw × pue`` from its
+    start; hosted third-party load counts from the start. Removals sort before
     additions on the same date (a retirement frees MW that day).
     """
     sites = {s.name: s for s in scenario.sites}
@@ -128,6 +132,9 @@ def committed_mw(scenario: Scenario, library: Mapping) -> dict[str, list]:
     for i, project in enumerate(scenario.hpc):
         if project.site in sites:
             steps[project.site].append((project.start, project.it_mw * project.pue, ("hpc", i)))
+    for i, site in enumerate(scenario.sites):
+        if site.hosting is not None:
+            steps[site.name].append((scenario.start, site.hosting.mw, ("sites", i, "hosting")))
     for name in steps:
         steps[name].sort(key=lambda s: (s[0], s[1]))
     return steps
@@ -142,19 +149,28 @@ def peak_mw(steps: list) -> float:
     return peak
 
 
+def capacity_mw(site, when) -> float:
+    """A site's capacity on ``when``: ``capacity_mw`` plus expansions energised by then."""
+    return site.capacity_mw + sum(e.mw for e in site.expansions if e.date <= when)
+
+
 def check_site_capacity(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
-    """At no date does a site's committed facility power exceed its ``capacity_mw``."""
+    """At no date does a site's committed facility power exceed its capacity on that date."""
     tolerance_mw = 1e-9
-    for site_index, site in enumerate(scenario.sites):
+    for site in scenario.sites:
         total = 0.0
         for when, delta, loc in committed_mw(scenario, library)[site.name]:
             total += delta
-            if delta > 0 and total > site.capacity_mw + tolerance_mw:
-                spare = site.capacity_mw - (total - delta)
-                what = "HPC project" if loc[0] == "hpc" else f"{getattr(scenario, loc[0])[loc[1]].units} units"
+            capacity = capacity_mw(site, when)
+            if delta > 0 and total > capacity + tolerance_mw:
+                spare = capacity - (total - delta)
+                if loc[0] in ("fleet", "purchases"):
+                    what = f"{getattr(scenario, loc[0])[loc[1]].units} units"
+                else:
+                    what = "HPC project" if loc[0] == "hpc" else "hosting load"
                 yield loc, (f"site {site.name!r} would draw {total:.1f} MW from {when} with this {what} "
-                            f"({delta:.1f} MW) but its capacity_mw is {site.capacity_mw:g}; "
-                            f"at most {max(spare, 0):.1f} MW more fit then")
+                            f"({delta:.1f} MW) but its capacity is {capacity:g} MW then; "
+                            f"at most {max(spare, 0):.1f} MW more fit")
                 break
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 
 def _iso_date(value):
@@ -347,6 +347,28 @@ class FourCP(Strict):
     """4CP load of the summer before the start [MW] (default: the site's load at the start)."""
 
 
+class Hosting(Strict):
+    """Third-party machines hosted at the site (the hosting business model)."""
+
+    mw: Positive
+    """Facility load of the hosted machines [MW]; it counts against the site's capacity."""
+    price_usd_per_kwh: NonNegative
+    """All-in price clients pay per kWh their machines draw [USD/kWh]."""
+
+
+class Expansion(Strict):
+    """New capacity energised at a site."""
+
+    date: IsoDate
+    """Date the new MW are energised."""
+    mw: Positive
+    """Capacity added [MW]."""
+    capex_usd_per_mw: NonNegative = 0.0
+    """Construction capex per MW [USD/MW], spread evenly over the build months before ``date``."""
+    build_months: Annotated[float, Field(ge=0)] = 0.0
+    """Construction duration [months] ending on ``date``."""
+
+
 class Site(Strict):
     """A mining site: capacity, overhead, power contract, curtailment, opex."""
 
@@ -362,6 +384,10 @@ class Site(Strict):
     """Curtailment policy."""
     opex_usd_per_mw_year: NonNegative = 0.0
     """Site operating cost per MW of capacity per year [USD/(MW·year)]."""
+    hosting: Optional[Hosting] = None
+    """Third-party machines hosted here."""
+    expansions: tuple[Expansion, ...] = ()
+    """Capacity added during the horizon."""
     demand_response: Optional[DemandResponse] = None
     """Demand-response programme, if enrolled."""
     four_cp: Optional[FourCP] = None
@@ -373,7 +399,31 @@ class Site(Strict):
 
 
 # --------------------------------------------------------------------------- fleet
-class FleetItem(Strict):
+class HostedAt(Strict):
+    """Machines hosted at a third party's site for an all-in price per kWh."""
+
+    host: str = "third-party host"
+    """Name of the hosting provider (for reports)."""
+    price_usd_per_kwh: NonNegative
+    """All-in hosting price per kWh the machines draw [USD/kWh] (power, cooling, service)."""
+
+
+class _Placed(Strict):
+    """A cohort is either at one of the company's sites or hosted elsewhere."""
+
+    site: Optional[str] = None
+    """Site name (or give ``hosted_at``)."""
+    hosted_at: Optional[HostedAt] = None
+    """Hosting contract, for machines at a third party's site (instead of ``site``)."""
+
+    @model_validator(mode="after")
+    def _one_place(self):
+        if (self.site is None) == (self.hosted_at is None):
+            raise ValueError("give either site (one of the company's sites) or hosted_at (a hosting contract)")
+        return self
+
+
+class FleetItem(_Placed):
     """A cohort of identical machines already installed."""
 
     id: Optional[str] = None
@@ -382,8 +432,6 @@ class FleetItem(Strict):
     """Hardware profile id (see ``hashfleet hardware list``)."""
     units: PositiveInt
     """Number of machines."""
-    site: str
-    """Site name."""
     deployed: IsoDate
     """Date the cohort was energised (may precede start)."""
     tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
@@ -393,7 +441,7 @@ class FleetItem(Strict):
     """Date the cohort leaves the site (resold at the ASIC price index)."""
 
 
-class Purchase(Strict):
+class Purchase(_Placed):
     """Machines bought and delivered inside the horizon."""
 
     id: Optional[str] = None
@@ -402,8 +450,6 @@ class Purchase(Strict):
     """Hardware profile id."""
     units: PositiveInt
     """Number of machines."""
-    site: str
-    """Site name."""
     delivery: IsoDate
     """Date the machines are energised."""
     tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
