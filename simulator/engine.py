@@ -51,7 +51,7 @@ DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height"
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
                  "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "energy_mwh",
-                 "curtailed_mwh", "repair_cost_usd", "units_failed")
+                 "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths")
 
 
 def _price_model(scenario: Scenario):
@@ -132,6 +132,8 @@ class _Day:
     curtailed_mwh: np.ndarray
     repair_cost_usd: np.ndarray
     units_failed: np.ndarray
+    units_retired: np.ndarray = None
+    retired_ths: np.ndarray = None
     network_blocks: np.ndarray = None
     expected_blocks: np.ndarray = None
     running_ths: np.ndarray = None
@@ -149,7 +151,8 @@ class _Day:
                    hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
                    hosting_cost_usd=zero.copy(),
                    energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
-                   units_failed=units_failed, running_ths=zero.copy())
+                   units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
+                   retired_ths=zero.copy())
 
 
 class _Simulation:
@@ -330,6 +333,9 @@ class _Simulation:
             transmission = site_model.transmission_usd_per_day(fcp, prior_mw)
             peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
         capacity = np.array([capacity_mw(site, date.date()) for date in self.dates])
+        policies = self.scenario.policies
+        losing_days = np.zeros((len(mine), self.paths))
+        stopped = np.zeros((len(mine), self.paths), dtype=bool)
         capex = site_model.expansion_capex_usd_per_day(site.expansions, self.scenario.start, self.days)
         for day in range(self.days):
             date, d, tax = self.dates[day], self.day, self.tax_usd_per_mwh[index]
@@ -338,7 +344,16 @@ class _Simulation:
                     block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
                                                       price_streams)
                 hourly_price = block[day % POWER_BLOCK_DAYS]
-            working = self.units.working[mine] * (day >= self.offline_until[index])
+            if policies.stop or policies.retire:
+                losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],
+                                                               fee, site.cooling_overhead, tax) \
+                    < hourly_price.mean(axis=0)
+                losing_days = np.where(losing, losing_days + 1, 0)
+                if policies.stop:
+                    stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
+                if policies.retire:
+                    self._retire(mine, losing_days >= policies.retire.negative_margin_days)
+            working = self.units.working[mine] * (day >= self.offline_until[index]) * ~stopped
             ths, mw = ths_per_unit * working, mw_per_unit * working
             cap_mw = None
             if dr:
@@ -410,6 +425,16 @@ class _Simulation:
             d.energy_mwh += energy_mwh.sum(axis=0)
             d.hosting_cost_usd += (energy_mwh * usd_per_mwh).sum(axis=0)
             yield self.env.timeout(1)
+
+    def _retire(self, mine: np.ndarray, now: np.ndarray) -> None:
+        """Retire cohorts ``mine[now]`` on the paths where ``now`` holds: all their units leave."""
+        u, d = self.units, self.day
+        leaving = np.where(now, u.installed[mine], 0.0)
+        d.units_retired += leaving.sum(axis=0)
+        d.retired_ths += (leaving * self.cohorts.hashrate_ths[mine][:, None]).sum(axis=0)
+        u.installed[mine] -= leaving
+        u.working[mine] = np.where(now, 0.0, u.working[mine])
+        u.repairs[:, mine] = np.where(now[None], 0.0, u.repairs[:, mine])
 
     def _derate(self, site, mine: np.ndarray, month: int) -> np.ndarray:
         """Hashrate multiplier ``(cohorts, 24)`` of a site's cohorts in ``month`` from its ambient profile."""

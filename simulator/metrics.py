@@ -47,6 +47,7 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray]]] = {
     "curtailed_mwh": ("MWh", lambda t: t["curtailed_mwh"]),
     "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"]),
     "units_failed": ("units", lambda t: t["units_failed"]),
+    "units_retired": ("units", lambda t: t["units_retired"]),
 }
 
 

@@ -18,6 +18,20 @@ import numpy as np
 
 from simulator import units
 from simulator.config.schema import Curtailment, Site
+from simulator.hardware import breakeven_power_usd_per_mwh
+
+
+def site_breakeven_usd_per_mwh(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, pool_fee: float,
+                               cooling_overhead: float, tax_usd_per_mwh: float) -> np.ndarray:
+    """DESIGN.md's site breakeven power price ``(cohorts, paths)`` [USD/MWh] (see the module doc).
+
+    Examples
+    --------
+    >>> site_breakeven_usd_per_mwh(np.array([50.0]), np.array([21.5]), 0.02, 0.04, 5.0).round(3).tolist()
+    [[86.309]]
+    """
+    return breakeven_power_usd_per_mwh(np.asarray(hashprice_usd_per_ph_day)[None, :],
+                                       np.asarray(efficiency_jth)[:, None], pool_fee, cooling_overhead, tax_usd_per_mwh)
 
 
 @dataclass(frozen=True)

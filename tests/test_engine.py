@@ -508,3 +508,25 @@ def test_expansion_adds_capacity_opex_and_capex_on_its_schedule():
     assert_allclose(m.site_opex_usd, 100 * 100 * 10 + 150 * 100 * 10, rtol=1e-12)  # 100 USD/MW/day
     build_days = round(365 / 12)
     assert_allclose(m.expansion_capex_usd, 50e6 * 11 / build_days, rtol=1e-12)  # days 0 … 10 of the build
+
+
+# --------------------------------------------------------------------------- stop and retire policies
+def losing_then_winning():
+    # the S19 XP's breakeven is ≈ 70 USD/MWh at 90,000 USD; a 40 % price jump on day 10 makes it pay again
+    return {"sites.0.power.price_usd_per_mwh": 80.0, "horizon_days": 20,
+            "events": [{"kind": "price_shock", "date": "2026-01-11", "change_pct": 40}]}
+
+
+def test_stop_policy_switches_off_after_n_losing_days_and_back_on():
+    day = daily(simulate(scenario(**losing_then_winning(), policies={"stop": {"negative_margin_days": 3}})))
+    assert (day.btc_mined.iloc[:2] > 0).all() and (day.btc_mined.iloc[2:10] == 0).all()
+    assert (day.btc_mined.iloc[10:] > 0).all()
+    assert (day.fleet_hashrate_ehs == day.fleet_hashrate_ehs.iloc[0]).all()  # stopped, still installed
+
+
+def test_retire_policy_removes_the_cohort_for_good():
+    res = simulate(scenario(**losing_then_winning(), policies={"retire": {"negative_margin_days": 5}}))
+    day = daily(res)
+    assert (day.btc_mined.iloc[:4] > 0).all() and (day.btc_mined.iloc[4:] == 0).all()
+    assert (day.fleet_hashrate_ehs.iloc[4:] == 0).all()
+    assert res.path_metrics["units_retired"][0] == 1000

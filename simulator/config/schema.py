@@ -707,6 +707,29 @@ class Failures(Strict):
     """Cost of one repair [USD] (assumption: parts plus a technician's share of a day)."""
 
 
+class StopPolicy(Strict):
+    """Switch a cohort off after a run of loss-making days; back on when it pays again."""
+
+    negative_margin_days: Annotated[int, Field(ge=1)]
+    """Consecutive days its site breakeven must be below the day's mean power price."""
+
+
+class RetirePolicy(Strict):
+    """Retire a cohort for good (resold at the ASIC price index) after a long run of losses."""
+
+    negative_margin_days: Annotated[int, Field(ge=1)]
+    """Consecutive days its site breakeven must be below the day's mean power price."""
+
+
+class Policies(Strict):
+    """Fleet management rules applied to every cohort at the company's sites (off unless given)."""
+
+    stop: Optional[StopPolicy] = None
+    """Stop/restart rule."""
+    retire: Optional[RetirePolicy] = None
+    """Retirement rule."""
+
+
 # --------------------------------------------------------------------------- scenario
 class Provenance(BaseModel):
     """Where a loaded scenario came from (not part of the file)."""
@@ -758,6 +781,8 @@ class Scenario(Strict):
     """Dated events."""
     failures: Failures = Failures()
     """Machine failures and repairs."""
+    policies: Policies = Policies()
+    """Stop and retire rules."""
 
     _provenance: Optional[Provenance] = PrivateAttr(default=None)
 
