@@ -82,7 +82,8 @@ def _power_model(scenario: Scenario, site):
                                    horizon_days=scenario.horizon_days)
     params = market.model_dump(exclude={"contract", "file", "shape"})
     shape = np.ones(units.HOURS_PER_DAY) if market.shape == "flat" else None
-    return POWER_MODELS["index"](start=scenario.start, shape=shape, **params)
+    loading = float(np.sqrt(scenario.market.power_correlation))  # pairwise correlation a² = ρ
+    return POWER_MODELS["index"](start=scenario.start, shape=shape, common_loading=loading, **params)
 
 
 def _hashrate_model(scenario: Scenario, library):
@@ -169,6 +170,7 @@ class _Simulation:
         self.units = FailureState(live.copy(), live.copy(),
                                   np.zeros((scenario.failures.repair_days,) + live.shape))
         self.failed_today = np.zeros(len(path_ids))
+        self.retired_on_date = None
         self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
         self.offline_until = np.zeros(len(scenario.sites))
         self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
@@ -211,6 +213,8 @@ class _Simulation:
             leave = (~self.cohorts.energised(day) & self.cohorts.energised(day - 1))[:, None]
             u = self.units
             full = self.cohorts.units[:, None]
+            leaving = u.installed * leave  # booked on the day's row by the market actor
+            self.retired_on_date = (leaving.sum(axis=0), (leaving * self.cohorts.hashrate_ths[:, None]).sum(axis=0))
             u.working = np.where(arrive, full, np.where(leave, 0.0, u.working))
             u.installed = np.where(arrive, full, np.where(leave, 0.0, u.installed))
             u.repairs = np.where(leave[None], 0.0, u.repairs)
@@ -271,6 +275,10 @@ class _Simulation:
             fee = np.full(self.paths, spike_btc) if day < spike_end else fees[i]
             self.day = _Day.start(prices[i] * self.price_factor, fee, self.failed_today,
                                   self.failed_today * self.scenario.failures.repair_cost_usd_per_unit)
+            if self.retired_on_date is not None:
+                self.day.units_retired += self.retired_on_date[0]
+                self.day.retired_ths += self.retired_on_date[1]
+                self.retired_on_date = None
             yield self.env.timeout(1)
 
     def network(self):
@@ -319,6 +327,7 @@ class _Simulation:
             hourly_price = np.full((units.HOURS_PER_DAY, self.paths), site.power.price_usd_per_mwh)
         else:
             price_streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
+            common = PathStreams(self.seed, "power_common", self.path_ids)  # identical at every site
             price_state = prices.start(price_streams)
         tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None
         derate_by_month = {m: self._derate(site, mine, m) for m in range(1, 13)}
@@ -342,7 +351,7 @@ class _Simulation:
             if prices is not None:
                 if day % POWER_BLOCK_DAYS == 0:
                     block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
-                                                      price_streams)
+                                                      price_streams, common)
                 hourly_price = block[day % POWER_BLOCK_DAYS]
             if policies.stop or policies.retire:
                 losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],

@@ -28,6 +28,7 @@ COMPONENTS: dict[str, int] = {
     "events": 8,
     "demand_response": 9,
     "four_cp": 10,
+    "power_common": 11,
 }
 
 

@@ -181,6 +181,7 @@ def test_deliveries_and_retirements_apply_from_their_date():
     day = daily(res)
     xp, s21 = 1000 * S19XP.hashrate_ths / 1e6, 100 * get_profile("antminer-s21-xp").hashrate_ths / 1e6
     assert_allclose(day.fleet_hashrate_ehs.iloc[:7], [xp, xp, xp + s21, xp + s21, xp + s21, s21, s21])
+    assert res.monthly.iloc[0].units_retired == 1000 and res.monthly.iloc[0].retired_ths == 1000 * S19XP.hashrate_ths
 
 
 def test_undefined_cost_per_btc_is_null():
@@ -530,3 +531,26 @@ def test_retire_policy_removes_the_cohort_for_good():
     assert (day.btc_mined.iloc[:4] > 0).all() and (day.btc_mined.iloc[4:] == 0).all()
     assert (day.fleet_hashrate_ehs.iloc[4:] == 0).all()
     assert res.path_metrics["units_retired"][0] == 1000
+
+
+def test_power_correlation_links_index_sites():
+    from simulator.config import load_scenario
+    from simulator.engine import _power_model
+    from simulator.rng import PathStreams
+
+    from conftest import CONTRACT
+
+    def log_base_shocks(rho):
+        s = load_scenario(str(CONTRACT), [f"market.power_correlation={rho}", "sites[0].power={contract: index, "
+                                          "mean_usd_per_mwh: 40, vol_daily: 0.3}"])
+        ids = np.arange(400)
+        out = []
+        for i, site in enumerate(s.sites):
+            model = _power_model(s, site)
+            detail, _ = model.draw(model.start(PathStreams(7, f"power:{i}", ids)), 0, 30,
+                                   PathStreams(7, f"power:{i}", ids), PathStreams(7, "power_common", ids))
+            out.append(np.diff(np.log(detail.base_usd_per_mwh), axis=0).ravel())
+        return np.corrcoef(out[0], out[1])[0, 1]
+
+    assert abs(log_base_shocks(0.0)) < 0.05
+    assert log_base_shocks(0.6) == pytest.approx(0.6, abs=0.05)

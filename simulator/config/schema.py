@@ -166,6 +166,8 @@ class Market(Strict):
     """BTC price model (gbm | jump | regime | bootstrap | csv)."""
     fees: FeeModel = ConstantFees()
     """Fee model (constant | lognormal | csv)."""
+    power_correlation: Fraction = 0.0
+    """Correlation of the daily log-price shocks of any two index sites (one common factor)."""
 
 
 # --------------------------------------------------------------------------- network

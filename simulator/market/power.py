@@ -384,6 +384,7 @@ class IndexPowerModel:
     cap_usd_per_mwh: float
     floor_usd_per_mwh: float
     shape: tuple | None = None
+    common_loading: float = 0.0
     _shape_table: np.ndarray = field(default=None, compare=False, repr=False)
 
     def __init__(
@@ -399,6 +400,7 @@ class IndexPowerModel:
         cap_usd_per_mwh: float = _D["cap_usd_per_mwh"],
         floor_usd_per_mwh: float = _D["floor_usd_per_mwh"],
         shape=None,
+        common_loading: float = 0.0,
     ) -> None:
         numbers = dict(
             mean_usd_per_mwh=mean_usd_per_mwh, vol_daily=vol_daily, reversion_daily=reversion_daily,
@@ -411,6 +413,8 @@ class IndexPowerModel:
                      f"{name} must be a finite number, got {value!r}")
             object.__setattr__(self, name, float(value))
         object.__setattr__(self, "start_date", as_date(start))
+        _require(0.0 <= common_loading <= 1.0, f"common_loading must be in [0, 1], got {common_loading}")
+        object.__setattr__(self, "common_loading", float(common_loading))
         _require(self.mean_usd_per_mwh > 0, f"mean_usd_per_mwh must be > 0, got {mean_usd_per_mwh}")
         _require(self.vol_daily >= 0, f"vol_daily must be >= 0, got {vol_daily}")
         for name in ("reversion_daily", "spike_probability", "negative_probability"):
@@ -457,15 +461,22 @@ class IndexPowerModel:
         return IndexPowerState(0)
 
     def draw(
-        self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams
+        self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
+        common: PathStreams | None = None,
     ) -> tuple[IndexPowerBlock, IndexPowerState]:
         """Simulate days ``day0 … day0 + n_days − 1``, keeping base, spikes and negatives.
 
-        Same draws and prices as :meth:`block` (which returns only the prices).
+        Same draws and prices as :meth:`block` (which returns only the prices). With
+        ``common`` (a stream every correlated site reads identically) the daily shock is
+        ``z = a z_common + sqrt(1 − a²) z_site`` with ``a = common_loading``, so two sites'
+        log base prices have shock correlation ``a_1 a_2``.
         """
         check_block(state.day, day0, n_days)
         u = streams.uniform((n_days, DRAWS_PER_DAY))
         z, _ = box_muller(u[:, 0], u[:, 1])  # (n_days, paths)
+        if common is not None and self.common_loading > 0:
+            a = self.common_loading
+            z = a * common.normal((n_days,)) + math.sqrt(1.0 - a * a) * z
         phi = 1.0 - self.reversion_daily
         sigma = self.vol_daily
         v = self.log_variance
@@ -489,10 +500,11 @@ class IndexPowerModel:
         return IndexPowerBlock(prices, base, shape, spike, negative), after
 
     def block(
-        self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams
+        self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
+        common: PathStreams | None = None,
     ) -> tuple[np.ndarray, IndexPowerState]:
         """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
-        detail, after = self.draw(state, day0, n_days, streams)
+        detail, after = self.draw(state, day0, n_days, streams, common)
         return detail.prices_usd_per_mwh, after
 
 
@@ -773,7 +785,7 @@ class CsvPowerModel:
         return HourlyCsvState(0, table)
 
     def block(
-        self, state: HourlyCsvState, day0: int, n_days: int, streams: PathStreams
+        self, state: HourlyCsvState, day0: int, n_days: int, streams: PathStreams, common: PathStreams | None = None
     ) -> tuple[np.ndarray, HourlyCsvState]:
         """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
         check_block(state.day, day0, n_days)
