@@ -35,6 +35,7 @@ from simulator.config.schema import Scenario
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
 from simulator.hardware import daily_failure_probability, temperature_derate_fraction
 from simulator.market.fees import FEE_MODELS
+from simulator.market.asic_price import asic_price_usd_per_th
 from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
 from simulator.market.price import PRICE_MODELS
@@ -51,7 +52,8 @@ DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height"
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
                  "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "energy_mwh",
-                 "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths")
+                 "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
+                 "resale_value_usd")
 
 
 def _price_model(scenario: Scenario):
@@ -135,6 +137,7 @@ class _Day:
     units_failed: np.ndarray
     units_retired: np.ndarray = None
     retired_ths: np.ndarray = None
+    resale_value_usd: np.ndarray = None
     network_blocks: np.ndarray = None
     expected_blocks: np.ndarray = None
     running_ths: np.ndarray = None
@@ -153,7 +156,7 @@ class _Day:
                    hosting_cost_usd=zero.copy(),
                    energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
-                   retired_ths=zero.copy())
+                   retired_ths=zero.copy(), resale_value_usd=zero.copy())
 
 
 class _Simulation:
@@ -170,7 +173,7 @@ class _Simulation:
         self.units = FailureState(live.copy(), live.copy(),
                                   np.zeros((scenario.failures.repair_days,) + live.shape))
         self.failed_today = np.zeros(len(path_ids))
-        self.retired_on_date = None
+        self.retired_units = np.zeros(live.shape)  # units leaving today, per cohort and path
         self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
         self.offline_until = np.zeros(len(scenario.sites))
         self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
@@ -213,8 +216,7 @@ class _Simulation:
             leave = (~self.cohorts.energised(day) & self.cohorts.energised(day - 1))[:, None]
             u = self.units
             full = self.cohorts.units[:, None]
-            leaving = u.installed * leave  # booked on the day's row by the market actor
-            self.retired_on_date = (leaving.sum(axis=0), (leaving * self.cohorts.hashrate_ths[:, None]).sum(axis=0))
+            self.retired_units += u.installed * leave  # priced and booked by the reporting actor
             u.working = np.where(arrive, full, np.where(leave, 0.0, u.working))
             u.installed = np.where(arrive, full, np.where(leave, 0.0, u.installed))
             u.repairs = np.where(leave[None], 0.0, u.repairs)
@@ -275,10 +277,6 @@ class _Simulation:
             fee = np.full(self.paths, spike_btc) if day < spike_end else fees[i]
             self.day = _Day.start(prices[i] * self.price_factor, fee, self.failed_today,
                                   self.failed_today * self.scenario.failures.repair_cost_usd_per_unit)
-            if self.retired_on_date is not None:
-                self.day.units_retired += self.retired_on_date[0]
-                self.day.retired_ths += self.retired_on_date[1]
-                self.retired_on_date = None
             yield self.env.timeout(1)
 
     def network(self):
@@ -329,7 +327,7 @@ class _Simulation:
             price_streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
             common = PathStreams(self.seed, "power_common", self.path_ids)  # identical at every site
             price_state = prices.start(price_streams)
-        tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None
+        tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
         derate_by_month = {m: self._derate(site, mine, m) for m in range(1, 13)}
         is_ppa = site.power.contract == "ppa"
         expiry_day = (site.power.expiry - self.scenario.start).days if is_ppa and site.power.expiry else np.inf
@@ -437,10 +435,9 @@ class _Simulation:
 
     def _retire(self, mine: np.ndarray, now: np.ndarray) -> None:
         """Retire cohorts ``mine[now]`` on the paths where ``now`` holds: all their units leave."""
-        u, d = self.units, self.day
+        u = self.units
         leaving = np.where(now, u.installed[mine], 0.0)
-        d.units_retired += leaving.sum(axis=0)
-        d.retired_ths += (leaving * self.cohorts.hashrate_ths[mine][:, None]).sum(axis=0)
+        self.retired_units[mine] += leaving
         u.installed[mine] -= leaving
         u.working[mine] = np.where(now, 0.0, u.working[mine])
         u.repairs[:, mine] = np.where(now[None], 0.0, u.repairs[:, mine])
@@ -476,8 +473,16 @@ class _Simulation:
 
     def reporting(self):
         """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
+        cohorts = self.cohorts
         for day in range(self.days):
             d = self.day
+            if self.retired_units.any():  # resold at the ASIC price index of the day
+                retired_ths = self.retired_units * cohorts.hashrate_ths[:, None]
+                d.units_retired = self.retired_units.sum(axis=0)
+                d.retired_ths = retired_ths.sum(axis=0)
+                d.resale_value_usd = (retired_ths * asic_price_usd_per_th(d.hashprice_usd_per_ph_day[None, :],
+                                                                          cohorts.efficiency_jth[:, None])).sum(axis=0)
+                self.retired_units = np.zeros_like(self.retired_units)
             fleet_ehs = (self.cohorts.hashrate_ths[:, None] * self.units.installed).sum(axis=0) / units.THS_PER_EHS
             columns = {
                 "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,

@@ -48,6 +48,7 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray]]] = {
     "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"]),
     "units_failed": ("units", lambda t: t["units_failed"]),
     "units_retired": ("units", lambda t: t["units_retired"]),
+    "resale_value_usd": ("USD", lambda t: t["resale_value_usd"]),
 }
 
 

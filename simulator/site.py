@@ -163,8 +163,11 @@ def ambient_c(site: Site, month: int) -> np.ndarray | None:
 
     ``T(h) = mean_month + swing / 2 × cos(2π (h − 21) / 24)``: the monthly mean from
     ``ambient_c`` and a daily swing peaking at 21:00 UTC (mid-afternoon in the US Central
-    time zone), an assumption standing in for a site's measured profile.
+    time zone), an assumption standing in for a site's measured profile; or the site's own
+    ``ambient_hourly_c`` table (hour UTC × month).
     """
+    if site.ambient_hourly_c is not None:
+        return np.array([row[month - 1] for row in site.ambient_hourly_c], dtype=float)
     if site.ambient_c is None:
         return None
     hours = np.arange(units.HOURS_PER_DAY)

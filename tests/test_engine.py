@@ -531,6 +531,11 @@ def test_retire_policy_removes_the_cohort_for_good():
     assert (day.btc_mined.iloc[:4] > 0).all() and (day.btc_mined.iloc[4:] == 0).all()
     assert (day.fleet_hashrate_ehs.iloc[4:] == 0).all()
     assert res.path_metrics["units_retired"][0] == 1000
+    from simulator.market.asic_price import asic_price_usd_per_th
+    retire_day = day.iloc[4]
+    assert res.path_metrics["resale_value_usd"][0] == pytest.approx(
+        1000 * S19XP.hashrate_ths * asic_price_usd_per_th(retire_day.hashprice_usd_per_ph_day,
+                                                          S19XP.power_w / S19XP.hashrate_ths))
 
 
 def test_power_correlation_links_index_sites():
@@ -554,3 +559,10 @@ def test_power_correlation_links_index_sites():
 
     assert abs(log_base_shocks(0.0)) < 0.05
     assert log_base_shocks(0.6) == pytest.approx(0.6, abs=0.05)
+
+
+def test_hourly_ambient_profile_derates_the_hot_hours():
+    hot_afternoons = [[S19XP.inlet_limit_c + 2] * 12 if h in (20, 21, 22) else [25.0] * 12 for h in range(24)]
+    day = daily(simulate(scenario(**{"sites.0.ambient_hourly_c": hot_afternoons, "horizon_days": 3})))
+    cool = daily(simulate(scenario(**{"horizon_days": 3})))
+    assert_allclose(day.btc_mined, cool.btc_mined * (21 + 3 * 0.9) / 24, rtol=1e-12)

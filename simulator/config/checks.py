@@ -105,6 +105,12 @@ def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterat
             (getattr(site.power, "index", None), ("sites", i, "power", "index"))
         if market is not None and not market.floor_usd_per_mwh < market.cap_usd_per_mwh:
             yield loc, "floor_usd_per_mwh must be below cap_usd_per_mwh"
+    for i, site in enumerate(scenario.sites):
+        rows = site.ambient_hourly_c or ()
+        if any(len(row) != 12 for row in rows):
+            yield ("sites", i, "ambient_hourly_c"), "each of the 24 hourly rows needs 12 monthly values (Jan … Dec)"
+        if rows and site.ambient_c is not None:
+            yield ("sites", i, "ambient_hourly_c"), "give ambient_c (monthly) or ambient_hourly_c (hourly), not both"
     if scenario.pool.payout == "pplns" and scenario.pool.hashrate_ehs is None:
         yield ("pool",), "pplns needs pool.hashrate_ehs (the pool's size in EH/s)"
 

@@ -398,6 +398,8 @@ class Site(Strict):
     """Monthly mean ambient (air) or coolant (hydro, immersion) inlet temperature, Jan … Dec [°C]."""
     diurnal_swing_c: NonNegative = 0.0
     """Peak-to-trough daily temperature swing around the monthly mean, peaking at 21:00 UTC [°C]."""
+    ambient_hourly_c: Optional[tuple[tuple[float, ...], ...]] = Field(None, min_length=24, max_length=24)
+    """Hourly profile instead: 24 rows (hour UTC 0–23) of 12 monthly values [°C]."""
 
 
 # --------------------------------------------------------------------------- fleet
