@@ -1,4 +1,4 @@
-"""Named scale factors and tiny unit conversions (DESIGN.md, "Units").
+"""Named scale factors (DESIGN.md, "Units").
 
 Every scale factor the package uses lives here, so a formula reads
 ``hashrate_ths * HS_PER_THS`` instead of ``hashrate_ths * 1e12`` (STYLE.md, "Docstrings and
@@ -9,11 +9,10 @@ Integer factors are Python ``int`` (so satoshi arithmetic stays exact); the SI p
 hashrate and power are ``float`` powers of ten (exactly representable: 1e12, 1e15 and 1e18
 are integers below 2**63 and 1e6 is exact).
 
-This module imports nothing from the package and only the standard library and numpy.
+This module imports nothing.
 """
 from __future__ import annotations
 
-import numpy as np
 
 # --- Money -------------------------------------------------------------------------------
 
@@ -82,137 +81,3 @@ HASHES_PER_DIFFICULTY_1: int = 2**32
 TARGET_BLOCK_INTERVAL_S: int = 600
 #: Blocks per day at the target interval [blocks/day] = 86400 / 600.
 TARGET_BLOCKS_PER_DAY: int = SECONDS_PER_DAY // TARGET_BLOCK_INTERVAL_S
-
-
-def btc_from_sats(sats):
-    """Convert satoshis to bitcoin.
-
-    Parameters
-    ----------
-    sats : int or array_like of int
-        Amount [sats].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Amount [BTC] = sats / SATS_PER_BTC (float; a scalar in gives a Python float).
-
-    Examples
-    --------
-    >>> btc_from_sats(312_500_000)
-    3.125
-    """
-    out = np.asarray(sats) / SATS_PER_BTC
-    return float(out) if out.ndim == 0 else out
-
-
-def sats_from_btc(btc):
-    """Convert bitcoin to whole satoshis, rounding to the nearest satoshi.
-
-    Parameters
-    ----------
-    btc : float or array_like of float
-        Amount [BTC].
-
-    Returns
-    -------
-    int or numpy.ndarray of int64
-        Amount [sats] = round(btc * SATS_PER_BTC) (half to even, numpy's rounding).
-
-    Examples
-    --------
-    >>> sats_from_btc(3.125)
-    312500000
-    >>> sats_from_btc([0.1, 0.2]).tolist()
-    [10000000, 20000000]
-    """
-    out = np.rint(np.asarray(btc, dtype=np.float64) * SATS_PER_BTC).astype(np.int64)
-    return int(out) if out.ndim == 0 else out
-
-
-def ehs_from_hs(hashrate_hs):
-    """Convert a hashrate from H/s to EH/s.
-
-    Parameters
-    ----------
-    hashrate_hs : float or array_like
-        Hashrate [H/s].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Hashrate [EH/s] = hashrate_hs / HS_PER_EHS.
-
-    Examples
-    --------
-    >>> ehs_from_hs(6.48e20)
-    648.0
-    """
-    out = np.asarray(hashrate_hs, dtype=np.float64) / HS_PER_EHS
-    return float(out) if out.ndim == 0 else out
-
-
-def hs_from_ehs(hashrate_ehs):
-    """Convert a hashrate from EH/s to H/s.
-
-    Parameters
-    ----------
-    hashrate_ehs : float or array_like
-        Hashrate [EH/s].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Hashrate [H/s] = hashrate_ehs * HS_PER_EHS.
-
-    Examples
-    --------
-    >>> hs_from_ehs(648.0)
-    6.48e+20
-    """
-    out = np.asarray(hashrate_ehs, dtype=np.float64) * HS_PER_EHS
-    return float(out) if out.ndim == 0 else out
-
-
-def hs_from_ths(hashrate_ths):
-    """Convert a hashrate from TH/s to H/s.
-
-    Parameters
-    ----------
-    hashrate_ths : float or array_like
-        Hashrate [TH/s].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Hashrate [H/s] = hashrate_ths * HS_PER_THS.
-
-    Examples
-    --------
-    >>> hs_from_ths(200.0)
-    200000000000000.0
-    """
-    out = np.asarray(hashrate_ths, dtype=np.float64) * HS_PER_THS
-    return float(out) if out.ndim == 0 else out
-
-
-def ths_from_hs(hashrate_hs):
-    """Convert a hashrate from H/s to TH/s.
-
-    Parameters
-    ----------
-    hashrate_hs : float or array_like
-        Hashrate [H/s].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Hashrate [TH/s] = hashrate_hs / HS_PER_THS.
-
-    Examples
-    --------
-    >>> ths_from_hs(2e14)
-    200.0
-    """
-    out = np.asarray(hashrate_hs, dtype=np.float64) / HS_PER_THS
-    return float(out) if out.ndim == 0 else out

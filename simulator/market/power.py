@@ -37,7 +37,8 @@ import pandas as pd
 from simulator.config.schema import IndexPower
 from simulator.errors import InputError
 from simulator.market.price import _require, box_muller
-from simulator.market.series_csv import _lines, _nonblank, _read_raw, as_date, check_block, parse_numbers
+from simulator.market.series_csv import (_lines, _nonblank, _read_raw, as_date, check_block, gather_window,
+                                         parse_numbers)
 from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -612,35 +613,9 @@ class HourlyTable:
         ids = np.asarray(path_ids, dtype=np.int64).reshape(-1)
         first = np.datetime64(start, "h")
         k = (self.hours - first).astype(np.int64)
-        inside = (k >= 0) & (k < n_hours)
-        if self.paths is None:
-            out = np.full(n_hours, np.nan)
-            out[k[inside]] = self.values[inside]
-            missing = np.flatnonzero(np.isnan(out))
-            if missing.size:
-                self._missing_hour(start, n_days, int(missing[0]), None)
-            return np.repeat(out.reshape(n_days, HOURS_PER_DAY)[:, :, None], ids.size, axis=2)
-
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        present = np.isin(uniq, self.paths)
-        if not present.all():
-            absent = uniq[~present]
-            shown = ", ".join(str(p) for p in absent[:5]) + (" …" if absent.size > 5 else "")
-            raise InputError(
-                self.file, 1, 1,
-                f"{self.value_name}: no rows for path {shown}; a per-path file needs rows for every "
-                f"simulated path ({uniq.min()} … {uniq.max()}), or drop the path column to use one "
-                f"series for all paths",
-            )
-        pos = np.minimum(np.searchsorted(uniq, self.paths), uniq.size - 1)
-        hit = inside & (uniq[pos] == self.paths)
-        out = np.full((n_hours, uniq.size), np.nan)
-        out[k[hit], pos[hit]] = self.values[hit]
-        missing = np.argwhere(np.isnan(out))  # row-major: earliest hour, then lowest path id
-        if missing.size:
-            hour, col = missing[0]
-            self._missing_hour(start, n_days, int(hour), int(uniq[col]))
-        return out.reshape(n_days, HOURS_PER_DAY, uniq.size)[:, :, inverse]
+        out = gather_window(k, self.values, self.paths, n_hours, ids, self.file, self.value_name,
+                            lambda index, path: self._missing_hour(start, n_days, index, path))
+        return out.reshape(n_days, HOURS_PER_DAY, ids.size)
 
     def _missing_hour(self, start: dt.date, n_days: int, index: int, path: int | None) -> None:
         hour = np.datetime64(start, "h") + index

@@ -145,35 +145,8 @@ class SeriesTable:
         ids = np.asarray(path_ids, dtype=np.int64).reshape(-1)
         first = np.datetime64(start, "D")
         k = (self.dates - first).astype(np.int64)
-        inside = (k >= 0) & (k < n_days)
-        if self.paths is None:
-            out = np.full(n_days, np.nan)
-            out[k[inside]] = self.values[inside]
-            missing = np.flatnonzero(np.isnan(out))
-            if missing.size:
-                self._missing_day(start, n_days, int(missing[0]), None)
-            return np.repeat(out[:, None], ids.size, axis=1)
-
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        present = np.isin(uniq, self.paths)
-        if not present.all():
-            absent = uniq[~present]
-            shown = ", ".join(str(p) for p in absent[:5]) + (" …" if absent.size > 5 else "")
-            raise InputError(
-                self.file, 1, 1,
-                f"{self.value_name}: no rows for path {shown}; a per-path series needs rows for every "
-                f"simulated path ({uniq.min()} … {uniq.max()}), or drop the path column to use one "
-                f"series for all paths",
-            )
-        pos = np.minimum(np.searchsorted(uniq, self.paths), uniq.size - 1)
-        hit = inside & (uniq[pos] == self.paths)
-        out = np.full((n_days, uniq.size), np.nan)
-        out[k[hit], pos[hit]] = self.values[hit]
-        missing = np.argwhere(np.isnan(out))  # row-major: earliest day, then lowest path id
-        if missing.size:
-            day, col = missing[0]
-            self._missing_day(start, n_days, int(day), int(uniq[col]))
-        return out[:, inverse]
+        return gather_window(k, self.values, self.paths, n_days, ids, self.file, self.value_name,
+                             lambda index, path: self._missing_day(start, n_days, index, path))
 
     def _missing_day(self, start: dt.date, n_days: int, day: int, path: int | None) -> None:
         date = np.datetime64(start, "D") + day
@@ -313,6 +286,41 @@ def read_series_csv(
     """
     table = load_series_csv(file, value_name, minimum=minimum, strict=strict)
     return table.window(as_date(start), n_days, path_ids)
+
+
+def gather_window(k: np.ndarray, values: np.ndarray, paths: np.ndarray | None, n_steps: int, ids: np.ndarray,
+                  file: str, value_name: str, on_missing) -> np.ndarray:
+    """Place rows at steps ``k`` (days or hours from the window start) into ``(n_steps, paths)``.
+
+    A table without a path column is broadcast to every id; with one, every requested id
+    needs rows. ``on_missing(step, path_or_None)`` raises for the first empty step (earliest
+    step, then lowest path id).
+    """
+    inside = (k >= 0) & (k < n_steps)
+    if paths is None:
+        out = np.full(n_steps, np.nan)
+        out[k[inside]] = values[inside]
+        missing = np.flatnonzero(np.isnan(out))
+        if missing.size:
+            on_missing(int(missing[0]), None)
+        return np.repeat(out[:, None], ids.size, axis=1)
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    present = np.isin(uniq, paths)
+    if not present.all():
+        absent = uniq[~present]
+        shown = ", ".join(str(p) for p in absent[:5]) + (" …" if absent.size > 5 else "")
+        raise InputError(file, 1, 1, f"{value_name}: no rows for path {shown}; a per-path series needs rows for "
+                                     f"every simulated path ({uniq.min()} … {uniq.max()}), or drop the path "
+                                     f"column to use one series for all paths")
+    pos = np.minimum(np.searchsorted(uniq, paths), uniq.size - 1)
+    hit = inside & (uniq[pos] == paths)
+    out = np.full((n_steps, uniq.size), np.nan)
+    out[k[hit], pos[hit]] = values[hit]
+    missing = np.argwhere(np.isnan(out))
+    if missing.size:
+        step, col = missing[0]
+        on_missing(int(step), int(uniq[col]))
+    return out[:, inverse]
 
 
 # --------------------------------------------------------------------------- the block API over a CSV
