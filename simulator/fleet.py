@@ -15,7 +15,6 @@ from typing import Mapping
 
 import numpy as np
 
-from simulator import units
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -51,16 +50,6 @@ class Cohorts:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    @property
-    def it_power_mw(self) -> np.ndarray:
-        """Nameplate IT power of each cohort [MW]."""
-        return self.units * self.power_w / units.W_PER_MW
-
-    @property
-    def nameplate_ths(self) -> np.ndarray:
-        """Nameplate hashrate of each cohort [TH/s]."""
-        return self.units * self.hashrate_ths
 
     def energised(self, day: float) -> np.ndarray:
         """Cohorts installed and connected during day ``day`` (bool, ``(cohorts,)``)."""

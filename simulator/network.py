@@ -246,8 +246,6 @@ class DayBlocks:
     blocks: np.ndarray
     expected_blocks: np.ndarray
     reward_btc_per_hs_day: np.ndarray
-    subsidy_sats: np.ndarray
-    difficulty_mean: np.ndarray
 
 
 def _subsidy_btc(height: np.ndarray) -> np.ndarray:
@@ -312,19 +310,8 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     reward = k * (a * (s_old + fees_btc_per_block) / d0
                   + (b - a) * (mid_s + fees_btc_per_block) / mid_d
                   + (1 - b) * (s_new + fees_btc_per_block) / d_new)
-    difficulty_mean = f_retarget * d0 + (1 - f_retarget) * d_new
-    subsidy = _day_subsidy_sats(h_start, h_end)
     new_state = ChainState(h_end, difficulty, epoch_start, retarget)
-    return new_state, DayBlocks(n, mean_blocks, reward, subsidy, difficulty_mean)
-
-
-def _day_subsidy_sats(h_start: np.ndarray, h_end: np.ndarray) -> np.ndarray:
-    """Integer satoshis issued by heights ``floor(h_start)+1 … floor(h_end)`` (whole blocks)."""
-    lo, hi = np.floor(h_start).astype(np.int64), np.floor(h_end).astype(np.int64)
-    halving = chain.next_halving_height(lo)
-    below = np.minimum(hi, halving - 1)
-    return ((below - lo) * chain.block_subsidy_sats(lo + 1)
-            + np.maximum(hi - below, 0) * chain.block_subsidy_sats(np.maximum(halving, lo + 1)))
+    return new_state, DayBlocks(n, mean_blocks, reward)
 
 
 def hashprice_usd_per_ph_day(reward_btc_per_hs_day: np.ndarray, price_usd: np.ndarray) -> np.ndarray:
@@ -335,5 +322,3 @@ def hashprice_usd_per_ph_day(reward_btc_per_hs_day: np.ndarray, price_usd: np.nd
     """
     return reward_btc_per_hs_day * units.HS_PER_PHS * price_usd
 
-
-HASHRATE_MODELS = {"constant": ConstantHashrate, "growth": GrowthHashrate, "csv": CsvHashrate}
