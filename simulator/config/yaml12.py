@@ -123,7 +123,12 @@ def parse(text: str, file: str) -> Document:
     >>> doc.pos(("c", 1))
     ('x.yaml', 3, 8)
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character PyYAML refuses to read
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise InputError(file, line, col, f"character {exc.character!r} is not allowed in YAML text") from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

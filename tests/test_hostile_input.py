@@ -1,0 +1,103 @@
+"""Hostile scenario files: whatever is fed in, `validate` exits 2 with `file:line:col:` lines
+and no traceback, or accepts the file. Mutations of the contract example by hypothesis."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from simulator.cli import main
+
+from conftest import CONTRACT
+
+TEXT = CONTRACT.read_text()
+LINES = TEXT.splitlines()
+KEYS = sorted({m.group(1) for m in re.finditer(r"([a-z_]+):", TEXT)})
+JUNK = st.one_of(
+    st.text(min_size=0, max_size=30),
+    st.sampled_from(["-1", "0", "1.5", "1e400", "-.inf", ".nan", "yes", "~", "[]", "{}", "2026-02-30",
+                     "'2026-01-01'", "!!python/object/apply:os.system ['echo']", "*alias", "&a [1]",
+                     "99999999999999999999999999", "\t", "\x00", "é✓", "{model: gbx}", "[1, [2, [3]]]"]),
+)
+
+
+def _mutations():
+    line = st.integers(0, len(LINES) - 1)
+    return st.one_of(
+        st.tuples(st.just("replace_value"), line, JUNK),
+        st.tuples(st.just("delete_line"), line, st.just("")),
+        st.tuples(st.just("rename_key"), line, st.sampled_from(KEYS + ["bogus", "Name", "paths2"])),
+        st.tuples(st.just("insert_line"), line, JUNK),
+        st.tuples(st.just("truncate"), st.integers(0, len(TEXT)), st.just("")),
+        st.tuples(st.just("binary"), st.integers(0, len(TEXT)), st.binary(min_size=1, max_size=20)),
+    )
+
+
+def mutate(kind, where, payload) -> bytes:
+    lines = list(LINES)
+    if kind == "replace_value" and ":" in lines[where]:
+        head = lines[where].rsplit(":", 1)[0]
+        lines[where] = f"{head}: {payload}"
+    elif kind == "delete_line":
+        del lines[where]
+    elif kind == "rename_key":
+        lines[where] = re.sub(r"[a-z_]+:", f"{payload}:", lines[where], count=1)
+    elif kind == "insert_line":
+        lines.insert(where, str(payload))
+    elif kind == "truncate":
+        return TEXT[:where].encode()
+    elif kind == "binary":
+        data = TEXT.encode()
+        return data[:where] + payload + data[where:]
+    return ("\n".join(lines) + "\n").encode("utf-8", errors="surrogatepass")
+
+
+def check(runner, path):
+    result = runner.invoke(main, ["validate", str(path)])
+    assert result.exit_code in (0, 2), (result.exit_code, result.stderr, result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code == 2:
+        lines = result.stderr.strip().splitlines()
+        assert lines and all(re.match(rf"{re.escape(str(path))}:\d+:\d+: \S", ln) for ln in lines), result.stderr
+    return result.exit_code
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=_mutations())
+def test_mutated_contract_example_fails_cleanly(mutation, runner, tmp_path):
+    path = tmp_path / "s.yaml"
+    try:
+        path.write_bytes(mutate(*mutation))
+    except UnicodeEncodeError:
+        return
+    check(runner, path)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=_mutations())
+def test_mutated_contract_example_fails_cleanly_full(mutation, runner, tmp_path):
+    path = tmp_path / "s.yaml"
+    try:
+        path.write_bytes(mutate(*mutation))
+    except UnicodeEncodeError:
+        return
+    check(runner, path)
+
+
+@pytest.mark.parametrize("text", [
+    "a: &a [1,1,1,1,1,1,1,1,1,1]\n" + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
+                                               for p, c in zip("abcdefgh", "bcdefghi")),  # billion laughs
+    "[" * 10000,
+    "name: " + "x" * 100000 + "\n",
+    yaml.safe_dump({"name": "x", "nested": {"a" * 10: {"b": {"c": {"d": 1}}}}}),
+    "- just\n- a\n- list\n",
+    "%YAML 1.1\n---\nname: x\n",
+    "name: x\n---\nname: y\n",
+])
+def test_pathological_documents(text, runner, tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    assert check(runner, path) == 2
