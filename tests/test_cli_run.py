@@ -109,3 +109,15 @@ def test_every_example_runs(runner, path, tmp_path):
     assert result.exit_code == 0, result.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["metrics"]["btc_mined"]["mean"] > 0
+
+
+def test_same_seed_gives_byte_identical_outputs(runner, tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = runner.invoke(main, ["run", str(SCENARIOS / "ercot_curtailment.yaml"), "--paths", "4",
+                                      "--out", str(out)])
+        assert result.exit_code == 0, result.stderr
+        outs.append(out)
+    for name in ("summary.json", "daily.parquet", "daily_quantiles.parquet", "monthly.parquet"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

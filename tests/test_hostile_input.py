@@ -101,3 +101,18 @@ def test_pathological_documents(text, runner, tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(text)
     assert check(runner, path) == 2
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.one_of(st.sampled_from(["paths", "fleet[0].units", "fleet[5].units", "sites[0].power.contract",
+                                      "market.btc_price", "network.hashrate.model", "a..b", "[0]", "pool.fee",
+                                      "sites[0].curtailment", "events[0].date", "company.debt[1].kind"]),
+                     st.text(max_size=15)),
+       value=JUNK)
+def test_overrides_fail_cleanly(key, value, runner):
+    result = runner.invoke(main, ["validate", str(CONTRACT), "--set", f"{key}={value}"])
+    assert result.exit_code in (0, 2), (result.exit_code, result.stderr, result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code == 2:
+        for line in result.stderr.strip().splitlines():
+            assert re.match(r"(--set .*|.*\.yaml):\d+:\d+: \S", line, re.S), line

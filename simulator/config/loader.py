@@ -131,6 +131,11 @@ def document_sha256(doc: Document) -> str:
 
 
 # --------------------------------------------------------------------------- overrides
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so an error about it stays on one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
 
 
@@ -145,7 +150,7 @@ def parse_override(text: str) -> tuple[tuple, object, int]:
     >>> parse_override("fleet[0].units=5000")
     (('fleet', 0, 'units'), 5000, 16)
     """
-    where = f"--set {text}"
+    where = f"--set {_printable(text)}"
     if "=" not in text:
         raise InputError(where, 1, 1, "expected KEY=VALUE, e.g. --set fleet[0].units=5000")
     key, value_text = text.split("=", 1)
@@ -171,7 +176,7 @@ def apply_overrides(doc: Document, overrides: Iterable[str]) -> Document:
     doc = Document(copy.deepcopy(doc.data), dict(doc.value_pos), dict(doc.key_pos))
     for text in overrides:
         path, value, value_col = parse_override(text)
-        where = f"--set {text}"
+        where = f"--set {_printable(text)}"
         node = doc.data
         for i, step in enumerate(path[:-1]):
             nxt = path[i + 1]
