@@ -321,17 +321,19 @@ class _Simulation:
         ths_per_unit = c.hashrate_ths[mine][:, None]
         mw_per_unit = c.power_w[mine][:, None] / units.W_PER_MW
         prices = _power_model(self.scenario, site)
-        if prices is None:
-            hourly_price = np.full((units.HOURS_PER_DAY, self.paths), site.power.price_usd_per_mwh)
+        dr, fcp = site.demand_response, site.four_cp
+        tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
+        if prices is None:  # every hour alike: one row will do unless hours are treated differently
+            same_hours = site.curtailment.policy in ("none", "economic") and not (dr or fcp or tuned)
+            hourly_price = np.full((1 if same_hours else units.HOURS_PER_DAY, self.paths),
+                                   site.power.price_usd_per_mwh)
         else:
             price_streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
             common = PathStreams(self.seed, "power_common", self.path_ids)  # identical at every site
             price_state = prices.start(price_streams)
-        tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
         derate_by_month = {m: self._derate(site, mine, m) for m in range(1, 13)}
         is_ppa = site.power.contract == "ppa"
         expiry_day = (site.power.expiry - self.scenario.start).days if is_ppa and site.power.expiry else np.inf
-        dr, fcp = site.demand_response, site.four_cp
         dr_streams = PathStreams(self.seed, f"demand_response:{index}", self.path_ids) if dr else None
         if fcp:
             fcp_streams = PathStreams(self.seed, f"four_cp:{index}", self.path_ids)

@@ -98,8 +98,9 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     Parameters
     ----------
     hashprice_usd_per_ph_day : (paths,)
-    price_usd_per_mwh : (24, paths)
-        Hourly energy price (a fixed contract repeats its price).
+    price_usd_per_mwh : (24, paths) or (1, paths)
+        Hourly energy price; one row means every hour alike (a fixed contract under ``none``
+        or ``economic``), computed once.
     efficiency_jth : (cohorts,)
         Sorted ascending (most efficient first).
     working_ths, working_mw : (cohorts, paths)
@@ -153,6 +154,8 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
         running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
         running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
     running_mw = running_mw * (1 + cooling_overhead)
+    if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
+        running_mw = np.repeat(running_mw, units.HOURS_PER_DAY, axis=0)
     available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
     return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
                     curtailed_mwh=np.maximum(available_mwh - running_mw.sum(axis=0), 0.0))

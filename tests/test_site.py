@@ -142,3 +142,15 @@ def test_capped_hours_shed_units_least_efficient_first_in_both_dispatchers(seed,
     uncapped = dispatch_day(cfg, hp, price, 0.0, 0.02, 0.05, eff, ths, mw)
     binding = cap < uncapped.energy_hourly_mwh / 1.05
     assert_allclose(fast.energy_hourly_mwh[binding], cap[binding] * 1.05, rtol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["none", "economic"]))
+def test_one_price_row_equals_24_identical_hours(seed, policy):
+    eff, ths, mw, hp, _ = _random_site(seed)
+    flat = np.random.default_rng(seed).uniform(20, 90, (1, ths.shape[1]))
+    cfg = Curtailment(policy=policy)
+    one = dispatch_day(cfg, hp, flat, 2.0, 0.02, 0.05, eff, ths, mw)
+    full = dispatch_day(cfg, hp, np.repeat(flat, 24, axis=0), 2.0, 0.02, 0.05, eff, ths, mw)
+    for field in ("running_ths", "energy_hourly_mwh", "curtailed_mwh"):
+        assert_allclose(getattr(one, field), getattr(full, field), rtol=1e-12)
