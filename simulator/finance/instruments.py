@@ -1,0 +1,155 @@
+"""Debt instruments as pure functions: schedules, accruals and the BTC-backed loan's LTV rules.
+
+These are the building blocks the finance ledger (issue 6) drives day by day; every function
+is vectorised over paths where the state differs by path (collateral, BTC price).
+
+Conventions: a year is 365 days (DESIGN.md) unless an instrument states its own day count;
+rates are annual fractions; amounts are USD; BTC amounts are floats of BTC.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator import units
+
+
+# --------------------------------------------------------------------------- amortising loans
+def level_payment_usd(principal_usd: float, rate_annual: float, n_months: int) -> float:
+    """Monthly payment of a fully amortising loan: ``P r / (1 − (1 + r)^−n)`` with ``r = rate/12``.
+
+    The standard annuity formula (e.g. any mortgage text); ``P / n`` when the rate is 0.
+
+    Examples
+    --------
+    >>> round(level_payment_usd(100_000.0, 0.09, 12), 2)
+    8745.15
+    """
+    if n_months <= 0:
+        raise ValueError(f"n_months must be > 0, got {n_months}")
+    r = rate_annual / units.MONTHS_PER_YEAR
+    if r == 0:
+        return principal_usd / n_months
+    return principal_usd * r / (1.0 - (1.0 + r) ** -n_months)
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One month of an amortisation schedule [USD]."""
+
+    month: int
+    opening_usd: float
+    interest_usd: float
+    principal_usd: float
+    closing_usd: float
+
+
+def amortisation_schedule(principal_usd: float, rate_annual: float, n_months: int) -> list[ScheduleRow]:
+    """Month-by-month schedule of a level-payment loan, rounded to the cent like a lender's.
+
+    Each month: interest = round(opening × r, 2); principal = payment − interest (the last
+    month repays whatever is left, so the loan closes at exactly 0).
+
+    Examples
+    --------
+    >>> rows = amortisation_schedule(100_000.0, 0.09, 12)
+    >>> rows[0].interest_usd, rows[0].principal_usd, rows[-1].closing_usd
+    (750.0, 7995.15, 0.0)
+    """
+    payment = round(level_payment_usd(principal_usd, rate_annual, n_months), 2)
+    r = rate_annual / units.MONTHS_PER_YEAR
+    rows, balance = [], round(principal_usd, 2)
+    for month in range(1, n_months + 1):
+        interest = round(balance * r, 2)
+        principal = round(balance if month == n_months else payment - interest, 2)
+        closing = round(balance - principal, 2)
+        rows.append(ScheduleRow(month, balance, interest, principal, closing))
+        balance = closing
+    return rows
+
+
+def coupon_usd_per_day(principal_usd, coupon_annual: float):
+    """Interest accrued per day on a bullet instrument: ``principal × coupon / 365``."""
+    return np.asarray(principal_usd, dtype=float) * coupon_annual / units.DAYS_PER_YEAR
+
+
+# --------------------------------------------------------------------------- convertibles
+def converts(share_price_usd, conversion_price_usd: float):
+    """True where the holder converts at maturity: the shares are worth more than par.
+
+    A holder converts when ``share_price > conversion_price`` (the note's conversion value
+    ``principal / conversion_price × share_price`` exceeds its principal); otherwise the note
+    is repaid in cash (or refinanced).
+    """
+    return np.asarray(share_price_usd, dtype=float) > conversion_price_usd
+
+
+def conversion_shares(principal_usd: float, conversion_price_usd: float) -> float:
+    """Shares issued on conversion: ``principal / conversion_price``."""
+    return principal_usd / conversion_price_usd
+
+
+# --------------------------------------------------------------------------- BTC-backed loans
+def collateral_btc(principal_usd: float, price_usd, ltv: float):
+    """BTC pledged so that the loan sits at ``ltv``: ``principal / (price × ltv)``."""
+    return principal_usd / (np.asarray(price_usd, dtype=float) * ltv)
+
+
+def ltv(debt_usd, pledged_btc, price_usd):
+    """Loan-to-value ``debt / (pledged × price)``; infinite when nothing is pledged."""
+    value = np.asarray(pledged_btc, dtype=float) * np.asarray(price_usd, dtype=float)
+    debt = np.asarray(debt_usd, dtype=float)
+    out = np.full(np.broadcast(debt, value).shape, np.inf)
+    with np.errstate(over="ignore"):
+        np.divide(debt, value, out=out, where=value > 0)
+    return np.where(debt <= 0, 0.0, out)
+
+
+@dataclass(frozen=True)
+class CollateralStep:
+    """The outcome of one day's LTV check, per path."""
+
+    pledged_btc: np.ndarray
+    treasury_btc: np.ndarray
+    debt_usd: np.ndarray
+    margin_call: np.ndarray
+    liquidated: np.ndarray
+    sold_btc: np.ndarray
+
+
+def check_collateral(debt_usd, pledged_btc, treasury_btc, price_usd, ltv_initial: float, ltv_margin_call: float,
+                     ltv_liquidation: float) -> CollateralStep:
+    """Apply a BTC-backed loan's margin call and liquidation rules at the day's price.
+
+    * LTV ≥ ``ltv_liquidation``: the lender sells the collateral at the price to repay the
+      debt (what is left over returns to the treasury; a shortfall stays as debt).
+    * else LTV ≥ ``ltv_margin_call``: the company tops up from its treasury to bring LTV back
+      to ``ltv_initial``; if the treasury cannot cover it, it posts all it has, and the loan is
+      liquidated if LTV still reaches ``ltv_liquidation``.
+
+    LTV therefore never stays at or above the liquidation level after the check.
+
+    Examples
+    --------
+    >>> step = check_collateral(np.array([50.0]), np.array([1.0]), np.array([10.0]), np.array([62.5]),
+    ...                         0.5, 0.75, 0.85)
+    >>> bool(step.margin_call[0]), round(float(step.pledged_btc[0]), 6), round(float(step.treasury_btc[0]), 6)
+    (True, 1.6, 9.4)
+    """
+    debt = np.asarray(debt_usd, dtype=float).copy()
+    pledged = np.asarray(pledged_btc, dtype=float).copy()
+    treasury = np.asarray(treasury_btc, dtype=float).copy()
+    price = np.asarray(price_usd, dtype=float)
+    current = ltv(debt, pledged, price)
+    call = (debt > 0) & (current >= ltv_margin_call) & (current < ltv_liquidation)
+    needed = np.where(call, np.maximum(collateral_btc(np.maximum(debt, 0), price, ltv_initial) - pledged, 0), 0.0)
+    posted = np.minimum(needed, treasury)
+    pledged, treasury = pledged + posted, treasury - posted
+    liquidate = (debt > 0) & (ltv(debt, pledged, price) >= ltv_liquidation)
+    sold = np.where(liquidate, np.minimum(pledged, debt / np.where(price > 0, price, np.inf)), 0.0)
+    debt = np.where(liquidate, debt - sold * price, debt)
+    released = np.where(liquidate, pledged - sold, 0.0)
+    treasury = treasury + released
+    pledged = np.where(liquidate, 0.0, pledged)
+    return CollateralStep(pledged, treasury, debt, call | liquidate, liquidate, sold)
