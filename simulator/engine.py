@@ -6,10 +6,12 @@ path (DESIGN.md, "Vectorised discrete events"):
 
 * ``fleet`` energises and retires cohorts on their dates (from 00:00 of the date);
 * ``life_cycle`` fails units (binomial per cohort per day) and returns repaired ones;
-* ``events`` applies dated events (``power_tax``) from their date, inclusive;
+* ``events`` applies dated events (taxes, outages, shocks, fee spikes) from their date;
 * ``market`` draws BTC price closes and fees in blocks of a year per path;
 * ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves;
-* one process per ``site`` decides curtailment and books production, energy and cost;
+* one process per ``site`` decides hourly curtailment, tuning, programme calls and stop /
+  retire policies, and books production, the energy bill, credits and opex;
+* ``hosted`` books the cohorts hosted at third parties;
 * ``pool`` turns the FPPS value into PPLNS or solo payouts (luck from found blocks);
 * ``reporting`` folds the day into the kept daily rows, daily quantiles, monthly flows and
   per-path totals.
