@@ -64,27 +64,26 @@ def check(runner, path):
     return result.exit_code
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(mutation=_mutations())
-def test_mutated_contract_example_fails_cleanly(mutation, runner, tmp_path):
+def fuzz_once(mutation, runner, tmp_path):
     path = tmp_path / "s.yaml"
     try:
         path.write_bytes(mutate(*mutation))
     except UnicodeEncodeError:
         return
     check(runner, path)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=_mutations())
+def test_mutated_contract_example_fails_cleanly(mutation, runner, tmp_path):
+    fuzz_once(mutation, runner, tmp_path)
 
 
 @pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutation=_mutations())
 def test_mutated_contract_example_fails_cleanly_full(mutation, runner, tmp_path):
-    path = tmp_path / "s.yaml"
-    try:
-        path.write_bytes(mutate(*mutation))
-    except UnicodeEncodeError:
-        return
-    check(runner, path)
+    fuzz_once(mutation, runner, tmp_path)
 
 
 @pytest.mark.parametrize("text", [

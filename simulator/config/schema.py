@@ -427,42 +427,36 @@ class _Placed(Strict):
         return self
 
 
-class FleetItem(_Placed):
-    """A cohort of identical machines already installed."""
+class _Cohort(_Placed):
+    """What every cohort has: identity, hardware, size, firmware setting, retirement."""
 
     id: Optional[str] = None
-    """Unique cohort id (for upgrade and reports)."""
+    """Unique cohort id across fleet and purchases (for upgrade and reports)."""
     model: str
     """Hardware profile id (see ``hashfleet hardware list``)."""
     units: PositiveInt
     """Number of machines."""
+    tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
+    """Firmware setting: a hashrate fraction of nameplate (0.9 = underclocked 10 %, power from
+    the tuning curve P ∝ f^k), or ``dynamic`` to choose the margin-maximising setting each hour."""
+    retired: Optional[IsoDate] = None
+    """Date the cohort leaves its site (resold at the ASIC price index)."""
+
+
+class FleetItem(_Cohort):
+    """A cohort of identical machines already installed."""
+
     deployed: IsoDate
     """Date the cohort was energised (may precede start)."""
-    tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
-    """Firmware setting: a hashrate fraction of nameplate (0.9 = underclocked 10 %, power from
-    the tuning curve P ∝ f^k), or ``dynamic`` to choose the margin-maximising setting each hour."""
-    retired: Optional[IsoDate] = None
-    """Date the cohort leaves the site (resold at the ASIC price index)."""
 
 
-class Purchase(_Placed):
+class Purchase(_Cohort):
     """Machines bought and delivered inside the horizon."""
 
-    id: Optional[str] = None
-    """Unique cohort id."""
-    model: str
-    """Hardware profile id."""
-    units: PositiveInt
-    """Number of machines."""
     delivery: IsoDate
     """Date the machines are energised."""
-    tuning: Union[Annotated[float, Field(gt=0)], Literal["dynamic"]] = 1.0
-    """Firmware setting: a hashrate fraction of nameplate (0.9 = underclocked 10 %, power from
-    the tuning curve P ∝ f^k), or ``dynamic`` to choose the margin-maximising setting each hour."""
     price_usd_per_th: Optional[NonNegative] = None
-    """Purchase price [USD/TH]; default: the ASIC price index."""
-    retired: Optional[IsoDate] = None
-    """Date the cohort leaves the site."""
+    """Purchase price [USD/TH]; default: the hardware's launch price where known."""
 
 
 # --------------------------------------------------------------------------- hpc

@@ -38,7 +38,7 @@ from simulator.config.schema import IndexPower
 from simulator.errors import InputError
 from simulator.market.price import _require, box_muller
 from simulator.market.series_csv import (_lines, _nonblank, _read_raw, as_date, check_block, gather_window,
-                                         parse_numbers)
+                                         parse_numbers, sort_rows)
 from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -674,27 +674,8 @@ def load_hourly_csv(file: str | Path, value_name: str = "power_price") -> Hourly
         raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
     hours = parse_utc_hours(raw[names[lowered.index("datetime")]], lines, file)
     values = parse_numbers(raw[value_cols[0]], lines, file, value_name)
-    paths = None
-    if "path" in lowered:
-        cells = raw[names[lowered.index("path")]]
-        ok = cells.str.fullmatch(r"\d+").to_numpy()
-        if not ok.all():
-            i = np.flatnonzero(~ok)[0]
-            raise InputError(file, lines[i], 1, f"path: expected a 0-based integer path id, got {cells.iloc[i]!r}")
-        paths = cells.astype(np.int64).to_numpy()
-    order = np.lexsort((hours, paths)) if paths is not None else np.argsort(hours, kind="stable")
-    hours, values, lines = hours[order], values[order], lines[order]
-    if paths is not None:
-        paths = paths[order]
-    same = hours[1:] == hours[:-1]
-    if paths is not None:
-        same &= paths[1:] == paths[:-1]
-    if same.any():
-        i = int(np.flatnonzero(same)[0])
-        a, b = sorted((int(lines[i]), int(lines[i + 1])))
-        on_path = "" if paths is None else f" on path {paths[i]}"
-        raise InputError(file, b, 1,
-                         f"{value_name}: the hour {_format_hour(hours[i])}{on_path} is given twice (also on line {a})")
+    hours, paths, values, lines = sort_rows(raw, names, lowered, lines, hours, values, file, value_name,
+                                            lambda hour: f"the hour {_format_hour(hour)}")
     return HourlyTable(str(file), value_name, hours, paths, values, lines)
 
 

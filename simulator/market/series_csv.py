@@ -214,6 +214,17 @@ def load_series_csv(
     date_col = names[lowered.index("date")]
     dates = parse_dates(raw[date_col], lines, file)
     values = parse_numbers(raw[value_cols[0]], lines, file, value_name, minimum=minimum, strict=strict)
+    dates, paths, values, lines = sort_rows(raw, names, lowered, lines, dates, values, file, value_name, str)
+    return SeriesTable(str(file), value_name, dates, paths, values, lines)
+
+
+def sort_rows(raw: pd.DataFrame, names: list, lowered: list, lines: np.ndarray, keys: np.ndarray, values: np.ndarray,
+              file, value_name: str, show_key) -> tuple:
+    """Read the optional ``path`` column, sort rows by (path, key) and refuse duplicates.
+
+    Returns ``(keys, paths or None, values, lines)`` sorted; a duplicate (path, key) is an
+    InputError at the later line, naming the earlier one (``show_key`` formats the key).
+    """
     paths = None
     if "path" in lowered:
         cells = raw[names[lowered.index("path")]]
@@ -222,19 +233,19 @@ def load_series_csv(
             i = np.flatnonzero(~ok)[0]
             raise InputError(file, lines[i], 1, f"path: expected a 0-based integer path id, got {cells.iloc[i]!r}")
         paths = cells.astype(np.int64).to_numpy()
-    order = np.lexsort((dates, paths)) if paths is not None else np.argsort(dates, kind="stable")
-    dates, values, lines = dates[order], values[order], lines[order]
+    order = np.lexsort((keys, paths)) if paths is not None else np.argsort(keys, kind="stable")
+    keys, values, lines = keys[order], values[order], lines[order]
     if paths is not None:
         paths = paths[order]
-    same = dates[1:] == dates[:-1]
+    same = keys[1:] == keys[:-1]
     if paths is not None:
         same &= paths[1:] == paths[:-1]
     if same.any():
         i = int(np.flatnonzero(same)[0])
         a, b = sorted((int(lines[i]), int(lines[i + 1])))
         on_path = "" if paths is None else f" on path {paths[i]}"
-        raise InputError(file, b, 1, f"{value_name}: {dates[i]}{on_path} is given twice (also on line {a})")
-    return SeriesTable(str(file), value_name, dates, paths, values, lines)
+        raise InputError(file, b, 1, f"{value_name}: {show_key(keys[i])}{on_path} is given twice (also on line {a})")
+    return keys, paths, values, lines
 
 
 def read_series_csv(
