@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from simulator import chain, units
+from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.market.series_csv import CsvDailyModel
 from simulator.rng import PathStreams, poisson_inverse_cdf
 
@@ -103,21 +104,6 @@ class CsvHashrate(CsvDailyModel):
     minimum = 0.0
 
 
-def breakeven_hashprice_usd_per_ph_day(efficiency_jth, power_usd_per_mwh: float) -> np.ndarray:
-    """Hashprice [USD/(PH/s·day)] at which a machine's revenue equals its power cost.
-
-    ``hashprice = power_usd_per_mwh × 24 × e / 1e6 × 1000``: the inverse of DESIGN.md's
-    breakeven power price ``hashprice_usd_per_th_day × 1e6 / (24 e)``.
-
-    Examples
-    --------
-    >>> round(float(breakeven_hashprice_usd_per_ph_day(15.0, 50.0)), 6)
-    18.0
-    """
-    return (power_usd_per_mwh * units.HOURS_PER_DAY * np.asarray(efficiency_jth, dtype=float)
-            / units.W_PER_MW * units.THS_PER_PHS)
-
-
 @dataclass(frozen=True)
 class VintageState:
     """Endogenous network: EH/s per release-quarter vintage ``(vintages, paths)`` and counters."""
@@ -187,10 +173,10 @@ class EndogenousHashrate:
             lagged = history[0] if not np.isnan(history[0]).all() else history[~np.isnan(history[:, 0])][0]
             released = self.release_day <= day
             newest = np.flatnonzero(released)[-1]
-            b_new = breakeven_hashprice_usd_per_ph_day(self.efficiency_jth[newest], self.network_power_usd_per_mwh)
+            b_new = breakeven_hashprice_usd_per_ph_day(self.network_power_usd_per_mwh, self.efficiency_jth[newest])
             total = ehs.sum(axis=0)
             growth = self.elasticity * np.maximum(0.0, lagged / b_new - 1.0) * total / units.DAYS_PER_YEAR
-            b_v = breakeven_hashprice_usd_per_ph_day(self.efficiency_jth, self.network_power_usd_per_mwh)[:, None]
+            b_v = breakeven_hashprice_usd_per_ph_day(self.network_power_usd_per_mwh, self.efficiency_jth)[:, None]
             under = np.where(b_v > history[-1], under + 1, 0)
             ehs = np.where(under >= self.capitulation_days, 0.0, ehs)
             ehs = ehs.copy()

@@ -226,7 +226,8 @@ def endogenous(price_usd, **params):
 
 def test_endogenous_network_grows_when_hashprice_beats_new_hardware():
     from simulator.hardware import load_library
-    from simulator.network import EndogenousHashrate, breakeven_hashprice_usd_per_ph_day
+    from simulator.hardware import breakeven_hashprice_usd_per_ph_day
+    from simulator.network import EndogenousHashrate
 
     res = simulate(endogenous(90000.0, lag_days=7))
     day = daily(res)
@@ -236,7 +237,7 @@ def test_endogenous_network_grows_when_hashprice_beats_new_hardware():
     # day 1 adds elasticity × (hashprice / breakeven of the newest vintage − 1) × H / 365
     model = EndogenousHashrate.from_library(load_library(), dt.date(2026, 1, 1), h0)
     newest = model.efficiency_jth[model.release_day <= 1][-1]
-    ratio = day.hashprice_usd_per_ph_day.iloc[0] / float(breakeven_hashprice_usd_per_ph_day(newest, 50.0))
+    ratio = day.hashprice_usd_per_ph_day.iloc[0] / float(breakeven_hashprice_usd_per_ph_day(50.0, newest))
     assert day.network_hashrate_ehs.iloc[1] == pytest.approx(h0 * (1 + (ratio - 1) / 365), rel=1e-9)
 
 
