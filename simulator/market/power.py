@@ -37,8 +37,7 @@ import pandas as pd
 from simulator.config.schema import IndexPower
 from simulator.errors import InputError
 from simulator.market.price import _require, box_muller
-from simulator.market.series_csv import (_lines, _nonblank, _read_raw, as_date, check_block, gather_window,
-                                         parse_numbers, sort_rows)
+from simulator.market.series_csv import as_date, check_block, gather_window, parse_numbers, read_long_table, sort_rows
 from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -654,26 +653,11 @@ def load_hourly_csv(file: str | Path, value_name: str = "power_price") -> Hourly
     (['2026-01-01T00', '2026-01-01T01'], [25.5, 30.0], [3, 2])
     >>> os.remove(f.name)
     """
-    raw = _read_raw(file)
-    names = list(raw.columns)
-    lowered = [n.lower() for n in names]
-    expected = ("a header row 'datetime,price_usd_per_mwh' or 'datetime,path,price_usd_per_mwh' "
-                "(the value column may have any name)")
-    if "datetime" not in lowered:
-        raise InputError(file, 1, 1, f"{value_name}: no 'datetime' column; expected {expected}")
-    value_cols = [n for n, low in zip(names, lowered) if low not in ("datetime", "path")]
-    if len(value_cols) != 1 or len(names) != len(set(lowered)):
-        raise InputError(
-            file, 1, 1,
-            f"{value_name}: expected exactly one value column besides datetime and path, "
-            f"got columns {','.join(names)}; expected {expected}",
-        )
-    raw = _nonblank(raw)
-    lines = _lines(raw)
-    if raw.empty:
-        raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
+    raw, names, lowered, value_col, lines = read_long_table(
+        file, "datetime", value_name, "a header row 'datetime,price_usd_per_mwh' or "
+        "'datetime,path,price_usd_per_mwh' (the value column may have any name)")
     hours = parse_utc_hours(raw[names[lowered.index("datetime")]], lines, file)
-    values = parse_numbers(raw[value_cols[0]], lines, file, value_name)
+    values = parse_numbers(raw[value_col], lines, file, value_name)
     hours, paths, values, lines = sort_rows(raw, names, lowered, lines, hours, values, file, value_name,
                                             lambda hour: f"the hour {_format_hour(hour)}")
     return HourlyTable(str(file), value_name, hours, paths, values, lines)

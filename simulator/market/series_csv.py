@@ -165,6 +165,31 @@ class SeriesTable:
         )
 
 
+def read_long_table(file, key: str, value_name: str, expected: str) -> tuple:
+    """Read a long CSV with a ``key`` column (``date`` or ``datetime``), an optional ``path``
+    column and exactly one value column; refuse anything else with ``expected`` in the message.
+
+    Returns ``(rows, names, lowered names, value column name, 1-based file lines of the rows)``.
+    """
+    raw = _read_raw(file)
+    names = list(raw.columns)
+    lowered = [n.lower() for n in names]
+    if key not in lowered:
+        raise InputError(file, 1, 1, f"{value_name}: no '{key}' column; expected {expected}")
+    value_cols = [n for n, low in zip(names, lowered) if low not in (key, "path")]
+    if len(value_cols) != 1 or len(names) != len(set(lowered)):
+        raise InputError(
+            file, 1, 1,
+            f"{value_name}: expected exactly one value column besides {key} and path, "
+            f"got columns {','.join(names)}; expected {expected}",
+        )
+    raw = _nonblank(raw)
+    lines = _lines(raw)
+    if raw.empty:
+        raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
+    return raw, names, lowered, value_cols[0], lines
+
+
 def load_series_csv(
     file: str | Path,
     value_name: str,
@@ -194,26 +219,10 @@ def load_series_csv(
     [[0.02, 0.01], [0.04, 0.03]]
     >>> os.remove(f.name)
     """
-    raw = _read_raw(file)
-    names = list(raw.columns)
-    lowered = [n.lower() for n in names]
-    expected = "a header row 'date,value' or 'date,path,value' (the value column may have any name)"
-    if "date" not in lowered:
-        raise InputError(file, 1, 1, f"{value_name}: no 'date' column; expected {expected}")
-    value_cols = [n for n, low in zip(names, lowered) if low not in ("date", "path")]
-    if len(value_cols) != 1 or len(names) != len(set(lowered)):
-        raise InputError(
-            file, 1, 1,
-            f"{value_name}: expected exactly one value column besides date and path, "
-            f"got columns {','.join(names)}; expected {expected}",
-        )
-    raw = _nonblank(raw)
-    lines = _lines(raw)
-    if raw.empty:
-        raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
-    date_col = names[lowered.index("date")]
-    dates = parse_dates(raw[date_col], lines, file)
-    values = parse_numbers(raw[value_cols[0]], lines, file, value_name, minimum=minimum, strict=strict)
+    raw, names, lowered, value_col, lines = read_long_table(
+        file, "date", value_name, "a header row 'date,value' or 'date,path,value' (the value column may have any name)")
+    dates = parse_dates(raw[names[lowered.index("date")]], lines, file)
+    values = parse_numbers(raw[value_col], lines, file, value_name, minimum=minimum, strict=strict)
     dates, paths, values, lines = sort_rows(raw, names, lowered, lines, dates, values, file, value_name, str)
     return SeriesTable(str(file), value_name, dates, paths, values, lines)
 
