@@ -13,6 +13,13 @@ path (DESIGN.md, "Vectorised discrete events"):
   retire policies, and books production, the energy bill, credits and opex;
 * ``hosted`` books the cohorts hosted at third parties;
 * ``pool`` turns the FPPS value into PPLNS or solo payouts (luck from found blocks);
+* ``retirements`` prices the units leaving today at the ASIC price index;
+* ``company`` (with a ``company`` section) stops distressed paths, hands the day's operating
+  flows to the finance ledger and books them;
+* one process per debt instrument (interest, amortisation, maturities, conversions,
+  covenants, margin calls and liquidations);
+* ``hedges`` books hedge premiums and settlements;
+* ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
 * ``reporting`` folds the day into the kept daily rows, daily quantiles, monthly flows and
   per-path totals.
 
@@ -34,6 +41,8 @@ from simulator.config import load_scenario
 from simulator.config.checks import capacity_mw, library_for
 from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
+from simulator.finance.flows import OperatingFlows
+from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
 from simulator.hardware import daily_failure_probability, temperature_derate_fraction
 from simulator.market.fees import FEE_MODELS
@@ -110,9 +119,24 @@ def not_modelled(scenario: Scenario) -> list[str]:
     notes = []
     if scenario.hpc:
         notes.append("hpc: not modelled yet (its MW are reserved at validation only)")
-    if scenario.company is not None:
-        notes.append("company: not modelled yet (finance lands with its issue)")
     return notes
+
+
+def expected_growth(scenario: Scenario) -> tuple[float, float]:
+    """The scenario's expected BTC price drift and network hashrate growth [1/year], for the dcf.
+
+    A regime model's drift is the mean of its regimes' drifts weighted by mean duration; a
+    model without a drift (csv, bootstrap without ``drift_annual``) and a network without a
+    growth rate (constant, csv, endogenous) count as 0.
+    """
+    price = scenario.market.btc_price
+    if price.model == "regime":
+        weights = np.array([r.mean_duration_days for r in price.regimes])
+        drift = float(np.dot(weights, [r.drift_annual for r in price.regimes]) / weights.sum())
+    else:
+        drift = float(getattr(price, "drift_annual", None) or 0.0)
+    growth = float(getattr(scenario.network.hashrate, "growth_annual", None) or 0.0)
+    return drift, growth
 
 
 @dataclass
@@ -145,6 +169,7 @@ class _Day:
     running_ths: np.ndarray = None
     site_opex_usd: float = 0.0
     expansion_capex_usd: float = 0.0
+    retired_units_by_cohort: np.ndarray = None
 
     @classmethod
     def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd) -> "_Day":
@@ -189,8 +214,6 @@ class _Simulation:
         self.month_starts = months.unique().to_timestamp()
         self.month_of_day = pd.factorize(months)[0]
         self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
-        self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in DAILY_COLUMNS}
-        self.quantiles = np.zeros((self.days, len(DAILY_COLUMNS), 3))
         self.totals = {k: np.zeros(n) for k in MONTHLY_LINES + ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")}
         self.totals["days"] = np.full(n, float(self.days))
         net = scenario.network
@@ -198,6 +221,18 @@ class _Simulation:
                          .total_seconds() if net.epoch_start_time else network.default_epoch_start_s(net.initial_height))
         self.chain = network.initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, n)
         self.day: _Day | None = None
+        self.lost_units = np.zeros(live.shape)  # units failed beyond repair today, per cohort and path
+        self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
+        self.ledger = None
+        if scenario.company is not None:
+            drift, growth = expected_growth(scenario)
+            self.ledger = Ledger(scenario.company, start=scenario.start, horizon_days=self.days, paths=n,
+                                 site_names=[s.name for s in scenario.sites], cohort_start_day=self.cohorts.start_day,
+                                 price_drift_annual=drift, network_growth_annual=growth)
+            self.calendar = calendar(self.dates)
+        self.daily_columns = DAILY_COLUMNS + (FINANCE_DAILY_COLUMNS if self.ledger else ())
+        self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
+        self.quantiles = np.zeros((self.days, len(self.daily_columns), 3))
 
         for process in (self.fleet, self.life_cycle, self.events, self.market, self.network):
             self.env.process(process())
@@ -205,6 +240,13 @@ class _Simulation:
             self.env.process(self.site(index))
         self.env.process(self.hosted())
         self.env.process(self.pool())
+        self.env.process(self.retirements())
+        if self.ledger is not None:
+            self.env.process(self.company())
+            for book in self.ledger.debt_books:
+                self.env.process(self.debt(book))
+            self.env.process(self.hedges())
+            self.env.process(self.close())
         self.env.process(self.reporting())
 
     # ------------------------------------------------------------------ actors
@@ -233,7 +275,9 @@ class _Simulation:
             i = day % BLOCK_DAYS
             if i == 0:
                 draws = self.streams["failures"].uniform((min(BLOCK_DAYS, self.days - day), 2, len(self.cohorts)))
+            installed = self.units.installed
             self.units, failed = fail_and_repair(self.units, draws[i, 0], draws[i, 1], q, cfg.permanent_fraction)
+            self.lost_units = installed - self.units.installed
             self.failed_today = failed.sum(axis=0)
             yield self.env.timeout(1)
 
@@ -355,6 +399,7 @@ class _Simulation:
                     block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
                                                       price_streams, common)
                 hourly_price = block[day % POWER_BLOCK_DAYS]
+                self.index_price_usd_per_mwh[index] = hourly_price.mean(axis=0)
             if policies.stop or policies.retire:
                 losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],
                                                                fee, site.cooling_overhead, tax) \
@@ -475,18 +520,83 @@ class _Simulation:
             d.mining_revenue_usd *= luck
             yield self.env.timeout(1)
 
-    def reporting(self):
-        """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
+    def retirements(self):
+        """Units leaving today (policies, ``retired`` dates) are resold at the ASIC price index of the day."""
         cohorts = self.cohorts
-        for day in range(self.days):
+        for _ in range(self.days):
             d = self.day
-            if self.retired_units.any():  # resold at the ASIC price index of the day
+            d.retired_units_by_cohort = self.retired_units
+            if self.retired_units.any():
                 retired_ths = self.retired_units * cohorts.hashrate_ths[:, None]
                 d.units_retired = self.retired_units.sum(axis=0)
                 d.retired_ths = retired_ths.sum(axis=0)
-                d.resale_value_usd = (retired_ths * asic_price_usd_per_th(d.hashprice_usd_per_ph_day[None, :],
-                                                                          cohorts.efficiency_jth[:, None])).sum(axis=0)
+                d.resale_value_usd = (retired_ths * self._asic_usd_per_th(d)).sum(axis=0)
                 self.retired_units = np.zeros_like(self.retired_units)
+            yield self.env.timeout(1)
+
+    def _asic_usd_per_th(self, d: _Day) -> np.ndarray:
+        """ASIC price index of every cohort on every path at the day's hashprice ``(cohorts, paths)``."""
+        return asic_price_usd_per_th(d.hashprice_usd_per_ph_day[None, :], self.cohorts.efficiency_jth[:, None])
+
+    def company(self):
+        """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
+        c, ledger = self.cohorts, self.ledger
+        full = c.units[:, None] * np.ones(self.paths)
+        for day in range(self.days):
+            d = self.day
+            if not ledger.alive.all():  # a company in distress has stopped: nothing runs or is spent
+                for line in MONTHLY_LINES:
+                    setattr(d, line, getattr(d, line) * ledger.alive)
+                d.running_ths = d.running_ths * ledger.alive
+            index_usd_per_th = self._asic_usd_per_th(d)
+            at_cost = np.where(c.capex_usd[:, None] > 0, c.capex_usd[:, None],
+                               full * c.hashrate_ths[:, None] * index_usd_per_th)
+            arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
+            installed_ths = self.units.installed * c.hashrate_ths[:, None]
+            flows = OperatingFlows(
+                price_usd=d.price_usd, hashprice_usd_per_ph_day=d.hashprice_usd_per_ph_day, btc_mined=d.btc_mined,
+                mining_revenue_usd=d.mining_revenue_usd, hosting_revenue_usd=d.hosting_revenue_usd,
+                power_cost_usd=d.power_cost_usd, power_credit_usd=d.power_credit_usd,
+                demand_response_credit_usd=d.demand_response_credit_usd,
+                transmission_charge_usd=d.transmission_charge_usd, hosting_power_cost_usd=d.hosting_power_cost_usd,
+                hosting_cost_usd=d.hosting_cost_usd, site_opex_usd=np.broadcast_to(d.site_opex_usd, (self.paths,)),
+                repair_cost_usd=d.repair_cost_usd,
+                expansion_capex_usd=np.broadcast_to(d.expansion_capex_usd, (self.paths,)),
+                delivered_units=full * arriving, purchase_capex_usd=at_cost * arriving,
+                retired_units=d.retired_units_by_cohort, lost_units=self.lost_units,
+                resale_value_usd=d.resale_value_usd,
+                fleet_market_value_usd=(installed_ths * index_usd_per_th).sum(axis=0),
+                installed_ehs=installed_ths.sum(axis=0) / units.THS_PER_EHS,
+                index_price_usd_per_mwh=self.index_price_usd_per_mwh, height=self.chain.height,
+                fees_btc_per_block=d.fees_btc_per_block)
+            if day == 0:
+                opening = ((c.start_day <= 0) & (c.end_day > 0) & ~((c.start_day == 0) & c.purchase))[:, None]
+                ledger.open(flows, full * opening, at_cost * opening)
+            ledger.book_operations(flows, day)
+            yield self.env.timeout(1)
+
+    def debt(self, book):
+        """One debt instrument: its interest, payments, maturity and collateral events, daily."""
+        for day in range(self.days):
+            book.day(self.ledger, self.calendar[day])
+            yield self.env.timeout(1)
+
+    def hedges(self):
+        """Hedge premiums and settlements."""
+        for day in range(self.days):
+            self.ledger.book_hedges(self.calendar[day])
+            yield self.env.timeout(1)
+
+    def close(self):
+        """The company's close: treasury policy, funding, distress, valuation and month ends."""
+        for day in range(self.days):
+            self.ledger.close_day(self.calendar[day])
+            yield self.env.timeout(1)
+
+    def reporting(self):
+        """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
+        for day in range(self.days):
+            d = self.day
             fleet_ehs = (self.cohorts.hashrate_ths[:, None] * self.units.installed).sum(axis=0) / units.THS_PER_EHS
             columns = {
                 "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
@@ -496,9 +606,11 @@ class _Simulation:
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
                 "curtailed_mwh": d.curtailed_mwh,
             }
-            stacked = np.stack([columns[c] for c in DAILY_COLUMNS])
+            if self.ledger is not None:
+                columns.update(self.ledger.daily_columns())
+            stacked = np.stack([columns[c] for c in self.daily_columns])
             self.quantiles[day] = np.percentile(stacked, [5, 50, 95], axis=1).T
-            for c in DAILY_COLUMNS:
+            for c in self.daily_columns:
                 self.kept[c][day] = columns[c][self.keep]
             lines = np.stack([np.broadcast_to(getattr(d, k), (self.paths,)) for k in MONTHLY_LINES])
             self.monthly[self.month_of_day[day]] += lines
@@ -516,16 +628,22 @@ class _Simulation:
         daily = pd.DataFrame({
             "path": np.tile(kept_ids, self.days),
             "date": np.repeat(self.dates.date, len(kept_ids)),
-            **{c: self.kept[c].reshape(-1) for c in DAILY_COLUMNS},
+            **{c: self.kept[c].reshape(-1) for c in self.daily_columns},
         }).sort_values(["path", "date"], kind="stable").reset_index(drop=True)
+        lines = {line: self.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
+        totals = dict(self.totals)
+        if self.ledger is not None:
+            finance = self.ledger.monthly_arrays()
+            lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
+            totals.update(self.ledger.per_path_totals())
         monthly = pd.DataFrame({
             "path": np.tile(self.path_ids, len(self.month_starts)),
             "month": np.repeat(self.month_starts.date, self.paths),
-            **{line: self.monthly[:, j, :].reshape(-1) for j, line in enumerate(MONTHLY_LINES)},
+            **{line: values.reshape(-1) for line, values in lines.items()},
         }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
         quantiles = daily_quantile_frame(self.dates.date, {c: self.quantiles[:, j, :]
-                                                            for j, c in enumerate(DAILY_COLUMNS)})
-        return {"metrics": metrics.per_path(self.totals), "daily": daily, "monthly": monthly,
+                                                            for j, c in enumerate(self.daily_columns)})
+        return {"metrics": metrics.per_path(totals), "daily": daily, "monthly": monthly,
                 "daily_quantiles": quantiles}
 
 

@@ -6,7 +6,8 @@ profile at one site, energised from ``deployed``/``delivery`` (00:00 of that dat
 see ``hardware_profiles/``) at the item's static tuning setting f: ``hashrate × f`` and
 ``power × f^k`` (:func:`simulator.hardware.tuned_power_w`); a ``dynamic`` cohort starts
 from nameplate and the site re-tunes it every hour. Purchases carry their capex (``units × hashrate_ths ×
-price_usd_per_th``) for finance.
+price_usd_per_th``, else the launch price; 0 where neither is known: finance then prices the
+machines at the ASIC price index).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class Cohorts:
     start_day: np.ndarray
     end_day: np.ndarray
     capex_usd: np.ndarray
+    purchase: np.ndarray
     hosting_usd_per_kwh: np.ndarray
     k_under: np.ndarray
     k_over: np.ndarray
@@ -96,8 +98,8 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
     for loc, item, energised in scenario_cohorts(scenario):
         profile = library[item.model]
         setting = 1.0 if item.tuning == "dynamic" else item.tuning
-        price = getattr(item, "price_usd_per_th", None)
-        if price is None and loc[0] == "purchases":
+        price = item.price_usd_per_th
+        if price is None:
             price = profile.launch_price_usd_per_th or 0.0
         rows.append(dict(
             id=item.id or f"{loc[0]}[{loc[1]}]",
@@ -110,7 +112,7 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
             efficiency_jth=float(tuned_power_w(profile, setting)) / (profile.hashrate_ths * setting),
             start=float((energised - scenario.start).days),
             end=float((item.retired - scenario.start).days) if item.retired else np.inf,
-            capex=(price or 0.0) * item.units * profile.hashrate_ths,
+            capex=price * item.units * profile.hashrate_ths, purchase=loc[0] == "purchases",
             k_under=profile.tuning.k_under, k_over=profile.tuning.k_over,
             min_fraction=profile.tuning.min_fraction, max_fraction=profile.tuning.max_fraction,
             dynamic=item.tuning == "dynamic", inlet_limit_c=profile.inlet_limit_c, shutdown_c=profile.shutdown_c,
@@ -120,7 +122,8 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
         ids=tuple(r["id"] for r in rows), models=tuple(r["model"] for r in rows),
         site_index=col("site", np.int64), units=col("units"), hashrate_ths=col("hashrate_ths"),
         power_w=col("power_w"), efficiency_jth=col("efficiency_jth"), start_day=col("start"),
-        end_day=col("end"), capex_usd=col("capex"), hosting_usd_per_kwh=col("hosting"), k_under=col("k_under"), k_over=col("k_over"),
+        end_day=col("end"), capex_usd=col("capex"), purchase=col("purchase", bool),
+        hosting_usd_per_kwh=col("hosting"), k_under=col("k_under"), k_over=col("k_over"),
         min_fraction=col("min_fraction"), max_fraction=col("max_fraction"), dynamic=col("dynamic", bool),
         inlet_limit_c=col("inlet_limit_c"), shutdown_c=col("shutdown_c"),
     )

@@ -27,34 +27,108 @@ def _direct_cost_usd(t: Totals) -> np.ndarray:
             + t["transmission_charge_usd"] + t["hosting_cost_usd"] + t["site_opex_usd"])
 
 
-#: name -> (unit, formula over per-path totals). The operations metrics of the engine issue.
-METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray]]] = {
-    "btc_mined": ("BTC", lambda t: t["btc_mined"]),
-    "btc_per_ehs_day": ("BTC/(EH/s·day)", lambda t: _ratio(t["btc_mined"], t["fleet_ehs_days"])),
-    "hashprice_usd_per_ph_day": ("USD/(PH/s·day)", lambda t: t["hashprice_usd_per_ph_day_sum"] / t["days"]),
-    "mining_revenue_usd": ("USD", lambda t: t["mining_revenue_usd"]),
-    "power_cost_usd": ("USD", lambda t: t["power_cost_usd"]),
-    "power_credit_usd": ("USD", lambda t: t["power_credit_usd"]),
-    "demand_response_credit_usd": ("USD", lambda t: t["demand_response_credit_usd"]),
-    "transmission_charge_usd": ("USD", lambda t: t["transmission_charge_usd"]),
-    "hosting_revenue_usd": ("USD", lambda t: t["hosting_revenue_usd"]),
-    "hosting_power_cost_usd": ("USD", lambda t: t["hosting_power_cost_usd"]),
-    "hosting_cost_usd": ("USD", lambda t: t["hosting_cost_usd"]),
-    "expansion_capex_usd": ("USD", lambda t: t["expansion_capex_usd"]),
-    "site_opex_usd": ("USD", lambda t: t["site_opex_usd"]),
-    "power_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(t["power_cost_usd"] - t["power_credit_usd"], t["btc_mined"])),
-    "direct_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_direct_cost_usd(t), t["btc_mined"])),
-    "curtailed_mwh": ("MWh", lambda t: t["curtailed_mwh"]),
-    "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"]),
-    "units_failed": ("units", lambda t: t["units_failed"]),
-    "units_retired": ("units", lambda t: t["units_retired"]),
-    "resale_value_usd": ("USD", lambda t: t["resale_value_usd"]),
+def _cash_cost_usd(t: Totals) -> np.ndarray:
+    return _direct_cost_usd(t) + t["sga_usd"]
+
+
+def _all_in_cost_usd(t: Totals) -> np.ndarray:
+    return _cash_cost_usd(t) + t["depreciation_usd"] + t["sbc_usd"] + t["interest_usd"]
+
+
+def _beta(t: Totals) -> np.ndarray:
+    """OLS slope of share-price log returns on BTC log returns: (nΣxy − ΣxΣy) / (nΣx² − (Σx)²)."""
+    n, x, y = t["beta_n"], t["beta_x"], t["beta_y"]
+    var = n * t["beta_xx"] - x * x
+    return _ratio(n * t["beta_xy"] - x * y, np.where((n >= 2) & (var > 1e-12 * np.maximum(n * t["beta_xx"], 1e-300)),
+                                                    var, 0.0))
+
+
+#: name -> (unit, formula over per-path totals, one-line definition). The operations metrics.
+METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
+    "btc_mined": ("BTC", lambda t: t["btc_mined"], "BTC paid by the pool (net of its fee) over the horizon"),
+    "btc_per_ehs_day": ("BTC/(EH/s·day)", lambda t: _ratio(t["btc_mined"], t["fleet_ehs_days"]),
+                        "btc_mined / Σ daily energised fleet EH/s"),
+    "hashprice_usd_per_ph_day": ("USD/(PH/s·day)", lambda t: t["hashprice_usd_per_ph_day_sum"] / t["days"],
+                                 "time average of the daily network hashprice (before pool fee)"),
+    "mining_revenue_usd": ("USD", lambda t: t["mining_revenue_usd"], "Σ daily BTC paid × that day's close"),
+    "power_cost_usd": ("USD", lambda t: t["power_cost_usd"], "energy bought incl. cooling and taxes"),
+    "power_credit_usd": ("USD", lambda t: t["power_credit_usd"], "energy sold back at the index price"),
+    "demand_response_credit_usd": ("USD", lambda t: t["demand_response_credit_usd"],
+                                   "demand-response availability payments"),
+    "transmission_charge_usd": ("USD", lambda t: t["transmission_charge_usd"], "4CP transmission charges"),
+    "hosting_revenue_usd": ("USD", lambda t: t["hosting_revenue_usd"], "fees from hosting third-party machines"),
+    "hosting_power_cost_usd": ("USD", lambda t: t["hosting_power_cost_usd"],
+                               "incremental power bill of hosted clients' load"),
+    "hosting_cost_usd": ("USD", lambda t: t["hosting_cost_usd"], "hosting fees paid for own machines at third parties"),
+    "expansion_capex_usd": ("USD", lambda t: t["expansion_capex_usd"], "site expansion capex spent"),
+    "site_opex_usd": ("USD", lambda t: t["site_opex_usd"], "opex_usd_per_mw_year × capacity_mw × years"),
+    "power_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(t["power_cost_usd"] - t["power_credit_usd"], t["btc_mined"]),
+                               "(power_cost − power_credit) / btc_mined"),
+    "direct_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_direct_cost_usd(t), t["btc_mined"]),
+                                "(power − power credit − demand-response credit + transmission + hosting fees paid "
+                                "+ site opex) / btc_mined"),
+    "curtailed_mwh": ("MWh", lambda t: t["curtailed_mwh"], "facility energy not drawn because of curtailment"),
+    "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"], "failed units × repair cost per unit"),
+    "units_failed": ("units", lambda t: t["units_failed"], "machine failures over the horizon"),
+    "units_retired": ("units", lambda t: t["units_retired"], "units retired by policy or date"),
+    "resale_value_usd": ("USD", lambda t: t["resale_value_usd"], "retired units resold at the ASIC price index"),
 }
+
+#: The company metrics (scenarios with a ``company`` section).
+FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
+    "revenue_usd": ("USD", lambda t: t["revenue_usd"], "mining revenue + hosting revenue"),
+    "sga_usd": ("USD", lambda t: t["sga_usd"], "SG&A without stock-based compensation"),
+    "ebitda_usd": ("USD", lambda t: t["ebitda_usd"], "revenue − cost of revenue − SG&A (SBC excluded)"),
+    "net_income_usd": ("USD", lambda t: t["net_income_usd"],
+                       "EBITDA − SBC − depreciation − impairment + BTC fair-value gain + hedge P&L − interest − tax"),
+    "cash_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_cash_cost_usd(t), t["btc_mined"]),
+                              "(direct costs + SG&A without SBC) / btc_mined"),
+    "all_in_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_all_in_cost_usd(t), t["btc_mined"]),
+                                "(cash cost + depreciation + SBC + interest) / btc_mined"),
+    "depreciation_usd": ("USD", lambda t: t["depreciation_usd"], "straight-line depreciation of machines and sites"),
+    "impairment_usd": ("USD", lambda t: t["impairment_usd"], "book value of units retired or lost − resale proceeds"),
+    "sbc_usd": ("USD", lambda t: t["sbc_usd"], "stock-based compensation"),
+    "interest_usd": ("USD", lambda t: t["interest_usd"], "interest and coupons on all debt"),
+    "hedge_pnl_usd": ("USD", lambda t: t["hedge_pnl_usd"], "forward, put and power-swap settlements − premiums"),
+    "tax_usd": ("USD", lambda t: t["tax_usd"], "income tax at tax_rate on cumulative positive pre-tax income"),
+    "end_treasury_btc": ("BTC", lambda t: t["end_treasury_btc"], "BTC held on the last day, pledged included"),
+    "end_cash_usd": ("USD", lambda t: t["end_cash_usd"], "cash on the last day"),
+    "end_debt_usd": ("USD", lambda t: t["end_debt_usd"], "debt at face value (and unpaid obligations) on the last day"),
+    "end_net_debt_usd": ("USD", lambda t: t["end_debt_usd"] - t["end_cash_usd"], "end_debt − end_cash"),
+    "end_shares_outstanding": ("shares", lambda t: t["end_shares"], "basic shares on the last day"),
+    "dilution_pct": ("%", lambda t: (t["end_shares"] / t["start_shares"] - 1) * 100,
+                     "(end basic shares / start basic shares − 1) × 100"),
+    "end_equity_value_usd": ("USD", lambda t: t["end_equity_value_usd"], "share price × basic shares, last day"),
+    "end_nav_per_share_usd": ("USD", lambda t: _ratio(t["end_nav_usd"], t["end_diluted_shares"]),
+                              "((treasury + pledged) BTC × price + cash + fleet at the ASIC price index + sites − debt) "
+                              "/ diluted shares, if-converted"),
+    "end_btc_per_share": ("BTC", lambda t: _ratio(t["end_treasury_btc"], t["end_diluted_shares"]),
+                          "(treasury + pledged BTC) / diluted shares"),
+    "ev_per_ehs_usd": ("USD per EH/s", lambda t: _ratio(t["end_equity_value_usd"] + t["end_debt_usd"] - t["end_cash_usd"],
+                                                         t["end_installed_ehs"]),
+                       "(equity value + debt − cash) / installed EH/s, last day"),
+    "interest_coverage": ("×", lambda t: _ratio(t["ebitda_usd"], t["interest_usd"]),
+                          "EBITDA / interest expense (undefined without interest)"),
+    "prob_margin_call": ("fraction", lambda t: t["flag_margin_call"], "1 if a margin call happened on the path"),
+    "prob_liquidation": ("fraction", lambda t: t["flag_liquidation"], "1 if collateral was liquidated on the path"),
+    "prob_cash_shortfall": ("fraction", lambda t: t["flag_cash_shortfall"],
+                            "1 if cash, BTC, ATM and credit could not cover obligations (distress)"),
+    "prob_covenant_breach": ("fraction", lambda t: t["flag_covenant_breach"], "1 if a term-loan covenant was breached"),
+    "equity_beta_to_btc": ("—", _beta, "OLS slope of daily share-price log returns on BTC log returns"),
+    "max_drawdown_equity_pct": ("%", lambda t: t["max_drawdown"] * 100, "largest peak-to-trough fall of the share price"),
+}
+
+#: Every metric, for units and documentation.
+ALL_METRICS = {**METRICS, **FINANCE_METRICS}
 
 
 def per_path(totals: Totals) -> dict[str, np.ndarray]:
-    """Every registered metric on every path (NaN = undefined on that path)."""
-    return {name: np.asarray(fn(totals), dtype=float) for name, (_, fn) in METRICS.items()}
+    """Every applicable registered metric on every path (NaN = undefined on that path).
+
+    The company metrics are computed when the totals hold the ledger's figures.
+    """
+    registry = ALL_METRICS if "revenue_usd" in totals else METRICS
+    return {name: np.asarray(fn(totals), dtype=float) for name, (_, fn, _) in registry.items()}
 
 
 def summarise(values: np.ndarray) -> dict:

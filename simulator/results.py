@@ -57,7 +57,7 @@ class Results:
 
     def summary_frame(self) -> pd.DataFrame:
         """One row per metric: unit, mean, se, p5, p50, p95, defined_paths."""
-        rows = [{"metric": name, "unit": metric_registry.METRICS[name][0], **stats}
+        rows = [{"metric": name, "unit": metric_registry.ALL_METRICS[name][0], **stats}
                 for name, stats in self.summary["metrics"].items()]
         return pd.DataFrame(rows).set_index("metric")
 

@@ -212,7 +212,8 @@ def test_contract_example_runs_and_names_what_is_not_modelled():
     from simulator.config import load_scenario
 
     res = simulate(load_scenario(str(CONTRACT)), paths=3)
-    assert any(n.startswith("company: not modelled yet") for n in res.notes)
+    assert any(n.startswith("hpc: not modelled yet") for n in res.notes)
+    assert not any(n.startswith("company") for n in res.notes)
     assert not any("index" in n or "power_tax" in n or "curtailment" in n for n in res.notes)
     for name, stats in res.summary["metrics"].items():
         assert stats["defined_paths"] == 3, name

@@ -448,6 +448,8 @@ class FleetItem(_Cohort):
 
     deployed: IsoDate
     """Date the cohort was energised (may precede start)."""
+    price_usd_per_th: Optional[NonNegative] = None
+    """Cost paid [USD/TH] (opening book value); default: the launch price, else the ASIC price index at the start."""
 
 
 class Purchase(_Cohort):
@@ -531,16 +533,30 @@ class HpcProject(Strict):
 
 # --------------------------------------------------------------------------- company
 class TreasuryPolicy(Strict):
-    """What is done with mined BTC."""
+    """What is done with mined BTC, and how cash needs are met."""
 
     sell_fraction: Fraction = 0.0
-    """Fraction of each day's mined BTC sold."""
+    """Fraction of each day's mined BTC sold at the day's close."""
     min_cash_usd: NonNegative = 0.0
-    """Cash floor below which treasury BTC is sold."""
+    """Cash floor: below it treasury BTC is sold and/or the ATM used (``funding_order``)."""
+    funding_order: tuple[Literal["sell_btc", "atm"], ...] = ("sell_btc", "atm")
+    """Sources used, in order, to bring cash back to ``min_cash_usd``."""
+    buy_btc_usd_per_quarter: NonNegative = 0.0
+    """BTC bought on the first day of each quarter with capital raised on the ATM (the
+    "treasury company" model); without an ATM, with cash above ``min_cash_usd`` [USD/quarter]."""
+
+
+class Refinance(Strict):
+    """Refinance an out-of-the-money convertible at maturity instead of repaying it."""
+
+    spread: NonNegative = 0.0
+    """Added to the coupon of the new note [fraction/year]."""
+    years: Positive = 5.0
+    """Term of the new note [years]."""
 
 
 class Convertible(Strict):
-    """Convertible senior note."""
+    """Convertible senior note: coupon paid monthly (coupon/12, 30/360), converts or is repaid at maturity."""
 
     kind: Literal["convertible"]
     principal_usd: NonNegative
@@ -551,10 +567,15 @@ class Convertible(Strict):
     """Maturity date (may fall after the horizon)."""
     conversion_price_usd: Positive
     """Share price at which the note converts [USD/share]."""
+    capped_call_price_usd: Optional[Positive] = None
+    """Cap of a capped call bought with the note: it offsets the dilution of conversion for share
+    prices between the conversion price and the cap [USD/share]."""
+    refinance: Optional[Refinance] = None
+    """Refinance instead of repaying in cash when out of the money at maturity."""
 
 
 class BtcBacked(Strict):
-    """Loan collateralised by pledged BTC."""
+    """Loan collateralised by pledged BTC; interest accrues and is paid daily (rate/365)."""
 
     kind: Literal["btc_backed"]
     principal_usd: NonNegative
@@ -572,40 +593,118 @@ class BtcBacked(Strict):
 
 
 class TermLoan(Strict):
-    """Senior term loan."""
+    """Senior term loan, paid at each month end (rate/12 on the balance, rounded to the cent)."""
 
     kind: Literal["term_loan"]
     principal_usd: NonNegative
-    """Loan amount [USD]."""
+    """Loan amount outstanding at the start [USD]."""
     rate: Fraction = 0.0
     """Annual interest rate."""
     maturity: IsoDate
     """Maturity date."""
     amortizing: bool = False
     """True: equal monthly payments to maturity; false: bullet."""
+    min_interest_coverage: Optional[NonNegative] = None
+    """Covenant: trailing-12-month EBITDA / interest at each quarter end at least this."""
+    max_leverage: Optional[NonNegative] = None
+    """Covenant: (debt − cash) / trailing-12-month EBITDA at each quarter end at most this."""
 
 
 Debt = Annotated[Union[Convertible, BtcBacked, TermLoan], Field(discriminator="kind")]
 
 
 class Equity(Strict):
-    """Equity issuance."""
+    """Equity issuance and buybacks."""
 
     atm_enabled: bool = False
-    """Sell shares at the market when cash runs short."""
+    """Sell shares at the market (at the previous close's share price) when cash runs short."""
     atm_max_usd_per_quarter: NonNegative = 0.0
-    """Cap on at-the-market sales per quarter [USD]."""
+    """Cap on at-the-market sales per calendar quarter [USD]."""
+    atm_fee: Fraction = 0.0
+    """Sales agent's commission on ATM proceeds (typically 0.02–0.03)."""
+    buyback_usd_per_quarter: NonNegative = 0.0
+    """Shares bought back on the first day of each quarter [USD/quarter] ..."""
+    buyback_above_cash_usd: NonNegative = 0.0
+    """... only with cash above this level [USD]."""
 
 
 class Valuation(Strict):
-    """How the equity is valued on each path."""
+    """How the equity is valued on each path and day (the share price is market_multiple × value per share)."""
 
-    method: Literal["nav", "multiple"] = "nav"
-    """nav: net asset value × market_multiple; multiple: EV/EBITDA."""
+    method: Literal["nav", "dcf", "multiple"] = "nav"
+    """nav: net asset value; dcf: expected free cash flow from the day's state; multiple: EV multiple."""
     market_multiple: NonNegative = 1.0
-    """Multiple applied by the method."""
+    """nav/dcf: price to value per share; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
+    multiple_basis: Literal["ebitda", "ehs"] = "ebitda"
+    """multiple: EV on trailing-12-month EBITDA or on installed EH/s."""
     discount_rate: Fraction = 0.1
-    """Annual discount rate for NPVs."""
+    """Annual discount rate for NPVs and the dcf."""
+    dcf_years: Annotated[int, Field(ge=1, le=50)] = 5
+    """dcf: years of expected free cash flow counted."""
+
+
+class Opening(Strict):
+    """Opening balance sheet items beyond cash, BTC, fleet and debt (equity balances)."""
+
+    fleet_book_value_usd: Optional[NonNegative] = None
+    """Book value of the machines at the start [USD]; default: cohorts at cost depreciated since deployed."""
+    site_book_value_usd: NonNegative = 0.0
+    """Book value of sites and infrastructure at the start, depreciated over site_life_years [USD]."""
+    other_assets_usd: NonNegative = 0.0
+    """Other assets carried unchanged [USD]."""
+    other_liabilities_usd: NonNegative = 0.0
+    """Other liabilities carried unchanged [USD]."""
+
+
+class ForwardHedge(Strict):
+    """Forward sale of a share of each month's production at the month's forward price."""
+
+    kind: Literal["forward"]
+    fraction: Fraction
+    """Share of the month's production sold forward."""
+    rate: Fraction = 0.04
+    """Risk-free rate of the forward price F = S e^{rT}."""
+    start: Optional[IsoDate] = None
+    """First month hedged (default: the start)."""
+    end: Optional[IsoDate] = None
+    """Last day hedged (default: the horizon)."""
+
+
+class PutHedge(Strict):
+    """Puts on a share of each month's production, bought at the month's first close."""
+
+    kind: Literal["put"]
+    fraction: Fraction
+    """Share of the month's production covered."""
+    strike_fraction: Positive = 0.8
+    """Strike as a fraction of the price at purchase."""
+    rate: Fraction = 0.04
+    """Risk-free rate of the Black-Scholes premium."""
+    implied_vol_annual: Optional[NonNegative] = None
+    """Implied volatility; default: the path's realised 30-day volatility (0.5 before 30 closes exist)."""
+    start: Optional[IsoDate] = None
+    """First month hedged (default: the start)."""
+    end: Optional[IsoDate] = None
+    """Last day hedged (default: the horizon)."""
+
+
+class PowerSwap(Strict):
+    """Fixed-for-floating power swap on an index site: receive the index, pay the fixed price."""
+
+    kind: Literal["power_swap"]
+    site: str
+    """Index (or ppa) site whose daily mean market price floats."""
+    mw: NonNegative
+    """Notional load, every hour [MW]."""
+    fixed_usd_per_mwh: float
+    """Fixed price paid [USD/MWh]."""
+    start: Optional[IsoDate] = None
+    """First day (default: the start)."""
+    end: Optional[IsoDate] = None
+    """Last day (default: the horizon)."""
+
+
+Hedge = Annotated[Union[ForwardHedge, PutHedge, PowerSwap], Field(discriminator="kind")]
 
 
 class Company(Strict):
@@ -620,7 +719,15 @@ class Company(Strict):
     sga_usd_per_year: NonNegative = 0.0
     """Selling, general and administrative cost without stock-based compensation [USD/year]."""
     sbc_usd_per_year: NonNegative = 0.0
-    """Stock-based compensation [USD/year]."""
+    """Stock-based compensation [USD/year], paid in shares at the share price."""
+    tax_rate: Fraction = 0.0
+    """Income tax on cumulative positive pre-tax income (losses carried forward and back)."""
+    asic_life_years: Positive = 3.0
+    """Straight-line depreciation life of machines [years]."""
+    site_life_years: Positive = 10.0
+    """Straight-line depreciation life of sites, expansions and builds [years]."""
+    opening: Opening = Opening()
+    """Opening balance sheet items."""
     treasury_policy: TreasuryPolicy = TreasuryPolicy()
     """Treasury policy."""
     debt: tuple[Debt, ...] = ()
@@ -629,6 +736,8 @@ class Company(Strict):
     """Equity issuance."""
     valuation: Valuation = Valuation()
     """Valuation method."""
+    hedges: tuple[Hedge, ...] = ()
+    """Production hedges and power swaps."""
 
 
 # --------------------------------------------------------------------------- events

@@ -1,0 +1,157 @@
+"""Debt instruments as day-stepped books over paths, driven by their own engine processes.
+
+Each book holds its balance per path and, once a day, applies its dated events to the
+ledger: interest, amortisation, maturities, conversions, refinancing, covenant tests, margin
+calls and liquidations. The arithmetic is :mod:`simulator.finance.instruments`'.
+
+Day counts (each instrument states its own, DESIGN.md "Conventions"):
+
+* ``term_loan``: paid at each month end and at maturity; interest ``round(balance × r/12, 2)``
+  (30/360 months, a lender's schedule to the cent); ``amortizing`` loans pay the level payment
+  of :func:`~simulator.finance.instruments.amortisation_schedule` over the payment dates from
+  the start to maturity, bullet loans repay at maturity. Covenants are tested at quarter
+  ends on trailing-12-month figures; a breach accelerates the loan (all due that day).
+* ``convertible``: coupon ``principal × coupon / 12`` at each month end (30/360). At maturity
+  it converts if the previous close's share price is above the conversion price (shares
+  ``principal / K``, less a capped call's offset), else it is refinanced (``refinance``) or
+  repaid in cash.
+* ``btc_backed``: interest ``balance × rate / 365`` paid daily; the LTV rules of
+  :func:`~simulator.finance.instruments.check_collateral` are applied at every close; the
+  balance is repaid and the collateral released at maturity.
+
+A shortfall of cash for any payment is met by the ledger's funding waterfall at the close,
+or becomes distress (never a silently negative cash balance).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from simulator import units
+from simulator.finance import instruments
+from simulator.finance.valuation import capped_call_offset_fraction
+
+
+def _day_of(date: dt.date, start: dt.date) -> int:
+    return (date - start).days
+
+
+class TermLoanBook:
+    """A term loan outstanding at the start."""
+
+    def __init__(self, cfg, start: dt.date, paths: int):
+        self.cfg = cfg
+        self.balance_usd = np.full(paths, float(cfg.principal_usd))
+        month_ends = pd.date_range(start, cfg.maturity, freq="ME").date
+        dates = [d for d in month_ends if d < cfg.maturity] + [cfg.maturity]
+        self.payment_days = {_day_of(d, start): i for i, d in enumerate(dates) if d >= start}
+        n = len(dates)
+        if cfg.amortizing:
+            rows = instruments.amortisation_schedule(cfg.principal_usd, cfg.rate, n)
+            self.schedule = [(r.interest_usd, r.principal_usd) for r in rows]
+        else:
+            interest = round(cfg.principal_usd * cfg.rate / units.MONTHS_PER_YEAR, 2)
+            self.schedule = [(interest, 0.0)] * (n - 1) + [(interest, round(cfg.principal_usd, 2))]
+        self.breached = np.zeros(paths, dtype=bool)
+
+    def day(self, ledger, cal) -> None:
+        alive, day = ledger.alive & (self.balance_usd > 0), cal.day
+        if day in self.payment_days:
+            interest, principal = self.schedule[self.payment_days[day]]
+            ledger.pay_interest(np.where(alive, interest, 0.0))
+            paid = np.where(alive, np.minimum(principal, self.balance_usd), 0.0)
+            ledger.repay(paid)
+            self.balance_usd = self.balance_usd - paid
+        if cal.quarter_end and (self.cfg.min_interest_coverage is not None or self.cfg.max_leverage is not None):
+            ebitda, interest = ledger.ttm_ebitda_usd(), ledger.ttm_interest_usd()
+            breach = np.zeros_like(alive)
+            if self.cfg.min_interest_coverage is not None:
+                breach |= (interest > 0) & (ebitda < self.cfg.min_interest_coverage * interest)
+            if self.cfg.max_leverage is not None:
+                net_debt = ledger.debt_usd() - ledger.cash_usd
+                breach |= (net_debt > 0) & ((ebitda <= 0) | (net_debt > self.cfg.max_leverage * ebitda))
+            breach &= alive
+            self.breached |= breach
+            ledger.flag("covenant_breach", breach)
+            accelerated = np.where(breach, self.balance_usd, 0.0)  # default: all due today
+            ledger.repay(accelerated)
+            self.balance_usd = self.balance_usd - accelerated
+
+
+class ConvertibleBook:
+    """A convertible note outstanding at the start."""
+
+    def __init__(self, cfg, start: dt.date, paths: int):
+        self.cfg = cfg
+        self.start = start
+        self.balance_usd = np.full(paths, float(cfg.principal_usd))
+        self.coupon = np.full(paths, float(cfg.coupon))
+        self.maturity_day = np.full(paths, _day_of(cfg.maturity, start))
+
+    def in_the_money(self, share_price_usd) -> np.ndarray:
+        """Paths on which the note counts as shares (if-converted)."""
+        return (self.balance_usd > 0) & instruments.converts(share_price_usd, self.cfg.conversion_price_usd)
+
+    def conversion_shares(self, share_price_usd) -> np.ndarray:
+        """Shares the outstanding note would deliver at ``share_price_usd``, net of the capped call."""
+        gross = self.balance_usd / self.cfg.conversion_price_usd
+        return gross * (1 - capped_call_offset_fraction(share_price_usd, self.cfg.conversion_price_usd,
+                                                        self.cfg.capped_call_price_usd))
+
+    def day(self, ledger, cal) -> None:
+        alive, day = ledger.alive & (self.balance_usd > 0), cal.day
+        if cal.month_end:
+            ledger.pay_interest(np.where(alive, self.balance_usd * self.coupon / units.MONTHS_PER_YEAR, 0.0))
+        due = alive & (self.maturity_day == day)
+        if not due.any():
+            return
+        price = ledger.share_price_usd
+        convert = due & self.in_the_money(price)
+        ledger.convert(np.where(convert, self.balance_usd, 0.0), np.where(convert, self.conversion_shares(price), 0.0))
+        self.balance_usd = np.where(convert, 0.0, self.balance_usd)
+        rest = due & ~convert
+        if self.cfg.refinance is not None:
+            ledger.flag("refinanced", rest)
+            self.coupon = np.where(rest, self.coupon + self.cfg.refinance.spread, self.coupon)
+            self.maturity_day = np.where(rest, day + round(self.cfg.refinance.years * units.DAYS_PER_YEAR),
+                                         self.maturity_day)
+        else:
+            ledger.repay(np.where(rest, self.balance_usd, 0.0))
+            self.balance_usd = np.where(rest, 0.0, self.balance_usd)
+
+
+class BtcBackedBook:
+    """A loan against pledged BTC, opened at the first close from the treasury."""
+
+    def __init__(self, cfg, start: dt.date, paths: int):
+        self.cfg = cfg
+        self.balance_usd = np.full(paths, float(cfg.principal_usd))
+        self.pledged_btc = np.zeros(paths)
+        self.maturity_day = _day_of(cfg.maturity, start) if cfg.maturity else None
+
+    def open(self, ledger, price_usd) -> None:
+        """Pledge ``principal / (price × ltv_initial)`` from the treasury (all it has if short)."""
+        wanted = instruments.collateral_btc(self.cfg.principal_usd, price_usd, self.cfg.ltv_initial)
+        self.pledged_btc = np.minimum(wanted, ledger.treasury_btc)
+        ledger.treasury_btc = ledger.treasury_btc - self.pledged_btc
+
+    def day(self, ledger, cal) -> None:
+        alive, day, price_usd = ledger.alive & (self.balance_usd > 0), cal.day, ledger.price_usd
+        ledger.pay_interest(np.where(alive, self.balance_usd * self.cfg.rate / units.DAYS_PER_YEAR, 0.0))
+        if self.maturity_day is not None and day == self.maturity_day:
+            ledger.repay(np.where(alive, self.balance_usd, 0.0))
+            ledger.treasury_btc = ledger.treasury_btc + np.where(alive, self.pledged_btc, 0.0)
+            self.balance_usd = np.where(alive, 0.0, self.balance_usd)
+            self.pledged_btc = np.where(alive, 0.0, self.pledged_btc)
+            return
+        c = self.cfg
+        step = instruments.check_collateral(np.where(alive, self.balance_usd, 0.0), self.pledged_btc,
+                                            ledger.treasury_btc, price_usd, c.ltv_initial, c.ltv_margin_call,
+                                            c.ltv_liquidation)
+        ledger.flag("margin_call", step.margin_call)
+        ledger.flag("liquidation", step.liquidated)
+        ledger.liquidate(step.sold_btc, price_usd)  # the sale repays the lender directly (non-cash)
+        self.balance_usd = np.where(alive, step.debt_usd, self.balance_usd)
+        self.pledged_btc, ledger.treasury_btc = step.pledged_btc, step.treasury_btc

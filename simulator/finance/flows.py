@@ -1,0 +1,77 @@
+"""The one table operations hand finance: per-day, per-path operating flows.
+
+The engine fills an :class:`OperatingFlows` after the operating actors have run for the day;
+the ledger books it and never recomputes operations (DESIGN.md, "Layers"; STYLE.md's PySAM
+example: a financial model reads the performance model's time series, nothing else).
+Arrays are ``(paths,)`` unless noted; amounts are the day's totals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass
+class OperatingFlows:
+    """One day of operations, as finance sees it."""
+
+    price_usd: np.ndarray
+    """BTC close [USD/BTC]."""
+    hashprice_usd_per_ph_day: np.ndarray
+    """Network hashprice [USD/(PH/s·day)]."""
+    btc_mined: np.ndarray
+    """BTC paid by the pool (net of its fee) [BTC]."""
+    mining_revenue_usd: np.ndarray
+    """btc_mined × price [USD]."""
+    hosting_revenue_usd: np.ndarray
+    """Hosting third parties' machines [USD]."""
+    power_cost_usd: np.ndarray
+    """Energy bought incl. cooling and taxes [USD]."""
+    power_credit_usd: np.ndarray
+    """Energy sold back [USD]."""
+    demand_response_credit_usd: np.ndarray
+    """Demand-response availability payments [USD]."""
+    transmission_charge_usd: np.ndarray
+    """4CP transmission charge [USD]."""
+    hosting_power_cost_usd: np.ndarray
+    """Incremental power bill of hosted clients' load [USD]."""
+    hosting_cost_usd: np.ndarray
+    """Hosting fees paid for own machines at third parties [USD]."""
+    site_opex_usd: np.ndarray
+    """Site opex on capacity [USD]."""
+    repair_cost_usd: np.ndarray
+    """Repairs of failed units [USD]."""
+    expansion_capex_usd: np.ndarray
+    """Site expansion capex spent [USD]."""
+    delivered_units: np.ndarray
+    """Units energised today by purchases ``(cohorts, paths)``."""
+    purchase_capex_usd: np.ndarray
+    """Cost of today's deliveries ``(cohorts, paths)`` [USD]."""
+    retired_units: np.ndarray
+    """Units leaving today (policy or ``retired`` date) ``(cohorts, paths)``."""
+    lost_units: np.ndarray
+    """Units failed beyond repair today ``(cohorts, paths)``."""
+    resale_value_usd: np.ndarray
+    """Proceeds from reselling retired units at the ASIC price index [USD]."""
+    fleet_market_value_usd: np.ndarray
+    """Installed machines at the ASIC price index at the day's hashprice [USD]."""
+    installed_ehs: np.ndarray
+    """Installed (energised nameplate) hashrate, end of day [EH/s]."""
+    index_price_usd_per_mwh: np.ndarray
+    """Each site's mean market power price of the day ``(sites, paths)`` (NaN at fixed-price sites)."""
+    height: np.ndarray
+    """Chain height at the end of the day."""
+    fees_btc_per_block: np.ndarray
+    """Fees per block [BTC]."""
+
+    def masked(self, alive: np.ndarray) -> "OperatingFlows":
+        """The flows with every amount zeroed on paths where ``alive`` is False (a stopped company).
+
+        Market facts (prices, hashprice, height, fees) and the installed fleet (still the
+        company's assets) stay as they are.
+        """
+        market = {"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height", "fees_btc_per_block",
+                  "fleet_market_value_usd", "installed_ehs"}
+        return OperatingFlows(**{f.name: getattr(self, f.name) if f.name in market else getattr(self, f.name) * alive
+                                 for f in fields(self)})

@@ -1,0 +1,585 @@
+"""The company's books on every path: operations in, statements and equity metrics out.
+
+One :class:`Ledger` per run, arrays over paths. The engine calls it once a day in this order
+(DESIGN.md's actors): :meth:`Ledger.book_operations` with the day's
+:class:`~simulator.finance.flows.OperatingFlows`; each debt book's ``day`` (its own
+process); :meth:`Ledger.book_hedges`; :meth:`Ledger.close_day`.
+
+Accounting (US GAAP in outline):
+
+* Revenue: mining revenue (BTC received × the day's close, in kind) + hosting revenue.
+  Cost of revenue: power − power credits − demand-response credits + transmission charges +
+  hosted clients' power + hosting fees paid + site opex + repairs. EBITDA = revenue − cost
+  of revenue − SG&A (cash SG&A; stock-based compensation is below it, like miners'
+  adjusted EBITDA).
+* Treasury BTC at fair value (ASU 2023-08): the holdings at the previous close gain
+  ``BTC × (P_t − P_{t−1})`` in income; BTC mined, bought and sold move at the day's close.
+* Machines: straight line per cohort over ``asic_life_years`` from ``deployed``/delivery;
+  units retired or lost to failures leave at book value, the impairment being book value −
+  resale proceeds. Sites (opening book value and expansion capex, placed in service the month
+  after it is spent) straight line over ``site_life_years``.
+* SBC is expensed and credited to equity, the shares issued at the share price.
+* Taxes at each month end: ``rate × (max(0, cumulative pre-tax income) − max(0, its value a
+  month earlier))`` (losses carried forward, and back within the horizon).
+* Treasury policy at the close: sell ``sell_fraction`` of the day's BTC; top cash up to
+  ``min_cash_usd`` in ``funding_order`` (sell treasury BTC, ATM at the previous close's share
+  price within the quarterly cap); on the first day of a quarter, buy BTC with ATM capital
+  and buy back shares. If cash is still negative the path is in distress: the shortfall is
+  carried as ``arrears_usd`` (unpaid obligations, a liability), cash is set to 0 and from the
+  next day the company stops: no production, costs, interest or capex; its assets are still
+  marked, its share price is 0.
+
+The opening balance sheet is struck at the first close (day 0's price and hashprice): cash,
+all treasury BTC (BTC-backed loans then pledge their collateral out of it), machines at cost
+depreciated since deployed, opening site book value and other items, debt at face; equity
+balances. Every month end checks assets = liabilities + equity and BTC conservation on every
+path and raises if either fails.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simulator import units
+from simulator.finance import valuation
+from simulator.finance.debt import BtcBackedBook, ConvertibleBook, TermLoanBook
+from simulator.finance.depreciation import book_value_usd, depreciation_usd
+from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
+
+#: Income statement lines (monthly sums).
+INCOME_LINES = ("revenue_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "sbc_usd", "depreciation_usd",
+                "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "pretax_income_usd",
+                "tax_usd", "net_income_usd")
+#: Cash-flow statement lines (monthly sums; cfo + cfi + cff = net change in cash).
+CASH_FLOW_LINES = ("btc_sales_usd", "cash_revenue_usd", "cfo_usd", "capex_usd", "resale_proceeds_usd",
+                   "btc_purchases_usd", "cfi_usd", "atm_proceeds_usd", "buybacks_usd", "debt_repaid_usd",
+                   "unpaid_obligations_usd", "cff_usd", "net_cash_change_usd")
+#: Non-cash movements and quantities (monthly sums).
+OTHER_LINES = ("btc_sold", "btc_bought", "btc_liquidated", "debt_settled_by_collateral_usd", "converted_debt_usd",
+               "shares_issued")
+#: Balance sheet lines (month end).
+BALANCE_LINES = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fleet_book_value_usd",
+                 "site_book_value_usd", "other_assets_usd", "total_assets_usd", "debt_usd", "arrears_usd",
+                 "other_liabilities_usd", "total_liabilities_usd", "equity_usd", "shares_outstanding",
+                 "share_price_usd")
+FINANCE_MONTHLY_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES + BALANCE_LINES
+#: Daily state columns (end of day) for daily.parquet.
+FINANCE_DAILY_COLUMNS = ("cash_usd", "treasury_btc", "pledged_btc", "debt_usd", "equity_value_usd",
+                         "share_price_usd")
+#: Events flagged per path (1 if it ever happened).
+FLAGS = ("margin_call", "liquidation", "cash_shortfall", "covenant_breach", "refinanced")
+
+_FLOW_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES
+#: Relative tolerance of the monthly identity checks.
+IDENTITY_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """Where a simulated day falls in the calendar (months and quarters of the horizon)."""
+
+    day: int
+    month_start: bool
+    month_end: bool
+    quarter_start: bool
+    quarter_end: bool
+    month_days: int
+    days_left_in_month: int
+
+
+def calendar(dates: pd.DatetimeIndex) -> list[CalendarDay]:
+    """One :class:`CalendarDay` per day; the horizon's first day starts a month and a quarter, its last ends one."""
+    n = len(dates)
+    month = dates.year * 12 + dates.month
+    out = []
+    for i, date in enumerate(dates):
+        first, last = i == 0 or month[i - 1] != month[i], i == n - 1 or month[i + 1] != month[i]
+        out.append((i, first, last, date.month))
+    ends = [i for i, _, last, _ in out if last]
+    end_of = np.searchsorted(ends, np.arange(n))
+    return [CalendarDay(day=i, month_start=first, month_end=last,
+                        quarter_start=i == 0 or (first and m % 3 == 1), quarter_end=last and (m % 3 == 0 or i == n - 1),
+                        month_days=dates[i].days_in_month, days_left_in_month=int(ends[end_of[i]] - i))
+            for i, first, last, m in out]
+
+
+class IdentityError(AssertionError):
+    """The books do not balance (a bug, never bad input)."""
+
+
+class _Ring:
+    """The last ``n`` daily values per path, and their sum."""
+
+    def __init__(self, n: int, paths: int):
+        self.values, self.n, self.count = np.zeros((n, paths)), n, 0
+
+    def push(self, x) -> None:
+        self.values[self.count % self.n] = x
+        self.count += 1
+
+    def total(self) -> np.ndarray:
+        return self.values.sum(axis=0)
+
+    def annualised(self) -> np.ndarray:
+        """Sum scaled to a 365-day year from the days seen (up to ``n``)."""
+        return self.total() * units.DAYS_PER_YEAR / max(1, min(self.count, self.n))
+
+
+class _SitePool:
+    """Site assets: construction in progress, then straight line from the month after spending."""
+
+    def __init__(self, life_years: float, paths: int):
+        self.life_days = max(1, round(life_years * units.DAYS_PER_YEAR))
+        self.book_usd = np.zeros(paths)
+        self.in_progress_usd = np.zeros(paths)
+        self.base_usd = np.zeros(paths)
+        self.changes: dict[int, np.ndarray] = {}
+
+    def place_in_service(self, cost_usd, day: int) -> None:
+        self.book_usd = self.book_usd + cost_usd
+        self.base_usd = self.base_usd + cost_usd
+        self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - cost_usd
+
+    def depreciate(self, day: int, alive) -> np.ndarray:
+        self.base_usd = self.base_usd + self.changes.pop(day, 0.0)
+        charge = np.minimum(self.base_usd / self.life_days, self.book_usd) * alive
+        self.book_usd = self.book_usd - charge
+        return charge
+
+    @property
+    def value_usd(self) -> np.ndarray:
+        return self.book_usd + self.in_progress_usd
+
+
+class Ledger:
+    """Books, statements, treasury, equity and valuation of one company on every path."""
+
+    def __init__(self, company, *, start: dt.date, horizon_days: int, paths: int, site_names: list[str],
+                 cohort_start_day: np.ndarray, price_drift_annual: float, network_growth_annual: float):
+        self.cfg, self.start, self.days, self.paths = company, start, horizon_days, paths
+        self.price_drift_annual, self.network_growth_annual = price_drift_annual, network_growth_annual
+        self.cohort_start_day = np.asarray(cohort_start_day, dtype=float)[:, None]
+        self.debt_books = [{"term_loan": TermLoanBook, "convertible": ConvertibleBook,
+                            "btc_backed": BtcBackedBook}[d.kind](d, start, paths) for d in company.debt]
+        self.hedges = HedgeBook(company.hedges, start, horizon_days, site_names, paths)
+        zeros = lambda: np.zeros(paths)  # noqa: E731
+        self.cash_usd, self.treasury_btc = zeros(), zeros()
+        self.shares = np.full(paths, float(company.shares_outstanding))
+        self.arrears_usd, self.equity_usd = zeros(), zeros()
+        self.alive = np.ones(paths, dtype=bool)
+        self.share_price_usd = zeros()
+        self.equity_value_usd = zeros()
+        self.flags = {f: np.zeros(paths, dtype=bool) for f in FLAGS}
+        self.month = {k: zeros() for k in _FLOW_LINES}
+        self.total = {k: zeros() for k in _FLOW_LINES}
+        self.records: list[np.ndarray] = []
+        self.sites = _SitePool(company.site_life_years, paths)
+        self.ebitda_ring, self.interest_ring = _Ring(units.DAYS_PER_YEAR, paths), _Ring(units.DAYS_PER_YEAR, paths)
+        self.run_rate = {k: _Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
+        self.log_returns = _Ring(30, paths)
+        self.cum_pretax_usd, self.taxed_base_usd = zeros(), zeros()
+        self.atm_used_usd = zeros()
+        self.beta = {k: zeros() for k in ("n", "x", "y", "xx", "xy")}
+        self.peak_share_price_usd, self.max_drawdown = zeros(), np.full(paths, np.nan)
+        self.start_shares = float(company.shares_outstanding)
+        self.previous_month_btc, self.previous_month_days, self.month_btc, self.month_days = zeros(), 0, zeros(), 0
+        self.flows = None
+        self.price_usd = None
+
+    # ------------------------------------------------------------------ opening
+    def open(self, flows, opening_units: np.ndarray, opening_cost_usd: np.ndarray) -> None:
+        """The opening balance sheet at the first close; ``opening_*`` are ``(cohorts, paths)``."""
+        c = self.cfg
+        self.price_usd = np.asarray(flows.price_usd, dtype=float)
+        self.cash_usd = np.full(self.paths, float(c.cash_usd))
+        self.treasury_btc = np.full(self.paths, float(c.treasury_btc))
+        self.units = np.asarray(opening_units, dtype=float).copy()
+        self.unit_cost_usd = np.zeros_like(self.units)
+        np.divide(opening_cost_usd, self.units, out=self.unit_cost_usd, where=self.units > 0)
+        if c.opening.fleet_book_value_usd is not None:
+            computed = self.fleet_book_value_usd(0)
+            scale = np.zeros(self.paths)
+            np.divide(c.opening.fleet_book_value_usd, computed, out=scale, where=computed > 0)
+            self.unit_cost_usd = self.unit_cost_usd * scale
+        if c.opening.site_book_value_usd:
+            self.sites.place_in_service(np.full(self.paths, c.opening.site_book_value_usd), 0)
+        for book in self.debt_books:
+            if isinstance(book, BtcBackedBook):
+                book.open(self, self.price_usd)
+        self.equity_usd = self._assets_usd(0) - self._liabilities_usd()
+        self.opening_balance = self._balance(0)
+
+    # ------------------------------------------------------------------ used by the debt books
+    def pay_interest(self, usd) -> None:
+        self._book("interest_usd", usd)
+        self.cash_usd = self.cash_usd - usd
+        self._interest_today = self._interest_today + usd
+
+    def repay(self, usd) -> None:
+        self._book("debt_repaid_usd", usd)
+        self.cash_usd = self.cash_usd - usd
+
+    def convert(self, principal_usd, shares) -> None:
+        self._book("converted_debt_usd", principal_usd)
+        self._book("shares_issued", shares)
+        self.shares = self.shares + shares
+        self.equity_usd = self.equity_usd + principal_usd
+
+    def liquidate(self, sold_btc, price_usd) -> None:
+        self._book("btc_liquidated", sold_btc)
+        self._book("debt_settled_by_collateral_usd", sold_btc * price_usd)
+
+    def flag(self, name: str, mask) -> None:
+        self.flags[name] |= np.asarray(mask, dtype=bool)
+
+    def debt_usd(self) -> np.ndarray:
+        """Debt at face value (all instruments)."""
+        return sum((b.balance_usd for b in self.debt_books), np.zeros(self.paths))
+
+    def pledged_btc(self) -> np.ndarray:
+        return sum((b.pledged_btc for b in self.debt_books if isinstance(b, BtcBackedBook)), np.zeros(self.paths))
+
+    def ttm_ebitda_usd(self) -> np.ndarray:
+        """Trailing-12-month EBITDA (annualised before a year has passed)."""
+        return self.ebitda_ring.annualised()
+
+    def ttm_interest_usd(self) -> np.ndarray:
+        return self.interest_ring.annualised()
+
+    # ------------------------------------------------------------------ daily
+    def book_operations(self, flows, day: int) -> None:
+        """Book the day's operating flows (revenue, costs, machines, sites, BTC mined)."""
+        c, alive = self.cfg, self.alive
+        f = flows.masked(alive)
+        self.flows = f
+        self._interest_today = np.zeros(self.paths)
+        self._ebitda_today = np.zeros(self.paths)
+        gain = (self.treasury_btc + self.pledged_btc()) * (f.price_usd - self.price_usd)
+        self.price_usd = np.asarray(f.price_usd, dtype=float)
+        self._book("btc_fair_value_gain_usd", gain)
+        self.equity_usd = self.equity_usd + gain
+
+        cost_of_revenue = (f.power_cost_usd - f.power_credit_usd - f.demand_response_credit_usd
+                           + f.transmission_charge_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
+                           + f.site_opex_usd + f.repair_cost_usd)
+        sga = c.sga_usd_per_year / units.DAYS_PER_YEAR * alive
+        revenue = f.mining_revenue_usd + f.hosting_revenue_usd
+        ebitda = revenue - cost_of_revenue - sga
+        self._ebitda_today = ebitda
+        for k, v in (("revenue_usd", revenue), ("cost_of_revenue_usd", cost_of_revenue), ("sga_usd", sga),
+                     ("ebitda_usd", ebitda), ("cash_revenue_usd", f.hosting_revenue_usd)):
+            self._book(k, v)
+        self.cash_usd = self.cash_usd + f.hosting_revenue_usd - cost_of_revenue - sga
+        self.treasury_btc = self.treasury_btc + f.btc_mined
+        self.equity_usd = self.equity_usd + ebitda
+        self.month_btc = self.month_btc + f.btc_mined
+
+        # machines: leavers at book value, then deliveries, then the day's depreciation
+        leaving = f.retired_units + f.lost_units
+        removed = (np.minimum(leaving, self.units) * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
+                                                                      c.asic_life_years)).sum(axis=0)
+        self.units = np.maximum(self.units - leaving, 0.0)
+        impairment = removed - f.resale_value_usd
+        delivered = f.delivered_units > 0
+        self.unit_cost_usd = np.where(delivered, f.purchase_capex_usd / np.where(delivered, f.delivered_units, 1.0),
+                                      self.unit_cost_usd)
+        self.units = self.units + f.delivered_units
+        machine_dep = (self.units * depreciation_usd(self.unit_cost_usd, self.cohort_start_day, day,
+                                                     c.asic_life_years)).sum(axis=0)
+        purchase_capex = f.purchase_capex_usd.sum(axis=0)
+        if self.month_days == 0 and day > 0:  # first day of a month: last month's site capex goes into service
+            self.sites.place_in_service(self.sites.in_progress_usd, day)
+            self.sites.in_progress_usd = np.zeros(self.paths)
+        self.sites.in_progress_usd = self.sites.in_progress_usd + f.expansion_capex_usd
+        site_dep = self.sites.depreciate(day, alive)
+        depreciation = machine_dep + site_dep
+        self.cash_usd = self.cash_usd - purchase_capex - f.expansion_capex_usd + f.resale_value_usd
+        self.equity_usd = self.equity_usd - impairment - depreciation
+        for k, v in (("impairment_usd", impairment), ("depreciation_usd", depreciation),
+                     ("capex_usd", purchase_capex + f.expansion_capex_usd), ("resale_proceeds_usd", f.resale_value_usd)):
+            self._book(k, v)
+
+        # SBC: expensed and paid in shares at the close (credited to equity: no net change in book equity)
+        self.month_sbc_today = c.sbc_usd_per_year / units.DAYS_PER_YEAR * alive
+        self._book("sbc_usd", self.month_sbc_today)
+
+        # treasury policy: sell a share of today's production
+        self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
+
+        for k, v in (("mining", f.mining_revenue_usd),
+                     ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
+                      + f.repair_cost_usd),
+                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
+                     ("fixed", f.site_opex_usd + sga)):
+            self.run_rate[k].push(v)
+
+    def book_hedges(self, cal: CalendarDay) -> None:
+        """Hedge premiums and settlements of the day, in cash and through income."""
+        if not self.cfg.hedges:
+            return
+        returns = self.log_returns
+        vol = (np.sqrt(returns.values.var(axis=0, ddof=1) * units.DAYS_PER_YEAR) if returns.count >= returns.n
+               else np.full(self.paths, DEFAULT_IMPLIED_VOL_ANNUAL))
+        pnl = self.hedges.day(cal, self.flows, self.previous_month_btc, self.previous_month_days, vol) * self.alive
+        self._book("hedge_pnl_usd", pnl)
+        self.cash_usd = self.cash_usd + pnl
+        self.equity_usd = self.equity_usd + pnl
+
+    def close_day(self, cal: CalendarDay) -> None:
+        """Taxes, quarter-start actions, funding, distress, valuation; month-end statements."""
+        c, alive, day = self.cfg, self.alive, cal.day
+        policy = c.treasury_policy
+        self.interest_ring.push(self._interest_today)
+        self.ebitda_ring.push(self._ebitda_today)
+        self.equity_usd = self.equity_usd - self._interest_today
+        price_for_issuance = self.share_price_usd if day > 0 else self._share_price()
+        sbc_shares = np.zeros(self.paths)
+        np.divide(self.month_sbc_today, price_for_issuance, out=sbc_shares, where=price_for_issuance > 0)
+        self._issue(sbc_shares)
+        if cal.month_end:
+            pretax_month = self._pretax(self.month)
+            self.cum_pretax_usd = self.cum_pretax_usd + pretax_month
+            taxed = np.maximum(self.cum_pretax_usd, 0.0)
+            tax = c.tax_rate * (taxed - self.taxed_base_usd) * alive
+            self.taxed_base_usd = taxed
+            self._book("tax_usd", tax)
+            self.cash_usd = self.cash_usd - tax
+            self.equity_usd = self.equity_usd - tax
+        if cal.quarter_start:
+            self.atm_used_usd = np.zeros(self.paths)
+            if policy.buy_btc_usd_per_quarter:
+                budget = policy.buy_btc_usd_per_quarter * alive
+                if c.equity.atm_enabled:
+                    raised = self._atm(budget, price_for_issuance)
+                else:
+                    raised = np.clip(self.cash_usd - policy.min_cash_usd, 0.0, budget)
+                self._buy_btc(raised / self.price_usd)
+            if c.equity.buyback_usd_per_quarter:
+                spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
+                                c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
+                bought = np.zeros(self.paths)
+                np.divide(spend, price_for_issuance, out=bought, where=price_for_issuance > 0)
+                self._book("buybacks_usd", spend)
+                self._book("shares_issued", -bought)
+                self.shares = self.shares - bought
+                self.cash_usd = self.cash_usd - spend
+                self.equity_usd = self.equity_usd - spend
+        need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
+        for source in policy.funding_order:
+            if source == "sell_btc":
+                sold = np.minimum(self.treasury_btc, need / self.price_usd)
+                self._sell_btc(sold)
+            elif c.equity.atm_enabled:
+                self._atm(need, price_for_issuance)
+            need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
+        shortfall = np.maximum(-self.cash_usd, 0.0) * alive
+        distressed = shortfall > 0
+        if distressed.any():
+            self.flag("cash_shortfall", distressed)
+            self._book("unpaid_obligations_usd", shortfall)
+            self.arrears_usd = self.arrears_usd + shortfall
+            self.cash_usd = self.cash_usd + shortfall
+            self.alive = alive & ~distressed
+
+        self.share_price_usd = self._share_price() * self.alive
+        self.equity_value_usd = self.share_price_usd * self.shares
+        self._track_equity_returns(day)
+        self.month_days += 1
+        if cal.month_end:
+            self._close_month(day)
+
+    # ------------------------------------------------------------------ helpers
+    def _book(self, line: str, amount) -> None:
+        self.month[line] = self.month[line] + amount
+        self.total[line] = self.total[line] + amount
+
+    def _issue(self, shares) -> None:
+        self._book("shares_issued", shares)
+        self.shares = self.shares + shares
+
+    def _sell_btc(self, btc) -> None:
+        btc = np.minimum(btc, self.treasury_btc)
+        proceeds = btc * self.price_usd
+        self.treasury_btc = self.treasury_btc - btc
+        self.cash_usd = self.cash_usd + proceeds
+        self._book("btc_sold", btc)
+        self._book("btc_sales_usd", proceeds)
+
+    def _buy_btc(self, btc) -> None:
+        cost = btc * self.price_usd
+        self.treasury_btc = self.treasury_btc + btc
+        self.cash_usd = self.cash_usd - cost
+        self._book("btc_bought", btc)
+        self._book("btc_purchases_usd", cost)
+
+    def _atm(self, net_usd, share_price_usd) -> np.ndarray:
+        """Raise up to ``net_usd`` (after the agent's fee) within the quarter's cap; returns what came in."""
+        e = self.cfg.equity
+        room = np.maximum(e.atm_max_usd_per_quarter - self.atm_used_usd, 0.0)
+        gross = np.minimum(net_usd / (1 - e.atm_fee) if e.atm_fee < 1 else 0.0, room) * (share_price_usd > 0)
+        shares = np.zeros(self.paths)
+        np.divide(gross, share_price_usd, out=shares, where=share_price_usd > 0)
+        net = gross * (1 - e.atm_fee)
+        self.atm_used_usd = self.atm_used_usd + gross
+        self._issue(shares)
+        self._book("atm_proceeds_usd", net)
+        self.cash_usd = self.cash_usd + net
+        self.equity_usd = self.equity_usd + net
+        return net
+
+    def fleet_book_value_usd(self, day: int) -> np.ndarray:
+        """Machines' book value at 00:00 of ``day`` (end of ``day − 1``)."""
+        return (self.units * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
+                                            self.cfg.asic_life_years)).sum(axis=0)
+
+    def _assets_usd(self, day_after: int) -> np.ndarray:
+        o = self.cfg.opening
+        return (self.cash_usd + (self.treasury_btc + self.pledged_btc()) * self.price_usd
+                + self.fleet_book_value_usd(day_after) + self.sites.value_usd + o.other_assets_usd)
+
+    def _liabilities_usd(self) -> np.ndarray:
+        return self.debt_usd() + self.arrears_usd + self.cfg.opening.other_liabilities_usd
+
+    @staticmethod
+    def _pretax(lines) -> np.ndarray:
+        return (lines["ebitda_usd"] - lines["sbc_usd"] - lines["depreciation_usd"] - lines["impairment_usd"]
+                + lines["btc_fair_value_gain_usd"] + lines["hedge_pnl_usd"] - lines["interest_usd"])
+
+    def _if_converted(self) -> tuple[np.ndarray, np.ndarray]:
+        """Diluted shares and debt, in-the-money convertibles (at the previous close) counted as shares."""
+        diluted, debt = self.shares.copy(), self.debt_usd() + self.arrears_usd
+        for book in self.debt_books:
+            if isinstance(book, ConvertibleBook):
+                itm = book.in_the_money(self.share_price_usd)
+                diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
+                debt = debt - np.where(itm, book.balance_usd, 0.0)
+        return diluted, debt
+
+    def _net_financial_usd(self, debt) -> np.ndarray:
+        """Cash + BTC (treasury and pledged) at the close + other assets − ``debt`` − other liabilities."""
+        o = self.cfg.opening
+        return (self.cash_usd + (self.treasury_btc + self.pledged_btc()) * self.price_usd + o.other_assets_usd
+                - debt - o.other_liabilities_usd)
+
+    def _nav_usd(self) -> np.ndarray:
+        """NAV if-converted at the close: net financial items + fleet at the ASIC price index + sites."""
+        return self._net_financial_usd(self._if_converted()[1]) + self.flows.fleet_market_value_usd \
+            + self.sites.value_usd
+
+    def _share_price(self) -> np.ndarray:
+        """Share price at today's close by the configured method (if-converted on the previous close)."""
+        v, f = self.cfg.valuation, self.flows
+        diluted, debt = self._if_converted()
+        if v.method == "nav":
+            return valuation.share_price_usd(self._nav_usd(), diluted, v.market_multiple)
+        financial = self._net_financial_usd(debt)
+        if v.method == "dcf":
+            rr = {k: ring.annualised() for k, ring in self.run_rate.items()}
+            ev = valuation.dcf_enterprise_value_usd(
+                rr["mining"], rr["variable"], rr["other"], rr["fixed"], f.height, f.fees_btc_per_block,
+                price_drift_annual=self.price_drift_annual, network_growth_annual=self.network_growth_annual,
+                discount_rate=v.discount_rate, years=v.dcf_years)
+            return valuation.share_price_usd(financial + ev, diluted, v.market_multiple)
+        basis = np.maximum(self.ttm_ebitda_usd(), 0.0) if v.multiple_basis == "ebitda" else f.installed_ehs
+        return valuation.share_price_usd(financial + v.market_multiple * basis, diluted)
+
+    def _track_equity_returns(self, day: int) -> None:
+        """Running sums for the equity beta and the running maximum drawdown."""
+        sp, price = self.share_price_usd, self.price_usd
+        if day > 0:
+            ok = (sp > 0) & (self._last_share_price > 0) & (price > 0) & (self._last_price > 0)
+            x = np.log(np.where(ok, price / np.where(ok, self._last_price, 1.0), 1.0))
+            y = np.log(np.where(ok, sp / np.where(ok, self._last_share_price, 1.0), 1.0))
+            b = self.beta
+            b["n"] += ok
+            b["x"] += x
+            b["y"] += y
+            b["xx"] += x * x
+            b["xy"] += x * y
+            self.log_returns.push(np.log(price / self._last_price))
+        self.peak_share_price_usd = np.maximum(self.peak_share_price_usd, sp)
+        drawdown = np.full(self.paths, np.nan)
+        np.divide(self.peak_share_price_usd - sp, self.peak_share_price_usd, out=drawdown,
+                  where=self.peak_share_price_usd > 0)
+        self.max_drawdown = np.fmax(self.max_drawdown, drawdown)
+        self._last_share_price, self._last_price = sp.copy(), price.copy()
+
+    def _balance(self, day: int) -> dict:
+        pledged = self.pledged_btc()
+        b = {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": pledged,
+             "btc_value_usd": (self.treasury_btc + pledged) * self.price_usd,
+             "fleet_book_value_usd": self.fleet_book_value_usd(day + 1), "site_book_value_usd": self.sites.value_usd,
+             "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd),
+             "debt_usd": self.debt_usd(), "arrears_usd": self.arrears_usd,
+             "other_liabilities_usd": np.full(self.paths, self.cfg.opening.other_liabilities_usd),
+             "equity_usd": self.equity_usd, "shares_outstanding": self.shares, "share_price_usd": self.share_price_usd}
+        b["total_assets_usd"] = (b["cash_usd"] + b["btc_value_usd"] + b["fleet_book_value_usd"]
+                                 + b["site_book_value_usd"] + b["other_assets_usd"])
+        b["total_liabilities_usd"] = b["debt_usd"] + b["arrears_usd"] + b["other_liabilities_usd"]
+        return {k: np.array(v, dtype=float, copy=True) for k, v in b.items()}
+
+    def _close_month(self, day: int) -> None:
+        m = self.month
+        m["pretax_income_usd"] = self._pretax(m)
+        m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
+        m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
+                        - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
+        m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
+        m["cff_usd"] = m["atm_proceeds_usd"] - m["buybacks_usd"] - m["debt_repaid_usd"] + m["unpaid_obligations_usd"]
+        m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+        for k in ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd"):
+            self.total[k] = self.total[k] + m[k]
+        opening = self.records[-1]["balance"] if self.records else self.opening_balance
+        balance = self._balance(day)
+        self._check(opening, balance, m)
+        self.records.append({"lines": {k: v.copy() for k, v in m.items()}, "balance": balance})
+        self.month = {k: np.zeros(self.paths) for k in _FLOW_LINES}
+        self.previous_month_btc, self.previous_month_days = self.month_btc, self.month_days
+        self.month_btc, self.month_days = np.zeros(self.paths), 0
+
+    def _check(self, opening: dict, closing: dict, m: dict) -> None:
+        """Assets = liabilities + equity; cash and BTC conserved; raise on any path that fails."""
+        scale = np.maximum.reduce([np.abs(closing["total_assets_usd"]), np.abs(closing["total_liabilities_usd"]),
+                                   np.full(self.paths, 1.0)])
+        gap = closing["total_assets_usd"] - closing["total_liabilities_usd"] - closing["equity_usd"]
+        cash_gap = closing["cash_usd"] - opening["cash_usd"] - m["net_cash_change_usd"]
+        btc_in = self.month_btc + m["btc_bought"]
+        btc_out = (m["btc_sold"] + m["btc_liquidated"] + closing["treasury_btc"] + closing["pledged_btc"]
+                   - opening["treasury_btc"] - opening["pledged_btc"])
+        btc_scale = np.maximum(np.abs(closing["treasury_btc"]) + np.abs(btc_in), 1.0)
+        for name, residual, tol in (("assets − liabilities − equity [USD]", gap, scale),
+                                    ("cash − opening cash − net cash flow [USD]", cash_gap, scale),
+                                    ("BTC in − BTC out [BTC]", btc_in - btc_out, btc_scale)):
+            bad = np.abs(residual) > IDENTITY_RTOL * tol
+            if bad.any():
+                worst = int(np.argmax(np.abs(residual)))
+                raise IdentityError(f"books do not balance: {name} = {residual[worst]:.6g} on path index {worst}")
+
+    # ------------------------------------------------------------------ results
+    def per_path_totals(self) -> dict[str, np.ndarray]:
+        """Per-path figures the finance metrics are computed from."""
+        last = self._balance(self.days - 1)
+        b = self.beta
+        return {**self.total, **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
+                "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
+                "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
+                "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,
+                "end_nav_usd": self._nav_usd(), "end_diluted_shares": self._if_converted()[0],
+                "end_installed_ehs": self.flows.installed_ehs, "beta_n": b["n"], "beta_x": b["x"], "beta_y": b["y"],
+                "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": self.max_drawdown}
+
+    def monthly_arrays(self) -> dict[str, np.ndarray]:
+        """``(months, paths)`` per finance line (flows summed, balance lines at month end)."""
+        out = {}
+        for k in FINANCE_MONTHLY_LINES:
+            src = "balance" if k in BALANCE_LINES else "lines"
+            out[k] = np.stack([r[src][k] for r in self.records])
+        return out
+
+    def daily_columns(self) -> dict[str, np.ndarray]:
+        return {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": self.pledged_btc(),
+                "debt_usd": self.debt_usd() + self.arrears_usd, "equity_value_usd": self.equity_value_usd,
+                "share_price_usd": self.share_price_usd}

@@ -1,0 +1,75 @@
+"""Equity valuation on every path and day: NAV, DCF and multiples, and the share price.
+
+The share price is ``market_multiple × value per diluted share`` for ``nav`` and ``dcf``,
+and ``(EV + cash + BTC − debt) / diluted shares`` with ``EV = market_multiple × basis`` for
+``multiple``; it is floored at 0 (an insolvent path is distress, not a negative price).
+Diluted shares are if-converted (GLOSSARY, "NAV per share"): a convertible whose conversion
+price is below the previous close's share price counts as its shares (net of a capped call's
+offset) and leaves debt. Using the previous close keeps the test free of circularity.
+
+* ``nav``: ``(treasury + pledged) BTC × price + cash + fleet at the ASIC price index + site
+  book value + other assets − debt − other liabilities``.
+* ``dcf``: the same balance-sheet items without the fleet and sites, plus the present value
+  of expected free cash flow from the day's state under the scenario's parameters (never the
+  path's own future): for years k = 1 … N (mid-year), mining revenue grows with the price
+  drift μ, shrinks with network growth g and with the subsidy at the expected height,
+  ``R_k = R_0 e^{μ(k−½)} (1+g)^{−(k−½)} × (subsidy(h + 52,560(k−½)) + fees) / (subsidy(h) + fees)``,
+  miners switch off rather than lose on power (``max(R_k − C_var, 0)``), fixed costs (site
+  opex, SG&A) and other revenue stay at their run rate, discounted at ``discount_rate``.
+  ``R_0, C_var`` are the trailing 30-day run rates.
+* ``multiple``: EV = multiple × trailing-12-month EBITDA (annualised before a year has
+  passed, floored at 0) or × installed EH/s.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simulator import chain, units
+
+#: Blocks per year at the target interval (52,560).
+BLOCKS_PER_YEAR = units.TARGET_BLOCKS_PER_DAY * units.DAYS_PER_YEAR
+
+
+def capped_call_offset_fraction(share_price_usd, conversion_price_usd: float, cap_price_usd: float | None):
+    """Share of the conversion shares a capped call hands back: ``(min(S, cap) − K) / S`` for S > K."""
+    s = np.asarray(share_price_usd, dtype=float)
+    if cap_price_usd is None:
+        return np.zeros_like(s)
+    gain = np.minimum(s, cap_price_usd) - conversion_price_usd
+    out = np.zeros_like(s)
+    np.divide(gain, s, out=out, where=(s > conversion_price_usd) & (s > 0))
+    return np.clip(out, 0.0, 1.0)
+
+
+def reward_growth(height, fees_btc_per_block, years: float):
+    """Block reward at ``height + 52,560 × years`` over the reward at ``height`` (subsidy + fees)."""
+    h = np.asarray(height, dtype=float)
+    now = chain.block_subsidy_sats(np.floor(h).astype(np.int64)) / units.SATS_PER_BTC + fees_btc_per_block
+    later = chain.block_subsidy_sats(np.floor(h + BLOCKS_PER_YEAR * years).astype(np.int64)) / units.SATS_PER_BTC \
+        + fees_btc_per_block
+    out = np.ones_like(now, dtype=float)
+    np.divide(later, now, out=out, where=now > 0)
+    return out
+
+
+def dcf_enterprise_value_usd(mining_revenue_usd_per_year, variable_cost_usd_per_year, other_revenue_usd_per_year,
+                             fixed_cost_usd_per_year, height, fees_btc_per_block, *, price_drift_annual: float,
+                             network_growth_annual: float, discount_rate: float, years: int):
+    """Present value of expected free cash flow over ``years`` (mid-year discounting) [USD]."""
+    ev = np.zeros_like(np.asarray(mining_revenue_usd_per_year, dtype=float))
+    for k in range(1, years + 1):  # a handful of years, not paths
+        t = k - 0.5
+        growth = np.exp(price_drift_annual * t) / (1 + network_growth_annual) ** t
+        revenue = mining_revenue_usd_per_year * growth * reward_growth(height, fees_btc_per_block, t)
+        fcf = np.maximum(revenue - variable_cost_usd_per_year, 0.0) + other_revenue_usd_per_year \
+            - fixed_cost_usd_per_year
+        ev = ev + fcf / (1 + discount_rate) ** t
+    return ev
+
+
+def share_price_usd(equity_value_usd, diluted_shares, multiple: float = 1.0):
+    """``multiple × max(equity value, 0) / diluted shares`` (0 without shares)."""
+    value = np.maximum(np.asarray(equity_value_usd, dtype=float), 0.0) * multiple
+    out = np.zeros_like(value)
+    np.divide(value, diluted_shares, out=out, where=np.asarray(diluted_shares) > 0)
+    return out
