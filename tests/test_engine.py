@@ -568,3 +568,19 @@ def test_hourly_ambient_profile_derates_the_hot_hours():
     day = daily(simulate(scenario(**{"sites.0.ambient_hourly_c": hot_afternoons, "horizon_days": 3})))
     cool = daily(simulate(scenario(**{"horizon_days": 3})))
     assert_allclose(day.btc_mined, cool.btc_mined * (21 + 3 * 0.9) / 24, rtol=1e-12)
+
+
+def test_csv_network_hashrate_drives_the_blocks(tmp_path):
+    # regression: a csv hashrate model has no initial_ehs, which the start-of-run digest read
+    from simulator.config.digest import digest
+
+    implied_ehs = chain.hashrate_hs_from_difficulty(D0) / 1e18
+    values = [implied_ehs, 1.1 * implied_ehs, 0.9 * implied_ehs]
+    csv = tmp_path / "hashrate.csv"
+    csv.write_text("date,hashrate_ehs\n" + "".join(f"2026-01-0{i + 1},{v!r}\n" for i, v in enumerate(values)))
+    s = scenario(**{"horizon_days": 3, "network.hashrate": {"model": "csv", "file": str(csv)}})
+    assert "network" in digest(s)
+    day = daily(simulate(s))
+    assert_allclose(day.network_hashrate_ehs, values, rtol=1e-12)
+    assert_allclose(day.height.diff().fillna(day.height.iloc[0] - 930000), [144 * v / implied_ehs for v in values],
+                    rtol=1e-9)
