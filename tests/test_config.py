@@ -172,6 +172,14 @@ BAD_CASES = {
                                r":\d+:\d+: fleet\[1\]: site 'ercot-hub' would draw .* capacity is 100 MW then"),
     "ltv order": (lambda t: t.replace("ltv_margin_call: 0.75", "ltv_margin_call: 0.95"),
                   r":\d+:\d+: company\.debt\[1\]: LTVs out of order"),
+    "matured convertible": (lambda t: t.replace("maturity: 2030-03-01", "maturity: 2025-03-01"),
+                            r":\d+:\d+: company\.debt\[0\]\.maturity: maturity 2025-03-01 is not after the start"),
+    "swap on a fixed site": (lambda t: t.replace("  equity: {", "  hedges: [{kind: power_swap, site: texas-1, mw: 5, "
+                                                 "fixed_usd_per_mwh: 40}]\n  equity: {"),
+                             r":\d+:\d+: company\.hedges\[0\]\.site: site 'texas-1' buys power at a fixed price"),
+    "swap on an unknown site": (lambda t: t.replace("  equity: {", "  hedges: [{kind: power_swap, site: ercot, mw: 5, "
+                                                    "fixed_usd_per_mwh: 40}]\n  equity: {"),
+                                r":\d+:\d+: company\.hedges\[0\]\.site: unknown site 'ercot'; did you mean 'ercot-hub'"),
     "unknown site": (lambda t: t.replace("site: ercot-hub, deployed", "site: ercot-hb, deployed"),
                      r":\d+:\d+: fleet\[1\]\.site: unknown site 'ercot-hb'; did you mean 'ercot-hub'\?"),
 }

@@ -402,3 +402,13 @@ def test_books_balance_and_btc_is_conserved_on_random_companies(p):
         assert (g.cash_usd >= -1e-6).all()
     for values in res.path_metrics.values():
         assert not np.isinf(values).any()
+
+
+def test_readme_explains_every_metric_with_its_formula():
+    from simulator.metrics import ALL_METRICS
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    for name, (unit, _, definition) in ALL_METRICS.items():
+        assert f"| `{name}` | {unit} | {definition} |" in readme, name

@@ -65,6 +65,8 @@ def check_sites_exist(scenario: Scenario, library: Mapping) -> Iterator[Problem]
     items = [(loc, item) for loc, item in items if item.site is not None]
     items += [(("hpc", i), p) for i, p in enumerate(scenario.hpc)]
     items += [(("events", i), e) for i, e in enumerate(scenario.events) if hasattr(e, "site")]
+    hedges = scenario.company.hedges if scenario.company is not None else ()
+    items += [(("company", "hedges", i), h) for i, h in enumerate(hedges) if h.kind == "power_swap"]
     for loc, item in items:
         if item.site not in names:
             close = difflib.get_close_matches(item.site, names, n=1, cutoff=0.5)
@@ -87,6 +89,18 @@ def check_dates(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
     for loc, item, energised in cohorts(scenario):
         if item.retired is not None and item.retired <= energised:
             yield loc + ("retired",), f"retired {item.retired} is not after {energised}; dates must be in order"
+    if scenario.company is not None:
+        for i, debt in enumerate(scenario.company.debt):
+            if debt.maturity is not None and debt.maturity <= first:
+                yield ("company", "debt", i, "maturity"), (
+                    f"maturity {debt.maturity} is not after the start {first}; a matured loan is not on the books")
+        for i, hedge in enumerate(scenario.company.hedges):
+            if hedge.start is not None and hedge.end is not None and hedge.end < hedge.start:
+                yield ("company", "hedges", i, "end"), f"end {hedge.end} is before start {hedge.start}; dates must be in order"
+            for key in ("start", "end"):
+                when = getattr(hedge, key)
+                if when is not None and not first <= when <= last:
+                    yield ("company", "hedges", i, key), f"{when} is outside the horizon; it must fall {span}"
 
 
 def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
@@ -111,6 +125,12 @@ def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterat
             yield ("sites", i, "ambient_hourly_c"), "each of the 24 hourly rows needs 12 monthly values (Jan … Dec)"
         if rows and site.ambient_c is not None:
             yield ("sites", i, "ambient_hourly_c"), "give ambient_c (monthly) or ambient_hourly_c (hourly), not both"
+    names = [site.name for site in scenario.sites]
+    for i, hedge in enumerate(scenario.company.hedges if scenario.company is not None else ()):
+        if hedge.kind == "power_swap" and hedge.site in names and \
+                scenario.sites[names.index(hedge.site)].power.contract == "fixed":
+            yield ("company", "hedges", i, "site"), (
+                f"site {hedge.site!r} buys power at a fixed price; a power swap needs an index or ppa site")
     if scenario.pool.payout == "pplns" and scenario.pool.hashrate_ehs is None:
         yield ("pool",), "pplns needs pool.hashrate_ehs (the pool's size in EH/s)"
 
