@@ -41,7 +41,9 @@ from simulator.config import load_scenario
 from simulator.config.checks import capacity_mw, library_for
 from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
+from simulator.config.schema import Valuation
 from simulator.finance.flows import OperatingFlows
+from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
 from simulator.hardware import daily_failure_probability, temperature_derate_fraction
@@ -64,7 +66,7 @@ MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_cre
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
                  "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "energy_mwh",
                  "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
-                 "resale_value_usd")
+                 "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
 def _price_model(scenario: Scenario):
@@ -112,14 +114,6 @@ def _hashrate_model(scenario: Scenario, library):
     if cfg.model == "csv":
         return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start, scenario.horizon_days)
     raise ValueError(f"unknown network hashrate model {cfg.model!r}")
-
-
-def not_modelled(scenario: Scenario) -> list[str]:
-    """Sections of the scenario this engine does not model yet (said once on stderr)."""
-    notes = []
-    if scenario.hpc:
-        notes.append("hpc: not modelled yet (its MW are reserved at validation only)")
-    return notes
 
 
 def expected_growth(scenario: Scenario) -> tuple[float, float]:
@@ -170,6 +164,10 @@ class _Day:
     site_opex_usd: float = 0.0
     expansion_capex_usd: float = 0.0
     retired_units_by_cohort: np.ndarray = None
+    hpc_revenue_usd: np.ndarray = 0.0
+    hpc_power_cost_usd: np.ndarray = 0.0
+    hpc_opex_usd: np.ndarray = 0.0
+    hpc_capex_usd: np.ndarray = 0.0
 
     @classmethod
     def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd) -> "_Day":
@@ -223,14 +221,23 @@ class _Simulation:
         self.day: _Day | None = None
         self.lost_units = np.zeros(live.shape)  # units failed beyond repair today, per cohort and path
         self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
+        self.power_price_usd_per_mwh = np.zeros((len(scenario.sites), n))
+        self.hpc = None
+        if scenario.hpc:
+            dcf_years = scenario.company.valuation.dcf_years if scenario.company else Valuation().dcf_years
+            self.hpc = HpcPortfolio(scenario.hpc, scenario.start, [s.name for s in scenario.sites],
+                                    [PathStreams(seed, f"hpc:{j}", self.path_ids) for j in range(len(scenario.hpc))],
+                                    dcf_years)
+        self.hpc_day = HpcDay(*(np.zeros((len(scenario.hpc), n)) for _ in range(8)))
         self.ledger = None
         if scenario.company is not None:
             drift, growth = expected_growth(scenario)
             self.ledger = Ledger(scenario.company, start=scenario.start, horizon_days=self.days, paths=n,
                                  site_names=[s.name for s in scenario.sites], cohort_start_day=self.cohorts.start_day,
-                                 price_drift_annual=drift, network_growth_annual=growth)
+                                 price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc)
             self.calendar = calendar(self.dates)
-        self.daily_columns = DAILY_COLUMNS + (FINANCE_DAILY_COLUMNS if self.ledger else ())
+        self.daily_columns = DAILY_COLUMNS + (("hpc_power_mw",) if self.hpc else ()) \
+            + (FINANCE_DAILY_COLUMNS if self.ledger else ())
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
         self.quantiles = np.zeros((self.days, len(self.daily_columns), 3))
 
@@ -239,6 +246,8 @@ class _Simulation:
         for index in range(len(scenario.sites)):
             self.env.process(self.site(index))
         self.env.process(self.hosted())
+        if self.hpc is not None:
+            self.env.process(self.hpc_projects())
         self.env.process(self.pool())
         self.env.process(self.retirements())
         if self.ledger is not None:
@@ -441,6 +450,7 @@ class _Simulation:
                     transmission = np.where(peaks_seen > 0, measured, transmission)
                     peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
                 d.transmission_charge_usd += transmission
+            self.power_price_usd_per_mwh[index] = hourly_price.mean(axis=0) + tax
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa)
             if site.hosting is not None and day >= self.offline_until[index]:
@@ -480,6 +490,16 @@ class _Simulation:
             d.mining_revenue_usd += btc * d.price_usd
             d.energy_mwh += energy_mwh.sum(axis=0)
             d.hosting_cost_usd += (energy_mwh * usd_per_mwh).sum(axis=0)
+            yield self.env.timeout(1)
+
+    def hpc_projects(self):
+        """AI/HPC projects: construction capex, completion, lease or GPU revenue, their power and opex."""
+        for day in range(self.days):
+            d = self.day
+            self.hpc_day = h = self.hpc.day(day, self.power_price_usd_per_mwh)
+            d.hpc_revenue_usd, d.hpc_power_cost_usd = h.revenue_usd.sum(axis=0), h.power_cost_usd.sum(axis=0)
+            d.hpc_opex_usd = h.opex_usd.sum(axis=0)
+            d.hpc_capex_usd = (h.building_capex_usd + h.gpu_capex_usd).sum(axis=0)
             yield self.env.timeout(1)
 
     def _retire(self, mine: np.ndarray, now: np.ndarray) -> None:
@@ -567,7 +587,13 @@ class _Simulation:
                 resale_value_usd=d.resale_value_usd,
                 fleet_market_value_usd=(installed_ths * index_usd_per_th).sum(axis=0),
                 installed_ehs=installed_ths.sum(axis=0) / units.THS_PER_EHS,
-                index_price_usd_per_mwh=self.index_price_usd_per_mwh, height=self.chain.height,
+                index_price_usd_per_mwh=self.index_price_usd_per_mwh,
+                hpc_revenue_usd=np.broadcast_to(d.hpc_revenue_usd, (self.paths,)),
+                hpc_power_cost_usd=np.broadcast_to(d.hpc_power_cost_usd, (self.paths,)),
+                hpc_opex_usd=np.broadcast_to(d.hpc_opex_usd, (self.paths,)),
+                hpc_building_capex_usd=self.hpc_day.building_capex_usd, hpc_gpu_capex_usd=self.hpc_day.gpu_capex_usd,
+                hpc_completed=self.hpc_day.completed, hpc_net_annual_usd=self.hpc_day.net_annual_usd,
+                hpc_remaining_years=self.hpc_day.remaining_years, height=self.chain.height,
                 fees_btc_per_block=d.fees_btc_per_block)
             if day == 0:
                 opening = ((c.start_day <= 0) & (c.end_day > 0) & ~((c.start_day == 0) & c.purchase))[:, None]
@@ -606,6 +632,8 @@ class _Simulation:
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
                 "curtailed_mwh": d.curtailed_mwh,
             }
+            if self.hpc is not None:
+                columns["hpc_power_mw"] = np.full(self.paths, self.hpc.reserved_mw_on(day))
             if self.ledger is not None:
                 columns.update(self.ledger.daily_columns())
             stacked = np.stack([columns[c] for c in self.daily_columns])
@@ -674,7 +702,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,
             "version": __version__}
     return Results(meta=meta, path_metrics=out["metrics"], daily=out["daily"],
-                   daily_quantiles=out["daily_quantiles"], monthly=out["monthly"], notes=not_modelled(scenario))
+                   daily_quantiles=out["daily_quantiles"], monthly=out["monthly"])
 
 
 def run(src, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,

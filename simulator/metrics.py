@@ -76,9 +76,16 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
 
 #: The company metrics (scenarios with a ``company`` section).
 FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
-    "revenue_usd": ("USD", lambda t: t["revenue_usd"], "mining revenue + hosting revenue"),
+    "revenue_usd": ("USD", lambda t: t["revenue_usd"], "mining revenue + hosting revenue + HPC revenue"),
+    "hpc_revenue_usd": ("USD", lambda t: t["hpc_revenue_usd"], "AI/HPC lease and GPU-hour revenue"),
+    "hpc_share_of_revenue": ("fraction", lambda t: _ratio(t["hpc_revenue_usd"], t["revenue_usd"]),
+                             "hpc_revenue / revenue"),
+    "ebitda_mining_usd": ("USD", lambda t: t["ebitda_mining_usd"],
+                          "mining and hosting revenue − their cost of revenue (before corporate SG&A)"),
+    "ebitda_hpc_usd": ("USD", lambda t: t["ebitda_hpc_usd"], "HPC revenue − HPC power and opex (before corporate SG&A)"),
     "sga_usd": ("USD", lambda t: t["sga_usd"], "SG&A without stock-based compensation"),
-    "ebitda_usd": ("USD", lambda t: t["ebitda_usd"], "revenue − cost of revenue − SG&A (SBC excluded)"),
+    "ebitda_usd": ("USD", lambda t: t["ebitda_usd"],
+                   "revenue − cost of revenue − SG&A (SBC excluded) = mining + HPC segment EBITDA − SG&A"),
     "net_income_usd": ("USD", lambda t: t["net_income_usd"],
                        "EBITDA − SBC − depreciation − impairment + BTC fair-value gain + hedge P&L − interest − tax"),
     "cash_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_cash_cost_usd(t), t["btc_mined"]),

@@ -484,9 +484,13 @@ class Colocation(Strict):
     escalator_annual: Fraction = 0.0
     """Annual lease escalator."""
     term_years: Optional[Positive] = None
-    """Lease term [years]; default: beyond the horizon."""
+    """Lease term from completion [years]; default: beyond the horizon."""
     tenant_pays_power: bool = True
     """True if the tenant pays or passes through the facility power."""
+    lease_rate_vol: NonNegative = 0.0
+    """Uncertainty of the rate signed: lease × exp(σz − σ²/2) per path (mean kept)."""
+    tenant_default_probability_annual: Fraction = 0.0
+    """Probability per year that the tenant defaults (revenue stops; exponential time from completion)."""
 
 
 class GpuCloud(Strict):
@@ -505,6 +509,10 @@ class GpuCloud(Strict):
     """Depreciation life of the GPUs [years]."""
     price_decline_annual: Fraction = 0.0
     """Annual decline of the GPU-hour price."""
+    price_decline_vol: NonNegative = 0.0
+    """Standard deviation of the decline across paths (drawn once per path, clipped to [0, 0.99])."""
+    utilization_vol: NonNegative = 0.0
+    """Uncertainty of utilisation: utilization × exp(σz − σ²/2) per path, capped at 1."""
 
 
 HpcRevenue = Annotated[Union[Colocation, GpuCloud], Field(discriminator="kind")]
@@ -527,6 +535,12 @@ class HpcProject(Strict):
     """Construction capex per MW of critical IT load [USD/MW]."""
     financing: HpcFinancing = HpcFinancing()
     """Project debt."""
+    tenant_funded_fraction: Fraction = 0.0
+    """Share of the capex (building and GPUs) paid by the tenant."""
+    delay_mean_months: NonNegative = 0.0
+    """Mean of an exponential delay to completion, drawn per path [months]."""
+    opex_usd_per_mw_year: NonNegative = 0.0
+    """Data-centre opex per MW of critical IT load from completion [USD/(MW·year)]."""
     revenue: HpcRevenue
     """Revenue model (colocation | gpu_cloud)."""
 
@@ -640,7 +654,9 @@ class Valuation(Strict):
     discount_rate: Fraction = 0.1
     """Annual discount rate for NPVs and the dcf."""
     dcf_years: Annotated[int, Field(ge=1, le=50)] = 5
-    """dcf: years of expected free cash flow counted."""
+    """dcf: years of expected free cash flow counted (and an HPC lease's horizon when it has no term)."""
+    hpc_discount_rate: Optional[Fraction] = None
+    """Discount rate of contracted HPC cash flows in NAV (default: discount_rate)."""
 
 
 class Opening(Strict):

@@ -155,3 +155,43 @@ class BtcBackedBook:
         ledger.liquidate(step.sold_btc, price_usd)  # the sale repays the lender directly (non-cash)
         self.balance_usd = np.where(alive, step.debt_usd, self.balance_usd)
         self.pledged_btc, ledger.treasury_btc = step.pledged_btc, step.treasury_btc
+
+
+class ProjectDebtBook:
+    """Project debt of an HPC conversion: ``debt_fraction`` of the company's capex drawn as it is paid,
+    interest ``balance × rate / 12`` at month ends, and level monthly payments over ``term_years``
+    from the first month end after completion (:func:`~simulator.finance.instruments.level_payment_usd`'s formula)."""
+
+    def __init__(self, financing, project_index: int, paths: int):
+        self.cfg, self.j = financing, project_index
+        self.balance_usd = np.zeros(paths)
+        self.payment_usd = np.zeros(paths)
+        self.months_left = np.zeros(paths, dtype=np.int64)
+        self.amortising = np.zeros(paths, dtype=bool)
+
+    def day(self, ledger, cal) -> None:
+        f, alive = ledger.flows, ledger.alive
+        draw = self.cfg.debt_fraction * (f.hpc_building_capex_usd[self.j] + f.hpc_gpu_capex_usd[self.j]) * alive
+        if draw.any():
+            ledger.draw(draw)
+            self.balance_usd = self.balance_usd + draw
+        if not cal.month_end:
+            return
+        owing = alive & (self.balance_usd > 0)
+        r = self.cfg.rate / units.MONTHS_PER_YEAR
+        start = owing & ~self.amortising & f.hpc_completed[self.j].astype(bool)
+        if start.any():
+            n = max(1, round(self.cfg.term_years * units.MONTHS_PER_YEAR))
+            level = self.balance_usd * r / (1 - (1 + r) ** -n) if r > 0 else self.balance_usd / n
+            self.payment_usd = np.where(start, level, self.payment_usd)
+            self.months_left = np.where(start, n, self.months_left)
+            self.amortising |= start
+        interest = np.where(owing, self.balance_usd * r, 0.0)
+        ledger.pay_interest(interest)
+        paying = owing & self.amortising
+        last = paying & (self.months_left <= 1)
+        principal = np.where(last, self.balance_usd,
+                             np.where(paying, np.clip(self.payment_usd - interest, 0.0, self.balance_usd), 0.0))
+        ledger.repay(principal)
+        self.balance_usd = self.balance_usd - principal
+        self.months_left = np.where(paying, self.months_left - 1, self.months_left)

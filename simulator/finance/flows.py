@@ -60,6 +60,22 @@ class OperatingFlows:
     """Installed (energised nameplate) hashrate, end of day [EH/s]."""
     index_price_usd_per_mwh: np.ndarray
     """Each site's mean market power price of the day ``(sites, paths)`` (NaN at fixed-price sites)."""
+    hpc_revenue_usd: np.ndarray
+    """AI/HPC revenue (leases, GPU hours) [USD]."""
+    hpc_power_cost_usd: np.ndarray
+    """Facility power of HPC load paid by the company [USD]."""
+    hpc_opex_usd: np.ndarray
+    """Data-centre opex [USD]."""
+    hpc_building_capex_usd: np.ndarray
+    """Construction capex paid today per project ``(projects, paths)`` [USD]."""
+    hpc_gpu_capex_usd: np.ndarray
+    """GPUs bought today per project ``(projects, paths)`` [USD]."""
+    hpc_completed: np.ndarray
+    """Projects energised ``(projects, paths)``."""
+    hpc_net_annual_usd: np.ndarray
+    """Contracted net cash flow per year at full occupancy ``(projects, paths)`` [USD/year]."""
+    hpc_remaining_years: np.ndarray
+    """Contract (or GPU life) years left ``(projects, paths)``."""
     height: np.ndarray
     """Chain height at the end of the day."""
     fees_btc_per_block: np.ndarray

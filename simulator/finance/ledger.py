@@ -43,26 +43,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulator import units
+from simulator import hpc as hpc_model, units
 from simulator.finance import valuation
-from simulator.finance.debt import BtcBackedBook, ConvertibleBook, TermLoanBook
+from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import book_value_usd, depreciation_usd
 from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
 
 #: Income statement lines (monthly sums).
-INCOME_LINES = ("revenue_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "sbc_usd", "depreciation_usd",
+INCOME_LINES = ("revenue_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "ebitda_mining_usd", "ebitda_hpc_usd",
+                "sbc_usd", "depreciation_usd",
                 "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "pretax_income_usd",
                 "tax_usd", "net_income_usd")
 #: Cash-flow statement lines (monthly sums; cfo + cfi + cff = net change in cash).
 CASH_FLOW_LINES = ("btc_sales_usd", "cash_revenue_usd", "cfo_usd", "capex_usd", "resale_proceeds_usd",
-                   "btc_purchases_usd", "cfi_usd", "atm_proceeds_usd", "buybacks_usd", "debt_repaid_usd",
+                   "btc_purchases_usd", "cfi_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd", "debt_repaid_usd",
                    "unpaid_obligations_usd", "cff_usd", "net_cash_change_usd")
 #: Non-cash movements and quantities (monthly sums).
 OTHER_LINES = ("btc_sold", "btc_bought", "btc_liquidated", "debt_settled_by_collateral_usd", "converted_debt_usd",
                "shares_issued")
 #: Balance sheet lines (month end).
 BALANCE_LINES = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fleet_book_value_usd",
-                 "site_book_value_usd", "other_assets_usd", "total_assets_usd", "debt_usd", "arrears_usd",
+                 "site_book_value_usd", "hpc_book_value_usd", "other_assets_usd", "total_assets_usd", "debt_usd", "arrears_usd",
                  "other_liabilities_usd", "total_liabilities_usd", "equity_usd", "shares_outstanding",
                  "share_price_usd")
 FINANCE_MONTHLY_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES + BALANCE_LINES
@@ -128,8 +129,8 @@ class _Ring:
         return self.total() * units.DAYS_PER_YEAR / max(1, min(self.count, self.n))
 
 
-class _SitePool:
-    """Site assets: construction in progress, then straight line from the month after spending."""
+class _AssetPool:
+    """Long-lived assets: construction in progress, then straight line from the month after spending."""
 
     def __init__(self, life_years: float, paths: int):
         self.life_days = max(1, round(life_years * units.DAYS_PER_YEAR))
@@ -143,7 +144,12 @@ class _SitePool:
         self.base_usd = self.base_usd + cost_usd
         self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - cost_usd
 
-    def depreciate(self, day: int, alive) -> np.ndarray:
+    def step(self, day: int, new_month: bool, spent_usd, alive) -> np.ndarray:
+        """Book today's spending; on a new month put last month's in service; return today's depreciation."""
+        if new_month:
+            self.place_in_service(self.in_progress_usd, day)
+            self.in_progress_usd = np.zeros_like(self.in_progress_usd)
+        self.in_progress_usd = self.in_progress_usd + spent_usd
         self.base_usd = self.base_usd + self.changes.pop(day, 0.0)
         charge = np.minimum(self.base_usd / self.life_days, self.book_usd) * alive
         self.book_usd = self.book_usd - charge
@@ -158,12 +164,15 @@ class Ledger:
     """Books, statements, treasury, equity and valuation of one company on every path."""
 
     def __init__(self, company, *, start: dt.date, horizon_days: int, paths: int, site_names: list[str],
-                 cohort_start_day: np.ndarray, price_drift_annual: float, network_growth_annual: float):
+                 cohort_start_day: np.ndarray, price_drift_annual: float, network_growth_annual: float,
+                 hpc_projects=()):
         self.cfg, self.start, self.days, self.paths = company, start, horizon_days, paths
         self.price_drift_annual, self.network_growth_annual = price_drift_annual, network_growth_annual
         self.cohort_start_day = np.asarray(cohort_start_day, dtype=float)[:, None]
         self.debt_books = [{"term_loan": TermLoanBook, "convertible": ConvertibleBook,
                             "btc_backed": BtcBackedBook}[d.kind](d, start, paths) for d in company.debt]
+        self.debt_books += [ProjectDebtBook(p.financing, j, paths) for j, p in enumerate(hpc_projects)
+                            if p.financing.debt_fraction > 0]
         self.hedges = HedgeBook(company.hedges, start, horizon_days, site_names, paths)
         zeros = lambda: np.zeros(paths)  # noqa: E731
         self.cash_usd, self.treasury_btc = zeros(), zeros()
@@ -176,7 +185,10 @@ class Ledger:
         self.month = {k: zeros() for k in _FLOW_LINES}
         self.total = {k: zeros() for k in _FLOW_LINES}
         self.records: list[np.ndarray] = []
-        self.sites = _SitePool(company.site_life_years, paths)
+        self.sites = _AssetPool(company.site_life_years, paths)
+        self.hpc_pools = [(_AssetPool(company.site_life_years, paths),
+                           _AssetPool(getattr(p.revenue, "gpu_life_years", company.site_life_years), paths))
+                          for p in hpc_projects]
         self.ebitda_ring, self.interest_ring = _Ring(units.DAYS_PER_YEAR, paths), _Ring(units.DAYS_PER_YEAR, paths)
         self.run_rate = {k: _Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
         self.log_returns = _Ring(30, paths)
@@ -217,6 +229,10 @@ class Ledger:
         self._book("interest_usd", usd)
         self.cash_usd = self.cash_usd - usd
         self._interest_today = self._interest_today + usd
+
+    def draw(self, usd) -> None:
+        self._book("debt_drawn_usd", usd)
+        self.cash_usd = self.cash_usd + usd
 
     def repay(self, usd) -> None:
         self._book("debt_repaid_usd", usd)
@@ -262,17 +278,22 @@ class Ledger:
         self._book("btc_fair_value_gain_usd", gain)
         self.equity_usd = self.equity_usd + gain
 
-        cost_of_revenue = (f.power_cost_usd - f.power_credit_usd - f.demand_response_credit_usd
-                           + f.transmission_charge_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
-                           + f.site_opex_usd + f.repair_cost_usd)
+        mining_cost = (f.power_cost_usd - f.power_credit_usd - f.demand_response_credit_usd
+                       + f.transmission_charge_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
+                       + f.site_opex_usd + f.repair_cost_usd)
+        hpc_cost = f.hpc_power_cost_usd + f.hpc_opex_usd
+        cost_of_revenue = mining_cost + hpc_cost
         sga = c.sga_usd_per_year / units.DAYS_PER_YEAR * alive
-        revenue = f.mining_revenue_usd + f.hosting_revenue_usd
+        revenue = f.mining_revenue_usd + f.hosting_revenue_usd + f.hpc_revenue_usd
         ebitda = revenue - cost_of_revenue - sga
         self._ebitda_today = ebitda
+        cash_revenue = f.hosting_revenue_usd + f.hpc_revenue_usd
         for k, v in (("revenue_usd", revenue), ("cost_of_revenue_usd", cost_of_revenue), ("sga_usd", sga),
-                     ("ebitda_usd", ebitda), ("cash_revenue_usd", f.hosting_revenue_usd)):
+                     ("ebitda_usd", ebitda), ("cash_revenue_usd", cash_revenue),
+                     ("ebitda_mining_usd", f.mining_revenue_usd + f.hosting_revenue_usd - mining_cost),
+                     ("ebitda_hpc_usd", f.hpc_revenue_usd - hpc_cost)):
             self._book(k, v)
-        self.cash_usd = self.cash_usd + f.hosting_revenue_usd - cost_of_revenue - sga
+        self.cash_usd = self.cash_usd + cash_revenue - cost_of_revenue - sga
         self.treasury_btc = self.treasury_btc + f.btc_mined
         self.equity_usd = self.equity_usd + ebitda
         self.month_btc = self.month_btc + f.btc_mined
@@ -290,16 +311,17 @@ class Ledger:
         machine_dep = (self.units * depreciation_usd(self.unit_cost_usd, self.cohort_start_day, day,
                                                      c.asic_life_years)).sum(axis=0)
         purchase_capex = f.purchase_capex_usd.sum(axis=0)
-        if self.month_days == 0 and day > 0:  # first day of a month: last month's site capex goes into service
-            self.sites.place_in_service(self.sites.in_progress_usd, day)
-            self.sites.in_progress_usd = np.zeros(self.paths)
-        self.sites.in_progress_usd = self.sites.in_progress_usd + f.expansion_capex_usd
-        site_dep = self.sites.depreciate(day, alive)
-        depreciation = machine_dep + site_dep
-        self.cash_usd = self.cash_usd - purchase_capex - f.expansion_capex_usd + f.resale_value_usd
+        new_month = self.month_days == 0 and day > 0  # last month's construction goes into service
+        depreciation = machine_dep + self.sites.step(day, new_month, f.expansion_capex_usd, alive)
+        for j, (building, gpus) in enumerate(self.hpc_pools):
+            depreciation = depreciation + building.step(day, new_month, f.hpc_building_capex_usd[j], alive) \
+                + gpus.step(day, new_month, f.hpc_gpu_capex_usd[j], alive)
+        capex = purchase_capex + f.expansion_capex_usd + f.hpc_building_capex_usd.sum(axis=0) \
+            + f.hpc_gpu_capex_usd.sum(axis=0)
+        self.cash_usd = self.cash_usd - capex + f.resale_value_usd
         self.equity_usd = self.equity_usd - impairment - depreciation
         for k, v in (("impairment_usd", impairment), ("depreciation_usd", depreciation),
-                     ("capex_usd", purchase_capex + f.expansion_capex_usd), ("resale_proceeds_usd", f.resale_value_usd)):
+                     ("capex_usd", capex), ("resale_proceeds_usd", f.resale_value_usd)):
             self._book(k, v)
 
         # SBC: expensed and paid in shares at the close (credited to equity: no net change in book equity)
@@ -312,7 +334,8 @@ class Ledger:
         for k, v in (("mining", f.mining_revenue_usd),
                      ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
                       + f.repair_cost_usd),
-                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
+                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd
+                      + f.hpc_revenue_usd - hpc_cost),
                      ("fixed", f.site_opex_usd + sga)):
             self.run_rate[k].push(v)
 
@@ -438,7 +461,23 @@ class Ledger:
     def _assets_usd(self, day_after: int) -> np.ndarray:
         o = self.cfg.opening
         return (self.cash_usd + (self.treasury_btc + self.pledged_btc()) * self.price_usd
-                + self.fleet_book_value_usd(day_after) + self.sites.value_usd + o.other_assets_usd)
+                + self.fleet_book_value_usd(day_after) + self.sites.value_usd + self._hpc_book_usd()
+                + o.other_assets_usd)
+
+    def _hpc_book_usd(self, project: int | None = None) -> np.ndarray:
+        """Book value of HPC buildings and GPUs (one project, or all)."""
+        pools = self.hpc_pools if project is None else self.hpc_pools[project:project + 1]
+        return sum((b.value_usd + g.value_usd for b, g in pools), np.zeros(self.paths))
+
+    def _hpc_value_usd(self) -> np.ndarray:
+        """HPC in NAV: book value until completion, then its contracted cash flows at the HPC discount rate."""
+        v, f = self.cfg.valuation, self.flows
+        rate = v.discount_rate if v.hpc_discount_rate is None else v.hpc_discount_rate
+        total = np.zeros(self.paths)
+        for j in range(len(self.hpc_pools)):
+            contract = hpc_model.contract_value_usd(f.hpc_net_annual_usd[j], f.hpc_remaining_years[j], rate)
+            total = total + np.where(f.hpc_completed[j].astype(bool), contract, self._hpc_book_usd(j))
+        return total
 
     def _liabilities_usd(self) -> np.ndarray:
         return self.debt_usd() + self.arrears_usd + self.cfg.opening.other_liabilities_usd
@@ -467,7 +506,7 @@ class Ledger:
     def _nav_usd(self) -> np.ndarray:
         """NAV if-converted at the close: net financial items + fleet at the ASIC price index + sites."""
         return self._net_financial_usd(self._if_converted()[1]) + self.flows.fleet_market_value_usd \
-            + self.sites.value_usd
+            + self.sites.value_usd + self._hpc_value_usd()
 
     def _share_price(self) -> np.ndarray:
         """Share price at today's close by the configured method (if-converted on the previous close)."""
@@ -512,12 +551,13 @@ class Ledger:
         b = {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": pledged,
              "btc_value_usd": (self.treasury_btc + pledged) * self.price_usd,
              "fleet_book_value_usd": self.fleet_book_value_usd(day + 1), "site_book_value_usd": self.sites.value_usd,
+             "hpc_book_value_usd": self._hpc_book_usd(),
              "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd),
              "debt_usd": self.debt_usd(), "arrears_usd": self.arrears_usd,
              "other_liabilities_usd": np.full(self.paths, self.cfg.opening.other_liabilities_usd),
              "equity_usd": self.equity_usd, "shares_outstanding": self.shares, "share_price_usd": self.share_price_usd}
         b["total_assets_usd"] = (b["cash_usd"] + b["btc_value_usd"] + b["fleet_book_value_usd"]
-                                 + b["site_book_value_usd"] + b["other_assets_usd"])
+                                 + b["site_book_value_usd"] + b["hpc_book_value_usd"] + b["other_assets_usd"])
         b["total_liabilities_usd"] = b["debt_usd"] + b["arrears_usd"] + b["other_liabilities_usd"]
         return {k: np.array(v, dtype=float, copy=True) for k, v in b.items()}
 
@@ -528,7 +568,8 @@ class Ledger:
         m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
                         - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
         m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
-        m["cff_usd"] = m["atm_proceeds_usd"] - m["buybacks_usd"] - m["debt_repaid_usd"] + m["unpaid_obligations_usd"]
+        m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
+                        + m["unpaid_obligations_usd"])
         m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
         for k in ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd"):
             self.total[k] = self.total[k] + m[k]

@@ -1,0 +1,166 @@
+"""AI/HPC conversion projects at mining sites, vectorised over paths.
+
+A project reserves ``it_mw × pue`` facility MW of its site from ``start`` (validated against
+the site's capacity together with the mining load, so mining runs on what is left; its
+curtailment and power credits concern mining load only). Construction capex
+``it_mw × capex_usd_per_mw`` is paid evenly over ``build_months`` (× 365/12 days) from the
+start; the tenant may fund a share (``tenant_funded_fraction``). Completion, the day the
+capacity is energised, is ``start + build + delay``, the delay exponential with mean
+``delay_mean_months`` per path (completion is the first whole day after that instant).
+
+Occupancy rises linearly from 0 at completion to 1 after ``tenant_ramp_months``
+(``R`` days); a day's occupied share is the exact integral over the day,
+``F(d + 1 − c) − F(d − c)`` with ``F(x) = x²/(2R)`` for ``0 ≤ x ≤ R`` and ``R/2 + (x − R)`` beyond.
+
+* ``colocation``: revenue per day ``it_mw × 1000 × lease × 12/365 × occupied share ×
+  (1 + escalator)^(whole years since completion)`` during the term, so a full year at full
+  occupancy earns exactly ``MW × 1000 × lease × 12``. The rate signed varies by path
+  (``lease × exp(σz − σ²/2)``); the tenant defaults at an exponential time with the annual
+  probability given (revenue stops). If the tenant does not pay the power, the company
+  pays facility power ``it_mw × pue × 24 × occupied share`` MWh a day at the site's price.
+* ``gpu_cloud``: ``gpus_per_mw × it_mw`` GPUs bought at completion; revenue
+  ``GPUs × 24 × price × utilisation × (1 − decline)^(years since completion) × occupied
+  share``, utilisation and decline drawn per path; the company pays the facility power.
+
+Data-centre opex (``opex_usd_per_mw_year`` on it_mw) runs from completion. Parameters are the
+user's (developers' disclosures: e.g. TeraWulf's and Core Scientific's colocation leases are
+announced at roughly 1.5–2 M USD per MW-year of critical IT, i.e. 125–170 USD/kW-month).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from simulator import units
+
+#: Days in a month of a rate quoted per month (a 365-day year).
+DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
+
+
+def occupied_share(day, completion_day, ramp_days):
+    """Integral of linear-ramp occupancy over ``[day, day + 1)`` (0 before completion)."""
+    def integral(x):
+        x = np.maximum(x, 0.0)
+        ramp = np.asarray(ramp_days, dtype=float)
+        safe = np.where(ramp > 0, ramp, 1.0)
+        inside = np.where(ramp > 0, np.minimum(x, ramp) ** 2 / (2 * safe), 0.0)
+        return inside + np.maximum(x - ramp, 0.0)
+    return integral(day + 1 - completion_day) - integral(day - completion_day)
+
+
+@dataclass
+class HpcDay:
+    """One day of all projects ``(projects, paths)`` unless noted."""
+
+    revenue_usd: np.ndarray
+    power_cost_usd: np.ndarray
+    opex_usd: np.ndarray
+    building_capex_usd: np.ndarray
+    """Construction capex paid by the company (tenant share excluded)."""
+    gpu_capex_usd: np.ndarray
+    """GPUs bought at completion by the company (tenant share excluded)."""
+    completed: np.ndarray
+    """Capacity energised (completion reached)."""
+    net_annual_usd: np.ndarray
+    """Contracted net cash flow per year at full occupancy from today (for valuation)."""
+    remaining_years: np.ndarray
+    """Years of contract (or GPU life) left."""
+
+
+class HpcPortfolio:
+    """The scenario's HPC projects with their per-path draws, stepped daily."""
+
+    def __init__(self, projects, start: dt.date, site_names: list[str], streams, dcf_years: int):
+        self.projects = projects
+        n = len(projects)
+        self.site_index = np.array([site_names.index(p.site) for p in projects], dtype=np.int64)
+        self.start_day = np.array([(p.start - start).days for p in projects], dtype=float)
+        self.build_days = np.array([p.build_months * DAYS_PER_MONTH for p in projects])
+        draws = [s.uniform((5,)) for s in streams]  # per project: (5, paths)
+        u = np.stack(draws) if n else np.zeros((0, 5, 0))
+        with np.errstate(divide="ignore"):
+            delay = -np.log1p(-u[:, 0]) * np.array([p.delay_mean_months * DAYS_PER_MONTH for p in projects])[:, None]
+        self.completion_day = np.ceil(self.start_day[:, None] + self.build_days[:, None] + delay)
+        self.reserved_mw = np.array([p.it_mw * p.pue for p in projects])
+        self.ramp_days = np.zeros(n)
+        self.factor = np.ones_like(u[:, 0])  # lease factor or utilisation per path
+        self.decline = np.zeros_like(u[:, 0])
+        self.end_day = np.full_like(u[:, 0], np.inf)  # term end or tenant default
+        self.life_years = np.full(n, float(dcf_years))
+        for j, p in enumerate(projects):
+            r = p.revenue
+            z = ndtri(u[j, 2])
+            if r.kind == "colocation":
+                self.ramp_days[j] = r.tenant_ramp_months * DAYS_PER_MONTH
+                self.factor[j] = np.exp(r.lease_rate_vol * z - 0.5 * r.lease_rate_vol ** 2)
+                term = r.term_years * units.DAYS_PER_YEAR if r.term_years else np.inf
+                hazard = -np.log1p(-r.tenant_default_probability_annual) / units.DAYS_PER_YEAR
+                with np.errstate(divide="ignore"):
+                    default = np.where(hazard > 0, -np.log1p(-u[j, 1]) / max(hazard, 1e-300), np.inf)
+                self.end_day[j] = self.completion_day[j] + np.minimum(term, np.ceil(default))
+                if r.term_years:
+                    self.life_years[j] = r.term_years
+            else:
+                self.factor[j] = np.minimum(r.utilization * np.exp(r.utilization_vol * z - 0.5 * r.utilization_vol ** 2),
+                                            1.0)
+                self.decline[j] = np.clip(r.price_decline_annual + r.price_decline_vol * ndtri(u[j, 3]), 0.0, 0.99)
+                self.life_years[j] = r.gpu_life_years
+                self.end_day[j] = self.completion_day[j] + r.gpu_life_years * units.DAYS_PER_YEAR
+
+    def __len__(self) -> int:
+        return len(self.projects)
+
+    def reserved_mw_on(self, day: int) -> float:
+        """Facility MW reserved by all projects on ``day`` (each from its start)."""
+        return float(np.where(self.start_day <= day, self.reserved_mw, 0.0).sum())
+
+    def build_capex_usd(self, day: int) -> np.ndarray:
+        """Building capex of ``day`` per project ``(projects,)``: even over the build days from the start."""
+        total = np.array([p.it_mw * p.capex_usd_per_mw * (1 - p.tenant_funded_fraction) for p in self.projects])
+        lo, hi = self.start_day, self.start_day + self.build_days
+        overlap = np.clip(np.minimum(day + 1, hi) - np.maximum(day, lo), 0.0, None)
+        share = np.where(self.build_days > 0, overlap / np.where(self.build_days > 0, self.build_days, 1.0),
+                         (day == self.start_day).astype(float))
+        return total * share
+
+    def day(self, day: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
+        """All projects on ``day``; ``power_price_usd_per_mwh`` is each site's price of the day ``(sites, paths)``."""
+        n, paths = len(self), power_price_usd_per_mwh.shape[1]
+        revenue, power, opex, building, gpu, net, left = (np.zeros((n, paths)) for _ in range(7))
+        building += self.build_capex_usd(day)[:, None]
+        for j, p in enumerate(self.projects):
+            c, r = self.completion_day[j], p.revenue
+            running = (day >= c) & (day < self.end_day[j])
+            share = occupied_share(day, c, self.ramp_days[j]) * running
+            years = np.maximum(day - c, 0.0) / units.DAYS_PER_YEAR
+            price = power_price_usd_per_mwh[self.site_index[j]]
+            facility_mwh_per_day = self.reserved_mw[j] * units.HOURS_PER_DAY
+            opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
+            if r.kind == "colocation":
+                rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
+                        / units.DAYS_PER_YEAR * self.factor[j] * (1 + r.escalator_annual) ** np.floor(years))
+                company_power = 0.0 if r.tenant_pays_power else facility_mwh_per_day * price
+            else:
+                gpus = r.gpus_per_mw * p.it_mw
+                rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * self.factor[j]
+                        * (1 - self.decline[j]) ** years)
+                company_power = facility_mwh_per_day * price
+                gpu[j] = np.where(day == c, gpus * r.capex_usd_per_gpu * (1 - p.tenant_funded_fraction), 0.0)
+            revenue[j] = rate * share
+            power[j] = company_power * share
+            opex[j] = opex_per_day * running
+            net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
+            left[j] = np.where(running, np.minimum(self.end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
+                               / units.DAYS_PER_YEAR, 0.0)
+        return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, net, left)
+
+
+def contract_value_usd(net_annual_usd, remaining_years, discount_rate: float):
+    """Present value of a level annual net cash flow over the years left: ``N (1 − (1+r)^−T) / r``."""
+    t = np.asarray(remaining_years, dtype=float)
+    if discount_rate == 0:
+        return net_annual_usd * t
+    return net_annual_usd * (1 - (1 + discount_rate) ** -t) / discount_rate
