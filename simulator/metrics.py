@@ -32,7 +32,9 @@ def _cash_cost_usd(t: Totals) -> np.ndarray:
 
 
 def _all_in_cost_usd(t: Totals) -> np.ndarray:
-    return _cash_cost_usd(t) + t["depreciation_usd"] + t["sbc_usd"] + t["interest_usd"]
+    """Cash cost + depreciation + SBC + interest of the mining business (HPC assets and project debt excluded)."""
+    return (_cash_cost_usd(t) + t["depreciation_usd"] - t["hpc_depreciation_usd"] + t["sbc_usd"]
+            + t["interest_usd"] - t["hpc_interest_usd"])
 
 
 def _beta(t: Totals) -> np.ndarray:
@@ -91,7 +93,8 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "cash_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_cash_cost_usd(t), t["btc_mined"]),
                               "(direct costs + SG&A without SBC) / btc_mined"),
     "all_in_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_all_in_cost_usd(t), t["btc_mined"]),
-                                "(cash cost + depreciation + SBC + interest) / btc_mined"),
+                                "(cash cost + depreciation + SBC + interest) / btc_mined, HPC depreciation and "
+                                "project-debt interest excluded"),
     "depreciation_usd": ("USD", lambda t: t["depreciation_usd"], "straight-line depreciation of machines and sites"),
     "impairment_usd": ("USD", lambda t: t["impairment_usd"], "book value of units retired or lost − resale proceeds"),
     "sbc_usd": ("USD", lambda t: t["sbc_usd"], "stock-based compensation"),

@@ -187,7 +187,7 @@ class ProjectDebtBook:
             self.months_left = np.where(start, n, self.months_left)
             self.amortising |= start
         interest = np.where(owing, self.balance_usd * r, 0.0)
-        ledger.pay_interest(interest)
+        ledger.pay_interest(interest, hpc=True)
         paying = owing & self.amortising
         last = paying & (self.months_left <= 1)
         principal = np.where(last, self.balance_usd,

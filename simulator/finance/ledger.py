@@ -52,7 +52,7 @@ from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
 #: Income statement lines (monthly sums).
 INCOME_LINES = ("revenue_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "ebitda_mining_usd", "ebitda_hpc_usd",
                 "sbc_usd", "depreciation_usd",
-                "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "pretax_income_usd",
+                "hpc_depreciation_usd", "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "hpc_interest_usd", "pretax_income_usd",
                 "tax_usd", "net_income_usd")
 #: Cash-flow statement lines (monthly sums; cfo + cfi + cff = net change in cash).
 CASH_FLOW_LINES = ("btc_sales_usd", "cash_revenue_usd", "cfo_usd", "capex_usd", "resale_proceeds_usd",
@@ -190,6 +190,7 @@ class Ledger:
                            _AssetPool(getattr(p.revenue, "gpu_life_years", company.site_life_years), paths))
                           for p in hpc_projects]
         self.ebitda_ring, self.interest_ring = _Ring(units.DAYS_PER_YEAR, paths), _Ring(units.DAYS_PER_YEAR, paths)
+        # trailing 30-day run rates of the dcf: BTC mined (priced at the day's close), costs, other revenue
         self.run_rate = {k: _Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
         self.log_returns = _Ring(30, paths)
         self.cum_pretax_usd, self.taxed_base_usd = zeros(), zeros()
@@ -225,8 +226,11 @@ class Ledger:
         self.opening_balance = self._balance(0)
 
     # ------------------------------------------------------------------ used by the debt books
-    def pay_interest(self, usd) -> None:
+    def pay_interest(self, usd, hpc: bool = False) -> None:
+        """Interest paid in cash today (``hpc``: on HPC project debt, kept out of mining's all-in cost)."""
         self._book("interest_usd", usd)
+        if hpc:
+            self._book("hpc_interest_usd", usd)
         self.cash_usd = self.cash_usd - usd
         self._interest_today = self._interest_today + usd
 
@@ -313,9 +317,12 @@ class Ledger:
         purchase_capex = f.purchase_capex_usd.sum(axis=0)
         new_month = self.month_days == 0 and day > 0  # last month's construction goes into service
         depreciation = machine_dep + self.sites.step(day, new_month, f.expansion_capex_usd, alive)
+        hpc_depreciation = np.zeros(self.paths)
         for j, (building, gpus) in enumerate(self.hpc_pools):
-            depreciation = depreciation + building.step(day, new_month, f.hpc_building_capex_usd[j], alive) \
+            hpc_depreciation = hpc_depreciation + building.step(day, new_month, f.hpc_building_capex_usd[j], alive) \
                 + gpus.step(day, new_month, f.hpc_gpu_capex_usd[j], alive)
+        depreciation = depreciation + hpc_depreciation
+        self._book("hpc_depreciation_usd", hpc_depreciation)
         capex = purchase_capex + f.expansion_capex_usd + f.hpc_building_capex_usd.sum(axis=0) \
             + f.hpc_gpu_capex_usd.sum(axis=0)
         self.cash_usd = self.cash_usd - capex + f.resale_value_usd
@@ -331,11 +338,10 @@ class Ledger:
         # treasury policy: sell a share of today's production
         self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
 
-        for k, v in (("mining", f.mining_revenue_usd),
+        for k, v in (("mining", f.btc_mined),
                      ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
                       + f.repair_cost_usd),
-                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd
-                      + f.hpc_revenue_usd - hpc_cost),
+                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
                      ("fixed", f.site_opex_usd + sga)):
             self.run_rate[k].push(v)
 
@@ -518,10 +524,10 @@ class Ledger:
         if v.method == "dcf":
             rr = {k: ring.annualised() for k, ring in self.run_rate.items()}
             ev = valuation.dcf_enterprise_value_usd(
-                rr["mining"], rr["variable"], rr["other"], rr["fixed"], f.height, f.fees_btc_per_block,
+                rr["mining"] * self.price_usd, rr["variable"], rr["other"], rr["fixed"], f.height, f.fees_btc_per_block,
                 price_drift_annual=self.price_drift_annual, network_growth_annual=self.network_growth_annual,
                 discount_rate=v.discount_rate, years=v.dcf_years)
-            return valuation.share_price_usd(financial + ev, diluted, v.market_multiple)
+            return valuation.share_price_usd(financial + ev + self._hpc_value_usd(), diluted, v.market_multiple)
         basis = np.maximum(self.ttm_ebitda_usd(), 0.0) if v.multiple_basis == "ebitda" else f.installed_ehs
         return valuation.share_price_usd(financial + v.market_multiple * basis, diluted)
 

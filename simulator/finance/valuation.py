@@ -8,7 +8,9 @@ price is below the previous close's share price counts as its shares (net of a c
 offset) and leaves debt. Using the previous close keeps the test free of circularity.
 
 * ``nav``: ``(treasury + pledged) BTC × price + cash + fleet at the ASIC price index + site
-  book value + other assets − debt − other liabilities``.
+  book value + HPC projects + other assets − debt − other liabilities``; an HPC project counts
+  at book value until completion, then as the present value of its contracted net cash flow
+  (at full occupancy, over the lease term or GPU life left) at ``hpc_discount_rate``.
 * ``dcf``: the same balance-sheet items without the fleet and sites, plus the present value
   of expected free cash flow from the day's state under the scenario's parameters (never the
   path's own future): for years k = 1 … N (mid-year), mining revenue grows with the price
@@ -16,7 +18,10 @@ offset) and leaves debt. Using the previous close keeps the test free of circula
   ``R_k = R_0 e^{μ(k−½)} (1+g)^{−(k−½)} × (subsidy(h + 52,560(k−½)) + fees) / (subsidy(h) + fees)``,
   miners switch off rather than lose on power (``max(R_k − C_var, 0)``), fixed costs (site
   opex, SG&A) and other revenue stay at their run rate, discounted at ``discount_rate``.
-  ``R_0, C_var`` are the trailing 30-day run rates.
+  ``R_0`` is the trailing 30-day BTC production at the day's close, ``C_var`` the trailing
+  30-day power and hosting costs, both annualised. HPC projects are added at the value NAV
+  gives them (book value until completion, then their contracted cash flows at
+  ``hpc_discount_rate``), not as a run rate.
 * ``multiple``: EV = multiple × trailing-12-month EBITDA (annualised before a year has
   passed, floored at 0) or × installed EH/s.
 """
