@@ -158,6 +158,11 @@ def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, progress, ov
              "p50": stats["p50"], "p95": stats["p95"]}
             for name, stats in results.summary_frame().to_dict("index").items()]
     emit(rows, fmt)
+    if scenario.hpc and fmt == "table":
+        click.echo("\nRevenue mix by year (mean over paths):")
+        mix = results.revenue_mix().reset_index()
+        emit([{k: (int(v) if k == "year" else float(v)) for k, v in row.items()} for row in mix.to_dict("records")],
+             fmt)
     if out_dir and fmt == "table":
         click.echo(f"wrote {out_dir}/ (summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet)")
 

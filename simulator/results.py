@@ -61,6 +61,16 @@ class Results:
                 for name, stats in self.summary["metrics"].items()]
         return pd.DataFrame(rows).set_index("metric")
 
+    def revenue_mix(self) -> pd.DataFrame:
+        """Per calendar year, the mean over paths of revenue by segment, HPC's share and segment EBITDA."""
+        m = self.monthly.assign(year=pd.to_datetime(self.monthly.month).dt.year)
+        lines = [c for c in ("mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd", "ebitda_mining_usd",
+                             "ebitda_hpc_usd") if c in m]
+        yearly = m.groupby(["year", "path"])[lines].sum().groupby("year").mean()
+        total = yearly[["mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd"]].sum(axis=1)
+        yearly.insert(3, "hpc_share_of_revenue", (yearly.hpc_revenue_usd / total.where(total != 0)).fillna(0.0))
+        return yearly
+
     def write(self, out_dir: str, *, overwrite: bool = False) -> None:
         """Write summary.json and the three Parquet files into ``out_dir`` atomically."""
         out_dir = os.path.abspath(out_dir)

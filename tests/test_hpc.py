@@ -142,3 +142,15 @@ def test_conversion_lowers_equity_beta_on_the_same_paths():
     assert len(diff) >= 100
     t = diff.mean() / (diff.std(ddof=1) / np.sqrt(len(diff)))
     assert diff.mean() < 0 and t < -3, (diff.mean(), t)  # one-sided p < 0.002
+
+
+def test_run_prints_the_revenue_mix(runner):
+    from simulator.cli import main
+
+    result = runner.invoke(main, ["run", str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "3",
+                                  "--set", "horizon_days=800"])
+    assert result.exit_code == 0, result.stderr
+    mix = result.stdout.split("Revenue mix by year")[1].splitlines()
+    assert mix[1].split()[:4] == ["year", "mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd"]
+    assert [line.split()[0] for line in mix[2:]] == ["2026", "2027", "2028"]
+    assert mix[2].split()[3] == "0" and float(mix[3].split()[3].replace(",", "")) > 0
