@@ -228,7 +228,7 @@ class _Simulation:
             self.hpc = HpcPortfolio(scenario.hpc, scenario.start, [s.name for s in scenario.sites],
                                     [PathStreams(seed, f"hpc:{j}", self.path_ids) for j in range(len(scenario.hpc))],
                                     dcf_years)
-        self.hpc_day = HpcDay(*(np.zeros((len(scenario.hpc), n)) for _ in range(8)))
+        self.hpc_day = HpcDay(*(np.zeros((len(scenario.hpc), n)) for _ in range(10)))
         self.ledger = None
         if scenario.company is not None:
             drift, growth = expected_growth(scenario)
@@ -588,7 +588,8 @@ class _Simulation:
                 fleet_market_value_usd=(installed_ths * index_usd_per_th).sum(axis=0),
                 installed_ehs=installed_ths.sum(axis=0) / units.THS_PER_EHS,
                 index_price_usd_per_mwh=self.index_price_usd_per_mwh,
-                hpc_revenue_usd=np.broadcast_to(d.hpc_revenue_usd, (self.paths,)),
+                hpc_revenue_usd=self.hpc_day.revenue_usd, hpc_prepayment_usd=self.hpc_day.prepayment_usd,
+                hpc_lease_ended=self.hpc_day.lease_ended,
                 hpc_power_cost_usd=np.broadcast_to(d.hpc_power_cost_usd, (self.paths,)),
                 hpc_opex_usd=np.broadcast_to(d.hpc_opex_usd, (self.paths,)),
                 hpc_building_capex_usd=self.hpc_day.building_capex_usd, hpc_gpu_capex_usd=self.hpc_day.gpu_capex_usd,

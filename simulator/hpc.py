@@ -16,7 +16,10 @@ Occupancy rises linearly from 0 at completion to 1 after ``tenant_ramp_months``
   (1 + escalator)^(whole years since completion)`` during the term, so a full year at full
   occupancy earns exactly ``MW × 1000 × lease × 12``. The rate signed varies by path
   (``lease × exp(σz − σ²/2)``); the tenant defaults at an exponential time with the annual
-  probability given (revenue stops). If the tenant does not pay the power, the company
+  probability given (revenue stops). A prepayment of ``prepayment_months`` of the signed
+  full-occupancy rate is received at completion and used up before the lease pays cash again
+  (the ledger keeps it as deferred revenue; what is left when the lease ends is kept). If the
+  tenant does not pay the power, the company
   pays facility power ``it_mw × pue × 24 × occupied share`` MWh a day at the site's price.
 * ``gpu_cloud``: ``gpus_per_mw × it_mw`` GPUs bought at completion; revenue
   ``GPUs × 24 × price × utilisation × (1 − decline)^(years since completion) × occupied
@@ -64,6 +67,10 @@ class HpcDay:
     """GPUs bought at completion by the company (tenant share excluded)."""
     completed: np.ndarray
     """Capacity energised (completion reached)."""
+    prepayment_usd: np.ndarray
+    """Lease prepaid by the tenant today (at completion)."""
+    lease_ended: np.ndarray
+    """The lease ends today (term or tenant default): unused prepayment is kept."""
     net_annual_usd: np.ndarray
     """Contracted net cash flow per year at full occupancy from today (for valuation)."""
     remaining_years: np.ndarray
@@ -129,7 +136,7 @@ class HpcPortfolio:
     def day(self, day: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on ``day``; ``power_price_usd_per_mwh`` is each site's price of the day ``(sites, paths)``."""
         n, paths = len(self), power_price_usd_per_mwh.shape[1]
-        revenue, power, opex, building, gpu, net, left = (np.zeros((n, paths)) for _ in range(7))
+        revenue, power, opex, building, gpu, net, left, prepaid = (np.zeros((n, paths)) for _ in range(8))
         building += self.build_capex_usd(day)[:, None]
         for j, p in enumerate(self.projects):
             c, r = self.completion_day[j], p.revenue
@@ -143,6 +150,7 @@ class HpcPortfolio:
                 rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
                         / units.DAYS_PER_YEAR * self.factor[j] * (1 + r.escalator_annual) ** np.floor(years))
                 company_power = 0.0 if r.tenant_pays_power else facility_mwh_per_day * price
+                prepaid[j] = np.where(day == c, rate * r.prepayment_months * DAYS_PER_MONTH, 0.0)
             else:
                 gpus = r.gpus_per_mw * p.it_mw
                 rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * self.factor[j]
@@ -155,7 +163,8 @@ class HpcPortfolio:
             net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
             left[j] = np.where(running, np.minimum(self.end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
                                / units.DAYS_PER_YEAR, 0.0)
-        return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, net, left)
+        ended = (day == np.ceil(self.end_day)) & (self.end_day > self.completion_day)
+        return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, prepaid, ended, net, left)
 
 
 def contract_value_usd(net_annual_usd, remaining_years, discount_rate: float):

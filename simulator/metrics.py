@@ -79,8 +79,9 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
 #: The company metrics (scenarios with a ``company`` section).
 FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "revenue_usd": ("USD", lambda t: t["revenue_usd"], "mining revenue + hosting revenue + HPC revenue"),
-    "hpc_revenue_usd": ("USD", lambda t: t["hpc_revenue_usd"], "AI/HPC lease and GPU-hour revenue"),
-    "hpc_share_of_revenue": ("fraction", lambda t: _ratio(t["hpc_revenue_usd"], t["revenue_usd"]),
+    "hpc_revenue_usd": ("USD", lambda t: t["hpc_revenue_recognised_usd"],
+                        "AI/HPC lease and GPU-hour revenue (unused prepayments kept when a lease ends included)"),
+    "hpc_share_of_revenue": ("fraction", lambda t: _ratio(t["hpc_revenue_recognised_usd"], t["revenue_usd"]),
                              "hpc_revenue / revenue"),
     "ebitda_mining_usd": ("USD", lambda t: t["ebitda_mining_usd"],
                           "mining and hosting revenue − their cost of revenue (before corporate SG&A)"),

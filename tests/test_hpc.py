@@ -154,3 +154,29 @@ def test_run_prints_the_revenue_mix(runner):
     assert mix[1].split()[:4] == ["year", "mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd"]
     assert [line.split()[0] for line in mix[2:]] == ["2026", "2027", "2028"]
     assert mix[2].split()[3] == "0" and float(mix[3].split()[3].replace(",", "")) > 0
+
+
+def test_prepaid_lease_is_deferred_revenue_used_before_cash():
+    prepaid = run(project(capex_usd_per_mw=0.0, **{"revenue": {"kind": "colocation", "lease_usd_per_kw_month": 100.0,
+                                                               "prepayment_months": 3}}))
+    plain = run(project())
+    per_month = 10 * 1000 * 100.0  # 1 M USD a month of 365/12 days
+    assert month(prepaid, "deferred_revenue_usd")[0] == pytest.approx(3 * per_month - per_month * 31 * 12 / 365)
+    assert month(prepaid, "deferred_revenue_usd")[3] == 0.0
+    np.testing.assert_allclose(month(prepaid, "revenue_usd"), month(plain, "revenue_usd"), rtol=1e-12)
+    # the cash arrives up front: January's cash revenue is the prepayment, February's none of the lease
+    assert month(prepaid, "cash_revenue_usd")[0] == pytest.approx(3 * per_month)
+    assert month(prepaid, "cash_revenue_usd")[1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_unused_prepayment_is_kept_when_the_tenant_defaults():
+    lease = {"kind": "colocation", "lease_usd_per_kw_month": 100.0, "prepayment_months": 12,
+             "tenant_default_probability_annual": 0.99}
+    res = simulate(scenario(**{"hpc": [project(revenue=lease)], "horizon_days": 365, "paths": 20}))
+    per_day = 10 * 1000 * 100.0 * 12 / 365
+    m = res.monthly
+    # every path recognises the whole prepayment: what was earned before the default plus what is kept
+    recognised = m.groupby("path").hpc_revenue_recognised_usd.sum()
+    assert recognised.to_numpy() == pytest.approx(np.full(20, 365 * per_day), rel=1e-12)
+    assert (m.groupby("path").deferred_revenue_usd.last() == 0).all()
+    assert (m.groupby("path").hpc_revenue_usd.sum() < recognised).any()  # some tenants defaulted early

@@ -491,6 +491,8 @@ class Colocation(Strict):
     """Uncertainty of the rate signed: lease × exp(σz − σ²/2) per path (mean kept)."""
     tenant_default_probability_annual: Fraction = 0.0
     """Probability per year that the tenant defaults (revenue stops; exponential time from completion)."""
+    prepayment_months: NonNegative = 0.0
+    """Months of full-occupancy lease the tenant prepays at completion (deferred revenue, used up first)."""
 
 
 class GpuCloud(Strict):

@@ -61,7 +61,11 @@ class OperatingFlows:
     index_price_usd_per_mwh: np.ndarray
     """Each site's mean market power price of the day ``(sites, paths)`` (NaN at fixed-price sites)."""
     hpc_revenue_usd: np.ndarray
-    """AI/HPC revenue (leases, GPU hours) [USD]."""
+    """AI/HPC revenue earned today per project ``(projects, paths)`` (leases, GPU hours) [USD]."""
+    hpc_prepayment_usd: np.ndarray
+    """Lease prepaid today per project ``(projects, paths)`` [USD]."""
+    hpc_lease_ended: np.ndarray
+    """Leases ending today ``(projects, paths)``."""
     hpc_power_cost_usd: np.ndarray
     """Facility power of HPC load paid by the company [USD]."""
     hpc_opex_usd: np.ndarray

@@ -50,10 +50,10 @@ from simulator.finance.depreciation import book_value_usd, depreciation_usd
 from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
 
 #: Income statement lines (monthly sums).
-INCOME_LINES = ("revenue_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "ebitda_mining_usd", "ebitda_hpc_usd",
-                "sbc_usd", "depreciation_usd",
-                "hpc_depreciation_usd", "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "hpc_interest_usd", "pretax_income_usd",
-                "tax_usd", "net_income_usd")
+INCOME_LINES = ("revenue_usd", "hpc_revenue_recognised_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd",
+                "ebitda_mining_usd", "ebitda_hpc_usd", "sbc_usd", "depreciation_usd", "hpc_depreciation_usd",
+                "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "hpc_interest_usd",
+                "pretax_income_usd", "tax_usd", "net_income_usd")
 #: Cash-flow statement lines (monthly sums; cfo + cfi + cff = net change in cash).
 CASH_FLOW_LINES = ("btc_sales_usd", "cash_revenue_usd", "cfo_usd", "capex_usd", "resale_proceeds_usd",
                    "btc_purchases_usd", "cfi_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd", "debt_repaid_usd",
@@ -63,8 +63,8 @@ OTHER_LINES = ("btc_sold", "btc_bought", "btc_liquidated", "debt_settled_by_coll
                "shares_issued")
 #: Balance sheet lines (month end).
 BALANCE_LINES = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fleet_book_value_usd",
-                 "site_book_value_usd", "hpc_book_value_usd", "other_assets_usd", "total_assets_usd", "debt_usd", "arrears_usd",
-                 "other_liabilities_usd", "total_liabilities_usd", "equity_usd", "shares_outstanding",
+                 "site_book_value_usd", "hpc_book_value_usd", "other_assets_usd", "total_assets_usd", "debt_usd",
+                 "arrears_usd", "deferred_revenue_usd", "other_liabilities_usd", "total_liabilities_usd", "equity_usd", "shares_outstanding",
                  "share_price_usd")
 FINANCE_MONTHLY_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES + BALANCE_LINES
 #: Daily state columns (end of day) for daily.parquet.
@@ -178,6 +178,7 @@ class Ledger:
         self.cash_usd, self.treasury_btc = zeros(), zeros()
         self.shares = np.full(paths, float(company.shares_outstanding))
         self.arrears_usd, self.equity_usd = zeros(), zeros()
+        self.deferred_revenue_usd = np.zeros((len(hpc_projects), paths))
         self.alive = np.ones(paths, dtype=bool)
         self.share_price_usd = zeros()
         self.equity_value_usd = zeros()
@@ -288,14 +289,20 @@ class Ledger:
         hpc_cost = f.hpc_power_cost_usd + f.hpc_opex_usd
         cost_of_revenue = mining_cost + hpc_cost
         sga = c.sga_usd_per_year / units.DAYS_PER_YEAR * alive
-        revenue = f.mining_revenue_usd + f.hosting_revenue_usd + f.hpc_revenue_usd
+        # prepaid leases: deferred revenue, used before the lease pays cash, kept when the lease ends
+        self.deferred_revenue_usd = self.deferred_revenue_usd + f.hpc_prepayment_usd
+        used = np.minimum(self.deferred_revenue_usd, f.hpc_revenue_usd)
+        kept = np.where(f.hpc_lease_ended.astype(bool), self.deferred_revenue_usd - used, 0.0)
+        self.deferred_revenue_usd = self.deferred_revenue_usd - used - kept
+        hpc_revenue = (f.hpc_revenue_usd + kept).sum(axis=0)
+        revenue = f.mining_revenue_usd + f.hosting_revenue_usd + hpc_revenue
         ebitda = revenue - cost_of_revenue - sga
         self._ebitda_today = ebitda
-        cash_revenue = f.hosting_revenue_usd + f.hpc_revenue_usd
+        cash_revenue = f.hosting_revenue_usd + (f.hpc_revenue_usd - used + f.hpc_prepayment_usd).sum(axis=0)
         for k, v in (("revenue_usd", revenue), ("cost_of_revenue_usd", cost_of_revenue), ("sga_usd", sga),
                      ("ebitda_usd", ebitda), ("cash_revenue_usd", cash_revenue),
                      ("ebitda_mining_usd", f.mining_revenue_usd + f.hosting_revenue_usd - mining_cost),
-                     ("ebitda_hpc_usd", f.hpc_revenue_usd - hpc_cost)):
+                     ("ebitda_hpc_usd", hpc_revenue - hpc_cost), ("hpc_revenue_recognised_usd", hpc_revenue)):
             self._book(k, v)
         self.cash_usd = self.cash_usd + cash_revenue - cost_of_revenue - sga
         self.treasury_btc = self.treasury_btc + f.btc_mined
@@ -486,7 +493,8 @@ class Ledger:
         return total
 
     def _liabilities_usd(self) -> np.ndarray:
-        return self.debt_usd() + self.arrears_usd + self.cfg.opening.other_liabilities_usd
+        return (self.debt_usd() + self.arrears_usd + self.deferred_revenue_usd.sum(axis=0)
+                + self.cfg.opening.other_liabilities_usd)
 
     @staticmethod
     def _pretax(lines) -> np.ndarray:
@@ -560,11 +568,13 @@ class Ledger:
              "hpc_book_value_usd": self._hpc_book_usd(),
              "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd),
              "debt_usd": self.debt_usd(), "arrears_usd": self.arrears_usd,
+             "deferred_revenue_usd": self.deferred_revenue_usd.sum(axis=0),
              "other_liabilities_usd": np.full(self.paths, self.cfg.opening.other_liabilities_usd),
              "equity_usd": self.equity_usd, "shares_outstanding": self.shares, "share_price_usd": self.share_price_usd}
         b["total_assets_usd"] = (b["cash_usd"] + b["btc_value_usd"] + b["fleet_book_value_usd"]
                                  + b["site_book_value_usd"] + b["hpc_book_value_usd"] + b["other_assets_usd"])
-        b["total_liabilities_usd"] = b["debt_usd"] + b["arrears_usd"] + b["other_liabilities_usd"]
+        b["total_liabilities_usd"] = (b["debt_usd"] + b["arrears_usd"] + b["deferred_revenue_usd"]
+                                      + b["other_liabilities_usd"])
         return {k: np.array(v, dtype=float, copy=True) for k, v in b.items()}
 
     def _close_month(self, day: int) -> None:
