@@ -10,7 +10,7 @@ from simulator.config.schema import Scenario
 
 def start_network_ehs(scenario: Scenario) -> float:
     """Network hashrate at the start [EH/s]: ``initial_ehs`` or the one implied by the difficulty."""
-    given = scenario.network.hashrate.initial_ehs
+    given = getattr(scenario.network.hashrate, "initial_ehs", None)  # a replay (history) has none
     if given is not None:
         return given
     return chain.hashrate_hs_from_difficulty(scenario.network.initial_difficulty) / units.HS_PER_EHS
