@@ -70,15 +70,10 @@ def hash_ribbons(window_ehs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     >>> [float(x[0]) for x in hash_ribbons(w)]
     [90.0, 95.0, 1.0]
     """
-    ma30 = _sequential_sum(window_ehs[-RIBBON_SHORT_DAYS:]) / RIBBON_SHORT_DAYS
-    ma60 = _sequential_sum(window_ehs[-RIBBON_LONG_DAYS:]) / RIBBON_LONG_DAYS
+    by_path = np.ascontiguousarray(window_ehs.T)  # each path's days contiguous: one summation order
+    ma30 = by_path[:, -RIBBON_SHORT_DAYS:].sum(axis=1) / RIBBON_SHORT_DAYS
+    ma60 = by_path[:, -RIBBON_LONG_DAYS:].sum(axis=1) / RIBBON_LONG_DAYS
     return ma30, ma60, (ma30 < ma60 * (1 - _ROUNDING)).astype(float)
-
-
-def _sequential_sum(rows: np.ndarray) -> np.ndarray:
-    """Sum over the first axis, row after row: the same rounding whatever the number of paths
-    (``ndarray.sum`` sums pairwise when a column is contiguous, so one path alone would differ)."""
-    return np.cumsum(rows, axis=0)[-1]
 
 
 def network_cost_mix(library: Mapping, start: dt.date, days: int, mix_years: float,
@@ -146,8 +141,10 @@ def underwater_fraction(hashprice_usd_per_ph_day: np.ndarray, breakeven_usd_per_
     >>> float(underwater_fraction(np.array([30.0]), np.array([20.0, 40.0]), np.array([0.5, 0.5]))[0])
     0.5
     """
-    under = breakeven_usd_per_ph_day[:, None] > hashprice_usd_per_ph_day[None, :]
-    return _sequential_sum(np.where(under, weights[:, None], 0.0))
+    order = np.argsort(breakeven_usd_per_ph_day, kind="stable")
+    above = np.r_[np.cumsum(weights[order][::-1])[::-1], 0.0]  # above[k] = Σ_{j ≥ k} w of the sorted b
+    first_above = np.searchsorted(breakeven_usd_per_ph_day[order], hashprice_usd_per_ph_day, side="right")
+    return above[first_above]  # no sum over paths: the same value whatever the chunk
 
 
 def sell_pressure(miner_revenue_btc: np.ndarray, price_usd: np.ndarray,
