@@ -179,16 +179,21 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str) -> None
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Write summary.json and the Parquet files into this new directory.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
+@click.option("--paths", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Paths (the market is history's; more paths vary only power prices, failures and luck).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
 @click.option("--progress", is_flag=True, help="Print progress on stderr.")
 @set_option
 @format_option
 @_handle_errors
-def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, progress, overrides, fmt) -> None:
+def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, progress, overrides,
+             fmt) -> None:
     """Replay SCENARIO_FILE's fleet on real history (price, fees, blocks, difficulty) and print the metrics."""
     from simulator.workflows.backtest import backtest as run_backtest
 
     _simulate_and_report(lambda: run_backtest(scenario_file, date_from=date_from, date_to=date_to,
-                                              history=history_file, overrides=overrides, progress=progress),
+                                              history=history_file, overrides=overrides, paths=paths, seed=seed,
+                                              progress=progress),
                          out_dir, overwrite, fmt)
 
 

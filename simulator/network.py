@@ -206,7 +206,9 @@ class HistoryNetwork:
     the epoch in progress (bitcoinj's header time, or dated from the daily block counts:
     :func:`simulator.market.replay.epoch_times`). Everything else — FPPS reward split pro rata
     at retarget and halving heights, block k of N at d + k/N — is the engine's own
-    (:func:`advance_day`). Parameter source: the history file and the shipped epoch tables.
+    (:func:`advance_day`). A ``hashrate_shock`` event scales the replayed hashrate only (blocks
+    and difficulty stay history's). Parameter source: the history file and the shipped epoch
+    tables.
     """
 
     hashrate_ehs: np.ndarray  # (days,) the replayed days

@@ -101,3 +101,18 @@ def test_scenario_that_does_not_fit_the_window_cites_its_line(runner, tmp_path, 
     result = runner.invoke(main, ["backtest", str(scenario), "--from", "2025-01-01", "--to", "2025-02-01"])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{scenario}:37:") and "inside the horizon 2025-01-01 … 2025-02-01" in result.stderr
+
+
+def test_paths_and_seed_vary_only_what_is_still_random(runner, tmp_path):
+    # an index-power site with failures on: extra paths draw their own power prices and
+    # failures, but every path replays the same price, difficulty and network
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["backtest", str(SCENARIOS / "ercot_curtailment.yaml"), "--from", "2024-07-01",
+                                  "--to", "2024-07-31", "--paths", "3", "--seed", "11", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["paths"] == 3 and summary["seed"] == 11
+    daily = pd.read_parquet(out / "daily.parquet")
+    per_day = daily.groupby("date")
+    assert (per_day.btc_price_usd.nunique() == 1).all() and (per_day.difficulty.nunique() == 1).all()
+    assert daily.groupby("path").fleet_power_mw.sum().nunique() == 3

@@ -8,8 +8,9 @@ and the real network hashrate, block counts and difficulty
 the simulation, and the chain starts from history's height, difficulty and epoch start,
 replacing the scenario's). Everything the company controls — fleet, sites, curtailment,
 pool, events — is the scenario's; purchases, HPC projects and events dated after
-``date_to`` are left out (with a note), since they cannot touch the window. One path is simulated (the market is no longer random;
-index power prices and failures still draw from the seed). The outputs are ``run``'s.
+``date_to`` are left out (with a note), since they cannot touch the window. One path is
+simulated by default: the market is no longer random (index power prices, failures and pool
+luck still draw from the seed). The outputs are ``run``'s.
 
 History is the shipped Coin Metrics file (CC BY-NC 4.0: non-commercial use) unless
 ``history`` names another file with the same columns.
@@ -119,7 +120,8 @@ def replay_window(history, date_from, date_to) -> tuple[dt.date, dt.date]:
 
 
 def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None = None,
-             overrides: Iterable[str] = (), keep_paths: int = 1, progress: bool = False) -> Results:
+             overrides: Iterable[str] = (), paths: int = 1, seed: int | None = None, keep_paths: int = 20,
+             progress: bool = False) -> Results:
     """Run a scenario file on history from ``date_from`` to ``date_to`` (both inclusive).
 
     Parameters
@@ -134,8 +136,13 @@ def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None 
         default the shipped Coin Metrics data.
     overrides : iterable of str
         ``--set`` overrides, applied before the replay's replacements.
+    paths : int
+        Paths (default 1: the market is history; more paths only vary index power prices,
+        failures and pool luck, which still draw from the seed).
+    seed : int, optional
+        Seed (default the scenario's).
     keep_paths : int
-        Daily rows kept (the backtest has one path).
+        Paths whose daily rows are kept.
     progress : bool
         Print progress on stderr.
 
@@ -176,7 +183,7 @@ def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None 
     if history is not None:
         replay["history_csv"] = os.path.abspath(str(history))
     where = f"--from {start}"
-    for path, value in {("start",): start, ("horizon_days",): days, ("paths",): 1,
+    for path, value in {("start",): start, ("horizon_days",): days, ("paths",): int(paths),
                         ("market", "btc_price"): dict(replay), ("market", "fees"): dict(replay),
                         ("network", "hashrate"): dict(replay), ("network", "initial_height"): tip,
                         ("network", "initial_difficulty"): float(epoch.difficulty),
@@ -186,7 +193,7 @@ def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None 
     scenario = validate_document(doc, str(src))
     scenario._provenance = Provenance(file=str(src), sha256=sha, overrides=overrides,
                                       base_dir=os.path.dirname(os.path.abspath(str(src))))
-    results = simulate(scenario, keep_paths=keep_paths, progress=progress)
+    results = simulate(scenario, seed=seed, keep_paths=keep_paths, progress=progress)
     results.meta["backtest"] = {"from": start.isoformat(), "to": end.isoformat(),
                                 "history": frame.attrs.get("file", str(history))}
     results.notes = notes + results.notes
