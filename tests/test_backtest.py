@@ -65,6 +65,21 @@ def test_heights_without_a_halving_come_from_bitcoinj_times(history):
     assert np.abs(end_of_day_heights(cut) - exact).max() <= 6
 
 
+def test_runs_of_days_are_numbered_apart_and_unanchored_ones_refused(history):
+    # A missing day splits the history into runs; each is anchored on its own (the later run
+    # holds the 2024 halving, so it stays exact). A run with no halving and no bitcoinj epoch
+    # (2025-02 … 2026-03) cannot be numbered: replaying it is an error, not a guess.
+    gap = history.drop(pd.Timestamp("2023-06-01"))
+    gap.attrs = dict(history.attrs)
+    exact = end_of_day_heights(history).drop(pd.Timestamp("2023-06-01"))
+    assert_allclose(end_of_day_heights(gap), exact, rtol=0)
+    late = history.loc["2025-02-01":].copy()
+    late.attrs = dict(history.attrs)
+    assert end_of_day_heights(late).isna().all()
+    with pytest.raises(InputError, match="cannot number the blocks"):
+        network.HistoryNetwork.from_history(late, dt.date(2025, 3, 1), 10)
+
+
 def test_epochs_after_bitcoinj_are_dated_from_daily_counts(history, epochs):
     # The stated approximation: dating block h at d + (h − h_start)/N (block k of N at d + k/N)
     # puts each epoch's first block within hours of its real header time. On the 402 epochs

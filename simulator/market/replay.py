@@ -115,23 +115,20 @@ def _halving_offsets(history: pd.DataFrame, cum_before: np.ndarray, seg: np.ndar
     """
     blocks = history["blocks"].to_numpy(dtype=float)
     subsidy = history["subsidy_btc"].to_numpy(dtype=float)
+    initial_btc = chain.INITIAL_SUBSIDY_SATS / units.SATS_PER_BTC
     with np.errstate(invalid="ignore", divide="ignore"):
         per_block = subsidy / blocks
-        era = np.round(np.log2(chain.INITIAL_SUBSIDY_SATS / units.SATS_PER_BTC / per_block))
-    offsets: dict[int, list] = {}
-    for i in np.flatnonzero((seg[1:] >= 0) & (seg[1:] == seg[:-1])) + 1:
-        k = era[i - 1]
-        if not np.isfinite(k) or k < 0:
-            continue
-        s_old = chain.INITIAL_SUBSIDY_SATS / units.SATS_PER_BTC / 2**k
-        if not np.isclose(per_block[i - 1], s_old, rtol=_ERA_RTOL) or not per_block[i] < s_old * (1 - _ERA_RTOL):
-            continue
-        n_old = (subsidy[i] - blocks[i] * s_old / 2) / (s_old / 2)
-        if not (-1e-6 <= n_old <= blocks[i] + 1e-6 and abs(n_old - round(n_old)) < 1e-6):
-            continue
-        tip = chain.halving_height(int(k) + 1) - 1 - round(n_old)
-        offsets.setdefault(int(seg[i]), []).append(tip - cum_before[i])
-    return {s: float(np.median(v)) for s, v in offsets.items()}
+        era = np.round(np.log2(initial_btc / per_block[:-1]))  # the previous day's era k
+        s_old = initial_btc / 2.0**era
+        n_old = (subsidy[1:] - blocks[1:] * s_old / 2) / (s_old / 2)  # today's blocks of era k
+        found = ((seg[1:] >= 0) & (seg[1:] == seg[:-1]) & (era >= 0)
+                 & np.isclose(per_block[:-1], s_old, rtol=_ERA_RTOL, atol=0.0)
+                 & (per_block[1:] < s_old * (1 - _ERA_RTOL))
+                 & (n_old > -1e-6) & (n_old < blocks[1:] + 1e-6) & (np.abs(n_old - np.round(n_old)) < 1e-6))
+    day = np.flatnonzero(found) + 1
+    tips = (era[day - 1] + 1) * chain.HALVING_INTERVAL - 1 - np.round(n_old[day - 1])
+    offsets = tips - cum_before[day]
+    return {int(s): float(np.median(offsets[seg[day] == s])) for s in np.unique(seg[day])}
 
 
 def _bitcoinj_offsets(history: pd.DataFrame, cum_before: np.ndarray, seg: np.ndarray) -> dict[int, float]:
@@ -174,15 +171,13 @@ def end_of_day_heights(history: pd.DataFrame) -> pd.Series:
     """
     seg = _segments(history)
     blocks = np.where(seg >= 0, history["blocks"].to_numpy(dtype=float), 0.0)
-    cum = np.zeros(len(blocks))
-    for s in np.unique(seg[seg >= 0]):  # one pass per run (runs are few: normally one)
-        rows = seg == s
-        cum[rows] = np.cumsum(blocks[rows])
+    cum = pd.Series(blocks).groupby(seg).cumsum().to_numpy()  # within each run
     cum_before = cum - blocks
     offsets = _bitcoinj_offsets(history, cum_before, seg)
     offsets.update(_halving_offsets(history, cum_before, seg))  # exact ones win
-    offset = np.array([offsets.get(int(s), np.nan) if s >= 0 else np.nan for s in seg])
-    return pd.Series(cum + offset, index=history.index, name="height")
+    by_run = np.full(seg.max() + 2, np.nan)  # index −1 (no run) stays NaN
+    by_run[list(offsets)] = list(offsets.values())
+    return pd.Series(cum + by_run[seg], index=history.index, name="height")
 
 
 def epoch_times(history: pd.DataFrame | None = None) -> pd.DataFrame:
