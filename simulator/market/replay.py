@@ -166,7 +166,7 @@ def end_of_day_heights(history: pd.DataFrame) -> pd.Series:
     Examples
     --------
     >>> h = end_of_day_heights(load_history())
-    >>> int(h.loc["2024-04-19"]), int(h.loc["2024-04-20"])  # block 840,000: 2024-04-20 00:09 UTC
+    >>> int(h.loc["2024-04-19"]), int(h.loc["2024-04-20"])  # Coin Metrics dates 840,000-840,003 (00:09 UTC on) 04-19
     (840003, 840133)
     """
     seg = _segments(history)
