@@ -133,18 +133,25 @@ def schema() -> None:
 @_handle_errors
 def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, progress, overrides, fmt) -> None:
     """Simulate SCENARIO_FILE and print the headline metrics."""
-    import os
-
     from simulator.config import load_scenario
     from simulator.engine import simulate
-    from simulator.errors import InputError
 
     scenario = load_scenario(scenario_file, overrides)
+    _simulate_and_report(lambda: simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths,
+                                          progress=progress), out_dir, overwrite, fmt)
+
+
+def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str) -> None:
+    """Refuse an existing --out, run ``simulation()`` (a failure exits 1), write and print the metrics."""
+    import os
+
+    from simulator.errors import InputError, InputErrors
+
     if out_dir and os.path.exists(out_dir) and not overwrite:
         raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
     try:
-        results = simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths, progress=progress)
-    except (KeyboardInterrupt, InputError):
+        results = simulation()
+    except (KeyboardInterrupt, InputError, InputErrors):
         raise
     except Exception as exc:  # a simulation failure, not bad input: exit 1
         if click.get_current_context().find_root().params.get("debug"):
@@ -158,13 +165,41 @@ def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, progress, ov
              "p50": stats["p50"], "p95": stats["p95"]}
             for name, stats in results.summary_frame().to_dict("index").items()]
     emit(rows, fmt)
-    if scenario.hpc and fmt == "table":
+    if "hpc_power_mw_p50" in results.daily_quantiles and fmt == "table":  # the run had HPC projects
         click.echo("\nRevenue mix by year (mean over paths):")
         mix = results.revenue_mix().reset_index()
         emit([{k: (int(v) if k == "year" else float(v)) for k, v in row.items()} for row in mix.to_dict("records")],
              fmt)
     if out_dir and fmt == "table":
         click.echo(f"wrote {out_dir}/ (summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet)")
+
+
+# --------------------------------------------------------------------------- backtest
+@main.command()
+@click.argument("scenario_file", type=click.Path())
+@click.option("--from", "date_from", required=True, metavar="DATE", help="First replayed day (ISO date).")
+@click.option("--to", "date_to", required=True, metavar="DATE", help="Last replayed day (ISO date, inclusive).")
+@click.option("--history", "history_file", type=click.Path(), default=None,
+              help="Daily history CSV (default: the shipped Coin Metrics data, CC BY-NC 4.0).")
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="Write summary.json and the Parquet files into this new directory.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
+@click.option("--paths", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Paths (the market is history's; more paths vary only power prices, failures and luck).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@click.option("--progress", is_flag=True, help="Print progress on stderr.")
+@set_option
+@format_option
+@_handle_errors
+def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, progress, overrides,
+             fmt) -> None:
+    """Replay SCENARIO_FILE's fleet on real history (price, fees, blocks, difficulty) and print the metrics."""
+    from simulator.workflows.backtest import backtest as run_backtest
+
+    _simulate_and_report(lambda: run_backtest(scenario_file, date_from=date_from, date_to=date_to,
+                                              history=history_file, overrides=overrides, paths=paths, seed=seed,
+                                              progress=progress),
+                         out_dir, overwrite, fmt)
 
 
 # --------------------------------------------------------------------------- hardware

@@ -7,8 +7,9 @@ path (DESIGN.md, "Vectorised discrete events"):
 * ``fleet`` energises and retires cohorts on their dates (from 00:00 of the date);
 * ``life_cycle`` fails units (binomial per cohort per day) and returns repaired ones;
 * ``events`` applies dated events (taxes, outages, shocks, fee spikes) from their date;
-* ``market`` draws BTC price closes and fees in blocks of a year per path;
-* ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves;
+* ``market`` draws BTC price closes and fees in blocks of a year per path (or replays history);
+* ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves
+  (a ``history`` network replays the day's real blocks and retargets instead);
 * one process per ``site`` decides hourly curtailment, tuning, programme calls and stop /
   retire policies, and books production, the energy bill, credits and opex;
 * ``hosted`` books the cohorts hosted at third parties;
@@ -20,8 +21,8 @@ path (DESIGN.md, "Vectorised discrete events"):
   covenants, margin calls and liquidations);
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
-* ``reporting`` folds the day into the kept daily rows, daily quantiles, monthly flows and
-  per-path totals.
+* ``reporting`` folds the day into the kept daily rows (with the signal columns of
+  :mod:`simulator.signals`), daily quantiles, monthly flows and per-path totals.
 
 Processes started in that order at t = 0 run in that order every day: SimPy processes
 same-time events first-in first-out, and each actor re-arms its timeout in the order it ran.
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simulator import __version__, metrics, network, pool, site as site_model, units
+from simulator import __version__, metrics, network, pool, signals, site as site_model, units
 from simulator.config import load_scenario
 from simulator.config.checks import capacity_mw, library_for
 from simulator.config.digest import start_network_ehs
@@ -51,6 +52,7 @@ from simulator.market.fees import FEE_MODELS
 from simulator.market.asic_price import asic_price_usd_per_th
 from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
+from simulator.market.replay import HistoryFees, HistoryPrice
 from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
@@ -60,6 +62,7 @@ BLOCK_DAYS = 365
 #: Days of hourly power prices drawn at a time ((days, 24, paths) arrays stay small).
 POWER_BLOCK_DAYS = 30
 
+#: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
@@ -69,8 +72,15 @@ MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_cre
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
+def _history(scenario: Scenario, cfg):
+    """The daily history a ``model: history`` section replays (its ``history_csv`` or the shipped one)."""
+    return load_history(scenario.resolve(cfg.history_csv) if cfg.history_csv else None)
+
+
 def _price_model(scenario: Scenario):
     cfg = scenario.market.btc_price
+    if cfg.model == "history":
+        return HistoryPrice(_history(scenario, cfg), scenario.start, scenario.horizon_days)
     kwargs = cfg.model_dump(exclude={"model", "history_csv"})
     if cfg.model == "bootstrap" and cfg.history_csv:
         kwargs["history"] = load_history(scenario.resolve(cfg.history_csv))
@@ -81,6 +91,8 @@ def _price_model(scenario: Scenario):
 
 def _fee_model(scenario: Scenario):
     cfg = scenario.market.fees
+    if cfg.model == "history":
+        return HistoryFees(_history(scenario, cfg), scenario.start, scenario.horizon_days)
     if cfg.model == "csv":
         return FEE_MODELS["csv"](file=scenario.resolve(cfg.file), start=scenario.start,
                                  horizon_days=scenario.horizon_days)
@@ -103,6 +115,8 @@ def _power_model(scenario: Scenario, site):
 
 def _hashrate_model(scenario: Scenario, library):
     cfg = scenario.network.hashrate
+    if cfg.model == "history":  # blocks and retargets replayed too (network.advance_day's replay arguments)
+        return network.HistoryNetwork.from_history(_history(scenario, cfg), scenario.start, scenario.horizon_days)
     h0 = start_network_ehs(scenario)
     if cfg.model == "endogenous":
         params = cfg.model_dump(exclude={"model", "initial_ehs"})
@@ -133,6 +147,15 @@ def expected_growth(scenario: Scenario) -> tuple[float, float]:
     return drift, growth
 
 
+def _signal_tracker(scenario: Scenario, library, hashrate_model) -> signals.SignalTracker:
+    """The daily signal columns' state; a replay supplies the network hashrate before the start."""
+    cfg = scenario.signals
+    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, cfg.mix_years,
+                                                  cfg.network_power_usd_per_mwh)
+    return signals.SignalTracker(breakeven, weights, cfg.industry_sell_fraction,
+                                 getattr(hashrate_model, "prior_ehs", None))
+
+
 @dataclass
 class _Day:
     """The flows of the day being simulated, filled by the actors, arrays ``(paths,)``."""
@@ -160,6 +183,7 @@ class _Day:
     resale_value_usd: np.ndarray = None
     network_blocks: np.ndarray = None
     expected_blocks: np.ndarray = None
+    network_revenue_btc: np.ndarray = None
     running_ths: np.ndarray = None
     site_opex_usd: float = 0.0
     expansion_capex_usd: float = 0.0
@@ -218,6 +242,9 @@ class _Simulation:
         epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(scenario.start, dt.time(), dt.timezone.utc))
                          .total_seconds() if net.epoch_start_time else network.default_epoch_start_s(net.initial_height))
         self.chain = network.initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, n)
+        self.hashrate_model = _hashrate_model(scenario, self.library)
+        if isinstance(self.hashrate_model, network.HistoryNetwork):  # a replay starts from history's chain
+            self.chain = self.hashrate_model.initial_chain(n)
         self.day: _Day | None = None
         self.lost_units = np.zeros(live.shape)  # units failed beyond repair today, per cohort and path
         self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
@@ -237,7 +264,7 @@ class _Simulation:
                                  price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc)
             self.calendar = calendar(self.dates)
         self.daily_columns = DAILY_COLUMNS + (("hpc_power_mw",) if self.hpc else ()) \
-            + (FINANCE_DAILY_COLUMNS if self.ledger else ())
+            + (FINANCE_DAILY_COLUMNS if self.ledger else ()) + signals.SIGNAL_COLUMNS
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
         self.quantiles = np.zeros((self.days, len(self.daily_columns), 3))
 
@@ -336,8 +363,9 @@ class _Simulation:
 
     def network(self):
         """Network hashrate, the day's blocks, retargets and halvings, and hashprice."""
-        model = _hashrate_model(self.scenario, self.library)
+        model = self.hashrate_model
         endogenous = isinstance(model, network.EndogenousHashrate)
+        replay = model.replay if isinstance(model, network.HistoryNetwork) else lambda day: {}
         state = model.start(self.paths) if endogenous else model.start(self.streams["network_hashrate"])
         poisson = self.scenario.network.blocks == "poisson"
         shocked = 1.0
@@ -359,8 +387,10 @@ class _Simulation:
             d = self.day
             d.network_hashrate_ehs = hashrate_ehs
             self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs * units.HS_PER_EHS,
-                                                     d.fees_btc_per_block, None if u_blocks is None else u_blocks[i])
+                                                     d.fees_btc_per_block, None if u_blocks is None else u_blocks[i],
+                                                     **replay(day))
             d.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
+            d.network_revenue_btc = blocks.miner_revenue_btc
             d.network_blocks, d.expected_blocks = blocks.blocks, blocks.expected_blocks
             d.hashprice_usd_per_ph_day = network.hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, d.price_usd)
             if endogenous:
@@ -622,6 +652,7 @@ class _Simulation:
 
     def reporting(self):
         """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
+        tracker = _signal_tracker(self.scenario, self.library, self.hashrate_model)
         for day in range(self.days):
             d = self.day
             fleet_ehs = (self.cohorts.hashrate_ths[:, None] * self.units.installed).sum(axis=0) / units.THS_PER_EHS
@@ -632,6 +663,8 @@ class _Simulation:
                 "fleet_hashrate_ehs": fleet_ehs,
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
                 "curtailed_mwh": d.curtailed_mwh,
+                **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc,
+                              d.price_usd),
             }
             if self.hpc is not None:
                 columns["hpc_power_mw"] = np.full(self.paths, self.hpc.reserved_mw_on(day))

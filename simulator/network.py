@@ -24,9 +24,12 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 from simulator import chain, units
+from simulator.errors import InputError
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
+from simulator.market.replay import end_of_day_heights, epoch_times, history_window
 from simulator.market.series_csv import CsvDailyModel
 from simulator.rng import PathStreams, poisson_inverse_cdf
 
@@ -189,6 +192,100 @@ class EndogenousHashrate:
         return replace(state, hashprice_history=history)
 
 
+@dataclass(frozen=True, eq=False)
+class HistoryNetwork:
+    """The network replayed from history: hashrate, block counts and difficulty (``model: history``).
+
+    Day ``d`` of the replay takes the history's mean network hashrate ``H_d`` [EH/s] (Coin
+    Metrics' estimate), its block count ``N_d`` (the day's blocks are not drawn) and, where a
+    day's heights cross a retarget height ``h``, the real difficulty of the epoch starting at
+    ``h`` from the epoch tables (nBits per 2,016 blocks; the retarget rule is not applied).
+    The chain starts from history's state, which replaces the scenario's network start values:
+    the tip ``h_0 = h_end(start − 1)`` (:func:`simulator.market.replay.end_of_day_heights`),
+    the difficulty of the epoch holding block ``h_0 + 1``, and the time of the first block of
+    the epoch in progress (bitcoinj's header time, or dated from the daily block counts:
+    :func:`simulator.market.replay.epoch_times`). Everything else — FPPS reward split pro rata
+    at retarget and halving heights, block k of N at d + k/N — is the engine's own
+    (:func:`advance_day`). A ``hashrate_shock`` event scales the replayed hashrate only (blocks
+    and difficulty stay history's). Parameter source: the history file and the shipped epoch
+    tables.
+    """
+
+    hashrate_ehs: np.ndarray  # (days,) the replayed days
+    blocks: np.ndarray  # (days,)
+    epoch_difficulty: np.ndarray  # (epochs,) difficulty of the epoch starting at 2016 i
+    initial_height: float
+    initial_difficulty: float
+    epoch_start_s: float  # time of the first block of the epoch in progress [s since the start]; NaN: to come
+    prior_ehs: np.ndarray  # network hashrate of up to PRIOR_DAYS days before the start, oldest first
+
+    #: Days of history before the start kept for moving averages (the 60-day hash ribbon's 59).
+    PRIOR_DAYS = 59
+
+    @classmethod
+    def from_history(cls, history, start: dt.date, horizon_days: int) -> "HistoryNetwork":
+        """Cut the replay of days ``start … start + horizon_days − 1`` out of a daily history.
+
+        Raises
+        ------
+        InputError
+            A replayed day without hashrate or block count, heights that cannot be placed (no
+            halving and no bitcoinj epoch time in the history), or heights past the end of
+            the epoch tables.
+        """
+        rows = history_window(history, start, horizon_days, ["hashrate_ths", "blocks"])
+        heights = end_of_day_heights(history).reindex(rows.index).to_numpy()
+        shown = history.attrs.get("file", "history")
+        if np.isnan(heights).any():
+            raise InputError(shown, 1, 1, "history: cannot number the blocks of the replayed days; the run of "
+                                          "days holding them needs a halving day (2012-11-28, 2016-07-09, "
+                                          "2020-05-11, 2024-04-19/20) or a day before 2025-01-13 (bitcoinj's "
+                                          "epoch times) with its block count")
+        epochs = epoch_times(history)
+        blocks = rows["blocks"].to_numpy(dtype=float)
+        tip = float(heights[0] - blocks[0])
+        last_needed = int(heights[-1] + 1) // chain.RETARGET_INTERVAL
+        if last_needed >= len(epochs):
+            covered = int(epochs["height"].iloc[-1]) + chain.RETARGET_INTERVAL - 1
+            raise InputError(shown, 1, 1, f"history: the replayed days reach height {int(heights[-1]):,}; the epoch "
+                                          f"tables (simulator/data/chain) end at height {covered:,}")
+        after_tip = int(tip) + 1  # the epoch in progress is block h_0 + 1's; its first block may be to come
+        first = after_tip - after_tip % chain.RETARGET_INTERVAL
+        start_unix = dt.datetime.combine(start, dt.time(), dt.timezone.utc).timestamp()
+        epoch_start = np.nan if first == after_tip else \
+            float(epochs["time_unix"].iloc[first // chain.RETARGET_INTERVAL]) - start_unix
+        day0 = pd.Timestamp(start)
+        before = history["hashrate_ths"].loc[day0 - pd.Timedelta(days=cls.PRIOR_DAYS):day0 - pd.Timedelta(days=1)]
+        before = before.dropna()
+        return cls(hashrate_ehs=rows["hashrate_ths"].to_numpy(dtype=float) / units.THS_PER_EHS, blocks=blocks,
+                   epoch_difficulty=epochs["difficulty"].to_numpy(dtype=float), initial_height=tip,
+                   initial_difficulty=float(epochs["difficulty"].iloc[(int(tip) + 1) // chain.RETARGET_INTERVAL]),
+                   epoch_start_s=epoch_start, prior_ehs=before.to_numpy(dtype=float) / units.THS_PER_EHS)
+
+    def initial_chain(self, paths: int) -> "ChainState":
+        """History's chain at the start instant, on every path (``initial_difficulty`` is block
+        ``h_0 + 1``'s already: no retarget at the start, even when the tip closes its epoch)."""
+        return ChainState(height=np.full(paths, self.initial_height),
+                          difficulty=np.full(paths, self.initial_difficulty),
+                          epoch_start_s=np.full(paths, self.epoch_start_s),
+                          next_retarget=np.full(paths, float(chain.next_retarget_height(int(self.initial_height) + 1))))
+
+    def start(self, streams: PathStreams) -> TrendState:
+        return TrendState(0, np.zeros(streams.paths))
+
+    def block(self, state: TrendState, day0: int, n_days: int, streams: PathStreams):
+        values = self.hashrate_ehs[day0:day0 + n_days, None]
+        return np.repeat(values, streams.paths, axis=1), replace(state, day=day0 + n_days)
+
+    def difficulty_at(self, heights: np.ndarray) -> np.ndarray:
+        """Difficulty of the epochs starting at ``heights`` (multiples of 2,016) from the tables."""
+        return self.epoch_difficulty[(np.asarray(heights) // chain.RETARGET_INTERVAL).astype(np.int64)]
+
+    def replay(self, day: int) -> dict:
+        """Keyword arguments of :func:`advance_day` that replay day ``day``'s blocks and retargets."""
+        return {"blocks": self.blocks[day], "difficulty_at": self.difficulty_at}
+
+
 # --------------------------------------------------------------------------- blocks
 @dataclass(frozen=True)
 class ChainState:
@@ -206,12 +303,22 @@ class ChainState:
 
 
 def initial_chain(initial_height: int, initial_difficulty: float, epoch_start_s: float, paths: int) -> ChainState:
-    """The chain at the start instant, the same on every path."""
+    """The chain at the start instant, the same on every path.
+
+    The tip ``initial_height`` is mined at the start instant. If it is the last block of its
+    epoch (``initial_height mod 2016 = 2015``), the retarget happens then: block
+    ``initial_height + 1`` gets ``chain.next_difficulty(initial_difficulty, 0 − epoch_start_s)``
+    and the new epoch's first block comes on day 0 (its time is set when it is mined).
+    """
+    difficulty, first_block_s = float(initial_difficulty), float(epoch_start_s)
+    if (initial_height + 1) % chain.RETARGET_INTERVAL == 0:
+        difficulty = float(chain.next_difficulty(difficulty, -first_block_s))
+        first_block_s = np.nan
     return ChainState(
         height=np.full(paths, float(initial_height)),
-        difficulty=np.full(paths, float(initial_difficulty)),
-        epoch_start_s=np.full(paths, float(epoch_start_s)),
-        next_retarget=np.full(paths, float(chain.next_retarget_height(initial_height))),
+        difficulty=np.full(paths, difficulty),
+        epoch_start_s=np.full(paths, first_block_s),
+        next_retarget=np.full(paths, float(chain.next_retarget_height(initial_height + 1))),
     )
 
 
@@ -227,11 +334,14 @@ class DayBlocks:
     ``reward_btc_per_hs_day`` is the FPPS expected reward of 1 H/s over the day, before pool
     fee: ``∫ 86400 (subsidy(t) + fees) / (D(t) 2^32) dt`` over the day's fraction, i.e. the
     time-weighted sum over the day's segments split at retarget and halving heights.
+    ``miner_revenue_btc`` is what the whole network's miners earned from the day's ``N``
+    blocks: ``Σ subsidy(h) + N × fees`` over the heights mined (split at a halving).
     """
 
     blocks: np.ndarray
     expected_blocks: np.ndarray
     reward_btc_per_hs_day: np.ndarray
+    miner_revenue_btc: np.ndarray
 
 
 def _subsidy_btc(height: np.ndarray) -> np.ndarray:
@@ -239,7 +349,8 @@ def _subsidy_btc(height: np.ndarray) -> np.ndarray:
 
 
 def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_per_block: np.ndarray,
-                u_blocks: np.ndarray | None) -> tuple[ChainState, DayBlocks]:
+                u_blocks: np.ndarray | None, blocks: np.ndarray | None = None,
+                difficulty_at=None) -> tuple[ChainState, DayBlocks]:
     """Mine day ``day``'s blocks on every path; retarget and halve where heights cross.
 
     Parameters
@@ -252,10 +363,18 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
         The day's fees per block [BTC].
     u_blocks : array (paths,) or None
         Uniforms for the Poisson count; ``None`` selects ``expected`` mode.
+    blocks : array (paths,) or float, optional
+        The day's block count, given (a replay of history); replaces the draw.
+    difficulty_at : callable, optional
+        ``difficulty_at(heights) -> difficulties`` of the epochs starting at ``heights`` (a
+        replay's epoch table); replaces the retarget rule.
     """
     d0 = state.difficulty
     mean_blocks = units.SECONDS_PER_DAY * hashrate_hs / (d0 * units.HASHES_PER_DIFFICULTY_1)
-    n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
+    if blocks is not None:
+        n = np.broadcast_to(np.asarray(blocks, dtype=float), d0.shape).copy()
+    else:
+        n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
     h_start, h_end = state.height, state.height + n
     safe_n = np.where(n > 0, n, 1.0)
 
@@ -272,7 +391,8 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     d_new = d0.copy()
     while crossed.any():
         last_s = time_s(retarget - 1)
-        d_next = chain.next_difficulty(difficulty, last_s - epoch_start)
+        d_next = chain.next_difficulty(difficulty, last_s - epoch_start) if difficulty_at is None \
+            else difficulty_at(retarget)
         difficulty = np.where(crossed, d_next, difficulty)
         d_new = np.where(crossed, d_next, d_new)
         first_in_day = crossed & (retarget <= h_end)
@@ -296,8 +416,10 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     reward = k * (a * (s_old + fees_btc_per_block) / d0
                   + (b - a) * (mid_s + fees_btc_per_block) / mid_d
                   + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+    old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
+    revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
     new_state = ChainState(h_end, difficulty, epoch_start, retarget)
-    return new_state, DayBlocks(n, mean_blocks, reward)
+    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
 
 
 def hashprice_usd_per_ph_day(reward_btc_per_hs_day: np.ndarray, price_usd: np.ndarray) -> np.ndarray:

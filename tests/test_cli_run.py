@@ -19,6 +19,8 @@ from conftest import CONTRACT, SCENARIOS
 
 DAILY = ["path", "date", "btc_price_usd", "difficulty", "network_hashrate_ehs", "height",
          "hashprice_usd_per_ph_day", "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh"]
+SIGNALS = ["network_hashrate_30d_ehs", "network_hashrate_60d_ehs", "hash_ribbon_capitulation",
+           "underwater_hashrate_fraction", "miner_sell_pressure_btc", "miner_sell_pressure_usd"]
 
 
 def test_run_writes_the_four_files(runner, tmp_path):
@@ -33,7 +35,7 @@ def test_run_writes_the_four_files(runner, tmp_path):
     assert set(summary["metrics"]) == set(ALL_METRICS)
     assert set(summary["metrics"]["btc_mined"]) == {"mean", "se", "p5", "p50", "p95", "defined_paths"}
     daily = pd.read_parquet(out / "daily.parquet")
-    assert list(daily.columns) == DAILY + ["hpc_power_mw"] + list(FINANCE_DAILY_COLUMNS) and sorted(daily.path.unique()) == [0, 1] and len(daily) == 2 * 730
+    assert list(daily.columns) == DAILY + ["hpc_power_mw"] + list(FINANCE_DAILY_COLUMNS) + SIGNALS and sorted(daily.path.unique()) == [0, 1] and len(daily) == 2 * 730
     quantiles = pd.read_parquet(out / "daily_quantiles.parquet")
     assert len(quantiles) == 730 and "btc_price_usd_p95" in quantiles and "curtailed_mwh_p5" in quantiles
     monthly = pd.read_parquet(out / "monthly.parquet")

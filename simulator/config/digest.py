@@ -11,8 +11,8 @@ from simulator.config.schema import Scenario
 def start_network_ehs(scenario: Scenario) -> float:
     """Network hashrate at the start [EH/s]: ``initial_ehs`` or the one implied by the difficulty.
 
-    A ``csv`` hashrate model has no ``initial_ehs`` (its file gives every day); the digest
-    then shows the difficulty-implied figure.
+    A ``csv`` hashrate model or a history replay has no ``initial_ehs`` (its data gives every
+    day); the digest then shows the difficulty-implied figure.
     """
     given = getattr(scenario.network.hashrate, "initial_ehs", None)
     if given is not None:

@@ -132,7 +132,16 @@ class CsvSeries(Strict):
     """Path of the CSV file, relative to the scenario file."""
 
 
-BtcPriceModel = Annotated[Union[GbmPrice, JumpPrice, RegimePrice, BootstrapPrice, CsvSeries],
+class HistoryPrice(Strict):
+    """The real daily closes of a history file (what ``hashfleet backtest`` replays)."""
+
+    model: Literal["history"]
+    history_csv: Optional[str] = None
+    """Your own daily history (same columns as the shipped Coin Metrics file), relative to the
+    scenario; default the shipped file."""
+
+
+BtcPriceModel = Annotated[Union[GbmPrice, JumpPrice, RegimePrice, BootstrapPrice, CsvSeries, HistoryPrice],
                           Field(discriminator="model")]
 
 
@@ -156,16 +165,24 @@ class LognormalFees(Strict):
     """Daily autocorrelation of log fees."""
 
 
-FeeModel = Annotated[Union[ConstantFees, LognormalFees, CsvSeries], Field(discriminator="model")]
+class HistoryFees(Strict):
+    """The real fees per block of a history file: the day's fees / the day's blocks."""
+
+    model: Literal["history"]
+    history_csv: Optional[str] = None
+    """Your own daily history, relative to the scenario; default the shipped file."""
+
+
+FeeModel = Annotated[Union[ConstantFees, LognormalFees, CsvSeries, HistoryFees], Field(discriminator="model")]
 
 
 class Market(Strict):
     """Exogenous market paths."""
 
     btc_price: BtcPriceModel
-    """BTC price model (gbm | jump | regime | bootstrap | csv)."""
+    """BTC price model (gbm | jump | regime | bootstrap | csv | history)."""
     fees: FeeModel = ConstantFees()
-    """Fee model (constant | lognormal | csv)."""
+    """Fee model (constant | lognormal | csv | history)."""
     power_correlation: Fraction = 0.0
     """Correlation of the daily log-price shocks of any two index sites (one common factor)."""
 
@@ -212,7 +229,20 @@ class CsvHashrate(CsvSeries):
     """Network hashrate from a CSV of ``date[,path],hashrate_ehs``."""
 
 
-HashrateModel = Annotated[Union[ConstantHashrate, GrowthHashrate, EndogenousHashrate, CsvHashrate],
+class HistoryHashrate(Strict):
+    """Replay the chain: network hashrate, block counts and difficulty of a history file.
+
+    Blocks and retargets come from history (its daily block counts and the shipped epoch
+    tables), not from the simulation, and the chain starts from history's state at ``start``:
+    ``initial_height``, ``initial_difficulty`` and ``epoch_start_time`` are replaced by it.
+    """
+
+    model: Literal["history"]
+    history_csv: Optional[str] = None
+    """Your own daily history, relative to the scenario; default the shipped file."""
+
+
+HashrateModel = Annotated[Union[ConstantHashrate, GrowthHashrate, EndogenousHashrate, CsvHashrate, HistoryHashrate],
                           Field(discriminator="model")]
 
 
@@ -228,7 +258,7 @@ class Network(Strict):
     blocks: Literal["poisson", "expected"] = "poisson"
     """Block counts per day: Poisson draws, or exactly their mean."""
     hashrate: HashrateModel = ConstantHashrate()
-    """Network hashrate model (constant | growth | endogenous | csv)."""
+    """Network hashrate model (constant | growth | endogenous | csv | history)."""
 
 
 class Pool(Strict):
@@ -855,6 +885,20 @@ class Policies(Strict):
     """Retirement rule."""
 
 
+# --------------------------------------------------------------------------- signals
+class Signals(Strict):
+    """Parameters of the daily signal columns (hash ribbons, hashrate under water, sell pressure)."""
+
+    industry_sell_fraction: Fraction = 0.8
+    """Share of the network's mined BTC that miners sell (sell pressure); default: mean of
+    TheMinerMag's liquidation-to-production ratio of the largest public miners, July–October
+    2023 (64, 77, 77 and 105 %)."""
+    network_power_usd_per_mwh: NonNegative = 50.0
+    """Power price the rest of the network pays, for its breakeven hashprices [USD/MWh]."""
+    mix_years: Positive = 4.0
+    """Years of hardware releases (equal EH/s per release quarter) in the network's fleet."""
+
+
 # --------------------------------------------------------------------------- scenario
 class Provenance(BaseModel):
     """Where a loaded scenario came from (not part of the file)."""
@@ -908,6 +952,8 @@ class Scenario(Strict):
     """Machine failures and repairs."""
     policies: Policies = Policies()
     """Stop and retire rules."""
+    signals: Signals = Signals()
+    """Parameters of the daily signal columns."""
 
     _provenance: Optional[Provenance] = PrivateAttr(default=None)
 

@@ -62,6 +62,7 @@ def _parse(file: str | Path, shown: str) -> pd.DataFrame:
     frame = pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="date").astype("datetime64[ns]"))
     frame = frame.iloc[order]
     frame.attrs["file"] = shown
+    frame.attrs["lines"] = tuple(int(n) for n in lines[order])  # file line of each row (errors cite it)
     return frame
 
 

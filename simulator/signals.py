@@ -1,0 +1,214 @@
+"""Daily signals analysts watch, vectorised over Monte Carlo paths (issue 9, "Signals").
+
+Three families, each a daily column of ``run`` and ``backtest`` outputs (and their
+``daily_quantiles``):
+
+* **Hash ribbons** (:func:`hash_ribbons`): the 30- and 60-day simple moving averages of
+  network hashrate, and a capitulation flag while the 30-day one is below the 60-day one
+  (recovery is the day the flag drops back to 0). Source: C. Edwards (Capriole
+  Investments), "Hash Ribbons" (2019); GLOSSARY.md, "Hash ribbons".
+* **Hashrate under water** (:func:`underwater_fraction`, :func:`network_cost_mix`): the share
+  of network hashrate whose power cost exceeds the day's hashprice, from a model of the
+  network's efficiency mix (the hardware library's release quarters) at one network power
+  price.
+* **Miner sell pressure** (:func:`sell_pressure`): the whole network's miner revenue in BTC
+  times an industry sell fraction, in BTC and USD per day.
+
+:class:`SignalTracker` keeps the moving-average window between days; everything else is a
+pure function of arrays whose last axis is the path.
+
+Warm-up rule (before 60 days of simulated history exist): the days before the start are the
+history's network hashrate when the network replays history (``model: history``: up to 59
+real days), and otherwise — or where the history has no such day — copies of the earliest
+value known (the start day's network hashrate for a simulated network: the network is taken
+to have been flat before the start). The averages therefore always span 30 and 60 days.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from simulator import units
+from simulator.hardware import breakeven_hashprice_usd_per_ph_day
+from simulator.network import EndogenousHashrate
+
+#: The daily signal columns, in output order.
+SIGNAL_COLUMNS: tuple[str, ...] = (
+    "network_hashrate_30d_ehs", "network_hashrate_60d_ehs", "hash_ribbon_capitulation",
+    "underwater_hashrate_fraction", "miner_sell_pressure_btc", "miner_sell_pressure_usd",
+)
+#: Window of the short and the long hash ribbon [days] (Edwards 2019).
+RIBBON_SHORT_DAYS = 30
+RIBBON_LONG_DAYS = 60
+#: Relative margin by which the 30-day average must be below the 60-day one to count: equal
+#: averages of a flat network differ by rounding only (≈ 1e-16), never by this much.
+_ROUNDING = 1e-9
+
+
+def hash_ribbons(window_ehs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """30- and 60-day moving averages of network hashrate and the capitulation flag.
+
+    Parameters
+    ----------
+    window_ehs : array (60, paths)
+        Daily network hashrate [EH/s] of the last 60 days, oldest first (today last).
+
+    Returns
+    -------
+    ma30_ehs, ma60_ehs : arrays (paths,)
+        ``MA_n(d) = (1/n) Σ_{i=d−n+1}^{d} H_i`` [EH/s].
+    capitulation : array (paths,)
+        1.0 while ``MA_30 < MA_60`` (miners capitulating; by more than a 1e-9 relative
+        rounding margin), else 0.0.
+
+    Examples
+    --------
+    >>> w = np.r_[np.full(30, 100.0), np.full(30, 90.0)][:, None]  # hashrate fell 10 % a month ago
+    >>> [float(x[0]) for x in hash_ribbons(w)]
+    [90.0, 95.0, 1.0]
+    """
+    by_path = np.ascontiguousarray(window_ehs.T)  # each path's days contiguous: one summation order
+    ma30 = by_path[:, -RIBBON_SHORT_DAYS:].sum(axis=1) / RIBBON_SHORT_DAYS
+    ma60 = by_path[:, -RIBBON_LONG_DAYS:].sum(axis=1) / RIBBON_LONG_DAYS
+    return ma30, ma60, (ma30 < ma60 * (1 - _ROUNDING)).astype(float)
+
+
+def network_cost_mix(library: Mapping, start: dt.date, days: int, mix_years: float,
+                     power_usd_per_mwh: float) -> tuple[np.ndarray, np.ndarray]:
+    """The network's breakeven hashprices and each day's hashrate weights.
+
+    Parameters
+    ----------
+    library : mapping of id -> HardwareProfile
+        The hardware library (models with a release date count).
+    start : datetime.date
+        Day 0.
+    days : int
+        Days simulated.
+    mix_years : float
+        Years of releases in the network's fleet on any day.
+    power_usd_per_mwh : float
+        Power price the network pays [USD/MWh].
+
+    Returns
+    -------
+    breakeven_usd_per_ph_day : array (vintages,)
+        ``b_v = p · 24 · e_v / 1000`` [USD/(PH/s·day)]: the hashprice at which vintage v's
+        energy costs what it earns (:func:`simulator.hardware.breakeven_hashprice_usd_per_ph_day`,
+        no pool fee, no overhead), with ``e_v`` its mean J/TH.
+    weights : array (days, vintages)
+        Share of network hashrate of each vintage on each day: equal EH/s per release quarter
+        released in ``(d − mix_years, d]``; if none, the newest released by then; before the
+        first release, the first vintage.
+
+    Notes
+    -----
+    Vintages are the release quarters of the library's models, exactly as the ``endogenous``
+    network model builds them (:meth:`simulator.network.EndogenousHashrate.from_library`),
+    and so is the mix: DESIGN.md's starting mix of that model (equal EH/s per quarter over
+    the last ``mix_years``), rolled forward day by day. Defaults (``signals`` section of the
+    scenario): 4 years and 50 USD/MWh, the endogenous model's defaults (DESIGN.md); 5 US cents
+    per kWh is the average grid price miners see (Luxor's J. Mellerud, quoted by
+    extracrypto.net, "Bitcoin mining difficulty drops the most since July 2021").
+    """
+    vintages = EndogenousHashrate.from_library(library, start, 1.0)
+    release = vintages.release_day
+    day = np.arange(days, dtype=float)[:, None]
+    window = mix_years * units.DAYS_PER_YEAR
+    released = release[None, :] <= day
+    inside = released & (release[None, :] > day - window)
+    n_released = released.sum(axis=1, keepdims=True)  # vintages come sorted by release
+    index = np.arange(release.size)[None, :]
+    fallback = index == np.maximum(n_released - 1, 0)  # the newest released, else the first
+    chosen = np.where(inside.any(axis=1, keepdims=True), inside, fallback)
+    weights = chosen / chosen.sum(axis=1, keepdims=True)
+    breakeven = breakeven_hashprice_usd_per_ph_day(power_usd_per_mwh, vintages.efficiency_jth)
+    return np.asarray(breakeven, dtype=float), weights
+
+
+def underwater_fraction(hashprice_usd_per_ph_day: np.ndarray, breakeven_usd_per_ph_day: np.ndarray,
+                        weights: np.ndarray) -> np.ndarray:
+    """Share of network hashrate whose power costs more than it earns.
+
+    ``U = Σ_v w_v · 1[b_v > hashprice]`` [fraction], with ``b_v`` and ``w_v`` from
+    :func:`network_cost_mix`; hashprice before pool fee, as the index publishes it.
+
+    Examples
+    --------
+    >>> float(underwater_fraction(np.array([30.0]), np.array([20.0, 40.0]), np.array([0.5, 0.5]))[0])
+    0.5
+    """
+    order = np.argsort(breakeven_usd_per_ph_day, kind="stable")
+    above = np.r_[np.cumsum(weights[order][::-1])[::-1], 0.0]  # above[k] = Σ_{j ≥ k} w of the sorted b
+    first_above = np.searchsorted(breakeven_usd_per_ph_day[order], hashprice_usd_per_ph_day, side="right")
+    return above[first_above]  # no sum over paths: the same value whatever the chunk
+
+
+def sell_pressure(miner_revenue_btc: np.ndarray, price_usd: np.ndarray,
+                  sell_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Aggregate miner sell pressure per day [BTC, USD].
+
+    ``S_btc = f · R_btc`` and ``S_usd = S_btc · P`` with ``R_btc`` the whole network's miner
+    revenue that day (subsidy + fees of the day's blocks), ``P`` the day's close and ``f`` the
+    industry sell fraction (``signals.industry_sell_fraction``; default 0.8: the mean of
+    TheMinerMag's liquidation-to-production ratio of the 13 largest public miners in July–October
+    2023, 64 %, 77 %, 77 % and 105 %, reported by Bloomberg in November 2023, "Bitcoin miners sold
+    more tokens than they minted during October's crypto rally", cryptoius.com repost; the ratio
+    swung from 20–40 % in early 2022 to about 390 % in June 2022, so treat it as a scenario
+    assumption).
+
+    Examples
+    --------
+    >>> [float(x[0]) for x in sell_pressure(np.array([450.0]), np.array([60000.0]), 0.8)]
+    [360.0, 21600000.0]
+    """
+    btc = sell_fraction * miner_revenue_btc
+    return btc, btc * price_usd
+
+
+@dataclass
+class SignalTracker:
+    """The signal columns day by day (the moving-average window is its only state).
+
+    Parameters
+    ----------
+    breakeven_usd_per_ph_day, weights : arrays
+        From :func:`network_cost_mix`.
+    sell_fraction : float
+        Industry sell fraction.
+    prior_ehs : array (k,), optional
+        Network hashrate of the k ≤ 59 days before the start, oldest first (a replay's
+        history); missing older days repeat the earliest known value (the module's warm-up
+        rule).
+    """
+
+    breakeven_usd_per_ph_day: np.ndarray
+    weights: np.ndarray
+    sell_fraction: float
+    prior_ehs: np.ndarray | None = None
+    window_ehs: np.ndarray | None = None
+
+    def day(self, day: int, hashrate_ehs: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
+            miner_revenue_btc: np.ndarray, price_usd: np.ndarray) -> dict[str, np.ndarray]:
+        """The signal columns of day ``day`` (call once per day, in order), arrays ``(paths,)``."""
+        today = np.asarray(hashrate_ehs, dtype=float)[None, :]
+        if self.window_ehs is None:
+            prior = np.zeros((0, today.shape[1])) if self.prior_ehs is None or not len(self.prior_ehs) else \
+                np.repeat(np.asarray(self.prior_ehs, dtype=float)[-(RIBBON_LONG_DAYS - 1):, None], today.shape[1], 1)
+            earliest = prior[:1] if len(prior) else today
+            pad = np.repeat(earliest, RIBBON_LONG_DAYS - 1 - len(prior), axis=0)
+            self.window_ehs = np.vstack([pad, prior, today])
+        else:
+            self.window_ehs = np.vstack([self.window_ehs[1:], today])
+        ma30, ma60, capitulation = hash_ribbons(self.window_ehs)
+        sold_btc, sold_usd = sell_pressure(miner_revenue_btc, price_usd, self.sell_fraction)
+        return {
+            "network_hashrate_30d_ehs": ma30, "network_hashrate_60d_ehs": ma60,
+            "hash_ribbon_capitulation": capitulation,
+            "underwater_hashrate_fraction": underwater_fraction(hashprice_usd_per_ph_day,
+                                                                self.breakeven_usd_per_ph_day, self.weights[day]),
+            "miner_sell_pressure_btc": sold_btc, "miner_sell_pressure_usd": sold_usd,
+        }
