@@ -14,7 +14,8 @@ path (DESIGN.md, "Vectorised discrete events"):
   retire policies, and books production, the energy bill, credits and opex;
 * ``hosted`` books the cohorts hosted at third parties;
 * ``pool`` turns the FPPS value into PPLNS or solo payouts (luck from found blocks);
-* ``retirements`` prices the units leaving today at the ASIC price index;
+* ``fleet_trades`` prices deliveries, units leaving today and the installed fleet at the
+  ASIC price index (or the prices given);
 * ``company`` (with a ``company`` section) stops distressed paths, hands the day's operating
   flows to the finance ledger and books them;
 * one process per debt instrument (interest, amortisation, maturities, conversions,
@@ -67,7 +68,8 @@ DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height"
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
-                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "energy_mwh",
+                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "purchase_capex_usd",
+                 "energy_mwh",
                  "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
@@ -188,6 +190,12 @@ class _Day:
     site_opex_usd: float = 0.0
     expansion_capex_usd: float = 0.0
     retired_units_by_cohort: np.ndarray = None
+    delivered_units: np.ndarray = None
+    cost_usd_by_cohort: np.ndarray = None
+    purchase_capex_by_cohort: np.ndarray = None
+    purchase_capex_usd: np.ndarray = 0.0
+    fleet_market_value_usd: np.ndarray = None
+    installed_ehs: np.ndarray = None
     hpc_revenue_usd: np.ndarray = 0.0
     hpc_power_cost_usd: np.ndarray = 0.0
     hpc_opex_usd: np.ndarray = 0.0
@@ -222,7 +230,9 @@ class _Simulation:
         self.units = FailureState(live.copy(), live.copy(),
                                   np.zeros((scenario.failures.repair_days,) + live.shape))
         self.failed_today = np.zeros(len(path_ids))
-        self.retired_units = np.zeros(live.shape)  # units leaving today, per cohort and path
+        # units leaving today, per cohort and path (cohorts installed before the start and retired on it leave on day 0)
+        self.retired_units = ((self.cohorts.end_day == 0) & (self.cohorts.start_day < 0))[:, None] \
+            * self.cohorts.units[:, None] * np.ones(len(path_ids))
         self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
         self.offline_until = np.zeros(len(scenario.sites))
         self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
@@ -276,7 +286,7 @@ class _Simulation:
         if self.hpc is not None:
             self.env.process(self.hpc_projects())
         self.env.process(self.pool())
-        self.env.process(self.retirements())
+        self.env.process(self.fleet_trades())
         if self.ledger is not None:
             self.env.process(self.company())
             for book in self.ledger.debt_books:
@@ -570,18 +580,35 @@ class _Simulation:
             d.mining_revenue_usd *= luck
             yield self.env.timeout(1)
 
-    def retirements(self):
-        """Units leaving today (policies, ``retired`` dates) are resold at the ASIC price index of the day."""
-        cohorts = self.cohorts
-        for _ in range(self.days):
+    def fleet_trades(self):
+        """Price the day's machine trades and the installed fleet at the ASIC price index of the day.
+
+        Deliveries cost their ``price_usd_per_th`` (or launch price), else the index; units
+        leaving (policies, ``retired`` dates) are resold at their ``resale_usd_per_th`` or the index.
+        """
+        c = self.cohorts
+        full = c.units[:, None] * np.ones(self.paths)
+        for day in range(self.days):
             d = self.day
+            index_usd_per_th = self._asic_usd_per_th(d)
+            arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
+            d.delivered_units = full * arriving
+            d.cost_usd_by_cohort = np.where(c.capex_usd[:, None] > 0, c.capex_usd[:, None],
+                                            full * c.hashrate_ths[:, None] * index_usd_per_th)
+            d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
+            d.purchase_capex_usd = d.purchase_capex_by_cohort.sum(axis=0)
             d.retired_units_by_cohort = self.retired_units
             if self.retired_units.any():
-                retired_ths = self.retired_units * cohorts.hashrate_ths[:, None]
+                retired_ths = self.retired_units * c.hashrate_ths[:, None]
+                resale = np.where(np.isnan(c.resale_usd_per_th)[:, None], index_usd_per_th,
+                                  c.resale_usd_per_th[:, None])
                 d.units_retired = self.retired_units.sum(axis=0)
                 d.retired_ths = retired_ths.sum(axis=0)
-                d.resale_value_usd = (retired_ths * self._asic_usd_per_th(d)).sum(axis=0)
+                d.resale_value_usd = (retired_ths * resale).sum(axis=0)
                 self.retired_units = np.zeros_like(self.retired_units)
+            installed_ths = self.units.installed * c.hashrate_ths[:, None]
+            d.fleet_market_value_usd = (installed_ths * index_usd_per_th).sum(axis=0)
+            d.installed_ehs = installed_ths.sum(axis=0) / units.THS_PER_EHS
             yield self.env.timeout(1)
 
     def _asic_usd_per_th(self, d: _Day) -> np.ndarray:
@@ -598,11 +625,6 @@ class _Simulation:
                 for line in MONTHLY_LINES:
                     setattr(d, line, getattr(d, line) * ledger.alive)
                 d.running_ths = d.running_ths * ledger.alive
-            index_usd_per_th = self._asic_usd_per_th(d)
-            at_cost = np.where(c.capex_usd[:, None] > 0, c.capex_usd[:, None],
-                               full * c.hashrate_ths[:, None] * index_usd_per_th)
-            arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
-            installed_ths = self.units.installed * c.hashrate_ths[:, None]
             flows = OperatingFlows(
                 price_usd=d.price_usd, hashprice_usd_per_ph_day=d.hashprice_usd_per_ph_day, btc_mined=d.btc_mined,
                 mining_revenue_usd=d.mining_revenue_usd, hosting_revenue_usd=d.hosting_revenue_usd,
@@ -612,11 +634,10 @@ class _Simulation:
                 hosting_cost_usd=d.hosting_cost_usd, site_opex_usd=np.broadcast_to(d.site_opex_usd, (self.paths,)),
                 repair_cost_usd=d.repair_cost_usd,
                 expansion_capex_usd=np.broadcast_to(d.expansion_capex_usd, (self.paths,)),
-                delivered_units=full * arriving, purchase_capex_usd=at_cost * arriving,
+                delivered_units=d.delivered_units, purchase_capex_usd=d.purchase_capex_by_cohort,
                 retired_units=d.retired_units_by_cohort, lost_units=self.lost_units,
-                resale_value_usd=d.resale_value_usd,
-                fleet_market_value_usd=(installed_ths * index_usd_per_th).sum(axis=0),
-                installed_ehs=installed_ths.sum(axis=0) / units.THS_PER_EHS,
+                resale_value_usd=d.resale_value_usd, fleet_market_value_usd=d.fleet_market_value_usd,
+                installed_ehs=d.installed_ehs,
                 index_price_usd_per_mwh=self.index_price_usd_per_mwh,
                 hpc_revenue_usd=self.hpc_day.revenue_usd, hpc_prepayment_usd=self.hpc_day.prepayment_usd,
                 hpc_lease_ended=self.hpc_day.lease_ended,
@@ -626,9 +647,9 @@ class _Simulation:
                 hpc_completed=self.hpc_day.completed, hpc_net_annual_usd=self.hpc_day.net_annual_usd,
                 hpc_remaining_years=self.hpc_day.remaining_years, height=self.chain.height,
                 fees_btc_per_block=d.fees_btc_per_block)
-            if day == 0:
-                opening = ((c.start_day <= 0) & (c.end_day > 0) & ~((c.start_day == 0) & c.purchase))[:, None]
-                ledger.open(flows, full * opening, at_cost * opening)
+            if day == 0:  # cohorts installed before the start, those leaving on day 0 included
+                opening = ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
+                ledger.open(flows, full * opening, d.cost_usd_by_cohort * opening)
             ledger.book_operations(flows, day)
             yield self.env.timeout(1)
 
@@ -680,6 +701,7 @@ class _Simulation:
             for j, k in enumerate(MONTHLY_LINES):
                 t[k] += lines[j]
             t["fleet_ehs_days"] += fleet_ehs
+            t["end_fleet_value_usd"] = d.fleet_market_value_usd
             t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
             yield self.env.timeout(1)
 

@@ -41,6 +41,7 @@ class Cohorts:
     end_day: np.ndarray
     capex_usd: np.ndarray
     purchase: np.ndarray
+    resale_usd_per_th: np.ndarray
     hosting_usd_per_kwh: np.ndarray
     k_under: np.ndarray
     k_over: np.ndarray
@@ -113,6 +114,7 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
             start=float((energised - scenario.start).days),
             end=float((item.retired - scenario.start).days) if item.retired else np.inf,
             capex=price * item.units * profile.hashrate_ths, purchase=loc[0] == "purchases",
+            resale=np.nan if item.resale_usd_per_th is None else item.resale_usd_per_th,
             k_under=profile.tuning.k_under, k_over=profile.tuning.k_over,
             min_fraction=profile.tuning.min_fraction, max_fraction=profile.tuning.max_fraction,
             dynamic=item.tuning == "dynamic", inlet_limit_c=profile.inlet_limit_c, shutdown_c=profile.shutdown_c,
@@ -122,7 +124,7 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
         ids=tuple(r["id"] for r in rows), models=tuple(r["model"] for r in rows),
         site_index=col("site", np.int64), units=col("units"), hashrate_ths=col("hashrate_ths"),
         power_w=col("power_w"), efficiency_jth=col("efficiency_jth"), start_day=col("start"),
-        end_day=col("end"), capex_usd=col("capex"), purchase=col("purchase", bool),
+        end_day=col("end"), capex_usd=col("capex"), purchase=col("purchase", bool), resale_usd_per_th=col("resale"),
         hosting_usd_per_kwh=col("hosting"), k_under=col("k_under"), k_over=col("k_over"),
         min_fraction=col("min_fraction"), max_fraction=col("max_fraction"), dynamic=col("dynamic", bool),
         inlet_limit_c=col("inlet_limit_c"), shutdown_c=col("shutdown_c"),

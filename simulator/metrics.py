@@ -74,6 +74,10 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "units_failed": ("units", lambda t: t["units_failed"], "machine failures over the horizon"),
     "units_retired": ("units", lambda t: t["units_retired"], "units retired by policy or date"),
     "resale_value_usd": ("USD", lambda t: t["resale_value_usd"], "retired units resold at the ASIC price index"),
+    "purchase_capex_usd": ("USD", lambda t: t["purchase_capex_usd"],
+                           "machines delivered, at their price (or the ASIC price index)"),
+    "end_fleet_value_usd": ("USD", lambda t: t["end_fleet_value_usd"],
+                            "installed machines at the ASIC price index on the last day"),
 }
 
 #: The company metrics (scenarios with a ``company`` section).

@@ -471,6 +471,8 @@ class _Cohort(_Placed):
     the tuning curve P ∝ f^k), or ``dynamic`` to choose the margin-maximising setting each hour."""
     retired: Optional[IsoDate] = None
     """Date the cohort leaves its site (resold at the ASIC price index)."""
+    resale_usd_per_th: Optional[NonNegative] = None
+    """Resale price when it retires [USD/TH]; default: the ASIC price index of that day."""
 
 
 class FleetItem(_Cohort):
