@@ -202,6 +202,54 @@ def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite
                          out_dir, overwrite, fmt)
 
 
+# --------------------------------------------------------------------------- upgrade
+@main.command()
+@click.argument("scenario_file", type=click.Path())
+@click.option("--replace", "replace", required=True, metavar="COHORT_ID_OR_MODEL",
+              help="A fleet item's id, or a model (all its cohorts).")
+@click.option("--with", "with_model", metavar="MODEL", default=None, help="The new model (not needed with --rank).")
+@click.option("--units", type=click.IntRange(min=1), default=None, help="Old units replaced (default all).")
+@click.option("--units-new", type=click.IntRange(min=0), default=None, help="New units (default one for one).")
+@click.option("--price-usd-per-th", type=click.FloatRange(min=0), default=None,
+              help="Price of the new machines (default launch price, else the ASIC price index).")
+@click.option("--resale-usd-per-th", type=click.FloatRange(min=0), default=None,
+              help="Resale price of the old machines (default the ASIC price index).")
+@click.option("--date", "date", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Swap date (default the start).")
+@click.option("--downtime-days", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Days between removing the old machines and energising the new ones.")
+@click.option("--financing", type=click.Choice(["cash", "atm", "loan"]), default="cash", show_default=True,
+              help="How the company pays: cash, the ATM, or a 3-year amortising loan of the price.")
+@click.option("--discount-rate", type=click.FloatRange(min=0), default=None,
+              help="Annual discount rate (default the company's valuation.discount_rate, else 0.10).")
+@click.option("--rank", "rank_models", is_flag=True, help="Rank every library model (or --models) as the new one.")
+@click.option("--models", default=None, help="Comma-separated models for --rank (default the whole library).")
+@click.option("--paths", type=click.IntRange(min=1), default=None, help="Monte Carlo paths (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@set_option
+@format_option
+@_handle_errors
+def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_th, resale_usd_per_th, date,
+            downtime_days, financing, discount_rate, rank_models, models, paths, seed, overrides, fmt) -> None:
+    """Value replacing machines (NPV, IRR, payback, breakevens) on the same paths as the baseline."""
+    from simulator.errors import InputError
+    from simulator.workflows import upgrade as workflow
+
+    options = dict(units=units, units_new=units_new, resale_usd_per_th=resale_usd_per_th,
+                   date=date.date() if date else None, downtime_days=downtime_days, financing=financing)
+    if rank_models:
+        rows = workflow.rank(scenario_file, models.split(",") if models else None, replace=replace,
+                             price_usd_per_th=price_usd_per_th, overrides=overrides, paths=paths, seed=seed,
+                             discount_rate=discount_rate, **options)
+    else:
+        if with_model is None:
+            raise InputError("--with", 1, 1, "name the new model (see `hashfleet hardware list`) or pass --rank")
+        spec = workflow.UpgradeSpec(replace=replace, with_model=with_model, price_usd_per_th=price_usd_per_th,
+                                    **options)
+        rows = workflow.upgrade(scenario_file, spec, overrides=overrides, paths=paths, seed=seed,
+                                discount_rate=discount_rate)
+    emit(rows, fmt)
+
+
 # --------------------------------------------------------------------------- hardware
 @main.group()
 def hardware() -> None:

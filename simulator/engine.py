@@ -593,8 +593,8 @@ class _Simulation:
             index_usd_per_th = self._asic_usd_per_th(d)
             arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
             d.delivered_units = full * arriving
-            d.cost_usd_by_cohort = np.where(c.capex_usd[:, None] > 0, c.capex_usd[:, None],
-                                            full * c.hashrate_ths[:, None] * index_usd_per_th)
+            d.cost_usd_by_cohort = np.where(np.isnan(c.capex_usd)[:, None],
+                                            full * c.hashrate_ths[:, None] * index_usd_per_th, c.capex_usd[:, None])
             d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
             d.purchase_capex_usd = d.purchase_capex_by_cohort.sum(axis=0)
             d.retired_units_by_cohort = self.retired_units

@@ -6,8 +6,8 @@ profile at one site, energised from ``deployed``/``delivery`` (00:00 of that dat
 see ``hardware_profiles/``) at the item's static tuning setting f: ``hashrate × f`` and
 ``power × f^k`` (:func:`simulator.hardware.tuned_power_w`); a ``dynamic`` cohort starts
 from nameplate and the site re-tunes it every hour. Purchases carry their capex (``units × hashrate_ths ×
-price_usd_per_th``, else the launch price; 0 where neither is known: finance then prices the
-machines at the ASIC price index).
+price_usd_per_th``, else the launch price; NaN where neither is known: the engine then prices
+the machines at the ASIC price index).
 """
 from __future__ import annotations
 
@@ -100,8 +100,8 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
         profile = library[item.model]
         setting = 1.0 if item.tuning == "dynamic" else item.tuning
         price = item.price_usd_per_th
-        if price is None:
-            price = profile.launch_price_usd_per_th or 0.0
+        if price is None:  # NaN: no price known, finance prices the machines at the ASIC price index
+            price = profile.launch_price_usd_per_th if profile.launch_price_usd_per_th is not None else np.nan
         rows.append(dict(
             id=item.id or f"{loc[0]}[{loc[1]}]",
             model=item.model,
