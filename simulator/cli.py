@@ -202,6 +202,34 @@ def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite
                          out_dir, overwrite, fmt)
 
 
+# --------------------------------------------------------------------------- compare
+@main.command()
+@click.argument("scenario_files", nargs=-1, required=True, type=click.Path())
+@click.option("--paths", type=click.IntRange(min=1), default=None, help="Monte Carlo paths (default: the market's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the market's).")
+@click.option("--market-from", type=click.Path(), default=None,
+              help="Take market, network, horizon, paths and seed from this file (default: the first).")
+@click.option("--rank-by", default="end_nav_per_share_usd", show_default=True, help="Metric column to rank by.")
+@click.option("--ascending", is_flag=True, help="Rank the smallest first (e.g. for a cost per BTC).")
+@click.option("--out", "out_dir", type=click.Path(), default=None, help="Write compare.parquet and pairs.parquet here.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
+@set_option
+@format_option
+@_handle_errors
+def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_dir, overwrite, overrides, fmt) -> None:
+    """Run several companies on the same market and network paths, side by side."""
+    from simulator.workflows import compare as workflow
+
+    rows, pairs = workflow.compare(scenario_files, paths=paths, seed=seed, market_from=market_from, rank_by=rank_by,
+                                   ascending=ascending, overrides=overrides)
+    if out_dir:
+        workflow.write(rows, pairs, out_dir, overwrite=overwrite)
+    emit(rows, fmt)
+    if fmt == "table" and pairs:
+        click.echo("\nRelative equity return of each pair over the horizon, % (long / short):")
+        emit(pairs, fmt)
+
+
 # --------------------------------------------------------------------------- upgrade
 @main.command()
 @click.argument("scenario_file", type=click.Path())

@@ -130,6 +130,8 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
                             "1 if cash, BTC, ATM and credit could not cover obligations (distress)"),
     "prob_covenant_breach": ("fraction", lambda t: t["flag_covenant_breach"], "1 if a term-loan covenant was breached"),
     "equity_beta_to_btc": ("—", _beta, "OLS slope of daily share-price log returns on BTC log returns"),
+    "equity_return_pct": ("%", lambda t: (_ratio(t["end_share_price_usd"], t["first_share_price_usd"]) - 1) * 100,
+                          "(last share price / first close's share price − 1) × 100 (dividends: none)"),
     "max_drawdown_equity_pct": ("%", lambda t: t["max_drawdown"] * 100, "largest peak-to-trough fall of the share price"),
 }
 

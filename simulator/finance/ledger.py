@@ -553,6 +553,8 @@ class Ledger:
             b["xx"] += x * x
             b["xy"] += x * y
             self.log_returns.push(np.log(price / self._last_price))
+        if day == 0:
+            self.first_share_price_usd = sp.copy()
         self.peak_share_price_usd = np.maximum(self.peak_share_price_usd, sp)
         drawdown = np.full(self.paths, np.nan)
         np.divide(self.peak_share_price_usd - sp, self.peak_share_price_usd, out=drawdown,
@@ -624,6 +626,7 @@ class Ledger:
                 "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
                 "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
                 "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,
+                "first_share_price_usd": self.first_share_price_usd, "end_share_price_usd": self.share_price_usd,
                 "end_nav_usd": self._nav_usd(), "end_diluted_shares": self._if_converted()[0],
                 "end_installed_ehs": self.flows.installed_ehs, "beta_n": b["n"], "beta_x": b["x"], "beta_y": b["y"],
                 "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": self.max_drawdown}

@@ -1,0 +1,120 @@
+"""``hashfleet compare``: several companies on the same market and network paths.
+
+The market, network, start, horizon, paths and seed come from the first file (or
+``market_from``); each company keeps its own fleet, sites, pool, company section and events.
+Companies whose ``start`` differs from the market's are refused (their dated items would
+mean something else). With the same seed every company sees the same BTC prices, fees and
+network hashrate on every path (common random numbers), so the table compares business
+models, not luck.
+
+The pair view: for companies A and B on each path, the relative equity return
+``(1 + R_A) / (1 + R_B) − 1`` (``R`` = ``equity_return_pct`` / 100), the long-A / short-B trade
+held over the horizon; its mean, p5, p50 and p95 over paths.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from simulator.config.loader import apply_overrides, load_document, validate_document
+from simulator.engine import simulate
+from simulator.errors import InputError, InputErrors
+from simulator.metrics import summarise
+
+#: The table's metric columns (each the mean over paths; None where no path defines it).
+COLUMNS = ("btc_per_ehs_day", "cash_cost_per_btc_usd", "all_in_cost_per_btc_usd", "end_net_debt_usd", "dilution_pct",
+           "end_nav_per_share_usd", "ev_per_ehs_usd", "prob_cash_shortfall", "prob_margin_call", "prob_liquidation",
+           "hpc_share_of_revenue", "equity_beta_to_btc", "equity_return_pct")
+#: Copied from the market source into every company.
+SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
+
+
+def _load(path: str, overrides):
+    try:
+        return apply_overrides(load_document(str(path)), tuple(overrides))
+    except InputError as exc:
+        raise InputErrors([exc]) from None
+
+
+def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None = None, market_from: str | None = None,
+            rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = ()):
+    """Simulate every company on the market source's paths.
+
+    Returns ``(rows, pairs)``: one row per company (``rank``, ``company``, ``file`` and the
+    :data:`COLUMNS`) ranked by ``rank_by``, and one row per ordered pair of the pair view.
+
+    Examples
+    --------
+    >>> rows, pairs = compare(["scenarios/contract_example.yaml", "scenarios/hpc_conversion.yaml"], paths=2)
+    >>> [r["rank"] for r in rows], sorted(r["company"] for r in rows)
+    ([1, 2], ['Contract example', 'HPC conversion'])
+    """
+    files = [str(f) for f in files]
+    if not files:
+        raise InputErrors([InputError("compare", 1, 1, "give at least one scenario file")])
+    if rank_by not in COLUMNS:
+        raise InputErrors([InputError(f"--rank-by {rank_by}", 1, 1, f"not a column; valid: {', '.join(COLUMNS)}")])
+    source = _load(market_from or files[0], overrides)
+    start = str(source.data.get("start"))
+    runs = []
+    for file in files:
+        doc = _load(file, overrides)
+        if str(doc.data.get("start")) != start:
+            line, col = doc.pos(("start",))[1:]
+            raise InputErrors([InputError(file, line, col, f"start {doc.data.get('start')} differs from the market's "
+                                                           f"{start} ({market_from or files[0]}); compare needs one start")])
+        for key in SHARED_KEYS:
+            if key in source.data:
+                doc.data[key] = source.data[key]
+        runs.append((file, simulate(validate_document(doc, file), paths=paths, seed=seed, keep_paths=0)))
+    rows = []
+    for file, res in runs:
+        row = {"company": res.meta["scenario"], "file": os.path.basename(file)}
+        for name in COLUMNS:
+            row[name] = summarise(res.path_metrics[name])["mean"] if name in res.path_metrics else None
+        rows.append(row)
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][rank_by] is None,
+                                                     (1 if ascending else -1) * (rows[i][rank_by] or 0.0)))
+    rows = [{"rank": k + 1, **rows[i]} for k, i in enumerate(order)]
+    pairs = []
+    for (fa, a), (fb, b) in itertools.permutations(runs, 2):
+        if "equity_return_pct" not in a.path_metrics or "equity_return_pct" not in b.path_metrics:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):  # a short whose equity went to 0: undefined
+            relative = ((1 + a.path_metrics["equity_return_pct"] / 100)
+                        / (1 + b.path_metrics["equity_return_pct"] / 100) - 1) * 100
+        stats = summarise(np.where(np.isfinite(relative), relative, np.nan))
+        pairs.append({"long": a.meta["scenario"], "short": b.meta["scenario"],
+                      **{f"relative_return_pct_{k}": stats[k] for k in ("mean", "p5", "p50", "p95")}})
+    return rows, pairs
+
+
+def write(rows: list[dict], pairs: list[dict], out_dir: str, *, overwrite: bool = False) -> None:
+    """``out_dir/compare.parquet`` and ``pairs.parquet``, appearing whole or not at all."""
+    out = Path(out_dir).resolve()
+    if out.exists() and not overwrite:
+        raise InputError(str(out_dir), 1, 1, "output directory exists; choose another --out or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        pd.DataFrame(rows).to_parquet(tmp / "compare.parquet", index=False)
+        pd.DataFrame(pairs, columns=["long", "short", "relative_return_pct_mean", "relative_return_pct_p5",
+                                     "relative_return_pct_p50", "relative_return_pct_p95"]) \
+            .to_parquet(tmp / "pairs.parquet", index=False)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

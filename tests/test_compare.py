@@ -1,0 +1,57 @@
+"""hashfleet compare: same company twice, ranking, the shared market, start dates, output files."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from simulator.workflows.compare import compare
+
+from conftest import CONTRACT, SCENARIOS
+
+QUICK = ["failures.enabled=false"]
+
+
+def test_the_same_company_twice_gives_identical_rows():
+    rows, pairs = compare([CONTRACT, CONTRACT], paths=6, overrides=QUICK)
+    a, b = ({k: v for k, v in r.items() if k != "rank"} for r in rows)
+    assert a == b
+    assert all(p["relative_return_pct_p5"] == 0 == p["relative_return_pct_p95"] for p in pairs)
+
+
+@pytest.mark.parametrize("metric, ascending", [("end_nav_per_share_usd", False), ("all_in_cost_per_btc_usd", True),
+                                               ("btc_per_ehs_day", False)])
+def test_rows_are_ranked_by_the_chosen_metric(metric, ascending):
+    files = [CONTRACT, SCENARIOS / "hpc_conversion.yaml"]
+    rows, _ = compare(files, paths=6, overrides=QUICK, rank_by=metric, ascending=ascending)
+    values = [r[metric] for r in rows]
+    assert values == sorted(values, reverse=not ascending) and [r["rank"] for r in rows] == [1, 2]
+
+
+def test_every_company_runs_on_the_first_files_market(tmp_path, write):
+    other = write(CONTRACT.read_text().replace("drift_annual: 0.15, vol_annual: 0.50", "drift_annual: -0.5, vol_annual: 1.5")
+                  .replace("Contract example", "Other market"), "other.yaml")
+    rows, _ = compare([CONTRACT, other], paths=6, overrides=QUICK)
+    by = {r["company"]: r for r in rows}
+    assert by["Other market"]["btc_per_ehs_day"] == by["Contract example"]["btc_per_ehs_day"]
+    rows, _ = compare([CONTRACT, other], paths=6, overrides=QUICK, market_from=other)
+    assert {r["company"]: r for r in rows}["Contract example"]["btc_per_ehs_day"] != by["Contract example"]["btc_per_ehs_day"]
+
+
+def test_cli_compare_json_out_and_bad_start(runner, tmp_path, write):
+    from simulator.cli import main
+
+    out = tmp_path / "cmp"
+    result = runner.invoke(main, ["compare", str(CONTRACT), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "3",
+                                  "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [set(r) >= {"company", "btc_per_ehs_day", "end_nav_per_share_usd", "ev_per_ehs_usd"} for r in rows] == [True] * 2
+    table = pd.read_parquet(out / "compare.parquet")
+    assert list(table.company) == [r["company"] for r in rows]
+    assert len(pd.read_parquet(out / "pairs.parquet")) == 2
+    late = write(CONTRACT.read_text().replace("start: 2026-01-01", "start: 2026-02-01"), "late.yaml")
+    result = runner.invoke(main, ["compare", str(CONTRACT), late, "--paths", "2"])
+    assert result.exit_code == 2 and f"{late}:2:8: start 2026-02-01 differs from the market's" in result.stderr
+    assert "Traceback" not in result.stderr
