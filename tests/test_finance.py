@@ -402,6 +402,10 @@ def test_books_balance_and_btc_is_conserved_on_random_companies(p):
         assert (g.cash_usd >= -1e-6).all()
     for values in res.path_metrics.values():
         assert not np.isinf(values).any()
+    for frame in (res.daily, res.daily_quantiles, res.monthly):  # no NaN or inf anywhere in the outputs
+        assert np.isfinite(frame.select_dtypes("number").to_numpy()).all()
+    assert (res.daily[["fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "pledged_btc", "treasury_btc"]] >= 0).all().all()
+    assert (res.daily.fleet_power_mw <= 100.0 + 1e-9).all()  # the site's capacity
 
 
 def test_readme_explains_every_metric_with_its_formula():

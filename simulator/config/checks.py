@@ -75,7 +75,11 @@ def check_sites_exist(scenario: Scenario, library: Mapping) -> Iterator[Problem]
 
 
 def check_dates(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
-    """Deliveries, HPC starts and events fall inside the horizon; retirements follow energising."""
+    """The horizon ends before 9999-12-31; deliveries, HPC starts and events fall inside it; retirements follow energising."""
+    if (dt.date.max - scenario.start).days < scenario.horizon_days:
+        yield ("horizon_days",), (f"start {scenario.start} + {scenario.horizon_days} days is past 9999-12-31; "
+                                  f"at most {(dt.date.max - scenario.start).days} days fit")
+        return
     first, last = scenario.start, scenario.end - dt.timedelta(days=1)
     span = f"inside the horizon {first} … {last}"
     dated = [(("purchases", i, "delivery"), p.delivery) for i, p in enumerate(scenario.purchases)]

@@ -46,6 +46,8 @@ def _iso_datetime(value):
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+#: Longest horizon accepted: 100 years of 365 days (the subsidy is all but gone by then).
+MAX_HORIZON_DAYS = 36_500
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -924,8 +926,8 @@ class Scenario(Strict):
     """Scenario name (recorded in outputs)."""
     start: IsoDate
     """First simulated day (00:00 UTC)."""
-    horizon_days: PositiveInt
-    """Number of simulated days."""
+    horizon_days: Annotated[int, Field(gt=0, le=MAX_HORIZON_DAYS)]
+    """Number of simulated days (at most 100 years)."""
     paths: PositiveInt
     """Monte Carlo paths."""
     seed: Annotated[int, Field(ge=0)]
