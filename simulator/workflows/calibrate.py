@@ -33,7 +33,7 @@ import datetime as dt
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -167,20 +167,24 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-3
 
 
 def _minimise(negloglik: Callable[[np.ndarray], float], starts: Sequence[np.ndarray],
-              bounds: Sequence[tuple[float, float]] | None = None) -> _Optimum:
-    """Minimise ``negloglik`` from several starts (L-BFGS-B; the best polished by
-    Nelder–Mead) and invert the numerical Hessian at the optimum."""
+              bounds: Sequence[tuple[float, float]] | None = None,
+              gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> _Optimum:
+    """Minimise ``negloglik`` from several starts and invert the numerical Hessian at the
+    best optimum: L-BFGS-B from every start to a loose tolerance, then from the best one to
+    a tight one (with ``gradient`` if given, else central differences)."""
+    fun, jac = ((lambda x: (negloglik(x), gradient(x))), True) if gradient is not None else (negloglik, None)
     best = None
     for x0 in starts:
-        res = optimize.minimize(negloglik, np.asarray(x0, dtype=float), method="L-BFGS-B", bounds=bounds)
+        res = optimize.minimize(fun, np.asarray(x0, dtype=float), method="L-BFGS-B", bounds=bounds,
+                                jac=jac if jac else "2-point", options={"ftol": 1e-10, "maxiter": 100})
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
     if best is None:
         raise ValueError("the likelihood is not finite at any starting point")
-    polish = optimize.minimize(negloglik, best.x, method="Nelder-Mead", bounds=bounds,
-                               options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 3000})
-    if polish.fun < best.fun:
-        best = polish
+    res = optimize.minimize(fun, best.x, method="L-BFGS-B", bounds=bounds, jac=jac if jac else "3-point",
+                            options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500})
+    if res.fun <= best.fun:
+        best = res
     hess = _hessian(negloglik, best.x)
     try:
         np.linalg.cholesky(hess)
@@ -317,15 +321,29 @@ _MAX_JUMPS_PER_DAY = 12  # Poisson terms kept; P(N > 12) < 1e-12 for λΔ ≤ 0.
 MAX_JUMP_PROBABILITY_PER_DAY = 0.5
 
 
-def _jump_loglik_terms(theta: np.ndarray, r: np.ndarray, scale: float) -> np.ndarray:
-    """Per-day log density of the Merton mixture; θ = (a/c, ln(σ_d/c), ln λ_d, m/c, ln(v/c))."""
+def _jump_loglik(theta: np.ndarray, r: np.ndarray, scale: float, gradient: bool = False):
+    """Log-likelihood of the Merton mixture (and its gradient in θ);
+    θ = (a/c, ln(σ_d/c), ln λ_d, m/c, ln(v/c)) with ``c`` = ``scale``."""
     a, sd, lam, jm, jv = theta[0] * scale, math.exp(theta[1]) * scale, math.exp(theta[2]), \
         theta[3] * scale, math.exp(theta[4]) * scale
     k = np.arange(_MAX_JUMPS_PER_DAY + 1, dtype=float)[:, None]
     var = sd**2 + k * jv**2
-    log_pois = k * math.log(lam) - lam - special.gammaln(k + 1.0)
-    log_norm = -0.5 * (_LOG_2PI + np.log(var) + (r[None, :] - a - k * jm) ** 2 / var)
-    return special.logsumexp(log_pois + log_norm, axis=0)
+    dev = r[None, :] - a - k * jm
+    log_terms = k * math.log(lam) - lam - special.gammaln(k + 1.0) - 0.5 * (_LOG_2PI + np.log(var) + dev**2 / var)
+    per_day = special.logsumexp(log_terms, axis=0)
+    if not gradient:
+        return float(per_day.sum())
+    w = np.exp(log_terms - per_day[None, :])  # posterior probability of k jumps on each day
+    d_mean = w * dev / var  # ∂/∂(component mean)
+    d_var = 0.5 * w * (dev**2 / var**2 - 1.0 / var)  # ∂/∂(component variance)
+    grad = np.array([
+        d_mean.sum() * scale,
+        d_var.sum() * 2.0 * sd**2,
+        float(np.sum(w * (k - lam))),
+        float(np.sum(k * d_mean)) * scale,
+        float(np.sum(k * d_var)) * 2.0 * jv**2,
+    ])
+    return float(per_day.sum()), grad
 
 
 def fit_jump(log_returns: np.ndarray | Sequence[float]) -> ModelFit:
@@ -380,7 +398,8 @@ def fit_jump(log_returns: np.ndarray | Sequence[float]) -> ModelFit:
     bounds = [(-5.0, 5.0), (math.log(0.02), math.log(5.0)),
               (math.log(0.01 * DAY_YEARS), math.log(MAX_JUMP_PROBABILITY_PER_DAY)),
               (-50.0, 50.0), (math.log(0.05), math.log(50.0))]
-    opt = _minimise(lambda th: -float(np.sum(_jump_loglik_terms(th, r, scale))), starts, bounds)
+    opt = _minimise(lambda th: -_jump_loglik(th, r, scale), starts, bounds,
+                    gradient=lambda th: -_jump_loglik(th, r, scale, gradient=True)[1])
 
     def sigma_annual(th):
         return math.exp(th[1]) * scale / math.sqrt(DAY_YEARS)
@@ -1140,7 +1159,8 @@ def fit_network(inputs: NetworkInputs, *, lags: Sequence[int] | None = None,
     fitted = endogenous_paths(inputs, lag_b, e_b, pw_b, cp_b)[:, 0]
     level = float(_objective(fitted[:, None], y, noise)[1][0])
     resid = y - level - np.log(fitted)
-    method = "profile likelihood (GLS, ARMA(1,1) errors)"
+    white = noise.rho == 0.0 and noise.theta == 0.0
+    method = "profile likelihood (" + ("least squares, white errors" if white else "GLS, ARMA(1,1) errors") + ")"
     estimates = (
         Estimate("network", "lag_days", lag_b, "days", None, lag_lo, lag_hi, method + lag_note),
         Estimate("network", "elasticity", e_b, "1/year", se_e, e_lo, e_hi, method + e_note),
@@ -1280,7 +1300,6 @@ class Calibration:
     last_price_usd: float = float("nan")
     selection: str = ""
     version: str = __version__
-    extra: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ fragment
     def fragment(self) -> dict:
@@ -1327,9 +1346,12 @@ class Calibration:
         lines += ["", f"fees: lognormal (log-AR(1)) by exact MLE on daily fees per block, n = {self.fees.n_obs}"]
         lines += [f"  {_describe(e)}" for e in self.fees.estimates]
         lines += [f"  note: {t}" for t in self.fees.notes]
-        lines += ["", f"network: endogenous hashrate fitted to daily ln hashrate, n = {n.days} days, by GLS",
-                  f"  with ARMA(1,1) errors (rho = {n.noise.rho:.3f}, theta = {n.noise.theta:.3f}); "
-                  f"rms residual of ln hashrate {n.rmse_log:.4f}"]
+        if n.noise.rho == 0.0 and n.noise.theta == 0.0:
+            errors = "least squares (white errors: an ARMA(1,1) was not significant)"
+        else:
+            errors = f"GLS with ARMA(1,1) errors (rho = {n.noise.rho:.3f}, theta = {n.noise.theta:.3f})"
+        lines += ["", f"network: endogenous hashrate fitted to daily ln hashrate, n = {n.days} days, by",
+                  f"  {errors}; rms residual of ln hashrate {n.rmse_log:.4f}"]
         lines += [f"  {_describe(e)}" for e in n.estimates]
         lines.append(f"  mix_years = {n.params['mix_years']:g} (not fitted: the schema's default)")
         if n.holdout is not None:
