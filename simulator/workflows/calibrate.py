@@ -23,8 +23,9 @@ network fit runs the engine's recursion (:func:`endogenous_paths`, checked again
 
 Standard errors come from the observed information (a numerical Hessian of the
 log-likelihood at the optimum, parameters mapped by the delta method); 95 % intervals are
-Wald intervals on the scale where the parameter is unbounded (log for volatilities,
-intensities and durations, Fisher-z for φ), mapped back. The network's discrete and
+Wald intervals on the scale where the parameter is unbounded (log for volatilities and
+intensities, logit of the daily switch probability for durations, Fisher-z for φ), mapped
+back. The network's discrete and
 grid-searched parameters get profile-likelihood intervals.
 """
 from __future__ import annotations
@@ -117,6 +118,7 @@ class _Optimum:
     theta: np.ndarray  # unconstrained optimum
     cov: np.ndarray  # inverse observed information (NaN if not positive definite)
     loglik: float
+    at_bound: tuple[int, ...] = ()  # coordinates on a search bound (held fixed for the information)
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,12 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-3
 
 def _minimise(negloglik: Callable[[np.ndarray], float], starts: Sequence[np.ndarray],
               bounds: Sequence[tuple[float, float]] | None = None,
-              gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> _Optimum:
+              with_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None) -> _Optimum:
     """Minimise ``negloglik`` from several starts and invert the numerical Hessian at the
     best optimum: L-BFGS-B from every start to a loose tolerance, then from the best one to
-    a tight one (with ``gradient`` if given, else central differences)."""
-    fun, jac = ((lambda x: (negloglik(x), gradient(x))), True) if gradient is not None else (negloglik, None)
+    a tight one (with the analytic gradient of ``with_gradient(θ) -> (value, gradient)`` if
+    given, else finite differences)."""
+    fun, jac = (with_gradient, True) if with_gradient is not None else (negloglik, None)
     best = None
     for x0 in starts:
         res = optimize.minimize(fun, np.asarray(x0, dtype=float), method="L-BFGS-B", bounds=bounds,
@@ -185,13 +188,28 @@ def _minimise(negloglik: Callable[[np.ndarray], float], starts: Sequence[np.ndar
                             options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500})
     if res.fun <= best.fun:
         best = res
-    hess = _hessian(negloglik, best.x)
-    try:
-        np.linalg.cholesky(hess)
-        cov = np.linalg.inv(hess)
-    except np.linalg.LinAlgError:  # not identified: no standard errors
-        cov = np.full_like(hess, np.nan)
-    return _Optimum(np.asarray(best.x, dtype=float), cov, -float(best.fun))
+    x = np.asarray(best.x, dtype=float)
+    if bounds:
+        lo, hi = np.array([b[0] for b in bounds], dtype=float), np.array([b[1] for b in bounds], dtype=float)
+    else:
+        lo, hi = np.full(x.size, -np.inf), np.full(x.size, np.inf)
+    at_bound = tuple(int(i) for i in np.flatnonzero((x - lo < 1e-4) | (hi - x < 1e-4)))
+    free = np.setdiff1d(np.arange(x.size), at_bound)
+    cov = np.full((x.size, x.size), np.nan)
+    if free.size:  # the information of the free coordinates, those on a bound held fixed
+
+        def restricted(z):
+            full = x.copy()
+            full[free] = z
+            return negloglik(full)
+
+        hess = _hessian(restricted, x[free])
+        try:
+            np.linalg.cholesky(hess)
+            cov[np.ix_(free, free)] = np.linalg.inv(hess)
+        except np.linalg.LinAlgError:  # not identified: no standard errors
+            pass
+    return _Optimum(x, cov, -float(best.fun), at_bound)
 
 
 @dataclass(frozen=True)
@@ -221,7 +239,14 @@ def _report(model: str, opt: _Optimum, specs: Sequence[_Reported], method: str) 
             up[j] += h
             down[j] -= h
             grad[j] = (spec.fn(up) - spec.fn(down)) / (2.0 * h)
-        var = float(grad @ cov @ grad)
+        used = np.flatnonzero(grad != 0.0)
+        free = np.setdiff1d(used, opt.at_bound)
+        if used.size and not free.size:
+            out.append(Estimate(model, spec.name, value, spec.unit, None, None, None,
+                                method + "; at the search bound (no interval)"))
+            continue
+        note = "; given the parameters at a search bound" if free.size < used.size else ""
+        var = float(grad[free] @ cov[np.ix_(free, free)] @ grad[free])
         if not np.isfinite(var) or var < 0:
             out.append(Estimate(model, spec.name, value, spec.unit, None, None, None,
                                 method + "; not identified (singular information)"))
@@ -237,14 +262,8 @@ def _report(model: str, opt: _Optimum, specs: Sequence[_Reported], method: str) 
             lo, hi = value * math.exp(-Z_95 * se / value), value * math.exp(Z_95 * se / value)
         else:
             lo, hi = value - Z_95 * se, value + Z_95 * se
-        out.append(Estimate(model, spec.name, value, spec.unit, se, lo, hi, method))
+        out.append(Estimate(model, spec.name, value, spec.unit, se, lo, hi, method + note))
     return tuple(out)
-
-
-def _flag(estimates: tuple[Estimate, ...], name: str, text: str) -> tuple[Estimate, ...]:
-    """``estimates`` with ``text`` appended to the method of the one called ``name``."""
-    return tuple(Estimate(e.model, e.parameter, e.value, e.unit, e.se, e.ci_low, e.ci_high, f"{e.method}; {text}",
-                          e.written) if e.parameter == name else e for e in estimates)
 
 
 def _as_series(values: np.ndarray | Sequence[float], what: str) -> np.ndarray:
@@ -375,8 +394,9 @@ def fit_jump(log_returns: np.ndarray | Sequence[float]) -> ModelFit:
     (the robust-outlier guess, rare large jumps, frequent small ones); then
     ``μ = a/Δ + σ²/2 + λκ``. Standard errors from the observed information (delta method).
     Parameter source: the history window given; model: Merton (1976), J. Financial
-    Economics 3, 125–144; estimation: Honoré (1998), "Pitfalls in estimating jump-diffusion
-    models", the bounded-intensity MLE used here.
+    Economics 3, 125–144; on why the intensity must be bounded (the likelihood of a mixture
+    of normals is unbounded otherwise): Honoré (1998), "Pitfalls in estimating
+    jump-diffusion models".
     """
     r = _as_series(log_returns, "log returns").ravel()
     n = r.size
@@ -398,8 +418,12 @@ def fit_jump(log_returns: np.ndarray | Sequence[float]) -> ModelFit:
     bounds = [(-5.0, 5.0), (math.log(0.02), math.log(5.0)),
               (math.log(0.01 * DAY_YEARS), math.log(MAX_JUMP_PROBABILITY_PER_DAY)),
               (-50.0, 50.0), (math.log(0.05), math.log(50.0))]
-    opt = _minimise(lambda th: -_jump_loglik(th, r, scale), starts, bounds,
-                    gradient=lambda th: -_jump_loglik(th, r, scale, gradient=True)[1])
+
+    def negative(th):
+        value, grad = _jump_loglik(th, r, scale, gradient=True)
+        return -value, -grad
+
+    opt = _minimise(lambda th: -_jump_loglik(th, r, scale), starts, bounds, with_gradient=negative)
 
     def sigma_annual(th):
         return math.exp(th[1]) * scale / math.sqrt(DAY_YEARS)
@@ -420,12 +444,10 @@ def fit_jump(log_returns: np.ndarray | Sequence[float]) -> ModelFit:
         _Reported("jump_vol", "-", lambda th: math.exp(th[4]) * scale, 4),
     ]
     notes = []
-    if opt.theta[2] > bounds[2][1] - 1e-3:
+    if 2 in opt.at_bound and opt.theta[2] > bounds[2][0]:
         notes.append(f"jump_intensity_annual is at its search bound ({MAX_JUMP_PROBABILITY_PER_DAY:g} a day): "
-                     "the jumps model fat-tailed days, not rare crashes; its interval is not reliable")
+                     "the jumps model fat-tailed days, not rare crashes; the other intervals hold it fixed")
     estimates = _report("jump", opt, specs, "MLE (Poisson mixture, observed information)")
-    if notes:
-        estimates = _flag(estimates, "jump_intensity_annual", "at the search bound")
     params = {e.parameter: e.value for e in estimates}
     return ModelFit("jump", params, estimates, opt.loglik, n, 5, tuple(notes))
 
@@ -444,27 +466,33 @@ def _regime_forward(theta: np.ndarray, r: np.ndarray, scale: float) -> tuple[flo
 
     The forward recursion ``α_t = α_{t−1} A diag(b_t)`` is the ordered product of 2 × 2
     matrices ``diag(b_1) A diag(b_2) … A diag(b_T)``, reduced pairwise in ``log2 T``
-    vectorised steps; each product is rescaled by its largest entry and the scales summed
-    in logs (positive matrices: no cancellation)."""
+    vectorised steps (the four entries held as separate arrays); each product is rescaled by
+    its largest entry and the scales summed in logs (positive matrices: no cancellation)."""
     m, s, p = _regime_unpack(theta, scale)
-    log_b = -0.5 * (_LOG_2PI + 2.0 * np.log(s) + ((r[..., None] - m) / s) ** 2)  # (T, S, 2)
-    shift = log_b.max(axis=-1)
-    b = np.exp(log_b - shift[..., None])
-    trans = np.array([[1.0 - p[0], p[0]], [p[1], 1.0 - p[1]]])
-    mats = trans * b[..., None, :]  # A_ij b_t(j)
-    mats[0] = b[0][..., None, :] * np.eye(2)  # diag(b_1)
-    log_scale = shift.sum(axis=0)
-    while mats.shape[0] > 1:
-        if mats.shape[0] % 2:
-            mats = np.concatenate([mats, np.broadcast_to(np.eye(2), (1,) + mats.shape[1:])], axis=0)
-        mats = mats[0::2] @ mats[1::2]
-        c = mats.max(axis=(-2, -1))
-        mats = mats / c[..., None, None]
+    z0, z1 = (r - m[0]) / s[0], (r - m[1]) / s[1]
+    l0, l1 = -0.5 * z0 * z0 - math.log(s[0]), -0.5 * z1 * z1 - math.log(s[1])
+    shift = np.maximum(l0, l1)
+    b0, b1 = np.exp(l0 - shift), np.exp(l1 - shift)  # emission densities, rescaled per day
+    log_scale = shift.sum(axis=0) - 0.5 * _LOG_2PI * r.shape[0]
+    # M_t = A diag(b_t) = [[(1 − p0) b0, p0 b1], [p1 b0, (1 − p1) b1]]; M_1 = diag(b0, b1)
+    x00, x01, x10, x11 = (1.0 - p[0]) * b0, p[0] * b1, p[1] * b0, (1.0 - p[1]) * b1
+    x00[0], x01[0], x10[0], x11[0] = b0[0], 0.0, 0.0, b1[0]
+    while x00.shape[0] > 1:
+        if x00.shape[0] % 2:  # pad with the identity
+            one, zero = np.ones((1,) + x00.shape[1:]), np.zeros((1,) + x00.shape[1:])
+            x00, x01, x10, x11 = (np.concatenate([x, e]) for x, e in ((x00, one), (x01, zero), (x10, zero),
+                                                                      (x11, one)))
+        a00, a01, a10, a11 = x00[0::2], x01[0::2], x10[0::2], x11[0::2]
+        b00, b01, b10, b11 = x00[1::2], x01[1::2], x10[1::2], x11[1::2]
+        y00, y01 = a00 * b00 + a01 * b10, a00 * b01 + a01 * b11
+        y10, y11 = a10 * b00 + a11 * b10, a10 * b01 + a11 * b11
+        c = np.maximum(np.maximum(y00, y01), np.maximum(y10, y11))
+        x00, x01, x10, x11 = y00 / c, y01 / c, y10 / c, y11 / c
         log_scale = log_scale + np.log(c).sum(axis=0)
-    initial = np.array([p[1], p[0]]) / (p[0] + p[1])  # stationary distribution
-    alpha = initial @ mats[0]  # (S, 2)
-    total = alpha.sum(axis=-1)
-    return float(np.sum(log_scale + np.log(total))), alpha / total[:, None]
+    pi0, pi1 = p[1] / (p[0] + p[1]), p[0] / (p[0] + p[1])  # the stationary distribution
+    alpha0, alpha1 = pi0 * x00[0] + pi1 * x10[0], pi0 * x01[0] + pi1 * x11[0]
+    total = alpha0 + alpha1
+    return float(np.sum(log_scale + np.log(total))), np.stack([alpha0 / total, alpha1 / total], axis=-1)
 
 
 def fit_regime(log_returns: np.ndarray | Sequence[float], min_duration_days: float | None = None) -> ModelFit:
@@ -535,7 +563,8 @@ def fit_regime(log_returns: np.ndarray | Sequence[float], min_duration_days: flo
     opt = _minimise(lambda th: -_regime_forward(th, r, scale)[0], starts, bounds)
     if opt.theta[1] > opt.theta[3]:  # regime 0 is the calmer one
         order = [2, 3, 0, 1, 5, 4]
-        opt = _Optimum(opt.theta[order], opt.cov[np.ix_(order, order)], opt.loglik)
+        opt = _Optimum(opt.theta[order], opt.cov[np.ix_(order, order)], opt.loglik,
+                       tuple(sorted(order.index(i) for i in opt.at_bound)))
     _, filtered = _regime_forward(opt.theta, r, scale)
     initial = int(np.argmax(filtered[-1]))
 
@@ -560,13 +589,11 @@ def fit_regime(log_returns: np.ndarray | Sequence[float], min_duration_days: flo
     regimes = [{key: values[f"regimes[{k}].{key}"] for key in ("drift_annual", "vol_annual", "mean_duration_days")}
                for k in range(2)]
     notes = [f"initial regime {initial}: filtered probability {filtered[-1, initial]:.3f} on the last day"]
-    at_bound = [k for k in range(2) if opt.theta[4 + k] > special.logit(p_max) - 1e-3]
-    for k in at_bound:
-        estimates = _flag(estimates, f"regimes[{k}].mean_duration_days", "at the search bound")
+    at_bound = [k for k in range(2) if 4 + k in opt.at_bound and opt.theta[4 + k] > special.logit(p_min) + 1.0]
     if at_bound:
         floor = -1.0 / math.log1p(-p_max)
-        notes.append(f"mean_duration_days of regime(s) {', '.join(map(str, at_bound))} at the search bound "
-                     f"({floor:.3g} days); their intervals are not reliable")
+        notes.append(f"mean_duration_days of regime(s) {', '.join(map(str, at_bound))} at the shortest allowed "
+                     f"({floor:.3g} days); the other intervals hold it fixed")
     return ModelFit("regime", {"regimes": regimes, "initial": initial}, estimates, opt.loglik, T * S, 6,
                     tuple(notes))
 
