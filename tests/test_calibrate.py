@@ -343,6 +343,13 @@ def test_cli_bad_history_and_existing_output(runner, tmp_path, history_csv):
     bad.write_text("date,price_usd\n2024-01-01,1\n")
     result = runner.invoke(main, ["calibrate", "--history", str(bad), "--out", str(tmp_path / "x.yaml")])
     assert result.exit_code == 2 and LINE.match(result.stderr) and "missing column" in result.stderr
+    result = runner.invoke(main, ["calibrate", "--history", str(tmp_path), "--out", str(tmp_path / "x.yaml")])
+    assert result.exit_code == 2 and LINE.match(result.stderr) and "is a directory" in result.stderr
+    # shipped history, but before any hardware in the library was released
+    result = runner.invoke(main, ["calibrate", "--from", "2012-01-01", "--to", "2013-06-01", "--holdout-days", "0",
+                                  "--out", str(tmp_path / "x.yaml")])
+    assert result.exit_code == 2 and result.stderr.startswith("--from 2012-01-01:1:1: no hardware profile")
+    assert LINE.match(result.stderr) and not (tmp_path / "x.yaml").exists()
     existing = tmp_path / "exists.yaml"
     existing.write_text("keep me\n")
     result = runner.invoke(main, ["calibrate", "--history", str(history_csv), "--out", str(existing)])

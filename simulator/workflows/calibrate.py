@@ -1504,10 +1504,10 @@ def _yaml_lines(data: dict, indent: int) -> list[str]:
 def check_output(path: str | os.PathLike, *, overwrite: bool = False) -> None:
     """Refuse an existing output file (without ``overwrite``) or a missing folder."""
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise InputError(str(path), 1, 1, "output file exists; choose another --out or pass --overwrite")
     if target.is_dir():
         raise InputError(str(path), 1, 1, "is a directory; --out names the fragment file to write")
+    if target.exists() and not overwrite:
+        raise InputError(str(path), 1, 1, "output file exists; choose another --out or pass --overwrite")
     if not target.parent.is_dir():
         raise InputError(str(path), 1, 1, f"no such folder {target.parent}; create it or choose another --out")
 
@@ -1546,6 +1546,13 @@ def calibrate(history: pd.DataFrame | str | os.PathLike | None = None, from_date
     if not isinstance(history, pd.DataFrame):
         history = load_history(history)
     window = select_window(history, from_date, to_date, holdout_days=holdout_days, max_lag_days=max_lag_days)
+    library = load_library() if library is None else library
+    releases = [p.release_date for p in library.values() if p.release_date is not None]
+    if not releases or min(releases) > window.from_date:
+        first = f"the first is {min(releases)}" if releases else "none has a release date"
+        raise InputError(f"--from {window.from_date}", 1, 1,
+                         f"no hardware profile was released by the window's start ({first}); the endogenous "
+                         f"network model starts from the models released before it: choose a later --from")
 
     prices = window.column("price_usd").to_numpy()
     returns = np.diff(np.log(prices))
