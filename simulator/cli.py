@@ -278,6 +278,51 @@ def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_
     emit(rows, fmt)
 
 
+# --------------------------------------------------------------------------- calibrate
+@main.command()
+@click.option("--history", "history_file", type=click.Path(), default=None,
+              help="Daily history CSV (date,price_usd,hashrate_ths,fees_btc,subsidy_btc,blocks); "
+                   "default: the shipped Coin Metrics data (CC BY-NC 4.0).")
+@click.option("--from", "from_date", metavar="DATE", default=None,
+              help="First day of the window (default: 4 × 365 days before --to).")
+@click.option("--to", "to_date", metavar="DATE", default=None,
+              help="Last day of the window (default: the history's last complete day).")
+@click.option("--holdout-days", type=click.IntRange(min=0), default=180, show_default=True,
+              help="Days at the window's end kept out of a first network fit to score its forecast (0: none).")
+@click.option("--price-model", type=click.Choice(["best", "gbm", "jump", "regime"]), default="best",
+              show_default=True, help="Price model written to the fragment (best: lowest BIC; all are fitted).")
+@click.option("--max-lag-days", type=click.IntRange(0, 365), default=120, show_default=True,
+              help="Longest hashprice-to-hashrate lag searched.")
+@click.option("--regime-min-days", type=click.FloatRange(min=1.5), default=None,
+              help="Smallest mean regime duration allowed (e.g. 90 for bull/bear phases; default: free).")
+@click.option("--out", "out_file", type=click.Path(), required=True, help="The YAML fragment to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+@format_option
+@_handle_errors
+def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_lag_days, regime_min_days,
+              out_file, overwrite, fmt) -> None:
+    """Fit the price, fee and network models to history and write them as a scenario fragment."""
+    from simulator.errors import InputError
+    from simulator.market.history import load_history
+    from simulator.workflows.calibrate import ROW_COLUMNS, calibrate as fit, check_output
+
+    check_output(out_file, overwrite=overwrite)
+    history = load_history(history_file)
+    try:
+        result = fit(history, from_date, to_date, holdout_days=holdout_days, price_model=price_model,
+                     max_lag_days=max_lag_days, regime_min_duration_days=regime_min_days)
+    except (KeyboardInterrupt, InputError):
+        raise
+    except Exception as exc:  # a failed fit, not bad input: exit 1
+        if click.get_current_context().find_root().params.get("debug"):
+            raise
+        raise click.ClickException(f"calibration failed: {type(exc).__name__}: {exc}") from None
+    result.write(out_file, overwrite=overwrite)
+    emit(result.rows(), fmt, columns=list(ROW_COLUMNS))
+    if fmt == "table":
+        click.echo(f"wrote {out_file} (include it in a scenario with `include: [{out_file}]`)")
+
+
 # --------------------------------------------------------------------------- hardware
 @main.group()
 def hardware() -> None:

@@ -77,6 +77,13 @@ def _merge(base: Document, over: Document) -> Document:
         for key, value in source.items():
             path = prefix + (key,)
             if isinstance(value, dict) and isinstance(target.get(key), dict):
+                keep = _switched_keys(target[key], value, path)
+                if keep is not None:  # another model: the base keys it does not have go
+                    for old in [k for k in target[key] if k not in keep]:
+                        del target[key][old]
+                        drop(path + (old,))
+                        for table in (value_pos, key_pos):
+                            table.pop(path + (old,), None)
                 key_pos[path] = over.key_pos.get(path, key_pos.get(path))
                 rec(target[key], value, path)
             else:
@@ -86,6 +93,21 @@ def _merge(base: Document, over: Document) -> Document:
 
     rec(data, over.data, ())
     return Document(data, value_pos, key_pos)
+
+
+#: Keys that choose the member of a discriminated union (``btc_price: {model: gbm}``).
+DISCRIMINATORS = ("model", "contract", "kind", "policy")
+
+
+def _switched_keys(base: dict, over: dict, path: tuple) -> set | None:
+    """The keys the new member accepts when ``over`` switches ``base`` to another member of
+    a union (another ``model:``, ``contract:``, …), else None (a plain deep merge)."""
+    for tag in DISCRIMINATORS:
+        if tag in base and tag in over and base[tag] != over[tag]:
+            cls = _model_at(path + (over[tag],))
+            keys = _valid_keys(cls)
+            return set(keys) if keys else None
+    return None
 
 
 def load_document(path: str, _stack: tuple = ()) -> Document:

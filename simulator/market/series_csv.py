@@ -47,6 +47,10 @@ def _read_raw(file: str | Path) -> pd.DataFrame:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except FileNotFoundError:
         raise InputError(file, 1, 1, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(file, 1, 1, "is a directory; give the path of a CSV file") from None
+    except PermissionError:
+        raise InputError(file, 1, 1, "permission denied; give a CSV file you can read") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(file, 1, 1, f"not a readable CSV file ({exc})".replace("\n", " ")) from None
     raw = raw.apply(lambda c: c.fillna("").str.strip())
