@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,19 +92,22 @@ def test_failure_while_writing_leaves_no_directory(runner, tmp_path, monkeypatch
     assert os.listdir(tmp_path) == []
 
 
-def test_killed_run_leaves_no_partial_directory(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_killed_run_leaves_no_partial_directory(tmp_path, sig):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "simulator.cli", "run", str(CONTRACT), "--paths", "400", "--out", str(out)]
-    for delay in (0.5, 2.0):
+    for delay in np.random.default_rng(sig).uniform(0.3, 3.0, 2):  # random moments, reproducibly
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
         proc.wait()
-        if out.exists():  # finished before the kill: then it is whole
+        if out.exists():  # finished before the signal: then it is whole
             assert sorted(os.listdir(out)) == ["daily.parquet", "daily_quantiles.parquet", "monthly.parquet",
                                                "summary.json"]
         visible = [p for p in os.listdir(tmp_path) if not p.startswith(".")]
         assert visible in ([], ["out"])
+        if sig == signal.SIGINT:  # an interrupted writer also removes its temporary directory
+            assert [p for p in os.listdir(tmp_path) if p.startswith(".")] == []
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
