@@ -127,8 +127,7 @@ def heatmap(grid: pd.DataFrame, title: str, unit: str, *, higher_is_better: bool
     with matplotlib.rc_context(_RC):
         ax = fig.add_subplot()
         values = grid.to_numpy(dtype=float)
-        cmap = matplotlib.colormaps["RdYlGn" if higher_is_better else "RdYlGn_r"].copy()
-        cmap.set_bad("#dddddd")
+        cmap = matplotlib.colormaps["RdYlGn" if higher_is_better else "RdYlGn_r"].with_extremes(bad="#dddddd")
         image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto", origin="lower")
         ax.set_xticks(range(grid.shape[1]), [_tick(v) for v in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [_tick(v) for v in grid.index])
