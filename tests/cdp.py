@@ -6,6 +6,7 @@ and no network port, and works with Debian's ``chromium`` package as it is.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -34,10 +35,10 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="hashfleet-chromium-")
         cmd_r, self._cmd_w = os.pipe()
         self._out_r, out_w = os.pipe()
-        # Chromium expects the pipe ends exactly at fds 3 and 4: move them there in the child.
-        high_cmd, high_out = (os.dup(fd) for fd in (cmd_r, out_w))
-        os.set_inheritable(high_cmd, True)
-        os.set_inheritable(high_out, True)
+        # Chromium expects the pipe ends exactly at fds 3 and 4, whatever the parent has open
+        # there: copy them above 10 (close-on-exec) and dup2 them into place in the child. The
+        # dup2 copies are inheritable; every other descriptor Python opened is close-on-exec.
+        high_cmd, high_out = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (cmd_r, out_w))
 
         def at_3_and_4():
             os.dup2(high_cmd, 3)
@@ -49,8 +50,7 @@ class Browser:
                 "--hide-scrollbars", "--mute-audio", f"--window-size={width},{height}",
                 f"--user-data-dir={self.profile}", "about:blank"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=at_3_and_4, pass_fds=(3, 4),
-                                     close_fds=True)
+                                     stderr=subprocess.DEVNULL, preexec_fn=at_3_and_4, close_fds=False)
         for fd in (cmd_r, out_w, high_cmd, high_out):
             os.close(fd)
         self._next_id = 0

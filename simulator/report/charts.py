@@ -170,7 +170,11 @@ def company_bars(table: pd.DataFrame, metrics: list[tuple[str, str, str]]) -> Fi
         companies = table["company"].astype(str).to_list()
         for ax, (column, title, unit) in zip(axes, metrics):
             values = table[column].to_numpy(dtype=float)
-            ax.barh(companies, np.nan_to_num(values), color=LINE)
+            defined = np.isfinite(values)
+            ax.barh(companies, np.where(defined, values, 0.0), color=LINE)
+            for i in np.flatnonzero(~defined):  # an undefined metric is marked, not drawn as 0
+                ax.annotate("undefined", (0, i), xytext=(3, 0), textcoords="offset points", va="center",
+                            fontsize=7, color="#5b636d")
             ax.invert_yaxis()
             ax.set_title(title, loc="left")
             ax.set_xlabel(unit)
