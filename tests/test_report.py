@@ -221,6 +221,9 @@ def test_run_report_is_part_of_the_atomic_write(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert "report.html" in os.listdir(out) and "report.html)" in result.stdout
     assert f"<dd>{out}</dd>" in (out / "report.html").read_text()  # named by its final place, not the temporary one
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert os.stat(out).st_mode & 0o777 == 0o777 & ~umask  # not the temporary directory's 0700
 
     def failing(fig):
         raise RuntimeError("renderer broke")
