@@ -202,12 +202,13 @@ def _report_writer(out_dir: str):
 # --------------------------------------------------------------------------- report
 @main.command()
 @click.argument("run_dir", type=click.Path())
-@click.option("--out", "out_file", type=click.Path(), default=None,
+@click.option("--out", "out_file", type=click.Path(), default=None, metavar="FILE.html",
               help="HTML file to write (default: RUN_DIR/report.html).")
-@click.option("--png", "png_dir", type=click.Path(), default=None, help="Also write each chart as PNG into DIR.")
-@click.option("--sweep", "sweep_dir", type=click.Path(), default=None,
+@click.option("--png", "png_dir", type=click.Path(), default=None, metavar="DIR",
+              help="Also write each chart as PNG into DIR.")
+@click.option("--sweep", "sweep_dir", type=click.Path(), default=None, metavar="DIR",
               help="Add heatmaps from a `hashfleet sweep` output directory.")
-@click.option("--compare", "compare_dir", type=click.Path(), default=None,
+@click.option("--compare", "compare_dir", type=click.Path(), default=None, metavar="DIR",
               help="Add tables from a `hashfleet compare` output directory.")
 @_handle_errors
 def report(run_dir, out_file, png_dir, sweep_dir, compare_dir) -> None:

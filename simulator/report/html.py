@@ -24,7 +24,6 @@ table { border-collapse: collapse; font-size: 12.5px; margin: 6px 0 12px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 th { background: var(--band); font-weight: 600; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.group td { background: #fafbfc; font-weight: 600; color: var(--muted); }
 tr.subtotal td { font-weight: 600; }
 dl.digest { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; font-size: 13px; margin: 8px 0; }
 dl.digest dt { color: var(--muted); } dl.digest dd { margin: 0; font-family: ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-all; }
@@ -75,11 +74,6 @@ def table(columns: list[str], rows: list[list], *, numeric: list[bool] | None = 
                         for v, n in zip(row, numeric))
         body.append(f"<tr{cls}{title}>{cells}</tr>")
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-
-
-def group_row(label: str, width: int) -> str:
-    """A full-width group heading row for :func:`table` bodies built by hand."""
-    return f'<tr class="group"><td colspan="{width}">{escape(label)}</td></tr>'
 
 
 def digest(items: list[tuple[str, str]]) -> str:
