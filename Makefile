@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-full bench clean
+.PHONY: setup run test test-full bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,18 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hashfleet run scenarios/contract_example.yaml --out out/contract_example --overwrite
+	$(BIN)/hashfleet run scenarios/contract_example.yaml --out out/contract_example --overwrite --report
+	@echo "Report: $(CURDIR)/out/contract_example/report.html (self-contained; open it in any browser)"
 
-test: $(STAMP)
+# The report's browser test needs chromium: Debian's package, installed when missing.
+browser:
+	@sh tools/ensure-chromium.sh
+
+test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-full: $(STAMP)
+test-full: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 

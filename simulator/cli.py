@@ -127,40 +127,54 @@ def schema() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
 @click.option("--keep-paths", type=click.IntRange(min=0), default=20, show_default=True,
               help="Paths whose daily rows are written.")
-@click.option("--progress", is_flag=True, help="Print progress on stderr.")
+@click.option("--report", "with_report", is_flag=True, help="Also write report.html into the --out directory.")
+@click.option("--progress", is_flag=True, help="Show progress even when stderr is not a terminal (as lines).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @set_option
 @format_option
 @_handle_errors
-def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, progress, overrides, fmt) -> None:
-    """Simulate SCENARIO_FILE and print the headline metrics."""
+def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, with_report, progress, quiet, overrides,
+        fmt) -> None:
+    """Simulate SCENARIO_FILE and print the headline metrics.
+
+    A progress bar (paths × days) is drawn on stderr when it is a terminal, unless --quiet.
+    """
     from simulator.config import load_scenario
     from simulator.engine import simulate
 
     scenario = load_scenario(scenario_file, overrides)
-    _simulate_and_report(lambda: simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths,
-                                          progress=progress), out_dir, overwrite, fmt)
+    _simulate_and_report(lambda bar: simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths,
+                                              progress=bar or False),
+                         out_dir, overwrite, fmt, with_report=with_report, progress=progress, quiet=quiet)
 
 
-def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str) -> None:
-    """Refuse an existing --out, run ``simulation()`` (a failure exits 1), write and print the metrics."""
+def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str, *, with_report: bool = False,
+                         progress: bool = False, quiet: bool = False) -> None:
+    """Refuse an existing --out, run ``simulation(progress_bar)`` (a failure exits 1), write and print the metrics."""
     import os
 
     from simulator.errors import InputError, InputErrors
 
     if out_dir and os.path.exists(out_dir) and not overwrite:
         raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
+    if with_report and not out_dir:
+        raise InputError("--report", 1, 1, "needs --out DIR: the report is written into the run directory")
+    bar = _progress_bar(progress, quiet)
     try:
-        results = simulation()
+        results = simulation(bar)
     except (KeyboardInterrupt, InputError, InputErrors):
         raise
     except Exception as exc:  # a simulation failure, not bad input: exit 1
         if click.get_current_context().find_root().params.get("debug"):
             raise
         raise click.ClickException(f"simulation failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        if bar:
+            bar.close()
     for note in results.notes:
         click.echo(f"hashfleet: {note}", err=True)
     if out_dir:
-        results.write(out_dir, overwrite=overwrite)
+        results.write(out_dir, overwrite=overwrite, extra_writers=[_report_writer(out_dir)] if with_report else [])
     rows = [{"metric": name, "unit": stats["unit"], "mean": stats["mean"], "p5": stats["p5"],
              "p50": stats["p50"], "p95": stats["p95"]}
             for name, stats in results.summary_frame().to_dict("index").items()]
@@ -171,7 +185,50 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str) -> None
         emit([{k: (int(v) if k == "year" else float(v)) for k, v in row.items()} for row in mix.to_dict("records")],
              fmt)
     if out_dir and fmt == "table":
-        click.echo(f"wrote {out_dir}/ (summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet)")
+        files = "summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet" \
+            + (", report.html" if with_report else "")
+        click.echo(f"wrote {out_dir}/ ({files})")
+
+
+def _progress_bar(force: bool, quiet: bool):
+    """The engine's progress callback: a bar on a terminal, lines with --progress elsewhere, None if silent."""
+    from simulator.progress import ProgressBar
+
+    if quiet or not (force or sys.stderr.isatty()):
+        return None
+    return ProgressBar("path-days", stream=sys.stderr)
+
+
+def _report_writer(out_dir: str):
+    """Writes report.html into the run's temporary directory, naming the run by its final ``out_dir``."""
+    import os
+
+    from simulator.report import write_report
+
+    return lambda tmp: write_report(tmp, os.path.join(tmp, "report.html"), label=out_dir)
+
+
+# --------------------------------------------------------------------------- report
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--out", "out_file", type=click.Path(), default=None, metavar="FILE.html",
+              help="HTML file to write (default: RUN_DIR/report.html).")
+@click.option("--png", "png_dir", type=click.Path(), default=None, metavar="DIR",
+              help="Also write each chart as PNG into DIR.")
+@click.option("--sweep", "sweep_dir", type=click.Path(), default=None, metavar="DIR",
+              help="Add heatmaps from a `hashfleet sweep` output directory.")
+@click.option("--compare", "compare_dir", type=click.Path(), default=None, metavar="DIR",
+              help="Add tables from a `hashfleet compare` output directory.")
+@_handle_errors
+def report(run_dir, out_file, png_dir, sweep_dir, compare_dir) -> None:
+    """Write a self-contained HTML report of RUN_DIR (the --out directory of `hashfleet run`)."""
+    from simulator.report import write_report
+
+    try:
+        path = write_report(run_dir, out_file, png_dir=png_dir, sweep_dir=sweep_dir, compare_dir=compare_dir)
+    except OSError as exc:  # not bad input (a full disk): exit 1
+        raise click.ClickException(f"cannot write the report: {exc}") from None
+    click.echo(f"wrote {path}" + (f" and PNG charts in {png_dir}/" if png_dir else ""))
 
 
 # --------------------------------------------------------------------------- backtest
@@ -187,19 +244,21 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str) -> None
 @click.option("--paths", type=click.IntRange(min=1), default=1, show_default=True,
               help="Paths (the market is history's; more paths vary only power prices, failures and luck).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@click.option("--progress", is_flag=True, help="Print progress on stderr.")
+@click.option("--report", "with_report", is_flag=True, help="Also write report.html into the --out directory.")
+@click.option("--progress", is_flag=True, help="Show progress even when stderr is not a terminal (as lines).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @set_option
 @format_option
 @_handle_errors
-def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, progress, overrides,
-             fmt) -> None:
+def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, with_report, progress,
+             quiet, overrides, fmt) -> None:
     """Replay SCENARIO_FILE's fleet on real history (price, fees, blocks, difficulty) and print the metrics."""
     from simulator.workflows.backtest import backtest as run_backtest
 
-    _simulate_and_report(lambda: run_backtest(scenario_file, date_from=date_from, date_to=date_to,
-                                              history=history_file, overrides=overrides, paths=paths, seed=seed,
-                                              progress=progress),
-                         out_dir, overwrite, fmt)
+    _simulate_and_report(lambda bar: run_backtest(scenario_file, date_from=date_from, date_to=date_to,
+                                                  history=history_file, overrides=overrides, paths=paths, seed=seed,
+                                                  progress=bar or False),
+                         out_dir, overwrite, fmt, with_report=with_report, progress=progress, quiet=quiet)
 
 
 # --------------------------------------------------------------------------- compare

@@ -34,6 +34,7 @@ import datetime as dt
 import os
 import sys
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -221,7 +222,7 @@ class _Day:
 class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario."""
 
-    def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress: bool):
+    def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
         self.paths = len(self.path_ids)
         self.days = scenario.horizon_days
@@ -364,7 +365,7 @@ class _Simulation:
                 n = min(BLOCK_DAYS, self.days - day)
                 prices, price_state = price_model.block(price_state, day, n, self.streams["btc_price"])
                 fees, fee_state = fee_model.block(fee_state, day, n, self.streams["fees"])
-                if self.progress:
+                if self.progress is True:
                     print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
             i = day % BLOCK_DAYS
             spike_btc, spike_end = self.fee_spike
@@ -705,6 +706,8 @@ class _Simulation:
             t["fleet_ehs_days"] += fleet_ehs
             t["end_fleet_value_usd"] = d.fleet_market_value_usd
             t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
+            if callable(self.progress):
+                self.progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
 
     # ------------------------------------------------------------------ results
@@ -784,7 +787,7 @@ def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
 
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
-             progress: bool = False, path_ids=None) -> Results:
+             progress: bool | Callable[[int, int], None] = False, path_ids=None) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -795,8 +798,10 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         Override the scenario's path count and seed.
     keep_paths : int
         Daily rows are kept for paths ``0 … keep_paths − 1``.
-    progress : bool
-        Print a line per simulated year on stderr.
+    progress : bool or callable
+        A callable is called after every simulated day with ``(done, total)`` in path-days
+        (paths × days; :class:`simulator.progress.ProgressBar` draws them); ``True`` prints a
+        line per simulated year on stderr.
     path_ids : array of int, optional
         Simulate only these absolute path ids (a chunk); path ``i`` depends only on
         ``(seed, i)``, so chunks reproduce the same per-path results.

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,22 +64,22 @@ class Results:
 
     def revenue_mix(self) -> pd.DataFrame:
         """Per calendar year, the mean over paths of revenue by segment, HPC's share and segment EBITDA."""
-        m = self.monthly.assign(year=pd.to_datetime(self.monthly.month).dt.year)
-        lines = [c for c in ("mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd", "ebitda_mining_usd",
-                             "ebitda_hpc_usd") if c in m]
-        yearly = m.groupby(["year", "path"])[lines].sum().groupby("year").mean()
-        total = yearly[["mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd"]].sum(axis=1)
-        yearly.insert(3, "hpc_share_of_revenue", (yearly.hpc_revenue_usd / total.where(total != 0)).fillna(0.0))
-        return yearly
+        return revenue_mix(self.monthly)
 
-    def write(self, out_dir: str, *, overwrite: bool = False) -> None:
-        """Write summary.json and the three Parquet files into ``out_dir`` atomically."""
+    def write(self, out_dir: str, *, overwrite: bool = False,
+              extra_writers: Sequence[Callable[[str], object]] = ()) -> None:
+        """Write summary.json and the three Parquet files into ``out_dir`` atomically.
+
+        Each of ``extra_writers`` is then called with the temporary directory holding those
+        files (e.g. to add ``report.html`` built from them), so what it writes appears with
+        the rest, at once, or not at all if it fails.
+        """
         out_dir = os.path.abspath(out_dir)
         if os.path.exists(out_dir) and not overwrite:
             raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
         parent, name = os.path.split(out_dir)
         os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+        tmp = temporary_dir(parent, f".{name}.tmp-")
         try:
             with open(os.path.join(tmp, "summary.json"), "w") as fh:
                 json.dump(self.summary, fh, indent=2, allow_nan=False)
@@ -86,6 +87,8 @@ class Results:
             for table, frame in (("daily", self.daily), ("daily_quantiles", self.daily_quantiles),
                                  ("monthly", self.monthly)):
                 frame.to_parquet(os.path.join(tmp, f"{table}.parquet"), index=False, engine="pyarrow")
+            for writer in extra_writers:
+                writer(tmp)
             old = None
             if os.path.exists(out_dir):
                 old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
@@ -97,6 +100,31 @@ class Results:
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def temporary_dir(parent: str, prefix: str) -> str:
+    """A new directory ``parent/prefix<random>`` with the usual permissions (the umask applies,
+    unlike ``tempfile.mkdtemp``'s 0700, which would outlive the rename into place)."""
+    for _ in range(100):
+        path = os.path.join(parent, f"{prefix}{os.urandom(4).hex()}")
+        try:
+            os.mkdir(path, 0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {parent}")
+
+
+def revenue_mix(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar year of a monthly table, the mean over paths of revenue by segment, HPC's share and
+    segment EBITDA (the latter only when the table has them)."""
+    m = monthly.assign(year=pd.to_datetime(monthly.month).dt.year)
+    lines = [c for c in ("mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd", "ebitda_mining_usd",
+                         "ebitda_hpc_usd") if c in m]
+    yearly = m.groupby(["year", "path"])[lines].sum().groupby("year").mean()
+    total = yearly[["mining_revenue_usd", "hosting_revenue_usd", "hpc_revenue_usd"]].sum(axis=1)
+    yearly.insert(3, "hpc_share_of_revenue", (yearly.hpc_revenue_usd / total.where(total != 0)).fillna(0.0))
+    return yearly
 
 
 def daily_quantile_frame(dates: pd.DatetimeIndex, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:
