@@ -23,6 +23,10 @@ FANS = (
     ("debt_usd", "Debt at face value", "USD"),
     ("equity_value_usd", "Equity value", "USD"),
     ("share_price_usd", "Share price", "USD"),
+    ("network_hashrate_30d_ehs", "Hash ribbon: 30-day mean network hashrate", "EH/s"),
+    ("network_hashrate_60d_ehs", "Hash ribbon: 60-day mean network hashrate", "EH/s"),
+    ("underwater_hashrate_fraction", "Network hashrate under water", "fraction"),
+    ("miner_sell_pressure_usd", "Aggregate miner sell pressure", "USD/day"),
 )
 #: Headline cards: metric, label (shown when the run has the metric).
 HEADLINES = (
