@@ -228,7 +228,8 @@ def test_cash_shortfall_is_distress_and_stops_the_company():
 def test_min_cash_sells_treasury_btc_then_uses_the_atm():
     res = simulate(scenario(**{"company.cash_usd": 0.0, "company.treasury_btc": 10.0,
                                "company.treasury_policy": {"sell_fraction": 0.0, "min_cash_usd": 5e6},
-                               "company.equity": {"atm_enabled": True, "atm_max_usd_per_quarter": 20e6},
+                               "company.equity": {"atm_enabled": True, "atm_max_usd_per_quarter": 20e6,
+                                                  "atm_max_dilution_pct_per_quarter": 1000.0},
                                "horizon_days": 90}), keep_paths=1)
     d = res.daily
     assert d.treasury_btc.iloc[0] == pytest.approx(0.0, abs=1e-9)  # the 10 BTC went first (900 k USD)
@@ -237,9 +238,21 @@ def test_min_cash_sells_treasury_btc_then_uses_the_atm():
     assert res.summary["metrics"]["prob_cash_shortfall"]["mean"] == 0.0
 
 
+def test_the_atm_sells_no_more_shares_a_quarter_than_the_market_absorbs():
+    # a company needing far more cash than its shares can raise: at most 10 % more shares a quarter
+    res = simulate(scenario(**{"company.cash_usd": 0.0, "company.sga_usd_per_year": 0.0,
+                               "company.treasury_policy": {"sell_fraction": 1.0, "min_cash_usd": 1e9},
+                               "company.equity": {"atm_enabled": True, "atm_max_usd_per_quarter": 1e12}}),
+                   keep_paths=1)
+    shares = month(res, "shares_outstanding")
+    assert shares[2] == pytest.approx(1.1e6) and shares[5] == pytest.approx(1.1e6 * 1.1)  # Q1, then Q2
+    assert res.summary["metrics"]["prob_cash_shortfall"]["mean"] == 0.0  # a cash target, not an obligation
+
+
 def test_treasury_company_buys_btc_with_atm_capital():
     res = simulate(scenario(**{"company.treasury_policy": {"sell_fraction": 0.0, "buy_btc_usd_per_quarter": 9e6},
-                               "company.equity": {"atm_enabled": True, "atm_max_usd_per_quarter": 10e6}}),
+                               "company.equity": {"atm_enabled": True, "atm_max_usd_per_quarter": 10e6,
+                                                  "atm_max_dilution_pct_per_quarter": 100.0}}),
                    keep_paths=1)
     # two quarter starts in the horizon (Jan 1 and Apr 1): 100 BTC bought at 90,000 each time
     assert res.monthly.btc_bought.sum() == pytest.approx(200.0)

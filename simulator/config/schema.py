@@ -672,6 +672,9 @@ class Equity(Strict):
     """Cap on at-the-market sales per calendar quarter [USD]."""
     atm_fee: Fraction = 0.0
     """Sales agent's commission on ATM proceeds (typically 0.02–0.03)."""
+    atm_max_dilution_pct_per_quarter: NonNegative = 10.0
+    """Cap on ATM shares per quarter, % of the basic shares at the quarter's start: what the market
+    absorbs (assumption: roughly 10–20 % of daily volume sold over a quarter's trading days)."""
     buyback_usd_per_quarter: NonNegative = 0.0
     """Shares bought back on the first day of each quarter [USD/quarter] ..."""
     buyback_above_cash_usd: NonNegative = 0.0

@@ -195,7 +195,8 @@ class Ledger:
         self.run_rate = {k: _Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
         self.log_returns = _Ring(30, paths)
         self.cum_pretax_usd, self.taxed_base_usd = zeros(), zeros()
-        self.atm_used_usd = zeros()
+        self.atm_used_usd, self.atm_shares_issued = zeros(), zeros()
+        self.quarter_start_shares = self.shares.copy()
         self.beta = {k: zeros() for k in ("n", "x", "y", "xx", "xy")}
         self.peak_share_price_usd, self.max_drawdown = zeros(), np.full(paths, np.nan)
         self.start_shares = float(company.shares_outstanding)
@@ -385,7 +386,8 @@ class Ledger:
             self.cash_usd = self.cash_usd - tax
             self.equity_usd = self.equity_usd - tax
         if cal.quarter_start:
-            self.atm_used_usd = np.zeros(self.paths)
+            self.atm_used_usd, self.atm_shares_issued = np.zeros(self.paths), np.zeros(self.paths)
+            self.quarter_start_shares = self.shares.copy()
             if policy.buy_btc_usd_per_quarter:
                 budget = policy.buy_btc_usd_per_quarter * alive
                 if c.equity.atm_enabled:
@@ -455,11 +457,15 @@ class Ledger:
         """Raise up to ``net_usd`` (after the agent's fee) within the quarter's cap; returns what came in."""
         e = self.cfg.equity
         room = np.maximum(e.atm_max_usd_per_quarter - self.atm_used_usd, 0.0)
+        share_room = np.maximum(e.atm_max_dilution_pct_per_quarter / 100 * self.quarter_start_shares
+                                - self.atm_shares_issued, 0.0)  # the market absorbs only so many shares
+        room = np.minimum(room, share_room * share_price_usd)
         gross = np.minimum(net_usd / (1 - e.atm_fee) if e.atm_fee < 1 else 0.0, room) * (share_price_usd > 0)
         shares = np.zeros(self.paths)
         np.divide(gross, share_price_usd, out=shares, where=share_price_usd > 0)
         net = gross * (1 - e.atm_fee)
         self.atm_used_usd = self.atm_used_usd + gross
+        self.atm_shares_issued = self.atm_shares_issued + shares
         self._issue(shares)
         self._book("atm_proceeds_usd", net)
         self.cash_usd = self.cash_usd + net
