@@ -632,7 +632,7 @@ def _open_client(scheduler: Optional[str], workers: Optional[int], pending: int,
                              "cluster") from None
     n = min(workers or _default_workers(), max(1, pending))
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                host="127.0.0.1", silence_logs=logging.CRITICAL)
     try:
         return Client(cluster, set_as_default=False), cluster
