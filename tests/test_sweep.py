@@ -202,10 +202,10 @@ def test_resume_runs_only_the_missing_point(reference, cluster, tmp_path):
     victim = plan.points[2]
     os.unlink(work / "points" / f"{victim.id}.json")
     os.unlink(work / "sweep.parquet")
-    (work / "points" / f".{plan.points[0].id}.json.tmp-abc").write_text('{"half": ')  # a killed write
+    (tmp_path / ".work.tmp-abc").write_text('{"half": ')  # what a write killed mid-way leaves beside DIR
     res = run_sweep(plan, work, client=cluster)
     assert res.ran == [victim.id] and len(res.resumed) == 3 and res.failed == []
-    assert _files(work) == _files(out)
+    assert _files(work) == _files(out) and sorted(os.listdir(tmp_path)) == ["work"]
     # nothing left to run: no cluster is needed, the gathered files are rewritten identically
     res = run_sweep(plan, work, scheduler="tcp://127.0.0.1:1")
     assert res.ran == [] and len(res.resumed) == 4 and _files(work) == _files(out)
@@ -288,14 +288,16 @@ def test_interrupted_sweep_leaves_whole_files_and_resumes(reference, cluster, tm
     _, stderr = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "re-run the same command to resume" in stderr
-    finished = [n for n in os.listdir(work / "points") if not n.startswith(".")]
-    assert 2 <= len(finished) < 12 and not (work / "sweep.parquet").exists()
+    # only whole files in DIR: the manifest and finished points, nothing hidden or partial
+    assert sorted(os.listdir(work)) == ["manifest.json", "points"]
+    finished = os.listdir(work / "points")
+    assert 2 <= len(finished) < 12 and all(n.endswith(".json") and not n.startswith(".") for n in finished)
     for name in finished:
         assert json.loads((work / "points" / name).read_text())["metrics"]
     plan = prepare(str(CONTRACT), grid, overrides=BASE, paths=PATHS)
     res = run_sweep(plan, work, client=cluster)
     assert len(res.resumed) == len(finished) and len(res.ran) == 12 - len(finished) and not res.failed
-    assert not [n for n in os.listdir(work / "points") if n.startswith(".")]
+    assert sorted(os.listdir(tmp_path)) == ["w"]  # temporaries a SIGKILL left beside DIR are gone
     table = pd.read_parquet(work / "sweep.parquet")
     assert len(table) == 12 and table["market.btc_price.vol_annual"].tolist() == [0.4, 0.5, 0.6] * 4
     assert sweep_table(plan, res.records).equals(table)

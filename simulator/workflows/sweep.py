@@ -18,8 +18,8 @@ Layout of ``DIR``::
                        ``{metric}_p50``, ``{metric}_p95``
     summary.json       the manifest's provenance plus every point's full statistics
 
-Every file is written to a hidden temporary name in its folder and renamed into place, so a
-sweep killed at any moment leaves only whole files; re-running the same command resumes,
+Every file is written to a hidden temporary file beside ``DIR`` and renamed into place, so a
+sweep killed at any moment leaves only whole files in ``DIR``; re-running the same command resumes,
 running only the points without a file. ``sweep.parquet`` and ``summary.json`` exist only
 for a complete sweep. A point id is a hash of the point's grid overrides, so a point's file
 does not depend on where it sits in the grid, and the gathered outputs are sorted by grid
@@ -38,6 +38,7 @@ A plan (validation only; :func:`run_sweep` runs it):
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import itertools
 import json
@@ -513,31 +514,54 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to a hidden temporary file beside ``path`` and rename it into place."""
-    folder, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=folder)
+def _scratch_prefix(out_dir: str) -> tuple[str, str]:
+    """Folder and name prefix of the temporary files of ``out_dir``: hidden, beside it."""
+    parent, name = os.path.split(out_dir)
+    return parent, f".{name}.tmp-"
+
+
+def _write_atomic(out_dir: str, relpath: str, write: Callable[[str], None]) -> None:
+    """Write ``out_dir/relpath`` with ``write(tmp_path)`` to a hidden file beside ``out_dir``, then
+    rename it into place: ``out_dir`` never holds a partial file, even after SIGKILL."""
+    folder, prefix = _scratch_prefix(out_dir)
+    target = os.path.join(out_dir, relpath)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
     try:
         os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.close(fd)
+        write(tmp)
         try:
+            os.replace(tmp, target)
+        except OSError as exc:  # out_dir on another filesystem than its parent (a mount point)
+            if exc.errno != errno.EXDEV:
+                raise
+            fallback = os.path.join(os.path.dirname(target), f".{os.path.basename(tmp)}")
+            shutil.copyfile(tmp, fallback)
+            os.replace(fallback, target)
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
 
 
-def _clear_temporaries(folder: str) -> None:
-    """Remove the hidden temporary files a killed sweep left behind."""
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.startswith(".") and ".tmp-" in name:
-                os.unlink(os.path.join(folder, name))
+def _write_bytes(out_dir: str, relpath: str, data: bytes) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    _write_atomic(out_dir, relpath, write)
+
+
+def _clear_temporaries(out_dir: str) -> None:
+    """Remove the temporary files a killed sweep of ``out_dir`` left beside it."""
+    folder, prefix = _scratch_prefix(out_dir)
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.startswith(prefix) and os.path.isfile(path):
+            os.unlink(path)
 
 
 def _read_json(path: str):
@@ -584,8 +608,7 @@ def _prepare_dir(plan: SweepPlan, out_dir: str, overwrite: bool) -> Optional[str
         os.rename(out_dir, os.path.join(aside, name))
     os.makedirs(os.path.join(out_dir, "points"), exist_ok=True)
     _clear_temporaries(out_dir)
-    _clear_temporaries(os.path.join(out_dir, "points"))
-    _write_atomic(os.path.join(out_dir, "manifest.json"), _dumps(plan.manifest()))
+    _write_bytes(out_dir, "manifest.json", _dumps(plan.manifest()))
     return aside
 
 
@@ -726,7 +749,7 @@ def _run_pending(client, plan, out_dir, pending, records, *, retries, done, on_p
             point = point_of[future.key]
             if future.status == "finished":
                 record = _record(plan, point, future.result())
-                _write_atomic(os.path.join(out_dir, "points", f"{point.id}.json"), _dumps(record))
+                _write_bytes(out_dir, os.path.join("points", f"{point.id}.json"), _dumps(record))
                 records[point.index] = record
                 ran.append(point.id)
                 status = "ok"
@@ -781,27 +804,18 @@ def _gather(plan: SweepPlan, out_dir: str, records: list, failed: list) -> Optio
     parquet, summary_path, failed_path = (os.path.join(out_dir, n) for n in ("sweep.parquet", "summary.json",
                                                                              "failed.json"))
     if failed:
-        _write_atomic(failed_path, _dumps({"failed": failed}))
+        _write_bytes(out_dir, "failed.json", _dumps({"failed": failed}))
         for stale in (parquet, summary_path):
             if os.path.exists(stale):
                 os.unlink(stale)
         return None
     table = sweep_table(plan, records)
-    fd, tmp = tempfile.mkstemp(prefix=".sweep.parquet.tmp-", dir=out_dir)
-    os.fchmod(fd, _FILE_MODE)
-    os.close(fd)
-    try:
-        table.to_parquet(tmp, index=False, engine="pyarrow")
-        os.replace(tmp, parquet)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    _write_atomic(out_dir, "sweep.parquet", lambda tmp: table.to_parquet(tmp, index=False, engine="pyarrow"))
     manifest = plan.manifest()
     summary = {k: manifest[k] for k in ("scenario", "scenario_file", "scenario_sha256", "overrides", "grid", "paths",
                                         "seed", "version")}
     summary["points"] = [{k: r[k] for k in ("id", "overrides", "values", "metrics")} for r in records]
-    _write_atomic(summary_path, _dumps(summary))
+    _write_bytes(out_dir, "summary.json", _dumps(summary))
     if os.path.exists(failed_path):
         os.unlink(failed_path)
     return table
