@@ -382,6 +382,57 @@ def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_l
         click.echo(f"wrote {out_file} (include it in a scenario with `include: [{out_file}]`)")
 
 
+# --------------------------------------------------------------------------- sweep
+@main.command()
+@click.argument("scenario_file", type=click.Path())
+@click.option("--grid", "grid", multiple=True, required=True, metavar="KEY=V1,V2,...",
+              help="A swept key and its values (repeatable; the points are the Cartesian product), "
+                   "e.g. --grid market.btc_price.drift_annual=-0.2,0,0.2.")
+@click.option("--out", "out_dir", type=click.Path(), required=True,
+              help="Sweep directory; re-running the same command on it resumes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A running dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local cluster (default: the usable cores).")
+@click.option("--paths", type=click.IntRange(min=1), default=None, help="Monte Carlo paths per point (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of every point (default: the scenario's).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Further attempts of a point that fails or whose worker dies.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out directory instead of resuming it.")
+@click.option("--progress", is_flag=True, help="Print a line per finished point on stderr.")
+@set_option
+@format_option
+@_handle_errors
+def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries, overwrite, progress, overrides,
+          fmt) -> None:
+    """Run SCENARIO_FILE over a grid of overrides on dask, every point on the same random paths."""
+    from simulator.workflows.sweep import prepare, run_sweep
+
+    plan = prepare(scenario_file, grid, overrides=overrides, paths=paths, seed=seed)
+
+    def report(done, total, point, status):
+        click.echo(f"hashfleet: point {done}/{total} {status}: {point.label()}", err=True)
+
+    try:
+        result = run_sweep(plan, out_dir, workers=workers, scheduler=scheduler, overwrite=overwrite, retries=retries,
+                           on_point=report if progress else None)
+    except KeyboardInterrupt:
+        click.echo(f"hashfleet: interrupted; finished points are kept in {out_dir}/points, re-run the same command "
+                   "to resume", err=True)
+        sys.exit(130)
+    emit(result.rows(), fmt)
+    click.echo(f"hashfleet: {len(plan.points)} points: {len(result.ran)} run, {len(result.resumed)} resumed, "
+               f"{len(result.failed)} failed", err=True)
+    for failure in result.failed:
+        click.echo(f"hashfleet: point failed after {retries + 1} attempts: {', '.join(failure['overrides'])}: "
+                   f"{failure['error']}", err=True)
+    if result.failed:
+        click.echo(f"hashfleet: listed in {out_dir}/failed.json; re-run the same command to retry them", err=True)
+        sys.exit(1)
+    if fmt == "table":
+        click.echo(f"wrote {out_dir}/ (manifest.json, points/, sweep.parquet, summary.json)")
+
+
 # --------------------------------------------------------------------------- hardware
 @main.group()
 def hardware() -> None:
