@@ -81,7 +81,7 @@ def sweep_section(sweep: SweepData) -> Section:
 
 def compare_section(compare: CompareData) -> Section:
     t = compare.table
-    numeric_columns = [c for c in t.columns if c != "company" and pd.api.types.is_numeric_dtype(t[c])]
+    numeric_columns = [c for c in t.columns if c not in ("company", "rank") and pd.api.types.is_numeric_dtype(t[c])]
     companies = t["company"].astype(str).to_list()
     parts = [paragraph(f"{len(t):,} companies on the same market and network paths; one column per company, "
                        "metrics as summarised across paths.")]
@@ -92,7 +92,7 @@ def compare_section(compare: CompareData) -> Section:
     rows = [[c, _unit(c)] + [None if pd.isna(v) else float(v) for v in t[c].to_numpy()] for c in numeric_columns]
     parts.append(table(["metric", "unit"] + companies, rows, numeric=[False, False] + [True] * len(companies),
                        titles=[ALL_METRICS.get(metric_base(c), ("", None, ""))[2] for c in numeric_columns]))
-    other = [c for c in t.columns if c != "company" and c not in numeric_columns]
+    other = [c for c in t.columns if c not in ("company", "rank") and c not in numeric_columns]
     if other:
         parts.append(table(["company"] + other, t[["company"] + other].astype(str).to_numpy().tolist()))
     return Section("compare", "Compare", parts)
