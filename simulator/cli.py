@@ -399,27 +399,39 @@ def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_l
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
               help="Further attempts of a point that fails or whose worker dies.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out directory instead of resuming it.")
-@click.option("--progress", is_flag=True, help="Print a line per finished point on stderr.")
+@click.option("--progress", is_flag=True, help="Print a line per finished point on stderr (also when not a terminal).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @set_option
 @format_option
 @_handle_errors
-def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries, overwrite, progress, overrides,
-          fmt) -> None:
-    """Run SCENARIO_FILE over a grid of overrides on dask, every point on the same random paths."""
+def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries, overwrite, progress, quiet,
+          overrides, fmt) -> None:
+    """Run SCENARIO_FILE over a grid of overrides on dask, every point on the same random paths.
+
+    A progress bar of sweep points is drawn on stderr when it is a terminal, unless --quiet.
+    """
+    from simulator.progress import ProgressBar
     from simulator.workflows.sweep import prepare, run_sweep
 
     plan = prepare(scenario_file, grid, overrides=overrides, paths=paths, seed=seed)
+    bar = None if quiet or progress or not sys.stderr.isatty() else ProgressBar("points", label="sweeping")
 
     def report(done, total, point, status):
-        click.echo(f"hashfleet: point {done}/{total} {status}: {point.label()}", err=True)
+        if bar is not None:
+            bar(done, total)
+        else:
+            click.echo(f"hashfleet: point {done}/{total} {status}: {point.label()}", err=True)
 
     try:
         result = run_sweep(plan, out_dir, workers=workers, scheduler=scheduler, overwrite=overwrite, retries=retries,
-                           on_point=report if progress else None)
+                           on_point=report if (progress or bar is not None) else None)
     except KeyboardInterrupt:
         click.echo(f"hashfleet: interrupted; finished points are kept in {out_dir}/points, re-run the same command "
                    "to resume", err=True)
         sys.exit(130)
+    finally:
+        if bar is not None:
+            bar.close()
     emit(result.rows(), fmt)
     click.echo(f"hashfleet: {len(plan.points)} points: {len(result.ran)} run, {len(result.resumed)} resumed, "
                f"{len(result.failed)} failed", err=True)

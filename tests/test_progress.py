@@ -80,3 +80,37 @@ def test_bar_on_a_real_terminal():
     assert proc.returncode == 0
     assert b"\rsimulating [" in seen and b"100%" in seen and seen.endswith(b"\r\n")
     assert b"path-days" not in stdout and stdout.startswith(b"metric,unit,mean")
+
+
+def test_sweep_draws_a_bar_of_points_on_a_terminal(tmp_path):
+    """A sweep under a pseudo-terminal redraws a bar of points; --quiet draws nothing."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import SCENARIOS
+
+    outputs = {}
+    for flag in ([], ["--quiet"]):
+        leader, follower = pty.openpty()
+        out = tmp_path / f"sweep{len(flag)}"
+        proc = subprocess.run([sys.executable, "-m", "simulator.cli", "sweep", str(SCENARIOS / "halving_crossing.yaml"),
+                               "--grid", "pool.fee=0,0.02", "--paths", "2", "--workers", "1", "--out", str(out),
+                               "--set", "horizon_days=10", *flag],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert proc.returncode == 0
+        outputs[bool(flag)] = b"".join(chunks).decode(errors="replace")
+    assert "sweeping [" in outputs[False] and "100%  2/2 points" in outputs[False]
+    assert "sweeping" not in outputs[True]
