@@ -73,6 +73,14 @@ def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt:
 
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                              show_default=True, help="Output format.")
+def run_output_options(fn):
+    """``--report``, ``--progress`` and ``--quiet`` of the verbs that simulate one scenario (run, backtest)."""
+    fn = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(fn)
+    fn = click.option("--progress", is_flag=True, help="Show progress even when stderr is not a terminal (as lines).")(fn)
+    return click.option("--report", "with_report", is_flag=True,
+                        help="Also write report.html into the --out directory.")(fn)
+
+
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                           help="Override a scenario key, e.g. --set fleet[0].units=5000 (repeatable).")
 
@@ -127,9 +135,7 @@ def schema() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
 @click.option("--keep-paths", type=click.IntRange(min=0), default=20, show_default=True,
               help="Paths whose daily rows are written.")
-@click.option("--report", "with_report", is_flag=True, help="Also write report.html into the --out directory.")
-@click.option("--progress", is_flag=True, help="Show progress even when stderr is not a terminal (as lines).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@run_output_options
 @set_option
 @format_option
 @_handle_errors
@@ -244,9 +250,7 @@ def report(run_dir, out_file, png_dir, sweep_dir, compare_dir) -> None:
 @click.option("--paths", type=click.IntRange(min=1), default=1, show_default=True,
               help="Paths (the market is history's; more paths vary only power prices, failures and luck).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@click.option("--report", "with_report", is_flag=True, help="Also write report.html into the --out directory.")
-@click.option("--progress", is_flag=True, help="Show progress even when stderr is not a terminal (as lines).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@run_output_options
 @set_option
 @format_option
 @_handle_errors

@@ -50,13 +50,18 @@ def fan(dates, p5, p50, p95, title: str, unit: str) -> Figure:
         x = pd.to_datetime(pd.Series(dates)).to_numpy()
         ax.fill_between(x, p5, p95, color=BAND, alpha=0.8, linewidth=0, label="p5–p95")
         ax.plot(x, p50, color=LINE, linewidth=1.4, label="p50")
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(unit)
-        ax.yaxis.set_major_formatter(_si_axis)
-        _date_axis(ax)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        _dated_axes(ax, title, unit)
     return fig
+
+
+def _dated_axes(ax, title: str, unit: str) -> None:
+    """Title, unit, SI ticks, a date axis, a light grid and the legend of a time chart."""
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(unit)
+    ax.yaxis.set_major_formatter(_si_axis)
+    _date_axis(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
 
 
 def monthly_band(months, mean, p5, p50, p95, title: str, unit: str) -> Figure:
@@ -69,12 +74,7 @@ def monthly_band(months, mean, p5, p50, p95, title: str, unit: str) -> Figure:
         ax.step(x, p50, where="mid", color=LINE, linewidth=1.4, label="p50")
         ax.step(x, mean, where="mid", color=MEAN, linewidth=1.0, linestyle="--", label="mean")
         ax.axhline(0, color="black", linewidth=0.6)
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(unit)
-        ax.yaxis.set_major_formatter(_si_axis)
-        _date_axis(ax)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        _dated_axes(ax, title, unit)
     return fig
 
 
