@@ -60,8 +60,8 @@ from simulator.rng import PathStreams
 
 #: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
 BLOCK_DAYS = 365
-#: Days of hourly power prices drawn at a time ((days, 24, paths) arrays stay small).
-POWER_BLOCK_DAYS = 30
+#: Days of hourly power prices drawn at a time (a (365, 24, paths) block is 70 MB at 1,000 paths).
+POWER_BLOCK_DAYS = 365
 
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
@@ -320,9 +320,11 @@ class _Simulation:
         for day in range(self.days):
             i = day % BLOCK_DAYS
             if i == 0:
-                draws = self.streams["failures"].uniform((min(BLOCK_DAYS, self.days - day), 2, len(self.cohorts)))
+                draws = self.streams["failures"].uniform((min(BLOCK_DAYS, self.days - day), 2, len(self.cohorts)),
+                                                         reuse=True)
             installed = self.units.installed
-            self.units, failed = fail_and_repair(self.units, draws[i, 0], draws[i, 1], q, cfg.permanent_fraction)
+            u_fail, u_permanent = np.ascontiguousarray(draws[i, 0]), np.ascontiguousarray(draws[i, 1])  # path-last
+            self.units, failed = fail_and_repair(self.units, u_fail, u_permanent, q, cfg.permanent_fraction)
             self.lost_units = installed - self.units.installed
             self.failed_today = failed.sum(axis=0)
             yield self.env.timeout(1)
@@ -446,7 +448,7 @@ class _Simulation:
             if prices is not None:
                 if day % POWER_BLOCK_DAYS == 0:
                     block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
-                                                      price_streams, common)
+                                                      price_streams, common, out=block if day else None)
                 hourly_price = block[day % POWER_BLOCK_DAYS]
                 self.index_price_usd_per_mwh[index] = hourly_price.mean(axis=0)
             if policies.stop or policies.retire:

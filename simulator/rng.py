@@ -10,8 +10,6 @@ vectorised over the last (path) axis.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 from scipy import special
 
@@ -57,6 +55,7 @@ class PathStreams:
     component: str
     path_ids: np.ndarray
     _generators: list = field(init=False, repr=False)
+    _buffer: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         name, _, sub = self.component.partition(":")
@@ -71,23 +70,63 @@ class PathStreams:
     def paths(self) -> int:
         return len(self._generators)
 
-    def _draw(self, fn: Callable[[np.random.Generator, tuple], np.ndarray], shape: tuple) -> np.ndarray:
-        out = np.empty((self.paths,) + tuple(shape))
+    def _fill(self, method: str, shape: tuple, reuse: bool) -> np.ndarray:
+        """Each path's block drawn straight into its row of a ``(paths,) + shape`` array."""
+        full = (self.paths,) + tuple(shape)
+        out = self._buffer if reuse and self._buffer is not None and self._buffer.shape == full else None
+        if out is None:
+            out = np.empty(full)
+            if reuse:
+                self._buffer = out
         for j, g in enumerate(self._generators):  # the one allowed loop over paths
-            out[j] = fn(g, tuple(shape))  # contiguous writes; the path axis moves last below
+            getattr(g, method)(full[1:], out=out[j])  # contiguous writes; the path axis moves last below
         return np.moveaxis(out, 0, -1)
 
-    def normal(self, shape: tuple) -> np.ndarray:
-        """Standard normals of shape ``shape + (paths,)``."""
-        return self._draw(lambda g, s: g.standard_normal(s), shape)
+    def normal(self, shape: tuple, *, reuse: bool = False) -> np.ndarray:
+        """Standard normals of shape ``shape + (paths,)``.
 
-    def uniform(self, shape: tuple) -> np.ndarray:
-        """Uniforms on [0, 1) of shape ``shape + (paths,)``."""
-        return self._draw(lambda g, s: g.random(s), shape)
+        ``reuse=True`` draws into the array the previous ``reuse`` draw of this shape returned
+        (overwriting it): a big block drawn again and again then costs no fresh memory, whose
+        first touch is slow. The numbers are the same either way.
+        """
+        return self._fill("standard_normal", shape, reuse)
+
+    def uniform(self, shape: tuple, *, reuse: bool = False) -> np.ndarray:
+        """Uniforms on [0, 1) of shape ``shape + (paths,)`` (``reuse``: see :meth:`normal`)."""
+        return self._fill("random", shape, reuse)
 
     def integers(self, high: int, shape: tuple) -> np.ndarray:
         """Integers in [0, high) of shape ``shape + (paths,)``."""
-        return self._draw(lambda g, s: g.integers(0, high, s), shape).astype(np.int64)
+        out = np.empty((self.paths,) + tuple(shape), dtype=np.int64)
+        for j, g in enumerate(self._generators):  # the one allowed loop over paths
+            out[j] = g.integers(0, high, tuple(shape))
+        return np.moveaxis(out, 0, -1)
+
+
+def path_last(a: np.ndarray) -> np.ndarray:
+    """``a`` (path axis last) as a C-contiguous array: each day's or hour's row of paths contiguous.
+
+    :meth:`PathStreams.uniform` and friends return views whose memory is path-major (each
+    path's block is drawn contiguously); an operation on one day of such a view reads one
+    element per path from far apart. This copies the block once, in tiles that stay in the
+    cache (several times faster than ``np.ascontiguousarray`` on a transposed view). Values
+    are copied, never changed.
+    """
+    if a.flags.c_contiguous or a.ndim < 2:
+        return np.ascontiguousarray(a)
+    src = np.moveaxis(a, -1, 0)
+    if not src.flags.c_contiguous:
+        return np.ascontiguousarray(a)
+    paths = src.shape[0]
+    flat_src = src.reshape(paths, -1)
+    out = np.empty((flat_src.shape[1], paths), dtype=a.dtype)
+    for i in range(0, flat_src.shape[1], _TILE):
+        out[i:i + _TILE] = flat_src[:, i:i + _TILE].T
+    return out.reshape(a.shape)
+
+
+#: Rows per tile of :func:`path_last`'s copy.
+_TILE = 256
 
 
 # --------------------------------------------------------------------------- inverse CDFs
@@ -108,10 +147,19 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
     z = np.clip(special.ndtri(u), -8.0, 8.0)
     k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
-    while (up := special.pdtr(k, lam) <= u).any():
-        k = np.where(up, k + 1, k)
-    while (down := (k > 0) & (special.pdtr(k - 1, lam) > u)).any():
-        k = np.where(down, k - 1, k)
+    # Step up where F(k) <= u, re-evaluating only the draws that moved; a draw that moved up
+    # has F(k - 1) <= u already, so only the others can need a step down.
+    moved = np.zeros(u.shape, dtype=bool)
+    up = np.flatnonzero(special.pdtr(k, lam) <= u)
+    while up.size:
+        k.flat[up] += 1
+        moved.flat[up] = True
+        up = up[special.pdtr(k.flat[up], lam.flat[up]) <= u.flat[up]]
+    down = np.flatnonzero(~moved & (k > 0))
+    down = down[special.pdtr(k.flat[down] - 1, lam.flat[down]) > u.flat[down]]
+    while down.size:
+        k.flat[down] -= 1
+        down = down[(k.flat[down] > 0) & (special.pdtr(k.flat[down] - 1, lam.flat[down]) > u.flat[down])]
     return np.where(lam > 0, k, 0.0).astype(np.int64)
 
 
@@ -124,6 +172,14 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     CDF (``scipy.special.bdtr``). The state-dependent ``n`` (units still working) is why
     failures are drawn by inverse CDF from each path's uniforms (DESIGN.md, "Randomness").
 
+    Notes
+    -----
+    The walk's first steps run in place on whole arrays (a step costs a few in-place
+    operations, cheaper than gathering the draws still walking); once fewer than
+    :data:`_COMPACT_BELOW` of the draws still walk, those are gathered and finished alone.
+    Each draw goes through the same floating-point operations in the same order either way,
+    so the counts do not depend on the array's size or on the other draws beside it.
+
     Examples
     --------
     >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 10, 0.5).astype(int).tolist()
@@ -131,28 +187,57 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 100, 0.5).astype(int).tolist()
     [0, 50, 66]
     """
-    u, n, p = np.broadcast_arrays(np.asarray(u, float), np.rint(n).astype(np.int64), np.asarray(p, float))
-    if u.size == 0:
-        return np.zeros(u.shape)
-    if float((n * p).max()) <= 50.0:
-        # walk only the draws still below their uniform (most stop at 0, 1 or 2)
-        shape = u.shape
-        u, n, p = u.ravel(), n.ravel(), p.ravel()
-        k = np.zeros(u.size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pmf = np.where(p < 1, np.exp(n * np.log1p(-np.minimum(p, 1.0))), (n == 0).astype(float))
-            odds = np.where(p < 1, p / (1 - p), np.inf)
-        idx = np.flatnonzero((pmf <= u) & (n > 0))
-        pmf_a, cdf_a, k_a = pmf[idx], pmf[idx], np.zeros(idx.size)
-        while idx.size:
-            with np.errstate(invalid="ignore"):
-                pmf_a = pmf_a * (n[idx] - k_a) / (k_a + 1) * odds[idx]
-            k_a = k_a + 1
-            cdf_a = cdf_a + pmf_a
-            k[idx] = k_a
-            keep = (cdf_a <= u[idx]) & (k_a < n[idx])
-            idx, pmf_a, cdf_a, k_a = idx[keep], pmf_a[keep], cdf_a[keep], k_a[keep]
-        return np.where(p >= 1, n, k).reshape(shape).astype(float)
+    u, p = np.asarray(u, dtype=float), np.asarray(p, dtype=float)
+    n = np.rint(np.asarray(n, dtype=float))
+    shape = np.broadcast_shapes(u.shape, n.shape, p.shape)
+    if not int(np.prod(shape)):
+        return np.zeros(shape)
+    if not float((n * p).max()) <= 50.0:  # NaN too, as before
+        return _binomial_large(u, n, p)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        odds = p / (1 - p)
+        pmf = np.broadcast_to(np.exp(n * np.log1p(-np.minimum(p, 1.0))), shape).copy()
+        u, n, odds = (np.broadcast_to(a, shape) for a in (u, n, odds))
+        walking = pmf <= u
+        walking &= n > 0
+        k = walking.astype(float)  # a draw counts one for every step it starts
+        cdf = pmf.copy()
+        j = 0.0
+        while (active := np.count_nonzero(walking)) >= _COMPACT_BELOW * walking.size:
+            pmf *= n - j
+            pmf /= j + 1
+            pmf *= odds
+            j += 1
+            cdf += pmf
+            walking &= cdf <= u
+            walking &= j < n
+            k += walking
+        if active:
+            idx = np.flatnonzero(walking)
+            flat = k.reshape(-1)
+            pmf_a, cdf_a, n_a, u_a, odds_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
+                                              for a in (pmf, cdf, n, u, odds))
+            while idx.size:
+                pmf_a *= n_a - j
+                pmf_a /= j + 1
+                pmf_a *= odds_a
+                j += 1
+                cdf_a += pmf_a
+                go = np.flatnonzero((cdf_a <= u_a) & (j < n_a))
+                idx, pmf_a, cdf_a, n_a, u_a, odds_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a, odds_a))
+                flat[idx] += 1
+    if (p >= 1).any():
+        k = np.where(np.broadcast_to(p, shape) >= 1, n, k)
+    return k
+
+
+#: Fraction of the draws still walking below which :func:`binomial_inverse_cdf` gathers them.
+_COMPACT_BELOW = 0.15
+
+
+def _binomial_large(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binomial inverse CDF for large means: normal approximation, corrected with the exact CDF."""
+    u, n, p = np.broadcast_arrays(u, n.astype(np.int64), p)
     z = np.clip(special.ndtri(u), -8.0, 8.0)
     k = np.clip(np.floor(n * p + z * np.sqrt(n * p * (1 - p))), 0, n).astype(np.int64)
     while (up := (k < n) & (special.bdtr(k, n, p) <= u)).any():
