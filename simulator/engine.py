@@ -606,14 +606,19 @@ class _Simulation:
         """
         c = self.cohorts
         full = c.units[:, None] * np.ones(self.paths)
+        none = np.zeros(full.shape)  # nothing arriving (read only)
+        none.setflags(write=False)
         for day in range(self.days):
             d = self.day
             index_usd_per_th = self._asic_usd_per_th(d)
             arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
-            d.delivered_units = full * arriving
-            d.cost_usd_by_cohort = np.where(np.isnan(c.capex_usd)[:, None],
-                                            full * c.hashrate_ths[:, None] * index_usd_per_th, c.capex_usd[:, None])
-            d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
+            if day == 0 or arriving.any():  # the opening balance sheet and deliveries need the cost
+                d.delivered_units = full * arriving
+                d.cost_usd_by_cohort = np.where(np.isnan(c.capex_usd)[:, None],
+                                                full * c.hashrate_ths[:, None] * index_usd_per_th, c.capex_usd[:, None])
+                d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
+            else:
+                d.delivered_units = d.purchase_capex_by_cohort = none
             d.purchase_capex_usd = d.purchase_capex_by_cohort.sum(axis=0)
             d.retired_units_by_cohort = self.retired_units
             if self.retired_units.any():

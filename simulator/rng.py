@@ -9,7 +9,9 @@ vectorised over the last (path) axis.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
 import numpy as np
 from scipy import special
 
@@ -147,20 +149,49 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
     z = np.clip(special.ndtri(u), -8.0, 8.0)
     k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
-    # Step up where F(k) <= u, re-evaluating only the draws that moved; a draw that moved up
-    # has F(k - 1) <= u already, so only the others can need a step down.
-    moved = np.zeros(u.shape, dtype=bool)
-    up = np.flatnonzero(special.pdtr(k, lam) <= u)
-    while up.size:
-        k.flat[up] += 1
-        moved.flat[up] = True
-        up = up[special.pdtr(k.flat[up], lam.flat[up]) <= u.flat[up]]
-    down = np.flatnonzero(~moved & (k > 0))
-    down = down[special.pdtr(k.flat[down] - 1, lam.flat[down]) > u.flat[down]]
-    while down.size:
-        k.flat[down] -= 1
-        down = down[(k.flat[down] > 0) & (special.pdtr(k.flat[down] - 1, lam.flat[down]) > u.flat[down])]
+    cdf = special.pdtr(k, lam)
+    # The neighbouring CDF values F(k ± 1) = F(k) ± pmf are estimated within far less than
+    # _CDF_MARGIN; where the estimate decides "F(k ± 1) <= u" beyond doubt, the exact F is
+    # not evaluated (the answer is the one the exact F gives). Only draws too close to call,
+    # or whose guess is off by two or more, step with the exact CDF (scipy.special.pdtr).
+    with np.errstate(all="ignore"):
+        fine = (lam > 0) & (lam < 1e7)  # finite, and where the pmf estimate is accurate
+        log_pmf = k * np.log(np.where(fine, lam, 1.0)) - lam - special.gammaln(k + 1)
+        pmf_k = np.exp(log_pmf)  # P(N = k)
+        pmf_next = pmf_k * lam / (k + 1)  # P(N = k + 1)
+    up = cdf <= u
+    exact_up, exact_down = np.zeros(u.shape, dtype=bool), np.zeros(u.shape, dtype=bool)
+    # F(k) <= u: the answer is k + 1 if F(k + 1) > u, else more
+    above_next = cdf + pmf_next
+    stop_up = up & fine & (above_next > u + _CDF_MARGIN)
+    k[up] += 1
+    exact_up[up & ~stop_up] = True  # F(k + 1) <= u for sure or too close: step with the exact CDF
+    # F(k) > u: the answer is k if F(k - 1) <= u (or k = 0), else less
+    down = ~up & (k > 0)
+    below = cdf - pmf_k
+    surely_down = down & fine & (below > u + _CDF_MARGIN)
+    surely_stays = down & fine & (below < u - _CDF_MARGIN)
+    k[surely_down] -= 1
+    exact_down[down & ~surely_stays] = True  # one step taken for sure, or too close to call
+    # exact stepping, as before, from where the estimates left each draw
+    up_at = np.flatnonzero(exact_up)
+    up_at = up_at[special.pdtr(k.flat[up_at], lam.flat[up_at]) <= u.flat[up_at]]
+    while up_at.size:
+        k.flat[up_at] += 1
+        up_at = up_at[special.pdtr(k.flat[up_at], lam.flat[up_at]) <= u.flat[up_at]]
+    down_at = np.flatnonzero(exact_down & (k > 0))
+    down_at = down_at[special.pdtr(k.flat[down_at] - 1, lam.flat[down_at]) > u.flat[down_at]]
+    while down_at.size:
+        k.flat[down_at] -= 1
+        down_at = down_at[(k.flat[down_at] > 0) & (special.pdtr(k.flat[down_at] - 1, lam.flat[down_at])
+                                                  > u.flat[down_at])]
     return np.where(lam > 0, k, 0.0).astype(np.int64)
+
+
+#: Margin [probability] within which an estimated Poisson CDF value does not decide a draw:
+#: the estimate F(k) ± pmf is off from scipy's F(k ± 1) by ~1e-13 at most (pdtr's own
+#: relative error and the pmf's through lgamma), 10,000 times less.
+_CDF_MARGIN = 1e-9
 
 
 def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -189,17 +220,22 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     """
     u, p = np.asarray(u, dtype=float), np.asarray(p, dtype=float)
     n = np.rint(np.asarray(n, dtype=float))
-    shape = np.broadcast_shapes(u.shape, n.shape, p.shape)
-    if not int(np.prod(shape)):
+    shape = u.shape if u.shape == n.shape and p.ndim == 0 else np.broadcast_shapes(u.shape, n.shape, p.shape)
+    if not math.prod(shape):
         return np.zeros(shape)
     if not float((n * p).max()) <= 50.0:  # NaN too, as before
         return _binomial_large(u, n, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         odds = p / (1 - p)
-        pmf = np.broadcast_to(np.exp(n * np.log1p(-np.minimum(p, 1.0))), shape).copy()
-        u, n, odds = (np.broadcast_to(a, shape) for a in (u, n, odds))
+        pmf = n * np.log1p(-np.minimum(p, 1.0))
+        if isinstance(pmf, np.ndarray) and pmf.shape == shape:
+            np.exp(pmf, out=pmf)
+        else:
+            pmf = np.broadcast_to(np.exp(pmf), shape).copy()
+        u, n, odds = (a if a.shape == shape else np.broadcast_to(a, shape) for a in (u, n, odds))
         walking = pmf <= u
-        walking &= n > 0
+        if not n.min() > 0:
+            walking &= n > 0
         k = walking.astype(float)  # a draw counts one for every step it starts
         cdf = pmf.copy()
         j = 0.0
@@ -215,8 +251,10 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
         if active:
             idx = np.flatnonzero(walking)
             flat = k.reshape(-1)
-            pmf_a, cdf_a, n_a, u_a, odds_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
-                                              for a in (pmf, cdf, n, u, odds))
+            pmf_a, cdf_a, n_a, u_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
+                                      for a in (pmf, cdf, n, u))
+            odds_a = odds if odds.ndim == 0 else odds.reshape(-1)[idx] if odds.flags.c_contiguous else \
+                odds[np.unravel_index(idx, shape)]
             while idx.size:
                 pmf_a *= n_a - j
                 pmf_a /= j + 1
@@ -224,7 +262,8 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
                 j += 1
                 cdf_a += pmf_a
                 go = np.flatnonzero((cdf_a <= u_a) & (j < n_a))
-                idx, pmf_a, cdf_a, n_a, u_a, odds_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a, odds_a))
+                idx, pmf_a, cdf_a, n_a, u_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a))
+                odds_a = odds_a if odds_a.ndim == 0 else odds_a[go]
                 flat[idx] += 1
     if (p >= 1).any():
         k = np.where(np.broadcast_to(p, shape) >= 1, n, k)

@@ -91,6 +91,8 @@ class OperatingFlows:
         Market facts (prices, hashprice, height, fees) and the installed fleet (still the
         company's assets) stay as they are.
         """
+        if np.all(alive):  # x × True is x: nothing to zero
+            return self
         market = {"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height", "fees_btc_per_block",
                   "fleet_market_value_usd", "installed_ehs"}
         return OperatingFlows(**{f.name: getattr(self, f.name) if f.name in market else getattr(self, f.name) * alive

@@ -429,8 +429,8 @@ class Ledger:
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
-        self.month[line] = self.month[line] + amount
-        self.total[line] = self.total[line] + amount
+        np.add(self.month[line], amount, out=self.month[line])  # in place: the month's and the total's own arrays
+        np.add(self.total[line], amount, out=self.total[line])
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
