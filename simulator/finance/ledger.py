@@ -316,9 +316,10 @@ class Ledger:
         self.units = np.maximum(self.units - leaving, 0.0)
         impairment = removed - f.resale_value_usd
         delivered = f.delivered_units > 0
-        self.unit_cost_usd = np.where(delivered, f.purchase_capex_usd / np.where(delivered, f.delivered_units, 1.0),
-                                      self.unit_cost_usd)
-        self.units = self.units + f.delivered_units
+        if delivered.any():  # (otherwise unit costs stay and no units are added)
+            self.unit_cost_usd = np.where(delivered, f.purchase_capex_usd / np.where(delivered, f.delivered_units, 1.0),
+                                          self.unit_cost_usd)
+            self.units = self.units + f.delivered_units
         machine_dep = (self.units * depreciation_usd(self.unit_cost_usd, self.cohort_start_day, day,
                                                      c.asic_life_years)).sum(axis=0)
         purchase_capex = f.purchase_capex_usd.sum(axis=0)
