@@ -346,6 +346,8 @@ class Ledger:
         # treasury policy: sell a share of today's production
         self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
 
+        if c.valuation.method != "dcf":  # the run rates feed the dcf only
+            return
         for k, v in (("mining", f.btc_mined),
                      ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
                       + f.repair_cost_usd),
@@ -553,7 +555,8 @@ class Ledger:
             b["y"] += y
             b["xx"] += x * x
             b["xy"] += x * y
-            self.log_returns.push(np.log(price / self._last_price))
+            if self.cfg.hedges:  # the trailing volatility of the hedges' premiums
+                self.log_returns.push(np.log(price / self._last_price))
         if day == 0:
             self.first_share_price_usd = sp.copy()
         self.peak_share_price_usd = np.maximum(self.peak_share_price_usd, sp)
