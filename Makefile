@@ -31,7 +31,8 @@ test-full: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/run_all.py --json out/bench.json
+	@if [ -f benchmarks/bench_sweep.py ]; then $(BIN)/python benchmarks/bench_sweep.py; fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

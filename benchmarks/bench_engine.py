@@ -31,96 +31,34 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 import simpy
 import yaml
 
-START = dt.date(2026, 1, 1)
-INITIAL_DIFFICULTY = 1.5e14
-INITIAL_HEIGHT = 930_000
-POOL_FEE = 0.02
-PRICE = {"model": "gbm", "initial_usd": 90000.0, "drift_annual": 0.1, "vol_annual": 0.5}
-FEES = {"model": "lognormal", "btc_per_block": 0.025, "vol": 0.5, "phi": 0.9}
-HASHRATE = {"model": "growth", "growth_annual": 0.3, "vol_annual": 0.2}
-SEED = 2026
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-#: name, capacity [MW], cooling overhead, power contract, opex [USD/(MW·year)]
-SITES = [
-    ("fixed-tx", 180.0, 0.04, {"contract": "fixed", "price_usd_per_mwh": 42.0}, 60000.0),
-    ("fixed-nd", 170.0, 0.06, {"contract": "fixed", "price_usd_per_mwh": 55.0}, 50000.0),
-    ("index-ercot", 170.0, 0.05, {"contract": "index", "mean_usd_per_mwh": 38.0, "vol_daily": 0.35,
-                                  "spike_probability": 0.01}, 55000.0),
-    ("index-pjm", 160.0, 0.08, {"contract": "index", "mean_usd_per_mwh": 48.0, "vol_daily": 0.30}, 45000.0),
-]
-#: Five cohorts per site: (hardware id from `hashfleet hardware list`, deployed date). A
-#: spread of efficiencies (12.8 … 31 J/TH) so that economic curtailment bites on old
-#: machines as the network grows faster than the price.
-COHORTS = {
-    "fixed-tx": [("antminer-s19j-pro", "2021-06-01"), ("antminer-s19-xp", "2022-09-01"),
-                 ("antminer-s21", "2023-09-01"), ("antminer-s21-pro", "2024-03-01"),
-                 ("antminer-s21-xp", "2024-06-01")],
-    "fixed-nd": [("antminer-s19-pro", "2020-09-01"), ("whatsminer-m50s", "2022-03-01"),
-                 ("whatsminer-m60s", "2024-01-01"), ("antminer-s21-plus", "2024-09-01"),
-                 ("sealminer-a3-air", "2025-03-01")],
-    "index-ercot": [("whatsminer-m30s-plus-plus", "2020-06-01"), ("avalon-a1466", "2023-03-01"),
-                    ("antminer-t21", "2023-12-01"), ("avalon-a15", "2024-12-01"),
-                    ("whatsminer-m70s", "2025-10-15")],
-    "index-pjm": [("antminer-s19k-pro", "2023-02-01"), ("whatsminer-m50s-plus-plus", "2023-06-01"),
-                  ("whatsminer-m60s-plus", "2024-02-01"), ("sealminer-a2", "2024-11-01"),
-                  ("avalon-a16xp", "2025-10-15")],
-}
-#: IT megawatts per cohort before rounding units to hundreds (5 × 28 MW × 1.08 < 160 MW).
-COHORT_IT_MW = 28.0
+from scenario import (FEES, HASHRATE, INITIAL_DIFFICULTY, INITIAL_HEIGHT, POOL_FEE, PRICE, SEED,  # noqa: E402
+                      START)
+import scenario as bench  # noqa: E402  (benchmarks/scenario.py: the scenarios of every benchmark)
 
 JSON_TAG = "BENCH_JSON "
 
 
 # --------------------------------------------------------------------------- scenario
 def scenario_dict(paths: int, days: int, failures: bool = True) -> dict:
-    """The benchmark scenario as plain data (what the temporary YAML file holds).
+    """The operations-only benchmark scenario (bench-10y without its HPC project and company).
 
     ``failures=True`` leaves the engine's default machine-failure model on (the
     ``failures:`` section omitted); ``False`` writes ``failures: {enabled: false}``.
     """
-    from simulator.hardware import load_library
-
-    library = load_library()
-    fleet = []
-    for name, *_ in SITES:
-        for model, deployed in COHORTS[name]:
-            units = int(round(COHORT_IT_MW * 1e6 / library[model].power_w, -2))
-            fleet.append({"id": f"{name}-{model}", "model": model, "units": units, "site": name,
-                          "deployed": dt.date.fromisoformat(deployed)})
-    data = {
-        "name": f"bench {paths} paths x {days} days",
-        "start": START, "horizon_days": days, "paths": paths, "seed": SEED,
-        "market": {"btc_price": dict(PRICE), "fees": dict(FEES)},
-        "network": {"initial_difficulty": INITIAL_DIFFICULTY, "initial_height": INITIAL_HEIGHT,
-                    "blocks": "poisson", "hashrate": dict(HASHRATE)},
-        "pool": {"payout": "fpps", "fee": POOL_FEE},
-        "sites": [{"name": n, "capacity_mw": cap, "cooling_overhead": oh, "power": dict(power),
-                   "curtailment": {"policy": "economic"}, "opex_usd_per_mw_year": opex}
-                  for n, cap, oh, power, opex in SITES],
-        "fleet": fleet,
-    }
-    if not failures:
-        data["failures"] = {"enabled": False}
-    return data
+    return bench.scenario_dict(paths, days, failures=failures, hpc=False, company=False)
 
 
 def build_scenario(paths: int, days: int, failures: bool = True):
     """Write the scenario to a temporary YAML file and load it with full validation."""
-    from simulator.config import load_scenario
-
-    data = scenario_dict(paths, days, failures)
-    with tempfile.TemporaryDirectory(prefix="hashfleet-bench-") as tmp:
-        path = os.path.join(tmp, "bench.yaml")
-        with open(path, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(data, fh, sort_keys=False, default_flow_style=None, width=200)
-        return load_scenario(path)
+    return bench.load(scenario_dict(paths, days, failures))
 
 
 def peak_rss_mb() -> float:

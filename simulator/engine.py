@@ -58,13 +58,19 @@ from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
 from simulator.market.replay import HistoryFees, HistoryPrice
 from simulator.market.price import PRICE_MODELS
-from simulator.results import Results, daily_quantile_frame
+from simulator.results import Results, daily_quantile_frame, exact_percentiles
 from simulator.rng import PathStreams
 
 #: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
 BLOCK_DAYS = 365
-#: Days of hourly power prices drawn at a time ((days, 24, paths) arrays stay small).
+#: Days of hourly power prices (50 draws a day) and of failure draws (2 a cohort a day) drawn at
+#: a time: blocks of a few MB per 1,000 paths, drawn into the memory of the previous block
+#: (fresh memory is slow to touch; the draws do not depend on the block split).
 POWER_BLOCK_DAYS = 30
+FAILURE_BLOCK_DAYS = 30
+
+#: Days of daily columns buffered before their kept rows and quantiles are taken.
+QUANTILE_BLOCK_DAYS = 32
 
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
@@ -249,7 +255,9 @@ class _Simulation:
         self.month_starts = months.unique().to_timestamp()
         self.month_of_day = pd.factorize(months)[0]
         self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
-        self.totals = {k: np.zeros(n) for k in MONTHLY_LINES + ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")}
+        self.line_totals = np.zeros((len(MONTHLY_LINES), n))  # per-path totals of the monthly lines
+        self.totals = {k: self.line_totals[j] for j, k in enumerate(MONTHLY_LINES)}
+        self.totals.update({k: np.zeros(n) for k in ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")})
         self.totals["days"] = np.full(n, float(self.days))
         net = scenario.network
         epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(scenario.start, dt.time(), dt.timezone.utc))
@@ -321,11 +329,13 @@ class _Simulation:
             return
         q = daily_failure_probability(np.array([self.library[m].failure_rate_annual for m in self.cohorts.models]))
         for day in range(self.days):
-            i = day % BLOCK_DAYS
+            i = day % FAILURE_BLOCK_DAYS
             if i == 0:
-                draws = self.streams["failures"].uniform((min(BLOCK_DAYS, self.days - day), 2, len(self.cohorts)))
+                draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - day), 2,
+                                                          len(self.cohorts)), reuse=True)
             installed = self.units.installed
-            self.units, failed = fail_and_repair(self.units, draws[i, 0], draws[i, 1], q, cfg.permanent_fraction)
+            u_fail, u_permanent = np.ascontiguousarray(draws[i, 0]), np.ascontiguousarray(draws[i, 1])  # path-last
+            self.units, failed = fail_and_repair(self.units, u_fail, u_permanent, q, cfg.permanent_fraction)
             self.lost_units = installed - self.units.installed
             self.failed_today = failed.sum(axis=0)
             yield self.env.timeout(1)
@@ -444,24 +454,31 @@ class _Simulation:
         losing_days = np.zeros((len(mine), self.paths))
         stopped = np.zeros((len(mine), self.paths), dtype=bool)
         capex = site_model.expansion_capex_usd_per_day(site.expansions, self.scenario.start, self.days)
+        dates = list(self.dates)  # Timestamps, once (indexing the DatetimeIndex daily is slow)
         for day in range(self.days):
-            date, d, tax = self.dates[day], self.day, self.tax_usd_per_mwh[index]
+            date, d, tax = dates[day], self.day, self.tax_usd_per_mwh[index]
             if prices is not None:
                 if day % POWER_BLOCK_DAYS == 0:
                     block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
-                                                      price_streams, common)
+                                                      price_streams, common, out=block if day else None)
                 hourly_price = block[day % POWER_BLOCK_DAYS]
-                self.index_price_usd_per_mwh[index] = hourly_price.mean(axis=0)
+            mean_price = hourly_price.mean(axis=0)
+            if prices is not None:
+                self.index_price_usd_per_mwh[index] = mean_price
             if policies.stop or policies.retire:
                 losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],
                                                                fee, site.cooling_overhead, tax) \
-                    < hourly_price.mean(axis=0)
+                    < mean_price
                 losing_days = np.where(losing, losing_days + 1, 0)
                 if policies.stop:
                     stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
                 if policies.retire:
                     self._retire(mine, losing_days >= policies.retire.negative_margin_days)
-            working = self.units.working[mine] * (day >= self.offline_until[index]) * ~stopped
+            working = self.units.working[mine]
+            if day < self.offline_until[index]:
+                working = working * False
+            if policies.stop:
+                working = working * ~stopped
             ths, mw = ths_per_unit * working, mw_per_unit * working
             cap_mw = None
             if dr:
@@ -493,9 +510,10 @@ class _Simulation:
                     transmission = np.where(peaks_seen > 0, measured, transmission)
                     peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
                 d.transmission_charge_usd += transmission
-            self.power_price_usd_per_mwh[index] = hourly_price.mean(axis=0) + tax
+            self.power_price_usd_per_mwh[index] = mean_price + tax
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
-            bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa)
+            bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
+                                          energy_mwh=run.energy_mwh)
             if site.hosting is not None and day >= self.offline_until[index]:
                 hosted_mwh = site.hosting.mw  # every hour: clients' machines are not ours to curtail
                 with_hosted = site_model.energy_bill(site.power, run.energy_hourly_mwh + hosted_mwh, hourly_price,
@@ -591,14 +609,19 @@ class _Simulation:
         """
         c = self.cohorts
         full = c.units[:, None] * np.ones(self.paths)
+        none = np.zeros(full.shape)  # nothing arriving (read only)
+        none.setflags(write=False)
         for day in range(self.days):
             d = self.day
             index_usd_per_th = self._asic_usd_per_th(d)
             arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
-            d.delivered_units = full * arriving
-            d.cost_usd_by_cohort = np.where(np.isnan(c.capex_usd)[:, None],
-                                            full * c.hashrate_ths[:, None] * index_usd_per_th, c.capex_usd[:, None])
-            d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
+            if day == 0 or arriving.any():  # the opening balance sheet and deliveries need the cost
+                d.delivered_units = full * arriving
+                d.cost_usd_by_cohort = np.where(np.isnan(c.capex_usd)[:, None],
+                                                full * c.hashrate_ths[:, None] * index_usd_per_th, c.capex_usd[:, None])
+                d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
+            else:
+                d.delivered_units = d.purchase_capex_by_cohort = none
             d.purchase_capex_usd = d.purchase_capex_by_cohort.sum(axis=0)
             d.retired_units_by_cohort = self.retired_units
             if self.retired_units.any():
@@ -675,11 +698,20 @@ class _Simulation:
             yield self.env.timeout(1)
 
     def reporting(self):
-        """Fold each finished day into kept rows, quantiles, monthly flows and totals."""
+        """Fold each finished day into kept rows, quantiles, monthly flows and totals.
+
+        The day's columns go into a buffer of :data:`QUANTILE_BLOCK_DAYS` days; the kept rows
+        and the daily quantiles (:func:`simulator.results.exact_percentiles`, numpy's
+        percentiles) are taken from it a block at a time.
+        """
         tracker = _signal_tracker(self.scenario, self.library, self.hashrate_model)
+        columns_of_day = np.empty((QUANTILE_BLOCK_DAYS, len(self.daily_columns), self.paths))
+        kept = np.flatnonzero(self.keep)
+        lines = np.empty((len(MONTHLY_LINES), self.paths))
+        t = self.totals
         for day in range(self.days):
             d = self.day
-            fleet_ehs = (self.cohorts.hashrate_ths[:, None] * self.units.installed).sum(axis=0) / units.THS_PER_EHS
+            fleet_ehs = d.installed_ehs  # energised nameplate EH/s at the end of the day (fleet_trades)
             columns = {
                 "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
                 "network_hashrate_ehs": d.network_hashrate_ehs, "height": self.chain.height,
@@ -691,18 +723,21 @@ class _Simulation:
                               d.price_usd),
             }
             if self.hpc is not None:
-                columns["hpc_power_mw"] = np.full(self.paths, self.hpc.reserved_mw_on(day))
+                columns["hpc_power_mw"] = self.hpc.reserved_mw_on(day)
             if self.ledger is not None:
                 columns.update(self.ledger.daily_columns())
-            stacked = np.stack([columns[c] for c in self.daily_columns])
-            self.quantiles[day] = np.percentile(stacked, [5, 50, 95], axis=1).T
-            for c in self.daily_columns:
-                self.kept[c][day] = columns[c][self.keep]
-            lines = np.stack([np.broadcast_to(getattr(d, k), (self.paths,)) for k in MONTHLY_LINES])
-            self.monthly[self.month_of_day[day]] += lines
-            t = self.totals
+            row = day % QUANTILE_BLOCK_DAYS
+            for j, c in enumerate(self.daily_columns):
+                columns_of_day[row, j] = columns[c]
+            if row == QUANTILE_BLOCK_DAYS - 1 or day == self.days - 1:
+                first, block = day - row, columns_of_day[:row + 1]
+                for j, c in enumerate(self.daily_columns):
+                    self.kept[c][first:day + 1] = block[:, j, kept]
+                self.quantiles[first:day + 1] = exact_percentiles(block)  # partitions the block in place
             for j, k in enumerate(MONTHLY_LINES):
-                t[k] += lines[j]
+                lines[j] = getattr(d, k)
+            self.monthly[self.month_of_day[day]] += lines
+            self.line_totals += lines
             t["fleet_ehs_days"] += fleet_ehs
             t["end_fleet_value_usd"] = d.fleet_market_value_usd
             t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day

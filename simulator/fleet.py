@@ -68,12 +68,14 @@ class Cohorts:
 class FailureState:
     """Units per cohort and path ``(cohorts, paths)``: working, installed, and in repair.
 
-    ``repairs[j]`` holds the units that come back ``j + 1`` days from now.
+    ``repairs`` is a ring of ``R`` days: ``repairs[(head + j) % R]`` holds the units that come
+    back ``j + 1`` days from now (so ``repairs[head]`` come back at the next day's start).
     """
 
     working: np.ndarray
     installed: np.ndarray
     repairs: np.ndarray
+    head: int = 0
 
 
 def fail_and_repair(state: FailureState, u_fail: np.ndarray, u_permanent: np.ndarray,
@@ -82,14 +84,18 @@ def fail_and_repair(state: FailureState, u_fail: np.ndarray, u_permanent: np.nda
 
     ``failed ~ Binomial(working, q)`` with ``q = 1 − (1 − r)^(1/365)`` from the profile's
     annual rate r; ``lost ~ Binomial(failed, permanent_fraction)`` leave the fleet for good;
-    the rest return after the repair delay (the queue ``repairs``).
+    the rest return after the repair delay (the queue ``repairs``, a ring updated in place:
+    today's slot, emptied by the units coming back, takes the units that come back in
+    ``R`` days).
     """
-    back = state.repairs[0]
-    working = state.working + back
+    slot = state.head
+    working = state.working + state.repairs[slot]
     failed = binomial_inverse_cdf(u_fail, working, daily_probability[:, None])
     lost = binomial_inverse_cdf(u_permanent, failed, permanent_fraction)
-    repairs = np.concatenate([state.repairs[1:], (failed - lost)[None]], axis=0)
-    return FailureState(working - failed, state.installed - lost, repairs), failed
+    np.subtract(failed, lost, out=state.repairs[slot])
+    working -= failed
+    head = (slot + 1) % state.repairs.shape[0]
+    return FailureState(working, state.installed - lost, state.repairs, head), failed
 
 
 def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:

@@ -127,6 +127,57 @@ def revenue_mix(monthly: pd.DataFrame) -> pd.DataFrame:
     return yearly
 
 
+#: The percentiles of daily_quantiles.parquet.
+DAILY_PERCENTILES = (5, 50, 95)
+
+
+def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
+    """``np.percentile(rows, q, axis=-1)`` (linear method), moved to the last axis: ``(..., len(q))``.
+
+    The same numbers as numpy's (the same order statistics, interpolated by numpy's own
+    formula), found faster: one selection per order statistic needed, from the largest down,
+    each on the part of the row the previous one left below it (numpy partitions each row
+    for all of them at once through a view with the row strided, several times slower on
+    the daily (columns × paths) tables). ``rows`` is partitioned in place (pass a copy to
+    keep it); a row holding NaN gives NaN, as numpy does.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(4, 101))
+    >>> bool(np.array_equal(exact_percentiles(x.copy()), np.percentile(x, [5, 50, 95], axis=-1).T))
+    True
+    """
+    n = rows.shape[-1]
+    quantiles = np.true_divide(np.asanyarray(q), 100)
+    virtual = (n - 1) * quantiles  # numpy's 'linear' method and its index and weight rules
+    previous = np.floor(virtual)
+    following = previous + 1
+    previous[virtual >= n - 1] = following[virtual >= n - 1] = -1
+    previous[virtual < 0] = following[virtual < 0] = 0
+    gamma = virtual - previous
+    previous_i, following_i = previous.astype(np.intp) % n, following.astype(np.intp) % n
+    flat = rows.reshape(-1, n)
+    stat = {}
+    top = n  # flat[:, :top] holds the `top` smallest values of each row
+    for k in sorted(set(previous_i.tolist()) | set(following_i.tolist()), reverse=True):
+        part = flat[:, :top]
+        if k < top - 1:
+            part.partition(k, axis=-1)
+        else:  # the largest left: move it to the end instead of selecting
+            r, at = np.arange(len(part)), part.argmax(axis=-1)
+            part[r, at], part[:, k] = part[:, k], part[r, at]
+        stat[k] = part[:, k].copy()
+        top = k
+    a = np.stack([stat[k] for k in previous_i], axis=-1)
+    b = np.stack([stat[k] for k in following_i], axis=-1)
+    with np.errstate(invalid="ignore"):  # inf − inf: NaN, as numpy's
+        diff_b_a = b - a  # numpy's _lerp
+        out = np.add(a, diff_b_a * gamma)
+        np.subtract(b, diff_b_a * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    out[np.isnan(flat).any(axis=-1)] = np.nan
+    return out.reshape(rows.shape[:-1] + (len(quantiles),))
+
+
 def daily_quantile_frame(dates: pd.DatetimeIndex, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:
     """Frame with ``date`` and ``X_p5``, ``X_p50``, ``X_p95`` from arrays ``(days, 3)`` per column."""
     data = {"date": dates}

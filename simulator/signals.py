@@ -70,7 +70,11 @@ def hash_ribbons(window_ehs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     >>> [float(x[0]) for x in hash_ribbons(w)]
     [90.0, 95.0, 1.0]
     """
-    by_path = np.ascontiguousarray(window_ehs.T)  # each path's days contiguous: one summation order
+    return _ribbons(np.ascontiguousarray(window_ehs.T))  # each path's days contiguous: one summation order
+
+
+def _ribbons(by_path: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`hash_ribbons` of ``by_path`` ``(paths, 60)`` (rows contiguous, oldest day first)."""
     ma30 = by_path[:, -RIBBON_SHORT_DAYS:].sum(axis=1) / RIBBON_SHORT_DAYS
     ma60 = by_path[:, -RIBBON_LONG_DAYS:].sum(axis=1) / RIBBON_LONG_DAYS
     return ma30, ma60, (ma30 < ma60 * (1 - _ROUNDING)).astype(float)
@@ -189,26 +193,50 @@ class SignalTracker:
     weights: np.ndarray
     sell_fraction: float
     prior_ehs: np.ndarray | None = None
-    window_ehs: np.ndarray | None = None
+    _days: np.ndarray | None = None  # (paths, 60 + _SLACK): each path's days, oldest first; the window ends at _end
+    _end: int = 0
+    _underwater: tuple | None = None  # (weights row, its sorted breakevens and tail sums)
+
+    #: Days appended after the window before it is moved back to the front of ``_days``.
+    _SLACK = 64
+
+    @property
+    def window_ehs(self) -> np.ndarray | None:
+        """The last 60 days of network hashrate ``(60, paths)``, oldest first (None before day 0)."""
+        return None if self._days is None else self._days[:, self._end - RIBBON_LONG_DAYS:self._end].T
 
     def day(self, day: int, hashrate_ehs: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
             miner_revenue_btc: np.ndarray, price_usd: np.ndarray) -> dict[str, np.ndarray]:
         """The signal columns of day ``day`` (call once per day, in order), arrays ``(paths,)``."""
-        today = np.asarray(hashrate_ehs, dtype=float)[None, :]
-        if self.window_ehs is None:
-            prior = np.zeros((0, today.shape[1])) if self.prior_ehs is None or not len(self.prior_ehs) else \
-                np.repeat(np.asarray(self.prior_ehs, dtype=float)[-(RIBBON_LONG_DAYS - 1):, None], today.shape[1], 1)
-            earliest = prior[:1] if len(prior) else today
+        today = np.asarray(hashrate_ehs, dtype=float)
+        if self._days is None:
+            prior = np.zeros((0, today.shape[0])) if self.prior_ehs is None or not len(self.prior_ehs) else \
+                np.repeat(np.asarray(self.prior_ehs, dtype=float)[-(RIBBON_LONG_DAYS - 1):, None], today.shape[0], 1)
+            earliest = prior[:1] if len(prior) else today[None, :]
             pad = np.repeat(earliest, RIBBON_LONG_DAYS - 1 - len(prior), axis=0)
-            self.window_ehs = np.vstack([pad, prior, today])
-        else:
-            self.window_ehs = np.vstack([self.window_ehs[1:], today])
-        ma30, ma60, capitulation = hash_ribbons(self.window_ehs)
+            self._days = np.empty((today.shape[0], RIBBON_LONG_DAYS + self._SLACK))
+            self._days[:, :RIBBON_LONG_DAYS - 1] = np.vstack([pad, prior]).T
+            self._end = RIBBON_LONG_DAYS - 1
+        elif self._end == self._days.shape[1]:
+            self._days[:, :RIBBON_LONG_DAYS - 1] = self._days[:, self._end - RIBBON_LONG_DAYS + 1:]
+            self._end = RIBBON_LONG_DAYS - 1
+        self._days[:, self._end] = today
+        self._end += 1
+        ma30, ma60, capitulation = _ribbons(self._days[:, self._end - RIBBON_LONG_DAYS:self._end])
         sold_btc, sold_usd = sell_pressure(miner_revenue_btc, price_usd, self.sell_fraction)
         return {
             "network_hashrate_30d_ehs": ma30, "network_hashrate_60d_ehs": ma60,
             "hash_ribbon_capitulation": capitulation,
-            "underwater_hashrate_fraction": underwater_fraction(hashprice_usd_per_ph_day,
-                                                                self.breakeven_usd_per_ph_day, self.weights[day]),
+            "underwater_hashrate_fraction": self._underwater_fraction(hashprice_usd_per_ph_day, self.weights[day]),
             "miner_sell_pressure_btc": sold_btc, "miner_sell_pressure_usd": sold_usd,
         }
+
+    def _underwater_fraction(self, hashprice_usd_per_ph_day: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:func:`underwater_fraction`, its sorted table kept while the day's mix stays the same."""
+        if self._underwater is None or not np.array_equal(self._underwater[0], weights):
+            b = self.breakeven_usd_per_ph_day
+            order = np.argsort(b, kind="stable")
+            above = np.r_[np.cumsum(weights[order][::-1])[::-1], 0.0]
+            self._underwater = (weights.copy(), b[order], above)
+        _, sorted_b, above = self._underwater
+        return above[np.searchsorted(sorted_b, hashprice_usd_per_ph_day, side="right")]

@@ -36,15 +36,19 @@ def site_breakeven_usd_per_mwh(hashprice_usd_per_ph_day: np.ndarray, efficiency_
 
 @dataclass(frozen=True)
 class Dispatch:
-    """A site's day, per path: running TH/s averaged over the day, hourly energy, curtailment."""
+    """A site's day, per path: running TH/s averaged over the day, hourly energy, curtailment.
+
+    ``energy_mwh`` is the day's energy, ``energy_hourly_mwh.sum(axis=0)`` (computed once).
+    """
 
     running_ths: np.ndarray
     energy_hourly_mwh: np.ndarray
     curtailed_mwh: np.ndarray
+    energy_mwh: np.ndarray = None
 
-    @property
-    def energy_mwh(self) -> np.ndarray:
-        return self.energy_hourly_mwh.sum(axis=0)
+    def __post_init__(self) -> None:
+        if self.energy_mwh is None:
+            object.__setattr__(self, "energy_mwh", self.energy_hourly_mwh.sum(axis=0))
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def ppa_price_usd_per_mwh(power, day: int, expiry_day: float) -> float | None:
 
 
 def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
-                ppa_usd_per_mwh: float | None = None) -> Bill:
+                ppa_usd_per_mwh: float | None = None, energy_mwh: np.ndarray | None = None) -> Bill:
     """The day's bill; ``price_usd_per_mwh`` is each hour's contract or market price ``(24, paths)``.
 
     * fixed or index (or a PPA after expiry, ``ppa_usd_per_mwh=None``): cost ``Σ_h U_h (p_h + tax)``.
@@ -80,7 +84,7 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
     (7200.0, 14400.0)
     """
     used = energy_hourly_mwh
-    tax = used.sum(axis=0) * tax_usd_per_mwh
+    tax = (used.sum(axis=0) if energy_mwh is None else energy_mwh) * tax_usd_per_mwh  # energy_mwh: that sum
     if ppa_usd_per_mwh is None:
         return Bill((used * price_usd_per_mwh).sum(axis=0) + tax, np.zeros(used.shape[1:]))
     block, take = power.block_mw, power.min_take_fraction * power.block_mw
@@ -121,8 +125,7 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax).
     """
     n_cohorts, paths = working_ths.shape
-    cum_ths = np.vstack([np.zeros((1, paths)), np.cumsum(working_ths, axis=0)])
-    cum_mw = np.vstack([np.zeros((1, paths)), np.cumsum(working_mw, axis=0)])
+    cum_ths, cum_mw = _cumulative(working_ths), _cumulative(working_mw)
     policy = curtailment.policy
     if policy == "none":
         k = np.full(price_usd_per_mwh.shape, n_cohorts)
@@ -130,18 +133,23 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
         on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
         k = np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
     else:
-        all_in = price_usd_per_mwh + tax_usd_per_mwh
+        all_in = price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh
         value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
-        with np.errstate(divide="ignore", invalid="ignore"):
-            threshold = np.where(all_in > 0, value / (units.HOURS_PER_DAY * (1 + cooling_overhead) * all_in), np.inf)
-        k = np.searchsorted(efficiency_jth, threshold, side="right")
+        threshold = np.full(all_in.shape, np.inf)  # every cohort runs when price + tax <= 0
+        denominator = np.multiply(all_in, units.HOURS_PER_DAY * (1 + cooling_overhead))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            np.divide(value, denominator, out=threshold, where=all_in > 0)
+        k = _count_at_or_below(efficiency_jth, threshold)
         if policy == "uptime_target":
             must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
             rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
             k = np.where(rank < must_run, n_cohorts, k)
-    running_ths = np.take_along_axis(cum_ths, k, axis=0)
-    running_mw = np.take_along_axis(cum_mw, k, axis=0)
-    if cap_mw is not None:  # demand-response calls, 4CP avoidance: shed units, least efficient first
+    if cap_mw is None:
+        running_ths, running_mw = _take_rows((cum_ths, cum_mw), k)
+    else:  # demand-response calls, 4CP avoidance: shed units, least efficient first
+        k = k.astype(np.intp)
+        running_ths = np.take_along_axis(cum_ths, k, axis=0)
+        running_mw = np.take_along_axis(cum_mw, k, axis=0)
         fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
         capped = k > fits
         whole = np.minimum(k, fits)
@@ -153,12 +161,53 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
             part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
         running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
         running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
-    running_mw = running_mw * (1 + cooling_overhead)
+    running_mw *= 1 + cooling_overhead
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
         running_mw = np.repeat(running_mw, units.HOURS_PER_DAY, axis=0)
     available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
+    energy_mwh = running_mw.sum(axis=0)
     return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
-                    curtailed_mwh=np.maximum(available_mwh - running_mw.sum(axis=0), 0.0))
+                    curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh)
+
+
+def _cumulative(x: np.ndarray) -> np.ndarray:
+    """``[0, x_0, x_0 + x_1, …]`` along axis 0: ``(cohorts + 1, paths)``."""
+    out = np.empty((x.shape[0] + 1,) + x.shape[1:])
+    out[0] = 0.0
+    if len(x):
+        out[1] = x[0]
+    for i in range(1, len(x)):  # np.cumsum's order (row by row), without its slow axis-0 loop
+        np.add(out[i], x[i], out=out[i + 1])
+    return out
+
+
+#: Up to this many cohorts a site counts them by comparisons, beyond it by binary search.
+_COMPARE_UP_TO = 16
+
+
+def _count_at_or_below(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(sorted_values, x, side="right")``: how many values are ``<= x``.
+
+    A site's few cohorts are counted with one comparison each over the hours × paths (a
+    binary search per element costs more until there are dozens); NaN counts as above all,
+    as in ``searchsorted``.
+    """
+    n = len(sorted_values)
+    if n > _COMPARE_UP_TO or np.isnan(x).any():
+        return np.searchsorted(sorted_values, x, side="right")
+    k = np.zeros(x.shape, dtype=np.int8)
+    for value in sorted_values:
+        np.add(k, x >= value, out=k, casting="unsafe")
+    return k
+
+
+def _take_rows(cum: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``take_along_axis(cum[j], k, axis=0)`` for ``cum = (cum_ths, cum_mw)``, through one flat index."""
+    paths = cum[0].shape[1]
+    flat = k.astype(np.intp)
+    flat *= paths
+    flat += np.arange(paths)
+    return cum[0].reshape(-1).take(flat), cum[1].reshape(-1).take(flat)
 
 
 def ambient_c(site: Site, month: int) -> np.ndarray | None:

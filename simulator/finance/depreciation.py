@@ -45,8 +45,10 @@ def depreciation_usd(cost_usd, start_day, day, life_years: float = ASIC_LIFE_YEA
     """
     day = np.asarray(day, dtype=float)
     in_service = day >= np.asarray(start_day, dtype=float)
-    return np.where(in_service, book_value_usd(cost_usd, start_day, day, life_years)
-                    - book_value_usd(cost_usd, start_day, day + 1, life_years), 0.0)
+    charge = book_value_usd(cost_usd, start_day, day, life_years) - book_value_usd(cost_usd, start_day, day + 1,
+                                                                                   life_years)
+    return charge if in_service.all() and charge.shape == np.broadcast(in_service, charge).shape \
+        else np.where(in_service, charge, 0.0)
 
 
 def impairment_usd(book_value_retired_usd, proceeds_usd):

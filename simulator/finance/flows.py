@@ -91,7 +91,13 @@ class OperatingFlows:
         Market facts (prices, hashprice, height, fees) and the installed fleet (still the
         company's assets) stay as they are.
         """
-        market = {"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height", "fees_btc_per_block",
-                  "fleet_market_value_usd", "installed_ehs"}
-        return OperatingFlows(**{f.name: getattr(self, f.name) if f.name in market else getattr(self, f.name) * alive
-                                 for f in fields(self)})
+        if np.all(alive):  # x × True is x: nothing to zero
+            return self
+        return OperatingFlows(**{name: getattr(self, name) if name in _MARKET else getattr(self, name) * alive
+                                 for name in _FIELDS})
+
+
+_FIELDS = tuple(f.name for f in fields(OperatingFlows))
+#: Market facts and the installed fleet: never zeroed on a stopped path.
+_MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
+                     "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs"})

@@ -142,6 +142,9 @@ def check_collateral(debt_usd, pledged_btc, treasury_btc, price_usd, ltv_initial
     treasury = np.asarray(treasury_btc, dtype=float).copy()
     price = np.asarray(price_usd, dtype=float)
     current = ltv(debt, pledged, price)
+    if not ((debt > 0) & (current >= min(ltv_margin_call, ltv_liquidation))).any():  # no call, no sale: as it was
+        no = np.zeros(debt.shape, dtype=bool)
+        return CollateralStep(pledged, treasury, debt, no, no, np.zeros(debt.shape))
     call = (debt > 0) & (current >= ltv_margin_call) & (current < ltv_liquidation)
     needed = np.where(call, np.maximum(collateral_btc(np.maximum(debt, 0), price, ltv_initial) - pledged, 0), 0.0)
     posted = np.minimum(needed, treasury)

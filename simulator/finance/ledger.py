@@ -317,9 +317,10 @@ class Ledger:
         self.units = np.maximum(self.units - leaving, 0.0)
         impairment = removed - f.resale_value_usd
         delivered = f.delivered_units > 0
-        self.unit_cost_usd = np.where(delivered, f.purchase_capex_usd / np.where(delivered, f.delivered_units, 1.0),
-                                      self.unit_cost_usd)
-        self.units = self.units + f.delivered_units
+        if delivered.any():  # (otherwise unit costs stay and no units are added)
+            self.unit_cost_usd = np.where(delivered, f.purchase_capex_usd / np.where(delivered, f.delivered_units, 1.0),
+                                          self.unit_cost_usd)
+            self.units = self.units + f.delivered_units
         machine_dep = (self.units * depreciation_usd(self.unit_cost_usd, self.cohort_start_day, day,
                                                      c.asic_life_years)).sum(axis=0)
         purchase_capex = f.purchase_capex_usd.sum(axis=0)
@@ -346,6 +347,8 @@ class Ledger:
         # treasury policy: sell a share of today's production
         self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
 
+        if c.valuation.method != "dcf":  # the run rates feed the dcf only
+            return
         for k, v in (("mining", f.btc_mined),
                      ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
                       + f.repair_cost_usd),
@@ -431,8 +434,8 @@ class Ledger:
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
-        self.month[line] = self.month[line] + amount
-        self.total[line] = self.total[line] + amount
+        np.add(self.month[line], amount, out=self.month[line])  # in place: the month's and the total's own arrays
+        np.add(self.total[line], amount, out=self.total[line])
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
@@ -558,7 +561,8 @@ class Ledger:
             b["y"] += y
             b["xx"] += x * x
             b["xy"] += x * y
-            self.log_returns.push(np.log(price / self._last_price))
+            if self.cfg.hedges:  # the trailing volatility of the hedges' premiums
+                self.log_returns.push(np.log(price / self._last_price))
         if day == 0:
             self.first_share_price_usd = sp.copy()
         self.peak_share_price_usd = np.maximum(self.peak_share_price_usd, sp)

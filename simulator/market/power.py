@@ -36,9 +36,9 @@ import pandas as pd
 
 from simulator.config.schema import IndexPower
 from simulator.errors import InputError
-from simulator.market.price import _require, box_muller
+from simulator.market.price import _require
 from simulator.market.series_csv import as_date, check_block, gather_window, parse_numbers, read_long_table, sort_rows
-from simulator.rng import PathStreams
+from simulator.rng import PathStreams, path_last
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
 # --------------------------------------------------------------------------- the default shape
@@ -358,7 +358,7 @@ class IndexPowerModel:
 
     Examples
     --------
-    >>> from simulator.rng import PathStreams
+    >>> from simulator.rng import PathStreams, path_last
     >>> streams = PathStreams(7, "power", np.arange(3))
     >>> flat = IndexPowerModel(mean_usd_per_mwh=38.0, start=dt.date(2026, 1, 1))
     >>> prices, state = flat.block(flat.start(streams), 0, 365, streams)
@@ -471,9 +471,23 @@ class IndexPowerModel:
         ``z = a z_common + sqrt(1 − a²) z_site`` with ``a = common_loading``, so two sites'
         log base prices have shock correlation ``a_1 a_2``.
         """
+        prices, base, shape, u, after = self._simulate(state, day0, n_days, streams, common)
+        spike = u[:, _SPIKES] < self.spike_probability
+        negative = u[:, _NEGATIVES] < self.negative_probability
+        return IndexPowerBlock(prices, base, shape, spike, negative), after
+
+    def _simulate(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
+                  common: PathStreams | None, out: np.ndarray | None = None):
+        """Prices ``(n_days, 24, paths)`` (C-contiguous), base, shape, the uniforms and the state after.
+
+        :func:`index_prices`' formula, computed in place: the rare spike and negative hours
+        are found in the path-major uniforms and applied where they fall (``x + 0`` is ``x``
+        in the hours without a spike, so this is the same arithmetic).
+        """
         check_block(state.day, day0, n_days)
-        u = streams.uniform((n_days, DRAWS_PER_DAY))
-        z, _ = box_muller(u[:, 0], u[:, 1])  # (n_days, paths)
+        u = streams.uniform((n_days, DRAWS_PER_DAY), reuse=True)  # consumed before the next block is drawn
+        # box_muller's cosine branch (the sine normal is discarded)
+        z = np.sqrt(-2.0 * np.log1p(-u[:, 0])) * np.cos(2.0 * np.pi * u[:, 1])  # (n_days, paths)
         if common is not None and self.common_loading > 0:
             a = self.common_loading
             z = a * common.normal((n_days,)) + math.sqrt(1.0 - a * a) * z
@@ -481,6 +495,7 @@ class IndexPowerModel:
         sigma = self.vol_daily
         v = self.log_variance
         sd0 = math.sqrt(v) if math.isfinite(v) else sigma  # y_0 ~ N(0, v), or N(0, σ²) if κ = 0
+        z = path_last(z)
         y = np.empty_like(z)
         previous = state.log_deviation
         for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
@@ -489,23 +504,35 @@ class IndexPowerModel:
         centre = self.log_base_centre(day0 + np.arange(n_days))
         base = np.exp(centre[:, None] + y)
         shape = self.shape_of_days(day0, n_days)
-        spike = u[:, _SPIKES] < self.spike_probability
-        negative = u[:, _NEGATIVES] < self.negative_probability
-        prices = index_prices(
-            base, shape, spike, negative,
-            spike_usd_per_mwh=self.spike_usd_per_mwh, negative_usd_per_mwh=self.negative_usd_per_mwh,
-            floor_usd_per_mwh=self.floor_usd_per_mwh, cap_usd_per_mwh=self.cap_usd_per_mwh,
-        )
+        full = (n_days, HOURS_PER_DAY, streams.paths)
+        fits = out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
+        prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
+        by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50): the memory order of the draws
+        for hours, hit, value, add in ((_SPIKES, self.spike_probability, self.spike_usd_per_mwh, True),
+                                       (_NEGATIVES, self.negative_probability, self.negative_usd_per_mwh, False)):
+            if hit <= 0:  # u < 0 never holds
+                continue
+            path, day, hour = np.nonzero(by_path[:, :, hours] < hit)
+            at = (day * HOURS_PER_DAY + hour) * prices.shape[-1] + path
+            if add:
+                prices.reshape(-1)[at] += value
+            else:
+                prices.reshape(-1)[at] = value
+        np.clip(prices, self.floor_usd_per_mwh, self.cap_usd_per_mwh, out=prices)
         after = IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
-        return IndexPowerBlock(prices, base, shape, spike, negative), after
+        return prices, base, shape, u, after
 
     def block(
         self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
-        common: PathStreams | None = None,
+        common: PathStreams | None = None, out: np.ndarray | None = None,
     ) -> tuple[np.ndarray, IndexPowerState]:
-        """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
-        detail, after = self.draw(state, day0, n_days, streams, common)
-        return detail.prices_usd_per_mwh, after
+        """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``.
+
+        ``out``: the previous block, to be overwritten with this one if its shape fits (a block
+        of a year is tens of MB, and fresh memory is slow to touch the first time).
+        """
+        prices, _, _, _, after = self._simulate(state, day0, n_days, streams, common, out)
+        return prices, after
 
 
 # --------------------------------------------------------------------------- hourly CSV files
@@ -695,7 +722,7 @@ class CsvPowerModel:
     Examples
     --------
     >>> import tempfile, os
-    >>> from simulator.rng import PathStreams
+    >>> from simulator.rng import PathStreams, path_last
     >>> rows = "".join(f"2026-01-01T{h:02d}:00Z,{20 + h}\\n" for h in range(24))
     >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
     ...     _ = f.write("datetime,price_usd_per_mwh\\n" + rows)
@@ -725,9 +752,10 @@ class CsvPowerModel:
         return HourlyCsvState(0, table)
 
     def block(
-        self, state: HourlyCsvState, day0: int, n_days: int, streams: PathStreams, common: PathStreams | None = None
+        self, state: HourlyCsvState, day0: int, n_days: int, streams: PathStreams, common: PathStreams | None = None,
+        out: np.ndarray | None = None,
     ) -> tuple[np.ndarray, HourlyCsvState]:
-        """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)``."""
+        """Hourly prices of days ``day0 … day0 + n_days − 1`` [USD/MWh], ``(n_days, 24, paths)`` (``out`` unused)."""
         check_block(state.day, day0, n_days)
         values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
         return values, HourlyCsvState(day0 + n_days, state.table)

@@ -1,0 +1,187 @@
+"""The benchmark suite of issue 10 (``make bench``): one line per figure, and a JSON file.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/run_all.py [--json out/bench.json] [--naive-paths 3] [--skip scaling ...]
+
+Each benchmark runs in its own subprocess (so that its peak RSS is its own):
+
+1. ``bench-10y`` (bench_10y.py): simulate wall time, path-days per second, peak RSS of the
+   largest process (its ``ru_maxrss``) and summed over the process tree (sampled from /proc
+   every 10 ms while it runs).
+2. The naive per-path SimPy model (bench_engine.py's ``run_naive``, operations and failures,
+   a few paths), per path-day, and the speed-up hashfleet / naive per path-day.
+3. The floor (floor.py): bench-10y's operations in plain numpy, and hashfleet / floor.
+4. Scaling (bench_scaling.py): paths, years and cohorts, with fitted exponents.
+5. Start-up (bench_startup.py): the whole ``hashfleet run`` process, one path, two years.
+
+Targets (issue 10, on 2 cores) are printed beside the figures. The sweep scale-out benchmark
+(bench_sweep.py) is run by ``make bench`` after this script when it exists.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+JSON_TAG = "BENCH_JSON "
+TARGETS = {"floor_ratio": 0.6, "rss_mb": 2048, "naive_speedup": 150.0, "exponent": 1.1, "startup_s": 2.0}
+
+
+# --------------------------------------------------------------------------- processes
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_child(script: str, *args: str) -> tuple[dict, dict]:
+    """Run ``benchmarks/script`` in a subprocess; its JSON line, and the RSS sampled over its process tree."""
+    cmd = [sys.executable, os.path.join(HERE, script), *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = {"summed_mb": 0.0, "largest_mb": 0.0, "processes": 1}
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            tree = _descendants(proc.pid)
+            rss = [_rss_mb(p) for p in tree]
+            peak["summed_mb"] = max(peak["summed_mb"], sum(rss))
+            peak["largest_mb"] = max(peak["largest_mb"], max(rss, default=0.0))
+            peak["processes"] = max(peak["processes"], len(tree))
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if sys.platform.startswith("linux"):
+        sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    if proc.returncode != 0:
+        sys.stderr.write(stderr)
+        raise SystemExit(f"{script} failed (exit {proc.returncode})")
+    line = next(o for o in stdout.splitlines() if o.startswith(JSON_TAG))
+    return json.loads(line[len(JSON_TAG):]), peak
+
+
+def _ok(value: float, target: float, below: bool = True) -> str:
+    met = value <= target if below else value >= target
+    return f"(target {'<=' if below else '>='} {target:g}: {'met' if met else 'MISSED'})"
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", default=os.path.join("out", "bench.json"), help="JSON file of all figures")
+    ap.add_argument("--paths", type=int, default=1000, help="bench-10y paths (default 1000)")
+    ap.add_argument("--days", type=int, default=3650, help="bench-10y days (default 3650)")
+    ap.add_argument("--naive-paths", type=int, default=3)
+    ap.add_argument("--naive-repeats", type=int, default=3)
+    ap.add_argument("--skip", nargs="*", default=[], choices=["naive", "floor", "scaling", "startup"])
+    ap.add_argument("--quick", action="store_true", help="small sizes everywhere (a smoke test of the suite)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.paths, args.days, args.naive_paths, args.naive_repeats = 100, 365, 1, 1
+
+    t_all = time.perf_counter()
+    figures: dict = {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
+                     "machine": platform.machine(), "targets": TARGETS}
+    lines = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+
+    hf, rss = run_child("bench_10y.py", "--paths", str(args.paths), "--days", str(args.days))
+    figures["bench_10y"] = {**hf, "sampled_rss": rss}
+    shape = f"{hf['paths']} paths x {hf['days']} days, {hf['cohorts']} cohorts, 4 sites (2 hourly index), HPC, company"
+    say(f"bench-10y wall time: {hf['wall_s']:.2f} s ({shape})")
+    say(f"bench-10y throughput: {hf['path_days_per_s']:,.0f} path-days/s")
+    say(f"bench-10y peak RSS, largest process: {hf['peak_rss_mb']:.0f} MB (before simulate {hf['rss_before_simulate_mb']:.0f} MB) "
+        + _ok(hf["peak_rss_mb"], TARGETS["rss_mb"]))
+    say(f"bench-10y peak RSS, summed over its {rss['processes']} process(es): {max(rss['summed_mb'], hf['peak_rss_mb']):.0f} MB "
+        + _ok(max(rss["summed_mb"], hf["peak_rss_mb"]), TARGETS["rss_mb"]))
+
+    if "naive" not in args.skip:
+        from bench_engine import run_naive
+
+        ops, _ = run_child("bench_10y.py", "--paths", str(args.paths), "--days", str(args.days), "--operations-only")
+        naive = run_naive(args.naive_paths, args.days, args.naive_repeats)
+        speedup = ops["path_days_per_s"] / naive["path_days_per_s"]
+        figures["operations_only"] = ops
+        figures["naive"] = naive
+        figures["naive_speedup"] = speedup
+        figures["naive_speedup_bench_10y"] = hf["path_days_per_s"] / naive["path_days_per_s"]
+        say(f"hashfleet operations only (bench-10y without HPC and company: the naive model's work): "
+            f"{ops['wall_s']:.2f} s ({ops['path_days_per_s']:,.0f} path-days/s)")
+        say(f"naive SimPy per-path model: {naive['s_per_path_day'] * 1e6:.1f} us per path-day "
+            f"({naive['paths']} paths x {naive['days']} days, fastest of {naive['repeats']}; operations and failures)")
+        say(f"hashfleet/naive speed-up per path-day, same work: {speedup:.1f}x "
+            + _ok(speedup, TARGETS["naive_speedup"], False))
+        say(f"hashfleet/naive speed-up per path-day, bench-10y (HPC and company too) against the naive operations: "
+            f"{figures['naive_speedup_bench_10y']:.1f}x")
+
+    if "floor" not in args.skip:
+        floor, _ = run_child("floor.py", "--paths", str(args.paths), "--days", str(args.days))
+        ratio = hf["wall_s"] / floor["wall_s"]
+        figures["floor"] = floor
+        figures["floor_ratio"] = ratio
+        say(f"floor (plain numpy operations, no failures, HPC or company): {floor['wall_s']:.2f} s "
+            f"({floor['path_days_per_s']:,.0f} path-days/s)")
+        say(f"hashfleet/floor time: {ratio:.2f} " + _ok(ratio, TARGETS["floor_ratio"]))
+
+    if "scaling" not in args.skip:
+        scaling, _ = run_child("bench_scaling.py", *(["--quick"] if args.quick else []))
+        figures["scaling"] = scaling
+        for name, s in scaling.items():
+            fixed = ", ".join(f"{k} {v}" for k, v in s["fixed"].items() if k != "cohorts" or name != "cohorts")
+            times = " / ".join(f"{w:.2f}" for w in s["wall_s"])
+            say(f"scaling with {name} {'/'.join(map(str, s['values']))} ({fixed}): {times} s, "
+                f"exponent {s['exponent']:.2f} " + _ok(s["exponent"], TARGETS["exponent"]))
+
+    if "startup" not in args.skip:
+        start, _ = run_child("bench_startup.py")
+        figures["startup"] = start
+        say(f"start-up, whole `hashfleet run` of 1 path x 730 days: {start['wall_s_min']:.2f} s "
+            f"(median {start['wall_s_median']:.2f} s; imports of simulator.cli {start['import_s_min']:.2f} s) "
+            + _ok(start["wall_s_min"], TARGETS["startup_s"]))
+
+    figures["total_wall_s"] = time.perf_counter() - t_all
+    figures["lines"] = lines
+    say(f"benchmark suite wall time: {figures['total_wall_s']:.0f} s")
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w", encoding="utf-8") as fh:
+        json.dump(figures, fh, indent=2)
+    print(f"json written: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
