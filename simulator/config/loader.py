@@ -351,6 +351,16 @@ def _message(err: dict, loc: tuple) -> str:
     return err["msg"]
 
 
+def load_with_overrides(path, overrides: Iterable[str] = ()) -> tuple[Document, str]:
+    """The merged document of ``path`` with ``--set`` overrides applied, and the SHA-256 of the
+    merged document before them (``scenario_sha256``); a read or override problem is InputErrors."""
+    try:
+        doc = load_document(str(path))
+        return apply_overrides(doc, tuple(overrides)), document_sha256(doc)
+    except InputError as exc:
+        raise InputErrors([exc]) from None
+
+
 def validate_document(doc: Document, file: str) -> Scenario:
     """Validate the merged document with the pydantic schema and the cross-field checks."""
     try:
@@ -388,12 +398,7 @@ def load_scenario(path: str, overrides: Iterable[str] = ()) -> Scenario:
         Every problem found, each ``file:line:col: message``.
     """
     overrides = tuple(overrides)
-    try:
-        doc = load_document(str(path))
-        sha = document_sha256(doc)
-        doc = apply_overrides(doc, overrides)
-    except InputError as exc:
-        raise InputErrors([exc]) from None
+    doc, sha = load_with_overrides(path, overrides)
     scenario = validate_document(doc, str(path))
     scenario._provenance = Provenance(file=str(path), sha256=sha, overrides=overrides,
                                       base_dir=os.path.dirname(os.path.abspath(str(path))))

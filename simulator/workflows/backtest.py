@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Iterable
 
 from simulator.chain import RETARGET_INTERVAL
-from simulator.config.loader import apply_overrides, document_sha256, load_document, validate_document
+from simulator.config.loader import load_with_overrides, validate_document
 from simulator.config.schema import Provenance
 from simulator.engine import simulate
-from simulator.errors import InputError, InputErrors
+from simulator.errors import InputError
 from simulator.market.history import load_history
 from simulator.market.replay import epoch_times
 from simulator.network import HistoryNetwork
@@ -167,12 +167,7 @@ def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None 
     frame = load_history(history)
     start, end = replay_window(frame, date_from, date_to)
     overrides = tuple(overrides)
-    try:
-        doc = load_document(str(src))
-        sha = document_sha256(doc)
-        doc = apply_overrides(doc, overrides)
-    except InputError as exc:
-        raise InputErrors([exc]) from None
+    doc, sha = load_with_overrides(src, overrides)
     days = (end - start).days + 1
     # history's network start values, as DESIGN.md defines them: the tip, and the difficulty and
     # first-block time of the epoch holding it (the engine's replay starts from history anyway)

@@ -23,7 +23,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from simulator.config.loader import apply_overrides, load_document, validate_document
+from simulator.config.loader import load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
 from simulator.metrics import summarise
@@ -37,10 +37,7 @@ SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
 
 
 def _load(path: str, overrides):
-    try:
-        return apply_overrides(load_document(str(path)), tuple(overrides))
-    except InputError as exc:
-        raise InputErrors([exc]) from None
+    return load_with_overrides(path, overrides)[0]
 
 
 def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None = None, market_from: str | None = None,

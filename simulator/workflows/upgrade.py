@@ -33,7 +33,7 @@ import pandas as pd
 
 from simulator import units
 from simulator.config.checks import library_for
-from simulator.config.loader import Document, apply_overrides, load_document, validate_document
+from simulator.config.loader import Document, load_with_overrides, validate_document
 from simulator.config.schema import Scenario
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
@@ -238,10 +238,7 @@ def _rate(base: Scenario, discount_rate: float | None) -> float:
 
 
 def _load(src, overrides) -> tuple[Document, str]:
-    try:
-        return apply_overrides(load_document(str(src)), tuple(overrides)), str(src)
-    except InputError as exc:
-        raise InputErrors([exc]) from None
+    return load_with_overrides(src, overrides)[0], str(src)
 
 
 def per_path(src, spec: UpgradeSpec, *, overrides: Iterable[str] = (), paths: int | None = None,
