@@ -64,7 +64,8 @@ OTHER_LINES = ("btc_sold", "btc_bought", "btc_liquidated", "debt_settled_by_coll
 #: Balance sheet lines (month end).
 BALANCE_LINES = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fleet_book_value_usd",
                  "site_book_value_usd", "hpc_book_value_usd", "other_assets_usd", "total_assets_usd", "debt_usd",
-                 "arrears_usd", "deferred_revenue_usd", "other_liabilities_usd", "total_liabilities_usd", "equity_usd", "shares_outstanding",
+                 "arrears_usd", "deferred_revenue_usd", "other_liabilities_usd", "total_liabilities_usd", "equity_usd",
+                 "shares_outstanding",
                  "share_price_usd")
 FINANCE_MONTHLY_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES + BALANCE_LINES
 #: Daily state columns (end of day) for daily.parquet.
@@ -105,6 +106,13 @@ def calendar(dates: pd.DatetimeIndex) -> list[CalendarDay]:
                         quarter_start=i == 0 or (first and m % 3 == 1), quarter_end=last and (m % 3 == 0 or i == n - 1),
                         month_days=dates[i].days_in_month, days_left_in_month=int(ends[end_of[i]] - i))
             for i, first, last, m in out]
+
+
+def _shares_for(usd, share_price_usd) -> np.ndarray:
+    """Shares that ``usd`` buys at ``share_price_usd`` (0 where the price is 0: nothing trades)."""
+    shares = np.zeros(np.shape(usd))
+    np.divide(usd, share_price_usd, out=shares, where=np.asarray(share_price_usd) > 0)
+    return shares
 
 
 class IdentityError(AssertionError):
@@ -224,8 +232,10 @@ class Ledger:
         for book in self.debt_books:
             if isinstance(book, BtcBackedBook):
                 book.open(self, self.price_usd)
-        self.equity_usd = self._assets_usd(0) - self._liabilities_usd()
-        self.opening_balance = self._balance(0)
+        opening = self._balance(-1)  # at 00:00 of day 0
+        self.equity_usd = opening["total_assets_usd"] - opening["total_liabilities_usd"]
+        opening["equity_usd"] = self.equity_usd.copy()
+        self.opening_balance = opening
 
     # ------------------------------------------------------------------ used by the debt books
     def pay_interest(self, usd, hpc: bool = False) -> None:
@@ -278,7 +288,6 @@ class Ledger:
         f = flows.masked(alive)
         self.flows = f
         self._interest_today = np.zeros(self.paths)
-        self._ebitda_today = np.zeros(self.paths)
         gain = (self.treasury_btc + self.pledged_btc()) * (f.price_usd - self.price_usd)
         self.price_usd = np.asarray(f.price_usd, dtype=float)
         self._book("btc_fair_value_gain_usd", gain)
@@ -341,8 +350,8 @@ class Ledger:
             self._book(k, v)
 
         # SBC: expensed and paid in shares at the close (credited to equity: no net change in book equity)
-        self.month_sbc_today = c.sbc_usd_per_year / units.DAYS_PER_YEAR * alive
-        self._book("sbc_usd", self.month_sbc_today)
+        self._sbc_today = c.sbc_usd_per_year / units.DAYS_PER_YEAR * alive
+        self._book("sbc_usd", self._sbc_today)
 
         # treasury policy: sell a share of today's production
         self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
@@ -376,9 +385,7 @@ class Ledger:
         self.ebitda_ring.push(self._ebitda_today)
         self.equity_usd = self.equity_usd - self._interest_today
         price_for_issuance = self.share_price_usd if day > 0 else self._share_price()
-        sbc_shares = np.zeros(self.paths)
-        np.divide(self.month_sbc_today, price_for_issuance, out=sbc_shares, where=price_for_issuance > 0)
-        self._issue(sbc_shares)
+        self._issue(_shares_for(self._sbc_today, price_for_issuance))
         if cal.month_end:
             pretax_month = self._pretax(self.month)
             self.cum_pretax_usd = self.cum_pretax_usd + pretax_month
@@ -401,8 +408,7 @@ class Ledger:
             if c.equity.buyback_usd_per_quarter:
                 spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
                                 c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
-                bought = np.zeros(self.paths)
-                np.divide(spend, price_for_issuance, out=bought, where=price_for_issuance > 0)
+                bought = _shares_for(spend, price_for_issuance)
                 self._book("buybacks_usd", spend)
                 self._book("shares_issued", -bought)
                 self.shares = self.shares - bought
@@ -464,8 +470,7 @@ class Ledger:
                                 - self.atm_shares_issued, 0.0)  # the market absorbs only so many shares
         room = np.minimum(room, share_room * share_price_usd)
         gross = np.minimum(net_usd / (1 - e.atm_fee) if e.atm_fee < 1 else 0.0, room) * (share_price_usd > 0)
-        shares = np.zeros(self.paths)
-        np.divide(gross, share_price_usd, out=shares, where=share_price_usd > 0)
+        shares = _shares_for(gross, share_price_usd)
         net = gross * (1 - e.atm_fee)
         self.atm_used_usd = self.atm_used_usd + gross
         self.atm_shares_issued = self.atm_shares_issued + shares
@@ -479,12 +484,6 @@ class Ledger:
         """Machines' book value at 00:00 of ``day`` (end of ``day − 1``)."""
         return (self.units * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
                                             self.cfg.asic_life_years)).sum(axis=0)
-
-    def _assets_usd(self, day_after: int) -> np.ndarray:
-        o = self.cfg.opening
-        return (self.cash_usd + (self.treasury_btc + self.pledged_btc()) * self.price_usd
-                + self.fleet_book_value_usd(day_after) + self.sites.value_usd + self._hpc_book_usd()
-                + o.other_assets_usd)
 
     def _hpc_book_usd(self, project: int | None = None) -> np.ndarray:
         """Book value of HPC buildings and GPUs (one project, or all)."""
@@ -500,10 +499,6 @@ class Ledger:
             contract = hpc_model.contract_value_usd(f.hpc_net_annual_usd[j], f.hpc_remaining_years[j], rate)
             total = total + np.where(f.hpc_completed[j].astype(bool), contract, self._hpc_book_usd(j))
         return total
-
-    def _liabilities_usd(self) -> np.ndarray:
-        return (self.debt_usd() + self.arrears_usd + self.deferred_revenue_usd.sum(axis=0)
-                + self.cfg.opening.other_liabilities_usd)
 
     @staticmethod
     def _pretax(lines) -> np.ndarray:
@@ -526,17 +521,18 @@ class Ledger:
         return (self.cash_usd + (self.treasury_btc + self.pledged_btc()) * self.price_usd + o.other_assets_usd
                 - debt - o.other_liabilities_usd)
 
-    def _nav_usd(self) -> np.ndarray:
-        """NAV if-converted at the close: net financial items + fleet at the ASIC price index + sites."""
-        return self._net_financial_usd(self._if_converted()[1]) + self.flows.fleet_market_value_usd \
-            + self.sites.value_usd + self._hpc_value_usd()
+    def _nav_usd(self, debt) -> np.ndarray:
+        """NAV at the close given if-converted ``debt``: net financial items + fleet at the ASIC price index
+        + sites + HPC projects."""
+        return self._net_financial_usd(debt) + self.flows.fleet_market_value_usd + self.sites.value_usd \
+            + self._hpc_value_usd()
 
     def _share_price(self) -> np.ndarray:
         """Share price at today's close by the configured method (if-converted on the previous close)."""
         v, f = self.cfg.valuation, self.flows
         diluted, debt = self._if_converted()
         if v.method == "nav":
-            return valuation.share_price_usd(self._nav_usd(), diluted, v.market_multiple)
+            return valuation.share_price_usd(self._nav_usd(debt), diluted, v.market_multiple)
         financial = self._net_financial_usd(debt)
         if v.method == "dcf":
             rr = {k: ring.annualised() for k, ring in self.run_rate.items()}
@@ -631,13 +627,14 @@ class Ledger:
     def per_path_totals(self) -> dict[str, np.ndarray]:
         """Per-path figures the finance metrics are computed from."""
         last = self._balance(self.days - 1)
+        diluted, debt = self._if_converted()
         b = self.beta
         return {**self.total, **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
                 "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
                 "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
                 "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,
                 "first_share_price_usd": self.first_share_price_usd, "end_share_price_usd": self.share_price_usd,
-                "end_nav_usd": self._nav_usd(), "end_diluted_shares": self._if_converted()[0],
+                "end_nav_usd": self._nav_usd(debt), "end_diluted_shares": diluted,
                 "end_installed_ehs": self.flows.installed_ehs, "beta_n": b["n"], "beta_x": b["x"], "beta_y": b["y"],
                 "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": self.max_drawdown}
 
