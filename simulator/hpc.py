@@ -92,6 +92,9 @@ class HpcPortfolio:
             delay = -np.log1p(-u[:, 0]) * np.array([p.delay_mean_months * DAYS_PER_MONTH for p in projects])[:, None]
         self.completion_day = np.ceil(self.start_day[:, None] + self.build_days[:, None] + delay)
         self.reserved_mw = np.array([p.it_mw * p.pue for p in projects])
+        #: Construction capex the company pays per project (the tenant funds the rest) [USD].
+        self.company_capex_usd = np.array([p.it_mw * p.capex_usd_per_mw * (1 - p.tenant_funded_fraction)
+                                           for p in projects])
         self.ramp_days = np.zeros(n)
         self.factor = np.ones_like(u[:, 0])  # lease factor or utilisation per path
         self.decline = np.zeros_like(u[:, 0])
@@ -126,12 +129,11 @@ class HpcPortfolio:
 
     def build_capex_usd(self, day: int) -> np.ndarray:
         """Building capex of ``day`` per project ``(projects,)``: even over the build days from the start."""
-        total = np.array([p.it_mw * p.capex_usd_per_mw * (1 - p.tenant_funded_fraction) for p in self.projects])
         lo, hi = self.start_day, self.start_day + self.build_days
         overlap = np.clip(np.minimum(day + 1, hi) - np.maximum(day, lo), 0.0, None)
         share = np.where(self.build_days > 0, overlap / np.where(self.build_days > 0, self.build_days, 1.0),
                          (day == self.start_day).astype(float))
-        return total * share
+        return self.company_capex_usd * share
 
     def day(self, day: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on ``day``; ``power_price_usd_per_mwh`` is each site's price of the day ``(sites, paths)``."""

@@ -36,10 +36,6 @@ COLUMNS = ("btc_per_ehs_day", "cash_cost_per_btc_usd", "all_in_cost_per_btc_usd"
 SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
 
 
-def _load(path: str, overrides):
-    return load_with_overrides(path, overrides)[0]
-
-
 def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None = None, market_from: str | None = None,
             rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = ()):
     """Simulate every company on the market source's paths.
@@ -58,11 +54,11 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
         raise InputErrors([InputError("compare", 1, 1, "give at least one scenario file")])
     if rank_by not in COLUMNS:
         raise InputErrors([InputError(f"--rank-by {rank_by}", 1, 1, f"not a column; valid: {', '.join(COLUMNS)}")])
-    source = _load(market_from or files[0], overrides)
+    source, _ = load_with_overrides(market_from or files[0], overrides)
     start = str(source.data.get("start"))
     runs = []
     for file in files:
-        doc = _load(file, overrides)
+        doc, _ = load_with_overrides(file, overrides)
         if str(doc.data.get("start")) != start:
             line, col = doc.pos(("start",))[1:]
             raise InputErrors([InputError(file, line, col, f"start {doc.data.get('start')} differs from the market's "

@@ -237,20 +237,21 @@ def _rate(base: Scenario, discount_rate: float | None) -> float:
     return base.company.valuation.discount_rate if base.company is not None else 0.10
 
 
-def _load(src, overrides) -> tuple[Document, str]:
-    return load_with_overrides(src, overrides)[0], str(src)
+def _baseline(src, overrides):
+    """The scenario's document (overrides applied), the validated baseline and its hardware library."""
+    doc, _ = load_with_overrides(src, overrides)
+    base = validate_document(doc, str(src))
+    return doc, base, library_for(base)
 
 
 def per_path(src, spec: UpgradeSpec, *, overrides: Iterable[str] = (), paths: int | None = None,
              seed: int | None = None, discount_rate: float | None = None) -> tuple[dict, Results, Results]:
     """Run the baseline and the upgrade on the same paths: per-path metrics and both runs."""
-    doc, file = _load(src, overrides)
-    base = validate_document(doc, file)
-    new = validate_document(upgraded_document(doc, spec, library_for(base)), file)
-    rate = _rate(base, discount_rate)
+    doc, base, library = _baseline(src, overrides)
+    new = validate_document(upgraded_document(doc, spec, library), str(src))  # bad options fail before any run
     baseline = simulate(base, paths=paths, seed=seed, keep_paths=0)
     upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0)
-    return evaluate(baseline, upgraded, base, new, spec, rate), baseline, upgraded
+    return evaluate(baseline, upgraded, base, new, spec, _rate(base, discount_rate)), baseline, upgraded
 
 
 def upgrade(src, spec: UpgradeSpec, **options) -> list[dict]:
@@ -275,16 +276,14 @@ def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None
 
     The baseline runs once; models that do not fit the site (capacity) are listed with the reason.
     """
-    doc, file = _load(src, overrides)
-    base = validate_document(doc, file)
-    library = library_for(base)
+    doc, base, library = _baseline(src, overrides)
     rate = _rate(base, discount_rate)
     baseline = simulate(base, paths=paths, seed=seed, keep_paths=0)
     rows = []
     for model in models or sorted(library):
         spec = UpgradeSpec(replace=replace, with_model=model, price_usd_per_th=price_usd_per_th, **options)
         try:
-            new = validate_document(upgraded_document(doc, spec, library), file)
+            new = validate_document(upgraded_document(doc, spec, library), str(src))
         except InputErrors as exc:
             rows.append({"model": model, "npv_mean_usd": None, "npv_p5_usd": None, "prob_value_destroyed": None,
                          "note": str(exc.errors[0]).split(": ", 1)[-1][:80]})
