@@ -37,7 +37,8 @@ import pandas as pd
 from simulator.config.schema import IndexPower
 from simulator.errors import InputError
 from simulator.market.price import _require
-from simulator.market.series_csv import as_date, check_block, gather_window, parse_numbers, read_long_table, sort_rows
+from simulator.market.series_csv import (as_date, check_block, gather_window, line_before, parse_numbers,
+                                         read_long_table, sort_rows)
 from simulator.rng import PathStreams, path_last
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -646,12 +647,7 @@ class HourlyTable:
     def _missing_hour(self, start: dt.date, n_days: int, index: int, path: int | None) -> None:
         hour = np.datetime64(start, "h") + index
         last = np.datetime64(start, "h") + (n_days * HOURS_PER_DAY - 1)
-        rows = np.ones(self.hours.size, bool) if path is None else self.paths == path
-        hours, lines = self.hours[rows], self.lines[rows]
-        order = np.argsort(hours, kind="stable")
-        after = np.searchsorted(hours[order], hour)
-        # point at the row the missing one should go before (or the last row of the series)
-        line = int(lines[order][min(after, hours.size - 1)]) if hours.size else 1
+        line = line_before(self.hours, self.lines, self.paths, path, hour)
         on_path = "" if path is None else f" on path {path}"
         raise InputError(
             self.file, line, 1,

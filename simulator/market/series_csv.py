@@ -155,12 +155,7 @@ class SeriesTable:
     def _missing_day(self, start: dt.date, n_days: int, day: int, path: int | None) -> None:
         date = np.datetime64(start, "D") + day
         end = start + dt.timedelta(days=n_days - 1)
-        rows = np.ones(self.dates.size, bool) if path is None else self.paths == path
-        dates, lines = self.dates[rows], self.lines[rows]
-        order = np.argsort(dates, kind="stable")
-        after = np.searchsorted(dates[order], date)
-        # point at the row the missing one should go before (or the last row of the series)
-        line = int(lines[order][min(after, dates.size - 1)]) if dates.size else 1
+        line = line_before(self.dates, self.lines, self.paths, path, date)
         on_path = "" if path is None else f" on path {path}"
         raise InputError(
             self.file, line, 1,
@@ -310,6 +305,16 @@ def read_series_csv(
     """
     table = load_series_csv(file, value_name, minimum=minimum, strict=strict)
     return table.window(as_date(start), n_days, path_ids)
+
+
+def line_before(stamps: np.ndarray, lines: np.ndarray, paths: np.ndarray | None, path: int | None, missing) -> int:
+    """File line of the row a ``missing`` date or hour should go before, in the series of ``path``
+    (or the series' last row; line 1 for an empty series): where an error about it points."""
+    rows = np.ones(stamps.size, bool) if path is None else paths == path
+    stamps, lines = stamps[rows], lines[rows]
+    order = np.argsort(stamps, kind="stable")
+    after = np.searchsorted(stamps[order], missing)
+    return int(lines[order][min(after, stamps.size - 1)]) if stamps.size else 1
 
 
 def gather_window(k: np.ndarray, values: np.ndarray, paths: np.ndarray | None, n_steps: int, ids: np.ndarray,
