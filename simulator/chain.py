@@ -127,6 +127,11 @@ def _int_array(x, name: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def _heights(height):
+    """``height`` checked: a Python int >= 0 for a scalar, an int64 array (all >= 0) otherwise."""
+    return _nonneg_int(height, "height") if _is_int_scalar(height) else _int_array(height, "height")
+
+
 def _nonneg_int(x, name: str) -> int:
     """``x`` as a Python int >= 0."""
     value = operator.index(x)
@@ -237,9 +242,7 @@ def next_halving_height(height):
     >>> next_halving_height(839_999), next_halving_height(840_000)
     (840000, 1050000)
     """
-    if _is_int_scalar(height):
-        return (_nonneg_int(height, "height") // HALVING_INTERVAL + 1) * HALVING_INTERVAL
-    return (_int_array(height, "height") // HALVING_INTERVAL + 1) * HALVING_INTERVAL
+    return (_heights(height) // HALVING_INTERVAL + 1) * HALVING_INTERVAL
 
 
 def next_retarget_height(height):
@@ -267,9 +270,7 @@ def next_retarget_height(height):
     >>> next_retarget_height([0, 930_000]).tolist()
     [2016, 931392]
     """
-    if _is_int_scalar(height):
-        return (_nonneg_int(height, "height") // RETARGET_INTERVAL + 1) * RETARGET_INTERVAL
-    return (_int_array(height, "height") // RETARGET_INTERVAL + 1) * RETARGET_INTERVAL
+    return (_heights(height) // RETARGET_INTERVAL + 1) * RETARGET_INTERVAL
 
 
 def epoch_start_height(height):
@@ -291,10 +292,7 @@ def epoch_start_height(height):
     >>> epoch_start_height(930_000)
     929376
     """
-    if _is_int_scalar(height):
-        h = _nonneg_int(height, "height")
-        return h - h % RETARGET_INTERVAL
-    h = _int_array(height, "height")
+    h = _heights(height)
     return h - h % RETARGET_INTERVAL
 
 
