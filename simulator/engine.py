@@ -276,7 +276,7 @@ class _Simulation:
             self.hpc = HpcPortfolio(scenario.hpc, scenario.start, [s.name for s in scenario.sites],
                                     [PathStreams(seed, f"hpc:{j}", self.path_ids) for j in range(len(scenario.hpc))],
                                     dcf_years)
-        self.hpc_day = HpcDay(*(np.zeros((len(scenario.hpc), n)) for _ in range(10)))
+        self.hpc_day = HpcDay.zeros(len(scenario.hpc), n)
         self.ledger = None
         if scenario.company is not None:
             drift, growth = expected_growth(scenario)

@@ -32,7 +32,7 @@ announced at roughly 1.5–2 M USD per MW-year of critical IT, i.e. 125–170 US
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.special import ndtri
@@ -75,6 +75,11 @@ class HpcDay:
     """Contracted net cash flow per year at full occupancy from today (for valuation)."""
     remaining_years: np.ndarray
     """Years of contract (or GPU life) left."""
+
+    @classmethod
+    def zeros(cls, projects: int, paths: int) -> "HpcDay":
+        """A day with nothing built, earned or spent (what a scenario without projects hands on)."""
+        return cls(**{f.name: np.zeros((projects, paths)) for f in fields(cls)})
 
 
 class HpcPortfolio:
