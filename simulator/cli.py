@@ -135,11 +135,14 @@ def schema() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
 @click.option("--keep-paths", type=click.IntRange(min=0), default=20, show_default=True,
               help="Paths whose daily rows are written.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes sharing the paths (default: one per CPU, at least 100 paths each). "
+                   "Results are identical whatever the number.")
 @run_output_options
 @set_option
 @format_option
 @_handle_errors
-def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, with_report, progress, quiet, overrides,
+def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, workers, with_report, progress, quiet, overrides,
         fmt) -> None:
     """Simulate SCENARIO_FILE and print the headline metrics.
 
@@ -150,7 +153,7 @@ def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, with_report,
 
     scenario = load_scenario(scenario_file, overrides)
     _simulate_and_report(lambda bar: simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths,
-                                              progress=bar or False),
+                                              progress=bar or False, workers=workers),
                          out_dir, overwrite, fmt, with_report=with_report, progress=progress, quiet=quiet)
 
 

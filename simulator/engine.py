@@ -58,8 +58,9 @@ from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
 from simulator.market.replay import HistoryFees, HistoryPrice
 from simulator.market.price import PRICE_MODELS
-from simulator.results import Results, daily_quantile_frame, exact_percentiles
+from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
+from simulator.workers import LocalQuantiles, auto_workers, run_in_workers
 
 #: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
 BLOCK_DAYS = 365
@@ -228,7 +229,8 @@ class _Day:
 class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario."""
 
-    def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress):
+    def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress,
+                 quantiles: LocalQuantiles | None = None):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
         self.paths = len(self.path_ids)
         self.days = scenario.horizon_days
@@ -284,10 +286,10 @@ class _Simulation:
                                  site_names=[s.name for s in scenario.sites], cohort_start_day=self.cohorts.start_day,
                                  price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc)
             self.calendar = calendar(self.dates)
-        self.daily_columns = DAILY_COLUMNS + (("hpc_power_mw",) if self.hpc else ()) \
-            + (FINANCE_DAILY_COLUMNS if self.ledger else ()) + signals.SIGNAL_COLUMNS
+        self.daily_columns = daily_columns(scenario)
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
-        self.quantiles = np.zeros((self.days, len(self.daily_columns), 3))
+        self.quantiles = quantiles if quantiles is not None else \
+            LocalQuantiles(self.days, len(self.daily_columns), n, QUANTILE_BLOCK_DAYS)
 
         for process in (self.fleet, self.life_cycle, self.events, self.market, self.network):
             self.env.process(process())
@@ -702,10 +704,11 @@ class _Simulation:
 
         The day's columns go into a buffer of :data:`QUANTILE_BLOCK_DAYS` days; the kept rows
         and the daily quantiles (:func:`simulator.results.exact_percentiles`, numpy's
-        percentiles) are taken from it a block at a time.
+        percentiles; across the worker processes of a run, :mod:`simulator.workers`) are taken
+        from it a block at a time.
         """
         tracker = _signal_tracker(self.scenario, self.library, self.hashrate_model)
-        columns_of_day = np.empty((QUANTILE_BLOCK_DAYS, len(self.daily_columns), self.paths))
+        columns_of_day = self.quantiles.buffer
         kept = np.flatnonzero(self.keep)
         lines = np.empty((len(MONTHLY_LINES), self.paths))
         t = self.totals
@@ -733,7 +736,7 @@ class _Simulation:
                 first, block = day - row, columns_of_day[:row + 1]
                 for j, c in enumerate(self.daily_columns):
                     self.kept[c][first:day + 1] = block[:, j, kept]
-                self.quantiles[first:day + 1] = exact_percentiles(block)  # partitions the block in place
+                self.quantiles.finish(first, row + 1)
             for j, k in enumerate(MONTHLY_LINES):
                 lines[j] = getattr(d, k)
             self.monthly[self.month_of_day[day]] += lines
@@ -747,6 +750,7 @@ class _Simulation:
 
     # ------------------------------------------------------------------ results
     def run(self) -> dict:
+        """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``)."""
         self.env.run(until=self.days)
         kept_ids = self.path_ids[self.keep]
         daily = pd.DataFrame({
@@ -765,10 +769,13 @@ class _Simulation:
             "month": np.repeat(self.month_starts.date, self.paths),
             **{line: values.reshape(-1) for line, values in lines.items()},
         }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
-        quantiles = daily_quantile_frame(self.dates.date, {c: self.quantiles[:, j, :]
-                                                            for j, c in enumerate(self.daily_columns)})
-        return {"metrics": metrics.per_path(totals), "daily": daily, "monthly": monthly,
-                "daily_quantiles": quantiles}
+        return {"metrics": metrics.per_path(totals), "daily": daily, "monthly": monthly}
+
+
+def daily_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The daily columns of a run: operations, then HPC and finance where present, the signals last."""
+    return DAILY_COLUMNS + (("hpc_power_mw",) if scenario.hpc else ()) \
+        + (FINANCE_DAILY_COLUMNS if scenario.company is not None else ()) + signals.SIGNAL_COLUMNS
 
 
 #: Resident memory of the interpreter, libraries and a small run [bytes] (measured: ~140 MB).
@@ -822,7 +829,7 @@ def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
 
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
-             progress: bool | Callable[[int, int], None] = False, path_ids=None) -> Results:
+             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -834,24 +841,44 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     keep_paths : int
         Daily rows are kept for paths ``0 … keep_paths − 1``.
     progress : bool or callable
-        A callable is called after every simulated day with ``(done, total)`` in path-days
-        (paths × days; :class:`simulator.progress.ProgressBar` draws them); ``True`` prints a
-        line per simulated year on stderr.
+        A callable is called with ``(done, total)`` in path-days (paths × days;
+        :class:`simulator.progress.ProgressBar` draws them) after every simulated day, or a
+        few times a second when several workers run; ``True`` prints a line per simulated
+        year on stderr.
     path_ids : array of int, optional
         Simulate only these absolute path ids (a chunk); path ``i`` depends only on
         ``(seed, i)``, so chunks reproduce the same per-path results.
+    workers : int, optional
+        Processes sharing the paths (:mod:`simulator.workers`); ``None`` picks one per CPU
+        for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
+        The results are the same, bit for bit, whatever the number.
     """
     seed = scenario.seed if seed is None else int(seed)
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
     check_memory(scenario, len(ids), keep_paths)
-    out = _Simulation(scenario, seed, ids, keep_paths, progress).run()
+    workers = auto_workers(len(ids)) if workers is None else max(1, min(int(workers), len(ids)))
+    columns = daily_columns(scenario)
+    if workers == 1:
+        sim = _Simulation(scenario, seed, ids, keep_paths, progress)
+        out, quantiles = sim.run(), sim.quantiles.out
+    else:
+        def run_chunk(chunk, chunk_quantiles, chunk_progress):
+            return _Simulation(scenario, seed, chunk, keep_paths, progress is True and chunk[0] == ids[0]
+                               or chunk_progress, chunk_quantiles).run()
+        parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
+                                          QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
+        out = {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
+               **{table: pd.concat([p[table] for p in parts if len(p[table])] or [parts[0][table]], ignore_index=True)
+                  for table in ("daily", "monthly")}}
+    dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
+    daily_quantiles = daily_quantile_frame(dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns)})
     prov = scenario.provenance
     meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,
             "version": __version__}
     return Results(meta=meta, path_metrics=out["metrics"], daily=out["daily"],
-                   daily_quantiles=out["daily_quantiles"], monthly=out["monthly"])
+                   daily_quantiles=daily_quantiles, monthly=out["monthly"])
 
 
 def run(src, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,

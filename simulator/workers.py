@@ -1,0 +1,198 @@
+"""One run on several cores: chunks of paths simulated by forked worker processes.
+
+Path ``i`` depends only on ``(seed, i)`` (DESIGN.md, "Randomness"), so the paths of a run can
+be split into contiguous chunks, each simulated by its own process, and the per-path
+results joined in path order are those of a single process, bit for bit. The one result
+that needs every path at once is the daily quantiles (exact percentiles across paths, per
+day and column); for it the workers fill one block of days of every column for their own
+paths into a buffer in shared memory, wait for each other at a barrier, and each computes
+the percentiles of its share of the block's days into a shared table, the same numbers one
+process would compute from the same block (:class:`SharedQuantiles`).
+
+Workers are started by ``fork`` (Linux), which needs no pickling of the scenario and no
+re-import; elsewhere, in daemonic processes (a Dask worker, which may not have children)
+and for small runs a run stays in one process (:func:`auto_workers`). A worker dies with
+its parent (``PR_SET_PDEATHSIG``), so a killed run leaves no process behind.
+"""
+from __future__ import annotations
+
+import ctypes
+import mmap
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from multiprocessing.connection import wait
+from typing import Callable
+
+import numpy as np
+
+from simulator.results import exact_percentiles
+
+#: Fewest paths worth a worker process of their own (a fork and a barrier per block of days
+#: cost a few ms; below this the single process is as fast).
+MIN_PATHS_PER_WORKER = 100
+
+#: Seconds between two looks at the workers' progress while waiting for them.
+POLL_S = 0.2
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Whether this process can start forked workers (Linux, and not itself a daemon)."""
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
+def auto_workers(paths: int) -> int:
+    """Worker processes for a run of ``paths``: one per usable CPU, at least
+    :data:`MIN_PATHS_PER_WORKER` paths each, and 1 where workers cannot be forked."""
+    if not can_fork():
+        return 1
+    return max(1, min(usable_cpus(), paths // MIN_PATHS_PER_WORKER))
+
+
+class LocalQuantiles:
+    """Daily quantiles of a run in one process: a block of days buffered, then percentiles.
+
+    ``buffer`` is ``(block_days, columns, paths)``; the reporting actor writes day ``row`` of
+    the block into ``buffer[row]`` and calls :meth:`finish` when the block is full (or the
+    run ends); ``out`` ``(days, columns, 3)`` receives the percentiles.
+    """
+
+    def __init__(self, days: int, columns: int, paths: int, block_days: int):
+        self.buffer = np.empty((block_days, columns, paths))
+        self.out = np.zeros((days, columns, 3))
+
+    def finish(self, first: int, rows: int) -> None:
+        """Percentiles of days ``first … first + rows − 1`` (buffer rows ``0 … rows − 1``)."""
+        self.out[first:first + rows] = exact_percentiles(self.buffer[:rows])  # partitions the block in place
+
+
+def _shared(shape: tuple) -> np.ndarray:
+    """A float64 array in anonymous shared memory (inherited by forked children)."""
+    size = int(np.prod(shape)) * 8
+    return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=float, count=int(np.prod(shape))).reshape(shape)
+
+
+class SharedQuantiles(LocalQuantiles):
+    """The quantile block shared by ``workers`` processes (made before they fork).
+
+    Worker ``rank`` simulates the paths ``lo:hi`` of the run; :meth:`for_worker` gives it its
+    view. At the end of a block every worker waits at the barrier (all paths' rows are then
+    in the shared block), computes the percentiles of its share of the block's days, and
+    waits again before the block is overwritten with the next days. The percentiles of a day
+    depend only on that day's row, so splitting the days among workers gives the single
+    process's numbers.
+    """
+
+    def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context):
+        self.whole = _shared((block_days, columns, paths))
+        self.out = _shared((days, columns, 3))
+        self.workers, self.rank = workers, 0
+        self.barrier = context.Barrier(workers)
+        self.buffer = self.whole
+
+    def for_worker(self, rank: int, lo: int, hi: int) -> "SharedQuantiles":
+        self.rank, self.buffer = rank, self.whole[:, :, lo:hi]
+        return self
+
+    def finish(self, first: int, rows: int) -> None:
+        self.barrier.wait()
+        share = -(-rows // self.workers)
+        a, b = min(self.rank * share, rows), min((self.rank + 1) * share, rows)
+        if a < b:
+            self.out[first + a:first + b] = exact_percentiles(self.whole[a:b])
+        self.barrier.wait()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn) -> None:
+    """A forked worker: simulate paths ``ids[lo:hi]``, send the result (or the error) home."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops its workers
+
+    def progress(path_days: int, _total: int) -> None:
+        done[rank] = path_days
+
+    try:
+        result = run_chunk(ids[lo:hi], quantiles.for_worker(rank, lo, hi), progress)
+        conn.send(("ok", result))
+    except BaseException as exc:  # noqa: BLE001 — every failure goes home, the others are released
+        quantiles.barrier.abort()
+        try:
+            conn.send(("error", exc))
+        except Exception:  # an exception that does not pickle
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
+def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int, columns: int, block_days: int,
+                   progress: Callable[[int, int], None] | None = None) -> tuple[list, np.ndarray]:
+    """Simulate ``ids`` in ``workers`` forked processes, contiguous chunks in path order.
+
+    ``run_chunk(chunk_ids, quantiles, progress)`` simulates one chunk (in the worker) and
+    returns a picklable result; this returns the chunks' results in path order and the
+    daily quantiles ``(days, columns, 3)``. ``progress(done, total)`` in path-days is called
+    a few times a second while the workers run. A worker's error is raised here after the
+    others are stopped; so is Ctrl-C.
+    """
+    context = multiprocessing.get_context("fork")
+    bounds = np.linspace(0, len(ids), workers + 1).round().astype(int)
+    quantiles = SharedQuantiles(days, columns, len(ids), block_days, workers, context)
+    done = context.RawArray(ctypes.c_longlong, workers)
+    procs, conns = [], []
+    try:
+        for rank in range(workers):
+            receive, send = context.Pipe(duplex=False)
+            proc = context.Process(target=_worker, daemon=True,
+                                   args=(run_chunk, ids, rank, bounds[rank], bounds[rank + 1], quantiles, done, send))
+            proc.start()
+            send.close()
+            procs.append(proc)
+            conns.append(receive)
+        results: dict[int, object] = {}
+        released = None  # a worker stopped at the barrier because another failed: raise the other's error
+        pending = dict(enumerate(conns))
+        while pending:
+            for conn in wait(list(pending.values()), timeout=POLL_S):
+                rank = next(r for r, c in pending.items() if c is conn)
+                try:
+                    status, value = conn.recv()
+                except EOFError:  # killed without a word (the OOM killer, a signal)
+                    procs[rank].join()
+                    status, value = "error", RuntimeError(f"worker {rank} died (exit code {procs[rank].exitcode})")
+                del pending[rank]
+                if status == "error" and not isinstance(value, threading.BrokenBarrierError):
+                    raise value
+                if status == "error":
+                    released = value
+                results[rank] = value
+            if progress is not None:
+                progress(int(sum(done)), len(ids) * days)
+        if released is not None:
+            raise released
+        return [results[r] for r in range(workers)], np.array(quantiles.out)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+        for conn in conns:
+            conn.close()

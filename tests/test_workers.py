@@ -1,0 +1,153 @@
+"""One run on several worker processes (simulator/workers.py): the same results bit for bit,
+progress from every worker, errors and dead workers reported, no worker left behind."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator import workers
+from simulator.config import load_scenario
+from simulator.engine import simulate
+
+from conftest import CONTRACT, SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def contract():
+    return load_scenario(str(CONTRACT), ["horizon_days=400"])  # 12 quantile blocks and a part block
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_workers_give_the_single_process_results_bit_for_bit(contract, tmp_path, n):
+    one = simulate(contract, paths=12, keep_paths=5, workers=1)
+    many = simulate(contract, paths=12, keep_paths=5, workers=n)  # kept paths span two chunks
+    assert set(many.path_metrics) == set(one.path_metrics)
+    for name, values in one.path_metrics.items():
+        np.testing.assert_array_equal(many.path_metrics[name], values, err_msg=name)
+    for table in ("daily", "monthly", "daily_quantiles"):
+        pd.testing.assert_frame_equal(getattr(many, table), getattr(one, table), check_exact=True, obj=table)
+    one.write(str(tmp_path / "one"))
+    many.write(str(tmp_path / "many"))
+    for file in ("summary.json", "daily.parquet", "daily_quantiles.parquet", "monthly.parquet"):
+        assert (tmp_path / "one" / file).read_bytes() == (tmp_path / "many" / file).read_bytes(), file
+
+
+@pytest.mark.parametrize("name", ["hpc_conversion.yaml", "ercot_curtailment.yaml"])
+def test_hpc_and_power_programmes_on_workers_match_one_process(name):
+    s = load_scenario(str(SCENARIOS / name), ["horizon_days=450"])
+    one, two = simulate(s, paths=6, keep_paths=2, workers=1), simulate(s, paths=6, keep_paths=2, workers=2)
+    for name, values in one.path_metrics.items():
+        np.testing.assert_array_equal(two.path_metrics[name], values, err_msg=name)
+    pd.testing.assert_frame_equal(two.daily_quantiles, one.daily_quantiles, check_exact=True)
+
+
+def test_progress_counts_every_workers_path_days(contract):
+    seen = []
+    simulate(contract, paths=8, keep_paths=0, workers=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen, "no progress reported"
+    assert all(total == 8 * 400 for _, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1][0] == 8 * 400
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            out |= {int(c) for c in fh.read().split()}
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return any(line.startswith("State:") and "Z" in line for line in fh)  # a zombie has stopped
+    except FileNotFoundError:
+        return True
+
+
+def _fail_in_rank_1(chunk, quantiles, progress):
+    if quantiles.rank == 1:
+        raise ValueError("rank 1 broke")
+    quantiles.finish(0, 1)  # rank 0 waits for rank 1 at the barrier: released by the abort
+    return "ok"
+
+
+def test_a_workers_error_is_raised_not_the_barrier_it_broke():
+    before = _children(os.getpid())
+    with pytest.raises(ValueError, match="rank 1 broke"):
+        workers.run_in_workers(_fail_in_rank_1, np.arange(4), 2, days=1, columns=1, block_days=1)
+    assert _children(os.getpid()) == before
+
+
+def _die_in_rank_1(chunk, quantiles, progress):
+    if quantiles.rank == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    quantiles.finish(0, 1)
+    return "ok"
+
+
+def test_a_killed_worker_fails_the_run_and_the_others_are_stopped():
+    before = _children(os.getpid())
+    with pytest.raises(RuntimeError, match="worker 1 died"):
+        workers.run_in_workers(_die_in_rank_1, np.arange(4), 2, days=1, columns=1, block_days=1)
+    assert _children(os.getpid()) == before
+
+
+def test_workers_die_with_their_parent(tmp_path):
+    """A run killed with SIGKILL takes its workers with it (PR_SET_PDEATHSIG)."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from simulator.config import load_scenario\nfrom simulator.engine import simulate\n"
+            "simulate(load_scenario(%r), paths=400, workers=2)\n") % (str(SCENARIOS.parent), str(CONTRACT))
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline, kids = time.monotonic() + 60, set()
+    while not kids and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        kids = _children(proc.pid)
+    assert kids, "the run never started its workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while not all(_gone(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(k) for k in kids)
+
+
+def test_auto_workers_one_per_cpu_with_enough_paths_each(monkeypatch):
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 8)
+    assert workers.auto_workers(50) == 1
+    assert workers.auto_workers(2 * workers.MIN_PATHS_PER_WORKER) == 2
+    assert workers.auto_workers(100_000) == 8
+    monkeypatch.setattr(workers, "can_fork", lambda: False)
+    assert workers.auto_workers(100_000) == 1
+
+
+def _report_can_fork(queue):
+    queue.put(workers.can_fork())
+
+
+def test_a_daemonic_process_never_forks_workers():
+    """A Dask worker is daemonic and may not have children: its runs stay in one process."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    proc = context.Process(target=_report_can_fork, args=(queue,), daemon=True)
+    proc.start()
+    assert queue.get(timeout=30) is False
+    proc.join()
+    assert workers.can_fork() is True  # and this test process may
+
+
+def test_no_thread_left_waiting_after_a_run(contract):
+    threads = threading.active_count()
+    simulate(contract, paths=4, keep_paths=0, workers=2)
+    assert threading.active_count() == threads
