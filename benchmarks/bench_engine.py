@@ -82,7 +82,7 @@ def run_hashfleet(paths: int, days: int, profile: bool, failures: bool = True) -
 
         prof = cProfile.Profile()
         t0 = time.perf_counter()
-        res = prof.runcall(simulate, scenario, keep_paths=20)
+        res = prof.runcall(simulate, scenario, keep_paths=20, workers=1)
         wall = time.perf_counter() - t0
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(10)

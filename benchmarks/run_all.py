@@ -122,10 +122,11 @@ def main(argv=None) -> int:
     hf, rss = run_child("bench_10y.py", "--paths", str(args.paths), "--days", str(args.days))
     figures["bench_10y"] = {**hf, "sampled_rss": rss}
     shape = f"{hf['paths']} paths x {hf['days']} days, {hf['cohorts']} cohorts, 4 sites (2 hourly index), HPC, company"
-    say(f"bench-10y wall time: {hf['wall_s']:.2f} s ({shape})")
+    say(f"bench-10y wall time: {hf['wall_s']:.2f} s ({shape}; {hf['workers']} worker process(es))")
     say(f"bench-10y throughput: {hf['path_days_per_s']:,.0f} path-days/s")
-    say(f"bench-10y peak RSS, largest process: {hf['peak_rss_mb']:.0f} MB (before simulate {hf['rss_before_simulate_mb']:.0f} MB) "
-        + _ok(hf["peak_rss_mb"], TARGETS["rss_mb"]))
+    largest = max(hf["peak_rss_mb"], hf["peak_rss_worker_mb"], rss["largest_mb"])
+    say(f"bench-10y peak RSS, largest process: {largest:.0f} MB (before simulate {hf['rss_before_simulate_mb']:.0f} MB) "
+        + _ok(largest, TARGETS["rss_mb"]))
     say(f"bench-10y peak RSS, summed over its {rss['processes']} process(es): {max(rss['summed_mb'], hf['peak_rss_mb']):.0f} MB "
         + _ok(max(rss["summed_mb"], hf["peak_rss_mb"]), TARGETS["rss_mb"]))
 
