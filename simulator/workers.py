@@ -10,8 +10,8 @@ the percentiles of its share of the block's days into a shared table, the same n
 process would compute from the same block (:class:`SharedQuantiles`).
 
 Workers are started by ``fork`` (Linux), which needs no pickling of the scenario and no
-re-import; elsewhere, in daemonic processes (a Dask worker, which may not have children)
-and for small runs a run stays in one process (:func:`auto_workers`). A worker dies with
+re-import; elsewhere, in daemonic processes (a Dask worker, which may not have children),
+outside the main thread and for small runs a run stays in one process (:func:`auto_workers`). A worker dies with
 its parent (``PR_SET_PDEATHSIG``), so a killed run leaves no process behind.
 """
 from __future__ import annotations
@@ -47,9 +47,15 @@ def usable_cpus() -> int:
 
 
 def can_fork() -> bool:
-    """Whether this process can start forked workers (Linux, and not itself a daemon)."""
+    """Whether workers may be forked from here: Linux, not a daemonic process, the main thread.
+
+    A daemonic process (a Dask worker) may not have children; a run called from another
+    thread (a threaded Dask worker, a GUI) is left in its thread, since a fork copies only
+    the calling thread and whatever locks the others held.
+    """
     return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and not multiprocessing.current_process().daemon)
+            and not multiprocessing.current_process().daemon
+            and threading.current_thread() is threading.main_thread())
 
 
 def auto_workers(paths: int) -> int:

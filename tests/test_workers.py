@@ -147,6 +147,14 @@ def test_a_daemonic_process_never_forks_workers():
     assert workers.can_fork() is True  # and this test process may
 
 
+def test_a_run_outside_the_main_thread_stays_in_its_thread():
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(workers.can_fork()))
+    thread.start()
+    thread.join()
+    assert seen == [False]
+
+
 def test_no_thread_left_waiting_after_a_run(contract):
     threads = threading.active_count()
     simulate(contract, paths=4, keep_paths=0, workers=2)
