@@ -60,7 +60,7 @@ from simulator.market.replay import HistoryFees, HistoryPrice
 from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
-from simulator.workers import LocalQuantiles, auto_workers, run_in_workers
+from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_workers
 
 #: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
 BLOCK_DAYS = 365
@@ -851,13 +851,16 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     workers : int, optional
         Processes sharing the paths (:mod:`simulator.workers`); ``None`` picks one per CPU
         for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
-        The results are the same, bit for bit, whatever the number.
+        Where workers cannot be forked (:func:`simulator.workers.can_fork`) the run stays in
+        one process. The results are the same, bit for bit, whatever the number.
     """
     seed = scenario.seed if seed is None else int(seed)
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
     check_memory(scenario, len(ids), keep_paths)
-    workers = auto_workers(len(ids)) if workers is None else max(1, min(int(workers), len(ids)))
+    if workers is None:
+        workers = auto_workers(len(ids))
+    workers = max(1, min(int(workers), len(ids))) if can_fork() else 1
     columns = daily_columns(scenario)
     if workers == 1:
         sim = _Simulation(scenario, seed, ids, keep_paths, progress)
