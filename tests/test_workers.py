@@ -159,3 +159,16 @@ def test_no_thread_left_waiting_after_a_run(contract):
     threads = threading.active_count()
     simulate(contract, paths=4, keep_paths=0, workers=2)
     assert threading.active_count() == threads
+
+
+def test_cli_workers_option_writes_the_same_files(runner, tmp_path):
+    from simulator.cli import main
+
+    for n in ("1", "2"):
+        result = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--paths", "4", "--keep-paths",
+                                      "3", "--workers", n, "--out", str(tmp_path / n), "--quiet"])
+        assert result.exit_code == 0, result.stderr
+    for file in ("summary.json", "daily.parquet", "daily_quantiles.parquet", "monthly.parquet"):
+        assert (tmp_path / "1" / file).read_bytes() == (tmp_path / "2" / file).read_bytes(), file
+    bad = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--workers", "0"])
+    assert bad.exit_code == 2
