@@ -24,7 +24,9 @@ from simulator.cli import main
 from simulator.config import load_scenario
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
-from simulator.workflows.sweep import (FAULT_ENV, grid_points, parse_grid, point_id, prepare, run_sweep, sweep_table)
+from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_CLUSTER_CONFIG, _open_client,
+                                       _start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
+                                       sweep_table)
 
 from conftest import CONTRACT
 
@@ -244,6 +246,60 @@ def test_killed_worker_point_is_retried(reference, cluster, tmp_path, monkeypatc
     while len(cluster.scheduler_info()["workers"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)  # the nanny restarts the worker: leave the cluster as we found it
     assert set(cluster.run(os.getpid).values()) != pids
+
+
+def test_own_cluster_workers_start_with_the_package_imported():
+    """run_sweep's own LocalCluster forks its workers from this process, so they start with
+    hashfleet already imported (no second import on the critical path), and with the settings
+    of LOCAL_CLUSTER_CONFIG; a worker the nanny restarts is started the same way."""
+    import psutil
+    from distributed import system
+
+    rss = psutil.Process().memory_info().rss
+    if not sys.platform.startswith("linux") or rss >= FORK_MAX_RSS_FRACTION * system.MEMORY_LIMIT:
+        pytest.skip("workers are forked only on Linux, from a process small beside the memory limit")
+
+    def state():  # defined here, so it is shipped by value: a spawned worker could not import it
+        import sys
+
+        import dask
+        return "simulator.engine" in sys.modules, {key: dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG}
+
+    with _open_client(None, 1, 1, retries=2) as client:
+        assert list(client.run(state).values()) == [(True, LOCAL_CLUSTER_CONFIG)]
+        (pid,) = client.run(os.getpid).values()
+        os.kill(pid, signal.SIGKILL)
+        deadline, states = time.monotonic() + 30, {}
+        while time.monotonic() < deadline:
+            try:
+                if set(client.run(os.getpid).values()) - {pid}:
+                    states = client.run(state)
+                    break
+            except Exception:  # the dead worker is still listed, or the new one not yet
+                pass
+            time.sleep(0.2)
+        assert list(states.values()) == [(True, LOCAL_CLUSTER_CONFIG)]
+
+
+def test_large_client_process_spawns_its_workers():
+    """A forked worker's resident memory starts at the client's: a client using a good part of
+    a worker's memory limit (a notebook holding data) gets spawned workers instead."""
+    from distributed import system
+
+    assert _start_method(2, rss=system.MEMORY_LIMIT // 2) == "spawn"
+    assert _start_method(2, rss=64 * 2**20) == ("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def test_killed_worker_of_the_own_cluster_is_retried(reference, tmp_path, monkeypatch):
+    out, _ = reference
+    plan = prepare(str(CONTRACT), GRID, overrides=BASE, paths=PATHS)
+    victim = plan.points[1]
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(FAULT_ENV, f"kill-once:{victim.id}:{marker}")
+    res = run_sweep(plan, tmp_path / "k", workers=1)
+    assert marker.exists()  # the only worker died; its nanny started another, which ran the point again
+    assert res.failed == [] and sorted(res.ran) == sorted(p.id for p in plan.points)
+    assert _files(tmp_path / "k") == _files(out)
 
 
 def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runner, tmp_path, monkeypatch):

@@ -37,6 +37,7 @@ A plan (validation only; :func:`run_sweep` runs it):
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import hashlib
@@ -45,6 +46,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -78,6 +80,29 @@ FAULT_ENV = "HASHFLEET_SWEEP_FAULT"
 DEFAULT_RETRIES = 2
 #: Seconds to wait for a ``--scheduler`` to answer.
 CONNECT_TIMEOUT_S = 10
+#: Dask settings of the LocalCluster that :func:`run_sweep` starts itself (never of a
+#: ``--scheduler`` cluster or a client passed in), held for the cluster's whole life so a
+#: worker the nanny restarts gets them too. They cut what a worker does besides simulating,
+#: none of which anyone sees (the local cluster has no dashboard):
+#:
+#: * the statistical profiler samples every thread's stack every 10 ms, taking the GIL from
+#:   the simulation each time (about 3 % of a point);
+#: * the event-loop health check ("tick", every 20 ms) wakes each worker's, nanny's and the
+#:   scheduler's loop 50 times a second; each wake takes the GIL from the simulation (about
+#:   7 % of a point) and, with all cores busy, a core from the workers. Once a second still
+#:   reports a blocked loop;
+#: * the system monitor (CPU, memory, network for the dashboard) samples every 2 s, not 0.5 s.
+#:
+#: The memory monitor that pauses or restarts a worker near its memory limit keeps dask's
+#: default interval.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+#: Fork the local workers from this process only while its resident memory is below this
+#: fraction of a worker's memory limit (see :func:`_start_method`).
+FORK_MAX_RSS_FRACTION = 0.25
 
 
 # --------------------------------------------------------------------------- the grid
@@ -488,7 +513,7 @@ def run_point(scenario: Scenario, paths: Optional[int], seed: Optional[int], fau
             pass
         else:
             os._exit(70)  # the worker process dies mid-task, as on an out-of-memory kill
-    summary = simulate(scenario, paths=paths, seed=seed, keep_paths=0).summary
+    summary = simulate(scenario, paths=paths, seed=seed, keep_paths=0, workers=1).summary  # parallel across points
     return {"paths": summary["paths"], "seed": summary["seed"], "version": summary["version"],
             "metrics": summary["metrics"]}
 
@@ -630,8 +655,54 @@ def _default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _start_method(workers: int, rss: Optional[int] = None) -> str:
+    """How the local cluster's nannies start their worker processes: ``"fork"`` or ``"spawn"``.
+
+    ``fork`` (Linux): a worker is a copy of this process, which has already imported
+    hashfleet, numpy, pandas, scipy and dask; it is ready in about 0.1 s and, ending with
+    ``os._exit``, closes in a few milliseconds. ``spawn`` (dask's default) starts a fresh
+    interpreter that imports all of them again (about 1 s per worker on a 2-core machine, before
+    any point can start) and finalises it at the end (about 0.25 s). A forked worker also
+    shares the imported modules' memory with this process (about 30 MB less of its own).
+
+    A forked worker's resident memory starts at this process's (the pages are shared, but
+    counted), and dask spills at 60 %, pauses at 80 % and restarts at 95 % of its memory limit
+    (``auto``: the machine's memory over ``workers``). So a large client process (a notebook
+    holding gigabytes) gets ``spawn``: fork only while this process uses less than
+    :data:`FORK_MAX_RSS_FRACTION` of a worker's limit. Other systems than Linux get ``spawn``
+    (fork is unsafe on macOS; Windows has none).
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes of the cluster (one thread each).
+    rss : int, optional
+        This process's resident memory in bytes; default: measured.
+    """
+    import multiprocessing
+
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    from distributed import system
+
+    if rss is None:
+        import psutil
+
+        rss = psutil.Process().memory_info().rss
+    return "fork" if rss < FORK_MAX_RSS_FRACTION * system.MEMORY_LIMIT / max(1, workers) else "spawn"
+
+
+@contextlib.contextmanager
 def _open_client(scheduler: Optional[str], workers: Optional[int], pending: int, retries: int):
-    """A dask Client on ``scheduler`` or on a new LocalCluster of processes; (client, cluster or None)."""
+    """A dask Client on ``scheduler`` or on a new LocalCluster of processes, closed on exit.
+
+    The LocalCluster: ``workers`` processes (default the usable cores, never more than
+    ``pending``) of one thread each, each under a nanny that restarts it if it dies; no
+    dashboard (nobody is told its address); the scheduler's ``allowed-failures`` set to
+    ``retries``; :data:`LOCAL_CLUSTER_CONFIG` and the start method of :func:`_start_method`,
+    both kept in ``dask.config`` until the cluster is closed, as the nanny reads the start
+    method again when it restarts a worker.
+    """
     import dask
     from dask.distributed import Client, LocalCluster
 
@@ -647,21 +718,26 @@ def _open_client(scheduler: Optional[str], workers: Optional[int], pending: int,
         except ValueError as exc:
             raise InputError(where, 1, 1, f"{exc}; give the scheduler's address, e.g. tcp://10.0.0.5:8786") from None
         try:
-            return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False), None
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(where, 1, 1,
                              f"cannot reach the dask scheduler ({type(exc).__name__}: {exc}); start one with "
                              "`dask scheduler` and `dask worker ADDRESS`, or leave --scheduler out for a local "
                              "cluster") from None
+        with client:
+            yield client
+        return
     n = min(workers or _default_workers(), max(1, pending))
-    with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+    settings = {**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": retries,
+                "distributed.worker.multiprocessing-method": _start_method(n)}
+    with dask.config.set(settings):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                host="127.0.0.1", silence_logs=logging.CRITICAL)
-    try:
-        return Client(cluster, set_as_default=False), cluster
-    except BaseException:
-        cluster.close()
-        raise
+        try:
+            with Client(cluster, set_as_default=False) as client:
+                yield client
+        finally:
+            cluster.close()
 
 
 def run_sweep(plan: SweepPlan, out_dir: str, *, workers: Optional[int] = None, scheduler: Optional[str] = None,
@@ -708,11 +784,9 @@ def run_sweep(plan: SweepPlan, out_dir: str, *, workers: Optional[int] = None, s
     for point in plan.points:
         records[point.index] = _finished(plan, out_dir, point) if resuming else None
     pending = [p for p in plan.points if records[p.index] is None]
-    own_client = own_cluster = None
-    if pending and client is None:
-        own_client, own_cluster = _open_client(scheduler, workers, len(pending), retries)
-        client = own_client
-    try:
+    with contextlib.ExitStack() as own:
+        if pending and client is None:
+            client = own.enter_context(_open_client(scheduler, workers, len(pending), retries))
         aside = _prepare_dir(plan, out_dir, overwrite)
         resumed = [p.id for p in plan.points if records[p.index] is not None]
         if on_point:
@@ -722,11 +796,6 @@ def run_sweep(plan: SweepPlan, out_dir: str, *, workers: Optional[int] = None, s
         if pending:
             ran, failed = _run_pending(client, plan, out_dir, pending, records, retries=retries, done=len(resumed),
                                        on_point=on_point)
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
     table = _gather(plan, out_dir, records, failed)
     if aside:
         shutil.rmtree(aside, ignore_errors=True)
