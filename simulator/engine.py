@@ -778,6 +778,15 @@ def daily_columns(scenario: Scenario) -> tuple[str, ...]:
         + (FINANCE_DAILY_COLUMNS if scenario.company is not None else ()) + signals.SIGNAL_COLUMNS
 
 
+def _join_chunks(parts: list[dict]) -> dict:
+    """The per-path results of contiguous chunks (in path order) as one run's: metrics and tables concatenated."""
+    def table(name):
+        return pd.concat([p[name] for p in parts if len(p[name])] or [parts[0][name]], ignore_index=True)
+
+    return {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
+            "daily": table("daily"), "monthly": table("monthly")}
+
+
 #: Resident memory of the interpreter, libraries and a small run [bytes] (measured: ~140 MB).
 BASE_MEMORY_BYTES = 200 * 2**20
 
@@ -867,13 +876,12 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         out, quantiles = sim.run(), sim.quantiles.out
     else:
         def run_chunk(chunk, chunk_quantiles, chunk_progress):
-            return _Simulation(scenario, seed, chunk, keep_paths, progress is True and chunk[0] == ids[0]
-                               or chunk_progress, chunk_quantiles).run()
+            yearly_lines = progress is True and chunk[0] == ids[0]  # printed by the first worker alone
+            return _Simulation(scenario, seed, chunk, keep_paths, True if yearly_lines else chunk_progress,
+                               chunk_quantiles).run()
         parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
                                           QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
-        out = {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
-               **{table: pd.concat([p[table] for p in parts if len(p[table])] or [parts[0][table]], ignore_index=True)
-                  for table in ("daily", "monthly")}}
+        out = _join_chunks(parts)
     dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     daily_quantiles = daily_quantile_frame(dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns)})
     prov = scenario.provenance

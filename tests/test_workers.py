@@ -172,3 +172,9 @@ def test_cli_workers_option_writes_the_same_files(runner, tmp_path):
         assert (tmp_path / "1" / file).read_bytes() == (tmp_path / "2" / file).read_bytes(), file
     bad = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--workers", "0"])
     assert bad.exit_code == 2
+
+
+def test_yearly_progress_lines_are_printed_once_not_per_worker(contract, capfd):
+    simulate(contract, paths=4, keep_paths=0, workers=2, progress=True)
+    lines = [line for line in capfd.readouterr().err.splitlines() if "simulating day" in line]
+    assert lines == ["hashfleet: simulating day 0 of 400", "hashfleet: simulating day 365 of 400"]
