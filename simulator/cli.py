@@ -81,6 +81,11 @@ def run_output_options(fn):
                         help="Also write report.html into the --out directory.")(fn)
 
 
+workers_option = click.option(
+    "--workers", type=click.IntRange(min=1), default=None,
+    help="Processes sharing each run's paths (default: one per CPU, at least 100 paths each). "
+         "Results are identical whatever the number.")
+
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                           help="Override a scenario key, e.g. --set fleet[0].units=5000 (repeatable).")
 
@@ -135,9 +140,7 @@ def schema() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
 @click.option("--keep-paths", type=click.IntRange(min=0), default=20, show_default=True,
               help="Paths whose daily rows are written.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes sharing the paths (default: one per CPU, at least 100 paths each). "
-                   "Results are identical whatever the number.")
+@workers_option
 @run_output_options
 @set_option
 @format_option
@@ -253,18 +256,19 @@ def report(run_dir, out_file, png_dir, sweep_dir, compare_dir) -> None:
 @click.option("--paths", type=click.IntRange(min=1), default=1, show_default=True,
               help="Paths (the market is history's; more paths vary only power prices, failures and luck).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@workers_option
 @run_output_options
 @set_option
 @format_option
 @_handle_errors
-def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, with_report, progress,
-             quiet, overrides, fmt) -> None:
+def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, workers, with_report,
+             progress, quiet, overrides, fmt) -> None:
     """Replay SCENARIO_FILE's fleet on real history (price, fees, blocks, difficulty) and print the metrics."""
     from simulator.workflows.backtest import backtest as run_backtest
 
     _simulate_and_report(lambda bar: run_backtest(scenario_file, date_from=date_from, date_to=date_to,
                                                   history=history_file, overrides=overrides, paths=paths, seed=seed,
-                                                  progress=bar or False),
+                                                  progress=bar or False, workers=workers),
                          out_dir, overwrite, fmt, with_report=with_report, progress=progress, quiet=quiet)
 
 
@@ -279,15 +283,17 @@ def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite
 @click.option("--ascending", is_flag=True, help="Rank the smallest first (e.g. for a cost per BTC).")
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Write compare.parquet and pairs.parquet here.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
+@workers_option
 @set_option
 @format_option
 @_handle_errors
-def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_dir, overwrite, overrides, fmt) -> None:
+def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_dir, overwrite, workers, overrides,
+            fmt) -> None:
     """Run several companies on the same market and network paths, side by side."""
     from simulator.workflows import compare as workflow
 
     rows, pairs = workflow.compare(scenario_files, paths=paths, seed=seed, market_from=market_from, rank_by=rank_by,
-                                   ascending=ascending, overrides=overrides)
+                                   ascending=ascending, overrides=overrides, workers=workers)
     if out_dir:
         workflow.write(rows, pairs, out_dir, overwrite=overwrite)
     emit(rows, fmt)
@@ -319,11 +325,12 @@ def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_di
 @click.option("--models", default=None, help="Comma-separated models for --rank (default the whole library).")
 @click.option("--paths", type=click.IntRange(min=1), default=None, help="Monte Carlo paths (default: the scenario's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@workers_option
 @set_option
 @format_option
 @_handle_errors
 def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_th, resale_usd_per_th, date,
-            downtime_days, financing, discount_rate, rank_models, models, paths, seed, overrides, fmt) -> None:
+            downtime_days, financing, discount_rate, rank_models, models, paths, seed, workers, overrides, fmt) -> None:
     """Value replacing machines (NPV, IRR, payback, breakevens) on the same paths as the baseline."""
     from simulator.errors import InputError
     from simulator.workflows import upgrade as workflow
@@ -333,14 +340,14 @@ def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_
     if rank_models:
         rows = workflow.rank(scenario_file, models.split(",") if models else None, replace=replace,
                              price_usd_per_th=price_usd_per_th, overrides=overrides, paths=paths, seed=seed,
-                             discount_rate=discount_rate, **options)
+                             discount_rate=discount_rate, workers=workers, **options)
     else:
         if with_model is None:
             raise InputError("--with", 1, 1, "name the new model (see `hashfleet hardware list`) or pass --rank")
         spec = workflow.UpgradeSpec(replace=replace, with_model=with_model, price_usd_per_th=price_usd_per_th,
                                     **options)
         rows = workflow.upgrade(scenario_file, spec, overrides=overrides, paths=paths, seed=seed,
-                                discount_rate=discount_rate)
+                                discount_rate=discount_rate, workers=workers)
     emit(rows, fmt)
 
 

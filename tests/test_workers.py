@@ -178,3 +178,21 @@ def test_yearly_progress_lines_are_printed_once_not_per_worker(contract, capfd):
     simulate(contract, paths=4, keep_paths=0, workers=2, progress=True)
     lines = [line for line in capfd.readouterr().err.splitlines() if "simulating day" in line]
     assert lines == ["hashfleet: simulating day 0 of 400", "hashfleet: simulating day 365 of 400"]
+
+
+@pytest.mark.parametrize("verb", [
+    ["compare", str(SCENARIOS / "contract_example.yaml"), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "4"],
+    ["upgrade", str(CONTRACT), "--replace", "xp-2023", "--with", "antminer-s21-xp", "--price-usd-per-th", "14",
+     "--paths", "4"],
+    ["backtest", str(SCENARIOS / "single_site_operator.yaml"), "--from", "2024-01-01", "--to", "2024-06-30",
+     "--paths", "4", "--quiet"],
+], ids=lambda v: v[0])
+def test_every_simulating_verb_takes_workers_and_prints_the_same(runner, verb):
+    from simulator.cli import main
+
+    outputs = []
+    for n in ("1", "2"):
+        result = runner.invoke(main, [*verb, "--workers", n, "--format", "json"])
+        assert result.exit_code == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]

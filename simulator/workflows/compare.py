@@ -37,8 +37,9 @@ SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
 
 
 def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None = None, market_from: str | None = None,
-            rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = ()):
-    """Simulate every company on the market source's paths.
+            rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = (),
+            workers: int | None = None):
+    """Simulate every company on the market source's paths (``workers``: see :func:`simulator.engine.simulate`).
 
     Returns ``(rows, pairs)``: one row per company (``rank``, ``company``, ``file`` and the
     :data:`COLUMNS`) ranked by ``rank_by``, and one row per ordered pair of the pair view.
@@ -66,7 +67,8 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
         for key in SHARED_KEYS:
             if key in source.data:
                 doc.data[key] = source.data[key]
-        runs.append((file, simulate(validate_document(doc, file), paths=paths, seed=seed, keep_paths=0)))
+        runs.append((file, simulate(validate_document(doc, file), paths=paths, seed=seed, keep_paths=0,
+                                       workers=workers)))
     rows = []
     for file, res in runs:
         row = {"company": res.meta["scenario"], "file": os.path.basename(file)}

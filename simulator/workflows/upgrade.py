@@ -245,12 +245,14 @@ def _baseline(src, overrides):
 
 
 def per_path(src, spec: UpgradeSpec, *, overrides: Iterable[str] = (), paths: int | None = None,
-             seed: int | None = None, discount_rate: float | None = None) -> tuple[dict, Results, Results]:
-    """Run the baseline and the upgrade on the same paths: per-path metrics and both runs."""
+             seed: int | None = None, discount_rate: float | None = None,
+             workers: int | None = None) -> tuple[dict, Results, Results]:
+    """Run the baseline and the upgrade on the same paths: per-path metrics and both runs
+    (``workers``: see :func:`simulator.engine.simulate`)."""
     doc, base, library = _baseline(src, overrides)
     new = validate_document(upgraded_document(doc, spec, library), str(src))  # bad options fail before any run
-    baseline = simulate(base, paths=paths, seed=seed, keep_paths=0)
-    upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0)
+    baseline = simulate(base, paths=paths, seed=seed, keep_paths=0, workers=workers)
+    upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0, workers=workers)
     return evaluate(baseline, upgraded, base, new, spec, _rate(base, discount_rate)), baseline, upgraded
 
 
@@ -271,14 +273,14 @@ def upgrade(src, spec: UpgradeSpec, **options) -> list[dict]:
 
 def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None, replace: str,
          overrides: Iterable[str] = (), paths: int | None = None, seed: int | None = None,
-         discount_rate: float | None = None, **options) -> list[dict]:
+         discount_rate: float | None = None, workers: int | None = None, **options) -> list[dict]:
     """Evaluate replacing ``replace`` with each model (default: the whole library) and rank by mean NPV.
 
     The baseline runs once; models that do not fit the site (capacity) are listed with the reason.
     """
     doc, base, library = _baseline(src, overrides)
     rate = _rate(base, discount_rate)
-    baseline = simulate(base, paths=paths, seed=seed, keep_paths=0)
+    baseline = simulate(base, paths=paths, seed=seed, keep_paths=0, workers=workers)
     rows = []
     for model in models or sorted(library):
         spec = UpgradeSpec(replace=replace, with_model=model, price_usd_per_th=price_usd_per_th, **options)
@@ -288,7 +290,7 @@ def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None
             rows.append({"model": model, "npv_mean_usd": None, "npv_p5_usd": None, "prob_value_destroyed": None,
                          "note": str(exc.errors[0]).split(": ", 1)[-1][:80]})
             continue
-        upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0)
+        upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0, workers=workers)
         m = evaluate(baseline, upgraded, base, new, spec, rate)
         stats = summarise(m["incremental_npv_usd"])
         rows.append({"model": model, "npv_mean_usd": stats["mean"], "npv_p5_usd": stats["p5"],
