@@ -18,7 +18,6 @@ top functions on stderr (slower: use it to find hot spots, not to time).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -28,9 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import figures  # noqa: E402
 import scenario as bench  # noqa: E402
-
-JSON_TAG = "BENCH_JSON "
 
 
 def peak_rss_mb() -> float:
@@ -87,7 +85,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = run(args.paths, args.days, args.cohorts, hpc=not args.operations_only,
               company=not args.operations_only, profile=args.profile, workers=args.workers)
-    print(JSON_TAG + json.dumps(out), flush=True)
+    figures.emit(out)
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 import os
 import resource
@@ -41,9 +40,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from scenario import (FEES, HASHRATE, INITIAL_DIFFICULTY, INITIAL_HEIGHT, POOL_FEE, PRICE, SEED,  # noqa: E402
                       START)
+import figures as bench_figures  # noqa: E402  (benchmarks/figures.py: the JSON line and files)
 import scenario as bench  # noqa: E402  (benchmarks/scenario.py: the scenarios of every benchmark)
-
-JSON_TAG = "BENCH_JSON "
 
 
 # --------------------------------------------------------------------------- scenario
@@ -118,8 +116,7 @@ def hashfleet_in_subprocess(paths: int, days: int, profile: bool, failures: bool
         raise SystemExit(f"hashfleet run failed (exit {proc.returncode}); its stderr is above")
     if profile:
         sys.stderr.write(proc.stderr)
-    line = next(out for out in proc.stdout.splitlines() if out.startswith(JSON_TAG))
-    return json.loads(line[len(JSON_TAG):])
+    return bench_figures.parse(proc.stdout)
 
 
 # --------------------------------------------------------------------------- naive model
@@ -366,7 +363,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.only == "hashfleet":
-        print(JSON_TAG + json.dumps(run_hashfleet(args.paths, args.days, args.profile, args.failures)), flush=True)
+        bench_figures.emit(run_hashfleet(args.paths, args.days, args.profile, args.failures))
         return 0
 
     if args.write_scenario:
@@ -415,9 +412,7 @@ def main(argv=None) -> int:
                    "total_wall_s": total_s, "python": sys.version.split()[0], "numpy": np.__version__,
                    "simpy": simpy.__version__ if hasattr(simpy, "__version__") else None,
                    "cpu_count": os.cpu_count()}
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(figures, fh, indent=2)
-        print(f"json written: {args.json}")
+        bench_figures.write(args.json, figures)
     return 0
 
 

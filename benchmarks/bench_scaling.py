@@ -21,7 +21,6 @@ one JSON line (``BENCH_JSON {...}``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -30,9 +29,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import figures  # noqa: E402
 import scenario as bench  # noqa: E402
-
-JSON_TAG = "BENCH_JSON "
 SERIES = {
     "paths": {"values": [250, 500, 1000, 2000], "fixed": {"days": 730}},
     "years": {"values": [1, 2, 5, 10], "fixed": {"paths": 250}},
@@ -81,7 +79,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test of the script)")
     args = ap.parse_args(argv)
-    print(JSON_TAG + json.dumps(run(args.quick)), flush=True)
+    figures.emit(run(args.quick))
     return 0
 
 

@@ -12,7 +12,6 @@ imports' share). Reports the fastest and the median of ``--repeats`` runs in one
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -21,7 +20,8 @@ import sys
 import tempfile
 import time
 
-JSON_TAG = "BENCH_JSON "
+import figures
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
-    print(JSON_TAG + json.dumps(run(args.repeats)), flush=True)
+    figures.emit(run(args.repeats))
     return 0
 
 

@@ -17,12 +17,12 @@ Not part of the test command.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 
+import figures
 from simulator.workflows.sweep import prepare, run_sweep
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,10 +67,9 @@ def main(argv=None) -> int:
         print(f"speed-up {base} → {n} workers: {wall_s[base] / wall_s[n]:.2f}×")
     print(f"outputs byte-identical across worker counts: {identical}")
     if args.json_out:
-        with open(args.json_out, "w") as fh:
-            json.dump({"points": len(plan.points), "paths": args.paths, "days": args.days, "prepare_s": prepare_s,
-                       "wall_s": {str(k): v for k, v in wall_s.items()}, "identical": identical,
-                       "cpu_count": os.cpu_count()}, fh, indent=2)
+        figures.write(args.json_out, {"points": len(plan.points), "paths": args.paths, "days": args.days,
+                                      "prepare_s": prepare_s, "wall_s": {str(k): v for k, v in wall_s.items()},
+                                      "identical": identical, "cpu_count": os.cpu_count()})
     return 0 if identical else 1
 
 

@@ -34,7 +34,6 @@ hashfleet's (printed for a sanity check), not equal: its random streams differ.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -44,6 +43,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import figures  # noqa: E402
 import scenario as bench  # noqa: E402  (benchmarks/scenario.py)
 
 
@@ -184,10 +184,9 @@ def main(argv=None) -> int:
     print(f"hashfleet/floor: plain numpy floor, {out['paths']} paths x {out['days']} days x {out['cohorts']} cohorts: "
           f"{out['wall_s']:.2f} s ({out['path_days_per_s']:,.0f} path-days/s; mean BTC mined per path "
           f"{out['btc_mined_mean']:,.1f})")
-    print("BENCH_JSON " + json.dumps(out), flush=True)
+    figures.emit(out)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=2)
+        figures.write(args.json, out)
     return 0
 
 

@@ -21,7 +21,6 @@ Targets (issue 10, on 2 cores) are printed beside the figures. The sweep scale-o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -33,7 +32,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-JSON_TAG = "BENCH_JSON "
+
+import figures as bench_figures  # noqa: E402  (benchmarks/figures.py: the JSON line and files)
+
 TARGETS = {"floor_ratio": 0.6, "rss_mb": 2048, "naive_speedup": 150.0, "exponent": 1.1, "startup_s": 2.0}
 
 
@@ -98,8 +99,7 @@ def run_child(script: str, *args: str) -> tuple[dict, dict]:
     if proc.returncode != 0:
         sys.stderr.write(stderr)
         raise SystemExit(f"{script} failed (exit {proc.returncode})")
-    line = next(o for o in stdout.splitlines() if o.startswith(JSON_TAG))
-    return json.loads(line[len(JSON_TAG):]), peak
+    return bench_figures.parse(stdout), peak
 
 
 def _ok(value: float, target: float, below: bool = True) -> str:
@@ -189,10 +189,7 @@ def main(argv=None) -> int:
     figures["total_wall_s"] = time.perf_counter() - t_all
     figures["lines"] = lines
     say(f"benchmark suite wall time: {figures['total_wall_s']:.0f} s")
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w", encoding="utf-8") as fh:
-        json.dump(figures, fh, indent=2)
-    print(f"json written: {args.json}")
+    bench_figures.write(args.json, figures)
     return 0
 
 
