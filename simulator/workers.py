@@ -175,21 +175,21 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
             conns.append(receive)
         results: dict[int, object] = {}
         released = None  # a worker stopped at the barrier because another failed: raise the other's error
-        pending = dict(enumerate(conns))
+        pending = {conn: rank for rank, conn in enumerate(conns)}
         while pending:
-            for conn in wait(list(pending.values()), timeout=POLL_S):
-                rank = next(r for r, c in pending.items() if c is conn)
+            for conn in wait(list(pending), timeout=POLL_S):
+                rank = pending.pop(conn)
                 try:
                     status, value = conn.recv()
                 except EOFError:  # killed without a word (the OOM killer, a signal)
                     procs[rank].join()
                     status, value = "error", RuntimeError(f"worker {rank} died (exit code {procs[rank].exitcode})")
-                del pending[rank]
-                if status == "error" and not isinstance(value, threading.BrokenBarrierError):
-                    raise value
-                if status == "error":
+                if status == "ok":
+                    results[rank] = value
+                elif isinstance(value, threading.BrokenBarrierError):
                     released = value
-                results[rank] = value
+                else:
+                    raise value
             if progress is not None:
                 progress(int(sum(done)), len(ids) * days)
         if released is not None:
