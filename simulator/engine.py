@@ -75,12 +75,12 @@ QUANTILE_BLOCK_DAYS = 32
 
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
-                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
+                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
                  "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "purchase_capex_usd",
                  "energy_mwh",
-                 "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
+                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
@@ -188,6 +188,7 @@ class _Day:
     hosting_cost_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
+    underclocked_mwh: np.ndarray
     repair_cost_usd: np.ndarray
     units_failed: np.ndarray
     units_retired: np.ndarray = None
@@ -221,7 +222,7 @@ class _Day:
                    demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
                    hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
                    hosting_cost_usd=zero.copy(),
-                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
+                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), underclocked_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
                    retired_ths=zero.copy(), resale_value_usd=zero.copy())
 
@@ -351,10 +352,11 @@ class _Simulation:
         price model continues from the shocked level); ``hashrate_shock`` does the same to
         the network hashrate; ``fee_spike`` sets fees per block for ``days`` days.
         """
-        names = [s.name for s in self.scenario.sites]
+        names = [s.name for s in self.scenario.sites]  # events of one date all apply before that day's market
         dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
-            yield self.env.timeout(day - self.env.now)
+            if day > self.env.now:  # a timeout of 0 would queue behind the day's other actors
+                yield self.env.timeout(day - self.env.now)
             if event.kind == "power_tax":
                 self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
             elif event.kind == "outage":
@@ -428,11 +430,13 @@ class _Simulation:
         fee, facility = self.scenario.pool.fee, 1 + site.cooling_overhead
         mine = np.flatnonzero(c.site_index == index)
         mine = mine[np.argsort(c.efficiency_jth[mine], kind="stable")]  # most efficient first
-        ths_per_unit = c.hashrate_ths[mine][:, None]
         mw_per_unit = c.power_w[mine][:, None] / units.W_PER_MW
         prices = _power_model(self.scenario, site)
         dr, fcp = site.demand_response, site.four_cp
         tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
+        spec = site_model.SiteCohorts(c.efficiency_jth[mine], c.hashrate_ths[mine][:, None], mw_per_unit,
+                                      c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
+                                      c.dynamic[mine], tuned)
         if prices is None:  # every hour alike: one row will do unless hours are treated differently
             same_hours = site.curtailment.policy in ("none", "economic") and not (dr or fcp or tuned)
             hourly_price = np.full((1 if same_hours else units.HOURS_PER_DAY, self.paths),
@@ -467,39 +471,29 @@ class _Simulation:
             mean_price = hourly_price.mean(axis=0)
             if prices is not None:
                 self.index_price_usd_per_mwh[index] = mean_price
-            if policies.stop or policies.retire:
-                losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],
-                                                               fee, site.cooling_overhead, tax) \
-                    < mean_price
-                losing_days = np.where(losing, losing_days + 1, 0)
-                if policies.stop:
-                    stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
-                if policies.retire:
-                    self._retire(mine, losing_days >= policies.retire.negative_margin_days)
-            working = self.units.working[mine]
-            if day < self.offline_until[index]:
-                working = working * False
-            if policies.stop:
-                working = working * ~stopped
-            ths, mw = ths_per_unit * working, mw_per_unit * working
-            cap_mw = None
+            calls = avoid = None
             if dr:
                 if day % BLOCK_DAYS == 0:
                     dr_draws = dr_streams.uniform((min(BLOCK_DAYS, self.days - day), units.HOURS_PER_DAY))
-                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month)
-                cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - dr.committed_mw / facility, 0.0), np.inf)
+                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month, hourly_price)
                 d.demand_response_credit_usd += site_model.demand_response_credit_usd_per_day(dr)
             if fcp:
                 avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
-                cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
-            if tuned:
-                run = site_model.dispatch_day_tuned(
-                    site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee, site.cooling_overhead,
-                    ths, mw, c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
-                    c.dynamic[mine], derate_by_month[date.month], cap_mw)
+            ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
+            terms = site_model.ppa_terms(site.power, ppa) if is_ppa else None
+            offline = day < self.offline_until[index]
+            working = self.units.working[mine] * (not offline)
+            args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid, terms)
+            if policies.stop or policies.retire:  # on each cohort's own margin after the hourly dispatch
+                run = site_model.dispatch_site(spec, site, working, *args, margins=True)
+                losing_days, stopped, retire = site_model.policy_step(run, working > 0, losing_days, stopped, policies)
+                if retire.any():
+                    self._retire(mine, retire)
+                    working = self.units.working[mine] * (not offline)
+                if stopped.any() or retire.any():
+                    run = site_model.dispatch_site(spec, site, working * ~stopped, *args)
             else:
-                run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
-                                              site.cooling_overhead, c.efficiency_jth[mine], ths, mw, cap_mw)
+                run = site_model.dispatch_site(spec, site, working, *args)
             if fcp:
                 if site_model.is_summer(date.month):
                     if date.day == 1 or day == 0:  # this month's system peak: a weekday and a likely hour
@@ -513,7 +507,6 @@ class _Simulation:
                     peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
                 d.transmission_charge_usd += transmission
             self.power_price_usd_per_mwh[index] = mean_price + tax
-            ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
                                           energy_mwh=run.energy_mwh)
             if site.hosting is not None and day >= self.offline_until[index]:
@@ -531,6 +524,7 @@ class _Simulation:
             d.power_cost_usd += bill.power_cost_usd
             d.power_credit_usd += bill.power_credit_usd
             d.curtailed_mwh += run.curtailed_mwh
+            d.underclocked_mwh += run.underclocked_mwh
             d.site_opex_usd += site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
             d.expansion_capex_usd += capex[day]
             yield self.env.timeout(1)
@@ -721,7 +715,7 @@ class _Simulation:
                 "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
                 "fleet_hashrate_ehs": fleet_ehs,
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
-                "curtailed_mwh": d.curtailed_mwh,
+                "curtailed_mwh": d.curtailed_mwh, "underclocked_mwh": d.underclocked_mwh,
                 **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc,
                               d.price_usd),
             }
