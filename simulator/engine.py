@@ -222,7 +222,8 @@ class _Day:
                    demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
                    hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
                    hosting_cost_usd=zero.copy(),
-                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), underclocked_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
+                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), underclocked_mwh=zero.copy(),
+                   repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
                    retired_ths=zero.copy(), resale_value_usd=zero.copy())
 
@@ -483,7 +484,8 @@ class _Simulation:
             terms = site_model.ppa_terms(site.power, ppa) if is_ppa else None
             offline = day < self.offline_until[index]
             working = self.units.working[mine] * (not offline)
-            args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid, terms)
+            args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid,
+                    terms)
             if policies.stop or policies.retire:  # on each cohort's own margin after the hourly dispatch
                 run = site_model.dispatch_site(spec, site, working, *args, margins=True)
                 losing_days, stopped, retire = site_model.policy_step(run, working > 0, losing_days, stopped, policies)

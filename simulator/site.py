@@ -591,9 +591,10 @@ def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, sto
     ``margin − avoidable_fixed_usd < 0``. The engine passes 0: in this model nothing a
     stopped cohort saves is fixed (site opex is charged on capacity, failures and repairs
     happen either way), so a cohort that curtailment idles all day (margin 0) is not losing.
-    Only cohorts with units ``present`` count; a day that is not losing resets the run. ``stop`` switches a cohort off after
-    ``negative_margin_days`` losing days in a row and on again on its first day that is not
-    losing; ``retire`` sells it once the run reaches its ``negative_margin_days``.
+    Only cohorts with units ``present`` count; a day that is not losing resets the run.
+    ``stop`` switches a cohort off after ``negative_margin_days`` losing days in a row and on
+    again on its first day that is not losing; ``retire`` sells it once the run reaches its
+    ``negative_margin_days``.
     """
     losing = (run.cohort_margin_usd - avoidable_fixed_usd < 0) & present
     losing_days = np.where(losing, losing_days + 1, 0)

@@ -586,7 +586,7 @@ def test_csv_network_hashrate_drives_the_blocks(tmp_path):
                     rtol=1e-9)
 
 
-# --------------------------------------------------------------------------- issue 17: operations that behave like a mine
+# --------------------------------------------------------------------------- issue 17: operations like a mine
 def test_power_tax_dated_on_the_start_day_applies_on_day_0():
     # issue 17 item 2: 5 USD/MWh on a fixed 40 USD/MWh site over 45 days is exactly +12.5 % (5 / 40)
     base = {"horizon_days": 45, "sites.0.power.price_usd_per_mwh": 40.0}

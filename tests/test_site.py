@@ -213,7 +213,8 @@ def test_cohort_margins_add_up_to_the_sites_margin(seed, policy, capped, with_pp
     bill = energy_bill(power, run.energy_hourly_mwh, price, 2.0, ppa_price)
     idle = energy_bill(power, np.zeros_like(run.energy_hourly_mwh), price, 2.0, ppa_price)
     revenue = hp / 1000 * 0.98 * run.running_ths
-    site_margin = revenue - (bill.power_cost_usd - bill.power_credit_usd) + (idle.power_cost_usd - idle.power_credit_usd)
+    site_margin = (revenue - (bill.power_cost_usd - bill.power_credit_usd)
+                   + (idle.power_cost_usd - idle.power_credit_usd))
     assert_allclose(run.cohort_margin_usd.sum(0), site_margin, rtol=1e-9, atol=1e-6)
     if policy == "economic" and not with_ppa:
         assert np.all(run.cohort_margin_usd >= -1e-9)  # economic never runs an hour at a loss

@@ -873,14 +873,16 @@ class StopPolicy(Strict):
     """Switch a cohort off after a run of loss-making days; back on when it pays again."""
 
     negative_margin_days: Annotated[int, Field(ge=1)]
-    """Consecutive days its site breakeven must be below the day's mean power price."""
+    """Consecutive days the cohort's own margin after the hourly dispatch (revenue − energy cost over the
+    hours it would run) must be negative."""
 
 
 class RetirePolicy(Strict):
     """Retire a cohort for good (resold at the ASIC price index) after a long run of losses."""
 
     negative_margin_days: Annotated[int, Field(ge=1)]
-    """Consecutive days its site breakeven must be below the day's mean power price."""
+    """Consecutive days the cohort's own margin after the hourly dispatch (revenue − energy cost over the
+    hours it would run) must be negative."""
 
 
 class Policies(Strict):
