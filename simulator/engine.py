@@ -454,8 +454,7 @@ class _Simulation:
             fcp_streams = PathStreams(self.seed, f"four_cp:{index}", self.path_ids)
             prior_mw = fcp.prior_4cp_mw if fcp.prior_4cp_mw is not None else \
                 (mw_per_unit * self.units.working[mine]).sum(axis=0) * facility
-            transmission = site_model.transmission_usd_per_day(fcp, prior_mw)
-            peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
+            four_cp = site_model.FourCpCharges(fcp, prior_mw, self.paths)
         capacity = np.array([capacity_mw(site, date.date()) for date in self.dates])
         policies = self.scenario.policies
         losing_days = np.zeros((len(mine), self.paths))
@@ -497,27 +496,15 @@ class _Simulation:
             else:
                 run = site_model.dispatch_site(spec, site, working, *args)
             if fcp:
-                if site_model.is_summer(date.month):
-                    if date.day == 1 or day == 0:  # this month's system peak: a weekday and a likely hour
-                        peak_day, peak_hour = site_model.four_cp_peak(fcp, date, fcp_streams.uniform((2,)))
-                    at_peak = peak_day == date.day
-                    peak_load_sum += np.where(at_peak, run.energy_hourly_mwh[peak_hour, np.arange(self.paths)], 0.0)
-                    peaks_seen += at_peak
-                if date.month == 1 and date.day == 1:  # next year's charge from last summer's peaks
-                    measured = site_model.transmission_usd_per_day(fcp, peak_load_sum / np.maximum(peaks_seen, 1))
-                    transmission = np.where(peaks_seen > 0, measured, transmission)
-                    peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
-                d.transmission_charge_usd += transmission
+                d.transmission_charge_usd += four_cp.day(date, day == 0, run.energy_hourly_mwh,
+                                                         lambda n: fcp_streams.uniform((n,)))
             self.power_price_usd_per_mwh[index] = mean_price + tax
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
                                           energy_mwh=run.energy_mwh)
-            if site.hosting is not None and day >= self.offline_until[index]:
-                hosted_mwh = site.hosting.mw  # every hour: clients' machines are not ours to curtail
-                with_hosted = site_model.energy_bill(site.power, run.energy_hourly_mwh + hosted_mwh, hourly_price,
-                                                     tax, ppa)
-                d.hosting_power_cost_usd += (with_hosted.power_cost_usd - with_hosted.power_credit_usd
-                                             - bill.power_cost_usd + bill.power_credit_usd)
-                d.hosting_revenue_usd += hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+            if site.hosting is not None and not offline:
+                cost, revenue = site_model.hosting_day_usd(site, run.energy_hourly_mwh, hourly_price, tax, ppa, bill)
+                d.hosting_power_cost_usd += cost
+                d.hosting_revenue_usd += revenue
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             d.btc_mined += btc
             d.running_ths += run.running_ths

@@ -602,3 +602,54 @@ def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, sto
         stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
     retire = losing_days >= policies.retire.negative_margin_days if policies.retire else np.zeros_like(losing)
     return losing_days, stopped, retire
+
+
+class FourCpCharges:
+    """A site's 4CP transmission charge through the years: last summer's peak-interval load sets next year's.
+
+    ``prior_mw`` [MW] is the load charged until the first January after a summer in the
+    horizon. Each June–September month the system peak falls on one weekday and hour
+    (:func:`four_cp_peak`, drawn on the month's first simulated day); the site's load in that
+    hour is recorded, and on 1 January the mean over the peaks seen becomes the new charge
+    (:func:`transmission_usd_per_day`).
+    """
+
+    def __init__(self, programme, prior_mw: np.ndarray, paths: int):
+        self.programme = programme
+        self.usd_per_day = transmission_usd_per_day(programme, prior_mw)
+        self.load_sum_mw, self.peaks_seen = np.zeros(paths), np.zeros(paths)
+        self.peak_day = self.peak_hour = None
+
+    def day(self, date, first_day: bool, energy_hourly_mwh: np.ndarray, draw_uniforms) -> np.ndarray:
+        """Record the day's load at this month's peak and return the day's charge ``(paths,)`` [USD].
+
+        ``draw_uniforms(n)`` gives the next ``(n, paths)`` uniforms of the site's 4CP stream.
+        """
+        if is_summer(date.month):
+            if date.day == 1 or first_day:  # this month's system peak: a weekday and a likely hour
+                self.peak_day, self.peak_hour = four_cp_peak(self.programme, date, draw_uniforms(2))
+            at_peak = self.peak_day == date.day
+            paths = np.arange(energy_hourly_mwh.shape[1])
+            self.load_sum_mw += np.where(at_peak, energy_hourly_mwh[self.peak_hour, paths], 0.0)
+            self.peaks_seen += at_peak
+        if date.month == 1 and date.day == 1:  # next year's charge from last summer's peaks
+            measured = transmission_usd_per_day(self.programme, self.load_sum_mw / np.maximum(self.peaks_seen, 1))
+            self.usd_per_day = np.where(self.peaks_seen > 0, measured, self.usd_per_day)
+            self.load_sum_mw, self.peaks_seen = np.zeros_like(self.load_sum_mw), np.zeros_like(self.peaks_seen)
+        return self.usd_per_day
+
+
+def hosting_day_usd(site: Site, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
+                    ppa_usd_per_mwh: float | None, mining_bill: Bill) -> tuple[np.ndarray, float]:
+    """Hosted clients' day: (incremental power bill of their load, hosting revenue) [USD].
+
+    Clients' machines draw ``hosting.mw`` every hour (they are not ours to curtail); their
+    power cost is the site's bill with their load less the bill without it (net of credits),
+    their revenue ``mw × 24 × 1,000 × price_usd_per_kwh``.
+    """
+    hosted_mwh = site.hosting.mw
+    with_hosted = energy_bill(site.power, energy_hourly_mwh + hosted_mwh, price_usd_per_mwh, tax_usd_per_mwh,
+                              ppa_usd_per_mwh)
+    cost = (with_hosted.power_cost_usd - with_hosted.power_credit_usd
+            - mining_bill.power_cost_usd + mining_bill.power_credit_usd)
+    return cost, hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
