@@ -6,9 +6,11 @@ if its revenue covers its power cost, i.e. when the site breakeven power price
 
     breakeven = hashprice_usd_per_th_day × (1 − pool_fee) × 1e6 / (24 × e × (1 + overhead)) − tax
 
-[USD/MWh] is at least the day's contract price (``e`` in J/TH). Hourly index prices,
-PPAs, demand response and 4CP belong to the operations issue. Curtailment is decided hour
-by hour (:func:`dispatch_day`); a fixed contract has the same price every hour.
+[USD/MWh] is at least the hour's contract price (``e`` in J/TH). Curtailment is decided hour
+by hour (:func:`dispatch_day`; a fixed contract has the same price every hour), against the
+marginal cost of energy under a PPA (:func:`net_energy_cost_usd`). The stop and retire
+policies judge each cohort on its own margin after that dispatch (:func:`policy_step`);
+demand-response calls, 4CP charges and hosted load are here too.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ class Dispatch:
     ``underclocked_mwh`` is facility energy not drawn because running machines were tuned
     below their stock setting (dynamic tuning). With ``margins=True`` the dispatch also gives
     each cohort's own margin ``cohort_margin_usd`` ``(cohorts, paths)`` [USD] over the hours it
-    runs (:func:`cohort_margins_usd`) and ``cohort_run_hours`` (hours it runs at all).
+    runs (:func:`cohort_margins_usd`).
     """
 
     running_ths: np.ndarray
@@ -52,7 +54,6 @@ class Dispatch:
     energy_mwh: np.ndarray = None
     underclocked_mwh: np.ndarray = None
     cohort_margin_usd: np.ndarray | None = None
-    cohort_run_hours: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.energy_mwh is None:
@@ -181,6 +182,8 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     cohort in every hour. ``uptime_target`` also runs everything in the cheapest
     ``ceil(uptime × 24)`` hours of the day; ``schedule`` runs everything except in
     ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax).
+    Under a PPA whose minimum take is below its block the economic count maximises the
+    hour's margin against the bill's marginal cost instead (:func:`ppa_running_count`).
     """
     n_cohorts, paths = working_ths.shape
     cum_ths, cum_mw = _cumulative(working_ths), _cumulative(working_mw)
@@ -224,8 +227,9 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     extra = {}
     if margins:
         run = _cohort_run_fraction(n_cohorts, k, share)
-        extra = cohort_margins_usd(run, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
-                                   cooling_overhead, working_ths, working_mw, cum_mw, ppa)
+        extra["cohort_margin_usd"] = cohort_margins_usd(run, hashprice_usd_per_ph_day, price_usd_per_mwh,
+                                                        tax_usd_per_mwh, pool_fee, cooling_overhead, working_ths,
+                                                        working_mw, cum_mw, ppa)
     running_mw *= 1 + cooling_overhead
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
         running_mw = np.repeat(running_mw, units.HOURS_PER_DAY, axis=0)
@@ -308,7 +312,7 @@ def _cohort_run_fraction(n_cohorts: int, k: np.ndarray, share) -> np.ndarray:
 def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
                        working_mw: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None = None) -> dict:
-    """Each cohort's own margin over the hours it runs, and those hours (what stop and retire decide on).
+    """Each cohort's own margin over the hours it runs ``(cohorts, paths)`` [USD] (what stop and retire decide on).
 
     ``margin_j = Σ_h [v r_jh TH_j − (C(S_j + r_jh P_j) − C(S_j))]`` [USD]: ``r_jh`` the share of
     cohort j running in hour h, ``v`` the pool's payout per TH/s-hour, ``P_j`` its facility
@@ -324,8 +328,7 @@ def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, pr
     cost = net_energy_cost_usd(end, price_usd_per_mwh[None], tax_usd_per_mwh, ppa) \
         - net_energy_cost_usd(start, price_usd_per_mwh[None], tax_usd_per_mwh, ppa)
     revenue = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee) * run * working_ths[:, None, :]
-    return {"cohort_margin_usd": (revenue - cost).sum(axis=1) * hours,
-            "cohort_run_hours": (run > 0).sum(axis=1) * hours}
+    return (revenue - cost).sum(axis=1) * hours
 
 
 def _cumulative(x: np.ndarray) -> np.ndarray:
@@ -452,8 +455,7 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
     underclocked = (run * np.maximum(mw - run_mw, 0.0)).sum(axis=(0, 1)) * (1 + cooling_overhead)
     extra = {}
     if margins:
-        extra = {"cohort_margin_usd": (run * (value * run_ths - cost * run_mw)).sum(axis=1),
-                 "cohort_run_hours": (run > 0).sum(axis=1)}
+        extra["cohort_margin_usd"] = (run * (value * run_ths - cost * run_mw)).sum(axis=1)
     return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
                     energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed, underclocked_mwh=underclocked, **extra)
 
