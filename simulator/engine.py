@@ -351,12 +351,14 @@ class _Simulation:
         for ``days`` days (no production, no energy drawn, not curtailment); ``price_shock``
         multiplies the BTC price from that day's close on by ``1 + change_pct/100`` (the
         price model continues from the shocked level); ``hashrate_shock`` does the same to
-        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days.
+        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days. Every
+        event of a date, the start's included, applies before that day's market and sites:
+        the actor waits only for a later date (a timeout of 0 would queue it behind them).
         """
-        names = [s.name for s in self.scenario.sites]  # events of one date all apply before that day's market
+        names = [s.name for s in self.scenario.sites]
         dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
-            if day > self.env.now:  # a timeout of 0 would queue behind the day's other actors
+            if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
             if event.kind == "power_tax":
                 self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
