@@ -363,7 +363,8 @@ class DemandResponse(Strict):
     availability_usd_per_mw_month: NonNegative
     """Availability payment per committed MW per month [USD/(MW·month)]."""
     call_probability: Fraction = 0.002
-    """Probability that an hour is a call hour (independent hours; assumption)."""
+    """Expected share of a day's hours that are call hours (assumption); a day's count is binomial(24, p)
+    and its calls fall on the day's highest-priced hours."""
     summer_call_multiplier: NonNegative = 3.0
     """Call probability multiplier in June–September, when grid stress peaks (assumption)."""
 
