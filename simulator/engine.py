@@ -482,8 +482,9 @@ class _Simulation:
             if fcp:
                 avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
-            terms = site_model.ppa_terms(site.power, ppa) if is_ppa else None
             offline = day < self.offline_until[index]
+            hosted_mw = site.hosting.mw if site.hosting is not None and not offline else 0.0
+            terms = site_model.ppa_terms(site.power, ppa, hosted_mw) if is_ppa else None
             working = self.units.working[mine] * (not offline)
             args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid,
                     terms)
@@ -503,7 +504,7 @@ class _Simulation:
             self.power_price_usd_per_mwh[index] = mean_price + tax
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
                                           energy_mwh=run.energy_mwh)
-            if site.hosting is not None and not offline:
+            if hosted_mw:
                 cost, revenue = site_model.hosting_day_usd(site, run.energy_hourly_mwh, hourly_price, tax, ppa, bill)
                 d.hosting_power_cost_usd += cost
                 d.hosting_revenue_usd += revenue

@@ -75,11 +75,18 @@ class PpaTerms:
     price_usd_per_mwh: float
 
 
-def ppa_terms(power, ppa_usd_per_mwh: float | None) -> PpaTerms | None:
-    """The dispatch terms of a PPA on a day (None without a PPA or after its expiry)."""
+def ppa_terms(power, ppa_usd_per_mwh: float | None, other_load_mw: float = 0.0) -> PpaTerms | None:
+    """The dispatch terms of a PPA on a day for mining (None without a PPA or after its expiry).
+
+    Load that always runs (hosted clients' ``other_load_mw``) fills the contract first, so
+    mining's own load meets the minimum take and the block that much earlier:
+    ``T' = max(T − other, 0)``, ``B' = max(B − other, 0)`` (the increments of the whole
+    site's bill over mining's load are those of a contract with T' and B').
+    """
     if ppa_usd_per_mwh is None:
         return None
-    return PpaTerms(power.min_take_fraction * power.block_mw, power.block_mw, ppa_usd_per_mwh)
+    take, block = power.min_take_fraction * power.block_mw, power.block_mw
+    return PpaTerms(max(take - other_load_mw, 0.0), max(block - other_load_mw, 0.0), ppa_usd_per_mwh)
 
 
 def net_energy_cost_usd(load_mwh: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
