@@ -80,7 +80,8 @@ MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_cre
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
                  "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "purchase_capex_usd",
                  "energy_mwh",
-                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
+                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired",
+                 "retired_ths",
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
