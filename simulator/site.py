@@ -478,13 +478,16 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     The number of call hours of a day is ``Σ_h [u_h < p]`` (binomial(24, p), p the
     programme's hourly probability, times ``summer_call_multiplier`` in June–September);
     the calls fall on that many highest-priced hours of the day (grid operators call
-    demand response when the system is short, which is when real-time prices are highest;
-    ties go to the earlier hour).
+    demand response when the system is short, which is when real-time prices are highest).
+    Hours of equal price are taken in the order of their draws, so at a fixed price the call
+    hours are exactly the hours with ``u_h < p``.
     """
     p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
     n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
     price = np.broadcast_to(price_usd_per_mwh, u_hours.shape)
-    rank = np.argsort(np.argsort(-price, axis=0, kind="stable"), axis=0, kind="stable")  # 0 = dearest
+    order = np.lexsort((u_hours, -price), axis=0)  # dearest first, then the smallest draw
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(u_hours.shape[0])[:, None], axis=0)
     return rank < n_calls
 
 

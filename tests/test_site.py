@@ -247,3 +247,5 @@ def test_demand_response_calls_fall_on_the_days_dearest_hours():
     free_max = np.where(calls, -np.inf, price).max(0)
     assert np.all(called_min[calls.any(0)] > free_max[calls.any(0)])  # every call hour dearer than every other
     assert calls.sum() == pytest.approx(0.1 * 24 * 500, rel=0.1)
+    flat = demand_response_calls(programme, u, 3, np.full((24, 500), 42.0))
+    assert (flat == (u < 0.1)).all()  # at a fixed price: the hours whose draws fall below p
