@@ -643,7 +643,7 @@ def test_stop_without_curtailment_switches_off_the_losing_days_only():
     assert (stop.path_metrics["btc_mined"] > 0.3 * plain.path_metrics["btc_mined"]).all()
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 1000), mean=st.sampled_from([25.0, 45.0, 70.0]), days=st.integers(1, 4),
        contract=st.sampled_from(["index", "fixed"]), model=st.sampled_from(["antminer-s19j-pro", "antminer-s21"]))
 def test_adding_stop_never_lowers_the_economic_margin(seed, mean, days, contract, model):
