@@ -206,3 +206,32 @@ def latest_hashprice(history: pd.DataFrame | None = None) -> tuple[dt.date, floa
 
 if __name__ == "__main__":  # pragma: no cover
     print(error_table())
+
+
+def price_rows(efficiency_jth: float, hashprice_usd_per_ph_day: float | None = None) -> list[dict]:
+    """Rows for ``hardware show``: the index now (used and new) and the tier's latest dated price.
+
+    "Now" is the last day of the shipped history (its 30-day mean hashprice, adjusted for a
+    halving within a year) unless ``hashprice_usd_per_ph_day`` is given. The last row prices
+    this model on the tier point's date, for comparison with that market price.
+    """
+    date, _, expected = latest_hashprice()
+    h = expected if hashprice_usd_per_ph_day is None else float(hashprice_usd_per_ph_day)
+    rows = [{"basis": f"index, {kind}", "date": str(date) if hashprice_usd_per_ph_day is None else "—",
+             "hashprice_usd_per_ph_day": h,
+             "price_usd_per_th": float(asic_price_usd_per_th(h, efficiency_jth, new=kind == "new")),
+             "note": "frontier 12.5 J/TH" if kind == "used" else "manufacturer purchase"}
+            for kind in ("used", "new")]
+    point = latest_tier_point(efficiency_jth)
+    if point is None:
+        return rows
+    then = float(asic_price_usd_per_th(point["expected_hashprice_usd_per_ph_day"], efficiency_jth,
+                                       frontier_jth=point["frontier_jth"], new=point["condition"] == "new"))
+    rows += [{"basis": f"market, tier {point['tier']} J/TH", "date": str(point["date"]),
+              "hashprice_usd_per_ph_day": float(point["expected_hashprice_usd_per_ph_day"]),
+              "price_usd_per_th": float(point["price_usd_per_th"]),
+              "note": f"{point['machine']} ({point['condition']})"},
+             {"basis": "index, that day", "date": str(point["date"]),
+              "hashprice_usd_per_ph_day": float(point["expected_hashprice_usd_per_ph_day"]),
+              "price_usd_per_th": then, "note": f"this model, frontier {point['frontier_jth']:g} J/TH"}]
+    return rows
