@@ -30,7 +30,12 @@ import numpy as np
 import pandas as pd
 
 from simulator import units
-from simulator.market.asic_price import AsicPriceParams, asic_price_usd_per_th, halving_adjusted_hashprice
+from simulator.market.asic_price import (
+    FRONTIER_JTH,
+    AsicPriceParams,
+    asic_price_usd_per_th,
+    halving_adjusted_hashprice,
+)
 from simulator.market.history import load_history
 
 #: Dates of the block-subsidy halvings (blocks 420,000; 630,000; 840,000). The next (block
@@ -220,7 +225,7 @@ def price_rows(efficiency_jth: float, hashprice_usd_per_ph_day: float | None = N
     rows = [{"basis": f"index, {kind}", "date": str(date) if hashprice_usd_per_ph_day is None else "—",
              "hashprice_usd_per_ph_day": h,
              "price_usd_per_th": float(asic_price_usd_per_th(h, efficiency_jth, new=kind == "new")),
-             "note": "frontier 12.5 J/TH" if kind == "used" else "manufacturer purchase"}
+             "note": f"frontier {FRONTIER_JTH:g} J/TH" if kind == "used" else "manufacturer purchase"}
             for kind in ("used", "new")]
     point = latest_tier_point(efficiency_jth)
     if point is None:
