@@ -190,7 +190,7 @@ def error_table(points: pd.DataFrame | None = None) -> str:
                      f"premium = {p.new_machine_premium:+.3f}; held-out n = {held.size}, median |err| = "
                      f"{np.median(held):.1%}, max |err| = {held.max():.1%}, within 20 %: "
                      f"{np.mean(held <= 0.2):.0%}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def latest_tier_point(efficiency_jth: float, points: pd.DataFrame | None = None) -> pd.Series | None:
