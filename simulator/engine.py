@@ -56,6 +56,7 @@ from simulator.market.fees import FEE_MODELS
 from simulator.market.asic_price import asic_price_usd_per_th
 from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
+from simulator.market.power_profiles import index_model_kwargs
 from simulator.market.replay import HistoryFees, HistoryPrice
 from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
@@ -119,10 +120,9 @@ def _power_model(scenario: Scenario, site):
     if market.file:
         return POWER_MODELS["csv"](file=scenario.resolve(market.file), start=scenario.start,
                                    horizon_days=scenario.horizon_days)
-    params = market.model_dump(exclude={"contract", "file", "shape"})
-    shape = np.ones(units.HOURS_PER_DAY) if market.shape == "flat" else None
     loading = float(np.sqrt(scenario.market.power_correlation))  # pairwise correlation a² = ρ
-    return POWER_MODELS["index"](start=scenario.start, shape=shape, common_loading=loading, **params)
+    return POWER_MODELS["index"](start=scenario.start, common_loading=loading,
+                                 **index_model_kwargs(market, scenario.resolve))
 
 
 def _hashrate_model(scenario: Scenario, library):
