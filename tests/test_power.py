@@ -25,6 +25,7 @@ from simulator.market.power import (
     normalise_shape,
     stationary_log_variance,
 )
+from simulator.market.power_profiles import index_model_kwargs
 from simulator.rng import PathStreams
 
 START = dt.date(2026, 1, 1)
@@ -204,9 +205,9 @@ def test_draws_a_fixed_number_per_day():
 
 def test_defaults_are_the_schemas_and_scenario_keys_build_the_model():
     keys = IndexPower(contract="index", mean_usd_per_mwh=38, vol_daily=0.35, spike_probability=0.01)
-    kwargs = keys.model_dump(exclude={"contract", "file", "shape"})
+    kwargs = index_model_kwargs(keys)
     model = POWER_MODELS["index"](start=START, **kwargs)
-    for name, value in kwargs.items():
+    for name, value in keys.model_dump(exclude={"contract", "file", "shape", "profile"}).items():
         assert getattr(model, name) == value
     assert (model.cap_usd_per_mwh, model.floor_usd_per_mwh) == (5000.0, -250.0)
     assert POWER_MODELS["csv"] is CsvPowerModel
