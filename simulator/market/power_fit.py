@@ -62,10 +62,10 @@ def power_statistics(prices_usd_per_mwh, hours_utc) -> dict[str, float]:
     Examples
     --------
     >>> hours = np.datetime64("2026-01-01T00", "h") + np.arange(8760)
-    >>> prices = np.where(hours.astype(int) % 24 == 0, 80.0, 20.0)  # 00 UTC at 80, else 20
+    >>> prices = np.where(hours.astype(int) % 24 == 0, 80.0, 20.0)  # 00 UTC at 80, else 20: evening (80+20+20)/3
     >>> s = power_statistics(prices, hours)
     >>> round(s["mean_usd_per_mwh"], 3), round(s["evening_peak_ratio"], 4), s["negative_share"]
-    (22.5, 1.4815, 0.0)
+    (22.5, 1.7778, 0.0)
     """
     p = np.asarray(prices_usd_per_mwh, dtype=float)
     p = p.reshape(p.shape[0], -1)
