@@ -825,6 +825,19 @@ def available_memory_bytes() -> int | None:
         return None
 
 
+def check_power_models(scenario: Scenario) -> None:
+    """Build every site's hourly price model before the run, so that an unreadable power profile
+    or index parameters the all-in mean cannot hold are bad input (InputError: exit 2)."""
+    source = scenario.provenance.file if scenario.provenance else scenario.name
+    for i, site in enumerate(scenario.sites):
+        try:
+            _power_model(scenario, site)
+        except InputError:
+            raise
+        except ValueError as exc:
+            raise InputError(source, 1, 1, f"sites[{i}].power: {exc}") from None
+
+
 def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
     """Refuse, before anything runs, a run that would not fit in memory (InputError: exit 2)."""
     need, available = estimate_memory_bytes(scenario, paths, keep_paths), available_memory_bytes()
@@ -867,6 +880,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
     check_memory(scenario, len(ids), keep_paths)
+    check_power_models(scenario)
     if workers is None:
         workers = auto_workers(len(ids))
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1

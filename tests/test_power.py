@@ -514,3 +514,18 @@ def test_calibrate_power_refuses_partial_days_and_path_columns(tmp_path, runner)
     csv.write_text("datetime,path,price_usd_per_mwh\n2026-01-01T00:00Z,0,30\n")
     result = runner.invoke(main, ["calibrate", "--power", str(csv), "--out", str(tmp_path / "o.yaml")])
     assert result.exit_code == 2 and f"{csv}:2:1: power_price: give one series" in result.stderr
+
+
+def test_bad_profile_or_impossible_all_in_mean_is_bad_input(tmp_path, runner, contract_text):
+    # Both are found before the run starts: one line, exit 2.
+    from simulator.cli import main
+
+    site = "profile: ercot_hub, mean_usd_per_mwh: 38"
+    assert site in contract_text
+    for replacement, message in (("profile: missing.yaml", "missing.yaml:1:1: power profile: no such file"),
+                                 ("mean_usd_per_mwh: 5, spike_probability: 0.01",
+                                  "sites[1].power: mean_usd_per_mwh (5) must exceed what the spikes")):
+        scenario = tmp_path / "s.yaml"
+        scenario.write_text(contract_text.replace(site, replacement))
+        result = runner.invoke(main, ["run", str(scenario), "--out", str(tmp_path / "out"), "--paths", "2"])
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
