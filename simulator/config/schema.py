@@ -310,7 +310,8 @@ class IndexMarket(Strict):
     floor_usd_per_mwh: float = -250.0
     """Price floor (ERCOT's offer floor) [USD/MWh]."""
     shape: Literal["ercot", "flat"] = "ercot"
-    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike)."""
+    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike); with a
+    ``profile`` and ``shape`` not written, the profile's."""
     file: Optional[str] = None
     """Hourly UTC prices ``datetime[,path],price_usd_per_mwh`` replacing the model."""
 
