@@ -372,6 +372,10 @@ def test_profile_supplies_unwritten_keys_and_written_keys_win():
     assert_array_equal(flat["shape"], np.ones(24))  # shape written: the profile's is not used
     with pytest.raises(ValueError, match="mean_usd_per_mwh is required unless a profile"):
         IndexPower(contract="index")
+    from simulator.market.power_profiles import PROFILE_NAMES
+
+    for name in PROFILE_NAMES:  # the schema's list of shipped names is the loader's
+        assert IndexPower(contract="index", profile=name).profile == name
     with pytest.raises(ValueError, match="neither ercot_hub, ercot_west nor a .yaml"):
         IndexPower(contract="index", profile="ercot_north")
 
