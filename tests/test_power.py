@@ -341,8 +341,8 @@ def _constant_load(power: dict, paths: int = 200):
 
 
 @pytest.mark.parametrize("power, mean", [
-    ({"contract": "index", "profile": "ercot_hub"}, 44.0),
-    ({"contract": "index", "profile": "ercot_west"}, 42.0),
+    ({"contract": "index", "profile": "ercot_hub"}, 42.0),
+    ({"contract": "index", "profile": "ercot_west"}, 40.0),
     ({"contract": "index", "mean_usd_per_mwh": 38.0, "vol_daily": 0.35, "spike_probability": 0.003,
       "spike_usd_per_mwh": 3000.0, "negative_probability": 0.05, "negative_usd_per_mwh": -20.0}, 38.0),
 ])
