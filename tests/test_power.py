@@ -341,8 +341,8 @@ def _constant_load(power: dict, paths: int = 200):
 
 
 @pytest.mark.parametrize("power, mean", [
-    ({"contract": "index", "profile": "ercot_hub"}, 42.0),
-    ({"contract": "index", "profile": "ercot_west"}, 40.0),
+    ({"contract": "index", "profile": "ercot_hub"}, 41.4),
+    ({"contract": "index", "profile": "ercot_west"}, 43.0),
     ({"contract": "index", "mean_usd_per_mwh": 38.0, "vol_daily": 0.35, "spike_probability": 0.003,
       "spike_usd_per_mwh": 3000.0, "negative_probability": 0.05, "negative_usd_per_mwh": -20.0}, 38.0),
 ])
@@ -414,14 +414,23 @@ TOLERANCE = {"mean_usd_per_mwh": 0.05, "negative_share": ("abs", 0.02), "hours_a
              "summer_to_annual_ratio": 0.10, "evening_peak_ratio": 0.10}
 
 
+def _within(got: float, value: float, tol) -> bool:
+    return abs(got - value) <= (tol[1] if isinstance(tol, tuple) else tol * abs(value))
+
+
+def _tol_text(tol) -> str:
+    return f"±{tol[1]:g}" if isinstance(tol, tuple) else f"±{tol:.0%}"
+
+
 @pytest.mark.parametrize("name", ["ercot_hub", "ercot_west"])
 def test_profiles_match_their_published_statistics(name):
-    """Print each profile's statistics (200 paths × 365 days) beside the figures it was matched to.
+    """Print each profile's statistics (200 paths × 365 days) beside the published figures.
 
-    The figures and their sources are in simulator/data/power_profiles/NAME.yaml (``targets``);
-    ``verified: false`` marks a figure estimated from secondary reports of the ERCOT IMM's
-    (Potomac Economics) 2023 and 2024 State of the Market reports rather than read off the
-    report's own page.
+    The figures, their sources and weighting are in simulator/data/power_profiles/NAME.yaml
+    (``targets``). A published figure (``value``) is checked within issue 17's tolerance; where
+    no published 2023–2024 figure was found (``value: null``) the row says so, the model is
+    checked against the bounds the cited facts imply, and against the profile's own documented
+    ``estimate`` (ours, not published) so the README table stays true.
     """
     from simulator.market.power_fit import simulate_statistics
     from simulator.market.power_profiles import load_power_profile
@@ -431,17 +440,32 @@ def test_profiles_match_their_published_statistics(name):
                             spike_profile=profile.tables["spike_profile"],
                             negative_profile=profile.tables["negative_profile"])
     got = simulate_statistics(model, 365, 200)
-    print(f"\n{name}: model (200 paths x 365 days) vs the 2023-2024 figures it matches")
-    print(f"{'statistic':28s} {'model':>9s} {'target':>9s}  verified  source")
+    print(f"\n{name}: model (200 paths x 365 days) vs published 2023-2024 figures")
+    print(f"{'statistic':26s} {'model':>8s} {'published':>9s} {'tol':>5s} {'bounds':>9s} {'estimate':>8s}  "
+          f"verified  weighting      source")
     failures = []
     for key, tol in TOLERANCE.items():
         target = profile.targets[key]
-        value = float(target["value"])
-        print(f"{key:28s} {got[key]:9.4g} {value:9.4g}  {str(target.get('verified', True)):8s}  "
-              f"{' '.join(str(target['source']).split())[:160]}")
-        ok = abs(got[key] - value) <= tol[1] if isinstance(tol, tuple) else abs(got[key] - value) <= tol * abs(value)
-        if not ok:
-            failures.append(f"{key}: model {got[key]:.4g}, target {value:.4g}")
+        value, bounds, estimate = target["value"], target.get("bounds") or {}, target.get("estimate")
+        assert {"basis", "source", "weighting", "published", "verified"} <= set(target), key
+        assert target["weighting"] in ("time-weighted", "load-weighted"), key
+        if value is None:  # none published: say so, never claim it verified
+            assert target["published"] is False and target["verified"] is False and estimate is not None, key
+            assert "no published" in " ".join(str(target["source"]).split()).lower(), key
+        else:
+            assert target["published"] is True, key
+            if not _within(got[key], float(value), tol):
+                failures.append(f"{key}: model {got[key]:.4g}, published {value} ({_tol_text(tol)})")
+        if estimate is not None and not _within(got[key], float(estimate), tol):
+            failures.append(f"{key}: model {got[key]:.4g}, documented estimate {estimate}")
+        lo, hi = bounds.get("min", -math.inf), bounds.get("max", math.inf)
+        if not lo <= got[key] <= hi:
+            failures.append(f"{key}: model {got[key]:.4g} outside the published bounds {bounds}")
+        shown = "none" if value is None else f"{float(value):.4g}"
+        bound_text = (f">={lo:g}" if lo > -math.inf else "") + (f"<={hi:g}" if hi < math.inf else "") or "-"
+        print(f"{key:26s} {got[key]:8.4g} {shown:>9s} {_tol_text(tol):>5s} {bound_text:>9s} "
+              f"{'-' if estimate is None else format(float(estimate), '.4g'):>8s}  {str(target['verified']):8s}  "
+              f"{target['weighting']:13s}  {' '.join(str(target['source']).split())[:150]}")
     assert not failures, failures
 
 
