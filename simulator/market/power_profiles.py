@@ -14,7 +14,11 @@ fitted to a user's prices) holding:
     month) is their outer product, normalised to calendar mean 1;
 ``targets``
     the statistics the profile was matched to (:mod:`simulator.market.power_fit`), each
-    ``{value, source, basis}``: what was measured and where it was published.
+    ``{value, source, basis}``: what was measured and where it was published. The shipped
+    profiles add ``published`` (``value`` is a published figure; ``null`` where none was found,
+    then ``estimate`` is the profile's own, unpublished, figure), ``verified`` (read in the cited
+    source), ``weighting`` (time- or load-weighted) and ``bounds`` (``{min, max}`` implied by
+    published facts); ``calibrate --power`` writes the data's own statistics as ``value``.
 
 In a scenario, ``profile`` supplies every index key the site does not write itself; a key
 written beside it wins (``{contract: index, profile: ercot_west, mean_usd_per_mwh: 35}`` keeps
