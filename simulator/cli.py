@@ -501,7 +501,7 @@ def hardware_list(sort: str, hardware_dirs, fmt: str) -> None:
 @_handle_errors
 def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: str) -> None:
     """Show one profile: spec, sources, tuning curve and breakeven power price."""
-    from simulator.hardware import breakeven_power_usd_per_mwh, get_profile, tuned_power_w
+    from simulator.hardware import get_profile, profile_breakeven_power_usd_per_mwh, tuned_power_w
     from simulator.errors import InputError
 
     try:
@@ -514,7 +514,7 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
                "power_w": float(tuned_power_w(p, f)),
                "efficiency_jth": float(tuned_power_w(p, f)) / (p.hashrate_ths * f)} for f in fractions]
     breakeven = [{"hashprice_usd_per_ph_day": h,
-                  "breakeven_usd_per_mwh": float(breakeven_power_usd_per_mwh(h, p.efficiency_jth))}
+                  "breakeven_usd_per_mwh": float(profile_breakeven_power_usd_per_mwh(p, h))}
                  for h in hashprices]
     spec = p.model_dump(mode="json")
     if fmt == "json":

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from simulator.config import checks
 from simulator.config.schema import Provenance, Scenario
-from simulator.config.yaml12 import Document, Pos, parse
+from simulator.yaml12 import Document, Pos, parse
 from simulator.errors import InputError, InputErrors
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
