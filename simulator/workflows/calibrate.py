@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, signal, special
 
-from simulator import __version__, units
+from simulator import __version__, atomic, units
 from simulator.config import schema
 from simulator.errors import InputError
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day, load_library
@@ -1408,19 +1407,7 @@ class Calibration:
             ``path`` exists (without ``overwrite``) or its folder does not.
         """
         check_output(path, overwrite=overwrite)
-        text = self.fragment_text()
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic.write_text(path, self.fragment_text())
 
     # ------------------------------------------------------------------ table
     def rows(self) -> list[dict]:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from simulator import atomic
 from simulator.config.loader import load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
@@ -96,20 +95,8 @@ def write(rows: list[dict], pairs: list[dict], out_dir: str, *, overwrite: bool 
     out = Path(out_dir).resolve()
     if out.exists() and not overwrite:
         raise InputError(str(out_dir), 1, 1, "output directory exists; choose another --out or pass --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        pd.DataFrame(rows).to_parquet(tmp / "compare.parquet", index=False)
+    with atomic.new_directory(out) as tmp:
+        pd.DataFrame(rows).to_parquet(os.path.join(tmp, "compare.parquet"), index=False)
         pd.DataFrame(pairs, columns=["long", "short", "relative_return_pct_mean", "relative_return_pct_p5",
                                      "relative_return_pct_p50", "relative_return_pct_p95"]) \
-            .to_parquet(tmp / "pairs.parquet", index=False)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            .to_parquet(os.path.join(tmp, "pairs.parquet"), index=False)

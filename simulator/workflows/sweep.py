@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import hashlib
 import itertools
 import json
@@ -47,7 +46,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
@@ -55,7 +53,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from simulator import __version__
+from simulator import __version__, atomic
 from simulator.config import Scenario, load_scenario
 from simulator.config.loader import parse_override
 from simulator.engine import simulate
@@ -529,64 +527,25 @@ def _dumps(obj) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def _file_mode() -> int:
-    """rw for whom the umask allows (mkstemp's files are private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
-
-
-def _scratch_prefix(out_dir: str) -> tuple[str, str]:
-    """Folder and name prefix of the temporary files of ``out_dir``: hidden, beside it."""
+def _scratch(out_dir: str) -> tuple[str, str]:
+    """Folder and name prefix of the temporary files of ``out_dir``: hidden, beside it, so that
+    ``out_dir`` never holds a partial file, even after SIGKILL."""
     parent, name = os.path.split(out_dir)
     return parent, f".{name}.tmp-"
 
 
 def _write_atomic(out_dir: str, relpath: str, write: Callable[[str], None]) -> None:
-    """Write ``out_dir/relpath`` with ``write(tmp_path)`` to a hidden file beside ``out_dir``, then
-    rename it into place: ``out_dir`` never holds a partial file, even after SIGKILL."""
-    folder, prefix = _scratch_prefix(out_dir)
-    target = os.path.join(out_dir, relpath)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
-    try:
-        os.fchmod(fd, _FILE_MODE)
-        os.close(fd)
-        write(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:  # out_dir on another filesystem than its parent (a mount point)
-            if exc.errno != errno.EXDEV:
-                raise
-            fallback = os.path.join(os.path.dirname(target), f".{os.path.basename(tmp)}")
-            shutil.copyfile(tmp, fallback)
-            os.replace(fallback, target)
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``out_dir/relpath`` with ``write(tmp_path)`` through :func:`simulator.atomic.write_with`."""
+    atomic.write_with(os.path.join(out_dir, relpath), write, scratch=_scratch(out_dir))
 
 
 def _write_bytes(out_dir: str, relpath: str, data: bytes) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    _write_atomic(out_dir, relpath, write)
+    atomic.write_bytes(os.path.join(out_dir, relpath), data, scratch=_scratch(out_dir))
 
 
 def _clear_temporaries(out_dir: str) -> None:
     """Remove the temporary files a killed sweep of ``out_dir`` left beside it."""
-    folder, prefix = _scratch_prefix(out_dir)
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if name.startswith(prefix) and os.path.isfile(path):
-            os.unlink(path)
+    atomic.clear_temporaries(*_scratch(out_dir))
 
 
 def _read_json(path: str):
@@ -628,10 +587,8 @@ def _prepare_dir(plan: SweepPlan, out_dir: str, overwrite: bool) -> Optional[str
     """Create ``out_dir`` (an --overwrite first moves the old one aside: returned) and write the manifest."""
     aside = None
     if overwrite and os.path.exists(out_dir):
-        parent, name = os.path.split(out_dir)
-        aside = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-        os.rename(out_dir, os.path.join(aside, name))
-    os.makedirs(os.path.join(out_dir, "points"), exist_ok=True)
+        aside = atomic.move_aside(out_dir)
+    atomic.make_dirs(os.path.join(out_dir, "points"))
     _clear_temporaries(out_dir)
     _write_bytes(out_dir, "manifest.json", _dumps(plan.manifest()))
     return aside
