@@ -47,13 +47,14 @@ def test_files_and_directories_follow_the_umask(tmp_path, umask):
 def test_every_writer_of_the_package_uses_it(tmp_path, umask):
     """compare --out, calibrate --out, sweep's files and the report's PNG folder: 0644 / 0755 under umask 022."""
     from simulator.report import _write_file, _write_folder
-    from simulator.workflows import calibrate, compare, sweep
+    from simulator.workflows import calibrate, compare
+    from simulator.workflows.sweep import store as sweep_store
 
     compare.write([{"scenario": "a", "mean": 1.0}], [], str(tmp_path / "cmp"))
     fake = types.SimpleNamespace(fragment_text=lambda: "market: {}\n")
     calibrate.Calibration.write(fake, tmp_path / "fit.yaml")
     (tmp_path / "sw").mkdir()
-    sweep._write_bytes(str(tmp_path / "sw"), "manifest.json", b"{}\n")
+    sweep_store.write_bytes(str(tmp_path / "sw"), "manifest.json", b"{}\n")
     _write_folder(str(tmp_path / "png"), {"a.png": b"\x89PNG"})
     _write_file(str(tmp_path / "rep" / "report.html"), b"<html>")
     for d in ("cmp", "png", "rep"):
