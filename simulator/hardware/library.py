@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from simulator.errors import InputError
-from simulator.hardware.profile import HardwareProfile, ProfileError, Tuning, UnknownModelError, _AtField
+from simulator.hardware.profile import HardwareProfile, ProfileError, Tuning, UnknownModelError, FieldError
 from simulator.yaml12 import Document, parse
 
 
@@ -49,7 +49,7 @@ def _profile_from_text(text: str, path: str, stem: str | None = None) -> Hardwar
         err = exc.errors(include_url=False)[0]
         loc = tuple(err["loc"])
         cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, _AtField):
+        if isinstance(cause, FieldError):
             loc = loc + cause.loc
             message = str(cause)
         elif err["type"] == "extra_forbidden":

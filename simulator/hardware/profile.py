@@ -149,7 +149,7 @@ class UnknownModelError(KeyError):
         return self.message
 
 
-class _AtField(ValueError):
+class FieldError(ValueError):
     """A validation failure to be reported at ``loc`` (a tuple of keys) in the file."""
 
     def __init__(self, loc: tuple, message: str) -> None:
@@ -177,9 +177,9 @@ class Tuning(BaseModel):
     @model_validator(mode="after")
     def _range_brackets_nameplate(self) -> Tuning:
         if not self.min_fraction <= 1.0:
-            raise _AtField(("min_fraction",), f"min_fraction must be at most 1 (nameplate), got {self.min_fraction}")
+            raise FieldError(("min_fraction",), f"min_fraction must be at most 1 (nameplate), got {self.min_fraction}")
         if not self.max_fraction >= 1.0:
-            raise _AtField(("max_fraction",), f"max_fraction must be at least 1 (nameplate), got {self.max_fraction}")
+            raise FieldError(("max_fraction",), f"max_fraction must be at least 1 (nameplate), got {self.max_fraction}")
         return self
 
 
@@ -312,29 +312,29 @@ class HardwareProfile(BaseModel):
     @model_validator(mode="after")
     def _provenance_and_ranges(self) -> HardwareProfile:
         if not self.shutdown_c > self.inlet_limit_c:
-            raise _AtField(("shutdown_c",), f"shutdown_c ({self.shutdown_c:g} °C) must be above inlet_limit_c ({self.inlet_limit_c:g} °C)")
+            raise FieldError(("shutdown_c",), f"shutdown_c ({self.shutdown_c:g} °C) must be above inlet_limit_c ({self.inlet_limit_c:g} °C)")
         known = set(PROVENANCE_FIELDS)
         for key in self.source:
             if key not in known:
-                raise _AtField(("source", key), f"source: {key!r} is not a field that takes a citation; use one of {', '.join(PROVENANCE_FIELDS)}")
+                raise FieldError(("source", key), f"source: {key!r} is not a field that takes a citation; use one of {', '.join(PROVENANCE_FIELDS)}")
         seen: set[str] = set()
         for i, key in enumerate(self.class_defaults):
             if key not in DEFAULTABLE_FIELDS:
-                raise _AtField(("class_defaults", i), f"class_defaults: {key!r} has no class default; use some of {', '.join(DEFAULTABLE_FIELDS)}")
+                raise FieldError(("class_defaults", i), f"class_defaults: {key!r} has no class default; use some of {', '.join(DEFAULTABLE_FIELDS)}")
             if key in seen:
-                raise _AtField(("class_defaults", i), f"class_defaults: {key!r} is listed twice")
+                raise FieldError(("class_defaults", i), f"class_defaults: {key!r} is listed twice")
             seen.add(key)
             if key in self.source:
-                raise _AtField(("source", key), f"{key!r} is both cited in source and listed in class_defaults; it is one or the other")
+                raise FieldError(("source", key), f"{key!r} is both cited in source and listed in class_defaults; it is one or the other")
         defaults = class_default_values(self.cooling, self.inlet_limit_c)
         for key in self.class_defaults:
             value = self._field_value(key)
             if not math.isclose(value, defaults[key], rel_tol=1e-9, abs_tol=1e-12):
                 loc = tuple(key.split("."))
-                raise _AtField(loc, f"{key} = {value:g} is listed in class_defaults but the {self.cooling} class default is {defaults[key]:g}; cite a source for it or use the default")
+                raise FieldError(loc, f"{key} = {value:g} is listed in class_defaults but the {self.cooling} class default is {defaults[key]:g}; cite a source for it or use the default")
         for key in ("release", "launch_price_usd_per_th"):
             if key in self.source and getattr(self, key) is None:
-                raise _AtField(("source", key), f"source cites {key!r} but the profile has no {key}")
+                raise FieldError(("source", key), f"source cites {key!r} but the profile has no {key}")
         return self
 
     def _field_value(self, dotted: str) -> Any:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from simulator.config.schema import IndexPower
 from simulator.errors import InputError
-from simulator.market.price import _require
+from simulator.market.validation import require as _require
 from simulator.market.series_csv import (as_date, check_block, gather_window, line_before, parse_numbers,
                                          read_long_table, sort_rows)
 from simulator.rng import PathStreams, path_last
