@@ -539,7 +539,7 @@ def test_retire_policy_removes_the_cohort_for_good():
 
 def test_power_correlation_links_index_sites():
     from simulator.config import load_scenario
-    from simulator.engine import _power_model
+    from simulator.market.registry import power_model as _power_model
     from simulator.rng import PathStreams
 
     from conftest import CONTRACT
