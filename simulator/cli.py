@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import sys
+import warnings
 
 import click
 
@@ -26,19 +27,38 @@ class BadInput(click.ClickException):
 
 
 def _handle_errors(fn):
-    """Turn InputError(s) into exit code 2 with one line per error (a traceback only with --debug)."""
+    """Turn InputError(s) into exit code 2 with one line per error (a traceback only with --debug),
+    and print each scenario deprecation once on stderr as ``hashfleet: warning: FILE:LINE:COL: …``."""
     from simulator.errors import InputError, InputErrors
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (InputError, InputErrors) as exc:
-            if click.get_current_context().find_root().params.get("debug"):
-                raise
-            raise BadInput(str(exc)) from None
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_deprecation(warnings.showwarning)
+            try:
+                return fn(*args, **kwargs)
+            except (InputError, InputErrors) as exc:
+                if click.get_current_context().find_root().params.get("debug"):
+                    raise
+                raise BadInput(str(exc)) from None
 
     return wrapper
+
+
+def _show_deprecation(show):
+    """A ``warnings.showwarning`` printing each distinct scenario deprecation once, others as ``show`` does."""
+    from simulator.config.deprecations import ScenarioDeprecationWarning
+
+    seen: set[str] = set()
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, ScenarioDeprecationWarning):
+            return show(message, category, filename, lineno, file, line)
+        if str(message) not in seen:  # a sweep loads the file once per point
+            seen.add(str(message))
+            click.echo(f"hashfleet: warning: {message}", err=True)
+
+    return showwarning
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt: str = "{:,.6g}") -> None:

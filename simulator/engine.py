@@ -113,10 +113,10 @@ def expected_growth(scenario: Scenario) -> tuple[float, float]:
 
 def _signal_tracker(scenario: Scenario, library, hashrate_model) -> signals.SignalTracker:
     """The daily signal columns' state; a replay supplies the network hashrate before the start."""
-    cfg = scenario.signals
-    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, cfg.mix_years,
-                                                  cfg.network_power_usd_per_mwh)
-    return signals.SignalTracker(breakeven, weights, cfg.industry_sell_fraction,
+    net = scenario.network
+    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, net.mix_years,
+                                                  net.network_power_usd_per_mwh)
+    return signals.SignalTracker(breakeven, weights, scenario.signals.industry_sell_fraction,
                                  hashrate_model.prior_ehs if isinstance(hashrate_model, network.HistoryNetwork)
                                  else None)
 

@@ -34,6 +34,8 @@ def _history(cfg, scenario: Scenario, library: Mapping):
 
 def _endogenous(cfg, scenario: Scenario, library: Mapping):
     params = cfg.model_dump(exclude={"model", "initial_ehs"})
+    params.update(network_power_usd_per_mwh=scenario.network.network_power_usd_per_mwh,
+                  mix_years=scenario.network.mix_years)  # the network's, shared with the signal columns
     return network.EndogenousHashrate.from_library(library, scenario.start, start_network_ehs(scenario), **params)
 
 
