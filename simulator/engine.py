@@ -763,35 +763,44 @@ def estimate_memory_bytes(scenario: Scenario, paths: int, keep_paths: int) -> in
     return BASE_MEMORY_BYTES + 8 * (paths * per_path + daily)
 
 
-def available_memory_bytes() -> int | None:
-    """Memory the system can give a new process now (Linux ``MemAvailable``), or None if unknown."""
+def total_memory_bytes() -> int | None:
+    """The machine's physical memory [bytes] (Linux ``MemTotal``), or None if unknown.
+
+    Total, not available, memory: what other processes hold at the moment changes from one
+    second to the next, and the same run must get the same answer on a busy machine.
+    """
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith("MemTotal:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
 
 
-def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
-    """Refuse, before anything runs, a run that would not fit in memory (InputError: exit 2)."""
-    need, available = estimate_memory_bytes(scenario, paths, keep_paths), available_memory_bytes()
-    if available is not None and need > available:
+def check_memory(scenario: Scenario, paths: int, keep_paths: int, max_memory_bytes: int | None = None) -> None:
+    """Refuse, before anything runs, a run whose estimate exceeds ``max_memory_bytes`` (``--max-memory``)
+    or, without it, the machine's total memory (InputError: exit 2). The answer depends only on
+    the run and the machine (or the limit given), not on how busy the machine is."""
+    need = estimate_memory_bytes(scenario, paths, keep_paths)
+    limit = max_memory_bytes if max_memory_bytes is not None else total_memory_bytes()
+    what = "--max-memory allows" if max_memory_bytes is not None else "the machine has"
+    if limit is not None and need > limit:
         per_path = (need - BASE_MEMORY_BYTES) / max(paths, 1)
-        fit = max(int((available - BASE_MEMORY_BYTES) / per_path), 0)
+        fit = max(int((limit - BASE_MEMORY_BYTES) / per_path), 0)
         source = scenario.provenance.file if scenario.provenance else scenario.name
-        raise InputError(source, 1, 1, f"this run needs about {need / 2**30:,.1f} GB but {available / 2**30:,.1f} GB "
-                                       f"is available; use fewer --paths (about {fit:,} fit), a shorter horizon_days "
-                                       f"or fewer --keep-paths, or split the paths over several runs")
+        raise InputError(source, 1, 1, f"this run needs about {need / 2**30:,.1f} GB but {what} "
+                                       f"{limit / 2**30:,.1f} GB; use fewer --paths (about {fit:,} fit), a shorter "
+                                       f"horizon_days or fewer --keep-paths, or split the paths over several runs")
 
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
-             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None) -> Results:
+             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None,
+             max_memory_bytes: int | None = None) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -815,11 +824,14 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
         Where workers cannot be forked (:func:`simulator.workers.can_fork`) the run stays in
         one process. The results are the same, bit for bit, whatever the number.
+    max_memory_bytes : int, optional
+        Refuse the run if its memory estimate exceeds this [bytes] (default: the machine's
+        total memory; :func:`check_memory`).
     """
     seed = scenario.seed if seed is None else int(seed)
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
-    check_memory(scenario, len(ids), keep_paths)
+    check_memory(scenario, len(ids), keep_paths, max_memory_bytes)
     if workers is None:
         workers = auto_workers(len(ids))
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1

@@ -26,6 +26,7 @@ from simulator.config.loader import load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
 from simulator.metrics import summarise
+from simulator.progress import stages
 
 #: The table's metric columns (each the mean over paths; None where no path defines it).
 COLUMNS = ("btc_per_ehs_day", "cash_cost_per_btc_usd", "all_in_cost_per_btc_usd", "end_net_debt_usd", "dilution_pct",
@@ -37,8 +38,9 @@ SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
 
 def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None = None, market_from: str | None = None,
             rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = (),
-            workers: int | None = None):
-    """Simulate every company on the market source's paths (``workers``: see :func:`simulator.engine.simulate`).
+            workers: int | None = None, progress=False, max_memory_bytes: int | None = None):
+    """Simulate every company on the market source's paths (``workers``, ``max_memory_bytes``: see
+    :func:`simulator.engine.simulate`; ``progress``: a ``(done, total)`` callback over all the runs).
 
     Returns ``(rows, pairs)``: one row per company (``rank``, ``company``, ``file`` and the
     :data:`COLUMNS`) ranked by ``rank_by``, and one row per ordered pair of the pair view.
@@ -57,7 +59,8 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
     source, _ = load_with_overrides(market_from or files[0], overrides)
     start = str(source.data.get("start"))
     runs = []
-    for file in files:
+    stage = stages(progress, len(files))
+    for k, file in enumerate(files):
         doc, _ = load_with_overrides(file, overrides)
         if str(doc.data.get("start")) != start:
             line, col = doc.pos(("start",))[1:]
@@ -67,7 +70,7 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
             if key in source.data:
                 doc.data[key] = source.data[key]
         runs.append((file, simulate(validate_document(doc, file), paths=paths, seed=seed, keep_paths=0,
-                                       workers=workers)))
+                                       workers=workers, progress=stage(k), max_memory_bytes=max_memory_bytes)))
     rows = []
     for file, res in runs:
         row = {"company": res.meta["scenario"], "file": os.path.basename(file)}
