@@ -44,15 +44,6 @@ def test_every_simulating_verb_has_progress_quiet_and_max_memory(runner, verb):
     assert small.exit_code == 2 and "but --max-memory allows 0.1 GB; use fewer --paths" in small.stderr
 
 
-def test_sweep_quiet_prints_no_progress_lines(runner, tmp_path):
-    args = ["sweep", HALVING, "--grid", "pool.fee=0,0.02", "--paths", "2", "--workers", "1", "--set",
-            "horizon_days=10"]
-    loud = runner.invoke(main, args + ["--out", str(tmp_path / "a"), "--progress"])
-    quiet = runner.invoke(main, args + ["--out", str(tmp_path / "b"), "--progress", "--quiet"])  # quiet wins, as in run
-    assert loud.exit_code == quiet.exit_code == 0, loud.stderr + quiet.stderr
-    assert "hashfleet: point 2/2 ok" in loud.stderr and "hashfleet: point " not in quiet.stderr
-
-
 def test_max_memory_sizes(runner):
     from simulator.cli import MemorySize
 
