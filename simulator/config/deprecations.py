@@ -66,7 +66,7 @@ def move_deprecated_keys(doc: Document) -> Document:
     ...     warnings.simplefilter("always")
     ...     moved = move_deprecated_keys(doc)
     >>> moved.data, moved.pos(("network", "mix_years"))
-    ({'network': {'initial_height': 1, 'mix_years': 3}, 'signals': {}}, ('s.yaml', 2, 21))
+    ({'network': {'initial_height': 1, 'mix_years': 3}, 'signals': {}}, ('s.yaml', 2, 22))
     >>> print(caught[0].filename, caught[0].lineno, caught[0].message)
     s.yaml 2 s.yaml:2:11: signals.mix_years is deprecated; write network.mix_years (the same setting, in one place)
     """
