@@ -18,14 +18,14 @@ from conftest import SCENARIOS
 HALVING = str(SCENARIOS / "halving_crossing.yaml")
 #: Each verb, and the path-days of all its runs together (paths × days × runs).
 VERBS = {
-    "run": ["run", HALVING, "--paths", "2", "--set", "horizon_days=30"],
+    "run": ["run", HALVING, "--paths", "2", "--set", "horizon_days=10"],
     "backtest": ["backtest", str(SCENARIOS / "single_site_operator.yaml"), "--from", "2024-01-01", "--to",
-                 "2024-01-31", "--paths", "2"],
-    "compare": ["compare", HALVING, HALVING, "--paths", "2", "--set", "horizon_days=30"],
+                 "2024-01-10", "--paths", "2"],
+    "compare": ["compare", HALVING, HALVING, "--paths", "2", "--set", "horizon_days=10"],
     "upgrade": ["upgrade", HALVING, "--replace", "s19jpro", "--with", "antminer-s21-xp", "--price-usd-per-th", "14",
-                "--paths", "2", "--set", "horizon_days=30"],
+                "--paths", "2", "--set", "horizon_days=10"],
 }
-PATH_DAYS = {"run": 60, "backtest": 62, "compare": 2 * 60, "upgrade": 2 * 60}  # upgrade: baseline and upgraded
+PATH_DAYS = {"run": 20, "backtest": 20, "compare": 2 * 20, "upgrade": 2 * 20}  # upgrade: baseline and upgraded
 
 
 @pytest.mark.parametrize("verb", sorted(VERBS))
