@@ -403,3 +403,19 @@ def test_show_breakeven_uses_power_over_hashrate(library):
     row = json.loads(out.output)["breakeven"][0]
     assert row["breakeven_usd_per_mwh"] == pytest.approx(50.0 * 1e3 / (24 * 2100 / 46), rel=1e-12)
     assert row["breakeven_usd_per_mwh"] == pytest.approx(45.63, abs=0.005)
+
+
+def test_hardware_list_json_keys(library):
+    """The hardware package split keeps `hardware list --format json`: one row per profile, these keys."""
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    out = CliRunner().invoke(main, ["hardware", "list", "--format", "json", "--sort", "id"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["id"] for r in rows] == sorted(library)
+    assert all(list(r) == ["id", "vendor", "name", "hashrate_ths", "power_w", "efficiency_jth", "cooling", "release",
+                           "launch_price_usd_per_th"] for r in rows)
+    xp = next(r for r in rows if r["id"] == "antminer-s21-xp")
+    assert (xp["hashrate_ths"], xp["power_w"], xp["efficiency_jth"], xp["cooling"]) == (270.0, 3645.0, 13.5, "air")
