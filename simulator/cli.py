@@ -445,18 +445,30 @@ def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_
               help="Longest hashprice-to-hashrate lag searched.")
 @click.option("--regime-min-days", type=click.FloatRange(min=1.5), default=None,
               help="Smallest mean regime duration allowed (e.g. 90 for bull/bear phases; default: free).")
+@click.option("--power", "power_file", type=click.Path(), default=None,
+              help="Instead: fit the hourly index power model to this hourly price CSV (datetime,price_usd_per_mwh), "
+                   "print its statistics beside the data's and write the fitted power profile to --out.")
 @click.option("--out", "out_file", type=click.Path(), required=True, help="The YAML fragment to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 @format_option
 @_handle_errors
 def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_lag_days, regime_min_days,
-              out_file, overwrite, fmt) -> None:
+              power_file, out_file, overwrite, fmt) -> None:
     """Fit the price, fee and network models to history and write them as a scenario fragment."""
     from simulator.errors import InputError
     from simulator.market.history import load_history
     from simulator.workflows.calibrate import ROW_COLUMNS, calibrate as fit, check_output
 
     check_output(out_file, overwrite=overwrite)
+    if power_file is not None:
+        from simulator.workflows import calibrate_power as power
+
+        result = power.calibrate_power(power_file)
+        result.write(out_file)
+        emit(result.rows(), fmt, columns=list(power.ROW_COLUMNS))
+        if fmt == "table":
+            click.echo(f"wrote {out_file} (use it in a site's power with `profile: {out_file}`)")
+        return
     history = load_history(history_file)
     try:
         result = fit(history, from_date, to_date, holdout_days=holdout_days, price_model=price_model,
@@ -572,7 +584,8 @@ def hardware_list(sort: str, hardware_dirs, fmt: str) -> None:
 @hardware.command("show")
 @click.argument("model_id")
 @click.option("--hashprice-usd-per-ph-day", type=float, default=None,
-              help="Hashprice for the breakeven power price (default: 30, 45 and 60).")
+              help="Hashprice for the breakeven power price (default: 30, 45 and 60) and the ASIC price "
+                   "index (default: the shipped history's last 30-day mean).")
 @hardware_dir_option
 @format_option
 @_handle_errors
@@ -594,8 +607,12 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
                   "breakeven_usd_per_mwh": float(profile_breakeven_power_usd_per_mwh(p, h))}
                  for h in hashprices]
     spec = p.model_dump(mode="json")
+    from simulator.market.asic_market import price_rows
+
+    prices = price_rows(p.power_w / p.hashrate_ths, hashprice_usd_per_ph_day)
     if fmt == "json":
-        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven}, indent=2))
+        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven, "asic_price": prices},
+                              indent=2))
         return
     sources = spec.pop("source", {}) or {}
     defaults = set(spec.pop("class_defaults", []) or [])
@@ -612,6 +629,8 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
     emit(tuning, fmt)
     click.echo("Breakeven power price (gross, before pool fee and cooling):")
     emit(breakeven, fmt)
+    click.echo("ASIC price index beside the latest dated market price of its efficiency tier (USD/TH):")
+    emit(prices, fmt, floatfmt="{:,.2f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

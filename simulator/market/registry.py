@@ -23,11 +23,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from simulator import units
 from simulator.config.schema import Scenario
 from simulator.market.fees import FEE_MODELS as FEE_CLASSES
 from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS as POWER_CLASSES
+from simulator.market.power_profiles import index_model_kwargs
 from simulator.market.price import PRICE_MODELS as PRICE_CLASSES
 from simulator.market.replay import HistoryFees, HistoryPrice
 
@@ -103,10 +103,9 @@ def _index_market(market, scenario: Scenario):
     if market.file:
         return POWER_CLASSES["csv"](file=scenario.resolve(market.file), start=scenario.start,
                                     horizon_days=scenario.horizon_days)
-    params = market.model_dump(exclude={"contract", "file", "shape"})
-    shape = np.ones(units.HOURS_PER_DAY) if market.shape == "flat" else None
     loading = float(np.sqrt(scenario.market.power_correlation))  # pairwise correlation a² = ρ
-    return POWER_CLASSES["index"](start=scenario.start, shape=shape, common_loading=loading, **params)
+    return POWER_CLASSES["index"](start=scenario.start, common_loading=loading,
+                                  **index_model_kwargs(market, scenario.resolve))
 
 
 #: ``sites[i].power.contract`` -> the builder of the site's hourly market price model (None:
