@@ -40,10 +40,9 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simulator import __version__, metrics, network, pool, signals, site as site_model, units
+from simulator import __version__, metrics, network, network_models, pool, signals, site as site_model, units
 from simulator.config import load_scenario
 from simulator.config.checks import capacity_mw, library_for
-from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
 from simulator.config.schema import Valuation
@@ -52,13 +51,8 @@ from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
 from simulator.hardware import daily_failure_probability, temperature_derate_fraction
-from simulator.market.fees import FEE_MODELS
+from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th
-from simulator.market.history import load_history
-from simulator.market.power import POWER_MODELS
-from simulator.market.power_profiles import index_model_kwargs
-from simulator.market.replay import HistoryFees, HistoryPrice
-from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_workers
@@ -86,87 +80,46 @@ MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_cre
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
-def _history(scenario: Scenario, cfg):
-    """The daily history a ``model: history`` section replays (its ``history_csv`` or the shipped one)."""
-    return load_history(scenario.resolve(cfg.history_csv) if cfg.history_csv else None)
-
-
 def _price_model(scenario: Scenario):
-    cfg = scenario.market.btc_price
-    if cfg.model == "history":
-        return HistoryPrice(_history(scenario, cfg), scenario.start, scenario.horizon_days)
-    kwargs = cfg.model_dump(exclude={"model", "history_csv"})
-    if cfg.model == "bootstrap" and cfg.history_csv:
-        kwargs["history"] = load_history(scenario.resolve(cfg.history_csv))
-    if cfg.model == "csv":
-        kwargs = {"file": scenario.resolve(cfg.file), "start": scenario.start, "horizon_days": scenario.horizon_days}
-    return PRICE_MODELS[cfg.model](**kwargs)
+    """The BTC price model, built through the registry keyed by ``market.btc_price.model``."""
+    return market_registry.price_model(scenario)
 
 
 def _fee_model(scenario: Scenario):
-    cfg = scenario.market.fees
-    if cfg.model == "history":
-        return HistoryFees(_history(scenario, cfg), scenario.start, scenario.horizon_days)
-    if cfg.model == "csv":
-        return FEE_MODELS["csv"](file=scenario.resolve(cfg.file), start=scenario.start,
-                                 horizon_days=scenario.horizon_days)
-    return FEE_MODELS[cfg.model](**cfg.model_dump(exclude={"model"}))
+    """The fee model, built through the registry keyed by ``market.fees.model``."""
+    return market_registry.fee_model(scenario)
 
 
 def _power_model(scenario: Scenario, site):
-    """The hourly market price model of an ``index`` or ``ppa`` site (None for a fixed contract)."""
-    market = {"index": site.power, "ppa": getattr(site.power, "index", None)}.get(site.power.contract)
-    if market is None:
-        return None
-    if market.file:
-        return POWER_MODELS["csv"](file=scenario.resolve(market.file), start=scenario.start,
-                                   horizon_days=scenario.horizon_days)
-    loading = float(np.sqrt(scenario.market.power_correlation))  # pairwise correlation a² = ρ
-    return POWER_MODELS["index"](start=scenario.start, common_loading=loading,
-                                 **index_model_kwargs(market, scenario.resolve))
+    """A site's hourly market price model, through the registry keyed by ``power.contract`` (None: fixed)."""
+    return market_registry.power_model(scenario, site)
 
 
 def _hashrate_model(scenario: Scenario, library):
-    cfg = scenario.network.hashrate
-    if cfg.model == "history":  # blocks and retargets replayed too (network.advance_day's replay arguments)
-        return network.HistoryNetwork.from_history(_history(scenario, cfg), scenario.start, scenario.horizon_days)
-    h0 = start_network_ehs(scenario)
-    if cfg.model == "endogenous":
-        params = cfg.model_dump(exclude={"model", "initial_ehs"})
-        return network.EndogenousHashrate.from_library(library, scenario.start, h0, **params)
-    if cfg.model == "constant":
-        return network.ConstantHashrate(h0)
-    if cfg.model == "growth":
-        return network.GrowthHashrate(h0, cfg.growth_annual, cfg.vol_annual)
-    if cfg.model == "csv":
-        return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start, scenario.horizon_days)
-    raise ValueError(f"unknown network hashrate model {cfg.model!r}")
+    """The network hashrate model, through the registry keyed by ``network.hashrate.model``."""
+    return network_models.hashrate_model(scenario, library)
 
 
 def expected_growth(scenario: Scenario) -> tuple[float, float]:
     """The scenario's expected BTC price drift and network hashrate growth [1/year], for the dcf.
 
-    A regime model's drift is the mean of its regimes' drifts weighted by mean duration; a
-    model without a drift (csv, bootstrap without ``drift_annual``) and a network without a
-    growth rate (constant, csv, endogenous) count as 0.
+    Each model's registry entry states it: a regime model's drift is the mean of its regimes'
+    drifts weighted by mean duration; a model without a drift (csv, history, bootstrap without
+    ``drift_annual``) and a network without a growth rate (constant, csv, history, endogenous)
+    count as 0.
     """
-    price = scenario.market.btc_price
-    if price.model == "regime":
-        weights = np.array([r.mean_duration_days for r in price.regimes])
-        drift = float(np.dot(weights, [r.drift_annual for r in price.regimes]) / weights.sum())
-    else:
-        drift = float(getattr(price, "drift_annual", None) or 0.0)
-    growth = float(getattr(scenario.network.hashrate, "growth_annual", None) or 0.0)
-    return drift, growth
+    return (market_registry.expected_drift_annual(scenario.market.btc_price),
+            network_models.expected_growth_annual(scenario.network.hashrate))
 
 
 def _signal_tracker(scenario: Scenario, library, hashrate_model) -> signals.SignalTracker:
     """The daily signal columns' state; a replay supplies the network hashrate before the start."""
-    cfg = scenario.signals
-    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, cfg.mix_years,
-                                                  cfg.network_power_usd_per_mwh)
-    return signals.SignalTracker(breakeven, weights, cfg.industry_sell_fraction,
-                                 getattr(hashrate_model, "prior_ehs", None))
+    net = scenario.network
+    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, net.mix_years,
+                                                  net.network_power_usd_per_mwh)
+    return signals.SignalTracker(breakeven, weights, scenario.signals.industry_sell_fraction,
+                                 hashrate_model.prior_ehs if isinstance(hashrate_model, network.HistoryNetwork)
+                                 else None)
 
 
 @dataclass
@@ -797,17 +750,21 @@ def estimate_memory_bytes(scenario: Scenario, paths: int, keep_paths: int) -> in
     return BASE_MEMORY_BYTES + 8 * (paths * per_path + daily)
 
 
-def available_memory_bytes() -> int | None:
-    """Memory the system can give a new process now (Linux ``MemAvailable``), or None if unknown."""
+def total_memory_bytes() -> int | None:
+    """The machine's physical memory [bytes] (Linux ``MemTotal``), or None if unknown.
+
+    Total, not available, memory: what other processes hold at the moment changes from one
+    second to the next, and the same run must get the same answer on a busy machine.
+    """
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith("MemTotal:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
 
@@ -825,20 +782,25 @@ def check_power_models(scenario: Scenario) -> None:
             raise InputError(source, 1, 1, f"sites[{i}].power: {exc}") from None
 
 
-def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
-    """Refuse, before anything runs, a run that would not fit in memory (InputError: exit 2)."""
-    need, available = estimate_memory_bytes(scenario, paths, keep_paths), available_memory_bytes()
-    if available is not None and need > available:
+def check_memory(scenario: Scenario, paths: int, keep_paths: int, max_memory_bytes: int | None = None) -> None:
+    """Refuse, before anything runs, a run whose estimate exceeds ``max_memory_bytes`` (``--max-memory``)
+    or, without it, the machine's total memory (InputError: exit 2). The answer depends only on
+    the run and the machine (or the limit given), not on how busy the machine is."""
+    need = estimate_memory_bytes(scenario, paths, keep_paths)
+    limit = max_memory_bytes if max_memory_bytes is not None else total_memory_bytes()
+    what = "--max-memory allows" if max_memory_bytes is not None else "the machine has"
+    if limit is not None and need > limit:
         per_path = (need - BASE_MEMORY_BYTES) / max(paths, 1)
-        fit = max(int((available - BASE_MEMORY_BYTES) / per_path), 0)
+        fit = max(int((limit - BASE_MEMORY_BYTES) / per_path), 0)
         source = scenario.provenance.file if scenario.provenance else scenario.name
-        raise InputError(source, 1, 1, f"this run needs about {need / 2**30:,.1f} GB but {available / 2**30:,.1f} GB "
-                                       f"is available; use fewer --paths (about {fit:,} fit), a shorter horizon_days "
-                                       f"or fewer --keep-paths, or split the paths over several runs")
+        raise InputError(source, 1, 1, f"this run needs about {need / 2**30:,.1f} GB but {what} "
+                                       f"{limit / 2**30:,.1f} GB; use fewer --paths (about {fit:,} fit), a shorter "
+                                       f"horizon_days or fewer --keep-paths, or split the paths over several runs")
 
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
-             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None) -> Results:
+             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None,
+             max_memory_bytes: int | None = None) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -862,11 +824,14 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
         Where workers cannot be forked (:func:`simulator.workers.can_fork`) the run stays in
         one process. The results are the same, bit for bit, whatever the number.
+    max_memory_bytes : int, optional
+        Refuse the run if its memory estimate exceeds this [bytes] (default: the machine's
+        total memory; :func:`check_memory`).
     """
     seed = scenario.seed if seed is None else int(seed)
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
-    check_memory(scenario, len(ids), keep_paths)
+    check_memory(scenario, len(ids), keep_paths, max_memory_bytes)
     check_power_models(scenario)
     if workers is None:
         workers = auto_workers(len(ids))

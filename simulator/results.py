@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from simulator import metrics as metric_registry
+from simulator import atomic, metrics as metric_registry
 from simulator.errors import InputError
 
 
@@ -77,42 +75,14 @@ class Results:
         out_dir = os.path.abspath(out_dir)
         if os.path.exists(out_dir) and not overwrite:
             raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
-        parent, name = os.path.split(out_dir)
-        os.makedirs(parent, exist_ok=True)
-        tmp = temporary_dir(parent, f".{name}.tmp-")
-        try:
-            with open(os.path.join(tmp, "summary.json"), "w") as fh:
-                json.dump(self.summary, fh, indent=2, allow_nan=False)
-                fh.write("\n")
+        with atomic.new_directory(out_dir) as tmp:
+            summary = json.dumps(self.summary, indent=2, allow_nan=False) + "\n"
+            atomic.write_text(os.path.join(tmp, "summary.json"), summary, fsync=False)
             for table, frame in (("daily", self.daily), ("daily_quantiles", self.daily_quantiles),
                                  ("monthly", self.monthly)):
                 frame.to_parquet(os.path.join(tmp, f"{table}.parquet"), index=False, engine="pyarrow")
             for writer in extra_writers:
                 writer(tmp)
-            old = None
-            if os.path.exists(out_dir):
-                old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-                os.rename(out_dir, os.path.join(old, name))
-            os.rename(tmp, out_dir)
-            tmp = None
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-
-
-def temporary_dir(parent: str, prefix: str) -> str:
-    """A new directory ``parent/prefix<random>`` with the usual permissions (the umask applies,
-    unlike ``tempfile.mkdtemp``'s 0700, which would outlive the rename into place)."""
-    for _ in range(100):
-        path = os.path.join(parent, f"{prefix}{os.urandom(4).hex()}")
-        try:
-            os.mkdir(path, 0o777)
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name in {parent}")
 
 
 def revenue_mix(monthly: pd.DataFrame) -> pd.DataFrame:

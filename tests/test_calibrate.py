@@ -263,6 +263,8 @@ def test_fragment_includes_into_the_contract_example_and_runs(calibration, tmp_p
     assert hashrate.model == "endogenous" and hashrate.lag_days == calibration.network.params["lag_days"]
     assert hashrate.elasticity == pytest.approx(calibration.network.params["elasticity"], rel=1e-7)
     assert not hasattr(hashrate, "growth_annual")  # the growth model's key was dropped
+    assert scenario.network.network_power_usd_per_mwh == pytest.approx(  # network-wide, shared with the signals
+        calibration.network.params["network_power_usd_per_mwh"], rel=1e-7)
     results = simulate(scenario, paths=2, keep_paths=0)
     assert results.summary["metrics"]["btc_mined"]["mean"] > 0
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from simulator.config.loader import Document, validate_document
-from simulator.config.yaml12 import parse
+from simulator.yaml12 import parse
 from simulator.engine import simulate
 from simulator.errors import InputErrors
 

@@ -1,4 +1,11 @@
-"""The performance work (issue 10) is result-neutral: pinned outputs of a small bench-10y.
+"""Regression pins (not validation): the engine's own outputs of a small bench-10y, frozen.
+
+These numbers are what the engine computed, not figures from the world or a closed form: they
+catch an unintended change of results (the performance work of issue 10 had to be
+result-neutral), and say nothing about whether the results are right (the validations are
+tests/test_published_anchor.py, tests/test_backtest.py and the hand calculations of
+tests/test_engine.py). A deliberate change of the model updates them, with the reason in the
+commit message.
 
 ``tests/data/perf_regression.yaml`` is bench-10y (benchmarks/scenario.py) cut to 6 paths ×
 1,000 days (seed 11), plus the contract example's power-tax event: 20 cohorts on 4 sites (2 on
@@ -67,7 +74,7 @@ def result():
 
 
 @pytest.mark.parametrize("metric", sorted(PINNED))
-def test_per_path_metrics_are_pinned(result, metric):
+def test_per_path_metrics_match_the_regression_pins(result, metric):
     np.testing.assert_allclose(result.path_metrics[metric], PINNED[metric], rtol=RTOL, atol=0)
 
 
@@ -75,7 +82,7 @@ def test_failures_are_exact_counts(result):
     assert result.path_metrics["units_failed"].tolist() == PINNED["units_failed"]
 
 
-def test_heights_quantiles_and_monthly_are_pinned(result):
+def test_heights_quantiles_and_monthly_match_the_regression_pins(result):
     assert result.daily.groupby("path").height.last().tolist() == END_HEIGHTS
     last = result.daily_quantiles.iloc[-1]
     for column, value in LAST_DAY_QUANTILES.items():

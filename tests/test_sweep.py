@@ -24,8 +24,8 @@ from simulator.cli import main
 from simulator.config import load_scenario
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
-from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_CLUSTER_CONFIG, _open_client,
-                                       _start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
+from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_CLUSTER_CONFIG, open_client,
+                                       start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
                                        sweep_table)
 
 from conftest import CONTRACT
@@ -265,7 +265,7 @@ def test_own_cluster_workers_start_with_the_package_imported():
         import dask
         return "simulator.engine" in sys.modules, {key: dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG}
 
-    with _open_client(None, 1, 1, retries=2) as client:
+    with open_client(None, 1, 1, retries=2) as client:
         assert list(client.run(state).values()) == [(True, LOCAL_CLUSTER_CONFIG)]
         (pid,) = client.run(os.getpid).values()
         os.kill(pid, signal.SIGKILL)
@@ -286,8 +286,8 @@ def test_large_client_process_spawns_its_workers():
     a worker's memory limit (a notebook holding data) gets spawned workers instead."""
     from distributed import system
 
-    assert _start_method(2, rss=system.MEMORY_LIMIT // 2) == "spawn"
-    assert _start_method(2, rss=64 * 2**20) == ("fork" if sys.platform.startswith("linux") else "spawn")
+    assert start_method(2, rss=system.MEMORY_LIMIT // 2) == "spawn"
+    assert start_method(2, rss=64 * 2**20) == ("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def test_killed_worker_of_the_own_cluster_is_retried(reference, tmp_path, monkeypatch):

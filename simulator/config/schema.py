@@ -217,14 +217,10 @@ class EndogenousHashrate(_HashrateBase):
     model: Literal["endogenous"]
     lag_days: Annotated[int, Field(ge=0)] = 21
     """Days between a hashprice signal and the hashrate response."""
-    network_power_usd_per_mwh: NonNegative = 50.0
-    """Power price the rest of the network pays [USD/MWh]."""
     elasticity: NonNegative = 1.0
     """Annual growth per unit of hashprice above breakeven."""
     capitulation_days: Annotated[int, Field(ge=1)] = 14
     """Days a vintage's breakeven must exceed hashprice before it switches off."""
-    mix_years: Positive = 4.0
-    """Years of library releases in the starting fleet mix."""
 
 
 class CsvHashrate(CsvSeries):
@@ -261,6 +257,12 @@ class Network(Strict):
     """Block counts per day: Poisson draws, or exactly their mean."""
     hashrate: HashrateModel = ConstantHashrate()
     """Network hashrate model (constant | growth | endogenous | csv | history)."""
+    network_power_usd_per_mwh: NonNegative = 50.0
+    """Power price the rest of the network pays [USD/MWh]: its machines' breakeven, for the
+    endogenous hashrate model and the signal columns (formerly under network.hashrate and signals)."""
+    mix_years: Positive = 4.0
+    """Years of library releases (equal EH/s per release quarter) in the rest of the network's
+    fleet, for the endogenous model's starting mix and the signal columns."""
 
 
 class Pool(Strict):
@@ -918,10 +920,6 @@ class Signals(Strict):
     """Share of the network's mined BTC that miners sell (sell pressure); default: mean of
     TheMinerMag's liquidation-to-production ratio of the largest public miners, July–October
     2023 (64, 77, 77 and 105 %)."""
-    network_power_usd_per_mwh: NonNegative = 50.0
-    """Power price the rest of the network pays, for its breakeven hashprices [USD/MWh]."""
-    mix_years: Positive = 4.0
-    """Years of hardware releases (equal EH/s per release quarter) in the network's fleet."""
 
 
 # --------------------------------------------------------------------------- scenario

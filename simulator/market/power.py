@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.config.schema import IndexPower
-from simulator.market.price import _require
+from simulator.market.validation import require as _require
 from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
 from simulator.rng import PathStreams, path_last
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR

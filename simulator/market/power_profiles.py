@@ -33,7 +33,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from simulator.config.yaml12 import parse
+from simulator.yaml12 import parse
 from simulator.errors import InputError
 from simulator.units import HOURS_PER_DAY, MONTHS_PER_YEAR
 

@@ -46,7 +46,7 @@ def as_date(value: dt.date | dt.datetime | str) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def _read_raw(file: str | Path) -> pd.DataFrame:
+def read_raw(file: str | Path) -> pd.DataFrame:
     """All cells as stripped strings; row i of the frame is line i + 2 of the file."""
     try:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, skip_blank_lines=False)
@@ -63,12 +63,13 @@ def _read_raw(file: str | Path) -> pd.DataFrame:
     return raw
 
 
-def _lines(frame: pd.DataFrame) -> np.ndarray:
+def file_lines(frame: pd.DataFrame) -> np.ndarray:
     """1-based file lines of the frame's rows (header = line 1, no quoted newlines)."""
     return frame.index.to_numpy(dtype=np.int64) + 2
 
 
-def _nonblank(frame: pd.DataFrame) -> pd.DataFrame:
+def nonblank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with at least one non-empty cell (blank lines dropped, their line numbers kept)."""
     return frame[(frame != "").any(axis=1)]
 
 
@@ -175,7 +176,7 @@ def read_long_table(file, key: str, value_name: str, expected: str) -> tuple:
 
     Returns ``(rows, names, lowered names, value column name, 1-based file lines of the rows)``.
     """
-    raw = _read_raw(file)
+    raw = read_raw(file)
     names = list(raw.columns)
     lowered = [n.lower() for n in names]
     if key not in lowered:
@@ -187,8 +188,8 @@ def read_long_table(file, key: str, value_name: str, expected: str) -> tuple:
             f"{value_name}: expected exactly one value column besides {key} and path, "
             f"got columns {','.join(names)}; expected {expected}",
         )
-    raw = _nonblank(raw)
-    lines = _lines(raw)
+    raw = nonblank_rows(raw)
+    lines = file_lines(raw)
     if raw.empty:
         raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
     return raw, names, lowered, value_cols[0], lines

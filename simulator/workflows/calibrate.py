@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, signal, special
 
-from simulator import __version__, units
+from simulator import __version__, atomic, units
 from simulator.config import schema
 from simulator.errors import InputError
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day, load_library
@@ -709,7 +708,7 @@ class NetworkInputs:
         """Vintages from the hardware ``library`` (default: the shipped one) exactly as
         :meth:`simulator.network.EndogenousHashrate.from_library` and ``start`` make them."""
         if mix_years is None:
-            mix_years = float(schema.EndogenousHashrate.model_fields["mix_years"].default)
+            mix_years = float(schema.Network.model_fields["mix_years"].default)
         library = load_library() if library is None else library
         model = EndogenousHashrate.from_library(library, start, 1.0, mix_years=mix_years)
         share = model.start(1).ehs[:, 0]
@@ -1332,11 +1331,13 @@ class Calibration:
     def fragment(self) -> dict:
         """The scenario keys written: ``market.btc_price`` (the chosen model, without
         ``initial_usd``, which stays the scenario's), ``market.fees`` and
-        ``network.hashrate``."""
+        ``network.hashrate``, with the network-wide ``network.network_power_usd_per_mwh`` and
+        ``network.mix_years`` beside it (shared with the signal columns)."""
         price = {"model": self.price_model, **self.price_fits[self.price_model].params}
         fees = {"model": "lognormal", **self.fees.params}
         hashrate = {"model": "endogenous", **self.network.params}
-        return {"market": {"btc_price": price, "fees": fees}, "network": {"hashrate": hashrate}}
+        shared = {k: hashrate.pop(k) for k in ("network_power_usd_per_mwh", "mix_years")}
+        return {"market": {"btc_price": price, "fees": fees}, "network": {**shared, "hashrate": hashrate}}
 
     def _check(self, fragment: dict) -> None:
         """The written sections validate against the scenario schema."""
@@ -1347,6 +1348,7 @@ class Calibration:
             .model_validate(price)
         schema.LognormalFees.model_validate(fragment["market"]["fees"])
         schema.EndogenousHashrate.model_validate(fragment["network"]["hashrate"])
+        schema.Network.model_validate({**fragment["network"], "initial_difficulty": 1.0, "initial_height": 0})
 
     def header(self) -> list[str]:
         """The comment lines heading the fragment: window, source, fit statistics."""
@@ -1408,19 +1410,7 @@ class Calibration:
             ``path`` exists (without ``overwrite``) or its folder does not.
         """
         check_output(path, overwrite=overwrite)
-        text = self.fragment_text()
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic.write_text(path, self.fragment_text())
 
     # ------------------------------------------------------------------ table
     def rows(self) -> list[dict]:

@@ -11,12 +11,12 @@ written as a power profile (the format of the shipped ``ercot_hub`` / ``ercot_we
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from simulator import atomic
 from simulator.errors import InputError
 from simulator.market.power_fit import STATISTICS, IndexFit, fit_index_model, power_statistics, simulate_statistics
 from simulator.market.series_csv import load_hourly_csv
@@ -66,17 +66,9 @@ class PowerCalibration:
         return "\n".join(lines) + "\n"
 
     def write(self, path: str | os.PathLike) -> None:
-        """Write :meth:`profile_text` atomically (a temporary file beside ``path``, renamed)."""
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(self.profile_text())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        """Write :meth:`profile_text` atomically (:mod:`simulator.atomic`: a temporary file beside
+        ``path``, renamed; permissions from the umask)."""
+        atomic.write_text(path, self.profile_text())
 
 
 def calibrate_power(file: str | os.PathLike, *, paths: int = 200, seed: int = 17) -> PowerCalibration:
