@@ -40,8 +40,8 @@ DIR_MODE = 0o777
 #: Attempts at a free random temporary name before giving up.
 _TRIES = 100
 
-__all__ = ["DIR_MODE", "FILE_MODE", "clear_temporaries", "make_dirs", "move_aside", "new_directory", "replace_directory",
-           "temporary_dir", "temporary_file", "write_bytes", "write_text", "write_with"]
+__all__ = ["DIR_MODE", "FILE_MODE", "clear_temporaries", "make_dirs", "move_aside", "new_directory",
+           "replace_directory", "temporary_dir", "temporary_file", "write_bytes", "write_text", "write_with"]
 
 
 def temporary_file(parent: str, prefix: str) -> tuple[int, str]:

@@ -113,8 +113,9 @@ def network_cost_mix(library: Mapping, start: dt.date, days: int, mix_years: flo
     Vintages are the release quarters of the library's models, exactly as the ``endogenous``
     network model builds them (:meth:`simulator.network.EndogenousHashrate.from_library`),
     and so is the mix: DESIGN.md's starting mix of that model (equal EH/s per quarter over
-    the last ``mix_years``), rolled forward day by day. Defaults (``signals`` section of the
-    scenario): 4 years and 50 USD/MWh, the endogenous model's defaults (DESIGN.md); 5 US cents
+    the last ``mix_years``), rolled forward day by day. Defaults (``network.mix_years`` and
+    ``network.network_power_usd_per_mwh``, the same two settings the endogenous model reads):
+    4 years and 50 USD/MWh (DESIGN.md); 5 US cents
     per kWh is the average grid price miners see (Luxor's J. Mellerud, quoted by
     extracrypto.net, "Bitcoin mining difficulty drops the most since July 2021").
     """

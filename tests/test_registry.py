@@ -22,8 +22,9 @@ def scenario(**sections):
         "network": {"initial_difficulty": 7e13, "initial_height": 823000, "hashrate": {"model": "constant"}},
         "sites": [{"name": "fixed", "capacity_mw": 10.0, "power": {"contract": "fixed", "price_usd_per_mwh": 42.0}},
                   {"name": "index", "capacity_mw": 10.0, "power": {"contract": "index", "mean_usd_per_mwh": 40.0}},
-                  {"name": "ppa", "capacity_mw": 10.0, "power": {"contract": "ppa", "price_usd_per_mwh": 40.0,
-                                                                 "block_mw": 5.0, "index": {"mean_usd_per_mwh": 40.0}}}],
+                  {"name": "ppa", "capacity_mw": 10.0,
+                   "power": {"contract": "ppa", "price_usd_per_mwh": 40.0, "block_mw": 5.0,
+                             "index": {"mean_usd_per_mwh": 40.0}}}],
     }
     for key, value in sections.items():
         node = doc
@@ -91,13 +92,15 @@ def test_power_contracts_are_built_by_name():
 
 
 @pytest.mark.parametrize("price_section, hashrate_section, drift, growth", [
-    ({"model": "gbm", "initial_usd": 1.0, "drift_annual": -0.1}, {"model": "growth", "growth_annual": 0.25}, -0.1, 0.25),
+    ({"model": "gbm", "initial_usd": 1.0, "drift_annual": -0.1}, {"model": "growth", "growth_annual": 0.25},
+     -0.1, 0.25),
     # regimes weighted by mean duration: (0.5 × 300 − 0.4 × 100) / 400
     ({"model": "regime", "initial_usd": 1.0, "regimes": [{"drift_annual": 0.5, "mean_duration_days": 300.0},
                                                         {"drift_annual": -0.4, "mean_duration_days": 100.0}]},
      {"model": "endogenous"}, 0.275, 0.0),
     ({"model": "bootstrap", "initial_usd": 1.0}, {"model": "constant"}, 0.0, 0.0),
-    ({"model": "bootstrap", "initial_usd": 1.0, "drift_annual": 0.3}, {"model": "growth", "growth_annual": 0.0}, 0.3, 0.0),
+    ({"model": "bootstrap", "initial_usd": 1.0, "drift_annual": 0.3}, {"model": "growth", "growth_annual": 0.0},
+     0.3, 0.0),
     ({"model": "history"}, {"model": "history"}, 0.0, 0.0),
 ])
 def test_expected_growth_comes_from_the_entries(price_section, hashrate_section, drift, growth):

@@ -23,8 +23,9 @@ Layout of ``DIR``::
                        ``{metric}_p50``, ``{metric}_p95``
     summary.json       the manifest's provenance plus every point's full statistics
 
-Every file is written (by :mod:`simulator.atomic`) to a hidden temporary file beside ``DIR`` and renamed into place, so a
-sweep killed at any moment leaves only whole files in ``DIR``; re-running the same command resumes,
+Every file is written (by :mod:`simulator.atomic`) to a hidden temporary file beside ``DIR``
+and renamed into place, so a sweep killed at any moment leaves only whole files in ``DIR``;
+re-running the same command resumes,
 running only the points without a file. ``sweep.parquet`` and ``summary.json`` exist only
 for a complete sweep. A point id is a hash of the point's grid overrides, so a point's file
 does not depend on where it sits in the grid, and the gathered outputs are sorted by grid
