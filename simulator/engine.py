@@ -788,7 +788,8 @@ class _Simulation:
             "month": np.repeat(self.month_starts.date, self.paths),
             **{line: values.reshape(-1) for line, values in lines.items()},
         }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
-        return {"metrics": metrics.per_path(totals), "daily": daily, "monthly": monthly}
+        return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
+                "monthly": monthly}
 
 
 def daily_columns(scenario: Scenario) -> tuple[str, ...]:
@@ -803,6 +804,8 @@ def _join_chunks(parts: list[dict]) -> dict:
         return pd.concat([p[name] for p in parts if len(p[name])] or [parts[0][name]], ignore_index=True)
 
     return {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
+            "ratio_parts": {k: tuple(np.concatenate([p["ratio_parts"][k][i] for p in parts]) for i in (0, 1))
+                            for k in parts[0]["ratio_parts"]},
             "daily": table("daily"), "monthly": table("monthly")}
 
 
@@ -907,7 +910,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,
             "version": __version__}
-    return Results(meta=meta, path_metrics=out["metrics"], daily=out["daily"],
+    return Results(meta=meta, path_metrics=out["metrics"], ratio_parts=out["ratio_parts"], daily=out["daily"],
                    daily_quantiles=daily_quantiles, monthly=out["monthly"])
 
 

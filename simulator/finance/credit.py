@@ -3,7 +3,8 @@
 At each close, with ``LTV = debt / (pledged BTC × price)``:
 
 1. **Margin call** (``LTV ≥ ltv_margin_call``): the company tops up that day, first from its
-   free (treasury) BTC, then with cash that pays the loan down, back to ``ltv_initial``:
+   free (treasury) BTC, then with cash above the treasury policy's ``min_cash_usd`` that pays
+   the loan down, back to ``ltv_initial``:
    ``posted = min(debt / (P ltv_initial) − pledged, free BTC)``, then
    ``paid = min(debt − ltv_initial × pledged × P, cash)``.
 2. **Cure period**: only a shortfall left uncovered opens a cure of ``cure_days`` (covered

@@ -171,7 +171,8 @@ class BtcBackedBook:
             self._mature(ledger, alive, day)
         alive = alive & (self.balance_usd > 0)
         step = credit.collateral_step(day, np.where(alive, self.balance_usd, 0.0), self.pledged_btc,
-                                      ledger.treasury_btc, ledger.cash_usd, price_usd, self.cure_end_day, self.cfg,
+                                      ledger.treasury_btc, ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd,
+                                      price_usd, self.cure_end_day, self.cfg,
                                       self.ltv_release)
         ledger.flag("margin_call", step.margin_call)
         ledger.flag("liquidation", step.liquidated)

@@ -60,6 +60,7 @@ from simulator.config import Scenario, load_scenario
 from simulator.config.loader import parse_override
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
+from simulator.metrics import ALL_METRICS, Ratio
 
 #: Format tag of manifest.json (bumped if its meaning changes).
 MANIFEST_FORMAT = "hashfleet-sweep/1"
@@ -68,6 +69,8 @@ STATS = ("mean", "se", "p5", "p50", "p95", "defined_paths")
 #: Statistics of each metric in ``sweep.parquet``: the mean under the metric's own name.
 TABLE_STATS = (("mean", ""), ("p5", "_p5"), ("p50", "_p50"), ("p95", "_p95"))
 #: The headline columns of the printed table: of each group, the first metric the sweep has.
+#: Ratio metrics: the table shows their pooled value (Σ numerator ÷ Σ denominator over the paths).
+RATIO_METRICS = frozenset(name for name, (_, fn, _) in ALL_METRICS.items() if isinstance(fn, Ratio))
 HEADLINE_METRICS = (("end_nav_per_share_usd",), ("prob_cash_shortfall",), ("all_in_cost_per_btc_usd",),
                     ("cash_cost_per_btc_usd", "direct_cost_per_btc_usd"), ("btc_per_ehs_day",))
 #: Fault injection for the test suite: ``kill-once:POINT_ID:MARKER_FILE`` makes the first
@@ -474,8 +477,9 @@ class SweepResult:
         rows = []
         for point, record in zip(self.plan.points, self.records):
             row = dict(zip(self.plan.keys, point.values))
-            for m in metrics:
-                row[m] = record["metrics"].get(m, {}).get("mean") if record else None
+            for m in metrics:  # a ratio metric's pooled value (Σ numerator ÷ Σ denominator), named so
+                stats = record["metrics"].get(m, {}) if record else {}
+                row[f"{m} (pooled)" if m in RATIO_METRICS else m] = stats.get("pooled" if m in RATIO_METRICS else "mean")
             if self.failed:
                 row["status"] = "ok" if record else "failed"
             rows.append(row)
@@ -850,7 +854,7 @@ def sweep_table(plan: SweepPlan, records: Sequence[dict]) -> pd.DataFrame:
         metrics.update(dict.fromkeys(record["metrics"]))
     for name in metrics:
         stats = [r["metrics"].get(name) or {} for r in records]
-        for stat, suffix in TABLE_STATS:
+        for stat, suffix in TABLE_STATS + ((("pooled", "_pooled"),) if name in RATIO_METRICS else ()):
             data[f"{name}{suffix}"] = np.array([np.nan if s.get(stat) is None else s[stat] for s in stats],
                                                dtype=float)
     return pd.DataFrame(data)
