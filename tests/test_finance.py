@@ -399,6 +399,8 @@ company_strategy = st.fixed_dictionaries({
                                                                          max_size=3),
     "hedge": st.sampled_from([None, "forward", "put"]), "method": st.sampled_from(["nav", "dcf", "multiple"]),
     "buy": st.floats(0, 2e7), "buyback": st.floats(0, 1e7), "retire": st.booleans(),
+    "market": st.sampled_from([None, 0.5, 3.0, 40.0]), "allocation": st.sampled_from(["revenue_share", "all_to_mining"]),
+    "cure_days": st.integers(0, 3),
 })
 
 
@@ -408,7 +410,7 @@ def random_company(p):
             "conv": {"kind": "convertible", "principal_usd": 2e8, "coupon": 0.02, "maturity": "2026-03-01",
                      "conversion_price_usd": 8.0},
             "btc": {"kind": "btc_backed", "principal_usd": 6e7, "rate": 0.08, "ltv_initial": 0.5,
-                    "ltv_margin_call": 0.7, "ltv_liquidation": 0.8}}
+                    "ltv_margin_call": 0.7, "ltv_liquidation": 0.8, "cure_days": p["cure_days"]}}
     company = {"shares_outstanding": 1e8, "cash_usd": p["cash_usd"], "treasury_btc": p["treasury_btc"],
                "sga_usd_per_year": p["sga"], "sbc_usd_per_year": p["sbc"], "tax_rate": p["tax"],
                "treasury_policy": {"sell_fraction": p["sell"], "min_cash_usd": p["min_cash"],
@@ -416,7 +418,9 @@ def random_company(p):
                "equity": {"atm_enabled": p["atm"], "atm_max_usd_per_quarter": 5e7, "atm_fee": 0.02,
                           "buyback_usd_per_quarter": p["buyback"], "buyback_above_cash_usd": 1e8},
                "debt": [debt[k] for k in p["debt"]], "valuation": {"method": p["method"], "market_multiple": 1.3},
-               "hedges": [{"kind": p["hedge"], "fraction": 0.3}] if p["hedge"] else []}
+               "hedges": [{"kind": p["hedge"], "fraction": 0.3}] if p["hedge"] else [],
+               "cost_allocation": p["allocation"],
+               **({"market": {"share_price_usd": p["market"], "as_of": "2025-12-31"}} if p["market"] else {})}
     fleet = [{"id": "xp", "model": "antminer-s19-xp", "units": 5000, "site": "a", "deployed": "2024-06-01",
               **({"retired": "2026-03-15"} if p["retire"] else {})},
              {"id": "new", "model": "antminer-s21-pro", "units": 3000, "site": "a", "deployed": "2025-06-01"}]
@@ -435,6 +439,18 @@ def test_books_balance_and_btc_is_conserved_on_random_companies(p):
     m = res.monthly
     scale = np.maximum(m.total_assets_usd.abs(), 1.0)
     assert (np.abs(m.total_assets_usd - m.total_liabilities_usd - m.equity_usd) <= 1e-9 * scale).all()
+    for total, parts in (("sga_usd", ("sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd")),
+                         ("sbc_usd", ("sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd")),
+                         ("depreciation_usd", ("depreciation_mining_usd", "depreciation_hosting_usd",
+                                               "hpc_depreciation_usd"))):  # segment parts sum to the whole
+        np.testing.assert_allclose(sum(m[k] for k in parts), m[total], rtol=1e-9, atol=1e-6)
+    d = res.daily  # the share price is 0 only in distress, and day 0 opens at the market close
+    assert not ((d.share_price_usd <= 0) & (d.cash_usd > 0) & (d.path.map(
+        dict(enumerate(res.path_metrics["prob_cash_shortfall"]))) == 0)).any()
+    solvent = np.flatnonzero(res.path_metrics["prob_cash_shortfall"] == 0)
+    if p["market"] and len(solvent):
+        first = d[(d.date == d.date.min()) & d.path.isin(solvent)]
+        np.testing.assert_allclose(first.share_price_usd, p["market"], rtol=1e-9)
     for _, g in m.groupby("path"):
         held = (g.treasury_btc + g.pledged_btc).to_numpy()
         opening = held[0] - (g.btc_mined + g.btc_bought - g.btc_sold - g.btc_liquidated).iloc[0]

@@ -353,7 +353,24 @@ class Ledger:
         self.equity_usd = self.equity_usd + ebitda
         self.month_btc = self.month_btc + f.btc_mined
 
-        # machines: leavers at book value, then deliveries, then the day's depreciation
+        self._book_assets(f, day)
+
+        # treasury policy: sell a share of today's production
+        self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
+
+        if c.valuation.method != "dcf":  # the run rates feed the dcf only
+            return
+        for k, v in (("mining", f.btc_mined),
+                     ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
+                      + f.repair_cost_usd),
+                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
+                     ("fixed", f.site_opex_usd + sga)):
+            self.run_rate[k].push(v)
+
+    def _book_assets(self, f, day: int) -> None:
+        """Machines (leavers at book value, then deliveries), sites and HPC assets: capex, impairment and
+        the day's depreciation, split into mining's, hosting's (the sites' MW shares) and HPC's."""
+        c, alive = self.cfg, self.alive
         leaving = f.retired_units + f.lost_units
         removed = (np.minimum(leaving, self.units) * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
                                                                       c.asic_life_years)).sum(axis=0)
@@ -387,18 +404,6 @@ class Ledger:
         for k, v in (("impairment_usd", impairment), ("depreciation_usd", depreciation),
                      ("capex_usd", capex), ("resale_proceeds_usd", f.resale_value_usd)):
             self._book(k, v)
-
-        # treasury policy: sell a share of today's production
-        self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
-
-        if c.valuation.method != "dcf":  # the run rates feed the dcf only
-            return
-        for k, v in (("mining", f.btc_mined),
-                     ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
-                      + f.repair_cost_usd),
-                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
-                     ("fixed", f.site_opex_usd + sga)):
-            self.run_rate[k].push(v)
 
     def book_hedges(self, cal: CalendarDay) -> None:
         """Hedge premiums and settlements of the day, in cash and through income."""
