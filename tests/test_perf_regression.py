@@ -4,10 +4,13 @@
 1,000 days (seed 11), plus the contract example's power-tax event: 20 cohorts on 4 sites (2 on
 hourly index power, economic curtailment), machine failures, Poisson blocks across a halving
 and ~50 retargets, the HPC project and the contract example's company (convertible,
-BTC-backed loan with margin calls and a liquidation, ATM, NAV valuation).
+BTC-backed loan with margin calls, ATM, NAV valuation).
 
 The numbers below were computed by the engine at commit 4d8d46a, BEFORE the optimisation;
 they must hold to 1e-12 relative. Failure counts are integers and must match exactly.
+Issue 16 re-pinned the company figures (structural share price anchored as before by
+``market_multiple``, BTC-loan top-up with cash, cure period and release, ATM floor at NAV):
+the operations figures are unchanged.
 """
 from __future__ import annotations
 
@@ -32,30 +35,30 @@ PINNED = {
                       2845951.809108273, 8679435.206489122],
     "units_failed": [24160.0, 24467.0, 23898.0, 24246.0, 24298.0, 24094.0],
     "hpc_revenue_usd": [83056438.35616389] * 6,
-    "net_income_usd": [421192286.3634194, -26293236.349466242, -319155277.7533088, -613587887.8591822,
-                       470668689.85021275, -739106701.056989],
-    "end_cash_usd": [50000000.0, 50000000.0, 50000000.0, 44578924.43554285, 50000000.0, 1282952.0472542448],
-    "end_treasury_btc": [6197.934180695793, 5554.492413514587, 5146.645398735051, 3177.6626310577094,
-                         7606.6327281782715, 0.0],
-    "end_equity_value_usd": [1663403061.9851084, 908986973.699721, 315501905.59902096, 0.0, 1659938219.7236488,
-                             0.0],
-    "dilution_pct": [3.178057366756182, 5.777095134699195, 7.21827160676356, 5964.7228248490965,
-                     3.7913339522718026, 500.0439035255255],
-    "max_drawdown_equity_pct": [64.77030470362618, 74.21592880726416, 95.00337770188723, 100.0,
-                                77.69402261494359, 100.0],
-    "equity_beta_to_btc": [1.1609974391852074, 1.454430141837488, 1.5440457231358213, 3.6663192807255984,
-                           1.2492268705842495, 2.4028832033488343],
-    "prob_margin_call": [0.0, 0.0, 0.0, 1.0, 0.0, 1.0],
-    "prob_liquidation": [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    "net_income_usd": [421192286.3634186, -26293236.349466242, -319155277.7533089, -608763248.487111, 470668689.85021275,
+                       -703236516.9928617],
+    "end_cash_usd": [50000000.0] * 6,
+    "end_treasury_btc": [6197.934180695784, 5554.492413514587, 5146.645398735048, 2575.8003132837707, 7606.63272817827,
+                         3197.752470171998],
+    "end_equity_value_usd": [1856805768.2389944, 1116409591.224691, 531464339.7882495, 190092504.97817516,
+                             1835602631.2913597, 82048410.78753796],
+    "dilution_pct": [3.04087535698756, 4.974734957147331, 4.718801705590225, 34.70611463553368, 3.58749901458022,
+                     123.54051759347544],
+    "max_drawdown_equity_pct": [59.559806404683044, 61.95492188463662, 84.7079561527583, 89.77290322142353,
+                                70.92346975028244, 97.44303183034259],
+    "equity_beta_to_btc": [1.0879696225943993, 1.218532469404971, 1.1848795684934543, 1.4682928305860248,
+                           1.1574391925834076, 1.3545062695074426],
+    "prob_margin_call": [1.0, 0.0, 1.0, 1.0, 1.0, 1.0],
+    "prob_liquidation": [0.0] * 6,
 }
 END_HEIGHTS = [1075187.0, 1074823.0, 1075977.0, 1074814.0, 1075273.0, 1074901.0]
 LAST_DAY_QUANTILES = {"btc_price_usd_p50": 109476.74466821157, "difficulty_p95": 422262057875089.9,
                       "fleet_power_mw_p5": 0.0, "curtailed_mwh_p50": 10713.37430127, "cash_usd_p50": 50000000.0,
-                      "share_price_usd_p95": 10.726342762104716}
+                      "share_price_usd_p95": 11.963429673781416}
 #: monthly line: (value of row 20 — path 0, its 21st month —, sum over all rows)
 MONTHLY = {"power_cost_usd": (12425266.494963821, 1982388759.7955272), "units_failed": (735.0, 145163.0),
-           "cfo_usd": (3088887.8142353976, -134929462.7650318), "share_price_usd": (10.370919905281598,
-                                                                                     1449.0638001714651)}
+           "cfo_usd": (3088887.8142353976, -102010165.68452561), "share_price_usd": (12.180938637388355,
+                                                                                      1573.8438593957653)}
 
 
 @pytest.fixture(scope="module")

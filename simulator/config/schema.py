@@ -705,12 +705,13 @@ class Equity(Strict):
 
 
 class Valuation(Strict):
-    """How the equity is valued on each path and day (the share price is market_multiple × value per share)."""
+    """How the equity is valued on each path and day: premium × Merton equity value per diluted share, the firm's
+    value counting operations at max(fleet and sites, the method's EV) (README, "Valuation")."""
 
     method: Literal["nav", "dcf", "multiple"] = "nav"
     """nav: net asset value; dcf: expected free cash flow from the day's state; multiple: EV multiple."""
     market_multiple: NonNegative = 1.0
-    """nav/dcf: price to value per share; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
+    """nav/dcf: the premium without company.market; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
     multiple_basis: Literal["ebitda", "ehs"] = "ebitda"
     """multiple: EV on trailing-12-month EBITDA or on installed EH/s."""
     discount_rate: Fraction = 0.1

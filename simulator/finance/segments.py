@@ -37,7 +37,7 @@ def revenue_shares(mining_usd, hosting_usd, hpc_usd, allocation: str):
 
     Examples
     --------
-    >>> [float(x[0]) for x in revenue_shares(np.array([60.0]), np.array([10.0]), np.array([30.0]), "revenue_share")]
+    >>> [round(float(x[0]), 12) for x in revenue_shares(np.array([60.0]), np.array([10.0]), np.array([30.0]), "revenue_share")]
     [0.6, 0.1, 0.3]
     """
     mining = np.asarray(mining_usd, dtype=float)
