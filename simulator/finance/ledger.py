@@ -18,16 +18,21 @@ Accounting (US GAAP in outline):
   units retired or lost to failures leave at book value, the impairment being book value −
   resale proceeds. Sites (opening book value and expansion capex, placed in service the month
   after it is spent) straight line over ``site_life_years``.
-* SBC is expensed and credited to equity, the shares issued at the share price.
+* SBC is expensed and credited to equity: ``equity.sbc_shares_per_year`` at the previous close,
+  or ``sbc_usd_per_year`` in shares at the trailing 30-day average price (capped by
+  ``equity.sbc_max_shares_per_year``). SG&A, SBC and the sites' depreciation are split into
+  mining, hosting and HPC parts (:mod:`~simulator.finance.segments`).
 * Taxes at each month end: ``rate × (max(0, cumulative pre-tax income) − max(0, its value a
   month earlier))`` (losses carried forward, and back within the horizon).
 * Treasury policy at the close: sell ``sell_fraction`` of the day's BTC; top cash up to
   ``min_cash_usd`` in ``funding_order`` (sell treasury BTC, ATM at the previous close's share
-  price within the quarterly cap); on the first day of a quarter, buy BTC with ATM capital
+  price within the quarterly cap, never below ``atm_min_price_to_nav`` × NAV per share nor
+  ``atm_min_price_usd``); on the first day of a quarter, buy BTC with ATM capital
   and buy back shares. If cash is still negative the path is in distress: the shortfall is
   carried as ``arrears_usd`` (unpaid obligations, a liability), cash is set to 0 and from the
   next day the company stops: no production, costs, interest or capex; its assets are still
-  marked, its share price is 0.
+  marked, its share price is 0 (the only case: a solvent firm's equity, a call on its
+  assets, is worth more than 0; :mod:`~simulator.finance.structural`).
 
 The opening balance sheet is struck at the first close (day 0's price and hashprice): cash,
 all treasury BTC (BTC-backed loans then pledge their collateral out of it), machines at cost
@@ -440,24 +445,7 @@ class Ledger:
             self.cash_usd = self.cash_usd - tax
             self.equity_usd = self.equity_usd - tax
         if cal.quarter_start:
-            self.atm_used_usd, self.atm_shares_issued = np.zeros(self.paths), np.zeros(self.paths)
-            self.quarter_start_shares = self.shares.copy()
-            if policy.buy_btc_usd_per_quarter:
-                budget = policy.buy_btc_usd_per_quarter * alive
-                if c.equity.atm_enabled:
-                    raised = self._atm(budget, price_for_issuance)
-                else:
-                    raised = np.clip(self.cash_usd - policy.min_cash_usd, 0.0, budget)
-                self._buy_btc(raised / self.price_usd)
-            if c.equity.buyback_usd_per_quarter:
-                spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
-                                c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
-                bought = _shares_for(spend, price_for_issuance)
-                self._book("buybacks_usd", spend)
-                self._book("shares_issued", -bought)
-                self.shares = self.shares - bought
-                self.cash_usd = self.cash_usd - spend
-                self.equity_usd = self.equity_usd - spend
+            self._quarter_start(price_for_issuance)
         need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
         for source in policy.funding_order:
             if source == "sell_btc":
@@ -482,6 +470,28 @@ class Ledger:
         self.month_days += 1
         if cal.month_end:
             self._close_month(day)
+
+    def _quarter_start(self, price_for_issuance) -> None:
+        """A new quarter: the ATM's caps reset; BTC bought with ATM capital (or spare cash); buybacks."""
+        c, alive, policy = self.cfg, self.alive, self.cfg.treasury_policy
+        self.atm_used_usd, self.atm_shares_issued = np.zeros(self.paths), np.zeros(self.paths)
+        self.quarter_start_shares = self.shares.copy()
+        if policy.buy_btc_usd_per_quarter:
+            budget = policy.buy_btc_usd_per_quarter * alive
+            if c.equity.atm_enabled:
+                raised = self._atm(budget, price_for_issuance)
+            else:
+                raised = np.clip(self.cash_usd - policy.min_cash_usd, 0.0, budget)
+            self._buy_btc(raised / self.price_usd)
+        if c.equity.buyback_usd_per_quarter:
+            spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
+                            c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
+            bought = _shares_for(spend, price_for_issuance)
+            self._book("buybacks_usd", spend)
+            self._book("shares_issued", -bought)
+            self.shares = self.shares - bought
+            self.cash_usd = self.cash_usd - spend
+            self.equity_usd = self.equity_usd - spend
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
