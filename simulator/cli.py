@@ -240,9 +240,13 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str, *, with
         click.echo(f"hashfleet: {note}", err=True)
     if out_dir:
         results.write(out_dir, overwrite=overwrite, extra_writers=[_report_writer(out_dir)] if with_report else [])
+    summary = results.summary["metrics"]
     rows = [{"metric": name, "unit": stats["unit"], "mean": stats["mean"], "p5": stats["p5"],
-             "p50": stats["p50"], "p95": stats["p95"]}
+             "p50": stats["p50"], "p95": stats["p95"], "pooled": summary[name].get("pooled")}
             for name, stats in results.summary_frame().to_dict("index").items()]
+    if fmt == "table":  # the header says what pooled is
+        click.echo("(pooled Σ/Σ: a ratio metric's Σ numerator ÷ Σ denominator over the paths defining it)")
+        rows = [{("pooled Σ/Σ" if k == "pooled" else k): v for k, v in row.items()} for row in rows]
     emit(rows, fmt)
     if "hpc_power_mw_p50" in results.daily_quantiles and fmt == "table":  # the run had HPC projects
         click.echo("\nRevenue mix by year (mean over paths):")
@@ -367,7 +371,11 @@ def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_di
                                        progress=bar or False, max_memory_bytes=max_memory)
     if out_dir:
         workflow.write(rows, pairs, out_dir, overwrite=overwrite)
-    emit(rows, fmt)
+    if fmt == "table":  # ratio columns hold the pooled value (Σ numerator ÷ Σ denominator over paths): say so
+        emit([{(f"{k} (pooled)" if k in workflow.RATIO_COLUMNS else k): v for k, v in row.items()} for row in rows],
+             fmt)
+    else:
+        emit(rows, fmt)
     if fmt == "table" and pairs:
         click.echo("\nRelative equity return of each pair over the horizon, % (long / short):")
         emit(pairs, fmt)

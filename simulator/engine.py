@@ -46,6 +46,7 @@ from simulator.config.checks import capacity_mw, library_for
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
 from simulator.config.schema import Valuation
+from simulator.finance import segments, structural
 from simulator.finance.flows import OperatingFlows
 from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
@@ -73,7 +74,8 @@ DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height"
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
-                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "purchase_capex_usd",
+                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "site_opex_hosting_usd", "site_opex_hpc_usd",
+                 "expansion_capex_usd", "purchase_capex_usd",
                  "energy_mwh",
                  "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired",
                  "retired_ths",
@@ -153,6 +155,9 @@ class _Day:
     network_revenue_btc: np.ndarray = None
     running_ths: np.ndarray = None
     site_opex_usd: float = 0.0
+    site_opex_hosting_usd: float = 0.0
+    site_opex_hpc_usd: float = 0.0
+    site_mw: tuple = (0.0, 0.0, 0.0)  # all sites' (capacity, hosting, HPC) MW
     expansion_capex_usd: float = 0.0
     retired_units_by_cohort: np.ndarray = None
     delivered_units: np.ndarray = None
@@ -240,7 +245,8 @@ class _Simulation:
             drift, growth = expected_growth(scenario)
             self.ledger = Ledger(scenario.company, start=scenario.start, horizon_days=self.days, paths=n,
                                  site_names=[s.name for s in scenario.sites], cohort_start_day=self.cohorts.start_day,
-                                 price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc)
+                                 price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc,
+                                 price_vol_annual=structural.model_vol_annual(scenario.market.btc_price))
             self.calendar = calendar(self.dates)
         self.daily_columns = daily_columns(scenario)
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
@@ -471,7 +477,14 @@ class _Simulation:
             d.power_credit_usd += bill.power_credit_usd
             d.curtailed_mwh += run.curtailed_mwh
             d.underclocked_mwh += run.underclocked_mwh
-            d.site_opex_usd += site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
+            opex = site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
+            hosting_mw = site.hosting.mw if site.hosting is not None and day >= self.offline_until[index] else 0.0
+            hpc_mw = self.hpc.reserved_mw_at(index, day) if self.hpc is not None else 0.0
+            hosting_share, hpc_share = segments.mw_shares(capacity[day], hosting_mw, hpc_mw)
+            d.site_opex_usd += opex
+            d.site_opex_hosting_usd += opex * hosting_share
+            d.site_opex_hpc_usd += opex * hpc_share
+            d.site_mw = tuple(a + b for a, b in zip(d.site_mw, (capacity[day], hosting_mw, hpc_mw)))
             d.expansion_capex_usd += capex[day]
             yield self.env.timeout(1)
 
@@ -613,7 +626,13 @@ class _Simulation:
                 hpc_opex_usd=np.broadcast_to(d.hpc_opex_usd, (self.paths,)),
                 hpc_building_capex_usd=self.hpc_day.building_capex_usd, hpc_gpu_capex_usd=self.hpc_day.gpu_capex_usd,
                 hpc_completed=self.hpc_day.completed, hpc_net_annual_usd=self.hpc_day.net_annual_usd,
-                hpc_remaining_years=self.hpc_day.remaining_years, height=self.chain.height,
+                hpc_remaining_years=self.hpc_day.remaining_years, hpc_rate_factor=self.hpc_day.rate_factor,
+                hpc_power_price_usd_per_mwh=self.hpc_day.power_price_usd_per_mwh,
+                site_opex_hosting_usd=np.broadcast_to(d.site_opex_hosting_usd, (self.paths,)),
+                site_opex_hpc_usd=np.broadcast_to(d.site_opex_hpc_usd, (self.paths,)),
+                site_mw_hosting_share=np.broadcast_to(segments.mw_shares(*d.site_mw)[0], (self.paths,)),
+                site_mw_hpc_share=np.broadcast_to(segments.mw_shares(*d.site_mw)[1], (self.paths,)),
+                height=self.chain.height,
                 fees_btc_per_block=d.fees_btc_per_block)
             if day == 0:  # cohorts installed before the start, those leaving on day 0 included
                 opening = ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
@@ -709,7 +728,8 @@ class _Simulation:
             "month": np.repeat(self.month_starts.date, self.paths),
             **{line: values.reshape(-1) for line, values in lines.items()},
         }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
-        return {"metrics": metrics.per_path(totals), "daily": daily, "monthly": monthly}
+        return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
+                "monthly": monthly}
 
 
 def daily_columns(scenario: Scenario) -> tuple[str, ...]:
@@ -724,6 +744,8 @@ def _join_chunks(parts: list[dict]) -> dict:
         return pd.concat([p[name] for p in parts if len(p[name])] or [parts[0][name]], ignore_index=True)
 
     return {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
+            "ratio_parts": {k: tuple(np.concatenate([p["ratio_parts"][k][i] for p in parts]) for i in (0, 1))
+                            for k in parts[0]["ratio_parts"]},
             "daily": table("daily"), "monthly": table("monthly")}
 
 
@@ -854,7 +876,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,
             "version": __version__}
-    return Results(meta=meta, path_metrics=out["metrics"], daily=out["daily"],
+    return Results(meta=meta, path_metrics=out["metrics"], ratio_parts=out["ratio_parts"], daily=out["daily"],
                    daily_quantiles=daily_quantiles, monthly=out["monthly"])
 
 

@@ -39,6 +39,9 @@ class Results:
         Per (path, month) flow lines of all paths; ``month`` is the month's first day.
     notes : list of str
         What the run said on the way (sections not modelled yet, approximations).
+    ratio_parts : dict of name -> (numerator, denominator) arrays (paths,)
+        Of each ratio metric, for its ``pooled`` statistic (Σ numerator ÷ Σ denominator over the
+        paths where it is defined).
     """
 
     meta: dict
@@ -47,15 +50,19 @@ class Results:
     daily_quantiles: pd.DataFrame
     monthly: pd.DataFrame
     notes: list = field(default_factory=list)
+    ratio_parts: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> dict:
         """The content of summary.json."""
         stats = {name: metric_registry.summarise(values) for name, values in self.path_metrics.items()}
+        for name, (numerator, denominator) in self.ratio_parts.items():
+            if name in stats:
+                stats[name]["pooled"] = metric_registry.pooled(numerator, denominator)
         return {**self.meta, "metrics": stats}
 
     def summary_frame(self) -> pd.DataFrame:
-        """One row per metric: unit, mean, se, p5, p50, p95, defined_paths."""
+        """One row per metric: unit, mean, se, p5, p50, p95, defined_paths, pooled (ratio metrics; else None)."""
         rows = [{"metric": name, "unit": metric_registry.ALL_METRICS[name][0], **stats}
                 for name, stats in self.summary["metrics"].items()]
         return pd.DataFrame(rows).set_index("metric")

@@ -50,8 +50,10 @@ def test_json_table(runner):
     result = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--paths", "2",
                                   "--format", "json"])
     rows = json.loads(result.stdout)
-    assert set(rows[0]) == {"metric", "unit", "mean", "p5", "p50", "p95"}
+    assert set(rows[0]) == {"metric", "unit", "mean", "p5", "p50", "p95", "pooled"}
     assert {r["metric"] for r in rows} == set(METRICS)
+    by_name = {r["metric"]: r for r in rows}  # a ratio metric's pooled value (issue 16); None for the others
+    assert by_name["power_cost_per_btc_usd"]["pooled"] > 0 and by_name["btc_mined"]["pooled"] is None
 
 
 def test_existing_out_is_refused_unless_overwrite(runner, tmp_path):

@@ -188,7 +188,8 @@ def test_deliveries_and_retirements_apply_from_their_date():
 def test_undefined_cost_per_btc_is_null():
     res = simulate(scenario(**{"fleet.0.deployed": "2026-06-01", "horizon_days": 5}))
     stats = res.summary["metrics"]["power_cost_per_btc_usd"]
-    assert stats == {"mean": None, "se": None, "p5": None, "p50": None, "p95": None, "defined_paths": 0}
+    assert stats == {"mean": None, "se": None, "p5": None, "p50": None, "p95": None, "defined_paths": 0,
+                     "pooled": None}  # a ratio metric's pooled value is null too (issue 16)
     assert res.summary["metrics"]["btc_mined"]["mean"] == 0.0
 
 

@@ -173,8 +173,11 @@ def test_table_layout_and_common_random_numbers(reference):
     assert [p["id"] for p in summary["points"]] == [p["id"] for p in manifest["points"]]
     assert set(summary["points"][0]["metrics"]["btc_mined"]) == {"mean", "se", "p5", "p50", "p95", "defined_paths"}
     rows = stdout.strip().splitlines()
-    assert rows[0] == (f"{DRIFT},{GROWTH},end_nav_per_share_usd,prob_cash_shortfall,all_in_cost_per_btc_usd,"
-                       "cash_cost_per_btc_usd,btc_per_ehs_day") and len(rows) == 5
+    # ratio metrics show their pooled value (Σ numerator ÷ Σ denominator over paths), and say so (issue 16)
+    assert rows[0] == (f"{DRIFT},{GROWTH},end_nav_per_share_usd (pooled),prob_cash_shortfall,"
+                       "all_in_cost_per_btc_usd (pooled),cash_cost_per_btc_usd (pooled),btc_per_ehs_day (pooled)") \
+        and len(rows) == 5
+    assert table["all_in_cost_per_btc_usd_pooled"].iloc[3] == direct["metrics"]["all_in_cost_per_btc_usd"]["pooled"]
     assert sorted(os.listdir(out)) == ["manifest.json", "points", "summary.json", "sweep.parquet"]
 
 
@@ -314,7 +317,7 @@ def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runne
     assert result.exit_code == 1
     assert attempts.read_text().count("attempt") == 3  # the first try and --retries 2
     rows = json.loads(result.stdout)
-    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed"] and rows[3]["end_nav_per_share_usd"] is None
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed"] and rows[3]["end_nav_per_share_usd (pooled)"] is None
     assert f"{DRIFT}=0.2, {GROWTH}=0.4: RuntimeError: fault injected" in result.stderr
     failed = json.loads((work / "failed.json").read_text())["failed"]
     assert [f["id"] for f in failed] == [victim.id] and "RuntimeError" in failed[0]["error"]

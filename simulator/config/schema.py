@@ -597,6 +597,9 @@ class HpcProject(Strict):
     """Data-centre opex per MW of critical IT load from completion [USD/(MW·year)]."""
     revenue: HpcRevenue
     """Revenue model (colocation | gpu_cloud)."""
+    signed: Optional[IsoDate] = None
+    """Date the contract was signed: from it the valuation counts the contract's expected present
+    value (default: ``start``)."""
 
 
 # --------------------------------------------------------------------------- company
@@ -657,7 +660,15 @@ class BtcBacked(Strict):
     ltv_liquidation: Fraction
     """LTV at which the lender liquidates the collateral."""
     maturity: Optional[IsoDate] = None
-    """Maturity date (default: beyond the horizon)."""
+    """Maturity date (default: open-ended; valued with a 1-year tenor)."""
+    rollover: bool = False
+    """At maturity, refinance at the day's terms (re-pledged to ltv_initial, same tenor) instead of repaying."""
+    cure_days: Annotated[int, Field(ge=0)] = 2
+    """Days given to cure a margin call the free BTC and cash could not cover, before liquidation."""
+    liquidation_penalty: Fraction = 0.05
+    """Lender's penalty on a liquidation, as a fraction of the debt it settles."""
+    ltv_release: Optional[Fraction] = None
+    """Below this LTV collateral above ltv_initial is released to the treasury (default: ltv_initial / 2)."""
 
 
 class TermLoan(Strict):
@@ -676,6 +687,8 @@ class TermLoan(Strict):
     """Covenant: trailing-12-month EBITDA / interest at each quarter end at least this."""
     max_leverage: Optional[NonNegative] = None
     """Covenant: (debt − cash) / trailing-12-month EBITDA at each quarter end at most this."""
+    covenant_cure_tests: Annotated[int, Field(ge=0)] = 1
+    """Consecutive breached tests tolerated: the loan accelerates at breach number covenant_cure_tests + 1."""
 
 
 Debt = Annotated[Union[Convertible, BtcBacked, TermLoan], Field(discriminator="kind")]
@@ -697,15 +710,26 @@ class Equity(Strict):
     """Shares bought back on the first day of each quarter [USD/quarter] ..."""
     buyback_above_cash_usd: NonNegative = 0.0
     """... only with cash above this level [USD]."""
+    atm_min_price_to_nav: NonNegative = 1.0
+    """No ATM sale below this multiple of NAV per diluted share (1: never below NAV, as treasury companies
+    state)."""
+    atm_min_price_usd: NonNegative = 0.0
+    """No ATM sale below this share price [USD/share]."""
+    sbc_shares_per_year: Optional[NonNegative] = None
+    """Stock-based compensation as shares granted per year (expensed at the previous close); replaces
+    the company's sbc_usd_per_year [shares/year]."""
+    sbc_max_shares_per_year: Optional[NonNegative] = None
+    """Cap on the shares sbc_usd_per_year converts into at the trailing 30-day average price [shares/year]."""
 
 
 class Valuation(Strict):
-    """How the equity is valued on each path and day (the share price is market_multiple × value per share)."""
+    """How the equity is valued on each path and day: premium × Merton equity value per diluted share, the firm's
+    value counting operations at max(fleet and sites, the method's EV) (README, "Valuation")."""
 
     method: Literal["nav", "dcf", "multiple"] = "nav"
     """nav: net asset value; dcf: expected free cash flow from the day's state; multiple: EV multiple."""
     market_multiple: NonNegative = 1.0
-    """nav/dcf: price to value per share; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
+    """nav/dcf: the premium without company.market; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
     multiple_basis: Literal["ebitda", "ehs"] = "ebitda"
     """multiple: EV on trailing-12-month EBITDA or on installed EH/s."""
     discount_rate: Fraction = 0.1
@@ -714,6 +738,24 @@ class Valuation(Strict):
     """dcf: years of expected free cash flow counted (and an HPC lease's horizon when it has no term)."""
     hpc_discount_rate: Optional[Fraction] = None
     """Discount rate of contracted HPC cash flows in NAV (default: discount_rate)."""
+    long_run_premium: Optional[Positive] = None
+    """Premium (share price / fundamental value per diluted share) the premium reverts to in logs
+    (default: the day-0 premium, i.e. no drift)."""
+    premium_half_life_days: Positive = 365.0
+    """Half-life of the premium's reversion to long_run_premium [days]."""
+    min_asset_vol_annual: Positive = 0.2
+    """Floor of the firm's asset volatility in the structural (Merton) equity value [1/sqrt(year)]."""
+    risk_free_rate: Fraction = 0.04
+    """Rate discounting the debt's face in the structural equity value, F e^{−rT} [1/year]."""
+
+
+class ShareMarket(Strict):
+    """Where the stock traded when the simulation starts."""
+
+    share_price_usd: Positive
+    """Closing share price on as_of: the day-0 share price [USD/share]."""
+    as_of: IsoDate
+    """Date of that close."""
 
 
 class Opening(Strict):
@@ -811,6 +853,10 @@ class Company(Strict):
     """Valuation method."""
     hedges: tuple[Hedge, ...] = ()
     """Production hedges and power swaps."""
+    market: Optional[ShareMarket] = None
+    """The stock's opening close: anchors the day-0 share price (default: no anchor, premium = market_multiple)."""
+    cost_allocation: Literal["revenue_share", "all_to_mining"] = "revenue_share"
+    """How SG&A and SBC are allocated to the mining, hosting and HPC segments for the per-BTC costs."""
 
 
 # --------------------------------------------------------------------------- events

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from simulator.metrics import ALL_METRICS, Ratio
 from simulator.workflows.sweep.grid import SweepPlan
 from simulator.workflows.sweep.store import dumps, write_bytes, write_with
 
@@ -15,6 +16,8 @@ from simulator.workflows.sweep.store import dumps, write_bytes, write_with
 STATS = ("mean", "se", "p5", "p50", "p95", "defined_paths")
 #: Statistics of each metric in ``sweep.parquet``: the mean under the metric's own name.
 TABLE_STATS = (("mean", ""), ("p5", "_p5"), ("p50", "_p50"), ("p95", "_p95"))
+#: Ratio metrics: the table shows their pooled value (Σ numerator ÷ Σ denominator over the paths).
+RATIO_METRICS = frozenset(name for name, (_, fn, _) in ALL_METRICS.items() if isinstance(fn, Ratio))
 #: The headline columns of the printed table: of each group, the first metric the sweep has.
 HEADLINE_METRICS = (("end_nav_per_share_usd",), ("prob_cash_shortfall",), ("all_in_cost_per_btc_usd",),
                     ("cash_cost_per_btc_usd", "direct_cost_per_btc_usd"), ("btc_per_ehs_day",))
@@ -64,8 +67,9 @@ class SweepResult:
         rows = []
         for point, record in zip(self.plan.points, self.records):
             row = dict(zip(self.plan.keys, point.values))
-            for m in metrics:
-                row[m] = record["metrics"].get(m, {}).get("mean") if record else None
+            for m in metrics:  # a ratio metric's pooled value (Σ numerator ÷ Σ denominator), named so
+                stats = record["metrics"].get(m, {}) if record else {}
+                row[f"{m} (pooled)" if m in RATIO_METRICS else m] = stats.get("pooled" if m in RATIO_METRICS else "mean")
             if self.failed:
                 row["status"] = "ok" if record else "failed"
             rows.append(row)
@@ -84,7 +88,7 @@ def sweep_table(plan: SweepPlan, records: Sequence[dict]) -> pd.DataFrame:
         metrics.update(dict.fromkeys(record["metrics"]))
     for name in metrics:
         stats = [r["metrics"].get(name) or {} for r in records]
-        for stat, suffix in TABLE_STATS:
+        for stat, suffix in TABLE_STATS + ((("pooled", "_pooled"),) if name in RATIO_METRICS else ()):
             data[f"{name}{suffix}"] = np.array([np.nan if s.get(stat) is None else s[stat] for s in stats],
                                                dtype=float)
     return pd.DataFrame(data)
