@@ -209,9 +209,10 @@ def atm_company(market_usd, **equity):
 
 
 def test_the_atm_never_sells_below_nav_per_share_by_default():
-    below = simulate(atm_company(1.0), keep_paths=1)  # a close far below NAV per share
+    # NAV per share of this company is about $0.9 (fleet at the ASIC price index): a $0.2 close is far below it
+    below = simulate(atm_company(0.2), keep_paths=1)
     assert below.monthly.atm_proceeds_usd.sum() == 0 and below.summary["metrics"]["dilution_pct"]["mean"] == 0
-    allowed = simulate(atm_company(1.0, atm_min_price_to_nav=0.0), keep_paths=1)
+    allowed = simulate(atm_company(0.2, atm_min_price_to_nav=0.0), keep_paths=1)
     assert allowed.monthly.atm_proceeds_usd.sum() > 0
     floor = simulate(atm_company(1.0, atm_min_price_to_nav=0.0, atm_min_price_usd=2.0), keep_paths=1)
     assert floor.monthly.atm_proceeds_usd.sum() == 0
