@@ -123,11 +123,12 @@ def history_hashprice():
     return cal.history_hashprice_usd_per_ph_day(load_history()).reindex(days).to_numpy()
 
 
-def engine_path(hashprice, start, lag, elasticity, power, capitulation, prior=PRIOR, initial_ehs=1.0):
+def engine_path(hashprice, start, lag, elasticity, power, capitulation, target, prior=PRIOR, initial_ehs=1.0):
     """The network hashrate the engine's own EndogenousHashrate makes from a hashprice series."""
     model = EndogenousHashrate.from_library(load_library(), start, initial_ehs, lag_days=lag, elasticity=elasticity,
-                                            network_power_usd_per_mwh=power, capitulation_days=capitulation)
-    state = replace(model.start(1), hashprice_history=hashprice[prior - lag - 1: prior][:, None].copy())
+                                            network_power_usd_per_mwh=power, capitulation_days=capitulation,
+                                            payback_target_months=target, mix_years=4.0)
+    state = replace(model.start(1), hashprice_history=hashprice[prior - lag: prior][:, None].copy())
     out = []
     for d in range(hashprice.size - prior):
         h, state = model.day(state, d)
@@ -138,27 +139,29 @@ def engine_path(hashprice, start, lag, elasticity, power, capitulation, prior=PR
 
 def test_endogenous_paths_equal_the_engine_model(history_hashprice):
     inputs = cal.NetworkInputs.build(WINDOW_START, np.ones(history_hashprice.size - PRIOR), history_hashprice, PRIOR)
-    combos = [(21, 1.0, 50.0, 14), (0, 0.3, 80.0, 7), (60, 0.05, 20.0, 90), (35, 0.5, 60.0, 30)]
+    combos = [(21, 1.0, 50.0, 14, 36.0), (1, 0.3, 80.0, 7, 30.0), (60, 0.05, 20.0, 90, 48.0),
+              (35, 0.5, 60.0, 30, 24.0), (1, 2.0, 40.0, 14, 60.0)]
     batch = cal.endogenous_paths(inputs, *(np.array(c) for c in zip(*combos)))  # all at once
-    for k, (lag, e, power, cap) in enumerate(combos):
-        expected = engine_path(history_hashprice, WINDOW_START, lag, e, power, cap)
+    for k, combo in enumerate(combos):
+        expected = engine_path(history_hashprice, WINDOW_START, *combo)
         np.testing.assert_allclose(batch[:, k], expected, rtol=1e-12)
-    assert batch[-1, 1] < 0.5 < batch[-1, 0]  # capitulation at 80 USD/MWh; growth at 50
+    assert batch[-1, 1] < 0.5 < 1.5 < batch[-1, 4]  # capitulation at 80 USD/MWh; growth at 40 with a 5-year target
 
 
 @pytest.fixture(scope="module")
 def synthetic_network(history_hashprice):
-    """Observed hashrate: the engine's model (lag 30, elasticity 0.25, 50 USD/MWh, 14 days)
-    on the real hashprice, times lognormal block-luck noise of 8 % a day."""
-    truth = {"lag_days": 30, "elasticity": 0.25, "network_power_usd_per_mwh": 50.0, "capitulation_days": 14}
-    path = engine_path(history_hashprice, WINDOW_START, 30, 0.25, 50.0, 14, initial_ehs=200.0)
+    """Observed hashrate: the engine's model (lag 30, elasticity 0.6, 50 USD/MWh, 14 days,
+    a 36-month payback target) on the real hashprice, times lognormal block-luck noise of 8 % a day."""
+    truth = {"lag_days": 30, "elasticity": 0.6, "network_power_usd_per_mwh": 50.0, "capitulation_days": 14,
+             "payback_target_months": 36.0}
+    path = engine_path(history_hashprice, WINDOW_START, 30, 0.6, 50.0, 14, 36.0, initial_ehs=200.0)
     noise = np.exp(0.08 * np.random.default_rng(5).standard_normal(path.size))
     inputs = cal.NetworkInputs.build(WINDOW_START, path * noise, history_hashprice, PRIOR)
     return inputs, truth
 
 
-GRIDS = {"lags": np.arange(PRIOR), "powers_usd_per_mwh": (30.0, 40.0, 50.0, 60.0, 70.0),
-         "capitulation_grid_days": (7, 14, 30)}
+GRIDS = {"lags": np.arange(1, PRIOR + 1), "powers_usd_per_mwh": (30.0, 40.0, 50.0, 60.0, 70.0),
+         "capitulation_grid_days": (7, 14, 30), "payback_target_grid_months": (24.0, 30.0, 36.0, 42.0, 48.0)}
 
 
 def test_network_fit_recovers_lag_and_elasticity(synthetic_network):
@@ -168,8 +171,8 @@ def test_network_fit_recovers_lag_and_elasticity(synthetic_network):
     for name, value in truth.items():
         assert est[name].ci_low <= value <= est[name].ci_high, (name, est[name])
     assert abs(fit.params["lag_days"] - 30) <= 5
-    assert fit.params["elasticity"] == pytest.approx(0.25, rel=0.03)
-    assert est["lag_days"].ci_high - est["lag_days"].ci_low <= 20  # informative, not the whole grid
+    assert fit.params["elasticity"] == pytest.approx(0.6, rel=0.03)
+    assert est["lag_days"].ci_high - est["lag_days"].ci_low <= 25  # informative: well inside the 60-day grid
     assert est["elasticity"].ci_high - est["elasticity"].ci_low < 0.05
     assert fit.rmse_log == pytest.approx(0.08, rel=0.1)  # the residual is the noise put in
     assert fit.params["mix_years"] == 4.0
@@ -210,8 +213,9 @@ def synthetic_history(seed: int = 4) -> pd.DataFrame:
     for i in range(prior):
         observe(i, 300.0)
     model = EndogenousHashrate.from_library(load_library(), start, 300.0, lag_days=20, elasticity=0.3,
-                                            network_power_usd_per_mwh=50.0, capitulation_days=14)
-    state = replace(model.start(1), hashprice_history=hashprice[prior - 21: prior][:, None].copy())
+                                            network_power_usd_per_mwh=50.0, capitulation_days=14,
+                                            payback_target_months=36.0, mix_years=4.0)
+    state = replace(model.start(1), hashprice_history=hashprice[prior - 20: prior][:, None].copy())
     for d in range(days):
         ehs, state = model.day(state, d)
         observe(prior + d, ehs[0])
@@ -225,7 +229,8 @@ def synthetic_history(seed: int = 4) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def calibration():
     return cal.calibrate(synthetic_history(), "2023-03-01", holdout_days=90, max_lag_days=40,
-                         powers_usd_per_mwh=(40.0, 50.0, 60.0), capitulation_grid_days=(7, 14, 30))
+                         powers_usd_per_mwh=(40.0, 50.0, 60.0), capitulation_grid_days=(7, 14, 30),
+                         payback_target_grid_months=(30.0, 36.0, 42.0))
 
 
 def test_calibrate_end_to_end_on_synthetic_history(calibration):
