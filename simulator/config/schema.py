@@ -214,18 +214,18 @@ class GrowthHashrate(_HashrateBase):
 class EndogenousHashrate(_HashrateBase):
     """The rest of the world buys machines while they pay back fast enough and unplugs
     vintages under water (:mod:`simulator.network_endogenous`). Defaults: ``hashfleet
-    calibrate`` on 2022-03-01 … 2026-03-22 (README, "Calibrate")."""
+    calibrate`` on 2022-03-01 … 2026-03-22 (README, "Calibrate"; docs/decisions.md, issue 17)."""
 
     model: Literal["endogenous"]
-    lag_days: Annotated[int, Field(ge=1)] = 21
+    lag_days: Annotated[int, Field(ge=1)] = 14
     """Days from a hashprice to the purchases it causes (day d uses day d − lag_days's)."""
     network_power_usd_per_mwh: NonNegative = 50.0
     """Power price the rest of the network pays [USD/MWh]."""
-    elasticity: NonNegative = 1.0
+    elasticity: NonNegative = 0.25
     """Annual growth per unit of relative payback excess (target ÷ payback − 1) [1/year]."""
-    payback_target_months: Positive = 36.0
+    payback_target_months: Positive = 60.0
     """Payback a buyer accepts for the newest machine at the ASIC price index [months]."""
-    capitulation_days: Annotated[int, Field(ge=1)] = 14
+    capitulation_days: Annotated[int, Field(ge=1)] = 30
     """Days a vintage's breakeven must exceed hashprice before it switches off."""
     mix_years: Positive = 4.0
     """Years of library releases in the starting fleet mix."""
