@@ -60,7 +60,7 @@ def payback_days(hashprice_usd_per_ph_day, efficiency_jth, power_usd_per_mwh):
     --------
     >>> m = float(asic_price_usd_per_th(1000.0, 10.4))  # the index's multiple m(10.4 J/TH) [days]
     >>> round(float(payback_days(38.0, 10.4, 50.0)) / m, 4)  # h / (h − b), b = 12.48
-    1.4893
+    1.489
     >>> float(payback_days(10.0, 10.4, 50.0))
     inf
     """
