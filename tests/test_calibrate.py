@@ -5,9 +5,9 @@ example, the CLI end to end, and bad input.
 Recovery tolerances: every fitted parameter within 3 of its standard errors of the value the
 data were generated with (and each standard error small enough that the check has teeth: the
 GBM drift test, for one, fails by 6 standard errors if the fit forgot DESIGN.md's mean-drift
-convention ``E[S_t] = S0 e^{μt}``). The network: the true lag, elasticity, power price and
-capitulation delay inside their 95 % profile intervals, lag within 5 days, elasticity within
-3 %.
+convention ``E[S_t] = S0 e^{μt}``). The network: the true lag, elasticity, power price,
+capitulation delay and payback target inside their 95 % profile intervals, lag within 5
+days, elasticity within 3 %.
 """
 from __future__ import annotations
 
@@ -258,7 +258,7 @@ def test_fragment_includes_into_the_contract_example_and_runs(calibration, tmp_p
     calibration.write(fragment)
     text = fragment.read_text()
     assert text.startswith("# hashfleet calibrate") and "window: 2023-03-01 … 2025-01-28" in text
-    assert "history: synthetic.csv" in text and "holdout: fitted without the last 90 days" in text
+    assert "history: synthetic.csv" in text and "holdout: fitted on 2023-03-01 … 2024-10-30, forecast 2024-10-31 … 2025-01-28" in text
     scenario_text = CONTRACT.read_text().replace("seed: 7\n", "seed: 7\ninclude: [calibrated.yaml]\n")
     (tmp_path / "s.yaml").write_text(scenario_text)
     scenario = load_scenario(str(tmp_path / "s.yaml"))

@@ -782,9 +782,12 @@ class Calibration:
         lines.append(f"  mix_years = {n.params['mix_years']:g} (not fitted: the schema's default)")
         if n.holdout is not None:
             h = n.holdout
-            lines += [f"  holdout: fitted without the last {h.days} days (lag_days {h.params['lag_days']}, "
-                      f"elasticity {h.params['elasticity']:.4g}, payback target "
-                      f"{h.params['payback_target_months']:g} months), then forecast them:",
+            split = self.to_date - dt.timedelta(days=h.days)
+            lines += [f"  holdout: fitted on {self.from_date} … {split}, forecast {split + dt.timedelta(days=1)} … "
+                      f"{self.to_date}",
+                      f"    (the last {h.days} days; fitted lag_days {h.params['lag_days']}, "
+                      f"elasticity {h.params['elasticity']:.4g}, payback target {h.params['payback_target_months']:g} "
+                      f"months)",
                       f"    rmse of ln hashrate {h.rmse_log:.4f} (naive flat forecast {h.naive_rmse_log:.4f}), "
                       f"bias {h.bias_log:+.4f}",
                       f"    error of the last {min(ANCHOR_DAYS, h.days)} days' mean {h.end_error_pct:+.1f} % "
