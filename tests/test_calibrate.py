@@ -379,3 +379,21 @@ def test_include_switching_a_model_drops_only_the_old_models_keys(tmp_path):
     (tmp_path / "s2.yaml").write_text(CONTRACT.read_text().replace("seed: 7\n", "seed: 7\ninclude: [frag2.yaml]\n"))
     price = load_scenario(str(tmp_path / "s2.yaml")).market.btc_price
     assert (price.drift_annual, price.vol_annual) == (0.15, 0.7)
+
+
+@pytest.mark.slow
+def test_shipped_window_holdout_is_the_readme_table():
+    """Regression pin of the README's holdout table (a real run of ``hashfleet calibrate
+    --from 2022-03-01 --to 2026-03-22``): fitted on 2022-03-01 … 2025-09-23, the payback
+    model's RMSE of ln hashrate over 2025-09-24 … 2026-03-22 beside the flat forecast's."""
+    start, prior = dt.date(2022, 3, 1), cal.DEFAULT_MAX_LAG_DAYS + 1
+    history = load_history()
+    hashprice = cal.history_hashprice_usd_per_ph_day(history).reindex(
+        pd.date_range(start - dt.timedelta(days=prior), "2026-03-22")).to_numpy()
+    observed = history["hashrate_ths"].reindex(pd.date_range(start, "2026-03-22")).to_numpy() / 1e6
+    inputs = cal.NetworkInputs.build(start, observed, hashprice, prior)
+    holdout = cal.network_holdout(inputs, 180, lags=np.arange(1, cal.DEFAULT_MAX_LAG_DAYS + 1))
+    assert inputs.days - 180 == (dt.date(2025, 9, 23) - start).days + 1
+    assert holdout.rmse_log == pytest.approx(0.1226, abs=5e-4)
+    assert holdout.naive_rmse_log == pytest.approx(0.1022, abs=5e-4)
+    assert holdout.params["payback_target_months"] == 60.0 and holdout.params["capitulation_days"] == 30
