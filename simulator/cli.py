@@ -495,7 +495,8 @@ def hardware_list(sort: str, hardware_dirs, fmt: str) -> None:
 @hardware.command("show")
 @click.argument("model_id")
 @click.option("--hashprice-usd-per-ph-day", type=float, default=None,
-              help="Hashprice for the breakeven power price (default: 30, 45 and 60).")
+              help="Hashprice for the breakeven power price (default: 30, 45 and 60) and the ASIC price "
+                   "index (default: the shipped history's last 30-day mean).")
 @hardware_dir_option
 @format_option
 @_handle_errors
@@ -517,8 +518,12 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
                   "breakeven_usd_per_mwh": float(breakeven_power_usd_per_mwh(h, p.efficiency_jth))}
                  for h in hashprices]
     spec = p.model_dump(mode="json")
+    from simulator.market.asic_market import price_rows
+
+    prices = price_rows(p.power_w / p.hashrate_ths, hashprice_usd_per_ph_day)
     if fmt == "json":
-        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven}, indent=2))
+        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven, "asic_price": prices},
+                              indent=2))
         return
     sources = spec.pop("source", {}) or {}
     defaults = set(spec.pop("class_defaults", []) or [])
@@ -535,6 +540,8 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
     emit(tuning, fmt)
     click.echo("Breakeven power price (gross, before pool fee and cooling):")
     emit(breakeven, fmt)
+    click.echo("ASIC price index beside the latest dated market price of its efficiency tier (USD/TH):")
+    emit(prices, fmt, floatfmt="{:,.2f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

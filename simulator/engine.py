@@ -75,12 +75,13 @@ QUANTILE_BLOCK_DAYS = 32
 
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
-                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
+                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
                  "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "purchase_capex_usd",
                  "energy_mwh",
-                 "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
+                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired",
+                 "retired_ths",
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
@@ -188,6 +189,7 @@ class _Day:
     hosting_cost_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
+    underclocked_mwh: np.ndarray
     repair_cost_usd: np.ndarray
     units_failed: np.ndarray
     units_retired: np.ndarray = None
@@ -221,7 +223,8 @@ class _Day:
                    demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
                    hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
                    hosting_cost_usd=zero.copy(),
-                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
+                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), underclocked_mwh=zero.copy(),
+                   repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
                    retired_ths=zero.copy(), resale_value_usd=zero.copy())
 
@@ -349,12 +352,15 @@ class _Simulation:
         for ``days`` days (no production, no energy drawn, not curtailment); ``price_shock``
         multiplies the BTC price from that day's close on by ``1 + change_pct/100`` (the
         price model continues from the shocked level); ``hashrate_shock`` does the same to
-        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days.
+        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days. Every
+        event of a date, the start's included, applies before that day's market and sites:
+        the actor waits only for a later date (a timeout of 0 would queue it behind them).
         """
         names = [s.name for s in self.scenario.sites]
         dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
-            yield self.env.timeout(day - self.env.now)
+            if day > self.env.now:
+                yield self.env.timeout(day - self.env.now)
             if event.kind == "power_tax":
                 self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
             elif event.kind == "outage":
@@ -428,11 +434,13 @@ class _Simulation:
         fee, facility = self.scenario.pool.fee, 1 + site.cooling_overhead
         mine = np.flatnonzero(c.site_index == index)
         mine = mine[np.argsort(c.efficiency_jth[mine], kind="stable")]  # most efficient first
-        ths_per_unit = c.hashrate_ths[mine][:, None]
         mw_per_unit = c.power_w[mine][:, None] / units.W_PER_MW
         prices = _power_model(self.scenario, site)
         dr, fcp = site.demand_response, site.four_cp
         tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
+        spec = site_model.SiteCohorts(c.efficiency_jth[mine], c.hashrate_ths[mine][:, None], mw_per_unit,
+                                      c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
+                                      c.dynamic[mine], tuned)
         if prices is None:  # every hour alike: one row will do unless hours are treated differently
             same_hours = site.curtailment.policy in ("none", "economic") and not (dr or fcp or tuned)
             hourly_price = np.full((1 if same_hours else units.HOURS_PER_DAY, self.paths),
@@ -449,8 +457,7 @@ class _Simulation:
             fcp_streams = PathStreams(self.seed, f"four_cp:{index}", self.path_ids)
             prior_mw = fcp.prior_4cp_mw if fcp.prior_4cp_mw is not None else \
                 (mw_per_unit * self.units.working[mine]).sum(axis=0) * facility
-            transmission = site_model.transmission_usd_per_day(fcp, prior_mw)
-            peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
+            four_cp = site_model.FourCpCharges(fcp, prior_mw, self.paths)
         capacity = np.array([capacity_mw(site, date.date()) for date in self.dates])
         policies = self.scenario.policies
         losing_days = np.zeros((len(mine), self.paths))
@@ -467,62 +474,41 @@ class _Simulation:
             mean_price = hourly_price.mean(axis=0)
             if prices is not None:
                 self.index_price_usd_per_mwh[index] = mean_price
-            if policies.stop or policies.retire:
-                losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],
-                                                               fee, site.cooling_overhead, tax) \
-                    < mean_price
-                losing_days = np.where(losing, losing_days + 1, 0)
-                if policies.stop:
-                    stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
-                if policies.retire:
-                    self._retire(mine, losing_days >= policies.retire.negative_margin_days)
-            working = self.units.working[mine]
-            if day < self.offline_until[index]:
-                working = working * False
-            if policies.stop:
-                working = working * ~stopped
-            ths, mw = ths_per_unit * working, mw_per_unit * working
-            cap_mw = None
+            calls = avoid = None
             if dr:
                 if day % BLOCK_DAYS == 0:
                     dr_draws = dr_streams.uniform((min(BLOCK_DAYS, self.days - day), units.HOURS_PER_DAY))
-                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month)
-                cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - dr.committed_mw / facility, 0.0), np.inf)
+                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month, hourly_price)
                 d.demand_response_credit_usd += site_model.demand_response_credit_usd_per_day(dr)
             if fcp:
                 avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
-                cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
-            if tuned:
-                run = site_model.dispatch_day_tuned(
-                    site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee, site.cooling_overhead,
-                    ths, mw, c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
-                    c.dynamic[mine], derate_by_month[date.month], cap_mw)
-            else:
-                run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
-                                              site.cooling_overhead, c.efficiency_jth[mine], ths, mw, cap_mw)
-            if fcp:
-                if site_model.is_summer(date.month):
-                    if date.day == 1 or day == 0:  # this month's system peak: a weekday and a likely hour
-                        peak_day, peak_hour = site_model.four_cp_peak(fcp, date, fcp_streams.uniform((2,)))
-                    at_peak = peak_day == date.day
-                    peak_load_sum += np.where(at_peak, run.energy_hourly_mwh[peak_hour, np.arange(self.paths)], 0.0)
-                    peaks_seen += at_peak
-                if date.month == 1 and date.day == 1:  # next year's charge from last summer's peaks
-                    measured = site_model.transmission_usd_per_day(fcp, peak_load_sum / np.maximum(peaks_seen, 1))
-                    transmission = np.where(peaks_seen > 0, measured, transmission)
-                    peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
-                d.transmission_charge_usd += transmission
-            self.power_price_usd_per_mwh[index] = mean_price + tax
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
+            offline = day < self.offline_until[index]
+            hosted_mw = site.hosting.mw if site.hosting is not None and not offline else 0.0
+            terms = site_model.ppa_terms(site.power, ppa, hosted_mw) if is_ppa else None
+            working = self.units.working[mine] * (not offline)
+            args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid,
+                    terms)
+            if policies.stop or policies.retire:  # on each cohort's own margin after the hourly dispatch
+                run = site_model.dispatch_site(spec, site, working, *args, margins=True)
+                losing_days, stopped, retire = site_model.policy_step(run, working > 0, losing_days, stopped, policies)
+                if retire.any():
+                    self._retire(mine, retire)
+                    working = self.units.working[mine] * (not offline)
+                if stopped.any() or retire.any():
+                    run = site_model.dispatch_site(spec, site, working * ~stopped, *args)
+            else:
+                run = site_model.dispatch_site(spec, site, working, *args)
+            if fcp:
+                d.transmission_charge_usd += four_cp.day(date, day == 0, run.energy_hourly_mwh,
+                                                         lambda n: fcp_streams.uniform((n,)))
+            self.power_price_usd_per_mwh[index] = mean_price + tax
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
                                           energy_mwh=run.energy_mwh)
-            if site.hosting is not None and day >= self.offline_until[index]:
-                hosted_mwh = site.hosting.mw  # every hour: clients' machines are not ours to curtail
-                with_hosted = site_model.energy_bill(site.power, run.energy_hourly_mwh + hosted_mwh, hourly_price,
-                                                     tax, ppa)
-                d.hosting_power_cost_usd += (with_hosted.power_cost_usd - with_hosted.power_credit_usd
-                                             - bill.power_cost_usd + bill.power_credit_usd)
-                d.hosting_revenue_usd += hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+            if hosted_mw:
+                cost, revenue = site_model.hosting_day_usd(site, run.energy_hourly_mwh, hourly_price, tax, ppa, bill)
+                d.hosting_power_cost_usd += cost
+                d.hosting_revenue_usd += revenue
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             d.btc_mined += btc
             d.running_ths += run.running_ths
@@ -531,6 +517,7 @@ class _Simulation:
             d.power_cost_usd += bill.power_cost_usd
             d.power_credit_usd += bill.power_credit_usd
             d.curtailed_mwh += run.curtailed_mwh
+            d.underclocked_mwh += run.underclocked_mwh
             d.site_opex_usd += site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
             d.expansion_capex_usd += capex[day]
             yield self.env.timeout(1)
@@ -721,7 +708,7 @@ class _Simulation:
                 "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
                 "fleet_hashrate_ehs": fleet_ehs,
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
-                "curtailed_mwh": d.curtailed_mwh,
+                "curtailed_mwh": d.curtailed_mwh, "underclocked_mwh": d.underclocked_mwh,
                 **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc,
                               d.price_usd),
             }

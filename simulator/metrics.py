@@ -70,6 +70,8 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
                                 "(power − power credit − demand-response credit + transmission + hosting fees paid "
                                 "+ site opex) / btc_mined"),
     "curtailed_mwh": ("MWh", lambda t: t["curtailed_mwh"], "facility energy not drawn because of curtailment"),
+    "underclocked_mwh": ("MWh", lambda t: t["underclocked_mwh"],
+                         "facility energy running machines did not draw because dynamic tuning set them below stock"),
     "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"], "failed units × repair cost per unit"),
     "units_failed": ("units", lambda t: t["units_failed"], "machine failures over the horizon"),
     "units_retired": ("units", lambda t: t["units_retired"], "units retired by policy or date"),

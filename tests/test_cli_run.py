@@ -19,7 +19,8 @@ from simulator.metrics import ALL_METRICS, METRICS
 from conftest import CONTRACT, SCENARIOS
 
 DAILY = ["path", "date", "btc_price_usd", "difficulty", "network_hashrate_ehs", "height",
-         "hashprice_usd_per_ph_day", "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh"]
+         "hashprice_usd_per_ph_day", "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh",
+         "underclocked_mwh"]
 SIGNALS = ["network_hashrate_30d_ehs", "network_hashrate_60d_ehs", "hash_ribbon_capitulation",
            "underwater_hashrate_fraction", "miner_sell_pressure_btc", "miner_sell_pressure_usd"]
 

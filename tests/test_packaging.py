@@ -20,6 +20,7 @@ def test_wheel_ships_profiles_and_data(tmp_path):
     profiles = [n for n in names if n.startswith("simulator/hardware_profiles/") and n.endswith(".yaml")]
     assert len(profiles) >= 40
     assert "simulator/hardware_profiles/bitmain/antminer-s21-xp.yaml" in names
+    assert {"simulator/data/asic_prices.csv", "simulator/data/asic_prices_SOURCES.md"} <= set(names)
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import simulator.hardware as h; "

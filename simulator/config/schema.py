@@ -367,7 +367,8 @@ class DemandResponse(Strict):
     availability_usd_per_mw_month: NonNegative
     """Availability payment per committed MW per month [USD/(MW·month)]."""
     call_probability: Fraction = 0.002
-    """Probability that an hour is a call hour (independent hours; assumption)."""
+    """Expected share of a day's hours that are call hours (assumption); a day's count is binomial(24, p)
+    and its calls fall on the day's highest-priced hours."""
     summer_call_multiplier: NonNegative = 3.0
     """Call probability multiplier in June–September, when grid stress peaks (assumption)."""
 
@@ -877,14 +878,16 @@ class StopPolicy(Strict):
     """Switch a cohort off after a run of loss-making days; back on when it pays again."""
 
     negative_margin_days: Annotated[int, Field(ge=1)]
-    """Consecutive days its site breakeven must be below the day's mean power price."""
+    """Consecutive days the cohort's own margin after the hourly dispatch (revenue − energy cost over the
+    hours it would run) must be negative."""
 
 
 class RetirePolicy(Strict):
     """Retire a cohort for good (resold at the ASIC price index) after a long run of losses."""
 
     negative_margin_days: Annotated[int, Field(ge=1)]
-    """Consecutive days its site breakeven must be below the day's mean power price."""
+    """Consecutive days the cohort's own margin after the hourly dispatch (revenue − energy cost over the
+    hours it would run) must be negative."""
 
 
 class Policies(Strict):
