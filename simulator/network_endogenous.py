@@ -9,19 +9,21 @@ Entry (the payback rule). With ``h`` the hashprice ``lag_days`` days ago [USD/(P
 ``e`` the efficiency of the newest vintage released by then [J/TH], ``b = p · 24 e / 1000``
 its power-only breakeven hashprice at the network's power price ``p`` [USD/MWh]
 (:func:`simulator.hardware.breakeven_hashprice_usd_per_ph_day`) and ``c(h, e)`` its price at
-the ASIC price index [USD/TH] (:func:`simulator.market.asic_price.asic_price_usd_per_th`,
-``c = h/1000 · m(e)``), a new machine pays for itself in
+the ASIC price index [USD/TH] (:func:`simulator.market.asic_price.asic_price_usd_per_th`: a
+new machine bought from the manufacturer, ``new=True``, the newest machine being the
+efficiency frontier, so ``c = h/1000 · m`` with ``m = A (1 + π)`` days, the index's fitted
+frontier multiple and new-machine discount), a new machine pays for itself in
 
-.. math:: P(h) = \frac{1000\, c(h, e)}{h - b} = m(e)\,\frac{h}{h - b}\ \text{days}\quad (h > b;\ \infty\ \text{otherwise})
+.. math:: P(h) = \frac{1000\, c(h, e)}{h - b} = m\,\frac{h}{h - b}\ \text{days}\quad (h > b;\ \infty\ \text{otherwise})
 
 and the network adds, each day, to the newest vintage
 
 .. math:: \Delta H_d = \text{elasticity} \cdot \max\!\Big(0, \frac{T}{P(h_{d-\text{lag}})} - 1\Big) \cdot \frac{H_{d-1}}{365}
 
 with ``T`` = ``payback_target_months`` × 365/12 days. Buyers want their money back within
-``T``; the further inside it, the faster they buy. ``P ≥ m(e)``, so no hashprice makes the
-network grow when ``T < m(e)``: with the index's m(10.4 J/TH) ≈ 785 days, ``T`` must exceed
-about 26 months.
+``T``; the further inside it, the faster they buy. ``P ≥ m``, so no hashprice makes the
+network grow when ``T < m``: with the index of issue 21, m = 342.05 × (1 − 0.1594) ≈ 288
+days, ``T`` must exceed about 9.5 months.
 
 Exit (capitulation). Vintage ``v`` (breakeven ``b_v``) is switched off for good on the day
 its breakeven has exceeded the hashprice on each of the ``capitulation_days`` days before.
@@ -52,13 +54,17 @@ DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
 
 # --------------------------------------------------------------------------- the rule
 def payback_days(hashprice_usd_per_ph_day, efficiency_jth, power_usd_per_mwh):
-    """Days a new machine takes to earn its price at the ASIC index: ``m(e) h / (h − b)``.
+    """Days a new machine takes to earn its price at the ASIC index: ``m h / (h − b)``.
 
+    The price is the index's for a machine bought new (``new=True``) at the efficiency
+    frontier (``frontier_jth`` = its own efficiency: the newest machine is the best shipping).
     Infinite where the hashprice does not beat the power cost (``h ≤ b``). Broadcasts.
 
     Examples
     --------
-    >>> m = float(asic_price_usd_per_th(1000.0, 10.4))  # the index's multiple m(10.4 J/TH) [days]
+    >>> m = float(asic_price_usd_per_th(1000.0, 10.4, frontier_jth=10.4, new=True))  # the multiple [days]
+    >>> round(m, 1)
+    287.5
     >>> round(float(payback_days(38.0, 10.4, 50.0)) / m, 4)  # h / (h − b), b = 12.48
     1.489
     >>> float(payback_days(10.0, 10.4, 50.0))
@@ -66,7 +72,8 @@ def payback_days(hashprice_usd_per_ph_day, efficiency_jth, power_usd_per_mwh):
     """
     h = np.asarray(hashprice_usd_per_ph_day, dtype=float)
     margin_usd_per_ph_day = h - breakeven_hashprice_usd_per_ph_day(power_usd_per_mwh, efficiency_jth)
-    price_usd_per_ph = asic_price_usd_per_th(h, efficiency_jth) * units.THS_PER_PHS
+    price_usd_per_ph = asic_price_usd_per_th(h, efficiency_jth, frontier_jth=efficiency_jth, new=True) \
+        * units.THS_PER_PHS
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(margin_usd_per_ph_day > 0, price_usd_per_ph / margin_usd_per_ph_day, np.inf)
 
@@ -77,7 +84,7 @@ def entry_rate_per_day(hashprice_usd_per_ph_day, efficiency_jth, power_usd_per_m
 
     Examples
     --------
-    >>> float(entry_rate_per_day(38.0, 10.4, 50.0, 24.0, 1.0))  # target below m(e): no entry
+    >>> float(entry_rate_per_day(38.0, 10.4, 50.0, 9.0, 1.0))  # target below m (9.5 months): no entry
     0.0
     >>> p = float(payback_days(57.0, 10.4, 50.0))
     >>> round(float(entry_rate_per_day(57.0, 10.4, 50.0, 40.0, 2.0)) * 365, 6) == round(2 * (40 * 365 / 12 / p - 1), 6)

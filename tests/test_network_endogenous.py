@@ -31,8 +31,9 @@ def endogenous_run(price_usd, days=60, events=(), **params):
 
 
 def multiple_days(efficiency_jth):
-    """m(e): the index price of 1 TH/s in days of its revenue (the price at 1 USD/TH/day)."""
-    return float(asic_price_usd_per_th(1000.0, efficiency_jth))
+    """m: the index price of 1 TH/s bought new at the frontier, in days of its revenue (the
+    price at a revenue of 1 USD/TH/day)."""
+    return float(asic_price_usd_per_th(1000.0, efficiency_jth, frontier_jth=efficiency_jth, new=True))
 
 
 def test_payback_is_the_index_multiple_times_hashprice_over_margin():
@@ -41,8 +42,9 @@ def test_payback_is_the_index_multiple_times_hashprice_over_margin():
         expected = multiple_days(NEWEST_JTH) * h / (h - b)
         assert float(endogenous.payback_days(h, NEWEST_JTH, 50.0)) == pytest.approx(expected, rel=1e-12)
     assert np.isinf(endogenous.payback_days([b, b - 1.0], NEWEST_JTH, 50.0)).all()  # no margin: never pays back
-    # issue 17: the index prices the newest machine at about 785 days of revenue (~26 months)
-    assert multiple_days(NEWEST_JTH) == pytest.approx(785, rel=0.01)
+    # the refitted index (issue 21, simulator/market/asic_price.py): a new machine at the
+    # frontier costs A (1 + π) = 342.05 × (1 − 0.1594) ≈ 288 days of its revenue (9.5 months)
+    assert multiple_days(NEWEST_JTH) == pytest.approx(287.5, rel=1e-3)
 
 
 def test_no_entry_when_the_target_is_shorter_than_the_machine_multiple():
@@ -63,10 +65,10 @@ def test_first_entry_follows_the_rule():
 
 @pytest.mark.parametrize("lag_days", [1, 7, 21])
 def test_entry_lag_is_exactly_lag_days(lag_days):
-    """BTC jumps +50 % on day 5 (2026-01-06): payback falls from 38 to 33 months, under the
-    36-month target; the first day with new machines is day 5 + lag_days, not a day later."""
+    """BTC jumps +50 % on day 5 (2026-01-06): payback falls from 14.1 to 12.1 months, under the
+    13-month target; the first day with new machines is day 5 + lag_days, not a day later."""
     shock = {"kind": "price_shock", "date": "2026-01-06", "change_pct": 50}
-    day = endogenous_run(90_000.0, days=40, events=[shock], lag_days=lag_days, payback_target_months=36.0,
+    day = endogenous_run(90_000.0, days=40, events=[shock], lag_days=lag_days, payback_target_months=13.0,
                          elasticity=1.0, network_power_usd_per_mwh=50.0)
     h = day.network_hashrate_ehs.to_numpy()
     assert day.hashprice_usd_per_ph_day.iloc[4] < day.hashprice_usd_per_ph_day.iloc[5]  # the signal's day

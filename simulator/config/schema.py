@@ -219,13 +219,13 @@ class EndogenousHashrate(_HashrateBase):
     model: Literal["endogenous"]
     lag_days: Annotated[int, Field(ge=1)] = 14
     """Days from a hashprice to the purchases it causes (day d uses day d − lag_days's)."""
-    network_power_usd_per_mwh: NonNegative = 50.0
+    network_power_usd_per_mwh: NonNegative = 30.0
     """Power price the rest of the network pays [USD/MWh]."""
-    elasticity: NonNegative = 0.25
+    elasticity: NonNegative = 1.6
     """Annual growth per unit of relative payback excess (target ÷ payback − 1) [1/year]."""
-    payback_target_months: Positive = 60.0
+    payback_target_months: Positive = 15.0
     """Payback a buyer accepts for the newest machine at the ASIC price index [months]."""
-    capitulation_days: Annotated[int, Field(ge=1)] = 30
+    capitulation_days: Annotated[int, Field(ge=1)] = 90
     """Days a vintage's breakeven must exceed hashprice before it switches off."""
     mix_years: Positive = 4.0
     """Years of library releases in the starting fleet mix."""

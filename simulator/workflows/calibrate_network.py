@@ -32,11 +32,10 @@ DEFAULT_POWER_GRID_USD_PER_MWH = (20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0
 #: Capitulation delays searched [days] (a week to a quarter: miners do not unplug a fleet
 #: after a day or two under water).
 DEFAULT_CAPITULATION_GRID_DAYS = (7, 14, 30, 60, 90)
-#: Payback targets searched [months]: below the newest machine's m(e) (~11–26 months over
-#: 2022–26) nothing enters; above a machine's economic life nobody buys (public miners
-#: depreciate machines over 3–5 years), so the grid stops at 60 months. Unbounded, the fit
-#: runs to ever longer targets with ever smaller elasticities (growth ∝ 1/payback).
-DEFAULT_PAYBACK_TARGET_GRID_MONTHS = (18.0, 24.0, 30.0, 36.0, 42.0, 48.0, 54.0, 60.0)
+#: Payback targets searched [months]: below the newest machine's multiple at the ASIC price
+#: index (m ≈ 288 days, 9.5 months) nothing enters; above a machine's economic life nobody
+#: buys (public miners depreciate machines over 3–5 years), so the grid stops at 60 months.
+DEFAULT_PAYBACK_TARGET_GRID_MONTHS = (12.0, 15.0, 18.0, 21.0, 24.0, 30.0, 36.0, 42.0, 48.0, 54.0, 60.0)
 #: Elasticities searched [1/year per unit of relative payback excess]; 0 is also tried.
 ELASTICITY_BOUNDS = (1e-3, 20.0)
 #: Days of the fit's end over which a holdout forecast is anchored to the observed level
