@@ -368,18 +368,30 @@ def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_
               help="Longest hashprice-to-hashrate lag searched.")
 @click.option("--regime-min-days", type=click.FloatRange(min=1.5), default=None,
               help="Smallest mean regime duration allowed (e.g. 90 for bull/bear phases; default: free).")
+@click.option("--power", "power_file", type=click.Path(), default=None,
+              help="Instead: fit the hourly index power model to this hourly price CSV (datetime,price_usd_per_mwh), "
+                   "print its statistics beside the data's and write the fitted power profile to --out.")
 @click.option("--out", "out_file", type=click.Path(), required=True, help="The YAML fragment to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 @format_option
 @_handle_errors
 def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_lag_days, regime_min_days,
-              out_file, overwrite, fmt) -> None:
+              power_file, out_file, overwrite, fmt) -> None:
     """Fit the price, fee and network models to history and write them as a scenario fragment."""
     from simulator.errors import InputError
     from simulator.market.history import load_history
     from simulator.workflows.calibrate import ROW_COLUMNS, calibrate as fit, check_output
 
     check_output(out_file, overwrite=overwrite)
+    if power_file is not None:
+        from simulator.workflows import calibrate_power as power
+
+        result = power.calibrate_power(power_file)
+        result.write(out_file)
+        emit(result.rows(), fmt, columns=list(power.ROW_COLUMNS))
+        if fmt == "table":
+            click.echo(f"wrote {out_file} (use it in a site's power with `profile: {out_file}`)")
+        return
     history = load_history(history_file)
     try:
         result = fit(history, from_date, to_date, holdout_days=holdout_days, price_model=price_model,

@@ -56,6 +56,7 @@ from simulator.market.fees import FEE_MODELS
 from simulator.market.asic_price import asic_price_usd_per_th
 from simulator.market.history import load_history
 from simulator.market.power import POWER_MODELS
+from simulator.market.power_profiles import index_model_kwargs
 from simulator.market.replay import HistoryFees, HistoryPrice
 from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
@@ -120,10 +121,9 @@ def _power_model(scenario: Scenario, site):
     if market.file:
         return POWER_MODELS["csv"](file=scenario.resolve(market.file), start=scenario.start,
                                    horizon_days=scenario.horizon_days)
-    params = market.model_dump(exclude={"contract", "file", "shape"})
-    shape = np.ones(units.HOURS_PER_DAY) if market.shape == "flat" else None
     loading = float(np.sqrt(scenario.market.power_correlation))  # pairwise correlation a² = ρ
-    return POWER_MODELS["index"](start=scenario.start, shape=shape, common_loading=loading, **params)
+    return POWER_MODELS["index"](start=scenario.start, common_loading=loading,
+                                 **index_model_kwargs(market, scenario.resolve))
 
 
 def _hashrate_model(scenario: Scenario, library):
@@ -812,6 +812,19 @@ def available_memory_bytes() -> int | None:
         return None
 
 
+def check_power_models(scenario: Scenario) -> None:
+    """Build every site's hourly price model before the run, so that an unreadable power profile
+    or index parameters the all-in mean cannot hold are bad input (InputError: exit 2)."""
+    source = scenario.provenance.file if scenario.provenance else scenario.name
+    for i, site in enumerate(scenario.sites):
+        try:
+            _power_model(scenario, site)
+        except InputError:
+            raise
+        except ValueError as exc:
+            raise InputError(source, 1, 1, f"sites[{i}].power: {exc}") from None
+
+
 def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
     """Refuse, before anything runs, a run that would not fit in memory (InputError: exit 2)."""
     need, available = estimate_memory_bytes(scenario, paths, keep_paths), available_memory_bytes()
@@ -854,6 +867,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
     check_memory(scenario, len(ids), keep_paths)
+    check_power_models(scenario)
     if workers is None:
         workers = auto_workers(len(ids))
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1

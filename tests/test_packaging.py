@@ -29,6 +29,13 @@ def test_wheel_ships_profiles_and_data(tmp_path):
     out = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
                          text=True, cwd=tmp_path)
     assert int(out.stdout) == len(profiles)
+    # the hourly power profiles (issue 17) ship in the data folder and load from the wheel
+    assert {"simulator/data/power_profiles/ercot_hub.yaml", "simulator/data/power_profiles/ercot_west.yaml"} <= set(names)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from simulator.market.power_profiles import load_power_profile; "
+            "print(load_power_profile('ercot_west').parameters['mean_usd_per_mwh'])")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert float(out.stdout) > 0
 
 
 def test_every_package_folder_is_listed():

@@ -290,8 +290,13 @@ class FixedPower(Strict):
 class IndexMarket(Strict):
     """Hourly real-time price: mean-reverting log base × diurnal/seasonal shape + spikes, or a CSV."""
 
-    mean_usd_per_mwh: float
-    """Long-run arithmetic mean of base × shape [USD/MWh]."""
+    mean_usd_per_mwh: Optional[float] = None
+    """All-in long-run time-weighted mean price, spikes and negative hours included [USD/MWh]
+    (required unless a ``profile`` gives it)."""
+    profile: Optional[str] = None
+    """A documented profile (``ercot_hub``, ``ercot_west``) or a profile file written by
+    ``hashfleet calibrate --power``: supplies every key not written here, with its hour × month
+    shape and spike and negative-hour profiles."""
     vol_daily: NonNegative = 0.0
     """Daily volatility of the log base price."""
     reversion_daily: Fraction = 0.1
@@ -309,9 +314,19 @@ class IndexMarket(Strict):
     floor_usd_per_mwh: float = -250.0
     """Price floor (ERCOT's offer floor) [USD/MWh]."""
     shape: Literal["ercot", "flat"] = "ercot"
-    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike)."""
+    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike); with a
+    ``profile`` and ``shape`` not written, the profile's."""
     file: Optional[str] = None
     """Hourly UTC prices ``datetime[,path],price_usd_per_mwh`` replacing the model."""
+
+    @model_validator(mode="after")
+    def _mean_or_profile(self):
+        if self.profile is not None and self.profile not in ("ercot_hub", "ercot_west") \
+                and not self.profile.endswith((".yaml", ".yml")):
+            raise ValueError(f"profile: {self.profile!r} is neither ercot_hub, ercot_west nor a .yaml profile file")
+        if self.mean_usd_per_mwh is None and self.profile is None:
+            raise ValueError("mean_usd_per_mwh is required unless a profile (ercot_hub, ercot_west) gives it")
+        return self
 
 
 class IndexPower(IndexMarket):

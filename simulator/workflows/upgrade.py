@@ -185,7 +185,12 @@ def _site_power_usd_per_mwh(site) -> float:
     if power.contract == "fixed":
         return power.price_usd_per_mwh
     if power.contract == "index":
-        return power.mean_usd_per_mwh if power.file is None else np.nan
+        if power.file is not None:
+            return np.nan
+        if power.mean_usd_per_mwh is not None:
+            return power.mean_usd_per_mwh
+        from simulator.market.power_profiles import PROFILE_NAMES, load_power_profile
+        return load_power_profile(power.profile).parameters["mean_usd_per_mwh"] if power.profile in PROFILE_NAMES else np.nan
     return power.price_usd_per_mwh
 
 
