@@ -449,7 +449,7 @@ def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_
               help="Days at the window's end kept out of a first network fit to score its forecast (0: none).")
 @click.option("--price-model", type=click.Choice(["best", "gbm", "jump", "regime"]), default="best",
               show_default=True, help="Price model written to the fragment (best: lowest BIC; all are fitted).")
-@click.option("--max-lag-days", type=click.IntRange(0, 365), default=120, show_default=True,
+@click.option("--max-lag-days", type=click.IntRange(1, 365), default=120, show_default=True,
               help="Longest hashprice-to-hashrate lag searched.")
 @click.option("--regime-min-days", type=click.FloatRange(min=1.5), default=None,
               help="Smallest mean regime duration allowed (e.g. 90 for bull/bear phases; default: free).")

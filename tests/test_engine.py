@@ -224,30 +224,6 @@ def endogenous(price_usd, **params):
                        "network.hashrate": {"model": "endogenous", **params}})
 
 
-def test_endogenous_network_grows_when_hashprice_beats_new_hardware():
-    from simulator.hardware import load_library
-    from simulator.hardware import breakeven_hashprice_usd_per_ph_day
-    from simulator.network import EndogenousHashrate
-
-    res = simulate(endogenous(90000.0, lag_days=7))
-    day = daily(res)
-    h0 = D0 * 2**32 / 600 / 1e18
-    assert day.network_hashrate_ehs.iloc[0] == pytest.approx(h0, rel=1e-12)  # no signal on day 0
-    assert (day.network_hashrate_ehs.diff().iloc[1:] > 0).all()
-    # day 1 adds elasticity × (hashprice / breakeven of the newest vintage − 1) × H / 365
-    model = EndogenousHashrate.from_library(load_library(), dt.date(2026, 1, 1), h0)
-    newest = model.efficiency_jth[model.release_day <= 1][-1]
-    ratio = day.hashprice_usd_per_ph_day.iloc[0] / float(breakeven_hashprice_usd_per_ph_day(50.0, newest))
-    assert day.network_hashrate_ehs.iloc[1] == pytest.approx(h0 * (1 + (ratio - 1) / 365), rel=1e-9)
-
-
-def test_endogenous_network_capitulates_old_vintages():
-    day = daily(simulate(endogenous(9000.0, capitulation_days=10)))
-    h = day.network_hashrate_ehs.to_numpy()
-    assert np.all(h[:10] == h[0])  # underwater for fewer than 10 days: nothing switched off yet
-    assert h[10] < h[0] and np.all(np.diff(h) <= 0)
-
-
 def test_company_curtailment_does_not_move_the_network():
     base = endogenous(60000.0)
     econ = scenario(**{"horizon_days": 60, "market.btc_price.initial_usd": 60000.0,

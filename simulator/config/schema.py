@@ -212,14 +212,18 @@ class GrowthHashrate(_HashrateBase):
 
 
 class EndogenousHashrate(_HashrateBase):
-    """The rest of the world adds machines when hashprice beats new hardware's breakeven."""
+    """The rest of the world buys machines while they pay back fast enough and unplugs
+    vintages under water (:mod:`simulator.network_endogenous`). Defaults: ``hashfleet
+    calibrate`` on 2022-03-01 … 2026-03-22 (README, "Calibrate"; docs/decisions.md, issue 17)."""
 
     model: Literal["endogenous"]
-    lag_days: Annotated[int, Field(ge=0)] = 21
-    """Days between a hashprice signal and the hashrate response."""
-    elasticity: NonNegative = 1.0
-    """Annual growth per unit of hashprice above breakeven."""
-    capitulation_days: Annotated[int, Field(ge=1)] = 14
+    lag_days: Annotated[int, Field(ge=1)] = 14
+    """Days from a hashprice to the purchases it causes (day d uses day d − lag_days's)."""
+    elasticity: NonNegative = 1.6
+    """Annual growth per unit of relative payback excess (target ÷ payback − 1) [1/year]."""
+    payback_target_months: Positive = 15.0
+    """Payback a buyer accepts for the newest machine at the ASIC price index [months]."""
+    capitulation_days: Annotated[int, Field(ge=1)] = 90
     """Days a vintage's breakeven must exceed hashprice before it switches off."""
 
 
@@ -257,9 +261,10 @@ class Network(Strict):
     """Block counts per day: Poisson draws, or exactly their mean."""
     hashrate: HashrateModel = ConstantHashrate()
     """Network hashrate model (constant | growth | endogenous | csv | history)."""
-    network_power_usd_per_mwh: NonNegative = 50.0
+    network_power_usd_per_mwh: NonNegative = 30.0
     """Power price the rest of the network pays [USD/MWh]: its machines' breakeven, for the
-    endogenous hashrate model and the signal columns (formerly under network.hashrate and signals)."""
+    endogenous hashrate model and the signal columns (formerly under network.hashrate and signals).
+    Default: ``hashfleet calibrate``'s endogenous fit on 2022-03-01 … 2026-03-22 (issue 17)."""
     mix_years: Positive = 4.0
     """Years of library releases (equal EH/s per release quarter) in the rest of the network's
     fleet, for the endogenous model's starting mix and the signal columns."""
