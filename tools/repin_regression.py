@@ -1,6 +1,6 @@
 """Print tests/test_perf_regression.py's pinned block from a fresh run (for a deliberate re-pin).
 
-    .venv/bin/python tools/repin_regression.py > /tmp/pins.py
+    .venv/bin/python tools/repin_regression.py > pins.txt
 
 The output replaces the block from ``PINNED = {`` to the end of ``MONTHLY``; the test's
 docstring must then say which change moved which numbers and why.
