@@ -69,7 +69,7 @@ def test_the_new_place_loads_without_a_warning_and_both_feed_the_same_models(tmp
     s, caught = load_warning(new)
     assert caught == []
     model = engine._hashrate_model(s, load_library())
-    assert model.network_power_usd_per_mwh == 45.0 and model.mix_years == s.network.mix_years == 4.0
+    assert model.params.network_power_usd_per_mwh.tolist() == [45.0] and model.mix_years == s.network.mix_years == 4.0
 
 
 def test_old_and_new_or_disagreeing_old_places_are_errors(tmp_path):

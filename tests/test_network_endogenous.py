@@ -113,7 +113,11 @@ def test_default_year_one_growth_at_flat_135k_exceeds_15_percent():
 
 def test_defaults_live_in_the_schema_only():
     """issue 20: the model takes every parameter from the validated scenario."""
-    for name in endogenous.FIELDS + ("mix_years",):
-        assert EndogenousHashrate.model_fields[name].default is not None, name
+    from simulator.config.schema import Network
+
+    for name in endogenous.FIELDS:  # the network-wide two live under `network` (shared with the signals)
+        fields = Network.model_fields if name == "network_power_usd_per_mwh" else EndogenousHashrate.model_fields
+        assert fields[name].default is not None, name
+    assert Network.model_fields["mix_years"].default is not None
     with pytest.raises(TypeError):
         EngineModel.from_library(load_library(), scenario().start, 1.0)  # no defaults of its own

@@ -155,6 +155,6 @@ def test_sell_pressure_splits_a_halving_day():
 def test_signals_section_defaults_and_bounds():
     s = scenario()
     assert (s.signals.industry_sell_fraction, s.network.network_power_usd_per_mwh, s.network.mix_years) == \
-        (0.8, 50.0, 4.0)
+        (0.8, 30.0, 4.0)
     with pytest.raises(Exception, match="industry_sell_fraction"):
         scenario(signals={"industry_sell_fraction": 1.5})
