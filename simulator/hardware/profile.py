@@ -42,23 +42,6 @@ EFFICIENCY_TOLERANCE_FRACTION = 0.06
 Cooling = Literal["air", "hydro", "immersion"]
 LIQUID_COOLING = ("hydro", "immersion")
 
-#: Fields whose value is either model-specific (cited in ``source``) or a class default
-#: (named in ``class_defaults``). Tuning parameters are addressed as ``tuning.<name>``.
-PROVENANCE_FIELDS = (
-    "hashrate_ths",
-    "power_w",
-    "efficiency_jth",
-    "cooling",
-    "release",
-    "launch_price_usd_per_th",
-    "failure_rate_annual",
-    "inlet_limit_c",
-    "shutdown_c",
-    "tuning.min_fraction",
-    "tuning.max_fraction",
-    "tuning.k_under",
-    "tuning.k_over",
-)
 #: Fields that take a class default when a profile does not give them (tuning fields dotted).
 DEFAULTABLE_FIELDS = (
     "failure_rate_annual",
@@ -69,6 +52,10 @@ DEFAULTABLE_FIELDS = (
     "tuning.k_under",
     "tuning.k_over",
 )
+#: Fields whose value is either model-specific (cited in ``source``) or a class default
+#: (named in ``class_defaults``). Tuning parameters are addressed as ``tuning.<name>``.
+PROVENANCE_FIELDS = ("hashrate_ths", "power_w", "efficiency_jth", "cooling", "release",
+                     "launch_price_usd_per_th") + DEFAULTABLE_FIELDS
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _RELEASE_RE = re.compile(r"^(\d{4})(?:-Q([1-4])|-(\d{2})-(\d{2}))?$")
 
