@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import typing
 
 import pytest
 
-from simulator.config import load_scenario
+from simulator.config import checks, digest, load_scenario, schema
 from simulator.config.loader import parse_override
 from simulator.config.schema import Scenario
 from simulator.yaml12 import parse
@@ -182,6 +183,12 @@ BAD_CASES = {
                                 r":\d+:\d+: company\.hedges\[0\]\.site: unknown site 'ercot'; did you mean 'ercot-hub'"),
     "unknown site": (lambda t: t.replace("site: ercot-hub, deployed", "site: ercot-hb, deployed"),
                      r":\d+:\d+: fleet\[1\]\.site: unknown site 'ercot-hb'; did you mean 'ercot-hub'\?"),
+    "index floor above cap": (lambda t: t.replace("mean_usd_per_mwh: 38}", "mean_usd_per_mwh: 38, floor_usd_per_mwh: 6000}"),
+                              r":29:12: sites\[1\]\.power: floor_usd_per_mwh must be below cap_usd_per_mwh"),
+    "ppa index floor above cap": (lambda t: t.replace(
+        "{contract: index, profile: ercot_hub, mean_usd_per_mwh: 38}",
+        "{contract: ppa, price_usd_per_mwh: 40, block_mw: 90, index: {mean_usd_per_mwh: 38, cap_usd_per_mwh: -300}}"),
+        r":29:\d+: sites\[1\]\.power\.index: floor_usd_per_mwh must be below cap_usd_per_mwh"),
 }
 
 
@@ -253,6 +260,30 @@ def test_schema_is_json_with_docs(runner):
     assert {"name", "start", "market", "network", "sites", "fleet", "company"} <= set(props)
     assert "Monte Carlo" in props["paths"]["description"]
     assert schema["additionalProperties"] is False
+
+
+def _union_names(annotated, key):
+    """The ``key`` names (``model``, ``contract``, ...) of a discriminated union's members, by member."""
+    (union, _) = typing.get_args(annotated)
+    return {typing.get_args(member.model_fields[key].annotation)[0]: member for member in typing.get_args(union)}
+
+
+def test_every_power_contract_names_the_market_it_meets():
+    # the floor/cap check picks a contract's real-time market by its name, not by its keys (issue 20)
+    assert set(checks.INDEX_MARKETS) == set(_union_names(schema.PowerContract, "contract"))
+
+
+def test_start_network_hashrate_by_model_name(tmp_path):
+    members = _union_names(schema.HashrateModel, "model")
+    assert digest.INITIAL_EHS_MODELS == {name for name, cls in members.items() if "initial_ehs" in cls.model_fields}
+    implied = load_scenario(str(CONTRACT))
+    assert round(digest.start_network_ehs(implied), 1) == 1073.7  # the difficulty's, as `validate` prints
+    given = load_scenario(str(CONTRACT), ["network.hashrate.initial_ehs=900"])
+    assert digest.start_network_ehs(given) == 900
+    csv = tmp_path / "hashrate.csv"
+    csv.write_text("date,hashrate_ehs\n2026-01-01,900\n")
+    replay = load_scenario(str(CONTRACT), [f"network.hashrate={{model: csv, file: {csv}}}"])
+    assert digest.start_network_ehs(replay) == digest.start_network_ehs(implied)
 
 
 def test_scenario_hardware_dirs_add_models(write, contract_text, tmp_path):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-from typing import Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Optional
 
-from simulator.config.schema import BtcBacked, RegimePrice, Scenario
+from simulator.config.schema import BtcBacked, IndexMarket, RegimePrice, Scenario
 from simulator.hardware import load_library, tuned_power_w
 
 Problem = tuple[tuple, str]
@@ -107,6 +107,15 @@ def check_dates(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
                     yield ("company", "hedges", i, key), f"{when} is outside the horizon; it must fall {span}"
 
 
+#: ``sites[i].power.contract`` -> the real-time market section the contract meets and its key path
+#: under ``power`` (None: a fixed price never meets the market).
+INDEX_MARKETS: dict[str, Callable[[Any], tuple[Optional[IndexMarket], tuple]]] = {
+    "fixed": lambda power: (None, ()),
+    "index": lambda power: (power, ()),
+    "ppa": lambda power: (power.index, ("index",)),  # unused energy is sold into its index
+}
+
+
 def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
     """BTC-backed loans: LTV initial < margin call < liquidation; regimes and power bounds make sense."""
     if scenario.company is not None:
@@ -119,10 +128,9 @@ def check_fractions_and_ordering(scenario: Scenario, library: Mapping) -> Iterat
     if isinstance(price, RegimePrice) and price.initial >= len(price.regimes):
         yield ("market", "btc_price", "initial"), f"initial regime {price.initial} does not exist; valid: 0 … {len(price.regimes) - 1}"
     for i, site in enumerate(scenario.sites):
-        market, loc = (site.power, ("sites", i, "power")) if site.power.contract == "index" else \
-            (getattr(site.power, "index", None), ("sites", i, "power", "index"))
+        market, key = INDEX_MARKETS[site.power.contract](site.power)
         if market is not None and not market.floor_usd_per_mwh < market.cap_usd_per_mwh:
-            yield loc, "floor_usd_per_mwh must be below cap_usd_per_mwh"
+            yield ("sites", i, "power") + key, "floor_usd_per_mwh must be below cap_usd_per_mwh"
     for i, site in enumerate(scenario.sites):
         rows = site.ambient_hourly_c or ()
         if any(len(row) != 12 for row in rows):

@@ -8,15 +8,17 @@ from simulator.config.checks import cohorts, committed_mw, library_for, peak_mw
 from simulator.config.schema import Scenario
 
 
-def start_network_ehs(scenario: Scenario) -> float:
-    """Network hashrate at the start [EH/s]: ``initial_ehs`` or the one implied by the difficulty.
+#: ``network.hashrate.model`` names whose section has an ``initial_ehs``. A ``csv`` model or a
+#: history replay has none: its data gives every day's hashrate.
+INITIAL_EHS_MODELS = frozenset({"constant", "growth", "endogenous"})
 
-    A ``csv`` hashrate model or a history replay has no ``initial_ehs`` (its data gives every
-    day); the digest then shows the difficulty-implied figure.
-    """
-    given = getattr(scenario.network.hashrate, "initial_ehs", None)
-    if given is not None:
-        return given
+
+def start_network_ehs(scenario: Scenario) -> float:
+    """Network hashrate at the start [EH/s]: ``initial_ehs`` where the model has one and it is
+    given, else the one implied by the difficulty (what the digest shows for csv and history)."""
+    hashrate = scenario.network.hashrate
+    if hashrate.model in INITIAL_EHS_MODELS and hashrate.initial_ehs is not None:
+        return hashrate.initial_ehs
     return chain.hashrate_hs_from_difficulty(scenario.network.initial_difficulty) / units.HS_PER_EHS
 
 
