@@ -242,6 +242,31 @@ def _regime_forward(theta: np.ndarray, r: np.ndarray, scale: float) -> tuple[flo
     return float(np.sum(log_scale + np.log(total))), np.stack([alpha0 / total, alpha1 / total], axis=-1)
 
 
+def _regime_starts(r: np.ndarray, scale: float) -> list[np.ndarray]:
+    """Three starting θ for :func:`fit_regime` on returns ``r`` (days, series) of standard
+    deviation ``scale``: the days split by their centred 30-day mean absolute return, by their
+    centred 90-day mean return (each half's mean and volatility, daily switch probabilities
+    1/200 and 1/300), and a symmetric guess."""
+
+    def rolling(x, w, fn):
+        frame = pd.DataFrame(x)
+        return getattr(frame.rolling(w, min_periods=1, center=True), fn)().to_numpy()
+
+    def split_start(mask, p):
+        a, b = r[mask], r[~mask]
+        if a.size < 10 or b.size < 10:
+            a, b = r.ravel(), r.ravel()
+        return np.array([a.mean() / scale, math.log(max(a.std(), 1e-3 * scale) / scale),
+                         b.mean() / scale, math.log(max(b.std(), 1e-3 * scale) / scale),
+                         special.logit(p), special.logit(p)])
+
+    vol30 = rolling(np.abs(r), 30, "mean")
+    trend90 = rolling(r, 90, "mean")
+    return [split_start(vol30 <= np.median(vol30), 1.0 / 200.0),
+            split_start(trend90 >= np.median(trend90), 1.0 / 300.0),
+            np.array([0.0, math.log(0.7), 0.0, math.log(1.4), special.logit(0.01), special.logit(0.01)])]
+
+
 def fit_regime(log_returns: np.ndarray | Sequence[float], min_duration_days: float | None = None) -> ModelFit:
     r"""Maximum-likelihood two-regime Markov-switching GBM (a Gaussian hidden Markov model).
 
@@ -285,23 +310,7 @@ def fit_regime(log_returns: np.ndarray | Sequence[float], min_duration_days: flo
     if scale <= 0:
         raise ValueError("log returns: all equal, the volatility cannot be estimated")
 
-    def rolling(x, w, fn):
-        frame = pd.DataFrame(x)
-        return getattr(frame.rolling(w, min_periods=1, center=True), fn)().to_numpy()
-
-    def split_start(mask, p):
-        a, b = r[mask], r[~mask]
-        if a.size < 10 or b.size < 10:
-            a, b = r.ravel(), r.ravel()
-        return np.array([a.mean() / scale, math.log(max(a.std(), 1e-3 * scale) / scale),
-                         b.mean() / scale, math.log(max(b.std(), 1e-3 * scale) / scale),
-                         special.logit(p), special.logit(p)])
-
-    vol30 = rolling(np.abs(r), 30, "mean")
-    trend90 = rolling(r, 90, "mean")
-    starts = [split_start(vol30 <= np.median(vol30), 1.0 / 200.0),
-              split_start(trend90 >= np.median(trend90), 1.0 / 300.0),
-              np.array([0.0, math.log(0.7), 0.0, math.log(1.4), special.logit(0.01), special.logit(0.01)])]
+    starts = _regime_starts(r, scale)
     p_max = 0.5 if min_duration_days is None else min(0.5, -math.expm1(-1.0 / float(min_duration_days)))
     p_min = min(1e-5, 0.5 * p_max)
     bounds = [(-5.0, 5.0), (math.log(0.02), math.log(10.0))] * 2 + [(special.logit(p_min), special.logit(p_max))] * 2
