@@ -469,7 +469,7 @@ def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_l
 
     check_output(out_file, overwrite=overwrite)
     if power_file is not None:
-        from simulator.workflows import calibrate_power as power
+        from simulator.workflows.calibrate import power
 
         result = power.calibrate_power(power_file)
         result.write(out_file)

@@ -1,7 +1,9 @@
-"""What ``hashfleet calibrate``'s fits report: one :class:`Estimate` per fitted quantity, and
-the interval constants the fits share."""
+"""What ``hashfleet calibrate``'s fits report: one :class:`Estimate` per fitted quantity, a
+:class:`ModelFit` per price or fee model (with its information criteria), and the interval
+constants the fits share."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 #: 97.5 % quantile of the standard normal: half-width of a 95 % Wald interval [sd].
@@ -37,5 +39,33 @@ class Estimate:
                 "written": self.written, "method": self.method}
 
 
-#: Columns of :meth:`simulator.workflows.calibrate.Calibration.rows`.
+#: Columns of :meth:`simulator.workflows.calibrate.calibration.Calibration.rows`.
 ROW_COLUMNS = ("model", "parameter", "value", "se", "ci_low", "ci_high", "unit", "written", "method")
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """A fitted price or fee model.
+
+    ``params`` are the fragment's keys (without ``model``); ``estimates`` the reported
+    parameters with uncertainty; ``loglik`` the maximised log-likelihood of ``n_obs``
+    observations with ``n_params`` free parameters.
+    """
+
+    model: str
+    params: dict
+    estimates: tuple[Estimate, ...]
+    loglik: float
+    n_obs: int
+    n_params: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion ``2k − 2 ln L``."""
+        return 2.0 * self.n_params - 2.0 * self.loglik
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion ``k ln n − 2 ln L``."""
+        return self.n_params * math.log(self.n_obs) - 2.0 * self.loglik

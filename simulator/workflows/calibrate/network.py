@@ -23,7 +23,7 @@ from simulator import network_endogenous as endogenous
 from simulator import units
 from simulator.config import schema
 from simulator.hardware import load_library
-from simulator.workflows.calibrate_results import CHI2_1_95, CHI2_2_95, Z_95, Estimate
+from simulator.workflows.calibrate.results import CHI2_1_95, CHI2_2_95, Z_95, Estimate
 
 #: Longest hashprice-to-hashrate lag searched [days] (the literature's range is 1–6 weeks).
 DEFAULT_MAX_LAG_DAYS = 120
