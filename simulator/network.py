@@ -313,6 +313,17 @@ def default_epoch_start_s(initial_height: int) -> float:
     return -float(initial_height % chain.RETARGET_INTERVAL) * units.TARGET_BLOCK_INTERVAL_S
 
 
+def scenario_chain(net, start: dt.date, hashrate_model, paths: int) -> ChainState:
+    """A scenario's chain at the start: a :class:`HistoryNetwork` replay starts from history's chain,
+    else :func:`initial_chain` at the ``network`` section's tip, with ``epoch_start_time`` [s since
+    the start's 00:00 UTC] or :func:`default_epoch_start_s`."""
+    if isinstance(hashrate_model, HistoryNetwork):
+        return hashrate_model.initial_chain(paths)
+    epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(start, dt.time(), dt.timezone.utc)).total_seconds()
+                     if net.epoch_start_time else default_epoch_start_s(net.initial_height))
+    return initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, paths)
+
+
 @dataclass(frozen=True)
 class DayBlocks:
     """What a day's blocks did, per path.
