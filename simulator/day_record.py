@@ -19,6 +19,7 @@ from simulator.finance import segments
 from simulator.finance.flows import OperatingFlows
 from simulator.fleet import Trades
 from simulator.hpc import HpcDay
+from simulator.network import DayBlocks, hashprice_usd_per_ph_day
 from simulator.site_day import SiteFlows
 
 #: The operating lines of the monthly table (and of the per-path totals), in column order.
@@ -123,15 +124,24 @@ class DayRecord:
     """Energised nameplate hashrate at the end of the day [EH/s]."""
 
     @classmethod
-    def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd) -> "DayRecord":
-        """A new day: market values and failures known, the flows still to be added."""
+    def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd_per_unit: float) -> "DayRecord":
+        """A new day: market values and failures known (repairs cost ``units_failed × repair_cost_usd_per_unit``),
+        the flows still to be added."""
         def zero():
             return np.zeros_like(price_usd)
-        return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, repair_cost_usd=repair_cost_usd,
+        return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block,
+                   repair_cost_usd=units_failed * repair_cost_usd_per_unit,
                    units_failed=units_failed, btc_mined=zero(), running_ths=zero(), mining_revenue_usd=zero(),
                    power_cost_usd=zero(), power_credit_usd=zero(), demand_response_credit_usd=zero(),
                    transmission_charge_usd=zero(), hosting_revenue_usd=zero(), hosting_power_cost_usd=zero(),
                    hosting_cost_usd=zero(), energy_mwh=zero(), curtailed_mwh=zero(), underclocked_mwh=zero())
+
+    def set_blocks(self, blocks: DayBlocks) -> None:
+        """The network's day (:func:`simulator.network.advance_day`) and the hashprice at the day's close."""
+        self.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
+        self.network_revenue_btc = blocks.miner_revenue_btc
+        self.network_blocks, self.expected_blocks = blocks.blocks, blocks.expected_blocks
+        self.hashprice_usd_per_ph_day = hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, self.price_usd)
 
     def add_mining(self, btc: np.ndarray, running_ths: np.ndarray) -> None:
         """Add BTC paid [BTC] for ``running_ths`` [TH/s], and its value at the day's close."""

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -44,12 +43,13 @@ from simulator.config import load_scenario
 from simulator.config.checks import library_for
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
+from simulator.events import EventState
 from simulator.config.schema import Valuation
 from simulator.day_record import MONTHLY_LINES, DayRecord
 from simulator.finance import structural
 from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
-from simulator.fleet import Cohorts, build_cohorts, fail_and_repair
+from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th
@@ -148,9 +148,7 @@ class _Simulation:
         self.failed_today = np.zeros(n)
         self.lost_units = np.zeros(self.units.installed.shape)  # units failed beyond repair today
         self.retired_units = fleet.retired_at_start(self.cohorts, n)  # units leaving today, priced by fleet_trades
-        self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
-        self.offline_until = np.zeros(len(scenario.sites))
-        self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
+        self.event_state = EventState([s.name for s in scenario.sites])
         self.streams = {name: PathStreams(seed, name, self.path_ids)
                         for name in ("btc_price", "fees", "network_hashrate", "blocks", "failures", "pool")}
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
@@ -219,43 +217,24 @@ class _Simulation:
             if i == 0:
                 draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - day), 2,
                                                           len(self.cohorts)), reuse=True)
-            installed = self.units.installed
-            u_fail, u_permanent = np.ascontiguousarray(draws[i, 0]), np.ascontiguousarray(draws[i, 1])  # path-last
-            self.units, failed = fail_and_repair(self.units, u_fail, u_permanent, q, cfg.permanent_fraction)
-            self.lost_units = installed - self.units.installed
-            self.failed_today = failed.sum(axis=0)
+            self.units, self.failed_today, self.lost_units = fleet.fail_day(self.units, draws[i], q,
+                                                                            cfg.permanent_fraction)
             yield self.env.timeout(1)
 
     def events(self):
-        """Dated events, applied from 00:00 of their date (inclusive).
+        """Dated events (:mod:`simulator.events`), applied from 00:00 of their date (inclusive).
 
-        ``power_tax`` adds USD/MWh to a site's energy price; ``outage`` takes a site offline
-        for ``days`` days (no production, no energy drawn, not curtailment); ``price_shock``
-        multiplies the BTC price from that day's close on by ``1 + change_pct/100`` (the
-        price model continues from the shocked level); ``hashrate_shock`` does the same to
-        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days. Every
-        event of a date, the start's included, applies before that day's market and sites:
+        Every event of a date, the start's included, applies before that day's market and sites:
         the actor waits only for a later date (a timeout of 0 would queue it behind them).
         """
-        names = [s.name for s in self.scenario.sites]
         dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
-            if event.kind == "power_tax":
-                self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
-            elif event.kind == "outage":
-                site = names.index(event.site)
-                self.offline_until[site] = max(self.offline_until[site], day + event.days)
-            elif event.kind == "price_shock":
-                self.price_factor *= 1 + event.change_pct / 100
-            elif event.kind == "hashrate_shock":
-                self.hashrate_shock *= 1 + event.change_pct / 100
-            elif event.kind == "fee_spike":
-                self.fee_spike = (event.btc_per_block, day + event.days)
+            self.event_state.apply(event, day)
 
     def market(self):
-        """BTC price closes and fees per block, drawn a block of days at a time."""
+        """BTC price closes and fees per block, drawn a block of days at a time; the day's record opens."""
         price_model, fee_model = _price_model(self.scenario), _fee_model(self.scenario)
         price_state = price_model.start(self.streams["btc_price"])
         fee_state = fee_model.start(self.streams["fees"])
@@ -266,47 +245,26 @@ class _Simulation:
                 fees, fee_state = fee_model.block(fee_state, day, n, self.streams["fees"])
                 if self.progress is True:
                     print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
-            i = day % BLOCK_DAYS
-            spike_btc, spike_end = self.fee_spike
-            fee = np.full(self.paths, spike_btc) if day < spike_end else fees[i]
-            self.day = DayRecord.start(prices[i] * self.price_factor, fee, self.failed_today,
-                                  self.failed_today * self.scenario.failures.repair_cost_usd_per_unit)
+            i, events = day % BLOCK_DAYS, self.event_state
+            self.day = DayRecord.start(events.price_usd(prices[i]), events.fees_btc_per_block(day, fees[i]),
+                                       self.failed_today, self.scenario.failures.repair_cost_usd_per_unit)
             yield self.env.timeout(1)
 
     def network(self):
         """Network hashrate, the day's blocks, retargets and halvings, and hashprice."""
-        model = self.hashrate_model
-        endogenous = isinstance(model, network.EndogenousHashrate)
-        replay = model.replay if isinstance(model, network.HistoryNetwork) else lambda day: {}
-        state = model.start(self.paths) if endogenous else model.start(self.streams["network_hashrate"])
+        hashrate = network.HashrateDays(self.hashrate_model, self.paths, self.streams["network_hashrate"], BLOCK_DAYS)
         poisson = self.scenario.network.blocks == "poisson"
-        shocked = 1.0
         for day in range(self.days):
             i = day % BLOCK_DAYS
-            if i == 0:
-                n = min(BLOCK_DAYS, self.days - day)
-                if not endogenous:
-                    hashrate_block, state = model.block(state, day, n, self.streams["network_hashrate"])
-                u_blocks = self.streams["blocks"].uniform((n,)) if poisson else None
-            if endogenous:  # a shock moves the vintages themselves
-                state = replace(state, ehs=state.ehs * self.hashrate_shock)
-                self.hashrate_shock, shocked = 1.0, 1.0
-                hashrate_ehs, state = model.day(state, day)
-            else:
-                shocked *= self.hashrate_shock
-                self.hashrate_shock = 1.0
-                hashrate_ehs = hashrate_block[i] * shocked
+            if i == 0 and poisson:
+                u_blocks = self.streams["blocks"].uniform((min(BLOCK_DAYS, self.days - day),))
             d = self.day
-            d.network_hashrate_ehs = hashrate_ehs
-            self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs * units.HS_PER_EHS,
-                                                     d.fees_btc_per_block, None if u_blocks is None else u_blocks[i],
-                                                     **replay(day))
-            d.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
-            d.network_revenue_btc = blocks.miner_revenue_btc
-            d.network_blocks, d.expected_blocks = blocks.blocks, blocks.expected_blocks
-            d.hashprice_usd_per_ph_day = network.hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, d.price_usd)
-            if endogenous:
-                state = model.record(state, d.hashprice_usd_per_ph_day)
+            d.network_hashrate_ehs = hashrate.day(day, self.days, self.event_state.take_hashrate_shock())
+            self.chain, blocks = network.advance_day(self.chain, day, d.network_hashrate_ehs * units.HS_PER_EHS,
+                                                     d.fees_btc_per_block, u_blocks[i] if poisson else None,
+                                                     **hashrate.replay(day))
+            d.set_blocks(blocks)
+            hashrate.record(d.hashprice_usd_per_ph_day)
             yield self.env.timeout(1)
 
     def site(self, index: int):
@@ -316,7 +274,7 @@ class _Simulation:
         for day in range(self.days):
             d = self.day
             flows = site_day.site_day(plan, state, day, self.days, d.hashprice_usd_per_ph_day,
-                                      self.tax_usd_per_mwh[index], day < self.offline_until[index],
+                                      self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, day),
                                       self.hpc.reserved_mw_at(index, day) if self.hpc is not None else 0.0,
                                       self.units, self.retired_units)
             if plan.prices is not None:
@@ -383,8 +341,8 @@ class _Simulation:
             d.stop(ledger.alive)  # a company in distress has stopped: nothing runs or is spent
             flows = d.operating_flows(self.paths, self.lost_units, self.index_price_usd_per_mwh, self.hpc_day,
                                       self.chain.height)
-            if day == 0:  # cohorts installed before the start, those leaving on day 0 included
-                opening = ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
+            if day == 0:
+                opening = fleet.opening_cohorts(c)
                 ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)
             ledger.book_operations(flows, day)
             yield self.env.timeout(1)

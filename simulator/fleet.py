@@ -142,6 +142,22 @@ def fail_and_repair(state: FailureState, u_fail: np.ndarray, u_permanent: np.nda
     return FailureState(working, state.installed - lost, state.repairs, head), failed
 
 
+def fail_day(state: FailureState, draws: np.ndarray, daily_probability: np.ndarray,
+             permanent_fraction: float) -> tuple[FailureState, np.ndarray, np.ndarray]:
+    """:func:`fail_and_repair` on the day's uniforms ``draws`` ``(2, cohorts, paths)``: the new state, the
+    units failed per path and the units lost for good ``(cohorts, paths)``."""
+    u_fail, u_permanent = np.ascontiguousarray(draws[0]), np.ascontiguousarray(draws[1])  # path-last
+    new, failed = fail_and_repair(state, u_fail, u_permanent, daily_probability, permanent_fraction)
+    return new, failed.sum(axis=0), state.installed - new.installed
+
+
+def opening_cohorts(cohorts: Cohorts) -> np.ndarray:
+    """Cohorts on the opening balance sheet ``(cohorts, 1)``: installed by the start (those leaving on
+    day 0 included), not purchases delivered on day 0."""
+    c = cohorts
+    return ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
+
+
 def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
     """Cohorts of ``scenario.fleet`` then ``scenario.purchases``, in file order."""
     site_names = [s.name for s in scenario.sites]
