@@ -25,6 +25,9 @@ path (DESIGN.md, "Vectorised discrete events"):
 * ``reporting`` folds the day into the kept daily rows (with the signal columns of
   :mod:`simulator.signals`), daily quantiles, monthly flows and per-path totals.
 
+The market actor opens the day's :class:`simulator.day_record.DayRecord`; the operating actors
+add to it, the company hands it to finance and reporting folds it in (:mod:`simulator.site_day`
+sequences a site's day, :mod:`simulator.events` holds the events applied so far).
 Processes started in that order at t = 0 run in that order every day: SimPy processes
 same-time events first-in first-out, and each actor re-arms its timeout in the order it ran.
 """
@@ -70,6 +73,7 @@ QUANTILE_BLOCK_DAYS = 32
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
+
 
 def _price_model(scenario: Scenario):
     """The BTC price model, built through the registry keyed by ``market.btc_price.model``."""
