@@ -55,7 +55,7 @@ from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINE
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
-from simulator.market.asic_price import asic_price_usd_per_th
+from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
@@ -327,15 +327,21 @@ class _Simulation:
         """Price the day's deliveries, units leaving and installed fleet at the ASIC price index
         (:func:`simulator.fleet.price_trades`); the units leaving are then booked."""
         for day in range(self.days):
-            self.day.set_trades(fleet.price_trades(self.cohorts, day, self._asic_usd_per_th(self.day),
+            self.day.set_trades(fleet.price_trades(self.cohorts, day, *self._asic_usd_per_th(self.day),
                                                    self.retired_units, self.units.installed))
             if self.retired_units.any():
                 self.retired_units = np.zeros_like(self.retired_units)
             yield self.env.timeout(1)
 
-    def _asic_usd_per_th(self, d: DayRecord) -> np.ndarray:
-        """ASIC price index of every cohort on every path at the day's hashprice ``(cohorts, paths)``."""
-        return asic_price_usd_per_th(d.hashprice_usd_per_ph_day[None, :], self.cohorts.efficiency_jth[:, None])
+    def _asic_usd_per_th(self, d: DayRecord) -> tuple[np.ndarray, np.ndarray]:
+        """ASIC price index (second-hand) and new-machine price of every cohort on every path ``(cohorts, paths)``
+        [USD/TH], at the hashprice a buyer expects over the coming year: the day's, adjusted for a halving
+        within the year at the end-of-day height."""
+        hashprice = chain_halving_adjusted_hashprice(d.hashprice_usd_per_ph_day, self.chain.height,
+                                                     d.fees_btc_per_block)[None, :]
+        efficiency_jth = self.cohorts.efficiency_jth[:, None]
+        return (asic_price_usd_per_th(hashprice, efficiency_jth),
+                asic_price_usd_per_th(hashprice, efficiency_jth, new=True))
 
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
