@@ -25,45 +25,46 @@ path (DESIGN.md, "Vectorised discrete events"):
 * ``reporting`` folds the day into the kept daily rows (with the signal columns of
   :mod:`simulator.signals`), daily quantiles, monthly flows and per-path totals.
 
+The market actor opens the day's :class:`simulator.day_record.DayRecord`; the operating actors
+add to it, the company hands it to finance and reporting folds it in (:mod:`simulator.site_day`
+sequences a site's day, :mod:`simulator.events` holds the events applied so far).
 Processes started in that order at t = 0 run in that order every day: SimPy processes
 same-time events first-in first-out, and each actor re-arms its timeout in the order it ran.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
-from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from simulator import __version__, metrics, network, network_models, pool, signals, site as site_model, units
+from simulator import __version__, fleet, metrics, network, network_models, pool, signals, site_day, units
 from simulator.config import load_scenario
-from simulator.config.checks import capacity_mw, library_for
+from simulator.config.checks import library_for
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
+from simulator.events import EventState
 from simulator.config.schema import Valuation
-from simulator.finance import segments, structural
-from simulator.finance.flows import OperatingFlows
+from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.finance import structural
 from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
-from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
-from simulator.hardware import daily_failure_probability, temperature_derate_fraction
+from simulator.fleet import Cohorts, build_cohorts
+from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
-from simulator.market.asic_price import asic_price_usd_per_th
+from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
+from simulator.site_day import POWER_BLOCK_DAYS
 from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_workers
 
 #: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
 BLOCK_DAYS = 365
-#: Days of hourly power prices (50 draws a day) and of failure draws (2 a cohort a day) drawn at
-#: a time: blocks of a few MB per 1,000 paths, drawn into the memory of the previous block
-#: (fresh memory is slow to touch; the draws do not depend on the block split).
-POWER_BLOCK_DAYS = 30
+#: Days of failure draws (2 a cohort a day) drawn at a time: blocks of a few MB per 1,000 paths,
+#: drawn into the memory of the previous block (the draws do not depend on the block split).
 FAILURE_BLOCK_DAYS = 30
 
 #: Days of daily columns buffered before their kept rows and quantiles are taken.
@@ -72,14 +73,6 @@ QUANTILE_BLOCK_DAYS = 32
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
-MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
-                 "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
-                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "site_opex_hosting_usd", "site_opex_hpc_usd",
-                 "expansion_capex_usd", "purchase_capex_usd",
-                 "energy_mwh",
-                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired",
-                 "retired_ths",
-                 "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
 def _price_model(scenario: Scenario):
@@ -124,96 +117,63 @@ def _signal_tracker(scenario: Scenario, library, hashrate_model) -> signals.Sign
                                  else None)
 
 
-@dataclass
-class _Day:
-    """The flows of the day being simulated, filled by the actors, arrays ``(paths,)``."""
+def _hpc_portfolio(scenario: Scenario, seed: int, path_ids: np.ndarray) -> HpcPortfolio | None:
+    """The scenario's AI/HPC projects, each with its own random streams (None without projects)."""
+    if not scenario.hpc:
+        return None
+    dcf_years = scenario.company.valuation.dcf_years if scenario.company else Valuation().dcf_years
+    return HpcPortfolio(scenario.hpc, scenario.start, [s.name for s in scenario.sites],
+                        [PathStreams(seed, f"hpc:{j}", path_ids) for j in range(len(scenario.hpc))], dcf_years)
 
-    price_usd: np.ndarray
-    fees_btc_per_block: np.ndarray
-    network_hashrate_ehs: np.ndarray
-    reward_btc_per_hs_day: np.ndarray
-    hashprice_usd_per_ph_day: np.ndarray
-    btc_mined: np.ndarray
-    mining_revenue_usd: np.ndarray
-    power_cost_usd: np.ndarray
-    power_credit_usd: np.ndarray
-    demand_response_credit_usd: np.ndarray
-    transmission_charge_usd: np.ndarray
-    hosting_revenue_usd: np.ndarray
-    hosting_power_cost_usd: np.ndarray
-    hosting_cost_usd: np.ndarray
-    energy_mwh: np.ndarray
-    curtailed_mwh: np.ndarray
-    underclocked_mwh: np.ndarray
-    repair_cost_usd: np.ndarray
-    units_failed: np.ndarray
-    units_retired: np.ndarray = None
-    retired_ths: np.ndarray = None
-    resale_value_usd: np.ndarray = None
-    network_blocks: np.ndarray = None
-    expected_blocks: np.ndarray = None
-    network_revenue_btc: np.ndarray = None
-    running_ths: np.ndarray = None
-    site_opex_usd: float = 0.0
-    site_opex_hosting_usd: float = 0.0
-    site_opex_hpc_usd: float = 0.0
-    site_mw: tuple = (0.0, 0.0, 0.0)  # all sites' (capacity, hosting, HPC) MW
-    expansion_capex_usd: float = 0.0
-    retired_units_by_cohort: np.ndarray = None
-    delivered_units: np.ndarray = None
-    cost_usd_by_cohort: np.ndarray = None
-    purchase_capex_by_cohort: np.ndarray = None
-    purchase_capex_usd: np.ndarray = 0.0
-    fleet_market_value_usd: np.ndarray = None
-    installed_ehs: np.ndarray = None
-    hpc_revenue_usd: np.ndarray = 0.0
-    hpc_power_cost_usd: np.ndarray = 0.0
-    hpc_opex_usd: np.ndarray = 0.0
-    hpc_capex_usd: np.ndarray = 0.0
 
-    @classmethod
-    def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd) -> "_Day":
-        """A new day: market values known, everything else still to be filled."""
-        zero = np.zeros_like(price_usd)
-        return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block, network_hashrate_ehs=zero,
-                   reward_btc_per_hs_day=zero, hashprice_usd_per_ph_day=zero, btc_mined=zero.copy(),
-                   mining_revenue_usd=zero.copy(), power_cost_usd=zero.copy(), power_credit_usd=zero.copy(),
-                   demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
-                   hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
-                   hosting_cost_usd=zero.copy(),
-                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), underclocked_mwh=zero.copy(),
-                   repair_cost_usd=repair_cost_usd,
-                   units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
-                   retired_ths=zero.copy(), resale_value_usd=zero.copy())
+def _ledger(scenario: Scenario, cohorts: Cohorts, paths: int) -> Ledger | None:
+    """The company's finance ledger (None without a ``company`` section)."""
+    if scenario.company is None:
+        return None
+    drift, growth = expected_growth(scenario)
+    return Ledger(scenario.company, start=scenario.start, horizon_days=scenario.horizon_days, paths=paths,
+                  site_names=[s.name for s in scenario.sites], cohort_start_day=cohorts.start_day,
+                  price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc,
+                  price_vol_annual=structural.model_vol_annual(scenario.market.btc_price))
 
 
 class _Simulation:
-    """One SimPy environment simulating ``path_ids`` of a scenario."""
+    """One SimPy environment simulating ``path_ids`` of a scenario: its state, then its actors in order."""
 
     def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress,
                  quantiles: LocalQuantiles | None = None):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
-        self.paths = len(self.path_ids)
+        self.paths = n = len(self.path_ids)
         self.days = scenario.horizon_days
         self.progress = progress
         self.library = library_for(scenario)
         self.cohorts: Cohorts = build_cohorts(scenario, self.library)
-        live = self.cohorts.energised(0)[:, None] * self.cohorts.units[:, None] * np.ones(len(path_ids))
-        self.units = FailureState(live.copy(), live.copy(),
-                                  np.zeros((scenario.failures.repair_days,) + live.shape))
-        self.failed_today = np.zeros(len(path_ids))
-        # units leaving today, per cohort and path (cohorts installed before the start and retired on it leave on day 0)
-        self.retired_units = ((self.cohorts.end_day == 0) & (self.cohorts.start_day < 0))[:, None] \
-            * self.cohorts.units[:, None] * np.ones(len(path_ids))
-        self.tax_usd_per_mwh = np.zeros(len(scenario.sites))
-        self.offline_until = np.zeros(len(scenario.sites))
-        self.price_factor, self.hashrate_shock, self.fee_spike = 1.0, 1.0, (0.0, -1)
-        self.keep = self.path_ids < keep_paths
-        self.env = simpy.Environment()
+        self.units = fleet.initial_units(self.cohorts, n, scenario.failures.repair_days)
+        self.failed_today = np.zeros(n)
+        self.lost_units = np.zeros(self.units.installed.shape)  # units failed beyond repair today
+        self.retired_units = fleet.retired_at_start(self.cohorts, n)  # units leaving today, priced by fleet_trades
+        self.event_state = EventState([s.name for s in scenario.sites])
         self.streams = {name: PathStreams(seed, name, self.path_ids)
                         for name in ("btc_price", "fees", "network_hashrate", "blocks", "failures", "pool")}
-        n = self.paths
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
+        self.hashrate_model = _hashrate_model(scenario, self.library)
+        self.chain = network.scenario_chain(scenario.network, scenario.start, self.hashrate_model, n)
+        self.day: DayRecord | None = None
+        self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
+        self.power_price_usd_per_mwh = np.zeros((len(scenario.sites), n))
+        self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
+        self.hpc_day = HpcDay.zeros(len(scenario.hpc), n)
+        self.ledger = _ledger(scenario, self.cohorts, n)
+        self.calendar = calendar(self.dates) if self.ledger is not None else None
+        self._init_outputs(keep_paths, quantiles)
+        self.env = simpy.Environment()
+        for actor in self.actors():
+            self.env.process(actor)
+
+    def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None) -> None:
+        """The kept daily rows, the daily quantiles' buffer, the monthly table and the per-path totals."""
+        n = self.paths
+        self.keep = self.path_ids < keep_paths
         months = self.dates.to_period("M")
         self.month_starts = months.unique().to_timestamp()
         self.month_of_day = pd.factorize(months)[0]
@@ -222,53 +182,24 @@ class _Simulation:
         self.totals = {k: self.line_totals[j] for j, k in enumerate(MONTHLY_LINES)}
         self.totals.update({k: np.zeros(n) for k in ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")})
         self.totals["days"] = np.full(n, float(self.days))
-        net = scenario.network
-        epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(scenario.start, dt.time(), dt.timezone.utc))
-                         .total_seconds() if net.epoch_start_time else network.default_epoch_start_s(net.initial_height))
-        self.chain = network.initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, n)
-        self.hashrate_model = _hashrate_model(scenario, self.library)
-        if isinstance(self.hashrate_model, network.HistoryNetwork):  # a replay starts from history's chain
-            self.chain = self.hashrate_model.initial_chain(n)
-        self.day: _Day | None = None
-        self.lost_units = np.zeros(live.shape)  # units failed beyond repair today, per cohort and path
-        self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
-        self.power_price_usd_per_mwh = np.zeros((len(scenario.sites), n))
-        self.hpc = None
-        if scenario.hpc:
-            dcf_years = scenario.company.valuation.dcf_years if scenario.company else Valuation().dcf_years
-            self.hpc = HpcPortfolio(scenario.hpc, scenario.start, [s.name for s in scenario.sites],
-                                    [PathStreams(seed, f"hpc:{j}", self.path_ids) for j in range(len(scenario.hpc))],
-                                    dcf_years)
-        self.hpc_day = HpcDay.zeros(len(scenario.hpc), n)
-        self.ledger = None
-        if scenario.company is not None:
-            drift, growth = expected_growth(scenario)
-            self.ledger = Ledger(scenario.company, start=scenario.start, horizon_days=self.days, paths=n,
-                                 site_names=[s.name for s in scenario.sites], cohort_start_day=self.cohorts.start_day,
-                                 price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc,
-                                 price_vol_annual=structural.model_vol_annual(scenario.market.btc_price))
-            self.calendar = calendar(self.dates)
-        self.daily_columns = daily_columns(scenario)
+        self.daily_columns = daily_columns(self.scenario)
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
         self.quantiles = quantiles if quantiles is not None else \
             LocalQuantiles(self.days, len(self.daily_columns), n, QUANTILE_BLOCK_DAYS)
 
-        for process in (self.fleet, self.life_cycle, self.events, self.market, self.network):
-            self.env.process(process())
-        for index in range(len(scenario.sites)):
-            self.env.process(self.site(index))
-        self.env.process(self.hosted())
+    def actors(self):
+        """The actors, in the order they run every day (SimPy runs same-time events first in, first out)."""
+        yield from (self.fleet(), self.life_cycle(), self.events(), self.market(), self.network())
+        yield from (self.site(index) for index in range(len(self.scenario.sites)))
+        yield self.hosted()
         if self.hpc is not None:
-            self.env.process(self.hpc_projects())
-        self.env.process(self.pool())
-        self.env.process(self.fleet_trades())
+            yield self.hpc_projects()
+        yield from (self.pool(), self.fleet_trades())
         if self.ledger is not None:
-            self.env.process(self.company())
-            for book in self.ledger.debt_books:
-                self.env.process(self.debt(book))
-            self.env.process(self.hedges())
-            self.env.process(self.close())
-        self.env.process(self.reporting())
+            yield self.company()
+            yield from (self.debt(book) for book in self.ledger.debt_books)
+            yield from (self.hedges(), self.close())
+        yield self.reporting()
 
     # ------------------------------------------------------------------ actors
     def fleet(self):
@@ -277,14 +208,7 @@ class _Simulation:
             if day >= self.days:
                 break
             yield self.env.timeout(day - self.env.now)
-            arrive = (self.cohorts.energised(day) & ~self.cohorts.energised(day - 1))[:, None]
-            leave = (~self.cohorts.energised(day) & self.cohorts.energised(day - 1))[:, None]
-            u = self.units
-            full = self.cohorts.units[:, None]
-            self.retired_units += u.installed * leave  # priced and booked by the reporting actor
-            u.working = np.where(arrive, full, np.where(leave, 0.0, u.working))
-            u.installed = np.where(arrive, full, np.where(leave, 0.0, u.installed))
-            u.repairs = np.where(leave[None], 0.0, u.repairs)
+            fleet.energise(self.units, self.retired_units, self.cohorts, day)  # leaving units priced by fleet_trades
 
     def life_cycle(self):
         """Failures and repairs of every cohort on every path, daily."""
@@ -297,43 +221,24 @@ class _Simulation:
             if i == 0:
                 draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - day), 2,
                                                           len(self.cohorts)), reuse=True)
-            installed = self.units.installed
-            u_fail, u_permanent = np.ascontiguousarray(draws[i, 0]), np.ascontiguousarray(draws[i, 1])  # path-last
-            self.units, failed = fail_and_repair(self.units, u_fail, u_permanent, q, cfg.permanent_fraction)
-            self.lost_units = installed - self.units.installed
-            self.failed_today = failed.sum(axis=0)
+            self.units, self.failed_today, self.lost_units = fleet.fail_day(self.units, draws[i], q,
+                                                                            cfg.permanent_fraction)
             yield self.env.timeout(1)
 
     def events(self):
-        """Dated events, applied from 00:00 of their date (inclusive).
+        """Dated events (:mod:`simulator.events`), applied from 00:00 of their date (inclusive).
 
-        ``power_tax`` adds USD/MWh to a site's energy price; ``outage`` takes a site offline
-        for ``days`` days (no production, no energy drawn, not curtailment); ``price_shock``
-        multiplies the BTC price from that day's close on by ``1 + change_pct/100`` (the
-        price model continues from the shocked level); ``hashrate_shock`` does the same to
-        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days. Every
-        event of a date, the start's included, applies before that day's market and sites:
+        Every event of a date, the start's included, applies before that day's market and sites:
         the actor waits only for a later date (a timeout of 0 would queue it behind them).
         """
-        names = [s.name for s in self.scenario.sites]
         dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
-            if event.kind == "power_tax":
-                self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
-            elif event.kind == "outage":
-                site = names.index(event.site)
-                self.offline_until[site] = max(self.offline_until[site], day + event.days)
-            elif event.kind == "price_shock":
-                self.price_factor *= 1 + event.change_pct / 100
-            elif event.kind == "hashrate_shock":
-                self.hashrate_shock *= 1 + event.change_pct / 100
-            elif event.kind == "fee_spike":
-                self.fee_spike = (event.btc_per_block, day + event.days)
+            self.event_state.apply(event, day)
 
     def market(self):
-        """BTC price closes and fees per block, drawn a block of days at a time."""
+        """BTC price closes and fees per block, drawn a block of days at a time; the day's record opens."""
         price_model, fee_model = _price_model(self.scenario), _fee_model(self.scenario)
         price_state = price_model.start(self.streams["btc_price"])
         fee_state = fee_model.start(self.streams["fees"])
@@ -344,148 +249,43 @@ class _Simulation:
                 fees, fee_state = fee_model.block(fee_state, day, n, self.streams["fees"])
                 if self.progress is True:
                     print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
-            i = day % BLOCK_DAYS
-            spike_btc, spike_end = self.fee_spike
-            fee = np.full(self.paths, spike_btc) if day < spike_end else fees[i]
-            self.day = _Day.start(prices[i] * self.price_factor, fee, self.failed_today,
-                                  self.failed_today * self.scenario.failures.repair_cost_usd_per_unit)
+            i, events = day % BLOCK_DAYS, self.event_state
+            self.day = DayRecord.start(events.price_usd(prices[i]), events.fees_btc_per_block(day, fees[i]),
+                                       self.failed_today, self.scenario.failures.repair_cost_usd_per_unit)
             yield self.env.timeout(1)
 
     def network(self):
         """Network hashrate, the day's blocks, retargets and halvings, and hashprice."""
-        model = self.hashrate_model
-        endogenous = isinstance(model, network.EndogenousHashrate)
-        replay = model.replay if isinstance(model, network.HistoryNetwork) else lambda day: {}
-        state = model.start(self.paths) if endogenous else model.start(self.streams["network_hashrate"])
+        hashrate = network.HashrateDays(self.hashrate_model, self.paths, self.streams["network_hashrate"], BLOCK_DAYS)
         poisson = self.scenario.network.blocks == "poisson"
-        shocked = 1.0
         for day in range(self.days):
             i = day % BLOCK_DAYS
-            if i == 0:
-                n = min(BLOCK_DAYS, self.days - day)
-                if not endogenous:
-                    hashrate_block, state = model.block(state, day, n, self.streams["network_hashrate"])
-                u_blocks = self.streams["blocks"].uniform((n,)) if poisson else None
-            if endogenous:  # a shock moves the vintages themselves
-                state = replace(state, ehs=state.ehs * self.hashrate_shock)
-                self.hashrate_shock, shocked = 1.0, 1.0
-                hashrate_ehs, state = model.day(state, day)
-            else:
-                shocked *= self.hashrate_shock
-                self.hashrate_shock = 1.0
-                hashrate_ehs = hashrate_block[i] * shocked
+            if i == 0 and poisson:
+                u_blocks = self.streams["blocks"].uniform((min(BLOCK_DAYS, self.days - day),))
             d = self.day
-            d.network_hashrate_ehs = hashrate_ehs
-            self.chain, blocks = network.advance_day(self.chain, day, hashrate_ehs * units.HS_PER_EHS,
-                                                     d.fees_btc_per_block, None if u_blocks is None else u_blocks[i],
-                                                     **replay(day))
-            d.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
-            d.network_revenue_btc = blocks.miner_revenue_btc
-            d.network_blocks, d.expected_blocks = blocks.blocks, blocks.expected_blocks
-            d.hashprice_usd_per_ph_day = network.hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, d.price_usd)
-            if endogenous:
-                state = model.record(state, d.hashprice_usd_per_ph_day)
+            d.network_hashrate_ehs = hashrate.day(day, self.days, self.event_state.take_hashrate_shock())
+            self.chain, blocks = network.advance_day(self.chain, day, d.network_hashrate_ehs * units.HS_PER_EHS,
+                                                     d.fees_btc_per_block, u_blocks[i] if poisson else None,
+                                                     **hashrate.replay(day))
+            d.set_blocks(blocks)
+            hashrate.record(d.hashprice_usd_per_ph_day)
             yield self.env.timeout(1)
 
     def site(self, index: int):
-        """One site: hourly curtailment, production, energy bill, programmes and opex."""
-        site, c = self.scenario.sites[index], self.cohorts
-        fee, facility = self.scenario.pool.fee, 1 + site.cooling_overhead
-        mine = np.flatnonzero(c.site_index == index)
-        mine = mine[np.argsort(c.efficiency_jth[mine], kind="stable")]  # most efficient first
-        mw_per_unit = c.power_w[mine][:, None] / units.W_PER_MW
-        prices = _power_model(self.scenario, site)
-        dr, fcp = site.demand_response, site.four_cp
-        tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
-        spec = site_model.SiteCohorts(c.efficiency_jth[mine], c.hashrate_ths[mine][:, None], mw_per_unit,
-                                      c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
-                                      c.dynamic[mine], tuned)
-        if prices is None:  # every hour alike: one row will do unless hours are treated differently
-            same_hours = site.curtailment.policy in ("none", "economic") and not (dr or fcp or tuned)
-            hourly_price = np.full((1 if same_hours else units.HOURS_PER_DAY, self.paths),
-                                   site.power.price_usd_per_mwh)
-        else:
-            price_streams = PathStreams(self.seed, f"power:{index}", self.path_ids)
-            common = PathStreams(self.seed, "power_common", self.path_ids)  # identical at every site
-            price_state = prices.start(price_streams)
-        derate_by_month = {m: self._derate(site, mine, m) for m in range(1, 13)}
-        is_ppa = site.power.contract == "ppa"
-        expiry_day = (site.power.expiry - self.scenario.start).days if is_ppa and site.power.expiry else np.inf
-        dr_streams = PathStreams(self.seed, f"demand_response:{index}", self.path_ids) if dr else None
-        if fcp:
-            fcp_streams = PathStreams(self.seed, f"four_cp:{index}", self.path_ids)
-            prior_mw = fcp.prior_4cp_mw if fcp.prior_4cp_mw is not None else \
-                (mw_per_unit * self.units.working[mine]).sum(axis=0) * facility
-            four_cp = site_model.FourCpCharges(fcp, prior_mw, self.paths)
-        capacity = np.array([capacity_mw(site, date.date()) for date in self.dates])
-        policies = self.scenario.policies
-        losing_days = np.zeros((len(mine), self.paths))
-        stopped = np.zeros((len(mine), self.paths), dtype=bool)
-        capex = site_model.expansion_capex_usd_per_day(site.expansions, self.scenario.start, self.days)
-        dates = list(self.dates)  # Timestamps, once (indexing the DatetimeIndex daily is slow)
+        """One site: hourly curtailment, production, energy bill, programmes and opex (:mod:`simulator.site_day`)."""
+        plan = site_day.plan_site(self.scenario, index, self.cohorts, self.dates)
+        state = site_day.start_site(plan, self.seed, self.path_ids, self.units.working)
         for day in range(self.days):
-            date, d, tax = dates[day], self.day, self.tax_usd_per_mwh[index]
-            if prices is not None:
-                if day % POWER_BLOCK_DAYS == 0:
-                    block, price_state = prices.block(price_state, day, min(POWER_BLOCK_DAYS, self.days - day),
-                                                      price_streams, common, out=block if day else None)
-                hourly_price = block[day % POWER_BLOCK_DAYS]
-            mean_price = hourly_price.mean(axis=0)
-            if prices is not None:
-                self.index_price_usd_per_mwh[index] = mean_price
-            calls = avoid = None
-            if dr:
-                if day % BLOCK_DAYS == 0:
-                    dr_draws = dr_streams.uniform((min(BLOCK_DAYS, self.days - day), units.HOURS_PER_DAY))
-                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month, hourly_price)
-                d.demand_response_credit_usd += site_model.demand_response_credit_usd_per_day(dr)
-            if fcp:
-                avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
-            ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
-            offline = day < self.offline_until[index]
-            hosted_mw = site.hosting.mw if site.hosting is not None and not offline else 0.0
-            terms = site_model.ppa_terms(site.power, ppa, hosted_mw) if is_ppa else None
-            working = self.units.working[mine] * (not offline)
-            args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid,
-                    terms)
-            if policies.stop or policies.retire:  # on each cohort's own margin after the hourly dispatch
-                run = site_model.dispatch_site(spec, site, working, *args, margins=True)
-                losing_days, stopped, retire = site_model.policy_step(run, working > 0, losing_days, stopped, policies)
-                if retire.any():
-                    self._retire(mine, retire)
-                    working = self.units.working[mine] * (not offline)
-                if stopped.any() or retire.any():
-                    run = site_model.dispatch_site(spec, site, working * ~stopped, *args)
-            else:
-                run = site_model.dispatch_site(spec, site, working, *args)
-            if fcp:
-                d.transmission_charge_usd += four_cp.day(date, day == 0, run.energy_hourly_mwh,
-                                                         lambda n: fcp_streams.uniform((n,)))
-            self.power_price_usd_per_mwh[index] = mean_price + tax
-            bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
-                                          energy_mwh=run.energy_mwh)
-            if hosted_mw:
-                cost, revenue = site_model.hosting_day_usd(site, run.energy_hourly_mwh, hourly_price, tax, ppa, bill)
-                d.hosting_power_cost_usd += cost
-                d.hosting_revenue_usd += revenue
-            btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
-            d.btc_mined += btc
-            d.running_ths += run.running_ths
-            d.mining_revenue_usd += btc * d.price_usd
-            d.energy_mwh += run.energy_mwh
-            d.power_cost_usd += bill.power_cost_usd
-            d.power_credit_usd += bill.power_credit_usd
-            d.curtailed_mwh += run.curtailed_mwh
-            d.underclocked_mwh += run.underclocked_mwh
-            opex = site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
-            hosting_mw = site.hosting.mw if site.hosting is not None and day >= self.offline_until[index] else 0.0
-            hpc_mw = self.hpc.reserved_mw_at(index, day) if self.hpc is not None else 0.0
-            hosting_share, hpc_share = segments.mw_shares(capacity[day], hosting_mw, hpc_mw)
-            d.site_opex_usd += opex
-            d.site_opex_hosting_usd += opex * hosting_share
-            d.site_opex_hpc_usd += opex * hpc_share
-            d.site_mw = tuple(a + b for a, b in zip(d.site_mw, (capacity[day], hosting_mw, hpc_mw)))
-            d.expansion_capex_usd += capex[day]
+            d = self.day
+            flows = site_day.site_day(plan, state, day, self.days, d.hashprice_usd_per_ph_day,
+                                      self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, day),
+                                      self.hpc.reserved_mw_at(index, day) if self.hpc is not None else 0.0,
+                                      self.units, self.retired_units)
+            if plan.prices is not None:
+                self.index_price_usd_per_mwh[index] = flows.mean_price_usd_per_mwh
+            self.power_price_usd_per_mwh[index] = flows.mean_price_usd_per_mwh + flows.tax_usd_per_mwh
+            d.add_mining(pool.fpps_btc(flows.running_ths, d.reward_btc_per_hs_day, plan.pool_fee), flows.running_ths)
+            d.add_site(flows)
             yield self.env.timeout(1)
 
     def hosted(self):
@@ -494,46 +294,19 @@ class _Simulation:
         mine = np.flatnonzero(c.site_index < 0)
         if not len(mine):
             return
-        ths_per_unit, mw_per_unit = c.hashrate_ths[mine][:, None], c.power_w[mine][:, None] / units.W_PER_MW
-        usd_per_mwh = c.hosting_usd_per_kwh[mine][:, None] * units.KW_PER_MW
-        fee = self.scenario.pool.fee
         for _ in range(self.days):
-            d, working = self.day, self.units.working[mine]
-            energy_mwh = mw_per_unit * working * units.HOURS_PER_DAY
-            btc = (ths_per_unit * working).sum(axis=0) * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
-            d.btc_mined += btc
-            d.running_ths += (ths_per_unit * working).sum(axis=0)
-            d.mining_revenue_usd += btc * d.price_usd
-            d.energy_mwh += energy_mwh.sum(axis=0)
-            d.hosting_cost_usd += (energy_mwh * usd_per_mwh).sum(axis=0)
+            d = self.day
+            running_ths, energy_mwh, cost_usd = fleet.hosted_day(c, mine, self.units.working[mine])
+            d.add_mining(pool.fpps_btc(running_ths, d.reward_btc_per_hs_day, self.scenario.pool.fee), running_ths)
+            d.add_hosted(energy_mwh, cost_usd)
             yield self.env.timeout(1)
 
     def hpc_projects(self):
         """AI/HPC projects: construction capex, completion, lease or GPU revenue, their power and opex."""
         for day in range(self.days):
-            d = self.day
-            self.hpc_day = h = self.hpc.day(day, self.power_price_usd_per_mwh)
-            d.hpc_revenue_usd, d.hpc_power_cost_usd = h.revenue_usd.sum(axis=0), h.power_cost_usd.sum(axis=0)
-            d.hpc_opex_usd = h.opex_usd.sum(axis=0)
-            d.hpc_capex_usd = (h.building_capex_usd + h.gpu_capex_usd).sum(axis=0)
+            self.hpc_day = self.hpc.day(day, self.power_price_usd_per_mwh)
+            self.day.set_hpc(self.hpc_day)
             yield self.env.timeout(1)
-
-    def _retire(self, mine: np.ndarray, now: np.ndarray) -> None:
-        """Retire cohorts ``mine[now]`` on the paths where ``now`` holds: all their units leave."""
-        u = self.units
-        leaving = np.where(now, u.installed[mine], 0.0)
-        self.retired_units[mine] += leaving
-        u.installed[mine] -= leaving
-        u.working[mine] = np.where(now, 0.0, u.working[mine])
-        u.repairs[:, mine] = np.where(now[None], 0.0, u.repairs[:, mine])
-
-    def _derate(self, site, mine: np.ndarray, month: int) -> np.ndarray:
-        """Hashrate multiplier ``(cohorts, 24)`` of a site's cohorts in ``month`` from its ambient profile."""
-        ambient = site_model.ambient_c(site, month)
-        if ambient is None:
-            return np.ones((len(mine), units.HOURS_PER_DAY))
-        c = self.cohorts
-        return temperature_derate_fraction(ambient[None, :], c.inlet_limit_c[mine][:, None], c.shutdown_c[mine][:, None])
 
     def pool(self):
         """PPLNS and solo: scale the day's FPPS value by the luck of the blocks that pay."""
@@ -546,97 +319,41 @@ class _Simulation:
             if i == 0 and poisson:
                 draws = self.streams["pool"].uniform((min(BLOCK_DAYS, self.days - day),))
             d = self.day
-            network_ths = d.network_hashrate_ehs * units.THS_PER_EHS
-            if cfg.payout == "pplns":
-                share = np.maximum(cfg.hashrate_ehs * units.THS_PER_EHS, d.running_ths) / network_ths
-            else:
-                share = d.running_ths / network_ths
-            luck = pool.luck_factor(draws[i] if poisson else None, d.network_blocks, d.expected_blocks, share)
-            d.btc_mined *= luck
-            d.mining_revenue_usd *= luck
+            share = pool.paying_share(cfg.payout, cfg.hashrate_ehs, d.running_ths, d.network_hashrate_ehs)
+            d.apply_luck(pool.luck_factor(draws[i] if poisson else None, d.network_blocks, d.expected_blocks, share))
             yield self.env.timeout(1)
 
     def fleet_trades(self):
-        """Price the day's machine trades and the installed fleet at the ASIC price index of the day.
-
-        Deliveries cost their ``price_usd_per_th`` (or launch price), else the index; units
-        leaving (policies, ``retired`` dates) are resold at their ``resale_usd_per_th`` or the index.
-        """
-        c = self.cohorts
-        full = c.units[:, None] * np.ones(self.paths)
-        none = np.zeros(full.shape)  # nothing arriving (read only)
-        none.setflags(write=False)
+        """Price the day's deliveries, units leaving and installed fleet at the ASIC price index
+        (:func:`simulator.fleet.price_trades`); the units leaving are then booked."""
         for day in range(self.days):
-            d = self.day
-            index_usd_per_th = self._asic_usd_per_th(d)
-            arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
-            if day == 0 or arriving.any():  # the opening balance sheet and deliveries need the cost
-                d.delivered_units = full * arriving
-                d.cost_usd_by_cohort = np.where(np.isnan(c.capex_usd)[:, None],
-                                                full * c.hashrate_ths[:, None] * index_usd_per_th, c.capex_usd[:, None])
-                d.purchase_capex_by_cohort = d.cost_usd_by_cohort * arriving
-            else:
-                d.delivered_units = d.purchase_capex_by_cohort = none
-            d.purchase_capex_usd = d.purchase_capex_by_cohort.sum(axis=0)
-            d.retired_units_by_cohort = self.retired_units
+            self.day.set_trades(fleet.price_trades(self.cohorts, day, *self._asic_usd_per_th(self.day),
+                                                   self.retired_units, self.units.installed))
             if self.retired_units.any():
-                retired_ths = self.retired_units * c.hashrate_ths[:, None]
-                resale = np.where(np.isnan(c.resale_usd_per_th)[:, None], index_usd_per_th,
-                                  c.resale_usd_per_th[:, None])
-                d.units_retired = self.retired_units.sum(axis=0)
-                d.retired_ths = retired_ths.sum(axis=0)
-                d.resale_value_usd = (retired_ths * resale).sum(axis=0)
                 self.retired_units = np.zeros_like(self.retired_units)
-            installed_ths = self.units.installed * c.hashrate_ths[:, None]
-            d.fleet_market_value_usd = (installed_ths * index_usd_per_th).sum(axis=0)
-            d.installed_ehs = installed_ths.sum(axis=0) / units.THS_PER_EHS
             yield self.env.timeout(1)
 
-    def _asic_usd_per_th(self, d: _Day) -> np.ndarray:
-        """ASIC price index of every cohort on every path at the day's hashprice ``(cohorts, paths)``."""
-        return asic_price_usd_per_th(d.hashprice_usd_per_ph_day[None, :], self.cohorts.efficiency_jth[:, None])
+    def _asic_usd_per_th(self, d: DayRecord) -> tuple[np.ndarray, np.ndarray]:
+        """ASIC price index (second-hand) and new-machine price of every cohort on every path ``(cohorts, paths)``
+        [USD/TH], at the hashprice a buyer expects over the coming year: the day's, adjusted for a halving
+        within the year at the end-of-day height."""
+        hashprice = chain_halving_adjusted_hashprice(d.hashprice_usd_per_ph_day, self.chain.height,
+                                                     d.fees_btc_per_block)[None, :]
+        efficiency_jth = self.cohorts.efficiency_jth[:, None]
+        return (asic_price_usd_per_th(hashprice, efficiency_jth),
+                asic_price_usd_per_th(hashprice, efficiency_jth, new=True))
 
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
         c, ledger = self.cohorts, self.ledger
-        full = c.units[:, None] * np.ones(self.paths)
         for day in range(self.days):
             d = self.day
-            if not ledger.alive.all():  # a company in distress has stopped: nothing runs or is spent
-                for line in MONTHLY_LINES:
-                    setattr(d, line, getattr(d, line) * ledger.alive)
-                d.running_ths = d.running_ths * ledger.alive
-            flows = OperatingFlows(
-                price_usd=d.price_usd, hashprice_usd_per_ph_day=d.hashprice_usd_per_ph_day, btc_mined=d.btc_mined,
-                mining_revenue_usd=d.mining_revenue_usd, hosting_revenue_usd=d.hosting_revenue_usd,
-                power_cost_usd=d.power_cost_usd, power_credit_usd=d.power_credit_usd,
-                demand_response_credit_usd=d.demand_response_credit_usd,
-                transmission_charge_usd=d.transmission_charge_usd, hosting_power_cost_usd=d.hosting_power_cost_usd,
-                hosting_cost_usd=d.hosting_cost_usd, site_opex_usd=np.broadcast_to(d.site_opex_usd, (self.paths,)),
-                repair_cost_usd=d.repair_cost_usd,
-                expansion_capex_usd=np.broadcast_to(d.expansion_capex_usd, (self.paths,)),
-                delivered_units=d.delivered_units, purchase_capex_usd=d.purchase_capex_by_cohort,
-                retired_units=d.retired_units_by_cohort, lost_units=self.lost_units,
-                resale_value_usd=d.resale_value_usd, fleet_market_value_usd=d.fleet_market_value_usd,
-                installed_ehs=d.installed_ehs,
-                index_price_usd_per_mwh=self.index_price_usd_per_mwh,
-                hpc_revenue_usd=self.hpc_day.revenue_usd, hpc_prepayment_usd=self.hpc_day.prepayment_usd,
-                hpc_lease_ended=self.hpc_day.lease_ended,
-                hpc_power_cost_usd=np.broadcast_to(d.hpc_power_cost_usd, (self.paths,)),
-                hpc_opex_usd=np.broadcast_to(d.hpc_opex_usd, (self.paths,)),
-                hpc_building_capex_usd=self.hpc_day.building_capex_usd, hpc_gpu_capex_usd=self.hpc_day.gpu_capex_usd,
-                hpc_completed=self.hpc_day.completed, hpc_net_annual_usd=self.hpc_day.net_annual_usd,
-                hpc_remaining_years=self.hpc_day.remaining_years, hpc_rate_factor=self.hpc_day.rate_factor,
-                hpc_power_price_usd_per_mwh=self.hpc_day.power_price_usd_per_mwh,
-                site_opex_hosting_usd=np.broadcast_to(d.site_opex_hosting_usd, (self.paths,)),
-                site_opex_hpc_usd=np.broadcast_to(d.site_opex_hpc_usd, (self.paths,)),
-                site_mw_hosting_share=np.broadcast_to(segments.mw_shares(*d.site_mw)[0], (self.paths,)),
-                site_mw_hpc_share=np.broadcast_to(segments.mw_shares(*d.site_mw)[1], (self.paths,)),
-                height=self.chain.height,
-                fees_btc_per_block=d.fees_btc_per_block)
-            if day == 0:  # cohorts installed before the start, those leaving on day 0 included
-                opening = ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
-                ledger.open(flows, full * opening, d.cost_usd_by_cohort * opening)
+            d.stop(ledger.alive)  # a company in distress has stopped: nothing runs or is spent
+            flows = d.operating_flows(self.paths, self.lost_units, self.index_price_usd_per_mwh, self.hpc_day,
+                                      self.chain.height)
+            if day == 0:
+                opening = fleet.opening_cohorts(c)
+                ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)
             ledger.book_operations(flows, day)
             yield self.env.timeout(1)
 
@@ -667,45 +384,50 @@ class _Simulation:
         from it a block at a time.
         """
         tracker = _signal_tracker(self.scenario, self.library, self.hashrate_model)
-        columns_of_day = self.quantiles.buffer
-        kept = np.flatnonzero(self.keep)
         lines = np.empty((len(MONTHLY_LINES), self.paths))
-        t = self.totals
         for day in range(self.days):
-            d = self.day
-            fleet_ehs = d.installed_ehs  # energised nameplate EH/s at the end of the day (fleet_trades)
-            columns = {
-                "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
-                "network_hashrate_ehs": d.network_hashrate_ehs, "height": self.chain.height,
-                "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
-                "fleet_hashrate_ehs": fleet_ehs,
-                "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
-                "curtailed_mwh": d.curtailed_mwh, "underclocked_mwh": d.underclocked_mwh,
-                **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc,
-                              d.price_usd),
-            }
-            if self.hpc is not None:
-                columns["hpc_power_mw"] = self.hpc.reserved_mw_on(day)
-            if self.ledger is not None:
-                columns.update(self.ledger.daily_columns())
-            row = day % QUANTILE_BLOCK_DAYS
-            for j, c in enumerate(self.daily_columns):
-                columns_of_day[row, j] = columns[c]
-            if row == QUANTILE_BLOCK_DAYS - 1 or day == self.days - 1:
-                first, block = day - row, columns_of_day[:row + 1]
-                for j, c in enumerate(self.daily_columns):
-                    self.kept[c][first:day + 1] = block[:, j, kept]
-                self.quantiles.finish(first, row + 1)
-            for j, k in enumerate(MONTHLY_LINES):
-                lines[j] = getattr(d, k)
-            self.monthly[self.month_of_day[day]] += lines
-            self.line_totals += lines
-            t["fleet_ehs_days"] += fleet_ehs
-            t["end_fleet_value_usd"] = d.fleet_market_value_usd
-            t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
+            self._buffer_columns(day, self._columns(day, self.day, tracker))
+            self._fold_flows(day, self.day, self.day.monthly_lines(lines))
             if callable(self.progress):
                 self.progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
+
+    def _columns(self, day: int, d: DayRecord, tracker: signals.SignalTracker) -> dict:
+        """The day's daily columns ``(paths,)`` by name."""
+        columns = {
+            "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
+            "network_hashrate_ehs": d.network_hashrate_ehs, "height": self.chain.height,
+            "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
+            "fleet_hashrate_ehs": d.installed_ehs,  # energised nameplate EH/s at the end of the day
+            "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
+            "curtailed_mwh": d.curtailed_mwh, "underclocked_mwh": d.underclocked_mwh,
+            **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc, d.price_usd),
+        }
+        if self.hpc is not None:
+            columns["hpc_power_mw"] = self.hpc.reserved_mw_on(day)
+        if self.ledger is not None:
+            columns.update(self.ledger.daily_columns())
+        return columns
+
+    def _buffer_columns(self, day: int, columns: dict) -> None:
+        """Buffer the day's columns; at a block's end (or the horizon's) take its kept rows and quantiles."""
+        row, buffer = day % QUANTILE_BLOCK_DAYS, self.quantiles.buffer
+        for j, c in enumerate(self.daily_columns):
+            buffer[row, j] = columns[c]
+        if row == QUANTILE_BLOCK_DAYS - 1 or day == self.days - 1:
+            first, block, kept = day - row, buffer[:row + 1], np.flatnonzero(self.keep)
+            for j, c in enumerate(self.daily_columns):
+                self.kept[c][first:day + 1] = block[:, j, kept]
+            self.quantiles.finish(first, row + 1)
+
+    def _fold_flows(self, day: int, d: DayRecord, lines: np.ndarray) -> None:
+        """Add the day's monthly ``lines`` ``(lines, paths)`` to its month and to the per-path totals."""
+        t = self.totals
+        self.monthly[self.month_of_day[day]] += lines
+        self.line_totals += lines
+        t["fleet_ehs_days"] += d.installed_ehs
+        t["end_fleet_value_usd"] = d.fleet_market_value_usd
+        t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
 
     # ------------------------------------------------------------------ results
     def run(self) -> dict:

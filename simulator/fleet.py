@@ -16,6 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
+from simulator import units as u
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -78,6 +79,49 @@ class FailureState:
     head: int = 0
 
 
+def initial_units(cohorts: Cohorts, paths: int, repair_days: int) -> FailureState:
+    """Day 0's units: every cohort energised at the start, all working, none in repair."""
+    live = cohorts.energised(0)[:, None] * cohorts.units[:, None] * np.ones(paths)
+    return FailureState(live.copy(), live.copy(), np.zeros((repair_days,) + live.shape))
+
+
+def retired_at_start(cohorts: Cohorts, paths: int) -> np.ndarray:
+    """Units leaving on day 0 ``(cohorts, paths)``: cohorts installed before the start and retired on it."""
+    return ((cohorts.end_day == 0) & (cohorts.start_day < 0))[:, None] * cohorts.units[:, None] * np.ones(paths)
+
+
+def energise(state: FailureState, retired_units: np.ndarray, cohorts: Cohorts, day: int) -> None:
+    """Day ``day``'s dated changes, in place: arriving cohorts start with all units working and none
+    in repair; leaving cohorts' installed units are added to ``retired_units`` and leave."""
+    arrive = (cohorts.energised(day) & ~cohorts.energised(day - 1))[:, None]
+    leave = (~cohorts.energised(day) & cohorts.energised(day - 1))[:, None]
+    full = cohorts.units[:, None]
+    retired_units += state.installed * leave
+    state.working = np.where(arrive, full, np.where(leave, 0.0, state.working))
+    state.installed = np.where(arrive, full, np.where(leave, 0.0, state.installed))
+    state.repairs = np.where(leave[None], 0.0, state.repairs)
+
+
+def retire_cohorts(state: FailureState, retired_units: np.ndarray, rows: np.ndarray, now: np.ndarray) -> None:
+    """Retire cohorts ``rows`` on the paths where ``now`` ``(len(rows), paths)`` holds, in place: all
+    their installed units leave (added to ``retired_units``), those in repair too."""
+    leaving = np.where(now, state.installed[rows], 0.0)
+    retired_units[rows] += leaving
+    state.installed[rows] -= leaving
+    state.working[rows] = np.where(now, 0.0, state.working[rows])
+    state.repairs[:, rows] = np.where(now[None], 0.0, state.repairs[:, rows])
+
+
+def hosted_day(cohorts: Cohorts, rows: np.ndarray, working: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A day of cohorts ``rows`` hosted at third parties, ``working`` units ``(len(rows), paths)`` running
+    every hour: (running TH/s, energy [MWh] = Σ power_w / 10⁶ × units × 24, hosting fees [USD] =
+    Σ energy × hosting_usd_per_kwh × 1,000)."""
+    ths_per_unit, mw_per_unit = cohorts.hashrate_ths[rows][:, None], cohorts.power_w[rows][:, None] / u.W_PER_MW
+    usd_per_mwh = cohorts.hosting_usd_per_kwh[rows][:, None] * u.KW_PER_MW
+    energy_mwh = mw_per_unit * working * u.HOURS_PER_DAY
+    return (ths_per_unit * working).sum(axis=0), energy_mwh.sum(axis=0), (energy_mwh * usd_per_mwh).sum(axis=0)
+
+
 def fail_and_repair(state: FailureState, u_fail: np.ndarray, u_permanent: np.ndarray,
                     daily_probability: np.ndarray, permanent_fraction: float) -> tuple[FailureState, np.ndarray]:
     """One day of the failure model; returns the new state and the units that failed.
@@ -96,6 +140,22 @@ def fail_and_repair(state: FailureState, u_fail: np.ndarray, u_permanent: np.nda
     working -= failed
     head = (slot + 1) % state.repairs.shape[0]
     return FailureState(working, state.installed - lost, state.repairs, head), failed
+
+
+def fail_day(state: FailureState, draws: np.ndarray, daily_probability: np.ndarray,
+             permanent_fraction: float) -> tuple[FailureState, np.ndarray, np.ndarray]:
+    """:func:`fail_and_repair` on the day's uniforms ``draws`` ``(2, cohorts, paths)``: the new state, the
+    units failed per path and the units lost for good ``(cohorts, paths)``."""
+    u_fail, u_permanent = np.ascontiguousarray(draws[0]), np.ascontiguousarray(draws[1])  # path-last
+    new, failed = fail_and_repair(state, u_fail, u_permanent, daily_probability, permanent_fraction)
+    return new, failed.sum(axis=0), state.installed - new.installed
+
+
+def opening_cohorts(cohorts: Cohorts) -> np.ndarray:
+    """Cohorts on the opening balance sheet ``(cohorts, 1)``: installed by the start (those leaving on
+    day 0 included), not purchases delivered on day 0."""
+    c = cohorts
+    return ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
 
 
 def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
@@ -135,3 +195,60 @@ def build_cohorts(scenario: Scenario, library: Mapping) -> Cohorts:
         min_fraction=col("min_fraction"), max_fraction=col("max_fraction"), dynamic=col("dynamic", bool),
         inlet_limit_c=col("inlet_limit_c"), shutdown_c=col("shutdown_c"),
     )
+
+
+@dataclass(frozen=True)
+class Trades:
+    """The day's machine trades and the installed fleet, priced ``(cohorts, paths)`` or ``(paths,)``.
+
+    ``cost_usd_by_cohort`` [USD] is what every cohort's units cost (its stated capex, else the
+    index), given on day 0 (the opening balance sheet) and on delivery days, else None.
+    """
+
+    delivered_units: np.ndarray
+    cost_usd_by_cohort: np.ndarray | None
+    purchase_capex_by_cohort: np.ndarray
+    purchase_capex_usd: np.ndarray
+    retired_units_by_cohort: np.ndarray
+    units_retired: np.ndarray
+    retired_ths: np.ndarray
+    resale_value_usd: np.ndarray
+    fleet_market_value_usd: np.ndarray
+    installed_ehs: np.ndarray
+
+
+def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray, new_usd_per_th: np.ndarray,
+                 retired_units: np.ndarray, installed_units: np.ndarray) -> Trades:
+    """Day ``day``'s deliveries, units leaving and installed fleet at the ASIC price index.
+
+    ``index_usd_per_th`` ``(cohorts, paths)`` [USD/TH] is the second-hand index, ``new_usd_per_th``
+    the new-machine price. A cohort costs its ``units × hashrate_ths × price_usd_per_th`` (or launch
+    price), else ``units × hashrate_ths ×`` the new-machine price (a purchase) or the index (a fleet
+    item, on the opening balance sheet); units leaving (``retired_units``) are resold at
+    ``resale_usd_per_th`` or the index;
+    the installed fleet is worth ``Σ installed × hashrate_ths × index`` [USD]; installed EH/s is
+    ``Σ installed × hashrate_ths / 10⁶``.
+    """
+    c, paths = cohorts, installed_units.shape[-1]
+    ths = c.hashrate_ths[:, None]
+    arriving = ((c.start_day == day) & ((day > 0) | c.purchase))[:, None]
+    cost = None
+    delivered = purchase_capex = np.broadcast_to(0.0, installed_units.shape)  # nothing arriving (read only)
+    if day == 0 or arriving.any():  # the opening balance sheet and deliveries need the cost
+        full = c.units[:, None] * np.ones(paths)
+        delivered = full * arriving
+        unpriced_usd_per_th = np.where(c.purchase[:, None], new_usd_per_th, index_usd_per_th)
+        cost = np.where(np.isnan(c.capex_usd)[:, None], full * ths * unpriced_usd_per_th, c.capex_usd[:, None])
+        purchase_capex = cost * arriving
+    units_retired, retired_ths, resale_value = np.zeros(paths), np.zeros(paths), np.zeros(paths)
+    if retired_units.any():
+        retired_ths_by_cohort = retired_units * ths
+        resale = np.where(np.isnan(c.resale_usd_per_th)[:, None], index_usd_per_th, c.resale_usd_per_th[:, None])
+        units_retired, retired_ths = retired_units.sum(axis=0), retired_ths_by_cohort.sum(axis=0)
+        resale_value = (retired_ths_by_cohort * resale).sum(axis=0)
+    installed_ths = installed_units * ths
+    return Trades(delivered_units=delivered, cost_usd_by_cohort=cost, purchase_capex_by_cohort=purchase_capex,
+                  purchase_capex_usd=purchase_capex.sum(axis=0), retired_units_by_cohort=retired_units,
+                  units_retired=units_retired, retired_ths=retired_ths, resale_value_usd=resale_value,
+                  fleet_market_value_usd=(installed_ths * index_usd_per_th).sum(axis=0),
+                  installed_ehs=installed_ths.sum(axis=0) / u.THS_PER_EHS)

@@ -272,6 +272,39 @@ class HistoryNetwork:
         return {"blocks": self.blocks[day], "difficulty_at": self.difficulty_at}
 
 
+class HashrateDays:
+    """A hashrate model run day by day: exogenous models draw a block of days at a time and carry the
+    product of the hashrate shocks; the endogenous model applies a shock to its vintages themselves and
+    records each day's hashprice (its payback signal); a history replay also gives the day's blocks."""
+
+    def __init__(self, model, paths: int, streams: PathStreams, block_days: int):
+        self.model, self.streams, self.block_days = model, streams, block_days
+        self.endogenous = isinstance(model, EndogenousHashrate)
+        self.state = model.start(paths) if self.endogenous else model.start(streams)
+        self.shocked, self.block = 1.0, None
+
+    def day(self, day: int, days: int, shock: float) -> np.ndarray:
+        """Day ``day``'s mean network hashrate [EH/s] after the ``shock`` factor taken today."""
+        if self.endogenous:  # a shock moves the vintages themselves
+            self.state = replace(self.state, ehs=self.state.ehs * shock)
+            hashrate_ehs, self.state = self.model.day(self.state, day)
+            return hashrate_ehs
+        i = day % self.block_days
+        if i == 0:
+            self.block, self.state = self.model.block(self.state, day, min(self.block_days, days - day), self.streams)
+        self.shocked *= shock
+        return self.block[i] * self.shocked
+
+    def replay(self, day: int) -> dict:
+        """Keyword arguments of :func:`advance_day` for day ``day`` (a history replay's real blocks)."""
+        return self.model.replay(day) if isinstance(self.model, HistoryNetwork) else {}
+
+    def record(self, hashprice_usd_per_ph_day: np.ndarray) -> None:
+        """The day's hashprice [USD/(PH/s·day)], for the endogenous model's lagged payback."""
+        if self.endogenous:
+            self.state = self.model.record(self.state, hashprice_usd_per_ph_day)
+
+
 # --------------------------------------------------------------------------- blocks
 @dataclass(frozen=True)
 class ChainState:
@@ -311,6 +344,17 @@ def initial_chain(initial_height: int, initial_difficulty: float, epoch_start_s:
 def default_epoch_start_s(initial_height: int) -> float:
     """Time of the epoch's first block when not given: ``−(height mod 2016) × 600`` s."""
     return -float(initial_height % chain.RETARGET_INTERVAL) * units.TARGET_BLOCK_INTERVAL_S
+
+
+def scenario_chain(net, start: dt.date, hashrate_model, paths: int) -> ChainState:
+    """A scenario's chain at the start: a :class:`HistoryNetwork` replay starts from history's chain,
+    else :func:`initial_chain` at the ``network`` section's tip, with ``epoch_start_time`` [s since
+    the start's 00:00 UTC] or :func:`default_epoch_start_s`."""
+    if isinstance(hashrate_model, HistoryNetwork):
+        return hashrate_model.initial_chain(paths)
+    epoch_start_s = ((net.epoch_start_time - dt.datetime.combine(start, dt.time(), dt.timezone.utc)).total_seconds()
+                     if net.epoch_start_time else default_epoch_start_s(net.initial_height))
+    return initial_chain(net.initial_height, net.initial_difficulty, epoch_start_s, paths)
 
 
 @dataclass(frozen=True)

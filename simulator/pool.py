@@ -19,7 +19,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator import units
 from simulator.rng import binomial_inverse_cdf
+
+
+def fpps_btc(running_ths: np.ndarray, reward_btc_per_hs_day: np.ndarray, pool_fee: float) -> np.ndarray:
+    """FPPS payout of the day [BTC]: ``running_ths × 10¹² × reward_btc_per_hs_day × (1 − fee)``.
+
+    ``reward_btc_per_hs_day`` is the network's expected reward per hash per second over the day,
+    ``86400 / (D 2³²) × (subsidy + fees)`` time-weighted across retargets and halvings
+    (:func:`simulator.network.advance_day`); ``pool_fee`` a fraction.
+
+    >>> fpps_btc(np.array([1e6]), np.array([5e-19]), 0.02).round(6).tolist()  # 1 EH/s at $50/PH/day, $100k
+    [0.49]
+    """
+    return running_ths * units.HS_PER_THS * reward_btc_per_hs_day * (1 - pool_fee)
+
+
+def paying_share(payout: str, pool_hashrate_ehs: float, running_ths: np.ndarray,
+                 network_hashrate_ehs: np.ndarray) -> np.ndarray:
+    """Share of the network hashrate whose blocks pay [fraction]: the pool's (``pplns``; at least the
+    fleet's running hashrate) or the fleet's own (``solo``)."""
+    network_ths = network_hashrate_ehs * units.THS_PER_EHS
+    if payout == "pplns":
+        return np.maximum(pool_hashrate_ehs * units.THS_PER_EHS, running_ths) / network_ths
+    return running_ths / network_ths
 
 
 def luck_factor(u: np.ndarray | None, network_blocks: np.ndarray, expected_blocks: np.ndarray,

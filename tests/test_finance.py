@@ -123,6 +123,28 @@ def test_fleet_without_a_cost_is_carried_at_the_asic_price_index():
     assert month(res, "fleet_book_value_usd")[0] == pytest.approx(cost * (1 - 31 / 1095), rel=1e-9)
 
 
+def test_purchase_without_a_price_costs_the_new_machine_price_at_the_expected_hashprice():
+    # Issue 21's follow-up: a purchase with neither a stated nor a launch price costs the index's
+    # new-machine price (NEW_MACHINE_PREMIUM, fitted to the dated prices of simulator/data/asic_prices.csv),
+    # not the second-hand one, at the hashprice a buyer expects over the year: with the 2028 halving
+    # (height 1,050,000) about 100 days ahead, the halving-adjusted one.
+    from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
+
+    s21 = get_profile("antminer-s21-pro")
+    assert s21.launch_price_usd_per_th is None
+    doc = copy.deepcopy(BASE)
+    doc["network"]["initial_height"] = 1_050_000 - 100 * 144
+    doc["purchases"] = [{"model": "antminer-s21-pro", "units": 1000, "site": "a", "delivery": "2026-01-02"}]
+    res = simulate(scenario(doc, horizon_days=31), keep_paths=1)
+    day1 = res.daily.iloc[1]
+    expected = chain_halving_adjusted_hashprice(day1.hashprice_usd_per_ph_day, day1.height, 0.025)
+    assert expected < 0.8 * day1.hashprice_usd_per_ph_day  # about 73 % of the year after the halving
+    efficiency_jth = s21.power_w / s21.hashrate_ths
+    new_usd_per_th = asic_price_usd_per_th(expected, efficiency_jth, new=True)
+    assert new_usd_per_th < asic_price_usd_per_th(expected, efficiency_jth)  # contracts price under the index
+    assert month(res, "purchase_capex_usd")[0] == pytest.approx(1000 * s21.hashrate_ths * new_usd_per_th, rel=1e-12)
+
+
 # --------------------------------------------------------------------------- BTC-backed loan
 def falling_price(tmp_path, days=90, fall_days=60):
     prices = np.concatenate([np.linspace(90000.0, 36000.0, fall_days + 1), np.full(days - fall_days - 1, 36000.0)])

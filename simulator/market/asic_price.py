@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import units
+from simulator import chain, units
 
 #: Power price a buyer uses to compare a used machine with a new one [USD/MWh]. Bitmain's
 #: hosting bundles of December 2025 quote 5.5–7.0 ¢/kWh plus ~0.3 ¢ (TheMinerMag via
@@ -120,3 +120,22 @@ def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsid
     d = np.asarray(days_to_halving, float)
     after = np.where(d > 0, np.clip((horizon_days - d) / horizon_days, 0.0, 1.0), 0.0)
     return np.asarray(hashprice_usd_per_ph_day, float) * (1.0 - 0.5 * np.asarray(subsidy_share, float) * after)
+
+
+def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block):
+    r""":func:`halving_adjusted_hashprice` on a simulated chain [USD/(PH/s·day)], per path.
+
+    With ``h`` the tip (``height``, floored in ``expected`` mode) and ``H`` the next halving
+    height: days to the halving ``d = (H − h) / 144`` (blocks at the target rate, what a buyer
+    expects), subsidy share ``s = subsidy(h) / (subsidy(h) + fees)`` with ``fees`` the day's
+    fees per block [BTC].
+
+    >>> # 73 days before the 2028 halving, fees a tenth of revenue: 80 % of the year after it
+    >>> round(float(chain_halving_adjusted_hashprice(100.0, 1_050_000 - 73 * 144, 3.125 / 9)), 6)
+    64.0
+    """
+    tip = np.floor(np.asarray(height, float)).astype(np.int64)
+    subsidy_btc = chain.block_subsidy_sats(tip) / units.SATS_PER_BTC
+    share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
+    days = (chain.next_halving_height(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
+    return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)

@@ -3,7 +3,7 @@
 The baseline is the scenario as written; the upgrade retires ``units`` of the replaced
 cohorts on ``date`` (resold at ``resale_usd_per_th`` or the ASIC price index of that day) and
 delivers ``units_new`` of the new model at the same sites on ``date + downtime_days`` at
-``price_usd_per_th`` (default its launch price, else the index). Both run with the same
+``price_usd_per_th`` (default its launch price, else the index's new-machine price). Both run with the same
 seed, so every path sees the same BTC prices, fees and network (common random numbers).
 
 Per path, the incremental project cash flow of month m is the difference between the two

@@ -1,0 +1,239 @@
+"""The record of one simulated day that the engine's operating actors fill, and its hand-over to finance.
+
+The market actor opens a :class:`DayRecord` each day; the network, sites, hosted cohorts, HPC
+projects, pool and fleet trades add their flows to it in that order (sums across sites are
+taken in site order); the company actor stops distressed paths (:meth:`DayRecord.stop`, the
+one place operations are masked) and hands finance :meth:`DayRecord.operating_flows`, the one
+table of :class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
+:meth:`DayRecord.monthly_lines` into the monthly table. Arrays are ``(paths,)`` unless noted;
+amounts are the day's totals. Every array is the record's own (none is shared between fields),
+so adding to one field never changes another.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from simulator.finance import segments
+from simulator.finance.flows import OperatingFlows
+from simulator.fleet import Trades
+from simulator.hpc import HpcDay
+from simulator.network import DayBlocks, hashprice_usd_per_ph_day
+from simulator.site_day import SiteFlows
+
+#: The operating lines of the monthly table (and of the per-path totals), in column order.
+MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
+                 "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
+                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "site_opex_hosting_usd", "site_opex_hpc_usd",
+                 "expansion_capex_usd", "purchase_capex_usd",
+                 "energy_mwh",
+                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired",
+                 "retired_ths",
+                 "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
+
+
+@dataclass
+class DayRecord:
+    """One day of operations on every path (see the module docstring)."""
+
+    price_usd: np.ndarray
+    """BTC close [USD/BTC] (events' price shocks included)."""
+    fees_btc_per_block: np.ndarray
+    """Fees per block [BTC]."""
+    repair_cost_usd: np.ndarray
+    """Repairs of the units that failed [USD]."""
+    units_failed: np.ndarray
+    """Units that failed [units]."""
+    network_hashrate_ehs: np.ndarray = None
+    """Network hashrate, the day's mean [EH/s]."""
+    reward_btc_per_hs_day: np.ndarray = None
+    """Expected network reward per H/s over the day [BTC/(H/s·day)]."""
+    hashprice_usd_per_ph_day: np.ndarray = None
+    """Network hashprice [USD/(PH/s·day)]."""
+    network_blocks: np.ndarray = None
+    """Blocks the network mined [blocks]."""
+    expected_blocks: np.ndarray = None
+    """Blocks expected from the day's hashrate and difficulty [blocks]."""
+    network_revenue_btc: np.ndarray = None
+    """Subsidy and fees the network earned [BTC]."""
+    btc_mined: np.ndarray = None
+    """BTC paid by the pool (net of its fee) [BTC]."""
+    running_ths: np.ndarray = None
+    """Hashrate running after curtailment, the day's mean [TH/s]."""
+    mining_revenue_usd: np.ndarray = None
+    """Σ BTC paid × the day's close [USD]."""
+    power_cost_usd: np.ndarray = None
+    """Energy bought incl. cooling and taxes [USD]."""
+    power_credit_usd: np.ndarray = None
+    """Energy sold back [USD]."""
+    demand_response_credit_usd: np.ndarray = None
+    """Demand-response availability payments [USD]."""
+    transmission_charge_usd: np.ndarray = None
+    """4CP transmission charges [USD]."""
+    hosting_revenue_usd: np.ndarray = None
+    """Hosting clients' fees [USD]."""
+    hosting_power_cost_usd: np.ndarray = None
+    """Incremental power bill of hosted clients' load [USD]."""
+    hosting_cost_usd: np.ndarray = None
+    """Hosting fees paid for own machines at third parties [USD]."""
+    energy_mwh: np.ndarray = None
+    """Facility energy drawn [MWh]."""
+    curtailed_mwh: np.ndarray = None
+    """Facility energy not drawn because of curtailment [MWh]."""
+    underclocked_mwh: np.ndarray = None
+    """Facility energy saved by tuning below nameplate [MWh]."""
+    site_opex_usd: float = 0.0
+    """Site opex on capacity [USD]."""
+    site_opex_hosting_usd: float = 0.0
+    """Part of site opex on the MW hosting clients take [USD]."""
+    site_opex_hpc_usd: float = 0.0
+    """Part of site opex on the MW HPC projects reserve [USD]."""
+    site_mw: tuple = (0.0, 0.0, 0.0)
+    """All sites' (capacity, hosting, HPC) MW."""
+    expansion_capex_usd: float = 0.0
+    """Site expansion capex spent [USD]."""
+    hpc_revenue_usd: np.ndarray | float = 0.0
+    """AI/HPC revenue [USD]."""
+    hpc_power_cost_usd: np.ndarray | float = 0.0
+    """Facility power of HPC load [USD]."""
+    hpc_opex_usd: np.ndarray | float = 0.0
+    """Data-centre opex [USD]."""
+    hpc_capex_usd: np.ndarray | float = 0.0
+    """HPC construction and GPU capex [USD]."""
+    delivered_units: np.ndarray = None
+    """Units energised today by purchases ``(cohorts, paths)`` (this field to ``installed_ehs``:
+    :class:`simulator.fleet.Trades`)."""
+    cost_usd_by_cohort: np.ndarray | None = None
+    """Every cohort's cost ``(cohorts, paths)`` [USD], on day 0 and delivery days."""
+    purchase_capex_by_cohort: np.ndarray = None
+    """Cost of today's deliveries ``(cohorts, paths)`` [USD]."""
+    purchase_capex_usd: np.ndarray = None
+    """Cost of today's deliveries [USD]."""
+    retired_units_by_cohort: np.ndarray = None
+    """Units leaving today ``(cohorts, paths)``."""
+    units_retired: np.ndarray = None
+    """Units leaving today [units]."""
+    retired_ths: np.ndarray = None
+    """Hashrate leaving today [TH/s]."""
+    resale_value_usd: np.ndarray = None
+    """Resale proceeds of the units leaving [USD]."""
+    fleet_market_value_usd: np.ndarray = None
+    """Installed machines at the ASIC price index [USD]."""
+    installed_ehs: np.ndarray = None
+    """Energised nameplate hashrate at the end of the day [EH/s]."""
+
+    @classmethod
+    def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd_per_unit: float) -> "DayRecord":
+        """A new day: market values and failures known (repairs cost ``units_failed × repair_cost_usd_per_unit``),
+        the flows still to be added."""
+        def zero():
+            return np.zeros_like(price_usd)
+        return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block,
+                   repair_cost_usd=units_failed * repair_cost_usd_per_unit,
+                   units_failed=units_failed, btc_mined=zero(), running_ths=zero(), mining_revenue_usd=zero(),
+                   power_cost_usd=zero(), power_credit_usd=zero(), demand_response_credit_usd=zero(),
+                   transmission_charge_usd=zero(), hosting_revenue_usd=zero(), hosting_power_cost_usd=zero(),
+                   hosting_cost_usd=zero(), energy_mwh=zero(), curtailed_mwh=zero(), underclocked_mwh=zero())
+
+    def set_blocks(self, blocks: DayBlocks) -> None:
+        """The network's day (:func:`simulator.network.advance_day`) and the hashprice at the day's close."""
+        self.reward_btc_per_hs_day = blocks.reward_btc_per_hs_day
+        self.network_revenue_btc = blocks.miner_revenue_btc
+        self.network_blocks, self.expected_blocks = blocks.blocks, blocks.expected_blocks
+        self.hashprice_usd_per_ph_day = hashprice_usd_per_ph_day(blocks.reward_btc_per_hs_day, self.price_usd)
+
+    def add_mining(self, btc: np.ndarray, running_ths: np.ndarray) -> None:
+        """Add BTC paid [BTC] for ``running_ths`` [TH/s], and its value at the day's close."""
+        self.btc_mined += btc
+        self.running_ths += running_ths
+        self.mining_revenue_usd += btc * self.price_usd
+
+    def add_site(self, f: SiteFlows) -> None:
+        """Add a site's energy, bill, programmes, hosting, opex and capex (its BTC through :meth:`add_mining`)."""
+        if f.demand_response_credit_usd is not None:
+            self.demand_response_credit_usd += f.demand_response_credit_usd
+        if f.transmission_charge_usd is not None:
+            self.transmission_charge_usd += f.transmission_charge_usd
+        if f.hosting_revenue_usd is not None:
+            self.hosting_power_cost_usd += f.hosting_power_cost_usd
+            self.hosting_revenue_usd += f.hosting_revenue_usd
+        self.energy_mwh += f.energy_mwh
+        self.power_cost_usd += f.power_cost_usd
+        self.power_credit_usd += f.power_credit_usd
+        self.curtailed_mwh += f.curtailed_mwh
+        self.underclocked_mwh += f.underclocked_mwh
+        self.site_opex_usd += f.site_opex_usd
+        self.site_opex_hosting_usd += f.site_opex_hosting_usd
+        self.site_opex_hpc_usd += f.site_opex_hpc_usd
+        self.site_mw = tuple(a + b for a, b in zip(self.site_mw, f.site_mw))
+        self.expansion_capex_usd += f.expansion_capex_usd
+
+    def add_hosted(self, energy_mwh: np.ndarray, hosting_cost_usd: np.ndarray) -> None:
+        """Add the energy [MWh] of cohorts hosted at third parties and the fees paid for it [USD]."""
+        self.energy_mwh += energy_mwh
+        self.hosting_cost_usd += hosting_cost_usd
+
+    def set_trades(self, t: Trades) -> None:
+        """The day's machine trades and installed fleet (:func:`simulator.fleet.price_trades`)."""
+        for name in _TRADE_FIELDS:
+            setattr(self, name, getattr(t, name))
+
+    def set_hpc(self, h: HpcDay) -> None:
+        """The HPC projects' day, summed over projects."""
+        self.hpc_revenue_usd, self.hpc_power_cost_usd = h.revenue_usd.sum(axis=0), h.power_cost_usd.sum(axis=0)
+        self.hpc_opex_usd = h.opex_usd.sum(axis=0)
+        self.hpc_capex_usd = (h.building_capex_usd + h.gpu_capex_usd).sum(axis=0)
+
+    def apply_luck(self, luck: np.ndarray) -> None:
+        """Scale the FPPS value to what PPLNS or solo pays (:func:`simulator.pool.luck_factor`)."""
+        self.btc_mined *= luck
+        self.mining_revenue_usd *= luck
+
+    def stop(self, alive: np.ndarray) -> None:
+        """Zero every monthly line and the running hashrate on paths where ``alive`` is False (a company
+        in distress has stopped: nothing runs or is spent)."""
+        if alive.all():
+            return
+        for line in MONTHLY_LINES:
+            setattr(self, line, getattr(self, line) * alive)
+        self.running_ths = self.running_ths * alive
+
+    def monthly_lines(self, out: np.ndarray) -> np.ndarray:
+        """The :data:`MONTHLY_LINES` of the day, written into ``out`` ``(lines, paths)``."""
+        for j, line in enumerate(MONTHLY_LINES):
+            out[j] = getattr(self, line)
+        return out
+
+    def operating_flows(self, paths: int, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray,
+                        hpc: HpcDay, height: np.ndarray) -> OperatingFlows:
+        """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair)."""
+        def per_path(x):
+            return np.broadcast_to(x, (paths,))
+        hosting_share, hpc_share = segments.mw_shares(*self.site_mw)
+        return OperatingFlows(
+            price_usd=self.price_usd, hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day, btc_mined=self.btc_mined,
+            mining_revenue_usd=self.mining_revenue_usd, hosting_revenue_usd=self.hosting_revenue_usd,
+            power_cost_usd=self.power_cost_usd, power_credit_usd=self.power_credit_usd,
+            demand_response_credit_usd=self.demand_response_credit_usd,
+            transmission_charge_usd=self.transmission_charge_usd, hosting_power_cost_usd=self.hosting_power_cost_usd,
+            hosting_cost_usd=self.hosting_cost_usd, site_opex_usd=per_path(self.site_opex_usd),
+            repair_cost_usd=self.repair_cost_usd, expansion_capex_usd=per_path(self.expansion_capex_usd),
+            delivered_units=self.delivered_units, purchase_capex_usd=self.purchase_capex_by_cohort,
+            retired_units=self.retired_units_by_cohort, lost_units=lost_units,
+            resale_value_usd=self.resale_value_usd,
+            fleet_market_value_usd=self.fleet_market_value_usd, installed_ehs=self.installed_ehs,
+            index_price_usd_per_mwh=index_price_usd_per_mwh,
+            hpc_revenue_usd=hpc.revenue_usd, hpc_prepayment_usd=hpc.prepayment_usd, hpc_lease_ended=hpc.lease_ended,
+            hpc_power_cost_usd=per_path(self.hpc_power_cost_usd), hpc_opex_usd=per_path(self.hpc_opex_usd),
+            hpc_building_capex_usd=hpc.building_capex_usd, hpc_gpu_capex_usd=hpc.gpu_capex_usd,
+            hpc_completed=hpc.completed, hpc_net_annual_usd=hpc.net_annual_usd,
+            hpc_remaining_years=hpc.remaining_years, hpc_rate_factor=hpc.rate_factor,
+            hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
+            site_opex_hosting_usd=per_path(self.site_opex_hosting_usd),
+            site_opex_hpc_usd=per_path(self.site_opex_hpc_usd),
+            site_mw_hosting_share=per_path(hosting_share), site_mw_hpc_share=per_path(hpc_share),
+            height=height, fees_btc_per_block=self.fees_btc_per_block)
+
+
+_TRADE_FIELDS = tuple(f.name for f in fields(Trades))
