@@ -1,17 +1,12 @@
-"""Modules and functions too big to maintain (issue 20): files under simulator/ over 800 lines by
-``wc -l``, and functions over 60 executable lines (docstrings, comments and blank lines not
-counted; a function that is mostly a table can be listed in ``TABLES``).
+"""Modules and functions small enough to maintain (issue 20).
 
-Not part of the package or the test suite yet: the files being split in parallel
-(workflows/calibrate.py, config/schema.py, engine.py) still exceed the limit. Once they are
-split, ``tests/test_architecture.py`` can call :func:`problems` and assert it is empty.
-
-    .venv/bin/python tools/check_module_size.py        # exit 1 and one line per problem, else 0
+No file under ``simulator/`` is over :data:`MAX_FILE_LINES` lines by ``wc -l``, and no function
+has more than :data:`MAX_FUNCTION_LINES` executable lines (docstring, comments and blank lines
+not counted) unless it is a table listed in :data:`TABLES`.
 """
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,7 +16,7 @@ MAX_FUNCTION_LINES = 60
 TABLES: frozenset[str] = frozenset()
 
 
-def _executable_lines(node: ast.AST) -> int:
+def executable_lines(node: ast.AST) -> int:
     """Lines of ``node``'s body holding statements, its docstring left out."""
     body = list(getattr(node, "body", []))
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
@@ -35,32 +30,43 @@ def _executable_lines(node: ast.AST) -> int:
     return len(lines)
 
 
-def _functions(tree: ast.AST, prefix: str = ""):
+def functions(tree: ast.AST, prefix: str = ""):
+    """``(qualified name, node)`` of every function and method in ``tree``, nested ones included."""
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield prefix + node.name, node
-            yield from _functions(node, prefix + node.name + ".")
+            yield from functions(node, prefix + node.name + ".")
         elif isinstance(node, ast.ClassDef):
-            yield from _functions(node, prefix + node.name + ".")
+            yield from functions(node, prefix + node.name + ".")
 
 
-def problems(root: Path = REPO / "simulator") -> list[str]:
+def problems(root: Path) -> list[str]:
     """One line per file over :data:`MAX_FILE_LINES` lines or function over :data:`MAX_FUNCTION_LINES`."""
     out = []
     for path in sorted(root.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        rel = path.relative_to(REPO)
+        rel = path.relative_to(root.parent)
         lines = text.count("\n")
         if lines > MAX_FILE_LINES:
             out.append(f"{rel}: {lines} lines (at most {MAX_FILE_LINES})")
-        for name, node in _functions(ast.parse(text)):
-            n = _executable_lines(node)
+        for name, node in functions(ast.parse(text)):
+            n = executable_lines(node)
             if n > MAX_FUNCTION_LINES and f"{rel}::{name}" not in TABLES:
                 out.append(f"{rel}:{node.lineno}: {name} has {n} executable lines (at most {MAX_FUNCTION_LINES})")
     return out
 
 
-if __name__ == "__main__":
-    found = problems()
-    print("\n".join(found) if found else "ok: no file over 800 lines, no function over 60 executable lines")
-    sys.exit(1 if found else 0)
+def test_no_module_or_function_too_big():
+    found = problems(REPO / "simulator")
+    assert not found, "\n".join(found)
+
+
+def test_the_check_finds_a_long_file_and_a_long_function(tmp_path):
+    pkg = tmp_path / "simulator"
+    pkg.mkdir()
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES + 1))
+    (pkg / "long_function.py").write_text('def f():\n    """Doc."""\n' + body)
+    (pkg / "short_function.py").write_text('def g():\n    """Doc."""\n' + body.split("\n", 1)[1])
+    (pkg / "long_file.py").write_text("# comment\n" * (MAX_FILE_LINES + 1))
+    assert problems(pkg) == ["simulator/long_file.py: 801 lines (at most 800)",
+                             "simulator/long_function.py:1: f has 61 executable lines (at most 60)"]
