@@ -131,10 +131,11 @@ def _ledger(scenario: Scenario, cohorts: Cohorts, paths: int) -> Ledger | None:
     if scenario.company is None:
         return None
     drift, growth = expected_growth(scenario)
+    vol = market_registry.model_vol_annual(scenario.market.btc_price)  # None: the model states none
     return Ledger(scenario.company, start=scenario.start, horizon_days=scenario.horizon_days, paths=paths,
                   site_names=[s.name for s in scenario.sites], cohort_start_day=cohorts.start_day,
                   price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc,
-                  price_vol_annual=structural.model_vol_annual(scenario.market.btc_price))
+                  price_vol_annual=structural.DEFAULT_BTC_VOL_ANNUAL if vol is None else vol)
 
 
 class _Simulation:

@@ -106,3 +106,22 @@ def test_power_contracts_are_built_by_name():
 def test_expected_growth_comes_from_the_entries(price_section, hashrate_section, drift, growth):
     s = scenario(**{"market.btc_price": price_section, "network.hashrate": hashrate_section})
     assert engine.expected_growth(s) == pytest.approx((drift, growth), abs=1e-15)
+
+
+def test_price_models_state_their_volatility_by_name():
+    """The structural share price's BTC volatility before 90 days comes from the model's entry,
+    not from guessing at attributes: gbm its σ, jump σ with the jumps' variance, regime the
+    duration-weighted σ, the rest none (the valuation's default)."""
+    from types import SimpleNamespace as T
+
+    from simulator.market.registry import PRICE_MODELS, model_vol_annual
+
+    assert model_vol_annual(T(model="gbm", vol_annual=0.5)) == 0.5
+    jump = T(model="jump", vol_annual=0.3, jump_intensity_annual=4.0, jump_mean=-0.1, jump_vol=0.2)
+    assert model_vol_annual(jump) == pytest.approx((0.09 + 4.0 * (0.01 + 0.04)) ** 0.5)
+    regimes = T(model="regime", regimes=[T(mean_duration_days=300, vol_annual=0.4),
+                                         T(mean_duration_days=100, vol_annual=0.8)])
+    assert model_vol_annual(regimes) == pytest.approx(0.5)
+    every = dict(vol_annual=0.5, jump_intensity_annual=0.0, jump_mean=0.0, jump_vol=0.0,
+                 regimes=[T(mean_duration_days=1, vol_annual=0.5)])
+    assert {m for m in PRICE_MODELS if model_vol_annual(T(model=m, **every)) is None} == {"bootstrap", "csv", "history"}

@@ -101,7 +101,7 @@ class ContractValuer:
         length = np.clip(left_steps - k, 0.0, 1.0) / STEPS_PER_YEAR
         t = (k + 0.5 * np.clip(left_steps - k, 0.0, 1.0)) / STEPS_PER_YEAR  # the middle of each (cut) step
         x = age_years + t
-        ramp = getattr(r, "tenant_ramp_months", 0.0) / units.MONTHS_PER_YEAR
+        ramp = (r.tenant_ramp_months if r.kind == "colocation" else 0.0) / units.MONTHS_PER_YEAR
         occ = np.clip(x / ramp, 0.0, 1.0) if ramp > 0 else np.ones_like(x)
         power_usd = p.it_mw * p.pue * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * power_price_usd_per_mwh
         opex_usd = p.opex_usd_per_mw_year * p.it_mw

@@ -69,11 +69,6 @@ def amortisation_schedule(principal_usd: float, rate_annual: float, n_months: in
     return rows
 
 
-def coupon_usd_per_day(principal_usd, coupon_annual: float):
-    """Interest accrued per day on a bullet instrument: ``principal × coupon / 365``."""
-    return np.asarray(principal_usd, dtype=float) * coupon_annual / units.DAYS_PER_YEAR
-
-
 # --------------------------------------------------------------------------- convertibles
 def converts(share_price_usd, conversion_price_usd: float):
     """True where the holder converts at maturity: the shares are worth more than par.

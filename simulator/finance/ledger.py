@@ -205,7 +205,8 @@ class Ledger:
         self.records: list[np.ndarray] = []
         self.sites = _AssetPool(company.site_life_years, paths)
         self.hpc_pools = [(_AssetPool(company.site_life_years, paths),
-                           _AssetPool(getattr(p.revenue, "gpu_life_years", company.site_life_years), paths))
+                           _AssetPool(p.revenue.gpu_life_years if p.revenue.kind == "gpu_cloud" else company.site_life_years,
+                                      paths))
                           for p in hpc_projects]
         self.ebitda_ring, self.interest_ring = _Ring(units.DAYS_PER_YEAR, paths), _Ring(units.DAYS_PER_YEAR, paths)
         # trailing 30-day run rates of the dcf: BTC mined (priced at the day's close), costs, other revenue

@@ -109,15 +109,6 @@ def premium(day: int, premium0, long_run_premium, half_life_days: float):
     return pinf * (p0 / pinf) ** decay
 
 
-def model_vol_annual(price_cfg) -> float:
-    """The price model's annual volatility (regimes: duration-weighted), for the first 90 days."""
-    if getattr(price_cfg, "model", None) == "regime":
-        weights = np.array([r.mean_duration_days for r in price_cfg.regimes], dtype=float)
-        return float(np.dot(weights, [r.vol_annual for r in price_cfg.regimes]) / weights.sum())
-    vol = getattr(price_cfg, "vol_annual", None)
-    return DEFAULT_BTC_VOL_ANNUAL if vol is None else float(vol)
-
-
 class TrailingVol:
     """Realised annual volatility of the last 90 daily log returns per path (the model's before 90)."""
 

@@ -31,7 +31,7 @@ from simulator.market.power_profiles import index_model_kwargs
 from simulator.market.price import PRICE_MODELS as PRICE_CLASSES
 from simulator.market.replay import HistoryFees, HistoryPrice
 
-__all__ = ["FEE_MODELS", "POWER_CONTRACTS", "PRICE_MODELS", "PriceEntry", "expected_drift_annual", "fee_model",
+__all__ = ["FEE_MODELS", "POWER_CONTRACTS", "PRICE_MODELS", "PriceEntry", "expected_drift_annual", "fee_model", "model_vol_annual",
            "power_model", "price_model"]
 
 
@@ -67,23 +67,39 @@ def _regime_drift(cfg) -> float:
     return float(np.dot(weights, [r.drift_annual for r in cfg.regimes]) / weights.sum())
 
 
+def _regime_vol(cfg) -> float:
+    """Mean of the regimes' volatilities weighted by their mean durations [1/year^½]."""
+    weights = np.array([r.mean_duration_days for r in cfg.regimes])
+    return float(np.dot(weights, [r.vol_annual for r in cfg.regimes]) / weights.sum())
+
+
+def _jump_vol(cfg) -> float:
+    """Total volatility of a Merton jump diffusion: ``√(σ² + λ (μ_J² + σ_J²))`` [1/year^½]."""
+    return float(np.sqrt(cfg.vol_annual ** 2 + cfg.jump_intensity_annual * (cfg.jump_mean ** 2 + cfg.jump_vol ** 2)))
+
+
 @dataclass(frozen=True)
 class PriceEntry:
-    """A BTC price model: how to build it and its expected drift for the valuation's dcf.
+    """A BTC price model: how to build it, and what the valuation expects of it.
 
     ``drift_annual(cfg)`` [1/year] is the model's mean drift (E[S_t] = S0·e^{μt}); a model
     without one (csv, history, bootstrap without ``drift_annual``) expects 0.
+    ``vol_annual(cfg)`` [1/year^½] is its volatility of log returns, the structural share price's
+    BTC volatility before 90 days of the path's own returns exist; a model without a parameter
+    for it (bootstrap, csv, history) gives None and the valuation's default applies.
     """
 
     build: Callable[[Any, Scenario], Any]
     drift_annual: Callable[[Any], float] = lambda cfg: 0.0
+    vol_annual: Callable[[Any], Optional[float]] = lambda cfg: None
 
 
 #: ``market.btc_price.model`` -> its entry.
 PRICE_MODELS: dict[str, PriceEntry] = {
-    "gbm": PriceEntry(_parametric(PRICE_CLASSES, "gbm"), lambda cfg: float(cfg.drift_annual)),
-    "jump": PriceEntry(_parametric(PRICE_CLASSES, "jump"), lambda cfg: float(cfg.drift_annual)),
-    "regime": PriceEntry(_parametric(PRICE_CLASSES, "regime"), _regime_drift),
+    "gbm": PriceEntry(_parametric(PRICE_CLASSES, "gbm"), lambda cfg: float(cfg.drift_annual),
+                      lambda cfg: float(cfg.vol_annual)),
+    "jump": PriceEntry(_parametric(PRICE_CLASSES, "jump"), lambda cfg: float(cfg.drift_annual), _jump_vol),
+    "regime": PriceEntry(_parametric(PRICE_CLASSES, "regime"), _regime_drift, _regime_vol),
     "bootstrap": PriceEntry(_bootstrap, lambda cfg: float(cfg.drift_annual or 0.0)),
     "csv": PriceEntry(_csv(PRICE_CLASSES)),
     "history": PriceEntry(lambda cfg, s: HistoryPrice(_history(s, cfg), s.start, s.horizon_days)),
@@ -126,6 +142,11 @@ def price_model(scenario: Scenario):
 def expected_drift_annual(cfg) -> float:
     """The mean drift [1/year] a ``market.btc_price`` section expects (0 without one)."""
     return PRICE_MODELS[cfg.model].drift_annual(cfg)
+
+
+def model_vol_annual(cfg) -> Optional[float]:
+    """The volatility [1/year^½] a ``market.btc_price`` section states (None without one)."""
+    return PRICE_MODELS[cfg.model].vol_annual(cfg)
 
 
 def fee_model(scenario: Scenario):
