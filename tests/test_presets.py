@@ -131,28 +131,36 @@ def header_line(path, key: str) -> dict:
     return yaml.safe_load(match.group(1))
 
 
-def backtest_btc(path) -> tuple[dict, float]:
-    """(validation line, BTC the preset's fleet mines over its window on real history)."""
+def backtest_production(path) -> tuple[dict, str, float, float]:
+    """(validation line, measure, reported, simulated) over the line's window on real history.
+
+    The measure is ``btc`` (``reported_btc``: BTC mined, net of pool fees) or ``revenue_usd``
+    (``reported_revenue_usd``: mining revenue, for companies that report USD revenue at each day's
+    price rather than a BTC count); docs/presets.md.
+    """
     from simulator.workflows.backtest import backtest
     v = header_line(path, "validation")
     res = backtest(str(path), date_from=v["from"], date_to=v["to"])
-    return v, float(res.daily.btc_mined.sum())
+    if v.get("reported_btc") is not None:
+        return v, "btc", float(v["reported_btc"]), float(res.daily.btc_mined.sum())
+    return v, "revenue_usd", float(v["reported_revenue_usd"]), float(res.monthly.mining_revenue_usd.sum())
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
 def test_fleet_reproduces_reported_production_out_of_sample(path):
-    v, simulated = backtest_btc(path)
+    v, measure, reported, simulated = backtest_production(path)
     assert "http" in str(v["source"]), f"{path.name}: the reported figure needs its source URL"
     assert v["from"] >= dt.date(2025, 7, 1), f"{path.name}: the window must be Q4 2025 (else Q3 2025)"
-    reported = float(v["reported_btc"])
     assert abs(simulated / reported - 1) <= TOLERANCE, \
-        f"{path.name}: simulated {simulated:,.0f} BTC over {v['from']} … {v['to']} vs reported {reported:,.0f}"
+        f"{path.name}: simulated {measure} {simulated:,.0f} over {v['from']} … {v['to']} vs reported {reported:,.0f}"
 
 
 def opening_check(path) -> dict:
     """The preset's opening balance sheet beside its filing's total assets (BTC at the filing date's price)."""
     from simulator.finance.opening import total_assets_usd
     b = header_line(path, "balance_sheet")
+    if b.get("total_assets_usd") is None:
+        pytest.skip(f"{path.name}: filing total assets not in the preset ({b.get('missing')})")
     lines = total_assets_usd(load_scenario(str(path)).company, float(b["btc_price_usd"]))
     lines["filing_total_assets_usd"] = float(b["total_assets_usd"])
     lines["difference"] = lines["total_assets_usd"] / lines["filing_total_assets_usd"] - 1
@@ -170,6 +178,8 @@ def test_opening_balance_sheet_reproduces_the_filings_total_assets(path):
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
 def test_day0_market_cap_beside_the_published_one(path):
     m = header_line(path, "market_cap")
+    if m.get("usd") is None or m.get("share_price_usd") is None:
+        pytest.skip(f"{path.name}: 2025-12-31 close or market cap not in the preset ({m.get('missing')})")
     scenario = load_scenario(str(path))
     assert str(m["as_of"]) == "2025-12-31" and "http" in str(m["source"])
     market = getattr(scenario.company, "market", None)
