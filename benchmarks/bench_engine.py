@@ -132,6 +132,7 @@ def naive_inputs(days: int, failures: bool = True) -> dict:
     parameters (the schema's defaults where the scenario gives none), the failure model's
     parameters (the engine's defaults) and each day's month. Setup, not timed."""
     from simulator.config.schema import Failures, IndexPower
+    from simulator.market.power import IndexPowerModel
     from simulator.hardware import daily_failure_probability, load_library
     from simulator.market.power import default_shape
 
@@ -154,7 +155,11 @@ def naive_inputs(days: int, failures: bool = True) -> dict:
             cfg = IndexPower(**power)
             phi = 1.0 - cfg.reversion_daily
             v = cfg.vol_daily**2 / (1.0 - phi**2) if cfg.vol_daily else 0.0
-            entry.update(mean=cfg.mean_usd_per_mwh, phi=phi, vol=cfg.vol_daily, v=v, spike_p=cfg.spike_probability,
+            base = IndexPowerModel(  # the base mean: the scenario's mean is all-in (issue 17)
+                cfg.mean_usd_per_mwh, "2026-01-01", spike_probability=cfg.spike_probability,
+                spike_usd_per_mwh=cfg.spike_usd_per_mwh, negative_probability=cfg.negative_probability,
+                negative_usd_per_mwh=cfg.negative_usd_per_mwh).base_mean_usd_per_mwh
+            entry.update(mean=base, phi=phi, vol=cfg.vol_daily, v=v, spike_p=cfg.spike_probability,
                          spike=cfg.spike_usd_per_mwh, negative_p=cfg.negative_probability,
                          negative=cfg.negative_usd_per_mwh, cap=cfg.cap_usd_per_mwh, floor=cfg.floor_usd_per_mwh,
                          shape=shape)

@@ -50,6 +50,7 @@ import scenario as bench  # noqa: E402  (benchmarks/scenario.py)
 def inputs(cohorts: int) -> dict:
     """bench-10y's sites and cohorts as arrays (setup, not timed)."""
     from simulator.config.schema import IndexPower
+    from simulator.market.power import IndexPowerModel
     from simulator.hardware import load_library
     from simulator.market.power import default_shape
 
@@ -63,7 +64,11 @@ def inputs(cohorts: int) -> dict:
         if entry["index"]:
             cfg = IndexPower(**s["power"])
             phi = 1.0 - cfg.reversion_daily
-            entry.update(mean=cfg.mean_usd_per_mwh, phi=phi, vol=cfg.vol_daily,
+            base = IndexPowerModel(  # the base mean: the scenario's mean is all-in (issue 17)
+                cfg.mean_usd_per_mwh, "2026-01-01", spike_probability=cfg.spike_probability,
+                spike_usd_per_mwh=cfg.spike_usd_per_mwh, negative_probability=cfg.negative_probability,
+                negative_usd_per_mwh=cfg.negative_usd_per_mwh).base_mean_usd_per_mwh
+            entry.update(mean=base, phi=phi, vol=cfg.vol_daily,
                          v=cfg.vol_daily ** 2 / (1.0 - phi ** 2), spike_p=cfg.spike_probability,
                          spike=cfg.spike_usd_per_mwh, cap=cfg.cap_usd_per_mwh, floor=cfg.floor_usd_per_mwh)
         else:

@@ -37,7 +37,7 @@ COHORTS = 20
 SITES = [
     ("fixed-tx", 240.0, 0.04, {"contract": "fixed", "price_usd_per_mwh": 42.0}, 60000.0),
     ("fixed-nd", 170.0, 0.06, {"contract": "fixed", "price_usd_per_mwh": 55.0}, 50000.0),
-    ("index-ercot", 170.0, 0.05, {"contract": "index", "mean_usd_per_mwh": 38.0, "vol_daily": 0.35,
+    ("index-ercot", 170.0, 0.05, {"contract": "index", "mean_usd_per_mwh": 58.0, "vol_daily": 0.35,  # all-in: base 38
                                   "spike_probability": 0.01}, 55000.0),
     ("index-pjm", 160.0, 0.08, {"contract": "index", "mean_usd_per_mwh": 48.0, "vol_daily": 0.30}, 45000.0),
 ]

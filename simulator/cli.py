@@ -5,11 +5,13 @@ prints ``file:line:col: message`` lines on stderr and no traceback unless ``--de
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import json
 import sys
+import warnings
 
 import click
 
@@ -26,19 +28,38 @@ class BadInput(click.ClickException):
 
 
 def _handle_errors(fn):
-    """Turn InputError(s) into exit code 2 with one line per error (a traceback only with --debug)."""
+    """Turn InputError(s) into exit code 2 with one line per error (a traceback only with --debug),
+    and print each scenario deprecation once on stderr as ``hashfleet: warning: FILE:LINE:COL: …``."""
     from simulator.errors import InputError, InputErrors
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (InputError, InputErrors) as exc:
-            if click.get_current_context().find_root().params.get("debug"):
-                raise
-            raise BadInput(str(exc)) from None
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_deprecation(warnings.showwarning)
+            try:
+                return fn(*args, **kwargs)
+            except (InputError, InputErrors) as exc:
+                if click.get_current_context().find_root().params.get("debug"):
+                    raise
+                raise BadInput(str(exc)) from None
 
     return wrapper
+
+
+def _show_deprecation(show):
+    """A ``warnings.showwarning`` printing each distinct scenario deprecation once, others as ``show`` does."""
+    from simulator.config.deprecations import ScenarioDeprecationWarning
+
+    seen: set[str] = set()
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, ScenarioDeprecationWarning):
+            return show(message, category, filename, lineno, file, line)
+        if str(message) not in seen:  # a sweep loads the file once per point
+            seen.add(str(message))
+            click.echo(f"hashfleet: warning: {message}", err=True)
+
+    return showwarning
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt: str = "{:,.6g}") -> None:
@@ -73,18 +94,50 @@ def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt:
 
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                              show_default=True, help="Output format.")
+def output_options(fn):
+    """``--progress`` and ``--quiet``: the one set of output options of every verb that shows progress
+    (run, backtest, compare, upgrade, sweep)."""
+    fn = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr (no bar, no progress lines).")(fn)
+    return click.option("--progress", is_flag=True,
+                        help="Show progress even when stderr is not a terminal (as lines).")(fn)
+
+
 def run_output_options(fn):
-    """``--report``, ``--progress`` and ``--quiet`` of the verbs that simulate one scenario (run, backtest)."""
-    fn = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(fn)
-    fn = click.option("--progress", is_flag=True, help="Show progress even when stderr is not a terminal (as lines).")(fn)
+    """The output options plus ``--report``, of the verbs that simulate one scenario (run, backtest)."""
+    fn = output_options(fn)
     return click.option("--report", "with_report", is_flag=True,
                         help="Also write report.html into the --out directory.")(fn)
 
 
-workers_option = click.option(
-    "--workers", type=click.IntRange(min=1), default=None,
-    help="Processes sharing each run's paths (default: one per CPU, at least 100 paths each). "
-         "Results are identical whatever the number.")
+class MemorySize(click.ParamType):
+    """A memory size: bytes, or a number with K, M, G or T (binary multiples: 8G = 8 × 2**30 bytes)."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        number, unit = (text[:-1], text[-1]) if text[-1:] in self._UNITS else (text, "")
+        try:
+            size = float(number) * self._UNITS[unit]
+        except ValueError:
+            self.fail(f"{value!r} is not a size; write e.g. 8G, 512M or a number of bytes", param, ctx)
+        if not size > 0:
+            self.fail(f"{value!r}: the size must be positive", param, ctx)
+        return int(size)
+
+
+def simulation_options(fn):
+    """``--workers`` and ``--max-memory``: how every verb that runs the engine (run, backtest,
+    compare, upgrade) runs it."""
+    fn = click.option("--max-memory", "max_memory", type=MemorySize(), default=None, metavar="SIZE",
+                      help="Refuse a run whose memory estimate exceeds SIZE, e.g. 8G (default: the machine's "
+                           "total memory; the answer does not depend on how busy the machine is).")(fn)
+    return click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="Processes sharing each run's paths (default: one per CPU, at least 100 paths each). "
+                             "Results are identical whatever the number.")(fn)
 
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                           help="Override a scenario key, e.g. --set fleet[0].units=5000 (repeatable).")
@@ -140,13 +193,13 @@ def schema() -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
 @click.option("--keep-paths", type=click.IntRange(min=0), default=20, show_default=True,
               help="Paths whose daily rows are written.")
-@workers_option
+@simulation_options
 @run_output_options
 @set_option
 @format_option
 @_handle_errors
-def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, workers, with_report, progress, quiet, overrides,
-        fmt) -> None:
+def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, workers, max_memory, with_report, progress, quiet,
+        overrides, fmt) -> None:
     """Simulate SCENARIO_FILE and print the headline metrics.
 
     A progress bar (paths × days) is drawn on stderr when it is a terminal, unless --quiet.
@@ -156,7 +209,7 @@ def run(scenario_file, out_dir, overwrite, paths, seed, keep_paths, workers, wit
 
     scenario = load_scenario(scenario_file, overrides)
     _simulate_and_report(lambda bar: simulate(scenario, paths=paths, seed=seed, keep_paths=keep_paths,
-                                              progress=bar or False, workers=workers),
+                                              progress=bar or False, workers=workers, max_memory_bytes=max_memory),
                          out_dir, overwrite, fmt, with_report=with_report, progress=progress, quiet=quiet)
 
 
@@ -187,9 +240,13 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str, *, with
         click.echo(f"hashfleet: {note}", err=True)
     if out_dir:
         results.write(out_dir, overwrite=overwrite, extra_writers=[_report_writer(out_dir)] if with_report else [])
+    summary = results.summary["metrics"]
     rows = [{"metric": name, "unit": stats["unit"], "mean": stats["mean"], "p5": stats["p5"],
-             "p50": stats["p50"], "p95": stats["p95"]}
+             "p50": stats["p50"], "p95": stats["p95"], "pooled": summary[name].get("pooled")}
             for name, stats in results.summary_frame().to_dict("index").items()]
+    if fmt == "table":  # the header says what pooled is
+        click.echo("(pooled Σ/Σ: a ratio metric's Σ numerator ÷ Σ denominator over the paths defining it)")
+        rows = [{("pooled Σ/Σ" if k == "pooled" else k): v for k, v in row.items()} for row in rows]
     emit(rows, fmt)
     if "hpc_power_mw_p50" in results.daily_quantiles and fmt == "table":  # the run had HPC projects
         click.echo("\nRevenue mix by year (mean over paths):")
@@ -200,6 +257,17 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str, *, with
         files = "summary.json, daily.parquet, daily_quantiles.parquet, monthly.parquet" \
             + (", report.html" if with_report else "")
         click.echo(f"wrote {out_dir}/ ({files})")
+
+
+@contextlib.contextmanager
+def _progress(force: bool, quiet: bool):
+    """:func:`_progress_bar` for the length of the block, its line ended after."""
+    bar = _progress_bar(force, quiet)
+    try:
+        yield bar
+    finally:
+        if bar:
+            bar.close()
 
 
 def _progress_bar(force: bool, quiet: bool):
@@ -256,19 +324,20 @@ def report(run_dir, out_file, png_dir, sweep_dir, compare_dir) -> None:
 @click.option("--paths", type=click.IntRange(min=1), default=1, show_default=True,
               help="Paths (the market is history's; more paths vary only power prices, failures and luck).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@workers_option
+@simulation_options
 @run_output_options
 @set_option
 @format_option
 @_handle_errors
-def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, workers, with_report,
-             progress, quiet, overrides, fmt) -> None:
+def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite, paths, seed, workers, max_memory,
+             with_report, progress, quiet, overrides, fmt) -> None:
     """Replay SCENARIO_FILE's fleet on real history (price, fees, blocks, difficulty) and print the metrics."""
     from simulator.workflows.backtest import backtest as run_backtest
 
     _simulate_and_report(lambda bar: run_backtest(scenario_file, date_from=date_from, date_to=date_to,
                                                   history=history_file, overrides=overrides, paths=paths, seed=seed,
-                                                  progress=bar or False, workers=workers),
+                                                  progress=bar or False, workers=workers,
+                                                  max_memory_bytes=max_memory),
                          out_dir, overwrite, fmt, with_report=with_report, progress=progress, quiet=quiet)
 
 
@@ -283,20 +352,30 @@ def backtest(scenario_file, date_from, date_to, history_file, out_dir, overwrite
 @click.option("--ascending", is_flag=True, help="Rank the smallest first (e.g. for a cost per BTC).")
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Write compare.parquet and pairs.parquet here.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
-@workers_option
+@simulation_options
+@output_options
 @set_option
 @format_option
 @_handle_errors
-def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_dir, overwrite, workers, overrides,
-            fmt) -> None:
-    """Run several companies on the same market and network paths, side by side."""
+def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_dir, overwrite, workers, max_memory,
+            progress, quiet, overrides, fmt) -> None:
+    """Run several companies on the same market and network paths, side by side.
+
+    A progress bar (paths × days of all the runs) is drawn on stderr when it is a terminal, unless --quiet.
+    """
     from simulator.workflows import compare as workflow
 
-    rows, pairs = workflow.compare(scenario_files, paths=paths, seed=seed, market_from=market_from, rank_by=rank_by,
-                                   ascending=ascending, overrides=overrides, workers=workers)
+    with _progress(progress, quiet) as bar:
+        rows, pairs = workflow.compare(scenario_files, paths=paths, seed=seed, market_from=market_from,
+                                       rank_by=rank_by, ascending=ascending, overrides=overrides, workers=workers,
+                                       progress=bar or False, max_memory_bytes=max_memory)
     if out_dir:
         workflow.write(rows, pairs, out_dir, overwrite=overwrite)
-    emit(rows, fmt)
+    if fmt == "table":  # ratio columns hold the pooled value (Σ numerator ÷ Σ denominator over paths): say so
+        emit([{(f"{k} (pooled)" if k in workflow.RATIO_COLUMNS else k): v for k, v in row.items()} for row in rows],
+             fmt)
+    else:
+        emit(rows, fmt)
     if fmt == "table" and pairs:
         click.echo("\nRelative equity return of each pair over the horizon, % (long / short):")
         emit(pairs, fmt)
@@ -325,29 +404,35 @@ def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_di
 @click.option("--models", default=None, help="Comma-separated models for --rank (default the whole library).")
 @click.option("--paths", type=click.IntRange(min=1), default=None, help="Monte Carlo paths (default: the scenario's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@workers_option
+@simulation_options
+@output_options
 @set_option
 @format_option
 @_handle_errors
 def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_th, resale_usd_per_th, date,
-            downtime_days, financing, discount_rate, rank_models, models, paths, seed, workers, overrides, fmt) -> None:
-    """Value replacing machines (NPV, IRR, payback, breakevens) on the same paths as the baseline."""
+            downtime_days, financing, discount_rate, rank_models, models, paths, seed, workers, max_memory, progress,
+            quiet, overrides, fmt) -> None:
+    """Value replacing machines (NPV, IRR, payback, breakevens) on the same paths as the baseline.
+
+    A progress bar (paths × days of all the runs) is drawn on stderr when it is a terminal, unless --quiet.
+    """
     from simulator.errors import InputError
     from simulator.workflows import upgrade as workflow
 
     options = dict(units=units, units_new=units_new, resale_usd_per_th=resale_usd_per_th,
                    date=date.date() if date else None, downtime_days=downtime_days, financing=financing)
-    if rank_models:
-        rows = workflow.rank(scenario_file, models.split(",") if models else None, replace=replace,
-                             price_usd_per_th=price_usd_per_th, overrides=overrides, paths=paths, seed=seed,
-                             discount_rate=discount_rate, workers=workers, **options)
-    else:
-        if with_model is None:
-            raise InputError("--with", 1, 1, "name the new model (see `hashfleet hardware list`) or pass --rank")
-        spec = workflow.UpgradeSpec(replace=replace, with_model=with_model, price_usd_per_th=price_usd_per_th,
-                                    **options)
-        rows = workflow.upgrade(scenario_file, spec, overrides=overrides, paths=paths, seed=seed,
-                                discount_rate=discount_rate, workers=workers)
+    if not rank_models and with_model is None:
+        raise InputError("--with", 1, 1, "name the new model (see `hashfleet hardware list`) or pass --rank")
+    run = dict(overrides=overrides, paths=paths, seed=seed, discount_rate=discount_rate, workers=workers,
+               max_memory_bytes=max_memory)
+    with _progress(progress, quiet) as bar:
+        if rank_models:
+            rows = workflow.rank(scenario_file, models.split(",") if models else None, replace=replace,
+                                 price_usd_per_th=price_usd_per_th, progress=bar or False, **run, **options)
+        else:
+            spec = workflow.UpgradeSpec(replace=replace, with_model=with_model, price_usd_per_th=price_usd_per_th,
+                                        **options)
+            rows = workflow.upgrade(scenario_file, spec, progress=bar or False, **run)
     emit(rows, fmt)
 
 
@@ -364,22 +449,34 @@ def upgrade(scenario_file, replace, with_model, units, units_new, price_usd_per_
               help="Days at the window's end kept out of a first network fit to score its forecast (0: none).")
 @click.option("--price-model", type=click.Choice(["best", "gbm", "jump", "regime"]), default="best",
               show_default=True, help="Price model written to the fragment (best: lowest BIC; all are fitted).")
-@click.option("--max-lag-days", type=click.IntRange(0, 365), default=120, show_default=True,
+@click.option("--max-lag-days", type=click.IntRange(1, 365), default=120, show_default=True,
               help="Longest hashprice-to-hashrate lag searched.")
 @click.option("--regime-min-days", type=click.FloatRange(min=1.5), default=None,
               help="Smallest mean regime duration allowed (e.g. 90 for bull/bear phases; default: free).")
+@click.option("--power", "power_file", type=click.Path(), default=None,
+              help="Instead: fit the hourly index power model to this hourly price CSV (datetime,price_usd_per_mwh), "
+                   "print its statistics beside the data's and write the fitted power profile to --out.")
 @click.option("--out", "out_file", type=click.Path(), required=True, help="The YAML fragment to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 @format_option
 @_handle_errors
 def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_lag_days, regime_min_days,
-              out_file, overwrite, fmt) -> None:
+              power_file, out_file, overwrite, fmt) -> None:
     """Fit the price, fee and network models to history and write them as a scenario fragment."""
     from simulator.errors import InputError
     from simulator.market.history import load_history
     from simulator.workflows.calibrate import ROW_COLUMNS, calibrate as fit, check_output
 
     check_output(out_file, overwrite=overwrite)
+    if power_file is not None:
+        from simulator.workflows import calibrate_power as power
+
+        result = power.calibrate_power(power_file)
+        result.write(out_file)
+        emit(result.rows(), fmt, columns=list(power.ROW_COLUMNS))
+        if fmt == "table":
+            click.echo(f"wrote {out_file} (use it in a site's power with `profile: {out_file}`)")
+        return
     history = load_history(history_file)
     try:
         result = fit(history, from_date, to_date, holdout_days=holdout_days, price_model=price_model,
@@ -413,8 +510,7 @@ def calibrate(history_file, from_date, to_date, holdout_days, price_model, max_l
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
               help="Further attempts of a point that fails or whose worker dies.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out directory instead of resuming it.")
-@click.option("--progress", is_flag=True, help="Print a line per finished point on stderr (also when not a terminal).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@output_options
 @set_option
 @format_option
 @_handle_errors
@@ -422,7 +518,8 @@ def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries
           overrides, fmt) -> None:
     """Run SCENARIO_FILE over a grid of overrides on dask, every point on the same random paths.
 
-    A progress bar of sweep points is drawn on stderr when it is a terminal, unless --quiet.
+    A progress bar of sweep points is drawn on stderr when it is a terminal, a line per finished
+    point otherwise (or with --progress); --quiet prints neither.
     """
     from simulator.progress import ProgressBar
     from simulator.workflows.sweep import prepare, run_sweep
@@ -433,7 +530,7 @@ def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries
     def report(done, total, point, status):
         if bar is not None:
             bar(done, total)
-        else:
+        elif not quiet:
             click.echo(f"hashfleet: point {done}/{total} {status}: {point.label()}", err=True)
 
     try:
@@ -495,13 +592,14 @@ def hardware_list(sort: str, hardware_dirs, fmt: str) -> None:
 @hardware.command("show")
 @click.argument("model_id")
 @click.option("--hashprice-usd-per-ph-day", type=float, default=None,
-              help="Hashprice for the breakeven power price (default: 30, 45 and 60).")
+              help="Hashprice for the breakeven power price (default: 30, 45 and 60) and the ASIC price "
+                   "index (default: the shipped history's last 30-day mean).")
 @hardware_dir_option
 @format_option
 @_handle_errors
 def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: str) -> None:
     """Show one profile: spec, sources, tuning curve and breakeven power price."""
-    from simulator.hardware import breakeven_power_usd_per_mwh, get_profile, tuned_power_w
+    from simulator.hardware import get_profile, profile_breakeven_power_usd_per_mwh, tuned_power_w
     from simulator.errors import InputError
 
     try:
@@ -514,11 +612,15 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
                "power_w": float(tuned_power_w(p, f)),
                "efficiency_jth": float(tuned_power_w(p, f)) / (p.hashrate_ths * f)} for f in fractions]
     breakeven = [{"hashprice_usd_per_ph_day": h,
-                  "breakeven_usd_per_mwh": float(breakeven_power_usd_per_mwh(h, p.efficiency_jth))}
+                  "breakeven_usd_per_mwh": float(profile_breakeven_power_usd_per_mwh(p, h))}
                  for h in hashprices]
     spec = p.model_dump(mode="json")
+    from simulator.market.asic_market import price_rows
+
+    prices = price_rows(p.power_w / p.hashrate_ths, hashprice_usd_per_ph_day)
     if fmt == "json":
-        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven}, indent=2))
+        click.echo(json.dumps({"profile": spec, "tuning": tuning, "breakeven": breakeven, "asic_price": prices},
+                              indent=2))
         return
     sources = spec.pop("source", {}) or {}
     defaults = set(spec.pop("class_defaults", []) or [])
@@ -535,6 +637,8 @@ def hardware_show(model_id: str, hashprice_usd_per_ph_day, hardware_dirs, fmt: s
     emit(tuning, fmt)
     click.echo("Breakeven power price (gross, before pool fee and cooling):")
     emit(breakeven, fmt)
+    click.echo("ASIC price index beside the latest dated market price of its efficiency tier (USD/TH):")
+    emit(prices, fmt, floatfmt="{:,.2f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,24 +40,20 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simulator import __version__, metrics, network, pool, signals, site as site_model, units
+from simulator import __version__, metrics, network, network_models, pool, signals, site as site_model, units
 from simulator.config import load_scenario
 from simulator.config.checks import capacity_mw, library_for
-from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
 from simulator.config.schema import Valuation
+from simulator.finance import segments, structural
 from simulator.finance.flows import OperatingFlows
 from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, FailureState, build_cohorts, fail_and_repair
 from simulator.hardware import daily_failure_probability, temperature_derate_fraction
-from simulator.market.fees import FEE_MODELS
+from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th
-from simulator.market.history import load_history
-from simulator.market.power import POWER_MODELS
-from simulator.market.replay import HistoryFees, HistoryPrice
-from simulator.market.price import PRICE_MODELS
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_workers
@@ -75,97 +71,57 @@ QUANTILE_BLOCK_DAYS = 32
 
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
-                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh")
+                 "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 MONTHLY_LINES = ("btc_mined", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
-                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "expansion_capex_usd", "purchase_capex_usd",
+                 "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "site_opex_hosting_usd", "site_opex_hpc_usd",
+                 "expansion_capex_usd", "purchase_capex_usd",
                  "energy_mwh",
-                 "curtailed_mwh", "repair_cost_usd", "units_failed", "units_retired", "retired_ths",
+                 "curtailed_mwh", "underclocked_mwh", "repair_cost_usd", "units_failed", "units_retired",
+                 "retired_ths",
                  "resale_value_usd", "hpc_revenue_usd", "hpc_power_cost_usd", "hpc_opex_usd", "hpc_capex_usd")
 
 
-def _history(scenario: Scenario, cfg):
-    """The daily history a ``model: history`` section replays (its ``history_csv`` or the shipped one)."""
-    return load_history(scenario.resolve(cfg.history_csv) if cfg.history_csv else None)
-
-
 def _price_model(scenario: Scenario):
-    cfg = scenario.market.btc_price
-    if cfg.model == "history":
-        return HistoryPrice(_history(scenario, cfg), scenario.start, scenario.horizon_days)
-    kwargs = cfg.model_dump(exclude={"model", "history_csv"})
-    if cfg.model == "bootstrap" and cfg.history_csv:
-        kwargs["history"] = load_history(scenario.resolve(cfg.history_csv))
-    if cfg.model == "csv":
-        kwargs = {"file": scenario.resolve(cfg.file), "start": scenario.start, "horizon_days": scenario.horizon_days}
-    return PRICE_MODELS[cfg.model](**kwargs)
+    """The BTC price model, built through the registry keyed by ``market.btc_price.model``."""
+    return market_registry.price_model(scenario)
 
 
 def _fee_model(scenario: Scenario):
-    cfg = scenario.market.fees
-    if cfg.model == "history":
-        return HistoryFees(_history(scenario, cfg), scenario.start, scenario.horizon_days)
-    if cfg.model == "csv":
-        return FEE_MODELS["csv"](file=scenario.resolve(cfg.file), start=scenario.start,
-                                 horizon_days=scenario.horizon_days)
-    return FEE_MODELS[cfg.model](**cfg.model_dump(exclude={"model"}))
+    """The fee model, built through the registry keyed by ``market.fees.model``."""
+    return market_registry.fee_model(scenario)
 
 
 def _power_model(scenario: Scenario, site):
-    """The hourly market price model of an ``index`` or ``ppa`` site (None for a fixed contract)."""
-    market = {"index": site.power, "ppa": getattr(site.power, "index", None)}.get(site.power.contract)
-    if market is None:
-        return None
-    if market.file:
-        return POWER_MODELS["csv"](file=scenario.resolve(market.file), start=scenario.start,
-                                   horizon_days=scenario.horizon_days)
-    params = market.model_dump(exclude={"contract", "file", "shape"})
-    shape = np.ones(units.HOURS_PER_DAY) if market.shape == "flat" else None
-    loading = float(np.sqrt(scenario.market.power_correlation))  # pairwise correlation a² = ρ
-    return POWER_MODELS["index"](start=scenario.start, shape=shape, common_loading=loading, **params)
+    """A site's hourly market price model, through the registry keyed by ``power.contract`` (None: fixed)."""
+    return market_registry.power_model(scenario, site)
 
 
 def _hashrate_model(scenario: Scenario, library):
-    cfg = scenario.network.hashrate
-    if cfg.model == "history":  # blocks and retargets replayed too (network.advance_day's replay arguments)
-        return network.HistoryNetwork.from_history(_history(scenario, cfg), scenario.start, scenario.horizon_days)
-    h0 = start_network_ehs(scenario)
-    if cfg.model == "endogenous":
-        params = cfg.model_dump(exclude={"model", "initial_ehs"})
-        return network.EndogenousHashrate.from_library(library, scenario.start, h0, **params)
-    if cfg.model == "constant":
-        return network.ConstantHashrate(h0)
-    if cfg.model == "growth":
-        return network.GrowthHashrate(h0, cfg.growth_annual, cfg.vol_annual)
-    if cfg.model == "csv":
-        return network.CsvHashrate(scenario.resolve(cfg.file), scenario.start, scenario.horizon_days)
-    raise ValueError(f"unknown network hashrate model {cfg.model!r}")
+    """The network hashrate model, through the registry keyed by ``network.hashrate.model``."""
+    return network_models.hashrate_model(scenario, library)
 
 
 def expected_growth(scenario: Scenario) -> tuple[float, float]:
     """The scenario's expected BTC price drift and network hashrate growth [1/year], for the dcf.
 
-    A regime model's drift is the mean of its regimes' drifts weighted by mean duration; a
-    model without a drift (csv, bootstrap without ``drift_annual``) and a network without a
-    growth rate (constant, csv, endogenous) count as 0.
+    Each model's registry entry states it: a regime model's drift is the mean of its regimes'
+    drifts weighted by mean duration; a model without a drift (csv, history, bootstrap without
+    ``drift_annual``) and a network without a growth rate (constant, csv, history, endogenous)
+    count as 0.
     """
-    price = scenario.market.btc_price
-    if price.model == "regime":
-        weights = np.array([r.mean_duration_days for r in price.regimes])
-        drift = float(np.dot(weights, [r.drift_annual for r in price.regimes]) / weights.sum())
-    else:
-        drift = float(getattr(price, "drift_annual", None) or 0.0)
-    growth = float(getattr(scenario.network.hashrate, "growth_annual", None) or 0.0)
-    return drift, growth
+    return (market_registry.expected_drift_annual(scenario.market.btc_price),
+            network_models.expected_growth_annual(scenario.network.hashrate))
 
 
 def _signal_tracker(scenario: Scenario, library, hashrate_model) -> signals.SignalTracker:
     """The daily signal columns' state; a replay supplies the network hashrate before the start."""
-    cfg = scenario.signals
-    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, cfg.mix_years,
-                                                  cfg.network_power_usd_per_mwh)
-    return signals.SignalTracker(breakeven, weights, cfg.industry_sell_fraction,
-                                 getattr(hashrate_model, "prior_ehs", None))
+    net = scenario.network
+    breakeven, weights = signals.network_cost_mix(library, scenario.start, scenario.horizon_days, net.mix_years,
+                                                  net.network_power_usd_per_mwh)
+    return signals.SignalTracker(breakeven, weights, scenario.signals.industry_sell_fraction,
+                                 hashrate_model.prior_ehs if isinstance(hashrate_model, network.HistoryNetwork)
+                                 else None)
 
 
 @dataclass
@@ -188,6 +144,7 @@ class _Day:
     hosting_cost_usd: np.ndarray
     energy_mwh: np.ndarray
     curtailed_mwh: np.ndarray
+    underclocked_mwh: np.ndarray
     repair_cost_usd: np.ndarray
     units_failed: np.ndarray
     units_retired: np.ndarray = None
@@ -198,6 +155,9 @@ class _Day:
     network_revenue_btc: np.ndarray = None
     running_ths: np.ndarray = None
     site_opex_usd: float = 0.0
+    site_opex_hosting_usd: float = 0.0
+    site_opex_hpc_usd: float = 0.0
+    site_mw: tuple = (0.0, 0.0, 0.0)  # all sites' (capacity, hosting, HPC) MW
     expansion_capex_usd: float = 0.0
     retired_units_by_cohort: np.ndarray = None
     delivered_units: np.ndarray = None
@@ -221,7 +181,8 @@ class _Day:
                    demand_response_credit_usd=zero.copy(), transmission_charge_usd=zero.copy(),
                    hosting_revenue_usd=zero.copy(), hosting_power_cost_usd=zero.copy(),
                    hosting_cost_usd=zero.copy(),
-                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), repair_cost_usd=repair_cost_usd,
+                   energy_mwh=zero.copy(), curtailed_mwh=zero.copy(), underclocked_mwh=zero.copy(),
+                   repair_cost_usd=repair_cost_usd,
                    units_failed=units_failed, running_ths=zero.copy(), units_retired=zero.copy(),
                    retired_ths=zero.copy(), resale_value_usd=zero.copy())
 
@@ -284,7 +245,8 @@ class _Simulation:
             drift, growth = expected_growth(scenario)
             self.ledger = Ledger(scenario.company, start=scenario.start, horizon_days=self.days, paths=n,
                                  site_names=[s.name for s in scenario.sites], cohort_start_day=self.cohorts.start_day,
-                                 price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc)
+                                 price_drift_annual=drift, network_growth_annual=growth, hpc_projects=scenario.hpc,
+                                 price_vol_annual=structural.model_vol_annual(scenario.market.btc_price))
             self.calendar = calendar(self.dates)
         self.daily_columns = daily_columns(scenario)
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
@@ -349,12 +311,15 @@ class _Simulation:
         for ``days`` days (no production, no energy drawn, not curtailment); ``price_shock``
         multiplies the BTC price from that day's close on by ``1 + change_pct/100`` (the
         price model continues from the shocked level); ``hashrate_shock`` does the same to
-        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days.
+        the network hashrate; ``fee_spike`` sets fees per block for ``days`` days. Every
+        event of a date, the start's included, applies before that day's market and sites:
+        the actor waits only for a later date (a timeout of 0 would queue it behind them).
         """
         names = [s.name for s in self.scenario.sites]
         dated = sorted(((e.date - self.scenario.start).days, i, e) for i, e in enumerate(self.scenario.events))
         for day, _, event in dated:
-            yield self.env.timeout(day - self.env.now)
+            if day > self.env.now:
+                yield self.env.timeout(day - self.env.now)
             if event.kind == "power_tax":
                 self.tax_usd_per_mwh[names.index(event.site)] += event.usd_per_mwh
             elif event.kind == "outage":
@@ -428,11 +393,13 @@ class _Simulation:
         fee, facility = self.scenario.pool.fee, 1 + site.cooling_overhead
         mine = np.flatnonzero(c.site_index == index)
         mine = mine[np.argsort(c.efficiency_jth[mine], kind="stable")]  # most efficient first
-        ths_per_unit = c.hashrate_ths[mine][:, None]
         mw_per_unit = c.power_w[mine][:, None] / units.W_PER_MW
         prices = _power_model(self.scenario, site)
         dr, fcp = site.demand_response, site.four_cp
         tuned = bool(c.dynamic[mine].any()) or site.ambient_c is not None or site.ambient_hourly_c is not None
+        spec = site_model.SiteCohorts(c.efficiency_jth[mine], c.hashrate_ths[mine][:, None], mw_per_unit,
+                                      c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
+                                      c.dynamic[mine], tuned)
         if prices is None:  # every hour alike: one row will do unless hours are treated differently
             same_hours = site.curtailment.policy in ("none", "economic") and not (dr or fcp or tuned)
             hourly_price = np.full((1 if same_hours else units.HOURS_PER_DAY, self.paths),
@@ -449,8 +416,7 @@ class _Simulation:
             fcp_streams = PathStreams(self.seed, f"four_cp:{index}", self.path_ids)
             prior_mw = fcp.prior_4cp_mw if fcp.prior_4cp_mw is not None else \
                 (mw_per_unit * self.units.working[mine]).sum(axis=0) * facility
-            transmission = site_model.transmission_usd_per_day(fcp, prior_mw)
-            peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
+            four_cp = site_model.FourCpCharges(fcp, prior_mw, self.paths)
         capacity = np.array([capacity_mw(site, date.date()) for date in self.dates])
         policies = self.scenario.policies
         losing_days = np.zeros((len(mine), self.paths))
@@ -467,62 +433,41 @@ class _Simulation:
             mean_price = hourly_price.mean(axis=0)
             if prices is not None:
                 self.index_price_usd_per_mwh[index] = mean_price
-            if policies.stop or policies.retire:
-                losing = site_model.site_breakeven_usd_per_mwh(d.hashprice_usd_per_ph_day, c.efficiency_jth[mine],
-                                                               fee, site.cooling_overhead, tax) \
-                    < mean_price
-                losing_days = np.where(losing, losing_days + 1, 0)
-                if policies.stop:
-                    stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
-                if policies.retire:
-                    self._retire(mine, losing_days >= policies.retire.negative_margin_days)
-            working = self.units.working[mine]
-            if day < self.offline_until[index]:
-                working = working * False
-            if policies.stop:
-                working = working * ~stopped
-            ths, mw = ths_per_unit * working, mw_per_unit * working
-            cap_mw = None
+            calls = avoid = None
             if dr:
                 if day % BLOCK_DAYS == 0:
                     dr_draws = dr_streams.uniform((min(BLOCK_DAYS, self.days - day), units.HOURS_PER_DAY))
-                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month)
-                cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - dr.committed_mw / facility, 0.0), np.inf)
+                calls = site_model.demand_response_calls(dr, dr_draws[day % BLOCK_DAYS], date.month, hourly_price)
                 d.demand_response_credit_usd += site_model.demand_response_credit_usd_per_day(dr)
             if fcp:
                 avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
-                cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
-            if tuned:
-                run = site_model.dispatch_day_tuned(
-                    site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee, site.cooling_overhead,
-                    ths, mw, c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
-                    c.dynamic[mine], derate_by_month[date.month], cap_mw)
-            else:
-                run = site_model.dispatch_day(site.curtailment, d.hashprice_usd_per_ph_day, hourly_price, tax, fee,
-                                              site.cooling_overhead, c.efficiency_jth[mine], ths, mw, cap_mw)
-            if fcp:
-                if site_model.is_summer(date.month):
-                    if date.day == 1 or day == 0:  # this month's system peak: a weekday and a likely hour
-                        peak_day, peak_hour = site_model.four_cp_peak(fcp, date, fcp_streams.uniform((2,)))
-                    at_peak = peak_day == date.day
-                    peak_load_sum += np.where(at_peak, run.energy_hourly_mwh[peak_hour, np.arange(self.paths)], 0.0)
-                    peaks_seen += at_peak
-                if date.month == 1 and date.day == 1:  # next year's charge from last summer's peaks
-                    measured = site_model.transmission_usd_per_day(fcp, peak_load_sum / np.maximum(peaks_seen, 1))
-                    transmission = np.where(peaks_seen > 0, measured, transmission)
-                    peak_load_sum, peaks_seen = np.zeros(self.paths), np.zeros(self.paths)
-                d.transmission_charge_usd += transmission
-            self.power_price_usd_per_mwh[index] = mean_price + tax
             ppa = site_model.ppa_price_usd_per_mwh(site.power, day, expiry_day) if is_ppa else None
+            offline = day < self.offline_until[index]
+            hosted_mw = site.hosting.mw if site.hosting is not None and not offline else 0.0
+            terms = site_model.ppa_terms(site.power, ppa, hosted_mw) if is_ppa else None
+            working = self.units.working[mine] * (not offline)
+            args = (d.hashprice_usd_per_ph_day, hourly_price, tax, fee, derate_by_month[date.month], calls, avoid,
+                    terms)
+            if policies.stop or policies.retire:  # on each cohort's own margin after the hourly dispatch
+                run = site_model.dispatch_site(spec, site, working, *args, margins=True)
+                losing_days, stopped, retire = site_model.policy_step(run, working > 0, losing_days, stopped, policies)
+                if retire.any():
+                    self._retire(mine, retire)
+                    working = self.units.working[mine] * (not offline)
+                if stopped.any() or retire.any():
+                    run = site_model.dispatch_site(spec, site, working * ~stopped, *args)
+            else:
+                run = site_model.dispatch_site(spec, site, working, *args)
+            if fcp:
+                d.transmission_charge_usd += four_cp.day(date, day == 0, run.energy_hourly_mwh,
+                                                         lambda n: fcp_streams.uniform((n,)))
+            self.power_price_usd_per_mwh[index] = mean_price + tax
             bill = site_model.energy_bill(site.power, run.energy_hourly_mwh, hourly_price, tax, ppa,
                                           energy_mwh=run.energy_mwh)
-            if site.hosting is not None and day >= self.offline_until[index]:
-                hosted_mwh = site.hosting.mw  # every hour: clients' machines are not ours to curtail
-                with_hosted = site_model.energy_bill(site.power, run.energy_hourly_mwh + hosted_mwh, hourly_price,
-                                                     tax, ppa)
-                d.hosting_power_cost_usd += (with_hosted.power_cost_usd - with_hosted.power_credit_usd
-                                             - bill.power_cost_usd + bill.power_credit_usd)
-                d.hosting_revenue_usd += hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+            if hosted_mw:
+                cost, revenue = site_model.hosting_day_usd(site, run.energy_hourly_mwh, hourly_price, tax, ppa, bill)
+                d.hosting_power_cost_usd += cost
+                d.hosting_revenue_usd += revenue
             btc = run.running_ths * units.HS_PER_THS * d.reward_btc_per_hs_day * (1 - fee)
             d.btc_mined += btc
             d.running_ths += run.running_ths
@@ -531,7 +476,15 @@ class _Simulation:
             d.power_cost_usd += bill.power_cost_usd
             d.power_credit_usd += bill.power_credit_usd
             d.curtailed_mwh += run.curtailed_mwh
-            d.site_opex_usd += site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
+            d.underclocked_mwh += run.underclocked_mwh
+            opex = site.opex_usd_per_mw_year * capacity[day] / units.DAYS_PER_YEAR
+            hosting_mw = site.hosting.mw if site.hosting is not None and day >= self.offline_until[index] else 0.0
+            hpc_mw = self.hpc.reserved_mw_at(index, day) if self.hpc is not None else 0.0
+            hosting_share, hpc_share = segments.mw_shares(capacity[day], hosting_mw, hpc_mw)
+            d.site_opex_usd += opex
+            d.site_opex_hosting_usd += opex * hosting_share
+            d.site_opex_hpc_usd += opex * hpc_share
+            d.site_mw = tuple(a + b for a, b in zip(d.site_mw, (capacity[day], hosting_mw, hpc_mw)))
             d.expansion_capex_usd += capex[day]
             yield self.env.timeout(1)
 
@@ -673,7 +626,13 @@ class _Simulation:
                 hpc_opex_usd=np.broadcast_to(d.hpc_opex_usd, (self.paths,)),
                 hpc_building_capex_usd=self.hpc_day.building_capex_usd, hpc_gpu_capex_usd=self.hpc_day.gpu_capex_usd,
                 hpc_completed=self.hpc_day.completed, hpc_net_annual_usd=self.hpc_day.net_annual_usd,
-                hpc_remaining_years=self.hpc_day.remaining_years, height=self.chain.height,
+                hpc_remaining_years=self.hpc_day.remaining_years, hpc_rate_factor=self.hpc_day.rate_factor,
+                hpc_power_price_usd_per_mwh=self.hpc_day.power_price_usd_per_mwh,
+                site_opex_hosting_usd=np.broadcast_to(d.site_opex_hosting_usd, (self.paths,)),
+                site_opex_hpc_usd=np.broadcast_to(d.site_opex_hpc_usd, (self.paths,)),
+                site_mw_hosting_share=np.broadcast_to(segments.mw_shares(*d.site_mw)[0], (self.paths,)),
+                site_mw_hpc_share=np.broadcast_to(segments.mw_shares(*d.site_mw)[1], (self.paths,)),
+                height=self.chain.height,
                 fees_btc_per_block=d.fees_btc_per_block)
             if day == 0:  # cohorts installed before the start, those leaving on day 0 included
                 opening = ((c.start_day <= 0) & (c.end_day >= 0) & ~((c.start_day == 0) & c.purchase))[:, None]
@@ -721,7 +680,7 @@ class _Simulation:
                 "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
                 "fleet_hashrate_ehs": fleet_ehs,
                 "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
-                "curtailed_mwh": d.curtailed_mwh,
+                "curtailed_mwh": d.curtailed_mwh, "underclocked_mwh": d.underclocked_mwh,
                 **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc,
                               d.price_usd),
             }
@@ -769,7 +728,8 @@ class _Simulation:
             "month": np.repeat(self.month_starts.date, self.paths),
             **{line: values.reshape(-1) for line, values in lines.items()},
         }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
-        return {"metrics": metrics.per_path(totals), "daily": daily, "monthly": monthly}
+        return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
+                "monthly": monthly}
 
 
 def daily_columns(scenario: Scenario) -> tuple[str, ...]:
@@ -784,6 +744,8 @@ def _join_chunks(parts: list[dict]) -> dict:
         return pd.concat([p[name] for p in parts if len(p[name])] or [parts[0][name]], ignore_index=True)
 
     return {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
+            "ratio_parts": {k: tuple(np.concatenate([p["ratio_parts"][k][i] for p in parts]) for i in (0, 1))
+                            for k in parts[0]["ratio_parts"]},
             "daily": table("daily"), "monthly": table("monthly")}
 
 
@@ -810,35 +772,57 @@ def estimate_memory_bytes(scenario: Scenario, paths: int, keep_paths: int) -> in
     return BASE_MEMORY_BYTES + 8 * (paths * per_path + daily)
 
 
-def available_memory_bytes() -> int | None:
-    """Memory the system can give a new process now (Linux ``MemAvailable``), or None if unknown."""
+def total_memory_bytes() -> int | None:
+    """The machine's physical memory [bytes] (Linux ``MemTotal``), or None if unknown.
+
+    Total, not available, memory: what other processes hold at the moment changes from one
+    second to the next, and the same run must get the same answer on a busy machine.
+    """
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith("MemTotal:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
 
 
-def check_memory(scenario: Scenario, paths: int, keep_paths: int) -> None:
-    """Refuse, before anything runs, a run that would not fit in memory (InputError: exit 2)."""
-    need, available = estimate_memory_bytes(scenario, paths, keep_paths), available_memory_bytes()
-    if available is not None and need > available:
+def check_power_models(scenario: Scenario) -> None:
+    """Build every site's hourly price model before the run, so that an unreadable power profile
+    or index parameters the all-in mean cannot hold are bad input (InputError: exit 2)."""
+    source = scenario.provenance.file if scenario.provenance else scenario.name
+    for i, site in enumerate(scenario.sites):
+        try:
+            _power_model(scenario, site)
+        except InputError:
+            raise
+        except ValueError as exc:
+            raise InputError(source, 1, 1, f"sites[{i}].power: {exc}") from None
+
+
+def check_memory(scenario: Scenario, paths: int, keep_paths: int, max_memory_bytes: int | None = None) -> None:
+    """Refuse, before anything runs, a run whose estimate exceeds ``max_memory_bytes`` (``--max-memory``)
+    or, without it, the machine's total memory (InputError: exit 2). The answer depends only on
+    the run and the machine (or the limit given), not on how busy the machine is."""
+    need = estimate_memory_bytes(scenario, paths, keep_paths)
+    limit = max_memory_bytes if max_memory_bytes is not None else total_memory_bytes()
+    what = "--max-memory allows" if max_memory_bytes is not None else "the machine has"
+    if limit is not None and need > limit:
         per_path = (need - BASE_MEMORY_BYTES) / max(paths, 1)
-        fit = max(int((available - BASE_MEMORY_BYTES) / per_path), 0)
+        fit = max(int((limit - BASE_MEMORY_BYTES) / per_path), 0)
         source = scenario.provenance.file if scenario.provenance else scenario.name
-        raise InputError(source, 1, 1, f"this run needs about {need / 2**30:,.1f} GB but {available / 2**30:,.1f} GB "
-                                       f"is available; use fewer --paths (about {fit:,} fit), a shorter horizon_days "
-                                       f"or fewer --keep-paths, or split the paths over several runs")
+        raise InputError(source, 1, 1, f"this run needs about {need / 2**30:,.1f} GB but {what} "
+                                       f"{limit / 2**30:,.1f} GB; use fewer --paths (about {fit:,} fit), a shorter "
+                                       f"horizon_days or fewer --keep-paths, or split the paths over several runs")
 
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
-             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None) -> Results:
+             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None,
+             max_memory_bytes: int | None = None) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -862,11 +846,15 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
         Where workers cannot be forked (:func:`simulator.workers.can_fork`) the run stays in
         one process. The results are the same, bit for bit, whatever the number.
+    max_memory_bytes : int, optional
+        Refuse the run if its memory estimate exceeds this [bytes] (default: the machine's
+        total memory; :func:`check_memory`).
     """
     seed = scenario.seed if seed is None else int(seed)
     paths = scenario.paths if paths is None else int(paths)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
-    check_memory(scenario, len(ids), keep_paths)
+    check_memory(scenario, len(ids), keep_paths, max_memory_bytes)
+    check_power_models(scenario)
     if workers is None:
         workers = auto_workers(len(ids))
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1
@@ -888,7 +876,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,
             "version": __version__}
-    return Results(meta=meta, path_metrics=out["metrics"], daily=out["daily"],
+    return Results(meta=meta, path_metrics=out["metrics"], ratio_parts=out["ratio_parts"], daily=out["daily"],
                    daily_quantiles=daily_quantiles, monthly=out["monthly"])
 
 

@@ -75,6 +75,10 @@ class HpcDay:
     """Contracted net cash flow per year at full occupancy from today (for valuation)."""
     remaining_years: np.ndarray
     """Years of contract (or GPU life) left."""
+    rate_factor: np.ndarray
+    """Lease rate signed over the quoted one (colocation; known at signing), 1 for GPU cloud."""
+    power_price_usd_per_mwh: np.ndarray
+    """The project site's power price of the day [USD/MWh]."""
 
     @classmethod
     def zeros(cls, projects: int, paths: int) -> "HpcDay":
@@ -143,7 +147,8 @@ class HpcPortfolio:
     def day(self, day: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on ``day``; ``power_price_usd_per_mwh`` is each site's price of the day ``(sites, paths)``."""
         n, paths = len(self), power_price_usd_per_mwh.shape[1]
-        revenue, power, opex, building, gpu, net, left, prepaid = (np.zeros((n, paths)) for _ in range(8))
+        revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
+                                                                                        for _ in range(10))
         building += self.build_capex_usd(day)[:, None]
         for j, p in enumerate(self.projects):
             c, r = self.completion_day[j], p.revenue
@@ -151,6 +156,8 @@ class HpcPortfolio:
             share = occupied_share(day, c, self.ramp_days[j]) * running
             years = np.maximum(day - c, 0.0) / units.DAYS_PER_YEAR
             price = power_price_usd_per_mwh[self.site_index[j]]
+            site_price[j] = price
+            factor[j] = self.factor[j] if r.kind == "colocation" else 1.0
             facility_mwh_per_day = self.reserved_mw[j] * units.HOURS_PER_DAY
             opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
             if r.kind == "colocation":
@@ -171,7 +178,13 @@ class HpcPortfolio:
             left[j] = np.where(running, np.minimum(self.end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
                                / units.DAYS_PER_YEAR, 0.0)
         ended = (day == np.ceil(self.end_day)) & (self.end_day > self.completion_day)
-        return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, prepaid, ended, net, left)
+        return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, prepaid, ended, net, left, factor,
+                      site_price)
+
+    def reserved_mw_at(self, site_index: int, day: int) -> float:
+        """Facility MW the projects at site ``site_index`` reserve on ``day``."""
+        on = (self.site_index == site_index) & (self.start_day <= day)
+        return float(self.reserved_mw[on].sum())
 
 
 def contract_value_usd(net_annual_usd, remaining_years, discount_rate: float):

@@ -4,6 +4,10 @@ Each metric is a function of per-path totals (arrays ``(paths,)``) returning an 
 NaN where the metric is undefined on a path (cost per BTC with no BTC mined). The summary
 leaves undefined paths out and counts the rest in ``defined_paths``; when none is defined
 its statistics are ``None`` (DESIGN.md, "Outputs"). NaN and inf never leave this module.
+
+A ratio metric (a :class:`Ratio`) also has ``pooled``: Σ numerator ÷ Σ denominator over the
+paths where it is defined, the figure an analyst computes from the totals (the mean of per-path
+ratios is dominated by the paths with the smallest denominators).
 """
 from __future__ import annotations
 
@@ -22,18 +26,33 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
+class Ratio:
+    """A ratio metric: ``numerator(t) / denominator(t)`` per path (NaN where the denominator is 0)."""
+
+    def __init__(self, numerator: Callable[[Totals], np.ndarray], denominator: Callable[[Totals], np.ndarray]):
+        self.numerator, self.denominator = numerator, denominator
+
+    def __call__(self, t: Totals) -> np.ndarray:
+        return _ratio(self.numerator(t), self.denominator(t))
+
+
+def _site_opex_mining_usd(t: Totals) -> np.ndarray:
+    """Site opex on mining's MW (idle capacity included): the whole less hosting's and HPC's MW."""
+    return t["site_opex_usd"] - t["site_opex_hosting_usd"] - t["site_opex_hpc_usd"]
+
+
 def _direct_cost_usd(t: Totals) -> np.ndarray:
     return (t["power_cost_usd"] - t["power_credit_usd"] - t["demand_response_credit_usd"]
-            + t["transmission_charge_usd"] + t["hosting_cost_usd"] + t["site_opex_usd"])
+            + t["transmission_charge_usd"] + t["hosting_cost_usd"] + _site_opex_mining_usd(t))
 
 
 def _cash_cost_usd(t: Totals) -> np.ndarray:
-    return _direct_cost_usd(t) + t["sga_usd"]
+    return _direct_cost_usd(t) + t["sga_mining_usd"]
 
 
 def _all_in_cost_usd(t: Totals) -> np.ndarray:
-    """Cash cost + depreciation + SBC + interest of the mining business (HPC assets and project debt excluded)."""
-    return (_cash_cost_usd(t) + t["depreciation_usd"] - t["hpc_depreciation_usd"] + t["sbc_usd"]
+    """Cash cost + mining's depreciation, SBC and interest (HPC assets and project debt excluded)."""
+    return (_cash_cost_usd(t) + t["depreciation_mining_usd"] + t["sbc_mining_usd"]
             + t["interest_usd"] - t["hpc_interest_usd"])
 
 
@@ -48,7 +67,7 @@ def _beta(t: Totals) -> np.ndarray:
 #: name -> (unit, formula over per-path totals, one-line definition). The operations metrics.
 METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "btc_mined": ("BTC", lambda t: t["btc_mined"], "BTC paid by the pool (net of its fee) over the horizon"),
-    "btc_per_ehs_day": ("BTC/(EH/s·day)", lambda t: _ratio(t["btc_mined"], t["fleet_ehs_days"]),
+    "btc_per_ehs_day": ("BTC/(EH/s·day)", Ratio(lambda t: t["btc_mined"], lambda t: t["fleet_ehs_days"]),
                         "btc_mined / Σ daily energised fleet EH/s"),
     "hashprice_usd_per_ph_day": ("USD/(PH/s·day)", lambda t: t["hashprice_usd_per_ph_day_sum"] / t["days"],
                                  "time average of the daily network hashprice (before pool fee)"),
@@ -64,12 +83,18 @@ METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "hosting_cost_usd": ("USD", lambda t: t["hosting_cost_usd"], "hosting fees paid for own machines at third parties"),
     "expansion_capex_usd": ("USD", lambda t: t["expansion_capex_usd"], "site expansion capex spent"),
     "site_opex_usd": ("USD", lambda t: t["site_opex_usd"], "opex_usd_per_mw_year × capacity_mw × years"),
-    "power_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(t["power_cost_usd"] - t["power_credit_usd"], t["btc_mined"]),
+    "site_opex_mining_usd": ("USD", _site_opex_mining_usd,
+                             "site opex on the MW mining takes (idle capacity included): site_opex − hosting's and "
+                             "HPC's MW shares"),
+    "power_cost_per_btc_usd": ("USD/BTC", Ratio(lambda t: t["power_cost_usd"] - t["power_credit_usd"],
+                                                lambda t: t["btc_mined"]),
                                "(power_cost − power_credit) / btc_mined"),
-    "direct_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_direct_cost_usd(t), t["btc_mined"]),
+    "direct_cost_per_btc_usd": ("USD/BTC", Ratio(_direct_cost_usd, lambda t: t["btc_mined"]),
                                 "(power − power credit − demand-response credit + transmission + hosting fees paid "
-                                "+ site opex) / btc_mined"),
+                                "+ site_opex_mining) / btc_mined"),
     "curtailed_mwh": ("MWh", lambda t: t["curtailed_mwh"], "facility energy not drawn because of curtailment"),
+    "underclocked_mwh": ("MWh", lambda t: t["underclocked_mwh"],
+                         "facility energy running machines did not draw because dynamic tuning set them below stock"),
     "repair_cost_usd": ("USD", lambda t: t["repair_cost_usd"], "failed units × repair cost per unit"),
     "units_failed": ("units", lambda t: t["units_failed"], "machine failures over the horizon"),
     "units_retired": ("units", lambda t: t["units_retired"], "units retired by policy or date"),
@@ -85,21 +110,28 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "revenue_usd": ("USD", lambda t: t["revenue_usd"], "mining revenue + hosting revenue + HPC revenue"),
     "hpc_revenue_usd": ("USD", lambda t: t["hpc_revenue_recognised_usd"],
                         "AI/HPC lease and GPU-hour revenue (unused prepayments kept when a lease ends included)"),
-    "hpc_share_of_revenue": ("fraction", lambda t: _ratio(t["hpc_revenue_recognised_usd"], t["revenue_usd"]),
+    "hpc_share_of_revenue": ("fraction", Ratio(lambda t: t["hpc_revenue_recognised_usd"], lambda t: t["revenue_usd"]),
                              "hpc_revenue / revenue"),
     "ebitda_mining_usd": ("USD", lambda t: t["ebitda_mining_usd"],
                           "mining and hosting revenue − their cost of revenue (before corporate SG&A)"),
     "ebitda_hpc_usd": ("USD", lambda t: t["ebitda_hpc_usd"], "HPC revenue − HPC power and opex (before corporate SG&A)"),
     "sga_usd": ("USD", lambda t: t["sga_usd"], "SG&A without stock-based compensation"),
+    "sga_mining_usd": ("USD", lambda t: t["sga_mining_usd"],
+                       "SG&A × mining revenue / revenue, day by day (all of it with cost_allocation all_to_mining)"),
+    "sbc_mining_usd": ("USD", lambda t: t["sbc_mining_usd"], "SBC × mining revenue / revenue, day by day"),
+    "depreciation_mining_usd": ("USD", lambda t: t["depreciation_mining_usd"],
+                                "machines + sites × mining's MW share (HPC's and hosting's MW and HPC assets left out)"),
+    "unallocated_sga_usd": ("USD", lambda t: t["sga_usd"] + t["sbc_usd"] - t["sga_mining_usd"] - t["sbc_mining_usd"],
+                            "SG&A and SBC allocated to hosting and HPC: left out of the per-BTC costs"),
     "ebitda_usd": ("USD", lambda t: t["ebitda_usd"],
                    "revenue − cost of revenue − SG&A (SBC excluded) = mining + HPC segment EBITDA − SG&A"),
     "net_income_usd": ("USD", lambda t: t["net_income_usd"],
                        "EBITDA − SBC − depreciation − impairment + BTC fair-value gain + hedge P&L − interest − tax"),
-    "cash_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_cash_cost_usd(t), t["btc_mined"]),
-                              "(direct costs + SG&A without SBC) / btc_mined"),
-    "all_in_cost_per_btc_usd": ("USD/BTC", lambda t: _ratio(_all_in_cost_usd(t), t["btc_mined"]),
-                                "(cash cost + depreciation + SBC + interest) / btc_mined, HPC depreciation and "
-                                "project-debt interest excluded"),
+    "cash_cost_per_btc_usd": ("USD/BTC", Ratio(_cash_cost_usd, lambda t: t["btc_mined"]),
+                              "(mining's direct costs + sga_mining) / btc_mined"),
+    "all_in_cost_per_btc_usd": ("USD/BTC", Ratio(_all_in_cost_usd, lambda t: t["btc_mined"]),
+                                "(cash cost + depreciation_mining + sbc_mining + interest not on HPC project debt) "
+                                "/ btc_mined"),
     "depreciation_usd": ("USD", lambda t: t["depreciation_usd"], "straight-line depreciation of machines and sites"),
     "impairment_usd": ("USD", lambda t: t["impairment_usd"], "book value of units retired or lost − resale proceeds"),
     "sbc_usd": ("USD", lambda t: t["sbc_usd"], "stock-based compensation"),
@@ -114,18 +146,21 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "dilution_pct": ("%", lambda t: (t["end_shares"] / t["start_shares"] - 1) * 100,
                      "(end basic shares / start basic shares − 1) × 100"),
     "end_equity_value_usd": ("USD", lambda t: t["end_equity_value_usd"], "share price × basic shares, last day"),
-    "end_nav_per_share_usd": ("USD", lambda t: _ratio(t["end_nav_usd"], t["end_diluted_shares"]),
-                              "((treasury + pledged) BTC × price + cash + fleet at the ASIC price index + sites − debt) "
-                              "/ diluted shares, if-converted"),
-    "end_btc_per_share": ("BTC", lambda t: _ratio(t["end_treasury_btc"], t["end_diluted_shares"]),
+    "end_nav_per_share_usd": ("USD", Ratio(lambda t: t["end_nav_usd"], lambda t: t["end_diluted_shares"]),
+                              "(firm value V − debt face) / diluted shares, if-converted; V = cash + BTC + HPC "
+                              "contracts + max(fleet and sites, dcf/multiple EV)"),
+    "end_btc_per_share": ("BTC", Ratio(lambda t: t["end_treasury_btc"], lambda t: t["end_diluted_shares"]),
                           "(treasury + pledged BTC) / diluted shares"),
-    "ev_per_ehs_usd": ("USD per EH/s", lambda t: _ratio(t["end_equity_value_usd"] + t["end_debt_usd"] - t["end_cash_usd"],
-                                                         t["end_installed_ehs"]),
+    "ev_per_ehs_usd": ("USD per EH/s", Ratio(lambda t: t["end_equity_value_usd"] + t["end_debt_usd"] - t["end_cash_usd"],
+                                               lambda t: t["end_installed_ehs"]),
                        "(equity value + debt − cash) / installed EH/s, last day"),
-    "interest_coverage": ("×", lambda t: _ratio(t["ebitda_usd"], t["interest_usd"]),
+    "interest_coverage": ("×", Ratio(lambda t: t["ebitda_usd"], lambda t: t["interest_usd"]),
                           "EBITDA / interest expense (undefined without interest)"),
-    "prob_margin_call": ("fraction", lambda t: t["flag_margin_call"], "1 if a margin call happened on the path"),
-    "prob_liquidation": ("fraction", lambda t: t["flag_liquidation"], "1 if collateral was liquidated on the path"),
+    "prob_margin_call": ("fraction", lambda t: t["flag_margin_call"],
+                         "1 if a close reached a BTC-backed loan's margin-call LTV on the path (topped up or not)"),
+    "prob_liquidation": ("fraction", lambda t: t["flag_liquidation"],
+                         "1 if collateral was liquidated on the path (after the cure period)"),
+    "liquidation_penalty_usd": ("USD", lambda t: t["liquidation_penalty_usd"], "lenders' penalties on liquidations"),
     "prob_cash_shortfall": ("fraction", lambda t: t["flag_cash_shortfall"],
                             "1 if cash, BTC, ATM and credit could not cover obligations (distress)"),
     "prob_covenant_breach": ("fraction", lambda t: t["flag_covenant_breach"], "1 if a term-loan covenant was breached"),
@@ -146,6 +181,30 @@ def per_path(totals: Totals) -> dict[str, np.ndarray]:
     """
     registry = ALL_METRICS if "revenue_usd" in totals else METRICS
     return {name: np.asarray(fn(totals), dtype=float) for name, (_, fn, _) in registry.items()}
+
+
+def ratio_parts(totals: Totals) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{name: (numerator, denominator)}`` per path of every applicable ratio metric (for ``pooled``)."""
+    registry = ALL_METRICS if "revenue_usd" in totals else METRICS
+    return {name: (np.asarray(fn.numerator(totals), dtype=float), np.asarray(fn.denominator(totals), dtype=float))
+            for name, (_, fn, _) in registry.items() if isinstance(fn, Ratio)}
+
+
+def pooled(numerator: np.ndarray, denominator: np.ndarray) -> float | None:
+    """Σ numerator ÷ Σ denominator over the paths where the ratio is defined (denominator ≠ 0); None if none
+    is or the pooled denominator is 0.
+
+    Examples
+    --------
+    >>> pooled(np.array([1.0, 9.0, 5.0]), np.array([1.0, 3.0, 0.0]))  # (1 + 9) / (1 + 3)
+    2.5
+    """
+    defined = np.asarray(denominator) != 0
+    den = float(np.asarray(denominator)[defined].sum())
+    if not defined.any() or den == 0:
+        return None
+    value = float(np.asarray(numerator)[defined].sum()) / den
+    return value if np.isfinite(value) else None
 
 
 def summarise(values: np.ndarray) -> dict:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import chain, units
+from simulator import network_endogenous as endogenous
 from simulator.errors import InputError
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.market.replay import end_of_day_heights, epoch_times, history_window
@@ -113,77 +114,62 @@ class VintageState:
 
     ehs: np.ndarray
     days_under: np.ndarray
-    hashprice_history: np.ndarray  # (lag_days + 1, paths), the last entry is the latest day
+    hashprice_history: np.ndarray  # (lag_days, paths): days d − lag … d − 1, the last is yesterday
 
 
 @dataclass(frozen=True)
 class EndogenousHashrate:
-    """The rest of the world adds machines when hashprice beats new hardware and unplugs old ones.
+    """The rest of the world buys machines on payback and unplugs vintages under water.
 
-    Each day, with hashprice ``h`` [USD/(PH/s·day)] and ``b_new`` the breakeven hashprice of
-    the newest vintage released by then at ``network_power_usd_per_mwh``:
-
-        ΔH = elasticity × max(0, h(t − lag_days) / b_new − 1) × H / 365   (added to the newest vintage)
-
-    and a vintage whose breakeven ``b_v`` has exceeded the day's hashprice for
-    ``capitulation_days`` consecutive days is switched off for good (DESIGN.md, "Conventions").
-    The starting mix is equal EH/s per release quarter of the hardware library's models over
-    the last ``mix_years`` (a vintage's efficiency is the mean J/TH of its models), scaled to
-    the initial hashrate. The response lag of 1–6 weeks is the published range (Fantazzini &
-    Kolodin 2020); 21 days, 50 USD/MWh, elasticity 1 and 14 days are assumptions that
-    ``hashfleet calibrate`` replaces. The day's hashrate uses hashprices up to yesterday, so
-    the company's own decisions never move it.
+    The model (the payback entry rule, capitulation, the lag) is
+    :mod:`simulator.network_endogenous`'s, shared with ``hashfleet calibrate``; this class
+    keeps its state over the engine's paths. The starting mix is equal EH/s per release
+    quarter of the hardware library's models over the last ``mix_years``
+    (:meth:`~simulator.network_endogenous.Vintages.start_share`), scaled to the initial
+    hashrate. Parameters come from the scenario (defaults only in the schema,
+    :class:`simulator.config.schema.EndogenousHashrate`). Before the lag window has filled,
+    the earliest hashprice seen stands in for the days before the start.
     """
 
     initial_ehs: float
-    release_day: np.ndarray  # (vintages,) days since start a vintage becomes available
-    efficiency_jth: np.ndarray  # (vintages,)
-    lag_days: int = 21
-    network_power_usd_per_mwh: float = 50.0
-    elasticity: float = 1.0
-    capitulation_days: int = 14
-    mix_years: float = 4.0
+    vintages: endogenous.Vintages
+    params: endogenous.Params  # one parameter set (arrays of size 1), broadcast over paths
+    mix_years: float
 
     @classmethod
-    def from_library(cls, library, start: dt.date, initial_ehs: float, **params) -> "EndogenousHashrate":
+    def from_library(cls, library, start: dt.date, initial_ehs: float, *, lag_days: int, elasticity: float,
+                     network_power_usd_per_mwh: float, capitulation_days: int, payback_target_months: float,
+                     mix_years: float) -> "EndogenousHashrate":
         """Vintages = release quarters of the library's models (``YYYY-Qn``), mean J/TH each."""
-        quarters: dict = {}
-        for profile in library.values():
-            when = profile.release_date
-            if when is None:
-                continue
-            first = dt.date(when.year, 3 * ((when.month - 1) // 3) + 1, 1)
-            quarters.setdefault(first, []).append(profile.power_w / profile.hashrate_ths)
-        keys = sorted(quarters)
-        return cls(initial_ehs=initial_ehs,
-                   release_day=np.array([(k - start).days for k in keys], dtype=float),
-                   efficiency_jth=np.array([np.mean(quarters[k]) for k in keys]), **params)
+        params = endogenous.Params.of(lag_days, elasticity, network_power_usd_per_mwh, capitulation_days,
+                                      payback_target_months)
+        return cls(initial_ehs, endogenous.Vintages.from_library(library, start), params, float(mix_years))
+
+    @property
+    def breakeven_usd_per_ph_day(self) -> np.ndarray:
+        """Each vintage's power-only breakeven hashprice ``(vintages, 1)`` [USD/(PH/s·day)]."""
+        return breakeven_hashprice_usd_per_ph_day(self.params.network_power_usd_per_mwh[None, :],
+                                                  self.vintages.efficiency_jth[:, None])
 
     def start(self, paths: int) -> VintageState:
-        window_days = self.mix_years * units.DAYS_PER_YEAR
-        mix = (self.release_day <= 0) & (self.release_day > -window_days)
-        if not mix.any():
-            mix = self.release_day == self.release_day[self.release_day <= 0].max()
-        share = mix / mix.sum()
+        share = self.vintages.start_share(self.mix_years)
         ehs = np.outer(share * self.initial_ehs, np.ones(paths))
-        return VintageState(ehs, np.zeros_like(ehs), np.full((self.lag_days + 1, paths), np.nan))
+        lag = int(self.params.lag_days[0])
+        return VintageState(ehs, np.zeros(ehs.shape, dtype=np.int64), np.full((lag, paths), np.nan))
 
     def day(self, state: VintageState, day: int) -> tuple[np.ndarray, VintageState]:
         """The day's network hashrate [EH/s] from hashprices up to yesterday."""
         history = state.hashprice_history
-        ehs, under = state.ehs, state.days_under
-        if not np.isnan(history[-1]).all():
-            lagged = history[0] if not np.isnan(history[0]).all() else history[~np.isnan(history[:, 0])][0]
-            released = self.release_day <= day
-            newest = np.flatnonzero(released)[-1]
-            b_new = breakeven_hashprice_usd_per_ph_day(self.network_power_usd_per_mwh, self.efficiency_jth[newest])
-            total = ehs.sum(axis=0)
-            growth = self.elasticity * np.maximum(0.0, lagged / b_new - 1.0) * total / units.DAYS_PER_YEAR
-            b_v = breakeven_hashprice_usd_per_ph_day(self.network_power_usd_per_mwh, self.efficiency_jth)[:, None]
-            under = np.where(b_v > history[-1], under + 1, 0)
-            ehs = np.where(under >= self.capitulation_days, 0.0, ehs)
-            ehs = ehs.copy()
-            ehs[newest] += growth
+        if np.isnan(history[-1]).all():  # day 0: no hashprice seen yet
+            return state.ehs.sum(axis=0), state
+        seen = ~np.isnan(history[:, 0])
+        lagged = history[0] if seen[0] else history[seen][0]
+        p = self.params
+        newest = int(self.vintages.newest(day))
+        under = endogenous.days_under_water(state.days_under, self.breakeven_usd_per_ph_day, history[-1])
+        rate = endogenous.entry_rate_per_day(lagged, self.vintages.efficiency_jth[newest], p.network_power_usd_per_mwh,
+                                             p.payback_target_months, p.elasticity)
+        ehs = endogenous.advance(state.ehs, under >= p.capitulation_days, newest, rate)
         return ehs.sum(axis=0), VintageState(ehs, under, history)
 
     def record(self, state: VintageState, hashprice_usd_per_ph_day: np.ndarray) -> VintageState:

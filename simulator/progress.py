@@ -77,3 +77,28 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self.drawn = False
+
+
+def stages(progress, count: int):
+    """Split one progress callback over ``count`` runs of equal size done one after another.
+
+    Returns ``stage(k)``, the callback for run ``k`` (0-based): it reports ``(done, total)`` of
+    that run to ``progress`` as ``(k × total + done, count × total)``, so a workflow of several
+    simulations (compare, upgrade) draws one bar from 0 to 100 %. ``progress`` False or None
+    gives callbacks that are False (the engine's "no progress").
+
+    Examples
+    --------
+    >>> seen = []
+    >>> stage = stages(lambda done, total: seen.append((done, total)), 3)
+    >>> stage(0)(50, 100); stage(2)(100, 100)
+    >>> seen
+    [(50, 300), (300, 300)]
+    """
+    if not progress or not callable(progress):
+        return lambda k: progress or False
+
+    def stage(k: int):
+        return lambda done, total: progress(k * total + done, count * total)
+
+    return stage

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from simulator import metrics as metric_registry
+from simulator import atomic, metrics as metric_registry
 from simulator.errors import InputError
 
 
@@ -41,6 +39,9 @@ class Results:
         Per (path, month) flow lines of all paths; ``month`` is the month's first day.
     notes : list of str
         What the run said on the way (sections not modelled yet, approximations).
+    ratio_parts : dict of name -> (numerator, denominator) arrays (paths,)
+        Of each ratio metric, for its ``pooled`` statistic (Σ numerator ÷ Σ denominator over the
+        paths where it is defined).
     """
 
     meta: dict
@@ -49,15 +50,19 @@ class Results:
     daily_quantiles: pd.DataFrame
     monthly: pd.DataFrame
     notes: list = field(default_factory=list)
+    ratio_parts: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> dict:
         """The content of summary.json."""
         stats = {name: metric_registry.summarise(values) for name, values in self.path_metrics.items()}
+        for name, (numerator, denominator) in self.ratio_parts.items():
+            if name in stats:
+                stats[name]["pooled"] = metric_registry.pooled(numerator, denominator)
         return {**self.meta, "metrics": stats}
 
     def summary_frame(self) -> pd.DataFrame:
-        """One row per metric: unit, mean, se, p5, p50, p95, defined_paths."""
+        """One row per metric: unit, mean, se, p5, p50, p95, defined_paths, pooled (ratio metrics; else None)."""
         rows = [{"metric": name, "unit": metric_registry.ALL_METRICS[name][0], **stats}
                 for name, stats in self.summary["metrics"].items()]
         return pd.DataFrame(rows).set_index("metric")
@@ -77,42 +82,14 @@ class Results:
         out_dir = os.path.abspath(out_dir)
         if os.path.exists(out_dir) and not overwrite:
             raise InputError(out_dir, 1, 1, "output directory exists; choose another --out or pass --overwrite")
-        parent, name = os.path.split(out_dir)
-        os.makedirs(parent, exist_ok=True)
-        tmp = temporary_dir(parent, f".{name}.tmp-")
-        try:
-            with open(os.path.join(tmp, "summary.json"), "w") as fh:
-                json.dump(self.summary, fh, indent=2, allow_nan=False)
-                fh.write("\n")
+        with atomic.new_directory(out_dir) as tmp:
+            summary = json.dumps(self.summary, indent=2, allow_nan=False) + "\n"
+            atomic.write_text(os.path.join(tmp, "summary.json"), summary, fsync=False)
             for table, frame in (("daily", self.daily), ("daily_quantiles", self.daily_quantiles),
                                  ("monthly", self.monthly)):
                 frame.to_parquet(os.path.join(tmp, f"{table}.parquet"), index=False, engine="pyarrow")
             for writer in extra_writers:
                 writer(tmp)
-            old = None
-            if os.path.exists(out_dir):
-                old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-                os.rename(out_dir, os.path.join(old, name))
-            os.rename(tmp, out_dir)
-            tmp = None
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-
-
-def temporary_dir(parent: str, prefix: str) -> str:
-    """A new directory ``parent/prefix<random>`` with the usual permissions (the umask applies,
-    unlike ``tempfile.mkdtemp``'s 0700, which would outlive the rename into place)."""
-    for _ in range(100):
-        path = os.path.join(parent, f"{prefix}{os.urandom(4).hex()}")
-        try:
-            os.mkdir(path, 0o777)
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name in {parent}")
 
 
 def revenue_mix(monthly: pd.DataFrame) -> pd.DataFrame:

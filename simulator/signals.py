@@ -33,7 +33,7 @@ import numpy as np
 
 from simulator import units
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
-from simulator.network import EndogenousHashrate
+from simulator.network_endogenous import Vintages
 
 #: The daily signal columns, in output order.
 SIGNAL_COLUMNS: tuple[str, ...] = (
@@ -111,14 +111,15 @@ def network_cost_mix(library: Mapping, start: dt.date, days: int, mix_years: flo
     Notes
     -----
     Vintages are the release quarters of the library's models, exactly as the ``endogenous``
-    network model builds them (:meth:`simulator.network.EndogenousHashrate.from_library`),
+    network model builds them (:meth:`simulator.network_endogenous.Vintages.from_library`),
     and so is the mix: DESIGN.md's starting mix of that model (equal EH/s per quarter over
-    the last ``mix_years``), rolled forward day by day. Defaults (``signals`` section of the
-    scenario): 4 years and 50 USD/MWh, the endogenous model's defaults (DESIGN.md); 5 US cents
+    the last ``mix_years``), rolled forward day by day. Defaults (``network.mix_years`` and
+    ``network.network_power_usd_per_mwh``, the same two settings the endogenous model reads):
+    4 years and 50 USD/MWh (DESIGN.md); 5 US cents
     per kWh is the average grid price miners see (Luxor's J. Mellerud, quoted by
     extracrypto.net, "Bitcoin mining difficulty drops the most since July 2021").
     """
-    vintages = EndogenousHashrate.from_library(library, start, 1.0)
+    vintages = Vintages.from_library(library, start)
     release = vintages.release_day
     day = np.arange(days, dtype=float)[:, None]
     window = mix_years * units.DAYS_PER_YEAR

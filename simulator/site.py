@@ -6,9 +6,11 @@ if its revenue covers its power cost, i.e. when the site breakeven power price
 
     breakeven = hashprice_usd_per_th_day × (1 − pool_fee) × 1e6 / (24 × e × (1 + overhead)) − tax
 
-[USD/MWh] is at least the day's contract price (``e`` in J/TH). Hourly index prices,
-PPAs, demand response and 4CP belong to the operations issue. Curtailment is decided hour
-by hour (:func:`dispatch_day`); a fixed contract has the same price every hour.
+[USD/MWh] is at least the hour's contract price (``e`` in J/TH). Curtailment is decided hour
+by hour (:func:`dispatch_day`; a fixed contract has the same price every hour), against the
+marginal cost of energy under a PPA (:func:`net_energy_cost_usd`). The stop and retire
+policies judge each cohort on its own margin after that dispatch (:func:`policy_step`);
+demand-response calls, 4CP charges and hosted load are here too.
 """
 from __future__ import annotations
 
@@ -39,16 +41,74 @@ class Dispatch:
     """A site's day, per path: running TH/s averaged over the day, hourly energy, curtailment.
 
     ``energy_mwh`` is the day's energy, ``energy_hourly_mwh.sum(axis=0)`` (computed once).
+    ``curtailed_mwh`` is facility energy not drawn because machines were switched off;
+    ``underclocked_mwh`` is facility energy not drawn because running machines were tuned
+    below their stock setting (dynamic tuning). With ``margins=True`` the dispatch also gives
+    each cohort's own margin ``cohort_margin_usd`` ``(cohorts, paths)`` [USD] over the hours it
+    runs (:func:`cohort_margins_usd`).
     """
 
     running_ths: np.ndarray
     energy_hourly_mwh: np.ndarray
     curtailed_mwh: np.ndarray
     energy_mwh: np.ndarray = None
+    underclocked_mwh: np.ndarray = None
+    cohort_margin_usd: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.energy_mwh is None:
             object.__setattr__(self, "energy_mwh", self.energy_hourly_mwh.sum(axis=0))
+        if self.underclocked_mwh is None:
+            object.__setattr__(self, "underclocked_mwh", np.zeros_like(self.curtailed_mwh))
+
+
+@dataclass(frozen=True)
+class PpaTerms:
+    """A PPA hour's terms for dispatch: minimum take T and block B [MWh of facility energy per hour], price.
+
+    Below T a MWh used is a MWh not sold back (marginal cost: the index); between T and B it
+    is PPA energy (the PPA price); above B it is bought at the index.
+    """
+
+    take_mwh: float
+    block_mwh: float
+    price_usd_per_mwh: float
+
+
+def ppa_terms(power, ppa_usd_per_mwh: float | None, other_load_mw: float = 0.0) -> PpaTerms | None:
+    """The dispatch terms of a PPA on a day for mining (None without a PPA or after its expiry).
+
+    Load that always runs (hosted clients' ``other_load_mw``) fills the contract first, so
+    mining's own load meets the minimum take and the block that much earlier:
+    ``T' = max(T − other, 0)``, ``B' = max(B − other, 0)`` (the increments of the whole
+    site's bill over mining's load are those of a contract with T' and B').
+    """
+    if ppa_usd_per_mwh is None:
+        return None
+    take, block = power.min_take_fraction * power.block_mw, power.block_mw
+    return PpaTerms(max(take - other_load_mw, 0.0), max(block - other_load_mw, 0.0), ppa_usd_per_mwh)
+
+
+def net_energy_cost_usd(load_mwh: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
+                        ppa: PpaTerms | None = None) -> np.ndarray:
+    """Cost of drawing ``load_mwh`` of facility energy in an hour, less the cost of drawing none [USD].
+
+    Without a PPA ``L (p + tax)``. Under a PPA with minimum take T and block B, the increment
+    of :func:`energy_bill`'s cost − credit over L = 0:
+    ``tax L + p (min(L, T) + max(L − B, 0)) + ppa (clip(L, T, B) − T)``.
+
+    Examples
+    --------
+    >>> terms = PpaTerms(take_mwh=5.0, block_mwh=10.0, price_usd_per_mwh=25.0)
+    >>> [float(net_energy_cost_usd(np.array(L), np.array(250.0), 0.0, terms)) for L in (4.0, 8.0, 12.0)]
+    [1000.0, 1325.0, 1875.0]
+    """
+    if ppa is None:
+        return load_mwh * (price_usd_per_mwh + tax_usd_per_mwh)
+    take, block = ppa.take_mwh, ppa.block_mwh
+    return (load_mwh * tax_usd_per_mwh
+            + price_usd_per_mwh * (np.minimum(load_mwh, take) + np.maximum(load_mwh - block, 0.0))
+            + ppa.price_usd_per_mwh * (np.clip(load_mwh, take, block) - take))
 
 
 @dataclass(frozen=True)
@@ -96,7 +156,8 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
 
 def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                  tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
-                 working_ths: np.ndarray, working_mw: np.ndarray, cap_mw: np.ndarray | None = None) -> Dispatch:
+                 working_ths: np.ndarray, working_mw: np.ndarray, cap_mw: np.ndarray | None = None, *,
+                 ppa: PpaTerms | None = None, margins: bool = False) -> Dispatch:
     """Hour-by-hour curtailment of a site's cohorts and the day's energy bill.
 
     Parameters
@@ -112,6 +173,11 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     cap_mw : (24, paths), optional
         Most IT power [MW] allowed in each hour (demand-response calls, 4CP avoidance); units
         of the least efficient cohorts are shed first (the marginal cohort runs in part).
+    ppa : PpaTerms, optional
+        A PPA in force with minimum take below its block: the marginal cost of energy is the
+        index below T, the PPA price between T and B, the index above B (:func:`ppa_running_count`).
+    margins : bool
+        Also give each cohort's own margin and running hours (for the stop and retire policies).
 
     Notes
     -----
@@ -123,6 +189,8 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     cohort in every hour. ``uptime_target`` also runs everything in the cheapest
     ``ceil(uptime × 24)`` hours of the day; ``schedule`` runs everything except in
     ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax).
+    Under a PPA whose minimum take is below its block the economic count maximises the
+    hour's margin against the bill's marginal cost instead (:func:`ppa_running_count`).
     """
     n_cohorts, paths = working_ths.shape
     cum_ths, cum_mw = _cumulative(working_ths), _cumulative(working_mw)
@@ -133,19 +201,20 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
         on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
         k = np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
     else:
-        all_in = price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh
-        value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
-        threshold = np.full(all_in.shape, np.inf)  # every cohort runs when price + tax <= 0
-        denominator = np.multiply(all_in, units.HOURS_PER_DAY * (1 + cooling_overhead))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            np.divide(value, denominator, out=threshold, where=all_in > 0)
-        k = _count_at_or_below(efficiency_jth, threshold)
+        if ppa is not None and ppa.take_mwh < ppa.block_mwh:
+            k = ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                  cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
+        else:
+            k = _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(
+                hashprice_usd_per_ph_day, price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh,
+                pool_fee, cooling_overhead))
         if policy == "uptime_target":
             must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
             rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
             k = np.where(rank < must_run, n_cohorts, k)
     if cap_mw is None:
         running_ths, running_mw = _take_rows((cum_ths, cum_mw), k)
+        share = None
     else:  # demand-response calls, 4CP avoidance: shed units, least efficient first
         k = k.astype(np.intp)
         running_ths = np.take_along_axis(cum_ths, k, axis=0)
@@ -161,13 +230,112 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
             part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
         running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
         running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
+        share = (capped, whole, part)
+    extra = {}
+    if margins:
+        run = _cohort_run_fraction(n_cohorts, k, share)
+        extra["cohort_margin_usd"] = cohort_margins_usd(run, hashprice_usd_per_ph_day, price_usd_per_mwh,
+                                                        tax_usd_per_mwh, pool_fee, cooling_overhead, working_ths,
+                                                        working_mw, cum_mw, ppa)
     running_mw *= 1 + cooling_overhead
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
         running_mw = np.repeat(running_mw, units.HOURS_PER_DAY, axis=0)
     available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
     energy_mwh = running_mw.sum(axis=0)
     return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
-                    curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh)
+                    curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh, **extra)
+
+
+def _value_usd_per_th_hour(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
+    """What the pool pays for 1 TH/s running one hour [USD]: hashprice / 1,000 × (1 − fee) / 24."""
+    return np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
+
+
+def _efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_per_mwh: np.ndarray,
+                              pool_fee: float, cooling_overhead: float) -> np.ndarray:
+    """Least efficient machine that pays at an all-in price: ``e*`` of :func:`dispatch_day` [J/TH] (inf when ≤ 0)."""
+    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
+    threshold = np.full(np.shape(all_in_usd_per_mwh), np.inf)  # every cohort runs when price + tax <= 0
+    denominator = np.multiply(all_in_usd_per_mwh, units.HOURS_PER_DAY * (1 + cooling_overhead))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        np.divide(value, denominator, out=threshold, where=all_in_usd_per_mwh > 0)
+    return threshold
+
+
+def ppa_running_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
+                      pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray, cum_ths: np.ndarray,
+                      cum_mw: np.ndarray, ppa: PpaTerms) -> np.ndarray:
+    """How many cohorts (most efficient first) maximise each hour's margin under a PPA ``(hours, paths)``.
+
+    Notes
+    -----
+    With ``L_k`` the facility load of the first ``k`` cohorts, the hour's margin is
+    ``M(k) = v TH_k − C(L_k)`` (``C``: :func:`net_energy_cost_usd`, whose slope is the index
+    below T, the PPA price between T and B, the index above B). ``k_T`` and ``k_B`` are the
+    most cohorts that fit wholly below T and B. On ``[0, k_T]``, ``[k_T + 1, k_B]`` and
+    ``[k_B + 1, n]`` every added cohort meets one marginal price, so (efficiencies ascending)
+    ``M`` rises up to that segment's efficiency threshold and falls after it: the segment's
+    best ``k`` is the threshold count clipped to the segment (which takes in the kinks at T
+    and B). The hour takes the best of the three, the larger ``k`` on a tie.
+    """
+    facility = 1 + cooling_overhead
+    load = cum_mw * facility  # (n + 1, paths), nondecreasing
+    n = len(efficiency_jth)
+    k_take = (load <= ppa.take_mwh).sum(axis=0) - 1
+    k_block = (load <= ppa.block_mwh).sum(axis=0) - 1
+    all_in = price_usd_per_mwh + tax_usd_per_mwh
+    t_index = _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(hashprice_usd_per_ph_day, all_in,
+                                                                           pool_fee, cooling_overhead))
+    ppa_all_in = np.full(np.shape(hashprice_usd_per_ph_day), ppa.price_usd_per_mwh + tax_usd_per_mwh)
+    t_ppa = np.searchsorted(efficiency_jth, _efficiency_threshold_jth(hashprice_usd_per_ph_day, ppa_all_in,
+                                                                      pool_fee, cooling_overhead), side="right")
+    candidates = (np.minimum(t_index, k_take),
+                  np.clip(t_ppa, np.minimum(k_take + 1, n), k_block) * np.ones_like(t_index),
+                  np.maximum(t_index, np.minimum(k_block + 1, n)))
+    value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
+    best_k, best_m = None, None
+    for k in candidates:
+        k = k.astype(np.intp)
+        m = value * np.take_along_axis(cum_ths, k, axis=0) - net_energy_cost_usd(
+            np.take_along_axis(load, k, axis=0), price_usd_per_mwh, tax_usd_per_mwh, ppa)
+        if best_k is None:
+            best_k, best_m = k, m
+        else:
+            better = (m > best_m) | ((m == best_m) & (k > best_k))
+            best_k, best_m = np.where(better, k, best_k), np.where(better, m, best_m)
+    return best_k
+
+
+def _cohort_run_fraction(n_cohorts: int, k: np.ndarray, share) -> np.ndarray:
+    """Share of each cohort's units running in each hour ``(cohorts, hours, paths)`` from the running count."""
+    j = np.arange(n_cohorts)[:, None, None]
+    run = (j < k[None]).astype(float)
+    if share is not None:
+        capped, whole, part = share
+        run = np.where(capped[None], (j < whole[None]) + (j == whole[None]) * part[None], run)
+    return run
+
+
+def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                       tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
+                       working_mw: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None = None) -> dict:
+    """Each cohort's own margin over the hours it runs ``(cohorts, paths)`` [USD] (what stop and retire decide on).
+
+    ``margin_j = Σ_h [v r_jh TH_j − (C(S_j + r_jh P_j) − C(S_j))]`` [USD]: ``r_jh`` the share of
+    cohort j running in hour h, ``v`` the pool's payout per TH/s-hour, ``P_j`` its facility
+    power and ``S_j`` the facility power of the more efficient cohorts before it (its place in
+    the merit order), ``C`` :func:`net_energy_cost_usd`. Under ``economic`` curtailment on a
+    fixed or index contract every running hour has a margin ≥ 0, so the margin is too.
+    One price row stands for 24 alike hours.
+    """
+    facility = 1 + cooling_overhead
+    hours = units.HOURS_PER_DAY if np.shape(price_usd_per_mwh)[0] == 1 else 1
+    start = cum_mw[:-1, None, :] * facility
+    end = start + run * working_mw[:, None, :] * facility
+    cost = net_energy_cost_usd(end, price_usd_per_mwh[None], tax_usd_per_mwh, ppa) \
+        - net_energy_cost_usd(start, price_usd_per_mwh[None], tax_usd_per_mwh, ppa)
+    revenue = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee) * run * working_ths[:, None, :]
+    return (revenue - cost).sum(axis=1) * hours
 
 
 def _cumulative(x: np.ndarray) -> np.ndarray:
@@ -230,7 +398,7 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
                        working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
                        max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
-                       cap_mw: np.ndarray | None = None) -> Dispatch:
+                       cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
     """Hourly dispatch cohort by cohort, with thermal derating and dynamic firmware tuning.
 
     Used where :func:`dispatch_day`'s sorted-efficiency shortcut does not hold (efficiency
@@ -250,7 +418,10 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
     ``(r / k_under)^(1/(k_under−1))`` clipped to [min, 1] when r < k_under, else 1
     (max when c ≤ 0). ``economic`` runs a cohort when ``m(f) ≥ 0``; ``uptime_target`` also runs
     everything in the cheapest hours; ``schedule`` runs nothing in ``hours_off``. Curtailed
-    energy is what stock settings would have drawn and was not.
+    energy is what the switched-off units would have drawn at their stock setting,
+    ``Σ (1 − run) M``; underclocked energy is what running units did not draw because they were
+    tuned down, ``Σ run max(M − M f^k, 0)`` (both × (1 + overhead)). A cohort's margin
+    (``margins=True``) is ``Σ_h run (v T f − c M f^k)``.
     """
     value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
     cost = (price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead)  # (24, paths)
@@ -287,9 +458,13 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
         with np.errstate(divide="ignore", invalid="ignore"):
             run = np.where(drawn > 0, run * np.clip((cap_mw[None] - before) / drawn, 0.0, 1.0), run)
     energy_hourly = (run_mw * run).sum(axis=0) * (1 + cooling_overhead)
-    curtailed = np.maximum(mw - run_mw * run, 0.0).sum(axis=(0, 1)) * (1 + cooling_overhead)
+    curtailed = ((1.0 - run) * mw).sum(axis=(0, 1)) * (1 + cooling_overhead)
+    underclocked = (run * np.maximum(mw - run_mw, 0.0)).sum(axis=(0, 1)) * (1 + cooling_overhead)
+    extra = {}
+    if margins:
+        extra["cohort_margin_usd"] = (run * (value * run_ths - cost * run_mw)).sum(axis=1)
     return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
-                    energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed)
+                    energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed, underclocked_mwh=underclocked, **extra)
 
 
 def is_summer(month: int) -> bool:
@@ -297,10 +472,23 @@ def is_summer(month: int) -> bool:
     return 6 <= month <= 9
 
 
-def demand_response_calls(programme, u_hours: np.ndarray, month: int) -> np.ndarray:
-    """Call hours ``(24, paths)``: each hour independently with the programme's probability."""
+def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_per_mwh: np.ndarray) -> np.ndarray:
+    """Call hours ``(24, paths)``: as many as independent hourly draws give, on the day's dearest hours.
+
+    The number of call hours of a day is ``Σ_h [u_h < p]`` (binomial(24, p), p the
+    programme's hourly probability, times ``summer_call_multiplier`` in June–September);
+    the calls fall on that many highest-priced hours of the day (grid operators call
+    demand response when the system is short, which is when real-time prices are highest).
+    Hours of equal price are taken in the order of their draws, so at a fixed price the call
+    hours are exactly the hours with ``u_h < p``.
+    """
     p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
-    return u_hours < min(p, 1.0)
+    n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
+    price = np.broadcast_to(price_usd_per_mwh, u_hours.shape)
+    order = np.lexsort((u_hours, -price), axis=0)  # dearest first, then the smallest draw
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(u_hours.shape[0])[:, None], axis=0)
+    return rank < n_calls
 
 
 def demand_response_credit_usd_per_day(programme) -> float:
@@ -358,3 +546,122 @@ def expansion_capex_usd_per_day(expansions, start, days: int) -> np.ndarray:
         if lo <= hi:
             out[lo:hi + 1] += total / build_days
     return out
+
+
+@dataclass(frozen=True)
+class SiteCohorts:
+    """A site's cohorts in dispatch order (most efficient first): per-unit hashrate and power, tuning.
+
+    ``ths_per_unit``, ``mw_per_unit`` ``(cohorts, 1)`` [TH/s, IT MW]; the tuning arrays
+    ``(cohorts,)`` as in :func:`dispatch_day_tuned`; ``tuned`` when any cohort tunes
+    dynamically or the site has an ambient profile (the cohort-by-cohort dispatch).
+    """
+
+    efficiency_jth: np.ndarray
+    ths_per_unit: np.ndarray
+    mw_per_unit: np.ndarray
+    k_under: np.ndarray
+    k_over: np.ndarray
+    min_fraction: np.ndarray
+    max_fraction: np.ndarray
+    dynamic: np.ndarray
+    tuned: bool
+
+
+def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
+                  price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float, pool_fee: float, derate: np.ndarray,
+                  calls: np.ndarray | None = None, avoid: np.ndarray | None = None, ppa: PpaTerms | None = None,
+                  margins: bool = False) -> Dispatch:
+    """A site's day for ``working`` units ``(cohorts, paths)``: the programmes' caps, then the dispatch.
+
+    A demand-response call (``calls`` ``(24, paths)``) caps IT power at the site's IT load less
+    the committed facility MW; a 4CP avoidance hour (``avoid`` ``(24, 1)``) caps it at 0.
+    """
+    ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
+    cap_mw = None
+    if calls is not None:
+        shed_mw = site.demand_response.committed_mw / (1 + site.cooling_overhead)
+        cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - shed_mw, 0.0), np.inf)
+    if avoid is not None:
+        cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
+    if cohorts.tuned:
+        return dispatch_day_tuned(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
+                                  pool_fee, site.cooling_overhead, ths, mw, cohorts.k_under, cohorts.k_over,
+                                  cohorts.min_fraction, cohorts.max_fraction, cohorts.dynamic, derate, cap_mw,
+                                  margins=margins)
+    return dispatch_day(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                        site.cooling_overhead, cohorts.efficiency_jth, ths, mw, cap_mw, ppa=ppa, margins=margins)
+
+
+def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, stopped: np.ndarray, policies,
+                avoidable_fixed_usd: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stop and retire rules on a day: ``(losing_days, stopped, retire_now)``, each ``(cohorts, paths)``.
+
+    A cohort loses on a day when its own margin after the hour-by-hour dispatch (``run``
+    from :func:`dispatch_site` with ``margins=True`` and every working unit; see
+    :func:`cohort_margins_usd`) does not cover the fixed costs stopping it would save:
+    ``margin − avoidable_fixed_usd < 0``. The engine passes 0: in this model nothing a
+    stopped cohort saves is fixed (site opex is charged on capacity, failures and repairs
+    happen either way), so a cohort that curtailment idles all day (margin 0) is not losing.
+    Only cohorts with units ``present`` count; a day that is not losing resets the run.
+    ``stop`` switches a cohort off after ``negative_margin_days`` losing days in a row and on
+    again on its first day that is not losing; ``retire`` sells it once the run reaches its
+    ``negative_margin_days``.
+    """
+    losing = (run.cohort_margin_usd - avoidable_fixed_usd < 0) & present
+    losing_days = np.where(losing, losing_days + 1, 0)
+    if policies.stop:
+        stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
+    retire = losing_days >= policies.retire.negative_margin_days if policies.retire else np.zeros_like(losing)
+    return losing_days, stopped, retire
+
+
+class FourCpCharges:
+    """A site's 4CP transmission charge through the years: last summer's peak-interval load sets next year's.
+
+    ``prior_mw`` [MW] is the load charged until the first January after a summer in the
+    horizon. Each June–September month the system peak falls on one weekday and hour
+    (:func:`four_cp_peak`, drawn on the month's first simulated day); the site's load in that
+    hour is recorded, and on 1 January the mean over the peaks seen becomes the new charge
+    (:func:`transmission_usd_per_day`).
+    """
+
+    def __init__(self, programme, prior_mw: np.ndarray, paths: int):
+        self.programme = programme
+        self.usd_per_day = transmission_usd_per_day(programme, prior_mw)
+        self.load_sum_mw, self.peaks_seen = np.zeros(paths), np.zeros(paths)
+        self.peak_day = self.peak_hour = None
+
+    def day(self, date, first_day: bool, energy_hourly_mwh: np.ndarray, draw_uniforms) -> np.ndarray:
+        """Record the day's load at this month's peak and return the day's charge ``(paths,)`` [USD].
+
+        ``draw_uniforms(n)`` gives the next ``(n, paths)`` uniforms of the site's 4CP stream.
+        """
+        if is_summer(date.month):
+            if date.day == 1 or first_day:  # this month's system peak: a weekday and a likely hour
+                self.peak_day, self.peak_hour = four_cp_peak(self.programme, date, draw_uniforms(2))
+            at_peak = self.peak_day == date.day
+            paths = np.arange(energy_hourly_mwh.shape[1])
+            self.load_sum_mw += np.where(at_peak, energy_hourly_mwh[self.peak_hour, paths], 0.0)
+            self.peaks_seen += at_peak
+        if date.month == 1 and date.day == 1:  # next year's charge from last summer's peaks
+            measured = transmission_usd_per_day(self.programme, self.load_sum_mw / np.maximum(self.peaks_seen, 1))
+            self.usd_per_day = np.where(self.peaks_seen > 0, measured, self.usd_per_day)
+            self.load_sum_mw, self.peaks_seen = np.zeros_like(self.load_sum_mw), np.zeros_like(self.peaks_seen)
+        return self.usd_per_day
+
+
+def hosting_day_usd(site: Site, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
+                    ppa_usd_per_mwh: float | None, mining_bill: Bill) -> tuple[np.ndarray, float]:
+    """Hosted clients' day: (incremental power bill of their load, hosting revenue) [USD].
+
+    Clients' machines draw ``hosting.mw`` every hour (they are not ours to curtail); their
+    power cost is the site's bill with their load less the bill without it (net of credits),
+    their revenue ``mw × 24 × 1,000 × price_usd_per_kwh``.
+    """
+    hosted_mwh = site.hosting.mw
+    with_hosted = energy_bill(site.power, energy_hourly_mwh + hosted_mwh, price_usd_per_mwh, tax_usd_per_mwh,
+                              ppa_usd_per_mwh)
+    cost = (with_hosted.power_cost_usd - with_hosted.power_credit_usd
+            - mining_bill.power_cost_usd + mining_bill.power_credit_usd)
+    return cost, hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh

@@ -7,7 +7,6 @@ import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 SCENARIOS = REPO / "scenarios"
 CONTRACT = SCENARIOS / "contract_example.yaml"
 

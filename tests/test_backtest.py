@@ -158,7 +158,14 @@ def test_engine_retarget_stepped_on_history_reproduces_real_difficulty(history, 
     assert len(late) == 31 and late.error.abs().max() < 0.01
 
 
-def test_backtest_difficulty_and_heights_are_historys(epochs):
+# --------------------------------------------------------------------------- replay consistency (not validation)
+def test_backtest_replays_historys_difficulty_heights_and_prices(epochs):
+    """A consistency check of the replay, not a validation: the replay reads these very series
+    (Coin Metrics prices, hashrate and block counts; the shipped epoch tables), so agreeing
+    with them shows the plumbing (day alignment, end-of-day heights, the next block's
+    difficulty, the sell-pressure signal's arithmetic), not that the model fits the world.
+    The validations are (a) above, where the engine's own retarget rule reproduces the real
+    difficulty, and (b) and (c) below."""
     res = backtest(SCENARIOS / "halving_crossing.yaml", date_from="2024-03-01", date_to="2024-05-31")
     daily = _daily(res)
     history = load_history()

@@ -19,7 +19,8 @@ from simulator.metrics import ALL_METRICS, METRICS
 from conftest import CONTRACT, SCENARIOS
 
 DAILY = ["path", "date", "btc_price_usd", "difficulty", "network_hashrate_ehs", "height",
-         "hashprice_usd_per_ph_day", "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh"]
+         "hashprice_usd_per_ph_day", "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh",
+         "underclocked_mwh"]
 SIGNALS = ["network_hashrate_30d_ehs", "network_hashrate_60d_ehs", "hash_ribbon_capitulation",
            "underwater_hashrate_fraction", "miner_sell_pressure_btc", "miner_sell_pressure_usd"]
 
@@ -49,8 +50,10 @@ def test_json_table(runner):
     result = runner.invoke(main, ["run", str(SCENARIOS / "halving_crossing.yaml"), "--paths", "2",
                                   "--format", "json"])
     rows = json.loads(result.stdout)
-    assert set(rows[0]) == {"metric", "unit", "mean", "p5", "p50", "p95"}
+    assert set(rows[0]) == {"metric", "unit", "mean", "p5", "p50", "p95", "pooled"}
     assert {r["metric"] for r in rows} == set(METRICS)
+    by_name = {r["metric"]: r for r in rows}  # a ratio metric's pooled value (issue 16); None for the others
+    assert by_name["power_cost_per_btc_usd"]["pooled"] > 0 and by_name["btc_mined"]["pooled"] is None
 
 
 def test_existing_out_is_refused_unless_overwrite(runner, tmp_path):

@@ -20,9 +20,29 @@ def test_the_same_company_twice_gives_identical_rows():
     assert all(p["relative_return_pct_p5"] == 0 == p["relative_return_pct_p95"] for p in pairs)
 
 
+@pytest.fixture(scope="module")
+def simulate_once():
+    """compare's simulations, each run once for the module: the ranking tests differ only in how
+    the same runs are ranked (a scenario and options seen before get the same Results back)."""
+    import simulator.workflows.compare as workflow
+
+    real, seen = workflow.simulate, {}
+
+    def simulate(scenario, **options):
+        key = (scenario.model_dump_json(), repr(sorted((k, v) for k, v in options.items() if k != "progress")))
+        if key not in seen:
+            seen[key] = real(scenario, **options)
+        return seen[key]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(workflow, "simulate", simulate)
+    yield
+    patch.undo()
+
+
 @pytest.mark.parametrize("metric, ascending", [("end_nav_per_share_usd", False), ("all_in_cost_per_btc_usd", True),
                                                ("btc_per_ehs_day", False)])
-def test_rows_are_ranked_by_the_chosen_metric(metric, ascending):
+def test_rows_are_ranked_by_the_chosen_metric(metric, ascending, simulate_once):
     files = [CONTRACT, SCENARIOS / "hpc_conversion.yaml"]
     rows, _ = compare(files, paths=6, overrides=QUICK, rank_by=metric, ascending=ascending)
     values = [r[metric] for r in rows]

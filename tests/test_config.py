@@ -10,7 +10,7 @@ import pytest
 from simulator.config import load_scenario
 from simulator.config.loader import parse_override
 from simulator.config.schema import Scenario
-from simulator.config.yaml12 import parse
+from simulator.yaml12 import parse
 from simulator.errors import InputError, InputErrors
 from simulator.cli import main
 

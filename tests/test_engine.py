@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 from numpy.testing import assert_allclose
 
 from simulator import chain
@@ -187,7 +188,8 @@ def test_deliveries_and_retirements_apply_from_their_date():
 def test_undefined_cost_per_btc_is_null():
     res = simulate(scenario(**{"fleet.0.deployed": "2026-06-01", "horizon_days": 5}))
     stats = res.summary["metrics"]["power_cost_per_btc_usd"]
-    assert stats == {"mean": None, "se": None, "p5": None, "p50": None, "p95": None, "defined_paths": 0}
+    assert stats == {"mean": None, "se": None, "p5": None, "p50": None, "p95": None, "defined_paths": 0,
+                     "pooled": None}  # a ratio metric's pooled value is null too (issue 16)
     assert res.summary["metrics"]["btc_mined"]["mean"] == 0.0
 
 
@@ -208,12 +210,10 @@ def test_same_seed_same_results_and_chunks_equal_whole():
     assert not np.array_equal(whole.path_metrics["btc_mined"], simulate(s, seed=99).path_metrics["btc_mined"])
 
 
-def test_contract_example_runs_with_every_section_modelled():
+def test_contract_example_defines_every_metric_on_every_path():
     from simulator.config import load_scenario
 
     res = simulate(load_scenario(str(CONTRACT)), paths=3)
-    assert res.notes == []
-    assert not any("index" in n or "power_tax" in n or "curtailment" in n for n in res.notes)
     for name, stats in res.summary["metrics"].items():
         assert stats["defined_paths"] == 3, name
 
@@ -222,30 +222,6 @@ def test_contract_example_runs_with_every_section_modelled():
 def endogenous(price_usd, **params):
     return scenario(**{"horizon_days": 60, "market.btc_price.initial_usd": price_usd,
                        "network.hashrate": {"model": "endogenous", **params}})
-
-
-def test_endogenous_network_grows_when_hashprice_beats_new_hardware():
-    from simulator.hardware import load_library
-    from simulator.hardware import breakeven_hashprice_usd_per_ph_day
-    from simulator.network import EndogenousHashrate
-
-    res = simulate(endogenous(90000.0, lag_days=7))
-    day = daily(res)
-    h0 = D0 * 2**32 / 600 / 1e18
-    assert day.network_hashrate_ehs.iloc[0] == pytest.approx(h0, rel=1e-12)  # no signal on day 0
-    assert (day.network_hashrate_ehs.diff().iloc[1:] > 0).all()
-    # day 1 adds elasticity × (hashprice / breakeven of the newest vintage − 1) × H / 365
-    model = EndogenousHashrate.from_library(load_library(), dt.date(2026, 1, 1), h0)
-    newest = model.efficiency_jth[model.release_day <= 1][-1]
-    ratio = day.hashprice_usd_per_ph_day.iloc[0] / float(breakeven_hashprice_usd_per_ph_day(50.0, newest))
-    assert day.network_hashrate_ehs.iloc[1] == pytest.approx(h0 * (1 + (ratio - 1) / 365), rel=1e-9)
-
-
-def test_endogenous_network_capitulates_old_vintages():
-    day = daily(simulate(endogenous(9000.0, capitulation_days=10)))
-    h = day.network_hashrate_ehs.to_numpy()
-    assert np.all(h[:10] == h[0])  # underwater for fewer than 10 days: nothing switched off yet
-    assert h[10] < h[0] and np.all(np.diff(h) <= 0)
 
 
 def test_company_curtailment_does_not_move_the_network():
@@ -341,13 +317,13 @@ def test_luck_passes_through_pplns_and_solo_but_not_fpps():
 
 
 def test_index_site_pays_hourly_prices_and_curtails_spikes():
-    index = {"contract": "index", "mean_usd_per_mwh": 40.0, "vol_daily": 0.3, "spike_probability": 0.02}
+    index = {"contract": "index", "mean_usd_per_mwh": 80.0, "vol_daily": 0.3, "spike_probability": 0.02}
     base = {"sites.0.power": index, "horizon_days": 60, "paths": 20}
     none = simulate(scenario(**base))
     econ = simulate(scenario(**base, **{"sites.0.curtailment": {"policy": "economic"}}))
     energy = none.monthly.groupby("path").energy_mwh.sum()
     avg_price = none.monthly.groupby("path").power_cost_usd.sum() / energy
-    assert avg_price.mean() == pytest.approx(40.0 + 0.02 * 2000, rel=0.15)  # spikes add p × 2,000 on average
+    assert avg_price.mean() == pytest.approx(80.0, rel=0.15)  # all-in mean (issue 17): base 40 + spikes p × 2,000
     assert (econ.path_metrics["curtailed_mwh"] > 0).all()
     margin = lambda r: r.path_metrics["mining_revenue_usd"] - r.path_metrics["power_cost_usd"]  # noqa: E731
     assert np.all(margin(econ) > margin(none))
@@ -541,7 +517,7 @@ def test_retire_policy_removes_the_cohort_for_good():
 
 def test_power_correlation_links_index_sites():
     from simulator.config import load_scenario
-    from simulator.engine import _power_model
+    from simulator.market.registry import power_model as _power_model
     from simulator.rng import PathStreams
 
     from conftest import CONTRACT
@@ -583,3 +559,150 @@ def test_csv_network_hashrate_drives_the_blocks(tmp_path):
     assert_allclose(day.network_hashrate_ehs, values, rtol=1e-12)
     assert_allclose(day.height.diff().fillna(day.height.iloc[0] - 930000), [144 * v / implied_ehs for v in values],
                     rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- issue 17: operations like a mine
+def test_power_tax_dated_on_the_start_day_applies_on_day_0():
+    # issue 17 item 2: 5 USD/MWh on a fixed 40 USD/MWh site over 45 days is exactly +12.5 % (5 / 40)
+    base = {"horizon_days": 45, "sites.0.power.price_usd_per_mwh": 40.0}
+    plain = simulate(scenario(**base)).path_metrics["power_cost_usd"]
+    tax = [{"kind": "power_tax", "date": "2026-01-01", "site": "a", "usd_per_mwh": 5.0}]
+    taxed = simulate(scenario(**base, events=tax)).path_metrics["power_cost_usd"]
+    assert_allclose(taxed / plain, 1.125, rtol=1e-12)
+
+
+def test_two_events_on_one_later_date_both_apply_from_that_day():
+    base = {"horizon_days": 10, "sites.0.power.price_usd_per_mwh": 40.0}
+    taxes = [{"kind": "power_tax", "date": "2026-01-05", "site": "a", "usd_per_mwh": 2.0},
+             {"kind": "power_tax", "date": "2026-01-05", "site": "a", "usd_per_mwh": 3.0}]
+    plain = simulate(scenario(**base)).path_metrics["power_cost_usd"]
+    taxed = simulate(scenario(**base, events=taxes)).path_metrics["power_cost_usd"]
+    energy_mwh = 1000 * S19XP.power_w / 1e6 * 1.04 * 24
+    assert_allclose(taxed - plain, 6 * energy_mwh * 5.0, rtol=1e-9)  # days 4 … 9, both taxes
+
+
+def index_fleet(curtailment="economic", **extra):
+    """Issue 17's reproduction: 12,000 S19 XP on an index site (mean 38, vol 0.35, spikes 1 %/h), flat BTC."""
+    return {"horizon_days": 60, "paths": 20, "seed": 3, "network.blocks": "poisson",
+            "sites.0.power": {"contract": "index", "mean_usd_per_mwh": 38.0, "vol_daily": 0.35,
+                              "spike_probability": 0.01},
+            "sites.0.curtailment": {"policy": curtailment},
+            "fleet.0.units": 12000, **extra}
+
+
+def net_power_margin(res):
+    m = res.path_metrics
+    return m["mining_revenue_usd"] - m["power_cost_usd"] + m["power_credit_usd"]
+
+
+def test_stop_and_retire_leave_a_curtailed_index_fleet_alone():
+    # issue 17 item 1: the old rule (breakeven below the day's mean index price) cut the margin by
+    # 20 % with stop after 1 day and retired all 12,000 units on all 20 paths within two months
+    plain = simulate(scenario(**index_fleet()))
+    stop = simulate(scenario(**index_fleet(), policies={"stop": {"negative_margin_days": 1}}))
+    retire = simulate(scenario(**index_fleet(), policies={"retire": {"negative_margin_days": 3}}))
+    assert (plain.path_metrics["curtailed_mwh"] > 0).all()  # spikes are curtailed on every path
+    assert_allclose(net_power_margin(stop), net_power_margin(plain), rtol=1e-12)
+    assert (retire.path_metrics["units_retired"] == 0).all()
+    assert_allclose(net_power_margin(retire), net_power_margin(plain), rtol=1e-12)
+
+
+def test_stop_without_curtailment_switches_off_the_losing_days_only():
+    # without curtailment a spike hour (2,000 USD/MWh) or a dear day costs more than an S19 XP
+    # earns that day: stop after 1 losing day takes those days off and so raises the margin
+    plain = simulate(scenario(**index_fleet("none")))
+    stop = simulate(scenario(**index_fleet("none"), policies={"stop": {"negative_margin_days": 1}}))
+    assert (net_power_margin(stop) >= net_power_margin(plain) - 1e-6).all()
+    assert (net_power_margin(stop) > net_power_margin(plain)).any()
+    assert (stop.path_metrics["btc_mined"] < plain.path_metrics["btc_mined"]).all()
+    assert (stop.path_metrics["btc_mined"] > 0.3 * plain.path_metrics["btc_mined"]).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 1000), mean=st.sampled_from([25.0, 45.0, 70.0]), days=st.integers(1, 4),
+       contract=st.sampled_from(["index", "fixed"]), model=st.sampled_from(["antminer-s19j-pro", "antminer-s21"]))
+def test_adding_stop_never_lowers_the_economic_margin(seed, mean, days, contract, model):
+    # issue 17's property: economic curtailment, no avoidable fixed costs, flat BTC
+    power = ({"contract": "index", "mean_usd_per_mwh": mean, "vol_daily": 0.35, "spike_probability": 0.01}
+             if contract == "index" else {"contract": "fixed", "price_usd_per_mwh": mean})
+    base = {"horizon_days": 20, "paths": 3, "seed": seed, "sites.0.power": power,
+            "sites.0.curtailment": {"policy": "economic"},
+            "fleet": [{"model": "antminer-s19-xp", "units": 1000, "site": "a", "deployed": "2025-01-01"},
+                      {"model": model, "units": 1000, "site": "a", "deployed": "2025-01-01"}]}
+    plain = simulate(scenario(**base))
+    stop = simulate(scenario(**base, policies={"stop": {"negative_margin_days": days}}))
+    assert (net_power_margin(stop) >= net_power_margin(plain) - 1e-6 * np.abs(net_power_margin(plain))).all()
+
+
+def test_dynamic_underclocking_is_not_curtailment():
+    # issue 17 item 3: 10,000 S21 on dynamic tuning at a fixed 60 USD/MWh run every hour
+    s21 = get_profile("antminer-s21")
+    res = simulate(scenario(**{"horizon_days": 3, "sites.0.power.price_usd_per_mwh": 60.0,
+                               "fleet": [{"model": "antminer-s21", "units": 10000, "site": "a",
+                                          "deployed": "2025-01-01", "tuning": "dynamic"}]}))
+    day = daily(res)
+    assert (day.curtailed_mwh == 0).all()
+    # the closed-form setting (site.dispatch_day_tuned): f = (r / k_under)^(1 / (k_under − 1)), r = v T / (c M)
+    v = day.hashprice_usd_per_ph_day.iloc[0] / 1000 / 24
+    r = v * s21.hashrate_ths / (60.0 * 1.04 * s21.power_w / 1e6)
+    f = (r / s21.tuning.k_under) ** (1 / (s21.tuning.k_under - 1))
+    assert s21.tuning.min_fraction < f < 1
+    stock_mwh = 10000 * s21.power_w / 1e6 * 1.04 * 24
+    assert_allclose(day.underclocked_mwh.iloc[0], stock_mwh * (1 - f ** s21.tuning.k_under), rtol=1e-9)
+    assert_allclose(day.fleet_power_mw.iloc[0] * 24 + day.underclocked_mwh.iloc[0], stock_mwh, rtol=1e-12)
+    assert res.summary["metrics"]["underclocked_mwh"]["mean"] == pytest.approx(day.underclocked_mwh.sum())
+    assert res.monthly.iloc[0].underclocked_mwh == pytest.approx(day.underclocked_mwh.sum())
+
+
+def ppa_take(index_usd_per_mwh, take, policy="economic"):
+    return {"sites.0.power": ppa(index_usd_per_mwh, min_take_fraction=take, block_mw=50.0),
+            "sites.0.curtailment": {"policy": policy, "hours_off": list(range(24))}, "fleet.0.units": 12000}
+
+
+def test_ppa_between_minimum_take_and_block_dispatches_on_the_ppa_price():
+    # issue 17 item 4: 12,000 S19 XP draw 37.6 MW, between T = 25 MW and B = 50 MW. The index (80)
+    # is above their breakeven (≈ 70) but below T the energy is worth the index and above it
+    # costs the PPA's 30: running everything nets more than switching off
+    facility_mw = 12000 * S19XP.power_w / 1e6 * 1.04
+    runs = simulate(scenario(**ppa_take(80.0, 0.5)))
+    off = simulate(scenario(**ppa_take(80.0, 0.5, "schedule")))
+    on = simulate(scenario(**ppa_take(80.0, 0.5, "none")))
+    assert_allclose(runs.monthly.iloc[0].energy_mwh, facility_mw * 24 * 20, rtol=1e-12)
+    assert_allclose(net_power_margin(runs), net_power_margin(on), rtol=1e-12)
+    assert (net_power_margin(runs) > net_power_margin(off)).all()
+    # with the whole block take-or-pay the marginal cost is the index everywhere: switch off
+    full = simulate(scenario(**ppa_take(80.0, 1.0)))
+    assert full.monthly.iloc[0].energy_mwh == 0
+
+
+def test_ppa_load_below_the_minimum_take_dispatches_on_the_index():
+    # T = 45 MW > 37.6 MW: every MWh used is a MWh not sold at the index (80 > breakeven): off
+    res = simulate(scenario(**ppa_take(80.0, 0.9)))
+    assert res.monthly.iloc[0].energy_mwh == 0
+
+
+def test_demand_response_calls_shed_load_in_the_dearest_hours():
+    # issue 17 item 5: at an index site with 1 %/h spikes the day's call hours land on its spikes,
+    # so each MWh shed saves far more than the average MWh costs (random hours would save the average)
+    base = index_fleet("none", **{"horizon_days": 30, "paths": 10, "fleet.0.units": 1000})
+    dr = {"committed_mw": 1.0, "availability_usd_per_mw_month": 0.0, "call_probability": 0.02,
+          "summer_call_multiplier": 1.0}
+    plain = simulate(scenario(**base)).path_metrics
+    called = simulate(scenario(**base, **{"sites.0.demand_response": dr})).path_metrics
+    saved_usd_per_mwh = (plain["power_cost_usd"] - called["power_cost_usd"]).sum() / called["curtailed_mwh"].sum()
+    mean_usd_per_mwh = plain["power_cost_usd"].sum() / (1000 * S19XP.power_w / 1e6 * 1.04 * 24 * 30 * 10)
+    assert saved_usd_per_mwh > 3 * mean_usd_per_mwh  # measured: 324 against 60 (random hours: 42)
+
+
+@pytest.mark.parametrize("index_usd_per_mwh", [70.0, 80.0, 86.0, 88.0, 95.0])
+def test_ppa_dispatch_counts_the_hosted_load_that_fills_the_contract_first(index_usd_per_mwh):
+    # 40 MW of hosted clients run every hour and take the first 40 MW of the block (T = 25, B = 50):
+    # mining meets the PPA price only on 10 MW and the index on the rest. Economic dispatch must
+    # do at least as well for the company as running everything or nothing
+    def company_margin(policy):
+        res = simulate(scenario(**ppa_take(index_usd_per_mwh, 0.5, policy),
+                                **{"sites.0.hosting": {"mw": 40.0, "price_usd_per_kwh": 0.07}}))
+        return net_power_margin(res) - res.path_metrics["hosting_power_cost_usd"]
+
+    best = company_margin("economic")
+    assert (best >= np.maximum(company_margin("none"), company_margin("schedule")) - 1e-6).all()

@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from simulator.config.loader import Document, validate_document
+from simulator.config.loader import Document, load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.finance.hedges import black_scholes_put_usd
 from simulator.finance.instruments import amortisation_schedule
 from simulator.hardware import get_profile
+
+from conftest import REPO
 
 S19XP = get_profile("antminer-s19-xp")
 
@@ -127,51 +129,75 @@ def falling_price(tmp_path, days=90, fall_days=60):
     return prices, price_csv(tmp_path, prices)
 
 
-def test_btc_backed_loan_through_a_60_percent_fall(tmp_path):
-    prices, file = falling_price(tmp_path)
-    loan = {"kind": "btc_backed", "principal_usd": 60e6, "rate": 0.08, "ltv_initial": 0.5, "ltv_margin_call": 0.75,
-            "ltv_liquidation": 0.85}
-    res = simulate(scenario(**{"horizon_days": 90, "market.btc_price": {"model": "csv", "file": file},
-                               "company.treasury_btc": 1500.0, "company.debt": [loan]}), keep_paths=1)
+def contract_example_shocked(**company):
+    """The contract example without its HPC project, BTC −60 % on 2026-03-02 (issue 16's drawdown case)."""
+    doc, _ = load_with_overrides(str(REPO / "scenarios" / "contract_example.yaml"),
+                                 ["horizon_days=75", "paths=1", "market.btc_price.vol_annual=0",
+                                  "market.btc_price.drift_annual=0"])
+    doc.data.pop("hpc", None)
+    doc.data.pop("purchases", None)  # delivered after this short horizon
+    doc.data["events"] = [{"date": "2026-03-02", "kind": "price_shock", "change_pct": -60}]
+    doc.data["company"].update(company)
+    return validate_document(doc, "contract_example.yaml")
+
+
+def test_a_60_percent_drop_is_topped_up_from_free_btc_that_day():
+    res = simulate(contract_example_shocked(), keep_paths=1)
     d = res.daily
-    pledged0 = 60e6 / (90000.0 * 0.5)  # 1,333.3 BTC pledged at the first close, 166.7 left in the treasury
-    assert d.pledged_btc.iloc[0] == pytest.approx(pledged0)
-    assert d.treasury_btc.iloc[0] == pytest.approx(1500.0 - pledged0)
-    # margin call when 60e6 / (1,333.3 × p) ≥ 0.75, i.e. p ≤ 60,000: the whole treasury is posted
-    call_day = int(np.argmax(prices <= 60000.0))
-    assert d.pledged_btc.iloc[call_day - 1] == pytest.approx(pledged0)
-    assert d.pledged_btc.iloc[call_day] == pytest.approx(1500.0) and d.treasury_btc.iloc[call_day] == pytest.approx(0)
-    # with nothing left to post, liquidation when 60e6 / (1,500 p) ≥ 0.85
-    liquidation_day = int(np.argmax(prices <= 60e6 / (0.85 * 1500.0)))
-    assert d.debt_usd.iloc[liquidation_day - 1] == pytest.approx(60e6)
-    assert d.debt_usd.iloc[liquidation_day] == pytest.approx(0.0, abs=1e-6)
-    sold = 60e6 / prices[liquidation_day]
-    assert d.pledged_btc.iloc[liquidation_day] == 0.0
-    assert d.treasury_btc.iloc[liquidation_day] == pytest.approx(1500.0 - sold)
-    # LTV never stays at or above liquidation at a close
-    ltv = d.debt_usd / (d.pledged_btc * d.btc_price_usd).where(d.pledged_btc > 0)
-    assert (ltv.dropna() < 0.85).all()
+    shock = int(np.flatnonzero(d.date == dt.date(2026, 3, 2))[0])
+    before, after = d.iloc[shock - 1], d.iloc[shock]
+    loan = 60e6  # the daily debt_usd also holds the 300 M convertible
+    assert loan / (d.pledged_btc.iloc[0] * d.btc_price_usd.iloc[0]) == pytest.approx(0.5)
+    # LTV 0.5 → 1.25 in one close; the free BTC restores ltv_initial that day, the cash is not touched
+    assert loan / (before.pledged_btc * after.btc_price_usd) == pytest.approx(1.25)
+    assert before.treasury_btc > 2000  # the free BTC before the shock (2,736 with the preset's paths)
+    assert loan / (after.pledged_btc * after.btc_price_usd) == pytest.approx(0.5)
+    assert after.debt_usd == before.debt_usd == 360e6
+    assert after.pledged_btc == pytest.approx(2.5 * before.pledged_btc)
+    assert after.treasury_btc + after.pledged_btc == pytest.approx(before.treasury_btc + before.pledged_btc, rel=1e-3)
+    m = res.summary["metrics"]
+    assert m["prob_margin_call"]["mean"] == 1.0 and m["prob_liquidation"]["mean"] == 0.0
+    assert m["prob_cash_shortfall"]["mean"] == 0.0
+
+
+def test_without_free_btc_or_cash_the_collateral_is_sold_after_the_cure_with_the_penalty(tmp_path):
+    prices = np.concatenate([np.full(5, 90000.0), np.full(25, 36000.0)])
+    pledged = 60e6 / 45000.0
+    loan = {"kind": "btc_backed", "principal_usd": 60e6, "ltv_initial": 0.5, "ltv_margin_call": 0.75,
+            "ltv_liquidation": 0.85, "cure_days": 2, "liquidation_penalty": 0.05}
+    res = simulate(scenario(**{"horizon_days": 30, "fleet": [], "market.btc_price": {"model": "csv",
+                                                                                     "file": price_csv(tmp_path, prices)},
+                               "company.cash_usd": 0.0, "company.sga_usd_per_year": 0.0,
+                               "company.treasury_btc": pledged, "company.debt": [loan]}), keep_paths=1)
+    d = res.daily
+    assert d.treasury_btc.iloc[0] == pytest.approx(0.0, abs=1e-9)  # everything pledged
+    assert np.allclose(d.pledged_btc.iloc[5:7], pledged) and d.pledged_btc.iloc[7] == 0  # sold on day 5 + 2
+    proceeds = pledged * 36000.0  # 48 M settles 48 / 1.05 M of the debt; the rest is due at once: distress
     m = res.summary["metrics"]
     assert m["prob_margin_call"]["mean"] == 1.0 and m["prob_liquidation"]["mean"] == 1.0
-    assert res.monthly.btc_liquidated.sum() == pytest.approx(sold)
-    # interest accrues daily on the balance, day 0 and the liquidation day (repaid at its close) included
-    assert m["interest_usd"]["mean"] == pytest.approx(60e6 * 0.08 / 365 * (liquidation_day + 1), rel=1e-9)
+    assert m["liquidation_penalty_usd"]["mean"] == pytest.approx(proceeds * 0.05 / 1.05)
+    assert m["prob_cash_shortfall"]["mean"] == 1.0
+    assert month(res, "arrears_usd")[0] == pytest.approx(60e6 - proceeds / 1.05)
+    assert month(res, "debt_settled_by_collateral_usd")[0] == pytest.approx(proceeds / 1.05)
+    assert (d.share_price_usd.iloc[7:] == 0).all() and (d.share_price_usd.iloc[:7] > 0).all()
 
 
 def test_btc_backed_loan_the_treasury_cannot_cover_is_called_on_day_0():
     loan = {"kind": "btc_backed", "principal_usd": 60e6, "ltv_initial": 0.5, "ltv_margin_call": 0.75,
             "ltv_liquidation": 0.85}
-    # 800 BTC at 90,000: LTV 0.83 at the first close (above the call level, below liquidation)
+    # 800 BTC at 90,000: LTV 0.83 at the first close (above the call level, below liquidation); the cash
+    # pays the loan down to LTV 0.5 (36 M of debt on 72 M of BTC)
     res = simulate(scenario(**{"horizon_days": 10, "company.treasury_btc": 800.0, "company.debt": [loan]}),
                    keep_paths=1)
     assert res.daily.pledged_btc.iloc[0] == pytest.approx(800.0)
+    assert res.daily.debt_usd.iloc[0] == pytest.approx(800 * 90000.0 * 0.5)
     assert res.summary["metrics"]["prob_margin_call"]["mean"] == 1.0
     assert res.summary["metrics"]["prob_liquidation"]["mean"] == 0.0
-    # 600 BTC: LTV 1.11 ≥ 0.85, liquidated on day 0
-    res = simulate(scenario(**{"horizon_days": 10, "company.treasury_btc": 600.0, "company.debt": [loan]}),
-                   keep_paths=1)
+    # 600 BTC and only 5 M of cash above the floor: uncovered, liquidated when the 2-day cure ends
+    res = simulate(scenario(**{"horizon_days": 10, "company.treasury_btc": 600.0, "company.cash_usd": 5e6,
+                               "company.sga_usd_per_year": 0.0, "company.debt": [loan]}), keep_paths=1)
     assert res.summary["metrics"]["prob_liquidation"]["mean"] == 1.0
-    assert res.daily.pledged_btc.iloc[0] == 0.0
+    assert res.daily.pledged_btc.iloc[1] == pytest.approx(600.0) and res.daily.pledged_btc.iloc[2] == 0.0
 
 
 # --------------------------------------------------------------------------- convertibles
@@ -265,7 +291,10 @@ def test_covenant_breach_accelerates_the_term_loan():
     res = simulate(scenario(**{"company.debt": [loan]}), keep_paths=1)
     assert res.summary["metrics"]["prob_covenant_breach"]["mean"] == 1.0
     debt = month(res, "debt_usd")
-    assert debt[1] == pytest.approx(10e6) and debt[2] == 0.0  # tested at the end of March, repaid that day
+    # breached at the end of March (one cure test), accelerated at the second breach at the end of June
+    assert debt[2] == pytest.approx(10e6) and debt[4] == pytest.approx(10e6) and debt[5] == 0.0
+    loan["covenant_cure_tests"] = 0  # no cure: accelerated at the first breach
+    assert month(simulate(scenario(**{"company.debt": [loan]}), keep_paths=1), "debt_usd")[2] == 0.0
 
 
 def test_taxes_on_cumulative_positive_income():
@@ -370,6 +399,8 @@ company_strategy = st.fixed_dictionaries({
                                                                          max_size=3),
     "hedge": st.sampled_from([None, "forward", "put"]), "method": st.sampled_from(["nav", "dcf", "multiple"]),
     "buy": st.floats(0, 2e7), "buyback": st.floats(0, 1e7), "retire": st.booleans(),
+    "market": st.sampled_from([None, 0.5, 3.0, 40.0]), "allocation": st.sampled_from(["revenue_share", "all_to_mining"]),
+    "cure_days": st.integers(0, 3),
 })
 
 
@@ -379,7 +410,7 @@ def random_company(p):
             "conv": {"kind": "convertible", "principal_usd": 2e8, "coupon": 0.02, "maturity": "2026-03-01",
                      "conversion_price_usd": 8.0},
             "btc": {"kind": "btc_backed", "principal_usd": 6e7, "rate": 0.08, "ltv_initial": 0.5,
-                    "ltv_margin_call": 0.7, "ltv_liquidation": 0.8}}
+                    "ltv_margin_call": 0.7, "ltv_liquidation": 0.8, "cure_days": p["cure_days"]}}
     company = {"shares_outstanding": 1e8, "cash_usd": p["cash_usd"], "treasury_btc": p["treasury_btc"],
                "sga_usd_per_year": p["sga"], "sbc_usd_per_year": p["sbc"], "tax_rate": p["tax"],
                "treasury_policy": {"sell_fraction": p["sell"], "min_cash_usd": p["min_cash"],
@@ -387,7 +418,9 @@ def random_company(p):
                "equity": {"atm_enabled": p["atm"], "atm_max_usd_per_quarter": 5e7, "atm_fee": 0.02,
                           "buyback_usd_per_quarter": p["buyback"], "buyback_above_cash_usd": 1e8},
                "debt": [debt[k] for k in p["debt"]], "valuation": {"method": p["method"], "market_multiple": 1.3},
-               "hedges": [{"kind": p["hedge"], "fraction": 0.3}] if p["hedge"] else []}
+               "hedges": [{"kind": p["hedge"], "fraction": 0.3}] if p["hedge"] else [],
+               "cost_allocation": p["allocation"],
+               **({"market": {"share_price_usd": p["market"], "as_of": "2025-12-31"}} if p["market"] else {})}
     fleet = [{"id": "xp", "model": "antminer-s19-xp", "units": 5000, "site": "a", "deployed": "2024-06-01",
               **({"retired": "2026-03-15"} if p["retire"] else {})},
              {"id": "new", "model": "antminer-s21-pro", "units": 3000, "site": "a", "deployed": "2025-06-01"}]
@@ -406,6 +439,18 @@ def test_books_balance_and_btc_is_conserved_on_random_companies(p):
     m = res.monthly
     scale = np.maximum(m.total_assets_usd.abs(), 1.0)
     assert (np.abs(m.total_assets_usd - m.total_liabilities_usd - m.equity_usd) <= 1e-9 * scale).all()
+    for total, parts in (("sga_usd", ("sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd")),
+                         ("sbc_usd", ("sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd")),
+                         ("depreciation_usd", ("depreciation_mining_usd", "depreciation_hosting_usd",
+                                               "hpc_depreciation_usd"))):  # segment parts sum to the whole
+        np.testing.assert_allclose(sum(m[k] for k in parts), m[total], rtol=1e-9, atol=1e-6)
+    d = res.daily  # the share price is 0 only in distress, and day 0 opens at the market close
+    assert not ((d.share_price_usd <= 0) & (d.cash_usd > 0) & (d.path.map(
+        dict(enumerate(res.path_metrics["prob_cash_shortfall"]))) == 0)).any()
+    solvent = np.flatnonzero(res.path_metrics["prob_cash_shortfall"] == 0)
+    if p["market"] and len(solvent):
+        first = d[(d.date == d.date.min()) & d.path.isin(solvent)]
+        np.testing.assert_allclose(first.share_price_usd, p["market"], rtol=1e-9)
     for _, g in m.groupby("path"):
         held = (g.treasury_btc + g.pledged_btc).to_numpy()
         opening = held[0] - (g.btc_mined + g.btc_bought - g.btc_sold - g.btc_liquidated).iloc[0]

@@ -8,8 +8,19 @@ from hypothesis import given, settings, strategies as st
 from numpy.testing import assert_allclose
 
 from simulator.finance.depreciation import book_value_usd, depreciation_usd, impairment_usd
-from simulator.finance.instruments import (amortisation_schedule, check_collateral, collateral_btc,
-                                           conversion_shares, converts, level_payment_usd, ltv)
+from types import SimpleNamespace
+
+from simulator.finance.credit import collateral_step
+from simulator.finance.instruments import (amortisation_schedule, collateral_btc, conversion_shares, converts,
+                                           level_payment_usd, ltv)
+
+TERMS = SimpleNamespace(ltv_initial=0.5, ltv_margin_call=0.75, ltv_liquidation=0.85, cure_days=2,
+                        liquidation_penalty=0.05)
+
+
+def step(day, debt, pledged, treasury, cash, price, cure=np.nan, terms=TERMS, release=0.25):
+    a = lambda x: np.array([float(x)])  # noqa: E731
+    return collateral_step(day, a(debt), a(pledged), a(treasury), a(cash), a(price), a(cure), terms, release)
 
 
 def test_amortisation_schedule_to_the_cent():
@@ -36,42 +47,73 @@ def test_convertible_in_and_out_of_the_money():
 
 
 def test_btc_backed_loan_through_a_60_percent_fall():
-    # 60 M USD at LTV 0.5 with BTC at 90,000: 1,333.3 BTC pledged, 4,000 in the treasury.
+    # 60 M USD at LTV 0.5 with BTC at 90,000: 1,333.3 BTC pledged, 2,666.7 free.
     price0 = 90_000.0
     pledged = collateral_btc(60e6, price0, 0.5)
     treasury = 4000.0 - pledged
     prices = price0 * np.linspace(1.0, 0.4, 61)  # a 60 % fall over 60 days
-    debt, calls, liquidated_on = 60e6, [], None
+    debt, calls = 60e6, []
     for day, price in enumerate(prices):
-        step = check_collateral(np.array([debt]), np.array([pledged]), np.array([treasury]), np.array([price]),
-                                0.5, 0.75, 0.85)
-        pledged, treasury, debt = float(step.pledged_btc[0]), float(step.treasury_btc[0]), float(step.debt_usd[0])
-        if step.margin_call[0]:
+        s = step(day, debt, pledged, treasury, 0.0, price)
+        pledged, treasury, debt = float(s.pledged_btc[0]), float(s.treasury_btc[0]), float(s.debt_usd[0])
+        assert not s.liquidated[0]  # 4,000 BTC keep topping up through a 60 % fall
+        if s.margin_call[0]:
             calls.append((day, ltv(debt, pledged, price)))
-        if step.liquidated[0]:
-            liquidated_on = day
-            break
-        assert ltv(debt, pledged, price) < 0.85  # never silently above liquidation
     # first call when 60e6 / (1333.3 × p) ≥ 0.75, i.e. p ≤ 60,000 (a third down)
-    first = int(np.argmax(prices <= 60_000.0))
-    assert calls[0][0] == first
-    assert all(after == pytest.approx(0.5) for _, after in calls)  # each top-up restores ltv_initial
-    assert liquidated_on is None  # 4,000 BTC can keep topping up through a 60 % fall
-    small = check_collateral(np.array([60e6]), np.array([1333.33]), np.array([10.0]), np.array([50_000.0]),
-                             0.5, 0.75, 0.85)
-    assert small.liquidated[0] and small.pledged_btc[0] == 0 and small.treasury_btc[0] > 10.0  # top-up ran out
+    assert calls[0][0] == int(np.argmax(prices <= 60_000.0))
+    assert all(after == pytest.approx(0.5) for _, after in calls)  # each top-up restores ltv_initial that day
+
+
+def test_top_up_uses_free_btc_then_cash_and_only_an_uncovered_shortfall_opens_the_cure():
+    # LTV 0.5 → 1.25 in one close (price −60 %): 1,333.3 BTC pledged at 90,000, price now 36,000.
+    pledged = 60e6 / 45_000.0
+    s = step(10, 60e6, pledged, 2736.0, 190e6, 36_000.0)  # enough free BTC: 2,000 posted, no cash used
+    assert s.margin_call[0] and not s.liquidated[0] and np.isnan(s.cure_end_day[0])
+    assert s.pledged_btc[0] == pytest.approx(60e6 / 18_000.0) and s.treasury_btc[0] == pytest.approx(2736.0 - 2000.0)
+    assert s.cash_paid_usd[0] == 0 and ltv(s.debt_usd[0], s.pledged_btc[0], 36_000.0) == pytest.approx(0.5)
+    s = step(10, 60e6, pledged, 1000.0, 10e6, 36_000.0)  # 1,000 BTC, then 10 M USD pays the loan down: short
+    assert s.treasury_btc[0] == 0 and s.cash_paid_usd[0] == 10e6 and s.debt_usd[0] == pytest.approx(50e6)
+    assert s.cure_end_day[0] == 12 and not s.liquidated[0]  # cure_days = 2
+
+
+def test_liquidation_after_the_cure_with_the_penalty_and_the_residual_due():
+    pledged = 60e6 / 45_000.0
+    s = step(10, 60e6, pledged, 0.0, 0.0, 36_000.0)
+    assert s.cure_end_day[0] == 12 and not s.liquidated[0]
+    s = step(11, 60e6, pledged, 0.0, 0.0, 36_000.0, cure=12)
+    assert not s.liquidated[0]
+    s = step(12, 60e6, pledged, 0.0, 0.0, 36_000.0, cure=12)
+    proceeds = pledged * 36_000.0  # 48 M: all the collateral goes, settling 48 / 1.05 M of the debt
+    assert s.liquidated[0] and s.sold_btc[0] == pytest.approx(pledged) and s.pledged_btc[0] == 0
+    assert s.settled_usd[0] == pytest.approx(proceeds / 1.05) and s.penalty_usd[0] == pytest.approx(proceeds * 0.05 / 1.05)
+    assert s.residual_usd[0] == pytest.approx(60e6 - proceeds / 1.05) and s.debt_usd[0] == 0
+    # the price recovered before the cure ended: no sale, the cure closes
+    s = step(12, 60e6, pledged, 0.0, 0.0, 80_000.0, cure=12)
+    assert not s.liquidated[0] and np.isnan(s.cure_end_day[0])
+
+
+def test_excess_collateral_is_released_below_ltv_release():
+    pledged = 60e6 / 45_000.0
+    s = step(5, 60e6, pledged, 0.0, 0.0, 250_000.0)  # LTV 0.18 < 0.25: back to LTV 0.5
+    assert s.pledged_btc[0] == pytest.approx(60e6 / 125_000.0)
+    assert s.treasury_btc[0] == pytest.approx(pledged - 60e6 / 125_000.0)
+    s = step(5, 60e6, pledged, 0.0, 0.0, 150_000.0)  # LTV 0.3: kept
+    assert s.pledged_btc[0] == pytest.approx(pledged)
 
 
 @settings(max_examples=200, deadline=None)
-@given(debt=st.floats(0, 1e9), pledged=st.floats(0, 1e5), treasury=st.floats(0, 1e5), price=st.floats(1, 1e6))
-def test_collateral_rules_conserve_btc_and_cap_ltv(debt, pledged, treasury, price):
-    step = check_collateral(np.array([debt]), np.array([pledged]), np.array([treasury]), np.array([price]),
-                            0.5, 0.75, 0.85)
-    btc_after = step.pledged_btc[0] + step.treasury_btc[0] + step.sold_btc[0]
+@given(debt=st.floats(0, 1e9), pledged=st.floats(0, 1e5), treasury=st.floats(0, 1e5), cash=st.floats(0, 1e9),
+       price=st.floats(1, 1e6), cure=st.sampled_from([np.nan, 3.0, 5.0]))
+def test_collateral_rules_conserve_btc_and_settle_the_debt(debt, pledged, treasury, cash, price, cure):
+    s = step(5, debt, pledged, treasury, cash, price, cure=cure)
+    btc_after = s.pledged_btc[0] + s.treasury_btc[0] + s.sold_btc[0]
     assert btc_after == pytest.approx(pledged + treasury, rel=1e-12, abs=1e-9)
-    assert step.debt_usd[0] == pytest.approx(debt - step.sold_btc[0] * price, rel=1e-9, abs=1e-3)
-    if step.pledged_btc[0] > 0:
-        assert ltv(step.debt_usd[0], step.pledged_btc[0], price) < 0.85
+    assert s.debt_usd[0] + s.residual_usd[0] == pytest.approx(debt - s.cash_paid_usd[0] - s.settled_usd[0],
+                                                              rel=1e-9, abs=1e-3)
+    assert s.sold_btc[0] * price == pytest.approx(s.settled_usd[0] + s.penalty_usd[0], rel=1e-9, abs=1e-3)
+    assert 0 <= s.cash_paid_usd[0] <= cash and s.penalty_usd[0] >= 0
+    if s.margin_call[0] and np.isnan(s.cure_end_day[0]) and not s.liquidated[0] and s.debt_usd[0] > 1:
+        assert ltv(s.debt_usd[0], s.pledged_btc[0], price) == pytest.approx(0.5, rel=1e-9)  # covered: at ltv_initial
 
 
 def test_depreciation_sums_to_cost_and_impairs_on_retirement():

@@ -1,12 +1,13 @@
 """Tests of simulator.hardware: the profile library, its loader and the behaviour models.
 
-Pinned numbers come from /work/shared/reference/asic_notes.md (the S19j Pro underclock
+Pinned numbers come from ../shared/reference/asic_notes.md (the S19j Pro underclock
 table in section (a), the S21 thermal behaviour in (c)) and from DESIGN.md "Economics".
 """
 from __future__ import annotations
 
 import datetime as dt
 import doctest
+import json
 import re
 import textwrap
 
@@ -261,7 +262,7 @@ def test_extra_dirs_override_and_add(tmp_path):
     # class defaults were filled and recorded
     x1 = lib["acme-x1"]
     assert (x1.failure_rate_annual, x1.inlet_limit_c, x1.shutdown_c) == (0.05, 40, 47)
-    assert set(x1.class_defaults) == set(hardware._DEFAULTABLE)
+    assert set(x1.class_defaults) == set(hardware.DEFAULTABLE_FIELDS)
     # the packaged library is untouched
     assert load_library()["antminer-s21-xp"].hashrate_ths == 270
     assert "acme-x1" not in load_library()
@@ -361,6 +362,60 @@ def test_unknown_model_suggests_close_ids():
 
 
 def test_doctests():
-    result = doctest.testmod(hardware, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
+    from simulator.hardware import behaviour, economics, library, profile
+
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in (hardware, profile, library, behaviour, economics)]
+    assert sum(r.attempted for r in results) > 10
+    assert sum(r.failed for r in results) == 0
+
+
+def test_profiles_read_with_the_scenario_yaml_rules(tmp_path):
+    """One YAML reader (simulator.yaml12): the scenario loader's non-finite, date, alias-bomb and depth rules."""
+    err = _error(tmp_path, profile_yaml("acme-x1", hashrate_ths=".nan"))
+    assert (err.line, err.col) == (4, 15) and "must be finite" in err.message
+    path = write(tmp_path / "ok" / "acme-x1.yaml", profile_yaml("acme-x1", release="2024-4-1"))
+    assert load_library([path])["acme-x1"].release_date == dt.date(2024, 4, 1)  # as a scenario's 2024-4-1
+    err = _error(tmp_path, profile_yaml("acme-x1", release="2024-02-30"))
+    assert err.line == 8 and "impossible date" in err.message
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcd", "bcde"))
+    err = _error(tmp_path, profile_yaml("acme-x1") + bomb)
+    assert "alias bomb" in err.message
+    err = _error(tmp_path, profile_yaml("acme-x1") + "tuning: " + "[" * 80 + "]" * 80 + "\n")
+    assert "nesting is too deep" in err.message
+
+
+def test_show_breakeven_uses_power_over_hashrate(library):
+    """`hardware show` prices a machine at power_w / hashrate_ths, as the engine's cohorts do.
+
+    StrongU STU-U8: data sheet 46 J/TH, 2100 W / 46 TH/s = 45.65 J/TH: at 50 USD/PH/day the
+    breakeven is 50e3 / (24 × 45.652) = 45.63 USD/MWh, not 45.29 from the rounded figure.
+    """
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    p = library["strongu-stu-u8"]
+    assert p.efficiency_jth == 46.0 and p.power_w / p.hashrate_ths == pytest.approx(45.652, abs=1e-3)
+    out = CliRunner().invoke(main, ["hardware", "show", "strongu-stu-u8", "--hashprice-usd-per-ph-day", "50",
+                                    "--format", "json"])
+    assert out.exit_code == 0, out.output
+    row = json.loads(out.output)["breakeven"][0]
+    assert row["breakeven_usd_per_mwh"] == pytest.approx(50.0 * 1e3 / (24 * 2100 / 46), rel=1e-12)
+    assert row["breakeven_usd_per_mwh"] == pytest.approx(45.63, abs=0.005)
+
+
+def test_hardware_list_json_keys(library):
+    """The hardware package split keeps `hardware list --format json`: one row per profile, these keys."""
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    out = CliRunner().invoke(main, ["hardware", "list", "--format", "json", "--sort", "id"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["id"] for r in rows] == sorted(library)
+    assert all(list(r) == ["id", "vendor", "name", "hashrate_ths", "power_w", "efficiency_jth", "cooling", "release",
+                           "launch_price_usd_per_th"] for r in rows)
+    xp = next(r for r in rows if r["id"] == "antminer-s21-xp")
+    assert (xp["hashrate_ths"], xp["power_w"], xp["efficiency_jth"], xp["cooling"]) == (270.0, 3645.0, 13.5, "air")

@@ -20,6 +20,7 @@ def test_wheel_ships_profiles_and_data(tmp_path):
     profiles = [n for n in names if n.startswith("simulator/hardware_profiles/") and n.endswith(".yaml")]
     assert len(profiles) >= 40
     assert "simulator/hardware_profiles/bitmain/antminer-s21-xp.yaml" in names
+    assert {"simulator/data/asic_prices.csv", "simulator/data/asic_prices_SOURCES.md"} <= set(names)
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import simulator.hardware as h; "
@@ -28,6 +29,13 @@ def test_wheel_ships_profiles_and_data(tmp_path):
     out = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
                          text=True, cwd=tmp_path)
     assert int(out.stdout) == len(profiles)
+    # the hourly power profiles (issue 17) ship in the data folder and load from the wheel
+    assert {"simulator/data/power_profiles/ercot_hub.yaml", "simulator/data/power_profiles/ercot_west.yaml"} <= set(names)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from simulator.market.power_profiles import load_power_profile; "
+            "print(load_power_profile('ercot_west').parameters['mean_usd_per_mwh'])")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert float(out.stdout) > 0
 
 
 def test_every_package_folder_is_listed():

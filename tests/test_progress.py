@@ -83,7 +83,8 @@ def test_bar_on_a_real_terminal():
 
 
 def test_sweep_draws_a_bar_of_points_on_a_terminal(tmp_path):
-    """A sweep under a pseudo-terminal redraws a bar of points; --quiet draws nothing."""
+    """A sweep under a pseudo-terminal redraws a bar of points; --quiet draws nothing, and wins over
+    --progress as in every verb (no progress lines either)."""
     import os
     import pty
     import subprocess
@@ -92,7 +93,7 @@ def test_sweep_draws_a_bar_of_points_on_a_terminal(tmp_path):
     from conftest import SCENARIOS
 
     outputs = {}
-    for flag in ([], ["--quiet"]):
+    for flag in ([], ["--progress", "--quiet"]):
         leader, follower = pty.openpty()
         out = tmp_path / f"sweep{len(flag)}"
         proc = subprocess.run([sys.executable, "-m", "simulator.cli", "sweep", str(SCENARIOS / "halving_crossing.yaml"),
@@ -113,4 +114,4 @@ def test_sweep_draws_a_bar_of_points_on_a_terminal(tmp_path):
         assert proc.returncode == 0
         outputs[bool(flag)] = b"".join(chunks).decode(errors="replace")
     assert "sweeping [" in outputs[False] and "100%  2/2 points" in outputs[False]
-    assert "sweeping" not in outputs[True]
+    assert "sweeping" not in outputs[True] and "hashfleet: point " not in outputs[True]

@@ -1,12 +1,27 @@
-"""Published anchor (issue 6): simulated power cost per BTC against what a public miner reported.
+"""Published anchor (issue 6): a public miner's reported month against the engine.
 
+What this validates, and what it does not (issue 20)
+----------------------------------------------------
 For a month a listed miner reported, the test builds a scenario from that miner's own
 figures (average operating hashrate, fleet efficiency, power price) and from the month's
 real network (difficulty, height, retarget epoch, daily network hashrate, fees per block,
-BTC price), runs the real engine (:func:`simulator.run`) and checks that the metric
-``power_cost_per_btc_usd`` = (power cost − power credits) / BTC mined lands within 10 % of
-the "electricity cost per Bitcoin" the miner published. Nothing below is a hard-coded
-result: every simulated number comes out of the engine.
+BTC price) and runs the real engine (:func:`simulator.run`).
+
+* **BTC mined is the independent check.** Nothing of the miner's production enters the
+  scenario: the engine's network (difficulty, Bitcoin Core's retargets, subsidy, fees) turns
+  the reported operating hashrate into BTC, compared with the BTC the miner reported within
+  :data:`BTC_TOLERANCE` = 1 % (observed −0.25 % and +0.38 %; IREN's operating hashrate
+  reproduces its BTC under FPPS within 1 % in every month Jan–Sep 2024, see "Pool" below).
+* **Energy is a second, weaker check**: hashrate × nameplate efficiency × (1 + an assumed
+  3 % overhead) against the MW IREN metered, within :data:`ENERGY_TOLERANCE` = 6 % (observed
+  +5.2 % and −0.4 %; the Jan-24 gap is explained below).
+* **Power cost per BTC is not an independent check.** The power price is *derived from the
+  report being compared with* (IREN's net electricity bill ÷ its metered energy), so the
+  simulated power cost per BTC is the reported one × (simulated ÷ metered energy) ×
+  (reported ÷ simulated BTC): it can only restate the two checks above. It is kept as the
+  like-for-like figure an analyst quotes, with the issue's 10 % tolerance, and labelled so.
+
+Nothing below is a hard-coded result: every simulated number comes out of the engine.
 
 Sources (IREN Limited, formerly Iris Energy, NASDAQ: IREN — monthly investor updates)
 ------------------------------------------------------------------------------------
@@ -111,7 +126,9 @@ from simulator.market.history import load_history
 REPO = Path(__file__).resolve().parents[1]
 BITCOINJ_CSV = REPO / "simulator" / "data" / "chain" / "difficulty_epochs_bitcoinj.csv"
 
-TOLERANCE = 0.10  # the issue's 10 %
+TOLERANCE = 0.10  # the issue's 10 %, for power cost per BTC (not independent: see the module docstring)
+BTC_TOLERANCE = 0.01  # BTC mined, the independent check (observed −0.25 % / +0.38 %)
+ENERGY_TOLERANCE = 0.06  # energy against the meter (observed +5.2 % / −0.4 %)
 COOLING_OVERHEAD = 0.03  # assumption, see the module docstring
 POOL_FEE = 0.0  # the reported hashrate is the pool-credited one, see the module docstring
 
@@ -247,7 +264,9 @@ def _rel(simulated_value: float, reported: float) -> float:
 
 # --------------------------------------------------------------------------- the tests
 @pytest.mark.parametrize("name", [a.name for a in ANCHORS])
-def test_power_cost_per_btc_lands_within_10pct_of_the_published_figure(simulated, name):
+def test_power_cost_per_btc_restates_the_published_figure(simulated, name):
+    """Not a validation: the price is the report's bill ÷ its energy (see the module docstring).
+    The like-for-like ratio is within 10 % because energy and BTC are (the tests below)."""
     anchor, m, _ = simulated[name]
     cost = m["power_cost_per_btc_usd"]
     assert np.isfinite(cost)
@@ -257,16 +276,16 @@ def test_power_cost_per_btc_lands_within_10pct_of_the_published_figure(simulated
 
 
 @pytest.mark.parametrize("name", [a.name for a in ANCHORS])
-def test_energy_and_production_each_land_within_10pct(simulated, name):
-    """The two halves of the ratio on their own, so that a pass is not two errors cancelling:
-    energy from hashrate × nameplate efficiency × (1 + overhead) against the MW IREN metered,
-    and BTC from the engine's network (difficulty, retargets, subsidy, fees) against the BTC
-    IREN mined."""
+def test_btc_mined_and_energy_match_the_report(simulated, name):
+    """The validation: BTC from the engine's network (difficulty, retargets, subsidy, fees)
+    against the BTC IREN mined, within 1 %; and energy from hashrate × nameplate efficiency ×
+    (1 + overhead) against the MW IREN metered, within 6 %. Neither reads the figure it is
+    compared with."""
     anchor, m, res = simulated[name]
     energy_mw = m["power_cost_usd"] / anchor.price_usd_per_mwh / (24 * anchor.days)
-    assert abs(_rel(energy_mw, anchor.energy_mw)) <= TOLERANCE, (
+    assert abs(_rel(energy_mw, anchor.energy_mw)) <= ENERGY_TOLERANCE, (
         f"{name}: simulated energy {energy_mw:.1f} MW vs reported {anchor.energy_mw:.0f} MW")
-    assert abs(_rel(m["btc_mined"], anchor.btc_mined)) <= TOLERANCE, (
+    assert abs(_rel(m["btc_mined"], anchor.btc_mined)) <= BTC_TOLERANCE, (
         f"{name}: simulated {m['btc_mined']:.1f} BTC vs reported {anchor.btc_mined:.0f} BTC")
     # the fleet ran as reported: its hashrate over the whole month, no curtailment
     assert res.daily.fleet_hashrate_ehs.to_numpy() == pytest.approx(anchor.hashrate_ehs, rel=1e-9)

@@ -122,7 +122,7 @@ def test_underwater_fraction_against_a_loop_over_vintages():
 
 def test_underwater_fraction_rises_as_hashprice_falls_and_follows_the_power_price():
     cheap = simulate(scenario(**{"market.btc_price.initial_usd": 30000.0}))
-    dear = simulate(scenario(**{"market.btc_price.initial_usd": 30000.0, "signals": {"network_power_usd_per_mwh": 80.0}}))
+    dear = simulate(scenario(**{"market.btc_price.initial_usd": 30000.0, "network.network_power_usd_per_mwh": 80.0}))
     rich = simulate(scenario(**{"market.btc_price.initial_usd": 200000.0}))
     u = {name: res.daily.underwater_hashrate_fraction.mean() for name, res in
          (("cheap", cheap), ("dear", dear), ("rich", rich))}
@@ -154,7 +154,7 @@ def test_sell_pressure_splits_a_halving_day():
 
 def test_signals_section_defaults_and_bounds():
     s = scenario()
-    assert (s.signals.industry_sell_fraction, s.signals.network_power_usd_per_mwh, s.signals.mix_years) == \
-        (0.8, 50.0, 4.0)
+    assert (s.signals.industry_sell_fraction, s.network.network_power_usd_per_mwh, s.network.mix_years) == \
+        (0.8, 30.0, 4.0)
     with pytest.raises(Exception, match="industry_sell_fraction"):
         scenario(signals={"industry_sell_fraction": 1.5})

@@ -24,8 +24,8 @@ from simulator.cli import main
 from simulator.config import load_scenario
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
-from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_CLUSTER_CONFIG, _open_client,
-                                       _start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
+from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_CLUSTER_CONFIG, open_client,
+                                       start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
                                        sweep_table)
 
 from conftest import CONTRACT
@@ -173,8 +173,11 @@ def test_table_layout_and_common_random_numbers(reference):
     assert [p["id"] for p in summary["points"]] == [p["id"] for p in manifest["points"]]
     assert set(summary["points"][0]["metrics"]["btc_mined"]) == {"mean", "se", "p5", "p50", "p95", "defined_paths"}
     rows = stdout.strip().splitlines()
-    assert rows[0] == (f"{DRIFT},{GROWTH},end_nav_per_share_usd,prob_cash_shortfall,all_in_cost_per_btc_usd,"
-                       "cash_cost_per_btc_usd,btc_per_ehs_day") and len(rows) == 5
+    # ratio metrics show their pooled value (Σ numerator ÷ Σ denominator over paths), and say so (issue 16)
+    assert rows[0] == (f"{DRIFT},{GROWTH},end_nav_per_share_usd (pooled),prob_cash_shortfall,"
+                       "all_in_cost_per_btc_usd (pooled),cash_cost_per_btc_usd (pooled),btc_per_ehs_day (pooled)") \
+        and len(rows) == 5
+    assert table["all_in_cost_per_btc_usd_pooled"].iloc[3] == direct["metrics"]["all_in_cost_per_btc_usd"]["pooled"]
     assert sorted(os.listdir(out)) == ["manifest.json", "points", "summary.json", "sweep.parquet"]
 
 
@@ -265,7 +268,7 @@ def test_own_cluster_workers_start_with_the_package_imported():
         import dask
         return "simulator.engine" in sys.modules, {key: dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG}
 
-    with _open_client(None, 1, 1, retries=2) as client:
+    with open_client(None, 1, 1, retries=2) as client:
         assert list(client.run(state).values()) == [(True, LOCAL_CLUSTER_CONFIG)]
         (pid,) = client.run(os.getpid).values()
         os.kill(pid, signal.SIGKILL)
@@ -286,8 +289,8 @@ def test_large_client_process_spawns_its_workers():
     a worker's memory limit (a notebook holding data) gets spawned workers instead."""
     from distributed import system
 
-    assert _start_method(2, rss=system.MEMORY_LIMIT // 2) == "spawn"
-    assert _start_method(2, rss=64 * 2**20) == ("fork" if sys.platform.startswith("linux") else "spawn")
+    assert start_method(2, rss=system.MEMORY_LIMIT // 2) == "spawn"
+    assert start_method(2, rss=64 * 2**20) == ("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def test_killed_worker_of_the_own_cluster_is_retried(reference, tmp_path, monkeypatch):
@@ -314,7 +317,7 @@ def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runne
     assert result.exit_code == 1
     assert attempts.read_text().count("attempt") == 3  # the first try and --retries 2
     rows = json.loads(result.stdout)
-    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed"] and rows[3]["end_nav_per_share_usd"] is None
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "failed"] and rows[3]["end_nav_per_share_usd (pooled)"] is None
     assert f"{DRIFT}=0.2, {GROWTH}=0.4: RuntimeError: fault injected" in result.stderr
     failed = json.loads((work / "failed.json").read_text())["failed"]
     assert [f["id"] for f in failed] == [victim.id] and "RuntimeError" in failed[0]["error"]

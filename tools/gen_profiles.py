@@ -1,6 +1,6 @@
 """Generate hardware_profiles/<vendor>/<id>.yaml from the reference tables.
 
-Not part of the package. Reads /work/shared/reference/asic_specs.csv (one row per model,
+Not part of the package. Reads ../shared/reference/asic_specs.csv (beside the repository) (one row per model,
 with its citation) and applies the model-specific figures of asic_notes.md listed in
 OVERRIDES below (each with its citation); every other behaviour field takes its class
 default and is listed in ``class_defaults``. Only rows with power and a release date are
@@ -17,8 +17,10 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 from simulator.hardware import HardwareProfile, class_default_values  # noqa: E402
+from simulator.yaml12 import parse  # noqa: E402
 
 NOTES = "asic_notes.md"
 
@@ -228,8 +230,8 @@ def build(row: dict) -> tuple[str, str, str] | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--csv", default="/work/shared/reference/asic_specs.csv")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "hardware_profiles"))
+    ap.add_argument("--csv", default=str(REPO.parent / "shared" / "reference" / "asic_specs.csv"))
+    ap.add_argument("--out", default=str(REPO / "hardware_profiles"))
     args = ap.parse_args()
     out = Path(args.out)
     written, skipped, ids = 0, [], set()
@@ -243,8 +245,7 @@ def main() -> None:
             if pid in ids:
                 raise SystemExit(f"duplicate id {pid}")
             ids.add(pid)
-            import yaml
-            HardwareProfile.model_validate(yaml.safe_load(text))  # fail early
+            HardwareProfile.model_validate(parse(text, f"{pid}.yaml").data)  # fail early, read as the library reads
             (out / folder).mkdir(parents=True, exist_ok=True)
             (out / folder / f"{pid}.yaml").write_text(text, encoding="utf-8")
             written += 1

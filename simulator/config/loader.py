@@ -21,8 +21,9 @@ import pydantic
 from pydantic import BaseModel
 
 from simulator.config import checks
+from simulator.config.deprecations import move_deprecated_keys
 from simulator.config.schema import Provenance, Scenario
-from simulator.config.yaml12 import Document, Pos, parse
+from simulator.yaml12 import Document, Pos, parse
 from simulator.errors import InputError, InputErrors
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -362,7 +363,14 @@ def load_with_overrides(path, overrides: Iterable[str] = ()) -> tuple[Document, 
 
 
 def validate_document(doc: Document, file: str) -> Scenario:
-    """Validate the merged document with the pydantic schema and the cross-field checks."""
+    """Validate the merged document with the pydantic schema and the cross-field checks.
+
+    Keys written at an old place are moved to their new one first, with a warning
+    (:mod:`simulator.config.deprecations`)."""
+    try:
+        doc = move_deprecated_keys(doc)
+    except InputError as exc:
+        raise InputErrors([exc]) from None
     try:
         scenario = Scenario.model_validate(_tuplify(doc.data))
     except pydantic.ValidationError as exc:

@@ -212,19 +212,19 @@ class GrowthHashrate(_HashrateBase):
 
 
 class EndogenousHashrate(_HashrateBase):
-    """The rest of the world adds machines when hashprice beats new hardware's breakeven."""
+    """The rest of the world buys machines while they pay back fast enough and unplugs
+    vintages under water (:mod:`simulator.network_endogenous`). Defaults: ``hashfleet
+    calibrate`` on 2022-03-01 … 2026-03-22 (README, "Calibrate"; docs/decisions.md, issue 17)."""
 
     model: Literal["endogenous"]
-    lag_days: Annotated[int, Field(ge=0)] = 21
-    """Days between a hashprice signal and the hashrate response."""
-    network_power_usd_per_mwh: NonNegative = 50.0
-    """Power price the rest of the network pays [USD/MWh]."""
-    elasticity: NonNegative = 1.0
-    """Annual growth per unit of hashprice above breakeven."""
-    capitulation_days: Annotated[int, Field(ge=1)] = 14
+    lag_days: Annotated[int, Field(ge=1)] = 14
+    """Days from a hashprice to the purchases it causes (day d uses day d − lag_days's)."""
+    elasticity: NonNegative = 1.6
+    """Annual growth per unit of relative payback excess (target ÷ payback − 1) [1/year]."""
+    payback_target_months: Positive = 15.0
+    """Payback a buyer accepts for the newest machine at the ASIC price index [months]."""
+    capitulation_days: Annotated[int, Field(ge=1)] = 90
     """Days a vintage's breakeven must exceed hashprice before it switches off."""
-    mix_years: Positive = 4.0
-    """Years of library releases in the starting fleet mix."""
 
 
 class CsvHashrate(CsvSeries):
@@ -261,6 +261,13 @@ class Network(Strict):
     """Block counts per day: Poisson draws, or exactly their mean."""
     hashrate: HashrateModel = ConstantHashrate()
     """Network hashrate model (constant | growth | endogenous | csv | history)."""
+    network_power_usd_per_mwh: NonNegative = 30.0
+    """Power price the rest of the network pays [USD/MWh]: its machines' breakeven, for the
+    endogenous hashrate model and the signal columns (formerly under network.hashrate and signals).
+    Default: ``hashfleet calibrate``'s endogenous fit on 2022-03-01 … 2026-03-22 (issue 17)."""
+    mix_years: Positive = 4.0
+    """Years of library releases (equal EH/s per release quarter) in the rest of the network's
+    fleet, for the endogenous model's starting mix and the signal columns."""
 
 
 class Pool(Strict):
@@ -286,8 +293,13 @@ class FixedPower(Strict):
 class IndexMarket(Strict):
     """Hourly real-time price: mean-reverting log base × diurnal/seasonal shape + spikes, or a CSV."""
 
-    mean_usd_per_mwh: float
-    """Long-run arithmetic mean of base × shape [USD/MWh]."""
+    mean_usd_per_mwh: Optional[float] = None
+    """All-in long-run time-weighted mean price, spikes and negative hours included [USD/MWh]
+    (required unless a ``profile`` gives it)."""
+    profile: Optional[str] = None
+    """A documented profile (``ercot_hub``, ``ercot_west``) or a profile file written by
+    ``hashfleet calibrate --power``: supplies every key not written here, with its hour × month
+    shape and spike and negative-hour profiles."""
     vol_daily: NonNegative = 0.0
     """Daily volatility of the log base price."""
     reversion_daily: Fraction = 0.1
@@ -305,9 +317,19 @@ class IndexMarket(Strict):
     floor_usd_per_mwh: float = -250.0
     """Price floor (ERCOT's offer floor) [USD/MWh]."""
     shape: Literal["ercot", "flat"] = "ercot"
-    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike)."""
+    """Diurnal × seasonal shape: stylised ERCOT Hub/West, or flat (every hour alike); with a
+    ``profile`` and ``shape`` not written, the profile's."""
     file: Optional[str] = None
     """Hourly UTC prices ``datetime[,path],price_usd_per_mwh`` replacing the model."""
+
+    @model_validator(mode="after")
+    def _mean_or_profile(self):
+        if self.profile is not None and self.profile not in ("ercot_hub", "ercot_west") \
+                and not self.profile.endswith((".yaml", ".yml")):
+            raise ValueError(f"profile: {self.profile!r} is neither ercot_hub, ercot_west nor a .yaml profile file")
+        if self.mean_usd_per_mwh is None and self.profile is None:
+            raise ValueError("mean_usd_per_mwh is required unless a profile (ercot_hub, ercot_west) gives it")
+        return self
 
 
 class IndexPower(IndexMarket):
@@ -363,7 +385,8 @@ class DemandResponse(Strict):
     availability_usd_per_mw_month: NonNegative
     """Availability payment per committed MW per month [USD/(MW·month)]."""
     call_probability: Fraction = 0.002
-    """Probability that an hour is a call hour (independent hours; assumption)."""
+    """Expected share of a day's hours that are call hours (assumption); a day's count is binomial(24, p)
+    and its calls fall on the day's highest-priced hours."""
     summer_call_multiplier: NonNegative = 3.0
     """Call probability multiplier in June–September, when grid stress peaks (assumption)."""
 
@@ -579,6 +602,9 @@ class HpcProject(Strict):
     """Data-centre opex per MW of critical IT load from completion [USD/(MW·year)]."""
     revenue: HpcRevenue
     """Revenue model (colocation | gpu_cloud)."""
+    signed: Optional[IsoDate] = None
+    """Date the contract was signed: from it the valuation counts the contract's expected present
+    value (default: ``start``)."""
 
 
 # --------------------------------------------------------------------------- company
@@ -639,7 +665,15 @@ class BtcBacked(Strict):
     ltv_liquidation: Fraction
     """LTV at which the lender liquidates the collateral."""
     maturity: Optional[IsoDate] = None
-    """Maturity date (default: beyond the horizon)."""
+    """Maturity date (default: open-ended; valued with a 1-year tenor)."""
+    rollover: bool = False
+    """At maturity, refinance at the day's terms (re-pledged to ltv_initial, same tenor) instead of repaying."""
+    cure_days: Annotated[int, Field(ge=0)] = 2
+    """Days given to cure a margin call the free BTC and cash could not cover, before liquidation."""
+    liquidation_penalty: Fraction = 0.05
+    """Lender's penalty on a liquidation, as a fraction of the debt it settles."""
+    ltv_release: Optional[Fraction] = None
+    """Below this LTV collateral above ltv_initial is released to the treasury (default: ltv_initial / 2)."""
 
 
 class TermLoan(Strict):
@@ -658,6 +692,8 @@ class TermLoan(Strict):
     """Covenant: trailing-12-month EBITDA / interest at each quarter end at least this."""
     max_leverage: Optional[NonNegative] = None
     """Covenant: (debt − cash) / trailing-12-month EBITDA at each quarter end at most this."""
+    covenant_cure_tests: Annotated[int, Field(ge=0)] = 1
+    """Consecutive breached tests tolerated: the loan accelerates at breach number covenant_cure_tests + 1."""
 
 
 Debt = Annotated[Union[Convertible, BtcBacked, TermLoan], Field(discriminator="kind")]
@@ -679,15 +715,26 @@ class Equity(Strict):
     """Shares bought back on the first day of each quarter [USD/quarter] ..."""
     buyback_above_cash_usd: NonNegative = 0.0
     """... only with cash above this level [USD]."""
+    atm_min_price_to_nav: NonNegative = 1.0
+    """No ATM sale below this multiple of NAV per diluted share (1: never below NAV, as treasury companies
+    state)."""
+    atm_min_price_usd: NonNegative = 0.0
+    """No ATM sale below this share price [USD/share]."""
+    sbc_shares_per_year: Optional[NonNegative] = None
+    """Stock-based compensation as shares granted per year (expensed at the previous close); replaces
+    the company's sbc_usd_per_year [shares/year]."""
+    sbc_max_shares_per_year: Optional[NonNegative] = None
+    """Cap on the shares sbc_usd_per_year converts into at the trailing 30-day average price [shares/year]."""
 
 
 class Valuation(Strict):
-    """How the equity is valued on each path and day (the share price is market_multiple × value per share)."""
+    """How the equity is valued on each path and day: premium × Merton equity value per diluted share, the firm's
+    value counting operations at max(fleet and sites, the method's EV) (README, "Valuation")."""
 
     method: Literal["nav", "dcf", "multiple"] = "nav"
     """nav: net asset value; dcf: expected free cash flow from the day's state; multiple: EV multiple."""
     market_multiple: NonNegative = 1.0
-    """nav/dcf: price to value per share; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
+    """nav/dcf: the premium without company.market; multiple: EV / EBITDA (or USD per EH/s with basis ehs)."""
     multiple_basis: Literal["ebitda", "ehs"] = "ebitda"
     """multiple: EV on trailing-12-month EBITDA or on installed EH/s."""
     discount_rate: Fraction = 0.1
@@ -696,6 +743,24 @@ class Valuation(Strict):
     """dcf: years of expected free cash flow counted (and an HPC lease's horizon when it has no term)."""
     hpc_discount_rate: Optional[Fraction] = None
     """Discount rate of contracted HPC cash flows in NAV (default: discount_rate)."""
+    long_run_premium: Optional[Positive] = None
+    """Premium (share price / fundamental value per diluted share) the premium reverts to in logs
+    (default: the day-0 premium, i.e. no drift)."""
+    premium_half_life_days: Positive = 365.0
+    """Half-life of the premium's reversion to long_run_premium [days]."""
+    min_asset_vol_annual: Positive = 0.2
+    """Floor of the firm's asset volatility in the structural (Merton) equity value [1/sqrt(year)]."""
+    risk_free_rate: Fraction = 0.04
+    """Rate discounting the debt's face in the structural equity value, F e^{−rT} [1/year]."""
+
+
+class ShareMarket(Strict):
+    """Where the stock traded when the simulation starts."""
+
+    share_price_usd: Positive
+    """Closing share price on as_of: the day-0 share price [USD/share]."""
+    as_of: IsoDate
+    """Date of that close."""
 
 
 class Opening(Strict):
@@ -809,6 +874,10 @@ class Company(Strict):
     """Valuation method."""
     hedges: tuple[Hedge, ...] = ()
     """Production hedges and power swaps."""
+    market: Optional[ShareMarket] = None
+    """The stock's opening close: anchors the day-0 share price (default: no anchor, premium = market_multiple)."""
+    cost_allocation: Literal["revenue_share", "all_to_mining"] = "revenue_share"
+    """How SG&A and SBC are allocated to the mining, hosting and HPC segments for the per-BTC costs."""
 
 
 # --------------------------------------------------------------------------- events
@@ -889,14 +958,16 @@ class StopPolicy(Strict):
     """Switch a cohort off after a run of loss-making days; back on when it pays again."""
 
     negative_margin_days: Annotated[int, Field(ge=1)]
-    """Consecutive days its site breakeven must be below the day's mean power price."""
+    """Consecutive days the cohort's own margin after the hourly dispatch (revenue − energy cost over the
+    hours it would run) must be negative."""
 
 
 class RetirePolicy(Strict):
     """Retire a cohort for good (resold at the ASIC price index) after a long run of losses."""
 
     negative_margin_days: Annotated[int, Field(ge=1)]
-    """Consecutive days its site breakeven must be below the day's mean power price."""
+    """Consecutive days the cohort's own margin after the hourly dispatch (revenue − energy cost over the
+    hours it would run) must be negative."""
 
 
 class Policies(Strict):
@@ -916,10 +987,6 @@ class Signals(Strict):
     """Share of the network's mined BTC that miners sell (sell pressure); default: mean of
     TheMinerMag's liquidation-to-production ratio of the largest public miners, July–October
     2023 (64, 77, 77 and 105 %)."""
-    network_power_usd_per_mwh: NonNegative = 50.0
-    """Power price the rest of the network pays, for its breakeven hashprices [USD/MWh]."""
-    mix_years: Positive = 4.0
-    """Years of hardware releases (equal EH/s per release quarter) in the network's fleet."""
 
 
 # --------------------------------------------------------------------------- scenario

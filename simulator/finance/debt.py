@@ -10,14 +10,21 @@ Day counts (each instrument states its own, DESIGN.md "Conventions"):
   (30/360 months, a lender's schedule to the cent); ``amortizing`` loans pay the level payment
   of :func:`~simulator.finance.instruments.amortisation_schedule` over the payment dates from
   the start to maturity, bullet loans repay at maturity. Covenants are tested at quarter
-  ends on trailing-12-month figures; a breach accelerates the loan (all due that day).
+  ends on trailing-12-month figures; after ``covenant_cure_tests`` consecutive breaches
+  (default 1) the next one accelerates the loan: all due that day, paid from cash, then BTC,
+  else distress.
 * ``convertible``: coupon ``principal × coupon / 12`` at each month end (30/360). At maturity
   it converts if the previous close's share price is above the conversion price (shares
   ``principal / K``, less a capped call's offset), else it is refinanced (``refinance``) or
   repaid in cash.
-* ``btc_backed``: interest ``balance × rate / 365`` paid daily; the LTV rules of
-  :func:`~simulator.finance.instruments.check_collateral` are applied at every close; the
-  balance is repaid and the collateral released at maturity.
+* ``btc_backed``: interest ``balance × rate / 365`` paid daily; the collateral terms of
+  :func:`~simulator.finance.credit.collateral_step` (top-up, cure, liquidation with a
+  penalty, release) are applied at every close; at maturity the balance is repaid and the
+  collateral released, or with ``rollover`` the loan is renewed for the same tenor at the
+  day's terms (re-pledged to ``ltv_initial``).
+
+Each book states its years to maturity for the structural equity value (an open-ended loan
+counts as 1 year).
 
 A shortfall of cash for any payment is met by the ledger's funding waterfall at the close,
 or becomes distress (never a silently negative cash balance).
@@ -30,12 +37,18 @@ import numpy as np
 import pandas as pd
 
 from simulator import units
-from simulator.finance import instruments
+from simulator.finance import credit, instruments
+from simulator.finance.structural import MIN_YEARS, OPEN_ENDED_YEARS
 from simulator.finance.valuation import capped_call_offset_fraction
 
 
 def _day_of(date: dt.date, start: dt.date) -> int:
     return (date - start).days
+
+
+def _years_until(maturity_day, day: int):
+    """Years from ``day`` to ``maturity_day`` (at least a day)."""
+    return np.maximum((np.asarray(maturity_day, dtype=float) - day) / units.DAYS_PER_YEAR, MIN_YEARS)
 
 
 class TermLoanBook:
@@ -54,7 +67,11 @@ class TermLoanBook:
         else:
             interest = round(cfg.principal_usd * cfg.rate / units.MONTHS_PER_YEAR, 2)
             self.schedule = [(interest, 0.0)] * (n - 1) + [(interest, round(cfg.principal_usd, 2))]
-        self.breached = np.zeros(paths, dtype=bool)
+        self.breaches = np.zeros(paths, dtype=np.int64)  # consecutive breached tests
+        self.maturity_day = _day_of(cfg.maturity, start)
+
+    def years_left(self, day: int):
+        return _years_until(self.maturity_day, day)
 
     def day(self, ledger, cal) -> None:
         alive, day = ledger.alive & (self.balance_usd > 0), cal.day
@@ -73,10 +90,11 @@ class TermLoanBook:
                 net_debt = ledger.debt_usd() - ledger.cash_usd
                 breach |= (net_debt > 0) & ((ebitda <= 0) | (net_debt > self.cfg.max_leverage * ebitda))
             breach &= alive
-            self.breached |= breach
+            self.breaches = np.where(breach, self.breaches + 1, 0)
             ledger.flag("covenant_breach", breach)
-            accelerated = np.where(breach, self.balance_usd, 0.0)  # default: all due today
-            ledger.repay(accelerated)
+            accelerate = breach & (self.breaches > self.cfg.covenant_cure_tests)
+            accelerated = np.where(accelerate, self.balance_usd, 0.0)  # all due today
+            ledger.pay_due(accelerated)
             self.balance_usd = self.balance_usd - accelerated
 
 
@@ -89,6 +107,9 @@ class ConvertibleBook:
         self.balance_usd = np.full(paths, float(cfg.principal_usd))
         self.coupon = np.full(paths, float(cfg.coupon))
         self.maturity_day = np.full(paths, _day_of(cfg.maturity, start))
+
+    def years_left(self, day: int):
+        return _years_until(self.maturity_day, day)
 
     def in_the_money(self, share_price_usd) -> np.ndarray:
         """Paths on which the note counts as shares (if-converted)."""
@@ -130,6 +151,12 @@ class BtcBackedBook:
         self.balance_usd = np.full(paths, float(cfg.principal_usd))
         self.pledged_btc = np.zeros(paths)
         self.maturity_day = _day_of(cfg.maturity, start) if cfg.maturity else None
+        self.tenor_days = max(self.maturity_day or 0, 1)
+        self.cure_end_day = np.full(paths, np.nan)
+        self.ltv_release = cfg.ltv_initial / 2 if cfg.ltv_release is None else cfg.ltv_release
+
+    def years_left(self, day: int):
+        return OPEN_ENDED_YEARS if self.maturity_day is None else _years_until(self.maturity_day, day)
 
     def open(self, ledger, price_usd) -> None:
         """Pledge ``principal / (price × ltv_initial)`` from the treasury (all it has if short)."""
@@ -141,20 +168,35 @@ class BtcBackedBook:
         alive, day, price_usd = ledger.alive & (self.balance_usd > 0), cal.day, ledger.price_usd
         ledger.pay_interest(np.where(alive, self.balance_usd * self.cfg.rate / units.DAYS_PER_YEAR, 0.0))
         if self.maturity_day is not None and day == self.maturity_day:
-            ledger.repay(np.where(alive, self.balance_usd, 0.0))
-            ledger.treasury_btc = ledger.treasury_btc + np.where(alive, self.pledged_btc, 0.0)
-            self.balance_usd = np.where(alive, 0.0, self.balance_usd)
-            self.pledged_btc = np.where(alive, 0.0, self.pledged_btc)
-            return
-        c = self.cfg
-        step = instruments.check_collateral(np.where(alive, self.balance_usd, 0.0), self.pledged_btc,
-                                            ledger.treasury_btc, price_usd, c.ltv_initial, c.ltv_margin_call,
-                                            c.ltv_liquidation)
+            self._mature(ledger, alive, day)
+        alive = alive & (self.balance_usd > 0)
+        step = credit.collateral_step(day, np.where(alive, self.balance_usd, 0.0), self.pledged_btc,
+                                      ledger.treasury_btc, ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd,
+                                      price_usd, self.cure_end_day, self.cfg,
+                                      self.ltv_release)
         ledger.flag("margin_call", step.margin_call)
         ledger.flag("liquidation", step.liquidated)
-        ledger.liquidate(step.sold_btc, price_usd)  # the sale repays the lender directly (non-cash)
+        ledger.repay(step.cash_paid_usd)
+        ledger.liquidate(step.sold_btc, step.settled_usd, step.penalty_usd)  # the sale repays the lender directly
         self.balance_usd = np.where(alive, step.debt_usd, self.balance_usd)
-        self.pledged_btc, ledger.treasury_btc = step.pledged_btc, step.treasury_btc
+        self.pledged_btc, ledger.treasury_btc, self.cure_end_day = step.pledged_btc, step.treasury_btc, step.cure_end_day
+        ledger.pay_due(step.residual_usd)  # a residual after liquidation is due at once
+
+    def _mature(self, ledger, alive, day: int) -> None:
+        """Repay and release the collateral, or with ``rollover`` renew for the same tenor (re-pledged to
+        ``ltv_initial`` at the day's price; collateral the treasury cannot supply is left to the margin rules)."""
+        if self.cfg.rollover:
+            wanted = instruments.collateral_btc(self.balance_usd, ledger.price_usd, self.cfg.ltv_initial)
+            target = np.where(alive, np.minimum(wanted, self.pledged_btc + ledger.treasury_btc), self.pledged_btc)
+            ledger.treasury_btc = ledger.treasury_btc - (target - self.pledged_btc)
+            self.pledged_btc = target
+            ledger.flag("refinanced", alive)
+            self.maturity_day = day + self.tenor_days
+            return
+        ledger.treasury_btc = ledger.treasury_btc + np.where(alive, self.pledged_btc, 0.0)
+        self.pledged_btc = np.where(alive, 0.0, self.pledged_btc)
+        ledger.pay_due(np.where(alive, self.balance_usd, 0.0))
+        self.balance_usd = np.where(alive, 0.0, self.balance_usd)
 
 
 class ProjectDebtBook:
@@ -168,6 +210,10 @@ class ProjectDebtBook:
         self.payment_usd = np.zeros(paths)
         self.months_left = np.zeros(paths, dtype=np.int64)
         self.amortising = np.zeros(paths, dtype=bool)
+
+    def years_left(self, day: int):
+        """Months left once amortising, the full term before."""
+        return np.where(self.amortising, np.maximum(self.months_left, 1) / units.MONTHS_PER_YEAR, self.cfg.term_years)
 
     def day(self, ledger, cal) -> None:
         f, alive = ledger.flows, ledger.alive

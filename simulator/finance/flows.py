@@ -80,6 +80,18 @@ class OperatingFlows:
     """Contracted net cash flow per year at full occupancy ``(projects, paths)`` [USD/year]."""
     hpc_remaining_years: np.ndarray
     """Contract (or GPU life) years left ``(projects, paths)``."""
+    hpc_rate_factor: np.ndarray
+    """Lease rate signed over the quoted one per project ``(projects, paths)`` (1 for GPU cloud)."""
+    hpc_power_price_usd_per_mwh: np.ndarray
+    """Each project's site power price of the day ``(projects, paths)`` [USD/MWh]."""
+    site_opex_hosting_usd: np.ndarray
+    """Part of site_opex_usd on the MW hosting clients take [USD]."""
+    site_opex_hpc_usd: np.ndarray
+    """Part of site_opex_usd on the MW HPC projects reserve [USD]."""
+    site_mw_hosting_share: np.ndarray
+    """Hosting MW / all sites' capacity MW of the day (splits the sites' depreciation)."""
+    site_mw_hpc_share: np.ndarray
+    """HPC-reserved MW / all sites' capacity MW of the day."""
     height: np.ndarray
     """Chain height at the end of the day."""
     fees_btc_per_block: np.ndarray
@@ -100,4 +112,5 @@ class OperatingFlows:
 _FIELDS = tuple(f.name for f in fields(OperatingFlows))
 #: Market facts and the installed fleet: never zeroed on a stopped path.
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
-                     "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs"})
+                     "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",
+                     "hpc_rate_factor", "hpc_power_price_usd_per_mwh", "site_mw_hosting_share", "site_mw_hpc_share"})

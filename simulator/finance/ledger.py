@@ -18,16 +18,21 @@ Accounting (US GAAP in outline):
   units retired or lost to failures leave at book value, the impairment being book value −
   resale proceeds. Sites (opening book value and expansion capex, placed in service the month
   after it is spent) straight line over ``site_life_years``.
-* SBC is expensed and credited to equity, the shares issued at the share price.
+* SBC is expensed and credited to equity: ``equity.sbc_shares_per_year`` at the previous close,
+  or ``sbc_usd_per_year`` in shares at the trailing 30-day average price (capped by
+  ``equity.sbc_max_shares_per_year``). SG&A, SBC and the sites' depreciation are split into
+  mining, hosting and HPC parts (:mod:`~simulator.finance.segments`).
 * Taxes at each month end: ``rate × (max(0, cumulative pre-tax income) − max(0, its value a
   month earlier))`` (losses carried forward, and back within the horizon).
 * Treasury policy at the close: sell ``sell_fraction`` of the day's BTC; top cash up to
   ``min_cash_usd`` in ``funding_order`` (sell treasury BTC, ATM at the previous close's share
-  price within the quarterly cap); on the first day of a quarter, buy BTC with ATM capital
+  price within the quarterly cap, never below ``atm_min_price_to_nav`` × NAV per share nor
+  ``atm_min_price_usd``); on the first day of a quarter, buy BTC with ATM capital
   and buy back shares. If cash is still negative the path is in distress: the shortfall is
   carried as ``arrears_usd`` (unpaid obligations, a liability), cash is set to 0 and from the
   next day the company stops: no production, costs, interest or capex; its assets are still
-  marked, its share price is 0.
+  marked, its share price is 0 (the only case: a solvent firm's equity, a call on its
+  assets, is worth more than 0; :mod:`~simulator.finance.structural`).
 
 The opening balance sheet is struck at the first close (day 0's price and hashprice): cash,
 all treasury BTC (BTC-backed loans then pledge their collateral out of it), machines at cost
@@ -43,8 +48,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulator import hpc as hpc_model, units
-from simulator.finance import dilution, valuation
+from simulator import units
+from simulator.finance import dilution, segments, structural, valuation
+from simulator.finance.contracts import ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import book_value_usd, depreciation_usd
 from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
@@ -53,7 +59,10 @@ from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
 INCOME_LINES = ("revenue_usd", "hpc_revenue_recognised_usd", "cost_of_revenue_usd", "sga_usd", "ebitda_usd",
                 "ebitda_mining_usd", "ebitda_hpc_usd", "sbc_usd", "depreciation_usd", "hpc_depreciation_usd",
                 "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd", "interest_usd", "hpc_interest_usd",
-                "pretax_income_usd", "tax_usd", "net_income_usd")
+                "liquidation_penalty_usd", "pretax_income_usd", "tax_usd", "net_income_usd")
+#: Segment parts of the shared costs (monthly sums; each set sums to its company line: segments.py).
+SEGMENT_LINES = ("sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd", "sbc_mining_usd", "sbc_hosting_usd",
+                 "sbc_hpc_usd", "depreciation_mining_usd", "depreciation_hosting_usd")
 #: Cash-flow statement lines (monthly sums; cfo + cfi + cff = net change in cash).
 CASH_FLOW_LINES = ("btc_sales_usd", "cash_revenue_usd", "cfo_usd", "capex_usd", "resale_proceeds_usd",
                    "btc_purchases_usd", "cfi_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd", "debt_repaid_usd",
@@ -67,14 +76,14 @@ BALANCE_LINES = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fl
                  "arrears_usd", "deferred_revenue_usd", "other_liabilities_usd", "total_liabilities_usd", "equity_usd",
                  "shares_outstanding",
                  "share_price_usd")
-FINANCE_MONTHLY_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES + BALANCE_LINES
+FINANCE_MONTHLY_LINES = INCOME_LINES + SEGMENT_LINES + CASH_FLOW_LINES + OTHER_LINES + BALANCE_LINES
 #: Daily state columns (end of day) for daily.parquet.
 FINANCE_DAILY_COLUMNS = ("cash_usd", "treasury_btc", "pledged_btc", "debt_usd", "equity_value_usd",
                          "share_price_usd")
 #: Events flagged per path (1 if it ever happened).
 FLAGS = ("margin_call", "liquidation", "cash_shortfall", "covenant_breach", "refinanced")
 
-_FLOW_LINES = INCOME_LINES + CASH_FLOW_LINES + OTHER_LINES
+_FLOW_LINES = INCOME_LINES + SEGMENT_LINES + CASH_FLOW_LINES + OTHER_LINES
 #: Relative tolerance of the monthly identity checks.
 IDENTITY_RTOL = 1e-9
 
@@ -173,7 +182,7 @@ class Ledger:
 
     def __init__(self, company, *, start: dt.date, horizon_days: int, paths: int, site_names: list[str],
                  cohort_start_day: np.ndarray, price_drift_annual: float, network_growth_annual: float,
-                 hpc_projects=()):
+                 hpc_projects=(), price_vol_annual: float = structural.DEFAULT_BTC_VOL_ANNUAL):
         self.cfg, self.start, self.days, self.paths = company, start, horizon_days, paths
         self.price_drift_annual, self.network_growth_annual = price_drift_annual, network_growth_annual
         self.cohort_start_day = np.asarray(cohort_start_day, dtype=float)[:, None]
@@ -211,6 +220,14 @@ class Ledger:
         self.previous_month_btc, self.previous_month_days, self.month_btc, self.month_days = zeros(), 0, zeros(), 0
         self.flows = None
         self.price_usd = None
+        v = company.valuation
+        self.contracts = ContractValuer(hpc_projects, start, v.discount_rate if v.hpc_discount_rate is None
+                                        else v.hpc_discount_rate, v.dcf_years, paths)
+        self.btc_vol = structural.TrailingVol(paths, price_vol_annual)
+        self.share_price_ring = _Ring(30, paths)
+        self.premium0 = None if company.market else (1.0 if v.method == "multiple" else v.market_multiple)
+        self.nav_per_share_usd = zeros()
+        self._sbc_shares_today = zeros()
 
     # ------------------------------------------------------------------ opening
     def open(self, flows, opening_units: np.ndarray, opening_cost_usd: np.ndarray) -> None:
@@ -232,6 +249,8 @@ class Ledger:
         for book in self.debt_books:
             if isinstance(book, BtcBackedBook):
                 book.open(self, self.price_usd)
+        if c.market is not None:  # the previous close of day 0 (if-converted, issuance): the market's
+            self.share_price_usd = np.full(self.paths, float(c.market.share_price_usd))
         opening = self._balance(-1)  # at 00:00 of day 0
         self.equity_usd = opening["total_assets_usd"] - opening["total_liabilities_usd"]
         opening["equity_usd"] = self.equity_usd.copy()
@@ -260,9 +279,21 @@ class Ledger:
         self.shares = self.shares + shares
         self.equity_usd = self.equity_usd + principal_usd
 
-    def liquidate(self, sold_btc, price_usd) -> None:
+    def liquidate(self, sold_btc, settled_usd, penalty_usd) -> None:
+        """The lender sold ``sold_btc`` of collateral: ``settled_usd`` of debt repaid, ``penalty_usd`` lost."""
         self._book("btc_liquidated", sold_btc)
-        self._book("debt_settled_by_collateral_usd", sold_btc * price_usd)
+        self._book("debt_settled_by_collateral_usd", settled_usd)
+        self._book("liquidation_penalty_usd", penalty_usd)
+        self.equity_usd = self.equity_usd - penalty_usd
+
+    def pay_due(self, usd) -> None:
+        """Debt due at once: paid from cash, then by selling treasury BTC; what is left leaves cash
+        negative for the close's funding waterfall, or distress."""
+        usd = np.asarray(usd, dtype=float)
+        if not usd.any():
+            return
+        self.repay(usd)
+        self._sell_btc(np.maximum(-self.cash_usd, 0.0) / self.price_usd)
 
     def flag(self, name: str, mask) -> None:
         self.flags[name] |= np.asarray(mask, dtype=bool)
@@ -289,6 +320,9 @@ class Ledger:
         self.flows = f
         self._interest_today = np.zeros(self.paths)
         gain = (self.treasury_btc + self.pledged_btc() + c.opening.btc_receivable) * (f.price_usd - self.price_usd)
+        if day > 0:
+            self.btc_vol.push(np.log(np.asarray(f.price_usd, dtype=float) / self.price_usd))
+        self.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
         self.price_usd = np.asarray(f.price_usd, dtype=float)
         self._book("btc_fair_value_gain_usd", gain)
         self.equity_usd = self.equity_usd + gain
@@ -296,7 +330,8 @@ class Ledger:
         mining_cost = (f.power_cost_usd - f.power_credit_usd - f.demand_response_credit_usd
                        + f.transmission_charge_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
                        + f.site_opex_usd + f.repair_cost_usd)
-        hpc_cost = f.hpc_power_cost_usd + f.hpc_opex_usd
+        hpc_cost = f.hpc_power_cost_usd + f.hpc_opex_usd + f.site_opex_hpc_usd  # HPC's MW of the site opex
+        mining_cost = mining_cost - f.site_opex_hpc_usd
         cost_of_revenue = mining_cost + hpc_cost
         sga = c.sga_usd_per_year / units.DAYS_PER_YEAR * alive
         # prepaid leases: deferred revenue, used before the lease pays cash, kept when the lease ends
@@ -308,6 +343,10 @@ class Ledger:
         revenue = f.mining_revenue_usd + f.hosting_revenue_usd + hpc_revenue
         ebitda = revenue - cost_of_revenue - sga
         self._ebitda_today = ebitda
+        self._segment_shares = segments.revenue_shares(f.mining_revenue_usd, f.hosting_revenue_usd, hpc_revenue,
+                                                       c.cost_allocation)
+        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
+            self._book(f"sga_{name}_usd", sga * share)
         cash_revenue = f.hosting_revenue_usd + (f.hpc_revenue_usd - used + f.hpc_prepayment_usd).sum(axis=0)
         for k, v in (("revenue_usd", revenue), ("cost_of_revenue_usd", cost_of_revenue), ("sga_usd", sga),
                      ("ebitda_usd", ebitda), ("cash_revenue_usd", cash_revenue),
@@ -319,7 +358,24 @@ class Ledger:
         self.equity_usd = self.equity_usd + ebitda
         self.month_btc = self.month_btc + f.btc_mined
 
-        # machines: leavers at book value, then deliveries, then the day's depreciation
+        self._book_assets(f, day)
+
+        # treasury policy: sell a share of today's production
+        self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
+
+        if c.valuation.method != "dcf":  # the run rates feed the dcf only
+            return
+        for k, v in (("mining", f.btc_mined),
+                     ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
+                      + f.repair_cost_usd),
+                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
+                     ("fixed", f.site_opex_usd + sga)):
+            self.run_rate[k].push(v)
+
+    def _book_assets(self, f, day: int) -> None:
+        """Machines (leavers at book value, then deliveries), sites and HPC assets: capex, impairment and
+        the day's depreciation, split into mining's, hosting's (the sites' MW shares) and HPC's."""
+        c, alive = self.cfg, self.alive
         leaving = f.retired_units + f.lost_units
         removed = (np.minimum(leaving, self.units) * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
                                                                       c.asic_life_years)).sum(axis=0)
@@ -334,13 +390,18 @@ class Ledger:
                                                      c.asic_life_years)).sum(axis=0)
         purchase_capex = f.purchase_capex_usd.sum(axis=0)
         new_month = self.month_days == 0 and day > 0  # last month's construction goes into service
-        depreciation = machine_dep + self.sites.step(day, new_month, f.expansion_capex_usd, alive)
-        hpc_depreciation = np.zeros(self.paths)
+        site_dep = self.sites.step(day, new_month, f.expansion_capex_usd, alive)
+        depreciation = machine_dep + site_dep
+        hosting_dep = site_dep * f.site_mw_hosting_share
+        hpc_assets_dep = np.zeros(self.paths)
         for j, (building, gpus) in enumerate(self.hpc_pools):
-            hpc_depreciation = hpc_depreciation + building.step(day, new_month, f.hpc_building_capex_usd[j], alive) \
+            hpc_assets_dep = hpc_assets_dep + building.step(day, new_month, f.hpc_building_capex_usd[j], alive) \
                 + gpus.step(day, new_month, f.hpc_gpu_capex_usd[j], alive)
-        depreciation = depreciation + hpc_depreciation
+        depreciation = depreciation + hpc_assets_dep
+        hpc_depreciation = hpc_assets_dep + site_dep * f.site_mw_hpc_share  # its assets and its MW of the sites
         self._book("hpc_depreciation_usd", hpc_depreciation)
+        self._book("depreciation_hosting_usd", hosting_dep)
+        self._book("depreciation_mining_usd", depreciation - hpc_depreciation - hosting_dep)
         capex = purchase_capex + f.expansion_capex_usd + f.hpc_building_capex_usd.sum(axis=0) \
             + f.hpc_gpu_capex_usd.sum(axis=0)
         self.cash_usd = self.cash_usd - capex + f.resale_value_usd
@@ -348,22 +409,6 @@ class Ledger:
         for k, v in (("impairment_usd", impairment), ("depreciation_usd", depreciation),
                      ("capex_usd", capex), ("resale_proceeds_usd", f.resale_value_usd)):
             self._book(k, v)
-
-        # SBC: expensed and paid in shares at the close (credited to equity: no net change in book equity)
-        self._sbc_today = c.sbc_usd_per_year / units.DAYS_PER_YEAR * alive
-        self._book("sbc_usd", self._sbc_today)
-
-        # treasury policy: sell a share of today's production
-        self._sell_btc(c.treasury_policy.sell_fraction * f.btc_mined)
-
-        if c.valuation.method != "dcf":  # the run rates feed the dcf only
-            return
-        for k, v in (("mining", f.btc_mined),
-                     ("variable", f.power_cost_usd - f.power_credit_usd + f.hosting_power_cost_usd + f.hosting_cost_usd
-                      + f.repair_cost_usd),
-                     ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
-                     ("fixed", f.site_opex_usd + sga)):
-            self.run_rate[k].push(v)
 
     def book_hedges(self, cal: CalendarDay) -> None:
         """Hedge premiums and settlements of the day, in cash and through income."""
@@ -384,8 +429,12 @@ class Ledger:
         self.interest_ring.push(self._interest_today)
         self.ebitda_ring.push(self._ebitda_today)
         self.equity_usd = self.equity_usd - self._interest_today
-        price_for_issuance = self.share_price_usd if day > 0 else self._share_price()
-        self._issue(_shares_for(self._sbc_today, price_for_issuance))
+        if day == 0:  # the opening NAV per share (the ATM's floor) and, without a market close, the price
+            opening_price = self._share_price(day)
+            if c.market is None:
+                self.share_price_usd = opening_price
+        price_for_issuance = self.share_price_usd
+        self._stock_compensation(price_for_issuance)
         if cal.month_end:
             pretax_month = self._pretax(self.month)
             self.cum_pretax_usd = self.cum_pretax_usd + pretax_month
@@ -396,24 +445,7 @@ class Ledger:
             self.cash_usd = self.cash_usd - tax
             self.equity_usd = self.equity_usd - tax
         if cal.quarter_start:
-            self.atm_used_usd, self.atm_shares_issued = np.zeros(self.paths), np.zeros(self.paths)
-            self.quarter_start_shares = self.shares.copy()
-            if policy.buy_btc_usd_per_quarter:
-                budget = policy.buy_btc_usd_per_quarter * alive
-                if c.equity.atm_enabled:
-                    raised = self._atm(budget, price_for_issuance)
-                else:
-                    raised = np.clip(self.cash_usd - policy.min_cash_usd, 0.0, budget)
-                self._buy_btc(raised / self.price_usd)
-            if c.equity.buyback_usd_per_quarter:
-                spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
-                                c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
-                bought = _shares_for(spend, price_for_issuance)
-                self._book("buybacks_usd", spend)
-                self._book("shares_issued", -bought)
-                self.shares = self.shares - bought
-                self.cash_usd = self.cash_usd - spend
-                self.equity_usd = self.equity_usd - spend
+            self._quarter_start(price_for_issuance)
         need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
         for source in policy.funding_order:
             if source == "sell_btc":
@@ -431,12 +463,35 @@ class Ledger:
             self.cash_usd = self.cash_usd + shortfall
             self.alive = alive & ~distressed
 
-        self.share_price_usd = self._share_price() * self.alive
+        self.share_price_usd = self._share_price(day) * self.alive
+        self.share_price_ring.push(self.share_price_usd)
         self.equity_value_usd = self.share_price_usd * self.shares
         self._track_equity_returns(day)
         self.month_days += 1
         if cal.month_end:
             self._close_month(day)
+
+    def _quarter_start(self, price_for_issuance) -> None:
+        """A new quarter: the ATM's caps reset; BTC bought with ATM capital (or spare cash); buybacks."""
+        c, alive, policy = self.cfg, self.alive, self.cfg.treasury_policy
+        self.atm_used_usd, self.atm_shares_issued = np.zeros(self.paths), np.zeros(self.paths)
+        self.quarter_start_shares = self.shares.copy()
+        if policy.buy_btc_usd_per_quarter:
+            budget = policy.buy_btc_usd_per_quarter * alive
+            if c.equity.atm_enabled:
+                raised = self._atm(budget, price_for_issuance)
+            else:
+                raised = np.clip(self.cash_usd - policy.min_cash_usd, 0.0, budget)
+            self._buy_btc(raised / self.price_usd)
+        if c.equity.buyback_usd_per_quarter:
+            spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
+                            c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
+            bought = _shares_for(spend, price_for_issuance)
+            self._book("buybacks_usd", spend)
+            self._book("shares_issued", -bought)
+            self.shares = self.shares - bought
+            self.cash_usd = self.cash_usd - spend
+            self.equity_usd = self.equity_usd - spend
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
@@ -469,7 +524,9 @@ class Ledger:
         share_room = np.maximum(e.atm_max_dilution_pct_per_quarter / 100 * self.quarter_start_shares
                                 - self.atm_shares_issued, 0.0)  # the market absorbs only so many shares
         room = np.minimum(room, share_room * share_price_usd)
-        gross = np.minimum(net_usd / (1 - e.atm_fee) if e.atm_fee < 1 else 0.0, room) * (share_price_usd > 0)
+        floor = np.maximum(e.atm_min_price_to_nav * self.nav_per_share_usd, e.atm_min_price_usd)
+        allowed = (share_price_usd > 0) & (share_price_usd >= floor * (1 - 1e-12))  # never below NAV (by default)
+        gross = np.minimum(net_usd / (1 - e.atm_fee) if e.atm_fee < 1 else 0.0, room) * allowed
         shares = _shares_for(gross, share_price_usd)
         net = gross * (1 - e.atm_fee)
         self.atm_used_usd = self.atm_used_usd + gross
@@ -490,62 +547,96 @@ class Ledger:
         pools = self.hpc_pools if project is None else self.hpc_pools[project:project + 1]
         return sum((b.value_usd + g.value_usd for b, g in pools), np.zeros(self.paths))
 
-    def _hpc_value_usd(self) -> np.ndarray:
-        """HPC in NAV: book value until completion, then its contracted cash flows at the HPC discount rate."""
-        v, f = self.cfg.valuation, self.flows
-        rate = v.discount_rate if v.hpc_discount_rate is None else v.hpc_discount_rate
-        total = np.zeros(self.paths)
-        for j in range(len(self.hpc_pools)):
-            contract = hpc_model.contract_value_usd(f.hpc_net_annual_usd[j], f.hpc_remaining_years[j], rate)
-            total = total + np.where(f.hpc_completed[j].astype(bool), contract, self._hpc_book_usd(j))
+    def _hpc_value_usd(self, day: int) -> np.ndarray:
+        """HPC projects in the firm's value: a signed contract at its expected present value net of the
+        capex still to pay (:mod:`~simulator.finance.contracts`), an unsigned project at book value."""
+        f, total = self.flows, np.zeros(self.paths)
+        if not len(self.hpc_pools):
+            return total
+        value = self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh)
+        for j, signed in enumerate(self.contracts.signed(day)):
+            total = total + (value[j] if signed else self._hpc_book_usd(j))
         return total
 
     @staticmethod
     def _pretax(lines) -> np.ndarray:
         return (lines["ebitda_usd"] - lines["sbc_usd"] - lines["depreciation_usd"] - lines["impairment_usd"]
-                + lines["btc_fair_value_gain_usd"] + lines["hedge_pnl_usd"] - lines["interest_usd"])
+                + lines["btc_fair_value_gain_usd"] + lines["hedge_pnl_usd"] - lines["interest_usd"]
+                - lines["liquidation_penalty_usd"])
 
-    def _if_converted(self) -> tuple[np.ndarray, np.ndarray]:
-        """Diluted shares and debt: options, RSUs and warrants by the treasury-stock method and in-the-money
-        convertibles counted as shares, both at the previous close."""
+    def _strike(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Diluted shares, face of the debt and its face-weighted years to maturity; in-the-money
+        convertibles (at the previous close) count as shares and leave the debt (if-converted)."""
+        # options, RSUs and warrants by the treasury-stock method at the previous close (issue 18)
         diluted = dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd)
-        debt = self.debt_usd() + self.arrears_usd
+        faces, years = [self.arrears_usd], [np.full(self.paths, structural.MIN_YEARS)]
         for book in self.debt_books:
+            face = book.balance_usd
             if isinstance(book, ConvertibleBook):
                 itm = book.in_the_money(self.share_price_usd)
                 diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
-                debt = debt - np.where(itm, book.balance_usd, 0.0)
-        return diluted, debt
+                face = np.where(itm, 0.0, face)
+            faces.append(face)
+            years.append(np.broadcast_to(book.years_left(day), (self.paths,)))
+        return diluted, np.sum(faces, axis=0), structural.face_weighted_years(faces, years)
 
-    def _net_financial_usd(self, debt) -> np.ndarray:
-        """Cash + BTC (treasury, pledged, receivable) at the close + other assets + CIP − ``debt`` − other liabilities."""
-        o = self.cfg.opening
-        return (self.cash_usd + (self.treasury_btc + self.pledged_btc() + o.btc_receivable) * self.price_usd
-                + o.other_assets_usd + o.construction_in_progress_usd
-                - debt - o.other_liabilities_usd)
-
-    def _nav_usd(self, debt) -> np.ndarray:
-        """NAV at the close given if-converted ``debt``: net financial items + fleet at the ASIC price index
-        + sites + HPC projects."""
-        return self._net_financial_usd(debt) + self.flows.fleet_market_value_usd + self.sites.value_usd \
-            + self._hpc_value_usd()
-
-    def _share_price(self) -> np.ndarray:
-        """Share price at today's close by the configured method (if-converted on the previous close)."""
-        v, f = self.cfg.valuation, self.flows
-        diluted, debt = self._if_converted()
-        if v.method == "nav":
-            return valuation.share_price_usd(self._nav_usd(debt), diluted, v.market_multiple)
-        financial = self._net_financial_usd(debt)
+    def _firm_value(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Asset value V and its BTC-linked part at the close (structural.py, DESIGN.md "Economics"):
+        cash + BTC (free and pledged) + other assets − other liabilities − deferred revenue + HPC
+        projects + max(fleet at the ASIC price index + sites' non-HPC book value, the dcf/multiple EV)."""
+        v, f, o = self.cfg.valuation, self.flows, self.cfg.opening
+        btc = (self.treasury_btc + self.pledged_btc() + o.btc_receivable) * self.price_usd  # receivable: issue 18
+        liquid = (self.cash_usd + btc + o.other_assets_usd + o.construction_in_progress_usd - o.other_liabilities_usd
+                  - self.deferred_revenue_usd.sum(axis=0))
+        operations = f.fleet_market_value_usd + self.sites.value_usd * (1 - f.site_mw_hpc_share)
         if v.method == "dcf":
             rr = {k: ring.annualised() for k, ring in self.run_rate.items()}
-            ev = valuation.dcf_enterprise_value_usd(
+            operations = np.maximum(operations, valuation.dcf_enterprise_value_usd(
                 rr["mining"] * self.price_usd, rr["variable"], rr["other"], rr["fixed"], f.height, f.fees_btc_per_block,
                 price_drift_annual=self.price_drift_annual, network_growth_annual=self.network_growth_annual,
-                discount_rate=v.discount_rate, years=v.dcf_years)
-            return valuation.share_price_usd(financial + ev + self._hpc_value_usd(), diluted, v.market_multiple)
-        basis = np.maximum(self.ttm_ebitda_usd(), 0.0) if v.multiple_basis == "ebitda" else f.installed_ehs
-        return valuation.share_price_usd(financial + v.market_multiple * basis, diluted)
+                discount_rate=v.discount_rate, years=v.dcf_years))
+        elif v.method == "multiple":
+            basis = np.maximum(self.ttm_ebitda_usd(), 0.0) if v.multiple_basis == "ebitda" else f.installed_ehs
+            operations = np.maximum(operations, v.market_multiple * basis)
+        return liquid + operations + self._hpc_value_usd(day), btc + operations
+
+    def _share_price(self, day: int) -> np.ndarray:
+        """premium × Merton equity value / diluted shares at today's close (structural.py); sets the NAV
+        per share (V − F) / diluted and, on day 0 with a market close, the opening premium."""
+        v = self.cfg.valuation
+        diluted, face, years = self._strike(day)
+        assets, linked = self._firm_value(day)
+        sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
+        equity = structural.merton_equity_usd(assets, face, years, sigma, v.risk_free_rate)
+        per_share, self.nav_per_share_usd = np.zeros(self.paths), np.zeros(self.paths)
+        np.divide(equity, diluted, out=per_share, where=diluted > 0)
+        np.divide(assets - face, diluted, out=self.nav_per_share_usd, where=diluted > 0)
+        self.nav_usd = assets - face
+        if self.cfg.market is not None and day == 0:
+            self.premium0 = np.ones(self.paths)
+            np.divide(self.cfg.market.share_price_usd, per_share, out=self.premium0, where=per_share > 0)
+        long_run = self.premium0 if v.long_run_premium is None else v.long_run_premium
+        return structural.premium(day, self.premium0, long_run, v.premium_half_life_days) * per_share
+
+    def _stock_compensation(self, share_price_usd) -> None:
+        """SBC of the day: ``sbc_shares_per_year / 365`` shares expensed at the previous close, or
+        ``sbc_usd_per_year / 365`` granted at the trailing 30-day average price (at most
+        ``sbc_max_shares_per_year / 365`` shares); allocated to segments like SG&A."""
+        c, e = self.cfg, self.cfg.equity
+        if e.sbc_shares_per_year is not None:
+            shares = np.full(self.paths, e.sbc_shares_per_year / units.DAYS_PER_YEAR) * self.alive
+            expense = shares * share_price_usd
+        else:
+            seen = self.share_price_ring.count
+            average = self.share_price_ring.total() / min(seen, 30) if seen else share_price_usd
+            expense = c.sbc_usd_per_year / units.DAYS_PER_YEAR * self.alive
+            if e.sbc_max_shares_per_year is not None:
+                expense = np.minimum(expense, e.sbc_max_shares_per_year / units.DAYS_PER_YEAR * average)
+            shares = _shares_for(expense, average)
+        self._book("sbc_usd", expense)
+        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
+            self._book(f"sbc_{name}_usd", expense * share)
+        self._issue(shares)
 
     def _track_equity_returns(self, day: int) -> None:
         """Running sums for the equity beta and the running maximum drawdown."""
@@ -631,14 +722,14 @@ class Ledger:
     def per_path_totals(self) -> dict[str, np.ndarray]:
         """Per-path figures the finance metrics are computed from."""
         last = self._balance(self.days - 1)
-        diluted, debt = self._if_converted()
+        diluted = self._strike(self.days - 1)[0]
         b = self.beta
         return {**self.total, **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
                 "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
                 "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
                 "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,
                 "first_share_price_usd": self.first_share_price_usd, "end_share_price_usd": self.share_price_usd,
-                "end_nav_usd": self._nav_usd(debt), "end_diluted_shares": diluted,
+                "end_nav_usd": self.nav_usd, "end_diluted_shares": diluted,
                 "end_installed_ehs": self.flows.installed_ehs, "beta_n": b["n"], "beta_x": b["x"], "beta_y": b["y"],
                 "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": self.max_drawdown}
 

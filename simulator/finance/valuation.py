@@ -1,27 +1,23 @@
-"""Equity valuation on every path and day: NAV, DCF and multiples, and the share price.
+"""The enterprise value of operations: NAV's fleet and sites, the dcf and the multiple.
 
-The share price is ``market_multiple × value per diluted share`` for ``nav`` and ``dcf``,
-and ``(EV + cash + BTC − debt) / diluted shares`` with ``EV = market_multiple × basis`` for
-``multiple``; it is floored at 0 (an insolvent path is distress, not a negative price).
+The firm's value V and the share price are composed in the ledger and
+:mod:`simulator.finance.structural` (equity as a call on V, times a premium anchored to the
+market); this module gives the operations' part, counted once as
+``max(fleet at the ASIC price index + sites' book value, the dcf or multiple EV)``.
 Diluted shares are if-converted (GLOSSARY, "NAV per share"): a convertible whose conversion
 price is below the previous close's share price counts as its shares (net of a capped call's
 offset) and leaves debt. Using the previous close keeps the test free of circularity.
 
-* ``nav``: ``(treasury + pledged) BTC × price + cash + fleet at the ASIC price index + site
-  book value + HPC projects + other assets − debt − other liabilities``; an HPC project counts
-  at book value until completion, then as the present value of its contracted net cash flow
-  (at full occupancy, over the lease term or GPU life left) at ``hpc_discount_rate``.
-* ``dcf``: the same balance-sheet items without the fleet and sites, plus the present value
-  of expected free cash flow from the day's state under the scenario's parameters (never the
+* ``nav``: fleet at the ASIC price index + the sites' book value outside HPC's MW.
+* ``dcf``: the present value of expected free cash flow from the day's state under the scenario's parameters (never the
   path's own future): for years k = 1 … N (mid-year), mining revenue grows with the price
   drift μ, shrinks with network growth g and with the subsidy at the expected height,
   ``R_k = R_0 e^{μ(k−½)} (1+g)^{−(k−½)} × (subsidy(h + 52,560(k−½)) + fees) / (subsidy(h) + fees)``,
   miners switch off rather than lose on power (``max(R_k − C_var, 0)``), fixed costs (site
   opex, SG&A) and other revenue stay at their run rate, discounted at ``discount_rate``.
   ``R_0`` is the trailing 30-day BTC production at the day's close, ``C_var`` the trailing
-  30-day power and hosting costs, both annualised. HPC projects are added at the value NAV
-  gives them (book value until completion, then their contracted cash flows at
-  ``hpc_discount_rate``), not as a run rate.
+  30-day power and hosting costs, both annualised. HPC projects are valued apart
+  (:mod:`simulator.finance.contracts`), not as a run rate.
 * ``multiple``: EV = multiple × trailing-12-month EBITDA (annualised before a year has
   passed, floored at 0) or × installed EH/s.
 """
@@ -70,11 +66,3 @@ def dcf_enterprise_value_usd(mining_revenue_usd_per_year, variable_cost_usd_per_
             - fixed_cost_usd_per_year
         ev = ev + fcf / (1 + discount_rate) ** t
     return ev
-
-
-def share_price_usd(equity_value_usd, diluted_shares, multiple: float = 1.0):
-    """``multiple × max(equity value, 0) / diluted shares`` (0 without shares)."""
-    value = np.maximum(np.asarray(equity_value_usd, dtype=float), 0.0) * multiple
-    out = np.zeros_like(value)
-    np.divide(value, diluted_shares, out=out, where=np.asarray(diluted_shares) > 0)
-    return out

@@ -1,35 +1,122 @@
-"""Second-hand ASIC prices in USD per TH by efficiency, moving with hashprice.
+r"""ASIC price index: what a machine of efficiency ``e`` [J/TH] trades for [USD/TH].
 
-Model: a machine trades at a number of days of its gross revenue, the multiple falling with
-its efficiency ``e`` [J/TH] (a less efficient machine has a shorter economic life):
+Model (replacement cost with a salvage floor), fitted to dated market prices
+(``simulator/data/asic_prices.csv``, sources in ``asic_prices_SOURCES.md``; fit and
+out-of-sample errors in ``simulator/market/asic_market.py``):
 
-    price_usd_per_th = hashprice_usd_per_th_day × m(e),   m(e) = A exp(−B e)  [days]
+.. math::
 
-``A = 1,701`` days and ``B = 0.0745`` per J/TH are fitted to Luxor's June 2023 RFQ prices
-(Hashrate Index, "Luxor RFQ June 2023 update": S19 XP 141T $24.00/TH, S19j Pro+ 120T
-$15.00/TH, S19 Pro 104T $13.25/TH) at that month's hashprice of about 70 USD/PH/day
-(Hashrate Index; ``asic_notes.md`` (e)). Luxor's index moves with hashprice in the same way
-(its 2021 peak to 2022 low fell 82–87 % in every tier while hashprice fell ~80 %).
+    P_{new}(h) &= \frac{h}{1000}\, A\, (1 + \pi\, \mathbb{1}_{new}) \\
+    P(h, e)    &= \max\!\big(P_{new}(h) - k\,\max(e - e_f, 0),\; \tfrac{h}{1000} F\big)
+
+* ``h`` [USD/(PH/s·day)]: the hashprice the buyer expects over the coming year — the spot
+  hashprice, or :func:`halving_adjusted_hashprice` of it when a halving falls within the year.
+  ``h / 1000`` is the revenue of one TH/s for a day [USD/(TH·day)].
+* ``A`` = :data:`FRONTIER_MULTIPLE_DAYS` [days]: a machine at the efficiency frontier sells for
+  ``A`` days of its gross revenue (fitted).
+* ``e_f`` [J/TH]: the frontier — the best nameplate efficiency of an air-cooled model shipping
+  for at least 180 days (from the hardware library's release dates);
+  :data:`FRONTIER_JTH` is its value at the last dated price (December 2025).
+* ``k`` = :data:`EFFICIENCY_PENALTY_USD_PER_TH_PER_JTH` [USD/TH per J/TH]: a buyer pays for a
+  less efficient machine the frontier price less the present value of its extra power bill,
+  ``k = 24 h/day × p × T / 10^6`` with ``p`` = :data:`POWER_USD_PER_MWH` and ``T`` =
+  :data:`POWER_PV_DAYS` (fixed from these assumptions, not fitted). A machine better than the
+  frontier earns no premium: before a new generation ships in volume its preorders trade at
+  the frontier multiple (Oct 2023: S21 preorders $14/TH against $15.95/TH for the <25 J/TH
+  tier the same week); its efficiency is priced once it becomes the frontier.
+* ``F`` = :data:`FLOOR_MULTIPLE_DAYS` [days]: old machines never trade below ``F`` days of
+  revenue — they move to buyers with cheaper power (fitted; the S9 tier held ~77 days in Dec
+  2022, used S19s ~72 days in March 2024).
+* ``π`` = :data:`NEW_MACHINE_PREMIUM` [fraction]: a new machine bought from the manufacturer
+  (usually for later delivery, in bulk) costs this much more than the secondary index
+  (fitted: negative — contracts priced about 16 % under the index).
+
+The model is homogeneous of degree one in ``h`` only above the floor and with ``e = e_f``:
+a fall in hashprice hits old generations harder (their price is the frontier price less a
+fixed power penalty), which the dated prices show (used S19: 401 days of revenue in March 2022,
+132 in March 2023, 42 in March 2024).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from simulator import units
 
-#: Fitted revenue multiple at 0 J/TH [days] (see the module docstring).
-MULTIPLE_AT_ZERO_DAYS = 1701.0
-#: Decay of the multiple per J/TH [1/(J/TH)].
-MULTIPLE_DECAY_PER_JTH = 0.0745
+#: Power price a buyer uses to compare a used machine with a new one [USD/MWh]. Bitmain's
+#: hosting bundles of December 2025 quote 5.5–7.0 ¢/kWh plus ~0.3 ¢ (TheMinerMag via
+#: bitbuzz.org/?p=399361); Luxor's Mellerud put many US miners at 7–8 ¢/kWh in 2022.
+POWER_USD_PER_MWH = 60.0
+#: Present value of one day of running over a machine's remaining life [days]: a 3-year life
+#: (the schema's ``asic_life_years``) discounted continuously at 30 %/yr (miners' cost of
+#: capital, an assumption): 365 × (1 − e^{−0.9}) / 0.3.
+POWER_PV_DAYS = float(365.0 * (1.0 - np.exp(-0.3 * 3.0)) / 0.3)
+#: Price penalty per J/TH above the frontier [USD/TH per J/TH] = 24 × p × T / 10^6.
+EFFICIENCY_PENALTY_USD_PER_TH_PER_JTH = units.HOURS_PER_DAY * POWER_USD_PER_MWH * POWER_PV_DAYS / 1e6
+#: Frontier efficiency at the last dated price, 2025-12-23 [J/TH] (Bitdeer SealMiner A3 Pro Air,
+#: released 2025-Q1 in the hardware library).
+FRONTIER_JTH = 12.5
+#: Fitted (all 36 dated prices, 2021-05 … 2025-12; ``python -m simulator.market.asic_market``).
+FRONTIER_MULTIPLE_DAYS = 342.05
+#: Fitted floor [days of revenue].
+FLOOR_MULTIPLE_DAYS = 87.74
+#: Fitted price of a manufacturer purchase relative to the secondary index [fraction].
+NEW_MACHINE_PREMIUM = -0.1594
 
 
-def asic_price_usd_per_th(hashprice_usd_per_ph_day, efficiency_jth):
-    """Second-hand price [USD/TH] of a machine of efficiency ``efficiency_jth`` (broadcasts).
+@dataclass(frozen=True)
+class AsicPriceParams:
+    """The fitted constants of the index (defaults: the shipped fit)."""
+
+    frontier_multiple_days: float = FRONTIER_MULTIPLE_DAYS
+    floor_multiple_days: float = FLOOR_MULTIPLE_DAYS
+    new_machine_premium: float = NEW_MACHINE_PREMIUM
+    penalty_usd_per_th_per_jth: float = EFFICIENCY_PENALTY_USD_PER_TH_PER_JTH
+
+
+SHIPPED = AsicPriceParams()
+
+
+def asic_price_usd_per_th(hashprice_usd_per_ph_day, efficiency_jth, *, frontier_jth=FRONTIER_JTH, new=False,
+                          params: AsicPriceParams = SHIPPED):
+    """Market price [USD/TH] of a machine of efficiency ``efficiency_jth`` [J/TH] (broadcasts).
+
+    ``hashprice_usd_per_ph_day`` is the hashprice the buyer expects over the coming year
+    (see the module docstring); ``frontier_jth`` the best efficiency shipping then; ``new``
+    (bool or array) prices a purchase from the manufacturer instead of the secondary market.
 
     Examples
     --------
-    >>> round(float(asic_price_usd_per_th(70.0, 21.5)), 2)  # Luxor RFQ June 2023: S19 XP $24.00/TH
-    24.0
+    >>> round(float(asic_price_usd_per_th(38.0, 13.5)), 2)  # S21 XP at a $38/PH/day hashprice
+    11.96
+    >>> round(float(asic_price_usd_per_th(38.0, 21.5)), 2)  # S19 XP: 9 J/TH of power bill less
+    3.64
+    >>> round(float(asic_price_usd_per_th(38.0, 29.5)), 2)  # S19j Pro: at the floor, 87.7 days
+    3.33
     """
-    multiple_days = MULTIPLE_AT_ZERO_DAYS * np.exp(-MULTIPLE_DECAY_PER_JTH * np.asarray(efficiency_jth, float))
-    return np.asarray(hashprice_usd_per_ph_day, float) / units.THS_PER_PHS * multiple_days
+    revenue_usd_per_th_day = np.asarray(hashprice_usd_per_ph_day, float) / units.THS_PER_PHS
+    frontier_price = revenue_usd_per_th_day * params.frontier_multiple_days * (
+        1.0 + params.new_machine_premium * np.asarray(new, float))
+    gap_jth = np.maximum(np.asarray(efficiency_jth, float) - np.asarray(frontier_jth, float), 0.0)
+    replacement = frontier_price - params.penalty_usd_per_th_per_jth * gap_jth
+    return np.maximum(replacement, revenue_usd_per_th_day * params.floor_multiple_days)
+
+
+def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=365.0):
+    r"""Mean hashprice over the next ``horizon_days`` when the subsidy halves in ``days_to_halving``.
+
+    .. math:: h_{fwd} = h \left(1 - \tfrac12\, s\, \frac{\max(H - d, 0)}{H}\right)
+
+    with ``s`` the subsidy's share of miner revenue [fraction], ``d`` [days] the days to the
+    halving (``d <= 0`` or ``inf``: none ahead, no change) and ``H`` the horizon [days]; price,
+    difficulty and fees held at today's level. Buyers priced Antminer S21s at $16–17.5/TH in
+    Q1 2024 (CleanSpark, Bitfarms, Cipher) against a spot hashprice near $100/PH/day, i.e. on
+    the post-halving hashprice.
+
+    >>> round(float(halving_adjusted_hashprice(100.0, 73.0, 0.9)), 6)  # 80 % of the year after it
+    64.0
+    """
+    d = np.asarray(days_to_halving, float)
+    after = np.where(d > 0, np.clip((horizon_days - d) / horizon_days, 0.0, 1.0), 0.0)
+    return np.asarray(hashprice_usd_per_ph_day, float) * (1.0 - 0.5 * np.asarray(subsidy_share, float) * after)

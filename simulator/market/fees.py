@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.market.price import _require
+from simulator.market.validation import require
 from simulator.market.series_csv import CsvDailyModel, check_block
 from simulator.rng import PathStreams
 
@@ -55,7 +55,7 @@ class ConstantFees:
     btc_per_block: float
 
     def __post_init__(self) -> None:
-        _require(self.btc_per_block >= 0, f"btc_per_block must be >= 0, got {self.btc_per_block}")
+        require(self.btc_per_block >= 0, f"btc_per_block must be >= 0, got {self.btc_per_block}")
 
     def start(self, streams: PathStreams) -> FeeState:
         return FeeState(0)
@@ -107,9 +107,9 @@ class LognormalFees:
     phi: float = 0.9
 
     def __post_init__(self) -> None:
-        _require(self.btc_per_block >= 0, f"btc_per_block must be >= 0, got {self.btc_per_block}")
-        _require(self.vol >= 0, f"vol must be >= 0, got {self.vol}")
-        _require(0 <= self.phi < 1, f"phi must be in [0, 1), got {self.phi}")
+        require(self.btc_per_block >= 0, f"btc_per_block must be >= 0, got {self.btc_per_block}")
+        require(self.vol >= 0, f"vol must be >= 0, got {self.vol}")
+        require(0 <= self.phi < 1, f"phi must be in [0, 1), got {self.phi}")
 
     def start(self, streams: PathStreams) -> FeeState:
         return FeeState(0)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
-from simulator.market.series_csv import _lines, _nonblank, _read_raw, parse_dates, parse_numbers
+from simulator.market.series_csv import file_lines, nonblank_rows, read_raw, parse_dates, parse_numbers
 
 #: Value columns of a history file, in order (the file also has ``date``).
 HISTORY_COLUMNS: tuple[str, ...] = ("price_usd", "hashrate_ths", "fees_btc", "subsidy_btc", "blocks")
@@ -36,7 +36,7 @@ SHIPPED_HISTORY = "simulator/data/coinmetrics/btc_daily.csv"
 
 
 def _parse(file: str | Path, shown: str) -> pd.DataFrame:
-    raw = _read_raw(file)
+    raw = read_raw(file)
     need = ("date",) + HISTORY_COLUMNS
     missing = [c for c in need if c not in raw.columns]
     if missing:
@@ -45,8 +45,8 @@ def _parse(file: str | Path, shown: str) -> pd.DataFrame:
             f"history: missing column(s) {', '.join(missing)}; expected a header "
             f"'{','.join(need)}' (empty cells allowed)",
         )
-    raw = _nonblank(raw[list(need)])
-    lines = _lines(raw)
+    raw = nonblank_rows(raw[list(need)])
+    lines = file_lines(raw)
     if raw.empty:
         raise InputError(shown, 1, 1, "history: the file has no data rows")
     dates = parse_dates(raw["date"], lines, shown)

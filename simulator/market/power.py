@@ -27,18 +27,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from simulator.config.schema import IndexPower
-from simulator.errors import InputError
-from simulator.market.price import _require
-from simulator.market.series_csv import (as_date, check_block, gather_window, line_before, parse_numbers,
-                                         read_long_table, sort_rows)
+from simulator.market.validation import require as _require
+from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
 from simulator.rng import PathStreams, path_last
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -292,7 +288,8 @@ class IndexPowerModel:
     Parameters
     ----------
     mean_usd_per_mwh : float
-        ``M``, the long-run arithmetic mean of ``B_d × s(h, m)`` [USD/MWh], > 0.
+        ``M``, the all-in long-run time-weighted mean price [USD/MWh], > 0: spikes and
+        negative hours included (what a constant load pays on average, before cap and floor).
     start : datetime.date or ISO str
         The scenario start (day 0), for the month of each day. Stored as ``start_date``.
     vol_daily : float
@@ -301,11 +298,11 @@ class IndexPowerModel:
         κ, daily mean-reversion speed of the log base, in [0, 1] (0: a random walk; 1:
         independent days).
     spike_probability : float
-        ``p``, probability that an hour carries a spike, in [0, 1].
+        ``p``, calendar-mean probability that an hour carries a spike, in [0, 1].
     spike_usd_per_mwh : float
         ``J``, price added in a spike hour [USD/MWh].
     negative_probability : float
-        ``q``, probability that an hour prices at ``negative_usd_per_mwh``, in [0, 1].
+        ``q``, calendar-mean probability that an hour prices at ``negative_usd_per_mwh``, in [0, 1].
     negative_usd_per_mwh : float
         ``n``, the price of a negative hour [USD/MWh].
     cap_usd_per_mwh, floor_usd_per_mwh : float
@@ -313,6 +310,10 @@ class IndexPowerModel:
     shape : array_like, optional
         ``(24, 12)`` hour UTC × month (or ``(24,)``) shape; normalised by
         :func:`normalise_shape`. Default :func:`default_shape` (stylised ERCOT).
+    spike_profile, negative_profile : array_like, optional
+        ``(24, 12)`` (or ``(24,)``) relative likelihood of a spike / a negative hour by hour UTC
+        and month, normalised to calendar mean 1 (:func:`normalise_shape`); default flat.
+        The hour's probability is ``min(1, p × spike_profile[h, m])`` (likewise for ``q``).
 
     Defaults are the scenario schema's (:class:`simulator.config.schema.IndexPower`).
 
@@ -326,28 +327,39 @@ class IndexPowerModel:
         z_d \sim N(0, 1)\ \text{i.i.d.}
 
         v = \frac{σ^2}{1 - (1 - κ)^2}, \qquad
-        \ln B_d = \ln M - \tfrac12 v + y_d
+        \ln B_d = \ln M_b - \tfrac12 v + y_d
 
         p_{d,h} = \min\big(c, \max(f,\ n \text{ if negative else }
                   B_d\, s(h, m_d) + J\,\mathbb 1[\text{spike}])\big)
 
+        M = \sum_{h,m} w_m \big[(1 - q_{hm})(M_b s_{hm} + p_{hm} J) + q_{hm} n\big], \qquad
+        p_{hm} = \min(1, p\,π^s_{hm}),\ q_{hm} = \min(1, q\,π^n_{hm})
+
+    with ``w_m = days_m / (24 × 365)`` the calendar weight of an hour of month ``m`` and
+    ``π^s, π^n`` the spike and negative profiles. ``M`` is the all-in mean (issue 17: it
+    supersedes DESIGN.md's "mean of base × shape"); the base mean ``M_b``
+    (:attr:`base_mean_usd_per_mwh`) is solved from it, so a constant load over a calendar year
+    pays ``M`` per MWh on average (cap and floor aside: ``J`` is counted up to the cap, ``n``
+    after the floor; a base so high that ``B s + J`` passes the cap is rare).
+
     ``y`` is the exact discretisation at daily steps of an Ornstein–Uhlenbeck log price (an
     AR(1) with coefficient ``φ = 1 − κ``), started at its stationary law ``N(0, v)``, so
     ``ln B_d ~ N(ln M − v/2, v)`` on **every** day and ``E[B_d] = M`` (the lognormal mean
-    ``e^{μ + v/2}``). The shape has calendar mean 1 (:func:`normalise_shape`), so the
-    long-run mean of ``B_d s(h, m_d)`` is ``M``; with ``vol_daily = 0`` a 365-day year of
-    ``B_d s`` averages to ``M`` exactly. With κ = 0 (no reversion) ``y`` is a random walk from
+    ``e^{μ + v/2}``) with ``M_b`` in place of ``M``. The shape has calendar mean 1
+    (:func:`normalise_shape`), so the long-run mean of ``B_d s(h, m_d)`` is ``M_b`` (= ``M``
+    without spikes and negative hours); with ``vol_daily = 0`` and no spikes or negative hours
+    a 365-day year averages to ``M`` exactly. With κ = 0 (no reversion) ``y`` is a random walk from
     ``y_0 = σ z_0``, ``v`` is replaced by the day's variance ``(d + 1) σ²`` and ``E[B_d] = M``
     still holds on every day. Lag-1 autocorrelation of ``ln B`` is ``1 − κ``.
 
-    Each hour is independently a spike hour with probability ``p`` and a negative hour with
-    probability ``q``; a negative hour prices at ``n`` whatever else happens. Before the
-    cap and floor the mean price is ``(1 − q)(M + pJ) + qn``.
+    Each hour is independently a spike hour with probability ``p_{hm}`` and a negative hour
+    with probability ``q_{hm}``; a negative hour prices at ``n`` whatever else happens. With
+    flat profiles the mean price before the cap and floor is ``(1 − q)(M_b + pJ) + qn = M``.
 
     Random numbers: per path and day, :data:`DRAWS_PER_DAY` = 50 uniforms from the path's
     generator, in this order: ``u_0, u_1`` → ``z_d`` by Box–Muller (:func:`box_muller`,
     cosine branch); ``u_{2+h}`` < ``p`` marks hour ``h`` a spike; ``u_{26+h}`` < ``q`` marks it
-    negative. The numbers are drawn as one ``(n_days, 50)`` block per path, so any block
+    negative (``p``, ``q`` of that hour and month). The numbers are drawn as one ``(n_days, 50)`` block per path, so any block
     split and any path chunking give identical prices.
 
     Parameter sources: the cap (5,000 USD/MWh, ERCOT's high system-wide offer cap since
@@ -386,7 +398,11 @@ class IndexPowerModel:
     floor_usd_per_mwh: float
     shape: tuple | None = None
     common_loading: float = 0.0
+    spike_profile: tuple | None = None
+    negative_profile: tuple | None = None
     _shape_table: np.ndarray = field(default=None, compare=False, repr=False)
+    _spike_table: np.ndarray = field(default=None, compare=False, repr=False)
+    _negative_table: np.ndarray = field(default=None, compare=False, repr=False)
 
     def __init__(
         self,
@@ -402,6 +418,8 @@ class IndexPowerModel:
         floor_usd_per_mwh: float = _D["floor_usd_per_mwh"],
         shape=None,
         common_loading: float = 0.0,
+        spike_profile=None,
+        negative_profile=None,
     ) -> None:
         numbers = dict(
             mean_usd_per_mwh=mean_usd_per_mwh, vol_daily=vol_daily, reversion_daily=reversion_daily,
@@ -426,6 +444,13 @@ class IndexPowerModel:
         table = default_shape() if shape is None else normalise_shape(shape)
         object.__setattr__(self, "shape", None if shape is None else _as_tuple(shape))
         object.__setattr__(self, "_shape_table", table)
+        for name, profile in (("spike", spike_profile), ("negative", negative_profile)):
+            rates = normalise_shape(np.ones(HOURS_PER_DAY) if profile is None else profile)
+            object.__setattr__(self, f"{name}_profile", None if profile is None else _as_tuple(profile))
+            object.__setattr__(self, f"_{name}_table", rates)
+        base = self.base_mean_usd_per_mwh
+        _require(base > 0, f"mean_usd_per_mwh ({self.mean_usd_per_mwh:g}) must exceed what the spikes and "
+                           f"negative hours alone contribute ({self.mean_usd_per_mwh - base * self._base_weight:g} USD/MWh)")
 
     # ---------------------------------------------------------------- derived quantities
 
@@ -439,13 +464,46 @@ class IndexPowerModel:
         """``v``, the stationary variance of ``ln B`` (``inf`` for a random walk, κ = 0)."""
         return stationary_log_variance(self.vol_daily, self.reversion_daily)
 
+    @property
+    def spike_table(self) -> np.ndarray:
+        """``p_{hm}``, the spike probability of each hour UTC × month, ``(24, 12)``."""
+        return np.minimum(1.0, self.spike_probability * self._spike_table)
+
+    @property
+    def negative_table(self) -> np.ndarray:
+        """``q_{hm}``, the negative-hour probability of each hour UTC × month, ``(24, 12)``."""
+        return np.minimum(1.0, self.negative_probability * self._negative_table)
+
+    @property
+    def _base_weight(self) -> float:
+        """``Σ w (1 − q) s``: what ``M_b`` is multiplied by in the all-in mean."""
+        w = MONTH_DAYS / (HOURS_PER_DAY * DAYS_PER_YEAR)
+        return float(((1.0 - self.negative_table) * self._shape_table * w).sum())
+
+    @property
+    def base_mean_usd_per_mwh(self) -> float:
+        """``M_b``, the mean of the daily base ``B_d`` that makes the all-in mean ``M`` [USD/MWh].
+
+        Examples
+        --------
+        >>> m = IndexPowerModel(40.0, "2026-01-01", spike_probability=0.001, spike_usd_per_mwh=3000.0)
+        >>> round(m.base_mean_usd_per_mwh, 6)  # (40 − 0.001 × 3000) / 1
+        37.0
+        """
+        w = MONTH_DAYS / (HOURS_PER_DAY * DAYS_PER_YEAR)
+        q = self.negative_table
+        spike = min(self.spike_usd_per_mwh, self.cap_usd_per_mwh)
+        negative = min(max(self.negative_usd_per_mwh, self.floor_usd_per_mwh), self.cap_usd_per_mwh)
+        extra = float(((1.0 - q) * self.spike_table * spike * w).sum() + (q * negative * w).sum())
+        return (self.mean_usd_per_mwh - extra) / self._base_weight
+
     def log_base_centre(self, day: int | np.ndarray) -> np.ndarray:
-        """``E[ln B_d] = ln M − Var(ln B_d)/2`` of day(s) ``day`` (``Var = v``, or
+        """``E[ln B_d] = ln M_b − Var(ln B_d)/2`` of day(s) ``day`` (``Var = v``, or
         ``(d + 1)σ²`` when κ = 0)."""
         day = np.asarray(day, dtype=float)
         v = self.log_variance
         var = np.full(day.shape, v) if math.isfinite(v) else (day + 1.0) * self.vol_daily**2
-        return math.log(self.mean_usd_per_mwh) - 0.5 * var
+        return math.log(self.base_mean_usd_per_mwh) - 0.5 * var
 
     def months(self, day0: int, n_days: int) -> np.ndarray:
         """Month index (0 = January) of days ``day0 … day0 + n_days − 1``."""
@@ -455,6 +513,11 @@ class IndexPowerModel:
     def shape_of_days(self, day0: int, n_days: int) -> np.ndarray:
         """The shape of each hour of days ``day0 … day0 + n_days − 1``, ``(n_days, 24)``."""
         return self._shape_table[:, self.months(day0, n_days)].T
+
+    def probabilities_of_days(self, day0: int, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+        """Spike and negative probabilities of each hour of days ``day0 …``, two ``(n_days, 24)``."""
+        months = self.months(day0, n_days)
+        return self.spike_table[:, months].T, self.negative_table[:, months].T
 
     # ---------------------------------------------------------------- block API
 
@@ -473,8 +536,9 @@ class IndexPowerModel:
         log base prices have shock correlation ``a_1 a_2``.
         """
         prices, base, shape, u, after = self._simulate(state, day0, n_days, streams, common)
-        spike = u[:, _SPIKES] < self.spike_probability
-        negative = u[:, _NEGATIVES] < self.negative_probability
+        p, q = self.probabilities_of_days(day0, n_days)
+        spike = u[:, _SPIKES] < p[:, :, None]
+        negative = u[:, _NEGATIVES] < q[:, :, None]
         return IndexPowerBlock(prices, base, shape, spike, negative), after
 
     def _simulate(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
@@ -509,9 +573,10 @@ class IndexPowerModel:
         fits = out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
         prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
         by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50): the memory order of the draws
-        for hours, hit, value, add in ((_SPIKES, self.spike_probability, self.spike_usd_per_mwh, True),
-                                       (_NEGATIVES, self.negative_probability, self.negative_usd_per_mwh, False)):
-            if hit <= 0:  # u < 0 never holds
+        p, q = self.probabilities_of_days(day0, n_days)
+        for hours, hit, value, add in ((_SPIKES, p, self.spike_usd_per_mwh, True),
+                                       (_NEGATIVES, q, self.negative_usd_per_mwh, False)):
+            if not (hit > 0).any():  # u < 0 never holds
                 continue
             path, day, hour = np.nonzero(by_path[:, :, hours] < hit)
             at = (day * HOURS_PER_DAY + hour) * prices.shape[-1] + path
@@ -536,155 +601,7 @@ class IndexPowerModel:
         return prices, after
 
 
-# --------------------------------------------------------------------------- hourly CSV files
-
-_ISO_HOUR = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-    r"\s*(?P<zone>Z|UTC|[+-]\d{2}(?::?\d{2})?)?",
-    re.IGNORECASE,
-)
-_HOUR = np.timedelta64(1, "h")
-
-
-def _format_hour(hour: np.datetime64) -> str:
-    return f"{str(np.datetime64(hour, 'm'))}Z"
-
-
-def parse_utc_hours(cells: pd.Series, lines: np.ndarray, file: str | Path, what: str = "datetime") -> np.ndarray:
-    """ISO datetimes on the hour, as UTC ``datetime64[h]``; the first bad cell raises at its line.
-
-    Accepted: ``2026-01-01T00:00Z``, ``2026-01-01 00:00``, ``2026-01-01T00:00:00`` (no zone:
-    UTC), and offsets ``+hh:mm``, ``+hhmm``, ``+hh`` (converted to UTC: ``2026-01-01T00:00-06:00``
-    is ``2026-01-01T06:00Z``). The UTC time must be on the hour.
-
-    Examples
-    --------
-    >>> cells = pd.Series(["2026-01-01T00:00Z", "2026-01-01 01:00", "2026-01-01T00:00-06:00"])
-    >>> [str(h) for h in parse_utc_hours(cells, np.array([2, 3, 4]), "p.csv")]
-    ['2026-01-01T00', '2026-01-01T01', '2026-01-01T06']
-    """
-    parts = cells.str.extract(f"^{_ISO_HOUR.pattern}$", flags=re.IGNORECASE)
-    days = pd.to_datetime(parts["date"], format="%Y-%m-%d", errors="coerce")
-    ints = {k: pd.to_numeric(parts[k], errors="coerce").fillna(0).to_numpy(np.int64) for k in ("hour", "minute", "second")}
-    zone = parts["zone"].fillna("").str.upper()
-    offset_min = np.zeros(len(cells), dtype=np.int64)
-    numeric = zone.str.match(r"^[+-]").to_numpy()
-    if numeric.any():
-        digits = zone[numeric].str.replace(":", "", regex=False)
-        sign = np.where(digits.str[0] == "-", -1, 1)
-        hh = digits.str[1:3].astype(np.int64).to_numpy()
-        mm = pd.to_numeric(digits.str[3:5].replace("", "0")).to_numpy(np.int64)
-        offset_min[numeric] = sign * (hh * 60 + mm)
-    bad = (
-        parts["date"].isna().to_numpy() | days.isna().to_numpy()
-        | (ints["hour"] > 23) | (ints["minute"] > 59) | (ints["second"] > 59)
-    )
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            file, lines[i], 1,
-            f"{what}: expected an ISO date and hour such as 2026-01-01T00:00Z or 2026-01-01 00:00 "
-            f"(UTC unless an offset such as -06:00 is given), got {cells.iloc[i]!r}",
-        )
-    minutes = (
-        days.to_numpy().astype("datetime64[m]").astype(np.int64)
-        + ints["hour"] * 60 + ints["minute"] - offset_min
-    )
-    off = (minutes % 60 != 0) | (ints["second"] != 0)
-    if off.any():
-        i = int(np.flatnonzero(off)[0])
-        raise InputError(file, lines[i], 1,
-                         f"{what}: {cells.iloc[i]!r} is not on the hour in UTC; give one price per whole UTC hour")
-    return (minutes // 60).astype("datetime64[h]")
-
-
-@dataclass(frozen=True, eq=False)
-class HourlyTable:
-    """A parsed, validated hourly file; :meth:`window` cuts the simulated hours out of it.
-
-    Attributes
-    ----------
-    file : str
-        The file, as given (used in error messages).
-    value_name : str
-        What the values are, for error messages.
-    hours : ndarray of datetime64[h]
-        UTC hour of each row, sorted by (path, hour).
-    paths : ndarray of int64 or None
-        Path id of each row; ``None`` for a single series broadcast to all paths.
-    values : ndarray of float
-        The prices [USD/MWh].
-    lines : ndarray of int64
-        1-based file line of each row.
-    """
-
-    file: str
-    value_name: str
-    hours: np.ndarray
-    paths: np.ndarray | None
-    values: np.ndarray
-    lines: np.ndarray
-
-    def window(self, start: dt.date | str, n_days: int, path_ids) -> np.ndarray:
-        """Prices of the hours of days ``start … start + n_days − 1``, ``(n_days, 24, paths)``.
-
-        Raises
-        ------
-        InputError
-            A requested path has no rows, or an hour of the window has no price (the error
-            names the first missing hour and the line it should come before).
-        """
-        start = as_date(start)
-        n_days = int(n_days)
-        n_hours = n_days * HOURS_PER_DAY
-        ids = np.asarray(path_ids, dtype=np.int64).reshape(-1)
-        first = np.datetime64(start, "h")
-        k = (self.hours - first).astype(np.int64)
-        out = gather_window(k, self.values, self.paths, n_hours, ids, self.file, self.value_name,
-                            lambda index, path: self._missing_hour(start, n_days, index, path))
-        return out.reshape(n_days, HOURS_PER_DAY, ids.size)
-
-    def _missing_hour(self, start: dt.date, n_days: int, index: int, path: int | None) -> None:
-        hour = np.datetime64(start, "h") + index
-        last = np.datetime64(start, "h") + (n_days * HOURS_PER_DAY - 1)
-        line = line_before(self.hours, self.lines, self.paths, path, hour)
-        on_path = "" if path is None else f" on path {path}"
-        raise InputError(
-            self.file, line, 1,
-            f"{self.value_name}: no price for the hour {_format_hour(hour)}{on_path}; the file must give "
-            f"every UTC hour of the horizon {_format_hour(np.datetime64(start, 'h'))} … {_format_hour(last)}",
-        )
-
-
-def load_hourly_csv(file: str | Path, value_name: str = "power_price") -> HourlyTable:
-    """Read and validate an hourly ``datetime[,path],price_usd_per_mwh`` file.
-
-    Format: a header row with a ``datetime`` column (see :func:`parse_utc_hours`), an optional
-    ``path`` column (0-based path ids) and exactly one value column (any name, e.g.
-    ``price_usd_per_mwh``) [USD/MWh, any finite number, negative allowed]. Rows in any
-    order; blank lines ignored; rows outside the simulated window ignored; an hour (after
-    conversion to UTC) may appear once per path. Errors are
-    :class:`~simulator.errors.InputError` at the offending row's line (header = line 1).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-    ...     _ = f.write("datetime,price_usd_per_mwh\\n2026-01-01T01:00Z,30\\n2026-01-01T00:00Z,25.5\\n")
-    >>> table = load_hourly_csv(f.name)
-    >>> [str(h) for h in table.hours], table.values.tolist(), table.lines.tolist()
-    (['2026-01-01T00', '2026-01-01T01'], [25.5, 30.0], [3, 2])
-    >>> os.remove(f.name)
-    """
-    raw, names, lowered, value_col, lines = read_long_table(
-        file, "datetime", value_name, "a header row 'datetime,price_usd_per_mwh' or "
-        "'datetime,path,price_usd_per_mwh' (the value column may have any name)")
-    hours = parse_utc_hours(raw[names[lowered.index("datetime")]], lines, file)
-    values = parse_numbers(raw[value_col], lines, file, value_name)
-    hours, paths, values, lines = sort_rows(raw, names, lowered, lines, hours, values, file, value_name,
-                                            lambda hour: f"the hour {_format_hour(hour)}")
-    return HourlyTable(str(file), value_name, hours, paths, values, lines)
-
+# --------------------------------------------------------------------------- hourly CSV prices
 
 @dataclass(frozen=True)
 class HourlyCsvState:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from simulator.errors import InputError
 from simulator.market.series_csv import CsvDailyModel, as_date, check_block
+from simulator.market.validation import require
 from simulator.rng import PathStreams
 
 #: Days per year for every annual rate (DESIGN.md: a year is exactly 365 days).
@@ -102,11 +103,6 @@ def _days(day0: int, n_days: int) -> np.ndarray:
     return (day0 + 1 + np.arange(n_days, dtype=float))[:, None]
 
 
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
 # --------------------------------------------------------------------------- states
 
 
@@ -169,8 +165,8 @@ class GBMPrice:
     vol_annual: float
 
     def __post_init__(self) -> None:
-        _require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
-        _require(self.vol_annual >= 0, f"vol_annual must be >= 0, got {self.vol_annual}")
+        require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
+        require(self.vol_annual >= 0, f"vol_annual must be >= 0, got {self.vol_annual}")
 
     def _drift_per_day(self) -> float:
         return (self.drift_annual - 0.5 * self.vol_annual**2) * _DT
@@ -241,10 +237,10 @@ class JumpPrice:
     jump_vol: float
 
     def __post_init__(self) -> None:
-        _require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
-        _require(self.vol_annual >= 0, f"vol_annual must be >= 0, got {self.vol_annual}")
-        _require(self.jump_intensity_annual >= 0, "jump_intensity_annual must be >= 0")
-        _require(self.jump_vol >= 0, f"jump_vol must be >= 0, got {self.jump_vol}")
+        require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
+        require(self.vol_annual >= 0, f"vol_annual must be >= 0, got {self.vol_annual}")
+        require(self.jump_intensity_annual >= 0, "jump_intensity_annual must be >= 0")
+        require(self.jump_vol >= 0, f"jump_vol must be >= 0, got {self.jump_vol}")
 
     @property
     def kappa(self) -> float:
@@ -348,13 +344,13 @@ class RegimePrice:
     initial: int = 0
 
     def __post_init__(self) -> None:
-        _require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
+        require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
         regimes = tuple(Regime.coerce(r) for r in self.regimes)
-        _require(len(regimes) > 0, "regimes: give at least one regime")
+        require(len(regimes) > 0, "regimes: give at least one regime")
         for i, r in enumerate(regimes):
-            _require(r.vol_annual >= 0, f"regimes[{i}].vol_annual must be >= 0")
-            _require(r.mean_duration_days > 0, f"regimes[{i}].mean_duration_days must be > 0")
-        _require(0 <= self.initial < len(regimes), f"initial must be in 0 … {len(regimes) - 1}")
+            require(r.vol_annual >= 0, f"regimes[{i}].vol_annual must be >= 0")
+            require(r.mean_duration_days > 0, f"regimes[{i}].mean_duration_days must be > 0")
+        require(0 <= self.initial < len(regimes), f"initial must be in 0 … {len(regimes) - 1}")
         object.__setattr__(self, "regimes", regimes)
 
     def start(self, streams: PathStreams) -> LogReturnState:
@@ -506,8 +502,8 @@ class BootstrapPrice:
     _window: tuple = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        _require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
-        _require(int(self.block_days) == self.block_days and self.block_days >= 1,
+        require(self.initial_usd > 0, f"initial_usd must be > 0, got {self.initial_usd}")
+        require(int(self.block_days) == self.block_days and self.block_days >= 1,
                  f"block_days must be an integer >= 1, got {self.block_days}")
         history = self.history
         if history is None:

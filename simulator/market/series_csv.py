@@ -1,4 +1,4 @@
-"""Daily series from CSV files: long tables ``date,value`` or ``date,path,value``.
+"""Series from CSV files: daily long tables ``date[,path],value`` and hourly ``datetime[,path],value``.
 
 DESIGN.md, "Conventions and defaults": CSV inputs are long tables ``date[,path],value``; a
 single series is broadcast to all paths; a series that does not cover the horizon is an
@@ -15,12 +15,16 @@ File format
 - Rows may come in any order; a (date, path) pair may appear once. Blank lines are ignored.
 - Rows outside the simulated window are allowed (and ignored).
 
+Hourly files (power prices, :func:`load_hourly_csv`) follow the same rules with a ``datetime``
+column of UTC hours instead of ``date``.
+
 Every problem raises :class:`~simulator.errors.InputError` at ``file:line:1`` where ``line``
 is the 1-based line of the offending row (the header is line 1).
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
+from simulator.units import HOURS_PER_DAY
 
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 
@@ -41,7 +46,7 @@ def as_date(value: dt.date | dt.datetime | str) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def _read_raw(file: str | Path) -> pd.DataFrame:
+def read_raw(file: str | Path) -> pd.DataFrame:
     """All cells as stripped strings; row i of the frame is line i + 2 of the file."""
     try:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, skip_blank_lines=False)
@@ -58,12 +63,13 @@ def _read_raw(file: str | Path) -> pd.DataFrame:
     return raw
 
 
-def _lines(frame: pd.DataFrame) -> np.ndarray:
+def file_lines(frame: pd.DataFrame) -> np.ndarray:
     """1-based file lines of the frame's rows (header = line 1, no quoted newlines)."""
     return frame.index.to_numpy(dtype=np.int64) + 2
 
 
-def _nonblank(frame: pd.DataFrame) -> pd.DataFrame:
+def nonblank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with at least one non-empty cell (blank lines dropped, their line numbers kept)."""
     return frame[(frame != "").any(axis=1)]
 
 
@@ -170,7 +176,7 @@ def read_long_table(file, key: str, value_name: str, expected: str) -> tuple:
 
     Returns ``(rows, names, lowered names, value column name, 1-based file lines of the rows)``.
     """
-    raw = _read_raw(file)
+    raw = read_raw(file)
     names = list(raw.columns)
     lowered = [n.lower() for n in names]
     if key not in lowered:
@@ -182,8 +188,8 @@ def read_long_table(file, key: str, value_name: str, expected: str) -> tuple:
             f"{value_name}: expected exactly one value column besides {key} and path, "
             f"got columns {','.join(names)}; expected {expected}",
         )
-    raw = _nonblank(raw)
-    lines = _lines(raw)
+    raw = nonblank_rows(raw)
+    lines = file_lines(raw)
     if raw.empty:
         raise InputError(file, 1, 1, f"{value_name}: the file has no data rows")
     return raw, names, lowered, value_cols[0], lines
@@ -400,3 +406,151 @@ class CsvDailyModel:
         check_block(state.day, day0, n_days)
         values = state.table.window(self.start_date + dt.timedelta(days=day0), n_days, streams.path_ids)
         return values, CsvState(day0 + n_days, state.table)
+
+
+# --------------------------------------------------------------------------- hourly files (power prices)
+
+
+_ISO_HOUR = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"\s*(?P<zone>Z|UTC|[+-]\d{2}(?::?\d{2})?)?",
+    re.IGNORECASE,
+)
+def _format_hour(hour: np.datetime64) -> str:
+    return f"{str(np.datetime64(hour, 'm'))}Z"
+
+
+def parse_utc_hours(cells: pd.Series, lines: np.ndarray, file: str | Path, what: str = "datetime") -> np.ndarray:
+    """ISO datetimes on the hour, as UTC ``datetime64[h]``; the first bad cell raises at its line.
+
+    Accepted: ``2026-01-01T00:00Z``, ``2026-01-01 00:00``, ``2026-01-01T00:00:00`` (no zone:
+    UTC), and offsets ``+hh:mm``, ``+hhmm``, ``+hh`` (converted to UTC: ``2026-01-01T00:00-06:00``
+    is ``2026-01-01T06:00Z``). The UTC time must be on the hour.
+
+    Examples
+    --------
+    >>> cells = pd.Series(["2026-01-01T00:00Z", "2026-01-01 01:00", "2026-01-01T00:00-06:00"])
+    >>> [str(h) for h in parse_utc_hours(cells, np.array([2, 3, 4]), "p.csv")]
+    ['2026-01-01T00', '2026-01-01T01', '2026-01-01T06']
+    """
+    parts = cells.str.extract(f"^{_ISO_HOUR.pattern}$", flags=re.IGNORECASE)
+    days = pd.to_datetime(parts["date"], format="%Y-%m-%d", errors="coerce")
+    ints = {k: pd.to_numeric(parts[k], errors="coerce").fillna(0).to_numpy(np.int64) for k in ("hour", "minute", "second")}
+    zone = parts["zone"].fillna("").str.upper()
+    offset_min = np.zeros(len(cells), dtype=np.int64)
+    numeric = zone.str.match(r"^[+-]").to_numpy()
+    if numeric.any():
+        digits = zone[numeric].str.replace(":", "", regex=False)
+        sign = np.where(digits.str[0] == "-", -1, 1)
+        hh = digits.str[1:3].astype(np.int64).to_numpy()
+        mm = pd.to_numeric(digits.str[3:5].replace("", "0")).to_numpy(np.int64)
+        offset_min[numeric] = sign * (hh * 60 + mm)
+    bad = (
+        parts["date"].isna().to_numpy() | days.isna().to_numpy()
+        | (ints["hour"] > 23) | (ints["minute"] > 59) | (ints["second"] > 59)
+    )
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            file, lines[i], 1,
+            f"{what}: expected an ISO date and hour such as 2026-01-01T00:00Z or 2026-01-01 00:00 "
+            f"(UTC unless an offset such as -06:00 is given), got {cells.iloc[i]!r}",
+        )
+    minutes = (
+        days.to_numpy().astype("datetime64[m]").astype(np.int64)
+        + ints["hour"] * 60 + ints["minute"] - offset_min
+    )
+    off = (minutes % 60 != 0) | (ints["second"] != 0)
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise InputError(file, lines[i], 1,
+                         f"{what}: {cells.iloc[i]!r} is not on the hour in UTC; give one price per whole UTC hour")
+    return (minutes // 60).astype("datetime64[h]")
+
+
+@dataclass(frozen=True, eq=False)
+class HourlyTable:
+    """A parsed, validated hourly file; :meth:`window` cuts the simulated hours out of it.
+
+    Attributes
+    ----------
+    file : str
+        The file, as given (used in error messages).
+    value_name : str
+        What the values are, for error messages.
+    hours : ndarray of datetime64[h]
+        UTC hour of each row, sorted by (path, hour).
+    paths : ndarray of int64 or None
+        Path id of each row; ``None`` for a single series broadcast to all paths.
+    values : ndarray of float
+        The prices [USD/MWh].
+    lines : ndarray of int64
+        1-based file line of each row.
+    """
+
+    file: str
+    value_name: str
+    hours: np.ndarray
+    paths: np.ndarray | None
+    values: np.ndarray
+    lines: np.ndarray
+
+    def window(self, start: dt.date | str, n_days: int, path_ids) -> np.ndarray:
+        """Prices of the hours of days ``start … start + n_days − 1``, ``(n_days, 24, paths)``.
+
+        Raises
+        ------
+        InputError
+            A requested path has no rows, or an hour of the window has no price (the error
+            names the first missing hour and the line it should come before).
+        """
+        start = as_date(start)
+        n_days = int(n_days)
+        n_hours = n_days * HOURS_PER_DAY
+        ids = np.asarray(path_ids, dtype=np.int64).reshape(-1)
+        first = np.datetime64(start, "h")
+        k = (self.hours - first).astype(np.int64)
+        out = gather_window(k, self.values, self.paths, n_hours, ids, self.file, self.value_name,
+                            lambda index, path: self._missing_hour(start, n_days, index, path))
+        return out.reshape(n_days, HOURS_PER_DAY, ids.size)
+
+    def _missing_hour(self, start: dt.date, n_days: int, index: int, path: int | None) -> None:
+        hour = np.datetime64(start, "h") + index
+        last = np.datetime64(start, "h") + (n_days * HOURS_PER_DAY - 1)
+        line = line_before(self.hours, self.lines, self.paths, path, hour)
+        on_path = "" if path is None else f" on path {path}"
+        raise InputError(
+            self.file, line, 1,
+            f"{self.value_name}: no price for the hour {_format_hour(hour)}{on_path}; the file must give "
+            f"every UTC hour of the horizon {_format_hour(np.datetime64(start, 'h'))} … {_format_hour(last)}",
+        )
+
+
+def load_hourly_csv(file: str | Path, value_name: str = "power_price") -> HourlyTable:
+    """Read and validate an hourly ``datetime[,path],price_usd_per_mwh`` file.
+
+    Format: a header row with a ``datetime`` column (see :func:`parse_utc_hours`), an optional
+    ``path`` column (0-based path ids) and exactly one value column (any name, e.g.
+    ``price_usd_per_mwh``) [USD/MWh, any finite number, negative allowed]. Rows in any
+    order; blank lines ignored; rows outside the simulated window ignored; an hour (after
+    conversion to UTC) may appear once per path. Errors are
+    :class:`~simulator.errors.InputError` at the offending row's line (header = line 1).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+    ...     _ = f.write("datetime,price_usd_per_mwh\\n2026-01-01T01:00Z,30\\n2026-01-01T00:00Z,25.5\\n")
+    >>> table = load_hourly_csv(f.name)
+    >>> [str(h) for h in table.hours], table.values.tolist(), table.lines.tolist()
+    (['2026-01-01T00', '2026-01-01T01'], [25.5, 30.0], [3, 2])
+    >>> os.remove(f.name)
+    """
+    raw, names, lowered, value_col, lines = read_long_table(
+        file, "datetime", value_name, "a header row 'datetime,price_usd_per_mwh' or "
+        "'datetime,path,price_usd_per_mwh' (the value column may have any name)")
+    hours = parse_utc_hours(raw[names[lowered.index("datetime")]], lines, file)
+    values = parse_numbers(raw[value_col], lines, file, value_name)
+    hours, paths, values, lines = sort_rows(raw, names, lowered, lines, hours, values, file, value_name,
+                                            lambda hour: f"the hour {_format_hour(hour)}")
+    return HourlyTable(str(file), value_name, hours, paths, values, lines)

@@ -15,16 +15,14 @@ Example (from a notebook)::
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 
-from simulator import __version__
+from simulator import __version__, atomic
 from simulator.errors import InputError
 from simulator.report import charts, run_sections
 from simulator.report.extra_sections import compare_section, sweep_section
 from simulator.report.html import Chart, page
 from simulator.report.inputs import load_compare, load_run, load_sweep
-from simulator.results import temporary_dir
 
 __all__ = ["Report", "build_report", "write_report"]
 
@@ -82,53 +80,24 @@ def write_report(run_dir: str, out: str | None = None, *, png_dir: str | None = 
             target = png_dir
             _write_folder(png_dir, pngs)
         target = out
-        atomic_write(out, report.html.encode("utf-8"))
+        _write_file(out, report.html.encode("utf-8"))
     except (PermissionError, NotADirectoryError, FileNotFoundError, IsADirectoryError) as exc:
         raise InputError(target, 1, 1, f"cannot write here: {exc.strerror or exc}") from None
     return out
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    parent, name = os.path.split(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    fd, tmp = _temporary(parent, name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            os.unlink(tmp)
-
-
-def _temporary(parent: str, name: str) -> tuple[int, str]:
-    """A new file beside the target, created with the usual permissions (umask applies)."""
-    for _ in range(100):
-        tmp = os.path.join(parent, f".{name}.tmp-{os.urandom(4).hex()}")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name beside {name}")
+def _write_file(path: str, data: bytes) -> None:
+    """``path`` (its folder created if needed) written atomically by :mod:`simulator.atomic`."""
+    atomic.make_dirs(os.path.dirname(os.path.abspath(path)))
+    atomic.write_bytes(path, data)
 
 
 def _write_folder(folder: str, files: dict[str, bytes]) -> None:
     """A new folder appears whole (written aside, renamed); into an existing one each file is atomic."""
     if os.path.isdir(folder):
         for name, data in files.items():
-            atomic_write(os.path.join(folder, name), data)
+            atomic.write_bytes(os.path.join(folder, name), data)
         return
-    parent, name = os.path.split(os.path.abspath(folder))
-    os.makedirs(parent, exist_ok=True)
-    tmp = temporary_dir(parent, f".{name}.tmp-")
-    try:
-        for file, data in files.items():
-            with open(os.path.join(tmp, file), "wb") as fh:
-                fh.write(data)
-        os.rename(tmp, folder)
-        tmp = None
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with atomic.new_directory(folder) as tmp:
+        for name, data in files.items():
+            atomic.write_bytes(os.path.join(tmp, name), data, fsync=False)

@@ -68,15 +68,16 @@ def metrics_section(run: RunData) -> Section:
               ("Other", [m for m in metrics if m not in ALL_METRICS])]
     parts = [paragraph("Each metric is computed per path, then summarised across paths; paths where it is "
                        "undefined (e.g. cost per BTC with nothing mined) are left out and counted in "
-                       "'defined paths'. Hover a row for its definition.")]
-    columns = ["metric", "unit", "mean", "p5", "p50", "p95", "defined paths"]
+                       "'defined paths'. Hover a row for its definition. 'pooled' (ratio metrics): Σ numerator "
+                       "÷ Σ denominator over the defined paths, which the mean of per-path ratios is not.")]
+    columns = ["metric", "unit", "mean", "p5", "p50", "p95", "defined paths", "pooled"]
     for title, names in groups:
         if not names:
             continue
         rows = [[m, ALL_METRICS.get(m, ("",))[0]] + [metrics[m].get(k) for k in STATS]
-                + [metrics[m].get("defined_paths")] for m in names]
+                + [metrics[m].get("defined_paths"), metrics[m].get("pooled")] for m in names]
         titles = [ALL_METRICS[m][2] if m in ALL_METRICS else "" for m in names]
-        parts += [f"<h3>{title}</h3>", table(columns, rows, numeric=[False, False] + [True] * 5, titles=titles)]
+        parts += [f"<h3>{title}</h3>", table(columns, rows, numeric=[False, False] + [True] * 6, titles=titles)]
     return Section("metrics", "Headline metrics", parts)
 
 

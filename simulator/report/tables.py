@@ -18,12 +18,12 @@ from simulator.results import revenue_mix
 #: Waterfall components: label, monthly lines added, monthly lines subtracted.
 COST_COMPONENTS = (
     ("Power (net of energy sold back)", ("power_cost_usd",), ("power_credit_usd",)),
-    ("Site opex", ("site_opex_usd",), ()),
+    ("Site opex", ("site_opex_usd",), ("site_opex_hosting_usd", "site_opex_hpc_usd")),  # mining's MW (issue 16)
     ("Transmission, hosting fees, DR credits", ("transmission_charge_usd", "hosting_cost_usd"),
      ("demand_response_credit_usd",)),
-    ("SG&A", ("sga_usd",), ()),
-    ("SBC", ("sbc_usd",), ()),
-    ("Depreciation (mining)", ("depreciation_usd",), ("hpc_depreciation_usd",)),
+    ("SG&A", ("sga_mining_usd",), ()),  # mining's share by revenue (company.cost_allocation)
+    ("SBC", ("sbc_mining_usd",), ()),
+    ("Depreciation (mining)", ("depreciation_mining_usd",), ()),
     ("Interest (mining)", ("interest_usd",), ("hpc_interest_usd",)),
 )
 #: After which component each registered cost-per-BTC metric is reached.

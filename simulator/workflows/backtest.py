@@ -121,7 +121,7 @@ def replay_window(history, date_from, date_to) -> tuple[dt.date, dt.date]:
 
 def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None = None,
              overrides: Iterable[str] = (), paths: int = 1, seed: int | None = None, keep_paths: int = 20,
-             progress: bool = False, workers: int | None = None) -> Results:
+             progress: bool = False, workers: int | None = None, max_memory_bytes: int | None = None) -> Results:
     """Run a scenario file on history from ``date_from`` to ``date_to`` (both inclusive).
 
     Parameters
@@ -147,6 +147,8 @@ def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None 
         Print progress on stderr.
     workers : int, optional
         Processes sharing the paths (:func:`simulator.engine.simulate`).
+    max_memory_bytes : int, optional
+        Memory limit of the run's estimate (:func:`simulator.engine.check_memory`).
 
     Returns
     -------
@@ -190,7 +192,8 @@ def backtest(src: str | Path, *, date_from, date_to, history: str | Path | None 
     scenario = validate_document(doc, str(src))
     scenario._provenance = Provenance(file=str(src), sha256=sha, overrides=overrides,
                                       base_dir=os.path.dirname(os.path.abspath(str(src))))
-    results = simulate(scenario, seed=seed, keep_paths=keep_paths, progress=progress, workers=workers)
+    results = simulate(scenario, seed=seed, keep_paths=keep_paths, progress=progress, workers=workers,
+                       max_memory_bytes=max_memory_bytes)
     results.meta["backtest"] = {"from": start.isoformat(), "to": end.isoformat(),
                                 "history": frame.attrs.get("file", str(history))}
     results.notes = notes + results.notes

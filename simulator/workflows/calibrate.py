@@ -17,9 +17,8 @@ and writes the fitted parameters as a scenario fragment (:meth:`Calibration.writ
 scenario pulls in with ``include: [fragment.yaml]``. Every parameter means what the engine
 makes of it: the likelihoods are those of the engine's own discretisations (one step = one
 day = 1/365 year; ``drift_annual`` is the mean drift, ``E[S_t] = S_0 e^{μt}``), and the
-network fit runs the engine's recursion (:func:`endogenous_paths`, checked against
-:class:`simulator.network.EndogenousHashrate` in the tests) with the breakeven hashprice of
-:func:`simulator.hardware.breakeven_hashprice_usd_per_ph_day`.
+network fit (:mod:`simulator.workflows.calibrate_network`) runs the engine's own recursion,
+:mod:`simulator.network_endogenous`.
 
 Standard errors come from the observed information (a numerical Hessian of the
 log-likelihood at the optimum, parameters mapped by the delta method); 95 % intervals are
@@ -33,50 +32,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, signal, special
+from scipy import optimize, special
 
-from simulator import __version__, units
+from simulator import __version__, atomic, units
 from simulator.config import schema
 from simulator.errors import InputError
-from simulator.hardware import breakeven_hashprice_usd_per_ph_day, load_library
+from simulator.hardware import load_library
 from simulator.market.history import load_history
-from simulator.network import EndogenousHashrate
+from simulator.workflows.calibrate_network import (  # noqa: F401  (re-exported: the network fit's API)
+    ANCHOR_DAYS, DEFAULT_CAPITULATION_GRID_DAYS, DEFAULT_MAX_LAG_DAYS, DEFAULT_PAYBACK_TARGET_GRID_MONTHS,
+    DEFAULT_POWER_GRID_USD_PER_MWH, Holdout, NetworkFit, NetworkInputs, NoiseFilter, endogenous_paths, fit_network,
+    history_hashprice_usd_per_ph_day, network_holdout)
+from simulator.workflows.calibrate_results import ROW_COLUMNS, Z_95, Estimate  # noqa: F401  (re-exported)
 
 #: One day [years] (DESIGN.md: a year is exactly 365 days).
 DAY_YEARS = 1.0 / units.DAYS_PER_YEAR
-#: 97.5 % quantile of the standard normal: half-width of a 95 % Wald interval [sd].
-Z_95 = 1.959963984540054
-#: 95 % quantile of chi-square with one degree of freedom (profile-likelihood intervals).
-CHI2_1_95 = 3.841458820694124
-#: 95 % quantile of chi-square with two degrees of freedom (the ARMA(1,1) error test).
-CHI2_2_95 = 5.991464547107979
-
 #: Default window: the last 4 × 365 days of the history (one halving cycle; starts after the
 #: 2021 mining ban in China, whose hashrate exodus was not a response to hashprice).
 DEFAULT_WINDOW_YEARS = 4
 #: Days at the end of the window held out of the network fit to measure its forecast error.
 DEFAULT_HOLDOUT_DAYS = 180
-#: Longest hashprice-to-hashrate lag searched [days] (the literature's range is 1–6 weeks).
-DEFAULT_MAX_LAG_DAYS = 120
-#: Network power prices searched [USD/MWh].
-DEFAULT_POWER_GRID_USD_PER_MWH = (20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0)
-#: Capitulation delays searched [days] (a week to a quarter: miners do not unplug a fleet
-#: after a day or two under water).
-DEFAULT_CAPITULATION_GRID_DAYS = (7, 14, 30, 60, 90)
-#: Elasticities searched [1/year per unit of relative hashprice excess]; 0 is also tried.
-ELASTICITY_BOUNDS = (1e-3, 20.0)
 #: Fewest days the network fit (window minus holdout) may have, beyond the longest lag.
 MIN_FIT_DAYS = 180
-#: Days of the fit's end over which a holdout forecast is anchored to the observed level
-#: (about one retarget epoch, as a scenario's difficulty-implied start would be).
-ANCHOR_DAYS = 14
 #: Price models fitted, in the order they are reported.
 PRICE_MODEL_NAMES = ("gbm", "jump", "regime")
 
@@ -84,35 +67,6 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 # --------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class Estimate:
-    """One fitted quantity: its value [``unit``], standard error and 95 % interval.
-
-    ``se``, ``ci_low`` and ``ci_high`` are ``None`` where they do not apply (a fit statistic)
-    or cannot be computed (a parameter the data do not identify). ``written`` says whether
-    the value goes into the fragment.
-    """
-
-    model: str
-    parameter: str
-    value: float
-    unit: str
-    se: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    method: str = ""
-    written: bool = False
-
-    def row(self) -> dict:
-        return {"model": self.model, "parameter": self.parameter, "value": self.value, "se": self.se,
-                "ci_low": self.ci_low, "ci_high": self.ci_high, "unit": self.unit,
-                "written": self.written, "method": self.method}
-
-
-#: Columns of :meth:`Calibration.rows`.
-ROW_COLUMNS = ("model", "parameter", "value", "se", "ci_low", "ci_high", "unit", "written", "method")
-
-
 @dataclass(frozen=True)
 class _Optimum:
     theta: np.ndarray  # unconstrained optimum
@@ -666,562 +620,6 @@ def fit_fees(fees_btc_per_block: np.ndarray | Sequence[float]) -> ModelFit:
     return ModelFit("fees", params, estimates, opt.loglik, y.size, 3, tuple(notes))
 
 
-# --------------------------------------------------------------------------- network
-def history_hashprice_usd_per_ph_day(history: pd.DataFrame) -> pd.Series:
-    r"""Daily network hashprice [USD/(PH/s·day)] from the history's columns.
-
-    .. math:: h_d = \frac{(\text{subsidy\_btc}_d + \text{fees\_btc}_d)\, P_d}{H_d / 1000}
-
-    (``H_d`` = ``hashrate_ths``). Coin Metrics' hashrate is the day's blocks × difficulty ×
-    2^32 / 86,400 s, so this equals DESIGN.md's ``1e15 × 86400 / (D 2^32) × (subsidy + fees
-    per block) × price``, block luck cancelling.
-    """
-    revenue_btc = history["subsidy_btc"] + history["fees_btc"]
-    return revenue_btc * history["price_usd"] / (history["hashrate_ths"] / units.THS_PER_PHS)
-
-
-@dataclass(frozen=True)
-class NetworkInputs:
-    """What the endogenous network fit needs, day-aligned.
-
-    ``hashprice_usd_per_ph_day`` covers the ``prior_days`` before the window and its
-    ``days`` (index ``prior_days + d`` is window day ``d``); ``hashrate_ehs`` the window's
-    observed hashrate; the vintages are the engine's (release day relative to the window
-    start, mean J/TH, starting share of hashrate).
-    """
-
-    start: dt.date
-    hashrate_ehs: np.ndarray
-    hashprice_usd_per_ph_day: np.ndarray
-    prior_days: int
-    release_day: np.ndarray
-    efficiency_jth: np.ndarray
-    start_share: np.ndarray
-    mix_years: float
-
-    @property
-    def days(self) -> int:
-        return int(self.hashrate_ehs.size)
-
-    @classmethod
-    def build(cls, start: dt.date, hashrate_ehs: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
-              prior_days: int, library=None, mix_years: float | None = None) -> "NetworkInputs":
-        """Vintages from the hardware ``library`` (default: the shipped one) exactly as
-        :meth:`simulator.network.EndogenousHashrate.from_library` and ``start`` make them."""
-        if mix_years is None:
-            mix_years = float(schema.EndogenousHashrate.model_fields["mix_years"].default)
-        library = load_library() if library is None else library
-        model = EndogenousHashrate.from_library(library, start, 1.0, mix_years=mix_years)
-        share = model.start(1).ehs[:, 0]
-        return cls(start, np.asarray(hashrate_ehs, dtype=float), np.asarray(hashprice_usd_per_ph_day, dtype=float),
-                   int(prior_days), model.release_day, model.efficiency_jth, share, float(mix_years))
-
-    def head(self, days: int) -> "NetworkInputs":
-        """The first ``days`` days of the window (the fit part when a holdout is kept)."""
-        return NetworkInputs(self.start, self.hashrate_ehs[:days],
-                             self.hashprice_usd_per_ph_day[: self.prior_days + days], self.prior_days,
-                             self.release_day, self.efficiency_jth, self.start_share, self.mix_years)
-
-
-class _EndogenousBatch:
-    """The engine's endogenous recursion for K parameter combinations at once (see
-    :func:`endogenous_paths`).
-
-    Everything that does not depend on the elasticity is prepared once: the lagged
-    hashprice excess over the newest vintage's breakeven, and for each (power price,
-    capitulation days) pair the days on which vintages switch off (the same for every lag
-    and elasticity). :meth:`run` then walks each pair's combinations from one such day (or
-    release of a new vintage) to the next, compounding the growth in between with a
-    vectorised cumulative product.
-    """
-
-    def __init__(self, inputs: NetworkInputs, lag_days, power_usd_per_mwh, capitulation_days):
-        lag, power, cap = np.broadcast_arrays(np.asarray(lag_days, dtype=np.int64),
-                                              np.asarray(power_usd_per_mwh, dtype=float),
-                                              np.asarray(capitulation_days, dtype=np.int64))
-        lag, power, cap = lag.ravel(), power.ravel(), cap.ravel()
-        if lag.max(initial=0) + 1 > inputs.prior_days:
-            raise ValueError(f"lag {lag.max()} days needs {lag.max() + 1} days of hashprice before the window")
-        n, prior = inputs.days, inputs.prior_days
-        hp = inputs.hashprice_usd_per_ph_day
-        powers, p_idx = np.unique(power, return_inverse=True)
-        p_idx = p_idx.ravel()
-        b = breakeven_hashprice_usd_per_ph_day(powers[None, :], inputs.efficiency_jth[:, None])  # (V, P)
-        day = np.arange(n)
-        newest = np.searchsorted(inputs.release_day, day, side="right") - 1  # released by the day
-        if (newest < 0).any():
-            raise ValueError("no hardware released by the window start")
-        # the combinations, grouped by (power, capitulation) pair
-        pairs, pc_idx = np.unique(np.stack([p_idx, cap]), axis=1, return_inverse=True)
-        pc_idx = pc_idx.ravel()
-        self.order = np.argsort(pc_idx, kind="stable")
-        self.inverse = np.argsort(self.order, kind="stable")
-        bounds = np.searchsorted(pc_idx[self.order], np.arange(pairs.shape[1] + 1))
-        # lagged hashprice over the newest vintage's breakeven, less one, per year: (n, K) sorted
-        lag_s, p_s = lag[self.order], p_idx[self.order]
-        lagged = hp[prior + day[:, None] - 1 - lag_s[None, :]]
-        excess = np.maximum(0.0, lagged / b[newest][:, p_s] - 1.0) / units.DAYS_PER_YEAR
-        # days under water: yesterday's hashprice below a vintage's breakeven, run lengths (n, V, P)
-        above = b[None, :, :] > hp[prior - 1: prior + n - 1, None, None]
-        count = np.cumsum(above, axis=0)
-        under = count - np.maximum.accumulate(np.where(above, 0, count), axis=0)
-        zero = under[:, :, pairs[0]] >= pairs[1][None, None, :]  # (n, V, pairs): switched off
-        previous = np.concatenate([np.zeros_like(zero[:1]), zero[:-1]], axis=0)
-        newest_before = np.concatenate([newest[:1], newest[:-1]])
-        was_newest = np.arange(b.shape[0])[None, :, None] == newest_before[:, None, None]
-        events = zero & (~previous | was_newest)  # switch-offs that can remove hashrate
-        releases = np.flatnonzero(np.diff(newest)) + 1
-        self.groups = []
-        for q in range(pairs.shape[1]):
-            off_days, off_vintages = np.nonzero(events[:, :, q])
-            stops = np.unique(np.concatenate([[0], releases, off_days, [n]])).astype(int)
-            plan = [(int(d), int(end), off_vintages[off_days == d] if d in off_days else None, int(newest[d]))
-                    for d, end in zip(stops[:-1], stops[1:])]
-            cols = slice(int(bounds[q]), int(bounds[q + 1]))
-            self.groups.append((cols, np.ascontiguousarray(excess[:, cols].T), plan))
-        self.newest = newest
-        self.start_share = inputs.start_share
-        self.shape = (n, lag.size)
-
-    def run(self, elasticity) -> np.ndarray:
-        """``H_d / H_0`` for each day and combination, given per-combination elasticities:
-        an array ``(days, K)``."""
-        n, k = self.shape
-        e = np.broadcast_to(np.asarray(elasticity, dtype=float), (k,))[self.order]
-        parts = []
-        for cols, excess, plan in self.groups:  # one (power, capitulation) pair each
-            r = e[cols, None] * excess  # (combinations, days)
-            o = r + 1.0  # growth factors, overwritten by the output day by day
-            ehs = np.repeat(self.start_share[:, None], r.shape[0], axis=1)
-            total = ehs.sum(axis=0)
-            for d, end, off, v in plan:
-                growth = r[:, d] * total  # from yesterday's total, before today's switch-offs
-                if off is not None:
-                    total = total - ehs[off].sum(axis=0)
-                    ehs[off] = 0.0
-                ehs[v] += growth
-                total = total + growth
-                o[:, d] = total
-                if end > d + 1:  # no switch-off or release until `end`: compound the growth
-                    run = o[:, d + 1: end]
-                    np.cumprod(run, axis=1, out=run)
-                    run *= total[:, None]
-                    ehs[v] += run[:, -1] - total
-                    total = run[:, -1].copy()
-            parts.append(o)
-        return np.ascontiguousarray(np.concatenate(parts, axis=0)[self.inverse].T)
-
-
-def endogenous_paths(inputs: NetworkInputs, lag_days, elasticity, power_usd_per_mwh,
-                     capitulation_days) -> np.ndarray:
-    r"""Network hashrate relative to its start, as the engine's ``endogenous`` model makes it.
-
-    Parameters
-    ----------
-    inputs : NetworkInputs
-        Hashprice history (including ``prior_days`` ≥ lag + 1 days before the window) and
-        vintages.
-    lag_days, elasticity, power_usd_per_mwh, capitulation_days : array (K,) or scalar
-        Parameter combinations (``lag_days`` [days], ``elasticity`` [1/year],
-        ``network_power_usd_per_mwh`` [USD/MWh], ``capitulation_days`` [days]).
-
-    Returns
-    -------
-    array (days, K)
-        ``H_d / H_0`` for each window day and combination.
-
-    Notes
-    -----
-    :meth:`simulator.network.EndogenousHashrate.day` with the lag window pre-filled from the
-    history: on day ``d`` (hashprice ``h``, ``b`` = :func:`breakeven_hashprice_usd_per_ph_day`
-    at the network power price, ``v*`` the newest vintage released by ``d``)
-
-    .. math::
-        g_d = \text{elasticity}\cdot\max\!\Big(0, \frac{h_{d-1-\text{lag}}}{b_{v^*}} - 1\Big)\frac{H_{d-1}}{365},
-        \qquad H_d = H_{d-1} - \sum_{v\ \text{off}} H_{v,d-1} + g_d
-
-    a vintage is off while ``b_v > h_{d'−1}`` has held for ``capitulation_days``
-    consecutive days ``d'`` up to ``d``; growth goes to ``v*``. The model is linear in
-    ``H_0``, so the level is fitted separately. Parameter source: the engine's model.
-    """
-    lag, e, power, cap = np.broadcast_arrays(np.atleast_1d(lag_days), np.atleast_1d(elasticity),
-                                             np.atleast_1d(power_usd_per_mwh), np.atleast_1d(capitulation_days))
-    return _EndogenousBatch(inputs, lag, power, cap).run(e)
-
-
-@dataclass(frozen=True)
-class NoiseFilter:
-    r"""ARMA(1,1) errors of log hashrate: ``(1 − ρB) u_d = (1 + θB) e_d``, ``e`` iid normal.
-
-    :meth:`whiten` returns the innovations ``e`` of a residual series (zero pre-sample
-    values, conditional least squares). ``ρ = θ = 0`` is ordinary least squares.
-    """
-
-    rho: float = 0.0
-    theta: float = 0.0
-
-    def whiten(self, x: np.ndarray) -> np.ndarray:
-        """Innovations of ``x`` (days along axis 0; further axes are separate series)."""
-        x = np.asarray(x, dtype=float)
-        v = x.copy()
-        v[1:] -= self.rho * x[:-1]
-        if self.theta == 0.0:
-            return v
-        for t in range(1, v.shape[0]):  # e_t = v_t − θ e_{t−1}: sequential in time, vectorised over series
-            v[t] -= self.theta * v[t - 1]
-        return v
-
-    @classmethod
-    def fit(cls, residual: np.ndarray) -> "NoiseFilter":
-        """Conditional-least-squares ARMA(1,1) with ``0 ≤ ρ < 1``, ``|θ| < 1``; white noise
-        (ρ = θ = 0) unless the ARMA's likelihood-ratio statistic ``n ln(S_0/S)`` exceeds
-        χ²₂(0.95) = 5.99."""
-        u = np.asarray(residual, dtype=float) - np.mean(residual)
-
-        def css(x):
-            return float(np.sum(signal.lfilter([1.0, -x[0]], [1.0, x[1]], u) ** 2))
-
-        best = None
-        for x0 in ((0.0, 0.0), (0.5, -0.3), (0.95, -0.6), (0.99, -0.9)):
-            res = optimize.minimize(css, np.array(x0), method="L-BFGS-B", bounds=[(0.0, 0.999), (-0.999, 0.999)])
-            if best is None or res.fun < best.fun:
-                best = res
-        if u.size * math.log(css((0.0, 0.0)) / best.fun) <= CHI2_2_95:
-            return cls()
-        return cls(float(best.x[0]), float(best.x[1]))
-
-
-def _objective(batch_out: np.ndarray, log_obs: np.ndarray, noise: NoiseFilter) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of squared whitened residuals of ``ln H_obs − a − ln h`` and the level ``a``
-    (generalised least squares under :class:`NoiseFilter`), per combination."""
-    with np.errstate(divide="ignore"):
-        z = log_obs[:, None] - np.log(np.maximum(batch_out, 1e-300))
-    w = noise.whiten(z)
-    g = noise.whiten(np.ones(log_obs.size))
-    gw = g @ w
-    level = gw / (g @ g)
-    sse = np.einsum("ij,ij->j", w, w) - gw * level
-    return sse, level
-
-
-@dataclass(frozen=True)
-class _GridFit:
-    lag: np.ndarray
-    power: np.ndarray
-    cap: np.ndarray
-    elasticity: np.ndarray  # best per combination
-    sse: np.ndarray
-    level: np.ndarray
-
-
-#: Parameter combinations simulated at once (bounds the memory of the network search).
-CHUNK_COMBINATIONS = 2048
-
-
-def _combinations(lags, powers, caps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (lag, power, capitulation) combination as flat arrays, in (power, capitulation,
-    lag) order (lag fastest), so that a chunk holds whole (power, capitulation) pairs."""
-    P, C, L = np.meshgrid(np.asarray(powers, dtype=float), np.asarray(caps, dtype=np.int64),
-                          np.asarray(lags, dtype=np.int64), indexing="ij")
-    return L.ravel(), P.ravel(), C.ravel()
-
-
-def _search(inputs: NetworkInputs, noise: NoiseFilter, lag: np.ndarray, power: np.ndarray, cap: np.ndarray,
-            golden_steps: int = 10, parabola_steps: int = 3) -> _GridFit:
-    """For every (lag, power, capitulation) combination, the elasticity minimising the GLS
-    objective: a 7-point grid in ln(elasticity) (and elasticity 0), golden-section search on
-    the best grid point's bracket (10 steps leave ±3 %), then successive parabolic
-    interpolation (3 steps, to well under 0.1 %). Combinations are simulated in chunks of
-    whole (power, capitulation) pairs."""
-    parts = []
-    for s in range(0, lag.size, CHUNK_COMBINATIONS):
-        part = slice(s, s + CHUNK_COMBINATIONS)
-        parts.append(_search_chunk(inputs, noise, lag[part], power[part], cap[part], golden_steps, parabola_steps))
-    e, sse, level = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    return _GridFit(lag, power, cap, e, sse, level)
-
-
-def _search_chunk(inputs, noise, lag, power, cap, golden_steps, parabola_steps):
-    batch = _EndogenousBatch(inputs, lag, power, cap)
-    y = np.log(inputs.hashrate_ehs)
-    k = lag.size
-    best_e, best_sse, best_level = np.zeros(k), np.full(k, np.inf), np.zeros(k)
-
-    def f(x):  # objective at elasticity e^x, keeping the best point seen
-        nonlocal best_e, best_sse, best_level
-        e = np.exp(x)
-        sse, level = _objective(batch.run(e), y, noise)
-        better = sse < best_sse
-        best_e, best_sse, best_level = np.where(better, e, best_e), np.where(better, sse, best_sse), \
-            np.where(better, level, best_level)
-        return sse
-
-    f(np.full(k, -np.inf))  # elasticity 0
-    grid = np.log(np.geomspace(*ELASTICITY_BOUNDS, 7))
-    values = np.array([f(np.full(k, x)) for x in grid])
-    j = np.clip(np.argmin(values, axis=0), 1, grid.size - 2)
-    # golden-section search in ln(elasticity) on the best grid point's bracket ...
-    lo, hi = grid[j - 1], grid[j + 1]
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    c, d = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fc, fd = f(c), f(d)
-    for _ in range(golden_steps):
-        left = fc < fd  # the minimum lies in [lo, d]: drop (d, hi]; else drop [lo, c)
-        hi, lo = np.where(left, d, hi), np.where(left, lo, c)
-        x = np.where(left, hi - ratio * (hi - lo), lo + ratio * (hi - lo))
-        fx = f(x)
-        c, fc, d, fd = np.where(left, x, d), np.where(left, fx, fd), np.where(left, c, x), np.where(left, fc, fx)
-    # ... then successive parabolic interpolation on the bracket a < m < b (f(m) smallest)
-    left = fc < fd
-    a, m, b = np.where(left, lo, c), np.where(left, c, d), np.where(left, d, hi)
-    fm = np.minimum(fc, fd)
-    fa = np.where(left, np.nan, fc)
-    fb = np.where(left, fd, np.nan)
-    need_a, need_b = np.isnan(fa), np.isnan(fb)
-    edge = f(np.where(need_a, a, b))  # the bracket's missing end value
-    fa, fb = np.where(need_a, edge, fa), np.where(need_b, edge, fb)
-    for _ in range(parabola_steps):
-        num = (m - a) ** 2 * (fm - fb) - (m - b) ** 2 * (fm - fa)
-        den = (m - a) * (fm - fb) - (m - b) * (fm - fa)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = m - 0.5 * num / den
-        ok = np.isfinite(u) & (den > 0) & (u > a) & (u < b)
-        u = np.where(ok, u, np.where((b - m) > (m - a), m + 0.382 * (b - m), m - 0.382 * (m - a)))
-        u = np.where(np.abs(u - m) < 1e-6, m + 1e-6, u)
-        fu = f(u)
-        left, better = u < m, fu < fm
-        a, fa = np.where(better & ~left, m, np.where(~better & left, u, a)), \
-            np.where(better & ~left, fm, np.where(~better & left, fu, fa))
-        b, fb = np.where(better & left, m, np.where(~better & ~left, u, b)), \
-            np.where(better & left, fm, np.where(~better & ~left, fu, fb))
-        m, fm = np.where(better, u, m), np.where(better, fu, fm)
-    return best_e, best_sse, best_level
-
-
-def _profile(values: np.ndarray, sse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct ``values`` and the smallest ``sse`` at each (a profile over the rest)."""
-    grid, idx = np.unique(values, return_inverse=True)
-    out = np.full(grid.size, np.inf)
-    np.minimum.at(out, idx.ravel(), sse)
-    return grid, out
-
-
-def _elasticity_edges(inputs: NetworkInputs, noise: NoiseFilter, lag, power, cap, e_hat,
-                      threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per combination, the elasticities where the GLS objective crosses ``threshold`` below
-    and above its optimum ``e_hat`` (16 bisections each side: 0 … ê linearly, ê … upper
-    bound in logs); also whether the upper edge is beyond the search bound."""
-    y = np.log(inputs.hashrate_ehs)
-    m = lag.size
-    batch = _EndogenousBatch(inputs, np.tile(lag, 2), np.tile(power, 2), np.tile(cap, 2))
-    lo_a, lo_b = np.zeros(m), e_hat.copy()
-    hi_a, hi_b = np.log(np.maximum(e_hat, ELASTICITY_BOUNDS[0])), np.full(m, math.log(ELASTICITY_BOUNDS[1]))
-    ends = _objective(batch.run(np.concatenate([np.zeros(m), np.exp(hi_b)])), y, noise)[0]
-    lower_open, upper_open = ends[:m] <= threshold, ends[m:] <= threshold
-    for _ in range(16):
-        lo_mid, hi_mid = 0.5 * (lo_a + lo_b), 0.5 * (hi_a + hi_b)
-        sse = _objective(batch.run(np.concatenate([lo_mid, np.exp(hi_mid)])), y, noise)[0]
-        inside_lo, inside_hi = sse[:m] <= threshold, sse[m:] <= threshold
-        lo_b, lo_a = np.where(inside_lo, lo_mid, lo_b), np.where(inside_lo, lo_a, lo_mid)
-        hi_a, hi_b = np.where(inside_hi, hi_mid, hi_a), np.where(inside_hi, hi_b, hi_mid)
-    low = np.where(lower_open, 0.0, lo_b)
-    high = np.where(upper_open, ELASTICITY_BOUNDS[1], np.exp(hi_a))
-    return low, high, upper_open
-
-
-@dataclass(frozen=True)
-class Holdout:
-    """Forecast error of the network fit on the last ``days`` days of the window.
-
-    The model fitted without them runs on through the holdout with the history's hashprice,
-    anchored to the observed level of the last :data:`ANCHOR_DAYS` fitted days (as a
-    scenario starts from its difficulty-implied hashrate); the naive forecast holds that
-    level flat. Errors are of ln hashrate (≈ relative errors): ``rmse_log`` over the days,
-    ``bias_log`` their mean (observed − forecast), ``end_error_pct`` the error of the mean
-    of the last :data:`ANCHOR_DAYS` holdout days [%].
-    """
-
-    days: int
-    rmse_log: float
-    bias_log: float
-    end_error_pct: float
-    naive_rmse_log: float
-    naive_end_error_pct: float
-    params: dict
-
-
-@dataclass(frozen=True)
-class NetworkFit:
-    """The fitted ``endogenous`` network: fragment ``params``, the estimates with their
-    intervals, the error model and fit statistics, and the holdout (if any)."""
-
-    params: dict
-    estimates: tuple[Estimate, ...]
-    noise: NoiseFilter
-    days: int
-    rmse_log: float
-    holdout: Holdout | None = None
-    notes: tuple[str, ...] = ()
-
-
-def _grid_interval(values: np.ndarray, sse: np.ndarray, threshold: float, grid: np.ndarray,
-                   floor: float | None = None) -> tuple[float, float, str]:
-    """Hull of the grid ``values`` whose profile ``sse`` is within ``threshold``, and a note
-    if it reaches an edge of the ``grid`` other than the parameter's natural ``floor``."""
-    inside = np.unique(values[sse <= threshold])
-    lo, hi = float(inside.min()), float(inside.max())
-    grid = np.unique(grid)
-    note = ""
-    if grid.size > 1 and ((lo == grid.min() and lo != floor) or hi == grid.max()):
-        note = "; interval reaches the grid's edge"
-    return lo, hi, note
-
-
-def fit_network(inputs: NetworkInputs, *, lags: Sequence[int] | None = None,
-                powers_usd_per_mwh: Sequence[float] = DEFAULT_POWER_GRID_USD_PER_MWH,
-                capitulation_grid_days: Sequence[int] = DEFAULT_CAPITULATION_GRID_DAYS) -> NetworkFit:
-    r"""Fit the ``endogenous`` network hashrate model to the observed daily hashrate.
-
-    Parameters
-    ----------
-    inputs : NetworkInputs
-        Window hashrate [EH/s], hashprice [USD/(PH/s·day)] with ``prior_days`` before it,
-        the engine's vintages.
-    lags : sequence of int, optional
-        Lags searched [days]; default ``0 … prior_days − 1``.
-    powers_usd_per_mwh, capitulation_grid_days : sequences
-        Network power prices [USD/MWh] and capitulation delays [days] searched.
-
-    Returns
-    -------
-    NetworkFit
-        ``params`` = ``{lag_days, elasticity, network_power_usd_per_mwh, capitulation_days,
-        mix_years}`` as :class:`simulator.network.EndogenousHashrate` reads them.
-
-    Notes
-    -----
-    Observation model: ``ln H^obs_d = a + ln h_d(θ) + u_d`` with ``h`` from
-    :func:`endogenous_paths` (θ = lag, elasticity, power price, capitulation days), ``a`` the
-    log starting level and ``u`` ARMA(1,1) errors ``(1 − ρB)u_d = (1 + θ_1 B)e_d`` — daily
-    block luck (white) plus the model's persistent misfit. Two-step feasible GLS:
-
-    1. ordinary least squares over a coarse lag grid gives residuals to which the ARMA(1,1)
-       is fitted (conditional least squares);
-    2. with that filter fixed, ``S(θ) = Σ e_d²`` (``a`` concentrated out) is minimised over
-       every lag × power × capitulation combination, the elasticity by golden-section search
-       in its logarithm.
-
-    Gaussian innovations make ``n ln(S(θ)/S_min)`` a likelihood-ratio statistic, so each
-    95 % interval is the set of values whose profile ``S`` (minimised over the other
-    parameters) satisfies ``n ln(S/S_min) ≤ χ²₁(0.95) = 3.84``: the lag, power and
-    capitulation intervals are hulls of grid points, the elasticity's edges are found by
-    bisection for every combination inside the joint region (its standard error is the
-    interval's half-width / 1.96). Parameter source:
-    the history window given; the lag literature: Fantazzini & Kolodin (2020).
-    """
-    n = inputs.days
-    y = np.log(inputs.hashrate_ehs)
-    lags = np.arange(inputs.prior_days) if lags is None else np.asarray(lags, dtype=np.int64)
-    powers = np.asarray(powers_usd_per_mwh, dtype=float)
-    caps = np.asarray(capitulation_grid_days, dtype=np.int64)
-
-    # 1. OLS on a coarse grid -> residuals -> ARMA(1,1) error model
-    step = max(1, int(math.ceil(lags.size / 12)))
-    first = _search(inputs, NoiseFilter(), *_combinations(lags[::step], powers, caps), golden_steps=6,
-                    parabola_steps=2)
-    i = int(np.argmin(first.sse))
-    path = endogenous_paths(inputs, first.lag[i], first.elasticity[i], first.power[i], first.cap[i])[:, 0]
-    noise = NoiseFilter.fit(y - first.level[i] - np.log(path))
-
-    # 2. GLS: every power and capitulation pair on every `step`-th lag, then every lag near
-    #    the best lag and near the edges of its interval, for the pairs that come close
-    step = max(1, int(math.ceil(lags.size / 30)))
-    grid = _search(inputs, noise, *_combinations(lags[::step], powers, caps))
-    sse_min = float(grid.sse.min())
-    threshold = sse_min * math.exp(CHI2_1_95 / n)
-    if step > 1:
-        lag_values, lag_sse = _profile(grid.lag, grid.sse)
-        inside = lag_values[lag_sse <= threshold]
-        anchors = np.array([grid.lag[np.argmin(grid.sse)], inside.min(), inside.max()])
-        near = np.abs(lags[:, None] - anchors[None, :]).min(axis=1) < step
-        extra = np.setdiff1d(lags[near], grid.lag)
-        close = grid.sse <= sse_min * math.exp((CHI2_1_95 + 20.0) / n)
-        pairs = np.unique(np.stack([grid.power[close], grid.cap[close]]), axis=1)
-        if extra.size:
-            more = _search(inputs, noise, np.tile(extra, pairs.shape[1]), np.repeat(pairs[0], extra.size),
-                           np.repeat(pairs[1], extra.size).astype(np.int64))
-            grid = _GridFit(*(np.concatenate([getattr(grid, f), getattr(more, f)])
-                              for f in ("lag", "power", "cap", "elasticity", "sse", "level")))
-    best = int(np.argmin(grid.sse))
-    sse_min = float(grid.sse[best])
-    threshold = sse_min * math.exp(CHI2_1_95 / n)
-    lag_lo, lag_hi, lag_note = _grid_interval(*_profile(grid.lag, grid.sse), threshold, lags, floor=0)
-    pw_lo, pw_hi, pw_note = _grid_interval(*_profile(grid.power, grid.sse), threshold, powers, floor=0.0)
-    cp_lo, cp_hi, cp_note = _grid_interval(*_profile(grid.cap, grid.sse), threshold, caps, floor=1)
-
-    # elasticity: profile interval from the edges of every combination in the joint region
-    region = np.flatnonzero(grid.sse <= threshold)
-    lows, highs, opens = [], [], []
-    for s in range(0, region.size, CHUNK_COMBINATIONS // 2):
-        part = region[s: s + CHUNK_COMBINATIONS // 2]
-        low, high, open_ = _elasticity_edges(inputs, noise, grid.lag[part], grid.power[part], grid.cap[part],
-                                             grid.elasticity[part], threshold)
-        lows.append(low)
-        highs.append(high)
-        opens.append(open_)
-    e_lo, e_hi = float(np.min(np.concatenate(lows))), float(np.max(np.concatenate(highs)))
-    e_note = "; interval reaches the search bound" if np.concatenate(opens).any() else ""
-
-    lag_b, pw_b, cp_b, e_b = int(grid.lag[best]), float(grid.power[best]), int(grid.cap[best]), \
-        float(grid.elasticity[best])
-    if e_b > 0:  # polish the best combination's elasticity to full precision
-        single = _EndogenousBatch(inputs, [lag_b], [pw_b], [cp_b])
-        res = optimize.minimize_scalar(lambda x: float(_objective(single.run([math.exp(x)]), y, noise)[0][0]),
-                                       bounds=(math.log(e_b) - 0.03, math.log(e_b) + 0.03), method="bounded",
-                                       options={"xatol": 1e-7})
-        if res.fun < sse_min:
-            e_b, sse_min = float(math.exp(res.x)), float(res.fun)
-    # a standard error read off the profile interval (half its width / 1.96)
-    se_e = None if e_note else (e_hi - e_lo) / (2.0 * Z_95)
-    fitted = endogenous_paths(inputs, lag_b, e_b, pw_b, cp_b)[:, 0]
-    level = float(_objective(fitted[:, None], y, noise)[1][0])
-    resid = y - level - np.log(fitted)
-    white = noise.rho == 0.0 and noise.theta == 0.0
-    method = "profile likelihood (" + ("least squares, white errors" if white else "GLS, ARMA(1,1) errors") + ")"
-    estimates = (
-        Estimate("network", "lag_days", lag_b, "days", None, lag_lo, lag_hi, method + lag_note),
-        Estimate("network", "elasticity", e_b, "1/year", se_e, e_lo, e_hi, method + e_note),
-        Estimate("network", "network_power_usd_per_mwh", pw_b, "USD/MWh", None, pw_lo, pw_hi, method + pw_note),
-        Estimate("network", "capitulation_days", cp_b, "days", None, cp_lo, cp_hi, method + cp_note),
-    )
-    params = {"lag_days": lag_b, "elasticity": e_b, "network_power_usd_per_mwh": pw_b,
-              "capitulation_days": cp_b, "mix_years": inputs.mix_years}
-    return NetworkFit(params, estimates, noise, n, float(np.sqrt(np.mean(resid**2))))
-
-
-def network_holdout(inputs: NetworkInputs, holdout_days: int, **grids) -> Holdout:
-    """Fit on the window minus its last ``holdout_days`` days and score the forecast of
-    those days (see :class:`Holdout`)."""
-    n_fit = inputs.days - holdout_days
-    fit = fit_network(inputs.head(n_fit), **grids)
-    p = fit.params
-    path = endogenous_paths(inputs, p["lag_days"], p["elasticity"], p["network_power_usd_per_mwh"],
-                            p["capitulation_days"])[:, 0]
-    y = np.log(inputs.hashrate_ehs)
-    anchor = slice(n_fit - ANCHOR_DAYS, n_fit)
-    level = float(np.mean(y[anchor] - np.log(path[anchor])))
-    forecast = level + np.log(path[n_fit:])
-    naive = np.full(holdout_days, float(np.mean(y[anchor])))
-    actual = y[n_fit:]
-    tail = slice(-min(ANCHOR_DAYS, holdout_days), None)
-
-    def end_pct(f):
-        return 100.0 * (math.exp(float(np.mean(actual[tail] - f[tail]))) - 1.0)
-
-    return Holdout(holdout_days, float(np.sqrt(np.mean((actual - forecast) ** 2))), float(np.mean(actual - forecast)),
-                   end_pct(forecast), float(np.sqrt(np.mean((actual - naive) ** 2))), end_pct(naive), dict(p))
-
-
 # --------------------------------------------------------------------------- windows
 @dataclass(frozen=True)
 class Window:
@@ -1332,11 +730,13 @@ class Calibration:
     def fragment(self) -> dict:
         """The scenario keys written: ``market.btc_price`` (the chosen model, without
         ``initial_usd``, which stays the scenario's), ``market.fees`` and
-        ``network.hashrate``."""
+        ``network.hashrate``, with the network-wide ``network.network_power_usd_per_mwh`` and
+        ``network.mix_years`` beside it (shared with the signal columns)."""
         price = {"model": self.price_model, **self.price_fits[self.price_model].params}
         fees = {"model": "lognormal", **self.fees.params}
         hashrate = {"model": "endogenous", **self.network.params}
-        return {"market": {"btc_price": price, "fees": fees}, "network": {"hashrate": hashrate}}
+        shared = {k: hashrate.pop(k) for k in ("network_power_usd_per_mwh", "mix_years")}
+        return {"market": {"btc_price": price, "fees": fees}, "network": {**shared, "hashrate": hashrate}}
 
     def _check(self, fragment: dict) -> None:
         """The written sections validate against the scenario schema."""
@@ -1347,6 +747,7 @@ class Calibration:
             .model_validate(price)
         schema.LognormalFees.model_validate(fragment["market"]["fees"])
         schema.EndogenousHashrate.model_validate(fragment["network"]["hashrate"])
+        schema.Network.model_validate({**fragment["network"], "initial_difficulty": 1.0, "initial_height": 0})
 
     def header(self) -> list[str]:
         """The comment lines heading the fragment: window, source, fit statistics."""
@@ -1383,8 +784,12 @@ class Calibration:
         lines.append(f"  mix_years = {n.params['mix_years']:g} (not fitted: the schema's default)")
         if n.holdout is not None:
             h = n.holdout
-            lines += [f"  holdout: fitted without the last {h.days} days (lag_days {h.params['lag_days']}, "
-                      f"elasticity {h.params['elasticity']:.4g}), then forecast them:",
+            split = self.to_date - dt.timedelta(days=h.days)
+            lines += [f"  holdout: fitted on {self.from_date} … {split}, forecast {split + dt.timedelta(days=1)} … "
+                      f"{self.to_date}",
+                      f"    (the last {h.days} days; fitted lag_days {h.params['lag_days']}, "
+                      f"elasticity {h.params['elasticity']:.4g}, payback target {h.params['payback_target_months']:g} "
+                      f"months)",
                       f"    rmse of ln hashrate {h.rmse_log:.4f} (naive flat forecast {h.naive_rmse_log:.4f}), "
                       f"bias {h.bias_log:+.4f}",
                       f"    error of the last {min(ANCHOR_DAYS, h.days)} days' mean {h.end_error_pct:+.1f} % "
@@ -1408,19 +813,7 @@ class Calibration:
             ``path`` exists (without ``overwrite``) or its folder does not.
         """
         check_output(path, overwrite=overwrite)
-        text = self.fragment_text()
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic.write_text(path, self.fragment_text())
 
     # ------------------------------------------------------------------ table
     def rows(self) -> list[dict]:
@@ -1517,6 +910,7 @@ def calibrate(history: pd.DataFrame | str | os.PathLike | None = None, from_date
               max_lag_days: int = DEFAULT_MAX_LAG_DAYS,
               powers_usd_per_mwh: Sequence[float] = DEFAULT_POWER_GRID_USD_PER_MWH,
               capitulation_grid_days: Sequence[int] = DEFAULT_CAPITULATION_GRID_DAYS,
+              payback_target_grid_months: Sequence[float] = DEFAULT_PAYBACK_TARGET_GRID_MONTHS,
               regime_min_duration_days: float | None = None, library=None) -> Calibration:
     """Fit every model on the window and return the :class:`Calibration`.
 
@@ -1533,9 +927,9 @@ def calibrate(history: pd.DataFrame | str | os.PathLike | None = None, from_date
     price_model : {"best", "gbm", "jump", "regime"}
         The price model written; ``best`` takes the lowest BIC. All three are fitted.
     max_lag_days : int
-        The network lag search covers 0 … ``max_lag_days``.
-    powers_usd_per_mwh, capitulation_grid_days : sequences
-        The network fit's power price and capitulation grids.
+        The network lag search covers 1 … ``max_lag_days``.
+    powers_usd_per_mwh, capitulation_grid_days, payback_target_grid_months : sequences
+        The network fit's power price, capitulation and payback target grids.
     regime_min_duration_days : float, optional
         Passed to :func:`fit_regime` (``min_duration_days``).
     library : dict, optional
@@ -1575,8 +969,8 @@ def calibrate(history: pd.DataFrame | str | os.PathLike | None = None, from_date
     hp = hashprice.reindex(pd.date_range(window.from_date - dt.timedelta(days=prior), window.to_date, freq="D"))
     inputs = NetworkInputs.build(window.from_date, window.column("hashrate_ths").to_numpy() / units.THS_PER_EHS,
                                  hp.to_numpy(dtype=float), prior, library=library)
-    grids = {"lags": np.arange(max_lag_days + 1), "powers_usd_per_mwh": powers_usd_per_mwh,
-             "capitulation_grid_days": capitulation_grid_days}
+    grids = {"lags": np.arange(1, max_lag_days + 1), "powers_usd_per_mwh": powers_usd_per_mwh,
+             "capitulation_grid_days": capitulation_grid_days, "payback_target_grid_months": payback_target_grid_months}
     holdout = network_holdout(inputs, holdout_days, **grids) if holdout_days > 0 else None
     net = fit_network(inputs, **grids)
     net = NetworkFit(net.params, net.estimates, net.noise, net.days, net.rmse_log, holdout, net.notes)

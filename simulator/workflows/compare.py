@@ -15,31 +15,35 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from simulator import atomic
 from simulator.config.loader import load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
-from simulator.metrics import summarise
+from simulator.metrics import ALL_METRICS, Ratio, summarise
+from simulator.progress import stages
 
-#: The table's metric columns (each the mean over paths; None where no path defines it).
+#: The table's metric columns (each the mean over paths, a ratio metric's pooled value; None where no path
+#: defines it).
 COLUMNS = ("btc_per_ehs_day", "cash_cost_per_btc_usd", "all_in_cost_per_btc_usd", "end_net_debt_usd", "dilution_pct",
            "end_nav_per_share_usd", "ev_per_ehs_usd", "prob_cash_shortfall", "prob_margin_call", "prob_liquidation",
            "hpc_share_of_revenue", "equity_beta_to_btc", "equity_return_pct")
+#: The columns that are ratio metrics: pooled, Σ numerator ÷ Σ denominator over the paths defining them.
+RATIO_COLUMNS = frozenset(c for c in COLUMNS if isinstance(ALL_METRICS[c][1], Ratio))
 #: Copied from the market source into every company.
 SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
 
 
 def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None = None, market_from: str | None = None,
             rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = (),
-            workers: int | None = None):
-    """Simulate every company on the market source's paths (``workers``: see :func:`simulator.engine.simulate`).
+            workers: int | None = None, progress=False, max_memory_bytes: int | None = None):
+    """Simulate every company on the market source's paths (``workers``, ``max_memory_bytes``: see
+    :func:`simulator.engine.simulate`; ``progress``: a ``(done, total)`` callback over all the runs).
 
     Returns ``(rows, pairs)``: one row per company (``rank``, ``company``, ``file`` and the
     :data:`COLUMNS`) ranked by ``rank_by``, and one row per ordered pair of the pair view.
@@ -58,7 +62,8 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
     source, _ = load_with_overrides(market_from or files[0], overrides)
     start = str(source.data.get("start"))
     runs = []
-    for file in files:
+    stage = stages(progress, len(files))
+    for k, file in enumerate(files):
         doc, _ = load_with_overrides(file, overrides)
         if str(doc.data.get("start")) != start:
             line, col = doc.pos(("start",))[1:]
@@ -68,12 +73,13 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
             if key in source.data:
                 doc.data[key] = source.data[key]
         runs.append((file, simulate(validate_document(doc, file), paths=paths, seed=seed, keep_paths=0,
-                                       workers=workers)))
+                                       workers=workers, progress=stage(k), max_memory_bytes=max_memory_bytes)))
     rows = []
     for file, res in runs:
         row = {"company": res.meta["scenario"], "file": os.path.basename(file)}
+        stats = res.summary["metrics"]
         for name in COLUMNS:
-            row[name] = summarise(res.path_metrics[name])["mean"] if name in res.path_metrics else None
+            row[name] = stats[name].get("pooled" if name in RATIO_COLUMNS else "mean") if name in stats else None
         rows.append(row)
     order = sorted(range(len(rows)), key=lambda i: (rows[i][rank_by] is None,
                                                      (1 if ascending else -1) * (rows[i][rank_by] or 0.0)))
@@ -96,20 +102,8 @@ def write(rows: list[dict], pairs: list[dict], out_dir: str, *, overwrite: bool 
     out = Path(out_dir).resolve()
     if out.exists() and not overwrite:
         raise InputError(str(out_dir), 1, 1, "output directory exists; choose another --out or pass --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        pd.DataFrame(rows).to_parquet(tmp / "compare.parquet", index=False)
+    with atomic.new_directory(out) as tmp:
+        pd.DataFrame(rows).to_parquet(os.path.join(tmp, "compare.parquet"), index=False)
         pd.DataFrame(pairs, columns=["long", "short", "relative_return_pct_mean", "relative_return_pct_p5",
                                      "relative_return_pct_p50", "relative_return_pct_p95"]) \
-            .to_parquet(tmp / "pairs.parquet", index=False)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            .to_parquet(os.path.join(tmp, "pairs.parquet"), index=False)

@@ -39,6 +39,7 @@ from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.metrics import summarise
+from simulator.progress import stages
 from simulator.results import Results
 
 #: Monthly lines entering the incremental cash flow, with their sign.
@@ -185,7 +186,12 @@ def _site_power_usd_per_mwh(site) -> float:
     if power.contract == "fixed":
         return power.price_usd_per_mwh
     if power.contract == "index":
-        return power.mean_usd_per_mwh if power.file is None else np.nan
+        if power.file is not None:
+            return np.nan
+        if power.mean_usd_per_mwh is not None:
+            return power.mean_usd_per_mwh
+        from simulator.market.power_profiles import PROFILE_NAMES, load_power_profile
+        return load_power_profile(power.profile).parameters["mean_usd_per_mwh"] if power.profile in PROFILE_NAMES else np.nan
     return power.price_usd_per_mwh
 
 
@@ -246,13 +252,17 @@ def _baseline(src, overrides):
 
 def per_path(src, spec: UpgradeSpec, *, overrides: Iterable[str] = (), paths: int | None = None,
              seed: int | None = None, discount_rate: float | None = None,
-             workers: int | None = None) -> tuple[dict, Results, Results]:
+             workers: int | None = None, progress=False,
+             max_memory_bytes: int | None = None) -> tuple[dict, Results, Results]:
     """Run the baseline and the upgrade on the same paths: per-path metrics and both runs
-    (``workers``: see :func:`simulator.engine.simulate`)."""
+    (``workers``, ``max_memory_bytes``: see :func:`simulator.engine.simulate`; ``progress``: a
+    ``(done, total)`` callback over both runs)."""
     doc, base, library = _baseline(src, overrides)
     new = validate_document(upgraded_document(doc, spec, library), str(src))  # bad options fail before any run
-    baseline = simulate(base, paths=paths, seed=seed, keep_paths=0, workers=workers)
-    upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0, workers=workers)
+    stage = stages(progress, 2)
+    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes)
+    baseline = simulate(base, progress=stage(0), **run)
+    upgraded = simulate(new, progress=stage(1), **run)
     return evaluate(baseline, upgraded, base, new, spec, _rate(base, discount_rate)), baseline, upgraded
 
 
@@ -273,16 +283,21 @@ def upgrade(src, spec: UpgradeSpec, **options) -> list[dict]:
 
 def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None, replace: str,
          overrides: Iterable[str] = (), paths: int | None = None, seed: int | None = None,
-         discount_rate: float | None = None, workers: int | None = None, **options) -> list[dict]:
+         discount_rate: float | None = None, workers: int | None = None, progress=False,
+         max_memory_bytes: int | None = None, **options) -> list[dict]:
     """Evaluate replacing ``replace`` with each model (default: the whole library) and rank by mean NPV.
 
     The baseline runs once; models that do not fit the site (capacity) are listed with the reason.
+    ``progress`` is a ``(done, total)`` callback over all the runs.
     """
     doc, base, library = _baseline(src, overrides)
     rate = _rate(base, discount_rate)
-    baseline = simulate(base, paths=paths, seed=seed, keep_paths=0, workers=workers)
+    models = list(models or sorted(library))
+    stage = stages(progress, len(models) + 1)
+    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes)
+    baseline = simulate(base, progress=stage(0), **run)
     rows = []
-    for model in models or sorted(library):
+    for k, model in enumerate(models, start=1):
         spec = UpgradeSpec(replace=replace, with_model=model, price_usd_per_th=price_usd_per_th, **options)
         try:
             new = validate_document(upgraded_document(doc, spec, library), str(src))
@@ -290,7 +305,7 @@ def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None
             rows.append({"model": model, "npv_mean_usd": None, "npv_p5_usd": None, "prob_value_destroyed": None,
                          "note": str(exc.errors[0]).split(": ", 1)[-1][:80]})
             continue
-        upgraded = simulate(new, paths=paths, seed=seed, keep_paths=0, workers=workers)
+        upgraded = simulate(new, progress=stage(k), **run)
         m = evaluate(baseline, upgraded, base, new, spec, rate)
         stats = summarise(m["incremental_npv_usd"])
         rows.append({"model": model, "npv_mean_usd": stats["mean"], "npv_p5_usd": stats["p5"],

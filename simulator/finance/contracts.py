@@ -1,0 +1,125 @@
+"""Expected present value of signed HPC contracts from what is known on the day (no look-ahead).
+
+From its ``signed`` date (default: the project's ``start``) a project counts in the firm's
+value at its expected present value, net of the capex the company still has to pay; before
+that, at book value. Only what is known at the day's close is used: the lease rate signed
+(its per-path factor is drawn at signing), whether and when the capacity was completed,
+whether the lease has ended, and the day's power price. The path's own pre-drawn completion
+delay and tenant-default date are never read.
+
+For a project completed ``a`` years ago with contract (or GPU) life ``L`` years, the value is
+the sum over monthly steps ``t_k = (k + ½)/12`` of the remaining life (the last step cut to
+what is left, so the value is continuous in ``a``):
+
+.. math::
+
+    PV(a) = Σ_k Δ_k \\, CF(a + t_k) \\, (1 − q)^{t_k} \\, (1 + ρ)^{−t_k},
+
+where ``Δ_k`` is the step's length [years], ``q`` the tenant's annual default probability (an
+exponential hazard: the expected survival; 0 for GPU cloud), ``ρ`` the HPC discount rate and
+``CF(x)`` the net cash flow per year at age ``x``:
+
+* colocation: ``it_mw × 1000 × lease × 12 × factor × (1 + esc)^{⌊x⌋} × occ(x) − power × occ(x) − opex``;
+* gpu_cloud: ``GPUs × 8760 × price × utilisation × (1 − decline)^x × occ(x) − power × occ(x) − opex``
+  at the configured (expected) utilisation and decline;
+
+``occ(x) = min(x / ramp, 1)`` (the tenant ramp), power ``it_mw × pue × 8760 × today's price``
+when the company pays it, opex ``opex_usd_per_mw_year × it_mw``. Before completion the value
+is ``PV(0) (1 + ρ)^{−τ}`` less the remaining capex (building capex not yet spent and the
+GPUs bought at completion, the company's share, undiscounted so that paying it moves cash
+and the netted amount equally), with the expected time to completion
+``τ = max(start + build − today, 0) + delay_mean`` (the exponential delay is memoryless, so
+a project late today is still expected ``delay_mean`` away). A lease that has ended is worth 0.
+Units: USD, years, annual fractions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simulator import units
+
+#: Steps per year of the valuation grid.
+STEPS_PER_YEAR = 12
+
+
+class ContractValuer:
+    """The projects' expected values ``(projects, paths)``, updated from what each day reveals."""
+
+    def __init__(self, projects, start, discount_rate: float, dcf_years: int, paths: int):
+        self.projects, self.rate = projects, discount_rate
+        n = len(projects)
+        self.signed_day = np.array([((p.signed or p.start) - start).days for p in projects], dtype=float)
+        self.start_day = np.array([(p.start - start).days for p in projects], dtype=float)
+        self.build_days = np.array([p.build_months * units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR for p in projects])
+        self.delay_days = np.array([p.delay_mean_months * units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
+                                    for p in projects])
+        self.building_capex_usd = np.array([p.it_mw * p.capex_usd_per_mw * (1 - p.tenant_funded_fraction)
+                                            for p in projects])
+        self.gpu_capex_usd = np.array([p.revenue.gpus_per_mw * p.it_mw * p.revenue.capex_usd_per_gpu
+                                       * (1 - p.tenant_funded_fraction) if p.revenue.kind == "gpu_cloud" else 0.0
+                                       for p in projects])
+        self.life_years = np.array([_life_years(p.revenue, dcf_years) for p in projects])
+        self.completed_day = np.full((n, paths), np.nan)
+        self.ended = np.zeros((n, paths), dtype=bool)
+
+    def observe(self, day: int, completed, lease_ended) -> None:
+        """Record what the day revealed: completions (their day) and leases that ended."""
+        first = np.asarray(completed, dtype=bool) & np.isnan(self.completed_day)
+        self.completed_day = np.where(first, float(day), self.completed_day)
+        self.ended |= np.asarray(lease_ended, dtype=bool)
+
+    def signed(self, day: int) -> np.ndarray:
+        """Projects whose contract is signed by ``day`` ``(projects,)``."""
+        return self.signed_day <= day
+
+    def value_usd(self, day: int, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
+        """Expected value of every project at the close of ``day`` ``(projects, paths)`` [USD]."""
+        out = np.zeros(self.completed_day.shape)
+        for j, p in enumerate(self.projects):
+            done = ~np.isnan(self.completed_day[j])
+            age_years = np.where(done, day - np.nan_to_num(self.completed_day[j]), 0.0) / units.DAYS_PER_YEAR
+            pv = self.pv_usd(j, age_years, rate_factor[j], power_price_usd_per_mwh[j])
+            wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
+            build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
+            before = pv * (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR) - build_left - self.gpu_capex_usd[j]
+            out[j] = np.where(done, np.where(self.ended[j], 0.0, pv), before)
+        return out
+
+    def _build_left_fraction(self, j: int, day: int) -> float:
+        s, b = self.start_day[j], self.build_days[j]
+        if b <= 0:
+            return float(day < s)
+        return float(np.clip((s + b - max(day + 1, s)) / b, 0.0, 1.0))
+
+    def pv_usd(self, j: int, age_years, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
+        """``PV(a)`` of project ``j`` at ages ``a`` [years] per path (see the module docstring) [USD]."""
+        p, r = self.projects[j], self.projects[j].revenue
+        life = self.life_years[j]
+        steps = max(1, int(np.ceil(life * STEPS_PER_YEAR)))
+        k = np.arange(steps, dtype=float)[:, None]
+        left_steps = (life - np.asarray(age_years, dtype=float)) * STEPS_PER_YEAR
+        length = np.clip(left_steps - k, 0.0, 1.0) / STEPS_PER_YEAR
+        t = (k + 0.5 * np.clip(left_steps - k, 0.0, 1.0)) / STEPS_PER_YEAR  # the middle of each (cut) step
+        x = age_years + t
+        ramp = getattr(r, "tenant_ramp_months", 0.0) / units.MONTHS_PER_YEAR
+        occ = np.clip(x / ramp, 0.0, 1.0) if ramp > 0 else np.ones_like(x)
+        power_usd = p.it_mw * p.pue * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * power_price_usd_per_mwh
+        opex_usd = p.opex_usd_per_mw_year * p.it_mw
+        if r.kind == "colocation":
+            revenue = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR * rate_factor
+                       * (1 + r.escalator_annual) ** np.floor(x))
+            power_usd = 0.0 if r.tenant_pays_power else power_usd
+            survival = (1 - r.tenant_default_probability_annual) ** t
+        else:
+            revenue = (r.gpus_per_mw * p.it_mw * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * r.price_usd_per_gpu_hour
+                       * r.utilization * (1 - r.price_decline_annual) ** x)
+            survival = 1.0
+        cash_flow = (revenue - power_usd) * occ - opex_usd
+        return (length * cash_flow * survival * (1 + self.rate) ** -t).sum(axis=0)
+
+
+def _life_years(revenue, dcf_years: int) -> float:
+    """Years a project earns from completion: the lease term (dcf_years without one) or the GPUs' life."""
+    if revenue.kind == "colocation":
+        return float(revenue.term_years or dcf_years)
+    return float(revenue.gpu_life_years)

@@ -1,0 +1,136 @@
+"""Equity as a call on the firm's assets (Merton 1974), and the market premium over it.
+
+The fundamental equity value on a path and day is the value of a European call on the
+firm's assets ``V`` struck at the face of its debt ``F`` with the debt's face-weighted time
+to maturity ``T``:
+
+.. math::
+
+    E = V N(d_1) − F e^{−rT} N(d_2),\\quad
+    d_1 = \\frac{\\ln(V/F) + (r + σ_V^2/2) T}{σ_V \\sqrt{T}},\\quad d_2 = d_1 − σ_V \\sqrt{T}
+
+(Merton, R. C., "On the Pricing of Corporate Debt: The Risk Structure of Interest Rates",
+*Journal of Finance* 29(2), 1974, 449–470). ``N`` is the standard normal CDF
+(``scipy.special.ndtr``). ``E → max(V − F e^{−rT}, 0)`` as ``σ_V → 0``, ``E = V`` without debt,
+and ``E > 0`` whenever ``V > 0`` and ``σ_V > 0``: a solvent firm's equity is never worth 0.
+
+The asset volatility is ``σ_V = max(σ_min, w σ_BTC)`` with ``w`` the BTC-linked share of ``V``
+(BTC held and the mining operations, whose value moves with the hashprice) and ``σ_BTC`` the
+path's trailing 90-day realised BTC volatility (the price model's ``vol_annual`` before 90
+returns exist).
+
+The share price is ``premium × E / diluted shares``. The premium is anchored on day 0 to
+the market close, ``p₀ = S_market / (E₀ / diluted₀)``, and reverts in logs to ``p_∞``
+(``long_run_premium``) with half-life ``h`` days:
+``ln p_t = ln p_∞ + (ln p₀ − ln p_∞) 2^{−t/h}``.
+
+Units: USD for values, years for ``T``, annual fractions for rates and volatilities.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+
+from simulator import units
+
+#: Tenor of an open-ended loan in the structural value [years].
+OPEN_ENDED_YEARS = 1.0
+#: Shortest time to maturity used (one day) [years].
+MIN_YEARS = 1.0 / units.DAYS_PER_YEAR
+#: Trailing window of the realised BTC volatility [daily returns].
+VOL_WINDOW_DAYS = 90
+#: Volatility assumed for price models without a ``vol_annual`` (csv, bootstrap) before 90 returns.
+DEFAULT_BTC_VOL_ANNUAL = 0.5
+
+
+def merton_equity_usd(asset_value_usd, debt_face_usd, years, asset_vol_annual, rate_annual: float):
+    """Equity value as a call on the assets [USD], vectorised over paths.
+
+    Parameters
+    ----------
+    asset_value_usd : array
+        Firm asset value V [USD] (0 or below: equity 0).
+    debt_face_usd : array
+        Face of all debt F [USD] (0: equity = V).
+    years : array
+        Face-weighted time to maturity T [years].
+    asset_vol_annual : array
+        Asset volatility σ_V [1/sqrt(year)], > 0.
+    rate_annual : float
+        Risk-free rate r [1/year].
+
+    Examples
+    --------
+    >>> round(float(merton_equity_usd(100.0, 0.0, 1.0, 0.2, 0.04)), 9)
+    100.0
+    >>> round(float(merton_equity_usd(100.0, 100.0, 1.0, 0.2, 0.0)), 4)  # at the money: V σ √T / √(2π) ≈ 7.97
+    7.9656
+    """
+    v = np.asarray(asset_value_usd, dtype=float)
+    f = np.maximum(np.asarray(debt_face_usd, dtype=float), 0.0)
+    t = np.maximum(np.asarray(years, dtype=float), MIN_YEARS)
+    sigma = np.asarray(asset_vol_annual, dtype=float)
+    solvent, owes = v > 0, f > 0
+    sd = sigma * np.sqrt(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = (np.log(np.where(solvent & owes, v, 1.0) / np.where(owes, f, 1.0)) + (rate_annual + 0.5 * sigma ** 2) * t) / sd
+    call = v * ndtr(d1) - f * np.exp(-rate_annual * t) * ndtr(d1 - sd)
+    equity = np.where(owes, np.maximum(call, 0.0), v)
+    return np.where(solvent, equity, 0.0)
+
+
+def asset_vol_annual(btc_linked_usd, asset_value_usd, btc_vol_annual, min_vol_annual: float):
+    """``σ_V = max(σ_min, w σ_BTC)``, ``w = BTC-linked value / V`` clipped to [0, 1]."""
+    v = np.asarray(asset_value_usd, dtype=float)
+    w = np.zeros_like(v)
+    np.divide(btc_linked_usd, v, out=w, where=v > 0)
+    return np.maximum(min_vol_annual, np.clip(w, 0.0, 1.0) * btc_vol_annual)
+
+
+def face_weighted_years(faces_usd, years) -> np.ndarray:
+    """``Σ F_i T_i / Σ F_i`` over instruments (``(instruments, paths)``); 1 year without debt."""
+    faces, t = np.asarray(faces_usd, dtype=float), np.asarray(years, dtype=float)
+    total = faces.sum(axis=0)
+    out = np.full(total.shape, OPEN_ENDED_YEARS)
+    np.divide((faces * t).sum(axis=0), total, out=out, where=total > 0)
+    return out
+
+
+def premium(day: int, premium0, long_run_premium, half_life_days: float):
+    """``p_∞ (p₀ / p_∞)^{2^{−day/h}}``: the premium reverting in logs with half-life ``h`` days.
+
+    Examples
+    --------
+    >>> round(float(premium(365, 2.0, 1.0, 365.0)), 12)  # half-way in logs: √2
+    1.414213562373
+    """
+    decay = 0.5 ** (day / half_life_days)
+    p0, pinf = np.asarray(premium0, dtype=float), np.asarray(long_run_premium, dtype=float)
+    return pinf * (p0 / pinf) ** decay
+
+
+def model_vol_annual(price_cfg) -> float:
+    """The price model's annual volatility (regimes: duration-weighted), for the first 90 days."""
+    if getattr(price_cfg, "model", None) == "regime":
+        weights = np.array([r.mean_duration_days for r in price_cfg.regimes], dtype=float)
+        return float(np.dot(weights, [r.vol_annual for r in price_cfg.regimes]) / weights.sum())
+    vol = getattr(price_cfg, "vol_annual", None)
+    return DEFAULT_BTC_VOL_ANNUAL if vol is None else float(vol)
+
+
+class TrailingVol:
+    """Realised annual volatility of the last 90 daily log returns per path (the model's before 90)."""
+
+    def __init__(self, paths: int, model_vol_annual_: float):
+        self.returns = np.zeros((VOL_WINDOW_DAYS, paths))
+        self.count, self.model_vol = 0, model_vol_annual_
+
+    def push(self, log_return) -> None:
+        self.returns[self.count % VOL_WINDOW_DAYS] = log_return
+        self.count += 1
+
+    def value(self) -> np.ndarray:
+        """sqrt(365 × sample variance) of the window, once it is full."""
+        if self.count < VOL_WINDOW_DAYS:
+            return np.full(self.returns.shape[1], self.model_vol)
+        return np.sqrt(self.returns.var(axis=0, ddof=1) * units.DAYS_PER_YEAR)
