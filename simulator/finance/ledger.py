@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import hpc as hpc_model, units
-from simulator.finance import valuation
+from simulator.finance import dilution, valuation
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import book_value_usd, depreciation_usd
 from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
@@ -288,7 +288,7 @@ class Ledger:
         f = flows.masked(alive)
         self.flows = f
         self._interest_today = np.zeros(self.paths)
-        gain = (self.treasury_btc + self.pledged_btc()) * (f.price_usd - self.price_usd)
+        gain = (self.treasury_btc + self.pledged_btc() + c.opening.btc_receivable) * (f.price_usd - self.price_usd)
         self.price_usd = np.asarray(f.price_usd, dtype=float)
         self._book("btc_fair_value_gain_usd", gain)
         self.equity_usd = self.equity_usd + gain
@@ -506,8 +506,10 @@ class Ledger:
                 + lines["btc_fair_value_gain_usd"] + lines["hedge_pnl_usd"] - lines["interest_usd"])
 
     def _if_converted(self) -> tuple[np.ndarray, np.ndarray]:
-        """Diluted shares and debt, in-the-money convertibles (at the previous close) counted as shares."""
-        diluted, debt = self.shares.copy(), self.debt_usd() + self.arrears_usd
+        """Diluted shares and debt: options, RSUs and warrants by the treasury-stock method and in-the-money
+        convertibles counted as shares, both at the previous close."""
+        diluted = dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd)
+        debt = self.debt_usd() + self.arrears_usd
         for book in self.debt_books:
             if isinstance(book, ConvertibleBook):
                 itm = book.in_the_money(self.share_price_usd)
@@ -516,9 +518,10 @@ class Ledger:
         return diluted, debt
 
     def _net_financial_usd(self, debt) -> np.ndarray:
-        """Cash + BTC (treasury and pledged) at the close + other assets − ``debt`` − other liabilities."""
+        """Cash + BTC (treasury, pledged, receivable) at the close + other assets + CIP − ``debt`` − other liabilities."""
         o = self.cfg.opening
-        return (self.cash_usd + (self.treasury_btc + self.pledged_btc()) * self.price_usd + o.other_assets_usd
+        return (self.cash_usd + (self.treasury_btc + self.pledged_btc() + o.btc_receivable) * self.price_usd
+                + o.other_assets_usd + o.construction_in_progress_usd
                 - debt - o.other_liabilities_usd)
 
     def _nav_usd(self, debt) -> np.ndarray:
@@ -571,10 +574,11 @@ class Ledger:
     def _balance(self, day: int) -> dict:
         pledged = self.pledged_btc()
         b = {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": pledged,
-             "btc_value_usd": (self.treasury_btc + pledged) * self.price_usd,
+             "btc_value_usd": (self.treasury_btc + pledged + self.cfg.opening.btc_receivable) * self.price_usd,
              "fleet_book_value_usd": self.fleet_book_value_usd(day + 1), "site_book_value_usd": self.sites.value_usd,
              "hpc_book_value_usd": self._hpc_book_usd(),
-             "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd),
+             "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd  # CIP carried at cost here
+                                         + self.cfg.opening.construction_in_progress_usd),
              "debt_usd": self.debt_usd(), "arrears_usd": self.arrears_usd,
              "deferred_revenue_usd": self.deferred_revenue_usd.sum(axis=0),
              "other_liabilities_usd": np.full(self.paths, self.cfg.opening.other_liabilities_usd),
