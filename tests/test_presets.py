@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from simulator.config import load_scenario
+from simulator.workflows import presets
 from simulator.workflows.compare import compare
 
 from conftest import SCENARIOS
@@ -142,51 +143,29 @@ def _params(check: str):
 
 
 def header_line(path, key: str) -> dict:
-    """The machine-readable ``# key: {…}`` line of a preset's header (docs/presets.md), parsed."""
-    match = re.search(rf"^# {key}: (\{{.*\}})\s*$", path.read_text(), re.M)
-    assert match, f"{path.name}: no '# {key}: {{...}}' header line (docs/presets.md)"
-    return yaml.safe_load(match.group(1))
-
-
-def backtest_production(path) -> tuple[dict, str, float, float]:
-    """(validation line, measure, reported, simulated) over the line's window on real history.
-
-    The measure is ``btc`` (``reported_btc``: BTC mined, net of pool fees) or ``revenue_usd``
-    (``reported_revenue_usd``: mining revenue, for companies that report USD revenue at each day's
-    price rather than a BTC count); docs/presets.md.
-    """
-    from simulator.workflows.backtest import backtest
-    v = header_line(path, "validation")
-    res = backtest(str(path), date_from=v["from"], date_to=v["to"])
-    if v.get("reported_btc") is not None:
-        return v, "btc", float(v["reported_btc"]), float(res.daily.btc_mined.sum())
-    return v, "revenue_usd", float(v["reported_revenue_usd"]), float(res.monthly.mining_revenue_usd.sum())
+    """The machine-readable ``# key: {…}`` header line (docs/presets.md), which must be there."""
+    line = presets.header_line(path, key)
+    assert line is not None, f"{path.name}: no '# {key}: {{...}}' header line (docs/presets.md)"
+    return line
 
 
 @pytest.mark.parametrize("path", _params("production"))
 def test_fleet_reproduces_reported_production_out_of_sample(path):
-    v, measure, reported, simulated = backtest_production(path)
+    header_line(path, "validation")
+    c = presets.production_check(path)
+    v = c["line"]
     assert "http" in str(v["source"]), f"{path.name}: the reported figure needs its source URL"
     assert v["from"] >= dt.date(2025, 7, 1), f"{path.name}: the window must be Q4 2025 (else Q3 2025)"
-    assert abs(simulated / reported - 1) <= TOLERANCE, \
-        f"{path.name}: simulated {measure} {simulated:,.0f} over {v['from']} … {v['to']} vs reported {reported:,.0f}"
-
-
-def opening_check(path) -> dict:
-    """The preset's opening balance sheet beside its filing's total assets (BTC at the filing date's price)."""
-    from simulator.finance.opening import total_assets_usd
-    b = header_line(path, "balance_sheet")
-    if b.get("total_assets_usd") is None:
-        pytest.skip(f"{path.name}: filing total assets not in the preset ({b.get('missing')})")
-    lines = total_assets_usd(load_scenario(str(path)).company, float(b["btc_price_usd"]))
-    lines["filing_total_assets_usd"] = float(b["total_assets_usd"])
-    lines["difference"] = lines["total_assets_usd"] / lines["filing_total_assets_usd"] - 1
-    return lines
+    assert abs(c["difference"]) <= TOLERANCE, (f"{path.name}: simulated {c['measure']} {c['simulated']:,.0f} over "
+                                              f"{v['from']} … {v['to']} vs reported {c['reported']:,.0f}")
 
 
 @pytest.mark.parametrize("path", _params("opening"))
 def test_opening_balance_sheet_reproduces_the_filings_total_assets(path):
-    lines = opening_check(path)
+    b = header_line(path, "balance_sheet")
+    lines = presets.opening_check(path)
+    if lines is None:
+        pytest.skip(f"{path.name}: filing total assets not in the preset ({b.get('missing')})")
     shown = ", ".join(f"{k} {v / 1e6:,.1f}M" for k, v in lines.items() if k.endswith("_usd"))
     assert abs(lines["difference"]) <= TOLERANCE, \
         f"{path.name}: opening total assets differ from the filing's by {lines['difference']:+.1%} ({shown})"
@@ -195,14 +174,13 @@ def test_opening_balance_sheet_reproduces_the_filings_total_assets(path):
 @pytest.mark.parametrize("path", _params("market_cap"))
 def test_day0_market_cap_beside_the_published_one(path):
     m = header_line(path, "market_cap")
-    if m.get("usd") is None or m.get("share_price_usd") is None:
+    c = presets.market_cap_check(path)
+    if c is None:
         pytest.skip(f"{path.name}: 2025-12-31 close or market cap not in the preset ({m.get('missing')})")
-    scenario = load_scenario(str(path))
     assert str(m["as_of"]) == "2025-12-31" and "http" in str(m["source"])
-    market = getattr(scenario.company, "market", None)
+    market = getattr(load_scenario(str(path)).company, "market", None)
     if market is not None:  # issue 16's company.market: the day-0 close is the preset's close
         assert market.share_price_usd == pytest.approx(float(m["share_price_usd"]))
-    ours = float(m["share_price_usd"]) * scenario.company.shares_outstanding
     # the published cap counts the shares of a later cover page or quote; 15 % covers Q4 issuance
-    assert abs(ours / float(m["usd"]) - 1) <= 0.15, \
-        f"{path.name}: close × shares {ours / 1e9:.2f}B vs published {float(m['usd']) / 1e9:.2f}B"
+    assert abs(c["difference"]) <= 0.15, (f"{path.name}: close × shares {c['close_times_shares_usd'] / 1e9:.2f}B "
+                                          f"vs published {c['published_usd'] / 1e9:.2f}B")
