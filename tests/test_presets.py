@@ -131,6 +131,11 @@ KNOWN_GAPS = {
                                  "availability or curtailment figure to model the gap",
     ("core_scientific.yaml", "production"): "16.3 EH/s self-mining earns $82.8M in Q3 2025 on history against $57.4M "
                                             "reported (+44 %): ~11 EH/s effective; no availability figure is disclosed",
+    ("cipher.yaml", "production"): "23.6 EH/s (16.8 EH/s before Q3) mines 834 BTC in Q3 2025 on history against 689 "
+                                   "reported (+21 %); Cipher discloses no availability figure (engineer B)",
+    ("american_bitcoin.yaml", "production"): "10 → 25 EH/s on undisclosed dates in H2 2025; the preset dates the "
+                                             "increment 2025-10-01, so Q3 mining revenue is $50.9M against $64.2M "
+                                             "reported (−21 %) (engineer B)",
     ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
                               "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
 }
@@ -151,8 +156,10 @@ def header_line(path, key: str) -> dict:
 
 @pytest.mark.parametrize("path", _params("production"))
 def test_fleet_reproduces_reported_production_out_of_sample(path):
-    header_line(path, "validation")
+    line = header_line(path, "validation")
     c = presets.production_check(path)
+    if c is None:
+        pytest.skip(f"{path.name}: no reported production in the preset ({line.get('missing')})")
     v = c["line"]
     assert "http" in str(v["source"]), f"{path.name}: the reported figure needs its source URL"
     assert v["from"] >= dt.date(2025, 7, 1), f"{path.name}: the window must be Q4 2025 (else Q3 2025)"

@@ -25,6 +25,9 @@ def production_table(paths) -> list[str]:
     rows = ["| preset | window | measure | reported | simulated | difference | source |", "|---|---|---|---|---|---|---|"]
     for p in paths:
         c = presets.production_check(p)
+        if c is None:
+            rows.append(f"| `{p.name}` | — | — | not in the preset | — | — | — |")
+            continue
         v, usd = c["line"], c["measure"] == "revenue_usd"
         shown = (lambda x: _money(x)) if usd else (lambda x: f"{x:,.0f} BTC")
         rows.append(f"| `{p.name}` | {v['from']} … {v['to']} | {'mining revenue' if usd else 'BTC mined'} | "

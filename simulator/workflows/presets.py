@@ -32,9 +32,12 @@ def header_line(path, key: str) -> dict | None:
     return yaml.safe_load(match.group(1)) if match else None
 
 
-def production_check(path) -> dict:
-    """Reported vs simulated production over the validation window (``difference`` = sim / reported − 1)."""
+def production_check(path) -> dict | None:
+    """Reported vs simulated production over the validation window (``difference`` = sim / reported − 1),
+    or None if the line carries no reported figure (only ``missing:``)."""
     v = header_line(path, "validation")
+    if v is None or (v.get("reported_btc") is None and v.get("reported_revenue_usd") is None):
+        return None
     res = backtest(str(path), date_from=v["from"], date_to=v["to"])
     if v.get("reported_btc") is not None:
         measure, reported, simulated = "btc", float(v["reported_btc"]), float(res.daily.btc_mined.sum())
