@@ -41,8 +41,10 @@ def day0_table(paths) -> list[str]:
     for p in paths:
         m, o = presets.market_cap_check(p), presets.opening_check(p)
         mline, bline = presets.header_line(p, "market_cap") or {}, presets.header_line(p, "balance_sheet") or {}
-        cap = (f"{_money(m['close_times_shares_usd'])} ({m['difference']:+.1%})", _money(m["published_usd"])) if m else \
-            ("—", f"not in the preset: {mline.get('missing', 'no header line')}")
+        cap = ((f"{_money(m['close_times_shares_usd'])}" + (f" ({m['difference']:+.1%})" if m["difference"] is not None else ""),
+                _money(m["published_usd"]) if m["published_usd"] is not None else f"not in the preset: {mline.get('missing')}")
+               if m else
+               ("—", f"not in the preset: {mline.get('missing', 'no header line')}"))
         assets = (_money(o["total_assets_usd"]), _money(o["filing_total_assets_usd"]), f"{o['difference']:+.1%}") if o else \
             ("—", f"not in the preset: {bline.get('missing', 'no header line')}", "—")
         rows.append(f"| `{p.name}` | {cap[0]} | {cap[1]} | {assets[0]} | {assets[1]} | {assets[2]} |")

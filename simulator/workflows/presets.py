@@ -60,11 +60,13 @@ def opening_check(path) -> dict | None:
 
 
 def market_cap_check(path) -> dict | None:
-    """The 2025-12-31 close × the preset's basic shares beside the published market cap, or None."""
+    """The 2025-12-31 close × the preset's basic shares beside the published market cap (None where
+    the preset carries no published cap), or None without a close."""
     m = header_line(path, "market_cap")
-    if m is None or m.get("usd") is None or m.get("share_price_usd") is None:
+    if m is None or m.get("share_price_usd") is None:
         return None
     shares = load_scenario(str(path)).company.shares_outstanding
     ours = float(m["share_price_usd"]) * shares
-    return {"line": m, "close_times_shares_usd": ours, "published_usd": float(m["usd"]),
-            "difference": ours / float(m["usd"]) - 1}
+    published = None if m.get("usd") is None else float(m["usd"])
+    return {"line": m, "close_times_shares_usd": ours, "published_usd": published,
+            "difference": None if published is None else ours / published - 1}
