@@ -131,11 +131,12 @@ KNOWN_GAPS = {
                                  "availability or curtailment figure to model the gap",
     ("core_scientific.yaml", "production"): "16.3 EH/s self-mining earns $82.8M in Q3 2025 on history against $57.4M "
                                             "reported (+44 %): ~11 EH/s effective; no availability figure is disclosed",
-    ("cipher.yaml", "production"): "23.6 EH/s (16.8 EH/s before Q3) mines 834 BTC in Q3 2025 on history against 689 "
-                                   "reported (+21 %); Cipher discloses no availability figure (engineer B)",
-    ("american_bitcoin.yaml", "production"): "10 → 25 EH/s on undisclosed dates in H2 2025; the preset dates the "
-                                             "increment 2025-10-01, so Q3 mining revenue is $50.9M against $64.2M "
-                                             "reported (−21 %) (engineer B)",
+    ("cipher.yaml", "production"): "23.6 EH/s mines 859 BTC in Q3 2025 on history against 689 reported (+25 %): "
+                                   "75–83 % of the reported hashrate produces and Cipher discloses no availability "
+                                   "figure (engineer B's notes)",
+    ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
+                                             "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
+                                             "availability figure (engineer B's notes)",
     ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
                               "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
 }
