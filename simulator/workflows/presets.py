@@ -19,17 +19,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from simulator.config import load_scenario
 from simulator.finance.opening import total_assets_usd
 from simulator.workflows.backtest import backtest
+from simulator.yaml12 import parse
 
 
 def header_line(path, key: str) -> dict | None:
     """The ``# key: {…}`` line of a preset's header, parsed (None if absent)."""
     match = re.search(rf"^# {key}: (\{{.*\}})\s*$", Path(path).read_text(), re.M)
-    return yaml.safe_load(match.group(1)) if match else None
+    return parse(match.group(1), f"{path}: # {key}").data if match else None
 
 
 def production_check(path) -> dict | None:
