@@ -2,12 +2,14 @@
 every number of their company and fleet, share one market, and run side by side in ``compare``."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 import yaml
 
 from simulator.config import load_scenario
+from simulator.workflows import presets
 from simulator.workflows.compare import compare
 
 from conftest import SCENARIOS
@@ -15,9 +17,18 @@ from conftest import SCENARIOS
 COMPANIES = SCENARIOS / "companies"
 PRESETS = sorted(COMPANIES.glob("*.yaml"))
 #: Sections whose every numeric line must carry its source (a URL) or say it is an assumption.
-SOURCED_SECTIONS = ("company", "fleet")
+SOURCED_SECTIONS = ("company", "fleet", "sites", "hpc")
 #: The business models issue 9 asks for, each matched by a word of some preset's header.
 MODELS = ("HODL", "power-credit", "hosting-heavy", "AI/HPC", "low-cost international", "treasury-company")
+
+
+#: ``assumption: … because …`` (what is assumed, then why no public source gives it).
+ASSUMPTION = re.compile(r"assumption:.*\bbecause\b", re.I)
+
+
+def _in_sourced_section(text: str, number: int) -> bool:
+    """True if line ``number`` lies inside one of SOURCED_SECTIONS."""
+    return any(n == number for section in SOURCED_SECTIONS for n, _ in _section_lines(text, section))
 
 
 def _split_comment(line: str) -> tuple[str, str]:
@@ -67,11 +78,25 @@ def test_every_number_of_company_and_fleet_has_a_source_or_an_assumption(path):
     for section in SOURCED_SECTIONS:
         for number, line in _section_lines(text, section):
             value, comment = _split_comment(line)
-            if not re.search(r"\d", value):
+            if not re.search(r"\d", value) or re.match(r"^\s*-?\s*name:", value):  # a name is no figure
                 continue
-            if "http" not in comment and "assumption" not in comment.lower():
+            if "http" not in comment and not ASSUMPTION.search(comment):
                 unsourced.append(f"{path.name}:{number}: {line.strip()}")
-    assert not unsourced, "numbers without a source URL or an 'assumption' comment:\n" + "\n".join(unsourced)
+    assert not unsourced, ("numbers without a source URL or an 'assumption: … because …' comment:\n"
+                           + "\n".join(unsourced))
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_every_assumption_gives_its_reason_and_nothing_is_a_plug(path):
+    bad = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        _, comment = _split_comment(line)
+        if re.search(r"\bplug", line, re.I):
+            bad.append(f"{path.name}:{number}: a line marked plug: {line.strip()}")
+        if re.search(r"\bassumption\b", comment, re.I) and not ASSUMPTION.search(comment) \
+                and _in_sourced_section(path.read_text(), number):
+            bad.append(f"{path.name}:{number}: an assumption without 'because': {line.strip()}")
+    assert not bad, "\n".join(bad)
 
 
 def test_presets_share_one_start_market_and_network():
@@ -93,3 +118,79 @@ def test_compare_runs_every_preset():
     assert len(pairs) == len(PRESETS) * (len(PRESETS) - 1)
     by_file = {r["file"]: r for r in rows}
     assert by_file["core_scientific.yaml"]["hpc_share_of_revenue"] > 0.2  # the AI/HPC converter earns from leases
+
+
+# --------------------------------------------------------------------------- issue 18: validation and day 0
+#: Tolerance of the out-of-sample production check and of the opening balance sheet (issue 18).
+TOLERANCE = 0.10
+#: Checks a preset does not pass yet, with the measured figure and why; strict: once the data are
+#: in the preset the check passes and the entry must go (docs/presets.md, "Known gaps").
+KNOWN_GAPS = {
+    ("mara.yaml", "production"): "energized 60.4 EH/s mines 2,714 BTC in Q3 2025 on history against 2,144 reported (+27 %): "
+                                 "633 blocks won of the network's ~13,250 is ~46 EH/s effective; MARA discloses no "
+                                 "availability or curtailment figure to model the gap",
+    ("core_scientific.yaml", "production"): "16.3 EH/s self-mining earns $82.8M in Q3 2025 on history against $57.4M "
+                                            "reported (+44 %): ~11 EH/s effective; no availability figure is disclosed",
+    ("cipher.yaml", "production"): "23.6 EH/s mines 859 BTC in Q3 2025 on history against 689 reported (+25 %): "
+                                   "75–83 % of the reported hashrate produces and Cipher discloses no availability "
+                                   "figure (engineer B's notes)",
+    ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
+                                             "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
+                                             "availability figure (engineer B's notes)",
+    ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
+                              "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
+}
+
+
+def _params(check: str):
+    """PRESETS as parameters, those with a known gap in ``check`` marked strict xfail with the reason."""
+    return [pytest.param(p, id=p.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[(p.name, check)]))
+            if (p.name, check) in KNOWN_GAPS else pytest.param(p, id=p.name) for p in PRESETS]
+
+
+def header_line(path, key: str) -> dict:
+    """The machine-readable ``# key: {…}`` header line (docs/presets.md), which must be there."""
+    line = presets.header_line(path, key)
+    assert line is not None, f"{path.name}: no '# {key}: {{...}}' header line (docs/presets.md)"
+    return line
+
+
+@pytest.mark.parametrize("path", _params("production"))
+def test_fleet_reproduces_reported_production_out_of_sample(path):
+    line = header_line(path, "validation")
+    c = presets.production_check(path)
+    if c is None:
+        pytest.skip(f"{path.name}: no reported production in the preset ({line.get('missing')})")
+    v = c["line"]
+    assert "http" in str(v["source"]), f"{path.name}: the reported figure needs its source URL"
+    assert v["from"] >= dt.date(2025, 7, 1), f"{path.name}: the window must be Q4 2025 (else Q3 2025)"
+    assert abs(c["difference"]) <= TOLERANCE, (f"{path.name}: simulated {c['measure']} {c['simulated']:,.0f} over "
+                                              f"{v['from']} … {v['to']} vs reported {c['reported']:,.0f}")
+
+
+@pytest.mark.parametrize("path", _params("opening"))
+def test_opening_balance_sheet_reproduces_the_filings_total_assets(path):
+    b = header_line(path, "balance_sheet")
+    lines = presets.opening_check(path)
+    if lines is None:
+        pytest.skip(f"{path.name}: filing total assets not in the preset ({b.get('missing')})")
+    shown = ", ".join(f"{k} {v / 1e6:,.1f}M" for k, v in lines.items() if k.endswith("_usd"))
+    assert abs(lines["difference"]) <= TOLERANCE, \
+        f"{path.name}: opening total assets differ from the filing's by {lines['difference']:+.1%} ({shown})"
+
+
+@pytest.mark.parametrize("path", _params("market_cap"))
+def test_day0_market_cap_beside_the_published_one(path):
+    m = header_line(path, "market_cap")
+    c = presets.market_cap_check(path)
+    if c is None:
+        pytest.skip(f"{path.name}: 2025-12-31 close not in the preset ({m.get('missing')})")
+    assert str(m["as_of"]) == "2025-12-31" and "http" in str(m["source"])
+    market = getattr(load_scenario(str(path)).company, "market", None)
+    assert market is not None and market.share_price_usd == pytest.approx(float(m["share_price_usd"])), \
+        f"{path.name}: company.market must carry the header's 2025-12-31 close (the day-0 share price)"
+    if c["published_usd"] is None:
+        pytest.skip(f"{path.name}: published market cap not in the preset ({m.get('missing')})")
+    # the published cap counts the shares of a later cover page or quote; 15 % covers Q4 issuance
+    assert abs(c["difference"]) <= 0.15, (f"{path.name}: close × shares {c['close_times_shares_usd'] / 1e9:.2f}B "
+                                          f"vs published {c['published_usd'] / 1e9:.2f}B")

@@ -164,7 +164,9 @@ def test_core_scientific_mining_cost_is_mining_s_and_within_2x_of_mara(presets):
                          ("depreciation_usd", ("depreciation_mining_usd", "depreciation_hosting_usd",
                                                "hpc_depreciation_usd"))):
         np.testing.assert_allclose(sum(m[p] for p in parts), m[total], rtol=1e-9, atol=1e-6)
-        assert (m[parts[1]] > 0).any() and (m[parts[2]] > 0).any()  # hosting and HPC do take a share
+        # hosting and HPC do take a share; hosting's depreciation needs a site book value, which the
+        # preset no longer carries (issue 18: its $1.5B was a plug, not a filing figure)
+        assert ((m[parts[1]] > 0).any() or total == "depreciation_usd") and (m[parts[2]] > 0).any()
     assert (m.site_opex_hosting_usd + m.site_opex_hpc_usd <= m.site_opex_usd * (1 + 1e-12)).all()
     assert (m.site_opex_hpc_usd > 0).all()
 

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import units
-from simulator.finance import segments, structural, valuation
+from simulator.finance import dilution, segments, structural, valuation
 from simulator.finance.contracts import ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import book_value_usd, depreciation_usd
@@ -320,7 +320,7 @@ class Ledger:
         f = flows.masked(alive)
         self.flows = f
         self._interest_today = np.zeros(self.paths)
-        gain = (self.treasury_btc + self.pledged_btc()) * (f.price_usd - self.price_usd)
+        gain = (self.treasury_btc + self.pledged_btc() + c.opening.btc_receivable) * (f.price_usd - self.price_usd)
         if day > 0:
             self.btc_vol.push(np.log(np.asarray(f.price_usd, dtype=float) / self.price_usd))
         self.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
@@ -568,7 +568,9 @@ class Ledger:
     def _strike(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Diluted shares, face of the debt and its face-weighted years to maturity; in-the-money
         convertibles (at the previous close) count as shares and leave the debt (if-converted)."""
-        diluted, faces, years = self.shares.copy(), [self.arrears_usd], [np.full(self.paths, structural.MIN_YEARS)]
+        # options, RSUs and warrants by the treasury-stock method at the previous close (issue 18)
+        diluted = dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd)
+        faces, years = [self.arrears_usd], [np.full(self.paths, structural.MIN_YEARS)]
         for book in self.debt_books:
             face = book.balance_usd
             if isinstance(book, ConvertibleBook):
@@ -584,8 +586,8 @@ class Ledger:
         cash + BTC (free and pledged) + other assets − other liabilities − deferred revenue + HPC
         projects + max(fleet at the ASIC price index + sites' non-HPC book value, the dcf/multiple EV)."""
         v, f, o = self.cfg.valuation, self.flows, self.cfg.opening
-        btc = (self.treasury_btc + self.pledged_btc()) * self.price_usd
-        liquid = (self.cash_usd + btc + o.other_assets_usd - o.other_liabilities_usd
+        btc = (self.treasury_btc + self.pledged_btc() + o.btc_receivable) * self.price_usd  # receivable: issue 18
+        liquid = (self.cash_usd + btc + o.other_assets_usd + o.construction_in_progress_usd - o.other_liabilities_usd
                   - self.deferred_revenue_usd.sum(axis=0))
         operations = f.fleet_market_value_usd + self.sites.value_usd * (1 - f.site_mw_hpc_share)
         if v.method == "dcf":
@@ -664,10 +666,11 @@ class Ledger:
     def _balance(self, day: int) -> dict:
         pledged = self.pledged_btc()
         b = {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": pledged,
-             "btc_value_usd": (self.treasury_btc + pledged) * self.price_usd,
+             "btc_value_usd": (self.treasury_btc + pledged + self.cfg.opening.btc_receivable) * self.price_usd,
              "fleet_book_value_usd": self.fleet_book_value_usd(day + 1), "site_book_value_usd": self.sites.value_usd,
              "hpc_book_value_usd": self._hpc_book_usd(),
-             "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd),
+             "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd  # CIP carried at cost here
+                                         + self.cfg.opening.construction_in_progress_usd),
              "debt_usd": self.debt_usd(), "arrears_usd": self.arrears_usd,
              "deferred_revenue_usd": self.deferred_revenue_usd.sum(axis=0),
              "other_liabilities_usd": np.full(self.paths, self.cfg.opening.other_liabilities_usd),

@@ -15,8 +15,8 @@ Sections: :mod:`~.base` (strict base model, field types), :mod:`~.market`, :mod:
 :mod:`~.scenario` (the whole file). Every public name is importable from here.
 """
 from simulator.config.schema.base import Fraction, IsoDate, IsoDateTime, NonNegative, Positive, PositiveInt, Strict
-from simulator.config.schema.company import (BtcBacked, Company, Convertible, Debt, Equity, ForwardHedge, Hedge,
-                                             Opening, PowerSwap, PutHedge, Refinance, ShareMarket, TermLoan,
+from simulator.config.schema.company import (BtcBacked, Company, Convertible, Debt, Dilutive, Equity, ForwardHedge,
+                                             Hedge, Opening, PowerSwap, PutHedge, Refinance, ShareMarket, TermLoan,
                                              TreasuryPolicy, Valuation)
 from simulator.config.schema.events import Event, FeeSpike, HashrateShock, Outage, PowerTax, PriceShock
 from simulator.config.schema.fleet import (Failures, FleetItem, HostedAt, Policies, Purchase, RetirePolicy,
@@ -48,7 +48,8 @@ __all__ = [
     # hpc
     "Colocation", "GpuCloud", "HpcFinancing", "HpcProject", "HpcRevenue",
     # company
-    "BtcBacked", "Company", "Convertible", "Debt", "Equity", "ForwardHedge", "Hedge", "Opening", "PowerSwap",
+    "BtcBacked", "Company", "Convertible", "Debt", "Dilutive", "Equity", "ForwardHedge", "Hedge", "Opening",
+    "PowerSwap",
     "PutHedge", "Refinance", "ShareMarket", "TermLoan", "TreasuryPolicy", "Valuation",
     # events
     "Event", "FeeSpike", "HashrateShock", "Outage", "PowerTax", "PriceShock",

@@ -172,6 +172,10 @@ class Opening(Strict):
     """Book value of the machines at the start [USD]; default: cohorts at cost depreciated since deployed."""
     site_book_value_usd: NonNegative = 0.0
     """Book value of sites and infrastructure at the start, depreciated over site_life_years [USD]."""
+    construction_in_progress_usd: NonNegative = 0.0
+    """Construction in progress (and equipment deposits booked there) at cost, carried unchanged [USD]."""
+    btc_receivable: NonNegative = 0.0
+    """BTC lent out, receivable or held by a counterparty, at the day's close; not sold by the treasury [BTC]."""
     other_assets_usd: NonNegative = 0.0
     """Other assets carried unchanged [USD]."""
     other_liabilities_usd: NonNegative = 0.0
@@ -229,6 +233,16 @@ class PowerSwap(Strict):
 Hedge = Annotated[Union[ForwardHedge, PutHedge, PowerSwap], Field(discriminator="kind")]
 
 
+class Dilutive(Strict):
+    """Options, RSUs/PSUs or warrants on the common stock, counted by the treasury-stock method."""
+
+    kind: Literal["options", "rsus", "warrants"]
+    count: Positive
+    """Shares the instruments deliver when exercised or vested."""
+    strike_usd: NonNegative = 0.0
+    """(Weighted-average) exercise price [USD/share]; 0 for RSUs and PSUs."""
+
+
 class Company(Strict):
     """The company that owns the fleet."""
 
@@ -254,6 +268,8 @@ class Company(Strict):
     """Treasury policy."""
     debt: tuple[Debt, ...] = ()
     """Debt instruments."""
+    dilutive: tuple[Dilutive, ...] = ()
+    """Options, RSUs and warrants outstanding at the start (treasury-stock method, simulator.finance.dilution)."""
     equity: Equity = Equity()
     """Equity issuance."""
     valuation: Valuation = Valuation()

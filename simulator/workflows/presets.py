@@ -1,0 +1,71 @@
+"""Checks of the public-miner presets against their filings (issue 18; docs/presets.md).
+
+Each preset's header carries three machine-readable comment lines, flow-style YAML:
+
+    # validation: {from: …, to: …, reported_btc: … | reported_revenue_usd: …, source: URL}
+    # balance_sheet: {as_of: …, total_assets_usd: …, btc_price_usd: …, source: URL}
+    # market_cap: {as_of: 2025-12-31, share_price_usd: …, usd: …, source: URL}
+
+:func:`production_check` backtests the preset's fleet on real history over the validation window
+and sets the simulated figure beside the reported one: BTC mined (net of pool fees) or mining
+revenue in USD at each day's close, the basis on which the filers recognise revenue.
+:func:`opening_check` rebuilds total assets (:func:`simulator.finance.opening.total_assets_usd`,
+BTC at the filing date's price) beside the filing's. :func:`market_cap_check` sets the close ×
+``shares_outstanding`` beside the published market capitalisation. A figure the preset does not
+carry is ``null`` with a ``missing:`` reason; the check then returns ``None`` for it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from simulator.config import load_scenario
+from simulator.finance.opening import total_assets_usd
+from simulator.workflows.backtest import backtest
+from simulator.yaml12 import parse
+
+
+def header_line(path, key: str) -> dict | None:
+    """The ``# key: {…}`` line of a preset's header, parsed (None if absent)."""
+    match = re.search(rf"^# {key}: (\{{.*\}})\s*$", Path(path).read_text(), re.M)
+    return parse(match.group(1), f"{path}: # {key}").data if match else None
+
+
+def production_check(path) -> dict | None:
+    """Reported vs simulated production over the validation window (``difference`` = sim / reported − 1),
+    or None if the line carries no reported figure (only ``missing:``)."""
+    v = header_line(path, "validation")
+    if v is None or (v.get("reported_btc") is None and v.get("reported_revenue_usd") is None):
+        return None
+    res = backtest(str(path), date_from=v["from"], date_to=v["to"])
+    if v.get("reported_btc") is not None:
+        measure, reported, simulated = "btc", float(v["reported_btc"]), float(res.daily.btc_mined.sum())
+    else:
+        measure, reported = "revenue_usd", float(v["reported_revenue_usd"])
+        simulated = float(res.monthly.mining_revenue_usd.sum())
+    return {"line": v, "measure": measure, "reported": reported, "simulated": simulated,
+            "difference": simulated / reported - 1}
+
+
+def opening_check(path) -> dict | None:
+    """Opening balance-sheet lines of the preset beside the filing's total assets, or None if not carried."""
+    b = header_line(path, "balance_sheet")
+    if b is None or b.get("total_assets_usd") is None:
+        return None
+    lines = total_assets_usd(load_scenario(str(path)).company, float(b["btc_price_usd"]))
+    lines["filing_total_assets_usd"] = float(b["total_assets_usd"])
+    lines["difference"] = lines["total_assets_usd"] / lines["filing_total_assets_usd"] - 1
+    return lines
+
+
+def market_cap_check(path) -> dict | None:
+    """The 2025-12-31 close × the preset's basic shares beside the published market cap (None where
+    the preset carries no published cap), or None without a close."""
+    m = header_line(path, "market_cap")
+    if m is None or m.get("share_price_usd") is None:
+        return None
+    shares = load_scenario(str(path)).company.shares_outstanding
+    ours = float(m["share_price_usd"]) * shares
+    published = None if m.get("usd") is None else float(m["usd"])
+    return {"line": m, "close_times_shares_usd": ours, "published_usd": published,
+            "difference": None if published is None else ours / published - 1}
