@@ -117,10 +117,16 @@ def calendar(dates: pd.DatetimeIndex) -> list[CalendarDay]:
             for i, first, last, m in out]
 
 
+#: The smallest price at which a share trades [USD]: SEC Regulation NMS Rule 612 lets a stock
+#: under $1.00 be quoted in increments of $0.0001, so no trade is priced below one increment.
+MIN_TRADED_PRICE_USD = 1e-4
+
+
 def _shares_for(usd, share_price_usd) -> np.ndarray:
-    """Shares that ``usd`` buys at ``share_price_usd`` (0 where the price is 0: nothing trades)."""
+    """Shares that ``usd`` buys at ``share_price_usd`` (0 where the price is below
+    :data:`MIN_TRADED_PRICE_USD`: nothing trades, so no shares are sold or granted for USD)."""
     shares = np.zeros(np.shape(usd))
-    np.divide(usd, share_price_usd, out=shares, where=np.asarray(share_price_usd) > 0)
+    np.divide(usd, share_price_usd, out=shares, where=np.asarray(share_price_usd) >= MIN_TRADED_PRICE_USD)
     return shares
 
 
@@ -486,7 +492,7 @@ class Ledger:
             self._buy_btc(raised / self.price_usd)
         if c.equity.buyback_usd_per_quarter:
             spend = np.clip(self.cash_usd - c.equity.buyback_above_cash_usd, 0.0,
-                            c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance > 0)
+                            c.equity.buyback_usd_per_quarter) * alive * (price_for_issuance >= MIN_TRADED_PRICE_USD)
             bought = _shares_for(spend, price_for_issuance)
             self._book("buybacks_usd", spend)
             self._book("shares_issued", -bought)
@@ -526,7 +532,7 @@ class Ledger:
                                 - self.atm_shares_issued, 0.0)  # the market absorbs only so many shares
         room = np.minimum(room, share_room * share_price_usd)
         floor = np.maximum(e.atm_min_price_to_nav * self.nav_per_share_usd, e.atm_min_price_usd)
-        allowed = (share_price_usd > 0) & (share_price_usd >= floor * (1 - 1e-12))  # never below NAV (by default)
+        allowed = (share_price_usd >= MIN_TRADED_PRICE_USD) & (share_price_usd >= floor * (1 - 1e-12))  # never below NAV
         gross = np.minimum(net_usd / (1 - e.atm_fee) if e.atm_fee < 1 else 0.0, room) * allowed
         shares = _shares_for(gross, share_price_usd)
         net = gross * (1 - e.atm_fee)
@@ -630,7 +636,8 @@ class Ledger:
         else:
             seen = self.share_price_ring.count
             average = self.share_price_ring.total() / min(seen, 30) if seen else share_price_usd
-            expense = c.sbc_usd_per_year / units.DAYS_PER_YEAR * self.alive
+            # no grant below the smallest traded price (its share count would be unbounded)
+            expense = c.sbc_usd_per_year / units.DAYS_PER_YEAR * self.alive * (average >= MIN_TRADED_PRICE_USD)
             if e.sbc_max_shares_per_year is not None:
                 expense = np.minimum(expense, e.sbc_max_shares_per_year / units.DAYS_PER_YEAR * average)
             shares = _shares_for(expense, average)
