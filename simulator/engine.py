@@ -75,26 +75,6 @@ DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height"
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 
 
-def _price_model(scenario: Scenario):
-    """The BTC price model, built through the registry keyed by ``market.btc_price.model``."""
-    return market_registry.price_model(scenario)
-
-
-def _fee_model(scenario: Scenario):
-    """The fee model, built through the registry keyed by ``market.fees.model``."""
-    return market_registry.fee_model(scenario)
-
-
-def _power_model(scenario: Scenario, site):
-    """A site's hourly market price model, through the registry keyed by ``power.contract`` (None: fixed)."""
-    return market_registry.power_model(scenario, site)
-
-
-def _hashrate_model(scenario: Scenario, library):
-    """The network hashrate model, through the registry keyed by ``network.hashrate.model``."""
-    return network_models.hashrate_model(scenario, library)
-
-
 def expected_growth(scenario: Scenario) -> tuple[float, float]:
     """The scenario's expected BTC price drift and network hashrate growth [1/year], for the dcf.
 
@@ -157,7 +137,7 @@ class _Simulation:
         self.streams = {name: PathStreams(seed, name, self.path_ids)
                         for name in ("btc_price", "fees", "network_hashrate", "blocks", "failures", "pool")}
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
-        self.hashrate_model = _hashrate_model(scenario, self.library)
+        self.hashrate_model = network_models.hashrate_model(scenario, self.library)
         self.chain = network.scenario_chain(scenario.network, scenario.start, self.hashrate_model, n)
         self.day: DayRecord | None = None
         self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
@@ -240,7 +220,7 @@ class _Simulation:
 
     def market(self):
         """BTC price closes and fees per block, drawn a block of days at a time; the day's record opens."""
-        price_model, fee_model = _price_model(self.scenario), _fee_model(self.scenario)
+        price_model, fee_model = market_registry.price_model(self.scenario), market_registry.fee_model(self.scenario)
         price_state = price_model.start(self.streams["btc_price"])
         fee_state = fee_model.start(self.streams["fees"])
         for day in range(self.days):
@@ -520,7 +500,7 @@ def check_power_models(scenario: Scenario) -> None:
     source = scenario.provenance.file if scenario.provenance else scenario.name
     for i, site in enumerate(scenario.sites):
         try:
-            _power_model(scenario, site)
+            market_registry.power_model(scenario, site)
         except InputError:
             raise
         except ValueError as exc:

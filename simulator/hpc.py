@@ -186,10 +186,3 @@ class HpcPortfolio:
         on = (self.site_index == site_index) & (self.start_day <= day)
         return float(self.reserved_mw[on].sum())
 
-
-def contract_value_usd(net_annual_usd, remaining_years, discount_rate: float):
-    """Present value of a level annual net cash flow over the years left: ``N (1 − (1+r)^−T) / r``."""
-    t = np.asarray(remaining_years, dtype=float)
-    if discount_rate == 0:
-        return net_annual_usd * t
-    return net_annual_usd * (1 - (1 + discount_rate) ** -t) / discount_rate

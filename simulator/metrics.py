@@ -172,6 +172,14 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
 
 #: Every metric, for units and documentation.
 ALL_METRICS = {**METRICS, **FINANCE_METRICS}
+#: The ratio metrics (a :class:`Ratio`): the compare and sweep tables show their pooled value.
+RATIO_METRICS = frozenset(name for name, (_, fn, _) in ALL_METRICS.items() if isinstance(fn, Ratio))
+
+
+def table_value(name: str, stats: dict) -> float | None:
+    """A metric's figure in the compare and sweep tables from its summary statistics ``stats``:
+    the pooled value of a ratio metric, else the mean over paths."""
+    return stats.get("pooled" if name in RATIO_METRICS else "mean")
 
 
 def per_path(totals: Totals) -> dict[str, np.ndarray]:

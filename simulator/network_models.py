@@ -21,15 +21,14 @@ from typing import Any, Callable, Mapping
 from simulator import network
 from simulator.config.digest import start_network_ehs
 from simulator.config.schema import Scenario
-from simulator.market.history import load_history
+from simulator.market.registry import section_history
 
 __all__ = ["HASHRATE_MODELS", "HashrateEntry", "expected_growth_annual", "hashrate_model"]
 
 
 def _history(cfg, scenario: Scenario, library: Mapping):
     """A replay of history's hashrate, blocks and retargets (``network.advance_day``'s replay arguments)."""
-    frame = load_history(scenario.resolve(cfg.history_csv) if cfg.history_csv else None)
-    return network.HistoryNetwork.from_history(frame, scenario.start, scenario.horizon_days)
+    return network.HistoryNetwork.from_history(section_history(scenario, cfg), scenario.start, scenario.horizon_days)
 
 
 def _endogenous(cfg, scenario: Scenario, library: Mapping):

@@ -38,7 +38,7 @@ class Results:
     monthly : DataFrame
         Per (path, month) flow lines of all paths; ``month`` is the month's first day.
     notes : list of str
-        What the run said on the way (sections not modelled yet, approximations).
+        What the run said on the way (only a backtest says anything: the dated items after its window it left out).
     ratio_parts : dict of name -> (numerator, denominator) arrays (paths,)
         Of each ratio metric, for its ``pooled`` statistic (Σ numerator ÷ Σ denominator over the
         paths where it is defined).

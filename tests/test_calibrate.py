@@ -23,6 +23,7 @@ import pytest
 from simulator.cli import main
 from simulator.config import load_scenario
 from simulator.engine import simulate
+from simulator.errors import InputError
 from simulator.hardware import load_library
 from simulator.market.fees import LognormalFees
 from simulator.market.history import load_history
@@ -288,7 +289,7 @@ def test_fragment_for_each_price_model_validates(calibration, tmp_path):
 def test_write_is_atomic_and_refuses_to_overwrite(calibration, tmp_path, monkeypatch):
     target = tmp_path / "f.yaml"
     calibration.write(target)
-    with pytest.raises(cal.InputError, match="output file exists"):
+    with pytest.raises(InputError, match="output file exists"):
         calibration.write(target)
 
     def broken(self):

@@ -62,13 +62,13 @@ def test_endogenous_keys_move_to_network(tmp_path):
 
 
 def test_the_new_place_loads_without_a_warning_and_both_feed_the_same_models(tmp_path):
-    from simulator import engine
+    from simulator import network_models
     from simulator.hardware import load_library
 
     new = with_lines("  hashrate: {model: endogenous}\n  network_power_usd_per_mwh: 45\n", tmp_path, "new.yaml")
     s, caught = load_warning(new)
     assert caught == []
-    model = engine._hashrate_model(s, load_library())
+    model = network_models.hashrate_model(s, load_library())
     assert model.params.network_power_usd_per_mwh.tolist() == [45.0] and model.mix_years == s.network.mix_years == 4.0
 
 

@@ -24,10 +24,12 @@ H0_EHS = D0 * 2**32 / 600 / 1e18  # the difficulty-implied start [EH/s]
 NEWEST_JTH = 10.37485802  # the library's 2026-Q1 vintage: mean J/TH of its six models
 
 
-def endogenous_run(price_usd, days=60, events=(), **params):
+def endogenous_run(price_usd, days=60, events=(), network_power_usd_per_mwh=None, **params):
+    """The test scenario on an endogenous network (``network_power_usd_per_mwh`` at its place under ``network``)."""
+    power = {} if network_power_usd_per_mwh is None else {"network.network_power_usd_per_mwh": network_power_usd_per_mwh}
     return daily(simulate(scenario(**{"horizon_days": days, "market.btc_price.initial_usd": price_usd,
                                       "network.hashrate": {"model": "endogenous", **params},
-                                      "events": list(events)})))
+                                      "events": list(events), **power})))
 
 
 def multiple_days(efficiency_jth):

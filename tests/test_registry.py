@@ -59,7 +59,7 @@ def test_registry_keys_are_the_schemas_names(union, field, keys):
     ({"model": "history"}, replay.HistoryPrice),
 ])
 def test_price_models_are_built_by_name(section, cls):
-    assert type(engine._price_model(scenario(**{"market.btc_price": section}))) is cls
+    assert type(registry.price_model(scenario(**{"market.btc_price": section}))) is cls
 
 
 @pytest.mark.parametrize("section, cls", [
@@ -68,7 +68,7 @@ def test_price_models_are_built_by_name(section, cls):
     ({"model": "history"}, replay.HistoryFees),
 ])
 def test_fee_models_are_built_by_name(section, cls):
-    assert type(engine._fee_model(scenario(**{"market.fees": section}))) is cls
+    assert type(registry.fee_model(scenario(**{"market.fees": section}))) is cls
 
 
 @pytest.mark.parametrize("section, cls", [
@@ -80,12 +80,12 @@ def test_fee_models_are_built_by_name(section, cls):
 def test_hashrate_models_are_built_by_name(section, cls):
     from simulator.hardware import load_library
 
-    assert type(engine._hashrate_model(scenario(**{"network.hashrate": section}), load_library())) is cls
+    assert type(network_models.hashrate_model(scenario(**{"network.hashrate": section}), load_library())) is cls
 
 
 def test_power_contracts_are_built_by_name():
     s = scenario()
-    models = {site.power.contract: engine._power_model(s, site) for site in s.sites}
+    models = {site.power.contract: registry.power_model(s, site) for site in s.sites}
     assert models["fixed"] is None
     assert type(models["index"]) is type(models["ppa"]) is power.IndexPowerModel
     assert models["ppa"].mean_usd_per_mwh == 40.0  # the PPA's index market, not the contract

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.config.schema import IndexPower
-from simulator.market.validation import require as _require
+from simulator.market.validation import require
 from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
 from simulator.rng import PathStreams, path_last
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
@@ -108,11 +108,11 @@ def normalise_shape(shape) -> np.ndarray:
     s = np.array(shape, dtype=float)
     if s.shape == (HOURS_PER_DAY,):
         s = np.repeat(s[:, None], MONTHS_PER_YEAR, axis=1)
-    _require(s.shape == (HOURS_PER_DAY, MONTHS_PER_YEAR),
+    require(s.shape == (HOURS_PER_DAY, MONTHS_PER_YEAR),
              f"shape must be (24,) or (24, 12) (hour UTC × month), got {s.shape}")
-    _require(bool(np.isfinite(s).all() and (s >= 0).all()), "shape values must be finite and >= 0")
+    require(bool(np.isfinite(s).all() and (s >= 0).all()), "shape values must be finite and >= 0")
     weighted = float((s * MONTH_DAYS).sum() / (HOURS_PER_DAY * DAYS_PER_YEAR))
-    _require(weighted > 0, "shape must not be all 0")
+    require(weighted > 0, "shape must not be all 0")
     s = s / weighted
     s.setflags(write=False)
     return s
@@ -428,18 +428,18 @@ class IndexPowerModel:
             cap_usd_per_mwh=cap_usd_per_mwh, floor_usd_per_mwh=floor_usd_per_mwh,
         )
         for name, value in numbers.items():
-            _require(isinstance(value, (int, float, np.number)) and math.isfinite(value),
+            require(isinstance(value, (int, float, np.number)) and math.isfinite(value),
                      f"{name} must be a finite number, got {value!r}")
             object.__setattr__(self, name, float(value))
         object.__setattr__(self, "start_date", as_date(start))
-        _require(0.0 <= common_loading <= 1.0, f"common_loading must be in [0, 1], got {common_loading}")
+        require(0.0 <= common_loading <= 1.0, f"common_loading must be in [0, 1], got {common_loading}")
         object.__setattr__(self, "common_loading", float(common_loading))
-        _require(self.mean_usd_per_mwh > 0, f"mean_usd_per_mwh must be > 0, got {mean_usd_per_mwh}")
-        _require(self.vol_daily >= 0, f"vol_daily must be >= 0, got {vol_daily}")
+        require(self.mean_usd_per_mwh > 0, f"mean_usd_per_mwh must be > 0, got {mean_usd_per_mwh}")
+        require(self.vol_daily >= 0, f"vol_daily must be >= 0, got {vol_daily}")
         for name in ("reversion_daily", "spike_probability", "negative_probability"):
             value = numbers[name]
-            _require(0 <= value <= 1, f"{name} must be in [0, 1], got {value}")
-        _require(self.floor_usd_per_mwh < self.cap_usd_per_mwh,
+            require(0 <= value <= 1, f"{name} must be in [0, 1], got {value}")
+        require(self.floor_usd_per_mwh < self.cap_usd_per_mwh,
                  f"floor_usd_per_mwh ({floor_usd_per_mwh}) must be below cap_usd_per_mwh ({cap_usd_per_mwh})")
         table = default_shape() if shape is None else normalise_shape(shape)
         object.__setattr__(self, "shape", None if shape is None else _as_tuple(shape))
@@ -449,7 +449,7 @@ class IndexPowerModel:
             object.__setattr__(self, f"{name}_profile", None if profile is None else _as_tuple(profile))
             object.__setattr__(self, f"_{name}_table", rates)
         base = self.base_mean_usd_per_mwh
-        _require(base > 0, f"mean_usd_per_mwh ({self.mean_usd_per_mwh:g}) must exceed what the spikes and "
+        require(base > 0, f"mean_usd_per_mwh ({self.mean_usd_per_mwh:g}) must exceed what the spikes and "
                            f"negative hours alone contribute ({self.mean_usd_per_mwh - base * self._base_weight:g} USD/MWh)")
 
     # ---------------------------------------------------------------- derived quantities

@@ -32,11 +32,12 @@ from simulator.market.price import PRICE_MODELS as PRICE_CLASSES
 from simulator.market.replay import HistoryFees, HistoryPrice
 
 __all__ = ["FEE_MODELS", "POWER_CONTRACTS", "PRICE_MODELS", "PriceEntry", "expected_drift_annual", "fee_model", "model_vol_annual",
-           "power_model", "price_model"]
+           "power_model", "price_model", "section_history"]
 
 
-def _history(scenario: Scenario, cfg):
-    """The daily history a ``model: history`` section replays (its ``history_csv`` or the shipped one)."""
+def section_history(scenario: Scenario, cfg):
+    """The daily history a ``model: history`` section replays (its ``history_csv`` or the shipped one);
+    the network's replay (:mod:`simulator.network_models`) reads it here too."""
     return load_history(scenario.resolve(cfg.history_csv) if cfg.history_csv else None)
 
 
@@ -102,7 +103,7 @@ PRICE_MODELS: dict[str, PriceEntry] = {
     "regime": PriceEntry(_parametric(PRICE_CLASSES, "regime"), _regime_drift, _regime_vol),
     "bootstrap": PriceEntry(_bootstrap, lambda cfg: float(cfg.drift_annual or 0.0)),
     "csv": PriceEntry(_csv(PRICE_CLASSES)),
-    "history": PriceEntry(lambda cfg, s: HistoryPrice(_history(s, cfg), s.start, s.horizon_days)),
+    "history": PriceEntry(lambda cfg, s: HistoryPrice(section_history(s, cfg), s.start, s.horizon_days)),
 }
 
 #: ``market.fees.model`` -> the builder of the fee model.
@@ -110,7 +111,7 @@ FEE_MODELS: dict[str, Callable[[Any, Scenario], Any]] = {
     "constant": _parametric(FEE_CLASSES, "constant"),
     "lognormal": _parametric(FEE_CLASSES, "lognormal"),
     "csv": _csv(FEE_CLASSES),
-    "history": lambda cfg, s: HistoryFees(_history(s, cfg), s.start, s.horizon_days),
+    "history": lambda cfg, s: HistoryFees(section_history(s, cfg), s.start, s.horizon_days),
 }
 
 

@@ -25,7 +25,7 @@ from simulator import atomic
 from simulator.config.loader import load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
-from simulator.metrics import ALL_METRICS, Ratio, summarise
+from simulator.metrics import RATIO_METRICS, summarise, table_value
 from simulator.progress import stages
 
 #: The table's metric columns (each the mean over paths, a ratio metric's pooled value; None where no path
@@ -34,7 +34,7 @@ COLUMNS = ("btc_per_ehs_day", "cash_cost_per_btc_usd", "all_in_cost_per_btc_usd"
            "end_nav_per_share_usd", "ev_per_ehs_usd", "prob_cash_shortfall", "prob_margin_call", "prob_liquidation",
            "hpc_share_of_revenue", "equity_beta_to_btc", "equity_return_pct")
 #: The columns that are ratio metrics: pooled, Σ numerator ÷ Σ denominator over the paths defining them.
-RATIO_COLUMNS = frozenset(c for c in COLUMNS if isinstance(ALL_METRICS[c][1], Ratio))
+RATIO_COLUMNS = frozenset(COLUMNS) & RATIO_METRICS
 #: Copied from the market source into every company.
 SHARED_KEYS = ("market", "network", "horizon_days", "paths", "seed")
 
@@ -79,7 +79,7 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
         row = {"company": res.meta["scenario"], "file": os.path.basename(file)}
         stats = res.summary["metrics"]
         for name in COLUMNS:
-            row[name] = stats[name].get("pooled" if name in RATIO_COLUMNS else "mean") if name in stats else None
+            row[name] = table_value(name, stats[name]) if name in stats else None
         rows.append(row)
     order = sorted(range(len(rows)), key=lambda i: (rows[i][rank_by] is None,
                                                      (1 if ascending else -1) * (rows[i][rank_by] or 0.0)))

@@ -38,7 +38,6 @@ holdout), :mod:`~simulator.workflows.calibrate.results` (estimates and model fit
 """
 from __future__ import annotations
 
-from simulator.errors import InputError
 from simulator.workflows.calibrate.calibration import Calibration, calibrate
 from simulator.workflows.calibrate.fees import fit_fees
 from simulator.workflows.calibrate.fragment import check_output
@@ -55,6 +54,6 @@ from simulator.workflows.calibrate.window import (DEFAULT_HOLDOUT_DAYS, DEFAULT_
 __all__ = ["ANCHOR_DAYS", "DAY_YEARS", "DEFAULT_CAPITULATION_GRID_DAYS", "DEFAULT_HOLDOUT_DAYS", "DEFAULT_MAX_LAG_DAYS",
            "DEFAULT_PAYBACK_TARGET_GRID_MONTHS", "DEFAULT_POWER_GRID_USD_PER_MWH", "DEFAULT_WINDOW_YEARS",
            "MAX_JUMP_PROBABILITY_PER_DAY", "MIN_FIT_DAYS", "PRICE_MODEL_NAMES", "ROW_COLUMNS", "Z_95", "Calibration",
-           "Estimate", "Holdout", "InputError", "ModelFit", "NetworkFit", "NetworkInputs", "NoiseFilter", "Window",
+           "Estimate", "Holdout", "ModelFit", "NetworkFit", "NetworkInputs", "NoiseFilter", "Window",
            "calibrate", "check_output", "endogenous_paths", "fit_fees", "fit_gbm", "fit_jump", "fit_network",
            "fit_regime", "history_hashprice_usd_per_ph_day", "network_holdout", "select_window"]

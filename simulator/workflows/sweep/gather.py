@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from simulator.metrics import ALL_METRICS, Ratio
+from simulator.metrics import RATIO_METRICS, table_value
 from simulator.workflows.sweep.grid import SweepPlan
 from simulator.workflows.sweep.store import dumps, write_bytes, write_with
 
@@ -16,8 +16,6 @@ from simulator.workflows.sweep.store import dumps, write_bytes, write_with
 STATS = ("mean", "se", "p5", "p50", "p95", "defined_paths")
 #: Statistics of each metric in ``sweep.parquet``: the mean under the metric's own name.
 TABLE_STATS = (("mean", ""), ("p5", "_p5"), ("p50", "_p50"), ("p95", "_p95"))
-#: Ratio metrics: the table shows their pooled value (Σ numerator ÷ Σ denominator over the paths).
-RATIO_METRICS = frozenset(name for name, (_, fn, _) in ALL_METRICS.items() if isinstance(fn, Ratio))
 #: The headline columns of the printed table: of each group, the first metric the sweep has.
 HEADLINE_METRICS = (("end_nav_per_share_usd",), ("prob_cash_shortfall",), ("all_in_cost_per_btc_usd",),
                     ("cash_cost_per_btc_usd", "direct_cost_per_btc_usd"), ("btc_per_ehs_day",))
@@ -69,7 +67,7 @@ class SweepResult:
             row = dict(zip(self.plan.keys, point.values))
             for m in metrics:  # a ratio metric's pooled value (Σ numerator ÷ Σ denominator), named so
                 stats = record["metrics"].get(m, {}) if record else {}
-                row[f"{m} (pooled)" if m in RATIO_METRICS else m] = stats.get("pooled" if m in RATIO_METRICS else "mean")
+                row[f"{m} (pooled)" if m in RATIO_METRICS else m] = table_value(m, stats)
             if self.failed:
                 row["status"] = "ok" if record else "failed"
             rows.append(row)
