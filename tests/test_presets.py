@@ -133,10 +133,10 @@ KNOWN_GAPS = {
                                             "reported (+44 %): ~11 EH/s effective; no availability figure is disclosed",
     ("cipher.yaml", "production"): "23.6 EH/s mines 859 BTC in Q3 2025 on history against 689 reported (+25 %): "
                                    "75–83 % of the reported hashrate produces and Cipher discloses no availability "
-                                   "figure (engineer B's notes)",
+                                   "figure (docs/presets_B_notes.md)",
     ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
                                              "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
-                                             "availability figure (engineer B's notes)",
+                                             "availability figure (docs/presets_B_notes.md)",
     ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
                               "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
 }
