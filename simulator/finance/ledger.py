@@ -312,6 +312,15 @@ class Ledger:
     def pledged_btc(self) -> np.ndarray:
         return sum((b.pledged_btc for b in self.debt_books if isinstance(b, BtcBackedBook)), np.zeros(self.paths))
 
+    def btc_held(self) -> np.ndarray:
+        """All BTC the company owns, marked at fair value: free, pledged and receivable [BTC]."""
+        return self.treasury_btc + self.pledged_btc() + self.cfg.opening.btc_receivable
+
+    def _carried_assets_usd(self) -> float:
+        """Assets carried unchanged at cost: other assets and construction in progress [USD]."""
+        o = self.cfg.opening
+        return o.other_assets_usd + o.construction_in_progress_usd
+
     def ttm_ebitda_usd(self) -> np.ndarray:
         """Trailing-12-month EBITDA (annualised before a year has passed)."""
         return self.ebitda_ring.annualised()
@@ -326,7 +335,7 @@ class Ledger:
         f = flows.masked(alive)
         self.flows = f
         self._interest_today = np.zeros(self.paths)
-        gain = (self.treasury_btc + self.pledged_btc() + c.opening.btc_receivable) * (f.price_usd - self.price_usd)
+        gain = self.btc_held() * (f.price_usd - self.price_usd)
         if day > 0:
             self.btc_vol.push(np.log(np.asarray(f.price_usd, dtype=float) / self.price_usd))
         self.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
@@ -592,8 +601,8 @@ class Ledger:
         cash + BTC (free and pledged) + other assets − other liabilities − deferred revenue + HPC
         projects + max(fleet at the ASIC price index + sites' non-HPC book value, the dcf/multiple EV)."""
         v, f, o = self.cfg.valuation, self.flows, self.cfg.opening
-        btc = (self.treasury_btc + self.pledged_btc() + o.btc_receivable) * self.price_usd  # receivable: issue 18
-        liquid = (self.cash_usd + btc + o.other_assets_usd + o.construction_in_progress_usd - o.other_liabilities_usd
+        btc = self.btc_held() * self.price_usd
+        liquid = (self.cash_usd + btc + self._carried_assets_usd() - o.other_liabilities_usd
                   - self.deferred_revenue_usd.sum(axis=0))
         operations = f.fleet_market_value_usd + self.sites.value_usd * (1 - f.site_mw_hpc_share)
         if v.method == "dcf":
@@ -673,11 +682,10 @@ class Ledger:
     def _balance(self, day: int) -> dict:
         pledged = self.pledged_btc()
         b = {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": pledged,
-             "btc_value_usd": (self.treasury_btc + pledged + self.cfg.opening.btc_receivable) * self.price_usd,
+             "btc_value_usd": self.btc_held() * self.price_usd,
              "fleet_book_value_usd": self.fleet_book_value_usd(day + 1), "site_book_value_usd": self.sites.value_usd,
              "hpc_book_value_usd": self._hpc_book_usd(),
-             "other_assets_usd": np.full(self.paths, self.cfg.opening.other_assets_usd  # CIP carried at cost here
-                                         + self.cfg.opening.construction_in_progress_usd),
+             "other_assets_usd": np.full(self.paths, self._carried_assets_usd()),
              "debt_usd": self.debt_usd(), "arrears_usd": self.arrears_usd,
              "deferred_revenue_usd": self.deferred_revenue_usd.sum(axis=0),
              "other_liabilities_usd": np.full(self.paths, self.cfg.opening.other_liabilities_usd),
