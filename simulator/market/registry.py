@@ -62,16 +62,20 @@ def _bootstrap(cfg, scenario: Scenario):
     return PRICE_CLASSES["bootstrap"](**kwargs)
 
 
-def _regime_drift(cfg) -> float:
-    """Mean of the regimes' drifts weighted by their mean durations [1/year]."""
+def _duration_weighted(cfg, values) -> float:
+    """Mean of one value per regime, weighted by the regimes' mean durations."""
     weights = np.array([r.mean_duration_days for r in cfg.regimes])
-    return float(np.dot(weights, [r.drift_annual for r in cfg.regimes]) / weights.sum())
+    return float(np.dot(weights, values) / weights.sum())
+
+
+def _regime_drift(cfg) -> float:
+    """The regimes' mean drift [1/year], duration-weighted."""
+    return _duration_weighted(cfg, [r.drift_annual for r in cfg.regimes])
 
 
 def _regime_vol(cfg) -> float:
-    """Mean of the regimes' volatilities weighted by their mean durations [1/year^½]."""
-    weights = np.array([r.mean_duration_days for r in cfg.regimes])
-    return float(np.dot(weights, [r.vol_annual for r in cfg.regimes]) / weights.sum())
+    """The regimes' mean volatility [1/year^½], duration-weighted."""
+    return _duration_weighted(cfg, [r.vol_annual for r in cfg.regimes])
 
 
 def _jump_vol(cfg) -> float:
