@@ -377,7 +377,7 @@ def compare(scenario_files, paths, seed, market_from, rank_by, ascending, out_di
     else:
         emit(rows, fmt)
     if fmt == "table" and pairs:
-        click.echo("\nRelative equity return of each pair over the horizon, % (long / short):")
+        click.echo("\nLong/short pair return over the horizon, % of one leg (long return − short return):")
         emit(pairs, fmt)
 
 

@@ -17,7 +17,7 @@ def test_the_same_company_twice_gives_identical_rows():
     rows, pairs = compare([CONTRACT, CONTRACT], paths=6, overrides=QUICK)
     a, b = ({k: v for k, v in r.items() if k != "rank"} for r in rows)
     assert a == b
-    assert all(p["relative_return_pct_p5"] == 0 == p["relative_return_pct_p95"] for p in pairs)
+    assert all(p["long_short_return_pct_p5"] == 0 == p["long_short_return_pct_p95"] for p in pairs)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +75,13 @@ def test_cli_compare_json_out_and_bad_start(runner, tmp_path, write):
     result = runner.invoke(main, ["compare", str(CONTRACT), late, "--paths", "2"])
     assert result.exit_code == 2 and f"{late}:2:8: start 2026-02-01 differs from the market's" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_pair_view_is_the_long_short_spread(simulate_once):
+    """Long A / short B earns R_A − R_B: reversing the pair flips the sign exactly (the price ratio
+    (1 + R_A)/(1 + R_B) − 1 it replaced is not antisymmetric and explodes when B nears 0)."""
+    _, pairs = compare([CONTRACT, SCENARIOS / "hpc_conversion.yaml"], paths=6, overrides=QUICK)
+    ab, ba = pairs
+    assert ab["long_short_return_pct_mean"] == pytest.approx(-ba["long_short_return_pct_mean"], abs=1e-9)
+    assert ab["long_short_return_pct_p5"] == pytest.approx(-ba["long_short_return_pct_p95"], abs=1e-9)
+    assert ab["long_short_return_pct_mean"] != 0

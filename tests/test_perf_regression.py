@@ -15,7 +15,9 @@ moved them again: the operations figures are unchanged by both. The ASIC price i
 read at the hashprice a buyer expects over the year (halving-adjusted: the 2028 halving falls in
 this horizon), and a purchase without a stated price costs the new-machine price: the fleet's
 value in NAV, hence the share price, ATM dilution, equity beta and drawdown moved; operations,
-cash, BTC and net income did not. ``tools/repin_regression.py``
+cash, BTC and net income did not. Issue 16's close-out (the premium scales the asset value, not
+the equity; a price below $0.0001 is 0) moved the share price and, through the ATM, dilution,
+cash and the figures that depend on them; the operations figures did not. ``tools/repin_regression.py``
 prints this block from a fresh run when a change is meant to move it.
 """
 from __future__ import annotations
@@ -40,17 +42,17 @@ PINNED = {
     'net_income_usd': [549722390.8595818, 101379312.80409308, -186140120.40370864, -482276867.3324298, 600863531.1324478, -575047032.8059213],
     'end_cash_usd': [50000000.0, 50000000.0, 50000000.0, 50000000.0, 50000000.0, 50000000.0],
     'end_treasury_btc': [6197.934180695784, 5554.492413514587, 5146.645398735048, 2575.8003132837707, 7606.63272817827, 3197.752470171998],
-    'end_equity_value_usd': [1596321955.169222, 899516822.6338863, 442344576.91392213, 102937366.04500669, 1624176030.4690132, 56745891.85853116],
-    'dilution_pct': [4.0524232306640595, 7.595448403063787, 6.296052688961318, 73.88312802454924, 5.226326954647109, 250.89716558879638],
-    'max_drawdown_equity_pct': [62.45891671512636, 55.52181736325576, 83.82889176083899, 93.67589842394311, 69.35796955815469, 98.05859543683574],
-    'equity_beta_to_btc': [1.251818127774488, 1.4040113244688925, 1.3190185835077324, 1.640274529966071, 1.3315155791079427, 1.4337270826847723],
+    'end_equity_value_usd': [1849248423.5481277, 1138181251.461823, 669621452.8231751, 259586438.46366727, 1888582029.271985, 171692871.90788108],
+    'dilution_pct': [3.5269921076104938, 6.055058236025346, 4.932634416651549, 31.683259923767636, 4.430428877437009, 66.06188314501576],
+    'max_drawdown_equity_pct': [55.15567386411979, 49.1962322471468, 74.87893061383213, 85.42472929222242, 64.58982630209455, 90.33491748895959],
+    'equity_beta_to_btc': [1.1117380076029195, 1.181552359948765, 1.120156447337386, 1.1960760021292396, 1.1696427384253327, 1.1404978692160335],
     'prob_margin_call': [1.0, 0.0, 1.0, 1.0, 1.0, 1.0],
     'prob_liquidation': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
 }
 END_HEIGHTS = [1075187.0, 1074823.0, 1075977.0, 1074814.0, 1075273.0, 1074901.0]
-LAST_DAY_QUANTILES = {'btc_price_usd_p50': 109476.74466821157, 'difficulty_p95': 422262057875089.9, 'fleet_power_mw_p5': 0.0, 'curtailed_mwh_p50': 10713.37430127, 'cash_usd_p50': 50000000.0, 'share_price_usd_p95': 10.274455860239648}
+LAST_DAY_QUANTILES = {'btc_price_usd_p50': 109476.74466821157, 'difficulty_p95': 422262057875089.9, 'fleet_power_mw_p5': 0.0, 'curtailed_mwh_p50': 10713.37430127, 'cash_usd_p50': 50000000.0, 'share_price_usd_p95': 12.01937693518314}
 #: monthly line: (value of row 20 — path 0, its 21st month —, sum over all rows)
-MONTHLY = {'power_cost_usd': (12425266.494963821, 1982388759.7955272), 'units_failed': (735.0, 145163.0), 'cfo_usd': (3088887.8142353976, -102010165.68452561), 'share_price_usd': (9.231951282000198, 1109.1284027201082)}
+MONTHLY = {'power_cost_usd': (12425266.494963821, 1982388759.7955272), 'units_failed': (735.0, 145163.0), 'cfo_usd': (3088887.8142353976, -102010165.68452561), 'share_price_usd': (11.027298334412354, 1336.397108788026)}
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,34 @@ def test_premium_reverts_in_logs_with_its_half_life():
     assert structural.premium(10_000, 2.0, 2.0, 100.0) == pytest.approx(2.0)  # default: no drift
 
 
+def test_implied_asset_premium_reproduces_the_market_equity():
+    v, f, t, sigma, r = np.array([100.0, 100.0, 50.0]), np.array([150.0, 0.0, 80.0]), 2.0, 0.3, 0.04
+    target = np.array([60.0, 130.0, 1.0])
+    p = structural.implied_asset_premium(target, v, f, t, sigma, r)
+    np.testing.assert_allclose(structural.merton_equity_usd(p * v, f, t, sigma, r), target, rtol=1e-12)
+    assert p[1] == pytest.approx(1.3)  # no debt: E = p V
+    assert structural.implied_asset_premium(5.0, 0.0, 10.0, 1.0, 0.3, 0.04)[0] == 1.0  # no assets: nothing to scale
+
+
+def test_a_market_premium_on_a_deeply_levered_firm_does_not_multiply_its_gains():
+    """Debt twice the model's assets, the market valuing the equity at 50: a 20 % rise in V moves the
+    price by the premium-scaled firm's leverage, not by the out-of-the-money call's (the equity-level
+    premium this replaced turned the same rise into a multiple of the price)."""
+    v, f, t, sigma, r = 100.0, 200.0, 2.0, 0.3, 0.04
+    p = structural.implied_asset_premium(50.0, v, f, t, sigma, r)
+    asset_premium = structural.merton_equity_usd(p * 1.2 * v, f, t, sigma, r) / 50.0 - 1
+    equity_premium = structural.merton_equity_usd(1.2 * v, f, t, sigma, r) / structural.merton_equity_usd(v, f, t, sigma, r) - 1
+    assert 0.2 < asset_premium < 1.0 < equity_premium
+
+
+def test_equity_below_one_quote_increment_is_worthless():
+    from simulator.finance.ledger import MIN_TRADED_PRICE_USD
+    loan = {"kind": "term_loan", "principal_usd": 5e11, "rate": 0.0, "maturity": "2027-12-31"}  # debt dwarfs every asset
+    d = simulate(scenario(**{"company.debt": [loan]}), keep_paths=1).daily
+    assert (d.share_price_usd == 0).all() and (d.equity_value_usd == 0).all()
+    assert MIN_TRADED_PRICE_USD == 1e-4
+
+
 # --------------------------------------------------------------------------- anchored to the market
 def test_day_0_price_is_the_market_close_and_a_levered_solvent_company_is_never_worth_0():
     # debt (400 M) far above NAV: the old NAV price was floored at 0; equity as a call keeps a value

@@ -479,7 +479,8 @@ class Ledger:
             self.cash_usd = self.cash_usd + shortfall
             self.alive = alive & ~distressed
 
-        self.share_price_usd = self._share_price(day) * self.alive
+        price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
+        self.share_price_usd = np.where(self.alive & (price >= MIN_TRADED_PRICE_USD), price, 0.0)
         self.share_price_ring.push(self.share_price_usd)
         self.equity_value_usd = self.share_price_usd * self.shares
         self._track_equity_returns(day)
@@ -617,22 +618,25 @@ class Ledger:
         return liquid + operations + self._hpc_value_usd(day), btc + operations
 
     def _share_price(self, day: int) -> np.ndarray:
-        """premium × Merton equity value / diluted shares at today's close (structural.py); sets the NAV
-        per share (V − F) / diluted and, on day 0 with a market close, the opening premium."""
+        """Merton equity value of the premium × the assets, per diluted share, at today's close
+        (structural.py); sets the NAV per share (V − F) / diluted and, on day 0 with a market
+        close, the opening premium the close implies."""
         v = self.cfg.valuation
         diluted, face, years = self._strike(day)
         assets, linked = self._firm_value(day)
         sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
-        equity = structural.merton_equity_usd(assets, face, years, sigma, v.risk_free_rate)
-        per_share, self.nav_per_share_usd = np.zeros(self.paths), np.zeros(self.paths)
-        np.divide(equity, diluted, out=per_share, where=diluted > 0)
+        self.nav_per_share_usd = np.zeros(self.paths)
         np.divide(assets - face, diluted, out=self.nav_per_share_usd, where=diluted > 0)
         self.nav_usd = assets - face
         if self.cfg.market is not None and day == 0:
-            self.premium0 = np.ones(self.paths)
-            np.divide(self.cfg.market.share_price_usd, per_share, out=self.premium0, where=per_share > 0)
+            self.premium0 = structural.implied_asset_premium(self.cfg.market.share_price_usd * diluted, assets, face,
+                                                             years, sigma, v.risk_free_rate)
         long_run = self.premium0 if v.long_run_premium is None else v.long_run_premium
-        return structural.premium(day, self.premium0, long_run, v.premium_half_life_days) * per_share
+        premium = structural.premium(day, self.premium0, long_run, v.premium_half_life_days)
+        equity = structural.merton_equity_usd(premium * assets, face, years, sigma, v.risk_free_rate)
+        per_share = np.zeros(self.paths)
+        np.divide(equity, diluted, out=per_share, where=diluted > 0)
+        return per_share
 
     def _stock_compensation(self, share_price_usd) -> None:
         """SBC of the day: ``sbc_shares_per_year / 365`` shares expensed at the previous close, or

@@ -19,10 +19,16 @@ The asset volatility is ``σ_V = max(σ_min, w σ_BTC)`` with ``w`` the BTC-link
 path's trailing 90-day realised BTC volatility (the price model's ``vol_annual`` before 90
 returns exist).
 
-The share price is ``premium × E / diluted shares``. The premium is anchored on day 0 to
-the market close, ``p₀ = S_market / (E₀ / diluted₀)``, and reverts in logs to ``p_∞``
-(``long_run_premium``) with half-life ``h`` days:
-``ln p_t = ln p_∞ + (ln p₀ − ln p_∞) 2^{−t/h}``.
+The market's premium applies to the assets, not to the equity: the share price is
+``E(p_t V) / diluted shares``, the call on the market-implied asset value ``p_t V`` (the
+implied-asset-value reading of Merton's model used in credit analysis, e.g. Crosbie & Bohn,
+"Modeling Default Risk", Moody's KMV, 2003). On day 0 the premium is implied by the market
+close, ``E(p₀ V₀, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``p``; solved by
+bisection), and it reverts in logs to ``p_∞`` (``long_run_premium``) with half-life ``h`` days:
+``ln p_t = ln p_∞ + (ln p₀ − ln p_∞) 2^{−t/h}``. ``σ_V`` is computed on the model's ``V``, so the
+premium scales the BTC-linked and the other assets alike. A premium on the equity instead would
+multiply a deeply out-of-the-money call (a firm whose debt exceeds its model assets, valued by
+the market for what the model does not see) by hundreds, and every later gain of the call with it.
 
 Units: USD for values, years for ``T``, annual fractions for rates and volatilities.
 """
@@ -94,6 +100,29 @@ def face_weighted_years(faces_usd, years) -> np.ndarray:
     out = np.full(total.shape, OPEN_ENDED_YEARS)
     np.divide((faces * t).sum(axis=0), total, out=out, where=total > 0)
     return out
+
+
+def implied_asset_premium(equity_usd, asset_value_usd, debt_face_usd, years, asset_vol_annual, rate_annual: float,
+                          iterations: int = 64) -> np.ndarray:
+    """The premium ``p`` with ``merton_equity_usd(p V, F, T, σ_V, r) = equity_usd``, vectorised over paths.
+
+    Bisection on ``ln p`` in [−16, 16] (``E`` is increasing in ``p`` at fixed ``σ_V``); 64 halvings
+    leave ``ln p`` within 2e-18. Paths with ``V ≤ 0`` or ``equity_usd ≤ 0`` get ``p = 1``.
+
+    Examples
+    --------
+    >>> p = implied_asset_premium(150.0, 100.0, 0.0, 1.0, 0.2, 0.04)  # no debt: E = p V
+    >>> round(float(p[0]), 12)
+    1.5
+    """
+    v, target = np.broadcast_arrays(np.asarray(asset_value_usd, dtype=float), np.asarray(equity_usd, dtype=float))
+    v, target = np.atleast_1d(v), np.atleast_1d(target)
+    lo, hi = np.full(v.shape, -16.0), np.full(v.shape, 16.0)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        above = merton_equity_usd(np.exp(mid) * v, debt_face_usd, years, asset_vol_annual, rate_annual) > target
+        hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
+    return np.where((v > 0) & (target > 0), np.exp(0.5 * (lo + hi)), 1.0)
 
 
 def premium(day: int, premium0, long_run_premium, half_life_days: float):

@@ -7,9 +7,12 @@ mean something else). With the same seed every company sees the same BTC prices,
 network hashrate on every path (common random numbers), so the table compares business
 models, not luck.
 
-The pair view: for companies A and B on each path, the relative equity return
-``(1 + R_A) / (1 + R_B) − 1`` (``R`` = ``equity_return_pct`` / 100), the long-A / short-B trade
-held over the horizon; its mean, p5, p50 and p95 over paths.
+The pair view: for companies A and B on each path, the return of the dollar-neutral long-A /
+short-B trade held over the horizon, ``R_A − R_B`` [% of one leg's notional] (``R`` =
+``equity_return_pct``, financing and borrow costs left out); its mean, p5, p50 and p95 over paths.
+The short leg earns at most 100 % (B worthless) and the long leg loses at most 100 %, so unlike
+the price ratio ``(1 + R_A) / (1 + R_B) − 1`` the mean stays finite when a company's equity goes to
+(nearly) nothing.
 """
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import pandas as pd
 
 from simulator import atomic
@@ -88,12 +90,9 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
     for (fa, a), (fb, b) in itertools.permutations(runs, 2):
         if "equity_return_pct" not in a.path_metrics or "equity_return_pct" not in b.path_metrics:
             continue
-        with np.errstate(divide="ignore", invalid="ignore"):  # a short whose equity went to 0: undefined
-            relative = ((1 + a.path_metrics["equity_return_pct"] / 100)
-                        / (1 + b.path_metrics["equity_return_pct"] / 100) - 1) * 100
-        stats = summarise(np.where(np.isfinite(relative), relative, np.nan))
+        stats = summarise(a.path_metrics["equity_return_pct"] - b.path_metrics["equity_return_pct"])
         pairs.append({"long": a.meta["scenario"], "short": b.meta["scenario"],
-                      **{f"relative_return_pct_{k}": stats[k] for k in ("mean", "p5", "p50", "p95")}})
+                      **{f"long_short_return_pct_{k}": stats[k] for k in ("mean", "p5", "p50", "p95")}})
     return rows, pairs
 
 
@@ -104,6 +103,6 @@ def write(rows: list[dict], pairs: list[dict], out_dir: str, *, overwrite: bool 
         raise InputError(str(out_dir), 1, 1, "output directory exists; choose another --out or pass --overwrite")
     with atomic.new_directory(out) as tmp:
         pd.DataFrame(rows).to_parquet(os.path.join(tmp, "compare.parquet"), index=False)
-        pd.DataFrame(pairs, columns=["long", "short", "relative_return_pct_mean", "relative_return_pct_p5",
-                                     "relative_return_pct_p50", "relative_return_pct_p95"]) \
+        pd.DataFrame(pairs, columns=["long", "short", "long_short_return_pct_mean", "long_short_return_pct_p5",
+                                     "long_short_return_pct_p50", "long_short_return_pct_p95"]) \
             .to_parquet(os.path.join(tmp, "pairs.parquet"), index=False)

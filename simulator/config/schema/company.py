@@ -146,8 +146,8 @@ class Valuation(Strict):
     hpc_discount_rate: Optional[Fraction] = None
     """Discount rate of contracted HPC cash flows in NAV (default: discount_rate)."""
     long_run_premium: Optional[Positive] = None
-    """Premium (share price / fundamental value per diluted share) the premium reverts to in logs
-    (default: the day-0 premium, i.e. no drift)."""
+    """Premium (market-implied asset value / the model's asset value V) the premium reverts to in
+    logs (default: the day-0 premium, i.e. no drift)."""
     premium_half_life_days: Positive = 365.0
     """Half-life of the premium's reversion to long_run_premium [days]."""
     min_asset_vol_annual: Positive = 0.2
