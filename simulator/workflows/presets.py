@@ -5,13 +5,15 @@ Each preset's header carries three machine-readable comment lines, flow-style YA
     # validation: {from: …, to: …, reported_btc: … | reported_revenue_usd: …, source: URL}
     # balance_sheet: {as_of: …, total_assets_usd: …, btc_price_usd: …, source: URL}
     # market_cap: {as_of: 2025-12-31, share_price_usd: …, usd: …, source: URL}
+    # diluted_shares: {period: …, basic_shares: …, shares: …, convertible_shares: …, share_price_usd: …, source: URL}
 
 :func:`production_check` backtests the preset's fleet on real history over the validation window
 and sets the simulated figure beside the reported one: BTC mined (net of pool fees) or mining
 revenue in USD at each day's close, the basis on which the filers recognise revenue.
 :func:`opening_check` rebuilds total assets (:func:`simulator.finance.opening.total_assets_usd`,
 BTC at the filing date's price) beside the filing's. :func:`market_cap_check` sets the close ×
-``shares_outstanding`` beside the published market capitalisation. A figure the preset does not
+``shares_outstanding`` beside the published market capitalisation. :func:`diluted_check` sets the
+model's diluted share count beside the filing's EPS denominator. A figure the preset does not
 carry is ``null`` with a ``missing:`` reason; the check then returns ``None`` for it.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 from pathlib import Path
 
 from simulator.config import load_scenario
+from simulator.finance.dilution import treasury_stock_shares
 from simulator.finance.opening import total_assets_usd
 from simulator.workflows.backtest import backtest
 from simulator.yaml12 import parse
@@ -69,3 +72,25 @@ def market_cap_check(path) -> dict | None:
     published = None if m.get("usd") is None else float(m["usd"])
     return {"line": m, "close_times_shares_usd": ours, "published_usd": published,
             "difference": None if published is None else ours / published - 1}
+
+
+def diluted_check(path) -> dict | None:
+    """The model's diluted share count beside the filing's diluted EPS denominator, or None if the
+    preset's ``# diluted_shares:`` line carries no filing count (only ``missing:``).
+
+    Model: ``N_basic + Σ_i count_i · max(0, 1 − K_i / P) + N_conv`` — the filing's weighted basic
+    shares, the preset's options/RSUs/warrants (``company.dilutive``) by the treasury-stock method
+    (simulator.finance.dilution) at the line's share price ``P``, and the if-converted shares of the
+    convertibles the filing counts (``convertible_shares``, derived on the line from the notes' terms
+    and the days they were outstanding). Filing: weighted diluted shares of the same period.
+    ``difference`` = model / filing − 1 [shares / shares]."""
+    d = header_line(path, "diluted_shares")
+    if d is None or d.get("shares") is None:
+        return None
+    company = load_scenario(str(path)).company
+    instruments = float(treasury_stock_shares(company.dilutive, float(d["share_price_usd"])))
+    basic, filing = float(d["basic_shares"]), float(d["shares"])
+    convertible = float(d.get("convertible_shares") or 0.0)
+    model = basic + instruments + convertible
+    return {"line": d, "instrument_shares": instruments, "filing_instrument_shares": filing - basic - convertible,
+            "model_shares": model, "filing_shares": filing, "difference": model / filing - 1}
