@@ -1,11 +1,10 @@
 """Checks of the public-miner presets against their filings (issue 18; docs/presets.md).
 
-Each preset's header carries these machine-readable comment lines (the last one optional), flow-style YAML:
+Each preset's header carries three machine-readable comment lines, flow-style YAML:
 
     # validation: {from: …, to: …, reported_btc: … | reported_revenue_usd: …, source: URL}
     # balance_sheet: {as_of: …, total_assets_usd: …, btc_price_usd: …, source: URL}
     # market_cap: {as_of: 2025-12-31, share_price_usd: …, usd: …, source: URL}
-    # diluted_shares: {as_of: …, shares: …, share_price_usd: …, source: URL}
 
 :func:`production_check` backtests the preset's fleet on real history over the validation window
 and sets the simulated figure beside the reported one: BTC mined (net of pool fees) or mining
@@ -14,9 +13,6 @@ revenue in USD at each day's close, the basis on which the filers recognise reve
 BTC at the filing date's price) beside the filing's. :func:`market_cap_check` sets the close ×
 ``shares_outstanding`` beside the published market capitalisation. A figure the preset does not
 carry is ``null`` with a ``missing:`` reason; the check then returns ``None`` for it.
-:func:`diluted_check` sets the model's diluted count (basic + options, RSUs and warrants by the
-treasury-stock method at the line's share price, :func:`simulator.finance.dilution.diluted_shares`)
-beside the filing's diluted share count.
 """
 from __future__ import annotations
 
@@ -24,7 +20,6 @@ import re
 from pathlib import Path
 
 from simulator.config import load_scenario
-from simulator.finance.dilution import diluted_shares
 from simulator.finance.opening import total_assets_usd
 from simulator.workflows.backtest import backtest
 from simulator.yaml12 import parse
@@ -74,27 +69,3 @@ def market_cap_check(path) -> dict | None:
     published = None if m.get("usd") is None else float(m["usd"])
     return {"line": m, "close_times_shares_usd": ours, "published_usd": published,
             "difference": None if published is None else ours / published - 1}
-
-
-def diluted_check(path) -> dict | None:
-    """The model's diluted share count beside the filing's, or None where the line carries no count.
-
-    Model: ``basic + Σ count·max(0, 1 − K/P)`` over ``company.dilutive`` with ``basic`` =
-    ``shares_outstanding`` and ``P`` = the line's ``share_price_usd`` (the price the filing's
-    treasury-stock method used, e.g. the period's average close), else ``company.market``'s close.
-    Convertibles are left out on both sides (the filing's count must exclude them; the ledger
-    counts them if-converted). ``difference`` = model / filing − 1."""
-    d = header_line(path, "diluted_shares")
-    if d is None or d.get("shares") is None:
-        return None
-    company = load_scenario(str(path)).company
-    price = d.get("share_price_usd")
-    if price is None:
-        market = getattr(company, "market", None)
-        price = None if market is None else market.share_price_usd
-    if price is None:
-        raise ValueError(f"{path}: '# diluted_shares:' needs share_price_usd (no company.market close either)")
-    model = float(diluted_shares(company.shares_outstanding, company.dilutive, float(price)))
-    filing = float(d["shares"])
-    return {"line": d, "share_price_usd": float(price), "model_shares": model, "filing_shares": filing,
-            "difference": model / filing - 1}
