@@ -132,9 +132,14 @@ KNOWN_GAPS = {
     ("core_scientific.yaml", "production"): "16.3 EH/s self-mining earns $62.1M in Q4 2025 on history against $42.2M "
                                             "reported (+47 %; Q3: $82.8M vs $57.4M, +44 %): ~11 EH/s effective while sites "
                                             "convert to CoreWeave; no operating hashrate or availability figure is disclosed",
-    ("cipher.yaml", "production"): "23.6 EH/s mines 859 BTC in Q3 2025 on history against 689 reported (+25 %): "
-                                   "75–83 % of the reported hashrate produces and Cipher discloses no availability "
-                                   "figure (docs/presets_B_notes.md)",
+    ("cipher.yaml", "production"): "Q4 2025 bitcoin-mining revenue (10-K less Q1-Q3) $59.6M against $82.3M on history "
+                                   "(+38 %; ~+26 % like-for-like, revenue leaving out the JV sites' BTC the fleet carries); "
+                                   "Q3 2025 689 BTC against 765 (+11 %): Cipher discloses no availability, curtailment or "
+                                   "average operating hashrate for the reported 23.6 EH/s (docs/presets_B_notes.md)",
+    ("terawulf.yaml", "production"): "Q4 2025 digital-asset revenue $26.1M against $32.8M on history (+26 %) with Q3's "
+                                     "8.6 EH/s running all quarter: TeraWulf ran legacy mining 'opportunistically' in Q4 "
+                                     "while handing Lake Mariner to HPC tenants, with no hashrate, curtailment or MW figure "
+                                     "published (Q3 2025: 377 BTC against 381, +1 %)",
     ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
                                              "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
                                              "availability figure (docs/presets_B_notes.md)",
