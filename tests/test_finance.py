@@ -380,11 +380,14 @@ def test_share_price_uses_no_future_information(tmp_path, method):
     assert not np.allclose(a[100:], b[100:])
 
 
-def test_nav_share_price_is_the_multiple_of_nav_per_share():
+def test_nav_share_price_is_nav_per_share_plus_the_multiple_s_premium():
+    """Without debt E = V: day 0 is 1.5 × NAV per share, and the premium 0.5 V₀ then stays in USD, so the
+    last close is NAV per share + 0.5 V₀ / shares = NAV per share + price₀ / 3 (structural.py)."""
     res = simulate(scenario(**{"company.valuation": {"method": "nav", "market_multiple": 1.5}}), keep_paths=1)
     m = res.summary["metrics"]
-    price = res.daily.share_price_usd.iloc[-1]
-    assert price == pytest.approx(1.5 * m["end_nav_per_share_usd"]["mean"], rel=1e-12)
+    first, price = res.daily.share_price_usd.iloc[0], res.daily.share_price_usd.iloc[-1]
+    assert res.path_metrics["end_shares_outstanding"][0] == res.daily.equity_value_usd.iloc[0] / first
+    assert price == pytest.approx(m["end_nav_per_share_usd"]["mean"] + first / 3, rel=1e-12)
     assert m["end_equity_value_usd"]["mean"] == pytest.approx(price * m["end_shares_outstanding"]["mean"])
 
 

@@ -15,8 +15,8 @@ moved them again: the operations figures are unchanged by both. The ASIC price i
 read at the hashprice a buyer expects over the year (halving-adjusted: the 2028 halving falls in
 this horizon), and a purchase without a stated price costs the new-machine price: the fleet's
 value in NAV, hence the share price, ATM dilution, equity beta and drawdown moved; operations,
-cash, BTC and net income did not. Issue 16's close-out (the premium scales the asset value, not
-the equity; a price below $0.0001 is 0) moved the share price and, through the ATM, dilution,
+cash, BTC and net income did not. Issue 16's close-out (the premium is value in USD beside the
+assets, not a multiple of the equity; a price below $0.0001 is 0) moved the share price and, through the ATM, dilution,
 cash and the figures that depend on them; the operations figures did not. ``tools/repin_regression.py``
 prints this block from a fresh run when a change is meant to move it.
 """
@@ -42,17 +42,17 @@ PINNED = {
     'net_income_usd': [549722390.8595818, 101379312.80409308, -186140120.40370864, -482276867.3324298, 600863531.1324478, -575047032.8059213],
     'end_cash_usd': [50000000.0, 50000000.0, 50000000.0, 50000000.0, 50000000.0, 50000000.0],
     'end_treasury_btc': [6197.934180695784, 5554.492413514587, 5146.645398735048, 2575.8003132837707, 7606.63272817827, 3197.752470171998],
-    'end_equity_value_usd': [1849248423.5481277, 1138181251.461823, 669621452.8231751, 259586438.46366727, 1888582029.271985, 171692871.90788108],
-    'dilution_pct': [3.5269921076104938, 6.055058236025346, 4.932634416651549, 31.683259923767636, 4.430428877437009, 66.06188314501576],
-    'max_drawdown_equity_pct': [55.15567386411979, 49.1962322471468, 74.87893061383213, 85.42472929222242, 64.58982630209455, 90.33491748895959],
-    'equity_beta_to_btc': [1.1117380076029195, 1.181552359948765, 1.120156447337386, 1.1960760021292396, 1.1696427384253327, 1.1404978692160335],
+    'end_equity_value_usd': [1759287639.1605806, 1087860953.3326201, 643683184.0425327, 284332018.1003785, 1696530152.8923433, 147972958.3510461],
+    'dilution_pct': [3.6614102261503634, 6.382042552607614, 5.1434300486504325, 33.92027593418412, 4.678870190649875, 82.38835792469195],
+    'max_drawdown_equity_pct': [55.06573469459211, 49.49613866073824, 77.37806220390463, 83.47252735748188, 64.04566945236681, 93.24273486928756],
+    'equity_beta_to_btc': [1.1063077163093316, 1.1754570334458756, 1.1346551711423467, 1.2488641202057735, 1.1547039036163265, 1.1599375208771547],
     'prob_margin_call': [1.0, 0.0, 1.0, 1.0, 1.0, 1.0],
     'prob_liquidation': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
 }
 END_HEIGHTS = [1075187.0, 1074823.0, 1075977.0, 1074814.0, 1075273.0, 1074901.0]
-LAST_DAY_QUANTILES = {'btc_price_usd_p50': 109476.74466821157, 'difficulty_p95': 422262057875089.9, 'fleet_power_mw_p5': 0.0, 'curtailed_mwh_p50': 10713.37430127, 'cash_usd_p50': 50000000.0, 'share_price_usd_p95': 12.01937693518314}
+LAST_DAY_QUANTILES = {'btc_price_usd_p50': 109476.74466821157, 'difficulty_p95': 422262057875089.9, 'fleet_power_mw_p5': 0.0, 'curtailed_mwh_p50': 10713.37430127, 'cash_usd_p50': 50000000.0, 'share_price_usd_p95': 11.186906622933524}
 #: monthly line: (value of row 20 — path 0, its 21st month —, sum over all rows)
-MONTHLY = {'power_cost_usd': (12425266.494963821, 1982388759.7955272), 'units_failed': (735.0, 145163.0), 'cfo_usd': (3088887.8142353976, -102010165.68452561), 'share_price_usd': (11.027298334412354, 1336.397108788026)}
+MONTHLY = {'power_cost_usd': (12425266.494963821, 1982388759.7955272), 'units_failed': (735.0, 145163.0), 'cfo_usd': (3088887.8142353976, -102010165.68452561), 'share_price_usd': (10.306171696278067, 1274.6989716499477)}
 
 
 @pytest.fixture(scope="module")

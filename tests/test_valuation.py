@@ -43,11 +43,14 @@ def test_asset_vol_and_maturity_weights():
     assert structural.face_weighted_years([[0.0]], [[7.0]]) == structural.OPEN_ENDED_YEARS
 
 
-def test_premium_reverts_in_logs_with_its_half_life():
-    assert structural.premium(0, 2.0, 1.0, 100.0) == pytest.approx(2.0)
-    assert structural.premium(100, 2.0, 1.0, 100.0) == pytest.approx(np.sqrt(2.0))
-    assert structural.premium(200, 2.0, 1.0, 100.0) == pytest.approx(2.0 ** 0.25)
-    assert structural.premium(10_000, 2.0, 2.0, 100.0) == pytest.approx(2.0)  # default: no drift
+def test_the_market_intangible_moves_with_btc_as_the_assets_did_and_reverts_with_its_half_life():
+    g = structural.market_intangible_usd
+    assert g(0, 100.0, 500.0, 400.0, 0.0, 1.0, 1.0, 100.0) == pytest.approx(100.0)
+    assert g(100, 100.0, 500.0, 400.0, 0.0, 1.0, 1.0, 100.0) == pytest.approx(50.0)  # half-way to no premium
+    assert g(200, 100.0, 500.0, 400.0, 0.0, 1.0, 1.5, 100.0) == pytest.approx(250.0 + (100.0 - 200.0) / 4)  # to 0.5 V_t
+    assert g(10_000, 100.0, 500.0, 400.0, 0.0, 1.0, None, 100.0) == pytest.approx(100.0)  # default: no drift
+    assert g(10, 100.0, 500.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(100.0 * (0.8 * 0.5 + 0.2))  # BTC halved
+    assert g(10, -100.0, 200.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(-50.0)  # a discount: a share of V
 
 
 def test_implied_asset_premium_reproduces_the_market_equity():
@@ -59,15 +62,27 @@ def test_implied_asset_premium_reproduces_the_market_equity():
     assert structural.implied_asset_premium(5.0, 0.0, 10.0, 1.0, 0.3, 0.04)[0] == 1.0  # no assets: nothing to scale
 
 
-def test_a_market_premium_on_a_deeply_levered_firm_does_not_multiply_its_gains():
-    """Debt twice the model's assets, the market valuing the equity at 50: a 20 % rise in V moves the
-    price by the premium-scaled firm's leverage, not by the out-of-the-money call's (the equity-level
-    premium this replaced turned the same rise into a multiple of the price)."""
+def test_the_market_premium_neither_multiplies_gains_nor_mints_equity_from_debt():
+    """Debt twice the model's assets and the market valuing the equity at 50 (p₀ V₀ − F ≈ 50): a 20 %
+    rise in V moves the price by about ΔV / E, and a purchase of 50 paid with new debt moves it only by the
+    call's convexity (nothing at low volatility and no discounting). A premium multiplying the equity turned the same rise into a
+    multiple of the price; one multiplying V minted (p − 1) × 50 of equity from the purchase."""
     v, f, t, sigma, r = 100.0, 200.0, 2.0, 0.3, 0.04
-    p = structural.implied_asset_premium(50.0, v, f, t, sigma, r)
-    asset_premium = structural.merton_equity_usd(p * 1.2 * v, f, t, sigma, r) / 50.0 - 1
-    equity_premium = structural.merton_equity_usd(1.2 * v, f, t, sigma, r) / structural.merton_equity_usd(v, f, t, sigma, r) - 1
-    assert 0.2 < asset_premium < 1.0 < equity_premium
+    p = structural.implied_asset_premium(50.0, v, f, t, sigma, r)[0]
+    g = (p - 1) * v
+
+    def price(assets, face):
+        return structural.merton_equity_usd(assets + g, face, t, sigma, r)
+
+    assert price(v, f) == pytest.approx(50.0, rel=1e-12)
+    rise = price(1.2 * v, f) / 50.0 - 1
+    assert 0.2 < rise < 0.5  # ≈ ΔV / E = 20 / 50
+    assert structural.merton_equity_usd(1.2 * v, f, t, sigma, r) / structural.merton_equity_usd(v, f, t, sigma, r) - 1 > 1.0
+    # the debt-financed purchase: what Merton's convexity gives (risk shifting), the premium adds nothing
+    assert price(v + 50.0, f + 50.0) - 50.0 < structural.merton_equity_usd(p * (v + 50.0), f + 50.0, t, sigma, r) \
+        - 50.0 - 0.5 * (p - 1) * 50.0
+    calm = structural.implied_asset_premium(50.0, v, f, t, 0.02, 0.0)[0]
+    assert structural.merton_equity_usd(v + 50.0 + (calm - 1) * v, f + 50.0, t, 0.02, 0.0) == pytest.approx(50.0, rel=1e-3)
 
 
 def test_equity_below_one_quote_increment_is_worthless():
@@ -91,16 +106,19 @@ def test_day_0_price_is_the_market_close_and_a_levered_solvent_company_is_never_
 
 
 def test_premium_converges_to_the_long_run_premium():
+    """A company without debt: price × diluted shares = V + G, so the two runs (same fundamentals)
+    differ by exactly the intangible's path, G_t − G₀ = (p_∞ − 1) V_t − (p_∞ − 1) V₀ 2^(−t/h) − G₀ (1 − 2^(−t/h))."""
     market = {"share_price_usd": 500.0, "as_of": "2025-12-31"}  # far above the fundamental value
-    base = simulate(scenario(**{"company.market": market}), keep_paths=1).daily.share_price_usd.to_numpy()
+    base = simulate(scenario(**{"company.market": market}), keep_paths=1).daily
     half = simulate(scenario(**{"company.market": market, "company.valuation": {
-        "long_run_premium": 1.0, "premium_half_life_days": 30}}), keep_paths=1).daily.share_price_usd.to_numpy()
-    assert base[0] == pytest.approx(500.0) and half[0] == pytest.approx(500.0)
-    # the same fundamental value on both runs, so half / base = p_t / p0 = p0^(2^(−t/h) − 1)
-    ratio, days = half / base, np.arange(len(base))
-    log_p0 = np.log(ratio[30]) / (0.5 - 1)
-    assert np.exp(log_p0) > 1
-    np.testing.assert_allclose(np.log(ratio), log_p0 * (0.5 ** (days / 30.0) - 1), rtol=1e-9, atol=1e-12)
+        "long_run_premium": 1.0, "premium_half_life_days": 30}}), keep_paths=1).daily
+    assert base.share_price_usd.iloc[0] == pytest.approx(500.0) and half.share_price_usd.iloc[0] == pytest.approx(500.0)
+    assert (base.share_price_usd.diff().abs().iloc[1:40] < 0.5).all()  # no drift without a long-run premium
+    drop = (base.share_price_usd - half.share_price_usd).to_numpy()  # = (G₀ − G_t) / shares with p_∞ = 1
+    days = np.arange(len(drop))
+    g0 = drop[150] / (1 - 0.5 ** (150 / 30.0))  # G₀ / shares from a late day
+    np.testing.assert_allclose(drop, g0 * (1 - 0.5 ** (days / 30.0)), rtol=1e-6, atol=1e-9)
+    assert g0 > 400  # most of the 500 close is the market's premium
 
 
 # --------------------------------------------------------------------------- contracts: from signing, no look-ahead

@@ -232,7 +232,7 @@ class Ledger:
                                         else v.hpc_discount_rate, v.dcf_years, paths)
         self.btc_vol = structural.TrailingVol(paths, price_vol_annual)
         self.share_price_ring = _Ring(30, paths)
-        self.premium0 = None if company.market else (1.0 if v.method == "multiple" else v.market_multiple)
+        self.intangible0_usd = self.assets0_usd = self.linked_share0 = self.price0_usd = None  # day 0 (structural.py)
         self.nav_per_share_usd = zeros()
         self._sbc_shares_today = zeros()
 
@@ -618,22 +618,27 @@ class Ledger:
         return liquid + operations + self._hpc_value_usd(day), btc + operations
 
     def _share_price(self, day: int) -> np.ndarray:
-        """Merton equity value of the premium × the assets, per diluted share, at today's close
-        (structural.py); sets the NAV per share (V − F) / diluted and, on day 0 with a market
-        close, the opening premium the close implies."""
-        v = self.cfg.valuation
+        """Merton equity value of the assets and the market's premium, per diluted share, at today's
+        close (structural.py); sets the NAV per share (V − F) / diluted and, on day 0, the premium
+        the market close implies (else ``market_multiple``; 1 for ``method: multiple``)."""
+        v, market = self.cfg.valuation, self.cfg.market
         diluted, face, years = self._strike(day)
         assets, linked = self._firm_value(day)
         sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
         self.nav_per_share_usd = np.zeros(self.paths)
         np.divide(assets - face, diluted, out=self.nav_per_share_usd, where=diluted > 0)
         self.nav_usd = assets - face
-        if self.cfg.market is not None and day == 0:
-            self.premium0 = structural.implied_asset_premium(self.cfg.market.share_price_usd * diluted, assets, face,
-                                                             years, sigma, v.risk_free_rate)
-        long_run = self.premium0 if v.long_run_premium is None else v.long_run_premium
-        premium = structural.premium(day, self.premium0, long_run, v.premium_half_life_days)
-        equity = structural.merton_equity_usd(premium * assets, face, years, sigma, v.risk_free_rate)
+        if day == 0:
+            premium0 = (structural.implied_asset_premium(market.share_price_usd * diluted, assets, face, years, sigma,
+                                                         v.risk_free_rate) if market is not None
+                        else 1.0 if v.method == "multiple" else v.market_multiple)
+            self.intangible0_usd, self.assets0_usd, self.price0_usd = (premium0 - 1.0) * assets, assets, self.price_usd
+            self.linked_share0 = np.zeros(self.paths)
+            np.divide(linked, assets, out=self.linked_share0, where=assets > 0)
+        intangible = structural.market_intangible_usd(day, self.intangible0_usd, assets, self.assets0_usd,
+                                                      self.linked_share0, self.price_usd / self.price0_usd,
+                                                      v.long_run_premium, v.premium_half_life_days)
+        equity = structural.merton_equity_usd(assets + intangible, face, years, sigma, v.risk_free_rate)
         per_share = np.zeros(self.paths)
         np.divide(equity, diluted, out=per_share, where=diluted > 0)
         return per_share

@@ -19,16 +19,24 @@ The asset volatility is ``σ_V = max(σ_min, w σ_BTC)`` with ``w`` the BTC-link
 path's trailing 90-day realised BTC volatility (the price model's ``vol_annual`` before 90
 returns exist).
 
-The market's premium applies to the assets, not to the equity: the share price is
-``E(p_t V) / diluted shares``, the call on the market-implied asset value ``p_t V`` (the
-implied-asset-value reading of Merton's model used in credit analysis, e.g. Crosbie & Bohn,
-"Modeling Default Risk", Moody's KMV, 2003). On day 0 the premium is implied by the market
-close, ``E(p₀ V₀, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``p``; solved by
-bisection), and it reverts in logs to ``p_∞`` (``long_run_premium``) with half-life ``h`` days:
-``ln p_t = ln p_∞ + (ln p₀ − ln p_∞) 2^{−t/h}``. ``σ_V`` is computed on the model's ``V``, so the
-premium scales the BTC-linked and the other assets alike. A premium on the equity instead would
-multiply a deeply out-of-the-money call (a firm whose debt exceeds its model assets, valued by
-the market for what the model does not see) by hundreds, and every later gain of the call with it.
+The market's premium is value the model does not see (pipeline, growth options, a treasury
+company's mNAV premium), carried as an asset ``G`` beside the model's ``V``: the share price is
+``E(V + G) / diluted shares``, the call on the market-implied asset value (the implied-asset-value
+reading of Merton's model used in credit analysis, e.g. Crosbie & Bohn, "Modeling Default Risk",
+Moody's KMV, 2003). On day 0 the premium ``p₀`` is implied by the market close,
+``E(p₀ V₀, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``p``; solved by bisection), and
+``G₀ = (p₀ − 1) V₀`` (without a close ``p₀`` is ``market_multiple``). ``G`` is priced like the
+firm's assets on day 0, not like its later balance sheet: its BTC-linked share ``w₀`` moves with the
+BTC price, ``G_t = G₀ (w₀ P_t / P₀ + 1 − w₀)``, so a miner's premium keeps its BTC beta, while a
+purchase paid at its value with debt or cash moves ``V`` and ``F`` (or cash) alike and the price not
+at all, as it must (a premium multiplying ``V`` would mint ``(p − 1)`` of equity from every
+debt-financed dollar). A discount (``p₀ < 1``) is instead a share of the assets, ``(p₀ − 1) V_t``, so
+a solvent firm's equity never reaches 0. With ``long_run_premium`` ``p_∞`` the premium reverts
+linearly to that share of today's assets with half-life ``h`` days:
+``G_t = (p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
+``σ_V`` is computed on the model's ``V``. A premium on the equity instead would multiply a deeply
+out-of-the-money call (a firm whose debt exceeds its model assets) by hundreds, and every later
+gain of the call with it.
 
 Units: USD for values, years for ``T``, annual fractions for rates and volatilities.
 """
@@ -125,17 +133,36 @@ def implied_asset_premium(equity_usd, asset_value_usd, debt_face_usd, years, ass
     return np.where((v > 0) & (target > 0), np.exp(0.5 * (lo + hi)), 1.0)
 
 
-def premium(day: int, premium0, long_run_premium, half_life_days: float):
-    """``p_∞ (p₀ / p_∞)^{2^{−day/h}}``: the premium reverting in logs with half-life ``h`` days.
+def market_intangible_usd(day: int, intangible0_usd, asset_value_usd, asset_value0_usd, linked_share0,
+                          btc_price_ratio, long_run_premium: float | None, half_life_days: float):
+    """``G_t`` [USD] (module docstring): ``G₀ s_t`` without a long-run premium, else
+    ``(p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
+
+    ``s_t`` prices the premium like the firm's assets on day 0: ``s_t = w₀ P_t / P₀ + 1 − w₀`` with
+    ``w₀`` the BTC-linked share of ``V₀`` (``linked_share0``) and ``P_t / P₀`` the BTC price since day 0
+    (``btc_price_ratio``); a discount (``G₀ < 0``) is a share of the assets, ``s_t = V_t / V₀``.
 
     Examples
     --------
-    >>> round(float(premium(365, 2.0, 1.0, 365.0)), 12)  # half-way in logs: √2
-    1.414213562373
+    >>> float(market_intangible_usd(365, 50.0, 120.0, 100.0, 0.0, 2.0, None, 365.0))  # nothing BTC-linked
+    50.0
+    >>> float(market_intangible_usd(365, 50.0, 120.0, 100.0, 0.5, 2.0, None, 365.0))  # half linked, BTC doubled
+    75.0
+    >>> float(market_intangible_usd(365, 50.0, 120.0, 100.0, 0.0, 1.0, 1.0, 365.0))  # half-way back to no premium
+    25.0
+    >>> float(market_intangible_usd(0, -50.0, 60.0, 100.0, 1.0, 1.0, None, 365.0))  # a 50 % discount stays 50 % of V
+    -30.0
     """
-    decay = 0.5 ** (day / half_life_days)
-    p0, pinf = np.asarray(premium0, dtype=float), np.asarray(long_run_premium, dtype=float)
-    return pinf * (p0 / pinf) ** decay
+    g0, v, v0 = (np.asarray(x, dtype=float) for x in (intangible0_usd, asset_value_usd, asset_value0_usd))
+    w = np.clip(np.asarray(linked_share0, dtype=float), 0.0, 1.0)
+    scale = w * np.asarray(btc_price_ratio, dtype=float) + 1.0 - w
+    ratio = np.ones(np.broadcast(g0, v, v0).shape)
+    np.divide(v, v0, out=ratio, where=v0 > 0)
+    scale = np.where(g0 < 0, ratio, scale)
+    if long_run_premium is None:
+        return g0 * scale
+    excess = long_run_premium - 1.0
+    return excess * v + (g0 - excess * v0) * scale * 0.5 ** (day / half_life_days)
 
 
 class TrailingVol:
