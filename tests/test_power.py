@@ -460,6 +460,33 @@ def test_profiles_match_their_published_statistics(name):
     assert not failures, failures
 
 
+def test_shipped_ercot_series_match_independent_copies():
+    # The hourly files (simulator/data/power_history/, copied from SamuelEnrique/erw's
+    # site/data/datacenter/ercot_20{23,24}.json) against copies built separately from ERCOT's
+    # NP6-785-ER workbooks: HB_HUBAVG real-time annual and monthly means from
+    # jessicacohen554-cyber/market-simulator data/raw/_validation-source/actual_lmp.json
+    # (ERCOT "rt", "rt_mon"; months in prevailing time, ours in CST: within 0.035), and HB_WEST
+    # negative hours from SamuelEnrique/erw site/public/findings/erw_2026_negative_hours_hubs.csv
+    # (727 in 2023, 858 in 2024, counting the hours rounded to -0.0). A mistyped value moves them.
+    from simulator.market.ercot_history import N_HOURS, load_ercot_history
+
+    published_mean = {2023: 48.36, 2024: 26.83}
+    published_months = {2023: [22.27, 18.16, 25.84, 19.81, 29.53, 61.73, 42.65, 191.71, 86.85, 27.81, 29.65, 21.5],
+                        2024: [32.87, 14.41, 21.04, 24.38, 37.71, 28.0, 22.56, 36.03, 24.29, 23.94, 30.24, 25.61]}
+    prices, hours = load_ercot_history("ercot_hub")
+    cst = hours - np.timedelta64(6, "h")
+    year = cst.astype("datetime64[Y]").astype(int) + 1970
+    month = cst.astype("datetime64[M]").astype(int) % 12
+    assert prices.size == N_HOURS == 8760 + 8784
+    for y in (2023, 2024):
+        assert round(float(prices[year == y].mean()), 2) == published_mean[y]
+        means = [prices[(year == y) & (month == m)].mean() for m in range(12)]
+        assert_allclose(means, published_months[y], atol=0.035)
+    west, _ = load_ercot_history("ercot_west")
+    negative = (west < 0) | np.signbit(west)
+    assert [int(negative[year == y].sum()) for y in (2023, 2024)] == [727, 858]
+
+
 def test_profile_files_are_checked(tmp_path):
     from simulator.market.power_profiles import load_power_profile
 
