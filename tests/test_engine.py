@@ -523,8 +523,12 @@ def test_power_correlation_links_index_sites():
     from conftest import CONTRACT
 
     def log_base_shocks(rho):
-        s = load_scenario(str(CONTRACT), [f"market.power_correlation={rho}", "sites[0].power={contract: index, "
-                                          "mean_usd_per_mwh: 40, vol_daily: 0.3}"])
+        # Both sites on AR(1) bases of equal reversion: only then do the day-to-day changes of
+        # the log bases correlate exactly as their innovations (rho); the contract's second site
+        # would otherwise take the ercot_hub profile's faster reversion.
+        index = "{contract: index, mean_usd_per_mwh: 40, vol_daily: 0.3}"
+        s = load_scenario(str(CONTRACT), [f"market.power_correlation={rho}", f"sites[0].power={index}",
+                                          f"sites[1].power={index}"])
         ids = np.arange(400)
         out = []
         for i, site in enumerate(s.sites):

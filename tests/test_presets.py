@@ -143,6 +143,11 @@ KNOWN_GAPS = {
     ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
                                              "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
                                              "availability figure (docs/presets_B_notes.md)",
+    ("iren.yaml", "production"): "50 EH/s earns $188.2M of mining revenue in Q4 2025 on history against $167.4M "
+                                 "reported (+12 %), Childress on the ercot_west profile fitted to ERCOT's 2023-2024 "
+                                 "prices (it curtails only above its ~$110/MWh breakeven; the earlier estimated profile, "
+                                 "mean $43, curtailed more and gave +7.9 %); IREN discloses no availability or "
+                                 "curtailment figure",
     ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
                               "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
     ("cleanspark.yaml", "opening"): "PP&E net and other current assets of the FY2025 10-K not reached: cash + BTC held and "

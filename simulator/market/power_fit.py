@@ -194,8 +194,8 @@ def fit_index_model(prices_usd_per_mwh, hours_utc, *, floor_usd_per_mwh: float =
     negative_factors = _factors(negative.astype(float), np.ones_like(negative), hour, month, smoothing)
     shape = normalise_shape(np.outer(*shape_factors))
     ratio = np.where(normal, p / np.maximum(shape[hour, month], 1e-12), np.nan).reshape(-1, HOURS_PER_DAY)
-    with np.errstate(invalid="ignore"):
-        base = np.nanmean(ratio, axis=1)
+    counted = np.isfinite(ratio).sum(axis=1)
+    base = np.where(counted > 0, np.nansum(ratio, axis=1) / np.maximum(counted, 1), np.nan)  # nan: no normal hour
     log_base = np.log(base[np.isfinite(base) & (base > 0)])
     y = log_base - log_base.mean()
     phi = float((y[:-1] * y[1:]).sum() / (y * y).sum()) if y.size > 2 and (y * y).sum() > 0 else 0.0
