@@ -51,15 +51,16 @@ def test_the_market_intangible_moves_with_btc_as_the_assets_did_and_reverts_with
     assert g(10_000, 100.0, 500.0, 400.0, 0.0, 1.0, None, 100.0) == pytest.approx(100.0)  # default: no drift
     assert g(10, 100.0, 500.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(100.0 * (0.8 * 0.5 + 0.2))  # BTC halved
     assert g(10, -100.0, 200.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(-50.0)  # a discount: a share of V
+    assert g(10, -100.0, -20.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(0.0)  # … of nothing once V ≤ 0
 
 
-def test_implied_asset_premium_reproduces_the_market_equity():
-    v, f, t, sigma, r = np.array([100.0, 100.0, 50.0]), np.array([150.0, 0.0, 80.0]), 2.0, 0.3, 0.04
-    target = np.array([60.0, 130.0, 1.0])
-    p = structural.implied_asset_premium(target, v, f, t, sigma, r)
-    np.testing.assert_allclose(structural.merton_equity_usd(p * v, f, t, sigma, r), target, rtol=1e-12)
-    assert p[1] == pytest.approx(1.3)  # no debt: E = p V
-    assert structural.implied_asset_premium(5.0, 0.0, 10.0, 1.0, 0.3, 0.04)[0] == 1.0  # no assets: nothing to scale
+def test_implied_asset_value_reproduces_the_market_equity():
+    f, t, sigma, r = np.array([150.0, 0.0, 80.0, 5e9]), 2.0, 0.3, 0.04
+    target = np.array([60.0, 130.0, 1.0, 2e9])
+    v = structural.implied_asset_value_usd(target, f, t, sigma, r)
+    np.testing.assert_allclose(structural.merton_equity_usd(v, f, t, sigma, r), target, rtol=1e-12)
+    assert v[1] == pytest.approx(130.0)  # no debt: E = V
+    assert (v >= target).all() and (v <= target + f).all()
 
 
 def test_the_market_premium_neither_multiplies_gains_nor_mints_equity_from_debt():
@@ -68,8 +69,8 @@ def test_the_market_premium_neither_multiplies_gains_nor_mints_equity_from_debt(
     call's convexity (nothing at low volatility and no discounting). A premium multiplying the equity turned the same rise into a
     multiple of the price; one multiplying V minted (p − 1) × 50 of equity from the purchase."""
     v, f, t, sigma, r = 100.0, 200.0, 2.0, 0.3, 0.04
-    p = structural.implied_asset_premium(50.0, v, f, t, sigma, r)[0]
-    g = (p - 1) * v
+    g = structural.implied_asset_value_usd(50.0, f, t, sigma, r)[0] - v
+    p = 1 + g / v
 
     def price(assets, face):
         return structural.merton_equity_usd(assets + g, face, t, sigma, r)
@@ -81,8 +82,8 @@ def test_the_market_premium_neither_multiplies_gains_nor_mints_equity_from_debt(
     # the debt-financed purchase: what Merton's convexity gives (risk shifting), the premium adds nothing
     assert price(v + 50.0, f + 50.0) - 50.0 < structural.merton_equity_usd(p * (v + 50.0), f + 50.0, t, sigma, r) \
         - 50.0 - 0.5 * (p - 1) * 50.0
-    calm = structural.implied_asset_premium(50.0, v, f, t, 0.02, 0.0)[0]
-    assert structural.merton_equity_usd(v + 50.0 + (calm - 1) * v, f + 50.0, t, 0.02, 0.0) == pytest.approx(50.0, rel=1e-3)
+    calm = structural.implied_asset_value_usd(50.0, f, t, 0.02, 0.0)[0]
+    assert structural.merton_equity_usd(calm + 50.0, f + 50.0, t, 0.02, 0.0) == pytest.approx(50.0, rel=1e-3)
 
 
 def test_equity_below_one_quote_increment_is_worthless():
@@ -103,6 +104,18 @@ def test_day_0_price_is_the_market_close_and_a_levered_solvent_company_is_never_
     assert d.share_price_usd.iloc[0] == pytest.approx(3.21, rel=1e-12)
     assert (d.share_price_usd > 0).all() and (d.cash_usd > 0).all()
     assert res.summary["metrics"]["end_nav_per_share_usd"]["mean"] < 0
+
+
+def test_a_close_anchors_a_company_whose_model_assets_are_below_zero():
+    """The model's V below 0 on day 0 (liabilities beyond every asset it sees, e.g. a build not yet
+    financed), the market pricing the stock at 4: day 0 opens at the close and the price stays above 0
+    while the company pays its way (the README's IREN sweep at $49M/MW priced it 0 from day 1)."""
+    res = simulate(scenario(**{"company.opening": {"other_liabilities_usd": 2e9},
+                               "company.market": {"share_price_usd": 4.0, "as_of": "2025-12-31"}}), keep_paths=1)
+    d = res.daily
+    assert d.share_price_usd.iloc[0] == pytest.approx(4.0, rel=1e-9)
+    assert res.summary["metrics"]["end_nav_per_share_usd"]["mean"] < 0
+    assert ((d.share_price_usd > 0) | (d.cash_usd <= 0)).all()
 
 
 def test_premium_converges_to_the_long_run_premium():

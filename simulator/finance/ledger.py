@@ -629,10 +629,12 @@ class Ledger:
         np.divide(assets - face, diluted, out=self.nav_per_share_usd, where=diluted > 0)
         self.nav_usd = assets - face
         if day == 0:
-            premium0 = (structural.implied_asset_premium(market.share_price_usd * diluted, assets, face, years, sigma,
-                                                         v.risk_free_rate) if market is not None
-                        else 1.0 if v.method == "multiple" else v.market_multiple)
-            self.intangible0_usd, self.assets0_usd, self.price0_usd = (premium0 - 1.0) * assets, assets, self.price_usd
+            if market is not None:
+                intangible0 = structural.implied_asset_value_usd(market.share_price_usd * diluted, face, years, sigma,
+                                                                 v.risk_free_rate) - assets
+            else:
+                intangible0 = ((1.0 if v.method == "multiple" else v.market_multiple) - 1.0) * np.maximum(assets, 0.0)
+            self.intangible0_usd, self.assets0_usd, self.price0_usd = intangible0, assets, self.price_usd
             self.linked_share0 = np.zeros(self.paths)
             np.divide(linked, assets, out=self.linked_share0, where=assets > 0)
         intangible = structural.market_intangible_usd(day, self.intangible0_usd, assets, self.assets0_usd,

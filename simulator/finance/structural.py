@@ -23,14 +23,14 @@ The market's premium is value the model does not see (pipeline, growth options, 
 company's mNAV premium), carried as an asset ``G`` beside the model's ``V``: the share price is
 ``E(V + G) / diluted shares``, the call on the market-implied asset value (the implied-asset-value
 reading of Merton's model used in credit analysis, e.g. Crosbie & Bohn, "Modeling Default Risk",
-Moody's KMV, 2003). On day 0 the premium ``p₀`` is implied by the market close,
-``E(p₀ V₀, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``p``; solved by bisection), and
-``G₀ = (p₀ − 1) V₀`` (without a close ``p₀`` is ``market_multiple``). ``G`` is priced like the
-firm's assets on day 0, not like its later balance sheet: its BTC-linked share ``w₀`` moves with the
+Moody's KMV, 2003). On day 0 the market close implies the asset value ``V*``,
+``E(V*, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``V``; solved by bisection), and
+``G₀ = V* − V₀``; without a close ``G₀ = (p₀ − 1) max(V₀, 0)`` with ``p₀`` = ``market_multiple``.
+``G`` is priced like the firm's assets on day 0, not like its later balance sheet: its BTC-linked share ``w₀`` moves with the
 BTC price, ``G_t = G₀ (w₀ P_t / P₀ + 1 − w₀)``, so a miner's premium keeps its BTC beta, while a
 purchase paid at its value with debt or cash moves ``V`` and ``F`` (or cash) alike and the price not
 at all, as it must (a premium multiplying ``V`` would mint ``(p − 1)`` of equity from every
-debt-financed dollar). A discount (``p₀ < 1``) is instead a share of the assets, ``(p₀ − 1) V_t``, so
+debt-financed dollar). A discount (``G₀ < 0``) is instead a share of the assets, ``G₀ V_t / V₀``, so
 a solvent firm's equity never reaches 0. With ``long_run_premium`` ``p_∞`` the premium reverts
 linearly to that share of today's assets with half-life ``h`` days:
 ``G_t = (p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
@@ -110,27 +110,27 @@ def face_weighted_years(faces_usd, years) -> np.ndarray:
     return out
 
 
-def implied_asset_premium(equity_usd, asset_value_usd, debt_face_usd, years, asset_vol_annual, rate_annual: float,
-                          iterations: int = 64) -> np.ndarray:
-    """The premium ``p`` with ``merton_equity_usd(p V, F, T, σ_V, r) = equity_usd``, vectorised over paths.
+def implied_asset_value_usd(equity_usd, debt_face_usd, years, asset_vol_annual, rate_annual: float,
+                            iterations: int = 80) -> np.ndarray:
+    """The asset value ``V*`` with ``merton_equity_usd(V*, F, T, σ_V, r) = equity_usd`` [USD], vectorised over paths.
 
-    Bisection on ``ln p`` in [−16, 16] (``E`` is increasing in ``p`` at fixed ``σ_V``); 64 halvings
-    leave ``ln p`` within 2e-18. Paths with ``V ≤ 0`` or ``equity_usd ≤ 0`` get ``p = 1``.
+    ``E`` rises with ``V`` and ``V − F ≤ E ≤ V``, so ``V*`` lies in [E, E + F]: bisection on that bracket
+    (80 halvings leave it within 1e-24 of its width). ``V*`` does not depend on the model's own ``V``,
+    so a market close anchors a firm whose model assets are at or below 0.
 
     Examples
     --------
-    >>> p = implied_asset_premium(150.0, 100.0, 0.0, 1.0, 0.2, 0.04)  # no debt: E = p V
-    >>> round(float(p[0]), 12)
-    1.5
+    >>> float(implied_asset_value_usd(150.0, 0.0, 1.0, 0.2, 0.04)[0])  # no debt: E = V
+    150.0
     """
-    v, target = np.broadcast_arrays(np.asarray(asset_value_usd, dtype=float), np.asarray(equity_usd, dtype=float))
-    v, target = np.atleast_1d(v), np.atleast_1d(target)
-    lo, hi = np.full(v.shape, -16.0), np.full(v.shape, 16.0)
+    target = np.atleast_1d(np.maximum(np.asarray(equity_usd, dtype=float), 0.0))
+    face = np.maximum(np.asarray(debt_face_usd, dtype=float), 0.0)
+    lo, hi = target.copy(), target + face
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        above = merton_equity_usd(np.exp(mid) * v, debt_face_usd, years, asset_vol_annual, rate_annual) > target
+        above = merton_equity_usd(mid, face, years, asset_vol_annual, rate_annual) > target
         hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
-    return np.where((v > 0) & (target > 0), np.exp(0.5 * (lo + hi)), 1.0)
+    return 0.5 * (lo + hi)
 
 
 def market_intangible_usd(day: int, intangible0_usd, asset_value_usd, asset_value0_usd, linked_share0,
@@ -157,7 +157,7 @@ def market_intangible_usd(day: int, intangible0_usd, asset_value_usd, asset_valu
     w = np.clip(np.asarray(linked_share0, dtype=float), 0.0, 1.0)
     scale = w * np.asarray(btc_price_ratio, dtype=float) + 1.0 - w
     ratio = np.ones(np.broadcast(g0, v, v0).shape)
-    np.divide(v, v0, out=ratio, where=v0 > 0)
+    np.divide(np.maximum(v, 0.0), v0, out=ratio, where=v0 > 0)
     scale = np.where(g0 < 0, ratio, scale)
     if long_run_premium is None:
         return g0 * scale
