@@ -1,0 +1,47 @@
+"""Issue 19: the faster forms of the daily computations give what the direct computations give
+(to floating-point reassociation: 1e-12 relative)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from simulator.config.schema.hpc import HpcProject
+from simulator.finance.contracts import ContractValuer
+
+COLOCATION = {"kind": "colocation", "lease_usd_per_kw_month": 140.0, "term_years": 7.5, "tenant_ramp_months": 5,
+              "escalator_annual": 0.03, "tenant_default_probability_annual": 0.02, "tenant_pays_power": False}
+GPU_CLOUD = {"kind": "gpu_cloud", "gpus_per_mw": 600.0, "capex_usd_per_gpu": 30000.0, "price_usd_per_gpu_hour": 2.1,
+             "gpu_life_years": 4.2, "price_decline_annual": 0.15}
+
+
+@pytest.mark.parametrize("revenue", [COLOCATION, {**COLOCATION, "tenant_pays_power": True}, GPU_CLOUD])
+def test_contract_tables_equal_the_direct_sum(revenue):
+    project = HpcProject(site="a", it_mw=60.0, pue=1.3, start=dt.date(2026, 3, 1), build_months=6,
+                         capex_usd_per_mw=9e6, opex_usd_per_mw_year=1e5, revenue=revenue)
+    valuer = ContractValuer([project], dt.date(2026, 1, 1), 0.1, 10, paths=7)
+    rng = np.random.default_rng(5)
+    life_days = int(np.ceil(valuer.life_years[0] * 365))
+    ages = np.concatenate([[0, 1, 2, 364, 365, 366, life_days - 1, life_days, life_days + 40],
+                           rng.integers(0, life_days, 40)])
+    factor, price = rng.lognormal(0, 0.2, len(ages)), rng.uniform(-20, 300, len(ages))
+    parts = valuer.pv_parts(0, int(ages.max()))
+    assert len(parts[0]) == life_days + 1  # every age of the life, then 0 for all later ones
+    at = np.minimum(ages, len(parts[0]) - 1)
+    f = factor if revenue["kind"] == "colocation" else 1.0
+    tabled = f * parts[0][at] - price * parts[1][at] - parts[2][at]
+    direct = valuer.pv_usd(0, ages / 365.0, factor, price)
+    scale = np.abs(direct).max()
+    np.testing.assert_allclose(tabled, direct, rtol=1e-12, atol=1e-13 * scale)
+    assert tabled[ages >= life_days].tolist() == [0.0] * int((ages >= life_days).sum())
+
+
+def test_contract_tables_grow_as_the_run_needs_them():
+    project = HpcProject(site="a", it_mw=10.0, start=dt.date(2026, 1, 1), revenue=COLOCATION)
+    valuer = ContractValuer([project], dt.date(2026, 1, 1), 0.08, 10, paths=3)
+    assert len(valuer.pv_parts(0, 0)[0]) == 365  # a year of ages at a time
+    assert len(valuer.pv_parts(0, 400)[0]) == 730  # then a year more
+    whole = ContractValuer([project], dt.date(2026, 1, 1), 0.08, 10, paths=3).pv_parts(0, 5000)
+    for grown, once in zip(valuer.pv_parts(0, 5000), whole):
+        np.testing.assert_array_equal(grown, once)
