@@ -45,3 +45,20 @@ def test_contract_tables_grow_as_the_run_needs_them():
     whole = ContractValuer([project], dt.date(2026, 1, 1), 0.08, 10, paths=3).pv_parts(0, 5000)
     for grown, once in zip(valuer.pv_parts(0, 5000), whole):
         np.testing.assert_array_equal(grown, once)
+
+
+@pytest.mark.parametrize("vol_daily, drift_daily", [(0.03, 3e-4), (0.5, 0.0), (1e-4, 0.05), (0.0, 1e-3)])
+def test_trailing_vol_running_sums_equal_the_window_variance(vol_daily, drift_daily):
+    from simulator.finance.structural import VOL_WINDOW_DAYS, TrailingVol
+
+    rng = np.random.default_rng(19)
+    vol, seen = TrailingVol(50, 0.7), []
+    for day in range(3 * VOL_WINDOW_DAYS + 17):
+        x = drift_daily + vol_daily * rng.standard_normal(50)
+        vol.push(x)
+        seen.append(x)
+        if day < VOL_WINDOW_DAYS - 1:
+            assert vol.value().tolist() == [0.7] * 50  # the model's volatility until 90 returns exist
+            continue
+        direct = np.sqrt(np.var(seen[-VOL_WINDOW_DAYS:], axis=0, ddof=1) * 365)
+        np.testing.assert_allclose(vol.value(), direct, rtol=1e-12, atol=1e-15)  # constant returns: 0, no NaN
