@@ -62,3 +62,28 @@ def test_trailing_vol_running_sums_equal_the_window_variance(vol_daily, drift_da
             continue
         direct = np.sqrt(np.var(seen[-VOL_WINDOW_DAYS:], axis=0, ddof=1) * 365)
         np.testing.assert_allclose(vol.value(), direct, rtol=1e-12, atol=1e-15)  # constant returns: 0, no NaN
+
+
+def test_packaged_profiles_read_by_libyaml_equal_the_pure_python_reader():
+    from importlib import resources
+
+    from simulator import yaml12
+    from simulator.hardware.library import _walk_traversable
+
+    files = _walk_traversable(resources.files("simulator.hardware_profiles"))
+    assert len(files) > 50
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert yaml12.parse_packaged(text, str(f)) == yaml12.parse(text, str(f)), f  # values and positions
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "a: [1, 2\n", "a: .nan\n", "a: 2026-02-30\n", "a: !!python/none x\n"])
+def test_packaged_reader_reports_errors_as_the_pure_python_reader(text):
+    from simulator import yaml12
+    from simulator.errors import InputError
+
+    with pytest.raises(InputError) as fast:
+        yaml12.parse_packaged(text, "p.yaml")
+    with pytest.raises(InputError) as slow:
+        yaml12.parse(text, "p.yaml")
+    assert str(fast.value) == str(slow.value)
