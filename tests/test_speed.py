@@ -87,3 +87,26 @@ def test_packaged_reader_reports_errors_as_the_pure_python_reader(text):
     with pytest.raises(InputError) as slow:
         yaml12.parse(text, "p.yaml")
     assert str(fast.value) == str(slow.value)
+
+
+def test_runs_side_by_side_equal_the_runs_one_after_another():
+    from simulator.config import load_scenario
+    from simulator.engine import simulate
+    from simulator.errors import InputError
+    from simulator.workflows.runs import simulate_each
+
+    scenarios = [load_scenario(f, ["failures.enabled=false"]) for f in ("scenarios/contract_example.yaml",
+                                                                  "scenarios/hpc_conversion.yaml",
+                                                                  "scenarios/single_site_operator.yaml")]
+    seen = []
+    side = list(simulate_each(scenarios, paths=3, keep_paths=2, progress=lambda d, t: seen.append((d, t))))
+    for scenario, res in zip(scenarios, side):
+        alone = simulate(scenario, paths=3, keep_paths=2, workers=1)
+        assert res.meta == alone.meta
+        for k, v in alone.path_metrics.items():
+            np.testing.assert_array_equal(res.path_metrics[k], v, err_msg=k)
+        assert res.monthly.equals(alone.monthly) and res.daily.equals(alone.daily)
+        assert res.daily_quantiles.equals(alone.daily_quantiles)
+    assert [3 * d // t for d, t in seen] == [1, 2, 3]  # a run at a time, in order
+    with pytest.raises(InputError, match="this run needs about"):  # bad input fails before any process starts
+        next(simulate_each(scenarios, paths=3, max_memory_bytes=1))
