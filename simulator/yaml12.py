@@ -58,7 +58,8 @@ for _tag, _regex, _first in [
 
 if getattr(yaml, "__with_libyaml__", False):
     class _CLoader(yaml.CSafeLoader):
-        """libyaml's parser and composer with :class:`_Loader`'s YAML 1.2 resolvers (:func:`parse_packaged`)."""
+        """libyaml's parser and composer with :class:`_Loader`'s YAML 1.2 resolvers
+        (:func:`parse_packaged`)."""
 
         yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 else:  # PyYAML built without libyaml

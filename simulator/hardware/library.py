@@ -103,7 +103,8 @@ def _walk_traversable(root: Any) -> list[Any]:
     return found
 
 
-def _read_source(files: Iterable[Any], label: str, packaged: bool = False) -> dict[str, tuple[HardwareProfile, str]]:
+def _read_source(files: Iterable[Any], label: str,
+                 packaged: bool = False) -> dict[str, tuple[HardwareProfile, str]]:
     """Profiles of one source (the packaged set or one user folder), duplicates refused."""
     out: dict[str, tuple[HardwareProfile, str]] = {}
     for entry in files:
@@ -124,8 +125,8 @@ def _read_source(files: Iterable[Any], label: str, packaged: bool = False) -> di
 
 @functools.lru_cache(maxsize=None)
 def _packaged_profiles() -> tuple[HardwareProfile, ...]:
-    found = _read_source(_walk_traversable(resources.files("simulator.hardware_profiles")), "the packaged hardware profiles",
-                         packaged=True)
+    found = _read_source(_walk_traversable(resources.files("simulator.hardware_profiles")),
+                         "the packaged hardware profiles", packaged=True)
     return tuple(p for p, _ in found.values())
 
 
