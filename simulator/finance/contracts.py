@@ -80,12 +80,16 @@ class ContractValuer:
         the same sums as :meth:`pv_usd`, regrouped by what multiplies them."""
         out = np.zeros(self.completed_day.shape)
         for j in range(len(self.projects)):
-            done = ~np.isnan(self.completed_day[j])
-            age_days = np.where(done, day - np.nan_to_num(self.completed_day[j]), 0.0).astype(np.intp)
-            revenue, power, fixed = self.pv_parts(j, int(age_days.max()))
-            age_days = np.minimum(age_days, len(fixed) - 1)  # the last entry: past the life, worth 0
+            done = self.completed_day[j] <= day  # NaN (not completed): False
             factor = rate_factor[j] if self.projects[j].revenue.kind == "colocation" else 1.0
-            pv = factor * revenue[age_days] - power_price_usd_per_mwh[j] * power[age_days] - fixed[age_days]
+            if done.any():
+                age_days = np.where(done, day - self.completed_day[j], 0.0).astype(np.intp)
+                revenue, power, fixed = self.pv_parts(j, int(age_days.max()))
+                age_days = np.minimum(age_days, len(fixed) - 1)  # the last entry: past the life, worth 0
+                pv = factor * revenue[age_days] - power_price_usd_per_mwh[j] * power[age_days] - fixed[age_days]
+            else:  # every path at age 0
+                revenue, power, fixed = (float(t[0]) for t in self.pv_parts(j, 0))
+                pv = factor * revenue - power_price_usd_per_mwh[j] * power - fixed
             wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
             build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
             before = pv * (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR) - build_left - self.gpu_capex_usd[j]
@@ -144,7 +148,7 @@ class ContractValuer:
         s, b = self.start_day[j], self.build_days[j]
         if b <= 0:
             return float(day < s)
-        return float(np.clip((s + b - max(day + 1, s)) / b, 0.0, 1.0))
+        return min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
 
     def pv_usd(self, j: int, age_years, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
         """``PV(a)`` of project ``j`` at ages ``a`` [years] per path (see the module docstring) [USD],
