@@ -374,15 +374,8 @@ class DayBlocks:
     miner_revenue_btc: np.ndarray
 
 
-#: Subsidy of every era [BTC] (era = height // 210,000; Core's rule, :func:`simulator.chain.block_subsidy_sats`).
-_ERA_SUBSIDY_BTC = np.array([chain.block_subsidy_sats(era * chain.HALVING_INTERVAL)
-                             for era in range(chain.MAX_HALVINGS + 1)]) / units.SATS_PER_BTC
-
-
 def _subsidy_btc(height: np.ndarray) -> np.ndarray:
-    """Subsidy [BTC] of the blocks at (floored) heights ``height`` >= 0: the era's entry of the table."""
-    era = np.minimum(np.floor(height) // chain.HALVING_INTERVAL, chain.MAX_HALVINGS)
-    return _ERA_SUBSIDY_BTC[era.astype(np.intp)]
+    return chain.subsidy_btc_of_heights(height)
 
 
 def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_per_block: np.ndarray,
