@@ -21,18 +21,26 @@ from simulator.engine import check_memory, check_power_models, simulate
 from simulator.errors import InputError
 from simulator.progress import stages
 from simulator.results import Results
-from simulator.workers import can_fork, usable_cpus
+from simulator.workers import POLL_S, can_fork, usable_cpus
 
-#: The scenarios and options of the runs in progress, read by the forked processes (no pickling).
-_PENDING: tuple = ((), simulate, {})
+#: Fewest path-days of all the runs together worth processes side by side (starting them costs ~0.1 s).
+MIN_PATH_DAYS = 2_000
+
+#: The scenarios, function, options and progress counters of the runs in progress, read by the
+#: forked processes (nothing pickled on the way in).
+_PENDING: tuple = ((), simulate, {}, None)
 
 
 def _run_one(k: int):
-    """Run ``k`` of :data:`_PENDING` in a forked process; a bad-input error comes back as its parts
-    (an :class:`InputError` does not survive pickling with its position)."""
-    scenarios, run, options = _PENDING
+    """Run ``k`` of :data:`_PENDING` in a forked process, its path-days done written to its counter;
+    a bad-input error comes back as its parts (an :class:`InputError` does not survive pickling
+    with its position)."""
+    scenarios, run, options, done = _PENDING
+
+    def progress(path_days: int, _total: int) -> None:
+        done[k] = path_days
     try:
-        return "ok", run(scenarios[k], workers=1, **options)
+        return "ok", run(scenarios[k], workers=1, progress=progress, **options)
     except InputError as exc:
         return "input", (exc.file, exc.line, exc.col, exc.message)
 
@@ -41,30 +49,47 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
                   **options) -> Iterator[Results]:
     """``run`` (:func:`simulator.engine.simulate`) of every scenario (``options``: its ``paths``, ``seed``,
     ``keep_paths``, ``max_memory_bytes``), yielded in order; see the module docstring for the
-    processes used. ``progress`` is a ``(done, total)`` callback over all the runs (side by side it
-    advances one run at a time, as each run's results arrive in order)."""
+    processes used (side by side from :data:`MIN_PATH_DAYS` path-days in all). ``progress`` is a
+    ``(done, total)`` callback over all the runs, in path-days."""
     global _PENDING
     scenarios = list(scenarios)
-    stage = stages(progress, len(scenarios))
+    paths = [s.paths if options.get("paths") is None else int(options["paths"]) for s in scenarios]
+    sizes = [n * s.horizon_days for n, s in zip(paths, scenarios)]
     processes = min(usable_cpus(), len(scenarios)) if workers is None and can_fork() else 1
-    if processes < 2:
+    if processes < 2 or sum(sizes) < MIN_PATH_DAYS:
+        stage = stages(progress, len(scenarios))
         for k, scenario in enumerate(scenarios):
             yield run(scenario, workers=workers, progress=stage(k), **options)
         return
-    paths = options.get("paths")
-    for scenario in scenarios:  # bad input fails here, before any process starts
-        check_memory(scenario, scenario.paths if paths is None else int(paths), options.get("keep_paths", 20),
-                     options.get("max_memory_bytes"))
+    for scenario, n in zip(scenarios, paths):  # bad input fails here, before any process starts
+        check_memory(scenario, n, options.get("keep_paths", 20), options.get("max_memory_bytes"))
         check_power_models(scenario)
-    _PENDING = (scenarios, run, options)
+    context = multiprocessing.get_context("fork")
+    done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
+    _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for k, (kind, value) in enumerate(pool.imap(_run_one, range(len(scenarios)))):
+        with context.Pool(processes) as pool:
+            results = pool.imap(_run_one, range(len(scenarios)))
+            for k in range(len(scenarios)):
+                kind, value = _next(results, done, sum(sizes), progress)
                 if kind == "input":
                     raise InputError(*value)
-                if callable(progress):
-                    path_days = value.meta["paths"] * scenarios[k].horizon_days
-                    stage(k)(path_days, path_days)
+                done[k] = sizes[k]
                 yield value
+            if callable(progress):
+                progress(sum(sizes), sum(sizes))
     finally:
-        _PENDING = ((), simulate, {})
+        _PENDING = ((), simulate, {}, None)
+
+
+def _next(results, done, total: int, progress):
+    """The next run's outcome; meanwhile ``progress`` is told the path-days done by all the runs."""
+    shown = -1
+    while True:
+        try:
+            return results.next(timeout=POLL_S)
+        except multiprocessing.TimeoutError:
+            now = sum(done)
+            if callable(progress) and now > shown:
+                progress(now, total)
+                shown = now
