@@ -1,8 +1,8 @@
 """The independent simulations of a workflow (compare's companies, ``upgrade --rank``'s models), side by side.
 
 A run of a few hundred paths spends most of its time in its fixed cost per simulated day
-(SimPy, Python and numpy dispatch: about 2 ms a day for the contract example whatever the
-path count), which each of a run's worker processes (:mod:`simulator.workers`) pays again,
+(SimPy, Python and numpy dispatch: about 1.2 ms of CPU a day for the contract example whatever
+the path count), which each of a run's worker processes (:mod:`simulator.workers`) pays again,
 so splitting one such run's paths over 2 processes saves little. Whole runs side by side pay
 it once per run: with ``workers`` not given, more than one run and processes that may be
 forked, the runs are shared by one forked process per usable CPU, each simulating whole runs
@@ -21,7 +21,7 @@ from simulator.engine import check_memory, check_power_models, simulate
 from simulator.errors import InputError
 from simulator.progress import stages
 from simulator.results import Results
-from simulator.workers import POLL_S, can_fork, usable_cpus
+from simulator.workers import POLL_S, _die_with_parent, can_fork, usable_cpus
 
 #: Fewest path-days of all the runs together worth processes side by side (starting them costs ~0.1 s).
 MIN_PATH_DAYS = 2_000
@@ -68,7 +68,7 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
     _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
     try:
-        with context.Pool(processes) as pool:
+        with context.Pool(processes, initializer=_die_with_parent) as pool:  # none outlives a killed run
             results = pool.imap(_run_one, range(len(scenarios)))
             for k in range(len(scenarios)):
                 kind, value = _next(results, done, sum(sizes), progress)
