@@ -14,6 +14,8 @@ Each benchmark runs in its own subprocess (so that its peak RSS is its own):
 3. The floor (floor.py): bench-10y's operations in plain numpy, and hashfleet / floor.
 4. Scaling (bench_scaling.py): paths, years and cohorts, with fitted exponents.
 5. Start-up (bench_startup.py): the whole ``hashfleet run`` process, one path, two years.
+6. Workflows (bench_workflows.py): ``upgrade --rank`` and ``compare`` on the current code and
+   at c3b7aca, on c3b7aca's scenario files, and the speed-ups (issue 19).
 
 Targets (issue 10, on 2 cores) are printed beside the figures. The sweep scale-out benchmark
 (bench_sweep.py) is run by ``make bench`` after this script when it exists.
@@ -35,7 +37,8 @@ sys.path.insert(0, HERE)
 
 import figures as bench_figures  # noqa: E402  (benchmarks/figures.py: the JSON line and files)
 
-TARGETS = {"floor_ratio": 0.6, "rss_mb": 2048, "naive_speedup": 150.0, "exponent": 1.1, "startup_s": 2.0}
+TARGETS = {"floor_ratio": 0.6, "rss_mb": 2048, "naive_speedup": 150.0, "exponent": 1.1, "startup_s": 1.5,
+           "workflow_speedup": 3.0}  # issue 19's: start-up 1.5 s (issue 10's was 2 s), workflows 3x c3b7aca
 
 
 # --------------------------------------------------------------------------- processes
@@ -115,11 +118,15 @@ def main(argv=None) -> int:
     ap.add_argument("--days", type=int, default=3650, help="bench-10y days (default 3650)")
     ap.add_argument("--naive-paths", type=int, default=3)
     ap.add_argument("--naive-repeats", type=int, default=3)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["naive", "floor", "scaling", "startup"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["naive", "floor", "scaling", "startup", "workflows"])
+    ap.add_argument("--rank-paths", type=int, default=50,
+                    help="paths of `upgrade --rank` in the workflows' timing (default 50: see README)")
+    ap.add_argument("--compare-paths", type=int, default=500)
     ap.add_argument("--quick", action="store_true", help="small sizes everywhere (a smoke test of the suite)")
     args = ap.parse_args(argv)
     if args.quick:
         args.paths, args.days, args.naive_paths, args.naive_repeats = 100, 365, 1, 1
+        args.rank_paths, args.compare_paths = 5, 20
 
     t_all = time.perf_counter()
     figures: dict = {"python": platform.python_version(), "numpy": np.__version__, "cpu_count": os.cpu_count(),
@@ -185,6 +192,18 @@ def main(argv=None) -> int:
         say(f"start-up, whole `hashfleet run` of 1 path x 730 days: {start['wall_s_min']:.2f} s "
             f"(median {start['wall_s_median']:.2f} s; imports of simulator.cli {start['import_s_min']:.2f} s) "
             + _ok(start["wall_s_min"], TARGETS["startup_s"]))
+
+    if "workflows" not in args.skip:
+        flows, _ = run_child("bench_workflows.py", "--rank-paths", str(args.rank_paths),
+                             "--compare-paths", str(args.compare_paths))
+        figures["workflows"] = flows
+        for name, what in (("upgrade_rank", f"`upgrade contract_example.yaml --replace xp-2023 --rank --paths "
+                                            f"{flows['rank_paths']}`"),
+                           ("compare", f"`compare companies/*.yaml --paths {flows['compare_paths']}` "
+                                       f"({len(flows['companies'])} presets)")):
+            f = flows[name]
+            say(f"{what} on {flows['before']}'s scenario files: {f['before_s']:.1f} s at {flows['before']}, "
+                f"{f['now_s']:.1f} s now, {f['speedup']:.2f}x " + _ok(f["speedup"], TARGETS["workflow_speedup"], False))
 
     figures["total_wall_s"] = time.perf_counter() - t_all
     figures["lines"] = lines

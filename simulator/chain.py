@@ -49,6 +49,7 @@ __all__ = [
     "COMPACT_MANTISSA_REL_PRECISION",
     "CompactDecoded",
     "block_subsidy_sats",
+    "subsidy_btc_of_heights",
     "halving_height",
     "next_halving_height",
     "next_retarget_height",
@@ -196,6 +197,24 @@ def block_subsidy_sats(height):
     halvings = h // HALVING_INTERVAL
     shifted = np.right_shift(np.int64(INITIAL_SUBSIDY_SATS), np.minimum(halvings, MAX_HALVINGS - 1))
     return np.where(halvings >= MAX_HALVINGS, np.int64(0), shifted).astype(np.int64)
+
+
+#: Subsidy of every era 0 … MAX_HALVINGS [BTC] (era = height // 210,000), from :func:`block_subsidy_sats`.
+_ERA_SUBSIDY_BTC = np.array([block_subsidy_sats(era * HALVING_INTERVAL) for era in range(MAX_HALVINGS + 1)]) / SATS_PER_BTC
+
+
+def subsidy_btc_of_heights(heights: np.ndarray) -> np.ndarray:
+    """:func:`block_subsidy_sats` in BTC of float heights (floored; >= 0, unchecked), for the
+    simulation's daily arrays: the era's entry of a table of Core's rule (the same numbers as
+    ``block_subsidy_sats(floor(h)) / 1e8``, without the per-call validation of integer input).
+
+    Examples
+    --------
+    >>> subsidy_btc_of_heights(np.array([0.0, 839_999.5, 840_000.0, 64 * 210_000.0])).tolist()
+    [50.0, 6.25, 3.125, 0.0]
+    """
+    era = np.minimum(np.floor(heights) // HALVING_INTERVAL, MAX_HALVINGS)
+    return _ERA_SUBSIDY_BTC[era.astype(np.intp)]
 
 
 def halving_height(n):

@@ -208,8 +208,8 @@ class DayRecord:
     def operating_flows(self, paths: int, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray,
                         hpc: HpcDay, height: np.ndarray) -> OperatingFlows:
         """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair)."""
-        def per_path(x):
-            return np.broadcast_to(x, (paths,))
+        def per_path(x):  # a day's scalar filled over paths (cheaper than a broadcast view)
+            return np.full(paths, x) if isinstance(x, float) else np.broadcast_to(x, (paths,))
         hosting_share, hpc_share = segments.mw_shares(*self.site_mw)
         return OperatingFlows(
             price_usd=self.price_usd, hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day, btc_mined=self.btc_mined,

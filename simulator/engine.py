@@ -314,15 +314,15 @@ class _Simulation:
                 self.retired_units = np.zeros_like(self.retired_units)
             yield self.env.timeout(1)
 
-    def _asic_usd_per_th(self, d: DayRecord) -> tuple[np.ndarray, np.ndarray]:
-        """ASIC price index (second-hand) and new-machine price of every cohort on every path ``(cohorts, paths)``
-        [USD/TH], at the hashprice a buyer expects over the coming year: the day's, adjusted for a halving
-        within the year at the end-of-day height."""
+    def _asic_usd_per_th(self, d: DayRecord) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+        """ASIC price index (second-hand) and new-machine price (a function: needed on delivery days only)
+        of every cohort on every path ``(cohorts, paths)`` [USD/TH], at the hashprice a buyer expects over
+        the coming year: the day's, adjusted for a halving within the year at the end-of-day height."""
         hashprice = chain_halving_adjusted_hashprice(d.hashprice_usd_per_ph_day, self.chain.height,
                                                      d.fees_btc_per_block)[None, :]
         efficiency_jth = self.cohorts.efficiency_jth[:, None]
         return (asic_price_usd_per_th(hashprice, efficiency_jth),
-                asic_price_usd_per_th(hashprice, efficiency_jth, new=True))
+                lambda: asic_price_usd_per_th(hashprice, efficiency_jth, new=True))
 
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""

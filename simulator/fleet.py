@@ -217,12 +217,12 @@ class Trades:
     installed_ehs: np.ndarray
 
 
-def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray, new_usd_per_th: np.ndarray,
+def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray, new_usd_per_th,
                  retired_units: np.ndarray, installed_units: np.ndarray) -> Trades:
     """Day ``day``'s deliveries, units leaving and installed fleet at the ASIC price index.
 
     ``index_usd_per_th`` ``(cohorts, paths)`` [USD/TH] is the second-hand index, ``new_usd_per_th``
-    the new-machine price. A cohort costs its ``units × hashrate_ths × price_usd_per_th`` (or launch
+    the new-machine price (or a function returning it, called only on day 0 and delivery days). A cohort costs its ``units × hashrate_ths × price_usd_per_th`` (or launch
     price), else ``units × hashrate_ths ×`` the new-machine price (a purchase) or the index (a fleet
     item, on the opening balance sheet); units leaving (``retired_units``) are resold at
     ``resale_usd_per_th`` or the index;
@@ -237,6 +237,7 @@ def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray, new_u
     if day == 0 or arriving.any():  # the opening balance sheet and deliveries need the cost
         full = c.units[:, None] * np.ones(paths)
         delivered = full * arriving
+        new_usd_per_th = new_usd_per_th() if callable(new_usd_per_th) else new_usd_per_th
         unpriced_usd_per_th = np.where(c.purchase[:, None], new_usd_per_th, index_usd_per_th)
         cost = np.where(np.isnan(c.capex_usd)[:, None], full * ths * unpriced_usd_per_th, c.capex_usd[:, None])
         purchase_capex = cost * arriving

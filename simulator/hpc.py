@@ -153,11 +153,13 @@ class HpcPortfolio:
         for j, p in enumerate(self.projects):
             c, r = self.completion_day[j], p.revenue
             running = (day >= c) & (day < self.end_day[j])
-            share = occupied_share(day, c, self.ramp_days[j]) * running
-            years = np.maximum(day - c, 0.0) / units.DAYS_PER_YEAR
             price = power_price_usd_per_mwh[self.site_index[j]]
             site_price[j] = price
             factor[j] = self.factor[j] if r.kind == "colocation" else 1.0
+            if not running.any() and not (c == day).any():  # building, or ended, on every path: no flows
+                continue
+            share = occupied_share(day, c, self.ramp_days[j]) * running
+            years = np.maximum(day - c, 0.0) / units.DAYS_PER_YEAR
             facility_mwh_per_day = self.reserved_mw[j] * units.HOURS_PER_DAY
             opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
             if r.kind == "colocation":

@@ -125,14 +125,15 @@ def plan_site(scenario, index: int, cohorts: Cohorts, dates) -> SitePlan:
                                   c.k_under[mine], c.k_over[mine], c.min_fraction[mine], c.max_fraction[mine],
                                   c.dynamic[mine], tuned)
     is_ppa = site.power.contract == "ppa"
+    days = list(dates.date)  # datetime.date objects (month, day, weekday()), built at C speed
     expiry_day = (site.power.expiry - scenario.start).days if is_ppa and site.power.expiry else np.inf
     return SitePlan(index=index, site=site, mine=mine, spec=spec, mw_per_unit=mw_per_unit,
                     prices=market_registry.power_model(scenario, site),
                     derate_by_month={m: _derate(site, c, mine, m) for m in range(1, 13)}, expiry_day=expiry_day,
-                    capacity_mw=np.array([capacity_mw(site, date.date()) for date in dates]),
+                    capacity_mw=np.array([capacity_mw(site, date) for date in days]),
                     expansion_capex_usd=site_model.expansion_capex_usd_per_day(site.expansions, scenario.start,
                                                                                len(dates)),
-                    pool_fee=scenario.pool.fee, policies=scenario.policies, dates=list(dates))
+                    pool_fee=scenario.pool.fee, policies=scenario.policies, dates=days)
 
 
 def start_site(plan: SitePlan, seed: int, path_ids: np.ndarray, working: np.ndarray) -> SiteState:

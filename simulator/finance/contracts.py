@@ -61,6 +61,7 @@ class ContractValuer:
         self.life_years = np.array([_life_years(p.revenue, dcf_years) for p in projects])
         self.completed_day = np.full((n, paths), np.nan)
         self.ended = np.zeros((n, paths), dtype=bool)
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # pv_parts by project
 
     def observe(self, day: int, completed, lease_ended) -> None:
         """Record what the day revealed: completions (their day) and leases that ended."""
@@ -73,28 +74,66 @@ class ContractValuer:
         return self.signed_day <= day
 
     def value_usd(self, day: int, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
-        """Expected value of every project at the close of ``day`` ``(projects, paths)`` [USD]."""
+        """Expected value of every project at the close of ``day`` ``(projects, paths)`` [USD].
+
+        ``PV(a)`` is read from each project's tables by the path's age in days (:meth:`pv_parts`):
+        the same sums as :meth:`pv_usd`, regrouped by what multiplies them."""
         out = np.zeros(self.completed_day.shape)
-        for j, p in enumerate(self.projects):
-            done = ~np.isnan(self.completed_day[j])
-            age_years = np.where(done, day - np.nan_to_num(self.completed_day[j]), 0.0) / units.DAYS_PER_YEAR
-            pv = self.pv_usd(j, age_years, rate_factor[j], power_price_usd_per_mwh[j])
+        for j in range(len(self.projects)):
+            done = self.completed_day[j] <= day  # NaN (not completed): False
+            factor = rate_factor[j] if self.projects[j].revenue.kind == "colocation" else 1.0
+            if done.any():
+                age_days = np.where(done, day - self.completed_day[j], 0.0).astype(np.intp)
+                revenue, power, fixed = self.pv_parts(j, int(age_days.max()))
+                age_days = np.minimum(age_days, len(fixed) - 1)  # the last entry: past the life, worth 0
+                pv = factor * revenue[age_days] - power_price_usd_per_mwh[j] * power[age_days] - fixed[age_days]
+            else:  # every path at age 0
+                revenue, power, fixed = (float(t[0]) for t in self.pv_parts(j, 0))
+                pv = factor * revenue - power_price_usd_per_mwh[j] * power - fixed
             wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
             build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
             before = pv * (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR) - build_left - self.gpu_capex_usd[j]
             out[j] = np.where(done, np.where(self.ended[j], 0.0, pv), before)
         return out
 
-    def _build_left_fraction(self, j: int, day: int) -> float:
-        s, b = self.start_day[j], self.build_days[j]
-        if b <= 0:
-            return float(day < s)
-        return float(np.clip((s + b - max(day + 1, s)) / b, 0.0, 1.0))
+    def pv_parts(self, j: int, max_age_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Project ``j``'s ``PV(a)`` at ages ``a = i / 365`` years, ``i = 0, 1, …``, in three parts
+        ``(revenue, power, fixed)`` [USD, USD per USD/MWh, USD], so that
+        ``PV(a) = factor × revenue[i] − power price × power[i] − fixed[i]`` (``factor``: the path's lease
+        rate factor for colocation, 1 for GPU cloud). The sums of :meth:`pv_usd` do not depend on
+        the path otherwise, so they are computed once per age, a year of ages at a time as the run
+        needs them, up to the end of the life (one more entry, 0, stands for every later age)."""
+        tables = self._tables.setdefault(j, (np.empty(0),) * 3)
+        life_days = int(np.ceil(self.life_years[j] * units.DAYS_PER_YEAR))  # the first age worth 0
+        have = len(tables[0])
+        if max_age_days < have or have > life_days:
+            return tables
+        ages = np.arange(have, min(max(max_age_days + 1, have + units.DAYS_PER_YEAR), life_days + 1), dtype=float)
+        extra = self._pv_parts_at(j, ages / units.DAYS_PER_YEAR)
+        self._tables[j] = tables = tuple(np.concatenate([t, e]) for t, e in zip(tables, extra))
+        return tables
 
-    def pv_usd(self, j: int, age_years, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
-        """``PV(a)`` of project ``j`` at ages ``a`` [years] per path (see the module docstring) [USD]."""
+    def _pv_parts_at(self, j: int, age_years: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The parts of ``PV(a)`` (:meth:`pv_parts`) at ages ``a`` [years] ``(ages,)``."""
         p, r = self.projects[j], self.projects[j].revenue
-        life = self.life_years[j]
+        length, t, x, occ = self._grid(j, age_years)
+        weight = length * (1 + self.rate) ** -t
+        if r.kind == "colocation":
+            weight = weight * (1 - r.tenant_default_probability_annual) ** t
+            revenue = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
+                       * (1 + r.escalator_annual) ** np.floor(x))
+            power = 0.0 if r.tenant_pays_power else p.it_mw * p.pue * units.HOURS_PER_DAY * units.DAYS_PER_YEAR
+        else:
+            revenue = (r.gpus_per_mw * p.it_mw * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * r.price_usd_per_gpu_hour
+                       * r.utilization * (1 - r.price_decline_annual) ** x)
+            power = p.it_mw * p.pue * units.HOURS_PER_DAY * units.DAYS_PER_YEAR
+        fixed = p.opex_usd_per_mw_year * p.it_mw * weight.sum(axis=0)
+        return (weight * revenue * occ).sum(axis=0), (weight * power * occ).sum(axis=0), fixed
+
+    def _grid(self, j: int, age_years) -> tuple[np.ndarray, ...]:
+        """The monthly steps of the remaining life at ages ``a`` ``(steps, ages)``: their lengths [years],
+        middles ``t`` from today [years], ages ``x = a + t`` at the middles [years] and occupancy."""
+        r, life = self.projects[j].revenue, self.life_years[j]
         steps = max(1, int(np.ceil(life * STEPS_PER_YEAR)))
         k = np.arange(steps, dtype=float)[:, None]
         left_steps = (life - np.asarray(age_years, dtype=float)) * STEPS_PER_YEAR
@@ -103,6 +142,19 @@ class ContractValuer:
         x = age_years + t
         ramp = (r.tenant_ramp_months if r.kind == "colocation" else 0.0) / units.MONTHS_PER_YEAR
         occ = np.clip(x / ramp, 0.0, 1.0) if ramp > 0 else np.ones_like(x)
+        return length, t, x, occ
+
+    def _build_left_fraction(self, j: int, day: int) -> float:
+        s, b = self.start_day[j], self.build_days[j]
+        if b <= 0:
+            return float(day < s)
+        return min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
+
+    def pv_usd(self, j: int, age_years, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
+        """``PV(a)`` of project ``j`` at ages ``a`` [years] per path (see the module docstring) [USD],
+        summed directly (the reference of :meth:`pv_parts`)."""
+        p, r = self.projects[j], self.projects[j].revenue
+        length, t, x, occ = self._grid(j, age_years)
         power_usd = p.it_mw * p.pue * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * power_price_usd_per_mwh
         opex_usd = p.opex_usd_per_mw_year * p.it_mw
         if r.kind == "colocation":

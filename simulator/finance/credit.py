@@ -55,6 +55,25 @@ class CollateralStep:
     """Debt left after a liquidation, due at once [USD]."""
 
 
+def collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release: float) -> bool:
+    """Whether :func:`collateral_step` would change nothing at this close: no cure is open and every
+    path that owes sits at an LTV in ``[ltv_release, ltv_margin_call)`` (no margin call, no
+    liquidation, no release), so the step can be skipped (its flows would all be 0).
+
+    >>> from types import SimpleNamespace as T
+    >>> t = T(ltv_margin_call=0.75)
+    >>> nan = np.array([np.nan, np.nan])
+    >>> collateral_quiet(np.array([50.0, 0.0]), np.array([1.0, 0.0]), np.array([100.0, 100.0]), nan, t, 0.25)
+    True
+    >>> collateral_quiet(np.array([80.0]), np.array([1.0]), np.array([100.0]), np.array([np.nan]), t, 0.25)  # a call
+    False
+    """
+    if not np.isnan(cure_end_day).all():
+        return False
+    level = ltv(debt_usd, pledged_btc, price_usd)
+    return bool((((level >= ltv_release) & (level < terms.ltv_margin_call)) | (np.asarray(debt_usd) <= 0)).all())
+
+
 def collateral_step(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day, terms,
                     ltv_release: float) -> CollateralStep:
     """Apply a close's margin call, cure, liquidation and release (module docstring).

@@ -170,7 +170,10 @@ class BtcBackedBook:
         if self.maturity_day is not None and day == self.maturity_day:
             self._mature(ledger, alive, day)
         alive = alive & (self.balance_usd > 0)
-        step = credit.collateral_step(day, np.where(alive, self.balance_usd, 0.0), self.pledged_btc,
+        debt = np.where(alive, self.balance_usd, 0.0)
+        if credit.collateral_quiet(debt, self.pledged_btc, price_usd, self.cure_end_day, self.cfg, self.ltv_release):
+            return  # nothing moves today (the step's flows would all be 0)
+        step = credit.collateral_step(day, debt, self.pledged_btc,
                                       ledger.treasury_btc, ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd,
                                       price_usd, self.cure_end_day, self.cfg,
                                       self.ltv_release)

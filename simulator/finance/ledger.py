@@ -586,16 +586,15 @@ class Ledger:
         convertibles (at the previous close) count as shares and leave the debt (if-converted)."""
         # options, RSUs and warrants by the treasury-stock method at the previous close (issue 18)
         diluted = dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd)
-        faces, years = [self.arrears_usd], [np.full(self.paths, structural.MIN_YEARS)]
-        for book in self.debt_books:
-            face = book.balance_usd
+        faces, years = np.empty((len(self.debt_books) + 1, self.paths)), np.empty((len(self.debt_books) + 1, self.paths))
+        faces[0], years[0] = self.arrears_usd, structural.MIN_YEARS
+        for i, book in enumerate(self.debt_books, start=1):
+            faces[i], years[i] = book.balance_usd, book.years_left(day)
             if isinstance(book, ConvertibleBook):
                 itm = book.in_the_money(self.share_price_usd)
                 diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
-                face = np.where(itm, 0.0, face)
-            faces.append(face)
-            years.append(np.broadcast_to(book.years_left(day), (self.paths,)))
-        return diluted, np.sum(faces, axis=0), structural.face_weighted_years(faces, years)
+                faces[i][itm] = 0.0
+        return diluted, faces.sum(axis=0), structural.face_weighted_years(faces, years)
 
     def _firm_value(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Asset value V and its BTC-linked part at the close (structural.py, DESIGN.md "Economics"):

@@ -166,18 +166,45 @@ def market_intangible_usd(day: int, intangible0_usd, asset_value_usd, asset_valu
 
 
 class TrailingVol:
-    """Realised annual volatility of the last 90 daily log returns per path (the model's before 90)."""
+    """Realised annual volatility of the last 90 daily log returns per path (the model's before 90).
+
+    The window's mean and sum of squared deviations ``M₂`` are kept as running values: each day
+    the new return ``x`` replaces the oldest ``y`` (a sliding Welford update, Welford 1962,
+    *Technometrics* 4(3), 419–420; Chan, Golub and LeVeque 1983 for the windowed form)
+
+    .. math::
+
+        \\bar x' = \\bar x + (x − y)/n,\\qquad M_2' = M_2 + (x − y)(x − \\bar x' + y − \\bar x),
+
+    and recomputed directly from the window every ``n`` days (:data:`VOL_WINDOW_DAYS`), so the
+    rounding of the updates never accumulates over more than one window. The value equals
+    ``sqrt(365 × var(window, ddof=1))`` to rounding (tests/test_speed.py).
+    """
 
     def __init__(self, paths: int, model_vol_annual_: float):
         self.returns = np.zeros((VOL_WINDOW_DAYS, paths))
         self.count, self.model_vol = 0, model_vol_annual_
+        self.mean, self.m2 = np.zeros(paths), np.zeros(paths)
 
     def push(self, log_return) -> None:
-        self.returns[self.count % VOL_WINDOW_DAYS] = log_return
+        n, slot = VOL_WINDOW_DAYS, self.count % VOL_WINDOW_DAYS
+        if self.count < n or slot == n - 1:  # filling, or the last update of a window: from the window itself
+            self.returns[slot] = log_return
+            if self.count >= n - 1:
+                self.mean = self.returns.mean(axis=0)
+                deviation = self.returns - self.mean
+                self.m2 = np.einsum("ij,ij->j", deviation, deviation)
+        else:
+            x = np.asarray(log_return, dtype=float)
+            change = x - self.returns[slot]
+            mean = self.mean + change / n
+            self.m2 = self.m2 + change * (x - mean + self.returns[slot] - self.mean)
+            self.mean = mean
+            self.returns[slot] = x
         self.count += 1
 
     def value(self) -> np.ndarray:
         """sqrt(365 × sample variance) of the window, once it is full."""
         if self.count < VOL_WINDOW_DAYS:
             return np.full(self.returns.shape[1], self.model_vol)
-        return np.sqrt(self.returns.var(axis=0, ddof=1) * units.DAYS_PER_YEAR)
+        return np.sqrt(np.maximum(self.m2, 0.0) / (VOL_WINDOW_DAYS - 1) * units.DAYS_PER_YEAR)

@@ -19,13 +19,14 @@ from pydantic import ValidationError
 
 from simulator.errors import InputError
 from simulator.hardware.profile import HardwareProfile, ProfileError, Tuning, UnknownModelError, FieldError
-from simulator.yaml12 import Document, parse
+from simulator.yaml12 import Document, parse, parse_packaged
 
 
-def _parse_profile(text: str, path: str) -> Document:
-    """Parse a profile's text with the project's YAML 1.2 reader; its errors become :class:`ProfileError`."""
+def _parse_profile(text: str, path: str, packaged: bool = False) -> Document:
+    """Parse a profile's text with the project's YAML 1.2 reader (libyaml's composer for the packaged
+    profiles: :func:`simulator.yaml12.parse_packaged`); its errors become :class:`ProfileError`."""
     try:
-        return parse(text, path)
+        return parse_packaged(text, path) if packaged else parse(text, path)
     except ProfileError:
         raise
     except InputError as exc:
@@ -38,8 +39,8 @@ def _at(doc: Document, loc: tuple) -> tuple[int, int]:
     return line, col
 
 
-def _profile_from_text(text: str, path: str, stem: str | None = None) -> HardwareProfile:
-    doc = _parse_profile(text, path)
+def _profile_from_text(text: str, path: str, stem: str | None = None, packaged: bool = False) -> HardwareProfile:
+    doc = _parse_profile(text, path, packaged)
     data = doc.data
     if not isinstance(data, dict):
         raise ProfileError(path, 1, 1, "a hardware profile must be a YAML mapping of field names to values")
@@ -102,7 +103,8 @@ def _walk_traversable(root: Any) -> list[Any]:
     return found
 
 
-def _read_source(files: Iterable[Any], label: str) -> dict[str, tuple[HardwareProfile, str]]:
+def _read_source(files: Iterable[Any], label: str,
+                 packaged: bool = False) -> dict[str, tuple[HardwareProfile, str]]:
     """Profiles of one source (the packaged set or one user folder), duplicates refused."""
     out: dict[str, tuple[HardwareProfile, str]] = {}
     for entry in files:
@@ -113,7 +115,7 @@ def _read_source(files: Iterable[Any], label: str) -> dict[str, tuple[HardwarePr
             raise ProfileError(path, 1, 1, f"cannot read hardware profile: {exc}") from None
         name = entry.name
         stem = name[: name.rfind(".")]
-        profile = _profile_from_text(text, path, stem)
+        profile = _profile_from_text(text, path, stem, packaged)
         if profile.id in out:
             raise ProfileError(path, *_at(_parse_profile(text, path), ("id",)),
                                f"duplicate id {profile.id!r} in {label}: also defined in {out[profile.id][1]}")
@@ -123,7 +125,8 @@ def _read_source(files: Iterable[Any], label: str) -> dict[str, tuple[HardwarePr
 
 @functools.lru_cache(maxsize=None)
 def _packaged_profiles() -> tuple[HardwareProfile, ...]:
-    found = _read_source(_walk_traversable(resources.files("simulator.hardware_profiles")), "the packaged hardware profiles")
+    found = _read_source(_walk_traversable(resources.files("simulator.hardware_profiles")),
+                         "the packaged hardware profiles", packaged=True)
     return tuple(p for p, _ in found.values())
 
 

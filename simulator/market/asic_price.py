@@ -134,8 +134,8 @@ def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_
     >>> round(float(chain_halving_adjusted_hashprice(100.0, 1_050_000 - 73 * 144, 3.125 / 9)), 6)
     64.0
     """
-    tip = np.floor(np.asarray(height, float)).astype(np.int64)
-    subsidy_btc = chain.block_subsidy_sats(tip) / units.SATS_PER_BTC
+    tip = np.floor(np.asarray(height, float))
+    subsidy_btc = chain.subsidy_btc_of_heights(tip)
     share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
-    days = (chain.next_halving_height(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
+    days = ((tip // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL - tip) / units.TARGET_BLOCKS_PER_DAY  # to the next
     return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)

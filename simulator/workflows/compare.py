@@ -28,7 +28,7 @@ from simulator.config.loader import load_with_overrides, validate_document
 from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
 from simulator.metrics import RATIO_METRICS, summarise, table_value
-from simulator.progress import stages
+from simulator.workflows.runs import simulate_each
 
 #: The table's metric columns (each the mean over paths, a ratio metric's pooled value; None where no path
 #: defines it).
@@ -45,7 +45,8 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
             rank_by: str = "end_nav_per_share_usd", ascending: bool = False, overrides: Iterable[str] = (),
             workers: int | None = None, progress=False, max_memory_bytes: int | None = None):
     """Simulate every company on the market source's paths (``workers``, ``max_memory_bytes``: see
-    :func:`simulator.engine.simulate`; ``progress``: a ``(done, total)`` callback over all the runs).
+    :func:`simulator.engine.simulate`; ``progress``: a ``(done, total)`` callback over all the runs;
+    without ``workers`` the companies run side by side: :mod:`simulator.workflows.runs`).
 
     Returns ``(rows, pairs)``: one row per company (``rank``, ``company``, ``file`` and the
     :data:`COLUMNS`) ranked by ``rank_by``, and one row per ordered pair of the pair view.
@@ -63,9 +64,8 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
         raise InputErrors([InputError(f"--rank-by {rank_by}", 1, 1, f"not a column; valid: {', '.join(COLUMNS)}")])
     source, _ = load_with_overrides(market_from or files[0], overrides)
     start = str(source.data.get("start"))
-    runs = []
-    stage = stages(progress, len(files))
-    for k, file in enumerate(files):
+    scenarios = []
+    for file in files:
         doc, _ = load_with_overrides(file, overrides)
         if str(doc.data.get("start")) != start:
             line, col = doc.pos(("start",))[1:]
@@ -74,8 +74,10 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
         for key in SHARED_KEYS:
             if key in source.data:
                 doc.data[key] = source.data[key]
-        runs.append((file, simulate(validate_document(doc, file), paths=paths, seed=seed, keep_paths=0,
-                                       workers=workers, progress=stage(k), max_memory_bytes=max_memory_bytes)))
+        scenarios.append(validate_document(doc, file))
+    results = simulate_each(scenarios, paths=paths, seed=seed, keep_paths=0, workers=workers, progress=progress,
+                            max_memory_bytes=max_memory_bytes, run=simulate)  # side by side
+    runs = [(file, res) for res, file in zip(results, files)]
     rows = []
     for file, res in runs:
         row = {"company": res.meta["scenario"], "file": os.path.basename(file)}

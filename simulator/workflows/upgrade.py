@@ -41,6 +41,7 @@ from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.metrics import summarise
 from simulator.progress import stages
 from simulator.results import Results
+from simulator.workflows.runs import simulate_each
 
 #: Monthly lines entering the incremental cash flow, with their sign.
 CASH_FLOW_LINES = {"mining_revenue_usd": 1, "hosting_revenue_usd": 1, "power_credit_usd": 1,
@@ -288,27 +289,27 @@ def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None
     """Evaluate replacing ``replace`` with each model (default: the whole library) and rank by mean NPV.
 
     The baseline runs once; models that do not fit the site (capacity) are listed with the reason.
-    ``progress`` is a ``(done, total)`` callback over all the runs.
+    ``progress`` is a ``(done, total)`` callback over all the runs; without ``workers`` the runs go
+    side by side (:mod:`simulator.workflows.runs`).
     """
     doc, base, library = _baseline(src, overrides)
     rate = _rate(base, discount_rate)
-    models = list(models or sorted(library))
-    stage = stages(progress, len(models) + 1)
-    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes)
-    baseline = simulate(base, progress=stage(0), **run)
-    rows = []
-    for k, model in enumerate(models, start=1):
+    rows, runs = [], []  # runs: (row index, spec, scenario) of the models that fit
+    for model in list(models or sorted(library)):
         spec = UpgradeSpec(replace=replace, with_model=model, price_usd_per_th=price_usd_per_th, **options)
         try:
-            new = validate_document(upgraded_document(doc, spec, library), str(src))
+            runs.append((len(rows), spec, validate_document(upgraded_document(doc, spec, library), str(src))))
+            rows.append({"model": model})
         except InputErrors as exc:
             rows.append({"model": model, "npv_mean_usd": None, "npv_p5_usd": None, "prob_value_destroyed": None,
                          "note": str(exc.errors[0]).split(": ", 1)[-1][:80]})
-            continue
-        upgraded = simulate(new, progress=stage(k), **run)
+    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes)
+    results = simulate_each([base] + [new for _, _, new in runs], progress=progress, **run)  # side by side
+    baseline = next(results)
+    for upgraded, (i, spec, new) in zip(results, runs):  # results first: the last next() ends the runs
         m = evaluate(baseline, upgraded, base, new, spec, rate)
         stats = summarise(m["incremental_npv_usd"])
-        rows.append({"model": model, "npv_mean_usd": stats["mean"], "npv_p5_usd": stats["p5"],
-                     "prob_value_destroyed": float(m["prob_value_destroyed"].mean()), "note": ""})
+        rows[i].update({"npv_mean_usd": stats["mean"], "npv_p5_usd": stats["p5"],
+                        "prob_value_destroyed": float(m["prob_value_destroyed"].mean()), "note": ""})
     rows.sort(key=lambda r: (r["npv_mean_usd"] is None, -(r["npv_mean_usd"] or 0.0)))
     return [{"rank": i + 1, **r} for i, r in enumerate(rows)]

@@ -1,0 +1,95 @@
+"""The independent simulations of a workflow (compare's companies, ``upgrade --rank``'s models), side by side.
+
+A run of a few hundred paths spends most of its time in its fixed cost per simulated day
+(SimPy, Python and numpy dispatch: about 1.2 ms of CPU a day for the contract example whatever
+the path count), which each of a run's worker processes (:mod:`simulator.workers`) pays again,
+so splitting one such run's paths over 2 processes saves little. Whole runs side by side pay
+it once per run: with ``workers`` not given, more than one run and processes that may be
+forked, the runs are shared by one forked process per usable CPU, each simulating whole runs
+in one process, and the results come back in the order of the scenarios. They are the same,
+bit for bit, as the runs one after another: a run's results do not depend on how many
+processes simulate it (:func:`simulator.engine.simulate`). With ``workers`` given, or where
+processes cannot be forked, the runs go one after another with that many workers each.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from typing import Iterator, Sequence
+
+from simulator.config.schema import Scenario
+from simulator.engine import check_memory, check_power_models, simulate
+from simulator.errors import InputError
+from simulator.progress import stages
+from simulator.results import Results
+from simulator.workers import POLL_S, _die_with_parent, can_fork, usable_cpus
+
+#: Fewest path-days of all the runs together worth processes side by side (starting them costs ~0.1 s).
+MIN_PATH_DAYS = 2_000
+
+#: The scenarios, function, options and progress counters of the runs in progress, read by the
+#: forked processes (nothing pickled on the way in).
+_PENDING: tuple = ((), simulate, {}, None)
+
+
+def _run_one(k: int):
+    """Run ``k`` of :data:`_PENDING` in a forked process, its path-days done written to its counter;
+    a bad-input error comes back as its parts (an :class:`InputError` does not survive pickling
+    with its position)."""
+    scenarios, run, options, done = _PENDING
+
+    def progress(path_days: int, _total: int) -> None:
+        done[k] = path_days
+    try:
+        return "ok", run(scenarios[k], workers=1, progress=progress, **options)
+    except InputError as exc:
+        return "input", (exc.file, exc.line, exc.col, exc.message)
+
+
+def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, progress=False, run=simulate,
+                  **options) -> Iterator[Results]:
+    """``run`` (:func:`simulator.engine.simulate`) of every scenario (``options``: its ``paths``, ``seed``,
+    ``keep_paths``, ``max_memory_bytes``), yielded in order; see the module docstring for the
+    processes used (side by side from :data:`MIN_PATH_DAYS` path-days in all). ``progress`` is a
+    ``(done, total)`` callback over all the runs, in path-days."""
+    global _PENDING
+    scenarios = list(scenarios)
+    paths = [s.paths if options.get("paths") is None else int(options["paths"]) for s in scenarios]
+    sizes = [n * s.horizon_days for n, s in zip(paths, scenarios)]
+    processes = min(usable_cpus(), len(scenarios)) if workers is None and can_fork() else 1
+    if processes < 2 or sum(sizes) < MIN_PATH_DAYS:
+        stage = stages(progress, len(scenarios))
+        for k, scenario in enumerate(scenarios):
+            yield run(scenario, workers=workers, progress=stage(k), **options)
+        return
+    for scenario, n in zip(scenarios, paths):  # bad input fails here, before any process starts
+        check_memory(scenario, n, options.get("keep_paths", 20), options.get("max_memory_bytes"))
+        check_power_models(scenario)
+    context = multiprocessing.get_context("fork")
+    done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
+    _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
+    try:
+        with context.Pool(processes, initializer=_die_with_parent) as pool:  # none outlives a killed run
+            results = pool.imap(_run_one, range(len(scenarios)))
+            for k in range(len(scenarios)):
+                kind, value = _next(results, done, sum(sizes), progress)
+                if kind == "input":
+                    raise InputError(*value)
+                done[k] = sizes[k]
+                yield value
+            if callable(progress):
+                progress(sum(sizes), sum(sizes))
+    finally:
+        _PENDING = ((), simulate, {}, None)
+
+
+def _next(results, done, total: int, progress):
+    """The next run's outcome; meanwhile ``progress`` is told the path-days done by all the runs."""
+    shown = -1
+    while True:
+        try:
+            return results.next(timeout=POLL_S)
+        except multiprocessing.TimeoutError:
+            now = sum(done)
+            if callable(progress) and now > shown:
+                progress(now, total)
+                shown = now
