@@ -328,35 +328,75 @@ def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runne
     assert _files(work) == _files(out)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_interrupted_sweep_leaves_whole_files_and_resumes(reference, cluster, tmp_path, sig):
-    out, _ = reference
-    work = tmp_path / "w"
-    grid = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4", "market.btc_price.vol_annual=0.4,0.5,0.6"]
+#: The interrupted sweep: the reference grid times three volatilities (0.5 is the scenario's own).
+INTERRUPTED_GRID = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4", "market.btc_price.vol_annual=0.4,0.5,0.6"]
+
+
+def _interrupt(work, cluster, sig) -> dict:
+    """Start ``hashfleet sweep`` of INTERRUPTED_GRID into ``work`` as a process, send it ``sig``
+    once two more points than it started with are written, and record what it left."""
     cmd = [sys.executable, "-m", "simulator.cli", "sweep", str(CONTRACT), "--set", BASE[0], "--paths", str(PATHS),
            "--out", str(work), "--scheduler", cluster.scheduler.address]
-    for g in grid:
+    for g in INTERRUPTED_GRID:
         cmd += ["--grid", g]
+
+    def finished() -> list:
+        folder = work / "points"
+        return [n for n in os.listdir(folder) if n.endswith(".json")] if folder.is_dir() else []
+
+    before = len(finished())
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (work / "points").is_dir() and len([n for n in os.listdir(work / "points") if n.endswith(".json")]) >= 2:
-            break
+    while time.monotonic() < deadline and proc.poll() is None and len(finished()) < before + 2:
         time.sleep(0.05)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130 and "re-run the same command to resume" in stderr
-    # only whole files in DIR: the manifest and finished points, nothing hidden or partial
-    assert sorted(os.listdir(work)) == ["manifest.json", "points"]
-    finished = os.listdir(work / "points")
-    assert 2 <= len(finished) < 12 and all(n.endswith(".json") and not n.startswith(".") for n in finished)
-    for name in finished:
-        assert json.loads((work / "points" / name).read_text())["metrics"]
-    plan = prepare(str(CONTRACT), grid, overrides=BASE, paths=PATHS)
+    names = os.listdir(work / "points")
+    return {"before": before, "returncode": proc.returncode, "stderr": stderr, "listing": sorted(os.listdir(work)),
+            "finished": names, "metrics": {n: json.loads((work / "points" / n).read_text()).get("metrics")
+                                           for n in names if n.endswith(".json")}}
+
+
+@pytest.fixture(scope="module")
+def interrupted(cluster, tmp_path_factory):
+    """One sweep interrupted twice, then resumed in-process: a fresh run stopped with SIGINT
+    (Ctrl-C), its re-run killed with SIGKILL (no handler runs), the rest finished by run_sweep.
+    One chain instead of two sweeps of 12 points each: every stage is what a user does."""
+    folder = tmp_path_factory.mktemp("interrupted")
+    work = folder / "w"
+    stages = {"SIGINT": _interrupt(work, cluster, signal.SIGINT)}
+    stages["SIGKILL"] = _interrupt(work, cluster, signal.SIGKILL)
+    plan = prepare(str(CONTRACT), INTERRUPTED_GRID, overrides=BASE, paths=PATHS)
     res = run_sweep(plan, work, client=cluster)
+    return stages, plan, res, work, sorted(os.listdir(folder))
+
+
+def _assert_whole_files(stage: dict, points: int) -> None:
+    """Only whole files in DIR: the manifest and finished points, nothing hidden or partial."""
+    assert stage["listing"] == ["manifest.json", "points"]
+    finished = stage["finished"]
+    assert stage["before"] + 2 <= len(finished) < points, (stage["before"], finished)
+    assert all(n.endswith(".json") and not n.startswith(".") for n in finished)
+    assert all(stage["metrics"][n] for n in finished)
+
+
+def test_interrupted_sweep_leaves_whole_files_sigint(interrupted):
+    stages, plan, _, _, _ = interrupted
+    stage = stages["SIGINT"]
+    assert stage["before"] == 0 and stage["returncode"] == 130
+    assert "re-run the same command to resume" in stage["stderr"]
+    _assert_whole_files(stage, len(plan.points))
+
+
+def test_killed_sweep_leaves_whole_files_and_resumes(interrupted, reference):
+    out, _ = reference
+    stages, plan, res, work, beside = interrupted
+    stage = stages["SIGKILL"]
+    assert stage["returncode"] == -signal.SIGKILL and stage["before"] == len(stages["SIGINT"]["finished"])
+    _assert_whole_files(stage, len(plan.points))
+    finished = stage["finished"]
     assert len(res.resumed) == len(finished) and len(res.ran) == 12 - len(finished) and not res.failed
-    assert sorted(os.listdir(tmp_path)) == ["w"]  # temporaries a SIGKILL left beside DIR are gone
+    assert beside == ["w"]  # temporaries the SIGKILL left beside DIR are gone
     table = pd.read_parquet(work / "sweep.parquet")
     assert len(table) == 12 and table["market.btc_price.vol_annual"].tolist() == [0.4, 0.5, 0.6] * 4
     assert sweep_table(plan, res.records).equals(table)
