@@ -2,6 +2,7 @@
 progress from every worker, errors and dead workers reported, no worker left behind."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -180,10 +181,17 @@ def test_yearly_progress_lines_are_printed_once_not_per_worker(contract, capfd):
     assert lines == ["hashfleet: simulating day 0 of 400", "hashfleet: simulating day 365 of 400"]
 
 
+#: 450 days (14 quantile blocks and a part block; hpc_conversion.yaml's second project starts on day 424) instead of the files' 730 and
+#: 1,461: the verbs' --workers plumbing is what is checked here; the programmes' long horizons on
+#: workers are test_hpc_and_power_programmes_on_workers_match_one_process's.
+VERB_HORIZON = ["--set", "horizon_days=450"]
+
+
 @pytest.mark.parametrize("verb", [
-    ["compare", str(SCENARIOS / "contract_example.yaml"), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "4"],
+    ["compare", str(SCENARIOS / "contract_example.yaml"), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "4",
+     *VERB_HORIZON],
     ["upgrade", str(CONTRACT), "--replace", "xp-2023", "--with", "antminer-s21-xp", "--price-usd-per-th", "14",
-     "--paths", "4"],
+     "--paths", "4", *VERB_HORIZON],
     ["backtest", str(SCENARIOS / "single_site_operator.yaml"), "--from", "2024-01-01", "--to", "2024-06-30",
      "--paths", "4", "--quiet"],
 ], ids=lambda v: v[0])
@@ -196,3 +204,4 @@ def test_every_simulating_verb_takes_workers_and_prints_the_same(runner, verb):
         assert result.exit_code == 0, result.stderr
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0]), outputs[0]  # rows were printed
