@@ -3,9 +3,9 @@ retries of failed points and killed workers, interruption, bad input.
 
 One LocalCluster of two worker processes is shared by the module (a start-up costs seconds);
 ``--workers 1`` starts the only other one. Points use the contract example over 120 days with its
-purchase, HPC project (built in a month, so its lease earns too) and power-tax event moved inside
-(BASE), and 4 paths: every kind of dated change and the company's books travel with each point,
-at a third of the 370 days the dates as shipped would need.
+purchase, HPC project and power-tax event moved inside (conftest.CONTRACT_120_DAYS) and 4 paths:
+every kind of dated change and the company's books travel with each point, at a third of the 370
+days the dates as shipped would need.
 """
 from __future__ import annotations
 
@@ -31,10 +31,9 @@ from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_C
                                        start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
                                        sweep_table)
 
-from conftest import CONTRACT
+from conftest import CONTRACT, CONTRACT_120_DAYS
 
-BASE = ["horizon_days=120", "purchases[0].delivery=2026-02-01", "hpc[0].start=2026-02-15", "hpc[0].build_months=1",
-        "events[0].date=2026-03-01"]
+BASE = CONTRACT_120_DAYS
 SETS = [arg for override in BASE for arg in ("--set", override)]
 PATHS = 4
 DRIFT = "market.btc_price.drift_annual"

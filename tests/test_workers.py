@@ -16,7 +16,7 @@ from simulator import workers
 from simulator.config import load_scenario
 from simulator.engine import simulate
 
-from conftest import CONTRACT, SCENARIOS
+from conftest import CONTRACT, CONTRACT_120_DAYS, SCENARIOS
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,15 @@ def contract():
     return load_scenario(str(CONTRACT), ["horizon_days=400"])  # 12 quantile blocks and a part block
 
 
+@pytest.fixture(scope="module")
+def one_process(contract):
+    """The single-process run both worker counts are held to (simulated once)."""
+    return simulate(contract, paths=12, keep_paths=5, workers=1)
+
+
 @pytest.mark.parametrize("n", [2, 3])
-def test_workers_give_the_single_process_results_bit_for_bit(contract, tmp_path, n):
-    one = simulate(contract, paths=12, keep_paths=5, workers=1)
+def test_workers_give_the_single_process_results_bit_for_bit(contract, one_process, tmp_path, n):
+    one = one_process
     many = simulate(contract, paths=12, keep_paths=5, workers=n)  # kept paths span two chunks
     assert set(many.path_metrics) == set(one.path_metrics)
     for name, values in one.path_metrics.items():
@@ -181,17 +187,19 @@ def test_yearly_progress_lines_are_printed_once_not_per_worker(contract, capfd):
     assert lines == ["hashfleet: simulating day 0 of 400", "hashfleet: simulating day 365 of 400"]
 
 
-#: 450 days (14 quantile blocks and a part block; hpc_conversion.yaml's second project starts on day 424) instead of the files' 730 and
-#: 1,461: the verbs' --workers plumbing is what is checked here; the programmes' long horizons on
-#: workers are test_hpc_and_power_programmes_on_workers_match_one_process's.
-VERB_HORIZON = ["--set", "horizon_days=450"]
+#: Shorter runs than the files' 730 and 1,461 days: the verbs' --workers plumbing is what is checked
+#: here (the programmes' long horizons on workers are test_hpc_and_power_programmes_on_workers_match_
+#: one_process's). compare: 450 days (14 quantile blocks and a part block; hpc_conversion.yaml's second
+#: project starts on day 424); upgrade: the contract example's 120 days with its dated changes inside.
+COMPARE_HORIZON = ["--set", "horizon_days=450"]
+UPGRADE_HORIZON = [arg for override in CONTRACT_120_DAYS for arg in ("--set", override)]
 
 
 @pytest.mark.parametrize("verb", [
     ["compare", str(SCENARIOS / "contract_example.yaml"), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "4",
-     *VERB_HORIZON],
+     *COMPARE_HORIZON],
     ["upgrade", str(CONTRACT), "--replace", "xp-2023", "--with", "antminer-s21-xp", "--price-usd-per-th", "14",
-     "--paths", "4", *VERB_HORIZON],
+     "--paths", "4", *UPGRADE_HORIZON],
     ["backtest", str(SCENARIOS / "single_site_operator.yaml"), "--from", "2024-01-01", "--to", "2024-06-30",
      "--paths", "4", "--quiet"],
 ], ids=lambda v: v[0])
