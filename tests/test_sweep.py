@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -336,9 +337,11 @@ def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runne
 INTERRUPTED_GRID = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4", "market.btc_price.vol_annual=0.4,0.5,0.6"]
 
 
-def _interrupt(work, cluster, sig) -> dict:
-    """Start ``hashfleet sweep`` of INTERRUPTED_GRID into ``work`` as a process, send it ``sig``
-    once two more points than it started with are written, and record what it left."""
+def _interrupt(work, cluster, sig, held, release) -> dict:
+    """Run ``hashfleet sweep`` of INTERRUPTED_GRID into ``work`` as a process whose points
+    ``held`` wait for the file ``release`` (a FAULT_ENV hook): once two more points than it
+    started with are written, both workers hold a point, and nothing else can finish; send
+    ``sig`` then, record what it left, and release the held points (their results are dropped)."""
     cmd = [sys.executable, "-m", "simulator.cli", "sweep", str(CONTRACT), *SETS, "--paths", str(PATHS),
            "--out", str(work), "--scheduler", cluster.scheduler.address]
     for g in INTERRUPTED_GRID:
@@ -349,12 +352,16 @@ def _interrupt(work, cluster, sig) -> dict:
         return [n for n in os.listdir(folder) if n.endswith(".json")] if folder.is_dir() else []
 
     before = len(finished())
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None and len(finished()) < before + 2:
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=60)
+    env = {**os.environ, FAULT_ENV: ",".join(f"wait:{p.id}:{release}" for p in held)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and len(finished()) < before + 2:
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        release.write_text("")
     names = os.listdir(work / "points")
     return {"before": before, "returncode": proc.returncode, "stderr": stderr, "listing": sorted(os.listdir(work)),
             "finished": names, "metrics": {n: json.loads((work / "points" / n).read_text()).get("metrics")
@@ -364,15 +371,30 @@ def _interrupt(work, cluster, sig) -> dict:
 @pytest.fixture(scope="module")
 def interrupted(cluster, tmp_path_factory):
     """One sweep interrupted twice, then resumed in-process: a fresh run stopped with SIGINT
-    (Ctrl-C), its re-run killed with SIGKILL (no handler runs), the rest finished by run_sweep.
-    One chain instead of two sweeps of 12 points each: every stage is what a user does."""
+    (Ctrl-C) while its 3rd and 4th points run, its re-run killed with SIGKILL (no handler runs)
+    while its 7th and 8th do, the rest finished by run_sweep. One chain instead of two sweeps of
+    12 points; the held points make the moment of each signal certain (no race with a fast sweep)."""
     folder = tmp_path_factory.mktemp("interrupted")
-    work = folder / "w"
-    stages = {"SIGINT": _interrupt(work, cluster, signal.SIGINT)}
-    stages["SIGKILL"] = _interrupt(work, cluster, signal.SIGKILL)
+    work, gates = folder / "w", tmp_path_factory.mktemp("gates")
     plan = prepare(str(CONTRACT), INTERRUPTED_GRID, overrides=BASE, paths=PATHS)
+    stages = {"SIGINT": _interrupt(work, cluster, signal.SIGINT, plan.points[2:4], gates / "first")}
+    stages["SIGKILL"] = _interrupt(work, cluster, signal.SIGKILL, plan.points[6:8], gates / "second")
     res = run_sweep(plan, work, client=cluster)
     return stages, plan, res, work, sorted(os.listdir(folder))
+
+
+def test_faults_are_comma_separated_and_a_wait_is_released_by_its_file(monkeypatch, tmp_path):
+    from simulator.workflows.sweep.cluster import fault_for, inject_fault
+
+    release = tmp_path / "go"
+    monkeypatch.setenv(FAULT_ENV, f"wait:aa:{release},raise:bb:{tmp_path / 'n'}")
+    assert fault_for("aa") == ("wait", str(release)) and fault_for("bb") == ("raise", str(tmp_path / "n"))
+    assert fault_for("cc") is None
+    timer = threading.Timer(0.3, release.write_text, args=("",))
+    started = time.monotonic()
+    timer.start()
+    inject_fault("wait", str(release))  # returns once the file appears
+    assert time.monotonic() - started >= 0.25
 
 
 def _assert_whole_files(stage: dict, points: int) -> None:
