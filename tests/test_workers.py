@@ -54,9 +54,17 @@ def test_hpc_and_power_programmes_on_workers_match_one_process(name):
     pd.testing.assert_frame_equal(two.daily_quantiles, one.daily_quantiles, check_exact=True)
 
 
-def test_progress_counts_every_workers_path_days(contract):
-    seen = []
+@pytest.fixture(scope="module")
+def progress_run(contract):
+    """One run on 2 workers with a progress callback: what it reported, and the threads alive
+    before and after it (shared by the progress and the no-thread-left checks)."""
+    seen, threads = [], threading.active_count()
     simulate(contract, paths=8, keep_paths=0, workers=2, progress=lambda done, total: seen.append((done, total)))
+    return seen, threads, threading.active_count()
+
+
+def test_progress_counts_every_workers_path_days(progress_run):
+    seen, _, _ = progress_run
     assert seen, "no progress reported"
     assert all(total == 8 * 400 for _, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -162,10 +170,9 @@ def test_a_run_outside_the_main_thread_stays_in_its_thread():
     assert seen == [False]
 
 
-def test_no_thread_left_waiting_after_a_run(contract):
-    threads = threading.active_count()
-    simulate(contract, paths=4, keep_paths=0, workers=2)
-    assert threading.active_count() == threads
+def test_no_thread_left_waiting_after_a_run(progress_run):
+    _, before, after = progress_run
+    assert after == before
 
 
 def test_cli_workers_option_writes_the_same_files(runner, tmp_path):
