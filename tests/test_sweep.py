@@ -45,16 +45,21 @@ CLI_BASE = ["sweep", str(CONTRACT), "--grid", GRID[0], "--grid", GRID[1], *SETS,
 
 @pytest.fixture(scope="module")
 def cluster():
+    """Two worker processes forked from this one (as run_sweep's own cluster does on Linux), held
+    to fork for the module so the worker a nanny restarts is forked too: a spawned worker imports
+    the package again, about a second of CPU each start."""
     dask = pytest.importorskip("dask")
     from dask.distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 2}):
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2,
+                          "distributed.worker.multiprocessing-method": method}):
         cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                           host="127.0.0.1", silence_logs=logging.CRITICAL)
-    client = Client(cl, set_as_default=False)
-    yield client
-    client.close()
-    cl.close()
+        client = Client(cl, set_as_default=False)
+        yield client
+        client.close()
+        cl.close()
 
 
 @pytest.fixture(scope="module")
