@@ -9,6 +9,11 @@ from click.testing import CliRunner
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 CONTRACT = SCENARIOS / "contract_example.yaml"
+#: Overrides that run the contract example over 120 days with its purchase, HPC project (built in
+#: a month, so its lease earns too) and power-tax event moved inside: every kind of dated change
+#: and the company's books, for tests whose checks do not depend on the 730-day horizon.
+CONTRACT_120_DAYS = ["horizon_days=120", "purchases[0].delivery=2026-02-01", "hpc[0].start=2026-02-15",
+                     "hpc[0].build_months=1", "events[0].date=2026-03-01"]
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from simulator.network import EndogenousHashrate
 from simulator.rng import PathStreams
 from simulator.workflows import calibrate as cal
 
-from conftest import CONTRACT
+from conftest import CONTRACT, CONTRACT_120_DAYS
 
 SIGMAS = 3.0  # recovery tolerance in standard errors
 
@@ -227,11 +227,15 @@ def synthetic_history(seed: int = 4) -> pd.DataFrame:
     return frame
 
 
+#: The network grids of the end-to-end fits: the true 50 USD/MWh, 14 days and 15 months with a
+#: neighbour on each side (the default 9 × 5 × 11 grid is run by the slow README-table test).
+NARROW_GRIDS = {"powers_usd_per_mwh": (40.0, 50.0, 60.0), "capitulation_grid_days": (7, 14, 30),
+                "payback_target_grid_months": (12.0, 15.0, 18.0)}
+
+
 @pytest.fixture(scope="module")
 def calibration():
-    return cal.calibrate(synthetic_history(), "2023-03-01", holdout_days=90, max_lag_days=40,
-                         powers_usd_per_mwh=(40.0, 50.0, 60.0), capitulation_grid_days=(7, 14, 30),
-                         payback_target_grid_months=(12.0, 15.0, 18.0))
+    return cal.calibrate(synthetic_history(), "2023-03-01", holdout_days=90, max_lag_days=40, **NARROW_GRIDS)
 
 
 def test_calibrate_end_to_end_on_synthetic_history(calibration):
@@ -271,7 +275,10 @@ def test_fragment_includes_into_the_contract_example_and_runs(calibration, tmp_p
     assert not hasattr(hashrate, "growth_annual")  # the growth model's key was dropped
     assert scenario.network.network_power_usd_per_mwh == pytest.approx(  # network-wide, shared with the signals
         calibration.network.params["network_power_usd_per_mwh"], rel=1e-7)
-    results = simulate(scenario, paths=2, keep_paths=0)
+    # it runs: over 120 days with the example's dated changes inside (the horizon is not what is checked)
+    short = load_scenario(str(tmp_path / "s.yaml"), CONTRACT_120_DAYS)
+    assert short.network.hashrate == hashrate and short.market == scenario.market
+    results = simulate(short, paths=2, keep_paths=0)
     assert results.summary["metrics"]["btc_mined"]["mean"] > 0
 
 
@@ -310,12 +317,25 @@ def history_csv(tmp_path_factory):
     return path
 
 
-def test_cli_writes_fragment_and_prints_json(runner, history_csv, tmp_path):
+def test_cli_writes_fragment_and_prints_json(runner, history_csv, tmp_path, monkeypatch):
+    # the CLI's options reach the library as given; the network grids are narrowed to NARROW_GRIDS
+    # (the default grid took ~12 s of this test: the library runs it in the slow README-table test)
+    import simulator.workflows.calibrate as package
+
+    real, passed = package.calibrate, []
+
+    def narrowed(*args, **options):
+        passed.append((args[1:], options))
+        return real(*args, **options, **NARROW_GRIDS)
+
+    monkeypatch.setattr(package, "calibrate", narrowed)
     out = tmp_path / "calibrated.yaml"
     result = runner.invoke(main, ["calibrate", "--history", str(history_csv), "--from", "2024-01-01",
                                   "--holdout-days", "0", "--max-lag-days", "20", "--price-model", "gbm",
                                   "--out", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output + result.stderr
+    assert passed == [(("2024-01-01", None), {"holdout_days": 0, "price_model": "gbm", "max_lag_days": 20,
+                                              "regime_min_duration_days": None})]
     rows = json.loads(result.stdout)
     assert list(rows[0]) == list(cal.ROW_COLUMNS)
     gbm = [r for r in rows if r["model"] == "gbm" and r["written"]]

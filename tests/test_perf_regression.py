@@ -25,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import simulator
@@ -80,11 +81,16 @@ def test_heights_quantiles_and_monthly_are_pinned(result):
 
 
 def test_chunks_reproduce_the_whole_run(result):
-    """Two chunks of 3 paths give the whole run's per-path numbers, bit for bit (DESIGN.md, Determinism)."""
+    """Two uneven chunks (2 and 4 paths) give the whole run's per-path metrics and monthly lines,
+    bit for bit (DESIGN.md, Determinism). This scenario holds the contract example's company, so it
+    also covers what test_reliability's contract-example chunking test checked (merged here)."""
     scenario = simulator.config.load_scenario(str(SCENARIO))
     from simulator.engine import simulate
 
-    parts = [simulate(scenario, keep_paths=0, path_ids=ids) for ids in ([0, 1, 2], [3, 4, 5])]
-    for metric in ("btc_mined", "end_cash_usd", "units_failed", "net_income_usd"):
+    parts = [simulate(scenario, keep_paths=0, path_ids=ids) for ids in (np.arange(0, 2), np.arange(2, 6))]
+    assert set(parts[0].path_metrics) == set(result.path_metrics)
+    for metric, values in result.path_metrics.items():
         joined = np.concatenate([p.path_metrics[metric] for p in parts])
-        np.testing.assert_array_equal(joined, result.path_metrics[metric])
+        np.testing.assert_array_equal(joined, values, err_msg=metric)
+    pd.testing.assert_frame_equal(result.monthly, pd.concat([p.monthly for p in parts], ignore_index=True)
+                                  .sort_values(["path", "month"], kind="stable").reset_index(drop=True))

@@ -109,9 +109,27 @@ def test_waterfall_totals_are_the_registry_metrics(dirs):
         assert b.start == pytest.approx(a.end)
 
 
-def test_operations_only_run(dirs):
+@pytest.fixture(scope="module")
+def ops_copy(dirs):
+    """A copy of the operations run's files, given a report by ``hashfleet report DIR`` (no --out)."""
+    run = dirs["folder"] / "ops_copy"
+    run.mkdir()
+    for name in ("summary.json", "daily.parquet", "daily_quantiles.parquet", "monthly.parquet"):
+        (run / name).write_bytes(open(os.path.join(dirs["ops"], name), "rb").read())
+    result = fx.cli(["report", str(run)])
+    return run, result
+
+
+@pytest.fixture(scope="module")
+def ops_report(dirs, ops_copy):
+    """The operations run's report, built in-process from the original folder and named like the
+    copy: one build serves the operations-only checks and the determinism check."""
+    return build_report(dirs["ops"], label=str(ops_copy[0]))
+
+
+def test_operations_only_run(dirs, ops_report):
     """Without a company: no finance fans, the waterfall stops at direct cost, no hedge section."""
-    report = build_report(dirs["ops"])
+    report = ops_report
     slugs = {c.slug for c in report.charts}
     assert "fan_btc_price_usd" in slugs and "fan_cash_usd" not in slugs and "hedge_pnl" not in slugs
     assert 'id="hedges"' not in report.html
@@ -201,17 +219,15 @@ def test_bad_input_exits_2_with_one_line(dirs, tmp_path):
     assert not os.path.exists(os.path.join(dirs["run"], "report.html"))
 
 
-def test_default_out_is_in_the_run_dir_and_deterministic(dirs, tmp_path):
-    run = tmp_path / "copy"
-    run.mkdir()
-    for name in ("summary.json", "daily.parquet", "daily_quantiles.parquet", "monthly.parquet"):
-        (run / name).write_bytes(open(os.path.join(dirs["ops"], name), "rb").read())
-    result = fx.cli(["report", str(run)])
+def test_default_out_is_in_the_run_dir_and_deterministic(ops_copy, ops_report):
+    run, result = ops_copy
     assert result.exit_code == 0, result.stderr
     assert (run / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert f"<dd>{run}</dd>" in ops_report.html  # the page names the copy, as the CLI's did
     assert sorted(os.listdir(run)) == ["daily.parquet", "daily_quantiles.parquet", "monthly.parquet",
                                        "report.html", "summary.json"]
-    assert build_report(str(run)).html == (run / "report.html").read_text()  # deterministic: same bytes again
+    # deterministic: a second build, from the original folder's identical files, gives the same bytes
+    assert ops_report.html == (run / "report.html").read_text()
 
 
 def test_run_report_is_part_of_the_atomic_write(tmp_path, monkeypatch):

@@ -2,18 +2,22 @@
 retries of failed points and killed workers, interruption, bad input.
 
 One LocalCluster of two worker processes is shared by the module (a start-up costs seconds);
-``--workers 1`` starts the only other one. Points use the contract example over 370 days
-(its purchases, HPC start and power-tax event all fall inside) and 4 paths.
+``--workers 1`` starts the only other one. Points use the contract example over 120 days with its
+purchase, HPC project and power-tax event moved inside (conftest.CONTRACT_120_DAYS) and 4 paths:
+every kind of dated change and the company's books travel with each point, at a third of the 370
+days the dates as shipped would need.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -28,28 +32,34 @@ from simulator.workflows.sweep import (FAULT_ENV, FORK_MAX_RSS_FRACTION, LOCAL_C
                                        start_method, grid_points, parse_grid, point_id, prepare, run_sweep,
                                        sweep_table)
 
-from conftest import CONTRACT
+from conftest import CONTRACT, CONTRACT_120_DAYS
 
-BASE = ["horizon_days=370"]
+BASE = CONTRACT_120_DAYS
+SETS = [arg for override in BASE for arg in ("--set", override)]
 PATHS = 4
 DRIFT = "market.btc_price.drift_annual"
 GROWTH = "network.hashrate.growth_annual"
 GRID = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4"]
-CLI_BASE = ["sweep", str(CONTRACT), "--grid", GRID[0], "--grid", GRID[1], "--set", BASE[0], "--paths", str(PATHS)]
+CLI_BASE = ["sweep", str(CONTRACT), "--grid", GRID[0], "--grid", GRID[1], *SETS, "--paths", str(PATHS)]
 
 
 @pytest.fixture(scope="module")
 def cluster():
+    """Two worker processes forked from this one (as run_sweep's own cluster does on Linux), held
+    to fork for the module so the worker a nanny restarts is forked too: a spawned worker imports
+    the package again, about a second of CPU each start."""
     dask = pytest.importorskip("dask")
     from dask.distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 2}):
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2,
+                          "distributed.worker.multiprocessing-method": method}):
         cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                           host="127.0.0.1", silence_logs=logging.CRITICAL)
-    client = Client(cl, set_as_default=False)
-    yield client
-    client.close()
-    cl.close()
+        client = Client(cl, set_as_default=False)
+        yield client
+        client.close()
+        cl.close()
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +142,7 @@ def test_invalid_point_is_named_with_its_override(runner, tmp_path):
 def test_conflicting_keys_are_refused():
     with pytest.raises(InputErrors, match=r"seed is also given by --seed"):
         prepare(str(CONTRACT), ["seed=1,2"], overrides=BASE, seed=3)
-    with pytest.raises(InputErrors, match=r"also set by --set horizon_days=370"):
+    with pytest.raises(InputErrors, match=rf"also set by --set {re.escape(BASE[0])}"):
         prepare(str(CONTRACT), ["horizon_days=400,500"], overrides=BASE)
     with pytest.raises(InputErrors, match=r"swept twice"):
         prepare(str(CONTRACT), [f"{DRIFT}=0,0.1", f"{DRIFT}=0.2"], overrides=BASE)
@@ -328,35 +338,96 @@ def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runne
     assert _files(work) == _files(out)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_interrupted_sweep_leaves_whole_files_and_resumes(reference, cluster, tmp_path, sig):
-    out, _ = reference
-    work = tmp_path / "w"
-    grid = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4", "market.btc_price.vol_annual=0.4,0.5,0.6"]
-    cmd = [sys.executable, "-m", "simulator.cli", "sweep", str(CONTRACT), "--set", BASE[0], "--paths", str(PATHS),
+#: The interrupted sweep: the reference grid times three volatilities (0.5 is the scenario's own).
+INTERRUPTED_GRID = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4", "market.btc_price.vol_annual=0.4,0.5,0.6"]
+
+
+def _interrupt(work, cluster, sig, held, release) -> dict:
+    """Run ``hashfleet sweep`` of INTERRUPTED_GRID into ``work`` as a process whose points
+    ``held`` wait for the file ``release`` (a FAULT_ENV hook): once two more points than it
+    started with are written, both workers hold a point, and nothing else can finish; send
+    ``sig`` then, record what it left, and release the held points (their results are dropped)."""
+    cmd = [sys.executable, "-m", "simulator.cli", "sweep", str(CONTRACT), *SETS, "--paths", str(PATHS),
            "--out", str(work), "--scheduler", cluster.scheduler.address]
-    for g in grid:
+    for g in INTERRUPTED_GRID:
         cmd += ["--grid", g]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (work / "points").is_dir() and len([n for n in os.listdir(work / "points") if n.endswith(".json")]) >= 2:
-            break
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=60)
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130 and "re-run the same command to resume" in stderr
-    # only whole files in DIR: the manifest and finished points, nothing hidden or partial
-    assert sorted(os.listdir(work)) == ["manifest.json", "points"]
-    finished = os.listdir(work / "points")
-    assert 2 <= len(finished) < 12 and all(n.endswith(".json") and not n.startswith(".") for n in finished)
-    for name in finished:
-        assert json.loads((work / "points" / name).read_text())["metrics"]
-    plan = prepare(str(CONTRACT), grid, overrides=BASE, paths=PATHS)
+
+    def finished() -> list:
+        folder = work / "points"
+        return [n for n in os.listdir(folder) if n.endswith(".json")] if folder.is_dir() else []
+
+    before = len(finished())
+    env = {**os.environ, FAULT_ENV: ",".join(f"wait:{p.id}:{release}" for p in held)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and len(finished()) < before + 2:
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        release.write_text("")
+    names = os.listdir(work / "points")
+    return {"before": before, "returncode": proc.returncode, "stderr": stderr, "listing": sorted(os.listdir(work)),
+            "finished": names, "metrics": {n: json.loads((work / "points" / n).read_text()).get("metrics")
+                                           for n in names if n.endswith(".json")}}
+
+
+@pytest.fixture(scope="module")
+def interrupted(cluster, tmp_path_factory):
+    """One sweep interrupted twice, then resumed in-process: a fresh run stopped with SIGINT
+    (Ctrl-C) while its 3rd and 4th points run, its re-run killed with SIGKILL (no handler runs)
+    while its 7th and 8th do, the rest finished by run_sweep. One chain instead of two sweeps of
+    12 points; the held points make the moment of each signal certain (no race with a fast sweep)."""
+    folder = tmp_path_factory.mktemp("interrupted")
+    work, gates = folder / "w", tmp_path_factory.mktemp("gates")
+    plan = prepare(str(CONTRACT), INTERRUPTED_GRID, overrides=BASE, paths=PATHS)
+    stages = {"SIGINT": _interrupt(work, cluster, signal.SIGINT, plan.points[2:4], gates / "first")}
+    stages["SIGKILL"] = _interrupt(work, cluster, signal.SIGKILL, plan.points[6:8], gates / "second")
     res = run_sweep(plan, work, client=cluster)
+    return stages, plan, res, work, sorted(os.listdir(folder))
+
+
+def test_faults_are_comma_separated_and_a_wait_is_released_by_its_file(monkeypatch, tmp_path):
+    from simulator.workflows.sweep.cluster import fault_for, inject_fault
+
+    release = tmp_path / "go"
+    monkeypatch.setenv(FAULT_ENV, f"wait:aa:{release},raise:bb:{tmp_path / 'n'}")
+    assert fault_for("aa") == ("wait", str(release)) and fault_for("bb") == ("raise", str(tmp_path / "n"))
+    assert fault_for("cc") is None
+    timer = threading.Timer(0.3, release.write_text, args=("",))
+    started = time.monotonic()
+    timer.start()
+    inject_fault("wait", str(release))  # returns once the file appears
+    assert time.monotonic() - started >= 0.25
+
+
+def _assert_whole_files(stage: dict, points: int) -> None:
+    """Only whole files in DIR: the manifest and finished points, nothing hidden or partial."""
+    assert stage["listing"] == ["manifest.json", "points"]
+    finished = stage["finished"]
+    assert stage["before"] + 2 <= len(finished) < points, (stage["before"], finished)
+    assert all(n.endswith(".json") and not n.startswith(".") for n in finished)
+    assert all(stage["metrics"][n] for n in finished)
+
+
+def test_interrupted_sweep_leaves_whole_files_sigint(interrupted):
+    stages, plan, _, _, _ = interrupted
+    stage = stages["SIGINT"]
+    assert stage["before"] == 0 and stage["returncode"] == 130
+    assert "re-run the same command to resume" in stage["stderr"]
+    _assert_whole_files(stage, len(plan.points))
+
+
+def test_killed_sweep_leaves_whole_files_and_resumes(interrupted, reference):
+    out, _ = reference
+    stages, plan, res, work, beside = interrupted
+    stage = stages["SIGKILL"]
+    assert stage["returncode"] == -signal.SIGKILL and stage["before"] == len(stages["SIGINT"]["finished"])
+    _assert_whole_files(stage, len(plan.points))
+    finished = stage["finished"]
     assert len(res.resumed) == len(finished) and len(res.ran) == 12 - len(finished) and not res.failed
-    assert sorted(os.listdir(tmp_path)) == ["w"]  # temporaries a SIGKILL left beside DIR are gone
+    assert beside == ["w"]  # temporaries the SIGKILL left beside DIR are gone
     table = pd.read_parquet(work / "sweep.parquet")
     assert len(table) == 12 and table["market.btc_price.vol_annual"].tolist() == [0.4, 0.5, 0.6] * 4
     assert sweep_table(plan, res.records).equals(table)

@@ -2,6 +2,7 @@
 progress from every worker, errors and dead workers reported, no worker left behind."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -15,7 +16,7 @@ from simulator import workers
 from simulator.config import load_scenario
 from simulator.engine import simulate
 
-from conftest import CONTRACT, SCENARIOS
+from conftest import CONTRACT, CONTRACT_120_DAYS, SCENARIOS
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,15 @@ def contract():
     return load_scenario(str(CONTRACT), ["horizon_days=400"])  # 12 quantile blocks and a part block
 
 
+@pytest.fixture(scope="module")
+def one_process(contract):
+    """The single-process run both worker counts are held to (simulated once)."""
+    return simulate(contract, paths=12, keep_paths=5, workers=1)
+
+
 @pytest.mark.parametrize("n", [2, 3])
-def test_workers_give_the_single_process_results_bit_for_bit(contract, tmp_path, n):
-    one = simulate(contract, paths=12, keep_paths=5, workers=1)
+def test_workers_give_the_single_process_results_bit_for_bit(contract, one_process, tmp_path, n):
+    one = one_process
     many = simulate(contract, paths=12, keep_paths=5, workers=n)  # kept paths span two chunks
     assert set(many.path_metrics) == set(one.path_metrics)
     for name, values in one.path_metrics.items():
@@ -47,9 +54,17 @@ def test_hpc_and_power_programmes_on_workers_match_one_process(name):
     pd.testing.assert_frame_equal(two.daily_quantiles, one.daily_quantiles, check_exact=True)
 
 
-def test_progress_counts_every_workers_path_days(contract):
-    seen = []
+@pytest.fixture(scope="module")
+def progress_run(contract):
+    """One run on 2 workers with a progress callback: what it reported, and the threads alive
+    before and after it (shared by the progress and the no-thread-left checks)."""
+    seen, threads = [], threading.active_count()
     simulate(contract, paths=8, keep_paths=0, workers=2, progress=lambda done, total: seen.append((done, total)))
+    return seen, threads, threading.active_count()
+
+
+def test_progress_counts_every_workers_path_days(progress_run):
+    seen, _, _ = progress_run
     assert seen, "no progress reported"
     assert all(total == 8 * 400 for _, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -155,10 +170,9 @@ def test_a_run_outside_the_main_thread_stays_in_its_thread():
     assert seen == [False]
 
 
-def test_no_thread_left_waiting_after_a_run(contract):
-    threads = threading.active_count()
-    simulate(contract, paths=4, keep_paths=0, workers=2)
-    assert threading.active_count() == threads
+def test_no_thread_left_waiting_after_a_run(progress_run):
+    _, before, after = progress_run
+    assert after == before
 
 
 def test_cli_workers_option_writes_the_same_files(runner, tmp_path):
@@ -180,10 +194,19 @@ def test_yearly_progress_lines_are_printed_once_not_per_worker(contract, capfd):
     assert lines == ["hashfleet: simulating day 0 of 400", "hashfleet: simulating day 365 of 400"]
 
 
+#: Shorter runs than the files' 730 and 1,461 days: the verbs' --workers plumbing is what is checked
+#: here (the programmes' long horizons on workers are test_hpc_and_power_programmes_on_workers_match_
+#: one_process's). compare: 450 days (14 quantile blocks and a part block; hpc_conversion.yaml's second
+#: project starts on day 424); upgrade: the contract example's 120 days with its dated changes inside.
+COMPARE_HORIZON = ["--set", "horizon_days=450"]
+UPGRADE_HORIZON = [arg for override in CONTRACT_120_DAYS for arg in ("--set", override)]
+
+
 @pytest.mark.parametrize("verb", [
-    ["compare", str(SCENARIOS / "contract_example.yaml"), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "4"],
+    ["compare", str(SCENARIOS / "contract_example.yaml"), str(SCENARIOS / "hpc_conversion.yaml"), "--paths", "4",
+     *COMPARE_HORIZON],
     ["upgrade", str(CONTRACT), "--replace", "xp-2023", "--with", "antminer-s21-xp", "--price-usd-per-th", "14",
-     "--paths", "4"],
+     "--paths", "4", *UPGRADE_HORIZON],
     ["backtest", str(SCENARIOS / "single_site_operator.yaml"), "--from", "2024-01-01", "--to", "2024-06-30",
      "--paths", "4", "--quiet"],
 ], ids=lambda v: v[0])
@@ -196,3 +219,4 @@ def test_every_simulating_verb_takes_workers_and_prints_the_same(runner, verb):
         assert result.exit_code == 0, result.stderr
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0]), outputs[0]  # rows were printed

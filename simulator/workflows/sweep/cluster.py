@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 import uuid
 from typing import Optional
 
@@ -17,9 +18,14 @@ from simulator.workflows.sweep.store import dumps, point_record, write_bytes
 #: Fault injection for the test suite: ``kill-once:POINT_ID:MARKER_FILE`` makes the first
 #: attempt of that point end its worker process (``os._exit``) unless MARKER_FILE exists
 #: (the attempt creates it); ``raise:POINT_ID[:COUNT_FILE]`` makes every attempt of that
-#: point raise (appending a line to COUNT_FILE). The client reads it and hands the fault to
-#: that point's task, so workers started earlier need not see the variable.
+#: point raise (appending a line to COUNT_FILE); ``wait:POINT_ID:RELEASE_FILE`` makes every
+#: attempt of that point wait until RELEASE_FILE exists (at most WAIT_FAULT_TIMEOUT_S), so a
+#: test can stop a sweep while known points are still running. Faults are comma-separated. The
+#: client reads it and hands the fault to that point's task, so workers started earlier need
+#: not see the variable.
 FAULT_ENV = "HASHFLEET_SWEEP_FAULT"
+#: Seconds a ``wait`` fault waits for its release file before the point fails.
+WAIT_FAULT_TIMEOUT_S = 120
 #: Default attempts after the first for a point that raises or whose worker dies.
 DEFAULT_RETRIES = 2
 #: Seconds to wait for a ``--scheduler`` to answer.
@@ -51,12 +57,34 @@ FORK_MAX_RSS_FRACTION = 0.25
 
 def fault_for(point_id_: str) -> Optional[tuple]:
     """The test-suite fault to inject into this point's task (see FAULT_ENV), or None."""
-    spec = os.environ.get(FAULT_ENV, "")
-    kind, _, rest = spec.partition(":")
-    target, _, marker = rest.partition(":")
-    if target != point_id_ or kind not in ("kill-once", "raise"):
-        return None
-    return kind, marker
+    for spec in os.environ.get(FAULT_ENV, "").split(","):
+        kind, _, rest = spec.partition(":")
+        target, _, marker = rest.partition(":")
+        if target == point_id_ and kind in ("kill-once", "raise", "wait"):
+            return kind, marker
+    return None
+
+
+def inject_fault(kind: str, marker: str) -> None:
+    """Apply a FAULT_ENV fault in the point's task (see FAULT_ENV)."""
+    if kind == "wait":
+        deadline = time.monotonic() + WAIT_FAULT_TIMEOUT_S
+        while not os.path.exists(marker):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"fault injected by {FAULT_ENV}: {marker} never appeared")
+            time.sleep(0.05)
+        return
+    if kind == "raise":
+        if marker:
+            with open(marker, "a") as fh:
+                fh.write("attempt\n")
+        raise RuntimeError(f"fault injected by {FAULT_ENV}")
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        pass
+    else:
+        os._exit(70)  # the worker process dies mid-task, as on an out-of-memory kill
 
 
 def run_point(scenario: Scenario, paths: Optional[int], seed: Optional[int], fault: Optional[tuple] = None) -> dict:
@@ -68,18 +96,7 @@ def run_point(scenario: Scenario, paths: Optional[int], seed: Optional[int], fau
         ``{"paths", "seed", "version", "metrics": {name: {mean, se, p5, p50, p95, defined_paths}}}``.
     """
     if fault is not None:
-        kind, marker = fault
-        if kind == "raise":
-            if marker:
-                with open(marker, "a") as fh:
-                    fh.write("attempt\n")
-            raise RuntimeError(f"fault injected by {FAULT_ENV}")
-        try:
-            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            pass
-        else:
-            os._exit(70)  # the worker process dies mid-task, as on an out-of-memory kill
+        inject_fault(*fault)
     summary = simulate(scenario, paths=paths, seed=seed, keep_paths=0, workers=1).summary  # parallel across points
     return {"paths": summary["paths"], "seed": summary["seed"], "version": summary["version"],
             "metrics": summary["metrics"]}
