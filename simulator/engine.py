@@ -555,8 +555,8 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     """
     seed = scenario.seed if seed is None else int(seed)
     paths = scenario.paths if paths is None else int(paths)
+    check_memory(scenario, paths if path_ids is None else len(path_ids), keep_paths, max_memory_bytes)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
-    check_memory(scenario, len(ids), keep_paths, max_memory_bytes)
     check_power_models(scenario)
     if workers is None:
         workers = auto_workers(len(ids))

@@ -95,7 +95,7 @@ def test_runs_side_by_side_equal_the_runs_one_after_another():
     from simulator.errors import InputError
     from simulator.workflows.runs import simulate_each
 
-    scenarios = [load_scenario(f, ["failures.enabled=false"]) for f in ("scenarios/contract_example.yaml",
+    scenarios = [load_scenario(f, ["failures.enabled=false", "horizon_days=500"]) for f in ("scenarios/contract_example.yaml",
                                                                   "scenarios/hpc_conversion.yaml",
                                                                   "scenarios/single_site_operator.yaml")]
     seen = []
