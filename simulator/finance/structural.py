@@ -26,8 +26,9 @@ reading of Merton's model used in credit analysis, e.g. Crosbie & Bohn, "Modelin
 Moody's KMV, 2003). On day 0 the market close implies the asset value ``V*``,
 ``E(V*, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``V``; solved by bisection), and
 ``G₀ = V* − V₀``; without a close ``G₀ = (p₀ − 1) max(V₀, 0)`` with ``p₀`` = ``market_multiple``.
-``G`` is priced like the firm's assets on day 0, not like its later balance sheet: its BTC-linked share ``w₀`` moves with the
-BTC price, ``G_t = G₀ (w₀ P_t / P₀ + 1 − w₀)``, so a miner's premium keeps its BTC beta, while a
+``G`` is priced like the firm's assets on day 0, not like its later balance sheet: its
+BTC-linked share ``w₀`` moves with the BTC price, ``G_t = G₀ (w₀ P_t / P₀ + 1 − w₀)``, so a
+miner's premium keeps its BTC beta, while a
 purchase paid at its value with debt or cash moves ``V`` and ``F`` (or cash) alike and the price not
 at all, as it must (a premium multiplying ``V`` would mint ``(p − 1)`` of equity from every
 debt-financed dollar). A discount (``G₀ < 0``) is instead a share of the assets, ``G₀ V_t / V₀``, so

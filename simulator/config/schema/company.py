@@ -146,8 +146,9 @@ class Valuation(Strict):
     hpc_discount_rate: Optional[Fraction] = None
     """Discount rate of contracted HPC cash flows in NAV (default: discount_rate)."""
     long_run_premium: Optional[Positive] = None
-    """Premium (market-implied asset value / the model's asset value V) the premium reverts to in
-    logs (default: the day-0 premium, i.e. no drift)."""
+    """Long-run premium p_∞ (market-implied asset value / the model's asset value V): the market's
+    premium G reverts to (p_∞ − 1) V with premium_half_life_days (default: none, G keeps its day-0
+    value, moving only with BTC; finance/structural.py)."""
     premium_half_life_days: Positive = 365.0
     """Half-life of the premium's reversion to long_run_premium [days]."""
     min_asset_vol_annual: Positive = 0.2
