@@ -50,6 +50,7 @@ __all__ = [
     "CompactDecoded",
     "block_subsidy_sats",
     "subsidy_btc_of_heights",
+    "next_halving_height_of_heights",
     "halving_height",
     "next_halving_height",
     "next_retarget_height",
@@ -215,6 +216,15 @@ def subsidy_btc_of_heights(heights: np.ndarray) -> np.ndarray:
     """
     era = np.minimum(np.floor(heights) // HALVING_INTERVAL, MAX_HALVINGS)
     return _ERA_SUBSIDY_BTC[era.astype(np.intp)]
+
+
+def next_halving_height_of_heights(heights: np.ndarray) -> np.ndarray:
+    """:func:`next_halving_height` of float heights (floored; >= 0, unchecked), exact below 2^53.
+
+    >>> next_halving_height_of_heights(np.array([839_999.5, 840_000.0])).tolist()
+    [840000.0, 1050000.0]
+    """
+    return (np.floor(heights) // HALVING_INTERVAL + 1) * HALVING_INTERVAL
 
 
 def halving_height(n):

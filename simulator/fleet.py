@@ -12,7 +12,7 @@ the machines at the ASIC price index).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -217,16 +217,17 @@ class Trades:
     installed_ehs: np.ndarray
 
 
-def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray, new_usd_per_th,
+def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray,
+                 new_usd_per_th: np.ndarray | Callable[[], np.ndarray],
                  retired_units: np.ndarray, installed_units: np.ndarray) -> Trades:
     """Day ``day``'s deliveries, units leaving and installed fleet at the ASIC price index.
 
     ``index_usd_per_th`` ``(cohorts, paths)`` [USD/TH] is the second-hand index, ``new_usd_per_th``
-    the new-machine price (or a function returning it, called only on day 0 and delivery days). A cohort costs its ``units × hashrate_ths × price_usd_per_th`` (or launch
-    price), else ``units × hashrate_ths ×`` the new-machine price (a purchase) or the index (a fleet
-    item, on the opening balance sheet); units leaving (``retired_units``) are resold at
-    ``resale_usd_per_th`` or the index;
-    the installed fleet is worth ``Σ installed × hashrate_ths × index`` [USD]; installed EH/s is
+    the new-machine price (or a function returning it, called only on day 0 and delivery days). A
+    cohort costs its ``units × hashrate_ths × price_usd_per_th`` (or launch price), else
+    ``units × hashrate_ths ×`` the new-machine price (a purchase) or the index (a fleet item, on the
+    opening balance sheet); units leaving (``retired_units``) are resold at ``resale_usd_per_th`` or
+    the index; the installed fleet is worth ``Σ installed × hashrate_ths × index`` [USD]; installed EH/s is
     ``Σ installed × hashrate_ths / 10⁶``.
     """
     c, paths = cohorts, installed_units.shape[-1]

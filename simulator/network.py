@@ -374,10 +374,6 @@ class DayBlocks:
     miner_revenue_btc: np.ndarray
 
 
-def _subsidy_btc(height: np.ndarray) -> np.ndarray:
-    return chain.subsidy_btc_of_heights(height)
-
-
 def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_per_block: np.ndarray,
                 u_blocks: np.ndarray | None, blocks: np.ndarray | None = None,
                 difficulty_at=None) -> tuple[ChainState, DayBlocks]:
@@ -435,11 +431,11 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     first_today = np.isnan(state.epoch_start_s) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
     epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
 
-    halving = (np.floor(h_start) // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL  # next halving height
+    halving = chain.next_halving_height_of_heights(h_start)
     f_halving, halving_today = fraction(halving)
-    s_old = _subsidy_btc(h_start + 1)
+    s_old = chain.subsidy_btc_of_heights(h_start + 1)
     # without a halving today the new era's subsidy only ever multiplies an exact 0 below
-    s_new = _subsidy_btc(np.maximum(halving, h_start + 1)) if halving_today.any() else s_old
+    s_new = chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1)) if halving_today.any() else s_old
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)

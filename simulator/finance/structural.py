@@ -27,19 +27,19 @@ Moody's KMV, 2003). On day 0 the market close implies the asset value ``V*``,
 ``E(V*, F₀, T₀, σ₀) = S_market × diluted₀`` (``E`` rises with ``V``; solved by bisection), and
 ``G₀ = V* − V₀``; without a close ``G₀ = (p₀ − 1) max(V₀, 0)`` with ``p₀`` = ``market_multiple``.
 ``G`` is priced like the firm's assets on day 0, not like its later balance sheet: its
-BTC-linked share ``w₀`` moves with the BTC price, ``G_t = G₀ (w₀ P_t / P₀ + 1 − w₀)``, so a
-miner's premium keeps its BTC beta, while a
+BTC-linked share ``w₀`` moves with the BTC price, ``G_t = G₀ s_t`` with ``s_t = w₀ P_t / P₀ + 1 − w₀``
+(``P`` the BTC price), so a miner's premium keeps its BTC beta, while a
 purchase paid at its value with debt or cash moves ``V`` and ``F`` (or cash) alike and the price not
 at all, as it must (a premium multiplying ``V`` would mint ``(p − 1)`` of equity from every
-debt-financed dollar). A discount (``G₀ < 0``) is instead a share of the assets, ``G₀ V_t / V₀``, so
-a solvent firm's equity never reaches 0. With ``long_run_premium`` ``p_∞`` the premium reverts
-linearly to that share of today's assets with half-life ``h`` days:
-``G_t = (p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
+debt-financed dollar). A discount (``G₀ < 0``) is instead a share of the assets, ``s_t = V_t / V₀``, so
+a solvent firm's equity never reaches 0. With ``long_run_premium`` ``p_∞`` the premium reverts to
+``(p_∞ − 1) V_t``, the day-0 gap from it (moving with ``s_t``) halving every ``h`` days
+(``premium_half_life_days``): ``G_t = (p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
 ``σ_V`` is computed on the model's ``V``. A premium on the equity instead would multiply a deeply
 out-of-the-money call (a firm whose debt exceeds its model assets) by hundreds, and every later
 gain of the call with it.
 
-Units: USD for values, years for ``T``, annual fractions for rates and volatilities.
+Units: USD for values, years for ``T``, days for ``t`` and ``h``, annual fractions for rates and volatilities.
 """
 from __future__ import annotations
 

@@ -137,5 +137,5 @@ def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_
     tip = np.floor(np.asarray(height, float))
     subsidy_btc = chain.subsidy_btc_of_heights(tip)
     share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
-    days = ((tip // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL - tip) / units.TARGET_BLOCKS_PER_DAY  # to the next
+    days = (chain.next_halving_height_of_heights(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
     return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)
