@@ -33,6 +33,7 @@ from simulator.market.power_fit import STATISTICS, fit_index_model, power_statis
 
 #: The calendar years of the series (in CST, ERCOT's standard time).
 YEARS = (2023, 2024)
+#: Central Standard Time is UTC − 6 h: a CST calendar year starts at 06:00Z.
 CST_OFFSET = np.timedelta64(6, "h")
 
 
@@ -46,6 +47,7 @@ def year_statistics(name: str) -> dict[str, dict[str, float]]:
 
 
 def print_statistics(name: str) -> None:
+    """The statistics of profile ``name``'s series, one column a year and one for both."""
     columns = year_statistics(name)
     print(f"\n{name}: {SETTLEMENT_POINTS[name]} real-time, {SERIES_FILES[name]}")
     print(f"{'statistic':26s} {'unit':9s}" + "".join(f"{label:>12s}" for label in columns))
@@ -54,10 +56,12 @@ def print_statistics(name: str) -> None:
 
 
 def _numbers(values) -> str:
+    """A profile table's factors as a flow-style YAML list, 3 significant digits (as the profiles hold them)."""
     return "[" + ", ".join(f"{float(v):.3g}" for v in values) + "]"
 
 
 def print_fit(name: str, paths: int, seed: int) -> None:
+    """The index model fitted to ``name``'s series: its statistics beside the data's, then the profile blocks."""
     prices, hours = load_ercot_history(name)
     fit = fit_index_model(prices, hours)
     data = power_statistics(prices, hours)

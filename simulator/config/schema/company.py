@@ -130,8 +130,9 @@ class Equity(Strict):
 
 
 class Valuation(Strict):
-    """How the equity is valued on each path and day: Merton equity value of the firm's value V plus the market's
-    premium G, per diluted share, V counting operations at max(fleet and sites, the method's EV) (README, "Valuation")."""
+    """How the equity is valued on each path and day: Merton equity value of the firm's value V plus the
+    market's premium G, per diluted share, V counting operations at max(fleet and sites, the method's EV)
+    (README, "Valuation")."""
 
     method: Literal["nav", "dcf", "multiple"] = "nav"
     """nav: net asset value; dcf: expected free cash flow from the day's state; multiple: EV multiple."""
