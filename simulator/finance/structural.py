@@ -170,8 +170,9 @@ class TrailingVol:
     """Realised annual volatility of the last 90 daily log returns per path (the model's before 90).
 
     The window's mean and sum of squared deviations ``M₂`` are kept as running values: each day
-    the new return ``x`` replaces the oldest ``y`` (a sliding Welford update, Welford 1962,
-    *Technometrics* 4(3), 419–420; Chan, Golub and LeVeque 1983 for the windowed form)
+    the new return ``x`` replaces the oldest ``y`` (Welford's update, *Technometrics* 4(3), 1962,
+    419–420, applied to a removal and an addition; Chan, Golub and LeVeque, *The American
+    Statistician* 37(3), 1983, 242–247, on the accuracy of such updates)
 
     .. math::
 
