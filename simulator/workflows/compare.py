@@ -76,7 +76,7 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
                 doc.data[key] = source.data[key]
         scenarios.append(validate_document(doc, file))
     results = simulate_each(scenarios, paths=paths, seed=seed, keep_paths=0, workers=workers, progress=progress,
-                            max_memory_bytes=max_memory_bytes, run=simulate)  # run: this module's name, for tests
+                            max_memory_bytes=max_memory_bytes, run=simulate)  # side by side; run= so tests can patch compare.simulate
     runs = [(file, res) for res, file in zip(results, files)]
     rows = []
     for file, res in runs:
