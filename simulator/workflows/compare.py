@@ -75,8 +75,9 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
             if key in source.data:
                 doc.data[key] = source.data[key]
         scenarios.append(validate_document(doc, file))
+    # side by side; run= names this module's simulate, so tests can patch compare.simulate
     results = simulate_each(scenarios, paths=paths, seed=seed, keep_paths=0, workers=workers, progress=progress,
-                            max_memory_bytes=max_memory_bytes, run=simulate)  # side by side; run= so tests can patch compare.simulate
+                            max_memory_bytes=max_memory_bytes, run=simulate)
     runs = [(file, res) for res, file in zip(results, files)]
     rows = []
     for file, res in runs:
