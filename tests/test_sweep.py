@@ -368,7 +368,12 @@ def _interrupt(work, cluster, sig, held, release, *, sigint_ignored=False) -> di
         while time.monotonic() < deadline and proc.poll() is None and len(finished()) < before + 2:
             time.sleep(0.05)
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # the signal did not stop it (a SIGINT ignored): leave no sweep behind
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"hashfleet sweep was still running 60 s after {signal.Signals(sig).name}")
     finally:
         release.write_text("")
     names = os.listdir(work / "points")
