@@ -148,6 +148,23 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def main(debug: bool) -> None:
     """hashfleet: fleet-level Bitcoin mining operations simulator."""
+    _take_ctrl_c()
+
+
+def _take_ctrl_c() -> None:
+    """Let Ctrl-C (SIGINT) interrupt every command, even one started with SIGINT ignored.
+
+    Python keeps an ignored SIGINT ignored, and a non-interactive shell starts its background
+    jobs (``hashfleet sweep ... &`` in a script) with SIGINT ignored: such a sweep ran all its
+    points and exited 0 after a Ctrl-C or ``kill -INT``. A run or sweep stops cleanly (whole
+    files, exit 130, a re-run resumes), so it takes the signal. A handler someone installed
+    (a notebook's, an embedding program's) is left alone; so is everything outside the main thread.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --------------------------------------------------------------------------- validate / schema
@@ -521,11 +538,12 @@ def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries
     A progress bar of sweep points is drawn on stderr when it is a terminal, a line per finished
     point otherwise (or with --progress); --quiet prints neither.
     """
+    import os
+
     from simulator.progress import ProgressBar
     from simulator.workflows.sweep import prepare, run_sweep
 
-    plan = prepare(scenario_file, grid, overrides=overrides, paths=paths, seed=seed)
-    bar = None if quiet or progress or not sys.stderr.isatty() else ProgressBar("points", label="sweeping")
+    bar = None
 
     def report(done, total, point, status):
         if bar is not None:
@@ -533,12 +551,15 @@ def sweep(scenario_file, grid, out_dir, scheduler, workers, paths, seed, retries
         elif not quiet:
             click.echo(f"hashfleet: point {done}/{total} {status}: {point.label()}", err=True)
 
-    try:
+    try:  # a Ctrl-C while the points load (seconds for a large grid) exits 130 too, not click's "Aborted!" 1
+        plan = prepare(scenario_file, grid, overrides=overrides, paths=paths, seed=seed)
+        bar = None if quiet or progress or not sys.stderr.isatty() else ProgressBar("points", label="sweeping")
         result = run_sweep(plan, out_dir, workers=workers, scheduler=scheduler, overwrite=overwrite, retries=retries,
                            on_point=report if (progress or bar is not None) else None)
     except KeyboardInterrupt:
-        click.echo(f"hashfleet: interrupted; finished points are kept in {out_dir}/points, re-run the same command "
-                   "to resume", err=True)
+        kept = (f"finished points are kept in {out_dir}/points, re-run the same command to resume"
+                if os.path.isdir(os.path.join(out_dir, "points")) else "no point had finished")
+        click.echo(f"hashfleet: interrupted; {kept}", err=True)
         sys.exit(130)
     finally:
         if bar is not None:

@@ -342,13 +342,17 @@ def test_failing_point_is_retried_reported_and_resumed(reference, cluster, runne
 INTERRUPTED_GRID = [f"{DRIFT}=-0.2,0.2", f"{GROWTH}=0,0.4", "market.btc_price.vol_annual=0.4,0.5,0.6"]
 
 
-def _interrupt(work, cluster, sig, held, release) -> dict:
+def _interrupt(work, cluster, sig, held, release, *, sigint_ignored=False) -> dict:
     """Run ``hashfleet sweep`` of INTERRUPTED_GRID into ``work`` as a process whose points
     ``held`` wait for the file ``release`` (a FAULT_ENV hook): once two more points than it
     started with are written, both workers hold a point, and nothing else can finish; send
-    ``sig`` then, record what it left, and release the held points (their results are dropped)."""
+    ``sig`` then, record what it left, and release the held points (their results are dropped).
+    ``sigint_ignored`` starts it with SIGINT ignored, as a script's background job (``cmd &``)
+    is started by a non-interactive shell; otherwise it gets this process's disposition."""
     cmd = [sys.executable, "-m", "simulator.cli", "sweep", str(CONTRACT), *SETS, "--paths", str(PATHS),
            "--out", str(work), "--scheduler", cluster.scheduler.address]
+    if sigint_ignored:  # sh's `trap "" INT` sets SIG_IGN, which exec keeps
+        cmd = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *cmd]
     for g in INTERRUPTED_GRID:
         cmd += ["--grid", g]
 
@@ -364,7 +368,12 @@ def _interrupt(work, cluster, sig, held, release) -> dict:
         while time.monotonic() < deadline and proc.poll() is None and len(finished()) < before + 2:
             time.sleep(0.05)
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # the signal did not stop it (a SIGINT ignored): leave no sweep behind
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"hashfleet sweep was still running 60 s after {signal.Signals(sig).name}")
     finally:
         release.write_text("")
     names = os.listdir(work / "points")
@@ -378,11 +387,14 @@ def interrupted(cluster, tmp_path_factory):
     """One sweep interrupted twice, then resumed in-process: a fresh run stopped with SIGINT
     (Ctrl-C) while its 3rd and 4th points run, its re-run killed with SIGKILL (no handler runs)
     while its 7th and 8th do, the rest finished by run_sweep. One chain instead of two sweeps of
-    12 points; the held points make the moment of each signal certain (no race with a fast sweep)."""
+    12 points; the held points make the moment of each signal certain (no race with a fast sweep).
+    The SIGINT run starts with SIGINT ignored (a script's background job): it must still stop,
+    and the check no longer depends on how the test process itself was started."""
     folder = tmp_path_factory.mktemp("interrupted")
     work, gates = folder / "w", tmp_path_factory.mktemp("gates")
     plan = prepare(str(CONTRACT), INTERRUPTED_GRID, overrides=BASE, paths=PATHS)
-    stages = {"SIGINT": _interrupt(work, cluster, signal.SIGINT, plan.points[2:4], gates / "first")}
+    stages = {"SIGINT": _interrupt(work, cluster, signal.SIGINT, plan.points[2:4], gates / "first",
+                                   sigint_ignored=True)}
     stages["SIGKILL"] = _interrupt(work, cluster, signal.SIGKILL, plan.points[6:8], gates / "second")
     res = run_sweep(plan, work, client=cluster)
     return stages, plan, res, work, sorted(os.listdir(folder))
@@ -400,6 +412,67 @@ def test_faults_are_comma_separated_and_a_wait_is_released_by_its_file(monkeypat
     timer.start()
     inject_fault("wait", str(release))  # returns once the file appears
     assert time.monotonic() - started >= 0.25
+
+
+def test_ctrl_c_is_taken_even_when_started_ignored(runner):
+    """A command started with SIGINT ignored (a script's `hashfleet sweep ... &`) takes it back;
+    a handler someone installed (a notebook's) is left alone."""
+    def own(signum, frame):
+        return None
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert runner.invoke(main, ["schema"]).exit_code == 0
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, own)
+        assert runner.invoke(main, ["schema"]).exit_code == 0
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_while_the_local_cluster_starts_closes_it(monkeypatch):
+    """SIGINT inside LocalCluster(...) is held until the cluster and its client exist, then raised
+    where open_client closes both (before, the half-started cluster was never closed and dask's
+    exit hook printed an AssertionError traceback under the "interrupted" line)."""
+    import dask.distributed
+
+    closed = []
+
+    class Cluster:
+        def __init__(self, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C half-way through the start
+            time.sleep(0.05)
+            self.started = True
+
+        def close(self):
+            closed.append("cluster")
+
+    class Client:
+        def __init__(self, cluster, **kwargs):
+            assert cluster.started
+
+        def close(self):
+            closed.append("client")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(dask.distributed, "Client", Client)
+    with pytest.raises(KeyboardInterrupt):
+        with open_client(None, 1, 1, 0):
+            pytest.fail("the held Ctrl-C is raised before the sweep submits anything")
+    assert closed == ["client", "cluster"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_while_the_points_load_exits_130(runner, monkeypatch, tmp_path):
+    import simulator.workflows.sweep as sweep_pkg
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_pkg, "prepare", interrupted)
+    result = runner.invoke(main, CLI_BASE + ["--out", str(tmp_path / "s")])
+    assert result.exit_code == 130 and "hashfleet: interrupted; no point had finished" in result.stderr
 
 
 def _assert_whole_files(stage: dict, points: int) -> None:

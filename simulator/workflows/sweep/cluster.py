@@ -13,6 +13,7 @@ from simulator.config import Scenario
 from simulator.engine import simulate
 from simulator.errors import InputError
 from simulator.workflows.sweep.grid import printable
+from simulator.workflows.sweep.interrupt import deferred_sigint
 from simulator.workflows.sweep.store import dumps, point_record, write_bytes
 
 #: Fault injection for the test suite: ``kill-once:POINT_ID:MARKER_FILE`` makes the first
@@ -157,7 +158,9 @@ def open_client(scheduler: Optional[str], workers: Optional[int], pending: int, 
     dashboard (nobody is told its address); the scheduler's ``allowed-failures`` set to
     ``retries``; :data:`LOCAL_CLUSTER_CONFIG` and the start method of :func:`start_method`,
     both kept in ``dask.config`` until the cluster is closed, as the nanny reads the start
-    method again when it restarts a worker.
+    method again when it restarts a worker. A Ctrl-C while the cluster and its client start is
+    held until both exist (:func:`~simulator.workflows.sweep.interrupt.deferred_sigint`), then
+    raised where this closes them.
     """
     import dask
     from dask.distributed import Client, LocalCluster
@@ -187,13 +190,18 @@ def open_client(scheduler: Optional[str], workers: Optional[int], pending: int, 
     settings = {**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": retries,
                 "distributed.worker.multiprocessing-method": start_method(n)}
     with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               host="127.0.0.1", silence_logs=logging.CRITICAL)
+        cluster = client = None
         try:
-            with Client(cluster, set_as_default=False) as client:
-                yield client
+            with deferred_sigint():  # a Ctrl-C during the start lands once the cluster can be closed
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       host="127.0.0.1", silence_logs=logging.CRITICAL)
+                client = Client(cluster, set_as_default=False)
+            yield client
         finally:
-            cluster.close()
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 
