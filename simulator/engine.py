@@ -523,9 +523,13 @@ def check_memory(scenario: Scenario, paths: int, keep_paths: int, max_memory_byt
                                        f"horizon_days or fewer --keep-paths, or split the paths over several runs")
 
 
-def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
-             progress: bool | Callable[[int, int], None] = False, path_ids=None, workers: int | None = None,
-             max_memory_bytes: int | None = None) -> Results:
+#: Paths whose daily rows a run keeps unless told otherwise.
+DEFAULT_KEEP_PATHS = 20
+
+
+def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None,
+             keep_paths: int = DEFAULT_KEEP_PATHS, progress: bool | Callable[[int, int], None] = False,
+             path_ids=None, workers: int | None = None, max_memory_bytes: int | None = None) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -583,7 +587,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
                    daily_quantiles=daily_quantiles, monthly=out["monthly"])
 
 
-def run(src, *, paths: int | None = None, seed: int | None = None, keep_paths: int = 20,
+def run(src, *, paths: int | None = None, seed: int | None = None, keep_paths: int = DEFAULT_KEEP_PATHS,
         overrides=()) -> Results:
     """Load (if given a path) and simulate a scenario: the notebook entry point.
 

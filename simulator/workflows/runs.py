@@ -17,7 +17,7 @@ import multiprocessing
 from typing import Iterator, Sequence
 
 from simulator.config.schema import Scenario
-from simulator.engine import check_memory, check_power_models, simulate
+from simulator.engine import DEFAULT_KEEP_PATHS, check_memory, check_power_models, simulate
 from simulator.errors import InputError
 from simulator.progress import stages
 from simulator.results import Results
@@ -62,7 +62,7 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
             yield run(scenario, workers=workers, progress=stage(k), **options)
         return
     for scenario, n in zip(scenarios, paths):  # bad input fails here, before any process starts
-        check_memory(scenario, n, options.get("keep_paths", 20), options.get("max_memory_bytes"))
+        check_memory(scenario, n, options.get("keep_paths", DEFAULT_KEEP_PATHS), options.get("max_memory_bytes"))
         check_power_models(scenario)
     context = multiprocessing.get_context("fork")
     done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
