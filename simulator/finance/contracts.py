@@ -77,7 +77,7 @@ class ContractValuer:
         """Expected value of every project at the close of ``day`` ``(projects, paths)`` [USD].
 
         ``PV(a)`` is read from each project's tables by the path's age in days (:meth:`pv_parts`):
-        the same sums as :meth:`pv_usd`, regrouped by what multiplies them."""
+        the module docstring's sums, regrouped by what multiplies them."""
         out = np.zeros(self.completed_day.shape)
         for j in range(len(self.projects)):
             done = self.completed_day[j] <= day  # NaN (not completed): False
@@ -100,7 +100,7 @@ class ContractValuer:
         """Project ``j``'s ``PV(a)`` at ages ``a = i / 365`` years, ``i = 0, 1, …``, in three parts
         ``(revenue, power, fixed)`` [USD, USD per USD/MWh, USD], so that
         ``PV(a) = factor × revenue[i] − power price × power[i] − fixed[i]`` (``factor``: the path's lease
-        rate factor for colocation, 1 for GPU cloud). The sums of :meth:`pv_usd` do not depend on
+        rate factor for colocation, 1 for GPU cloud). The module docstring's sums do not depend on
         the path otherwise, so they are computed once per age, a year of ages at a time as the run
         needs them, up to the end of the life (one more entry, 0, stands for every later age)."""
         tables = self._tables.setdefault(j, (np.empty(0),) * 3)
@@ -149,25 +149,6 @@ class ContractValuer:
         if b <= 0:
             return float(day < s)
         return min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
-
-    def pv_usd(self, j: int, age_years, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
-        """``PV(a)`` of project ``j`` at ages ``a`` [years] per path (see the module docstring) [USD],
-        summed directly (the reference of :meth:`pv_parts`)."""
-        p, r = self.projects[j], self.projects[j].revenue
-        length, t, x, occ = self._grid(j, age_years)
-        power_usd = p.it_mw * p.pue * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * power_price_usd_per_mwh
-        opex_usd = p.opex_usd_per_mw_year * p.it_mw
-        if r.kind == "colocation":
-            revenue = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR * rate_factor
-                       * (1 + r.escalator_annual) ** np.floor(x))
-            power_usd = 0.0 if r.tenant_pays_power else power_usd
-            survival = (1 - r.tenant_default_probability_annual) ** t
-        else:
-            revenue = (r.gpus_per_mw * p.it_mw * units.HOURS_PER_DAY * units.DAYS_PER_YEAR * r.price_usd_per_gpu_hour
-                       * r.utilization * (1 - r.price_decline_annual) ** x)
-            survival = 1.0
-        cash_flow = (revenue - power_usd) * occ - opex_usd
-        return (length * cash_flow * survival * (1 + self.rate) ** -t).sum(axis=0)
 
 
 def _life_years(revenue, dcf_years: int) -> float:
