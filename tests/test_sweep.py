@@ -45,21 +45,12 @@ CLI_BASE = ["sweep", str(CONTRACT), "--grid", GRID[0], "--grid", GRID[1], *SETS,
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two worker processes forked from this one (as run_sweep's own cluster does on Linux), held
-    to fork for the module so the worker a nanny restarts is forked too: a spawned worker imports
-    the package again, about a second of CPU each start."""
-    dask = pytest.importorskip("dask")
-    from dask.distributed import Client, LocalCluster
-
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    with dask.config.set({"distributed.scheduler.allowed-failures": 2,
-                          "distributed.worker.multiprocessing-method": method}):
-        cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                          host="127.0.0.1", silence_logs=logging.CRITICAL)
-        client = Client(cl, set_as_default=False)
+    """Two worker processes started as run_sweep's own cluster starts them (forked on Linux, given
+    WORKER_START_TIMEOUT_S, spawned if a fork hangs), shared by the module: a spawned worker
+    imports the package again, about a second of CPU each start."""
+    pytest.importorskip("dask")
+    with open_client(None, 2, 2, retries=2) as client:
         yield client
-        client.close()
-        cl.close()
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +283,37 @@ def test_own_cluster_workers_start_with_the_package_imported():
                 pass
             time.sleep(0.2)
         assert list(states.values()) == [(True, LOCAL_CLUSTER_CONFIG)]
+
+
+_HANG_FORKED_CHILDREN = []  # non-empty: a process forked from this one sleeps (see the test below)
+
+
+def _hang_if_asked():
+    if _HANG_FORKED_CHILDREN:
+        time.sleep(_HANG_FORKED_CHILDREN[0])
+
+
+os.register_at_fork(after_in_child=_hang_if_asked)
+
+
+def test_hung_forked_worker_gives_way_to_spawned_ones(monkeypatch, capfd):
+    """A forked worker that never starts (a lock held by another thread at the fork stays held
+    in the child) is given up after WORKER_START_TIMEOUT_S, and the cluster starts again with
+    spawned workers (a spawn runs no fork handler of this process), which run points."""
+    import simulator.workflows.sweep.cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module, "start_method", lambda workers: "fork")
+    monkeypatch.setattr(cluster_module, "WORKER_START_TIMEOUT_S", 3)
+    _HANG_FORKED_CHILDREN.append(30)
+    try:
+        with open_client(None, 1, 1, retries=0) as client:
+            _HANG_FORKED_CHILDREN.clear()
+            assert client.submit(sum, [1, 2]).result(timeout=60) == 3
+            import dask
+            assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
+    finally:
+        _HANG_FORKED_CHILDREN.clear()
+    assert "starting spawned workers instead" in capfd.readouterr().err
 
 
 def test_large_client_process_spawns_its_workers():

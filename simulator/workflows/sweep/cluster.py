@@ -51,6 +51,13 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
 }
+#: Seconds a local worker process may take to start and report to its nanny before the start
+#: is given up (dask's ``death_timeout``). A forked worker starts in ~0.1 s and a spawned one
+#: in a few seconds, but a fork copies only the forking thread: a lock another thread of this
+#: process held at that instant (the dask event loop's, writing a log line) stays locked in
+#: the child, which then waits on it forever. :func:`open_client` then starts the cluster again
+#: with spawned workers, which share nothing with this process.
+WORKER_START_TIMEOUT_S = 60
 #: Fork the local workers from this process only while its resident memory is below this
 #: fraction of a worker's memory limit (see :func:`start_method`).
 FORK_MAX_RSS_FRACTION = 0.25
@@ -163,7 +170,7 @@ def open_client(scheduler: Optional[str], workers: Optional[int], pending: int, 
     raised where this closes them.
     """
     import dask
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     if scheduler:
         where = f"--scheduler {printable(scheduler)}"
@@ -187,21 +194,52 @@ def open_client(scheduler: Optional[str], workers: Optional[int], pending: int, 
             yield client
         return
     n = min(workers or default_workers(), max(1, pending))
-    settings = {**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": retries,
-                "distributed.worker.multiprocessing-method": start_method(n)}
+    method = start_method(n)
+    settings = {**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": retries}
     with dask.config.set(settings):
         cluster = client = None
         try:
             with deferred_sigint():  # a Ctrl-C during the start lands once the cluster can be closed
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       host="127.0.0.1", silence_logs=logging.CRITICAL)
+                try:
+                    cluster = _local_cluster(n, method)
+                except Exception as exc:  # dask raises RuntimeError, TimeoutError or an AssertionError
+                    if method != "fork":
+                        raise
+                    print(f"hashfleet: a forked dask worker did not start within {WORKER_START_TIMEOUT_S} s "
+                          f"({type(exc).__name__}); starting spawned workers instead", file=sys.stderr)
+                    method = "spawn"
+                    cluster = _local_cluster(n, method)
                 client = Client(cluster, set_as_default=False)
-            yield client
+            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                yield client  # the method stays set: a nanny reads it again to restart its worker
         finally:
             if client is not None:
                 client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _local_cluster(n: int, method: str):
+    """A LocalCluster of ``n`` one-thread worker processes started by ``method`` (``fork`` or
+    ``spawn``), each given :data:`WORKER_START_TIMEOUT_S` to start (dask's ``death_timeout``).
+    If the start fails, the processes it started are killed (dask's nanny waits for a worker
+    stuck in its start before it stops it, i.e. for ever)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    try:
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                host="127.0.0.1", silence_logs=logging.CRITICAL, death_timeout=WORKER_START_TIMEOUT_S)
+    except BaseException:  # a worker stuck in its start is not stopped by its nanny: end what this start began
+        for child in psutil.Process().children(recursive=True):
+            if child.pid not in before:
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+        raise
 
 
 
