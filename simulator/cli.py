@@ -10,6 +10,7 @@ import csv
 import functools
 import io
 import json
+import math
 import sys
 import warnings
 
@@ -80,7 +81,11 @@ def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, floatfmt:
         if v is None:
             return "—"
         if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 1e4 else floatfmt.format(v)
+            if abs(v) >= 1e4:
+                return f"{v:,.0f}"
+            if 0 < abs(v) < 1e-3 and math.isfinite(v):  # e.g. BTC per share: 0.0000217049, not 2.17049e-05
+                return f"{v:.{5 - math.floor(math.log10(abs(v)))}f}"
+            return floatfmt.format(v)
         return str(v)
 
     table = [[cell(r.get(c)) for c in columns] for r in rows]

@@ -172,6 +172,10 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
 
 #: Every metric, for units and documentation.
 ALL_METRICS = {**METRICS, **FINANCE_METRICS}
+#: The per-path indicators (1 if it happened on the path, else 0): their mean is the
+#: probability; their percentiles say nothing more (and numpy interpolates 0.5 between a 0 and
+#: a 1), so the summary leaves them out.
+INDICATOR_METRICS = frozenset(name for name in ALL_METRICS if name.startswith("prob_"))
 #: The ratio metrics (a :class:`Ratio`): the compare and sweep tables show their pooled value.
 RATIO_METRICS = frozenset(name for name, (_, fn, _) in ALL_METRICS.items() if isinstance(fn, Ratio))
 

@@ -56,6 +56,8 @@ class Results:
     def summary(self) -> dict:
         """The content of summary.json."""
         stats = {name: metric_registry.summarise(values) for name, values in self.path_metrics.items()}
+        for name in metric_registry.INDICATOR_METRICS & stats.keys():
+            stats[name].update(p5=None, p50=None, p95=None)  # a probability: its mean says it all
         for name, (numerator, denominator) in self.ratio_parts.items():
             if name in stats:
                 stats[name]["pooled"] = metric_registry.pooled(numerator, denominator)

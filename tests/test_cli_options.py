@@ -68,3 +68,15 @@ def test_memory_check_uses_total_memory_not_what_is_free_now(monkeypatch):
     monkeypatch.setattr(engine, "total_memory_bytes", lambda: need - 1)  # a smaller machine
     with pytest.raises(ValueError, match="the machine has"):
         engine.check_memory(s, 100, 20)
+
+
+def test_table_shows_small_numbers_in_fixed_point(capsys):
+    """A table cell never shows scientific notation to an analyst: BTC per share is
+    0.0000217049 (six significant digits), not 2.17049e-05; other magnitudes keep their format."""
+    from simulator.cli import emit
+
+    emit([{"m": "end_btc_per_share", "v": 2.170494e-05}, {"m": "x", "v": -0.000123456789},
+          {"m": "y", "v": 0.5}, {"m": "z", "v": 12345.6}, {"m": "w", "v": 0.0}], "table")
+    out = capsys.readouterr().out
+    assert "0.0000217049" in out and "-0.000123457" in out and "0.5" in out and "12,346" in out
+    assert "e-0" not in out

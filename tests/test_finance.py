@@ -180,6 +180,9 @@ def test_a_60_percent_drop_is_topped_up_from_free_btc_that_day():
     m = res.summary["metrics"]
     assert m["prob_margin_call"]["mean"] == 1.0 and m["prob_liquidation"]["mean"] == 0.0
     assert m["prob_cash_shortfall"]["mean"] == 0.0
+    # a probability is its mean: no percentiles of the 0/1 indicator (numpy would interpolate 0.5)
+    assert all(m["prob_margin_call"][q] is None for q in ("p5", "p50", "p95"))
+    assert m["end_btc_per_share"]["p50"] is not None
 
 
 def test_without_free_btc_or_cash_the_collateral_is_sold_after_the_cure_with_the_penalty(tmp_path):
