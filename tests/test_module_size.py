@@ -70,3 +70,20 @@ def test_the_check_finds_a_long_file_and_a_long_function(tmp_path):
     (pkg / "long_file.py").write_text("# comment\n" * (MAX_FILE_LINES + 1))
     assert problems(pkg) == ["simulator/long_file.py: 801 lines (at most 800)",
                              "simulator/long_function.py:1: f has 61 executable lines (at most 60)"]
+
+
+#: Most lines of a SimPy actor, its ``def`` line and docstring included (issue 19).
+MAX_ACTOR_LINES = 40
+
+
+def test_simpy_actors_are_short_loops():
+    """Every SimPy actor of ``engine._Simulation`` (a method that yields the environment's
+    timeouts) is at most :data:`MAX_ACTOR_LINES` lines: the formulas live in the domain modules
+    it calls. The check finds the actors by their yields, so a new actor is checked too."""
+    tree = ast.parse((REPO / "simulator" / "engine.py").read_text(encoding="utf-8"))
+    sim = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "_Simulation")
+    actors = {n.name: n.end_lineno - n.lineno + 1 for n in sim.body if isinstance(n, ast.FunctionDef)
+              and any(isinstance(y, ast.Yield) and "timeout" in ast.unparse(y) for y in ast.walk(n))}
+    assert len(actors) >= 10, sorted(actors)  # fleet, life_cycle, market, network, site, … are found
+    too_long = {name: lines for name, lines in actors.items() if lines > MAX_ACTOR_LINES}
+    assert not too_long, f"SimPy actors over {MAX_ACTOR_LINES} lines: {too_long}"
