@@ -150,12 +150,17 @@ KNOWN_GAPS = {
     ("iren.yaml", "production"): "50 EH/s earns $188.2M of mining revenue in Q4 2025 on history against $167.4M "
                                  "reported (+12 %), Childress on the ercot_west profile fitted to ERCOT's 2023-2024 "
                                  "prices (it curtails only above its ~$110/MWh breakeven; the earlier estimated profile, "
-                                 "mean $43, curtailed more and gave +7.9 %); IREN discloses no availability or "
-                                 "curtailment figure",
+                                 "mean $43, curtailed more and gave +7.9 %); Q3 2025 passes at +6.5 % ($248.0M vs $233.0M) "
+                                 "with IREN's own operating hashrate 44-45 EH/s of 50 installed; the Q4 excess coincides with a "
+                                 "$31.8M ASIC impairment for the ASIC-to-GPU transition, but no EH/s or date was published",
     ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
                               "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
     ("cleanspark.yaml", "opening"): "PP&E net and other current assets of the FY2025 10-K not reached: cash + BTC held and "
                                     "posted + miner deposits + goodwill and ROU = $1.77B of $3.18B total assets (-44.2 %)",
+    ("core_scientific.yaml", "opening"): "the preset carries no opening PP&E (self-mining fleet, data centres, CoreWeave-funded "
+                                         "construction) because the Q3 2025 10-Q balance sheet and PP&E note were not reached: "
+                                         "cash + BTC = $0.69B of $2.30B total assets (-69.7 %; total derived from two aggregator "
+                                         "pages, see the preset's balance_sheet line)",
 }
 
 
