@@ -28,9 +28,12 @@ stream, in the order the stream's calls draw them.
 
 Each output word ``x`` becomes, by ``mode``:
 
-- uniform: ``u = (⌊x / 2¹¹⌋ + ½) · 2⁻⁵³`` — 53 random bits, in (0, 1), never 0 or 1;
+- uniform: ``u = max(m, ½) · 2⁻⁵³`` with ``m = ⌊x / 2¹¹⌋``: 53 random bits (each of the 2⁵³
+  values of ``m`` its own ``u``), in (0, 1), never 0 or 1; ``m = 0`` gives 2⁻⁵⁴. (The
+  midpoint ``(m + ½) · 2⁻⁵³`` is not a double for ``m ≥ 2⁵²``: it rounds to even, and to
+  exactly 1.0 for the top word; every value here is exact, and ``1 − u`` too for ``m ≥ 1``.)
 - normal: ``Φ⁻¹(u)`` by Wichura's algorithm AS 241 (PPND16; Applied Statistics 37(3),
-  477–484, 1988), relative error about 1e-16; ``|z| ≤ 8.3`` since ``u ≥ 2⁻⁵⁴``;
+  477–484, 1988), relative error about 1e-16; ``−8.3 < z < 8.3`` since ``2⁻⁵⁴ ≤ u ≤ 1 − 2⁻⁵³``;
 - integer in [0, high): ``⌊x · high / 2⁶⁴⌋`` (the high word of the product; Lemire 2019,
   "Fast random integer generation in an interval", ACM TOMACS 29(1)). Each value is hit by
   ⌊2⁶⁴/high⌋ or ⌈2⁶⁴/high⌉ of the 2⁶⁴ words, so its probability is within 2⁻⁶⁴ of 1/high.
@@ -114,7 +117,7 @@ def _normal(u):
     if abs(q) <= 0.425:
         r = 0.180625 - q * q
         return q * _poly(_A, r) / _poly(_B, r)
-    r = np.sqrt(-np.log(min(u, 1.0 - u)))  # 1 − u is exact: u is a multiple of 2⁻⁵⁴
+    r = np.sqrt(-np.log(min(u, 1.0 - u)))  # exact where it is the smaller: u = m · 2⁻⁵³ > ½
     if r <= 5.0:
         z = _poly(_C, r - 1.6) / _poly(_D, r - 1.6)
     else:
@@ -143,10 +146,10 @@ def _convert(row, words, mode, high):
             row[p] = float(_mulhilo(words[p], high)[0])
     elif mode == UNIFORM:
         for p in range(row.shape[0]):
-            row[p] = (float(words[p] >> _S11) + 0.5) * _TWO_M53
+            row[p] = max(float(words[p] >> _S11), 0.5) * _TWO_M53
     else:
         for p in range(row.shape[0]):
-            row[p] = _normal((float(words[p] >> _S11) + 0.5) * _TWO_M53)
+            row[p] = _normal(max(float(words[p] >> _S11), 0.5) * _TWO_M53)
 
 
 @njit(cache=True, nogil=True)
