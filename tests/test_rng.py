@@ -175,3 +175,14 @@ def test_uniforms_and_normals_pass_ks_and_moment_tests():
         assert abs(np.corrcoef(a.reshape(-1), b.reshape(-1))[0, 1]) < 4 / np.sqrt(a.size)
     counts = np.bincount(streams.integers(6, (50,)).reshape(-1), minlength=6)
     assert stats.chisquare(counts).pvalue > 1e-4
+
+
+def test_a_seed_beyond_the_keys_128_bits_is_a_scenario_error(runner, write, contract_text):
+    """The key and counter hold 128 bits of the seed: a larger seed is refused at load, exactly."""
+    from simulator.cli import main
+
+    bad = write(contract_text.replace("seed: 7", f"seed: {2**128}"))
+    result = runner.invoke(main, ["validate", bad])
+    assert result.exit_code == 2
+    assert f"{bad}:5:7: seed: must be < {2**128}, got {2**128}" in result.stderr
+    assert runner.invoke(main, ["validate", write(contract_text.replace("seed: 7", f"seed: {2**128 - 1}"))]).exit_code == 0
