@@ -2,8 +2,9 @@
 
 Every number is a pure function of ``(seed, component, sub-stream, path, position)``, where
 the position counts the draws of that path on that stream in the order the calls make them
-(issue 19; docs/decisions.md, "Issue 19: random streams"). One compiled call
-(:func:`simulator.philox.fill`) fills a block for all paths, path axis last, in C order.
+(issue 19; docs/decisions.md, "Issue 19: random streams"). One call
+(:func:`simulator.philox.fill`: compiled, or numpy for a short run) fills a block for all
+paths, path axis last, in C order.
 Simulating paths 0..999 together or in chunks, in one process or several, gives the same
 numbers by construction. Everything downstream is vectorised over the last (path) axis.
 Streams from 0.2.0 on differ from 0.1.x's per-path PCG64 generators for the same seed.
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
+
+from simulator import philox
 
 #: Stable component ids: the spawn key's first element. Never renumber (it changes results).
 COMPONENTS: dict[str, int] = {
@@ -93,8 +96,6 @@ class PathStreams:
 
     def _fill(self, mode: int, shape: tuple, reuse: bool, high: int = 0) -> np.ndarray:
         """The next ``prod(shape)`` draws of every path, as a C-contiguous ``shape + (paths,)`` array."""
-        from simulator import philox  # numba loads on the first draw, not at start-up
-
         full = tuple(int(n) for n in shape) + (self.paths,)
         out = self._buffer if reuse and self._buffer is not None and self._buffer.shape == full else None
         if out is None:
@@ -115,21 +116,17 @@ class PathStreams:
         (overwriting it): a big block drawn again and again then costs no fresh memory, whose
         first touch is slow. The numbers are the same either way.
         """
-        return self._fill(_NORMAL, shape, reuse)
+        return self._fill(philox.NORMAL, shape, reuse)
 
     def uniform(self, shape: tuple, *, reuse: bool = False) -> np.ndarray:
         """Uniforms on (0, 1), 53 random bits, of shape ``shape + (paths,)`` (``reuse``: see :meth:`normal`)."""
-        return self._fill(_UNIFORM, shape, reuse)
+        return self._fill(philox.UNIFORM, shape, reuse)
 
     def integers(self, high: int, shape: tuple) -> np.ndarray:
         """Integers in [0, high) of shape ``shape + (paths,)``; each value's probability is within 2⁻⁶⁴ of 1/high."""
         if not 1 <= int(high) <= 2**53:
             raise ValueError(f"high must be in [1, 2**53], not {high}")
-        return self._fill(_INTEGER, shape, False, int(high)).astype(np.int64)
-
-
-#: :func:`simulator.philox.fill`'s modes (repeated here so that importing this module does not load numba).
-_UNIFORM, _NORMAL, _INTEGER = 0, 1, 2
+        return self._fill(philox.INTEGER, shape, False, int(high)).astype(np.int64)
 
 
 def path_last(a: np.ndarray) -> np.ndarray:

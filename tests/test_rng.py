@@ -47,14 +47,17 @@ def numpy_philox_words(key: tuple[int, int], counter: int, words: int) -> np.nda
 @pytest.mark.parametrize("counter", [[0, 0, 0, 0], [MASK64, 5, 0, 0], [MASK64, MASK64, 7, 0],
                                      [MASK64, MASK64, MASK64, 3], [2**40 + 9, 2**33, 1, MASK64]])
 def test_philox_blocks_are_numpy_philox_bits(key, counter):
-    """The kernel is bit-equal to numpy.random.Philox (Philox4x64-10) for the same key and counter,
-    including the counter's carries from one word into the next."""
-    from simulator import philox
+    """The kernel and the numpy form are bit-equal to numpy.random.Philox (Philox4x64-10) for the same
+    key and counter, including the counter's carries from one word into the next."""
+    from simulator import philox, philox_kernel
 
     start = sum(w << (64 * i) for i, w in enumerate(counter))
-    rows = [[((start + n) >> (64 * i)) & MASK64 for i in range(4)] for n in range(3)]
-    got = philox.raw_blocks(np.array(rows, dtype=np.uint64), np.uint64(key[0]), np.uint64(key[1]))
-    assert np.array_equal(got.reshape(-1), numpy_philox_words(key, start, 12))
+    rows = np.array([[((start + n) >> (64 * i)) & MASK64 for i in range(4)] for n in range(3)], dtype=np.uint64)
+    expected = numpy_philox_words(key, start, 12)
+    got = philox_kernel.raw_blocks(rows, np.uint64(key[0]), np.uint64(key[1]))
+    assert np.array_equal(got.reshape(-1), expected)
+    ours = np.stack(philox.philox_numpy(*rows.T, *key), axis=1)
+    assert np.array_equal(ours.reshape(-1), expected)
 
 
 @pytest.mark.parametrize("seed, component, sub", [(0, "blocks", 0), (7, "power", 3), (2**64 + 5, "failures", 0)])
@@ -81,15 +84,18 @@ def test_stream_draws_are_the_documented_philox_words(seed, component, sub):
 def test_uniforms_are_inside_the_open_interval_and_normals_match_ndtri_to_the_tails():
     """The extreme words give 2^-54 and 1 - 2^-53 (never 0 or 1), every other u is m·2^-53 exactly (53 bits,
     no rounding: (m + 1/2)·2^-53 would round to 1.0 for the top word); AS 241 agrees with scipy's ndtri
-    to ~1e-15 relative over the whole range, tails included (|z| up to 8.3)."""
-    from simulator import philox
+    to ~1e-15 relative over the whole range, tails included (|z| up to 8.3); the numpy form and the
+    compiled kernel give the same bits, normals' tails (their own logarithm) included."""
+    from simulator import philox, philox_kernel
 
     words = np.array([0, 1, 2**11 - 1, 2**11, 2**62, 2**63 - 1, 2**63, 2**64 - 2**11, MASK64], dtype=np.uint64)
     words = np.concatenate([words, np.random.default_rng(4).integers(0, 2**63, 20000, dtype=np.uint64) * np.uint64(2)
                             + np.uint64(1), (np.uint64(1) << np.arange(11, 64, dtype=np.uint64))])
     u, z = np.empty(words.size), np.empty(words.size)
-    philox._convert(u, words, philox.UNIFORM, np.uint64(0))
-    philox._convert(z, words, philox.NORMAL, np.uint64(0))
+    philox_kernel._convert(u, words, philox.UNIFORM, np.uint64(0))
+    philox_kernel._convert(z, words, philox.NORMAL, np.uint64(0))
+    assert np.array_equal(u, philox.convert_numpy(words, philox.UNIFORM, np.uint64(0)))
+    assert np.array_equal(z, philox.convert_numpy(words, philox.NORMAL, np.uint64(0)))
     assert u[0] == 2.0**-54 and u[8] == 1 - 2.0**-53
     assert (u > 0).all() and (u < 1).all()
     m = words >> np.uint64(11)
@@ -143,15 +149,31 @@ def test_bad_seed_sub_stream_and_bound_are_refused():
         PathStreams(1, "fees", [0]).integers(0, (2,))
 
 
-def test_modes_match_the_kernel_and_importing_rng_does_not_load_numba():
+@pytest.mark.parametrize("start, rows, paths", [(0, 1, 1), (3, 9, 7), (6, 40, 33), (1, 2, 1000)])
+@pytest.mark.parametrize("mode, high", [(0, 0), (1, 0), (2, 7), (2, 2**53)])
+def test_numpy_form_and_compiled_kernel_fill_the_same_bits(start, rows, paths, mode, high):
+    """Blocks cut at every offset within a Philox block, for uniforms, normals and integers."""
+    from simulator import philox, philox_kernel
+
+    ids = np.arange(5, 5 + paths, dtype=np.uint64) * np.uint64(2**33 + 1)
+    args = (start, ids, np.uint64(2**64 - 3), np.uint64(11 * 2**32 + 2), np.uint64(9), mode, np.uint64(high))
+    compiled, by_numpy = np.empty((rows, paths)), np.empty((rows, paths))
+    philox_kernel.fill(compiled, *args)
+    philox.fill_numpy(by_numpy, *args)
+    assert np.array_equal(compiled, by_numpy)
+
+
+def test_a_short_run_never_loads_numba_and_a_long_one_does():
+    """Which form ran never changes a number; a one-path year draws with numpy, 1,000 paths load the kernel."""
     import subprocess
     import sys
 
-    from simulator import philox, rng
-
-    assert (rng._UNIFORM, rng._NORMAL, rng._INTEGER) == (philox.UNIFORM, philox.NORMAL, philox.INTEGER)
-    code = "import sys, simulator.rng, simulator.engine; print('numba' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    code = ("import sys, numpy as np; from simulator.rng import PathStreams\n"
+            "s = PathStreams(1, 'power:0', np.arange(1)); u = [s.uniform((30, 50)) for _ in range(12)]\n"
+            "print('numba' in sys.modules)\n"
+            "PathStreams(1, 'power:0', np.arange(1000)).uniform((30, 50)); print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
 
 
 def test_uniforms_and_normals_pass_ks_and_moment_tests():
