@@ -50,6 +50,7 @@ ran never changes a number.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import numpy as np
 
@@ -81,6 +82,10 @@ LN2 = 0.6931471805599453
 SQRT_HALF = 0.7071067811865476
 
 
+# The leaf functions below run as they are in numpy and, compiled, inside
+# simulator/philox_kernel.py. numba's cache is keyed on the caller's file only: after editing one
+# of them, touch simulator/philox_kernel.py so the kernel recompiles (tests/test_rng.py's
+# numpy-against-kernel test fails on a stale kernel).
 def mulhilo(a, b):
     """``(high, low)`` 64-bit words of the 128-bit product ``a · b`` (uint64), from 32-bit halves."""
     a_lo, a_hi, b_lo, b_hi = a & _LOW32, a >> _S32, b & _LOW32, b >> _S32
@@ -189,6 +194,5 @@ def fill(out, start, path_ids, key0, key1, seed_high, mode, high) -> None:
 
 
 def _loaded_kernel():
-    import sys
-
+    """The compiled kernel's module if this process has imported it, else None."""
     return sys.modules.get("simulator.philox_kernel")

@@ -19,7 +19,7 @@ from scipy import special
 
 from simulator import philox
 
-#: Stable component ids: the spawn key's first element. Never renumber (it changes results).
+#: Stable component ids: the Philox key's component word (``id · 2³² + sub-stream``). Never renumber (it changes results).
 COMPONENTS: dict[str, int] = {
     "btc_price": 0,
     "fees": 1,

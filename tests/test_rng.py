@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import special, stats
 
@@ -208,3 +209,25 @@ def test_a_seed_beyond_the_keys_128_bits_is_a_scenario_error(runner, write, cont
     assert result.exit_code == 2
     assert f"{bad}:5:7: seed: must be < {2**128}, got {2**128}" in result.stderr
     assert runner.invoke(main, ["validate", write(contract_text.replace("seed: 7", f"seed: {2**128 - 1}"))]).exit_code == 0
+
+
+def test_a_run_is_the_same_whichever_form_draws(monkeypatch):
+    """The contract example (120 days, its power site, HPC project, company): one process drawing
+    everything with the compiled kernel and three workers drawing with numpy give the same results."""
+    from simulator import philox
+    from simulator.config import load_scenario
+    from simulator.engine import simulate
+
+    from conftest import CONTRACT, CONTRACT_120_DAYS
+
+    scenario = load_scenario(str(CONTRACT), CONTRACT_120_DAYS)
+    monkeypatch.setattr(philox, "KERNEL_FROM_DRAWS", 0)
+    compiled = simulate(scenario, paths=9, keep_paths=3, workers=1)
+    monkeypatch.setattr(philox, "KERNEL_FROM_DRAWS", 2**62)
+    monkeypatch.setattr(philox, "NUMPY_DRAWS_AT_MOST", 2**62)
+    monkeypatch.setattr(philox, "_loaded_kernel", lambda: None)
+    by_numpy = simulate(scenario, paths=9, keep_paths=3, workers=3)
+    for metric, values in compiled.path_metrics.items():
+        np.testing.assert_array_equal(by_numpy.path_metrics[metric], values, err_msg=metric)
+    pd.testing.assert_frame_equal(by_numpy.daily, compiled.daily)
+    pd.testing.assert_frame_equal(by_numpy.daily_quantiles, compiled.daily_quantiles)
