@@ -1,4 +1,4 @@
-"""Issue 19, item 2: what a keyed, vectorised Philox stream would cost against today's per-path PCG64.
+"""Issue 19, item 2: a keyed, vectorised Philox stream against 0.1.x's per-path PCG64 generators.
 
 Run from the repository root::
 
@@ -8,12 +8,14 @@ The issue asks for Philox4x32-10 "bit-equal to ``numpy.random.Philox``"; numpy's
 4×64-bit variant (Philox4x64-10, Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"),
 so this script implements Philox4x64-10 in numpy, one counter per (path, day, draw) under the key
 (seed, component), checks its words against ``numpy.random.Philox`` for the same key and counter,
-and times three ways of filling a ``(days, draws, paths)`` block of uniforms:
+and times four ways of filling a ``(days, draws, paths)`` block of uniforms:
 
-1. ``PathStreams.uniform`` (today: each path's own PCG64 generator, one call per path);
-2. the vectorised keyed Philox4x64-10 (one numpy expression for all paths, 10 rounds, the 64×64→128
-   multiply built from four 32-bit products since numpy has no wide multiply);
-3. the same Philox rounds at 32-bit width (Philox4x32-10), the cheapest counter-based option in numpy.
+1. 0.1.x's ``PathStreams.uniform``: each path's own PCG64 generator, one call per path;
+2. the vectorised keyed Philox4x64-10 in numpy (one expression for all paths, 10 rounds, the
+   64×64→128 multiply built from four 32-bit products since numpy has no wide multiply);
+3. the same Philox rounds at 32-bit width (Philox4x32-10), the cheapest counter-based option in numpy;
+4. ``PathStreams.uniform`` from 0.2.0 on: Philox4x64-10 compiled with numba (``simulator/philox.py``),
+   all paths in one call, path axis last (timed warm: the kernel compiled or loaded from its cache).
 
 It prints ns per uniform for each. The figure decides whether the stream change pays (see
 benchmarks/README.md, "Keyed streams").
@@ -118,15 +120,27 @@ def main() -> None:
     check_against_numpy()
     n = args.paths * args.days * args.draws
     ids = np.arange(args.paths)
+    generators = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(7, spawn_key=(5, 0, int(i)))))
+                  for i in ids]
+    block = np.empty((args.paths, args.days, args.draws))
+
+    def per_path_pcg64():  # 0.1.x's PathStreams._fill: the loop over paths, path-major memory
+        for j, g in enumerate(generators):
+            g.random(block.shape[1:], out=block[j])
+        return np.moveaxis(block, 0, -1)
+
+    pcg = _time(per_path_pcg64)
     streams = PathStreams(7, "failures", ids)
-    pcg = _time(lambda: streams.uniform((args.days, args.draws), reuse=True))
+    streams.uniform((args.days, args.draws), reuse=True)
+    compiled = _time(lambda: streams.uniform((args.days, args.draws), reuse=True))
     p64 = _time(lambda: keyed_uniforms(7, 5, ids, 0, args.days, args.draws))
     quads = -(-args.draws // 4)
     shape = (args.days * quads * args.paths,)
     c32 = tuple(np.arange(shape[0], dtype=np.uint64) & _LO32 if i == 0 else np.zeros(shape, np.uint64) for i in range(4))
     p32 = _time(lambda: philox4x32(c32, (7, 5)))
     figures = {"pcg64_per_path_ns_per_uniform": pcg / n * 1e9, "philox4x64_keyed_ns_per_uniform": p64 / n * 1e9,
-               "philox4x32_rounds_ns_per_uniform": p32 / n * 1e9 / 2}  # a 4x32 block gives 2 doubles
+               "philox4x32_rounds_ns_per_uniform": p32 / n * 1e9 / 2,  # a 4x32 block gives 2 doubles
+               "philox4x64_compiled_ns_per_uniform": compiled / n * 1e9}
     print(f"Philox4x64-10 words equal numpy.random.Philox's: yes")
     print(f"{args.paths} paths x {args.days} days x {args.draws} draws")
     for name, value in figures.items():

@@ -1,11 +1,13 @@
-"""Random streams: one ``numpy.random.Generator`` per (component, path).
+"""Random streams: counter-based Philox draws of one component for all paths at once.
 
-DESIGN.md, "Vectorised discrete events": path ``i`` of component ``c`` is seeded by
-``SeedSequence(seed, spawn_key=(c, i))``, so its numbers depend only on ``(seed, c, i)``:
-simulating paths 0..999 together or in chunks of 100 gives the same trajectories. Each path
-draws its next *block* of numbers (e.g. a year of normals) from its own generator; that
-draw is the one Python loop over paths the design allows. Everything downstream is
-vectorised over the last (path) axis.
+Every number is a pure function of ``(seed, component, sub-stream, path, position)``, where
+the position counts the draws of that path on that stream in the order the calls make them
+(issue 19; docs/decisions.md, "Issue 19: random streams"). One call
+(:func:`simulator.philox.fill`: compiled, or numpy for a short run) fills a block for all
+paths, path axis last, in C order.
+Simulating paths 0..999 together or in chunks, in one process or several, gives the same
+numbers by construction. Everything downstream is vectorised over the last (path) axis.
+Streams from 0.2.0 on differ from 0.1.x's per-path PCG64 generators for the same seed.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-#: Stable component ids: the spawn key's first element. Never renumber (it changes results).
+from simulator import philox
+
+#: Stable component ids: the Philox key's component word (``id · 2³² + sub-stream``). Never renumber (it changes results).
 COMPONENTS: dict[str, int] = {
     "btc_price": 0,
     "fees": 1,
@@ -34,16 +38,25 @@ COMPONENTS: dict[str, int] = {
 
 @dataclass
 class PathStreams:
-    """Per-path generators of one component, for the absolute path ids ``path_ids``.
+    """Keyed draws of one component, for the absolute path ids ``path_ids``.
 
     Parameters
     ----------
     seed : int
-        The scenario seed.
+        The scenario seed, in [0, 2¹²⁸).
     component : str
         A key of :data:`COMPONENTS` (or ``"name:k"`` for the k-th sub-stream, e.g. a site).
     path_ids : array of int
         Absolute path indices (0-based) simulated in this chunk.
+
+    Notes
+    -----
+    Draw ``i`` (0-based, counted over all calls) of path ``p`` is word ``i mod 4`` of the
+    Philox4x64-10 block with key ``(seed mod 2⁶⁴, id · 2³² + k)`` and counter
+    ``(⌊i/4⌋, p, ⌊seed/2⁶⁴⌋, 0)`` (``id``: :data:`COMPONENTS`; ``k``: the sub-stream), turned
+    into a uniform, a normal or an integer (:mod:`simulator.philox`). A call of ``m`` draws
+    per path takes the path's next ``m`` positions, so splitting a block of days into two
+    calls gives the same numbers as one call.
 
     Examples
     --------
@@ -51,68 +64,78 @@ class PathStreams:
     >>> b = PathStreams(7, "btc_price", np.arange(2, 4)).normal((3,))
     >>> bool(np.array_equal(a[:, 2:], b))
     True
+    >>> PathStreams(7, "btc_price", np.arange(2)).uniform((2,)).round(6).tolist()
+    [[0.90076, 0.140991], [0.777463, 0.122578]]
     """
 
     seed: int
     component: str
     path_ids: np.ndarray
-    _generators: list = field(init=False, repr=False)
+    _key: tuple = field(init=False, repr=False)
+    _counter_paths: np.ndarray = field(init=False, repr=False)
+    _position: int = field(init=False, repr=False, default=0)
     _buffer: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         name, _, sub = self.component.partition(":")
-        key = (COMPONENTS[name], int(sub or 0))
+        sub_stream, seed = int(sub or 0), int(self.seed)
+        if not 0 <= sub_stream < 2**32:
+            raise ValueError(f"sub-stream {sub_stream} of {name!r} must be in [0, 2**32)")
+        if not 0 <= seed < 2**128:
+            raise ValueError(f"seed {seed} must be in [0, 2**128)")
         self.path_ids = np.asarray(self.path_ids, dtype=np.int64)
-        self._generators = [
-            np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key + (int(i),))))
-            for i in self.path_ids
-        ]
+        if self.path_ids.size and self.path_ids.min() < 0:
+            raise ValueError("path ids must be >= 0")
+        self._counter_paths = self.path_ids.astype(np.uint64)
+        self._key = (np.uint64(seed % 2**64), np.uint64(COMPONENTS[name] * 2**32 + sub_stream),
+                     np.uint64(seed >> 64))
 
     @property
     def paths(self) -> int:
-        return len(self._generators)
+        return len(self.path_ids)
 
-    def _fill(self, method: str, shape: tuple, reuse: bool) -> np.ndarray:
-        """Each path's block drawn straight into its row of a ``(paths,) + shape`` array."""
-        full = (self.paths,) + tuple(shape)
+    def _fill(self, mode: int, shape: tuple, reuse: bool, high: int = 0) -> np.ndarray:
+        """The next ``prod(shape)`` draws of every path, as a C-contiguous ``shape + (paths,)`` array."""
+        full = tuple(int(n) for n in shape) + (self.paths,)
         out = self._buffer if reuse and self._buffer is not None and self._buffer.shape == full else None
         if out is None:
             out = np.empty(full)
             if reuse:
                 self._buffer = out
-        for j, g in enumerate(self._generators):  # the one allowed loop over paths
-            getattr(g, method)(full[1:], out=out[j])  # contiguous writes; the path axis moves last below
-        return np.moveaxis(out, 0, -1)
+        draws = math.prod(full[:-1])
+        key0, key1, seed_high = self._key
+        philox.fill(out.reshape(draws, self.paths), self._position, self._counter_paths, key0, key1, seed_high,
+                    mode, np.uint64(high))
+        self._position += draws
+        return out
 
     def normal(self, shape: tuple, *, reuse: bool = False) -> np.ndarray:
-        """Standard normals of shape ``shape + (paths,)``.
+        """Standard normals of shape ``shape + (paths,)``: ``Φ⁻¹`` of the draws' uniforms (AS 241).
 
         ``reuse=True`` draws into the array the previous ``reuse`` draw of this shape returned
         (overwriting it): a big block drawn again and again then costs no fresh memory, whose
         first touch is slow. The numbers are the same either way.
         """
-        return self._fill("standard_normal", shape, reuse)
+        return self._fill(philox.NORMAL, shape, reuse)
 
     def uniform(self, shape: tuple, *, reuse: bool = False) -> np.ndarray:
-        """Uniforms on [0, 1) of shape ``shape + (paths,)`` (``reuse``: see :meth:`normal`)."""
-        return self._fill("random", shape, reuse)
+        """Uniforms on (0, 1), 53 random bits, of shape ``shape + (paths,)`` (``reuse``: see :meth:`normal`)."""
+        return self._fill(philox.UNIFORM, shape, reuse)
 
     def integers(self, high: int, shape: tuple) -> np.ndarray:
-        """Integers in [0, high) of shape ``shape + (paths,)``."""
-        out = np.empty((self.paths,) + tuple(shape), dtype=np.int64)
-        for j, g in enumerate(self._generators):  # the one allowed loop over paths
-            out[j] = g.integers(0, high, tuple(shape))
-        return np.moveaxis(out, 0, -1)
+        """Integers in [0, high) of shape ``shape + (paths,)``; each value's probability is within 2⁻⁶⁴ of 1/high."""
+        if not 1 <= int(high) <= 2**53:
+            raise ValueError(f"high must be in [1, 2**53], not {high}")
+        return self._fill(philox.INTEGER, shape, False, int(high)).astype(np.int64)
 
 
 def path_last(a: np.ndarray) -> np.ndarray:
     """``a`` (path axis last) as a C-contiguous array: each day's or hour's row of paths contiguous.
 
-    :meth:`PathStreams.uniform` and friends return views whose memory is path-major (each
-    path's block is drawn contiguously); an operation on one day of such a view reads one
-    element per path from far apart. This copies the block once, in tiles that stay in the
-    cache (several times faster than ``np.ascontiguousarray`` on a transposed view). Values
-    are copied, never changed.
+    :meth:`PathStreams.uniform` and friends return C-contiguous arrays already (returned as
+    they are); a view whose memory is path-major (e.g. ``np.moveaxis`` of a ``(paths, …)``
+    array) is copied once, in tiles that stay in the cache (several times faster than
+    ``np.ascontiguousarray`` on a transposed view). Values are copied, never changed.
     """
     if a.flags.c_contiguous or a.ndim < 2:
         return np.ascontiguousarray(a)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from simulator.rng import PathStreams, binomial_inverse_cdf, poisson_inverse_cdf
 
@@ -27,3 +28,206 @@ def test_path_streams_depend_only_on_seed_component_and_path():
     assert np.array_equal(whole[:, [4, 1]], part)
     assert not np.array_equal(whole, PathStreams(5, "fees", np.arange(6)).uniform((10,)))
     assert not np.array_equal(PathStreams(5, "power:0", [0]).normal((3,)), PathStreams(5, "power:1", [0]).normal((3,)))
+
+
+# --------------------------------------------------------------------------- keyed Philox streams
+MASK64 = 2**64 - 1
+
+
+def numpy_philox_words(key: tuple[int, int], counter: int, words: int) -> np.ndarray:
+    """``words`` output words of numpy's Philox4x64-10 from the block of 256-bit ``counter`` on.
+
+    numpy adds one to its counter before each block, so it starts from ``counter - 1``.
+    """
+    c = (counter - 1) % 2**256
+    ctr = np.array([(c >> (64 * i)) & MASK64 for i in range(4)], dtype=np.uint64)
+    return np.random.Philox(key=np.array(key, dtype=np.uint64), counter=ctr).random_raw(words)
+
+
+@pytest.mark.parametrize("key", [(0, 0), (12345, MASK64 - 6), (2**63 + 11, 7 * 2**32 + 3)])
+@pytest.mark.parametrize("counter", [[0, 0, 0, 0], [MASK64, 5, 0, 0], [MASK64, MASK64, 7, 0],
+                                     [MASK64, MASK64, MASK64, 3], [2**40 + 9, 2**33, 1, MASK64]])
+def test_philox_blocks_are_numpy_philox_bits(key, counter):
+    """The kernel and the numpy form are bit-equal to numpy.random.Philox (Philox4x64-10) for the same
+    key and counter, including the counter's carries from one word into the next."""
+    from simulator import philox, philox_kernel
+
+    start = sum(w << (64 * i) for i, w in enumerate(counter))
+    rows = np.array([[((start + n) >> (64 * i)) & MASK64 for i in range(4)] for n in range(3)], dtype=np.uint64)
+    expected = numpy_philox_words(key, start, 12)
+    got = philox_kernel.raw_blocks(rows, np.uint64(key[0]), np.uint64(key[1]))
+    assert np.array_equal(got.reshape(-1), expected)
+    ours = np.stack(philox.philox_numpy(*rows.T, *key), axis=1)
+    assert np.array_equal(ours.reshape(-1), expected)
+
+
+@pytest.mark.parametrize("seed, component, sub", [(0, "blocks", 0), (7, "power", 3), (2**64 + 5, "failures", 0)])
+def test_stream_draws_are_the_documented_philox_words(seed, component, sub):
+    """Draw i of path p: word i mod 4 of the block with key (seed mod 2^64, id·2^32 + sub) and counter
+    (i div 4, p, seed div 2^64, 0); uniforms max(x >> 11, 1/2)·2^-53, integers ⌊x·high/2^64⌋, normals Φ⁻¹(u)."""
+    from simulator.rng import COMPONENTS
+
+    ids = np.array([0, 3, 2**40])
+    name = f"{component}:{sub}" if sub else component
+    uniforms = PathStreams(seed, name, ids).uniform((3, 3))  # 9 draws: two blocks and a bit of a third
+    streams = PathStreams(seed, name, ids)
+    integers = streams.integers(1000, (9,))
+    normals = streams.normal((4,))  # the stream's draws 9 … 12
+    key = (seed % 2**64, COMPONENTS[component] * 2**32 + sub)
+    for j, path in enumerate(ids):
+        raw = numpy_philox_words(key, (int(path) << 64) + ((seed >> 64) << 128), 16)
+        u = np.maximum((raw >> np.uint64(11)).astype(float), 0.5) * 2.0**-53
+        assert np.array_equal(uniforms[..., j].reshape(-1), u[:9])
+        assert integers[:, j].tolist() == [(int(x) * 1000) >> 64 for x in raw[:9]]
+        np.testing.assert_allclose(normals[:, j], special.ndtri(u[9:13]), rtol=4e-15, atol=0)
+
+
+def test_uniforms_are_inside_the_open_interval_and_normals_match_ndtri_to_the_tails():
+    """The extreme words give 2^-54 and 1 - 2^-53 (never 0 or 1), every other u is m·2^-53 exactly (53 bits,
+    no rounding: (m + 1/2)·2^-53 would round to 1.0 for the top word); AS 241 agrees with scipy's ndtri
+    to ~1e-15 relative over the whole range, tails included (|z| up to 8.3); the numpy form and the
+    compiled kernel give the same bits, normals' tails (their own logarithm) included."""
+    from simulator import philox, philox_kernel
+
+    words = np.array([0, 1, 2**11 - 1, 2**11, 2**62, 2**63 - 1, 2**63, 2**64 - 2**11, MASK64], dtype=np.uint64)
+    words = np.concatenate([words, np.random.default_rng(4).integers(0, 2**63, 20000, dtype=np.uint64) * np.uint64(2)
+                            + np.uint64(1), (np.uint64(1) << np.arange(11, 64, dtype=np.uint64))])
+    u, z = np.empty(words.size), np.empty(words.size)
+    philox_kernel._convert(u, words, philox.UNIFORM, np.uint64(0))
+    philox_kernel._convert(z, words, philox.NORMAL, np.uint64(0))
+    assert np.array_equal(u, philox.convert_numpy(words, philox.UNIFORM, np.uint64(0)))
+    assert np.array_equal(z, philox.convert_numpy(words, philox.NORMAL, np.uint64(0)))
+    assert u[0] == 2.0**-54 and u[8] == 1 - 2.0**-53
+    assert (u > 0).all() and (u < 1).all()
+    m = words >> np.uint64(11)
+    assert np.array_equal(u[m > 0] * 2.0**53, m[m > 0].astype(float)) and np.array_equal(1 - (1 - u[m > 0]), u[m > 0])
+    np.testing.assert_allclose(z, special.ndtri(u), rtol=4e-15, atol=1e-15)
+    assert z.min() < -8.2 and z.max() > 8.1
+
+
+def test_streams_split_calls_reuse_and_layout():
+    """A call takes each path's next draws: two calls give what one call of their total gives, whatever
+    the mode or the ``reuse`` flag; the result is C-contiguous with the path axis last."""
+    one = PathStreams(3, "pool", np.arange(5))
+    whole = one.uniform((8, 2))
+    assert whole.shape == (8, 2, 5) and whole.flags.c_contiguous
+    two = PathStreams(3, "pool", np.arange(5))
+    first = two.uniform((3, 2), reuse=True).copy()
+    assert np.array_equal(np.concatenate([first, two.uniform((5, 2), reuse=True)]), whole)
+    mixed = PathStreams(3, "pool", np.arange(5))
+    mixed.normal((10,))
+    assert np.array_equal(mixed.uniform((6,)), whole.reshape(16, 5)[10:])
+    assert PathStreams(3, "pool", np.arange(5)).uniform((0,)).shape == (0, 5)
+    assert PathStreams(3, "pool", np.arange(0)).normal((4,)).shape == (4, 0)
+
+
+def test_chunks_of_a_thousand_paths_and_reproducibility():
+    """Paths 500..999 drawn alone are the whole run's columns 500..999; a fresh stream repeats itself;
+    seeds, components and sub-streams (and seeds 2^64 apart) give different numbers."""
+    whole = PathStreams(11, "failures", np.arange(1000))
+    chunk = PathStreams(11, "failures", np.arange(500, 1000))
+    for _ in range(2):
+        assert np.array_equal(whole.uniform((3, 2, 7))[..., 500:], chunk.uniform((3, 2, 7)))
+        assert np.array_equal(whole.normal((5,))[:, 500:], chunk.normal((5,)))
+    again = PathStreams(11, "failures", np.arange(1000))
+    for _ in range(2):
+        again.uniform((3, 2, 7)), again.normal((5,))
+    assert np.array_equal(again.uniform((4,)), whole.uniform((4,)))
+    base = PathStreams(11, "power:1", np.arange(4)).uniform((4,))
+    for other in (PathStreams(12, "power:1", np.arange(4)), PathStreams(11 + 2**64, "power:1", np.arange(4)),
+                  PathStreams(11, "power:2", np.arange(4)), PathStreams(11, "four_cp:1", np.arange(4))):
+        assert not np.isin(other.uniform((4,)), base).any()
+
+
+def test_bad_seed_sub_stream_and_bound_are_refused():
+    with pytest.raises(ValueError, match="seed"):
+        PathStreams(2**128, "fees", [0])
+    with pytest.raises(ValueError, match="sub-stream"):
+        PathStreams(1, f"power:{2**32}", [0])
+    with pytest.raises(ValueError, match="path ids"):
+        PathStreams(1, "fees", [-1])
+    with pytest.raises(ValueError, match="high"):
+        PathStreams(1, "fees", [0]).integers(0, (2,))
+
+
+@pytest.mark.parametrize("start, rows, paths", [(0, 1, 1), (3, 9, 7), (6, 40, 33), (1, 2, 1000)])
+@pytest.mark.parametrize("mode, high", [(0, 0), (1, 0), (2, 7), (2, 2**53)])
+def test_numpy_form_and_compiled_kernel_fill_the_same_bits(start, rows, paths, mode, high):
+    """Blocks cut at every offset within a Philox block, for uniforms, normals and integers."""
+    from simulator import philox, philox_kernel
+
+    ids = np.arange(5, 5 + paths, dtype=np.uint64) * np.uint64(2**33 + 1)
+    args = (start, ids, np.uint64(2**64 - 3), np.uint64(11 * 2**32 + 2), np.uint64(9), mode, np.uint64(high))
+    compiled, by_numpy = np.empty((rows, paths)), np.empty((rows, paths))
+    philox_kernel.fill(compiled, *args)
+    philox.fill_numpy(by_numpy, *args)
+    assert np.array_equal(compiled, by_numpy)
+
+
+def test_a_short_run_never_loads_numba_and_a_long_one_does():
+    """Which form ran never changes a number; a one-path year draws with numpy, 1,000 paths load the kernel."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from simulator.rng import PathStreams\n"
+            "s = PathStreams(1, 'power:0', np.arange(1)); u = [s.uniform((30, 50)) for _ in range(12)]\n"
+            "print('numba' in sys.modules)\n"
+            "PathStreams(1, 'power:0', np.arange(1000)).uniform((30, 50)); print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
+
+
+def test_uniforms_and_normals_pass_ks_and_moment_tests():
+    """200,000 draws (50 positions × 4,000 paths). Each check is at about 4 standard errors (or a
+    KS p-value of 1e-4), so a correct generator fails one of them with probability < 1e-3; the
+    seed is fixed, so the test is deterministic. Correlations across neighbouring positions and
+    neighbouring paths (the counter's first two words) test the keying."""
+    streams = PathStreams(2024, "btc_price", np.arange(4000))
+    u = streams.uniform((50,))
+    z = streams.normal((50,))
+    n = u.size
+    assert stats.kstest(u.reshape(-1), "uniform").pvalue > 1e-4
+    assert stats.kstest(z.reshape(-1), "norm").pvalue > 1e-4
+    assert abs(u.mean() - 0.5) < 4 * np.sqrt(1 / 12 / n)
+    assert abs(u.var() - 1 / 12) < 4 * np.sqrt(1 / 180 / n)  # Var of (U - 1/2)^2 is 1/180
+    assert abs(z.mean()) < 4 / np.sqrt(n)
+    assert abs(z.var() - 1) < 4 * np.sqrt(2 / n)
+    assert abs(stats.skew(z.reshape(-1))) < 4 * np.sqrt(6 / n)
+    assert abs(stats.kurtosis(z.reshape(-1))) < 4 * np.sqrt(24 / n)
+    for a, b in ((u[1:], u[:-1]), (u[:, 1:], u[:, :-1]), (z[1:], z[:-1]), (z[:, 1:], z[:, :-1])):
+        assert abs(np.corrcoef(a.reshape(-1), b.reshape(-1))[0, 1]) < 4 / np.sqrt(a.size)
+    counts = np.bincount(streams.integers(6, (50,)).reshape(-1), minlength=6)
+    assert stats.chisquare(counts).pvalue > 1e-4
+
+
+def test_a_seed_beyond_the_keys_128_bits_is_a_scenario_error(runner, write, contract_text):
+    """The key and counter hold 128 bits of the seed: a larger seed is refused at load, exactly."""
+    from simulator.cli import main
+
+    bad = write(contract_text.replace("seed: 7", f"seed: {2**128}"))
+    result = runner.invoke(main, ["validate", bad])
+    assert result.exit_code == 2
+    assert f"{bad}:5:7: seed: must be < {2**128}, got {2**128}" in result.stderr
+    assert runner.invoke(main, ["validate", write(contract_text.replace("seed: 7", f"seed: {2**128 - 1}"))]).exit_code == 0
+
+
+def test_a_run_is_the_same_whichever_form_draws(monkeypatch):
+    """The contract example (120 days, its power site, HPC project, company): one process drawing
+    everything with the compiled kernel and three workers drawing with numpy give the same results."""
+    from simulator import philox
+    from simulator.config import load_scenario
+    from simulator.engine import simulate
+
+    from conftest import CONTRACT, CONTRACT_120_DAYS
+
+    scenario = load_scenario(str(CONTRACT), CONTRACT_120_DAYS)
+    monkeypatch.setattr(philox, "KERNEL_FROM_DRAWS", 0)
+    compiled = simulate(scenario, paths=9, keep_paths=3, workers=1)
+    monkeypatch.setattr(philox, "KERNEL_FROM_DRAWS", 2**62)
+    monkeypatch.setattr(philox, "NUMPY_DRAWS_AT_MOST", 2**62)
+    monkeypatch.setattr(philox, "_loaded_kernel", lambda: None)
+    by_numpy = simulate(scenario, paths=9, keep_paths=3, workers=3)
+    for metric, values in compiled.path_metrics.items():
+        np.testing.assert_array_equal(by_numpy.path_metrics[metric], values, err_msg=metric)
+    pd.testing.assert_frame_equal(by_numpy.daily, compiled.daily)
+    pd.testing.assert_frame_equal(by_numpy.daily_quantiles, compiled.daily_quantiles)

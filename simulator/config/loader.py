@@ -340,7 +340,7 @@ def _message(err: dict, loc: tuple) -> str:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         op = {"greater_than": "> ", "greater_than_equal": ">= ", "less_than": "< ", "less_than_equal": "<= "}[kind]
         bound = next(iter(ctx.values()))
-        bound = f"{bound:g}" if isinstance(bound, (int, float)) else bound
+        bound = f"{bound:g}" if isinstance(bound, float) else str(bound)  # an int bound exactly (e.g. the seed's 2**128)
         extra = " (a fraction in [0, 1])" if kind == "less_than_equal" and bound == "1" else ""
         return f"must be {op}{bound}{extra}, got {value!r}"
     if kind == "literal_error":

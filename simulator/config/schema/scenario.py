@@ -46,8 +46,8 @@ class Scenario(Strict):
     """Number of simulated days (at most 100 years)."""
     paths: PositiveInt
     """Monte Carlo paths."""
-    seed: Annotated[int, Field(ge=0)]
-    """Seed of all random streams."""
+    seed: Annotated[int, Field(ge=0, lt=2**128)]
+    """Seed of all random streams (below 2¹²⁸: the Philox key and counter hold 128 bits of it)."""
     hardware_dirs: tuple[str, ...] = ()
     """Extra hardware profile folders, relative to the scenario file."""
     market: Market
