@@ -262,10 +262,10 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str, *, with
         click.echo(f"hashfleet: {note}", err=True)
     if out_dir:
         results.write(out_dir, overwrite=overwrite, extra_writers=[_report_writer(out_dir)] if with_report else [])
-    summary = results.summary["metrics"]
-    rows = [{"metric": name, "unit": stats["unit"], "mean": stats["mean"], "p5": stats["p5"],
-             "p50": stats["p50"], "p95": stats["p95"], "pooled": summary[name].get("pooled")}
-            for name, stats in results.summary_frame().to_dict("index").items()]
+    from simulator.metrics import ALL_METRICS
+
+    rows = [{"metric": name, "unit": ALL_METRICS[name][0], **{k: stats[k] for k in ("mean", "p5", "p50", "p95")},
+             "pooled": stats.get("pooled")} for name, stats in results.summary["metrics"].items()]
     if fmt == "table":  # the header says what pooled is
         click.echo("(pooled Σ/Σ: a ratio metric's Σ numerator ÷ Σ denominator over the paths defining it)")
         rows = [{("pooled Σ/Σ" if k == "pooled" else k): v for k, v in row.items()} for row in rows]

@@ -46,6 +46,8 @@ def test_backtest_notes_items_after_the_window_and_prints_json(runner):
     rows = json.loads(result.stdout)
     assert {r["metric"] for r in rows} == set(ALL_METRICS)  # the contract example has a company
     assert all(r["p5"] == r["p95"] for r in rows)  # one path
+    assert "NaN" not in result.stdout  # an undefined figure is JSON's null, not the non-standard NaN
+    assert all(r["p50"] is None for r in rows if r["metric"].startswith("prob_"))  # a probability is its mean
     assert "purchases[0] (delivery 2026-06-01) is after --to 2025-03-31; left out" in result.stderr
 
 
