@@ -56,7 +56,7 @@ from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
-from simulator.reporting import Reporter
+from simulator.reporting import Reporter, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
@@ -378,23 +378,14 @@ class _Simulation:
         """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``)."""
         self.env.run(until=self.days)
         r = self.report
-        kept_ids = self.path_ids[r.keep]
-        daily = pd.DataFrame({
-            "path": np.tile(kept_ids, self.days),
-            "date": np.repeat(self.dates.date, len(kept_ids)),
-            **{c: r.kept[c].reshape(-1) for c in self.daily_columns},
-        }).sort_values(["path", "date"], kind="stable").reset_index(drop=True)
+        daily = path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept)
         lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
         totals = dict(r.totals)
         if self.ledger is not None:
             finance = self.ledger.monthly_arrays()
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
-        monthly = pd.DataFrame({
-            "path": np.tile(self.path_ids, len(r.month_starts)),
-            "month": np.repeat(r.month_starts.date, self.paths),
-            **{line: values.reshape(-1) for line, values in lines.items()},
-        }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
+        monthly = path_major_frame(self.path_ids, "month", r.month_starts.date, lines)
         return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
                 "monthly": monthly}
 

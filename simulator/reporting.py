@@ -55,6 +55,22 @@ def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarr
         np.add.reduce(days, axis=0, out=month)
 
 
+def path_major_frame(path_ids: np.ndarray, time_name: str, times, columns: dict) -> pd.DataFrame:
+    """The table of ``columns`` (arrays ``(times, paths)``), one row per path and time, sorted by path
+    then time (``path``, ``time_name``, then the columns in order).
+
+    Written path by path when the ids increase (a run's paths and its chunks): the rows a
+    stable sort on (path, time) of the time-major table would give, without the sort.
+    """
+    path_ids = np.asarray(path_ids)
+    if np.all(path_ids[1:] > path_ids[:-1]):
+        return pd.DataFrame({"path": np.repeat(path_ids, len(times)), time_name: np.tile(times, len(path_ids)),
+                             **{c: np.asarray(v).T.reshape(-1) for c, v in columns.items()}})
+    return pd.DataFrame({"path": np.tile(path_ids, len(times)), time_name: np.repeat(times, len(path_ids)),
+                         **{c: np.asarray(v).reshape(-1) for c, v in columns.items()}}
+                        ).sort_values(["path", time_name], kind="stable").reset_index(drop=True)
+
+
 class Reporter:
     """Kept daily rows, daily quantiles, monthly lines and per-path totals of one simulation.
 

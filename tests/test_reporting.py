@@ -80,3 +80,22 @@ def test_quantiles_equal_numpy_with_sorting_and_with_selection(n):
     got = exact_percentiles(x.copy())
     assert np.array_equal(got, want, equal_nan=True)
     assert np.isnan(got[1, 2]).all()
+
+
+@pytest.mark.parametrize("ids", [[0, 1, 2, 5], [7], [3, 1, 2], []])
+def test_path_major_frame_is_the_time_major_table_sorted_by_path_then_time(ids):
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    from simulator.reporting import path_major_frame
+
+    ids = np.asarray(ids, dtype=np.int64)
+    times = pd.date_range("2026-01-01", periods=5, freq="MS").date
+    rng = np.random.default_rng(3)
+    columns = {"a": rng.normal(size=(5, len(ids))), "b": rng.normal(size=(5, len(ids)))}
+    want = pd.DataFrame({"path": np.tile(ids, 5), "month": np.repeat(times, len(ids)),
+                         **{c: v.reshape(-1) for c, v in columns.items()}}
+                        ).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
+    got = path_major_frame(ids, "month", times, columns)
+    assert_frame_equal(got, want, check_exact=True)
+    assert list(got["path"]) == sorted(got["path"])
