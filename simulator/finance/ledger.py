@@ -206,10 +206,8 @@ class Ledger:
         self.share_price_usd = zeros()
         self.equity_value_usd = zeros()
         self.flags = {f: np.zeros(paths, dtype=bool) for f in FLAGS}
-        self._flow_sums = np.zeros((2, len(_FLOW_LINES), paths))  # the month's and the run's sum of each flow line
-        self._flow_index = {k: j for j, k in enumerate(_FLOW_LINES)}
-        self.month = dict(zip(_FLOW_LINES, self._flow_sums[0]))  # views: a booking adds to both in one step
-        self.total = dict(zip(_FLOW_LINES, self._flow_sums[1]))
+        self.month = {k: zeros() for k in _FLOW_LINES}
+        self.total = {k: zeros() for k in _FLOW_LINES}
         self.records: list[np.ndarray] = []
         self.sites = _AssetPool(company.site_life_years, paths)
         self.hpc_pools = [(_AssetPool(company.site_life_years, paths),
@@ -514,8 +512,8 @@ class Ledger:
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
-        sums = self._flow_sums[:, self._flow_index[line]]  # (month, run) × paths: each adds the amount once
-        np.add(sums, amount, out=sums)
+        np.add(self.month[line], amount, out=self.month[line])  # in place: the month's and the total's own arrays
+        np.add(self.total[line], amount, out=self.total[line])
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
@@ -709,22 +707,22 @@ class Ledger:
         return {k: np.array(v, dtype=float, copy=True) for k, v in b.items()}
 
     def _close_month(self, day: int) -> None:
-        m = self.month  # the derived lines are written into their rows (the dicts hold views)
-        m["pretax_income_usd"][:] = self._pretax(m)
-        m["net_income_usd"][:] = m["pretax_income_usd"] - m["tax_usd"]
-        m["cfo_usd"][:] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
-                           - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
-        m["cfi_usd"][:] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
-        m["cff_usd"][:] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
-                           + m["unpaid_obligations_usd"])
-        m["net_cash_change_usd"][:] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+        m = self.month
+        m["pretax_income_usd"] = self._pretax(m)
+        m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
+        m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
+                        - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
+        m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
+        m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
+                        + m["unpaid_obligations_usd"])
+        m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
         for k in ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd"):
-            self.total[k] += m[k]
+            self.total[k] = self.total[k] + m[k]
         opening = self.records[-1]["balance"] if self.records else self.opening_balance
         balance = self._balance(day)
         self._check(opening, balance, m)
         self.records.append({"lines": {k: v.copy() for k, v in m.items()}, "balance": balance})
-        self._flow_sums[0] = 0.0
+        self.month = {k: np.zeros(self.paths) for k in _FLOW_LINES}
         self.previous_month_btc, self.previous_month_days = self.month_btc, self.month_days
         self.month_btc, self.month_days = np.zeros(self.paths), 0
 
