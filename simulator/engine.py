@@ -22,8 +22,9 @@ path (DESIGN.md, "Vectorised discrete events"):
   covenants, margin calls and liquidations);
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
-* ``reporting`` folds the day into the kept daily rows (with the signal columns of
-  :mod:`simulator.signals`), daily quantiles, monthly flows and per-path totals.
+* ``reporting`` writes the day into a block of days that :mod:`simulator.reporting` folds, a
+  block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
+  daily quantiles, monthly flows and per-path totals.
 
 The market actor opens the day's :class:`simulator.day_record.DayRecord`; the operating actors
 add to it, the company hands it to finance and reporting folds it in (:mod:`simulator.site_day`
