@@ -127,14 +127,10 @@ class DayRecord:
     def start(cls, price_usd, fees_btc_per_block, units_failed, repair_cost_usd_per_unit: float) -> "DayRecord":
         """A new day: market values and failures known (repairs cost ``units_failed × repair_cost_usd_per_unit``),
         the flows still to be added."""
-        def zero():
-            return np.zeros_like(price_usd)
+        zero = iter(np.zeros((len(_ADDED_FIELDS),) + np.shape(price_usd)))  # one allocation, a row per field
         return cls(price_usd=price_usd, fees_btc_per_block=fees_btc_per_block,
-                   repair_cost_usd=units_failed * repair_cost_usd_per_unit,
-                   units_failed=units_failed, btc_mined=zero(), running_ths=zero(), mining_revenue_usd=zero(),
-                   power_cost_usd=zero(), power_credit_usd=zero(), demand_response_credit_usd=zero(),
-                   transmission_charge_usd=zero(), hosting_revenue_usd=zero(), hosting_power_cost_usd=zero(),
-                   hosting_cost_usd=zero(), energy_mwh=zero(), curtailed_mwh=zero(), underclocked_mwh=zero())
+                   repair_cost_usd=units_failed * repair_cost_usd_per_unit, units_failed=units_failed,
+                   **{name: next(zero) for name in _ADDED_FIELDS})
 
     def set_blocks(self, blocks: DayBlocks) -> None:
         """The network's day (:func:`simulator.network.advance_day`) and the hashprice at the day's close."""
@@ -237,3 +233,7 @@ class DayRecord:
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+#: The fields the operating actors add to, zero when the day opens (each its own row: none shares memory).
+_ADDED_FIELDS = ("btc_mined", "running_ths", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
+                 "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
+                 "hosting_power_cost_usd", "hosting_cost_usd", "energy_mwh", "curtailed_mwh", "underclocked_mwh")

@@ -22,8 +22,9 @@ path (DESIGN.md, "Vectorised discrete events"):
   covenants, margin calls and liquidations);
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
-* ``reporting`` folds the day into the kept daily rows (with the signal columns of
-  :mod:`simulator.signals`), daily quantiles, monthly flows and per-path totals.
+* ``reporting`` writes the day into a block of days that :mod:`simulator.reporting` folds, a
+  block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
+  daily quantiles, monthly flows and per-path totals.
 
 The market actor opens the day's :class:`simulator.day_record.DayRecord`; the operating actors
 add to it, the company hands it to finance and reporting folds it in (:mod:`simulator.site_day`
@@ -56,6 +57,7 @@ from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
+from simulator.reporting import Reporter, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
@@ -152,21 +154,13 @@ class _Simulation:
             self.env.process(actor)
 
     def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None) -> None:
-        """The kept daily rows, the daily quantiles' buffer, the monthly table and the per-path totals."""
-        n = self.paths
-        self.keep = self.path_ids < keep_paths
-        months = self.dates.to_period("M")
-        self.month_starts = months.unique().to_timestamp()
-        self.month_of_day = pd.factorize(months)[0]
-        self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
-        self.line_totals = np.zeros((len(MONTHLY_LINES), n))  # per-path totals of the monthly lines
-        self.totals = {k: self.line_totals[j] for j, k in enumerate(MONTHLY_LINES)}
-        self.totals.update({k: np.zeros(n) for k in ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")})
-        self.totals["days"] = np.full(n, float(self.days))
+        """The reporting's kept daily rows, daily quantiles, monthly lines and per-path totals."""
         self.daily_columns = daily_columns(self.scenario)
-        self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in self.daily_columns}
-        self.quantiles = quantiles if quantiles is not None else \
-            LocalQuantiles(self.days, len(self.daily_columns), n, QUANTILE_BLOCK_DAYS)
+        quantiles = quantiles if quantiles is not None else \
+            LocalQuantiles(self.days, len(self.daily_columns), self.paths, QUANTILE_BLOCK_DAYS)
+        self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
+                               _signal_tracker(self.scenario, self.library, self.hashrate_model))
+        self.quantiles = quantiles
 
     def actors(self):
         """The actors, in the order they run every day (SimPy runs same-time events first in, first out)."""
@@ -357,80 +351,42 @@ class _Simulation:
             yield self.env.timeout(1)
 
     def reporting(self):
-        """Fold each finished day into kept rows, quantiles, monthly flows and totals.
-
-        The day's columns go into a buffer of :data:`QUANTILE_BLOCK_DAYS` days; the kept rows
-        and the daily quantiles (:func:`simulator.results.exact_percentiles`, numpy's
-        percentiles; across the worker processes of a run, :mod:`simulator.workers`) are taken
-        from it a block at a time.
-        """
-        tracker = _signal_tracker(self.scenario, self.library, self.hashrate_model)
-        lines = np.empty((len(MONTHLY_LINES), self.paths))
+        """Hand each finished day to :class:`simulator.reporting.Reporter`: its daily columns, monthly
+        lines and totals are written into a block of days; the signal columns, kept rows, daily
+        quantiles (:func:`simulator.results.exact_percentiles`; across the worker processes of a
+        run, :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
         for day in range(self.days):
-            self._buffer_columns(day, self._columns(day, self.day, tracker))
-            self._fold_flows(day, self.day, self.day.monthly_lines(lines))
+            self.report.day(day, self.day, self._columns(day, self.day))
             if callable(self.progress):
                 self.progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
 
-    def _columns(self, day: int, d: DayRecord, tracker: signals.SignalTracker) -> dict:
-        """The day's daily columns ``(paths,)`` by name."""
-        columns = {
-            "btc_price_usd": d.price_usd, "difficulty": self.chain.difficulty,
-            "network_hashrate_ehs": d.network_hashrate_ehs, "height": self.chain.height,
-            "hashprice_usd_per_ph_day": d.hashprice_usd_per_ph_day,
-            "fleet_hashrate_ehs": d.installed_ehs,  # energised nameplate EH/s at the end of the day
-            "fleet_power_mw": d.energy_mwh / units.HOURS_PER_DAY, "btc_mined": d.btc_mined,
-            "curtailed_mwh": d.curtailed_mwh, "underclocked_mwh": d.underclocked_mwh,
-            **tracker.day(day, d.network_hashrate_ehs, d.hashprice_usd_per_ph_day, d.network_revenue_btc, d.price_usd),
-        }
+    def _columns(self, day: int, d: DayRecord) -> list:
+        """The day's daily columns ``(paths,)`` before the signals, in :func:`daily_columns`'s order."""
+        columns = [d.price_usd, self.chain.difficulty, d.network_hashrate_ehs, self.chain.height,
+                   d.hashprice_usd_per_ph_day,
+                   d.installed_ehs,  # energised nameplate EH/s at the end of the day
+                   d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh, d.underclocked_mwh]
         if self.hpc is not None:
-            columns["hpc_power_mw"] = self.hpc.reserved_mw_on(day)
+            columns.append(self.hpc.reserved_mw_on(day))
         if self.ledger is not None:
-            columns.update(self.ledger.daily_columns())
+            finance = self.ledger.daily_columns()
+            columns.extend(finance[c] for c in FINANCE_DAILY_COLUMNS)
         return columns
-
-    def _buffer_columns(self, day: int, columns: dict) -> None:
-        """Buffer the day's columns; at a block's end (or the horizon's) take its kept rows and quantiles."""
-        row, buffer = day % QUANTILE_BLOCK_DAYS, self.quantiles.buffer
-        for j, c in enumerate(self.daily_columns):
-            buffer[row, j] = columns[c]
-        if row == QUANTILE_BLOCK_DAYS - 1 or day == self.days - 1:
-            first, block, kept = day - row, buffer[:row + 1], np.flatnonzero(self.keep)
-            for j, c in enumerate(self.daily_columns):
-                self.kept[c][first:day + 1] = block[:, j, kept]
-            self.quantiles.finish(first, row + 1)
-
-    def _fold_flows(self, day: int, d: DayRecord, lines: np.ndarray) -> None:
-        """Add the day's monthly ``lines`` ``(lines, paths)`` to its month and to the per-path totals."""
-        t = self.totals
-        self.monthly[self.month_of_day[day]] += lines
-        self.line_totals += lines
-        t["fleet_ehs_days"] += d.installed_ehs
-        t["end_fleet_value_usd"] = d.fleet_market_value_usd
-        t["hashprice_usd_per_ph_day_sum"] += d.hashprice_usd_per_ph_day
 
     # ------------------------------------------------------------------ results
     def run(self) -> dict:
         """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``)."""
         self.env.run(until=self.days)
-        kept_ids = self.path_ids[self.keep]
-        daily = pd.DataFrame({
-            "path": np.tile(kept_ids, self.days),
-            "date": np.repeat(self.dates.date, len(kept_ids)),
-            **{c: self.kept[c].reshape(-1) for c in self.daily_columns},
-        }).sort_values(["path", "date"], kind="stable").reset_index(drop=True)
-        lines = {line: self.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
-        totals = dict(self.totals)
+        r = self.report
+        daily = path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept)
+        lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
+        totals = dict(r.totals)
         if self.ledger is not None:
             finance = self.ledger.monthly_arrays()
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
-        monthly = pd.DataFrame({
-            "path": np.tile(self.path_ids, len(self.month_starts)),
-            "month": np.repeat(self.month_starts.date, self.paths),
-            **{line: values.reshape(-1) for line, values in lines.items()},
-        }).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
+        monthly = path_major_frame(self.path_ids, "month", r.month_starts.date, lines)
         return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
                 "monthly": monthly}
 

@@ -117,8 +117,9 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
     formula), found faster: one selection per order statistic needed, from the largest down,
     each on the part of the row the previous one left below it (numpy partitions each row
     for all of them at once through a view with the row strided, several times slower on
-    the daily (columns × paths) tables). ``rows`` is partitioned in place (pass a copy to
-    keep it); a row holding NaN gives NaN, as numpy does.
+    the daily (columns × paths) tables); rows of up to :data:`SORT_MAX_VALUES` values are sorted
+    whole instead, faster still. ``rows`` is reordered in place (pass a copy to keep it); a row
+    holding NaN gives NaN, as numpy does.
 
     Examples
     --------
@@ -136,17 +137,7 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
     gamma = virtual - previous
     previous_i, following_i = previous.astype(np.intp) % n, following.astype(np.intp) % n
     flat = rows.reshape(-1, n)
-    stat = {}
-    top = n  # flat[:, :top] holds the `top` smallest values of each row
-    for k in sorted(set(previous_i.tolist()) | set(following_i.tolist()), reverse=True):
-        part = flat[:, :top]
-        if k < top - 1:
-            part.partition(k, axis=-1)
-        else:  # the largest left: move it to the end instead of selecting
-            r, at = np.arange(len(part)), part.argmax(axis=-1)
-            part[r, at], part[:, k] = part[:, k], part[r, at]
-        stat[k] = part[:, k].copy()
-        top = k
+    stat = _order_statistics(flat, sorted(set(previous_i.tolist()) | set(following_i.tolist()), reverse=True))
     a = np.stack([stat[k] for k in previous_i], axis=-1)
     b = np.stack([stat[k] for k in following_i], axis=-1)
     with np.errstate(invalid="ignore"):  # inf − inf: NaN, as numpy's
@@ -155,6 +146,33 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
         np.subtract(b, diff_b_a * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
     out[np.isnan(flat).any(axis=-1)] = np.nan
     return out.reshape(rows.shape[:-1] + (len(quantiles),))
+
+
+#: Rows up to this many values are sorted whole (numpy's vectorised sort beats three selections up
+#: to a few thousand values: 8.3 ms against 13.6 ms for the 32 × 22 rows of 1,000 paths, measured);
+#: longer rows are partitioned.
+SORT_MAX_VALUES = 4096
+
+
+def _order_statistics(flat: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+    """The ``k``-th smallest value of each row of ``flat`` for each ``k`` of ``ks`` (largest first),
+    reordering the rows in place. An order statistic is one value whatever finds it: a whole sort
+    and the selections give the same numbers."""
+    if flat.shape[-1] <= SORT_MAX_VALUES:
+        flat.sort(axis=-1)
+        return {k: flat[:, k].copy() for k in ks}
+    stat = {}
+    top = flat.shape[-1]  # flat[:, :top] holds the `top` smallest values of each row
+    for k in ks:
+        part = flat[:, :top]
+        if k < top - 1:
+            part.partition(k, axis=-1)
+        else:  # the largest left: move it to the end instead of selecting
+            r, at = np.arange(len(part)), part.argmax(axis=-1)
+            part[r, at], part[:, k] = part[:, k], part[r, at]
+        stat[k] = part[:, k].copy()
+        top = k
+    return stat
 
 
 def daily_quantile_frame(dates: pd.DatetimeIndex, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from simulator import units
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
@@ -176,7 +177,7 @@ def sell_pressure(miner_revenue_btc: np.ndarray, price_usd: np.ndarray,
 
 @dataclass
 class SignalTracker:
-    """The signal columns day by day (the moving-average window is its only state).
+    """The signal columns a block of days at a time (the last 59 days of hashrate are its only state).
 
     Parameters
     ----------
@@ -188,56 +189,56 @@ class SignalTracker:
         Network hashrate of the k ≤ 59 days before the start, oldest first (a replay's
         history); missing older days repeat the earliest known value (the module's warm-up
         rule).
+
+    Every column is computed for all the block's days at once and equals, bit for bit, the
+    day-by-day formulas: each moving average is a sum over one path's contiguous days (a
+    sliding window over ``(paths, 59 + days)``), as :func:`hash_ribbons` sums.
     """
 
     breakeven_usd_per_ph_day: np.ndarray
     weights: np.ndarray
     sell_fraction: float
     prior_ehs: np.ndarray | None = None
-    _days: np.ndarray | None = None  # (paths, 60 + _SLACK): each path's days, oldest first; the window ends at _end
-    _end: int = 0
-    _underwater: tuple | None = None  # (weights row, its sorted breakevens and tail sums)
+    _history: np.ndarray | None = None  # (paths, 59): each path's last 59 days, oldest first
 
-    #: Days appended after the window before it is moved back to the front of ``_days``.
-    _SLACK = 64
+    def _warm_up(self, first_ehs: np.ndarray) -> np.ndarray:
+        """The 59 days before day 0 ``(paths, 59)`` by the warm-up rule (``first_ehs``: day 0's hashrate)."""
+        paths = first_ehs.shape[0]
+        prior = np.zeros((0, paths)) if self.prior_ehs is None or not len(self.prior_ehs) else \
+            np.repeat(np.asarray(self.prior_ehs, dtype=float)[-(RIBBON_LONG_DAYS - 1):, None], paths, 1)
+        earliest = prior[:1] if len(prior) else first_ehs[None, :]
+        pad = np.repeat(earliest, RIBBON_LONG_DAYS - 1 - len(prior), axis=0)
+        return np.vstack([pad, prior]).T
 
-    @property
-    def window_ehs(self) -> np.ndarray | None:
-        """The last 60 days of network hashrate ``(60, paths)``, oldest first (None before day 0)."""
-        return None if self._days is None else self._days[:, self._end - RIBBON_LONG_DAYS:self._end].T
-
-    def day(self, day: int, hashrate_ehs: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
-            miner_revenue_btc: np.ndarray, price_usd: np.ndarray) -> dict[str, np.ndarray]:
-        """The signal columns of day ``day`` (call once per day, in order), arrays ``(paths,)``."""
+    def block(self, first_day: int, hashrate_ehs: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
+              miner_revenue_btc: np.ndarray, price_usd: np.ndarray) -> dict[str, np.ndarray]:
+        """The signal columns of days ``first_day …`` (call for consecutive blocks, in order): arguments
+        and results are ``(days, paths)``."""
         today = np.asarray(hashrate_ehs, dtype=float)
-        if self._days is None:
-            prior = np.zeros((0, today.shape[0])) if self.prior_ehs is None or not len(self.prior_ehs) else \
-                np.repeat(np.asarray(self.prior_ehs, dtype=float)[-(RIBBON_LONG_DAYS - 1):, None], today.shape[0], 1)
-            earliest = prior[:1] if len(prior) else today[None, :]
-            pad = np.repeat(earliest, RIBBON_LONG_DAYS - 1 - len(prior), axis=0)
-            self._days = np.empty((today.shape[0], RIBBON_LONG_DAYS + self._SLACK))
-            self._days[:, :RIBBON_LONG_DAYS - 1] = np.vstack([pad, prior]).T
-            self._end = RIBBON_LONG_DAYS - 1
-        elif self._end == self._days.shape[1]:
-            self._days[:, :RIBBON_LONG_DAYS - 1] = self._days[:, self._end - RIBBON_LONG_DAYS + 1:]
-            self._end = RIBBON_LONG_DAYS - 1
-        self._days[:, self._end] = today
-        self._end += 1
-        ma30, ma60, capitulation = _ribbons(self._days[:, self._end - RIBBON_LONG_DAYS:self._end])
+        if self._history is None:
+            self._history = self._warm_up(today[0])
+        days = np.empty((today.shape[1], RIBBON_LONG_DAYS - 1 + today.shape[0]))  # (paths, 59 + days)
+        days[:, :RIBBON_LONG_DAYS - 1] = self._history
+        days[:, RIBBON_LONG_DAYS - 1:] = today.T
+        self._history = days[:, -(RIBBON_LONG_DAYS - 1):].copy()
+        window = sliding_window_view(days, RIBBON_LONG_DAYS, axis=1)  # (paths, days, 60), each window contiguous
+        ma30 = window[:, :, -RIBBON_SHORT_DAYS:].sum(axis=-1).T / RIBBON_SHORT_DAYS
+        ma60 = window.sum(axis=-1).T / RIBBON_LONG_DAYS
         sold_btc, sold_usd = sell_pressure(miner_revenue_btc, price_usd, self.sell_fraction)
         return {
             "network_hashrate_30d_ehs": ma30, "network_hashrate_60d_ehs": ma60,
-            "hash_ribbon_capitulation": capitulation,
-            "underwater_hashrate_fraction": self._underwater_fraction(hashprice_usd_per_ph_day, self.weights[day]),
+            "hash_ribbon_capitulation": (ma30 < ma60 * (1 - _ROUNDING)).astype(float),
+            "underwater_hashrate_fraction": self._underwater(
+                hashprice_usd_per_ph_day, self.weights[first_day:first_day + today.shape[0]]),
             "miner_sell_pressure_btc": sold_btc, "miner_sell_pressure_usd": sold_usd,
         }
 
-    def _underwater_fraction(self, hashprice_usd_per_ph_day: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """:func:`underwater_fraction`, its sorted table kept while the day's mix stays the same."""
-        if self._underwater is None or not np.array_equal(self._underwater[0], weights):
-            b = self.breakeven_usd_per_ph_day
-            order = np.argsort(b, kind="stable")
-            above = np.r_[np.cumsum(weights[order][::-1])[::-1], 0.0]
-            self._underwater = (weights.copy(), b[order], above)
-        _, sorted_b, above = self._underwater
-        return above[np.searchsorted(sorted_b, hashprice_usd_per_ph_day, side="right")]
+    def _underwater(self, hashprice_usd_per_ph_day: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:func:`underwater_fraction` of each day ``(days, paths)`` with that day's ``weights`` row
+        (the tail sums are running sums along each row: the same floats as the 1-D formula)."""
+        b = self.breakeven_usd_per_ph_day
+        order = np.argsort(b, kind="stable")
+        above = np.zeros((weights.shape[0], b.size + 1))
+        above[:, :-1] = np.cumsum(weights[:, order][:, ::-1], axis=1)[:, ::-1]
+        first_above = np.searchsorted(b[order], hashprice_usd_per_ph_day, side="right")
+        return np.take_along_axis(above, first_above, axis=1)

@@ -131,3 +131,20 @@ def test_runs_side_by_side_equal_the_runs_one_after_another():
     assert len(done) == len(seen) and done == sorted(done) and done[-1] == total  # one bar over all the runs
     with pytest.raises(InputError, match="this run needs about"):  # bad input fails before any process starts
         next(simulate_each(scenarios, paths=3, max_memory_bytes=1))
+
+
+def test_kept_cohort_book_values_equal_the_direct_formulas_when_costs_change():
+    from simulator.finance.depreciation import CohortBookValues, book_value_usd, depreciation_usd
+
+    rng = np.random.default_rng(5)
+    start = np.array([-400.0, 0.0, 90.0, 700.0])[:, None]  # in service, from day 0, later, after the life
+    values = CohortBookValues(start, 2.0)
+    cost = rng.uniform(1e3, 5e3, size=(4, 6))
+    for day in range(0, 800, 7):
+        if day in (91, 301):  # a delivery: the owner replaces the cost array
+            cost = np.where(rng.random((4, 6)) < 0.5, rng.uniform(1e3, 5e3, size=(4, 6)), cost)
+        for d in (day, day + 1):
+            assert values.on(cost, d).tobytes() == book_value_usd(cost, start, d, 2.0).tobytes()
+        assert values.depreciation_usd(cost, day).tobytes() == depreciation_usd(cost, start, day, 2.0).tobytes()
+    assert values.on(cost, 90) is values.on(cost, 90)  # kept, not recomputed
+    assert values.on(cost * 1.0, 90) is not values.on(cost, 90)  # another cost array: computed again

@@ -43,12 +43,46 @@ def depreciation_usd(cost_usd, start_day, day, life_years: float = ASIC_LIFE_YEA
     >>> float(depreciation_usd(3650.0, 0, 10, life_years=1.0))
     10.0
     """
-    day = np.asarray(day, dtype=float)
-    in_service = day >= np.asarray(start_day, dtype=float)
-    charge = book_value_usd(cost_usd, start_day, day, life_years) - book_value_usd(cost_usd, start_day, day + 1,
-                                                                                   life_years)
+    return _charge(book_value_usd(cost_usd, start_day, day, life_years),
+                   book_value_usd(cost_usd, start_day, np.asarray(day, dtype=float) + 1, life_years), start_day, day)
+
+
+def _charge(value_usd, next_value_usd, start_day, day):
+    """The day's charge from the book values on ``day`` and ``day + 1`` (0 before ``start_day``)."""
+    in_service = np.asarray(day, dtype=float) >= np.asarray(start_day, dtype=float)
+    charge = value_usd - next_value_usd
     return charge if in_service.all() and charge.shape == np.broadcast(in_service, charge).shape \
         else np.where(in_service, charge, 0.0)
+
+
+class CohortBookValues:
+    """:func:`book_value_usd` and :func:`depreciation_usd` of cohorts ``(cohorts, paths)`` day after day,
+    each day's book values computed once.
+
+    A day's depreciation needs the book values on ``day`` and ``day + 1``, and the next day's
+    retirements those on ``day + 1`` again: the last few days' values are kept while the cost
+    array is the same object (its owner replaces it when costs change and never writes into it),
+    so every value is the one :func:`book_value_usd` would return.
+    """
+
+    def __init__(self, start_day, life_years: float):
+        self.start_day, self.life_years = start_day, life_years
+        self._kept: dict[int, tuple] = {}  # day -> (cost array, book values)
+
+    def on(self, cost_usd: np.ndarray, day: int) -> np.ndarray:
+        """Book value of every unit's cost on ``day`` (at 00:00)."""
+        kept = self._kept.get(day)
+        if kept is not None and kept[0] is cost_usd:
+            return kept[1]
+        value = book_value_usd(cost_usd, self.start_day, day, self.life_years)
+        self._kept[day] = (cost_usd, value)
+        if len(self._kept) > 3:
+            del self._kept[next(iter(self._kept))]
+        return value
+
+    def depreciation_usd(self, cost_usd: np.ndarray, day: int) -> np.ndarray:
+        """:func:`depreciation_usd` of ``cost_usd`` on ``day``."""
+        return _charge(self.on(cost_usd, day), self.on(cost_usd, day + 1), self.start_day, day)
 
 
 def impairment_usd(book_value_retired_usd, proceeds_usd):

@@ -52,7 +52,7 @@ from simulator import units
 from simulator.finance import dilution, segments, structural, valuation
 from simulator.finance.contracts import ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
-from simulator.finance.depreciation import book_value_usd, depreciation_usd
+from simulator.finance.depreciation import CohortBookValues
 from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
 
 #: Income statement lines (monthly sums).
@@ -192,6 +192,7 @@ class Ledger:
         self.cfg, self.start, self.days, self.paths = company, start, horizon_days, paths
         self.price_drift_annual, self.network_growth_annual = price_drift_annual, network_growth_annual
         self.cohort_start_day = np.asarray(cohort_start_day, dtype=float)[:, None]
+        self.book_values = CohortBookValues(self.cohort_start_day, company.asic_life_years)
         self.debt_books = [{"term_loan": TermLoanBook, "convertible": ConvertibleBook,
                             "btc_backed": BtcBackedBook}[d.kind](d, start, paths) for d in company.debt]
         self.debt_books += [ProjectDebtBook(p.financing, j, paths) for j, p in enumerate(hpc_projects)
@@ -393,8 +394,7 @@ class Ledger:
         the day's depreciation, split into mining's, hosting's (the sites' MW shares) and HPC's."""
         c, alive = self.cfg, self.alive
         leaving = f.retired_units + f.lost_units
-        removed = (np.minimum(leaving, self.units) * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
-                                                                      c.asic_life_years)).sum(axis=0)
+        removed = (np.minimum(leaving, self.units) * self.book_values.on(self.unit_cost_usd, day)).sum(axis=0)
         self.units = np.maximum(self.units - leaving, 0.0)
         impairment = removed - f.resale_value_usd
         delivered = f.delivered_units > 0
@@ -402,8 +402,7 @@ class Ledger:
             self.unit_cost_usd = np.where(delivered, f.purchase_capex_usd / np.where(delivered, f.delivered_units, 1.0),
                                           self.unit_cost_usd)
             self.units = self.units + f.delivered_units
-        machine_dep = (self.units * depreciation_usd(self.unit_cost_usd, self.cohort_start_day, day,
-                                                     c.asic_life_years)).sum(axis=0)
+        machine_dep = (self.units * self.book_values.depreciation_usd(self.unit_cost_usd, day)).sum(axis=0)
         purchase_capex = f.purchase_capex_usd.sum(axis=0)
         new_month = self.month_days == 0 and day > 0  # last month's construction goes into service
         site_dep = self.sites.step(day, new_month, f.expansion_capex_usd, alive)
@@ -556,8 +555,7 @@ class Ledger:
 
     def fleet_book_value_usd(self, day: int) -> np.ndarray:
         """Machines' book value at 00:00 of ``day`` (end of ``day − 1``)."""
-        return (self.units * book_value_usd(self.unit_cost_usd, self.cohort_start_day, day,
-                                            self.cfg.asic_life_years)).sum(axis=0)
+        return (self.units * self.book_values.on(self.unit_cost_usd, day)).sum(axis=0)
 
     def _hpc_book_usd(self, project: int | None = None) -> np.ndarray:
         """Book value of HPC buildings and GPUs (one project, or all)."""

@@ -1,0 +1,136 @@
+"""The reporting actor's work: each finished day into the kept daily rows, the daily quantiles, the
+monthly lines and the per-path totals, a block of days at a time (issue 19, "operations in blocks").
+
+Each day the reporting actor writes the day's daily columns into row ``day mod block`` of the
+quantile block ``(block_days, columns, paths)`` (:class:`simulator.workers.LocalQuantiles`) and
+its :data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no
+monthly line) into a block of lines; nothing else runs per day. When the block is full (or the
+horizon ends) :class:`Reporter` computes the signal columns of all its days
+(:meth:`simulator.signals.SignalTracker.block`), takes the kept rows and the quantiles, and
+folds the lines into their months and into the per-path totals.
+
+The folds add the days in order, exactly as a running ``+=`` day by day would: the totals
+are ``np.add.reduce`` over ``[totals, day 0, day 1, …]`` along the first axis, and each month's
+part of the block is reduced after its first day has the month's sum so far added to it (a
+reduction along the outermost axis adds whole rows one after another; it sums pairwise only
+along the contiguous innermost axis, which these folds never reduce). The results are the
+same floats as the day-by-day fold (``tests/test_reporting.py`` checks it).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.signals import SIGNAL_COLUMNS, SignalTracker
+from simulator.workers import LocalQuantiles
+
+#: Per-path sums without a monthly line: the fleet's EH/s-days and the sum of daily hashprices.
+SUM_ONLY = ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")
+
+
+def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarray, month_of_row: np.ndarray) -> None:
+    """Add a block's daily lines to the per-path ``sums`` and to their months, day by day in order.
+
+    Parameters
+    ----------
+    lines : array (rows + 1, k, paths)
+        Row 0 is scratch (it receives ``sums``); rows ``1 … rows`` are the block's days. The
+        day rows are modified (each month's first day receives the month's sum so far).
+    sums : array (k, paths)
+        Running per-path sums of all ``k`` lines, updated in place.
+    monthly : array (months, m, paths)
+        Monthly sums of the first ``m`` lines, updated in place.
+    month_of_row : array (rows,) of int
+        Month index of each day of the block (non-decreasing).
+    """
+    lines[0] = sums
+    np.add.reduce(lines[:rows + 1], axis=0, out=sums)  # ((sums + day 0) + day 1) + …
+    m = monthly.shape[1]
+    starts = np.flatnonzero(np.r_[True, month_of_row[1:rows] != month_of_row[:rows - 1]])
+    for a, b in zip(starts, np.r_[starts[1:], rows]):
+        month = monthly[month_of_row[a]]
+        days = lines[a + 1:b + 1, :m]
+        days[0] += month  # the month so far + its first day of the block, then the rest in order
+        np.add.reduce(days, axis=0, out=month)
+
+
+def path_major_frame(path_ids: np.ndarray, time_name: str, times, columns: dict) -> pd.DataFrame:
+    """The table of ``columns`` (arrays ``(times, paths)``), one row per path and time, sorted by path
+    then time (``path``, ``time_name``, then the columns in order).
+
+    Written path by path when the ids increase (a run's paths and its chunks): the rows a
+    stable sort on (path, time) of the time-major table would give, without the sort.
+    """
+    path_ids = np.asarray(path_ids)
+    if np.all(path_ids[1:] > path_ids[:-1]):
+        return pd.DataFrame({"path": np.repeat(path_ids, len(times)), time_name: np.tile(times, len(path_ids)),
+                             **{c: np.asarray(v).T.reshape(-1) for c, v in columns.items()}})
+    return pd.DataFrame({"path": np.tile(path_ids, len(times)), time_name: np.repeat(times, len(path_ids)),
+                         **{c: np.asarray(v).reshape(-1) for c, v in columns.items()}}
+                        ).sort_values(["path", time_name], kind="stable").reset_index(drop=True)
+
+
+class Reporter:
+    """Kept daily rows, daily quantiles, monthly lines and per-path totals of one simulation.
+
+    Parameters
+    ----------
+    dates : DatetimeIndex
+        The simulated days.
+    path_ids : array of int
+        The absolute ids of the simulated paths; ids below ``keep_paths`` keep their daily rows.
+    columns : tuple of str
+        The daily columns in output order, the signal columns last.
+    quantiles : LocalQuantiles
+        The quantile block (its first axis is the block of days).
+    tracker : SignalTracker
+        The signal columns' state.
+    """
+
+    def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
+                 quantiles: LocalQuantiles, tracker: SignalTracker):
+        n, self.days = len(path_ids), len(dates)
+        self.keep = path_ids < keep_paths
+        months = dates.to_period("M")
+        self.month_starts = months.unique().to_timestamp()
+        self.month_of_day = pd.factorize(months)[0]
+        self.monthly = np.zeros((len(self.month_starts), len(MONTHLY_LINES), n))
+        self.sums = np.zeros((len(MONTHLY_LINES) + len(SUM_ONLY), n))
+        self.totals = {k: self.sums[j] for j, k in enumerate(MONTHLY_LINES + SUM_ONLY)}
+        self.totals["days"] = np.full(n, float(self.days))
+        self.columns, self.quantiles, self.tracker = columns, quantiles, tracker
+        self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in columns}
+        self.block_days = quantiles.buffer.shape[0]
+        self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
+        self.network_revenue_btc = np.empty((self.block_days, n))
+        self._signals_from = columns.index(SIGNAL_COLUMNS[0])
+        self._inputs = [columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd")]
+
+    def day(self, day: int, d: DayRecord, values) -> None:
+        """Record day ``day``: ``values`` are its daily columns before the signals, in column order."""
+        row = day % self.block_days
+        out = self.quantiles.buffer[row]
+        for j, v in enumerate(values):
+            out[j] = v
+        lines = self.lines[row + 1]
+        d.monthly_lines(lines)
+        lines[len(MONTHLY_LINES)] = d.installed_ehs
+        lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
+        self.network_revenue_btc[row] = d.network_revenue_btc
+        self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
+        if row == self.block_days - 1 or day == self.days - 1:
+            self._finish_block(day - row, row + 1)
+
+    def _finish_block(self, first: int, rows: int) -> None:
+        """The block's signals, kept rows and quantiles (which reorder the block), then its folds."""
+        block = self.quantiles.buffer[:rows]
+        hashrate, hashprice, price = (block[:, j] for j in self._inputs)
+        signals = self.tracker.block(first, hashrate, hashprice, self.network_revenue_btc[:rows], price)
+        for j, c in enumerate(SIGNAL_COLUMNS, start=self._signals_from):
+            block[:, j] = signals[c]
+        kept = np.flatnonzero(self.keep)
+        for j, c in enumerate(self.columns):
+            self.kept[c][first:first + rows] = block[:, j, kept]
+        self.quantiles.finish(first, rows)
+        fold_block(self.lines, rows, self.sums, self.monthly, self.month_of_day[first:first + rows])

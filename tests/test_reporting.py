@@ -1,0 +1,101 @@
+"""Reporting in blocks (issue 19): the block folds, the block signals and the quantiles give the
+same floats as the day-by-day formulas they replace."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator import signals
+from simulator.reporting import fold_block
+from simulator.results import SORT_MAX_VALUES, exact_percentiles
+
+
+@pytest.mark.parametrize("paths", [1, 2, 37])
+def test_block_fold_adds_the_days_in_order_like_a_running_sum(paths):
+    rng = np.random.default_rng(paths)
+    days, block, k, m = 95, 32, 5, 3
+    month_of_day = np.repeat(np.arange(4), [31, 28, 31, 5])  # months straddle the blocks
+    daily = rng.lognormal(0, 3, size=(days, k, paths)) * rng.choice([-1.0, 1.0], size=(days, k, paths))
+    sums, monthly = np.zeros((k, paths)), np.zeros((4, m, paths))
+    want_sums, want_monthly = np.zeros((k, paths)), np.zeros((4, m, paths))
+    for day in range(days):  # the reference: += day by day
+        want_sums += daily[day]
+        want_monthly[month_of_day[day]] += daily[day, :m]
+    lines = np.empty((block + 1, k, paths))
+    for first in range(0, days, block):
+        rows = min(block, days - first)
+        lines[1:rows + 1] = daily[first:first + rows]
+        fold_block(lines, rows, sums, monthly, month_of_day[first:first + rows])
+    assert sums.tobytes() == want_sums.tobytes()
+    assert monthly.tobytes() == want_monthly.tobytes()
+    pairwise = np.ascontiguousarray(np.moveaxis(daily, 0, -1)).sum(axis=-1)  # each path's days contiguous
+    assert not np.array_equal(pairwise, want_sums)  # another order gives other floats: the test can tell
+
+
+def _day_by_day(tracker: signals.SignalTracker, prior, hashrate, hashprice, revenue, price):
+    """The signal columns one day at a time from the module's pure functions (the reference)."""
+    paths = hashrate.shape[1]
+    history = np.vstack([np.repeat(prior[:1], 59 - len(prior), axis=0), prior]) if len(prior) \
+        else np.repeat(hashrate[:1], 59, axis=0)
+    window = np.vstack([history, hashrate])
+    rows = []
+    for d in range(hashrate.shape[0]):
+        ma30, ma60, cap = signals.hash_ribbons(window[d:d + 60])
+        btc, usd = signals.sell_pressure(revenue[d], price[d], tracker.sell_fraction)
+        under = signals.underwater_fraction(hashprice[d], tracker.breakeven_usd_per_ph_day, tracker.weights[d])
+        rows.append(np.stack([ma30, ma60, cap, under, btc, usd]))
+    assert all(r.shape == (6, paths) for r in rows)
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("prior_days", [0, 20])
+def test_block_signals_equal_the_day_by_day_formulas(prior_days):
+    rng = np.random.default_rng(7)
+    days, paths, vintages = 100, 9, 6
+    weights = rng.dirichlet(np.ones(vintages), size=days)
+    breakeven = rng.uniform(20, 80, vintages)
+    hashrate = 600 * np.exp(np.cumsum(rng.normal(0, 0.03, size=(days, paths)), axis=0))
+    hashprice = rng.uniform(10, 100, size=(days, paths))
+    revenue, price = rng.uniform(400, 500, size=(days, paths)), rng.uniform(5e4, 1e5, size=(days, paths))
+    prior = rng.uniform(500, 700, size=prior_days)
+    tracker = signals.SignalTracker(breakeven, weights, 0.8, prior if prior_days else None)
+    got = []
+    for first, size in ((0, 32), (32, 1), (33, 40), (73, 27)):
+        block = tracker.block(first, hashrate[first:first + size], hashprice[first:first + size],
+                              revenue[first:first + size], price[first:first + size])
+        got.append(np.stack([block[c] for c in signals.SIGNAL_COLUMNS], axis=1))
+    want = _day_by_day(tracker, np.repeat(prior[:, None], paths, 1), hashrate, hashprice, revenue, price)
+    assert np.concatenate(got).tobytes() == want.tobytes()
+    assert want[:, 2].any() and not want[:, 2].all()  # capitulation both on and off
+    assert 0 < want[:, 3].mean() < 1
+
+
+@pytest.mark.parametrize("n", [1, 6, 1000, SORT_MAX_VALUES + 1])
+def test_quantiles_equal_numpy_with_sorting_and_with_selection(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(3, 4, n))
+    x[0, 1] = np.round(x[0, 1])  # ties
+    x[1, 2, 0] = np.nan
+    want = np.moveaxis(np.percentile(x, [5, 50, 95], axis=-1), 0, -1)
+    got = exact_percentiles(x.copy())
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.isnan(got[1, 2]).all()
+
+
+@pytest.mark.parametrize("ids", [[0, 1, 2, 5], [7], [3, 1, 2], []])
+def test_path_major_frame_is_the_time_major_table_sorted_by_path_then_time(ids):
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    from simulator.reporting import path_major_frame
+
+    ids = np.asarray(ids, dtype=np.int64)
+    times = pd.date_range("2026-01-01", periods=5, freq="MS").date
+    rng = np.random.default_rng(3)
+    columns = {"a": rng.normal(size=(5, len(ids))), "b": rng.normal(size=(5, len(ids)))}
+    want = pd.DataFrame({"path": np.tile(ids, 5), "month": np.repeat(times, len(ids)),
+                         **{c: v.reshape(-1) for c, v in columns.items()}}
+                        ).sort_values(["path", "month"], kind="stable").reset_index(drop=True)
+    got = path_major_frame(ids, "month", times, columns)
+    assert_frame_equal(got, want, check_exact=True)
+    assert list(got["path"]) == sorted(got["path"])
