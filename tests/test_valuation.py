@@ -50,8 +50,36 @@ def test_the_market_intangible_moves_with_btc_as_the_assets_did_and_reverts_with
     assert g(200, 100.0, 500.0, 400.0, 0.0, 1.0, 1.5, 100.0) == pytest.approx(250.0 + (100.0 - 200.0) / 4)  # to 0.5 V_t
     assert g(10_000, 100.0, 500.0, 400.0, 0.0, 1.0, None, 100.0) == pytest.approx(100.0)  # default: no drift
     assert g(10, 100.0, 500.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(100.0 * (0.8 * 0.5 + 0.2))  # BTC halved
-    assert g(10, -100.0, 200.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(-50.0)  # a discount: a share of V
-    assert g(10, -100.0, -20.0, 400.0, 0.8, 0.5, None, 100.0) == pytest.approx(0.0)  # … of nothing once V ≤ 0
+
+
+def test_a_discount_is_a_share_of_the_equity_and_a_premium_an_asset():
+    g0, m0 = structural.split_discount(np.array([100.0, -100.0, -100.0]), np.array([300.0, 300.0, 0.0]),
+                                       np.array([390.0, 120.0, 0.0]))
+    assert g0.tolist() == [100.0, 0.0, 0.0] and m0.tolist() == [1.0, 0.4, 1.0]
+    m = structural.equity_multiple
+    assert m(500, 0.4, None, 100.0) == pytest.approx(0.4)  # default: the discount stays
+    assert m(100, 0.4, 1.0, 100.0) == pytest.approx(0.7)  # half-way back to no discount
+
+
+def test_a_discounted_firm_whose_btc_covers_its_notes_is_never_priced_at_zero():
+    """Found by hypothesis (tests/test_finance.py): a close of $0.50 against a model equity near $2,
+    3,308 BTC, no cash, $200M of notes due in two months, BTC at 100 % volatility. With the discount
+    carried on the assets (V* = V₀ − |G₀|) the call on V* expired worthless on a path where BTC fell: the
+    price read 0 for three days before maturity, then the notes were paid from the BTC and the price
+    came back at the NAV. As a share of the equity the price follows the model's equity, above 0."""
+    from test_finance import random_company
+
+    from simulator.engine import simulate
+
+    p = {"cash_usd": 0.0, "treasury_btc": 3308.0, "sga": 0.0, "sbc": 0.0, "sell": 1.0, "min_cash": 0.0,
+         "atm": False, "tax": 0.0, "vol": 1.0, "debt": ["conv"], "hedge": None, "method": "nav", "buy": 0.0,
+         "buyback": 0.0, "retire": False, "market": 0.5, "allocation": "revenue_share", "cure_days": 0}
+    res = simulate(random_company(p))
+    d = res.daily
+    solvent = res.path_metrics["prob_cash_shortfall"] == 0
+    assert solvent.all()
+    assert (d.share_price_usd > 0).all()
+    np.testing.assert_allclose(d[d.date == d.date.min()].share_price_usd, 0.5, rtol=1e-9)
 
 
 def test_implied_asset_value_reproduces_the_market_equity():

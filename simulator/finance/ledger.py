@@ -233,7 +233,8 @@ class Ledger:
                                         else v.hpc_discount_rate, v.dcf_years, paths)
         self.btc_vol = structural.TrailingVol(paths, price_vol_annual)
         self.share_price_ring = _Ring(30, paths)
-        self.intangible0_usd = self.assets0_usd = self.linked_share0 = self.btc_price0_usd = None  # day 0 (structural.py)
+        self.intangible0_usd = self.equity_multiple0 = None  # the market's premium or discount on day 0 (structural.py)
+        self.assets0_usd = self.linked_share0 = self.btc_price0_usd = None
         self.nav_per_share_usd = zeros()
         self._sbc_shares_today = zeros()
 
@@ -631,13 +632,17 @@ class Ledger:
                                                                  v.risk_free_rate) - assets
             else:
                 intangible0 = ((1.0 if v.method == "multiple" else v.market_multiple) - 1.0) * np.maximum(assets, 0.0)
-            self.intangible0_usd, self.assets0_usd, self.btc_price0_usd = intangible0, assets, self.price_usd
+            self.intangible0_usd, self.equity_multiple0 = structural.split_discount(
+                intangible0, structural.merton_equity_usd(assets, face, years, sigma, v.risk_free_rate),
+                structural.merton_equity_usd(assets + intangible0, face, years, sigma, v.risk_free_rate))
+            self.assets0_usd, self.btc_price0_usd = assets, self.price_usd
             self.linked_share0 = np.zeros(self.paths)
             np.divide(linked, assets, out=self.linked_share0, where=assets > 0)
         intangible = structural.market_intangible_usd(day, self.intangible0_usd, assets, self.assets0_usd,
                                                       self.linked_share0, self.price_usd / self.btc_price0_usd,
                                                       v.long_run_premium, v.premium_half_life_days)
-        equity = structural.merton_equity_usd(assets + intangible, face, years, sigma, v.risk_free_rate)
+        equity = structural.merton_equity_usd(assets + intangible, face, years, sigma, v.risk_free_rate) \
+            * structural.equity_multiple(day, self.equity_multiple0, v.long_run_premium, v.premium_half_life_days)
         per_share = np.zeros(self.paths)
         np.divide(equity, diluted, out=per_share, where=diluted > 0)
         return per_share

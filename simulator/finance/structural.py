@@ -31,10 +31,15 @@ BTC-linked share ``w₀`` moves with the BTC price, ``G_t = G₀ s_t`` with ``s_
 (``P`` the BTC price), so a miner's premium keeps its BTC beta, while a
 purchase paid at its value with debt or cash moves ``V`` and ``F`` (or cash) alike and the price not
 at all, as it must (a premium multiplying ``V`` would mint ``(p − 1)`` of equity from every
-debt-financed dollar). A discount (``G₀ < 0``) is instead a share of the assets, ``s_t = V_t / V₀``, so
-a solvent firm's equity never reaches 0. With ``long_run_premium`` ``p_∞`` the premium reverts to
-``(p_∞ − 1) V_t``, the day-0 gap from it (moving with ``s_t``) halving every ``h`` days
-(``premium_half_life_days``): ``G_t = (p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
+debt-financed dollar). A discount (the close below the model's ``E(V₀)``) is instead a share of the
+equity: ``G₀ = 0`` and the price is ``m_t E(V_t) / diluted`` with ``m₀ = S_market diluted₀ / E(V₀) < 1``
+(:func:`equity_multiple`), so the price is 0 only where the model's own equity is. (A discount
+carried on the assets, ``G₀ = V* − V₀ < 0``, priced the equity as a call on assets the market had
+marked below their value: two days before a convertible's maturity, a firm whose BTC alone covered
+the notes showed a price of 0, then its NAV once the notes were paid.) With ``long_run_premium`` ``p_∞``
+the premium reverts to ``(p_∞ − 1) V_t``, the day-0 gap from it (moving with ``s_t``) halving every
+``h`` days (``premium_half_life_days``): ``G_t = (p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``, and a
+discount halves with it, ``m_t = 1 + (m₀ − 1) 2^{−t/h}``.
 ``σ_V`` is computed on the model's ``V``. A premium on the equity instead would multiply a deeply
 out-of-the-money call (a firm whose debt exceeds its model assets) by hundreds, and every later
 gain of the call with it.
@@ -136,12 +141,12 @@ def implied_asset_value_usd(equity_usd, debt_face_usd, years, asset_vol_annual, 
 
 def market_intangible_usd(day: int, intangible0_usd, asset_value_usd, asset_value0_usd, linked_share0,
                           btc_price_ratio, long_run_premium: float | None, half_life_days: float):
-    """``G_t`` [USD] (module docstring): ``G₀ s_t`` without a long-run premium, else
-    ``(p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
+    """``G_t`` [USD] (module docstring) from a premium ``G₀ ≥ 0``: ``G₀ s_t`` without a long-run premium,
+    else ``(p_∞ − 1) V_t + (G₀ − (p_∞ − 1) V₀) s_t 2^{−t/h}``.
 
     ``s_t`` prices the premium like the firm's assets on day 0: ``s_t = w₀ P_t / P₀ + 1 − w₀`` with
     ``w₀`` the BTC-linked share of ``V₀`` (``linked_share0``) and ``P_t / P₀`` the BTC price since day 0
-    (``btc_price_ratio``); a discount (``G₀ < 0``) is a share of the assets, ``s_t = V_t / V₀``.
+    (``btc_price_ratio``). A discount is not an intangible but a multiple of the equity (:func:`equity_multiple`).
 
     Examples
     --------
@@ -151,19 +156,44 @@ def market_intangible_usd(day: int, intangible0_usd, asset_value_usd, asset_valu
     75.0
     >>> float(market_intangible_usd(365, 50.0, 120.0, 100.0, 0.0, 1.0, 1.0, 365.0))  # half-way back to no premium
     25.0
-    >>> float(market_intangible_usd(0, -50.0, 60.0, 100.0, 1.0, 1.0, None, 365.0))  # a 50 % discount stays 50 % of V
-    -30.0
     """
     g0, v, v0 = (np.asarray(x, dtype=float) for x in (intangible0_usd, asset_value_usd, asset_value0_usd))
     w = np.clip(np.asarray(linked_share0, dtype=float), 0.0, 1.0)
     scale = w * np.asarray(btc_price_ratio, dtype=float) + 1.0 - w
-    ratio = np.ones(np.broadcast(g0, v, v0).shape)
-    np.divide(np.maximum(v, 0.0), v0, out=ratio, where=v0 > 0)
-    scale = np.where(g0 < 0, ratio, scale)
     if long_run_premium is None:
         return g0 * scale
     excess = long_run_premium - 1.0
     return excess * v + (g0 - excess * v0) * scale * 0.5 ** (day / half_life_days)
+
+
+def split_discount(intangible0_usd, equity0_usd, market_equity0_usd):
+    """Day 0's market valuation as ``(G₀, m₀)``: a premium (``G₀ ≥ 0``) stays an intangible beside the
+    assets with ``m₀ = 1``; a discount becomes ``G₀ = 0`` and ``m₀ = E(V₀ + G₀) / E(V₀) ≤ 1`` [USD / USD],
+    the market equity ``market_equity0_usd`` over the model's ``equity0_usd`` (1 where the model's is 0).
+
+    Examples
+    --------
+    >>> [x.tolist() for x in split_discount(np.array([30.0, -50.0]), np.array([80.0, 80.0]), np.array([95.0, 20.0]))]
+    [[30.0, 0.0], [1.0, 0.25]]
+    """
+    g0 = np.asarray(intangible0_usd, dtype=float)
+    e0, market = np.asarray(equity0_usd, dtype=float), np.asarray(market_equity0_usd, dtype=float)
+    multiple = np.ones(np.broadcast(g0, e0, market).shape)
+    np.divide(market, e0, out=multiple, where=(g0 < 0) & (e0 > 0))
+    return np.maximum(g0, 0.0), np.minimum(multiple, 1.0)
+
+
+def equity_multiple(day: int, multiple0, long_run_premium: float | None, half_life_days: float):
+    """``m_t`` [USD / USD]: the day-0 discount ``m₀`` on the equity, kept, or halving every ``h`` days
+    towards 1 with a long-run premium, ``m_t = 1 + (m₀ − 1) 2^{−t/h}``.
+
+    Examples
+    --------
+    >>> float(equity_multiple(365, 0.5, None, 365.0)), float(equity_multiple(365, 0.5, 1.2, 365.0))
+    (0.5, 0.75)
+    """
+    m0 = np.asarray(multiple0, dtype=float)
+    return m0 if long_run_premium is None else 1.0 + (m0 - 1.0) * 0.5 ** (day / half_life_days)
 
 
 class TrailingVol:
