@@ -144,8 +144,11 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
     (7200.0, 14400.0)
     """
     used = energy_hourly_mwh
-    tax = (used.sum(axis=0) if energy_mwh is None else energy_mwh) * tax_usd_per_mwh  # energy_mwh: that sum
+    energy = used.sum(axis=0) if energy_mwh is None else energy_mwh  # energy_mwh: that sum
+    tax = energy * tax_usd_per_mwh
     if ppa_usd_per_mwh is None:
+        if np.shape(price_usd_per_mwh)[0] == 1:  # one price every hour: Σ_h U_h p = p Σ_h U_h
+            return Bill(energy * price_usd_per_mwh[0] + tax, np.zeros(used.shape[1:]))
         return Bill((used * price_usd_per_mwh).sum(axis=0) + tax, np.zeros(used.shape[1:]))
     block, take = power.block_mw, power.min_take_fraction * power.block_mw
     cost = (np.minimum(np.maximum(used, take), block) * ppa_usd_per_mwh
@@ -193,57 +196,81 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     hour's margin against the bill's marginal cost instead (:func:`ppa_running_count`).
     """
     n_cohorts, paths = working_ths.shape
-    cum_ths, cum_mw = _cumulative(working_ths), _cumulative(working_mw)
-    policy = curtailment.policy
-    if policy == "none":
-        k = np.full(price_usd_per_mwh.shape, n_cohorts)
-    elif policy == "schedule":
-        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        k = np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
-    else:
-        if ppa is not None and ppa.take_mwh < ppa.block_mwh:
-            k = ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
-                                  cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
-        else:
-            k = _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(
-                hashprice_usd_per_ph_day, price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh,
-                pool_fee, cooling_overhead))
-        if policy == "uptime_target":
-            must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
-            rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
-            k = np.where(rank < must_run, n_cohorts, k)
+    cum = _cumulative_pair(working_ths, working_mw)  # (cohorts + 1, 2, paths): TH/s and MW
+    cum_ths, cum_mw = cum[:, 0], cum[:, 1]
+    k = _running_count(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                       cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
+    share = None
     if cap_mw is None:
-        running_ths, running_mw = _take_rows((cum_ths, cum_mw), k)
-        share = None
+        running_ths, running_mw = _take_rows(cum, k)
     else:  # demand-response calls, 4CP avoidance: shed units, least efficient first
-        k = k.astype(np.intp)
-        running_ths = np.take_along_axis(cum_ths, k, axis=0)
-        running_mw = np.take_along_axis(cum_mw, k, axis=0)
-        fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
-        capped = k > fits
-        whole = np.minimum(k, fits)
-        ths_fit, mw_fit = np.take_along_axis(cum_ths, whole, axis=0), np.take_along_axis(cum_mw, whole, axis=0)
-        marginal = np.minimum(whole, n_cohorts - 1)  # the cohort partly running at the cap
-        mw_m = np.take_along_axis(working_mw, marginal, axis=0)
-        ths_m = np.take_along_axis(working_ths, marginal, axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
-        running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
-        running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
-        share = (capped, whole, part)
+        running_ths, running_mw, share = _capped(k, cap_mw, cum_ths, cum_mw, working_ths, working_mw)
     extra = {}
     if margins:
-        run = _cohort_run_fraction(n_cohorts, k, share)
-        extra["cohort_margin_usd"] = cohort_margins_usd(run, hashprice_usd_per_ph_day, price_usd_per_mwh,
+        extra["cohort_margin_usd"] = cohort_margins_usd(k, share, hashprice_usd_per_ph_day, price_usd_per_mwh,
                                                         tax_usd_per_mwh, pool_fee, cooling_overhead, working_ths,
-                                                        working_mw, cum_mw, ppa)
-    running_mw *= 1 + cooling_overhead
+                                                        working_mw, cum_ths, cum_mw, ppa)
+    facility = 1 + cooling_overhead
+    running_mw *= facility
+    available_mwh = cum_mw[-1] * facility * units.HOURS_PER_DAY
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
-        running_mw = np.repeat(running_mw, units.HOURS_PER_DAY, axis=0)
-    available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
-    energy_mwh = running_mw.sum(axis=0)
-    return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
+        running_mw = np.broadcast_to(running_mw, (units.HOURS_PER_DAY, paths))  # a read-only view, not 24 copies
+        mean_ths = running_ths[0]
+    else:
+        mean_ths = running_ths.mean(axis=0)
+    energy_mwh = running_mw.sum(axis=0)  # the 24 hours added one by one, as for 24 price rows
+    return Dispatch(running_ths=mean_ths, energy_hourly_mwh=running_mw,  # MW for an hour = MWh
                     curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh, **extra)
+
+
+def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                   tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
+                   cum_ths: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None) -> np.ndarray:
+    """How many cohorts (most efficient first) run in each hour under the policy ``(hours, paths)``: see :func:`dispatch_day`."""
+    n_cohorts = len(efficiency_jth)
+    policy = curtailment.policy
+    if policy == "none":
+        return np.full(price_usd_per_mwh.shape, n_cohorts, dtype=np.int8 if n_cohorts < 128 else np.intp)
+    if policy == "schedule":
+        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
+        return np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
+    if ppa is not None and ppa.take_mwh < ppa.block_mwh:
+        k = ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                              cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
+    else:
+        k = _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(
+            hashprice_usd_per_ph_day, price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh,
+            pool_fee, cooling_overhead))
+    if policy == "uptime_target":
+        must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
+        rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
+        k = np.where(rank < must_run, n_cohorts, k)
+    return k
+
+
+def _capped(k: np.ndarray, cap_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.ndarray, working_ths: np.ndarray,
+            working_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Running TH/s and IT MW ``(hours, paths)`` when at most ``cap_mw`` may run, least efficient shed first.
+
+    Also ``(capped, whole, part)``: the hours the cap binds, the cohorts running wholly there
+    and the share of the next one (the marginal cohort) that runs.
+    """
+    n_cohorts = working_ths.shape[0]
+    k = k.astype(np.intp)
+    running_ths = np.take_along_axis(cum_ths, k, axis=0)
+    running_mw = np.take_along_axis(cum_mw, k, axis=0)
+    fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
+    capped = k > fits
+    whole = np.minimum(k, fits)
+    ths_fit, mw_fit = np.take_along_axis(cum_ths, whole, axis=0), np.take_along_axis(cum_mw, whole, axis=0)
+    marginal = np.minimum(whole, n_cohorts - 1)  # the cohort partly running at the cap
+    mw_m = np.take_along_axis(working_mw, marginal, axis=0)
+    ths_m = np.take_along_axis(working_ths, marginal, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
+    running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
+    running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
+    return running_ths, running_mw, (capped, whole, part)
 
 
 def _value_usd_per_th_hour(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
@@ -255,10 +282,14 @@ def _efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_p
                               pool_fee: float, cooling_overhead: float) -> np.ndarray:
     """Least efficient machine that pays at an all-in price: ``e*`` of :func:`dispatch_day` [J/TH] (inf when ≤ 0)."""
     value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
-    threshold = np.full(np.shape(all_in_usd_per_mwh), np.inf)  # every cohort runs when price + tax <= 0
     denominator = np.multiply(all_in_usd_per_mwh, units.HOURS_PER_DAY * (1 + cooling_overhead))
+    paying = np.greater(all_in_usd_per_mwh, 0)
+    if paying.all():  # the usual day: no masked division (the same quotients)
+        with np.errstate(over="ignore"):
+            return np.divide(value, denominator)
+    threshold = np.full(np.shape(all_in_usd_per_mwh), np.inf)  # every cohort runs when price + tax <= 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        np.divide(value, denominator, out=threshold, where=all_in_usd_per_mwh > 0)
+        np.divide(value, denominator, out=threshold, where=paying)
     return threshold
 
 
@@ -306,19 +337,10 @@ def ppa_running_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: n
     return best_k
 
 
-def _cohort_run_fraction(n_cohorts: int, k: np.ndarray, share) -> np.ndarray:
-    """Share of each cohort's units running in each hour ``(cohorts, hours, paths)`` from the running count."""
-    j = np.arange(n_cohorts)[:, None, None]
-    run = (j < k[None]).astype(float)
-    if share is not None:
-        capped, whole, part = share
-        run = np.where(capped[None], (j < whole[None]) + (j == whole[None]) * part[None], run)
-    return run
-
-
-def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+def cohort_margins_usd(k: np.ndarray, share, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
-                       working_mw: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None = None) -> dict:
+                       working_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.ndarray,
+                       ppa: PpaTerms | None = None) -> np.ndarray:
     """Each cohort's own margin over the hours it runs ``(cohorts, paths)`` [USD] (what stop and retire decide on).
 
     ``margin_j = Σ_h [v r_jh TH_j − (C(S_j + r_jh P_j) − C(S_j))]`` [USD]: ``r_jh`` the share of
@@ -327,25 +349,69 @@ def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, pr
     the merit order), ``C`` :func:`net_energy_cost_usd`. Under ``economic`` curtailment on a
     fixed or index contract every running hour has a margin ≥ 0, so the margin is too.
     One price row stands for 24 alike hours.
+
+    Notes
+    -----
+    Counted from the hours' running counts ``k`` ``(hours, paths)`` (cohorts ``j < k`` run
+    wholly) and, for hours where a cap binds, ``share = (capped, whole, part)`` of
+    :func:`dispatch_day` (cohorts ``j < whole`` run wholly, cohort ``whole`` runs ``part``),
+    without a ``(cohorts, hours, paths)`` array. ``C`` is piecewise linear in the load with
+    kinks at T and B only, so a whole cohort's cost in hour h is
+    ``tax P_j + p_h A_j + ppa D_j`` with ``A_j = [min(L, T) + max(L − B, 0)]_{S_j}^{S_j + P_j}``
+    and ``D_j = [clip(L, T, B)]_{S_j}^{S_j + P_j}`` the same in every hour (without a PPA
+    ``A_j = P_j``, ``D_j = 0``). Hence
+    ``margin_j = N_j (v TH_j − tax P_j − ppa D_j) − A_j Σ_{h: j runs} p_h`` + the marginal
+    cohort's hours, where ``N_j`` is the number of hours with ``k > j``: a histogram of ``k``
+    per path (``np.bincount``) summed from the top down.
     """
+    n_cohorts, paths = working_ths.shape
     facility = 1 + cooling_overhead
     hours = units.HOURS_PER_DAY if np.shape(price_usd_per_mwh)[0] == 1 else 1
-    start = cum_mw[:-1, None, :] * facility
-    end = start + run * working_mw[:, None, :] * facility
-    cost = net_energy_cost_usd(end, price_usd_per_mwh[None], tax_usd_per_mwh, ppa) \
-        - net_energy_cost_usd(start, price_usd_per_mwh[None], tax_usd_per_mwh, ppa)
-    revenue = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee) * run * working_ths[:, None, :]
-    return (revenue - cost).sum(axis=1) * hours
+    price = np.broadcast_to(price_usd_per_mwh, np.shape(k))
+    value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
+    whole = k if share is None else np.where(share[0], share[1], k)
+    at = whole.astype(np.intp) * paths + np.arange(paths)  # (hours, paths) flat index into (cohorts + 1, paths)
+    size = (n_cohorts + 1) * paths
+
+    def above(weights):  # Σ over the hours with whole > j, for every j: (cohorts, paths)
+        histogram = np.bincount(at.reshape(-1), weights, minlength=size).reshape(n_cohorts + 1, paths)
+        return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
+
+    n_hours = above(None)
+    price_sum = above(price.reshape(-1))
+    power = working_mw * facility
+    start = cum_mw[:-1] * facility
+    if ppa is None:
+        a, d, ppa_price = power, 0.0, 0.0
+    else:
+        end = start + power
+        take, block = ppa.take_mwh, ppa.block_mwh
+        a = (np.minimum(end, take) - np.minimum(start, take)) + (np.maximum(end - block, 0.0)
+                                                                 - np.maximum(start - block, 0.0))
+        d, ppa_price = np.clip(end, take, block) - np.clip(start, take, block), ppa.price_usd_per_mwh
+    margin = n_hours * (value * working_ths - tax_usd_per_mwh * power - ppa_price * d) - a * price_sum
+    if share is not None:  # the marginal cohort of each capped hour runs in part
+        capped, marginal, part = share
+        marginal = np.minimum(marginal, n_cohorts - 1).astype(np.intp)
+        flat = marginal * paths + np.arange(paths)
+        s_m = start.reshape(-1).take(flat)
+        load = part * power.reshape(-1).take(flat)
+        gain = (value * part * working_ths.reshape(-1).take(flat)
+                - (net_energy_cost_usd(s_m + load, price, tax_usd_per_mwh, ppa)
+                   - net_energy_cost_usd(s_m, price, tax_usd_per_mwh, ppa)))
+        margin += np.bincount(flat[capped], gain[capped], minlength=n_cohorts * paths).reshape(n_cohorts, paths)
+    return margin * hours
 
 
-def _cumulative(x: np.ndarray) -> np.ndarray:
-    """``[0, x_0, x_0 + x_1, …]`` along axis 0: ``(cohorts + 1, paths)``."""
-    out = np.empty((x.shape[0] + 1,) + x.shape[1:])
+def _cumulative_pair(ths: np.ndarray, mw: np.ndarray) -> np.ndarray:
+    """``[0, x_0, x_0 + x_1, …]`` along axis 0 for ``x = (ths, mw)`` at once: ``(cohorts + 1, 2, paths)``."""
+    n = ths.shape[0]
+    out = np.empty((n + 1, 2) + ths.shape[1:])
     out[0] = 0.0
-    if len(x):
-        out[1] = x[0]
-    for i in range(1, len(x)):  # np.cumsum's order (row by row), without its slow axis-0 loop
-        np.add(out[i], x[i], out=out[i + 1])
+    if n:
+        np.stack((ths, mw), axis=1, out=out[1:])
+    for i in range(1, n):  # np.cumsum's order (row by row), without its slow axis-0 loop
+        np.add(out[i], out[i + 1], out=out[i + 1])
     return out
 
 
@@ -370,12 +436,15 @@ def _count_at_or_below(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _take_rows(cum: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``take_along_axis(cum[j], k, axis=0)`` for ``cum = (cum_ths, cum_mw)``, through one flat index."""
-    paths = cum[0].shape[1]
+    """``(cum[k, 0], cum[k, 1])`` along axis 0 of ``cum`` ``(cohorts + 1, 2, paths)``, through one flat index."""
+    paths = cum.shape[-1]
     flat = k.astype(np.intp)
-    flat *= paths
+    flat *= 2 * paths
     flat += np.arange(paths)
-    return cum[0].reshape(-1).take(flat), cum[1].reshape(-1).take(flat)
+    flat_cum = cum.reshape(-1)
+    ths = flat_cum.take(flat)
+    flat += paths
+    return ths, flat_cum.take(flat)
 
 
 def ambient_c(site: Site, month: int) -> np.ndarray | None:
@@ -401,8 +470,17 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
                        cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
     """Hourly dispatch cohort by cohort, with thermal derating and dynamic firmware tuning.
 
-    Used where :func:`dispatch_day`'s sorted-efficiency shortcut does not hold (efficiency
-    changes with the hour). Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the
+    Used where :func:`dispatch_day`'s threshold count does not hold. That count needs every
+    hour's running set to be the ``k`` most efficient cohorts in one fixed order, each cohort
+    running at one setting. A thermal derate ``d_jh`` differs by cohort (its inlet limit and
+    shutdown temperature) and by hour, so the hour's efficiency ``e_j d_jh^(k_under − 1)``
+    reorders the cohorts from hour to hour; a dynamic cohort's setting ``f`` and margin depend
+    on its own ``r`` (below) on every path. So each cohort's hour is decided on its own margin;
+    :func:`dispatch_site` sends a day to :func:`dispatch_day` when neither applies (no dynamic
+    cohort, no derating in the day's month). Stock cohorts run at ``f = 1``, with no powers;
+    the setting and its powers ``f^k`` are computed for the dynamic cohorts only.
+
+    Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the
     cohort's static setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate``
     ``(cohorts, 24)`` hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction`
     (a firmware throttle: power follows the tuning curve, ``d^k_under``); ``cap_mw`` as in
@@ -423,48 +501,66 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
     tuned down, ``Σ run max(M − M f^k, 0)`` (both × (1 + overhead)). A cohort's margin
     (``margins=True``) is ``Σ_h run (v T f − c M f^k)``.
     """
-    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
+    n_cohorts, paths = working_ths.shape
+    shape = (n_cohorts, units.HOURS_PER_DAY, paths)
+    value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
     cost = (price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead)  # (24, paths)
-    ths = working_ths[:, None, :] * derate[:, :, None]  # (cohorts, 24, paths)
-    mw = working_mw[:, None, :] * (derate ** k_under[:, None])[:, :, None]
-    ku, ko = k_under[:, None, None], k_over[:, None, None]
-    f = np.ones_like(ths)
-    if dynamic.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = value * ths / (cost * mw)
-            over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, max_fraction[:, None, None])
-            under = np.clip((r / ku) ** (1 / (ku - 1)), min_fraction[:, None, None], 1.0)
-        best = np.where(r > ko, over, np.where(r < ku, under, 1.0))
-        best = np.where(cost > 0, np.nan_to_num(best, nan=1.0), max_fraction[:, None, None])
-        f = np.where(dynamic[:, None, None], best, 1.0)
-    run_ths = ths * f
-    run_mw = mw * f ** np.where(f < 1, ku, ko)
+    if np.all(derate == 1.0):  # no throttle: the stock arrays, not 24 copies (x × 1 is x)
+        ths = np.broadcast_to(working_ths[:, None, :], shape)
+        mw = np.broadcast_to(working_mw[:, None, :], shape)
+    else:
+        ths = working_ths[:, None, :] * derate[:, :, None]
+        mw = working_mw[:, None, :] * (derate ** k_under[:, None])[:, :, None]
+    run_ths, run_mw = ths, mw  # stock setting: f = 1
+    tuned = np.flatnonzero(dynamic)
+    if len(tuned):
+        run_ths, run_mw = np.array(ths), np.array(mw)
+        run_ths[tuned], run_mw[tuned] = _tuned_setting(value, cost, ths[tuned], mw[tuned], k_under[tuned],
+                                                       k_over[tuned], min_fraction[tuned], max_fraction[tuned])
+    margin = value * run_ths - cost * run_mw  # each cohort's hour at its setting [USD]
     policy = curtailment.policy
     if policy == "none":
-        run = np.ones(ths.shape, dtype=bool)
+        run = np.ones(shape, dtype=bool)
     elif policy == "schedule":
         on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        run = np.broadcast_to(on[None, :, None], ths.shape)
+        run = np.broadcast_to(on[None, :, None], shape)
     else:
-        run = value * run_ths - cost * run_mw >= 0
+        run = margin >= 0
         if policy == "uptime_target":
             must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
             rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
             run = run | (rank < must_run)[None]
-    run = run.astype(float)
+    drawn = run_mw * run
     if cap_mw is not None:  # cohorts come most efficient first: shed units from the end
-        drawn = run_mw * run
+        run = run.astype(float)
         before = np.cumsum(drawn, axis=0) - drawn
         with np.errstate(divide="ignore", invalid="ignore"):
             run = np.where(drawn > 0, run * np.clip((cap_mw[None] - before) / drawn, 0.0, 1.0), run)
-    energy_hourly = (run_mw * run).sum(axis=0) * (1 + cooling_overhead)
-    curtailed = ((1.0 - run) * mw).sum(axis=(0, 1)) * (1 + cooling_overhead)
-    underclocked = (run * np.maximum(mw - run_mw, 0.0)).sum(axis=(0, 1)) * (1 + cooling_overhead)
-    extra = {}
-    if margins:
-        extra["cohort_margin_usd"] = (run * (value * run_ths - cost * run_mw)).sum(axis=1)
+        drawn = run_mw * run
+        idle = (1.0 - run) * mw
+    else:
+        idle = np.where(run, 0.0, mw)
+    facility = 1 + cooling_overhead
+    underclocked = np.zeros(paths)
+    if len(tuned):
+        underclocked = (run[tuned] * np.maximum(mw[tuned] - run_mw[tuned], 0.0)).sum(axis=(0, 1)) * facility
+    extra = {"cohort_margin_usd": (run * margin).sum(axis=1)} if margins else {}
     return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
-                    energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed, underclocked_mwh=underclocked, **extra)
+                    energy_hourly_mwh=drawn.sum(axis=0) * facility, curtailed_mwh=idle.sum(axis=(0, 1)) * facility,
+                    underclocked_mwh=underclocked, **extra)
+
+
+def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.ndarray, k_under: np.ndarray,
+                   k_over: np.ndarray, min_fraction: np.ndarray, max_fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hashrate and power ``(T f, M f^k)`` of dynamic cohorts at their best hourly setting ``f`` (:func:`dispatch_day_tuned`)."""
+    ku, ko = k_under[:, None, None], k_over[:, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = value * ths / (cost * mw)
+        over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, max_fraction[:, None, None])
+        under = np.clip((r / ku) ** (1 / (ku - 1)), min_fraction[:, None, None], 1.0)
+    best = np.where(r > ko, over, np.where(r < ku, under, 1.0))
+    f = np.where(cost > 0, np.nan_to_num(best, nan=1.0), max_fraction[:, None, None])
+    return ths * f, mw * f ** np.where(f < 1, ku, ko)
 
 
 def is_summer(month: int) -> bool:
@@ -584,7 +680,7 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
         cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - shed_mw, 0.0), np.inf)
     if avoid is not None:
         cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
-    if cohorts.tuned:
+    if cohorts.tuned and (ppa is not None or cohorts.dynamic.any() or not np.all(derate == 1.0)):
         return dispatch_day_tuned(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
                                   pool_fee, site.cooling_overhead, ths, mw, cohorts.k_under, cohorts.k_over,
                                   cohorts.min_fraction, cohorts.max_fraction, cohorts.dynamic, derate, cap_mw,
