@@ -18,9 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import units
+from simulator import merit_order, units
 from simulator.config.schema import Curtailment, Site
 from simulator.hardware import breakeven_power_usd_per_mwh
+from simulator.merit_order import count_at_or_below as _count_at_or_below
+from simulator.merit_order import cumulative_pair as _cumulative_pair
+from simulator.merit_order import efficiency_threshold_jth as _efficiency_threshold_jth
+from simulator.merit_order import take_rows as _take_rows
+from simulator.merit_order import value_usd_per_th_hour as _value_usd_per_th_hour
 
 
 def site_breakeven_usd_per_mwh(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, pool_fee: float,
@@ -227,25 +232,15 @@ def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarra
                    tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
                    cum_ths: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None) -> np.ndarray:
     """How many cohorts (most efficient first) run in each hour under the policy ``(hours, paths)``: see :func:`dispatch_day`."""
-    n_cohorts = len(efficiency_jth)
-    policy = curtailment.policy
-    if policy == "none":
-        return np.full(price_usd_per_mwh.shape, n_cohorts, dtype=np.int8 if n_cohorts < 128 else np.intp)
-    if policy == "schedule":
-        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        return np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
-    if ppa is not None and ppa.take_mwh < ppa.block_mwh:
-        k = ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
-                              cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
-    else:
-        k = _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(
-            hashprice_usd_per_ph_day, price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh,
-            pool_fee, cooling_overhead))
-    if policy == "uptime_target":
-        must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
-        rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
-        k = np.where(rank < must_run, n_cohorts, k)
-    return k
+    def economic() -> np.ndarray:
+        if ppa is not None and ppa.take_mwh < ppa.block_mwh:
+            return ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                     cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
+        all_in = price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh
+        return _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(hashprice_usd_per_ph_day, all_in, pool_fee,
+                                                                            cooling_overhead))
+
+    return merit_order.policy_count(curtailment, price_usd_per_mwh, len(efficiency_jth), economic)
 
 
 def _capped(k: np.ndarray, cap_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.ndarray, working_ths: np.ndarray,
@@ -271,26 +266,6 @@ def _capped(k: np.ndarray, cap_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.n
     running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
     running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
     return running_ths, running_mw, (capped, whole, part)
-
-
-def _value_usd_per_th_hour(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
-    """What the pool pays for 1 TH/s running one hour [USD]: hashprice / 1,000 × (1 − fee) / 24."""
-    return np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
-
-
-def _efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_per_mwh: np.ndarray,
-                              pool_fee: float, cooling_overhead: float) -> np.ndarray:
-    """Least efficient machine that pays at an all-in price: ``e*`` of :func:`dispatch_day` [J/TH] (inf when ≤ 0)."""
-    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
-    denominator = np.multiply(all_in_usd_per_mwh, units.HOURS_PER_DAY * (1 + cooling_overhead))
-    paying = np.greater(all_in_usd_per_mwh, 0)
-    if paying.all():  # the usual day: no masked division (the same quotients)
-        with np.errstate(over="ignore"):
-            return np.divide(value, denominator)
-    threshold = np.full(np.shape(all_in_usd_per_mwh), np.inf)  # every cohort runs when price + tax <= 0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        np.divide(value, denominator, out=threshold, where=paying)
-    return threshold
 
 
 def ppa_running_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
@@ -403,50 +378,6 @@ def cohort_margins_usd(k: np.ndarray, share, hashprice_usd_per_ph_day: np.ndarra
     return margin * hours
 
 
-def _cumulative_pair(ths: np.ndarray, mw: np.ndarray) -> np.ndarray:
-    """``[0, x_0, x_0 + x_1, …]`` along axis 0 for ``x = (ths, mw)`` at once: ``(cohorts + 1, 2, paths)``."""
-    n = ths.shape[0]
-    out = np.empty((n + 1, 2) + ths.shape[1:])
-    out[0] = 0.0
-    if n:
-        np.stack((ths, mw), axis=1, out=out[1:])
-    for i in range(1, n):  # np.cumsum's order (row by row), without its slow axis-0 loop
-        np.add(out[i], out[i + 1], out=out[i + 1])
-    return out
-
-
-#: Up to this many cohorts a site counts them by comparisons, beyond it by binary search.
-_COMPARE_UP_TO = 16
-
-
-def _count_at_or_below(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(sorted_values, x, side="right")``: how many values are ``<= x``.
-
-    A site's few cohorts are counted with one comparison each over the hours × paths (a
-    binary search per element costs more until there are dozens); NaN counts as above all,
-    as in ``searchsorted``.
-    """
-    n = len(sorted_values)
-    if n > _COMPARE_UP_TO or np.isnan(x).any():
-        return np.searchsorted(sorted_values, x, side="right")
-    k = np.zeros(x.shape, dtype=np.int8)
-    for value in sorted_values:
-        np.add(k, x >= value, out=k, casting="unsafe")
-    return k
-
-
-def _take_rows(cum: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(cum[k, 0], cum[k, 1])`` along axis 0 of ``cum`` ``(cohorts + 1, 2, paths)``, through one flat index."""
-    paths = cum.shape[-1]
-    flat = k.astype(np.intp)
-    flat *= 2 * paths
-    flat += np.arange(paths)
-    flat_cum = cum.reshape(-1)
-    ths = flat_cum.take(flat)
-    flat += paths
-    return ths, flat_cum.take(flat)
-
-
 def ambient_c(site: Site, month: int) -> np.ndarray | None:
     """Inlet temperature of each UTC hour of a day in ``month`` (1–12) [°C], or None.
 
@@ -467,24 +398,60 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
                        working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
                        max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
-                       cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
-    """Hourly dispatch cohort by cohort, with thermal derating and dynamic firmware tuning.
+                       cap_mw: np.ndarray | None = None, *, margins: bool = False,
+                       efficiency_jth: np.ndarray | None = None) -> Dispatch:
+    """Hourly dispatch with thermal derating and dynamic firmware tuning.
 
-    Used where :func:`dispatch_day`'s threshold count does not hold. That count needs every
-    hour's running set to be the ``k`` most efficient cohorts in one fixed order, each cohort
-    running at one setting. A thermal derate ``d_jh`` differs by cohort (its inlet limit and
-    shutdown temperature) and by hour, so the hour's efficiency ``e_j d_jh^(k_under − 1)``
-    reorders the cohorts from hour to hour; a dynamic cohort's setting ``f`` and margin depend
-    on its own ``r`` (below) on every path. So each cohort's hour is decided on its own margin;
-    :func:`dispatch_site` sends a day to :func:`dispatch_day` when neither applies (no dynamic
-    cohort, no derating in the day's month). Stock cohorts run at ``f = 1``, with no powers;
-    the setting and its powers ``f^k`` are computed for the dynamic cohorts only.
+    Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the cohort's static
+    setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate`` ``(cohorts, 24)``
+    hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction` (a firmware
+    throttle: power follows the tuning curve, ``d^k_under``); ``cap_mw`` as in
+    :func:`dispatch_day` (cohorts are in static efficiency order); ``efficiency_jth``
+    ``(cohorts,)`` their stock efficiencies, ``working_mw / working_ths × 10⁶``.
 
-    Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the
-    cohort's static setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate``
-    ``(cohorts, 24)`` hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction`
-    (a firmware throttle: power follows the tuning curve, ``d^k_under``); ``cap_mw`` as in
-    :func:`dispatch_day` (cohorts are in static efficiency order).
+    Stock cohorts (not ``dynamic``) are counted by threshold when their efficiencies are given
+    and no cap binds the day: :func:`simulator.merit_order.derated_stock_dispatch` sorts them by
+    their derated efficiency in each group of hours sharing a derate. The cohort-by-cohort
+    arithmetic (:func:`_dispatch_by_cohort`) decides the rest: a dynamic cohort's best setting
+    ``f`` and so its margin depend on its own ``r = v T / (c M)`` in every hour and path (no
+    common merit order), and a cap sheds units in the static order across stock and dynamic
+    cohorts alike, which couples them. Both give the same running set (the threshold is the
+    margin's sign solved for the efficiency), up to the rounding of a margin of exactly 0.
+    """
+    stock = ~np.asarray(dynamic, dtype=bool)
+    if efficiency_jth is None or cap_mw is not None or not stock.any():
+        return _dispatch_by_cohort(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                   cooling_overhead, working_ths, working_mw, k_under, k_over, min_fraction,
+                                   max_fraction, dynamic, derate, cap_mw, margins=margins)
+    ths, energy, curtailed, margin = merit_order.derated_stock_dispatch(
+        curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee, cooling_overhead,
+        efficiency_jth[stock], working_ths[stock], working_mw[stock], k_under[stock], derate[stock], margins)
+    underclocked = np.zeros(working_ths.shape[1])
+    if not stock.all():  # the dynamic cohorts, one by one (each cohort's dispatch is its own without a cap)
+        t = ~stock
+        rest = _dispatch_by_cohort(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
+                                   pool_fee, cooling_overhead, working_ths[t], working_mw[t], k_under[t], k_over[t],
+                                   min_fraction[t], max_fraction[t], dynamic[t], derate[t], margins=margins)
+        ths, energy, curtailed = ths + rest.running_ths, energy + rest.energy_hourly_mwh, curtailed + rest.curtailed_mwh
+        underclocked = rest.underclocked_mwh
+        if margins:
+            both = np.empty(working_ths.shape)
+            both[stock], both[t] = margin, rest.cohort_margin_usd
+            margin = both
+    extra = {"cohort_margin_usd": margin} if margins else {}
+    return Dispatch(running_ths=ths, energy_hourly_mwh=energy, curtailed_mwh=curtailed, underclocked_mwh=underclocked,
+                    **extra)
+
+
+def _dispatch_by_cohort(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
+                        working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
+                        max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
+                        cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
+    """:func:`dispatch_day_tuned` deciding each cohort's hour on its own margin ``(cohorts, 24, paths)``.
+
+    Stock cohorts run at ``f = 1`` (no powers); the setting and its powers ``f^k`` are computed
+    for the dynamic cohorts only.
 
     Notes
     -----
@@ -513,7 +480,9 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
         mw = working_mw[:, None, :] * (derate ** k_under[:, None])[:, :, None]
     run_ths, run_mw = ths, mw  # stock setting: f = 1
     tuned = np.flatnonzero(dynamic)
-    if len(tuned):
+    if len(tuned) == n_cohorts:
+        run_ths, run_mw = _tuned_setting(value, cost, ths, mw, k_under, k_over, min_fraction, max_fraction)
+    elif len(tuned):
         run_ths, run_mw = np.array(ths), np.array(mw)
         run_ths[tuned], run_mw[tuned] = _tuned_setting(value, cost, ths[tuned], mw[tuned], k_under[tuned],
                                                        k_over[tuned], min_fraction[tuned], max_fraction[tuned])
@@ -542,7 +511,9 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
         idle = np.where(run, 0.0, mw)
     facility = 1 + cooling_overhead
     underclocked = np.zeros(paths)
-    if len(tuned):
+    if len(tuned) == n_cohorts:
+        underclocked = (run * np.maximum(mw - run_mw, 0.0)).sum(axis=(0, 1)) * facility
+    elif len(tuned):
         underclocked = (run[tuned] * np.maximum(mw[tuned] - run_mw[tuned], 0.0)).sum(axis=(0, 1)) * facility
     extra = {"cohort_margin_usd": (run * margin).sum(axis=1)} if margins else {}
     return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
@@ -684,7 +655,7 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
         return dispatch_day_tuned(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
                                   pool_fee, site.cooling_overhead, ths, mw, cohorts.k_under, cohorts.k_over,
                                   cohorts.min_fraction, cohorts.max_fraction, cohorts.dynamic, derate, cap_mw,
-                                  margins=margins)
+                                  margins=margins, efficiency_jth=cohorts.efficiency_jth)
     return dispatch_day(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
                         site.cooling_overhead, cohorts.efficiency_jth, ths, mw, cap_mw, ppa=ppa, margins=margins)
 

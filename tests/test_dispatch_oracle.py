@@ -198,8 +198,10 @@ def test_threshold_dispatch_equals_the_old_arithmetic(seed, cohorts, policy, row
 @settings(max_examples=120, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), cohorts=st.integers(1, 12), policy=POLICIES, tax=st.sampled_from([0.0, 4.5]),
        capped=st.booleans(), derated=st.booleans(), tuning=st.sampled_from(["none", "some", "all"]),
-       margins=st.booleans())
-def test_tuned_dispatch_equals_the_old_arithmetic(seed, cohorts, policy, tax, capped, derated, tuning, margins):
+       margins=st.booleans(), threshold=st.booleans())
+def test_tuned_dispatch_equals_the_old_arithmetic(seed, cohorts, policy, tax, capped, derated, tuning, margins,
+                                                  threshold):
+    # threshold: the stock efficiencies are given, so stock cohorts are counted by derated merit order
     from simulator.hardware import temperature_derate_fraction
 
     rng, eff, ths, mw, hp, price, cap = _day(seed, cohorts, 4, 24)
@@ -215,7 +217,7 @@ def test_tuned_dispatch_equals_the_old_arithmetic(seed, cohorts, policy, tax, ca
     cfg = Curtailment(policy=policy, hours_off=(2, 3), uptime=rng.uniform(0.3, 1.0))
     args = (cfg, hp, price, tax, 0.02, 0.05, ths, mw, k_under, k_over, min_fraction, max_fraction, dynamic, derate,
             cap if capped else None)
-    new = dispatch_day_tuned(*args, margins=margins)
+    new = dispatch_day_tuned(*args, margins=margins, efficiency_jth=eff if threshold else None)
     old = old_dispatch_day_tuned(*args, margins=margins)
     _same(new, old, _scale(hp, price, tax, ths, mw), fields=("running_ths", "energy_hourly_mwh", "curtailed_mwh",
                                                             "underclocked_mwh"))
