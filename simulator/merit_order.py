@@ -176,7 +176,7 @@ def derated_stock_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: n
         return k
 
     k = policy_count(curtailment, price, n, economic)
-    row = k * n_groups + group[:, None]  # (24, paths): the row of cum each hour reads
+    row = k.astype(np.intp) * n_groups + group[:, None]  # (24, paths): the row of cum each hour reads
     running_ths, running_mw = take_rows(cum.reshape(-1, 2, paths), row)
     available_mw = cum[n, group, 1]  # (24, paths)
     facility = 1 + cooling_overhead

@@ -448,10 +448,12 @@ def _dispatch_by_cohort(curtailment: Curtailment, hashprice_usd_per_ph_day: np.n
                         working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
                         max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
                         cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
-    """:func:`dispatch_day_tuned` deciding each cohort's hour on its own margin ``(cohorts, 24, paths)``.
+    """:func:`dispatch_day_tuned` deciding each cohort's hour on its own margin, a cohort at a time.
 
-    Stock cohorts run at ``f = 1`` (no powers); the setting and its powers ``f^k`` are computed
-    for the dynamic cohorts only.
+    Each cohort's ``(24, paths)`` hours are computed and added up in turn (no
+    ``(cohorts, 24, paths)`` temporaries); stock cohorts run at ``f = 1`` (no powers), the
+    setting and its powers ``f^k`` are computed for the dynamic cohorts only. A cap sheds units
+    in the cohorts' order, each cohort capped at what the cap leaves after those before it.
 
     Notes
     -----
@@ -469,68 +471,65 @@ def _dispatch_by_cohort(curtailment: Curtailment, hashprice_usd_per_ph_day: np.n
     (``margins=True``) is ``Σ_h run (v T f − c M f^k)``.
     """
     n_cohorts, paths = working_ths.shape
-    shape = (n_cohorts, units.HOURS_PER_DAY, paths)
+    hours = units.HOURS_PER_DAY
     value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
-    cost = (price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead)  # (24, paths)
-    if np.all(derate == 1.0):  # no throttle: the stock arrays, not 24 copies (x × 1 is x)
-        ths = np.broadcast_to(working_ths[:, None, :], shape)
-        mw = np.broadcast_to(working_mw[:, None, :], shape)
-    else:
-        ths = working_ths[:, None, :] * derate[:, :, None]
-        mw = working_mw[:, None, :] * (derate ** k_under[:, None])[:, :, None]
-    run_ths, run_mw = ths, mw  # stock setting: f = 1
-    tuned = np.flatnonzero(dynamic)
-    if len(tuned) == n_cohorts:
-        run_ths, run_mw = _tuned_setting(value, cost, ths, mw, k_under, k_over, min_fraction, max_fraction)
-    elif len(tuned):
-        run_ths, run_mw = np.array(ths), np.array(mw)
-        run_ths[tuned], run_mw[tuned] = _tuned_setting(value, cost, ths[tuned], mw[tuned], k_under[tuned],
-                                                       k_over[tuned], min_fraction[tuned], max_fraction[tuned])
-    margin = value * run_ths - cost * run_mw  # each cohort's hour at its setting [USD]
-    policy = curtailment.policy
-    if policy == "none":
-        run = np.ones(shape, dtype=bool)
-    elif policy == "schedule":
-        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        run = np.broadcast_to(on[None, :, None], shape)
-    else:
-        run = margin >= 0
-        if policy == "uptime_target":
-            must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
-            rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
-            run = run | (rank < must_run)[None]
-    drawn = run_mw * run
-    if cap_mw is not None:  # cohorts come most efficient first: shed units from the end
-        run = run.astype(float)
-        before = np.cumsum(drawn, axis=0) - drawn
-        with np.errstate(divide="ignore", invalid="ignore"):
-            run = np.where(drawn > 0, run * np.clip((cap_mw[None] - before) / drawn, 0.0, 1.0), run)
+    cost = np.broadcast_to((price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead), (hours, paths))
+    forced = None  # hours every cohort runs whatever its margin
+    if curtailment.policy == "none":
+        forced = np.ones((hours, paths), dtype=bool)
+    elif curtailment.policy == "schedule":
+        forced = np.broadcast_to(~np.isin(np.arange(hours), curtailment.hours_off)[:, None], (hours, paths))
+    elif curtailment.policy == "uptime_target":
+        must_run = int(np.ceil(curtailment.uptime * hours))
+        forced = np.broadcast_to(np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0,
+                                            kind="stable") < must_run, (hours, paths))
+    power = derate ** k_under[:, None]  # (cohorts, 24) power multiplier of the throttle
+    sums = np.zeros((4, paths))  # running TH/s-hours, curtailed and underclocked IT MWh, …
+    energy, drawn_before = np.zeros((hours, paths)), np.zeros((hours, paths))
+    margin_usd = np.empty((n_cohorts, paths)) if margins else None
+    for j in range(n_cohorts):  # each cohort's (24, paths) hours stay in the cache
+        ths, mw = working_ths[j] * derate[j][:, None], working_mw[j] * power[j][:, None]
+        run_ths, run_mw = ths, mw  # stock setting: f = 1
+        if dynamic[j]:
+            run_ths, run_mw = _tuned_setting(value, cost, ths, mw, float(k_under[j]), float(k_over[j]),
+                                             float(min_fraction[j]), float(max_fraction[j]))
+        margin = value * run_ths - cost * run_mw  # the cohort's hour at its setting [USD]
+        if forced is None:  # economic
+            run = margin >= 0
+        else:
+            run = forced | (margin >= 0) if curtailment.policy == "uptime_target" else forced
         drawn = run_mw * run
-        idle = (1.0 - run) * mw
-    else:
-        idle = np.where(run, 0.0, mw)
+        if cap_mw is not None:  # cohorts come most efficient first: shed units from the end
+            with np.errstate(divide="ignore", invalid="ignore"):
+                run = np.where(drawn > 0, run * np.clip((cap_mw - drawn_before) / drawn, 0.0, 1.0), run * 1.0)
+            drawn_before += drawn
+            drawn = run_mw * run
+        energy += drawn
+        sums[0] += (run_ths * run).sum(axis=0)
+        sums[1] += ((1.0 - run) * mw).sum(axis=0)
+        if dynamic[j]:
+            sums[2] += (run * np.maximum(mw - run_mw, 0.0)).sum(axis=0)
+        if margins:
+            margin_usd[j] = (run * margin).sum(axis=0)
     facility = 1 + cooling_overhead
-    underclocked = np.zeros(paths)
-    if len(tuned) == n_cohorts:
-        underclocked = (run * np.maximum(mw - run_mw, 0.0)).sum(axis=(0, 1)) * facility
-    elif len(tuned):
-        underclocked = (run[tuned] * np.maximum(mw[tuned] - run_mw[tuned], 0.0)).sum(axis=(0, 1)) * facility
-    extra = {"cohort_margin_usd": (run * margin).sum(axis=1)} if margins else {}
-    return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
-                    energy_hourly_mwh=drawn.sum(axis=0) * facility, curtailed_mwh=idle.sum(axis=(0, 1)) * facility,
-                    underclocked_mwh=underclocked, **extra)
+    extra = {"cohort_margin_usd": margin_usd} if margins else {}
+    return Dispatch(running_ths=sums[0] / hours, energy_hourly_mwh=energy * facility, curtailed_mwh=sums[1] * facility,
+                    underclocked_mwh=sums[2] * facility, **extra)
 
 
-def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.ndarray, k_under: np.ndarray,
-                   k_over: np.ndarray, min_fraction: np.ndarray, max_fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hashrate and power ``(T f, M f^k)`` of dynamic cohorts at their best hourly setting ``f`` (:func:`dispatch_day_tuned`)."""
-    ku, ko = k_under[:, None, None], k_over[:, None, None]
+def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.ndarray, ku: float, ko: float,
+                   low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hashrate and power ``(T f, M f^k)`` ``(24, paths)`` of a dynamic cohort at its best hourly setting ``f``.
+
+    :func:`_dispatch_by_cohort`'s closed form; the exponents and bounds are the cohort's scalars
+    (with the library's ``k_over = 2`` the overclock's power is a copy).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         r = value * ths / (cost * mw)
-        over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, max_fraction[:, None, None])
-        under = np.clip((r / ku) ** (1 / (ku - 1)), min_fraction[:, None, None], 1.0)
+        over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, high)
+        under = np.clip((r / ku) ** (1 / (ku - 1)), low, 1.0)
     best = np.where(r > ko, over, np.where(r < ku, under, 1.0))
-    f = np.where(cost > 0, np.nan_to_num(best, nan=1.0), max_fraction[:, None, None])
+    f = np.where(cost > 0, np.nan_to_num(best, nan=1.0), high)
     return ths * f, mw * f ** np.where(f < 1, ku, ko)
 
 
