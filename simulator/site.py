@@ -550,11 +550,17 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     """
     p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
     n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
-    price = np.broadcast_to(price_usd_per_mwh, u_hours.shape)
-    order = np.lexsort((u_hours, -price), axis=0)  # dearest first, then the smallest draw
+    calls = np.zeros(u_hours.shape, dtype=bool)
+    called = np.flatnonzero(n_calls)  # most days most paths have no call: rank only the others
+    if not len(called):
+        return calls
+    u = u_hours[:, called]
+    price = np.broadcast_to(price_usd_per_mwh, u_hours.shape)[:, called]
+    order = np.lexsort((u, -price), axis=0)  # dearest first, then the smallest draw
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(u_hours.shape[0])[:, None], axis=0)
-    return rank < n_calls
+    calls[:, called] = rank < n_calls[called]
+    return calls
 
 
 def demand_response_credit_usd_per_day(programme) -> float:
@@ -645,6 +651,8 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
     """
     ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
     cap_mw = None
+    calls = calls if calls is not None and calls.any() else None  # a day without a call or an avoided hour
+    avoid = avoid if avoid is not None and avoid.any() else None  # caps nothing: the uncapped dispatch
     if calls is not None:
         shed_mw = site.demand_response.committed_mw / (1 + site.cooling_overhead)
         cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - shed_mw, 0.0), np.inf)
@@ -726,8 +734,12 @@ def hosting_day_usd(site: Site, energy_hourly_mwh: np.ndarray, price_usd_per_mwh
     their revenue ``mw × 24 × 1,000 × price_usd_per_kwh``.
     """
     hosted_mwh = site.hosting.mw
+    revenue = hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+    if ppa_usd_per_mwh is None:  # the bill is linear in the load: H Σ_h (p_h + tax)
+        hours = units.HOURS_PER_DAY if np.shape(price_usd_per_mwh)[0] == 1 else 1
+        return hosted_mwh * (price_usd_per_mwh.sum(axis=0) * hours + units.HOURS_PER_DAY * tax_usd_per_mwh), revenue
     with_hosted = energy_bill(site.power, energy_hourly_mwh + hosted_mwh, price_usd_per_mwh, tax_usd_per_mwh,
                               ppa_usd_per_mwh)
     cost = (with_hosted.power_cost_usd - with_hosted.power_credit_usd
             - mining_bill.power_cost_usd + mining_bill.power_credit_usd)
-    return cost, hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+    return cost, revenue

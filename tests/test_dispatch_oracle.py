@@ -243,3 +243,48 @@ def test_a_tuned_site_without_tuning_or_derating_that_day_gets_the_threshold_cou
                                  spec.min_fraction, spec.max_fraction, spec.dynamic, np.ones((n, 24)), margins=margins)
     _same(got, old, _scale(hp, price, 0.0, ths, mw), fields=("running_ths", "energy_hourly_mwh", "curtailed_mwh",
                                                             "underclocked_mwh"))
+
+
+def old_demand_response_calls(programme, u_hours, month, price):
+    p = programme.call_probability * (programme.summer_call_multiplier if 6 <= month <= 9 else 1.0)
+    n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
+    price = np.broadcast_to(price, u_hours.shape)
+    order = np.lexsort((u_hours, -price), axis=0)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(u_hours.shape[0])[:, None], axis=0)
+    return rank < n_calls
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), probability=st.sampled_from([0.0, 0.002, 0.05, 0.5, 1.0]),
+       month=st.integers(1, 12), rows=st.sampled_from([1, 24]))
+def test_demand_response_calls_rank_only_the_called_paths_and_equal_the_old_ranking(seed, probability, month, rows):
+    from simulator.config.schema import DemandResponse
+    from simulator.site import demand_response_calls
+
+    rng = np.random.default_rng(seed)
+    programme = DemandResponse(committed_mw=1.0, availability_usd_per_mw_month=5000.0, call_probability=probability,
+                               summer_call_multiplier=2.0)
+    u = rng.random((24, 40))
+    price = np.round(rng.lognormal(4, 0.5, (rows, 40)), 0)  # rounded: ties in price, broken by the draws
+    assert np.array_equal(demand_response_calls(programme, u, month, price),
+                          old_demand_response_calls(programme, u, month, price))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.sampled_from([1, 24]), tax=st.sampled_from([0.0, 3.5]))
+def test_hosted_clients_bill_without_a_ppa_equals_the_bill_difference(seed, rows, tax):
+    # H Σ_h (p_h + tax) is energy_bill(U + H) − energy_bill(U) when the bill is linear
+    from simulator.site import energy_bill, hosting_day_usd
+
+    rng = np.random.default_rng(seed)
+    site = Site(name="s", capacity_mw=500.0, power={"contract": "fixed", "price_usd_per_mwh": 40.0},
+                hosting={"mw": float(rng.uniform(1, 50)), "price_usd_per_kwh": 0.07})
+    used = rng.uniform(0, 200, (24, 6))
+    price = rng.normal(50, 60, (rows, 6))
+    mining = energy_bill(site.power, used, price, tax)
+    cost, revenue = hosting_day_usd(site, used, price, tax, None, mining)
+    with_hosted = energy_bill(site.power, used + site.hosting.mw, price, tax)
+    scale = (np.abs(price).max(0) + tax) * (used.sum(0) + 24 * site.hosting.mw)
+    assert_allclose(cost, with_hosted.power_cost_usd - mining.power_cost_usd, rtol=RTOL, atol=RTOL * scale.max())
+    assert revenue == site.hosting.mw * 24 * 1000 * 0.07
