@@ -522,15 +522,15 @@ def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.
     """Hashrate and power ``(T f, M f^k)`` ``(24, paths)`` of a dynamic cohort at its best hourly setting ``f``.
 
     :func:`_dispatch_by_cohort`'s closed form; the exponents and bounds are the cohort's scalars
-    (with the library's ``k_over = 2`` the overclock's power is a copy).
+    (with the library's ``k_over = 2`` the overclock's setting is a copy and its power a square).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         r = value * ths / (cost * mw)
         over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, high)
         under = np.clip((r / ku) ** (1 / (ku - 1)), low, 1.0)
-    best = np.where(r > ko, over, np.where(r < ku, under, 1.0))
-    f = np.where(cost > 0, np.nan_to_num(best, nan=1.0), high)
-    return ths * f, mw * f ** np.where(f < 1, ku, ko)
+    best = np.where(r > ko, over, np.where(r < ku, under, 1.0))  # clipped: finite, or NaN where r is undefined
+    f = np.where(cost > 0, np.where(np.isnan(best), 1.0, best), high)
+    return ths * f, mw * np.where(f < 1, f ** ku, f ** ko)
 
 
 def is_summer(month: int) -> bool:
