@@ -214,7 +214,7 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     if margins:
         extra["cohort_margin_usd"] = cohort_margins_usd(k, share, hashprice_usd_per_ph_day, price_usd_per_mwh,
                                                         tax_usd_per_mwh, pool_fee, cooling_overhead, working_ths,
-                                                        working_mw, cum_ths, cum_mw, ppa)
+                                                        working_mw, cum_mw, ppa)
     facility = 1 + cooling_overhead
     running_mw *= facility
     available_mwh = cum_mw[-1] * facility * units.HOURS_PER_DAY
@@ -314,8 +314,7 @@ def ppa_running_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: n
 
 def cohort_margins_usd(k: np.ndarray, share, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
-                       working_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.ndarray,
-                       ppa: PpaTerms | None = None) -> np.ndarray:
+                       working_mw: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None = None) -> np.ndarray:
     """Each cohort's own margin over the hours it runs ``(cohorts, paths)`` [USD] (what stop and retire decide on).
 
     ``margin_j = Σ_h [v r_jh TH_j − (C(S_j + r_jh P_j) − C(S_j))]`` [USD]: ``r_jh`` the share of
@@ -484,7 +483,7 @@ def _dispatch_by_cohort(curtailment: Curtailment, hashprice_usd_per_ph_day: np.n
         forced = np.broadcast_to(np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0,
                                             kind="stable") < must_run, (hours, paths))
     power = derate ** k_under[:, None]  # (cohorts, 24) power multiplier of the throttle
-    sums = np.zeros((4, paths))  # running TH/s-hours, curtailed and underclocked IT MWh, …
+    sums = np.zeros((3, paths))  # running TH/s-hours, curtailed and underclocked IT MWh
     energy, drawn_before = np.zeros((hours, paths)), np.zeros((hours, paths))
     margin_usd = np.empty((n_cohorts, paths)) if margins else None
     for j in range(n_cohorts):  # each cohort's (24, paths) hours stay in the cache
@@ -626,7 +625,7 @@ class SiteCohorts:
 
     ``ths_per_unit``, ``mw_per_unit`` ``(cohorts, 1)`` [TH/s, IT MW]; the tuning arrays
     ``(cohorts,)`` as in :func:`dispatch_day_tuned`; ``tuned`` when any cohort tunes
-    dynamically or the site has an ambient profile (the cohort-by-cohort dispatch).
+    dynamically or the site has an ambient profile (:func:`dispatch_day_tuned`).
     """
 
     efficiency_jth: np.ndarray
