@@ -18,9 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import units
+from simulator import merit_order, units
 from simulator.config.schema import Curtailment, Site
 from simulator.hardware import breakeven_power_usd_per_mwh
+from simulator.merit_order import count_at_or_below as _count_at_or_below
+from simulator.merit_order import cumulative_pair as _cumulative_pair
+from simulator.merit_order import efficiency_threshold_jth as _efficiency_threshold_jth
+from simulator.merit_order import take_rows as _take_rows
+from simulator.merit_order import value_usd_per_th_hour as _value_usd_per_th_hour
 
 
 def site_breakeven_usd_per_mwh(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, pool_fee: float,
@@ -144,8 +149,11 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
     (7200.0, 14400.0)
     """
     used = energy_hourly_mwh
-    tax = (used.sum(axis=0) if energy_mwh is None else energy_mwh) * tax_usd_per_mwh  # energy_mwh: that sum
+    energy = used.sum(axis=0) if energy_mwh is None else energy_mwh  # energy_mwh: that sum
+    tax = energy * tax_usd_per_mwh
     if ppa_usd_per_mwh is None:
+        if np.shape(price_usd_per_mwh)[0] == 1:  # one price every hour: Σ_h U_h p = p Σ_h U_h
+            return Bill(energy * price_usd_per_mwh[0] + tax, np.zeros(used.shape[1:]))
         return Bill((used * price_usd_per_mwh).sum(axis=0) + tax, np.zeros(used.shape[1:]))
     block, take = power.block_mw, power.min_take_fraction * power.block_mw
     cost = (np.minimum(np.maximum(used, take), block) * ppa_usd_per_mwh
@@ -193,73 +201,71 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     hour's margin against the bill's marginal cost instead (:func:`ppa_running_count`).
     """
     n_cohorts, paths = working_ths.shape
-    cum_ths, cum_mw = _cumulative(working_ths), _cumulative(working_mw)
-    policy = curtailment.policy
-    if policy == "none":
-        k = np.full(price_usd_per_mwh.shape, n_cohorts)
-    elif policy == "schedule":
-        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        k = np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
-    else:
-        if ppa is not None and ppa.take_mwh < ppa.block_mwh:
-            k = ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
-                                  cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
-        else:
-            k = _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(
-                hashprice_usd_per_ph_day, price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh,
-                pool_fee, cooling_overhead))
-        if policy == "uptime_target":
-            must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
-            rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
-            k = np.where(rank < must_run, n_cohorts, k)
+    cum = _cumulative_pair(working_ths, working_mw)  # (cohorts + 1, 2, paths): TH/s and MW
+    cum_ths, cum_mw = cum[:, 0], cum[:, 1]
+    k = _running_count(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                       cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
+    share = None
     if cap_mw is None:
-        running_ths, running_mw = _take_rows((cum_ths, cum_mw), k)
-        share = None
+        running_ths, running_mw = _take_rows(cum, k)
     else:  # demand-response calls, 4CP avoidance: shed units, least efficient first
-        k = k.astype(np.intp)
-        running_ths = np.take_along_axis(cum_ths, k, axis=0)
-        running_mw = np.take_along_axis(cum_mw, k, axis=0)
-        fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
-        capped = k > fits
-        whole = np.minimum(k, fits)
-        ths_fit, mw_fit = np.take_along_axis(cum_ths, whole, axis=0), np.take_along_axis(cum_mw, whole, axis=0)
-        marginal = np.minimum(whole, n_cohorts - 1)  # the cohort partly running at the cap
-        mw_m = np.take_along_axis(working_mw, marginal, axis=0)
-        ths_m = np.take_along_axis(working_ths, marginal, axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
-        running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
-        running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
-        share = (capped, whole, part)
+        running_ths, running_mw, share = _capped(k, cap_mw, cum_ths, cum_mw, working_ths, working_mw)
     extra = {}
     if margins:
-        run = _cohort_run_fraction(n_cohorts, k, share)
-        extra["cohort_margin_usd"] = cohort_margins_usd(run, hashprice_usd_per_ph_day, price_usd_per_mwh,
+        extra["cohort_margin_usd"] = cohort_margins_usd(k, share, hashprice_usd_per_ph_day, price_usd_per_mwh,
                                                         tax_usd_per_mwh, pool_fee, cooling_overhead, working_ths,
                                                         working_mw, cum_mw, ppa)
-    running_mw *= 1 + cooling_overhead
+    facility = 1 + cooling_overhead
+    running_mw *= facility
+    available_mwh = cum_mw[-1] * facility * units.HOURS_PER_DAY
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
-        running_mw = np.repeat(running_mw, units.HOURS_PER_DAY, axis=0)
-    available_mwh = cum_mw[-1] * (1 + cooling_overhead) * units.HOURS_PER_DAY
-    energy_mwh = running_mw.sum(axis=0)
-    return Dispatch(running_ths=running_ths.mean(axis=0), energy_hourly_mwh=running_mw,  # MW for an hour = MWh
+        running_mw = np.broadcast_to(running_mw, (units.HOURS_PER_DAY, paths))  # a read-only view, not 24 copies
+        mean_ths = running_ths[0]
+    else:
+        mean_ths = running_ths.mean(axis=0)
+    energy_mwh = running_mw.sum(axis=0)  # the 24 hours added one by one, as for 24 price rows
+    return Dispatch(running_ths=mean_ths, energy_hourly_mwh=running_mw,  # MW for an hour = MWh
                     curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh, **extra)
 
 
-def _value_usd_per_th_hour(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
-    """What the pool pays for 1 TH/s running one hour [USD]: hashprice / 1,000 × (1 − fee) / 24."""
-    return np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
+def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                   tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
+                   cum_ths: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None) -> np.ndarray:
+    """How many cohorts (most efficient first) run in each hour under the policy ``(hours, paths)``: see :func:`dispatch_day`."""
+    def economic() -> np.ndarray:
+        if ppa is not None and ppa.take_mwh < ppa.block_mwh:
+            return ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                     cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
+        all_in = price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh
+        return _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(hashprice_usd_per_ph_day, all_in, pool_fee,
+                                                                            cooling_overhead))
+
+    return merit_order.policy_count(curtailment, price_usd_per_mwh, len(efficiency_jth), economic)
 
 
-def _efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_per_mwh: np.ndarray,
-                              pool_fee: float, cooling_overhead: float) -> np.ndarray:
-    """Least efficient machine that pays at an all-in price: ``e*`` of :func:`dispatch_day` [J/TH] (inf when ≤ 0)."""
-    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
-    threshold = np.full(np.shape(all_in_usd_per_mwh), np.inf)  # every cohort runs when price + tax <= 0
-    denominator = np.multiply(all_in_usd_per_mwh, units.HOURS_PER_DAY * (1 + cooling_overhead))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        np.divide(value, denominator, out=threshold, where=all_in_usd_per_mwh > 0)
-    return threshold
+def _capped(k: np.ndarray, cap_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.ndarray, working_ths: np.ndarray,
+            working_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Running TH/s and IT MW ``(hours, paths)`` when at most ``cap_mw`` may run, least efficient shed first.
+
+    Also ``(capped, whole, part)``: the hours the cap binds, the cohorts running wholly there
+    and the share of the next one (the marginal cohort) that runs.
+    """
+    n_cohorts = working_ths.shape[0]
+    k = k.astype(np.intp)
+    running_ths = np.take_along_axis(cum_ths, k, axis=0)
+    running_mw = np.take_along_axis(cum_mw, k, axis=0)
+    fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
+    capped = k > fits
+    whole = np.minimum(k, fits)
+    ths_fit, mw_fit = np.take_along_axis(cum_ths, whole, axis=0), np.take_along_axis(cum_mw, whole, axis=0)
+    marginal = np.minimum(whole, n_cohorts - 1)  # the cohort partly running at the cap
+    mw_m = np.take_along_axis(working_mw, marginal, axis=0)
+    ths_m = np.take_along_axis(working_ths, marginal, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
+    running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
+    running_mw = np.where(capped, mw_fit + part * mw_m, running_mw)
+    return running_ths, running_mw, (capped, whole, part)
 
 
 def ppa_running_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
@@ -306,19 +312,9 @@ def ppa_running_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: n
     return best_k
 
 
-def _cohort_run_fraction(n_cohorts: int, k: np.ndarray, share) -> np.ndarray:
-    """Share of each cohort's units running in each hour ``(cohorts, hours, paths)`` from the running count."""
-    j = np.arange(n_cohorts)[:, None, None]
-    run = (j < k[None]).astype(float)
-    if share is not None:
-        capped, whole, part = share
-        run = np.where(capped[None], (j < whole[None]) + (j == whole[None]) * part[None], run)
-    return run
-
-
-def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+def cohort_margins_usd(k: np.ndarray, share, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
-                       working_mw: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None = None) -> dict:
+                       working_mw: np.ndarray, cum_mw: np.ndarray, ppa: PpaTerms | None = None) -> np.ndarray:
     """Each cohort's own margin over the hours it runs ``(cohorts, paths)`` [USD] (what stop and retire decide on).
 
     ``margin_j = Σ_h [v r_jh TH_j − (C(S_j + r_jh P_j) − C(S_j))]`` [USD]: ``r_jh`` the share of
@@ -327,55 +323,58 @@ def cohort_margins_usd(run: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, pr
     the merit order), ``C`` :func:`net_energy_cost_usd`. Under ``economic`` curtailment on a
     fixed or index contract every running hour has a margin ≥ 0, so the margin is too.
     One price row stands for 24 alike hours.
+
+    Notes
+    -----
+    Counted from the hours' running counts ``k`` ``(hours, paths)`` (cohorts ``j < k`` run
+    wholly) and, for hours where a cap binds, ``share = (capped, whole, part)`` of
+    :func:`dispatch_day` (cohorts ``j < whole`` run wholly, cohort ``whole`` runs ``part``),
+    without a ``(cohorts, hours, paths)`` array. ``C`` is piecewise linear in the load with
+    kinks at T and B only, so a whole cohort's cost in hour h is
+    ``tax P_j + p_h A_j + ppa D_j`` with ``A_j = [min(L, T) + max(L − B, 0)]_{S_j}^{S_j + P_j}``
+    and ``D_j = [clip(L, T, B)]_{S_j}^{S_j + P_j}`` the same in every hour (without a PPA
+    ``A_j = P_j``, ``D_j = 0``). Hence
+    ``margin_j = N_j (v TH_j − tax P_j − ppa D_j) − A_j Σ_{h: j runs} p_h`` + the marginal
+    cohort's hours, where ``N_j`` is the number of hours with ``k > j``: a histogram of ``k``
+    per path (``np.bincount``) summed from the top down.
     """
+    n_cohorts, paths = working_ths.shape
     facility = 1 + cooling_overhead
     hours = units.HOURS_PER_DAY if np.shape(price_usd_per_mwh)[0] == 1 else 1
-    start = cum_mw[:-1, None, :] * facility
-    end = start + run * working_mw[:, None, :] * facility
-    cost = net_energy_cost_usd(end, price_usd_per_mwh[None], tax_usd_per_mwh, ppa) \
-        - net_energy_cost_usd(start, price_usd_per_mwh[None], tax_usd_per_mwh, ppa)
-    revenue = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee) * run * working_ths[:, None, :]
-    return (revenue - cost).sum(axis=1) * hours
+    price = np.broadcast_to(price_usd_per_mwh, np.shape(k))
+    value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
+    whole = k if share is None else np.where(share[0], share[1], k)
+    at = whole.astype(np.intp) * paths + np.arange(paths)  # (hours, paths) flat index into (cohorts + 1, paths)
+    size = (n_cohorts + 1) * paths
 
+    def above(weights):  # Σ over the hours with whole > j, for every j: (cohorts, paths)
+        histogram = np.bincount(at.reshape(-1), weights, minlength=size).reshape(n_cohorts + 1, paths)
+        return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
 
-def _cumulative(x: np.ndarray) -> np.ndarray:
-    """``[0, x_0, x_0 + x_1, …]`` along axis 0: ``(cohorts + 1, paths)``."""
-    out = np.empty((x.shape[0] + 1,) + x.shape[1:])
-    out[0] = 0.0
-    if len(x):
-        out[1] = x[0]
-    for i in range(1, len(x)):  # np.cumsum's order (row by row), without its slow axis-0 loop
-        np.add(out[i], x[i], out=out[i + 1])
-    return out
-
-
-#: Up to this many cohorts a site counts them by comparisons, beyond it by binary search.
-_COMPARE_UP_TO = 16
-
-
-def _count_at_or_below(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(sorted_values, x, side="right")``: how many values are ``<= x``.
-
-    A site's few cohorts are counted with one comparison each over the hours × paths (a
-    binary search per element costs more until there are dozens); NaN counts as above all,
-    as in ``searchsorted``.
-    """
-    n = len(sorted_values)
-    if n > _COMPARE_UP_TO or np.isnan(x).any():
-        return np.searchsorted(sorted_values, x, side="right")
-    k = np.zeros(x.shape, dtype=np.int8)
-    for value in sorted_values:
-        np.add(k, x >= value, out=k, casting="unsafe")
-    return k
-
-
-def _take_rows(cum: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``take_along_axis(cum[j], k, axis=0)`` for ``cum = (cum_ths, cum_mw)``, through one flat index."""
-    paths = cum[0].shape[1]
-    flat = k.astype(np.intp)
-    flat *= paths
-    flat += np.arange(paths)
-    return cum[0].reshape(-1).take(flat), cum[1].reshape(-1).take(flat)
+    n_hours = above(None)
+    price_sum = above(price.reshape(-1))
+    power = working_mw * facility
+    start = cum_mw[:-1] * facility
+    if ppa is None:
+        a, d, ppa_price = power, 0.0, 0.0
+    else:
+        end = start + power
+        take, block = ppa.take_mwh, ppa.block_mwh
+        a = (np.minimum(end, take) - np.minimum(start, take)) + (np.maximum(end - block, 0.0)
+                                                                 - np.maximum(start - block, 0.0))
+        d, ppa_price = np.clip(end, take, block) - np.clip(start, take, block), ppa.price_usd_per_mwh
+    margin = n_hours * (value * working_ths - tax_usd_per_mwh * power - ppa_price * d) - a * price_sum
+    if share is not None:  # the marginal cohort of each capped hour runs in part
+        capped, marginal, part = share
+        marginal = np.minimum(marginal, n_cohorts - 1).astype(np.intp)
+        flat = marginal * paths + np.arange(paths)
+        s_m = start.reshape(-1).take(flat)
+        load = part * power.reshape(-1).take(flat)
+        gain = (value * part * working_ths.reshape(-1).take(flat)
+                - (net_energy_cost_usd(s_m + load, price, tax_usd_per_mwh, ppa)
+                   - net_energy_cost_usd(s_m, price, tax_usd_per_mwh, ppa)))
+        margin += np.bincount(flat[capped], gain[capped], minlength=n_cohorts * paths).reshape(n_cohorts, paths)
+    return margin * hours
 
 
 def ambient_c(site: Site, month: int) -> np.ndarray | None:
@@ -398,15 +397,62 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
                        working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
                        max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
-                       cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
-    """Hourly dispatch cohort by cohort, with thermal derating and dynamic firmware tuning.
+                       cap_mw: np.ndarray | None = None, *, margins: bool = False,
+                       efficiency_jth: np.ndarray | None = None) -> Dispatch:
+    """Hourly dispatch with thermal derating and dynamic firmware tuning.
 
-    Used where :func:`dispatch_day`'s sorted-efficiency shortcut does not hold (efficiency
-    changes with the hour). Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the
-    cohort's static setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate``
-    ``(cohorts, 24)`` hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction`
-    (a firmware throttle: power follows the tuning curve, ``d^k_under``); ``cap_mw`` as in
-    :func:`dispatch_day` (cohorts are in static efficiency order).
+    Arrays: ``working_ths``, ``working_mw`` ``(cohorts, paths)`` at the cohort's static
+    setting; ``k_*``, ``*_fraction``, ``dynamic`` ``(cohorts,)``; ``derate`` ``(cohorts, 24)``
+    hashrate multiplier from :func:`simulator.hardware.temperature_derate_fraction` (a firmware
+    throttle: power follows the tuning curve, ``d^k_under``); ``cap_mw`` as in
+    :func:`dispatch_day` (cohorts are in static efficiency order); ``efficiency_jth``
+    ``(cohorts,)`` their stock efficiencies, ``working_mw / working_ths × 10⁶``.
+
+    Stock cohorts (not ``dynamic``) are counted by threshold when their efficiencies are given
+    and no cap binds the day: :func:`simulator.merit_order.derated_stock_dispatch` sorts them by
+    their derated efficiency in each group of hours sharing a derate. The cohort-by-cohort
+    arithmetic (:func:`_dispatch_by_cohort`) decides the rest: a dynamic cohort's best setting
+    ``f`` and so its margin depend on its own ``r = v T / (c M)`` in every hour and path (no
+    common merit order), and a cap sheds units in the static order across stock and dynamic
+    cohorts alike, which couples them. Both give the same running set (the threshold is the
+    margin's sign solved for the efficiency), up to the rounding of a margin of exactly 0.
+    """
+    stock = ~np.asarray(dynamic, dtype=bool)
+    if efficiency_jth is None or cap_mw is not None or not stock.any():
+        return _dispatch_by_cohort(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                   cooling_overhead, working_ths, working_mw, k_under, k_over, min_fraction,
+                                   max_fraction, dynamic, derate, cap_mw, margins=margins)
+    ths, energy, curtailed, margin = merit_order.derated_stock_dispatch(
+        curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee, cooling_overhead,
+        efficiency_jth[stock], working_ths[stock], working_mw[stock], k_under[stock], derate[stock], margins)
+    underclocked = np.zeros(working_ths.shape[1])
+    if not stock.all():  # the dynamic cohorts, one by one (each cohort's dispatch is its own without a cap)
+        t = ~stock
+        rest = _dispatch_by_cohort(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
+                                   pool_fee, cooling_overhead, working_ths[t], working_mw[t], k_under[t], k_over[t],
+                                   min_fraction[t], max_fraction[t], dynamic[t], derate[t], margins=margins)
+        ths, energy, curtailed = ths + rest.running_ths, energy + rest.energy_hourly_mwh, curtailed + rest.curtailed_mwh
+        underclocked = rest.underclocked_mwh
+        if margins:
+            both = np.empty(working_ths.shape)
+            both[stock], both[t] = margin, rest.cohort_margin_usd
+            margin = both
+    extra = {"cohort_margin_usd": margin} if margins else {}
+    return Dispatch(running_ths=ths, energy_hourly_mwh=energy, curtailed_mwh=curtailed, underclocked_mwh=underclocked,
+                    **extra)
+
+
+def _dispatch_by_cohort(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                        tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, working_ths: np.ndarray,
+                        working_mw: np.ndarray, k_under: np.ndarray, k_over: np.ndarray, min_fraction: np.ndarray,
+                        max_fraction: np.ndarray, dynamic: np.ndarray, derate: np.ndarray,
+                        cap_mw: np.ndarray | None = None, *, margins: bool = False) -> Dispatch:
+    """:func:`dispatch_day_tuned` deciding each cohort's hour on its own margin, a cohort at a time.
+
+    Each cohort's ``(24, paths)`` hours are computed and added up in turn (no
+    ``(cohorts, 24, paths)`` temporaries); stock cohorts run at ``f = 1`` (no powers), the
+    setting and its powers ``f^k`` are computed for the dynamic cohorts only. A cap sheds units
+    in the cohorts' order, each cohort capped at what the cap leaves after those before it.
 
     Notes
     -----
@@ -423,48 +469,67 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
     tuned down, ``Σ run max(M − M f^k, 0)`` (both × (1 + overhead)). A cohort's margin
     (``margins=True``) is ``Σ_h run (v T f − c M f^k)``.
     """
-    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) / units.HOURS_PER_DAY
-    cost = (price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead)  # (24, paths)
-    ths = working_ths[:, None, :] * derate[:, :, None]  # (cohorts, 24, paths)
-    mw = working_mw[:, None, :] * (derate ** k_under[:, None])[:, :, None]
-    ku, ko = k_under[:, None, None], k_over[:, None, None]
-    f = np.ones_like(ths)
-    if dynamic.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = value * ths / (cost * mw)
-            over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, max_fraction[:, None, None])
-            under = np.clip((r / ku) ** (1 / (ku - 1)), min_fraction[:, None, None], 1.0)
-        best = np.where(r > ko, over, np.where(r < ku, under, 1.0))
-        best = np.where(cost > 0, np.nan_to_num(best, nan=1.0), max_fraction[:, None, None])
-        f = np.where(dynamic[:, None, None], best, 1.0)
-    run_ths = ths * f
-    run_mw = mw * f ** np.where(f < 1, ku, ko)
-    policy = curtailment.policy
-    if policy == "none":
-        run = np.ones(ths.shape, dtype=bool)
-    elif policy == "schedule":
-        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        run = np.broadcast_to(on[None, :, None], ths.shape)
-    else:
-        run = value * run_ths - cost * run_mw >= 0
-        if policy == "uptime_target":
-            must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
-            rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
-            run = run | (rank < must_run)[None]
-    run = run.astype(float)
-    if cap_mw is not None:  # cohorts come most efficient first: shed units from the end
+    n_cohorts, paths = working_ths.shape
+    hours = units.HOURS_PER_DAY
+    value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
+    cost = np.broadcast_to((price_usd_per_mwh + tax_usd_per_mwh) * (1 + cooling_overhead), (hours, paths))
+    forced = None  # hours every cohort runs whatever its margin
+    if curtailment.policy == "none":
+        forced = np.ones((hours, paths), dtype=bool)
+    elif curtailment.policy == "schedule":
+        forced = np.broadcast_to(~np.isin(np.arange(hours), curtailment.hours_off)[:, None], (hours, paths))
+    elif curtailment.policy == "uptime_target":
+        must_run = int(np.ceil(curtailment.uptime * hours))
+        forced = np.broadcast_to(np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0,
+                                            kind="stable") < must_run, (hours, paths))
+    power = derate ** k_under[:, None]  # (cohorts, 24) power multiplier of the throttle
+    sums = np.zeros((3, paths))  # running TH/s-hours, curtailed and underclocked IT MWh
+    energy, drawn_before = np.zeros((hours, paths)), np.zeros((hours, paths))
+    margin_usd = np.empty((n_cohorts, paths)) if margins else None
+    for j in range(n_cohorts):  # each cohort's (24, paths) hours stay in the cache
+        ths, mw = working_ths[j] * derate[j][:, None], working_mw[j] * power[j][:, None]
+        run_ths, run_mw = ths, mw  # stock setting: f = 1
+        if dynamic[j]:
+            run_ths, run_mw = _tuned_setting(value, cost, ths, mw, float(k_under[j]), float(k_over[j]),
+                                             float(min_fraction[j]), float(max_fraction[j]))
+        margin = value * run_ths - cost * run_mw  # the cohort's hour at its setting [USD]
+        if forced is None:  # economic
+            run = margin >= 0
+        else:
+            run = forced | (margin >= 0) if curtailment.policy == "uptime_target" else forced
         drawn = run_mw * run
-        before = np.cumsum(drawn, axis=0) - drawn
-        with np.errstate(divide="ignore", invalid="ignore"):
-            run = np.where(drawn > 0, run * np.clip((cap_mw[None] - before) / drawn, 0.0, 1.0), run)
-    energy_hourly = (run_mw * run).sum(axis=0) * (1 + cooling_overhead)
-    curtailed = ((1.0 - run) * mw).sum(axis=(0, 1)) * (1 + cooling_overhead)
-    underclocked = (run * np.maximum(mw - run_mw, 0.0)).sum(axis=(0, 1)) * (1 + cooling_overhead)
-    extra = {}
-    if margins:
-        extra["cohort_margin_usd"] = (run * (value * run_ths - cost * run_mw)).sum(axis=1)
-    return Dispatch(running_ths=(run_ths * run).sum(axis=(0, 1)) / units.HOURS_PER_DAY,
-                    energy_hourly_mwh=energy_hourly, curtailed_mwh=curtailed, underclocked_mwh=underclocked, **extra)
+        if cap_mw is not None:  # cohorts come most efficient first: shed units from the end
+            with np.errstate(divide="ignore", invalid="ignore"):
+                run = np.where(drawn > 0, run * np.clip((cap_mw - drawn_before) / drawn, 0.0, 1.0), run * 1.0)
+            drawn_before += drawn
+            drawn = run_mw * run
+        energy += drawn
+        sums[0] += (run_ths * run).sum(axis=0)
+        sums[1] += ((1.0 - run) * mw).sum(axis=0)
+        if dynamic[j]:
+            sums[2] += (run * np.maximum(mw - run_mw, 0.0)).sum(axis=0)
+        if margins:
+            margin_usd[j] = (run * margin).sum(axis=0)
+    facility = 1 + cooling_overhead
+    extra = {"cohort_margin_usd": margin_usd} if margins else {}
+    return Dispatch(running_ths=sums[0] / hours, energy_hourly_mwh=energy * facility, curtailed_mwh=sums[1] * facility,
+                    underclocked_mwh=sums[2] * facility, **extra)
+
+
+def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.ndarray, ku: float, ko: float,
+                   low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hashrate and power ``(T f, M f^k)`` ``(24, paths)`` of a dynamic cohort at its best hourly setting ``f``.
+
+    :func:`_dispatch_by_cohort`'s closed form; the exponents and bounds are the cohort's scalars
+    (with the library's ``k_over = 2`` the overclock's setting is a copy and its power a square).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = value * ths / (cost * mw)
+        over = np.clip((r / ko) ** (1 / (ko - 1)), 1.0, high)
+        under = np.clip((r / ku) ** (1 / (ku - 1)), low, 1.0)
+    best = np.where(r > ko, over, np.where(r < ku, under, 1.0))  # clipped: finite, or NaN where r is undefined
+    f = np.where(cost > 0, np.where(np.isnan(best), 1.0, best), high)
+    return ths * f, mw * np.where(f < 1, f ** ku, f ** ko)
 
 
 def is_summer(month: int) -> bool:
@@ -484,11 +549,17 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     """
     p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
     n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
-    price = np.broadcast_to(price_usd_per_mwh, u_hours.shape)
-    order = np.lexsort((u_hours, -price), axis=0)  # dearest first, then the smallest draw
+    calls = np.zeros(u_hours.shape, dtype=bool)
+    called = np.flatnonzero(n_calls)  # most days most paths have no call: rank only the others
+    if not len(called):
+        return calls
+    u = u_hours[:, called]
+    price = np.broadcast_to(price_usd_per_mwh, u_hours.shape)[:, called]
+    order = np.lexsort((u, -price), axis=0)  # dearest first, then the smallest draw
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(u_hours.shape[0])[:, None], axis=0)
-    return rank < n_calls
+    calls[:, called] = rank < n_calls[called]
+    return calls
 
 
 def demand_response_credit_usd_per_day(programme) -> float:
@@ -554,7 +625,7 @@ class SiteCohorts:
 
     ``ths_per_unit``, ``mw_per_unit`` ``(cohorts, 1)`` [TH/s, IT MW]; the tuning arrays
     ``(cohorts,)`` as in :func:`dispatch_day_tuned`; ``tuned`` when any cohort tunes
-    dynamically or the site has an ambient profile (the cohort-by-cohort dispatch).
+    dynamically or the site has an ambient profile (:func:`dispatch_day_tuned`).
     """
 
     efficiency_jth: np.ndarray
@@ -579,16 +650,18 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
     """
     ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
     cap_mw = None
+    calls = calls if calls is not None and calls.any() else None  # a day without a call or an avoided hour
+    avoid = avoid if avoid is not None and avoid.any() else None  # caps nothing: the uncapped dispatch
     if calls is not None:
         shed_mw = site.demand_response.committed_mw / (1 + site.cooling_overhead)
         cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - shed_mw, 0.0), np.inf)
     if avoid is not None:
         cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
-    if cohorts.tuned:
+    if cohorts.tuned and (ppa is not None or cohorts.dynamic.any() or not np.all(derate == 1.0)):
         return dispatch_day_tuned(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
                                   pool_fee, site.cooling_overhead, ths, mw, cohorts.k_under, cohorts.k_over,
                                   cohorts.min_fraction, cohorts.max_fraction, cohorts.dynamic, derate, cap_mw,
-                                  margins=margins)
+                                  margins=margins, efficiency_jth=cohorts.efficiency_jth)
     return dispatch_day(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
                         site.cooling_overhead, cohorts.efficiency_jth, ths, mw, cap_mw, ppa=ppa, margins=margins)
 
@@ -660,8 +733,12 @@ def hosting_day_usd(site: Site, energy_hourly_mwh: np.ndarray, price_usd_per_mwh
     their revenue ``mw × 24 × 1,000 × price_usd_per_kwh``.
     """
     hosted_mwh = site.hosting.mw
+    revenue = hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+    if ppa_usd_per_mwh is None:  # the bill is linear in the load: H Σ_h (p_h + tax)
+        hours = units.HOURS_PER_DAY if np.shape(price_usd_per_mwh)[0] == 1 else 1
+        return hosted_mwh * (price_usd_per_mwh.sum(axis=0) * hours + units.HOURS_PER_DAY * tax_usd_per_mwh), revenue
     with_hosted = energy_bill(site.power, energy_hourly_mwh + hosted_mwh, price_usd_per_mwh, tax_usd_per_mwh,
                               ppa_usd_per_mwh)
     cost = (with_hosted.power_cost_usd - with_hosted.power_credit_usd
             - mining_bill.power_cost_usd + mining_bill.power_credit_usd)
-    return cost, hosted_mwh * units.HOURS_PER_DAY * units.KW_PER_MW * site.hosting.price_usd_per_kwh
+    return cost, revenue

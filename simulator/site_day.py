@@ -61,6 +61,9 @@ class SitePlan:
     pool_fee: float
     policies: object
     dates: list
+    is_ppa: bool = False
+    demand_response_credit_usd: float | None = None
+    """The demand-response programme's availability payment per day [USD] (None without one)."""
 
 
 @dataclass
@@ -133,7 +136,9 @@ def plan_site(scenario, index: int, cohorts: Cohorts, dates) -> SitePlan:
                     capacity_mw=np.array([capacity_mw(site, date) for date in days]),
                     expansion_capex_usd=site_model.expansion_capex_usd_per_day(site.expansions, scenario.start,
                                                                                len(dates)),
-                    pool_fee=scenario.pool.fee, policies=scenario.policies, dates=days)
+                    pool_fee=scenario.pool.fee, policies=scenario.policies, dates=days, is_ppa=is_ppa,
+                    demand_response_credit_usd=site_model.demand_response_credit_usd_per_day(site.demand_response)
+                    if site.demand_response else None)
 
 
 def start_site(plan: SitePlan, seed: int, path_ids: np.ndarray, working: np.ndarray) -> SiteState:
@@ -195,7 +200,7 @@ def site_day(plan: SitePlan, state: SiteState, day: int, days: int, hashprice_us
     """One day of the site: see the module docstring. Retired cohorts leave ``units_state`` in place
     and their units are added to ``retired_units`` ``(cohorts, paths)``."""
     site, date, tax = plan.site, plan.dates[day], tax_usd_per_mwh
-    dr, fcp, is_ppa = site.demand_response, site.four_cp, site.power.contract == "ppa"
+    dr, fcp, is_ppa = site.demand_response, site.four_cp, plan.is_ppa
     hourly_price = _hourly_price(plan, state, day, days)
     calls = avoid = None
     if dr:
@@ -224,9 +229,9 @@ def site_day(plan: SitePlan, state: SiteState, day: int, days: int, hashprice_us
     return SiteFlows(
         running_ths=run.running_ths, energy_mwh=run.energy_mwh, power_cost_usd=bill.power_cost_usd,
         power_credit_usd=bill.power_credit_usd, curtailed_mwh=run.curtailed_mwh,
-        underclocked_mwh=run.underclocked_mwh, mean_price_usd_per_mwh=hourly_price.mean(axis=0),
+        underclocked_mwh=run.underclocked_mwh, mean_price_usd_per_mwh=hourly_price.sum(axis=0) / len(hourly_price),
         tax_usd_per_mwh=tax,
-        demand_response_credit_usd=site_model.demand_response_credit_usd_per_day(dr) if dr else None,
+        demand_response_credit_usd=plan.demand_response_credit_usd,
         transmission_charge_usd=transmission, hosting_power_cost_usd=hosting_cost,
         hosting_revenue_usd=hosting_revenue, site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share,
         site_opex_hpc_usd=opex * hpc_share, site_mw=(capacity, hosted_mw, hpc_mw),

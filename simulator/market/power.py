@@ -574,17 +574,25 @@ class IndexPowerModel:
         prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
         by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50): the memory order of the draws
         p, q = self.probabilities_of_days(day0, n_days)
+        hours_in_block = n_days * HOURS_PER_DAY
+        touched = False  # a spike or negative hour was set (the range check below covers base × shape only)
         for hours, hit, value, add in ((_SPIKES, p, self.spike_usd_per_mwh, True),
                                        (_NEGATIVES, q, self.negative_usd_per_mwh, False)):
             if not (hit > 0).any():  # u < 0 never holds
                 continue
-            path, day, hour = np.nonzero(by_path[:, :, hours] < hit)
-            at = (day * HOURS_PER_DAY + hour) * prices.shape[-1] + path
+            if hit.min() == hit.max():  # one probability for the whole block: a scalar comparison is faster
+                hit = hit.flat[0]
+            # the flat positions of the rare hits in (paths, n_days, 24) (3-d np.nonzero is many times slower)
+            path, day_hour = np.divmod(np.flatnonzero(by_path[:, :, hours] < hit), hours_in_block)
+            touched = True
+            at = day_hour * prices.shape[-1] + path
             if add:
                 prices.reshape(-1)[at] += value
             else:
                 prices.reshape(-1)[at] = value
-        np.clip(prices, self.floor_usd_per_mwh, self.cap_usd_per_mwh, out=prices)
+        if touched or not base.size or not (self.floor_usd_per_mwh <= base.min() * shape.min()
+                                            and base.max() * shape.max() <= self.cap_usd_per_mwh):
+            np.clip(prices, self.floor_usd_per_mwh, self.cap_usd_per_mwh, out=prices)  # else every price is in range
         after = IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
         return prices, base, shape, u, after
 
