@@ -130,15 +130,16 @@ TOLERANCE = 0.10
 #: Checks a preset does not pass yet, with the measured figure and why; strict: once the data are
 #: in the preset the check passes and the entry must go (docs/presets.md, "Known gaps").
 KNOWN_GAPS = {
-    ("mara.yaml", "production"): "energized 60.4 EH/s mines 2,335 BTC in Q4 2025 on history against 2,011 reported "
-                                 "(+16 %; Q3: 2,714 vs 2,144, +27 %): the blocks MARA won are ~52 EH/s effective; MARA "
+    ("mara.yaml", "production"): "energized 60.4 EH/s mines 2,221 BTC in Q4 2025 on history against 2,011 reported "
+                                 "(+10.4 % on this draw of MARA's solo-pool luck, +15.9 % expected; Q3: 2,570 vs 2,144, "
+                                 "+20 %): the blocks MARA won are ~52 EH/s effective; MARA "
                                  "publishes energized, not average operating, hashrate and no curtailment figure",
     ("core_scientific.yaml", "production"): "16.3 EH/s self-mining earns $62.1M in Q4 2025 on history against $42.2M "
                                             "reported (+47 %; Q3: $82.8M vs $57.4M, +44 %): ~11 EH/s effective while sites "
                                             "convert to CoreWeave; no operating hashrate or availability figure is disclosed",
-    ("cipher.yaml", "production"): "Q4 2025 bitcoin-mining revenue (10-K less Q1-Q3) $59.6M against $82.3M on history "
-                                   "(+38 %; ~+26 % like-for-like, revenue leaving out the JV sites' BTC the fleet carries); "
-                                   "Q3 2025 689 BTC against 765 (+11 %): Cipher discloses no availability, curtailment or "
+    ("cipher.yaml", "production"): "Q4 2025 bitcoin-mining revenue (10-K less Q1-Q3) $59.6M against $83.5M on history "
+                                   "(+40 %; ~+27 % like-for-like, revenue leaving out the JV sites' BTC the fleet carries); "
+                                   "Q3 2025 689 BTC against 789 (+15 %): Cipher discloses no availability, curtailment or "
                                    "average operating hashrate for the reported 23.6 EH/s (docs/presets_B_notes.md)",
     ("terawulf.yaml", "production"): "Q4 2025 digital-asset revenue $26.1M against $32.8M on history (+26 %) with Q3's "
                                      "8.6 EH/s running all quarter: TeraWulf ran legacy mining 'opportunistically' in Q4 "
@@ -147,7 +148,7 @@ KNOWN_GAPS = {
     ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
                                              "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
                                              "availability figure (docs/presets_B_notes.md)",
-    ("iren.yaml", "production"): "50 EH/s earns $188.2M of mining revenue in Q4 2025 on history against $167.4M "
+    ("iren.yaml", "production"): "50 EH/s earns $187.4M of mining revenue in Q4 2025 on history against $167.4M "
                                  "reported (+12 %), Childress on the ercot_west profile fitted to ERCOT's 2023-2024 "
                                  "prices (it curtails only above its ~$110/MWh breakeven; the earlier estimated profile, "
                                  "mean $43, curtailed more and gave +7.9 %); Q3 2025 passes at +6.5 % ($248.0M vs $233.0M) "
