@@ -258,9 +258,10 @@ def test_diluted_check_counts_options_by_the_treasury_stock_method(tmp_path):
 
 def test_production_check_of_a_solo_fleet_compares_its_expected_production(monkeypatch):
     """MARA mines solo: the reported BTC hold MARA's own block luck, so the check backtests the fleet at
-    its expected (FPPS-equivalent) payout; two seeds, which draw different luck, give the same figure."""
+    its expected (FPPS-equivalent) payout; two seeds, which would draw luck differing by several per cent a
+    quarter, give the same figure but for machine failures (a few hundredths of a per cent)."""
     original, simulated = presets.backtest, []
     for seed in (1, 2):
         monkeypatch.setattr(presets, "backtest", lambda *a, seed=seed, **k: original(*a, **{**k, "seed": seed}))
         simulated.append(presets.production_check(COMPANIES / "mara.yaml")["simulated"])
-    assert simulated[0] == simulated[1] > 0
+    assert simulated[0] == pytest.approx(simulated[1], rel=1e-3)
