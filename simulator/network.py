@@ -401,7 +401,52 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
         n = np.broadcast_to(np.asarray(blocks, dtype=float), d0.shape).copy()
     else:
         n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
-    h_start, h_end = state.height, state.height + n
+    h_end = state.height + n
+    fees = np.broadcast_to(np.asarray(fees_btc_per_block, dtype=float), n.shape)
+    busy, subsidy_btc = _busy_paths(state, h_end)
+    # the whole day in one segment on every path; the paths that cross a height are redone below
+    reward = _REWARD_K * ((subsidy_btc + fees) / d0)
+    revenue = subsidy_btc * n + n * fees
+    if busy is None:
+        return ChainState(h_end, d0, state.epoch_start_s, state.next_retarget), \
+            DayBlocks(n, mean_blocks, reward, revenue)
+    sub = ChainState(*(x[busy] for x in (state.height, d0, state.epoch_start_s, state.next_retarget)))
+    sub_state, sub_reward, sub_revenue = _split_day(sub, day, n[busy], fees[busy], difficulty_at)
+    new_state = ChainState(h_end, d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy())
+    for whole, part, in ((new_state.difficulty, sub_state.difficulty), (new_state.epoch_start_s, sub_state.epoch_start_s),
+                         (new_state.next_retarget, sub_state.next_retarget), (reward, sub_reward), (revenue, sub_revenue)):
+        whole[busy] = part
+    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+
+
+def _busy_paths(state: ChainState, h_end: np.ndarray):
+    """The paths whose day :func:`_split_day` must split (indices, or ``None``: none), and the
+    subsidy [BTC] of the day's blocks on the others (a scalar unless a halving is near).
+
+    A path is busy when its tip reaches the block before its next retarget or halving height
+    (``h_end >= h − 1``), or its epoch's first block is still to come (``epoch_start_s`` NaN).
+    Every other path mines its whole day in one segment — ``reward = k (s + fees) / D``,
+    revenue ``s N + N fees``, difficulty, epoch start and next retarget carried over — which
+    are :func:`_split_day`'s numbers bit for bit: its other segments have length exactly 0
+    (fractions ``a = b = 1``), ``1 × x = x`` and ``x + 0 = x``.
+    """
+    busy = (h_end >= state.next_retarget - 1) | np.isnan(state.epoch_start_s)
+    low = int(state.height.min())  # heights >= 0: int() floors
+    if h_end.max() < (low // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL - 1:
+        # no path reaches the lowest tip's next halving: every block is in that tip's era
+        subsidy_btc = chain.subsidy_btc_of_heights(np.array([low + 1.0]))[0]
+    else:
+        busy |= h_end >= chain.next_halving_height_of_heights(state.height) - 1
+        subsidy_btc = chain.subsidy_btc_of_heights(state.height + 1)
+    at = np.flatnonzero(busy)
+    return (at if at.size else None), subsidy_btc
+
+
+def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: np.ndarray, difficulty_at):
+    """:func:`advance_day` on paths whose day may cross retarget or halving heights: the new
+    state, the reward of 1 H/s [BTC/(H/s·day)] and the miners' revenue [BTC]."""
+    d0, h_start = state.difficulty, state.height
+    h_end = h_start + n
     safe_n = np.where(n > 0, n, 1.0)
 
     def time_s(height):  # time [s since start] block `height` is mined, within this day
@@ -439,14 +484,16 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)
-    k = units.SECONDS_PER_DAY / units.HASHES_PER_DIFFICULTY_1
-    reward = k * (a * (s_old + fees_btc_per_block) / d0
+    reward = _REWARD_K * (a * (s_old + fees_btc_per_block) / d0
                   + (b - a) * (mid_s + fees_btc_per_block) / mid_d
                   + (1 - b) * (s_new + fees_btc_per_block) / d_new)
     old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
     revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
-    new_state = ChainState(h_end, difficulty, epoch_start, retarget)
-    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+    return ChainState(h_end, difficulty, epoch_start, retarget), reward, revenue
+
+
+#: ``86400 / 2^32``: seconds a day over hashes per unit of difficulty [s/H].
+_REWARD_K = units.SECONDS_PER_DAY / units.HASHES_PER_DIFFICULTY_1
 
 
 def hashprice_usd_per_ph_day(reward_btc_per_hs_day: np.ndarray, price_usd: np.ndarray) -> np.ndarray:
