@@ -411,11 +411,13 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
         return ChainState(h_end, d0, state.epoch_start_s, state.next_retarget), \
             DayBlocks(n, mean_blocks, reward, revenue)
     sub = ChainState(*(x[busy] for x in (state.height, d0, state.epoch_start_s, state.next_retarget)))
-    sub_state, sub_reward, sub_revenue = _split_day(sub, day, n[busy], fees[busy], difficulty_at)
+    era = subsidy_btc if np.ndim(subsidy_btc) == 0 else None
+    sub_state, sub_reward, sub_revenue = _split_day(sub, day, n[busy], fees[busy], difficulty_at, era)
     new_state = ChainState(h_end, d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy())
     for whole, part, in ((new_state.difficulty, sub_state.difficulty), (new_state.epoch_start_s, sub_state.epoch_start_s),
                          (new_state.next_retarget, sub_state.next_retarget), (reward, sub_reward), (revenue, sub_revenue)):
-        whole[busy] = part
+        if part is not None:
+            whole[busy] = part
     return new_state, DayBlocks(n, mean_blocks, reward, revenue)
 
 
@@ -442,9 +444,15 @@ def _busy_paths(state: ChainState, h_end: np.ndarray):
     return (at if at.size else None), subsidy_btc
 
 
-def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: np.ndarray, difficulty_at):
+def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: np.ndarray, difficulty_at,
+               era_subsidy_btc):
     """:func:`advance_day` on paths whose day may cross retarget or halving heights: the new
-    state, the reward of 1 H/s [BTC/(H/s·day)] and the miners' revenue [BTC]."""
+    state, the reward of 1 H/s [BTC/(H/s·day)] and the miners' revenue [BTC].
+
+    ``era_subsidy_btc`` [BTC], when given, is every block's subsidy (no path reaches a halving
+    today): the halving's fraction is then 1 and its subsidy the era's — the numbers the
+    halving arithmetic would give — and the revenue is left to :func:`advance_day` (``None``).
+    """
     d0, h_start = state.difficulty, state.height
     h_end = h_start + n
     safe_n = np.where(n > 0, n, 1.0)
@@ -476,17 +484,23 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
     first_today = np.isnan(state.epoch_start_s) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
     epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
 
-    halving = chain.next_halving_height_of_heights(h_start)
-    f_halving, halving_today = fraction(halving)
-    s_old = chain.subsidy_btc_of_heights(h_start + 1)
+    if era_subsidy_btc is not None:  # no path reaches a halving: one era's subsidy all day, as advance_day's
+        f_halving, halving_today, s_old = 1.0, None, era_subsidy_btc
+    else:
+        halving = chain.next_halving_height_of_heights(h_start)
+        f_halving, halving_today = fraction(halving)
+        s_old = chain.subsidy_btc_of_heights(h_start + 1)
     # without a halving today the new era's subsidy only ever multiplies an exact 0 below
-    s_new = chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1)) if halving_today.any() else s_old
+    s_new = s_old if halving_today is None or not halving_today.any() else \
+        chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1))
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)
     reward = _REWARD_K * (a * (s_old + fees_btc_per_block) / d0
-                  + (b - a) * (mid_s + fees_btc_per_block) / mid_d
-                  + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+                          + (b - a) * (mid_s + fees_btc_per_block) / mid_d
+                          + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+    if halving_today is None:  # every block pays s_old: advance_day's revenue s N + N fees stands
+        return ChainState(h_end, difficulty, epoch_start, retarget), reward, None
     old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
     revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
     return ChainState(h_end, difficulty, epoch_start, retarget), reward, revenue
