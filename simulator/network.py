@@ -96,9 +96,17 @@ class GrowthHashrate:
         if self.vol_annual == 0:
             return np.broadcast_to(trend, (n_days, streams.paths)).copy(), replace(state, day=day0 + n_days)
         dt_years = 1.0 / units.DAYS_PER_YEAR
-        steps = -0.5 * self.vol_annual**2 * dt_years + self.vol_annual * np.sqrt(dt_years) * streams.normal((n_days,))
-        log_noise = state.log_noise + np.cumsum(steps, axis=0)
-        return trend * np.exp(log_noise), TrendState(day0 + n_days, log_noise[-1])
+        # in place on the block's fresh draws (no other array of the block's size is made):
+        # steps −σ²dt/2 + σ√dt Z, their running sum from the last log factor, exp, times the trend
+        log_noise = streams.normal((n_days,))
+        log_noise *= self.vol_annual * np.sqrt(dt_years)
+        log_noise += -0.5 * self.vol_annual**2 * dt_years
+        np.cumsum(log_noise, axis=0, out=log_noise)
+        log_noise += state.log_noise
+        end = TrendState(day0 + n_days, log_noise[-1].copy())
+        np.exp(log_noise, out=log_noise)
+        log_noise *= trend
+        return log_noise, end
 
 
 class CsvHashrate(CsvDailyModel):
@@ -402,20 +410,20 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     else:
         n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
     h_end = state.height + n
-    fees = np.broadcast_to(np.asarray(fees_btc_per_block, dtype=float), n.shape)
     busy, subsidy_btc = _busy_paths(state, h_end)
-    # the whole day in one segment on every path; the paths that cross a height are redone below
-    reward = _REWARD_K * ((subsidy_btc + fees) / d0)
-    revenue = subsidy_btc * n + n * fees
+    # the whole day in one segment on every path; the paths that may cross a height are redone below
+    reward = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / d0)
+    revenue = subsidy_btc * n + n * fees_btc_per_block
     if busy is None:
         return ChainState(h_end, d0, state.epoch_start_s, state.next_retarget), \
             DayBlocks(n, mean_blocks, reward, revenue)
     sub = ChainState(*(x[busy] for x in (state.height, d0, state.epoch_start_s, state.next_retarget)))
-    era = subsidy_btc if np.ndim(subsidy_btc) == 0 else None
-    sub_state, sub_reward, sub_revenue = _split_day(sub, day, n[busy], fees[busy], difficulty_at, era)
+    sub_state, sub_reward, sub_revenue = _split_day(
+        sub, day, n[busy], fees_btc_per_block[busy] if np.ndim(fees_btc_per_block) else fees_btc_per_block,
+        difficulty_at, subsidy_btc if np.ndim(subsidy_btc) == 0 else None)
     new_state = ChainState(h_end, d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy())
-    for whole, part, in ((new_state.difficulty, sub_state.difficulty), (new_state.epoch_start_s, sub_state.epoch_start_s),
-                         (new_state.next_retarget, sub_state.next_retarget), (reward, sub_reward), (revenue, sub_revenue)):
+    for whole, part in ((new_state.difficulty, sub_state.difficulty), (new_state.epoch_start_s, sub_state.epoch_start_s),
+                        (new_state.next_retarget, sub_state.next_retarget), (reward, sub_reward), (revenue, sub_revenue)):
         if part is not None:
             whole[busy] = part
     return new_state, DayBlocks(n, mean_blocks, reward, revenue)
@@ -436,7 +444,7 @@ def _busy_paths(state: ChainState, h_end: np.ndarray):
     low = int(state.height.min())  # heights >= 0: int() floors
     if h_end.max() < (low // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL - 1:
         # no path reaches the lowest tip's next halving: every block is in that tip's era
-        subsidy_btc = chain.subsidy_btc_of_heights(np.array([low + 1.0]))[0]
+        subsidy_btc = chain.subsidy_btc_of_height(low + 1)
     else:
         busy |= h_end >= chain.next_halving_height_of_heights(state.height) - 1
         subsidy_btc = chain.subsidy_btc_of_heights(state.height + 1)
