@@ -458,8 +458,10 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
     state, the reward of 1 H/s [BTC/(H/s·day)] and the miners' revenue [BTC].
 
     ``era_subsidy_btc`` [BTC], when given, is every block's subsidy (no path reaches a halving
-    today): the halving's fraction is then 1 and its subsidy the era's — the numbers the
+    today): the halving's fraction is then 1 and both subsidies the era's — the numbers the
     halving arithmetic would give — and the revenue is left to :func:`advance_day` (``None``).
+    The day's difficulty after a retarget is the new epoch's (with two retargets in a day, the
+    last one's), as for the state carried to tomorrow.
     """
     d0, h_start = state.difficulty, state.height
     h_end = h_start + n
@@ -475,40 +477,39 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
     # retarget (at most one per day unless > 2016 blocks a day; loop while any path has one)
     difficulty, epoch_start, retarget = d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy()
     f_retarget, crossed = fraction(retarget)
-    d_new = d0.copy()
-    while crossed.any():
+    while crossed.any():  # `difficulty` is then the new epoch's (the last one's, with two retargets a day)
         last_s = time_s(retarget - 1)
         d_next = chain.next_difficulty(difficulty, last_s - epoch_start) if difficulty_at is None \
             else difficulty_at(retarget)
         difficulty = np.where(crossed, d_next, difficulty)
-        d_new = np.where(crossed, d_next, d_new)
         first_in_day = crossed & (retarget <= h_end)
         epoch_start = np.where(first_in_day, time_s(retarget), epoch_start)
         pending = crossed & ~first_in_day
         epoch_start = np.where(pending, np.nan, epoch_start)  # first block comes tomorrow
         retarget = np.where(crossed, retarget + chain.RETARGET_INTERVAL, retarget)
-        _, crossed = fraction(retarget)
+        crossed &= retarget - 1 <= h_end  # fraction(retarget)'s crossing: the rest held for the last height
     # first block of an epoch whose last block was mined yesterday
     first_today = np.isnan(state.epoch_start_s) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
     epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
 
+    d_new = difficulty
     if era_subsidy_btc is not None:  # no path reaches a halving: one era's subsidy all day, as advance_day's
-        f_halving, halving_today, s_old = 1.0, None, era_subsidy_btc
-    else:
-        halving = chain.next_halving_height_of_heights(h_start)
-        f_halving, halving_today = fraction(halving)
-        s_old = chain.subsidy_btc_of_heights(h_start + 1)
+        s_fees = era_subsidy_btc + fees_btc_per_block
+        a, b = np.minimum(f_retarget, 1.0), np.maximum(f_retarget, 1.0)
+        mid_d = np.where(f_retarget < 1.0, d_new, d0)
+        reward = _REWARD_K * (a * s_fees / d0 + (b - a) * s_fees / mid_d + (1 - b) * s_fees / d_new)
+        return ChainState(h_end, difficulty, epoch_start, retarget), reward, None  # revenue: advance_day's
+    halving = chain.next_halving_height_of_heights(h_start)
+    f_halving, halving_today = fraction(halving)
+    s_old = chain.subsidy_btc_of_heights(h_start + 1)
     # without a halving today the new era's subsidy only ever multiplies an exact 0 below
-    s_new = s_old if halving_today is None or not halving_today.any() else \
-        chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1))
+    s_new = chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1)) if halving_today.any() else s_old
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)
     reward = _REWARD_K * (a * (s_old + fees_btc_per_block) / d0
                           + (b - a) * (mid_s + fees_btc_per_block) / mid_d
                           + (1 - b) * (s_new + fees_btc_per_block) / d_new)
-    if halving_today is None:  # every block pays s_old: advance_day's revenue s N + N fees stands
-        return ChainState(h_end, difficulty, epoch_start, retarget), reward, None
     old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
     revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
     return ChainState(h_end, difficulty, epoch_start, retarget), reward, revenue

@@ -122,3 +122,14 @@ def test_poisson_blocks_keep_the_inverse_cdf():
     above_zero = k > 0
     assert (special.pdtr(k[above_zero] - 1, lam[above_zero]) <= u[above_zero]).all()
     assert (k[lam == 0] == 0).all()
+
+
+@pytest.mark.parametrize("mode", ["poisson", "expected"])
+def test_two_retargets_in_a_day(mode):
+    """More than 2,016 blocks in a day (a hashrate 25× the difficulty's): some paths retarget twice."""
+    rng = np.random.default_rng(11)
+    state = mixed_chain(rng, 931_000)
+    hashrate_hs = 2.5e22 * (0.8 + 0.4 * rng.random(PATHS))
+    new, _ = assert_same_day(state, 0, hashrate_hs, 0.02 * rng.random(PATHS),
+                             rng.random(PATHS) if mode == "poisson" else None)
+    assert (new.next_retarget - state.next_retarget == 2 * chain.RETARGET_INTERVAL).any()
