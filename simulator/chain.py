@@ -218,15 +218,6 @@ def subsidy_btc_of_heights(heights: np.ndarray) -> np.ndarray:
     return _ERA_SUBSIDY_BTC[era.astype(np.intp)]
 
 
-def subsidy_btc_of_height(height: int) -> np.float64:
-    """:func:`subsidy_btc_of_heights` of one integer height >= 0 (the same table entry).
-
-    >>> float(subsidy_btc_of_height(839_999)), float(subsidy_btc_of_height(840_000))
-    (6.25, 3.125)
-    """
-    return _ERA_SUBSIDY_BTC[min(int(height) // HALVING_INTERVAL, MAX_HALVINGS)]
-
-
 def next_halving_height_of_heights(heights: np.ndarray) -> np.ndarray:
     """:func:`next_halving_height` of float heights (floored; >= 0, unchecked), exact below 2^53.
 

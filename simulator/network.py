@@ -444,7 +444,7 @@ def _busy_paths(state: ChainState, h_end: np.ndarray):
     low = int(state.height.min())  # heights >= 0: int() floors
     if h_end.max() < (low // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL - 1:
         # no path reaches the lowest tip's next halving: every block is in that tip's era
-        subsidy_btc = chain.subsidy_btc_of_height(low + 1)
+        subsidy_btc = chain.block_subsidy_sats(low + 1) / units.SATS_PER_BTC  # = subsidy_btc_of_heights' entry
     else:
         busy |= h_end >= chain.next_halving_height_of_heights(state.height) - 1
         subsidy_btc = chain.subsidy_btc_of_heights(state.height + 1)

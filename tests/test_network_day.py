@@ -89,8 +89,10 @@ def test_replay_with_the_epoch_table():
 
 
 def test_subsidy_of_one_height_is_the_table_entry():
-    heights = np.array([0, 209_999, 210_000, 839_999, 840_000, 1_049_999, 1_050_000, 64 * 210_000, 10**9])
-    assert [chain.subsidy_btc_of_height(h) for h in heights] == chain.subsidy_btc_of_heights(heights.astype(float)).tolist()
+    """The quiet day's scalar subsidy (Core's rule in sats / 1e8) is the daily arrays' table entry, bit for bit."""
+    heights = [0, 209_999, 210_000, 839_999, 840_000, 1_049_999, 1_050_000, 64 * 210_000, 10**9]
+    assert [chain.block_subsidy_sats(h) / units.SATS_PER_BTC for h in heights] == \
+        chain.subsidy_btc_of_heights(np.array(heights, dtype=float)).tolist()
 
 
 def test_growth_block_is_the_trend_times_the_gbm_factor():
