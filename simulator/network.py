@@ -402,6 +402,12 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     difficulty_at : callable, optional
         ``difficulty_at(heights) -> difficulties`` of the epochs starting at ``heights`` (a
         replay's epoch table); replaces the retarget rule.
+
+    Notes
+    -----
+    Every path's day is first computed in one segment; the paths that reach a retarget or
+    halving height (:func:`_busy_paths`) are redone by the full split (:func:`_split_day`),
+    whose numbers the one segment equals bit for bit elsewhere (docs/decisions.md, issue 19 `net`).
     """
     d0 = state.difficulty
     mean_blocks = units.SECONDS_PER_DAY * hashrate_hs / (d0 * units.HASHES_PER_DIFFICULTY_1)
