@@ -96,9 +96,17 @@ class GrowthHashrate:
         if self.vol_annual == 0:
             return np.broadcast_to(trend, (n_days, streams.paths)).copy(), replace(state, day=day0 + n_days)
         dt_years = 1.0 / units.DAYS_PER_YEAR
-        steps = -0.5 * self.vol_annual**2 * dt_years + self.vol_annual * np.sqrt(dt_years) * streams.normal((n_days,))
-        log_noise = state.log_noise + np.cumsum(steps, axis=0)
-        return trend * np.exp(log_noise), TrendState(day0 + n_days, log_noise[-1])
+        # in place on the block's fresh draws (no other array of the block's size is made):
+        # steps −σ²dt/2 + σ√dt Z, their running sum from the last log factor, exp, times the trend
+        log_noise = streams.normal((n_days,))
+        log_noise *= self.vol_annual * np.sqrt(dt_years)
+        log_noise += -0.5 * self.vol_annual**2 * dt_years
+        np.cumsum(log_noise, axis=0, out=log_noise)
+        log_noise += state.log_noise
+        end = TrendState(day0 + n_days, log_noise[-1].copy())
+        np.exp(log_noise, out=log_noise)
+        log_noise *= trend
+        return log_noise, end
 
 
 class CsvHashrate(CsvDailyModel):
@@ -394,6 +402,12 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     difficulty_at : callable, optional
         ``difficulty_at(heights) -> difficulties`` of the epochs starting at ``heights`` (a
         replay's epoch table); replaces the retarget rule.
+
+    Notes
+    -----
+    Every path's day is first computed in one segment; the paths that reach a retarget or
+    halving height (:func:`_busy_paths`) are redone by the full split (:func:`_split_day`),
+    whose numbers the one segment equals bit for bit elsewhere (docs/decisions.md, issue 19 `net`).
     """
     d0 = state.difficulty
     mean_blocks = units.SECONDS_PER_DAY * hashrate_hs / (d0 * units.HASHES_PER_DIFFICULTY_1)
@@ -401,7 +415,62 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
         n = np.broadcast_to(np.asarray(blocks, dtype=float), d0.shape).copy()
     else:
         n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
-    h_start, h_end = state.height, state.height + n
+    h_end = state.height + n
+    busy, subsidy_btc = _busy_paths(state, h_end)
+    # the whole day in one segment on every path; the paths that may cross a height are redone below
+    reward = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / d0)
+    revenue = subsidy_btc * n + n * fees_btc_per_block
+    if busy is None:
+        return ChainState(h_end, d0, state.epoch_start_s, state.next_retarget), \
+            DayBlocks(n, mean_blocks, reward, revenue)
+    sub = ChainState(*(x[busy] for x in (state.height, d0, state.epoch_start_s, state.next_retarget)))
+    sub_state, sub_reward, sub_revenue = _split_day(
+        sub, day, n[busy], fees_btc_per_block[busy] if np.ndim(fees_btc_per_block) else fees_btc_per_block,
+        difficulty_at, subsidy_btc if np.ndim(subsidy_btc) == 0 else None)
+    new_state = ChainState(h_end, d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy())
+    for whole, part in ((new_state.difficulty, sub_state.difficulty), (new_state.epoch_start_s, sub_state.epoch_start_s),
+                        (new_state.next_retarget, sub_state.next_retarget), (reward, sub_reward), (revenue, sub_revenue)):
+        if part is not None:
+            whole[busy] = part
+    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+
+
+def _busy_paths(state: ChainState, h_end: np.ndarray):
+    """The paths whose day :func:`_split_day` must split (indices, or ``None``: none), and the
+    subsidy [BTC] of the day's blocks on the others (a scalar unless a halving is near).
+
+    A path is busy when its tip reaches the block before its next retarget or halving height
+    (``h_end >= h − 1``), or its epoch's first block is still to come (``epoch_start_s`` NaN).
+    Every other path mines its whole day in one segment — ``reward = k (s + fees) / D``,
+    revenue ``s N + N fees``, difficulty, epoch start and next retarget carried over — which
+    are :func:`_split_day`'s numbers bit for bit: its other segments have length exactly 0
+    (fractions ``a = b = 1``), ``1 × x = x`` and ``x + 0 = x``.
+    """
+    busy = (h_end >= state.next_retarget - 1) | np.isnan(state.epoch_start_s)
+    low = int(state.height.min())  # heights >= 0: int() floors
+    if h_end.max() < (low // chain.HALVING_INTERVAL + 1) * chain.HALVING_INTERVAL - 1:
+        # no path reaches the lowest tip's next halving: every block is in that tip's era
+        subsidy_btc = chain.block_subsidy_sats(low + 1) / units.SATS_PER_BTC  # = subsidy_btc_of_heights' entry
+    else:
+        busy |= h_end >= chain.next_halving_height_of_heights(state.height) - 1
+        subsidy_btc = chain.subsidy_btc_of_heights(state.height + 1)
+    at = np.flatnonzero(busy)
+    return (at if at.size else None), subsidy_btc
+
+
+def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: np.ndarray, difficulty_at,
+               era_subsidy_btc):
+    """:func:`advance_day` on paths whose day may cross retarget or halving heights: the new
+    state, the reward of 1 H/s [BTC/(H/s·day)] and the miners' revenue [BTC].
+
+    ``era_subsidy_btc`` [BTC], when given, is every block's subsidy (no path reaches a halving
+    today): the halving's fraction is then 1 and both subsidies the era's — the numbers the
+    halving arithmetic would give — and the revenue is left to :func:`advance_day` (``None``).
+    The day's difficulty after a retarget is the new epoch's (with two retargets in a day, the
+    last one's), as for the state carried to tomorrow.
+    """
+    d0, h_start = state.difficulty, state.height
+    h_end = h_start + n
     safe_n = np.where(n > 0, n, 1.0)
 
     def time_s(height):  # time [s since start] block `height` is mined, within this day
@@ -414,23 +483,28 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     # retarget (at most one per day unless > 2016 blocks a day; loop while any path has one)
     difficulty, epoch_start, retarget = d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy()
     f_retarget, crossed = fraction(retarget)
-    d_new = d0.copy()
-    while crossed.any():
+    while crossed.any():  # `difficulty` is then the new epoch's (the last one's, with two retargets a day)
         last_s = time_s(retarget - 1)
         d_next = chain.next_difficulty(difficulty, last_s - epoch_start) if difficulty_at is None \
             else difficulty_at(retarget)
         difficulty = np.where(crossed, d_next, difficulty)
-        d_new = np.where(crossed, d_next, d_new)
         first_in_day = crossed & (retarget <= h_end)
         epoch_start = np.where(first_in_day, time_s(retarget), epoch_start)
         pending = crossed & ~first_in_day
         epoch_start = np.where(pending, np.nan, epoch_start)  # first block comes tomorrow
         retarget = np.where(crossed, retarget + chain.RETARGET_INTERVAL, retarget)
-        _, crossed = fraction(retarget)
+        crossed &= retarget - 1 <= h_end  # fraction(retarget)'s crossing: the rest held for the last height
     # first block of an epoch whose last block was mined yesterday
     first_today = np.isnan(state.epoch_start_s) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
     epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
 
+    d_new = difficulty
+    if era_subsidy_btc is not None:  # no path reaches a halving: one era's subsidy all day, as advance_day's
+        s_fees = era_subsidy_btc + fees_btc_per_block
+        a, b = np.minimum(f_retarget, 1.0), np.maximum(f_retarget, 1.0)
+        mid_d = np.where(f_retarget < 1.0, d_new, d0)
+        reward = _REWARD_K * (a * s_fees / d0 + (b - a) * s_fees / mid_d + (1 - b) * s_fees / d_new)
+        return ChainState(h_end, difficulty, epoch_start, retarget), reward, None  # revenue: advance_day's
     halving = chain.next_halving_height_of_heights(h_start)
     f_halving, halving_today = fraction(halving)
     s_old = chain.subsidy_btc_of_heights(h_start + 1)
@@ -439,14 +513,16 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)
-    k = units.SECONDS_PER_DAY / units.HASHES_PER_DIFFICULTY_1
-    reward = k * (a * (s_old + fees_btc_per_block) / d0
-                  + (b - a) * (mid_s + fees_btc_per_block) / mid_d
-                  + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+    reward = _REWARD_K * (a * (s_old + fees_btc_per_block) / d0
+                          + (b - a) * (mid_s + fees_btc_per_block) / mid_d
+                          + (1 - b) * (s_new + fees_btc_per_block) / d_new)
     old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
     revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
-    new_state = ChainState(h_end, difficulty, epoch_start, retarget)
-    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+    return ChainState(h_end, difficulty, epoch_start, retarget), reward, revenue
+
+
+#: ``86400 / 2^32``: seconds a day over hashes per unit of difficulty [s/H].
+_REWARD_K = units.SECONDS_PER_DAY / units.HASHES_PER_DIFFICULTY_1
 
 
 def hashprice_usd_per_ph_day(reward_btc_per_hs_day: np.ndarray, price_usd: np.ndarray) -> np.ndarray:

@@ -177,25 +177,23 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     # _CDF_MARGIN; where the estimate decides "F(k ± 1) <= u" beyond doubt, the exact F is
     # not evaluated (the answer is the one the exact F gives). Only draws too close to call,
     # or whose guess is off by two or more, step with the exact CDF (scipy.special.pdtr).
+    fine = (lam > 0) & (lam < 1e7)  # finite, and where the pmf estimate is accurate (else unused)
     with np.errstate(all="ignore"):
-        fine = (lam > 0) & (lam < 1e7)  # finite, and where the pmf estimate is accurate
-        log_pmf = k * np.log(np.where(fine, lam, 1.0)) - lam - special.gammaln(k + 1)
-        pmf_k = np.exp(log_pmf)  # P(N = k)
-        pmf_next = pmf_k * lam / (k + 1)  # P(N = k + 1)
+        k_next = k + 1
+        pmf_k = np.exp(k * np.log(lam) - lam - special.gammaln(k_next))  # P(N = k)
+        pmf_next = pmf_k * lam / k_next  # P(N = k + 1)
     up = cdf <= u
-    exact_up, exact_down = np.zeros(u.shape, dtype=bool), np.zeros(u.shape, dtype=bool)
-    # F(k) <= u: the answer is k + 1 if F(k + 1) > u, else more
-    above_next = cdf + pmf_next
-    stop_up = up & fine & (above_next > u + _CDF_MARGIN)
-    k[up] += 1
-    exact_up[up & ~stop_up] = True  # F(k + 1) <= u for sure or too close: step with the exact CDF
-    # F(k) > u: the answer is k if F(k - 1) <= u (or k = 0), else less
+    u_high, u_low = u + _CDF_MARGIN, u - _CDF_MARGIN
+    # F(k) <= u: the answer is k + 1 if F(k + 1) > u, else more: step with the exact CDF
+    # where F(k + 1) <= u for sure or too close to call
+    exact_up = up & ~(fine & (cdf + pmf_next > u_high))
+    # F(k) > u: the answer is k if F(k - 1) <= u (or k = 0), else less: one step taken for sure
+    # where F(k - 1) > u beyond doubt, and the exact CDF steps on unless F(k - 1) <= u beyond doubt
     down = ~up & (k > 0)
     below = cdf - pmf_k
-    surely_down = down & fine & (below > u + _CDF_MARGIN)
-    surely_stays = down & fine & (below < u - _CDF_MARGIN)
-    k[surely_down] -= 1
-    exact_down[down & ~surely_stays] = True  # one step taken for sure, or too close to call
+    surely_down = down & fine & (below > u_high)
+    exact_down = down & ~(fine & (below < u_low))
+    k = k + up - surely_down
     # exact stepping, as before, from where the estimates left each draw
     up_at = np.flatnonzero(exact_up)
     up_at = up_at[special.pdtr(k.flat[up_at], lam.flat[up_at]) <= u.flat[up_at]]
