@@ -36,12 +36,13 @@ def production_table(paths) -> list[str]:
 
 
 def day0_table(paths) -> list[str]:
-    rows = ["| preset | close 2025-12-31 × shares | published market cap | opening total assets (ours) | filing total assets | difference |",
+    rows = ["| preset | day-0 close × shares | published market cap 2025-12-31 | opening total assets (ours) | filing total assets | difference |",
             "|---|---|---|---|---|---|"]
     for p in paths:
         m, o = presets.market_cap_check(p), presets.opening_check(p)
         mline, bline = presets.header_line(p, "market_cap") or {}, presets.header_line(p, "balance_sheet") or {}
-        cap = ((f"{_money(m['close_times_shares_usd'])}" + (f" ({m['difference']:+.1%})" if m["difference"] is not None else ""),
+        anchor = "" if not m or str(m["close_as_of"]) == "2025-12-31" else f" at the {str(m['close_as_of'])[5:]} close"
+        cap = ((f"{_money(m['close_times_shares_usd'])}{anchor}" + (f" ({m['difference']:+.1%})" if m["difference"] is not None else ""),
                 _money(m["published_usd"]) if m["published_usd"] is not None else f"not in the preset: {mline.get('missing')}")
                if m else
                ("—", f"not in the preset: {mline.get('missing', 'no header line')}"))

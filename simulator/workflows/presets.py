@@ -68,15 +68,21 @@ def opening_check(path) -> dict | None:
 
 
 def market_cap_check(path) -> dict | None:
-    """The 2025-12-31 close × the preset's basic shares beside the published market cap (None where
-    the preset carries no published cap), or None without a close."""
+    """Day 0's share price × the preset's basic shares beside the published 2025-12-31 market cap
+    (``published_usd`` None where the preset carries none), or None without a day-0 anchor.
+
+    The day-0 price is the market close the preset anchors on (``company.market``: the model opens
+    at it): the header's 2025-12-31 close, or, where that was not found, the latest close the
+    sources reach (``as_of`` says which)."""
     m = header_line(path, "market_cap")
-    if m is None or m.get("share_price_usd") is None:
+    market = load_scenario(str(path)).company.market if m is not None else None
+    if m is None or (m.get("share_price_usd") is None and market is None):
         return None
-    shares = load_scenario(str(path)).company.shares_outstanding
-    ours = float(m["share_price_usd"]) * shares
+    price, as_of = (float(m["share_price_usd"]), m["as_of"]) if m.get("share_price_usd") is not None \
+        else (market.share_price_usd, market.as_of)
+    ours = price * load_scenario(str(path)).company.shares_outstanding
     published = None if m.get("usd") is None else float(m["usd"])
-    return {"line": m, "close_times_shares_usd": ours, "published_usd": published,
+    return {"line": m, "close_times_shares_usd": ours, "close_as_of": as_of, "published_usd": published,
             "difference": None if published is None else ours / published - 1}
 
 
