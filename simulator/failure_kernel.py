@@ -35,18 +35,25 @@ OK, LARGE, SHORT = 0, 1, 2
 STEPS = 4
 _MEAN_AT_MOST = rng.BINOMIAL_WALK_MEAN_AT_MOST
 
-_walk = njit(cache=True, nogil=True, inline="always")(rng.binomial_walk)
 _walk_on = njit(cache=True, nogil=True, inline="always")(rng.binomial_walk_on)
 
 
-@njit(cache=True, nogil=True)
-def binomial_counts(out, u, n, pmf, odds, p):
-    """``out[i]`` = :func:`simulator.rng.binomial_walk` of element i (``n[i]`` where ``p[i] ≥ 1``), 1-D arrays.
+def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """:func:`simulator.rng.binomial_inverse_cdf` for a row ``(m,)`` with one ``p``, through :func:`walk_row`.
 
-    The caller has checked the large-mean branch and rounded ``n``; ``pmf`` is numpy's ``f(0)``.
+    The same counts, exactly (tests/test_failure_kernel.py checks it): ``f(0)`` and the odds
+    are numpy's, the large-mean branch and ``p ≥ 1`` are the reference's.
     """
-    for i in range(out.shape[0]):
-        out[i] = n[i] if p[i] >= 1 else _walk(u[i], n[i], pmf[i], odds[i])
+    u, p = np.ascontiguousarray(u, dtype=float), float(p)
+    n = np.rint(np.ascontiguousarray(n, dtype=float))
+    if not n.size or not float((n * p).max()) <= _MEAN_AT_MOST or p >= 1:
+        return rng.binomial_inverse_cdf(u, n, p)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pmf = np.exp(n * np.log1p(-np.minimum(np.asarray(p), 1.0)))
+        odds = float(np.asarray(p) / (1 - np.asarray(p)))
+    out = np.empty(n.shape)
+    walk_row(out, u, n, pmf, odds, np.empty(n.shape), np.empty(n.shape))
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -80,11 +87,15 @@ def walk_row(out, u, n, pmf, odds, cdf, walking):
 def _starts(n, p, table, start, size, pmf):
     """``pmf[i] = table[start + n[i]]`` (``f(0)``) for one row of rounded counts ``n`` with probability ``p``;
     :data:`LARGE` where ``n·p`` is above the walk's bound (or NaN), :data:`SHORT` past the table."""
+    large = short = 0
+    for i in range(n.shape[0]):  # counts, not branches: on SIMD lanes
+        large += not n[i] * p <= _MEAN_AT_MOST
+        short += n[i] >= size
+    if large:
+        return LARGE
+    if short:
+        return SHORT
     for i in range(n.shape[0]):
-        if not n[i] * p <= _MEAN_AT_MOST:
-            return LARGE
-        if n[i] >= size:
-            return SHORT
         pmf[i] = table[start + max(np.int64(n[i]), 0)]
     return OK
 
@@ -98,7 +109,7 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     ``fail_table[fail_start[c] + k]`` = numpy's ``exp(k · log1p(−q_c))`` for k < ``fail_size[c]``,
     ``lost_table[k]`` the same for the permanent fraction; ``*_odds`` = ``p / (1 − p)``. Outputs:
     ``new_working`` (``n − failed``), ``new_installed``, ``failed``, ``lost`` (cohorts, paths) and
-    ``failed_per_path`` (Σ over cohorts).
+    ``failed_per_path`` (Σ over cohorts). A cohort at a time: its rows stay in the first-level cache.
     """
     cohorts, paths = working.shape
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
@@ -113,7 +124,6 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
             failed[c] = n
         else:
             walk_row(failed[c], u_fail[c], n, pmf, fail_odds[c], cdf, walking)
-    for c in range(cohorts):
         status = _starts(failed[c], lost_p, lost_table, 0, lost_table.shape[0], pmf)
         if status != OK:
             return status
@@ -122,7 +132,7 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
         else:
             walk_row(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking)
     failed_per_path[:] = 0.0
-    for c in range(cohorts):
+    for c in range(cohorts):  # every draw made: the day's changes
         for i in range(paths):
             repairs_slot[c, i] = failed[c, i] - lost[c, i]
             new_working[c, i] -= failed[c, i]
