@@ -33,6 +33,8 @@ OK, LARGE, SHORT = 0, 1, 2
 #: step on ``F ≤ u``: the walks one by one cost ~18 ns a draw in mispredicted branches, the four
 #: steps on lanes ~3 ns (1,000 paths × 20 cohorts, n·q ≈ 1–3: ~3 % of draws go on).
 STEPS = 4
+#: The same for the permanent share (Binomial(failed, fraction): 0 or 1 of a few units mostly).
+LOST_STEPS = 2
 _MEAN_AT_MOST = rng.BINOMIAL_WALK_MEAN_AT_MOST
 
 _walk_on = njit(cache=True, nogil=True, inline="always")(rng.binomial_walk_on)
@@ -56,31 +58,38 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def walk_row(out, u, n, pmf, odds, cdf, walking):
-    """:func:`simulator.rng.binomial_walk` of every element of a row with one ``odds``, into ``out``.
+def _walk_row_of(steps: int):
+    """:func:`walk_row` compiled for ``steps`` steps on lanes (a constant: the loop is unrolled and the
+    divisions by 1, 2 and 4 become exact multiplications)."""
+    def walk_row(out, u, n, pmf, odds, cdf, walking):
+        """:func:`simulator.rng.binomial_walk` of every element of a row with one ``odds``, into ``out``.
 
-    :data:`STEPS` steps of every draw on SIMD lanes (the walk's operations in its order; a draw
-    that has stopped keeps computing, unused), then :func:`simulator.rng.binomial_walk_on` for
-    those still walking. ``pmf`` (``f(0)`` in, overwritten), ``cdf`` and ``walking`` are scratch.
-    """
-    for i in range(out.shape[0]):
-        f, nn, uu = pmf[i], n[i], u[i]
-        c = f
-        w = np.float64((nn > 0) & (f <= uu))
-        k = w
-        for step in range(STEPS):
-            j = np.float64(step)
-            f = f * (nn - j)
-            f = f / (j + 1.0)
-            f = f * odds
-            c = c + f
-            w = w * np.float64((c <= uu) & (j + 1.0 < nn))
-            k += w
-        out[i], pmf[i], cdf[i], walking[i] = k, f, c, w
-    for i in range(out.shape[0]):
-        if walking[i] != 0.0:
-            out[i] = _walk_on(u[i], n[i], pmf[i], cdf[i], out[i], np.float64(STEPS), odds)
+        :data:`STEPS` (:data:`LOST_STEPS` for the permanent share, mostly 0 or 1 of a few) steps of
+        every draw on SIMD lanes (the walk's operations in its order; a draw that has stopped keeps
+        computing, unused), then :func:`simulator.rng.binomial_walk_on` for those still walking.
+        ``pmf`` (``f(0)`` in, overwritten), ``cdf`` and ``walking`` are scratch.
+        """
+        for i in range(out.shape[0]):
+            f, nn, uu = pmf[i], n[i], u[i]
+            c = f
+            w = np.float64((nn > 0) & (f <= uu))
+            k = w
+            for step in range(steps):
+                j = np.float64(step)
+                f = f * (nn - j)
+                f = f / (j + 1.0)
+                f = f * odds
+                c = c + f
+                w = w * np.float64((c <= uu) & (j + 1.0 < nn))
+                k += w
+            out[i], pmf[i], cdf[i], walking[i] = k, f, c, w
+        for i in range(out.shape[0]):
+            if walking[i] != 0.0:
+                out[i] = _walk_on(u[i], n[i], pmf[i], cdf[i], out[i], np.float64(steps), odds)
+    return njit(cache=True, nogil=True, error_model="numpy")(walk_row)
+
+
+walk_row, _walk_row_lost = _walk_row_of(STEPS), _walk_row_of(LOST_STEPS)
 
 
 @njit(cache=True, nogil=True)
@@ -130,7 +139,7 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
         if lost_p >= 1:
             lost[c] = failed[c]
         else:
-            walk_row(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking)
+            _walk_row_lost(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking)
     failed_per_path[:] = 0.0
     for c in range(cohorts):  # every draw made: the day's changes
         for i in range(paths):
