@@ -190,14 +190,14 @@ class _Simulation:
         cfg = self.scenario.failures
         if not cfg.enabled or len(self.cohorts) == 0:
             return
-        q = daily_failure_probability(np.array([self.library[m].failure_rate_annual for m in self.cohorts.models]))
+        model = fleet.FailureModel(daily_failure_probability(
+            np.array([self.library[m].failure_rate_annual for m in self.cohorts.models])), cfg.permanent_fraction)
         for day in range(self.days):
             i = day % FAILURE_BLOCK_DAYS
             if i == 0:
                 draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - day), 2,
                                                           len(self.cohorts)), reuse=True)
-            self.units, self.failed_today, self.lost_units = fleet.fail_day(self.units, draws[i], q,
-                                                                            cfg.permanent_fraction)
+            self.units, self.failed_today, self.lost_units = model.day(self.units, draws[i])
             yield self.env.timeout(1)
 
     def events(self):

@@ -11,6 +11,8 @@ the machines at the ASIC price index).
 """
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -20,7 +22,7 @@ from simulator import units as u
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
-from simulator.rng import binomial_inverse_cdf
+from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, binomial_inverse_cdf
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,90 @@ def fail_day(state: FailureState, draws: np.ndarray, daily_probability: np.ndarr
     u_fail, u_permanent = np.ascontiguousarray(draws[0]), np.ascontiguousarray(draws[1])  # path-last
     new, failed = fail_and_repair(state, u_fail, u_permanent, daily_probability, permanent_fraction)
     return new, failed.sum(axis=0), state.installed - new.installed
+
+
+class FailureModel:
+    """A run's failure model, day by day: :func:`fail_day`'s counts, compiled for large runs.
+
+    ``daily_probability`` ``(cohorts,)`` is q per cohort, ``permanent_fraction`` the share of
+    failed units lost for good. :meth:`day` gives exactly :func:`fail_day`'s state and counts
+    (integers: equal, not close); on a large day (``cohorts × paths ≥`` :data:`KERNEL_FROM_UNITS`,
+    or once the process has spent :data:`NUMPY_COST_AT_MOST` on numpy days) it runs
+    :func:`simulator.failure_kernel.fail_day`: both draws and the repair ring in one pass, the
+    walk's start ``exp(k ln(1 − p))`` read from tables numpy computes once per run (and
+    extends when a cohort arrives). A short run never loads numba; a large-mean day (the
+    whole array's ``n·p`` above 50) runs the numpy reference.
+    """
+
+    def __init__(self, daily_probability: np.ndarray, permanent_fraction: float) -> None:
+        self.daily_probability = np.asarray(daily_probability, dtype=float)
+        self.permanent_fraction = float(permanent_fraction)
+        # binomial_inverse_cdf's expressions on the same shapes: the same numbers
+        q, lost = self.daily_probability[:, None], np.asarray(self.permanent_fraction)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self._fail_log, self._fail_odds = np.log1p(-np.minimum(q, 1.0))[:, 0], (q / (1 - q))[:, 0]
+            self._lost_log, self._lost_odds = np.log1p(-np.minimum(lost, 1.0)), lost / (1 - lost)
+        self._fail_size = np.zeros(len(q), dtype=np.int64)
+        self._lost_size = 0
+        self._tables: tuple = ()
+
+    def day(self, state: FailureState, draws: np.ndarray) -> tuple[FailureState, np.ndarray, np.ndarray]:
+        """:func:`fail_day` of this model on the day's uniforms ``draws`` ``(2, cohorts, paths)``."""
+        kernel = _failure_kernel(state.working.size)
+        for _ in range(3) if kernel is not None else ():
+            shape = state.working.shape
+            working, installed, failed, lost = (np.empty(shape) for _ in range(4))
+            per_path = np.empty(shape[1])
+            status = kernel.fail_day(state.working, state.repairs[state.head], state.installed, draws[0], draws[1],
+                                     *self._tables, working, installed, failed, lost, per_path) \
+                if self._tables else kernel.SHORT
+            if status == kernel.OK:
+                head = (state.head + 1) % state.repairs.shape[0]
+                return FailureState(working, installed, state.repairs, head), per_path, lost
+            if status == kernel.LARGE or not self._grow(state):
+                break
+        return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
+
+    def _grow(self, state: FailureState) -> bool:
+        """Extend the tables to every count today's units can reach; False if too large (numpy then)."""
+        units = np.rint(state.working + state.repairs[state.head])
+        fail_size = np.maximum(self._fail_size, np.nan_to_num(units.max(axis=1, initial=0.0)).astype(np.int64) + 1)
+        reach = float(fail_size.max()) if self.permanent_fraction <= 0 else \
+            min(float(fail_size.max()), BINOMIAL_WALK_MEAN_AT_MOST / self.permanent_fraction + 1)
+        lost_size = max(self._lost_size, int(reach) + 1)
+        if fail_size.sum() + lost_size > TABLE_ENTRIES_AT_MOST:
+            return False
+        with np.errstate(invalid="ignore", over="ignore"):
+            fail_table = np.concatenate([np.exp(np.arange(m, dtype=float) * log)
+                                         for m, log in zip(fail_size, self._fail_log)])
+            lost_table = np.exp(np.arange(lost_size, dtype=float) * self._lost_log)
+        start = np.concatenate([[0], np.cumsum(fail_size)[:-1]]).astype(np.int64)
+        self._fail_size, self._lost_size = fail_size, lost_size
+        self._tables = (fail_table, start, fail_size, self._fail_odds, self.daily_probability, lost_table,
+                        float(self._lost_odds), self.permanent_fraction)
+        return True
+
+
+#: A day of at least this many units' draws (cohorts × paths) loads the compiled failure kernel.
+KERNEL_FROM_UNITS = 2**12
+#: What a process spends on numpy failure days, at most, before it loads the kernel: each day
+#: counts its cohorts × paths plus :data:`_NUMPY_DAY_COST` (a day's fixed cost, ~60 µs, in units
+#: of ~30 ns); 2²² is ~0.15 s.
+NUMPY_COST_AT_MOST = 2**22
+_NUMPY_DAY_COST = 2048
+#: Table entries (both tables, 8 bytes each) beyond which a day runs in numpy instead.
+TABLE_ENTRIES_AT_MOST = 2**24
+_numpy_cost = 0
+
+
+def _failure_kernel(units: int):
+    """The compiled kernel's module, or None for a day run in numpy (see :class:`FailureModel`)."""
+    global _numpy_cost
+    kernel = sys.modules.get("simulator.failure_kernel")
+    if kernel is None and units < KERNEL_FROM_UNITS and _numpy_cost + units + _NUMPY_DAY_COST <= NUMPY_COST_AT_MOST:
+        _numpy_cost += units + _NUMPY_DAY_COST
+        return None
+    return kernel or importlib.import_module("simulator.failure_kernel")
 
 
 def opening_cohorts(cohorts: Cohorts) -> np.ndarray:

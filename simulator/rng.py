@@ -244,7 +244,7 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     shape = u.shape if u.shape == n.shape and p.ndim == 0 else np.broadcast_shapes(u.shape, n.shape, p.shape)
     if not math.prod(shape):
         return np.zeros(shape)
-    if not float((n * p).max()) <= 50.0:  # NaN too, as before
+    if not float((n * p).max()) <= BINOMIAL_WALK_MEAN_AT_MOST:  # NaN too, as before
         return _binomial_large(u, n, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         odds = p / (1 - p)
@@ -293,6 +293,50 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
 
 #: Fraction of the draws still walking below which :func:`binomial_inverse_cdf` gathers them.
 _COMPACT_BELOW = 0.15
+
+#: Largest mean ``n·p`` over the whole array for which :func:`binomial_inverse_cdf` walks up from
+#: ``k = 0``; above it (or NaN) every draw of the array takes the normal start (``_binomial_large``).
+BINOMIAL_WALK_MEAN_AT_MOST = 50.0
+
+
+def binomial_walk(u: float, n: float, pmf: float, odds: float) -> float:
+    """One draw of :func:`binomial_inverse_cdf`'s walk up from ``k = 0``, on scalars.
+
+    ``n`` is the rounded count, ``pmf = f(0) = exp(n ln(1 − p))`` as numpy computes it (``np.exp``
+    of ``n * np.log1p(-min(p, 1))``) and ``odds = p / (1 − p)``; returns ``min{k : F(k) > u}``
+    (capped at ``n``; 0 where ``n ≤ 0`` or ``f(0) > u``) as a float. Valid where the whole
+    array's ``n·p ≤`` :data:`BINOMIAL_WALK_MEAN_AT_MOST` and ``p < 1`` (``p ≥ 1`` gives ``n``).
+
+    :mod:`simulator.failure_kernel` compiles this function and :func:`binomial_walk_on` as they
+    are; numba's cache is keyed on the caller's file only: after editing them, touch
+    simulator/failure_kernel.py.
+
+    Examples
+    --------
+    >>> p = 0.5
+    >>> f0 = float(np.exp(10 * np.log1p(-p)))
+    >>> [binomial_walk(u, 10.0, f0, p / (1 - p)) for u in (0.0, 0.5, 0.9995)]
+    [0.0, 5.0, 10.0]
+    """
+    if not (n > 0 and pmf <= u):
+        return 0.0
+    return binomial_walk_on(u, n, pmf, pmf, 1.0, 0.0, odds)
+
+
+def binomial_walk_on(u: float, n: float, pmf: float, cdf: float, k: float, j: float, odds: float) -> float:
+    """The rest of a :func:`binomial_walk` still walking after ``j`` steps with ``pmf = f(j)``,
+    ``cdf = F(j)`` and count ``k = j + 1``: the vectorised walk's floating-point operations in
+    its order (``f ← f·(n − j)``, ``f ← f/(j + 1)``, ``f ← f·odds``, ``j ← j + 1``, ``F ← F + f``;
+    it walks on while ``F ≤ u`` and ``j < n``), so the counts are equal."""
+    while True:
+        pmf *= n - j
+        pmf /= j + 1
+        pmf *= odds
+        j += 1
+        cdf += pmf
+        if not (cdf <= u and j < n):
+            return k
+        k += 1
 
 
 def _binomial_large(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
