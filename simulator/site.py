@@ -14,6 +14,8 @@ demand-response calls, 4CP charges and hosted load are here too.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -418,10 +420,21 @@ def dispatch_day_tuned(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nd
     margin's sign solved for the efficiency), up to the rounding of a margin of exactly 0.
     """
     stock = ~np.asarray(dynamic, dtype=bool)
-    if efficiency_jth is None or cap_mw is not None or not stock.any():
-        return _dispatch_by_cohort(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
-                                   cooling_overhead, working_ths, working_mw, k_under, k_over, min_fraction,
-                                   max_fraction, dynamic, derate, cap_mw, margins=margins)
+    by_cohort = functools.partial(_dispatch_by_cohort, curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh,
+                                  tax_usd_per_mwh, pool_fee, cooling_overhead, working_ths, working_mw, k_under, k_over,
+                                  min_fraction, max_fraction, dynamic, derate, margins=margins)
+    if efficiency_jth is None or not stock.any():
+        return by_cohort(cap_mw)
+    if cap_mw is not None:  # the capped paths shed by cohort, the others keep the threshold dispatch: both
+        capped = np.isfinite(cap_mw).any(axis=0)  # over the whole chunk, so a path's figures never depend on
+        shed = by_cohort(cap_mw)  # whether another path of its chunk had a call that day
+        if capped.all():
+            return shed
+        free = dispatch_day_tuned(curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                  cooling_overhead, working_ths, working_mw, k_under, k_over, min_fraction,
+                                  max_fraction, dynamic, derate, margins=margins, efficiency_jth=efficiency_jth)
+        return Dispatch(**{f.name: np.where(capped, getattr(shed, f.name), getattr(free, f.name))
+                           for f in dataclasses.fields(Dispatch) if getattr(free, f.name) is not None})
     ths, energy, curtailed, margin = merit_order.derated_stock_dispatch(
         curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee, cooling_overhead,
         efficiency_jth[stock], working_ths[stock], working_mw[stock], k_under[stock], derate[stock], margins)
