@@ -316,3 +316,12 @@ def test_sbc_in_shares_and_usd_capped_in_shares():
     capped = simulate(scenario(**{"company.sbc_usd_per_year": 1e12, "company.equity": {
         "sbc_max_shares_per_year": 3650.0}}), keep_paths=1)
     assert month(capped, "shares_outstanding")[-1] == pytest.approx(1e6 + 10.0 * 181)
+
+
+def test_a_long_run_discount_is_refused():
+    """p_∞ < 1 would carry a discount on the assets in the long run (a solvent firm's call priced
+    worthless); with a day-0 discount on the equity it also overshot while both reverted."""
+    from simulator.errors import InputError
+
+    with pytest.raises((InputError, ValueError), match="long_run_premium"):
+        scenario(company={"shares_outstanding": 1e8, "valuation": {"method": "nav", "long_run_premium": 0.6}})

@@ -146,10 +146,12 @@ class Valuation(Strict):
     """dcf: years of expected free cash flow counted (and an HPC lease's horizon when it has no term)."""
     hpc_discount_rate: Optional[Fraction] = None
     """Discount rate of contracted HPC cash flows in NAV (default: discount_rate)."""
-    long_run_premium: Optional[Positive] = None
-    """Long-run premium p_∞ (market-implied asset value / the model's asset value V): the market's
-    premium G reverts to (p_∞ − 1) V with premium_half_life_days (default: none, G keeps its day-0
-    value, moving only with BTC; finance/structural.py)."""
+    long_run_premium: Optional[Annotated[float, Field(ge=1)]] = None
+    """Long-run premium p_∞ ≥ 1 (market-implied asset value / the model's asset value V): the market's
+    premium G reverts to (p_∞ − 1) V with premium_half_life_days, and a day-0 discount on the equity
+    to none (default: none, G keeps its day-0 value, moving only with BTC; finance/structural.py).
+    A long-run discount (p_∞ < 1) would be carried on the assets, which prices the equity of a firm
+    whose assets cover its debt as a worthless call: it is refused."""
     premium_half_life_days: Positive = 365.0
     """Half-life of the premium's reversion to long_run_premium [days]."""
     min_asset_vol_annual: Positive = 0.2
