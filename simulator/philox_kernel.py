@@ -5,8 +5,8 @@ The equations, constants, key/counter layout and conversions are documented in
 :func:`~simulator.philox.poly`, :func:`~simulator.philox.log_reduced`) are compiled here as they
 are, so both forms run the same operations in the same order. Compiled with
 ``cache=True`` (the machine code is kept in ``simulator/__pycache__``; the first run after an
-install or an edit compiles, ~2–5 s) and ``nogil``, never ``parallel``: worker processes fork.
-Importing this module imports numba (~0.2 s).
+install or an edit compiles, 2–3 s on the 2-core machine) and ``nogil``, never ``parallel``: worker processes fork.
+Importing this module imports numba (~0.2 s; loading the cached kernel adds ~0.2 s).
 """
 from __future__ import annotations
 

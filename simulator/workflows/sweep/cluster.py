@@ -205,8 +205,8 @@ def open_client(scheduler: Optional[str], workers: Optional[int], pending: int, 
                 except Exception as exc:  # dask raises RuntimeError, TimeoutError or an AssertionError
                     if method != "fork":
                         raise
-                    print(f"hashfleet: a forked dask worker did not start within {WORKER_START_TIMEOUT_S} s "
-                          f"({type(exc).__name__}); starting spawned workers instead", file=sys.stderr)
+                    print(f"hashfleet: the forked dask workers did not start ({type(exc).__name__}: {exc}; a worker "
+                          f"has {WORKER_START_TIMEOUT_S} s); starting spawned workers instead", file=sys.stderr)
                     method = "spawn"
                     cluster = _local_cluster(n, method)
                 client = Client(cluster, set_as_default=False)
