@@ -61,8 +61,9 @@ class CohortBookValues:
 
     A day's depreciation needs the book values on ``day`` and ``day + 1``, and the next day's
     retirements those on ``day + 1`` again: the last few days' values are kept while the cost
-    array is the same object (its owner replaces it when costs change and never writes into it),
-    so every value is the one :func:`book_value_usd` would return.
+    array is the same object (its owner replaces it when costs change; the array and the values
+    are made read-only, so a write into either raises instead of leaving stale values), so every
+    value is the one :func:`book_value_usd` would return.
     """
 
     def __init__(self, start_day, life_years: float):
@@ -75,6 +76,8 @@ class CohortBookValues:
         if kept is not None and kept[0] is cost_usd:
             return kept[1]
         value = book_value_usd(cost_usd, self.start_day, day, self.life_years)
+        cost_usd.flags.writeable = False  # the cache holds only while the array never changes: a write raises
+        value.flags.writeable = False
         self._kept[day] = (cost_usd, value)
         if len(self._kept) > 3:
             del self._kept[next(iter(self._kept))]
