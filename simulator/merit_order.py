@@ -77,9 +77,26 @@ def cumulative_pair(ths: np.ndarray, mw: np.ndarray) -> np.ndarray:
     out[0] = 0.0
     if n:
         np.stack((ths, mw), axis=1, out=out[1:])
-    for i in range(1, n):  # np.cumsum's order (row by row), without its slow axis-0 loop
+    return accumulate_rows(out)
+
+
+def accumulate_rows(out: np.ndarray) -> np.ndarray:
+    """``out[i] += out[i − 1]`` for i = 2, 3, … in place (row 0 the zero row): the prefix sums in
+    np.cumsum's order (row by row), without its slow axis-0 loop; returns ``out``."""
+    for i in range(1, len(out) - 1):
         np.add(out[i], out[i + 1], out=out[i + 1])
     return out
+
+
+def sum_above(at: np.ndarray, weights: np.ndarray | None, shape: tuple) -> np.ndarray:
+    """For every position ``j`` of the merit order, the sum of ``weights`` over the hours whose running
+    count is above ``j`` (their number without weights): ``shape[1:]`` per ``j < shape[0] − 1``.
+
+    ``at`` is each hour's flat index into ``shape`` (its count as the first coordinate): a histogram
+    of the counts (``np.bincount``) summed from the top down.
+    """
+    histogram = np.bincount(at, weights, minlength=int(np.prod(shape))).reshape(shape)
+    return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
 
 
 def take_rows(cum: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,14 +122,24 @@ def policy_count(curtailment: Curtailment, price_usd_per_mwh: np.ndarray, n_coho
     if policy == "none":
         return np.full(price_usd_per_mwh.shape, n_cohorts, dtype=np.int16)
     if policy == "schedule":
-        on = ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
-        return np.where(on[:, None], n_cohorts, 0) * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
+        return np.where(scheduled_hours(curtailment)[:, None], n_cohorts, 0) \
+            * np.ones(price_usd_per_mwh.shape, dtype=np.int64)
     k = economic()
     if policy == "uptime_target":
-        must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
-        rank = np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable")
-        k = np.where(rank < must_run, n_cohorts, k)
+        k = np.where(cheapest_hours(curtailment, price_usd_per_mwh), n_cohorts, k)
     return k
+
+
+def scheduled_hours(curtailment: Curtailment) -> np.ndarray:
+    """``schedule``: the hours of the day machines may run ``(24,)``, all but ``hours_off``."""
+    return ~np.isin(np.arange(units.HOURS_PER_DAY), curtailment.hours_off)
+
+
+def cheapest_hours(curtailment: Curtailment, price_usd_per_mwh: np.ndarray) -> np.ndarray:
+    """``uptime_target``: the ``ceil(uptime × 24)`` cheapest hours of each path's day ``(hours, paths)``
+    (ties in the hours' order), when everything runs whatever its margin."""
+    must_run = int(np.ceil(curtailment.uptime * units.HOURS_PER_DAY))
+    return np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0, kind="stable") < must_run
 
 
 @functools.lru_cache(maxsize=64)
@@ -162,9 +189,8 @@ def derated_stock_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: n
     np.multiply(working_ths[order], d[:, :, None], out=x[:, :, 0])
     np.multiply(working_mw[order], (d ** k_under[order])[:, :, None], out=x[:, :, 1])
     cum = np.empty((n + 1, n_groups, 2, paths))
-    cum[0] = 0.0
-    for i in range(n):  # np.cumsum's order, row by row
-        np.add(cum[i], x[i], out=cum[i + 1])
+    cum[0], cum[1:] = 0.0, x
+    accumulate_rows(cum)
     sorted_eff = np.take_along_axis(hourly_eff.T, order, axis=0)[:, group]  # (cohorts, 24)
 
     def economic() -> np.ndarray:
@@ -184,13 +210,9 @@ def derated_stock_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: n
     if margins:
         cost = (price + tax_usd_per_mwh) * facility
         at = (row * paths + np.arange(paths)).reshape(-1)
-
-        def above(weights):  # Σ over each group's hours with k > position, per position: (cohorts, G, paths)
-            histogram = np.bincount(at, weights, minlength=cum.size // 2).reshape(n + 1, n_groups, paths)
-            return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
-
+        shape = (n + 1, n_groups, paths)  # per position, group and path
         value = value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
-        term = value * x[:, :, 0] * above(None) - x[:, :, 1] * above(cost.reshape(-1))
+        term = value * x[:, :, 0] * sum_above(at, None, shape) - x[:, :, 1] * sum_above(at, cost.reshape(-1), shape)
         rank = np.argsort(order, axis=0)  # each cohort's position in its group's merit order
         margin = np.take_along_axis(term, rank[:, :, None], axis=0).sum(axis=1)
     return (running_ths.sum(axis=0) / hours, running_mw * facility,

@@ -346,15 +346,9 @@ def cohort_margins_usd(k: np.ndarray, share, hashprice_usd_per_ph_day: np.ndarra
     price = np.broadcast_to(price_usd_per_mwh, np.shape(k))
     value = _value_usd_per_th_hour(hashprice_usd_per_ph_day, pool_fee)
     whole = k if share is None else np.where(share[0], share[1], k)
-    at = whole.astype(np.intp) * paths + np.arange(paths)  # (hours, paths) flat index into (cohorts + 1, paths)
-    size = (n_cohorts + 1) * paths
-
-    def above(weights):  # Σ over the hours with whole > j, for every j: (cohorts, paths)
-        histogram = np.bincount(at.reshape(-1), weights, minlength=size).reshape(n_cohorts + 1, paths)
-        return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
-
-    n_hours = above(None)
-    price_sum = above(price.reshape(-1))
+    at = (whole.astype(np.intp) * paths + np.arange(paths)).reshape(-1)  # flat index into (cohorts + 1, paths)
+    n_hours = merit_order.sum_above(at, None, (n_cohorts + 1, paths))  # Σ over the hours with whole > j
+    price_sum = merit_order.sum_above(at, price.reshape(-1), (n_cohorts + 1, paths))
     power = working_mw * facility
     start = cum_mw[:-1] * facility
     if ppa is None:
@@ -490,11 +484,9 @@ def _dispatch_by_cohort(curtailment: Curtailment, hashprice_usd_per_ph_day: np.n
     if curtailment.policy == "none":
         forced = np.ones((hours, paths), dtype=bool)
     elif curtailment.policy == "schedule":
-        forced = np.broadcast_to(~np.isin(np.arange(hours), curtailment.hours_off)[:, None], (hours, paths))
+        forced = np.broadcast_to(merit_order.scheduled_hours(curtailment)[:, None], (hours, paths))
     elif curtailment.policy == "uptime_target":
-        must_run = int(np.ceil(curtailment.uptime * hours))
-        forced = np.broadcast_to(np.argsort(np.argsort(price_usd_per_mwh, axis=0, kind="stable"), axis=0,
-                                            kind="stable") < must_run, (hours, paths))
+        forced = np.broadcast_to(merit_order.cheapest_hours(curtailment, price_usd_per_mwh), (hours, paths))
     power = derate ** k_under[:, None]  # (cohorts, 24) power multiplier of the throttle
     sums = np.zeros((3, paths))  # running TH/s-hours, curtailed and underclocked IT MWh
     energy, drawn_before = np.zeros((hours, paths)), np.zeros((hours, paths))
