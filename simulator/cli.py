@@ -262,10 +262,8 @@ def _simulate_and_report(simulation, out_dir, overwrite: bool, fmt: str, *, with
         click.echo(f"hashfleet: {note}", err=True)
     if out_dir:
         results.write(out_dir, overwrite=overwrite, extra_writers=[_report_writer(out_dir)] if with_report else [])
-    from simulator.metrics import ALL_METRICS
-
-    rows = [{"metric": name, "unit": ALL_METRICS[name][0], **{k: stats[k] for k in ("mean", "p5", "p50", "p95")},
-             "pooled": stats.get("pooled")} for name, stats in results.summary["metrics"].items()]
+    rows = [{k: row.get(k) for k in ("metric", "unit", "mean", "p5", "p50", "p95", "pooled")}
+            for row in results.summary_rows()]
     if fmt == "table":  # the header says what pooled is
         click.echo("(pooled Σ/Σ: a ratio metric's Σ numerator ÷ Σ denominator over the paths defining it)")
         rows = [{("pooled Σ/Σ" if k == "pooled" else k): v for k, v in row.items()} for row in rows]

@@ -63,11 +63,15 @@ class Results:
                 stats[name]["pooled"] = metric_registry.pooled(numerator, denominator)
         return {**self.meta, "metrics": stats}
 
-    def summary_frame(self) -> pd.DataFrame:
-        """One row per metric: unit, mean, se, p5, p50, p95, defined_paths, pooled (ratio metrics; else None)."""
-        rows = [{"metric": name, "unit": metric_registry.ALL_METRICS[name][0], **stats}
+    def summary_rows(self) -> list[dict]:
+        """One dict per metric: metric, unit, mean, se, p5, p50, p95, defined_paths, pooled (ratio metrics);
+        an undefined figure is None."""
+        return [{"metric": name, "unit": metric_registry.ALL_METRICS[name][0], **stats}
                 for name, stats in self.summary["metrics"].items()]
-        return pd.DataFrame(rows).set_index("metric")
+
+    def summary_frame(self) -> pd.DataFrame:
+        """:meth:`summary_rows` as a frame indexed by metric (None becomes NaN)."""
+        return pd.DataFrame(self.summary_rows()).set_index("metric")
 
     def revenue_mix(self) -> pd.DataFrame:
         """Per calendar year, the mean over paths of revenue by segment, HPC's share and segment EBITDA."""
