@@ -129,31 +129,6 @@ class PathStreams:
         return self._fill(philox.INTEGER, shape, False, int(high)).astype(np.int64)
 
 
-def path_last(a: np.ndarray) -> np.ndarray:
-    """``a`` (path axis last) as a C-contiguous array: each day's or hour's row of paths contiguous.
-
-    :meth:`PathStreams.uniform` and friends return C-contiguous arrays already (returned as
-    they are); a view whose memory is path-major (e.g. ``np.moveaxis`` of a ``(paths, …)``
-    array) is copied once, in tiles that stay in the cache (several times faster than
-    ``np.ascontiguousarray`` on a transposed view). Values are copied, never changed.
-    """
-    if a.flags.c_contiguous or a.ndim < 2:
-        return np.ascontiguousarray(a)
-    src = np.moveaxis(a, -1, 0)
-    if not src.flags.c_contiguous:
-        return np.ascontiguousarray(a)
-    paths = src.shape[0]
-    flat_src = src.reshape(paths, -1)
-    out = np.empty((flat_src.shape[1], paths), dtype=a.dtype)
-    for i in range(0, flat_src.shape[1], _TILE):
-        out[i:i + _TILE] = flat_src[:, i:i + _TILE].T
-    return out.reshape(a.shape)
-
-
-#: Rows per tile of :func:`path_last`'s copy.
-_TILE = 256
-
-
 # --------------------------------------------------------------------------- inverse CDFs
 def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Poisson counts ``min{k : F(k; λ) > u}`` for per-path means λ, vectorised.

@@ -35,7 +35,7 @@ import numpy as np
 from simulator.config.schema import IndexPower
 from simulator.market.validation import require
 from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
-from simulator.rng import PathStreams, path_last
+from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
 # --------------------------------------------------------------------------- the default shape
@@ -371,7 +371,7 @@ class IndexPowerModel:
 
     Examples
     --------
-    >>> from simulator.rng import PathStreams, path_last
+    >>> from simulator.rng import PathStreams
     >>> streams = PathStreams(7, "power", np.arange(3))
     >>> flat = IndexPowerModel(mean_usd_per_mwh=38.0, start=dt.date(2026, 1, 1))
     >>> prices, state = flat.block(flat.start(streams), 0, 365, streams)
@@ -560,7 +560,6 @@ class IndexPowerModel:
         sigma = self.vol_daily
         v = self.log_variance
         sd0 = math.sqrt(v) if math.isfinite(v) else sigma  # y_0 ~ N(0, v), or N(0, σ²) if κ = 0
-        z = path_last(z)
         y = np.empty_like(z)
         previous = state.log_deviation
         for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
@@ -643,7 +642,7 @@ class CsvPowerModel:
     Examples
     --------
     >>> import tempfile, os
-    >>> from simulator.rng import PathStreams, path_last
+    >>> from simulator.rng import PathStreams
     >>> rows = "".join(f"2026-01-01T{h:02d}:00Z,{20 + h}\\n" for h in range(24))
     >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
     ...     _ = f.write("datetime,price_usd_per_mwh\\n" + rows)
