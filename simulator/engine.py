@@ -160,7 +160,6 @@ class _Simulation:
             LocalQuantiles(self.days, len(self.daily_columns), self.paths, QUANTILE_BLOCK_DAYS)
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
                                _signal_tracker(self.scenario, self.library, self.hashrate_model))
-        self.quantiles = quantiles
 
     def actors(self):
         """The actors, in the order they run every day (SimPy runs same-time events first in, first out)."""
@@ -524,7 +523,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     columns = daily_columns(scenario)
     if workers == 1:
         sim = _Simulation(scenario, seed, ids, keep_paths, progress)
-        out, quantiles = sim.run(), sim.quantiles.out
+        out, quantiles = sim.run(), sim.report.quantiles.out
     else:
         def run_chunk(chunk, chunk_quantiles, chunk_progress):
             yearly_lines = progress is True and chunk[0] == ids[0]  # printed by the first worker alone
