@@ -75,12 +75,14 @@ def market_cap_check(path) -> dict | None:
     at it): the header's 2025-12-31 close, or, where that was not found, the latest close the
     sources reach (``as_of`` says which)."""
     m = header_line(path, "market_cap")
-    market = load_scenario(str(path)).company.market if m is not None else None
-    if m is None or (m.get("share_price_usd") is None and market is None):
+    if m is None:
+        return None
+    company = load_scenario(str(path)).company
+    if m.get("share_price_usd") is None and company.market is None:
         return None
     price, as_of = (float(m["share_price_usd"]), m["as_of"]) if m.get("share_price_usd") is not None \
-        else (market.share_price_usd, market.as_of)
-    ours = price * load_scenario(str(path)).company.shares_outstanding
+        else (company.market.share_price_usd, company.market.as_of)
+    ours = price * company.shares_outstanding
     published = None if m.get("usd") is None else float(m["usd"])
     return {"line": m, "close_times_shares_usd": ours, "close_as_of": as_of, "published_usd": published,
             "difference": None if published is None else ours / published - 1}
