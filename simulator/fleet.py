@@ -11,8 +11,6 @@ the machines at the ASIC price index).
 """
 from __future__ import annotations
 
-import importlib
-import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -22,6 +20,7 @@ from simulator import units as u
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
+from simulator.lazy_kernel import LazyKernel
 from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, binomial_inverse_cdf
 
 
@@ -158,8 +157,8 @@ class FailureModel:
 
     ``daily_probability`` ``(cohorts,)`` is q per cohort, ``permanent_fraction`` the share of
     failed units lost for good. :meth:`day` gives exactly :func:`fail_day`'s state and counts
-    (integers: equal, not close); on a large day (``cohorts × paths ≥`` :data:`KERNEL_FROM_UNITS`,
-    or once the process has spent :data:`NUMPY_COST_AT_MOST` on numpy days) it runs
+    (integers: equal, not close); on a large day or once the process has spent its numpy budget
+    (:data:`FAILURE_KERNEL`) it runs
     :func:`simulator.failure_kernel.fail_day`: both draws and the repair ring in one pass, the
     walk's start ``exp(k ln(1 − p))`` read from tables numpy computes once per run (and
     extends when a cohort arrives). A short run never loads numba; a large-mean day (the
@@ -180,7 +179,7 @@ class FailureModel:
 
     def day(self, state: FailureState, draws: np.ndarray) -> tuple[FailureState, np.ndarray, np.ndarray]:
         """:func:`fail_day` of this model on the day's uniforms ``draws`` ``(2, cohorts, paths)``."""
-        kernel = _failure_kernel(state.working.size)
+        kernel = FAILURE_KERNEL.for_call(state.working.size, _NUMPY_DAY_COST)
         for _ in range(3) if kernel is not None else ():
             shape = state.working.shape
             working, installed, failed, lost = (np.empty(shape) for _ in range(4))
@@ -215,26 +214,13 @@ class FailureModel:
         return True
 
 
-#: A day of at least this many units' draws (cohorts × paths) loads the compiled failure kernel.
-KERNEL_FROM_UNITS = 2**12
-#: What a process spends on numpy failure days, at most, before it loads the kernel: each day
-#: counts its cohorts × paths plus :data:`_NUMPY_DAY_COST` (a day's fixed cost, ~60 µs, in units
-#: of ~30 ns); 2²² is ~0.15 s.
-NUMPY_COST_AT_MOST = 2**22
+#: The compiled failure day: loaded for a day of at least 2¹² units' draws (cohorts × paths) or once
+#: a process has spent 2²² (~0.15 s) on numpy days, each counting its cohorts × paths plus
+#: :data:`_NUMPY_DAY_COST` (a day's fixed cost, ~60 µs, in units of ~30 ns).
+FAILURE_KERNEL = LazyKernel("simulator.failure_kernel", large_from=2**12, numpy_at_most=2**22)
 _NUMPY_DAY_COST = 2048
 #: Table entries (both tables, 8 bytes each) beyond which a day runs in numpy instead.
 TABLE_ENTRIES_AT_MOST = 2**24
-_numpy_cost = 0
-
-
-def _failure_kernel(units: int):
-    """The compiled kernel's module, or None for a day run in numpy (see :class:`FailureModel`)."""
-    global _numpy_cost
-    kernel = sys.modules.get("simulator.failure_kernel")
-    if kernel is None and units < KERNEL_FROM_UNITS and _numpy_cost + units + _NUMPY_DAY_COST <= NUMPY_COST_AT_MOST:
-        _numpy_cost += units + _NUMPY_DAY_COST
-        return None
-    return kernel or importlib.import_module("simulator.failure_kernel")
 
 
 def opening_cohorts(cohorts: Cohorts) -> np.ndarray:

@@ -49,10 +49,10 @@ ran never changes a number.
 """
 from __future__ import annotations
 
-import importlib
-import sys
 
 import numpy as np
+
+from simulator.lazy_kernel import LazyKernel
 
 _U64 = np.uint64
 M0, M1 = _U64(0xD2E7470EE14C6C93), _U64(0xCA5A826395121157)
@@ -168,11 +168,9 @@ def fill_numpy(out, start, path_ids, key0, key1, seed_high, mode, high) -> None:
     out[...] = convert_numpy(words[start - 4 * first: start - 4 * first + m], mode, high)
 
 
-#: A call of at least this many draws (all paths) loads the compiled kernel.
-KERNEL_FROM_DRAWS = 2**16
-#: Draws a process makes with numpy, at most, before it loads the compiled kernel (~0.1 s of numpy).
-NUMPY_DRAWS_AT_MOST = 2**20
-_numpy_draws = 0
+#: The compiled kernel: loaded for a call of at least 2¹⁶ draws (all paths) or once a process has
+#: made 2²⁰ draws with numpy (~0.1 s of numpy).
+KERNEL = LazyKernel("simulator.philox_kernel", large_from=2**16, numpy_at_most=2**20)
 
 
 def fill(out, start, path_ids, key0, key1, seed_high, mode, high) -> None:
@@ -183,16 +181,5 @@ def fill(out, start, path_ids, key0, key1, seed_high, mode, high) -> None:
     :data:`NORMAL` or :data:`INTEGER` (then ``high`` ≥ 1). Row ``j``, column ``p`` of ``out`` is
     draw ``start + j`` of path ``path_ids[p]``. Numpy or the compiled kernel (module notes).
     """
-    global _numpy_draws
-    kernel = _loaded_kernel()
-    if kernel is None and out.size < KERNEL_FROM_DRAWS and _numpy_draws + out.size <= NUMPY_DRAWS_AT_MOST:
-        _numpy_draws += out.size
-        fill_numpy(out, start, path_ids, key0, key1, seed_high, mode, high)
-        return
-    kernel = kernel or importlib.import_module("simulator.philox_kernel")
-    kernel.fill(out, start, path_ids, key0, key1, seed_high, mode, high)
-
-
-def _loaded_kernel():
-    """The compiled kernel's module if this process has imported it, else None."""
-    return sys.modules.get("simulator.philox_kernel")
+    kernel = KERNEL.for_call(out.size)
+    (fill_numpy if kernel is None else kernel.fill)(out, start, path_ids, key0, key1, seed_high, mode, high)

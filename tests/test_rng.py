@@ -221,11 +221,11 @@ def test_a_run_is_the_same_whichever_form_draws(monkeypatch):
     from conftest import CONTRACT, CONTRACT_120_DAYS
 
     scenario = load_scenario(str(CONTRACT), CONTRACT_120_DAYS)
-    monkeypatch.setattr(philox, "KERNEL_FROM_DRAWS", 0)
+    monkeypatch.setattr(philox.KERNEL, "large_from", 0)
     compiled = simulate(scenario, paths=9, keep_paths=3, workers=1)
-    monkeypatch.setattr(philox, "KERNEL_FROM_DRAWS", 2**62)
-    monkeypatch.setattr(philox, "NUMPY_DRAWS_AT_MOST", 2**62)
-    monkeypatch.setattr(philox, "_loaded_kernel", lambda: None)
+    monkeypatch.setattr(philox.KERNEL, "large_from", 2**62)
+    monkeypatch.setattr(philox.KERNEL, "numpy_at_most", 2**62)
+    monkeypatch.setattr(philox.KERNEL, "loaded", lambda: None)
     by_numpy = simulate(scenario, paths=9, keep_paths=3, workers=3)
     for metric, values in compiled.path_metrics.items():
         np.testing.assert_array_equal(by_numpy.path_metrics[metric], values, err_msg=metric)
