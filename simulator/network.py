@@ -499,23 +499,23 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
     epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
 
     d_new = difficulty
-    if era_subsidy_btc is not None:  # no path reaches a halving: one era's subsidy all day, as advance_day's
-        s_fees = era_subsidy_btc + fees_btc_per_block
-        a, b = np.minimum(f_retarget, 1.0), np.maximum(f_retarget, 1.0)
-        mid_d = np.where(f_retarget < 1.0, d_new, d0)
-        reward = _REWARD_K * (a * s_fees / d0 + (b - a) * s_fees / mid_d + (1 - b) * s_fees / d_new)
-        return ChainState(h_end, difficulty, epoch_start, retarget), reward, None  # revenue: advance_day's
-    halving = chain.next_halving_height_of_heights(h_start)
-    f_halving, halving_today = fraction(halving)
-    s_old = chain.subsidy_btc_of_heights(h_start + 1)
-    # without a halving today the new era's subsidy only ever multiplies an exact 0 below
-    s_new = chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1)) if halving_today.any() else s_old
+    if era_subsidy_btc is None:
+        halving = chain.next_halving_height_of_heights(h_start)
+        f_halving, halving_today = fraction(halving)
+        s_old = chain.subsidy_btc_of_heights(h_start + 1)
+        # without a halving today the new era's subsidy only ever multiplies an exact 0 below
+        s_new = chain.subsidy_btc_of_heights(np.maximum(halving, h_start + 1)) if halving_today.any() else s_old
+    else:  # no path reaches a halving: one era's subsidy all day (the fraction before it is 1)
+        f_halving, s_old = 1.0, era_subsidy_btc
+        s_new = s_old
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)
     reward = _REWARD_K * (a * (s_old + fees_btc_per_block) / d0
                           + (b - a) * (mid_s + fees_btc_per_block) / mid_d
                           + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+    if era_subsidy_btc is not None:
+        return ChainState(h_end, difficulty, epoch_start, retarget), reward, None  # revenue: advance_day's
     old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
     revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
     return ChainState(h_end, difficulty, epoch_start, retarget), reward, revenue
