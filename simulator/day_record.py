@@ -151,9 +151,10 @@ class DayRecord:
             self.demand_response_credit_usd += f.demand_response_credit_usd
         if f.transmission_charge_usd is not None:
             self.transmission_charge_usd += f.transmission_charge_usd
-        if f.hosting_revenue_usd is not None:
+        if f.hosting_revenue_usd is not None:  # a block's revenue is one per day (n,): added to each path
             self.hosting_power_cost_usd += f.hosting_power_cost_usd
-            self.hosting_revenue_usd += f.hosting_revenue_usd
+            self.hosting_revenue_usd += np.asarray(f.hosting_revenue_usd)[..., None] \
+                if np.ndim(self.hosting_revenue_usd) == 2 else f.hosting_revenue_usd
         self.energy_mwh += f.energy_mwh
         self.power_cost_usd += f.power_cost_usd
         self.power_credit_usd += f.power_credit_usd
@@ -176,10 +177,10 @@ class DayRecord:
             setattr(self, name, getattr(t, name))
 
     def set_hpc(self, h: HpcDay) -> None:
-        """The HPC projects' day, summed over projects."""
-        self.hpc_revenue_usd, self.hpc_power_cost_usd = h.revenue_usd.sum(axis=0), h.power_cost_usd.sum(axis=0)
-        self.hpc_opex_usd = h.opex_usd.sum(axis=0)
-        self.hpc_capex_usd = (h.building_capex_usd + h.gpu_capex_usd).sum(axis=0)
+        """The HPC projects' day (or block: arrays ``(n, projects, paths)``), summed over projects."""
+        self.hpc_revenue_usd, self.hpc_power_cost_usd = h.revenue_usd.sum(axis=-2), h.power_cost_usd.sum(axis=-2)
+        self.hpc_opex_usd = h.opex_usd.sum(axis=-2)
+        self.hpc_capex_usd = (h.building_capex_usd + h.gpu_capex_usd).sum(axis=-2)
 
     def apply_luck(self, luck: np.ndarray) -> None:
         """Scale the FPPS value to what PPLNS or solo pays (:func:`simulator.pool.luck_factor`)."""

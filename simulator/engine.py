@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -45,13 +47,14 @@ import simpy
 from simulator import __version__, fleet, metrics, network, network_models, pool, signals, site_day, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
+from simulator.block import YEAR_DRAW_DAYS, OpsBlock, as_columns, block_bounds, from_columns, stack_days
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
 from simulator.events import EventState
 from simulator.config.schema import Valuation
 from simulator.day_record import MONTHLY_LINES, DayRecord
 from simulator.finance import structural
-from simulator.hpc import HpcDay, HpcPortfolio
+from simulator.hpc import HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
@@ -63,8 +66,6 @@ from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
 from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_workers
 
-#: Days of random numbers each path draws at a time (bounded memory, chunk-independent).
-BLOCK_DAYS = 365
 #: Days of failure draws (2 a cohort a day) drawn at a time: blocks of a few MB per 1,000 paths,
 #: drawn into the memory of the previous block (the draws do not depend on the block split).
 FAILURE_BLOCK_DAYS = 30
@@ -132,8 +133,6 @@ class _Simulation:
         self.library = library_for(scenario)
         self.cohorts: Cohorts = build_cohorts(scenario, self.library)
         self.units = fleet.initial_units(self.cohorts, n, scenario.failures.repair_days)
-        self.failed_today = np.zeros(n)
-        self.lost_units = np.zeros(self.units.installed.shape)  # units failed beyond repair today
         self.retired_units = fleet.retired_at_start(self.cohorts, n)  # units leaving today, priced by fleet_trades
         self.event_state = EventState([s.name for s in scenario.sites])
         self.streams = {name: PathStreams(seed, name, self.path_ids)
@@ -141,11 +140,11 @@ class _Simulation:
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
         self.hashrate_model = network_models.hashrate_model(scenario, self.library)
         self.chain = network.scenario_chain(scenario.network, scenario.start, self.hashrate_model, n)
-        self.day: DayRecord | None = None
-        self.index_price_usd_per_mwh = np.full((len(scenario.sites), n), np.nan)
-        self.power_price_usd_per_mwh = np.zeros((len(scenario.sites), n))
+        self.bounds = block_bounds(self.days, self.cohorts.change_days() + [
+            (e.date - scenario.start).days for e in scenario.events], every_day=scenario.policies.retire is not None)
+        self.ops: OpsBlock | None = None  # the operating actors' block of days
+        self.day: DayRecord | None = None  # the daily actors' day of it
         self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
-        self.hpc_day = HpcDay.zeros(len(scenario.hpc), n)
         self.ledger = _ledger(scenario, self.cohorts, n)
         self.calendar = calendar(self.dates) if self.ledger is not None else None
         self._init_outputs(keep_paths, quantiles)
@@ -162,22 +161,23 @@ class _Simulation:
                                _signal_tracker(self.scenario, self.library, self.hashrate_model))
 
     def actors(self):
-        """The actors, in the order they run every day (SimPy runs same-time events first in, first out)."""
+        """The actors, in the order they run (SimPy runs same-time events first in, first out): the
+        operating actors a block of days per turn (:mod:`simulator.block`), then the daily ones."""
         yield from (self.fleet(), self.life_cycle(), self.events(), self.market(), self.network())
         yield from (self.site(index) for index in range(len(self.scenario.sites)))
         yield self.hosted()
         if self.hpc is not None:
             yield self.hpc_projects()
-        yield from (self.pool(), self.fleet_trades())
+        yield from (self.pool(), self.fleet_trades(), self.open_day())
         if self.ledger is not None:
             yield self.company()
             yield from (self.debt(book) for book in self.ledger.debt_books)
             yield from (self.hedges(), self.close())
         yield self.reporting()
 
-    # ------------------------------------------------------------------ actors
+    # ------------------------------------------------------------------ operating actors (blocks)
     def fleet(self):
-        """Energise and retire cohorts from 00:00 of their dates."""
+        """Energise and retire cohorts from 00:00 of their dates (each date starts a block)."""
         for day in self.cohorts.change_days():
             if day >= self.days:
                 break
@@ -185,19 +185,20 @@ class _Simulation:
             fleet.energise(self.units, self.retired_units, self.cohorts, day)  # leaving units priced by fleet_trades
 
     def life_cycle(self):
-        """Failures and repairs of every cohort on every path, daily."""
+        """Open each block; failures and repairs of every cohort on every path, day by day within it."""
         cfg = self.scenario.failures
-        if not cfg.enabled or len(self.cohorts) == 0:
-            return
-        model = fleet.FailureModel(daily_failure_probability(
-            np.array([self.library[m].failure_rate_annual for m in self.cohorts.models])), cfg.permanent_fraction)
-        for day in range(self.days):
-            i = day % FAILURE_BLOCK_DAYS
-            if i == 0:
-                draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - day), 2,
+        model = fleet.FailureModel(daily_failure_probability(np.array(
+            [self.library[m].failure_rate_annual for m in self.cohorts.models])), cfg.permanent_fraction) \
+            if cfg.enabled and len(self.cohorts) else None
+        for first, n in self.bounds:
+            self.ops = b = OpsBlock.open(first, n, len(self.scenario.sites), self.paths)
+            if model is not None and first % FAILURE_BLOCK_DAYS == 0:
+                draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - first), 2,
                                                           len(self.cohorts)), reuse=True)
-            self.units, self.failed_today, self.lost_units = model.day(self.units, draws[i])
-            yield self.env.timeout(1)
+            i = first % FAILURE_BLOCK_DAYS
+            self.units, b.working, b.installed, b.units_failed, b.lost_units = fleet.fail_block(
+                model, self.units, draws[i:i + n] if model is not None else None, n)
+            yield self.env.timeout(n)
 
     def events(self):
         """Dated events (:mod:`simulator.events`), applied from 00:00 of their date (inclusive).
@@ -212,119 +213,135 @@ class _Simulation:
             self.event_state.apply(event, day)
 
     def market(self):
-        """BTC price closes and fees per block, drawn a block of days at a time; the day's record opens."""
+        """BTC price closes and fees per block, drawn a year of days at a time; the block's record opens."""
         price_model, fee_model = market_registry.price_model(self.scenario), market_registry.fee_model(self.scenario)
         price_state = price_model.start(self.streams["btc_price"])
         fee_state = fee_model.start(self.streams["fees"])
-        for day in range(self.days):
-            if day % BLOCK_DAYS == 0:
-                n = min(BLOCK_DAYS, self.days - day)
-                prices, price_state = price_model.block(price_state, day, n, self.streams["btc_price"])
-                fees, fee_state = fee_model.block(fee_state, day, n, self.streams["fees"])
+        for first, n in self.bounds:
+            if first % YEAR_DRAW_DAYS == 0:
+                year = min(YEAR_DRAW_DAYS, self.days - first)
+                prices, price_state = price_model.block(price_state, first, year, self.streams["btc_price"])
+                fees, fee_state = fee_model.block(fee_state, first, year, self.streams["fees"])
                 if self.progress is True:
-                    print(f"hashfleet: simulating day {day:,} of {self.days:,}", file=sys.stderr)
-            i, events = day % BLOCK_DAYS, self.event_state
-            self.day = DayRecord.start(events.price_usd(prices[i]), events.fees_btc_per_block(day, fees[i]),
-                                       self.failed_today, self.scenario.failures.repair_cost_usd_per_unit)
-            yield self.env.timeout(1)
+                    print(f"hashfleet: simulating day {first:,} of {self.days:,}", file=sys.stderr)
+            i, events, b = first % YEAR_DRAW_DAYS, self.event_state, self.ops
+            b.record = DayRecord.start(events.price_usd(prices[i:i + n]),
+                                       events.fees_btc_per_block(np.arange(first, first + n), fees[i:i + n]),
+                                       b.units_failed, self.scenario.failures.repair_cost_usd_per_unit)
+            yield self.env.timeout(n)
 
     def network(self):
-        """Network hashrate, the day's blocks, retargets and halvings, and hashprice."""
-        hashrate = network.HashrateDays(self.hashrate_model, self.paths, self.streams["network_hashrate"], BLOCK_DAYS)
+        """Network hashrate, the block's blocks, retargets and halvings, and hashprice."""
+        hashrate = network.HashrateDays(self.hashrate_model, self.paths, self.streams["network_hashrate"],
+                                        YEAR_DRAW_DAYS)
         poisson = self.scenario.network.blocks == "poisson"
-        for day in range(self.days):
-            i = day % BLOCK_DAYS
+        for first, n in self.bounds:
+            i = first % YEAR_DRAW_DAYS
             if i == 0 and poisson:
-                u_blocks = self.streams["blocks"].uniform((min(BLOCK_DAYS, self.days - day),))
-            d = self.day
-            d.network_hashrate_ehs = hashrate.day(day, self.days, self.event_state.take_hashrate_shock())
-            self.chain, blocks = network.advance_day(self.chain, day, d.network_hashrate_ehs * units.HS_PER_EHS,
-                                                     d.fees_btc_per_block, u_blocks[i] if poisson else None,
-                                                     **hashrate.replay(day))
-            d.set_blocks(blocks)
-            hashrate.record(d.hashprice_usd_per_ph_day)
-            yield self.env.timeout(1)
+                u_blocks = self.streams["blocks"].uniform((min(YEAR_DRAW_DAYS, self.days - first),))
+            b, d = self.ops, self.ops.record
+            self.chain, net = network.advance_block(self.chain, hashrate, first, n, self.days, d.price_usd,
+                                                    d.fees_btc_per_block, u_blocks[i:i + n] if poisson else None,
+                                                    self.event_state.take_hashrate_shock())
+            d.network_hashrate_ehs, b.difficulty, b.height = net.hashrate_ehs, net.difficulty, net.height
+            d.set_blocks(net.blocks)
+            yield self.env.timeout(n)
 
     def site(self, index: int):
         """One site: hourly curtailment, production, energy bill, programmes and opex (:mod:`simulator.site_day`)."""
         plan = site_day.plan_site(self.scenario, index, self.cohorts, self.dates)
         state = site_day.start_site(plan, self.seed, self.path_ids, self.units.working)
-        for day in range(self.days):
-            d = self.day
-            flows = site_day.site_day(plan, state, day, self.days, d.hashprice_usd_per_ph_day,
-                                      self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, day),
-                                      self.hpc.reserved_mw_at(index, day) if self.hpc is not None else 0.0,
-                                      self.units, self.retired_units)
+        for first, n in self.bounds:
+            b, d, days = self.ops, self.ops.record, np.arange(first, first + n)
+            flows = _site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,
+                                self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, days),
+                                self.hpc.reserved_mw_at(index, days) if self.hpc is not None else np.zeros(n),
+                                b.working, self.units, self.retired_units)
             if plan.prices is not None:
-                self.index_price_usd_per_mwh[index] = flows.mean_price_usd_per_mwh
-            self.power_price_usd_per_mwh[index] = flows.mean_price_usd_per_mwh + flows.tax_usd_per_mwh
+                b.index_price_usd_per_mwh[:, index] = flows.mean_price_usd_per_mwh
+            b.power_price_usd_per_mwh[:, index] = flows.mean_price_usd_per_mwh + flows.tax_usd_per_mwh
             d.add_mining(pool.fpps_btc(flows.running_ths, d.reward_btc_per_hs_day, plan.pool_fee), flows.running_ths)
             d.add_site(flows)
-            yield self.env.timeout(1)
+            yield self.env.timeout(n)
 
     def hosted(self):
         """Cohorts hosted at third parties: they run every hour and pay the all-in price per kWh."""
-        c = self.cohorts
-        mine = np.flatnonzero(c.site_index < 0)
+        mine = np.flatnonzero(self.cohorts.site_index < 0)
         if not len(mine):
             return
-        for _ in range(self.days):
-            d = self.day
-            running_ths, energy_mwh, cost_usd = fleet.hosted_day(c, mine, self.units.working[mine])
+        for first, n in self.bounds:
+            d = self.ops.record
+            running_ths, energy_mwh, cost_usd = (from_columns(x, n) for x in fleet.hosted_day(
+                self.cohorts, mine, as_columns(self.ops.working[:, mine])))
             d.add_mining(pool.fpps_btc(running_ths, d.reward_btc_per_hs_day, self.scenario.pool.fee), running_ths)
             d.add_hosted(energy_mwh, cost_usd)
-            yield self.env.timeout(1)
+            yield self.env.timeout(n)
 
     def hpc_projects(self):
         """AI/HPC projects: construction capex, completion, lease or GPU revenue, their power and opex."""
-        for day in range(self.days):
-            self.hpc_day = self.hpc.day(day, self.power_price_usd_per_mwh)
-            self.day.set_hpc(self.hpc_day)
-            yield self.env.timeout(1)
+        for first, n in self.bounds:
+            b = self.ops
+            b.hpc_days = [self.hpc.day(first + j, b.power_price_usd_per_mwh[j]) for j in range(n)]
+            b.record.set_hpc(stack_days(b.hpc_days))
+            yield self.env.timeout(n)
 
     def pool(self):
-        """PPLNS and solo: scale the day's FPPS value by the luck of the blocks that pay."""
+        """PPLNS and solo: scale the block's FPPS value by the luck of the blocks that pay."""
         cfg = self.scenario.pool
         if cfg.payout == "fpps":
             return
         poisson = self.scenario.network.blocks == "poisson"
-        for day in range(self.days):
-            i = day % BLOCK_DAYS
+        for first, n in self.bounds:
+            i = first % YEAR_DRAW_DAYS
             if i == 0 and poisson:
-                draws = self.streams["pool"].uniform((min(BLOCK_DAYS, self.days - day),))
-            d = self.day
+                draws = self.streams["pool"].uniform((min(YEAR_DRAW_DAYS, self.days - first),))
+            d = self.ops.record
             share = pool.paying_share(cfg.payout, cfg.hashrate_ehs, d.running_ths, d.network_hashrate_ehs)
-            d.apply_luck(pool.luck_factor(draws[i] if poisson else None, d.network_blocks, d.expected_blocks, share))
-            yield self.env.timeout(1)
+            d.apply_luck(pool.luck_factor(draws[i:i + n] if poisson else None, d.network_blocks, d.expected_blocks,
+                                          share))
+            yield self.env.timeout(n)
 
     def fleet_trades(self):
-        """Price the day's deliveries, units leaving and installed fleet at the ASIC price index
-        (:func:`simulator.fleet.price_trades`); the units leaving are then booked."""
-        for day in range(self.days):
-            self.day.set_trades(fleet.price_trades(self.cohorts, day, *self._asic_usd_per_th(self.day),
-                                                   self.retired_units, self.units.installed))
+        """Price each day's deliveries, units leaving and installed fleet at the ASIC price index
+        (:func:`simulator.fleet.price_trades`); the units leaving (on a block's first day) are then booked."""
+        for first, n in self.bounds:
+            b, d = self.ops, self.ops.record
+            index_usd_per_th, new_usd_per_th = self._asic_usd_per_th(d.hashprice_usd_per_ph_day, b.height,
+                                                                     d.fees_btc_per_block)
+            leaving = [self.retired_units] + [np.zeros_like(self.retired_units)] * (n - 1)
+            b.trades = [fleet.price_trades(self.cohorts, first + j, index_usd_per_th[j], partial(new_usd_per_th, j),
+                                           leaving[j], b.installed[j]) for j in range(n)]
             if self.retired_units.any():
                 self.retired_units = np.zeros_like(self.retired_units)
-            yield self.env.timeout(1)
+            yield self.env.timeout(n)
 
-    def _asic_usd_per_th(self, d: DayRecord) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
-        """ASIC price index (second-hand) and new-machine price (a function: needed on delivery days only)
-        of every cohort on every path ``(cohorts, paths)`` [USD/TH], at the hashprice a buyer expects over
-        the coming year: the day's, adjusted for a halving within the year at the end-of-day height."""
-        hashprice = chain_halving_adjusted_hashprice(d.hashprice_usd_per_ph_day, self.chain.height,
-                                                     d.fees_btc_per_block)[None, :]
+    def _asic_usd_per_th(self, hashprice_usd_per_ph_day: np.ndarray, height: np.ndarray,
+                         fees_btc_per_block: np.ndarray) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+        """ASIC price index (second-hand) of every cohort on every path and day ``(n, cohorts, paths)``
+        [USD/TH], and the new-machine price of day ``j`` (a function: needed on delivery days only), at the
+        hashprice a buyer expects over the coming year: the day's, adjusted for a halving within the year
+        at the end-of-day ``height`` ``(n, paths)``."""
+        hashprice = chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block)[:, None, :]
         efficiency_jth = self.cohorts.efficiency_jth[:, None]
         return (asic_price_usd_per_th(hashprice, efficiency_jth),
-                lambda: asic_price_usd_per_th(hashprice, efficiency_jth, new=True))
+                lambda j: asic_price_usd_per_th(hashprice[j], efficiency_jth, new=True))
+
+    # ------------------------------------------------------------------ daily actors
+    def open_day(self):
+        """Each day, the operating block's record of the day (:meth:`simulator.block.OpsBlock.day`)."""
+        for day in range(self.days):
+            self.day = self.ops.day(day)
+            yield self.env.timeout(1)
 
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
         c, ledger = self.cohorts, self.ledger
         for day in range(self.days):
-            d = self.day
+            d, b = self.day, self.ops
             d.stop(ledger.alive)  # a company in distress has stopped: nothing runs or is spent
-            flows = d.operating_flows(self.paths, self.lost_units, self.index_price_usd_per_mwh, self.hpc_day,
-                                      self.chain.height)
+            j = day - b.first
+            flows = d.operating_flows(self.paths, b.lost_units[j], b.index_price_usd_per_mwh[j],
+                                      b.hpc_day(day, len(self.scenario.hpc), self.paths), b.height[j])
             if day == 0:
                 opening = fleet.opening_cohorts(c)
                 ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)
@@ -362,7 +379,8 @@ class _Simulation:
 
     def _columns(self, day: int, d: DayRecord) -> list:
         """The day's daily columns ``(paths,)`` before the signals, in :func:`daily_columns`'s order."""
-        columns = [d.price_usd, self.chain.difficulty, d.network_hashrate_ehs, self.chain.height,
+        j = day - self.ops.first
+        columns = [d.price_usd, self.ops.difficulty[j], d.network_hashrate_ehs, self.ops.height[j],
                    d.hashprice_usd_per_ph_day,
                    d.installed_ehs,  # energised nameplate EH/s at the end of the day
                    d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh, d.underclocked_mwh]
@@ -388,6 +406,21 @@ class _Simulation:
         monthly = path_major_frame(self.path_ids, "month", r.month_starts.date, lines)
         return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
                 "monthly": monthly}
+
+
+def _site_block(plan, state, first: int, n: int, days: int, hashprice_usd_per_ph_day: np.ndarray,
+                tax_usd_per_mwh: float, offline: np.ndarray, hpc_mw: np.ndarray, working: np.ndarray,
+                units_state, retired_units: np.ndarray) -> site_day.SiteFlows:
+    """A site's block of days: :func:`simulator.site_day.site_day` day after day, its flows stacked
+    ``(n, paths)`` (the units of each day from ``working`` ``(n, cohorts, paths)``; a one-day block
+    reads and retires ``units_state`` itself)."""
+    flows = []
+    for j in range(n):
+        units_j = units_state if n == 1 else fleet.FailureState(working[j], working[j], units_state.repairs)
+        flows.append(site_day.site_day(plan, state, first + j, days, hashprice_usd_per_ph_day[j], tax_usd_per_mwh,
+                                       bool(offline[j]), float(hpc_mw[j]), units_j, retired_units))
+    return replace(stack_days(flows), tax_usd_per_mwh=tax_usd_per_mwh,
+                   demand_response_credit_usd=plan.demand_response_credit_usd)
 
 
 def daily_columns(scenario: Scenario) -> tuple[str, ...]:
@@ -423,7 +456,7 @@ def estimate_memory_bytes(scenario: Scenario, paths: int, keep_paths: int) -> in
     months = scenario.horizon_days // 28 + 2
     cohorts = len(scenario.fleet) + len(scenario.purchases)
     lines = len(MONTHLY_LINES) + (len(FINANCE_MONTHLY_LINES) if scenario.company is not None else 0)
-    per_path = (months * lines * 3 + cohorts * (2 * BLOCK_DAYS + scenario.failures.repair_days + 20)
+    per_path = (months * lines * 3 + cohorts * (2 * YEAR_DRAW_DAYS + scenario.failures.repair_days + 20)
                 + len(scenario.sites) * POWER_BLOCK_DAYS * units.HOURS_PER_DAY * 4 + 8 * units.DAYS_PER_YEAR + 4000)
     columns = len(DAILY_COLUMNS) + 20
     daily = scenario.horizon_days * columns * (3 * min(keep_paths, paths) + 3)

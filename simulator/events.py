@@ -48,18 +48,19 @@ class EventState:
         elif event.kind == "fee_spike":
             self.fee_spike = (event.btc_per_block, day + event.days)
 
-    def offline(self, site: int, day: int) -> bool:
-        """Whether site ``site`` is offline on ``day``."""
-        return day < self.offline_until[site]
+    def offline(self, site: int, days: np.ndarray) -> np.ndarray:
+        """Whether site ``site`` is offline on each of ``days`` (bool, the shape of ``days``)."""
+        return np.asarray(days) < self.offline_until[site]
 
     def price_usd(self, close_usd: np.ndarray) -> np.ndarray:
         """The day's BTC close [USD] after the price shocks so far."""
         return close_usd * self.price_factor
 
-    def fees_btc_per_block(self, day: int, fees_btc_per_block: np.ndarray) -> np.ndarray:
-        """The day's fees per block [BTC]: the model's, or a spike's while it lasts."""
+    def fees_btc_per_block(self, days: np.ndarray, fees_btc_per_block: np.ndarray) -> np.ndarray:
+        """Fees per block [BTC] of ``days`` ``(n,)``: the model's ``(n, paths)``, or a spike's while it lasts."""
         spike_btc, spike_end = self.fee_spike
-        return np.full(fees_btc_per_block.shape, spike_btc) if day < spike_end else fees_btc_per_block
+        spiking = np.asarray(days) < spike_end
+        return np.where(spiking[:, None], spike_btc, fees_btc_per_block) if spiking.any() else fees_btc_per_block
 
     def take_hashrate_shock(self) -> float:
         """The hashrate shock factor applied since the last call (1 if none), reset to 1."""

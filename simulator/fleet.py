@@ -326,3 +326,29 @@ def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray,
                   units_retired=units_retired, retired_ths=retired_ths, resale_value_usd=resale_value,
                   fleet_market_value_usd=(installed_ths * index_usd_per_th).sum(axis=0),
                   installed_ehs=installed_ths.sum(axis=0) / u.THS_PER_EHS)
+
+
+def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarray | None,
+               n: int) -> tuple[FailureState, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` days of failures and repairs (:meth:`FailureModel.day` day after day on the rows of ``draws``
+    ``(n, 2, cohorts, paths)``; ``model`` None: no failures): the state after the block and, for each
+    day, the working and installed units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the
+    units lost for good ``(n, cohorts, paths)``.
+
+    A one-day block's working and installed units are views of the new state's own arrays, so that
+    a retirement the site applies to the state in place (:func:`retire_cohorts`) shows in them
+    (blocks with a ``retire`` policy are one day long: :func:`simulator.block.block_bounds`).
+    """
+    shape = (n,) + state.working.shape
+    if model is None:
+        working, installed = np.broadcast_to(state.working, shape), np.broadcast_to(state.installed, shape)
+        return state, working, installed, np.zeros((n, shape[-1])), np.zeros(shape)
+    failed, lost = np.empty((n, shape[-1])), np.empty(shape)
+    if n == 1:
+        state, failed[0], lost[0] = model.day(state, draws[0])
+        return state, state.working[None], state.installed[None], failed, lost
+    working, installed = np.empty(shape), np.empty(shape)
+    for j in range(n):
+        state, failed[j], lost[j] = model.day(state, draws[j])
+        working[j], installed[j] = state.working, state.installed
+    return state, working, installed, failed, lost

@@ -183,8 +183,8 @@ class HpcPortfolio:
         return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, prepaid, ended, net, left, factor,
                       site_price)
 
-    def reserved_mw_at(self, site_index: int, day: int) -> float:
-        """Facility MW the projects at site ``site_index`` reserve on ``day``."""
-        on = (self.site_index == site_index) & (self.start_day <= day)
-        return float(self.reserved_mw[on].sum())
+    def reserved_mw_at(self, site_index: int, days: np.ndarray) -> np.ndarray:
+        """Facility MW the projects at site ``site_index`` reserve on each of ``days`` ``(n,)``."""
+        on = (self.site_index == site_index) & (self.start_day <= np.asarray(days)[:, None])
+        return np.where(on, self.reserved_mw, 0.0).sum(axis=1)
 

@@ -435,6 +435,39 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     return new_state, DayBlocks(n, mean_blocks, reward, revenue)
 
 
+@dataclass(frozen=True)
+class NetworkBlock:
+    """A block of days of the network, arrays ``(n, paths)``: the day's mean hashrate [EH/s], its
+    :class:`DayBlocks`, and the difficulty and height at each day's end."""
+
+    hashrate_ehs: np.ndarray
+    blocks: DayBlocks
+    difficulty: np.ndarray
+    height: np.ndarray
+
+
+def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int, days: int,
+                  price_usd: np.ndarray, fees_btc_per_block: np.ndarray, u_blocks: np.ndarray | None,
+                  shock: float) -> tuple[ChainState, NetworkBlock]:
+    """Days ``first … first + n − 1`` of the network (:func:`advance_day` day after day: each day's
+    blocks set the next day's difficulty, and the endogenous hashrate records each day's hashprice
+    at the close ``price_usd`` ``(n, paths)``); ``shock`` is the hashrate shock taken on the first day.
+    ``u_blocks`` ``(n, paths)`` are the Poisson uniforms (None: ``expected`` mode)."""
+    out = np.empty((7, n) + state.height.shape)
+    hashrate_ehs, blocks, expected, reward, revenue, difficulty, height = out
+    for j in range(n):
+        day = first + j
+        hashrate_ehs[j] = hashrate.day(day, days, shock if j == 0 else 1.0)
+        state, b = advance_day(state, day, hashrate_ehs[j] * units.HS_PER_EHS, fees_btc_per_block[j],
+                               None if u_blocks is None else u_blocks[j], **hashrate.replay(day))
+        blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
+            b.miner_revenue_btc
+        difficulty[j], height[j] = state.difficulty, state.height
+        if hashrate.endogenous:
+            hashrate.record(hashprice_usd_per_ph_day(reward[j], price_usd[j]))
+    return state, NetworkBlock(hashrate_ehs, DayBlocks(blocks, expected, reward, revenue), difficulty, height)
+
+
 def _busy_paths(state: ChainState, h_end: np.ndarray):
     """The paths whose day :func:`_split_day` must split (indices, or ``None``: none), and the
     subsidy [BTC] of the day's blocks on the others (a scalar unless a halving is near).

@@ -1,0 +1,143 @@
+"""Blocks of days: how the engine's operating actors advance, and what a block hands to finance.
+
+Issue 19 ("operations in blocks"): the operating actors (fleet, failures, events, market,
+network, sites, hosted cohorts, HPC projects, pool, fleet trades) advance a block of up to
+:data:`OPS_BLOCK_DAYS` days per SimPy turn; finance and reporting stay daily and read the
+block's day ``j`` (:meth:`OpsBlock.day`).
+
+Where blocks end (:func:`block_bounds`): every multiple of :data:`OPS_BLOCK_DAYS` (the hourly
+power prices and the failure uniforms are drawn 30 days at a time, so a block never spans two
+of their draw blocks), every multiple of 365 (the market's, network's, pool's and
+demand-response draw blocks), and every dated change that operations read as state rather than
+as data: a cohort energised or retired (units change), an event (taxes, price and hashrate
+shocks, outages and fee spikes start on their date). Within a block the per-day inputs are
+data: an outage's or a fee spike's end, a site's capacity and expansion capex, the HPC
+projects' milestones and reserved MW, halvings and retargets (the network steps through the
+block's days). A scenario with a ``retire`` policy steps one day per block: a retirement
+removes units the next day's failures and dispatch would otherwise count.
+
+Feedback from finance to operations is one thing: a company in distress stops producing from
+the next day. Operations do not read finance (a stopped path keeps its machines, failures and
+chain state; the network hashrate is exogenous or follows the network's own hashprice), so the
+company masks the day's operating flows when finance takes them (:meth:`DayRecord.stop`, one
+place), whatever the day's position in the block (docs/decisions.md, "Operations in blocks").
+
+"Days as columns": a block's per-path arrays ``(n, …, paths)`` become ``(…, n·paths)`` for the
+models that are elementwise along the path axis (:func:`as_columns`, :func:`from_columns`); a
+reduction over hours or cohorts then adds the same rows in the same order as one day's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from simulator.day_record import DayRecord
+from simulator.hpc import HpcDay
+
+#: Longest block of days the operating actors advance per SimPy turn [days].
+OPS_BLOCK_DAYS = 30
+#: The year-long draw blocks of the market, network, pool and demand-response streams [days].
+YEAR_DRAW_DAYS = 365
+
+
+def block_bounds(days: int, cut_days=(), every_day: bool = False) -> list[tuple[int, int]]:
+    """The operating blocks ``(first day, length)`` of a ``days``-long run, in order.
+
+    A block starts on day 0, on every multiple of :data:`OPS_BLOCK_DAYS` and of
+    :data:`YEAR_DRAW_DAYS`, and on every day of ``cut_days`` inside the horizon (dated changes);
+    ``every_day`` makes every day a block.
+
+    >>> block_bounds(70, cut_days=[45])
+    [(0, 30), (30, 15), (45, 15), (60, 10)]
+    """
+    if every_day:
+        return [(d, 1) for d in range(days)]
+    starts = set(range(0, days, OPS_BLOCK_DAYS)) | set(range(0, days, YEAR_DRAW_DAYS))
+    starts |= {int(d) for d in cut_days if 0 < d < days}
+    starts = sorted(starts)
+    return [(a, b - a) for a, b in zip(starts, starts[1:] + [days])]
+
+
+def as_columns(x: np.ndarray) -> np.ndarray:
+    """A block's ``(n, …, paths)`` array as ``(…, n·paths)`` columns, day-major (column ``j·paths + p``)."""
+    n, paths = x.shape[0], x.shape[-1]
+    return np.moveaxis(x, 0, -2).reshape(x.shape[1:-1] + (n * paths,))
+
+
+def from_columns(y: np.ndarray, n: int) -> np.ndarray:
+    """:func:`as_columns` undone: ``(…, n·paths)`` columns as ``(n, …, paths)``."""
+    return np.moveaxis(y.reshape(y.shape[:-1] + (n, y.shape[-1] // n)), -2, 0)
+
+
+def stack_days(records: list):
+    """Dataclass records of consecutive days as one record of the block: each array field stacked on a
+    new first axis, floats as ``(n,)`` arrays, tuples entry by entry, None kept (None on every day)."""
+    def stack(values):
+        first = values[0]
+        if first is None:
+            return None
+        if isinstance(first, tuple):
+            return tuple(stack([v[k] for v in values]) for k in range(len(first)))
+        return np.stack([np.asarray(v, dtype=float) for v in values])
+    return type(records[0])(**{f.name: stack([getattr(r, f.name) for r in records]) for f in fields(records[0])})
+
+
+def _row(value, j: int):
+    """Day ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
+    if isinstance(value, np.ndarray):
+        return value[j]
+    if isinstance(value, tuple):
+        return tuple(_row(v, j) for v in value)
+    return value
+
+
+@dataclass
+class OpsBlock:
+    """The operating actors' block of ``n`` days from ``first``; arrays have the day first.
+
+    ``record`` is the block's :class:`DayRecord` (fields ``(n, paths)``); the rest are the per-day
+    inputs finance and reporting read beside it.
+    """
+
+    first: int
+    n: int
+    record: DayRecord = None
+    working: np.ndarray = None
+    """Working units after the day's failures ``(n, cohorts, paths)``."""
+    installed: np.ndarray = None
+    """Installed units after the day's failures ``(n, cohorts, paths)``."""
+    lost_units: np.ndarray = None
+    """Units failed beyond repair ``(n, cohorts, paths)``."""
+    units_failed: np.ndarray = None
+    """Units failed ``(n, paths)``."""
+    difficulty: np.ndarray = None
+    """Difficulty at the day's end ``(n, paths)``."""
+    height: np.ndarray = None
+    """Height at the day's end ``(n, paths)``."""
+    index_price_usd_per_mwh: np.ndarray = None
+    """Each site's mean hourly index price (NaN at other sites) ``(n, sites, paths)`` [USD/MWh]."""
+    power_price_usd_per_mwh: np.ndarray = None
+    """Each site's mean price incl. taxes ``(n, sites, paths)`` [USD/MWh]."""
+    hpc_days: list = field(default_factory=list)
+    """Each day's :class:`simulator.hpc.HpcDay`."""
+    trades: list = field(default_factory=list)
+    """Each day's :class:`simulator.fleet.Trades`."""
+
+    @classmethod
+    def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
+        """A new block: the sites' prices not set yet (index prices NaN where a site has none)."""
+        return cls(first, n, index_price_usd_per_mwh=np.full((n, sites, paths), np.nan),
+                   power_price_usd_per_mwh=np.zeros((n, sites, paths)))
+
+    def day(self, day: int) -> DayRecord:
+        """Day ``day``'s record (row ``day − first`` of every field; its trades and HPC day set)."""
+        j = day - self.first
+        r = self.record
+        out = DayRecord(**{f.name: _row(getattr(r, f.name), j) for f in fields(r)})
+        out.set_trades(self.trades[j])
+        return out
+
+    def hpc_day(self, day: int, projects: int, paths: int) -> HpcDay:
+        """Day ``day``'s HPC projects (nothing without projects)."""
+        return self.hpc_days[day - self.first] if self.hpc_days else HpcDay.zeros(projects, paths)
