@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario as bench  # noqa: E402
 
 ACTORS = ("fleet", "life_cycle", "events", "market", "network", "site", "hosted", "hpc_projects", "pool",
-          "fleet_trades", "company", "debt", "hedges", "close", "reporting")
+          "fleet_trades", "open_day", "company", "debt", "hedges", "close", "reporting")
 
 
 #: The clock of the actors' accounts: wall time, or the process's CPU time with ``--cpu`` (steadier on a shared machine).
@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     ap.add_argument("--paths", type=int, default=bench.PATHS)
     ap.add_argument("--days", type=int, default=1460, help="days (default 1460: four years, a 40 %% run)")
     ap.add_argument("--cpu", action="store_true", help="CPU time of this process instead of wall time")
+    ap.add_argument("--scenario", default=None, help="a scenario file instead of bench-10y (--days: its horizon unless given)")
     args = ap.parse_args(argv)
     import simulator.engine as engine
 
@@ -69,7 +70,13 @@ def main(argv=None) -> int:
 
     spent: collections.Counter = collections.Counter()
     instrument(engine._Simulation, spent)
-    scenario = bench.bench_10y(paths=args.paths, days=args.days)
+    if args.scenario:
+        from simulator.config import load_scenario
+        scenario = load_scenario(args.scenario, [f"paths={args.paths}"] + ([f"horizon_days={args.days}"]
+                                                                          if "--days" in (argv or sys.argv) else []))
+        args.days = scenario.horizon_days
+    else:
+        scenario = bench.bench_10y(paths=args.paths, days=args.days)
     t0 = CLOCK["clock"]()
     engine.simulate(scenario, keep_paths=20, workers=1)  # the actors' clocks are in this process
     wall = CLOCK["clock"]() - t0

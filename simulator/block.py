@@ -22,9 +22,8 @@ chain state; the network hashrate is exogenous or follows the network's own hash
 company masks the day's operating flows when finance takes them (:meth:`DayRecord.stop`, one
 place), whatever the day's position in the block (docs/decisions.md, "Operations in blocks").
 
-"Days as columns": a block's per-path arrays ``(n, …, paths)`` become ``(…, n·paths)`` for the
-models that are elementwise along the path axis (:func:`as_columns`, :func:`from_columns`); a
-reduction over hours or cohorts then adds the same rows in the same order as one day's.
+The models that are elementwise along the path axis take a block's days as extra columns
+(:mod:`simulator.columns`).
 """
 from __future__ import annotations
 
@@ -57,17 +56,6 @@ def block_bounds(days: int, cut_days=(), every_day: bool = False) -> list[tuple[
     starts |= {int(d) for d in cut_days if 0 < d < days}
     starts = sorted(starts)
     return [(a, b - a) for a, b in zip(starts, starts[1:] + [days])]
-
-
-def as_columns(x: np.ndarray) -> np.ndarray:
-    """A block's ``(n, …, paths)`` array as ``(…, n·paths)`` columns, day-major (column ``j·paths + p``)."""
-    n, paths = x.shape[0], x.shape[-1]
-    return np.moveaxis(x, 0, -2).reshape(x.shape[1:-1] + (n * paths,))
-
-
-def from_columns(y: np.ndarray, n: int) -> np.ndarray:
-    """:func:`as_columns` undone: ``(…, n·paths)`` columns as ``(n, …, paths)``."""
-    return np.moveaxis(y.reshape(y.shape[:-1] + (n, y.shape[-1] // n)), -2, 0)
 
 
 def stack_days(records: list):

@@ -37,7 +37,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -47,7 +46,8 @@ import simpy
 from simulator import __version__, fleet, metrics, network, network_models, pool, signals, site_day, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
-from simulator.block import YEAR_DRAW_DAYS, OpsBlock, as_columns, block_bounds, from_columns, stack_days
+from simulator.block import YEAR_DRAW_DAYS, OpsBlock, block_bounds, stack_days
+from simulator.columns import as_columns, from_columns
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
 from simulator.events import EventState
@@ -308,9 +308,8 @@ class _Simulation:
             b, d = self.ops, self.ops.record
             index_usd_per_th, new_usd_per_th = self._asic_usd_per_th(d.hashprice_usd_per_ph_day, b.height,
                                                                      d.fees_btc_per_block)
-            leaving = [self.retired_units] + [np.zeros_like(self.retired_units)] * (n - 1)
-            b.trades = [fleet.price_trades(self.cohorts, first + j, index_usd_per_th[j], partial(new_usd_per_th, j),
-                                           leaving[j], b.installed[j]) for j in range(n)]
+            b.trades = fleet.price_trades_block(self.cohorts, first, index_usd_per_th, new_usd_per_th,
+                                                self.retired_units, b.installed)
             if self.retired_units.any():
                 self.retired_units = np.zeros_like(self.retired_units)
             yield self.env.timeout(n)

@@ -11,12 +11,13 @@ the machines at the ASIC price index).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Mapping
 
 import numpy as np
 
 from simulator import units as u
+from simulator.columns import as_columns, from_columns
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -352,3 +353,27 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
         state, failed[j], lost[j] = model.day(state, draws[j])
         working[j], installed[j] = state.working, state.installed
     return state, working, installed, failed, lost
+
+
+def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: np.ndarray,
+                       new_usd_per_th: Callable[[int], np.ndarray], retired_units: np.ndarray,
+                       installed_units: np.ndarray) -> list[Trades]:
+    """:func:`price_trades` of each day of a block from day ``first``: ``index_usd_per_th`` and
+    ``installed_units`` ``(n, cohorts, paths)``, ``new_usd_per_th(j)`` the new-machine price of day ``j``,
+    ``retired_units`` the units leaving on the first day.
+
+    A block starts on every delivery and retirement date (:func:`simulator.block.block_bounds`),
+    so its later days have no delivery and no unit leaving: they are priced in one call, their
+    days as columns (:mod:`simulator.columns`).
+    """
+    n = installed_units.shape[0]
+    days = [price_trades(cohorts, first, index_usd_per_th[0], lambda: new_usd_per_th(0), retired_units,
+                         installed_units[0])]
+    if n == 1:
+        return days
+    rest = price_trades(cohorts, first + 1, as_columns(index_usd_per_th[1:]), lambda: None,
+                        np.zeros(installed_units.shape[1:-1] + ((n - 1) * installed_units.shape[-1],)),
+                        as_columns(installed_units[1:]))
+    split = {f.name: (None if v is None else from_columns(v, n - 1)) for f in fields(Trades)
+             for v in [getattr(rest, f.name)]}
+    return days + [Trades(**{name: (None if v is None else v[j]) for name, v in split.items()}) for j in range(n - 1)]
