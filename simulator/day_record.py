@@ -1,13 +1,15 @@
-"""The record of one simulated day that the engine's operating actors fill, and its hand-over to finance.
+"""The record of the simulated days that the engine's operating actors fill, and its hand-over to finance.
 
-The market actor opens a :class:`DayRecord` each day; the network, sites, hosted cohorts, HPC
-projects, pool and fleet trades add their flows to it in that order (sums across sites are
-taken in site order); the company actor stops distressed paths (:meth:`DayRecord.stop`, the
-one place operations are masked) and hands finance :meth:`DayRecord.operating_flows`, the one
-table of :class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
-:meth:`DayRecord.monthly_lines` into the monthly table. Arrays are ``(paths,)`` unless noted;
-amounts are the day's totals. Every array is the record's own (none is shared between fields),
-so adding to one field never changes another.
+The market actor opens a :class:`DayRecord` for each block of days (arrays ``(n, paths)``, the
+day first); the network, sites, hosted cohorts, HPC projects and pool add their flows to it in
+that order (sums across sites are taken in site order). Each day the engine takes that day's
+record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)``, the day's
+trades set); the company actor stops distressed paths (:meth:`DayRecord.stop`, the one place
+operations are masked) and hands finance :meth:`DayRecord.operating_flows`, the one table of
+:class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
+:meth:`DayRecord.monthly_lines` into the monthly table. Amounts are the day's totals. Every
+array is the record's own (none is shared between fields), so adding to one field never
+changes another.
 """
 from __future__ import annotations
 

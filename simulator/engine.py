@@ -1,21 +1,25 @@
 """The SimPy engine: one process per actor, all Monte Carlo paths at once.
 
-The clock is in days. Each actor is a SimPy process that wakes at 00:00 of every day (or of
-its dated changes) and calls the pure models of layers 1–4 on arrays whose last axis is the
-path (DESIGN.md, "Vectorised discrete events"):
+The clock is in days. Each actor is a SimPy process that calls the pure models of layers 1–4
+on arrays whose last axis is the path (DESIGN.md, "Vectorised discrete events"). The operating
+actors wake at the start of each block of up to 30 days (:mod:`simulator.block`: blocks end
+at the random draws' grids, cohort changes and event dates) and advance the whole block; the
+finance and reporting actors wake at 00:00 of every day and read that day of the block:
 
 * ``fleet`` energises and retires cohorts on their dates (from 00:00 of the date);
-* ``life_cycle`` fails units (binomial per cohort per day) and returns repaired ones;
+* ``life_cycle`` opens the block and fails units (binomial per cohort per day) and returns
+  repaired ones, day by day within it;
 * ``events`` applies dated events (taxes, outages, shocks, fee spikes) from their date;
 * ``market`` draws BTC price closes and fees in blocks of a year per path (or replays history);
-* ``network`` sets the day's network hashrate, mines the day's blocks, retargets and halves
+* ``network`` sets each day's network hashrate, mines its blocks, retargets and halves
   (a ``history`` network replays the day's real blocks and retargets instead);
 * one process per ``site`` decides hourly curtailment, tuning, programme calls and stop /
   retire policies, and books production, the energy bill, credits and opex;
 * ``hosted`` books the cohorts hosted at third parties;
 * ``pool`` turns the FPPS value into PPLNS or solo payouts (luck from found blocks);
-* ``fleet_trades`` prices deliveries, units leaving today and the installed fleet at the
-  ASIC price index (or the prices given);
+* ``fleet_trades`` prices deliveries, units leaving and the installed fleet at the ASIC price
+  index (or the prices given);
+* ``open_day`` takes the day's record out of the block (:meth:`simulator.block.OpsBlock.day`);
 * ``company`` (with a ``company`` section) stops distressed paths, hands the day's operating
   flows to the finance ledger and books them;
 * one process per debt instrument (interest, amortisation, maturities, conversions,
@@ -26,11 +30,14 @@ path (DESIGN.md, "Vectorised discrete events"):
   block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
   daily quantiles, monthly flows and per-path totals.
 
-The market actor opens the day's :class:`simulator.day_record.DayRecord`; the operating actors
-add to it, the company hands it to finance and reporting folds it in (:mod:`simulator.site_day`
-sequences a site's day, :mod:`simulator.events` holds the events applied so far).
-Processes started in that order at t = 0 run in that order every day: SimPy processes
-same-time events first-in first-out, and each actor re-arms its timeout in the order it ran.
+The market actor opens the block's :class:`simulator.day_record.DayRecord` (arrays with the
+day first); the operating actors add to it, the company hands each day of it to finance and
+reporting folds it in (:mod:`simulator.site_day` sequences a site's days, :mod:`simulator.events`
+holds the events applied so far). Processes started in that order at t = 0 run in that order:
+SimPy processes same-time events first-in first-out, and each actor re-arms its timeout in the
+order it ran — an operating actor's timeout for the next block is armed at the block's start,
+before any daily actor arms its timeout for that day, so the block is advanced before its first
+day is booked.
 """
 from __future__ import annotations
 
