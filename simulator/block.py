@@ -107,8 +107,8 @@ class OpsBlock:
     """Each site's mean hourly index price (NaN at other sites) ``(n, sites, paths)`` [USD/MWh]."""
     power_price_usd_per_mwh: np.ndarray = None
     """Each site's mean price incl. taxes ``(n, sites, paths)`` [USD/MWh]."""
-    hpc_days: list = field(default_factory=list)
-    """Each day's :class:`simulator.hpc.HpcDay`."""
+    hpc: HpcDay | None = None
+    """The HPC projects' days (arrays ``(n, projects, paths)``; None without projects)."""
     trades: list = field(default_factory=list)
     """Each day's :class:`simulator.fleet.Trades`."""
 
@@ -128,4 +128,6 @@ class OpsBlock:
 
     def hpc_day(self, day: int, projects: int, paths: int) -> HpcDay:
         """Day ``day``'s HPC projects (nothing without projects)."""
-        return self.hpc_days[day - self.first] if self.hpc_days else HpcDay.zeros(projects, paths)
+        if self.hpc is None:
+            return HpcDay.zeros(projects, paths)
+        return HpcDay(**{f.name: getattr(self.hpc, f.name)[day - self.first] for f in fields(self.hpc)})

@@ -288,8 +288,8 @@ class _Simulation:
         """AI/HPC projects: construction capex, completion, lease or GPU revenue, their power and opex."""
         for first, n in self.bounds:
             b = self.ops
-            b.hpc_days = [self.hpc.day(first + j, b.power_price_usd_per_mwh[j]) for j in range(n)]
-            b.record.set_hpc(stack_days(b.hpc_days))
+            b.hpc = self.hpc.block(first, n, b.power_price_usd_per_mwh)
+            b.record.set_hpc(b.hpc)
             yield self.env.timeout(n)
 
     def pool(self):

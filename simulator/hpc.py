@@ -38,6 +38,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from simulator import units
+from simulator.columns import as_columns, from_columns
 
 #: Days in a month of a rate quoted per month (a 365-day year).
 DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
@@ -136,26 +137,44 @@ class HpcPortfolio:
         """Facility MW reserved by all projects on ``day`` (each from its start)."""
         return float(np.where(self.start_day <= day, self.reserved_mw, 0.0).sum())
 
-    def build_capex_usd(self, day: int) -> np.ndarray:
-        """Building capex of ``day`` per project ``(projects,)``: even over the build days from the start."""
-        lo, hi = self.start_day, self.start_day + self.build_days
+    def build_capex_usd(self, day) -> np.ndarray:
+        """Building capex per project of ``day`` (an int: ``(projects,)``) or of each of ``day`` (an array
+        ``(cols,)``: ``(projects, cols)``) [USD]: even over the build days from the start."""
+        lo, hi, build = (x if np.ndim(day) == 0 else x[:, None]
+                         for x in (self.start_day, self.start_day + self.build_days, self.build_days))
         overlap = np.clip(np.minimum(day + 1, hi) - np.maximum(day, lo), 0.0, None)
-        share = np.where(self.build_days > 0, overlap / np.where(self.build_days > 0, self.build_days, 1.0),
-                         (day == self.start_day).astype(float))
-        return self.company_capex_usd * share
+        share = np.where(build > 0, overlap / np.where(build > 0, build, 1.0), (day == lo).astype(float))
+        capex = self.company_capex_usd if np.ndim(day) == 0 else self.company_capex_usd[:, None]
+        return capex * share
 
     def day(self, day: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on ``day``; ``power_price_usd_per_mwh`` is each site's price of the day ``(sites, paths)``."""
+        return self._day(day, power_price_usd_per_mwh, self.completion_day, self.end_day, self.factor, self.decline)
+
+    def block(self, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
+        """All projects on days ``first … first + n − 1`` (arrays ``(n, projects, paths)``), from each site's
+        price of each day ``(n, sites, paths)``: :meth:`day`'s arithmetic on the block's days as columns
+        (:mod:`simulator.columns`), each column's day and per-path draws beside it."""
+        paths = power_price_usd_per_mwh.shape[-1]
+        days = np.repeat(np.arange(first, first + n), paths)
+        per_path = (np.tile(x, n) for x in (self.completion_day, self.end_day, self.factor, self.decline))
+        h = self._day(days, as_columns(power_price_usd_per_mwh), *per_path)
+        return HpcDay(**{f.name: from_columns(getattr(h, f.name), n) for f in fields(h)})
+
+    def _day(self, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray, end_day: np.ndarray,
+             lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
+        """All projects on ``day`` (an int, or one day per column) with the per-path draws given ``(projects, cols)``."""
         n, paths = len(self), power_price_usd_per_mwh.shape[1]
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
                                                                                         for _ in range(10))
-        building += self.build_capex_usd(day)[:, None]
+        capex = self.build_capex_usd(day)
+        building += capex if capex.ndim == 2 else capex[:, None]
         for j, p in enumerate(self.projects):
-            c, r = self.completion_day[j], p.revenue
-            running = (day >= c) & (day < self.end_day[j])
+            c, r = completion_day[j], p.revenue
+            running = (day >= c) & (day < end_day[j])
             price = power_price_usd_per_mwh[self.site_index[j]]
             site_price[j] = price
-            factor[j] = self.factor[j] if r.kind == "colocation" else 1.0
+            factor[j] = lease_factor[j] if r.kind == "colocation" else 1.0
             if not running.any() and not (c == day).any():  # building, or ended, on every path: no flows
                 continue
             share = occupied_share(day, c, self.ramp_days[j]) * running
@@ -164,23 +183,23 @@ class HpcPortfolio:
             opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
             if r.kind == "colocation":
                 rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
-                        / units.DAYS_PER_YEAR * self.factor[j] * (1 + r.escalator_annual) ** np.floor(years))
+                        / units.DAYS_PER_YEAR * lease_factor[j] * (1 + r.escalator_annual) ** np.floor(years))
                 company_power = 0.0 if r.tenant_pays_power else facility_mwh_per_day * price
                 prepaid[j] = np.where(day == c, rate * r.prepayment_months * DAYS_PER_MONTH, 0.0)
             else:
                 gpus = r.gpus_per_mw * p.it_mw
-                rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * self.factor[j]
-                        * (1 - self.decline[j]) ** years)
+                rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * lease_factor[j]
+                        * (1 - decline[j]) ** years)
                 company_power = facility_mwh_per_day * price
                 gpu[j] = np.where(day == c, gpus * r.capex_usd_per_gpu * (1 - p.tenant_funded_fraction), 0.0)
             revenue[j] = rate * share
             power[j] = company_power * share
             opex[j] = opex_per_day * running
             net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
-            left[j] = np.where(running, np.minimum(self.end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
+            left[j] = np.where(running, np.minimum(end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
                                / units.DAYS_PER_YEAR, 0.0)
-        ended = (day == np.ceil(self.end_day)) & (self.end_day > self.completion_day)
-        return HpcDay(revenue, power, opex, building, gpu, day >= self.completion_day, prepaid, ended, net, left, factor,
+        ended = (day == np.ceil(end_day)) & (end_day > completion_day)
+        return HpcDay(revenue, power, opex, building, gpu, day >= completion_day, prepaid, ended, net, left, factor,
                       site_price)
 
     def reserved_mw_at(self, site_index: int, days: np.ndarray) -> np.ndarray:
