@@ -34,12 +34,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The commit the issue's "at least 3 times faster" is measured against.
 BEFORE = "c3b7aca"
 #: How the ``--before`` side starts the CLI of the checked-out tree.
-_CLI = "import sys; sys.argv[0] = 'hashfleet'; from simulator.cli import main; main()"
+_CLI = ("import os, sys, simulator; sys.argv[0] = 'hashfleet'; "
+        "assert os.path.realpath(simulator.__file__).startswith(os.path.realpath(os.environ['PYTHONPATH'])), "
+        "simulator.__file__; from simulator.cli import main; main()")
 
 
-def _time(cmd: list[str], env: dict | None = None) -> float:
+def _time(cmd: list[str], env: dict | None = None, cwd: str = REPO) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
@@ -66,7 +68,9 @@ def run(before: str = BEFORE, rank_paths: int = 50, compare_paths: int = 500) ->
         out = {"before": before, "rank_paths": rank_paths, "compare_paths": compare_paths,
                "companies": [os.path.basename(f) for f in cmds["compare"][1:-2]]}
         for name, args in cmds.items():
-            old = _time([sys.executable, "-c", _CLI, *args], env=old_env)
+            # run from the checked-out tree: ``python -c`` puts the working directory first on sys.path,
+            # before PYTHONPATH, so from the repository it would import today's code
+            old = _time([sys.executable, "-c", _CLI, *args], env=old_env, cwd=tree)
             new = _time([exe, *args])
             out[name] = {"before_s": old, "now_s": new, "speedup": old / new}
         return out

@@ -257,7 +257,7 @@ class _Simulation:
     def site(self, index: int):
         """One site: hourly curtailment, production, energy bill, programmes and opex (:mod:`simulator.site_day`)."""
         plan = site_day.plan_site(self.scenario, index, self.cohorts, self.dates)
-        state = site_day.start_site(plan, self.seed, self.path_ids, self.units.working)
+        state = site_day.start_site(plan, self.seed, self.path_ids, self.ops.working[0])
         for first, n in self.bounds:
             b, d, days = self.ops, self.ops.record, np.arange(first, first + n)
             flows = _site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,

@@ -1,0 +1,104 @@
+"""Operations in blocks (issue 19 item 1): where blocks end, days as columns, and results that do not
+depend on the block split."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, strategies as st
+
+from simulator import engine
+from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, block_bounds
+from simulator.columns import as_columns, from_columns
+from simulator.config.loader import Document, load_with_overrides, validate_document
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@given(days=st.integers(1, 1200), cuts=st.lists(st.integers(-5, 1300), max_size=8))
+def test_blocks_tile_the_horizon_and_end_at_every_grid_and_cut(days, cuts):
+    bounds = block_bounds(days, cuts)
+    firsts = [a for a, _ in bounds]
+    assert firsts[0] == 0 and all(n >= 1 for _, n in bounds)
+    assert all(a + n == b for (a, n), (b, _) in zip(bounds, bounds[1:])) and sum(n for _, n in bounds) == days
+    assert all(n <= OPS_BLOCK_DAYS for _, n in bounds)
+    must = {d for d in range(days) if d % OPS_BLOCK_DAYS == 0 or d % YEAR_DRAW_DAYS == 0} | \
+        {d for d in cuts if 0 < d < days}
+    assert set(firsts) == must  # a block starts exactly there: on the grids and the dated changes
+    assert block_bounds(days, cuts, every_day=True) == [(d, 1) for d in range(days)]
+
+
+def test_columns_round_trip_day_major():
+    x = np.arange(3 * 4 * 5, dtype=float).reshape(3, 4, 5)  # (days, cohorts, paths)
+    cols = as_columns(x)
+    assert cols.shape == (4, 15)
+    assert np.array_equal(cols[:, 5 * 2 + 1], x[2, :, 1])  # column j·paths + p is day j, path p
+    assert np.array_equal(from_columns(cols, 3), x)
+
+
+def _feature_rich(days: int, paths: int, **extra):
+    """The contract example with most operating features on: outages, a fee spike, price and hashrate
+    shocks, a dated retirement, demand response, 4CP, hosting, a hosted cohort, dynamic tuning with an
+    ambient derate, a GPU-cloud project and a stop policy (PPLNS luck on a Poisson network)."""
+    loaded, _ = load_with_overrides(str(REPO / "scenarios" / "contract_example.yaml"), ())
+    doc = copy.deepcopy(loaded.data)
+    doc.update(paths=paths, horizon_days=days, **extra)
+    doc["purchases"][0]["delivery"] = "2026-02-15"
+    doc["hpc"][0].update(start="2026-02-01", build_months=2)
+    doc["events"][0]["date"] = "2026-04-01"
+    doc["events"] += [{"date": "2026-01-20", "kind": "outage", "site": "ercot-hub", "days": 10},
+                      {"date": "2026-02-10", "kind": "fee_spike", "btc_per_block": 1.0, "days": 5},
+                      {"date": "2026-03-03", "kind": "price_shock", "change_pct": -40},
+                      {"date": "2026-03-17", "kind": "hashrate_shock", "change_pct": 20}]
+    doc["fleet"][0]["retired"] = "2026-04-07"
+    doc["fleet"][1]["tuning"] = "dynamic"
+    doc["fleet"].append({"model": "antminer-s19-xp", "units": 1000, "deployed": "2025-01-01",
+                         "hosted_at": {"host": "Compass", "price_usd_per_kwh": 0.078}})
+    doc["sites"][1].update(demand_response={"committed_mw": 5.0, "availability_usd_per_mw_month": 6000.0,
+                                            "call_probability": 0.2},
+                           four_cp={"transmission_usd_per_kw_year": 50.0, "avoid": True},
+                           hosting={"mw": 5.0, "price_usd_per_kwh": 0.07})
+    doc["sites"][0]["ambient_c"] = [5, 8, 12, 18, 24, 30, 34, 33, 28, 20, 12, 6]
+    doc["hpc"].append({"site": "texas-1", "it_mw": 5, "pue": 1.3, "start": "2026-01-15", "build_months": 1,
+                       "capex_usd_per_mw": 8.0e6,
+                       "revenue": {"kind": "gpu_cloud", "gpus_per_mw": 700, "capex_usd_per_gpu": 30000,
+                                   "price_usd_per_gpu_hour": 2.0, "utilization_vol": 0.2}})
+    doc["policies"] = {"stop": {"negative_margin_days": 2}}
+    doc["pool"] = {"payout": "pplns", "hashrate_ehs": 50.0, "fee": 0.02}
+    return validate_document(Document(doc, {}, {}), "feature-rich.yaml")
+
+
+def _frames(res):
+    return res.path_metrics, res.daily, res.monthly, res.daily_quantiles
+
+
+@pytest.mark.parametrize("extra", [{}, {"policies": {"retire": {"negative_margin_days": 2}}}],
+                         ids=["blocks", "retire-policy"])
+def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, extra):
+    """Each operating actor's block of up to 30 days gives the floats of the same days one at a time:
+    every per-path metric, kept daily row, monthly line and daily quantile, bit for bit."""
+    scenario = _feature_rich(150, 3, **extra)
+    blocked = engine.simulate(scenario, workers=1, keep_paths=3)
+    monkeypatch.setattr(engine, "block_bounds", lambda days, cuts, every_day=False: block_bounds(days, (), True))
+    daily = engine.simulate(scenario, workers=1, keep_paths=3)
+    for a, b in zip(_frames(blocked), _frames(daily)):
+        if isinstance(a, dict):
+            assert a.keys() == b.keys()
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+    m = blocked.monthly.sum(numeric_only=True)
+    # the features ran: otherwise the comparison would prove little
+    assert m.demand_response_credit_usd > 0 and m.transmission_charge_usd > 0 and m.hosting_revenue_usd > 0
+    assert m.hosting_cost_usd > 0 and m.hpc_revenue_usd > 0 and m.units_retired > 0 and m.underclocked_mwh > 0
+
+
+def test_a_block_never_straddles_a_draw_block():
+    # the hourly prices and failure uniforms are drawn 30 days at a time, the market's a year at a time
+    for first, n in block_bounds(800, [45, 59, 400]):
+        assert first // OPS_BLOCK_DAYS == (first + n - 1) // OPS_BLOCK_DAYS
+        assert first // YEAR_DRAW_DAYS == (first + n - 1) // YEAR_DRAW_DAYS
