@@ -53,7 +53,7 @@ import simpy
 from simulator import __version__, fleet, metrics, network, network_models, pool, signals, site_day, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
-from simulator.block import YEAR_DRAW_DAYS, OpsBlock, block_bounds, stack_days
+from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, OpsBlock, block_bounds, stack_days
 from simulator.columns import as_columns, from_columns
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
@@ -454,15 +454,18 @@ def estimate_memory_bytes(scenario: Scenario, paths: int, keep_paths: int) -> in
     """A conservative estimate of a run's peak memory [bytes] (about 1.5× the measured peak).
 
     Per path: the monthly lines (three copies while the tables are built), each cohort's
-    block of failure draws and repair queue, each site's block of hourly prices (with
-    temporaries) and the ledger's trailing windows; plus the kept daily rows and the daily
-    quantiles (peak RSS measured 171 / 263 / 490 MB at 200 / 1,000 / 3,000 paths of the
-    contract example).
+    block of failure draws and repair queue and its working, installed and lost units over an
+    operating block (:data:`simulator.block.OPS_BLOCK_DAYS`), the block's record (about 40
+    lines a day), each site's block of hourly prices (with temporaries) and the ledger's
+    trailing windows; plus the kept daily rows and the daily quantiles (peak RSS measured
+    171 / 263 / 490 MB at 200 / 1,000 / 3,000 paths of the contract example).
     """
     months = scenario.horizon_days // 28 + 2
     cohorts = len(scenario.fleet) + len(scenario.purchases)
     lines = len(MONTHLY_LINES) + (len(FINANCE_MONTHLY_LINES) if scenario.company is not None else 0)
-    per_path = (months * lines * 3 + cohorts * (2 * YEAR_DRAW_DAYS + scenario.failures.repair_days + 20)
+    per_path = (months * lines * 3
+                + cohorts * (2 * YEAR_DRAW_DAYS + 3 * OPS_BLOCK_DAYS + scenario.failures.repair_days + 20)
+                + 40 * OPS_BLOCK_DAYS
                 + len(scenario.sites) * POWER_BLOCK_DAYS * units.HOURS_PER_DAY * 4 + 8 * units.DAYS_PER_YEAR + 4000)
     columns = len(DAILY_COLUMNS) + 20
     daily = scenario.horizon_days * columns * (3 * min(keep_paths, paths) + 3)

@@ -163,7 +163,8 @@ class HpcPortfolio:
 
     def _day(self, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray, end_day: np.ndarray,
              lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
-        """All projects on ``day`` (an int, or one day per column) with the per-path draws given ``(projects, cols)``."""
+        """All projects on ``day`` (an int, or one day per column) with the per-path draws given
+        ``(projects, cols)``."""
         n, paths = len(self), power_price_usd_per_mwh.shape[1]
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
                                                                                         for _ in range(10))
