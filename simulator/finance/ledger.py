@@ -50,6 +50,7 @@ import pandas as pd
 
 from simulator import units
 from simulator.finance import dilution, segments, structural, valuation
+from simulator.finance.books import AssetPool, LineBook, Ring
 from simulator.finance.contracts import ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import CohortBookValues
@@ -134,55 +135,6 @@ class IdentityError(AssertionError):
     """The books do not balance (a bug, never bad input)."""
 
 
-class _Ring:
-    """The last ``n`` daily values per path, and their sum."""
-
-    def __init__(self, n: int, paths: int):
-        self.values, self.n, self.count = np.zeros((n, paths)), n, 0
-
-    def push(self, x) -> None:
-        self.values[self.count % self.n] = x
-        self.count += 1
-
-    def total(self) -> np.ndarray:
-        return self.values.sum(axis=0)
-
-    def annualised(self) -> np.ndarray:
-        """Sum scaled to a 365-day year from the days seen (up to ``n``)."""
-        return self.total() * units.DAYS_PER_YEAR / max(1, min(self.count, self.n))
-
-
-class _AssetPool:
-    """Long-lived assets: construction in progress, then straight line from the month after spending."""
-
-    def __init__(self, life_years: float, paths: int):
-        self.life_days = max(1, round(life_years * units.DAYS_PER_YEAR))
-        self.book_usd = np.zeros(paths)
-        self.in_progress_usd = np.zeros(paths)
-        self.base_usd = np.zeros(paths)
-        self.changes: dict[int, np.ndarray] = {}
-
-    def place_in_service(self, cost_usd, day: int) -> None:
-        self.book_usd = self.book_usd + cost_usd
-        self.base_usd = self.base_usd + cost_usd
-        self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - cost_usd
-
-    def step(self, day: int, new_month: bool, spent_usd, alive) -> np.ndarray:
-        """Book today's spending; on a new month put last month's in service; return today's depreciation."""
-        if new_month:
-            self.place_in_service(self.in_progress_usd, day)
-            self.in_progress_usd = np.zeros_like(self.in_progress_usd)
-        self.in_progress_usd = self.in_progress_usd + spent_usd
-        self.base_usd = self.base_usd + self.changes.pop(day, 0.0)
-        charge = np.minimum(self.base_usd / self.life_days, self.book_usd) * alive
-        self.book_usd = self.book_usd - charge
-        return charge
-
-    @property
-    def value_usd(self) -> np.ndarray:
-        return self.book_usd + self.in_progress_usd
-
-
 class Ledger:
     """Books, statements, treasury, equity and valuation of one company on every path."""
 
@@ -207,18 +159,17 @@ class Ledger:
         self.share_price_usd = zeros()
         self.equity_value_usd = zeros()
         self.flags = {f: np.zeros(paths, dtype=bool) for f in FLAGS}
-        self.month = {k: zeros() for k in _FLOW_LINES}
-        self.total = {k: zeros() for k in _FLOW_LINES}
+        self.lines = LineBook(_FLOW_LINES, paths)  # the month's and the horizon's sums of every flow line
         self.records: list[np.ndarray] = []
-        self.sites = _AssetPool(company.site_life_years, paths)
-        self.hpc_pools = [(_AssetPool(company.site_life_years, paths),
-                           _AssetPool(p.revenue.gpu_life_years if p.revenue.kind == "gpu_cloud" else company.site_life_years,
+        self.sites = AssetPool(company.site_life_years, paths)
+        self.hpc_pools = [(AssetPool(company.site_life_years, paths),
+                           AssetPool(p.revenue.gpu_life_years if p.revenue.kind == "gpu_cloud" else company.site_life_years,
                                       paths))
                           for p in hpc_projects]
-        self.ebitda_ring, self.interest_ring = _Ring(units.DAYS_PER_YEAR, paths), _Ring(units.DAYS_PER_YEAR, paths)
+        self.ebitda_ring, self.interest_ring = Ring(units.DAYS_PER_YEAR, paths), Ring(units.DAYS_PER_YEAR, paths)
         # trailing 30-day run rates of the dcf: BTC mined (priced at the day's close), costs, other revenue
-        self.run_rate = {k: _Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
-        self.log_returns = _Ring(30, paths)
+        self.run_rate = {k: Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
+        self.log_returns = Ring(30, paths)
         self.cum_pretax_usd, self.taxed_base_usd = zeros(), zeros()
         self.atm_used_usd, self.atm_shares_issued = zeros(), zeros()
         self.quarter_start_shares = self.shares.copy()
@@ -232,7 +183,7 @@ class Ledger:
         self.contracts = ContractValuer(hpc_projects, start, v.discount_rate if v.hpc_discount_rate is None
                                         else v.hpc_discount_rate, v.dcf_years, paths)
         self.btc_vol = structural.TrailingVol(paths, price_vol_annual)
-        self.share_price_ring = _Ring(30, paths)
+        self.share_price_ring = Ring(30, paths)
         self.intangible0_usd = self.equity_multiple0 = None  # the market's premium or discount on day 0 (structural.py)
         self.assets0_usd = self.linked_share0 = self.btc_price0_usd = None
         self.nav_per_share_usd = zeros()
@@ -452,7 +403,7 @@ class Ledger:
         price_for_issuance = self.share_price_usd
         self._stock_compensation(price_for_issuance)
         if cal.month_end:
-            pretax_month = self._pretax(self.month)
+            pretax_month = self._pretax(self.lines.month_lines())
             self.cum_pretax_usd = self.cum_pretax_usd + pretax_month
             taxed = np.maximum(self.cum_pretax_usd, 0.0)
             tax = c.tax_rate * (taxed - self.taxed_base_usd) * alive
@@ -487,6 +438,7 @@ class Ledger:
         self.month_days += 1
         if cal.month_end:
             self._close_month(day)
+        self.lines.settle()  # the day's lines into the month's and the running sums, all at once
 
     def _quarter_start(self, price_for_issuance) -> None:
         """A new quarter: the ATM's caps reset; BTC bought with ATM capital (or spare cash); buybacks."""
@@ -512,8 +464,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
-        np.add(self.month[line], amount, out=self.month[line])  # in place: the month's and the total's own arrays
-        np.add(self.total[line], amount, out=self.total[line])
+        self.lines.book(line, amount)
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
@@ -710,7 +661,7 @@ class Ledger:
         return {k: np.array(v, dtype=float, copy=True) for k, v in b.items()}
 
     def _close_month(self, day: int) -> None:
-        m = self.month
+        m = self.lines.month_lines()
         m["pretax_income_usd"] = self._pretax(m)
         m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
         m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
@@ -720,12 +671,12 @@ class Ledger:
                         + m["unpaid_obligations_usd"])
         m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
         for k in ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd"):
-            self.total[k] = self.total[k] + m[k]
+            self.lines.total[self.lines.index[k]] += m[k]  # (a line the month end derives, never booked)
         opening = self.records[-1]["balance"] if self.records else self.opening_balance
         balance = self._balance(day)
         self._check(opening, balance, m)
         self.records.append({"lines": {k: v.copy() for k, v in m.items()}, "balance": balance})
-        self.month = {k: np.zeros(self.paths) for k in _FLOW_LINES}
+        self.lines.new_month()
         self.previous_month_btc, self.previous_month_days = self.month_btc, self.month_days
         self.month_btc, self.month_days = np.zeros(self.paths), 0
 
@@ -753,7 +704,7 @@ class Ledger:
         last = self._balance(self.days - 1)
         diluted = self._strike(self.days - 1)[0]
         b = self.beta
-        return {**self.total, **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
+        return {**self.lines.total_lines(), **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
                 "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
                 "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
                 "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,
