@@ -48,6 +48,8 @@ def _day_of(date: dt.date, start: dt.date) -> int:
 
 def _years_until(maturity_day, day: int):
     """Years from ``day`` to ``maturity_day`` (at least a day)."""
+    if isinstance(maturity_day, int):  # one date for every path: the same double arithmetic, without arrays
+        return max((float(maturity_day) - day) / units.DAYS_PER_YEAR, MIN_YEARS)
     return np.maximum((np.asarray(maturity_day, dtype=float) - day) / units.DAYS_PER_YEAR, MIN_YEARS)
 
 

@@ -149,6 +149,7 @@ class Ledger:
                             "btc_backed": BtcBackedBook}[d.kind](d, start, paths) for d in company.debt]
         self.debt_books += [ProjectDebtBook(p.financing, j, paths) for j, p in enumerate(hpc_projects)
                             if p.financing.debt_fraction > 0]
+        self._btc_books = [b for b in self.debt_books if isinstance(b, BtcBackedBook)]
         self.hedges = HedgeBook(company.hedges, start, horizon_days, site_names, paths)
         zeros = lambda: np.zeros(paths)  # noqa: E731
         self.cash_usd, self.treasury_btc = zeros(), zeros()
@@ -263,7 +264,7 @@ class Ledger:
         return sum((b.balance_usd for b in self.debt_books), np.zeros(self.paths))
 
     def pledged_btc(self) -> np.ndarray:
-        return sum((b.pledged_btc for b in self.debt_books if isinstance(b, BtcBackedBook)), np.zeros(self.paths))
+        return sum((b.pledged_btc for b in self._btc_books), np.zeros(self.paths))
 
     def btc_held(self) -> np.ndarray:
         """All BTC the company owns, marked at fair value: free, pledged and receivable [BTC]."""
@@ -303,20 +304,17 @@ class Ledger:
         mining_cost = mining_cost - f.site_opex_hpc_usd
         cost_of_revenue = mining_cost + hpc_cost
         sga = c.sga_usd_per_year / units.DAYS_PER_YEAR * alive
-        # prepaid leases: deferred revenue, used before the lease pays cash, kept when the lease ends
-        self.deferred_revenue_usd = self.deferred_revenue_usd + f.hpc_prepayment_usd
-        used = np.minimum(self.deferred_revenue_usd, f.hpc_revenue_usd)
-        kept = np.where(f.hpc_lease_ended.astype(bool), self.deferred_revenue_usd - used, 0.0)
-        self.deferred_revenue_usd = self.deferred_revenue_usd - used - kept
-        hpc_revenue = (f.hpc_revenue_usd + kept).sum(axis=0)
+        hpc_revenue, hpc_cash = self._hpc_revenue(f)
         revenue = f.mining_revenue_usd + f.hosting_revenue_usd + hpc_revenue
         ebitda = revenue - cost_of_revenue - sga
         self._ebitda_today = ebitda
-        self._segment_shares = segments.revenue_shares(f.mining_revenue_usd, f.hosting_revenue_usd, hpc_revenue,
-                                                       c.cost_allocation)
-        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
-            self._book(f"sga_{name}_usd", sga * share)
-        cash_revenue = f.hosting_revenue_usd + (f.hpc_revenue_usd - used + f.hpc_prepayment_usd).sum(axis=0)
+        # (without hosting or HPC revenue today the shares are exactly 1, 0, 0: None books all to mining)
+        self._segment_shares = (segments.revenue_shares(f.mining_revenue_usd, f.hosting_revenue_usd, hpc_revenue,
+                                                        c.cost_allocation)
+                                if c.cost_allocation != "all_to_mining"
+                                and (f.hosting_revenue_usd.any() or hpc_revenue.any()) else None)
+        self._book_segments("sga", sga)
+        cash_revenue = f.hosting_revenue_usd + hpc_cash
         for k, v in (("revenue_usd", revenue), ("cost_of_revenue_usd", cost_of_revenue), ("sga_usd", sga),
                      ("ebitda_usd", ebitda), ("cash_revenue_usd", cash_revenue),
                      ("ebitda_mining_usd", f.mining_revenue_usd + f.hosting_revenue_usd - mining_cost),
@@ -340,6 +338,17 @@ class Ledger:
                      ("other", f.hosting_revenue_usd + f.demand_response_credit_usd - f.transmission_charge_usd),
                      ("fixed", f.site_opex_usd + sga)):
             self.run_rate[k].push(v)
+
+    def _hpc_revenue(self, f) -> tuple[np.ndarray, np.ndarray]:
+        """HPC revenue recognised today and the cash it brought, summed over projects: prepaid leases are
+        deferred revenue, used before the lease pays cash and kept when the lease ends."""
+        if not self.hpc_pools:  # no projects: the sums over none are 0
+            return np.zeros(self.paths), np.zeros(self.paths)
+        self.deferred_revenue_usd = self.deferred_revenue_usd + f.hpc_prepayment_usd
+        used = np.minimum(self.deferred_revenue_usd, f.hpc_revenue_usd)
+        kept = np.where(f.hpc_lease_ended.astype(bool), self.deferred_revenue_usd - used, 0.0)
+        self.deferred_revenue_usd = self.deferred_revenue_usd - used - kept
+        return (f.hpc_revenue_usd + kept).sum(axis=0), (f.hpc_revenue_usd - used + f.hpc_prepayment_usd).sum(axis=0)
 
     def _book_assets(self, f, day: int) -> None:
         """Machines (leavers at book value, then deliveries), sites and HPC assets: capex, impairment and
@@ -414,7 +423,7 @@ class Ledger:
         if cal.quarter_start:
             self._quarter_start(price_for_issuance)
         need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
-        for source in policy.funding_order:
+        for source in policy.funding_order if need.any() else ():  # (nothing needed: each source would move 0)
             if source == "sell_btc":
                 sold = np.minimum(self.treasury_btc, need / self.price_usd)
                 self._sell_btc(sold)
@@ -465,6 +474,14 @@ class Ledger:
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
         self.lines.book(line, amount)
+
+    def _book_segments(self, prefix: str, amount) -> None:
+        """``amount`` into its mining, hosting and HPC lines by the day's revenue shares (segments.py)."""
+        if self._segment_shares is None:  # all mining's: x × 1.0 is x, and the parts × 0.0 would add 0.0
+            self._book(f"{prefix}_mining_usd", amount)
+            return
+        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
+            self._book(f"{prefix}_{name}_usd", amount * share)
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
@@ -535,15 +552,17 @@ class Ledger:
         """Diluted shares, face of the debt and its face-weighted years to maturity; in-the-money
         convertibles (at the previous close) count as shares and leave the debt (if-converted)."""
         # options, RSUs and warrants by the treasury-stock method at the previous close (issue 18)
-        diluted = dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd)
+        diluted = (dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd) if self.cfg.dilutive
+                   else self.shares)  # (none: it would add 0.0 to each count)
         faces, years = np.empty((len(self.debt_books) + 1, self.paths)), np.empty((len(self.debt_books) + 1, self.paths))
         faces[0], years[0] = self.arrears_usd, structural.MIN_YEARS
         for i, book in enumerate(self.debt_books, start=1):
             faces[i], years[i] = book.balance_usd, book.years_left(day)
             if isinstance(book, ConvertibleBook):
                 itm = book.in_the_money(self.share_price_usd)
-                diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
-                faces[i][itm] = 0.0
+                if itm.any():  # (else it adds no shares and keeps its face)
+                    diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
+                    faces[i][itm] = 0.0
         return diluted, faces.sum(axis=0), structural.face_weighted_years(faces, years)
 
     def _firm_value(self, day: int) -> tuple[np.ndarray, np.ndarray]:
@@ -615,8 +634,7 @@ class Ledger:
                 expense = np.minimum(expense, e.sbc_max_shares_per_year / units.DAYS_PER_YEAR * average)
             shares = _shares_for(expense, average)
         self._book("sbc_usd", expense)
-        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
-            self._book(f"sbc_{name}_usd", expense * share)
+        self._book_segments("sbc", expense)
         self._issue(shares)
 
     def _track_equity_returns(self, day: int) -> None:
@@ -624,8 +642,11 @@ class Ledger:
         sp, price = self.share_price_usd, self.price_usd
         if day > 0:
             ok = (sp > 0) & (self._last_share_price > 0) & (price > 0) & (self._last_price > 0)
-            x = np.log(np.where(ok, price / np.where(ok, self._last_price, 1.0), 1.0))
-            y = np.log(np.where(ok, sp / np.where(ok, self._last_share_price, 1.0), 1.0))
+            if ok.all():  # (the masks below would change nothing)
+                x, y = np.log(price / self._last_price), np.log(sp / self._last_share_price)
+            else:
+                x = np.log(np.where(ok, price / np.where(ok, self._last_price, 1.0), 1.0))
+                y = np.log(np.where(ok, sp / np.where(ok, self._last_share_price, 1.0), 1.0))
             b = self.beta
             b["n"] += ok
             b["x"] += x
