@@ -6,7 +6,8 @@ and long-lived asset pools.
   its line; :meth:`LineBook.settle` adds the day's rows to both sums with one array addition each
   (instead of two small additions per booking). A line booked twice in a day adds its first
   amount before taking the second, so every element of every sum is the same sequence of
-  IEEE additions as adding each amount as it comes: ``((m + a₁) + a₂)``, never ``m + (a₁ + a₂)``.
+  IEEE additions as adding each amount as it comes: ``((m + a₁) + a₂)``, never ``m + (a₁ + a₂)``
+  (from :data:`DIRECT_PATHS` paths, each amount is simply added as it comes).
   A line not booked in a day adds ``+0.0``, which leaves every sum unchanged (``x + 0.0 = x``
   for every ``x`` except ``−0.0``, and a sum that starts at ``+0.0`` is never ``−0.0`` in
   round-to-nearest: ``a + b`` is ``−0.0`` only when both are).
@@ -25,11 +26,18 @@ import numpy as np
 from simulator import units
 
 
+#: Paths from which :class:`LineBook` adds each amount as it is booked: two additions of a row are then
+#: cheaper than the day's share of adding and clearing the whole ``(lines, paths)`` arrays (measured
+#: break-even near 1,000 paths; below it the per-call cost of small additions dominates).
+DIRECT_PATHS = 512
+
+
 class LineBook:
     """Month and running totals of the flow lines ``names``, each ``(paths,)``."""
 
     def __init__(self, names: tuple[str, ...], paths: int):
         self.names, self.index = names, {k: i for i, k in enumerate(names)}
+        self._direct = paths >= DIRECT_PATHS
         self.month = np.zeros((len(names), paths))
         self.total = np.zeros((len(names), paths))
         self._today = np.zeros((len(names), paths))
@@ -38,6 +46,10 @@ class LineBook:
     def book(self, line: str, amount) -> None:
         """Add ``amount`` to ``line``'s month and total (as of the next :meth:`settle`)."""
         i = self.index[line]
+        if self._direct:  # (the same additions, at once)
+            np.add(self.month[i], amount, out=self.month[i])
+            np.add(self.total[i], amount, out=self.total[i])
+            return
         if i in self._pending:  # a second amount today: the first goes in first
             np.add(self.month[i], self._today[i], out=self.month[i])
             np.add(self.total[i], self._today[i], out=self.total[i])
