@@ -65,6 +65,8 @@ class ContractValuer:
 
     def observe(self, day: int, completed, lease_ended) -> None:
         """Record what the day revealed: completions (their day) and leases that ended."""
+        if not self.projects:
+            return
         first = np.asarray(completed, dtype=bool) & np.isnan(self.completed_day)
         self.completed_day = np.where(first, float(day), self.completed_day)
         self.ended |= np.asarray(lease_ended, dtype=bool)

@@ -537,8 +537,9 @@ class Ledger:
         f, total = self.flows, np.zeros(self.paths)
         if not len(self.hpc_pools):
             return total
-        value = self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh)
-        for j, signed in enumerate(self.contracts.signed(day)):
+        signed_by = self.contracts.signed(day)  # (none signed yet: no contract to value)
+        value = self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh) if signed_by.any() else None
+        for j, signed in enumerate(signed_by):
             total = total + (value[j] if signed else self._hpc_book_usd(j))
         return total
 

@@ -1,0 +1,86 @@
+"""The ledger's cheaper day (issue 19, "finance's day"): each shortcut gives the same floats, bit for bit.
+
+No published numbers are pinned here: every check compares a shortcut with the plain arithmetic
+it replaces (element by element, ``-0.0`` and NaN included).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from simulator.finance import books, credit, debt
+
+
+def _bits(x) -> bytes:
+    return np.ascontiguousarray(np.asarray(x, dtype=float)).tobytes()
+
+
+@pytest.mark.parametrize("paths", [1, 7, books.DIRECT_PATHS])
+def test_line_book_adds_in_booking_order(paths):
+    """Month and running sums equal adding each amount as it comes, a line booked twice a day included
+    (``(m + a₁) + a₂`` differs from ``m + (a₁ + a₂)`` in the last bit for these amounts)."""
+    rng = np.random.default_rng(19)
+    names = ("a", "b", "c")
+    book = books.LineBook(names, paths)
+    month = {k: np.zeros(paths) for k in names}
+    total = {k: np.zeros(paths) for k in names}
+    for day in range(40):
+        for line in ("a", "b", "a", "a") if day % 3 else ("c",):
+            amount = rng.normal(size=paths) * 10.0 ** rng.integers(-8, 9)
+            book.book(line, amount)
+            month[line] = month[line] + amount
+            total[line] = total[line] + amount
+        book.settle()
+        if day % 10 == 9:
+            assert all(_bits(book.month_lines()[k]) == _bits(month[k]) for k in names)
+            book.new_month()
+            month = {k: np.zeros(paths) for k in names}
+    assert all(_bits(book.total_lines()[k]) == _bits(total[k]) for k in names)
+
+
+def _terms():
+    return SimpleNamespace(ltv_initial=0.5, ltv_margin_call=0.75, ltv_liquidation=0.85, cure_days=2,
+                           liquidation_penalty=0.05)
+
+
+def _state(paths: int, seed: int):
+    """Loans across every regime: in the band, margin calls (covered or not), open and ending cures
+    (some past the liquidation LTV), releases, loans repaid."""
+    rng = np.random.default_rng(seed)
+    debt_usd = np.where(rng.random(paths) < 0.1, 0.0, 50.0)
+    pledged = np.ones(paths)
+    price = rng.uniform(40.0, 260.0, paths)
+    treasury = np.where(rng.random(paths) < 0.5, 0.0, rng.uniform(0.0, 2.0, paths))
+    cash = np.where(rng.random(paths) < 0.5, -5.0, rng.uniform(0.0, 30.0, paths))
+    cure = np.where(rng.random(paths) < 0.3, rng.integers(3, 7, paths).astype(float), np.nan)
+    return debt_usd, pledged, treasury, cash, price, cure
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_collateral_step_on_active_paths_is_the_full_step(seed):
+    """The BTC-backed book runs the step on its active paths alone: the same floats on every path."""
+    day, terms = 5, _terms()
+    state = _state(400, seed)
+    full = credit.collateral_step(day, *state, terms, 0.25)
+    active = credit.collateral_active(*state[:2], state[4], state[5], terms, 0.25)
+    assert 0 < active.sum() < len(active)
+    part = debt._step_on_paths(np.flatnonzero(active), day, state, terms, 0.25)
+    for name in full.__dataclass_fields__:
+        a, b = getattr(full, name), getattr(part, name)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+    assert full.liquidated.any() and full.margin_call.any()  # the regimes the state was built for
+
+
+def test_collateral_step_shortcuts_keep_inactive_paths():
+    """On a path with no call, no cure ending and no release, the step returns its inputs and flows of 0."""
+    terms = _terms()
+    state = (np.array([50.0, 0.0]), np.ones(2), np.array([1.0, 2.0]), np.array([3.0, 4.0]),
+             np.array([100.0, 100.0]), np.full(2, np.nan))
+    assert not credit.collateral_active(*state[:2], state[4], state[5], terms, 0.25).any()
+    step = credit.collateral_step(5, *state, terms, 0.25)
+    assert _bits(step.debt_usd) == _bits(state[0]) and _bits(step.treasury_btc) == _bits(state[2])
+    assert _bits(step.pledged_btc) == _bits(state[1]) and np.isnan(step.cure_end_day).all()
+    for flow in (step.cash_paid_usd, step.sold_btc, step.settled_usd, step.penalty_usd, step.residual_usd):
+        assert _bits(flow) == _bits(np.zeros(2))
