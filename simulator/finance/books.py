@@ -108,14 +108,20 @@ class AssetPool:
         self.in_progress_usd = np.zeros(paths)
         self.base_usd = np.zeros(paths)
         self.changes: dict[int, np.ndarray] = {}
+        self._idle = True  # nothing spent or placed in service yet: every amount is 0
 
     def place_in_service(self, cost_usd, day: int) -> None:
+        self._idle = False
         self.book_usd = self.book_usd + cost_usd
         self.base_usd = self.base_usd + cost_usd
         self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - cost_usd
 
     def step(self, day: int, new_month: bool, spent_usd, alive) -> np.ndarray:
         """Book today's spending; on a new month put last month's in service; return today's depreciation."""
+        if self._idle:  # (an idle pool adds 0.0 everywhere and charges 0.0 until its first spending)
+            if not np.any(spent_usd):
+                return np.zeros(len(self.book_usd))
+            self._idle = False
         if new_month:
             self.place_in_service(self.in_progress_usd, day)
             self.in_progress_usd = np.zeros_like(self.in_progress_usd)

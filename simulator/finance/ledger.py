@@ -176,6 +176,7 @@ class Ledger:
         self.quarter_start_shares = self.shares.copy()
         self.beta = {k: zeros() for k in ("n", "x", "y", "xx", "xy")}
         self.peak_share_price_usd, self.max_drawdown = zeros(), np.full(paths, np.nan)
+        self._peaks_positive = False
         self.start_shares = float(company.shares_outstanding)
         self.previous_month_btc, self.previous_month_days, self.month_btc, self.month_days = zeros(), 0, zeros(), 0
         self.flows = None
@@ -430,14 +431,8 @@ class Ledger:
             elif c.equity.atm_enabled:
                 self._atm(need, price_for_issuance)
             need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
-        shortfall = np.maximum(-self.cash_usd, 0.0) * alive
-        distressed = shortfall > 0
-        if distressed.any():
-            self.flag("cash_shortfall", distressed)
-            self._book("unpaid_obligations_usd", shortfall)
-            self.arrears_usd = self.arrears_usd + shortfall
-            self.cash_usd = self.cash_usd + shortfall
-            self.alive = alive & ~distressed
+        if (self.cash_usd < 0).any():  # (else no path is short)
+            self._distress(alive)
 
         price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
         self.share_price_usd = np.where(self.alive & (price >= MIN_TRADED_PRICE_USD), price, 0.0)
@@ -448,6 +443,17 @@ class Ledger:
         if cal.month_end:
             self._close_month(day)
         self.lines.settle()  # the day's lines into the month's and the running sums, all at once
+
+    def _distress(self, alive) -> None:
+        """Paths still short of cash after funding: the shortfall becomes arrears and the company stops."""
+        shortfall = np.maximum(-self.cash_usd, 0.0) * alive
+        distressed = shortfall > 0
+        if distressed.any():
+            self.flag("cash_shortfall", distressed)
+            self._book("unpaid_obligations_usd", shortfall)
+            self.arrears_usd = self.arrears_usd + shortfall
+            self.cash_usd = self.cash_usd + shortfall
+            self.alive = alive & ~distressed
 
     def _quarter_start(self, price_for_issuance) -> None:
         """A new quarter: the ATM's caps reset; BTC bought with ATM capital (or spare cash); buybacks."""
@@ -641,8 +647,9 @@ class Ledger:
     def _track_equity_returns(self, day: int) -> None:
         """Running sums for the equity beta and the running maximum drawdown."""
         sp, price = self.share_price_usd, self.price_usd
+        positive = (sp > 0) & (price > 0)
         if day > 0:
-            ok = (sp > 0) & (self._last_share_price > 0) & (price > 0) & (self._last_price > 0)
+            ok = positive & self._last_positive  # (yesterday's share price and BTC price > 0)
             if ok.all():  # (the masks below would change nothing)
                 x, y = np.log(price / self._last_price), np.log(sp / self._last_share_price)
             else:
@@ -658,12 +665,16 @@ class Ledger:
                 self.log_returns.push(np.log(price / self._last_price))
         if day == 0:
             self.first_share_price_usd = sp.copy()
-        self.peak_share_price_usd = np.maximum(self.peak_share_price_usd, sp)
-        drawdown = np.full(self.paths, np.nan)
-        np.divide(self.peak_share_price_usd - sp, self.peak_share_price_usd, out=drawdown,
-                  where=self.peak_share_price_usd > 0)
+        self.peak_share_price_usd = peak = np.maximum(self.peak_share_price_usd, sp)
+        # a peak never falls (the share price is never NaN): once above 0 on every path, no mask is needed
+        self._peaks_positive = self._peaks_positive or bool((peak > 0).all())
+        if self._peaks_positive:
+            drawdown = (peak - sp) / peak
+        else:
+            drawdown = np.full(self.paths, np.nan)
+            np.divide(peak - sp, peak, out=drawdown, where=peak > 0)
         self.max_drawdown = np.fmax(self.max_drawdown, drawdown)
-        self._last_share_price, self._last_price = sp.copy(), price.copy()
+        self._last_share_price, self._last_price, self._last_positive = sp.copy(), price.copy(), positive
 
     def _balance(self, day: int) -> dict:
         pledged = self.pledged_btc()
