@@ -356,8 +356,11 @@ class Ledger:
         the day's depreciation, split into mining's, hosting's (the sites' MW shares) and HPC's."""
         c, alive = self.cfg, self.alive
         leaving = f.retired_units + f.lost_units
-        removed = (np.minimum(leaving, self.units) * self.book_values.on(self.unit_cost_usd, day)).sum(axis=0)
-        self.units = np.maximum(self.units - leaving, 0.0)
+        if leaving.any():
+            removed = (np.minimum(leaving, self.units) * self.book_values.on(self.unit_cost_usd, day)).sum(axis=0)
+            self.units = np.maximum(self.units - leaving, 0.0)
+        else:  # no unit leaves: nothing to write off (a sum of 0.0 × book value) and the units stay
+            removed = np.zeros(self.paths)
         impairment = removed - f.resale_value_usd
         delivered = f.delivered_units > 0
         if delivered.any():  # (otherwise unit costs stay and no units are added)
@@ -423,14 +426,8 @@ class Ledger:
             self.equity_usd = self.equity_usd - tax
         if cal.quarter_start:
             self._quarter_start(price_for_issuance)
-        need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
-        for source in policy.funding_order if need.any() else ():  # (nothing needed: each source would move 0)
-            if source == "sell_btc":
-                sold = np.minimum(self.treasury_btc, need / self.price_usd)
-                self._sell_btc(sold)
-            elif c.equity.atm_enabled:
-                self._atm(need, price_for_issuance)
-            need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
+        if (self.cash_usd < policy.min_cash_usd).any():  # (else no path needs cash)
+            self._fund(alive, price_for_issuance)
         if (self.cash_usd < 0).any():  # (else no path is short)
             self._distress(alive)
 
@@ -443,6 +440,18 @@ class Ledger:
         if cal.month_end:
             self._close_month(day)
         self.lines.settle()  # the day's lines into the month's and the running sums, all at once
+
+    def _fund(self, alive, price_for_issuance) -> None:
+        """Top cash up to ``min_cash_usd`` from the sources in ``funding_order``."""
+        policy = self.cfg.treasury_policy
+        need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
+        for source in policy.funding_order if need.any() else ():  # (nothing needed: each source would move 0)
+            if source == "sell_btc":
+                sold = np.minimum(self.treasury_btc, need / self.price_usd)
+                self._sell_btc(sold)
+            elif self.cfg.equity.atm_enabled:
+                self._atm(need, price_for_issuance)
+            need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
 
     def _distress(self, alive) -> None:
         """Paths still short of cash after funding: the shortfall becomes arrears and the company stops."""
@@ -600,9 +609,9 @@ class Ledger:
         diluted, face, years = self._strike(day)
         assets, linked = self._firm_value(day)
         sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
+        self.nav_usd, has_shares = assets - face, diluted > 0
         self.nav_per_share_usd = np.zeros(self.paths)
-        np.divide(assets - face, diluted, out=self.nav_per_share_usd, where=diluted > 0)
-        self.nav_usd = assets - face
+        np.divide(self.nav_usd, diluted, out=self.nav_per_share_usd, where=has_shares)
         if day == 0:
             if market is not None:
                 intangible0 = structural.implied_asset_value_usd(market.share_price_usd * diluted, face, years, sigma,
@@ -621,7 +630,7 @@ class Ledger:
         equity = structural.merton_equity_usd(assets + intangible, face, years, sigma, v.risk_free_rate) \
             * structural.equity_multiple(day, self.equity_multiple0, v.long_run_premium, v.premium_half_life_days)
         per_share = np.zeros(self.paths)
-        np.divide(equity, diluted, out=per_share, where=diluted > 0)
+        np.divide(equity, diluted, out=per_share, where=has_shares)
         return per_share
 
     def _stock_compensation(self, share_price_usd) -> None:
