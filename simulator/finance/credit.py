@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.finance.instruments import collateral_btc, ltv
+from simulator.finance.instruments import collateral_btc, ltv_unguarded as ltv
 
 #: Relative shortfall below which a top-up counts as complete (float noise).
 COVERED_RTOL = 1e-12
@@ -55,6 +55,7 @@ class CollateralStep:
     """Debt left after a liquidation, due at once [USD]."""
 
 
+@np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
 def collateral_active(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release: float) -> np.ndarray:
     """Paths on which :func:`collateral_step` may change something at this close: a cure is open, or the
     path owes at an LTV outside ``[ltv_release, ltv_margin_call)``. On every other path the step
@@ -71,6 +72,7 @@ def collateral_active(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv
     return ~np.isnan(cure_end_day) | ~(in_band | (np.asarray(debt_usd) <= 0))
 
 
+@np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
 def collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release: float) -> bool:
     """Whether :func:`collateral_step` would change nothing at this close: no cure is open and every
     path that owes sits at an LTV in ``[ltv_release, ltv_margin_call)`` (no margin call, no
@@ -90,6 +92,7 @@ def collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_
     return bool((((level >= ltv_release) & (level < terms.ltv_margin_call)) | (np.asarray(debt_usd) <= 0)).all())
 
 
+@np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
 def collateral_step(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day, terms,
                     ltv_release: float) -> CollateralStep:
     """Apply a close's margin call, cure, liquidation and release (module docstring).
