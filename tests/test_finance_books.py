@@ -84,3 +84,16 @@ def test_collateral_step_shortcuts_keep_inactive_paths():
     assert _bits(step.pledged_btc) == _bits(state[1]) and np.isnan(step.cure_end_day).all()
     for flow in (step.cash_paid_usd, step.sold_btc, step.settled_usd, step.penalty_usd, step.residual_usd):
         assert _bits(flow) == _bits(np.zeros(2))
+
+
+def test_cohort_depreciation_rows_equal_the_pure_function():
+    """CohortBookValues zeroes the rows of cohorts not yet in service in place: the same floats as
+    :func:`~simulator.finance.depreciation.depreciation_usd`'s mask, on days before, at and after each start."""
+    from simulator.finance import depreciation
+
+    rng = np.random.default_rng(6)
+    cost = rng.uniform(1_000.0, 5_000.0, (6, 9))
+    start = np.array([-400.0, -30.0, 0.0, 1.0, 40.0, 900.0])[:, None]
+    kept = depreciation.CohortBookValues(start, 3.0)
+    for day in (-401, -1, 0, 1, 39, 40, 41, 700, 1_095, 5_000):
+        assert _bits(kept.depreciation_usd(cost, day)) == _bits(depreciation.depreciation_usd(cost, start, day, 3.0))

@@ -85,7 +85,16 @@ class CohortBookValues:
 
     def depreciation_usd(self, cost_usd: np.ndarray, day: int) -> np.ndarray:
         """:func:`depreciation_usd` of ``cost_usd`` on ``day``."""
-        return _charge(self.on(cost_usd, day), self.on(cost_usd, day + 1), self.start_day, day)
+        value, next_value = self.on(cost_usd, day), self.on(cost_usd, day + 1)
+        start = np.asarray(self.start_day, dtype=float)
+        if start.ndim != 2 or start.shape[1] != 1 or value.shape[0] != start.shape[0]:
+            return _charge(value, next_value, start, day)
+        # one start day per cohort (row): _charge's mask, applied to whole rows in place
+        waiting = ~(float(day) >= start[:, 0])
+        charge = value - next_value
+        if waiting.any():
+            charge[waiting] = 0.0
+        return charge
 
 
 def impairment_usd(book_value_retired_usd, proceeds_usd):
