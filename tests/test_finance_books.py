@@ -97,3 +97,16 @@ def test_cohort_depreciation_rows_equal_the_pure_function():
     kept = depreciation.CohortBookValues(start, 3.0)
     for day in (-401, -1, 0, 1, 39, 40, 41, 700, 1_095, 5_000):
         assert _bits(kept.depreciation_usd(cost, day)) == _bits(depreciation.depreciation_usd(cost, start, day, 3.0))
+
+
+def test_cohort_book_values_equal_the_pure_function():
+    """CohortBookValues reads each day's remaining fractions from a table of a year of days: the same
+    floats as :func:`~simulator.finance.depreciation.book_value_usd`, across the table's edges."""
+    from simulator.finance import depreciation
+
+    rng = np.random.default_rng(7)
+    start = np.array([-500.0, -3.0, 0.0, 17.0, 364.0, 800.0])[:, None]
+    kept = depreciation.CohortBookValues(start, 2.5)
+    for day in (0, 1, 2, 364, 365, 366, 17, 729, 730, 1_500, 3):
+        cost = rng.uniform(1_000.0, 5_000.0, (6, 4))  # a new array each day: nothing is read from the cache
+        assert _bits(kept.on(cost, day)) == _bits(depreciation.book_value_usd(cost, start, day, 2.5))
