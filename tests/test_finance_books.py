@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simulator.finance import books, credit, debt
+from simulator.finance import books, credit
 
 
 def _bits(x) -> bytes:
@@ -45,32 +45,30 @@ def _terms():
                            liquidation_penalty=0.05)
 
 
-def _state(paths: int, seed: int):
+def _loans(paths: int, seed: int):
     """Loans across every regime: in the band, margin calls (covered or not), open and ending cures
     (some past the liquidation LTV), releases, loans repaid."""
     rng = np.random.default_rng(seed)
     debt_usd = np.where(rng.random(paths) < 0.1, 0.0, 50.0)
-    pledged = np.ones(paths)
     price = rng.uniform(40.0, 260.0, paths)
     treasury = np.where(rng.random(paths) < 0.5, 0.0, rng.uniform(0.0, 2.0, paths))
     cash = np.where(rng.random(paths) < 0.5, -5.0, rng.uniform(0.0, 30.0, paths))
     cure = np.where(rng.random(paths) < 0.3, rng.integers(3, 7, paths).astype(float), np.nan)
-    return debt_usd, pledged, treasury, cash, price, cure
+    return debt_usd, np.ones(paths), treasury, cash, price, cure
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_collateral_step_on_active_paths_is_the_full_step(seed):
-    """The BTC-backed book runs the step on its active paths alone: the same floats on every path."""
+def test_collateral_step_blocks_skipped_per_path_give_the_same_floats(seed):
+    """The step skips its call, liquidation and release blocks when no path takes them: each path stepped
+    alone (its blocks skipped unless it takes them) equals the step over all paths (every block run)."""
     day, terms = 5, _terms()
-    state = _state(400, seed)
-    full = credit.collateral_step(day, *state, terms, 0.25)
-    active = credit.collateral_active(*state[:2], state[4], state[5], terms, 0.25)
-    assert 0 < active.sum() < len(active)
-    part = debt._step_on_paths(np.flatnonzero(active), day, state, terms, 0.25)
-    for name in full.__dataclass_fields__:
-        a, b = getattr(full, name), getattr(part, name)
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
-    assert full.liquidated.any() and full.margin_call.any()  # the regimes the state was built for
+    state = _loans(200, seed)
+    together = credit.collateral_step(day, *state, terms, 0.25)
+    assert together.margin_call.any() and together.liquidated.any() and not together.margin_call.all()
+    for i in range(200):
+        alone = credit.collateral_step(day, *(x[i:i + 1] for x in state), terms, 0.25)
+        for name in together.__dataclass_fields__:
+            assert getattr(alone, name).tobytes() == getattr(together, name)[i:i + 1].tobytes(), (i, name)
 
 
 def test_collateral_step_shortcuts_keep_inactive_paths():
@@ -78,7 +76,7 @@ def test_collateral_step_shortcuts_keep_inactive_paths():
     terms = _terms()
     state = (np.array([50.0, 0.0]), np.ones(2), np.array([1.0, 2.0]), np.array([3.0, 4.0]),
              np.array([100.0, 100.0]), np.full(2, np.nan))
-    assert not credit.collateral_active(*state[:2], state[4], state[5], terms, 0.25).any()
+    assert credit.collateral_quiet(*state[:2], state[4], state[5], terms, 0.25)
     step = credit.collateral_step(5, *state, terms, 0.25)
     assert _bits(step.debt_usd) == _bits(state[0]) and _bits(step.treasury_btc) == _bits(state[2])
     assert _bits(step.pledged_btc) == _bits(state[1]) and np.isnan(step.cure_end_day).all()

@@ -56,23 +56,6 @@ class CollateralStep:
 
 
 @np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
-def collateral_active(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release: float) -> np.ndarray:
-    """Paths on which :func:`collateral_step` may change something at this close: a cure is open, or the
-    path owes at an LTV outside ``[ltv_release, ltv_margin_call)``. On every other path the step
-    returns its inputs and flows of 0, so it may be applied to the active paths alone (its arithmetic
-    is path by path).
-
-    >>> from types import SimpleNamespace as T
-    >>> t = T(ltv_margin_call=0.75)
-    >>> collateral_active(np.array([50.0, 80.0, 10.0]), np.ones(3), np.full(3, 100.0), np.full(3, np.nan), t, 0.25).tolist()
-    [False, True, True]
-    """
-    level = ltv(debt_usd, pledged_btc, price_usd)
-    in_band = (level >= ltv_release) & (level < terms.ltv_margin_call)
-    return ~np.isnan(cure_end_day) | ~(in_band | (np.asarray(debt_usd) <= 0))
-
-
-@np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
 def collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release: float) -> bool:
     """Whether :func:`collateral_step` would change nothing at this close: no cure is open and every
     path that owes sits at an LTV in ``[ltv_release, ltv_margin_call)`` (no margin call, no

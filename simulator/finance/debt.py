@@ -177,14 +177,12 @@ class BtcBackedBook:
             self._mature(ledger, alive, day)
         alive = alive & (self.balance_usd > 0)
         debt = np.where(alive, self.balance_usd, 0.0)
-        active = credit.collateral_active(debt, self.pledged_btc, price_usd, self.cure_end_day, self.cfg,
-                                          self.ltv_release)
-        if not active.any():
+        if credit.collateral_quiet(debt, self.pledged_btc, price_usd, self.cure_end_day, self.cfg, self.ltv_release):
             return  # nothing moves today (the step's flows would all be 0)
-        state = (debt, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd,
-                 price_usd, self.cure_end_day)
-        step = (credit.collateral_step(day, *state, self.cfg, self.ltv_release) if active.all()
-                else _step_on_paths(np.flatnonzero(active), day, state, self.cfg, self.ltv_release))
+        step = credit.collateral_step(day, debt, self.pledged_btc,
+                                      ledger.treasury_btc, ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd,
+                                      price_usd, self.cure_end_day, self.cfg,
+                                      self.ltv_release)
         ledger.flag("margin_call", step.margin_call)
         ledger.flag("liquidation", step.liquidated)
         ledger.repay(step.cash_paid_usd)
@@ -208,26 +206,6 @@ class BtcBackedBook:
         self.pledged_btc = np.where(alive, 0.0, self.pledged_btc)
         ledger.pay_due(np.where(alive, self.balance_usd, 0.0))
         self.balance_usd = np.where(alive, 0.0, self.balance_usd)
-
-
-def _step_on_paths(paths, day: int, state, terms, ltv_release: float) -> credit.CollateralStep:
-    """:func:`~simulator.finance.credit.collateral_step` on ``paths`` alone (its arithmetic is path by path, so
-    their floats are the same); every other path keeps its state (debt, pledged and treasury BTC, cure)
-    with flows of 0, what the step returns on a path that is not active."""
-    debt, pledged, treasury, _, _, cure = state
-    sub = credit.collateral_step(day, *(np.asarray(x, dtype=float)[paths] for x in state), terms, ltv_release)
-
-    def spread(values, base):
-        out = np.array(base, copy=True)
-        out[paths] = values
-        return out
-
-    zeros, no = np.zeros(len(debt)), np.zeros(len(debt), dtype=bool)
-    return credit.CollateralStep(spread(sub.debt_usd, debt), spread(sub.pledged_btc, pledged),
-                                 spread(sub.treasury_btc, treasury), spread(sub.cash_paid_usd, zeros),
-                                 spread(sub.cure_end_day, cure), spread(sub.margin_call, no), spread(sub.liquidated, no),
-                                 spread(sub.sold_btc, zeros), spread(sub.settled_usd, zeros),
-                                 spread(sub.penalty_usd, zeros), spread(sub.residual_usd, zeros))
 
 
 class ProjectDebtBook:
