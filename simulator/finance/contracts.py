@@ -65,6 +65,8 @@ class ContractValuer:
 
     def observe(self, day: int, completed, lease_ended) -> None:
         """Record what the day revealed: completions (their day) and leases that ended."""
+        if not self.projects:
+            return
         first = np.asarray(completed, dtype=bool) & np.isnan(self.completed_day)
         self.completed_day = np.where(first, float(day), self.completed_day)
         self.ended |= np.asarray(lease_ended, dtype=bool)
@@ -82,18 +84,22 @@ class ContractValuer:
         for j in range(len(self.projects)):
             done = self.completed_day[j] <= day  # NaN (not completed): False
             factor = rate_factor[j] if self.projects[j].revenue.kind == "colocation" else 1.0
-            if done.any():
+            some_done = done.any()
+            if some_done:
                 age_days = np.where(done, day - self.completed_day[j], 0.0).astype(np.intp)
                 revenue, power, fixed = self.pv_parts(j, int(age_days.max()))
                 age_days = np.minimum(age_days, len(fixed) - 1)  # the last entry: past the life, worth 0
                 pv = factor * revenue[age_days] - power_price_usd_per_mwh[j] * power[age_days] - fixed[age_days]
+                if done.all():  # (no path waits for completion)
+                    out[j] = np.where(self.ended[j], 0.0, pv)
+                    continue
             else:  # every path at age 0
                 revenue, power, fixed = (float(t[0]) for t in self.pv_parts(j, 0))
                 pv = factor * revenue - power_price_usd_per_mwh[j] * power - fixed
             wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
             build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
             before = pv * (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR) - build_left - self.gpu_capex_usd[j]
-            out[j] = np.where(done, np.where(self.ended[j], 0.0, pv), before)
+            out[j] = np.where(done, np.where(self.ended[j], 0.0, pv), before) if some_done else before
         return out
 
     def pv_parts(self, j: int, max_age_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

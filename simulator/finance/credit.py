@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.finance.instruments import collateral_btc, ltv
+from simulator.finance.instruments import collateral_btc, ltv_unguarded as ltv
 
 #: Relative shortfall below which a top-up counts as complete (float noise).
 COVERED_RTOL = 1e-12
@@ -55,6 +55,7 @@ class CollateralStep:
     """Debt left after a liquidation, due at once [USD]."""
 
 
+@np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
 def collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release: float) -> bool:
     """Whether :func:`collateral_step` would change nothing at this close: no cure is open and every
     path that owes sits at an LTV in ``[ltv_release, ltv_margin_call)`` (no margin call, no
@@ -74,6 +75,7 @@ def collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_
     return bool((((level >= ltv_release) & (level < terms.ltv_margin_call)) | (np.asarray(debt_usd) <= 0)).all())
 
 
+@np.errstate(over="ignore")  # (for every LTV below: a tiny pledge's overflows to inf)
 def collateral_step(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day, terms,
                     ltv_release: float) -> CollateralStep:
     """Apply a close's margin call, cure, liquidation and release (module docstring).
@@ -96,28 +98,35 @@ def collateral_step(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, pri
     price = np.asarray(price_usd, dtype=float)
     owing = debt > 0
     call = owing & (ltv(debt, pledged, price) >= terms.ltv_margin_call)
-    posted = np.where(call, np.minimum(np.maximum(collateral_btc(debt, price, terms.ltv_initial) - pledged, 0.0),
-                                       treasury), 0.0)
-    pledged, treasury = pledged + posted, treasury - posted
-    excess = np.where(call, np.maximum(debt - terms.ltv_initial * pledged * price, 0.0), 0.0)
-    paid = np.minimum(excess, np.maximum(np.asarray(cash_usd, dtype=float), 0.0))
-    debt = debt - paid
-    uncovered = call & (excess - paid > COVERED_RTOL * np.maximum(debt, 1.0))
     cure = np.asarray(cure_end_day, dtype=float)
-    cure = np.where(uncovered & np.isnan(cure), day + terms.cure_days, cure)
-    cure = np.where(call & ~uncovered, np.nan, cure)  # covered: the cure closes
+    # (each block below is skipped when no path takes it: it would add or subtract 0.0 and keep the cure)
+    paid = np.zeros_like(debt)
+    if call.any():
+        posted = np.where(call, np.minimum(np.maximum(collateral_btc(debt, price, terms.ltv_initial) - pledged, 0.0),
+                                           treasury), 0.0)
+        pledged, treasury = pledged + posted, treasury - posted
+        excess = np.where(call, np.maximum(debt - terms.ltv_initial * pledged * price, 0.0), 0.0)
+        paid = np.minimum(excess, np.maximum(np.asarray(cash_usd, dtype=float), 0.0))
+        debt = debt - paid
+        uncovered = call & (excess - paid > COVERED_RTOL * np.maximum(debt, 1.0))
+        cure = np.where(uncovered & np.isnan(cure), day + terms.cure_days, cure)
+        cure = np.where(call & ~uncovered, np.nan, cure)  # covered: the cure closes
     ending = ~np.isnan(cure) & (cure <= day)
-    liquidate = ending & owing & (ltv(debt, pledged, price) >= terms.ltv_liquidation)
-    cure = np.where(ending, np.nan, cure)
-    penalty_factor = 1.0 + terms.liquidation_penalty
-    sold = np.where(liquidate, np.minimum(pledged, debt * penalty_factor / np.where(price > 0, price, np.inf)), 0.0)
-    settled = np.where(liquidate, np.minimum(debt, sold * price / penalty_factor), 0.0)
-    penalty = sold * price - settled
-    residual = np.where(liquidate, debt - settled, 0.0)
-    treasury = treasury + np.where(liquidate, pledged - sold, 0.0)
-    pledged = np.where(liquidate, 0.0, pledged)
-    debt = np.where(liquidate, 0.0, debt)
+    liquidate = ending
+    sold, settled, penalty, residual = (np.zeros_like(debt) for _ in range(4))
+    if ending.any():
+        liquidate = ending & owing & (ltv(debt, pledged, price) >= terms.ltv_liquidation)
+        cure = np.where(ending, np.nan, cure)
+        penalty_factor = 1.0 + terms.liquidation_penalty
+        sold = np.where(liquidate, np.minimum(pledged, debt * penalty_factor / np.where(price > 0, price, np.inf)), 0.0)
+        settled = np.where(liquidate, np.minimum(debt, sold * price / penalty_factor), 0.0)
+        penalty = sold * price - settled
+        residual = np.where(liquidate, debt - settled, 0.0)
+        treasury = treasury + np.where(liquidate, pledged - sold, 0.0)
+        pledged = np.where(liquidate, 0.0, pledged)
+        debt = np.where(liquidate, 0.0, debt)
     release = ~call & (debt > 0) & (ltv(debt, pledged, price) < ltv_release)
-    released = np.where(release, np.maximum(pledged - collateral_btc(debt, price, terms.ltv_initial), 0.0), 0.0)
-    pledged, treasury = pledged - released, treasury + released
+    if release.any():
+        released = np.where(release, np.maximum(pledged - collateral_btc(debt, price, terms.ltv_initial), 0.0), 0.0)
+        pledged, treasury = pledged - released, treasury + released
     return CollateralStep(debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual)

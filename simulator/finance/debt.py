@@ -48,6 +48,8 @@ def _day_of(date: dt.date, start: dt.date) -> int:
 
 def _years_until(maturity_day, day: int):
     """Years from ``day`` to ``maturity_day`` (at least a day)."""
+    if isinstance(maturity_day, int):  # one date for every path: the same double arithmetic, without arrays
+        return max((float(maturity_day) - day) / units.DAYS_PER_YEAR, MIN_YEARS)
     return np.maximum((np.asarray(maturity_day, dtype=float) - day) / units.DAYS_PER_YEAR, MIN_YEARS)
 
 
@@ -107,6 +109,7 @@ class ConvertibleBook:
         self.balance_usd = np.full(paths, float(cfg.principal_usd))
         self.coupon = np.full(paths, float(cfg.coupon))
         self.maturity_day = np.full(paths, _day_of(cfg.maturity, start))
+        self._first_maturity_day = int(self.maturity_day.min())
 
     def years_left(self, day: int):
         return _years_until(self.maturity_day, day)
@@ -122,6 +125,8 @@ class ConvertibleBook:
                                                         self.cfg.capped_call_price_usd))
 
     def day(self, ledger, cal) -> None:
+        if not cal.month_end and cal.day < self._first_maturity_day:
+            return  # no coupon and no path at maturity today
         alive, day = ledger.alive & (self.balance_usd > 0), cal.day
         if cal.month_end:
             ledger.pay_interest(np.where(alive, self.balance_usd * self.coupon / units.MONTHS_PER_YEAR, 0.0))
@@ -138,6 +143,7 @@ class ConvertibleBook:
             self.coupon = np.where(rest, self.coupon + self.cfg.refinance.spread, self.coupon)
             self.maturity_day = np.where(rest, day + round(self.cfg.refinance.years * units.DAYS_PER_YEAR),
                                          self.maturity_day)
+            self._first_maturity_day = int(self.maturity_day.min())
         else:
             ledger.repay(np.where(rest, self.balance_usd, 0.0))
             self.balance_usd = np.where(rest, 0.0, self.balance_usd)
@@ -213,9 +219,12 @@ class ProjectDebtBook:
         self.payment_usd = np.zeros(paths)
         self.months_left = np.zeros(paths, dtype=np.int64)
         self.amortising = np.zeros(paths, dtype=bool)
+        self._amortising_any = False
 
     def years_left(self, day: int):
         """Months left once amortising, the full term before."""
+        if not self._amortising_any:  # (the full term on every path)
+            return float(self.cfg.term_years)
         return np.where(self.amortising, np.maximum(self.months_left, 1) / units.MONTHS_PER_YEAR, self.cfg.term_years)
 
     def day(self, ledger, cal) -> None:
@@ -235,6 +244,7 @@ class ProjectDebtBook:
             self.payment_usd = np.where(start, level, self.payment_usd)
             self.months_left = np.where(start, n, self.months_left)
             self.amortising |= start
+            self._amortising_any = True
         interest = np.where(owing, self.balance_usd * r, 0.0)
         ledger.pay_interest(interest, hpc=True)
         paying = owing & self.amortising

@@ -27,10 +27,15 @@ def book_value_usd(cost_usd, start_day, day, life_years: float = ASIC_LIFE_YEARS
     >>> float(book_value_usd(3650.0, 0, 365))  # a third of a 3-year life gone
     2433.3333333333335
     """
+    return np.asarray(cost_usd, dtype=float) * remaining_fraction(start_day, day, life_years)
+
+
+def remaining_fraction(start_day, day, life_years: float = ASIC_LIFE_YEARS):
+    """Share of the cost still on the books on ``day``: ``clip(1 − (day − start)/L, 0, 1)``, 0 before
+    ``start_day`` (broadcasts; ``day`` may be an array of days)."""
     life_days = life_years * units.DAYS_PER_YEAR
     age = np.asarray(day, dtype=float) - np.asarray(start_day, dtype=float)
-    fraction = np.where(age < 0, 0.0, np.clip(1.0 - age / life_days, 0.0, 1.0))
-    return np.asarray(cost_usd, dtype=float) * fraction
+    return np.where(age < 0, 0.0, np.clip(1.0 - age / life_days, 0.0, 1.0))
 
 
 def depreciation_usd(cost_usd, start_day, day, life_years: float = ASIC_LIFE_YEARS):
@@ -69,13 +74,23 @@ class CohortBookValues:
     def __init__(self, start_day, life_years: float):
         self.start_day, self.life_years = start_day, life_years
         self._kept: dict[int, tuple] = {}  # day -> (cost array, book values)
+        self._fractions, self._first_day = np.empty((0,) + np.shape(start_day)), 0  # remaining_fraction by day
+
+    def _fraction(self, day: int) -> np.ndarray:
+        """:func:`remaining_fraction` on ``day``, from a table of a year of days at a time (the same
+        elementwise arithmetic on an array of days; one lookup a day instead of a few small calls)."""
+        i = day - self._first_day
+        if not 0 <= i < len(self._fractions):
+            days = np.arange(day, day + units.DAYS_PER_YEAR).reshape((-1,) + (1,) * np.ndim(self.start_day))
+            self._fractions, self._first_day, i = remaining_fraction(self.start_day, days, self.life_years), day, 0
+        return self._fractions[i]
 
     def on(self, cost_usd: np.ndarray, day: int) -> np.ndarray:
         """Book value of every unit's cost on ``day`` (at 00:00)."""
         kept = self._kept.get(day)
         if kept is not None and kept[0] is cost_usd:
             return kept[1]
-        value = book_value_usd(cost_usd, self.start_day, day, self.life_years)
+        value = np.asarray(cost_usd, dtype=float) * self._fraction(day)  # book_value_usd
         cost_usd.flags.writeable = False  # the cache holds only while the array never changes: a write raises
         value.flags.writeable = False
         self._kept[day] = (cost_usd, value)
@@ -85,7 +100,16 @@ class CohortBookValues:
 
     def depreciation_usd(self, cost_usd: np.ndarray, day: int) -> np.ndarray:
         """:func:`depreciation_usd` of ``cost_usd`` on ``day``."""
-        return _charge(self.on(cost_usd, day), self.on(cost_usd, day + 1), self.start_day, day)
+        value, next_value = self.on(cost_usd, day), self.on(cost_usd, day + 1)
+        start = np.asarray(self.start_day, dtype=float)
+        if start.ndim != 2 or start.shape[1] != 1 or value.shape[0] != start.shape[0]:
+            return _charge(value, next_value, start, day)
+        # one start day per cohort (row): _charge's mask, applied to whole rows in place
+        waiting = ~(float(day) >= start[:, 0])
+        charge = value - next_value
+        if waiting.any():
+            charge[waiting] = 0.0
+        return charge
 
 
 def impairment_usd(book_value_retired_usd, proceeds_usd):

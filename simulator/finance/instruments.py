@@ -93,9 +93,15 @@ def collateral_btc(principal_usd: float, price_usd, ltv: float):
 
 def ltv(debt_usd, pledged_btc, price_usd):
     """Loan-to-value ``debt / (pledged × price)``; infinite when nothing is pledged."""
+    with np.errstate(over="ignore"):  # a tiny pledge's LTV overflows to inf
+        return ltv_unguarded(debt_usd, pledged_btc, price_usd)
+
+
+def ltv_unguarded(debt_usd, pledged_btc, price_usd):
+    """:func:`ltv` for a caller that has set ``np.errstate(over="ignore")`` itself (entering it costs
+    more than the arithmetic on a few paths)."""
     value = np.asarray(pledged_btc, dtype=float) * np.asarray(price_usd, dtype=float)
     debt = np.asarray(debt_usd, dtype=float)
     out = np.full(np.broadcast(debt, value).shape, np.inf)
-    with np.errstate(over="ignore"):
-        np.divide(debt, value, out=out, where=value > 0)
+    np.divide(debt, value, out=out, where=value > 0)
     return np.where(debt <= 0, 0.0, out)

@@ -50,6 +50,7 @@ import pandas as pd
 
 from simulator import units
 from simulator.finance import dilution, segments, structural, valuation
+from simulator.finance.books import AssetPool, LineBook, Ring
 from simulator.finance.contracts import ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import CohortBookValues
@@ -134,55 +135,6 @@ class IdentityError(AssertionError):
     """The books do not balance (a bug, never bad input)."""
 
 
-class _Ring:
-    """The last ``n`` daily values per path, and their sum."""
-
-    def __init__(self, n: int, paths: int):
-        self.values, self.n, self.count = np.zeros((n, paths)), n, 0
-
-    def push(self, x) -> None:
-        self.values[self.count % self.n] = x
-        self.count += 1
-
-    def total(self) -> np.ndarray:
-        return self.values.sum(axis=0)
-
-    def annualised(self) -> np.ndarray:
-        """Sum scaled to a 365-day year from the days seen (up to ``n``)."""
-        return self.total() * units.DAYS_PER_YEAR / max(1, min(self.count, self.n))
-
-
-class _AssetPool:
-    """Long-lived assets: construction in progress, then straight line from the month after spending."""
-
-    def __init__(self, life_years: float, paths: int):
-        self.life_days = max(1, round(life_years * units.DAYS_PER_YEAR))
-        self.book_usd = np.zeros(paths)
-        self.in_progress_usd = np.zeros(paths)
-        self.base_usd = np.zeros(paths)
-        self.changes: dict[int, np.ndarray] = {}
-
-    def place_in_service(self, cost_usd, day: int) -> None:
-        self.book_usd = self.book_usd + cost_usd
-        self.base_usd = self.base_usd + cost_usd
-        self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - cost_usd
-
-    def step(self, day: int, new_month: bool, spent_usd, alive) -> np.ndarray:
-        """Book today's spending; on a new month put last month's in service; return today's depreciation."""
-        if new_month:
-            self.place_in_service(self.in_progress_usd, day)
-            self.in_progress_usd = np.zeros_like(self.in_progress_usd)
-        self.in_progress_usd = self.in_progress_usd + spent_usd
-        self.base_usd = self.base_usd + self.changes.pop(day, 0.0)
-        charge = np.minimum(self.base_usd / self.life_days, self.book_usd) * alive
-        self.book_usd = self.book_usd - charge
-        return charge
-
-    @property
-    def value_usd(self) -> np.ndarray:
-        return self.book_usd + self.in_progress_usd
-
-
 class Ledger:
     """Books, statements, treasury, equity and valuation of one company on every path."""
 
@@ -197,6 +149,7 @@ class Ledger:
                             "btc_backed": BtcBackedBook}[d.kind](d, start, paths) for d in company.debt]
         self.debt_books += [ProjectDebtBook(p.financing, j, paths) for j, p in enumerate(hpc_projects)
                             if p.financing.debt_fraction > 0]
+        self._btc_books = [b for b in self.debt_books if isinstance(b, BtcBackedBook)]
         self.hedges = HedgeBook(company.hedges, start, horizon_days, site_names, paths)
         zeros = lambda: np.zeros(paths)  # noqa: E731
         self.cash_usd, self.treasury_btc = zeros(), zeros()
@@ -207,23 +160,23 @@ class Ledger:
         self.share_price_usd = zeros()
         self.equity_value_usd = zeros()
         self.flags = {f: np.zeros(paths, dtype=bool) for f in FLAGS}
-        self.month = {k: zeros() for k in _FLOW_LINES}
-        self.total = {k: zeros() for k in _FLOW_LINES}
+        self.lines = LineBook(_FLOW_LINES, paths)  # the month's and the horizon's sums of every flow line
         self.records: list[np.ndarray] = []
-        self.sites = _AssetPool(company.site_life_years, paths)
-        self.hpc_pools = [(_AssetPool(company.site_life_years, paths),
-                           _AssetPool(p.revenue.gpu_life_years if p.revenue.kind == "gpu_cloud" else company.site_life_years,
+        self.sites = AssetPool(company.site_life_years, paths)
+        self.hpc_pools = [(AssetPool(company.site_life_years, paths),
+                           AssetPool(p.revenue.gpu_life_years if p.revenue.kind == "gpu_cloud" else company.site_life_years,
                                       paths))
                           for p in hpc_projects]
-        self.ebitda_ring, self.interest_ring = _Ring(units.DAYS_PER_YEAR, paths), _Ring(units.DAYS_PER_YEAR, paths)
+        self.ebitda_ring, self.interest_ring = Ring(units.DAYS_PER_YEAR, paths), Ring(units.DAYS_PER_YEAR, paths)
         # trailing 30-day run rates of the dcf: BTC mined (priced at the day's close), costs, other revenue
-        self.run_rate = {k: _Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
-        self.log_returns = _Ring(30, paths)
+        self.run_rate = {k: Ring(30, paths) for k in ("mining", "variable", "other", "fixed")}
+        self.log_returns = Ring(30, paths)
         self.cum_pretax_usd, self.taxed_base_usd = zeros(), zeros()
         self.atm_used_usd, self.atm_shares_issued = zeros(), zeros()
         self.quarter_start_shares = self.shares.copy()
         self.beta = {k: zeros() for k in ("n", "x", "y", "xx", "xy")}
         self.peak_share_price_usd, self.max_drawdown = zeros(), np.full(paths, np.nan)
+        self._peaks_positive = False
         self.start_shares = float(company.shares_outstanding)
         self.previous_month_btc, self.previous_month_days, self.month_btc, self.month_days = zeros(), 0, zeros(), 0
         self.flows = None
@@ -232,7 +185,7 @@ class Ledger:
         self.contracts = ContractValuer(hpc_projects, start, v.discount_rate if v.hpc_discount_rate is None
                                         else v.hpc_discount_rate, v.dcf_years, paths)
         self.btc_vol = structural.TrailingVol(paths, price_vol_annual)
-        self.share_price_ring = _Ring(30, paths)
+        self.share_price_ring = Ring(30, paths)
         self.intangible0_usd = self.equity_multiple0 = None  # the market's premium or discount on day 0 (structural.py)
         self.assets0_usd = self.linked_share0 = self.btc_price0_usd = None
         self.nav_per_share_usd = zeros()
@@ -312,7 +265,7 @@ class Ledger:
         return sum((b.balance_usd for b in self.debt_books), np.zeros(self.paths))
 
     def pledged_btc(self) -> np.ndarray:
-        return sum((b.pledged_btc for b in self.debt_books if isinstance(b, BtcBackedBook)), np.zeros(self.paths))
+        return sum((b.pledged_btc for b in self._btc_books), np.zeros(self.paths))
 
     def btc_held(self) -> np.ndarray:
         """All BTC the company owns, marked at fair value: free, pledged and receivable [BTC]."""
@@ -352,20 +305,17 @@ class Ledger:
         mining_cost = mining_cost - f.site_opex_hpc_usd
         cost_of_revenue = mining_cost + hpc_cost
         sga = c.sga_usd_per_year / units.DAYS_PER_YEAR * alive
-        # prepaid leases: deferred revenue, used before the lease pays cash, kept when the lease ends
-        self.deferred_revenue_usd = self.deferred_revenue_usd + f.hpc_prepayment_usd
-        used = np.minimum(self.deferred_revenue_usd, f.hpc_revenue_usd)
-        kept = np.where(f.hpc_lease_ended.astype(bool), self.deferred_revenue_usd - used, 0.0)
-        self.deferred_revenue_usd = self.deferred_revenue_usd - used - kept
-        hpc_revenue = (f.hpc_revenue_usd + kept).sum(axis=0)
+        hpc_revenue, hpc_cash = self._hpc_revenue(f)
         revenue = f.mining_revenue_usd + f.hosting_revenue_usd + hpc_revenue
         ebitda = revenue - cost_of_revenue - sga
         self._ebitda_today = ebitda
-        self._segment_shares = segments.revenue_shares(f.mining_revenue_usd, f.hosting_revenue_usd, hpc_revenue,
-                                                       c.cost_allocation)
-        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
-            self._book(f"sga_{name}_usd", sga * share)
-        cash_revenue = f.hosting_revenue_usd + (f.hpc_revenue_usd - used + f.hpc_prepayment_usd).sum(axis=0)
+        # (without hosting or HPC revenue today the shares are exactly 1, 0, 0: None books all to mining)
+        self._segment_shares = (segments.revenue_shares(f.mining_revenue_usd, f.hosting_revenue_usd, hpc_revenue,
+                                                        c.cost_allocation)
+                                if c.cost_allocation != "all_to_mining"
+                                and (f.hosting_revenue_usd.any() or hpc_revenue.any()) else None)
+        self._book_segments("sga", sga)
+        cash_revenue = f.hosting_revenue_usd + hpc_cash
         for k, v in (("revenue_usd", revenue), ("cost_of_revenue_usd", cost_of_revenue), ("sga_usd", sga),
                      ("ebitda_usd", ebitda), ("cash_revenue_usd", cash_revenue),
                      ("ebitda_mining_usd", f.mining_revenue_usd + f.hosting_revenue_usd - mining_cost),
@@ -390,13 +340,27 @@ class Ledger:
                      ("fixed", f.site_opex_usd + sga)):
             self.run_rate[k].push(v)
 
+    def _hpc_revenue(self, f) -> tuple[np.ndarray, np.ndarray]:
+        """HPC revenue recognised today and the cash it brought, summed over projects: prepaid leases are
+        deferred revenue, used before the lease pays cash and kept when the lease ends."""
+        if not self.hpc_pools:  # no projects: the sums over none are 0
+            return np.zeros(self.paths), np.zeros(self.paths)
+        self.deferred_revenue_usd = self.deferred_revenue_usd + f.hpc_prepayment_usd
+        used = np.minimum(self.deferred_revenue_usd, f.hpc_revenue_usd)
+        kept = np.where(f.hpc_lease_ended.astype(bool), self.deferred_revenue_usd - used, 0.0)
+        self.deferred_revenue_usd = self.deferred_revenue_usd - used - kept
+        return (f.hpc_revenue_usd + kept).sum(axis=0), (f.hpc_revenue_usd - used + f.hpc_prepayment_usd).sum(axis=0)
+
     def _book_assets(self, f, day: int) -> None:
         """Machines (leavers at book value, then deliveries), sites and HPC assets: capex, impairment and
         the day's depreciation, split into mining's, hosting's (the sites' MW shares) and HPC's."""
         c, alive = self.cfg, self.alive
         leaving = f.retired_units + f.lost_units
-        removed = (np.minimum(leaving, self.units) * self.book_values.on(self.unit_cost_usd, day)).sum(axis=0)
-        self.units = np.maximum(self.units - leaving, 0.0)
+        if leaving.any():
+            removed = (np.minimum(leaving, self.units) * self.book_values.on(self.unit_cost_usd, day)).sum(axis=0)
+            self.units = np.maximum(self.units - leaving, 0.0)
+        else:  # no unit leaves: nothing to write off (a sum of 0.0 × book value) and the units stay
+            removed = np.zeros(self.paths)
         impairment = removed - f.resale_value_usd
         delivered = f.delivered_units > 0
         if delivered.any():  # (otherwise unit costs stay and no units are added)
@@ -452,7 +416,7 @@ class Ledger:
         price_for_issuance = self.share_price_usd
         self._stock_compensation(price_for_issuance)
         if cal.month_end:
-            pretax_month = self._pretax(self.month)
+            pretax_month = self._pretax(self.lines.month_lines())
             self.cum_pretax_usd = self.cum_pretax_usd + pretax_month
             taxed = np.maximum(self.cum_pretax_usd, 0.0)
             tax = c.tax_rate * (taxed - self.taxed_base_usd) * alive
@@ -462,22 +426,10 @@ class Ledger:
             self.equity_usd = self.equity_usd - tax
         if cal.quarter_start:
             self._quarter_start(price_for_issuance)
-        need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
-        for source in policy.funding_order:
-            if source == "sell_btc":
-                sold = np.minimum(self.treasury_btc, need / self.price_usd)
-                self._sell_btc(sold)
-            elif c.equity.atm_enabled:
-                self._atm(need, price_for_issuance)
-            need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
-        shortfall = np.maximum(-self.cash_usd, 0.0) * alive
-        distressed = shortfall > 0
-        if distressed.any():
-            self.flag("cash_shortfall", distressed)
-            self._book("unpaid_obligations_usd", shortfall)
-            self.arrears_usd = self.arrears_usd + shortfall
-            self.cash_usd = self.cash_usd + shortfall
-            self.alive = alive & ~distressed
+        if (self.cash_usd < policy.min_cash_usd).any():  # (else no path needs cash)
+            self._fund(alive, price_for_issuance)
+        if (self.cash_usd < 0).any():  # (else no path is short)
+            self._distress(alive)
 
         price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
         self.share_price_usd = np.where(self.alive & (price >= MIN_TRADED_PRICE_USD), price, 0.0)
@@ -487,6 +439,30 @@ class Ledger:
         self.month_days += 1
         if cal.month_end:
             self._close_month(day)
+        self.lines.settle()  # the day's lines into the month's and the running sums, all at once
+
+    def _fund(self, alive, price_for_issuance) -> None:
+        """Top cash up to ``min_cash_usd`` from the sources in ``funding_order``."""
+        policy = self.cfg.treasury_policy
+        need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
+        for source in policy.funding_order if need.any() else ():  # (nothing needed: each source would move 0)
+            if source == "sell_btc":
+                sold = np.minimum(self.treasury_btc, need / self.price_usd)
+                self._sell_btc(sold)
+            elif self.cfg.equity.atm_enabled:
+                self._atm(need, price_for_issuance)
+            need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
+
+    def _distress(self, alive) -> None:
+        """Paths still short of cash after funding: the shortfall becomes arrears and the company stops."""
+        shortfall = np.maximum(-self.cash_usd, 0.0) * alive
+        distressed = shortfall > 0
+        if distressed.any():
+            self.flag("cash_shortfall", distressed)
+            self._book("unpaid_obligations_usd", shortfall)
+            self.arrears_usd = self.arrears_usd + shortfall
+            self.cash_usd = self.cash_usd + shortfall
+            self.alive = alive & ~distressed
 
     def _quarter_start(self, price_for_issuance) -> None:
         """A new quarter: the ATM's caps reset; BTC bought with ATM capital (or spare cash); buybacks."""
@@ -512,8 +488,15 @@ class Ledger:
 
     # ------------------------------------------------------------------ helpers
     def _book(self, line: str, amount) -> None:
-        np.add(self.month[line], amount, out=self.month[line])  # in place: the month's and the total's own arrays
-        np.add(self.total[line], amount, out=self.total[line])
+        self.lines.book(line, amount)
+
+    def _book_segments(self, prefix: str, amount) -> None:
+        """``amount`` into its mining, hosting and HPC lines by the day's revenue shares (segments.py)."""
+        if self._segment_shares is None:  # all mining's: x × 1.0 is x, and the parts × 0.0 would add 0.0
+            self._book(f"{prefix}_mining_usd", amount)
+            return
+        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
+            self._book(f"{prefix}_{name}_usd", amount * share)
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
@@ -569,8 +552,9 @@ class Ledger:
         f, total = self.flows, np.zeros(self.paths)
         if not len(self.hpc_pools):
             return total
-        value = self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh)
-        for j, signed in enumerate(self.contracts.signed(day)):
+        signed_by = self.contracts.signed(day)  # (none signed yet: no contract to value)
+        value = self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh) if signed_by.any() else None
+        for j, signed in enumerate(signed_by):
             total = total + (value[j] if signed else self._hpc_book_usd(j))
         return total
 
@@ -584,15 +568,17 @@ class Ledger:
         """Diluted shares, face of the debt and its face-weighted years to maturity; in-the-money
         convertibles (at the previous close) count as shares and leave the debt (if-converted)."""
         # options, RSUs and warrants by the treasury-stock method at the previous close (issue 18)
-        diluted = dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd)
+        diluted = (dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd) if self.cfg.dilutive
+                   else self.shares)  # (none: it would add 0.0 to each count)
         faces, years = np.empty((len(self.debt_books) + 1, self.paths)), np.empty((len(self.debt_books) + 1, self.paths))
         faces[0], years[0] = self.arrears_usd, structural.MIN_YEARS
         for i, book in enumerate(self.debt_books, start=1):
             faces[i], years[i] = book.balance_usd, book.years_left(day)
             if isinstance(book, ConvertibleBook):
                 itm = book.in_the_money(self.share_price_usd)
-                diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
-                faces[i][itm] = 0.0
+                if itm.any():  # (else it adds no shares and keeps its face)
+                    diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
+                    faces[i][itm] = 0.0
         return diluted, faces.sum(axis=0), structural.face_weighted_years(faces, years)
 
     def _firm_value(self, day: int) -> tuple[np.ndarray, np.ndarray]:
@@ -623,9 +609,9 @@ class Ledger:
         diluted, face, years = self._strike(day)
         assets, linked = self._firm_value(day)
         sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
+        self.nav_usd, has_shares = assets - face, diluted > 0
         self.nav_per_share_usd = np.zeros(self.paths)
-        np.divide(assets - face, diluted, out=self.nav_per_share_usd, where=diluted > 0)
-        self.nav_usd = assets - face
+        np.divide(self.nav_usd, diluted, out=self.nav_per_share_usd, where=has_shares)
         if day == 0:
             if market is not None:
                 intangible0 = structural.implied_asset_value_usd(market.share_price_usd * diluted, face, years, sigma,
@@ -644,7 +630,7 @@ class Ledger:
         equity = structural.merton_equity_usd(assets + intangible, face, years, sigma, v.risk_free_rate) \
             * structural.equity_multiple(day, self.equity_multiple0, v.long_run_premium, v.premium_half_life_days)
         per_share = np.zeros(self.paths)
-        np.divide(equity, diluted, out=per_share, where=diluted > 0)
+        np.divide(equity, diluted, out=per_share, where=has_shares)
         return per_share
 
     def _stock_compensation(self, share_price_usd) -> None:
@@ -664,17 +650,20 @@ class Ledger:
                 expense = np.minimum(expense, e.sbc_max_shares_per_year / units.DAYS_PER_YEAR * average)
             shares = _shares_for(expense, average)
         self._book("sbc_usd", expense)
-        for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
-            self._book(f"sbc_{name}_usd", expense * share)
+        self._book_segments("sbc", expense)
         self._issue(shares)
 
     def _track_equity_returns(self, day: int) -> None:
         """Running sums for the equity beta and the running maximum drawdown."""
         sp, price = self.share_price_usd, self.price_usd
+        positive = (sp > 0) & (price > 0)
         if day > 0:
-            ok = (sp > 0) & (self._last_share_price > 0) & (price > 0) & (self._last_price > 0)
-            x = np.log(np.where(ok, price / np.where(ok, self._last_price, 1.0), 1.0))
-            y = np.log(np.where(ok, sp / np.where(ok, self._last_share_price, 1.0), 1.0))
+            ok = positive & self._last_positive  # (yesterday's share price and BTC price > 0)
+            if ok.all():  # (the masks below would change nothing)
+                x, y = np.log(price / self._last_price), np.log(sp / self._last_share_price)
+            else:
+                x = np.log(np.where(ok, price / np.where(ok, self._last_price, 1.0), 1.0))
+                y = np.log(np.where(ok, sp / np.where(ok, self._last_share_price, 1.0), 1.0))
             b = self.beta
             b["n"] += ok
             b["x"] += x
@@ -685,12 +674,16 @@ class Ledger:
                 self.log_returns.push(np.log(price / self._last_price))
         if day == 0:
             self.first_share_price_usd = sp.copy()
-        self.peak_share_price_usd = np.maximum(self.peak_share_price_usd, sp)
-        drawdown = np.full(self.paths, np.nan)
-        np.divide(self.peak_share_price_usd - sp, self.peak_share_price_usd, out=drawdown,
-                  where=self.peak_share_price_usd > 0)
+        self.peak_share_price_usd = peak = np.maximum(self.peak_share_price_usd, sp)
+        # a peak never falls (the share price is never NaN): once above 0 on every path, no mask is needed
+        self._peaks_positive = self._peaks_positive or bool((peak > 0).all())
+        if self._peaks_positive:
+            drawdown = (peak - sp) / peak
+        else:
+            drawdown = np.full(self.paths, np.nan)
+            np.divide(peak - sp, peak, out=drawdown, where=peak > 0)
         self.max_drawdown = np.fmax(self.max_drawdown, drawdown)
-        self._last_share_price, self._last_price = sp.copy(), price.copy()
+        self._last_share_price, self._last_price, self._last_positive = sp.copy(), price.copy(), positive
 
     def _balance(self, day: int) -> dict:
         pledged = self.pledged_btc()
@@ -710,7 +703,7 @@ class Ledger:
         return {k: np.array(v, dtype=float, copy=True) for k, v in b.items()}
 
     def _close_month(self, day: int) -> None:
-        m = self.month
+        m = self.lines.month_lines()
         m["pretax_income_usd"] = self._pretax(m)
         m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
         m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
@@ -720,12 +713,12 @@ class Ledger:
                         + m["unpaid_obligations_usd"])
         m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
         for k in ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd"):
-            self.total[k] = self.total[k] + m[k]
+            self.lines.total[self.lines.index[k]] += m[k]  # (a line the month end derives, never booked)
         opening = self.records[-1]["balance"] if self.records else self.opening_balance
         balance = self._balance(day)
         self._check(opening, balance, m)
         self.records.append({"lines": {k: v.copy() for k, v in m.items()}, "balance": balance})
-        self.month = {k: np.zeros(self.paths) for k in _FLOW_LINES}
+        self.lines.new_month()
         self.previous_month_btc, self.previous_month_days = self.month_btc, self.month_days
         self.month_btc, self.month_days = np.zeros(self.paths), 0
 
@@ -753,7 +746,7 @@ class Ledger:
         last = self._balance(self.days - 1)
         diluted = self._strike(self.days - 1)[0]
         b = self.beta
-        return {**self.total, **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
+        return {**self.lines.total_lines(), **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
                 "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
                 "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
                 "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,

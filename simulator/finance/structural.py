@@ -91,10 +91,14 @@ def merton_equity_usd(asset_value_usd, debt_face_usd, years, asset_vol_annual, r
     t = np.maximum(np.asarray(years, dtype=float), MIN_YEARS)
     sigma = np.asarray(asset_vol_annual, dtype=float)
     solvent, owes = v > 0, f > 0
+    everywhere = solvent.all() and owes.all()  # (then the masks below select v and f themselves)
     sd = sigma * np.sqrt(t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = (np.log(np.where(solvent & owes, v, 1.0) / np.where(owes, f, 1.0)) + (rate_annual + 0.5 * sigma ** 2) * t) / sd
+        ratio = v / f if everywhere else np.where(solvent & owes, v, 1.0) / np.where(owes, f, 1.0)
+        d1 = (np.log(ratio) + (rate_annual + 0.5 * sigma ** 2) * t) / sd
     call = v * ndtr(d1) - f * np.exp(-rate_annual * t) * ndtr(d1 - sd)
+    if everywhere:
+        return np.maximum(call, 0.0)
     equity = np.where(owes, np.maximum(call, 0.0), v)
     return np.where(solvent, equity, 0.0)
 
