@@ -537,9 +537,10 @@ def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.
     return ths * f, mw * np.where(f < 1, f ** ku, f ** ko)
 
 
-def is_summer(month: int) -> bool:
-    """June–September: ERCOT's 4CP months and the season of most grid-stress calls."""
-    return 6 <= month <= 9
+def is_summer(month):
+    """June–September: ERCOT's 4CP months and the season of most grid-stress calls (``month`` an int or
+    an array of months, elementwise)."""
+    return (6 <= month) & (month <= 9)
 
 
 def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_per_mwh: np.ndarray) -> np.ndarray:
@@ -550,10 +551,11 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     the calls fall on that many highest-priced hours of the day (grid operators call
     demand response when the system is short, which is when real-time prices are highest).
     Hours of equal price are taken in the order of their draws, so at a fixed price the call
-    hours are exactly the hours with ``u_h < p``.
+    hours are exactly the hours with ``u_h < p``. ``month`` is an int or each column's month
+    ``(paths,)`` (a block of days as columns, :mod:`simulator.site_block`).
     """
-    p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
-    n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
+    p = programme.call_probability * np.where(is_summer(np.asarray(month)), programme.summer_call_multiplier, 1.0)
+    n_calls = (u_hours < np.minimum(p, 1.0)).sum(axis=0)
     calls = np.zeros(u_hours.shape, dtype=bool)
     called = np.flatnonzero(n_calls)  # most days most paths have no call: rank only the others
     if not len(called):
@@ -671,13 +673,13 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
                         site.cooling_overhead, cohorts.efficiency_jth, ths, mw, cap_mw, ppa=ppa, margins=margins)
 
 
-def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, stopped: np.ndarray, policies,
-                avoidable_fixed_usd: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def policy_step(cohort_margin_usd: np.ndarray, present: np.ndarray, losing_days: np.ndarray, stopped: np.ndarray,
+                policies, avoidable_fixed_usd: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stop and retire rules on a day: ``(losing_days, stopped, retire_now)``, each ``(cohorts, paths)``.
 
-    A cohort loses on a day when its own margin after the hour-by-hour dispatch (``run``
-    from :func:`dispatch_site` with ``margins=True`` and every working unit; see
-    :func:`cohort_margins_usd`) does not cover the fixed costs stopping it would save:
+    A cohort loses on a day when its own margin after the hour-by-hour dispatch
+    (``cohort_margin_usd`` of :func:`dispatch_site` with ``margins=True`` and every working unit;
+    see :func:`cohort_margins_usd`) does not cover the fixed costs stopping it would save:
     ``margin − avoidable_fixed_usd < 0``. The engine passes 0: in this model nothing a
     stopped cohort saves is fixed (site opex is charged on capacity, failures and repairs
     happen either way), so a cohort that curtailment idles all day (margin 0) is not losing.
@@ -686,7 +688,7 @@ def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, sto
     again on its first day that is not losing; ``retire`` sells it once the run reaches its
     ``negative_margin_days``.
     """
-    losing = (run.cohort_margin_usd - avoidable_fixed_usd < 0) & present
+    losing = (cohort_margin_usd - avoidable_fixed_usd < 0) & present
     losing_days = np.where(losing, losing_days + 1, 0)
     if policies.stop:
         stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
