@@ -198,7 +198,9 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     the running TH/s and MW in O(hours × paths × log cohorts) instead of comparing every
     cohort in every hour. ``uptime_target`` also runs everything in the cheapest
     ``ceil(uptime × 24)`` hours of the day; ``schedule`` runs everything except in
-    ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax).
+    ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax);
+    curtailed energy = Σ_h (available MW − MW_h) × (1 + overhead), hour by hour, so exactly 0 when
+    everything runs (the difference of the day's totals left a rounding residue).
     Under a PPA whose minimum take is below its block the economic count maximises the
     hour's margin against the bill's marginal cost instead (:func:`ppa_running_count`).
     """
@@ -219,15 +221,16 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
                                                         working_mw, cum_mw, ppa)
     facility = 1 + cooling_overhead
     running_mw *= facility
-    available_mwh = cum_mw[-1] * facility * units.HOURS_PER_DAY
+    available_mw = cum_mw[-1] * facility
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
         running_mw = np.broadcast_to(running_mw, (units.HOURS_PER_DAY, paths))  # a read-only view, not 24 copies
         mean_ths = running_ths[0]
     else:
         mean_ths = running_ths.mean(axis=0)
     energy_mwh = running_mw.sum(axis=0)  # the 24 hours added one by one, as for 24 price rows
+    curtailed_mwh = (available_mw - running_mw).sum(axis=0)  # hour by hour: exactly 0 when everything runs
     return Dispatch(running_ths=mean_ths, energy_hourly_mwh=running_mw,  # MW for an hour = MWh
-                    curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh, **extra)
+                    curtailed_mwh=np.maximum(curtailed_mwh, 0.0), energy_mwh=energy_mwh, **extra)
 
 
 def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
