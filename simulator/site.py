@@ -660,6 +660,8 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
     """
     ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
     cap_mw = None
+    if not len(working):  # a site without cohorts (HPC only) has nothing to shed
+        calls = avoid = None
     calls = calls if calls is not None and calls.any() else None  # a day without a call or an avoided hour
     avoid = avoid if avoid is not None and avoid.any() else None  # caps nothing: the uncapped dispatch
     if calls is not None:

@@ -160,7 +160,7 @@ def to_columns(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(x[0])
     if x.ndim == 2:
         return np.ascontiguousarray(x).reshape(-1)
-    return np.ascontiguousarray(x.swapaxes(0, 1)).reshape(x.shape[1], -1)
+    return np.ascontiguousarray(x.swapaxes(0, 1)).reshape(x.shape[1], x.shape[0] * x.shape[2])
 
 
 def _pad(y: np.ndarray) -> np.ndarray:

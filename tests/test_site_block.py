@@ -86,8 +86,8 @@ CASES = [
 ]
 
 
-def scenario(site: dict, top: dict, horizon: int, dynamic: int | None):
-    fleet = [dict(c) for c in FLEET]
+def scenario(site: dict, top: dict, horizon: int, dynamic: int | None, fleet: list | None = None):
+    fleet = [dict(c) for c in (FLEET if fleet is None else fleet)]
     if dynamic is not None:
         fleet[dynamic]["tuning"] = "dynamic"
     doc = {"name": "site block", "start": START, "horizon_days": horizon, "paths": 2, "seed": 1,
@@ -398,3 +398,25 @@ def test_demand_response_calls_take_each_columns_month():
     both = site_model.demand_response_calls(dr, u, months, price)
     assert_array_equal(both[:, :2], site_model.demand_response_calls(dr, u[:, :2], 5, price[:, :2]))
     assert_array_equal(both[:, 2:], site_model.demand_response_calls(dr, u[:, 2:], 6, price[:, 2:]))
+
+
+def test_a_site_without_cohorts_runs_its_programmes_through_summer():
+    """An HPC-only site with 4CP and demand response: nothing to shed, nothing drawn, its charges all the same
+    (the day form failed on the first avoided hour, shedding from an empty merit order)."""
+    site = {"power": INDEX, "curtailment": {"policy": "economic"}, "opex_usd_per_mw_year": 40000.0,
+            "four_cp": {"transmission_usd_per_kw_year": 55.0, "prior_4cp_mw": 20.0},
+            "demand_response": {"committed_mw": 5.0, "availability_usd_per_mw_month": 4000.0, "call_probability": 0.3}}
+    s = scenario(site, {"policies": {"stop": {"negative_margin_days": 1}}}, 60, None, fleet=FLEET[-1:])
+    cohorts = build_cohorts(s, library_for(s))
+    plan = plan_site(s, 0, cohorts, pd.date_range(s.start, periods=60, freq="D"))
+    assert len(plan.mine) == 0
+    x = inputs(60, 2, 3, 6)
+    working = x["working"][:, :1]
+    state = start_site(plan, 1, np.arange(3), working[0])
+    for day0, m in block_starts(60, 30):
+        flows = site_block(plan, state, day0, m, 60, x["hashprice"][day0:day0 + m], 3.0, x["offline"][day0:day0 + m],
+                           x["hpc_mw"][day0:day0 + m], working[day0:day0 + m], units_of(working[day0]),
+                           np.zeros((1, 3)))
+        assert (flows.energy_mwh == 0).all() and (flows.power_cost_usd == 0).all()
+        assert_allclose(flows.transmission_charge_usd, 55.0 * 1000 * 20.0 / 365)  # the prior 4CP load's charge
+        assert_allclose(flows.site_opex_usd, 40000.0 * 60.0 / 365)
