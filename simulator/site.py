@@ -223,12 +223,13 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     running_mw *= facility
     available_mw = cum_mw[-1] * facility
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
+        curtailed_mwh = (available_mw - running_mw[0]) * units.HOURS_PER_DAY
         running_mw = np.broadcast_to(running_mw, (units.HOURS_PER_DAY, paths))  # a read-only view, not 24 copies
         mean_ths = running_ths[0]
     else:
+        curtailed_mwh = (available_mw - running_mw).sum(axis=0)  # hour by hour: exactly 0 when everything runs
         mean_ths = running_ths.mean(axis=0)
     energy_mwh = running_mw.sum(axis=0)  # the 24 hours added one by one, as for 24 price rows
-    curtailed_mwh = (available_mw - running_mw).sum(axis=0)  # hour by hour: exactly 0 when everything runs
     return Dispatch(running_ths=mean_ths, energy_hourly_mwh=running_mw,  # MW for an hour = MWh
                     curtailed_mwh=np.maximum(curtailed_mwh, 0.0), energy_mwh=energy_mwh, **extra)
 

@@ -23,6 +23,7 @@ from simulator.config.checks import library_for
 from simulator.config.loader import Document, validate_document
 from simulator.finance import segments
 from simulator.fleet import FailureState, build_cohorts, retire_cohorts
+from simulator import site_block as site_block_module
 from simulator.site_block import POWER_BLOCK_DAYS, PROGRAMME_BLOCK_DAYS, SiteFlows, site_block
 from simulator.site_day import plan_site, site_day, start_site
 
@@ -261,6 +262,17 @@ def test_a_block_gives_the_days_floats_bit_for_bit(case, n):
                          ids=lambda c: c[0])
 def test_a_block_without_tax_and_over_many_paths_is_bit_identical(case):
     run_both(case, 30, paths=17, seed=5, tax=0.0)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("fixed-economic", "index-spikes-economic", "tuned-dr-4cp",
+                                                              "ppa-expiry-hosting", "stop-index-uptime")],
+                         ids=lambda c: c[0])
+@pytest.mark.parametrize("values", [100, 1000])
+def test_a_block_cut_into_cache_sized_calls_is_bit_identical(case, values, monkeypatch):
+    """Many paths: a block is dispatched a few days at a time (VALUES_PER_CALL), here forced down to one
+    day (100 values at 3 paths) and a few days a call; the pieces' floats are the days' own."""
+    monkeypatch.setattr(site_block_module, "VALUES_PER_CALL", values)
+    run_both(case, 30, paths=3, seed=7)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("fixed-economic", "tuned-ambient", "four-cp",
