@@ -229,7 +229,8 @@ def _segment_bounds(plan: SitePlan, day0: int, n: int, paths: int, rows: int,
 
 @dataclass(frozen=True)
 class _Days:
-    """A block's inputs by day: ``(n, …, P)`` arrays, and ``offline`` ``(n,)`` and 4CP ``avoid`` ``(n, 24)``."""
+    """A block's inputs by day: ``(n, …, P)`` arrays (``working`` of every cohort), ``offline`` ``(n,)`` and
+    4CP ``avoid`` ``(n, 24)``."""
 
     hashprice: np.ndarray
     price: np.ndarray
@@ -259,7 +260,7 @@ def _segments(plan: SitePlan, day0: int, n: int, x: _Days) -> list[_Segment]:
         out.append(_Segment(lo, hi, paths, plan.derate_by_month[int(plan.months[day0 + lo])],
                             _columns(x.hashprice[lo:hi]), price, online, calls,
                             None if x.avoid is None else _spread(x.avoid[lo:hi], paths), ppa, terms,
-                            _columns(x.working[lo:hi]) * online))
+                            _columns(x.working[lo:hi, plan.mine]) * online))
     return out
 
 
@@ -418,7 +419,7 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     site, paths = plan.site, np.shape(hashprice_usd_per_ph_day)[-1]
     offline, hpc_mw = np.asarray(offline, dtype=bool), np.asarray(hpc_mw, dtype=float)
     x = _Days(np.asarray(hashprice_usd_per_ph_day), _block_prices(plan, state, day0, n, days), offline,
-              working[:, plan.mine], _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
+              working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
     segments = _segments(plan, day0, n, x)
     runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
