@@ -380,7 +380,7 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     """The block's capacity, opex split by use (:func:`simulator.finance.segments.mw_shares`), hosting
     revenue (0 on offline days) and expansion capex, each ``(n,)``."""
     site = plan.site
-    capacity = plan.capacity_mw[day0:day0 + n]
+    capacity = plan.capacity_mw[day0:day0 + n].copy()  # the flows share no array with the plan
     hosted_mw = np.where(offline, 0.0, site.hosting.mw) if site.hosting is not None else np.zeros(n)
     opex = site.opex_usd_per_mw_year * capacity / units.DAYS_PER_YEAR
     shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
@@ -388,7 +388,7 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     revenue = None if hosting_revenue_usd is None else np.where(offline, 0.0, hosting_revenue_usd)
     return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share,
                 site_mw=(capacity, hosted_mw, hpc_mw), hosting_revenue_usd=revenue,
-                expansion_capex_usd=plan.expansion_capex_usd[day0:day0 + n])
+                expansion_capex_usd=plan.expansion_capex_usd[day0:day0 + n].copy())
 
 
 def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, hashprice_usd_per_ph_day: np.ndarray,
@@ -417,7 +417,7 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     assert (day0 % POWER_BLOCK_DAYS) + n <= POWER_BLOCK_DAYS and day0 + n <= days, (day0, n)
     assert n == 1 or not plan.policies.retire, "a retire policy retires in place: blocks of one day"
     site, paths = plan.site, np.shape(hashprice_usd_per_ph_day)[-1]
-    offline, hpc_mw = np.asarray(offline, dtype=bool), np.asarray(hpc_mw, dtype=float)
+    offline, hpc_mw = np.asarray(offline, dtype=bool), np.array(hpc_mw, dtype=float)  # hpc_mw: a copy, returned
     x = _Days(np.asarray(hashprice_usd_per_ph_day), _block_prices(plan, state, day0, n, days), offline,
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)

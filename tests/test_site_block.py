@@ -432,3 +432,23 @@ def test_a_site_without_cohorts_runs_its_programmes_through_summer():
         assert (flows.energy_mwh == 0).all() and (flows.power_cost_usd == 0).all()
         assert_allclose(flows.transmission_charge_usd, 55.0 * 1000 * 20.0 / 365)  # the prior 4CP load's charge
         assert_allclose(flows.site_opex_usd, 40000.0 * 60.0 / 365)
+
+
+@pytest.mark.parametrize("values", [100, 65536])
+def test_a_blocks_flows_share_no_array(values, monkeypatch):
+    """Each field is its own memory (a day record adds to them in place), none the plan's schedules."""
+    monkeypatch.setattr(site_block_module, "VALUES_PER_CALL", values)  # one call, or a call a day
+    case = next(c for c in CASES if c[0] == "hosting-expansion")
+    s = scenario(*case[1:])
+    cohorts = build_cohorts(s, library_for(s))
+    plan = plan_site(s, 0, cohorts, pd.date_range(s.start, periods=64, freq="D"))
+    x = inputs(64, len(cohorts), 3, 8)
+    state = start_site(plan, 1, np.arange(3), x["working"][0])
+    flows = site_block(plan, state, 0, 30, 64, x["hashprice"][:30], 3.0, x["offline"][:30], x["hpc_mw"][:30],
+                       x["working"][:30], units_of(x["working"][0]), np.zeros((6, 3)))
+    arrays = [getattr(flows, f.name) for f in dataclasses.fields(SiteFlows)]
+    arrays = [a for v in arrays for a in (v if isinstance(v, tuple) else (v,)) if isinstance(a, np.ndarray)]
+    arrays += [plan.capacity_mw, plan.expansion_capex_usd]
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            assert not np.shares_memory(a, b)
