@@ -264,8 +264,9 @@ def test_a_block_without_tax_and_over_many_paths_is_bit_identical(case):
     run_both(case, 30, paths=17, seed=5, tax=0.0)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("fixed-economic", "index-spikes-economic", "tuned-dr-4cp",
-                                                              "ppa-expiry-hosting", "stop-index-uptime")],
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in ("fixed-economic", "index-spikes-economic",
+                                                              "tuned-dr-4cp", "ppa-expiry-hosting",
+                                                              "stop-index-uptime")],
                          ids=lambda c: c[0])
 @pytest.mark.parametrize("values", [100, 1000])
 def test_a_block_cut_into_cache_sized_calls_is_bit_identical(case, values, monkeypatch):
