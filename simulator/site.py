@@ -198,7 +198,9 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     the running TH/s and MW in O(hours × paths × log cohorts) instead of comparing every
     cohort in every hour. ``uptime_target`` also runs everything in the cheapest
     ``ceil(uptime × 24)`` hours of the day; ``schedule`` runs everything except in
-    ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax).
+    ``hours_off``. Energy = Σ_h MW_h × (1 + overhead); cost = Σ_h energy_h × (price_h + tax);
+    curtailed energy = Σ_h (available MW − MW_h) × (1 + overhead), hour by hour, so exactly 0 when
+    everything runs (the difference of the day's totals left a rounding residue).
     Under a PPA whose minimum take is below its block the economic count maximises the
     hour's margin against the bill's marginal cost instead (:func:`ppa_running_count`).
     """
@@ -219,15 +221,17 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
                                                         working_mw, cum_mw, ppa)
     facility = 1 + cooling_overhead
     running_mw *= facility
-    available_mwh = cum_mw[-1] * facility * units.HOURS_PER_DAY
+    available_mw = cum_mw[-1] * facility
     if running_mw.shape[0] == 1:  # one price row stands for every hour alike (a fixed contract)
+        curtailed_mwh = (available_mw - running_mw[0]) * units.HOURS_PER_DAY
         running_mw = np.broadcast_to(running_mw, (units.HOURS_PER_DAY, paths))  # a read-only view, not 24 copies
         mean_ths = running_ths[0]
     else:
+        curtailed_mwh = (available_mw - running_mw).sum(axis=0)  # hour by hour: exactly 0 when everything runs
         mean_ths = running_ths.mean(axis=0)
     energy_mwh = running_mw.sum(axis=0)  # the 24 hours added one by one, as for 24 price rows
     return Dispatch(running_ths=mean_ths, energy_hourly_mwh=running_mw,  # MW for an hour = MWh
-                    curtailed_mwh=np.maximum(available_mwh - energy_mwh, 0.0), energy_mwh=energy_mwh, **extra)
+                    curtailed_mwh=np.maximum(curtailed_mwh, 0.0), energy_mwh=energy_mwh, **extra)
 
 
 def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
@@ -537,9 +541,10 @@ def _tuned_setting(value: np.ndarray, cost: np.ndarray, ths: np.ndarray, mw: np.
     return ths * f, mw * np.where(f < 1, f ** ku, f ** ko)
 
 
-def is_summer(month: int) -> bool:
-    """June–September: ERCOT's 4CP months and the season of most grid-stress calls."""
-    return 6 <= month <= 9
+def is_summer(month):
+    """June–September: ERCOT's 4CP months and the season of most grid-stress calls (``month`` an int or
+    an array of months, elementwise)."""
+    return (6 <= month) & (month <= 9)
 
 
 def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_per_mwh: np.ndarray) -> np.ndarray:
@@ -550,10 +555,11 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     the calls fall on that many highest-priced hours of the day (grid operators call
     demand response when the system is short, which is when real-time prices are highest).
     Hours of equal price are taken in the order of their draws, so at a fixed price the call
-    hours are exactly the hours with ``u_h < p``.
+    hours are exactly the hours with ``u_h < p``. ``month`` is an int or each column's month
+    ``(paths,)`` (a block of days as columns, :mod:`simulator.site_block`).
     """
-    p = programme.call_probability * (programme.summer_call_multiplier if is_summer(month) else 1.0)
-    n_calls = (u_hours < min(p, 1.0)).sum(axis=0)
+    p = programme.call_probability * np.where(is_summer(np.asarray(month)), programme.summer_call_multiplier, 1.0)
+    n_calls = (u_hours < np.minimum(p, 1.0)).sum(axis=0)
     calls = np.zeros(u_hours.shape, dtype=bool)
     called = np.flatnonzero(n_calls)  # most days most paths have no call: rank only the others
     if not len(called):
@@ -655,6 +661,8 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
     """
     ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
     cap_mw = None
+    if not len(working):  # a site without cohorts (HPC only) has nothing to shed
+        calls = avoid = None
     calls = calls if calls is not None and calls.any() else None  # a day without a call or an avoided hour
     avoid = avoid if avoid is not None and avoid.any() else None  # caps nothing: the uncapped dispatch
     if calls is not None:
@@ -671,13 +679,13 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
                         site.cooling_overhead, cohorts.efficiency_jth, ths, mw, cap_mw, ppa=ppa, margins=margins)
 
 
-def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, stopped: np.ndarray, policies,
-                avoidable_fixed_usd: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def policy_step(cohort_margin_usd: np.ndarray, present: np.ndarray, losing_days: np.ndarray, stopped: np.ndarray,
+                policies, avoidable_fixed_usd: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stop and retire rules on a day: ``(losing_days, stopped, retire_now)``, each ``(cohorts, paths)``.
 
-    A cohort loses on a day when its own margin after the hour-by-hour dispatch (``run``
-    from :func:`dispatch_site` with ``margins=True`` and every working unit; see
-    :func:`cohort_margins_usd`) does not cover the fixed costs stopping it would save:
+    A cohort loses on a day when its own margin after the hour-by-hour dispatch
+    (``cohort_margin_usd`` of :func:`dispatch_site` with ``margins=True`` and every working unit;
+    see :func:`cohort_margins_usd`) does not cover the fixed costs stopping it would save:
     ``margin − avoidable_fixed_usd < 0``. The engine passes 0: in this model nothing a
     stopped cohort saves is fixed (site opex is charged on capacity, failures and repairs
     happen either way), so a cohort that curtailment idles all day (margin 0) is not losing.
@@ -686,7 +694,7 @@ def policy_step(run: Dispatch, present: np.ndarray, losing_days: np.ndarray, sto
     again on its first day that is not losing; ``retire`` sells it once the run reaches its
     ``negative_margin_days``.
     """
-    losing = (run.cohort_margin_usd - avoidable_fixed_usd < 0) & present
+    losing = (cohort_margin_usd - avoidable_fixed_usd < 0) & present
     losing_days = np.where(losing, losing_days + 1, 0)
     if policies.stop:
         stopped = losing & (stopped | (losing_days >= policies.stop.negative_margin_days))
