@@ -59,7 +59,8 @@ def instrument(cls, spent: collections.Counter) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--paths", type=int, default=bench.PATHS)
-    ap.add_argument("--days", type=int, default=1460, help="days (default 1460: four years, a 40 %% run)")
+    ap.add_argument("--days", type=int, default=None,
+                    help="days (default 1460 for bench-10y, four years, a 40 %% run; a --scenario's horizon)")
     ap.add_argument("--cpu", action="store_true", help="CPU time of this process instead of wall time")
     ap.add_argument("--scenario", default=None, help="a scenario file instead of bench-10y (--days: its horizon unless given)")
     args = ap.parse_args(argv)
@@ -72,10 +73,11 @@ def main(argv=None) -> int:
     instrument(engine._Simulation, spent)
     if args.scenario:
         from simulator.config import load_scenario
-        scenario = load_scenario(args.scenario, [f"paths={args.paths}"] + ([f"horizon_days={args.days}"]
-                                                                          if "--days" in (argv or sys.argv) else []))
+        scenario = load_scenario(args.scenario, [f"paths={args.paths}"] + (
+            [f"horizon_days={args.days}"] if args.days is not None else []))
         args.days = scenario.horizon_days
     else:
+        args.days = args.days or 1460
         scenario = bench.bench_10y(paths=args.paths, days=args.days)
     t0 = CLOCK["clock"]()
     engine.simulate(scenario, keep_paths=20, workers=1)  # the actors' clocks are in this process

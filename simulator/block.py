@@ -58,21 +58,6 @@ def block_bounds(days: int, cut_days=(), every_day: bool = False) -> list[tuple[
     return [(a, b - a) for a, b in zip(starts, starts[1:] + [days])]
 
 
-def stack_days(records: list):
-    """Dataclass records of consecutive days as one record of the block: each array field stacked on a
-    new first axis, floats as ``(n,)`` arrays, tuples entry by entry; a field None on every day stays
-    None, one None on some days only is zero on those (None: the day had none of it)."""
-    def stack(values):
-        given = next((v for v in values if v is not None), None)
-        if given is None:
-            return None
-        if isinstance(given, tuple):
-            return tuple(stack([v[k] for v in values]) for k in range(len(given)))
-        zero = np.zeros(np.shape(given))
-        return np.stack([zero if v is None else np.asarray(v, dtype=float) for v in values])
-    return type(records[0])(**{f.name: stack([getattr(r, f.name) for r in records]) for f in fields(records[0])})
-
-
 def _row(value, j: int):
     """Day ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
     if isinstance(value, np.ndarray):

@@ -153,10 +153,9 @@ class DayRecord:
             self.demand_response_credit_usd += f.demand_response_credit_usd
         if f.transmission_charge_usd is not None:
             self.transmission_charge_usd += f.transmission_charge_usd
-        if f.hosting_revenue_usd is not None:  # a block's revenue is one per day (n,): added to each path
+        if f.hosting_revenue_usd is not None:
             self.hosting_power_cost_usd += f.hosting_power_cost_usd
-            self.hosting_revenue_usd += np.asarray(f.hosting_revenue_usd)[..., None] \
-                if np.ndim(self.hosting_revenue_usd) == 2 else f.hosting_revenue_usd
+            self.hosting_revenue_usd += f.hosting_revenue_usd[:, None]  # one a day (n,), the same on every path
         self.energy_mwh += f.energy_mwh
         self.power_cost_usd += f.power_cost_usd
         self.power_credit_usd += f.power_credit_usd

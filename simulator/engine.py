@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -53,7 +52,7 @@ import simpy
 from simulator import __version__, fleet, metrics, network, network_models, pool, signals, site_day, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
-from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, OpsBlock, block_bounds, stack_days
+from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, OpsBlock, block_bounds
 from simulator.columns import as_columns, from_columns
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
@@ -75,7 +74,7 @@ from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_wor
 
 #: Days of failure draws (2 a cohort a day) drawn at a time: blocks of a few MB per 1,000 paths,
 #: drawn into the memory of the previous block (the draws do not depend on the block split).
-FAILURE_BLOCK_DAYS = 30
+FAILURE_BLOCK_DAYS = OPS_BLOCK_DAYS  # a block never straddles a draw
 
 #: Days of daily columns buffered before their kept rows and quantiles are taken.
 QUANTILE_BLOCK_DAYS = 32
@@ -260,7 +259,7 @@ class _Simulation:
         state = site_day.start_site(plan, self.seed, self.path_ids, self.ops.working[0])
         for first, n in self.bounds:
             b, d, days = self.ops, self.ops.record, np.arange(first, first + n)
-            flows = _site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,
+            flows = site_day.site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,
                                 self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, days),
                                 self.hpc.reserved_mw_at(index, days) if self.hpc is not None else np.zeros(n),
                                 b.working, self.units, self.retired_units)
@@ -412,21 +411,6 @@ class _Simulation:
         monthly = path_major_frame(self.path_ids, "month", r.month_starts.date, lines)
         return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
                 "monthly": monthly}
-
-
-def _site_block(plan, state, first: int, n: int, days: int, hashprice_usd_per_ph_day: np.ndarray,
-                tax_usd_per_mwh: float, offline: np.ndarray, hpc_mw: np.ndarray, working: np.ndarray,
-                units_state, retired_units: np.ndarray) -> site_day.SiteFlows:
-    """A site's block of days: :func:`simulator.site_day.site_day` day after day, its flows stacked
-    ``(n, paths)`` (the units of each day from ``working`` ``(n, cohorts, paths)``; a one-day block
-    reads and retires ``units_state`` itself)."""
-    flows = []
-    for j in range(n):
-        units_j = units_state if n == 1 else fleet.FailureState(working[j], working[j], units_state.repairs)
-        flows.append(site_day.site_day(plan, state, first + j, days, hashprice_usd_per_ph_day[j], tax_usd_per_mwh,
-                                       bool(offline[j]), float(hpc_mw[j]), units_j, retired_units))
-    return replace(stack_days(flows), tax_usd_per_mwh=tax_usd_per_mwh,
-                   demand_response_credit_usd=plan.demand_response_credit_usd)
 
 
 def daily_columns(scenario: Scenario) -> tuple[str, ...]:

@@ -372,7 +372,7 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: np.ndarra
     if n == 1:
         return days
     rest = price_trades(cohorts, first + 1, as_columns(index_usd_per_th[1:]), lambda: None,
-                        np.zeros(installed_units.shape[1:-1] + ((n - 1) * installed_units.shape[-1],)),
+                        np.broadcast_to(0.0, installed_units.shape[1:-1] + ((n - 1) * installed_units.shape[-1],)),
                         as_columns(installed_units[1:]))
     split = {f.name: (None if v is None else from_columns(v, n - 1)) for f in fields(Trades)
              for v in [getattr(rest, f.name)]}

@@ -88,7 +88,7 @@ class HpcDay:
 
 
 class HpcPortfolio:
-    """The scenario's HPC projects with their per-path draws, stepped daily."""
+    """The scenario's HPC projects with their per-path draws, stepped a block of days at a time."""
 
     def __init__(self, projects, start: dt.date, site_names: list[str], streams, dcf_years: int):
         self.projects = projects
@@ -137,24 +137,19 @@ class HpcPortfolio:
         """Facility MW reserved by all projects on ``day`` (each from its start)."""
         return float(np.where(self.start_day <= day, self.reserved_mw, 0.0).sum())
 
-    def build_capex_usd(self, day) -> np.ndarray:
-        """Building capex per project of ``day`` (an int: ``(projects,)``) or of each of ``day`` (an array
-        ``(cols,)``: ``(projects, cols)``) [USD]: even over the build days from the start."""
-        lo, hi, build = (x if np.ndim(day) == 0 else x[:, None]
-                         for x in (self.start_day, self.start_day + self.build_days, self.build_days))
-        overlap = np.clip(np.minimum(day + 1, hi) - np.maximum(day, lo), 0.0, None)
-        share = np.where(build > 0, overlap / np.where(build > 0, build, 1.0), (day == lo).astype(float))
-        capex = self.company_capex_usd if np.ndim(day) == 0 else self.company_capex_usd[:, None]
-        return capex * share
-
-    def day(self, day: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
-        """All projects on ``day``; ``power_price_usd_per_mwh`` is each site's price of the day ``(sites, paths)``."""
-        return self._day(day, power_price_usd_per_mwh, self.completion_day, self.end_day, self.factor, self.decline)
+    def build_capex_usd(self, days: np.ndarray) -> np.ndarray:
+        """Building capex per project on each of ``days`` ``(cols,)`` [USD] ``(projects, cols)``: even over
+        the build days from the start."""
+        lo, hi, build = self.start_day[:, None], (self.start_day + self.build_days)[:, None], self.build_days[:, None]
+        overlap = np.clip(np.minimum(days + 1, hi) - np.maximum(days, lo), 0.0, None)
+        share = np.where(build > 0, overlap / np.where(build > 0, build, 1.0), (days == lo).astype(float))
+        return self.company_capex_usd[:, None] * share
 
     def block(self, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on days ``first … first + n − 1`` (arrays ``(n, projects, paths)``), from each site's
-        price of each day ``(n, sites, paths)``: :meth:`day`'s arithmetic on the block's days as columns
-        (:mod:`simulator.columns`), each column's day and per-path draws beside it."""
+        price of each day ``(n, sites, paths)``: one day's arithmetic on the block's days as columns
+        (:mod:`simulator.columns`), each column's day and per-path draws beside it: the arithmetic of a
+        day alone, the same floats."""
         paths = power_price_usd_per_mwh.shape[-1]
         days = np.repeat(np.arange(first, first + n), paths)
         per_path = (np.tile(x, n) for x in (self.completion_day, self.end_day, self.factor, self.decline))
@@ -163,13 +158,12 @@ class HpcPortfolio:
 
     def _day(self, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray, end_day: np.ndarray,
              lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
-        """All projects on ``day`` (an int, or one day per column) with the per-path draws given
+        """All projects on ``day`` ``(cols,)`` (one day per column) with the per-path draws given
         ``(projects, cols)``."""
         n, paths = len(self), power_price_usd_per_mwh.shape[1]
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
                                                                                         for _ in range(10))
-        capex = self.build_capex_usd(day)
-        building += capex if capex.ndim == 2 else capex[:, None]
+        building += self.build_capex_usd(day)
         for j, p in enumerate(self.projects):
             c, r = completion_day[j], p.revenue
             running = (day >= c) & (day < end_day[j])

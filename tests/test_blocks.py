@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from simulator import engine
+from simulator import engine, fleet
 from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, block_bounds
 from simulator.columns import as_columns, from_columns
 from simulator.config.loader import Document, load_with_overrides, validate_document
@@ -50,7 +50,7 @@ def _feature_rich(days: int, paths: int, **extra):
     doc["hpc"][0].update(start="2026-02-01", build_months=2)
     doc["events"][0]["date"] = "2026-04-01"
     doc["events"] += [{"date": "2026-01-20", "kind": "outage", "site": "ercot-hub", "days": 10},
-                      {"date": "2026-02-10", "kind": "fee_spike", "btc_per_block": 1.0, "days": 5},
+                      {"date": "2026-02-20", "kind": "fee_spike", "btc_per_block": 1.0, "days": 5},
                       {"date": "2026-03-03", "kind": "price_shock", "change_pct": -40},
                       {"date": "2026-03-17", "kind": "hashrate_shock", "change_pct": 20}]
     doc["fleet"][0]["retired"] = "2026-04-07"
@@ -75,12 +75,13 @@ def _frames(res):
     return res.path_metrics, res.daily, res.monthly, res.daily_quantiles
 
 
-@pytest.mark.parametrize("extra", [{}, {"policies": {"retire": {"negative_margin_days": 2}}}],
-                         ids=["blocks", "retire-policy"])
-def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, extra):
+@pytest.mark.parametrize("days,paths", [(150, 3), (400, 30)], ids=["150x3", "400x30"])
+def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, days, paths):
     """Each operating actor's block of up to 30 days gives the floats of the same days one at a time:
-    every per-path metric, kept daily row, monthly line and daily quantile, bit for bit."""
-    scenario = _feature_rich(150, 3, **extra)
+    every per-path metric, kept daily row, monthly line and daily quantile, bit for bit (400 days:
+    across the year's draw grid, a summer of 4CP and its January reset; 30 paths: a block as long
+    as the path axis)."""
+    scenario = _feature_rich(days, paths)
     blocked = engine.simulate(scenario, workers=1, keep_paths=3)
     monkeypatch.setattr(engine, "block_bounds", lambda days, cuts, every_day=False: block_bounds(days, (), True))
     daily = engine.simulate(scenario, workers=1, keep_paths=3)
@@ -97,8 +98,31 @@ def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, extra):
     assert m.hosting_cost_usd > 0 and m.hpc_revenue_usd > 0 and m.units_retired > 0 and m.underclocked_mwh > 0
 
 
-def test_a_block_never_straddles_a_draw_block():
-    # the hourly prices and failure uniforms are drawn 30 days at a time, the market's a year at a time
-    for first, n in block_bounds(800, [45, 59, 400]):
-        assert first // OPS_BLOCK_DAYS == (first + n - 1) // OPS_BLOCK_DAYS
-        assert first // YEAR_DRAW_DAYS == (first + n - 1) // YEAR_DRAW_DAYS
+def test_a_one_day_failure_block_is_the_failure_state_itself():
+    """A retire policy runs one-day blocks in which the site retires units from the failure state in
+    place: the block's working and installed units must be views of that state, not copies."""
+    c = np.ones((2, 3))
+    state = fleet.FailureState(c.copy(), c.copy(), np.zeros((4, 2, 3)))
+    model = fleet.FailureModel(np.array([0.01, 0.02]), 0.1)
+    state, working, installed, _, _ = fleet.fail_block(model, state, np.full((1, 2, 2, 3), 0.5), 1)
+    assert np.shares_memory(working, state.working) and np.shares_memory(installed, state.installed)
+    _, working, installed, _, _ = fleet.fail_block(None, state, None, 1)
+    assert np.shares_memory(working, state.working) and np.shares_memory(installed, state.installed)
+
+
+def test_a_retirement_leaves_the_installed_fleet_on_its_day():
+    """A retire policy (one-day blocks) sells a cohort on the day its losing run reaches the rule: that
+    day's installed hashrate (and the fleet value finance books) already excludes it."""
+    loaded, _ = load_with_overrides(str(REPO / "scenarios" / "contract_example.yaml"), ())
+    doc = copy.deepcopy(loaded.data)
+    doc.update(paths=2, horizon_days=6, policies={"retire": {"negative_margin_days": 2}})
+    doc["sites"][0].update(power={"contract": "fixed", "price_usd_per_mwh": 900.0}, curtailment={"policy": "none"})
+    for key in ("purchases", "hpc", "events"):
+        doc.pop(key, None)
+    res = engine.simulate(validate_document(Document(doc, {}, {}), "retire.yaml"), workers=1, keep_paths=2)
+    installed = res.daily[res.daily.path == 0].fleet_hashrate_ehs.to_numpy()
+    xp_ehs = 12000 * 140 / 1e6  # the texas-1 cohort: 12,000 S19 XP at 140 TH/s, losing every day at $900/MWh
+    np.testing.assert_allclose(res.monthly.units_retired, 12000, rtol=1e-3)  # installed then (a few units lost to failures)
+    # day 1, the second losing day (units lost to failures move the fleet by a few TH/s at most)
+    np.testing.assert_allclose(installed[0] - installed[1], xp_ehs, rtol=1e-3)
+    np.testing.assert_allclose(installed[1:], installed[1], rtol=1e-3)
