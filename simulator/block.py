@@ -71,8 +71,10 @@ def _row(value, j: int):
 class OpsBlock:
     """The operating actors' block of ``n`` days from ``first``; arrays have the day first.
 
-    ``record`` is the block's :class:`DayRecord` (fields ``(n, paths)``); the rest are the per-day
-    inputs finance and reporting read beside it.
+    ``record`` is the block's :class:`DayRecord`: per-path fields ``(n, paths)``; the sites' per-day
+    amounts (opex, expansion capex, MW) ``(n,)`` once a site has added them (0.0 before), the HPC
+    lines 0.0 without projects; its trade fields are set day by day (:meth:`day`). The rest are
+    the per-day inputs finance and reporting read beside it.
     """
 
     first: int
