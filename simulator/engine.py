@@ -321,14 +321,14 @@ class _Simulation:
             yield self.env.timeout(n)
 
     def _asic_usd_per_th(self, hashprice_usd_per_ph_day: np.ndarray, height: np.ndarray,
-                         fees_btc_per_block: np.ndarray) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
-        """ASIC price index (second-hand) of every cohort on every path and day ``(n, cohorts, paths)``
-        [USD/TH], and the new-machine price of day ``j`` (a function: needed on delivery days only), at the
-        hashprice a buyer expects over the coming year: the day's, adjusted for a halving within the year
-        at the end-of-day ``height`` ``(n, paths)``."""
+                         fees_btc_per_block: np.ndarray) -> tuple[Callable, Callable]:
+        """Functions of the block's days: the ASIC price index (second-hand) of days ``a … b − 1``, every
+        cohort on every path ``(b − a, cohorts, paths)`` [USD/TH], and the new-machine price of day ``j``
+        (needed on delivery days only), at the hashprice a buyer expects over the coming year: the
+        day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``."""
         hashprice = chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block)[:, None, :]
         efficiency_jth = self.cohorts.efficiency_jth[:, None]
-        return (asic_price_usd_per_th(hashprice, efficiency_jth),
+        return (lambda a, b: asic_price_usd_per_th(hashprice[a:b], efficiency_jth),
                 lambda j: asic_price_usd_per_th(hashprice[j], efficiency_jth, new=True))
 
     # ------------------------------------------------------------------ daily actors

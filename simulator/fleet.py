@@ -17,7 +17,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from simulator import units as u
-from simulator.columns import as_columns, from_columns
+from simulator.columns import VALUES_PER_CALL, as_columns, from_columns
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -177,6 +177,7 @@ class FailureModel:
         self._fail_size = np.zeros(len(q), dtype=np.int64)
         self._lost_size = 0
         self._tables: tuple = ()
+        self._buffers: np.ndarray | None = None
 
     def day(self, state: FailureState, draws: np.ndarray) -> tuple[FailureState, np.ndarray, np.ndarray]:
         """:func:`fail_day` of this model on the day's uniforms ``draws`` ``(2, cohorts, paths)``."""
@@ -194,6 +195,14 @@ class FailureModel:
             if status == kernel.LARGE or not self._grow(state):
                 break
         return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
+
+    def block_buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Two arrays of ``shape`` ``(n, cohorts, paths)`` for a block's working and installed units, the
+        same memory block after block (a block's arrays are read only until the next block starts; fresh
+        memory is slow to touch on this VM: benchmarks/README.md, "Reading the timings")."""
+        if self._buffers is None or self._buffers.shape[1] < shape[0] or self._buffers.shape[2:] != shape[1:]:
+            self._buffers = np.empty((2,) + shape)
+        return self._buffers[0, :shape[0]], self._buffers[1, :shape[0]]
 
     def _grow(self, state: FailureState) -> bool:
         """Extend the tables to every count today's units can reach; False if too large (numpy then)."""
@@ -348,32 +357,34 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
     if n == 1:
         state, failed[0], lost[0] = model.day(state, draws[0])
         return state, state.working[None], state.installed[None], failed, lost
-    working, installed = np.empty(shape), np.empty(shape)
+    working, installed = model.block_buffers(shape)
     for j in range(n):
         state, failed[j], lost[j] = model.day(state, draws[j])
         working[j], installed[j] = state.working, state.installed
     return state, working, installed, failed, lost
 
 
-def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: np.ndarray,
+def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[[int, int], np.ndarray],
                        new_usd_per_th: Callable[[int], np.ndarray], retired_units: np.ndarray,
                        installed_units: np.ndarray) -> list[Trades]:
-    """:func:`price_trades` of each day of a block from day ``first``: ``index_usd_per_th`` and
-    ``installed_units`` ``(n, cohorts, paths)``, ``new_usd_per_th(j)`` the new-machine price of day ``j``,
-    ``retired_units`` the units leaving on the first day.
+    """:func:`price_trades` of each day of a block from day ``first``: ``index_usd_per_th(a, b)`` the index of
+    days ``a … b − 1`` and ``installed_units`` ``(n, cohorts, paths)``, ``new_usd_per_th(j)`` the new-machine
+    price of day ``j``, ``retired_units`` the units leaving on the first day.
 
     A block starts on every delivery and retirement date (:func:`simulator.block.block_bounds`),
-    so its later days have no delivery and no unit leaving: they are priced in one call, their
-    days as columns (:mod:`simulator.columns`).
+    so its later days have no delivery and no unit leaving: they are priced a few days a call
+    (:data:`~simulator.columns.VALUES_PER_CALL`), their days as columns (:mod:`simulator.columns`).
     """
-    n = installed_units.shape[0]
-    days = [price_trades(cohorts, first, index_usd_per_th[0], lambda: new_usd_per_th(0), retired_units,
+    n, paths = installed_units.shape[0], installed_units.shape[-1]
+    days = [price_trades(cohorts, first, index_usd_per_th(0, 1)[0], lambda: new_usd_per_th(0), retired_units,
                          installed_units[0])]
-    if n == 1:
-        return days
-    rest = price_trades(cohorts, first + 1, as_columns(index_usd_per_th[1:]), lambda: None,
-                        np.broadcast_to(0.0, installed_units.shape[1:-1] + ((n - 1) * installed_units.shape[-1],)),
-                        as_columns(installed_units[1:]))
-    split = {f.name: (None if v is None else from_columns(v, n - 1)) for f in fields(Trades)
-             for v in [getattr(rest, f.name)]}
-    return days + [Trades(**{name: (None if v is None else v[j]) for name, v in split.items()}) for j in range(n - 1)]
+    step = max(1, VALUES_PER_CALL // max(installed_units[0].size, 1))  # days a call (cache-sized arrays)
+    for a in range(1, n, step):
+        k = min(step, n - a)
+        rest = price_trades(cohorts, first + 1, as_columns(index_usd_per_th(a, a + k)), lambda: None,
+                            np.broadcast_to(0.0, installed_units.shape[1:-1] + (k * paths,)),
+                            as_columns(installed_units[a:a + k]))
+        split = {f.name: (None if v is None else from_columns(v, k)) for f in fields(Trades)
+                 for v in [getattr(rest, f.name)]}
+        days += [Trades(**{name: (None if v is None else v[j]) for name, v in split.items()}) for j in range(k)]
+    return days

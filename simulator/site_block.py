@@ -5,7 +5,7 @@ The operating actors of :mod:`simulator.engine` advance a block of ``n`` ≤ 30 
 leading day axis) from ONE call of each :mod:`simulator.site` function instead of ``n``.
 
 Layout ("days as columns"): a block input ``(n, …, P)`` becomes ``(…, n·P)``, day-major, day
-``j`` and path ``p`` in column ``j·P + p`` (:func:`to_columns`); hourly prices ``(n, 24, P)``
+``j`` and path ``p`` in column ``j·P + p`` (:func:`simulator.columns.as_columns`); hourly prices ``(n, 24, P)``
 become ``(24, n·P)``, working units ``(n, cohorts, P)`` become ``(cohorts, n·P)``. Every formula
 of :mod:`simulator.site` and :mod:`simulator.merit_order` is elementwise along the last (path)
 axis and reduces only over hours or cohorts, and a reduction over the leading axis of a
@@ -34,6 +34,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from simulator import site as site_model, units
+from simulator.columns import VALUES_PER_CALL, as_columns
 from simulator.finance import segments as finance_segments
 from simulator.fleet import FailureState, retire_cohorts
 from simulator.rng import PathStreams
@@ -44,11 +45,6 @@ from simulator.rng import PathStreams
 POWER_BLOCK_DAYS = 30
 #: Days of demand-response uniforms (24 a day) drawn at a time.
 PROGRAMME_BLOCK_DAYS = 365
-#: Most values of one of a dispatch call's arrays (rows × columns; rows the price's hours, or twice the
-#: cohorts + 1 of the cumulative sums if more; 512 kB of floats): a block of many paths is dispatched a
-#: few days at a time (two days at 1,000 paths on hourly prices, five on a fixed price), so that its
-#: arrays stay in the processor's cache (measured: benchmarks/bench_site_block.py).
-VALUES_PER_CALL = 65536
 
 
 @dataclass(frozen=True)
@@ -146,32 +142,14 @@ def first_day(flows: SiteFlows) -> SiteFlows:
                      site_mw=tuple(v[0] for v in flows.site_mw))
 
 
-def to_columns(x: np.ndarray) -> np.ndarray:
-    """A block array ``(n, P)`` or ``(n, rows, P)`` as columns ``(n·P,)`` or ``(rows, n·P)``, day-major
-    (column ``j·P + p``), C-ordered (one path's would otherwise be a transposed view, whose rows numpy
-    sums pairwise).
-
-    Examples
-    --------
-    >>> to_columns(np.arange(12).reshape(2, 3, 2)).tolist()  # 2 days, 3 hours, 2 paths
-    [[0, 1, 6, 7], [2, 3, 8, 9], [4, 5, 10, 11]]
-    """
-    x = np.asarray(x)
-    if len(x) == 1:  # one day: its own layout
-        return np.ascontiguousarray(x[0])
-    if x.ndim == 2:
-        return np.ascontiguousarray(x).reshape(-1)
-    return np.ascontiguousarray(x.swapaxes(0, 1)).reshape(x.shape[1], x.shape[0] * x.shape[2])
-
-
 def _pad(y: np.ndarray) -> np.ndarray:
     """Columns ``y`` with a lone column doubled (see the module docstring)."""
     return np.concatenate((y, y), axis=-1) if y.shape[-1] == 1 else y
 
 
 def _columns(x: np.ndarray | None) -> np.ndarray | None:
-    """:func:`to_columns` of days ``(m, …, P)``, padded (:func:`_pad`)."""
-    return None if x is None else _pad(to_columns(x))
+    """:func:`simulator.columns.as_columns` of days ``(m, …, P)``, padded (:func:`_pad`)."""
+    return None if x is None else _pad(as_columns(np.asarray(x)))
 
 
 def _spread(values: np.ndarray, paths: int) -> np.ndarray:
