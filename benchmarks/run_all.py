@@ -77,6 +77,12 @@ def _pss_mb(pid: int) -> float:
     return _proc_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
+#: RSS samples (every 10 ms) per PSS sample: reading a process's smaps_rollup takes its memory map's lock,
+#: which stalled the page faults of bench-10y's workers when read every 10 ms (measured: bench-10y
+#: 16.0 s sampled so, 11–12 s alone).
+PSS_EVERY = 20
+
+
 def run_child(script: str, *args: str) -> tuple[dict, dict]:
     """Run ``benchmarks/script`` in a subprocess; its JSON line, and the RSS sampled over its process tree."""
     cmd = [sys.executable, os.path.join(HERE, script), *args]
@@ -85,13 +91,16 @@ def run_child(script: str, *args: str) -> tuple[dict, dict]:
     done = threading.Event()
 
     def sample():
+        tick = 0
         while not done.is_set():
             tree = _descendants(proc.pid)
             rss = [_rss_mb(p) for p in tree]
             peak["summed_mb"] = max(peak["summed_mb"], sum(rss))
             peak["largest_mb"] = max(peak["largest_mb"], max(rss, default=0.0))
-            peak["pss_summed_mb"] = max(peak["pss_summed_mb"], sum(_pss_mb(p) for p in tree))
+            if tick % PSS_EVERY == 0:  # smaps_rollup walks the page tables under the mmap lock: not too often
+                peak["pss_summed_mb"] = max(peak["pss_summed_mb"], sum(_pss_mb(p) for p in tree))
             peak["processes"] = max(peak["processes"], len(tree))
+            tick += 1
             done.wait(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
