@@ -7,8 +7,8 @@ block's day ``j`` (:meth:`OpsBlock.day`).
 
 Where blocks end (:func:`block_bounds`): every multiple of :data:`OPS_BLOCK_DAYS` (the hourly
 power prices and the failure uniforms are drawn 30 days at a time, so a block never spans two
-of their draw blocks), every multiple of 365 (the market's, network's, pool's and
-demand-response draw blocks), and every dated change that operations read as state rather than
+of their draw blocks), every multiple of 365 (the market's, network's and pool's draw
+blocks), and every dated change that operations read as state rather than
 as data: a cohort energised or retired (units change), an event (taxes, price and hashrate
 shocks, outages and fee spikes start on their date). Within a block the per-day inputs are
 data: an outage's or a fee spike's end, a site's capacity and expansion capex, the HPC
@@ -36,7 +36,7 @@ from simulator.hpc import HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
 OPS_BLOCK_DAYS = 30
-#: The year-long draw blocks of the market, network, pool and demand-response streams [days].
+#: The year-long draw blocks of the market, network and pool streams [days].
 YEAR_DRAW_DAYS = 365
 
 
