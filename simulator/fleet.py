@@ -345,7 +345,9 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
     day, the working and installed units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the
     units lost for good ``(n, cohorts, paths)``.
 
-    A one-day block's working and installed units are views of the new state's own arrays, so that
+    A block of :data:`FAILURE_KERNEL`'s ``large_from`` unit-days or more loads the compiled day (the
+    model's days of a block are one call's worth of work). A one-day block's working and installed
+    units are views of the new state's own arrays, so that
     a retirement the site applies to the state in place (:func:`retire_cohorts`) shows in them
     (blocks with a ``retire`` policy are one day long: :func:`simulator.block.block_bounds`).
     """
@@ -354,6 +356,8 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
         working, installed = np.broadcast_to(state.working, shape), np.broadcast_to(state.installed, shape)
         return state, working, installed, np.zeros((n, shape[-1])), np.zeros(shape)
     failed, lost = np.empty((n, shape[-1])), np.empty(shape)
+    if n * state.working.size >= FAILURE_KERNEL.large_from:  # a large block: the compiled day from now on
+        FAILURE_KERNEL.for_call(n * state.working.size)
     if n == 1:
         state, failed[0], lost[0] = model.day(state, draws[0])
         return state, state.working[None], state.installed[None], failed, lost
