@@ -213,7 +213,7 @@ def dispatch_day(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray,
     if cap_mw is None:
         running_ths, running_mw = _take_rows(cum, k)
     else:  # demand-response calls, 4CP avoidance: shed units, least efficient first
-        running_ths, running_mw, share = _capped(k, cap_mw, cum_ths, cum_mw, working_ths, working_mw)
+        running_ths, running_mw, share = _capped(k, cap_mw, cum, working_ths, working_mw)
     extra = {}
     if margins:
         extra["cohort_margin_usd"] = cohort_margins_usd(k, share, hashprice_usd_per_ph_day, price_usd_per_mwh,
@@ -249,24 +249,27 @@ def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarra
     return merit_order.policy_count(curtailment, price_usd_per_mwh, len(efficiency_jth), economic)
 
 
-def _capped(k: np.ndarray, cap_mw: np.ndarray, cum_ths: np.ndarray, cum_mw: np.ndarray, working_ths: np.ndarray,
+def _capped(k: np.ndarray, cap_mw: np.ndarray, cum: np.ndarray, working_ths: np.ndarray,
             working_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Running TH/s and IT MW ``(hours, paths)`` when at most ``cap_mw`` may run, least efficient shed first.
+    """Running TH/s and IT MW ``(hours, paths)`` when at most ``cap_mw`` may run, least efficient shed first
+    (``cum`` the cumulative TH/s and MW ``(cohorts + 1, 2, paths)``).
 
     Also ``(capped, whole, part)``: the hours the cap binds, the cohorts running wholly there
-    and the share of the next one (the marginal cohort) that runs.
+    and the share of the next one (the marginal cohort) that runs. The rows are gathered through
+    flat indices (:func:`simulator.merit_order.take_rows`): the same values as ``take_along_axis``.
     """
-    n_cohorts = working_ths.shape[0]
+    n_cohorts, paths = working_ths.shape
+    cum_mw = cum[:, 1]
     k = k.astype(np.intp)
-    running_ths = np.take_along_axis(cum_ths, k, axis=0)
-    running_mw = np.take_along_axis(cum_mw, k, axis=0)
+    running_ths, running_mw = _take_rows(cum, k)
     fits = (cum_mw[:, None, :] <= cap_mw[None]).sum(axis=0) - 1  # whole cohorts within the cap
     capped = k > fits
     whole = np.minimum(k, fits)
-    ths_fit, mw_fit = np.take_along_axis(cum_ths, whole, axis=0), np.take_along_axis(cum_mw, whole, axis=0)
+    ths_fit, mw_fit = _take_rows(cum, whole)
     marginal = np.minimum(whole, n_cohorts - 1)  # the cohort partly running at the cap
-    mw_m = np.take_along_axis(working_mw, marginal, axis=0)
-    ths_m = np.take_along_axis(working_ths, marginal, axis=0)
+    flat = np.multiply(marginal, paths, dtype=np.intp)
+    flat += np.arange(paths)
+    mw_m, ths_m = working_mw.reshape(-1).take(flat), working_ths.reshape(-1).take(flat)
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(mw_m > 0, np.clip((cap_mw - mw_fit) / mw_m, 0.0, 1.0), 0.0)
     running_ths = np.where(capped, ths_fit + part * ths_m, running_ths)
