@@ -27,10 +27,11 @@ The models that are elementwise along the path axis take a block's days as extra
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator.columns import row_of
 from simulator.day_record import DayRecord
 from simulator.hpc import HpcDay
 
@@ -56,15 +57,6 @@ def block_bounds(days: int, cut_days=(), every_day: bool = False) -> list[tuple[
     starts |= {int(d) for d in cut_days if 0 < d < days}
     starts = sorted(starts)
     return [(a, b - a) for a, b in zip(starts, starts[1:] + [days])]
-
-
-def _row(value, j: int):
-    """Day ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
-    if isinstance(value, np.ndarray):
-        return value[j]
-    if isinstance(value, tuple):
-        return tuple(_row(v, j) for v in value)
-    return value
 
 
 @dataclass
@@ -108,15 +100,12 @@ class OpsBlock:
                    power_price_usd_per_mwh=np.zeros((n, sites, paths)))
 
     def day(self, day: int) -> DayRecord:
-        """Day ``day``'s record (row ``day − first`` of every field; its trades and HPC day set)."""
-        j = day - self.first
-        r = self.record
-        out = DayRecord(**{f.name: _row(getattr(r, f.name), j) for f in fields(r)})
-        out.set_trades(self.trades[j])
+        """Day ``day``'s record (row ``day − first`` of every field, :func:`simulator.columns.row_of`),
+        its trades set."""
+        out = row_of(self.record, day - self.first)
+        out.set_trades(self.trades[day - self.first])
         return out
 
-    def hpc_day(self, day: int, projects: int, paths: int) -> HpcDay:
-        """Day ``day``'s HPC projects (nothing without projects)."""
-        if self.hpc is None:
-            return HpcDay.zeros(projects, paths)
-        return HpcDay(**{f.name: getattr(self.hpc, f.name)[day - self.first] for f in fields(self.hpc)})
+    def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
+        """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""
+        return none if self.hpc is None else row_of(self.hpc, day - self.first)

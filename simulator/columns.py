@@ -10,6 +10,8 @@ run of more than one path adds them.
 """
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 #: Most values of one of a dispatch call's arrays (rows × columns; rows the price's hours, or twice the
@@ -34,3 +36,25 @@ def as_columns(x: np.ndarray) -> np.ndarray:
 def from_columns(y: np.ndarray, n: int) -> np.ndarray:
     """:func:`as_columns` undone: ``(…, n·paths)`` columns as ``(n, …, paths)``."""
     return np.moveaxis(y.reshape(y.shape[:-1] + (n, y.shape[-1] // n)), -2, 0)
+
+
+def fields_from_columns(record, n: int):
+    """A dataclass ``record`` whose array fields are columns ``(…, n·paths)``, as the same kind of record
+    with those fields ``(n, …, paths)`` (:func:`from_columns`; None fields kept)."""
+    return type(record)(**{f.name: None if getattr(record, f.name) is None else from_columns(getattr(record, f.name), n)
+                           for f in fields(record)})
+
+
+def row_of(record, j: int):
+    """Day ``j`` of a dataclass ``record`` of a block: each array field's row ``j`` (a view), each tuple
+    field's rows, floats and None as they are."""
+    return type(record)(**{f.name: _row(getattr(record, f.name), j) for f in fields(record)})
+
+
+def _row(value, j: int):
+    """Row ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
+    if isinstance(value, np.ndarray):
+        return value[j]
+    if isinstance(value, tuple):
+        return tuple(_row(v, j) for v in value)
+    return value

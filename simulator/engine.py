@@ -60,7 +60,7 @@ from simulator.events import EventState
 from simulator.config.schema import Valuation
 from simulator.day_record import MONTHLY_LINES, DayRecord
 from simulator.finance import structural
-from simulator.hpc import HpcPortfolio
+from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
@@ -341,12 +341,13 @@ class _Simulation:
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
         c, ledger = self.cohorts, self.ledger
+        no_hpc = HpcDay.zeros(len(self.scenario.hpc), self.paths)  # the day of a company without projects
         for day in range(self.days):
             d, b = self.day, self.ops
             d.stop(ledger.alive)  # a company in distress has stopped: nothing runs or is spent
             j = day - b.first
             flows = d.operating_flows(self.paths, b.lost_units[j], b.index_price_usd_per_mwh[j],
-                                      b.hpc_day(day, len(self.scenario.hpc), self.paths), b.height[j])
+                                      b.hpc_day(day, no_hpc), b.height[j])
             if day == 0:
                 opening = fleet.opening_cohorts(c)
                 ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)

@@ -11,13 +11,13 @@ the machines at the ASIC price index).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
 
 from simulator import units as u
-from simulator.columns import VALUES_PER_CALL, as_columns, from_columns
+from simulator.columns import VALUES_PER_CALL, as_columns, fields_from_columns, row_of
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -388,7 +388,6 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
         rest = price_trades(cohorts, first + 1, as_columns(index_usd_per_th(a, a + k)), lambda: None,
                             np.broadcast_to(0.0, installed_units.shape[1:-1] + (k * paths,)),
                             as_columns(installed_units[a:a + k]))
-        split = {f.name: (None if v is None else from_columns(v, k)) for f in fields(Trades)
-                 for v in [getattr(rest, f.name)]}
-        days += [Trades(**{name: (None if v is None else v[j]) for name, v in split.items()}) for j in range(k)]
+        rest = fields_from_columns(rest, k)
+        days += [row_of(rest, j) for j in range(k)]
     return days

@@ -38,7 +38,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from simulator import units
-from simulator.columns import as_columns, from_columns
+from simulator.columns import as_columns, fields_from_columns
 
 #: Days in a month of a rate quoted per month (a 365-day year).
 DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
@@ -153,8 +153,7 @@ class HpcPortfolio:
         paths = power_price_usd_per_mwh.shape[-1]
         days = np.repeat(np.arange(first, first + n), paths)
         per_path = (np.tile(x, n) for x in (self.completion_day, self.end_day, self.factor, self.decline))
-        h = self._day(days, as_columns(power_price_usd_per_mwh), *per_path)
-        return HpcDay(**{f.name: from_columns(getattr(h, f.name), n) for f in fields(h)})
+        return fields_from_columns(self._day(days, as_columns(power_price_usd_per_mwh), *per_path), n)
 
     def _day(self, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray, end_day: np.ndarray,
              lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
