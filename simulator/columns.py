@@ -41,19 +41,31 @@ def from_columns(y: np.ndarray, n: int) -> np.ndarray:
 def fields_from_columns(record, n: int):
     """A dataclass ``record`` whose array fields are columns ``(…, n·paths)``, as the same kind of record
     with those fields ``(n, …, paths)`` (:func:`from_columns`; None fields kept)."""
-    return type(record)(**{f.name: None if getattr(record, f.name) is None else from_columns(getattr(record, f.name), n)
-                           for f in fields(record)})
+    values = (getattr(record, name) for name in _names(type(record)))
+    return type(record)(*[None if v is None else from_columns(v, n) for v in values])
 
 
 def row_of(record, j: int):
     """Day ``j`` of a dataclass ``record`` of a block: each array field's row ``j`` (a view), each tuple
     field's rows, floats and None as they are."""
-    return type(record)(**{f.name: _row(getattr(record, f.name), j) for f in fields(record)})
+    kind = type(record)
+    return kind(*[_row(getattr(record, name), j) for name in _names(kind)])
+
+
+def _names(kind) -> tuple[str, ...]:
+    """The field names of dataclass ``kind``, in order (looked up once per class: one record per day)."""
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _row(value, j: int):
     """Row ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return value[j]
     if isinstance(value, tuple):
         return tuple(_row(v, j) for v in value)

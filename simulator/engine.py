@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simulator import __version__, fleet, metrics, network, network_models, pool, signals, site_day, units
+from simulator import __version__, fleet, metrics, network, network_models, pool, shared_network, signals, site_day, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
 from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, OpsBlock, block_bounds
@@ -237,18 +237,14 @@ class _Simulation:
             yield self.env.timeout(n)
 
     def network(self):
-        """Network hashrate, the block's blocks, retargets and halvings, and hashprice."""
-        hashrate = network.HashrateDays(self.hashrate_model, self.paths, self.streams["network_hashrate"],
-                                        YEAR_DRAW_DAYS)
-        poisson = self.scenario.network.blocks == "poisson"
+        """Network hashrate, the block's blocks, retargets and halvings, and hashprice (shared by a
+        workflow's runs with the same network: :mod:`simulator.shared_network`)."""
+        run = shared_network.NetworkRun(
+            self.hashrate_model, self.chain, self.streams, self.days, self.scenario.network.blocks == "poisson",
+            YEAR_DRAW_DAYS, shared_network.key(self.scenario, self.seed, self.path_ids, self.hashrate_model))
         for first, n in self.bounds:
-            i = first % YEAR_DRAW_DAYS
-            if i == 0 and poisson:
-                u_blocks = self.streams["blocks"].uniform((min(YEAR_DRAW_DAYS, self.days - first),))
             b, d = self.ops, self.ops.record
-            self.chain, net = network.advance_block(self.chain, hashrate, first, n, self.days, d.price_usd,
-                                                    d.fees_btc_per_block, u_blocks[i:i + n] if poisson else None,
-                                                    self.event_state.take_hashrate_shock())
+            net = run.block(first, n, d.price_usd, d.fees_btc_per_block, self.event_state.take_hashrate_shock())
             d.network_hashrate_ehs, b.difficulty, b.height = net.hashrate_ehs, net.difficulty, net.height
             d.set_blocks(net.blocks)
             yield self.env.timeout(n)

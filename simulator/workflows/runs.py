@@ -9,13 +9,15 @@ forked, the runs are shared by one forked process per usable CPU, each simulatin
 in one process, and the results come back in the order of the scenarios. They are the same,
 bit for bit, as the runs one after another: a run's results do not depend on how many
 processes simulate it (:func:`simulator.engine.simulate`). With ``workers`` given, or where
-processes cannot be forked, the runs go one after another with that many workers each.
+processes cannot be forked, the runs go one after another with that many workers each. Side by side,
+the costliest runs start first (:func:`longest_first`).
 """
 from __future__ import annotations
 
 import multiprocessing
 from typing import Iterator, Sequence
 
+from simulator import shared_network
 from simulator.config.schema import Scenario
 from simulator.engine import DEFAULT_KEEP_PATHS, check_memory, check_power_models, simulate
 from simulator.errors import InputError
@@ -50,7 +52,13 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     """``run`` (:func:`simulator.engine.simulate`) of every scenario (``options``: its ``paths``, ``seed``,
     ``keep_paths``, ``max_memory_bytes``), yielded in order; see the module docstring for the
     processes used (side by side from :data:`MIN_PATH_DAYS` path-days in all). ``progress`` is a
-    ``(done, total)`` callback over all the runs, in path-days."""
+    ``(done, total)`` callback over all the runs, in path-days. Runs in one process share their
+    network where it is the same (:mod:`simulator.shared_network`)."""
+    with shared_network.sharing():
+        yield from _simulate_each(scenarios, workers, progress, run, options)
+
+
+def _simulate_each(scenarios, workers, progress, run, options) -> Iterator[Results]:
     global _PENDING
     scenarios = list(scenarios)
     paths = [s.paths if options.get("paths") is None else int(options["paths"]) for s in scenarios]
@@ -69,17 +77,36 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
     try:
         with context.Pool(processes, initializer=_die_with_parent) as pool:  # none outlives a killed run
-            results = pool.imap(_run_one, range(len(scenarios)))
-            for k in range(len(scenarios)):
+            order = longest_first(scenarios, paths)
+            results, ready, shown = pool.imap(_run_one, order), {}, 0
+            for k in order:
                 kind, value = _next(results, done, sum(sizes), progress)
                 if kind == "input":
                     raise InputError(*value)
-                done[k] = sizes[k]
-                yield value
+                done[k], ready[k] = sizes[k], value
+                while shown in ready:  # in the scenarios' order
+                    yield ready.pop(shown)
+                    shown += 1
             if callable(progress):
                 progress(sum(sizes), sum(sizes))
     finally:
         _PENDING = ((), simulate, {}, None)
+
+
+def longest_first(scenarios: Sequence[Scenario], paths: Sequence[int]) -> list[int]:
+    """The runs' indices, the costliest first, so that the last run to start is a short one (the
+    longest-processing-time rule). A run's cost is taken as its path-days times one plus its sites
+    on hourly prices (index or PPA contracts: an hourly dispatch each, which costs about what the
+    rest of a day does; benchmarks/README.md, session 26); ties keep the scenarios' order.
+
+    >>> from simulator.config import load_scenario
+    >>> longest_first([load_scenario("scenarios/contract_example.yaml")] * 2, [10, 20])
+    [1, 0]
+    """
+    def cost(k: int) -> int:
+        hourly = sum(site.power.contract != "fixed" for site in scenarios[k].sites)
+        return paths[k] * scenarios[k].horizon_days * (1 + hourly)
+    return sorted(range(len(scenarios)), key=lambda k: -cost(k))
 
 
 def _next(results, done, total: int, progress):

@@ -1,0 +1,179 @@
+"""The network's days shared by the runs of a workflow (``compare``'s companies, ``upgrade --rank``'s models).
+
+A workflow's runs stand side by side on common random numbers: every company of ``compare`` and
+every model of ``upgrade --rank`` sees the same BTC price, fees and network on path ``i``. The
+network of a run (its hashrate, blocks, retargets, halvings and the reward per H/s, the
+:class:`~simulator.network.NetworkBlock` of each block of days) is a function of its inputs only:
+
+* the scenario's ``network`` section, start and horizon, the seed and the path ids (the
+  ``network_hashrate`` and ``blocks`` streams, keyed by seed, component and path), which make the
+  :func:`key`;
+* day by day, the fees per block the market hands it and the hashrate shocks of the events
+  (and the BTC price, which only the endogenous model reads: it is never shared).
+
+Inside :func:`sharing` (the workflows' runs, :func:`simulator.workflows.runs.simulate_each`), a run
+records its network day by day (:class:`NetworkDays`); a later run in the same process with the
+same key replays the recorded days for as long as its fees and shocks equal the recorded ones bit
+for bit — and from the first day they do not, it rebuilds its chain from the recorded inputs up to
+that day and computes the rest itself. Either way each day's numbers are those
+:func:`simulator.network.advance_block` gives, bit for bit (``tests/test_shared_network.py``).
+Memory: 9 floats a path-day per recorded run; at most :data:`MAX_BYTES` are kept (oldest first out).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.network import ChainState, DayBlocks, EndogenousHashrate, HashrateDays, NetworkBlock, advance_block
+
+#: Most bytes of recorded network days kept in a process (a 500-path two-year run records 26 MB).
+MAX_BYTES = 256 * 2**20
+
+_SHARED: OrderedDict | None = None  # key -> NetworkDays, inside `sharing()` only
+
+
+@contextlib.contextmanager
+def sharing():
+    """Runs inside share their networks (also in processes forked inside: each keeps its own)."""
+    global _SHARED
+    outer, _SHARED = _SHARED, OrderedDict() if _SHARED is None else _SHARED
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def key(scenario, seed: int, path_ids: np.ndarray, hashrate_model) -> str | None:
+    """The digest of what a run's network depends on besides its daily inputs (None: not shared —
+    outside :func:`sharing`, or an endogenous hashrate, which reads the BTC price)."""
+    if _SHARED is None or isinstance(hashrate_model, EndogenousHashrate):
+        return None
+    h = hashlib.blake2b(digest_size=20)
+    for part in (scenario.network.model_dump_json(), str(scenario.start), str(scenario.horizon_days), str(int(seed))):
+        h.update(part.encode() + b"\0")
+    h.update(np.ascontiguousarray(path_ids, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class NetworkDays:
+    """A run's network and its daily inputs, day by day: each output ``(days, paths)``, ``fees`` the
+    fees per block [BTC] ``(days, paths)``, ``shock`` the hashrate shock taken each day ``(days,)``."""
+
+    hashrate_ehs: np.ndarray
+    blocks: np.ndarray
+    expected_blocks: np.ndarray
+    reward_btc_per_hs_day: np.ndarray
+    miner_revenue_btc: np.ndarray
+    difficulty: np.ndarray
+    height: np.ndarray
+    fees_btc_per_block: np.ndarray
+    shock: np.ndarray
+
+    @classmethod
+    def empty(cls, days: int, paths: int) -> "NetworkDays":
+        return cls(*np.empty((8, days, paths)), np.ones(days))
+
+    def same_inputs(self, first: int, n: int, fees_btc_per_block: np.ndarray, shock: float) -> bool:
+        """Whether days ``first … first + n − 1`` had these fees and this shock on their first day (none after)."""
+        return (self.shock[first] == shock and not (self.shock[first + 1:first + n] != 1.0).any()
+                and np.array_equal(self.fees_btc_per_block[first:first + n], fees_btc_per_block))
+
+    def write(self, first: int, net: NetworkBlock, fees_btc_per_block: np.ndarray, shock: float) -> None:
+        """Record the block of days from ``first``."""
+        n = len(net.height)
+        b = net.blocks
+        for name, value in (("hashrate_ehs", net.hashrate_ehs), ("blocks", b.blocks),
+                            ("expected_blocks", b.expected_blocks), ("reward_btc_per_hs_day", b.reward_btc_per_hs_day),
+                            ("miner_revenue_btc", b.miner_revenue_btc), ("difficulty", net.difficulty),
+                            ("height", net.height), ("fees_btc_per_block", fees_btc_per_block)):
+            getattr(self, name)[first:first + n] = value
+        self.shock[first], self.shock[first + 1:first + n] = shock, 1.0
+
+    def block(self, first: int, n: int) -> NetworkBlock:
+        """Days ``first … first + n − 1`` as the network's block (copies: the run's own arrays)."""
+        def rows(x):
+            return x[first:first + n].copy()
+        return NetworkBlock(rows(self.hashrate_ehs),
+                            DayBlocks(rows(self.blocks), rows(self.expected_blocks), rows(self.reward_btc_per_hs_day),
+                                      rows(self.miner_revenue_btc)),
+                            rows(self.difficulty), rows(self.height))
+
+    @property
+    def nbytes(self) -> int:
+        return 9 * self.height.nbytes
+
+
+def recorded(run_key: str | None) -> NetworkDays | None:
+    """The recorded days of an earlier run with this key (None: none, or not shared)."""
+    if run_key is None or _SHARED is None or run_key not in _SHARED:
+        return None
+    _SHARED.move_to_end(run_key)
+    return _SHARED[run_key]
+
+
+def keep(run_key: str | None, days: NetworkDays) -> None:
+    """Keep a finished run's days for the later runs with its key (the oldest dropped past :data:`MAX_BYTES`)."""
+    if run_key is None or _SHARED is None or days.nbytes > MAX_BYTES:
+        return
+    _SHARED[run_key] = days
+    _SHARED.move_to_end(run_key)
+    while sum(d.nbytes for d in _SHARED.values()) > MAX_BYTES:
+        _SHARED.popitem(last=False)
+
+
+class NetworkRun:
+    """A run's network, a block of days at a time: computed (:func:`simulator.network.advance_block`,
+    the Poisson uniforms drawn a year of ``year_days`` at a time), or replayed from an earlier run's
+    record while the inputs are the same; recorded for the later runs when the run is shared.
+
+    ``streams`` are the run's :class:`~simulator.rng.PathStreams` by component; blocks must not
+    cross a multiple of ``year_days`` (:func:`simulator.block.block_bounds`).
+    """
+
+    def __init__(self, hashrate_model, chain: ChainState, streams: dict, days: int, poisson: bool,
+                 year_days: int, run_key: str | None):
+        paths = len(chain.height)
+        self.hashrate = HashrateDays(hashrate_model, paths, streams["network_hashrate"], year_days)
+        self.chain, self.blocks_stream, self.days, self.poisson, self.year_days = \
+            chain, streams["blocks"], days, poisson, year_days
+        self.key, self.replaying = run_key, recorded(run_key)
+        self.own = NetworkDays.empty(days, paths) if run_key is not None else None
+        self.u_blocks = None
+
+    def block(self, first: int, n: int, price_usd: np.ndarray, fees_btc_per_block: np.ndarray,
+              shock: float) -> NetworkBlock:
+        """Days ``first … first + n − 1`` (``price_usd``, ``fees_btc_per_block`` ``(n, paths)``; ``shock``
+        the hashrate shock taken on the first day); the run is kept for later runs after its last block."""
+        r = self.replaying
+        if r is not None and r.same_inputs(first, n, fees_btc_per_block, shock):
+            net = r.block(first, n)
+        else:
+            if r is not None:  # the inputs part from the record's today: its chain, from its inputs up to today
+                self.replaying = None
+                self._rebuild(r, first)
+            net = self._advance(first, n, price_usd, fees_btc_per_block, shock)
+        if self.own is not None:
+            self.own.write(first, net, fees_btc_per_block, shock)
+            if first + n == self.days:  # the run's last block: kept for the later runs with its key
+                keep(self.key, self.own)
+        return net
+
+    def _advance(self, first: int, n: int, price_usd, fees_btc_per_block, shock: float) -> NetworkBlock:
+        i = first % self.year_days
+        if i == 0 and self.poisson:
+            self.u_blocks = self.blocks_stream.uniform((min(self.year_days, self.days - first),))
+        self.chain, net = advance_block(self.chain, self.hashrate, first, n, self.days, price_usd, fees_btc_per_block,
+                                        self.u_blocks[i:i + n] if self.poisson else None, shock)
+        return net
+
+    def _rebuild(self, r: NetworkDays, until: int) -> None:
+        """Compute days ``0 … until − 1`` from the record's inputs (the same as this run's), in blocks cut at
+        the years and at the shocks (a replayed run is never endogenous: the price is not read)."""
+        cuts = sorted({0, until, *range(0, until, self.year_days), *np.flatnonzero(r.shock[:until] != 1.0).tolist()})
+        for a, b in zip(cuts, cuts[1:]):
+            self._advance(a, b - a, None, r.fees_btc_per_block[a:b], float(r.shock[a]))
