@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_workflows.py [--before c3b7aca] [--rank-paths 50] [--compare-paths 500]
+    .venv/bin/python benchmarks/bench_workflows.py [--before c3b7aca] [--rank-paths 200] [--compare-paths 500]
 
 Times, as subprocesses from launch to exit, on the current code and on the commit ``--before``
 (checked out with ``git worktree add --detach`` into a temporary folder and run with
@@ -57,7 +57,7 @@ def commands(tree: str, rank_paths: int, compare_paths: int) -> dict[str, list[s
             "compare": ["compare", *companies, "--paths", str(compare_paths)]}
 
 
-def run(before: str = BEFORE, rank_paths: int = 50, compare_paths: int = 500) -> dict:
+def run(before: str = BEFORE, rank_paths: int = 200, compare_paths: int = 500) -> dict:
     tmp = tempfile.mkdtemp(prefix="hashfleet-before-")
     tree = os.path.join(tmp, "tree")
     subprocess.run(["git", "worktree", "add", "--detach", tree, before], cwd=REPO, check=True, capture_output=True)
@@ -82,7 +82,7 @@ def run(before: str = BEFORE, rank_paths: int = 50, compare_paths: int = 500) ->
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", default=BEFORE, help="the commit to compare with (default c3b7aca)")
-    ap.add_argument("--rank-paths", type=int, default=50)
+    ap.add_argument("--rank-paths", type=int, default=200)
     ap.add_argument("--compare-paths", type=int, default=500)
     args = ap.parse_args(argv)
     figures.emit(run(args.before, args.rank_paths, args.compare_paths))

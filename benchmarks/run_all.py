@@ -128,8 +128,8 @@ def main(argv=None) -> int:
     ap.add_argument("--naive-paths", type=int, default=3)
     ap.add_argument("--naive-repeats", type=int, default=3)
     ap.add_argument("--skip", nargs="*", default=[], choices=["naive", "floor", "scaling", "startup", "workflows"])
-    ap.add_argument("--rank-paths", type=int, default=50,
-                    help="paths of `upgrade --rank` in the workflows' timing (default 50: see README)")
+    ap.add_argument("--rank-paths", type=int, default=200,
+                    help="paths of `upgrade --rank` in the workflows' timing (default 200, issue 19's figure)")
     ap.add_argument("--compare-paths", type=int, default=500)
     ap.add_argument("--quick", action="store_true", help="small sizes everywhere (a smoke test of the suite)")
     args = ap.parse_args(argv)
