@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _clip(x, low, high):
     """``np.clip(x, low, high)`` of one float: ``min(max(x, low), high)``, NaN kept (numpy's clip loop)."""
     if not (x != x or x > low):
@@ -40,7 +40,7 @@ def _clip(x, low, high):
     return x
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _maximum(a, b):
     """``np.maximum(a, b)`` of two floats (NaN propagates)."""
     if a != a or a >= b:
@@ -48,7 +48,7 @@ def _maximum(a, b):
     return b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _minimum(a, b):
     """``np.minimum(a, b)`` of two floats (NaN propagates)."""
     if a != a or a <= b:
@@ -56,7 +56,7 @@ def _minimum(a, b):
     return b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def index_hours(prices, base, shape, u, spike_p, negative_q, first_spike, first_negative, spike_usd_per_mwh,
                 negative_usd_per_mwh, floor_usd_per_mwh, cap_usd_per_mwh):
     """Hourly index prices into ``prices`` ``(days, 24, paths)`` [USD/MWh].
@@ -79,9 +79,9 @@ def index_hours(prices, base, shape, u, spike_p, negative_q, first_spike, first_
                 prices[d, h, j] = _clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _before(price_a, u_a, price_b, u_b):
-    """Hour a ranks before hour b (same hour order otherwise): dearer, or as dear with the smaller draw.
+    """Hour a ranks strictly before hour b: dearer, or as dear with the smaller draw (ties: the earlier hour).
 
     ``np.lexsort((u, -price))``'s keys with numpy's sort order (NaN last, ``-0.0 == 0.0``).
     """
@@ -93,37 +93,86 @@ def _before(price_a, u_a, price_b, u_b):
     return u_a < u_b or (u_b != u_b and u_a == u_a)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def call_hours(u, limit, price, calls):
     """Demand-response call hours into ``calls`` ``(24, columns)`` (bool).
 
     ``u`` ``(24, columns)`` the hours' uniforms, ``limit`` ``(columns,)`` the hourly call probability
-    ``min(p, 1)``, ``price`` ``(24 or 1, columns)``. A column's ``Σ_h [u_h < limit]`` hours of lowest
-    rank are called, the rank being the number of hours before it (:func:`_before`, then the earlier
-    hour): ``np.lexsort``'s stable order.
+    ``min(p, 1)``, ``price`` ``(24 or 1, columns)``. A column's ``Σ_h [u_h < limit]`` first hours in
+    ``np.lexsort``'s stable order (:func:`_before`, then the earlier hour) are called: picked one at a
+    time, the first hour in that order among those not yet called (most days have no call or one).
     """
     hours, columns = u.shape
     one_row = price.shape[0] == 1
-    for c in range(columns):
-        n_calls = 0
-        for h in range(hours):
-            n_calls += u[h, c] < limit[c]
+    n_calls = np.zeros(columns, dtype=np.int64)
+    for h in range(hours):
+        for c in range(columns):
+            n_calls[c] += u[h, c] < limit[c]
             calls[h, c] = False
-        if n_calls == 0:
-            continue
-        for h in range(hours):
-            ph = price[0 if one_row else h, c]
-            rank = 0
-            for g in range(hours):
-                pg = price[0 if one_row else g, c]
-                if g < h:
-                    rank += not _before(ph, u[h, c], pg, u[g, c])
-                elif g > h:
-                    rank += _before(pg, u[g, c], ph, u[h, c])
-            calls[h, c] = rank < n_calls
+    for c in range(columns):
+        for _ in range(n_calls[c]):
+            best = -1
+            for h in range(hours):
+                if not calls[h, c] and (best < 0 or _before(price[0 if one_row else h, c], u[h, c],
+                                                             price[0 if one_row else best, c], u[best, c])):
+                    best = h
+            calls[best, c] = True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _prefix_sums(x):
+    """``[0, x_0, x_0 + x_1, …]`` along axis 0 of ``x`` ``(cohorts, columns)``: np.cumsum's order."""
+    n, columns = x.shape
+    out = np.empty((n + 1, columns))
+    for c in range(columns):
+        out[0, c] = 0.0
+    for i in range(n):
+        if i == 0:
+            for c in range(columns):
+                out[1, c] = x[0, c]
+        else:
+            for c in range(columns):
+                out[i + 1, c] = out[i, c] + x[i, c]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _count(efficiency_jth, value, price, r, tax_usd_per_mwh, has_tax, denominator, threshold, k):
+    """``economic``'s running count ``k`` ``(columns,)`` of price row ``r``: the cohorts with ``e ≤ e*``,
+    ``e* = value / ((price + tax) denominator)`` (inf where ``price + tax ≤ 0``; all when NaN)."""
+    n, columns = efficiency_jth.shape[0], k.shape[0]
+    for c in range(columns):
+        all_in = price[r, c] + tax_usd_per_mwh if has_tax else price[r, c]
+        t = value[c] / (all_in * denominator)
+        threshold[c] = t if all_in > 0 else np.inf
+        k[c] = n if threshold[c] != threshold[c] else 0
+    for i in range(n):
+        e = efficiency_jth[i]
+        for c in range(columns):
+            k[c] += e <= threshold[c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cap(cum_ths, cum_mw, ths, mw, cap, k, run_ths, run_mw, fits):
+    """Where ``cap`` ``(columns,)`` binds (fewer whole cohorts fit than run), the whole cohorts that fit and
+    the share ``clip((cap − MW_fit) / MW_m, 0, 1)`` of the next one (0 if it draws nothing)."""
+    n, columns = ths.shape
+    for c in range(columns):
+        fits[c] = -1
+    for i in range(n + 1):
+        for c in range(columns):
+            fits[c] += cum_mw[i, c] <= cap[c]
+    for c in range(columns):
+        f = fits[c]
+        if k[c] > f:
+            marginal = min(f, n - 1)
+            mw_m = mw[marginal, c]
+            part = _clip((cap[c] - cum_mw[f, c]) / mw_m, 0.0, 1.0) if mw_m > 0 else 0.0
+            run_ths[c] = cum_ths[f, c] + part * ths[marginal, c]
+            run_mw[c] = cum_mw[f, c] + part * mw_m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, denominator, facility, k_given, calls,
              avoid, shed_mw, energy_hourly_mwh, running_ths, curtailed_mwh, energy_mwh):
     """A site's hours for every column, uncapped or capped (:func:`simulator.site.dispatch_day`'s numbers).
@@ -138,70 +187,65 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
 
     Outputs: ``energy_hourly_mwh`` ``(24, columns)`` facility MWh; ``running_ths`` (mean over the
     hours), ``curtailed_mwh`` (``Σ_h (available − running) facility``, floored at 0) and
-    ``energy_mwh`` ``(columns,)``.
+    ``energy_mwh`` ``(columns,)``. An hour at a time over all columns (the loops over columns run on
+    SIMD lanes); the day's sums add the hours in order from hour 0, as numpy's reductions do.
     """
     n, columns = ths.shape
     hours = energy_hourly_mwh.shape[0]
-    one_row = price.shape[0] == 1
-    economic, k_one_row = k_given.shape[0] == 0, k_given.shape[0] == 1
+    economic = k_given.shape[0] == 0
     with_calls, with_avoid = calls.shape[0] > 0, avoid.shape[0] > 0
-    cum_ths, cum_mw = np.empty(n + 1), np.empty(n + 1)
+    cum_ths, cum_mw = _prefix_sums(ths), _prefix_sums(mw)
+    call_cap, available = np.empty(columns), np.empty(columns)
     for c in range(columns):
-        cum_ths[0], cum_mw[0] = 0.0, 0.0  # np.cumsum's order: x_0, then the running sum plus the next
-        for i in range(n):
-            cum_ths[i + 1] = ths[i, c] if i == 0 else cum_ths[i] + ths[i, c]
-            cum_mw[i + 1] = mw[i, c] if i == 0 else cum_mw[i] + mw[i, c]
-        call_cap = 0.0
-        if with_calls and n:
-            total = mw[0, c]
-            for i in range(1, n):
-                total = total + mw[i, c]
-            call_cap = _maximum(total - shed_mw, 0.0)
-        available = cum_mw[n] * facility
-        sum_ths = sum_energy = sum_curtailed = 0.0
-        for h in range(hours):
-            r = 0 if one_row else h
-            if economic:
-                all_in = price[r, c] + tax_usd_per_mwh if has_tax else price[r, c]
-                threshold = value[c] / (all_in * denominator) if all_in > 0 else np.inf
-                if threshold != threshold:
-                    k = n
-                else:
-                    k = 0
-                    for i in range(n):
-                        k += efficiency_jth[i] <= threshold
-            else:
-                k = k_given[0 if k_one_row else h, c]
-            run_ths, run_mw = cum_ths[k], cum_mw[k]
-            cap = np.inf
+        available[c] = cum_mw[n, c] * facility
+    if with_calls and n:
+        for c in range(columns):
+            call_cap[c] = mw[0, c]
+        for i in range(1, n):
+            for c in range(columns):
+                call_cap[c] = call_cap[c] + mw[i, c]
+        for c in range(columns):
+            call_cap[c] = _maximum(call_cap[c] - shed_mw, 0.0)
+    k, fits = np.empty(columns, dtype=np.int64), np.empty(columns, dtype=np.int64)
+    threshold, cap, run_ths, run_mw = np.empty(columns), np.empty(columns), np.empty(columns), np.empty(columns)
+    for h in range(hours):
+        if economic:
+            if h == 0 or price.shape[0] > 1:
+                _count(efficiency_jth, value, price, 0 if price.shape[0] == 1 else h, tax_usd_per_mwh, has_tax,
+                       denominator, threshold, k)
+        else:
+            r = 0 if k_given.shape[0] == 1 else h
+            for c in range(columns):
+                k[c] = k_given[r, c]
+        for c in range(columns):
+            run_ths[c] = cum_ths[k[c], c]
+            run_mw[c] = cum_mw[k[c], c]
+        capped = False
+        for c in range(columns):
+            cap[c] = np.inf
             if with_avoid and avoid[h, c]:
-                cap = 0.0
+                cap[c] = 0.0
+                capped = True
             elif with_calls and calls[h, c]:
-                cap = call_cap
-            if cap < np.inf:
-                fits = -1
-                for i in range(n + 1):
-                    fits += cum_mw[i] <= cap
-                if k > fits:  # the cap binds: whole cohorts up to fits, the next one in part
-                    marginal = min(fits, n - 1)
-                    mw_m, ths_m = mw[marginal, c], ths[marginal, c]
-                    part = _clip((cap - cum_mw[fits]) / mw_m, 0.0, 1.0) if mw_m > 0 else 0.0
-                    run_ths = cum_ths[fits] + part * ths_m
-                    run_mw = cum_mw[fits] + part * mw_m
-            drawn = run_mw * facility
+                cap[c] = call_cap[c]
+                capped = True
+        if capped:
+            _cap(cum_ths, cum_mw, ths, mw, cap, k, run_ths, run_mw, fits)
+        for c in range(columns):
+            drawn = run_mw[c] * facility
             energy_hourly_mwh[h, c] = drawn
             if h == 0:
-                sum_ths, sum_energy, sum_curtailed = run_ths, drawn, available - drawn
+                running_ths[c], energy_mwh[c], curtailed_mwh[c] = run_ths[c], drawn, available[c] - drawn
             else:
-                sum_ths += run_ths
-                sum_energy += drawn
-                sum_curtailed += available - drawn
-        running_ths[c] = sum_ths / hours
-        energy_mwh[c] = sum_energy
-        curtailed_mwh[c] = 0.0 if sum_curtailed < 0.0 else sum_curtailed
+                running_ths[c] += run_ths[c]
+                energy_mwh[c] += drawn
+                curtailed_mwh[c] += available[c] - drawn
+    for c in range(columns):
+        running_ths[c] = running_ths[c] / hours
+        curtailed_mwh[c] = 0.0 if curtailed_mwh[c] < 0.0 else curtailed_mwh[c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bill(used, price, energy_mwh, tax_usd_per_mwh, ppa_usd_per_mwh, take_mwh, block_mwh, cost_usd, credit_usd):
     """A day's bill per column into ``cost_usd`` and ``credit_usd`` (:func:`simulator.site.energy_bill`).
 
@@ -209,27 +253,23 @@ def bill(used, price, energy_mwh, tax_usd_per_mwh, ppa_usd_per_mwh, take_mwh, bl
     ``ppa_usd_per_mwh`` ``(columns,)`` each column's PPA price (``(0,)``: no PPA in force), with its
     minimum take and block [MWh an hour]. Without a PPA cost = ``Σ_h used p + energy tax``, credit 0;
     with one cost = ``Σ_h [min(max(used, T), B) ppa + max(used − B, 0) p] + energy tax`` and credit =
-    ``Σ_h max(T − used, 0) p``.
+    ``Σ_h max(T − used, 0) p``; the hours added in order from hour 0.
     """
     hours, columns = used.shape
     with_ppa = ppa_usd_per_mwh.shape[0] > 0
-    for c in range(columns):
-        tax = energy_mwh[c] * tax_usd_per_mwh
-        cost = credit = 0.0
-        for h in range(hours):
+    for h in range(hours):
+        for c in range(columns):
             u, p = used[h, c], price[h, c]
             if with_ppa:
                 term = (_minimum(_maximum(u, take_mwh), block_mwh) * ppa_usd_per_mwh[c]
                         + _maximum(u - block_mwh, 0.0) * p)
                 back = _maximum(take_mwh - u, 0.0) * p
-                if h == 0:
-                    cost, credit = term, back
-                else:
-                    cost += term
-                    credit += back
-            elif h == 0:
-                cost = u * p
             else:
-                cost += u * p
-        cost_usd[c] = cost + tax
-        credit_usd[c] = credit if with_ppa else 0.0
+                term, back = u * p, 0.0
+            if h == 0:
+                cost_usd[c], credit_usd[c] = term, back
+            else:
+                cost_usd[c] += term
+                credit_usd[c] += back
+    for c in range(columns):
+        cost_usd[c] = cost_usd[c] + energy_mwh[c] * tax_usd_per_mwh
