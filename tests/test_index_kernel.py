@@ -16,7 +16,7 @@ import pytest
 from simulator import index_kernel, merit_order
 from simulator.config.schema import DemandResponse, Site
 from simulator.market import power
-from simulator.site import PpaTerms, SiteCohorts, demand_response_calls, dispatch_site, energy_bill
+from simulator.site import PpaTerms, SiteCohorts, demand_response_calls, dispatch_site, energy_bill, is_summer
 
 
 @pytest.fixture
@@ -161,19 +161,25 @@ def test_compiled_call_hours_are_numpys(seed, forms):
     probability = float(rng.choice([0.0, 0.002, 0.05, 0.5, 1.0]))
     programme = DemandResponse(committed_mw=1.0, availability_usd_per_mw_month=5000.0, call_probability=probability,
                                summer_call_multiplier=float(rng.choice([1.0, 3.0])))
+    month = int(rng.integers(1, 13)) if seed % 2 else rng.integers(1, 13, cols)
+    limit = np.minimum(probability * np.where(is_summer(np.asarray(month)), programme.summer_call_multiplier, 1.0), 1.0)
     u = rng.random((24, cols))
-    u[:, 0] = 0.25  # equal draws: the earlier hour first
+    u[7] = limit  # a draw equal to the probability is no call
     price = np.round(rng.lognormal(4, 0.5, (rows, cols)), 0)  # rounded: ties in price, broken by the draws
     price[:, 1] = 0.0
     if rows == 24:
         price[::2, 1] = -0.0  # ranks as 0.0 (numpy's sort order)
         price[5, -1] = np.nan  # the cheapest of all
-    month = int(rng.integers(1, 13)) if seed % 2 else rng.integers(1, 13, cols)
+        # one call (hour 10's draw), two dearest hours with equal draws: the earlier one, hour 3, is called
+        price[:, 0], u[:, 0] = 50.0, 0.9
+        price[[3, 8], 0], u[[3, 8], 0], u[10, 0] = 90.0, 0.5, 1e-4
     a, b, ran = forms(lambda: demand_response_calls(programme, u, month, price))
     assert ran.get("call_hours") == 1
     assert_same_bits(a, b, "calls")
-    if probability == 1.0:
-        assert a.all()
+    if probability == 1.0:  # every hour's draw but hour 7's is a call: the 23 dearest hours are called
+        assert (a.sum(axis=0)[1:] == 23).all()
+    if rows == 24 and 0 < np.broadcast_to(limit, (cols,))[0] < 0.5:
+        assert np.flatnonzero(a[:, 0]).tolist() == [3]
 
 
 # --------------------------------------------------------------------------- the bill
