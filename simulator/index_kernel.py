@@ -153,26 +153,6 @@ def _count(efficiency_jth, value, price, r, tax_usd_per_mwh, has_tax, denominato
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _cap(cum_ths, cum_mw, ths, mw, cap, k, run_ths, run_mw, fits):
-    """Where ``cap`` ``(columns,)`` binds (fewer whole cohorts fit than run), the whole cohorts that fit and
-    the share ``clip((cap − MW_fit) / MW_m, 0, 1)`` of the next one (0 if it draws nothing)."""
-    n, columns = ths.shape
-    for c in range(columns):
-        fits[c] = -1
-    for i in range(n + 1):
-        for c in range(columns):
-            fits[c] += cum_mw[i, c] <= cap[c]
-    for c in range(columns):
-        f = fits[c]
-        if k[c] > f:
-            marginal = min(f, n - 1)
-            mw_m = mw[marginal, c]
-            part = _clip((cap[c] - cum_mw[f, c]) / mw_m, 0.0, 1.0) if mw_m > 0 else 0.0
-            run_ths[c] = cum_ths[f, c] + part * ths[marginal, c]
-            run_mw[c] = cum_mw[f, c] + part * mw_m
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, denominator, facility, k_given, calls,
              avoid, shed_mw, energy_hourly_mwh, running_ths, curtailed_mwh, energy_mwh):
     """A site's hours for every column, uncapped or capped (:func:`simulator.site.dispatch_day`'s numbers).
@@ -206,8 +186,8 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
                 call_cap[c] = call_cap[c] + mw[i, c]
         for c in range(columns):
             call_cap[c] = _maximum(call_cap[c] - shed_mw, 0.0)
-    k, fits = np.empty(columns, dtype=np.int64), np.empty(columns, dtype=np.int64)
-    threshold, cap, run_ths, run_mw = np.empty(columns), np.empty(columns), np.empty(columns), np.empty(columns)
+    k, capped = np.empty(columns, dtype=np.int64), np.empty(columns, dtype=np.int64)
+    threshold, run_ths, run_mw = np.empty(columns), np.empty(columns), np.empty(columns)
     for h in range(hours):
         if economic:
             if h == 0 or price.shape[0] > 1:
@@ -220,17 +200,24 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
         for c in range(columns):
             run_ths[c] = cum_ths[k[c], c]
             run_mw[c] = cum_mw[k[c], c]
-        capped = False
-        for c in range(columns):
-            cap[c] = np.inf
-            if with_avoid and avoid[h, c]:
-                cap[c] = 0.0
-                capped = True
-            elif with_calls and calls[h, c]:
-                cap[c] = call_cap[c]
-                capped = True
-        if capped:
-            _cap(cum_ths, cum_mw, ths, mw, cap, k, run_ths, run_mw, fits)
+        if with_avoid or with_calls:  # the capped columns (a call or an avoided hour), listed first
+            n_capped = 0
+            for c in range(columns):
+                if (with_avoid and avoid[h, c]) or (with_calls and calls[h, c]):
+                    capped[n_capped] = c
+                    n_capped += 1
+            for j in range(n_capped):  # simulator.site._capped: whole cohorts up to the cap, the next in part
+                c = capped[j]
+                cap = 0.0 if with_avoid and avoid[h, c] else call_cap[c]
+                fits = -1
+                for i in range(n + 1):
+                    fits += cum_mw[i, c] <= cap
+                if k[c] > fits:
+                    marginal = min(fits, n - 1)
+                    mw_m = mw[marginal, c]
+                    part = _clip((cap - cum_mw[fits, c]) / mw_m, 0.0, 1.0) if mw_m > 0 else 0.0
+                    run_ths[c] = cum_ths[fits, c] + part * ths[marginal, c]
+                    run_mw[c] = cum_mw[fits, c] + part * mw_m
         for c in range(columns):
             drawn = run_mw[c] * facility
             energy_hourly_mwh[h, c] = drawn
