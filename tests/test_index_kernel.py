@@ -240,6 +240,50 @@ def test_compiled_index_prices_are_numpys(case, paths, forms):
         assert_same_bits(x, y, "prices")
 
 
+# --------------------------------------------------------------------------- a site's blocks
+@pytest.mark.parametrize("paths", [1, 3, 40])
+def test_every_oracle_site_case_is_the_same_bits_with_the_compiled_kernels(paths, forms):
+    """tests/test_site_block.py's cases (index, PPA expiry with hosting, take-or-pay, schedule, uptime, calls,
+    4CP, tuning, stop policies) block by block, numpy against compiled: every flow and the state left."""
+    import pandas as pd
+    from test_site_block import CASES, block_starts, inputs, scenario, units_of
+
+    from simulator.config.checks import library_for
+    from simulator.fleet import build_cohorts
+    from simulator.site_block import SiteFlows, site_block
+    from simulator.site_day import plan_site, start_site
+
+    def blocks(case):
+        name, site, top, days, dynamic = case
+        s = scenario(site, top, min(days, 250), dynamic)
+        days = s.horizon_days
+        cohorts = build_cohorts(s, library_for(s))
+        plan = plan_site(s, 0, cohorts, pd.date_range(s.start, periods=days, freq="D"))
+        x = inputs(days, len(cohorts), paths, 3)
+        state, out = start_site(plan, 3, np.arange(paths), x["working"][0]), []
+        for day0, m in block_starts(days, 30):
+            out.append(site_block(plan, state, day0, m, days, x["hashprice"][day0:day0 + m], 3.0,
+                                  x["offline"][day0:day0 + m], x["hpc_mw"][day0:day0 + m],
+                                  x["working"][day0:day0 + m], units_of(x["working"][day0]),
+                                  np.zeros((len(cohorts), paths))))
+        return out, state
+
+    ran_any = {}
+    for case in CASES:
+        (a, state_a), (b, state_b), ran = forms(lambda: blocks(case))
+        ran_any.update(ran)
+        for x, y in zip(a, b):
+            for f in dataclasses.fields(SiteFlows):
+                for u, v in zip(*(z if isinstance(z, tuple) else (z,) for z in (getattr(x, f.name), getattr(y, f.name)))):
+                    assert (u is None) == (v is None), (case[0], f.name)
+                    if u is not None:
+                        assert_same_bits(u, v, f"{case[0]}: {f.name}")
+        for name in ("hourly_price", "losing_days", "stopped"):
+            if getattr(state_a, name) is not None:
+                assert_same_bits(getattr(state_a, name), getattr(state_b, name), f"{case[0]}: state {name}")
+    assert set(ran_any) == {"index_hours", "call_hours", "dispatch", "bill"}
+
+
 # --------------------------------------------------------------------------- whole runs and start-up
 @pytest.mark.parametrize("scenario, overrides", [
     ("scenarios/companies/riot.yaml", ["horizon_days=250"]),  # PPA and index sites, calls and 4CP in summer
