@@ -91,29 +91,37 @@ def compiled_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nda
     ``shed_mw`` and at 0 (:func:`simulator.site.dispatch_site`); the same numbers as the numpy form,
     bit for bit.
     """
-    price = np.ascontiguousarray(price_usd_per_mwh, dtype=float)
-    if price.shape[0] == 1 and calls is None and avoid is None:
+    if np.shape(price_usd_per_mwh)[0] == 1 and calls is None and avoid is None:
         return None
     n, columns = working_ths.shape
     hours = units.HOURS_PER_DAY
     kernel = INDEX_KERNEL.for_call(hours * columns * (n + 1), _NUMPY_CALL_COST)
     if kernel is None:
         return None
+    price = kernel_array(price_usd_per_mwh, np.shape(price_usd_per_mwh))
     k_given = _NO_COUNT
     if curtailment.policy != "economic":
-        k_given = np.ascontiguousarray(policy_count(curtailment, price, n, lambda: economic_count(
-            hashprice_usd_per_ph_day, price, tax_usd_per_mwh, pool_fee, cooling_overhead, efficiency_jth)),
-            dtype=np.int64)
-    value = np.ascontiguousarray(np.broadcast_to(threshold_value(hashprice_usd_per_ph_day, pool_fee), (columns,)),
-                                 dtype=float)
+        k = policy_count(curtailment, price, n, lambda: economic_count(
+            hashprice_usd_per_ph_day, price, tax_usd_per_mwh, pool_fee, cooling_overhead, efficiency_jth))
+        k_given = kernel_array(k, k.shape, np.int64)  # (24 or 1, paths): "schedule" has 24 rows on one price row
     energy_hourly, running, curtailed, energy = np.empty((hours, columns)), *np.empty((3, columns))
-    kernel.dispatch(np.ascontiguousarray(efficiency_jth, dtype=float), np.ascontiguousarray(working_ths, dtype=float),
-                    np.ascontiguousarray(working_mw, dtype=float), value, price, float(tax_usd_per_mwh),
-                    bool(tax_usd_per_mwh), hours * (1 + cooling_overhead), 1 + cooling_overhead, k_given,
-                    *(_NO_HOURS if x is None else np.ascontiguousarray(np.broadcast_to(x, (hours, columns)), dtype=bool)
-                      for x in (calls, avoid)), float(shed_mw),
-                    energy_hourly, running, curtailed, energy)
+    kernel.dispatch(kernel_array(efficiency_jth, (n,)), kernel_array(working_ths, (n, columns)),
+                    kernel_array(working_mw, (n, columns)),
+                    kernel_array(threshold_value(hashprice_usd_per_ph_day, pool_fee), (columns,)), price,
+                    float(tax_usd_per_mwh), bool(tax_usd_per_mwh), hours * (1 + cooling_overhead), 1 + cooling_overhead,
+                    k_given, *(_NO_HOURS if x is None else kernel_array(x, (hours, columns), bool)
+                               for x in (calls, avoid)), float(shed_mw), energy_hourly, running, curtailed, energy)
     return running, energy_hourly, curtailed, energy
+
+
+def kernel_array(x, shape: tuple, dtype=float) -> np.ndarray:
+    """``x`` broadcast to ``shape`` as a C-ordered, writeable array of ``dtype`` (no copy when it is one already):
+    what the compiled kernels take, one compiled signature whatever the caller's views (numba compiles a
+    read-only or strided array apart)."""
+    x = np.asarray(x, dtype=dtype)
+    if x.shape != tuple(shape):
+        x = np.broadcast_to(x, shape)
+    return x if x.flags.c_contiguous and x.flags.writeable else np.array(x, dtype=dtype, order="C")
 
 
 def count_at_or_below(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:

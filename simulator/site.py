@@ -158,10 +158,11 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
             cost, credit = np.empty((2, used.shape[1]))
             take, block = (0.0, 0.0) if ppa_usd_per_mwh is None else (power.min_take_fraction * power.block_mw,
                                                                           power.block_mw)
-            kernel.bill(np.ascontiguousarray(used, dtype=float), np.ascontiguousarray(price_usd_per_mwh, dtype=float),
-                        np.ascontiguousarray(energy, dtype=float), float(tax_usd_per_mwh),
-                        np.zeros(0) if ppa_usd_per_mwh is None else np.ascontiguousarray(
-                            np.broadcast_to(ppa_usd_per_mwh, used.shape[1:]), dtype=float), take, block, cost, credit)
+            as_kernel = merit_order.kernel_array
+            kernel.bill(as_kernel(used, used.shape), as_kernel(price_usd_per_mwh, used.shape),
+                        as_kernel(energy, cost.shape), float(tax_usd_per_mwh),
+                        np.zeros(0) if ppa_usd_per_mwh is None else as_kernel(ppa_usd_per_mwh, cost.shape),
+                        take, block, cost, credit)
             return Bill(cost, credit)
     tax = energy * tax_usd_per_mwh
     if ppa_usd_per_mwh is None:
@@ -575,10 +576,10 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     kernel = merit_order.INDEX_KERNEL.for_call(u_hours.size) if np.ndim(u_hours) == 2 else None
     if kernel is not None:  # the same hours, compiled (simulator.index_kernel.call_hours)
         calls = np.empty(u_hours.shape, dtype=bool)
-        price = np.asarray(price_usd_per_mwh, dtype=float)
-        price = price if price.shape in ((1, calls.shape[1]), calls.shape) else np.broadcast_to(price, calls.shape)
-        kernel.call_hours(np.ascontiguousarray(u_hours, dtype=float), np.ascontiguousarray(
-            np.broadcast_to(np.minimum(p, 1.0), calls.shape[1:]), dtype=float), np.ascontiguousarray(price), calls)
+        price = np.shape(price_usd_per_mwh)
+        kernel.call_hours(merit_order.kernel_array(u_hours, calls.shape), merit_order.kernel_array(
+            np.minimum(p, 1.0), calls.shape[1:]), merit_order.kernel_array(
+            price_usd_per_mwh, price if price in ((1, calls.shape[1]), calls.shape) else calls.shape), calls)
         return calls
     n_calls = (u_hours < np.minimum(p, 1.0)).sum(axis=0)
     calls = np.zeros(u_hours.shape, dtype=bool)

@@ -274,7 +274,8 @@ def test_every_oracle_site_case_is_the_same_bits_with_the_compiled_kernels(paths
         ran_any.update(ran)
         for x, y in zip(a, b):
             for f in dataclasses.fields(SiteFlows):
-                for u, v in zip(*(z if isinstance(z, tuple) else (z,) for z in (getattr(x, f.name), getattr(y, f.name)))):
+                pair = (getattr(x, f.name), getattr(y, f.name))
+                for u, v in zip(*(z if isinstance(z, tuple) else (z,) for z in pair)):
                     assert (u is None) == (v is None), (case[0], f.name)
                     if u is not None:
                         assert_same_bits(u, v, f"{case[0]}: {f.name}")
