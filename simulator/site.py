@@ -575,11 +575,11 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     p = programme.call_probability * np.where(is_summer(np.asarray(month)), programme.summer_call_multiplier, 1.0)
     kernel = merit_order.INDEX_KERNEL.for_call(u_hours.size) if np.ndim(u_hours) == 2 else None
     if kernel is not None:  # the same hours, compiled (simulator.index_kernel.call_hours)
-        calls = np.empty(u_hours.shape, dtype=bool)
-        price = np.shape(price_usd_per_mwh)
-        kernel.call_hours(merit_order.kernel_array(u_hours, calls.shape), merit_order.kernel_array(
-            np.minimum(p, 1.0), calls.shape[1:]), merit_order.kernel_array(
-            price_usd_per_mwh, price if price in ((1, calls.shape[1]), calls.shape) else calls.shape), calls)
+        calls, rows = np.empty(u_hours.shape, dtype=bool), np.shape(price_usd_per_mwh)
+        price = merit_order.kernel_array(price_usd_per_mwh, rows if rows in ((1, calls.shape[1]), calls.shape)
+                                         else calls.shape)  # one row stands for every hour
+        kernel.call_hours(merit_order.kernel_array(u_hours, calls.shape),
+                          merit_order.kernel_array(np.minimum(p, 1.0), calls.shape[1:]), price, calls)
         return calls
     n_calls = (u_hours < np.minimum(p, 1.0)).sum(axis=0)
     calls = np.zeros(u_hours.shape, dtype=bool)
@@ -679,7 +679,9 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
     """A site's day for ``working`` units ``(cohorts, paths)``: the programmes' caps, then the dispatch.
 
     A demand-response call (``calls`` ``(24, paths)``) caps IT power at the site's IT load less
-    the committed facility MW; a 4CP avoidance hour (``avoid`` ``(24, 1)``) caps it at 0.
+    the committed facility MW; a 4CP avoidance hour (``avoid`` ``(24, 1)``) caps it at 0. A large
+    day without margins, tuning or a PPA's kink runs compiled, with the same floats
+    (:func:`simulator.merit_order.compiled_dispatch`).
     """
     ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
     cap_mw = None
