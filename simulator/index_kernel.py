@@ -22,7 +22,9 @@ rows one by one from row 0, as the loops here do; comparisons, ``np.clip``, ``np
 ``np.minimum`` are written out with numpy's NaN rules; no ``exp``, ``log`` or ``cos`` is computed
 here (numba's C-library ones differ from numpy's SIMD ones in the last bit). Compiled with
 ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork), without ``fastmath`` (no
-fused multiply-adds, no reassociation). Importing this module imports numba.
+fused multiply-adds, no reassociation), with ``error_model="numpy"`` (a division by zero gives
+±inf or NaN as numpy's does instead of raising, and no per-division check keeps the loops off SIMD
+lanes). The loops go an hour at a time over all columns. Importing this module imports numba.
 """
 from __future__ import annotations
 
