@@ -20,9 +20,19 @@ import numpy as np
 
 from simulator import units
 from simulator.config.schema import Curtailment
+from simulator.lazy_kernel import LazyKernel
 
 #: Up to this many cohorts a site counts them by comparisons, beyond it by binary search.
 COMPARE_UP_TO = 16
+#: The compiled index-site kernels (:mod:`simulator.index_kernel`): loaded for a call of at least 2¹⁶
+#: units (hour-columns, times the cohorts + 1 in a dispatch) or once a process has spent 2²¹ on numpy
+#: calls, each counting its size plus a fixed cost (:data:`_NUMPY_CALL_COST`): ~0.05 s of numpy, so
+#: a short run (one path, a few years) never loads numba for them.
+INDEX_KERNEL = LazyKernel("simulator.index_kernel", large_from=2**16, numpy_at_most=2**21)
+#: A numpy dispatch's fixed cost (~25 numpy calls) in the units above.
+_NUMPY_CALL_COST = 2048
+_NO_COUNT = np.zeros((0, 0), dtype=np.int64)
+_NO_HOURS = np.zeros((0, 0), dtype=bool)
 
 
 def value_usd_per_th_hour(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
@@ -42,7 +52,7 @@ def efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_pe
     >>> efficiency_threshold_jth(np.array([50.0]), np.array([[40.0], [0.0]]), 0.02, 0.05).round(3).tolist()
     [[48.611], [inf]]
     """
-    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
+    value = threshold_value(hashprice_usd_per_ph_day, pool_fee)
     denominator = np.multiply(all_in_usd_per_mwh, units.HOURS_PER_DAY * (1 + cooling_overhead))
     paying = np.greater(all_in_usd_per_mwh, 0)
     if paying.all():  # the usual day: no masked division (the same quotients)
@@ -52,6 +62,66 @@ def efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_pe
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         np.divide(value, denominator, out=threshold, where=paying)
     return threshold
+
+
+def threshold_value(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
+    """The numerator of :func:`efficiency_threshold_jth`: ``hashprice / 1,000 × (1 − fee) × 10⁶``."""
+    return np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
+
+
+def economic_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,
+                   pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray) -> np.ndarray:
+    """``economic``'s running count of each hour ``(hours, paths)``: the cohorts with ``e ≤ e*`` at the
+    all-in price ``price + tax`` (:func:`efficiency_threshold_jth`, :func:`count_at_or_below`)."""
+    all_in = price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh
+    return count_at_or_below(efficiency_jth, efficiency_threshold_jth(hashprice_usd_per_ph_day, all_in, pool_fee,
+                                                                      cooling_overhead))
+
+
+def compiled_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray,
+                      tax_usd_per_mwh: float, pool_fee: float, cooling_overhead: float, efficiency_jth: np.ndarray,
+                      working_ths: np.ndarray, working_mw: np.ndarray, calls: np.ndarray | None = None,
+                      avoid: np.ndarray | None = None, shed_mw: float = 0.0):
+    """:func:`simulator.site.dispatch_day` without margins or a PPA's kinks, compiled
+    (:func:`simulator.index_kernel.dispatch`): ``(running_ths, energy_hourly_mwh, curtailed_mwh,
+    energy_mwh)``, or None when this call runs in numpy (:data:`INDEX_KERNEL`, or one price row for the
+    whole day without a cap: a fixed contract's day, already a few row operations).
+
+    ``calls`` and ``avoid`` ``(24, paths)`` bool (None: none) are the hours capped at the IT load less
+    ``shed_mw`` and at 0 (:func:`simulator.site.dispatch_site`); the same numbers as the numpy form,
+    bit for bit.
+    """
+    if np.shape(price_usd_per_mwh)[0] == 1 and calls is None and avoid is None:
+        return None
+    n, columns = working_ths.shape
+    hours = units.HOURS_PER_DAY
+    kernel = INDEX_KERNEL.for_call(hours * columns * (n + 1), _NUMPY_CALL_COST)
+    if kernel is None:
+        return None
+    price = kernel_array(price_usd_per_mwh, np.shape(price_usd_per_mwh))
+    k_given = _NO_COUNT
+    if curtailment.policy != "economic":
+        k = policy_count(curtailment, price, n, lambda: economic_count(
+            hashprice_usd_per_ph_day, price, tax_usd_per_mwh, pool_fee, cooling_overhead, efficiency_jth))
+        k_given = kernel_array(k, k.shape, np.int64)  # (24 or 1, paths): "schedule" has 24 rows on one price row
+    energy_hourly, running, curtailed, energy = np.empty((hours, columns)), *np.empty((3, columns))
+    kernel.dispatch(kernel_array(efficiency_jth, (n,)), kernel_array(working_ths, (n, columns)),
+                    kernel_array(working_mw, (n, columns)),
+                    kernel_array(threshold_value(hashprice_usd_per_ph_day, pool_fee), (columns,)), price,
+                    float(tax_usd_per_mwh), bool(tax_usd_per_mwh), hours * (1 + cooling_overhead), 1 + cooling_overhead,
+                    k_given, *(_NO_HOURS if x is None else kernel_array(x, (hours, columns), bool)
+                               for x in (calls, avoid)), float(shed_mw), energy_hourly, running, curtailed, energy)
+    return running, energy_hourly, curtailed, energy
+
+
+def kernel_array(x, shape: tuple, dtype=float) -> np.ndarray:
+    """``x`` broadcast to ``shape`` as a C-ordered, writeable array of ``dtype`` (no copy when it is one already):
+    what the compiled kernels take, one compiled signature whatever the caller's views (numba compiles a
+    read-only or strided array apart)."""
+    x = np.asarray(x, dtype=dtype)
+    if x.shape != tuple(shape):
+        x = np.broadcast_to(x, shape)
+    return x if x.flags.c_contiguous and x.flags.writeable else np.array(x, dtype=dtype, order="C")
 
 
 def count_at_or_below(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -152,6 +152,18 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
     """
     used = energy_hourly_mwh
     energy = used.sum(axis=0) if energy_mwh is None else energy_mwh  # energy_mwh: that sum
+    if np.shape(price_usd_per_mwh) == used.shape and used.ndim == 2 and len(used) > 1:  # hourly: compiled when large
+        kernel = merit_order.INDEX_KERNEL.for_call(used.size)
+        if kernel is not None:
+            cost, credit = np.empty((2, used.shape[1]))
+            take, block = (0.0, 0.0) if ppa_usd_per_mwh is None else (power.min_take_fraction * power.block_mw,
+                                                                          power.block_mw)
+            as_kernel = merit_order.kernel_array
+            kernel.bill(as_kernel(used, used.shape), as_kernel(price_usd_per_mwh, used.shape),
+                        as_kernel(energy, cost.shape), float(tax_usd_per_mwh),
+                        np.zeros(0) if ppa_usd_per_mwh is None else as_kernel(ppa_usd_per_mwh, cost.shape),
+                        take, block, cost, credit)
+            return Bill(cost, credit)
     tax = energy * tax_usd_per_mwh
     if ppa_usd_per_mwh is None:
         if np.shape(price_usd_per_mwh)[0] == 1:  # one price every hour: Σ_h U_h p = p Σ_h U_h
@@ -242,9 +254,8 @@ def _running_count(curtailment: Curtailment, hashprice_usd_per_ph_day: np.ndarra
         if ppa is not None and ppa.take_mwh < ppa.block_mwh:
             return ppa_running_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
                                      cooling_overhead, efficiency_jth, cum_ths, cum_mw, ppa)
-        all_in = price_usd_per_mwh + tax_usd_per_mwh if tax_usd_per_mwh else price_usd_per_mwh
-        return _count_at_or_below(efficiency_jth, _efficiency_threshold_jth(hashprice_usd_per_ph_day, all_in, pool_fee,
-                                                                            cooling_overhead))
+        return merit_order.economic_count(hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh, pool_fee,
+                                          cooling_overhead, efficiency_jth)
 
     return merit_order.policy_count(curtailment, price_usd_per_mwh, len(efficiency_jth), economic)
 
@@ -562,6 +573,14 @@ def demand_response_calls(programme, u_hours: np.ndarray, month: int, price_usd_
     ``(paths,)`` (a block of days as columns, :mod:`simulator.site_block`).
     """
     p = programme.call_probability * np.where(is_summer(np.asarray(month)), programme.summer_call_multiplier, 1.0)
+    kernel = merit_order.INDEX_KERNEL.for_call(u_hours.size) if np.ndim(u_hours) == 2 else None
+    if kernel is not None:  # the same hours, compiled (simulator.index_kernel.call_hours)
+        calls, rows = np.empty(u_hours.shape, dtype=bool), np.shape(price_usd_per_mwh)
+        price = merit_order.kernel_array(price_usd_per_mwh, rows if rows in ((1, calls.shape[1]), calls.shape)
+                                         else calls.shape)  # one row stands for every hour
+        kernel.call_hours(merit_order.kernel_array(u_hours, calls.shape),
+                          merit_order.kernel_array(np.minimum(p, 1.0), calls.shape[1:]), price, calls)
+        return calls
     n_calls = (u_hours < np.minimum(p, 1.0)).sum(axis=0)
     calls = np.zeros(u_hours.shape, dtype=bool)
     called = np.flatnonzero(n_calls)  # most days most paths have no call: rank only the others
@@ -660,7 +679,9 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
     """A site's day for ``working`` units ``(cohorts, paths)``: the programmes' caps, then the dispatch.
 
     A demand-response call (``calls`` ``(24, paths)``) caps IT power at the site's IT load less
-    the committed facility MW; a 4CP avoidance hour (``avoid`` ``(24, 1)``) caps it at 0.
+    the committed facility MW; a 4CP avoidance hour (``avoid`` ``(24, 1)``) caps it at 0. A large
+    day without margins, tuning or a PPA's kink runs compiled, with the same floats
+    (:func:`simulator.merit_order.compiled_dispatch`).
     """
     ths, mw = cohorts.ths_per_unit * working, cohorts.mw_per_unit * working
     cap_mw = None
@@ -668,12 +689,19 @@ def dispatch_site(cohorts: SiteCohorts, site: Site, working: np.ndarray, hashpri
         calls = avoid = None
     calls = calls if calls is not None and calls.any() else None  # a day without a call or an avoided hour
     avoid = avoid if avoid is not None and avoid.any() else None  # caps nothing: the uncapped dispatch
+    shed_mw = 0.0 if calls is None else site.demand_response.committed_mw / (1 + site.cooling_overhead)
+    tuned = cohorts.tuned and (ppa is not None or cohorts.dynamic.any() or not np.all(derate == 1.0))
+    if not (tuned or margins or ppa is not None and ppa.take_mwh < ppa.block_mwh):  # compiled when large
+        compiled = merit_order.compiled_dispatch(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh,
+                                                 tax_usd_per_mwh, pool_fee, site.cooling_overhead,
+                                                 cohorts.efficiency_jth, ths, mw, calls, avoid, shed_mw)
+        if compiled is not None:
+            return Dispatch(*compiled)
     if calls is not None:
-        shed_mw = site.demand_response.committed_mw / (1 + site.cooling_overhead)
         cap_mw = np.where(calls, np.maximum(mw.sum(axis=0) - shed_mw, 0.0), np.inf)
     if avoid is not None:
         cap_mw = np.where(avoid, 0.0, np.inf if cap_mw is None else cap_mw)
-    if cohorts.tuned and (ppa is not None or cohorts.dynamic.any() or not np.all(derate == 1.0)):
+    if tuned:
         return dispatch_day_tuned(site.curtailment, hashprice_usd_per_ph_day, price_usd_per_mwh, tax_usd_per_mwh,
                                   pool_fee, site.cooling_overhead, ths, mw, cohorts.k_under, cohorts.k_over,
                                   cohorts.min_fraction, cohorts.max_fraction, cohorts.dynamic, derate, cap_mw,

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.config.schema import IndexPower
+from simulator.lazy_kernel import LazyKernel
 from simulator.market.validation import require
 from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
 from simulator.rng import PathStreams
@@ -240,6 +241,11 @@ def index_prices(
 # --------------------------------------------------------------------------- the index model
 
 _D = {name: f.default for name, f in IndexPower.model_fields.items()}  # defaults live in the schema
+#: The compiled hourly prices (:func:`simulator.index_kernel.index_hours`): loaded for a block of at least
+#: 2¹⁶ prices (days × 24 × paths) or once a process has spent 2²¹ on numpy blocks (~0.05 s), each
+#: counting its prices plus :data:`_NUMPY_BLOCK_COST` (a short run never loads numba for them).
+PRICE_KERNEL = LazyKernel("simulator.index_kernel", large_from=2**16, numpy_at_most=2**21)
+_NUMPY_BLOCK_COST = 4096
 
 
 def _as_tuple(values) -> tuple:
@@ -570,9 +576,16 @@ class IndexPowerModel:
         shape = self.shape_of_days(day0, n_days)
         full = (n_days, HOURS_PER_DAY, streams.paths)
         fits = out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
-        prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
-        by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50): the memory order of the draws
         p, q = self.probabilities_of_days(day0, n_days)
+        kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
+        if kernel is not None:  # the same prices in one compiled pass (simulator.index_kernel.index_hours)
+            prices = out if fits else np.empty(full)
+            kernel.index_hours(prices, base, *(np.ascontiguousarray(x, dtype=float) for x in (shape, u, p, q)),
+                               _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh, self.negative_usd_per_mwh,
+                               self.floor_usd_per_mwh, self.cap_usd_per_mwh)
+            return prices, base, shape, u, IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
+        prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
+        by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50)
         hours_in_block = n_days * HOURS_PER_DAY
         touched = False  # a spike or negative hour was set (the range check below covers base × shape only)
         for hours, hit, value, add in ((_SPIKES, p, self.spike_usd_per_mwh, True),
