@@ -11,9 +11,9 @@ network of a run (its hashrate, blocks, retargets, halvings and the reward per H
 * day by day, the fees per block the market hands it and the hashrate shocks of the events
   (and the BTC price, which only the endogenous model reads: it is never shared).
 
-Inside :func:`sharing` (the workflows' runs, :func:`simulator.workflows.runs.simulate_each`), a run
-records its network day by day (:class:`NetworkDays`); a later run in the same process with the
-same key replays the recorded days for as long as its fees and shocks equal the recorded ones bit
+Inside :func:`sharing` (the workflows' runs, :func:`simulator.workflows.runs.simulate_each`), the
+first run of a key records its network day by day (:class:`NetworkDays`); a later run in the same
+process with the same key replays the recorded days for as long as its fees and shocks equal the recorded ones bit
 for bit — and from the first day they do not, it rebuilds its chain from the recorded inputs up to
 that day and computes the rest itself. Either way each day's numbers are those
 :func:`simulator.network.advance_block` gives, bit for bit (``tests/test_shared_network.py``).
@@ -142,7 +142,8 @@ class NetworkRun:
         self.chain, self.blocks_stream, self.days, self.poisson, self.year_days = \
             chain, streams["blocks"], days, poisson, year_days
         self.key, self.replaying = run_key, recorded(run_key)
-        self.own = NetworkDays.empty(days, paths) if run_key is not None else None
+        # the first run of a key records (a replayed run's record exists; one that parts from it is its own)
+        self.own = NetworkDays.empty(days, paths) if run_key is not None and self.replaying is None else None
         self.u_blocks = None
 
     def block(self, first: int, n: int, price_usd: np.ndarray, fees_btc_per_block: np.ndarray,
