@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cpu", action="store_true", help="CPU time of this process instead of wall time")
     ap.add_argument("--scenario", default=None, help="a scenario file instead of bench-10y (--days: its horizon unless given)")
     ap.add_argument("--warm", action="store_true",
-                    help="simulate once unprofiled first (kernels loaded, caches filled), as in a workflow's later runs")
+                    help="simulate once unprofiled first (kernels loaded, caches filled); the network is still computed, "
+                         "not replayed as in a workflow's later runs (simulator/shared_network.py)")
     args = ap.parse_args(argv)
     import simulator.engine as engine
 

@@ -65,7 +65,7 @@ _NAMES: dict[type, tuple[str, ...]] = {}
 
 def _row(value, j: int):
     """Row ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
-    if type(value) is np.ndarray:
+    if isinstance(value, np.ndarray):
         return value[j]
     if isinstance(value, tuple):
         return tuple(_row(v, j) for v in value)

@@ -239,9 +239,10 @@ class _Simulation:
     def network(self):
         """Network hashrate, the block's blocks, retargets and halvings, and hashprice (shared by a
         workflow's runs with the same network: :mod:`simulator.shared_network`)."""
-        run = shared_network.NetworkRun(
-            self.hashrate_model, self.chain, self.streams, self.days, self.scenario.network.blocks == "poisson",
-            YEAR_DRAW_DAYS, shared_network.key(self.scenario, self.seed, self.path_ids, self.hashrate_model))
+        blocks = self.scenario.network.blocks
+        run = shared_network.NetworkRun(self.hashrate_model, self.chain, self.streams, self.days, blocks == "poisson",
+                                        YEAR_DRAW_DAYS, shared_network.key(self.seed, self.path_ids, self.days, blocks,
+                                                                           self.hashrate_model, self.chain))
         for first, n in self.bounds:
             b, d = self.ops, self.ops.record
             net = run.block(first, n, d.price_usd, d.fees_btc_per_block, self.event_state.take_hashrate_shock())

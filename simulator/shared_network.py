@@ -5,24 +5,29 @@ every model of ``upgrade --rank`` sees the same BTC price, fees and network on p
 network of a run (its hashrate, blocks, retargets, halvings and the reward per H/s, the
 :class:`~simulator.network.NetworkBlock` of each block of days) is a function of its inputs only:
 
-* the scenario's ``network`` section, start and horizon, the seed and the path ids (the
-  ``network_hashrate`` and ``blocks`` streams, keyed by seed, component and path), which make the
-  :func:`key`;
+* the hashrate model as built (its parameters, and a csv or history replay's data: never the
+  path written in the file, which each scenario resolves against its own folder), the chain at
+  the start, the horizon, the seed and the path ids (the ``network_hashrate`` and ``blocks``
+  streams, keyed by seed, component and path), which make the :func:`key`;
 * day by day, the fees per block the market hands it and the hashrate shocks of the events
   (and the BTC price, which only the endogenous model reads: it is never shared).
 
-Inside :func:`sharing` (the workflows' runs, :func:`simulator.workflows.runs.simulate_each`), the
-first run of a key records its network day by day (:class:`NetworkDays`); a later run in the same
-process with the same key replays the recorded days for as long as its fees and shocks equal the recorded ones bit
-for bit — and from the first day they do not, it rebuilds its chain from the recorded inputs up to
-that day and computes the rest itself. Either way each day's numbers are those
-:func:`simulator.network.advance_block` gives, bit for bit (``tests/test_shared_network.py``).
-Memory: 9 floats a path-day per recorded run; at most :data:`MAX_BYTES` are kept (oldest first out).
+A workflow (:func:`simulator.workflows.runs.simulate_each`) runs each of its runs inside
+:func:`sharing` with one :class:`Records` per process: the first run of a key records its network
+day by day (:class:`NetworkDays`); a later run with the same key replays the recorded days for as
+long as its fees and shocks equal the recorded ones bit for bit — and from the first day they do
+not, it rebuilds its chain from the recorded inputs up to that day and computes the rest itself.
+Either way each day's numbers are those :func:`simulator.network.advance_block` gives, bit for bit
+(``tests/test_shared_network.py``). Only the process that entered :func:`sharing` records (a run's
+chunk workers, forked inside, do not), and never a record over :data:`MAX_BYTES`. Memory: 8
+floats a path-day per recorded key, at most :data:`MAX_BYTES` kept (oldest first out).
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import pickle
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -30,32 +35,49 @@ import numpy as np
 
 from simulator.network import ChainState, DayBlocks, EndogenousHashrate, HashrateDays, NetworkBlock, advance_block
 
-#: Most bytes of recorded network days kept in a process (a 500-path two-year run records 26 MB).
+#: Most bytes of recorded network days kept in a process (a 500-path two-year run records 23 MB).
 MAX_BYTES = 256 * 2**20
 
-_SHARED: OrderedDict | None = None  # key -> NetworkDays, inside `sharing()` only
+
+class Records(OrderedDict):
+    """A process's recorded networks, by key (oldest first)."""
+
+
+_SHARED: tuple[Records, int] | None = None  # inside `sharing()`: the records and the process that may use them
 
 
 @contextlib.contextmanager
-def sharing():
-    """Runs inside share their networks (also in processes forked inside: each keeps its own)."""
+def sharing(records: Records):
+    """The runs inside, in this process, share their networks through ``records``."""
     global _SHARED
-    outer, _SHARED = _SHARED, OrderedDict() if _SHARED is None else _SHARED
+    outer, _SHARED = _SHARED, (records, os.getpid())
     try:
         yield
     finally:
         _SHARED = outer
 
 
-def key(scenario, seed: int, path_ids: np.ndarray, hashrate_model) -> str | None:
+def _records() -> Records | None:
+    """The records of :func:`sharing` if this process entered it (a forked chunk worker did not)."""
+    return _SHARED[0] if _SHARED is not None and _SHARED[1] == os.getpid() else None
+
+
+def key(seed: int, path_ids: np.ndarray, horizon_days: int, blocks: str, hashrate_model,
+        chain: ChainState) -> str | None:
     """The digest of what a run's network depends on besides its daily inputs (None: not shared —
-    outside :func:`sharing`, or an endogenous hashrate, which reads the BTC price)."""
-    if _SHARED is None or isinstance(hashrate_model, EndogenousHashrate):
+    outside :func:`sharing`, or an endogenous hashrate, which reads the BTC price). The model is
+    hashed as built (its pickle: parameters, a history replay's data, a csv model's resolved path)
+    and a csv model's file with it."""
+    if _records() is None or isinstance(hashrate_model, EndogenousHashrate):
         return None
     h = hashlib.blake2b(digest_size=20)
-    for part in (scenario.network.model_dump_json(), str(scenario.start), str(scenario.horizon_days), str(int(seed))):
-        h.update(part.encode() + b"\0")
-    h.update(np.ascontiguousarray(path_ids, dtype=np.int64).tobytes())
+    h.update(f"{int(seed)}\0{int(horizon_days)}\0{blocks}\0".encode())
+    h.update(pickle.dumps(hashrate_model, protocol=5))
+    if isinstance(getattr(hashrate_model, "file", None), str):  # a csv model holds its (resolved) path: its data too
+        with open(hashrate_model.file, "rb") as fh:
+            h.update(fh.read())
+    for a in (path_ids, chain.height, chain.difficulty, chain.epoch_start_s, chain.next_retarget):
+        h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
 
@@ -81,7 +103,7 @@ class NetworkDays:
     def same_inputs(self, first: int, n: int, fees_btc_per_block: np.ndarray, shock: float) -> bool:
         """Whether days ``first … first + n − 1`` had these fees and this shock on their first day (none after)."""
         return (self.shock[first] == shock and not (self.shock[first + 1:first + n] != 1.0).any()
-                and np.array_equal(self.fees_btc_per_block[first:first + n], fees_btc_per_block))
+                and np.array_equal(self.fees_btc_per_block[first:first + n], fees_btc_per_block, equal_nan=True))
 
     def write(self, first: int, net: NetworkBlock, fees_btc_per_block: np.ndarray, shock: float) -> None:
         """Record the block of days from ``first``."""
@@ -105,25 +127,32 @@ class NetworkDays:
 
     @property
     def nbytes(self) -> int:
-        return 9 * self.height.nbytes
+        return self.bytes_for(*self.height.shape)
+
+    @staticmethod
+    def bytes_for(days: int, paths: int) -> int:
+        """The bytes of a record of ``days`` × ``paths``: 8 floats a path-day (and a day's shock)."""
+        return 8 * days * (8 * paths + 1)
 
 
 def recorded(run_key: str | None) -> NetworkDays | None:
     """The recorded days of an earlier run with this key (None: none, or not shared)."""
-    if run_key is None or _SHARED is None or run_key not in _SHARED:
+    records = _records()
+    if run_key is None or records is None or run_key not in records:
         return None
-    _SHARED.move_to_end(run_key)
-    return _SHARED[run_key]
+    records.move_to_end(run_key)
+    return records[run_key]
 
 
 def keep(run_key: str | None, days: NetworkDays) -> None:
     """Keep a finished run's days for the later runs with its key (the oldest dropped past :data:`MAX_BYTES`)."""
-    if run_key is None or _SHARED is None or days.nbytes > MAX_BYTES:
+    records = _records()
+    if run_key is None or records is None:
         return
-    _SHARED[run_key] = days
-    _SHARED.move_to_end(run_key)
-    while sum(d.nbytes for d in _SHARED.values()) > MAX_BYTES:
-        _SHARED.popitem(last=False)
+    records[run_key] = days
+    records.move_to_end(run_key)
+    while sum(d.nbytes for d in records.values()) > MAX_BYTES:
+        records.popitem(last=False)
 
 
 class NetworkRun:
@@ -143,7 +172,8 @@ class NetworkRun:
             chain, streams["blocks"], days, poisson, year_days
         self.key, self.replaying = run_key, recorded(run_key)
         # the first run of a key records (a replayed run's record exists; one that parts from it is its own)
-        self.own = NetworkDays.empty(days, paths) if run_key is not None and self.replaying is None else None
+        records = run_key is not None and self.replaying is None and NetworkDays.bytes_for(days, paths) <= MAX_BYTES
+        self.own = NetworkDays.empty(days, paths) if records else None
         self.u_blocks = None
 
     def block(self, first: int, n: int, price_usd: np.ndarray, fees_btc_per_block: np.ndarray,

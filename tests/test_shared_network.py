@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from simulator import engine, shared_network
+from simulator.config import load_scenario
 from simulator.config.loader import Document, load_with_overrides, validate_document
 from simulator.network import NetworkBlock
 from simulator.workflows.runs import simulate_each
@@ -77,30 +79,74 @@ def test_a_run_whose_inputs_part_from_the_record_computes_the_rest(replayed, eve
     assert not runs[1].monthly.equals(runs[0].monthly)  # the event did change the run
 
 
-def test_nothing_is_shared_outside_a_workflow_nor_for_the_endogenous_hashrate():
+def _key(scenario, seed=1, paths=np.arange(3)):
+    sim = engine._Simulation(scenario, seed, paths, 0, False)
+    return shared_network.key(seed, paths, sim.days, scenario.network.blocks, sim.hashrate_model, sim.chain)
+
+
+def test_the_key_is_what_the_network_reads():
+    """Nothing is shared outside a workflow, nor for the endogenous hashrate (it reads the BTC price); the
+    key changes with the seed, the paths, the horizon, the network section, the start where the chain
+    is dated on the calendar, and a replayed file's data (not its name: next test) — not with the fleet."""
     s = _scenario("a.yaml")
-    assert shared_network.key(s, 1, np.arange(3), None) is None
-    with shared_network.sharing():
-        k = shared_network.key(s, 1, np.arange(3), None)
-        assert k is not None
-        assert shared_network.key(s, 2, np.arange(3), None) != k  # another seed
-        assert shared_network.key(s, 1, np.arange(1, 4), None) != k  # other paths
-        other = _scenario("b.yaml", days=401)
-        assert shared_network.key(other, 1, np.arange(3), None) != k  # another horizon
-        endogenous = engine._Simulation(_scenario("c.yaml", network={
-            **s.model_dump(mode="json")["network"], "hashrate": {"model": "endogenous"}}), 1, np.arange(3), 0, False)
-        assert shared_network.key(endogenous.scenario, 1, np.arange(3), endogenous.hashrate_model) is None
+    assert _key(s) is None
+    with shared_network.sharing(shared_network.Records()):
+        k = _key(s)
+        assert k is not None and _key(_scenario("b.yaml", units_factor=0.5)) == k
+        assert _key(s, seed=2) != k and _key(s, paths=np.arange(1, 4)) != k
+        assert _key(_scenario("b.yaml", days=401)) != k
+        # a growth model and a chain given by height and difficulty do not read the calendar: another start
+        # shares; an epoch dated on the calendar does not
+        assert _key(_scenario("b.yaml", start="2026-01-02")) == k
+        network = s.model_dump(mode="json")["network"]
+        dated = {**network, "epoch_start_time": "2025-12-25T00:00:00Z"}
+        assert _key(_scenario("b.yaml", network=dated)) != _key(_scenario("b.yaml", start="2026-01-02", network=dated))
+        assert _key(_scenario("b.yaml", network={**network, "initial_difficulty": 1.6e14})) != k
+        assert _key(_scenario("c.yaml", network={**network, "hashrate": {"model": "endogenous"}})) is None
+
+
+def test_two_folders_with_a_file_of_one_name_do_not_share(tmp_path):
+    """A csv hashrate is resolved against each scenario's own folder: two files named alike are two networks."""
+    keys = []
+    network = _scenario("a.yaml").model_dump(mode="json")["network"]
+    with shared_network.sharing(shared_network.Records()):
+        for folder, ehs in (("a", 800.0), ("b", 18000.0)):
+            (tmp_path / folder).mkdir()
+            pd.DataFrame({"date": pd.date_range("2025-12-01", periods=500).date, "hashrate_ehs": ehs}).to_csv(
+                tmp_path / folder / "net.csv", index=False)
+            doc = _scenario("s.yaml", network={**network, "hashrate": {"model": "csv", "file": "net.csv"}})
+            (tmp_path / folder / "s.yaml").write_text(yaml.safe_dump(doc.model_dump(mode="json", exclude_none=True)))
+            keys.append(_key(load_scenario(str(tmp_path / folder / "s.yaml"))))
+    assert None not in keys and keys[0] != keys[1]
+
+
+def test_only_the_process_that_shares_records():
+    """A run's chunk workers, forked inside a workflow's run, neither record nor replay."""
+    with shared_network.sharing(shared_network.Records()):
+        assert shared_network._records() is not None
+        shared_network._SHARED = (shared_network._SHARED[0], -1)  # as seen from another process
+        assert shared_network._records() is None and _key(_scenario("a.yaml")) is None
 
 
 def test_the_records_kept_stay_under_the_byte_limit(monkeypatch):
-    monkeypatch.setattr(shared_network, "MAX_BYTES", 3 * 9 * 10 * 4 * 8)  # three records of 10 days x 4 paths
-    with shared_network.sharing():
+    monkeypatch.setattr(shared_network, "MAX_BYTES", 3 * shared_network.NetworkDays.bytes_for(10, 4))
+    with shared_network.sharing(shared_network.Records()):
         for k in "abcd":
             shared_network.keep(k, shared_network.NetworkDays.empty(10, 4))
         assert shared_network.recorded("a") is None and shared_network.recorded("d") is not None
         assert shared_network.recorded("b") is not None  # (read: now the most recent)
         shared_network.keep("e", shared_network.NetworkDays.empty(10, 4))
         assert shared_network.recorded("c") is None and shared_network.recorded("b") is not None
+        assert shared_network.NetworkDays.empty(10, 4).nbytes == shared_network.NetworkDays.bytes_for(10, 4)
+
+
+def test_the_workflow_shares_only_around_its_runs():
+    """Between the runs (the caller holding a result) and after them, nothing is shared."""
+    runs = simulate_each([_scenario("a.yaml", paths=2), _scenario("b.yaml", paths=2)], workers=1)
+    next(runs)
+    assert shared_network._SHARED is None
+    list(runs)
+    assert shared_network._SHARED is None
 
 
 def test_a_replayed_block_is_the_runs_own_copy():

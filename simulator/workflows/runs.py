@@ -14,6 +14,7 @@ the costliest runs start first (:func:`longest_first`).
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from typing import Iterator, Sequence
 
@@ -31,6 +32,8 @@ MIN_PATH_DAYS = 2_000
 #: The scenarios, function, options and progress counters of the runs in progress, read by the
 #: forked processes (nothing pickled on the way in).
 _PENDING: tuple = ((), simulate, {}, None)
+#: A forked process's recorded networks, shared by the runs it simulates (empty in the parent, which runs none).
+_RECORDS = shared_network.Records()
 
 
 def _run_one(k: int):
@@ -42,7 +45,8 @@ def _run_one(k: int):
     def progress(path_days: int, _total: int) -> None:
         done[k] = path_days
     try:
-        return "ok", run(scenarios[k], workers=1, progress=progress, **options)
+        with shared_network.sharing(_RECORDS):
+            return "ok", run(scenarios[k], workers=1, progress=progress, **options)
     except InputError as exc:
         return "input", (exc.file, exc.line, exc.col, exc.message)
 
@@ -52,22 +56,20 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     """``run`` (:func:`simulator.engine.simulate`) of every scenario (``options``: its ``paths``, ``seed``,
     ``keep_paths``, ``max_memory_bytes``), yielded in order; see the module docstring for the
     processes used (side by side from :data:`MIN_PATH_DAYS` path-days in all). ``progress`` is a
-    ``(done, total)`` callback over all the runs, in path-days. Runs in one process share their
-    network where it is the same (:mod:`simulator.shared_network`)."""
-    with shared_network.sharing():
-        yield from _simulate_each(scenarios, workers, progress, run, options)
-
-
-def _simulate_each(scenarios, workers, progress, run, options) -> Iterator[Results]:
+    ``(done, total)`` callback over all the runs, in path-days. The runs simulated in one process
+    share their network where it is the same (:mod:`simulator.shared_network`)."""
     global _PENDING
     scenarios = list(scenarios)
     paths = [s.paths if options.get("paths") is None else int(options["paths"]) for s in scenarios]
     sizes = [n * s.horizon_days for n, s in zip(paths, scenarios)]
     processes = min(usable_cpus(), len(scenarios)) if workers is None and can_fork() else 1
     if processes < 2 or sum(sizes) < MIN_PATH_DAYS:
-        stage = stages(progress, len(scenarios))
+        stage, records = stages(progress, len(scenarios)), shared_network.Records()
         for k, scenario in enumerate(scenarios):
-            yield run(scenario, workers=workers, progress=stage(k), **options)
+            # (around the run only, never while the caller holds the results; a lone run has no one to share with)
+            with shared_network.sharing(records) if len(scenarios) > 1 else contextlib.nullcontext():
+                result = run(scenario, workers=workers, progress=stage(k), **options)
+            yield result
         return
     for scenario, n in zip(scenarios, paths):  # bad input fails here, before any process starts
         check_memory(scenario, n, options.get("keep_paths", DEFAULT_KEEP_PATHS), options.get("max_memory_bytes"))
