@@ -177,7 +177,7 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
     economic = k_given.shape[0] == 0
     with_calls, with_avoid = calls.shape[0] > 0, avoid.shape[0] > 0
     cum_ths, cum_mw = _prefix_sums(ths), _prefix_sums(mw)
-    call_cap, available = np.empty(columns), np.empty(columns)
+    call_cap, available = np.zeros(columns), np.empty(columns)  # (no cohorts: a call caps at max(0 − shed, 0) = 0)
     for c in range(columns):
         available[c] = cum_mw[n, c] * facility
     if with_calls and n:

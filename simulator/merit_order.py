@@ -84,8 +84,9 @@ def compiled_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nda
                       avoid: np.ndarray | None = None, shed_mw: float = 0.0):
     """:func:`simulator.site.dispatch_day` without margins or a PPA's kinks, compiled
     (:func:`simulator.index_kernel.dispatch`): ``(running_ths, energy_hourly_mwh, curtailed_mwh,
-    energy_mwh)``, or None when this call runs in numpy (:data:`INDEX_KERNEL`, or one price row for the
-    whole day without a cap: a fixed contract's day, already a few row operations).
+    energy_mwh)``, or None when this call runs in numpy (:data:`INDEX_KERNEL`; one price row for the
+    whole day without a cap: a fixed contract's day, already a few row operations; one column, whose
+    hours numpy adds pairwise where the kernel adds them in order).
 
     ``calls`` and ``avoid`` ``(24, paths)`` bool (None: none) are the hours capped at the IT load less
     ``shed_mw`` and at 0 (:func:`simulator.site.dispatch_site`); the same numbers as the numpy form,
@@ -95,6 +96,8 @@ def compiled_dispatch(curtailment: Curtailment, hashprice_usd_per_ph_day: np.nda
         return None
     n, columns = working_ths.shape
     hours = units.HOURS_PER_DAY
+    if columns < 2:  # numpy sums one column's hours pairwise, the kernel in order: one column stays in numpy
+        return None
     kernel = INDEX_KERNEL.for_call(hours * columns * (n + 1), _NUMPY_CALL_COST)
     if kernel is None:
         return None

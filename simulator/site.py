@@ -152,7 +152,8 @@ def energy_bill(power, energy_hourly_mwh: np.ndarray, price_usd_per_mwh: np.ndar
     """
     used = energy_hourly_mwh
     energy = used.sum(axis=0) if energy_mwh is None else energy_mwh  # energy_mwh: that sum
-    if np.shape(price_usd_per_mwh) == used.shape and used.ndim == 2 and len(used) > 1:  # hourly: compiled when large
+    # hourly and two columns or more: compiled when large (numpy adds one column's hours pairwise, the kernel in order)
+    if np.shape(price_usd_per_mwh) == used.shape and used.ndim == 2 and len(used) > 1 and used.shape[1] > 1:
         kernel = merit_order.INDEX_KERNEL.for_call(used.size)
         if kernel is not None:
             cost, credit = np.empty((2, used.shape[1]))

@@ -319,3 +319,39 @@ def test_a_short_run_never_loads_the_compiled_index_kernels():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout
     assert out.split() == ["False"]
+
+
+# --------------------------------------------------------------------------- review findings (session 26)
+@pytest.mark.parametrize("seed", range(6))
+def test_one_column_stays_in_numpy_with_numpys_bits(seed, forms):
+    """numpy adds one column's hours pairwise and the kernels in order: a one-column bill or dispatch must
+    not be compiled (which form ran would change the last bits)."""
+    from simulator.config.schema import PpaPower
+
+    rng = np.random.default_rng(seed)
+    used, price = rng.uniform(0, 200, (24, 1)), rng.normal(45, 80, (24, 1))
+    contract = PpaPower(contract="ppa", price_usd_per_mwh=30, block_mw=100, index={"mean_usd_per_mwh": 40})
+    a, b, ran = forms(lambda: energy_bill(contract, used, price, 3.5, [None, 31.5][seed % 2]))
+    assert "bill" not in ran
+    assert_same_bits(a.power_cost_usd, b.power_cost_usd, "cost")
+    args, _ = _dispatch_case(seed)
+    spec, site, working, hashprice, price, *rest = args
+    one = (spec, site, working[:, :1], hashprice[:1], price[:, :1], *rest[:3],
+           *(None if x is None else x[:, :1] for x in rest[3:5]), rest[5])
+    a, b, ran = forms(lambda: dispatch_site(*one))
+    assert "dispatch" not in ran
+    assert_same_bits(a.running_ths, b.running_ths, "running")
+
+
+def test_a_call_at_a_site_without_cohorts_draws_nothing():
+    """No cohorts and a demand-response call: the cap is max(0 − shed, 0) = 0 (it was read uninitialised)."""
+    columns = 3
+    outputs = np.full((24, columns), np.nan), *np.full((3, columns), np.nan)
+    for _ in range(3):  # (fresh memory holds whatever was freed before: run more than once)
+        index_kernel.dispatch(np.zeros(0), np.zeros((0, columns)), np.zeros((0, columns)), np.ones(columns),
+                              np.full((24, columns), 40.0), 0.0, False, 24.0, 1.0, np.zeros((0, 0), dtype=np.int64),
+                              np.ones((24, columns), dtype=bool), np.zeros((0, 0), dtype=bool), 5.0, *outputs)
+        energy_hourly, running, curtailed, energy = outputs
+        for x in outputs:
+            assert not np.isnan(x).any()
+        assert not energy_hourly.any() and not running.any() and not energy.any() and not curtailed.any()
