@@ -476,7 +476,7 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
         fees = np.ascontiguousarray(np.broadcast_to(fees_btc_per_block, out.shape[1:]), dtype=float)
         u = _NO_DRAWS if u_blocks is None else np.ascontiguousarray(u_blocks, dtype=float)
         z = _NO_DRAWS if u_blocks is None else np.ascontiguousarray(poisson_normal_guess(u))
-        scratch = (np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(1))
+        scratch = (np.empty(paths, dtype=np.int64), np.empty(1))  # busy paths, the era's subsidy
     for j in range(n):
         day = first + j
         hashrate_ehs[j] = hashrate.day(day, days, shock if j == 0 else 1.0)
@@ -500,7 +500,7 @@ def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray,
     ``rows`` (the day's blocks, expected blocks, reward and revenue): the one segment compiled, the
     busy paths' split in numpy (near a halving, or outside the kernel's domain, numpy's own day)."""
     blocks, expected, reward, revenue = rows
-    busy_at, subsidy = scratch[1], scratch[2]
+    busy_at, subsidy = scratch
     h_end = np.empty(blocks.shape)
     m = kernel.one_segment_day(state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
                                hashrate_ehs, fees_btc_per_block, u, z, u.size > 0, ERA_SUBSIDY_BTC, h_end, blocks,

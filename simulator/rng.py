@@ -137,6 +137,8 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     ``F(k; λ) = Q(k + 1, λ)`` (scipy.special.pdtr) until it brackets ``u``; a handful of
     vectorised steps at most. Using uniforms keeps each path's random stream independent of
     the state (DESIGN.md: inverse CDFs where the parameter depends on the state).
+    :mod:`simulator.poisson_kernel` compiles the same decisions element by element (the network's
+    large runs use it: :func:`simulator.network.advance_block`); this is its reference.
 
     Examples
     --------
