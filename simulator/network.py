@@ -476,7 +476,6 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
         fees = np.ascontiguousarray(np.broadcast_to(fees_btc_per_block, out.shape[1:]), dtype=float)
         u = _NO_DRAWS if u_blocks is None else np.ascontiguousarray(u_blocks, dtype=float)
         z = _NO_DRAWS if u_blocks is None else np.ascontiguousarray(poisson_normal_guess(u))
-        scratch = (np.empty(paths, dtype=np.int64), np.empty(1))  # busy paths, the era's subsidy
     for j in range(n):
         day = first + j
         hashrate_ehs[j] = hashrate.day(day, days, shock if j == 0 else 1.0)
@@ -487,7 +486,7 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
                 b.miner_revenue_btc
         else:
             state = _compiled_day(kernel, state, day, hashrate_ehs[j], fees[j], u[j] if u.ndim == 2 else u,
-                                  z[j] if z.ndim == 2 else z, (blocks[j], expected[j], reward[j], revenue[j]), scratch)
+                                  z[j] if z.ndim == 2 else z, (blocks[j], expected[j], reward[j], revenue[j]))
         difficulty[j], height[j] = state.difficulty, state.height
         if hashrate.endogenous:
             hashrate.record(hashprice_usd_per_ph_day(reward[j], price_usd[j]))
@@ -495,27 +494,26 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
 
 
 def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray, fees_btc_per_block: np.ndarray,
-                  u: np.ndarray, z: np.ndarray, rows: tuple, scratch: tuple) -> ChainState:
+                  u: np.ndarray, z: np.ndarray, rows: tuple) -> ChainState:
     """:func:`advance_day` of a day through :func:`simulator.network_kernel.one_segment_day`, into
-    ``rows`` (the day's blocks, expected blocks, reward and revenue): the one segment compiled, the
-    busy paths' split in numpy (near a halving, or outside the kernel's domain, numpy's own day)."""
+    ``rows`` (the day's blocks, expected blocks, reward and revenue): the whole day compiled, the
+    busy paths' split too; near a halving the split is numpy's, outside the kernel's domain the whole day."""
     blocks, expected, reward, revenue = rows
-    busy_at, subsidy = scratch
-    h_end = np.empty(blocks.shape)
-    m = kernel.one_segment_day(state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
+    h_end, chain_end = np.empty(blocks.shape), np.empty((3,) + blocks.shape)
+    m = kernel.one_segment_day(day, state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
                                hashrate_ehs, fees_btc_per_block, u, z, u.size > 0, ERA_SUBSIDY_BTC, h_end, blocks,
-                               expected, reward, revenue, busy_at, subsidy)
+                               expected, reward, revenue, *chain_end)
+    if m >= 0:
+        return ChainState(h_end, *chain_end)
     if m == kernel.OTHER:
         state, b = advance_day(state, day, hashrate_ehs * units.HS_PER_EHS, fees_btc_per_block, u if u.size else None)
         blocks[:], expected[:], reward[:], revenue[:] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
             b.miner_revenue_btc
         return state
-    if m == kernel.NEAR_HALVING:  # the counts are drawn: the rest of the day as advance_day does it
-        busy, subsidy_btc = _busy_paths(state, h_end)
-        reward[:] = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / state.difficulty)
-        revenue[:] = subsidy_btc * blocks + blocks * fees_btc_per_block
-    else:
-        busy, subsidy_btc = (busy_at[:m] if m else None), float(subsidy[0])
+    # NEAR_HALVING: the counts are drawn; the rest of the day as advance_day does it
+    busy, subsidy_btc = _busy_paths(state, h_end)
+    reward[:] = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / state.difficulty)
+    revenue[:] = subsidy_btc * blocks + blocks * fees_btc_per_block
     return _split_busy(state, day, blocks, h_end, busy, subsidy_btc, fees_btc_per_block, None, reward, revenue)
 
 

@@ -36,18 +36,62 @@ _HS_PER_EHS = float(units.HS_PER_EHS)
 _HASHES = float(units.HASHES_PER_DIFFICULTY_1)
 _REWARD_K = units.SECONDS_PER_DAY / units.HASHES_PER_DIFFICULTY_1
 _HALVING = float(chain.HALVING_INTERVAL)
+_RETARGET = float(chain.RETARGET_INTERVAL)
+_TARGET_TIMESPAN_S = float(chain.TARGET_TIMESPAN_S)
+_MIN_TIMESPAN_S, _MAX_TIMESPAN_S = float(chain.MIN_TIMESPAN_S), float(chain.MAX_TIMESPAN_S)
 _LAST_ERA = chain.MAX_HALVINGS
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _time_s(day, height, h_start, safe_n):
+    """Time [s since the start] block ``height`` is mined within day ``day`` (``_split_day``'s ``time_s``)."""
+    return (day + (height - h_start) / safe_n) * _SECONDS_PER_DAY
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def one_segment_day(height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
-                    poisson, era_subsidy_btc, h_end, blocks, expected, reward, revenue, busy, subsidy_btc):
-    """One day of every path in one segment (module notes); returns the number of busy paths (their
-    indices in ``busy[:m]``), :data:`NEAR_HALVING` or :data:`OTHER`.
+def split_path(day, h_start, n, d0, epoch_start, retarget, fees, s):
+    """:func:`simulator.network._split_day` of one busy path with one era's subsidy ``s`` all day (no
+    halving reached): its operations in its order. Returns (difficulty, epoch start [s], next
+    retarget, reward [BTC/(H/s·day)]) at the day's end.
+
+    The day splits at ``f = (h − 1 − h_start)/N`` where block ``h − 1`` is mined; each retarget crossed
+    (more than one where > 2,016 blocks) sets ``D ← max(D T / clamp(t_last − t_first, T/4, 4T), 1)``
+    (:func:`simulator.chain.next_difficulty`) and the next epoch's first-block time (NaN: tomorrow);
+    ``reward = k (a (s + f)/D0 + (b − a)(s + f)/D_mid + (1 − b)(s + f)/D_new)`` with ``a = min(f, 1)``,
+    ``b = max(f, 1)``.
+    """
+    h_end = h_start + n
+    safe_n = n if n > 0 else 1.0
+    crossing = h_start < retarget - 1 and retarget - 1 <= h_end and n > 0
+    f_retarget = (retarget - 1 - h_start) / safe_n if crossing else 1.0
+    difficulty, epoch = d0, epoch_start
+    crossed = crossing
+    while crossed:
+        timespan = _time_s(day, retarget - 1, h_start, safe_n) - epoch
+        clamped = timespan if np.isnan(timespan) else min(max(timespan, _MIN_TIMESPAN_S), _MAX_TIMESPAN_S)
+        d_next = difficulty * _TARGET_TIMESPAN_S / clamped
+        difficulty = d_next if (d_next >= 1.0 or np.isnan(d_next)) else 1.0  # np.maximum(·, 1.0)
+        epoch = _time_s(day, retarget, h_start, safe_n) if retarget <= h_end else np.nan
+        retarget = retarget + _RETARGET
+        crossed = retarget - 1 <= h_end
+    if np.isnan(epoch_start) and retarget - _RETARGET <= h_end and n > 0:
+        epoch = _time_s(day, retarget - _RETARGET, h_start, safe_n)
+    a, b = min(f_retarget, 1.0), max(f_retarget, 1.0)
+    mid_d = difficulty if f_retarget < 1.0 else d0
+    reward = _REWARD_K * (a * (s + fees) / d0 + (b - a) * (s + fees) / mid_d + (1 - b) * (s + fees) / difficulty)
+    return difficulty, epoch, retarget, reward
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
+                    poisson, era_subsidy_btc, h_end, blocks, expected, reward, revenue, new_difficulty,
+                    new_epoch_start_s, new_next_retarget):
+    """Day ``day`` of every path (module notes): returns the number of busy paths, split here by
+    :func:`split_path`, or :data:`NEAR_HALVING` or :data:`OTHER`.
 
     ``u`` and ``z`` (the clipped normal quantile of ``u``) are the day's Poisson uniforms, used where
     ``poisson``; else ``N = λ`` (``expected`` mode). Outputs (paths,): ``h_end``, ``blocks`` (N),
-    ``expected`` (λ), ``reward``, ``revenue``, ``busy`` (int64 scratch) and ``subsidy_btc`` (1,): ``s``.
+    ``expected`` (λ), ``reward``, ``revenue`` and the end-of-day chain ``new_*``.
     """
     paths = height.shape[0]
     for i in range(paths):
@@ -75,13 +119,16 @@ def one_segment_day(height, difficulty, epoch_start_s, next_retarget, hashrate_e
     if near:
         return NEAR_HALVING
     s = era_subsidy_btc[min(int((low + 1) // _HALVING), _LAST_ERA)]
-    subsidy_btc[0] = s
     m = 0
     for i in range(paths):
         n, f = blocks[i], fees_btc_per_block[i]
-        reward[i] = _REWARD_K * ((s + f) / difficulty[i])
         revenue[i] = s * n + n * f
         if h_end[i] >= next_retarget[i] - 1 or np.isnan(epoch_start_s[i]):
-            busy[m] = i
             m += 1
+            new_difficulty[i], new_epoch_start_s[i], new_next_retarget[i], reward[i] = split_path(
+                day, height[i], n, difficulty[i], epoch_start_s[i], next_retarget[i], f, s)
+        else:
+            reward[i] = _REWARD_K * ((s + f) / difficulty[i])
+            new_difficulty[i], new_epoch_start_s[i], new_next_retarget[i] = \
+                difficulty[i], epoch_start_s[i], next_retarget[i]
     return m

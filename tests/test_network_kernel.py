@@ -174,25 +174,30 @@ def test_compiled_block_is_numpy_s_bit_for_bit(monkeypatch, centre, ehs, days, m
 
 
 def test_one_segment_day_statuses():
-    """The kernel's own answers: the busy paths, NEAR_HALVING where a tip may reach the halving, OTHER
-    for an infinite hashrate (nothing usable: the caller runs numpy's day)."""
+    """The kernel's own answers: the number of busy paths (split in the kernel: the day equals numpy's),
+    NEAR_HALVING where a tip may reach the halving, OTHER for an infinite hashrate (nothing usable:
+    the caller runs numpy's day)."""
     rng = np.random.default_rng(2)
     state = mixed_chain(rng, 930_000 + 1392)
-    ehs = np.full(PATHS, 1000.0)
+    ehs, fees = np.full(PATHS, 1000.0), np.full(PATHS, 0.02)
 
     def day(state, ehs):
         u = rng.random(PATHS)
-        outs = [np.empty(PATHS) for _ in range(5)]
-        busy, subsidy = np.empty(PATHS, dtype=np.int64), np.empty(1)
-        m = network_kernel.one_segment_day(state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
-                                           ehs, np.full(PATHS, 0.02), u, np.clip(special.ndtri(u), -8, 8), True,
-                                           network.ERA_SUBSIDY_BTC, *outs, busy, subsidy)
-        return m, outs[0], busy, subsidy[0]
+        outs = [np.empty(PATHS) for _ in range(8)]
+        m = network_kernel.one_segment_day(7, state.height, state.difficulty, state.epoch_start_s,
+                                           state.next_retarget, ehs, fees, u, np.clip(special.ndtri(u), -8, 8), True,
+                                           network.ERA_SUBSIDY_BTC, *outs)
+        return m, u, outs
 
-    m, h_end, busy, subsidy = day(state, ehs)
-    want = np.flatnonzero((h_end >= state.next_retarget - 1) | np.isnan(state.epoch_start_s))
-    assert 0 < m < PATHS and assert_array_equal(busy[:m], want) is None
-    assert subsidy == chain.block_subsidy_sats(930_000) / units.SATS_PER_BTC
+    m, u, (h_end, blocks, expected, reward, revenue, *end) = day(state, ehs)
+    want_state, want = network.advance_day(state, 7, ehs * units.HS_PER_EHS, fees, u)
+    busy = (h_end >= state.next_retarget - 1) | np.isnan(state.epoch_start_s)
+    assert 0 < m == busy.sum() < PATHS
+    for x, y in ((h_end, want_state.height), (end[0], want_state.difficulty), (end[1], want_state.epoch_start_s),
+                 (end[2], want_state.next_retarget), (blocks, want.blocks), (expected, want.expected_blocks),
+                 (reward, want.reward_btc_per_hs_day), (revenue, want.miner_revenue_btc)):
+        assert_array_equal(x, y, strict=True)
+    assert (end[0][busy] != state.difficulty[busy]).any()  # retargets happened in the kernel
     near = network.ChainState(state.height + (1_050_000 - 930_000 - 1392 - 500), *(
         getattr(state, f) for f in ("difficulty", "epoch_start_s", "next_retarget")))
     assert day(near, ehs)[0] == network_kernel.NEAR_HALVING
