@@ -83,16 +83,11 @@ def split_path(day, h_start, n, d0, epoch_start, retarget, fees, s):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
-                    poisson, era_subsidy_btc, h_end, blocks, expected, reward, revenue, new_difficulty,
-                    new_epoch_start_s, new_next_retarget):
-    """Day ``day`` of every path (module notes): returns the number of busy paths, split here by
-    :func:`split_path`, or :data:`NEAR_HALVING` or :data:`OTHER`.
-
-    ``u`` and ``z`` (the clipped normal quantile of ``u``) are the day's Poisson uniforms, used where
-    ``poisson``; else ``N = λ`` (``expected`` mode). Outputs (paths,): ``h_end``, ``blocks`` (N),
-    ``expected`` (λ), ``reward``, ``revenue`` and the end-of-day chain ``new_*``.
-    """
+def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z, poisson,
+         era_subsidy_btc, h_end, blocks, expected, reward, revenue):
+    """Day ``day`` of every path, the chain ``height … next_retarget`` advanced in place (each path
+    from its own values only); returns the number of busy paths, or :data:`NEAR_HALVING` /
+    :data:`OTHER` with the chain unchanged (``h_end`` is scratch)."""
     paths = height.shape[0]
     for i in range(paths):
         expected[i] = _SECONDS_PER_DAY * (hashrate_ehs[i] * _HS_PER_EHS) / (difficulty[i] * _HASHES)
@@ -125,10 +120,49 @@ def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashr
         revenue[i] = s * n + n * f
         if h_end[i] >= next_retarget[i] - 1 or np.isnan(epoch_start_s[i]):
             m += 1
-            new_difficulty[i], new_epoch_start_s[i], new_next_retarget[i], reward[i] = split_path(
+            difficulty[i], epoch_start_s[i], next_retarget[i], reward[i] = split_path(
                 day, height[i], n, difficulty[i], epoch_start_s[i], next_retarget[i], f, s)
         else:
             reward[i] = _REWARD_K * ((s + f) / difficulty[i])
-            new_difficulty[i], new_epoch_start_s[i], new_next_retarget[i] = \
-                difficulty[i], epoch_start_s[i], next_retarget[i]
+        height[i] = h_end[i]
     return m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
+                    poisson, era_subsidy_btc, blocks, expected, reward, revenue, new_height, new_difficulty,
+                    new_epoch_start_s, new_next_retarget):
+    """Day ``day`` of every path (module notes): returns the number of busy paths (split here by
+    :func:`split_path`), or :data:`NEAR_HALVING` (the counts written) or :data:`OTHER`.
+
+    ``u`` and ``z`` (the clipped normal quantile of ``u``) are the day's Poisson uniforms, used where
+    ``poisson``; else ``N = λ`` (``expected`` mode). Outputs (paths,): ``blocks`` (N), ``expected``
+    (λ), ``reward``, ``revenue`` and the end-of-day chain ``new_*``.
+    """
+    new_height[:] = height
+    new_difficulty[:] = difficulty
+    new_epoch_start_s[:] = epoch_start_s
+    new_next_retarget[:] = next_retarget
+    return _day(day, new_height, new_difficulty, new_epoch_start_s, new_next_retarget, hashrate_ehs,
+                fees_btc_per_block, u, z, poisson, era_subsidy_btc, np.empty(height.shape[0]), blocks, expected,
+                reward, revenue)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def block_days(first, j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
+               poisson, era_subsidy_btc, blocks, expected, reward, revenue, difficulty_rows, height_rows):
+    """Days ``first + j`` … of a block, rows ``(n, paths)``, the chain advanced in place; returns the
+    first day not done (``n``: all), with :data:`NEAR_HALVING` or :data:`OTHER` (that day untouched
+    but for its counts: the caller's), else 0. ``u`` and ``z`` ``(n, 0)`` in ``expected`` mode."""
+    h_end = np.empty(height.shape[0])
+    n = hashrate_ehs.shape[0]
+    while j < n:
+        status = _day(first + j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs[j],
+                      fees_btc_per_block[j], u[j], z[j], poisson, era_subsidy_btc, h_end, blocks[j], expected[j],
+                      reward[j], revenue[j])
+        if status < 0:
+            return j, status
+        difficulty_rows[j] = difficulty
+        height_rows[j] = height
+        j += 1
+    return n, 0

@@ -144,7 +144,7 @@ def run_block(monkeypatch, module, state, mode, ehs, days=30, seed=0):
     fees = 0.03 * rng.random((days, PATHS))
     u = rng.random((days, PATHS)) if mode == "poisson" else None
     price = 9e4 * (0.5 + rng.random((days, PATHS)))
-    end, block = network.advance_block(state, hashrate, 0, days, 365, price, fees, u, 1.0)
+    end, block = network.advance_block(state, hashrate, 0, days, 365, price, fees, u, 1.25)  # a shock on day 0
     assert forced.calls == 1
     return end, block
 
@@ -189,20 +189,44 @@ def test_one_segment_day_statuses():
                                            network.ERA_SUBSIDY_BTC, *outs)
         return m, u, outs
 
-    m, u, (h_end, blocks, expected, reward, revenue, *end) = day(state, ehs)
+    m, u, (blocks, expected, reward, revenue, *end) = day(state, ehs)
     want_state, want = network.advance_day(state, 7, ehs * units.HS_PER_EHS, fees, u)
-    busy = (h_end >= state.next_retarget - 1) | np.isnan(state.epoch_start_s)
+    busy = (end[0] >= state.next_retarget - 1) | np.isnan(state.epoch_start_s)
     assert 0 < m == busy.sum() < PATHS
-    for x, y in ((h_end, want_state.height), (end[0], want_state.difficulty), (end[1], want_state.epoch_start_s),
-                 (end[2], want_state.next_retarget), (blocks, want.blocks), (expected, want.expected_blocks),
+    for x, y in ((end[0], want_state.height), (end[1], want_state.difficulty), (end[2], want_state.epoch_start_s),
+                 (end[3], want_state.next_retarget), (blocks, want.blocks), (expected, want.expected_blocks),
                  (reward, want.reward_btc_per_hs_day), (revenue, want.miner_revenue_btc)):
         assert_array_equal(x, y, strict=True)
-    assert (end[0][busy] != state.difficulty[busy]).any()  # retargets happened in the kernel
+    assert (end[1][busy] != state.difficulty[busy]).any()  # retargets happened in the kernel
     near = network.ChainState(state.height + (1_050_000 - 930_000 - 1392 - 500), *(
         getattr(state, f) for f in ("difficulty", "epoch_start_s", "next_retarget")))
     assert day(near, ehs)[0] == network_kernel.NEAR_HALVING
     ehs[5] = np.inf
     assert day(state, ehs)[0] == network_kernel.OTHER
+
+
+@pytest.mark.parametrize("case, mode", [("retargets", "poisson"), ("retargets", "expected"),
+                                        ("near the halving", "poisson"), ("near the halving", "expected"),
+                                        ("a NaN uniform", "poisson")])
+def test_compiled_day_is_advance_day(case, mode):
+    """The day-by-day form (the endogenous hashrate's) through each of the kernel's answers equals
+    :func:`simulator.network.advance_day` bit for bit (a NaN uniform: the reference's own garbage;
+    an infinite λ would make the reference step forever)."""
+    rng = np.random.default_rng(9)
+    state = mixed_chain(rng, 1_049_500 if case == "near the halving" else 930_000 + 1392)
+    ehs, fees = 1000.0 * (0.8 + 0.4 * rng.random(PATHS)), 0.03 * rng.random(PATHS)
+    u = rng.random(PATHS) if mode == "poisson" else None
+    if case == "a NaN uniform":
+        u[7] = np.nan
+    rows = tuple(np.empty(PATHS) for _ in range(4))
+    with np.errstate(invalid="ignore"):
+        got = network._compiled_day(network_kernel, state, 3, ehs, fees, np.empty(0) if u is None else u,
+                                    np.empty(0) if u is None else np.clip(special.ndtri(u), -8, 8), rows)
+        want, b = network.advance_day(state, 3, ehs * units.HS_PER_EHS, fees, u)
+    for x, y in ((got.height, want.height), (got.difficulty, want.difficulty), (got.epoch_start_s, want.epoch_start_s),
+                 (got.next_retarget, want.next_retarget), (rows[0], b.blocks), (rows[1], b.expected_blocks),
+                 (rows[2], b.reward_btc_per_hs_day), (rows[3], b.miner_revenue_btc)):
+        assert_array_equal(x, y, strict=True)
 
 
 def test_fresh_process_loads_the_cached_kernel_and_a_short_run_stays_in_numpy():
