@@ -32,7 +32,8 @@ from simulator.errors import InputError
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.market.replay import end_of_day_heights, epoch_times, history_window
 from simulator.market.series_csv import CsvDailyModel
-from simulator.rng import PathStreams, poisson_inverse_cdf
+from simulator.lazy_kernel import LazyKernel
+from simulator.rng import PathStreams, poisson_inverse_cdf, poisson_normal_guess
 
 
 # --------------------------------------------------------------------------- hashrate models
@@ -303,6 +304,17 @@ class HashrateDays:
         self.shocked *= shock
         return self.block[i] * self.shocked
 
+    def days(self, first: int, n: int, days: int, shock: float) -> np.ndarray:
+        """Days ``first … first + n − 1`` at once ``(n, paths)`` [EH/s], ``shock`` taken on the first: the
+        values :meth:`day` gives day by day (an exogenous model's block times the product of the shocks)."""
+        i = first % self.block_days
+        if self.endogenous or i + n > self.block_days:
+            return np.array([self.day(first + j, days, shock if j == 0 else 1.0) for j in range(n)])
+        if i == 0:
+            self.block, self.state = self.model.block(self.state, first, min(self.block_days, days - first), self.streams)
+        self.shocked *= shock
+        return self.block[i:i + n] * self.shocked
+
     def replay(self, day: int) -> dict:
         """Keyword arguments of :func:`advance_day` for day ``day`` (a history replay's real blocks)."""
         return self.model.replay(day) if isinstance(self.model, HistoryNetwork) else {}
@@ -420,9 +432,18 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     # the whole day in one segment on every path; the paths that may cross a height are redone below
     reward = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / d0)
     revenue = subsidy_btc * n + n * fees_btc_per_block
+    new_state = _split_busy(state, day, n, h_end, busy, subsidy_btc, fees_btc_per_block, difficulty_at, reward,
+                            revenue)
+    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+
+
+def _split_busy(state: ChainState, day: int, n: np.ndarray, h_end: np.ndarray, busy, subsidy_btc,
+                fees_btc_per_block, difficulty_at, reward: np.ndarray, revenue: np.ndarray) -> ChainState:
+    """The end-of-day chain from the one-segment day (``h_end``; ``reward`` and ``revenue``, which the
+    busy paths' split (:func:`_split_day`) overwrites in place), given :func:`_busy_paths`' answer."""
+    d0 = state.difficulty
     if busy is None:
-        return ChainState(h_end, d0, state.epoch_start_s, state.next_retarget), \
-            DayBlocks(n, mean_blocks, reward, revenue)
+        return ChainState(h_end, d0, state.epoch_start_s, state.next_retarget)
     sub = ChainState(*(x[busy] for x in (state.height, d0, state.epoch_start_s, state.next_retarget)))
     sub_state, sub_reward, sub_revenue = _split_day(
         sub, day, n[busy], fees_btc_per_block[busy] if np.ndim(fees_btc_per_block) else fees_btc_per_block,
@@ -432,7 +453,7 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
                         (new_state.next_retarget, sub_state.next_retarget), (reward, sub_reward), (revenue, sub_revenue)):
         if part is not None:
             whole[busy] = part
-    return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+    return new_state
 
 
 @dataclass(frozen=True)
@@ -452,20 +473,99 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
     """Days ``first … first + n − 1`` of the network (:func:`advance_day` day after day: each day's
     blocks set the next day's difficulty, and the endogenous hashrate records each day's hashprice
     at the close ``price_usd`` ``(n, paths)``); ``shock`` is the hashrate shock taken on the first day.
-    ``u_blocks`` ``(n, paths)`` are the Poisson uniforms (None: ``expected`` mode)."""
+    ``u_blocks`` ``(n, paths)`` are the Poisson uniforms (None: ``expected`` mode).
+
+    A large run goes through the compiled network day (:mod:`simulator.network_kernel`, the same
+    numbers): the whole block in one call (:func:`_compiled_block`), or day by day for the
+    endogenous hashrate (:func:`_compiled_day`); a history replay and a small run through
+    :func:`advance_day`.
+    """
     out = np.empty((7, n) + state.height.shape)
     hashrate_ehs, blocks, expected, reward, revenue, difficulty, height = out
+    paths = state.height.size
+    kernel = None if isinstance(hashrate.model, HistoryNetwork) or not paths else \
+        NETWORK_KERNEL.for_call(n * paths, n * _NUMPY_DAY_COST)
+    if kernel is not None:
+        fees = np.ascontiguousarray(np.broadcast_to(fees_btc_per_block, out.shape[1:]), dtype=float)
+        u = np.empty((n, 0)) if u_blocks is None else np.ascontiguousarray(u_blocks, dtype=float)
+        z = np.empty((n, 0)) if u_blocks is None else np.ascontiguousarray(poisson_normal_guess(u))
+        if not hashrate.endogenous:
+            state = _compiled_block(kernel, state, hashrate, first, days, shock, (fees, u, z), out)
+            return state, NetworkBlock(hashrate_ehs, DayBlocks(blocks, expected, reward, revenue), difficulty, height)
     for j in range(n):
         day = first + j
         hashrate_ehs[j] = hashrate.day(day, days, shock if j == 0 else 1.0)
-        state, b = advance_day(state, day, hashrate_ehs[j] * units.HS_PER_EHS, fees_btc_per_block[j],
-                               None if u_blocks is None else u_blocks[j], **hashrate.replay(day))
-        blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
-            b.miner_revenue_btc
+        if kernel is None:
+            state, b = advance_day(state, day, hashrate_ehs[j] * units.HS_PER_EHS, fees_btc_per_block[j],
+                                   None if u_blocks is None else u_blocks[j], **hashrate.replay(day))
+            blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
+                b.miner_revenue_btc
+        else:
+            state = _compiled_day(kernel, state, day, hashrate_ehs[j], fees[j], u[j], z[j],
+                                  (blocks[j], expected[j], reward[j], revenue[j]))
         difficulty[j], height[j] = state.difficulty, state.height
         if hashrate.endogenous:
             hashrate.record(hashprice_usd_per_ph_day(reward[j], price_usd[j]))
     return state, NetworkBlock(hashrate_ehs, DayBlocks(blocks, expected, reward, revenue), difficulty, height)
+
+
+def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray, fees_btc_per_block: np.ndarray,
+                  u: np.ndarray, z: np.ndarray, rows: tuple) -> ChainState:
+    """:func:`advance_day` of a day through :func:`simulator.network_kernel.one_segment_day`, into
+    ``rows`` (the day's blocks, expected blocks, reward and revenue): the whole day compiled, the
+    busy paths' split too; near a halving the split is numpy's, outside the kernel's domain the whole day."""
+    blocks, expected, reward, revenue = rows
+    chain_end = np.empty((4,) + blocks.shape)
+    m = kernel.one_segment_day(day, state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
+                               hashrate_ehs, fees_btc_per_block, u, z, u.size > 0, ERA_SUBSIDY_BTC, blocks, expected,
+                               reward, revenue, *chain_end)
+    if m >= 0:
+        return ChainState(*chain_end)
+    if m == kernel.OTHER:
+        state, b = advance_day(state, day, hashrate_ehs * units.HS_PER_EHS, fees_btc_per_block, u if u.size else None)
+        blocks[:], expected[:], reward[:], revenue[:] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
+            b.miner_revenue_btc
+        return state
+    # NEAR_HALVING: the counts are drawn; the rest of the day as advance_day does it
+    h_end = state.height + blocks
+    busy, subsidy_btc = _busy_paths(state, h_end)
+    reward[:] = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / state.difficulty)
+    revenue[:] = subsidy_btc * blocks + blocks * fees_btc_per_block
+    return _split_busy(state, day, blocks, h_end, busy, subsidy_btc, fees_btc_per_block, None, reward, revenue)
+
+
+def _compiled_block(kernel, state: ChainState, hashrate: HashrateDays, first: int, days: int, shock: float,
+                    inputs: tuple, out: np.ndarray) -> ChainState:
+    """:func:`advance_block` of an exogenous hashrate through :func:`simulator.network_kernel.block_days`:
+    the block's days in one call, the chain advanced in place; a day the kernel leaves (near a
+    halving, outside its domain) is :func:`advance_day`'s, and the kernel goes on from the next."""
+    hashrate_ehs, blocks, expected, reward, revenue, difficulty, height = out
+    fees, u, z = inputs
+    n = out.shape[1]
+    hashrate_ehs[:] = hashrate.days(first, n, days, shock)
+    chain_now = np.array([state.height, state.difficulty, state.epoch_start_s, state.next_retarget])
+    poisson, j = u.shape[1] > 0, 0
+    while True:
+        j, _ = kernel.block_days(first, j, *chain_now, hashrate_ehs, fees, u, z, poisson, ERA_SUBSIDY_BTC, blocks,
+                                 expected, reward, revenue, difficulty, height)
+        if j == n:
+            return ChainState(*chain_now)
+        day_end, b = advance_day(ChainState(*chain_now.copy()), first + j, hashrate_ehs[j] * units.HS_PER_EHS,
+                                 fees[j], u[j] if poisson else None)
+        blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
+            b.miner_revenue_btc
+        chain_now[:] = day_end.height, day_end.difficulty, day_end.epoch_start_s, day_end.next_retarget
+        difficulty[j], height[j] = day_end.difficulty, day_end.height
+        j += 1
+
+
+#: The compiled network day (:mod:`simulator.network_kernel`): loaded for a block of at least 2¹² path-days
+#: or once a process has spent 2¹⁹ units (~0.13 s) on numpy days, each counting its paths plus
+#: :data:`_NUMPY_DAY_COST` (a numpy day's fixed cost, ~60 µs, in units of one path's ~0.25 µs).
+NETWORK_KERNEL = LazyKernel("simulator.network_kernel", large_from=2**12, numpy_at_most=2**19)
+_NUMPY_DAY_COST = 256
+#: Subsidy [BTC] of each halving era 0 … 64 (Core's rule, :func:`simulator.chain.subsidy_btc_of_heights`).
+ERA_SUBSIDY_BTC = chain.subsidy_btc_of_heights(np.arange(chain.MAX_HALVINGS + 1) * float(chain.HALVING_INTERVAL))
 
 
 def _busy_paths(state: ChainState, h_end: np.ndarray):

@@ -137,6 +137,8 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     ``F(k; λ) = Q(k + 1, λ)`` (scipy.special.pdtr) until it brackets ``u``; a handful of
     vectorised steps at most. Using uniforms keeps each path's random stream independent of
     the state (DESIGN.md: inverse CDFs where the parameter depends on the state).
+    :mod:`simulator.poisson_kernel` compiles the same decisions element by element (the network's
+    large runs use it: :func:`simulator.network.advance_block`); this is its reference.
 
     Examples
     --------
@@ -145,7 +147,7 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """
     u = np.asarray(u, dtype=float)
     lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
-    z = np.clip(special.ndtri(u), -8.0, 8.0)
+    z = poisson_normal_guess(u)
     k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
     cdf = special.pdtr(k, lam)
     # The neighbouring CDF values F(k ± 1) = F(k) ± pmf are estimated within far less than
@@ -182,6 +184,13 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
         down_at = down_at[(k.flat[down_at] > 0) & (special.pdtr(k.flat[down_at] - 1, lam.flat[down_at])
                                                   > u.flat[down_at])]
     return np.where(lam > 0, k, 0.0).astype(np.int64)
+
+
+def poisson_normal_guess(u: np.ndarray) -> np.ndarray:
+    """``clip(Φ⁻¹(u), −8, 8)`` (``scipy.special.ndtri``), the normal quantile of
+    :func:`poisson_inverse_cdf`'s Cornish–Fisher guess; per element, so a block of days' uniforms
+    can be turned at once (:mod:`simulator.poisson_kernel` takes it as given)."""
+    return np.clip(special.ndtri(u), -8.0, 8.0)
 
 
 #: Margin [probability] within which an estimated Poisson CDF value does not decide a draw:
