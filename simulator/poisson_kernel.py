@@ -12,7 +12,7 @@ then, where ``F ≤ u``, one step up (for sure where ``F + f⁺ > u + m``, else 
 ``F − f > u + m``, then stepping down with ``pdtr`` unless ``F − f < u − m``
 (``m`` = :data:`simulator.rng._CDF_MARGIN`; the estimates count only where ``0 < λ < 1e7``);
 ``0`` where ``λ ≤ 0``. These are the reference's decisions in its order, so the counts are
-equal (tests/test_poisson_kernel.py): ``pdtr`` and ``gammaln`` are scipy's own compiled
+equal (tests/test_network_kernel.py): ``pdtr`` and ``gammaln`` are scipy's own compiled
 functions (``scipy.special.cython_special``, called by symbol: the cached machine code stays
 valid in every process), ``z`` is :func:`simulator.rng.poisson_normal_guess` (the caller's, a
 block of days at once).
