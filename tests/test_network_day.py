@@ -19,16 +19,16 @@ from simulator.rng import PathStreams, poisson_inverse_cdf
 PATHS = 3000
 
 
-def mixed_chain(rng, centre: int) -> network.ChainState:
+def mixed_chain(rng, centre: int, paths: int = PATHS) -> network.ChainState:
     """Tips within ±400 blocks of ``centre``; a tenth of the paths just closed an epoch (first block to come)."""
-    height = (centre + rng.integers(-400, 400, PATHS)).astype(float)
-    closed = rng.random(PATHS) < 0.1
+    height = (centre + rng.integers(-400, 400, paths)).astype(float)
+    closed = rng.random(paths) < 0.1
     height[closed] = (height[closed] // chain.RETARGET_INTERVAL + 1) * chain.RETARGET_INTERVAL - 1
     next_retarget = (height // chain.RETARGET_INTERVAL + 1) * chain.RETARGET_INTERVAL
     next_retarget[closed] += chain.RETARGET_INTERVAL  # the retarget at height + 1 was applied yesterday
     in_epoch = height - (next_retarget - chain.RETARGET_INTERVAL)
-    epoch_start = np.where(closed, np.nan, -in_epoch * units.TARGET_BLOCK_INTERVAL_S * (0.8 + 0.4 * rng.random(PATHS)))
-    return network.ChainState(height, 1.5e14 * (0.9 + 0.2 * rng.random(PATHS)), epoch_start, next_retarget)
+    epoch_start = np.where(closed, np.nan, -in_epoch * units.TARGET_BLOCK_INTERVAL_S * (0.8 + 0.4 * rng.random(paths)))
+    return network.ChainState(height, 1.5e14 * (0.9 + 0.2 * rng.random(paths)), epoch_start, next_retarget)
 
 
 def full_split(state, day, n, fees, difficulty_at=None):

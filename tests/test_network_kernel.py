@@ -19,6 +19,8 @@ from scipy import special
 from simulator import chain, network, network_kernel, poisson_kernel, units
 from simulator.rng import PathStreams, poisson_inverse_cdf
 
+from test_network_day import mixed_chain as network_day_chain
+
 #: The streams' uniforms are in (0, 1); 0 and the largest doubles below 1 are the edges.
 EDGE_U = np.array([0.0, 2**-54, 1e-300, 1e-12, 0.5, 1 - 1e-12, 1 - 2**-52, 1 - 2**-53])
 #: λ = 0, tiny, ordinary, and around the estimates' bound 1e7.
@@ -112,15 +114,8 @@ PATHS = 2000
 
 
 def mixed_chain(rng, centre: int) -> network.ChainState:
-    """Tips within ±400 blocks of ``centre``; a tenth of the paths just closed an epoch (first block to come)."""
-    height = (centre + rng.integers(-400, 400, PATHS)).astype(float)
-    closed = rng.random(PATHS) < 0.1
-    height[closed] = (height[closed] // chain.RETARGET_INTERVAL + 1) * chain.RETARGET_INTERVAL - 1
-    next_retarget = (height // chain.RETARGET_INTERVAL + 1) * chain.RETARGET_INTERVAL
-    next_retarget[closed] += chain.RETARGET_INTERVAL
-    in_epoch = height - (next_retarget - chain.RETARGET_INTERVAL)
-    epoch_start = np.where(closed, np.nan, -in_epoch * units.TARGET_BLOCK_INTERVAL_S * (0.8 + 0.4 * rng.random(PATHS)))
-    return network.ChainState(height, 1.5e14 * (0.9 + 0.2 * rng.random(PATHS)), epoch_start, next_retarget)
+    """:func:`test_network_day.mixed_chain` on :data:`PATHS` paths."""
+    return network_day_chain(rng, centre, PATHS)
 
 
 class Forced:
