@@ -16,7 +16,9 @@ its parent (``PR_SET_PDEATHSIG``), so a killed run leaves no process behind.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import mmap
 import multiprocessing
 import os
@@ -149,6 +151,19 @@ def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn) -> None:
         conn.close()
 
 
+@contextlib.contextmanager
+def frozen_heap():
+    """The parent's objects kept out of the cycle collector while forked children run (``gc.freeze``,
+    as Python's documentation advises before a fork): a child's full collections then traverse only
+    its own objects, not the interpreter's inherited heap of modules, and do not write to (copy) the
+    pages it shares with the parent. The parent's objects are collectable again afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int, columns: int, block_days: int,
                    progress: Callable[[int, int], None] | None = None) -> tuple[list, np.ndarray]:
     """Simulate ``ids`` in ``workers`` forked processes, contiguous chunks in path order.
@@ -163,6 +178,12 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
     bounds = np.linspace(0, len(ids), workers + 1).round().astype(int)
     quantiles = SharedQuantiles(days, columns, len(ids), block_days, workers, context)
     done = context.RawArray(ctypes.c_longlong, workers)
+    with frozen_heap():
+        return _run_forked(run_chunk, ids, workers, days, bounds, quantiles, done, context, progress)
+
+
+def _run_forked(run_chunk, ids, workers, days, bounds, quantiles, done, context, progress):
+    """:func:`run_in_workers` once its shared memory is made: start the workers, gather their results."""
     procs, conns = [], []
     try:
         for rank in range(workers):

@@ -220,3 +220,19 @@ def test_every_simulating_verb_takes_workers_and_prints_the_same(runner, verb):
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0]), outputs[0]  # rows were printed
+
+
+def test_the_heap_is_frozen_while_children_run_and_thawed_after():
+    """``frozen_heap`` (gc.freeze before a fork): the parent's objects are out of the collector's sight
+    inside — the forked children's full collections skip them — and collectable again after, error or not."""
+    import gc
+
+    from simulator.workers import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), frozen_heap():
+        raise RuntimeError("a worker failed")
+    assert gc.get_freeze_count() == 0

@@ -24,7 +24,7 @@ from simulator.engine import DEFAULT_KEEP_PATHS, check_memory, check_power_model
 from simulator.errors import InputError
 from simulator.progress import stages
 from simulator.results import Results
-from simulator.workers import POLL_S, _die_with_parent, can_fork, usable_cpus
+from simulator.workers import POLL_S, _die_with_parent, can_fork, frozen_heap, usable_cpus
 
 #: Fewest path-days of all the runs together worth processes side by side (starting them costs ~0.1 s).
 MIN_PATH_DAYS = 2_000
@@ -78,7 +78,7 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
     _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
     try:
-        with context.Pool(processes, initializer=_die_with_parent) as pool:  # none outlives a killed run
+        with frozen_heap(), context.Pool(processes, initializer=_die_with_parent) as pool:  # none outlives a killed run
             order = longest_first(scenarios, paths)
             results, ready, shown = pool.imap(_run_one, order), {}, 0
             for k in order:
