@@ -88,3 +88,15 @@ def test_the_pair_view_is_the_long_short_spread(simulate_once):
     assert ab["long_short_return_pct_mean"] == pytest.approx(-ba["long_short_return_pct_mean"], abs=1e-9)
     assert ab["long_short_return_pct_p5"] == pytest.approx(-ba["long_short_return_pct_p95"], abs=1e-9)
     assert ab["long_short_return_pct_mean"] != 0
+
+
+def test_the_costliest_runs_start_first():
+    """Side by side, Riot (three sites on hourly prices) starts first, then MARA (six debt books), then HIVE;
+    equal costs keep the files' order."""
+    from simulator.config import load_scenario
+    from simulator.workflows.runs import longest_first
+
+    files = ["hive.yaml", "mara.yaml", "riot.yaml", "hive.yaml"]
+    scenarios = [load_scenario(f"scenarios/companies/{f}") for f in files]
+    assert longest_first(scenarios, [100] * 4) == [2, 1, 0, 3]
+    assert longest_first(scenarios, [100, 100, 10, 1000]) == [3, 1, 0, 2]

@@ -97,17 +97,20 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
 
 def longest_first(scenarios: Sequence[Scenario], paths: Sequence[int]) -> list[int]:
     """The runs' indices, the costliest first, so that the last run to start is a short one (the
-    longest-processing-time rule). A run's cost is taken as its path-days times one plus its sites
-    on hourly prices (index or PPA contracts: an hourly dispatch each, which costs about what the
-    rest of a day does; benchmarks/README.md, session 26); ties keep the scenarios' order.
+    longest-processing-time rule). A run's cost is taken as its path-days times one, plus one for each
+    site on hourly prices (index or PPA contracts: an hourly dispatch each costs about what the rest
+    of a day does), plus a quarter for each debt instrument (a daily book each; measured at 500 paths,
+    benchmarks/README.md, session 26); ties keep the scenarios' order.
 
     >>> from simulator.config import load_scenario
     >>> longest_first([load_scenario("scenarios/contract_example.yaml")] * 2, [10, 20])
     [1, 0]
     """
-    def cost(k: int) -> int:
-        hourly = sum(site.power.contract != "fixed" for site in scenarios[k].sites)
-        return paths[k] * scenarios[k].horizon_days * (1 + hourly)
+    def cost(k: int) -> float:
+        s = scenarios[k]
+        hourly = sum(site.power.contract != "fixed" for site in s.sites)
+        debts = len(s.company.debt) if s.company is not None else 0
+        return paths[k] * s.horizon_days * (1 + hourly + debts / 4)
     return sorted(range(len(scenarios)), key=lambda k: -cost(k))
 
 
