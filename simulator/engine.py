@@ -131,7 +131,7 @@ class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario: its state, then its actors in order."""
 
     def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress,
-                 quantiles: LocalQuantiles | None = None):
+                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool = True):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
         self.paths = n = len(self.path_ids)
         self.days = scenario.horizon_days
@@ -153,18 +153,18 @@ class _Simulation:
         self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
         self.ledger = _ledger(scenario, self.cohorts, n)
         self.calendar = calendar(self.dates) if self.ledger is not None else None
-        self._init_outputs(keep_paths, quantiles)
+        self._init_outputs(keep_paths, quantiles, daily_quantiles)
         self.env = simpy.Environment()
         for actor in self.actors():
             self.env.process(actor)
 
-    def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None) -> None:
-        """The reporting's kept daily rows, daily quantiles, monthly lines and per-path totals."""
+    def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None, daily_quantiles: bool) -> None:
+        """The reporting's kept daily rows, daily quantiles (if wanted), monthly lines and per-path totals."""
         self.daily_columns = daily_columns(self.scenario)
         quantiles = quantiles if quantiles is not None else \
             LocalQuantiles(self.days, len(self.daily_columns), self.paths, QUANTILE_BLOCK_DAYS)
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
-                               _signal_tracker(self.scenario, self.library, self.hashrate_model))
+                               _signal_tracker(self.scenario, self.library, self.hashrate_model), daily_quantiles)
 
     def actors(self):
         """The actors, in the order they run (SimPy runs same-time events first in, first out): the
@@ -375,7 +375,7 @@ class _Simulation:
         quantiles (:func:`simulator.results.exact_percentiles`; across the worker processes of a
         run, :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
         for day in range(self.days):
-            self.report.day(day, self.day, self._columns(day, self.day))
+            self.report.day(day, self.day, self._columns(day, self.day) if self.report.columns_wanted else None)
             if callable(self.progress):
                 self.progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
@@ -508,7 +508,8 @@ DEFAULT_KEEP_PATHS = 20
 
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None,
              keep_paths: int = DEFAULT_KEEP_PATHS, progress: bool | Callable[[int, int], None] = False,
-             path_ids=None, workers: int | None = None, max_memory_bytes: int | None = None) -> Results:
+             path_ids=None, workers: int | None = None, max_memory_bytes: int | None = None,
+             daily_quantiles: bool = True) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -532,6 +533,10 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
         Where workers cannot be forked (:func:`simulator.workers.can_fork`) the run stays in
         one process. The results are the same, bit for bit, whatever the number.
+    daily_quantiles : bool
+        False: no daily quantiles (``Results.daily_quantiles`` is None) and, with ``keep_paths=0``,
+        no daily columns or signals at all — for a workflow that reads only the per-path metrics and
+        monthly lines (``compare``); every other output is the same.
     max_memory_bytes : int, optional
         Refuse the run if its memory estimate exceeds this [bytes] (default: the machine's
         total memory; :func:`check_memory`).
@@ -546,18 +551,19 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1
     columns = daily_columns(scenario)
     if workers == 1:
-        sim = _Simulation(scenario, seed, ids, keep_paths, progress)
+        sim = _Simulation(scenario, seed, ids, keep_paths, progress, daily_quantiles=daily_quantiles)
         out, quantiles = sim.run(), sim.report.quantiles.out
     else:
         def run_chunk(chunk, chunk_quantiles, chunk_progress):
             yearly_lines = progress is True and chunk[0] == ids[0]  # printed by the first worker alone
             return _Simulation(scenario, seed, chunk, keep_paths, True if yearly_lines else chunk_progress,
-                               chunk_quantiles).run()
+                               chunk_quantiles, daily_quantiles).run()
         parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
                                           QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
         out = _join_chunks(parts)
     dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
-    daily_quantiles = daily_quantile_frame(dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns)})
+    daily_quantiles = daily_quantile_frame(dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns)}) \
+        if daily_quantiles else None
     prov = scenario.provenance
     meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,

@@ -86,12 +86,17 @@ class Reporter:
         The quantile block (its first axis is the block of days).
     tracker : SignalTracker
         The signal columns' state.
+    quantiles_wanted : bool
+        False: no daily quantiles are taken; without kept paths either, the daily columns and
+        signals are neither written nor computed (:attr:`columns_wanted`).
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
-                 quantiles: LocalQuantiles, tracker: SignalTracker):
+                 quantiles: LocalQuantiles, tracker: SignalTracker, quantiles_wanted: bool = True):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
+        self.quantiles_wanted = quantiles_wanted
+        self.columns_wanted = quantiles_wanted or bool(self.keep.any())  # someone reads the daily columns
         months = dates.to_period("M")
         self.month_starts = months.unique().to_timestamp()
         self.month_of_day = pd.factorize(months)[0]
@@ -108,22 +113,30 @@ class Reporter:
         self._inputs = [columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd")]
 
     def day(self, day: int, d: DayRecord, values) -> None:
-        """Record day ``day``: ``values`` are its daily columns before the signals, in column order."""
+        """Record day ``day``: ``values`` are its daily columns before the signals, in column order (None
+        where no one reads them: :attr:`columns_wanted`)."""
         row = day % self.block_days
-        out = self.quantiles.buffer[row]
-        for j, v in enumerate(values):
-            out[j] = v
+        if self.columns_wanted:
+            out = self.quantiles.buffer[row]
+            for j, v in enumerate(values):
+                out[j] = v
+            self.network_revenue_btc[row] = d.network_revenue_btc
         lines = self.lines[row + 1]
         d.monthly_lines(lines)
         lines[len(MONTHLY_LINES)] = d.installed_ehs
         lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
-        self.network_revenue_btc[row] = d.network_revenue_btc
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         if row == self.block_days - 1 or day == self.days - 1:
             self._finish_block(day - row, row + 1)
 
     def _finish_block(self, first: int, rows: int) -> None:
         """The block's signals, kept rows and quantiles (which reorder the block), then its folds."""
+        if self.columns_wanted:
+            self._finish_columns(first, rows)
+        fold_block(self.lines, rows, self.sums, self.monthly, self.month_of_day[first:first + rows])
+
+    def _finish_columns(self, first: int, rows: int) -> None:
+        """The block's signal columns, kept rows and (if wanted) quantiles."""
         block = self.quantiles.buffer[:rows]
         hashrate, hashprice, price = (block[:, j] for j in self._inputs)
         signals = self.tracker.block(first, hashrate, hashprice, self.network_revenue_btc[:rows], price)
@@ -132,5 +145,5 @@ class Reporter:
         kept = np.flatnonzero(self.keep)
         for j, c in enumerate(self.columns):
             self.kept[c][first:first + rows] = block[:, j, kept]
-        self.quantiles.finish(first, rows)
-        fold_block(self.lines, rows, self.sums, self.monthly, self.month_of_day[first:first + rows])
+        if self.quantiles_wanted:
+            self.quantiles.finish(first, rows)

@@ -33,8 +33,9 @@ class Results:
         Every registered metric per path; NaN where undefined on a path.
     daily : DataFrame
         One row per (path, date) of the first ``keep_paths`` paths.
-    daily_quantiles : DataFrame
-        Per date, ``X_p5``, ``X_p50``, ``X_p95`` of each numeric daily column over all paths.
+    daily_quantiles : DataFrame or None
+        Per date, ``X_p5``, ``X_p50``, ``X_p95`` of each numeric daily column over all paths (None from
+        ``simulate(daily_quantiles=False)``: not taken, and not written).
     monthly : DataFrame
         Per (path, month) flow lines of all paths; ``month`` is the month's first day.
     notes : list of str
@@ -47,7 +48,7 @@ class Results:
     meta: dict
     path_metrics: dict
     daily: pd.DataFrame
-    daily_quantiles: pd.DataFrame
+    daily_quantiles: pd.DataFrame | None
     monthly: pd.DataFrame
     notes: list = field(default_factory=list)
     ratio_parts: dict = field(default_factory=dict)
@@ -93,6 +94,8 @@ class Results:
             atomic.write_text(os.path.join(tmp, "summary.json"), summary, fsync=False)
             for table, frame in (("daily", self.daily), ("daily_quantiles", self.daily_quantiles),
                                  ("monthly", self.monthly)):
+                if frame is None:  # (daily quantiles not taken)
+                    continue
                 frame.to_parquet(os.path.join(tmp, f"{table}.parquet"), index=False, engine="pyarrow")
             for writer in extra_writers:
                 writer(tmp)

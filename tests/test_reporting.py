@@ -99,3 +99,45 @@ def test_path_major_frame_is_the_time_major_table_sorted_by_path_then_time(ids):
     got = path_major_frame(ids, "month", times, columns)
     assert_frame_equal(got, want, check_exact=True)
     assert list(got["path"]) == sorted(got["path"])
+
+
+@pytest.mark.parametrize("keep_paths", [0, 2])
+def test_a_run_without_daily_quantiles_gives_the_same_other_outputs(monkeypatch, keep_paths):
+    """``simulate(daily_quantiles=False)`` (what ``compare`` asks for): no quantiles are taken, and without
+    kept paths no signal is computed; every per-path metric, monthly line and kept daily row is the same."""
+    from simulator import engine, workers
+    from simulator.config import load_scenario
+
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=6"])
+    full = engine.simulate(scenario, workers=1, keep_paths=keep_paths)
+    calls = {"quantiles": 0, "signals": 0}
+    finish, block = workers.LocalQuantiles.finish, signals.SignalTracker.block
+
+    def counted_finish(self, *a):
+        calls["quantiles"] += 1
+        return finish(self, *a)
+
+    def counted_block(self, *a):
+        calls["signals"] += 1
+        return block(self, *a)
+    monkeypatch.setattr(workers.LocalQuantiles, "finish", counted_finish)
+    monkeypatch.setattr(signals.SignalTracker, "block", counted_block)
+    lean = engine.simulate(scenario, workers=1, keep_paths=keep_paths, daily_quantiles=False)
+    assert lean.daily_quantiles is None and calls["quantiles"] == 0
+    assert (calls["signals"] > 0) == (keep_paths > 0)  # the kept rows still carry the signal columns
+    for k in full.path_metrics:
+        np.testing.assert_array_equal(full.path_metrics[k], lean.path_metrics[k], err_msg=k)
+    import pandas as pd
+    pd.testing.assert_frame_equal(full.monthly, lean.monthly, check_exact=True)
+    pd.testing.assert_frame_equal(full.daily, lean.daily, check_exact=True)
+
+
+def test_results_without_daily_quantiles_write_the_other_files(tmp_path):
+    from simulator import engine
+    from simulator.config import load_scenario
+
+    res = engine.simulate(load_scenario("scenarios/contract_example.yaml", ["paths=2"]), workers=1,
+                          daily_quantiles=False)
+    res.write(str(tmp_path / "out"))
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "daily_quantiles.parquet" not in written and {"summary.json", "monthly.parquet", "daily.parquet"} <= set(written)

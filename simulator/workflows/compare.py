@@ -77,7 +77,7 @@ def compare(files: Iterable[str], *, paths: int | None = None, seed: int | None 
         scenarios.append(validate_document(doc, file))
     # side by side; run= names this module's simulate, so tests can patch compare.simulate
     results = simulate_each(scenarios, paths=paths, seed=seed, keep_paths=0, workers=workers, progress=progress,
-                            max_memory_bytes=max_memory_bytes, run=simulate)
+                            max_memory_bytes=max_memory_bytes, run=simulate, daily_quantiles=False)  # per-path metrics only
     runs = [(file, res) for res, file in zip(results, files)]
     rows = []
     for file, res in runs:
