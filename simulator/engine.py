@@ -131,7 +131,7 @@ class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario: its state, then its actors in order."""
 
     def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress,
-                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool = True):
+                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool | tuple[str, ...] = True):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
         self.paths = n = len(self.path_ids)
         self.days = scenario.horizon_days
@@ -158,13 +158,15 @@ class _Simulation:
         for actor in self.actors():
             self.env.process(actor)
 
-    def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None, daily_quantiles: bool) -> None:
+    def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None,
+                      daily_quantiles: bool | tuple[str, ...]) -> None:
         """The reporting's kept daily rows, daily quantiles (if wanted), monthly lines and per-path totals."""
         self.daily_columns = daily_columns(self.scenario)
         quantiles = quantiles if quantiles is not None else \
             LocalQuantiles(self.days, len(self.daily_columns), self.paths, QUANTILE_BLOCK_DAYS)
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
-                               _signal_tracker(self.scenario, self.library, self.hashrate_model), daily_quantiles)
+                               _signal_tracker(self.scenario, self.library, self.hashrate_model),
+                               quantile_columns(self.daily_columns, daily_quantiles))
 
     def actors(self):
         """The actors, in the order they run (SimPy runs same-time events first in, first out): the
@@ -411,6 +413,22 @@ class _Simulation:
                 "monthly": monthly}
 
 
+def quantile_columns(columns: tuple[str, ...], daily_quantiles: bool | tuple[str, ...]) -> list[int] | None:
+    """The indices of the daily ``columns`` whose quantiles :func:`simulate` takes (None: all).
+
+    >>> quantile_columns(("a", "b", "c"), True), quantile_columns(("a", "b", "c"), ("c", "a")), quantile_columns(("a",), False)
+    (None, [0, 2], [])
+    """
+    if daily_quantiles is True:
+        return None
+    if daily_quantiles is False:
+        return []
+    unknown = set(daily_quantiles) - set(columns)
+    if unknown:
+        raise ValueError(f"daily_quantiles: {', '.join(sorted(unknown))} not daily columns; valid: {', '.join(columns)}")
+    return sorted(columns.index(c) for c in set(daily_quantiles))
+
+
 def daily_columns(scenario: Scenario) -> tuple[str, ...]:
     """The daily columns of a run: operations, then HPC and finance where present, the signals last."""
     return DAILY_COLUMNS + (("hpc_power_mw",) if scenario.hpc else ()) \
@@ -509,7 +527,7 @@ DEFAULT_KEEP_PATHS = 20
 def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None = None,
              keep_paths: int = DEFAULT_KEEP_PATHS, progress: bool | Callable[[int, int], None] = False,
              path_ids=None, workers: int | None = None, max_memory_bytes: int | None = None,
-             daily_quantiles: bool = True) -> Results:
+             daily_quantiles: bool | tuple[str, ...] = True) -> Results:
     """Simulate a validated scenario on all its Monte Carlo paths at once.
 
     Parameters
@@ -533,10 +551,11 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         for runs of a few hundred paths or more (:func:`simulator.workers.auto_workers`).
         Where workers cannot be forked (:func:`simulator.workers.can_fork`) the run stays in
         one process. The results are the same, bit for bit, whatever the number.
-    daily_quantiles : bool
-        False: no daily quantiles (``Results.daily_quantiles`` is None) and, with ``keep_paths=0``,
-        no daily columns or signals at all — for a workflow that reads only the per-path metrics and
-        monthly lines (``compare``); every other output is the same.
+    daily_quantiles : bool or tuple of str
+        The daily columns whose quantiles are taken: all (True), these only (``upgrade`` reads two
+        medians), or none (False: ``Results.daily_quantiles`` is None and, with ``keep_paths=0``, no
+        daily columns or signals are computed at all — ``compare`` reads only per-path metrics).
+        Every other output is the same.
     max_memory_bytes : int, optional
         Refuse the run if its memory estimate exceeds this [bytes] (default: the machine's
         total memory; :func:`check_memory`).
@@ -562,8 +581,9 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
                                           QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
         out = _join_chunks(parts)
     dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
-    daily_quantiles = daily_quantile_frame(dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns)}) \
-        if daily_quantiles else None
+    taken = quantile_columns(columns, daily_quantiles)
+    daily_quantiles = None if taken == [] else daily_quantile_frame(
+        dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns) if taken is None or j in taken})
     prov = scenario.provenance
     meta = {"scenario": scenario.name, "scenario_sha256": prov.sha256 if prov else None,
             "overrides": list(prov.overrides) if prov else [], "paths": int(len(ids)), "seed": seed,

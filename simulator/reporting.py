@@ -86,17 +86,21 @@ class Reporter:
         The quantile block (its first axis is the block of days).
     tracker : SignalTracker
         The signal columns' state.
-    quantiles_wanted : bool
-        False: no daily quantiles are taken; without kept paths either, the daily columns and
-        signals are neither written nor computed (:attr:`columns_wanted`).
+    quantile_columns : list of int, optional
+        The columns whose daily quantiles are taken (None: all; empty: none). Without kept paths,
+        the signals are computed only if one of them is wanted, and without quantiles either the
+        daily columns are not written at all (:attr:`columns_wanted`).
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
-                 quantiles: LocalQuantiles, tracker: SignalTracker, quantiles_wanted: bool = True):
+                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None = None):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
-        self.quantiles_wanted = quantiles_wanted
-        self.columns_wanted = quantiles_wanted or bool(self.keep.any())  # someone reads the daily columns
+        self.quantile_columns = quantile_columns
+        wanted = range(len(columns)) if quantile_columns is None else quantile_columns
+        self.columns_wanted = bool(self.keep.any() or len(wanted))  # someone reads the daily columns
+        self._signals_from = columns.index(SIGNAL_COLUMNS[0])
+        self.signals_wanted = bool(self.keep.any() or any(j >= self._signals_from for j in wanted))
         months = dates.to_period("M")
         self.month_starts = months.unique().to_timestamp()
         self.month_of_day = pd.factorize(months)[0]
@@ -109,7 +113,6 @@ class Reporter:
         self.block_days = quantiles.buffer.shape[0]
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
         self.network_revenue_btc = np.empty((self.block_days, n))
-        self._signals_from = columns.index(SIGNAL_COLUMNS[0])
         self._inputs = [columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd")]
 
     def day(self, day: int, d: DayRecord, values) -> None:
@@ -138,12 +141,13 @@ class Reporter:
     def _finish_columns(self, first: int, rows: int) -> None:
         """The block's signal columns, kept rows and (if wanted) quantiles."""
         block = self.quantiles.buffer[:rows]
-        hashrate, hashprice, price = (block[:, j] for j in self._inputs)
-        signals = self.tracker.block(first, hashrate, hashprice, self.network_revenue_btc[:rows], price)
-        for j, c in enumerate(SIGNAL_COLUMNS, start=self._signals_from):
-            block[:, j] = signals[c]
+        if self.signals_wanted:
+            hashrate, hashprice, price = (block[:, j] for j in self._inputs)
+            signals = self.tracker.block(first, hashrate, hashprice, self.network_revenue_btc[:rows], price)
+            for j, c in enumerate(SIGNAL_COLUMNS, start=self._signals_from):
+                block[:, j] = signals[c]
         kept = np.flatnonzero(self.keep)
         for j, c in enumerate(self.columns):
             self.kept[c][first:first + rows] = block[:, j, kept]
-        if self.quantiles_wanted:
-            self.quantiles.finish(first, rows)
+        if self.quantile_columns is None or len(self.quantile_columns):
+            self.quantiles.finish(first, rows, self.quantile_columns)

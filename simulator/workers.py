@@ -80,9 +80,19 @@ class LocalQuantiles:
         self.buffer = np.empty((block_days, columns, paths))
         self.out = np.zeros((days, columns, 3))
 
-    def finish(self, first: int, rows: int) -> None:
-        """Percentiles of days ``first … first + rows − 1`` (buffer rows ``0 … rows − 1``)."""
-        self.out[first:first + rows] = exact_percentiles(self.buffer[:rows])  # partitions the block in place
+    def finish(self, first: int, rows: int, columns: list[int] | None = None) -> None:
+        """Percentiles of days ``first … first + rows − 1`` (buffer rows ``0 … rows − 1``), of every column
+        or of ``columns`` only (the others' stay 0)."""
+        _percentiles_into(self.out[first:first + rows], self.buffer[:rows], columns)
+
+
+def _percentiles_into(out: np.ndarray, block: np.ndarray, columns: list[int] | None) -> None:
+    """``out`` ``(days, columns, 3)`` ← the percentiles of ``block`` ``(days, columns, paths)``, every column
+    (the block partitioned in place) or ``columns`` only (a copy of theirs)."""
+    if columns is None:
+        out[:] = exact_percentiles(block)
+    else:
+        out[:, columns] = exact_percentiles(block[:, columns])
 
 
 def _shared(shape: tuple) -> np.ndarray:
@@ -113,12 +123,12 @@ class SharedQuantiles(LocalQuantiles):
         self.rank, self.buffer = rank, self.whole[:, :, lo:hi]
         return self
 
-    def finish(self, first: int, rows: int) -> None:
+    def finish(self, first: int, rows: int, columns: list[int] | None = None) -> None:
         self.barrier.wait()
         share = -(-rows // self.workers)
         a, b = min(self.rank * share, rows), min((self.rank + 1) * share, rows)
         if a < b:
-            self.out[first + a:first + b] = exact_percentiles(self.whole[a:b])
+            _percentiles_into(self.out[first + a:first + b], self.whole[a:b], columns)
         self.barrier.wait()
 
 

@@ -141,3 +141,28 @@ def test_results_without_daily_quantiles_write_the_other_files(tmp_path):
     res.write(str(tmp_path / "out"))
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert "daily_quantiles.parquet" not in written and {"summary.json", "monthly.parquet", "daily.parquet"} <= set(written)
+
+
+def test_quantiles_of_some_columns_are_those_of_all(monkeypatch):
+    """``simulate(daily_quantiles=(...))`` (what ``upgrade`` asks for) takes those columns' quantiles only —
+    the same numbers as a full run's — and computes no signal column when none is asked for."""
+    from simulator import engine
+    from simulator.config import load_scenario
+
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=6"])
+    full = engine.simulate(scenario, workers=1, keep_paths=0)
+    block = signals.SignalTracker.block
+    calls = []
+    monkeypatch.setattr(signals.SignalTracker, "block", lambda self, *a: calls.append(1) or block(self, *a))
+    some = engine.simulate(scenario, workers=1, keep_paths=0,
+                           daily_quantiles=("hashprice_usd_per_ph_day", "btc_price_usd"))
+    assert not calls
+    wanted = ["date"] + [f"{c}_{q}" for c in ("btc_price_usd", "hashprice_usd_per_ph_day") for q in ("p5", "p50", "p95")]
+    assert list(some.daily_quantiles.columns) == wanted
+    import pandas as pd
+    pd.testing.assert_frame_equal(some.daily_quantiles, full.daily_quantiles[wanted], check_exact=True)
+    with_signal = engine.simulate(scenario, workers=1, keep_paths=0, daily_quantiles=("hash_ribbon_capitulation",))
+    assert calls and with_signal.daily_quantiles["hash_ribbon_capitulation_p50"].equals(
+        full.daily_quantiles["hash_ribbon_capitulation_p50"])
+    with pytest.raises(ValueError, match="not daily columns"):
+        engine.simulate(scenario, workers=1, daily_quantiles=("btc_price",))

@@ -236,3 +236,19 @@ def test_the_heap_is_frozen_while_children_run_and_thawed_after():
     with pytest.raises(RuntimeError), frozen_heap():
         raise RuntimeError("a worker failed")
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("daily_quantiles", [("btc_price_usd", "hashprice_usd_per_ph_day"), False])
+def test_some_or_no_quantiles_across_workers_are_the_one_process_numbers(daily_quantiles):
+    """The workers' shared quantile block takes the same columns' quantiles (or none) as one process."""
+    from simulator import engine
+    from simulator.config import load_scenario
+
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=40"])
+    one = engine.simulate(scenario, workers=1, keep_paths=0, daily_quantiles=daily_quantiles)
+    two = engine.simulate(scenario, workers=2, keep_paths=0, daily_quantiles=daily_quantiles)
+    if daily_quantiles is False:
+        assert one.daily_quantiles is None and two.daily_quantiles is None
+    else:
+        pd.testing.assert_frame_equal(one.daily_quantiles, two.daily_quantiles, check_exact=True)
+    pd.testing.assert_frame_equal(one.monthly, two.monthly, check_exact=True)

@@ -237,6 +237,10 @@ def evaluate(baseline: Results, upgraded: Results, base: Scenario, new: Scenario
     return out
 
 
+#: The daily columns whose quantiles :func:`evaluate` reads (their medians: the USD per unit of hashprice).
+EVALUATED_QUANTILES = ("btc_price_usd", "hashprice_usd_per_ph_day")
+
+
 def _rate(base: Scenario, discount_rate: float | None) -> float:
     """The discount rate given, else the company's, else 10 %."""
     if discount_rate is not None:
@@ -261,7 +265,8 @@ def per_path(src, spec: UpgradeSpec, *, overrides: Iterable[str] = (), paths: in
     doc, base, library = _baseline(src, overrides)
     new = validate_document(upgraded_document(doc, spec, library), str(src))  # bad options fail before any run
     stage = stages(progress, 2)
-    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes)
+    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes,
+               daily_quantiles=EVALUATED_QUANTILES)
     baseline = simulate(base, progress=stage(0), **run)
     upgraded = simulate(new, progress=stage(1), **run)
     return evaluate(baseline, upgraded, base, new, spec, _rate(base, discount_rate)), baseline, upgraded
@@ -303,7 +308,8 @@ def rank(src, models: list[str] | None, *, price_usd_per_th: float | None = None
         except InputErrors as exc:
             rows.append({"model": model, "npv_mean_usd": None, "npv_p5_usd": None, "prob_value_destroyed": None,
                          "note": str(exc.errors[0]).split(": ", 1)[-1][:80]})
-    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes)
+    run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes,
+               daily_quantiles=EVALUATED_QUANTILES)
     results = simulate_each([base] + [new for _, _, new in runs], progress=progress, **run)  # side by side
     baseline = next(results)
     for upgraded, (i, spec, new) in zip(results, runs):  # results first: the last next() ends the runs
