@@ -298,11 +298,7 @@ class HashrateDays:
             self.state = replace(self.state, ehs=self.state.ehs * shock)
             hashrate_ehs, self.state = self.model.day(self.state, day)
             return hashrate_ehs
-        i = day % self.block_days
-        if i == 0:
-            self.block, self.state = self.model.block(self.state, day, min(self.block_days, days - day), self.streams)
-        self.shocked *= shock
-        return self.block[i] * self.shocked
+        return self.days(day, 1, days, shock)[0]
 
     def days(self, first: int, n: int, days: int, shock: float) -> np.ndarray:
         """Days ``first … first + n − 1`` at once ``(n, paths)`` [EH/s], ``shock`` taken on the first: the

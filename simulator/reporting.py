@@ -98,7 +98,8 @@ class Reporter:
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
         wanted = range(len(columns)) if quantile_columns is None else quantile_columns
-        self.columns_wanted = bool(self.keep.any() or len(wanted))  # someone reads the daily columns
+        self._take_quantiles = len(wanted) > 0
+        self.columns_wanted = bool(self.keep.any() or self._take_quantiles)  # someone reads the daily columns
         self._signals_from = columns.index(SIGNAL_COLUMNS[0])
         self.signals_wanted = bool(self.keep.any() or any(j >= self._signals_from for j in wanted))
         months = dates.to_period("M")
@@ -149,5 +150,5 @@ class Reporter:
         kept = np.flatnonzero(self.keep)
         for j, c in enumerate(self.columns):
             self.kept[c][first:first + rows] = block[:, j, kept]
-        if self.quantile_columns is None or len(self.quantile_columns):
+        if self._take_quantiles:
             self.quantiles.finish(first, rows, self.quantile_columns)

@@ -188,48 +188,43 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
     bounds = np.linspace(0, len(ids), workers + 1).round().astype(int)
     quantiles = SharedQuantiles(days, columns, len(ids), block_days, workers, context)
     done = context.RawArray(ctypes.c_longlong, workers)
-    with frozen_heap():
-        return _run_forked(run_chunk, ids, workers, days, bounds, quantiles, done, context, progress)
-
-
-def _run_forked(run_chunk, ids, workers, days, bounds, quantiles, done, context, progress):
-    """:func:`run_in_workers` once its shared memory is made: start the workers, gather their results."""
     procs, conns = [], []
-    try:
-        for rank in range(workers):
-            receive, send = context.Pipe(duplex=False)
-            proc = context.Process(target=_worker, daemon=True,
-                                   args=(run_chunk, ids, rank, bounds[rank], bounds[rank + 1], quantiles, done, send))
-            proc.start()
-            send.close()
-            procs.append(proc)
-            conns.append(receive)
-        results: dict[int, object] = {}
-        released = None  # a worker stopped at the barrier because another failed: raise the other's error
-        pending = {conn: rank for rank, conn in enumerate(conns)}
-        while pending:
-            for conn in wait(list(pending), timeout=POLL_S):
-                rank = pending.pop(conn)
-                try:
-                    status, value = conn.recv()
-                except EOFError:  # killed without a word (the OOM killer, a signal)
-                    procs[rank].join()
-                    status, value = "error", RuntimeError(f"worker {rank} died (exit code {procs[rank].exitcode})")
-                if status == "ok":
-                    results[rank] = value
-                elif isinstance(value, threading.BrokenBarrierError):
-                    released = value
-                else:
-                    raise value
-            if progress is not None:
-                progress(int(sum(done)), len(ids) * days)
-        if released is not None:
-            raise released
-        return [results[r] for r in range(workers)], np.array(quantiles.out)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.kill()
-            proc.join()
-        for conn in conns:
-            conn.close()
+    with frozen_heap():  # (the workers fork below)
+        try:
+            for rank in range(workers):
+                receive, send = context.Pipe(duplex=False)
+                proc = context.Process(target=_worker, daemon=True, args=(
+                    run_chunk, ids, rank, bounds[rank], bounds[rank + 1], quantiles, done, send))
+                proc.start()
+                send.close()
+                procs.append(proc)
+                conns.append(receive)
+            results: dict[int, object] = {}
+            released = None  # a worker stopped at the barrier because another failed: raise the other's error
+            pending = {conn: rank for rank, conn in enumerate(conns)}
+            while pending:
+                for conn in wait(list(pending), timeout=POLL_S):
+                    rank = pending.pop(conn)
+                    try:
+                        status, value = conn.recv()
+                    except EOFError:  # killed without a word (the OOM killer, a signal)
+                        procs[rank].join()
+                        status, value = "error", RuntimeError(f"worker {rank} died (exit code {procs[rank].exitcode})")
+                    if status == "ok":
+                        results[rank] = value
+                    elif isinstance(value, threading.BrokenBarrierError):
+                        released = value
+                    else:
+                        raise value
+                if progress is not None:
+                    progress(int(sum(done)), len(ids) * days)
+            if released is not None:
+                raise released
+            return [results[r] for r in range(workers)], np.array(quantiles.out)
+        finally:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.kill()
+                proc.join()
+            for conn in conns:
+                conn.close()
