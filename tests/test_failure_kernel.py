@@ -64,6 +64,29 @@ def test_compiled_walk_on_failure_sized_rows():
         assert np.array_equal(failure_kernel.binomial_inverse_cdf(u, n, q), binomial_inverse_cdf(u, n, q))
 
 
+@pytest.mark.parametrize("mean", [0.5, 5.0, 17.0, 37.0, 41.0])  # n·p ≤ 50: the walk, not the large-mean branch
+def test_walk_on_lanes_for_any_number_of_steps(mean):
+    """A large cohort's row (tens of failures a day) walks on SIMD lanes for a run-time number of steps
+    (failure_kernel.walk_lanes), then one by one: for every number of lane steps, from none to past
+    every draw's end, the counts are the reference's, also at the uniforms closest to each CDF step."""
+    rng = np.random.default_rng(int(mean))
+    q = 1.4e-4
+    n = np.rint(rng.uniform(0.8, 1.2, 400) * mean / q)
+    cdf = stats.binom.cdf(np.arange(int(mean * 2) + 5), int(mean / q), q)
+    u = np.concatenate([rng.random(400), cdf, np.nextafter(cdf, 0.0), np.nextafter(cdf, 1.0)])
+    n = np.concatenate([n, np.full(3 * cdf.size, float(int(mean / q)))])
+    expected = binomial_inverse_cdf(u, n, q)
+    with np.errstate(divide="ignore"):
+        f0 = np.exp(n * np.log1p(-q))
+    odds = q / (1 - q)
+    for steps in range(0, int(mean * 2) + 8, 3):
+        out = np.full(u.shape, -1.0)
+        failure_kernel.walk_lanes(out, u, n, f0.copy(), odds, np.empty(u.shape), np.empty(u.shape), steps)
+        assert np.array_equal(out, expected), steps
+    assert failure_kernel.lane_steps(np.full(10, 1e5), 1e-4) == 14  # ⌊10 + √10⌋ + 1
+    assert failure_kernel.lane_steps(np.full(10, 1e5), 8e-5) == 0  # a mean of 8: the unrolled walk
+
+
 def _state(rng, cohorts, paths, units, repair_days=5):
     installed = np.rint(rng.random((cohorts, paths)) * units[:, None])
     repairs = np.floor(rng.random((repair_days, cohorts, paths)) * 3) * (installed > 10)
