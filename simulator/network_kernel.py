@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from simulator import chain, units
-from simulator.poisson_kernel import count
+from simulator.poisson_kernel import count, in_domain
 
 OTHER, NEAR_HALVING = -1, -2
 _SECONDS_PER_DAY = float(units.SECONDS_PER_DAY)
@@ -93,8 +93,7 @@ def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fe
         expected[i] = _SECONDS_PER_DAY * (hashrate_ehs[i] * _HS_PER_EHS) / (difficulty[i] * _HASHES)
     if poisson:
         for i in range(paths):
-            lam = expected[i]
-            if lam > 0 and not (np.isfinite(lam) and 0.0 <= u[i] < 1.0 and not np.isnan(z[i])):
+            if not in_domain(u[i], z[i], expected[i]):
                 return OTHER
         for i in range(paths):
             blocks[i] = count(u[i], z[i], expected[i])
