@@ -48,34 +48,58 @@ def _time_s(day, height, h_start, safe_n):
     return (day + (height - h_start) / safe_n) * _SECONDS_PER_DAY
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _piece(f_from, f_to, s, fees):
+    """``∫ (s + fees) dt`` over the day fractions ``[f_from, f_to]``: :func:`simulator.network._piece` with no
+    halving today (its fraction 1, one subsidy), in its operations."""
+    return (min(f_to, 1.0) - min(f_from, 1.0)) * (s + fees) + (max(f_to, 1.0) - max(f_from, 1.0)) * (s + fees)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def split_path(day, h_start, n, d0, epoch_start, retarget, fees, s):
     """:func:`simulator.network._split_day` of one busy path with one era's subsidy ``s`` all day (no
-    halving reached): its operations in its order. Returns (difficulty, epoch start [s], next
-    retarget, reward [BTC/(H/s·day)]) at the day's end.
+    halving reached): its operations in its order (:func:`simulator.network._retargets` for the
+    retargets). Returns (difficulty, epoch start [s], next retarget, reward [BTC/(H/s·day)]) at the
+    day's end.
 
-    The day splits at ``f = (h − 1 − h_start)/N`` where block ``h − 1`` is mined; each retarget crossed
-    (more than one where > 2,016 blocks) sets ``D ← max(D T / clamp(t_last − t_first, T/4, 4T), 1)``
-    (:func:`simulator.chain.next_difficulty`) and the next epoch's first-block time (NaN: tomorrow);
-    ``reward = k (a (s + f)/D0 + (b − a)(s + f)/D_mid + (1 − b)(s + f)/D_new)`` with ``a = min(f, 1)``,
-    ``b = max(f, 1)``.
+    The day splits at ``f = (h − 1 − h_start)/N`` where block ``h − 1`` is mined; an epoch whose first
+    block comes today starts then; each retarget crossed (several where ≥ 2,016 blocks a day) sets
+    ``D ← max(D T / clamp(t_last − t_first, T/4, 4T), 1)`` (:func:`simulator.chain.next_difficulty`) and
+    the next epoch's first-block time (NaN: tomorrow); once ``D`` is not finite the day's remaining
+    retargets are skipped to the last. With one retarget ``reward = k (a (s + f)/D0 + (b − a)(s + f)/D_mid
+    + (1 − b)(s + f)/D_new)`` with ``a = min(f, 1)``, ``b = max(f, 1)``; with several ``k Σ piece/D`` over
+    the pieces between them (:func:`_piece`).
     """
     h_end = h_start + n
     safe_n = n if n > 0 else 1.0
     crossing = h_start < retarget - 1 and retarget - 1 <= h_end and n > 0
     f_retarget = (retarget - 1 - h_start) / safe_n if crossing else 1.0
     difficulty, epoch = d0, epoch_start
+    if np.isnan(epoch_start) and retarget - _RETARGET <= h_end and n > 0:  # the epoch's first block is today's
+        epoch = _time_s(day, retarget - _RETARGET, h_start, safe_n)
     crossed = crossing
+    count, f_from, per_difficulty = 0.0, 0.0, 0.0
     while crossed:
         timespan = _time_s(day, retarget - 1, h_start, safe_n) - epoch
         clamped = timespan if np.isnan(timespan) else min(max(timespan, _MIN_TIMESPAN_S), _MAX_TIMESPAN_S)
         d_next = difficulty * _TARGET_TIMESPAN_S / clamped
+        f_here = (retarget - 1 - h_start) / safe_n
+        per_difficulty = per_difficulty + _piece(f_from, f_here, s, fees) / difficulty
+        f_from = f_here
+        count += 1.0
         difficulty = d_next if (d_next >= 1.0 or np.isnan(d_next)) else 1.0  # np.maximum(·, 1.0)
         epoch = _time_s(day, retarget, h_start, safe_n) if retarget <= h_end else np.nan
         retarget = retarget + _RETARGET
         crossed = retarget - 1 <= h_end
-    if np.isnan(epoch_start) and retarget - _RETARGET <= h_end and n > 0:
-        epoch = _time_s(day, retarget - _RETARGET, h_start, safe_n)
+        if crossed and not np.isfinite(difficulty):  # skip to the day's last epoch end
+            more = np.floor((h_end - (retarget - 1)) / _RETARGET) + 1
+            retarget = retarget + more * _RETARGET
+            count += more
+            first = retarget - _RETARGET
+            epoch = _time_s(day, first, h_start, safe_n) if first <= h_end else np.nan
+            crossed = False
+    if count >= 2:
+        return difficulty, epoch, retarget, _REWARD_K * (per_difficulty + _piece(f_from, 1.0, s, fees) / difficulty)
     a, b = min(f_retarget, 1.0), max(f_retarget, 1.0)
     mid_d = difficulty if f_retarget < 1.0 else d0
     reward = _REWARD_K * (a * (s + fees) / d0 + (b - a) * (s + fees) / mid_d + (1 - b) * (s + fees) / difficulty)

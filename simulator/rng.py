@@ -215,8 +215,8 @@ def poisson_domain_check(u: np.ndarray, lam: np.ndarray) -> None:
     if big.any():
         i = int(np.flatnonzero(big.reshape(-1))[0])
         raise ValueError(f"Poisson mean {float(lam.reshape(-1)[i])!r} (element {i}) is above 2**52 = "
-                         f"{POISSON_MEAN_MAX:.4g}, beyond the counts doubles hold exactly: an overflowed or absurd rate (e.g. a network "
-                         "hashrate far beyond its difficulty's), not a count to draw")
+                         f"{POISSON_MEAN_MAX:.4g}, beyond the counts doubles hold exactly: an overflowed or absurd "
+                         "rate (e.g. a network hashrate far beyond its difficulty's), not a count to draw")
     top = (u >= 1.0) & (lam > 0)
     if top.any():
         i = int(np.flatnonzero(top.reshape(-1))[0])
