@@ -656,7 +656,7 @@ def _revenue_of_eras(h_start: np.ndarray, n: np.ndarray, fees_btc_per_block) -> 
     below 4⁻¹⁰⁰ of the day's (the 104 retargets between two halvings each take the clamp's 4×).
     """
     first_era = np.floor(h_start + 1) // chain.HALVING_INTERVAL
-    last_era = np.minimum(np.floor(h_start + n) // chain.HALVING_INTERVAL, chain.MAX_HALVINGS)
+    last_era = np.minimum(np.ceil(h_start + n) // chain.HALVING_INTERVAL, chain.MAX_HALVINGS)  # a part block: the next
     revenue = n * fees_btc_per_block
     for k in range(int(np.max(last_era - first_era, initial=0)) + 1):
         era = np.minimum(first_era + k, chain.MAX_HALVINGS)
