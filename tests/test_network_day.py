@@ -207,9 +207,8 @@ def test_an_epoch_whose_first_block_is_to_come_retargets_within_the_day(n):
                                                    (R - 2, -2014 * 700.0, 4033.0)])
 def test_several_epoch_ends_in_one_day_each_retarget_and_the_reward_is_time_weighted(h0, epoch_start_s, n):
     """3 to 5 epochs ending in one day (the last at the day's last block: its successor starts tomorrow):
-    every retarget by Core's rule in turn, the epoch start of the last,
-    and the reward weighted by the time each difficulty held (it took the last one's after the first
-    retarget before)."""
+    every retarget by Core's rule in turn, the epoch start of the last, and the reward weighted by the
+    time each difficulty held (it took the last one's after the first retarget before)."""
     state = one_path(h0, epoch_start_s)
     new, blocks = split(state, n)
     d, start, r, reward = by_hand(state, 3, n, 0.02)
