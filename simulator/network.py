@@ -33,7 +33,7 @@ from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.market.replay import end_of_day_heights, epoch_times, history_window
 from simulator.market.series_csv import CsvDailyModel
 from simulator.lazy_kernel import LazyKernel
-from simulator.rng import PathStreams, poisson_inverse_cdf, poisson_normal_guess
+from simulator.rng import POISSON_MEAN_MAX, PathStreams, poisson_inverse_cdf, poisson_normal_guess
 
 
 # --------------------------------------------------------------------------- hashrate models
@@ -422,6 +422,7 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     if blocks is not None:
         n = np.broadcast_to(np.asarray(blocks, dtype=float), d0.shape).copy()
     else:
+        _check_blocks_countable(day, mean_blocks, hashrate_hs, d0)
         n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
     h_end = state.height + n
     busy, subsidy_btc = _busy_paths(state, h_end)
@@ -431,6 +432,19 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     new_state = _split_busy(state, day, n, h_end, busy, subsidy_btc, fees_btc_per_block, difficulty_at, reward,
                             revenue)
     return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+
+
+def _check_blocks_countable(day: int, mean_blocks: np.ndarray, hashrate_hs: np.ndarray, difficulty: np.ndarray):
+    """Raise ``ValueError`` where a day's expected blocks exceed :data:`simulator.rng.POISSON_MEAN_MAX` (2⁵²,
+    +inf included), in either block mode: heights past 2⁵³ are not exact (no retarget height could be
+    met) and no Poisson count can be drawn; only an overflowed or absurd hashrate gets there. NaN passes."""
+    big = mean_blocks > POISSON_MEAN_MAX
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        hashrate_ehs = float(np.broadcast_to(hashrate_hs, big.shape)[i]) / units.HS_PER_EHS
+        raise ValueError(f"day {day}: {float(mean_blocks[i]):.4g} blocks expected (a network hashrate of "
+                         f"{hashrate_ehs:.4g} EH/s at difficulty {float(difficulty[i]):.4g}) is above 2**52, beyond "
+                         "the heights doubles count exactly: the hashrate overflowed or is absurd")
 
 
 def _split_busy(state: ChainState, day: int, n: np.ndarray, h_end: np.ndarray, busy, subsidy_btc,

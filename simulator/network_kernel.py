@@ -17,7 +17,8 @@ operations without ``fastmath``), so every number is the same, bit for bit
 (tests/test_network_kernel.py). Where some path may reach the lowest tip's next halving
 (``h_end ≥`` that halving − 1) :func:`one_segment_day` returns :data:`NEAR_HALVING` after the
 counts (``blocks``, ``expected``, ``h_end`` are written; the rest is the caller's, in numpy), and
-where an element is outside the Poisson kernel's domain, :data:`OTHER` (nothing usable written).
+where an element is outside the Poisson kernel's domain (or, in ``expected`` mode, ``λ`` is above
+2⁵²: numpy's day raises), :data:`OTHER` (nothing usable written).
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba, which :mod:`simulator.network` does only for large runs.
@@ -28,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from simulator import chain, units
-from simulator.poisson_kernel import count, in_domain
+from simulator.poisson_kernel import _MEAN_MAX, count, in_domain
 
 OTHER, NEAR_HALVING = -1, -2
 _SECONDS_PER_DAY = float(units.SECONDS_PER_DAY)
@@ -122,6 +123,9 @@ def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fe
         for i in range(paths):
             blocks[i] = count(u[i], z[i], expected[i])
     else:
+        for i in range(paths):
+            if expected[i] > _MEAN_MAX:  # heights past 2⁵³: numpy's day raises
+                return OTHER
         blocks[:] = expected
     low = np.inf
     for i in range(paths):

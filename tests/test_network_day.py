@@ -253,3 +253,29 @@ def test_a_day_across_several_halvings_pays_each_era_s_subsidy(h0, n):
     sats = int(chain.block_subsidy_sats(heights).sum())
     tail = (n - heights.size) * chain.block_subsidy_sats(int(h0 + n) + 1)  # expected mode's part of a block
     np.testing.assert_allclose(blocks.miner_revenue_btc, (sats + tail) / units.SATS_PER_BTC + n * 0.02, rtol=1e-13)
+
+
+def test_a_day_whose_blocks_cannot_be_counted_raises_naming_the_hashrate():
+    """An infinite or absurd network hashrate (λ above 2⁵² blocks a day, where heights stop being exact):
+    a ValueError naming the day, the hashrate and the difficulty, in both block modes, instead of an
+    endless day (``expected`` mode stepped through its infinitely many retargets for ever) or a Poisson
+    count of −2⁶³. NaN keeps its NaN day."""
+    from test_rng import run_with_timeout
+
+    code = ("import sys; sys.path.insert(0, 'tests'); import numpy as np\n"
+            "from simulator import network\n"
+            "from test_network_day import R\n"
+            "state = network.ChainState(np.full(2, R - 100.0), np.full(2, 1.5e14), np.full(2, -1e6), np.full(2, R))\n"
+            "for u in (None, np.full(2, 0.5)):\n"
+            "    for hashrate_hs in (np.inf, 1e40):\n"
+            "        try:\n"
+            "            network.advance_day(state, 3, np.array([1e21, hashrate_hs]), np.full(2, 0.02), u)\n"
+            "        except ValueError as exc:\n"
+            "            print('ValueError', exc)\n"
+            "new, _ = network.advance_day(state, 3, np.array([1e21, np.nan]), np.full(2, 0.02), None)\n"
+            "print(new.height[1])\n")
+    lines = run_with_timeout(code)
+    assert len(lines) == 5 and lines[-1] == "nan", lines
+    assert all(line.startswith("ValueError day 3:") and "above 2**52" in line and "at difficulty 1.5e+14" in line
+               for line in lines[:4]), lines
+    assert "hashrate of inf EH/s" in lines[0] and "hashrate of 1e+22 EH/s" in lines[1]

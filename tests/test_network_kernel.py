@@ -267,3 +267,20 @@ def test_split_path_is_numpy_s_on_days_of_several_epoch_ends(h0, epoch_start_s, 
     assert_array_equal(np.array(got), np.array([want.difficulty[0], want.epoch_start_s[0], want.next_retarget[0],
                                                 reward[0]]), strict=True)
     assert np.isfinite(got[0]) == (n < 2.0**40)
+
+
+@pytest.mark.parametrize("poisson", [True, False])
+def test_a_day_beyond_exact_heights_is_left_to_numpy_which_raises(poisson):
+    """λ above 2⁵² (+inf): the compiled day declines (OTHER, the chain unchanged) in both block modes and
+    numpy's day raises its ValueError (tests/test_network_day.py)."""
+    state = network.ChainState(np.full(3, 933_308.0), np.full(3, 1.5e14), np.full(3, -1e6), np.full(3, 933_408.0))
+    for ehs in (np.inf, 1e14 * 1073.0):  # λ = inf, 1.4e16
+        u = np.full(3, 0.5)
+        outs = [np.empty(3) for _ in range(8)]
+        m = network_kernel.one_segment_day(3, state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
+                                           np.array([1000.0, ehs, 1000.0]), np.full(3, 0.02), u,
+                                           np.clip(special.ndtri(u), -8, 8), poisson, network.ERA_SUBSIDY_BTC, *outs)
+        assert m == network_kernel.OTHER
+        with pytest.raises(ValueError, match="above 2\\*\\*52"):
+            network.advance_day(state, 3, np.array([1000.0, ehs, 1000.0]) * units.HS_PER_EHS, np.full(3, 0.02),
+                                u if poisson else None)
