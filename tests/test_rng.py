@@ -234,7 +234,7 @@ def test_a_run_is_the_same_whichever_form_draws(monkeypatch):
 
 
 # --------------------------------------------------------------------------- edge cases of the exact arithmetic
-def run_with_timeout(code: str, seconds: float = 60.0) -> list[str]:
+def run_with_timeout(code: str, seconds: float = 120.0) -> list[str]:
     """``code`` run in a fresh interpreter, its printed lines; a hang fails the test after ``seconds`` instead
     of stalling the suite (pytest-timeout is not a dependency)."""
     import subprocess
