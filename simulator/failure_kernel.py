@@ -44,11 +44,11 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     """:func:`simulator.rng.binomial_inverse_cdf` for a row ``(m,)`` with one ``p``, through :func:`fail_day`'s walk.
 
     The same counts, exactly (tests/test_failure_kernel.py checks it): ``f(0)`` and the odds
-    are numpy's, the large-mean branch and ``p ≥ 1`` are the reference's.
+    are numpy's, the large-mean branch, ``p ≥ 1`` and ``n`` above 2⁵³ (a ``ValueError``) are the reference's.
     """
     u, p = np.ascontiguousarray(u, dtype=float), float(p)
     n = np.rint(np.ascontiguousarray(n, dtype=float))
-    if not n.size or not float((n * p).max()) <= _MEAN_AT_MOST or p >= 1:
+    if not n.size or not float((n * p).max()) <= _MEAN_AT_MOST or p >= 1 or (n > rng.BINOMIAL_N_MAX).any():
         return rng.binomial_inverse_cdf(u, n, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         pmf = np.exp(n * np.log1p(-np.minimum(np.asarray(p), 1.0)))

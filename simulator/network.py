@@ -33,7 +33,7 @@ from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.market.replay import end_of_day_heights, epoch_times, history_window
 from simulator.market.series_csv import CsvDailyModel
 from simulator.lazy_kernel import LazyKernel
-from simulator.rng import PathStreams, poisson_inverse_cdf, poisson_normal_guess
+from simulator.rng import POISSON_MEAN_MAX, PathStreams, poisson_inverse_cdf, poisson_normal_guess
 
 
 # --------------------------------------------------------------------------- hashrate models
@@ -422,6 +422,7 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     if blocks is not None:
         n = np.broadcast_to(np.asarray(blocks, dtype=float), d0.shape).copy()
     else:
+        _check_blocks_countable(day, mean_blocks, hashrate_hs, d0)
         n = mean_blocks if u_blocks is None else poisson_inverse_cdf(u_blocks, mean_blocks).astype(float)
     h_end = state.height + n
     busy, subsidy_btc = _busy_paths(state, h_end)
@@ -431,6 +432,19 @@ def advance_day(state: ChainState, day: int, hashrate_hs: np.ndarray, fees_btc_p
     new_state = _split_busy(state, day, n, h_end, busy, subsidy_btc, fees_btc_per_block, difficulty_at, reward,
                             revenue)
     return new_state, DayBlocks(n, mean_blocks, reward, revenue)
+
+
+def _check_blocks_countable(day: int, mean_blocks: np.ndarray, hashrate_hs: np.ndarray, difficulty: np.ndarray):
+    """Raise ``ValueError`` where a day's expected blocks exceed :data:`simulator.rng.POISSON_MEAN_MAX` (2⁵²,
+    +inf included), in either block mode: heights past 2⁵³ are not exact (no retarget height could be
+    met) and no Poisson count can be drawn; only an overflowed or absurd hashrate gets there. NaN passes."""
+    big = mean_blocks > POISSON_MEAN_MAX
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        hashrate_ehs = float(np.broadcast_to(hashrate_hs, big.shape)[i]) / units.HS_PER_EHS
+        raise ValueError(f"day {day}: {float(mean_blocks[i]):.4g} blocks expected (a network hashrate of "
+                         f"{hashrate_ehs:.4g} EH/s at difficulty {float(difficulty[i]):.4g}) is above 2**52, beyond "
+                         "the heights doubles count exactly: the hashrate overflowed or is absurd")
 
 
 def _split_busy(state: ChainState, day: int, n: np.ndarray, h_end: np.ndarray, busy, subsidy_btc,
@@ -595,8 +609,10 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
     ``era_subsidy_btc`` [BTC], when given, is every block's subsidy (no path reaches a halving
     today): the halving's fraction is then 1 and both subsidies the era's — the numbers the
     halving arithmetic would give — and the revenue is left to :func:`advance_day` (``None``).
-    The day's difficulty after a retarget is the new epoch's (with two retargets in a day, the
-    last one's), as for the state carried to tomorrow.
+    Every epoch that ends today retargets (Core: every 2,016 blocks, whatever the day), each from
+    its own first block's time (:func:`_retargets`). The reward weights each difficulty by the
+    time it holds: with one retarget by the closed form below (pieces split at the retarget and
+    halving fractions ``a ≤ b``), with several piece by piece.
     """
     d0, h_start = state.difficulty, state.height
     h_end = h_start + n
@@ -609,25 +625,6 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
         crossing = (h_start < height - 1) & (height - 1 <= h_end) & (n > 0)
         return np.where(crossing, (height - 1 - h_start) / safe_n, 1.0), crossing
 
-    # retarget (at most one per day unless > 2016 blocks a day; loop while any path has one)
-    difficulty, epoch_start, retarget = d0.copy(), state.epoch_start_s.copy(), state.next_retarget.copy()
-    f_retarget, crossed = fraction(retarget)
-    while crossed.any():  # `difficulty` is then the new epoch's (the last one's, with two retargets a day)
-        last_s = time_s(retarget - 1)
-        d_next = chain.next_difficulty(difficulty, last_s - epoch_start) if difficulty_at is None \
-            else difficulty_at(retarget)
-        difficulty = np.where(crossed, d_next, difficulty)
-        first_in_day = crossed & (retarget <= h_end)
-        epoch_start = np.where(first_in_day, time_s(retarget), epoch_start)
-        pending = crossed & ~first_in_day
-        epoch_start = np.where(pending, np.nan, epoch_start)  # first block comes tomorrow
-        retarget = np.where(crossed, retarget + chain.RETARGET_INTERVAL, retarget)
-        crossed &= retarget - 1 <= h_end  # fraction(retarget)'s crossing: the rest held for the last height
-    # first block of an epoch whose last block was mined yesterday
-    first_today = np.isnan(state.epoch_start_s) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
-    epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
-
-    d_new = difficulty
     if era_subsidy_btc is None:
         halving = chain.next_halving_height_of_heights(h_start)
         f_halving, halving_today = fraction(halving)
@@ -637,17 +634,107 @@ def _split_day(state: ChainState, day: int, n: np.ndarray, fees_btc_per_block: n
     else:  # no path reaches a halving: one era's subsidy all day (the fraction before it is 1)
         f_halving, s_old = 1.0, era_subsidy_btc
         s_new = s_old
+
+    def piece(f_from, f_to):  # ∫ (subsidy + fees) dt over the day's fractions [f_from, f_to] [BTC·day]
+        return _piece(f_from, f_to, f_halving, s_old, s_new, fees_btc_per_block)
+
+    f_retarget, crossed = fraction(state.next_retarget)
+    difficulty, epoch_start, retarget, several = _retargets(state, n, safe_n, crossed, time_s, piece, difficulty_at)
+    d_new = difficulty
     a, b = np.minimum(f_retarget, f_halving), np.maximum(f_retarget, f_halving)
     mid_d = np.where(f_retarget < f_halving, d_new, d0)
     mid_s = np.where(f_retarget < f_halving, s_old, s_new)
     reward = _REWARD_K * (a * (s_old + fees_btc_per_block) / d0
                           + (b - a) * (mid_s + fees_btc_per_block) / mid_d
                           + (1 - b) * (s_new + fees_btc_per_block) / d_new)
+    if several is not None:  # more than one retarget today: Σ over the pieces (k ∫ (s + fees)/D dt)
+        reward = np.where(several[0], _REWARD_K * several[1], reward)
     if era_subsidy_btc is not None:
         return ChainState(h_end, difficulty, epoch_start, retarget), reward, None  # revenue: advance_day's
     old_blocks = np.clip(halving - 1 - h_start, 0.0, n)  # heights below the halving pay s_old
     revenue = s_old * old_blocks + s_new * (n - old_blocks) + n * fees_btc_per_block
+    eras = h_end > halving + chain.HALVING_INTERVAL - 1  # a block (or part) of a third era today
+    if eras.any():
+        revenue = np.where(eras, _revenue_of_eras(h_start, n, fees_btc_per_block), revenue)
     return ChainState(h_end, difficulty, epoch_start, retarget), reward, revenue
+
+
+def _revenue_of_eras(h_start: np.ndarray, n: np.ndarray, fees_btc_per_block) -> np.ndarray:
+    """The miners' revenue [BTC] of heights ``h_start + 1 … h_start + n`` era by era, for a day that
+    crosses several halvings: ``Σ_e s_e (c(b_{e+1}) − c(b_e)) + n fees`` with ``b_e = 210,000 e``, ``s_e``
+    Core's subsidy of era ``e`` and ``c(b) = clip(b − 1 − h_start, 0, n)`` the blocks below height ``b``
+    (:func:`_split_day`'s own count, so fractional in ``expected`` mode). At most 65 rounds: from era
+    64 on the subsidy is 0.
+
+    The reward keeps the second era's subsidy past a second halving in the day: its weight there is
+    below 4⁻¹⁰⁰ of the day's (the 104 retargets between two halvings each take the clamp's 4×).
+    """
+    first_era = np.floor(h_start + 1) // chain.HALVING_INTERVAL
+    last_era = np.minimum(np.ceil(h_start + n) // chain.HALVING_INTERVAL, chain.MAX_HALVINGS)  # a part block: the next
+    revenue = n * fees_btc_per_block
+    for k in range(int(np.max(last_era - first_era, initial=0)) + 1):
+        era = np.minimum(first_era + k, chain.MAX_HALVINGS)
+        below_next = np.clip((era + 1) * chain.HALVING_INTERVAL - 1 - h_start, 0.0, n)
+        below = np.clip(era * chain.HALVING_INTERVAL - 1 - h_start, 0.0, n)
+        revenue = revenue + np.where(first_era + k <= last_era,
+                                     chain.subsidy_btc_of_heights(era * chain.HALVING_INTERVAL) * (below_next - below),
+                                     0.0)
+    return revenue
+
+
+def _piece(f_from, f_to, f_halving, s_old, s_new, fees_btc_per_block):
+    """``∫ (s(t) + fees) dt`` over the day fractions ``[f_from, f_to]`` [BTC·day], the subsidy ``s_old``
+    before the fraction ``f_halving`` and ``s_new`` after (:mod:`simulator.network_kernel` writes the same)."""
+    return ((np.minimum(f_to, f_halving) - np.minimum(f_from, f_halving)) * (s_old + fees_btc_per_block)
+            + (np.maximum(f_to, f_halving) - np.maximum(f_from, f_halving)) * (s_new + fees_btc_per_block))
+
+
+def _retargets(state: ChainState, n, safe_n, crossed, time_s, piece, difficulty_at):
+    """The retargets of :func:`_split_day`'s day: the end-of-day difficulty, epoch start [s] and next
+    retarget height, and where a path retargets more than once ``(mask, Σ piece / D)`` over the day's
+    pieces between retargets (else ``None``).
+
+    ``crossed`` (changed in place) marks the paths that mine the last block of their epoch today. An
+    epoch whose first block comes today starts then, before its own end is reached (with ≥ 2,016 blocks
+    today: its timespan was NaN). Each epoch ending today retargets from its first block's time
+    (:func:`simulator.chain.next_difficulty`) or takes ``difficulty_at`` (a replay); the next epoch's
+    first block is today's or tomorrow's (NaN). Once a difficulty is not finite (every retarget inside
+    a day of ≥ 2,016 blocks takes the clamp's 4×: +inf after ~520), the rest of the day's retargets
+    cannot change it and are skipped to the last, so a day of any count ends in at most ~520 rounds.
+    """
+    h_start, h_end = state.height, state.height + n
+    difficulty, epoch_start, retarget = state.difficulty.copy(), state.epoch_start_s.copy(), state.next_retarget.copy()
+    # first block of an epoch whose last block was mined yesterday: mined today
+    first_today = np.isnan(epoch_start) & (retarget - chain.RETARGET_INTERVAL <= h_end) & (n > 0)
+    epoch_start = np.where(first_today, time_s(retarget - chain.RETARGET_INTERVAL), epoch_start)
+    count, f_from, per_difficulty = np.zeros(h_start.shape), np.zeros(h_start.shape), np.zeros(h_start.shape)
+    while crossed.any():
+        last_s = time_s(retarget - 1)
+        d_next = chain.next_difficulty(difficulty, last_s - epoch_start) if difficulty_at is None \
+            else difficulty_at(retarget)
+        f_here = (retarget - 1 - h_start) / safe_n
+        per_difficulty = np.where(crossed, per_difficulty + piece(f_from, f_here) / difficulty, per_difficulty)
+        f_from = np.where(crossed, f_here, f_from)
+        count += crossed
+        difficulty = np.where(crossed, d_next, difficulty)
+        first_in_day = crossed & (retarget <= h_end)
+        epoch_start = np.where(first_in_day, time_s(retarget), epoch_start)
+        pending = crossed & ~first_in_day
+        epoch_start = np.where(pending, np.nan, epoch_start)  # first block comes tomorrow
+        retarget = np.where(crossed, retarget + chain.RETARGET_INTERVAL, retarget)
+        crossed &= retarget - 1 <= h_end  # another epoch ends today
+        stuck = crossed & ~np.isfinite(difficulty)
+        if stuck.any():  # skip to the day's last epoch end: the difficulty stays what it is
+            more = np.floor((h_end - (retarget - 1)) / chain.RETARGET_INTERVAL) + 1
+            retarget = np.where(stuck, retarget + more * chain.RETARGET_INTERVAL, retarget)
+            count += np.where(stuck, more, 0.0)
+            first = retarget - chain.RETARGET_INTERVAL
+            epoch_start = np.where(stuck, np.where(first <= h_end, time_s(first), np.nan), epoch_start)
+            crossed &= ~stuck
+    several = count >= 2
+    if not several.any():
+        return difficulty, epoch_start, retarget, None
+    return difficulty, epoch_start, retarget, (several, per_difficulty + piece(f_from, 1.0) / difficulty)
 
 
 #: ``86400 / 2^32``: seconds a day over hashes per unit of difficulty [s/H].

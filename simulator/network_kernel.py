@@ -17,7 +17,8 @@ operations without ``fastmath``), so every number is the same, bit for bit
 (tests/test_network_kernel.py). Where some path may reach the lowest tip's next halving
 (``h_end ≥`` that halving − 1) :func:`one_segment_day` returns :data:`NEAR_HALVING` after the
 counts (``blocks``, ``expected``, ``h_end`` are written; the rest is the caller's, in numpy), and
-where an element is outside the Poisson kernel's domain, :data:`OTHER` (nothing usable written).
+where an element is outside the Poisson kernel's domain (or, in ``expected`` mode, ``λ`` is above
+2⁵²: numpy's day raises), :data:`OTHER` (nothing usable written).
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba, which :mod:`simulator.network` does only for large runs.
@@ -28,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from simulator import chain, units
-from simulator.poisson_kernel import count
+from simulator.poisson_kernel import _MEAN_MAX, count, in_domain
 
 OTHER, NEAR_HALVING = -1, -2
 _SECONDS_PER_DAY = float(units.SECONDS_PER_DAY)
@@ -48,34 +49,58 @@ def _time_s(day, height, h_start, safe_n):
     return (day + (height - h_start) / safe_n) * _SECONDS_PER_DAY
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _piece(f_from, f_to, s, fees):
+    """``∫ (s + fees) dt`` over the day fractions ``[f_from, f_to]``: :func:`simulator.network._piece` with no
+    halving today (its fraction 1, one subsidy), in its operations."""
+    return (min(f_to, 1.0) - min(f_from, 1.0)) * (s + fees) + (max(f_to, 1.0) - max(f_from, 1.0)) * (s + fees)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def split_path(day, h_start, n, d0, epoch_start, retarget, fees, s):
     """:func:`simulator.network._split_day` of one busy path with one era's subsidy ``s`` all day (no
-    halving reached): its operations in its order. Returns (difficulty, epoch start [s], next
-    retarget, reward [BTC/(H/s·day)]) at the day's end.
+    halving reached): its operations in its order (:func:`simulator.network._retargets` for the
+    retargets). Returns (difficulty, epoch start [s], next retarget, reward [BTC/(H/s·day)]) at the
+    day's end.
 
-    The day splits at ``f = (h − 1 − h_start)/N`` where block ``h − 1`` is mined; each retarget crossed
-    (more than one where > 2,016 blocks) sets ``D ← max(D T / clamp(t_last − t_first, T/4, 4T), 1)``
-    (:func:`simulator.chain.next_difficulty`) and the next epoch's first-block time (NaN: tomorrow);
-    ``reward = k (a (s + f)/D0 + (b − a)(s + f)/D_mid + (1 − b)(s + f)/D_new)`` with ``a = min(f, 1)``,
-    ``b = max(f, 1)``.
+    The day splits at ``f = (h − 1 − h_start)/N`` where block ``h − 1`` is mined; an epoch whose first
+    block comes today starts then; each retarget crossed (several where ≥ 2,016 blocks a day) sets
+    ``D ← max(D T / clamp(t_last − t_first, T/4, 4T), 1)`` (:func:`simulator.chain.next_difficulty`) and
+    the next epoch's first-block time (NaN: tomorrow); once ``D`` is not finite the day's remaining
+    retargets are skipped to the last. With one retarget ``reward = k (a (s + f)/D0 + (b − a)(s + f)/D_mid
+    + (1 − b)(s + f)/D_new)`` with ``a = min(f, 1)``, ``b = max(f, 1)``; with several ``k Σ piece/D`` over
+    the pieces between them (:func:`_piece`).
     """
     h_end = h_start + n
     safe_n = n if n > 0 else 1.0
     crossing = h_start < retarget - 1 and retarget - 1 <= h_end and n > 0
     f_retarget = (retarget - 1 - h_start) / safe_n if crossing else 1.0
     difficulty, epoch = d0, epoch_start
+    if np.isnan(epoch_start) and retarget - _RETARGET <= h_end and n > 0:  # the epoch's first block is today's
+        epoch = _time_s(day, retarget - _RETARGET, h_start, safe_n)
     crossed = crossing
+    count, f_from, per_difficulty = 0.0, 0.0, 0.0
     while crossed:
         timespan = _time_s(day, retarget - 1, h_start, safe_n) - epoch
         clamped = timespan if np.isnan(timespan) else min(max(timespan, _MIN_TIMESPAN_S), _MAX_TIMESPAN_S)
         d_next = difficulty * _TARGET_TIMESPAN_S / clamped
+        f_here = (retarget - 1 - h_start) / safe_n
+        per_difficulty = per_difficulty + _piece(f_from, f_here, s, fees) / difficulty
+        f_from = f_here
+        count += 1.0
         difficulty = d_next if (d_next >= 1.0 or np.isnan(d_next)) else 1.0  # np.maximum(·, 1.0)
         epoch = _time_s(day, retarget, h_start, safe_n) if retarget <= h_end else np.nan
         retarget = retarget + _RETARGET
         crossed = retarget - 1 <= h_end
-    if np.isnan(epoch_start) and retarget - _RETARGET <= h_end and n > 0:
-        epoch = _time_s(day, retarget - _RETARGET, h_start, safe_n)
+        if crossed and not np.isfinite(difficulty):  # skip to the day's last epoch end
+            more = np.floor((h_end - (retarget - 1)) / _RETARGET) + 1
+            retarget = retarget + more * _RETARGET
+            count += more
+            first = retarget - _RETARGET
+            epoch = _time_s(day, first, h_start, safe_n) if first <= h_end else np.nan
+            crossed = False
+    if count >= 2:
+        return difficulty, epoch, retarget, _REWARD_K * (per_difficulty + _piece(f_from, 1.0, s, fees) / difficulty)
     a, b = min(f_retarget, 1.0), max(f_retarget, 1.0)
     mid_d = difficulty if f_retarget < 1.0 else d0
     reward = _REWARD_K * (a * (s + fees) / d0 + (b - a) * (s + fees) / mid_d + (1 - b) * (s + fees) / difficulty)
@@ -93,12 +118,14 @@ def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fe
         expected[i] = _SECONDS_PER_DAY * (hashrate_ehs[i] * _HS_PER_EHS) / (difficulty[i] * _HASHES)
     if poisson:
         for i in range(paths):
-            lam = expected[i]
-            if lam > 0 and not (np.isfinite(lam) and 0.0 <= u[i] < 1.0 and not np.isnan(z[i])):
+            if not in_domain(u[i], z[i], expected[i]):
                 return OTHER
         for i in range(paths):
             blocks[i] = count(u[i], z[i], expected[i])
     else:
+        for i in range(paths):
+            if expected[i] > _MEAN_MAX:  # heights past 2⁵³: numpy's day raises
+                return OTHER
         blocks[:] = expected
     low = np.inf
     for i in range(paths):

@@ -20,8 +20,10 @@ numba's ``exp`` and ``log`` are the C library's and may differ from numpy's in t
 they enter only the pmf estimates, which decide nothing within the margin ``m`` (10,000 times
 their error), so every count is the exact ``min{k : pdtr(k, λ) > u}`` either way.
 
-An element whose ``λ > 0`` is not finite, or whose ``u`` is outside [0, 1) or NaN, makes
-:func:`counts` return :data:`OTHER` and change nothing: the caller runs the reference.
+An element whose ``λ > 0`` is above :data:`simulator.rng.POISSON_MEAN_MAX` (2⁵², +inf included), or
+whose ``u`` is outside [0, 1) or NaN, makes :func:`counts` return :data:`OTHER` and change nothing: the
+caller runs the reference (which raises a ``ValueError`` for a mean above 2⁵² or ``u ≥ 1``: beyond 2⁵³
+``k + 1 == k`` and the stepping below would never end).
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.rng` does only for large runs.
@@ -41,6 +43,8 @@ OK, OTHER = 0, 1
 _MARGIN = rng._CDF_MARGIN
 #: Where the pmf estimates are used (the reference's ``fine``: finite, accurate).
 _FINE_BELOW = 1e7
+#: The largest mean drawn (the reference's domain; above it no exact count).
+_MEAN_MAX = rng.POISSON_MEAN_MAX
 
 
 def _scipy_call(name: str, arguments: int):
@@ -87,7 +91,8 @@ def gammaln(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def count(u, z, lam):
-    """One element's count (module notes), as a float; ``u`` in [0, 1), ``λ`` finite, ``z`` not NaN."""
+    """One element's count (module notes), as a float, in :func:`in_domain`: ``u`` in [0, 1), ``λ ≤ 2⁵²``,
+    ``z`` not NaN."""
     if not lam > 0:
         return 0.0
     k = np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0)
@@ -114,12 +119,19 @@ def count(u, z, lam):
     return k
 
 
+@njit(cache=True, nogil=True, inline="always")
+def in_domain(u, z, lam):
+    """Whether :func:`count` takes an element: ``λ ≤ 0`` (or NaN), or ``0 < λ ≤ 2⁵²`` with ``u`` in [0, 1) and
+    ``z`` not NaN."""
+    return not lam > 0 or (lam <= _MEAN_MAX and 0.0 <= u < 1.0 and not np.isnan(z))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def counts(u, z, lam, out):
     """:func:`count` of every element of the rows ``u``, ``z``, ``λ`` into ``out``; returns :data:`OK`,
     or :data:`OTHER` (``out`` unchanged) where an element is outside :func:`count`'s domain."""
     for i in range(u.shape[0]):
-        if lam[i] > 0 and not (np.isfinite(lam[i]) and 0.0 <= u[i] < 1.0 and not np.isnan(z[i])):
+        if not in_domain(u[i], z[i], lam[i]):
             return OTHER
     for i in range(u.shape[0]):
         out[i] = count(u[i], z[i], lam[i])

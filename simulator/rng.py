@@ -140,6 +140,14 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     :mod:`simulator.poisson_kernel` compiles the same decisions element by element (the network's
     large runs use it: :func:`simulator.network.advance_block`); this is its reference.
 
+    Means at most :data:`POISSON_MEAN_MAX` (2⁵²) are drawn exactly; a mean ``λ ≤ 0``, −inf or NaN
+    gives 0. A larger mean, +inf included, raises a ``ValueError`` naming it, as does a uniform
+    ``u ≥ 1`` where ``λ > 0`` (its quantile is +inf): above 2⁵³ a double cannot step by one count
+    (``k + 1 == k``) and ``F(k) ≤ u`` held for ever (the loop hung), an infinite mean gave −2⁶³, and
+    no count is a defined answer to either; such a mean only comes from an overflowed or absurd rate
+    (a network hashrate 10¹³ times its difficulty's). Every step below is then bounded: the guess is
+    within ``0.3 √λ`` of the count for the streams' uniforms (``2⁻⁵⁴ ≤ u ≤ 1 − 2⁻⁵³``).
+
     Examples
     --------
     >>> poisson_inverse_cdf(np.array([0.0, 0.5, 0.97]), np.array([1.0, 1.0, 1.0])).tolist()
@@ -147,6 +155,7 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """
     u = np.asarray(u, dtype=float)
     lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
+    poisson_domain_check(u, lam)
     z = poisson_normal_guess(u)
     k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
     cdf = special.pdtr(k, lam)
@@ -193,6 +202,28 @@ def poisson_normal_guess(u: np.ndarray) -> np.ndarray:
     return np.clip(special.ndtri(u), -8.0, 8.0)
 
 
+#: Largest Poisson mean [-] :func:`poisson_inverse_cdf` draws: its counts (up to ``λ + 8.3 √λ`` for the
+#: streams' uniforms) stay below 2⁵³, where doubles hold every integer and a step of one count counts.
+POISSON_MEAN_MAX = 2.0**52
+
+
+def poisson_domain_check(u: np.ndarray, lam: np.ndarray) -> None:
+    """Raise ``ValueError`` (naming the first offending element of the flattened arrays) where a
+    Poisson count has no exact answer: ``λ >`` :data:`POISSON_MEAN_MAX` (+inf included) or ``u ≥ 1``
+    with ``λ > 0``; NaN means and uniforms pass (their counts are what they always were)."""
+    big = lam > POISSON_MEAN_MAX
+    if big.any():
+        i = int(np.flatnonzero(big.reshape(-1))[0])
+        raise ValueError(f"Poisson mean {float(lam.reshape(-1)[i])!r} (element {i}) is above 2**52 = "
+                         f"{POISSON_MEAN_MAX:.4g}, beyond the counts doubles hold exactly: an overflowed or absurd "
+                         "rate (e.g. a network hashrate far beyond its difficulty's), not a count to draw")
+    top = (u >= 1.0) & (lam > 0)
+    if top.any():
+        i = int(np.flatnonzero(top.reshape(-1))[0])
+        raise ValueError(f"uniform {float(u.reshape(-1)[i])!r} (element {i}) of a Poisson draw is not below 1: "
+                         "its quantile is +inf (uniforms must be in [0, 1))")
+
+
 #: Margin [probability] within which an estimated Poisson CDF value does not decide a draw:
 #: the estimate F(k) ± pmf is off from scipy's F(k ± 1) by ~1e-13 at most (pdtr's own
 #: relative error and the pmf's through lgamma), 10,000 times less.
@@ -216,6 +247,11 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     Each draw goes through the same floating-point operations in the same order either way,
     so the counts do not depend on the array's size or on the other draws beside it.
 
+    A count ``n`` above :data:`BINOMIAL_N_MAX` (2⁵³, +inf included) raises a ``ValueError`` naming it:
+    it gave −2⁶³ (the large-mean branch's int64 cast), and beyond 2⁵³ no count is exact in doubles. A
+    NaN ``n`` or ``p`` terminates with what it always gave. Every loop below ends: the walk at ``n``
+    steps at most (``j < n``), the large-mean steps at ``k = n`` or ``k = 0``.
+
     Examples
     --------
     >>> binomial_inverse_cdf(np.array([0.0, 0.5, 0.9995]), 10, 0.5).astype(int).tolist()
@@ -228,6 +264,7 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     shape = u.shape if u.shape == n.shape and p.ndim == 0 else np.broadcast_shapes(u.shape, n.shape, p.shape)
     if not math.prod(shape):
         return np.zeros(shape)
+    binomial_domain_check(n)
     if not float((n * p).max()) <= BINOMIAL_WALK_MEAN_AT_MOST:  # NaN too, as before
         return _binomial_large(u, n, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -273,6 +310,21 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     if (p >= 1).any():
         k = np.where(np.broadcast_to(p, shape) >= 1, n, k)
     return k
+
+
+#: Largest number of trials :func:`binomial_inverse_cdf` draws from: doubles hold every count up to it.
+BINOMIAL_N_MAX = 2.0**53
+
+
+def binomial_domain_check(n: np.ndarray) -> None:
+    """Raise ``ValueError`` (naming the first offending element, flattened) where a rounded count ``n``
+    is above :data:`BINOMIAL_N_MAX` (+inf included); NaN passes."""
+    big = n > BINOMIAL_N_MAX
+    if big.any():
+        i = int(np.flatnonzero(big.reshape(-1))[0])
+        raise ValueError(f"binomial count n = {float(n.reshape(-1)[i])!r} (element {i}) is above 2**53 = "
+                         f"{BINOMIAL_N_MAX:.4g}, beyond the counts doubles hold exactly: an overflowed or "
+                         "absurd number of units or blocks, not a count to draw from")
 
 
 #: Fraction of the draws still walking below which :func:`binomial_inverse_cdf` gathers them.

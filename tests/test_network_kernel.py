@@ -84,17 +84,24 @@ def test_counts_equal_the_reference_at_the_cdf_steps(lam):
 
 
 def test_values_outside_the_domain_are_the_reference_s():
-    """NaN or infinite λ, negative λ, u outside [0, 1) or NaN: the kernel declines (OTHER, nothing
-    written) and the reference's counts come back."""
-    u = np.array([0.3, np.nan, 1.5, -0.1, 0.7, 0.7, 0.7, 0.2])
-    lam = np.array([5.0, 5.0, 5.0, 5.0, np.nan, -3.0, np.inf, 0.0])
+    """NaN, infinite or beyond-2⁵² λ, negative λ, u outside [0, 1) or NaN: the kernel declines (OTHER,
+    nothing written) and the reference's counts come back, or its ValueError (λ above 2⁵², u ≥ 1)."""
+    u = np.array([0.3, np.nan, -0.1, 0.7, 0.7, 0.2, 1.5, 0.7, 0.7, 1.0])
+    lam = np.array([5.0, 5.0, 5.0, np.nan, -3.0, 0.0, 5.0, np.inf, 1e17, 5.0])
     out = np.full(u.size, -7.0)
     with np.errstate(invalid="ignore"):
         z = np.clip(special.ndtri(u), -8.0, 8.0)
-    assert poisson_kernel.counts(u, z, lam, out) == poisson_kernel.OTHER
+    for i in range(6, 10):
+        keep = np.r_[0:6, i]
+        assert poisson_kernel.counts(u[keep], z[keep], lam[keep], out[keep]) == poisson_kernel.OTHER
+        for form in (poisson_inverse_cdf, poisson_kernel.poisson_inverse_cdf):
+            with pytest.raises(ValueError, match="element 6"):
+                form(u[keep], lam[keep])
+    assert poisson_kernel.counts(u[:6], z[:6], lam[:6], out[:6]) == poisson_kernel.OTHER
     assert (out == -7.0).all()
-    assert_counts_equal(u, lam)
-    inside = np.array([0, 5, 7])  # λ ≤ 0 gives 0 whatever u is; the others in the domain
+    assert_counts_equal(u[:6], lam[:6])
+    u, lam, z = u[:6], lam[:6], z[:6]
+    inside = np.array([0, 4, 5])  # λ ≤ 0 gives 0 whatever u is; the others in the domain
     assert poisson_kernel.counts(u[inside], z[inside], lam[inside], out[:3]) == poisson_kernel.OK
     assert out[:3].tolist() == [float(poisson_inverse_cdf(u[:1], lam[:1])[0]), 0.0, 0.0]
 
@@ -145,13 +152,13 @@ def run_block(monkeypatch, module, state, mode, ehs, days=30, seed=0):
 
 
 @pytest.mark.parametrize("centre, ehs, days", [(930_000 + 1392, 1000.0, 30), (1_049_000, 1000.0, 30),
-                                               (931_000, 25_000.0, 1), (1_050_200, 1000.0, 30)])
+                                               (931_000, 25_000.0, 30), (1_050_200, 1000.0, 30)])
 @pytest.mark.parametrize("mode", ["poisson", "expected"])
 def test_compiled_block_is_numpy_s_bit_for_bit(monkeypatch, centre, ehs, days, mode):
     """A block of 30 days through the compiled day equals numpy's: every output and the chain, bit for
     bit; the chains straddle retargets, the 2028 halving (the halving's own numpy branch), epochs whose
-    first block is to come, and 25× the difficulty's hashrate (two retargets a day; one day: on the next the
-    reference's difficulty is NaN where the second retarget came before the epoch's first block time)."""
+    first block is to come, and 25× the difficulty's hashrate (two retargets a day, epochs that start and end
+    within one day: the reference's difficulty was NaN there)."""
     start = mixed_chain(np.random.default_rng(centre), centre)
     got = run_block(monkeypatch, network_kernel, start, mode, ehs, days)
     want = run_block(monkeypatch, None, start, mode, ehs, days)
@@ -243,3 +250,37 @@ def test_fresh_process_loads_the_cached_kernel_and_a_short_run_stays_in_numpy():
             "print(np.array_equal(poisson_kernel.poisson_inverse_cdf(u, lam), rng.poisson_inverse_cdf(u, lam)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "True"]
+
+
+@pytest.mark.parametrize("h0, epoch_start_s, n", [
+    (931_391.0, np.nan, 2016.0), (931_391.0, np.nan, 3000.0), (931_391.0, np.nan, 9000.0),
+    (933_308.0, -1916 * 600.0, 10_000.0), (933_406.0, -2014 * 700.0, 4033.0), (933_308.0, -1916 * 600.0, 2.0**50),
+    (931_391.0, np.nan, 2.0**40 + 0.5), (933_308.0, -1916 * 600.0, 150.0)])
+def test_split_path_is_numpy_s_on_days_of_several_epoch_ends(h0, epoch_start_s, n):
+    """One path's split day with ≥ 2,016 blocks (an epoch that starts and ends today, several epoch ends,
+    2⁵⁰ blocks: an infinite difficulty and the skipped retargets; expected mode's fractional count) and an
+    ordinary retarget day: the compiled split is numpy's, bit for bit, and finite until the overflow."""
+    state = network.ChainState(*(np.array([x]) for x in (h0, 1.5e14, epoch_start_s, 933_408.0)))
+    s = chain.block_subsidy_sats(int(h0) + 1) / units.SATS_PER_BTC
+    want, reward, _ = network._split_day(state, 5, np.array([n]), np.array([0.02]), None, s)
+    got = network_kernel.split_path(5, h0, n, 1.5e14, epoch_start_s, 933_408.0, 0.02, s)
+    assert_array_equal(np.array(got), np.array([want.difficulty[0], want.epoch_start_s[0], want.next_retarget[0],
+                                                reward[0]]), strict=True)
+    assert np.isfinite(got[0]) == (n < 2.0**40)
+
+
+@pytest.mark.parametrize("poisson", [True, False])
+def test_a_day_beyond_exact_heights_is_left_to_numpy_which_raises(poisson):
+    """λ above 2⁵² (+inf): the compiled day declines (OTHER, the chain unchanged) in both block modes and
+    numpy's day raises its ValueError (tests/test_network_day.py)."""
+    state = network.ChainState(np.full(3, 933_308.0), np.full(3, 1.5e14), np.full(3, -1e6), np.full(3, 933_408.0))
+    for ehs in (np.inf, 1e14 * 1073.0):  # λ = inf, 1.4e16
+        u = np.full(3, 0.5)
+        outs = [np.empty(3) for _ in range(8)]
+        m = network_kernel.one_segment_day(3, state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
+                                           np.array([1000.0, ehs, 1000.0]), np.full(3, 0.02), u,
+                                           np.clip(special.ndtri(u), -8, 8), poisson, network.ERA_SUBSIDY_BTC, *outs)
+        assert m == network_kernel.OTHER
+        with pytest.raises(ValueError, match="above 2\\*\\*52"):
+            network.advance_day(state, 3, np.array([1000.0, ehs, 1000.0]) * units.HS_PER_EHS, np.full(3, 0.02),
+                                u if poisson else None)

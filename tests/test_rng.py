@@ -231,3 +231,66 @@ def test_a_run_is_the_same_whichever_form_draws(monkeypatch):
         np.testing.assert_array_equal(by_numpy.path_metrics[metric], values, err_msg=metric)
     pd.testing.assert_frame_equal(by_numpy.daily, compiled.daily)
     pd.testing.assert_frame_equal(by_numpy.daily_quantiles, compiled.daily_quantiles)
+
+
+# --------------------------------------------------------------------------- edge cases of the exact arithmetic
+def run_with_timeout(code: str, seconds: float = 120.0) -> list[str]:
+    """``code`` run in a fresh interpreter, its printed lines; a hang fails the test after ``seconds`` instead
+    of stalling the suite (pytest-timeout is not a dependency)."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"no answer in {seconds:.0f} s (a hang):\n{code}")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_poisson_means_without_an_exact_count_raise_instead_of_hanging():
+    """A mean above 2⁵² (+inf: an overflowed hashrate; 1e17: doubles no longer step by one count) or a
+    uniform of 1 (the quantile is +inf) used to loop for ever or give −2⁶³; both forms now raise a
+    ValueError naming the cause, in a second or two."""
+    code = ("import numpy as np\n"
+            "from simulator import rng, poisson_kernel\n"
+            "for f in (rng.poisson_inverse_cdf, poisson_kernel.poisson_inverse_cdf):\n"
+            "    for u, lam in ((0.5, np.inf), (0.5, 1e17), (0.9, 2.0**53), (0.1, 1e300), (1.0, 3.0), (1.0, 1e6)):\n"
+            "        try:\n"
+            "            print('returned', f(np.array([0.2, u]), np.array([5.0, lam])))\n"
+            "        except ValueError as exc:\n"
+            "            print('ValueError', exc)\n")
+    lines = run_with_timeout(code)
+    assert len(lines) == 12 and all(line.startswith("ValueError") for line in lines), lines
+    assert all("2**52" in line and "element 1" in line for line in lines[:4] + lines[6:10]), lines
+    assert all("uniform 1.0" in line for line in lines[4:6] + lines[10:]), lines
+
+
+def test_poisson_counts_up_to_the_largest_mean_and_nan_means_as_before():
+    """λ = 2⁵² itself is drawn exactly (min{k : F(k) > u}, checked with scipy's CDF); NaN, negative and
+    zero means still give 0."""
+    lam = np.full(3, 2.0**52)
+    u = np.array([0.1, 0.5, 0.9])
+    k = poisson_inverse_cdf(u, lam).astype(float)
+    assert (special.pdtr(k, lam) > u).all() and (special.pdtr(k - 1, lam) <= u).all()
+    assert poisson_inverse_cdf(np.full(4, 0.5), np.array([np.nan, -1.0, 0.0, -np.inf])).tolist() == [0, 0, 0, 0]
+
+
+def test_binomial_with_an_infinite_or_nan_count_or_probability_terminates():
+    """n = +inf or beyond 2⁵³ raises a ValueError naming it (it gave −2⁶³ before); n NaN and p NaN
+    terminate with what they gave before (no hang), in both forms."""
+    code = ("import numpy as np, warnings\n"
+            "warnings.simplefilter('ignore')\n"
+            "from simulator import rng, failure_kernel\n"
+            "for f in (rng.binomial_inverse_cdf, failure_kernel.binomial_inverse_cdf):\n"
+            "    for n, p in ((np.inf, 0.01), (np.inf, 0.0), (1e30, 0.5), (1e300, 1e-299), (np.nan, 0.01),"
+            " (10.0, np.nan)):\n"
+            "        try:\n"
+            "            print('returned', f(np.array([0.3, 0.5]), np.array([7.0, n]), p).tolist())\n"
+            "        except ValueError as exc:\n"
+            "            print('ValueError', exc)\n")
+    lines = run_with_timeout(code)
+    assert len(lines) == 12, lines
+    for form in (lines[:6], lines[6:]):
+        assert all(line.startswith("ValueError") and "2**53" in line for line in form[:4]), form
+        assert all(line.startswith("returned") for line in form[4:]), form
