@@ -66,7 +66,7 @@ from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
-from simulator.reporting import Reporter, path_major_frame
+from simulator.reporting import Reporter, SharedTables, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
@@ -397,20 +397,23 @@ class _Simulation:
         return columns
 
     # ------------------------------------------------------------------ results
-    def run(self) -> dict:
-        """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``)."""
+    def run(self, tables: SharedTables | None = None, lo: int = 0) -> dict:
+        """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``), the two tables
+        written into ``tables`` at position ``lo`` instead where given (a chunk of a run in workers)."""
         self.env.run(until=self.days)
         r = self.report
-        daily = path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept)
         lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
         totals = dict(r.totals)
         if self.ledger is not None:
             finance = self.ledger.monthly_arrays()
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
-        monthly = path_major_frame(self.path_ids, "month", r.month_starts.date, lines)
-        return {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals), "daily": daily,
-                "monthly": monthly}
+        out = {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals)}
+        if tables is not None:
+            tables.write(lo, lines, r.kept)
+            return out
+        return {**out, "daily": path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept),
+                "monthly": path_major_frame(self.path_ids, "month", r.month_starts.date, lines)}
 
 
 def quantile_columns(columns: tuple[str, ...], daily_quantiles: bool | tuple[str, ...]) -> list[int] | None:
@@ -435,15 +438,14 @@ def daily_columns(scenario: Scenario) -> tuple[str, ...]:
         + (FINANCE_DAILY_COLUMNS if scenario.company is not None else ()) + signals.SIGNAL_COLUMNS
 
 
-def _join_chunks(parts: list[dict]) -> dict:
-    """The per-path results of contiguous chunks (in path order) as one run's: metrics and tables concatenated."""
-    def table(name):
-        return pd.concat([p[name] for p in parts if len(p[name])] or [parts[0][name]], ignore_index=True)
-
+def _join_chunks(parts: list[dict], tables: SharedTables) -> dict:
+    """The per-path results of contiguous chunks (in path order) as one run's: metrics concatenated, the
+    tables the chunks wrote."""
+    daily, monthly = tables.frames()
     return {"metrics": {k: np.concatenate([p["metrics"][k] for p in parts]) for k in parts[0]["metrics"]},
             "ratio_parts": {k: tuple(np.concatenate([p["ratio_parts"][k][i] for p in parts]) for i in (0, 1))
                             for k in parts[0]["ratio_parts"]},
-            "daily": table("daily"), "monthly": table("monthly")}
+            "daily": daily, "monthly": monthly}
 
 
 #: Resident memory of the interpreter, libraries and a small run [bytes] (measured: ~140 MB).
@@ -573,13 +575,17 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         sim = _Simulation(scenario, seed, ids, keep_paths, progress, daily_quantiles=daily_quantiles)
         out, quantiles = sim.run(), sim.report.quantiles.out
     else:
-        def run_chunk(chunk, chunk_quantiles, chunk_progress):
-            yearly_lines = progress is True and chunk[0] == ids[0]  # printed by the first worker alone
+        tables = SharedTables(ids, keep_paths, pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D"),
+                              list(MONTHLY_LINES + (FINANCE_MONTHLY_LINES if scenario.company is not None else ())),
+                              list(columns))
+
+        def run_chunk(chunk, lo, chunk_quantiles, chunk_progress):
+            yearly_lines = progress is True and lo == 0  # printed by the first worker alone
             return _Simulation(scenario, seed, chunk, keep_paths, True if yearly_lines else chunk_progress,
-                               chunk_quantiles, daily_quantiles).run()
+                               chunk_quantiles, daily_quantiles).run(tables, lo)
         parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
                                           QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
-        out = _join_chunks(parts)
+        out = _join_chunks(parts, tables)
     dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     taken = quantile_columns(columns, daily_quantiles)
     daily_quantiles = None if taken == [] else daily_quantile_frame(

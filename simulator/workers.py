@@ -95,7 +95,7 @@ def _percentiles_into(out: np.ndarray, block: np.ndarray, columns: list[int] | N
         out[:, columns] = exact_percentiles(block[:, columns])
 
 
-def _shared(shape: tuple) -> np.ndarray:
+def shared_array(shape: tuple) -> np.ndarray:
     """A float64 array in anonymous shared memory (inherited by forked children)."""
     size = int(np.prod(shape)) * 8
     return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=float, count=int(np.prod(shape))).reshape(shape)
@@ -113,8 +113,8 @@ class SharedQuantiles(LocalQuantiles):
     """
 
     def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context):
-        self.whole = _shared((block_days, columns, paths))
-        self.out = _shared((days, columns, 3))
+        self.whole = shared_array((block_days, columns, paths))
+        self.out = shared_array((days, columns, 3))
         self.workers, self.rank = workers, 0
         self.barrier = context.Barrier(workers)
         self.buffer = self.whole
@@ -149,7 +149,7 @@ def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn) -> None:
         done[rank] = path_days
 
     try:
-        result = run_chunk(ids[lo:hi], quantiles.for_worker(rank, lo, hi), progress)
+        result = run_chunk(ids[lo:hi], lo, quantiles.for_worker(rank, lo, hi), progress)
         conn.send(("ok", result))
     except BaseException as exc:  # noqa: BLE001 — every failure goes home, the others are released
         quantiles.barrier.abort()
@@ -178,7 +178,7 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
                    progress: Callable[[int, int], None] | None = None) -> tuple[list, np.ndarray]:
     """Simulate ``ids`` in ``workers`` forked processes, contiguous chunks in path order.
 
-    ``run_chunk(chunk_ids, quantiles, progress)`` simulates one chunk (in the worker) and
+    ``run_chunk(chunk_ids, lo, quantiles, progress)`` simulates one chunk (``ids[lo:…]``, in the worker) and
     returns a picklable result; this returns the chunks' results in path order and the
     daily quantiles ``(days, columns, 3)``. ``progress(done, total)`` in path-days is called
     a few times a second while the workers run. A worker's error is raised here after the

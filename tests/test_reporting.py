@@ -166,3 +166,22 @@ def test_quantiles_of_some_columns_are_those_of_all(monkeypatch):
         full.daily_quantiles["hash_ribbon_capitulation_p50"])
     with pytest.raises(ValueError, match="not daily columns"):
         engine.simulate(scenario, workers=1, daily_quantiles=("btc_price",))
+
+
+def test_path_major_frame_of_mixed_columns_and_the_block_frame_without_a_copy():
+    """A column that is not float64 takes the column-by-column table (the same rows); float columns go
+    through one block that the frame uses as it is (block_frame: the workers' shared tables are read so)."""
+    import pandas as pd
+
+    from simulator.reporting import block_frame, fill_path_major, path_major_frame
+
+    ids, times = np.array([2, 4, 9]), pd.date_range("2026-01-01", periods=4, freq="MS").date
+    a, b = np.arange(12.0).reshape(4, 3), np.arange(12).reshape(4, 3)
+    mixed = path_major_frame(ids, "month", times, {"a": a, "b": b})
+    assert mixed["b"].dtype == np.int64 and mixed["b"].tolist() == b.T.reshape(-1).tolist()
+    assert mixed["a"].tolist() == a.T.reshape(-1).tolist() and mixed["path"].tolist() == [2] * 4 + [4] * 4 + [9] * 4
+    block = np.empty((2, 3, 4))
+    fill_path_major(block, [a, 2 * a])
+    frame = block_frame(ids, "month", times, ["a", "twice"], block)
+    pd.testing.assert_frame_equal(frame, path_major_frame(ids, "month", times, {"a": a, "twice": 2 * a}), check_exact=True)
+    assert np.shares_memory(frame["twice"].to_numpy(), block)

@@ -87,7 +87,7 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _fail_in_rank_1(chunk, quantiles, progress):
+def _fail_in_rank_1(chunk, lo, quantiles, progress):
     if quantiles.rank == 1:
         raise ValueError("rank 1 broke")
     quantiles.finish(0, 1)  # rank 0 waits for rank 1 at the barrier: released by the abort
@@ -101,7 +101,7 @@ def test_a_workers_error_is_raised_not_the_barrier_it_broke():
     assert _children(os.getpid()) == before
 
 
-def _die_in_rank_1(chunk, quantiles, progress):
+def _die_in_rank_1(chunk, lo, quantiles, progress):
     if quantiles.rank == 1:
         os.kill(os.getpid(), signal.SIGKILL)
     quantiles.finish(0, 1)
