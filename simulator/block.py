@@ -13,8 +13,9 @@ as data: a cohort energised or retired (units change), an event (taxes, price an
 shocks, outages and fee spikes start on their date). Within a block the per-day inputs are
 data: an outage's or a fee spike's end, a site's capacity and expansion capex, the HPC
 projects' milestones and reserved MW, halvings and retargets (the network steps through the
-block's days). A scenario with a ``retire`` policy steps one day per block: a retirement
-removes units the next day's failures and dispatch would otherwise count.
+block's days). Under a ``retire`` policy a block is cut to the days in which no cohort can
+reach its retirement (:class:`Blocks`): a retirement removes units the block's later failures,
+dispatch and trades would otherwise count, so it happens only in a block of one day.
 
 Feedback from finance to operations is one thing: a company in distress stops producing from
 the next day. Operations do not read finance (a stopped path keeps its machines, failures and
@@ -27,7 +28,9 @@ The models that are elementwise along the path axis take a block's days as extra
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -42,7 +45,7 @@ YEAR_DRAW_DAYS = 365
 
 
 def block_bounds(days: int, cut_days=(), every_day: bool = False) -> list[tuple[int, int]]:
-    """The operating blocks ``(first day, length)`` of a ``days``-long run, in order.
+    """The planned operating blocks ``(first day, length)`` of a ``days``-long run, in order.
 
     A block starts on day 0, on every multiple of :data:`OPS_BLOCK_DAYS` and of
     :data:`YEAR_DRAW_DAYS`, and on every day of ``cut_days`` inside the horizon (dated changes);
@@ -57,6 +60,40 @@ def block_bounds(days: int, cut_days=(), every_day: bool = False) -> list[tuple[
     starts |= {int(d) for d in cut_days if 0 < d < days}
     starts = sorted(starts)
     return [(a, b - a) for a, b in zip(starts, starts[1:] + [days])]
+
+
+class Blocks:
+    """The operating blocks ``(first, n)`` of a run, in order, each decided when the first actor reaches
+    it: from ``first`` to the next planned start (:func:`block_bounds`), cut to ``limit()`` days (at
+    least one) where a limit is given. Every actor iterates the same blocks; a planned start is
+    always a block's start, so the draw grids and dated changes keep their blocks.
+
+    The engine's limit under a ``retire`` policy is the number of days in which no cohort can reach
+    its retirement (:meth:`simulator.engine._Simulation.days_before_a_retirement`): a cohort retires on
+    the day its run of losing days reaches the rule, so a block shorter than the rule less the longest
+    run so far retires nothing, and only a block of one day ever does.
+
+    >>> [b for b in Blocks(70, block_bounds(70, [45]), limit=lambda: 20)]
+    [(0, 20), (20, 10), (30, 15), (45, 15), (60, 10)]
+    """
+
+    def __init__(self, days: int, planned: list[tuple[int, int]], limit: Callable[[], int] | None = None):
+        self.days, self.starts, self.limit = days, [a for a, _ in planned], limit
+        self.decided: dict[int, int] = {}
+
+    def __iter__(self):
+        first = 0
+        while first < self.days:
+            n = self.decided.get(first)
+            if n is None:
+                n = self.decided[first] = self._length(first)
+            yield first, n
+            first += n
+
+    def _length(self, first: int) -> int:
+        i = bisect.bisect_right(self.starts, first)
+        n = (self.starts[i] if i < len(self.starts) else self.days) - first
+        return n if self.limit is None else max(1, min(n, self.limit()))
 
 
 @dataclass

@@ -52,7 +52,7 @@ import simpy
 from simulator import __version__, fleet, metrics, network, network_models, pool, shared_network, signals, site_day, units
 from simulator.config import load_scenario
 from simulator.config.checks import library_for
-from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, OpsBlock, block_bounds
+from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, Blocks, OpsBlock, block_bounds
 from simulator.columns import as_columns, from_columns
 from simulator.config.schema import Scenario
 from simulator.errors import InputError
@@ -146,8 +146,10 @@ class _Simulation:
         self.dates = pd.date_range(scenario.start, periods=self.days, freq="D")
         self.hashrate_model = network_models.hashrate_model(scenario, self.library)
         self.chain = network.scenario_chain(scenario.network, scenario.start, self.hashrate_model, n)
-        self.bounds = block_bounds(self.days, self.cohorts.change_days() + [
-            (e.date - scenario.start).days for e in scenario.events], every_day=scenario.policies.retire is not None)
+        self.bounds = Blocks(self.days, block_bounds(self.days, self.cohorts.change_days() + [
+            (e.date - scenario.start).days for e in scenario.events]),
+            limit=self.days_before_a_retirement if scenario.policies.retire is not None else None)
+        self.site_states: list[site_day.SiteState] = []  # each site's, for the retire policy's block limit
         self.ops: OpsBlock | None = None  # the operating actors' block of days
         self.day: DayRecord | None = None  # the daily actors' day of it
         self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
@@ -167,6 +169,12 @@ class _Simulation:
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
                                _signal_tracker(self.scenario, self.library, self.hashrate_model),
                                quantile_columns(self.daily_columns, daily_quantiles))
+
+    def days_before_a_retirement(self) -> int:
+        """Days in which no cohort can retire under the ``retire`` policy (:class:`simulator.block.Blocks`'
+        limit): the rule's run of losing days less one, less the longest run so far at any site."""
+        longest = max((float(s.losing_days.max()) for s in self.site_states if s.losing_days.size), default=0.0)
+        return self.scenario.policies.retire.negative_margin_days - 1 - int(longest)
 
     def actors(self):
         """The actors, in the order they run (SimPy runs same-time events first in, first out): the
@@ -256,6 +264,7 @@ class _Simulation:
         """One site: hourly curtailment, production, energy bill, programmes and opex (:mod:`simulator.site_day`)."""
         plan = site_day.plan_site(self.scenario, index, self.cohorts, self.dates)
         state = site_day.start_site(plan, self.seed, self.path_ids, self.ops.working[0])
+        self.site_states.append(state)
         for first, n in self.bounds:
             b, d, days = self.ops, self.ops.record, np.arange(first, first + n)
             flows = site_day.site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,

@@ -349,7 +349,7 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
     model's days of a block are one call's worth of work). A one-day block's working and installed
     units are views of the new state's own arrays, so that
     a retirement the site applies to the state in place (:func:`retire_cohorts`) shows in them
-    (blocks with a ``retire`` policy are one day long: :func:`simulator.block.block_bounds`).
+    (a ``retire`` policy retires only in blocks of one day: :class:`simulator.block.Blocks`).
     """
     shape = (n,) + state.working.shape
     if model is None:

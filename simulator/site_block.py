@@ -25,7 +25,8 @@ the contract). Day by day, over the block's computed arrays, only what is sequen
 and retire counters (:func:`simulator.site.policy_step`, cheap ``(cohorts, paths)`` operations on
 the block's margins, after which the segments where a cohort is stopped are dispatched again
 without it) and the 4CP peak recorder (:meth:`simulator.site.FourCpCharges.day`). A retire
-policy retires cohorts in place in the fleet's units, so it takes blocks of one day.
+policy retires cohorts in place in the fleet's units, in a block of one day (the engine cuts a
+block to the days in which no cohort can retire: :class:`simulator.block.Blocks`).
 """
 from __future__ import annotations
 
@@ -290,6 +291,8 @@ def _policy_days(state: SiteState, margin_usd: np.ndarray, present: np.ndarray, 
         state.losing_days, state.stopped, retire = site_model.policy_step(margin_usd[:, day], present[:, day],
                                                                           state.losing_days, state.stopped, policies)
         stopped[:, day] = state.stopped
+        # a retirement removes units in place: only in a block of one day (simulator.block.Blocks cuts them so)
+        assert margin_usd.shape[1] == paths or not retire.any(), "a retirement inside a block of several days"
     return stopped, retire
 
 
@@ -309,7 +312,7 @@ def _dispatch(plan: SitePlan, state: SiteState, segments: list[_Segment], tax_us
                        for xs in ([r.cohort_margin_usd for r in runs], [seg.working > 0 for seg in segments]))
     stopped, retire = _policy_days(state, margin, present, segments[0].paths, policies)
     working = [seg.working for seg in segments]
-    if retire.any():  # a block of one day, so one segment (site_block asserts it)
+    if retire.any():  # a block of one day, so one segment (_policy_days asserts it)
         retire_cohorts(units_state, retired_units, plan.mine, retire)
         working = [segments[0].cols(units_state.working[plan.mine] * segments[0].trim(segments[0].online))]
     if not (stopped.any() or retire.any()):
@@ -390,13 +393,12 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     working : (n, all cohorts, P)
         Every cohort's working units each day (after that day's failures).
     units_state, retired_units
-        Used only by a ``retire`` policy, which needs ``n == 1``: retired cohorts leave
-        ``units_state`` in place and their units are added to ``retired_units`` ``(cohorts, P)``.
+        Used only by a ``retire`` policy, whose retirements happen in blocks of one day: retired cohorts
+        leave ``units_state`` in place and their units are added to ``retired_units`` ``(cohorts, P)``.
 
     The block never crosses a multiple of :data:`POWER_BLOCK_DAYS` (the engine cuts blocks there).
     """
     assert (day0 % POWER_BLOCK_DAYS) + n <= POWER_BLOCK_DAYS and day0 + n <= days, (day0, n)
-    assert n == 1 or not plan.policies.retire, "a retire policy retires in place: blocks of one day"
     site, paths = plan.site, np.shape(hashprice_usd_per_ph_day)[-1]
     offline, hpc_mw = np.asarray(offline, dtype=bool), np.array(hpc_mw, dtype=float)  # hpc_mw: a copy, returned
     x = _Days(np.asarray(hashprice_usd_per_ph_day), _block_prices(plan, state, day0, n, days), offline,

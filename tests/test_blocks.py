@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from simulator import engine, fleet
-from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, block_bounds
+from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, Blocks, block_bounds
 from simulator.columns import as_columns, from_columns
 from simulator.config.loader import Document, load_with_overrides, validate_document
 
@@ -39,7 +39,7 @@ def test_columns_round_trip_day_major():
     assert np.array_equal(from_columns(cols, 3), x)
 
 
-def _feature_rich(days: int, paths: int, **extra):
+def _feature_rich(days: int, paths: int, policies=None, site0=None, **extra):
     """The contract example with most operating features on: outages, a fee spike, price and hashrate
     shocks, a dated retirement, demand response, 4CP, hosting, a hosted cohort, dynamic tuning with an
     ambient derate, a GPU-cloud project and a stop policy (PPLNS luck on a Poisson network)."""
@@ -62,11 +62,12 @@ def _feature_rich(days: int, paths: int, **extra):
                            four_cp={"transmission_usd_per_kw_year": 50.0, "avoid": True},
                            hosting={"mw": 5.0, "price_usd_per_kwh": 0.07})
     doc["sites"][0]["ambient_c"] = [5, 8, 12, 18, 24, 30, 34, 33, 28, 20, 12, 6]
+    doc["sites"][0].update(site0 or {})
     doc["hpc"].append({"site": "texas-1", "it_mw": 5, "pue": 1.3, "start": "2026-01-15", "build_months": 1,
                        "capex_usd_per_mw": 8.0e6,
                        "revenue": {"kind": "gpu_cloud", "gpus_per_mw": 700, "capex_usd_per_gpu": 30000,
                                    "price_usd_per_gpu_hour": 2.0, "utilization_vol": 0.2}})
-    doc["policies"] = {"stop": {"negative_margin_days": 2}}
+    doc["policies"] = policies or {"stop": {"negative_margin_days": 2}}
     doc["pool"] = {"payout": "pplns", "hashrate_ehs": 50.0, "fee": 0.02}
     return validate_document(Document(doc, {}, {}), "feature-rich.yaml")
 
@@ -96,6 +97,42 @@ def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, days, pa
     # the features ran: otherwise the comparison would prove little
     assert m.demand_response_credit_usd > 0 and m.transmission_charge_usd > 0 and m.hosting_revenue_usd > 0
     assert m.hosting_cost_usd > 0 and m.hpc_revenue_usd > 0 and m.units_retired > 0 and m.underclocked_mwh > 0
+
+
+def test_a_retire_policy_cuts_blocks_only_where_a_cohort_may_retire(monkeypatch):
+    """Under a ``retire`` policy a block is cut to the days in which no cohort can reach its retirement
+    (simulator.block.Blocks, engine.days_before_a_retirement): the run takes blocks of several days, and
+    retirements on many days and paths, and gives every number that one-day blocks give, bit for bit."""
+    scenario = _feature_rich(150, 30, policies={"retire": {"negative_margin_days": 5}, "stop": {"negative_margin_days": 2}},
+                             site0={"power": {"contract": "fixed", "price_usd_per_mwh": 60.0},
+                                    "curtailment": {"policy": "none"}})
+    made = []
+    monkeypatch.setattr(engine, "Blocks", lambda *a, **k: made.append(Blocks(*a, **k)) or made[-1])
+    blocked = engine.simulate(scenario, workers=1, keep_paths=3)
+    assert len(made[0].decided) < 100 and max(made[0].decided.values()) > 1  # blocks of several days
+    by_month = blocked.monthly.groupby("month").units_retired.sum().to_numpy()
+    assert by_month[0] > 0 and by_month[1] > 0  # retired by the policy (the dated retirement is in April)
+    assert (blocked.monthly.groupby("path").units_retired.sum() > 12000).sum() >= 10  # more than the dated cohort
+    monkeypatch.setattr(engine, "block_bounds", lambda days, cuts, every_day=False: block_bounds(days, (), True))
+    daily = engine.simulate(scenario, workers=1, keep_paths=3)
+    assert len(made[1].decided) == 150
+    for a, b in zip(_frames(blocked), _frames(daily)):
+        if isinstance(a, dict):
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_blocks_are_cut_to_the_limit_and_keep_every_planned_start():
+    planned = block_bounds(100, [45])
+    limits = iter([7, 100, 1, 3] + [30] * 20)
+    blocks = list(Blocks(100, planned, limit=lambda: next(limits)))
+    assert blocks[:5] == [(0, 7), (7, 23), (30, 1), (31, 3), (34, 11)]
+    assert {a for a, _ in planned} <= {a for a, _ in blocks} and sum(n for _, n in blocks) == 100
+    assert list(Blocks(100, planned, limit=lambda: 0)) == [(d, 1) for d in range(100)]  # at least a day
+    again = Blocks(100, planned, limit=lambda: next(limits))
+    assert list(again) == list(again)  # every actor iterates the same blocks, decided once
 
 
 def test_a_one_day_failure_block_is_the_failure_state_itself():
