@@ -211,17 +211,20 @@ def poisson_domain_check(u: np.ndarray, lam: np.ndarray) -> None:
     """Raise ``ValueError`` (naming the first offending element of the flattened arrays) where a
     Poisson count has no exact answer: ``λ >`` :data:`POISSON_MEAN_MAX` (+inf included) or ``u ≥ 1``
     with ``λ > 0``; NaN means and uniforms pass (their counts are what they always were)."""
-    big = lam > POISSON_MEAN_MAX
-    if big.any():
-        i = int(np.flatnonzero(big.reshape(-1))[0])
-        raise ValueError(f"Poisson mean {float(lam.reshape(-1)[i])!r} (element {i}) is above 2**52 = "
-                         f"{POISSON_MEAN_MAX:.4g}, beyond the counts doubles hold exactly: an overflowed or absurd "
-                         "rate (e.g. a network hashrate far beyond its difficulty's), not a count to draw")
-    top = (u >= 1.0) & (lam > 0)
-    if top.any():
-        i = int(np.flatnonzero(top.reshape(-1))[0])
-        raise ValueError(f"uniform {float(u.reshape(-1)[i])!r} (element {i}) of a Poisson draw is not below 1: "
-                         "its quantile is +inf (uniforms must be in [0, 1))")
+    _reject(lam > POISSON_MEAN_MAX, lam, lambda x, i: (
+        f"Poisson mean {x!r} (element {i}) is above 2**52 = {POISSON_MEAN_MAX:.4g}, beyond the counts doubles "
+        "hold exactly: an overflowed or absurd rate (e.g. a network hashrate far beyond its difficulty's), not a "
+        "count to draw"))
+    _reject((u >= 1.0) & (lam > 0), u, lambda x, i: (
+        f"uniform {x!r} (element {i}) of a Poisson draw is not below 1: its quantile is +inf (uniforms must be in "
+        "[0, 1))"))
+
+
+def _reject(bad: np.ndarray, values: np.ndarray, message) -> None:
+    """Raise ``ValueError(message(value, index))`` at the first element (flattened) where ``bad`` holds."""
+    if bad.any():
+        i = int(np.flatnonzero(bad.reshape(-1))[0])
+        raise ValueError(message(float(values.reshape(-1)[i]), i))
 
 
 #: Margin [probability] within which an estimated Poisson CDF value does not decide a draw:
@@ -319,12 +322,9 @@ BINOMIAL_N_MAX = 2.0**53
 def binomial_domain_check(n: np.ndarray) -> None:
     """Raise ``ValueError`` (naming the first offending element, flattened) where a rounded count ``n``
     is above :data:`BINOMIAL_N_MAX` (+inf included); NaN passes."""
-    big = n > BINOMIAL_N_MAX
-    if big.any():
-        i = int(np.flatnonzero(big.reshape(-1))[0])
-        raise ValueError(f"binomial count n = {float(n.reshape(-1)[i])!r} (element {i}) is above 2**53 = "
-                         f"{BINOMIAL_N_MAX:.4g}, beyond the counts doubles hold exactly: an overflowed or "
-                         "absurd number of units or blocks, not a count to draw from")
+    _reject(n > BINOMIAL_N_MAX, n, lambda x, i: (
+        f"binomial count n = {x!r} (element {i}) is above 2**53 = {BINOMIAL_N_MAX:.4g}, beyond the counts doubles "
+        "hold exactly: an overflowed or absurd number of units or blocks, not a count to draw from"))
 
 
 #: Fraction of the draws still walking below which :func:`binomial_inverse_cdf` gathers them.
