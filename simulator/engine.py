@@ -592,9 +592,12 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
             yearly_lines = progress is True and lo == 0  # printed by the first worker alone
             return _Simulation(scenario, seed, chunk, keep_paths, True if yearly_lines else chunk_progress,
                                chunk_quantiles, daily_quantiles).run(tables, lo)
-        parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
-                                          QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
-        out = _join_chunks(parts, tables)
+        try:
+            parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
+                                              QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
+            out = _join_chunks(parts, tables)
+        finally:
+            tables.close()
     dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     taken = quantile_columns(columns, daily_quantiles)
     daily_quantiles = None if taken == [] else daily_quantile_frame(

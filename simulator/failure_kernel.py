@@ -130,9 +130,10 @@ LANES_FROM_MEAN = 8.0
 @njit(cache=True, nogil=True)
 def lane_steps(n, p):
     """Steps on lanes for a row of counts ``n`` with probability ``p``: ``⌊λ + √λ⌋ + 1`` for the row's
-    mean count ``λ = mean(n)·p`` (of 16 of its elements) above :data:`LANES_FROM_MEAN`, else 0: the
-    unrolled walk. Within 10 % of the fastest count measured for λ from 10 to 40 (a step on lanes
-    costs the whole row ~1 ns an element, a draw left walking ~6 ns a step)."""
+    mean count ``λ = mean(n)·p`` (of 16–31 of its elements, all of a shorter row) above
+    :data:`LANES_FROM_MEAN`, else 0: the unrolled walk. Within 10 % of the fastest count measured for
+    λ from 10 to 40 (a step on lanes costs the whole row ~1 ns an element, a draw left walking ~6 ns
+    a step)."""
     m = n.shape[0]
     if m == 0:
         return 0

@@ -18,12 +18,15 @@ same floats as the day-by-day fold (``tests/test_reporting.py`` checks it).
 """
 from __future__ import annotations
 
+import mmap
+import os
+
 import numpy as np
 import pandas as pd
 
 from simulator.day_record import MONTHLY_LINES, DayRecord
 from simulator.signals import SIGNAL_COLUMNS, SignalTracker
-from simulator.workers import LocalQuantiles, shared_array
+from simulator.workers import LocalQuantiles
 
 #: Per-path sums without a monthly line: the fleet's EH/s-days and the sum of daily hashprices.
 SUM_ONLY = ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")
@@ -88,9 +91,9 @@ def block_frame(path_ids: np.ndarray, time_name: str, times, names: list[str], b
     path by path, each path's times in order): the frame's float columns are the block's memory (a
     buffer written by several worker processes, :func:`simulator.engine.simulate`, included).
 
-    First touches of fresh memory are slow (~5 ms a MB measured on the 2-core benchmark machine): one
-    block, not a copy per column and another to consolidate them, keeps a 10-year run's monthly table
-    (1,000 paths, ~90 lines: 90 MB) to one.
+    First touches of fresh memory are slow (0.5 ms a MB in small pages, 4–6 where numpy asks for huge
+    pages, measured on the 2-core benchmark machine): one block, not a copy per column and another to
+    consolidate them, keeps a 10-year run's monthly table (1,000 paths, ~90 lines: 90 MB) to one.
     """
     frame = pd.DataFrame(block.reshape(len(names), -1).T, columns=names, copy=False)
     frame.insert(0, time_name, np.tile(times, len(path_ids)))
@@ -107,10 +110,13 @@ class SharedTables:
     """The monthly and kept daily tables of one run simulated by several worker processes, written by
     the workers into shared memory in the tables' own layout (:func:`block_frame`) and read by the
     parent without a copy: no worker builds a frame, pickles it and sends it home, and the parent
-    neither unpickles nor concatenates them (each a pass over fresh memory, 1.4 of bench-10y's 9.5 s).
+    neither unpickles nor concatenates them (each a pass over fresh memory: 1.5 of bench-10y's 9.5 s).
 
     ``monthly`` is ``(lines, paths, months)``, ``daily`` ``(columns, kept paths, days)``; the paths of a
     chunk start at its position ``lo`` in the run's ids (its kept paths after those of the chunks before).
+    The memory is a memory file (``memfd``) the workers map shared; the frames map it privately
+    (copy on write), so results behave as a single process's do: a later write or fork changes no
+    one else's copy.
     """
 
     def __init__(self, path_ids: np.ndarray, keep_paths: int, dates: pd.DatetimeIndex, monthly_names: list[str],
@@ -119,11 +125,23 @@ class SharedTables:
         self.keep = self.path_ids < keep_paths
         self.kept_before = np.cumsum(self.keep) - self.keep  # kept paths before each position
         self.monthly_names, self.daily_names = monthly_names, daily_names
-        self.monthly = shared_array((len(monthly_names), len(self.path_ids), len(self.months)))
-        self.daily = shared_array((len(daily_names), int(self.keep.sum()), len(dates)))
+        self._shapes = ((len(monthly_names), len(self.path_ids), len(self.months)),
+                        (len(daily_names), int(self.keep.sum()), len(dates)))
+        self._bytes = max(8 * sum(int(np.prod(shape)) for shape in self._shapes), 8)
+        self._fd = os.memfd_create("hashfleet-tables")
+        os.ftruncate(self._fd, self._bytes)
+        self.monthly, self.daily = self._views(mmap.mmap(self._fd, self._bytes))  # shared with the forked workers
+
+    def _views(self, buffer) -> list[np.ndarray]:
+        monthly, daily = self._shapes
+        return [np.frombuffer(buffer, dtype=float, count=int(np.prod(shape)), offset=offset).reshape(shape)
+                for shape, offset in ((monthly, 0), (daily, 8 * int(np.prod(monthly))))]
 
     def write(self, lo: int, monthly: dict, daily: dict) -> None:
-        """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, named as the tables)."""
+        """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, named as the tables;
+        float64, as :func:`path_major_frame` takes them into one block)."""
+        for values in (monthly, daily):
+            assert all(np.asarray(v).dtype == np.float64 for v in values.values()), "a table's lines are float64"
         paths = next(iter(monthly.values())).shape[-1]
         fill_path_major(self.monthly[:, lo:lo + paths], [monthly[c] for c in self.monthly_names])
         kept = next(iter(daily.values())).shape[-1]
@@ -131,9 +149,22 @@ class SharedTables:
         fill_path_major(self.daily[:, k0:k0 + kept], [daily[c] for c in self.daily_names])
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The daily (kept paths) and monthly tables, over the shared blocks."""
-        return (block_frame(self.path_ids[self.keep], "date", self.dates.date, self.daily_names, self.daily),
-                block_frame(self.path_ids, "month", self.months.date, self.monthly_names, self.monthly))
+        """The daily (kept paths) and monthly tables, once the workers have written them: over a private
+        mapping of the memory, sorted by path then time as :func:`path_major_frame` sorts them."""
+        monthly, daily = self._views(mmap.mmap(self._fd, self._bytes, flags=mmap.MAP_PRIVATE))
+        self.close()
+        frames = (block_frame(self.path_ids[self.keep], "date", self.dates.date, self.daily_names, daily),
+                  block_frame(self.path_ids, "month", self.months.date, self.monthly_names, monthly))
+        if np.all(self.path_ids[1:] > self.path_ids[:-1]):
+            return frames
+        return tuple(f.sort_values(["path", name], kind="stable").reset_index(drop=True)
+                     for f, name in zip(frames, ("date", "month")))
+
+    def close(self) -> None:
+        """Let the memory file go (a private mapping of it stays valid); again: nothing."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = self.monthly = self.daily = None  # the shared mapping goes with its last view
 
 
 class Reporter:

@@ -115,3 +115,19 @@ def test_overrides_fail_cleanly(key, value, runner):
     if result.exit_code == 2:
         for line in result.stderr.strip().splitlines():
             assert re.match(r"(--set .*|.*\.yaml):\d+:\d+: \S", line, re.S), line
+
+
+@pytest.mark.parametrize("override,key,hint", [
+    # the network in H/s typed into a field in EH/s (6e20 H/s is ~600 EH/s): 1e19 blocks a day
+    ("network.hashrate={model: constant, initial_ehs: 6e20}", "network.hashrate.initial_ehs", "in EH/s"),
+    ("events[0]={date: 2026-03-01, kind: hashrate_shock, change_pct: 1e25}", "events[0].change_pct", "<= 1000"),
+])
+def test_an_absurd_network_hashrate_is_bad_input_not_a_failed_run(override, key, hint, runner, tmp_path):
+    """A hashrate that would mine ~10¹⁹ blocks a day is refused by ``validate`` and ``run`` alike: exit 2
+    and a file:line:col line naming the key, before anything is simulated or written (the run would
+    otherwise stop with 'simulation failed' on day 0 or the shock's day)."""
+    for args in (["validate", str(CONTRACT)], ["run", str(CONTRACT), "--paths", "2", "--out", str(tmp_path / "o")]):
+        result = runner.invoke(main, [*args, "--set", override])
+        assert result.exit_code == 2, (result.exit_code, result.stderr)
+        assert re.match(rf"--set .*:\d+:\d+: {re.escape(key)}: .*{re.escape(hint)}", result.stderr.strip()), result.stderr
+    assert not (tmp_path / "o").exists()

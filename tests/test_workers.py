@@ -252,3 +252,33 @@ def test_some_or_no_quantiles_across_workers_are_the_one_process_numbers(daily_q
     else:
         pd.testing.assert_frame_equal(one.daily_quantiles, two.daily_quantiles, check_exact=True)
     pd.testing.assert_frame_equal(one.monthly, two.monthly, check_exact=True)
+
+
+def test_unordered_path_ids_give_the_single_process_tables_on_workers(contract):
+    """Path ids that do not increase: the workers' shared tables are sorted by path then time, as one
+    process sorts them (kept paths spread over both chunks)."""
+    s = contract
+    ids = [7, 1, 5, 2]
+    one = simulate(s, path_ids=ids, keep_paths=6, workers=1)
+    two = simulate(s, path_ids=ids, keep_paths=6, workers=2)
+    assert sorted(set(one.daily.path)) == [1, 2, 5] and list(one.monthly.path.unique()) == [1, 2, 5, 7]
+    for table in ("daily", "monthly"):
+        pd.testing.assert_frame_equal(getattr(two, table), getattr(one, table), check_exact=True, obj=table)
+
+
+def test_results_from_workers_are_not_shared_with_a_later_fork(contract):
+    """The workers' tables are mapped privately (copy on write): a child forked after the run that writes
+    into the results changes its own copy only, as with a single process's results."""
+    s = contract
+    res = simulate(s, paths=4, keep_paths=2, workers=2)
+    before_monthly, before_daily = res.monthly.copy(), res.daily.copy()
+    pid = os.fork()
+    if pid == 0:  # the child writes and leaves at once
+        try:
+            res.monthly.iloc[0, 3] = -12345.0
+            res.daily.iloc[0, 3] = -1.0
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    pd.testing.assert_frame_equal(res.monthly, before_monthly, check_exact=True)
+    pd.testing.assert_frame_equal(res.daily, before_daily, check_exact=True)

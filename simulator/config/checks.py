@@ -224,8 +224,32 @@ def check_tuning(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
                                       f"valid: {lo:g} … {hi:g} of nameplate, or dynamic")
 
 
+#: Most blocks a day the start's network hashrate and difficulty may imply (Bitcoin's target is 144):
+#: beyond it the hashrate is in the wrong unit (H/s given for EH/s is 10¹⁸ times too large) or absurd.
+MAX_START_BLOCKS_PER_DAY = 1e6
+
+
+def check_network_scale(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
+    """The start's hashrate mines fewer than :data:`MAX_START_BLOCKS_PER_DAY` blocks a day at the start's
+    difficulty: ``86,400 s × H / (D × 2³²)`` (144 when the two agree)."""
+    n = scenario.network
+    ehs = getattr(n.hashrate, "initial_ehs", None)
+    if ehs is None:
+        return
+    blocks = 86_400 * ehs * 1e18 / (n.initial_difficulty * 2**32)
+    if blocks > MAX_START_BLOCKS_PER_DAY:
+        yield ("network", "hashrate", "initial_ehs"), (
+            f"{ehs:g} EH/s at difficulty {n.initial_difficulty:.4g} mines {blocks:.3g} blocks a day (144 when they "
+            f"agree); valid: at most {MAX_START_BLOCKS_PER_DAY:.0e} a day ({_max_ehs(n.initial_difficulty):.4g} EH/s): "
+            "the hashrate is in EH/s (1 EH/s = 1e18 H/s)")
+
+
+def _max_ehs(difficulty: float) -> float:
+    return MAX_START_BLOCKS_PER_DAY * difficulty * 2**32 / 86_400 / 1e18
+
+
 CHECKS = (check_unique_names, check_tuning, check_models_exist, check_sites_exist, check_dates,
-          check_fractions_and_ordering, check_site_capacity)
+          check_fractions_and_ordering, check_site_capacity, check_network_scale)
 
 
 def run_all(scenario: Scenario, base_dir: str | None = None) -> list[Problem]:

@@ -49,8 +49,9 @@ class HashrateShock(Strict):
     kind: Literal["hashrate_shock"]
     date: IsoDate
     """Day of the shock."""
-    change_pct: Annotated[float, Field(gt=-100)]
-    """Change of network hashrate [%]."""
+    change_pct: Annotated[float, Field(gt=-100, le=1000)]
+    """Change of network hashrate [%], at most +1,000 % (11 times the hashrate: the largest real moves,
+    the 2021 China ban among them, were within ±60 %)."""
 
 
 class FeeSpike(Strict):
