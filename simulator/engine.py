@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -51,7 +52,7 @@ import simpy
 
 from simulator import __version__, fleet, metrics, network, network_models, pool, shared_network, signals, site_day, units
 from simulator.config import load_scenario
-from simulator.config.checks import library_for
+from simulator.config.checks import library_for, network_scale_problem
 from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, Blocks, OpsBlock, block_bounds
 from simulator.columns import as_columns, from_columns
 from simulator.config.schema import Scenario
@@ -502,9 +503,12 @@ def total_memory_bytes() -> int | None:
         return None
 
 
-def check_power_models(scenario: Scenario) -> None:
+def check_input_models(scenario: Scenario) -> None:
     """Build every site's hourly price model before the run, so that an unreadable power profile
-    or index parameters the all-in mean cannot hold are bad input (InputError: exit 2)."""
+    or index parameters the all-in mean cannot hold are bad input (InputError: exit 2); and read a
+    csv network hashrate's first day, which must mine at most :data:`~simulator.config.checks.
+    MAX_START_BLOCKS_PER_DAY` blocks a day at the start's difficulty, as ``validate`` holds a
+    hashrate given in the scenario to (a file in TH/s or H/s for EH/s)."""
     source = scenario.provenance.file if scenario.provenance else scenario.name
     for i, site in enumerate(scenario.sites):
         try:
@@ -513,6 +517,13 @@ def check_power_models(scenario: Scenario) -> None:
             raise
         except ValueError as exc:
             raise InputError(source, 1, 1, f"sites[{i}].power: {exc}") from None
+    if scenario.network.hashrate.model == "csv":
+        model = network_models.hashrate_model(scenario, library_for(scenario))
+        streams = SimpleNamespace(path_ids=np.arange(scenario.paths))
+        first, _ = model.block(model.start(streams), 0, 1, streams)
+        problem = network_scale_problem(float(np.max(first)), scenario.network.initial_difficulty)
+        if problem is not None:
+            raise InputError(model.file, 1, 1, f"hashrate_ehs on {scenario.start}: {problem}")
 
 
 def check_memory(scenario: Scenario, paths: int, keep_paths: int, max_memory_bytes: int | None = None) -> None:
@@ -575,7 +586,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     paths = scenario.paths if paths is None else int(paths)
     check_memory(scenario, paths if path_ids is None else len(path_ids), keep_paths, max_memory_bytes)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
-    check_power_models(scenario)
+    check_input_models(scenario)
     if workers is None:
         workers = auto_workers(len(ids))
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1

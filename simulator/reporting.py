@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -106,6 +107,18 @@ def month_starts(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return dates.to_period("M").unique().to_timestamp()
 
 
+def _memory_file() -> int:
+    """A file descriptor of an unnamed file in memory: ``memfd_create`` where the system and Python have it,
+    else an unlinked file in ``/dev/shm`` (memory too) or the temporary directory (Pythons built against an
+    older C library lack ``os.memfd_create``; a sandbox may forbid the call)."""
+    try:
+        return os.memfd_create("hashfleet-tables")
+    except (AttributeError, OSError):
+        directory = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        with tempfile.TemporaryFile(dir=directory) as file:
+            return os.dup(file.fileno())
+
+
 class SharedTables:
     """The monthly and kept daily tables of one run simulated by several worker processes, written by
     the workers into shared memory in the tables' own layout (:func:`block_frame`) and read by the
@@ -114,9 +127,10 @@ class SharedTables:
 
     ``monthly`` is ``(lines, paths, months)``, ``daily`` ``(columns, kept paths, days)``; the paths of a
     chunk start at its position ``lo`` in the run's ids (its kept paths after those of the chunks before).
-    The memory is a memory file (``memfd``) the workers map shared; the frames map it privately
-    (copy on write), so results behave as a single process's do: a later write or fork changes no
-    one else's copy.
+    The memory is a memory file (:func:`_memory_file`) the workers map shared; the frames map it
+    privately (copy on write), so results behave as a single process's do: a later write or fork
+    changes no one else's copy. Each live result holds the file open (one descriptor: Python's
+    ``mmap`` keeps its own), until the result is dropped.
     """
 
     def __init__(self, path_ids: np.ndarray, keep_paths: int, dates: pd.DatetimeIndex, monthly_names: list[str],
@@ -128,9 +142,13 @@ class SharedTables:
         self._shapes = ((len(monthly_names), len(self.path_ids), len(self.months)),
                         (len(daily_names), int(self.keep.sum()), len(dates)))
         self._bytes = max(8 * sum(int(np.prod(shape)) for shape in self._shapes), 8)
-        self._fd = os.memfd_create("hashfleet-tables")
-        os.ftruncate(self._fd, self._bytes)
-        self.monthly, self.daily = self._views(mmap.mmap(self._fd, self._bytes))  # shared with the forked workers
+        self._fd = _memory_file()
+        try:
+            os.ftruncate(self._fd, self._bytes)
+            self.monthly, self.daily = self._views(mmap.mmap(self._fd, self._bytes))  # shared with the forked workers
+        except BaseException:
+            self.close()
+            raise
 
     def _views(self, buffer) -> list[np.ndarray]:
         monthly, daily = self._shapes
@@ -140,8 +158,8 @@ class SharedTables:
     def write(self, lo: int, monthly: dict, daily: dict) -> None:
         """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, named as the tables;
         float64, as :func:`path_major_frame` takes them into one block)."""
-        for values in (monthly, daily):
-            assert all(np.asarray(v).dtype == np.float64 for v in values.values()), "a table's lines are float64"
+        if not all(np.asarray(v).dtype == np.float64 for values in (monthly, daily) for v in values.values()):
+            raise TypeError("a table's lines are float64 (path_major_frame would keep another dtype)")
         paths = next(iter(monthly.values())).shape[-1]
         fill_path_major(self.monthly[:, lo:lo + paths], [monthly[c] for c in self.monthly_names])
         kept = next(iter(daily.values())).shape[-1]

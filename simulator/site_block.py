@@ -292,7 +292,8 @@ def _policy_days(state: SiteState, margin_usd: np.ndarray, present: np.ndarray, 
                                                                           state.losing_days, state.stopped, policies)
         stopped[:, day] = state.stopped
         # a retirement removes units in place: only in a block of one day (simulator.block.Blocks cuts them so)
-        assert margin_usd.shape[1] == paths or not retire.any(), "a retirement inside a block of several days"
+        if margin_usd.shape[1] != paths and retire.any():
+            raise RuntimeError("a retirement inside a block of several days (simulator.block.Blocks' limit)")
     return stopped, retire
 
 

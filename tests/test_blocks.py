@@ -76,6 +76,17 @@ def _frames(res):
     return res.path_metrics, res.daily, res.monthly, res.daily_quantiles
 
 
+def _assert_same(x, y):
+    """Every per-path metric, kept daily row, monthly line and daily quantile of two runs, bit for bit."""
+    for a, b in zip(_frames(x), _frames(y)):
+        if isinstance(a, dict):
+            assert a.keys() == b.keys()
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
 @pytest.mark.parametrize("days,paths", [(150, 3), (400, 30)], ids=["150x3", "400x30"])
 def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, days, paths):
     """Each operating actor's block of up to 30 days gives the floats of the same days one at a time:
@@ -86,13 +97,7 @@ def test_results_do_not_depend_on_how_the_days_are_blocked(monkeypatch, days, pa
     blocked = engine.simulate(scenario, workers=1, keep_paths=3)
     monkeypatch.setattr(engine, "block_bounds", lambda days, cuts, every_day=False: block_bounds(days, (), True))
     daily = engine.simulate(scenario, workers=1, keep_paths=3)
-    for a, b in zip(_frames(blocked), _frames(daily)):
-        if isinstance(a, dict):
-            assert a.keys() == b.keys()
-            for k in a:
-                np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            pd.testing.assert_frame_equal(a, b, check_exact=True)
+    _assert_same(blocked, daily)
     m = blocked.monthly.sum(numeric_only=True)
     # the features ran: otherwise the comparison would prove little
     assert m.demand_response_credit_usd > 0 and m.transmission_charge_usd > 0 and m.hosting_revenue_usd > 0
@@ -109,19 +114,16 @@ def test_a_retire_policy_cuts_blocks_only_where_a_cohort_may_retire(monkeypatch)
     made = []
     monkeypatch.setattr(engine, "Blocks", lambda *a, **k: made.append(Blocks(*a, **k)) or made[-1])
     blocked = engine.simulate(scenario, workers=1, keep_paths=3)
+    two = engine.simulate(scenario, workers=2, keep_paths=3)  # each worker cuts its own blocks by its own paths
     assert len(made[0].decided) < 100 and max(made[0].decided.values()) > 1  # blocks of several days
     by_month = blocked.monthly.groupby("month").units_retired.sum().to_numpy()
     assert by_month[0] > 0 and by_month[1] > 0  # retired by the policy (the dated retirement is in April)
     assert (blocked.monthly.groupby("path").units_retired.sum() > 12000).sum() >= 10  # more than the dated cohort
     monkeypatch.setattr(engine, "block_bounds", lambda days, cuts, every_day=False: block_bounds(days, (), True))
     daily = engine.simulate(scenario, workers=1, keep_paths=3)
-    assert len(made[1].decided) == 150
-    for a, b in zip(_frames(blocked), _frames(daily)):
-        if isinstance(a, dict):
-            for k in a:
-                np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert len(made[-1].decided) == 150
+    _assert_same(two, daily)
+    _assert_same(blocked, daily)
 
 
 def test_blocks_are_cut_to_the_limit_and_keep_every_planned_start():

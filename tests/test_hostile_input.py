@@ -120,10 +120,12 @@ def test_overrides_fail_cleanly(key, value, runner):
 @pytest.mark.parametrize("override,key,hint", [
     # the network in H/s typed into a field in EH/s (6e20 H/s is ~600 EH/s): 1e19 blocks a day
     ("network.hashrate={model: constant, initial_ehs: 6e20}", "network.hashrate.initial_ehs", "in EH/s"),
+    # in PH/s (1,000 times too large): 144,000 blocks a day
+    ("network.hashrate={model: constant, initial_ehs: 1073700}", "network.hashrate.initial_ehs", "at most 14,400"),
     ("events[0]={date: 2026-03-01, kind: hashrate_shock, change_pct: 1e25}", "events[0].change_pct", "<= 1000"),
 ])
 def test_an_absurd_network_hashrate_is_bad_input_not_a_failed_run(override, key, hint, runner, tmp_path):
-    """A hashrate that would mine ~10¹⁹ blocks a day is refused by ``validate`` and ``run`` alike: exit 2
+    """A hashrate that would mine 1,000 or 10¹⁸ times Bitcoin's blocks a day is refused by ``validate`` and ``run`` alike: exit 2
     and a file:line:col line naming the key, before anything is simulated or written (the run would
     otherwise stop with 'simulation failed' on day 0 or the shock's day)."""
     for args in (["validate", str(CONTRACT)], ["run", str(CONTRACT), "--paths", "2", "--out", str(tmp_path / "o")]):
@@ -131,3 +133,19 @@ def test_an_absurd_network_hashrate_is_bad_input_not_a_failed_run(override, key,
         assert result.exit_code == 2, (result.exit_code, result.stderr)
         assert re.match(rf"--set .*:\d+:\d+: {re.escape(key)}: .*{re.escape(hint)}", result.stderr.strip()), result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_csv_network_hashrate_in_the_wrong_unit_is_bad_input(runner, tmp_path):
+    """A csv hashrate in TH/s (7e8 for ~700 EH/s) is refused before the run, at the file, exit 2: it would
+    mine ~10⁸ blocks a day at the start's difficulty (a run would go on with an infinite difficulty)."""
+    import datetime as dt
+
+    csv = tmp_path / "network_ths.csv"
+    csv.write_text("date,hashrate_ehs\n" + "".join(f"{dt.date(2026, 1, 1) + dt.timedelta(days=i)},7e8\n"
+                                                    for i in range(800)))
+    out = tmp_path / "o"
+    result = runner.invoke(main, ["run", str(CONTRACT), "--paths", "2", "--out", str(out),
+                                  "--set", f"network.hashrate={{model: csv, file: {csv}}}"])
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert re.match(rf"{re.escape(str(csv))}:1:1: hashrate_ehs on 2026-01-01: 7e\+08 EH/s .*in EH/s", result.stderr.strip())
+    assert not out.exists()

@@ -282,3 +282,13 @@ def test_results_from_workers_are_not_shared_with_a_later_fork(contract):
     os.waitpid(pid, 0)
     pd.testing.assert_frame_equal(res.monthly, before_monthly, check_exact=True)
     pd.testing.assert_frame_equal(res.daily, before_daily, check_exact=True)
+
+
+def test_workers_without_memfd_use_a_file_in_memory(contract, monkeypatch):
+    """A Python without ``os.memfd_create`` (built against an older C library) or a sandbox that forbids
+    it: the workers' tables go through an unlinked file, with the same results."""
+    one = simulate(contract, paths=4, keep_paths=2, workers=1)
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    two = simulate(contract, paths=4, keep_paths=2, workers=2)
+    for table in ("daily", "monthly"):
+        pd.testing.assert_frame_equal(getattr(two, table), getattr(one, table), check_exact=True, obj=table)

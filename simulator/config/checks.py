@@ -224,28 +224,31 @@ def check_tuning(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
                                       f"valid: {lo:g} … {hi:g} of nameplate, or dynamic")
 
 
-#: Most blocks a day the start's network hashrate and difficulty may imply (Bitcoin's target is 144):
-#: beyond it the hashrate is in the wrong unit (H/s given for EH/s is 10¹⁸ times too large) or absurd.
-MAX_START_BLOCKS_PER_DAY = 1e6
+#: Most blocks a day the start's network hashrate and difficulty may imply: 100 times Bitcoin's 144
+#: (difficulty follows hashrate within days; real starts are within a few tens of per cent). Beyond it
+#: the hashrate is in the wrong unit (PH/s given for EH/s is 1,000 times too large, H/s 10¹⁸) or absurd.
+MAX_START_BLOCKS_PER_DAY = 14_400.0
 
 
 def check_network_scale(scenario: Scenario, library: Mapping) -> Iterator[Problem]:
-    """The start's hashrate mines fewer than :data:`MAX_START_BLOCKS_PER_DAY` blocks a day at the start's
-    difficulty: ``86,400 s × H / (D × 2³²)`` (144 when the two agree)."""
-    n = scenario.network
-    ehs = getattr(n.hashrate, "initial_ehs", None)
-    if ehs is None:
-        return
-    blocks = 86_400 * ehs * 1e18 / (n.initial_difficulty * 2**32)
-    if blocks > MAX_START_BLOCKS_PER_DAY:
-        yield ("network", "hashrate", "initial_ehs"), (
-            f"{ehs:g} EH/s at difficulty {n.initial_difficulty:.4g} mines {blocks:.3g} blocks a day (144 when they "
-            f"agree); valid: at most {MAX_START_BLOCKS_PER_DAY:.0e} a day ({_max_ehs(n.initial_difficulty):.4g} EH/s): "
-            "the hashrate is in EH/s (1 EH/s = 1e18 H/s)")
+    """The start's hashrate mines at most :data:`MAX_START_BLOCKS_PER_DAY` blocks a day at the start's
+    difficulty (a csv hashrate's first day: :func:`simulator.engine.check_input_models`)."""
+    ehs = getattr(scenario.network.hashrate, "initial_ehs", None)
+    problem = None if ehs is None else network_scale_problem(ehs, scenario.network.initial_difficulty)
+    if problem is not None:
+        yield ("network", "hashrate", "initial_ehs"), problem
 
 
-def _max_ehs(difficulty: float) -> float:
-    return MAX_START_BLOCKS_PER_DAY * difficulty * 2**32 / 86_400 / 1e18
+def network_scale_problem(ehs: float, difficulty: float) -> str | None:
+    """What is wrong with a start of ``ehs`` EH/s at ``difficulty``: ``86,400 s × H / (D × 2³²)`` blocks a day
+    (144 when the two agree) above :data:`MAX_START_BLOCKS_PER_DAY`; None when nothing is."""
+    blocks = 86_400 * ehs * 1e18 / (difficulty * 2**32)
+    if not blocks > MAX_START_BLOCKS_PER_DAY:
+        return None
+    most_ehs = MAX_START_BLOCKS_PER_DAY * difficulty * 2**32 / 86_400 / 1e18
+    return (f"{ehs:g} EH/s at difficulty {difficulty:.4g} mines {blocks:.3g} blocks a day (144 when they agree); "
+            f"valid: at most {MAX_START_BLOCKS_PER_DAY:,.0f} a day ({most_ehs:.4g} EH/s): the hashrate is in EH/s "
+            "(1 EH/s = 1e18 H/s)")
 
 
 CHECKS = (check_unique_names, check_tuning, check_models_exist, check_sites_exist, check_dates,
