@@ -503,12 +503,12 @@ def total_memory_bytes() -> int | None:
         return None
 
 
-def check_input_models(scenario: Scenario) -> None:
+def check_input_models(scenario: Scenario, path_ids: np.ndarray | None = None) -> None:
     """Build every site's hourly price model before the run, so that an unreadable power profile
     or index parameters the all-in mean cannot hold are bad input (InputError: exit 2); and read a
-    csv network hashrate's first day, which must mine at most :data:`~simulator.config.checks.
-    MAX_START_BLOCKS_PER_DAY` blocks a day at the start's difficulty, as ``validate`` holds a
-    hashrate given in the scenario to (a file in TH/s or H/s for EH/s)."""
+    csv network hashrate's first day on the run's ``path_ids`` (default: the scenario's paths), which
+    must mine at most :data:`simulator.config.checks.MAX_START_BLOCKS_PER_DAY` blocks a day at the
+    start's difficulty, as ``validate`` holds a hashrate in the scenario (a file in TH/s, not EH/s)."""
     source = scenario.provenance.file if scenario.provenance else scenario.name
     for i, site in enumerate(scenario.sites):
         try:
@@ -519,7 +519,7 @@ def check_input_models(scenario: Scenario) -> None:
             raise InputError(source, 1, 1, f"sites[{i}].power: {exc}") from None
     if scenario.network.hashrate.model == "csv":
         model = network_models.hashrate_model(scenario, library_for(scenario))
-        streams = SimpleNamespace(path_ids=np.arange(scenario.paths))
+        streams = SimpleNamespace(path_ids=np.arange(scenario.paths) if path_ids is None else path_ids)
         first, _ = model.block(model.start(streams), 0, 1, streams)
         problem = network_scale_problem(float(np.max(first)), scenario.network.initial_difficulty)
         if problem is not None:
@@ -586,16 +586,17 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     paths = scenario.paths if paths is None else int(paths)
     check_memory(scenario, paths if path_ids is None else len(path_ids), keep_paths, max_memory_bytes)
     ids = np.arange(paths) if path_ids is None else np.asarray(path_ids, dtype=np.int64)
-    check_input_models(scenario)
+    check_input_models(scenario, ids)
     if workers is None:
         workers = auto_workers(len(ids))
     workers = max(1, min(int(workers), len(ids))) if can_fork() else 1
     columns = daily_columns(scenario)
+    dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     if workers == 1:
         sim = _Simulation(scenario, seed, ids, keep_paths, progress, daily_quantiles=daily_quantiles)
         out, quantiles = sim.run(), sim.report.quantiles.out
     else:
-        tables = SharedTables(ids, keep_paths, pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D"),
+        tables = SharedTables(ids, keep_paths, dates,
                               list(MONTHLY_LINES + (FINANCE_MONTHLY_LINES if scenario.company is not None else ())),
                               list(columns))
 
@@ -609,7 +610,6 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
             out = _join_chunks(parts, tables)
         finally:
             tables.close()
-    dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     taken = quantile_columns(columns, daily_quantiles)
     daily_quantiles = None if taken == [] else daily_quantile_frame(
         dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns) if taken is None or j in taken})

@@ -18,9 +18,11 @@ import contextlib
 import multiprocessing
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from simulator import shared_network
 from simulator.config.schema import Scenario
-from simulator.engine import DEFAULT_KEEP_PATHS, check_memory, check_input_models, simulate
+from simulator.engine import DEFAULT_KEEP_PATHS, check_input_models, check_memory, simulate
 from simulator.errors import InputError
 from simulator.progress import stages
 from simulator.results import Results
@@ -73,7 +75,7 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
         return
     for scenario, n in zip(scenarios, paths):  # bad input fails here, before any process starts
         check_memory(scenario, n, options.get("keep_paths", DEFAULT_KEEP_PATHS), options.get("max_memory_bytes"))
-        check_input_models(scenario)
+        check_input_models(scenario, np.arange(n))
     context = multiprocessing.get_context("fork")
     done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
     _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
