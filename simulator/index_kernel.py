@@ -6,7 +6,7 @@ every small call, :mod:`simulator.lazy_kernel`):
 * :func:`index_hours` — :meth:`simulator.market.power.IndexPowerModel._simulate`'s hourly prices
   ``min(c, max(f, n if negative else B s + J [spike]))`` from the daily base, the shape and the
   day's uniforms;
-* :func:`call_hours` — :func:`simulator.site.demand_response_calls`: the ``Σ_h [u_h < p]`` dearest
+* :func:`call_hours` — :func:`simulator.grid_programmes.demand_response_calls`: the ``Σ_h [u_h < p]`` dearest
   hours of each column (ties by the smaller draw, then the earlier hour, as ``np.lexsort``);
 * :func:`dispatch` — :func:`simulator.site.dispatch_site` → :func:`simulator.site.dispatch_day`
   without margins: the running count ``k`` (cohorts with ``e ≤ e*``,

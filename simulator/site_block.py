@@ -24,7 +24,7 @@ and on a PPA site a change of PPA in force (expiry) or of the site being online 
 the contract). Day by day, over the block's computed arrays, only what is sequential: the stop
 and retire counters (:func:`simulator.site.policy_step`, cheap ``(cohorts, paths)`` operations on
 the block's margins, after which the segments where a cohort is stopped are dispatched again
-without it) and the 4CP peak recorder (:meth:`simulator.site.FourCpCharges.day`). A retire
+without it) and the 4CP peak recorder (:meth:`simulator.grid_programmes.FourCpCharges.day`). A retire
 policy retires cohorts in place in the fleet's units, in a block of one day (the engine cuts a
 block to the days in which no cohort can retire: :class:`simulator.block.Blocks`).
 """
@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator import site as site_model, units
+from simulator import grid_programmes, site as site_model, units
 from simulator.columns import VALUES_PER_CALL, as_columns
 from simulator.finance import segments as finance_segments
 from simulator.fleet import FailureState, retire_cohorts
@@ -94,7 +94,7 @@ class SiteState:
     common: PathStreams | None = None
     dr_streams: PathStreams | None = None
     dr_draws: np.ndarray | None = None
-    four_cp: site_model.FourCpCharges | None = None
+    four_cp: grid_programmes.FourCpCharges | None = None
     fcp_streams: PathStreams | None = None
     losing_days: np.ndarray | None = None
     stopped: np.ndarray | None = None
@@ -235,7 +235,7 @@ def _segments(plan: SitePlan, day0: int, n: int, x: _Days) -> list[_Segment]:
                 hosted_mw = site.hosting.mw if site.hosting is not None and not x.offline[lo] else 0.0
                 terms = site_model.ppa_terms(site.power, ppa, hosted_mw)
         if x.dr_uniforms is not None:
-            calls = site_model.demand_response_calls(site.demand_response, _columns(x.dr_uniforms[lo:hi]),
+            calls = grid_programmes.demand_response_calls(site.demand_response, _columns(x.dr_uniforms[lo:hi]),
                                                      _spread(plan.months[day0 + lo:day0 + hi], paths), price)
         online = _spread(~x.offline[lo:hi], paths)
         out.append(_Segment(lo, hi, paths, plan.derate_by_month[int(plan.months[day0 + lo])],
@@ -276,7 +276,7 @@ def _demand_response_uniforms(state: SiteState, day0: int, n: int, days: int) ->
 
 def _avoidance_hours(plan: SitePlan, day0: int, n: int) -> np.ndarray:
     """The block's 4CP avoidance hours ``(n, 24)``."""
-    return np.stack([site_model.four_cp_avoidance_hours(plan.site.four_cp, plan.dates[day])
+    return np.stack([grid_programmes.four_cp_avoidance_hours(plan.site.four_cp, plan.dates[day])
                      for day in range(day0, day0 + n)])
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import site as site_model, units
+from simulator import grid_programmes, site as site_model, units
 from simulator.config.checks import capacity_mw
 from simulator.fleet import Cohorts, FailureState
 from simulator.hardware import temperature_derate_fraction
@@ -74,7 +74,7 @@ def plan_site(scenario, index: int, cohorts: Cohorts, dates) -> SitePlan:
                     expansion_capex_usd=site_model.expansion_capex_usd_per_day(site.expansions, scenario.start,
                                                                                len(dates)),
                     pool_fee=scenario.pool.fee, policies=scenario.policies, dates=days, is_ppa=is_ppa,
-                    demand_response_credit_usd=site_model.demand_response_credit_usd_per_day(site.demand_response)
+                    demand_response_credit_usd=grid_programmes.demand_response_credit_usd_per_day(site.demand_response)
                     if site.demand_response else None)
 
 
@@ -98,7 +98,7 @@ def start_site(plan: SitePlan, seed: int, path_ids: np.ndarray, working: np.ndar
         state.fcp_streams = PathStreams(seed, f"four_cp:{plan.index}", path_ids)
         prior_mw = fcp.prior_4cp_mw if fcp.prior_4cp_mw is not None else \
             (plan.mw_per_unit * working[plan.mine]).sum(axis=0) * (1 + site.cooling_overhead)
-        state.four_cp = site_model.FourCpCharges(fcp, prior_mw, paths)
+        state.four_cp = grid_programmes.FourCpCharges(fcp, prior_mw, paths)
     return state
 
 

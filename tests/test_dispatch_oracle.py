@@ -260,7 +260,7 @@ def old_demand_response_calls(programme, u_hours, month, price):
        month=st.integers(1, 12), rows=st.sampled_from([1, 24]))
 def test_demand_response_calls_rank_only_the_called_paths_and_equal_the_old_ranking(seed, probability, month, rows):
     from simulator.config.schema import DemandResponse
-    from simulator.site import demand_response_calls
+    from simulator.grid_programmes import demand_response_calls
 
     rng = np.random.default_rng(seed)
     programme = DemandResponse(committed_mw=1.0, availability_usd_per_mw_month=5000.0, call_probability=probability,

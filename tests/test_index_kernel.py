@@ -16,7 +16,8 @@ import pytest
 from simulator import index_kernel, merit_order
 from simulator.config.schema import DemandResponse, Site
 from simulator.market import power
-from simulator.site import PpaTerms, SiteCohorts, demand_response_calls, dispatch_site, energy_bill, is_summer
+from simulator.grid_programmes import demand_response_calls, is_summer
+from simulator.site import PpaTerms, SiteCohorts, dispatch_site, energy_bill
 
 
 @pytest.fixture

@@ -235,7 +235,7 @@ def test_both_dispatchers_give_the_same_cohort_margins(seed, policy):
 
 def test_demand_response_calls_fall_on_the_days_dearest_hours():
     from simulator.config.schema import DemandResponse
-    from simulator.site import demand_response_calls
+    from simulator.grid_programmes import demand_response_calls
 
     rng = np.random.default_rng(5)
     programme = DemandResponse(committed_mw=1.0, availability_usd_per_mw_month=5000.0, call_probability=0.1,

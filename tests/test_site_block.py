@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from simulator import site as site_model, units
+from simulator import grid_programmes, site as site_model, units
 from simulator.config.checks import library_for
 from simulator.config.loader import Document, validate_document
 from simulator.finance import segments
@@ -137,10 +137,10 @@ def reference_site_day(plan, state, day, days, hashprice, tax, offline, hpc_mw, 
     if dr:
         if day % PROGRAMME_BLOCK_DAYS == 0:
             state.dr_draws = state.dr_streams.uniform((min(PROGRAMME_BLOCK_DAYS, days - day), units.HOURS_PER_DAY))
-        calls = site_model.demand_response_calls(dr, state.dr_draws[day % PROGRAMME_BLOCK_DAYS], date.month,
+        calls = grid_programmes.demand_response_calls(dr, state.dr_draws[day % PROGRAMME_BLOCK_DAYS], date.month,
                                                  hourly_price)
     if fcp:
-        avoid = site_model.four_cp_avoidance_hours(fcp, date)[:, None]
+        avoid = grid_programmes.four_cp_avoidance_hours(fcp, date)[:, None]
     ppa = site_model.ppa_price_usd_per_mwh(site.power, day, plan.expiry_day) if is_ppa else None
     hosted_mw = site.hosting.mw if site.hosting is not None and not offline else 0.0
     terms = site_model.ppa_terms(site.power, ppa, hosted_mw) if is_ppa else None
@@ -410,9 +410,9 @@ def test_demand_response_calls_take_each_columns_month():
     u = np.random.default_rng(0).random((24, 4))
     price = np.random.default_rng(1).random((24, 4))
     months = np.array([5, 5, 6, 6])
-    both = site_model.demand_response_calls(dr, u, months, price)
-    assert_array_equal(both[:, :2], site_model.demand_response_calls(dr, u[:, :2], 5, price[:, :2]))
-    assert_array_equal(both[:, 2:], site_model.demand_response_calls(dr, u[:, 2:], 6, price[:, 2:]))
+    both = grid_programmes.demand_response_calls(dr, u, months, price)
+    assert_array_equal(both[:, :2], grid_programmes.demand_response_calls(dr, u[:, :2], 5, price[:, :2]))
+    assert_array_equal(both[:, 2:], grid_programmes.demand_response_calls(dr, u[:, 2:], 6, price[:, 2:]))
 
 
 def test_a_site_without_cohorts_runs_its_programmes_through_summer():
