@@ -24,9 +24,9 @@ and on a PPA site a change of PPA in force (expiry) or of the site being online 
 the contract). Day by day, over the block's computed arrays, only what is sequential: the stop
 and retire counters (:func:`simulator.site.policy_step`, cheap ``(cohorts, paths)`` operations on
 the block's margins, after which the segments where a cohort is stopped are dispatched again
-without it) and the 4CP peak recorder (:meth:`simulator.grid_programmes.FourCpCharges.day`). A retire
-policy retires cohorts in place in the fleet's units, in a block of one day (the engine cuts a
-block to the days in which no cohort can retire: :class:`simulator.block.Blocks`).
+without it) and the 4CP peak recorder (:meth:`simulator.grid_programmes.FourCpCharges.day`). A
+retire policy retires cohorts in place in the fleet's units, in a block of one day (the engine
+cuts a block to the days in which no cohort can retire: :class:`simulator.block.Blocks`).
 """
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ def _segments(plan: SitePlan, day0: int, n: int, x: _Days) -> list[_Segment]:
                 terms = site_model.ppa_terms(site.power, ppa, hosted_mw)
         if x.dr_uniforms is not None:
             calls = grid_programmes.demand_response_calls(site.demand_response, _columns(x.dr_uniforms[lo:hi]),
-                                                     _spread(plan.months[day0 + lo:day0 + hi], paths), price)
+                                                          _spread(plan.months[day0 + lo:day0 + hi], paths), price)
         online = _spread(~x.offline[lo:hi], paths)
         out.append(_Segment(lo, hi, paths, plan.derate_by_month[int(plan.months[day0 + lo])],
                             _columns(x.hashprice[lo:hi]), price, online, calls,
@@ -313,7 +313,7 @@ def _dispatch(plan: SitePlan, state: SiteState, segments: list[_Segment], tax_us
                        for xs in ([r.cohort_margin_usd for r in runs], [seg.working > 0 for seg in segments]))
     stopped, retire = _policy_days(state, margin, present, segments[0].paths, policies)
     working = [seg.working for seg in segments]
-    if retire.any():  # a block of one day, so one segment (_policy_days asserts it)
+    if retire.any():  # a block of one day, so one segment (_policy_days raises otherwise)
         retire_cohorts(units_state, retired_units, plan.mine, retire)
         working = [segments[0].cols(units_state.working[plan.mine] * segments[0].trim(segments[0].online))]
     if not (stopped.any() or retire.any()):

@@ -125,9 +125,9 @@ def test_overrides_fail_cleanly(key, value, runner):
     ("events[0]={date: 2026-03-01, kind: hashrate_shock, change_pct: 1e25}", "events[0].change_pct", "<= 1000"),
 ])
 def test_an_absurd_network_hashrate_is_bad_input_not_a_failed_run(override, key, hint, runner, tmp_path):
-    """A hashrate that would mine 1,000 or 10¹⁸ times Bitcoin's blocks a day is refused by ``validate`` and ``run`` alike: exit 2
-    and a file:line:col line naming the key, before anything is simulated or written (the run would
-    otherwise stop with 'simulation failed' on day 0 or the shock's day)."""
+    """A hashrate that would mine 1,000 or 10¹⁸ times Bitcoin's blocks a day is refused by ``validate`` and
+    ``run`` alike: exit 2 and a file:line:col line naming the key, before anything is simulated or
+    written (the run would otherwise go on with absurd numbers, or stop with 'simulation failed')."""
     for args in (["validate", str(CONTRACT)], ["run", str(CONTRACT), "--paths", "2", "--out", str(tmp_path / "o")]):
         result = runner.invoke(main, [*args, "--set", override])
         assert result.exit_code == 2, (result.exit_code, result.stderr)
