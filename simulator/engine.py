@@ -448,6 +448,11 @@ def daily_columns(scenario: Scenario) -> tuple[str, ...]:
         + (FINANCE_DAILY_COLUMNS if scenario.company is not None else ()) + signals.SIGNAL_COLUMNS
 
 
+def monthly_lines(scenario: Scenario) -> tuple[str, ...]:
+    """The monthly table's lines of a run: operations', then finance's where there is a company."""
+    return MONTHLY_LINES + (FINANCE_MONTHLY_LINES if scenario.company is not None else ())
+
+
 def _join_chunks(parts: list[dict], tables: SharedTables) -> dict:
     """The per-path results of contiguous chunks (in path order) as one run's: metrics concatenated, the
     tables the chunks wrote."""
@@ -474,8 +479,7 @@ def estimate_memory_bytes(scenario: Scenario, paths: int, keep_paths: int) -> in
     """
     months = scenario.horizon_days // 28 + 2
     cohorts = len(scenario.fleet) + len(scenario.purchases)
-    lines = len(MONTHLY_LINES) + (len(FINANCE_MONTHLY_LINES) if scenario.company is not None else 0)
-    per_path = (months * lines * 3
+    per_path = (months * len(monthly_lines(scenario)) * 3
                 + cohorts * (2 * YEAR_DRAW_DAYS + 3 * OPS_BLOCK_DAYS + scenario.failures.repair_days + 20)
                 + 40 * OPS_BLOCK_DAYS
                 + len(scenario.sites) * POWER_BLOCK_DAYS * units.HOURS_PER_DAY * 4 + 8 * units.DAYS_PER_YEAR + 4000)
@@ -596,9 +600,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
         sim = _Simulation(scenario, seed, ids, keep_paths, progress, daily_quantiles=daily_quantiles)
         out, quantiles = sim.run(), sim.report.quantiles.out
     else:
-        tables = SharedTables(ids, keep_paths, dates,
-                              list(MONTHLY_LINES + (FINANCE_MONTHLY_LINES if scenario.company is not None else ())),
-                              list(columns))
+        tables = SharedTables(ids, keep_paths, dates, list(monthly_lines(scenario)), list(columns))
 
         def run_chunk(chunk, lo, chunk_quantiles, chunk_progress):
             yearly_lines = progress is True and lo == 0  # printed by the first worker alone
