@@ -63,22 +63,27 @@ def path_major_frame(path_ids: np.ndarray, time_name: str, times, columns: dict)
     """The table of ``columns`` (arrays ``(times, paths)``), one row per path and time, sorted by path
     then time (``path``, ``time_name``, then the columns in order).
 
-    Written path by path when the ids increase (a run's paths and its chunks): the rows a
-    stable sort on (path, time) of the time-major table would give, without the sort; float columns
-    then go through one block (:func:`fill_path_major`, :func:`block_frame`).
+    Written path by path (float columns through one block: :func:`fill_path_major`,
+    :func:`block_frame`), then sorted where the ids do not increase (:func:`by_path_then_time`).
     """
     path_ids = np.asarray(path_ids)
+    values = [np.asarray(v) for v in columns.values()]
+    if values and all(v.dtype == np.float64 for v in values):
+        block = np.empty((len(values), len(path_ids), len(times)))
+        fill_path_major(block, values)
+        frame = block_frame(path_ids, time_name, times, list(columns), block)
+    else:
+        frame = pd.DataFrame({"path": np.repeat(path_ids, len(times)), time_name: np.tile(times, len(path_ids)),
+                              **{c: v.T.reshape(-1) for c, v in zip(columns, values)}})
+    return by_path_then_time(frame, path_ids, time_name)
+
+
+def by_path_then_time(frame: pd.DataFrame, path_ids: np.ndarray, time_name: str) -> pd.DataFrame:
+    """A table written path by path in the order of ``path_ids``, sorted by path then time (a stable sort,
+    needed only where the ids do not increase)."""
     if np.all(path_ids[1:] > path_ids[:-1]):
-        values = [np.asarray(v) for v in columns.values()]
-        if values and all(v.dtype == np.float64 for v in values):
-            block = np.empty((len(values), len(path_ids), len(times)))
-            fill_path_major(block, values)
-            return block_frame(path_ids, time_name, times, list(columns), block)
-        return pd.DataFrame({"path": np.repeat(path_ids, len(times)), time_name: np.tile(times, len(path_ids)),
-                             **{c: v.T.reshape(-1) for c, v in zip(columns, values)}})
-    return pd.DataFrame({"path": np.tile(path_ids, len(times)), time_name: np.repeat(times, len(path_ids)),
-                         **{c: np.asarray(v).reshape(-1) for c, v in columns.items()}}
-                        ).sort_values(["path", time_name], kind="stable").reset_index(drop=True)
+        return frame
+    return frame.sort_values(["path", time_name], kind="stable").reset_index(drop=True)
 
 
 def fill_path_major(block: np.ndarray, values) -> None:
@@ -171,12 +176,10 @@ class SharedTables:
         mapping of the memory, sorted by path then time as :func:`path_major_frame` sorts them."""
         monthly, daily = self._views(mmap.mmap(self._fd, self._bytes, flags=mmap.MAP_PRIVATE))
         self.close()
-        frames = (block_frame(self.path_ids[self.keep], "date", self.dates.date, self.daily_names, daily),
-                  block_frame(self.path_ids, "month", self.months.date, self.monthly_names, monthly))
-        if np.all(self.path_ids[1:] > self.path_ids[:-1]):
-            return frames
-        return tuple(f.sort_values(["path", name], kind="stable").reset_index(drop=True)
-                     for f, name in zip(frames, ("date", "month")))
+        kept = self.path_ids[self.keep]
+        return (by_path_then_time(block_frame(kept, "date", self.dates.date, self.daily_names, daily), kept, "date"),
+                by_path_then_time(block_frame(self.path_ids, "month", self.months.date, self.monthly_names, monthly),
+                                  self.path_ids, "month"))
 
     def close(self) -> None:
         """Let the memory file go (a private mapping of it stays valid); again: nothing."""
