@@ -677,7 +677,7 @@ def _revenue_of_eras(h_start: np.ndarray, n: np.ndarray, fees_btc_per_block) -> 
         below_next = np.clip((era + 1) * chain.HALVING_INTERVAL - 1 - h_start, 0.0, n)
         below = np.clip(era * chain.HALVING_INTERVAL - 1 - h_start, 0.0, n)
         revenue = revenue + np.where(first_era + k <= last_era,
-                                     chain.subsidy_btc_of_heights(era * chain.HALVING_INTERVAL) * (below_next - below),
+                                     ERA_SUBSIDY_BTC[era.astype(np.intp)] * (below_next - below),
                                      0.0)
     return revenue
 
