@@ -16,10 +16,13 @@ from types import ModuleType
 class LazyKernel:
     """The compiled module ``module``, imported for a call of at least ``large_from`` units of work
     or once this process's numpy calls have spent ``numpy_at_most`` units (a call costs its size
-    plus its ``overhead``, the fixed cost of a numpy call in the same units)."""
+    plus its ``overhead``, the fixed cost of a numpy call in the same units); ``once_numba_runs``,
+    if given, is the budget once another kernel has imported numba (then only this module's cached
+    machine code is left to load, ~10 ms)."""
 
-    def __init__(self, module: str, large_from: int, numpy_at_most: int) -> None:
+    def __init__(self, module: str, large_from: int, numpy_at_most: int, once_numba_runs: int | None = None) -> None:
         self.module, self.large_from, self.numpy_at_most = module, large_from, numpy_at_most
+        self.once_numba_runs = numpy_at_most if once_numba_runs is None else once_numba_runs
         self.spent = 0
 
     def loaded(self) -> ModuleType | None:
@@ -29,7 +32,8 @@ class LazyKernel:
     def for_call(self, size: int, overhead: int = 0) -> ModuleType | None:
         """The compiled module for a call of ``size`` units, or None: run this call in numpy."""
         kernel = self.loaded()
-        if kernel is None and size < self.large_from and self.spent + size + overhead <= self.numpy_at_most:
+        budget = self.once_numba_runs if "numba" in sys.modules else self.numpy_at_most
+        if kernel is None and size < self.large_from and self.spent + size + overhead <= budget:
             self.spent += size + overhead
             return None
         return kernel or importlib.import_module(self.module)

@@ -186,8 +186,7 @@ class Ledger:
                                         else v.hpc_discount_rate, v.dcf_years, paths)
         self.btc_vol = structural.TrailingVol(paths, price_vol_annual)
         self.share_price_ring = Ring(30, paths)
-        self.intangible0_usd = self.equity_multiple0 = None  # the market's premium or discount on day 0 (structural.py)
-        self.assets0_usd = self.linked_share0 = self.btc_price0_usd = None
+        self.premium: structural.MarketPremium | None = None  # the market's premium or discount on day 0
         self.nav_per_share_usd = zeros()
         self._sbc_shares_today = zeros()
 
@@ -565,8 +564,9 @@ class Ledger:
                 - lines["liquidation_penalty_usd"])
 
     def _strike(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Diluted shares, face of the debt and its face-weighted years to maturity; in-the-money
-        convertibles (at the previous close) count as shares and leave the debt (if-converted)."""
+        """Diluted shares and each instrument's face and years to maturity ``(1 + debt books, paths)``, the
+        arrears first; in-the-money convertibles (at the previous close) count as shares and leave the
+        debt (if-converted)."""
         # options, RSUs and warrants by the treasury-stock method at the previous close (issue 18)
         diluted = (dilution.diluted_shares(self.shares, self.cfg.dilutive, self.share_price_usd) if self.cfg.dilutive
                    else self.shares)  # (none: it would add 0.0 to each count)
@@ -579,7 +579,7 @@ class Ledger:
                 if itm.any():  # (else it adds no shares and keeps its face)
                     diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
                     faces[i][itm] = 0.0
-        return diluted, faces.sum(axis=0), structural.face_weighted_years(faces, years)
+        return diluted, faces, years
 
     def _firm_value(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Asset value V and its BTC-linked part at the close (structural.py, DESIGN.md "Economics"):
@@ -603,35 +603,36 @@ class Ledger:
 
     def _share_price(self, day: int) -> np.ndarray:
         """Merton equity value of the assets and the market's premium, per diluted share, at today's
-        close (structural.py); sets the NAV per share (V − F) / diluted and, on day 0, the premium
-        the market close implies (else ``market_multiple``; 1 for ``method: multiple``)."""
-        v, market = self.cfg.valuation, self.cfg.market
-        diluted, face, years = self._strike(day)
+        close (:func:`structural.share_value`); sets the NAV per share (V − F) / diluted and, on day 0,
+        the premium the market close implies (else ``market_multiple``; 1 for ``method: multiple``)."""
+        v = self.cfg.valuation
+        diluted, faces, years = self._strike(day)
         assets, linked = self._firm_value(day)
-        sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
-        self.nav_usd, has_shares = assets - face, diluted > 0
-        self.nav_per_share_usd = np.zeros(self.paths)
-        np.divide(self.nav_usd, diluted, out=self.nav_per_share_usd, where=has_shares)
         if day == 0:
-            if market is not None:
-                intangible0 = structural.implied_asset_value_usd(market.share_price_usd * diluted, face, years, sigma,
-                                                                 v.risk_free_rate) - assets
-            else:
-                intangible0 = ((1.0 if v.method == "multiple" else v.market_multiple) - 1.0) * np.maximum(assets, 0.0)
-            self.intangible0_usd, self.equity_multiple0 = structural.split_discount(
-                intangible0, structural.merton_equity_usd(assets, face, years, sigma, v.risk_free_rate),
-                structural.merton_equity_usd(assets + intangible0, face, years, sigma, v.risk_free_rate))
-            self.assets0_usd, self.btc_price0_usd = assets, self.price_usd
-            self.linked_share0 = np.zeros(self.paths)
-            np.divide(linked, assets, out=self.linked_share0, where=assets > 0)
-        intangible = structural.market_intangible_usd(day, self.intangible0_usd, assets, self.assets0_usd,
-                                                      self.linked_share0, self.price_usd / self.btc_price0_usd,
-                                                      v.long_run_premium, v.premium_half_life_days)
-        equity = structural.merton_equity_usd(assets + intangible, face, years, sigma, v.risk_free_rate) \
-            * structural.equity_multiple(day, self.equity_multiple0, v.long_run_premium, v.premium_half_life_days)
-        per_share = np.zeros(self.paths)
-        np.divide(equity, diluted, out=per_share, where=has_shares)
-        return per_share
+            self.premium = self._premium(diluted, faces, years, assets, linked)
+        self.nav_usd, self.nav_per_share_usd, price = structural.share_value(
+            faces, years, diluted, assets, linked, self.btc_vol.value(), v.min_asset_vol_annual, self.premium,
+            self.price_usd, day, v.risk_free_rate)
+        return price
+
+    def _premium(self, diluted, faces, years, assets, linked) -> structural.MarketPremium:
+        """Day 0's premium or discount over the model's equity (structural.py): implied by the market
+        close if there is one, else ``market_multiple`` (1 for ``method: multiple``)."""
+        v, market = self.cfg.valuation, self.cfg.market
+        face, t = faces.sum(axis=0), structural.face_weighted_years(faces, years)
+        sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
+        if market is not None:
+            intangible0 = structural.implied_asset_value_usd(market.share_price_usd * diluted, face, t, sigma,
+                                                             v.risk_free_rate) - assets
+        else:
+            intangible0 = ((1.0 if v.method == "multiple" else v.market_multiple) - 1.0) * np.maximum(assets, 0.0)
+        intangible0, multiple0 = structural.split_discount(
+            intangible0, structural.merton_equity_usd(assets, face, t, sigma, v.risk_free_rate),
+            structural.merton_equity_usd(assets + intangible0, face, t, sigma, v.risk_free_rate))
+        linked_share0 = np.zeros(self.paths)
+        np.divide(linked, assets, out=linked_share0, where=assets > 0)
+        return structural.MarketPremium(intangible0, multiple0, assets, linked_share0, self.price_usd,
+                                        v.long_run_premium, v.premium_half_life_days)
 
     def _stock_compensation(self, share_price_usd) -> None:
         """SBC of the day: ``sbc_shares_per_year / 365`` shares expensed at the previous close, or

@@ -1,0 +1,105 @@
+"""The close's share value, compiled: :func:`simulator.finance.structural.share_value` in three passes over the paths.
+
+:func:`simulator.finance.structural.share_value` (numpy) is the reference: the face of the debt and its
+face-weighted years, the asset volatility, the NAV per share, the market's intangible and the
+equity multiple, Merton's call and the price per diluted share, about fifty numpy calls a day on
+``(paths,)`` arrays. The passes here do the same floating-point operations in the same order on
+each path, with numpy's semantics for the comparisons (``maximum``/``minimum``/``clip`` return the
+second operand on a tie and propagate NaN; a sum over instruments starts from +0.0), so
+every number is the reference's, bit for bit (tests/test_valuation_kernel.py). What numba computes
+differently is left to numpy between the passes: ``log`` of the asset-to-face ratio, ``exp(−rT)``
+and scipy's ``ndtr`` (numba's ``log``/``exp`` are the C library's, which differ from numpy's SIMD
+ones in the last bit for some arguments).
+
+Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
+this module imports numba, which :mod:`simulator.finance.structural` does only once a run's days
+pay for it (:data:`simulator.finance.structural.VALUATION_KERNEL`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from simulator.finance.structural import MIN_YEARS, OPEN_ENDED_YEARS
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _maximum(a, b):
+    """``np.maximum(a, b)``: NaN if either is, else ``b`` unless ``a > b`` (so ``b`` on a tie, e.g. ±0)."""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _clip01(x):
+    """``np.clip(x, 0.0, 1.0)``: ``min(max(x, 0), 1)`` with NaN kept and the bound on a tie."""
+    if x != x:
+        return x
+    y = x if x > 0.0 else 0.0
+    return y if y < 1.0 else 1.0
+
+
+@njit(cache=True, nogil=True)
+def prepare(faces, years, diluted, assets, linked, btc_vol, min_vol, intangible0, assets0, linked_share0,
+            price, price0, long_run, excess, decay):
+    """First pass: NAV and NAV per share, and Merton's inputs ``(V + G, F, T, σ√T, V/F)`` (the ratio
+    masked as the reference masks it). ``long_run`` says whether ``excess`` (``p_∞ − 1``) applies."""
+    m, paths = faces.shape
+    nav, nav_ps, value, face_out = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
+    t_out, sigma_out, sd_out, ratio = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
+    for p in range(paths):
+        face, weighted = 0.0, 0.0  # (numpy's sum over rows starts from +0.0)
+        for i in range(m):
+            face += faces[i, p]
+            weighted += faces[i, p] * years[i, p]
+        t_w = weighted / face if face > 0 else OPEN_ENDED_YEARS
+        v = assets[p]
+        w = linked[p] / v if v > 0 else 0.0
+        sigma = _maximum(min_vol, _clip01(w) * btc_vol[p])
+        nav[p] = v - face
+        nav_ps[p] = nav[p] / diluted[p] if diluted[p] > 0 else 0.0
+        w0 = _clip01(linked_share0[p])
+        scale = w0 * (price[p] / price0[p]) + 1.0 - w0
+        g = excess * v + (intangible0[p] - excess * assets0[p]) * scale * decay if long_run else intangible0[p] * scale
+        vm = v + g
+        f = _maximum(face, 0.0)
+        t = _maximum(t_w, MIN_YEARS)
+        value[p], face_out[p], t_out[p], sigma_out[p] = vm, f, t, sigma
+        sd_out[p] = sigma * math.sqrt(t)
+        if vm > 0 and f > 0:
+            ratio[p] = vm / f
+        else:
+            ratio[p] = 1.0 / (f if f > 0 else 1.0)
+    return nav, nav_ps, value, face_out, t_out, sigma_out, sd_out, ratio
+
+
+@njit(cache=True, nogil=True)
+def moneyness(log_ratio, sigma, t, sd, rate):
+    """Second pass: ``d₁``, ``d₂ = d₁ − σ√T`` and ``−rT`` from numpy's ``log(V/F)``."""
+    paths = log_ratio.shape[0]
+    d1, d2, minus_rt = np.empty(paths), np.empty(paths), np.empty(paths)
+    for p in range(paths):
+        s = sigma[p]
+        d = (log_ratio[p] + (rate + 0.5 * (s * s)) * t[p]) / sd[p]
+        d1[p], d2[p], minus_rt[p] = d, d - sd[p], -rate * t[p]
+    return d1, d2, minus_rt
+
+
+@njit(cache=True, nogil=True)
+def price_per_share(value, face, n1, n2, discount, multiple0, long_run, decay, diluted):
+    """Third pass: Merton's equity from scipy's ``N(d₁)``, ``N(d₂)`` and numpy's ``exp(−rT)``, times the
+    equity multiple, per diluted share."""
+    paths = value.shape[0]
+    out = np.empty(paths)
+    for p in range(paths):
+        v, f = value[p], face[p]
+        if v > 0:
+            equity = _maximum(v * n1[p] - f * discount[p] * n2[p], 0.0) if f > 0 else v
+        else:
+            equity = 0.0
+        m = 1.0 + (multiple0[p] - 1.0) * decay if long_run else multiple0[p]
+        out[p] = equity * m / diluted[p] if diluted[p] > 0 else 0.0
+    return out
