@@ -105,17 +105,18 @@ class CalendarDay:
 def calendar(dates: pd.DatetimeIndex) -> list[CalendarDay]:
     """One :class:`CalendarDay` per day; the horizon's first day starts a month and a quarter, its last ends one."""
     n = len(dates)
-    month = dates.year * 12 + dates.month
-    out = []
-    for i, date in enumerate(dates):
-        first, last = i == 0 or month[i - 1] != month[i], i == n - 1 or month[i + 1] != month[i]
-        out.append((i, first, last, date.month))
-    ends = [i for i, _, last, _ in out if last]
-    end_of = np.searchsorted(ends, np.arange(n))
-    return [CalendarDay(day=i, month_start=first, month_end=last,
-                        quarter_start=i == 0 or (first and m % 3 == 1), quarter_end=last and (m % 3 == 0 or i == n - 1),
-                        month_days=dates[i].days_in_month, days_left_in_month=int(ends[end_of[i]] - i))
-            for i, first, last, m in out]
+    month = np.asarray(dates.year * 12 + dates.month)
+    first = np.r_[True, month[1:] != month[:-1]] if n else np.zeros(0, dtype=bool)
+    last = np.r_[month[:-1] != month[1:], True] if n else np.zeros(0, dtype=bool)
+    ends = np.flatnonzero(last)
+    left = ends[np.searchsorted(ends, np.arange(n))] - np.arange(n)
+    quarter_start = first & (np.asarray(dates.month) % 3 == 1)
+    quarter_end = last & (np.asarray(dates.month) % 3 == 0)
+    if n:
+        quarter_start[0] = quarter_end[-1] = True
+    return [CalendarDay(*row) for row in zip(range(n), first.tolist(), last.tolist(), quarter_start.tolist(),
+                                             quarter_end.tolist(), np.asarray(dates.days_in_month).tolist(),
+                                             left.tolist())]
 
 
 #: The smallest price at which a share trades [USD]: SEC Regulation NMS Rule 612 lets a stock
