@@ -108,3 +108,27 @@ def test_cohort_book_values_equal_the_pure_function():
     for day in (0, 1, 2, 364, 365, 366, 17, 729, 730, 1_500, 3):
         cost = rng.uniform(1_000.0, 5_000.0, (6, 4))  # a new array each day: nothing is read from the cache
         assert _bits(kept.on(cost, day)) == _bits(depreciation.book_value_usd(cost, start, day, 2.5))
+
+
+@pytest.mark.parametrize("start, days", [("2026-01-01", 730), ("2024-02-29", 1100), ("2025-12-31", 1), ("2026-06-30", 2),
+                                         ("2026-03-15", 0)])
+def test_calendar_days_are_the_dates_own(start, days):
+    """Each day's month and quarter flags, month length and days left in its month, from the dates one by one;
+    the horizon's first day starts a month and a quarter and its last ends one."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from simulator.finance.ledger import calendar
+    dates = pd.date_range(start, periods=days, freq="D")
+    got = calendar(dates)
+    assert [c.day for c in got] == list(range(days))
+    for i, (c, d) in enumerate(zip(got, dates)):
+        month_end = i == days - 1 or (d + pd.Timedelta(days=1)).month != d.month
+        month_start = i == 0 or d.day == 1
+        assert (c.month_start, c.month_end) == (month_start, month_end), d
+        assert c.quarter_start == (i == 0 or (d.day == 1 and d.month % 3 == 1)), d
+        assert c.quarter_end == (i == days - 1 or (month_end and d.month % 3 == 0)), d
+        assert c.month_days == d.days_in_month
+        last = min(dates[-1].date(), dt.date(d.year, d.month, d.days_in_month))
+        assert c.days_left_in_month == (last - d.date()).days, d
