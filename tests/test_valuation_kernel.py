@@ -111,3 +111,23 @@ def test_a_one_path_two_year_run_keeps_the_close_in_numpy(monkeypatch):
     monkeypatch.delitem(sys.modules, lazy.module, raising=False)
     monkeypatch.delitem(sys.modules, "numba", raising=False)
     assert all(lazy.for_call(1, structural._NUMPY_VALUE_COST) is None for _ in range(730))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda paths: st.lists(
+    st.tuples(st.lists(st.one_of(st.just(0.0), st.floats(1e-4, 1e4)), min_size=paths, max_size=paths),
+              st.lists(st.one_of(st.just(0.0), st.floats(1.0, 1e6)), min_size=paths, max_size=paths)),
+    min_size=1, max_size=12)))
+def test_compiled_equity_returns_are_numpys_bit_for_bit(closes):
+    """Share and BTC prices (0 on some days: no return that day or the next) through both forms."""
+    from simulator.finance.equity_returns import EquityReturns
+
+    def run():
+        r = EquityReturns(len(closes[0][0]))
+        for day, (share, btc) in enumerate(closes):
+            r.track(day, np.array(share), np.array(btc))
+        return [r.sums[k] for k in r.sums] + [r.peak_share_price_usd, r.max_drawdown, r.first_share_price_usd]
+    with pytest.MonkeyPatch.context() as mp:
+        numpy_form, compiled, _ = both_forms(mp, run)
+    for a, b in zip(numpy_form, compiled):
+        assert_same_bits(a, b)

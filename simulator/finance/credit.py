@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.finance.instruments import collateral_btc, ltv_unguarded as ltv
+from simulator.lazy_kernel import LazyKernel
 
 #: Relative shortfall below which a top-up counts as complete (float noise).
 COVERED_RTOL = 1e-12
@@ -130,3 +131,31 @@ def collateral_step(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, pri
         released = np.where(release, np.maximum(pledged - collateral_btc(debt, price, terms.ltv_initial), 0.0), 0.0)
         pledged, treasury = pledged - released, treasury + released
     return CollateralStep(debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual)
+
+
+def collateral_close(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day, terms,
+                     ltv_release: float) -> CollateralStep | None:
+    """:func:`collateral_step` of a close, or None where :func:`collateral_quiet` says nothing moves; run
+    compiled (:mod:`simulator.finance.credit_kernel`, the same numbers) once a process's closes pay for it
+    (:data:`CREDIT_KERNEL`)."""
+    kernel = CREDIT_KERNEL.for_call(len(debt_usd), _NUMPY_CLOSE_COST)
+    if kernel is None:
+        if collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release):
+            return None
+        return collateral_step(day, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day, terms,
+                               ltv_release)
+    if kernel.quiet(debt_usd, pledged_btc, price_usd, cure_end_day, float(terms.ltv_margin_call), float(ltv_release)):
+        return None
+    return CollateralStep(*kernel.step(day, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day,
+                                       float(terms.ltv_initial), float(terms.ltv_margin_call),
+                                       float(terms.ltv_liquidation), int(terms.cure_days),
+                                       float(terms.liquidation_penalty), float(ltv_release), COVERED_RTOL))
+
+
+#: The compiled close: loaded for a close of at least 2¹² paths, or once a process has spent 2²² units
+#: on numpy closes (2¹⁶ once another kernel has loaded numba), each counting its paths plus
+#: :data:`_NUMPY_CLOSE_COST`, the numpy form's fixed cost (~50 µs a step, ~10 µs a quiet check) in
+#: units of one path's share (~0.05 µs). A one-path two-year run stays in numpy.
+CREDIT_KERNEL = LazyKernel("simulator.finance.credit_kernel", large_from=2**12, numpy_at_most=2**22,
+                           once_numba_runs=2**16)
+_NUMPY_CLOSE_COST = 512

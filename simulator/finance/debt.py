@@ -177,12 +177,11 @@ class BtcBackedBook:
             self._mature(ledger, alive, day)
         alive = alive & (self.balance_usd > 0)
         debt = np.where(alive, self.balance_usd, 0.0)
-        if credit.collateral_quiet(debt, self.pledged_btc, price_usd, self.cure_end_day, self.cfg, self.ltv_release):
+        step = credit.collateral_close(day, debt, self.pledged_btc, ledger.treasury_btc,
+                                       ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd, price_usd,
+                                       self.cure_end_day, self.cfg, self.ltv_release)
+        if step is None:
             return  # nothing moves today (the step's flows would all be 0)
-        step = credit.collateral_step(day, debt, self.pledged_btc,
-                                      ledger.treasury_btc, ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd,
-                                      price_usd, self.cure_end_day, self.cfg,
-                                      self.ltv_release)
         ledger.flag("margin_call", step.margin_call)
         ledger.flag("liquidation", step.liquidated)
         ledger.repay(step.cash_paid_usd)

@@ -54,6 +54,7 @@ from simulator.finance.books import AssetPool, LineBook, Ring
 from simulator.finance.contracts import ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import CohortBookValues
+from simulator.finance.equity_returns import EquityReturns
 from simulator.finance.hedges import DEFAULT_IMPLIED_VOL_ANNUAL, HedgeBook
 
 #: Income statement lines (monthly sums).
@@ -175,9 +176,7 @@ class Ledger:
         self.cum_pretax_usd, self.taxed_base_usd = zeros(), zeros()
         self.atm_used_usd, self.atm_shares_issued = zeros(), zeros()
         self.quarter_start_shares = self.shares.copy()
-        self.beta = {k: zeros() for k in ("n", "x", "y", "xx", "xy")}
-        self.peak_share_price_usd, self.max_drawdown = zeros(), np.full(paths, np.nan)
-        self._peaks_positive = False
+        self.returns = EquityReturns(paths)
         self.start_shares = float(company.shares_outstanding)
         self.previous_month_btc, self.previous_month_days, self.month_btc, self.month_days = zeros(), 0, zeros(), 0
         self.flows = None
@@ -656,36 +655,10 @@ class Ledger:
         self._issue(shares)
 
     def _track_equity_returns(self, day: int) -> None:
-        """Running sums for the equity beta and the running maximum drawdown."""
-        sp, price = self.share_price_usd, self.price_usd
-        positive = (sp > 0) & (price > 0)
-        if day > 0:
-            ok = positive & self._last_positive  # (yesterday's share price and BTC price > 0)
-            if ok.all():  # (the masks below would change nothing)
-                x, y = np.log(price / self._last_price), np.log(sp / self._last_share_price)
-            else:
-                x = np.log(np.where(ok, price / np.where(ok, self._last_price, 1.0), 1.0))
-                y = np.log(np.where(ok, sp / np.where(ok, self._last_share_price, 1.0), 1.0))
-            b = self.beta
-            b["n"] += ok
-            b["x"] += x
-            b["y"] += y
-            b["xx"] += x * x
-            b["xy"] += x * y
-            if self.cfg.hedges:  # the trailing volatility of the hedges' premiums
-                self.log_returns.push(np.log(price / self._last_price))
-        if day == 0:
-            self.first_share_price_usd = sp.copy()
-        self.peak_share_price_usd = peak = np.maximum(self.peak_share_price_usd, sp)
-        # a peak never falls (the share price is never NaN): once above 0 on every path, no mask is needed
-        self._peaks_positive = self._peaks_positive or bool((peak > 0).all())
-        if self._peaks_positive:
-            drawdown = (peak - sp) / peak
-        else:
-            drawdown = np.full(self.paths, np.nan)
-            np.divide(peak - sp, peak, out=drawdown, where=peak > 0)
-        self.max_drawdown = np.fmax(self.max_drawdown, drawdown)
-        self._last_share_price, self._last_price, self._last_positive = sp.copy(), price.copy(), positive
+        """The equity's returns and drawdown (equity_returns.py); with hedges, BTC's log returns for their premiums."""
+        if day > 0 and self.cfg.hedges:  # the trailing volatility of the hedges' premiums
+            self.log_returns.push(np.log(self.price_usd / self.returns.last_btc_price_usd))
+        self.returns.track(day, self.share_price_usd, self.price_usd)
 
     def _balance(self, day: int) -> dict:
         pledged = self.pledged_btc()
@@ -747,15 +720,15 @@ class Ledger:
         """Per-path figures the finance metrics are computed from."""
         last = self._balance(self.days - 1)
         diluted = self._strike(self.days - 1)[0]
-        b = self.beta
+        b, r = self.returns.sums, self.returns
         return {**self.lines.total_lines(), **{f"flag_{k}": v.astype(float) for k, v in self.flags.items()},
                 "end_treasury_btc": last["treasury_btc"] + last["pledged_btc"], "end_cash_usd": last["cash_usd"],
                 "end_debt_usd": last["debt_usd"] + last["arrears_usd"], "end_shares": last["shares_outstanding"],
                 "start_shares": np.full(self.paths, self.start_shares), "end_equity_value_usd": self.equity_value_usd,
-                "first_share_price_usd": self.first_share_price_usd, "end_share_price_usd": self.share_price_usd,
+                "first_share_price_usd": r.first_share_price_usd, "end_share_price_usd": self.share_price_usd,
                 "end_nav_usd": self.nav_usd, "end_diluted_shares": diluted,
                 "end_installed_ehs": self.flows.installed_ehs, "beta_n": b["n"], "beta_x": b["x"], "beta_y": b["y"],
-                "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": self.max_drawdown}
+                "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": r.max_drawdown}
 
     def monthly_arrays(self) -> dict[str, np.ndarray]:
         """``(months, paths)`` per finance line (flows summed, balance lines at month end)."""

@@ -103,3 +103,36 @@ def price_per_share(value, face, n1, n2, discount, multiple0, long_run, decay, d
         m = 1.0 + (multiple0[p] - 1.0) * decay if long_run else multiple0[p]
         out[p] = equity * m / diluted[p] if diluted[p] > 0 else 0.0
     return out
+
+
+@njit(cache=True, nogil=True)
+def return_ratios(share_price, btc_price, last_share_price, last_btc_price, last_positive):
+    """:class:`simulator.finance.equity_returns.EquityReturns`' first pass: ``P_t / P_{t−1}`` and
+    ``S_t / S_{t−1}`` where both prices were above 0 both days (else 1.0), that mask, and today's."""
+    paths = share_price.shape[0]
+    price_ratio, share_ratio = np.empty(paths), np.empty(paths)
+    ok, positive = np.empty(paths, dtype=np.bool_), np.empty(paths, dtype=np.bool_)
+    for p in range(paths):
+        positive[p] = share_price[p] > 0 and btc_price[p] > 0
+        ok[p] = positive[p] and last_positive[p]
+        price_ratio[p] = btc_price[p] / last_btc_price[p] if ok[p] else 1.0
+        share_ratio[p] = share_price[p] / last_share_price[p] if ok[p] else 1.0
+    return price_ratio, share_ratio, ok, positive
+
+
+@njit(cache=True, nogil=True)
+def add_returns(x, y, ok, share_price, n, sum_x, sum_y, sum_xx, sum_xy, peak, max_drawdown):
+    """The second pass, in place: the beta's sums from numpy's log returns ``x`` (BTC) and ``y`` (share),
+    the peak and the maximum drawdown (``np.fmax``: NaN only where both are; the drawdown is never −0.0)."""
+    for p in range(share_price.shape[0]):
+        n[p] += 1.0 if ok[p] else 0.0
+        sum_x[p] += x[p]
+        sum_y[p] += y[p]
+        sum_xx[p] += x[p] * x[p]
+        sum_xy[p] += x[p] * y[p]
+        top = _maximum(peak[p], share_price[p])
+        peak[p] = top
+        drawdown = (top - share_price[p]) / top if top > 0 else np.nan
+        m = max_drawdown[p]
+        if m != m or drawdown > m:
+            max_drawdown[p] = drawdown

@@ -1,0 +1,110 @@
+"""A BTC-backed loan's close, compiled: :func:`simulator.finance.credit.collateral_close` in passes over the paths.
+
+:func:`simulator.finance.credit.collateral_quiet` and :func:`simulator.finance.credit.collateral_step`
+(numpy) are the reference. Each of the step's blocks (margin call, cure ending, release) runs for
+every path once any path takes it, where a path that does not take it gets the block's ``+ 0.0``
+and ``− 0.0`` (which turn a ``−0.0`` into ``+0.0``); the passes here do the same, one pass a block,
+with the same floating-point operations in the same order and numpy's ``maximum``/``minimum``
+(NaN-propagating, the second operand on a tie), so every number is the reference's, bit for bit
+(tests/test_credit_kernel.py). There is nothing transcendental in the step.
+
+Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); loaded by
+:data:`simulator.finance.credit.CREDIT_KERNEL` once a run's closes pay for it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator.finance.valuation_kernel import _maximum
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _minimum(a, b):
+    """``np.minimum(a, b)``: NaN if either is, else ``b`` unless ``a < b``."""
+    if a != a:
+        return a
+    return a if a < b else b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ltv(debt, pledged, price):
+    """:func:`simulator.finance.instruments.ltv_unguarded` of one path (inf with nothing pledged, 0 without debt)."""
+    value = pledged * price
+    out = debt / value if value > 0 else np.inf
+    return 0.0 if debt <= 0 else out
+
+
+@njit(cache=True, nogil=True)
+def quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
+    """:func:`simulator.finance.credit.collateral_quiet`: no cure open and every owing path's LTV in
+    ``[ltv_release, ltv_margin_call)``."""
+    for p in range(debt.shape[0]):
+        if cure[p] == cure[p]:
+            return False
+    for p in range(debt.shape[0]):
+        level = _ltv(debt[p], pledged[p], price[p])
+        if not ((level >= ltv_release and level < ltv_margin_call) or debt[p] <= 0):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initial, ltv_margin_call, ltv_liquidation,
+         cure_days, liquidation_penalty, ltv_release, covered_rtol):
+    """:func:`simulator.finance.credit.collateral_step`'s arrays, in its field order."""
+    n = debt_in.shape[0]
+    debt, pledged, treasury, cure = debt_in.copy(), pledged_in.copy(), treasury_in.copy(), cure_in.copy()
+    paid, sold, settled, penalty, residual = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    owing, call = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+    liquidate, ending, release = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+    any_call = False
+    for p in range(n):
+        owing[p] = debt[p] > 0
+        call[p] = owing[p] and _ltv(debt[p], pledged[p], price[p]) >= ltv_margin_call
+        any_call = any_call or call[p]
+    if any_call:  # the margin call's top-up, then its cure
+        for p in range(n):
+            c = call[p]
+            posted = _minimum(_maximum(debt[p] / (price[p] * ltv_initial) - pledged[p], 0.0), treasury[p]) if c else 0.0
+            pledged[p] = pledged[p] + posted
+            treasury[p] = treasury[p] - posted
+            excess = _maximum(debt[p] - ltv_initial * pledged[p] * price[p], 0.0) if c else 0.0
+            paid[p] = _minimum(excess, _maximum(cash[p], 0.0))
+            debt[p] = debt[p] - paid[p]
+            uncovered = c and excess - paid[p] > covered_rtol * _maximum(debt[p], 1.0)
+            if uncovered and cure[p] != cure[p]:
+                cure[p] = day + cure_days
+            if c and not uncovered:
+                cure[p] = np.nan
+    any_ending = False
+    for p in range(n):
+        ending[p] = cure[p] == cure[p] and cure[p] <= day
+        liquidate[p] = ending[p]
+        any_ending = any_ending or ending[p]
+    if any_ending:  # a cure ends: liquidation where the LTV is still at or above ltv_liquidation
+        factor = 1.0 + liquidation_penalty
+        for p in range(n):
+            liquidate[p] = ending[p] and owing[p] and _ltv(debt[p], pledged[p], price[p]) >= ltv_liquidation
+            if ending[p]:
+                cure[p] = np.nan
+            if liquidate[p]:
+                sold[p] = _minimum(pledged[p], debt[p] * factor / (price[p] if price[p] > 0 else np.inf))
+                settled[p] = _minimum(debt[p], sold[p] * price[p] / factor)
+            penalty[p] = sold[p] * price[p] - settled[p]
+            if liquidate[p]:
+                residual[p] = debt[p] - settled[p]
+            treasury[p] = treasury[p] + (pledged[p] - sold[p] if liquidate[p] else 0.0)
+            if liquidate[p]:
+                pledged[p] = 0.0
+                debt[p] = 0.0
+    any_release = False
+    for p in range(n):
+        release[p] = not call[p] and debt[p] > 0 and _ltv(debt[p], pledged[p], price[p]) < ltv_release
+        any_release = any_release or release[p]
+    if any_release:  # collateral above what ltv_initial needs goes back to the treasury
+        for p in range(n):
+            released = _maximum(pledged[p] - debt[p] / (price[p] * ltv_initial), 0.0) if release[p] else 0.0
+            pledged[p] = pledged[p] - released
+            treasury[p] = treasury[p] + released
+    return debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual
