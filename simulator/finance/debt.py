@@ -110,9 +110,11 @@ class ConvertibleBook:
         self.coupon = np.full(paths, float(cfg.coupon))
         self.maturity_day = np.full(paths, _day_of(cfg.maturity, start))
         self._first_maturity_day = int(self.maturity_day.min())
+        self._one_maturity: int | None = _day_of(cfg.maturity, start)  # every path's, until a refinancing
 
     def years_left(self, day: int):
-        return _years_until(self.maturity_day, day)
+        # (one maturity on every path: the same double arithmetic as the array's, once)
+        return _years_until(self.maturity_day if self._one_maturity is None else self._one_maturity, day)
 
     def in_the_money(self, share_price_usd) -> np.ndarray:
         """Paths on which the note counts as shares (if-converted)."""
@@ -143,6 +145,7 @@ class ConvertibleBook:
             self.coupon = np.where(rest, self.coupon + self.cfg.refinance.spread, self.coupon)
             self.maturity_day = np.where(rest, day + round(self.cfg.refinance.years * units.DAYS_PER_YEAR),
                                          self.maturity_day)
+            self._one_maturity = None
             self._first_maturity_day = int(self.maturity_day.min())
         else:
             ledger.repay(np.where(rest, self.balance_usd, 0.0))
