@@ -18,17 +18,12 @@ from simulator import engine
 from simulator.config import load_scenario
 from simulator.finance import credit, credit_kernel
 
+import kernel_forms
+
 
 def both_forms(monkeypatch, fn):
     """``fn()`` with the credit kernel held in numpy, then forced, and the compiled steps taken."""
-    calls = []
-    step = credit_kernel.step
-    monkeypatch.setattr(credit_kernel, "step", lambda *a: calls.append(1) or step(*a))
-    out = []
-    for kernel in (None, credit_kernel):
-        monkeypatch.setattr(credit.CREDIT_KERNEL, "for_call", lambda *a, _k=kernel, **kw: _k)
-        out.append(fn())
-    return out[0], out[1], len(calls)
+    return kernel_forms.both_forms(monkeypatch, credit.CREDIT_KERNEL, credit_kernel, "step", fn)
 
 
 def same_step(a, b):

@@ -20,26 +20,13 @@ from simulator.config import load_scenario
 from simulator.finance import structural, valuation_kernel
 from simulator.lazy_kernel import LazyKernel
 
-
-def assert_same_bits(a, b, what=""):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (what, a.shape, b.shape)
-    if a.dtype == object:  # dates, names: equal values
-        assert a.tolist() == b.tolist(), what
-    else:
-        assert a.tobytes() == b.tobytes(), f"{what}: {a[:4]} vs {b[:4]}"
+import kernel_forms
+from kernel_forms import assert_same_bits
 
 
 def both_forms(monkeypatch, fn):
-    """``fn()`` with the valuation kernel held in numpy, then forced, and the compiled calls made."""
-    calls = []
-    prepare = valuation_kernel.prepare
-    monkeypatch.setattr(valuation_kernel, "prepare", lambda *a: calls.append(1) or prepare(*a))
-    out = []
-    for kernel in (None, valuation_kernel):
-        monkeypatch.setattr(structural.VALUATION_KERNEL, "for_call", lambda *a, _k=kernel, **kw: _k)
-        out.append(fn())
-    return out[0], out[1], len(calls)
+    """``fn()`` with the valuation kernel held in numpy, then forced, and the compiled closes made."""
+    return kernel_forms.both_forms(monkeypatch, structural.VALUATION_KERNEL, valuation_kernel, "prepare", fn)
 
 
 # values a path's books take, with the edges the masks and ties turn on
