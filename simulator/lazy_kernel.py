@@ -32,8 +32,13 @@ class LazyKernel:
     def for_call(self, size: int, overhead: int = 0) -> ModuleType | None:
         """The compiled module for a call of ``size`` units, or None: run this call in numpy."""
         kernel = self.loaded()
-        budget = self.once_numba_runs if "numba" in sys.modules else self.numpy_at_most
+        budget = self.once_numba_runs if numba_runs() else self.numpy_at_most
         if kernel is None and size < self.large_from and self.spent + size + overhead <= budget:
             self.spent += size + overhead
             return None
         return kernel or importlib.import_module(self.module)
+
+
+def numba_runs() -> bool:
+    """Whether this process has imported numba (a kernel's load then costs only its cached machine code)."""
+    return "numba" in sys.modules

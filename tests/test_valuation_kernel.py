@@ -32,6 +32,7 @@ def both_forms(monkeypatch, fn):
 # values a path's books take, with the edges the masks and ties turn on
 AMOUNT = st.one_of(st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-300]), st.floats(-1e12, 1e12, allow_nan=False))
 POSITIVE = st.floats(1e-6, 1e12, allow_nan=False)
+PRICE = st.one_of(st.sampled_from([0.0, 5e-324]), POSITIVE)  # a BTC close of 0, or one that underflows
 
 
 @st.composite
@@ -42,15 +43,17 @@ def closes(draw):
     years = np.array([col(st.floats(1 / 365, 12.0)) for _ in range(books + 1)]).reshape(books + 1, paths)
     long_run = draw(st.one_of(st.none(), st.floats(0.5, 3.0)))
     premium = structural.MarketPremium(col(st.one_of(st.just(0.0), POSITIVE)), col(st.floats(0.05, 1.0)),
-                                       col(AMOUNT), col(st.floats(-0.5, 1.5)), col(POSITIVE), long_run,
+                                       col(AMOUNT), col(st.floats(-0.5, 1.5)), col(PRICE), long_run,
                                        draw(st.floats(30.0, 2000.0)))
     return dict(faces_usd=faces, years=years, diluted=col(st.one_of(st.just(0.0), POSITIVE)), assets_usd=col(AMOUNT),
                 btc_linked_usd=col(AMOUNT), btc_vol_annual=col(st.floats(0.0, 2.0)),
-                min_vol_annual=draw(st.floats(0.01, 0.5)), premium=premium, btc_price_usd=col(POSITIVE),
+                min_vol_annual=draw(st.floats(0.01, 0.5)), premium=premium, btc_price_usd=col(PRICE),
                 day=draw(st.integers(1, 5000)), rate_annual=draw(st.floats(0.0, 0.1)))
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered")  # BTC-linked 1e12 over assets 1e-300, as it may
+@pytest.mark.filterwarnings("ignore:divide by zero")  # a day-0 BTC close of 0
+@pytest.mark.filterwarnings("ignore:invalid value")
 @settings(max_examples=300, deadline=None)
 @given(closes())
 def test_compiled_share_value_is_numpys_bit_for_bit(close):
@@ -82,22 +85,55 @@ def test_runs_with_the_compiled_share_value_are_the_same(monkeypatch, path, path
 
 
 def test_a_kernel_loads_sooner_once_numba_runs(monkeypatch):
-    lazy = LazyKernel("simulator.finance.valuation_kernel", large_from=100, numpy_at_most=50, once_numba_runs=10)
-    monkeypatch.delitem(sys.modules, "simulator.finance.valuation_kernel", raising=False)
-    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    from simulator import lazy_kernel
+    lazy = LazyKernel("json", large_from=100, numpy_at_most=50, once_numba_runs=10)  # (a module any process has)
+    monkeypatch.delitem(sys.modules, "json", raising=False)
+    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
     assert lazy.for_call(5, 3) is None and lazy.spent == 8  # numba not imported: the larger budget
-    monkeypatch.setitem(sys.modules, "numba", importlib.import_module("numba"))
+    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: True)
     assert lazy.for_call(1, 0) is None and lazy.spent == 9
     assert lazy.for_call(1, 1) is not None  # 9 + 2 > 10: once numba runs, the smaller budget
     assert lazy.for_call(1000) is lazy.loaded()
 
 
 def test_a_one_path_two_year_run_keeps_the_close_in_numpy(monkeypatch):
+    from simulator import lazy_kernel
     lazy = structural.VALUATION_KERNEL
     monkeypatch.setattr(lazy, "spent", 0)
-    monkeypatch.delitem(sys.modules, lazy.module, raising=False)
-    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    monkeypatch.setattr(lazy, "loaded", lambda: None)
+    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
     assert all(lazy.for_call(1, structural._NUMPY_VALUE_COST) is None for _ in range(730))
+
+
+def test_clip_keeps_numpys_signed_zero():
+    x = np.array([-0.0, 0.0, -1e-300, 1.0, 1.0000000000000002, np.nan, -np.inf, np.inf])
+    assert_same_bits(np.array([valuation_kernel._clip01(v) for v in x]), np.clip(x, 0.0, 1.0))
+
+
+@pytest.mark.parametrize("face", [231.0, 755.0, 1510.0])
+def test_face_weighted_years_below_one_day_are_floored_alike(monkeypatch, face):
+    """Every instrument at its last day: (F·m)/F falls one ulp below m = MIN_YEARS for these faces, both
+    forms floor it to m, and the floor changes the price on these paths (so a kernel without it fails)."""
+    from scipy.special import ndtr
+    m, paths = structural.MIN_YEARS, 4000
+    faces, years = np.full((2, paths), face / 2), np.full((2, paths), m)
+    t = structural.face_weighted_years(faces, years)
+    assert (t < m).all()
+    assets = np.random.default_rng(int(face)).uniform(0.9 * face, 1.1 * face, paths)
+    close = dict(faces_usd=faces, years=years, diluted=np.full(paths, 10.0), assets_usd=assets,
+                 btc_linked_usd=0.4 * assets, btc_vol_annual=np.full(paths, 0.6), min_vol_annual=0.2,
+                 premium=structural.MarketPremium(np.zeros(paths), np.ones(paths), assets, np.full(paths, 0.4),
+                                                  np.ones(paths), None, 365.0),
+                 btc_price_usd=np.ones(paths), day=10, rate_annual=0.04)
+    numpy_form, compiled, _ = both_forms(monkeypatch, lambda: structural.share_value(**close))
+    for a, b in zip(numpy_form, compiled):
+        assert_same_bits(a, b)
+
+    def call(years):  # Merton's call without the floor
+        sd = 0.24 * np.sqrt(years)
+        d1 = (np.log(assets / face) + (0.04 + 0.5 * 0.24 ** 2) * years) / sd
+        return assets * ndtr(d1) - face * np.exp(-0.04 * years) * ndtr(d1 - sd)
+    assert (call(t) != call(np.full(paths, m))).any()
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,7 +6,8 @@ every path once any path takes it, where a path that does not take it gets the b
 and ``− 0.0`` (which turn a ``−0.0`` into ``+0.0``); the passes here do the same, one pass a block,
 with the same floating-point operations in the same order and numpy's ``maximum``/``minimum``
 (NaN-propagating, the second operand on a tie), so every number is the reference's, bit for bit
-(tests/test_credit_kernel.py). There is nothing transcendental in the step.
+(tests/test_credit_kernel.py); ``error_model="numpy"`` makes a division by 0 give inf or NaN as numpy's
+does, instead of raising. There is nothing transcendental in the step.
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); loaded by
 :data:`simulator.finance.credit.CREDIT_KERNEL` once a run's closes pay for it.
@@ -16,10 +17,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.finance.valuation_kernel import _maximum
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _maximum(a, b):
+    """``np.maximum(a, b)``: NaN if either is, else ``b`` unless ``a > b`` (so ``b`` on a tie, e.g. ±0).
+    (A copy of :mod:`~simulator.finance.valuation_kernel`'s: numba's cache checks only this file.)"""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _minimum(a, b):
     """``np.minimum(a, b)``: NaN if either is, else ``b`` unless ``a < b``."""
     if a != a:
@@ -27,7 +36,7 @@ def _minimum(a, b):
     return a if a < b else b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _ltv(debt, pledged, price):
     """:func:`simulator.finance.instruments.ltv_unguarded` of one path (inf with nothing pledged, 0 without debt)."""
     value = pledged * price
@@ -35,7 +44,7 @@ def _ltv(debt, pledged, price):
     return 0.0 if debt <= 0 else out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
     """:func:`simulator.finance.credit.collateral_quiet`: no cure open and every owing path's LTV in
     ``[ltv_release, ltv_margin_call)``."""
@@ -49,7 +58,7 @@ def quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initial, ltv_margin_call, ltv_liquidation,
          cure_days, liquidation_penalty, ltv_release, covered_rtol):
     """:func:`simulator.finance.credit.collateral_step`'s arrays, in its field order."""

@@ -240,7 +240,7 @@ def share_value(faces_usd, years, diluted, assets_usd, btc_linked_usd, btc_vol_a
         nav, nav_per_share, value, face, t, sigma, sd, ratio = kernel.prepare(
             faces_usd, years, diluted, assets_usd, btc_linked_usd, btc_vol_annual, float(min_vol_annual),
             premium.intangible0_usd, premium.assets0_usd, premium.linked_share0, btc_price_usd,
-            premium.btc_price0_usd, long_run, excess, decay)
+            premium.btc_price0_usd, long_run, excess, decay, MIN_YEARS, OPEN_ENDED_YEARS)
         d1, d2, minus_rt = kernel.moneyness(np.log(ratio), sigma, t, sd, float(rate_annual))
         price = kernel.price_per_share(value, face, ndtr(d1), ndtr(d2), np.exp(minus_rt), premium.multiple0,
                                        long_run, decay, diluted)

@@ -22,10 +22,9 @@ import math
 import numpy as np
 from numba import njit
 
-from simulator.finance.structural import MIN_YEARS, OPEN_ENDED_YEARS
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _maximum(a, b):
     """``np.maximum(a, b)``: NaN if either is, else ``b`` unless ``a > b`` (so ``b`` on a tie, e.g. ±0)."""
     if a != a:
@@ -33,20 +32,22 @@ def _maximum(a, b):
     return a if a > b else b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _clip01(x):
-    """``np.clip(x, 0.0, 1.0)``: ``min(max(x, 0), 1)`` with NaN kept and the bound on a tie."""
+    """``np.clip(x, 0.0, 1.0)``: NaN kept, and ``x`` itself unless it is outside (so ``−0.0`` stays ``−0.0``)."""
     if x != x:
         return x
-    y = x if x > 0.0 else 0.0
-    return y if y < 1.0 else 1.0
+    y = x if x >= 0.0 else 0.0
+    return y if y <= 1.0 else 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def prepare(faces, years, diluted, assets, linked, btc_vol, min_vol, intangible0, assets0, linked_share0,
-            price, price0, long_run, excess, decay):
+            price, price0, long_run, excess, decay, min_years, open_ended_years):
     """First pass: NAV and NAV per share, and Merton's inputs ``(V + G, F, T, σ√T, V/F)`` (the ratio
-    masked as the reference masks it). ``long_run`` says whether ``excess`` (``p_∞ − 1``) applies."""
+    masked as the reference masks it). ``long_run`` says whether ``excess`` (``p_∞ − 1``) applies;
+    ``min_years`` and ``open_ended_years`` are :mod:`~simulator.finance.structural`'s (arguments, not
+    globals: numba would fix a global into its cached machine code)."""
     m, paths = faces.shape
     nav, nav_ps, value, face_out = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
     t_out, sigma_out, sd_out, ratio = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
@@ -55,7 +56,7 @@ def prepare(faces, years, diluted, assets, linked, btc_vol, min_vol, intangible0
         for i in range(m):
             face += faces[i, p]
             weighted += faces[i, p] * years[i, p]
-        t_w = weighted / face if face > 0 else OPEN_ENDED_YEARS
+        t_w = weighted / face if face > 0 else open_ended_years
         v = assets[p]
         w = linked[p] / v if v > 0 else 0.0
         sigma = _maximum(min_vol, _clip01(w) * btc_vol[p])
@@ -66,7 +67,7 @@ def prepare(faces, years, diluted, assets, linked, btc_vol, min_vol, intangible0
         g = excess * v + (intangible0[p] - excess * assets0[p]) * scale * decay if long_run else intangible0[p] * scale
         vm = v + g
         f = _maximum(face, 0.0)
-        t = _maximum(t_w, MIN_YEARS)
+        t = _maximum(t_w, min_years)
         value[p], face_out[p], t_out[p], sigma_out[p] = vm, f, t, sigma
         sd_out[p] = sigma * math.sqrt(t)
         if vm > 0 and f > 0:
@@ -76,7 +77,7 @@ def prepare(faces, years, diluted, assets, linked, btc_vol, min_vol, intangible0
     return nav, nav_ps, value, face_out, t_out, sigma_out, sd_out, ratio
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def moneyness(log_ratio, sigma, t, sd, rate):
     """Second pass: ``d₁``, ``d₂ = d₁ − σ√T`` and ``−rT`` from numpy's ``log(V/F)``."""
     paths = log_ratio.shape[0]
@@ -88,7 +89,7 @@ def moneyness(log_ratio, sigma, t, sd, rate):
     return d1, d2, minus_rt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def price_per_share(value, face, n1, n2, discount, multiple0, long_run, decay, diluted):
     """Third pass: Merton's equity from scipy's ``N(d₁)``, ``N(d₂)`` and numpy's ``exp(−rT)``, times the
     equity multiple, per diluted share."""
@@ -105,7 +106,7 @@ def price_per_share(value, face, n1, n2, discount, multiple0, long_run, decay, d
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def return_ratios(share_price, btc_price, last_share_price, last_btc_price, last_positive):
     """:class:`simulator.finance.equity_returns.EquityReturns`' first pass: ``P_t / P_{t−1}`` and
     ``S_t / S_{t−1}`` where both prices were above 0 both days (else 1.0), that mask, and today's."""
@@ -120,7 +121,7 @@ def return_ratios(share_price, btc_price, last_share_price, last_btc_price, last
     return price_ratio, share_ratio, ok, positive
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def add_returns(x, y, ok, share_price, n, sum_x, sum_y, sum_xx, sum_xy, peak, max_drawdown):
     """The second pass, in place: the beta's sums from numpy's log returns ``x`` (BTC) and ``y`` (share),
     the peak and the maximum drawdown (``np.fmax``: NaN only where both are; the drawdown is never −0.0)."""
