@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import units
+from simulator.lazy_kernel import LazyKernel
 
 #: Steps per year of the valuation grid.
 STEPS_PER_YEAR = 12
@@ -79,7 +80,12 @@ class ContractValuer:
         """Expected value of every project at the close of ``day`` ``(projects, paths)`` [USD].
 
         ``PV(a)`` is read from each project's tables by the path's age in days (:meth:`pv_parts`):
-        the module docstring's sums, regrouped by what multiplies them."""
+        the module docstring's sums, regrouped by what multiplies them. One compiled pass a project
+        (:func:`simulator.finance.firm_value_kernel.contract_value`, the same numbers) once a
+        process's closes pay for loading it (:data:`FIRM_VALUE_KERNEL`)."""
+        kernel = FIRM_VALUE_KERNEL.for_call(self.completed_day.size, _NUMPY_CONTRACT_COST * len(self.projects))
+        if kernel is not None:
+            return self._value_usd_compiled(kernel, day, rate_factor, power_price_usd_per_mwh)
         out = np.zeros(self.completed_day.shape)
         for j in range(len(self.projects)):
             done = self.completed_day[j] <= day  # NaN (not completed): False
@@ -100,6 +106,26 @@ class ContractValuer:
             build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
             before = pv * (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR) - build_left - self.gpu_capex_usd[j]
             out[j] = np.where(done, np.where(self.ended[j], 0.0, pv), before) if some_done else before
+        return out
+
+    def _value_usd_compiled(self, kernel, day: int, rate_factor, power_price_usd_per_mwh) -> np.ndarray:
+        """:meth:`value_usd` by ``kernel.contract_value``: the tables extended (and the pass run again)
+        only when a path's age passes them, as :meth:`pv_parts` extends them."""
+        out = np.empty(self.completed_day.shape)
+        for j, project in enumerate(self.projects):
+            wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
+            discount = (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR)
+            build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
+            unit_factor = project.revenue.kind != "colocation"
+            args = (self.completed_day[j], self.ended[j], float(day), rate_factor[j], unit_factor,
+                    power_price_usd_per_mwh[j])
+            tables = self._tables.get(j, (np.empty(0),) * 3)
+            final = len(tables[0]) > int(np.ceil(self.life_years[j] * units.DAYS_PER_YEAR))
+            done, max_age = kernel.contract_value(*args, *tables, _NO_AGE if final else len(tables[0]),
+                                                  float(discount), float(build_left), float(self.gpu_capex_usd[j]), out[j])
+            if not done:
+                kernel.contract_value(*args, *self.pv_parts(j, int(max_age)), _NO_AGE, float(discount), float(build_left),
+                                      float(self.gpu_capex_usd[j]), out[j])
         return out
 
     def pv_parts(self, j: int, max_age_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,6 +181,19 @@ class ContractValuer:
         if b <= 0:
             return float(day < s)
         return min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
+
+
+#: The compiled contract values and firm value (:mod:`simulator.finance.firm_value_kernel`): loaded for a
+#: close of at least 2¹² paths, or once a process has spent 2²² units on numpy closes (2¹⁶ once another
+#: kernel has loaded numba), as :data:`simulator.finance.structural.VALUATION_KERNEL`. A close counts
+#: its paths (times projects) plus the numpy form's fixed cost in units of one path's work (~0.05 µs):
+#: :data:`_NUMPY_CONTRACT_COST` a project (~25 µs), :data:`NUMPY_FIRM_VALUE_COST` the firm value (~20 µs).
+FIRM_VALUE_KERNEL = LazyKernel("simulator.finance.firm_value_kernel", large_from=2**12, numpy_at_most=2**22,
+                               once_numba_runs=2**16)
+_NUMPY_CONTRACT_COST = 512
+NUMPY_FIRM_VALUE_COST = 384
+#: An age every path's is below: the tables reach the end of the life, so no age extends them.
+_NO_AGE = np.iinfo(np.intp).max
 
 
 def _life_years(revenue, dcf_years: int) -> float:

@@ -51,7 +51,7 @@ import pandas as pd
 from simulator import units
 from simulator.finance import dilution, segments, structural, valuation
 from simulator.finance.books import AssetPool, LineBook, Ring
-from simulator.finance.contracts import ContractValuer
+from simulator.finance.contracts import FIRM_VALUE_KERNEL, NUMPY_FIRM_VALUE_COST, ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import CohortBookValues
 from simulator.finance.equity_returns import EquityReturns
@@ -548,14 +548,19 @@ class Ledger:
     def _hpc_value_usd(self, day: int) -> np.ndarray:
         """HPC projects in the firm's value: a signed contract at its expected present value net of the
         capex still to pay (:mod:`~simulator.finance.contracts`), an unsigned project at book value."""
-        f, total = self.flows, np.zeros(self.paths)
-        if not len(self.hpc_pools):
-            return total
-        signed_by = self.contracts.signed(day)  # (none signed yet: no contract to value)
-        value = self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh) if signed_by.any() else None
-        for j, signed in enumerate(signed_by):
-            total = total + (value[j] if signed else self._hpc_book_usd(j))
+        total = np.zeros(self.paths)
+        for value in self._hpc_values_usd(day) if len(self.hpc_pools) else ():
+            total = total + value
         return total
+
+    def _hpc_values_usd(self, day: int) -> np.ndarray:
+        """Each HPC project's value in the firm's (:meth:`_hpc_value_usd`) ``(projects, paths)`` [USD]."""
+        f, signed_by = self.flows, self.contracts.signed(day)  # (none signed yet: no contract to value)
+        value = (self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh) if signed_by.any()
+                 else np.empty((len(signed_by), self.paths)))
+        for j in np.flatnonzero(~signed_by):
+            value[j] = self._hpc_book_usd(j)
+        return value
 
     @staticmethod
     def _pretax(lines) -> np.ndarray:
@@ -586,6 +591,14 @@ class Ledger:
         cash + BTC (free and pledged) + other assets − other liabilities − deferred revenue + HPC
         projects + max(fleet at the ASIC price index + sites' non-HPC book value, the dcf/multiple EV)."""
         v, f, o = self.cfg.valuation, self.flows, self.cfg.opening
+        kernel = FIRM_VALUE_KERNEL.for_call(self.paths, NUMPY_FIRM_VALUE_COST) if v.method == "nav" else None
+        if kernel is not None:  # one compiled pass, the same numbers (simulator.finance.firm_value_kernel)
+            pledged = np.array([b.pledged_btc for b in self._btc_books]).reshape(len(self._btc_books), self.paths)
+            return kernel.nav_firm_value(
+                self.cash_usd, self.treasury_btc, pledged, float(o.btc_receivable), self.price_usd,
+                float(self._carried_assets_usd()), float(o.other_liabilities_usd), self.deferred_revenue_usd,
+                f.fleet_market_value_usd, self.sites.book_usd, self.sites.in_progress_usd, f.site_mw_hpc_share,
+                self._hpc_values_usd(day))
         btc = self.btc_held() * self.price_usd
         liquid = (self.cash_usd + btc + self._carried_assets_usd() - o.other_liabilities_usd
                   - self.deferred_revenue_usd.sum(axis=0))
