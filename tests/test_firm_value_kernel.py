@@ -106,8 +106,8 @@ def _ledger(draw, paths):
     valuer.observe(day, np.array([col(st.booleans()) for _ in chosen]).astype(bool).reshape(n, paths),
                    np.array([col(st.booleans()) for _ in chosen]).astype(bool).reshape(n, paths))
     opening = types.SimpleNamespace(btc_receivable=draw(st.sampled_from([0.0, 12.5])),
-                                    other_assets_usd=draw(st.sampled_from([0.0, 3e7])),
-                                    construction_in_progress_usd=draw(st.sampled_from([0.0, 1e6])),
+                                    other_assets_usd=draw(st.sampled_from([0.0, -0.0, 3e7])),
+                                    construction_in_progress_usd=draw(st.sampled_from([0.0, -0.0, 1e6])),
                                     other_liabilities_usd=draw(st.sampled_from([0.0, 2e7])))
     flows = types.SimpleNamespace(fleet_market_value_usd=col(), site_mw_hpc_share=col(st.sampled_from([0.0, -0.0, 0.3, 1.0])),
                                   hpc_rate_factor=np.array([col(st.floats(0.5, 2.0)) for _ in chosen]).reshape(n, paths),
