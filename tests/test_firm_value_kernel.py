@@ -171,3 +171,35 @@ def test_runs_with_the_compiled_firm_value_are_the_same(monkeypatch, path, paths
         assert list(a.columns) == list(b.columns)
         for column in a.columns:
             assert_same_bits(a[column].to_numpy(), b[column].to_numpy(), f"{what}.{column}")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_compiled_convertible_strike_is_numpys_bit_for_bit(data):
+    """:meth:`Ledger._strike` with convertibles (capped or not) in and out of the money, balances of 0,
+    share prices of 0, −0.0, NaN or at the conversion price, and shares of −0.0."""
+    from simulator.finance.debt import BtcBackedBook, ConvertibleBook
+
+    paths, draw = data.draw(st.integers(1, 6)), data.draw
+    col = lambda s: np.array(draw(st.lists(s, min_size=paths, max_size=paths)), dtype=float)  # noqa: E731
+    start, books = dt.date(2026, 1, 1), []
+    for _ in range(draw(st.integers(1, 3))):
+        conversion = draw(st.sampled_from([14.0, 20.0]))
+        cfg = types.SimpleNamespace(principal_usd=3e8, coupon=0.02, maturity=dt.date(2030, 3, 1),
+                                    conversion_price_usd=conversion,
+                                    capped_call_price_usd=draw(st.sampled_from([None, 1.5 * conversion])))
+        book = ConvertibleBook(cfg, start, paths)
+        book.balance_usd = col(st.sampled_from([0.0, 3e8, 1e8]))
+        books.append(book)
+    loan = types.SimpleNamespace(principal_usd=6e7, maturity=None, ltv_initial=0.5, ltv_release=None)
+    books.insert(draw(st.integers(0, len(books))), BtcBackedBook(loan, start, paths))
+    price = st.one_of(st.sampled_from([0.0, -0.0, np.nan, 14.0, 20.0, 21.0, 30.0, 1e6]), st.floats(0.0, 100.0))
+    fake = types.SimpleNamespace(cfg=types.SimpleNamespace(dilutive=[]), paths=paths, debt_books=books,
+                                 shares=col(st.sampled_from([-0.0, 0.0, 1.5e8])), share_price_usd=col(price),
+                                 arrears_usd=col(AMOUNT))
+    with pytest.MonkeyPatch.context() as mp:
+        numpy_form, compiled, calls = both_forms(mp, lambda: Ledger._strike(fake, 100), "convertible_strike")
+    assert calls == len(books) - 1
+    for name, a, b in zip(("diluted", "faces", "years"), numpy_form, compiled):
+        assert_same_bits(a, b, name)

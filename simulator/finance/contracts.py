@@ -187,11 +187,14 @@ class ContractValuer:
 #: close of at least 2¹² paths, or once a process has spent 2²² units on numpy closes (2¹⁶ once another
 #: kernel has loaded numba), as :data:`simulator.finance.structural.VALUATION_KERNEL`. A close counts
 #: its paths (times projects) plus the numpy form's fixed cost in units of one path's work (~0.05 µs):
-#: :data:`_NUMPY_CONTRACT_COST` a project (~25 µs), :data:`NUMPY_FIRM_VALUE_COST` the firm value (~20 µs).
+#: :data:`_NUMPY_CONTRACT_COST` a project (~25 µs), :data:`NUMPY_FIRM_VALUE_COST` the firm value (~20 µs),
+#: :data:`NUMPY_CONVERTIBLE_COST` a convertible in the strike.
 FIRM_VALUE_KERNEL = LazyKernel("simulator.finance.firm_value_kernel", large_from=2**12, numpy_at_most=2**22,
                                once_numba_runs=2**16)
 _NUMPY_CONTRACT_COST = 512
 NUMPY_FIRM_VALUE_COST = 384
+#: A convertible's if-converted shares in the numpy form (~10 µs while in the money) in the same units.
+NUMPY_CONVERTIBLE_COST = 192
 #: An age every path's is below: the tables reach the end of the life, so no age extends them.
 _NO_AGE = np.iinfo(np.intp).max
 

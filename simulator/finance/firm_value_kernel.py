@@ -85,3 +85,50 @@ def nav_firm_value(cash_usd, treasury_btc, pledged_btc, receivable_btc, price_us
         assets[p] = liquid + operations + hpc
         linked[p] = btc_usd + operations
     return assets, linked
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _minimum(a, b):
+    """``np.minimum(a, b)``: NaN if either is, else ``b`` unless ``a < b`` (so ``b`` on a tie, e.g. ±0)."""
+    if a != a:
+        return a
+    return a if a < b else b
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _clip01(x):
+    """``np.clip(x, 0.0, 1.0)``: NaN kept, and ``x`` itself unless it is outside (so ``−0.0`` stays ``−0.0``)."""
+    if x != x:
+        return x
+    y = x if x >= 0.0 else 0.0
+    return y if y <= 1.0 else 1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def convertible_strike(diluted, face, balance_usd, share_price_usd, conversion_price_usd, cap_price_usd, has_cap):
+    """A convertible in :meth:`simulator.finance.ledger.Ledger._strike`, if-converted: where its balance is
+    above 0 and the share price above the conversion price ``K`` its face (``face``, written in place)
+    is 0 and the diluted shares gain ``balance / K × (1 − c)``, ``c = clip((min(S, cap) − K) / S, 0, 1)``
+    the capped call's offset (0 without a cap). Returns ``(any in the money, diluted)``: ``diluted``
+    itself when none is (the numpy form adds nothing then), else a new array (``+ 0.0`` on the others)."""
+    paths = diluted.shape[0]
+    itm = np.empty(paths, dtype=np.bool_)
+    some = False
+    for p in range(paths):
+        itm[p] = balance_usd[p] > 0 and share_price_usd[p] > conversion_price_usd
+        some = some or itm[p]
+    if not some:
+        return False, diluted
+    out = np.empty(paths)
+    for p in range(paths):
+        if itm[p]:
+            s = share_price_usd[p]
+            offset = 0.0
+            if has_cap:
+                gain = _minimum(s, cap_price_usd) - conversion_price_usd
+                offset = _clip01(gain / s if s > conversion_price_usd and s > 0 else 0.0)
+            out[p] = diluted[p] + balance_usd[p] / conversion_price_usd * (1 - offset)
+            face[p] = 0.0
+        else:
+            out[p] = diluted[p] + 0.0
+    return True, out

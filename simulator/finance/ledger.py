@@ -51,7 +51,8 @@ import pandas as pd
 from simulator import units
 from simulator.finance import dilution, segments, structural, valuation
 from simulator.finance.books import AssetPool, LineBook, Ring
-from simulator.finance.contracts import FIRM_VALUE_KERNEL, NUMPY_FIRM_VALUE_COST, ContractValuer
+from simulator.finance.contracts import (FIRM_VALUE_KERNEL, NUMPY_CONVERTIBLE_COST, NUMPY_FIRM_VALUE_COST,
+                                        ContractValuer)
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import CohortBookValues
 from simulator.finance.equity_returns import EquityReturns
@@ -579,7 +580,14 @@ class Ledger:
         faces[0], years[0] = self.arrears_usd, structural.MIN_YEARS
         for i, book in enumerate(self.debt_books, start=1):
             faces[i], years[i] = book.balance_usd, book.years_left(day)
-            if isinstance(book, ConvertibleBook):
+            kernel = FIRM_VALUE_KERNEL.for_call(self.paths, NUMPY_CONVERTIBLE_COST) if isinstance(book, ConvertibleBook) \
+                else None
+            if kernel is not None:  # one compiled pass, the same numbers (simulator.finance.firm_value_kernel)
+                cap = book.cfg.capped_call_price_usd
+                diluted = kernel.convertible_strike(diluted, faces[i], book.balance_usd, self.share_price_usd,
+                                                    float(book.cfg.conversion_price_usd), float(cap or 0.0),
+                                                    cap is not None)[1]
+            elif isinstance(book, ConvertibleBook):
                 itm = book.in_the_money(self.share_price_usd)
                 if itm.any():  # (else it adds no shares and keeps its face)
                     diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
