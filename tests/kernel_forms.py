@@ -26,3 +26,27 @@ def assert_same_bits(a, b, what=""):
         assert a.tolist() == b.tolist(), what
     else:
         assert a.tobytes() == b.tobytes(), f"{what}: {a.reshape(-1)[:4]} vs {b.reshape(-1)[:4]}"
+
+
+def assert_same_runs(a, b):
+    """Two runs' ``(path_metrics, monthly, daily)`` equal byte for byte, column by column."""
+    assert a[0].keys() == b[0].keys()
+    for name in a[0]:
+        assert_same_bits(a[0][name], b[0][name], f"path_metrics.{name}")
+    for x, y, what in zip(a[1:], b[1:], ("monthly", "daily")):
+        assert list(x.columns) == list(y.columns)
+        for column in x.columns:
+            assert_same_bits(x[column].to_numpy(), y[column].to_numpy(), f"{what}.{column}")
+
+
+def run_forms(both, path: str, paths: int):
+    """``(scenario, run in numpy, run compiled, compiled calls)`` of the scenario at ``path``; ``both(fn)``
+    runs ``fn`` in both forms (:func:`both_forms` with its kernel bound)."""
+    from simulator import engine
+    from simulator.config import load_scenario
+    scenario = load_scenario(path)
+
+    def run():
+        r = engine.simulate(scenario, paths=paths, keep_paths=paths, workers=1)
+        return r.path_metrics, r.monthly, r.daily
+    return (scenario, *both(run))

@@ -17,8 +17,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from simulator import engine
-from simulator.config import load_scenario
 from simulator.config.schema.hpc import HpcProject
 from simulator.finance import contracts, firm_value_kernel
 from simulator.finance.contracts import ContractValuer
@@ -157,20 +155,10 @@ def test_the_contract_pass_extends_the_tables_as_the_numpy_form_does(monkeypatch
                                          ("scenarios/companies/terawulf.yaml", 12),
                                          ("scenarios/companies/iren.yaml", 12)])
 def test_runs_with_the_compiled_firm_value_are_the_same(monkeypatch, path, paths):
-    scenario = load_scenario(path)
-
-    def run():
-        r = engine.simulate(scenario, paths=paths, keep_paths=paths, workers=1)
-        return r.path_metrics, r.monthly, r.daily
-    numpy_form, compiled, calls = both_forms(monkeypatch, run, "nav_firm_value")
+    scenario, numpy_form, compiled, calls = kernel_forms.run_forms(
+        lambda fn: both_forms(monkeypatch, fn, "nav_firm_value"), path, paths)
     assert calls >= scenario.horizon_days  # every close ran compiled
-    assert numpy_form[0].keys() == compiled[0].keys()
-    for name in numpy_form[0]:
-        assert_same_bits(numpy_form[0][name], compiled[0][name], f"path_metrics.{name}")
-    for a, b, what in zip(numpy_form[1:], compiled[1:], ("monthly", "daily")):
-        assert list(a.columns) == list(b.columns)
-        for column in a.columns:
-            assert_same_bits(a[column].to_numpy(), b[column].to_numpy(), f"{what}.{column}")
+    kernel_forms.assert_same_runs(numpy_form, compiled)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value")

@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from simulator import engine
-from simulator.config import load_scenario
 from simulator.finance import structural, valuation_kernel
 from simulator.lazy_kernel import LazyKernel
 
@@ -68,20 +66,9 @@ def test_compiled_share_value_is_numpys_bit_for_bit(close):
                                          ("scenarios/companies/iren.yaml", 12),
                                          ("scenarios/companies/mara.yaml", 12)])
 def test_runs_with_the_compiled_share_value_are_the_same(monkeypatch, path, paths):
-    scenario = load_scenario(path)
-
-    def run():
-        r = engine.simulate(scenario, paths=paths, keep_paths=paths, workers=1)
-        return r.path_metrics, r.monthly, r.daily
-    numpy_form, compiled, calls = both_forms(monkeypatch, run)
+    scenario, numpy_form, compiled, calls = kernel_forms.run_forms(lambda fn: both_forms(monkeypatch, fn), path, paths)
     assert calls >= scenario.horizon_days  # every close ran compiled (day 0 twice without a market close)
-    assert numpy_form[0].keys() == compiled[0].keys()
-    for name in numpy_form[0]:
-        assert_same_bits(numpy_form[0][name], compiled[0][name], f"path_metrics.{name}")
-    for a, b, what in zip(numpy_form[1:], compiled[1:], ("monthly", "daily")):
-        assert list(a.columns) == list(b.columns)
-        for column in a.columns:
-            assert_same_bits(a[column].to_numpy(), b[column].to_numpy(), f"{what}.{column}")
+    kernel_forms.assert_same_runs(numpy_form, compiled)
 
 
 def test_a_kernel_loads_sooner_once_numba_runs(monkeypatch):
