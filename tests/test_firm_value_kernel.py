@@ -191,3 +191,16 @@ def test_compiled_convertible_strike_is_numpys_bit_for_bit(data):
     assert calls == len(books) - 1
     for name, a, b in zip(("diluted", "faces", "years"), numpy_form, compiled):
         assert_same_bits(a, b, name)
+
+
+def test_a_one_path_two_year_run_keeps_the_firm_value_in_numpy(monkeypatch):
+    """Three projects, a firm value and two convertibles a close at one path: 730 closes stay in numpy
+    while numba is not loaded (the start-up target of a one-path two-year run)."""
+    from simulator import lazy_kernel
+    from simulator.finance.contracts import _NUMPY_CONTRACT_COST, NUMPY_CONVERTIBLE_COST, NUMPY_FIRM_VALUE_COST
+    lazy = contracts.FIRM_VALUE_KERNEL
+    monkeypatch.setattr(lazy, "spent", 0)
+    monkeypatch.setattr(lazy, "loaded", lambda: None)
+    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
+    closes = [(3, 3 * _NUMPY_CONTRACT_COST), (1, NUMPY_FIRM_VALUE_COST)] + [(1, NUMPY_CONVERTIBLE_COST)] * 2
+    assert all(lazy.for_call(*c) is None for _ in range(730) for c in closes)
