@@ -60,6 +60,7 @@ class ContractValuer:
                                        * (1 - p.tenant_funded_fraction) if p.revenue.kind == "gpu_cloud" else 0.0
                                        for p in projects])
         self.life_years = np.array([_life_years(p.revenue, dcf_years) for p in projects])
+        self._life_days = [int(np.ceil(life * units.DAYS_PER_YEAR)) for life in self.life_years]  # the first age worth 0
         self.completed_day = np.full((n, paths), np.nan)
         self.ended = np.zeros((n, paths), dtype=bool)
         self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # pv_parts by project
@@ -119,13 +120,12 @@ class ContractValuer:
             unit_factor = project.revenue.kind != "colocation"
             args = (self.completed_day[j], self.ended[j], float(day), rate_factor[j], unit_factor,
                     power_price_usd_per_mwh[j])
-            tables = self._tables.get(j, (np.empty(0),) * 3)
-            final = len(tables[0]) > int(np.ceil(self.life_years[j] * units.DAYS_PER_YEAR))
-            done, max_age = kernel.contract_value(*args, *tables, _NO_AGE if final else len(tables[0]),
-                                                  float(discount), float(build_left), float(self.gpu_capex_usd[j]), out[j])
+            tables = self._tables.get(j, _NO_TABLES)
+            costs = (float(discount), float(build_left), float(self.gpu_capex_usd[j]), out[j])
+            final = len(tables[0]) > self._life_days[j]
+            done, max_age = kernel.contract_value(*args, *tables, _NO_AGE if final else len(tables[0]), *costs)
             if not done:
-                kernel.contract_value(*args, *self.pv_parts(j, int(max_age)), _NO_AGE, float(discount), float(build_left),
-                                      float(self.gpu_capex_usd[j]), out[j])
+                kernel.contract_value(*args, *self.pv_parts(j, int(max_age)), _NO_AGE, *costs)
         return out
 
     def pv_parts(self, j: int, max_age_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -135,8 +135,8 @@ class ContractValuer:
         rate factor for colocation, 1 for GPU cloud). The module docstring's sums do not depend on
         the path otherwise, so they are computed once per age, a year of ages at a time as the run
         needs them, up to the end of the life (one more entry, 0, stands for every later age)."""
-        tables = self._tables.setdefault(j, (np.empty(0),) * 3)
-        life_days = int(np.ceil(self.life_years[j] * units.DAYS_PER_YEAR))  # the first age worth 0
+        tables = self._tables.setdefault(j, _NO_TABLES)
+        life_days = self._life_days[j]
         have = len(tables[0])
         if max_age_days < have or have > life_days:
             return tables
@@ -195,6 +195,8 @@ _NUMPY_CONTRACT_COST = 512
 NUMPY_FIRM_VALUE_COST = 384
 #: A convertible's if-converted shares in the numpy form (~10 µs while in the money) in the same units.
 NUMPY_CONVERTIBLE_COST = 192
+#: A project's tables before the first close values it (none computed yet).
+_NO_TABLES = (np.empty(0),) * 3
 #: An age every path's is below: the tables reach the end of the life, so no age extends them.
 _NO_AGE = np.iinfo(np.intp).max
 

@@ -559,7 +559,7 @@ class Ledger:
         f, signed_by = self.flows, self.contracts.signed(day)  # (none signed yet: no contract to value)
         value = (self.contracts.value_usd(day, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh) if signed_by.any()
                  else np.empty((len(signed_by), self.paths)))
-        for j in np.flatnonzero(~signed_by):
+        for j in () if signed_by.all() else np.flatnonzero(~signed_by):
             value[j] = self._hpc_book_usd(j)
         return value
 
