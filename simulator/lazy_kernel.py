@@ -16,10 +16,14 @@ from types import ModuleType
 class LazyKernel:
     """The compiled module ``module``, imported for a call of at least ``large_from`` units of work
     or once this process's numpy calls have spent ``numpy_at_most`` units (a call costs its size
-    plus its ``overhead``, the fixed cost of a numpy call in the same units)."""
+    plus its ``overhead``, the fixed cost of a numpy call in the same units). Once another kernel has
+    imported numba, loading this one costs far less, and ``numpy_at_most_with_numba`` (if given) is the
+    budget instead."""
 
-    def __init__(self, module: str, large_from: int, numpy_at_most: int) -> None:
+    def __init__(self, module: str, large_from: int, numpy_at_most: int,
+                 numpy_at_most_with_numba: int | None = None) -> None:
         self.module, self.large_from, self.numpy_at_most = module, large_from, numpy_at_most
+        self.numpy_at_most_with_numba = numpy_at_most if numpy_at_most_with_numba is None else numpy_at_most_with_numba
         self.spent = 0
 
     def loaded(self) -> ModuleType | None:
@@ -29,7 +33,8 @@ class LazyKernel:
     def for_call(self, size: int, overhead: int = 0) -> ModuleType | None:
         """The compiled module for a call of ``size`` units, or None: run this call in numpy."""
         kernel = self.loaded()
-        if kernel is None and size < self.large_from and self.spent + size + overhead <= self.numpy_at_most:
+        budget = self.numpy_at_most_with_numba if "numba" in sys.modules else self.numpy_at_most
+        if kernel is None and size < self.large_from and self.spent + size + overhead <= budget:
             self.spent += size + overhead
             return None
         return kernel or importlib.import_module(self.module)
