@@ -12,9 +12,14 @@ pending: a line booked again later in the day (e.g. ``btc_sold`` by the close's 
 it, ``((m + a₁) + a₂)``, as the numpy form's bookings do.
 
 When it runs (:data:`OPERATIONS_KERNEL`): never for one path (numpy sums a ``(rows, 1)`` array
-pairwise, not row by row); otherwise a day of ≥ :data:`LARGE_PATHS` paths loads the module, and smaller
-runs stay in numpy until their days have cost the budget below (in path-days, a day counting its paths
-plus :data:`DAY_OVERHEAD_PATHS`).
+pairwise, not row by row, so the kernel's sums would differ) nor for a table numpy would sum column by
+column; otherwise after the process's numpy days have cost about what loading the kernel costs.
+Measured (contract example, one process): a numpy day costs ~100 µs + 0.1 µs a path (~0.1 µs a unit:
+a day is ``paths +`` :data:`DAY_OVERHEAD_PATHS` units), the compiled day ~55 µs + 0.1 µs a path
+(the Python around the call, then ~7 µs of kernel at 2 paths, ~25 µs at 500); loading the kernel costs
+~15 ms once another kernel has started numba, ~0.55 s if this one would start it (import and first
+call). So a run switches after ~15 ms of numpy days when numba is up (a 500-path run after ~100 days,
+a 20-path run after ~150) and after ~0.55 s otherwise (a small run never).
 """
 from __future__ import annotations
 
@@ -23,14 +28,10 @@ import numpy as np
 from simulator import units
 from simulator.lazy_kernel import LazyKernel
 
-#: A numpy day costs about the same as this many paths' elementwise work (~600 calls of ~1 µs;
-#: measured: see docs/decisions.md, "the ledger's operating day compiled").
-DAY_OVERHEAD_PATHS = 200
-#: Paths from which the first day loads the compiled module (numba is then loaded by the Philox
-#: kernel anyway: its lazy kernel loads for 2¹⁶ draws, a day's prices at ~140 paths).
-LARGE_PATHS = 128
-OPERATIONS_KERNEL = LazyKernel("simulator.finance.operations_kernel", large_from=LARGE_PATHS,
-                               numpy_at_most=1_500_000, numpy_at_most_with_numba=60_000)
+#: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
+DAY_OVERHEAD_PATHS = 1000
+OPERATIONS_KERNEL = LazyKernel("simulator.finance.operations_kernel", large_from=2**20, numpy_at_most=5_500_000,
+                               numpy_at_most_with_numba=150_000)
 
 _lines_at: dict[tuple, np.ndarray] = {}
 
@@ -49,6 +50,7 @@ def _by_rows(a) -> bool:
     return a.ndim == 2 and (a.shape[0] < 2 or abs(a.strides[0]) >= abs(a.strides[1]))
 
 
+
 def book(ledger, f, day: int, kernel) -> None:
     """``ledger.book_operations(flows, day)`` after its masking, compiled (module docstring)."""
     L, c, paths = ledger, ledger.cfg, ledger.paths
@@ -56,15 +58,17 @@ def book(ledger, f, day: int, kernel) -> None:
     if day > 0:
         L.btc_vol.push(np.log(price / L.price_usd))
     L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
-    flows = (price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
-             f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
-             f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
-             f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd, L.price_usd,
-             L.pledged_btc())
+    # one table per kind (copies of the same floats): the kernel's argument types are the same every day
+    rows = np.concatenate((
+        price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
+        f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
+        f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
+        f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd, L.price_usd,
+        L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc)).reshape(kernel.ROWS, paths)
     L.price_usd = price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
-    pools, pool_inputs = _pools(L, f, day, new_month)
+    pools, pool_table, pool_flags, life_days = _pools(L, f, day, new_month)
     out = np.empty((kernel.OUT_ROWS, paths))
     units_out, cost_out = np.empty_like(L.units), np.empty_like(L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
@@ -75,17 +79,20 @@ def book(ledger, f, day: int, kernel) -> None:
         rings = tuple(L.run_rate[k].slot() for k in ("variable", "other", "fixed"))
     else:
         rings = (out[0], out[0], out[0])  # (not written)
-    ended = f.hpc_lease_ended if f.hpc_lease_ended.dtype == bool else f.hpc_lease_ended.astype(bool)
-    hpc = (f.hpc_revenue_usd, f.hpc_prepayment_usd, ended, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd,
-           L.deferred_revenue_usd)
-    book_values = L.book_values
+    cohorts = np.concatenate((f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd))
+    hpc = np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd))
+    book_values, cost = L.book_values, L.unit_cost_usd
+    if cost.flags.writeable:  # (read-only once CohortBookValues has priced it: one argument type either way)
+        cost = cost.view()
+        cost.flags.writeable = False
     status = kernel.book_day(
-        flows, L.alive, (L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc), out,
-        (f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd, L.units, L.unit_cost_usd),
-        units_out, cost_out, (book_values.fraction(day), book_values.fraction(day + 1), L.cohort_start_day),
-        hpc, deferred_out, pool_inputs, pools_out, L.lines.month, L.lines.total, _booked_lines(L.lines, kernel),
-        rings, np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
-                         float(c.treasury_policy.sell_fraction), float(day)]),
+        rows, L.alive, out, cohorts.reshape((4,) + L.units.shape), L.units, cost, units_out, cost_out,
+        book_values.fraction(day), book_values.fraction(day + 1), L.cohort_start_day,
+        hpc.reshape((4,) + L.deferred_revenue_usd.shape), f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd,
+        deferred_out, pool_table, pool_flags, life_days, pools_out, L.lines.month, L.lines.total,
+        _booked_lines(L.lines, kernel), rings,
+        np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
+                  float(c.treasury_policy.sell_fraction), float(day)]),
         np.array([c.cost_allocation != "all_to_mining", dcf, new_month]))
     L.cash_usd, L.treasury_btc, L.equity_usd = out[kernel.CASH], out[kernel.TREASURY], out[kernel.EQUITY]
     L.month_btc, L._ebitda_today = out[kernel.MONTH_BTC], out[kernel.EBITDA]
@@ -97,27 +104,27 @@ def book(ledger, f, day: int, kernel) -> None:
         L.unit_cost_usd = cost_out
     if L.hpc_pools:
         L.deferred_revenue_usd = deferred_out
-    for k, (pool, active) in enumerate(zip(pools, pool_inputs[5])):
-        if active:
-            pool.book_usd, pool.base_usd, pool.in_progress_usd = pools_out[3 * k], pools_out[3 * k + 1], \
-                pools_out[3 * k + 2]
+    for k, pool in enumerate(pools):
+        if pool_flags[0, k]:
+            pool.book_usd, pool.base_usd, pool.in_progress_usd = pools_out[3 * k:3 * k + 3]
 
 
 def _pools(L, f, day: int, new_month: bool):
-    """The ledger's asset pools (sites, then each project's building and GPUs) and the kernel's pool inputs."""
+    """The ledger's asset pools (sites, then each project's building and GPUs) and the kernel's pool inputs:
+    ``(5, pools, paths)`` book, base, in progress, spent today and base change due today; ``(2, pools)``
+    flags (steps today, has a change); life days."""
     pools, spent = [L.sites], [f.expansion_capex_usd]
-    for j, (building, gpus) in enumerate(L.hpc_pools):
-        pools += [building, gpus]
-        spent += [f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j]]
-    spent = tuple(np.ascontiguousarray(s, dtype=float) for s in spent)
-    opened = [pool.open_step(day, new_month, s) for pool, s in zip(pools, spent)]
-    changes = tuple(pool.base_usd if change is None else np.ascontiguousarray(np.broadcast_to(change, (L.paths,)),
-                                                                              dtype=float)
-                    for pool, (_, change) in zip(pools, opened))
-    return pools, (tuple(p.book_usd for p in pools), tuple(p.base_usd for p in pools),
-                   tuple(p.in_progress_usd for p in pools), spent, changes,
-                   np.array([a for a, _ in opened]), np.array([ch is not None for _, ch in opened]),
-                   np.array([float(p.life_days) for p in pools]))
+    for j, pair in enumerate(L.hpc_pools):
+        pools += pair
+        spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
+    flags, changes = np.empty((2, len(pools)), dtype=bool), []
+    for k, pool in enumerate(pools):
+        flags[0, k], change = pool.open_step(day, new_month, spent[k])
+        flags[1, k] = change is not None
+        changes.append(pool.base_usd if change is None else np.broadcast_to(change, (L.paths,)))  # (None: not read)
+    table = np.concatenate([p.book_usd for p in pools] + [p.base_usd for p in pools]
+                           + [p.in_progress_usd for p in pools] + spent + changes)
+    return pools, table.reshape(5, len(pools), L.paths), flags, np.array([float(p.life_days) for p in pools])
 
 
 def _booked_lines(lines, kernel) -> np.ndarray:

@@ -48,10 +48,12 @@ CASH, TREASURY, EQUITY, MONTH_BTC, EBITDA, SHARE_MINING, SHARE_HOSTING, SHARE_HP
 OUT_ROWS = 8
 #: Bits of the returned status.
 UNITS_CHANGED, COST_CHANGED, SEGMENT_SHARES = 1, 2, 4
-#: Indices of the ``flows`` tuple (``(paths,)`` arrays, the masked day's flows and two ledger inputs).
+#: Rows of the ``rows`` table ``(ROWS, paths)``: the masked day's flows, then the ledger's inputs (the
+#: previous close's BTC price, the pledged BTC, cash, treasury BTC, equity and the month's BTC so far).
 (PRICE, MINED, MINING_REV, HOSTING_REV, POWER, POWER_CREDIT, DR_CREDIT, TRANSMISSION, HOSTING_POWER, HOSTING_COST,
  SITE_OPEX, REPAIR, RESALE, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION, PRICE_BEFORE,
- PLEDGED) = range(21)
+ PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE) = range(25)
+ROWS = 25
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -147,153 +149,139 @@ def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_o
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pools(book, base, in_progress, spent, change, active, has_change, life_days, new_month, alive, pools_out, dep):
+def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, dep):
     """``AssetPool.step`` of every pool into ``dep`` (one row each; an inactive pool charges +0.0 and keeps its
-    state) and the active pools' new book, base and construction in progress into rows ``3k … 3k + 2``."""
-    for k in range(len(book)):
+    state) and the active pools' new book, base and construction in progress into rows ``3k … 3k + 2``.
+    ``pools``: ``(5, pools, paths)``: book, base, in progress, spent today, base change due today."""
+    for k in range(pools.shape[1]):
         if not active[k]:
             for p in range(dep.shape[1]):
                 dep[k, p] = 0.0
             continue
-        b, bs, ip, s, ch = book[k], base[k], in_progress[k], spent[k], change[k]
         life, plus_change = life_days[k], has_change[k]
         for p in range(dep.shape[1]):
-            bk, bb, cip = b[p], bs[p], ip[p]
+            bk, bb, cip = pools[0, k, p], pools[1, k, p], pools[2, k, p]
             if new_month:  # last month's construction into service
                 bk, bb, cip = bk + cip, bb + cip, 0.0
-            cip = cip + s[p]
-            bb = bb + (ch[p] if plus_change else 0.0)
+            cip = cip + pools[3, k, p]
+            bb = bb + (pools[4, k, p] if plus_change else 0.0)
             charge = minimum(bb / life, bk) * (1.0 if alive[p] else 0.0)
             dep[k, p] = charge
             pools_out[3 * k, p], pools_out[3 * k + 1, p], pools_out[3 * k + 2, p] = bk - charge, bb, cip
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _book(month, total, line, p, amount):
-    month[line, p] = month[line, p] + amount
-    total[line, p] = total[line, p] + amount
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
-def book_day(flows, alive, state, out, cohorts, units_out, cost_out, fractions, hpc, deferred_out, pools, pools_out,
-             month, total, lines_at, rings, scalars, flags):
+def book_day(rows, alive, out, cohorts, units, cost, units_out, cost_out, fraction_day, fraction_next, start_day,
+             hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, pools_out, month, total, lines_at,
+             rings, scalars, flags):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
-    ``flows``: the ``(paths,)`` arrays named by this module's indices; ``state``: cash, treasury BTC,
-    equity, the month's BTC; ``out``: ``(OUT_ROWS, paths)`` for the new state; ``cohorts``: retired,
-    lost, delivered units, purchase capex, units, unit cost ``(cohorts, paths)``; ``fractions``: the
-    remaining fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``; ``hpc``: revenue,
-    prepayment, lease ended, building and GPU capex, deferred revenue ``(projects, paths)``; ``pools``:
-    book, base, in progress, spent, change (tuples of ``(paths,)``), active, has change, life days;
-    ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for :data:`BOOKED_LINES`;
-    ``rings``: the dcf's run-rate rows to write (variable, other, fixed); ``scalars``: SG&A a day, BTC
-    receivable, sell fraction, day; ``flags``: shares by revenue, dcf, new month.
+    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS, paths)`` for the new state;
+    ``cohorts``: ``(4, cohorts, paths)`` retired, lost and delivered units and purchase capex; ``units``,
+    ``cost`` ``(cohorts, paths)``; the remaining fractions on ``day`` and ``day + 1`` and the start days
+    ``(cohorts, 1)``; ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex;
+    ``ended``, ``deferred`` ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`),
+    ``pool_flags`` ``(2, pools)`` active and has a change; ``month``/``total``: the LineBook's sums,
+    ``lines_at`` their rows for :data:`BOOKED_LINES`; ``rings``: the dcf's run-rate rows to write
+    (variable, other, fixed); ``scalars``: SG&A a day, BTC receivable, sell fraction, day; ``flags``:
+    shares by revenue, dcf, new month.
     """
-    f = flows
-    sga_day, receivable, sell_fraction, day = scalars[0], scalars[1], scalars[2], scalars[3]
-    by_revenue, dcf, new_month = flags[0], flags[1], flags[2]
     paths = alive.shape[0]
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
-    _hpc(hpc[0], hpc[1], hpc[2], hpc[5], deferred_out, hpc_revenue, hpc_cash)
+    _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
-        cohorts[0], cohorts[1], cohorts[2], cohorts[3], cohorts[4], cohorts[5], units_out, cost_out,
-        fractions[0], fractions[1], fractions[2], day)
-    dep = np.empty((len(pools[0]), paths))
-    _pools(pools[0], pools[1], pools[2], pools[3], pools[4], pools[5], pools[6], pools[7], new_month, alive,
-           pools_out, dep)
-    building_capex, gpu_capex = rows_sum(hpc[3]), rows_sum(hpc[4])
-    if by_revenue and (_any(f[HOSTING_REV]) or _any(hpc_revenue)):
+        cohorts[0], cohorts[1], cohorts[2], cohorts[3], units, cost, units_out, cost_out,
+        fraction_day, fraction_next, start_day, scalars[3])
+    dep = np.empty((pools.shape[1], paths))
+    _pools(pools, pool_flags[0], pool_flags[1], life_days, flags[2], alive, pools_out, dep)
+    if flags[0] and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
         status |= SEGMENT_SHARES
-    for p in range(paths):
-        _operations_path(f, alive[p], state, out, p, hpc_revenue[p], hpc_cash[p], removed[p], machine_dep[p],
-                         purchase_capex[p], building_capex[p], gpu_capex[p], dep, month, total, lines_at, rings,
-                         sga_day, receivable, sell_fraction, status & SEGMENT_SHARES != 0, dcf)
+    amounts = np.zeros((len(BOOKED_LINES), paths))  # (a line not booked adds +0.0: a sum is never −0.0)
+    _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],
+            status & SEGMENT_SHARES != 0, flags[1])
+    _assets(rows, out, removed, machine_dep, purchase_capex, rows_sum(hpc[2]), rows_sum(hpc[3]), dep, amounts,
+            scalars[2])
+    for k in range(len(BOOKED_LINES)):  # LineBook.book: month and total, each amount as it comes
+        line = lines_at[k]
+        for p in range(paths):
+            month[line, p] = month[line, p] + amounts[k, p]
+            total[line, p] = total[line, p] + amounts[k, p]
     return status
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _operations_path(f, alive, state, out, p, hpc_revenue, hpc_cash, removed, machine_dep, purchase_capex,
-                     building_capex, gpu_capex, dep, month, total, at, rings, sga_day, receivable, sell_fraction,
-                     shares, dcf):
-    """Path ``p`` of :func:`book_day`: every line and state update in the numpy form's order."""
-    cash, treasury, equity, mined, sga = _income_path(f, alive, state, out, p, hpc_revenue, hpc_cash, month, total,
-                                                      at, rings, sga_day, receivable, shares, dcf)
-    # _book_assets
-    resale = f[RESALE][p]
-    impairment = removed - resale
-    site_dep = dep[0, p]
-    depreciation = machine_dep + site_dep
-    hosting_dep = site_dep * f[MW_HOSTING][p]
-    hpc_assets_dep = 0.0
-    for j in range(1, dep.shape[0], 2):  # each project's building, then its GPUs
-        hpc_assets_dep = (hpc_assets_dep + dep[j, p]) + dep[j + 1, p]
-    depreciation = depreciation + hpc_assets_dep
-    hpc_depreciation = hpc_assets_dep + site_dep * f[MW_HPC][p]
-    _book(month, total, at[12], p, hpc_depreciation)
-    _book(month, total, at[13], p, hosting_dep)
-    _book(month, total, at[14], p, (depreciation - hpc_depreciation) - hosting_dep)
-    capex = ((purchase_capex + f[EXPANSION][p]) + building_capex) + gpu_capex
-    cash = (cash - capex) + resale
-    equity = (equity - impairment) - depreciation
-    _book(month, total, at[15], p, impairment)
-    _book(month, total, at[16], p, depreciation)
-    _book(month, total, at[17], p, capex)
-    _book(month, total, at[18], p, resale)
-    # _sell_btc: a share of today's production at the day's close
-    sold = minimum(sell_fraction * mined, treasury)
-    proceeds = sold * f[PRICE][p]
-    out[TREASURY, p] = treasury - sold
-    out[CASH, p] = cash + proceeds
-    out[EQUITY, p] = equity
-    _book(month, total, at[19], p, sold)
-    _book(month, total, at[20], p, proceeds)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _income(f, alive, out, hpc_revenue, hpc_cash, amounts, rings, sga_day, receivable, shares, dcf):
+    """The fair-value gain, revenue, costs and EBITDA lines (``amounts`` rows 0–11); cash, treasury BTC
+    and equity after them into ``out``; the month's BTC, EBITDA, segment shares and the dcf's run rates."""
+    price, price_before, pledged, mined_btc = f[PRICE], f[PRICE_BEFORE], f[PLEDGED], f[MINED]
+    power, credit, dr_credit, transmission = f[POWER], f[POWER_CREDIT], f[DR_CREDIT], f[TRANSMISSION]
+    hosting_power, hosting_cost, site_opex, repair = f[HOSTING_POWER], f[HOSTING_COST], f[SITE_OPEX], f[REPAIR]
+    hpc_power, hpc_opex, site_opex_hpc = f[HPC_POWER], f[HPC_OPEX], f[SITE_OPEX_HPC]
+    mining_revenue, hosting_revenue = f[MINING_REV], f[HOSTING_REV]
+    cash0, treasury0, equity0, month_btc = f[CASH_BEFORE], f[TREASURY_BEFORE], f[EQUITY_BEFORE], f[MONTH_BTC_BEFORE]
+    variable, other, fixed = rings[0], rings[1], rings[2]
+    for p in range(alive.shape[0]):
+        gain = ((treasury0[p] + pledged[p]) + receivable) * (price[p] - price_before[p])
+        mining_cost = (((((((power[p] - credit[p]) - dr_credit[p]) + transmission[p]) + hosting_power[p])
+                         + hosting_cost[p]) + site_opex[p]) + repair[p])
+        hpc_cost = (hpc_power[p] + hpc_opex[p]) + site_opex_hpc[p]
+        mining_cost = mining_cost - site_opex_hpc[p]
+        cost_of_revenue = mining_cost + hpc_cost
+        sga = sga_day * (1.0 if alive[p] else 0.0)
+        mining_rev, hosting_rev, hpc_rev = mining_revenue[p], hosting_revenue[p], hpc_revenue[p]
+        revenue = (mining_rev + hosting_rev) + hpc_rev
+        ebitda = (revenue - cost_of_revenue) - sga
+        if shares:  # segments.revenue_shares
+            m, h, c = maximum(mining_rev, 0.0), maximum(hosting_rev, 0.0), maximum(hpc_rev, 0.0)
+            whole = (m + h) + c
+            h_share = h / whole if whole > 0 else 0.0
+            c_share = c / whole if whole > 0 else 0.0
+            m_share = (1.0 - h_share) - c_share
+            out[SHARE_MINING, p], out[SHARE_HOSTING, p], out[SHARE_HPC, p] = m_share, h_share, c_share
+            amounts[1, p], amounts[2, p], amounts[3, p] = sga * m_share, sga * h_share, sga * c_share
+        else:  # all to mining (_book_segments books the one line)
+            amounts[1, p] = sga
+        cash_revenue = hosting_rev + hpc_cash[p]
+        amounts[0, p], amounts[4, p], amounts[5, p], amounts[6, p] = gain, revenue, cost_of_revenue, sga
+        amounts[7, p], amounts[8, p] = ebitda, cash_revenue
+        amounts[9, p] = (mining_rev + hosting_rev) - mining_cost
+        amounts[10, p], amounts[11, p] = hpc_rev - hpc_cost, hpc_rev
+        mined = mined_btc[p]
+        out[CASH, p] = ((cash0[p] + cash_revenue) - cost_of_revenue) - sga
+        out[TREASURY, p] = treasury0[p] + mined
+        out[EQUITY, p] = (equity0[p] + gain) + ebitda
+        out[MONTH_BTC, p], out[EBITDA, p] = month_btc[p] + mined, ebitda
+        if dcf:  # the dcf's run rates (the BTC mined is pushed by the caller)
+            variable[p] = (((power[p] - credit[p]) + hosting_power[p]) + hosting_cost[p]) + repair[p]
+            other[p] = (hosting_rev + dr_credit[p]) - transmission[p]
+            fixed[p] = site_opex[p] + sga
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _income_path(f, alive, state, out, p, hpc_revenue, hpc_cash, month, total, at, rings, sga_day, receivable,
-                 shares, dcf):
-    """The fair-value gain, revenue, costs and EBITDA lines of path ``p``; returns its cash, treasury BTC,
-    equity, BTC mined and SG&A after them."""
-    price = f[PRICE][p]
-    gain = ((state[1][p] + f[PLEDGED][p]) + receivable) * (price - f[PRICE_BEFORE][p])
-    _book(month, total, at[0], p, gain)
-    equity = state[2][p] + gain
-    mining_cost = (((((((f[POWER][p] - f[POWER_CREDIT][p]) - f[DR_CREDIT][p]) + f[TRANSMISSION][p])
-                      + f[HOSTING_POWER][p]) + f[HOSTING_COST][p]) + f[SITE_OPEX][p]) + f[REPAIR][p])
-    hpc_cost = (f[HPC_POWER][p] + f[HPC_OPEX][p]) + f[SITE_OPEX_HPC][p]
-    mining_cost = mining_cost - f[SITE_OPEX_HPC][p]
-    cost_of_revenue = mining_cost + hpc_cost
-    sga = sga_day * (1.0 if alive else 0.0)
-    mining_rev, hosting_rev = f[MINING_REV][p], f[HOSTING_REV][p]
-    revenue = (mining_rev + hosting_rev) + hpc_revenue
-    ebitda = (revenue - cost_of_revenue) - sga
-    out[EBITDA, p] = ebitda
-    if shares:  # segments.revenue_shares
-        m, h, c = maximum(mining_rev, 0.0), maximum(hosting_rev, 0.0), maximum(hpc_revenue, 0.0)
-        whole = (m + h) + c
-        h_share = h / whole if whole > 0 else 0.0
-        c_share = c / whole if whole > 0 else 0.0
-        m_share = (1.0 - h_share) - c_share
-        out[SHARE_MINING, p], out[SHARE_HOSTING, p], out[SHARE_HPC, p] = m_share, h_share, c_share
-        _book(month, total, at[1], p, sga * m_share)
-        _book(month, total, at[2], p, sga * h_share)
-        _book(month, total, at[3], p, sga * c_share)
-    else:
-        _book(month, total, at[1], p, sga)
-    cash_revenue = hosting_rev + hpc_cash
-    _book(month, total, at[4], p, revenue)
-    _book(month, total, at[5], p, cost_of_revenue)
-    _book(month, total, at[6], p, sga)
-    _book(month, total, at[7], p, ebitda)
-    _book(month, total, at[8], p, cash_revenue)
-    _book(month, total, at[9], p, (mining_rev + hosting_rev) - mining_cost)
-    _book(month, total, at[10], p, hpc_revenue - hpc_cost)
-    _book(month, total, at[11], p, hpc_revenue)
-    cash = ((state[0][p] + cash_revenue) - cost_of_revenue) - sga
-    mined = f[MINED][p]
-    out[MONTH_BTC, p] = state[3][p] + mined
-    if dcf:  # the dcf's run rates (the BTC mined is pushed by the caller)
-        rings[0][p] = (((f[POWER][p] - f[POWER_CREDIT][p]) + f[HOSTING_POWER][p]) + f[HOSTING_COST][p]) + f[REPAIR][p]
-        rings[1][p] = (hosting_rev + f[DR_CREDIT][p]) - f[TRANSMISSION][p]
-        rings[2][p] = f[SITE_OPEX][p] + sga
-    return cash, state[1][p] + mined, equity + ebitda, mined, sga
+@njit(cache=True, nogil=True, error_model="numpy")
+def _assets(f, out, removed, machine_dep, purchase_capex, building_capex, gpu_capex, dep, amounts, sell_fraction):
+    """``_book_assets``' depreciation split, impairment and capex, then ``_sell_btc`` of a share of the day's
+    production at the close (``amounts`` rows 12–20); cash, treasury BTC and equity in ``out`` updated."""
+    price, mined_btc, resale_usd = f[PRICE], f[MINED], f[RESALE]
+    mw_hosting, mw_hpc, expansion = f[MW_HOSTING], f[MW_HPC], f[EXPANSION]
+    for p in range(out.shape[1]):
+        resale = resale_usd[p]
+        impairment = removed[p] - resale
+        site_dep = dep[0, p]
+        depreciation = machine_dep[p] + site_dep
+        hosting_dep = site_dep * mw_hosting[p]
+        hpc_assets_dep = 0.0
+        for j in range(1, dep.shape[0], 2):  # each project's building, then its GPUs
+            hpc_assets_dep = (hpc_assets_dep + dep[j, p]) + dep[j + 1, p]
+        depreciation = depreciation + hpc_assets_dep
+        hpc_depreciation = hpc_assets_dep + site_dep * mw_hpc[p]
+        capex = ((purchase_capex[p] + expansion[p]) + building_capex[p]) + gpu_capex[p]
+        amounts[12, p], amounts[13, p] = hpc_depreciation, hosting_dep
+        amounts[14, p] = (depreciation - hpc_depreciation) - hosting_dep
+        amounts[15, p], amounts[16, p], amounts[17, p], amounts[18, p] = impairment, depreciation, capex, resale
+        cash = (out[CASH, p] - capex) + resale
+        out[EQUITY, p] = (out[EQUITY, p] - impairment) - depreciation
+        treasury = out[TREASURY, p]
+        sold = minimum(sell_fraction * mined_btc[p], treasury)
+        proceeds = sold * price[p]
+        out[TREASURY, p], out[CASH, p] = treasury - sold, cash + proceeds
+        amounts[19, p], amounts[20, p] = sold, proceeds
