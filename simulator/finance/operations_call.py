@@ -117,14 +117,21 @@ def _pools(L, f, day: int, new_month: bool):
     for j, pair in enumerate(L.hpc_pools):
         pools += pair
         spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
-    flags, changes = np.empty((2, len(pools)), dtype=bool), []
-    for k, pool in enumerate(pools):
-        flags[0, k], change = pool.open_step(day, new_month, spent[k])
-        flags[1, k] = change is not None
-        changes.append(pool.base_usd if change is None else np.broadcast_to(change, (L.paths,)))  # (None: not read)
-    table = np.concatenate([p.book_usd for p in pools] + [p.base_usd for p in pools]
-                           + [p.in_progress_usd for p in pools] + spent + changes)
-    return pools, table.reshape(5, len(pools), L.paths), flags, np.array([float(p.life_days) for p in pools])
+    active, changes, books, bases, in_progress = [], [], [], [], []
+    for pool, s in zip(pools, spent):
+        on, change = pool.open_step(day, new_month, s)
+        active.append(on)
+        changes.append(change)
+        books.append(pool.book_usd)
+        bases.append(pool.base_usd)
+        in_progress.append(pool.in_progress_usd)
+    has_change = [change is not None for change in changes]
+    if any(has_change):
+        changes = [b if change is None else np.broadcast_to(change, (L.paths,)) for b, change in zip(bases, changes)]
+    else:  # (no change today: the rows are not read)
+        changes = bases
+    table = np.concatenate(books + bases + in_progress + spent + changes).reshape(5, len(pools), L.paths)
+    return pools, table, np.array([active, has_change]), np.array([float(p.life_days) for p in pools])
 
 
 def _booked_lines(lines, kernel) -> np.ndarray:
