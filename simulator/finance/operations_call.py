@@ -23,6 +23,8 @@ a 20-path run after ~150) and after ~0.55 s otherwise (a small run never).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from simulator import units
@@ -32,9 +34,6 @@ from simulator.lazy_kernel import LazyKernel
 DAY_OVERHEAD_PATHS = 1000
 OPERATIONS_KERNEL = LazyKernel("simulator.finance.operations_kernel", large_from=2**20, numpy_at_most=5_500_000,
                                numpy_at_most_with_numba=150_000)
-
-_lines_at: dict[tuple, np.ndarray] = {}
-
 
 def kernel_for(ledger, f):
     """The compiled module for this day of ``ledger`` with the masked flows ``f``, or None (numpy)."""
@@ -51,9 +50,30 @@ def _by_rows(a) -> bool:
 
 
 
+class _Fixed:
+    """What a ledger's compiled days share: its asset pools in the kernel's order (sites, then each
+    project's building and GPUs), their lives, the LineBook rows booked and the constant scalars."""
+
+    def __init__(self, L, kernel):
+        c = L.cfg
+        self.pools = [L.sites] + [pool for pair in L.hpc_pools for pool in pair]
+        self.life_days = np.array([float(p.life_days) for p in self.pools])
+        self.lines_at = np.array([L.lines.index[k] for k in kernel.BOOKED_LINES], dtype=np.int64)
+        self.dcf = c.valuation.method == "dcf"
+        self.scalars = np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
+                                 float(c.treasury_policy.sell_fraction)])
+        self.by_revenue = c.cost_allocation != "all_to_mining"
+
+
+_fixed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def book(ledger, f, day: int, kernel) -> None:
     """``ledger.book_operations(flows, day)`` after its masking, compiled (module docstring)."""
-    L, c, paths = ledger, ledger.cfg, ledger.paths
+    L, paths = ledger, ledger.paths
+    fixed = _fixed.get(L)
+    if fixed is None:
+        fixed = _fixed[L] = _Fixed(L, kernel)
     price = np.asarray(f.price_usd, dtype=float)
     if day > 0:
         L.btc_vol.push(np.log(price / L.price_usd))
@@ -68,34 +88,28 @@ def book(ledger, f, day: int, kernel) -> None:
     L.price_usd = price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
-    pools, pool_table, pool_flags, life_days = _pools(L, f, day, new_month)
-    out = np.empty((kernel.OUT_ROWS, paths))
+    pool_table, pool_flags = _pools(fixed.pools, f, day, new_month, paths)
+    out = np.empty((kernel.OUT_ROWS + 3 * len(fixed.pools), paths))  # the new state, then the pools'
     units_out, cost_out = np.empty_like(L.units), np.empty_like(L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
-    pools_out = np.empty((3 * len(pools), paths))
-    dcf = c.valuation.method == "dcf"
-    if dcf:  # the run rates feed the dcf only
+    if fixed.dcf:  # the run rates feed the dcf only
         L.run_rate["mining"].push(f.btc_mined)
-        rings = tuple(L.run_rate[k].slot() for k in ("variable", "other", "fixed"))
+        rings = (L.run_rate["variable"].slot(), L.run_rate["other"].slot(), L.run_rate["fixed"].slot())
     else:
         rings = (out[0], out[0], out[0])  # (not written)
-    cohorts = np.concatenate((f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd))
-    hpc = np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd))
-    book_values, cost = L.book_values, L.unit_cost_usd
+    cost = L.unit_cost_usd
     if cost.flags.writeable:  # (read-only once CohortBookValues has priced it: one argument type either way)
         cost = cost.view()
         cost.flags.writeable = False
     status = kernel.book_day(
-        rows, L.alive, out, cohorts.reshape((4,) + L.units.shape), L.units, cost, units_out, cost_out,
-        book_values.fraction(day), book_values.fraction(day + 1), L.cohort_start_day,
-        hpc.reshape((4,) + L.deferred_revenue_usd.shape), f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd,
-        deferred_out, pool_table, pool_flags, life_days, pools_out, L.lines.month, L.lines.total,
-        _booked_lines(L.lines, kernel), rings,
-        np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
-                  float(c.treasury_policy.sell_fraction), float(day)]),
-        np.array([c.cost_allocation != "all_to_mining", dcf, new_month]))
-    L.cash_usd, L.treasury_btc, L.equity_usd = out[kernel.CASH], out[kernel.TREASURY], out[kernel.EQUITY]
-    L.month_btc, L._ebitda_today = out[kernel.MONTH_BTC], out[kernel.EBITDA]
+        rows, L.alive, out, _cohorts(f, L.units.shape), L.units, cost, units_out, cost_out,
+        L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
+        np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd)
+                       ).reshape((4,) + L.deferred_revenue_usd.shape),
+        f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
+        fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, rings, fixed.scalars, float(day),
+        fixed.by_revenue, fixed.dcf, new_month)
+    L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
                          else None)
     if status & kernel.UNITS_CHANGED:
@@ -104,39 +118,34 @@ def book(ledger, f, day: int, kernel) -> None:
         L.unit_cost_usd = cost_out
     if L.hpc_pools:
         L.deferred_revenue_usd = deferred_out
-    for k, pool in enumerate(pools):
-        if pool_flags[0, k]:
-            pool.book_usd, pool.base_usd, pool.in_progress_usd = pools_out[3 * k:3 * k + 3]
+    for k, pool in enumerate(fixed.pools):
+        if pool_flags[k]:
+            row = kernel.OUT_ROWS + 3 * k
+            pool.book_usd, pool.base_usd, pool.in_progress_usd = out[row:row + 3]
 
 
-def _pools(L, f, day: int, new_month: bool):
-    """The ledger's asset pools (sites, then each project's building and GPUs) and the kernel's pool inputs:
-    ``(5, pools, paths)`` book, base, in progress, spent today and base change due today; ``(2, pools)``
-    flags (steps today, has a change); life days."""
-    pools, spent = [L.sites], [f.expansion_capex_usd]
-    for j, pair in enumerate(L.hpc_pools):
-        pools += pair
+def _cohorts(f, shape) -> np.ndarray:
+    """``(4, cohorts, paths)``: the day's retired, lost and delivered units and purchase capex."""
+    return np.concatenate((f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd)).reshape(
+        (4,) + shape)
+
+
+def _pools(pools, f, day: int, new_month: bool, paths: int):
+    """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
+    due today; ``(2 pools,)`` flags (steps today, then has a change)."""
+    spent = [f.expansion_capex_usd]
+    for j in range(len(f.hpc_building_capex_usd)):
         spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
-    active, changes, books, bases, in_progress = [], [], [], [], []
+    active, changes = [], []
     for pool, s in zip(pools, spent):
         on, change = pool.open_step(day, new_month, s)
         active.append(on)
         changes.append(change)
-        books.append(pool.book_usd)
-        bases.append(pool.base_usd)
-        in_progress.append(pool.in_progress_usd)
+    bases = [p.base_usd for p in pools]
     has_change = [change is not None for change in changes]
     if any(has_change):
-        changes = [b if change is None else np.broadcast_to(change, (L.paths,)) for b, change in zip(bases, changes)]
+        changes = [b if change is None else np.broadcast_to(change, (paths,)) for b, change in zip(bases, changes)]
     else:  # (no change today: the rows are not read)
         changes = bases
-    table = np.concatenate(books + bases + in_progress + spent + changes).reshape(5, len(pools), L.paths)
-    return pools, table, np.array([active, has_change]), np.array([float(p.life_days) for p in pools])
-
-
-def _booked_lines(lines, kernel) -> np.ndarray:
-    """The LineBook's rows of :data:`~simulator.finance.operations_kernel.BOOKED_LINES`."""
-    at = _lines_at.get(lines.names)
-    if at is None:
-        at = _lines_at[lines.names] = np.array([lines.index[k] for k in kernel.BOOKED_LINES], dtype=np.int64)
-    return at
+    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes)
+    return table.reshape(5, len(pools), paths), np.array(active + has_change)

@@ -172,33 +172,33 @@ def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, de
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def book_day(rows, alive, out, cohorts, units, cost, units_out, cost_out, fraction_day, fraction_next, start_day,
-             hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, pools_out, month, total, lines_at,
-             rings, scalars, flags):
+             hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total, lines_at, rings,
+             scalars, day, by_revenue, dcf, new_month):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
-    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS, paths)`` for the new state;
-    ``cohorts``: ``(4, cohorts, paths)`` retired, lost and delivered units and purchase capex; ``units``,
-    ``cost`` ``(cohorts, paths)``; the remaining fractions on ``day`` and ``day + 1`` and the start days
-    ``(cohorts, 1)``; ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex;
-    ``ended``, ``deferred`` ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`),
-    ``pool_flags`` ``(2, pools)`` active and has a change; ``month``/``total``: the LineBook's sums,
-    ``lines_at`` their rows for :data:`BOOKED_LINES`; ``rings``: the dcf's run-rate rows to write
-    (variable, other, fixed); ``scalars``: SG&A a day, BTC receivable, sell fraction, day; ``flags``:
-    shares by revenue, dcf, new month.
+    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
+    new state, then each pool's new book, base and construction in progress; ``cohorts``: ``(4, cohorts,
+    paths)`` retired, lost and delivered units and purchase capex; ``units``, ``cost`` ``(cohorts,
+    paths)``; the remaining fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
+    ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex; ``ended``, ``deferred``
+    ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`), ``pool_flags`` ``(2 pools,)``
+    active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
+    :data:`BOOKED_LINES`; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
+    ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares.
     """
-    paths = alive.shape[0]
+    paths, n_pools = alive.shape[0], pools.shape[1]
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
     _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
         cohorts[0], cohorts[1], cohorts[2], cohorts[3], units, cost, units_out, cost_out,
-        fraction_day, fraction_next, start_day, scalars[3])
-    dep = np.empty((pools.shape[1], paths))
-    _pools(pools, pool_flags[0], pool_flags[1], life_days, flags[2], alive, pools_out, dep)
-    if flags[0] and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
+        fraction_day, fraction_next, start_day, day)
+    dep = np.empty((n_pools, paths))
+    _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, out[OUT_ROWS:], dep)
+    if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
         status |= SEGMENT_SHARES
     amounts = np.zeros((len(BOOKED_LINES), paths))  # (a line not booked adds +0.0: a sum is never −0.0)
     _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],
-            status & SEGMENT_SHARES != 0, flags[1])
+            status & SEGMENT_SHARES != 0, dcf)
     _assets(rows, out, removed, machine_dep, purchase_capex, rows_sum(hpc[2]), rows_sum(hpc[3]), dep, amounts,
             scalars[2])
     for k in range(len(BOOKED_LINES)):  # LineBook.book: month and total, each amount as it comes
