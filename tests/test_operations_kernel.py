@@ -93,12 +93,12 @@ def test_rows_that_numpy_would_sum_pairwise_stay_in_numpy():
 
 
 def test_lazy_kernel_switches_earlier_once_numba_is_loaded(monkeypatch):
-    lazy = LazyKernel("json", large_from=1000, numpy_at_most=100, numpy_at_most_with_numba=10)
-    monkeypatch.delitem(sys.modules, "json", raising=False)
+    lazy = LazyKernel("colorsys", large_from=1000, numpy_at_most=100, numpy_at_most_with_numba=10)
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
     monkeypatch.delitem(sys.modules, "numba", raising=False)
     assert [lazy.for_call(5) for _ in range(3)] == [None] * 3  # 15 of 100 spent without numba
     monkeypatch.setitem(sys.modules, "numba", object())
-    assert lazy.for_call(5) is sys.modules["json"]  # 20 > 10: loaded
+    assert lazy.for_call(5) is sys.modules["colorsys"]  # 20 > 10: loaded
 
 
 def test_a_one_path_run_never_loads_the_compiled_day():
@@ -175,3 +175,10 @@ def test_distress_retirements_dcf_and_direct_bookings_are_the_same_bits(monkeypa
     assert 0 < res.path_metrics["prob_cash_shortfall"].sum() < 6  # some paths in distress, not all
     assert res.monthly["impairment_usd"].abs().max() > 0  # the retirement wrote units off
     assert res.monthly["sga_hpc_usd"].max() > 0  # SG&A split by revenue shares
+
+
+def test_hosting_and_hpc_preset_is_the_same_bits(monkeypatch):
+    """Core Scientific: hosting clients and HPC colocation (three revenue segments: a regrouped
+    ``(mining + hosting) + HPC`` fails here), deliveries and failures."""
+    res = _assert_same_run(monkeypatch, "scenarios/companies/core_scientific.yaml", ["paths=3"])
+    assert res.monthly["sga_hosting_usd"].max() > 0 and res.monthly["sga_hpc_usd"].max() > 0
