@@ -63,6 +63,11 @@ class _Fixed:
         self.scalars = np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
                                  float(c.treasury_policy.sell_fraction)])
         self.by_revenue = c.cost_allocation != "all_to_mining"
+        self.no_units = np.zeros(L.units.shape)  # (read only by the kernel) a day's "nothing arrives or leaves"
+        # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
+        paths, projects = L.paths, len(L.hpc_pools)
+        self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
+        self.hpc, self.pool_table = np.empty((4 * projects, paths)), np.empty(5 * len(self.pools) * paths)
 
 
 _fixed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -84,11 +89,12 @@ def book(ledger, f, day: int, kernel) -> None:
         f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
         f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
         f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd, L.price_usd,
-        L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc)).reshape(kernel.ROWS, paths)
+        L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc), out=fixed.rows
+    ).reshape(kernel.ROWS, paths)
     L.price_usd = price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
-    pool_table, pool_flags = _pools(fixed.pools, f, day, new_month, paths)
+    pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
     out = np.empty((kernel.OUT_ROWS + 3 * len(fixed.pools), paths))  # the new state, then the pools'
     units_out, cost_out = np.empty_like(L.units), np.empty_like(L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
@@ -102,12 +108,13 @@ def book(ledger, f, day: int, kernel) -> None:
         cost = cost.view()
         cost.flags.writeable = False
     status = kernel.book_day(
-        rows, L.alive, out, _cohorts(f, L.units.shape), L.units, cost, units_out, cost_out,
+        rows, L.alive, out, *(_cohort_table(a, fixed.no_units) for a in (
+            f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd)), L.units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
-        np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd)
-                       ).reshape((4,) + L.deferred_revenue_usd.shape),
+        np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
+                       out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
-        fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, rings, fixed.scalars, float(day),
+        fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
         fixed.by_revenue, fixed.dcf, new_month)
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
@@ -124,16 +131,21 @@ def book(ledger, f, day: int, kernel) -> None:
             pool.book_usd, pool.base_usd, pool.in_progress_usd = out[row:row + 3]
 
 
-def _cohorts(f, shape) -> np.ndarray:
-    """``(4, cohorts, paths)``: the day's retired, lost and delivered units and purchase capex."""
-    return np.concatenate((f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd)).reshape(
-        (4,) + shape)
+def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
+    """A ``(cohorts, paths)`` flow table as the kernel takes it (C-ordered and writable, one argument type
+    every day): itself, the ledger's table of +0.0 for a broadcast +0.0 (the same floats), else a copy."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    if a.strides == (0, 0) and a.shape == zeros.shape and a.size and not np.signbit(a.flat[0]) \
+            and a.flat[0] == 0.0:
+        return zeros
+    return np.array(a, dtype=float)
 
 
-def _pools(pools, f, day: int, new_month: bool, paths: int):
+def _pools(fixed, f, day: int, new_month: bool, paths: int):
     """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
     due today; ``(2 pools,)`` flags (steps today, then has a change)."""
-    spent = [f.expansion_capex_usd]
+    pools, spent = fixed.pools, [f.expansion_capex_usd]
     for j in range(len(f.hpc_building_capex_usd)):
         spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
     active, changes = [], []
@@ -147,5 +159,6 @@ def _pools(pools, f, day: int, new_month: bool, paths: int):
         changes = [b if change is None else np.broadcast_to(change, (paths,)) for b, change in zip(bases, changes)]
     else:  # (no change today: the rows are not read)
         changes = bases
-    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes)
+    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes,
+                           out=fixed.pool_table)
     return table.reshape(5, len(pools), paths), np.array(active + has_change)

@@ -171,32 +171,31 @@ def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, de
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def book_day(rows, alive, out, cohorts, units, cost, units_out, cost_out, fraction_day, fraction_next, start_day,
-             hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total, lines_at, rings,
-             scalars, day, by_revenue, dcf, new_month):
+def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
+             fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
+             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
     ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
-    new state, then each pool's new book, base and construction in progress; ``cohorts``: ``(4, cohorts,
-    paths)`` retired, lost and delivered units and purchase capex; ``units``, ``cost`` ``(cohorts,
-    paths)``; the remaining fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
+    new state, then each pool's new book, base and construction in progress; the day's retired, lost and
+    delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
+    fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
     ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex; ``ended``, ``deferred``
     ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`), ``pool_flags`` ``(2 pools,)``
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
-    :data:`BOOKED_LINES`; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
+    :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
     ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares.
     """
     paths, n_pools = alive.shape[0], pools.shape[1]
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
     _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
-        cohorts[0], cohorts[1], cohorts[2], cohorts[3], units, cost, units_out, cost_out,
+        retired, lost, delivered, purchase, units, cost, units_out, cost_out,
         fraction_day, fraction_next, start_day, day)
     dep = np.empty((n_pools, paths))
     _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, out[OUT_ROWS:], dep)
     if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
         status |= SEGMENT_SHARES
-    amounts = np.zeros((len(BOOKED_LINES), paths))  # (a line not booked adds +0.0: a sum is never −0.0)
     _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],
             status & SEGMENT_SHARES != 0, dcf)
     _assets(rows, out, removed, machine_dep, purchase_capex, rows_sum(hpc[2]), rows_sum(hpc[3]), dep, amounts,
@@ -239,8 +238,8 @@ def _income(f, alive, out, hpc_revenue, hpc_cash, amounts, rings, sga_day, recei
             m_share = (1.0 - h_share) - c_share
             out[SHARE_MINING, p], out[SHARE_HOSTING, p], out[SHARE_HPC, p] = m_share, h_share, c_share
             amounts[1, p], amounts[2, p], amounts[3, p] = sga * m_share, sga * h_share, sga * c_share
-        else:  # all to mining (_book_segments books the one line)
-            amounts[1, p] = sga
+        else:  # all to mining (_book_segments books the one line; +0.0 added to a sum that is never −0.0)
+            amounts[1, p], amounts[2, p], amounts[3, p] = sga, 0.0, 0.0
         cash_revenue = hosting_rev + hpc_cash[p]
         amounts[0, p], amounts[4, p], amounts[5, p], amounts[6, p] = gain, revenue, cost_of_revenue, sga
         amounts[7, p], amounts[8, p] = ebitda, cash_revenue
