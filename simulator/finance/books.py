@@ -91,6 +91,12 @@ class Ring:
         self.values[self.count % self.n] = x
         self.count += 1
 
+    def slot(self) -> np.ndarray:
+        """The row the next :meth:`push` would write, taken now (the caller fills it: the compiled day)."""
+        row = self.values[self.count % self.n]
+        self.count += 1
+        return row
+
     def total(self) -> np.ndarray:
         return self.values.sum(axis=0)
 
@@ -130,6 +136,18 @@ class AssetPool:
         charge = np.minimum(self.base_usd / self.life_days, self.book_usd) * alive
         self.book_usd = self.book_usd - charge
         return charge
+
+    def open_step(self, day: int, new_month: bool, spent_usd) -> tuple[bool, np.ndarray | None]:
+        """:meth:`step`'s flag and dated-change bookkeeping, for its arithmetic done elsewhere (the compiled
+        day, which adds the same amounts): whether the pool steps today (else it charges 0.0 and keeps its
+        state) and the base change falling due today (None: none, :meth:`step` adds 0.0)."""
+        if self._idle:
+            if not spent_usd.any():
+                return False, None
+            self._idle = False
+        if new_month:  # (place_in_service's dated change; its book and base additions are the caller's)
+            self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - self.in_progress_usd
+        return True, self.changes.pop(day, None)
 
     @property
     def value_usd(self) -> np.ndarray:

@@ -76,6 +76,10 @@ class CohortBookValues:
         self._kept: dict[int, tuple] = {}  # day -> (cost array, book values)
         self._fractions, self._first_day = np.empty((0,) + np.shape(start_day)), 0  # remaining_fraction by day
 
+    def fraction(self, day: int) -> np.ndarray:
+        """:func:`remaining_fraction` of every cohort on ``day`` ``(cohorts, 1)`` (the book value is cost × it)."""
+        return self._fraction(day)
+
     def _fraction(self, day: int) -> np.ndarray:
         """:func:`remaining_fraction` on ``day``, from a table of a year of days at a time (the same
         elementwise arithmetic on an array of days; one lookup a day instead of a few small calls)."""

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import units
-from simulator.finance import dilution, segments, structural, valuation
+from simulator.finance import dilution, operations_call, segments, structural, valuation
 from simulator.finance.books import AssetPool, LineBook, Ring
 from simulator.finance.contracts import (FIRM_VALUE_KERNEL, NUMPY_CONVERTIBLE_COST, NUMPY_FIRM_VALUE_COST,
                                         ContractValuer)
@@ -290,6 +290,9 @@ class Ledger:
         f = flows.masked(alive)
         self.flows = f
         self._interest_today = np.zeros(self.paths)
+        kernel = operations_call.kernel_for(self, f)
+        if kernel is not None:  # the same arithmetic compiled, one call for all paths (operations_kernel.py)
+            return operations_call.book(self, f, day, kernel)
         gain = self.btc_held() * (f.price_usd - self.price_usd)
         if day > 0:
             self.btc_vol.push(np.log(np.asarray(f.price_usd, dtype=float) / self.price_usd))

@@ -1,0 +1,164 @@
+"""The compiled route of :meth:`simulator.finance.ledger.Ledger.book_operations`: the day's inputs gathered,
+one call of :func:`simulator.finance.operations_kernel.book_day` for all paths, the ledger's state
+reassigned as the numpy form reassigns it (new arrays where it makes new ones, the same objects where
+it keeps them).
+
+What stays in Python around the call: the log return of the BTC price (``np.log``, numpy's AVX-512 one)
+pushed into the trailing volatility, ``ContractValuer.observe``, the pledged BTC summed over the
+BTC-backed loans, the asset pools' dated changes (a dict) and idle flags, the cohorts' remaining
+fractions (a table), and the dcf's ring slots. The kernel adds its amounts straight into the
+:class:`~simulator.finance.books.LineBook`'s month and running sums after settling any amount still
+pending: a line booked again later in the day (e.g. ``btc_sold`` by the close's funding) then adds after
+it, ``((m + a₁) + a₂)``, as the numpy form's bookings do.
+
+When it runs (:data:`OPERATIONS_KERNEL`): never for one path (numpy sums a ``(rows, 1)`` array
+pairwise, not row by row, so the kernel's sums would differ) nor for a table numpy would sum column by
+column; otherwise after the process's numpy days have cost about what loading the kernel costs.
+Measured (contract example, one process): a numpy day costs ~100 µs + 0.1 µs a path (~0.1 µs a unit:
+a day is ``paths +`` :data:`DAY_OVERHEAD_PATHS` units), the compiled day ~55 µs + 0.1 µs a path
+(the Python around the call, then ~7 µs of kernel at 2 paths, ~25 µs at 500); loading the kernel costs
+~15 ms once another kernel has started numba, ~0.55 s if this one would start it (import and first
+call). So a run switches after ~15 ms of numpy days when numba is up (a 500-path run after ~100 days,
+a 20-path run after ~150) and after ~0.55 s otherwise (a small run never).
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from simulator import units
+from simulator.lazy_kernel import LazyKernel
+
+#: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
+DAY_OVERHEAD_PATHS = 1000
+OPERATIONS_KERNEL = LazyKernel("simulator.finance.operations_kernel", large_from=2**20, numpy_at_most=5_500_000,
+                               once_numba_runs=150_000)
+
+def kernel_for(ledger, f):
+    """The compiled module for this day of ``ledger`` with the masked flows ``f``, or None (numpy)."""
+    paths = ledger.paths
+    if paths < 2 or not all(_by_rows(a) for a in (f.purchase_capex_usd, f.hpc_building_capex_usd,
+                                                  f.hpc_gpu_capex_usd)):
+        return None
+    return OPERATIONS_KERNEL.for_call(paths, DAY_OVERHEAD_PATHS)
+
+
+def _by_rows(a) -> bool:
+    """numpy's ``a.sum(axis=0)`` adds ``a``'s rows one by one: its last axis is the inner one."""
+    return a.ndim == 2 and (a.shape[0] < 2 or abs(a.strides[0]) >= abs(a.strides[1]))
+
+
+
+class _Fixed:
+    """What a ledger's compiled days share: its asset pools in the kernel's order (sites, then each
+    project's building and GPUs), their lives, the LineBook rows booked and the constant scalars."""
+
+    def __init__(self, L, kernel):
+        c = L.cfg
+        self.pools = [L.sites] + [pool for pair in L.hpc_pools for pool in pair]
+        self.life_days = np.array([float(p.life_days) for p in self.pools])
+        self.lines_at = np.array([L.lines.index[k] for k in kernel.BOOKED_LINES], dtype=np.int64)
+        self.dcf = c.valuation.method == "dcf"
+        self.scalars = np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
+                                 float(c.treasury_policy.sell_fraction)])
+        self.by_revenue = c.cost_allocation != "all_to_mining"
+        self.no_units = np.zeros(L.units.shape)  # (read only by the kernel) a day's "nothing arrives or leaves"
+        # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
+        paths, projects = L.paths, len(L.hpc_pools)
+        self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
+        self.hpc, self.pool_table = np.empty((4 * projects, paths)), np.empty(5 * len(self.pools) * paths)
+
+
+_fixed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def book(ledger, f, day: int, kernel) -> None:
+    """``ledger.book_operations(flows, day)`` after its masking, compiled (module docstring)."""
+    L, paths = ledger, ledger.paths
+    fixed = _fixed.get(L)
+    if fixed is None:
+        fixed = _fixed[L] = _Fixed(L, kernel)
+    price = np.asarray(f.price_usd, dtype=float)
+    if day > 0:
+        L.btc_vol.push(np.log(price / L.price_usd))
+    L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
+    # one table per kind (copies of the same floats): the kernel's argument types are the same every day
+    rows = np.concatenate((
+        price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
+        f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
+        f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
+        f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd, L.price_usd,
+        L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc), out=fixed.rows
+    ).reshape(kernel.ROWS, paths)
+    L.price_usd = price
+    L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
+    new_month = L.month_days == 0 and day > 0
+    pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
+    out = np.empty((kernel.OUT_ROWS + 3 * len(fixed.pools), paths))  # the new state, then the pools'
+    units_out, cost_out = np.empty_like(L.units), np.empty_like(L.unit_cost_usd)
+    deferred_out = np.empty_like(L.deferred_revenue_usd)
+    if fixed.dcf:  # the run rates feed the dcf only
+        L.run_rate["mining"].push(f.btc_mined)
+        rings = (L.run_rate["variable"].slot(), L.run_rate["other"].slot(), L.run_rate["fixed"].slot())
+    else:
+        rings = (out[0], out[0], out[0])  # (not written)
+    cost = L.unit_cost_usd
+    if cost.flags.writeable:  # (read-only once CohortBookValues has priced it: one argument type either way)
+        cost = cost.view()
+        cost.flags.writeable = False
+    status = kernel.book_day(
+        rows, L.alive, out, *(_cohort_table(a, fixed.no_units) for a in (
+            f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd)), L.units, cost, units_out, cost_out,
+        L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
+        np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
+                       out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
+        f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
+        fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
+        fixed.by_revenue, fixed.dcf, new_month)
+    L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
+    L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
+                         else None)
+    if status & kernel.UNITS_CHANGED:
+        L.units = units_out
+    if status & kernel.COST_CHANGED:
+        L.unit_cost_usd = cost_out
+    if L.hpc_pools:
+        L.deferred_revenue_usd = deferred_out
+    for k, pool in enumerate(fixed.pools):
+        if pool_flags[k]:
+            row = kernel.OUT_ROWS + 3 * k
+            pool.book_usd, pool.base_usd, pool.in_progress_usd = out[row:row + 3]
+
+
+def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
+    """A ``(cohorts, paths)`` flow table as the kernel takes it (C-ordered and writable, one argument type
+    every day): itself, the ledger's table of +0.0 for a broadcast +0.0 (the same floats), else a copy."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    if a.strides == (0, 0) and a.shape == zeros.shape and a.size and not np.signbit(a.flat[0]) \
+            and a.flat[0] == 0.0:
+        return zeros
+    return np.array(a, dtype=float)
+
+
+def _pools(fixed, f, day: int, new_month: bool, paths: int):
+    """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
+    due today; ``(2 pools,)`` flags (steps today, then has a change)."""
+    pools, spent = fixed.pools, [f.expansion_capex_usd]
+    for j in range(len(f.hpc_building_capex_usd)):
+        spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
+    active, changes = [], []
+    for pool, s in zip(pools, spent):
+        on, change = pool.open_step(day, new_month, s)
+        active.append(on)
+        changes.append(change)
+    bases = [p.base_usd for p in pools]
+    has_change = [change is not None for change in changes]
+    if any(has_change):
+        changes = [b if change is None else np.broadcast_to(change, (paths,)) for b, change in zip(bases, changes)]
+    else:  # (no change today: the rows are not read)
+        changes = bases
+    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes,
+                           out=fixed.pool_table)
+    return table.reshape(5, len(pools), paths), np.array(active + has_change)

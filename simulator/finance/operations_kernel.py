@@ -1,0 +1,286 @@
+"""The ledger's operating day, compiled: :meth:`simulator.finance.ledger.Ledger.book_operations` for all
+paths in one call.
+
+The numpy form in :mod:`simulator.finance.ledger` (``book_operations``, ``_hpc_revenue``,
+``_book_assets``, ``_book_segments``, ``AssetPool.step``, ``_sell_btc``) stays the definition; this
+module runs its arithmetic element by element, with the same IEEE operations on the same operands in
+the same order (tests/test_operations_kernel.py compares every output bit for bit). Per path, in USD
+unless named:
+
+* fair-value gain ``g = ((T + B_pledged) + B_recv)(P_t − P_{t−1})``; costs
+  ``m = ((((((p − c) − d) + x) + h) + f) + o) + r − o_hpc``, ``k = (p_hpc + o_hpc') + o_hpc``,
+  cost of revenue ``m + k``; SG&A ``s/365 × alive``;
+* HPC (per project j, in project order): ``D ← D + prepay``, ``used = min(D, rev)``,
+  ``kept = D − used`` where the lease ends (else 0), ``D ← (D − used) − kept``; revenue
+  ``Σ_j (rev + kept)`` and cash ``Σ_j ((rev − used) + prepay)``;
+* machines (per cohort c): leavers ``Σ_c min(ℓ, n) × (u × φ_day)`` written off, ``n ← max(n − ℓ, 0)``;
+  deliveries ``u ← capex/delivered``, ``n ← n + delivered``; depreciation
+  ``Σ_c n × (u φ_day − u φ_{day+1})`` (0 for a cohort not yet in service);
+* asset pools: ``B, base ← + CIP`` on a new month, ``CIP ← 0 + spent``, ``base ← base + change``,
+  ``charge = min(base/life, B) × alive``, ``B ← B − charge``;
+* segment shares of SG&A ``max(x, 0)/Σ max(·, 0)`` (revenue share) and the sites' MW shares;
+  the treasury sells ``min(f × mined, T)`` at the day's close.
+
+Rules that keep the bits: a sum over cohorts or projects starts at ``+0.0`` and adds rows from the
+first (numpy 2's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 columns)`` array; its result is never
+``−0.0``); ``a + b + c`` is ``(a + b) + c``; :func:`maximum` and :func:`minimum` are numpy's
+(measured on this machine, scalar and SIMD loops alike: a NaN first operand is returned, else the
+larger/smaller one, and on a tie, ``max(−0.0, +0.0)`` included, the SECOND operand); a branch the
+numpy form takes on ``any()`` of a whole array is taken here on the same test. No ``exp``, ``log``
+or ``pow`` (numba's are the C library's, not numpy's AVX-512 ones): the day's log return stays in
+numpy. Compiled with ``cache=True``, ``nogil``, ``error_model="numpy"`` (a division by zero gives
+±inf or NaN as numpy's does), without ``fastmath`` (no fused multiply-adds, no reassociation), never
+``parallel`` (worker processes fork). Importing this module imports numba.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Rows of ``lines_at`` (the ledger's flow-line indices) in the order this module books them.
+BOOKED_LINES = ("btc_fair_value_gain_usd", "sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd", "revenue_usd",
+                "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "cash_revenue_usd", "ebitda_mining_usd",
+                "ebitda_hpc_usd", "hpc_revenue_recognised_usd", "hpc_depreciation_usd", "depreciation_hosting_usd",
+                "depreciation_mining_usd", "impairment_usd", "depreciation_usd", "capex_usd", "resale_proceeds_usd",
+                "btc_sold", "btc_sales_usd")
+#: Rows of the ``out`` block: the ledger's new day state and what the close reads.
+CASH, TREASURY, EQUITY, MONTH_BTC, EBITDA, SHARE_MINING, SHARE_HOSTING, SHARE_HPC = range(8)
+OUT_ROWS = 8
+#: Bits of the returned status.
+UNITS_CHANGED, COST_CHANGED, SEGMENT_SHARES = 1, 2, 4
+#: Rows of the ``rows`` table ``(ROWS, paths)``: the masked day's flows, then the ledger's inputs (the
+#: previous close's BTC price, the pledged BTC, cash, treasury BTC, equity and the month's BTC so far).
+(PRICE, MINED, MINING_REV, HOSTING_REV, POWER, POWER_CREDIT, DR_CREDIT, TRANSMISSION, HOSTING_POWER, HOSTING_COST,
+ SITE_OPEX, REPAIR, RESALE, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION, PRICE_BEFORE,
+ PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE) = range(25)
+ROWS = 25
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def maximum(a, b):
+    """``np.maximum(a, b)`` of two floats: ``a`` if it is NaN or larger, else ``b`` (ties give ``b``)."""
+    if a > b or a != a:
+        return a
+    return b
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def minimum(a, b):
+    """``np.minimum(a, b)`` of two floats: ``a`` if it is NaN or smaller, else ``b`` (ties give ``b``)."""
+    if a < b or a != a:
+        return a
+    return b
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rows_sum(x):
+    """``x.sum(axis=0)`` of a ``(rows, paths ≥ 2)`` array: ``((0.0 + x₀) + x₁) + …`` per column."""
+    out = np.zeros(x.shape[1])
+    for i in range(x.shape[0]):
+        for p in range(x.shape[1]):
+            out[p] = out[p] + x[i, p]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _any(x):
+    """``x.any()`` of a float array (NaN counts as nonzero)."""
+    for v in x.ravel():
+        if v != 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
+    """``Ledger._hpc_revenue``: the projects' deferred revenue into ``deferred_out``; the day's recognised
+    revenue and cash into ``hpc_revenue`` and ``hpc_cash`` (sums over projects from +0.0)."""
+    paths = hpc_revenue.shape[0]
+    for p in range(paths):
+        hpc_revenue[p] = 0.0
+        hpc_cash[p] = 0.0
+    for j in range(rev.shape[0]):
+        for p in range(paths):
+            d = deferred[j, p] + prepay[j, p]
+            used = minimum(d, rev[j, p])
+            kept = d - used if ended[j, p] else 0.0
+            deferred_out[j, p] = (d - used) - kept
+            hpc_revenue[p] = hpc_revenue[p] + (rev[j, p] + kept)
+            hpc_cash[p] = hpc_cash[p] + ((rev[j, p] - used) + prepay[j, p])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day, fraction_next,
+              start_day, day):
+    """``Ledger._book_assets``' machines: write-offs, units and unit costs, depreciation, purchase capex.
+    Returns ``(removed, depreciation, purchase capex, status)``; ``units_out``/``cost_out`` hold the new
+    arrays where the status says they changed (the numpy form keeps the same objects otherwise)."""
+    cohorts, paths = units.shape
+    removed, status = np.zeros(paths), 0
+    leaving = np.empty((cohorts, paths))
+    for c in range(cohorts):
+        for p in range(paths):
+            leaving[c, p] = retired[c, p] + lost[c, p]
+    if _any(leaving):
+        for c in range(cohorts):
+            phi = fraction_day[c, 0]
+            for p in range(paths):
+                removed[p] = removed[p] + minimum(leaving[c, p], units[c, p]) * (cost[c, p] * phi)
+                units_out[c, p] = maximum(units[c, p] - leaving[c, p], 0.0)
+        units, status = units_out, UNITS_CHANGED
+    any_delivered = False
+    for c in range(cohorts):
+        for p in range(paths):
+            any_delivered = any_delivered or delivered[c, p] > 0
+    if any_delivered:
+        for c in range(cohorts):
+            for p in range(paths):
+                n = delivered[c, p]
+                cost_out[c, p] = purchase[c, p] / n if n > 0 else cost[c, p]
+                units_out[c, p] = units[c, p] + n
+        units, cost, status = units_out, cost_out, status | UNITS_CHANGED | COST_CHANGED
+    depreciation = np.zeros(paths)
+    for c in range(cohorts):
+        phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
+        for p in range(paths):
+            charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+            depreciation[p] = depreciation[p] + units[c, p] * charge
+    return removed, depreciation, rows_sum(purchase), status
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, dep):
+    """``AssetPool.step`` of every pool into ``dep`` (one row each; an inactive pool charges +0.0 and keeps its
+    state) and the active pools' new book, base and construction in progress into rows ``3k … 3k + 2``.
+    ``pools``: ``(5, pools, paths)``: book, base, in progress, spent today, base change due today."""
+    for k in range(pools.shape[1]):
+        if not active[k]:
+            for p in range(dep.shape[1]):
+                dep[k, p] = 0.0
+            continue
+        life, plus_change = life_days[k], has_change[k]
+        for p in range(dep.shape[1]):
+            bk, bb, cip = pools[0, k, p], pools[1, k, p], pools[2, k, p]
+            if new_month:  # last month's construction into service
+                bk, bb, cip = bk + cip, bb + cip, 0.0
+            cip = cip + pools[3, k, p]
+            bb = bb + (pools[4, k, p] if plus_change else 0.0)
+            charge = minimum(bb / life, bk) * (1.0 if alive[p] else 0.0)
+            dep[k, p] = charge
+            pools_out[3 * k, p], pools_out[3 * k + 1, p], pools_out[3 * k + 2, p] = bk - charge, bb, cip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
+             fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
+             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month):
+    """The day of ``Ledger.book_operations`` for every path; returns the status bits.
+
+    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
+    new state, then each pool's new book, base and construction in progress; the day's retired, lost and
+    delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
+    fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
+    ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex; ``ended``, ``deferred``
+    ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`), ``pool_flags`` ``(2 pools,)``
+    active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
+    :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
+    ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares.
+    """
+    paths, n_pools = alive.shape[0], pools.shape[1]
+    hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
+    _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
+    removed, machine_dep, purchase_capex, status = _machines(
+        retired, lost, delivered, purchase, units, cost, units_out, cost_out,
+        fraction_day, fraction_next, start_day, day)
+    dep = np.empty((n_pools, paths))
+    _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, out[OUT_ROWS:], dep)
+    if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
+        status |= SEGMENT_SHARES
+    _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],
+            status & SEGMENT_SHARES != 0, dcf)
+    _assets(rows, out, removed, machine_dep, purchase_capex, rows_sum(hpc[2]), rows_sum(hpc[3]), dep, amounts,
+            scalars[2])
+    for k in range(len(BOOKED_LINES)):  # LineBook.book: month and total, each amount as it comes
+        line = lines_at[k]
+        for p in range(paths):
+            month[line, p] = month[line, p] + amounts[k, p]
+            total[line, p] = total[line, p] + amounts[k, p]
+    return status
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _income(f, alive, out, hpc_revenue, hpc_cash, amounts, rings, sga_day, receivable, shares, dcf):
+    """The fair-value gain, revenue, costs and EBITDA lines (``amounts`` rows 0–11); cash, treasury BTC
+    and equity after them into ``out``; the month's BTC, EBITDA, segment shares and the dcf's run rates."""
+    price, price_before, pledged, mined_btc = f[PRICE], f[PRICE_BEFORE], f[PLEDGED], f[MINED]
+    power, credit, dr_credit, transmission = f[POWER], f[POWER_CREDIT], f[DR_CREDIT], f[TRANSMISSION]
+    hosting_power, hosting_cost, site_opex, repair = f[HOSTING_POWER], f[HOSTING_COST], f[SITE_OPEX], f[REPAIR]
+    hpc_power, hpc_opex, site_opex_hpc = f[HPC_POWER], f[HPC_OPEX], f[SITE_OPEX_HPC]
+    mining_revenue, hosting_revenue = f[MINING_REV], f[HOSTING_REV]
+    cash0, treasury0, equity0, month_btc = f[CASH_BEFORE], f[TREASURY_BEFORE], f[EQUITY_BEFORE], f[MONTH_BTC_BEFORE]
+    variable, other, fixed = rings[0], rings[1], rings[2]
+    for p in range(alive.shape[0]):
+        gain = ((treasury0[p] + pledged[p]) + receivable) * (price[p] - price_before[p])
+        mining_cost = (((((((power[p] - credit[p]) - dr_credit[p]) + transmission[p]) + hosting_power[p])
+                         + hosting_cost[p]) + site_opex[p]) + repair[p])
+        hpc_cost = (hpc_power[p] + hpc_opex[p]) + site_opex_hpc[p]
+        mining_cost = mining_cost - site_opex_hpc[p]
+        cost_of_revenue = mining_cost + hpc_cost
+        sga = sga_day * (1.0 if alive[p] else 0.0)
+        mining_rev, hosting_rev, hpc_rev = mining_revenue[p], hosting_revenue[p], hpc_revenue[p]
+        revenue = (mining_rev + hosting_rev) + hpc_rev
+        ebitda = (revenue - cost_of_revenue) - sga
+        if shares:  # segments.revenue_shares
+            m, h, c = maximum(mining_rev, 0.0), maximum(hosting_rev, 0.0), maximum(hpc_rev, 0.0)
+            whole = (m + h) + c
+            h_share = h / whole if whole > 0 else 0.0
+            c_share = c / whole if whole > 0 else 0.0
+            m_share = (1.0 - h_share) - c_share
+            out[SHARE_MINING, p], out[SHARE_HOSTING, p], out[SHARE_HPC, p] = m_share, h_share, c_share
+            amounts[1, p], amounts[2, p], amounts[3, p] = sga * m_share, sga * h_share, sga * c_share
+        else:  # all to mining (_book_segments books the one line; +0.0 added to a sum that is never −0.0)
+            amounts[1, p], amounts[2, p], amounts[3, p] = sga, 0.0, 0.0
+        cash_revenue = hosting_rev + hpc_cash[p]
+        amounts[0, p], amounts[4, p], amounts[5, p], amounts[6, p] = gain, revenue, cost_of_revenue, sga
+        amounts[7, p], amounts[8, p] = ebitda, cash_revenue
+        amounts[9, p] = (mining_rev + hosting_rev) - mining_cost
+        amounts[10, p], amounts[11, p] = hpc_rev - hpc_cost, hpc_rev
+        mined = mined_btc[p]
+        out[CASH, p] = ((cash0[p] + cash_revenue) - cost_of_revenue) - sga
+        out[TREASURY, p] = treasury0[p] + mined
+        out[EQUITY, p] = (equity0[p] + gain) + ebitda
+        out[MONTH_BTC, p], out[EBITDA, p] = month_btc[p] + mined, ebitda
+        if dcf:  # the dcf's run rates (the BTC mined is pushed by the caller)
+            variable[p] = (((power[p] - credit[p]) + hosting_power[p]) + hosting_cost[p]) + repair[p]
+            other[p] = (hosting_rev + dr_credit[p]) - transmission[p]
+            fixed[p] = site_opex[p] + sga
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _assets(f, out, removed, machine_dep, purchase_capex, building_capex, gpu_capex, dep, amounts, sell_fraction):
+    """``_book_assets``' depreciation split, impairment and capex, then ``_sell_btc`` of a share of the day's
+    production at the close (``amounts`` rows 12–20); cash, treasury BTC and equity in ``out`` updated."""
+    price, mined_btc, resale_usd = f[PRICE], f[MINED], f[RESALE]
+    mw_hosting, mw_hpc, expansion = f[MW_HOSTING], f[MW_HPC], f[EXPANSION]
+    for p in range(out.shape[1]):
+        resale = resale_usd[p]
+        impairment = removed[p] - resale
+        site_dep = dep[0, p]
+        depreciation = machine_dep[p] + site_dep
+        hosting_dep = site_dep * mw_hosting[p]
+        hpc_assets_dep = 0.0
+        for j in range(1, dep.shape[0], 2):  # each project's building, then its GPUs
+            hpc_assets_dep = (hpc_assets_dep + dep[j, p]) + dep[j + 1, p]
+        depreciation = depreciation + hpc_assets_dep
+        hpc_depreciation = hpc_assets_dep + site_dep * mw_hpc[p]
+        capex = ((purchase_capex[p] + expansion[p]) + building_capex[p]) + gpu_capex[p]
+        amounts[12, p], amounts[13, p] = hpc_depreciation, hosting_dep
+        amounts[14, p] = (depreciation - hpc_depreciation) - hosting_dep
+        amounts[15, p], amounts[16, p], amounts[17, p], amounts[18, p] = impairment, depreciation, capex, resale
+        cash = (out[CASH, p] - capex) + resale
+        out[EQUITY, p] = (out[EQUITY, p] - impairment) - depreciation
+        treasury = out[TREASURY, p]
+        sold = minimum(sell_fraction * mined_btc[p], treasury)
+        proceeds = sold * price[p]
+        out[TREASURY, p], out[CASH, p] = treasury - sold, cash + proceeds
+        amounts[19, p], amounts[20, p] = sold, proceeds
