@@ -34,26 +34,27 @@ from numba import njit
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _clip(x, low, high):
-    """``np.clip(x, low, high)`` of one float: ``min(max(x, low), high)``, NaN kept (numpy's clip loop)."""
-    if not (x != x or x > low):
+    """``np.clip(x, low, high)`` of one float: ``x`` unless it lies outside (NaN and a tie such as
+    ``clip(−0.0, 0.0, 1.0) = −0.0`` kept, as numpy 2's clip loops do)."""
+    if x < low:
         x = low
-    if not (x != x or x < high):
+    if x > high:
         x = high
     return x
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _maximum(a, b):
-    """``np.maximum(a, b)`` of two floats (NaN propagates)."""
-    if a != a or a >= b:
+    """``np.maximum(a, b)`` of two floats: NaN propagates; on a tie (``±0``) the second, as numpy's loops."""
+    if a != a or a > b:
         return a
     return b
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _minimum(a, b):
-    """``np.minimum(a, b)`` of two floats (NaN propagates)."""
-    if a != a or a <= b:
+    """``np.minimum(a, b)`` of two floats: NaN propagates; on a tie (``±0``) the second, as numpy's loops."""
+    if a != a or a < b:
         return a
     return b
 
