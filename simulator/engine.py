@@ -158,7 +158,8 @@ class _Simulation:
         self.calendar = calendar(self.dates) if self.ledger is not None else None
         self._init_outputs(keep_paths, quantiles, daily_quantiles)
         self.env = simpy.Environment()
-        for actor in self.actors():
+        self._actors = list(self.actors())
+        for actor in self._actors:
             self.env.process(actor)
 
     def _init_outputs(self, keep_paths: int, quantiles: LocalQuantiles | None,
@@ -411,6 +412,8 @@ class _Simulation:
         """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``), the two tables
         written into ``tables`` at position ``lo`` instead where given (a chunk of a run in workers)."""
         self.env.run(until=self.days)
+        for actor in self._actors:  # (an actor waiting past the horizon holds this simulation in a cycle:
+            actor.close()           # closed, its arrays are freed when the run's results are, not at a later GC)
         r = self.report
         lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
         totals = dict(r.totals)

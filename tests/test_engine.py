@@ -710,3 +710,25 @@ def test_ppa_dispatch_counts_the_hosted_load_that_fills_the_contract_first(index
 
     best = company_margin("economic")
     assert (best >= np.maximum(company_margin("none"), company_margin("schedule")) - 1e-6).all()
+
+
+def test_a_finished_simulation_is_freed_without_the_cycle_collector(monkeypatch):
+    """Actors waiting past the horizon are closed at the end of the run, so nothing but the caller's
+    results keeps the simulation's arrays: they are freed as simulate returns, not at a later GC pass
+    (back-to-back runs in one process, as compare's workers make, reuse that memory)."""
+    import gc
+    import weakref
+
+    from simulator import engine
+    from simulator.config import load_scenario
+    seen = []
+    run = engine._Simulation.run
+    monkeypatch.setattr(engine._Simulation, "run", lambda self, *a, **k: seen.append(weakref.ref(self)) or run(self, *a, **k))
+    scenario = load_scenario("scenarios/contract_example.yaml")
+    gc.disable()
+    try:
+        result = simulate(scenario, paths=4, keep_paths=1, workers=1)
+        assert seen and seen[0]() is None
+    finally:
+        gc.enable()
+    assert len(result.monthly) > 0
