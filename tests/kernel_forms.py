@@ -24,8 +24,9 @@ def assert_same_bits(a, b, what=""):
     assert a.shape == b.shape and a.dtype == b.dtype, (what, a.shape, b.shape, a.dtype, b.dtype)
     if a.dtype == object:
         assert a.tolist() == b.tolist(), what
-    else:
-        assert a.tobytes() == b.tobytes(), f"{what}: {a.reshape(-1)[:4]} vs {b.reshape(-1)[:4]}"
+    elif a.tobytes() != b.tobytes():
+        diff = np.flatnonzero(np.ascontiguousarray(a).view(np.uint8) != np.ascontiguousarray(b).view(np.uint8))
+        raise AssertionError(f"{what}: bytes differ from byte {diff[0]} ({a.reshape(-1)[:4]} vs {b.reshape(-1)[:4]})")
 
 
 def assert_same_runs(a, b):

@@ -19,6 +19,8 @@ from simulator.market import power
 from simulator.grid_programmes import demand_response_calls, is_summer
 from simulator.site import PpaTerms, SiteCohorts, dispatch_site, energy_bill
 
+from kernel_forms import assert_same_bits
+
 
 @pytest.fixture
 def forms(monkeypatch):
@@ -44,16 +46,6 @@ def forms(monkeypatch):
     for name in ("index_hours", "call_hours", "dispatch", "bill"):
         monkeypatch.setattr(index_kernel, name, spy(name))
     return run
-
-
-def assert_same_bits(a, b, what=""):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (what, a.shape, b.shape, a.dtype, b.dtype)
-    if a.dtype == object:  # dates, names: equal values
-        assert a.tolist() == b.tolist(), what
-    elif a.tobytes() != b.tobytes():
-        diff = np.flatnonzero(np.ascontiguousarray(a).view(np.uint8) != np.ascontiguousarray(b).view(np.uint8))
-        raise AssertionError(f"{what}: bytes differ from byte {diff[0]} ({a.reshape(-1)[:4]} vs {b.reshape(-1)[:4]})")
 
 
 # --------------------------------------------------------------------------- dispatch
