@@ -38,6 +38,7 @@ import pandas as pd
 
 from simulator import units
 from simulator.finance import credit, instruments
+from simulator.finance.contracts import FIRM_VALUE_KERNEL, NUMPY_CONVERTIBLE_COST
 from simulator.finance.structural import MIN_YEARS, OPEN_ENDED_YEARS
 from simulator.finance.valuation import capped_call_offset_fraction
 
@@ -119,6 +120,22 @@ class ConvertibleBook:
     def in_the_money(self, share_price_usd) -> np.ndarray:
         """Paths on which the note counts as shares (if-converted)."""
         return (self.balance_usd > 0) & instruments.converts(share_price_usd, self.cfg.conversion_price_usd)
+
+    def if_converted(self, diluted_shares, face_usd, share_price_usd) -> np.ndarray:
+        """The diluted shares with this note's if-converted shares added where it is in the money, whose
+        face (``face_usd``, this note's row of the strike) is then set to 0 in place; without a path in
+        the money, ``diluted_shares`` itself. One compiled pass once a process's closes pay for it
+        (:func:`simulator.finance.firm_value_kernel.convertible_strike`, the same numbers)."""
+        kernel = FIRM_VALUE_KERNEL.for_call(len(face_usd), NUMPY_CONVERTIBLE_COST)
+        if kernel is not None:
+            cap = self.cfg.capped_call_price_usd
+            return kernel.convertible_strike(diluted_shares, face_usd, self.balance_usd, share_price_usd,
+                                             float(self.cfg.conversion_price_usd), float(cap or 0.0), cap is not None)[1]
+        itm = self.in_the_money(share_price_usd)
+        if not itm.any():  # (it adds no shares and keeps its face)
+            return diluted_shares
+        face_usd[itm] = 0.0
+        return diluted_shares + np.where(itm, self.conversion_shares(share_price_usd), 0.0)
 
     def conversion_shares(self, share_price_usd) -> np.ndarray:
         """Shares the outstanding note would deliver at ``share_price_usd``, net of the capped call."""

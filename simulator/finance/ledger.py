@@ -51,8 +51,7 @@ import pandas as pd
 from simulator import units
 from simulator.finance import dilution, operations_call, segments, structural, valuation
 from simulator.finance.books import AssetPool, LineBook, Ring
-from simulator.finance.contracts import (FIRM_VALUE_KERNEL, NUMPY_CONVERTIBLE_COST, NUMPY_FIRM_VALUE_COST,
-                                        ContractValuer)
+from simulator.finance.contracts import FIRM_VALUE_KERNEL, NUMPY_FIRM_VALUE_COST, ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
 from simulator.finance.depreciation import CohortBookValues
 from simulator.finance.equity_returns import EquityReturns
@@ -583,18 +582,8 @@ class Ledger:
         faces[0], years[0] = self.arrears_usd, structural.MIN_YEARS
         for i, book in enumerate(self.debt_books, start=1):
             faces[i], years[i] = book.balance_usd, book.years_left(day)
-            kernel = FIRM_VALUE_KERNEL.for_call(self.paths, NUMPY_CONVERTIBLE_COST) if isinstance(book, ConvertibleBook) \
-                else None
-            if kernel is not None:  # one compiled pass, the same numbers (simulator.finance.firm_value_kernel)
-                cap = book.cfg.capped_call_price_usd
-                diluted = kernel.convertible_strike(diluted, faces[i], book.balance_usd, self.share_price_usd,
-                                                    float(book.cfg.conversion_price_usd), float(cap or 0.0),
-                                                    cap is not None)[1]
-            elif isinstance(book, ConvertibleBook):
-                itm = book.in_the_money(self.share_price_usd)
-                if itm.any():  # (else it adds no shares and keeps its face)
-                    diluted = diluted + np.where(itm, book.conversion_shares(self.share_price_usd), 0.0)
-                    faces[i][itm] = 0.0
+            if isinstance(book, ConvertibleBook):
+                diluted = book.if_converted(diluted, faces[i], self.share_price_usd)
         return diluted, faces, years
 
     def _firm_value(self, day: int) -> tuple[np.ndarray, np.ndarray]:
@@ -643,8 +632,7 @@ class Ledger:
         """Day 0's premium or discount over the model's equity (structural.py): implied by the market
         close if there is one, else ``market_multiple`` (1 for ``method: multiple``)."""
         v, market = self.cfg.valuation, self.cfg.market
-        face, t = faces.sum(axis=0), structural.face_weighted_years(faces, years)
-        sigma = structural.asset_vol_annual(linked, assets, self.btc_vol.value(), v.min_asset_vol_annual)
+        face, t, sigma = structural.call_terms(faces, years, assets, linked, self.btc_vol.value(), v.min_asset_vol_annual)
         if market is not None:
             intangible0 = structural.implied_asset_value_usd(market.share_price_usd * diluted, face, t, sigma,
                                                              v.risk_free_rate) - assets

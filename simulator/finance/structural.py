@@ -222,6 +222,13 @@ class MarketPremium:
         return 0.5 ** (day / self.half_life_days)
 
 
+def call_terms(faces_usd, years, assets_usd, btc_linked_usd, btc_vol_annual, min_vol_annual: float):
+    """The call's strike terms ``(F, T, σ_V)``: the face of all debt, its face-weighted years
+    (:func:`face_weighted_years`) and the asset volatility (:func:`asset_vol_annual`) [USD, years, 1/√year]."""
+    return (np.asarray(faces_usd).sum(axis=0), face_weighted_years(faces_usd, years),
+            asset_vol_annual(btc_linked_usd, assets_usd, btc_vol_annual, min_vol_annual))
+
+
 def share_value(faces_usd, years, diluted, assets_usd, btc_linked_usd, btc_vol_annual, min_vol_annual: float,
                 premium: MarketPremium, btc_price_usd, day: int, rate_annual: float):
     """The close's ``(NAV, NAV per diluted share, share price)`` [USD, USD/share, USD/share] from the
@@ -245,8 +252,7 @@ def share_value(faces_usd, years, diluted, assets_usd, btc_linked_usd, btc_vol_a
         price = kernel.price_per_share(value, face, ndtr(d1), ndtr(d2), np.exp(minus_rt), premium.multiple0,
                                        long_run, decay, diluted)
         return nav, nav_per_share, price
-    face, t = faces_usd.sum(axis=0), face_weighted_years(faces_usd, years)
-    sigma = asset_vol_annual(btc_linked_usd, assets_usd, btc_vol_annual, min_vol_annual)
+    face, t, sigma = call_terms(faces_usd, years, assets_usd, btc_linked_usd, btc_vol_annual, min_vol_annual)
     nav, has_shares = assets_usd - face, diluted > 0
     nav_per_share, price = np.zeros(len(diluted)), np.zeros(len(diluted))
     np.divide(nav, diluted, out=nav_per_share, where=has_shares)
