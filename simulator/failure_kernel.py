@@ -25,7 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator import rng
+from simulator import numba_cache, rng
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 OK, LARGE, SHORT = 0, 1, 2
 #: Steps every draw of a row takes together, without branches (the compiler runs them on SIMD

@@ -31,32 +31,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulator import numba_cache
+from simulator.kernel_math import clip, maximum, minimum
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _clip(x, low, high):
-    """``np.clip(x, low, high)`` of one float: ``x`` unless it lies outside (NaN and a tie such as
-    ``clip(−0.0, 0.0, 1.0) = −0.0`` kept, as numpy 2's clip loops do)."""
-    if x < low:
-        x = low
-    if x > high:
-        x = high
-    return x
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _maximum(a, b):
-    """``np.maximum(a, b)`` of two floats: NaN propagates; on a tie (``±0``) the second, as numpy's loops."""
-    if a != a or a > b:
-        return a
-    return b
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _minimum(a, b):
-    """``np.minimum(a, b)`` of two floats: NaN propagates; on a tie (``±0``) the second, as numpy's loops."""
-    if a != a or a < b:
-        return a
-    return b
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -79,7 +57,7 @@ def index_hours(prices, base, shape, u, spike_p, negative_q, first_spike, first_
                     x = x + spike_usd_per_mwh
                 if u[d, first_negative + h, j] < q:
                     x = negative_usd_per_mwh
-                prices[d, h, j] = _clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
+                prices[d, h, j] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -188,7 +166,7 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
             for c in range(columns):
                 call_cap[c] = call_cap[c] + mw[i, c]
         for c in range(columns):
-            call_cap[c] = _maximum(call_cap[c] - shed_mw, 0.0)
+            call_cap[c] = maximum(call_cap[c] - shed_mw, 0.0)
     k, capped = np.empty(columns, dtype=np.int64), np.empty(columns, dtype=np.int64)
     threshold, run_ths, run_mw = np.empty(columns), np.empty(columns), np.empty(columns)
     for h in range(hours):
@@ -218,7 +196,7 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
                 if k[c] > fits:
                     marginal = min(fits, n - 1)
                     mw_m = mw[marginal, c]
-                    part = _clip((cap - cum_mw[fits, c]) / mw_m, 0.0, 1.0) if mw_m > 0 else 0.0
+                    part = clip((cap - cum_mw[fits, c]) / mw_m, 0.0, 1.0) if mw_m > 0 else 0.0
                     run_ths[c] = cum_ths[fits, c] + part * ths[marginal, c]
                     run_mw[c] = cum_mw[fits, c] + part * mw_m
         for c in range(columns):
@@ -251,9 +229,9 @@ def bill(used, price, energy_mwh, tax_usd_per_mwh, ppa_usd_per_mwh, take_mwh, bl
         for c in range(columns):
             u, p = used[h, c], price[h, c]
             if with_ppa:
-                term = (_minimum(_maximum(u, take_mwh), block_mwh) * ppa_usd_per_mwh[c]
-                        + _maximum(u - block_mwh, 0.0) * p)
-                back = _maximum(take_mwh - u, 0.0) * p
+                term = (minimum(maximum(u, take_mwh), block_mwh) * ppa_usd_per_mwh[c]
+                        + maximum(u - block_mwh, 0.0) * p)
+                back = maximum(take_mwh - u, 0.0) * p
             else:
                 term, back = u * p, 0.0
             if h == 0:

@@ -28,8 +28,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator import chain, units
+from simulator import chain, numba_cache, units
 from simulator.poisson_kernel import _MEAN_MAX, count, in_domain
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 OTHER, NEAR_HALVING = -1, -2
 _SECONDS_PER_DAY = float(units.SECONDS_PER_DAY)

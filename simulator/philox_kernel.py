@@ -3,9 +3,10 @@
 The equations, constants, key/counter layout and conversions are documented in
 :mod:`simulator.philox`; its leaf functions (:func:`~simulator.philox.mulhilo`,
 :func:`~simulator.philox.poly`, :func:`~simulator.philox.log_reduced`) are compiled here as they
-are, so both forms run the same operations in the same order. Compiled with
-``cache=True`` (the machine code is kept in ``simulator/__pycache__``; the first run after an
-install or an edit compiles, 2–3 s on the 2-core machine) and ``nogil``, never ``parallel``: worker processes fork.
+are, so both forms run the same operations in the same order. Compiled with ``cache=True`` (the
+machine code is kept in a directory per source version, :mod:`simulator.numba_cache`; the first run
+after an install or an edit compiles, 2–3 s on the 2-core machine) and ``nogil``, never ``parallel``:
+worker processes fork.
 Importing this module imports numba (~0.2 s; loading the cached kernel adds ~0.2 s).
 """
 from __future__ import annotations
@@ -15,9 +16,11 @@ import math
 import numpy as np
 from numba import njit
 
-from simulator import philox
+from simulator import numba_cache, philox
 from simulator.philox import (A, B, C, D, E, F, INTEGER, M0, M1, SQRT_HALF, UNIFORM, W0, W1, _S11,
                               _TWO_M53, _U64)
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 _mulhilo = njit(cache=True, nogil=True, inline="always")(philox.mulhilo)
 _poly = njit(cache=True, nogil=True, inline="always")(philox.poly)

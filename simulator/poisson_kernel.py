@@ -37,7 +37,9 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic
 
-from simulator import rng
+from simulator import numba_cache, rng
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 OK, OTHER = 0, 1
 _MARGIN = rng._CDF_MARGIN

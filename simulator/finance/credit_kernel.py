@@ -17,23 +17,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulator import numba_cache
+from simulator.kernel_math import maximum, minimum
 
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _maximum(a, b):
-    """``np.maximum(a, b)``: NaN if either is, else ``b`` unless ``a > b`` (so ``b`` on a tie, e.g. ±0).
-    (A copy of :mod:`~simulator.finance.valuation_kernel`'s: numba's cache checks only this file.)"""
-    if a != a:
-        return a
-    return a if a > b else b
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _minimum(a, b):
-    """``np.minimum(a, b)``: NaN if either is, else ``b`` unless ``a < b``."""
-    if a != a:
-        return a
-    return a if a < b else b
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -75,13 +62,13 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
     if any_call:  # the margin call's top-up, then its cure
         for p in range(n):
             c = call[p]
-            posted = _minimum(_maximum(debt[p] / (price[p] * ltv_initial) - pledged[p], 0.0), treasury[p]) if c else 0.0
+            posted = minimum(maximum(debt[p] / (price[p] * ltv_initial) - pledged[p], 0.0), treasury[p]) if c else 0.0
             pledged[p] = pledged[p] + posted
             treasury[p] = treasury[p] - posted
-            excess = _maximum(debt[p] - ltv_initial * pledged[p] * price[p], 0.0) if c else 0.0
-            paid[p] = _minimum(excess, _maximum(cash[p], 0.0))
+            excess = maximum(debt[p] - ltv_initial * pledged[p] * price[p], 0.0) if c else 0.0
+            paid[p] = minimum(excess, maximum(cash[p], 0.0))
             debt[p] = debt[p] - paid[p]
-            uncovered = c and excess - paid[p] > covered_rtol * _maximum(debt[p], 1.0)
+            uncovered = c and excess - paid[p] > covered_rtol * maximum(debt[p], 1.0)
             if uncovered and cure[p] != cure[p]:
                 cure[p] = day + cure_days
             if c and not uncovered:
@@ -98,8 +85,8 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
             if ending[p]:
                 cure[p] = np.nan
             if liquidate[p]:
-                sold[p] = _minimum(pledged[p], debt[p] * factor / (price[p] if price[p] > 0 else np.inf))
-                settled[p] = _minimum(debt[p], sold[p] * price[p] / factor)
+                sold[p] = minimum(pledged[p], debt[p] * factor / (price[p] if price[p] > 0 else np.inf))
+                settled[p] = minimum(debt[p], sold[p] * price[p] / factor)
             penalty[p] = sold[p] * price[p] - settled[p]
             if liquidate[p]:
                 residual[p] = debt[p] - settled[p]
@@ -113,7 +100,7 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
         any_release = any_release or release[p]
     if any_release:  # collateral above what ltv_initial needs goes back to the treasury
         for p in range(n):
-            released = _maximum(pledged[p] - debt[p] / (price[p] * ltv_initial), 0.0) if release[p] else 0.0
+            released = maximum(pledged[p] - debt[p] / (price[p] * ltv_initial), 0.0) if release[p] else 0.0
             pledged[p] = pledged[p] - released
             treasury[p] = treasury[p] + released
     return debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual

@@ -27,6 +27,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulator import numba_cache
+from simulator.kernel_math import clip, minimum
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def contract_value(completed_day, ended, day, factor, unit_factor, power_price, revenue, power, fixed, final_from,
@@ -87,23 +92,6 @@ def nav_firm_value(cash_usd, treasury_btc, pledged_btc, receivable_btc, price_us
     return assets, linked
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _minimum(a, b):
-    """``np.minimum(a, b)``: NaN if either is, else ``b`` unless ``a < b`` (so ``b`` on a tie, e.g. ±0)."""
-    if a != a:
-        return a
-    return a if a < b else b
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _clip01(x):
-    """``np.clip(x, 0.0, 1.0)``: NaN kept, and ``x`` itself unless it is outside (so ``−0.0`` stays ``−0.0``)."""
-    if x != x:
-        return x
-    y = x if x >= 0.0 else 0.0
-    return y if y <= 1.0 else 1.0
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def convertible_strike(diluted, face, balance_usd, share_price_usd, conversion_price_usd, cap_price_usd, has_cap):
     """A convertible in :meth:`simulator.finance.ledger.Ledger._strike`, if-converted: where its balance is
@@ -125,8 +113,8 @@ def convertible_strike(diluted, face, balance_usd, share_price_usd, conversion_p
             s = share_price_usd[p]
             offset = 0.0
             if has_cap:
-                gain = _minimum(s, cap_price_usd) - conversion_price_usd
-                offset = _clip01(gain / s if s > conversion_price_usd and s > 0 else 0.0)
+                gain = minimum(s, cap_price_usd) - conversion_price_usd
+                offset = clip(gain / s if s > conversion_price_usd and s > 0 else 0.0, 0.0, 1.0)
             out[p] = diluted[p] + balance_usd[p] / conversion_price_usd * (1 - offset)
             face[p] = 0.0
         else:

@@ -37,6 +37,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulator import numba_cache
+from simulator.kernel_math import maximum, minimum
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
 #: Rows of ``lines_at`` (the ledger's flow-line indices) in the order this module books them.
 BOOKED_LINES = ("btc_fair_value_gain_usd", "sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd", "revenue_usd",
                 "cost_of_revenue_usd", "sga_usd", "ebitda_usd", "cash_revenue_usd", "ebitda_mining_usd",
@@ -54,22 +59,6 @@ UNITS_CHANGED, COST_CHANGED, SEGMENT_SHARES = 1, 2, 4
  SITE_OPEX, REPAIR, RESALE, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION, PRICE_BEFORE,
  PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE) = range(25)
 ROWS = 25
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def maximum(a, b):
-    """``np.maximum(a, b)`` of two floats: ``a`` if it is NaN or larger, else ``b`` (ties give ``b``)."""
-    if a > b or a != a:
-        return a
-    return b
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def minimum(a, b):
-    """``np.minimum(a, b)`` of two floats: ``a`` if it is NaN or smaller, else ``b`` (ties give ``b``)."""
-    if a < b or a != a:
-        return a
-    return b
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

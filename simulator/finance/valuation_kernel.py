@@ -22,23 +22,10 @@ import math
 import numpy as np
 from numba import njit
 
+from simulator import numba_cache
+from simulator.kernel_math import clip, maximum
 
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _maximum(a, b):
-    """``np.maximum(a, b)``: NaN if either is, else ``b`` unless ``a > b`` (so ``b`` on a tie, e.g. ±0)."""
-    if a != a:
-        return a
-    return a if a > b else b
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _clip01(x):
-    """``np.clip(x, 0.0, 1.0)``: NaN kept, and ``x`` itself unless it is outside (so ``−0.0`` stays ``−0.0``)."""
-    if x != x:
-        return x
-    y = x if x >= 0.0 else 0.0
-    return y if y <= 1.0 else 1.0
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -59,15 +46,15 @@ def prepare(faces, years, diluted, assets, linked, btc_vol, min_vol, intangible0
         t_w = weighted / face if face > 0 else open_ended_years
         v = assets[p]
         w = linked[p] / v if v > 0 else 0.0
-        sigma = _maximum(min_vol, _clip01(w) * btc_vol[p])
+        sigma = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol[p])
         nav[p] = v - face
         nav_ps[p] = nav[p] / diluted[p] if diluted[p] > 0 else 0.0
-        w0 = _clip01(linked_share0[p])
+        w0 = clip(linked_share0[p], 0.0, 1.0)
         scale = w0 * (price[p] / price0[p]) + 1.0 - w0
         g = excess * v + (intangible0[p] - excess * assets0[p]) * scale * decay if long_run else intangible0[p] * scale
         vm = v + g
-        f = _maximum(face, 0.0)
-        t = _maximum(t_w, min_years)
+        f = maximum(face, 0.0)
+        t = maximum(t_w, min_years)
         value[p], face_out[p], t_out[p], sigma_out[p] = vm, f, t, sigma
         sd_out[p] = sigma * math.sqrt(t)
         if vm > 0 and f > 0:
@@ -98,7 +85,7 @@ def price_per_share(value, face, n1, n2, discount, multiple0, long_run, decay, d
     for p in range(paths):
         v, f = value[p], face[p]
         if v > 0:
-            equity = _maximum(v * n1[p] - f * discount[p] * n2[p], 0.0) if f > 0 else v
+            equity = maximum(v * n1[p] - f * discount[p] * n2[p], 0.0) if f > 0 else v
         else:
             equity = 0.0
         m = 1.0 + (multiple0[p] - 1.0) * decay if long_run else multiple0[p]
@@ -131,7 +118,7 @@ def add_returns(x, y, ok, share_price, n, sum_x, sum_y, sum_xx, sum_xy, peak, ma
         sum_y[p] += y[p]
         sum_xx[p] += x[p] * x[p]
         sum_xy[p] += x[p] * y[p]
-        top = _maximum(peak[p], share_price[p])
+        top = maximum(peak[p], share_price[p])
         peak[p] = top
         drawdown = (top - share_price[p]) / top if top > 0 else np.nan
         m = max_drawdown[p]

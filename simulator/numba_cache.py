@@ -1,0 +1,206 @@
+"""numba's on-disk cache in one directory per version of hashfleet's sources.
+
+numba's ``cache=True`` keeps a compiled function's machine code with the stamp (mtime, size) of
+the one file that defines it, and reuses it while that file is unchanged: an edit to a helper or
+constant the kernel imports from another module (``chain``, ``units``, ``philox``, ``rng``,
+``kernel_math``, …) would leave a warm cache running the old machine code (numba's "Notes on
+caching": invalidation does not see changes in symbols defined in another file). So every kernel
+module calls :func:`configure` before its first ``@njit``, which points numba at
+
+    ``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/hashfleet/numba/<key>``
+
+where ``<key>`` is :func:`source_key`, a hash of every ``simulator/**/*.py`` file's path and bytes
+(~5 ms; it runs only in a process that loads a kernel, never in one that stays in numpy). Any edit
+anywhere in the package gives a new, empty directory. The previous directories are pruned down to
+the :data:`KEEP` most recently used, never one that a running process holds (each process holds a
+shared ``flock`` on its directory's ``lock`` file; the pruner takes the lock exclusively without
+waiting, renames the directory aside and only then deletes it, so two runs, or a run and its
+workers, never lose a directory they use). Where that place is not writable, a private
+``<tmp>/hashfleet-<uid>/numba/<key>`` is used, and failing that a fresh temporary directory.
+
+A user's own ``NUMBA_CACHE_DIR`` (set before hashfleet loads a kernel), or a ``numba.config.CACHE_DIR``
+they set after importing numba themselves, is kept as it is: numba's file stamps then decide alone.
+numba reads ``NUMBA_CACHE_DIR`` when it is imported and looks at ``numba.config.CACHE_DIR`` when a
+function is decorated (``numba.core.caching``'s user-provided locator), so :func:`configure` sets
+both: the attribute for a numba imported before it, the variable so that numba's ``reload_config``
+(which the compiler calls, and which re-reads the ``NUMBA_*`` variables when any of them changed)
+keeps the same directory, and so that worker processes, forked or spawned, share it
+(:data:`CHOSEN` tells them the directory is hashfleet's, so they hold its lock too).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so no pruning (a directory could be in use)
+    fcntl = None
+
+#: numba's own variable for its cache directory.
+NUMBA_VARIABLE = "NUMBA_CACHE_DIR"
+#: Set beside ``NUMBA_CACHE_DIR`` to the directory :func:`configure` chose, so that a child process
+#: tells hashfleet's choice (which it joins and locks) from a user's (which it leaves alone).
+CHOSEN = "HASHFLEET_NUMBA_CACHE_DIR"
+#: Source versions' directories kept by :func:`prune`, the current one included, besides any in use.
+KEEP = 4
+#: The file each directory's users lock (shared) and whose mtime says when it was last used.
+LOCK = "lock"
+#: Digits of :func:`source_key` (64 bits).
+KEY_DIGITS = 16
+
+_HEX = set("0123456789abcdef")
+_PACKAGE = Path(__file__).resolve().parent
+_chosen: str | None = None  # this process's answer once configure() has run
+_held: dict[str, int] = {}  # directory → the descriptor holding its shared lock (open until exit)
+
+
+def source_key(package: Path = _PACKAGE) -> str:
+    """Hash of every ``*.py`` file below ``package``: its path relative to ``package`` and its bytes."""
+    digest = hashlib.blake2b(digest_size=KEY_DIGITS // 2)
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix().encode()
+        data = path.read_bytes()
+        digest.update(b"%d:%s%d:" % (len(name), name, len(data)))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def cache_roots(environ=os.environ) -> list[Path]:
+    """Where source versions' directories may live, in order of preference."""
+    xdg = environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path(os.path.expanduser("~")) / ".cache"
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return [base / "hashfleet" / "numba", Path(tempfile.gettempdir()) / f"hashfleet-{uid}" / "numba"]
+
+
+def _private(root: Path) -> None:
+    """Make ``root``; under the shared temp directory, refuse it unless its top directory there is this
+    user's own and closed to others (numba's cache files are pickles, which run code when loaded)."""
+    tmp = Path(tempfile.gettempdir())
+    if hasattr(os, "getuid") and root.is_relative_to(tmp) and root != tmp:
+        top = tmp / root.relative_to(tmp).parts[0]
+        top.mkdir(exist_ok=True, mode=0o700)
+        info = top.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise PermissionError(f"{top} is not this user's own")
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def claim(directory: Path) -> int | None:
+    """Create ``directory`` if need be and hold a shared lock on its lock file for this process's life
+    (inherited by forked workers); return the descriptor (None without ``fcntl``).
+
+    A pruner may rename the directory between our ``open`` and our lock; the lock then holds the
+    renamed file, which we notice (another inode at the path) and try again."""
+    if str(directory) in _held:
+        return _held[str(directory)]
+    for _ in range(5):
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = directory / LOCK
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the directory was pruned after our mkdir
+            continue
+        if fcntl is None:
+            os.close(fd)
+            return None
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.utime(lock)
+            _held[str(directory)] = fd
+            return fd
+        os.close(fd)
+    raise OSError(f"could not hold {directory}: pruned again and again")
+
+
+def _last_used(directory: Path) -> float:
+    for path in (directory / LOCK, directory):
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
+
+
+def prune(root: Path, keep: int = KEEP) -> list[str]:
+    """Delete all but the ``keep`` most recently used source versions' directories under ``root``,
+    skipping any a process holds; return the names deleted. Safe against concurrent pruners and users."""
+    if fcntl is None:
+        return []
+    versions = [d for d in root.iterdir() if len(d.name) == KEY_DIGITS and set(d.name) <= _HEX and d.is_dir()]
+    versions.sort(key=_last_used, reverse=True)
+    deleted = []
+    for directory in versions[keep:]:
+        try:
+            fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # gone already (another pruner)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(directory / LOCK).st_ino != os.fstat(fd).st_ino:
+                continue  # pruned and made anew meanwhile: not the one we locked
+            aside = root / f".pruned-{directory.name}-{os.urandom(4).hex()}"
+            os.rename(directory, aside)
+        except OSError:  # in use (BlockingIOError), or renamed by another pruner
+            continue
+        finally:
+            os.close(fd)
+        shutil.rmtree(aside, ignore_errors=True)
+        deleted.append(directory.name)
+    for left in root.glob(".pruned-*"):  # a pruner that died between rename and delete
+        shutil.rmtree(left, ignore_errors=True)
+    return deleted
+
+
+def choose(key: str, roots: list[Path]) -> Path:
+    """The first writable ``root/key`` (held, and its root pruned when it was new), else a fresh temp dir."""
+    for root in roots:
+        directory = root / key
+        try:
+            _private(root)
+            new = not directory.exists()
+            claim(directory)
+            if new:
+                prune(root)
+            return directory
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix="hashfleet-numba-"))
+
+
+def configure(environ=os.environ) -> str:
+    """Point numba's cache at this source version's directory (once a process; cheap after) and return
+    the directory numba will use; a user's own ``NUMBA_CACHE_DIR`` or ``numba.config.CACHE_DIR`` is kept."""
+    global _chosen
+    if _chosen is not None:
+        return _chosen
+    config = sys.modules.get("numba.core.config")
+    given = environ.get(NUMBA_VARIABLE, "")
+    ours = environ.get(CHOSEN, "")
+    if config is not None and config.CACHE_DIR and config.CACHE_DIR != given:
+        _chosen = config.CACHE_DIR  # set in numba.config by the user after importing numba
+    elif given and given != ours:
+        _chosen = given  # the user's own
+    else:
+        if given:  # a parent process's choice: join it
+            try:
+                claim(Path(given))
+                directory = Path(given)
+            except OSError:
+                directory = choose(source_key(), cache_roots(environ))
+        else:
+            directory = choose(source_key(), cache_roots(environ))
+        _chosen = str(directory)
+        environ[NUMBA_VARIABLE] = environ[CHOSEN] = _chosen
+    if config is not None:
+        config.CACHE_DIR = _chosen
+    return _chosen
