@@ -348,13 +348,3 @@ def test_a_call_at_a_site_without_cohorts_draws_nothing():
         for x in outputs:
             assert not np.isnan(x).any()
         assert not energy_hourly.any() and not running.any() and not energy.any() and not curtailed.any()
-
-
-def test_elementary_helpers_are_numpys_on_ties_and_nans():
-    """``_maximum``/``_minimum`` return the second operand on a tie (so ``max(−0.0, 0.0) = +0.0``) and
-    ``_clip`` keeps its argument unless it lies outside (``clip(−0.0, 0.0, 1.0) = −0.0``), as numpy's loops."""
-    values = np.array([-0.0, 0.0, 1.0, -1.0, 0.5, np.nan, np.inf, -np.inf, 1.0000000000000002])
-    a, b = np.repeat(values, len(values)), np.tile(values, len(values))
-    assert_same_bits([index_kernel._maximum(x, y) for x, y in zip(a, b)], np.maximum(a, b), "maximum")
-    assert_same_bits([index_kernel._minimum(x, y) for x, y in zip(a, b)], np.minimum(a, b), "minimum")
-    assert_same_bits([index_kernel._clip(x, 0.0, 1.0) for x in values], np.clip(values, 0.0, 1.0), "clip")

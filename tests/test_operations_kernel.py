@@ -4,9 +4,8 @@ Whole runs are simulated twice, the lazy kernel held in numpy and then forced to
 after every close the ledger's state (cash, BTC, equity, units, unit costs, deferred revenue, asset
 pools, the LineBook's month and running sums, rings, segment shares) and at the end every monthly,
 daily and per-path array are compared byte for byte (``-0.0`` and ``0.0`` differ, NaNs compare by
-their bits). A spy checks that the compiled side ran. The elementary helpers (numpy's ``maximum`` and
-``minimum`` on ties of signed zeros and NaNs, ``sum(axis=0)``'s order) are checked against numpy on
-tables and with hypothesis.
+their bits). A spy checks that the compiled side ran. ``sum(axis=0)``'s order is checked against numpy on tables and
+with hypothesis (numpy's ``maximum``/``minimum``, shared by every kernel, in tests/test_kernel_math.py).
 """
 from __future__ import annotations
 
@@ -31,26 +30,6 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, np.inf, -np.inf, np.nan, -np.nan, 5e
 
 def _bits(x) -> bytes:
     return np.ascontiguousarray(x).tobytes()
-
-
-# --------------------------------------------------------------------------- elementary helpers
-@pytest.mark.parametrize("n", [1, 3, 8, 17, 64, 1000])  # numpy's scalar loop and its SIMD loops
-def test_maximum_and_minimum_are_numpys_on_every_special_pair(n):
-    a, b = np.array(SPECIAL).repeat(len(SPECIAL)), np.tile(np.array(SPECIAL), len(SPECIAL))
-    for ours, theirs in ((kernel.maximum, np.maximum), (kernel.minimum, np.minimum)):
-        for i in range(len(a)):
-            x, y = np.full(n, a[i]), np.full(n, b[i])
-            expected = [theirs(x, y), theirs(x, float(b[i])), theirs(float(a[i]), y)]
-            got = np.full(n, ours(float(a[i]), float(b[i])))
-            assert all(_bits(e) == _bits(got) for e in expected), (theirs.__name__, a[i], b[i], n)
-
-
-def test_numpy_returns_the_second_operand_on_a_tie_of_signed_zeros():
-    """What the helpers copy: ``np.maximum(−0.0, 0.0)`` is ``+0.0`` and ``np.maximum(0.0, −0.0)`` is ``−0.0``."""
-    assert not np.signbit(np.maximum(np.full(64, -0.0), 0.0)).any()
-    assert np.signbit(np.maximum(np.zeros(64), -0.0)).all()
-    assert np.signbit(kernel.maximum(0.0, -0.0)) and not np.signbit(kernel.maximum(-0.0, 0.0))
-    assert np.signbit(kernel.minimum(0.0, -0.0)) and not np.signbit(kernel.minimum(-0.0, 0.0))
 
 
 def _layouts(x):

@@ -92,11 +92,6 @@ def test_a_one_path_two_year_run_keeps_the_close_in_numpy(monkeypatch):
     assert all(lazy.for_call(1, structural._NUMPY_VALUE_COST) is None for _ in range(730))
 
 
-def test_clip_keeps_numpys_signed_zero():
-    x = np.array([-0.0, 0.0, -1e-300, 1.0, 1.0000000000000002, np.nan, -np.inf, np.inf])
-    assert_same_bits(np.array([valuation_kernel._clip01(v) for v in x]), np.clip(x, 0.0, 1.0))
-
-
 @pytest.mark.parametrize("face", [231.0, 755.0, 1510.0])
 def test_face_weighted_years_below_one_day_are_floored_alike(monkeypatch, face):
     """Every instrument at its last day: (F·m)/F falls one ulp below m = MIN_YEARS for these faces, both

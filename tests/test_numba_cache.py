@@ -1,0 +1,225 @@
+"""numba's cache directory per source version (simulator.numba_cache): the key, the choice, pruning, races.
+
+The key must change with any source file's bytes or name and only then; the kernels must compile into
+``<cache>/hashfleet/numba/<key>`` unless the user set ``NUMBA_CACHE_DIR`` or numba's ``config.CACHE_DIR``;
+old versions' directories are pruned to the newest few, never one a process holds, with several
+processes choosing and pruning at once. What imports numba runs in a subprocess, so that this process's
+numba (and its cache directory) is never touched.
+"""
+from __future__ import annotations
+
+import ast
+import fcntl
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from simulator import numba_cache
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "simulator"
+
+
+def _tree(root: Path) -> Path:
+    package = root / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("X = 1\n")
+    (package / "sub" / "b.py").write_text("def f():\n    return 2\n")
+    (package / "data.yaml").write_text("x: 1\n")
+    return package
+
+
+def test_the_key_follows_every_source_file_and_nothing_else(tmp_path):
+    package = _tree(tmp_path)
+    key = numba_cache.source_key(package)
+    assert len(key) == numba_cache.KEY_DIGITS and numba_cache.source_key(package) == key
+    (package / "data.yaml").write_text("x: 2\n")  # not a source
+    assert numba_cache.source_key(package) == key
+    (package / "sub" / "b.py").write_text("def f():\n    return 3\n")  # an edit in an imported module
+    edited = numba_cache.source_key(package)
+    assert edited != key
+    (package / "sub" / "c.py").write_text("")  # a new module
+    added = numba_cache.source_key(package)
+    assert added not in (key, edited)
+    (package / "sub" / "c.py").rename(package / "sub" / "d.py")  # a rename
+    assert numba_cache.source_key(package) not in (key, edited, added)
+    (package / "sub" / "d.py").unlink()
+    assert numba_cache.source_key(package) == edited
+    copy = tmp_path / "copy"
+    shutil.copytree(package, copy)  # where the tree lives does not matter
+    assert numba_cache.source_key(copy) == edited
+
+
+def _run(code: str, env: dict, pythonpath: Path = REPO) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in (numba_cache.NUMBA_VARIABLE, numba_cache.CHOSEN)} | env
+    env["PYTHONPATH"] = str(pythonpath)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=pythonpath)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_KERNEL = """
+import json, os
+{before}
+import numba
+from simulator import index_kernel
+from simulator.finance import credit_kernel
+print(json.dumps({{"config": numba.config.CACHE_DIR, "env": os.environ.get("NUMBA_CACHE_DIR"),
+                  "index": index_kernel.bill._cache._cache_path, "credit": credit_kernel.step._cache._cache_path}}))
+"""
+
+
+def test_the_kernels_cache_in_the_source_versions_directory(tmp_path):
+    got = _run(_KERNEL.format(before=""), {"XDG_CACHE_HOME": str(tmp_path)})
+    directory = str(tmp_path / "hashfleet" / "numba" / numba_cache.source_key())
+    assert got["config"] == got["env"] == directory
+    assert got["index"].startswith(directory + os.sep) and got["credit"].startswith(directory + os.sep)
+    assert (Path(directory) / numba_cache.LOCK).is_file()
+
+
+def test_a_numba_imported_first_is_pointed_there_too(tmp_path):
+    got = _run(_KERNEL.format(before="import numba"), {"XDG_CACHE_HOME": str(tmp_path)})
+    directory = str(tmp_path / "hashfleet" / "numba" / numba_cache.source_key())
+    assert got["config"] == directory and got["index"].startswith(directory + os.sep)
+
+
+def test_the_users_numba_cache_dir_is_kept(tmp_path):
+    mine = tmp_path / "mine"
+    got = _run(_KERNEL.format(before=""), {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "NUMBA_CACHE_DIR": str(mine)})
+    assert got["config"] == got["env"] == str(mine) and got["index"].startswith(str(mine) + os.sep)
+    assert not (tmp_path / "xdg").exists()
+    before = f"import numba; numba.config.CACHE_DIR = {str(mine)!r}"  # set after importing numba
+    got = _run(_KERNEL.format(before=before), {"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert got["config"] == str(mine) and got["index"].startswith(str(mine) + os.sep)
+    assert not (tmp_path / "xdg").exists()
+
+
+_CONFIGURE = "import json, os; from simulator import numba_cache; print(json.dumps([numba_cache.configure(), os.environ.get('NUMBA_CACHE_DIR')]))"
+
+
+def test_an_edit_anywhere_gives_a_new_directory_and_a_child_joins_its_parents(tmp_path):
+    """A copy of the package, edited in a module no kernel defines a function in: numba's own stamp
+    would not see it; the directory changes. A worker process started with its parent's choice in its
+    environment joins it (and holds it) without hashing; no numba is imported for any of this."""
+    shutil.copytree(PACKAGE, tmp_path / "src" / "simulator", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first, _ = _run(_CONFIGURE, env, tmp_path / "src")
+    assert Path(first).name == numba_cache.source_key()
+    assert _run(_CONFIGURE, env, tmp_path / "src")[0] == first
+    with open(tmp_path / "src" / "simulator" / "chain.py", "a") as f:
+        f.write("\n# an edit\n")
+    second, _ = _run(_CONFIGURE, env, tmp_path / "src")
+    assert second != first and Path(second).parent == Path(first).parent and Path(first).is_dir()
+    child = _run(_CONFIGURE, env | {"NUMBA_CACHE_DIR": first, numba_cache.CHOSEN: first}, tmp_path / "src")
+    assert child == [first, first]  # the parent's, though this tree's key is now another
+    user = _run(_CONFIGURE, env | {"NUMBA_CACHE_DIR": str(tmp_path / "u")}, tmp_path / "src")
+    assert user == [str(tmp_path / "u")] * 2 and not (tmp_path / "u").exists()
+
+
+def _versions(root: Path, n: int) -> list[Path]:
+    """``n`` source versions' directories under ``root``, the first the most recently used."""
+    out = []
+    for i in range(n):
+        d = root / f"{i:016x}"
+        d.mkdir(parents=True)
+        (d / "kernel.nbi").write_text("x")
+        (d / numba_cache.LOCK).touch()
+        os.utime(d / numba_cache.LOCK, (1e9 - i * 100, 1e9 - i * 100))
+        out.append(d)
+    return out
+
+
+def test_pruning_keeps_the_newest_and_any_in_use(tmp_path):
+    root = tmp_path / "numba"
+    dirs = _versions(root, 7)
+    (root / "not-a-version").mkdir()
+    (root / ".pruned-0123456789abcdef-dead").mkdir()  # a pruner that died after its rename
+    held = os.open(dirs[5] / numba_cache.LOCK, os.O_RDWR)  # another process's run of an old version
+    fcntl.flock(held, fcntl.LOCK_SH)
+    try:
+        deleted = numba_cache.prune(root, keep=3)
+    finally:
+        os.close(held)
+    assert sorted(deleted) == sorted(d.name for d in (dirs[3], dirs[4], dirs[6]))
+    assert sorted(p.name for p in root.iterdir()) == sorted([d.name for d in dirs[:3]] + [dirs[5].name, "not-a-version"])
+    assert numba_cache.prune(root, keep=3) == [dirs[5].name]  # released: old now
+
+
+def test_an_unwritable_place_falls_back(tmp_path):
+    (tmp_path / "file").write_text("")
+    chosen = numba_cache.choose("0" * 16, [tmp_path / "file" / "numba", tmp_path / "ok"])
+    assert chosen == tmp_path / "ok" / ("0" * 16) and chosen.is_dir()
+    last = numba_cache.choose("1" * 16, [tmp_path / "file" / "numba"])
+    try:
+        assert last.is_dir() and os.access(last, os.W_OK) and last.name.startswith("hashfleet-numba-")
+    finally:
+        shutil.rmtree(last)
+
+
+def test_a_shared_temp_directory_someone_else_can_write_is_refused(tmp_path):
+    import tempfile
+    top = Path(tempfile.mkdtemp(prefix="kcache-test-"))
+    try:
+        top.chmod(0o777)
+        with pytest.raises(PermissionError):
+            numba_cache._private(top / "numba")
+        top.chmod(0o700)
+        numba_cache._private(top / "numba")
+        assert (top / "numba").is_dir()
+    finally:
+        shutil.rmtree(top)
+
+
+def _racer(root: str, key: str, out) -> None:
+    """A run: choose its version's directory (pruning the others to KEEP), work in it a while, check it is still its own."""
+    directory = numba_cache.choose(key, [Path(root)])
+    ok = directory.parent == Path(root)
+    for _ in range(20):
+        (directory / f"f{os.getpid()}").write_text("x")  # as numba saves an overload
+        time.sleep(0.01)
+        ok = ok and (directory / numba_cache.LOCK).stat().st_ino == os.fstat(numba_cache._held[str(directory)]).st_ino
+    out.put((key, ok))
+
+
+def test_concurrent_runs_never_lose_their_directory(tmp_path):
+    """Twelve processes (pairs on the same version) choose and prune under one root at once: each keeps
+    its directory while it runs; once all have exited, the next prune leaves the newest KEEP."""
+    root = tmp_path / "numba"
+    _versions(root, 5)  # old versions to prune
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    keys = [f"{0xf0 + i // 2:016x}" for i in range(12)]
+    runs = [context.Process(target=_racer, args=(str(root), key, out)) for key in keys]
+    for p in runs:
+        p.start()
+    results = [out.get(timeout=60) for _ in runs]
+    for p in runs:
+        p.join(60)
+    assert all(ok for _, ok in results) and all(p.exitcode == 0 for p in runs), results
+    assert not list(root.glob(".pruned-*"))
+    numba_cache.prune(root)
+    assert len([d for d in root.iterdir()]) == numba_cache.KEEP
+
+
+def test_every_kernel_module_configures_the_cache_before_its_first_njit():
+    """numba picks a function's cache directory when it decorates it, so the call must come first."""
+    modules = [p for p in PACKAGE.rglob("*.py") if "from numba import" in p.read_text()]
+    assert len(modules) == 10, modules  # nine kernels and kernel_math
+    for path in modules:
+        tree = ast.parse(path.read_text())
+        first_njit = min(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "njit"
+                         and not isinstance(getattr(n, "ctx", None), ast.Store) and n.lineno > 1
+                         and not _in_import(tree, n.lineno))
+        calls = [n.lineno for n in tree.body if isinstance(n, ast.Expr) and ast.unparse(n) == "numba_cache.configure()"]
+        assert calls and calls[0] < first_njit, path
+
+
+def _in_import(tree: ast.Module, line: int) -> bool:
+    return any(isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno <= line <= n.end_lineno for n in tree.body)
