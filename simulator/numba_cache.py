@@ -169,11 +169,14 @@ def choose(key: str, roots: list[Path]) -> Path:
             _private(root)
             new = not directory.exists()
             claim(directory)
-            if new:
-                prune(root)
-            return directory
         except OSError:
             continue
+        if new:
+            try:
+                prune(root)
+            except OSError:  # an old version left in place costs only disk
+                pass
+        return directory
     return Path(tempfile.mkdtemp(prefix="hashfleet-numba-"))
 
 
