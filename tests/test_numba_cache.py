@@ -211,7 +211,7 @@ def test_concurrent_runs_never_lose_their_directory(tmp_path):
 def test_every_kernel_module_configures_the_cache_before_its_first_njit():
     """numba picks a function's cache directory when it decorates it, so the call must come first."""
     modules = [p for p in PACKAGE.rglob("*.py") if "from numba import" in p.read_text()]
-    assert len(modules) == 10, modules  # nine kernels and kernel_math
+    assert len(modules) >= 10, modules  # nine kernels and kernel_math today
     for path in modules:
         tree = ast.parse(path.read_text())
         first_njit = min(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "njit"
