@@ -14,7 +14,7 @@ where ``<key>`` is :func:`source_key`, a hash of every ``simulator/**/*.py`` fil
 anywhere in the package gives a new, empty directory. The previous directories are pruned down to
 the :data:`KEEP` most recently used, never one that a running process holds (each process holds a
 shared ``flock`` on its directory's ``lock`` file; the pruner takes the lock exclusively without
-waiting, renames the directory aside and only then deletes it, so two runs, or a run and its
+waiting, moves the directory aside (:func:`simulator.atomic.move_aside`) and only then deletes it, so two runs, or a run and its
 workers, never lose a directory they use). Where that place is not writable, a private
 ``<tmp>/hashfleet-<uid>/numba/<key>`` is used, and failing that a fresh temporary directory.
 
@@ -35,6 +35,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from simulator import atomic
 
 try:
     import fcntl
@@ -148,15 +150,14 @@ def prune(root: Path, keep: int = KEEP) -> list[str]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.stat(directory / LOCK).st_ino != os.fstat(fd).st_ino:
                 continue  # pruned and made anew meanwhile: not the one we locked
-            aside = root / f".pruned-{directory.name}-{os.urandom(4).hex()}"
-            os.rename(directory, aside)
-        except OSError:  # in use (BlockingIOError), or renamed by another pruner
+            aside = atomic.move_aside(str(directory))
+        except OSError:  # in use (BlockingIOError), or moved by another pruner
             continue
         finally:
             os.close(fd)
         shutil.rmtree(aside, ignore_errors=True)
         deleted.append(directory.name)
-    for left in root.glob(".pruned-*"):  # a pruner that died between rename and delete
+    for left in root.glob(f".{'[0-9a-f]' * KEY_DIGITS}.old-*"):  # a pruner that died between move and delete
         shutil.rmtree(left, ignore_errors=True)
     return deleted
 
@@ -177,7 +178,7 @@ def choose(key: str, roots: list[Path]) -> Path:
             except OSError:  # an old version left in place costs only disk
                 pass
         return directory
-    return Path(tempfile.mkdtemp(prefix="hashfleet-numba-"))
+    return Path(atomic.temporary_dir(tempfile.gettempdir(), "hashfleet-numba-"))
 
 
 def configure(environ=os.environ) -> str:
