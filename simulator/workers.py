@@ -132,17 +132,22 @@ class SharedQuantiles(LocalQuantiles):
         self.barrier.wait()
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+def _die_with_parent(parent: int | None = None) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG); with the
+    ``parent``'s pid as the fork saw it, exit at once if it died before the request was made (the
+    signal is tied to the parent at the time of the call: a child orphaned between its fork and
+    this call would otherwise simulate on with no one to read its result)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
     except (OSError, AttributeError):
         pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
-def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn) -> None:
-    """A forked worker: simulate paths ``ids[lo:hi]``, send the result (or the error) home."""
-    _die_with_parent()
+def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn, parent) -> None:
+    """A forked worker of process ``parent``: simulate paths ``ids[lo:hi]``, send the result (or the error) home."""
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops its workers
 
     def progress(path_days: int, _total: int) -> None:
@@ -194,7 +199,7 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
             for rank in range(workers):
                 receive, send = context.Pipe(duplex=False)
                 proc = context.Process(target=_worker, daemon=True, args=(
-                    run_chunk, ids, rank, bounds[rank], bounds[rank + 1], quantiles, done, send))
+                    run_chunk, ids, rank, bounds[rank], bounds[rank + 1], quantiles, done, send, os.getpid()))
                 proc.start()
                 send.close()
                 procs.append(proc)

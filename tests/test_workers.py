@@ -292,3 +292,24 @@ def test_workers_without_memfd_use_a_file_in_memory(contract, monkeypatch):
     two = simulate(contract, paths=4, keep_paths=2, workers=2)
     for table in ("daily", "monthly"):
         pd.testing.assert_frame_equal(getattr(two, table), getattr(one, table), check_exact=True, obj=table)
+
+
+def test_a_worker_orphaned_before_asking_to_die_with_its_parent_exits():
+    """The death signal is tied to the parent at the time of the request: a worker whose parent died
+    between the fork and the request (it sees another parent) exits at once instead of running on."""
+    pid = os.fork()
+    if pid == 0:  # the child: its parent is this test's process, not pid 1
+        try:
+            workers._die_with_parent(parent=1 if os.getppid() != 1 else 2)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    pid = os.fork()
+    if pid == 0:
+        try:
+            workers._die_with_parent(parent=os.getppid())
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -80,7 +81,7 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
     _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
     try:
-        with frozen_heap(), context.Pool(processes, initializer=_die_with_parent) as pool:  # none outlives a killed run
+        with frozen_heap(), context.Pool(processes, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:  # none outlives a killed run
             order = longest_first(scenarios, paths)
             results, ready, shown = pool.imap(_run_one, order), {}, 0
             for k in order:
