@@ -29,14 +29,14 @@ The models that are elementwise along the path axis take a block's days as extra
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
 from simulator.columns import row_of
-from simulator.day_record import DayRecord
-from simulator.hpc import HpcDay
+from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
+from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
 OPS_BLOCK_DAYS = 30
@@ -129,6 +129,9 @@ class OpsBlock:
     """The HPC projects' days (arrays ``(n, projects, paths)``; None without projects)."""
     trades: list = field(default_factory=list)
     """Each day's :class:`simulator.fleet.Trades`."""
+    stopped: np.ndarray | None = None
+    """The company's alive mask (``(paths,)``, bool) the block's days from :meth:`stop`'s day on are masked
+    with, None before the first :meth:`stop`."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -143,6 +146,45 @@ class OpsBlock:
         out.set_trades(self.trades[day - self.first])
         return out
 
+    def stop(self, day: int, alive: np.ndarray) -> bool:
+        """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
+        spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
+        running hashrate, the trades' units and amounts, the units lost, the HPC projects' flows and
+        contract terms (market facts and the installed fleet stay). Each masked field is a new array
+        (``x × alive`` on those days, the earlier days as they were). True if anything was masked (the day's
+        record is then to be taken again: :meth:`day`).
+
+        ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
+        masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and
+        again only on a day after a close that stopped more paths (``alive`` a new array), instead of every
+        field every day."""
+        if alive is self.stopped:
+            return False
+        self.stopped = alive
+        if alive.all():  # x × True is x: nothing to zero
+            return False
+        j, r, paths = day - self.first, self.record, alive.shape[0]
+        for name in STOPPED_LINES:
+            setattr(r, name, _masked_from(getattr(r, name), j, alive, (self.n, paths)))
+        self.lost_units = _masked_from(self.lost_units, j, alive, self.lost_units.shape)
+        self.trades[j:] = [replace(t, **{name: getattr(t, name) * alive for name in STOPPED_TRADES})
+                           for t in self.trades[j:]]
+        if self.hpc is not None:
+            self.hpc = replace(self.hpc, **{name: _masked_from(getattr(self.hpc, name), j, alive, None)
+                                            for name in STOPPED_HPC})
+        return True
+
     def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
         """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""
         return none if self.hpc is None else row_of(self.hpc, day - self.first)
+
+
+def _masked_from(x, j: int, alive: np.ndarray, shape: tuple | None) -> np.ndarray:
+    """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
+    filled to ``shape``) with rows ``j …`` multiplied by ``alive``: a new array, the earlier rows copied."""
+    x = np.asarray(x)
+    if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
+        x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
+    out = np.array(x)
+    out[j:] = x[j:] * alive
+    return out

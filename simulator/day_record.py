@@ -4,8 +4,8 @@ The market actor opens a :class:`DayRecord` for each block of days (arrays ``(n,
 day first); the network, sites, hosted cohorts, HPC projects and pool add their flows to it in
 that order (sums across sites are taken in site order). Each day the engine takes that day's
 record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)``, the day's
-trades set); the company actor stops distressed paths (:meth:`DayRecord.stop`, the one place
-operations are masked) and hands finance :meth:`DayRecord.operating_flows`, the one table of
+trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the one
+place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance :meth:`DayRecord.operating_flows`, the one table of
 :class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
 :meth:`DayRecord.monthly_lines` into the monthly table. Amounts are the day's totals. Every
 array is the record's own (none is shared between fields), so adding to one field never
@@ -188,15 +188,6 @@ class DayRecord:
         self.btc_mined *= luck
         self.mining_revenue_usd *= luck
 
-    def stop(self, alive: np.ndarray) -> None:
-        """Zero every monthly line and the running hashrate on paths where ``alive`` is False (a company
-        in distress has stopped: nothing runs or is spent)."""
-        if alive.all():
-            return
-        for line in MONTHLY_LINES:
-            setattr(self, line, getattr(self, line) * alive)
-        self.running_ths = self.running_ths * alive
-
     def monthly_lines(self, out: np.ndarray) -> np.ndarray:
         """The :data:`MONTHLY_LINES` of the day, written into ``out`` ``(lines, paths)``."""
         for j, line in enumerate(MONTHLY_LINES):
@@ -204,8 +195,9 @@ class DayRecord:
         return out
 
     def operating_flows(self, paths: int, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray,
-                        hpc: HpcDay, height: np.ndarray) -> OperatingFlows:
-        """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair)."""
+                        hpc: HpcDay, height: np.ndarray, masked_with: np.ndarray | None = None) -> OperatingFlows:
+        """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair; ``masked_with``
+        the alive mask the day is already masked with, :meth:`simulator.block.OpsBlock.stop`)."""
         def per_path(x):  # a day's scalar filled over paths (cheaper than a broadcast view)
             return np.full(paths, x) if isinstance(x, float) else np.broadcast_to(x, (paths,))
         hosting_share, hpc_share = segments.mw_shares(*self.site_mw)
@@ -231,10 +223,15 @@ class DayRecord:
             site_opex_hosting_usd=per_path(self.site_opex_hosting_usd),
             site_opex_hpc_usd=per_path(self.site_opex_hpc_usd),
             site_mw_hosting_share=per_path(hosting_share), site_mw_hpc_share=per_path(hpc_share),
-            height=height, fees_btc_per_block=self.fees_btc_per_block)
+            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with)
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+#: What a stopped path zeroes (:meth:`simulator.block.OpsBlock.stop`): the monthly lines and the running hashrate
+#: of the block's record, and the trades' units and amounts (the installed fleet and its value stay).
+STOPPED_LINES = tuple(line for line in MONTHLY_LINES if line not in _TRADE_FIELDS) + ("running_ths",)
+STOPPED_TRADES = ("delivered_units", "purchase_capex_by_cohort", "purchase_capex_usd", "retired_units_by_cohort",
+                  "units_retired", "retired_ths", "resale_value_usd")
 #: The fields the operating actors add to, zero when the day opens (each its own row: none shares memory).
 _ADDED_FIELDS = ("btc_mined", "running_ths", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",
