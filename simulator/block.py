@@ -132,6 +132,8 @@ class OpsBlock:
     stopped: np.ndarray | None = None
     """The company's alive mask (``(paths,)``, bool) the block's days from :meth:`stop`'s day on are masked
     with, None before the first :meth:`stop`."""
+    _alive_usd: np.ndarray | None = None
+    """``stopped`` as 1.0 and 0.0 where some path is stopped, else None."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -149,42 +151,61 @@ class OpsBlock:
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
-        running hashrate, the trades' units and amounts, the units lost, the HPC projects' flows and
-        contract terms (market facts and the installed fleet stay). Each masked field is a new array
-        (``x × alive`` on those days, the earlier days as they were). True if anything was masked (the day's
-        record is then to be taken again: :meth:`day`).
+        running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market
+        facts and the installed fleet stay; the units lost are masked as each day is taken,
+        :meth:`lost_units_on`). Each masked field is a new array (``x × alive`` on those days, the earlier
+        days as they were). True if anything was masked (the day's record is then to be taken again:
+        :meth:`day`).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
         masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and
         again only on a day after a close that stopped more paths (``alive`` a new array), instead of every
-        field every day."""
+        field every day. A float is multiplied by ``alive`` as 1.0 or 0.0 (what numpy's ``x × alive`` casts it
+        to; the cast done once, not in every product)."""
         if alive is self.stopped:
             return False
-        self.stopped = alive
+        self.stopped, self._alive_usd = alive, None
         if alive.all():  # x × True is x: nothing to zero
             return False
+        self._alive_usd = alive.astype(float)
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
-            setattr(r, name, _masked_from(getattr(r, name), j, alive, (self.n, paths)))
-        self.lost_units = _masked_from(self.lost_units, j, alive, self.lost_units.shape)
-        self.trades[j:] = [replace(t, **{name: getattr(t, name) * alive for name in STOPPED_TRADES})
+            setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
+        self.trades[j:] = [replace(t, **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
                            for t in self.trades[j:]]
         if self.hpc is not None:
-            self.hpc = replace(self.hpc, **{name: _masked_from(getattr(self.hpc, name), j, alive, None)
+            self.hpc = replace(self.hpc, **{name: self._masked_from(getattr(self.hpc, name), j, None)
                                             for name in STOPPED_HPC})
         return True
+
+    def lost_units_on(self, day: int) -> np.ndarray:
+        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`)."""
+        lost = self.lost_units[day - self.first]
+        return lost if self._alive_usd is None else self._times(lost)
+
+    def _masked_from(self, x, j: int, shape: tuple | None) -> np.ndarray:
+        """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
+        filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
+        copied."""
+        x = np.asarray(x)
+        if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
+            x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
+        mask = self._alive_usd if x.dtype == float else self.stopped
+        if j == 0:
+            return x * mask
+        out = np.empty(x.shape, dtype=np.result_type(x, mask))
+        out[:j] = x[:j]
+        np.multiply(x[j:], mask, out=out[j:])
+        return out
+
+    def _times(self, x: np.ndarray) -> np.ndarray:
+        """``x × alive``; ``x`` itself where it is one +0.0 broadcast (a day's "nothing arrives or leaves",
+        :func:`simulator.fleet.price_trades`), which the product would only copy."""
+        if x.ndim and not any(x.strides) and x.size and x.flat[0] == 0.0 and not np.signbit(x.flat[0]):
+            return x
+        return x * (self._alive_usd if x.dtype == float else self.stopped)
 
     def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
         """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""
         return none if self.hpc is None else row_of(self.hpc, day - self.first)
 
-
-def _masked_from(x, j: int, alive: np.ndarray, shape: tuple | None) -> np.ndarray:
-    """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
-    filled to ``shape``) with rows ``j …`` multiplied by ``alive``: a new array, the earlier rows copied."""
-    x = np.asarray(x)
-    if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
-        x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
-    out = np.array(x)
-    out[j:] = x[j:] * alive
-    return out

@@ -357,7 +357,7 @@ class _Simulation:
             if b.stop(day, ledger.alive):  # a company in distress has stopped: nothing runs or is spent
                 self.day = b.day(day)
             d, j = self.day, day - b.first
-            flows = d.operating_flows(self.paths, b.lost_units[j], b.index_price_usd_per_mwh[j],
+            flows = d.operating_flows(self.paths, b.lost_units_on(day), b.index_price_usd_per_mwh[j],
                                       b.hpc_day(day, no_hpc), b.height[j], b.stopped)
             if day == 0:
                 opening = fleet.opening_cohorts(c)
