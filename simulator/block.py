@@ -134,6 +134,8 @@ class OpsBlock:
     with, None before the first :meth:`stop`."""
     _alive_usd: np.ndarray | None = None
     """``stopped`` as 1.0 and 0.0 where some path is stopped, else None."""
+    _same_on_paths: dict | None = None
+    """:meth:`same_on_paths`' table, once made."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -167,7 +169,7 @@ class OpsBlock:
         self.stopped, self._alive_usd = alive, None
         if alive.all():  # x × True is x: nothing to zero
             return False
-        self._alive_usd = alive.astype(float)
+        self._alive_usd, self._same_on_paths = alive.astype(float), None
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
@@ -177,6 +179,15 @@ class OpsBlock:
             self.hpc = replace(self.hpc, **{name: self._masked_from(getattr(self.hpc, name), j, None)
                                             for name in STOPPED_HPC})
         return True
+
+    def same_on_paths(self, day: int, paths: int) -> dict[str, np.ndarray]:
+        """Day ``day``'s amounts that are the same on every path and the sites' MW shares, as ``(paths,)`` rows
+        (:meth:`simulator.day_record.DayRecord.same_on_paths`: a table made once a block, again after a
+        :meth:`stop`, instead of filling eight arrays a day)."""
+        if self._same_on_paths is None:
+            self._same_on_paths = self.record.same_on_paths(self.n, paths)
+        j = day - self.first
+        return {name: rows[j] for name, rows in self._same_on_paths.items()}
 
     def lost_units_on(self, day: int) -> np.ndarray:
         """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`)."""
