@@ -34,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from simulator.columns import row_of
+from simulator.columns import Rows
 from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
 from simulator.hpc import STOPPED_HPC, HpcDay
 
@@ -136,6 +136,8 @@ class OpsBlock:
     """``stopped`` as 1.0 and 0.0 where some path is stopped, else None."""
     _same_on_paths: dict | None = None
     """:meth:`same_on_paths`' table, once made."""
+    _rows: dict = field(default_factory=dict)
+    """The record's and the HPC projects' :class:`simulator.columns.Rows`, once made (until a :meth:`stop`)."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -144,9 +146,9 @@ class OpsBlock:
                    power_price_usd_per_mwh=np.zeros((n, sites, paths)))
 
     def day(self, day: int) -> DayRecord:
-        """Day ``day``'s record (row ``day − first`` of every field, :func:`simulator.columns.row_of`),
-        its trades set."""
-        out = row_of(self.record, day - self.first)
+        """Day ``day``'s record (row ``day − first`` of every field, :func:`simulator.columns.row_of`, through
+        a :class:`simulator.columns.Rows` made once a block), its trades set."""
+        out = self._rows_of("record")(day - self.first)
         out.set_trades(self.trades[day - self.first])
         return out
 
@@ -170,6 +172,7 @@ class OpsBlock:
         if alive.all():  # x × True is x: nothing to zero
             return False
         self._alive_usd, self._same_on_paths = alive.astype(float), None
+        self._rows.clear()  # (the masked fields are new arrays)
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
@@ -218,5 +221,12 @@ class OpsBlock:
 
     def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
         """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""
-        return none if self.hpc is None else row_of(self.hpc, day - self.first)
+        return none if self.hpc is None else self._rows_of("hpc")(day - self.first)
+
+    def _rows_of(self, name: str) -> Rows:
+        """The :class:`~simulator.columns.Rows` of field ``name`` (the record or the HPC projects)."""
+        rows = self._rows.get(name)
+        if rows is None:
+            rows = self._rows[name] = Rows(getattr(self, name))
+        return rows
 
