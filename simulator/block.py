@@ -20,8 +20,10 @@ dispatch and trades would otherwise count, so it happens only in a block of one 
 Feedback from finance to operations is one thing: a company in distress stops producing from
 the next day. Operations do not read finance (a stopped path keeps its machines, failures and
 chain state; the network hashrate is exogenous or follows the network's own hashprice), so the
-company masks the day's operating flows when finance takes them (:meth:`DayRecord.stop`, one
-place), whatever the day's position in the block (docs/decisions.md, "Operations in blocks").
+company masks the operating flows of the block's days not yet booked (:meth:`OpsBlock.stop`, one
+place): on the first day of a block with stopped paths and on the day after a close that stops
+more, whatever the day's position in the block (docs/decisions.md, "Operations in blocks" and
+"the company's day glue").
 
 The models that are elementwise along the path axis take a block's days as extra columns
 (:mod:`simulator.columns`).

@@ -4,9 +4,9 @@ The market actor opens a :class:`DayRecord` for each block of days (arrays ``(n,
 day first); the network, sites, hosted cohorts, HPC projects and pool add their flows to it in
 that order (sums across sites are taken in site order). Each day the engine takes that day's
 record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)``, the day's
-trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the one
-place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance :meth:`DayRecord.operating_flows`, the one table of
-:class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
+trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the
+one place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance
+:meth:`DayRecord.operating_flows`, the one table of :class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
 :meth:`DayRecord.monthly_lines` into the monthly table. Amounts are the day's totals. Every
 array is the record's own (none is shared between fields), so adding to one field never
 changes another.
@@ -210,7 +210,8 @@ class DayRecord:
         return table
 
     def operating_flows(self, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray, hpc: HpcDay,
-                        height: np.ndarray, same_on_paths: dict, masked_with: np.ndarray | None = None) -> OperatingFlows:
+                        height: np.ndarray, same_on_paths: dict,
+                        masked_with: np.ndarray | None = None) -> OperatingFlows:
         """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair; ``same_on_paths``
         the :data:`SAME_ON_PATHS` amounts and the sites' MW shares as ``(paths,)`` arrays,
         :meth:`simulator.block.OpsBlock.same_on_paths`; ``masked_with`` the alive mask the day is already
