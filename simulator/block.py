@@ -20,8 +20,10 @@ dispatch and trades would otherwise count, so it happens only in a block of one 
 Feedback from finance to operations is one thing: a company in distress stops producing from
 the next day. Operations do not read finance (a stopped path keeps its machines, failures and
 chain state; the network hashrate is exogenous or follows the network's own hashprice), so the
-company masks the day's operating flows when finance takes them (:meth:`DayRecord.stop`, one
-place), whatever the day's position in the block (docs/decisions.md, "Operations in blocks").
+company masks the operating flows of the block's days not yet booked (:meth:`OpsBlock.stop`, one
+place): on the first day of a block with stopped paths and on the day after a close that stops
+more, whatever the day's position in the block (docs/decisions.md, "Operations in blocks" and
+"the company's day glue").
 
 The models that are elementwise along the path axis take a block's days as extra columns
 (:mod:`simulator.columns`).
@@ -29,14 +31,14 @@ The models that are elementwise along the path axis take a block's days as extra
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from simulator.columns import row_of
-from simulator.day_record import DayRecord
-from simulator.hpc import HpcDay
+from simulator.columns import Rows
+from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
+from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
 OPS_BLOCK_DAYS = 30
@@ -129,6 +131,15 @@ class OpsBlock:
     """The HPC projects' days (arrays ``(n, projects, paths)``; None without projects)."""
     trades: list = field(default_factory=list)
     """Each day's :class:`simulator.fleet.Trades`."""
+    stopped: np.ndarray | None = None
+    """The company's alive mask (``(paths,)``, bool) the block's days from :meth:`stop`'s day on are masked
+    with, None before the first :meth:`stop`."""
+    _alive_usd: np.ndarray | None = None
+    """``stopped`` as 1.0 and 0.0 where some path is stopped, else None."""
+    _same_on_paths: dict | None = None
+    """:meth:`same_on_paths`' table, once made."""
+    _rows: dict = field(default_factory=dict)
+    """The record's and the HPC projects' :class:`simulator.columns.Rows`, once made (until a :meth:`stop`)."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -137,12 +148,87 @@ class OpsBlock:
                    power_price_usd_per_mwh=np.zeros((n, sites, paths)))
 
     def day(self, day: int) -> DayRecord:
-        """Day ``day``'s record (row ``day − first`` of every field, :func:`simulator.columns.row_of`),
-        its trades set."""
-        out = row_of(self.record, day - self.first)
+        """Day ``day``'s record (row ``day − first`` of every field, :func:`simulator.columns.row_of`, through
+        a :class:`simulator.columns.Rows` made once a block), its trades set."""
+        out = self._rows_of("record")(day - self.first)
         out.set_trades(self.trades[day - self.first])
         return out
 
+    def stop(self, day: int, alive: np.ndarray) -> bool:
+        """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
+        spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
+        running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market
+        facts and the installed fleet stay; the units lost are masked as each day is taken,
+        :meth:`lost_units_on`). Each masked field is a new array (``x × alive`` on those days, the earlier
+        days as they were). True if anything was masked (the day's record is then to be taken again:
+        :meth:`day`).
+
+        ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
+        masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and
+        again only on a day after a close that stopped more paths (``alive`` a new array), instead of every
+        field every day. A float is multiplied by ``alive`` as 1.0 or 0.0 (what numpy's ``x × alive`` casts it
+        to; the cast done once, not in every product)."""
+        if alive is self.stopped:
+            return False
+        self.stopped, self._alive_usd = alive, None
+        if alive.all():  # x × True is x: nothing to zero
+            return False
+        self._alive_usd, self._same_on_paths = alive.astype(float), None
+        self._rows.clear()  # (the masked fields are new arrays)
+        j, r, paths = day - self.first, self.record, alive.shape[0]
+        for name in STOPPED_LINES:
+            setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
+        self.trades[j:] = [replace(t, **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
+                           for t in self.trades[j:]]
+        if self.hpc is not None:
+            self.hpc = replace(self.hpc, **{name: self._masked_from(getattr(self.hpc, name), j, None)
+                                            for name in STOPPED_HPC})
+        return True
+
+    def same_on_paths(self, day: int, paths: int) -> dict[str, np.ndarray]:
+        """Day ``day``'s amounts that are the same on every path and the sites' MW shares, as ``(paths,)`` rows
+        (:meth:`simulator.day_record.DayRecord.same_on_paths`: a table made once a block, again after a
+        :meth:`stop`, instead of filling eight arrays a day)."""
+        if self._same_on_paths is None:
+            self._same_on_paths = self.record.same_on_paths(self.n, paths)
+        j = day - self.first
+        return {name: rows[j] for name, rows in self._same_on_paths.items()}
+
+    def lost_units_on(self, day: int) -> np.ndarray:
+        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`)."""
+        lost = self.lost_units[day - self.first]
+        return lost if self._alive_usd is None else self._times(lost)
+
+    def _masked_from(self, x, j: int, shape: tuple | None) -> np.ndarray:
+        """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
+        filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
+        copied."""
+        x = np.asarray(x)
+        if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
+            x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
+        mask = self._alive_usd if x.dtype == float else self.stopped
+        if j == 0:
+            return x * mask
+        out = np.empty(x.shape, dtype=np.result_type(x, mask))
+        out[:j] = x[:j]
+        np.multiply(x[j:], mask, out=out[j:])
+        return out
+
+    def _times(self, x: np.ndarray) -> np.ndarray:
+        """``x × alive``; ``x`` itself where it is one +0.0 broadcast (a day's "nothing arrives or leaves",
+        :func:`simulator.fleet.price_trades`), which the product would only copy."""
+        if x.ndim and not any(x.strides) and x.size and x.flat[0] == 0.0 and not np.signbit(x.flat[0]):
+            return x
+        return x * (self._alive_usd if x.dtype == float else self.stopped)
+
     def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
         """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""
-        return none if self.hpc is None else row_of(self.hpc, day - self.first)
+        return none if self.hpc is None else self._rows_of("hpc")(day - self.first)
+
+    def _rows_of(self, name: str) -> Rows:
+        """The :class:`~simulator.columns.Rows` of field ``name`` (the record or the HPC projects)."""
+        rows = self._rows.get(name)
+        if rows is None:
+            rows = self._rows[name] = Rows(getattr(self, name))
+        return rows
+

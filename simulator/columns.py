@@ -52,6 +52,39 @@ def row_of(record, j: int):
     return kind(*[_row(getattr(record, name), j) for name in _names(kind)])
 
 
+class Rows:
+    """:func:`row_of` of one record for day after day: which fields are arrays, tuples or neither is looked
+    up once (the record's fields are not to be reassigned while it is in use), then each day's record is
+    the arrays' rows with the other fields as they are.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class R:
+    ...     x: np.ndarray
+    ...     y: float
+    >>> Rows(R(np.arange(6).reshape(3, 2), 1.5))(2)
+    R(x=array([4, 5]), y=1.5)
+    """
+
+    def __init__(self, record):
+        self.kind, self.fixed, self.arrays, self.tuples = type(record), {}, [], []
+        for name in _names(self.kind):
+            value = getattr(record, name)
+            if isinstance(value, np.ndarray):
+                self.arrays.append((name, value))
+            elif isinstance(value, tuple):
+                self.tuples.append((name, value))
+            else:
+                self.fixed[name] = value
+
+    def __call__(self, j: int):
+        """Day ``j`` of the record, as :func:`row_of` gives it."""
+        values = dict(self.fixed)
+        values.update({name: value[j] for name, value in self.arrays})
+        values.update({name: _row(value, j) for name, value in self.tuples})
+        return self.kind(**values)
+
+
 def _names(kind) -> tuple[str, ...]:
     """The field names of dataclass ``kind``, in order (looked up once per class: one record per day)."""
     names = _NAMES.get(kind)

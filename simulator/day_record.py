@@ -4,9 +4,9 @@ The market actor opens a :class:`DayRecord` for each block of days (arrays ``(n,
 day first); the network, sites, hosted cohorts, HPC projects and pool add their flows to it in
 that order (sums across sites are taken in site order). Each day the engine takes that day's
 record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)``, the day's
-trades set); the company actor stops distressed paths (:meth:`DayRecord.stop`, the one place
-operations are masked) and hands finance :meth:`DayRecord.operating_flows`, the one table of
-:class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
+trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the
+one place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance
+:meth:`DayRecord.operating_flows`, the one table of :class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
 :meth:`DayRecord.monthly_lines` into the monthly table. Amounts are the day's totals. Every
 array is the record's own (none is shared between fields), so adding to one field never
 changes another.
@@ -188,53 +188,64 @@ class DayRecord:
         self.btc_mined *= luck
         self.mining_revenue_usd *= luck
 
-    def stop(self, alive: np.ndarray) -> None:
-        """Zero every monthly line and the running hashrate on paths where ``alive`` is False (a company
-        in distress has stopped: nothing runs or is spent)."""
-        if alive.all():
-            return
-        for line in MONTHLY_LINES:
-            setattr(self, line, getattr(self, line) * alive)
-        self.running_ths = self.running_ths * alive
-
     def monthly_lines(self, out: np.ndarray) -> np.ndarray:
         """The :data:`MONTHLY_LINES` of the day, written into ``out`` ``(lines, paths)``."""
         for j, line in enumerate(MONTHLY_LINES):
             out[j] = getattr(self, line)
         return out
 
-    def operating_flows(self, paths: int, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray,
-                        hpc: HpcDay, height: np.ndarray) -> OperatingFlows:
-        """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair)."""
-        def per_path(x):  # a day's scalar filled over paths (cheaper than a broadcast view)
-            return np.full(paths, x) if isinstance(x, float) else np.broadcast_to(x, (paths,))
-        hosting_share, hpc_share = segments.mw_shares(*self.site_mw)
+    def same_on_paths(self, n: int, paths: int) -> dict[str, np.ndarray]:
+        """Of a block's record (``n`` days): each :data:`SAME_ON_PATHS` amount and the sites' hosting and HPC
+        shares of their MW (:func:`simulator.finance.segments.mw_shares` of each day's MW) as ``(n, paths)``,
+        each day's row the day's value on every path (a field already ``(n, paths)``, as it is)."""
+        def filled(x):
+            out = np.empty((n, paths))
+            out[:] = np.asarray(x)[:, None] if np.ndim(x) == 1 else x
+            return out
+        table = {name: x if np.ndim(x) == 2 else filled(x)
+                 for name, x in ((name, getattr(self, name)) for name in SAME_ON_PATHS)}
+        shares = np.array([segments.mw_shares(*(v[j] if isinstance(v, np.ndarray) else v for v in self.site_mw))
+                           for j in range(n)]).reshape(n, 2)  # (each day's MW as OpsBlock.day has them)
+        table["site_mw_hosting_share"], table["site_mw_hpc_share"] = filled(shares[:, 0]), filled(shares[:, 1])
+        return table
+
+    def operating_flows(self, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray, hpc: HpcDay,
+                        height: np.ndarray, same_on_paths: dict,
+                        masked_with: np.ndarray | None = None) -> OperatingFlows:
+        """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair; ``same_on_paths``
+        the :data:`SAME_ON_PATHS` amounts and the sites' MW shares as ``(paths,)`` arrays,
+        :meth:`simulator.block.OpsBlock.same_on_paths`; ``masked_with`` the alive mask the day is already
+        masked with, :meth:`simulator.block.OpsBlock.stop`)."""
         return OperatingFlows(
             price_usd=self.price_usd, hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day, btc_mined=self.btc_mined,
             mining_revenue_usd=self.mining_revenue_usd, hosting_revenue_usd=self.hosting_revenue_usd,
             power_cost_usd=self.power_cost_usd, power_credit_usd=self.power_credit_usd,
             demand_response_credit_usd=self.demand_response_credit_usd,
             transmission_charge_usd=self.transmission_charge_usd, hosting_power_cost_usd=self.hosting_power_cost_usd,
-            hosting_cost_usd=self.hosting_cost_usd, site_opex_usd=per_path(self.site_opex_usd),
-            repair_cost_usd=self.repair_cost_usd, expansion_capex_usd=per_path(self.expansion_capex_usd),
+            hosting_cost_usd=self.hosting_cost_usd, repair_cost_usd=self.repair_cost_usd,
             delivered_units=self.delivered_units, purchase_capex_usd=self.purchase_capex_by_cohort,
             retired_units=self.retired_units_by_cohort, lost_units=lost_units,
             resale_value_usd=self.resale_value_usd,
             fleet_market_value_usd=self.fleet_market_value_usd, installed_ehs=self.installed_ehs,
             index_price_usd_per_mwh=index_price_usd_per_mwh,
             hpc_revenue_usd=hpc.revenue_usd, hpc_prepayment_usd=hpc.prepayment_usd, hpc_lease_ended=hpc.lease_ended,
-            hpc_power_cost_usd=per_path(self.hpc_power_cost_usd), hpc_opex_usd=per_path(self.hpc_opex_usd),
             hpc_building_capex_usd=hpc.building_capex_usd, hpc_gpu_capex_usd=hpc.gpu_capex_usd,
             hpc_completed=hpc.completed, hpc_net_annual_usd=hpc.net_annual_usd,
             hpc_remaining_years=hpc.remaining_years, hpc_rate_factor=hpc.rate_factor,
             hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
-            site_opex_hosting_usd=per_path(self.site_opex_hosting_usd),
-            site_opex_hpc_usd=per_path(self.site_opex_hpc_usd),
-            site_mw_hosting_share=per_path(hosting_share), site_mw_hpc_share=per_path(hpc_share),
-            height=height, fees_btc_per_block=self.fees_btc_per_block)
+            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths)
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+#: The record's amounts that are one a day, the same on every path (until a stop masks them): finance takes
+#: them as ``(paths,)`` arrays (:meth:`simulator.block.OpsBlock.same_on_paths`).
+SAME_ON_PATHS = ("site_opex_usd", "expansion_capex_usd", "hpc_power_cost_usd", "hpc_opex_usd", "site_opex_hosting_usd",
+                 "site_opex_hpc_usd")
+#: What a stopped path zeroes (:meth:`simulator.block.OpsBlock.stop`): the monthly lines and the running hashrate
+#: of the block's record, and the trades' units and amounts (the installed fleet and its value stay).
+STOPPED_LINES = tuple(line for line in MONTHLY_LINES if line not in _TRADE_FIELDS) + ("running_ths",)
+STOPPED_TRADES = ("delivered_units", "purchase_capex_by_cohort", "purchase_capex_usd", "retired_units_by_cohort",
+                  "units_retired", "retired_ths", "resale_value_usd")
 #: The fields the operating actors add to, zero when the day opens (each its own row: none shares memory).
 _ADDED_FIELDS = ("btc_mined", "running_ths", "mining_revenue_usd", "power_cost_usd", "power_credit_usd",
                  "demand_response_credit_usd", "transmission_charge_usd", "hosting_revenue_usd",

@@ -353,11 +353,12 @@ class _Simulation:
         c, ledger = self.cohorts, self.ledger
         no_hpc = HpcDay.zeros(len(self.scenario.hpc), self.paths)  # the day of a company without projects
         for day in range(self.days):
-            d, b = self.day, self.ops
-            d.stop(ledger.alive)  # a company in distress has stopped: nothing runs or is spent
-            j = day - b.first
-            flows = d.operating_flows(self.paths, b.lost_units[j], b.index_price_usd_per_mwh[j],
-                                      b.hpc_day(day, no_hpc), b.height[j])
+            b = self.ops
+            if b.stop(day, ledger.alive):  # a company in distress has stopped: nothing runs or is spent
+                self.day = b.day(day)
+            d, j = self.day, day - b.first
+            flows = d.operating_flows(b.lost_units_on(day), b.index_price_usd_per_mwh[j], b.hpc_day(day, no_hpc),
+                                      b.height[j], b.same_on_paths(day, self.paths), b.stopped)
             if day == 0:
                 opening = fleet.opening_cohorts(c)
                 ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)

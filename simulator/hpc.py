@@ -87,6 +87,12 @@ class HpcDay:
         return cls(**{f.name: np.zeros((projects, paths)) for f in fields(cls)})
 
 
+#: What a stopped company's projects zero (:meth:`simulator.block.OpsBlock.stop`; the rate signed and the
+#: site's power price are market facts, the power and opex reach finance as the day record's sums).
+STOPPED_HPC = ("revenue_usd", "building_capex_usd", "gpu_capex_usd", "completed", "prepayment_usd", "lease_ended",
+               "net_annual_usd", "remaining_years")
+
+
 class HpcPortfolio:
     """The scenario's HPC projects with their per-path draws, stepped a block of days at a time."""
 

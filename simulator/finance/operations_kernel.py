@@ -81,6 +81,22 @@ def _any(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def trailing_vol_update(x, window_row, mean, m2, n):
+    """``TrailingVol.push``'s running update (:class:`simulator.finance.structural.TrailingVol`): the log return
+    ``x`` replaces the window's oldest ``y`` (``window_row``, overwritten); returns the new mean
+    ``x̄ + (x − y)/n`` and ``M₂ + (x − y)(((x − x̄') + y) − x̄)``, new arrays, per path."""
+    paths = x.shape[0]
+    mean_out, m2_out = np.empty(paths), np.empty(paths)
+    for p in range(paths):
+        y = window_row[p]
+        change = x[p] - y
+        mean_out[p] = mean[p] + change / n
+        m2_out[p] = m2[p] + change * (((x[p] - mean_out[p]) + y) - mean[p])
+        window_row[p] = x[p]
+    return mean_out, m2_out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
     """``Ledger._hpc_revenue``: the projects' deferred revenue into ``deferred_out``; the day's recognised
     revenue and cash into ``hpc_revenue`` and ``hpc_cash`` (sums over projects from +0.0)."""

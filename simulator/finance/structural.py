@@ -297,7 +297,9 @@ class TrailingVol:
         self.count, self.model_vol = 0, model_vol_annual_
         self.mean, self.m2 = np.zeros(paths), np.zeros(paths)
 
-    def push(self, log_return) -> None:
+    def push(self, log_return, update=None) -> None:
+        """Add the day's log return ``(paths,)``; ``update``, if given, does the running update instead of
+        numpy, the same floats (:func:`simulator.finance.operations_kernel.trailing_vol_update`)."""
         n, slot = VOL_WINDOW_DAYS, self.count % VOL_WINDOW_DAYS
         if self.count < n or slot == n - 1:  # filling, or the last update of a window: from the window itself
             self.returns[slot] = log_return
@@ -305,6 +307,9 @@ class TrailingVol:
                 self.mean = self.returns.mean(axis=0)
                 deviation = self.returns - self.mean
                 self.m2 = np.einsum("ij,ij->j", deviation, deviation)
+        elif update is not None:
+            self.mean, self.m2 = update(np.asarray(log_return, dtype=float), self.returns[slot], self.mean, self.m2,
+                                        float(n))
         else:
             x = np.asarray(log_return, dtype=float)
             change = x - self.returns[slot]
