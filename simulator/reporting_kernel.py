@@ -1,6 +1,13 @@
-"""The daily quantiles' order statistics, compiled: a few selections per row instead of a whole sort.
+"""The reporting actor's block, compiled: the daily quantiles' order statistics and the signals' sums.
 
-:func:`simulator.results._order_statistics` (numpy: each row sorted whole, or partitioned for long
+Each function here is the compiled form of a numpy reference that stays the definition (and runs
+every small call, :mod:`simulator.lazy_kernel`):
+
+* :func:`order_statistics` — :func:`simulator.results._order_statistics` (below);
+* :func:`moving_sums` — the 30- and 60-day window sums of :meth:`simulator.signals.SignalTracker.block`;
+* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup.
+
+**Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or partitioned for long
 rows) is the reference. :func:`order_statistics` here finds, for each row of a ``(rows, n)`` table,
 the ``k``-th smallest value for each ``k`` of a short list (the 2–6 indices the 5/50/95 %
 percentiles need), the largest ``k`` first: Floyd and Rivest's SELECT (Comm. ACM 18(3), 1975,
@@ -17,9 +24,18 @@ value whatever finds it, so these are numpy's numbers, with two exceptions the c
   ``b − (b − a)·0.5`` of ``a = +0.0``, ``b = −0.0`` is ``+0.0``; of ``a = b = −0.0``, ``−0.0``);
   flagged :data:`SIGNED_ZEROS`, for the caller to run numpy's own form on that row.
 
-The rows are read, never reordered (each is copied into a scratch row first). Compiled with
-``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork). Importing this module
-imports numba.
+The rows are read, never reordered (a row that needs selecting is copied first).
+
+**The signals' sums.** A window's sum is numpy's ``add.reduce`` of its 30 or 60 contiguous days,
+written out: numpy sums a contiguous run of 8 to 128 values pairwise in eight lanes (lane ``j``
+adds values ``j, j + 8, …`` up to the last whole group of 8, the lanes are combined as
+``((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇))``, the rest added one by one; fewer than 8 one
+by one) and the reduction adds that to its start, +0.0 (tests/test_reporting_kernel.py checks it
+against numpy byte for byte). The lookup of the under-water share is numpy's ``searchsorted``
+(``side="right"``, NaN after every number) and a gather: no arithmetic.
+
+Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork), without
+``fastmath``, with ``error_model="numpy"``. Importing this module imports numba.
 """
 from __future__ import annotations
 
@@ -208,3 +224,65 @@ def order_statistics(flat, low, high, ks, out):
                     flags[r] = SIGNED_ZEROS
                 break
     return flags
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pairwise_sum(a, start, n):
+    """numpy's ``add.reduce`` of the ``n`` (≤ 128) contiguous values ``a[start:start + n]``: +0.0 plus
+    their pairwise sum (the module's docstring)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[start + i]
+        return 0.0 + res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[start + i]
+        r1 += a[start + i + 1]
+        r2 += a[start + i + 2]
+        r3 += a[start + i + 3]
+        r4 += a[start + i + 4]
+        r5 += a[start + i + 5]
+        r6 += a[start + i + 6]
+        r7 += a[start + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return 0.0 + res
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def moving_sums(days, short, long, short_out, long_out):
+    """``short_out[d, p]`` and ``long_out[d, p]`` ← the sums of the last ``short`` and ``long`` (≤ 128) of the
+    ``long`` days ending on day ``d`` of path ``p``: ``days`` ``(paths, long − 1 + block days)``, C-ordered,
+    oldest first; each sum as numpy's ``add.reduce`` of that window (the module's docstring)."""
+    paths, width = days.shape
+    for p in range(paths):
+        row = days[p]
+        for d in range(width - long + 1):
+            long_out[d, p] = _pairwise_sum(row, d, long)
+            short_out[d, p] = _pairwise_sum(row, d + long - short, short)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tail_weights(sorted_breakeven, above, hashprice, out):
+    """``out[d, p]`` ← ``above[d, i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, hashprice[d, p],
+    side="right")``: the number of breakevens ≤ the hashprice (NaN after every number)."""
+    days, paths = hashprice.shape
+    v = len(sorted_breakeven)
+    for d in range(days):
+        for p in range(paths):
+            x = hashprice[d, p]
+            low, high = 0, v
+            while low < high:
+                mid = (low + high) >> 1
+                b = sorted_breakeven[mid]
+                if x < b or (b != b and x == x):  # numpy's order: x before b
+                    high = mid
+                else:
+                    low = mid + 1
+            out[d, p] = above[d, low]
