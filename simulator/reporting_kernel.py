@@ -227,45 +227,48 @@ def order_statistics(flat, low, high, ks, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pairwise_sum(a, start, n):
-    """numpy's ``add.reduce`` of the ``n`` (≤ 128) contiguous values ``a[start:start + n]``: +0.0 plus
-    their pairwise sum (the module's docstring)."""
+def _window_sums(days, start, n, lanes, out):
+    """``out[p]`` ← numpy's ``add.reduce`` of the ``n`` (≤ 128) days ``days[start:start + n, p]`` of each path
+    ``p``: +0.0 plus their pairwise sum (the module's docstring). Each step runs over all the paths at once
+    (loops the compiler puts on SIMD lanes), the same operations in the same order for each path;
+    ``lanes`` ``(8, paths)`` is scratch."""
+    paths = len(out)
     if n < 8:
-        res = 0.0
+        out[:] = 0.0
         for i in range(n):
-            res += a[start + i]
-        return 0.0 + res
-    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-    i = 8
-    while i < n - n % 8:
-        r0 += a[start + i]
-        r1 += a[start + i + 1]
-        r2 += a[start + i + 2]
-        r3 += a[start + i + 3]
-        r4 += a[start + i + 4]
-        r5 += a[start + i + 5]
-        r6 += a[start + i + 6]
-        r7 += a[start + i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[start + i]
-        i += 1
-    return 0.0 + res
+            for p in range(paths):
+                out[p] += days[start + i, p]
+    else:
+        for j in range(8):
+            for p in range(paths):
+                lanes[j, p] = days[start + j, p]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                for p in range(paths):
+                    lanes[j, p] += days[start + i + j, p]
+            i += 8
+        for p in range(paths):
+            out[p] = ((lanes[0, p] + lanes[1, p]) + (lanes[2, p] + lanes[3, p])) + \
+                ((lanes[4, p] + lanes[5, p]) + (lanes[6, p] + lanes[7, p]))
+        while i < n:
+            for p in range(paths):
+                out[p] += days[start + i, p]
+            i += 1
+    for p in range(paths):
+        out[p] = 0.0 + out[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def moving_sums(days, short, long, short_out, long_out):
-    """``short_out[d, p]`` and ``long_out[d, p]`` ← the sums of the last ``short`` and ``long`` (≤ 128) of the
-    ``long`` days ending on day ``d`` of path ``p``: ``days`` ``(paths, long − 1 + block days)``, C-ordered,
-    oldest first; each sum as numpy's ``add.reduce`` of that window (the module's docstring)."""
-    paths, width = days.shape
-    for p in range(paths):
-        row = days[p]
-        for d in range(width - long + 1):
-            long_out[d, p] = _pairwise_sum(row, d, long)
-            short_out[d, p] = _pairwise_sum(row, d + long - short, short)
+    """``short_out[d]`` and ``long_out[d]`` ← each path's sum of the last ``short`` and ``long`` (≤ 128) of the
+    ``long`` days ending on block day ``d``: ``days`` ``(long − 1 + block days, paths)``, C-ordered, oldest
+    first; each sum as numpy's ``add.reduce`` of that path's window (the module's docstring)."""
+    width, paths = days.shape
+    lanes = np.empty((8, paths))
+    for d in range(width - long + 1):
+        _window_sums(days, d, long, lanes, long_out[d])
+        _window_sums(days, d + long - short, short, lanes, short_out[d])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

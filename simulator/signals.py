@@ -232,7 +232,7 @@ class SignalTracker:
             sum30, sum60 = window[:, :, -RIBBON_SHORT_DAYS:].sum(axis=-1).T, window.sum(axis=-1).T
         else:  # the same sums (reporting_kernel.moving_sums)
             sum30, sum60 = np.empty(today.shape), np.empty(today.shape)
-            kernel.moving_sums(days, RIBBON_SHORT_DAYS, RIBBON_LONG_DAYS, sum30, sum60)
+            kernel.moving_sums(np.ascontiguousarray(days.T), RIBBON_SHORT_DAYS, RIBBON_LONG_DAYS, sum30, sum60)
         ma30, ma60 = sum30 / RIBBON_SHORT_DAYS, sum60 / RIBBON_LONG_DAYS
         sold_btc, sold_usd = sell_pressure(miner_revenue_btc, price_usd, self.sell_fraction)
         return {

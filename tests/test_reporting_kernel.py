@@ -135,7 +135,7 @@ def test_moving_sums_are_numpys_window_sums(short, long):
     with np.errstate(invalid="ignore", over="ignore"):
         want_short, want_long = window[:, :, -short:].sum(axis=-1).T, window.sum(axis=-1).T
         got_short, got_long = np.empty((40, 7)), np.empty((40, 7))
-        reporting_kernel.moving_sums(days, short, long, got_short, got_long)
+        reporting_kernel.moving_sums(np.ascontiguousarray(days.T), short, long, got_short, got_long)
     kernel_forms.assert_same_bits(got_short, np.ascontiguousarray(want_short), "short")
     kernel_forms.assert_same_bits(got_long, np.ascontiguousarray(want_long), "long")
     if long >= 16:  # a sum in order gives other floats: the test can tell
