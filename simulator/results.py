@@ -147,7 +147,8 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
     previous_i, following_i = previous.astype(np.intp) % n, following.astype(np.intp) % n
     flat = rows.reshape(-1, n)
     ks = sorted(set(previous_i.tolist()) | set(following_i.tolist()), reverse=True)
-    kernel = QUANTILE_KERNEL.for_call(flat.size) if flat.flags.c_contiguous and flat.size else None
+    compiled = flat.dtype == np.float64 and flat.flags.c_contiguous and flat.size
+    kernel = QUANTILE_KERNEL.for_call(flat.size) if compiled else None
     stat, nan = _compiled_order_statistics(kernel, flat, ks) if kernel else (_order_statistics(flat, ks), None)
     a = np.stack([stat[k] for k in previous_i], axis=-1)
     b = np.stack([stat[k] for k in following_i], axis=-1)

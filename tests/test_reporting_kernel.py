@@ -203,3 +203,12 @@ def test_whole_runs_with_the_reporting_kernels_forced(monkeypatch, name):
     assert list(numpy_form[3].columns) == list(compiled[3].columns)
     for column in numpy_form[3].columns:
         kernel_forms.assert_same_bits(numpy_form[3][column].to_numpy(), compiled[3][column].to_numpy(), column)
+
+
+def test_rows_not_float64_stay_in_numpy(monkeypatch):
+    """Integer rows interpolate in numpy's integer-then-float arithmetic: only float64 rows are selected compiled."""
+    rows = np.random.default_rng(2).integers(-2**62, 2**62, size=(3, 101))
+    numpy_form, compiled, calls = both(monkeypatch, rows)
+    assert calls == 0
+    kernel_forms.assert_same_bits(numpy_form, compiled)
+    assert np.array_equal(compiled, np.moveaxis(np.percentile(rows, results.DAILY_PERCENTILES, axis=-1), 0, -1))
