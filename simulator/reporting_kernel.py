@@ -38,7 +38,8 @@ adds values ``j, j + 8, …`` up to the last whole group of 8, the lanes are com
 ``((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇))``, the rest added one by one; fewer than 8 one
 by one) and the reduction adds that to its start, +0.0 (tests/test_reporting_kernel.py checks it
 against numpy byte for byte). The lookup of the under-water share is numpy's ``searchsorted``
-(``side="right"``, NaN after every number) and a gather: no arithmetic.
+(``side="right"``, NaN after every number) as a count of the breakevens at or below each hashprice,
+and a gather: no arithmetic.
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork), without
 ``fastmath``, with ``error_model="numpy"``. Importing this module imports numba.
@@ -277,21 +278,41 @@ def moving_sums(days, short, long, short_out, long_out):
         _window_sums(days, d + long - short, short, lanes, short_out[d])
 
 
+#: Up to this many breakevens the lookup counts them for all paths at once (SIMD lanes, no branch),
+#: beyond it it bisects path by path.
+COUNT_BREAKEVENS_AT_MOST = 64
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def tail_weights(sorted_breakeven, above, hashprice, out):
     """``out[d, p]`` ← ``above[d, i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, hashprice[d, p],
-    side="right")``: the number of breakevens ≤ the hashprice (NaN after every number)."""
+    side="right")``: the number of breakevens ``b`` that do not come after the hashprice ``x`` in numpy's
+    order (``x < b``, or ``b`` NaN and ``x`` not)."""
     days, paths = hashprice.shape
     v = len(sorted_breakeven)
+    count = np.empty(paths, np.int64)
     for d in range(days):
-        for p in range(paths):
-            x = hashprice[d, p]
-            low, high = 0, v
-            while low < high:
-                mid = (low + high) >> 1
-                b = sorted_breakeven[mid]
-                if x < b or (b != b and x == x):  # numpy's order: x before b
-                    high = mid
+        x = hashprice[d]
+        if v <= COUNT_BREAKEVENS_AT_MOST:
+            count[:] = 0
+            for i in range(v):
+                b = sorted_breakeven[i]
+                if b == b:
+                    for p in range(paths):
+                        count[p] += not x[p] < b
                 else:
-                    low = mid + 1
-            out[d, p] = above[d, low]
+                    for p in range(paths):
+                        count[p] += x[p] != x[p]
+        else:
+            for p in range(paths):
+                low, high = 0, v
+                while low < high:
+                    mid = (low + high) >> 1
+                    b = sorted_breakeven[mid]
+                    if x[p] < b or (b != b and x[p] == x[p]):
+                        high = mid
+                    else:
+                        low = mid + 1
+                count[p] = low
+        for p in range(paths):
+            out[d, p] = above[d, count[p]]

@@ -142,11 +142,13 @@ def test_moving_sums_are_numpys_window_sums(short, long):
         assert any(np.cumsum(days[0, d:d + long])[-1] != want_long[d, 0] for d in range(40))
 
 
-def test_tail_weights_are_searchsorteds_lookup():
-    rng = np.random.default_rng(5)
-    b = np.sort(np.r_[rng.uniform(10, 90, 12), 30.0, 30.0, 0.0])
+@pytest.mark.parametrize("breakevens", [0, 1, 12, reporting_kernel.COUNT_BREAKEVENS_AT_MOST + 5])
+@pytest.mark.parametrize("nan", [False, True])
+def test_tail_weights_are_searchsorteds_lookup(breakevens, nan):
+    rng = np.random.default_rng(breakevens)
+    b = np.sort(np.r_[rng.uniform(10, 90, breakevens), 30.0, 30.0, 0.0, -0.0, [np.nan] * nan])
     above = rng.uniform(size=(6, b.size + 1))
-    hashprice = rng.uniform(0, 100, size=(6, 50))
+    hashprice = rng.uniform(0, 100, size=(6, 120))
     hashprice[0, :6] = [np.nan, np.inf, -np.inf, 30.0, 0.0, -0.0]
     hashprice[1, :len(b)] = b  # every tie
     for view in (hashprice, np.ascontiguousarray(hashprice.T).T):
