@@ -1,0 +1,322 @@
+"""The reporting actor's block, compiled: the daily quantiles' order statistics and the signals' sums.
+
+Each function here is the compiled form of a numpy reference that stays the definition (and runs
+every small call, :mod:`simulator.lazy_kernel`):
+
+* :func:`order_statistics` — :func:`simulator.results._order_statistics` (below);
+* :func:`moving_sums` — the 30- and 60-day window sums of :meth:`simulator.signals.SignalTracker.block`;
+* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup.
+
+**Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
+partitioned when long) is the reference. :func:`order_statistics` finds, for each row of a
+``(rows, n)`` table, the ``k``-th smallest value for each ``k`` of a short list (the 2–6 indices the
+5/50/95 % percentiles need) without sorting: each value's bucket among ``n/2`` equal-width buckets
+between the row's min and max (a non-decreasing function of the value), a count per bucket, the
+buckets holding the ``k``s found from the running counts, and only their values gathered and
+ordered (a sort of a few values; a bucket of more than :data:`SORT_CANDIDATES_AT_MOST` by Floyd
+and Rivest's SELECT, Comm. ACM 18(3), 1975, Algorithm 489, unless it holds one value). A row with
+an infinite value, or a range that overflows or is too narrow to divide, is selected on a copy
+(SELECT for each ``k``, largest first, on the part the previous one left below it). Counting and
+gathering run on SIMD lanes or without mispredicted branches: ~3–4 ns a value on the daily
+tables against numpy's ~11 for a sort on this machine (its AVX-512 sort is not used here). An
+order statistic is one value whatever finds it, so these are numpy's numbers, with two exceptions
+the caller resolves:
+
+* a row holding NaN: no selection is made (numpy's percentile of it is NaN whatever the order
+  statistics are); flagged :data:`HAS_NAN`;
+* a row holding both ``−0.0`` and ``+0.0`` where a needed order statistic is zero: which of the
+  two zeros a sort leaves at index ``k`` depends on the sorting algorithm (numpy's ``sort``
+  orders them as equal), and the interpolation can carry that sign into the result (the median
+  ``b − (b − a)·0.5`` of ``a = +0.0``, ``b = −0.0`` is ``+0.0``; of ``a = b = −0.0``, ``−0.0``);
+  flagged :data:`SIGNED_ZEROS`, for the caller to run numpy's own form on that row.
+
+The rows are read, never reordered (a row that needs selecting is copied first).
+
+**The signals' sums.** A window's sum is numpy's ``add.reduce`` of its 30 or 60 contiguous days,
+written out: numpy sums a contiguous run of 8 to 128 values pairwise in eight lanes (lane ``j``
+adds values ``j, j + 8, …`` up to the last whole group of 8, the lanes are combined as
+``((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇))``, the rest added one by one; fewer than 8 one
+by one) and the reduction adds that to its start, +0.0 (tests/test_reporting_kernel.py checks it
+against numpy byte for byte). The lookup of the under-water share is numpy's ``searchsorted``
+(``side="right"``, NaN after every number) as a count of the breakevens at or below each hashprice,
+and a gather: no arithmetic.
+
+Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork), without
+``fastmath``, with ``error_model="numpy"``. Importing this module imports numba.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator import numba_cache
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+OK, HAS_NAN, SIGNED_ZEROS = 0, 1, 2
+#: Ranges longer than this are first narrowed on a sample (Floyd and Rivest's cut-off).
+SAMPLE_ABOVE = 600
+#: A bucket's values are sorted when there are at most this many, else selected.
+SORT_CANDIDATES_AT_MOST = 64
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _partition(a, left, right, k):
+    """Hoare's partition of ``a[left:right + 1]`` around ``t = a[k]``: returns ``j`` with ``a[j] = t``, the
+    values before it ≤ ``t`` and those after it ≥ ``t`` (Floyd and Rivest's form of the loop)."""
+    t = a[k]
+    i, j = left, right
+    a[left], a[k] = a[k], a[left]
+    if a[right] > t:
+        a[right], a[left] = a[left], a[right]
+    while i < j:
+        a[i], a[j] = a[j], a[i]
+        i += 1
+        j -= 1
+        while a[i] < t:
+            i += 1
+        while a[j] > t:
+            j -= 1
+    if a[left] == t:
+        a[left], a[j] = a[j], a[left]
+    else:
+        j += 1
+        a[j], a[right] = a[right], a[j]
+    return j
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _select_small(a, left, right, k):
+    """Reorder ``a[left:right + 1]`` so that ``a[k]`` holds its ``(k − left)``-th smallest value, the values
+    before it ≤ it and those after ≥ it: partitions around the median of three."""
+    while right > left:
+        mid = (left + right) // 2
+        x, y, z = a[left], a[mid], a[right]
+        m = mid if (x <= y) == (y <= z) else (left if (y <= x) == (x <= z) else right)
+        a[m], a[k] = a[k], a[m]
+        j = _partition(a, left, right, k)
+        if j <= k:
+            left = j + 1
+        if k <= j:
+            right = j - 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _select(a, left, right, k):
+    """:func:`_select_small`'s result, a long range first narrowed on a sample: its values ranked around
+    ``k`` are selected into place (:func:`_select_small` on the sample's bracket), so ``a[k]`` is a
+    near-exact pivot (Floyd–Rivest SELECT, one level of sampling instead of its recursion: the recursive
+    form crashed the process when loaded from numba's cache, seen here)."""
+    while right > left:
+        if right - left > SAMPLE_ABOVE:
+            n = right - left + 1
+            i = k - left + 1
+            z = np.log(n)
+            s = 0.5 * np.exp(2.0 * z / 3.0)
+            sd = 0.5 * np.sqrt(z * s * (n - s) / n) * (1.0 if 2 * i >= n else -1.0)
+            _select_small(a, max(left, int(k - i * s / n + sd)), min(right, int(k + (n - i) * s / n + sd)), k)
+        j = _partition(a, left, right, k)
+        if j <= k:
+            left = j + 1
+        if k <= j:
+            right = j - 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _by_selection(row, ks, out, r, buf):
+    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``ks`` decreasing): each by
+    :func:`_select` on a copy, from the largest down on the part the previous one left below it."""
+    n = len(row)
+    buf[:n] = row
+    top = n  # buf[:top] holds the `top` smallest values of the row
+    for i in range(len(ks)):
+        k = ks[i]
+        if k == top - 1:  # the largest left: move it to the end
+            at = 0
+            for m in range(1, top):
+                if buf[m] > buf[at]:
+                    at = m
+            buf[at], buf[k] = buf[k], buf[at]
+        else:
+            _select(buf, 0, top - 1, k)
+        out[i, r] = buf[k]
+        top = k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _by_buckets(row, ks, out, r, low, scale, work):
+    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` its min, ``scale`` finite):
+    each value's bucket ``⌊(x − low)·scale⌋`` (at most the last; non-decreasing in ``x``, each step
+    rounding monotonically, so a bucket's values rank after those of every lower bucket), a count of
+    the values in each bucket, then the values of the buckets holding the ``ks`` gathered and ordered
+    (sorted when few, else :func:`_select`). ``work``: the scratch arrays :func:`order_statistics` made."""
+    bucket, counts, slot_of, candidates, first_rank, slot, filled, one_value = work
+    n, last = len(row), len(counts) - 1
+    for i in range(n):  # (a loop the compiler runs on SIMD lanes)
+        bucket[i] = min(int((row[i] - low) * scale), last)
+    counts[:] = 0
+    for i in range(n):
+        counts[bucket[i]] += 1
+    slot_of[:] = -1
+    m = len(ks)
+    slots, below, b = 0, 0, 0
+    for i in range(m - 1, -1, -1):  # ks increasing
+        k = ks[i]
+        while below + counts[b] <= k:
+            below += counts[b]
+            b += 1
+        if slot_of[b] < 0:
+            slot_of[b] = slots
+            filled[slots] = 0
+            slots += 1
+        slot[i], first_rank[i] = slot_of[b], below
+    for i in range(n):
+        s = slot_of[bucket[i]]
+        if s >= 0:
+            candidates[s, filled[s]] = row[i]
+            filled[s] += 1
+    for s in range(slots):
+        c = candidates[s, :filled[s]]
+        one_value[s] = False
+        if len(c) <= SORT_CANDIDATES_AT_MOST:
+            c.sort()
+        else:
+            one_value[s] = c.min() == c.max()
+    for i in range(m):
+        c = candidates[slot[i], :filled[slot[i]]]
+        k = ks[i] - first_rank[i]
+        if len(c) > SORT_CANDIDATES_AT_MOST and not one_value[slot[i]]:
+            _select(c, 0, len(c) - 1, k)
+        out[i, r] = c[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _signed_zeros(row):
+    """Whether ``row`` holds both ``−0.0`` and ``+0.0``."""
+    negative_zero, positive_zero = False, False
+    for x in row:
+        if x == 0.0:
+            if np.signbit(x):
+                negative_zero = True
+            else:
+                positive_zero = True
+    return negative_zero and positive_zero
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def order_statistics(flat, low, high, ks, out):
+    """``out[i, r]`` ← the ``ks[i]``-th smallest value of row ``r`` of ``flat`` ``(rows, n)``, ``ks``
+    distinct and decreasing, ``low`` and ``high`` each row's ``min`` and ``max`` (numpy's: NaN in a row
+    holding NaN); returns a flag per row (:data:`OK`, :data:`HAS_NAN`, :data:`SIGNED_ZEROS`: the module's
+    docstring). ``flat`` is not modified."""
+    rows, n = flat.shape
+    m = len(ks)
+    flags = np.zeros(rows, np.uint8)
+    buf = np.empty(n)
+    buckets = min(max(n // 2, 16), 1 << 16)
+    work = (np.empty(n, np.int64), np.empty(buckets, np.int64), np.empty(buckets, np.int64), np.empty((m, n)),
+            np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.bool_))
+    for r in range(rows):
+        row = flat[r]
+        if low[r] != low[r] or high[r] != high[r]:
+            flags[r] = HAS_NAN
+            out[:, r] = np.nan
+            continue
+        scale = buckets / (high[r] - low[r])
+        if low[r] == high[r]:  # one value (or zeros only: the signs are checked below)
+            out[:, r] = row[0]
+        elif np.isfinite(scale) and scale > 0.0:
+            _by_buckets(row, ks, out, r, low[r], scale, work)
+        else:  # an infinite value or range, or a range too narrow to divide
+            _by_selection(row, ks, out, r, buf)
+        for i in range(m):
+            if out[i, r] == 0.0:
+                if _signed_zeros(row):
+                    flags[r] = SIGNED_ZEROS
+                break
+    return flags
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _window_sums(days, start, n, lanes, out):
+    """``out[p]`` ← numpy's ``add.reduce`` of the ``n`` (≤ 128) days ``days[start:start + n, p]`` of each path
+    ``p``: +0.0 plus their pairwise sum (the module's docstring). Each step runs over all the paths at once
+    (loops the compiler puts on SIMD lanes), the same operations in the same order for each path;
+    ``lanes`` ``(8, paths)`` is scratch."""
+    paths = len(out)
+    if n < 8:
+        out[:] = 0.0
+        for i in range(n):
+            for p in range(paths):
+                out[p] += days[start + i, p]
+    else:
+        for j in range(8):
+            for p in range(paths):
+                lanes[j, p] = days[start + j, p]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                for p in range(paths):
+                    lanes[j, p] += days[start + i + j, p]
+            i += 8
+        for p in range(paths):
+            out[p] = ((lanes[0, p] + lanes[1, p]) + (lanes[2, p] + lanes[3, p])) + \
+                ((lanes[4, p] + lanes[5, p]) + (lanes[6, p] + lanes[7, p]))
+        while i < n:
+            for p in range(paths):
+                out[p] += days[start + i, p]
+            i += 1
+    for p in range(paths):
+        out[p] = 0.0 + out[p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def moving_sums(days, short, long, short_out, long_out):
+    """``short_out[d]`` and ``long_out[d]`` ← each path's sum of the last ``short`` and ``long`` (≤ 128) of the
+    ``long`` days ending on block day ``d``: ``days`` ``(long − 1 + block days, paths)``, C-ordered, oldest
+    first; each sum as numpy's ``add.reduce`` of that path's window (the module's docstring)."""
+    width, paths = days.shape
+    lanes = np.empty((8, paths))
+    for d in range(width - long + 1):
+        _window_sums(days, d, long, lanes, long_out[d])
+        _window_sums(days, d + long - short, short, lanes, short_out[d])
+
+
+#: Up to this many breakevens the lookup counts them for all paths at once (SIMD lanes, no branch),
+#: beyond it it bisects path by path.
+COUNT_BREAKEVENS_AT_MOST = 64
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tail_weights(sorted_breakeven, above, hashprice, out):
+    """``out[d, p]`` ← ``above[d, i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, hashprice[d, p],
+    side="right")``: the number of breakevens ``b`` that do not come after the hashprice ``x`` in numpy's
+    order (``x < b``, or ``b`` NaN and ``x`` not)."""
+    days, paths = hashprice.shape
+    v = len(sorted_breakeven)
+    count = np.empty(paths, np.int64)
+    for d in range(days):
+        x = hashprice[d]
+        if v <= COUNT_BREAKEVENS_AT_MOST:
+            count[:] = 0
+            for i in range(v):
+                b = sorted_breakeven[i]
+                if b == b:
+                    for p in range(paths):
+                        count[p] += not x[p] < b
+                else:
+                    for p in range(paths):
+                        count[p] += x[p] != x[p]
+        else:
+            for p in range(paths):
+                low, high = 0, v
+                while low < high:
+                    mid = (low + high) >> 1
+                    b = sorted_breakeven[mid]
+                    if x[p] < b or (b != b and x[p] == x[p]):
+                        high = mid
+                    else:
+                        low = mid + 1
+                count[p] = low
+        for p in range(paths):
+            out[d, p] = above[d, count[p]]

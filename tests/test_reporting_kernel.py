@@ -1,0 +1,216 @@
+"""The daily quantiles' compiled order statistics (simulator.reporting_kernel) against numpy: the same bits.
+
+:func:`simulator.results.exact_percentiles` runs with its lazy kernel held in numpy (the reference:
+each row sorted whole, or partitioned when long) and with the compiled selection forced, on drawn
+and tabled rows with NaN, ±inf, ±0.0, ties, one value, few values and heavy tails at n = 1, 2, 3,
+… 1,000, 1,001 and past :data:`simulator.results.SORT_MAX_VALUES`; the two give the same bytes and
+the same numbers as ``np.percentile``. The signals' window sums and under-water lookup: against
+numpy's ``add.reduce`` of each window and ``searchsorted``, and the whole signal block forced against
+the numpy block and the day-by-day formulas; whole runs with every reporting kernel forced (issue 19,
+brief ``quantsel``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from numpy.lib.stride_tricks import sliding_window_view
+
+from simulator import engine, reporting_kernel, results, signals
+from simulator.config import load_scenario
+
+import kernel_forms
+
+
+def both(monkeypatch, rows):
+    """``exact_percentiles(rows)`` in numpy and compiled, and the compiled calls made."""
+    return kernel_forms.both_forms(monkeypatch, results.QUANTILE_KERNEL, reporting_kernel, "order_statistics",
+                                   lambda: results.exact_percentiles(rows.copy()))
+
+
+def check(monkeypatch, rows, compiled_calls=1):
+    numpy_form, compiled, calls = both(monkeypatch, rows)
+    kernel_forms.assert_same_bits(numpy_form, compiled, "percentiles")
+    assert calls == compiled_calls
+    with np.errstate(invalid="ignore"):  # inf − inf in the interpolation, numpy's and ours
+        want = np.moveaxis(np.percentile(rows, results.DAILY_PERCENTILES, axis=-1), 0, -1)
+    assert np.array_equal(compiled, want, equal_nan=True)  # (the value; a zero's sign is the sort's choice)
+    return compiled
+
+
+def tabled_rows(n: int, seed: int = 0) -> np.ndarray:
+    """Rows of every kind the daily columns produce, and the edge values."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(16, n)) * 1e3
+    x[1] = np.round(x[1] / 300)  # ties
+    x[2] = 5.0  # one value
+    x[3, 0] = np.nan
+    x[4, -1], x[5, 0] = np.inf, -np.inf
+    x[6, rng.random(n) < 0.3] = 0.0
+    x[7] = np.where(rng.random(n) < 0.5, 0.0, -0.0)  # zeros of both signs only
+    x[8] = np.where(rng.random(n) < 0.4, -0.0, rng.normal(size=n))  # −0.0 and +0.0 ranked among others
+    x[8, rng.random(n) < 0.3] = 0.0
+    x[9] = rng.lognormal(0.0, 3.0, size=n)  # a heavy tail: most values in the lowest bucket
+    x[10] = np.where(rng.random(n) < 0.66, 0.0, 1.0)  # two values
+    x[11] = np.arange(n, dtype=float)[::-1]  # ordered
+    x[12] = np.where(rng.random(n) < 0.5, np.inf, -np.inf)
+    x[13] = rng.normal(size=n) * 1e-320  # subnormal: a range too narrow to divide into buckets
+    x[14] = np.where(rng.random(n) < 0.05, 1e300, rng.normal(size=n))  # a range past float's
+    x[14, 0] = -1e308
+    x[15] = rng.normal(size=n)
+    x[15, ::7] = -0.0
+    return x
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 20, 21, 100, 601, 999, 1000, 1001, results.SORT_MAX_VALUES + 3])
+def test_tabled_rows_compiled_equal_numpy(monkeypatch, n):
+    got = check(monkeypatch, tabled_rows(n, seed=n))
+    assert np.isnan(got[3]).all() and not np.isnan(got[[0, 1, 2, 6, 7, 8, 9, 10, 11, 13, 15]]).any()
+
+
+def test_rows_with_both_zeros_at_a_needed_index_take_numpys_form(monkeypatch):
+    """A row whose median is a zero and that holds both −0.0 and +0.0 is flagged for numpy's own form;
+    a row with one sign of zero, or a zero nowhere needed, is not."""
+    n = 1000
+    x = tabled_rows(n)
+    flat = np.ascontiguousarray(x)
+    out = np.empty((2, len(flat)))
+    flags = reporting_kernel.order_statistics(flat, flat.min(axis=-1), flat.max(axis=-1), np.array([500, 499]), out)
+    assert flags[3] == reporting_kernel.HAS_NAN and flags[7] == reporting_kernel.SIGNED_ZEROS
+    assert flags[6] == flags[0] == flags[10] == reporting_kernel.OK
+    check(monkeypatch, x)
+
+
+@st.composite
+def tables(draw):
+    n = draw(st.sampled_from([1, 2, 3, 4, 7, 50, 101, 600, 601, 1000, 1001]))
+    rows = draw(st.integers(1, 4))
+    special = st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 5e-324, 1e308])
+    kind = draw(st.sampled_from(["normal", "few", "special"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "normal":
+        x = rng.normal(size=(rows, n)) * draw(st.sampled_from([1.0, 1e-310, 1e300]))
+    else:
+        values = np.array(draw(st.lists(special if kind == "special" else st.floats(-3, 3), min_size=1, max_size=4)))
+        x = values[rng.integers(0, len(values), size=(rows, n))]
+    return x
+
+
+@settings(max_examples=120, deadline=None)
+@given(tables())
+def test_drawn_tables_compiled_equal_numpy(x):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        check(monkeypatch, x)
+
+
+def test_a_block_of_daily_columns_compiled_equal_numpy(monkeypatch):
+    """The shape the reporting actor hands over: (days, columns, paths), a block of 32 days."""
+    rng = np.random.default_rng(19)
+    block = rng.lognormal(0.0, 1.0, size=(32, 6, 500))
+    block[:, 1] = 0.0  # an idle column
+    block[:, 2, rng.random(500) < 0.2] = 0.0  # curtailment on some paths
+    block[:, 3] = np.round(block[:, 3])
+    block[5:9, 4] = 7.5
+    check(monkeypatch, block)
+
+
+def test_the_numpy_form_runs_small_calls_and_the_kernel_large_ones():
+    lazy = results.QUANTILE_KERNEL
+    assert lazy.module == "simulator.reporting_kernel" and lazy.large_from <= 32 * 40 * 1000
+    assert lazy.numpy_at_most >= 23 * 730 * 4  # a one-path two-year run never loads it
+
+
+@pytest.mark.parametrize("short,long", [(1, 2), (3, 7), (7, 8), (8, 9), (9, 16), (17, 31), (30, 60), (64, 128)])
+def test_moving_sums_are_numpys_window_sums(short, long):
+    rng = np.random.default_rng(long)
+    days = rng.lognormal(0.0, 2.0, size=(7, long - 1 + 40)) * rng.choice([1.0, -1.0], size=(7, long - 1 + 40))
+    days[1] = -0.0  # a window of −0.0 sums to +0.0 (the reduction starts from +0.0)
+    days[2, ::3] = -0.0
+    days[3, 5] = np.nan
+    days[4, 7], days[4, 20] = np.inf, -np.inf
+    days[5] = np.round(days[5]) * 1e300
+    days[6] = rng.normal(size=days.shape[1]) * 1e-310
+    window = sliding_window_view(days, long, axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want_short, want_long = window[:, :, -short:].sum(axis=-1).T, window.sum(axis=-1).T
+        got_short, got_long = np.empty((40, 7)), np.empty((40, 7))
+        reporting_kernel.moving_sums(np.ascontiguousarray(days.T), short, long, got_short, got_long)
+    kernel_forms.assert_same_bits(got_short, np.ascontiguousarray(want_short), "short")
+    kernel_forms.assert_same_bits(got_long, np.ascontiguousarray(want_long), "long")
+    if long >= 16:  # a sum in order gives other floats: the test can tell
+        assert any(np.cumsum(days[0, d:d + long])[-1] != want_long[d, 0] for d in range(40))
+
+
+@pytest.mark.parametrize("breakevens", [0, 1, 12, reporting_kernel.COUNT_BREAKEVENS_AT_MOST + 5])
+@pytest.mark.parametrize("nan", [False, True])
+def test_tail_weights_are_searchsorteds_lookup(breakevens, nan):
+    rng = np.random.default_rng(breakevens)
+    b = np.sort(np.r_[rng.uniform(10, 90, breakevens), 30.0, 30.0, 0.0, -0.0, [np.nan] * nan])
+    above = rng.uniform(size=(6, b.size + 1))
+    hashprice = rng.uniform(0, 100, size=(6, 120))
+    hashprice[0, :6] = [np.nan, np.inf, -np.inf, 30.0, 0.0, -0.0]
+    hashprice[1, :len(b)] = b  # every tie
+    for view in (hashprice, np.ascontiguousarray(hashprice.T).T):
+        got = np.empty(view.shape)
+        reporting_kernel.tail_weights(b, above, view, got)
+        want = np.take_along_axis(above, np.searchsorted(b, view, side="right"), axis=1)
+        kernel_forms.assert_same_bits(got, want)
+
+
+@pytest.mark.parametrize("prior_days", [0, 20])
+def test_signal_block_compiled_equals_numpy_and_the_day_by_day_formulas(monkeypatch, prior_days):
+    from test_reporting import _day_by_day
+
+    rng = np.random.default_rng(11)
+    days, paths, vintages = 100, 9, 6
+    weights = rng.dirichlet(np.ones(vintages), size=days)
+    breakeven = rng.uniform(20, 80, vintages)
+    hashrate = 600 * np.exp(np.cumsum(rng.normal(0, 0.03, size=(days, paths)), axis=0))
+    hashprice = rng.uniform(10, 100, size=(days, paths))
+    hashprice[3, 2], hashprice[4] = np.nan, breakeven[2]
+    revenue, price = rng.uniform(400, 500, size=(days, paths)), rng.uniform(5e4, 1e5, size=(days, paths))
+    prior = rng.uniform(500, 700, size=prior_days)
+
+    def blocks():
+        tracker = signals.SignalTracker(breakeven, weights, 0.8, prior if prior_days else None)
+        got = []
+        for first, size in ((0, 32), (32, 1), (33, 40), (73, 27)):
+            block = tracker.block(first, hashrate[first:first + size], hashprice[first:first + size],
+                                  revenue[first:first + size], price[first:first + size])
+            got.append(np.stack([block[c] for c in signals.SIGNAL_COLUMNS], axis=1))
+        return np.concatenate(got)
+    numpy_form, compiled, calls = kernel_forms.both_forms(monkeypatch, signals.SIGNALS_KERNEL, reporting_kernel,
+                                                          "moving_sums", blocks)
+    assert calls == 4
+    kernel_forms.assert_same_bits(compiled, numpy_form)
+    tracker = signals.SignalTracker(breakeven, weights, 0.8, prior if prior_days else None)
+    kernel_forms.assert_same_bits(compiled, _day_by_day(tracker, np.repeat(prior[:, None], paths, 1), hashrate,
+                                                         hashprice, revenue, price))
+
+
+@pytest.mark.parametrize("name", ["contract_example", "companies/iren"])
+def test_whole_runs_with_the_reporting_kernels_forced(monkeypatch, name):
+    """Every output of a run (daily quantiles included) with both reporting kernels forced, byte for byte."""
+    import pathlib
+    scenario = load_scenario(str(pathlib.Path(__file__).parents[1] / "scenarios" / f"{name}.yaml"))
+
+    def run(kernel):
+        for lazy in (results.QUANTILE_KERNEL, signals.SIGNALS_KERNEL):
+            monkeypatch.setattr(lazy, "for_call", lambda *a, _k=kernel, **kw: _k)
+        r = engine.simulate(scenario, paths=40, keep_paths=3, workers=1)
+        return r.path_metrics, r.monthly, r.daily, r.daily_quantiles
+    numpy_form, compiled = run(None), run(reporting_kernel)
+    kernel_forms.assert_same_runs(numpy_form[:3], compiled[:3])
+    assert list(numpy_form[3].columns) == list(compiled[3].columns)
+    for column in numpy_form[3].columns:
+        kernel_forms.assert_same_bits(numpy_form[3][column].to_numpy(), compiled[3][column].to_numpy(), column)
+
+
+def test_rows_not_float64_stay_in_numpy(monkeypatch):
+    """Integer rows interpolate in numpy's integer-then-float arithmetic: only float64 rows are selected compiled."""
+    rows = np.random.default_rng(2).integers(-2**62, 2**62, size=(3, 101))
+    numpy_form, compiled, calls = both(monkeypatch, rows)
+    assert calls == 0
+    kernel_forms.assert_same_bits(numpy_form, compiled)
+    assert np.array_equal(compiled, np.moveaxis(np.percentile(rows, results.DAILY_PERCENTILES, axis=-1), 0, -1))
