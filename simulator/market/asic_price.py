@@ -103,6 +103,29 @@ def asic_price_usd_per_th(hashprice_usd_per_ph_day, efficiency_jth, *, frontier_
     return np.maximum(replacement, revenue_usd_per_th_day * params.floor_multiple_days)
 
 
+def index_rows(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, *, frontier_jth=FRONTIER_JTH,
+               params: AsicPriceParams = SHIPPED):
+    """:func:`asic_price_usd_per_th` (second-hand) of each efficiency of ``efficiency_jth`` ``(cohorts,)`` at
+    ``hashprice_usd_per_ph_day``, one cohort at a time: an iterator of arrays shaped like the hashprice (the
+same array each time, overwritten by the next row).
+
+    The same floats as ``asic_price_usd_per_th(h[..., None, :], efficiency_jth[:, None])[..., c, :]`` (its
+    operations in its order; the terms that do not depend on the cohort computed once), without the
+    ``(…, cohorts, paths)`` array: a caller that only sums over cohorts (:func:`simulator.fleet.installed_value`)
+    keeps a row's work in the cache.
+    """
+    revenue_usd_per_th_day = np.asarray(hashprice_usd_per_ph_day, float) / units.THS_PER_PHS
+    frontier_price = revenue_usd_per_th_day * params.frontier_multiple_days * (
+        1.0 + params.new_machine_premium * np.asarray(False, float))
+    floor = revenue_usd_per_th_day * params.floor_multiple_days
+    penalty = params.penalty_usd_per_th_per_jth * np.maximum(
+        np.asarray(efficiency_jth, float) - np.asarray(frontier_jth, float), 0.0)
+    row = np.empty_like(frontier_price)
+    for penalty_usd_per_th in penalty:
+        np.subtract(frontier_price, penalty_usd_per_th, out=row)
+        yield np.maximum(row, floor, out=row)
+
+
 def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=365.0):
     r"""Mean hashprice over the next ``horizon_days`` when the subsidy halves in ``days_to_halving``.
 
