@@ -6,9 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import fleet
+from simulator import chain, fleet
 from simulator.columns import as_columns, from_columns
-from simulator.market.asic_price import asic_price_usd_per_th, index_rows
+from simulator.market import asic_price
+from simulator.market.asic_price import (
+    asic_price_usd_per_th,
+    chain_halving_adjusted_hashprice,
+    halving_adjusted_hashprice,
+    index_rows,
+)
 from tests.kernel_forms import assert_same_bits
 
 
@@ -80,3 +86,27 @@ def test_installed_value_sums_in_numpys_order():
     assert_same_bits(value, from_columns((installed_ths * as_columns(index)).sum(axis=0), 3))
     assert_same_bits(total, from_columns(installed_ths.sum(axis=0), 3))
     assert not np.array_equal(total, from_columns(np.sort(installed_ths, axis=0).sum(axis=0), 3))  # order matters
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("low, high, shortcut", [
+    (930_000, 960_000, True), (996_000, 997_440, True), (996_000, 997_441, False), (996_000, 1_049_999, False),
+    (1_040_000, 1_060_000, False), (1_050_000, 1_051_000, True), (0, 10, True), (13_440_000, 13_500_000, True),
+    (13_440_000, 14e6, False)])
+def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(low, high, shortcut):
+    """Tips all in one era and a year or more before its halving (365 days of 144 blocks: 997,440 is exactly
+    a year before 2028's) take the scalar shortcut; the bits are the general formula's (days to the halving,
+    the subsidy per era), whatever the fees (0, NaN, negative, huge). A NaN tip takes the general formula."""
+    rng = np.random.default_rng(int(low) % 997)
+    height = rng.uniform(low, high, (30, 40))
+    height[0, :2] = low, high
+    fees = np.concatenate([rng.uniform(0, 0.5, (29, 40)), [np.resize([0.0, np.nan, -3.125, 1e300], 40)]])
+    hashprice = rng.lognormal(3.7, 0.5, (30, 40))
+    tip = np.floor(height)
+    subsidy = chain.subsidy_btc_of_heights(tip)
+    general = halving_adjusted_hashprice(hashprice, (chain.next_halving_height_of_heights(tip) - tip) / 144.0,
+                                         subsidy / (subsidy + fees))
+    assert_same_bits(chain_halving_adjusted_hashprice(hashprice, height, fees), general)
+    assert (asic_price._subsidy_btc_a_year_before_a_halving(tip) is not None) == shortcut
+    tip[3, 3] = np.nan
+    assert asic_price._subsidy_btc_a_year_before_a_halving(tip) is None

@@ -63,6 +63,8 @@ FRONTIER_MULTIPLE_DAYS = 342.05
 FLOOR_MULTIPLE_DAYS = 87.74
 #: Fitted price of a manufacturer purchase relative to the secondary index [fraction].
 NEW_MACHINE_PREMIUM = -0.1594
+#: The buyer's horizon for the expected hashprice [days]: a year.
+HORIZON_DAYS = 365.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ same array each time, overwritten by the next row).
         yield np.maximum(row, floor, out=row)
 
 
-def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=365.0):
+def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=HORIZON_DAYS):
     r"""Mean hashprice over the next ``horizon_days`` when the subsidy halves in ``days_to_halving``.
 
     .. math:: h_{fwd} = h \left(1 - \tfrac12\, s\, \frac{\max(H - d, 0)}{H}\right)
@@ -158,7 +160,31 @@ def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_
     64.0
     """
     tip = np.floor(np.asarray(height, float))
+    subsidy_btc = _subsidy_btc_a_year_before_a_halving(tip)
+    if subsidy_btc is not None:  # no tip within a year of its halving: every element's `after` is +0.0
+        share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
+        return np.asarray(hashprice_usd_per_ph_day, float) * (1.0 - 0.5 * share * 0.0)
     subsidy_btc = chain.subsidy_btc_of_heights(tip)
     share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
     days = (chain.next_halving_height_of_heights(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
     return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)
+
+
+def _subsidy_btc_a_year_before_a_halving(tip: np.ndarray) -> np.float64 | None:
+    """The one subsidy [BTC] of tips ``tip`` (floored heights) that are all in one era and all at least a
+    year (365 days of 144 blocks) before its halving, else None.
+
+    There :func:`halving_adjusted_hashprice`'s ``after`` is ``clip((365 − d)/365, 0, 1) = +0.0`` for every
+    ``d ≥ 365`` (``d`` is monotone in the tip, least at the highest), so its factor ``1 − ½ s · 0.0`` is
+    computed with the scalar 0.0: the same floats, without the per-element days and eras.
+    """
+    if not tip.size:
+        return None
+    low, high = np.array([tip.min(), tip.max()])  # NaN in either: the comparisons below fail
+    eras = np.floor(np.array([low, high])) // chain.HALVING_INTERVAL
+    if not eras[0] == eras[1]:
+        return None
+    days = (chain.next_halving_height_of_heights(np.array([high])) - high) / units.TARGET_BLOCKS_PER_DAY
+    if not days[0] >= HORIZON_DAYS:
+        return None
+    return chain.subsidy_btc_of_heights(np.array([high]))[0]
