@@ -66,7 +66,7 @@ from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINE
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
-from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice
+from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, index_rows
 from simulator.reporting import Reporter, SharedTables, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
@@ -322,24 +322,24 @@ class _Simulation:
         (:func:`simulator.fleet.price_trades`); the units leaving (on a block's first day) are then booked."""
         for first, n in self.bounds:
             b, d = self.ops, self.ops.record
-            index_usd_per_th, new_usd_per_th = self._asic_usd_per_th(d.hashprice_usd_per_ph_day, b.height,
-                                                                     d.fees_btc_per_block)
-            b.trades = fleet.price_trades_block(self.cohorts, first, index_usd_per_th, new_usd_per_th,
-                                                self.retired_units, b.installed)
+            prices = self._asic_usd_per_th(d.hashprice_usd_per_ph_day, b.height, d.fees_btc_per_block)
+            b.trades = fleet.price_trades_block(self.cohorts, first, *prices, self.retired_units, b.installed)
             if self.retired_units.any():
                 self.retired_units = np.zeros_like(self.retired_units)
             yield self.env.timeout(n)
 
     def _asic_usd_per_th(self, hashprice_usd_per_ph_day: np.ndarray, height: np.ndarray,
-                         fees_btc_per_block: np.ndarray) -> tuple[Callable, Callable]:
+                         fees_btc_per_block: np.ndarray) -> tuple[Callable, Callable, Callable]:
         """Functions of the block's days: the ASIC price index (second-hand) of days ``a … b − 1``, every
-        cohort on every path ``(b − a, cohorts, paths)`` [USD/TH], and the new-machine price of day ``j``
-        (needed on delivery days only), at the hashprice a buyer expects over the coming year: the
-        day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``."""
-        hashprice = chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block)[:, None, :]
-        efficiency_jth = self.cohorts.efficiency_jth[:, None]
-        return (lambda a, b: asic_price_usd_per_th(hashprice[a:b], efficiency_jth),
-                lambda j: asic_price_usd_per_th(hashprice[j], efficiency_jth, new=True))
+        cohort on every path ``(b − a, cohorts, paths)`` [USD/TH], the new-machine price of day ``j``
+        (needed on delivery days only), and the index of days ``a … b − 1`` one cohort at a time
+        (:func:`simulator.market.asic_price.index_rows`), at the hashprice a buyer expects over the coming
+        year: the day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``."""
+        hashprice = chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block)
+        efficiency_jth = self.cohorts.efficiency_jth
+        return (lambda a, b: asic_price_usd_per_th(hashprice[a:b, None, :], efficiency_jth[:, None]),
+                lambda j: asic_price_usd_per_th(hashprice[j, None, :], efficiency_jth[:, None], new=True),
+                lambda a, b: index_rows(hashprice[a:b], efficiency_jth))
 
     # ------------------------------------------------------------------ daily actors
     def open_day(self):

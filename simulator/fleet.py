@@ -12,7 +12,7 @@ the machines at the ASIC price index).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -178,16 +178,25 @@ class FailureModel:
         self._lost_size = 0
         self._tables: tuple = ()
         self._buffers: np.ndarray | None = None
+        self._failed: np.ndarray | None = None
 
-    def day(self, state: FailureState, draws: np.ndarray) -> tuple[FailureState, np.ndarray, np.ndarray]:
-        """:func:`fail_day` of this model on the day's uniforms ``draws`` ``(2, cohorts, paths)``."""
+    def day(self, state: FailureState, draws: np.ndarray,
+            out: tuple[np.ndarray, ...] | None = None) -> tuple[FailureState, np.ndarray, np.ndarray]:
+        """:func:`fail_day` of this model on the day's uniforms ``draws`` ``(2, cohorts, paths)``.
+
+        ``out``: arrays the compiled day writes its new working and installed units, units lost
+        ``(cohorts, paths)`` and units failed per path ``(paths,)`` into (none of them the state's own);
+        the numpy day returns fresh ones, so a caller compares what it gets with what it gave.
+        """
         kernel = FAILURE_KERNEL.for_call(state.working.size, _NUMPY_DAY_COST)
         for _ in range(3) if kernel is not None else ():
             shape = state.working.shape
-            working, installed, failed, lost = (np.empty(shape) for _ in range(4))
-            per_path = np.empty(shape[1])
+            working, installed, lost, per_path = out if out is not None else (
+                np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape[1]))
+            if self._failed is None or self._failed.shape != shape:
+                self._failed = np.empty(shape)  # the kernel's units failed per cohort: scratch, read by no one
             status = kernel.fail_day(state.working, state.repairs[state.head], state.installed, draws[0], draws[1],
-                                     *self._tables, working, installed, failed, lost, per_path) \
+                                     *self._tables, working, installed, self._failed, lost, per_path) \
                 if self._tables else kernel.SHORT
             if status == kernel.OK:
                 head = (state.head + 1) % state.repairs.shape[0]
@@ -196,13 +205,13 @@ class FailureModel:
                 break
         return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
 
-    def block_buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """Two arrays of ``shape`` ``(n, cohorts, paths)`` for a block's working and installed units, the
-        same memory block after block (a block's arrays are read only until the next block starts; fresh
-        memory is slow to touch on this VM: benchmarks/README.md, "Reading the timings")."""
+    def block_buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Three arrays of ``shape`` ``(n, cohorts, paths)`` for a block's working and installed units and
+        units lost, the same memory block after block (a block's arrays are read only until the next block
+        starts; fresh memory is slow to touch on this VM: benchmarks/README.md, "Reading the timings")."""
         if self._buffers is None or self._buffers.shape[1] < shape[0] or self._buffers.shape[2:] != shape[1:]:
-            self._buffers = np.empty((2,) + shape)
-        return self._buffers[0, :shape[0]], self._buffers[1, :shape[0]]
+            self._buffers = np.empty((3,) + shape)
+        return self._buffers[0, :shape[0]], self._buffers[1, :shape[0]], self._buffers[2, :shape[0]]
 
     def _grow(self, state: FailureState) -> bool:
         """Extend the tables to every count today's units can reach; False if too large (numpy then)."""
@@ -355,33 +364,44 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
     if model is None:
         working, installed = np.broadcast_to(state.working, shape), np.broadcast_to(state.installed, shape)
         return state, working, installed, np.zeros((n, shape[-1])), np.zeros(shape)
-    failed, lost = np.empty((n, shape[-1])), np.empty(shape)
+    failed = np.empty((n, shape[-1]))
     if n * state.working.size >= FAILURE_KERNEL.large_from:  # a large block: the compiled day from now on
         FAILURE_KERNEL.for_call(n * state.working.size)
     if n == 1:
-        state, failed[0], lost[0] = model.day(state, draws[0])
-        return state, state.working[None], state.installed[None], failed, lost
-    working, installed = model.block_buffers(shape)
-    for j in range(n):
-        state, failed[j], lost[j] = model.day(state, draws[j])
-        working[j], installed[j] = state.working, state.installed
+        state, failed[0], lost = model.day(state, draws[0])
+        return state, state.working[None], state.installed[None], failed, lost[None]
+    working, installed, lost = model.block_buffers(shape)
+    for j in range(n):  # the compiled day writes into the block's rows; the numpy day's arrays are copied there
+        out = working[j], installed[j], lost[j], failed[j]
+        state, failed_j, lost_j = model.day(state, draws[j], out)
+        for mine, got in zip(out, (state.working, state.installed, lost_j, failed_j)):
+            if got is not mine:
+                mine[...] = got
     return state, working, installed, failed, lost
 
 
 def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[[int, int], np.ndarray],
-                       new_usd_per_th: Callable[[int], np.ndarray], retired_units: np.ndarray,
+                       new_usd_per_th: Callable[[int], np.ndarray],
+                       index_rows: Callable[[int, int], Iterable[np.ndarray]] | None, retired_units: np.ndarray,
                        installed_units: np.ndarray) -> list[Trades]:
     """:func:`price_trades` of each day of a block from day ``first``: ``index_usd_per_th(a, b)`` the index of
     days ``a … b − 1`` and ``installed_units`` ``(n, cohorts, paths)``, ``new_usd_per_th(j)`` the new-machine
-    price of day ``j``, ``retired_units`` the units leaving on the first day.
+    price of day ``j``, ``index_rows(a, b)`` (or None) the same index one cohort at a time (``(b − a, paths)``
+    each, in cohort order: :func:`simulator.market.asic_price.index_rows`), ``retired_units`` the units leaving
+    on the first day.
 
     A block starts on every delivery and retirement date (:func:`simulator.block.block_bounds`),
-    so its later days have no delivery and no unit leaving: they are priced a few days a call
+    so its later days have no delivery and no unit leaving: only the installed fleet's value and
+    hashrate change, which :func:`installed_value` sums cohort by cohort over all of them at once
+    (given ``index_rows`` and more than one path: numpy's order of the sum over cohorts, which a lone
+    column would add pairwise), else :func:`price_trades` prices them a few days a call
     (:data:`~simulator.columns.VALUES_PER_CALL`), their days as columns (:mod:`simulator.columns`).
     """
     n, paths = installed_units.shape[0], installed_units.shape[-1]
     days = [price_trades(cohorts, first, index_usd_per_th(0, 1)[0], lambda: new_usd_per_th(0), retired_units,
                          installed_units[0])]
+    if n > 1 and index_rows is not None and paths > 1 and len(cohorts):
+        return days + _unchanged_days(cohorts, index_rows(1, n), installed_units[1:])
     step = max(1, VALUES_PER_CALL // max(installed_units[0].size, 1))  # days a call (cache-sized arrays)
     for a in range(1, n, step):
         k = min(step, n - a)
@@ -391,3 +411,40 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
         rest = fields_from_columns(rest, k)
         days += [row_of(rest, j) for j in range(k)]
     return days
+
+
+def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
+                    installed_units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The installed fleet at the ASIC price index ``Σ_c installed × hashrate_ths × index`` [USD] and its
+    hashrate ``Σ_c installed × hashrate_ths`` [TH/s], ``(n, paths)`` each, of ``installed_units``
+    ``(n, cohorts, paths)``, ``hashrate_ths`` ``(cohorts,)`` and each cohort's index row ``(n, paths)``
+    [USD/TH].
+
+    :func:`price_trades`' floats (its products, and its sums over cohorts added row after row from the
+    first, as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
+    ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache.
+    """
+    value_usd = ths = None
+    for c, index_usd_per_th in enumerate(index_rows):
+        ths_c = np.multiply(installed_units[:, c], hashrate_ths[c])
+        if value_usd is None:
+            value_usd, ths = ths_c * index_usd_per_th, ths_c
+            continue
+        np.multiply(ths_c, index_usd_per_th, out=index_usd_per_th)
+        value_usd += index_usd_per_th
+        ths += ths_c
+    return value_usd, ths
+
+
+def _unchanged_days(cohorts: Cohorts, index_rows: Iterable[np.ndarray], installed_units: np.ndarray) -> list[Trades]:
+    """:func:`price_trades` of days without a delivery or a unit leaving, ``installed_units``
+    ``(k, cohorts, paths)``: the same fields (nothing delivered, bought, leaving or resold; read-only
+    zeros where :func:`price_trades` gives broadcast ones), the installed fleet by :func:`installed_value`."""
+    value_usd, ths = installed_value(cohorts.hashrate_ths, index_rows, installed_units)
+    installed_ehs = ths / u.THS_PER_EHS
+    nothing = np.broadcast_to(0.0, installed_units.shape[1:])
+    zeros = np.zeros((4,) + value_usd.shape)  # one row a field (none shares memory, as price_trades' own)
+    return [Trades(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
+                   purchase_capex_usd=zeros[0, j], retired_units_by_cohort=nothing, units_retired=zeros[1, j],
+                   retired_ths=zeros[2, j], resale_value_usd=zeros[3, j], fleet_market_value_usd=value_usd[j],
+                   installed_ehs=installed_ehs[j]) for j in range(len(value_usd))]

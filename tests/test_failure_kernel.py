@@ -168,3 +168,30 @@ def test_a_short_run_never_loads_the_compiled_kernel():
             "print('simulator.failure_kernel' in sys.modules, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_failure_blocks_written_into_the_models_buffers_equal_fail_day(monkeypatch, compiled):
+    """:func:`fleet.fail_block` over blocks of 1–30 days, the compiled day writing straight into the model's
+    block buffers (the state then a view of the last block's row, read by the next block's first day) or the
+    numpy day copied there: every day's working, installed, lost and failed units equal :func:`fleet.fail_day`'s,
+    exactly, and a block's arrays are those buffers, reused by the next multi-day block."""
+    monkeypatch.setattr(fleet.FAILURE_KERNEL, "for_call",
+                        lambda *a, **k: failure_kernel if compiled else None)
+    rng = np.random.default_rng(11)
+    q = daily_failure_probability(np.where(np.arange(6) % 2, 0.10, 0.05))
+    state = _state(rng, 6, 40, rng.integers(50, 3000, 6).astype(float), repair_days=9)
+    reference, model = copy.deepcopy(state), fleet.FailureModel(q, 0.1)
+    buffers = []
+    for n in (30, 3, 1, 2, 1, 17, 30):
+        draws = rng.random((n, 2, 6, 40))
+        state, working, installed, failed, lost = fleet.fail_block(model, state, draws, n)
+        for j in range(n):
+            reference, failed_j, lost_j = fleet.fail_day(reference, draws[j], q, 0.1)
+            for x, y in ((working[j], reference.working), (installed[j], reference.installed),
+                         (failed[j], failed_j), (lost[j], lost_j)):
+                assert np.array_equal(x, y)
+        assert np.array_equal(state.repairs, reference.repairs) and state.head == reference.head
+        if n > 1:
+            buffers.append(working.base)
+    assert all(b is buffers[0] for b in buffers)  # the same memory block after block

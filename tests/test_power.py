@@ -575,3 +575,16 @@ def test_bad_profile_or_impossible_all_in_mean_is_bad_input(tmp_path, runner, co
         scenario.write_text(contract_text.replace(site, replacement))
         result = runner.invoke(main, ["run", str(scenario), "--out", str(tmp_path / "out"), "--paths", "2"])
         assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_box_muller_cosine_in_place_is_box_mullers_cosine():
+    """The index model's daily normal, computed in place (issue 19, brief ``opsper``): box_muller's cosine
+    branch bit for bit, on a block's strided rows of uniforms (the streams' smallest and largest included)."""
+    from simulator.market.power import _box_muller_cosine
+    from simulator.market.price import box_muller
+    u = np.random.default_rng(8).random((30, 50, 1001))
+    u[0, 0, :3] = u[1, 1, :3] = [2.0**-54, 0.5, 1 - 2.0**-53]
+    expected, _ = box_muller(u[:, 0], u[:, 1])
+    got = _box_muller_cosine(u[:, 0], u[:, 1])
+    assert got.tobytes() == expected.tobytes()
+    assert np.isfinite(got).all() and abs(got.mean()) < 0.02 and abs(got.std() - 1) < 0.02

@@ -63,6 +63,8 @@ FRONTIER_MULTIPLE_DAYS = 342.05
 FLOOR_MULTIPLE_DAYS = 87.74
 #: Fitted price of a manufacturer purchase relative to the secondary index [fraction].
 NEW_MACHINE_PREMIUM = -0.1594
+#: The buyer's horizon for the expected hashprice [days]: a year.
+HORIZON_DAYS = 365.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,30 @@ def asic_price_usd_per_th(hashprice_usd_per_ph_day, efficiency_jth, *, frontier_
     return np.maximum(replacement, revenue_usd_per_th_day * params.floor_multiple_days)
 
 
-def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=365.0):
+def index_rows(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, *, frontier_jth=FRONTIER_JTH,
+               params: AsicPriceParams = SHIPPED):
+    """:func:`asic_price_usd_per_th` (second-hand) of each efficiency of ``efficiency_jth`` ``(cohorts,)`` at
+    ``hashprice_usd_per_ph_day``, one cohort at a time: an iterator of arrays shaped like the hashprice (the
+same array each time, overwritten by the next row).
+
+    The same floats as ``asic_price_usd_per_th(h[..., None, :], efficiency_jth[:, None])[..., c, :]`` (its
+    operations in its order; the terms that do not depend on the cohort computed once), without the
+    ``(…, cohorts, paths)`` array: a caller that only sums over cohorts (:func:`simulator.fleet.installed_value`)
+    keeps a row's work in the cache.
+    """
+    revenue_usd_per_th_day = np.asarray(hashprice_usd_per_ph_day, float) / units.THS_PER_PHS
+    frontier_price = revenue_usd_per_th_day * params.frontier_multiple_days * (
+        1.0 + params.new_machine_premium * np.asarray(False, float))
+    floor = revenue_usd_per_th_day * params.floor_multiple_days
+    penalty = params.penalty_usd_per_th_per_jth * np.maximum(
+        np.asarray(efficiency_jth, float) - np.asarray(frontier_jth, float), 0.0)
+    row = np.empty_like(frontier_price)
+    for penalty_usd_per_th in penalty:
+        np.subtract(frontier_price, penalty_usd_per_th, out=row)
+        yield np.maximum(row, floor, out=row)
+
+
+def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=HORIZON_DAYS):
     r"""Mean hashprice over the next ``horizon_days`` when the subsidy halves in ``days_to_halving``.
 
     .. math:: h_{fwd} = h \left(1 - \tfrac12\, s\, \frac{\max(H - d, 0)}{H}\right)
@@ -135,7 +160,31 @@ def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_
     64.0
     """
     tip = np.floor(np.asarray(height, float))
+    subsidy_btc = _subsidy_btc_a_year_before_a_halving(tip)
+    if subsidy_btc is not None:  # no tip within a year of its halving: every element's `after` is +0.0
+        share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
+        return np.asarray(hashprice_usd_per_ph_day, float) * (1.0 - 0.5 * share * 0.0)
     subsidy_btc = chain.subsidy_btc_of_heights(tip)
     share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
     days = (chain.next_halving_height_of_heights(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
     return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)
+
+
+def _subsidy_btc_a_year_before_a_halving(tip: np.ndarray) -> np.float64 | None:
+    """The one subsidy [BTC] of tips ``tip`` (floored heights) that are all in one era and all at least a
+    year (365 days of 144 blocks) before its halving, else None.
+
+    There :func:`halving_adjusted_hashprice`'s ``after`` is ``clip((365 − d)/365, 0, 1) = +0.0`` for every
+    ``d ≥ 365`` (``d`` is monotone in the tip, least at the highest), so its factor ``1 − ½ s · 0.0`` is
+    computed with the scalar 0.0: the same floats, without the per-element days and eras.
+    """
+    if not tip.size:
+        return None
+    low, high = np.array([tip.min(), tip.max()])  # NaN in either: the comparisons below fail
+    eras = np.floor(np.array([low, high])) // chain.HALVING_INTERVAL
+    if not eras[0] == eras[1]:
+        return None
+    days = (chain.next_halving_height_of_heights(np.array([high])) - high) / units.TARGET_BLOCKS_PER_DAY
+    if not days[0] >= HORIZON_DAYS:
+        return None
+    return chain.subsidy_btc_of_heights(np.array([high]))[0]

@@ -1,0 +1,112 @@
+"""A block's machine trades (:func:`simulator.fleet.price_trades_block`): the later days' installed fleet summed
+cohort by cohort (:func:`simulator.fleet.installed_value` on :func:`simulator.market.asic_price.index_rows`) gives
+the bits of :func:`simulator.fleet.price_trades` on the days as columns (issue 19, brief ``opsper``)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator import chain, fleet
+from simulator.columns import as_columns, from_columns
+from simulator.market import asic_price
+from simulator.market.asic_price import (
+    asic_price_usd_per_th,
+    chain_halving_adjusted_hashprice,
+    halving_adjusted_hashprice,
+    index_rows,
+)
+from tests.kernel_forms import assert_same_bits
+
+
+def _cohorts(rng, c: int) -> fleet.Cohorts:
+    """``c`` cohorts at efficiencies either side of the frontier (12.5 J/TH), some priced, some delivered later."""
+    f = lambda *a: rng.uniform(*a, c)  # noqa: E731
+    start = np.where(np.arange(c) % 3 == 2, 5.0, 0.0)
+    return fleet.Cohorts(
+        ids=tuple(map(str, range(c))), models=("m",) * c, site_index=np.zeros(c, np.int64),
+        units=np.floor(f(1, 5000)), hashrate_ths=f(90, 300), power_w=f(3000, 6000), efficiency_jth=f(9.0, 38.0),
+        start_day=start, end_day=np.full(c, np.inf), capex_usd=np.where(np.arange(c) % 2, f(1e5, 1e6), np.nan),
+        purchase=start > 0, resale_usd_per_th=np.where(np.arange(c) % 4 == 1, 3.0, np.nan),
+        hosting_usd_per_kwh=np.full(c, np.nan), k_under=f(1, 2), k_over=f(1, 2), min_fraction=f(0.5, 0.7),
+        max_fraction=f(1.0, 1.2), dynamic=np.zeros(c, bool), inlet_limit_c=f(30, 40), shutdown_c=f(40, 50))
+
+
+def _prices(hashprice: np.ndarray, efficiency_jth: np.ndarray):
+    """The engine's three functions of a block's days (simulator.engine._Simulation._asic_usd_per_th)."""
+    return (lambda a, b: asic_price_usd_per_th(hashprice[a:b, None, :], efficiency_jth[:, None]),
+            lambda j: asic_price_usd_per_th(hashprice[j, None, :], efficiency_jth[:, None], new=True),
+            lambda a, b: index_rows(hashprice[a:b], efficiency_jth))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf × 0 units, as price_trades
+@pytest.mark.parametrize("cohorts, paths", [(1, 2), (9, 3), (20, 1000), (20, 1), (3, 7)])
+@pytest.mark.parametrize("n", [1, 2, 30])
+def test_block_trades_summed_by_cohort_equal_the_days_as_columns(cohorts, paths, n):
+    rng = np.random.default_rng(cohorts * 1000 + paths + n)
+    c = _cohorts(rng, cohorts)
+    hashprice = rng.lognormal(3.7, 0.8, (n, paths))
+    at = np.arange(0, hashprice.size, 11)
+    hashprice.reshape(-1)[at] = np.resize([np.nan, 0.0, np.inf, 1e-300, 5e5], at.size)  # edges among the days
+    installed = np.floor(rng.uniform(0, 5000, (n, cohorts, paths))) * (rng.random((n, cohorts, paths)) > 0.1)
+    retired = np.floor(rng.uniform(0, 30, (cohorts, paths)))
+    index, new, rows = _prices(hashprice, c.efficiency_jth)
+    for first in (0, 5, 9):  # day 0 (the opening), a delivery day, a plain day
+        by_cohort = fleet.price_trades_block(c, first, index, new, rows, retired, installed)
+        as_columns = fleet.price_trades_block(c, first, index, new, None, retired, installed)
+        assert len(by_cohort) == len(as_columns) == n
+        for day, (a, b) in enumerate(zip(by_cohort, as_columns)):
+            for name in fleet.Trades.__dataclass_fields__:
+                x, y = getattr(a, name), getattr(b, name)
+                assert (x is None) == (y is None), name
+                if x is not None:
+                    assert_same_bits(x, y, f"day {day} {name}")
+
+
+def test_index_rows_are_the_index_of_each_cohort():
+    """:func:`index_rows` gives :func:`asic_price_usd_per_th`'s bits, cohort by cohort (the floor, the
+    frontier, machines better than the frontier, NaN and infinite hashprices)."""
+    rng = np.random.default_rng(3)
+    hashprice = np.concatenate([rng.lognormal(3.7, 1.0, (4, 500)), np.full((1, 500), np.nan), np.zeros((1, 500)),
+                                np.full((1, 500), np.inf)])
+    efficiency = np.array([9.0, 12.5, 13.5, 21.5, 29.5, 38.0])
+    whole = asic_price_usd_per_th(hashprice[:, None, :], efficiency[:, None])
+    for c, row in enumerate(index_rows(hashprice, efficiency)):
+        assert_same_bits(row, whole[:, c], f"cohort {c}")
+    assert whole[:4, 0].max() > 0 and (whole[:4, 4] == hashprice[:4] / 1e3 * 87.74).mean() > 0.5  # the floor binds
+
+
+def test_installed_value_sums_in_numpys_order():
+    """Sums over 20 cohorts of values 12 decades apart, where the order of the additions shows: numpy's
+    ``sum(axis=0)`` of ``(cohorts, columns)``, bit for bit."""
+    rng = np.random.default_rng(4)
+    installed = rng.uniform(0, 1, (3, 20, 50)) * 10.0 ** rng.integers(-6, 6, (3, 20, 50))
+    ths, index = rng.uniform(1, 2, 20), rng.uniform(0.5, 1.5, (3, 20, 50))
+    value, total = fleet.installed_value(ths, (index[:, c].copy() for c in range(20)), installed)
+    installed_ths = as_columns(installed) * ths[:, None]  # price_trades' arrays: (cohorts, days × paths)
+    assert_same_bits(value, from_columns((installed_ths * as_columns(index)).sum(axis=0), 3))
+    assert_same_bits(total, from_columns(installed_ths.sum(axis=0), 3))
+    assert not np.array_equal(total, from_columns(np.sort(installed_ths, axis=0).sum(axis=0), 3))  # order matters
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("low, high, shortcut", [
+    (930_000, 960_000, True), (996_000, 997_440, True), (996_000, 997_441, False), (996_000, 1_049_999, False),
+    (1_040_000, 1_060_000, False), (1_050_000, 1_051_000, True), (0, 10, True), (13_440_000, 13_500_000, True),
+    (13_440_000, 14e6, False)])
+def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(low, high, shortcut):
+    """Tips all in one era and a year or more before its halving (365 days of 144 blocks: 997,440 is exactly
+    a year before 2028's) take the scalar shortcut; the bits are the general formula's (days to the halving,
+    the subsidy per era), whatever the fees (0, NaN, negative, huge). A NaN tip takes the general formula."""
+    rng = np.random.default_rng(int(low) % 997)
+    height = rng.uniform(low, high, (30, 40))
+    height[0, :2] = low, high
+    fees = np.concatenate([rng.uniform(0, 0.5, (29, 40)), [np.resize([0.0, np.nan, -3.125, 1e300], 40)]])
+    hashprice = rng.lognormal(3.7, 0.5, (30, 40))
+    tip = np.floor(height)
+    subsidy = chain.subsidy_btc_of_heights(tip)
+    general = halving_adjusted_hashprice(hashprice, (chain.next_halving_height_of_heights(tip) - tip) / 144.0,
+                                         subsidy / (subsidy + fees))
+    assert_same_bits(chain_halving_adjusted_hashprice(hashprice, height, fees), general)
+    assert (asic_price._subsidy_btc_a_year_before_a_halving(tip) is not None) == shortcut
+    tip[3, 3] = np.nan
+    assert asic_price._subsidy_btc_a_year_before_a_halving(tip) is None
