@@ -420,15 +420,17 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
     ``(n, cohorts, paths)``, ``hashrate_ths`` ``(cohorts,)`` and each cohort's index row ``(n, paths)``
     [USD/TH].
 
-    :func:`price_trades`' floats (its products, and its sums over cohorts added row after row from the
-    first, as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
+    :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
+    as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
     ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache.
     """
     value_usd = ths = None
     for c, index_usd_per_th in enumerate(index_rows):
         ths_c = np.multiply(installed_units[:, c], hashrate_ths[c])
-        if value_usd is None:
+        if value_usd is None:  # numpy's sum starts from +0.0: (+0.0) + x is x, but +0.0 for −0.0
             value_usd, ths = ths_c * index_usd_per_th, ths_c
+            value_usd += 0.0
+            ths += 0.0
             continue
         np.multiply(ths_c, index_usd_per_th, out=index_usd_per_th)
         value_usd += index_usd_per_th

@@ -46,8 +46,9 @@ def test_block_trades_summed_by_cohort_equal_the_days_as_columns(cohorts, paths,
     c = _cohorts(rng, cohorts)
     hashprice = rng.lognormal(3.7, 0.8, (n, paths))
     at = np.arange(0, hashprice.size, 11)
-    hashprice.reshape(-1)[at] = np.resize([np.nan, 0.0, np.inf, 1e-300, 5e5], at.size)  # edges among the days
+    hashprice.reshape(-1)[at] = np.resize([np.nan, 0.0, np.inf, 1e-300, 5e5, -0.0, -3.0], at.size)  # edges among the days
     installed = np.floor(rng.uniform(0, 5000, (n, cohorts, paths))) * (rng.random((n, cohorts, paths)) > 0.1)
+    installed[:, :, ::2] *= np.resize([1.0, 0.0, -0.0], installed[:, :, ::2].shape)  # whole paths at ±0 units
     retired = np.floor(rng.uniform(0, 30, (cohorts, paths)))
     index, new, rows = _prices(hashprice, c.efficiency_jth)
     for first in (0, 5, 9):  # day 0 (the opening), a delivery day, a plain day
