@@ -44,8 +44,9 @@ def minimum(a, b):
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def clip(x, low, high):
-    """``np.clip(x, low, high)`` of one float: ``x`` unless it lies outside (NaN and ``clip(−0.0, 0.0, 1.0)
-    = −0.0`` kept)."""
+    """``np.clip(x, low, high)`` of one float for bounds that are not NaN (every caller's are constants
+    or configured numbers): ``x`` unless it lies outside (NaN and ``clip(−0.0, 0.0, 1.0) = −0.0`` kept).
+    A NaN bound is not numpy's: ``np.clip(0.5, nan, 1.0)`` is NaN, this 0.5."""
     if x < low:
         x = low
     if x > high:

@@ -6,10 +6,10 @@ caller's bit-identical reference form) until one call is large or the numpy call
 their budget, and then imports the compiled module for good. Which form ran never changes a
 number (each caller's tests check the two forms against each other).
 
-Each kernel module, when imported, points numba's on-disk cache at a directory of the package's
-source version (:func:`simulator.numba_cache.configure`, which hashes the sources, ~5 ms): so a
-process that stays in numpy never hashes anything, and no edit anywhere in the package can leave a
-cached kernel running old machine code.
+Each kernel module, when imported, points numba's on-disk cache at a directory of the kernels'
+source version (:func:`simulator.numba_cache.configure`, which hashes the sources numba compiles
+from, ~10 ms): so a process that stays in numpy never hashes anything, and no edit to a kernel or to
+a module it imports can leave a cached kernel running old machine code.
 """
 from __future__ import annotations
 

@@ -9,31 +9,38 @@ module calls :func:`configure` before its first ``@njit``, which points numba at
 
     ``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/hashfleet/numba/<key>``
 
-where ``<key>`` is :func:`source_key`, a hash of every ``simulator/**/*.py`` file's path and bytes
-(~5 ms; it runs only in a process that loads a kernel, never in one that stays in numpy). Any edit
-anywhere in the package gives a new, empty directory. The previous directories are pruned down to
+where ``<key>`` is :func:`source_key`, a hash of the sources numba compiles from
+(:func:`kernel_sources`: the modules that mention ``njit`` and the package's modules they import at
+module level, each file's path and bytes; ~10 ms, in a process that loads a kernel only, never in one
+that stays in numpy). An edit to any of them gives a new, empty directory; an edit elsewhere keeps
+the compiled kernels. The previous directories are pruned down to
 the :data:`KEEP` most recently used, never one that a running process holds (each process holds a
 shared ``flock`` on its directory's ``lock`` file; the pruner takes the lock exclusively without
 waiting, moves the directory aside (:func:`simulator.atomic.move_aside`) and only then deletes it, so two runs, or a run and its
 workers, never lose a directory they use). Where that place is not writable, a private
-``<tmp>/hashfleet-<uid>/numba/<key>`` is used, and failing that a fresh temporary directory.
+``<tmp>/hashfleet-<uid>/numba/<key>`` is used, and failing that a temporary directory for the
+process's life (with a warning: every such process compiles anew).
 
 A user's own ``NUMBA_CACHE_DIR`` (set before hashfleet loads a kernel), or a ``numba.config.CACHE_DIR``
-they set after importing numba themselves, is kept as it is: numba's file stamps then decide alone.
+they set after importing numba themselves, is the root instead: ``<dir>/hashfleet/<key>``, so that an
+edit is never hidden from numba there either.
 numba reads ``NUMBA_CACHE_DIR`` when it is imported and looks at ``numba.config.CACHE_DIR`` when a
 function is decorated (``numba.core.caching``'s user-provided locator), so :func:`configure` sets
 both: the attribute for a numba imported before it, the variable so that numba's ``reload_config``
 (which the compiler calls, and which re-reads the ``NUMBA_*`` variables when any of them changed)
 keeps the same directory, and so that worker processes, forked or spawned, share it
-(:data:`CHOSEN` tells them the directory is hashfleet's, so they hold its lock too).
+(:data:`CHOSEN` tells them the directory is hashfleet's: they join it if their sources give the same key).
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from simulator import atomic
@@ -61,10 +68,55 @@ _chosen: str | None = None  # this process's answer once configure() has run
 _held: dict[str, int] = {}  # directory → the descriptor holding its shared lock (open until exit)
 
 
+def kernel_sources(package: Path = _PACKAGE) -> list[Path]:
+    """The modules numba compiles from: every module of ``package`` that mentions ``njit`` and, from
+    them on, every module of the package imported at module level (a compiled function reaches only
+    code and constants bound when its module was imported; a function-level import is not such a
+    binding). An edit elsewhere (the schema, the CLI, a docstring of the engine) leaves the kernels'
+    machine code valid and their directory in place."""
+    files = {path: path.read_bytes() for path in package.rglob("*.py")}
+    todo, seen = [path for path, data in files.items() if b"njit" in data], set()
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo.extend(_imported(files[path], package))
+    return sorted(seen)
+
+
+#: A module-level import of a package module: unindented ``from a.b import c, d`` (parenthesised over
+#: several lines or not) or ``import a.b``; indented imports are in functions (or type-checking blocks).
+_IMPORT = re.compile(rb"^from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)|^import[ \t]+([\w., \t]+)", re.M)
+
+
+def _imported(source: bytes, package: Path) -> list[Path]:
+    """The files of ``package`` a module's source imports at module level (:data:`_IMPORT`; a line that
+    only looks like one, in a docstring, adds a file to the key: harmless)."""
+    out = []
+    for match in _IMPORT.finditer(source):
+        if match[1]:
+            module = match[1].decode()
+            names = match[2].decode().strip("() \t").replace("\n", ",").split(",")
+            submodules = [f for name in names if name.split() for f in _files(f"{module}.{name.split()[0]}", package)]
+            out.extend(submodules or _files(module, package))  # `from m import f`: m; `from p import m`: m
+        else:
+            out.extend(f for name in match[3].decode().split(",") if name.split() for f in _files(name.split()[0], package))
+    return out
+
+
+def _files(module: str, package: Path) -> list[Path]:
+    """The file of ``module`` if it is one of ``package``'s, else nothing."""
+    parts = module.split(".")
+    if parts[0] != package.name:
+        return []
+    base = package.joinpath(*parts[1:])
+    return [path for path in (base.with_suffix(".py"), base / "__init__.py") if path.is_file()]
+
+
 def source_key(package: Path = _PACKAGE) -> str:
-    """Hash of every ``*.py`` file below ``package``: its path relative to ``package`` and its bytes."""
+    """Hash of :func:`kernel_sources`: each file's path relative to ``package`` and its bytes."""
     digest = hashlib.blake2b(digest_size=KEY_DIGITS // 2)
-    for path in sorted(package.rglob("*.py")):
+    for path in kernel_sources(package):
         name = path.relative_to(package).as_posix().encode()
         data = path.read_bytes()
         digest.update(b"%d:%s%d:" % (len(name), name, len(data)))
@@ -81,15 +133,17 @@ def cache_roots(environ=os.environ) -> list[Path]:
 
 
 def _private(root: Path) -> None:
-    """Make ``root``; under the shared temp directory, refuse it unless its top directory there is this
-    user's own and closed to others (numba's cache files are pickles, which run code when loaded)."""
-    tmp = Path(tempfile.gettempdir())
-    if hasattr(os, "getuid") and root.is_relative_to(tmp) and root != tmp:
-        top = tmp / root.relative_to(tmp).parts[0]
-        top.mkdir(exist_ok=True, mode=0o700)
-        info = top.stat()
-        if info.st_uid != os.getuid() or info.st_mode & 0o077:
-            raise PermissionError(f"{top} is not this user's own")
+    """Make ``root``; under the shared temp directory's ``hashfleet-<uid>`` (the fallback of
+    :func:`cache_roots`), refuse it unless that directory is this user's own and closed to others
+    (numba's cache files are pickles, which run code when loaded). A root the user chose (their
+    ``XDG_CACHE_HOME``, ``HOME`` or ``NUMBA_CACHE_DIR``) is theirs to protect, wherever it is."""
+    if hasattr(os, "getuid"):
+        top = Path(tempfile.gettempdir()) / f"hashfleet-{os.getuid()}"
+        if root.is_relative_to(top):
+            top.mkdir(exist_ok=True, mode=0o700)
+            info = top.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                raise PermissionError(f"{top} is not this user's own")
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
@@ -178,33 +232,38 @@ def choose(key: str, roots: list[Path]) -> Path:
             except OSError:  # an old version left in place costs only disk
                 pass
         return directory
-    return Path(atomic.temporary_dir(tempfile.gettempdir(), "hashfleet-numba-"))
+    last = atomic.temporary_dir(tempfile.gettempdir(), "hashfleet-numba-")
+    atexit.register(shutil.rmtree, last, ignore_errors=True)  # (a forked worker leaves by os._exit: not its to remove)
+    warnings.warn(f"no writable cache directory for hashfleet's compiled kernels under {', '.join(map(str, roots))}: "
+                  f"compiling into {last} for this run only", RuntimeWarning, stacklevel=2)
+    return Path(last)
 
 
 def configure(environ=os.environ) -> str:
     """Point numba's cache at this source version's directory (once a process; cheap after) and return
-    the directory numba will use; a user's own ``NUMBA_CACHE_DIR`` or ``numba.config.CACHE_DIR`` is kept."""
+    the directory numba will use.
+
+    The root is hashfleet's (:func:`cache_roots`), or ``<dir>/hashfleet`` under a user's own
+    ``NUMBA_CACHE_DIR`` or ``numba.config.CACHE_DIR`` (their directory, with the source version kept
+    apart inside it: numba's own stamps would not see an edit to a module a kernel imports; the
+    user's own functions compiled in this process cache there too). A process started by one that
+    chose already (its choice in :data:`CHOSEN`) joins that directory if its own sources give the same
+    key, else takes its own beside it (a long-lived parent may run older sources than its children)."""
     global _chosen
     if _chosen is not None:
         return _chosen
     config = sys.modules.get("numba.core.config")
-    given = environ.get(NUMBA_VARIABLE, "")
-    ours = environ.get(CHOSEN, "")
+    given, ours, key = environ.get(NUMBA_VARIABLE, ""), environ.get(CHOSEN, ""), source_key()
     if config is not None and config.CACHE_DIR and config.CACHE_DIR != given:
-        _chosen = config.CACHE_DIR  # set in numba.config by the user after importing numba
+        roots = [Path(config.CACHE_DIR) / "hashfleet"]  # set in numba.config by the user after importing numba
     elif given and given != ours:
-        _chosen = given  # the user's own
+        roots = [Path(given) / "hashfleet"]  # the user's own
+    elif given and Path(given).name == key:
+        roots = [Path(given).parent]  # a parent process's choice, for the same sources: joined
     else:
-        if given:  # a parent process's choice: join it
-            try:
-                claim(Path(given))
-                directory = Path(given)
-            except OSError:
-                directory = choose(source_key(), cache_roots(environ))
-        else:
-            directory = choose(source_key(), cache_roots(environ))
-        _chosen = str(directory)
-        environ[NUMBA_VARIABLE] = environ[CHOSEN] = _chosen
+        roots = []
+    _chosen = str(choose(key, roots + cache_roots(environ)))
+    environ[NUMBA_VARIABLE] = environ[CHOSEN] = _chosen
     if config is not None:
         config.CACHE_DIR = _chosen
     return _chosen

@@ -83,9 +83,8 @@ SQRT_HALF = 0.7071067811865476
 
 
 # The leaf functions below run as they are in numpy and, compiled, inside
-# simulator/philox_kernel.py. numba's cache is keyed on the caller's file only: after editing one
-# of them, touch simulator/philox_kernel.py so the kernel recompiles (tests/test_rng.py's
-# numpy-against-kernel test fails on a stale kernel).
+# simulator/philox_kernel.py (an edit here gives the kernels a new cache directory:
+# simulator/numba_cache.py; tests/test_rng.py's numpy-against-kernel test would see a stale kernel).
 def mulhilo(a, b):
     """``(high, low)`` 64-bit words of the 128-bit product ``a · b`` (uint64), from 32-bit halves."""
     a_lo, a_hi, b_lo, b_hi = a & _LOW32, a >> _S32, b & _LOW32, b >> _S32

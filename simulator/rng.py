@@ -344,8 +344,7 @@ def binomial_walk(u: float, n: float, pmf: float, odds: float) -> float:
     array's ``n·p ≤`` :data:`BINOMIAL_WALK_MEAN_AT_MOST` and ``p < 1`` (``p ≥ 1`` gives ``n``).
 
     :mod:`simulator.failure_kernel` compiles this function and :func:`binomial_walk_on` as they
-    are; numba's cache is keyed on the caller's file only: after editing them, touch
-    simulator/failure_kernel.py.
+    are (an edit here gives the kernels a new cache directory: :mod:`simulator.numba_cache`).
 
     Examples
     --------

@@ -1,7 +1,8 @@
 """numba's cache directory per source version (simulator.numba_cache): the key, the choice, pruning, races.
 
-The key must change with any source file's bytes or name and only then; the kernels must compile into
-``<cache>/hashfleet/numba/<key>`` unless the user set ``NUMBA_CACHE_DIR`` or numba's ``config.CACHE_DIR``;
+The key must change with the bytes or name of any file numba compiles from and only then; the kernels must
+compile into ``<cache>/hashfleet/numba/<key>``, or ``<dir>/hashfleet/<key>`` under a user's ``NUMBA_CACHE_DIR``
+or numba's ``config.CACHE_DIR``;
 old versions' directories are pruned to the newest few, never one a process holds, with several
 processes choosing and pruning at once. What imports numba runs in a subprocess, so that this process's
 numba (and its cache directory) is never touched.
@@ -28,33 +29,52 @@ PACKAGE = REPO / "simulator"
 
 
 def _tree(root: Path) -> Path:
+    """A package ``pkg``: a kernel module importing (at module level) ``sub.b``, which imports ``c``; ``a`` is
+    imported only inside a function; ``d`` by no one."""
     package = root / "pkg"
     (package / "sub").mkdir(parents=True)
-    (package / "a.py").write_text("X = 1\n")
-    (package / "sub" / "b.py").write_text("def f():\n    return 2\n")
+    (package / "__init__.py").write_text("")
+    (package / "k.py").write_text("from numba import njit\n\nfrom pkg.sub import b\n\n\n@njit\ndef f():\n    return b.Y\n")
+    (package / "sub" / "b.py").write_text("from pkg import (\n    c,\n)\nY = c.X\n\n\ndef g():\n    from pkg import a\n")
+    (package / "c.py").write_text("X = 1\n")
+    (package / "a.py").write_text("Z = 1\n")
+    (package / "d.py").write_text("W = 1\n")
     (package / "data.yaml").write_text("x: 1\n")
     return package
 
 
-def test_the_key_follows_every_source_file_and_nothing_else(tmp_path):
+def test_the_key_follows_the_kernels_sources_and_nothing_else(tmp_path):
+    """The key covers the modules that mention njit and the package modules they import at module level,
+    transitively (``from p import (m,)`` over lines included): an edit to one of them gives a new key, an
+    edit elsewhere (a module imported inside a function, one imported by no kernel, a data file) does not."""
     package = _tree(tmp_path)
     key = numba_cache.source_key(package)
     assert len(key) == numba_cache.KEY_DIGITS and numba_cache.source_key(package) == key
-    (package / "data.yaml").write_text("x: 2\n")  # not a source
-    assert numba_cache.source_key(package) == key
-    (package / "sub" / "b.py").write_text("def f():\n    return 3\n")  # an edit in an imported module
+    assert [p.name for p in numba_cache.kernel_sources(package)] == ["c.py", "k.py", "b.py"]
+    for outside in ("a.py", "d.py", "data.yaml", "__init__.py"):
+        (package / outside).write_text("# edited\n")
+        assert numba_cache.source_key(package) == key, outside
+    (package / "c.py").write_text("X = 2\n")  # a constant two imports away
     edited = numba_cache.source_key(package)
     assert edited != key
-    (package / "sub" / "c.py").write_text("")  # a new module
+    (package / "e.py").write_text("from numba import njit\n")  # a new kernel module
     added = numba_cache.source_key(package)
     assert added not in (key, edited)
-    (package / "sub" / "c.py").rename(package / "sub" / "d.py")  # a rename
+    (package / "e.py").rename(package / "f.py")  # a rename
     assert numba_cache.source_key(package) not in (key, edited, added)
-    (package / "sub" / "d.py").unlink()
+    (package / "f.py").unlink()
     assert numba_cache.source_key(package) == edited
-    copy = tmp_path / "copy"
+    copy = tmp_path / "copy" / "pkg"
     shutil.copytree(package, copy)  # where the tree lives does not matter
     assert numba_cache.source_key(copy) == edited
+
+
+def test_the_kernels_sources_include_what_they_import():
+    """hashfleet's own: every kernel and the modules whose helpers and constants they compile."""
+    names = {p.relative_to(PACKAGE).as_posix() for p in numba_cache.kernel_sources()}
+    assert {"chain.py", "units.py", "philox.py", "rng.py", "kernel_math.py", "network_kernel.py", "index_kernel.py",
+            "finance/operations_kernel.py", "reporting_kernel.py"} <= names
+    assert not names & {"cli.py", "engine.py", "config/schema/base.py", "finance/ledger.py"}
 
 
 def _run(code: str, env: dict, pythonpath: Path = REPO) -> dict:
@@ -90,37 +110,46 @@ def test_a_numba_imported_first_is_pointed_there_too(tmp_path):
     assert got["config"] == directory and got["index"].startswith(directory + os.sep)
 
 
-def test_the_users_numba_cache_dir_is_kept(tmp_path):
-    mine = tmp_path / "mine"
+def test_the_users_numba_cache_dir_is_the_root(tmp_path):
+    """A user's NUMBA_CACHE_DIR (or numba.config.CACHE_DIR set after importing numba) is where the source
+    version's directory goes: ``<dir>/hashfleet/<key>``, never the user's directory itself, whose
+    numba stamps would not see an edit to a module a kernel imports."""
+    mine, key = tmp_path / "mine", numba_cache.source_key()
     got = _run(_KERNEL.format(before=""), {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "NUMBA_CACHE_DIR": str(mine)})
-    assert got["config"] == got["env"] == str(mine) and got["index"].startswith(str(mine) + os.sep)
+    directory = str(mine / "hashfleet" / key)
+    assert got["config"] == got["env"] == directory and got["index"].startswith(directory + os.sep)
     assert not (tmp_path / "xdg").exists()
     before = f"import numba; numba.config.CACHE_DIR = {str(mine)!r}"  # set after importing numba
     got = _run(_KERNEL.format(before=before), {"XDG_CACHE_HOME": str(tmp_path / "xdg")})
-    assert got["config"] == str(mine) and got["index"].startswith(str(mine) + os.sep)
-    assert not (tmp_path / "xdg").exists()
+    assert got["config"] == directory and got["index"].startswith(directory + os.sep)
 
 
 _CONFIGURE = "import json, os; from simulator import numba_cache; print(json.dumps([numba_cache.configure(), os.environ.get('NUMBA_CACHE_DIR')]))"
 
 
-def test_an_edit_anywhere_gives_a_new_directory_and_a_child_joins_its_parents(tmp_path):
-    """A copy of the package, edited in a module no kernel defines a function in: numba's own stamp
-    would not see it; the directory changes. A worker process started with its parent's choice in its
-    environment joins it (and holds it) without hashing; no numba is imported for any of this."""
+def test_an_edit_to_a_kernels_source_gives_a_new_directory_and_a_child_joins_its_parents(tmp_path):
+    """A copy of the package, edited in a module no kernel defines a function in but one imports
+    (``chain``): numba's own stamp would not see it; the directory changes. An edit outside the kernels'
+    sources (the CLI) keeps it. A process started with its parent's choice in its environment joins it
+    if its own sources give the same key, else takes its own beside it (a long-lived parent may have
+    loaded older sources). No numba is imported for any of this."""
     shutil.copytree(PACKAGE, tmp_path / "src" / "simulator", ignore=shutil.ignore_patterns("__pycache__"))
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     first, _ = _run(_CONFIGURE, env, tmp_path / "src")
     assert Path(first).name == numba_cache.source_key()
     assert _run(_CONFIGURE, env, tmp_path / "src")[0] == first
+    with open(tmp_path / "src" / "simulator" / "cli.py", "a") as f:
+        f.write("\n# an edit outside the kernels' sources\n")
+    assert _run(_CONFIGURE, env, tmp_path / "src")[0] == first
+    parent = env | {"NUMBA_CACHE_DIR": first, numba_cache.CHOSEN: first}
+    assert _run(_CONFIGURE, parent, tmp_path / "src") == [first, first]  # the parent's, same sources
     with open(tmp_path / "src" / "simulator" / "chain.py", "a") as f:
         f.write("\n# an edit\n")
     second, _ = _run(_CONFIGURE, env, tmp_path / "src")
     assert second != first and Path(second).parent == Path(first).parent and Path(first).is_dir()
-    child = _run(_CONFIGURE, env | {"NUMBA_CACHE_DIR": first, numba_cache.CHOSEN: first}, tmp_path / "src")
-    assert child == [first, first]  # the parent's, though this tree's key is now another
+    assert _run(_CONFIGURE, parent, tmp_path / "src") == [second, second]  # not the parent's older one
     user = _run(_CONFIGURE, env | {"NUMBA_CACHE_DIR": str(tmp_path / "u")}, tmp_path / "src")
-    assert user == [str(tmp_path / "u")] * 2 and not (tmp_path / "u").exists()
+    assert user == [str(tmp_path / "u" / "hashfleet" / Path(second).name)] * 2
 
 
 def _versions(root: Path, n: int) -> list[Path]:
@@ -156,25 +185,31 @@ def test_an_unwritable_place_falls_back(tmp_path):
     (tmp_path / "file").write_text("")
     chosen = numba_cache.choose("0" * 16, [tmp_path / "file" / "numba", tmp_path / "ok"])
     assert chosen == tmp_path / "ok" / ("0" * 16) and chosen.is_dir()
-    last = numba_cache.choose("1" * 16, [tmp_path / "file" / "numba"])
+    with pytest.warns(RuntimeWarning, match="for this run only"):
+        last = numba_cache.choose("1" * 16, [tmp_path / "file" / "numba"])
     try:
         assert last.is_dir() and os.access(last, os.W_OK) and last.name.startswith("hashfleet-numba-")
     finally:
         shutil.rmtree(last)
 
 
-def test_a_shared_temp_directory_someone_else_can_write_is_refused(tmp_path):
+def test_the_shared_temp_fallback_someone_else_can_write_is_refused(tmp_path, monkeypatch):
+    """``<tmp>/hashfleet-<uid>`` must be this user's own and closed to others (numba's cache files are
+    pickles); a root the user chose under the temp directory (an ``XDG_CACHE_HOME`` there) is theirs."""
     import tempfile
-    top = Path(tempfile.mkdtemp(prefix="kcache-test-"))
-    try:
-        top.chmod(0o777)
-        with pytest.raises(PermissionError):
-            numba_cache._private(top / "numba")
-        top.chmod(0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    top = tmp_path / f"hashfleet-{os.getuid()}"
+    top.mkdir(mode=0o777)
+    top.chmod(0o777)
+    with pytest.raises(PermissionError):
         numba_cache._private(top / "numba")
-        assert (top / "numba").is_dir()
-    finally:
-        shutil.rmtree(top)
+    top.chmod(0o700)
+    numba_cache._private(top / "numba")
+    assert (top / "numba").is_dir()
+    xdg = tmp_path / "xdg"
+    xdg.mkdir(mode=0o755)
+    numba_cache._private(xdg / "hashfleet" / "numba")
+    assert (xdg / "hashfleet" / "numba").is_dir()
 
 
 def _racer(root: str, key: str, out) -> None:
