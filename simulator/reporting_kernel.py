@@ -85,6 +85,13 @@ def _partition(a, left, right, k):
     return j
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _narrow(a, left, right, k):
+    """The range left to search for ``a[k]``'s value after partitioning ``a[left:right + 1]`` around it."""
+    j = _partition(a, left, right, k)
+    return (j + 1 if j <= k else left), (j - 1 if k <= j else right)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _select_small(a, left, right, k):
     """Reorder ``a[left:right + 1]`` so that ``a[k]`` holds its ``(k − left)``-th smallest value, the values
@@ -94,11 +101,7 @@ def _select_small(a, left, right, k):
         x, y, z = a[left], a[mid], a[right]
         m = mid if (x <= y) == (y <= z) else (left if (y <= x) == (x <= z) else right)
         a[m], a[k] = a[k], a[m]
-        j = _partition(a, left, right, k)
-        if j <= k:
-            left = j + 1
-        if k <= j:
-            right = j - 1
+        left, right = _narrow(a, left, right, k)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -115,11 +118,7 @@ def _select(a, left, right, k):
             s = 0.5 * np.exp(2.0 * z / 3.0)
             sd = 0.5 * np.sqrt(z * s * (n - s) / n) * (1.0 if 2 * i >= n else -1.0)
             _select_small(a, max(left, int(k - i * s / n + sd)), min(right, int(k + (n - i) * s / n + sd)), k)
-        j = _partition(a, left, right, k)
-        if j <= k:
-            left = j + 1
-        if k <= j:
-            right = j - 1
+        left, right = _narrow(a, left, right, k)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -75,7 +75,7 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
     def spied(self, day, alive):
         masked = stop(self, day, alive)
         if masked:
-            stops.append(day - self.first)
+            stops.append((self.first, day - self.first))
         return masked
 
     def book_spied(self, flows, day):  # every field OperatingFlows.masked zeroes is zero already
@@ -89,7 +89,10 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
     monkeypatch.setattr(block.OpsBlock, "stop", spied)
     monkeypatch.setattr(Ledger, "book_operations", book_spied)
     new = _run(scenario)
-    assert 0 in stops and any(j > 0 for j in stops)  # a block opened with stopped paths, and a mid-block stop
+    offsets = [j for _, j in stops]
+    assert 0 in offsets and any(j > 0 for j in offsets)  # a block opened with stopped paths, and a mid-block stop
+    firsts = [first for first, _ in stops]
+    assert any(firsts.count(first) > 1 for first in firsts)  # a block masked again after a later close
     assert len(checked) > 100
     assert 0 < new[0]["prob_cash_shortfall"].sum() < scenario.paths
     monkeypatch.setattr(Ledger, "book_operations", book)

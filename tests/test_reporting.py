@@ -48,24 +48,45 @@ def _day_by_day(tracker: signals.SignalTracker, prior, hashrate, hashprice, reve
     return np.stack(rows)
 
 
-@pytest.mark.parametrize("prior_days", [0, 20])
-def test_block_signals_equal_the_day_by_day_formulas(prior_days):
-    rng = np.random.default_rng(7)
-    days, paths, vintages = 100, 9, 6
+SIGNAL_BLOCKS = ((0, 32), (32, 1), (33, 40), (73, 27))  # (first day, days): blocks of every size kind
+
+
+def signal_inputs(seed: int, prior_days: int, days: int = 100, paths: int = 9, vintages: int = 6) -> dict:
+    """Random inputs of :meth:`signals.SignalTracker.block` over ``days`` (its tracker's arguments too)."""
+    rng = np.random.default_rng(seed)
     weights = rng.dirichlet(np.ones(vintages), size=days)
     breakeven = rng.uniform(20, 80, vintages)
     hashrate = 600 * np.exp(np.cumsum(rng.normal(0, 0.03, size=(days, paths)), axis=0))
     hashprice = rng.uniform(10, 100, size=(days, paths))
     revenue, price = rng.uniform(400, 500, size=(days, paths)), rng.uniform(5e4, 1e5, size=(days, paths))
     prior = rng.uniform(500, 700, size=prior_days)
-    tracker = signals.SignalTracker(breakeven, weights, 0.8, prior if prior_days else None)
+    return dict(weights=weights, breakeven=breakeven, hashrate=hashrate, hashprice=hashprice, revenue=revenue,
+                price=price, prior=prior)
+
+
+def signals_by_block(x: dict) -> np.ndarray:
+    """The signal columns of :data:`SIGNAL_BLOCKS` from a fresh tracker, ``(days, 6, paths)``."""
+    tracker = signals.SignalTracker(x["breakeven"], x["weights"], 0.8, x["prior"] if len(x["prior"]) else None)
     got = []
-    for first, size in ((0, 32), (32, 1), (33, 40), (73, 27)):
-        block = tracker.block(first, hashrate[first:first + size], hashprice[first:first + size],
-                              revenue[first:first + size], price[first:first + size])
+    for first, size in SIGNAL_BLOCKS:
+        block = tracker.block(first, *(x[k][first:first + size] for k in ("hashrate", "hashprice", "revenue", "price")))
         got.append(np.stack([block[c] for c in signals.SIGNAL_COLUMNS], axis=1))
-    want = _day_by_day(tracker, np.repeat(prior[:, None], paths, 1), hashrate, hashprice, revenue, price)
-    assert np.concatenate(got).tobytes() == want.tobytes()
+    return np.concatenate(got)
+
+
+def signals_day_by_day(x: dict) -> np.ndarray:
+    """:func:`_day_by_day` of the same inputs."""
+    tracker = signals.SignalTracker(x["breakeven"], x["weights"], 0.8, x["prior"] if len(x["prior"]) else None)
+    paths = x["hashrate"].shape[1]
+    return _day_by_day(tracker, np.repeat(x["prior"][:, None], paths, 1), x["hashrate"], x["hashprice"], x["revenue"],
+                       x["price"])
+
+
+@pytest.mark.parametrize("prior_days", [0, 20])
+def test_block_signals_equal_the_day_by_day_formulas(prior_days):
+    x = signal_inputs(7, prior_days)
+    want = signals_day_by_day(x)
+    assert signals_by_block(x).tobytes() == want.tobytes()
     assert want[:, 2].any() and not want[:, 2].all()  # capitulation both on and off
     assert 0 < want[:, 3].mean() < 1
 

@@ -160,33 +160,15 @@ def test_tail_weights_are_searchsorteds_lookup(breakevens, nan):
 
 @pytest.mark.parametrize("prior_days", [0, 20])
 def test_signal_block_compiled_equals_numpy_and_the_day_by_day_formulas(monkeypatch, prior_days):
-    from test_reporting import _day_by_day
+    from test_reporting import signal_inputs, signals_by_block, signals_day_by_day
 
-    rng = np.random.default_rng(11)
-    days, paths, vintages = 100, 9, 6
-    weights = rng.dirichlet(np.ones(vintages), size=days)
-    breakeven = rng.uniform(20, 80, vintages)
-    hashrate = 600 * np.exp(np.cumsum(rng.normal(0, 0.03, size=(days, paths)), axis=0))
-    hashprice = rng.uniform(10, 100, size=(days, paths))
-    hashprice[3, 2], hashprice[4] = np.nan, breakeven[2]
-    revenue, price = rng.uniform(400, 500, size=(days, paths)), rng.uniform(5e4, 1e5, size=(days, paths))
-    prior = rng.uniform(500, 700, size=prior_days)
-
-    def blocks():
-        tracker = signals.SignalTracker(breakeven, weights, 0.8, prior if prior_days else None)
-        got = []
-        for first, size in ((0, 32), (32, 1), (33, 40), (73, 27)):
-            block = tracker.block(first, hashrate[first:first + size], hashprice[first:first + size],
-                                  revenue[first:first + size], price[first:first + size])
-            got.append(np.stack([block[c] for c in signals.SIGNAL_COLUMNS], axis=1))
-        return np.concatenate(got)
+    x = signal_inputs(11, prior_days)
+    x["hashprice"][3, 2], x["hashprice"][4] = np.nan, x["breakeven"][2]
     numpy_form, compiled, calls = kernel_forms.both_forms(monkeypatch, signals.SIGNALS_KERNEL, reporting_kernel,
-                                                          "moving_sums", blocks)
+                                                          "moving_sums", lambda: signals_by_block(x))
     assert calls == 4
     kernel_forms.assert_same_bits(compiled, numpy_form)
-    tracker = signals.SignalTracker(breakeven, weights, 0.8, prior if prior_days else None)
-    kernel_forms.assert_same_bits(compiled, _day_by_day(tracker, np.repeat(prior[:, None], paths, 1), hashrate,
-                                                         hashprice, revenue, price))
+    kernel_forms.assert_same_bits(compiled, signals_day_by_day(x))
 
 
 @pytest.mark.parametrize("name", ["contract_example", "companies/iren"])
