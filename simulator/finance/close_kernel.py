@@ -1,0 +1,62 @@
+"""The close's small steps, compiled: the day's stock compensation grant and the flow lines' settlement.
+
+The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
+_stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
+:meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
+order per path, so every number is theirs bit for bit (tests/test_close_kernel.py):
+
+* :func:`sbc_grant`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
+  added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
+  does), the expense ``k × alive × (S̄ ≥ S_min)`` (a boolean taken as 1.0 or 0.0 in each product, as
+  numpy casts it), capped at ``m × S̄`` by numpy's ``minimum`` (:mod:`simulator.kernel_math`), and the
+  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``). Units: USD a day, USD/share, shares.
+* :func:`settle`: the pending rows of the day's ``(lines, paths)`` table added into the month's and the
+  running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
+  ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
+  (round to nearest gives ``−0.0`` only for ``−0.0 + −0.0``), so skipping it changes no bit.
+
+Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
+fork); loaded by :data:`simulator.finance.close_steps.CLOSE_KERNEL` once a run's closes pay for it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator import numba_cache
+from simulator.kernel_math import minimum
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sbc_grant(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_price, out):
+    """The grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows: ``out[0]``
+    the expense [USD], ``out[1]`` the shares; capped at ``max_shares_per_day × average`` if ``capped``."""
+    rows, paths = ring.shape
+    d = float(days)
+    for p in range(paths):
+        total = 0.0
+        for r in range(rows):
+            total = total + ring[r, p]
+        average = total / d
+        tradable = average >= min_price
+        expense = usd_per_day * (1.0 if alive[p] else 0.0)
+        expense = expense * (1.0 if tradable else 0.0)
+        if capped:
+            expense = minimum(expense, max_shares_per_day * average)
+        out[0, p] = expense
+        out[1, p] = expense / average if tradable else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def settle(month, total, today, pending):
+    """Add the rows ``pending`` of ``today`` into ``month`` and ``total``, then set them to ``+0.0``."""
+    paths = today.shape[1]
+    for k in range(pending.shape[0]):
+        i = pending[k]
+        for p in range(paths):
+            a = today[i, p]
+            month[i, p] = month[i, p] + a
+            total[i, p] = total[i, p] + a
+            today[i, p] = 0.0
