@@ -522,6 +522,8 @@ class Ledger:
 
     def _atm(self, net_usd, share_price_usd) -> np.ndarray:
         """Raise up to ``net_usd`` (after the agent's fee) within the quarter's cap; returns what came in."""
+        if (raised := close_steps.atm(self, net_usd, share_price_usd, MIN_TRADED_PRICE_USD)) is not None:
+            return raised  # (one compiled pass, the same numbers: close_kernel.py)
         e = self.cfg.equity
         room = np.maximum(e.atm_max_usd_per_quarter - self.atm_used_usd, 0.0)
         share_room = np.maximum(e.atm_max_dilution_pct_per_quarter / 100 * self.quarter_start_shares
