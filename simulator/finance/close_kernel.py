@@ -35,11 +35,13 @@ def sbc_grant(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_pr
     the expense [USD], ``out[1]`` the shares; capped at ``max_shares_per_day × average`` if ``capped``."""
     rows, paths = ring.shape
     d = float(days)
+    for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
+        out[1, p] = 0.0
+    for r in range(rows):
+        for p in range(paths):
+            out[1, p] = out[1, p] + ring[r, p]
     for p in range(paths):
-        total = 0.0
-        for r in range(rows):
-            total = total + ring[r, p]
-        average = total / d
+        average = out[1, p] / d
         tradable = average >= min_price
         expense = usd_per_day * (1.0 if alive[p] else 0.0)
         expense = expense * (1.0 if tradable else 0.0)
