@@ -65,20 +65,20 @@ def settle(month, total, today, pending):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def atm(net_usd, share_price, state, scalars, out):
-    """:meth:`simulator.finance.ledger.Ledger._atm` of every path: ``state`` rows are the quarter's ATM
+def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic, cash, equity, scalars, out):
+    """:meth:`simulator.finance.ledger.Ledger._atm` of every path, from the state: the quarter's ATM
     gross [USD] and shares issued, the quarter's opening shares, the NAV per share [USD/share], the
     shares, cash and equity [USD]; ``scalars`` the quarter's cap [USD], the dilution cap as a fraction,
     the price-to-NAV floor, the price floor [USD], ``1 − fee``, the NAV floor's tolerance factor and the
     smallest traded price [USD], then 1.0 if the fee is below 1. ``out`` rows: the net raised [USD], the
-    shares issued, then the new state's rows 0, 1, 4, 5 and 6."""
+    shares issued, then the new gross, shares issued, shares, cash and equity."""
     cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars
     for p in range(net_usd.shape[0]):
         price = share_price[p]
-        room = maximum(cap - state[0, p], 0.0)
-        share_room = maximum(dilution * state[2, p] - state[1, p], 0.0)
+        room = maximum(cap - used[p], 0.0)
+        share_room = maximum(dilution * opening_shares[p] - issued[p], 0.0)
         room = minimum(room, share_room * price)
-        floor = maximum(to_nav * state[3, p], min_price)
+        floor = maximum(to_nav * nav_per_share[p], min_price)
         tradable = price >= min_traded
         allowed = tradable and price >= floor * tolerance
         wanted = net_usd[p] / kept if fee_below_one else 0.0
@@ -86,6 +86,6 @@ def atm(net_usd, share_price, state, scalars, out):
         shares = gross / price if tradable else 0.0
         net = gross * kept
         out[0, p], out[1, p] = net, shares
-        out[2, p], out[3, p] = state[0, p] + gross, state[1, p] + shares
-        out[4, p] = state[4, p] + shares
-        out[5, p], out[6, p] = state[5, p] + net, state[6, p] + net
+        out[2, p], out[3, p] = used[p] + gross, issued[p] + shares
+        out[4, p] = basic[p] + shares
+        out[5, p], out[6, p] = cash[p] + net, equity[p] + net

@@ -11,6 +11,8 @@ two-year run stays in numpy.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from simulator.lazy_kernel import LazyKernel
@@ -41,6 +43,9 @@ def sbc_grant(ring, alive, usd_per_day: float, max_shares_per_day: float | None,
     return out[0], out[1]
 
 
+_atm_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
     """:meth:`~simulator.finance.ledger.Ledger._atm` compiled, its state reassigned and its lines booked as
     the numpy form does; returns the net raised [USD], or None: run the numpy form."""
@@ -51,13 +56,14 @@ def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
     kernel = CLOSE_KERNEL.for_call(L.paths, NUMPY_ATM_COST)
     if kernel is None:
         return None
-    state = np.stack((L.atm_used_usd, L.atm_shares_issued, L.quarter_start_shares, L.nav_per_share_usd, L.shares,
-                      L.cash_usd, L.equity_usd))
-    scalars = np.array([e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100, e.atm_min_price_to_nav,
-                        e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd, float(e.atm_fee < 1)],
-                       dtype=float)
+    scalars = _atm_scalars.get(L)
+    if scalars is None:  # (the run's constants, once a ledger)
+        scalars = _atm_scalars[L] = np.array([
+            e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100, e.atm_min_price_to_nav,
+            e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd, float(e.atm_fee < 1)], dtype=float)
     out = np.empty((7, L.paths))
-    kernel.atm(net_usd, share_price_usd, state, scalars, out)
+    kernel.atm(net_usd, share_price_usd, L.atm_used_usd, L.atm_shares_issued, L.quarter_start_shares,
+               L.nav_per_share_usd, L.shares, L.cash_usd, L.equity_usd, scalars, out)
     net, shares = out[0], out[1]
     L.atm_used_usd, L.atm_shares_issued = out[2], out[3]
     L._book("shares_issued", shares)  # (Ledger._issue's booking; its shares are out[4])
