@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import units
+from simulator.finance.close_steps import CLOSE_KERNEL, NUMPY_SETTLE_COST
 
 
 #: Paths from which :class:`LineBook` adds each amount as it is booked: two additions of a row are then
@@ -60,9 +61,13 @@ class LineBook:
         """Add the amounts booked since the last call to the month and the total."""
         if not self._pending:
             return
-        np.add(self.month, self._today, out=self.month)
-        np.add(self.total, self._today, out=self.total)
-        self._today.fill(0.0)
+        kernel = CLOSE_KERNEL.for_call(self.month.shape[1], NUMPY_SETTLE_COST)
+        if kernel is not None:  # the rows booked only (the others would add +0.0: close_kernel.py)
+            kernel.settle(self.month, self.total, self._today, np.fromiter(self._pending, np.int64, len(self._pending)))
+        else:
+            np.add(self.month, self._today, out=self.month)
+            np.add(self.total, self._today, out=self.total)
+            self._today.fill(0.0)
         self._pending.clear()
 
     def month_lines(self) -> dict[str, np.ndarray]:

@@ -70,8 +70,11 @@ class ContractValuer:
         if not self.projects:
             return
         first = np.asarray(completed, dtype=bool) & np.isnan(self.completed_day)
-        self.completed_day = np.where(first, float(day), self.completed_day)
-        self.ended |= np.asarray(lease_ended, dtype=bool)
+        if np.count_nonzero(first):  # (else the where would copy the same days: most days complete nothing)
+            self.completed_day = np.where(first, float(day), self.completed_day)
+        lease_ended = np.asarray(lease_ended, dtype=bool)
+        if np.count_nonzero(lease_ended):  # (else |= leaves every flag as it is)
+            self.ended |= lease_ended
 
     def signed(self, day: int) -> np.ndarray:
         """Projects whose contract is signed by ``day`` ``(projects,)``."""

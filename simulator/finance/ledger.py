@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import units
-from simulator.finance import dilution, operations_call, segments, structural, valuation
+from simulator.finance import close_steps, dilution, operations_call, segments, structural, valuation
 from simulator.finance.books import AssetPool, LineBook, Ring
 from simulator.finance.contracts import FIRM_VALUE_KERNEL, NUMPY_FIRM_VALUE_COST, ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
@@ -522,6 +522,8 @@ class Ledger:
 
     def _atm(self, net_usd, share_price_usd) -> np.ndarray:
         """Raise up to ``net_usd`` (after the agent's fee) within the quarter's cap; returns what came in."""
+        if (raised := close_steps.atm(self, net_usd, share_price_usd, MIN_TRADED_PRICE_USD)) is not None:
+            return raised  # (one compiled pass, the same numbers: close_kernel.py)
         e = self.cfg.equity
         room = np.maximum(e.atm_max_usd_per_quarter - self.atm_used_usd, 0.0)
         share_room = np.maximum(e.atm_max_dilution_pct_per_quarter / 100 * self.quarter_start_shares
@@ -656,6 +658,11 @@ class Ledger:
         if e.sbc_shares_per_year is not None:
             shares = np.full(self.paths, e.sbc_shares_per_year / units.DAYS_PER_YEAR) * self.alive
             expense = shares * share_price_usd
+        elif (grant := close_steps.sbc_grant(  # (one compiled pass, the same numbers: close_kernel.py)
+                self.share_price_ring, self.alive, c.sbc_usd_per_year / units.DAYS_PER_YEAR, None if
+                e.sbc_max_shares_per_year is None else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR,
+                MIN_TRADED_PRICE_USD)) is not None:
+            expense, shares = grant
         else:
             seen = self.share_price_ring.count
             average = self.share_price_ring.total() / min(seen, 30) if seen else share_price_usd

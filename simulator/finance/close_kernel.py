@@ -1,0 +1,91 @@
+"""The close's small steps, compiled: the day's stock compensation grant and the flow lines' settlement.
+
+The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
+_stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
+:meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
+order per path, so every number is theirs bit for bit (tests/test_close_kernel.py):
+
+* :func:`sbc_grant`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
+  added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
+  does), the expense ``k × alive × (S̄ ≥ S_min)`` (a boolean taken as 1.0 or 0.0 in each product, as
+  numpy casts it), capped at ``m × S̄`` by numpy's ``minimum`` (:mod:`simulator.kernel_math`), and the
+  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``). Units: USD a day, USD/share, shares.
+* :func:`settle`: the pending rows of the day's ``(lines, paths)`` table added into the month's and the
+  running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
+  ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
+  (round to nearest gives ``−0.0`` only for ``−0.0 + −0.0``), so skipping it changes no bit.
+
+Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
+fork); loaded by :data:`simulator.finance.close_steps.CLOSE_KERNEL` once a run's closes pay for it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator import numba_cache
+from simulator.kernel_math import maximum, minimum
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sbc_grant(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_price, out):
+    """The grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows: ``out[0]``
+    the expense [USD], ``out[1]`` the shares; capped at ``max_shares_per_day × average`` if ``capped``."""
+    rows, paths = ring.shape
+    d = float(days)
+    for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
+        out[1, p] = 0.0
+    for r in range(rows):
+        for p in range(paths):
+            out[1, p] = out[1, p] + ring[r, p]
+    for p in range(paths):
+        average = out[1, p] / d
+        tradable = average >= min_price
+        expense = usd_per_day * (1.0 if alive[p] else 0.0)
+        expense = expense * (1.0 if tradable else 0.0)
+        if capped:
+            expense = minimum(expense, max_shares_per_day * average)
+        out[0, p] = expense
+        out[1, p] = expense / average if tradable else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def settle(month, total, today, pending):
+    """Add the rows ``pending`` of ``today`` into ``month`` and ``total``, then set them to ``+0.0``."""
+    paths = today.shape[1]
+    for k in range(pending.shape[0]):
+        i = pending[k]
+        for p in range(paths):
+            a = today[i, p]
+            month[i, p] = month[i, p] + a
+            total[i, p] = total[i, p] + a
+            today[i, p] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic, cash, equity, scalars, out):
+    """:meth:`simulator.finance.ledger.Ledger._atm` of every path, from the state: the quarter's ATM
+    gross [USD] and shares issued, the quarter's opening shares, the NAV per share [USD/share], the
+    shares, cash and equity [USD]; ``scalars`` the quarter's cap [USD], the dilution cap as a fraction,
+    the price-to-NAV floor, the price floor [USD], ``1 − fee``, the NAV floor's tolerance factor and the
+    smallest traded price [USD], then 1.0 if the fee is below 1. ``out`` rows: the net raised [USD], the
+    shares issued, then the new gross, shares issued, shares, cash and equity."""
+    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars
+    for p in range(net_usd.shape[0]):
+        price = share_price[p]
+        room = maximum(cap - used[p], 0.0)
+        share_room = maximum(dilution * opening_shares[p] - issued[p], 0.0)
+        room = minimum(room, share_room * price)
+        floor = maximum(to_nav * nav_per_share[p], min_price)
+        tradable = price >= min_traded
+        allowed = tradable and price >= floor * tolerance
+        wanted = net_usd[p] / kept if fee_below_one else 0.0
+        gross = minimum(wanted, room) * (1.0 if allowed else 0.0)
+        shares = gross / price if tradable else 0.0
+        net = gross * kept
+        out[0, p], out[1, p] = net, shares
+        out[2, p], out[3, p] = used[p] + gross, issued[p] + shares
+        out[4, p] = basic[p] + shares
+        out[5, p], out[6, p] = cash[p] + net, equity[p] + net

@@ -1,0 +1,73 @@
+"""When the close's small steps run compiled (:mod:`simulator.finance.close_kernel`), and their calls.
+
+:data:`CLOSE_KERNEL` is loaded for a call of at least 2¹² paths, or once a process has spent 2²² units
+on these steps in numpy (2¹⁶ once another kernel has loaded numba), each call counting its paths plus
+its numpy form's fixed cost in paths' worth (~0.05 µs a path): :data:`NUMPY_SBC_COST` for the stock
+compensation grant (~25 µs of numpy calls at 500 paths against ~3 µs compiled) and
+:data:`NUMPY_SETTLE_COST` for a :class:`~simulator.finance.books.LineBook`'s settlement (three passes
+over every line, ~12 µs at 47 lines × 500 paths, against one pass over the lines booked), and
+:data:`NUMPY_ATM_COST` for an ATM raise (~25 numpy calls). A one-path
+two-year run stays in numpy.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from simulator.lazy_kernel import LazyKernel
+
+CLOSE_KERNEL = LazyKernel("simulator.finance.close_kernel", large_from=2**12, numpy_at_most=2**22,
+                          once_numba_runs=2**16)
+NUMPY_SBC_COST = 512
+NUMPY_SETTLE_COST = 256
+NUMPY_ATM_COST = 512
+#: The stock compensation's trailing window of share prices [days] (``Ledger.share_price_ring``).
+SBC_WINDOW_DAYS = 30
+
+
+def sbc_grant(ring, alive, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float):
+    """``(expense [USD], shares)`` of the day's grant of ``usd_per_day`` at the trailing average of
+    ``ring`` (a :class:`~simulator.finance.books.Ring` of share prices), compiled; None: run the numpy
+    form (one path, whose ring numpy sums pairwise, not row by row; no price seen yet; or the kernel
+    not loaded)."""
+    paths = ring.values.shape[1]
+    if paths < 2 or not ring.count:
+        return None
+    kernel = CLOSE_KERNEL.for_call(paths, NUMPY_SBC_COST)
+    if kernel is None:
+        return None
+    out = np.empty((2, paths))
+    kernel.sbc_grant(ring.values, min(ring.count, SBC_WINDOW_DAYS), alive, float(usd_per_day),
+                     float(max_shares_per_day or 0.0), max_shares_per_day is not None, float(min_price_usd), out)
+    return out[0], out[1]
+
+
+_atm_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
+    """:meth:`~simulator.finance.ledger.Ledger._atm` compiled, its state reassigned and its lines booked as
+    the numpy form does; returns the net raised [USD], or None: run the numpy form."""
+    L, e = ledger, ledger.cfg.equity
+    net_usd, share_price_usd = np.asarray(net_usd, dtype=float), np.asarray(share_price_usd, dtype=float)
+    if net_usd.shape != (L.paths,) or share_price_usd.shape != (L.paths,):
+        return None
+    kernel = CLOSE_KERNEL.for_call(L.paths, NUMPY_ATM_COST)
+    if kernel is None:
+        return None
+    scalars = _atm_scalars.get(L)
+    if scalars is None:  # (the run's constants, once a ledger)
+        scalars = _atm_scalars[L] = np.array([
+            e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100, e.atm_min_price_to_nav,
+            e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd, float(e.atm_fee < 1)], dtype=float)
+    out = np.empty((7, L.paths))
+    kernel.atm(net_usd, share_price_usd, L.atm_used_usd, L.atm_shares_issued, L.quarter_start_shares,
+               L.nav_per_share_usd, L.shares, L.cash_usd, L.equity_usd, scalars, out)
+    net, shares = out[0], out[1]
+    L.atm_used_usd, L.atm_shares_issued = out[2], out[3]
+    L._book("shares_issued", shares)  # (Ledger._issue's booking; its shares are out[4])
+    L.shares = out[4]
+    L._book("atm_proceeds_usd", net)
+    L.cash_usd, L.equity_usd = out[5], out[6]
+    return net

@@ -1,0 +1,172 @@
+"""The close's compiled small steps (simulator.finance.close_kernel) against their numpy forms: the same bits.
+
+The stock compensation grant (``Ledger._stock_compensation`` with ``sbc_usd_per_year``, capped or not) and
+``LineBook.settle`` run with :data:`simulator.finance.close_steps.CLOSE_KERNEL` held in numpy and forced,
+on drawn share prices and amounts with the edge values (±0, NaN, ±inf, the smallest subnormal, prices at
+the smallest traded price), then on whole runs of presets that grant SBC; every output is compared byte
+for byte, ``−0.0`` against ``+0.0`` included (issue 19).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from simulator.finance import close_kernel, close_steps
+from simulator.finance.books import LineBook, Ring
+from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
+
+import kernel_forms
+
+#: The processor's NaN (what ``inf − inf`` or ``0 × inf`` gives on x86: sign bit set), the only NaN a run makes.
+#: Not matched and not needed: numpy's sum of two NaNs of different bits returns either one's,
+#: depending on the array's length (its SIMD and scalar loops), while a compiled pass returns the first.
+NAN = float((np.array([np.inf]) - np.inf)[0])
+EDGES = [0.0, -0.0, NAN, np.inf, -np.inf, 5e-324, MIN_TRADED_PRICE_USD, np.nextafter(MIN_TRADED_PRICE_USD, 0.0),
+         1e308, -1.0, 30.0]
+value = st.one_of(st.sampled_from(EDGES), st.floats(allow_nan=False, allow_infinity=False), st.floats(0.0, 100.0))
+
+
+def both(monkeypatch, spied, fn):
+    if monkeypatch is None:  # (a hypothesis example: a patch of its own, undone after it)
+        with pytest.MonkeyPatch.context() as patch:
+            return both(patch, spied, fn)
+    return kernel_forms.both_forms(monkeypatch, close_steps.CLOSE_KERNEL, close_kernel, spied, fn)
+
+
+@st.composite
+def grants(draw):
+    paths = draw(st.integers(2, 9))
+    count = draw(st.integers(1, 75))
+    ring = Ring(close_steps.SBC_WINDOW_DAYS, paths)
+    for _ in range(count):
+        ring.push(np.array(draw(st.lists(value, min_size=paths, max_size=paths))))
+    alive = np.array(draw(st.lists(st.booleans(), min_size=paths, max_size=paths)))
+    usd = draw(st.sampled_from([0.0, 2e7, 1e300]))
+    cap = draw(st.one_of(st.none(), st.sampled_from([0.0, 1e4, 5e6])))
+    return ring, alive, usd, cap
+
+
+@settings(max_examples=300, deadline=None)
+@given(grants())
+def test_sbc_grant_same_bits(grant):
+    """The compiled grant books the numpy form's expense and shares (it runs once a price has been seen)."""
+    ring, alive, usd_per_year, cap = grant
+    equity = SimpleNamespace(sbc_shares_per_year=None, sbc_max_shares_per_year=cap)
+
+    def run():
+        booked = []
+        fake = SimpleNamespace(cfg=SimpleNamespace(equity=equity, sbc_usd_per_year=usd_per_year),
+                               share_price_ring=ring, alive=alive, paths=len(alive),
+                               _book=lambda line, a: booked.append((line, np.array(a))),
+                               _book_segments=lambda prefix, a: booked.append((prefix, np.array(a))),
+                               _issue=lambda s: booked.append(("issue", np.array(s))))
+        Ledger._stock_compensation(fake, np.full(len(alive), 7.0))
+        return booked
+    numpy_form, compiled, calls = both(None, "sbc_grant", run)
+    assert calls == 1 and [k for k, _ in numpy_form] == [k for k, _ in compiled] == ["sbc_usd", "sbc", "issue"]
+    for (line, a), (_, b) in zip(numpy_form, compiled):
+        kernel_forms.assert_same_bits(a, b, line)
+
+
+def test_sbc_grant_numpy_for_one_path_or_no_price():
+    """One path (numpy sums a (rows, 1) table pairwise) and a ring without a price stay in numpy."""
+    ring = Ring(close_steps.SBC_WINDOW_DAYS, 1)
+    ring.push(np.array([3.0]))
+    assert close_steps.sbc_grant(ring, np.ones(1, bool), 1.0, None, MIN_TRADED_PRICE_USD) is None
+    assert close_steps.sbc_grant(Ring(30, 4), np.ones(4, bool), 1.0, None, MIN_TRADED_PRICE_USD) is None
+
+
+def test_ring_sum_starts_from_plus_zero():
+    """The fact the compiled grant relies on: numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2)`` table
+    adds the rows in order from +0.0 (a column of −0.0 sums to +0.0; reordering changes the floats)."""
+    assert not np.signbit(np.full((30, 2), -0.0).sum(axis=0)).any()
+    rows = np.array([[1e16, 1e16], [1.0, 1.0], [-1e16, -1e16]] + [[0.0, 0.0]] * 27)
+    assert rows.sum(axis=0).tolist() == [((0.0 + 1e16) + 1.0) - 1e16] * 2 != [1.0, 1.0]
+
+
+@st.composite
+def days_of_bookings(draw):
+    lines, paths = draw(st.integers(1, 6)), draw(st.integers(1, 7))
+    days = []
+    for _ in range(draw(st.integers(1, 5))):
+        bookings = draw(st.lists(st.tuples(st.integers(0, lines - 1),
+                                           st.lists(value, min_size=paths, max_size=paths)), max_size=8))
+        days.append(bookings)
+    return lines, paths, days
+
+
+@settings(max_examples=300, deadline=None)
+@given(days_of_bookings())
+def test_settle_same_bits(drawn):
+    """The compiled settlement adds the rows booked only and leaves the numpy form's sums and a cleared day."""
+    lines, paths, days = drawn
+
+    def run():
+        book = LineBook(tuple(f"l{i}" for i in range(lines)), paths)
+        book._direct = False  # (the settled mode; from DIRECT_PATHS paths nothing is pending)
+        for bookings in days:
+            for i, amount in bookings:
+                book.book(f"l{i}", np.array(amount))
+            book.settle()
+            assert not book._pending
+        return book.month.copy(), book.total.copy(), book._today.copy()
+    numpy_form, compiled, calls = both(None, "settle", run)
+    assert calls == sum(1 for bookings in days if bookings)
+    for a, b, what in zip(numpy_form, compiled, ("month", "total", "today")):
+        kernel_forms.assert_same_bits(a, b, what)
+
+
+@pytest.mark.parametrize("preset", ["scenarios/contract_example.yaml", "scenarios/companies/mara.yaml"])
+def test_runs_same_bits(monkeypatch, preset):
+    """Whole runs that grant SBC (the contract example caps it by shares) with the close's steps in numpy
+    and compiled: every output byte for byte."""
+    _, numpy_run, compiled_run, calls = kernel_forms.run_forms(
+        lambda fn: both(monkeypatch, "sbc_grant", fn), preset, 6)
+    assert calls > 0
+    kernel_forms.assert_same_runs(numpy_run, compiled_run)
+
+
+class _Ledger(SimpleNamespace):
+    """A ledger's attributes, hashable by identity as a ``Ledger`` is (close_steps keeps its constants by ledger)."""
+    __hash__ = object.__hash__
+
+
+@st.composite
+def raises(draw):
+    paths = draw(st.integers(1, 9))
+    col = lambda s: np.array(draw(st.lists(s, min_size=paths, max_size=paths)), dtype=float)  # noqa: E731
+    amount = st.one_of(st.sampled_from([0.0, -0.0, NAN, np.inf, 5e-324, 1e7]), st.floats(0.0, 1e9))
+    price = st.one_of(st.sampled_from(EDGES), st.floats(0.0, 100.0))
+    equity = SimpleNamespace(atm_max_usd_per_quarter=draw(st.sampled_from([0.0, 5e7, 1e300])),
+                             atm_max_dilution_pct_per_quarter=draw(st.sampled_from([0.0, 10.0, 150.0])),
+                             atm_min_price_to_nav=draw(st.sampled_from([0.0, 1.0, 1.3])),
+                             atm_min_price_usd=draw(st.sampled_from([0.0, MIN_TRADED_PRICE_USD, 2.0])),
+                             atm_fee=draw(st.sampled_from([0.0, 0.02, 1.0])))
+    state = {k: col(amount) for k in ("atm_used_usd", "atm_shares_issued", "quarter_start_shares", "shares",
+                                      "cash_usd", "equity_usd")}
+    state["nav_per_share_usd"] = col(price)
+    return equity, state, col(amount), col(price)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raises())
+def test_atm_same_bits(drawn):
+    """The compiled ATM raise returns, books and leaves the numpy form's numbers (caps by USD and by
+    shares, the NAV floor and the price floor, fees of 0 and 1, prices at and below one quote increment)."""
+    equity, state, net_usd, price = drawn
+
+    def run():
+        fake = _Ledger(cfg=SimpleNamespace(equity=equity), paths=len(net_usd), lines=LineBook(
+            ("shares_issued", "atm_proceeds_usd"), len(net_usd)), **{k: v.copy() for k, v in state.items()})
+        fake._book = lambda line, a: Ledger._book(fake, line, a)
+        fake._issue = lambda s: Ledger._issue(fake, s)
+        fake.lines._direct = True
+        net = Ledger._atm(fake, net_usd, price)
+        return [net, fake.lines.month] + [getattr(fake, k) for k in state]
+    numpy_form, compiled, calls = both(None, "atm", run)
+    assert calls == 1
+    for a, b, what in zip(numpy_form, compiled, ["net", "lines"] + list(state)):
+        kernel_forms.assert_same_bits(a, b, what)
