@@ -343,8 +343,7 @@ def _bills(plan: SitePlan, segments: list[_Segment], runs: list[site_model.Dispa
         return parts[0], revenue
     out = np.empty((len(parts[0]), segments[-1].hi * segments[0].paths))  # one buffer: far cheaper than concatenates
     for seg, part in zip(segments, parts):
-        for row, value in zip(out, part.values()):  # row by row: a list of arrays is first copied into a new one
-            row[seg.lo * seg.paths:seg.hi * seg.paths] = value
+        out[:, seg.lo * seg.paths:seg.hi * seg.paths] = list(part.values())
     return dict(zip(parts[0], out)), revenue
 
 
