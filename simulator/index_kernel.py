@@ -193,8 +193,7 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
                 k[c] = k_given[r, c]
         for c in range(columns):  # k in [0, n]: an unsigned index spares numba's negative-index wraparound
             kc = np.uint64(k[c])
-            run_ths[c] = cum_ths[kc, c]
-            run_mw[c] = cum_mw[kc, c]
+            run_ths[c], run_mw[c] = cum_ths[kc, c], cum_mw[kc, c]
         if with_avoid or with_calls:  # the capped columns (a call or an avoided hour), listed first
             n_capped = 0
             for c in range(columns):
