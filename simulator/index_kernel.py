@@ -120,17 +120,30 @@ def _prefix_sums(x):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _count(efficiency_jth, value, price, r, tax_usd_per_mwh, has_tax, denominator, threshold, k):
     """``economic``'s running count ``k`` ``(columns,)`` of price row ``r``: the cohorts with ``e ≤ e*``,
-    ``e* = value / ((price + tax) denominator)`` (inf where ``price + tax ≤ 0``; all when NaN)."""
+    ``e* = value / ((price + tax) denominator)`` (inf where ``price + tax ≤ 0``; all when NaN).
+
+    Four cohorts' comparisons are added per pass over the columns (the count is an exact integer
+    sum, so the grouping changes nothing): a quarter of the passes over ``k`` and ``threshold``,
+    each on SIMD lanes (measured: the count took a third of the kernel's time one cohort a pass).
+    """
     n, columns = efficiency_jth.shape[0], k.shape[0]
     for c in range(columns):
         all_in = price[r, c] + tax_usd_per_mwh if has_tax else price[r, c]
         t = value[c] / (all_in * denominator)
         threshold[c] = t if all_in > 0 else np.inf
         k[c] = n if threshold[c] != threshold[c] else 0
-    for i in range(n):
+    i = 0
+    while i + 4 <= n:
+        e0, e1, e2, e3 = efficiency_jth[i], efficiency_jth[i + 1], efficiency_jth[i + 2], efficiency_jth[i + 3]
+        for c in range(columns):
+            t = threshold[c]
+            k[c] += (np.int64(e0 <= t) + np.int64(e1 <= t)) + (np.int64(e2 <= t) + np.int64(e3 <= t))
+        i += 4
+    while i < n:
         e = efficiency_jth[i]
         for c in range(columns):
             k[c] += e <= threshold[c]
+        i += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -178,9 +191,9 @@ def dispatch(efficiency_jth, ths, mw, value, price, tax_usd_per_mwh, has_tax, de
             r = 0 if k_given.shape[0] == 1 else h
             for c in range(columns):
                 k[c] = k_given[r, c]
-        for c in range(columns):
-            run_ths[c] = cum_ths[k[c], c]
-            run_mw[c] = cum_mw[k[c], c]
+        for c in range(columns):  # k in [0, n]: an unsigned index spares numba's negative-index wraparound
+            kc = np.uint64(k[c])
+            run_ths[c], run_mw[c] = cum_ths[kc, c], cum_mw[kc, c]
         if with_avoid or with_calls:  # the capped columns (a call or an avoided hour), listed first
             n_capped = 0
             for c in range(columns):
@@ -225,6 +238,15 @@ def bill(used, price, energy_mwh, tax_usd_per_mwh, ppa_usd_per_mwh, take_mwh, bl
     """
     hours, columns = used.shape
     with_ppa = ppa_usd_per_mwh.shape[0] > 0
+    if not with_ppa and hours:  # an index day: Σ_h used p from hour 0, the credit 0, in one tight loop an hour
+        for c in range(columns):
+            cost_usd[c], credit_usd[c] = used[0, c] * price[0, c], 0.0
+        for h in range(1, hours):
+            for c in range(columns):
+                cost_usd[c] += used[h, c] * price[h, c]
+        for c in range(columns):
+            cost_usd[c] = cost_usd[c] + energy_mwh[c] * tax_usd_per_mwh
+        return
     for h in range(hours):
         for c in range(columns):
             u, p = used[h, c], price[h, c]

@@ -107,6 +107,37 @@ def test_compiled_dispatch_is_the_numpy_dispatch_bit_for_bit(seed, forms):
             assert_same_bits(x, y, f.name)
 
 
+@pytest.mark.parametrize("n", range(10))
+def test_compiled_count_groups_cohorts_by_four_bit_for_bit(n, forms):
+    """The economic count adds four cohorts' comparisons a pass (index_kernel._count) and the rest one by
+    one: every number of cohorts 0–9 (no group, groups with remainders 0–3), thresholds exactly at a
+    cohort's efficiency (ties with every comparison), NaN hashprices (all run), zero and negative prices."""
+    rng = np.random.default_rng(100 + n)
+    cols = 64
+    eff = np.sort(rng.choice([16.0, 20.0, 25.0], n))  # repeated efficiencies
+    ths_per_unit = np.full((n, 1), 200.0)
+    working = rng.integers(0, 50, (n, cols)).astype(float)
+    price = np.full((24, cols), 50.0)
+    price[:, :4] = [[0.0, -20.0, np.nan, 75.0]]
+    value = eff[rng.integers(0, n, cols)] if n else np.full(cols, 20.0)  # e* = value / (50 × 24): a cohort's e
+    hashprice = value * 50.0 * 24 / (1e6 / 1000)
+    hashprice[4] = np.nan
+    site = Site(name="s", capacity_mw=1e6, power={"contract": "fixed", "price_usd_per_mwh": 40.0},
+                curtailment={"policy": "economic"})
+    spec = SiteCohorts(eff, ths_per_unit, ths_per_unit * eff[:, None] / 1e6, np.full(n, 1.6), np.full(n, 2.0),
+                       np.full(n, 0.7), np.full(n, 1.1), np.zeros(n, dtype=bool), tuned=False)
+    a, b, ran = forms(lambda: dispatch_site(spec, site, working, hashprice, price, 0.0, 0.0, np.ones((n, 24))))
+    assert ran.get("dispatch") == 1
+    if n:  # the exact ties are there: a column whose threshold is a cohort's efficiency runs that cohort
+        threshold = merit_order.efficiency_threshold_jth(hashprice, price[0], 0.0, 0.0)
+        assert (np.isin(threshold, eff)).sum() > cols // 2
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        assert (x is None) == (y is None)
+        if x is not None:
+            assert_same_bits(x, y, f.name)
+
+
 def test_dispatch_cases_cover_the_edges():
     """The random cases above include what they are meant to: calls, 4CP hours, caps that shed all,
     no cohorts, every cohort curtailed, negative prices, each policy, compiled and numpy days."""
