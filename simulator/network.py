@@ -498,10 +498,10 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
     if kernel is not None:
         fees = np.ascontiguousarray(np.broadcast_to(fees_btc_per_block, out.shape[1:]), dtype=float)
         u = np.empty((n, 0)) if u_blocks is None else np.ascontiguousarray(u_blocks, dtype=float)
-        if not hashrate.endogenous:
-            state = _compiled_block(kernel, state, hashrate, first, days, shock, (fees, u), out)
-            return state, NetworkBlock(hashrate_ehs, DayBlocks(blocks, expected, reward, revenue), difficulty, height)
         z = np.empty((n, 0)) if u_blocks is None else np.ascontiguousarray(poisson_normal_guess(u))
+        if not hashrate.endogenous:
+            state = _compiled_block(kernel, state, hashrate, first, days, shock, (fees, u, z), out)
+            return state, NetworkBlock(hashrate_ehs, DayBlocks(blocks, expected, reward, revenue), difficulty, height)
     for j in range(n):
         day = first + j
         hashrate_ehs[j] = hashrate.day(day, days, shock if j == 0 else 1.0)
@@ -550,13 +550,13 @@ def _compiled_block(kernel, state: ChainState, hashrate: HashrateDays, first: in
     the block's days in one call, the chain advanced in place; a day the kernel leaves (near a
     halving, outside its domain) is :func:`advance_day`'s, and the kernel goes on from the next."""
     hashrate_ehs, blocks, expected, reward, revenue, difficulty, height = out
-    fees, u = inputs
+    fees, u, z = inputs
     n = out.shape[1]
     hashrate_ehs[:] = hashrate.days(first, n, days, shock)
     chain_now = np.array([state.height, state.difficulty, state.epoch_start_s, state.next_retarget])
     poisson, j = u.shape[1] > 0, 0
     while True:
-        j, _ = kernel.block_days(first, j, *chain_now, hashrate_ehs, fees, u, poisson, ERA_SUBSIDY_BTC, blocks,
+        j, _ = kernel.block_days(first, j, *chain_now, hashrate_ehs, fees, u, z, poisson, ERA_SUBSIDY_BTC, blocks,
                                  expected, reward, revenue, difficulty, height)
         if j == n:
             return ChainState(*chain_now)

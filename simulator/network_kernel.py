@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from simulator import chain, numba_cache, units
-from simulator.poisson_kernel import _MEAN_MAX, count, in_domain, normal_guess
+from simulator.poisson_kernel import _MEAN_MAX, count, in_domain
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -178,18 +178,16 @@ def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashr
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def block_days(first, j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u,
+def block_days(first, j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
                poisson, era_subsidy_btc, blocks, expected, reward, revenue, difficulty_rows, height_rows):
     """Days ``first + j`` … of a block, rows ``(n, paths)``, the chain advanced in place; returns the
     first day not done (``n``: all), with :data:`NEAR_HALVING` or :data:`OTHER` (that day untouched
-    but for its counts: the caller's), else 0. ``u`` ``(n, 0)`` in ``expected`` mode; each day's ``z``
-    is :func:`simulator.poisson_kernel.normal_guess` of its row, here (no block-wide numpy pass)."""
-    h_end, z = np.empty(height.shape[0]), np.empty(u.shape[1])
+    but for its counts: the caller's), else 0. ``u`` and ``z`` ``(n, 0)`` in ``expected`` mode."""
+    h_end = np.empty(height.shape[0])
     n = hashrate_ehs.shape[0]
     while j < n:
-        normal_guess(u[j], z)
         status = _day(first + j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs[j],
-                      fees_btc_per_block[j], u[j], z, poisson, era_subsidy_btc, h_end, blocks[j], expected[j],
+                      fees_btc_per_block[j], u[j], z[j], poisson, era_subsidy_btc, h_end, blocks[j], expected[j],
                       reward[j], revenue[j])
         if status < 0:
             return j, status

@@ -1,7 +1,7 @@
 """The day's Poisson block counts, compiled: :func:`simulator.rng.poisson_inverse_cdf` one element at a time.
 
 :func:`simulator.rng.poisson_inverse_cdf` (numpy) is the reference. Per element, with the
-clipped normal quantile ``z = clip(Φ⁻¹(u), −8, 8)`` (:func:`normal_guess`) and the mean ``λ``:
+clipped normal quantile ``z = clip(Φ⁻¹(u), −8, 8)`` and the mean ``λ``:
 
     k  = max(⌊λ + √λ z + (z² − 1)/6⌋, 0)                (Cornish–Fisher guess)
     F  = pdtr(k, λ)                                     (scipy's exact CDF, P(N ≤ k))
@@ -64,7 +64,7 @@ def _scipy_call(name: str, arguments: int):
     return codegen
 
 
-_PDTR, _GAMMALN, _NDTRI = _scipy_call("pdtr", 2), _scipy_call("gammaln", 1), _scipy_call("ndtri", 1)
+_PDTR, _GAMMALN = _scipy_call("pdtr", 2), _scipy_call("gammaln", 1)
 
 
 @intrinsic
@@ -77,21 +77,6 @@ def _pdtr(typingctx, k, lam):
 def _gammaln(typingctx, x):
     """scipy's ``gammaln(x)`` = ln |Γ(x)|, in compiled code."""
     return types.float64(types.float64), _GAMMALN
-
-
-@intrinsic
-def _ndtri(typingctx, p):
-    """scipy's ``ndtri(p)`` = Φ⁻¹(p), in compiled code (the function ``scipy.special.ndtri`` runs)."""
-    return types.float64(types.float64), _NDTRI
-
-
-@njit(cache=True, nogil=True)
-def normal_guess(u, z):
-    """``z = clip(Φ⁻¹(u), −8, 8)`` of a row into ``z``: :func:`simulator.rng.poisson_normal_guess`'s numbers
-    (scipy's ``ndtri``, the same compiled function; NaN stays NaN), without a numpy pass of its own."""
-    for i in range(u.shape[0]):
-        q = _ndtri(u[i])
-        z[i] = q if np.isnan(q) else min(max(q, -8.0), 8.0)
 
 
 @njit(cache=True, nogil=True)
