@@ -91,12 +91,13 @@ def test_the_pair_view_is_the_long_short_spread(simulate_once):
 
 
 def test_the_costliest_runs_start_first():
-    """Side by side, Riot (three sites on hourly prices) starts first, then MARA (six debt books), then HIVE;
+    """Side by side, Riot (three sites on hourly prices) starts first, then TeraWulf (four HPC projects), MARA
+    (six debt books), then HIVE, as their measured CPU ranks them (0.82, 0.55, 0.41, 0.33 s at 500 paths);
     equal costs keep the files' order."""
     from simulator.config import load_scenario
     from simulator.workflows.runs import longest_first
 
-    files = ["hive.yaml", "mara.yaml", "riot.yaml", "hive.yaml"]
+    files = ["hive.yaml", "mara.yaml", "riot.yaml", "hive.yaml", "terawulf.yaml"]
     scenarios = [load_scenario(f"scenarios/companies/{f}") for f in files]
-    assert longest_first(scenarios, [100] * 4) == [2, 1, 0, 3]
-    assert longest_first(scenarios, [100, 100, 10, 1000]) == [3, 1, 0, 2]
+    assert longest_first(scenarios, [100] * 5) == [2, 4, 1, 0, 3]
+    assert longest_first(scenarios, [100, 100, 10, 1000, 100]) == [3, 4, 1, 0, 2]
