@@ -36,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-from simulator.columns import Rows
+from simulator.columns import Rows, is_broadcast_zero
 from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
 from simulator.hpc import STOPPED_HPC, HpcDay
 
@@ -148,8 +148,8 @@ class OpsBlock:
                    power_price_usd_per_mwh=np.zeros((n, sites, paths)))
 
     def day(self, day: int) -> DayRecord:
-        """Day ``day``'s record (row ``day − first`` of every field, :func:`simulator.columns.row_of`, through
-        a :class:`simulator.columns.Rows` made once a block), its trades set."""
+        """Day ``day``'s record (row ``day − first`` of every field, through a :class:`simulator.columns.Rows`
+        made once a block), its trades set."""
         out = self._rows_of("record")(day - self.first)
         out.set_trades(self.trades[day - self.first])
         return out
@@ -206,7 +206,7 @@ class OpsBlock:
         x = np.asarray(x)
         if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
             x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
-        mask = self._alive_usd if x.dtype == float else self.stopped
+        mask = self._mask(x)
         if j == 0:
             return x * mask
         out = np.empty(x.shape, dtype=np.result_type(x, mask))
@@ -217,9 +217,13 @@ class OpsBlock:
     def _times(self, x: np.ndarray) -> np.ndarray:
         """``x × alive``; ``x`` itself where it is one +0.0 broadcast (a day's "nothing arrives or leaves",
         :func:`simulator.fleet.price_trades`), which the product would only copy."""
-        if x.ndim and not any(x.strides) and x.size and x.flat[0] == 0.0 and not np.signbit(x.flat[0]):
+        if is_broadcast_zero(x):
             return x
-        return x * (self._alive_usd if x.dtype == float else self.stopped)
+        return x * self._mask(x)
+
+    def _mask(self, x: np.ndarray) -> np.ndarray:
+        """The alive mask to multiply ``x`` by: as 1.0 and 0.0 for floats (the cast done once), else as booleans."""
+        return self._alive_usd if x.dtype == float else self.stopped
 
     def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
         """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""

@@ -35,6 +35,19 @@ def as_columns(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(axes)).reshape(x.shape[1:-1] + (n * paths,))
 
 
+def is_broadcast_zero(x: np.ndarray) -> bool:
+    """Whether ``x`` is one +0.0 broadcast over all its axes (every stride 0, not empty, not a scalar): what
+    :func:`simulator.fleet.price_trades` gives for a day's "nothing arrives or leaves", which a product or a
+    copy would only repeat.
+
+    >>> is_broadcast_zero(np.broadcast_to(0.0, (3, 4))), is_broadcast_zero(np.broadcast_to(-0.0, (3, 4)))
+    (True, False)
+    >>> is_broadcast_zero(np.zeros((3, 4))), is_broadcast_zero(np.broadcast_to(1.0, (2,)))
+    (False, False)
+    """
+    return bool(x.ndim and x.size and not any(x.strides) and x.flat[0] == 0.0 and not np.signbit(x.flat[0]))
+
+
 def from_columns(y: np.ndarray, n: int) -> np.ndarray:
     """:func:`as_columns` undone: ``(…, n·paths)`` columns as ``(n, …, paths)``."""
     return np.moveaxis(y.reshape(y.shape[:-1] + (n, y.shape[-1] // n)), -2, 0)
@@ -47,17 +60,11 @@ def fields_from_columns(record, n: int):
     return type(record)(*[None if v is None else from_columns(v, n) for v in values])
 
 
-def row_of(record, j: int):
-    """Day ``j`` of a dataclass ``record`` of a block: each array field's row ``j`` (a view), each tuple
-    field's rows, floats and None as they are."""
-    kind = type(record)
-    return kind(*[_row(getattr(record, name), j) for name in _names(kind)])
-
-
 class Rows:
-    """:func:`row_of` of one record for day after day: which fields are arrays, tuples or neither is looked
-    up once (the record's fields are not to be reassigned while it is in use), then each day's record is
-    the arrays' rows with the other fields as they are.
+    """Day after day of a dataclass ``record`` of a block: ``Rows(record)(j)`` is the same kind of record with
+    each array field's row ``j`` (a view), each tuple field's rows, floats and None as they are. Which
+    fields are arrays, tuples or neither is looked up once (the record's fields are not to be reassigned
+    while it is in use).
 
     >>> from dataclasses import dataclass
     >>> @dataclass
@@ -80,7 +87,7 @@ class Rows:
                 self.fixed[name] = value
 
     def __call__(self, j: int):
-        """Day ``j`` of the record, as :func:`row_of` gives it."""
+        """Day ``j`` of the record."""
         values = dict(self.fixed)
         values.update({name: value[j] for name, value in self.arrays})
         values.update({name: _row(value, j) for name, value in self.tuples})

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from simulator import units as u
-from simulator.columns import VALUES_PER_CALL, as_columns, fields_from_columns, row_of
+from simulator.columns import VALUES_PER_CALL, Rows, as_columns, fields_from_columns
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -408,8 +408,8 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
         rest = price_trades(cohorts, first + 1, as_columns(index_usd_per_th(a, a + k)), lambda: None,
                             np.broadcast_to(0.0, installed_units.shape[1:-1] + (k * paths,)),
                             as_columns(installed_units[a:a + k]))
-        rest = fields_from_columns(rest, k)
-        days += [row_of(rest, j) for j in range(k)]
+        rows = Rows(fields_from_columns(rest, k))
+        days += [rows(j) for j in range(k)]
     return days
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import block, engine, fleet
-from simulator.columns import Rows, row_of
+from simulator.columns import Rows
 from simulator.config import load_scenario
 from simulator.day_record import MONTHLY_LINES, SAME_ON_PATHS
 from simulator.finance import segments, structural
@@ -109,14 +109,16 @@ class _Record:
     d: np.ndarray | None = None
 
 
-def test_rows_gives_row_of():
+def test_rows_gives_each_days_record():
+    """An array field's row, a tuple field's rows, floats and None as they are."""
     record = _Record(np.arange(12.0).reshape(3, 4), 2.5, (np.arange(3.0), 7.0), None)
     rows = Rows(record)
     for j in range(3):
-        x, y = rows(j), row_of(record, j)
-        assert_same_bits(x.a, y.a)
-        assert x.b == y.b and x.d is y.d and x.c[1] == y.c[1]
-        assert_same_bits(x.c[0], y.c[0])
+        x = rows(j)
+        assert type(x) is _Record
+        assert_same_bits(x.a, record.a[j])
+        assert x.b == 2.5 and x.d is None and x.c[1] == 7.0
+        assert_same_bits(np.asarray(x.c[0]), np.asarray(record.c[0][j]))
 
 
 # --------------------------------------------------------------------------- the trailing volatility

@@ -29,6 +29,7 @@ import weakref
 import numpy as np
 
 from simulator import units
+from simulator.columns import is_broadcast_zero
 from simulator.lazy_kernel import LazyKernel
 
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
@@ -137,8 +138,7 @@ def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
     every day): itself, the ledger's table of +0.0 for a broadcast +0.0 (the same floats), else a copy."""
     if a.flags.c_contiguous and a.flags.writeable:
         return a
-    if a.strides == (0, 0) and a.shape == zeros.shape and a.size and not np.signbit(a.flat[0]) \
-            and a.flat[0] == 0.0:
+    if a.shape == zeros.shape and is_broadcast_zero(a):
         return zeros
     return np.array(a, dtype=float)
 
