@@ -30,6 +30,14 @@ class LazyKernel:
         self.once_numba_runs = numpy_at_most if once_numba_runs is None else once_numba_runs
         self.spent = 0
 
+    @classmethod
+    def of_the_close(cls, module: str) -> "LazyKernel":
+        """A kernel the company's close calls a few times a day, each call counting its paths plus its numpy
+        form's fixed cost in paths' worth (~0.05 µs a path): loaded for a call of at least 2¹² paths, or once
+        the process has spent 2²² on numpy calls (2¹⁶ once another kernel has loaded numba). A one-path
+        two-year run stays in numpy."""
+        return cls(module, large_from=2**12, numpy_at_most=2**22, once_numba_runs=2**16)
+
     def loaded(self) -> ModuleType | None:
         """The compiled module if this process has imported it, else None."""
         return sys.modules.get(self.module)

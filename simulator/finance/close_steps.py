@@ -1,13 +1,12 @@
 """When the close's small steps run compiled (:mod:`simulator.finance.close_kernel`), and their calls.
 
-:data:`CLOSE_KERNEL` is loaded for a call of at least 2¹² paths, or once a process has spent 2²² units
-on these steps in numpy (2¹⁶ once another kernel has loaded numba), each call counting its paths plus
-its numpy form's fixed cost in paths' worth (~0.05 µs a path): :data:`NUMPY_SBC_COST` for the stock
-compensation grant (~25 µs of numpy calls at 500 paths against ~3 µs compiled) and
+:data:`CLOSE_KERNEL` is loaded as every kernel of the close is
+(:meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`), each call counting its paths plus its numpy
+form's fixed cost in paths' worth: :data:`NUMPY_SBC_COST` for the stock compensation grant (~25 µs of
+numpy calls at 500 paths against ~3 µs compiled) and
 :data:`NUMPY_SETTLE_COST` for a :class:`~simulator.finance.books.LineBook`'s settlement (three passes
 over every line, ~12 µs at 47 lines × 500 paths, against one pass over the lines booked), and
-:data:`NUMPY_ATM_COST` for an ATM raise (~25 numpy calls). A one-path
-two-year run stays in numpy.
+:data:`NUMPY_ATM_COST` for an ATM raise (~25 numpy calls).
 """
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ import numpy as np
 
 from simulator.lazy_kernel import LazyKernel
 
-CLOSE_KERNEL = LazyKernel("simulator.finance.close_kernel", large_from=2**12, numpy_at_most=2**22,
-                          once_numba_runs=2**16)
+CLOSE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_kernel")
 NUMPY_SBC_COST = 512
 NUMPY_SETTLE_COST = 256
 NUMPY_ATM_COST = 512

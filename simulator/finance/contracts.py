@@ -186,14 +186,11 @@ class ContractValuer:
         return min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
 
 
-#: The compiled contract values and firm value (:mod:`simulator.finance.firm_value_kernel`): loaded for a
-#: close of at least 2¹² paths, or once a process has spent 2²² units on numpy closes (2¹⁶ once another
-#: kernel has loaded numba), as :data:`simulator.finance.structural.VALUATION_KERNEL`. A close counts
-#: its paths (times projects) plus the numpy form's fixed cost in units of one path's work (~0.05 µs):
-#: :data:`_NUMPY_CONTRACT_COST` a project (~25 µs), :data:`NUMPY_FIRM_VALUE_COST` the firm value (~20 µs),
+#: The compiled contract values and firm value (:mod:`simulator.finance.firm_value_kernel`,
+#: :meth:`LazyKernel.of_the_close`; a close counts its paths times projects): the numpy forms' fixed costs
+#: are :data:`_NUMPY_CONTRACT_COST` a project (~25 µs), :data:`NUMPY_FIRM_VALUE_COST` the firm value (~20 µs),
 #: :data:`NUMPY_CONVERTIBLE_COST` a convertible in the strike.
-FIRM_VALUE_KERNEL = LazyKernel("simulator.finance.firm_value_kernel", large_from=2**12, numpy_at_most=2**22,
-                               once_numba_runs=2**16)
+FIRM_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.firm_value_kernel")
 _NUMPY_CONTRACT_COST = 512
 NUMPY_FIRM_VALUE_COST = 384
 #: A convertible's if-converted shares in the numpy form (~10 µs while in the money) in the same units.

@@ -152,10 +152,7 @@ def collateral_close(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, pr
                                        float(terms.liquidation_penalty), float(ltv_release), COVERED_RTOL))
 
 
-#: The compiled close: loaded for a close of at least 2¹² paths, or once a process has spent 2²² units
-#: on numpy closes (2¹⁶ once another kernel has loaded numba), each counting its paths plus
-#: :data:`_NUMPY_CLOSE_COST`, the numpy form's fixed cost (~50 µs a step, ~10 µs a quiet check) in
-#: units of one path's share (~0.05 µs). A one-path two-year run stays in numpy.
-CREDIT_KERNEL = LazyKernel("simulator.finance.credit_kernel", large_from=2**12, numpy_at_most=2**22,
-                           once_numba_runs=2**16)
+#: The compiled collateral step (:meth:`LazyKernel.of_the_close`); :data:`_NUMPY_CLOSE_COST` is the numpy
+#: form's fixed cost (~50 µs a step, ~10 µs a quiet check).
+CREDIT_KERNEL = LazyKernel.of_the_close("simulator.finance.credit_kernel")
 _NUMPY_CLOSE_COST = 512

@@ -265,13 +265,9 @@ def share_value(faces_usd, years, diluted, assets_usd, btc_linked_usd, btc_vol_a
     return nav, nav_per_share, price
 
 
-#: The compiled share value: loaded for a close of at least 2¹² paths, or once a process has spent
-#: 2²² units on numpy closes (2¹⁶ once another kernel has loaded numba), each counting its paths plus
-#: :data:`_NUMPY_VALUE_COST`, the numpy form's fixed cost (~100 µs a close at 500 paths against ~15 µs
-#: compiled, measured on the bench machine) in units of one path's share (~0.05 µs). A one-path
-#: two-year run stays in numpy.
-VALUATION_KERNEL = LazyKernel("simulator.finance.valuation_kernel", large_from=2**12, numpy_at_most=2**22,
-                              once_numba_runs=2**16)
+#: The compiled share value (:meth:`LazyKernel.of_the_close`); :data:`_NUMPY_VALUE_COST` is the numpy
+#: form's fixed cost (~100 µs a close at 500 paths against ~15 µs compiled, measured on the bench machine).
+VALUATION_KERNEL = LazyKernel.of_the_close("simulator.finance.valuation_kernel")
 _NUMPY_VALUE_COST = 2048
 
 
