@@ -97,31 +97,35 @@ def asic_price_usd_per_th(hashprice_usd_per_ph_day, efficiency_jth, *, frontier_
     >>> round(float(asic_price_usd_per_th(38.0, 29.5)), 2)  # S19j Pro: at the floor, 87.7 days
     3.33
     """
+    frontier_price, penalty, floor = _price_terms(hashprice_usd_per_ph_day, efficiency_jth, frontier_jth, new, params)
+    return np.maximum(frontier_price - penalty, floor)
+
+
+def _price_terms(hashprice_usd_per_ph_day, efficiency_jth, frontier_jth, new, params: AsicPriceParams):
+    """The index's three terms [USD/TH]: the frontier machine's price (``new``: from the manufacturer), the
+    penalty of ``efficiency_jth``'s gap to the frontier, and the floor (:func:`asic_price_usd_per_th` is
+    ``max(frontier − penalty, floor)``)."""
     revenue_usd_per_th_day = np.asarray(hashprice_usd_per_ph_day, float) / units.THS_PER_PHS
     frontier_price = revenue_usd_per_th_day * params.frontier_multiple_days * (
         1.0 + params.new_machine_premium * np.asarray(new, float))
     gap_jth = np.maximum(np.asarray(efficiency_jth, float) - np.asarray(frontier_jth, float), 0.0)
-    replacement = frontier_price - params.penalty_usd_per_th_per_jth * gap_jth
-    return np.maximum(replacement, revenue_usd_per_th_day * params.floor_multiple_days)
+    return (frontier_price, params.penalty_usd_per_th_per_jth * gap_jth,
+            revenue_usd_per_th_day * params.floor_multiple_days)
 
 
 def index_rows(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, *, frontier_jth=FRONTIER_JTH,
                params: AsicPriceParams = SHIPPED):
     """:func:`asic_price_usd_per_th` (second-hand) of each efficiency of ``efficiency_jth`` ``(cohorts,)`` at
     ``hashprice_usd_per_ph_day``, one cohort at a time: an iterator of arrays shaped like the hashprice (the
-same array each time, overwritten by the next row).
+    same array each time, overwritten by the next row).
 
     The same floats as ``asic_price_usd_per_th(h[..., None, :], efficiency_jth[:, None])[..., c, :]`` (its
-    operations in its order; the terms that do not depend on the cohort computed once), without the
+    terms, :func:`_price_terms`, the cohort's penalty subtracted and the floor taken in its order), without the
     ``(…, cohorts, paths)`` array: a caller that only sums over cohorts (:func:`simulator.fleet.installed_value`)
     keeps a row's work in the cache.
     """
-    revenue_usd_per_th_day = np.asarray(hashprice_usd_per_ph_day, float) / units.THS_PER_PHS
-    frontier_price = revenue_usd_per_th_day * params.frontier_multiple_days * (
-        1.0 + params.new_machine_premium * np.asarray(False, float))
-    floor = revenue_usd_per_th_day * params.floor_multiple_days
-    penalty = params.penalty_usd_per_th_per_jth * np.maximum(
-        np.asarray(efficiency_jth, float) - np.asarray(frontier_jth, float), 0.0)
+    frontier_price, penalty, floor = _price_terms(hashprice_usd_per_ph_day, efficiency_jth, frontier_jth, False,
+                                                  params)
     row = np.empty_like(frontier_price)
     for penalty_usd_per_th in penalty:
         np.subtract(frontier_price, penalty_usd_per_th, out=row)
