@@ -74,14 +74,19 @@ def kernel_sources(package: Path = _PACKAGE) -> list[Path]:
     code and constants bound when its module was imported; a function-level import is not such a
     binding). An edit elsewhere (the schema, the CLI, a docstring of the engine) leaves the kernels'
     machine code valid and their directory in place."""
+    return sorted(_kernel_files(package))
+
+
+def _kernel_files(package: Path) -> dict[Path, bytes]:
+    """:func:`kernel_sources` with their bytes (each file read once)."""
     files = {path: path.read_bytes() for path in package.rglob("*.py")}
-    todo, seen = [path for path, data in files.items() if b"njit" in data], set()
+    todo, seen = [path for path, data in files.items() if b"njit" in data], {}
     while todo:
         path = todo.pop()
         if path not in seen:
-            seen.add(path)
+            seen[path] = files[path]
             todo.extend(_imported(files[path], package))
-    return sorted(seen)
+    return seen
 
 
 #: A module-level import of a package module: unindented ``from a.b import c, d`` (parenthesised over
@@ -116,9 +121,9 @@ def _files(module: str, package: Path) -> list[Path]:
 def source_key(package: Path = _PACKAGE) -> str:
     """Hash of :func:`kernel_sources`: each file's path relative to ``package`` and its bytes."""
     digest = hashlib.blake2b(digest_size=KEY_DIGITS // 2)
-    for path in kernel_sources(package):
-        name = path.relative_to(package).as_posix().encode()
-        data = path.read_bytes()
+    files = _kernel_files(package)
+    for path in sorted(files):
+        name, data = path.relative_to(package).as_posix().encode(), files[path]
         digest.update(b"%d:%s%d:" % (len(name), name, len(data)))
         digest.update(data)
     return digest.hexdigest()
