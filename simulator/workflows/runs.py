@@ -3,9 +3,9 @@
 A run of a few hundred paths spends most of its time in its fixed cost per simulated day
 (SimPy, Python and numpy dispatch: the contract example takes about 0.6 ms of CPU a day at 100
 paths and 0.95 at 400, measured in session 29), which each of a run's worker processes
-(:mod:`simulator.workers`) pays again, so splitting one such run's paths over 2 processes saves little. Whole runs side by side pay
-it once per run: with ``workers`` not given, more than one run and processes that may be
-forked, the runs are shared by one forked process per usable CPU, each simulating whole runs
+(:mod:`simulator.workers`) pays again, so splitting one such run's paths over 2 processes saves
+little. Whole runs side by side pay it once per run: with ``workers`` not given, more than one run
+and processes that may be forked, the runs are shared by one forked process per usable CPU, each simulating whole runs
 in one process, and the results come back in the order of the scenarios. They are the same,
 bit for bit, as the runs one after another: a run's results do not depend on how many
 processes simulate it (:func:`simulator.engine.simulate`). With ``workers`` given, or where
@@ -81,7 +81,8 @@ def simulate_each(scenarios: Sequence[Scenario], *, workers: int | None = None, 
     done = context.Array("q", len(scenarios), lock=False)  # path-days done per run, shared with the forks
     _PENDING = (scenarios, run, {k: v for k, v in options.items() if k != "progress"}, done)
     try:
-        with frozen_heap(), context.Pool(processes, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:  # none outlives a killed run
+        # (none outlives a killed run, nor one killed while it starts)
+        with frozen_heap(), context.Pool(processes, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             order = longest_first(scenarios, paths)
             results, ready, shown = pool.imap(_run_one, order), {}, 0
             for k in order:
