@@ -201,6 +201,29 @@ def test_opening_balance_sheet_reproduces_the_filings_total_assets(path):
         f"{path.name}: opening total assets differ from the filing's by {lines['difference']:+.1%} ({shown})"
 
 
+#: Presets whose header carries the filing's PP&E, net (``# ppe: {as_of, net_usd, split, source}``, docs/presets.md).
+PPE_PRESETS = [p for p in PRESETS if presets.header_line(p, "ppe") is not None]
+
+
+@pytest.mark.parametrize("path", PPE_PRESETS, ids=lambda p: p.name)
+def test_opening_ppe_lines_add_up_to_the_filings_ppe(path):
+    # The split of PP&E into machines, sites and construction may be an assumption (the note's table
+    # unreached), but the three lines must carry the filing's PP&E, net, whole: machines written out
+    # (not left to the model's depreciated cohort cost) and nothing scaled to hit another total.
+    line = presets.header_line(path, "ppe")
+    assert "http" in str(line["source"]) and line.get("split"), f"{path.name}: the ppe line needs its source and split"
+    o = load_scenario(str(path)).company.opening
+    assert o.fleet_book_value_usd is not None, f"{path.name}: the machines' share of PP&E must be written out"
+    booked = o.fleet_book_value_usd + o.site_book_value_usd + o.construction_in_progress_usd
+    assert booked == pytest.approx(float(line["net_usd"]), rel=1e-3), \
+        f"{path.name}: machines + sites + construction {booked / 1e6:,.1f}M vs the filing's PP&E {line['net_usd'] / 1e6:,.1f}M"
+
+
+def test_the_ppe_check_covers_iren():
+    # IREN's opening PP&E (FY2025 10-K, data18c) is the reason the check exists; losing its line would skip it silently
+    assert "iren.yaml" in [p.name for p in PPE_PRESETS]
+
+
 @pytest.mark.parametrize("path", _params("market_cap"))
 def test_day0_market_cap_beside_the_published_one(path):
     m = header_line(path, "market_cap")
