@@ -19,6 +19,8 @@ operations without ``fastmath``), so every number is the same, bit for bit
 counts (``blocks``, ``expected``, ``h_end`` are written; the rest is the caller's, in numpy), and
 where an element is outside the Poisson kernel's domain (or, in ``expected`` mode, ``λ`` is above
 2⁵²: numpy's day raises), :data:`OTHER` (nothing usable written).
+The counts' ``table`` argument is :data:`simulator.poisson_kernel.CDF_TABLE` (the callers'): its
+proved bracket of the CDF spares ``pdtr`` wherever it decides the count.
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba, which :mod:`simulator.network` does only for large runs.

@@ -33,11 +33,12 @@ the guess are taken from it where it decides them, ``pdtr`` only where it does n
 * ``high ≤ u`` (so ``F ≤ u``) and ``low + f⁺ > u + m`` (so ``F + f⁺ > u + m``): the count is ``k + 1``;
 * ``low > u`` (so ``F > u``) and ``high − f < u − m`` (so ``F − f < u − m``): the count is ``k``;
 
-the reference takes exactly these branches then (``F − f < u − m`` rules out its step down and its
-stepping), and IEEE addition is monotone (``a ≤ a′ ⇒ fl(a + b) ≤ fl(a′ + b)``), so the rounded sums
-compare as the reference's do. ``f`` and ``f⁺`` are the very doubles the reference uses. Anything
-else (``u`` within the bracket's width of a step, a guess two off) runs the reference's steps as before.
-The count is therefore the reference's for every input, not in most cases, provided ``low ≤ F ≤ high``:
+the steps with ``pdtr`` (:func:`_stepped`) take exactly these branches then (the estimates count there:
+λ < 1e7; ``F − f < u − m`` rules out the step down and the stepping), ``f`` and ``f⁺`` are the very doubles
+they use, and IEEE addition is monotone (``a ≤ a′ ⇒ fl(a + b) ≤ fl(a′ + b)``), so the rounded sums
+compare as theirs do. Anything else (``u`` within the bracket's width of a step, a count other than
+``k`` or ``k + 1``) runs those steps, as before. The count is therefore :func:`_stepped`'s (the
+reference's, above) for every input, not in most cases, provided ``low ≤ F ≤ high``:
 
 *What G is.* ``T = pdtr(k, λᵢ)`` at ``λᵢ = ⌊λ⌋``, tabulated once a process per integer mean, for
 ``k`` within ``⌈6 √(λᵢ + 1)⌉ + 8`` of ``λᵢ`` (:func:`_fill`, lazily, a row the first time a mean in
@@ -53,20 +54,21 @@ and ``k ln(t/k) ≤ t − k``); ``|(k/t − 1)² − k/t²| ≤ max((k/t − 1)�
 
     |R| ≤ h³ max((k/λᵢ − 1)², (k/λ − 1)², k/λᵢ²) / (6 √(2π k))       (≈ 4e-5 h³ at λ ≈ k ≈ 144 ± 12).
 
-*The rest, within* ``S =`` :data:`_BRACKET_SLACK` ``= 1e-9`` *added to |R|'s bound:* cephes' ``igamc``
-(``pdtr``) is documented to 1.9e-14 relative (peak, a ≤ 100, x ≤ 100; 1.4e-13 for a < 0.5), twice (``T``
-and ``F``): ≤ 4e-13 absolute; beyond a = 100 (its uniform expansion) tests/test_poisson_bracket.py
-measures it within 1e-13 of a 40-digit sum over this range; the pmf estimate ``f`` (numba's exp/log
+*The rest, within* ``S =`` :data:`_BRACKET_SLACK` ``= 1e-9`` *added to |R|'s bound:* ``pdtr(k, λ)`` is
+cephes' ``igamc(k + 1, λ)``, documented (scipy's ``cephes/igam.c``) to 1.9e-14 relative (peak, a in
+[0.5, 100], x ≤ 100), or ``1 − igam`` where ``x < a``, ``igam`` to 9.9e-14: ≤ 1e-13 absolute, twice
+(``T`` and ``F``); beyond a = 100 (its uniform expansion) tests/test_poisson_bracket.py measures it
+within 1e-13 of a 40-digit sum over this range; the pmf estimate ``f`` (numba's exp/log
 and scipy's ``gammaln``, documented to 3.5e-16 relative: an exponent below 2·10⁴ in size, its error
 < 1.5e-11, so ``f``'s relative error < 2e-11, ``f ≤ 0.1``) enters times ``h (1 + |r|/2) ≤ 2``: < 4e-12;
 rounding ``G``, ``|R|``'s bound and ``low``/``high`` (a few operations on numbers ≤ 2): < 1e-15. Their
-sum is below 5e-12; ``S`` is 200 times it. (Those
-floats are ``low = fl(G − ε)``, ``high = fl(G + ε)``, ``ε = |R|'s bound + S``, the rounding inside S.)
+sum is below 5e-12; ``S`` is 200 times it. (The floats are ``low = fl(G − ε)``, ``high = fl(G + ε)``,
+``ε = |R|'s bound + S``: their rounding is inside S.)
 
-So the exact ``pdtr`` is called only where ``u`` is within ``ε`` of a step or the guess is two off:
+So the exact ``pdtr`` is called only where ``u`` is within ``ε`` of a step or the count is not ``k`` or ``k + 1``:
 6 draws in 10³ at λ ≈ 144 ± 30 % (``ε`` ~1.6e-5 on average, and the guess puts ``u`` near ``F(k)``;
-tests/test_poisson_bracket.py counts it). Outside ``[16, 2048)`` (where
-no table row is kept), for ``k = 0`` or a guess beyond the row, every decision is ``pdtr``'s, as before.
+tests/test_poisson_bracket.py counts it). Outside ``[16, 2048)`` (no table row kept), for ``k = 0``
+or a guess beyond the row, every decision is ``pdtr``'s, as before.
 The table is :data:`CDF_TABLE` (row ``i`` for ``λᵢ = 16 + i``: the number of entries kept, 0 until filled,
 the first ``k``, then ``pdtr(k, λᵢ)``), passed in by the callers; a row is written by one thread
 (processes fork; numba's ``nogil`` kernels are not run from several threads at once).
@@ -154,7 +156,8 @@ def gammaln(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill(row, lam_i):
-    """Row ``λᵢ`` of :data:`CDF_TABLE`: ``pdtr(k, λᵢ)`` for ``k`` within ``⌈6 √(λᵢ + 1)⌉ + 8`` of ``λᵢ`` (module notes)."""
+    """Row ``λᵢ`` of :data:`CDF_TABLE`: ``pdtr(k, λᵢ)`` for ``k`` within ``⌈6 √(λᵢ + 1)⌉ + 8`` of ``λᵢ``
+    (module notes)."""
     half = np.ceil(6.0 * np.sqrt(lam_i + 1.0)) + 8.0
     first = max(lam_i - half, 0.0)
     n = int(lam_i + half - first) + 1
