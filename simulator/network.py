@@ -528,7 +528,7 @@ def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray,
     chain_end = np.empty((4,) + blocks.shape)
     m = kernel.one_segment_day(day, state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
                                hashrate_ehs, fees_btc_per_block, u, z, u.size > 0, ERA_SUBSIDY_BTC, blocks, expected,
-                               reward, revenue, *chain_end)
+                               reward, revenue, *chain_end, kernel.CDF_TABLE)
     if m >= 0:
         return ChainState(*chain_end)
     if m == kernel.OTHER:
@@ -557,7 +557,7 @@ def _compiled_block(kernel, state: ChainState, hashrate: HashrateDays, first: in
     poisson, j = u.shape[1] > 0, 0
     while True:
         j, _ = kernel.block_days(first, j, *chain_now, hashrate_ehs, fees, u, z, poisson, ERA_SUBSIDY_BTC, blocks,
-                                 expected, reward, revenue, difficulty, height)
+                                 expected, reward, revenue, difficulty, height, kernel.CDF_TABLE)
         if j == n:
             return ChainState(*chain_now)
         day_end, b = advance_day(ChainState(*chain_now.copy()), first + j, hashrate_ehs[j] * units.HS_PER_EHS,

@@ -19,6 +19,8 @@ operations without ``fastmath``), so every number is the same, bit for bit
 counts (``blocks``, ``expected``, ``h_end`` are written; the rest is the caller's, in numpy), and
 where an element is outside the Poisson kernel's domain (or, in ``expected`` mode, ``λ`` is above
 2⁵²: numpy's day raises), :data:`OTHER` (nothing usable written).
+The counts' ``table`` argument is :data:`simulator.poisson_kernel.CDF_TABLE` (the callers'): its
+proved bracket of the CDF spares ``pdtr`` wherever it decides the count.
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba, which :mod:`simulator.network` does only for large runs.
@@ -29,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from simulator import chain, numba_cache, units
-from simulator.poisson_kernel import _MEAN_MAX, count, in_domain
+from simulator.poisson_kernel import _MEAN_MAX, CDF_TABLE, count, in_domain  # noqa: F401 (CDF_TABLE: the callers')
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -111,7 +113,7 @@ def split_path(day, h_start, n, d0, epoch_start, retarget, fees, s):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z, poisson,
-         era_subsidy_btc, h_end, blocks, expected, reward, revenue):
+         era_subsidy_btc, h_end, blocks, expected, reward, revenue, table):
     """Day ``day`` of every path, the chain ``height … next_retarget`` advanced in place (each path
     from its own values only); returns the number of busy paths, or :data:`NEAR_HALVING` /
     :data:`OTHER` with the chain unchanged (``h_end`` is scratch)."""
@@ -123,7 +125,7 @@ def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fe
             if not in_domain(u[i], z[i], expected[i]):
                 return OTHER
         for i in range(paths):
-            blocks[i] = count(u[i], z[i], expected[i])
+            blocks[i] = count(u[i], z[i], expected[i], table)
     else:
         for i in range(paths):
             if expected[i] > _MEAN_MAX:  # heights past 2⁵³: numpy's day raises
@@ -160,13 +162,14 @@ def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fe
 @njit(cache=True, nogil=True, error_model="numpy")
 def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
                     poisson, era_subsidy_btc, blocks, expected, reward, revenue, new_height, new_difficulty,
-                    new_epoch_start_s, new_next_retarget):
+                    new_epoch_start_s, new_next_retarget, table):
     """Day ``day`` of every path (module notes): returns the number of busy paths (split here by
     :func:`split_path`), or :data:`NEAR_HALVING` (the counts written) or :data:`OTHER`.
 
     ``u`` and ``z`` (the clipped normal quantile of ``u``) are the day's Poisson uniforms, used where
     ``poisson``; else ``N = λ`` (``expected`` mode). Outputs (paths,): ``blocks`` (N), ``expected``
-    (λ), ``reward``, ``revenue`` and the end-of-day chain ``new_*``.
+    (λ), ``reward``, ``revenue`` and the end-of-day chain ``new_*``; ``table`` is
+    :data:`simulator.poisson_kernel.CDF_TABLE` (the Poisson counts' bracket).
     """
     new_height[:] = height
     new_difficulty[:] = difficulty
@@ -174,12 +177,12 @@ def one_segment_day(day, height, difficulty, epoch_start_s, next_retarget, hashr
     new_next_retarget[:] = next_retarget
     return _day(day, new_height, new_difficulty, new_epoch_start_s, new_next_retarget, hashrate_ehs,
                 fees_btc_per_block, u, z, poisson, era_subsidy_btc, np.empty(height.shape[0]), blocks, expected,
-                reward, revenue)
+                reward, revenue, table)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def block_days(first, j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fees_btc_per_block, u, z,
-               poisson, era_subsidy_btc, blocks, expected, reward, revenue, difficulty_rows, height_rows):
+               poisson, era_subsidy_btc, blocks, expected, reward, revenue, difficulty_rows, height_rows, table):
     """Days ``first + j`` … of a block, rows ``(n, paths)``, the chain advanced in place; returns the
     first day not done (``n``: all), with :data:`NEAR_HALVING` or :data:`OTHER` (that day untouched
     but for its counts: the caller's), else 0. ``u`` and ``z`` ``(n, 0)`` in ``expected`` mode."""
@@ -188,7 +191,7 @@ def block_days(first, j, height, difficulty, epoch_start_s, next_retarget, hashr
     while j < n:
         status = _day(first + j, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs[j],
                       fees_btc_per_block[j], u[j], z[j], poisson, era_subsidy_btc, h_end, blocks[j], expected[j],
-                      reward[j], revenue[j])
+                      reward[j], revenue[j], table)
         if status < 0:
             return j, status
         difficulty_rows[j] = difficulty

@@ -25,6 +25,54 @@ whose ``u`` is outside [0, 1) or NaN, makes :func:`counts` return :data:`OTHER` 
 caller runs the reference (which raises a ``ValueError`` for a mean above 2⁵² or ``u ≥ 1``: beyond 2⁵³
 ``k + 1 == k`` and the stepping below would never end).
 
+**The CDF at the guess without ``pdtr`` (a proved bracket).** ``pdtr`` (cephes' ``igamc``, its uniform
+asymptotic series at λ ≈ 144) is most of the count's time. Where ``16 ≤ λ < 2048`` and ``k ≥ 1``,
+:func:`cdf_bracket` gives ``low ≤ F ≤ high`` around ``F = pdtr(k, λ)``, and the reference's decisions at
+the guess are taken from it where it decides them, ``pdtr`` only where it does not:
+
+* ``high ≤ u`` (so ``F ≤ u``) and ``low + f⁺ > u + m`` (so ``F + f⁺ > u + m``): the count is ``k + 1``;
+* ``low > u`` (so ``F > u``) and ``high − f < u − m`` (so ``F − f < u − m``): the count is ``k``;
+
+the steps with ``pdtr`` (:func:`_stepped`) take exactly these branches then (the estimates count there:
+λ < 1e7; ``F − f < u − m`` rules out the step down and the stepping), ``f`` and ``f⁺`` are the very doubles
+they use, and IEEE addition is monotone (``a ≤ a′ ⇒ fl(a + b) ≤ fl(a′ + b)``), so the rounded sums
+compare as theirs do. Anything else (``u`` within the bracket's width of a step, a count other than
+``k`` or ``k + 1``) runs those steps, as before. The count is therefore :func:`_stepped`'s (the
+reference's, above) for every input, not in most cases, provided ``low ≤ F ≤ high``:
+
+*What G is.* ``T = pdtr(k, λᵢ)`` at ``λᵢ = ⌊λ⌋``, tabulated once a process per integer mean, for
+``k`` within ``⌈6 √(λᵢ + 1)⌉ + 8`` of ``λᵢ`` (:func:`_fill`, lazily, a row the first time a mean in
+``[λᵢ, λᵢ + 1)`` comes). Exactly, ``∂P(k, t)/∂t = −p(t)`` with ``p(t) = tᵏ e⁻ᵗ / k!`` (the pmf), so with
+``h = λ − λᵢ ∈ [0, 1)`` (exact: Sterbenz) and Taylor's theorem about ``λ`` (``p′ = p (k/t − 1)``)
+
+    P(k, λ) = T − ∫_λᵢ^λ p(t) dt = T − h p(λ) (1 − h r / 2) − R,    r = k/λ − 1,
+    |R| ≤ (h³ / 6) max_[λᵢ, λ] |p″|,   p″(t) = p(t) ((k/t − 1)² − k/t²),
+
+and ``G = T − h f (1 − h r / 2)``. *Its error term:* ``p(t) ≤ 1/√(2π k)`` (Robbins: ``k! ≥ √(2π k) (k/e)ᵏ``,
+and ``k ln(t/k) ≤ t − k``); ``|(k/t − 1)² − k/t²| ≤ max((k/t − 1)², k/t²)``, ``k/t − 1`` is monotone in
+``t`` (so its square is largest at an end) and ``k/t² ≤ k/λᵢ²``. Hence
+
+    |R| ≤ h³ max((k/λᵢ − 1)², (k/λ − 1)², k/λᵢ²) / (6 √(2π k))       (≈ 4e-5 h³ at λ ≈ k ≈ 144 ± 12).
+
+*The rest, within* ``S =`` :data:`_BRACKET_SLACK` ``= 1e-9`` *added to |R|'s bound:* ``pdtr(k, λ)`` is
+cephes' ``igamc(k + 1, λ)``, documented (scipy's ``cephes/igam.c``) to 1.9e-14 relative (peak, a in
+[0.5, 100], x ≤ 100), or ``1 − igam`` where ``x < a``, ``igam`` to 9.9e-14: ≤ 1e-13 absolute, twice
+(``T`` and ``F``); beyond a = 100 (its uniform expansion) tests/test_poisson_bracket.py measures it
+within 1e-13 of a 40-digit sum over this range; the pmf estimate ``f`` (numba's exp/log
+and scipy's ``gammaln``, documented to 3.5e-16 relative: an exponent below 2·10⁴ in size, its error
+< 1.5e-11, so ``f``'s relative error < 2e-11, ``f ≤ 0.1``) enters times ``h (1 + |r|/2) ≤ 2``: < 4e-12;
+rounding ``G``, ``|R|``'s bound and ``low``/``high`` (a few operations on numbers ≤ 2): < 1e-15. Their
+sum is below 5e-12; ``S`` is 200 times it. (The floats are ``low = fl(G − ε)``, ``high = fl(G + ε)``,
+``ε = |R|'s bound + S``: their rounding is inside S.)
+
+So the exact ``pdtr`` is called only where ``u`` is within ``ε`` of a step or the count is not ``k`` or ``k + 1``:
+6 draws in 10³ at λ ≈ 144 ± 30 % (``ε`` ~1.6e-5 on average, and the guess puts ``u`` near ``F(k)``;
+tests/test_poisson_bracket.py counts it). Outside ``[16, 2048)`` (no table row kept), for ``k = 0``
+or a guess beyond the row, every decision is ``pdtr``'s, as before.
+The table is :data:`CDF_TABLE` (row ``i`` for ``λᵢ = 16 + i``: the number of entries kept, 0 until filled,
+the first ``k``, then ``pdtr(k, λᵢ)``), passed in by the callers; a row is written by one thread
+(processes fork; numba's ``nogil`` kernels are not run from several threads at once).
+
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.rng` does only for large runs.
 """
@@ -47,6 +95,21 @@ _MARGIN = rng._CDF_MARGIN
 _FINE_BELOW = 1e7
 #: The largest mean drawn (the reference's domain; above it no exact count).
 _MEAN_MAX = rng.POISSON_MEAN_MAX
+#: The means with a bracket (module notes): ``16 ≤ λ < 2048``, one table row per integer ``⌊λ⌋``.
+_TABLE_LO, _TABLE_HI = 16, 2048
+#: Added to the bracket's remainder bound: cephes' and the pmf estimate's error, 200 times over (module notes).
+_BRACKET_SLACK = 1e-9
+#: A row's doubles: the entries' count, the first ``k``, and ``2 ⌈6 √(λᵢ + 1)⌉ + 17`` CDF values at most.
+_ROW = 2 + 2 * int(np.ceil(6.0 * np.sqrt(_TABLE_HI))) + 17
+
+
+def new_table() -> np.ndarray:
+    """An empty CDF table (module notes): zeros, rows filled as means come (the pages only then)."""
+    return np.zeros((_TABLE_HI - _TABLE_LO, _ROW))
+
+
+#: This process's CDF table (module notes), passed to :func:`counts` and the network's kernels.
+CDF_TABLE = new_table()
 
 
 def _scipy_call(name: str, arguments: int):
@@ -92,18 +155,80 @@ def gammaln(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def count(u, z, lam):
-    """One element's count (module notes), as a float, in :func:`in_domain`: ``u`` in [0, 1), ``λ ≤ 2⁵²``,
-    ``z`` not NaN."""
-    if not lam > 0:
-        return 0.0
+def _fill(row, lam_i):
+    """Row ``λᵢ`` of :data:`CDF_TABLE`: ``pdtr(k, λᵢ)`` for ``k`` within ``⌈6 √(λᵢ + 1)⌉ + 8`` of ``λᵢ``
+    (module notes)."""
+    half = np.ceil(6.0 * np.sqrt(lam_i + 1.0)) + 8.0
+    first = max(lam_i - half, 0.0)
+    n = int(lam_i + half - first) + 1
+    for j in range(n):
+        row[2 + j] = _pdtr(first + j, lam_i)
+    row[1] = first
+    row[0] = n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def cdf_bracket(k, lam, pmf_k, table):
+    """``(low, high)`` with ``low ≤ pdtr(k, λ) ≤ high`` (module notes: ``G ∓ ε``) from ``table``'s row ``⌊λ⌋``
+    (filled here the first time) and ``pmf_k``, the pmf estimate at ``k``; ``(NaN, NaN)`` where no bound is
+    kept (``λ`` outside [16, 2048), ``k < 1``, ``k`` beyond the row)."""
+    if not (_TABLE_LO <= lam < _TABLE_HI and k >= 1.0):
+        return np.nan, np.nan
+    lam_i = np.floor(lam)
+    row = table[int(lam_i) - _TABLE_LO]
+    if row[0] == 0.0:
+        _fill(row, lam_i)
+    j = k - row[1]
+    if not (0.0 <= j < row[0]):
+        return np.nan, np.nan
+    h = lam - lam_i  # exact (Sterbenz)
+    r = k / lam - 1.0
+    a = k / lam_i - 1.0
+    g = row[2 + int(j)] - h * pmf_k * (1.0 - 0.5 * h * r)
+    curvature = max(max(a * a, r * r), k / (lam_i * lam_i))  # bounds |p″| / p on [λᵢ, λ]
+    eps = h * h * h / 6.0 * curvature / np.sqrt(2.0 * np.pi * k) + _BRACKET_SLACK
+    return g - eps, g + eps
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _guess(u, z, lam, table):
+    """The guess ``k``, the pmf estimate ``f`` at it, and the count where :func:`cdf_bracket` decides the
+    reference's steps at ``k`` (module notes), else −1."""
     k = np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0)
     if not k > 0:  # the reference's max(·, 0), and +0 where the sum is −0
         k = 0.0
+    k_next = k + 1
+    pmf_k = np.exp(k * np.log(lam) - lam - _gammaln(k_next))
+    low, high = cdf_bracket(k, lam, pmf_k, table)
+    # without branches (u is as likely either side of F): never both, as low ≤ high
+    up = (high <= u) & (low + pmf_k * lam / k_next > u + _MARGIN)  # F ≤ u, F + f⁺ > u + m (f⁺ the reference's)
+    down = (low > u) & (high - pmf_k < u - _MARGIN)  # F > u, F − f < u − m
+    return k, pmf_k, (k + up) if up | down else -1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def decided(u, z, lam, table):
+    """The count where :func:`cdf_bracket` decides it without ``pdtr``, else −1 (for the tests: how often the
+    bracket decides), in :func:`count`'s domain with ``λ > 0``."""
+    return _guess(u, z, lam, table)[2]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def count(u, z, lam, table):
+    """One element's count (module notes), as a float, in :func:`in_domain`: ``u`` in [0, 1), ``λ ≤ 2⁵²``,
+    ``z`` not NaN; ``table`` is :data:`CDF_TABLE` (or a fresh :func:`new_table`)."""
+    if not lam > 0:
+        return 0.0
+    k, pmf_k, known = _guess(u, z, lam, table)
+    return known if known >= 0.0 else _stepped(u, k, lam, pmf_k)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _stepped(u, k, lam, pmf_k):
+    """The reference's steps from the guess ``k`` with ``pdtr`` (module notes), ``pmf_k`` the pmf estimate at it."""
     cdf = _pdtr(k, lam)
     fine = lam < _FINE_BELOW
     k_next = k + 1
-    pmf_k = np.exp(k * np.log(lam) - lam - _gammaln(k_next))
     if cdf <= u:
         pmf_next = pmf_k * lam / k_next
         k = k_next
@@ -129,14 +254,14 @@ def in_domain(u, z, lam):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def counts(u, z, lam, out):
+def counts(u, z, lam, out, table):
     """:func:`count` of every element of the rows ``u``, ``z``, ``λ`` into ``out``; returns :data:`OK`,
     or :data:`OTHER` (``out`` unchanged) where an element is outside :func:`count`'s domain."""
     for i in range(u.shape[0]):
         if not in_domain(u[i], z[i], lam[i]):
             return OTHER
     for i in range(u.shape[0]):
-        out[i] = count(u[i], z[i], lam[i])
+        out[i] = count(u[i], z[i], lam[i], table)
     return OK
 
 
@@ -147,6 +272,6 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     lam = np.ascontiguousarray(np.broadcast_to(np.asarray(mean, dtype=float), u.shape)).reshape(-1)
     flat = np.ascontiguousarray(u).reshape(-1)
     out = np.empty(flat.shape)
-    if counts(flat, rng.poisson_normal_guess(flat), lam, out) != OK:
+    if counts(flat, rng.poisson_normal_guess(flat), lam, out, CDF_TABLE) != OK:
         return rng.poisson_inverse_cdf(u, mean)
     return out.astype(np.int64).reshape(u.shape)

@@ -28,6 +28,8 @@ EDGE_LAMBDA = np.array([0.0, 1e-300, 1e-9, 0.3, 1.0, 144.0, 9_999_999.0, 1e7, 1.
 #: Far beyond it (the reference steps from the guess one vectorised call a count: its u stay where
 #: the guess is near; u → 0 at λ = 1e7 already takes it ~10⁵ steps).
 HUGE_LAMBDA, HUGE_U = np.array([4e9, 1e12]), np.array([1e-12, 1e-6, 0.5, 0.9])
+#: The Poisson counts' CDF table (simulator.poisson_kernel's module notes), as the network passes it.
+TABLE = poisson_kernel.CDF_TABLE
 
 
 def assert_counts_equal(u, lam):
@@ -93,16 +95,16 @@ def test_values_outside_the_domain_are_the_reference_s():
         z = np.clip(special.ndtri(u), -8.0, 8.0)
     for i in range(6, 10):
         keep = np.r_[0:6, i]
-        assert poisson_kernel.counts(u[keep], z[keep], lam[keep], out[keep]) == poisson_kernel.OTHER
+        assert poisson_kernel.counts(u[keep], z[keep], lam[keep], out[keep], TABLE) == poisson_kernel.OTHER
         for form in (poisson_inverse_cdf, poisson_kernel.poisson_inverse_cdf):
             with pytest.raises(ValueError, match="element 6"):
                 form(u[keep], lam[keep])
-    assert poisson_kernel.counts(u[:6], z[:6], lam[:6], out[:6]) == poisson_kernel.OTHER
+    assert poisson_kernel.counts(u[:6], z[:6], lam[:6], out[:6], TABLE) == poisson_kernel.OTHER
     assert (out == -7.0).all()
     assert_counts_equal(u[:6], lam[:6])
     u, lam, z = u[:6], lam[:6], z[:6]
     inside = np.array([0, 4, 5])  # λ ≤ 0 gives 0 whatever u is; the others in the domain
-    assert poisson_kernel.counts(u[inside], z[inside], lam[inside], out[:3]) == poisson_kernel.OK
+    assert poisson_kernel.counts(u[inside], z[inside], lam[inside], out[:3], TABLE) == poisson_kernel.OK
     assert out[:3].tolist() == [float(poisson_inverse_cdf(u[:1], lam[:1])[0]), 0.0, 0.0]
 
 
@@ -188,7 +190,7 @@ def test_one_segment_day_statuses():
         outs = [np.empty(PATHS) for _ in range(8)]
         m = network_kernel.one_segment_day(7, state.height, state.difficulty, state.epoch_start_s,
                                            state.next_retarget, ehs, fees, u, np.clip(special.ndtri(u), -8, 8), True,
-                                           network.ERA_SUBSIDY_BTC, *outs)
+                                           network.ERA_SUBSIDY_BTC, *outs, TABLE)
         return m, u, outs
 
     m, u, (blocks, expected, reward, revenue, *end) = day(state, ehs)
@@ -279,7 +281,8 @@ def test_a_day_beyond_exact_heights_is_left_to_numpy_which_raises(poisson):
         outs = [np.empty(3) for _ in range(8)]
         m = network_kernel.one_segment_day(3, state.height, state.difficulty, state.epoch_start_s, state.next_retarget,
                                            np.array([1000.0, ehs, 1000.0]), np.full(3, 0.02), u,
-                                           np.clip(special.ndtri(u), -8, 8), poisson, network.ERA_SUBSIDY_BTC, *outs)
+                                           np.clip(special.ndtri(u), -8, 8), poisson, network.ERA_SUBSIDY_BTC, *outs,
+                                           TABLE)
         assert m == network_kernel.OTHER
         with pytest.raises(ValueError, match="above 2\\*\\*52"):
             network.advance_day(state, 3, np.array([1000.0, ehs, 1000.0]) * units.HS_PER_EHS, np.full(3, 0.02),
