@@ -6,7 +6,7 @@ quantile block ``(block_days, columns, paths)`` (:class:`simulator.workers.Local
 its :data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no
 monthly line) into a block of lines; nothing else runs per day. When the block is full (or the
 horizon ends) :class:`Reporter` computes the signal columns of all its days
-(:meth:`simulator.signals.SignalTracker.block`), takes the kept rows and the quantiles, and
+(:meth:`simulator.signals.SignalTracker.into`, written into the block), takes the kept rows and the quantiles, and
 folds the lines into their months and into the per-path totals.
 
 The folds add the days in order, exactly as a running ``+=`` day by day would: the totals
@@ -230,7 +230,7 @@ class Reporter:
         self.block_days = quantiles.buffer.shape[0]
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
         self.network_revenue_btc = np.empty((self.block_days, n))
-        self._inputs = [columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd")]
+        self._inputs = tuple(columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd"))
 
     def day(self, day: int, d: DayRecord, values) -> None:
         """Record day ``day``: ``values`` are its daily columns before the signals, in column order (None
@@ -259,10 +259,7 @@ class Reporter:
         """The block's signal columns, kept rows and (if wanted) quantiles."""
         block = self.quantiles.buffer[:rows]
         if self.signals_wanted:
-            hashrate, hashprice, price = (block[:, j] for j in self._inputs)
-            signals = self.tracker.block(first, hashrate, hashprice, self.network_revenue_btc[:rows], price)
-            for j, c in enumerate(SIGNAL_COLUMNS, start=self._signals_from):
-                block[:, j] = signals[c]
+            self.tracker.into(first, block, self._inputs, self.network_revenue_btc[:rows], self._signals_from)
         kept = np.flatnonzero(self.keep)
         for j, c in enumerate(self.columns):
             self.kept[c][first:first + rows] = block[:, j, kept]

@@ -5,7 +5,9 @@ every small call, :mod:`simulator.lazy_kernel`):
 
 * :func:`order_statistics` — :func:`simulator.results._order_statistics` (below);
 * :func:`moving_sums` — the 30- and 60-day window sums of :meth:`simulator.signals.SignalTracker.block`;
-* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup.
+* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup;
+* :func:`signal_columns` — all six signal columns of a block (the two above, the averages, the flag and
+  the sell pressure) in one pass, read from and written into the reporting block itself.
 
 **Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
 partitioned when long) is the reference. :func:`order_statistics` finds, for each row of a
@@ -299,36 +301,79 @@ def moving_sums(days, short, long, short_out, long_out):
 COUNT_BREAKEVENS_AT_MOST = 64
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tail_weights_row(sorted_breakeven, above, x, out, count):
+    """``out[p]`` ← ``above[i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, x[p], side="right")`` (one
+    day: :func:`tail_weights`); ``count`` ``(paths,)`` is scratch."""
+    paths, v = len(x), len(sorted_breakeven)
+    if v <= COUNT_BREAKEVENS_AT_MOST:
+        count[:] = 0
+        for i in range(v):
+            b = sorted_breakeven[i]
+            if b == b:
+                for p in range(paths):
+                    count[p] += not x[p] < b
+            else:
+                for p in range(paths):
+                    count[p] += x[p] != x[p]
+    else:
+        for p in range(paths):
+            low, high = 0, v
+            while low < high:
+                mid = (low + high) >> 1
+                b = sorted_breakeven[mid]
+                if x[p] < b or (b != b and x[p] == x[p]):
+                    high = mid
+                else:
+                    low = mid + 1
+            count[p] = low
+    for p in range(paths):
+        out[p] = above[count[p]]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def tail_weights(sorted_breakeven, above, hashprice, out):
     """``out[d, p]`` ← ``above[d, i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, hashprice[d, p],
     side="right")``: the number of breakevens ``b`` that do not come after the hashprice ``x`` in numpy's
     order (``x < b``, or ``b`` NaN and ``x`` not)."""
     days, paths = hashprice.shape
-    v = len(sorted_breakeven)
     count = np.empty(paths, np.int64)
     for d in range(days):
-        x = hashprice[d]
-        if v <= COUNT_BREAKEVENS_AT_MOST:
-            count[:] = 0
-            for i in range(v):
-                b = sorted_breakeven[i]
-                if b == b:
-                    for p in range(paths):
-                        count[p] += not x[p] < b
-                else:
-                    for p in range(paths):
-                        count[p] += x[p] != x[p]
-        else:
-            for p in range(paths):
-                low, high = 0, v
-                while low < high:
-                    mid = (low + high) >> 1
-                    b = sorted_breakeven[mid]
-                    if x[p] < b or (b != b and x[p] == x[p]):
-                        high = mid
-                    else:
-                        low = mid + 1
-                count[p] = low
+        _tail_weights_row(sorted_breakeven, above[d], hashprice[d], out[d], count)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def signal_columns(block, rows, inputs, history, revenue, sell_fraction, below_factor, sorted_breakeven, above,
+                   short, long, out_from):
+    """The six signal columns of a block's days in one pass, written into the block itself:
+    :meth:`simulator.signals.SignalTracker.block`'s numpy form, the same operations in the same order.
+
+    ``block`` ``(≥ rows, columns, paths)`` holds each day's network hashrate, hashprice and BTC price in
+    its columns ``inputs`` (three indices); columns ``out_from … out_from + 5`` receive the short and long
+    averages (:func:`moving_sums`' sums ÷ ``short`` and ``long`` days), the capitulation flag (1.0 where
+    the short average < the long one × ``below_factor``), the under-water share (:func:`tail_weights` with
+    ``above`` ``(rows, vintages + 1)``), and the sell pressure in BTC (``sell_fraction × revenue``) and in
+    USD (that × the price). ``history`` ``(long − 1, paths)``: the hashrate of the days before the block,
+    oldest first; replaced by the block's last ``long − 1`` days."""
+    paths, keep = block.shape[2], long - 1
+    days = np.empty((keep + rows, paths))
+    days[:keep] = history
+    for d in range(rows):
+        days[keep + d] = block[d, inputs[0]]
+    lanes, short_sum, long_sum = np.empty((8, paths)), np.empty(paths), np.empty(paths)
+    count = np.empty(paths, np.int64)
+    short_days, long_days = float(short), float(long)
+    for d in range(rows):
+        _window_sums(days, d, long, lanes, long_sum)
+        _window_sums(days, d + long - short, short, lanes, short_sum)
+        short_ma, long_ma, flag = block[d, out_from], block[d, out_from + 1], block[d, out_from + 2]
         for p in range(paths):
-            out[d, p] = above[d, count[p]]
+            a, b = short_sum[p] / short_days, long_sum[p] / long_days
+            short_ma[p], long_ma[p] = a, b
+            flag[p] = 1.0 if a < b * below_factor else 0.0
+        _tail_weights_row(sorted_breakeven, above[d], block[d, inputs[1]], block[d, out_from + 3], count)
+        price, sold_btc, sold_usd = block[d, inputs[2]], block[d, out_from + 4], block[d, out_from + 5]
+        for p in range(paths):
+            btc = sell_fraction * revenue[d, p]
+            sold_btc[p], sold_usd[p] = btc, btc * price[p]
+    history[:] = days[rows:]
