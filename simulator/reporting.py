@@ -26,11 +26,18 @@ import numpy as np
 import pandas as pd
 
 from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.lazy_kernel import LazyKernel
 from simulator.signals import SIGNAL_COLUMNS, SignalTracker
 from simulator.workers import LocalQuantiles
 
 #: Per-path sums without a monthly line: the fleet's EH/s-days and the sum of daily hashprices.
 SUM_ONLY = ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")
+
+
+#: The folds compiled (:func:`simulator.reporting_kernel.fold_block`): one pass over the block's lines instead of a
+#: reduction and a month loop (~0.45 → ~0.15 ms a 500-path block, measured). A block of 2²⁰ line-path-days loads it;
+#: else 2²² in numpy first, 2¹⁷ once numba runs.
+FOLD_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**20, numpy_at_most=2**22, once_numba_runs=2**17)
 
 
 def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarray, month_of_row: np.ndarray) -> None:
@@ -40,14 +47,20 @@ def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarr
     ----------
     lines : array (rows + 1, k, paths)
         Row 0 is scratch (it receives ``sums``); rows ``1 … rows`` are the block's days. The
-        day rows are modified (each month's first day receives the month's sum so far).
+        day rows may be modified (in numpy, each month's first day receives the month's sum so far).
     sums : array (k, paths)
         Running per-path sums of all ``k`` lines, updated in place.
     monthly : array (months, m, paths)
         Monthly sums of the first ``m`` lines, updated in place.
     month_of_row : array (rows,) of int
         Month index of each day of the block (non-decreasing).
+
+    Compiled for large blocks (:data:`FOLD_KERNEL`): the same additions in the same order.
     """
+    kernel = FOLD_KERNEL.for_call(rows * sums.size)
+    if kernel is not None:
+        kernel.fold_block(lines, rows, sums, monthly, month_of_row)
+        return
     lines[0] = sums
     np.add.reduce(lines[:rows + 1], axis=0, out=sums)  # ((sums + day 0) + day 1) + …
     m = monthly.shape[1]

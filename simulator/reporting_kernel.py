@@ -7,7 +7,8 @@ every small call, :mod:`simulator.lazy_kernel`):
 * :func:`moving_sums` — the 30- and 60-day window sums of :meth:`simulator.signals.SignalTracker.block`;
 * :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup;
 * :func:`signal_columns` — all six signal columns of a block (the two above, the averages, the flag and
-  the sell pressure) in one pass, read from and written into the reporting block itself.
+  the sell pressure) in one pass, read from and written into the reporting block itself;
+* :func:`fold_block` — :func:`simulator.reporting.fold_block`, the block's monthly and per-path folds.
 
 **Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
 partitioned when long) is the reference. :func:`order_statistics` finds, for each row of a
@@ -377,3 +378,32 @@ def signal_columns(block, rows, inputs, history, revenue, sell_fraction, below_f
             btc = sell_fraction * revenue[d, p]
             sold_btc[p], sold_usd[p] = btc, btc * price[p]
     history[:] = days[rows:]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fold_block(lines, rows, sums, monthly, month_of_row):
+    """:func:`simulator.reporting.fold_block` (the reference) in one pass, with numpy's operations and operands:
+    its reductions start from their identity, +0.0, so the per-path ``sums`` ``(k, paths)`` become
+    ``((0.0 + sums) + day 0) + day 1 …`` (day ``d``'s lines are ``lines[d + 1]`` ``(k, paths)``), and each month's
+    row of ``monthly`` ``(months, m, paths)`` (its first ``m`` lines) ``((0.0 + (first day + month so far)) +
+    next day) …`` over the block's days of that month (the reference's ``days[0] += month`` then its
+    reduction). ``lines`` is only read."""
+    k, paths = sums.shape
+    m = monthly.shape[1]
+    for j in range(k):
+        for p in range(paths):
+            sums[j, p] = 0.0 + sums[j, p]
+    for d in range(rows):
+        day = lines[d + 1]
+        for j in range(k):
+            for p in range(paths):
+                sums[j, p] = sums[j, p] + day[j, p]
+        month = monthly[month_of_row[d]]
+        if d == 0 or month_of_row[d] != month_of_row[d - 1]:
+            for j in range(m):
+                for p in range(paths):
+                    month[j, p] = 0.0 + (day[j, p] + month[j, p])
+        else:
+            for j in range(m):
+                for p in range(paths):
+                    month[j, p] = month[j, p] + day[j, p]

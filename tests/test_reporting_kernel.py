@@ -214,6 +214,37 @@ def test_signal_columns_written_into_the_block_compiled_equal_numpy(monkeypatch,
         kernel_forms.assert_same_bits(_signals_into_blocks(monkeypatch, x, forms, sliced), numpy_form)
 
 
+@pytest.mark.parametrize("paths", [0, 1, 37])
+def test_block_folds_compiled_equal_numpy(monkeypatch, paths):
+    """``reporting.fold_block`` compiled (``reporting_kernel.fold_block``) against its numpy form, byte for byte,
+    over blocks of 32, 1, 31 and 20 days whose months straddle them, with NaN, ±inf, ±0.0 and heavy tails."""
+    from simulator import reporting
+
+    rng = np.random.default_rng(paths + 5)
+    days, k, m = 84, 6, 4
+    month_of_day = np.repeat(np.arange(4), [31, 28, 20, 5])
+    daily = rng.lognormal(0, 3, size=(days, k, paths)) * rng.choice([-1.0, 1.0], size=(days, k, paths))
+    if paths:
+        daily[3, 0, 0], daily[40, 2, -1], daily[41, 2, -1] = np.nan, np.inf, -np.inf
+        daily[:, 3, 0], daily[::2, 4, -1] = -0.0, 0.0
+        daily[1::2, 4, -1] = -0.0
+    def fold(kernel):
+        monkeypatch.setattr(reporting.FOLD_KERNEL, "for_call", lambda *a, **kw: kernel)
+        sums, monthly = np.zeros((k, paths)), np.zeros((4, m, paths))
+        sums[3] = -0.0  # a −0.0 start (−0.0 + −0.0 is −0.0, but not numpy's sum of them)
+        lines, first = np.empty((33, k, paths)), 0
+        for rows in (32, 1, 31, 20):
+            lines[1:rows + 1] = daily[first:first + rows]
+            with np.errstate(invalid="ignore"):
+                reporting.fold_block(lines, rows, sums, monthly, month_of_day[first:first + rows])
+            first += rows
+        return sums, monthly
+    for want, got in zip(fold(None), fold(reporting_kernel)):
+        kernel_forms.assert_same_bits(got, want)
+    if paths:  # numpy's reductions start from +0.0: −0.0 throughout sums to +0.0 (the kernel must know it)
+        assert not np.signbit(fold(None)[0][3, 0]) and np.isnan(fold(None)[0][0, 0])
+
+
 @pytest.mark.parametrize("name", ["contract_example", "companies/iren"])
 def test_whole_runs_with_the_reporting_kernels_forced(monkeypatch, name):
     """Every output of a run (daily quantiles included) with both reporting kernels forced, byte for byte."""
