@@ -14,7 +14,9 @@ are ``np.add.reduce`` over ``[totals, day 0, day 1, …]`` along the first axis,
 part of the block is reduced after its first day has the month's sum so far added to it (a
 reduction along the outermost axis adds whole rows one after another; it sums pairwise only
 along the contiguous innermost axis, which these folds never reduce). The results are the
-same floats as the day-by-day fold (``tests/test_reporting.py`` checks it).
+same floats as the day-by-day fold (``tests/test_reporting.py`` checks it), but for a zero's sign:
+numpy's reduction starts from +0.0, so a sum that is −0.0 at a block's start becomes +0.0. Large
+blocks fold compiled (:data:`FOLD_KERNEL`), with the same operations and operands, that +0.0 included.
 """
 from __future__ import annotations
 

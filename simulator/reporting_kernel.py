@@ -20,7 +20,7 @@ ordered (an insertion sort of a few values; a bucket of more than :data:`SORT_CA
 and Rivest's SELECT, Comm. ACM 18(3), 1975, Algorithm 489, unless it holds one value). A row with
 an infinite value, or a range that overflows or is too narrow to divide, is selected on a copy
 (SELECT for each ``k``, largest first, on the part the previous one left below it). Counting and
-gathering run on SIMD lanes or without mispredicted branches: ~3–4 ns a value on the daily
+gathering run on SIMD lanes or without mispredicted branches: ~2.4–3 ns a value on the daily
 tables against numpy's ~11 for a sort on this machine (its AVX-512 sort is not used here). An
 order statistic is one value whatever finds it, so these are numpy's numbers, with two exceptions
 the caller resolves:
