@@ -5,7 +5,10 @@ every small call, :mod:`simulator.lazy_kernel`):
 
 * :func:`order_statistics` — :func:`simulator.results._order_statistics` (below);
 * :func:`moving_sums` — the 30- and 60-day window sums of :meth:`simulator.signals.SignalTracker.block`;
-* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup.
+* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup;
+* :func:`signal_columns` — all six signal columns of a block (the two above, the averages, the flag and
+  the sell pressure) in one pass, read from and written into the reporting block itself;
+* :func:`fold_block` — :func:`simulator.reporting.fold_block`, the block's monthly and per-path folds.
 
 **Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
 partitioned when long) is the reference. :func:`order_statistics` finds, for each row of a
@@ -13,11 +16,11 @@ partitioned when long) is the reference. :func:`order_statistics` finds, for eac
 5/50/95 % percentiles need) without sorting: each value's bucket among ``n/2`` equal-width buckets
 between the row's min and max (a non-decreasing function of the value), a count per bucket, the
 buckets holding the ``k``s found from the running counts, and only their values gathered and
-ordered (a sort of a few values; a bucket of more than :data:`SORT_CANDIDATES_AT_MOST` by Floyd
+ordered (an insertion sort of a few values; a bucket of more than :data:`SORT_CANDIDATES_AT_MOST` by Floyd
 and Rivest's SELECT, Comm. ACM 18(3), 1975, Algorithm 489, unless it holds one value). A row with
 an infinite value, or a range that overflows or is too narrow to divide, is selected on a copy
 (SELECT for each ``k``, largest first, on the part the previous one left below it). Counting and
-gathering run on SIMD lanes or without mispredicted branches: ~3–4 ns a value on the daily
+gathering run on SIMD lanes or without mispredicted branches: ~2.4–3 ns a value on the daily
 tables against numpy's ~11 for a sort on this machine (its AVX-512 sort is not used here). An
 order statistic is one value whatever finds it, so these are numpy's numbers, with two exceptions
 the caller resolves:
@@ -54,10 +57,12 @@ from simulator import numba_cache
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 OK, HAS_NAN, SIGNED_ZEROS = 0, 1, 2
+#: ``−0.0``'s bits as a signed 64-bit integer (sign bit only).
+NEGATIVE_ZERO_BITS = np.int64(-2**63)
 #: Ranges longer than this are first narrowed on a sample (Floyd and Rivest's cut-off).
 SAMPLE_ABOVE = 600
 #: A bucket's values are sorted when there are at most this many, else selected.
-SORT_CANDIDATES_AT_MOST = 64
+SORT_CANDIDATES_AT_MOST = 16
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -142,6 +147,29 @@ def _by_selection(row, ks, out, r, buf):
         top = k
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _insertion_sort(a, n):
+    """Sort ``a[:n]`` (no NaN) in place by insertion: a bucket's few values, without the allocation numba's
+    ``ndarray.sort`` makes on every call (its quicksort's stack is a list: ~0.4 of 1.4 ms a 500-path block)."""
+    for i in range(1, n):
+        x = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > x:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = x
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _one_value(c):
+    """Whether the values of ``c`` (no NaN) all compare equal (its min equals its max): one pass without a
+    branch (numba's ``min`` and ``max`` branch on NaN at every value)."""
+    same = True
+    for i in range(len(c)):
+        same &= c[i] == c[0]
+    return same
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _by_buckets(row, ks, out, r, low, scale, work):
     """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` its min, ``scale`` finite):
@@ -175,12 +203,11 @@ def _by_buckets(row, ks, out, r, low, scale, work):
             candidates[s, filled[s]] = row[i]
             filled[s] += 1
     for s in range(slots):
-        c = candidates[s, :filled[s]]
         one_value[s] = False
-        if len(c) <= SORT_CANDIDATES_AT_MOST:
-            c.sort()
+        if filled[s] <= SORT_CANDIDATES_AT_MOST:
+            _insertion_sort(candidates[s], filled[s])
         else:
-            one_value[s] = c.min() == c.max()
+            one_value[s] = _one_value(candidates[s, :filled[s]])
     for i in range(m):
         c = candidates[slot[i], :filled[slot[i]]]
         k = ks[i] - first_rank[i]
@@ -191,14 +218,13 @@ def _by_buckets(row, ks, out, r, low, scale, work):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _signed_zeros(row):
-    """Whether ``row`` holds both ``−0.0`` and ``+0.0``."""
+    """Whether ``row`` (contiguous) holds both ``−0.0`` and ``+0.0``: compared as bit patterns, without a branch
+    (a 0/1 column's zeros would mispredict one half the time, ~1 µs a 500-value row)."""
+    bits = row.view(np.int64)
     negative_zero, positive_zero = False, False
-    for x in row:
-        if x == 0.0:
-            if np.signbit(x):
-                negative_zero = True
-            else:
-                positive_zero = True
+    for i in range(len(bits)):
+        negative_zero |= bits[i] == NEGATIVE_ZERO_BITS
+        positive_zero |= bits[i] == 0
     return negative_zero and positive_zero
 
 
@@ -286,36 +312,108 @@ def moving_sums(days, short, long, short_out, long_out):
 COUNT_BREAKEVENS_AT_MOST = 64
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tail_weights_row(sorted_breakeven, above, x, out, count):
+    """``out[p]`` ← ``above[i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, x[p], side="right")`` (one
+    day: :func:`tail_weights`); ``count`` ``(paths,)`` is scratch."""
+    paths, v = len(x), len(sorted_breakeven)
+    if v <= COUNT_BREAKEVENS_AT_MOST:
+        count[:] = 0
+        for i in range(v):
+            b = sorted_breakeven[i]
+            if b == b:
+                for p in range(paths):
+                    count[p] += not x[p] < b
+            else:
+                for p in range(paths):
+                    count[p] += x[p] != x[p]
+    else:
+        for p in range(paths):
+            low, high = 0, v
+            while low < high:
+                mid = (low + high) >> 1
+                b = sorted_breakeven[mid]
+                if x[p] < b or (b != b and x[p] == x[p]):
+                    high = mid
+                else:
+                    low = mid + 1
+            count[p] = low
+    for p in range(paths):
+        out[p] = above[count[p]]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def tail_weights(sorted_breakeven, above, hashprice, out):
     """``out[d, p]`` ← ``above[d, i]`` with ``i`` numpy's ``searchsorted(sorted_breakeven, hashprice[d, p],
     side="right")``: the number of breakevens ``b`` that do not come after the hashprice ``x`` in numpy's
     order (``x < b``, or ``b`` NaN and ``x`` not)."""
     days, paths = hashprice.shape
-    v = len(sorted_breakeven)
     count = np.empty(paths, np.int64)
     for d in range(days):
-        x = hashprice[d]
-        if v <= COUNT_BREAKEVENS_AT_MOST:
-            count[:] = 0
-            for i in range(v):
-                b = sorted_breakeven[i]
-                if b == b:
-                    for p in range(paths):
-                        count[p] += not x[p] < b
-                else:
-                    for p in range(paths):
-                        count[p] += x[p] != x[p]
-        else:
-            for p in range(paths):
-                low, high = 0, v
-                while low < high:
-                    mid = (low + high) >> 1
-                    b = sorted_breakeven[mid]
-                    if x[p] < b or (b != b and x[p] == x[p]):
-                        high = mid
-                    else:
-                        low = mid + 1
-                count[p] = low
+        _tail_weights_row(sorted_breakeven, above[d], hashprice[d], out[d], count)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def signal_columns(block, rows, inputs, history, revenue, sell_fraction, below_factor, sorted_breakeven, above,
+                   short, long, out_from):
+    """The six signal columns of a block's days in one pass, written into the block itself:
+    :meth:`simulator.signals.SignalTracker.block`'s numpy form, the same operations in the same order.
+
+    ``block`` ``(≥ rows, columns, paths)`` holds each day's network hashrate, hashprice and BTC price in
+    its columns ``inputs`` (three indices); columns ``out_from … out_from + 5`` receive the short and long
+    averages (:func:`moving_sums`' sums ÷ ``short`` and ``long`` days), the capitulation flag (1.0 where
+    the short average < the long one × ``below_factor``), the under-water share (:func:`tail_weights` with
+    ``above`` ``(rows, vintages + 1)``), and the sell pressure in BTC (``sell_fraction × revenue``) and in
+    USD (that × the price). ``history`` ``(long − 1, paths)``: the hashrate of the days before the block,
+    oldest first; replaced by the block's last ``long − 1`` days."""
+    paths, keep = block.shape[2], long - 1
+    days = np.empty((keep + rows, paths))
+    days[:keep] = history
+    for d in range(rows):
+        days[keep + d] = block[d, inputs[0]]
+    lanes, short_sum, long_sum = np.empty((8, paths)), np.empty(paths), np.empty(paths)
+    count = np.empty(paths, np.int64)
+    short_days, long_days = float(short), float(long)
+    for d in range(rows):
+        _window_sums(days, d, long, lanes, long_sum)
+        _window_sums(days, d + long - short, short, lanes, short_sum)
+        short_ma, long_ma, flag = block[d, out_from], block[d, out_from + 1], block[d, out_from + 2]
         for p in range(paths):
-            out[d, p] = above[d, count[p]]
+            a, b = short_sum[p] / short_days, long_sum[p] / long_days
+            short_ma[p], long_ma[p] = a, b
+            flag[p] = 1.0 if a < b * below_factor else 0.0
+        _tail_weights_row(sorted_breakeven, above[d], block[d, inputs[1]], block[d, out_from + 3], count)
+        price, sold_btc, sold_usd = block[d, inputs[2]], block[d, out_from + 4], block[d, out_from + 5]
+        for p in range(paths):
+            btc = sell_fraction * revenue[d, p]
+            sold_btc[p], sold_usd[p] = btc, btc * price[p]
+    history[:] = days[rows:]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fold_block(lines, rows, sums, monthly, month_of_row):
+    """:func:`simulator.reporting.fold_block` (the reference) in one pass, with numpy's operations and operands:
+    its reductions start from their identity, +0.0, so the per-path ``sums`` ``(k, paths)`` become
+    ``((0.0 + sums) + day 0) + day 1 …`` (day ``d``'s lines are ``lines[d + 1]`` ``(k, paths)``), and each month's
+    row of ``monthly`` ``(months, m, paths)`` (its first ``m`` lines) ``((0.0 + (first day + month so far)) +
+    next day) …`` over the block's days of that month (the reference's ``days[0] += month`` then its
+    reduction). ``lines`` is only read."""
+    k, paths = sums.shape
+    m = monthly.shape[1]
+    for j in range(k):
+        for p in range(paths):
+            sums[j, p] = 0.0 + sums[j, p]
+    for d in range(rows):
+        day = lines[d + 1]
+        for j in range(k):
+            for p in range(paths):
+                sums[j, p] = sums[j, p] + day[j, p]
+        month = monthly[month_of_row[d]]
+        if d == 0 or month_of_row[d] != month_of_row[d - 1]:
+            for j in range(m):
+                for p in range(paths):
+                    month[j, p] = 0.0 + (day[j, p] + month[j, p])
+        else:
+            for j in range(m):
+                for p in range(paths):
+                    month[j, p] = month[j, p] + day[j, p]

@@ -188,7 +188,7 @@ def _order_statistics(flat: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
 
 
 #: The compiled selection of the daily quantiles' order statistics (:mod:`simulator.reporting_kernel`): a
-#: 1,000-path block (32 days × ~23 columns) costs ~4 ns a value selected against ~11 sorted (measured on
+#: 1,000-path block (32 days × ~23 columns) costs ~2.4–3 ns a value selected against ~11 sorted (measured on
 #: the 2-core benchmark machine). A call of 2²⁰ values loads it; else 2²⁴ values in numpy first (~0.2 s,
 #: about numba's import), 2¹⁹ (~6 ms) once another kernel has imported numba.
 QUANTILE_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**20, numpy_at_most=2**24, once_numba_runs=2**19)

@@ -197,64 +197,98 @@ class SignalTracker:
 
     Every column is computed for all the block's days at once and equals, bit for bit, the
     day-by-day formulas: each moving average is a sum over one path's contiguous days (a
-    sliding window over ``(paths, 59 + days)``), as :func:`hash_ribbons` sums.
+    sliding window over ``(paths, 59 + days)``), as :func:`hash_ribbons` sums; compiled, numpy's
+    pairwise sum of each window written out (:mod:`simulator.reporting_kernel`).
     """
 
     breakeven_usd_per_ph_day: np.ndarray
     weights: np.ndarray
     sell_fraction: float
     prior_ehs: np.ndarray | None = None
-    _history: np.ndarray | None = None  # (paths, 59): each path's last 59 days, oldest first
+    _history: np.ndarray | None = None  # (59, paths): each path's last 59 days, oldest first
 
     def _warm_up(self, first_ehs: np.ndarray) -> np.ndarray:
-        """The 59 days before day 0 ``(paths, 59)`` by the warm-up rule (``first_ehs``: day 0's hashrate)."""
+        """The 59 days before day 0 ``(59, paths)`` by the warm-up rule (``first_ehs``: day 0's hashrate)."""
         paths = first_ehs.shape[0]
         prior = np.zeros((0, paths)) if self.prior_ehs is None or not len(self.prior_ehs) else \
             np.repeat(np.asarray(self.prior_ehs, dtype=float)[-(RIBBON_LONG_DAYS - 1):, None], paths, 1)
         earliest = prior[:1] if len(prior) else first_ehs[None, :]
         pad = np.repeat(earliest, RIBBON_LONG_DAYS - 1 - len(prior), axis=0)
-        return np.vstack([pad, prior]).T
+        return np.vstack([pad, prior])
 
     def block(self, first_day: int, hashrate_ehs: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
               miner_revenue_btc: np.ndarray, price_usd: np.ndarray) -> dict[str, np.ndarray]:
         """The signal columns of days ``first_day …`` (call for consecutive blocks, in order): arguments
         and results are ``(days, paths)``."""
         today = np.asarray(hashrate_ehs, dtype=float)
+        kernel = SIGNALS_KERNEL.for_call(today.size)
+        if kernel is None:
+            return self._numpy_block(first_day, today, hashprice_usd_per_ph_day, miner_revenue_btc, price_usd)
+        block = np.empty((today.shape[0], 3 + len(SIGNAL_COLUMNS), today.shape[1]))
+        for j, x in enumerate((today, hashprice_usd_per_ph_day, price_usd)):
+            block[:, j] = x
+        self._compiled_block(kernel, first_day, block, (0, 1, 2), np.ascontiguousarray(miner_revenue_btc, dtype=float), 3)
+        return {c: block[:, 3 + j] for j, c in enumerate(SIGNAL_COLUMNS)}
+
+    def into(self, first_day: int, block: np.ndarray, inputs: tuple[int, int, int], miner_revenue_btc: np.ndarray,
+             out_from: int) -> None:
+        """:meth:`block`'s columns of the reporting block ``block`` ``(days, columns, paths)`` written into its
+        columns ``out_from …`` (in :data:`SIGNAL_COLUMNS`' order), from its columns ``inputs`` (network hashrate,
+        hashprice, BTC price) and ``miner_revenue_btc`` ``(days, paths)``: compiled in one pass
+        (``reporting_kernel.signal_columns``) once the kernel is loaded, without a column copied out or back."""
+        kernel = SIGNALS_KERNEL.for_call(block.shape[0] * block.shape[2])
+        if kernel is not None:
+            self._compiled_block(kernel, first_day, block, inputs, miner_revenue_btc, out_from)
+            return
+        hashrate, hashprice, price = (block[:, j] for j in inputs)
+        columns = self._numpy_block(first_day, np.asarray(hashrate, dtype=float), hashprice, miner_revenue_btc, price)
+        for j, c in enumerate(SIGNAL_COLUMNS, start=out_from):
+            block[:, j] = columns[c]
+
+    def _compiled_block(self, kernel, first_day: int, block: np.ndarray, inputs, revenue: np.ndarray,
+                        out_from: int) -> None:
+        """``reporting_kernel.signal_columns`` of ``block`` (the arguments of :meth:`into`)."""
+        days = block.shape[0]
+        if self._history is None:
+            self._history = self._warm_up(np.asarray(block[0, inputs[0]], dtype=float))
+        sorted_breakeven, above = self._tail_table(self.weights[first_day:first_day + days])
+        kernel.signal_columns(block, days, np.array(inputs, dtype=np.int64), self._history, revenue,
+                              float(self.sell_fraction), 1 - _ROUNDING, sorted_breakeven, above,
+                              RIBBON_SHORT_DAYS, RIBBON_LONG_DAYS, out_from)
+
+    def _numpy_block(self, first_day: int, today: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
+                     miner_revenue_btc: np.ndarray, price_usd: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`block` in numpy (the reference form; ``today`` the hashrate ``(days, paths)``, float)."""
         if self._history is None:
             self._history = self._warm_up(today[0])
         days = np.empty((today.shape[1], RIBBON_LONG_DAYS - 1 + today.shape[0]))  # (paths, 59 + days)
-        days[:, :RIBBON_LONG_DAYS - 1] = self._history
+        days[:, :RIBBON_LONG_DAYS - 1] = self._history.T
         days[:, RIBBON_LONG_DAYS - 1:] = today.T
-        self._history = days[:, -(RIBBON_LONG_DAYS - 1):].copy()
-        kernel = SIGNALS_KERNEL.for_call(today.size)
-        if kernel is None:
-            window = sliding_window_view(days, RIBBON_LONG_DAYS, axis=1)  # (paths, days, 60), each window contiguous
-            sum30, sum60 = window[:, :, -RIBBON_SHORT_DAYS:].sum(axis=-1).T, window.sum(axis=-1).T
-        else:  # the same sums (reporting_kernel.moving_sums)
-            sum30, sum60 = np.empty(today.shape), np.empty(today.shape)
-            kernel.moving_sums(np.ascontiguousarray(days.T), RIBBON_SHORT_DAYS, RIBBON_LONG_DAYS, sum30, sum60)
+        self._history = np.ascontiguousarray(days[:, -(RIBBON_LONG_DAYS - 1):].T)
+        window = sliding_window_view(days, RIBBON_LONG_DAYS, axis=1)  # (paths, days, 60), each window contiguous
+        sum30, sum60 = window[:, :, -RIBBON_SHORT_DAYS:].sum(axis=-1).T, window.sum(axis=-1).T
         ma30, ma60 = sum30 / RIBBON_SHORT_DAYS, sum60 / RIBBON_LONG_DAYS
         sold_btc, sold_usd = sell_pressure(miner_revenue_btc, price_usd, self.sell_fraction)
         return {
             "network_hashrate_30d_ehs": ma30, "network_hashrate_60d_ehs": ma60,
             "hash_ribbon_capitulation": (ma30 < ma60 * (1 - _ROUNDING)).astype(float),
             "underwater_hashrate_fraction": self._underwater(
-                hashprice_usd_per_ph_day, self.weights[first_day:first_day + today.shape[0]], kernel),
+                hashprice_usd_per_ph_day, self.weights[first_day:first_day + today.shape[0]]),
             "miner_sell_pressure_btc": sold_btc, "miner_sell_pressure_usd": sold_usd,
         }
 
-    def _underwater(self, hashprice_usd_per_ph_day: np.ndarray, weights: np.ndarray, kernel=None) -> np.ndarray:
-        """:func:`underwater_fraction` of each day ``(days, paths)`` with that day's ``weights`` row
-        (the tail sums are running sums along each row: the same floats as the 1-D formula); the lookup
-        compiled where ``kernel`` is given (``reporting_kernel.tail_weights``)."""
+    def _tail_table(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The breakevens in order and, for each day's ``weights`` row, ``above[d, k]``: the weight of the
+        sorted breakevens from the ``k``-th on (running sums along the row, as the 1-D formula's)."""
         b = self.breakeven_usd_per_ph_day
         order = np.argsort(b, kind="stable")
         above = np.zeros((weights.shape[0], b.size + 1))
         above[:, :-1] = np.cumsum(weights[:, order][:, ::-1], axis=1)[:, ::-1]
-        if kernel is not None:
-            hashprice = np.asarray(hashprice_usd_per_ph_day, dtype=float)
-            out = np.empty(hashprice.shape)
-            kernel.tail_weights(b[order], above, hashprice, out)
-            return out
-        first_above = np.searchsorted(b[order], hashprice_usd_per_ph_day, side="right")
+        return b[order], above
+
+    def _underwater(self, hashprice_usd_per_ph_day: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:func:`underwater_fraction` of each day ``(days, paths)`` with that day's ``weights`` row
+        (:meth:`_tail_table`: the same floats as the 1-D formula)."""
+        sorted_breakeven, above = self._tail_table(weights)
+        first_above = np.searchsorted(sorted_breakeven, hashprice_usd_per_ph_day, side="right")
         return np.take_along_axis(above, first_above, axis=1)

@@ -132,7 +132,7 @@ def test_a_run_without_daily_quantiles_gives_the_same_other_outputs(monkeypatch,
     scenario = load_scenario("scenarios/contract_example.yaml", ["paths=6"])
     full = engine.simulate(scenario, workers=1, keep_paths=keep_paths)
     calls = {"quantiles": 0, "signals": 0}
-    finish, block = workers.LocalQuantiles.finish, signals.SignalTracker.block
+    finish, block = workers.LocalQuantiles.finish, signals.SignalTracker.into
 
     def counted_finish(self, *a):
         calls["quantiles"] += 1
@@ -142,7 +142,7 @@ def test_a_run_without_daily_quantiles_gives_the_same_other_outputs(monkeypatch,
         calls["signals"] += 1
         return block(self, *a)
     monkeypatch.setattr(workers.LocalQuantiles, "finish", counted_finish)
-    monkeypatch.setattr(signals.SignalTracker, "block", counted_block)
+    monkeypatch.setattr(signals.SignalTracker, "into", counted_block)
     lean = engine.simulate(scenario, workers=1, keep_paths=keep_paths, daily_quantiles=False)
     assert lean.daily_quantiles is None and calls["quantiles"] == 0
     assert (calls["signals"] > 0) == (keep_paths > 0)  # the kept rows still carry the signal columns
@@ -172,9 +172,9 @@ def test_quantiles_of_some_columns_are_those_of_all(monkeypatch):
 
     scenario = load_scenario("scenarios/contract_example.yaml", ["paths=6"])
     full = engine.simulate(scenario, workers=1, keep_paths=0)
-    block = signals.SignalTracker.block
+    block = signals.SignalTracker.into
     calls = []
-    monkeypatch.setattr(signals.SignalTracker, "block", lambda self, *a: calls.append(1) or block(self, *a))
+    monkeypatch.setattr(signals.SignalTracker, "into", lambda self, *a: calls.append(1) or block(self, *a))
     some = engine.simulate(scenario, workers=1, keep_paths=0,
                            daily_quantiles=("hashprice_usd_per_ph_day", "btc_price_usd"))
     assert not calls

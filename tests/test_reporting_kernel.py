@@ -165,10 +165,84 @@ def test_signal_block_compiled_equals_numpy_and_the_day_by_day_formulas(monkeypa
     x = signal_inputs(11, prior_days)
     x["hashprice"][3, 2], x["hashprice"][4] = np.nan, x["breakeven"][2]
     numpy_form, compiled, calls = kernel_forms.both_forms(monkeypatch, signals.SIGNALS_KERNEL, reporting_kernel,
-                                                          "moving_sums", lambda: signals_by_block(x))
+                                                          "signal_columns", lambda: signals_by_block(x))
     assert calls == 4
     kernel_forms.assert_same_bits(compiled, numpy_form)
     kernel_forms.assert_same_bits(compiled, signals_day_by_day(x))
+
+
+def _signals_into_blocks(monkeypatch, x, forms, sliced):
+    """The signal columns of :data:`test_reporting.SIGNAL_BLOCKS` written by :meth:`SignalTracker.into` into
+    reporting blocks (inputs in columns 4, 1, 6 of 13; the signals from column 7), block ``i`` in form
+    ``forms[i]`` (None: numpy); ``sliced``: the block a path slice of a wider one, as a worker's view is."""
+    from test_reporting import SIGNAL_BLOCKS
+
+    tracker = signals.SignalTracker(x["breakeven"], x["weights"], 0.8, x["prior"] if len(x["prior"]) else None)
+    paths, got = x["hashrate"].shape[1], []
+    for (first, size), form in zip(SIGNAL_BLOCKS, forms):
+        monkeypatch.setattr(signals.SIGNALS_KERNEL, "for_call", lambda *a, _k=form, **kw: _k)
+        whole = np.full((size, 13, paths + 5 * sliced), 7.25)
+        block = whole[:, :, 2:2 + paths] if sliced else whole
+        for j, k in zip((4, 1, 6), ("hashrate", "hashprice", "price")):
+            block[:, j] = x[k][first:first + size]
+        tracker.into(first, block, (4, 1, 6), np.ascontiguousarray(x["revenue"][first:first + size]), 7)
+        untouched = np.delete(np.arange(13), [4, 1, 6, 7, 8, 9, 10, 11, 12])
+        assert (whole[:, untouched] == 7.25).all() and (not sliced or (whole[:, :, :2] == 7.25).all())
+        got.append(block[:, 7:].copy())
+    return np.concatenate(got)
+
+
+@pytest.mark.parametrize("paths", [0, 1, 9])
+@pytest.mark.parametrize("sliced", [False, True])
+def test_signal_columns_written_into_the_block_compiled_equal_numpy(monkeypatch, paths, sliced):
+    """``SignalTracker.into``: the compiled pass over the reporting block (``signal_columns``) against the
+    numpy form and the day-by-day formulas, with NaN and ±0.0 inputs, one path and none, a worker's path
+    slice, and the forms switching between blocks (the tracker's history carried across)."""
+    from test_reporting import signal_inputs, signals_day_by_day
+
+    x = signal_inputs(23, 20, paths=paths) if paths else signal_inputs(23, 20, paths=1)
+    if paths:
+        x["hashprice"][3, 0], x["hashprice"][4] = np.nan, x["breakeven"][2]
+        x["hashprice"][5, -1], x["revenue"][6, 0], x["revenue"][7, -1] = -0.0, -0.0, np.nan
+        x["price"][8, 0], x["hashrate"][9, -1] = -0.0, np.nan
+    else:
+        x = {k: v[:, :0] if k in ("hashrate", "hashprice", "revenue", "price") else v for k, v in x.items()}
+    numpy_form = _signals_into_blocks(monkeypatch, x, [None] * 4, sliced)
+    want = signals_day_by_day(x) if paths else np.empty((100, 6, 0))
+    kernel_forms.assert_same_bits(numpy_form, want)
+    for forms in ([reporting_kernel] * 4, [None, reporting_kernel, None, reporting_kernel]):
+        kernel_forms.assert_same_bits(_signals_into_blocks(monkeypatch, x, forms, sliced), numpy_form)
+
+
+@pytest.mark.parametrize("paths", [0, 1, 37])
+def test_block_folds_compiled_equal_numpy(monkeypatch, paths):
+    """``reporting.fold_block`` compiled (``reporting_kernel.fold_block``) against its numpy form, byte for byte,
+    over blocks of 32, 1, 31 and 20 days whose months straddle them, with NaN, ±inf, ±0.0 and heavy tails."""
+    from simulator import reporting
+
+    rng = np.random.default_rng(paths + 5)
+    days, k, m = 84, 6, 4
+    month_of_day = np.repeat(np.arange(4), [31, 28, 20, 5])
+    daily = rng.lognormal(0, 3, size=(days, k, paths)) * rng.choice([-1.0, 1.0], size=(days, k, paths))
+    if paths:
+        daily[3, 0, 0], daily[40, 2, -1], daily[41, 2, -1] = np.nan, np.inf, -np.inf
+        daily[:, 3, 0], daily[::2, 4, -1] = -0.0, 0.0
+        daily[1::2, 4, -1] = -0.0
+    def fold(kernel):
+        monkeypatch.setattr(reporting.FOLD_KERNEL, "for_call", lambda *a, **kw: kernel)
+        sums, monthly = np.zeros((k, paths)), np.zeros((4, m, paths))
+        sums[3] = -0.0  # a −0.0 start (−0.0 + −0.0 is −0.0, but not numpy's sum of them)
+        lines, first = np.empty((33, k, paths)), 0
+        for rows in (32, 1, 31, 20):
+            lines[1:rows + 1] = daily[first:first + rows]
+            with np.errstate(invalid="ignore"):
+                reporting.fold_block(lines, rows, sums, monthly, month_of_day[first:first + rows])
+            first += rows
+        return sums, monthly
+    for want, got in zip(fold(None), fold(reporting_kernel)):
+        kernel_forms.assert_same_bits(got, want)
+    if paths:  # numpy's reductions start from +0.0: −0.0 throughout sums to +0.0 (the kernel must know it)
+        assert not np.signbit(fold(None)[0][3, 0]) and np.isnan(fold(None)[0][0, 0])
 
 
 @pytest.mark.parametrize("name", ["contract_example", "companies/iren"])
