@@ -24,12 +24,12 @@ a 20-path run after ~150) and after ~0.55 s otherwise (a small run never).
 """
 from __future__ import annotations
 
+import math
 import weakref
 
 import numpy as np
 
 from simulator import units
-from simulator.columns import is_broadcast_zero
 from simulator.lazy_kernel import LazyKernel
 
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
@@ -70,6 +70,20 @@ class _Fixed:
         paths, projects = L.paths, len(L.hpc_pools)
         self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
         self.hpc, self.pool_table = np.empty((4 * projects, paths)), np.empty(5 * len(self.pools) * paths)
+        self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
+
+    def scratch(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A table to write the day's new ``like`` into (every element the kernel reads is written first):
+        the same one day after day while the ledger keeps its own (a fresh 80 kB table a day costs its
+        allocation and first touch), a new one once :meth:`adopt` handed it over."""
+        table = self._scratch.get(name)
+        if table is None or table.shape != like.shape or table is like:
+            table = self._scratch[name] = np.empty_like(like)
+        return table
+
+    def adopt(self, name: str) -> np.ndarray:
+        """The table :meth:`scratch` gave, now the ledger's: the next day writes into a new one."""
+        return self._scratch.pop(name)
 
 
 _fixed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -98,7 +112,7 @@ def book(ledger, f, day: int, kernel) -> None:
     new_month = L.month_days == 0 and day > 0
     pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
     out = np.empty((kernel.OUT_ROWS + 3 * len(fixed.pools), paths))  # the new state, then the pools'
-    units_out, cost_out = np.empty_like(L.units), np.empty_like(L.unit_cost_usd)
+    units_out, cost_out = fixed.scratch("units", L.units), fixed.scratch("cost", L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
     if fixed.dcf:  # the run rates feed the dcf only
         L.run_rate["mining"].push(f.btc_mined)
@@ -122,9 +136,9 @@ def book(ledger, f, day: int, kernel) -> None:
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
                          else None)
     if status & kernel.UNITS_CHANGED:
-        L.units = units_out
+        L.units = fixed.adopt("units")
     if status & kernel.COST_CHANGED:
-        L.unit_cost_usd = cost_out
+        L.unit_cost_usd = fixed.adopt("cost")
     if L.hpc_pools:
         L.deferred_revenue_usd = deferred_out
     for k, pool in enumerate(fixed.pools):
@@ -136,11 +150,19 @@ def book(ledger, f, day: int, kernel) -> None:
 def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
     """A ``(cohorts, paths)`` flow table as the kernel takes it (C-ordered and writable, one argument type
     every day): itself, the ledger's table of +0.0 for a broadcast +0.0 (the same floats), else a copy."""
+    if any(a.strides):  # (not one value broadcast: is_broadcast_zero's test, its cheap part first)
+        return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=float)
     if a.flags.c_contiguous and a.flags.writeable:
         return a
-    if a.shape == zeros.shape and is_broadcast_zero(a):
+    if a.shape == zeros.shape and a.size and _is_plus_zero(a.item(0)):
         return zeros
     return np.array(a, dtype=float)
+
+
+def _is_plus_zero(v: float) -> bool:
+    """``v == +0.0`` (not −0.0, not NaN): :func:`simulator.columns.is_broadcast_zero`'s test of its one
+    value, on a Python float (``np.signbit`` of a numpy scalar costs ~1 µs)."""
+    return v == 0.0 and math.copysign(1.0, v) > 0.0
 
 
 def _pools(fixed, f, day: int, new_month: bool, paths: int):

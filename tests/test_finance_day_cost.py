@@ -1,0 +1,87 @@
+"""The company's day and close, per-path cost (issue 19, brief `fincomp`): each shortcut against the
+code it replaces, byte for byte (the whole runs with every kernel forced are in test_operations_kernel.py
+and tests/test_finance_glue.py; the bundled scenarios are compared file by file, docs/decisions.md).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.columns import is_broadcast_zero
+from simulator.config import load_scenario
+from simulator.finance import operations_call
+from simulator.finance.contracts import ContractValuer
+from tests.kernel_forms import assert_same_bits
+
+
+# --------------------------------------------------------------------------- a day's cohort tables
+def _cohort_table_before(a, zeros):
+    """``operations_call._cohort_table`` at the base commit."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    if a.shape == zeros.shape and is_broadcast_zero(a):
+        return zeros
+    return np.array(a, dtype=float)
+
+
+def _tables():
+    zeros = np.zeros((3, 4))
+    base = np.arange(12.0).reshape(3, 4)
+    read_only = base.copy()
+    read_only.flags.writeable = False
+    one = np.zeros((1, 1))[:, :1]
+    yield zeros, zeros
+    for value in (0.0, -0.0, np.nan, 1.0, 5e-324, -5e-324, np.inf):
+        yield np.broadcast_to(value, (3, 4)), zeros
+        yield np.broadcast_to(np.full((3, 1), value), (3, 4)), zeros  # broadcast over paths only
+        yield np.broadcast_to(value, (2, 4)), zeros  # another shape
+    yield np.broadcast_to(0.0, (0, 4)), np.zeros((0, 4))  # no cohorts
+    yield base, zeros
+    yield read_only, zeros
+    yield base.T.copy().T, zeros  # F-ordered
+    yield base[:, ::2], np.zeros((3, 2))  # strided
+    yield np.broadcast_to(np.int64(0), (3, 4)), zeros
+    yield one, np.zeros((1, 1))
+
+
+@pytest.mark.parametrize("k", range(len(list(_tables()))))
+def test_cohort_table_is_the_table_before(k):
+    a, zeros = list(_tables())[k]
+    got, want = operations_call._cohort_table(a, zeros), _cohort_table_before(a, zeros)
+    assert (got is a) == (want is a) and (got is zeros) == (want is zeros)
+    assert_same_bits(got, want)
+
+
+# --------------------------------------------------------------------------- contracts observed
+def _observe_before(v, day, completed, lease_ended):
+    """``ContractValuer.observe`` at the base commit, on ``v``'s arrays."""
+    first = np.asarray(completed, dtype=bool) & np.isnan(v.completed_day)
+    if np.count_nonzero(first):
+        v.completed_day = np.where(first, float(day), v.completed_day)
+    lease_ended = np.asarray(lease_ended, dtype=bool)
+    if np.count_nonzero(lease_ended):
+        v.ended |= lease_ended
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 40), st.data())
+def test_observe_skips_only_what_changes_nothing(paths, days, data):
+    """Completion flags drawn day by day (0, 1, NaN, a path completing again, every path done early): the
+    completion days and ended leases equal the base commit's after every day."""
+    projects = load_scenario("scenarios/contract_example.yaml").hpc
+    n = len(projects)
+    fast = ContractValuer(projects, dt.date(2025, 1, 1), 0.1, 10, paths)
+    slow = ContractValuer(projects, dt.date(2025, 1, 1), 0.1, 10, paths)
+    flag = st.sampled_from([0.0, 0.0, 0.0, 1.0, np.nan])
+    for day in range(days):
+        completed = np.array(data.draw(st.lists(flag, min_size=n * paths, max_size=n * paths))).reshape(n, paths)
+        ended = np.array(data.draw(st.lists(flag, min_size=n * paths, max_size=n * paths))).reshape(n, paths)
+        fast.observe(day, completed, ended)
+        _observe_before(slow, day, completed, ended)
+        assert_same_bits(fast.completed_day, slow.completed_day, f"day {day}")
+        assert_same_bits(fast.ended, slow.ended, f"day {day}")
+        assert fast._waiting == np.count_nonzero(np.isnan(slow.completed_day))
