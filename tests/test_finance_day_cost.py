@@ -5,6 +5,7 @@ and tests/test_finance_glue.py; the bundled scenarios are compared file by file,
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,8 +14,11 @@ from hypothesis import strategies as st
 
 from simulator.columns import is_broadcast_zero
 from simulator.config import load_scenario
-from simulator.finance import operations_call
+from simulator.finance import close_kernel, close_steps, operations_call
+from simulator.finance.books import LineBook
 from simulator.finance.contracts import ContractValuer
+from simulator.finance.ledger import Ledger
+from tests import kernel_forms
 from tests.kernel_forms import assert_same_bits
 
 
@@ -85,3 +89,65 @@ def test_observe_skips_only_what_changes_nothing(paths, days, data):
         assert_same_bits(fast.completed_day, slow.completed_day, f"day {day}")
         assert_same_bits(fast.ended, slow.ended, f"day {day}")
         assert fast._waiting == np.count_nonzero(np.isnan(slow.completed_day))
+
+
+# --------------------------------------------------------------------------- the funding waterfall
+with np.errstate(invalid="ignore"):
+    NAN = float((np.array([np.inf]) - np.inf)[0])  # the processor's NaN, the only one a run makes
+
+
+class _Ledger(SimpleNamespace):
+    """A ledger's attributes, hashable by identity as a ``Ledger`` is (close_steps keeps constants by ledger)."""
+    __hash__ = object.__hash__
+
+
+@st.composite
+def waterfalls(draw):
+    paths = draw(st.integers(1, 9))
+    col = lambda s: np.array(draw(st.lists(s, min_size=paths, max_size=paths)), dtype=float)  # noqa: E731
+    amount = st.one_of(st.sampled_from([0.0, -0.0, NAN, np.inf, -np.inf, 5e-324, 1e7, -1e7]),
+                       st.floats(-1e9, 1e9))
+    price = st.one_of(st.sampled_from([0.0, -0.0, NAN, np.inf, 5e-324, 1e-4, 2.0, 9e4]), st.floats(0.0, 2e5))
+    policy = SimpleNamespace(min_cash_usd=draw(st.sampled_from([0.0, 5e6, 1e300])),
+                             funding_order=draw(st.sampled_from([("sell_btc", "atm"), ("atm", "sell_btc"),
+                                                                 ("sell_btc",), ("atm",), (), ("sell_btc", "sell_btc"),
+                                                                 ("atm", "sell_btc", "atm")])))
+    equity = SimpleNamespace(atm_enabled=draw(st.booleans()), atm_max_usd_per_quarter=draw(st.sampled_from([0.0, 5e7])),
+                             atm_max_dilution_pct_per_quarter=draw(st.sampled_from([0.0, 10.0])),
+                             atm_min_price_to_nav=draw(st.sampled_from([0.0, 1.0])),
+                             atm_min_price_usd=draw(st.sampled_from([0.0, 1e-4])), atm_fee=draw(st.sampled_from([0.0, 0.02, 1.0])))
+    state = {k: col(amount) for k in ("cash_usd", "treasury_btc", "atm_used_usd", "atm_shares_issued",
+                                      "quarter_start_shares", "shares", "equity_usd")}
+    state["price_usd"], state["nav_per_share_usd"] = col(price), col(price)
+    alive = np.array(draw(st.lists(st.booleans(), min_size=paths, max_size=paths)))
+    return policy, equity, state, alive, col(price), draw(st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(waterfalls())
+def test_fund_same_bits(drawn):
+    """The compiled waterfall (need, BTC sale, the need again, the ATM between) books and leaves the numpy
+    form's numbers: every funding order, the ATM on or off, prices of 0, NaN and inf, negative treasuries,
+    dead paths, the lines booked pending or directly."""
+    policy, equity, state, alive, share_price, direct = drawn
+    lines = ("btc_sold", "btc_sales_usd", "shares_issued", "atm_proceeds_usd")
+
+    def run():
+        paths = len(alive)
+        fake = _Ledger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
+                       lines=LineBook(lines, paths), **{k: v.copy() for k, v in state.items()})
+        for name in ("_book", "_issue", "_sell_btc", "_atm"):
+            setattr(fake, name, getattr(Ledger, name).__get__(fake))
+        fake.lines._direct = direct
+        fake.lines.book("shares_issued", np.full(paths, 3.0))  # (the day's SBC shares, booked before)
+        with np.errstate(all="ignore"):
+            Ledger._fund(fake, alive, share_price)
+        fake.lines.settle()
+        return [fake.lines.month, fake.lines.total] + [getattr(fake, k) for k in state]
+
+    with pytest.MonkeyPatch.context() as patch:
+        numpy_form, compiled, calls = kernel_forms.both_forms(patch, close_steps.CLOSE_KERNEL, close_kernel,
+                                                              "fund_need", run)
+    assert calls >= 1 or not len(alive)
+    for a, b, what in zip(numpy_form, compiled, ["month", "total"] + list(state)):
+        assert_same_bits(a, b, what)
