@@ -115,7 +115,8 @@ def waterfalls(draw):
     equity = SimpleNamespace(atm_enabled=draw(st.booleans()), atm_max_usd_per_quarter=draw(st.sampled_from([0.0, 5e7])),
                              atm_max_dilution_pct_per_quarter=draw(st.sampled_from([0.0, 10.0])),
                              atm_min_price_to_nav=draw(st.sampled_from([0.0, 1.0])),
-                             atm_min_price_usd=draw(st.sampled_from([0.0, 1e-4])), atm_fee=draw(st.sampled_from([0.0, 0.02, 1.0])))
+                             atm_min_price_usd=draw(st.sampled_from([0.0, 1e-4])),
+                             atm_fee=draw(st.sampled_from([0.0, 0.02, 1.0])))
     state = {k: col(amount) for k in ("cash_usd", "treasury_btc", "atm_used_usd", "atm_shares_issued",
                                       "quarter_start_shares", "shares", "equity_usd")}
     state["price_usd"], state["nav_per_share_usd"] = col(price), col(price)
@@ -151,3 +152,27 @@ def test_fund_same_bits(drawn):
     assert calls >= 1 or not len(alive)
     for a, b, what in zip(numpy_form, compiled, ["month", "total"] + list(state)):
         assert_same_bits(a, b, what)
+
+
+# --------------------------------------------------------------------------- the compiled day's tables of +0.0
+def test_tables_of_zero_skipped_give_the_tables_read(monkeypatch):
+    """The compiled day told which cohort tables are the ledger's +0.0 (not read) books what it books when
+    told none is (every table read), state by state and output by output; both kinds of day occur."""
+    from simulator import engine
+    from simulator.finance import operations_kernel
+    from tests.test_operations_kernel import _state
+    monkeypatch.setattr(operations_call.OPERATIONS_KERNEL, "for_call", lambda *a, **kw: operations_kernel)
+    book_day, close = operations_kernel.book_day, Ledger.close_day
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=4", "fleet[0].retired=2026-10-01"])
+
+    def run(read_all: bool):
+        bits, days = [], []
+        monkeypatch.setattr(operations_kernel, "book_day", lambda *a: bits.append(a[-1]) or book_day(
+            *a[:-1], 0 if read_all else a[-1]))
+        monkeypatch.setattr(Ledger, "close_day", lambda self, cal: close(self, cal) or days.append(_state(self)))
+        res = engine.simulate(scenario, keep_paths=4, workers=1)
+        return res, days, bits
+    (a, days_a, bits), (b, days_b, _) = run(False), run(True)
+    assert set(bits) == {0, 6}  # days with deliveries and purchases, days without
+    assert days_a == days_b
+    kernel_forms.assert_same_runs((a.path_metrics, a.monthly, a.daily), (b.path_metrics, b.monthly, b.daily))

@@ -1,5 +1,5 @@
-"""The close's small steps, compiled: the day's stock compensation grant, the flow lines' settlement, an ATM raise and the funding
-waterfall's cash need and BTC sale.
+"""The close's small steps, compiled: the day's stock compensation grant, the flow lines' settlement, an
+ATM raise and the funding waterfall's cash need and BTC sale.
 
 The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
 _stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
@@ -100,7 +100,8 @@ def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def fund_need(min_cash, cash, alive, out):
-    """``out ← max(min_cash − cash, 0.0) × alive`` [USD]; returns how many are nonzero or NaN (numpy's ``any()``)."""
+    """``out ← max(min_cash − cash, 0.0) × alive`` [USD]; returns how many are nonzero or NaN (numpy's
+    ``any()``)."""
     nonzero = 0
     for p in range(cash.shape[0]):
         need = maximum(min_cash - cash[p], 0.0) * (1.0 if alive[p] else 0.0)

@@ -123,15 +123,17 @@ def book(ledger, f, day: int, kernel) -> None:
     if cost.flags.writeable:  # (read-only once CohortBookValues has priced it: one argument type either way)
         cost = cost.view()
         cost.flags.writeable = False
+    tables = [_cohort_table(a, fixed.no_units) for a in (f.retired_units, f.lost_units, f.delivered_units,
+                                                          f.purchase_capex_usd)]
     status = kernel.book_day(
-        rows, L.alive, out, *(_cohort_table(a, fixed.no_units) for a in (
-            f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd)), L.units, cost, units_out, cost_out,
+        rows, L.alive, out, *tables, L.units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
-        fixed.by_revenue, fixed.dcf, new_month)
+        fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
+        | (kernel.NO_PURCHASES if tables[3] is fixed.no_units else 0))
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
                          else None)
