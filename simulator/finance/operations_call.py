@@ -132,7 +132,8 @@ def book(ledger, f, day: int, kernel) -> None:
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
-        fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
+        fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
+        | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
         | (kernel.NO_PURCHASES if tables[3] is fixed.no_units else 0))
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES

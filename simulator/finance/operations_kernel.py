@@ -53,8 +53,8 @@ CASH, TREASURY, EQUITY, MONTH_BTC, EBITDA, SHARE_MINING, SHARE_HOSTING, SHARE_HP
 OUT_ROWS = 8
 #: Bits of the returned status.
 UNITS_CHANGED, COST_CHANGED, SEGMENT_SHARES = 1, 2, 4
-#: Bits of ``zero_tables``: the delivered units, the purchase capex are +0.0.
-NO_DELIVERIES, NO_PURCHASES = 2, 4
+#: Bits of ``zero_tables``: the retired units, the delivered units, the purchase capex are +0.0.
+NO_RETIRED, NO_DELIVERIES, NO_PURCHASES = 1, 2, 4
 #: Rows of the ``rows`` table ``(ROWS, paths)``: the masked day's flows, then the ledger's inputs (the
 #: previous close's BTC price, the pledged BTC, cash, treasury BTC, equity and the month's BTC so far).
 (PRICE, MINED, MINING_REV, HOSTING_REV, POWER, POWER_CREDIT, DR_CREDIT, TRANSMISSION, HOSTING_POWER, HOSTING_COST,
@@ -117,25 +117,34 @@ def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _any_leaving(retired, lost, no_retired):
+    """``(retired + lost).any()`` (NaN counts as nonzero), the sums taken one by one, not stored."""
+    for c in range(lost.shape[0]):
+        for p in range(lost.shape[1]):
+            if (0.0 if no_retired else retired[c, p]) + lost[c, p] != 0.0:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day, fraction_next,
               start_day, day, zero_tables):
     """``Ledger._book_assets``' machines: write-offs, units and unit costs, depreciation, purchase capex.
     Returns ``(removed, depreciation, purchase capex, status)``; ``units_out``/``cost_out`` hold the new
     arrays where the status says they changed (the numpy form keeps the same objects otherwise).
-    ``zero_tables``' bits (:data:`NO_DELIVERIES`, :data:`NO_PURCHASES`) say which tables are the caller's
-    table of +0.0, whose test and sum are known without reading it (the lost units are a table every day)."""
+    ``zero_tables``' bits (:data:`NO_RETIRED`, :data:`NO_DELIVERIES`, :data:`NO_PURCHASES`) say which tables
+    are the caller's table of +0.0, whose test and sum are known without reading it (the retired units read
+    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored."""
     cohorts, paths = units.shape
     removed, status = np.zeros(paths), 0
-    leaving = np.empty((cohorts, paths))
-    for c in range(cohorts):
-        for p in range(paths):
-            leaving[c, p] = retired[c, p] + lost[c, p]
-    if _any(leaving):
+    no_retired = zero_tables & NO_RETIRED != 0  # (then +0.0 stands for the table's every element)
+    if _any_leaving(retired, lost, no_retired):
         for c in range(cohorts):
             phi = fraction_day[c, 0]
             for p in range(paths):
-                removed[p] = removed[p] + minimum(leaving[c, p], units[c, p]) * (cost[c, p] * phi)
-                units_out[c, p] = maximum(units[c, p] - leaving[c, p], 0.0)
+                leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
+                units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
         units, status = units_out, UNITS_CHANGED
     any_delivered = False
     for c in range(0 if zero_tables & NO_DELIVERIES else cohorts):  # (+0.0 > 0 nowhere)
