@@ -177,3 +177,62 @@ def test_tables_of_zero_skipped_give_the_tables_read(monkeypatch):
     assert {0, 6, 7} <= set(bits), set(bits)
     assert days_a == days_b
     kernel_forms.assert_same_runs((a.path_metrics, a.monthly, a.daily), (b.path_metrics, b.monthly, b.daily))
+
+
+# --------------------------------------------------------------------------- the asset pools' table
+def _pools_before(fixed, f, day, new_month, paths):
+    """``operations_call._pools`` at the base commit: every pool's rows, every day."""
+    pools, spent = fixed.pools, [f.expansion_capex_usd]
+    for j in range(len(f.hpc_building_capex_usd)):
+        spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
+    active, changes = [], []
+    for pool, s in zip(pools, spent):
+        on, change = pool.open_step(day, new_month, s)
+        active.append(on)
+        changes.append(change)
+    bases = [p.base_usd for p in pools]
+    has_change = [change is not None for change in changes]
+    if any(has_change):
+        changes = [b if change is None else np.broadcast_to(change, (paths,)) for b, change in zip(bases, changes)]
+    else:
+        changes = bases
+    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes,
+                           out=np.empty(5 * len(pools) * paths))
+    return table.reshape(5, len(pools), paths), np.array(active + has_change)
+
+
+def test_pools_table_holds_what_the_kernel_reads():
+    """Idle pools, pools spending, placing in service on a new month and a dated change falling due: the rows
+    the kernel reads (a stepping pool's, a change where flagged) and the flags are the base commit's."""
+    from simulator.finance.books import AssetPool
+    paths, rng = 3, np.random.default_rng(7)
+
+    def ledger_pools():
+        pools = [AssetPool(0.01, paths) for _ in range(5)]  # (a life of 4 days: changes fall due within the test)
+        pools[1].place_in_service(np.array([5.0, -0.0, 2.0]), 0)
+        return pools
+    new, old = ledger_pools(), ledger_pools()
+    fixed_new = SimpleNamespace(pools=new, pool_table=np.full(5 * 5 * paths, np.nan))
+    fixed_old = SimpleNamespace(pools=old)
+    seen = set()
+    for day in range(1, 14):
+        spend = [rng.choice([0.0, 0.0, 1.5, -0.0, np.nan], paths) for _ in range(5)]
+        spend[0] = np.zeros(paths)  # (one pool idle throughout)
+        f = SimpleNamespace(expansion_capex_usd=spend[0], hpc_building_capex_usd=np.array(spend[1::2]),
+                            hpc_gpu_capex_usd=np.array(spend[2::2]))
+        new_month = day % 5 == 0
+        table, flags = operations_call._pools(fixed_new, f, day, new_month, paths)
+        want, want_flags = _pools_before(fixed_old, f, day, new_month, paths)
+        assert_same_bits(flags, want_flags)
+        for k in range(5):
+            if flags[k]:
+                assert_same_bits(table[:4, k], want[:4, k], f"day {day} pool {k}")
+            if flags[5 + k]:
+                assert_same_bits(table[4, k], want[4, k], f"day {day} pool {k} change")
+        seen |= {("on", bool(x)) for x in flags[:5]} | {("change", bool(x)) for x in flags[5:]}
+        for pools in (new, old):  # the kernel's new state, the same on both sides
+            for k, pool in enumerate(pools):
+                if flags[k]:
+                    pool.book_usd = pool.book_usd + spend[k] * 0.5
+                    pool.in_progress_usd = pool.in_progress_usd + spend[k]
+    assert seen == {("on", True), ("on", False), ("change", True), ("change", False)}

@@ -170,21 +170,20 @@ def _is_plus_zero(v: float) -> bool:
 
 def _pools(fixed, f, day: int, new_month: bool, paths: int):
     """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
-    due today; ``(2 pools,)`` flags (steps today, then has a change)."""
+    due today; ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its
+    rows written (the kernel reads no other: an idle pool charges +0.0 and keeps its state), and its change
+    row only if it has one."""
     pools, spent = fixed.pools, [f.expansion_capex_usd]
     for j in range(len(f.hpc_building_capex_usd)):
         spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
-    active, changes = [], []
-    for pool, s in zip(pools, spent):
+    table = fixed.pool_table.reshape(5, len(pools), paths)
+    flags = np.zeros(2 * len(pools), dtype=bool)
+    for k, (pool, s) in enumerate(zip(pools, spent)):
         on, change = pool.open_step(day, new_month, s)
-        active.append(on)
-        changes.append(change)
-    bases = [p.base_usd for p in pools]
-    has_change = [change is not None for change in changes]
-    if any(has_change):
-        changes = [b if change is None else np.broadcast_to(change, (paths,)) for b, change in zip(bases, changes)]
-    else:  # (no change today: the rows are not read)
-        changes = bases
-    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes,
-                           out=fixed.pool_table)
-    return table.reshape(5, len(pools), paths), np.array(active + has_change)
+        if on:
+            table[0, k], table[1, k], table[2, k], table[3, k] = pool.book_usd, pool.base_usd, pool.in_progress_usd, s
+            flags[k] = True
+        if change is not None:
+            table[4, k] = change
+            flags[len(pools) + k] = True
+    return table, flags
