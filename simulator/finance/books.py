@@ -43,17 +43,20 @@ class LineBook:
         self.total = np.zeros((len(names), paths))
         self._today = np.zeros((len(names), paths))
         self._pending: set[int] = set()
+        self._rows = list(zip(self.month, self.total))  # each line's row views (the tables are filled in place)
 
     def book(self, line: str, amount) -> None:
         """Add ``amount`` to ``line``'s month and total (as of the next :meth:`settle`)."""
         i = self.index[line]
         if self._direct:  # (the same additions, at once)
-            np.add(self.month[i], amount, out=self.month[i])
-            np.add(self.total[i], amount, out=self.total[i])
+            month, total = self._rows[i]
+            np.add(month, amount, out=month)
+            np.add(total, amount, out=total)
             return
         if i in self._pending:  # a second amount today: the first goes in first
-            np.add(self.month[i], self._today[i], out=self.month[i])
-            np.add(self.total[i], self._today[i], out=self.total[i])
+            month, total = self._rows[i]
+            np.add(month, self._today[i], out=month)
+            np.add(total, self._today[i], out=total)
         self._today[i] = amount
         self._pending.add(i)
 

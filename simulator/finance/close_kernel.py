@@ -1,4 +1,5 @@
-"""The close's small steps, compiled: the day's stock compensation grant and the flow lines' settlement.
+"""The close's small steps, compiled: the day's stock compensation grant, the flow lines' settlement, an
+ATM raise and the funding waterfall's cash need and BTC sale.
 
 The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
 _stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
@@ -14,6 +15,12 @@ order per path, so every number is theirs bit for bit (tests/test_close_kernel.p
   running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
   ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
   (round to nearest gives ``−0.0`` only for ``−0.0 + −0.0``), so skipping it changes no bit.
+
+* :func:`fund_need` and :func:`sell_btc`: the funding waterfall's cash need ``max(c_min − cash, 0) × alive``
+  (numpy's ``maximum``: a NaN kept, a tie giving ``+0.0``; the boolean as 1.0 or 0.0) and its BTC sale
+  ``min(min(T, need / P), T)`` at the day's close ``P`` [BTC, USD/BTC], proceeds ``btc × P``, treasury
+  ``T − btc`` and cash ``cash + proceeds``, then the need again from the new cash
+  (:meth:`~simulator.finance.ledger.Ledger._fund` and ``_sell_btc``).
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_steps.CLOSE_KERNEL` once a run's closes pay for it.
@@ -89,3 +96,29 @@ def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic
         out[2, p], out[3, p] = used[p] + gross, issued[p] + shares
         out[4, p] = basic[p] + shares
         out[5, p], out[6, p] = cash[p] + net, equity[p] + net
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fund_need(min_cash, cash, alive, out):
+    """``out ← max(min_cash − cash, 0.0) × alive`` [USD]; returns how many are nonzero or NaN (numpy's
+    ``any()``)."""
+    nonzero = 0
+    for p in range(cash.shape[0]):
+        need = maximum(min_cash - cash[p], 0.0) * (1.0 if alive[p] else 0.0)
+        out[p] = need
+        if need != 0.0:
+            nonzero += 1
+    return nonzero
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sell_btc(min_cash, need, treasury, price, cash, alive, out):
+    """The waterfall's BTC sale for ``need`` [USD]: ``out`` rows the BTC sold, the proceeds [USD], the new
+    treasury [BTC] and cash [USD], then the need from that cash (``out[4]`` may be ``need`` itself)."""
+    for p in range(need.shape[0]):
+        wanted = minimum(treasury[p], need[p] / price[p])
+        btc = minimum(wanted, treasury[p])
+        proceeds = btc * price[p]
+        left = cash[p] + proceeds
+        out[0, p], out[1, p], out[2, p], out[3, p] = btc, proceeds, treasury[p] - btc, left
+        out[4, p] = maximum(min_cash - left, 0.0) * (1.0 if alive[p] else 0.0)

@@ -6,7 +6,8 @@ form's fixed cost in paths' worth: :data:`NUMPY_SBC_COST` for the stock compensa
 numpy calls at 500 paths against ~3 µs compiled) and
 :data:`NUMPY_SETTLE_COST` for a :class:`~simulator.finance.books.LineBook`'s settlement (three passes
 over every line, ~12 µs at 47 lines × 500 paths, against one pass over the lines booked), and
-:data:`NUMPY_ATM_COST` for an ATM raise (~25 numpy calls).
+:data:`NUMPY_ATM_COST` for an ATM raise (~25 numpy calls), :data:`NUMPY_FUND_COST` for the funding
+waterfall's need and BTC sale.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ CLOSE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_kernel")
 NUMPY_SBC_COST = 512
 NUMPY_SETTLE_COST = 256
 NUMPY_ATM_COST = 512
+#: The funding waterfall's numpy cost around its sources in paths' worth (~10 numpy calls a source).
+NUMPY_FUND_COST = 256
 #: The stock compensation's trailing window of share prices [days] (``Ledger.share_price_ring``).
 SBC_WINDOW_DAYS = 30
 
@@ -69,3 +72,34 @@ def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
     L._book("atm_proceeds_usd", net)
     L.cash_usd, L.equity_usd = out[5], out[6]
     return net
+
+
+def fund(ledger, alive, price_for_issuance) -> bool:
+    """:meth:`~simulator.finance.ledger.Ledger._fund` with its cash need and BTC sale compiled (an ATM raise
+    through ``Ledger._atm``), the ledger's state reassigned and its lines booked as the numpy form does;
+    False: run the numpy form. The need is computed again only where a later source reads it: from the
+    same cash it is the same array (a source that moved nothing, or the last one's)."""
+    L = ledger
+    if L.cash_usd.shape != (L.paths,) or np.shape(L.price_usd) != (L.paths,):
+        return False
+    kernel = CLOSE_KERNEL.for_call(L.paths, NUMPY_FUND_COST)
+    if kernel is None:
+        return False
+    policy = L.cfg.treasury_policy
+    min_cash, sources = float(policy.min_cash_usd), policy.funding_order
+    need = np.empty(L.paths)
+    if not kernel.fund_need(min_cash, L.cash_usd, alive, need):
+        return True  # (nothing needed: each source would move 0)
+    for k, source in enumerate(sources):
+        if source == "sell_btc":
+            out = np.empty((5, L.paths))
+            kernel.sell_btc(min_cash, need, L.treasury_btc, L.price_usd, L.cash_usd, alive, out)
+            L._book("btc_sold", out[0])
+            L._book("btc_sales_usd", out[1])
+            L.treasury_btc, L.cash_usd, need = out[2], out[3], out[4]
+        elif L.cfg.equity.atm_enabled:
+            L._atm(need, price_for_issuance)
+            if k < len(sources) - 1:
+                need = np.empty(L.paths)
+                kernel.fund_need(min_cash, L.cash_usd, alive, need)
+    return True

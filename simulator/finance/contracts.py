@@ -62,6 +62,7 @@ class ContractValuer:
         self.life_years = np.array([_life_years(p.revenue, dcf_years) for p in projects])
         self._life_days = [int(np.ceil(life * units.DAYS_PER_YEAR)) for life in self.life_years]  # the first age worth 0
         self.completed_day = np.full((n, paths), np.nan)
+        self._waiting = n * paths  # completions not yet seen (NaN days)
         self.ended = np.zeros((n, paths), dtype=bool)
         self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # pv_parts by project
 
@@ -69,9 +70,12 @@ class ContractValuer:
         """Record what the day revealed: completions (their day) and leases that ended."""
         if not self.projects:
             return
-        first = np.asarray(completed, dtype=bool) & np.isnan(self.completed_day)
-        if np.count_nonzero(first):  # (else the where would copy the same days: most days complete nothing)
-            self.completed_day = np.where(first, float(day), self.completed_day)
+        # (every project completed on every path, or no completion flag today: nothing is first)
+        if self._waiting and np.count_nonzero(completed):
+            first = np.asarray(completed, dtype=bool) & np.isnan(self.completed_day)
+            if n := np.count_nonzero(first):  # (else the where would copy the same days: most days complete nothing)
+                self.completed_day = np.where(first, float(day), self.completed_day)
+                self._waiting -= n  # (each first completion turns one NaN into its day)
         lease_ended = np.asarray(lease_ended, dtype=bool)
         if np.count_nonzero(lease_ended):  # (else |= leaves every flag as it is)
             self.ended |= lease_ended

@@ -24,12 +24,12 @@ a 20-path run after ~150) and after ~0.55 s otherwise (a small run never).
 """
 from __future__ import annotations
 
+import math
 import weakref
 
 import numpy as np
 
 from simulator import units
-from simulator.columns import is_broadcast_zero
 from simulator.lazy_kernel import LazyKernel
 
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
@@ -70,6 +70,20 @@ class _Fixed:
         paths, projects = L.paths, len(L.hpc_pools)
         self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
         self.hpc, self.pool_table = np.empty((4 * projects, paths)), np.empty(5 * len(self.pools) * paths)
+        self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
+
+    def scratch(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A table to write the day's new ``like`` into (every element the kernel reads is written first):
+        the same one day after day while the ledger keeps its own (a fresh 80 kB table a day costs its
+        allocation and first touch), a new one once :meth:`adopt` handed it over."""
+        table = self._scratch.get(name)
+        if table is None or table.shape != like.shape or table is like:
+            table = self._scratch[name] = np.empty_like(like)
+        return table
+
+    def adopt(self, name: str) -> np.ndarray:
+        """The table :meth:`scratch` gave, now the ledger's: the next day writes into a new one."""
+        return self._scratch.pop(name)
 
 
 _fixed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -98,7 +112,7 @@ def book(ledger, f, day: int, kernel) -> None:
     new_month = L.month_days == 0 and day > 0
     pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
     out = np.empty((kernel.OUT_ROWS + 3 * len(fixed.pools), paths))  # the new state, then the pools'
-    units_out, cost_out = np.empty_like(L.units), np.empty_like(L.unit_cost_usd)
+    units_out, cost_out = fixed.scratch("units", L.units), fixed.scratch("cost", L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
     if fixed.dcf:  # the run rates feed the dcf only
         L.run_rate["mining"].push(f.btc_mined)
@@ -109,22 +123,25 @@ def book(ledger, f, day: int, kernel) -> None:
     if cost.flags.writeable:  # (read-only once CohortBookValues has priced it: one argument type either way)
         cost = cost.view()
         cost.flags.writeable = False
+    tables = [_cohort_table(a, fixed.no_units) for a in (f.retired_units, f.lost_units, f.delivered_units,
+                                                          f.purchase_capex_usd)]
     status = kernel.book_day(
-        rows, L.alive, out, *(_cohort_table(a, fixed.no_units) for a in (
-            f.retired_units, f.lost_units, f.delivered_units, f.purchase_capex_usd)), L.units, cost, units_out, cost_out,
+        rows, L.alive, out, *tables, L.units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
-        fixed.by_revenue, fixed.dcf, new_month)
+        fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
+        | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
+        | (kernel.NO_PURCHASES if tables[3] is fixed.no_units else 0))
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
                          else None)
     if status & kernel.UNITS_CHANGED:
-        L.units = units_out
+        L.units = fixed.adopt("units")
     if status & kernel.COST_CHANGED:
-        L.unit_cost_usd = cost_out
+        L.unit_cost_usd = fixed.adopt("cost")
     if L.hpc_pools:
         L.deferred_revenue_usd = deferred_out
     for k, pool in enumerate(fixed.pools):
@@ -136,30 +153,37 @@ def book(ledger, f, day: int, kernel) -> None:
 def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
     """A ``(cohorts, paths)`` flow table as the kernel takes it (C-ordered and writable, one argument type
     every day): itself, the ledger's table of +0.0 for a broadcast +0.0 (the same floats), else a copy."""
+    if any(a.strides):  # (not one value broadcast: is_broadcast_zero's test, its cheap part first)
+        return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=float)
     if a.flags.c_contiguous and a.flags.writeable:
         return a
-    if a.shape == zeros.shape and is_broadcast_zero(a):
+    if a.shape == zeros.shape and a.size and _is_plus_zero(a.item(0)):
         return zeros
     return np.array(a, dtype=float)
 
 
+def _is_plus_zero(v: float) -> bool:
+    """``v == +0.0`` (not −0.0, not NaN): :func:`simulator.columns.is_broadcast_zero`'s test of its one
+    value, on a Python float (``np.signbit`` of a numpy scalar costs ~1 µs)."""
+    return v == 0.0 and math.copysign(1.0, v) > 0.0
+
+
 def _pools(fixed, f, day: int, new_month: bool, paths: int):
     """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
-    due today; ``(2 pools,)`` flags (steps today, then has a change)."""
+    due today; ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its
+    rows written (the kernel reads no other: an idle pool charges +0.0 and keeps its state), and its change
+    row only if it has one."""
     pools, spent = fixed.pools, [f.expansion_capex_usd]
     for j in range(len(f.hpc_building_capex_usd)):
         spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
-    active, changes = [], []
-    for pool, s in zip(pools, spent):
+    table = fixed.pool_table.reshape(5, len(pools), paths)
+    flags = np.zeros(2 * len(pools), dtype=bool)
+    for k, (pool, s) in enumerate(zip(pools, spent)):
         on, change = pool.open_step(day, new_month, s)
-        active.append(on)
-        changes.append(change)
-    bases = [p.base_usd for p in pools]
-    has_change = [change is not None for change in changes]
-    if any(has_change):
-        changes = [b if change is None else np.broadcast_to(change, (paths,)) for b, change in zip(bases, changes)]
-    else:  # (no change today: the rows are not read)
-        changes = bases
-    table = np.concatenate([p.book_usd for p in pools] + bases + [p.in_progress_usd for p in pools] + spent + changes,
-                           out=fixed.pool_table)
-    return table.reshape(5, len(pools), paths), np.array(active + has_change)
+        if on:
+            table[0, k], table[1, k], table[2, k], table[3, k] = pool.book_usd, pool.base_usd, pool.in_progress_usd, s
+            flags[k] = True
+        if change is not None:
+            table[4, k] = change
+            flags[len(pools) + k] = True
+    return table, flags

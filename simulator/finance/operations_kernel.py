@@ -53,6 +53,8 @@ CASH, TREASURY, EQUITY, MONTH_BTC, EBITDA, SHARE_MINING, SHARE_HOSTING, SHARE_HP
 OUT_ROWS = 8
 #: Bits of the returned status.
 UNITS_CHANGED, COST_CHANGED, SEGMENT_SHARES = 1, 2, 4
+#: Bits of ``zero_tables``: the retired units, the delivered units, the purchase capex are +0.0.
+NO_RETIRED, NO_DELIVERIES, NO_PURCHASES = 1, 2, 4
 #: Rows of the ``rows`` table ``(ROWS, paths)``: the masked day's flows, then the ledger's inputs (the
 #: previous close's BTC price, the pledged BTC, cash, treasury BTC, equity and the month's BTC so far).
 (PRICE, MINED, MINING_REV, HOSTING_REV, POWER, POWER_CREDIT, DR_CREDIT, TRANSMISSION, HOSTING_POWER, HOSTING_COST,
@@ -115,26 +117,37 @@ def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _any_leaving(retired, lost, no_retired):
+    """``(retired + lost).any()`` (NaN counts as nonzero), the sums taken one by one, not stored."""
+    for c in range(lost.shape[0]):
+        for p in range(lost.shape[1]):
+            if (0.0 if no_retired else retired[c, p]) + lost[c, p] != 0.0:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day, fraction_next,
-              start_day, day):
+              start_day, day, zero_tables):
     """``Ledger._book_assets``' machines: write-offs, units and unit costs, depreciation, purchase capex.
     Returns ``(removed, depreciation, purchase capex, status)``; ``units_out``/``cost_out`` hold the new
-    arrays where the status says they changed (the numpy form keeps the same objects otherwise)."""
+    arrays where the status says they changed (the numpy form keeps the same objects otherwise).
+    ``zero_tables``' bits (:data:`NO_RETIRED`, :data:`NO_DELIVERIES`, :data:`NO_PURCHASES`) say which tables
+    are the caller's table of +0.0, whose test and sum are known without reading it (the retired units read
+    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored."""
     cohorts, paths = units.shape
     removed, status = np.zeros(paths), 0
-    leaving = np.empty((cohorts, paths))
-    for c in range(cohorts):
-        for p in range(paths):
-            leaving[c, p] = retired[c, p] + lost[c, p]
-    if _any(leaving):
+    no_retired = zero_tables & NO_RETIRED != 0  # (then +0.0 stands for the table's every element)
+    if _any_leaving(retired, lost, no_retired):
         for c in range(cohorts):
             phi = fraction_day[c, 0]
             for p in range(paths):
-                removed[p] = removed[p] + minimum(leaving[c, p], units[c, p]) * (cost[c, p] * phi)
-                units_out[c, p] = maximum(units[c, p] - leaving[c, p], 0.0)
+                leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
+                units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
         units, status = units_out, UNITS_CHANGED
     any_delivered = False
-    for c in range(cohorts):
+    for c in range(0 if zero_tables & NO_DELIVERIES else cohorts):  # (+0.0 > 0 nowhere)
         for p in range(paths):
             any_delivered = any_delivered or delivered[c, p] > 0
     if any_delivered:
@@ -150,7 +163,8 @@ def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_o
         for p in range(paths):
             charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
             depreciation[p] = depreciation[p] + units[c, p] * charge
-    return removed, depreciation, rows_sum(purchase), status
+    # (rows of +0.0 summed from +0.0 give +0.0)
+    return removed, depreciation, np.zeros(paths) if zero_tables & NO_PURCHASES else rows_sum(purchase), status
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -178,7 +192,7 @@ def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, de
 @njit(cache=True, nogil=True, error_model="numpy")
 def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
              fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
-             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month):
+             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
     ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
@@ -189,14 +203,15 @@ def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, 
     ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`), ``pool_flags`` ``(2 pools,)``
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
     :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
-    ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares.
+    ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares;
+    ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all).
     """
     paths, n_pools = alive.shape[0], pools.shape[1]
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
     _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
         retired, lost, delivered, purchase, units, cost, units_out, cost_out,
-        fraction_day, fraction_next, start_day, day)
+        fraction_day, fraction_next, start_day, day, zero_tables)
     dep = np.empty((n_pools, paths))
     _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, out[OUT_ROWS:], dep)
     if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
