@@ -71,7 +71,7 @@ from simulator.reporting import Reporter, SharedTables, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
-from simulator.workers import LocalQuantiles, auto_workers, can_fork, run_in_workers
+from simulator.workers import LocalQuantiles, auto_workers, can_fork, chunk_workers, run_in_workers
 
 #: Days of failure draws (2 a cohort a day) drawn at a time: blocks of a few MB per 1,000 paths,
 #: drawn into the memory of the previous block (the draws do not depend on the block split).
@@ -597,7 +597,7 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     check_input_models(scenario, ids)
     if workers is None:
         workers = auto_workers(len(ids))
-    workers = max(1, min(int(workers), len(ids))) if can_fork() else 1
+    workers = chunk_workers(workers, len(ids)) if can_fork() else 1
     columns = daily_columns(scenario)
     dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     if workers == 1:

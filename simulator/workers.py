@@ -60,6 +60,25 @@ def can_fork() -> bool:
             and threading.current_thread() is threading.main_thread())
 
 
+#: The fewest paths a worker is given (a run of fewer has them all in one process). numpy adds an
+#: ``(rows, 1)`` table's rows pairwise (it is one contiguous run) but a ``(rows, ≥ 2)`` table's one by one,
+#: so a one-path chunk's sums over cohorts, hours or debts could differ in the last bit from the same
+#: path's in a larger chunk (review 10); with chunks of two or more, every worker count gives the same bytes.
+MIN_CHUNK_PATHS = 2
+
+
+def chunk_workers(workers: int, paths: int) -> int:
+    """The processes a run of ``paths`` takes when ``workers`` are asked for: at most one per
+    :data:`MIN_CHUNK_PATHS` paths, at least 1.
+
+    Examples
+    --------
+    >>> chunk_workers(2, 3), chunk_workers(3, 5), chunk_workers(3, 6), chunk_workers(4, 1)
+    (1, 2, 3, 1)
+    """
+    return max(1, min(int(workers), paths // MIN_CHUNK_PATHS))
+
+
 def auto_workers(paths: int) -> int:
     """Worker processes for a run of ``paths``: one per usable CPU, at least
     :data:`MIN_PATHS_PER_WORKER` paths each, and 1 where workers cannot be forked."""

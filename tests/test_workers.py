@@ -313,3 +313,16 @@ def test_a_worker_orphaned_before_asking_to_die_with_its_parent_exits():
             os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("paths, n", [(3, 2), (5, 3), (5, 2)])
+def test_no_worker_is_given_one_path(paths, n):
+    """Review 10: a one-path chunk added its cohorts', hours' and debts' rows pairwise (numpy sums an
+    ``(rows, 1)`` table as one contiguous run), so MARA's share price on 3 paths × 2 workers differed
+    in the last bit from one process's. Chunks now hold two paths or more (workers.MIN_CHUNK_PATHS)."""
+    s = load_scenario(str(SCENARIOS / "companies" / "mara.yaml"), ["horizon_days=120"])
+    one, many = simulate(s, paths=paths, keep_paths=paths, workers=1), simulate(s, paths=paths, keep_paths=paths, workers=n)
+    for name, values in one.path_metrics.items():
+        assert np.asarray(many.path_metrics[name]).tobytes() == np.asarray(values).tobytes(), name
+    pd.testing.assert_frame_equal(many.daily, one.daily, check_exact=True)
+    assert workers.chunk_workers(n, paths) == min(n, paths // workers.MIN_CHUNK_PATHS)
