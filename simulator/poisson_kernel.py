@@ -57,8 +57,8 @@ and ``k ln(t/k) ≤ t − k``); ``|(k/t − 1)² − k/t²| ≤ max((k/t − 1)�
 *The rest, within* ``S =`` :data:`_BRACKET_SLACK` ``= 1e-9`` *added to |R|'s bound:* ``pdtr(k, λ)`` is
 cephes' ``igamc(k + 1, λ)``, documented (scipy's ``cephes/igam.c``) to 1.9e-14 relative (peak, a in
 [0.5, 100], x ≤ 100), or ``1 − igam`` where ``x < a``, ``igam`` to 9.9e-14: ≤ 1e-13 absolute, twice
-(``T`` and ``F``); beyond a = 100 (its uniform expansion) tests/test_poisson_bracket.py measures it
-within 1e-13 of a 40-digit sum over this range; the pmf estimate ``f`` (numba's exp/log
+(``T`` and ``F``); outside a, x ≤ 100 (a > 100: its uniform expansion; or x > 100) the accuracy is not
+documented, and tests/test_poisson_bracket.py measures it within 1e-13 of a 40-digit sum over this range; the pmf estimate ``f`` (numba's exp/log
 and scipy's ``gammaln``, documented to 3.5e-16 relative: an exponent below 2·10⁴ in size, its error
 < 1.5e-11, so ``f``'s relative error < 2e-11, ``f ≤ 0.1``) enters times ``h (1 + |r|/2) ≤ 2``: < 4e-12;
 rounding ``G``, ``|R|``'s bound and ``low``/``high`` (a few operations on numbers ≤ 2): < 1e-15. Their

@@ -4,8 +4,9 @@ Each function here is the compiled form of a numpy reference that stays the defi
 every small call, :mod:`simulator.lazy_kernel`):
 
 * :func:`order_statistics` — :func:`simulator.results._order_statistics` (below);
-* :func:`moving_sums` — the 30- and 60-day window sums of :meth:`simulator.signals.SignalTracker.block`;
-* :func:`tail_weights` — :meth:`simulator.signals.SignalTracker._underwater`'s lookup;
+* :func:`moving_sums` and :func:`tail_weights` — :func:`signal_columns`' 30/60-day window sums and
+  under-water lookup on their own, so the tests hold each to its numpy form
+  (:meth:`simulator.signals.SignalTracker.block`, :meth:`simulator.signals.SignalTracker._underwater`);
 * :func:`signal_columns` — all six signal columns of a block (the two above, the averages, the flag and
   the sell pressure) in one pass, read from and written into the reporting block itself;
 * :func:`fold_block` — :func:`simulator.reporting.fold_block`, the block's monthly and per-path folds.

@@ -217,6 +217,11 @@ def test_opening_ppe_lines_add_up_to_the_filings_ppe(path):
     booked = o.fleet_book_value_usd + o.site_book_value_usd + o.construction_in_progress_usd
     assert booked == pytest.approx(float(line["net_usd"]), rel=1e-3), \
         f"{path.name}: machines + sites + construction {booked / 1e6:,.1f}M vs the filing's PP&E {line['net_usd'] / 1e6:,.1f}M"
+    # the figure is the filing's as cited in the header (in $ thousands), and the split is the one stated
+    assert f"{float(line['net_usd']) / 1e3:,.0f}k" in path.read_text(), f"{path.name}: net_usd is not the cited filing figure"
+    assert o.fleet_book_value_usd > 0, f"{path.name}: a fleet in service has a book value"
+    if "half sites, half construction" in line["split"]:
+        assert o.site_book_value_usd == o.construction_in_progress_usd, f"{path.name}: the split says half and half"
 
 
 def test_the_ppe_check_covers_iren():
