@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 #: A task's fixed cost per simulated day, in the paths whose per-path cost equals it. Measured on c3b7aca's
-#: six company presets (one process, warm, 730 days, session 30): a run of 250 paths took 0.65–0.72 of the
-#: CPU of the same run at 500 paths, i.e. ``(F + 250) / (F + 500)`` with F ≈ 280.
-FIXED_PATHS = 280.0
+#: HIVE preset (one process, 730 days, the network replayed as in a workflow, session 30): a chunk of 250
+#: paths took 0.26–0.28 s of CPU against 0.33–0.40 s for the whole run of 500, i.e. ``(F + 250) / (F + 500)``
+#: ≈ 0.76 with F ≈ 500 (the contract example's 0.6 and 0.95 ms a day at 100 and 400 paths, session 29,
+#: give F ≈ 410).
+FIXED_PATHS = 500.0
 
 #: The least relative shortening of the predicted end worth one more split (the cost model is good to
 #: about a tenth of a run: a smaller predicted gain is within its error).
