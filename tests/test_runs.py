@@ -13,59 +13,41 @@ from simulator.config import load_scenario
 from simulator.engine import simulate
 from simulator.workflows import runs, schedule
 from simulator.workflows.chunks import ChunkedRun
-from simulator.workflows.schedule import Task, chunk_bounds, makespan, plan, tasks_of
+from simulator.workflows.schedule import longest_first, split_sizes
 
 from conftest import CONTRACT, CONTRACT_120_DAYS, SCENARIOS
 
 
-# ------------------------------------------------------------------ the plan
-def test_makespan_is_list_scheduling():
-    assert makespan([3, 2, 2, 1], 2) == 4  # 3 | 2, then 2 on the first free (the second), 1 on the first
-    assert makespan([1, 1, 1], 3) == 1 and makespan([5], 4) == 5 and makespan([], 2) == 0
-
-
-@pytest.mark.parametrize("paths, chunks", [(500, 1), (500, 2), (500, 3), (7, 3), (3, 3)])
-def test_chunk_bounds_cover_the_paths_once_in_order(paths, chunks):
-    b = chunk_bounds(paths, chunks)
-    assert b[0] == 0 and b[-1] == paths and len(b) == chunks + 1
-    sizes = np.diff(b)
-    assert (sizes > 0).all() and sizes.max() - sizes.min() <= 1
-
-
-def test_every_path_of_every_run_is_in_exactly_one_task():
-    rng = np.random.default_rng(3)
-    for _ in range(40):
-        n, processes = int(rng.integers(1, 9)), int(rng.integers(1, 5))
-        weights, paths = rng.uniform(0.2, 3.0, n).tolist(), rng.integers(1, 900, n).tolist()
-        tasks = plan(weights, paths, processes)
-        for k in range(n):
-            mine = sorted((t.lo, t.hi) for t in tasks if t.run == k)
-            assert mine[0][0] == 0 and mine[-1][1] == paths[k]
-            assert all(a[1] == b[0] for a, b in zip(mine, mine[1:]))
-            assert len(mine) <= max(1, min(processes, paths[k]))
-
-
-def test_the_last_run_is_split_only_where_the_predicted_end_comes_sooner():
+# ------------------------------------------------------------------ the order and the last run's chunks
+def test_the_costliest_run_goes_first_counting_each_tasks_fixed_cost():
     f = schedule.FIXED_PATHS
-    # three equal runs on two processes: the third alone would leave a process idle for a whole run
-    assert plan([1.0] * 3, [500] * 3, 2) == [Task(0, 0, 500), Task(1, 0, 500), Task(2, 0, 250), Task(2, 250, 500)]
-    split, whole = (f + 500) + (f + 250), 2 * (f + 500)
-    assert makespan(tasks_of([1.0] * 3, [500] * 3, [1, 1, 2])[1], 2) == split
-    # ... unless that gain (16 %) is under the least gain asked for
-    assert 0.1 < 1 - split / whole < 0.2
-    assert len(plan([1.0] * 3, [500] * 3, 2, min_gain=0.2)) == 3 and len(plan([1.0] * 3, [500] * 3, 2, min_gain=0.1)) == 4
-    # two equal runs on two processes: nothing to fill; every run whole on one process
-    assert plan([1.0] * 2, [500] * 2, 2) == [Task(0, 0, 500), Task(1, 0, 500)]
-    assert len(plan([1.0] * 3, [500] * 3, 1)) == 3
-    # a run that may not be split stays whole; another is split instead
-    tasks = plan([1.0] * 3, [500] * 3, 2, splittable=[True, True, False])
-    assert Task(2, 0, 500) in tasks and len(tasks) == 4
+    assert longest_first([1.0, 1.0, 1.0], [100, 300, 200]) == [1, 2, 0]
+    assert longest_first([2.0, 1.0], [10, 2 * f]) == [1, 0] and longest_first([2.0, 1.0], [300, 2 * f]) == [0, 1]
+    assert longest_first([1.0, 1.0], [5, 5]) == [0, 1]  # ties keep the runs' order
 
 
-def test_tasks_go_costliest_first_chunks_in_path_order_on_ties():
-    tasks, costs = tasks_of([1.0, 2.0], [100, 100], [2, 1])
-    assert tasks == [Task(1, 0, 100), Task(0, 0, 50), Task(0, 50, 100)]
-    assert costs == sorted(costs, reverse=True)
+@pytest.mark.parametrize("free, paths", [([0.0, 0.0], 500), ([0.0, 37.5, 200.0], 501), ([0.0, 0.0, 0.0, 90.0], 7),
+                                         ([0.0, 499.0], 500), ([3.0], 40)])
+def test_the_chunks_hold_every_path_once_and_end_together(free, paths):
+    per_path = 1.0
+    sizes = split_sizes(free, per_path, paths)
+    assert sum(sizes) == paths and min(sizes) >= 1 and len(sizes) <= len(free)
+    ends = [t + per_path * (schedule.FIXED_PATHS + q) for t, q in zip(sorted(free), sizes)]
+    if len(sizes) > 1:
+        assert max(ends) - min(ends) <= 2 * per_path  # (to a path each side, from rounding)
+        assert max(ends) < sorted(free)[0] + per_path * (schedule.FIXED_PATHS + paths)  # sooner than whole
+
+
+def test_a_split_pays_only_where_another_process_is_free_soon_enough():
+    """Split in two, a run of p paths ends at (Δ + 2F + p)/2 against F + p whole on the free process: sooner
+    while the other process frees within Δ < p (one unit a path here)."""
+    f = schedule.FIXED_PATHS
+    assert split_sizes([0.0, 0.0], 1.0, 500) == [250, 250]
+    assert split_sizes([0.0, 100.0], 1.0, 500) == [300, 200]
+    assert split_sizes([0.0, 499.0], 1.0, 500) == [500]  # (the other's chunk would hold half a path)
+    assert split_sizes([0.0, 600.0], 1.0, 500) == [500]
+    assert split_sizes([0.0, 0.0, 2 * f], 1.0, 500) == [250, 250]  # the third frees too late to help
+    assert split_sizes([0.0], 1.0, 500) == [500]
 
 
 # ------------------------------------------------------------------ a run in chunks
@@ -101,15 +83,15 @@ def test_chunks_in_any_order_give_the_one_process_run_bit_for_bit(contract_120_d
 # ------------------------------------------------------------------ the verbs, 1, 2 and 3 processes
 @pytest.fixture
 def split_everything(monkeypatch):
-    """Every run that may be split cut into one chunk per process (the plan's choices are tested above; here
-    the tasks' execution), the task lists recorded."""
+    """The last run cut into one chunk per process whatever the processes' progress (when to split is tested
+    above; here the chunks' execution), the sizes recorded."""
     seen = []
 
-    def planned(weights, paths, processes, splittable):
-        tasks = tasks_of(weights, paths, [min(processes, n) if ok else 1 for n, ok in zip(paths, splittable)])[0]
-        seen.append(tasks)
-        return tasks
-    monkeypatch.setattr(runs, "plan", planned)
+    def sizes(free, _seconds_per_path, paths):
+        out = [len(b) for b in np.array_split(np.arange(paths), min(len(free), paths))]
+        seen.append(out)
+        return out
+    monkeypatch.setattr(runs, "split_sizes", sizes)
     return seen
 
 
@@ -124,8 +106,8 @@ RANK = ["upgrade", str(CONTRACT), "--replace", "xp-2023", "--rank", "--models",
 @pytest.mark.parametrize("verb", [COMPARE, RANK], ids=["compare", "upgrade-rank"])
 def test_outputs_are_the_same_bytes_on_1_2_and_3_processes(runner, tmp_path, verb, split_everything, monkeypatch):
     """compare's files and ``upgrade --rank``'s table with ``--workers`` 1 (one process, runs one after
-    another), 2 and 3 (runs split into chunks: every task list seen holds chunks), and 2 with no run in
-    shared memory (every run whole and pickled back), byte for byte."""
+    another), 2 and 3 (the last run split into a chunk a process), and 2 with no run in shared memory
+    (every run whole and pickled back), byte for byte."""
     from simulator.cli import main
 
     outputs = {}
@@ -140,6 +122,5 @@ def test_outputs_are_the_same_bytes_on_1_2_and_3_processes(runner, tmp_path, ver
                                         if verb[0] == "compare" else [])
         assert json.loads(result.stdout)
     assert outputs["2"] == outputs["1"] and outputs["3"] == outputs["1"] and outputs["2-pickled"] == outputs["1"]
-    assert len(split_everything) == 3  # (--workers 1 plans nothing: the runs go one after another)
-    assert [len(tasks) / len({t.run for t in tasks}) for tasks in split_everything] == [2, 3, 1]
-    # (--workers 3: 3 chunks a run; with no shared memory every run is whole)
+    # (--workers 1: the runs one after another; with no shared memory the last run goes whole)
+    assert split_everything == [[4, 3], [3, 2, 2]]

@@ -6,14 +6,15 @@ paths and 0.95 at 400, measured in session 29), which each of a run's worker pro
 (:mod:`simulator.workers`) pays again, so splitting one such run's paths over 2 processes saves
 little. Whole runs side by side pay it once per run: with more than one run and processes that may
 be forked, the runs are tasks shared by ``workers`` forked processes (default: one per usable CPU,
-from :data:`MIN_PATH_DAYS` path-days in all), each process taking the next task as soon as it is
-free, the costliest first; so that no process idles at the end while another finishes a whole run,
-the runs that start last may be split into chunks of their paths, a task each
-(:mod:`simulator.workflows.schedule` decides, :mod:`simulator.workflows.chunks` simulates them).
-The results come back in the order of the scenarios, the same bit for bit as the runs one after
-another in one process: a run's results do not depend on how its paths are split nor on how many
-processes simulate it. With ``workers=1``, a lone run, or where processes cannot be forked, the
-runs go one after another (a lone run with ``workers`` processes of its own).
+from :data:`MIN_PATH_DAYS` path-days in all), each process taking the next as soon as it is free,
+the costliest first; so that no process idles at the end while another finishes a whole run, the
+last run is split into chunks of its paths when a process is left with nothing to take, sized from
+the other processes' progress so that they end together (:mod:`simulator.workflows.schedule`;
+:mod:`simulator.workflows.chunks` simulates a run in chunks). The results come back in the order of
+the scenarios, the same bit for bit as the runs one after another in one process: a run's results do
+not depend on how its paths are split nor on how many processes simulate it. With ``workers=1``, a
+lone run, or where processes cannot be forked, the runs go one after another (a lone run with
+``workers`` processes of its own).
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import collections
 import contextlib
 import multiprocessing
 import os
+import queue
+import time
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -33,7 +36,7 @@ from simulator.progress import stages
 from simulator.results import Results
 from simulator.workers import POLL_S, _die_with_parent, can_fork, frozen_heap, usable_cpus
 from simulator.workflows.chunks import MAX_QUANTILE_BYTES, ChunkedRun, quantile_bytes, shared_bytes
-from simulator.workflows.schedule import plan
+from simulator.workflows.schedule import FIXED_PATHS, Task, longest_first, split_sizes
 
 #: Fewest path-days of all the runs together worth processes side by side (starting them costs ~0.1 s).
 MIN_PATH_DAYS = 2_000
@@ -41,22 +44,22 @@ MIN_PATH_DAYS = 2_000
 #: simulated whole and sent back pickled).
 MAX_SHARED_BYTES = 1 << 30
 
-#: The scenarios, function, options, progress counters (one a task), tasks and runs simulated in chunks of the
-#: runs in progress, read by the forked processes (nothing pickled on the way in).
-_PENDING: tuple = ((), simulate, {}, None, (), {})
+#: The scenarios, function, options, the tasks' counters (start times, path-days done) and the runs simulated
+#: in chunks of the runs in progress, read by the forked processes (nothing pickled on the way in but a task).
+_PENDING: tuple = ((), simulate, {}, ((), ()), {})
 #: A forked process's recorded networks, shared by the runs it simulates (empty in the parent, which runs none).
 _RECORDS = shared_network.Records()
 
 
-def _run_task(i: int):
-    """Task ``i`` of :data:`_PENDING` in a forked process (a whole run, or a chunk of a split one), its
-    path-days done written to its counter; a bad-input error comes back as its parts (an
+def _run_task(slot: int, task: Task):
+    """``task`` in a forked process (a whole run, or a chunk of one simulated in chunks), its start time and
+    path-days done written to its ``slot``'s counters; a bad-input error comes back as its parts (an
     :class:`InputError` does not survive pickling with its position)."""
-    scenarios, run, options, done, tasks, in_chunks = _PENDING
-    task = tasks[i]
+    scenarios, run, options, (began, done), in_chunks = _PENDING
+    began[slot] = time.monotonic()  # (one clock for every process)
 
     def progress(path_days: int, _total: int) -> None:
-        done[i] = path_days
+        done[slot] = path_days
     try:
         with shared_network.sharing(_RECORDS):
             if task.run in in_chunks:
@@ -104,45 +107,133 @@ def _processes(workers: int | None, runs: int, path_days: int) -> int:
 
 def _side_by_side(scenarios: list[Scenario], paths: list[int], processes: int, run, options: dict,
                   progress) -> Iterator[Results]:
-    """The runs as the tasks of :func:`~simulator.workflows.schedule.plan` on ``processes`` forked processes,
-    their results yielded in the scenarios' order (a split run's once its last chunk is in)."""
+    """The runs on ``processes`` forked processes, the costliest first, the last split when a process is
+    left with nothing to take (:class:`_Dispatch`); their results yielded in the scenarios' order."""
     global _PENDING
     quantiles, keep_paths = options.get("daily_quantiles", True), options.get("keep_paths", DEFAULT_KEEP_PATHS)
     as_chunks = _chunked_runs(scenarios, paths, run, keep_paths, quantiles)
-    tasks = plan([run_weight(s) for s in scenarios], paths, processes, as_chunks)
-    chunks = collections.Counter(t.run for t in tasks)
-    in_chunks, parts, ready, shown = {}, collections.defaultdict(dict), {}, 0
     context = multiprocessing.get_context("fork")
-    done = context.Array("q", len(tasks), lock=False)  # path-days done per task, shared with the forks
-    total = sum(n * s.horizon_days for n, s in zip(paths, scenarios))
+    counters = (context.Array("d", len(scenarios) + processes, lock=False),  # a task's start [monotonic s]
+                context.Array("q", len(scenarios) + processes, lock=False))  # and path-days done, by slot
+    in_chunks, parts, ready, shown = {}, collections.defaultdict(dict), {}, 0
     try:
         for k in (k for k, yes in enumerate(as_chunks) if yes):  # their shared memory, before the fork
             seed = scenarios[k].seed if options.get("seed") is None else int(options["seed"])
             in_chunks[k] = ChunkedRun(scenarios[k], paths[k], seed, keep_paths, quantiles)
-        _PENDING = (scenarios, run, options, done, tasks, in_chunks)
+        _PENDING = (scenarios, run, options, counters, in_chunks)
         # (none outlives a killed run, nor one killed while it starts)
-        with frozen_heap(), context.Pool(min(processes, len(tasks)), initializer=_die_with_parent,
-                                         initargs=(os.getpid(),)) as pool:
-            results = pool.imap(_run_task, range(len(tasks)))
-            for i, task in enumerate(tasks):
-                kind, value = _next(results, done, total, progress)
-                if kind == "input":
-                    raise InputError(*value)
-                done[i] = (task.hi - task.lo) * scenarios[task.run].horizon_days
+        with frozen_heap(), context.Pool(processes, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            dispatch = _Dispatch(pool, scenarios, paths, processes, counters, splittable=as_chunks)
+            while not dispatch.finished():
+                task, value = dispatch.next_result(progress)
                 k = task.run
                 parts[k][task.lo] = value
-                if len(parts[k]) == chunks[k]:
+                if dispatch.all_in(k, parts[k]):
                     got = parts.pop(k)
                     ready[k] = in_chunks.pop(k).results([got[lo] for lo in sorted(got)]) if k in in_chunks else got[0]
                 while shown in ready:  # in the scenarios' order
                     yield ready.pop(shown)
                     shown += 1
             if callable(progress):
-                progress(total, total)
+                progress(dispatch.total, dispatch.total)
     finally:
-        _PENDING = ((), simulate, {}, None, (), {})
+        _PENDING = ((), simulate, {}, ((), ()), {})
         for left in in_chunks.values():
             left.close()
+
+
+class _Dispatch:
+    """Hands the runs' tasks to the pool's processes: every run but the last, costliest first, at once
+    (each process takes the next as soon as it is free); the last when a process is left with nothing to
+    take, split by :func:`~simulator.workflows.schedule.split_sizes` over the processes free now or soon
+    (from the tasks' start times and path-days done), or whole where it may not be split."""
+
+    def __init__(self, pool, scenarios: list[Scenario], paths: list[int], processes: int, counters,
+                 splittable: list[bool]):
+        self.pool, self.paths, self.processes = pool, paths, processes
+        self.began, self.done = counters
+        self.days = [s.horizon_days for s in scenarios]
+        self.weights = [run_weight(s) for s in scenarios]
+        self.total = sum(n * d for n, d in zip(paths, self.days))
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.tasks: list[Task] = []
+        self.ended: dict[int, float] = {}  # slot → when its result came [monotonic s]
+        self.chunks: dict[int, int] = {}  # run → its number of tasks, once handed out
+        order = longest_first(self.weights, paths)
+        self.last = order[-1] if splittable[order[-1]] and processes > 1 else None
+        for k in order:
+            if k != self.last:
+                self._submit(Task(k, 0, paths[k]))
+        self._maybe_split()
+
+    def _submit(self, task: Task) -> None:
+        slot = len(self.tasks)
+        self.tasks.append(task)
+        self.chunks[task.run] = self.chunks.get(task.run, 0) + 1
+        self.pool.apply_async(_run_task, (slot, task), callback=lambda value: self.results.put((slot, value)),
+                              error_callback=lambda exc: self.results.put((slot, ("error", exc))))
+
+    def _cost(self, task: Task) -> float:
+        return self.weights[task.run] * (FIXED_PATHS + task.hi - task.lo)
+
+    def _maybe_split(self) -> None:
+        """Hand out the last run once a process has nothing left to take."""
+        running = [slot for slot in range(len(self.tasks)) if slot not in self.ended]
+        if self.last is None or len(running) >= self.processes:
+            return
+        done = [s for s in self.ended if self.began[s] > 0]
+        seconds = sum(self.ended[s] - self.began[s] for s in done) / sum(self._cost(self.tasks[s]) for s in done) \
+            if done else 1.0  # per unit of cost (before any task ends, free times are in units too)
+        now = time.monotonic()
+        free = [0.0] * (self.processes - len(running)) + [self._left(slot, now, seconds if done else None)
+                                                          for slot in running]
+        k, self.last = self.last, None
+        lo = 0
+        for size in split_sizes(sorted(free)[:self.processes], seconds * self.weights[k], self.paths[k]):
+            self._submit(Task(k, lo, lo + size))
+            lo += size
+
+    def _left(self, slot: int, now: float, seconds: float | None) -> float:
+        """A running task's time left: from its rate so far where it has one (and the seconds per unit of cost
+        are known), else from the model."""
+        task = self.tasks[slot]
+        size = (task.hi - task.lo) * self.days[task.run]
+        fraction = self.done[slot] / size
+        if seconds is None:
+            return self._cost(task) * (1 - fraction)
+        elapsed = now - self.began[slot] if self.began[slot] > 0 else 0.0
+        if fraction > 0:
+            return elapsed * (1 - fraction) / fraction
+        return max(seconds * self._cost(task) - elapsed, 0.0)
+
+    def finished(self) -> bool:
+        return self.last is None and len(self.ended) == len(self.tasks)
+
+    def all_in(self, k: int, parts: dict) -> bool:
+        """Whether every task of run ``k`` has come back (``parts``: its results so far)."""
+        return self.last != k and len(parts) == self.chunks[k]
+
+    def next_result(self, progress) -> tuple[Task, object]:
+        """The next task to end and its result; meanwhile ``progress`` is told the path-days done by all."""
+        shown = -1
+        while True:
+            try:
+                slot, (kind, value) = self.results.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                now = int(sum(self.done))
+                if callable(progress) and now > shown:
+                    progress(now, self.total)
+                    shown = now
+        if kind == "input":
+            raise InputError(*value)
+        if kind == "error":
+            raise value
+        self.ended[slot] = time.monotonic()
+        task = self.tasks[slot]
+        self.done[slot] = (task.hi - task.lo) * self.days[task.run]
+        self._maybe_split()
+        return task, value
 
 
 def _chunked_runs(scenarios: list[Scenario], paths: list[int], run, keep_paths: int,
@@ -170,16 +261,3 @@ def run_weight(scenario: Scenario) -> float:
     hourly = sum(site.power.contract != "fixed" for site in scenario.sites)
     debts = len(scenario.company.debt) if scenario.company is not None else 0
     return scenario.horizon_days * (1 + hourly / 2 + len(scenario.hpc) / 8 + debts / 32)
-
-
-def _next(results, done, total: int, progress):
-    """The next task's outcome; meanwhile ``progress`` is told the path-days done by all the tasks."""
-    shown = -1
-    while True:
-        try:
-            return results.next(timeout=POLL_S)
-        except multiprocessing.TimeoutError:
-            now = sum(done)
-            if callable(progress) and now > shown:
-                progress(now, total)
-                shown = now

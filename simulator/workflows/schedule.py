@@ -1,24 +1,23 @@
-"""Which of a workflow's side-by-side runs to split into chunks of paths, and the order of the tasks.
+"""The order of a workflow's side-by-side runs, and the chunks the last one is split into.
 
 A workflow's runs (:mod:`simulator.workflows.runs`) are handed as tasks to a few forked processes,
-each taking the next task of a list as soon as it is free (list scheduling). Whole runs in a list
-sorted costliest first leave little idle time except at the end: the last run to start may still
-run on one process long after the others have nothing left to do. Splitting that run's paths into
-chunks, one task each, fills the idle processes; but every task pays its run's fixed cost per
-simulated day again (SimPy, Python and numpy dispatch, about as much as :data:`FIXED_PATHS` paths
-cost), so a run is split only where the predicted end of the whole workflow comes sooner.
+each taking the next task as soon as it is free, the costliest first (:func:`longest_first`). That
+leaves little idle time except at the end: the last run to start may still run on one process long
+after the others have nothing left to do. So the last run is not handed out whole: when a process
+is left with nothing to take, the run is split into chunks of its paths (:func:`split_sizes`), one
+for each process that, free now or soon, makes the run end sooner, sized so that they all end
+together. The sizes are decided then, from the other processes' progress, not in advance: the cost
+model below is good to about a tenth of a run, less than the gain at stake.
 
 Model: a task of ``q`` paths of a run of weight ``w`` takes ``w × (FIXED_PATHS + q)`` (``w``: the
-run's days × its relative cost per path-day, :func:`simulator.workflows.runs.run_weight`). The
-plan starts from whole runs and, while the predicted end (:func:`makespan`) improves by at least
-:data:`MIN_GAIN`, takes the best single change of one run's number of chunks (2 … ``processes``
-equal chunks); the tasks then go costliest first (the longest-processing-time rule), ties in the
-runs' order and path order. Only the ``2 × processes`` runs that start last are considered for a split
-(the plan then takes well under a second even for a hundred runs on 16 processes).
+run's days × its relative cost per path-day, :func:`simulator.workflows.runs.run_weight`, times the
+seconds a unit took in the tasks already done). Every task pays its run's fixed cost per simulated
+day again (SimPy, Python and numpy dispatch), about as much as :data:`FIXED_PATHS` paths cost, so a
+chunk of half the paths takes about three quarters of the whole run: a split pays only where
+another process is free or nearly so.
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -28,10 +27,6 @@ from typing import Sequence
 #: ≈ 0.76 with F ≈ 500 (the contract example's 0.6 and 0.95 ms a day at 100 and 400 paths, session 29,
 #: give F ≈ 410).
 FIXED_PATHS = 500.0
-
-#: The least relative shortening of the predicted end worth one more split (the cost model is good to
-#: about a tenth of a run: a smaller predicted gain is within its error).
-MIN_GAIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -43,62 +38,40 @@ class Task:
     hi: int
 
 
-def chunk_bounds(paths: int, chunks: int) -> list[int]:
-    """The edges of ``chunks`` contiguous chunks of ``paths`` paths, as equal as whole paths allow.
+def longest_first(weights: Sequence[float], paths: Sequence[int], fixed_paths: float = FIXED_PATHS) -> list[int]:
+    """The runs' indices, the costliest first (``weight × (fixed_paths + paths)``), so that the last run to
+    start is a short one (the longest-processing-time rule); ties keep the runs' order.
 
-    >>> chunk_bounds(500, 3)
-    [0, 167, 333, 500]
+    >>> longest_first([1.0, 2.0, 1.0], [100, 100, 300])
+    [1, 2, 0]
     """
-    return [round(i * paths / chunks) for i in range(chunks + 1)]
+    return sorted(range(len(weights)), key=lambda k: -weights[k] * (fixed_paths + paths[k]))
 
 
-def tasks_of(weights: Sequence[float], paths: Sequence[int], chunks: Sequence[int],
-             fixed_paths: float = FIXED_PATHS) -> tuple[list[Task], list[float]]:
-    """Run ``k`` in ``chunks[k]`` equal chunks: the tasks costliest first (ties: run, then path order) and
-    their predicted costs."""
-    tasks = [Task(k, lo, hi) for k in range(len(weights))
-             for lo, hi in zip(chunk_bounds(paths[k], chunks[k]), chunk_bounds(paths[k], chunks[k])[1:])]
-    costs = [weights[t.run] * (fixed_paths + t.hi - t.lo) for t in tasks]
-    order = sorted(range(len(tasks)), key=lambda i: -costs[i])  # (stable: ties keep run and path order)
-    return [tasks[i] for i in order], [costs[i] for i in order]
+def split_sizes(free_s: Sequence[float], seconds_per_path: float, paths: int,
+                fixed_paths: float = FIXED_PATHS) -> list[int]:
+    """The chunk sizes of a run of ``paths`` paths for processes free ``free_s`` seconds from now (0: free
+    now), a chunk of ``q`` paths taking ``seconds_per_path × (fixed_paths + q)``: over the ``s`` processes
+    free soonest, the sizes ending together soonest, the first for the process free first; ``[paths]``
+    when one process alone ends soonest.
 
+    With ``s`` processes at ``t_1 … t_s`` the chunks end together at
+    ``E = (Σ t_j + seconds_per_path × (s × fixed_paths + paths)) / s``, chunk ``j`` holding
+    ``(E − t_j) / seconds_per_path − fixed_paths`` paths (at least one each).
 
-def makespan(costs: Sequence[float], processes: int) -> float:
-    """When the last of the tasks ends, taken in order by ``processes`` processes each taking the next task
-    as soon as it is free.
-
-    >>> makespan([3, 2, 2, 1], 2)
-    4
+    >>> split_sizes([0.0, 0.0], 1.0, 500)
+    [250, 250]
+    >>> split_sizes([0.0, 100.0], 1.0, 500)
+    [300, 200]
+    >>> split_sizes([0.0, 600.0], 1.0, 500)
+    [500]
     """
-    free = [0] * processes
-    for cost in costs:
-        heapq.heappush(free, heapq.heappop(free) + cost)
-    return max(free)
-
-
-def plan(weights: Sequence[float], paths: Sequence[int], processes: int, splittable: Sequence[bool] | None = None,
-         fixed_paths: float = FIXED_PATHS, min_gain: float = MIN_GAIN) -> list[Task]:
-    """The tasks of runs of these ``weights`` and ``paths`` for ``processes`` processes, in the order to hand
-    them out (see the module docstring); a run not ``splittable`` (default: all are) stays whole.
-
-    >>> [(t.run, t.lo, t.hi) for t in plan([1.0, 1.0, 1.0], [500, 500, 500], 2)]
-    [(0, 0, 500), (1, 0, 500), (2, 0, 250), (2, 250, 500)]
-    >>> [(t.run, t.lo, t.hi) for t in plan([1.0, 1.0], [500, 500], 2)]
-    [(0, 0, 500), (1, 0, 500)]
-    """
-    chunks = [1] * len(weights)
-    splittable = [True] * len(weights) if splittable is None else splittable
-    whole, costs = tasks_of(weights, paths, chunks, fixed_paths)
-    best = makespan(costs, processes)
-    last = sorted(t.run for t in whole[-2 * processes:])  # splitting a run that starts early only reorders the tasks
-    while True:
-        change = None  # (predicted end, chunks, −run): of equal ends the fewest chunks, then the run that starts last
-        for k in last:
-            for c in range(chunks[k] + 1, (min(processes, paths[k]) if splittable[k] else 1) + 1):
-                trial = chunks[:k] + [c] + chunks[k + 1:]
-                key = (makespan(tasks_of(weights, paths, trial, fixed_paths)[1], processes), c, -k)
-                if change is None or key < change[0]:
-                    change = (key, trial)
-        if change is None or change[0][0] > best * (1 - min_gain):
-            return tasks_of(weights, paths, chunks, fixed_paths)[0]
-        best, chunks = change[0][0], change[1]
+    free = sorted(free_s)
+    best_end, best = free[0] + seconds_per_path * (fixed_paths + paths), [float(paths)]
+    for s in range(2, len(free) + 1):
+        end = (sum(free[:s]) + seconds_per_path * (s * fixed_paths + paths)) / s
+        sizes = [(end - t) / seconds_per_path - fixed_paths for t in free[:s]]
+        if min(sizes) >= 1 and end < best_end:
+            best_end, best = end, sizes
+    edges = [0] + [round(sum(best[:i + 1])) for i in range(len(best) - 1)] + [paths]
+    return [b - a for a, b in zip(edges, edges[1:]) if b > a]
