@@ -181,11 +181,11 @@ class _Dispatch:
         running = [slot for slot in range(len(self.tasks)) if slot not in self.ended]
         if self.last is None or len(running) >= self.processes:
             return
-        done = [s for s in self.ended if self.began[s] > 0]
-        seconds = sum(self.ended[s] - self.began[s] for s in done) / sum(self._cost(self.tasks[s]) for s in done) \
-            if done else 1.0  # per unit of cost (before any task ends, free times are in units too)
+        timed = [s for s in self.ended if self.began[s] > 0]
+        seconds = sum(self.ended[s] - self.began[s] for s in timed) / sum(self._cost(self.tasks[s]) for s in timed) \
+            if timed else 1.0  # per unit of cost (before any task ends, free times are in units too)
         now = time.monotonic()
-        free = [0.0] * (self.processes - len(running)) + [self._left(slot, now, seconds if done else None)
+        free = [0.0] * (self.processes - len(running)) + [self._left(slot, now, seconds if timed else None)
                                                           for slot in running]
         k, self.last = self.last, None
         lo = 0
