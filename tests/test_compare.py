@@ -94,7 +94,8 @@ def test_the_costliest_runs_start_first():
     """Side by side, Riot (three sites on hourly prices) starts first, then TeraWulf (four HPC projects), MARA
     (six debt books), then HIVE, as their measured CPU ranks them (0.82, 0.55, 0.41, 0.33 s at 500 paths);
     equal costs keep the files' order. A run's fixed cost per day counts: Riot
-    at 10 paths (2.5625 × (500 + 10)) still goes before TeraWulf at 100 (1.5625 × (500 + 100))."""
+    at 10 paths (2.5625 × (1000 + 10)) goes before TeraWulf at 100 (1.5625 × (1000 + 100)) and HIVE at 1000
+    (1 × (1000 + 1000))."""
     from simulator.config import load_scenario
     from simulator.workflows.runs import run_weight
     from simulator.workflows.schedule import longest_first
@@ -102,4 +103,4 @@ def test_the_costliest_runs_start_first():
     files = ["hive.yaml", "mara.yaml", "riot.yaml", "hive.yaml", "terawulf.yaml"]
     weights = [run_weight(load_scenario(f"scenarios/companies/{f}")) for f in files]
     assert longest_first(weights, [100] * 5) == [2, 4, 1, 0, 3]
-    assert longest_first(weights, [100, 100, 10, 1000, 100]) == [3, 2, 4, 1, 0]
+    assert longest_first(weights, [100, 100, 10, 1000, 100]) == [2, 3, 4, 1, 0]

@@ -22,7 +22,7 @@ from conftest import CONTRACT, CONTRACT_120_DAYS, SCENARIOS
 def test_the_costliest_run_goes_first_counting_each_tasks_fixed_cost():
     f = schedule.FIXED_PATHS
     assert longest_first([1.0, 1.0, 1.0], [100, 300, 200]) == [1, 2, 0]
-    assert longest_first([2.0, 1.0], [10, 2 * f]) == [1, 0] and longest_first([2.0, 1.0], [300, 2 * f]) == [0, 1]
+    assert longest_first([2.0, 1.0], [10, 2 * f]) == [1, 0] and longest_first([2.0, 1.0], [f / 2 + 1, 2 * f]) == [0, 1]
     assert longest_first([1.0, 1.0], [5, 5]) == [0, 1]  # ties keep the runs' order
 
 

@@ -12,8 +12,8 @@ model below is good to about a tenth of a run, less than the gain at stake.
 Model: a task of ``q`` paths of a run of weight ``w`` takes ``w × (FIXED_PATHS + q)`` (``w``: the
 run's days × its relative cost per path-day, :func:`simulator.workflows.runs.run_weight`, times the
 seconds a unit took in the tasks already done). Every task pays its run's fixed cost per simulated
-day again (SimPy, Python and numpy dispatch), about as much as :data:`FIXED_PATHS` paths cost, so a
-chunk of half the paths takes about three quarters of the whole run: a split pays only where
+day again (SimPy, Python and numpy dispatch), about as much as :data:`FIXED_PATHS` paths cost, so at
+500 paths a chunk of half the paths takes about five sixths of the whole run: a split pays only where
 another process is free or nearly so.
 """
 from __future__ import annotations
@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Sequence
 
 #: A task's fixed cost per simulated day, in the paths whose per-path cost equals it. Measured on c3b7aca's
-#: HIVE preset (one process, 730 days, the network replayed as in a workflow, session 30): a chunk of 250
-#: paths took 0.26–0.28 s of CPU against 0.33–0.40 s for the whole run of 500, i.e. ``(F + 250) / (F + 500)``
-#: ≈ 0.76 with F ≈ 500 (the contract example's 0.6 and 0.95 ms a day at 100 and 400 paths, session 29,
-#: give F ≈ 410).
-FIXED_PATHS = 500.0
+#: HIVE preset (730 days, its network replayed as in a workflow, session 30, a loaded machine): alone in
+#: one process, a chunk of 250 paths took 0.26–0.28 s of CPU against 0.33–0.40 s for the whole run of 500
+#: (``(F + 250) / (F + 500)`` ≈ 0.76: F ≈ 500); inside `compare`'s processes, chunks of 283 and 217 paths
+#: took 0.27 and 0.26 s against 0.31–0.33 s for 500 (F ≈ 800–1,500). Taken in between: a split then pays
+#: only where another process frees within a third of the last run's time (``split_sizes``).
+FIXED_PATHS = 1000.0
 
 
 @dataclass(frozen=True)
