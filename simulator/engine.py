@@ -457,7 +457,7 @@ def monthly_lines(scenario: Scenario) -> tuple[str, ...]:
     return MONTHLY_LINES + (FINANCE_MONTHLY_LINES if scenario.company is not None else ())
 
 
-def _join_chunks(parts: list[dict], tables: SharedTables) -> dict:
+def join_chunks(parts: list[dict], tables: SharedTables) -> dict:
     """The per-path results of contiguous chunks (in path order) as one run's: metrics concatenated, the
     tables the chunks wrote."""
     daily, monthly = tables.frames()
@@ -598,24 +598,43 @@ def simulate(scenario: Scenario, *, paths: int | None = None, seed: int | None =
     if workers is None:
         workers = auto_workers(len(ids))
     workers = chunk_workers(workers, len(ids)) if can_fork() else 1
-    columns = daily_columns(scenario)
-    dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     if workers == 1:
         sim = _Simulation(scenario, seed, ids, keep_paths, progress, daily_quantiles=daily_quantiles)
-        out, quantiles = sim.run(), sim.report.quantiles.out
-    else:
-        tables = SharedTables(ids, keep_paths, dates, list(monthly_lines(scenario)), list(columns))
+        return run_results(scenario, seed, ids, sim.run(), sim.report.quantiles.out, daily_quantiles)
+    columns = daily_columns(scenario)
+    dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
+    tables = SharedTables(ids, keep_paths, dates, list(monthly_lines(scenario)), list(columns))
 
-        def run_chunk(chunk, lo, chunk_quantiles, chunk_progress):
-            yearly_lines = progress is True and lo == 0  # printed by the first worker alone
-            return _Simulation(scenario, seed, chunk, keep_paths, True if yearly_lines else chunk_progress,
-                               chunk_quantiles, daily_quantiles).run(tables, lo)
-        try:
-            parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
-                                              QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
-            out = _join_chunks(parts, tables)
-        finally:
-            tables.close()
+    def run_chunk(chunk, lo, chunk_quantiles, chunk_progress):
+        yearly_lines = progress is True and lo == 0  # printed by the first worker alone
+        return simulate_chunk(scenario, seed, chunk, lo, tables, chunk_quantiles,
+                              True if yearly_lines else chunk_progress, keep_paths, daily_quantiles)
+    try:
+        parts, quantiles = run_in_workers(run_chunk, ids, workers, scenario.horizon_days, len(columns),
+                                          QUANTILE_BLOCK_DAYS, progress if callable(progress) else None)
+        out = join_chunks(parts, tables)
+    finally:
+        tables.close()
+    return run_results(scenario, seed, ids, out, quantiles, daily_quantiles)
+
+
+def simulate_chunk(scenario: Scenario, seed: int, chunk_ids: np.ndarray, lo: int, tables: SharedTables,
+                   quantiles: LocalQuantiles, progress, keep_paths: int,
+                   daily_quantiles: bool | tuple[str, ...]) -> dict:
+    """Paths ``chunk_ids`` of a run, at position ``lo`` of its path ids: their per-path ``metrics`` and
+    ``ratio_parts``, their monthly and kept daily rows written into ``tables``, their daily columns handed
+    to ``quantiles`` (:func:`simulate`'s worker processes; a workflow's runs split into chunks,
+    :mod:`simulator.workflows.chunks`). Joined in path order by :func:`run_results`, the chunks give the
+    whole run's results bit for bit."""
+    return _Simulation(scenario, seed, chunk_ids, keep_paths, progress, quantiles, daily_quantiles).run(tables, lo)
+
+
+def run_results(scenario: Scenario, seed: int, ids: np.ndarray, out: dict, quantiles: np.ndarray,
+                daily_quantiles: bool | tuple[str, ...]) -> Results:
+    """A run's :class:`Results` from its per-path results ``out`` (one process's, or :func:`join_chunks`') and
+    its daily quantiles ``(days, columns, 3)`` (the columns not taken are not read)."""
+    columns = daily_columns(scenario)
+    dates = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     taken = quantile_columns(columns, daily_quantiles)
     daily_quantiles = None if taken == [] else daily_quantile_frame(
         dates.date, {c: quantiles[:, j, :] for j, c in enumerate(columns) if taken is None or j in taken})

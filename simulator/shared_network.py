@@ -18,7 +18,8 @@ day by day (:class:`NetworkDays`); a later run with the same key replays the rec
 long as its fees and shocks equal the recorded ones bit for bit — and from the first day they do
 not, it rebuilds its chain from the recorded inputs up to that day and computes the rest itself.
 Either way each day's numbers are those :func:`simulator.network.advance_block` gives, bit for bit
-(``tests/test_shared_network.py``). Only the process that entered :func:`sharing` records (a run's
+(``tests/test_shared_network.py``). A run whose paths are a contiguous part of a recorded run's (a
+chunk of a workflow's run) replays those columns of the record (:class:`RunKey`). Only the process that entered :func:`sharing` records (a run's
 chunk workers, forked inside, do not), and never a record over :data:`MAX_BYTES`. Memory: 8
 floats a path-day per recorded key, at most :data:`MAX_BYTES` kept (oldest first out).
 """
@@ -62,8 +63,20 @@ def _records() -> Records | None:
     return _SHARED[0] if _SHARED is not None and _SHARED[1] == os.getpid() else None
 
 
+class RunKey(str):
+    """A run's key: the digest of everything its network reads, its path ids and start chain included.
+    It also carries the digest of all but those (``base``), the path ids and the chain's arrays, so that a
+    run whose paths are a contiguous part of a recorded run's, with the same start chain on them (a chunk
+    of a workflow's run, :mod:`simulator.workflows.chunks`), replays that part of the record: path ``i``'s
+    network depends only on the key's other inputs and ``i``."""
+
+    base: str
+    path_ids: np.ndarray
+    chain: tuple
+
+
 def key(seed: int, path_ids: np.ndarray, horizon_days: int, blocks: str, hashrate_model,
-        chain: ChainState) -> str | None:
+        chain: ChainState) -> RunKey | None:
     """The digest of what a run's network depends on besides its daily inputs (None: not shared —
     outside :func:`sharing`, or an endogenous hashrate, which reads the BTC price). The model is
     hashed as built (its pickle: parameters, a history replay's data, a csv model's resolved path)
@@ -76,9 +89,33 @@ def key(seed: int, path_ids: np.ndarray, horizon_days: int, blocks: str, hashrat
     if isinstance(getattr(hashrate_model, "file", None), str):  # a csv model holds its (resolved) path: its data too
         with open(hashrate_model.file, "rb") as fh:
             h.update(fh.read())
-    for a in (path_ids, chain.height, chain.difficulty, chain.epoch_start_s, chain.next_retarget):
+    base = h.hexdigest()
+    arrays = (chain.height, chain.difficulty, chain.epoch_start_s, chain.next_retarget)
+    for a in (path_ids, *arrays):
         h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
+    out = RunKey(h.hexdigest())
+    out.base, out.path_ids, out.chain = base, np.asarray(path_ids), tuple(np.asarray(a) for a in arrays)
+    return out
+
+
+def _part_of_a_record(records: Records, run_key: RunKey) -> "NetworkDays | None":
+    """The columns of a recorded run for ``run_key``'s paths, where they are a contiguous part of its with the
+    same start chain (None: no such record)."""
+    ids = run_key.path_ids
+    for recorded_key, days in reversed(records.items()):
+        if getattr(recorded_key, "base", None) != run_key.base or not len(ids):
+            continue
+        a = int(np.searchsorted(recorded_key.path_ids, ids[0]))
+        b = a + len(ids)
+        if b <= len(recorded_key.path_ids) and np.array_equal(recorded_key.path_ids[a:b], ids) \
+                and all(np.array_equal(x[a:b], y) for x, y in zip(recorded_key.chain, run_key.chain)):
+            return days.paths(a, b)
+    return None
+
+
+#: The :class:`NetworkDays` fields with a column per path.
+_PER_PATH = ("hashrate_ehs", "blocks", "expected_blocks", "reward_btc_per_hs_day", "miner_revenue_btc", "difficulty",
+             "height", "fees_btc_per_block")
 
 
 @dataclass
@@ -125,6 +162,10 @@ class NetworkDays:
                                       rows(self.miner_revenue_btc)),
                             rows(self.difficulty), rows(self.height))
 
+    def paths(self, a: int, b: int) -> "NetworkDays":
+        """The record of the paths at positions ``a … b − 1`` (views)."""
+        return NetworkDays(*(getattr(self, name)[:, a:b] for name in _PER_PATH), self.shock)
+
     @property
     def nbytes(self) -> int:
         return self.bytes_for(*self.height.shape)
@@ -136,10 +177,13 @@ class NetworkDays:
 
 
 def recorded(run_key: str | None) -> NetworkDays | None:
-    """The recorded days of an earlier run with this key (None: none, or not shared)."""
+    """The recorded days of an earlier run with this key, or of a run whose paths hold this one's (None: none,
+    or not shared)."""
     records = _records()
-    if run_key is None or records is None or run_key not in records:
+    if run_key is None or records is None:
         return None
+    if run_key not in records:
+        return _part_of_a_record(records, run_key) if isinstance(run_key, RunKey) else None
     records.move_to_end(run_key)
     return records[run_key]
 

@@ -114,7 +114,7 @@ def _percentiles_into(out: np.ndarray, block: np.ndarray, columns: list[int] | N
         out[:, columns] = exact_percentiles(block[:, columns])
 
 
-def _shared(shape: tuple) -> np.ndarray:
+def shared_floats(shape: tuple) -> np.ndarray:
     """A float64 array in anonymous shared memory (inherited by forked children)."""
     size = int(np.prod(shape)) * 8
     return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=float, count=int(np.prod(shape))).reshape(shape)
@@ -132,8 +132,8 @@ class SharedQuantiles(LocalQuantiles):
     """
 
     def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context):
-        self.whole = _shared((block_days, columns, paths))
-        self.out = _shared((days, columns, 3))
+        self.whole = shared_floats((block_days, columns, paths))
+        self.out = shared_floats((days, columns, 3))
         self.workers, self.rank = workers, 0
         self.barrier = context.Barrier(workers)
         self.buffer = self.whole

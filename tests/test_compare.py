@@ -93,11 +93,14 @@ def test_the_pair_view_is_the_long_short_spread(simulate_once):
 def test_the_costliest_runs_start_first():
     """Side by side, Riot (three sites on hourly prices) starts first, then TeraWulf (four HPC projects), MARA
     (six debt books), then HIVE, as their measured CPU ranks them (0.82, 0.55, 0.41, 0.33 s at 500 paths);
-    equal costs keep the files' order."""
+    equal costs keep the files' order. A run's fixed cost per day counts: Riot
+    at 10 paths (2.5625 × (1000 + 10)) goes before TeraWulf at 100 (1.5625 × (1000 + 100)) and HIVE at 1000
+    (1 × (1000 + 1000))."""
     from simulator.config import load_scenario
-    from simulator.workflows.runs import longest_first
+    from simulator.workflows.runs import run_weight
+    from simulator.workflows.schedule import longest_first
 
     files = ["hive.yaml", "mara.yaml", "riot.yaml", "hive.yaml", "terawulf.yaml"]
-    scenarios = [load_scenario(f"scenarios/companies/{f}") for f in files]
-    assert longest_first(scenarios, [100] * 5) == [2, 4, 1, 0, 3]
-    assert longest_first(scenarios, [100, 100, 10, 1000, 100]) == [3, 4, 1, 0, 2]
+    weights = [run_weight(load_scenario(f"scenarios/companies/{f}")) for f in files]
+    assert longest_first(weights, [100] * 5) == [2, 4, 1, 0, 3]
+    assert longest_first(weights, [100, 100, 10, 1000, 100]) == [2, 3, 4, 1, 0]

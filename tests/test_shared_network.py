@@ -63,6 +63,23 @@ def test_a_replayed_network_gives_every_output_bit_for_bit(replayed):
         _assert_same(shared, engine.simulate(scenario, workers=1, keep_paths=2))
 
 
+def test_a_chunk_replays_its_paths_of_a_whole_runs_record(replayed):
+    """Paths 2–4 of a run after a run of paths 0–5 on the same network (a chunk of a workflow's run,
+    simulator/workflows/chunks.py) replay those columns of the record from day 0, with the numbers of the
+    chunk alone; paths the record does not hold are computed."""
+    first, second = _scenario("a.yaml"), _scenario("b.yaml", units_factor=0.5)
+    records = shared_network.Records()
+    with shared_network.sharing(records):
+        engine.simulate(first, workers=1, keep_paths=2)
+        replayed.clear()
+        chunk = engine.simulate(second, workers=1, keep_paths=3, path_ids=np.arange(2, 5))
+        assert replayed and min(replayed) == 0
+        replayed.clear()
+        engine.simulate(second, workers=1, keep_paths=3, path_ids=np.arange(4, 8))
+        assert not replayed
+    _assert_same(chunk, engine.simulate(second, workers=1, keep_paths=3, path_ids=np.arange(2, 5)))
+
+
 @pytest.mark.parametrize("event", [
     {"date": "2026-08-10", "kind": "fee_spike", "btc_per_block": 2.0, "days": 3},
     {"date": "2027-01-20", "kind": "hashrate_shock", "change_pct": -25},

@@ -35,11 +35,9 @@ from simulator import units
 from simulator.config.checks import library_for
 from simulator.config.loader import Document, load_with_overrides, validate_document
 from simulator.config.schema import Scenario
-from simulator.engine import simulate
 from simulator.errors import InputError, InputErrors
 from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.metrics import summarise
-from simulator.progress import stages
 from simulator.results import Results
 from simulator.workflows.runs import simulate_each
 
@@ -259,16 +257,14 @@ def per_path(src, spec: UpgradeSpec, *, overrides: Iterable[str] = (), paths: in
              seed: int | None = None, discount_rate: float | None = None,
              workers: int | None = None, progress=False,
              max_memory_bytes: int | None = None) -> tuple[dict, Results, Results]:
-    """Run the baseline and the upgrade on the same paths: per-path metrics and both runs
-    (``workers``, ``max_memory_bytes``: see :func:`simulator.engine.simulate`; ``progress``: a
-    ``(done, total)`` callback over both runs)."""
+    """Run the baseline and the upgrade on the same paths, side by side (:mod:`simulator.workflows.runs`):
+    per-path metrics and both runs (``workers``, ``max_memory_bytes``: see :func:`simulator.engine.simulate`;
+    ``progress``: a ``(done, total)`` callback over both runs)."""
     doc, base, library = _baseline(src, overrides)
     new = validate_document(upgraded_document(doc, spec, library), str(src))  # bad options fail before any run
-    stage = stages(progress, 2)
     run = dict(paths=paths, seed=seed, keep_paths=0, workers=workers, max_memory_bytes=max_memory_bytes,
                daily_quantiles=EVALUATED_QUANTILES)
-    baseline = simulate(base, progress=stage(0), **run)
-    upgraded = simulate(new, progress=stage(1), **run)
+    baseline, upgraded = simulate_each([base, new], progress=progress, **run)  # side by side
     return evaluate(baseline, upgraded, base, new, spec, _rate(base, discount_rate)), baseline, upgraded
 
 
