@@ -141,7 +141,8 @@ def simulation_options(fn):
                       help="Refuse a run whose memory estimate exceeds SIZE, e.g. 8G (default: the machine's "
                            "total memory; the answer does not depend on how busy the machine is).")(fn)
     return click.option("--workers", type=click.IntRange(min=1), default=None,
-                        help="Processes sharing each run's paths (default: one per CPU, at least 100 paths each). "
+                        help="Processes a run may use (default: one per CPU, at least 100 paths each, never fewer than "
+                             "2); compare and upgrade share them among their runs, splitting the last. "
                              "Results are identical whatever the number.")(fn)
 
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
