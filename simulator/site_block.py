@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator import grid_programmes, site as site_model, units
+from simulator import grid_programmes, index_block, site as site_model, units
 from simulator.columns import VALUES_PER_CALL, as_columns
 from simulator.finance import segments as finance_segments
 from simulator.fleet import FailureState, retire_cohorts
@@ -405,9 +405,12 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     x = _Days(np.asarray(hashprice_usd_per_ph_day), _block_prices(plan, state, day0, n, days), offline,
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
-    segments = _segments(plan, day0, n, x)
-    runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
-    bills, hosting_revenue_usd = _bills(plan, segments, runs, tax_usd_per_mwh)
+    bills = index_block.site_days(plan, x.price, x.hashprice, working, offline, tax_usd_per_mwh)
+    hosting_revenue_usd = None
+    if bills is None:  # the segment form (index_block: a common index site's block in one compiled pass)
+        segments = _segments(plan, day0, n, x)
+        runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
+        bills, hosting_revenue_usd = _bills(plan, segments, runs, tax_usd_per_mwh)
     flows = {k: v.reshape(n, paths) for k, v in bills.items()}
     flows.setdefault("hosting_power_cost_usd", None)
     return SiteFlows(**flows, **_site_costs(plan, day0, n, offline, hpc_mw, hosting_revenue_usd),
