@@ -52,26 +52,24 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     """
     days, hours, paths = prices.shape
     n = efficiency_jth.shape[0]
-    ths, mw = np.empty((n, paths)), np.empty((n, paths))
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
     threshold, k, available = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
+    run_ths, run_mw = np.empty(paths), np.empty(paths)
     running, energy, cost, curtailed, price_sum = out[0], out[1], out[2], out[4], out[6]
     for d in range(days):
         on = online[d]
-        for i in range(n):
-            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
-            for p in range(paths):
-                w = working[d, row, p] * on
-                ths[i, p], mw[i, p] = t * w, m * w
-        for p in range(paths):  # simulator.index_kernel._prefix_sums: [0, x_0, x_0 + x_1, …]
+        for p in range(paths):  # simulator.index_kernel._prefix_sums of T_i = t_i w_i and M_i = m_i w_i
             cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
         for i in range(n):
+            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
             if i == 0:
                 for p in range(paths):
-                    cum_ths[1, p], cum_mw[1, p] = ths[0, p], mw[0, p]
+                    w = working[d, row, p] * on
+                    cum_ths[1, p], cum_mw[1, p] = t * w, m * w
             else:
                 for p in range(paths):
-                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + ths[i, p], cum_mw[i, p] + mw[i, p]
+                    w = working[d, row, p] * on
+                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
         for p in range(paths):
             available[p] = cum_mw[n, p] * facility
         price, run, use, bill, cut, ps = prices[d], running[d], energy[d], cost[d], curtailed[d], price_sum[d]
@@ -83,11 +81,15 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
                     k[p] = k_fixed[h]
             for p in range(paths):  # k in [0, n]: an unsigned index spares numba's negative-index wraparound
                 kc = np.uint64(k[p])
-                drawn, x = cum_mw[kc, p] * facility, price[h, p]
-                if h == 0:
-                    run[p], use[p], cut[p], bill[p], ps[p] = cum_ths[kc, p], drawn, available[p] - drawn, drawn * x, x
-                else:
-                    run[p] += cum_ths[kc, p]
+                run_ths[p], run_mw[p] = cum_ths[kc, p], cum_mw[kc, p]
+            if h == 0:  # the gathers apart and the first hour peeled: the sums' loops run on SIMD lanes
+                for p in range(paths):
+                    drawn, x = run_mw[p] * facility, price[0, p]
+                    run[p], use[p], cut[p], bill[p], ps[p] = run_ths[p], drawn, available[p] - drawn, drawn * x, x
+            else:
+                for p in range(paths):
+                    drawn, x = run_mw[p] * facility, price[h, p]
+                    run[p] += run_ths[p]
                     use[p] += drawn
                     cut[p] += available[p] - drawn
                     bill[p] += drawn * x
