@@ -224,3 +224,36 @@ def test_a_short_run_never_loads_the_one_pass_kernel():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout
     assert out.split() == ["False"]
+
+
+# --------------------------------------------------------------------------- the price model's AR(1)
+@pytest.mark.parametrize("params", [
+    {"vol_daily": 0.35, "common_loading": 0.6},  # the common shock mixed in before the AR(1)
+    {"vol_daily": 0.3, "reversion_daily": 0.0},  # a random walk: y_0 = σ z_0
+    {"vol_daily": 0.0},  # no volatility: y = 0 on every day
+    {"vol_daily": 1.5, "reversion_daily": 1.0, "spike_probability": 0.005},  # independent days
+])
+@pytest.mark.parametrize("paths", [1, 3, 257])
+def test_the_compiled_log_base_is_numpys_loop(params, paths, monkeypatch):
+    """:func:`simulator.index_kernel.log_base` against the numpy loop over the days: base, prices and the log
+    deviation left, bit for bit, over blocks starting at day 0 and later (IndexPowerModel.draw)."""
+    from simulator.market import power
+    from simulator.rng import PathStreams
+
+    model = power.IndexPowerModel(start="2026-05-01", mean_usd_per_mwh=40.0, **params)
+    calls, compiled = [0], index_kernel.log_base
+    monkeypatch.setattr(index_kernel, "log_base", lambda *a: calls.__setitem__(0, calls[0] + 1) or compiled(*a))
+    forms = []
+    for kernel in (None, index_kernel):
+        monkeypatch.setattr(power.PRICE_KERNEL, "for_call", lambda *a, _k=kernel, **kw: _k)
+        streams, common = PathStreams(5, "power:1", np.arange(paths)), PathStreams(5, "power_common", np.arange(paths))
+        state, out = model.start(streams), []
+        for day0, n in ((0, 30), (30, 30), (60, 1), (61, 29)):
+            block, state = model.draw(state, day0, n, streams, common)
+            out.append((block.base_usd_per_mwh.copy(), block.prices_usd_per_mwh.copy(), state.log_deviation.copy()))
+        forms.append(out)
+    assert calls[0] == 4
+    for (base_a, prices_a, y_a), (base_b, prices_b, y_b) in zip(*forms):
+        assert_same_bits(base_a, base_b, "base")
+        assert_same_bits(prices_a, prices_b, "prices")
+        assert_same_bits(y_a, y_b, "log deviation")

@@ -578,18 +578,24 @@ class IndexPowerModel:
         sigma = self.vol_daily
         v = self.log_variance
         sd0 = math.sqrt(v) if math.isfinite(v) else sigma  # y_0 ~ N(0, v), or N(0, σ²) if κ = 0
-        y = np.empty_like(z)
         previous = state.log_deviation
-        for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
-            previous = sd0 * z[k] if day0 + k == 0 else phi * previous + sigma * z[k]
-            y[k] = previous
         centre = self.log_base_centre(day0 + np.arange(n_days))
-        base = np.exp(centre[:, None] + y)
-        shape = self.shape_of_days(day0, n_days)
         full = (n_days, HOURS_PER_DAY, streams.paths)
+        kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
+        if kernel is not None and n_days:  # the AR(1) and centre + y compiled (index_kernel.log_base), the same floats
+            base, previous = np.empty(z.shape), np.empty(z.shape[1])
+            kernel.log_base(np.ascontiguousarray(z), np.zeros(0) if day0 == 0 else state.log_deviation, day0 == 0,
+                            sd0, phi, sigma, centre, base, previous)
+            base = np.exp(base, out=base)
+        else:
+            y = np.empty_like(z)
+            for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
+                previous = sd0 * z[k] if day0 + k == 0 else phi * previous + sigma * z[k]
+                y[k] = previous
+            base = np.exp(centre[:, None] + y)
+        shape = self.shape_of_days(day0, n_days)
         fits = out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
         p, q = self.probabilities_of_days(day0, n_days)
-        kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
         if kernel is not None:  # the same prices in one compiled pass (simulator.index_kernel.index_hours)
             prices = out if fits else np.empty(full)
             kernel.index_hours(prices, base, *(np.ascontiguousarray(x, dtype=float) for x in (shape, u, p, q)),
