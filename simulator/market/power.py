@@ -26,6 +26,7 @@ Sign convention: prices are what a buyer pays per MWh; a negative price pays the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -509,6 +510,11 @@ class IndexPowerModel:
         >>> round(m.base_mean_usd_per_mwh, 6)  # (40 − 0.001 × 3000) / 1
         37.0
         """
+        return self._base_mean_usd_per_mwh
+
+    @functools.cached_property
+    def _base_mean_usd_per_mwh(self) -> float:
+        """:attr:`base_mean_usd_per_mwh`, computed once (the model is frozen; every block's centre reads it)."""
         w = MONTH_DAYS / (HOURS_PER_DAY * DAYS_PER_YEAR)
         q = self.negative_table
         spike = min(self.spike_usd_per_mwh, self.cap_usd_per_mwh)
