@@ -49,29 +49,41 @@ def _hour_counts(curtailment, n_cohorts: int) -> np.ndarray:
     return np.full(units.HOURS_PER_DAY, -1, dtype=np.int64)
 
 
-def site_days(plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,
-              offline: np.ndarray, tax_usd_per_mwh: float) -> dict[str, np.ndarray] | None:
-    """The block's flows ``{field: (n, P)}`` (running TH/s, energy, power cost and credit, curtailed and
-    underclocked MWh, mean price) of a site :func:`applies` to, or None: run the segment form.
+def kernel_for(plan, n: int, paths: int):
+    """:mod:`simulator.index_block_kernel` for a block of ``n`` days of ``paths`` paths of a site :func:`applies` to,
+    or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded)."""
+    if not applies(plan):
+        return None
+    return INDEX_BLOCK_KERNEL.for_call(n * units.HOURS_PER_DAY * paths * (len(plan.mine) + 1), _NUMPY_BLOCK_COST)
 
-    ``prices`` ``(n, 24, P)`` [USD/MWh]; ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts,
-    P)`` units; ``offline`` ``(n,)`` bool.
+
+#: ``site_days``' price arguments when the prices are read, not drawn (one compiled signature).
+_NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), 0, 0, 0.0,
+            0.0, 0.0, 0.0)
+
+
+def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,
+              offline: np.ndarray, tax_usd_per_mwh: float, hour_terms: tuple | None = None) -> dict[str, np.ndarray]:
+    """The block's flows ``{field: (n, P)}`` (running TH/s, energy, power cost and credit, curtailed and
+    underclocked MWh, mean price) of a site :func:`applies` to, from ``kernel`` (:func:`kernel_for`).
+
+    ``prices`` ``(n, 24, P)`` [USD/MWh], C-ordered: read, or with ``hour_terms``
+    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) computed hour by hour and written there;
+    ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts, P)`` units; ``offline`` ``(n,)`` bool.
     """
     n, hours, paths = np.shape(prices)
-    spec, site = plan.spec, plan.site
-    if hours != units.HOURS_PER_DAY or not applies(plan):
-        return None
-    kernel = INDEX_BLOCK_KERNEL.for_call(n * hours * paths * (len(plan.mine) + 1), _NUMPY_BLOCK_COST)
-    if kernel is None:
-        return None
+    spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
     as_kernel = merit_order.kernel_array
     out = np.empty((len(kernel.FIELDS), n, paths))
     overhead = site.cooling_overhead
-    kernel.site_days(as_kernel(spec.efficiency_jth, (len(plan.mine),)),
-                     *(as_kernel(x[:, 0], (len(plan.mine),)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
-                     as_kernel(plan.mine, (len(plan.mine),), np.int64), as_kernel(working, np.shape(working)),
+    if hour_terms is None:
+        prices = as_kernel(prices, (n, hours, paths))
+    assert hour_terms is None or (prices.flags.c_contiguous and prices.flags.writeable), "prices are written in place"
+    kernel.site_days(as_kernel(spec.efficiency_jth, (cohorts,)),
+                     *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
+                     as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
                      as_kernel(~np.asarray(offline, dtype=bool), (n,)),
                      as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
-                     as_kernel(prices, (n, hours, paths)), _hour_counts(site.curtailment, len(plan.mine)),
-                     float(tax_usd_per_mwh), bool(tax_usd_per_mwh), hours * (1 + overhead), 1 + overhead, out)
+                     prices, _hour_counts(site.curtailment, cohorts), float(tax_usd_per_mwh), bool(tax_usd_per_mwh),
+                     hours * (1 + overhead), 1 + overhead, out, hour_terms is not None, *(hour_terms or _NO_DRAW))
     return dict(zip(kernel.FIELDS, out))

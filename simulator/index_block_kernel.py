@@ -31,6 +31,7 @@ from numba import njit
 
 from simulator import numba_cache
 from simulator.index_kernel import _count
+from simulator.kernel_math import clip
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -41,7 +42,9 @@ FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "cu
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, prices, k_fixed,
-              tax_usd_per_mwh, has_tax, denominator, facility, out):
+              tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, u, spike_p, negative_q,
+              first_spike, first_negative, spike_usd_per_mwh, negative_usd_per_mwh, floor_usd_per_mwh,
+              cap_usd_per_mwh):
     """A block's flows into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`).
 
     ``efficiency_jth``, ``ths_per_unit``, ``mw_per_unit`` ``(cohorts,)`` in dispatch order (ascending
@@ -49,6 +52,12 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     ``online`` ``(days,)`` 1.0 or 0.0; ``value`` ``(days, paths)`` = hashprice / 1,000 × (1 − fee) × 10⁶;
     ``prices`` ``(days, 24, paths)`` [USD/MWh]; ``k_fixed`` ``(24,)`` each hour's running count, or −1 to
     count ``e ≤ e*``; ``denominator`` = 24 (1 + overhead), ``facility`` = 1 + overhead.
+
+    With ``draw`` the hourly prices are computed here, each hour's row just before it is dispatched, and
+    written into ``prices``: the arguments from ``base`` on are :func:`simulator.index_kernel.index_hours`'
+    after its ``prices`` (:meth:`simulator.market.power.IndexPowerModel.hour_terms`), and its arithmetic is
+    repeated here (a jitted helper taking arrays costs ~30 ns a call), so the prices are its own bits;
+    without it, ``prices`` are read and those arguments are unused.
     """
     days, hours, paths = prices.shape
     n = efficiency_jth.shape[0]
@@ -74,6 +83,15 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
             available[p] = cum_mw[n, p] * facility
         price, run, use, bill, cut, ps = prices[d], running[d], energy[d], cost[d], curtailed[d], price_sum[d]
         for h in range(hours):
+            if draw:  # index_hours' day d, hour h: min(c, max(f, n if negative else B s + J [spike]))
+                s, sp, nq, b = shape[d, h], spike_p[d, h], negative_q[d, h], base[d]
+                for p in range(paths):
+                    x = b[p] * s
+                    if u[d, first_spike + h, p] < sp:
+                        x = x + spike_usd_per_mwh
+                    if u[d, first_negative + h, p] < nq:
+                        x = negative_usd_per_mwh
+                    price[h, p] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
             if k_fixed[h] < 0:
                 _count(efficiency_jth, value[d], price, h, tax_usd_per_mwh, has_tax, denominator, threshold, k)
             else:

@@ -35,12 +35,13 @@ EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {},
 
 @pytest.fixture
 def spied(monkeypatch):
-    """The number of compiled ``site_days`` calls made so far (a one-item list)."""
-    calls = [0]
+    """The compiled ``site_days`` calls made so far, and how many of them drew their prices (a two-item list)."""
+    calls = [0, 0]
     compiled = index_block_kernel.site_days
 
     def counted(*args):
         calls[0] += 1
+        calls[1] += bool(args[14])
         return compiled(*args)
     monkeypatch.setattr(index_block_kernel, "site_days", counted)
     return calls
@@ -98,9 +99,14 @@ def test_a_block_in_one_pass_is_the_segment_forms_bits(case, paths, n, tax, spie
         forms.append(_blocks(case, paths, n, tax, seed=paths + n))
     (a, state_a), (b, state_b) = forms
     assert spied[0] == len(b)
+    whole = sum(day0 % 30 == 0 and m == min(30, case[3] - day0) for day0, m in block_starts(case[3], n))
+    assert spied[1] == whole and (whole > 0 or n < 30)  # a block that is a whole price block draws its prices
     for j, (x, y) in enumerate(zip(a, b)):
         _same_flows(x, y, f"{case[0]} block {j}")
     assert_same_bits(state_a.hourly_price, state_b.hourly_price, "hourly price left")
+    assert_same_bits(state_a.price_block, state_b.price_block, "price block left")
+    assert_same_bits(state_a.price_state.log_deviation, state_b.price_state.log_deviation, "log deviation left")
+    assert state_a.price_state.day == state_b.price_state.day
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in ONE_PASS], ids=lambda c: c[0])
@@ -172,7 +178,7 @@ def test_random_blocks_in_one_pass_are_the_segment_forms_bits(seed, cohorts, pol
         mp.setattr(merit_order.INDEX_KERNEL, "for_call", lambda *a, **kw: kernel)
         want = _segment_form(plan, prices, hashprice, working, offline, tax)
         _force(mp, index_block_kernel)
-        got = index_block.site_days(plan, prices, hashprice, working, offline, tax)
+        got = index_block.site_days(index_block_kernel, plan, prices, hashprice, working, offline, tax)
     assert list(got) == list(want)
     for name in want:
         assert_same_bits(want[name], got[name], name)
@@ -185,8 +191,8 @@ def test_an_empty_site_and_an_offline_block_draw_nothing(monkeypatch):
     for cohorts, offline in ((0, False), (4, True)):
         plan, all_cohorts = _random_plan(cohorts, "economic", 0.05)
         prices = rng.normal(45.0, 20.0, (5, 24, 3))
-        got = index_block.site_days(plan, prices, np.full((5, 3), 50.0), np.full((5, all_cohorts, 3), 100.0),
-                                    np.full(5, offline), 2.0)
+        got = index_block.site_days(index_block_kernel, plan, prices, np.full((5, 3), 50.0),
+                                    np.full((5, all_cohorts, 3), 100.0), np.full(5, offline), 2.0)
         for name in ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "curtailed_mwh"):
             assert not got[name].any(), name
         assert_same_bits(got["mean_price_usd_per_mwh"], prices.sum(axis=1) / 24, "mean price")
@@ -202,7 +208,8 @@ def test_a_hand_counted_day():
     value = np.full((1, 2), 50.0 / 1000 * (1 - 0.02) * 1e6)  # hashprice 50 USD/PH/day, fee 2 %
     out = np.full((7, 1, 2), np.nan)
     index_block_kernel.site_days(eff, ths, mw, np.arange(3), working, np.ones(1), value, prices,
-                                 np.full(24, -1, dtype=np.int64), 0.0, False, 24.0, 1.0, out)
+                                 np.full(24, -1, dtype=np.int64), 0.0, False, 24.0, 1.0, out, False,
+                                 *index_block._NO_DRAW)
     # e* = 49,000 / (40 × 24) = 51.0 J/TH (all run) in 23 hours, 49,000 / (400 × 24) = 5.1 (none) in hour 5
     all_mw = 10 * 0.0015 + 20 * 0.002 + 30 * 0.003
     assert out[1, 0, 0] == pytest.approx(23 * all_mw)  # energy [MWh]
