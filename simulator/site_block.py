@@ -372,6 +372,11 @@ def _transmission(plan: SitePlan, state: SiteState, day0: int, segments: list[_S
     return out
 
 
+def _all_plus_zero(x: np.ndarray) -> bool:
+    """Whether every element of ``x`` is +0.0 (not −0.0, not NaN)."""
+    return not (x.any() or np.signbit(x).any())
+
+
 def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: np.ndarray,
                 hosting_revenue_usd: float | None) -> dict:
     """The block's capacity, opex split by use (:func:`simulator.finance.segments.mw_shares`), hosting
@@ -380,8 +385,11 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     capacity = plan.capacity_mw[day0:day0 + n].copy()  # the flows share no array with the plan
     hosted_mw = np.where(offline, 0.0, site.hosting.mw) if site.hosting is not None else np.zeros(n)
     opex = site.opex_usd_per_mw_year * capacity / units.DAYS_PER_YEAR
-    shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
-    hosting_share, hpc_share = shares.reshape(n, 2).T
+    if _all_plus_zero(hosted_mw) and _all_plus_zero(hpc_mw) and not np.isnan(capacity).any():
+        hosting_share = hpc_share = np.zeros(n)  # mw_shares(C, +0.0, +0.0) is (+0.0, +0.0) for every C but NaN
+    else:
+        shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
+        hosting_share, hpc_share = shares.reshape(n, 2).T
     revenue = None if hosting_revenue_usd is None else np.where(offline, 0.0, hosting_revenue_usd)
     return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share,
                 site_mw=(capacity, hosted_mw, hpc_mw), hosting_revenue_usd=revenue,

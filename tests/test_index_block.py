@@ -264,3 +264,25 @@ def test_the_compiled_log_base_is_numpys_loop(params, paths, monkeypatch):
         assert_same_bits(base_a, base_b, "base")
         assert_same_bits(prices_a, prices_b, "prices")
         assert_same_bits(y_a, y_b, "log deviation")
+
+
+# --------------------------------------------------------------------------- a block's opex split
+@pytest.mark.parametrize("capacity", [[60.0] * 4, [0.0, -0.0, 60.0, np.inf], [1e-300, 60.0, 5.0, 0.0],
+                                      [60.0, np.nan, 60.0, 60.0]])
+@pytest.mark.parametrize("hpc", [[0.0] * 4, [-0.0, 0.0, 0.0, 0.0], [0.0, 70.0, 0.0, 0.0], [0.0, 0.0, np.nan, 0.0]])
+def test_the_opex_split_without_hosting_or_hpc_is_mw_shares(capacity, hpc):
+    """site_block's shortcut (no hosted and no HPC MW, every one +0.0: zero shares) gives mw_shares' floats; −0.0
+    HPC MW, NaN and capacities of 0, −0, tiny and inf included."""
+    from simulator.finance.segments import mw_shares
+
+    plan = _random_plan(2, "economic", 0.05)[0]
+    plan = dataclasses.replace(plan, capacity_mw=np.array(capacity),
+                               site=plan.site.model_copy(update={"opex_usd_per_mw_year": 40000.0}))
+    capacity, hpc_mw = np.array(capacity), np.array(hpc)
+    with np.errstate(all="ignore"):
+        got = site_block_module._site_costs(plan, 0, 4, np.zeros(4, dtype=bool), hpc_mw, None)
+        shares = np.array([mw_shares(c, h, x) for c, h, x in zip(capacity, np.zeros(4), hpc_mw)])
+        opex = plan.site.opex_usd_per_mw_year * capacity / 365
+        assert_same_bits(got["site_opex_hosting_usd"], opex * shares[:, 0], "hosting opex")
+        assert_same_bits(got["site_opex_hpc_usd"], opex * shares[:, 1], "hpc opex")
+    assert site_block_module._all_plus_zero(hpc_mw) == (hpc == [0.0] * 4 and not np.signbit(hpc_mw).any())
