@@ -3,6 +3,7 @@
 Each function here is the compiled form of a numpy reference that stays the definition (and runs
 every small call, :mod:`simulator.lazy_kernel`):
 
+* :func:`log_base` — :meth:`simulator.market.power.IndexPowerModel._simulate`'s AR(1) log base before ``exp``;
 * :func:`index_hours` — :meth:`simulator.market.power.IndexPowerModel._simulate`'s hourly prices
   ``min(c, max(f, n if negative else B s + J [spike]))`` from the daily base, the shape and the
   day's uniforms;
@@ -58,6 +59,26 @@ def index_hours(prices, base, shape, u, spike_p, negative_q, first_spike, first_
                 if u[d, first_negative + h, j] < q:
                     x = negative_usd_per_mwh
                 prices[d, h, j] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def log_base(z, previous, first, sd0, phi, sigma, centre, log_base_out, last):
+    """The AR(1) log deviation ``y`` and ``ln B = centre + y`` of :meth:`IndexPowerModel._simulate` [ln USD/MWh].
+
+    ``z`` ``(days, paths)`` the days' shocks; ``y_0 = sd0 z_0`` when ``first`` (day 0 of the horizon), else
+    ``y_0 = φ previous + σ z_0``, then ``y_k = φ y_{k−1} + σ z_k``; ``log_base_out[k] = centre[k] + y_k``
+    ``(days, paths)`` and ``last`` ``(paths,)`` the last day's ``y``. numpy's loop over the days did the same
+    multiplications and additions on the same operands (``exp`` stays in numpy).
+    """
+    days, paths = z.shape
+    for k in range(days):
+        for j in range(paths):
+            if k == 0:
+                y = sd0 * z[0, j] if first else phi * previous[j] + sigma * z[0, j]
+            else:
+                y = phi * last[j] + sigma * z[k, j]
+            last[j] = y
+            log_base_out[k, j] = centre[k] + y
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator import grid_programmes, site as site_model, units
+from simulator import grid_programmes, index_block, site as site_model, units
 from simulator.columns import VALUES_PER_CALL, as_columns
 from simulator.finance import segments as finance_segments
 from simulator.fleet import FailureState, retire_cohorts
@@ -245,18 +245,30 @@ def _segments(plan: SitePlan, day0: int, n: int, x: _Days) -> list[_Segment]:
     return out
 
 
-def _block_prices(plan: SitePlan, state: SiteState, day0: int, n: int, days: int) -> np.ndarray:
-    """The block's hourly prices ``(n, 24 or 1, P)`` [USD/MWh]; the index model draws
-    :data:`POWER_BLOCK_DAYS` at a time, at day ``30k``. ``state.hourly_price`` is left at the last day's."""
+def _block_prices(plan: SitePlan, state: SiteState, day0: int, n: int, days: int,
+                  terms: bool = False) -> tuple[np.ndarray, tuple | None]:
+    """The block's hourly prices ``(n, 24 or 1, P)`` [USD/MWh] and None; the index model draws
+    :data:`POWER_BLOCK_DAYS` at a time, at day ``30k``. ``state.hourly_price`` is left at the last day's.
+    With ``terms``, a block that is a whole price block of the index model returns the memory its prices go to
+    and :meth:`simulator.market.power.IndexPowerModel.hour_terms` instead: the one-pass kernel writes them
+    (:mod:`simulator.index_block`)."""
     if plan.prices is None:
-        return np.broadcast_to(state.hourly_price, (n,) + state.hourly_price.shape)
+        return np.broadcast_to(state.hourly_price, (n,) + state.hourly_price.shape), None
     i = day0 % POWER_BLOCK_DAYS
+    if terms and i == 0 and n == min(POWER_BLOCK_DAYS, days - day0) and hasattr(plan.prices, "hour_terms"):
+        hour_terms, state.price_state = plan.prices.hour_terms(state.price_state, day0, n, state.price_streams,
+                                                               state.common)
+        full, out = (n, units.HOURS_PER_DAY, len(state.price_streams.path_ids)), state.price_block
+        fits = day0 and out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
+        state.price_block = out if fits else np.empty(full)  # as IndexPowerModel.block(out=…) would
+        state.hourly_price = state.price_block[n - 1]
+        return state.price_block, hour_terms
     if i == 0:
         state.price_block, state.price_state = plan.prices.block(
             state.price_state, day0, min(POWER_BLOCK_DAYS, days - day0), state.price_streams, state.common,
             out=state.price_block if day0 else None)
     state.hourly_price = state.price_block[i + n - 1]
-    return state.price_block[i:i + n]
+    return state.price_block[i:i + n], None
 
 
 def _demand_response_uniforms(state: SiteState, day0: int, n: int, days: int) -> np.ndarray:
@@ -360,6 +372,11 @@ def _transmission(plan: SitePlan, state: SiteState, day0: int, segments: list[_S
     return out
 
 
+def _all_plus_zero(x: np.ndarray) -> bool:
+    """Whether every element of ``x`` is +0.0 (not −0.0, not NaN)."""
+    return not (x.any() or np.signbit(x).any())
+
+
 def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: np.ndarray,
                 hosting_revenue_usd: float | None) -> dict:
     """The block's capacity, opex split by use (:func:`simulator.finance.segments.mw_shares`), hosting
@@ -368,8 +385,11 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     capacity = plan.capacity_mw[day0:day0 + n].copy()  # the flows share no array with the plan
     hosted_mw = np.where(offline, 0.0, site.hosting.mw) if site.hosting is not None else np.zeros(n)
     opex = site.opex_usd_per_mw_year * capacity / units.DAYS_PER_YEAR
-    shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
-    hosting_share, hpc_share = shares.reshape(n, 2).T
+    if _all_plus_zero(hosted_mw) and _all_plus_zero(hpc_mw) and not np.isnan(capacity).any():
+        hosting_share = hpc_share = np.zeros(n)  # mw_shares(C, +0.0, +0.0) is (+0.0, +0.0) for every C but NaN
+    else:
+        shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
+        hosting_share, hpc_share = shares.reshape(n, 2).T
     revenue = None if hosting_revenue_usd is None else np.where(offline, 0.0, hosting_revenue_usd)
     return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share,
                 site_mw=(capacity, hosted_mw, hpc_mw), hosting_revenue_usd=revenue,
@@ -402,12 +422,19 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     assert (day0 % POWER_BLOCK_DAYS) + n <= POWER_BLOCK_DAYS and day0 + n <= days, (day0, n)
     site, paths = plan.site, np.shape(hashprice_usd_per_ph_day)[-1]
     offline, hpc_mw = np.asarray(offline, dtype=bool), np.array(hpc_mw, dtype=float)  # hpc_mw: a copy, returned
-    x = _Days(np.asarray(hashprice_usd_per_ph_day), _block_prices(plan, state, day0, n, days), offline,
+    one_pass = index_block.kernel_for(plan, n, paths)  # a common index site's block in one compiled pass, or None
+    prices, hour_terms = _block_prices(plan, state, day0, n, days, one_pass is not None)
+    x = _Days(np.asarray(hashprice_usd_per_ph_day), prices, offline,
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
-    segments = _segments(plan, day0, n, x)
-    runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
-    bills, hosting_revenue_usd = _bills(plan, segments, runs, tax_usd_per_mwh)
+    hosting_revenue_usd = None
+    if one_pass is not None:
+        bills = index_block.site_days(one_pass, plan, x.price, x.hashprice, working, offline, tax_usd_per_mwh,
+                                      hour_terms)
+    else:  # the segment form
+        segments = _segments(plan, day0, n, x)
+        runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
+        bills, hosting_revenue_usd = _bills(plan, segments, runs, tax_usd_per_mwh)
     flows = {k: v.reshape(n, paths) for k, v in bills.items()}
     flows.setdefault("hosting_power_cost_usd", None)
     return SiteFlows(**flows, **_site_costs(plan, day0, n, offline, hpc_mw, hosting_revenue_usd),

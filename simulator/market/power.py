@@ -26,6 +26,7 @@ Sign convention: prices are what a buyer pays per MWh; a negative price pays the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -509,6 +510,11 @@ class IndexPowerModel:
         >>> round(m.base_mean_usd_per_mwh, 6)  # (40 − 0.001 × 3000) / 1
         37.0
         """
+        return self._base_mean_usd_per_mwh
+
+    @functools.cached_property
+    def _base_mean_usd_per_mwh(self) -> float:
+        """:attr:`base_mean_usd_per_mwh`, computed once (the model is frozen; every block's centre reads it)."""
         w = MONTH_DAYS / (HOURS_PER_DAY * DAYS_PER_YEAR)
         q = self.negative_table
         spike = min(self.spike_usd_per_mwh, self.cap_usd_per_mwh)
@@ -560,14 +566,11 @@ class IndexPowerModel:
         negative = u[:, _NEGATIVES] < q[:, :, None]
         return IndexPowerBlock(prices, base, shape, spike, negative), after
 
-    def _simulate(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
-                  common: PathStreams | None, out: np.ndarray | None = None):
-        """Prices ``(n_days, 24, paths)`` (C-contiguous), base, shape, the uniforms and the state after.
-
-        :func:`index_prices`' formula, computed in place: the rare spike and negative hours
-        are found in the path-major uniforms and applied where they fall (``x + 0`` is ``x``
-        in the hours without a spike, so this is the same arithmetic).
-        """
+    def _daily(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
+               common: PathStreams | None, kernel) -> tuple[np.ndarray, np.ndarray, IndexPowerState]:
+        """The block's uniforms ``(n_days, 50, paths)``, daily base ``B`` ``(n_days, paths)`` [USD/MWh] and the
+        state after: the draws, Box–Muller, the AR(1) (compiled when ``kernel`` is :mod:`simulator.index_kernel`:
+        :func:`simulator.index_kernel.log_base`, the same floats) and ``exp``."""
         check_block(state.day, day0, n_days)
         u = streams.uniform((n_days, DRAWS_PER_DAY), reuse=True)  # consumed before the next block is drawn
         z = _box_muller_cosine(u[:, 0], u[:, 1])  # (n_days, paths)
@@ -578,24 +581,56 @@ class IndexPowerModel:
         sigma = self.vol_daily
         v = self.log_variance
         sd0 = math.sqrt(v) if math.isfinite(v) else sigma  # y_0 ~ N(0, v), or N(0, σ²) if κ = 0
-        y = np.empty_like(z)
         previous = state.log_deviation
-        for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
-            previous = sd0 * z[k] if day0 + k == 0 else phi * previous + sigma * z[k]
-            y[k] = previous
         centre = self.log_base_centre(day0 + np.arange(n_days))
-        base = np.exp(centre[:, None] + y)
-        shape = self.shape_of_days(day0, n_days)
+        if kernel is not None and n_days:
+            base, previous = np.empty(z.shape), np.empty(z.shape[1])
+            kernel.log_base(np.ascontiguousarray(z), np.zeros(0) if day0 == 0 else state.log_deviation, day0 == 0,
+                            sd0, phi, sigma, centre, base, previous)
+            base = np.exp(base, out=base)
+        else:
+            y = np.empty_like(z)
+            for k in range(n_days):  # the AR(1) is sequential in time; vectorised over paths
+                previous = sd0 * z[k] if day0 + k == 0 else phi * previous + sigma * z[k]
+                y[k] = previous
+            base = np.exp(centre[:, None] + y)
+        return u, base, IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
+
+    def _hour_args(self, base: np.ndarray, shape: np.ndarray, u: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple:
+        """:func:`simulator.index_kernel.index_hours`' arguments after ``prices``."""
+        return (base, *(np.ascontiguousarray(x, dtype=float) for x in (shape, u, p, q)), _SPIKES.start,
+                _NEGATIVES.start, self.spike_usd_per_mwh, self.negative_usd_per_mwh, self.floor_usd_per_mwh,
+                self.cap_usd_per_mwh)
+
+    def hour_terms(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
+                   common: PathStreams | None = None) -> tuple[tuple, IndexPowerState]:
+        """What :func:`simulator.index_kernel.index_hours` turns into the hourly prices of :meth:`block` (its
+        arguments after ``prices``: base, shape, uniforms, spike and negative probabilities, the constants) and the
+        state after: the same draws, for a compiled caller that computes the prices where it reads them
+        (:mod:`simulator.index_block_kernel`)."""
+        kernel = PRICE_KERNEL.for_call(n_days * HOURS_PER_DAY * streams.paths, _NUMPY_BLOCK_COST)
+        u, base, after = self._daily(state, day0, n_days, streams, common, kernel)
+        p, q = self.probabilities_of_days(day0, n_days)
+        return self._hour_args(base, self.shape_of_days(day0, n_days), u, p, q), after
+
+    def _simulate(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
+                  common: PathStreams | None, out: np.ndarray | None = None):
+        """Prices ``(n_days, 24, paths)`` (C-contiguous), base, shape, the uniforms and the state after.
+
+        :func:`index_prices`' formula, computed in place: the rare spike and negative hours
+        are found in the path-major uniforms and applied where they fall (``x + 0`` is ``x``
+        in the hours without a spike, so this is the same arithmetic).
+        """
         full = (n_days, HOURS_PER_DAY, streams.paths)
+        kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
+        u, base, after = self._daily(state, day0, n_days, streams, common, kernel)
+        shape = self.shape_of_days(day0, n_days)
         fits = out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
         p, q = self.probabilities_of_days(day0, n_days)
-        kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
         if kernel is not None:  # the same prices in one compiled pass (simulator.index_kernel.index_hours)
             prices = out if fits else np.empty(full)
-            kernel.index_hours(prices, base, *(np.ascontiguousarray(x, dtype=float) for x in (shape, u, p, q)),
-                               _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh, self.negative_usd_per_mwh,
-                               self.floor_usd_per_mwh, self.cap_usd_per_mwh)
-            return prices, base, shape, u, IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
+            kernel.index_hours(prices, *self._hour_args(base, shape, u, p, q))
+            return prices, base, shape, u, after
         prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
         by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50)
         hours_in_block = n_days * HOURS_PER_DAY
@@ -617,7 +652,6 @@ class IndexPowerModel:
         if touched or not base.size or not (self.floor_usd_per_mwh <= base.min() * shape.min()
                                             and base.max() * shape.max() <= self.cap_usd_per_mwh):
             np.clip(prices, self.floor_usd_per_mwh, self.cap_usd_per_mwh, out=prices)  # else every price is in range
-        after = IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
         return prices, base, shape, u, after
 
     def block(

@@ -1,0 +1,90 @@
+"""An hourly-price site's block in one compiled pass, when nothing in it needs the segment-by-segment form.
+
+:func:`simulator.site_block.site_block` turns a block's inputs into columns and calls the
+:mod:`simulator.site` functions once per segment (numpy, or :mod:`simulator.index_kernel` when large).
+For the common index site — hourly prices, ``economic``, ``none`` or ``schedule`` curtailment, no
+demand-response programme, 4CP, hosting, PPA, dynamic tuning or ambient derate, no stop or retire
+policy — :func:`site_days` gives the same flows, bit for bit, from one call of
+:func:`simulator.index_block_kernel.site_days` on the block's day-major arrays (no columns, no hourly
+energy, the bill and mean price in the dispatch's loop; when the block is a whole price block of the
+index model, its hourly prices computed in that loop too). For anything else, and for every small call
+until :data:`INDEX_BLOCK_KERNEL` is loaded, :func:`kernel_for` returns None: the segment form runs (the
+reference, which tests/test_index_block.py compares this with byte for byte).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simulator import merit_order, units
+from simulator.lazy_kernel import LazyKernel
+
+#: :mod:`simulator.index_block_kernel`, loaded for a block of at least 2¹⁶ units (day-hours × paths ×
+#: (cohorts + 1), as :data:`simulator.merit_order.INDEX_KERNEL` counts a dispatch) or once the segment form
+#: has run 2²¹ of them in this process: a one-path run of a few years never loads it.
+INDEX_BLOCK_KERNEL = LazyKernel("simulator.index_block_kernel", large_from=2**16, numpy_at_most=2**21)
+#: The segment form's fixed cost of a block (a few dozen numpy calls) in the units above.
+_NUMPY_BLOCK_COST = 8192
+#: The curtailment policies whose hourly running count :func:`_hour_counts` gives (``uptime_target`` ranks
+#: each day's hours: the segment form).
+_POLICIES = ("none", "schedule", "economic")
+
+
+def applies(plan) -> bool:
+    """Whether ``plan``'s site is one :func:`site_days` computes: hourly prices without what the segment form
+    alone handles (programmes, hosting, a PPA, tuning or an ambient derate, stop or retire policies, an
+    ``uptime_target`` curtailment)."""
+    site = plan.site
+    return (plan.prices is not None and not plan.is_ppa and not plan.spec.tuned
+            and site.curtailment.policy in _POLICIES
+            and not (site.demand_response or site.four_cp or site.hosting is not None)
+            and not (plan.policies.stop or plan.policies.retire))
+
+
+def _hour_counts(curtailment, n_cohorts: int) -> np.ndarray:
+    """Each hour's running count ``(24,)``: every cohort (``none``), every cohort or none (``schedule``'s hours),
+    or −1 to count ``e ≤ e*`` (``economic``) — :func:`simulator.merit_order.policy_count`."""
+    if curtailment.policy == "none":
+        return np.full(units.HOURS_PER_DAY, n_cohorts, dtype=np.int64)
+    if curtailment.policy == "schedule":
+        return np.where(merit_order.scheduled_hours(curtailment), n_cohorts, 0).astype(np.int64)
+    return np.full(units.HOURS_PER_DAY, -1, dtype=np.int64)
+
+
+def kernel_for(plan, n: int, paths: int):
+    """:mod:`simulator.index_block_kernel` for a block of ``n`` days of ``paths`` paths of a site :func:`applies` to,
+    or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded)."""
+    if not applies(plan):
+        return None
+    return INDEX_BLOCK_KERNEL.for_call(n * units.HOURS_PER_DAY * paths * (len(plan.mine) + 1), _NUMPY_BLOCK_COST)
+
+
+#: ``site_days``' price arguments when the prices are read, not drawn (one compiled signature).
+_NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), 0, 0, 0.0,
+            0.0, 0.0, 0.0)
+
+
+def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,
+              offline: np.ndarray, tax_usd_per_mwh: float, hour_terms: tuple | None = None) -> dict[str, np.ndarray]:
+    """The block's flows ``{field: (n, P)}`` (running TH/s, energy, power cost and credit, curtailed and
+    underclocked MWh, mean price) of a site :func:`applies` to, from ``kernel`` (:func:`kernel_for`).
+
+    ``prices`` ``(n, 24, P)`` [USD/MWh], C-ordered: read, or with ``hour_terms``
+    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) computed hour by hour and written there;
+    ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts, P)`` units; ``offline`` ``(n,)`` bool.
+    """
+    n, hours, paths = np.shape(prices)
+    spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
+    as_kernel = merit_order.kernel_array
+    out = np.empty((len(kernel.FIELDS), n, paths))
+    overhead = site.cooling_overhead
+    if hour_terms is None:
+        prices = as_kernel(prices, (n, hours, paths))
+    assert hour_terms is None or (prices.flags.c_contiguous and prices.flags.writeable), "prices are written in place"
+    kernel.site_days(as_kernel(spec.efficiency_jth, (cohorts,)),
+                     *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
+                     as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
+                     as_kernel(~np.asarray(offline, dtype=bool), (n,)),
+                     as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
+                     prices, _hour_counts(site.curtailment, cohorts), float(tax_usd_per_mwh), bool(tax_usd_per_mwh),
+                     hours * (1 + overhead), 1 + overhead, out, hour_terms is not None, *(hour_terms or _NO_DRAW))
+    return dict(zip(kernel.FIELDS, out))

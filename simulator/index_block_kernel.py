@@ -1,0 +1,120 @@
+"""An hourly-price site's block of days in one compiled pass: dispatch, bill and mean price, day-major.
+
+The compiled form of what :func:`simulator.site_block.site_block` computes, segment by segment in
+numpy and :mod:`simulator.index_kernel`, for a site on hourly prices without programmes, PPA,
+hosting, tuning or stop/retire policies (:func:`simulator.index_block.site_days` decides): for each
+day ``d`` of the block and path ``p``
+
+* working units ``w_i = W[d, mine_i, p] × online_d`` (``online_d`` 1.0, or 0.0 on an offline day),
+  ``T_i = t_i w_i`` [TH/s] and ``M_i = m_i w_i`` [IT MW] (per-unit hashrate and power);
+* the prefix sums over the cohorts (most efficient first) and, each hour ``h``, the running count
+  ``k`` (``economic``: the cohorts with ``e ≤ e* = value / ((p + tax) · 24 (1 + overhead))``,
+  all when ``p + tax ≤ 0`` or ``e*`` is NaN; ``none``/``schedule``: the hour's fixed count);
+* the hour's facility energy ``E_h = M_{≤k} (1 + overhead)`` [MWh], the day's energy ``Σ_h E_h``,
+  curtailed energy ``max(Σ_h (available − E_h), 0)``, mean running TH/s ``Σ_h T_{≤k} / 24``;
+* the bill ``Σ_h E_h p_h + energy × tax`` [USD] (credit 0) and the mean price ``Σ_h p_h / 24`` [USD/MWh].
+
+The numbers are :mod:`simulator.site`'s (via :func:`simulator.index_kernel.dispatch` and
+:func:`simulator.index_kernel.bill`) bit for bit: the same IEEE operations on the same operands in
+the same order; sums over the hours and cohorts add from the first one by one, as numpy's
+reductions over the outer axis of a C-ordered array of two or more columns do (a one-path block in
+numpy is padded to two columns for that reason). What it saves is memory traffic, not arithmetic:
+the prices are read where the price model wrote them ``(days, 24, paths)`` instead of copied into
+``(24, days·paths)`` columns, the hourly energy is never stored, and the bill and the mean price are
+added in the dispatch's own loop. Compiled like :mod:`simulator.index_kernel` (``cache``, ``nogil``,
+no ``fastmath``, ``error_model="numpy"``). Importing this module imports numba.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator import numba_cache
+from simulator.index_kernel import _count
+from simulator.kernel_math import clip
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+#: The rows of :func:`site_days`' output, in :func:`simulator.site_block._bills`' order.
+FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "curtailed_mwh", "underclocked_mwh",
+          "mean_price_usd_per_mwh")
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, prices, k_fixed,
+              tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, u, spike_p, negative_q,
+              first_spike, first_negative, spike_usd_per_mwh, negative_usd_per_mwh, floor_usd_per_mwh,
+              cap_usd_per_mwh):
+    """A block's flows into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`).
+
+    ``efficiency_jth``, ``ths_per_unit``, ``mw_per_unit`` ``(cohorts,)`` in dispatch order (ascending
+    efficiency), ``mine`` ``(cohorts,)`` their rows of ``working`` ``(days, all cohorts, paths)``;
+    ``online`` ``(days,)`` 1.0 or 0.0; ``value`` ``(days, paths)`` = hashprice / 1,000 × (1 − fee) × 10⁶;
+    ``prices`` ``(days, 24, paths)`` [USD/MWh]; ``k_fixed`` ``(24,)`` each hour's running count, or −1 to
+    count ``e ≤ e*``; ``denominator`` = 24 (1 + overhead), ``facility`` = 1 + overhead.
+
+    With ``draw`` the hourly prices are computed here, each hour's row just before it is dispatched, and
+    written into ``prices``: the arguments from ``base`` on are :func:`simulator.index_kernel.index_hours`'
+    after its ``prices`` (:meth:`simulator.market.power.IndexPowerModel.hour_terms`), and its arithmetic is
+    repeated here (a jitted helper taking arrays costs ~30 ns a call), so the prices are its own bits;
+    without it, ``prices`` are read and those arguments are unused.
+    """
+    days, hours, paths = prices.shape
+    n = efficiency_jth.shape[0]
+    cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
+    threshold, k, available = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
+    run_ths, run_mw = np.empty(paths), np.empty(paths)
+    running, energy, cost, curtailed, price_sum = out[0], out[1], out[2], out[4], out[6]
+    for d in range(days):
+        on = online[d]
+        for p in range(paths):  # simulator.index_kernel._prefix_sums of T_i = t_i w_i and M_i = m_i w_i
+            cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
+        for i in range(n):
+            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
+            if i == 0:
+                for p in range(paths):
+                    w = working[d, row, p] * on
+                    cum_ths[1, p], cum_mw[1, p] = t * w, m * w
+            else:
+                for p in range(paths):
+                    w = working[d, row, p] * on
+                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+        for p in range(paths):
+            available[p] = cum_mw[n, p] * facility
+        price, run, use, bill, cut, ps = prices[d], running[d], energy[d], cost[d], curtailed[d], price_sum[d]
+        for h in range(hours):
+            if draw:  # index_hours' day d, hour h: min(c, max(f, n if negative else B s + J [spike]))
+                s, sp, nq, b = shape[d, h], spike_p[d, h], negative_q[d, h], base[d]
+                for p in range(paths):
+                    x = b[p] * s
+                    if u[d, first_spike + h, p] < sp:
+                        x = x + spike_usd_per_mwh
+                    if u[d, first_negative + h, p] < nq:
+                        x = negative_usd_per_mwh
+                    price[h, p] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
+            if k_fixed[h] < 0:
+                _count(efficiency_jth, value[d], price, h, tax_usd_per_mwh, has_tax, denominator, threshold, k)
+            else:
+                for p in range(paths):
+                    k[p] = k_fixed[h]
+            for p in range(paths):  # k in [0, n]: an unsigned index spares numba's negative-index wraparound
+                kc = np.uint64(k[p])
+                run_ths[p], run_mw[p] = cum_ths[kc, p], cum_mw[kc, p]
+            if h == 0:  # the gathers apart and the first hour peeled: the sums' loops run on SIMD lanes
+                for p in range(paths):
+                    drawn, x = run_mw[p] * facility, price[0, p]
+                    run[p], use[p], cut[p], bill[p], ps[p] = run_ths[p], drawn, available[p] - drawn, drawn * x, x
+            else:
+                for p in range(paths):
+                    drawn, x = run_mw[p] * facility, price[h, p]
+                    run[p] += run_ths[p]
+                    use[p] += drawn
+                    cut[p] += available[p] - drawn
+                    bill[p] += drawn * x
+                    ps[p] += x
+        for p in range(paths):
+            run[p] = run[p] / hours
+            cut[p] = 0.0 if cut[p] < 0.0 else cut[p]
+            bill[p] = bill[p] + use[p] * tax_usd_per_mwh
+            ps[p] = ps[p] / hours
+            out[3, d, p], out[5, d, p] = 0.0, 0.0
