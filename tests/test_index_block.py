@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -218,19 +216,6 @@ def test_a_hand_counted_day():
     assert out[2, 0, 0] == pytest.approx(23 * all_mw * 40.0)  # cost [USD]
     assert out[6, 0, 0] == pytest.approx((23 * 40.0 + 400.0) / 24)  # mean price
     assert out[3, 0, 0] == 0.0 and out[5, 0, 0] == 0.0
-
-
-def test_a_short_run_never_loads_the_one_pass_kernel():
-    """A one-path two-year run on index power stays in numpy (start-up, benchmarks/bench_startup.py)."""
-    import subprocess
-
-    code = ("import sys; from simulator.config import load_scenario; from simulator.engine import simulate\n"
-            "simulate(load_scenario('scenarios/ercot_curtailment.yaml', ['paths=1', 'horizon_days=730']), "
-            "keep_paths=1, workers=1)\n"
-            "print('simulator.index_block_kernel' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1]).stdout
-    assert out.split() == ["False"]
 
 
 # --------------------------------------------------------------------------- the price model's AR(1)

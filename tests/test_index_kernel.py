@@ -331,18 +331,19 @@ def test_a_run_is_the_same_bits_with_the_compiled_kernels(scenario, overrides, f
 
 
 def test_a_short_run_never_loads_the_compiled_index_kernels():
-    """A one-path two-year run on index power stays in numpy (start-up, benchmarks/bench_startup.py)."""
+    """A one-path two-year run on index power stays in numpy, the one-pass block kernel included (start-up,
+    benchmarks/bench_startup.py)."""
     import subprocess
 
     code = ("import sys; from simulator.config import load_scenario; from simulator.engine import simulate\n"
             "simulate(load_scenario('scenarios/ercot_curtailment.yaml', ['paths=1', 'horizon_days=730']), "
             "keep_paths=1, workers=1)\n"
-            "print('simulator.index_kernel' in sys.modules)")
+            "print('simulator.index_kernel' in sys.modules, 'simulator.index_block_kernel' in sys.modules)")
     from pathlib import Path
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout
-    assert out.split() == ["False"]
+    assert out.split() == ["False", "False"]
 
 
 # --------------------------------------------------------------------------- review findings (session 26)
