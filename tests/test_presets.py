@@ -153,8 +153,6 @@ KNOWN_GAPS = {
                                  "mean $43, curtailed more and gave +7.9 %); Q3 2025 passes at +6.5 % ($248.0M vs $233.0M) "
                                  "with IREN's own operating hashrate 44-45 EH/s of 50 installed; the Q4 excess coincides with a "
                                  "$31.8M ASIC impairment for the ASIC-to-GPU transition, but no EH/s or date was published",
-    ("riot.yaml", "opening"): "PP&E and other assets of the Q3 2025 10-Q not reached by the search tools: "
-                              "cash + BTC = $2.53B of $4.48B total assets (-43.6 %)",
     ("cleanspark.yaml", "opening"): "PP&E net and other current assets of the FY2025 10-K not reached: cash + BTC held and "
                                     "posted + miner deposits + goodwill and ROU = $1.77B of $3.18B total assets (-44.2 %)",
     ("core_scientific.yaml", "opening"): "the preset carries no opening PP&E (self-mining fleet, data centres, CoreWeave-funded "
