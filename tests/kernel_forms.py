@@ -1,7 +1,20 @@
 """Running a library call with a lazy kernel held in numpy and then forced, for the kernel tests."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+
+#: The processor's NaN (what ``inf − inf`` or ``0 × inf`` gives on x86: sign bit set), the only NaN a run makes.
+#: Not matched and not needed: numpy's sum of two NaNs of different bits returns either one's,
+#: depending on the array's length (its SIMD and scalar loops), while a compiled pass returns the first.
+with np.errstate(invalid="ignore"):
+    NAN = float((np.array([np.inf]) - np.inf)[0])
+
+
+class FakeLedger(SimpleNamespace):
+    """A ledger's attributes, hashable by identity as a ``Ledger`` is (close_steps keeps its constants by ledger)."""
+    __hash__ = object.__hash__
 
 
 def both_forms(monkeypatch, lazy, module, spied: str, fn):

@@ -23,11 +23,7 @@ import kernel_forms
 #: Edge values overflow and make NaN in both forms, as they should: the forms' bits are compared, not warned about.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-#: The processor's NaN (what ``inf − inf`` or ``0 × inf`` gives on x86: sign bit set), the only NaN a run makes.
-#: Not matched and not needed: numpy's sum of two NaNs of different bits returns either one's,
-#: depending on the array's length (its SIMD and scalar loops), while a compiled pass returns the first.
-with np.errstate(invalid="ignore"):
-    NAN = float((np.array([np.inf]) - np.inf)[0])
+NAN = kernel_forms.NAN
 EDGES = [0.0, -0.0, NAN, np.inf, -np.inf, 5e-324, MIN_TRADED_PRICE_USD, np.nextafter(MIN_TRADED_PRICE_USD, 0.0),
          1e308, -1.0, 30.0]
 value = st.one_of(st.sampled_from(EDGES), st.floats(allow_nan=False, allow_infinity=False), st.floats(0.0, 100.0))
@@ -133,11 +129,6 @@ def test_runs_same_bits(monkeypatch, preset):
     kernel_forms.assert_same_runs(numpy_run, compiled_run)
 
 
-class _Ledger(SimpleNamespace):
-    """A ledger's attributes, hashable by identity as a ``Ledger`` is (close_steps keeps its constants by ledger)."""
-    __hash__ = object.__hash__
-
-
 @st.composite
 def raises(draw):
     paths = draw(st.integers(1, 9))
@@ -163,7 +154,7 @@ def test_atm_same_bits(drawn):
     equity, state, net_usd, price = drawn
 
     def run():
-        fake = _Ledger(cfg=SimpleNamespace(equity=equity), paths=len(net_usd), lines=LineBook(
+        fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(equity=equity), paths=len(net_usd), lines=LineBook(
             ("shares_issued", "atm_proceeds_usd"), len(net_usd)), **{k: v.copy() for k, v in state.items()})
         fake._book = lambda line, a: Ledger._book(fake, line, a)
         fake._issue = lambda s: Ledger._issue(fake, s)

@@ -92,13 +92,7 @@ def test_observe_skips_only_what_changes_nothing(paths, days, data):
 
 
 # --------------------------------------------------------------------------- the funding waterfall
-with np.errstate(invalid="ignore"):
-    NAN = float((np.array([np.inf]) - np.inf)[0])  # the processor's NaN, the only one a run makes
-
-
-class _Ledger(SimpleNamespace):
-    """A ledger's attributes, hashable by identity as a ``Ledger`` is (close_steps keeps constants by ledger)."""
-    __hash__ = object.__hash__
+NAN = kernel_forms.NAN  # the processor's NaN, the only one a run makes
 
 
 @st.composite
@@ -135,7 +129,7 @@ def test_fund_same_bits(drawn):
 
     def run():
         paths = len(alive)
-        fake = _Ledger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
+        fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
                        lines=LineBook(lines, paths), **{k: v.copy() for k, v in state.items()})
         for name in ("_book", "_issue", "_sell_btc", "_atm"):
             setattr(fake, name, getattr(Ledger, name).__get__(fake))
