@@ -38,6 +38,7 @@ from simulator import grid_programmes, index_block, site as site_model, units
 from simulator.columns import VALUES_PER_CALL, as_columns
 from simulator.finance import segments as finance_segments
 from simulator.fleet import FailureState, retire_cohorts
+from simulator.market.power import price_block_memory
 from simulator.rng import PathStreams
 
 #: Days of hourly power prices (50 draws a day) drawn at a time: blocks of a few MB per 1,000
@@ -258,9 +259,8 @@ def _block_prices(plan: SitePlan, state: SiteState, day0: int, n: int, days: int
     if terms and i == 0 and n == min(POWER_BLOCK_DAYS, days - day0) and hasattr(plan.prices, "hour_terms"):
         hour_terms, state.price_state = plan.prices.hour_terms(state.price_state, day0, n, state.price_streams,
                                                                state.common)
-        full, out = (n, units.HOURS_PER_DAY, len(state.price_streams.path_ids)), state.price_block
-        fits = day0 and out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
-        state.price_block = out if fits else np.empty(full)  # as IndexPowerModel.block(out=…) would
+        full = (n, units.HOURS_PER_DAY, len(state.price_streams.path_ids))
+        state.price_block = price_block_memory(state.price_block if day0 else None, full)  # as block(out=…) does
         state.hourly_price = state.price_block[n - 1]
         return state.price_block, hour_terms
     if i == 0:

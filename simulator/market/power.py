@@ -262,6 +262,14 @@ def _box_muller_cosine(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
     return np.multiply(radius, cosine, out=radius)
 
 
+def price_block_memory(out: np.ndarray | None, full: tuple) -> np.ndarray:
+    """``out`` (the previous block's prices) if it can hold a block of shape ``full`` (float, C-ordered), else
+    fresh memory: a block of a year is tens of MB, and fresh memory is slow to touch the first time."""
+    if out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous:
+        return out
+    return np.empty(full)
+
+
 def _as_tuple(values) -> tuple:
     """A (nested) tuple of floats: a hashable, comparable copy of an array-like."""
     a = np.asarray(values, dtype=float)
@@ -625,13 +633,12 @@ class IndexPowerModel:
         kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
         u, base, after = self._daily(state, day0, n_days, streams, common, kernel)
         shape = self.shape_of_days(day0, n_days)
-        fits = out is not None and out.shape == full and out.dtype == float and out.flags.c_contiguous
+        prices = price_block_memory(out, full)
         p, q = self.probabilities_of_days(day0, n_days)
         if kernel is not None:  # the same prices in one compiled pass (simulator.index_kernel.index_hours)
-            prices = out if fits else np.empty(full)
             kernel.index_hours(prices, *self._hour_args(base, shape, u, p, q))
             return prices, base, shape, u, after
-        prices = np.multiply(base[:, None, :], shape[:, :, None], out=out if fits else None)  # C order
+        np.multiply(base[:, None, :], shape[:, :, None], out=prices)  # C order
         by_path = np.moveaxis(u, -1, 0)  # (paths, n_days, 50)
         hours_in_block = n_days * HOURS_PER_DAY
         touched = False  # a spike or negative hour was set (the range check below covers base × shape only)
