@@ -24,12 +24,12 @@ a 20-path run after ~150) and after ~0.55 s otherwise (a small run never).
 """
 from __future__ import annotations
 
-import math
 import weakref
 
 import numpy as np
 
 from simulator import units
+from simulator.columns import is_broadcast_zero
 from simulator.lazy_kernel import LazyKernel
 
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
@@ -152,20 +152,10 @@ def book(ledger, f, day: int, kernel) -> None:
 
 def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
     """A ``(cohorts, paths)`` flow table as the kernel takes it (C-ordered and writable, one argument type
-    every day): itself, the ledger's table of +0.0 for a broadcast +0.0 (the same floats), else a copy."""
-    if any(a.strides):  # (not one value broadcast: is_broadcast_zero's test, its cheap part first)
-        return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=float)
-    if a.flags.c_contiguous and a.flags.writeable:
-        return a
-    if a.shape == zeros.shape and a.size and _is_plus_zero(a.item(0)):
+    every day): the ledger's table of +0.0 for a broadcast +0.0 (the same floats), itself, else a copy."""
+    if a.shape == zeros.shape and is_broadcast_zero(a):
         return zeros
-    return np.array(a, dtype=float)
-
-
-def _is_plus_zero(v: float) -> bool:
-    """``v == +0.0`` (not −0.0, not NaN): :func:`simulator.columns.is_broadcast_zero`'s test of its one
-    value, on a Python float (``np.signbit`` of a numpy scalar costs ~1 µs)."""
-    return v == 0.0 and math.copysign(1.0, v) > 0.0
+    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=float)
 
 
 def _pools(fixed, f, day: int, new_month: bool, paths: int):
