@@ -39,8 +39,15 @@ def test_wheel_ships_profiles_and_data(tmp_path):
 
 
 def test_every_package_folder_is_listed():
+    # every folder that ships (code or data) is a listed package: an unlisted one is left out of a
+    # plain install or, holding data, makes the build warn that it "would be ignored"
     import tomllib
 
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "simulator").rglob("__init__.py")}
-    assert found | {"simulator.hardware_profiles"} == listed
+
+    def folders(root, prefix):
+        return {".".join((prefix, *d.relative_to(root).parts)) for d in [root, *root.rglob("*")]
+                if d.is_dir() and d.name != "__pycache__"}
+
+    assert folders(REPO / "simulator", "simulator") | folders(REPO / "hardware_profiles",
+                                                               "simulator.hardware_profiles") == listed
