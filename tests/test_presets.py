@@ -159,11 +159,16 @@ KNOWN_GAPS = {
                                  "$31.8M ASIC impairment for the ASIC-to-GPU transition, but no EH/s or date was published (data31b: "
                                  "the Q2 FY26 release and coverage give revenue and the impairment only; monthly updates end with August 2025)",
     ("cleanspark.yaml", "opening"): "PP&E net and other current assets of the FY2025 10-K not reached: cash + BTC held and "
-                                    "posted + miner deposits + goodwill and ROU = $1.77B of $3.18B total assets (-44.2 %)",
+                                    "posted + miner deposits + goodwill and ROU = $1.77B of $3.18B total assets (-44.2 %); "
+                                    "data31a also searched the 10-K's and the Q1 FY26 10-Q's statement and Details pages (SEC "
+                                    "R pages carry the notes' text without tables), the fast-edgar, cloudfront, hstong and "
+                                    "stocktitan copies (page starts only) and public repositories (docs/presets.md, data31a)",
     ("core_scientific.yaml", "opening"): "the preset carries no opening PP&E (self-mining fleet, data centres, CoreWeave-funded "
                                          "construction) because the Q3 2025 10-Q balance sheet and PP&E note were not reached: "
                                          "cash + BTC = $0.69B of $2.30B total assets (-69.7 %; total derived from two aggregator "
-                                         "pages, see the preset's balance_sheet line)",
+                                         "pages, see the preset's balance_sheet line); data31a also searched the 10-Q's R "
+                                         "pages, investor-site, pubt.io, stocktitan and cloudfront copies and public repositories "
+                                         "(docs/presets.md, data31a)",
 }
 
 
@@ -251,6 +256,31 @@ def test_every_preset_opens_at_its_2025_12_31_close():
         assert market is not None and market.as_of == dt.date(2025, 12, 31), f"{path.name}: day 0 is not the 2025-12-31 close"
         assert m.get("share_price_usd") is not None and "http" in str(m["source"]), f"{path.name}: the header lacks the sourced close"
         assert float(m["share_price_usd"]) == pytest.approx(market.share_price_usd), f"{path.name}: header and company.market differ"
+
+
+#: Presets whose header carries the filing's debt note (``# debt: {as_of, principal_usd, carrying_usd, instruments, source}``).
+DEBT_PRESETS = [p for p in PRESETS if presets.header_line(p, "debt") is not None]
+
+
+@pytest.mark.parametrize("path", DEBT_PRESETS, ids=lambda p: p.name)
+def test_debt_instruments_are_the_filings_debt_note(path):
+    # Every instrument of the filing's debt note, each at its principal (face, what is repaid or converted),
+    # not the balance sheet's carrying value net of issuance costs, and none left out or added.
+    line = presets.header_line(path, "debt")
+    assert "http" in str(line["source"]), f"{path.name}: the debt line needs its source"
+    debt = load_scenario(str(path)).company.debt
+    assert len(debt) == int(line["instruments"]), f"{path.name}: {len(debt)} instruments vs the note's {line['instruments']}"
+    principal = sum(d.principal_usd for d in debt)
+    assert principal == pytest.approx(float(line["principal_usd"]), rel=1e-3), \
+        f"{path.name}: debt principal {principal / 1e6:,.1f}M vs the note's {float(line['principal_usd']) / 1e6:,.1f}M"
+    assert float(line["carrying_usd"]) <= principal, f"{path.name}: the carrying value is net of costs, at most the face"
+    # the figure is the filing's as cited in the header (in $ thousands)
+    assert f"{float(line['principal_usd']) / 1e3:,.0f}k" in path.read_text(), f"{path.name}: principal_usd is not the cited figure"
+
+
+def test_the_debt_check_covers_riot():
+    # Riot's five instruments of its Q3 2025 Note 12 (data31a) are the reason the check exists
+    assert "riot.yaml" in [p.name for p in DEBT_PRESETS]
 
 
 @pytest.mark.parametrize("path", _params("market_cap"))
