@@ -15,7 +15,8 @@ the table gives the number of paths, the third's BTC end range and median [USD] 
 min and max equity return [%]. A run directory (``--keep-paths`` at least ``--paths``) is read
 from its daily.parquet instead of simulated; its paths are those the run drew.
 
-``--csv FILE`` also writes the long table. The third's BTC figures are the same for every company
+``--csv FILE`` also writes the long table; ``--out DIR`` writes each simulated run to ``DIR/<file stem>``
+(then ``tools/compare_thirds.py DIR/*`` reads them back without simulating). The third's BTC figures are the same for every company
 simulated here (common paths); those of run directories are each directory's own.
 """
 from __future__ import annotations
@@ -56,9 +57,11 @@ def thirds(company: str, file: str, ends: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def simulate_files(files, paths: int | None = None, seed: int | None = None, overrides=()) -> list[tuple[str, str, pd.DataFrame]]:
+def simulate_files(files, paths: int | None = None, seed: int | None = None, overrides=(),
+                   out_dir: str | None = None) -> list[tuple[str, str, pd.DataFrame]]:
     """``(company, file name, daily rows of every path)`` per scenario file, on the first file's market as
-    ``hashfleet compare`` runs them (:data:`simulator.workflows.compare.SHARED_KEYS`)."""
+    ``hashfleet compare`` runs them (:data:`simulator.workflows.compare.SHARED_KEYS`); with ``out_dir``, each
+    run is also written to ``out_dir/<file stem>`` as ``hashfleet run --out`` writes it."""
     from simulator.config.loader import load_with_overrides, validate_document
     from simulator.engine import simulate
     from simulator.workflows.compare import SHARED_KEYS
@@ -73,6 +76,8 @@ def simulate_files(files, paths: int | None = None, seed: int | None = None, ove
         scenario = validate_document(doc, str(file))
         n = scenario.paths if paths is None else int(paths)
         res = simulate(scenario, paths=n, seed=seed, keep_paths=n, daily_quantiles=False)
+        if out_dir is not None:
+            res.write(str(Path(out_dir) / Path(file).stem), overwrite=True)
         out.append((res.meta["scenario"], Path(file).name, res.daily))
     return out
 
@@ -107,11 +112,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--csv", default=None, help="also write the long table here")
+    ap.add_argument("--out", default=None, help="also write each simulated run to OUT/<file stem> (daily.parquet, ...)")
     args = ap.parse_args(argv)
     dirs = [Path(i).is_dir() for i in args.inputs]
     if any(dirs) and not all(dirs):
         ap.error("give scenario files or run directories, not both")
-    runs = read_dirs(args.inputs) if all(dirs) else simulate_files(args.inputs, args.paths, args.seed, args.overrides)
+    runs = read_dirs(args.inputs) if all(dirs) else simulate_files(args.inputs, args.paths, args.seed, args.overrides, args.out)
     long = table(runs)
     if args.csv:
         long.to_csv(args.csv, index=False)
