@@ -214,3 +214,32 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
             new_installed[c, i] = installed[c, i] - lost[c, i]
             failed_per_path[i] += failed[c, i]
     return OK
+
+
+@njit(cache=True, nogil=True)
+def fail_days(working, installed, repairs, head, u, fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table,
+              lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path):
+    """:func:`fail_day` for each day ``j`` of a block, in one call: day ``j`` draws from ``u[j]`` ``(2, cohorts,
+    paths)``, starts from day ``j − 1``'s ``new_working[j − 1]`` and ``new_installed[j − 1]`` (day 0 from
+    ``working`` and ``installed``), takes its units back from repair from ring slot ``(head + j) mod R`` of
+    ``repairs`` ``(R, cohorts, paths)`` and writes rows ``j`` of ``new_working``, ``new_installed``, ``lost``
+    ``(n, cohorts, paths)`` and ``failed_per_path`` ``(n, paths)`` (``failed`` ``(cohorts, paths)`` is scratch).
+
+    Returns ``(days done, status)``: every day done and :data:`OK`, or the first day ``j`` not done and its
+    :data:`LARGE` or :data:`SHORT` status (that day changes nothing; days before it are done, their repair
+    slots updated): the caller runs day ``j`` another way and calls again from day ``j + 1``.
+    """
+    days, ring = u.shape[0], repairs.shape[0]
+    for j in range(days):
+        slot = (head + j) % ring
+        if j == 0:
+            status = fail_day(working, repairs[slot], installed, u[0, 0], u[0, 1], fail_table, fail_start,
+                              fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[0],
+                              new_installed[0], failed, lost[0], failed_per_path[0])
+        else:
+            status = fail_day(new_working[j - 1], repairs[slot], new_installed[j - 1], u[j, 0], u[j, 1], fail_table,
+                              fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p,
+                              new_working[j], new_installed[j], failed, lost[j], failed_per_path[j])
+        if status != OK:
+            return j, status
+    return days, OK
