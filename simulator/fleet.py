@@ -22,6 +22,7 @@ from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
 from simulator.lazy_kernel import LazyKernel
+from simulator.market.asic_price import IndexRows
 from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, binomial_inverse_cdf
 
 
@@ -281,6 +282,12 @@ _NUMPY_DAY_COST = 2048
 TABLE_ENTRIES_AT_MOST = 2**24
 
 
+#: The compiled installed fleet's value (:func:`installed_value`): loaded for a block of at least 2¹⁶ unit counts
+#: (days × cohorts × paths) or once a process has spent 2²¹ on numpy blocks (2¹⁵ once numba runs); a one-path run
+#: stays in numpy.
+TRADES_KERNEL = LazyKernel("simulator.trades_kernel", large_from=2**16, numpy_at_most=2**21, once_numba_runs=2**15)
+
+
 def opening_cohorts(cohorts: Cohorts) -> np.ndarray:
     """Cohorts on the opening balance sheet ``(cohorts, 1)``: installed by the start (those leaving on
     day 0 included), not purchases delivered on day 0."""
@@ -455,8 +462,17 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
 
     :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
     as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
-    ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache.
+    ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache. Given the index's terms
+    (:class:`simulator.market.asic_price.IndexRows`) and a large block (:data:`TRADES_KERNEL`), the compiled
+    form (:func:`simulator.trades_kernel.installed_value`: one pass, the same bits).
     """
+    terms = (index_rows.frontier_usd_per_th, index_rows.penalty_usd_per_th, index_rows.floor_usd_per_th) \
+        if isinstance(index_rows, IndexRows) else None
+    kernel = TRADES_KERNEL.for_call(installed_units.size) if terms is not None and installed_units.shape[1] else None
+    if kernel is not None:
+        value_usd, ths = np.empty(terms[0].shape), np.empty(terms[0].shape)
+        kernel.installed_value(hashrate_ths, terms[0], terms[1], terms[2], installed_units, value_usd, ths)
+        return value_usd, ths
     value_usd = ths = None
     for c, index_usd_per_th in enumerate(index_rows):
         ths_c = np.multiply(installed_units[:, c], hashrate_ths[c])
