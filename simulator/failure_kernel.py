@@ -183,11 +183,14 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
 
     ``fail_table[fail_start[c] + k]`` = numpy's ``exp(k · log1p(−q_c))`` for k < ``fail_size[c]``,
     ``lost_table[k]`` the same for the permanent fraction; ``*_odds`` = ``p / (1 − p)``. Outputs:
-    ``new_working`` (``n − failed``), ``new_installed``, ``failed``, ``lost`` (cohorts, paths) and
-    ``failed_per_path`` (Σ over cohorts). A cohort at a time: its rows stay in the first-level cache.
+    ``new_working`` (``n − failed``), ``new_installed``, ``lost`` (cohorts, paths) and ``failed_per_path``
+    (Σ over cohorts, in their order); ``failed`` is scratch (on OK it holds ``failed − lost``, the units
+    into repair). A cohort at a time: its rows stay in the first-level cache, the outputs written as they
+    are made (a LARGE or SHORT day leaves them half written, and the state as it was).
     """
     cohorts, paths = working.shape
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
+    failed_per_path[:] = 0.0
     for c in range(cohorts):
         for i in range(paths):
             new_working[c, i] = working[c, i] + repairs_slot[c, i]
@@ -206,13 +209,14 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
             lost[c] = failed[c]
         else:
             _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
-    failed_per_path[:] = 0.0
-    for c in range(cohorts):  # every draw made: the day's changes
-        for i in range(paths):
-            repairs_slot[c, i] = failed[c, i] - lost[c, i]
+        for i in range(paths):  # the cohort's changes while its rows are in the cache; the repairs' kept back
             new_working[c, i] -= failed[c, i]
             new_installed[c, i] = installed[c, i] - lost[c, i]
             failed_per_path[i] += failed[c, i]
+            failed[c, i] = failed[c, i] - lost[c, i]
+    for c in range(cohorts):  # every draw made: the repairs queue changes
+        for i in range(paths):
+            repairs_slot[c, i] = failed[c, i]
     return OK
 
 

@@ -124,8 +124,8 @@ class LognormalFees:
         for k in range(n_days):  # AR(1) recursion in time; vectorised over paths
             previous = s * eps[k] if previous is None else phi * previous + innovation * eps[k]
             x[k] = previous
-        fees = self.btc_per_block * np.exp(x - 0.5 * s**2)
-        return fees, FeeState(day0 + n_days, previous)
+        fees = np.exp(np.subtract(x, 0.5 * s**2, out=x), out=x)  # b̄ · exp(x − s²/2), written over x
+        return np.multiply(self.btc_per_block, fees, out=fees), FeeState(day0 + n_days, previous)
 
 
 class CsvFees(CsvDailyModel):
