@@ -133,5 +133,8 @@ def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(lo
                                          subsidy / (subsidy + fees))
     assert_same_bits(chain_halving_adjusted_hashprice(hashprice, height, fees), general)
     assert (asic_price._subsidy_btc_a_year_before_a_halving(tip) is not None) == shortcut
+    one_era = low // 210_000 == high // 210_000  # then the subsidy and next halving are computed once
+    assert (asic_price._highest_tip_of_one_era(tip) is not None) == one_era
     tip[3, 3] = np.nan
     assert asic_price._subsidy_btc_a_year_before_a_halving(tip) is None
+    assert asic_price._highest_tip_of_one_era(tip) is None

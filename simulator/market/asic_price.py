@@ -185,10 +185,26 @@ def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_
         share = subsidy_btc / (subsidy_btc + fees)
         return hashprice * (1.0 - 0.5 * share * 0.0)
     tip = np.floor(height)
-    subsidy_btc = chain.subsidy_btc_of_heights(tip)
+    highest = _highest_tip_of_one_era(height)  # all tips in one era: its subsidy and next halving, once
+    of = tip if highest is None else highest
+    subsidy_btc, next_halving = chain.subsidy_btc_of_heights(of), chain.next_halving_height_of_heights(of)
+    if highest is not None:
+        subsidy_btc, next_halving = subsidy_btc[0], next_halving[0]
     share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
-    days = (chain.next_halving_height_of_heights(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
+    days = (next_halving - tip) / units.TARGET_BLOCKS_PER_DAY
     return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)
+
+
+def _highest_tip_of_one_era(tip: np.ndarray) -> np.ndarray | None:
+    """The greatest of tips ``floor(tip)`` (heights, floored here or before) as a one-element array if they are all
+    in one era, else None (NaN among them, or none). Every tip's subsidy and next halving height are then that
+    tip's (the era's), the same floats computed once. (The floor of the least and greatest height are the least
+    and greatest tip: the floor is monotone; NaN stays NaN.)"""
+    if not tip.size:
+        return None
+    low, high = np.floor(np.array([tip.min(), tip.max()]))  # NaN in either: the comparison below fails
+    eras = np.floor(np.array([low, high])) // chain.HALVING_INTERVAL
+    return np.array([high]) if eras[0] == eras[1] else None
 
 
 def _subsidy_btc_a_year_before_a_halving(tip: np.ndarray) -> np.float64 | None:
@@ -197,16 +213,12 @@ def _subsidy_btc_a_year_before_a_halving(tip: np.ndarray) -> np.float64 | None:
 
     There :func:`halving_adjusted_hashprice`'s ``after`` is ``clip((365 − d)/365, 0, 1) = +0.0`` for every
     ``d ≥ 365`` (``d`` is monotone in the tip, least at the highest), so its factor ``1 − ½ s · 0.0`` is
-    computed with the scalar 0.0: the same floats, without the per-element days and eras. (The floor of the
-    least and greatest height are the least and greatest tip: the floor is monotone; NaN stays NaN.)
+    computed with the scalar 0.0: the same floats, without the per-element days and eras.
     """
-    if not tip.size:
+    highest = _highest_tip_of_one_era(tip)
+    if highest is None:
         return None
-    low, high = np.floor(np.array([tip.min(), tip.max()]))  # NaN in either: the comparisons below fail
-    eras = np.floor(np.array([low, high])) // chain.HALVING_INTERVAL
-    if not eras[0] == eras[1]:
-        return None
-    days = (chain.next_halving_height_of_heights(np.array([high])) - high) / units.TARGET_BLOCKS_PER_DAY
+    days = (chain.next_halving_height_of_heights(highest) - highest) / units.TARGET_BLOCKS_PER_DAY
     if not days[0] >= HORIZON_DAYS:
         return None
-    return chain.subsidy_btc_of_heights(np.array([high]))[0]
+    return chain.subsidy_btc_of_heights(highest)[0]
