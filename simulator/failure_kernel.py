@@ -183,11 +183,14 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
 
     ``fail_table[fail_start[c] + k]`` = numpy's ``exp(k · log1p(−q_c))`` for k < ``fail_size[c]``,
     ``lost_table[k]`` the same for the permanent fraction; ``*_odds`` = ``p / (1 − p)``. Outputs:
-    ``new_working`` (``n − failed``), ``new_installed``, ``failed``, ``lost`` (cohorts, paths) and
-    ``failed_per_path`` (Σ over cohorts). A cohort at a time: its rows stay in the first-level cache.
+    ``new_working`` (``n − failed``), ``new_installed``, ``lost`` (cohorts, paths) and ``failed_per_path``
+    (Σ over cohorts, in their order); ``failed`` is scratch (on OK it holds ``failed − lost``, the units
+    into repair). A cohort at a time: its rows stay in the first-level cache, the outputs written as they
+    are made (a LARGE or SHORT day leaves them half written, and the state as it was).
     """
     cohorts, paths = working.shape
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
+    failed_per_path[:] = 0.0
     for c in range(cohorts):
         for i in range(paths):
             new_working[c, i] = working[c, i] + repairs_slot[c, i]
@@ -206,11 +209,41 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
             lost[c] = failed[c]
         else:
             _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
-    failed_per_path[:] = 0.0
-    for c in range(cohorts):  # every draw made: the day's changes
-        for i in range(paths):
-            repairs_slot[c, i] = failed[c, i] - lost[c, i]
+        for i in range(paths):  # the cohort's changes while its rows are in the cache; the repairs' kept back
             new_working[c, i] -= failed[c, i]
             new_installed[c, i] = installed[c, i] - lost[c, i]
             failed_per_path[i] += failed[c, i]
+            failed[c, i] = failed[c, i] - lost[c, i]
+    for c in range(cohorts):  # every draw made: the repairs queue changes
+        for i in range(paths):
+            repairs_slot[c, i] = failed[c, i]
     return OK
+
+
+@njit(cache=True, nogil=True)
+def fail_days(working, installed, repairs, head, u, fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table,
+              lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path):
+    """:func:`fail_day` for each day ``j`` of a block, in one call: day ``j`` draws from ``u[j]`` ``(2, cohorts,
+    paths)``, starts from day ``j − 1``'s ``new_working[j − 1]`` and ``new_installed[j − 1]`` (day 0 from
+    ``working`` and ``installed``), takes its units back from repair from ring slot ``(head + j) mod R`` of
+    ``repairs`` ``(R, cohorts, paths)`` and writes rows ``j`` of ``new_working``, ``new_installed``, ``lost``
+    ``(n, cohorts, paths)`` and ``failed_per_path`` ``(n, paths)`` (``failed`` ``(cohorts, paths)`` is scratch).
+
+    Returns ``(days done, status)``: every day done and :data:`OK`, or the first day ``j`` not done and its
+    :data:`LARGE` or :data:`SHORT` status (that day changes nothing; days before it are done, their repair
+    slots updated): the caller runs day ``j`` another way and calls again from day ``j + 1``.
+    """
+    days, ring = u.shape[0], repairs.shape[0]
+    for j in range(days):
+        slot = (head + j) % ring
+        if j == 0:
+            status = fail_day(working, repairs[slot], installed, u[0, 0], u[0, 1], fail_table, fail_start,
+                              fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[0],
+                              new_installed[0], failed, lost[0], failed_per_path[0])
+        else:
+            status = fail_day(new_working[j - 1], repairs[slot], new_installed[j - 1], u[j, 0], u[j, 1], fail_table,
+                              fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p,
+                              new_working[j], new_installed[j], failed, lost[j], failed_per_path[j])
+        if status != OK:
+            return j, status
+    return days, OK

@@ -22,6 +22,7 @@ from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
 from simulator.lazy_kernel import LazyKernel
+from simulator.market.asic_price import IndexRows
 from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, binomial_inverse_cdf
 
 
@@ -205,6 +206,45 @@ class FailureModel:
                 break
         return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
 
+    def days(self, state: FailureState, draws: np.ndarray, out: tuple[np.ndarray, ...]) -> FailureState:
+        """:meth:`day` on each row of ``draws`` ``(n, 2, cohorts, paths)``, day ``j`` written into row ``j`` of
+        ``out``: the working and installed units and units lost ``(n, cohorts, paths)`` and units failed per path
+        ``(n, paths)``; returns the state after the block (its arrays the last rows).
+
+        Once the compiled day runs, the block's days are one call (:func:`simulator.failure_kernel.fail_days`,
+        :func:`~simulator.failure_kernel.fail_day` day after day); a day it leaves (a large mean: the numpy
+        reference; a count past the tables: :meth:`day`, which extends them) is run alone and the call goes on
+        from the next day. Before, :meth:`day` day after day (numpy until the kernel pays)."""
+        j, n, ring = 0, len(draws), state.repairs.shape[0]
+        while j < n:
+            kernel = FAILURE_KERNEL.for_call((n - j) * state.working.size, (n - j) * _NUMPY_DAY_COST) \
+                if self._tables else None
+            status = None
+            if kernel is not None:
+                if self._failed is None or self._failed.shape != state.working.shape:
+                    self._failed = np.empty(state.working.shape)
+                done, status = kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws[j:],
+                                                *self._tables, out[0][j:], out[1][j:], self._failed, out[2][j:],
+                                                out[3][j:])
+                if done:
+                    j += done
+                    state = FailureState(out[0][j - 1], out[1][j - 1], state.repairs, (state.head + done) % ring)
+                if j == n:
+                    break
+            for j in range(j, n if self._tables and kernel is None else j + 1):  # numpy: the rest, or one day
+                mine = tuple(x[j] for x in out)
+                if self._tables and (kernel is None or status == kernel.LARGE):
+                    state, failed_j, lost_j = fail_day(state, draws[j], self.daily_probability,
+                                                       self.permanent_fraction)
+                else:  # before the tables are made, or a count past them
+                    state, failed_j, lost_j = self.day(state, draws[j], mine)
+                for row, got in zip(mine, (state.working, state.installed, lost_j, failed_j)):
+                    if got is not row:
+                        row[...] = got
+                state = FailureState(mine[0], mine[1], state.repairs, state.head)
+            j += 1
+        return state
+
     def block_buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Three arrays of ``shape`` ``(n, cohorts, paths)`` for a block's working and installed units and
         units lost, the same memory block after block (a block's arrays are read only until the next block
@@ -240,6 +280,12 @@ FAILURE_KERNEL = LazyKernel("simulator.failure_kernel", large_from=2**12, numpy_
 _NUMPY_DAY_COST = 2048
 #: Table entries (both tables, 8 bytes each) beyond which a day runs in numpy instead.
 TABLE_ENTRIES_AT_MOST = 2**24
+
+
+#: The compiled installed fleet's value (:func:`installed_value`): loaded for a block of at least 2¹⁶ unit counts
+#: (days × cohorts × paths) or once a process has spent 2²¹ on numpy blocks (2¹⁵ once numba runs); a one-path run
+#: stays in numpy.
+TRADES_KERNEL = LazyKernel("simulator.trades_kernel", large_from=2**16, numpy_at_most=2**21, once_numba_runs=2**15)
 
 
 def opening_cohorts(cohorts: Cohorts) -> np.ndarray:
@@ -371,13 +417,7 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
         state, failed[0], lost = model.day(state, draws[0])
         return state, state.working[None], state.installed[None], failed, lost[None]
     working, installed, lost = model.block_buffers(shape)
-    for j in range(n):  # the compiled day writes into the block's rows; the numpy day's arrays are copied there
-        out = working[j], installed[j], lost[j], failed[j]
-        state, failed_j, lost_j = model.day(state, draws[j], out)
-        for mine, got in zip(out, (state.working, state.installed, lost_j, failed_j)):
-            if got is not mine:
-                mine[...] = got
-    return state, working, installed, failed, lost
+    return model.days(state, draws, (working, installed, lost, failed)), working, installed, failed, lost
 
 
 def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[[int, int], np.ndarray],
@@ -422,8 +462,17 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
 
     :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
     as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
-    ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache.
+    ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache. Given the index's terms
+    (:class:`simulator.market.asic_price.IndexRows`) and a large block (:data:`TRADES_KERNEL`), the compiled
+    form (:func:`simulator.trades_kernel.installed_value`: one pass, the same bits).
     """
+    terms = (index_rows.frontier_usd_per_th, index_rows.penalty_usd_per_th, index_rows.floor_usd_per_th) \
+        if isinstance(index_rows, IndexRows) else None
+    kernel = TRADES_KERNEL.for_call(installed_units.size) if terms is not None and installed_units.shape[1] else None
+    if kernel is not None:
+        value_usd, ths = np.empty(terms[0].shape), np.empty(terms[0].shape)
+        kernel.installed_value(hashrate_ths, terms[0], terms[1], terms[2], installed_units, value_usd, ths)
+        return value_usd, ths
     value_usd = ths = None
     for c, index_usd_per_th in enumerate(index_rows):
         ths_c = np.multiply(installed_units[:, c], hashrate_ths[c])

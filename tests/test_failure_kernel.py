@@ -195,3 +195,35 @@ def test_failure_blocks_written_into_the_models_buffers_equal_fail_day(monkeypat
         if n > 1:
             buffers.append(working.base)
     assert all(b is buffers[0] for b in buffers)  # the same memory block after block
+
+
+@pytest.mark.parametrize("case", ["short", "large"])
+def test_a_blocks_compiled_days_hand_a_day_they_cannot_draw_to_the_other_forms(monkeypatch, case):
+    """A block's compiled call (:func:`failure_kernel.fail_days`) stops at a day it cannot draw: units back from
+    repair past the tables (SHORT, day 3: :meth:`fleet.FailureModel.day` extends them and the call goes on), or a
+    mean above the walk's (LARGE, every day: the numpy reference). Every day's counts are :func:`fleet.fail_day`'s."""
+    monkeypatch.setattr(fleet.FAILURE_KERNEL, "for_call", lambda *a, **k: failure_kernel)
+    q = np.array([1e-4, 3e-4]) if case == "short" else np.array([1e-4, 0.02])
+    working = np.full((2, 30), 100.0) if case == "short" else np.full((2, 30), 8000.0)
+    repairs = np.zeros((6, 2, 30))
+    if case == "short":
+        repairs[3] = 5000.0  # back on day 3: counts past the tables made on day 0
+    state = fleet.FailureState(working, working + repairs.sum(axis=0), repairs, 0)
+    reference, model = copy.deepcopy(state), fleet.FailureModel(q, 0.1)
+    rng = np.random.default_rng(23)
+    for n in (8, 8):
+        draws = rng.random((n, 2, 2, 30))
+        state, working_b, installed_b, failed_b, lost_b = fleet.fail_block(model, state, draws, n)
+        for j in range(n):
+            reference, failed_j, lost_j = fleet.fail_day(reference, draws[j], q, 0.1)
+            for x, y in ((working_b[j], reference.working), (installed_b[j], reference.installed),
+                         (failed_b[j], failed_j), (lost_b[j], lost_j)):
+                assert np.array_equal(x, y)
+        assert np.array_equal(state.repairs, reference.repairs) and state.head == reference.head
+    if case == "short":
+        assert model._fail_size.min() > 5000  # extended mid-block
+    else:
+        tables = model._tables
+        assert failure_kernel.fail_days(state.working, state.installed, state.repairs.copy(), state.head, draws, *tables,
+                                        *(np.empty((n, 2, 30)) for _ in range(2)), np.empty((2, 30)),
+                                        np.empty((n, 2, 30)), np.empty((n, 30)))[1] == failure_kernel.LARGE

@@ -28,6 +28,7 @@ from simulator.market.price import (
     poisson_from_uniform,
 )
 from simulator.market.series_csv import load_series_csv, read_series_csv
+from simulator.market import price as price_module
 from simulator.rng import PathStreams
 
 S0 = 90_000.0
@@ -496,3 +497,26 @@ def test_user_history_is_validated(tmp_path):
     with pytest.raises(InputError, match="price_usd") as info:
         load_history(f)
     assert info.value.line == 2
+
+
+@pytest.mark.parametrize("blocks", [[365], [1, 364, 0, 30], [100, 100]])
+def test_gbm_and_lognormal_fee_blocks_are_their_formulas_bit_for_bit(blocks):
+    """The blocks, computed over their own arrays (fewer fresh ones), give the formulas' floats written out:
+    ``S_0 · exp(a·t + Σ σ√Δ z)`` and ``b̄ · exp(x − s²/2)`` with ``x_0 = s ε_0``, ``x_d = φ x_{d−1} + √(1 − φ²) s ε_d``,
+    the same operations in the same order, whatever the split into blocks (``0``: a block of no days)."""
+    price, fees = GBMPrice(90_000.0, 0.1, 0.5), LognormalFees(0.025, vol=0.5, phi=0.9)
+    ids = np.arange(7)
+    got_price, _ = simulate(price, ids, blocks)
+    got_fees, _ = simulate(fees, ids, blocks, component="fees")
+    days = sum(blocks)
+    z = PathStreams(11, "btc_price", ids).normal((days,))
+    noise = np.cumsum(np.concatenate([np.zeros((1, 7)), 0.5 * math.sqrt(price_module._DT) * z]), axis=0)[1:]
+    t = (1.0 + np.arange(days, dtype=float))[:, None]
+    expected_price = 90_000.0 * np.exp((0.1 - 0.5 * 0.5**2) * price_module._DT * t + noise)
+    eps = PathStreams(11, "fees", ids).normal((days,))
+    x, previous = np.empty_like(eps), None
+    for k in range(days):
+        previous = 0.5 * eps[k] if previous is None else 0.9 * previous + math.sqrt(1.0 - 0.9**2) * 0.5 * eps[k]
+        x[k] = previous
+    assert got_price.tobytes() == expected_price.tobytes()
+    assert got_fees.tobytes() == (0.025 * np.exp(x - 0.5 * 0.5**2)).tobytes()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import chain, fleet
+from simulator import chain, fleet, trades_kernel
 from simulator.columns import as_columns, from_columns
 from simulator.market import asic_price
 from simulator.market.asic_price import (
@@ -41,7 +41,11 @@ def _prices(hashprice: np.ndarray, efficiency_jth: np.ndarray):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf × 0 units, as price_trades
 @pytest.mark.parametrize("cohorts, paths", [(1, 2), (9, 3), (20, 1000), (20, 1), (3, 7)])
 @pytest.mark.parametrize("n", [1, 2, 30])
-def test_block_trades_summed_by_cohort_equal_the_days_as_columns(cohorts, paths, n):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, cohorts, paths, n, compiled):
+    """Both forms of :func:`fleet.installed_value` (numpy, and :mod:`simulator.trades_kernel` forced) against the
+    days as columns, with NaN, ±0, infinite, tiny, huge and negative hashprices among the days."""
+    monkeypatch.setattr(fleet.TRADES_KERNEL, "for_call", lambda *a, **k: trades_kernel if compiled else None)
     rng = np.random.default_rng(cohorts * 1000 + paths + n)
     c = _cohorts(rng, cohorts)
     hashprice = rng.lognormal(3.7, 0.8, (n, paths))
@@ -89,19 +93,39 @@ def test_installed_value_sums_in_numpys_order():
     assert not np.array_equal(total, from_columns(np.sort(installed_ths, axis=0).sum(axis=0), 3))  # order matters
 
 
+@pytest.mark.parametrize("paths", [1, 2, 50])
+def test_compiled_installed_value_sums_in_numpys_order(paths):
+    """The compiled form (:func:`simulator.trades_kernel.installed_value`) on the index's terms: the numpy form's
+    bits, with values 12 decades apart (the order of the additions shows; a fused multiply-add would too)."""
+    rng = np.random.default_rng(paths)
+    installed = rng.uniform(0, 1, (3, 20, paths)) * 10.0 ** rng.integers(-6, 6, (3, 20, paths))
+    installed[0, :, 0] = -0.0
+    hashprice = rng.lognormal(3.7, 1.0, (3, paths))
+    ths, efficiency = rng.uniform(1, 2, 20), rng.uniform(9.0, 38.0, 20)
+    rows = index_rows(hashprice, efficiency)
+    value, total = np.empty((3, paths)), np.empty((3, paths))
+    trades_kernel.installed_value(ths, rows.frontier_usd_per_th, rows.penalty_usd_per_th, rows.floor_usd_per_th,
+                                  installed, value, total)
+    reference = fleet.installed_value(ths, iter(rows), installed)
+    assert_same_bits(value, reference[0])
+    assert_same_bits(total, reference[1])
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("low, high, shortcut", [
     (930_000, 960_000, True), (996_000, 997_440, True), (996_000, 997_441, False), (996_000, 1_049_999, False),
     (1_040_000, 1_060_000, False), (1_050_000, 1_051_000, True), (0, 10, True), (13_440_000, 13_500_000, True),
     (13_440_000, 14e6, False)])
-def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(low, high, shortcut):
+@pytest.mark.parametrize("last_fees", [[0.0, np.nan, -3.125, 1e300], [0.0, 1e300, 2**-1074], [0.0, np.inf]])
+def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(low, high, shortcut, last_fees):
     """Tips all in one era and a year or more before its halving (365 days of 144 blocks: 997,440 is exactly
     a year before 2028's) take the scalar shortcut; the bits are the general formula's (days to the halving,
-    the subsidy per era), whatever the fees (0, NaN, negative, huge). A NaN tip takes the general formula."""
+    the subsidy per era), whatever the fees (0, NaN, negative, huge, infinite; all finite and ≥ 0: the factor
+    is 1.0 without computing the shares). A NaN tip takes the general formula."""
     rng = np.random.default_rng(int(low) % 997)
     height = rng.uniform(low, high, (30, 40))
     height[0, :2] = low, high
-    fees = np.concatenate([rng.uniform(0, 0.5, (29, 40)), [np.resize([0.0, np.nan, -3.125, 1e300], 40)]])
+    fees = np.concatenate([rng.uniform(0, 0.5, (29, 40)), [np.resize(last_fees, 40)]])
     hashprice = rng.lognormal(3.7, 0.5, (30, 40))
     tip = np.floor(height)
     subsidy = chain.subsidy_btc_of_heights(tip)
@@ -109,5 +133,8 @@ def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(lo
                                          subsidy / (subsidy + fees))
     assert_same_bits(chain_halving_adjusted_hashprice(hashprice, height, fees), general)
     assert (asic_price._subsidy_btc_a_year_before_a_halving(tip) is not None) == shortcut
+    one_era = low // 210_000 == high // 210_000  # then the subsidy and next halving are computed once
+    assert (asic_price._highest_tip_of_one_era(tip) is not None) == one_era
     tip[3, 3] = np.nan
     assert asic_price._subsidy_btc_a_year_before_a_halving(tip) is None
+    assert asic_price._highest_tip_of_one_era(tip) is None

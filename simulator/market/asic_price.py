@@ -114,22 +114,35 @@ def _price_terms(hashprice_usd_per_ph_day, efficiency_jth, frontier_jth, new, pa
 
 
 def index_rows(hashprice_usd_per_ph_day: np.ndarray, efficiency_jth: np.ndarray, *, frontier_jth=FRONTIER_JTH,
-               params: AsicPriceParams = SHIPPED):
+               params: AsicPriceParams = SHIPPED) -> "IndexRows":
     """:func:`asic_price_usd_per_th` (second-hand) of each efficiency of ``efficiency_jth`` ``(cohorts,)`` at
-    ``hashprice_usd_per_ph_day``, one cohort at a time: an iterator of arrays shaped like the hashprice (the
-    same array each time, overwritten by the next row).
+    ``hashprice_usd_per_ph_day``, one cohort at a time: an iterable of arrays shaped like the hashprice (the
+    same array each time, overwritten by the next row), which also holds the index's terms
+    (:class:`IndexRows`).
 
     The same floats as ``asic_price_usd_per_th(h[..., None, :], efficiency_jth[:, None])[..., c, :]`` (its
     terms, :func:`_price_terms`, the cohort's penalty subtracted and the floor taken in its order), without the
     ``(…, cohorts, paths)`` array: a caller that only sums over cohorts (:func:`simulator.fleet.installed_value`)
     keeps a row's work in the cache.
     """
-    frontier_price, penalty, floor = _price_terms(hashprice_usd_per_ph_day, efficiency_jth, frontier_jth, False,
-                                                  params)
-    row = np.empty_like(frontier_price)
-    for penalty_usd_per_th in penalty:
-        np.subtract(frontier_price, penalty_usd_per_th, out=row)
-        yield np.maximum(row, floor, out=row)
+    return IndexRows(*_price_terms(hashprice_usd_per_ph_day, efficiency_jth, frontier_jth, False, params))
+
+
+@dataclass(frozen=True)
+class IndexRows:
+    """The second-hand index's terms [USD/TH] (:func:`_price_terms`): the frontier machine's price and the floor,
+    shaped like the hashprice, and each cohort's penalty ``(cohorts,)``; iterating gives each cohort's index
+    ``max(frontier − penalty_c, floor)`` in turn, in one array overwritten row after row (:func:`index_rows`)."""
+
+    frontier_usd_per_th: np.ndarray
+    penalty_usd_per_th: np.ndarray
+    floor_usd_per_th: np.ndarray
+
+    def __iter__(self):
+        row = np.empty_like(self.frontier_usd_per_th)
+        for penalty_usd_per_th in self.penalty_usd_per_th:
+            np.subtract(self.frontier_usd_per_th, penalty_usd_per_th, out=row)
+            yield np.maximum(row, self.floor_usd_per_th, out=row)
 
 
 def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=HORIZON_DAYS):
@@ -163,32 +176,49 @@ def chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_
     >>> round(float(chain_halving_adjusted_hashprice(100.0, 1_050_000 - 73 * 144, 3.125 / 9)), 6)
     64.0
     """
-    tip = np.floor(np.asarray(height, float))
-    subsidy_btc = _subsidy_btc_a_year_before_a_halving(tip)
+    height = np.asarray(height, float)
+    subsidy_btc = _subsidy_btc_a_year_before_a_halving(height)
     if subsidy_btc is not None:  # no tip within a year of its halving: every element's `after` is +0.0
-        share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
-        return np.asarray(hashprice_usd_per_ph_day, float) * (1.0 - 0.5 * share * 0.0)
-    subsidy_btc = chain.subsidy_btc_of_heights(tip)
+        hashprice, fees = np.asarray(hashprice_usd_per_ph_day, float), np.asarray(fees_btc_per_block, float)
+        if subsidy_btc > 0 and hashprice.shape == fees.shape and fees.size and fees.min() >= 0 and fees.max() < np.inf:
+            return hashprice * 1.0  # every share s in [0, 1]: the factor 1 − ½ s · 0.0 is exactly 1.0
+        share = subsidy_btc / (subsidy_btc + fees)
+        return hashprice * (1.0 - 0.5 * share * 0.0)
+    tip = np.floor(height)
+    highest = _highest_tip_of_one_era(height)  # all tips in one era: its subsidy and next halving, once
+    of = tip if highest is None else highest
+    subsidy_btc, next_halving = chain.subsidy_btc_of_heights(of), chain.next_halving_height_of_heights(of)
+    if highest is not None:
+        subsidy_btc, next_halving = subsidy_btc[0], next_halving[0]
     share = subsidy_btc / (subsidy_btc + np.asarray(fees_btc_per_block, float))
-    days = (chain.next_halving_height_of_heights(tip) - tip) / units.TARGET_BLOCKS_PER_DAY
+    days = (next_halving - tip) / units.TARGET_BLOCKS_PER_DAY
     return halving_adjusted_hashprice(hashprice_usd_per_ph_day, days, share)
 
 
+def _highest_tip_of_one_era(tip: np.ndarray) -> np.ndarray | None:
+    """The greatest of tips ``floor(tip)`` (heights, floored here or before) as a one-element array if they are all
+    in one era, else None (NaN among them, or none). Every tip's subsidy and next halving height are then that
+    tip's (the era's), the same floats computed once. (The floor of the least and greatest height are the least
+    and greatest tip: the floor is monotone; NaN stays NaN.)"""
+    if not tip.size:
+        return None
+    low, high = np.floor(np.array([tip.min(), tip.max()]))  # NaN in either: the comparison below fails
+    eras = np.floor(np.array([low, high])) // chain.HALVING_INTERVAL
+    return np.array([high]) if eras[0] == eras[1] else None
+
+
 def _subsidy_btc_a_year_before_a_halving(tip: np.ndarray) -> np.float64 | None:
-    """The one subsidy [BTC] of tips ``tip`` (floored heights) that are all in one era and all at least a
-    year (365 days of 144 blocks) before its halving, else None.
+    """The one subsidy [BTC] of tips ``floor(tip)`` (heights, floored here or before) that are all in one era
+    and all at least a year (365 days of 144 blocks) before its halving, else None.
 
     There :func:`halving_adjusted_hashprice`'s ``after`` is ``clip((365 − d)/365, 0, 1) = +0.0`` for every
     ``d ≥ 365`` (``d`` is monotone in the tip, least at the highest), so its factor ``1 − ½ s · 0.0`` is
     computed with the scalar 0.0: the same floats, without the per-element days and eras.
     """
-    if not tip.size:
+    highest = _highest_tip_of_one_era(tip)
+    if highest is None:
         return None
-    low, high = np.array([tip.min(), tip.max()])  # NaN in either: the comparisons below fail
-    eras = np.floor(np.array([low, high])) // chain.HALVING_INTERVAL
-    if not eras[0] == eras[1]:
-        return None
-    days = (chain.next_halving_height_of_heights(np.array([high])) - high) / units.TARGET_BLOCKS_PER_DAY
+    days = (chain.next_halving_height_of_heights(highest) - highest) / units.TARGET_BLOCKS_PER_DAY
     if not days[0] >= HORIZON_DAYS:
         return None
-    return chain.subsidy_btc_of_heights(np.array([high]))[0]
+    return chain.subsidy_btc_of_heights(highest)[0]

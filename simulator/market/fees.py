@@ -120,12 +120,15 @@ class LognormalFees:
         s, phi = float(self.vol), float(self.phi)
         innovation = math.sqrt(1.0 - phi**2) * s
         x = np.empty_like(eps)
-        previous = state.log_fee
-        for k in range(n_days):  # AR(1) recursion in time; vectorised over paths
-            previous = s * eps[k] if previous is None else phi * previous + innovation * eps[k]
-            x[k] = previous
-        fees = self.btc_per_block * np.exp(x - 0.5 * s**2)
-        return fees, FeeState(day0 + n_days, previous)
+        previous, first = state.log_fee, 0
+        if previous is None and n_days:  # the stationary start x_0 = s ε_0
+            previous, first = np.multiply(s, eps[0], out=x[0]), 1
+        shocks = np.multiply(innovation, eps[first:], out=eps[first:])  # √(1 − φ²) s ε_d, every day at once
+        for k in range(first, n_days):  # AR(1) recursion in time, x_d = φ x_{d−1} + shock_d; vectorised over paths
+            previous = np.add(np.multiply(phi, previous, out=x[k]), shocks[k - first], out=x[k])
+        previous = previous if previous is None or not n_days else previous.copy()  # (x is overwritten below)
+        fees = np.exp(np.subtract(x, 0.5 * s**2, out=x), out=x)  # b̄ · exp(x − s²/2), written over x
+        return np.multiply(self.btc_per_block, fees, out=fees), FeeState(day0 + n_days, previous)
 
 
 class CsvFees(CsvDailyModel):

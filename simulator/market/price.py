@@ -179,10 +179,11 @@ class GBMPrice:
     ) -> tuple[np.ndarray, LogReturnState]:
         check_block(state.day, day0, n_days)
         z = streams.normal((n_days,))
-        noise = cumulate(state.log_return, self.vol_annual * math.sqrt(_DT) * z)
-        prices = self.initial_usd * np.exp(self._drift_per_day() * _days(day0, n_days) + noise)
-        last = noise[-1] if n_days else state.log_return
-        return prices, LogReturnState(day0 + n_days, last)
+        noise = cumulate(state.log_return, np.multiply(self.vol_annual * math.sqrt(_DT), z, out=z))
+        last = noise[-1].copy() if n_days else state.log_return
+        # S_0 · exp(a·t + noise), each step written over the last (fresh memory is slow to touch on this VM)
+        prices = np.add(self._drift_per_day() * _days(day0, n_days), noise, out=noise)
+        return np.multiply(self.initial_usd, np.exp(prices, out=prices), out=prices), LogReturnState(day0 + n_days, last)
 
 
 @dataclass(frozen=True)
