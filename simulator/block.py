@@ -150,16 +150,14 @@ class OpsBlock:
     def day(self, day: int) -> DayRecord:
         """Day ``day``'s record (row ``day − first`` of every field, through a :class:`simulator.columns.Rows`
         made once a block), its trades set."""
-        out = self._rows_of("record")(day - self.first)
-        out.set_trades(self.trades[day - self.first])
-        return out
+        j = day - self.first
+        return self._rows_of("record")(j, DayRecord.trade_fields(self.trades[j]))
 
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
-        running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market
-        facts and the installed fleet stay; the units lost are masked as each day is taken,
-        :meth:`lost_units_on`). Each masked field is a new array (``x × alive`` on those days, the earlier
+        running hashrate, the trades' units and amounts, the units lost beyond repair, the HPC projects' flows and
+        contract terms (market facts and the installed fleet stay). Each masked field is a new array (``x × alive`` on those days, the earlier
         days as they were). True if anything was masked (the day's record is then to be taken again:
         :meth:`day`).
 
@@ -178,6 +176,7 @@ class OpsBlock:
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
+        self.lost_units = self._masked_from(self.lost_units, j, None)
         self.trades[j:] = [replace(t, **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
                            for t in self.trades[j:]]
         if self.hpc is not None:
@@ -195,9 +194,9 @@ class OpsBlock:
         return {name: rows[j] for name, rows in self._same_on_paths.items()}
 
     def lost_units_on(self, day: int) -> np.ndarray:
-        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`)."""
-        lost = self.lost_units[day - self.first]
-        return lost if self._alive_usd is None else self._times(lost)
+        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (masked with the
+        block's other fields by :meth:`stop`: the floats of masking each day as it is taken)."""
+        return self.lost_units[day - self.first]
 
     def _masked_from(self, x, j: int, shape: tuple | None) -> np.ndarray:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,

@@ -13,6 +13,7 @@ changes another.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -177,6 +178,11 @@ class DayRecord:
         for name in _TRADE_FIELDS:
             setattr(self, name, getattr(t, name))
 
+    @staticmethod
+    def trade_fields(t: Trades) -> dict:
+        """:meth:`set_trades`' fields and values, as a dict (for :class:`simulator.columns.Rows`' ``extra``)."""
+        return dict(zip(_TRADE_FIELDS, _trade_values(t)))
+
     def set_hpc(self, h: HpcDay) -> None:
         """The HPC projects' day (or block: arrays ``(n, projects, paths)``), summed over projects."""
         self.hpc_revenue_usd, self.hpc_power_cost_usd = h.revenue_usd.sum(axis=-2), h.power_cost_usd.sum(axis=-2)
@@ -237,6 +243,7 @@ class DayRecord:
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+_trade_values = operator.attrgetter(*_TRADE_FIELDS)
 #: The record's amounts that are one a day, the same on every path (until a stop masks them): finance takes
 #: them as ``(paths,)`` arrays (:meth:`simulator.block.OpsBlock.same_on_paths`).
 SAME_ON_PATHS = ("site_opex_usd", "expansion_capex_usd", "hpc_power_cost_usd", "hpc_opex_usd", "site_opex_hosting_usd",
