@@ -157,9 +157,10 @@ class OpsBlock:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
         running hashrate, the trades' units and amounts, the units lost beyond repair, the HPC projects' flows and
-        contract terms (market facts and the installed fleet stay). Each masked field is a new array (``x × alive`` on those days, the earlier
-        days as they were). True if anything was masked (the day's record is then to be taken again:
-        :meth:`day`).
+        contract terms (market facts and the installed fleet stay). Each masked field is a new array (``x × alive``
+        on those days, the earlier days as they were), or the field itself where it is ±0.0 on those days (the
+        product would be the same bits); a day's trades are a copy only where a field changes. True if anything
+        was masked (the day's record is then to be taken again: :meth:`day`).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
         masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and
@@ -171,14 +172,15 @@ class OpsBlock:
         self.stopped, self._alive_usd = alive, None
         if alive.all():  # x × True is x: nothing to zero
             return False
-        self._alive_usd, self._same_on_paths = alive.astype(float), None
+        self._alive_usd = alive.astype(float)
         self._rows.clear()  # (the masked fields are new arrays)
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
         self.lost_units = self._masked_from(self.lost_units, j, None)
-        self.trades[j:] = [replace(t, **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
-                           for t in self.trades[j:]]
+        self.trades[j:] = [self._masked_trades(t) for t in self.trades[j:]]
+        if self._same_on_paths is not None:  # (the sites' MW shares stay: no MW is masked)
+            self._same_on_paths = self.record.same_on_paths(self.n, paths, self._same_on_paths)
         if self.hpc is not None:
             self.hpc = replace(self.hpc, **{name: self._masked_from(getattr(self.hpc, name), j, None)
                                             for name in STOPPED_HPC})
@@ -201,8 +203,11 @@ class OpsBlock:
     def _masked_from(self, x, j: int, shape: tuple | None) -> np.ndarray:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
         filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
-        copied."""
-        x = np.asarray(x)
+        copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
+        sign and all)."""
+        given, x = x, np.asarray(x)
+        if not (x[j:] if x.ndim else x).any():  # ±0.0 on every day masked: x × alive would be x (NaN is any())
+            return given
         if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
             x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
         mask = self._mask(x)
@@ -211,6 +216,15 @@ class OpsBlock:
         out = np.empty(x.shape, dtype=np.result_type(x, mask))
         out[:j] = x[:j]
         np.multiply(x[j:], mask, out=out[j:])
+        return out
+
+    def _masked_trades(self, t):
+        """A day's trades with :data:`STOPPED_TRADES` multiplied by the alive mask (:meth:`_times`): a copy
+        made as :class:`simulator.columns.Rows` makes a record (the fields written into a new instance, not
+        through ``__init__``; what ``dataclasses.replace`` gives, at a third of its cost)."""
+        out = object.__new__(type(t))
+        vars(out).update(vars(t))
+        vars(out).update({name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
         return out
 
     def _times(self, x: np.ndarray) -> np.ndarray:

@@ -200,16 +200,21 @@ class DayRecord:
             out[j] = getattr(self, line)
         return out
 
-    def same_on_paths(self, n: int, paths: int) -> dict[str, np.ndarray]:
+    def same_on_paths(self, n: int, paths: int, before: dict | None = None) -> dict[str, np.ndarray]:
         """Of a block's record (``n`` days): each :data:`SAME_ON_PATHS` amount and the sites' hosting and HPC
         shares of their MW (:func:`simulator.finance.segments.mw_shares` of each day's MW) as ``(n, paths)``,
-        each day's row the day's value on every path (a field already ``(n, paths)``, as it is)."""
+        each day's row the day's value on every path (a field already ``(n, paths)``, as it is); the shares
+        of the table ``before`` where given (the same MW: a table made again after a stop)."""
         def filled(x):
             out = np.empty((n, paths))
             out[:] = np.asarray(x)[:, None] if np.ndim(x) == 1 else x
             return out
         table = {name: x if np.ndim(x) == 2 else filled(x)
                  for name, x in ((name, getattr(self, name)) for name in SAME_ON_PATHS)}
+        if before is not None:
+            table["site_mw_hosting_share"], table["site_mw_hpc_share"] = (before["site_mw_hosting_share"],
+                                                                          before["site_mw_hpc_share"])
+            return table
         shares = np.array([segments.mw_shares(*(v[j] if isinstance(v, np.ndarray) else v for v in self.site_mw))
                            for j in range(n)]).reshape(n, 2)  # (each day's MW as OpsBlock.day has them)
         table["site_mw_hosting_share"], table["site_mw_hpc_share"] = filled(shares[:, 0]), filled(shares[:, 1])
@@ -222,7 +227,7 @@ class DayRecord:
         the :data:`SAME_ON_PATHS` amounts and the sites' MW shares as ``(paths,)`` arrays,
         :meth:`simulator.block.OpsBlock.same_on_paths`; ``masked_with`` the alive mask the day is already
         masked with, :meth:`simulator.block.OpsBlock.stop`)."""
-        return OperatingFlows(
+        return OperatingFlows.of(dict(
             price_usd=self.price_usd, hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day, btc_mined=self.btc_mined,
             mining_revenue_usd=self.mining_revenue_usd, hosting_revenue_usd=self.hosting_revenue_usd,
             power_cost_usd=self.power_cost_usd, power_credit_usd=self.power_credit_usd,
@@ -239,7 +244,7 @@ class DayRecord:
             hpc_completed=hpc.completed, hpc_net_annual_usd=hpc.net_annual_usd,
             hpc_remaining_years=hpc.remaining_years, hpc_rate_factor=hpc.rate_factor,
             hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
-            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths)
+            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths))
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
