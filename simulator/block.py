@@ -156,8 +156,8 @@ class OpsBlock:
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
-        running hashrate, the trades' units and amounts, the units lost beyond repair, the HPC projects' flows and
-        contract terms (market facts and the installed fleet stay). Each masked field is a new array (``x × alive``
+        running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market facts
+        and the installed fleet stay; the units lost are masked as each day is taken, :meth:`lost_units_on`). Each masked field is a new array (``x × alive``
         on those days, the earlier days as they were), or the field itself where it is ±0.0 on those days (the
         product would be the same bits); a day's trades are a copy only where a field changes. True if anything
         was masked (the day's record is then to be taken again: :meth:`day`).
@@ -177,7 +177,6 @@ class OpsBlock:
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
-        self.lost_units = self._masked_from(self.lost_units, j, None)
         self.trades[j:] = [self._masked_trades(t) for t in self.trades[j:]]
         if self._same_on_paths is not None:  # (the sites' MW shares stay: no MW is masked)
             self._same_on_paths = self.record.same_on_paths(self.n, paths, self._same_on_paths)
@@ -196,9 +195,12 @@ class OpsBlock:
         return {name: rows[j] for name, rows in self._same_on_paths.items()}
 
     def lost_units_on(self, day: int) -> np.ndarray:
-        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (masked with the
-        block's other fields by :meth:`stop`: the floats of masking each day as it is taken)."""
-        return self.lost_units[day - self.first]
+        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).
+        Masked as each day is taken, not with the block at a stop: a ``(cohorts, paths)`` row a stopped day costs
+        less than the block's remaining rows at every stop (a block is masked again at each close that stops more
+        paths)."""
+        lost = self.lost_units[day - self.first]
+        return lost if self._alive_usd is None else self._times(lost)
 
     def _masked_from(self, x, j: int, shape: tuple | None) -> np.ndarray:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,

@@ -168,10 +168,10 @@ def test_operating_flows_of_stores_what_init_stores():
 
 
 def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):
-    """At every stop of a run driven into distress: each stopped line, the units lost and the HPC fields are
-    ``x × alive`` from the stop's day on (the earlier days as they were; a field of ±0.0 kept as it is,
-    the same bits), each day's trades ``x × alive`` field by field, and the per-day amounts' table (made
-    again with the sites' MW shares kept) the table a fresh block would make."""
+    """At every stop of a run driven into distress: each stopped line and the HPC fields are ``x × alive``
+    from the stop's day on (the earlier days as they were; a field of ±0.0 kept as it is, the same bits),
+    the units lost as each day is taken, each day's trades ``x × alive`` field by field, and the per-day
+    amounts' table (made again with the sites' MW shares kept) the table a fresh block would make."""
     scenario = load_scenario("scenarios/contract_example.yaml", [
         "paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
         "fleet[0].retired=2027-03-01", "market.btc_price.vol_annual=0.9"])
@@ -187,16 +187,18 @@ def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):
             return masked
         lines, lost, trades, hpc = before
         paths = alive.shape[0]
-        for name, x in [*lines.items(), ("lost_units", lost)] + (
+        for name, x in [*lines.items()] + (
                 [(f"hpc.{k}", getattr(hpc, k)) for k in block.STOPPED_HPC] if hpc is not None else []):
-            now = getattr(r, name) if name in lines else (self.lost_units if name == "lost_units"
-                                                          else getattr(self.hpc, name[4:]))
+            now = getattr(r, name) if name in lines else getattr(self.hpc, name[4:])
             x = np.asarray(x)
             full = np.broadcast_to(x[:, None] if x.ndim == 1 else x, (n, paths)) if name in lines else x
             want = np.concatenate([full[:j], full[j:] * (alive if full.dtype != float else alive.astype(float))])
             now = np.asarray(now)
             assert_same_bits(np.broadcast_to(now[:, None] if now.ndim == 1 and name in lines else now, want.shape),
                              want, name)
+        for d in range(day, self.first + n):  # (the units lost: as each day is taken)
+            lost_d = lost[d - self.first]
+            assert_same_bits(self.lost_units_on(d), lost_d * alive.astype(float), "lost_units")
         for t0, t1 in zip(trades[j:], self.trades[j:]):
             for name in block.STOPPED_TRADES:
                 x = getattr(t0, name)
