@@ -9,6 +9,11 @@ with the same floating-point operations in the same order and numpy's ``maximum`
 (tests/test_credit_kernel.py); ``error_model="numpy"`` makes a division by 0 give inf or NaN as numpy's
 does, instead of raising. There is nothing transcendental in the step.
 
+:func:`loan_day` is a loan's whole day but its maturity (:meth:`simulator.finance.debt.BtcBackedBook.day`,
+whose numpy lines are the reference): the interest ``(balance × rate) / 365`` where the path owes, the cash
+after it less the policy's minimum, then :func:`quiet` and :func:`step` in the same call, with bits telling
+the caller which of the step's amounts are +0.0 on every path (those it does not book).
+
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); loaded by
 :data:`simulator.finance.credit.CREDIT_KERNEL` once a run's closes pay for it.
 """

@@ -21,7 +21,8 @@ Day counts (each instrument states its own, DESIGN.md "Conventions"):
   :func:`~simulator.finance.credit.collateral_step` (top-up, cure, liquidation with a
   penalty, release) are applied at every close; at maturity the balance is repaid and the
   collateral released, or with ``rollover`` the loan is renewed for the same tenor at the
-  day's terms (re-pledged to ``ltv_initial``).
+  day's terms (re-pledged to ``ltv_initial``). A day other than the maturity runs as one compiled call
+  once the process's closes pay for it (:func:`simulator.finance.credit_kernel.loan_day`, the same floats).
 
 Each book states its years to maturity for the structural equity value (an open-ended loan
 counts as 1 year).
