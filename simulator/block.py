@@ -38,6 +38,7 @@ import numpy as np
 
 from simulator.columns import Rows, is_broadcast_zero
 from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
+from simulator.finance.flows import OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
@@ -193,6 +194,22 @@ class OpsBlock:
             self._same_on_paths = self.record.same_on_paths(self.n, paths)
         j = day - self.first
         return {name: rows[j] for name, rows in self._same_on_paths.items()}
+
+    def flows(self, day: int, no_hpc: dict | None) -> OperatingFlows:
+        """Day ``day``'s operating flows: :meth:`simulator.day_record.DayRecord.operating_flows` of the day's record,
+        units lost, index prices, HPC projects (``no_hpc``: :func:`simulator.day_record.hpc_fields` of the day of no
+        project, used without projects), height and per-day amounts, already masked with :attr:`stopped` — the
+        same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
+        made once a block and again after a :meth:`stop`) instead of gathered field by field every day."""
+        rows = self._rows.get("flows")
+        if rows is None:
+            if self._same_on_paths is None:
+                self._same_on_paths = self.record.same_on_paths(self.n, self.height.shape[-1])
+            rows = self._rows["flows"] = Rows(self.record.block_flows(self.index_price_usd_per_mwh, self.height,
+                                                                      self.hpc, self._same_on_paths))
+        j = day - self.first
+        return rows(j, DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
+                                           no_hpc if self.hpc is None else None))
 
     def lost_units_on(self, day: int) -> np.ndarray:
         """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).

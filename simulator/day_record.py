@@ -247,7 +247,48 @@ class DayRecord:
             height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths))
 
 
+    def block_flows(self, index_price_usd_per_mwh: np.ndarray, height: np.ndarray, hpc: HpcDay | None,
+                    same_on_paths: dict) -> OperatingFlows:
+        """Of a block's record: :meth:`operating_flows`' fields that are the block's arrays, day first (the record's,
+        the sites' index prices and the height ``(n, …)``, the HPC projects' block when there are projects, the
+        table of :meth:`same_on_paths`), the others None: a day's flows are row ``j`` of each
+        (:class:`simulator.columns.Rows`) with :meth:`day_flows`' fields (:meth:`simulator.block.OpsBlock.flows`)."""
+        values = {name: getattr(self, name) for name in _FLOW_RECORD}
+        values.update(same_on_paths, index_price_usd_per_mwh=index_price_usd_per_mwh, height=height)
+        values.update({name: None if hpc is None else getattr(hpc, field) for name, field in _FLOW_HPC.items()})
+        values.update(dict.fromkeys(_FLOW_TRADES, None), lost_units=None)
+        return OperatingFlows.of(values)
+
+    @staticmethod
+    def day_flows(t: Trades, lost_units: np.ndarray, masked_with: np.ndarray | None, no_hpc: dict | None) -> dict:
+        """A day's :meth:`operating_flows` fields that :meth:`block_flows` leaves None: the day's trades', the units
+        lost, the mask, and the HPC fields of no project (``no_hpc``, :func:`hpc_fields`) without projects."""
+        out = dict(zip(_FLOW_TRADES, _flow_trade_values(t)), lost_units=lost_units, masked_with=masked_with)
+        if no_hpc is not None:
+            out.update(no_hpc)
+        return out
+
+
+def hpc_fields(h: HpcDay) -> dict:
+    """The HPC projects' day ``h`` as :class:`OperatingFlows`' ``hpc_*`` fields."""
+    return {name: getattr(h, field) for name, field in _FLOW_HPC.items()}
+
+
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+#: :meth:`DayRecord.operating_flows`' fields taken from the record as they are, from the day's trades (flows' name:
+#: the trades'), and from the HPC projects' day (flows' name: the day's).
+_FLOW_RECORD = ("price_usd", "hashprice_usd_per_ph_day", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd",
+                "power_cost_usd", "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd",
+                "hosting_power_cost_usd", "hosting_cost_usd", "repair_cost_usd", "fees_btc_per_block")
+_FLOW_TRADES = {"delivered_units": "delivered_units", "purchase_capex_usd": "purchase_capex_by_cohort",
+                "retired_units": "retired_units_by_cohort", "resale_value_usd": "resale_value_usd",
+                "fleet_market_value_usd": "fleet_market_value_usd", "installed_ehs": "installed_ehs"}
+_flow_trade_values = operator.attrgetter(*_FLOW_TRADES.values())
+_FLOW_HPC = {"hpc_revenue_usd": "revenue_usd", "hpc_prepayment_usd": "prepayment_usd",
+             "hpc_lease_ended": "lease_ended", "hpc_building_capex_usd": "building_capex_usd",
+             "hpc_gpu_capex_usd": "gpu_capex_usd", "hpc_completed": "completed", "hpc_net_annual_usd": "net_annual_usd",
+             "hpc_remaining_years": "remaining_years", "hpc_rate_factor": "rate_factor",
+             "hpc_power_price_usd_per_mwh": "power_price_usd_per_mwh"}
 _trade_values = operator.attrgetter(*_TRADE_FIELDS)
 #: The record's amounts that are one a day, the same on every path (until a stop masks them): finance takes
 #: them as ``(paths,)`` arrays (:meth:`simulator.block.OpsBlock.same_on_paths`).

@@ -8,6 +8,7 @@ import importlib
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,6 +99,37 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
     monkeypatch.setattr(Ledger, "book_operations", book)
     monkeypatch.setattr(engine._Simulation, "company", _company_masked_daily)
     assert_same_runs(_run(scenario), new)
+
+
+@pytest.mark.parametrize("path, overrides", [
+    ("scenarios/contract_example.yaml", ["paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
+                                         "fleet[0].retired=2027-03-01", "market.btc_price.vol_annual=0.9"]),
+    ("scenarios/companies/mara.yaml", ["paths=5", "horizon_days=200"])])
+def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overrides):
+    """``OpsBlock.flows`` (rows of the block's flows) gives every day what ``DayRecord.operating_flows`` of the
+    day's record gives: the same objects or the same bits in every field, in field order (with and without
+    HPC projects, paths stopping)."""
+    scenario = load_scenario(path, overrides)
+    flows_of, checked = block.OpsBlock.flows, []
+
+    def spied(self, day, no_hpc):
+        f = flows_of(self, day, no_hpc)
+        paths, j = self.height.shape[-1], day - self.first
+        want = self.day(day).operating_flows(
+            self.lost_units_on(day), self.index_price_usd_per_mwh[j],
+            self.hpc_day(day, HpcDay.zeros(len(scenario.hpc), paths)), self.height[j],
+            self.same_on_paths(day, paths), self.stopped)
+        assert list(vars(f)) == list(vars(want))
+        for name in vars(want):
+            a, b = getattr(f, name), getattr(want, name)
+            if a is not b:
+                assert_same_bits(a, b, name)
+        checked.append(self.stopped is not None and not self.stopped.all())
+        return f
+    monkeypatch.setattr(block.OpsBlock, "flows", spied)
+    engine.simulate(scenario, keep_paths=0, workers=1)
+    assert len(checked) == scenario.horizon_days
+    assert any(checked) == bool(scenario.hpc)  # (the distressed contract example stops paths)
 
 
 # --------------------------------------------------------------------------- a record's rows
