@@ -158,10 +158,11 @@ class OpsBlock:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
         running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market facts
-        and the installed fleet stay; the units lost are masked as each day is taken, :meth:`lost_units_on`). Each masked field is a new array (``x × alive``
-        on those days, the earlier days as they were), or the field itself where it is ±0.0 on those days (the
-        product would be the same bits); a day's trades are a copy only where a field changes. True if anything
-        was masked (the day's record is then to be taken again: :meth:`day`).
+        and the installed fleet stay; the units lost are masked as each day is taken, :meth:`lost_units_on`).
+        Each masked field is a new array (``x × alive`` on those days, the earlier days as they were), or the
+        field itself where it is ±0.0 on those days (the product would be the same bits); each day's trades a
+        copy with its fields masked. True if anything was masked (the day's record is then to be taken again:
+        :meth:`day`).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
         masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and

@@ -246,7 +246,6 @@ class DayRecord:
             hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
             height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths))
 
-
     def block_flows(self, index_price_usd_per_mwh: np.ndarray, height: np.ndarray, hpc: HpcDay | None,
                     same_on_paths: dict) -> OperatingFlows:
         """Of a block's record: :meth:`operating_flows`' fields that are the block's arrays, day first (the record's,

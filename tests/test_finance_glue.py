@@ -102,8 +102,9 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
 
 
 @pytest.mark.parametrize("path, overrides", [
-    ("scenarios/contract_example.yaml", ["paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
-                                         "fleet[0].retired=2027-03-01", "market.btc_price.vol_annual=0.9"]),
+    ("scenarios/contract_example.yaml", ["paths=8", "company.sga_usd_per_year=1.5e8",
+                                         "company.equity.atm_enabled=false", "fleet[0].retired=2027-03-01",
+                                         "market.btc_price.vol_annual=0.9"]),
     ("scenarios/companies/mara.yaml", ["paths=5", "horizon_days=200"])])
 def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overrides):
     """``OpsBlock.flows`` (rows of the block's flows) gives every day what ``DayRecord.operating_flows`` of the

@@ -193,7 +193,8 @@ class BtcBackedBook:
 
     def day(self, ledger, cal) -> None:
         """Interest, maturity, then the close's collateral terms (:func:`~simulator.finance.credit.collateral_close`);
-        a day other than the maturity in one compiled call once the process's closes pay for it (:meth:`_day_compiled`)."""
+        a day other than the maturity in one compiled call once the process's closes pay for it
+        (:meth:`_day_compiled`)."""
         day = cal.day
         maturing = self.maturity_day is not None and day == self.maturity_day
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
