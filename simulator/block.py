@@ -38,6 +38,7 @@ import numpy as np
 
 from simulator.columns import Rows, is_broadcast_zero
 from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
+from simulator.finance.flows import OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
@@ -150,17 +151,17 @@ class OpsBlock:
     def day(self, day: int) -> DayRecord:
         """Day ``day``'s record (row ``day − first`` of every field, through a :class:`simulator.columns.Rows`
         made once a block), its trades set."""
-        out = self._rows_of("record")(day - self.first)
-        out.set_trades(self.trades[day - self.first])
-        return out
+        j = day - self.first
+        return self._rows_of("record")(j, DayRecord.trade_fields(self.trades[j]))
 
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
-        running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market
-        facts and the installed fleet stay; the units lost are masked as each day is taken,
-        :meth:`lost_units_on`). Each masked field is a new array (``x × alive`` on those days, the earlier
-        days as they were). True if anything was masked (the day's record is then to be taken again:
+        running hashrate, the trades' units and amounts, the HPC projects' flows and contract terms (market facts
+        and the installed fleet stay; the units lost are masked as each day is taken, :meth:`lost_units_on`).
+        Each masked field is a new array (``x × alive`` on those days, the earlier days as they were), or the
+        field itself where it is ±0.0 on those days (the product would be the same bits); each day's trades a
+        copy with its fields masked. True if anything was masked (the day's record is then to be taken again:
         :meth:`day`).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
@@ -173,13 +174,14 @@ class OpsBlock:
         self.stopped, self._alive_usd = alive, None
         if alive.all():  # x × True is x: nothing to zero
             return False
-        self._alive_usd, self._same_on_paths = alive.astype(float), None
+        self._alive_usd = alive.astype(float)
         self._rows.clear()  # (the masked fields are new arrays)
         j, r, paths = day - self.first, self.record, alive.shape[0]
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
-        self.trades[j:] = [replace(t, **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
-                           for t in self.trades[j:]]
+        self.trades[j:] = [self._masked_trades(t) for t in self.trades[j:]]
+        if self._same_on_paths is not None:  # (the sites' MW shares stay: no MW is masked)
+            self._same_on_paths = self.record.same_on_paths(self.n, paths, self._same_on_paths)
         if self.hpc is not None:
             self.hpc = replace(self.hpc, **{name: self._masked_from(getattr(self.hpc, name), j, None)
                                             for name in STOPPED_HPC})
@@ -194,16 +196,38 @@ class OpsBlock:
         j = day - self.first
         return {name: rows[j] for name, rows in self._same_on_paths.items()}
 
+    def flows(self, day: int, no_hpc: dict | None) -> OperatingFlows:
+        """Day ``day``'s operating flows: :meth:`simulator.day_record.DayRecord.operating_flows` of the day's record,
+        units lost, index prices, HPC projects (``no_hpc``: :func:`simulator.day_record.hpc_fields` of the day of no
+        project, used without projects), height and per-day amounts, already masked with :attr:`stopped` — the
+        same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
+        made once a block and again after a :meth:`stop`) instead of gathered field by field every day."""
+        rows = self._rows.get("flows")
+        if rows is None:
+            if self._same_on_paths is None:
+                self._same_on_paths = self.record.same_on_paths(self.n, self.height.shape[-1])
+            rows = self._rows["flows"] = Rows(self.record.block_flows(self.index_price_usd_per_mwh, self.height,
+                                                                      self.hpc, self._same_on_paths))
+        j = day - self.first
+        return rows(j, DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
+                                           no_hpc if self.hpc is None else None))
+
     def lost_units_on(self, day: int) -> np.ndarray:
-        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`)."""
+        """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).
+        Masked as each day is taken, not with the block at a stop: a ``(cohorts, paths)`` row a stopped day costs
+        less than the block's remaining rows at every stop (a block is masked again at each close that stops more
+        paths)."""
         lost = self.lost_units[day - self.first]
         return lost if self._alive_usd is None else self._times(lost)
 
     def _masked_from(self, x, j: int, shape: tuple | None) -> np.ndarray:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
         filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
-        copied."""
-        x = np.asarray(x)
+        copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
+        sign and all)."""
+        given, x = x, np.asarray(x)
+        if not (x[j:] if x.ndim else x).any():  # ±0.0 on every day masked: x × alive would be x (NaN is any())
+            return given
         if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
             x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
         mask = self._mask(x)
@@ -212,6 +236,15 @@ class OpsBlock:
         out = np.empty(x.shape, dtype=np.result_type(x, mask))
         out[:j] = x[:j]
         np.multiply(x[j:], mask, out=out[j:])
+        return out
+
+    def _masked_trades(self, t):
+        """A day's trades with :data:`STOPPED_TRADES` multiplied by the alive mask (:meth:`_times`): a copy
+        made as :class:`simulator.columns.Rows` makes a record (the fields written into a new instance, not
+        through ``__init__``; what ``dataclasses.replace`` gives, at a third of its cost)."""
+        out = object.__new__(type(t))
+        vars(out).update(vars(t))
+        vars(out).update({name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
         return out
 
     def _times(self, x: np.ndarray) -> np.ndarray:

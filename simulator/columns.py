@@ -11,6 +11,7 @@ run of more than one path adds them.
 from __future__ import annotations
 
 import math
+import operator
 
 from dataclasses import fields
 
@@ -71,6 +72,11 @@ class Rows:
     fields are arrays, tuples or neither is looked up once (the record's fields are not to be reassigned
     while it is in use).
 
+    A day's record is made without the class's ``__init__`` (its fields written straight into a new
+    instance's ``__dict__``, in field order: what the generated ``__init__`` would write, at a fraction of
+    the cost of ~50 keyword arguments a day); a class with a ``__post_init__`` or ``__slots__`` goes through
+    ``__init__``.
+
     >>> from dataclasses import dataclass
     >>> @dataclass
     ... class R:
@@ -90,13 +96,26 @@ class Rows:
                 self.tuples.append((name, value))
             else:
                 self.fixed[name] = value
+        # every field in field order (the arrays' and tuples' values replaced each day: an update of a key
+        # already there keeps its place)
+        self._template = {name: getattr(record, name) for name in _names(self.kind)}
+        self._array_names = tuple(name for name, _ in self.arrays)
+        self._array_values = tuple(value for _, value in self.arrays)
+        self._direct = not hasattr(self.kind, "__post_init__") and not hasattr(self.kind, "__slots__")
 
-    def __call__(self, j: int):
-        """Day ``j`` of the record."""
-        values = dict(self.fixed)
-        values.update({name: value[j] for name, value in self.arrays})
-        values.update({name: _row(value, j) for name, value in self.tuples})
-        return self.kind(**values)
+    def __call__(self, j: int, extra: dict | None = None):
+        """Day ``j`` of the record (``extra``: field values that replace the row's, e.g. the day's trades)."""
+        values = dict(self._template)
+        values.update(zip(self._array_names, map(operator.itemgetter(j), self._array_values)))
+        if self.tuples:
+            values.update({name: _row(value, j) for name, value in self.tuples})
+        if extra:
+            values.update(extra)
+        if not self._direct:
+            return self.kind(**values)
+        out = object.__new__(self.kind)
+        vars(out).update(values)
+        return out
 
 
 def _names(kind) -> tuple[str, ...]:

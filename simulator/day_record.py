@@ -13,6 +13,7 @@ changes another.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -177,6 +178,11 @@ class DayRecord:
         for name in _TRADE_FIELDS:
             setattr(self, name, getattr(t, name))
 
+    @staticmethod
+    def trade_fields(t: Trades) -> dict:
+        """:meth:`set_trades`' fields and values, as a dict (for :class:`simulator.columns.Rows`' ``extra``)."""
+        return dict(zip(_TRADE_FIELDS, _trade_values(t)))
+
     def set_hpc(self, h: HpcDay) -> None:
         """The HPC projects' day (or block: arrays ``(n, projects, paths)``), summed over projects."""
         self.hpc_revenue_usd, self.hpc_power_cost_usd = h.revenue_usd.sum(axis=-2), h.power_cost_usd.sum(axis=-2)
@@ -194,16 +200,21 @@ class DayRecord:
             out[j] = getattr(self, line)
         return out
 
-    def same_on_paths(self, n: int, paths: int) -> dict[str, np.ndarray]:
+    def same_on_paths(self, n: int, paths: int, before: dict | None = None) -> dict[str, np.ndarray]:
         """Of a block's record (``n`` days): each :data:`SAME_ON_PATHS` amount and the sites' hosting and HPC
         shares of their MW (:func:`simulator.finance.segments.mw_shares` of each day's MW) as ``(n, paths)``,
-        each day's row the day's value on every path (a field already ``(n, paths)``, as it is)."""
+        each day's row the day's value on every path (a field already ``(n, paths)``, as it is); the shares
+        of the table ``before`` where given (the same MW: a table made again after a stop)."""
         def filled(x):
             out = np.empty((n, paths))
             out[:] = np.asarray(x)[:, None] if np.ndim(x) == 1 else x
             return out
         table = {name: x if np.ndim(x) == 2 else filled(x)
                  for name, x in ((name, getattr(self, name)) for name in SAME_ON_PATHS)}
+        if before is not None:
+            table["site_mw_hosting_share"], table["site_mw_hpc_share"] = (before["site_mw_hosting_share"],
+                                                                          before["site_mw_hpc_share"])
+            return table
         shares = np.array([segments.mw_shares(*(v[j] if isinstance(v, np.ndarray) else v for v in self.site_mw))
                            for j in range(n)]).reshape(n, 2)  # (each day's MW as OpsBlock.day has them)
         table["site_mw_hosting_share"], table["site_mw_hpc_share"] = filled(shares[:, 0]), filled(shares[:, 1])
@@ -216,7 +227,7 @@ class DayRecord:
         the :data:`SAME_ON_PATHS` amounts and the sites' MW shares as ``(paths,)`` arrays,
         :meth:`simulator.block.OpsBlock.same_on_paths`; ``masked_with`` the alive mask the day is already
         masked with, :meth:`simulator.block.OpsBlock.stop`)."""
-        return OperatingFlows(
+        return OperatingFlows.of(dict(
             price_usd=self.price_usd, hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day, btc_mined=self.btc_mined,
             mining_revenue_usd=self.mining_revenue_usd, hosting_revenue_usd=self.hosting_revenue_usd,
             power_cost_usd=self.power_cost_usd, power_credit_usd=self.power_credit_usd,
@@ -233,10 +244,51 @@ class DayRecord:
             hpc_completed=hpc.completed, hpc_net_annual_usd=hpc.net_annual_usd,
             hpc_remaining_years=hpc.remaining_years, hpc_rate_factor=hpc.rate_factor,
             hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
-            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths)
+            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths))
+
+    def block_flows(self, index_price_usd_per_mwh: np.ndarray, height: np.ndarray, hpc: HpcDay | None,
+                    same_on_paths: dict) -> OperatingFlows:
+        """Of a block's record: :meth:`operating_flows`' fields that are the block's arrays, day first (the record's,
+        the sites' index prices and the height ``(n, …)``, the HPC projects' block when there are projects, the
+        table of :meth:`same_on_paths`), the others None: a day's flows are row ``j`` of each
+        (:class:`simulator.columns.Rows`) with :meth:`day_flows`' fields (:meth:`simulator.block.OpsBlock.flows`)."""
+        values = {name: getattr(self, name) for name in _FLOW_RECORD}
+        values.update(same_on_paths, index_price_usd_per_mwh=index_price_usd_per_mwh, height=height)
+        values.update({name: None if hpc is None else getattr(hpc, field) for name, field in _FLOW_HPC.items()})
+        values.update(dict.fromkeys(_FLOW_TRADES, None), lost_units=None)
+        return OperatingFlows.of(values)
+
+    @staticmethod
+    def day_flows(t: Trades, lost_units: np.ndarray, masked_with: np.ndarray | None, no_hpc: dict | None) -> dict:
+        """A day's :meth:`operating_flows` fields that :meth:`block_flows` leaves None: the day's trades', the units
+        lost, the mask, and the HPC fields of no project (``no_hpc``, :func:`hpc_fields`) without projects."""
+        out = dict(zip(_FLOW_TRADES, _flow_trade_values(t)), lost_units=lost_units, masked_with=masked_with)
+        if no_hpc is not None:
+            out.update(no_hpc)
+        return out
+
+
+def hpc_fields(h: HpcDay) -> dict:
+    """The HPC projects' day ``h`` as :class:`OperatingFlows`' ``hpc_*`` fields."""
+    return {name: getattr(h, field) for name, field in _FLOW_HPC.items()}
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+#: :meth:`DayRecord.operating_flows`' fields taken from the record as they are, from the day's trades (flows' name:
+#: the trades'), and from the HPC projects' day (flows' name: the day's).
+_FLOW_RECORD = ("price_usd", "hashprice_usd_per_ph_day", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd",
+                "power_cost_usd", "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd",
+                "hosting_power_cost_usd", "hosting_cost_usd", "repair_cost_usd", "fees_btc_per_block")
+_FLOW_TRADES = {"delivered_units": "delivered_units", "purchase_capex_usd": "purchase_capex_by_cohort",
+                "retired_units": "retired_units_by_cohort", "resale_value_usd": "resale_value_usd",
+                "fleet_market_value_usd": "fleet_market_value_usd", "installed_ehs": "installed_ehs"}
+_flow_trade_values = operator.attrgetter(*_FLOW_TRADES.values())
+_FLOW_HPC = {"hpc_revenue_usd": "revenue_usd", "hpc_prepayment_usd": "prepayment_usd",
+             "hpc_lease_ended": "lease_ended", "hpc_building_capex_usd": "building_capex_usd",
+             "hpc_gpu_capex_usd": "gpu_capex_usd", "hpc_completed": "completed", "hpc_net_annual_usd": "net_annual_usd",
+             "hpc_remaining_years": "remaining_years", "hpc_rate_factor": "rate_factor",
+             "hpc_power_price_usd_per_mwh": "power_price_usd_per_mwh"}
+_trade_values = operator.attrgetter(*_TRADE_FIELDS)
 #: The record's amounts that are one a day, the same on every path (until a stop masks them): finance takes
 #: them as ``(paths,)`` arrays (:meth:`simulator.block.OpsBlock.same_on_paths`).
 SAME_ON_PATHS = ("site_opex_usd", "expansion_capex_usd", "hpc_power_cost_usd", "hpc_opex_usd", "site_opex_hosting_usd",

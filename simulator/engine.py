@@ -59,7 +59,7 @@ from simulator.config.schema import Scenario
 from simulator.errors import InputError
 from simulator.events import EventState
 from simulator.config.schema import Valuation
-from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.day_record import MONTHLY_LINES, DayRecord, hpc_fields
 from simulator.finance import structural
 from simulator.hpc import HpcDay, HpcPortfolio
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
@@ -351,17 +351,16 @@ class _Simulation:
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
         c, ledger = self.cohorts, self.ledger
-        no_hpc = HpcDay.zeros(len(self.scenario.hpc), self.paths)  # the day of a company without projects
+        no_hpc = hpc_fields(HpcDay.zeros(len(self.scenario.hpc), self.paths))  # the day of a company without projects
         for day in range(self.days):
             b = self.ops
             if b.stop(day, ledger.alive):  # a company in distress has stopped: nothing runs or is spent
                 self.day = b.day(day)
-            d, j = self.day, day - b.first
-            flows = d.operating_flows(b.lost_units_on(day), b.index_price_usd_per_mwh[j], b.hpc_day(day, no_hpc),
-                                      b.height[j], b.same_on_paths(day, self.paths), b.stopped)
+            flows = b.flows(day, no_hpc)  # (the day's DayRecord.operating_flows, as the block's rows)
             if day == 0:
                 opening = fleet.opening_cohorts(c)
-                ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)
+                ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening,
+                            self.day.cost_usd_by_cohort * opening)
             ledger.book_operations(flows, day)
             yield self.env.timeout(1)
 

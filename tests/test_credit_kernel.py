@@ -17,13 +17,16 @@ from hypothesis import given, settings, strategies as st
 from simulator import engine
 from simulator.config import load_scenario
 from simulator.finance import credit, credit_kernel
+from simulator.finance.books import LineBook
+from simulator.finance.debt import BtcBackedBook
+from simulator.finance.ledger import _FLOW_LINES, Ledger
 
 import kernel_forms
 
 
-def both_forms(monkeypatch, fn):
-    """``fn()`` with the credit kernel held in numpy, then forced, and the compiled steps taken."""
-    return kernel_forms.both_forms(monkeypatch, credit.CREDIT_KERNEL, credit_kernel, "step", fn)
+def both_forms(monkeypatch, fn, spied: str = "step"):
+    """``fn()`` with the credit kernel held in numpy, then forced, and the compiled ``spied`` calls made."""
+    return kernel_forms.both_forms(monkeypatch, credit.CREDIT_KERNEL, credit_kernel, spied, fn)
 
 
 def same_step(a, b):
@@ -83,6 +86,84 @@ def test_runs_with_the_compiled_collateral_close_are_the_same(monkeypatch, path,
     def run():
         r = engine.simulate(scenario, paths=40, keep_paths=40, workers=1)
         return r.path_metrics, r.monthly
-    numpy_form, compiled, calls = both_forms(monkeypatch, run)
+    numpy_form, compiled, calls = both_forms(monkeypatch, run, "loan_day")  # (a loan's whole day compiled)
     assert calls > 0
     kernel_forms.assert_same_runs(numpy_form, compiled)
+
+
+class _Ledger(kernel_forms.FakeLedger):
+    """The ledger's state a BTC-backed loan's day reads and books, with the ledger's own booking methods."""
+    pay_interest, repay, liquidate, pay_due, flag = (Ledger.pay_interest, Ledger.repay, Ledger.liquidate,
+                                                     Ledger.pay_due, Ledger.flag)
+    _book, _sell_btc = Ledger._book, Ledger._sell_btc
+
+
+def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
+    """One :meth:`BtcBackedBook.day` of the drawn close on a fresh book and ledger (its LineBook adding each
+    amount as booked where ``direct``, else at the settle); their state after it, the lines settled."""
+    day, debt, pledged, treasury, cash, price, cure, terms, release = close
+    paths = len(debt)
+    cfg = SimpleNamespace(rate=rate, ltv_initial=terms.ltv_initial, ltv_margin_call=terms.ltv_margin_call,
+                          ltv_liquidation=terms.ltv_liquidation, cure_days=terms.cure_days,
+                          liquidation_penalty=terms.liquidation_penalty, rollover=False)
+    book = object.__new__(BtcBackedBook)
+    book.cfg, book.balance_usd, book.pledged_btc, book.cure_end_day = cfg, debt.copy(), pledged.copy(), cure.copy()
+    book.maturity_day, book.tenor_days, book.ltv_release = maturity_day, 1, release
+    lines = LineBook(_FLOW_LINES, paths)
+    lines._direct = direct
+    lines.month[:], lines.total[:] = 1.0, 2.0
+    ledger = _Ledger(alive=alive, price_usd=price, treasury_btc=treasury.copy(), cash_usd=cash.copy(),
+                     equity_usd=np.full(paths, 7.0), _interest_today=np.zeros(paths),
+                     cfg=SimpleNamespace(treasury_policy=SimpleNamespace(min_cash_usd=min_cash)),
+                     flags={"margin_call": np.zeros(paths, bool), "liquidation": np.zeros(paths, bool)}, lines=lines)
+    book.day(ledger, SimpleNamespace(day=day))
+    lines.settle()
+    return {"balance": book.balance_usd, "pledged": book.pledged_btc, "cure": book.cure_end_day,
+            "treasury": ledger.treasury_btc, "cash": ledger.cash_usd, "equity": ledger.equity_usd,
+            "interest": ledger._interest_today, "month": lines.month, "total": lines.total,
+            **{f"flag {k}": v for k, v in ledger.flags.items()}}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")  # a BTC close of 0
+@settings(max_examples=300, deadline=None)
+@given(closes(), st.data())
+def test_a_loans_compiled_day_is_the_numpy_day_bit_for_bit(close, data):
+    """:meth:`BtcBackedBook.day` with the kernel held in numpy and compiled (credit_kernel.loan_day: interest,
+    quiet check and step in one call, +0.0 amounts and unraised flags not booked): the loan's and the
+    ledger's state and every flow line's sums the same bits, on drawn closes with stopped paths, in the
+    LineBook's pending and direct modes; on the maturity day both run the numpy day (its step compiled)."""
+    paths = len(close[1])
+    alive = np.array(data.draw(st.lists(st.booleans(), min_size=paths, max_size=paths)))
+    rate = data.draw(st.sampled_from([0.0, 0.08, 0.123]))
+    maturity = data.draw(st.sampled_from([None, close[0], close[0] + 1]))
+    min_cash = data.draw(st.sampled_from([0.0, 5.0]))
+    direct = data.draw(st.booleans())
+    with pytest.MonkeyPatch.context() as mp:
+        numpy_form, compiled, calls = both_forms(
+            mp, lambda: _loan_day(close, alive, rate, maturity, min_cash, direct), "loan_day")
+    assert calls == (0 if maturity == close[0] else 1)
+    for name in numpy_form:
+        kernel_forms.assert_same_bits(numpy_form[name], compiled[name], name)
+
+
+def test_the_loan_days_regimes_are_reached():
+    """The fixed loans of the regimes test through a loan's day, some paths stopped: margin calls paid in
+    cash, sales, residuals, releases; both forms the same bits."""
+    rng = np.random.default_rng(3)
+    paths = 300
+    close = (5, np.where(rng.random(paths) < 0.1, 0.0, 50.0), np.ones(paths),
+             np.where(rng.random(paths) < 0.5, 0.0, rng.uniform(0.0, 2.0, paths)),
+             np.where(rng.random(paths) < 0.5, -5.0, rng.uniform(0.0, 30.0, paths)), rng.uniform(40.0, 260.0, paths),
+             np.where(rng.random(paths) < 0.3, rng.integers(3, 7, paths).astype(float), np.nan),
+             SimpleNamespace(ltv_initial=0.5, ltv_margin_call=0.75, ltv_liquidation=0.85, cure_days=2,
+                             liquidation_penalty=0.05), 0.25)
+    alive = rng.random(paths) < 0.9
+    with pytest.MonkeyPatch.context() as mp:
+        numpy_form, compiled, calls = both_forms(mp, lambda: _loan_day(close, alive, 0.1, None, 0.0, False),
+                                                 "loan_day")
+    assert calls == 1
+    assert numpy_form["flag margin_call"].any() and numpy_form["flag liquidation"].any()
+    assert (numpy_form["pledged"] < close[2]).any()  # (a release)
+    assert not np.array_equal(numpy_form["cash"], close[4] - numpy_form["interest"])  # (cash paid or a residual)
+    for name in numpy_form:
+        kernel_forms.assert_same_bits(numpy_form[name], compiled[name], name)

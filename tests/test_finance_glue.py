@@ -8,6 +8,7 @@ import importlib
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,6 +101,38 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
     assert_same_runs(_run(scenario), new)
 
 
+@pytest.mark.parametrize("path, overrides", [
+    ("scenarios/contract_example.yaml", ["paths=8", "company.sga_usd_per_year=1.5e8",
+                                         "company.equity.atm_enabled=false", "fleet[0].retired=2027-03-01",
+                                         "market.btc_price.vol_annual=0.9"]),
+    ("scenarios/companies/mara.yaml", ["paths=5", "horizon_days=200"])])
+def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overrides):
+    """``OpsBlock.flows`` (rows of the block's flows) gives every day what ``DayRecord.operating_flows`` of the
+    day's record gives: the same objects or the same bits in every field, in field order (with and without
+    HPC projects, paths stopping)."""
+    scenario = load_scenario(path, overrides)
+    flows_of, checked = block.OpsBlock.flows, []
+
+    def spied(self, day, no_hpc):
+        f = flows_of(self, day, no_hpc)
+        paths, j = self.height.shape[-1], day - self.first
+        want = self.day(day).operating_flows(
+            self.lost_units_on(day), self.index_price_usd_per_mwh[j],
+            self.hpc_day(day, HpcDay.zeros(len(scenario.hpc), paths)), self.height[j],
+            self.same_on_paths(day, paths), self.stopped)
+        assert list(vars(f)) == list(vars(want))
+        for name in vars(want):
+            a, b = getattr(f, name), getattr(want, name)
+            if a is not b:
+                assert_same_bits(a, b, name)
+        checked.append(self.stopped is not None and not self.stopped.all())
+        return f
+    monkeypatch.setattr(block.OpsBlock, "flows", spied)
+    engine.simulate(scenario, keep_paths=0, workers=1)
+    assert len(checked) == scenario.horizon_days
+    assert any(checked) == bool(scenario.hpc)  # (the distressed contract example stops paths)
+
+
 # --------------------------------------------------------------------------- a record's rows
 @dataclass
 class _Record:
@@ -119,6 +152,99 @@ def test_rows_gives_each_days_record():
         assert_same_bits(x.a, record.a[j])
         assert x.b == 2.5 and x.d is None and x.c[1] == 7.0
         assert_same_bits(np.asarray(x.c[0]), np.asarray(record.c[0][j]))
+
+
+@dataclass(frozen=True)
+class _Frozen:
+    a: np.ndarray
+    b: float = 1.0
+
+
+@dataclass
+class _Checked:
+    a: np.ndarray
+    seen: list = None
+
+    def __post_init__(self):
+        self.seen = ["init"]
+
+
+def test_rows_makes_the_record_its_init_would():
+    """A day made without ``__init__`` has the fields ``__init__`` would store, in field order (a frozen class
+    too), ``extra`` replacing a row's fields; a class with a ``__post_init__`` is made through ``__init__``."""
+    record = _Record(np.arange(12.0).reshape(3, 4), 2.5, (np.arange(3.0), 7.0), None)
+    x = Rows(record)(1, {"d": np.ones(4)})
+    made = _Record(record.a[1], 2.5, (record.c[0][1], 7.0), np.ones(4))
+    assert list(vars(x)) == list(vars(made)) == ["a", "b", "c", "d"]
+    assert_same_bits(x.a, made.a)
+    assert x.b == made.b and x.c[1] == 7.0 and x.c[0] == made.c[0] and (x.d == 1.0).all()
+    frozen = Rows(_Frozen(np.arange(6.0).reshape(3, 2)))(2)
+    assert type(frozen) is _Frozen and list(frozen.a) == [4.0, 5.0] and frozen.b == 1.0
+    assert frozen == _Frozen(frozen.a, 1.0)
+    checked = Rows(_Checked(np.arange(4.0).reshape(2, 2)))(0)
+    assert checked.seen == ["init"]  # (through __init__: its __post_init__ ran)
+
+
+def test_operating_flows_of_stores_what_init_stores():
+    """``OperatingFlows.of`` gives ``OperatingFlows(**values)``'s fields, in field order, and refuses names
+    ``__init__`` would refuse or miss."""
+    names = [f.name for f in fields(OperatingFlows)]
+    values = {name: np.full(2, float(i)) for i, name in enumerate(reversed(names)) if name != "masked_with"}
+    a, b = OperatingFlows.of(values), OperatingFlows(**values)
+    assert list(vars(a)) == list(vars(b)) == names
+    assert all(getattr(a, n) is getattr(b, n) for n in names)
+    assert a.masked_with is None
+    with np.testing.assert_raises(TypeError):
+        OperatingFlows.of({**values, "not_a_field": 1.0})
+    with np.testing.assert_raises(TypeError):
+        OperatingFlows.of({k: v for k, v in values.items() if k != "btc_mined"})
+
+
+def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):
+    """At every stop of a run driven into distress: each stopped line and the HPC fields are ``x × alive``
+    from the stop's day on (the earlier days as they were; a field of ±0.0 kept as it is, the same bits),
+    the units lost as each day is taken, each day's trades ``x × alive`` field by field, and the per-day
+    amounts' table (made again with the sites' MW shares kept) the table a fresh block would make."""
+    scenario = load_scenario("scenarios/contract_example.yaml", [
+        "paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
+        "fleet[0].retired=2027-03-01", "market.btc_price.vol_annual=0.9"])
+    stop, checked = block.OpsBlock.stop, []
+
+    def spied(self, day, alive):
+        r, j, n = self.record, day - self.first, self.n
+        before = ({name: getattr(r, name) for name in block.STOPPED_LINES}, self.lost_units, list(self.trades),
+                  self.hpc)
+        had_table = self._same_on_paths is not None
+        masked = stop(self, day, alive)
+        if not masked:
+            return masked
+        lines, lost, trades, hpc = before
+        paths = alive.shape[0]
+        for name, x in [*lines.items()] + (
+                [(f"hpc.{k}", getattr(hpc, k)) for k in block.STOPPED_HPC] if hpc is not None else []):
+            now = getattr(r, name) if name in lines else getattr(self.hpc, name[4:])
+            x = np.asarray(x)
+            full = np.broadcast_to(x[:, None] if x.ndim == 1 else x, (n, paths)) if name in lines else x
+            want = np.concatenate([full[:j], full[j:] * (alive if full.dtype != float else alive.astype(float))])
+            now = np.asarray(now)
+            assert_same_bits(np.broadcast_to(now[:, None] if now.ndim == 1 and name in lines else now, want.shape),
+                             want, name)
+        for d in range(day, self.first + n):  # (the units lost: as each day is taken)
+            lost_d = lost[d - self.first]
+            assert_same_bits(self.lost_units_on(d), lost_d * alive.astype(float), "lost_units")
+        for t0, t1 in zip(trades[j:], self.trades[j:]):
+            for name in block.STOPPED_TRADES:
+                x = getattr(t0, name)
+                assert_same_bits(getattr(t1, name), x * (alive.astype(float) if x.dtype == float else alive), name)
+        if had_table:
+            fresh = r.same_on_paths(n, paths)
+            for name, x in fresh.items():
+                assert_same_bits(self._same_on_paths[name], x, name)
+        checked.append(had_table)
+        return masked
+    monkeypatch.setattr(block.OpsBlock, "stop", spied)
+    _run(scenario)
+    assert len(checked) > 3 and any(checked)
 
 
 # --------------------------------------------------------------------------- the trailing volatility

@@ -134,11 +134,12 @@ def collateral_step(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, pri
 
 
 def collateral_close(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day, terms,
-                     ltv_release: float) -> CollateralStep | None:
+                     ltv_release: float, kernel=False) -> CollateralStep | None:
     """:func:`collateral_step` of a close, or None where :func:`collateral_quiet` says nothing moves; run
     compiled (:mod:`simulator.finance.credit_kernel`, the same numbers) once a process's closes pay for it
-    (:data:`CREDIT_KERNEL`)."""
-    kernel = CREDIT_KERNEL.for_call(len(debt_usd), _NUMPY_CLOSE_COST)
+    (:data:`CREDIT_KERNEL`; ``kernel``: the caller's answer for this close, the module or None)."""
+    if kernel is False:
+        kernel = CREDIT_KERNEL.for_call(len(debt_usd), NUMPY_CLOSE_COST)
     if kernel is None:
         if collateral_quiet(debt_usd, pledged_btc, price_usd, cure_end_day, terms, ltv_release):
             return None
@@ -152,7 +153,7 @@ def collateral_close(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, pr
                                        float(terms.liquidation_penalty), float(ltv_release), COVERED_RTOL))
 
 
-#: The compiled collateral step (:meth:`LazyKernel.of_the_close`); :data:`_NUMPY_CLOSE_COST` is the numpy
+#: The compiled collateral step (:meth:`LazyKernel.of_the_close`); :data:`NUMPY_CLOSE_COST` is the numpy
 #: form's fixed cost (~50 µs a step, ~10 µs a quiet check).
 CREDIT_KERNEL = LazyKernel.of_the_close("simulator.finance.credit_kernel")
-_NUMPY_CLOSE_COST = 512
+NUMPY_CLOSE_COST = 512

@@ -9,10 +9,17 @@ with the same floating-point operations in the same order and numpy's ``maximum`
 (tests/test_credit_kernel.py); ``error_model="numpy"`` makes a division by 0 give inf or NaN as numpy's
 does, instead of raising. There is nothing transcendental in the step.
 
+:func:`loan_day` is a loan's whole day but its maturity (:meth:`simulator.finance.debt.BtcBackedBook.day`,
+whose numpy lines are the reference): the interest ``(balance × rate) / 365`` where the path owes, the cash
+after it less the policy's minimum, then :func:`quiet` and :func:`step` in the same call, with bits telling
+the caller which of the step's amounts are +0.0 on every path (those it does not book).
+
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); loaded by
 :data:`simulator.finance.credit.CREDIT_KERNEL` once a run's closes pay for it.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -104,3 +111,67 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
             pledged[p] = pledged[p] - released
             treasury[p] = treasury[p] + released
     return debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual
+
+
+#: Bits of :func:`loan_day`'s status: the close was quiet (no step: its rows are not written); a path had a
+#: margin call; a path was liquidated; the cash paid, the sale's amounts (sold, settled, penalty), the residual
+#: hold something other than +0.0 (each +0.0 everywhere adds nothing to a book that is never −0.0 and subtracts
+#: nothing from cash or equity, so the caller skips them).
+QUIET, CALL, LIQUIDATED, PAID, SALE, RESIDUAL = 1, 2, 4, 8, 16, 32
+#: Rows of :func:`loan_day`'s float table.
+(INTEREST, DEBT, PLEDGED, TREASURY, CASH_PAID, CURE, SOLD, SETTLED, PENALTY, RESIDUAL_ROW, BALANCE) = range(11)
+LOAN_ROWS = 11
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _not_plus_zero(x):
+    """Whether ``x`` holds anything but +0.0 (−0.0 and NaN count)."""
+    for v in x:
+        if v != 0.0 or math.copysign(1.0, v) < 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, price, cure, rate, days_per_year,
+             ltv_initial, ltv_margin_call, ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol):
+    """:meth:`simulator.finance.debt.BtcBackedBook.day` of a day that is not the loan's maturity, in one call:
+    the day's interest ``balance × rate / days_per_year`` on the paths that owe (else +0.0), the cash left after
+    it less ``min_cash``, then :func:`quiet` and :func:`step` on the debt owed; returns ``(status, rows, flags)``
+    with ``rows`` ``(LOAN_ROWS, paths)`` (the interest, the step's floats in its field order, the new balance:
+    the step's debt where the path owes, else the balance) and ``flags`` ``(2, paths)`` (margin call,
+    liquidated); the step's rows only where the status is not :data:`QUIET`."""
+    n = balance.shape[0]
+    rows = np.empty((LOAN_ROWS, n))
+    flags = np.zeros((2, n), dtype=np.bool_)
+    owing = np.empty(n, dtype=np.bool_)
+    debt, free = np.empty(n), np.empty(n)
+    interest = rows[INTEREST]
+    for p in range(n):
+        owing[p] = ledger_alive[p] and balance[p] > 0
+        interest[p] = balance[p] * rate / days_per_year if owing[p] else 0.0
+        debt[p] = balance[p] if owing[p] else 0.0
+        free[p] = (cash[p] - interest[p]) - min_cash
+    if quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
+        return QUIET, rows, flags
+    (debt_out, pledged_out, treasury_out, paid, cure_out, call, liquidate, sold, settled, penalty,
+     residual) = step(day, debt, pledged, treasury, free, price, cure, ltv_initial, ltv_margin_call,
+                      ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol)
+    status = 0
+    for p in range(n):
+        rows[DEBT, p], rows[PLEDGED, p], rows[TREASURY, p] = debt_out[p], pledged_out[p], treasury_out[p]
+        rows[CASH_PAID, p], rows[CURE, p], rows[SOLD, p] = paid[p], cure_out[p], sold[p]
+        rows[SETTLED, p], rows[PENALTY, p], rows[RESIDUAL_ROW, p] = settled[p], penalty[p], residual[p]
+        rows[BALANCE, p] = debt_out[p] if owing[p] else balance[p]
+        flags[0, p], flags[1, p] = call[p], liquidate[p]
+        if call[p]:
+            status |= CALL
+        if liquidate[p]:
+            status |= LIQUIDATED
+    if _not_plus_zero(paid):
+        status |= PAID
+    if _not_plus_zero(sold) or _not_plus_zero(settled) or _not_plus_zero(penalty):
+        status |= SALE
+    if _not_plus_zero(residual):
+        status |= RESIDUAL
+    return status, rows, flags

@@ -21,7 +21,8 @@ Day counts (each instrument states its own, DESIGN.md "Conventions"):
   :func:`~simulator.finance.credit.collateral_step` (top-up, cure, liquidation with a
   penalty, release) are applied at every close; at maturity the balance is repaid and the
   collateral released, or with ``rollover`` the loan is renewed for the same tenor at the
-  day's terms (re-pledged to ``ltv_initial``).
+  day's terms (re-pledged to ``ltv_initial``). A day other than the maturity runs as one compiled call
+  once the process's closes pay for it (:func:`simulator.finance.credit_kernel.loan_day`, the same floats).
 
 Each book states its years to maturity for the structural equity value (an open-ended loan
 counts as 1 year).
@@ -191,15 +192,23 @@ class BtcBackedBook:
         ledger.treasury_btc = ledger.treasury_btc - self.pledged_btc
 
     def day(self, ledger, cal) -> None:
-        alive, day, price_usd = ledger.alive & (self.balance_usd > 0), cal.day, ledger.price_usd
+        """Interest, maturity, then the close's collateral terms (:func:`~simulator.finance.credit.collateral_close`);
+        a day other than the maturity in one compiled call once the process's closes pay for it
+        (:meth:`_day_compiled`)."""
+        day = cal.day
+        maturing = self.maturity_day is not None and day == self.maturity_day
+        kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
+        if kernel is not None and not maturing:
+            return self._day_compiled(ledger, day, kernel)
+        alive, price_usd = ledger.alive & (self.balance_usd > 0), ledger.price_usd
         ledger.pay_interest(np.where(alive, self.balance_usd * self.cfg.rate / units.DAYS_PER_YEAR, 0.0))
-        if self.maturity_day is not None and day == self.maturity_day:
+        if maturing:
             self._mature(ledger, alive, day)
         alive = alive & (self.balance_usd > 0)
         debt = np.where(alive, self.balance_usd, 0.0)
         step = credit.collateral_close(day, debt, self.pledged_btc, ledger.treasury_btc,
                                        ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd, price_usd,
-                                       self.cure_end_day, self.cfg, self.ltv_release)
+                                       self.cure_end_day, self.cfg, self.ltv_release, kernel)
         if step is None:
             return  # nothing moves today (the step's flows would all be 0)
         ledger.flag("margin_call", step.margin_call)
@@ -209,6 +218,35 @@ class BtcBackedBook:
         self.balance_usd = np.where(alive, step.debt_usd, self.balance_usd)
         self.pledged_btc, ledger.treasury_btc, self.cure_end_day = step.pledged_btc, step.treasury_btc, step.cure_end_day
         ledger.pay_due(step.residual_usd)  # a residual after liquidation is due at once
+
+    def _day_compiled(self, ledger, day: int, kernel) -> None:
+        """:meth:`day` of a day that is not the maturity, compiled (:func:`simulator.finance.credit_kernel.loan_day`:
+        the same floats): the ledger then books what moved. An amount that is +0.0 on every path is not booked
+        (a flow line's sums are never −0.0, so adding +0.0 changes none; ``x − (+0.0)`` is ``x``), nor a flag
+        raised on no path (``f |= False`` is ``f``): a day of no margin call, sale or residual books the
+        interest and the loan's new state only."""
+        c = self.cfg
+        status, rows, flags = kernel.loan_day(
+            day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
+            float(ledger.cfg.treasury_policy.min_cash_usd), ledger.price_usd, self.cure_end_day, float(c.rate),
+            float(units.DAYS_PER_YEAR), float(c.ltv_initial), float(c.ltv_margin_call), float(c.ltv_liquidation),
+            int(c.cure_days), float(c.liquidation_penalty), float(self.ltv_release), credit.COVERED_RTOL)
+        ledger.pay_interest(rows[kernel.INTEREST])
+        if status & kernel.QUIET:
+            return  # nothing moves today (the step's flows would all be 0)
+        if status & kernel.CALL:
+            ledger.flag("margin_call", flags[0])
+        if status & kernel.LIQUIDATED:
+            ledger.flag("liquidation", flags[1])
+        if status & kernel.PAID:
+            ledger.repay(rows[kernel.CASH_PAID])
+        if status & kernel.SALE:  # the sale repays the lender directly
+            ledger.liquidate(rows[kernel.SOLD], rows[kernel.SETTLED], rows[kernel.PENALTY])
+        self.balance_usd = rows[kernel.BALANCE]
+        self.pledged_btc, ledger.treasury_btc, self.cure_end_day = (rows[kernel.PLEDGED], rows[kernel.TREASURY],
+                                                                    rows[kernel.CURE])
+        if status & kernel.RESIDUAL:
+            ledger.pay_due(rows[kernel.RESIDUAL_ROW])  # a residual after liquidation is due at once
 
     def _mature(self, ledger, alive, day: int) -> None:
         """Repay and release the collateral, or with ``rollover`` renew for the same tenor (re-pledged to

@@ -99,6 +99,20 @@ class OperatingFlows:
     masked_with: np.ndarray | None = None
     """The alive mask these flows are already masked with (:meth:`simulator.block.OpsBlock.stop`), if any."""
 
+    @classmethod
+    def of(cls, values: dict) -> "OperatingFlows":
+        """The flows of ``values`` (every field by name): what ``OperatingFlows(**values)`` gives (its generated
+        ``__init__`` only stores the fields), stored straight into a new instance in field order (a day's flows:
+        ~1 µs instead of ~7 µs for 47 keyword arguments)."""
+        out = object.__new__(cls)
+        fields_in_order = dict(_TEMPLATE)
+        fields_in_order.update(values)
+        if len(fields_in_order) != len(_TEMPLATE) or len(values) < len(_FIELDS):  # (as __init__ would refuse)
+            raise TypeError(f"OperatingFlows fields unknown {sorted(set(values) - set(_TEMPLATE))}, "
+                            f"missing {sorted(set(_FIELDS) - set(values))}")
+        vars(out).update(fields_in_order)
+        return out
+
     def masked(self, alive: np.ndarray) -> "OperatingFlows":
         """The flows with every amount zeroed on paths where ``alive`` is False (a stopped company).
 
@@ -112,6 +126,8 @@ class OperatingFlows:
 
 
 _FIELDS = tuple(f.name for f in fields(OperatingFlows) if f.name != "masked_with")
+#: Every field (``masked_with`` None) in field order: :meth:`OperatingFlows.of`'s start.
+_TEMPLATE = dict.fromkeys(_FIELDS + ("masked_with",))
 #: Market facts and the installed fleet: never zeroed on a stopped path.
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
                      "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",

@@ -40,8 +40,8 @@ OPERATIONS_KERNEL = LazyKernel("simulator.finance.operations_kernel", large_from
 def kernel_for(ledger, f):
     """The compiled module for this day of ``ledger`` with the masked flows ``f``, or None (numpy)."""
     paths = ledger.paths
-    if paths < 2 or not all(_by_rows(a) for a in (f.purchase_capex_usd, f.hpc_building_capex_usd,
-                                                  f.hpc_gpu_capex_usd)):
+    if paths < 2 or not (_by_rows(f.purchase_capex_usd) and _by_rows(f.hpc_building_capex_usd)
+                         and _by_rows(f.hpc_gpu_capex_usd)):  # (all() of a generator: ~1 µs more a day)
         return None
     return OPERATIONS_KERNEL.for_call(paths, DAY_OVERHEAD_PATHS)
 
