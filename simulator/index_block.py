@@ -59,8 +59,8 @@ def kernel_for(plan, n: int, paths: int):
 
 
 #: ``site_days``' price arguments when the prices are read, not drawn (one compiled signature).
-_NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), 0, 0, 0.0,
-            0.0, 0.0, 0.0)
+_NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.uint64),
+            np.uint64(0), np.uint64(0), np.uint64(0), 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
 
 
 def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,

@@ -32,6 +32,8 @@ from numba import njit
 from simulator import numba_cache
 from simulator.index_kernel import _count
 from simulator.kernel_math import clip
+from simulator.philox import UNIFORM, _U64
+from simulator.philox_kernel import fill
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -42,9 +44,9 @@ FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "cu
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, prices, k_fixed,
-              tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, u, spike_p, negative_q,
-              first_spike, first_negative, spike_usd_per_mwh, negative_usd_per_mwh, floor_usd_per_mwh,
-              cap_usd_per_mwh):
+              tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, spike_p, negative_q, path_ids,
+              key0, key1, seed_high, start, draws_per_day, first_spike, first_negative, spike_usd_per_mwh,
+              negative_usd_per_mwh, floor_usd_per_mwh, cap_usd_per_mwh):
     """A block's flows into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`).
 
     ``efficiency_jth``, ``ths_per_unit``, ``mw_per_unit`` ``(cohorts,)`` in dispatch order (ascending
@@ -54,10 +56,17 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     count ``e ≤ e*``; ``denominator`` = 24 (1 + overhead), ``facility`` = 1 + overhead.
 
     With ``draw`` the hourly prices are computed here, each hour's row just before it is dispatched, and
-    written into ``prices``: the arguments from ``base`` on are :func:`simulator.index_kernel.index_hours`'
-    after its ``prices`` (:meth:`simulator.market.power.IndexPowerModel.hour_terms`), and its arithmetic is
-    repeated here (a jitted helper taking arrays costs ~30 ns a call), so the prices are its own bits;
-    without it, ``prices`` are read and those arguments are unused.
+    written into ``prices``: the arguments from ``base`` on are
+    :meth:`simulator.market.power.IndexPowerModel.hour_terms`' (base ``(days, paths)``; shape, spike and
+    negative probabilities ``(days, 24)``; the stream's Philox key, :attr:`simulator.rng.PathStreams.philox_key`;
+    the position ``start`` of the block's first draw, ``draws_per_day`` draws a day, hour h's spike draw at
+    ``first_spike + h`` and its negative draw at ``first_negative + h`` of its day; the constants), and
+    :func:`simulator.index_kernel.index_hours`' arithmetic is repeated here (a jitted helper taking arrays costs
+    ~30 ns a call), so the prices are its own bits. The hours' uniforms are drawn here, a day at a time
+    (:func:`simulator.philox_kernel.fill`: the stream's own numbers), and only where they can matter: a day
+    whose spike (negative) probabilities are all ≤ 0 or NaN has no spike (negative) hour, since ``u < p`` never
+    holds for a uniform ``u > 0``, and its 24 draws are not computed. Without ``draw``, ``prices`` are read and
+    those arguments are unused.
     """
     days, hours, paths = prices.shape
     n = efficiency_jth.shape[0]
@@ -65,7 +74,18 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     threshold, k, available = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
     run_ths, run_mw = np.empty(paths), np.empty(paths)
     running, energy, cost, curtailed, price_sum = out[0], out[1], out[2], out[4], out[6]
+    spike_u, negative_u = np.empty((hours, paths)), np.empty((hours, paths))
     for d in range(days):
+        spikes = negatives = False
+        if draw:  # the day's spike and negative uniforms, where a probability is > 0 (see above)
+            for h in range(hours):
+                spikes |= spike_p[d, h] > 0.0
+                negatives |= negative_q[d, h] > 0.0
+            day_start = start + d * draws_per_day
+            if spikes:
+                fill(spike_u, day_start + first_spike, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
+            if negatives:
+                fill(negative_u, day_start + first_negative, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
         on = online[d]
         for p in range(paths):  # simulator.index_kernel._prefix_sums of T_i = t_i w_i and M_i = m_i w_i
             cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
@@ -87,9 +107,9 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
                 s, sp, nq, b = shape[d, h], spike_p[d, h], negative_q[d, h], base[d]
                 for p in range(paths):
                     x = b[p] * s
-                    if u[d, first_spike + h, p] < sp:
+                    if spikes and spike_u[h, p] < sp:
                         x = x + spike_usd_per_mwh
-                    if u[d, first_negative + h, p] < nq:
+                    if negatives and negative_u[h, p] < nq:
                         x = negative_usd_per_mwh
                     price[h, p] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
             if k_fixed[h] < 0:

@@ -27,8 +27,17 @@ from kernel_forms import assert_same_bits
 from test_site_block import CASES, FLEET, INDEX, block_starts, inputs, run_both, scenario, units_of
 
 #: The oracle cases (tests/test_site_block.py) the one pass applies to, plus ``none`` on index prices.
-ONE_PASS = ("index-spikes-economic", "index-schedule", "index-none")
-EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {}, 40, None)]
+ONE_PASS = ("index-spikes-economic", "index-schedule", "index-none", "index-spikes-only", "index-negatives-only",
+            "index-neither")
+#: Spikes without negative hours, negative hours without spikes, neither (the one pass draws only the hours'
+#: uniforms a probability above 0 can use: the others' prices must still be the segment form's).
+EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {}, 40, None),
+         ("index-spikes-only", {"power": {**INDEX, "negative_probability": 0.0}, "curtailment": {"policy": "economic"}},
+          {}, 64, None),
+         ("index-negatives-only", {"power": {**INDEX, "spike_probability": 0.0}, "curtailment": {"policy": "economic"}},
+          {}, 64, None),
+         ("index-neither", {"power": {**INDEX, "spike_probability": 0.0, "negative_probability": 0.0},
+                            "curtailment": {"policy": "none"}}, {}, 40, None)]
 
 
 @pytest.fixture
