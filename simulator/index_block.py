@@ -27,15 +27,18 @@ _NUMPY_BLOCK_COST = 8192
 #: The curtailment policies whose hourly running count :func:`_hour_counts` gives (``uptime_target`` ranks
 #: each day's hours: the segment form).
 _POLICIES = ("none", "schedule", "economic")
+#: The policies under which a fixed-price site's day is one price row (:func:`simulator.site_day.start_site`).
+_FIXED_POLICIES = ("none", "economic")
 
 
 def applies(plan) -> bool:
-    """Whether ``plan``'s site is one :func:`site_days` computes: hourly prices without what the segment form
+    """Whether ``plan``'s site is one :func:`site_days` computes: hourly prices, or a fixed price under ``none`` or
+    ``economic`` curtailment (one price row for every hour: :func:`fixed_days`), without what the segment form
     alone handles (programmes, hosting, a PPA, tuning or an ambient derate, stop or retire policies, an
     ``uptime_target`` curtailment)."""
     site = plan.site
-    return (plan.prices is not None and not plan.is_ppa and not plan.spec.tuned
-            and site.curtailment.policy in _POLICIES
+    return (not plan.is_ppa and not plan.spec.tuned
+            and site.curtailment.policy in (_POLICIES if plan.prices is not None else _FIXED_POLICIES)
             and not (site.demand_response or site.four_cp or site.hosting is not None)
             and not (plan.policies.stop or plan.policies.retire))
 
@@ -87,4 +90,25 @@ def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.nda
                      as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
                      prices, _hour_counts(site.curtailment, cohorts), float(tax_usd_per_mwh), bool(tax_usd_per_mwh),
                      hours * (1 + overhead), 1 + overhead, out, hour_terms is not None, *(hour_terms or _NO_DRAW))
+    return dict(zip(kernel.FIELDS, out))
+
+
+def fixed_days(kernel, plan, price_usd_per_mwh: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
+               working: np.ndarray, offline: np.ndarray, tax_usd_per_mwh: float) -> dict[str, np.ndarray]:
+    """:func:`site_days` of a fixed-price site :func:`applies` to: ``price_usd_per_mwh`` ``(1, P)`` the one price
+    row of every hour (:attr:`simulator.site_block.SiteState.hourly_price`), through
+    :func:`simulator.index_block_kernel.fixed_days` (the segment form's one-row dispatch and bill, bit for bit)."""
+    n, paths = np.shape(hashprice_usd_per_ph_day)
+    spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
+    as_kernel = merit_order.kernel_array
+    out = np.empty((len(kernel.FIELDS), n, paths))
+    overhead = site.cooling_overhead
+    kernel.fixed_days(as_kernel(spec.efficiency_jth, (cohorts,)),
+                      *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
+                      as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
+                      as_kernel(~np.asarray(offline, dtype=bool), (n,)),
+                      as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
+                      as_kernel(price_usd_per_mwh, (1, paths)), -1 if site.curtailment.policy == "economic" else cohorts,
+                      float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead),
+                      1 + overhead, units.HOURS_PER_DAY, out)
     return dict(zip(kernel.FIELDS, out))

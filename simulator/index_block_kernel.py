@@ -138,3 +138,50 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
             bill[p] = bill[p] + use[p] * tax_usd_per_mwh
             ps[p] = ps[p] / hours
             out[3, d, p], out[5, d, p] = 0.0, 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, price, k_fixed,
+               tax_usd_per_mwh, has_tax, denominator, facility, hours, out):
+    """A fixed-price site's block into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`): one price a path for
+    every hour, ``price`` ``(1, paths)`` [USD/MWh] (:func:`simulator.site.dispatch_day`'s one price row).
+
+    The arguments are :func:`site_days`' (``k_fixed`` one count for the day, or −1 to count ``e ≤ e*``;
+    ``hours`` = 24). The day's running count ``k`` holds every hour, so the numbers are the one-row forms of
+    :func:`simulator.site.dispatch_day` and :func:`simulator.site.energy_bill`: running TH/s ``T_{≤k}`` (no
+    mean over alike hours), drawn MW ``D = M_{≤k} (1 + overhead)``, energy ``D + D + … + D`` (24 terms added one
+    by one after numpy's +0.0, as numpy adds the 24 rows of the broadcast hour), curtailed
+    ``max((available − D) · 24, 0)``, bill ``energy · p + energy · tax`` (credit 0), mean price ``0 + p`` (numpy's
+    sum of the one row: −0.0 becomes +0.0).
+    """
+    days, n_all, paths = working.shape
+    n = efficiency_jth.shape[0]
+    cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
+    threshold, k = np.empty(paths), np.empty(paths, dtype=np.int64)
+    for d in range(days):
+        on = online[d]
+        for p in range(paths):
+            cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
+        for i in range(n):
+            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
+            for p in range(paths):
+                w = working[d, row, p] * on
+                if i == 0:
+                    cum_ths[1, p], cum_mw[1, p] = t * w, m * w
+                else:
+                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+        if k_fixed < 0:
+            _count(efficiency_jth, value[d], price, 0, tax_usd_per_mwh, has_tax, denominator, threshold, k)
+        else:
+            for p in range(paths):
+                k[p] = k_fixed
+        for p in range(paths):
+            kc = np.uint64(k[p])
+            drawn, x = cum_mw[kc, p] * facility, price[0, p]
+            energy = drawn + 0.0  # numpy's sum starts from +0.0 (a sum of −0.0s is +0.0)
+            for _ in range(1, hours):
+                energy += drawn
+            cut = (cum_mw[n, p] * facility - drawn) * hours
+            out[0, d, p], out[1, d, p] = cum_ths[kc, p], energy
+            out[2, d, p], out[3, d, p] = energy * x + energy * tax_usd_per_mwh, 0.0
+            out[4, d, p], out[5, d, p], out[6, d, p] = 0.0 if cut < 0.0 else cut, 0.0, x + 0.0

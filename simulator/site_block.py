@@ -428,7 +428,10 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
     hosting_revenue_usd = None
-    if one_pass is not None:
+    if one_pass is not None and plan.prices is None:  # a fixed price: one row for every hour
+        bills = index_block.fixed_days(one_pass, plan, state.hourly_price, x.hashprice, working, offline,
+                                       tax_usd_per_mwh)
+    elif one_pass is not None:
         bills = index_block.site_days(one_pass, plan, x.price, x.hashprice, working, offline, tax_usd_per_mwh,
                                       hour_terms)
     else:  # the segment form

@@ -28,7 +28,7 @@ from test_site_block import CASES, FLEET, INDEX, block_starts, inputs, run_both,
 
 #: The oracle cases (tests/test_site_block.py) the one pass applies to, plus ``none`` on index prices.
 ONE_PASS = ("index-spikes-economic", "index-schedule", "index-none", "index-spikes-only", "index-negatives-only",
-            "index-neither")
+            "index-neither", "fixed-economic", "fixed-none")
 #: Spikes without negative hours, negative hours without spikes, neither (the one pass draws only the hours'
 #: uniforms a probability above 0 can use: the others' prices must still be the segment form's).
 EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {}, 40, None),
@@ -44,13 +44,18 @@ EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {},
 def spied(monkeypatch):
     """The compiled ``site_days`` calls made so far, and how many of them drew their prices (a two-item list)."""
     calls = [0, 0]
-    compiled = index_block_kernel.site_days
+    compiled, fixed = index_block_kernel.site_days, index_block_kernel.fixed_days
 
     def counted(*args):
         calls[0] += 1
         calls[1] += bool(args[14])
         return compiled(*args)
+
+    def counted_fixed(*args):
+        calls[0] += 1
+        return fixed(*args)
     monkeypatch.setattr(index_block_kernel, "site_days", counted)
+    monkeypatch.setattr(index_block_kernel, "fixed_days", counted_fixed)
     return calls
 
 
@@ -107,10 +112,15 @@ def test_a_block_in_one_pass_is_the_segment_forms_bits(case, paths, n, tax, spie
     (a, state_a), (b, state_b) = forms
     assert spied[0] == len(b)
     whole = sum(day0 % 30 == 0 and m == min(30, case[3] - day0) for day0, m in block_starts(case[3], n))
-    assert spied[1] == whole and (whole > 0 or n < 30)  # a block that is a whole price block draws its prices
+    if case[0].startswith("fixed"):  # one price row: nothing drawn
+        whole = 0
+    assert spied[1] == whole and (whole > 0 or n < 30 or case[0].startswith("fixed"))  # a whole price block draws
     for j, (x, y) in enumerate(zip(a, b)):
         _same_flows(x, y, f"{case[0]} block {j}")
     assert_same_bits(state_a.hourly_price, state_b.hourly_price, "hourly price left")
+    if state_a.price_state is None:  # a fixed price
+        assert state_b.price_state is None and state_a.price_block is None and state_b.price_block is None
+        return
     assert_same_bits(state_a.price_block, state_b.price_block, "price block left")
     assert_same_bits(state_a.price_state.log_deviation, state_b.price_state.log_deviation, "log deviation left")
     assert state_a.price_state.day == state_b.price_state.day
@@ -186,6 +196,44 @@ def test_random_blocks_in_one_pass_are_the_segment_forms_bits(seed, cohorts, pol
         want = _segment_form(plan, prices, hashprice, working, offline, tax)
         _force(mp, index_block_kernel)
         got = index_block.site_days(index_block_kernel, plan, prices, hashprice, working, offline, tax)
+    assert list(got) == list(want)
+    for name in want:
+        assert_same_bits(want[name], got[name], name)
+
+
+@functools.cache
+def _random_fixed_plan(cohorts: int, policy: str, overhead: float):
+    """:func:`_random_plan`'s site on a fixed price."""
+    models = [c["model"] for c in FLEET[:5]]
+    fleet = [{"id": f"c{i}", "model": models[(3 * i) % 5], "units": 50 + 10 * i, "site": "test",
+              "deployed": "2025-01-01"} for i in range(cohorts)] + FLEET[-1:]
+    s = scenario({"power": {"contract": "fixed", "price_usd_per_mwh": 55.0}, "curtailment": {"policy": policy},
+                  "cooling_overhead": overhead}, {}, 30, None, fleet=fleet)
+    cohorts_ = build_cohorts(s, library_for(s))
+    plan = plan_site(s, 0, cohorts_, pd.date_range(s.start, periods=30, freq="D"))
+    assert index_block.applies(plan) and plan.prices is None and len(plan.mine) == cohorts
+    return plan, len(cohorts_)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cohorts=st.sampled_from([0, 1, 2, 3, 5, 9, 17]),
+       policy=st.sampled_from(["economic", "economic", "none"]), n=st.integers(1, 30),
+       paths=st.sampled_from([1, 2, 3, 17]), tax=st.sampled_from([0.0, -0.0, 3.0, -40.0]),
+       overhead=st.sampled_from([0.0, 0.05, 0.3]))
+def test_random_fixed_price_blocks_in_one_pass_are_the_segment_forms_bits(seed, cohorts, policy, n, paths, tax,
+                                                                         overhead):
+    """A fixed price's one row (:func:`simulator.index_block.fixed_days`) against the segment form's one-row
+    dispatch and bill: special hashprices (NaN, ±inf, ±0, tiny), prices of ±0, −tax, negative and huge, nothing
+    working, offline days, more cohorts than the comparisons count (a binary search)."""
+    plan, all_cohorts = _random_fixed_plan(cohorts, policy, overhead)
+    rng = np.random.default_rng(seed)
+    price = _with_specials(rng, rng.normal(45.0, 60.0, (1, paths)), 0.3, FINITE + [-tax, -250.0, 5000.0])
+    hashprice = _with_specials(rng, 50.0 * np.exp(0.5 * rng.standard_normal((n, paths))), 0.1, SPECIAL)
+    working = np.floor(rng.uniform(0.0, 1.2, (n, all_cohorts, paths)) * 600.0)
+    working[rng.random(working.shape) < 0.2] = 0.0
+    offline = rng.random(n) < 0.2
+    want = _segment_form(plan, np.broadcast_to(price, (n, 1, paths)), hashprice, working, offline, tax)
+    got = index_block.fixed_days(index_block_kernel, plan, price, hashprice, working, offline, tax)
     assert list(got) == list(want)
     for name in want:
         assert_same_bits(want[name], got[name], name)
