@@ -72,17 +72,19 @@ def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.nda
     underclocked MWh, mean price) of a site :func:`applies` to, from ``kernel`` (:func:`kernel_for`).
 
     ``prices`` ``(n, 24, P)`` [USD/MWh], C-ordered: read, or with ``hour_terms``
-    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) computed hour by hour and written there;
+    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) ``(1, 24, P)``, computed hour by hour and written
+    there, each day over the previous one's (the last day's left);
     ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts, P)`` units; ``offline`` ``(n,)`` bool.
     """
-    n, hours, paths = np.shape(prices)
+    (n, paths), hours = np.shape(hashprice_usd_per_ph_day), np.shape(prices)[1]
     spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
     as_kernel = merit_order.kernel_array
     out = np.empty((len(kernel.FIELDS), n, paths))
     overhead = site.cooling_overhead
     if hour_terms is None:
         prices = as_kernel(prices, (n, hours, paths))
-    assert hour_terms is None or (prices.flags.c_contiguous and prices.flags.writeable), "prices are written in place"
+    assert hour_terms is None or (prices.shape == (1, hours, paths) and prices.flags.c_contiguous
+                                  and prices.flags.writeable), "a day's prices are written in place"
     kernel.site_days(as_kernel(spec.efficiency_jth, (cohorts,)),
                      *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
                      as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),

@@ -56,7 +56,9 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     count ``e ≤ e*``; ``denominator`` = 24 (1 + overhead), ``facility`` = 1 + overhead.
 
     With ``draw`` the hourly prices are computed here, each hour's row just before it is dispatched, and
-    written into ``prices``: the arguments from ``base`` on are
+    written into ``prices`` ``(1, 24, paths)``, each day over the previous one's (what is left is the last
+    day's: the block's prices are never stored, they are used where they are made): the arguments from
+    ``base`` on are
     :meth:`simulator.market.power.IndexPowerModel.hour_terms`' (base ``(days, paths)``; shape, spike and
     negative probabilities ``(days, 24)``; the stream's Philox key, :attr:`simulator.rng.PathStreams.philox_key`;
     the position ``start`` of the block's first draw, ``draws_per_day`` draws a day, hour h's spike draw at
@@ -68,7 +70,7 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     holds for a uniform ``u > 0``, and its 24 draws are not computed. Without ``draw``, ``prices`` are read and
     those arguments are unused.
     """
-    days, hours, paths = prices.shape
+    days, (_, hours, paths) = value.shape[0], prices.shape
     n = efficiency_jth.shape[0]
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
     threshold, k, available = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
@@ -101,7 +103,8 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
                     cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
         for p in range(paths):
             available[p] = cum_mw[n, p] * facility
-        price, run, use, bill, cut, ps = prices[d], running[d], energy[d], cost[d], curtailed[d], price_sum[d]
+        price = prices[0] if draw else prices[d]  # drawn: one day's row after another in the same memory
+        run, use, bill, cut, ps = running[d], energy[d], cost[d], curtailed[d], price_sum[d]
         for h in range(hours):
             if draw:  # index_hours' day d, hour h: min(c, max(f, n if negative else B s + J [spike]))
                 s, sp, nq, b = shape[d, h], spike_p[d, h], negative_q[d, h], base[d]
