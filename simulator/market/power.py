@@ -626,8 +626,9 @@ class IndexPowerModel:
         draws the hours' own from the position, where a probability above 0 can use them."""
         kernel = PRICE_KERNEL.for_call(n_days * HOURS_PER_DAY * streams.paths, _NUMPY_BLOCK_COST)
         _, base, after, start = self._daily(state, day0, n_days, streams, common, kernel, all_draws=False)
-        p, q = self.probabilities_of_days(day0, n_days)
-        return (base, *(np.ascontiguousarray(x, dtype=float) for x in (self.shape_of_days(day0, n_days), p, q)),
+        months = self.months(day0, n_days)  # shape_of_days' and probabilities_of_days' tables, their months once
+        return (base, *(np.ascontiguousarray(table[:, months].T, dtype=float)
+                        for table in (self._shape_table, self.spike_table, self.negative_table)),
                 *streams.philox_key, start, DRAWS_PER_DAY, _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh,
                 self.negative_usd_per_mwh, self.floor_usd_per_mwh, self.cap_usd_per_mwh), after
 
