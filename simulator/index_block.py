@@ -55,9 +55,16 @@ def _hour_counts(curtailment, n_cohorts: int) -> np.ndarray:
 
 def kernel_for(plan, n: int, paths: int):
     """:mod:`simulator.index_block_kernel` for a block of ``n`` days of ``paths`` paths of a site :func:`applies` to,
-    or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded)."""
+    or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded; a
+    fixed-price site's small calls are never counted against its numpy budget, so a small run's fixed sites never
+    make it load numba)."""
     if not applies(plan):
         return None
+    if plan.prices is None:  # a fixed price (one row a day): its numpy calls spend nothing of the budget
+        spent = INDEX_BLOCK_KERNEL.spent
+        kernel = INDEX_BLOCK_KERNEL.for_call(n * paths * (len(plan.mine) + 1))
+        INDEX_BLOCK_KERNEL.spent = spent
+        return kernel
     return INDEX_BLOCK_KERNEL.for_call(n * units.HOURS_PER_DAY * paths * (len(plan.mine) + 1), _NUMPY_BLOCK_COST)
 
 

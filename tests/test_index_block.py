@@ -61,6 +61,7 @@ def spied(monkeypatch):
 
 def _force(monkeypatch, kernel):
     monkeypatch.setattr(index_block.INDEX_BLOCK_KERNEL, "for_call", lambda *a, **kw: kernel)
+    monkeypatch.setattr(index_block.INDEX_BLOCK_KERNEL, "loaded", lambda: kernel)
 
 
 def _plan(case, days=None):
@@ -332,3 +333,19 @@ def test_the_opex_split_without_hosting_or_hpc_is_mw_shares(capacity, hpc):
         assert_same_bits(got["site_opex_hosting_usd"], opex * shares[:, 0], "hosting opex")
         assert_same_bits(got["site_opex_hpc_usd"], opex * shares[:, 1], "hpc opex")
     assert site_block_module._all_plus_zero(hpc_mw) == (hpc == [0.0] * 4 and not np.signbit(hpc_mw).any())
+
+
+def test_a_fixed_site_never_spends_the_numpy_budget(monkeypatch):
+    """A fixed-price site's small blocks run the segment form while the kernel is unloaded and spend nothing of
+    its numpy budget (a small run's fixed sites never make it load numba); a large block or a loaded kernel: the
+    one pass."""
+    plan = _random_fixed_plan(3, "economic", 0.05)[0]
+    lazy = index_block.INDEX_BLOCK_KERNEL
+    monkeypatch.setattr(lazy, "loaded", lambda: None)
+    monkeypatch.setattr(lazy, "spent", 0)
+    for _ in range(1000):
+        assert index_block.kernel_for(plan, 30, 1) is None
+    assert lazy.spent == 0
+    assert index_block.kernel_for(plan, 30, 1000) is index_block_kernel  # 30 × 1,000 × 4 ≥ 2¹⁶
+    monkeypatch.setattr(lazy, "loaded", lambda: index_block_kernel)
+    assert index_block.kernel_for(plan, 1, 1) is index_block_kernel
