@@ -43,6 +43,38 @@ FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "cu
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _draw_if_needed(u, probability, first, path_ids, key0, key1, seed_high):
+    """A day's hour uniforms ``(24, paths)`` into ``u`` (draws ``first …`` of the stream,
+    :func:`simulator.philox_kernel.fill`) if one of the hours' ``probability`` ``(24,)`` is above 0 (else ``u < p``
+    never holds: nothing drawn); returns whether they were drawn."""
+    needed = False
+    for h in range(probability.shape[0]):
+        needed |= probability[h] > 0.0
+    if needed:
+        fill(u, first, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
+    return needed
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _prefix_day(cum_ths, cum_mw, working, on, mine, ths_per_unit, mw_per_unit):
+    """A day's prefix sums ``(cohorts + 1, paths)`` of ``T_i = t_i w_i`` and ``M_i = m_i w_i`` with
+    ``w_i = working[mine_i] × on`` (:func:`simulator.index_kernel._prefix_sums`' order: from 0, cohort by cohort)."""
+    paths = cum_ths.shape[1]
+    for p in range(paths):
+        cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
+    for i in range(mine.shape[0]):
+        row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
+        if i == 0:
+            for p in range(paths):
+                w = working[row, p] * on
+                cum_ths[1, p], cum_mw[1, p] = t * w, m * w
+        else:
+            for p in range(paths):
+                w = working[row, p] * on
+                cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, prices, k_fixed,
               tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, spike_p, negative_q, path_ids,
               key0, key1, seed_high, start, draws_per_day, first_spike, first_negative, spike_usd_per_mwh,
@@ -80,27 +112,11 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     for d in range(days):
         spikes = negatives = False
         if draw:  # the day's spike and negative uniforms, where a probability is > 0 (see above)
-            for h in range(hours):
-                spikes |= spike_p[d, h] > 0.0
-                negatives |= negative_q[d, h] > 0.0
             day_start = start + d * draws_per_day
-            if spikes:
-                fill(spike_u, day_start + first_spike, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
-            if negatives:
-                fill(negative_u, day_start + first_negative, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
-        on = online[d]
-        for p in range(paths):  # simulator.index_kernel._prefix_sums of T_i = t_i w_i and M_i = m_i w_i
-            cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
-        for i in range(n):
-            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
-            if i == 0:
-                for p in range(paths):
-                    w = working[d, row, p] * on
-                    cum_ths[1, p], cum_mw[1, p] = t * w, m * w
-            else:
-                for p in range(paths):
-                    w = working[d, row, p] * on
-                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+            spikes = _draw_if_needed(spike_u, spike_p[d], day_start + first_spike, path_ids, key0, key1, seed_high)
+            negatives = _draw_if_needed(negative_u, negative_q[d], day_start + first_negative, path_ids, key0, key1,
+                                        seed_high)
+        _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
         for p in range(paths):
             available[p] = cum_mw[n, p] * facility
         price = prices[0] if draw else prices[d]  # drawn: one day's row after another in the same memory
@@ -162,17 +178,7 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
     threshold, k = np.empty(paths), np.empty(paths, dtype=np.int64)
     for d in range(days):
-        on = online[d]
-        for p in range(paths):
-            cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
-        for i in range(n):
-            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
-            for p in range(paths):
-                w = working[d, row, p] * on
-                if i == 0:
-                    cum_ths[1, p], cum_mw[1, p] = t * w, m * w
-                else:
-                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+        _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
         if k_fixed < 0:
             _count(efficiency_jth, value[d], price, 0, tax_usd_per_mwh, has_tax, denominator, threshold, k)
         else:
