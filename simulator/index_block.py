@@ -27,15 +27,18 @@ _NUMPY_BLOCK_COST = 8192
 #: The curtailment policies whose hourly running count :func:`_hour_counts` gives (``uptime_target`` ranks
 #: each day's hours: the segment form).
 _POLICIES = ("none", "schedule", "economic")
+#: The policies under which a fixed-price site's day is one price row (:func:`simulator.site_day.start_site`).
+_FIXED_POLICIES = ("none", "economic")
 
 
 def applies(plan) -> bool:
-    """Whether ``plan``'s site is one :func:`site_days` computes: hourly prices without what the segment form
+    """Whether ``plan``'s site is one :func:`site_days` computes: hourly prices, or a fixed price under ``none`` or
+    ``economic`` curtailment (one price row for every hour: :func:`fixed_days`), without what the segment form
     alone handles (programmes, hosting, a PPA, tuning or an ambient derate, stop or retire policies, an
     ``uptime_target`` curtailment)."""
     site = plan.site
-    return (plan.prices is not None and not plan.is_ppa and not plan.spec.tuned
-            and site.curtailment.policy in _POLICIES
+    return (not plan.is_ppa and not plan.spec.tuned
+            and site.curtailment.policy in (_POLICIES if plan.prices is not None else _FIXED_POLICIES)
             and not (site.demand_response or site.four_cp or site.hosting is not None)
             and not (plan.policies.stop or plan.policies.retire))
 
@@ -52,15 +55,22 @@ def _hour_counts(curtailment, n_cohorts: int) -> np.ndarray:
 
 def kernel_for(plan, n: int, paths: int):
     """:mod:`simulator.index_block_kernel` for a block of ``n`` days of ``paths`` paths of a site :func:`applies` to,
-    or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded)."""
+    or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded; a
+    fixed-price site's small calls are never counted against its numpy budget, so a small run's fixed sites never
+    make it load numba)."""
     if not applies(plan):
         return None
+    if plan.prices is None:  # a fixed price (one row a day): its numpy calls spend nothing of the budget
+        spent = INDEX_BLOCK_KERNEL.spent
+        kernel = INDEX_BLOCK_KERNEL.for_call(n * paths * (len(plan.mine) + 1))
+        INDEX_BLOCK_KERNEL.spent = spent
+        return kernel
     return INDEX_BLOCK_KERNEL.for_call(n * units.HOURS_PER_DAY * paths * (len(plan.mine) + 1), _NUMPY_BLOCK_COST)
 
 
 #: ``site_days``' price arguments when the prices are read, not drawn (one compiled signature).
-_NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), 0, 0, 0.0,
-            0.0, 0.0, 0.0)
+_NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.uint64),
+            np.uint64(0), np.uint64(0), np.uint64(0), 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
 
 
 def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,
@@ -69,17 +79,19 @@ def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.nda
     underclocked MWh, mean price) of a site :func:`applies` to, from ``kernel`` (:func:`kernel_for`).
 
     ``prices`` ``(n, 24, P)`` [USD/MWh], C-ordered: read, or with ``hour_terms``
-    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) computed hour by hour and written there;
+    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) ``(1, 24, P)``, computed hour by hour and written
+    there, each day over the previous one's (the last day's left);
     ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts, P)`` units; ``offline`` ``(n,)`` bool.
     """
-    n, hours, paths = np.shape(prices)
+    (n, paths), hours = np.shape(hashprice_usd_per_ph_day), np.shape(prices)[1]
     spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
     as_kernel = merit_order.kernel_array
     out = np.empty((len(kernel.FIELDS), n, paths))
     overhead = site.cooling_overhead
     if hour_terms is None:
         prices = as_kernel(prices, (n, hours, paths))
-    assert hour_terms is None or (prices.flags.c_contiguous and prices.flags.writeable), "prices are written in place"
+    assert hour_terms is None or (prices.shape == (1, hours, paths) and prices.flags.c_contiguous
+                                  and prices.flags.writeable), "a day's prices are written in place"
     kernel.site_days(as_kernel(spec.efficiency_jth, (cohorts,)),
                      *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
                      as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
@@ -87,4 +99,25 @@ def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.nda
                      as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
                      prices, _hour_counts(site.curtailment, cohorts), float(tax_usd_per_mwh), bool(tax_usd_per_mwh),
                      hours * (1 + overhead), 1 + overhead, out, hour_terms is not None, *(hour_terms or _NO_DRAW))
+    return dict(zip(kernel.FIELDS, out))
+
+
+def fixed_days(kernel, plan, price_usd_per_mwh: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
+               working: np.ndarray, offline: np.ndarray, tax_usd_per_mwh: float) -> dict[str, np.ndarray]:
+    """:func:`site_days` of a fixed-price site :func:`applies` to: ``price_usd_per_mwh`` ``(1, P)`` the one price
+    row of every hour (:attr:`simulator.site_block.SiteState.hourly_price`), through
+    :func:`simulator.index_block_kernel.fixed_days` (the segment form's one-row dispatch and bill, bit for bit)."""
+    n, paths = np.shape(hashprice_usd_per_ph_day)
+    spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
+    as_kernel = merit_order.kernel_array
+    out = np.empty((len(kernel.FIELDS), n, paths))
+    overhead = site.cooling_overhead
+    kernel.fixed_days(as_kernel(spec.efficiency_jth, (cohorts,)),
+                      *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
+                      as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
+                      as_kernel(~np.asarray(offline, dtype=bool), (n,)),
+                      as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
+                      as_kernel(price_usd_per_mwh, (1, paths)), -1 if site.curtailment.policy == "economic" else cohorts,
+                      float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead),
+                      1 + overhead, units.HOURS_PER_DAY, out)
     return dict(zip(kernel.FIELDS, out))

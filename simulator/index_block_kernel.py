@@ -32,6 +32,8 @@ from numba import njit
 from simulator import numba_cache
 from simulator.index_kernel import _count
 from simulator.kernel_math import clip
+from simulator.philox import UNIFORM, _U64
+from simulator.philox_kernel import fill
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -41,10 +43,42 @@ FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "cu
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _draw_if_needed(u, probability, first, path_ids, key0, key1, seed_high):
+    """A day's hour uniforms ``(24, paths)`` into ``u`` (draws ``first …`` of the stream,
+    :func:`simulator.philox_kernel.fill`) if one of the hours' ``probability`` ``(24,)`` is above 0 (else ``u < p``
+    never holds: nothing drawn); returns whether they were drawn."""
+    needed = False
+    for h in range(probability.shape[0]):
+        needed |= probability[h] > 0.0
+    if needed:
+        fill(u, first, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
+    return needed
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _prefix_day(cum_ths, cum_mw, working, on, mine, ths_per_unit, mw_per_unit):
+    """A day's prefix sums ``(cohorts + 1, paths)`` of ``T_i = t_i w_i`` and ``M_i = m_i w_i`` with
+    ``w_i = working[mine_i] × on`` (:func:`simulator.index_kernel._prefix_sums`' order: from 0, cohort by cohort)."""
+    paths = cum_ths.shape[1]
+    for p in range(paths):
+        cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
+    for i in range(mine.shape[0]):
+        row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
+        if i == 0:
+            for p in range(paths):
+                w = working[row, p] * on
+                cum_ths[1, p], cum_mw[1, p] = t * w, m * w
+        else:
+            for p in range(paths):
+                w = working[row, p] * on
+                cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, prices, k_fixed,
-              tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, u, spike_p, negative_q,
-              first_spike, first_negative, spike_usd_per_mwh, negative_usd_per_mwh, floor_usd_per_mwh,
-              cap_usd_per_mwh):
+              tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, spike_p, negative_q, path_ids,
+              key0, key1, seed_high, start, draws_per_day, first_spike, first_negative, spike_usd_per_mwh,
+              negative_usd_per_mwh, floor_usd_per_mwh, cap_usd_per_mwh):
     """A block's flows into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`).
 
     ``efficiency_jth``, ``ths_per_unit``, ``mw_per_unit`` ``(cohorts,)`` in dispatch order (ascending
@@ -54,42 +88,47 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     count ``e ≤ e*``; ``denominator`` = 24 (1 + overhead), ``facility`` = 1 + overhead.
 
     With ``draw`` the hourly prices are computed here, each hour's row just before it is dispatched, and
-    written into ``prices``: the arguments from ``base`` on are :func:`simulator.index_kernel.index_hours`'
-    after its ``prices`` (:meth:`simulator.market.power.IndexPowerModel.hour_terms`), and its arithmetic is
-    repeated here (a jitted helper taking arrays costs ~30 ns a call), so the prices are its own bits;
-    without it, ``prices`` are read and those arguments are unused.
+    written into ``prices`` ``(1, 24, paths)``, each day over the previous one's (what is left is the last
+    day's: the block's prices are never stored, they are used where they are made): the arguments from
+    ``base`` on are
+    :meth:`simulator.market.power.IndexPowerModel.hour_terms`' (base ``(days, paths)``; shape, spike and
+    negative probabilities ``(days, 24)``; the stream's Philox key, :attr:`simulator.rng.PathStreams.philox_key`;
+    the position ``start`` of the block's first draw, ``draws_per_day`` draws a day, hour h's spike draw at
+    ``first_spike + h`` and its negative draw at ``first_negative + h`` of its day; the constants), and
+    :func:`simulator.index_kernel.index_hours`' arithmetic is repeated here (a jitted helper taking arrays costs
+    ~30 ns a call), so the prices are its own bits. The hours' uniforms are drawn here, a day at a time
+    (:func:`simulator.philox_kernel.fill`: the stream's own numbers), and only where they can matter: a day
+    whose spike (negative) probabilities are all ≤ 0 or NaN has no spike (negative) hour, since ``u < p`` never
+    holds for a uniform ``u > 0``, and its 24 draws are not computed. Without ``draw``, ``prices`` are read and
+    those arguments are unused.
     """
-    days, hours, paths = prices.shape
+    days, (_, hours, paths) = value.shape[0], prices.shape
     n = efficiency_jth.shape[0]
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
     threshold, k, available = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
     run_ths, run_mw = np.empty(paths), np.empty(paths)
     running, energy, cost, curtailed, price_sum = out[0], out[1], out[2], out[4], out[6]
+    spike_u, negative_u = np.empty((hours, paths)), np.empty((hours, paths))
     for d in range(days):
-        on = online[d]
-        for p in range(paths):  # simulator.index_kernel._prefix_sums of T_i = t_i w_i and M_i = m_i w_i
-            cum_ths[0, p], cum_mw[0, p] = 0.0, 0.0
-        for i in range(n):
-            row, t, m = mine[i], ths_per_unit[i], mw_per_unit[i]
-            if i == 0:
-                for p in range(paths):
-                    w = working[d, row, p] * on
-                    cum_ths[1, p], cum_mw[1, p] = t * w, m * w
-            else:
-                for p in range(paths):
-                    w = working[d, row, p] * on
-                    cum_ths[i + 1, p], cum_mw[i + 1, p] = cum_ths[i, p] + t * w, cum_mw[i, p] + m * w
+        spikes = negatives = False
+        if draw:  # the day's spike and negative uniforms, where a probability is > 0 (see above)
+            day_start = start + d * draws_per_day
+            spikes = _draw_if_needed(spike_u, spike_p[d], day_start + first_spike, path_ids, key0, key1, seed_high)
+            negatives = _draw_if_needed(negative_u, negative_q[d], day_start + first_negative, path_ids, key0, key1,
+                                        seed_high)
+        _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
         for p in range(paths):
             available[p] = cum_mw[n, p] * facility
-        price, run, use, bill, cut, ps = prices[d], running[d], energy[d], cost[d], curtailed[d], price_sum[d]
+        price = prices[0] if draw else prices[d]  # drawn: one day's row after another in the same memory
+        run, use, bill, cut, ps = running[d], energy[d], cost[d], curtailed[d], price_sum[d]
         for h in range(hours):
             if draw:  # index_hours' day d, hour h: min(c, max(f, n if negative else B s + J [spike]))
                 s, sp, nq, b = shape[d, h], spike_p[d, h], negative_q[d, h], base[d]
                 for p in range(paths):
                     x = b[p] * s
-                    if u[d, first_spike + h, p] < sp:
+                    if spikes and spike_u[h, p] < sp:
                         x = x + spike_usd_per_mwh
-                    if u[d, first_negative + h, p] < nq:
+                    if negatives and negative_u[h, p] < nq:
                         x = negative_usd_per_mwh
                     price[h, p] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
             if k_fixed[h] < 0:
@@ -118,3 +157,40 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
             bill[p] = bill[p] + use[p] * tax_usd_per_mwh
             ps[p] = ps[p] / hours
             out[3, d, p], out[5, d, p] = 0.0, 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, price, k_fixed,
+               tax_usd_per_mwh, has_tax, denominator, facility, hours, out):
+    """A fixed-price site's block into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`): one price a path for
+    every hour, ``price`` ``(1, paths)`` [USD/MWh] (:func:`simulator.site.dispatch_day`'s one price row).
+
+    The arguments are :func:`site_days`' (``k_fixed`` one count for the day, or −1 to count ``e ≤ e*``;
+    ``hours`` = 24). The day's running count ``k`` holds every hour, so the numbers are the one-row forms of
+    :func:`simulator.site.dispatch_day` and :func:`simulator.site.energy_bill`: running TH/s ``T_{≤k}`` (no
+    mean over alike hours), drawn MW ``D = M_{≤k} (1 + overhead)``, energy ``D + D + … + D`` (24 terms added one
+    by one after numpy's +0.0, as numpy adds the 24 rows of the broadcast hour), curtailed
+    ``max((available − D) · 24, 0)``, bill ``energy · p + energy · tax`` (credit 0), mean price ``0 + p`` (numpy's
+    sum of the one row: −0.0 becomes +0.0).
+    """
+    days, n_all, paths = working.shape
+    n = efficiency_jth.shape[0]
+    cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
+    threshold, k = np.empty(paths), np.empty(paths, dtype=np.int64)
+    for d in range(days):
+        _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
+        if k_fixed < 0:
+            _count(efficiency_jth, value[d], price, 0, tax_usd_per_mwh, has_tax, denominator, threshold, k)
+        else:
+            for p in range(paths):
+                k[p] = k_fixed
+        for p in range(paths):
+            kc = np.uint64(k[p])
+            drawn, x = cum_mw[kc, p] * facility, price[0, p]
+            energy = drawn + 0.0  # numpy's sum starts from +0.0 (a sum of −0.0s is +0.0)
+            for _ in range(1, hours):
+                energy += drawn
+            cut = (cum_mw[n, p] * facility - drawn) * hours
+            out[0, d, p], out[1, d, p] = cum_ths[kc, p], energy
+            out[2, d, p], out[3, d, p] = energy * x + energy * tax_usd_per_mwh, 0.0
+            out[4, d, p], out[5, d, p], out[6, d, p] = 0.0 if cut < 0.0 else cut, 0.0, x + 0.0

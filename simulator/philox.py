@@ -182,3 +182,19 @@ def fill(out, start, path_ids, key0, key1, seed_high, mode, high) -> None:
     """
     kernel = KERNEL.for_call(out.size)
     (fill_numpy if kernel is None else kernel.fill)(out, start, path_ids, key0, key1, seed_high, mode, high)
+
+
+def fill_rows_numpy(out, start, stride, path_ids, key0, key1, seed_high, mode, high) -> None:
+    """:func:`simulator.philox_kernel.fill_rows` in numpy: :func:`fill_numpy` of each group, the same bits."""
+    for g in range(out.shape[0]):
+        fill_numpy(out[g], start + g * stride, path_ids, key0, key1, seed_high, mode, high)
+
+
+def fill_rows(out, start, stride, path_ids, key0, key1, seed_high, mode, high) -> None:
+    """Fill ``out`` (groups × rows × paths, float64, C order) with the first ``rows`` draws of each group of
+    ``stride`` draws from ``start``: ``out[g]`` is :func:`fill`'s ``rows`` draws from ``start + g · stride``
+    (the draws in between are not computed: a counter-based stream needs none of them to reach the next).
+    Numpy or the compiled kernel, as :func:`fill` (the same bits)."""
+    kernel = KERNEL.for_call(out.size)
+    (fill_rows_numpy if kernel is None else kernel.fill_rows)(out, start, stride, path_ids, key0, key1, seed_high,
+                                                               mode, high)

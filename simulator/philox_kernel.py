@@ -114,6 +114,13 @@ def fill(out, start, path_ids, key0, key1, seed_high, mode, high):
 
 
 @njit(cache=True, nogil=True)
+def fill_rows(out, start, stride, path_ids, key0, key1, seed_high, mode, high):
+    """:func:`simulator.philox.fill_rows`, compiled: :func:`fill` of each group ``out[g]`` from ``start + g · stride``."""
+    for g in range(out.shape[0]):
+        fill(out[g], start + g * stride, path_ids, key0, key1, seed_high, mode, high)
+
+
+@njit(cache=True, nogil=True)
 def raw_blocks(counters, key0, key1):
     """Philox4x64-10's output words for each row ``(c0, c1, c2, c3)`` of ``counters`` (uint64 (n, 4))."""
     out = np.empty_like(counters)

@@ -70,7 +70,8 @@ So the exact ``pdtr`` is called only where ``u`` is within ``ε`` of a step or t
 tests/test_poisson_bracket.py counts it). Outside ``[16, 2048)`` (no table row kept), for ``k = 0``
 or a guess beyond the row, every decision is ``pdtr``'s, as before.
 The table is :data:`CDF_TABLE` (row ``i`` for ``λᵢ = 16 + i``: the number of entries kept, 0 until filled,
-the first ``k``, then ``pdtr(k, λᵢ)``), passed in by the callers; a row is written by one thread
+the first ``k``, then ``pdtr(k, λᵢ)``; after these :data:`CDF_ROWS`, ``gammaln(k + 1)`` of the counts ``k`` met,
+kept as scipy computed them: the pmf estimate's own doubles), passed in by the callers; a row is written by one thread
 (processes fork; numba's ``nogil`` kernels are not run from several threads at once).
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
@@ -103,9 +104,18 @@ _BRACKET_SLACK = 1e-9
 _ROW = 2 + 2 * int(np.ceil(6.0 * np.sqrt(_TABLE_HI))) + 17
 
 
+#: The CDF rows of a table (one per integer mean in [16, 2048)); the rows after them keep ``gammaln(k + 1)``.
+CDF_ROWS = _TABLE_HI - _TABLE_LO
+#: The ``k`` whose ``gammaln(k + 1)`` a table keeps, ``0 … GAMMALN_KEPT − 1`` (:func:`_gammaln_of_count`).
+GAMMALN_KEPT = 4096
+
+
 def new_table() -> np.ndarray:
-    """An empty CDF table (module notes): zeros, rows filled as means come (the pages only then)."""
-    return np.zeros((_TABLE_HI - _TABLE_LO, _ROW))
+    """An empty CDF table (module notes): zeros, rows filled as means come (the pages only then); after its
+    :data:`CDF_ROWS`, NaN places for ``gammaln(k + 1)``, ``k < GAMMALN_KEPT`` (:func:`_gammaln_of_count`)."""
+    table = np.zeros((CDF_ROWS + -(-GAMMALN_KEPT // _ROW), _ROW))
+    table[CDF_ROWS:] = np.nan
+    return table
 
 
 #: This process's CDF table (module notes), passed to :func:`counts` and the network's kernels.
@@ -191,6 +201,22 @@ def cdf_bracket(k, lam, pmf_k, table):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gammaln_of_count(k_next, table):
+    """scipy's ``gammaln(k + 1)`` for a count ``k ≥ 0`` (``k_next = k + 1``, an integer): kept in ``table``'s rows
+    after its CDF rows for ``k <`` :data:`GAMMALN_KEPT` (NaN until the first call for that ``k`` computes it: the
+    same function on the same argument, so the same double), else computed."""
+    if not k_next <= GAMMALN_KEPT:
+        return _gammaln(k_next)
+    i = int(k_next) - 1
+    row, col = CDF_ROWS + i // _ROW, i % _ROW
+    value = table[row, col]
+    if value != value:
+        value = _gammaln(k_next)
+        table[row, col] = value
+    return value
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _guess(u, z, lam, table):
     """The guess ``k``, the pmf estimate ``f`` at it, and the count where :func:`cdf_bracket` decides the
     reference's steps at ``k`` (module notes), else −1."""
@@ -198,7 +224,7 @@ def _guess(u, z, lam, table):
     if not k > 0:  # the reference's max(·, 0), and +0 where the sum is −0
         k = 0.0
     k_next = k + 1
-    pmf_k = np.exp(k * np.log(lam) - lam - _gammaln(k_next))
+    pmf_k = np.exp(k * np.log(lam) - lam - _gammaln_of_count(k_next, table))
     low, high = cdf_bracket(k, lam, pmf_k, table)
     # without branches (u is as likely either side of F): never both, as low ≤ high
     up = (high <= u) & (low + pmf_k * lam / k_next > u + _MARGIN)  # F ≤ u, F + f⁺ > u + m (f⁺ the reference's)

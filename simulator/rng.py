@@ -122,6 +122,26 @@ class PathStreams:
         """Uniforms on (0, 1), 53 random bits, of shape ``shape + (paths,)`` (``reuse``: see :meth:`normal`)."""
         return self._fill(philox.UNIFORM, shape, reuse)
 
+    def uniform_rows(self, shape: tuple, rows: int) -> tuple[np.ndarray, int]:
+        """The first ``rows`` of each of ``groups`` groups of ``size`` uniforms (``shape = (groups, size)``),
+        ``(groups, rows, paths)``, and the position of the first draw: the stream moves on by ``groups · size``
+        draws, as :meth:`uniform` of ``shape`` would, and the rows drawn are its rows (the others are left to a
+        caller that computes them from the position and :attr:`philox_key`, or never needs them)."""
+        groups, size = (int(n) for n in shape)
+        assert 0 <= rows <= size, (rows, size)
+        out, start = np.empty((groups, rows, self.paths)), self._position
+        key0, key1, seed_high = self._key
+        philox.fill_rows(out, start, size, self._counter_paths, key0, key1, seed_high, philox.UNIFORM, np.uint64(0))
+        self._position += groups * size
+        return out, start
+
+    @property
+    def philox_key(self) -> tuple:
+        """``(counter path words, key0, key1, seed high word)`` (uint64) of this stream's draws
+        (:func:`simulator.philox.fill`'s arguments besides the output, position and mode)."""
+        key0, key1, seed_high = self._key
+        return self._counter_paths, key0, key1, seed_high
+
     def integers(self, high: int, shape: tuple) -> np.ndarray:
         """Integers in [0, high) of shape ``shape + (paths,)``; each value's probability is within 2⁻⁶⁴ of 1/high."""
         if not 1 <= int(high) <= 2**53:

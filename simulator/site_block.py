@@ -250,18 +250,19 @@ def _block_prices(plan: SitePlan, state: SiteState, day0: int, n: int, days: int
                   terms: bool = False) -> tuple[np.ndarray, tuple | None]:
     """The block's hourly prices ``(n, 24 or 1, P)`` [USD/MWh] and None; the index model draws
     :data:`POWER_BLOCK_DAYS` at a time, at day ``30k``. ``state.hourly_price`` is left at the last day's.
-    With ``terms``, a block that is a whole price block of the index model returns the memory its prices go to
-    and :meth:`simulator.market.power.IndexPowerModel.hour_terms` instead: the one-pass kernel writes them
-    (:mod:`simulator.index_block`)."""
+    With ``terms``, a block that is a whole price block of the index model returns the memory of a day's prices
+    ``(1, 24, P)`` and :meth:`simulator.market.power.IndexPowerModel.hour_terms` instead: the one-pass kernel
+    writes each day's there in turn, the last day's left (:mod:`simulator.index_block`; a later block of the
+    same price block never comes, so the block's prices are not kept)."""
     if plan.prices is None:
         return np.broadcast_to(state.hourly_price, (n,) + state.hourly_price.shape), None
     i = day0 % POWER_BLOCK_DAYS
     if terms and i == 0 and n == min(POWER_BLOCK_DAYS, days - day0) and hasattr(plan.prices, "hour_terms"):
         hour_terms, state.price_state = plan.prices.hour_terms(state.price_state, day0, n, state.price_streams,
                                                                state.common)
-        full = (n, units.HOURS_PER_DAY, len(state.price_streams.path_ids))
-        state.price_block = price_block_memory(state.price_block if day0 else None, full)  # as block(out=…) does
-        state.hourly_price = state.price_block[n - 1]
+        day = (1, units.HOURS_PER_DAY, len(state.price_streams.path_ids))
+        state.price_block = price_block_memory(state.price_block if day0 else None, day)
+        state.hourly_price = state.price_block[0]
         return state.price_block, hour_terms
     if i == 0:
         state.price_block, state.price_state = plan.prices.block(
@@ -428,7 +429,10 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
     hosting_revenue_usd = None
-    if one_pass is not None:
+    if one_pass is not None and plan.prices is None:  # a fixed price: one row for every hour
+        bills = index_block.fixed_days(one_pass, plan, state.hourly_price, x.hashprice, working, offline,
+                                       tax_usd_per_mwh)
+    elif one_pass is not None:
         bills = index_block.site_days(one_pass, plan, x.price, x.hashprice, working, offline, tax_usd_per_mwh,
                                       hour_terms)
     else:  # the segment form

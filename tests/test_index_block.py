@@ -27,26 +27,41 @@ from kernel_forms import assert_same_bits
 from test_site_block import CASES, FLEET, INDEX, block_starts, inputs, run_both, scenario, units_of
 
 #: The oracle cases (tests/test_site_block.py) the one pass applies to, plus ``none`` on index prices.
-ONE_PASS = ("index-spikes-economic", "index-schedule", "index-none")
-EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {}, 40, None)]
+ONE_PASS = ("index-spikes-economic", "index-schedule", "index-none", "index-spikes-only", "index-negatives-only",
+            "index-neither", "fixed-economic", "fixed-none")
+#: Spikes without negative hours, negative hours without spikes, neither (the one pass draws only the hours'
+#: uniforms a probability above 0 can use: the others' prices must still be the segment form's).
+EXTRA = [("index-none", {"power": INDEX, "curtailment": {"policy": "none"}}, {}, 40, None),
+         ("index-spikes-only", {"power": {**INDEX, "negative_probability": 0.0}, "curtailment": {"policy": "economic"}},
+          {}, 64, None),
+         ("index-negatives-only", {"power": {**INDEX, "spike_probability": 0.0}, "curtailment": {"policy": "economic"}},
+          {}, 64, None),
+         ("index-neither", {"power": {**INDEX, "spike_probability": 0.0, "negative_probability": 0.0},
+                            "curtailment": {"policy": "none"}}, {}, 40, None)]
 
 
 @pytest.fixture
 def spied(monkeypatch):
     """The compiled ``site_days`` calls made so far, and how many of them drew their prices (a two-item list)."""
     calls = [0, 0]
-    compiled = index_block_kernel.site_days
+    compiled, fixed = index_block_kernel.site_days, index_block_kernel.fixed_days
 
     def counted(*args):
         calls[0] += 1
         calls[1] += bool(args[14])
         return compiled(*args)
+
+    def counted_fixed(*args):
+        calls[0] += 1
+        return fixed(*args)
     monkeypatch.setattr(index_block_kernel, "site_days", counted)
+    monkeypatch.setattr(index_block_kernel, "fixed_days", counted_fixed)
     return calls
 
 
 def _force(monkeypatch, kernel):
     monkeypatch.setattr(index_block.INDEX_BLOCK_KERNEL, "for_call", lambda *a, **kw: kernel)
+    monkeypatch.setattr(index_block.INDEX_BLOCK_KERNEL, "loaded", lambda: kernel)
 
 
 def _plan(case, days=None):
@@ -98,11 +113,20 @@ def test_a_block_in_one_pass_is_the_segment_forms_bits(case, paths, n, tax, spie
     (a, state_a), (b, state_b) = forms
     assert spied[0] == len(b)
     whole = sum(day0 % 30 == 0 and m == min(30, case[3] - day0) for day0, m in block_starts(case[3], n))
-    assert spied[1] == whole and (whole > 0 or n < 30)  # a block that is a whole price block draws its prices
+    if case[0].startswith("fixed"):  # one price row: nothing drawn
+        whole = 0
+    assert spied[1] == whole and (whole > 0 or n < 30 or case[0].startswith("fixed"))  # a whole price block draws
     for j, (x, y) in enumerate(zip(a, b)):
         _same_flows(x, y, f"{case[0]} block {j}")
     assert_same_bits(state_a.hourly_price, state_b.hourly_price, "hourly price left")
-    assert_same_bits(state_a.price_block, state_b.price_block, "price block left")
+    if state_a.price_state is None:  # a fixed price
+        assert state_b.price_state is None and state_a.price_block is None and state_b.price_block is None
+        return
+    if len(state_a.price_block) == len(state_b.price_block):
+        assert_same_bits(state_a.price_block, state_b.price_block, "price block left")
+    else:  # the one pass keeps a drawn block's last day only
+        assert spied[1] and len(state_b.price_block) == 1
+        assert_same_bits(state_a.price_block[-1], state_b.price_block[0], "price block's last day left")
     assert_same_bits(state_a.price_state.log_deviation, state_b.price_state.log_deviation, "log deviation left")
     assert state_a.price_state.day == state_b.price_state.day
 
@@ -177,6 +201,44 @@ def test_random_blocks_in_one_pass_are_the_segment_forms_bits(seed, cohorts, pol
         want = _segment_form(plan, prices, hashprice, working, offline, tax)
         _force(mp, index_block_kernel)
         got = index_block.site_days(index_block_kernel, plan, prices, hashprice, working, offline, tax)
+    assert list(got) == list(want)
+    for name in want:
+        assert_same_bits(want[name], got[name], name)
+
+
+@functools.cache
+def _random_fixed_plan(cohorts: int, policy: str, overhead: float):
+    """:func:`_random_plan`'s site on a fixed price."""
+    models = [c["model"] for c in FLEET[:5]]
+    fleet = [{"id": f"c{i}", "model": models[(3 * i) % 5], "units": 50 + 10 * i, "site": "test",
+              "deployed": "2025-01-01"} for i in range(cohorts)] + FLEET[-1:]
+    s = scenario({"power": {"contract": "fixed", "price_usd_per_mwh": 55.0}, "curtailment": {"policy": policy},
+                  "cooling_overhead": overhead}, {}, 30, None, fleet=fleet)
+    cohorts_ = build_cohorts(s, library_for(s))
+    plan = plan_site(s, 0, cohorts_, pd.date_range(s.start, periods=30, freq="D"))
+    assert index_block.applies(plan) and plan.prices is None and len(plan.mine) == cohorts
+    return plan, len(cohorts_)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cohorts=st.sampled_from([0, 1, 2, 3, 5, 9, 17]),
+       policy=st.sampled_from(["economic", "economic", "none"]), n=st.integers(1, 30),
+       paths=st.sampled_from([1, 2, 3, 17]), tax=st.sampled_from([0.0, -0.0, 3.0, -40.0]),
+       overhead=st.sampled_from([0.0, 0.05, 0.3]))
+def test_random_fixed_price_blocks_in_one_pass_are_the_segment_forms_bits(seed, cohorts, policy, n, paths, tax,
+                                                                         overhead):
+    """A fixed price's one row (:func:`simulator.index_block.fixed_days`) against the segment form's one-row
+    dispatch and bill: special hashprices (NaN, ±inf, ±0, tiny), prices of ±0, −tax, negative and huge, nothing
+    working, offline days, more cohorts than the comparisons count (a binary search)."""
+    plan, all_cohorts = _random_fixed_plan(cohorts, policy, overhead)
+    rng = np.random.default_rng(seed)
+    price = _with_specials(rng, rng.normal(45.0, 60.0, (1, paths)), 0.3, FINITE + [-tax, -250.0, 5000.0])
+    hashprice = _with_specials(rng, 50.0 * np.exp(0.5 * rng.standard_normal((n, paths))), 0.1, SPECIAL)
+    working = np.floor(rng.uniform(0.0, 1.2, (n, all_cohorts, paths)) * 600.0)
+    working[rng.random(working.shape) < 0.2] = 0.0
+    offline = rng.random(n) < 0.2
+    want = _segment_form(plan, np.broadcast_to(price, (n, 1, paths)), hashprice, working, offline, tax)
+    got = index_block.fixed_days(index_block_kernel, plan, price, hashprice, working, offline, tax)
     assert list(got) == list(want)
     for name in want:
         assert_same_bits(want[name], got[name], name)
@@ -271,3 +333,19 @@ def test_the_opex_split_without_hosting_or_hpc_is_mw_shares(capacity, hpc):
         assert_same_bits(got["site_opex_hosting_usd"], opex * shares[:, 0], "hosting opex")
         assert_same_bits(got["site_opex_hpc_usd"], opex * shares[:, 1], "hpc opex")
     assert site_block_module._all_plus_zero(hpc_mw) == (hpc == [0.0] * 4 and not np.signbit(hpc_mw).any())
+
+
+def test_a_fixed_site_never_spends_the_numpy_budget(monkeypatch):
+    """A fixed-price site's small blocks run the segment form while the kernel is unloaded and spend nothing of
+    its numpy budget (a small run's fixed sites never make it load numba); a large block or a loaded kernel: the
+    one pass."""
+    plan = _random_fixed_plan(3, "economic", 0.05)[0]
+    lazy = index_block.INDEX_BLOCK_KERNEL
+    monkeypatch.setattr(lazy, "loaded", lambda: None)
+    monkeypatch.setattr(lazy, "spent", 0)
+    for _ in range(1000):
+        assert index_block.kernel_for(plan, 30, 1) is None
+    assert lazy.spent == 0
+    assert index_block.kernel_for(plan, 30, 1000) is index_block_kernel  # 30 × 1,000 × 4 ≥ 2¹⁶
+    monkeypatch.setattr(lazy, "loaded", lambda: index_block_kernel)
+    assert index_block.kernel_for(plan, 1, 1) is index_block_kernel

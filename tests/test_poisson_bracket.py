@@ -87,7 +87,7 @@ def test_rows_are_pdtr_bit_for_bit_and_filled_only_when_needed():
     table = poisson_kernel.new_table()
     low, high = poisson_kernel.cdf_bracket(150.0, 144.25, 0.03, table)
     assert low < high
-    filled = np.flatnonzero(table[:, 0])
+    filled = np.flatnonzero(table[:poisson_kernel.CDF_ROWS, 0])
     assert filled.tolist() == [144 - 16]
     row = table[144 - 16]
     n, first = int(row[0]), row[1]
@@ -162,3 +162,20 @@ def test_the_bracket_decides_most_bench_like_draws():
     assert skipped.mean() > 0.99
     assert_array_equal(known[skipped].astype(np.int64), rng.poisson_inverse_cdf(u[skipped], lam[skipped]))
     assert_counts_equal(u, lam)
+
+
+def test_the_kept_gammaln_of_a_count_is_scipy_s_bit_for_bit():
+    """``gammaln(k + 1)`` kept in the table's last rows: NaN until a count meets it, then scipy's own double
+    (compiled code's call), for every ``k`` kept; beyond them it is computed every time, the table untouched."""
+    table = poisson_kernel.new_table()
+    kept = table[poisson_kernel.CDF_ROWS:].reshape(-1)
+    assert np.isnan(kept).all() and kept.size >= poisson_kernel.GAMMALN_KEPT
+    u = np.full(2 * poisson_kernel.GAMMALN_KEPT, 0.5)
+    lam = np.arange(1.0, 2 * poisson_kernel.GAMMALN_KEPT + 1.0)  # guesses from 0 up, beyond the kept ones
+    out = np.empty(u.size)
+    assert poisson_kernel.counts(u, rng.poisson_normal_guess(u), lam, out, table) == poisson_kernel.OK
+    met = np.flatnonzero(~np.isnan(kept))
+    assert met.size > 1000 and met.max() < poisson_kernel.GAMMALN_KEPT
+    assert_array_equal(kept[met], [poisson_kernel.gammaln(k + 1.0) for k in met])
+    assert_array_equal(kept[met], special.gammaln(met + 1.0))
+    assert_array_equal(out, rng.poisson_inverse_cdf(u, lam))

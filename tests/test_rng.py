@@ -164,6 +164,29 @@ def test_numpy_form_and_compiled_kernel_fill_the_same_bits(start, rows, paths, m
     assert np.array_equal(compiled, by_numpy)
 
 
+@pytest.mark.parametrize("start, groups, stride, rows, paths", [(0, 3, 50, 2, 5), (2, 4, 50, 26, 3), (1, 5, 7, 3, 1),
+                                                             (0, 2, 9, 9, 4), (5, 3, 6, 0, 2), (0, 0, 50, 2, 3)])
+def test_rows_of_groups_are_the_stream_s_own_draws_in_both_forms(start, groups, stride, rows, paths):
+    """``uniform_rows``: each group's first rows are the rows ``uniform`` of the whole shape gives, the stream
+    moves on as far, and the numpy form and the kernel of ``fill_rows`` give the same bits (any offset in a
+    Philox block)."""
+    from simulator import philox, philox_kernel
+
+    whole, rows_only = (PathStreams(5, "power:3", np.arange(4, 4 + paths)) for _ in range(2))
+    whole.uniform((start,)), rows_only.uniform((start,))
+    expected = whole.uniform((groups, stride))
+    got, first = rows_only.uniform_rows((groups, stride), rows)
+    assert first == start and got.shape == (groups, rows, paths)
+    assert np.array_equal(got, expected[:, :rows])
+    assert np.array_equal(rows_only.uniform((3,)), whole.uniform((3,)))  # the same position after
+    ids, key0, key1, seed_high = rows_only.philox_key
+    args = (start, stride, ids, key0, key1, seed_high, philox.UNIFORM, np.uint64(0))
+    compiled, by_numpy = np.full((groups, rows, paths), np.nan), np.full((groups, rows, paths), np.nan)
+    philox_kernel.fill_rows(compiled, *args)
+    philox.fill_rows_numpy(by_numpy, *args)
+    assert np.array_equal(compiled, got) and np.array_equal(by_numpy, got)
+
+
 def test_a_short_run_never_loads_numba_and_a_long_one_does():
     """Which form ran never changes a number; a one-path year draws with numpy, 1,000 paths load the kernel."""
     import subprocess

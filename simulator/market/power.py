@@ -575,12 +575,18 @@ class IndexPowerModel:
         return IndexPowerBlock(prices, base, shape, spike, negative), after
 
     def _daily(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
-               common: PathStreams | None, kernel) -> tuple[np.ndarray, np.ndarray, IndexPowerState]:
-        """The block's uniforms ``(n_days, 50, paths)``, daily base ``B`` ``(n_days, paths)`` [USD/MWh] and the
-        state after: the draws, Box–Muller, the AR(1) (compiled when ``kernel`` is :mod:`simulator.index_kernel`:
-        :func:`simulator.index_kernel.log_base`, the same floats) and ``exp``."""
+               common: PathStreams | None, kernel, all_draws: bool = True):
+        """The block's uniforms ``(n_days, 50, paths)``, daily base ``B`` ``(n_days, paths)`` [USD/MWh], the
+        state after and the stream position of the block's first draw: the draws, Box–Muller, the AR(1) (compiled
+        when ``kernel`` is :mod:`simulator.index_kernel`: :func:`simulator.index_kernel.log_base`, the same floats)
+        and ``exp``. Without ``all_draws`` only each day's two Box–Muller uniforms are drawn ``(n_days, 2, paths)``
+        (:meth:`simulator.rng.PathStreams.uniform_rows`: the same numbers; the stream moves on by 50 a day)."""
         check_block(state.day, day0, n_days)
-        u = streams.uniform((n_days, DRAWS_PER_DAY), reuse=True)  # consumed before the next block is drawn
+        if all_draws:
+            start = streams._position
+            u = streams.uniform((n_days, DRAWS_PER_DAY), reuse=True)  # consumed before the next block is drawn
+        else:
+            u, start = streams.uniform_rows((n_days, DRAWS_PER_DAY), _SPIKES.start)
         z = _box_muller_cosine(u[:, 0], u[:, 1])  # (n_days, paths)
         if common is not None and self.common_loading > 0:
             a = self.common_loading
@@ -602,7 +608,7 @@ class IndexPowerModel:
                 previous = sd0 * z[k] if day0 + k == 0 else phi * previous + sigma * z[k]
                 y[k] = previous
             base = np.exp(centre[:, None] + y)
-        return u, base, IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation)
+        return u, base, IndexPowerState(day0 + n_days, previous if n_days else state.log_deviation), start
 
     def _hour_args(self, base: np.ndarray, shape: np.ndarray, u: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple:
         """:func:`simulator.index_kernel.index_hours`' arguments after ``prices``."""
@@ -612,14 +618,19 @@ class IndexPowerModel:
 
     def hour_terms(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
                    common: PathStreams | None = None) -> tuple[tuple, IndexPowerState]:
-        """What :func:`simulator.index_kernel.index_hours` turns into the hourly prices of :meth:`block` (its
-        arguments after ``prices``: base, shape, uniforms, spike and negative probabilities, the constants) and the
-        state after: the same draws, for a compiled caller that computes the prices where it reads them
-        (:mod:`simulator.index_block_kernel`)."""
+        """What :func:`simulator.index_block_kernel.site_days` turns into the hourly prices of :meth:`block` (its
+        arguments from ``base`` on: base, shape, spike and negative probabilities, the stream's Philox key and the
+        position of the block's first draw, the draws a day and the rows of the hours' spike and negative draws,
+        the constants) and the state after: the same draws, for a compiled caller that computes the prices where
+        it reads them. Only each day's two Box–Muller uniforms are drawn here (the base needs them); the caller
+        draws the hours' own from the position, where a probability above 0 can use them."""
         kernel = PRICE_KERNEL.for_call(n_days * HOURS_PER_DAY * streams.paths, _NUMPY_BLOCK_COST)
-        u, base, after = self._daily(state, day0, n_days, streams, common, kernel)
-        p, q = self.probabilities_of_days(day0, n_days)
-        return self._hour_args(base, self.shape_of_days(day0, n_days), u, p, q), after
+        _, base, after, start = self._daily(state, day0, n_days, streams, common, kernel, all_draws=False)
+        months = self.months(day0, n_days)  # shape_of_days' and probabilities_of_days' tables, their months once
+        return (base, *(np.ascontiguousarray(table[:, months].T, dtype=float)
+                        for table in (self._shape_table, self.spike_table, self.negative_table)),
+                *streams.philox_key, start, DRAWS_PER_DAY, _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh,
+                self.negative_usd_per_mwh, self.floor_usd_per_mwh, self.cap_usd_per_mwh), after
 
     def _simulate(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
                   common: PathStreams | None, out: np.ndarray | None = None):
@@ -631,7 +642,7 @@ class IndexPowerModel:
         """
         full = (n_days, HOURS_PER_DAY, streams.paths)
         kernel = PRICE_KERNEL.for_call(int(np.prod(full)), _NUMPY_BLOCK_COST)
-        u, base, after = self._daily(state, day0, n_days, streams, common, kernel)
+        u, base, after, _ = self._daily(state, day0, n_days, streams, common, kernel)
         shape = self.shape_of_days(day0, n_days)
         prices = price_block_memory(out, full)
         p, q = self.probabilities_of_days(day0, n_days)
