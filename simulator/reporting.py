@@ -23,11 +23,14 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
+from dataclasses import fields
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.fleet import Trades
 from simulator.lazy_kernel import LazyKernel
 from simulator.signals import SIGNAL_COLUMNS, SignalTracker
 from simulator.workers import LocalQuantiles
@@ -222,10 +225,15 @@ class Reporter:
         The columns whose daily quantiles are taken (None: all; empty: none). Without kept paths,
         the signals are computed only if one of them is wanted, and without quantiles either the
         daily columns are not written at all (:attr:`columns_wanted`).
+    block_columns : (tuple of str, callable), optional
+        The daily columns taken from the operating block a run of days at a time (:meth:`day`), and
+        the function giving them: ``(block, a, z)`` → their days ``a … z − 1`` in that order, each
+        ``(z − a, paths)`` (or broadcasting to it). The other columns before the signals come day by day.
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
-                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None = None):
+                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None = None,
+                 block_columns: tuple[tuple[str, ...], Callable] = ((), None)):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
@@ -246,23 +254,45 @@ class Reporter:
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
         self.network_revenue_btc = np.empty((self.block_days, n))
         self._inputs = tuple(columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd"))
+        names, self._block_columns = block_columns
+        self._from_block = [columns.index(c) for c in names]
+        self._by_day = [j for j in range(self._signals_from) if j not in self._from_block]
+        self._taken = 0  # the first day whose block columns and lines are not taken yet
 
-    def day(self, day: int, d: DayRecord, values) -> None:
-        """Record day ``day``: ``values`` are its daily columns before the signals, in column order (None
-        where no one reads them: :attr:`columns_wanted`)."""
+    def day(self, day: int, b, d: DayRecord, values) -> None:
+        """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`), ``d`` its day's record:
+        ``values`` are the day's daily columns not taken from the block, in column order (not read where no one
+        reads the columns: :attr:`columns_wanted`). The block's columns and lines of the days not taken yet are
+        taken on the block's last day and on the reporting block's (:meth:`_take`), before either can change:
+        its past days are final (a stop masks the days from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
         if self.columns_wanted:
             out = self.quantiles.buffer[row]
-            for j, v in enumerate(values):
+            for j, v in zip(self._by_day, values):
                 out[j] = v
-            self.network_revenue_btc[row] = d.network_revenue_btc
         lines = self.lines[row + 1]
-        d.monthly_lines(lines)
-        lines[len(MONTHLY_LINES)] = d.installed_ehs
-        lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
+        for j, line in _DAY_LINES:  # the day's trades
+            lines[j] = getattr(d, line)
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
-        if row == self.block_days - 1 or day == self.days - 1:
+        end = row == self.block_days - 1 or day == self.days - 1
+        if end or day == b.first + b.n - 1:
+            self._take(b, self._taken, day + 1)
+            self._taken = day + 1
+        if end:
             self._finish_block(day - row, row + 1)
+
+    def _take(self, b, a: int, z: int) -> None:
+        """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns, network revenue and
+        record lines into the reporting block, a copy a field."""
+        r0, i, j, r = a % self.block_days, a - b.first, z - b.first, b.record
+        if self.columns_wanted:
+            out = self.quantiles.buffer[r0:r0 + z - a]
+            for k, x in zip(self._from_block, self._block_columns(b, a, z)):
+                out[:, k] = x
+            self.network_revenue_btc[r0:r0 + z - a] = r.network_revenue_btc[i:j]
+        lines = self.lines[r0 + 1:r0 + 1 + z - a]
+        for k, line in _BLOCK_LINES:
+            lines[:, k] = _days(getattr(r, line), i, j)
 
     def _finish_block(self, first: int, rows: int) -> None:
         """The block's signals, kept rows and quantiles (which reorder the block), then its folds."""
@@ -280,3 +310,20 @@ class Reporter:
             self.kept[c][first:first + rows] = block[:, j, kept]
         if self._take_quantiles:
             self.quantiles.finish(first, rows, self.quantile_columns)
+
+
+def _days(x, i: int, j: int):
+    """Days ``i … j − 1`` of a block record's field: rows of a per-path field ``(n, paths)``, a per-day field's
+    ``(n,)`` values as a column (each day's value on every path), a float as it is."""
+    if isinstance(x, np.ndarray):
+        return x[i:j] if x.ndim > 1 else x[i:j, None]
+    return x
+
+
+_TRADES = {f.name for f in fields(Trades)}
+#: The day-record field of each line of the per-path sums (:data:`MONTHLY_LINES`, then :data:`SUM_ONLY`'s).
+_LINE_FIELDS = MONTHLY_LINES + ("installed_ehs", "hashprice_usd_per_ph_day")
+#: The lines (index, field) taken from each day's trades (:class:`simulator.fleet.Trades`, set day by day) and
+#: those taken from the block's record a run of days at a time.
+_DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _TRADES)
+_BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _TRADES)
