@@ -66,6 +66,12 @@ def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarr
     if kernel is not None:
         kernel.fold_block(lines, rows, sums, monthly, month_of_row)
         return
+    _fold_block_numpy(lines, rows, sums, monthly, month_of_row)
+
+
+def _fold_block_numpy(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarray,
+                      month_of_row: np.ndarray) -> None:
+    """:func:`fold_block` in numpy (the reference)."""
     lines[0] = sums
     np.add.reduce(lines[:rows + 1], axis=0, out=sums)  # ((sums + day 0) + day 1) + …
     m = monthly.shape[1]
@@ -252,6 +258,7 @@ class Reporter:
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in columns}
         self.block_days = quantiles.buffer.shape[0]
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
+        self.day_lines = np.empty((len(_DAY_LINES), self.block_days, n))  # the lines of each day's trades
         self.network_revenue_btc = np.empty((self.block_days, n))
         self._inputs = tuple(columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd"))
         names, self._block_columns = block_columns
@@ -270,9 +277,8 @@ class Reporter:
             out = self.quantiles.buffer[row]
             for j, v in zip(self._by_day, values):
                 out[j] = v
-        lines = self.lines[row + 1]
-        for j, line in _DAY_LINES:  # the day's trades
-            lines[j] = getattr(d, line)
+        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades
+            self.day_lines[t, row] = getattr(d, line)
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
@@ -282,23 +288,47 @@ class Reporter:
             self._finish_block(day - row, row + 1)
 
     def _take(self, b, a: int, z: int) -> None:
-        """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns, network revenue and
-        record lines into the reporting block, a copy a field."""
+        """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns and network revenue
+        into the reporting block (a copy a field), their lines folded into the months and the per-path sums
+        (:meth:`_fold`)."""
         r0, i, j, r = a % self.block_days, a - b.first, z - b.first, b.record
         if self.columns_wanted:
             out = self.quantiles.buffer[r0:r0 + z - a]
             for k, x in zip(self._from_block, self._block_columns(b, a, z)):
                 out[:, k] = x
             self.network_revenue_btc[r0:r0 + z - a] = r.network_revenue_btc[i:j]
-        lines = self.lines[r0 + 1:r0 + 1 + z - a]
+        self._fold(r, r0, i, j, self.month_of_day[a:z])
+
+    def _fold(self, r, r0: int, i: int, j: int, month_of_row: np.ndarray) -> None:
+        """Fold the lines of days ``i … j − 1`` of block record ``r`` (reporting rows ``r0 …``) into the months
+        and the per-path sums: compiled, read where they are (``reporting_kernel.fold_fields``); in numpy,
+        copied into the block of lines and folded (:func:`fold_block`, the reference). The same floats
+        as one fold of the reporting block: its sums and months are never −0.0 (they start at +0.0, and
+        a sum is −0.0 only of two −0.0), so a fold's start from +0.0 changes nothing, and the sum of two
+        numbers is one float whichever comes first (:func:`fold_block`'s docstring; docs/decisions.md)."""
+        rows = j - i
+        kernel = FOLD_KERNEL.for_call(rows * self.sums.size)
+        days = self.day_lines[:, r0:r0 + rows]
+        if kernel is not None:
+            fields = [None] * len(self.sums)
+            for t, (k, _) in enumerate(_DAY_LINES):
+                fields[k] = _read_only(days[t])
+            for k, line in _BLOCK_LINES:
+                fields[k] = _field_rows(getattr(r, line), i, j)
+            kernel.fold_fields(tuple(fields), rows, self.sums, self.monthly, month_of_row)
+            return
+        lines = self.lines[r0:r0 + rows + 1]  # row r0: scratch (a day already folded, or the block's scratch)
+        for t, (k, _) in enumerate(_DAY_LINES):
+            lines[1:, k] = days[t]
         for k, line in _BLOCK_LINES:
-            lines[:, k] = _days(getattr(r, line), i, j)
+            lines[1:, k] = _days(getattr(r, line), i, j)
+        _fold_block_numpy(lines, rows, self.sums, self.monthly, month_of_row)
 
     def _finish_block(self, first: int, rows: int) -> None:
-        """The block's signals, kept rows and quantiles (which reorder the block), then its folds."""
+        """The block's signals, kept rows and quantiles (which reorder the block); its lines are folded as
+        they are taken (:meth:`_take`)."""
         if self.columns_wanted:
             self._finish_columns(first, rows)
-        fold_block(self.lines, rows, self.sums, self.monthly, self.month_of_day[first:first + rows])
 
     def _finish_columns(self, first: int, rows: int) -> None:
         """The block's signal columns, kept rows and (if wanted) quantiles."""
@@ -310,6 +340,25 @@ class Reporter:
             self.kept[c][first:first + rows] = block[:, j, kept]
         if self._take_quantiles:
             self.quantiles.finish(first, rows, self.quantile_columns)
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    """A read-only view of ``x`` (the compiled fold takes its lines as one type: read-only C-ordered float64)."""
+    x = x.view()
+    x.flags.writeable = False
+    return x
+
+
+def _field_rows(x, i: int, j: int) -> np.ndarray:
+    """Days ``i … j − 1`` of a block record's field as a read-only C-ordered float64 ``(j − i, paths)`` or, for a
+    field the same on every path (a per-day ``(n,)`` array, a float), ``(j − i, 1)``: the compiled fold's lines."""
+    if isinstance(x, np.ndarray):
+        x = x[i:j] if x.ndim > 1 else x[i:j, None]
+        if x.dtype != np.float64 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float64)
+    else:
+        x = np.full((j - i, 1), x, dtype=np.float64)
+    return _read_only(x)
 
 
 def _days(x, i: int, j: int):

@@ -236,7 +236,8 @@ def _reporting_day_by_day(self):
         lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
         r.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         if row == r.block_days - 1 or day == self.days - 1:
-            r._finish_block(day - row, row + 1)
+            r._finish_block(day - row, row + 1)  # (the signals, kept rows and quantiles)
+            fold_block(r.lines, row + 1, r.sums, r.monthly, r.month_of_day[day - row:day + 1])
         yield self.env.timeout(1)
 
 
