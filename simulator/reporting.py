@@ -256,6 +256,7 @@ class Reporter:
         self.totals["days"] = np.full(n, float(self.days))
         self.columns, self.quantiles, self.tracker = columns, quantiles, tracker
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in columns}
+        self._kept_paths = np.flatnonzero(self.keep)
         self.block_days = quantiles.buffer.shape[0]
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
         self.day_lines = np.empty((len(_DAY_LINES), self.block_days, n))  # the lines of each day's trades
@@ -335,9 +336,10 @@ class Reporter:
         block = self.quantiles.buffer[:rows]
         if self.signals_wanted:
             self.tracker.into(first, block, self._inputs, self.network_revenue_btc[:rows], self._signals_from)
-        kept = np.flatnonzero(self.keep)
-        for j, c in enumerate(self.columns):
-            self.kept[c][first:first + rows] = block[:, j, kept]
+        if self._kept_paths.size:
+            kept = block[:, :, self._kept_paths]  # (one gather of the kept paths, then a copy a column)
+            for j, c in enumerate(self.columns):
+                self.kept[c][first:first + rows] = kept[:, j]
         if self._take_quantiles:
             self.quantiles.finish(first, rows, self.quantile_columns)
 
