@@ -41,6 +41,7 @@ day is booked.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from types import SimpleNamespace
@@ -84,7 +85,7 @@ QUANTILE_BLOCK_DAYS = 32
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 #: The operating columns the reporting takes from the operating block a run of days at a time
-#: (:meth:`_Simulation._block_columns`); the installed fleet comes with each day's trades.
+#: (:func:`block_columns`); the installed fleet comes with each day's trades.
 BLOCK_COLUMNS = tuple(c for c in DAILY_COLUMNS if c != "fleet_hashrate_ehs")
 
 
@@ -175,7 +176,7 @@ class _Simulation:
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
                                _signal_tracker(self.scenario, self.library, self.hashrate_model),
                                quantile_columns(self.daily_columns, daily_quantiles),
-                               (self.block_column_names(), self._block_columns))
+                               (self.block_column_names(), functools.partial(block_columns, self._reserved_mw)))
 
     def days_before_a_retirement(self) -> int:
         """Days in which no cohort can retire under the ``retire`` policy (:class:`simulator.block.Blocks`'
@@ -408,19 +409,8 @@ class _Simulation:
             columns.extend(finance[c] for c in FINANCE_DAILY_COLUMNS)
         return columns
 
-    def _block_columns(self, b: OpsBlock, a: int, z: int) -> list:
-        """Days ``a … z − 1`` of block ``b``'s :meth:`block_column_names` columns ``(z − a, paths)`` (or a column
-        the same on every path), in order."""
-        d, i, j = b.record, a - b.first, z - b.first
-        columns = [d.price_usd[i:j], b.difficulty[i:j], d.network_hashrate_ehs[i:j], b.height[i:j],
-                   d.hashprice_usd_per_ph_day[i:j], d.energy_mwh[i:j] / units.HOURS_PER_DAY, d.btc_mined[i:j],
-                   d.curtailed_mwh[i:j], d.underclocked_mwh[i:j]]
-        if self.hpc is not None:
-            columns.append(self._reserved_mw[a:z, None])
-        return columns
-
     def block_column_names(self) -> tuple[str, ...]:
-        """The daily columns the reporting takes from the operating block (:meth:`_block_columns`)."""
+        """The daily columns the reporting takes from the operating block (:func:`block_columns`)."""
         return BLOCK_COLUMNS + (("hpc_power_mw",) if self.hpc is not None else ())
 
     def _reserved_mw_by_day(self) -> np.ndarray:
@@ -452,6 +442,20 @@ class _Simulation:
             return out
         return {**out, "daily": path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept),
                 "monthly": path_major_frame(self.path_ids, "month", r.month_starts.date, lines)}
+
+
+def block_columns(reserved_mw: np.ndarray | None, b: OpsBlock, a: int, z: int) -> list:
+    """Days ``a … z − 1`` of block ``b``'s :meth:`_Simulation.block_column_names` columns ``(z − a, paths)``, in
+    order (the HPC projects' MW, ``reserved_mw`` ``(days,)`` where there are projects, the same on every path).
+    A function of its arguments, not of the simulation: the reporting holds it, and a simulation must be
+    freed without the cycle collector."""
+    d, i, j = b.record, a - b.first, z - b.first
+    columns = [d.price_usd[i:j], b.difficulty[i:j], d.network_hashrate_ehs[i:j], b.height[i:j],
+               d.hashprice_usd_per_ph_day[i:j], d.energy_mwh[i:j] / units.HOURS_PER_DAY, d.btc_mined[i:j],
+               d.curtailed_mwh[i:j], d.underclocked_mwh[i:j]]
+    if reserved_mw is not None:
+        columns.append(reserved_mw[a:z, None])
+    return columns
 
 
 def quantile_columns(columns: tuple[str, ...], daily_quantiles: bool | tuple[str, ...]) -> list[int] | None:

@@ -208,39 +208,6 @@ def test_path_major_frame_of_mixed_columns_and_the_block_frame_without_a_copy():
     assert np.shares_memory(frame["twice"].to_numpy(), block)
 
 
-def _reporting_day_by_day(self):
-    """The reporting actor as it was before session 31's ``rep31`` (the reference): every daily column and
-    monthly line copied from the day's record (masked where stopped) into the reporting block day by day."""
-    from simulator import units
-    from simulator.day_record import MONTHLY_LINES
-    from simulator.finance.ledger import FINANCE_DAILY_COLUMNS
-
-    r = self.report
-    for day in range(self.days):
-        d, b, row = self.day, self.ops, day % r.block_days
-        j = day - b.first
-        if r.columns_wanted:
-            values = [d.price_usd, b.difficulty[j], d.network_hashrate_ehs, b.height[j], d.hashprice_usd_per_ph_day,
-                      d.installed_ehs, d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh,
-                      d.underclocked_mwh]
-            if self.hpc is not None:
-                values.append(self.hpc.reserved_mw_on(day))
-            if self.ledger is not None:
-                values.extend(self.ledger.daily_columns()[c] for c in FINANCE_DAILY_COLUMNS)
-            for k, v in enumerate(values):
-                r.quantiles.buffer[row, k] = v
-            r.network_revenue_btc[row] = d.network_revenue_btc
-        lines = r.lines[row + 1]
-        d.monthly_lines(lines)
-        lines[len(MONTHLY_LINES)] = d.installed_ehs
-        lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
-        r.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
-        if row == r.block_days - 1 or day == self.days - 1:
-            r._finish_block(day - row, row + 1)  # (the signals, kept rows and quantiles)
-            fold_block(r.lines, row + 1, r.sums, r.monthly, r.month_of_day[day - row:day + 1])
-        yield self.env.timeout(1)
-
-
 def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(monkeypatch):
     """The operating columns and monthly lines taken from the operating block on its last day and the
     reporting block's (``Reporter._take``) are the bytes of every day's record copied day by day: with an HPC
@@ -248,7 +215,7 @@ def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(
     (the stop masks the block's days from its own on: the days reported before it stay as they were)."""
     from simulator import block, engine
     from simulator.config import load_scenario
-    from tests.kernel_forms import assert_same_bits, assert_same_runs
+    from tests.kernel_forms import assert_same_bits, assert_same_runs, reporting_day_by_day
 
     scenario = load_scenario("scenarios/contract_example.yaml", [
         "paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
@@ -274,7 +241,7 @@ def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(
     assert 0 in stops and any(j > 0 for j in stops)  # a block opened with stopped paths, and a mid-block stop
     assert max(taken) > 1 and sum(taken) == scenario.horizon_days  # runs of days, each day once
     assert 0 < new[0]["prob_cash_shortfall"].sum() < scenario.paths
-    monkeypatch.setattr(engine._Simulation, "reporting", _reporting_day_by_day)
+    monkeypatch.setattr(engine._Simulation, "reporting", reporting_day_by_day)
     old, old_quantiles = run()
     assert_same_runs(old, new)
     for column in old_quantiles.columns:
