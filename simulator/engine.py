@@ -26,8 +26,8 @@ finance and reporting actors wake at 00:00 of every day and read that day of the
   covenants, margin calls and liquidations);
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
-* ``reporting`` writes the day into a block of days that :mod:`simulator.reporting` folds, a
-  block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
+* ``reporting`` takes the operating block's days, a run at a time, and each day's trades and finance
+  columns into a block of days that :mod:`simulator.reporting` turns, a block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
   daily quantiles, monthly flows and per-path totals.
 
 The market actor opens the block's :class:`simulator.day_record.DayRecord` (arrays with the

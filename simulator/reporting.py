@@ -1,13 +1,16 @@
 """The reporting actor's work: each finished day into the kept daily rows, the daily quantiles, the
 monthly lines and the per-path totals, a block of days at a time (issue 19, "operations in blocks").
 
-Each day the reporting actor writes the day's daily columns into row ``day mod block`` of the
-quantile block ``(block_days, columns, paths)`` (:class:`simulator.workers.LocalQuantiles`) and
-its :data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no
-monthly line) into a block of lines; nothing else runs per day. When the block is full (or the
-horizon ends) :class:`Reporter` computes the signal columns of all its days
-(:meth:`simulator.signals.SignalTracker.into`, written into the block), takes the kept rows and the quantiles, and
-folds the lines into their months and into the per-path totals.
+The reporting actor takes the operating block's daily columns and monthly lines a run of days at a
+time, on the operating block's last day and on the reporting block's (:meth:`Reporter.day`): the
+columns into rows ``day mod block`` of the quantile block ``(block_days, columns, paths)``
+(:class:`simulator.workers.LocalQuantiles`), one copy a field, and the
+:data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no monthly line)
+folded into their months and the per-path totals where they are (:meth:`Reporter._fold`). Per day
+it writes only what exists day by day: the day's trades and the company's finance columns. When
+the reporting block is full (or the horizon ends) :class:`Reporter` computes the signal columns of
+all its days (:meth:`simulator.signals.SignalTracker.into`, written into the block) and takes the
+kept rows and the quantiles.
 
 The folds add the days in order, exactly as a running ``+=`` day by day would: the totals
 are ``np.add.reduce`` over ``[totals, day 0, day 1, …]`` along the first axis, and each month's
