@@ -27,7 +27,8 @@ finance and reporting actors wake at 00:00 of every day and read that day of the
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
 * ``reporting`` takes the operating block's days, a run at a time, and each day's trades and finance
-  columns into a block of days that :mod:`simulator.reporting` turns, a block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
+  columns into a block of days that :mod:`simulator.reporting` turns, a block at a time, into the
+  kept daily rows (with the signal columns of :mod:`simulator.signals`),
   daily quantiles, monthly flows and per-path totals.
 
 The market actor opens the block's :class:`simulator.day_record.DayRecord` (arrays with the
