@@ -26,8 +26,9 @@ finance and reporting actors wake at 00:00 of every day and read that day of the
   covenants, margin calls and liquidations);
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
-* ``reporting`` writes the day into a block of days that :mod:`simulator.reporting` folds, a
-  block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
+* ``reporting`` takes the operating block's days, a run at a time, and each day's trades and finance
+  columns into a block of days that :mod:`simulator.reporting` turns, a block at a time, into the
+  kept daily rows (with the signal columns of :mod:`simulator.signals`),
   daily quantiles, monthly flows and per-path totals.
 
 The market actor opens the block's :class:`simulator.day_record.DayRecord` (arrays with the
@@ -41,6 +42,7 @@ day is booked.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from types import SimpleNamespace
@@ -83,6 +85,9 @@ QUANTILE_BLOCK_DAYS = 32
 #: Operating daily columns; HPC and finance columns follow when present, the signals last (DESIGN.md's order).
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
+#: The operating columns the reporting takes from the operating block a run of days at a time
+#: (:func:`block_columns`); the installed fleet comes with each day's trades.
+BLOCK_COLUMNS = tuple(c for c in DAILY_COLUMNS if c != "fleet_hashrate_ehs")
 
 
 def expected_growth(scenario: Scenario) -> tuple[float, float]:
@@ -154,6 +159,7 @@ class _Simulation:
         self.ops: OpsBlock | None = None  # the operating actors' block of days
         self.day: DayRecord | None = None  # the daily actors' day of it
         self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
+        self._reserved_mw = self._reserved_mw_by_day() if self.hpc is not None else None
         self.ledger = _ledger(scenario, self.cohorts, n)
         self.calendar = calendar(self.dates) if self.ledger is not None else None
         self._init_outputs(keep_paths, quantiles, daily_quantiles)
@@ -170,7 +176,8 @@ class _Simulation:
             LocalQuantiles(self.days, len(self.daily_columns), self.paths, QUANTILE_BLOCK_DAYS)
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
                                _signal_tracker(self.scenario, self.library, self.hashrate_model),
-                               quantile_columns(self.daily_columns, daily_quantiles))
+                               quantile_columns(self.daily_columns, daily_quantiles),
+                               (self.block_column_names(), functools.partial(block_columns, self._reserved_mw)))
 
     def days_before_a_retirement(self) -> int:
         """Days in which no cohort can retire under the ``retire`` policy (:class:`simulator.block.Blocks`'
@@ -383,29 +390,37 @@ class _Simulation:
             yield self.env.timeout(1)
 
     def reporting(self):
-        """Hand each finished day to :class:`simulator.reporting.Reporter`: its daily columns, monthly
-        lines and totals are written into a block of days; the signal columns, kept rows, daily
-        quantiles (:func:`simulator.results.exact_percentiles`; across the worker processes of a
-        run, :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
+        """Hand each finished day to :class:`simulator.reporting.Reporter`: the operating block's columns and
+        monthly lines are taken a run of days at a time, the day's trades and finance columns day by day (:meth:`_daily_columns`); the signal columns, kept rows, daily quantiles
+        (:func:`simulator.results.exact_percentiles`; across the worker processes of a run,
+        :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
         for day in range(self.days):
-            self.report.day(day, self.day, self._columns(day, self.day) if self.report.columns_wanted else None)
+            self.report.day(day, self.ops, self.day, self._daily_columns(day) if self.report.columns_wanted else ())
             if callable(self.progress):
                 self.progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
 
-    def _columns(self, day: int, d: DayRecord) -> list:
-        """The day's daily columns ``(paths,)`` before the signals, in :func:`daily_columns`'s order."""
-        j = day - self.ops.first
-        columns = [d.price_usd, self.ops.difficulty[j], d.network_hashrate_ehs, self.ops.height[j],
-                   d.hashprice_usd_per_ph_day,
-                   d.installed_ehs,  # energised nameplate EH/s at the end of the day
-                   d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh, d.underclocked_mwh]
-        if self.hpc is not None:
-            columns.append(self.hpc.reserved_mw_on(day))
+    def _daily_columns(self, day: int) -> list:
+        """The day's daily columns ``(paths,)`` that exist day by day, in :func:`daily_columns`' order: the
+        installed fleet (the day's trades) and the company's finance columns."""
+        columns = [self.day.installed_ehs]  # energised nameplate EH/s at the end of the day
         if self.ledger is not None:
             finance = self.ledger.daily_columns()
             columns.extend(finance[c] for c in FINANCE_DAILY_COLUMNS)
         return columns
+
+    def block_column_names(self) -> tuple[str, ...]:
+        """The daily columns the reporting takes from the operating block (:func:`block_columns`)."""
+        return BLOCK_COLUMNS + (("hpc_power_mw",) if self.hpc is not None else ())
+
+    def _reserved_mw_by_day(self) -> np.ndarray:
+        """:meth:`simulator.hpc.HpcPortfolio.reserved_mw_on` of every day ``(days,)`` [MW]: its value on each day
+        the started projects change (day 0 and each later start), held until the next."""
+        changes = [0] + sorted({int(d) for d in self.hpc.start_day if 0 < d < self.days})
+        out = np.empty(self.days)
+        for a, z in zip(changes, changes[1:] + [self.days]):
+            out[a:z] = self.hpc.reserved_mw_on(a)
+        return out
 
     # ------------------------------------------------------------------ results
     def run(self, tables: SharedTables | None = None, lo: int = 0) -> dict:
@@ -427,6 +442,20 @@ class _Simulation:
             return out
         return {**out, "daily": path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept),
                 "monthly": path_major_frame(self.path_ids, "month", r.month_starts.date, lines)}
+
+
+def block_columns(reserved_mw: np.ndarray | None, b: OpsBlock, a: int, z: int) -> list:
+    """Days ``a … z − 1`` of block ``b``'s :meth:`_Simulation.block_column_names` columns ``(z − a, paths)``, in
+    order (the HPC projects' MW, ``reserved_mw`` ``(days,)`` where there are projects, the same on every path).
+    A function of its arguments, not of the simulation: the reporting holds it, and a simulation must be
+    freed without the cycle collector."""
+    d, i, j = b.record, a - b.first, z - b.first
+    columns = [d.price_usd[i:j], b.difficulty[i:j], d.network_hashrate_ehs[i:j], b.height[i:j],
+               d.hashprice_usd_per_ph_day[i:j], d.energy_mwh[i:j] / units.HOURS_PER_DAY, d.btc_mined[i:j],
+               d.curtailed_mwh[i:j], d.underclocked_mwh[i:j]]
+    if reserved_mw is not None:
+        columns.append(reserved_mw[a:z, None])
+    return columns
 
 
 def quantile_columns(columns: tuple[str, ...], daily_quantiles: bool | tuple[str, ...]) -> list[int] | None:

@@ -1,13 +1,16 @@
 """The reporting actor's work: each finished day into the kept daily rows, the daily quantiles, the
 monthly lines and the per-path totals, a block of days at a time (issue 19, "operations in blocks").
 
-Each day the reporting actor writes the day's daily columns into row ``day mod block`` of the
-quantile block ``(block_days, columns, paths)`` (:class:`simulator.workers.LocalQuantiles`) and
-its :data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no
-monthly line) into a block of lines; nothing else runs per day. When the block is full (or the
-horizon ends) :class:`Reporter` computes the signal columns of all its days
-(:meth:`simulator.signals.SignalTracker.into`, written into the block), takes the kept rows and the quantiles, and
-folds the lines into their months and into the per-path totals.
+The reporting actor takes the operating block's daily columns and monthly lines a run of days at a
+time, on the operating block's last day and on the reporting block's (:meth:`Reporter.day`): the
+columns into rows ``day mod block`` of the quantile block ``(block_days, columns, paths)``
+(:class:`simulator.workers.LocalQuantiles`), one copy a field, and the
+:data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no monthly line)
+folded into their months and the per-path totals where they are (:meth:`Reporter._fold`). Per day
+it writes only what exists day by day: the day's trades and the company's finance columns. When
+the reporting block is full (or the horizon ends) :class:`Reporter` computes the signal columns of
+all its days (:meth:`simulator.signals.SignalTracker.into`, written into the block) and takes the
+kept rows and the quantiles.
 
 The folds add the days in order, exactly as a running ``+=`` day by day would: the totals
 are ``np.add.reduce`` over ``[totals, day 0, day 1, …]`` along the first axis, and each month's
@@ -23,11 +26,14 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
+from dataclasses import fields
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.fleet import Trades
 from simulator.lazy_kernel import LazyKernel
 from simulator.signals import SIGNAL_COLUMNS, SignalTracker
 from simulator.workers import LocalQuantiles
@@ -63,6 +69,12 @@ def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarr
     if kernel is not None:
         kernel.fold_block(lines, rows, sums, monthly, month_of_row)
         return
+    _fold_block_numpy(lines, rows, sums, monthly, month_of_row)
+
+
+def _fold_block_numpy(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarray,
+                      month_of_row: np.ndarray) -> None:
+    """:func:`fold_block` in numpy (the reference)."""
     lines[0] = sums
     np.add.reduce(lines[:rows + 1], axis=0, out=sums)  # ((sums + day 0) + day 1) + …
     m = monthly.shape[1]
@@ -222,10 +234,15 @@ class Reporter:
         The columns whose daily quantiles are taken (None: all; empty: none). Without kept paths,
         the signals are computed only if one of them is wanted, and without quantiles either the
         daily columns are not written at all (:attr:`columns_wanted`).
+    block_columns : (tuple of str, callable), optional
+        The daily columns taken from the operating block a run of days at a time (:meth:`day`), and
+        the function giving them: ``(block, a, z)`` → their days ``a … z − 1`` in that order, each
+        ``(z − a, paths)`` (or broadcasting to it). The other columns before the signals come day by day.
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
-                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None = None):
+                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None = None,
+                 block_columns: tuple[tuple[str, ...], Callable] = ((), None)):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
@@ -242,41 +259,125 @@ class Reporter:
         self.totals["days"] = np.full(n, float(self.days))
         self.columns, self.quantiles, self.tracker = columns, quantiles, tracker
         self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in columns}
+        self._kept_paths = np.flatnonzero(self.keep)
         self.block_days = quantiles.buffer.shape[0]
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
+        self.day_lines = np.empty((len(_DAY_LINES), self.block_days, n))  # the lines of each day's trades
         self.network_revenue_btc = np.empty((self.block_days, n))
         self._inputs = tuple(columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd"))
+        names, self._block_columns = block_columns
+        self._from_block = [columns.index(c) for c in names]
+        self._by_day = [j for j in range(self._signals_from) if j not in self._from_block]
+        self._taken = 0  # the first day whose block columns and lines are not taken yet
 
-    def day(self, day: int, d: DayRecord, values) -> None:
-        """Record day ``day``: ``values`` are its daily columns before the signals, in column order (None
-        where no one reads them: :attr:`columns_wanted`)."""
+    def day(self, day: int, b, d: DayRecord, values) -> None:
+        """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`), ``d`` its day's record:
+        ``values`` are the day's daily columns not taken from the block, in column order (not read where no one
+        reads the columns: :attr:`columns_wanted`). The block's columns and lines of the days not taken yet are
+        taken on the block's last day and on the reporting block's (:meth:`_take`), before either can change:
+        its past days are final (a stop masks the days from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
         if self.columns_wanted:
             out = self.quantiles.buffer[row]
-            for j, v in enumerate(values):
+            for j, v in zip(self._by_day, values):
                 out[j] = v
-            self.network_revenue_btc[row] = d.network_revenue_btc
-        lines = self.lines[row + 1]
-        d.monthly_lines(lines)
-        lines[len(MONTHLY_LINES)] = d.installed_ehs
-        lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
+        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades
+            self.day_lines[t, row] = getattr(d, line)
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
-        if row == self.block_days - 1 or day == self.days - 1:
+        end = row == self.block_days - 1 or day == self.days - 1
+        if end or day == b.first + b.n - 1:
+            self._take(b, self._taken, day + 1)
+            self._taken = day + 1
+        if end:
             self._finish_block(day - row, row + 1)
 
+    def _take(self, b, a: int, z: int) -> None:
+        """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns and network revenue
+        into the reporting block (a copy a field), their lines folded into the months and the per-path sums
+        (:meth:`_fold`)."""
+        r0, i, j, r = a % self.block_days, a - b.first, z - b.first, b.record
+        if self.columns_wanted:
+            out = self.quantiles.buffer[r0:r0 + z - a]
+            for k, x in zip(self._from_block, self._block_columns(b, a, z)):
+                out[:, k] = x
+            self.network_revenue_btc[r0:r0 + z - a] = r.network_revenue_btc[i:j]
+        self._fold(r, r0, i, j, self.month_of_day[a:z])
+
+    def _fold(self, r, r0: int, i: int, j: int, month_of_row: np.ndarray) -> None:
+        """Fold the lines of days ``i … j − 1`` of block record ``r`` (reporting rows ``r0 …``) into the months
+        and the per-path sums: compiled, read where they are (``reporting_kernel.fold_fields``); in numpy,
+        copied into the block of lines and folded (:func:`fold_block`, the reference). The same floats
+        as one fold of the reporting block: its sums and months are never −0.0 (they start at +0.0, and
+        a sum is −0.0 only of two −0.0), so a fold's start from +0.0 changes nothing, and the sum of two
+        numbers is one float whichever comes first (:func:`fold_block`'s docstring; docs/decisions.md)."""
+        rows = j - i
+        kernel = FOLD_KERNEL.for_call(rows * self.sums.size)
+        days = self.day_lines[:, r0:r0 + rows]
+        if kernel is not None:
+            fields = [None] * len(self.sums)
+            for t, (k, _) in enumerate(_DAY_LINES):
+                fields[k] = _read_only(days[t])
+            for k, line in _BLOCK_LINES:
+                fields[k] = _field_rows(getattr(r, line), i, j)
+            kernel.fold_fields(tuple(fields), rows, self.sums, self.monthly, month_of_row)
+            return
+        lines = self.lines[r0:r0 + rows + 1]  # row r0: scratch (a day already folded, or the block's scratch)
+        for t, (k, _) in enumerate(_DAY_LINES):
+            lines[1:, k] = days[t]
+        for k, line in _BLOCK_LINES:
+            lines[1:, k] = _days(getattr(r, line), i, j)
+        _fold_block_numpy(lines, rows, self.sums, self.monthly, month_of_row)
+
     def _finish_block(self, first: int, rows: int) -> None:
-        """The block's signals, kept rows and quantiles (which reorder the block), then its folds."""
+        """The block's signals, kept rows and quantiles (which reorder the block); its lines are folded as
+        they are taken (:meth:`_take`)."""
         if self.columns_wanted:
             self._finish_columns(first, rows)
-        fold_block(self.lines, rows, self.sums, self.monthly, self.month_of_day[first:first + rows])
 
     def _finish_columns(self, first: int, rows: int) -> None:
         """The block's signal columns, kept rows and (if wanted) quantiles."""
         block = self.quantiles.buffer[:rows]
         if self.signals_wanted:
             self.tracker.into(first, block, self._inputs, self.network_revenue_btc[:rows], self._signals_from)
-        kept = np.flatnonzero(self.keep)
-        for j, c in enumerate(self.columns):
-            self.kept[c][first:first + rows] = block[:, j, kept]
+        if self._kept_paths.size:
+            kept = block[:, :, self._kept_paths]  # (one gather of the kept paths, then a copy a column)
+            for j, c in enumerate(self.columns):
+                self.kept[c][first:first + rows] = kept[:, j]
         if self._take_quantiles:
             self.quantiles.finish(first, rows, self.quantile_columns)
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    """A read-only view of ``x`` (the compiled fold takes its lines as one type: read-only C-ordered float64)."""
+    x = x.view()
+    x.flags.writeable = False
+    return x
+
+
+def _field_rows(x, i: int, j: int) -> np.ndarray:
+    """Days ``i … j − 1`` of a block record's field as a read-only C-ordered float64 ``(j − i, paths)`` or, for a
+    field the same on every path (a per-day ``(n,)`` array, a float), ``(j − i, 1)``: the compiled fold's lines."""
+    if isinstance(x, np.ndarray):
+        x = x[i:j] if x.ndim > 1 else x[i:j, None]
+        if x.dtype != np.float64 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float64)
+    else:
+        x = np.full((j - i, 1), x, dtype=np.float64)
+    return _read_only(x)
+
+
+def _days(x, i: int, j: int):
+    """Days ``i … j − 1`` of a block record's field: rows of a per-path field ``(n, paths)``, a per-day field's
+    ``(n,)`` values as a column (each day's value on every path), a float as it is."""
+    if isinstance(x, np.ndarray):
+        return x[i:j] if x.ndim > 1 else x[i:j, None]
+    return x
+
+
+_TRADES = {f.name for f in fields(Trades)}
+#: The day-record field of each line of the per-path sums (:data:`MONTHLY_LINES`, then :data:`SUM_ONLY`'s).
+_LINE_FIELDS = MONTHLY_LINES + ("installed_ehs", "hashprice_usd_per_ph_day")
+#: The lines (index, field) taken from each day's trades (:class:`simulator.fleet.Trades`, set day by day) and
+#: those taken from the block's record a run of days at a time.
+_DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _TRADES)
+_BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _TRADES)

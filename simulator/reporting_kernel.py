@@ -9,7 +9,9 @@ every small call, :mod:`simulator.lazy_kernel`):
   (:meth:`simulator.signals.SignalTracker.block`, :meth:`simulator.signals.SignalTracker._underwater`);
 * :func:`signal_columns` — all six signal columns of a block (the two above, the averages, the flag and
   the sell pressure) in one pass, read from and written into the reporting block itself;
-* :func:`fold_block` — :func:`simulator.reporting.fold_block`, the block's monthly and per-path folds.
+* :func:`fold_block` — :func:`simulator.reporting.fold_block`, the block's monthly and per-path folds;
+* :func:`fold_fields` — the same folds of a run of days read from the operating block's record
+  (:meth:`simulator.reporting.Reporter._fold`; its numpy form copies them into the block of lines first).
 
 **Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
 partitioned when long) is the reference. :func:`order_statistics` finds, for each row of a
@@ -418,3 +420,32 @@ def fold_block(lines, rows, sums, monthly, month_of_row):
             for j in range(m):
                 for p in range(paths):
                     month[j, p] = month[j, p] + day[j, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fold_fields(fields, rows, sums, monthly, month_of_row):
+    """:func:`fold_block` of the days' lines read where they are, without the block of lines: ``fields`` holds
+    each line's days, in the order of ``sums``' lines (line ``j`` of day ``d`` on path ``p`` is
+    ``fields[j][d, p]``, or ``fields[j][d, 0]`` for a line ``(rows, 1)``, the same on every path). The same
+    operations with the same operands in the same order, line by line instead of day by day (each
+    element's additions are its own): ``((0.0 + sums) + day 0) + day 1 …`` and, per month,
+    ``((0.0 + (first day + month so far)) + next day) …``. ``fields`` is only read."""
+    k, paths = sums.shape
+    m = monthly.shape[1]
+    for j in range(k):
+        x = fields[j]
+        step = 1 if x.shape[1] == paths else 0
+        s = sums[j]
+        for p in range(paths):
+            s[p] = 0.0 + s[p]
+        for d in range(rows):
+            for p in range(paths):
+                s[p] = s[p] + x[d, p * step]
+            if j < m:
+                month = monthly[month_of_row[d], j]
+                if d == 0 or month_of_row[d] != month_of_row[d - 1]:
+                    for p in range(paths):
+                        month[p] = 0.0 + (x[d, p * step] + month[p])
+                else:
+                    for p in range(paths):
+                        month[p] = month[p] + x[d, p * step]

@@ -64,3 +64,38 @@ def run_forms(both, path: str, paths: int):
         r = engine.simulate(scenario, paths=paths, keep_paths=paths, workers=1)
         return r.path_metrics, r.monthly, r.daily
     return (scenario, *both(run))
+
+
+def reporting_day_by_day(self):
+    """The reporting actor as it was before session 31's ``rep31`` (the reference): every daily column and
+    monthly line copied from the day's record (masked where stopped) into the reporting block day by day: an
+    ``engine._Simulation.reporting`` for the tests whose reference runs change the day's record itself."""
+    from simulator import units
+    from simulator.day_record import MONTHLY_LINES
+    from simulator.finance.ledger import FINANCE_DAILY_COLUMNS
+    from simulator.reporting import fold_block
+
+    r = self.report
+    for day in range(self.days):
+        d, b, row = self.day, self.ops, day % r.block_days
+        j = day - b.first
+        if r.columns_wanted:
+            values = [d.price_usd, b.difficulty[j], d.network_hashrate_ehs, b.height[j], d.hashprice_usd_per_ph_day,
+                      d.installed_ehs, d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh,
+                      d.underclocked_mwh]
+            if self.hpc is not None:
+                values.append(self.hpc.reserved_mw_on(day))
+            if self.ledger is not None:
+                values.extend(self.ledger.daily_columns()[c] for c in FINANCE_DAILY_COLUMNS)
+            for k, v in enumerate(values):
+                r.quantiles.buffer[row, k] = v
+            r.network_revenue_btc[row] = d.network_revenue_btc
+        lines = r.lines[row + 1]
+        d.monthly_lines(lines)
+        lines[len(MONTHLY_LINES)] = d.installed_ehs
+        lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
+        r.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
+        if row == r.block_days - 1 or day == self.days - 1:
+            r._finish_block(day - row, row + 1)  # (the signals, kept rows and quantiles)
+            fold_block(r.lines, row + 1, r.sums, r.monthly, r.month_of_day[day - row:day + 1])
+        yield self.env.timeout(1)

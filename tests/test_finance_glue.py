@@ -20,7 +20,7 @@ from simulator.finance import segments, structural
 from simulator.finance.flows import OperatingFlows
 from simulator.finance.ledger import Ledger
 from simulator.hpc import HpcDay
-from tests.kernel_forms import assert_same_bits, assert_same_runs
+from tests.kernel_forms import assert_same_bits, assert_same_runs, reporting_day_by_day
 
 kernel = importlib.import_module("simulator.finance.operations_kernel")
 
@@ -98,6 +98,7 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
     assert 0 < new[0]["prob_cash_shortfall"].sum() < scenario.paths
     monkeypatch.setattr(Ledger, "book_operations", book)
     monkeypatch.setattr(engine._Simulation, "company", _company_masked_daily)
+    monkeypatch.setattr(engine._Simulation, "reporting", reporting_day_by_day)  # (it reads the day's record masked)
     assert_same_runs(_run(scenario), new)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import signals
-from simulator.reporting import fold_block
+from simulator.reporting import Reporter, fold_block
 from simulator.results import SORT_MAX_VALUES, exact_percentiles
 
 
@@ -206,3 +206,61 @@ def test_path_major_frame_of_mixed_columns_and_the_block_frame_without_a_copy():
     frame = block_frame(ids, "month", times, ["a", "twice"], block)
     pd.testing.assert_frame_equal(frame, path_major_frame(ids, "month", times, {"a": a, "twice": 2 * a}), check_exact=True)
     assert np.shares_memory(frame["twice"].to_numpy(), block)
+
+
+def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(monkeypatch):
+    """The operating columns and monthly lines taken from the operating block on its last day and the
+    reporting block's (``Reporter._take``) are the bytes of every day's record copied day by day: with an HPC
+    project (its MW), purchases, a retirement, and paths stopping on a block's first day and in its middle
+    (the stop masks the block's days from its own on: the days reported before it stay as they were)."""
+    from simulator import block, engine
+    from simulator.config import load_scenario
+    from tests.kernel_forms import assert_same_bits, assert_same_runs, reporting_day_by_day
+
+    scenario = load_scenario("scenarios/contract_example.yaml", [
+        "paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
+        "fleet[0].retired=2027-03-01", "market.btc_price.vol_annual=0.9"])
+    stops, stop, taken, take = [], block.OpsBlock.stop, [], Reporter._take
+
+    def spied(self, day, alive):
+        masked = stop(self, day, alive)
+        if masked:
+            stops.append(day - self.first)
+        return masked
+
+    def take_spied(self, b, a, z):
+        taken.append(z - a)
+        return take(self, b, a, z)
+    monkeypatch.setattr(block.OpsBlock, "stop", spied)
+    monkeypatch.setattr(Reporter, "_take", take_spied)
+
+    def run():
+        res = engine.simulate(scenario, keep_paths=scenario.paths, workers=1)
+        return (res.path_metrics, res.monthly, res.daily), res.daily_quantiles
+    new, new_quantiles = run()
+    assert 0 in stops and any(j > 0 for j in stops)  # a block opened with stopped paths, and a mid-block stop
+    assert max(taken) > 1 and sum(taken) == scenario.horizon_days  # runs of days, each day once
+    assert 0 < new[0]["prob_cash_shortfall"].sum() < scenario.paths
+    monkeypatch.setattr(engine._Simulation, "reporting", reporting_day_by_day)
+    old, old_quantiles = run()
+    assert_same_runs(old, new)
+    for column in old_quantiles.columns:
+        assert_same_bits(old_quantiles[column].to_numpy(), new_quantiles[column].to_numpy(), column)
+
+
+def test_the_hpc_mw_table_is_each_days_reserved_mw():
+    """``_Simulation._reserved_mw_by_day``: the MW of every day as ``HpcPortfolio.reserved_mw_on`` gives it, for
+    projects started before the run, on its first day, two on one day, one on the last day and one after it."""
+    from types import SimpleNamespace
+
+    from simulator import engine
+    from simulator.hpc import HpcPortfolio
+    from tests.kernel_forms import assert_same_bits
+
+    portfolio = SimpleNamespace(start_day=np.array([-40.0, 0.0, 17.0, 17.0, 3.0, 99.0, 250.0]),
+                                reserved_mw=np.array([0.1, 75.0, 0.3, 12.5, 1e-3, 7.0, 5.0]))
+    portfolio.reserved_mw_on = lambda day: HpcPortfolio.reserved_mw_on(portfolio, day)
+    sim = SimpleNamespace(hpc=portfolio, days=100)
+    got = engine._Simulation._reserved_mw_by_day(sim)
+    assert_same_bits(got, np.array([portfolio.reserved_mw_on(d) for d in range(100)]))
+    assert len(set(got.tolist())) == 4

@@ -270,3 +270,78 @@ def test_rows_not_float64_stay_in_numpy(monkeypatch):
     assert calls == 0
     kernel_forms.assert_same_bits(numpy_form, compiled)
     assert np.array_equal(compiled, np.moveaxis(np.percentile(rows, results.DAILY_PERCENTILES, axis=-1), 0, -1))
+
+
+def _fake_record(rng, n: int, paths: int) -> "object":
+    """A block record's lines of every kind the fold reads: per-path rows, per-day ``(n,)`` amounts, floats,
+    an integer field, and NaN, ±inf and ±0.0 among heavy tails."""
+    from types import SimpleNamespace
+
+    from simulator import reporting
+
+    record = SimpleNamespace()
+    for q, (_, name) in enumerate(reporting._BLOCK_LINES):
+        kind = q % 4
+        if kind == 0 or not paths:
+            x = rng.lognormal(0, 3, size=(n, paths)) * rng.choice([-1.0, 1.0], size=(n, paths))
+        elif kind == 1:
+            x = rng.normal(size=n)
+        elif kind == 2:
+            x = float(rng.normal())
+        else:
+            x = rng.integers(-5, 5, size=(n, paths))
+        setattr(record, name, x)
+    if paths and n > 4:
+        record.btc_mined[2, 0], record.btc_mined[3, -1], record.btc_mined[4, -1] = np.nan, np.inf, -np.inf
+        signed = getattr(record, reporting._BLOCK_LINES[4][1])  # (a per-path field: kind 0)
+        signed[::2, 0], signed[1::2, -1] = -0.0, 0.0
+    return record
+
+
+@pytest.mark.parametrize("paths", [0, 1, 37])
+def test_the_fold_of_the_fields_where_they_are_equals_numpys_and_the_running_sums(monkeypatch, paths):
+    """``Reporter._fold`` compiled (``reporting_kernel.fold_fields``, the lines read from the record) against its
+    numpy form (copied into the block of lines, ``reporting.fold_block``) and against each day's ``+=``, byte for
+    byte: runs of days of operating blocks (30, 1, 29) cut by the reporting blocks (32), months straddling
+    both, every kind of field, NaN, ±inf and ±0.0."""
+    import pandas as pd
+
+    from simulator import reporting
+    from simulator.workers import LocalQuantiles
+
+    rng = np.random.default_rng(paths + 11)
+    dates = pd.date_range("2026-01-15", periods=90, freq="D")
+    columns = ("btc_price_usd", "network_hashrate_ehs", "hashprice_usd_per_ph_day") + signals.SIGNAL_COLUMNS
+    blocks = [(first, _fake_record(rng, n, paths)) for first, n in ((0, 30), (30, 1), (31, 29), (60, 30))]
+    day_lines = rng.lognormal(0, 2, size=(90, len(reporting._DAY_LINES), paths))
+
+    def fold(kernel):
+        monkeypatch.setattr(reporting.FOLD_KERNEL, "for_call", lambda *a, **kw: kernel)
+        r = reporting.Reporter(dates, np.arange(paths), 0, columns, LocalQuantiles(90, len(columns), paths, 32),
+                               None, [])
+        for first, record in blocks:
+            n = len(record.btc_mined)
+            cuts = sorted({first, first + n} | {d for d in range(first + 1, first + n) if d % 32 == 0})
+            for a, z in zip(cuts, cuts[1:]):  # (a reporting block's end cuts a block's run)
+                r.day_lines[:, a % 32:a % 32 + z - a] = np.moveaxis(day_lines[a:z], 0, 1)
+                with np.errstate(invalid="ignore"):
+                    r._fold(record, a % 32, a - first, z - first, r.month_of_day[a:z])
+        return r.sums, r.monthly, r.month_of_day
+
+    numpy_form, compiled = fold(None), fold(reporting_kernel)
+    for want, got in zip(numpy_form[:2], compiled[:2]):
+        kernel_forms.assert_same_bits(got, want)
+    sums, monthly = np.zeros_like(numpy_form[0]), np.zeros_like(numpy_form[1])
+    with np.errstate(invalid="ignore"):
+        for first, record in blocks:  # the reference: each day's lines added in order
+            for j in range(len(record.btc_mined)):
+                day = np.empty_like(sums)
+                for k, name in reporting._BLOCK_LINES:
+                    x = getattr(record, name)
+                    day[k] = x[j] if isinstance(x, np.ndarray) else x
+                for t, (k, _) in enumerate(reporting._DAY_LINES):
+                    day[k] = day_lines[first + j, t]
+                sums += day
+                monthly[numpy_form[2][first + j]] += day[:monthly.shape[1]]
+    kernel_forms.assert_same_bits(compiled[0], sums)
+    kernel_forms.assert_same_bits(compiled[1], monthly)
