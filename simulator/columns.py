@@ -87,15 +87,13 @@ class Rows:
     """
 
     def __init__(self, record):
-        self.kind, self.fixed, self.arrays, self.tuples = type(record), {}, [], []
+        self.kind, self.arrays, self.tuples = type(record), [], []
         for name in _names(self.kind):
             value = getattr(record, name)
             if isinstance(value, np.ndarray):
                 self.arrays.append((name, value))
             elif isinstance(value, tuple):
                 self.tuples.append((name, value))
-            else:
-                self.fixed[name] = value
         # every field in field order (the arrays' and tuples' values replaced each day: an update of a key
         # already there keeps its place)
         self._template = {name: getattr(record, name) for name in _names(self.kind)}

@@ -6,8 +6,10 @@ that order (sums across sites are taken in site order). Each day the engine take
 record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)``, the day's
 trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the
 one place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance
-:meth:`DayRecord.operating_flows`, the one table of :class:`simulator.finance.flows.OperatingFlows`; the reporting actor folds
-:meth:`DayRecord.monthly_lines` into the monthly table. Amounts are the day's totals. Every
+the day's :class:`simulator.finance.flows.OperatingFlows`, row ``j`` of the block's table of them
+(:meth:`simulator.block.OpsBlock.flows`, :meth:`DayRecord.block_flows`; :meth:`DayRecord.operating_flows` is the
+same mapping a day at a time); the reporting actor takes the block's columns and monthly lines a run of days
+at a time (:meth:`simulator.reporting.Reporter.day`). Amounts are the day's totals. Every
 array is the record's own (none is shared between fields), so adding to one field never
 changes another.
 """
@@ -173,14 +175,10 @@ class DayRecord:
         self.energy_mwh += energy_mwh
         self.hosting_cost_usd += hosting_cost_usd
 
-    def set_trades(self, t: Trades) -> None:
-        """The day's machine trades and installed fleet (:func:`simulator.fleet.price_trades`)."""
-        for name in _TRADE_FIELDS:
-            setattr(self, name, getattr(t, name))
-
     @staticmethod
     def trade_fields(t: Trades) -> dict:
-        """:meth:`set_trades`' fields and values, as a dict (for :class:`simulator.columns.Rows`' ``extra``)."""
+        """The day's machine trades and installed fleet (:func:`simulator.fleet.price_trades`) as the record's fields
+        and values, a dict (for :class:`simulator.columns.Rows`' ``extra``)."""
         return dict(zip(_TRADE_FIELDS, _trade_values(t)))
 
     def set_hpc(self, h: HpcDay) -> None:

@@ -395,8 +395,8 @@ def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray,
 
 def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarray | None,
                n: int) -> tuple[FailureState, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` days of failures and repairs (:meth:`FailureModel.day` day after day on the rows of ``draws``
-    ``(n, 2, cohorts, paths)``; ``model`` None: no failures): the state after the block and, for each
+    """``n`` days of failures and repairs (:meth:`FailureModel.days`, :meth:`FailureModel.day` day after day in
+    one compiled call, on the rows of ``draws`` ``(n, 2, cohorts, paths)``; ``model`` None: no failures): the state after the block and, for each
     day, the working and installed units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the
     units lost for good ``(n, cohorts, paths)``.
 

@@ -42,39 +42,28 @@ from simulator.workers import LocalQuantiles
 SUM_ONLY = ("fleet_ehs_days", "hashprice_usd_per_ph_day_sum")
 
 
-#: The folds compiled (:func:`simulator.reporting_kernel.fold_block`): one pass over the block's lines instead of a
+#: The folds compiled (:func:`simulator.reporting_kernel.fold_fields`): one pass over the block's lines instead of a
 #: reduction and a month loop (~0.45 → ~0.15 ms a 500-path block, measured). A block of 2²⁰ line-path-days loads it;
 #: else 2²² in numpy first, 2¹⁷ once numba runs.
 FOLD_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**20, numpy_at_most=2**22, once_numba_runs=2**17)
 
 
 def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarray, month_of_row: np.ndarray) -> None:
-    """Add a block's daily lines to the per-path ``sums`` and to their months, day by day in order.
+    """Add a block's daily lines to the per-path ``sums`` and to their months, day by day in order (the
+    numpy form of :meth:`Reporter._fold`; compiled, ``reporting_kernel.fold_fields``).
 
     Parameters
     ----------
     lines : array (rows + 1, k, paths)
         Row 0 is scratch (it receives ``sums``); rows ``1 … rows`` are the block's days. The
-        day rows may be modified (in numpy, each month's first day receives the month's sum so far).
+        day rows may be modified (each month's first day receives the month's sum so far).
     sums : array (k, paths)
         Running per-path sums of all ``k`` lines, updated in place.
     monthly : array (months, m, paths)
         Monthly sums of the first ``m`` lines, updated in place.
     month_of_row : array (rows,) of int
         Month index of each day of the block (non-decreasing).
-
-    Compiled for large blocks (:data:`FOLD_KERNEL`): the same additions in the same order.
     """
-    kernel = FOLD_KERNEL.for_call(rows * sums.size)
-    if kernel is not None:
-        kernel.fold_block(lines, rows, sums, monthly, month_of_row)
-        return
-    _fold_block_numpy(lines, rows, sums, monthly, month_of_row)
-
-
-def _fold_block_numpy(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarray,
-                      month_of_row: np.ndarray) -> None:
-    """:func:`fold_block` in numpy (the reference)."""
     lines[0] = sums
     np.add.reduce(lines[:rows + 1], axis=0, out=sums)  # ((sums + day 0) + day 1) + …
     m = monthly.shape[1]
@@ -234,15 +223,15 @@ class Reporter:
         The columns whose daily quantiles are taken (None: all; empty: none). Without kept paths,
         the signals are computed only if one of them is wanted, and without quantiles either the
         daily columns are not written at all (:attr:`columns_wanted`).
-    block_columns : (tuple of str, callable), optional
+    block_columns : (tuple of str, callable)
         The daily columns taken from the operating block a run of days at a time (:meth:`day`), and
         the function giving them: ``(block, a, z)`` → their days ``a … z − 1`` in that order, each
         ``(z − a, paths)`` (or broadcasting to it). The other columns before the signals come day by day.
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
-                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None = None,
-                 block_columns: tuple[tuple[str, ...], Callable] = ((), None)):
+                 quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None,
+                 block_columns: tuple[tuple[str, ...], Callable]):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
@@ -279,7 +268,7 @@ class Reporter:
         row = day % self.block_days
         if self.columns_wanted:
             out = self.quantiles.buffer[row]
-            for j, v in zip(self._by_day, values):
+            for j, v in zip(self._by_day, values, strict=True):
                 out[j] = v
         for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades
             self.day_lines[t, row] = getattr(d, line)
@@ -309,7 +298,7 @@ class Reporter:
         copied into the block of lines and folded (:func:`fold_block`, the reference). The same floats
         as one fold of the reporting block: its sums and months are never −0.0 (they start at +0.0, and
         a sum is −0.0 only of two −0.0), so a fold's start from +0.0 changes nothing, and the sum of two
-        numbers is one float whichever comes first (:func:`fold_block`'s docstring; docs/decisions.md)."""
+        numbers is one float whichever comes first (``reporting_kernel.fold_fields``' docstring; docs/decisions.md)."""
         rows = j - i
         kernel = FOLD_KERNEL.for_call(rows * self.sums.size)
         days = self.day_lines[:, r0:r0 + rows]
@@ -326,7 +315,7 @@ class Reporter:
             lines[1:, k] = days[t]
         for k, line in _BLOCK_LINES:
             lines[1:, k] = _days(getattr(r, line), i, j)
-        _fold_block_numpy(lines, rows, self.sums, self.monthly, month_of_row)
+        fold_block(lines, rows, self.sums, self.monthly, month_of_row)
 
     def _finish_block(self, first: int, rows: int) -> None:
         """The block's signals, kept rows and quantiles (which reorder the block); its lines are folded as

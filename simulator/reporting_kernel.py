@@ -9,8 +9,8 @@ every small call, :mod:`simulator.lazy_kernel`):
   (:meth:`simulator.signals.SignalTracker.block`, :meth:`simulator.signals.SignalTracker._underwater`);
 * :func:`signal_columns` — all six signal columns of a block (the two above, the averages, the flag and
   the sell pressure) in one pass, read from and written into the reporting block itself;
-* :func:`fold_block` — :func:`simulator.reporting.fold_block`, the block's monthly and per-path folds;
-* :func:`fold_fields` — the same folds of a run of days read from the operating block's record
+* :func:`fold_fields` — :func:`simulator.reporting.fold_block`'s monthly and per-path folds of a run of days,
+  read from the operating block's record
   (:meth:`simulator.reporting.Reporter._fold`; its numpy form copies them into the block of lines first).
 
 **Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
@@ -394,37 +394,11 @@ def signal_columns(block, rows, inputs, history, revenue, sell_fraction, below_f
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fold_block(lines, rows, sums, monthly, month_of_row):
-    """:func:`simulator.reporting.fold_block` (the reference) in one pass, with numpy's operations and operands:
-    its reductions start from their identity, +0.0, so the per-path ``sums`` ``(k, paths)`` become
-    ``((0.0 + sums) + day 0) + day 1 …`` (day ``d``'s lines are ``lines[d + 1]`` ``(k, paths)``), and each month's
-    row of ``monthly`` ``(months, m, paths)`` (its first ``m`` lines) ``((0.0 + (first day + month so far)) +
-    next day) …`` over the block's days of that month (the reference's ``days[0] += month`` then its
-    reduction). ``lines`` is only read."""
-    k, paths = sums.shape
-    m = monthly.shape[1]
-    for j in range(k):
-        for p in range(paths):
-            sums[j, p] = 0.0 + sums[j, p]
-    for d in range(rows):
-        day = lines[d + 1]
-        for j in range(k):
-            for p in range(paths):
-                sums[j, p] = sums[j, p] + day[j, p]
-        month = monthly[month_of_row[d]]
-        if d == 0 or month_of_row[d] != month_of_row[d - 1]:
-            for j in range(m):
-                for p in range(paths):
-                    month[j, p] = 0.0 + (day[j, p] + month[j, p])
-        else:
-            for j in range(m):
-                for p in range(paths):
-                    month[j, p] = month[j, p] + day[j, p]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def fold_fields(fields, rows, sums, monthly, month_of_row):
-    """:func:`fold_block` of the days' lines read where they are, without the block of lines: ``fields`` holds
+    """:func:`simulator.reporting.fold_block` (the numpy reference) in one pass, with numpy's operations and operands
+    (its reductions start from their identity, +0.0: the per-path sums become ``((0.0 + sums) + day 0) + day 1 …``
+    and a month's row ``((0.0 + (first day + month so far)) + next day) …``), of the days' lines read where they
+    are, without the block of lines: ``fields`` holds
     each line's days, in the order of ``sums``' lines (line ``j`` of day ``d`` on path ``p`` is
     ``fields[j][d, p]``, or ``fields[j][d, 0]`` for a line ``(rows, 1)``, the same on every path). The same
     operations with the same operands in the same order, line by line instead of day by day (each

@@ -199,6 +199,8 @@ def test_operating_flows_of_stores_what_init_stores():
         OperatingFlows.of({**values, "not_a_field": 1.0})
     with np.testing.assert_raises(TypeError):
         OperatingFlows.of({k: v for k, v in values.items() if k != "btc_mined"})
+    with np.testing.assert_raises(TypeError):  # the optional field does not stand in for a missing one
+        OperatingFlows.of({**{k: v for k, v in values.items() if k != "height"}, "masked_with": None})
 
 
 def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):

@@ -107,7 +107,7 @@ class OperatingFlows:
         out = object.__new__(cls)
         fields_in_order = dict(_TEMPLATE)
         fields_in_order.update(values)
-        if len(fields_in_order) != len(_TEMPLATE) or len(values) < len(_FIELDS):  # (as __init__ would refuse)
+        if len(fields_in_order) != len(_TEMPLATE) or not values.keys() >= _REQUIRED:  # (as __init__ would refuse)
             raise TypeError(f"OperatingFlows fields unknown {sorted(set(values) - set(_TEMPLATE))}, "
                             f"missing {sorted(set(_FIELDS) - set(values))}")
         vars(out).update(fields_in_order)
@@ -128,6 +128,7 @@ class OperatingFlows:
 _FIELDS = tuple(f.name for f in fields(OperatingFlows) if f.name != "masked_with")
 #: Every field (``masked_with`` None) in field order: :meth:`OperatingFlows.of`'s start.
 _TEMPLATE = dict.fromkeys(_FIELDS + ("masked_with",))
+_REQUIRED = frozenset(_FIELDS)
 #: Market facts and the installed fleet: never zeroed on a stopped path.
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
                      "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",
