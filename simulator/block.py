@@ -138,7 +138,7 @@ class OpsBlock:
     _alive_usd: np.ndarray | None = None
     """``stopped`` as 1.0 and 0.0 where some path is stopped, else None."""
     _same_on_paths: dict | None = None
-    """:meth:`same_on_paths`' table, once made."""
+    """:meth:`simulator.day_record.DayRecord.same_on_paths`' table of the block, once made (again after a stop)."""
     _rows: dict = field(default_factory=dict)
     """The record's and the HPC projects' :class:`simulator.columns.Rows`, once made (until a :meth:`stop`)."""
 
@@ -187,17 +187,8 @@ class OpsBlock:
                                             for name in STOPPED_HPC})
         return True
 
-    def same_on_paths(self, day: int, paths: int) -> dict[str, np.ndarray]:
-        """Day ``day``'s amounts that are the same on every path and the sites' MW shares, as ``(paths,)`` rows
-        (:meth:`simulator.day_record.DayRecord.same_on_paths`: a table made once a block, again after a
-        :meth:`stop`, instead of filling eight arrays a day)."""
-        if self._same_on_paths is None:
-            self._same_on_paths = self.record.same_on_paths(self.n, paths)
-        j = day - self.first
-        return {name: rows[j] for name, rows in self._same_on_paths.items()}
-
     def flows(self, day: int, no_hpc: dict | None) -> OperatingFlows:
-        """Day ``day``'s operating flows: :meth:`simulator.day_record.DayRecord.operating_flows` of the day's record,
+        """Day ``day``'s operating flows (:class:`simulator.finance.flows.OperatingFlows`) of the day's record,
         units lost, index prices, HPC projects (``no_hpc``: :func:`simulator.day_record.hpc_fields` of the day of no
         project, used without projects), height and per-day amounts, already masked with :attr:`stopped` — the
         same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
@@ -257,10 +248,6 @@ class OpsBlock:
     def _mask(self, x: np.ndarray) -> np.ndarray:
         """The alive mask to multiply ``x`` by: as 1.0 and 0.0 for floats (the cast done once), else as booleans."""
         return self._alive_usd if x.dtype == float else self.stopped
-
-    def hpc_day(self, day: int, none: HpcDay) -> HpcDay:
-        """Day ``day``'s HPC projects (``none``, the day of no project, without projects)."""
-        return none if self.hpc is None else self._rows_of("hpc")(day - self.first)
 
     def _rows_of(self, name: str) -> Rows:
         """The :class:`~simulator.columns.Rows` of field ``name`` (the record or the HPC projects)."""

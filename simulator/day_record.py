@@ -7,8 +7,7 @@ record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)
 trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the
 one place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance
 the day's :class:`simulator.finance.flows.OperatingFlows`, row ``j`` of the block's table of them
-(:meth:`simulator.block.OpsBlock.flows`, :meth:`DayRecord.block_flows`; :meth:`DayRecord.operating_flows` is the
-same mapping a day at a time); the reporting actor takes the block's columns and monthly lines a run of days
+(:meth:`simulator.block.OpsBlock.flows`, :meth:`DayRecord.block_flows`); the reporting actor takes the block's columns and monthly lines a run of days
 at a time (:meth:`simulator.reporting.Reporter.day`). Amounts are the day's totals. Every
 array is the record's own (none is shared between fields), so adding to one field never
 changes another.
@@ -192,12 +191,6 @@ class DayRecord:
         self.btc_mined *= luck
         self.mining_revenue_usd *= luck
 
-    def monthly_lines(self, out: np.ndarray) -> np.ndarray:
-        """The :data:`MONTHLY_LINES` of the day, written into ``out`` ``(lines, paths)``."""
-        for j, line in enumerate(MONTHLY_LINES):
-            out[j] = getattr(self, line)
-        return out
-
     def same_on_paths(self, n: int, paths: int, before: dict | None = None) -> dict[str, np.ndarray]:
         """Of a block's record (``n`` days): each :data:`SAME_ON_PATHS` amount and the sites' hosting and HPC
         shares of their MW (:func:`simulator.finance.segments.mw_shares` of each day's MW) as ``(n, paths)``,
@@ -218,35 +211,9 @@ class DayRecord:
         table["site_mw_hosting_share"], table["site_mw_hpc_share"] = filled(shares[:, 0]), filled(shares[:, 1])
         return table
 
-    def operating_flows(self, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray, hpc: HpcDay,
-                        height: np.ndarray, same_on_paths: dict,
-                        masked_with: np.ndarray | None = None) -> OperatingFlows:
-        """The day as finance sees it (``lost_units`` ``(cohorts, paths)``: failed beyond repair; ``same_on_paths``
-        the :data:`SAME_ON_PATHS` amounts and the sites' MW shares as ``(paths,)`` arrays,
-        :meth:`simulator.block.OpsBlock.same_on_paths`; ``masked_with`` the alive mask the day is already
-        masked with, :meth:`simulator.block.OpsBlock.stop`)."""
-        return OperatingFlows.of(dict(
-            price_usd=self.price_usd, hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day, btc_mined=self.btc_mined,
-            mining_revenue_usd=self.mining_revenue_usd, hosting_revenue_usd=self.hosting_revenue_usd,
-            power_cost_usd=self.power_cost_usd, power_credit_usd=self.power_credit_usd,
-            demand_response_credit_usd=self.demand_response_credit_usd,
-            transmission_charge_usd=self.transmission_charge_usd, hosting_power_cost_usd=self.hosting_power_cost_usd,
-            hosting_cost_usd=self.hosting_cost_usd, repair_cost_usd=self.repair_cost_usd,
-            delivered_units=self.delivered_units, purchase_capex_usd=self.purchase_capex_by_cohort,
-            retired_units=self.retired_units_by_cohort, lost_units=lost_units,
-            resale_value_usd=self.resale_value_usd,
-            fleet_market_value_usd=self.fleet_market_value_usd, installed_ehs=self.installed_ehs,
-            index_price_usd_per_mwh=index_price_usd_per_mwh,
-            hpc_revenue_usd=hpc.revenue_usd, hpc_prepayment_usd=hpc.prepayment_usd, hpc_lease_ended=hpc.lease_ended,
-            hpc_building_capex_usd=hpc.building_capex_usd, hpc_gpu_capex_usd=hpc.gpu_capex_usd,
-            hpc_completed=hpc.completed, hpc_net_annual_usd=hpc.net_annual_usd,
-            hpc_remaining_years=hpc.remaining_years, hpc_rate_factor=hpc.rate_factor,
-            hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
-            height=height, fees_btc_per_block=self.fees_btc_per_block, masked_with=masked_with, **same_on_paths))
-
     def block_flows(self, index_price_usd_per_mwh: np.ndarray, height: np.ndarray, hpc: HpcDay | None,
                     same_on_paths: dict) -> OperatingFlows:
-        """Of a block's record: :meth:`operating_flows`' fields that are the block's arrays, day first (the record's,
+        """Of a block's record: :class:`~simulator.finance.flows.OperatingFlows`' fields that are the block's arrays, day first (the record's,
         the sites' index prices and the height ``(n, …)``, the HPC projects' block when there are projects, the
         table of :meth:`same_on_paths`), the others None: a day's flows are row ``j`` of each
         (:class:`simulator.columns.Rows`) with :meth:`day_flows`' fields (:meth:`simulator.block.OpsBlock.flows`)."""
@@ -258,7 +225,7 @@ class DayRecord:
 
     @staticmethod
     def day_flows(t: Trades, lost_units: np.ndarray, masked_with: np.ndarray | None, no_hpc: dict | None) -> dict:
-        """A day's :meth:`operating_flows` fields that :meth:`block_flows` leaves None: the day's trades', the units
+        """A day's :class:`~simulator.finance.flows.OperatingFlows` fields that :meth:`block_flows` leaves None: the day's trades', the units
         lost, the mask, and the HPC fields of no project (``no_hpc``, :func:`hpc_fields`) without projects."""
         out = dict(zip(_FLOW_TRADES, _flow_trade_values(t)), lost_units=lost_units, masked_with=masked_with)
         if no_hpc is not None:
@@ -272,7 +239,7 @@ def hpc_fields(h: HpcDay) -> dict:
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
-#: :meth:`DayRecord.operating_flows`' fields taken from the record as they are, from the day's trades (flows' name:
+#: :class:`~simulator.finance.flows.OperatingFlows`' fields taken from the record as they are, from the day's trades (flows' name:
 #: the trades'), and from the HPC projects' day (flows' name: the day's).
 _FLOW_RECORD = ("price_usd", "hashprice_usd_per_ph_day", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd",
                 "power_cost_usd", "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd",

@@ -363,7 +363,7 @@ class _Simulation:
             b = self.ops
             if b.stop(day, ledger.alive):  # a company in distress has stopped: nothing runs or is spent
                 self.day = b.day(day)
-            flows = b.flows(day, no_hpc)  # (the day's DayRecord.operating_flows, as the block's rows)
+            flows = b.flows(day, no_hpc)  # (the day's OperatingFlows, a row of the block's)
             if day == 0:
                 opening = fleet.opening_cohorts(c)
                 ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening,

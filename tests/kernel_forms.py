@@ -91,7 +91,7 @@ def reporting_day_by_day(self):
                 r.quantiles.buffer[row, k] = v
             r.network_revenue_btc[row] = d.network_revenue_btc
         lines = r.lines[row + 1]
-        d.monthly_lines(lines)
+        monthly_lines(d, lines)
         lines[len(MONTHLY_LINES)] = d.installed_ehs
         lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
         r.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
@@ -99,3 +99,54 @@ def reporting_day_by_day(self):
             r._finish_block(day - row, row + 1)  # (the signals, kept rows and quantiles)
             fold_block(r.lines, row + 1, r.sums, r.monthly, r.month_of_day[day - row:day + 1])
         yield self.env.timeout(1)
+
+
+def operating_flows(d, lost_units: np.ndarray, index_price_usd_per_mwh: np.ndarray, hpc, height: np.ndarray,
+                    same_on_paths: dict, masked_with: np.ndarray | None = None):
+    """The day of record ``d`` as finance sees it, written out field by field: the reference of
+    ``OpsBlock.flows`` (rows of ``DayRecord.block_flows``). ``lost_units`` ``(cohorts, paths)``: failed beyond
+    repair; ``hpc`` the day's HPC projects (``HpcDay``); ``same_on_paths`` the ``SAME_ON_PATHS`` amounts and the
+    sites' MW shares as ``(paths,)`` arrays (:func:`day_same_on_paths`); ``masked_with`` the alive mask the day is
+    already masked with (``OpsBlock.stop``)."""
+    from simulator.finance.flows import OperatingFlows
+
+    return OperatingFlows.of(dict(
+        price_usd=d.price_usd, hashprice_usd_per_ph_day=d.hashprice_usd_per_ph_day, btc_mined=d.btc_mined,
+        mining_revenue_usd=d.mining_revenue_usd, hosting_revenue_usd=d.hosting_revenue_usd,
+        power_cost_usd=d.power_cost_usd, power_credit_usd=d.power_credit_usd,
+        demand_response_credit_usd=d.demand_response_credit_usd,
+        transmission_charge_usd=d.transmission_charge_usd, hosting_power_cost_usd=d.hosting_power_cost_usd,
+        hosting_cost_usd=d.hosting_cost_usd, repair_cost_usd=d.repair_cost_usd,
+        delivered_units=d.delivered_units, purchase_capex_usd=d.purchase_capex_by_cohort,
+        retired_units=d.retired_units_by_cohort, lost_units=lost_units,
+        resale_value_usd=d.resale_value_usd,
+        fleet_market_value_usd=d.fleet_market_value_usd, installed_ehs=d.installed_ehs,
+        index_price_usd_per_mwh=index_price_usd_per_mwh,
+        hpc_revenue_usd=hpc.revenue_usd, hpc_prepayment_usd=hpc.prepayment_usd, hpc_lease_ended=hpc.lease_ended,
+        hpc_building_capex_usd=hpc.building_capex_usd, hpc_gpu_capex_usd=hpc.gpu_capex_usd,
+        hpc_completed=hpc.completed, hpc_net_annual_usd=hpc.net_annual_usd,
+        hpc_remaining_years=hpc.remaining_years, hpc_rate_factor=hpc.rate_factor,
+        hpc_power_price_usd_per_mwh=hpc.power_price_usd_per_mwh,
+        height=height, fees_btc_per_block=d.fees_btc_per_block, masked_with=masked_with, **same_on_paths))
+
+
+def day_same_on_paths(b, day: int, paths: int) -> dict:
+    """Day ``day``'s amounts that are the same on every path and the sites' MW shares, as ``(paths,)`` rows of
+    block ``b``'s table (``DayRecord.same_on_paths``, made once a block as ``OpsBlock.flows`` makes it)."""
+    if b._same_on_paths is None:
+        b._same_on_paths = b.record.same_on_paths(b.n, paths)
+    return {name: rows[day - b.first] for name, rows in b._same_on_paths.items()}
+
+
+def day_hpc(b, day: int, none):
+    """Day ``day``'s HPC projects of block ``b`` (``none``, the day of no project, without projects)."""
+    return none if b.hpc is None else b._rows_of("hpc")(day - b.first)
+
+
+def monthly_lines(d, out: np.ndarray) -> np.ndarray:
+    """The ``MONTHLY_LINES`` of day record ``d``, written into ``out`` ``(lines, paths)``."""
+    from simulator.day_record import MONTHLY_LINES
+
+    for j, line in enumerate(MONTHLY_LINES):
+        out[j] = getattr(d, line)
+    return out

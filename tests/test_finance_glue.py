@@ -20,7 +20,8 @@ from simulator.finance import segments, structural
 from simulator.finance.flows import OperatingFlows
 from simulator.finance.ledger import Ledger
 from simulator.hpc import HpcDay
-from tests.kernel_forms import assert_same_bits, assert_same_runs, reporting_day_by_day
+from tests.kernel_forms import (assert_same_bits, assert_same_runs, day_hpc, day_same_on_paths, operating_flows,
+                                reporting_day_by_day)
 
 kernel = importlib.import_module("simulator.finance.operations_kernel")
 
@@ -51,8 +52,8 @@ def _company_masked_daily(self):
         same = {name: _per_path(getattr(d, name), self.paths) for name in SAME_ON_PATHS}
         shares = segments.mw_shares(*d.site_mw)
         same["site_mw_hosting_share"], same["site_mw_hpc_share"] = (_per_path(s, self.paths) for s in shares)
-        flows = d.operating_flows(b.lost_units[j], b.index_price_usd_per_mwh[j], b.hpc_day(day, no_hpc),
-                                  b.height[j], same)
+        flows = operating_flows(d, b.lost_units[j], b.index_price_usd_per_mwh[j], day_hpc(b, day, no_hpc),
+                                b.height[j], same)
         if day == 0:
             opening = fleet.opening_cohorts(c)
             ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening, d.cost_usd_by_cohort * opening)
@@ -108,7 +109,7 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
                                          "market.btc_price.vol_annual=0.9"]),
     ("scenarios/companies/mara.yaml", ["paths=5", "horizon_days=200"])])
 def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overrides):
-    """``OpsBlock.flows`` (rows of the block's flows) gives every day what ``DayRecord.operating_flows`` of the
+    """``OpsBlock.flows`` (rows of the block's flows) gives every day what ``kernel_forms.operating_flows`` of the
     day's record gives: the same objects or the same bits in every field, in field order (with and without
     HPC projects, paths stopping)."""
     scenario = load_scenario(path, overrides)
@@ -117,10 +118,10 @@ def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overri
     def spied(self, day, no_hpc):
         f = flows_of(self, day, no_hpc)
         paths, j = self.height.shape[-1], day - self.first
-        want = self.day(day).operating_flows(
-            self.lost_units_on(day), self.index_price_usd_per_mwh[j],
-            self.hpc_day(day, HpcDay.zeros(len(scenario.hpc), paths)), self.height[j],
-            self.same_on_paths(day, paths), self.stopped)
+        want = operating_flows(
+            self.day(day), self.lost_units_on(day), self.index_price_usd_per_mwh[j],
+            day_hpc(self, day, HpcDay.zeros(len(scenario.hpc), paths)), self.height[j],
+            day_same_on_paths(self, day, paths), self.stopped)
         assert list(vars(f)) == list(vars(want))
         for name in vars(want):
             a, b = getattr(f, name), getattr(want, name)
