@@ -36,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-from simulator.columns import Rows, is_broadcast_zero
+from simulator.columns import Rows, is_broadcast_zero, stored
 from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
 from simulator.finance.flows import OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
@@ -231,12 +231,9 @@ class OpsBlock:
 
     def _masked_trades(self, t):
         """A day's trades with :data:`STOPPED_TRADES` multiplied by the alive mask (:meth:`_times`): a copy
-        made as :class:`simulator.columns.Rows` makes a record (the fields written into a new instance, not
-        through ``__init__``; what ``dataclasses.replace`` gives, at a third of its cost)."""
-        out = object.__new__(type(t))
-        vars(out).update(vars(t))
-        vars(out).update({name: self._times(getattr(t, name)) for name in STOPPED_TRADES})
-        return out
+        made as :class:`simulator.columns.Rows` makes a record (:func:`simulator.columns.stored`; what
+        ``dataclasses.replace`` gives, at a third of its cost)."""
+        return stored(type(t), {**vars(t), **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES}})
 
     def _times(self, x: np.ndarray) -> np.ndarray:
         """``x × alive``; ``x`` itself where it is one +0.0 broadcast (a day's "nothing arrives or leaves",

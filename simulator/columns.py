@@ -99,7 +99,6 @@ class Rows:
         self._template = {name: getattr(record, name) for name in _names(self.kind)}
         self._array_names = tuple(name for name, _ in self.arrays)
         self._array_values = tuple(value for _, value in self.arrays)
-        self._direct = not hasattr(self.kind, "__post_init__") and not hasattr(self.kind, "__slots__")
 
     def __call__(self, j: int, extra: dict | None = None):
         """Day ``j`` of the record (``extra``: field values that replace the row's, e.g. the day's trades)."""
@@ -109,11 +108,26 @@ class Rows:
             values.update({name: _row(value, j) for name, value in self.tuples})
         if extra:
             values.update(extra)
-        if not self._direct:
-            return self.kind(**values)
-        out = object.__new__(self.kind)
-        vars(out).update(values)
-        return out
+        return stored(self.kind, values)
+
+
+def stored(kind, values: dict):
+    """An instance of dataclass ``kind`` holding ``values`` (every field by name, in field order): what
+    ``kind(**values)`` gives, its fields written straight into a new instance when its generated ``__init__``
+    only stores them (about a sixth of the cost for a record of dozens of fields); through ``__init__`` for a
+    class with a ``__post_init__`` or ``__slots__``. The caller checks the names."""
+    direct = _DIRECT.get(kind)
+    if direct is None:
+        direct = _DIRECT[kind] = not hasattr(kind, "__post_init__") and not hasattr(kind, "__slots__")
+    if not direct:
+        return kind(**values)
+    out = object.__new__(kind)
+    vars(out).update(values)
+    return out
+
+
+#: Whether :func:`stored` may write a dataclass's fields straight into an instance, by class.
+_DIRECT: dict[type, bool] = {}
 
 
 def _names(kind) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from simulator.columns import stored
+
 
 @dataclass
 class OperatingFlows:
@@ -104,14 +106,12 @@ class OperatingFlows:
         """The flows of ``values`` (every field by name): what ``OperatingFlows(**values)`` gives (its generated
         ``__init__`` only stores the fields), stored straight into a new instance in field order (a day's flows:
         ~1 µs instead of ~7 µs for 47 keyword arguments)."""
-        out = object.__new__(cls)
         fields_in_order = dict(_TEMPLATE)
         fields_in_order.update(values)
         if len(fields_in_order) != len(_TEMPLATE) or not values.keys() >= _REQUIRED:  # (as __init__ would refuse)
             raise TypeError(f"OperatingFlows fields unknown {sorted(set(values) - set(_TEMPLATE))}, "
                             f"missing {sorted(set(_FIELDS) - set(values))}")
-        vars(out).update(fields_in_order)
-        return out
+        return stored(cls, fields_in_order)
 
     def masked(self, alive: np.ndarray) -> "OperatingFlows":
         """The flows with every amount zeroed on paths where ``alive`` is False (a stopped company).
