@@ -185,16 +185,25 @@ def test_failure_blocks_written_into_the_models_buffers_equal_fail_day(monkeypat
     buffers = []
     for n in (30, 3, 1, 2, 1, 17, 30):
         draws = rng.random((n, 2, 6, 40))
-        state, working, installed, failed, lost = fleet.fail_block(model, state, draws, n)
-        for j in range(n):
-            reference, failed_j, lost_j = fleet.fail_day(reference, draws[j], q, 0.1)
-            for x, y in ((working[j], reference.working), (installed[j], reference.installed),
-                         (failed[j], failed_j), (lost[j], lost_j)):
-                assert np.array_equal(x, y)
-        assert np.array_equal(state.repairs, reference.repairs) and state.head == reference.head
+        state, reference, working = _block_against_days(model, state, reference, draws, q)
         if n > 1:
             buffers.append(working.base)
     assert all(b is buffers[0] for b in buffers)  # the same memory block after block
+
+
+def _block_against_days(model, state, reference, draws, q):
+    """:func:`fleet.fail_block` of ``draws`` ``(n, 2, cohorts, paths)`` from ``state``, checked day by day against
+    :func:`fleet.fail_day` from ``reference`` (permanent fraction 0.1): the block's state, the reference's after
+    the same days, and the block's working units."""
+    n = len(draws)
+    state, working, installed, failed, lost = fleet.fail_block(model, state, draws, n)
+    for j in range(n):
+        reference, failed_j, lost_j = fleet.fail_day(reference, draws[j], q, 0.1)
+        for x, y in ((working[j], reference.working), (installed[j], reference.installed),
+                     (failed[j], failed_j), (lost[j], lost_j)):
+            assert np.array_equal(x, y)
+    assert np.array_equal(state.repairs, reference.repairs) and state.head == reference.head
+    return state, reference, working
 
 
 @pytest.mark.parametrize("case", ["short", "large"])
@@ -213,13 +222,7 @@ def test_a_blocks_compiled_days_hand_a_day_they_cannot_draw_to_the_other_forms(m
     rng = np.random.default_rng(23)
     for n in (8, 8):
         draws = rng.random((n, 2, 2, 30))
-        state, working_b, installed_b, failed_b, lost_b = fleet.fail_block(model, state, draws, n)
-        for j in range(n):
-            reference, failed_j, lost_j = fleet.fail_day(reference, draws[j], q, 0.1)
-            for x, y in ((working_b[j], reference.working), (installed_b[j], reference.installed),
-                         (failed_b[j], failed_j), (lost_b[j], lost_j)):
-                assert np.array_equal(x, y)
-        assert np.array_equal(state.repairs, reference.repairs) and state.head == reference.head
+        state, reference, _ = _block_against_days(model, state, reference, draws, q)
     if case == "short":
         assert model._fail_size.min() > 5000  # extended mid-block
     else:
