@@ -254,6 +254,47 @@ def test_the_opening_checks_cover_mara():
     assert lines["total_assets_usd"] < lines["filing_total_assets_usd"]
 
 
+def test_opening_ppe_and_total_assets_lines_share_one_date():
+    # Issue 18: one company on one date. A preset whose PP&E comes from one balance sheet and whose cash and notes
+    # come from another opens with an equity that belongs to no date (IREN before data32: June PP&E against December
+    # cash and notes, -$25.1M); the `ppe` and `balance_sheet` header lines must name the same date.
+    for path in PPE_PRESETS:
+        ppe, bs = presets.header_line(path, "ppe"), header_line(path, "balance_sheet")
+        assert str(ppe["as_of"]) == str(bs["as_of"]), f"{path.name}: PP&E at {ppe['as_of']}, balance sheet at {bs['as_of']}"
+
+
+def test_irens_opening_lines_are_all_of_2025_12_31():
+    """data32: every opening line of IREN is December's, the October and December notes with the capex they funded
+    (the Q2 FY26 10-Q's cash $3,260,589k and PP&E $3,170,451k as transcribed, the notes of Note 16 and the 8-Ks), so
+    the book equity at the start is the company's, not about nil."""
+    path = COMPANIES / "iren.yaml"
+    company = load_scenario(str(path)).company
+    assert str(presets.header_line(path, "ppe")["as_of"]) == "2025-12-31"
+    assert company.cash_usd == pytest.approx(3_260_589_000)
+    convertible = [d.principal_usd for d in company.debt if d.kind == "convertible"]
+    # $445.7M of 2029 and 2030 notes left after the December repurchase (Note 16), the 2031 notes, the 2032 and 2033 notes
+    assert sorted(convertible) == pytest.approx(sorted([233.4e6, 212.3e6, 1.0e9, 1.15e9, 1.15e9]))
+    assert sum(convertible[:2]) == pytest.approx(445.7e6)
+    from simulator.finance.opening import total_assets_usd
+    assets = total_assets_usd(company, float(presets.header_line(path, "balance_sheet")["btc_price_usd"]))
+    equity = assets["total_assets_usd"] - sum(d.principal_usd for d in company.debt) - company.opening.other_liabilities_usd
+    assert equity > 2e9, f"iren.yaml: opening book equity {equity / 1e6:,.1f}M"
+
+
+def test_maras_btc_backed_line_opens_at_its_year_end_collateral():
+    """The engine pledges principal / (day-0 price × ltv_initial): MARA's line is written at the start price with the
+    5,938 BTC it had pledged at 2025-12-31 (the 10-K), LTV 0.674, not at the 2025-09-30 price (0.605 pledged 6,610 BTC,
+    more than MARA had; its 5,077 BTC of September at the start price would open at 0.788, a call MARA did not have)."""
+    scenario = load_scenario(str(COMPANIES / "mara.yaml"))
+    (line,) = [d for d in scenario.company.debt if d.kind == "btc_backed"]
+    start_price = scenario.market.btc_price.initial_usd
+    assert line.ltv_initial == pytest.approx(line.principal_usd / (5_938 * start_price), rel=1e-3)
+    assert line.principal_usd / (line.ltv_initial * start_price) == pytest.approx(5_938, abs=5)
+    assert line.ltv_initial < line.ltv_margin_call
+    text = (COMPANIES / "mara.yaml").read_text()
+    assert "5,938 BTC pledged at 2025-12-31" in text
+
+
 def test_every_preset_opens_at_its_2025_12_31_close():
     # Issue 18 point 1: day 0 is the market close of 2025-12-31 in `company.market`, the close the `market_cap`
     # header line lists and sources (data31b closed the last four that anchored on an earlier December close)
