@@ -295,6 +295,24 @@ def test_maras_btc_backed_line_opens_at_its_year_end_collateral():
     assert "5,938 BTC pledged at 2025-12-31" in text
 
 
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_btc_backed_lines_pledge_the_cited_count_at_the_start_price(path):
+    # docs/presets.md (data32): the engine pledges principal / (day-0 price × ltv_initial), so each BTC-backed line's
+    # ltv_initial must be its principal over the pledged count its comment cites × the start price; a ratio written at
+    # the filing date's price (Riot's 0.532 and CleanSpark's 0.592 at September's $114k) pledges ~30 % more BTC
+    lines = [ln for ln in path.read_text().splitlines() if re.match(r"\s*ltv_initial:", ln)]
+    debts = [d for d in load_scenario(str(path)).company.debt if d.kind == "btc_backed"]
+    assert len(lines) == len(debts)
+    start_price = load_scenario(str(path)).market.btc_price.initial_usd
+    for line, debt in zip(lines, debts):
+        count = re.search(r"\(([\d,]+) BTC (?:pledged|posted)", line)
+        assert count, f"{path.name}: the ltv_initial line does not cite the pledged BTC count: {line.strip()}"
+        pledged_btc = float(count.group(1).replace(",", ""))
+        assert "$87,517" in line and "2025-12-31" in line, f"{path.name}: ltv_initial not written at the start price"
+        assert debt.principal_usd / (debt.ltv_initial * start_price) == pytest.approx(pledged_btc, rel=1e-3), path.name
+        assert debt.ltv_initial < debt.ltv_margin_call, f"{path.name}: the line opens in a margin call"
+
+
 def test_every_preset_opens_at_its_2025_12_31_close():
     # Issue 18 point 1: day 0 is the market close of 2025-12-31 in `company.market`, the close the `market_cap`
     # header line lists and sources (data31b closed the last four that anchored on an earlier December close)
