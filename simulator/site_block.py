@@ -397,8 +397,7 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     if _all_plus_zero(hosted_mw) and _all_plus_zero(hpc_mw) and not np.isnan(capacity).any():
         hosting_share = hpc_share = np.zeros(n)  # mw_shares(C, +0.0, +0.0) is (+0.0, +0.0) for every C but NaN
     else:
-        shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
-        hosting_share, hpc_share = shares.reshape(n, 2).T
+        hosting_share, hpc_share = finance_segments.mw_shares_of_days(capacity, hosted_mw, hpc_mw).T
     revenue = None if hosting_revenue_usd is None else np.where(offline, 0.0, hosting_revenue_usd)
     return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share,
                 site_mw=(capacity, hosted_mw, hpc_mw), hosting_revenue_usd=revenue,

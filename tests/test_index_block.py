@@ -337,6 +337,28 @@ def test_the_opex_split_without_hosting_or_hpc_is_mw_shares(capacity, hpc):
     assert site_block_module._all_plus_zero(hpc_mw) == (hpc == [0.0] * 4 and not np.signbit(hpc_mw).any())
 
 
+def test_the_days_mw_shares_are_mw_shares_floats():
+    """The opex split's MW shares of a block's days in one numpy pass are :func:`mw_shares`' Python floats, bit for
+    bit, over every combination of special capacities, hosted and HPC MW (−0.0, NaN, ±inf, negative, tiny, above
+    the capacity), and through :func:`_site_costs` with HPC and hosted MW."""
+    from simulator.finance.segments import mw_shares, mw_shares_of_days
+
+    special = [0.0, -0.0, 1e-300, 5.0, 60.0, 70.0, -3.0, np.inf, -np.inf, np.nan]
+    c, h, x = (a.ravel() for a in np.meshgrid(special, special, special, indexing="ij"))
+    got = mw_shares_of_days(c, h, x)
+    want = np.array([mw_shares(*v) for v in zip(c.tolist(), h.tolist(), x.tolist())])
+    assert_same_bits(got, want, "mw shares")
+    plan = _random_plan(2, "economic", 0.05)[0]
+    plan = dataclasses.replace(plan, capacity_mw=np.array([60.0, 60.0, 0.0, 60.0]),
+                               site=plan.site.model_copy(update={"opex_usd_per_mw_year": 40000.0}))
+    hpc_mw = np.array([0.0, 70.0, 5.0, 25.0])
+    got = site_block_module._site_costs(plan, 0, 4, np.zeros(4, dtype=bool), hpc_mw, None)
+    opex = 40000.0 * plan.capacity_mw / 365
+    shares = np.array([mw_shares(a, 0.0, b) for a, b in zip(plan.capacity_mw.tolist(), hpc_mw.tolist())])
+    assert_same_bits(got["site_opex_hpc_usd"], opex * shares[:, 1], "hpc opex")
+    assert got["site_opex_hpc_usd"][1] == opex[1] and 0 < got["site_opex_hpc_usd"][3] < opex[3]
+
+
 def test_a_fixed_site_never_spends_the_numpy_budget(monkeypatch):
     """A fixed-price site's small blocks run the segment form while the kernel is unloaded and spend nothing of
     its numpy budget (a small run's fixed sites never make it load numba); a large block or a loaded kernel: the
