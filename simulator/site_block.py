@@ -30,6 +30,7 @@ cuts a block to the days in which no cohort can retire: :class:`simulator.block.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -81,6 +82,11 @@ class SitePlan:
     is_ppa: bool = False
     demand_response_credit_usd: float | None = None
     """The demand-response programme's availability payment per day [USD] (None without one)."""
+
+    @functools.cached_property
+    def kernel_cohorts(self) -> tuple:
+        """The one-pass kernels' cohort arguments (:func:`simulator.index_block.cohort_arguments`), made once."""
+        return index_block.cohort_arguments(self)
 
 
 @dataclass
