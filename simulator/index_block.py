@@ -6,8 +6,9 @@ For the common index site — hourly prices, ``economic``, ``none`` or ``schedul
 demand-response programme, 4CP, hosting, PPA, dynamic tuning or ambient derate, no stop or retire
 policy — :func:`site_days` gives the same flows, bit for bit, from one call of
 :func:`simulator.index_block_kernel.site_days` on the block's day-major arrays (no columns, no hourly
-energy, the bill and mean price in the dispatch's loop; when the block is a whole price block of the
-index model, its hourly prices computed in that loop too). For anything else, and for every small call
+energy, the bill and mean price in the dispatch's loop; on the index model, the block's hourly prices
+computed in that loop too, from the terms its price block drew on its first day, whether the engine runs
+that price block whole or cut in blocks). For anything else, and for every small call
 until :data:`INDEX_BLOCK_KERNEL` is loaded, :func:`kernel_for` returns None: the segment form runs (the
 reference, which tests/test_index_block.py compares this with byte for byte).
 """
