@@ -6,8 +6,9 @@ For the common index site — hourly prices, ``economic``, ``none`` or ``schedul
 demand-response programme, 4CP, hosting, PPA, dynamic tuning or ambient derate, no stop or retire
 policy — :func:`site_days` gives the same flows, bit for bit, from one call of
 :func:`simulator.index_block_kernel.site_days` on the block's day-major arrays (no columns, no hourly
-energy, the bill and mean price in the dispatch's loop; when the block is a whole price block of the
-index model, its hourly prices computed in that loop too). For anything else, and for every small call
+energy, the bill and mean price in the dispatch's loop; on the index model, the block's hourly prices
+computed in that loop too, from the terms its price block drew on its first day, whether the engine runs
+that price block whole or cut in blocks). For anything else, and for every small call
 until :data:`INDEX_BLOCK_KERNEL` is loaded, :func:`kernel_for` returns None: the segment form runs (the
 reference, which tests/test_index_block.py compares this with byte for byte).
 """
@@ -73,32 +74,51 @@ _NO_DRAW = (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0
             np.uint64(0), np.uint64(0), np.uint64(0), 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
 
 
+def cohort_arguments(plan) -> tuple:
+    """The kernels' first arguments that depend on the site alone: its cohorts' efficiency, TH/s and IT MW a unit
+    ``(cohorts,)`` in dispatch order and their rows of ``working`` (:attr:`simulator.site_block.SitePlan.mine`),
+    as :func:`simulator.merit_order.kernel_array` gives them (what
+    :attr:`simulator.site_block.SitePlan.kernel_cohorts` keeps, once a plan)."""
+    spec, cohorts, as_kernel = plan.spec, len(plan.mine), merit_order.kernel_array
+    return (as_kernel(spec.efficiency_jth, (cohorts,)),
+            *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
+            as_kernel(plan.mine, (cohorts,), np.int64))
+
+
+def _arguments(kernel, plan, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray, offline: np.ndarray,
+               tax_usd_per_mwh: float) -> tuple[tuple, tuple, np.ndarray]:
+    """What :func:`site_days` and :func:`fixed_days` pass alike: the arguments before the prices (the cohorts,
+    working units ``(n, all cohorts, P)``, each day's online flag ``(n,)``, the threshold's numerator
+    ``value`` ``(n, P)``), those after the running counts (tax, whether there is one, the threshold's
+    denominator ``24 (1 + overhead)``, ``1 + overhead``) and the output ``(fields, n, P)``."""
+    n, paths = np.shape(hashprice_usd_per_ph_day)
+    as_kernel, overhead = merit_order.kernel_array, plan.site.cooling_overhead
+    head = (*plan.kernel_cohorts, as_kernel(working, np.shape(working)),
+            as_kernel(~np.asarray(offline, dtype=bool), (n,)),
+            as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)))
+    tail = (float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead), 1 + overhead)
+    return head, tail, np.empty((len(kernel.FIELDS), n, paths))
+
+
 def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,
               offline: np.ndarray, tax_usd_per_mwh: float, hour_terms: tuple | None = None) -> dict[str, np.ndarray]:
     """The block's flows ``{field: (n, P)}`` (running TH/s, energy, power cost and credit, curtailed and
     underclocked MWh, mean price) of a site :func:`applies` to, from ``kernel`` (:func:`kernel_for`).
 
     ``prices`` ``(n, 24, P)`` [USD/MWh], C-ordered: read, or with ``hour_terms``
-    (:meth:`simulator.market.power.IndexPowerModel.hour_terms`) ``(1, 24, P)``, computed hour by hour and written
-    there, each day over the previous one's (the last day's left);
+    (:meth:`simulator.market.power.IndexPowerModel.hour_terms` of the block's days) ``(1, 24, P)``, computed hour
+    by hour and written there, each day over the previous one's (the last day's left);
     ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts, P)`` units; ``offline`` ``(n,)`` bool.
     """
     (n, paths), hours = np.shape(hashprice_usd_per_ph_day), np.shape(prices)[1]
-    spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
-    as_kernel = merit_order.kernel_array
-    out = np.empty((len(kernel.FIELDS), n, paths))
-    overhead = site.cooling_overhead
+    assert hours == units.HOURS_PER_DAY, "an hourly price model's day has 24 hours"
+    head, tail, out = _arguments(kernel, plan, hashprice_usd_per_ph_day, working, offline, tax_usd_per_mwh)
     if hour_terms is None:
-        prices = as_kernel(prices, (n, hours, paths))
+        prices = merit_order.kernel_array(prices, (n, hours, paths))
     assert hour_terms is None or (prices.shape == (1, hours, paths) and prices.flags.c_contiguous
                                   and prices.flags.writeable), "a day's prices are written in place"
-    kernel.site_days(as_kernel(spec.efficiency_jth, (cohorts,)),
-                     *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
-                     as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
-                     as_kernel(~np.asarray(offline, dtype=bool), (n,)),
-                     as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
-                     prices, _hour_counts(site.curtailment, cohorts), float(tax_usd_per_mwh), bool(tax_usd_per_mwh),
-                     hours * (1 + overhead), 1 + overhead, out, hour_terms is not None, *(hour_terms or _NO_DRAW))
+    kernel.site_days(*head, prices, _hour_counts(plan.site.curtailment, len(plan.mine)), *tail, out,
+                     hour_terms is not None, *(hour_terms or _NO_DRAW))
     return dict(zip(kernel.FIELDS, out))
 
 
@@ -107,17 +127,8 @@ def fixed_days(kernel, plan, price_usd_per_mwh: np.ndarray, hashprice_usd_per_ph
     """:func:`site_days` of a fixed-price site :func:`applies` to: ``price_usd_per_mwh`` ``(1, P)`` the one price
     row of every hour (:attr:`simulator.site_block.SiteState.hourly_price`), through
     :func:`simulator.index_block_kernel.fixed_days` (the segment form's one-row dispatch and bill, bit for bit)."""
-    n, paths = np.shape(hashprice_usd_per_ph_day)
-    spec, site, cohorts = plan.spec, plan.site, len(plan.mine)
-    as_kernel = merit_order.kernel_array
-    out = np.empty((len(kernel.FIELDS), n, paths))
-    overhead = site.cooling_overhead
-    kernel.fixed_days(as_kernel(spec.efficiency_jth, (cohorts,)),
-                      *(as_kernel(x[:, 0], (cohorts,)) for x in (spec.ths_per_unit, spec.mw_per_unit)),
-                      as_kernel(plan.mine, (cohorts,), np.int64), as_kernel(working, np.shape(working)),
-                      as_kernel(~np.asarray(offline, dtype=bool), (n,)),
-                      as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)),
-                      as_kernel(price_usd_per_mwh, (1, paths)), -1 if site.curtailment.policy == "economic" else cohorts,
-                      float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead),
-                      1 + overhead, units.HOURS_PER_DAY, out)
+    head, tail, out = _arguments(kernel, plan, hashprice_usd_per_ph_day, working, offline, tax_usd_per_mwh)
+    k = -1 if plan.site.curtailment.policy == "economic" else len(plan.mine)
+    kernel.fixed_days(*head, merit_order.kernel_array(price_usd_per_mwh, (1, np.shape(hashprice_usd_per_ph_day)[1])),
+                      k, *tail, units.HOURS_PER_DAY, out)
     return dict(zip(kernel.FIELDS, out))

@@ -66,7 +66,10 @@ def efficiency_threshold_jth(hashprice_usd_per_ph_day: np.ndarray, all_in_usd_pe
 
 def threshold_value(hashprice_usd_per_ph_day: np.ndarray, pool_fee: float) -> np.ndarray:
     """The numerator of :func:`efficiency_threshold_jth`: ``hashprice / 1,000 × (1 − fee) × 10⁶``."""
-    return np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS * (1 - pool_fee) * units.W_PER_MW
+    value = np.asarray(hashprice_usd_per_ph_day) / units.THS_PER_PHS
+    value *= 1 - pool_fee  # in place: the same operations in the same order, one array
+    value *= units.W_PER_MW
+    return value
 
 
 def economic_count(hashprice_usd_per_ph_day: np.ndarray, price_usd_per_mwh: np.ndarray, tax_usd_per_mwh: float,

@@ -30,6 +30,7 @@ cuts a block to the days in which no cohort can retire: :class:`simulator.block.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -82,6 +83,11 @@ class SitePlan:
     demand_response_credit_usd: float | None = None
     """The demand-response programme's availability payment per day [USD] (None without one)."""
 
+    @functools.cached_property
+    def kernel_cohorts(self) -> tuple:
+        """The one-pass kernels' cohort arguments (:func:`simulator.index_block.cohort_arguments`), made once."""
+        return index_block.cohort_arguments(self)
+
 
 @dataclass
 class SiteState:
@@ -91,6 +97,9 @@ class SiteState:
     hourly_price: np.ndarray | None
     price_state: object = None
     price_block: np.ndarray | None = None
+    hour_terms: tuple | None = None
+    """The index model's price block as :meth:`simulator.market.power.IndexPowerModel.hour_terms` (None: drawn as
+    ``price_block``, or a fixed price)."""
     price_streams: PathStreams | None = None
     common: PathStreams | None = None
     dr_streams: PathStreams | None = None
@@ -250,24 +259,29 @@ def _block_prices(plan: SitePlan, state: SiteState, day0: int, n: int, days: int
                   terms: bool = False) -> tuple[np.ndarray, tuple | None]:
     """The block's hourly prices ``(n, 24 or 1, P)`` [USD/MWh] and None; the index model draws
     :data:`POWER_BLOCK_DAYS` at a time, at day ``30k``. ``state.hourly_price`` is left at the last day's.
-    With ``terms``, a block that is a whole price block of the index model returns the memory of a day's prices
-    ``(1, 24, P)`` and :meth:`simulator.market.power.IndexPowerModel.hour_terms` instead: the one-pass kernel
-    writes each day's there in turn, the last day's left (:mod:`simulator.index_block`; a later block of the
-    same price block never comes, so the block's prices are not kept)."""
+    With ``terms``, the index model's price block (from its first day) is drawn as
+    :meth:`simulator.market.power.IndexPowerModel.hour_terms`, kept in ``state.hour_terms``, and each block of it
+    returns the memory of a day's prices ``(1, 24, P)`` and its days of the terms
+    (:meth:`~simulator.market.power.IndexPowerModel.hour_terms_of_days`) instead: the one-pass kernel writes each
+    day's prices there in turn, the last day's left (:mod:`simulator.index_block`; the prices are not kept)."""
     if plan.prices is None:
         return np.broadcast_to(state.hourly_price, (n,) + state.hourly_price.shape), None
     i = day0 % POWER_BLOCK_DAYS
-    if terms and i == 0 and n == min(POWER_BLOCK_DAYS, days - day0) and hasattr(plan.prices, "hour_terms"):
-        hour_terms, state.price_state = plan.prices.hour_terms(state.price_state, day0, n, state.price_streams,
-                                                               state.common)
-        day = (1, units.HOURS_PER_DAY, len(state.price_streams.path_ids))
-        state.price_block = price_block_memory(state.price_block if day0 else None, day)
-        state.hourly_price = state.price_block[0]
-        return state.price_block, hour_terms
     if i == 0:
-        state.price_block, state.price_state = plan.prices.block(
-            state.price_state, day0, min(POWER_BLOCK_DAYS, days - day0), state.price_streams, state.common,
-            out=state.price_block if day0 else None)
+        state.hour_terms = None
+        if terms and hasattr(plan.prices, "hour_terms"):
+            state.hour_terms, state.price_state = plan.prices.hour_terms(
+                state.price_state, day0, min(POWER_BLOCK_DAYS, days - day0), state.price_streams, state.common)
+            day = (1, units.HOURS_PER_DAY, len(state.price_streams.path_ids))
+            state.price_block = price_block_memory(state.price_block if day0 else None, day)
+            state.hourly_price = state.price_block[0]
+        else:
+            state.price_block, state.price_state = plan.prices.block(
+                state.price_state, day0, min(POWER_BLOCK_DAYS, days - day0), state.price_streams, state.common,
+                out=state.price_block if day0 else None)
+    if state.hour_terms is not None:  # the price block's days computed where the one pass reads them
+        assert terms, "a price block drawn as terms is computed by the one pass alone"
+        return state.price_block, plan.prices.hour_terms_of_days(state.hour_terms, i, n)
     state.hourly_price = state.price_block[i + n - 1]
     return state.price_block[i:i + n], None
 
@@ -389,8 +403,7 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     if _all_plus_zero(hosted_mw) and _all_plus_zero(hpc_mw) and not np.isnan(capacity).any():
         hosting_share = hpc_share = np.zeros(n)  # mw_shares(C, +0.0, +0.0) is (+0.0, +0.0) for every C but NaN
     else:
-        shares = np.array([finance_segments.mw_shares(c, h, x) for c, h, x in zip(capacity, hosted_mw, hpc_mw)])
-        hosting_share, hpc_share = shares.reshape(n, 2).T
+        hosting_share, hpc_share = finance_segments.mw_shares_of_days(capacity, hosted_mw, hpc_mw).T
     revenue = None if hosting_revenue_usd is None else np.where(offline, 0.0, hosting_revenue_usd)
     return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share,
                 site_mw=(capacity, hosted_mw, hpc_mw), hosting_revenue_usd=revenue,

@@ -112,10 +112,12 @@ def test_a_block_in_one_pass_is_the_segment_forms_bits(case, paths, n, tax, spie
         forms.append(_blocks(case, paths, n, tax, seed=paths + n))
     (a, state_a), (b, state_b) = forms
     assert spied[0] == len(b)
-    whole = sum(day0 % 30 == 0 and m == min(30, case[3] - day0) for day0, m in block_starts(case[3], n))
-    if case[0].startswith("fixed"):  # one price row: nothing drawn
-        whole = 0
-    assert spied[1] == whole and (whole > 0 or n < 30 or case[0].startswith("fixed"))  # a whole price block draws
+    # every block of an index site computes its prices in the pass, a price block cut in blocks too (from the
+    # terms drawn on its first day); a fixed price's one row: nothing drawn
+    drawn = 0 if case[0].startswith("fixed") else len(b)
+    assert spied[1] == drawn and (drawn > 0 or case[0].startswith("fixed"))
+    if not case[0].startswith("fixed"):
+        assert any(day0 % 30 and m < 30 for day0, m in block_starts(case[3], n)) == (n < 30)  # cut price blocks run
     for j, (x, y) in enumerate(zip(a, b)):
         _same_flows(x, y, f"{case[0]} block {j}")
     assert_same_bits(state_a.hourly_price, state_b.hourly_price, "hourly price left")
@@ -333,6 +335,28 @@ def test_the_opex_split_without_hosting_or_hpc_is_mw_shares(capacity, hpc):
         assert_same_bits(got["site_opex_hosting_usd"], opex * shares[:, 0], "hosting opex")
         assert_same_bits(got["site_opex_hpc_usd"], opex * shares[:, 1], "hpc opex")
     assert site_block_module._all_plus_zero(hpc_mw) == (hpc == [0.0] * 4 and not np.signbit(hpc_mw).any())
+
+
+def test_the_days_mw_shares_are_mw_shares_floats():
+    """The opex split's MW shares of a block's days in one numpy pass are :func:`mw_shares`' Python floats, bit for
+    bit, over every combination of special capacities, hosted and HPC MW (−0.0, NaN, ±inf, negative, tiny, above
+    the capacity), and through :func:`_site_costs` with HPC and hosted MW."""
+    from simulator.finance.segments import mw_shares, mw_shares_of_days
+
+    special = [0.0, -0.0, 1e-300, 5.0, 60.0, 70.0, -3.0, np.inf, -np.inf, np.nan]
+    c, h, x = (a.ravel() for a in np.meshgrid(special, special, special, indexing="ij"))
+    got = mw_shares_of_days(c, h, x)
+    want = np.array([mw_shares(*v) for v in zip(c.tolist(), h.tolist(), x.tolist())])
+    assert_same_bits(got, want, "mw shares")
+    plan = _random_plan(2, "economic", 0.05)[0]
+    plan = dataclasses.replace(plan, capacity_mw=np.array([60.0, 60.0, 0.0, 60.0]),
+                               site=plan.site.model_copy(update={"opex_usd_per_mw_year": 40000.0}))
+    hpc_mw = np.array([0.0, 70.0, 5.0, 25.0])
+    got = site_block_module._site_costs(plan, 0, 4, np.zeros(4, dtype=bool), hpc_mw, None)
+    opex = 40000.0 * plan.capacity_mw / 365
+    shares = np.array([mw_shares(a, 0.0, b) for a, b in zip(plan.capacity_mw.tolist(), hpc_mw.tolist())])
+    assert_same_bits(got["site_opex_hpc_usd"], opex * shares[:, 1], "hpc opex")
+    assert got["site_opex_hpc_usd"][1] == opex[1] and 0 < got["site_opex_hpc_usd"][3] < opex[3]
 
 
 def test_a_fixed_site_never_spends_the_numpy_budget(monkeypatch):

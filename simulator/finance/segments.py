@@ -32,6 +32,27 @@ def mw_shares(capacity_mw: float, hosting_mw: float, hpc_mw: float) -> tuple[flo
     return hosting / capacity_mw, hpc / capacity_mw
 
 
+def mw_shares_of_days(capacity_mw: np.ndarray, hosting_mw: np.ndarray, hpc_mw: np.ndarray) -> np.ndarray:
+    """:func:`mw_shares` of each day ``(n,)``, as ``(n, 2)`` (hosting, HPC): its floats, with its Python
+    ``min``/``max`` (``max(a, b)`` is ``b if b > a else a``, NaNs and −0.0 kept where it keeps them) as
+    ``np.where`` selections, and (0, 0) where ``capacity ≤ 0``.
+
+    >>> mw_shares_of_days(np.array([100.0, 0.0]), np.array([30.0, 5.0]), np.array([80.0, 1.0])).tolist()
+    [[0.2, 0.8], [0.0, 0.0]]
+    """
+    capacity_mw, hosting_mw, hpc_mw = (np.asarray(x, dtype=float) for x in (capacity_mw, hosting_mw, hpc_mw))
+    with np.errstate(invalid="ignore"):  # inf − inf and inf / inf: NaN, as Python's floats give it, unwarned
+        hpc = np.where(0.0 > hpc_mw, 0.0, hpc_mw)
+        hpc = np.where(capacity_mw < hpc, capacity_mw, hpc)
+        room = capacity_mw - hpc
+        hosting = np.where(0.0 > hosting_mw, 0.0, hosting_mw)
+        hosting = np.where(room < hosting, room, hosting)
+        out = np.zeros((len(capacity_mw), 2))
+        on = ~(capacity_mw <= 0)
+        out[on, 0], out[on, 1] = hosting[on] / capacity_mw[on], hpc[on] / capacity_mw[on]
+    return out
+
+
 def revenue_shares(mining_usd, hosting_usd, hpc_usd, allocation: str):
     """(mining, hosting, HPC) fractions of a shared cost, per path; they sum to 1.
 

@@ -626,11 +626,20 @@ class IndexPowerModel:
         draws the hours' own from the position, where a probability above 0 can use them."""
         kernel = PRICE_KERNEL.for_call(n_days * HOURS_PER_DAY * streams.paths, _NUMPY_BLOCK_COST)
         _, base, after, start = self._daily(state, day0, n_days, streams, common, kernel, all_draws=False)
-        months = self.months(day0, n_days)  # shape_of_days' and probabilities_of_days' tables, their months once
-        return (base, *(np.ascontiguousarray(table[:, months].T, dtype=float)
-                        for table in (self._shape_table, self.spike_table, self.negative_table)),
+        return (base, *(np.ascontiguousarray(x, dtype=float)
+                        for x in (self.shape_of_days(day0, n_days), *self.probabilities_of_days(day0, n_days))),
                 *streams.philox_key, start, DRAWS_PER_DAY, _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh,
                 self.negative_usd_per_mwh, self.floor_usd_per_mwh, self.cap_usd_per_mwh), after
+
+    @staticmethod
+    def hour_terms_of_days(terms: tuple, i: int, n: int) -> tuple:
+        """Days ``i … i + n − 1`` of a block's :meth:`hour_terms`: the rows of its per-day arrays (base, shape,
+        spike and negative probabilities) and the position of day ``i``'s first draw (``i`` days of
+        :data:`DRAWS_PER_DAY` on); the caller computes those days' prices as the block's own, from the same
+        terms (a block of days cut in two by the engine draws its prices once, as a whole block does)."""
+        base, shape, p, q, path_words, key0, key1, seed_high, start, per_day, *constants = terms
+        return (base[i:i + n], shape[i:i + n], p[i:i + n], q[i:i + n], path_words, key0, key1, seed_high,
+                start + i * per_day, per_day, *constants)
 
     def _simulate(self, state: IndexPowerState, day0: int, n_days: int, streams: PathStreams,
                   common: PathStreams | None, out: np.ndarray | None = None):
