@@ -1,0 +1,204 @@
+"""The close's share price for ``valuation.method: nav``, compiled: the strike, the firm value, Merton's call,
+the traded price and the equity's returns in four passes over the paths.
+
+The numpy steps are the reference and stay where they are (:meth:`simulator.finance.ledger.Ledger._strike`,
+``_firm_value``, :func:`simulator.finance.structural.share_value`, ``close_day``'s traded price and ring,
+:meth:`simulator.finance.equity_returns.EquityReturns.track`); their compiled forms are already proved to be
+the same floats (:func:`simulator.finance.firm_value_kernel.convertible_strike` and ``nav_firm_value``,
+:mod:`simulator.finance.valuation_kernel`). The passes here do those forms' IEEE operations in their order
+on each path, only without the arrays between them:
+
+* :func:`value_pass`: the diluted shares with each convertible's if-converted shares (in book order, ``+ 0.0``
+  on the paths out of the money when one path is in), the face ``F = Σ F_i`` (an in-the-money convertible's
+  face taken as ``+0.0``, the value ``convertible_strike`` writes) and ``Σ F_i T_i`` from ``+0.0`` over the
+  instruments (the arrears first), the NAV method's assets ``V`` and BTC-linked part (once every HPC contract is
+  signed, each project's expected value read from its tables by the path's age as ``contract_value`` reads it,
+  summed from +0.0 in project order), the trailing volatility
+  ``sqrt(max(M₂, 0) / 89 × 365)`` (or the model's before 90 returns), then ``prepare``'s NAV, NAV per share,
+  ``V + G``, ``F``, ``T``, ``σ_V``, ``σ_V √T``, the masked ratio ``V/F`` and ``−rT``.
+* numpy's ``log`` of the ratio and ``exp(−rT)`` (numpy's SIMD loops, not the C library's), then
+  :func:`moneyness_pass`: ``d₁``, ``d₂`` into one ``(2, paths)`` block, which scipy's ``ndtr`` takes in one call
+  (an elementwise ufunc: each element the double it gets alone).
+* :func:`price_pass`: Merton's equity times the equity multiple per diluted share, the traded price
+  (``price`` where the path is alive and ``price ≥`` the smallest traded price, else ``+0.0``), its ring row,
+  the equity value ``S × shares`` and the returns' ratios ``P_t / P_{t−1}``, ``S_t / S_{t−1}`` (1.0 unless both
+  prices were above 0 both days).
+* numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
+  :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
+
+Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
+fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a run's closes pay for it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from simulator import numba_cache
+from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
+from simulator.kernel_math import clip, maximum, minimum
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+#: Rows of :func:`value_pass`'s scalars.
+RECEIVABLE, CARRIED, OTHER_LIABILITIES, MIN_VOL, LONG_RUN, EXCESS, DECAY, MIN_YEARS, OPEN_ENDED, RATE, VOL_READY, \
+    MODEL_VOL, VOL_DAYS, DAYS_PER_YEAR, MIN_TRADED, DAY = range(16)
+SCALARS = 16
+#: Rows of the work table ``(WORK_ROWS, paths)``.
+NAV, NAV_PER_SHARE, VALUE, FACE, T, SIGMA, SD, RATIO, MINUS_RT, DILUTED, LOG_RATIO, DISCOUNT, D1, D2, N1, N2, \
+    PRICE_RATIO, SHARE_RATIO, X, Y = range(20)
+WORK_ROWS = 20
+#: Columns of the contracts' terms ``(projects, 4)``: the lease rate factor is 1 (GPU cloud), the discount
+#: ``(1 + ρ)^{−τ}``, the building capex left and the GPU capex (:meth:`~simulator.finance.contracts.ContractValuer.day_terms`).
+UNIT_FACTOR, CONTRACT_DISCOUNT, BUILD_LEFT, GPU_CAPEX = range(4)
+#: Rows of the premium's table ``(5, paths)``: day 0's ``G₀``, ``V₀``, ``w₀``, ``P₀``, ``m₀``.
+INTANGIBLE0, ASSETS0, LINKED0, PRICE0, MULTIPLE0 = range(5)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, cash, treasury, pledged, deferred,
+               fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price,
+               table, limits, terms, m2, premium, price, scalars, work, status):
+    """The first pass (module docstring) into ``work``'s rows ``NAV`` … ``DILUTED``. ``faces`` ``(1 + books,
+    paths)``: the arrears, then each book's balance; ``years`` its rows read where ``year_scalars[i]`` is NaN,
+    else that one number for every path; ``conv`` ``(convertibles, 4)``: the book's row, its conversion price
+    ``K``, cap price and whether it has a cap; ``pledged`` ``(BTC-backed books, paths)``, ``deferred``
+    ``(projects, paths)``; ``premium`` ``(5, paths)``. The HPC projects' values are ``hpc_values``' rows
+    ``(projects, paths)`` or, with ``hpc_values`` empty, each signed contract's expected value computed here
+    (:func:`simulator.finance.firm_value_kernel.contract_value`'s operations). Returns False, with ``status`` the project and the largest age, when a
+    project's tables do not reach a path's age (nothing written: the caller extends them and calls again)."""
+    rows, paths = faces.shape
+    day = scalars[DAY]
+    for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's test of its tables)
+        max_age = 0
+        for p in range(paths):
+            if completed[j, p] <= day:
+                age = np.intp(day - completed[j, p])
+                if age > max_age:
+                    max_age = age
+        if not max_age < limits[j, 0]:
+            status[0], status[1] = j, max_age
+            return False
+    k = conv.shape[0]
+    some = np.zeros(k, dtype=np.bool_)  # (a convertible in the money on some path: the others add + 0.0)
+    for c in range(k):
+        i, strike = int(conv[c, 0]), conv[c, 1]
+        for p in range(paths):
+            if faces[i, p] > 0 and last_share_price[p] > strike:
+                some[c] = True
+                break
+    receivable, carried, other = scalars[RECEIVABLE], scalars[CARRIED], scalars[OTHER_LIABILITIES]
+    min_vol, long_run, excess, decay = scalars[MIN_VOL], scalars[LONG_RUN] != 0.0, scalars[EXCESS], scalars[DECAY]
+    min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
+    vol_ready, model_vol = scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
+    vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
+    for p in range(paths):
+        diluted = diluted_in[p]
+        s_prev = last_share_price[p]
+        face, weighted = 0.0, 0.0  # (numpy's sum over rows starts from +0.0)
+        for i in range(rows):
+            f_i = faces[i, p]
+            for c in range(k):  # (a few convertibles at most)
+                if int(conv[c, 0]) == i and some[c]:
+                    strike = conv[c, 1]
+                    if f_i > 0 and s_prev > strike:
+                        offset = 0.0
+                        if conv[c, 3] != 0.0:
+                            gain = minimum(s_prev, conv[c, 2]) - strike
+                            offset = clip(gain / s_prev if s_prev > strike and s_prev > 0 else 0.0, 0.0, 1.0)
+                        diluted = diluted + f_i / strike * (1 - offset)
+                        f_i = 0.0
+                    else:
+                        diluted = diluted + 0.0
+            y = year_scalars[i]
+            if y != y:
+                y = years[i, p]
+            face += f_i
+            weighted += f_i * y
+        btc_pledged = 0.0
+        for i in range(pledged.shape[0]):
+            btc_pledged += pledged[i, p]
+        btc_usd = (treasury[p] + btc_pledged + receivable) * price[p]
+        deferred_usd = 0.0
+        for j in range(deferred.shape[0]):
+            deferred_usd += deferred[j, p]
+        liquid = cash[p] + btc_usd + carried - other - deferred_usd
+        operations = fleet[p] + (site_book[p] + site_progress[p]) * (1 - site_hpc_share[p])
+        hpc = 0.0
+        for j in range(hpc_values.shape[0]):
+            hpc += hpc_values[j, p]
+        for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's value of the path)
+            done = completed[j, p] <= day
+            age = min(np.intp(day - completed[j, p]), limits[j, 1] - 1) if done else 0
+            f_j = 1.0 if terms[j, UNIT_FACTOR] != 0.0 else factor[j, p]
+            pv = f_j * table[3 * j, age] - power_price[j, p] * table[3 * j + 1, age] - table[3 * j + 2, age]
+            if done:
+                hpc += 0.0 if ended[j, p] else pv
+            else:
+                hpc += pv * terms[j, CONTRACT_DISCOUNT] - terms[j, BUILD_LEFT] - terms[j, GPU_CAPEX]
+        v = liquid + operations + hpc
+        linked = btc_usd + operations
+        btc_vol = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year) if vol_ready else model_vol
+        t_w = weighted / face if face > 0 else open_ended
+        w = linked / v if v > 0 else 0.0
+        sigma = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol)
+        nav = v - face
+        work[NAV, p] = nav
+        work[NAV_PER_SHARE, p] = nav / diluted if diluted > 0 else 0.0
+        w0 = clip(premium[LINKED0, p], 0.0, 1.0)
+        scale = w0 * (price[p] / premium[PRICE0, p]) + 1.0 - w0
+        g0 = premium[INTANGIBLE0, p]
+        g = excess * v + (g0 - excess * premium[ASSETS0, p]) * scale * decay if long_run else g0 * scale
+        vm = v + g
+        f = maximum(face, 0.0)
+        t = maximum(t_w, min_years)
+        work[VALUE, p], work[FACE, p], work[T, p], work[SIGMA, p] = vm, f, t, sigma
+        work[SD, p] = sigma * math.sqrt(t)
+        if vm > 0 and f > 0:
+            work[RATIO, p] = vm / f
+        else:
+            work[RATIO, p] = 1.0 / (f if f > 0 else 1.0)
+        work[MINUS_RT, p] = -rate * t
+        work[DILUTED, p] = diluted
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def moneyness_pass(work, rate):
+    """``d₁`` and ``d₂ = d₁ − σ√T`` into ``work``'s rows ``D1``, ``D2`` from numpy's ``log(V/F)`` (row ``LOG_RATIO``)."""
+    for p in range(work.shape[1]):
+        s, sd = work[SIGMA, p], work[SD, p]
+        d = (work[LOG_RATIO, p] + (rate + 0.5 * (s * s)) * work[T, p]) / sd
+        work[D1, p], work[D2, p] = d, d - sd
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def price_pass(work, premium, scalars, alive, shares, btc_price, last_share_price, last_btc_price, last_positive,
+               ring_row, state, positive, ok):
+    """The price per diluted share from scipy's ``N(d₁)``, ``N(d₂)`` and numpy's ``exp(−rT)``; into ``state``'s
+    rows: the NAV and NAV per share (copied), the traded price, the equity value, the traded price again and
+    the BTC price (the returns' next "yesterday"); the traded price into ``ring_row``; the returns' ratios into
+    ``work``'s rows ``PRICE_RATIO``, ``SHARE_RATIO``, today's mask of prices above 0 into ``positive`` and the
+    returns' mask into ``ok``."""
+    long_run, decay, min_traded = scalars[LONG_RUN] != 0.0, scalars[DECAY], scalars[MIN_TRADED]
+    for p in range(work.shape[1]):
+        v, f = work[VALUE, p], work[FACE, p]
+        if v > 0:
+            equity = maximum(v * work[N1, p] - f * work[DISCOUNT, p] * work[N2, p], 0.0) if f > 0 else v
+        else:
+            equity = 0.0
+        m0 = premium[MULTIPLE0, p]
+        m = 1.0 + (m0 - 1.0) * decay if long_run else m0
+        diluted = work[DILUTED, p]
+        price = equity * m / diluted if diluted > 0 else 0.0
+        traded = price if alive[p] and price >= min_traded else 0.0
+        state[0, p], state[1, p] = work[NAV, p], work[NAV_PER_SHARE, p]
+        state[2, p], state[3, p], state[4, p], state[5, p] = traded, traded * shares[p], traded, btc_price[p]
+        ring_row[p] = traded
+        up = traded > 0 and btc_price[p] > 0
+        both = up and last_positive[p]
+        positive[p], ok[p] = up, both
+        work[PRICE_RATIO, p] = btc_price[p] / last_btc_price[p] if both else 1.0
+        work[SHARE_RATIO, p] = traded / last_share_price[p] if both else 1.0
