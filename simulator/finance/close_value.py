@@ -119,7 +119,7 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
     c = L.contracts
     if c.all_signed(day):  # each contract's value in the pass, from its tables (contracts.py)
         hpc, terms = s.no_values, s.terms
-        for j in range(len(c.projects)):
+        for j in range(len(c.projects) if c.waiting else 0):  # (every path completed: the terms are not read)
             terms[j, k.CONTRACT_DISCOUNT:] = c.day_terms(j, day)
         completed, ended, factor, power_price = c.completed_day, c.ended, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh
     else:  # (an unsigned project at book value: the ledger's values)

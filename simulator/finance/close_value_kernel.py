@@ -94,74 +94,94 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
     min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
     vol_ready, model_vol = scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
     vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
+    # Each path's sums over instruments, books and projects, a row at a time into rows of ``work`` the later
+    # passes write over (the same additions per path, in the same order, from +0.0).
+    # (rows the last loop reads and never writes, so that it runs as vector code: D1 … SHARE_RATIO are free here)
+    dil, face_sum, weighted_sum = work[DILUTED], work[N2], work[PRICE_RATIO]
+    pledged_sum, deferred_sum, hpc_sum = work[D1], work[D2], work[N1]
     for p in range(paths):
-        diluted = diluted_in[p]
-        s_prev = last_share_price[p]
-        face, weighted = 0.0, 0.0  # (numpy's sum over rows starts from +0.0)
-        for i in range(rows):
-            f_i = faces[i, p]
-            for c in range(k):  # (a few convertibles at most)
-                if int(conv[c, 0]) == i and some[c]:
-                    strike = conv[c, 1]
-                    if f_i > 0 and s_prev > strike:
-                        offset = 0.0
-                        if conv[c, 3] != 0.0:
-                            gain = minimum(s_prev, conv[c, 2]) - strike
-                            offset = clip(gain / s_prev if s_prev > strike and s_prev > 0 else 0.0, 0.0, 1.0)
-                        diluted = diluted + f_i / strike * (1 - offset)
-                        f_i = 0.0
-                    else:
-                        diluted = diluted + 0.0
-            y = year_scalars[i]
-            if y != y:
-                y = years[i, p]
-            face += f_i
-            weighted += f_i * y
-        btc_pledged = 0.0
-        for i in range(pledged.shape[0]):
-            btc_pledged += pledged[i, p]
-        btc_usd = (treasury[p] + btc_pledged + receivable) * price[p]
-        deferred_usd = 0.0
-        for j in range(deferred.shape[0]):
-            deferred_usd += deferred[j, p]
-        liquid = cash[p] + btc_usd + carried - other - deferred_usd
-        operations = fleet[p] + (site_book[p] + site_progress[p]) * (1 - site_hpc_share[p])
-        hpc = 0.0
-        for j in range(hpc_values.shape[0]):
-            hpc += hpc_values[j, p]
-        for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's value of the path)
+        dil[p] = diluted_in[p]
+        face_sum[p], weighted_sum[p] = 0.0, 0.0
+        pledged_sum[p], deferred_sum[p], hpc_sum[p] = 0.0, 0.0, 0.0
+    for i in range(rows):
+        y = year_scalars[i]
+        c = -1
+        for cc in range(k):  # (a few convertibles at most)
+            if int(conv[cc, 0]) == i and some[cc]:
+                c = cc
+        if c >= 0:  # the if-converted test (firm_value_kernel.convertible_strike) and the sums
+            strike, cap, has_cap = conv[c, 1], conv[c, 2], conv[c, 3] != 0.0
+            for p in range(paths):
+                f_i, s_prev = faces[i, p], last_share_price[p]
+                if f_i > 0 and s_prev > strike:
+                    offset = 0.0
+                    if has_cap:
+                        gain = minimum(s_prev, cap) - strike
+                        offset = clip(gain / s_prev if s_prev > strike and s_prev > 0 else 0.0, 0.0, 1.0)
+                    dil[p] = dil[p] + f_i / strike * (1 - offset)
+                    f_i = 0.0
+                else:
+                    dil[p] = dil[p] + 0.0
+                face_sum[p] += f_i
+                weighted_sum[p] += f_i * (y if y == y else years[i, p])
+        elif y == y:
+            for p in range(paths):
+                face_sum[p] += faces[i, p]
+                weighted_sum[p] += faces[i, p] * y
+        else:
+            for p in range(paths):
+                face_sum[p] += faces[i, p]
+                weighted_sum[p] += faces[i, p] * years[i, p]
+    for i in range(pledged.shape[0]):
+        for p in range(paths):
+            pledged_sum[p] += pledged[i, p]
+    for j in range(deferred.shape[0]):
+        for p in range(paths):
+            deferred_sum[p] += deferred[j, p]
+    for j in range(hpc_values.shape[0]):
+        for p in range(paths):
+            hpc_sum[p] += hpc_values[j, p]
+    for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's value of each path)
+        last, unit_factor = limits[j, 1] - 1, terms[j, UNIT_FACTOR] != 0.0
+        discount, build_left, gpu_capex = terms[j, CONTRACT_DISCOUNT], terms[j, BUILD_LEFT], terms[j, GPU_CAPEX]
+        revenue, power, fixed = table[3 * j], table[3 * j + 1], table[3 * j + 2]
+        for p in range(paths):
             done = completed[j, p] <= day
-            age = min(np.intp(day - completed[j, p]), limits[j, 1] - 1) if done else 0
-            f_j = 1.0 if terms[j, UNIT_FACTOR] != 0.0 else factor[j, p]
-            pv = f_j * table[3 * j, age] - power_price[j, p] * table[3 * j + 1, age] - table[3 * j + 2, age]
+            age = min(np.intp(day - completed[j, p]), last) if done else 0
+            f_j = 1.0 if unit_factor else factor[j, p]
+            pv = f_j * revenue[age] - power_price[j, p] * power[age] - fixed[age]
             if done:
-                hpc += 0.0 if ended[j, p] else pv
+                hpc_sum[p] += 0.0 if ended[j, p] else pv
             else:
-                hpc += pv * terms[j, CONTRACT_DISCOUNT] - terms[j, BUILD_LEFT] - terms[j, GPU_CAPEX]
-        v = liquid + operations + hpc
+                hpc_sum[p] += pv * discount - build_left - gpu_capex
+    nav_row, nav_share_row, value_row, face_row = work[NAV], work[NAV_PER_SHARE], work[VALUE], work[FACE]
+    t_row, sigma_row, sd_row, ratio_row, minus_rt_row = work[T], work[SIGMA], work[SD], work[RATIO], work[MINUS_RT]
+    intangible0, assets0, linked0, price0 = premium[INTANGIBLE0], premium[ASSETS0], premium[LINKED0], premium[PRICE0]
+    for p in range(paths):
+        diluted, face, weighted = dil[p], face_sum[p], weighted_sum[p]
+        btc_usd = (treasury[p] + pledged_sum[p] + receivable) * price[p]
+        liquid = cash[p] + btc_usd + carried - other - deferred_sum[p]
+        operations = fleet[p] + (site_book[p] + site_progress[p]) * (1 - site_hpc_share[p])
+        v = liquid + operations + hpc_sum[p]
         linked = btc_usd + operations
         btc_vol = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year) if vol_ready else model_vol
         t_w = weighted / face if face > 0 else open_ended
         w = linked / v if v > 0 else 0.0
         sigma = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol)
         nav = v - face
-        work[NAV, p] = nav
-        work[NAV_PER_SHARE, p] = nav / diluted if diluted > 0 else 0.0
-        w0 = clip(premium[LINKED0, p], 0.0, 1.0)
-        scale = w0 * (price[p] / premium[PRICE0, p]) + 1.0 - w0
-        g0 = premium[INTANGIBLE0, p]
-        g = excess * v + (g0 - excess * premium[ASSETS0, p]) * scale * decay if long_run else g0 * scale
+        nav_row[p] = nav
+        nav_share_row[p] = nav / diluted if diluted > 0 else 0.0
+        w0 = clip(linked0[p], 0.0, 1.0)
+        scale = w0 * (price[p] / price0[p]) + 1.0 - w0
+        g0 = intangible0[p]
+        g = excess * v + (g0 - excess * assets0[p]) * scale * decay if long_run else g0 * scale
         vm = v + g
         f = maximum(face, 0.0)
         t = maximum(t_w, min_years)
-        work[VALUE, p], work[FACE, p], work[T, p], work[SIGMA, p] = vm, f, t, sigma
-        work[SD, p] = sigma * math.sqrt(t)
-        if vm > 0 and f > 0:
-            work[RATIO, p] = vm / f
-        else:
-            work[RATIO, p] = 1.0 / (f if f > 0 else 1.0)
-        work[MINUS_RT, p] = -rate * t
-        work[DILUTED, p] = diluted
+        value_row[p], face_row[p], t_row[p], sigma_row[p] = vm, f, t, sigma
+        sd_row[p] = sigma * math.sqrt(t)
+        ratio_row[p] = vm / f if vm > 0 and f > 0 else 1.0 / (f if f > 0 else 1.0)
+        minus_rt_row[p] = -rate * t
     return True
 
 

@@ -82,6 +82,11 @@ class ContractValuer:
         if np.count_nonzero(lease_ended):  # (else |= leaves every flag as it is)
             self.ended |= lease_ended
 
+    @property
+    def waiting(self) -> bool:
+        """Whether some project on some path is not completed yet (its value then reads :meth:`day_terms`)."""
+        return self._waiting > 0
+
     def signed(self, day: int) -> np.ndarray:
         """Projects whose contract is signed by ``day`` ``(projects,)``."""
         return self.signed_day <= day
