@@ -66,14 +66,13 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
     else that one number for every path; ``conv`` ``(convertibles, 4)``: the book's row, its conversion price
     ``K``, cap price and whether it has a cap; ``pledged`` ``(BTC-backed books, paths)``, ``deferred``
     ``(projects, paths)``; ``premium`` ``(5, paths)``. The HPC projects' values are ``hpc_values``' rows
-    ``(projects, paths)`` or, with ``hpc_values`` empty, each signed contract's expected value computed here
-    (:func:`simulator.finance.firm_value_kernel.contract_value`'s operations). Returns False, with ``status`` the project and the largest age, when a
+    ``(projects, paths)`` or, with ``hpc_values`` empty, each signed contract's expected value
+    (:func:`_contract_sums`). Returns False, with ``status`` the project and the largest age, when a
     project's tables do not reach a path's age (nothing written: the caller extends them and calls again)."""
-    rows, paths = faces.shape
     day = scalars[DAY]
     for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's test of its tables)
         max_age = 0
-        for p in range(paths):
+        for p in range(completed.shape[1]):
             if completed[j, p] <= day:
                 age = np.intp(day - completed[j, p])
                 if age > max_age:
@@ -81,35 +80,36 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
         if not max_age < limits[j, 0]:
             status[0], status[1] = j, max_age
             return False
-    k = conv.shape[0]
-    some = np.zeros(k, dtype=np.bool_)  # (a convertible in the money on some path: the others add + 0.0)
-    for c in range(k):
-        i, strike = int(conv[c, 0]), conv[c, 1]
-        for p in range(paths):
-            if faces[i, p] > 0 and last_share_price[p] > strike:
-                some[c] = True
-                break
-    receivable, carried, other = scalars[RECEIVABLE], scalars[CARRIED], scalars[OTHER_LIABILITIES]
-    min_vol, long_run, excess, decay = scalars[MIN_VOL], scalars[LONG_RUN] != 0.0, scalars[EXCESS], scalars[DECAY]
-    min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
-    vol_ready, model_vol = scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
-    vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
-    # Each path's sums over instruments, books and projects, a row at a time into rows of ``work`` the later
-    # passes write over (the same additions per path, in the same order, from +0.0).
-    # (rows the last loop reads and never writes, so that it runs as vector code: D1 … SHARE_RATIO are free here)
+    # each path's sums over instruments, books and projects, a row at a time, into rows of ``work`` the later
+    # passes write over and the last loop reads only (D1 … SHARE_RATIO are free in this pass)
+    _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price, work)
+    _row_sums(pledged, work[D1])
+    _row_sums(deferred, work[D2])
+    _row_sums(hpc_values, work[N1])
+    _contract_sums(completed, ended, factor, power_price, table, limits, terms, day, work[N1])
+    _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work)
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price, work):
+    """The diluted shares (row ``DILUTED``), ``F = Σ F_i`` (row ``N2``) and ``Σ F_i T_i`` (row ``PRICE_RATIO``) from
+    +0.0 over the instruments in order, each convertible in the money on some path tested on every path
+    (:func:`simulator.finance.firm_value_kernel.convertible_strike`: its shares added, its face +0.0)."""
+    rows, paths = faces.shape
     dil, face_sum, weighted_sum = work[DILUTED], work[N2], work[PRICE_RATIO]
-    pledged_sum, deferred_sum, hpc_sum = work[D1], work[D2], work[N1]
-    for p in range(paths):
-        dil[p] = diluted_in[p]
-        face_sum[p], weighted_sum[p] = 0.0, 0.0
-        pledged_sum[p], deferred_sum[p], hpc_sum[p] = 0.0, 0.0, 0.0
+    dil[:] = diluted_in
+    face_sum[:] = 0.0
+    weighted_sum[:] = 0.0
     for i in range(rows):
-        y = year_scalars[i]
-        c = -1
-        for cc in range(k):  # (a few convertibles at most)
-            if int(conv[cc, 0]) == i and some[cc]:
-                c = cc
-        if c >= 0:  # the if-converted test (firm_value_kernel.convertible_strike) and the sums
+        y, c = year_scalars[i], -1
+        for cc in range(conv.shape[0]):  # (a few convertibles at most)
+            if int(conv[cc, 0]) == i:
+                for p in range(paths):  # (in the money on some path: the others add + 0.0)
+                    if faces[i, p] > 0 and last_share_price[p] > conv[cc, 1]:
+                        c = cc
+                        break
+        if c >= 0:
             strike, cap, has_cap = conv[c, 1], conv[c, 2], conv[c, 3] != 0.0
             for p in range(paths):
                 f_i, s_prev = faces[i, p], last_share_price[p]
@@ -132,32 +132,54 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
             for p in range(paths):
                 face_sum[p] += faces[i, p]
                 weighted_sum[p] += faces[i, p] * years[i, p]
-    for i in range(pledged.shape[0]):
-        for p in range(paths):
-            pledged_sum[p] += pledged[i, p]
-    for j in range(deferred.shape[0]):
-        for p in range(paths):
-            deferred_sum[p] += deferred[j, p]
-    for j in range(hpc_values.shape[0]):
-        for p in range(paths):
-            hpc_sum[p] += hpc_values[j, p]
-    for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's value of each path)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _row_sums(rows, out):
+    """``out ← Σ_i rows[i]`` from +0.0, row by row (numpy's sum over axis 0, Python's ``sum(…, zeros)``)."""
+    out[:] = 0.0
+    for i in range(rows.shape[0]):
+        for p in range(rows.shape[1]):
+            out[p] += rows[i, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _contract_sums(completed, ended, factor, power_price, table, limits, terms, day, out):
+    """Each signed contract's expected value added to ``out`` in project order
+    (:func:`simulator.finance.firm_value_kernel.contract_value`'s operations): ``PV(a)`` from project ``j``'s rows
+    ``3j … 3j + 2`` of ``table`` at the path's age (at most the tables' last entry, 0 once past the life) once
+    completed (0 once the lease ended), else ``PV(0)`` discounted less the capex left (``terms``' columns)."""
+    for j in range(completed.shape[0]):
         last, unit_factor = limits[j, 1] - 1, terms[j, UNIT_FACTOR] != 0.0
         discount, build_left, gpu_capex = terms[j, CONTRACT_DISCOUNT], terms[j, BUILD_LEFT], terms[j, GPU_CAPEX]
         revenue, power, fixed = table[3 * j], table[3 * j + 1], table[3 * j + 2]
-        for p in range(paths):
+        for p in range(completed.shape[1]):
             done = completed[j, p] <= day
             age = min(np.intp(day - completed[j, p]), last) if done else 0
             f_j = 1.0 if unit_factor else factor[j, p]
             pv = f_j * revenue[age] - power_price[j, p] * power[age] - fixed[age]
             if done:
-                hpc_sum[p] += 0.0 if ended[j, p] else pv
+                out[p] += 0.0 if ended[j, p] else pv
             else:
-                hpc_sum[p] += pv * discount - build_left - gpu_capex
+                out[p] += pv * discount - build_left - gpu_capex
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work):
+    """The NAV method's assets and BTC-linked part (``nav_firm_value``), the trailing volatility and ``prepare``'s
+    outputs with ``−rT``, per path, from the sums in ``work``'s rows ``DILUTED``, ``N2``, ``PRICE_RATIO``, ``D1``,
+    ``D2``, ``N1``."""
+    receivable, carried, other = scalars[RECEIVABLE], scalars[CARRIED], scalars[OTHER_LIABILITIES]
+    min_vol, long_run, excess, decay = scalars[MIN_VOL], scalars[LONG_RUN] != 0.0, scalars[EXCESS], scalars[DECAY]
+    min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
+    vol_ready, model_vol = scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
+    vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
+    dil, face_sum, weighted_sum = work[DILUTED], work[N2], work[PRICE_RATIO]
+    pledged_sum, deferred_sum, hpc_sum = work[D1], work[D2], work[N1]
     nav_row, nav_share_row, value_row, face_row = work[NAV], work[NAV_PER_SHARE], work[VALUE], work[FACE]
     t_row, sigma_row, sd_row, ratio_row, minus_rt_row = work[T], work[SIGMA], work[SD], work[RATIO], work[MINUS_RT]
     intangible0, assets0, linked0, price0 = premium[INTANGIBLE0], premium[ASSETS0], premium[LINKED0], premium[PRICE0]
-    for p in range(paths):
+    for p in range(work.shape[1]):
         diluted, face, weighted = dil[p], face_sum[p], weighted_sum[p]
         btc_usd = (treasury[p] + pledged_sum[p] + receivable) * price[p]
         liquid = cash[p] + btc_usd + carried - other - deferred_sum[p]
@@ -182,7 +204,6 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
         sd_row[p] = sigma * math.sqrt(t)
         ratio_row[p] = vm / f if vm > 0 and f > 0 else 1.0 / (f if f > 0 else 1.0)
         minus_rt_row[p] = -rate * t
-    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
