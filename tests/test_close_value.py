@@ -202,3 +202,16 @@ def test_a_one_path_two_year_run_keeps_the_share_price_in_numpy(monkeypatch):
     monkeypatch.setattr(lazy, "loaded", lambda: None)
     monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
     assert all(lazy.for_call(1, close_value.NUMPY_PRICE_COST) is None for _ in range(730))
+
+
+def test_a_contracts_day_terms_are_the_numpy_forms_doubles(ledger):
+    """``day_terms`` (Python floats) against the value's numpy form (``ContractValuer.value_usd``'s ``numpy.float64``
+    terms: the wait, ``(1 + ρ)^{−τ}``, the building capex left) on every day of the horizon and around the build."""
+    c = ledger.contracts
+    for j in range(len(c.projects)):
+        for day in range(0, 1200):
+            wait_days = max(c.start_day[j] + c.build_days[j] - day, 0.0) + c.delay_days[j]
+            discount = (1 + c.rate) ** (-wait_days / 365)
+            build_left = c.building_capex_usd[j] * c._build_left_fraction(j, day)
+            got = c.day_terms(j, day)
+            assert_same_bits(np.array(got), np.array([discount, build_left, c.gpu_capex_usd[j]], dtype=float), day)

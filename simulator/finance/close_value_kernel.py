@@ -166,42 +166,68 @@ def _contract_sums(completed, ended, factor, power_price, table, limits, terms, 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work):
-    """The NAV method's assets and BTC-linked part (``nav_firm_value``), the trailing volatility and ``prepare``'s
-    outputs with ``−rT``, per path, from the sums in ``work``'s rows ``DILUTED``, ``N2``, ``PRICE_RATIO``, ``D1``,
-    ``D2``, ``N1``."""
+    """The NAV method's assets ``V`` and BTC-linked part (``nav_firm_value``), the trailing volatility and
+    ``prepare``'s outputs with ``−rT``, per path, from the sums in ``work``'s rows ``DILUTED``, ``N2`` (``F``),
+    ``PRICE_RATIO`` (``Σ F_i T_i``), ``D1`` (pledged BTC), ``D2`` (deferred revenue), ``N1`` (HPC projects). Short
+    loops over rows of one table, each the reference's operations on its values (so that they run as vector
+    code): ``V`` and the linked part first (rows ``VALUE``, ``SIGMA``), then ``σ_V``, the NAV, ``V + G`` over ``V``
+    and ``F``, ``T``, ``σ_V √T``, the ratio and ``−rT``."""
     receivable, carried, other = scalars[RECEIVABLE], scalars[CARRIED], scalars[OTHER_LIABILITIES]
-    min_vol, long_run, excess, decay = scalars[MIN_VOL], scalars[LONG_RUN] != 0.0, scalars[EXCESS], scalars[DECAY]
-    min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
-    vol_ready, model_vol = scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
-    vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
-    dil, face_sum, weighted_sum = work[DILUTED], work[N2], work[PRICE_RATIO]
+    v_row, linked_row = work[VALUE], work[SIGMA]
     pledged_sum, deferred_sum, hpc_sum = work[D1], work[D2], work[N1]
-    nav_row, nav_share_row, value_row, face_row = work[NAV], work[NAV_PER_SHARE], work[VALUE], work[FACE]
-    t_row, sigma_row, sd_row, ratio_row, minus_rt_row = work[T], work[SIGMA], work[SD], work[RATIO], work[MINUS_RT]
-    intangible0, assets0, linked0, price0 = premium[INTANGIBLE0], premium[ASSETS0], premium[LINKED0], premium[PRICE0]
     for p in range(work.shape[1]):
-        diluted, face, weighted = dil[p], face_sum[p], weighted_sum[p]
         btc_usd = (treasury[p] + pledged_sum[p] + receivable) * price[p]
         liquid = cash[p] + btc_usd + carried - other - deferred_sum[p]
         operations = fleet[p] + (site_book[p] + site_progress[p]) * (1 - site_hpc_share[p])
-        v = liquid + operations + hpc_sum[p]
-        linked = btc_usd + operations
-        btc_vol = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year) if vol_ready else model_vol
-        t_w = weighted / face if face > 0 else open_ended
-        w = linked / v if v > 0 else 0.0
-        sigma = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol)
-        nav = v - face
+        v_row[p] = liquid + operations + hpc_sum[p]
+        linked_row[p] = btc_usd + operations
+    _volatility(m2, scalars, work)
+    face_sum, dil, nav_row, nav_share_row = work[N2], work[DILUTED], work[NAV], work[NAV_PER_SHARE]
+    for p in range(work.shape[1]):
+        nav = v_row[p] - face_sum[p]
         nav_row[p] = nav
-        nav_share_row[p] = nav / diluted if diluted > 0 else 0.0
+        nav_share_row[p] = nav / dil[p] if dil[p] > 0 else 0.0
+    long_run, excess, decay = scalars[LONG_RUN] != 0.0, scalars[EXCESS], scalars[DECAY]
+    intangible0, assets0, linked0, price0 = premium[INTANGIBLE0], premium[ASSETS0], premium[LINKED0], premium[PRICE0]
+    for p in range(work.shape[1]):
+        v = v_row[p]
         w0 = clip(linked0[p], 0.0, 1.0)
         scale = w0 * (price[p] / price0[p]) + 1.0 - w0
         g0 = intangible0[p]
         g = excess * v + (g0 - excess * assets0[p]) * scale * decay if long_run else g0 * scale
-        vm = v + g
+        v_row[p] = v + g
+    _call_terms(scalars, work)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _volatility(m2, scalars, work):
+    """``σ_V = max(σ_min, clip(linked / V, 0, 1) σ_BTC)`` into row ``SIGMA`` (over the linked part it holds), with
+    ``σ_BTC = sqrt(max(M₂, 0) / 89 × 365)`` once the window is full, else the model's."""
+    min_vol, vol_ready, model_vol = scalars[MIN_VOL], scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
+    vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
+    v_row, sigma_row = work[VALUE], work[SIGMA]
+    for p in range(work.shape[1]):
+        btc_vol = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year) if vol_ready else model_vol
+        v = v_row[p]
+        w = sigma_row[p] / v if v > 0 else 0.0
+        sigma_row[p] = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _call_terms(scalars, work):
+    """``F = max(Σ F_i, 0)``, ``T = max(Σ F_i T_i / Σ F_i, T_min)`` (the open-ended tenor without a face),
+    ``σ_V √T``, the ratio ``(V + G)/F`` masked as ``prepare`` masks it, and ``−rT``."""
+    min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
+    face_sum, weighted_sum, vm_row, sigma_row = work[N2], work[PRICE_RATIO], work[VALUE], work[SIGMA]
+    face_row, t_row, sd_row, ratio_row, minus_rt_row = work[FACE], work[T], work[SD], work[RATIO], work[MINUS_RT]
+    for p in range(work.shape[1]):
+        face = face_sum[p]
+        t_w = weighted_sum[p] / face if face > 0 else open_ended
         f = maximum(face, 0.0)
         t = maximum(t_w, min_years)
-        value_row[p], face_row[p], t_row[p], sigma_row[p] = vm, f, t, sigma
-        sd_row[p] = sigma * math.sqrt(t)
+        face_row[p], t_row[p] = f, t
+        sd_row[p] = sigma_row[p] * math.sqrt(t)
+        vm = vm_row[p]
         ratio_row[p] = vm / f if vm > 0 and f > 0 else 1.0 / (f if f > 0 else 1.0)
         minus_rt_row[p] = -rate * t
 

@@ -66,6 +66,8 @@ class ContractValuer:
         self.ended = np.zeros((n, paths), dtype=bool)
         self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # pv_parts by project
         self._all_signed_day = float(self.signed_day.max()) if n else 0.0
+        self._terms = [(float(self.start_day[j]), float(self.build_days[j]), float(self.delay_days[j]),
+                        float(self.building_capex_usd[j]), float(self.gpu_capex_usd[j])) for j in range(n)]
         self._packed = None  # (packed_tables: the tables it was made of, the table, the limits)
 
     def observe(self, day: int, completed, lease_ended) -> None:
@@ -141,10 +143,11 @@ class ContractValuer:
     def day_terms(self, j: int, day: int) -> tuple[float, float, float]:
         """Project ``j``'s terms of ``day`` before completion: the discount ``(1 + ρ)^{−τ}`` over the expected
         wait, the building capex left and the GPU capex [1, USD, USD] (module docstring)."""
-        wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
+        s, b, delay, building, gpu = self._terms[j]  # (Python floats: the same doubles, each operation correctly
+        wait_days = max(s + b - day, 0.0) + delay   # rounded, and pow the C library's either way)
         discount = (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR)
-        build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
-        return float(discount), float(build_left), float(self.gpu_capex_usd[j])
+        fraction = float(day < s) if b <= 0 else min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
+        return discount, building * fraction, gpu
 
     def tables_of(self, j: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
         """Project ``j``'s tables as computed so far (:meth:`pv_parts`) and the first age they do not cover
