@@ -430,10 +430,10 @@ class Ledger:
         if cal.quarter_start:
             self._quarter_start(price_for_issuance)
         # (count_nonzero: numpy's any() of a (paths,) array at a third of its cost)
-        if np.count_nonzero(self.cash_usd < policy.min_cash_usd):  # (else no path needs cash)
-            self._fund(alive, price_for_issuance)
-        if np.count_nonzero(self.cash_usd < 0):  # (else no path is short)
-            self._distress(alive)
+        if np.count_nonzero(self.cash_usd < policy.min_cash_usd):  # (else no path needs cash, nor is short:
+            self._fund(alive, price_for_issuance)                 # min_cash_usd ≥ 0)
+            if np.count_nonzero(self.cash_usd < 0):  # (else no path is short)
+                self._distress(alive)
 
         if not close_value.close_price(self, day, MIN_TRADED_PRICE_USD):  # (else compiled, the same numbers)
             price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
