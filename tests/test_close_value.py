@@ -215,3 +215,20 @@ def test_a_contracts_day_terms_are_the_numpy_forms_doubles(ledger):
             build_left = c.building_capex_usd[j] * c._build_left_fraction(j, day)
             got = c.day_terms(j, day)
             assert_same_bits(np.array(got), np.array([discount, build_left, c.gpu_capex_usd[j]], dtype=float), day)
+
+
+def test_unsigned_projects_book_values_are_taken_again_only_for_new_pool_arrays(ledger):
+    L = ledger
+    s = close_value.ValueScratch(L, close_value_kernel, MIN_TRADED_PRICE_USD)
+    day = 59
+    assert not L.contracts.signed(day).any()
+    first = s.hpc_values(L, day)
+    assert_same_bits(first, L._hpc_values_usd(day))
+    assert s.hpc_values(L, day + 1) is first  # (the pools hold the same arrays)
+    building = L.hpc_pools[0][0]
+    building.book_usd = building.book_usd + 5.0
+    again = s.hpc_values(L, day + 1)
+    assert again is not first
+    assert_same_bits(again, L._hpc_values_usd(day + 1))
+    signed_day = int(L.contracts.signed_day.max())
+    assert_same_bits(s.hpc_values(L, signed_day), L._hpc_values_usd(signed_day))

@@ -56,6 +56,7 @@ class ValueScratch:
                      (k.MIN_TRADED, min_traded_price_usd)):
             self.scalars[i] = float(x)
         self.premium, self.premium_rows = None, None
+        self._book_key, self._book_values = None, None  # (hpc_values: the pools' arrays and their values)
         projects = L.contracts.projects
         self.terms = np.array([[float(p.revenue.kind != "colocation"), 0.0, 0.0, 0.0] for p in projects]).reshape(-1, 4)
         self.status = np.zeros(2, dtype=np.int64)
@@ -79,6 +80,17 @@ class ValueScratch:
         for i, book in enumerate(L._btc_books):
             if book.pledged_btc is not self.pledged_sources[i]:
                 self.pledged[i], self.pledged_sources[i] = book.pledged_btc, book.pledged_btc
+
+    def hpc_values(self, L, day: int) -> np.ndarray:
+        """The HPC projects' values before every contract is signed (``Ledger._hpc_values_usd``): with none
+        signed, each at its book value, taken again only when a pool holds new arrays (an idle pool keeps its
+        own, so the days before any spending reuse one table), else each day."""
+        if np.count_nonzero(L.contracts.signed(day)):
+            return L._hpc_values_usd(day)
+        key = [a for pools in L.hpc_pools for pool in pools for a in (pool.book_usd, pool.in_progress_usd)]
+        if self._book_key is None or any(a is not b for a, b in zip(key, self._book_key)):
+            self._book_values, self._book_key = L._hpc_values_usd(day), key
+        return self._book_values
 
     def use_premium(self, premium, kernel) -> None:
         """Day 0's premium as ``(5, paths)`` rows and its reversion's scalars (once a run)."""
@@ -123,7 +135,7 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
             terms[j, k.CONTRACT_DISCOUNT:] = c.day_terms(j, day)
         completed, ended, factor, power_price = c.completed_day, c.ended, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh
     else:  # (an unsigned project at book value: the ledger's values)
-        hpc, terms = L._hpc_values_usd(day), s.no_terms
+        hpc, terms = s.hpc_values(L, day), s.no_terms
         completed, ended, factor, power_price = s.no_days, s.no_flags, s.no_days, s.no_days
     while True:
         table, limits = c.packed_tables()
