@@ -65,6 +65,10 @@ class ContractValuer:
         self._waiting = n * paths  # completions not yet seen (NaN days)
         self.ended = np.zeros((n, paths), dtype=bool)
         self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # pv_parts by project
+        self._all_signed_day = float(self.signed_day.max()) if n else 0.0
+        self._terms = [(float(self.start_day[j]), float(self.build_days[j]), float(self.delay_days[j]),
+                        float(self.building_capex_usd[j]), float(self.gpu_capex_usd[j])) for j in range(n)]
+        self._packed = None  # (packed_tables: the tables it was made of, the table, the limits)
 
     def observe(self, day: int, completed, lease_ended) -> None:
         """Record what the day revealed: completions (their day) and leases that ended."""
@@ -79,6 +83,11 @@ class ContractValuer:
         lease_ended = np.asarray(lease_ended, dtype=bool)
         if np.count_nonzero(lease_ended):  # (else |= leaves every flag as it is)
             self.ended |= lease_ended
+
+    @property
+    def waiting(self) -> bool:
+        """Whether some project on some path is not completed yet (its value then reads :meth:`day_terms`)."""
+        return self._waiting > 0
 
     def signed(self, day: int) -> np.ndarray:
         """Projects whose contract is signed by ``day`` ``(projects,)``."""
@@ -121,19 +130,52 @@ class ContractValuer:
         only when a path's age passes them, as :meth:`pv_parts` extends them."""
         out = np.empty(self.completed_day.shape)
         for j, project in enumerate(self.projects):
-            wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
-            discount = (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR)
-            build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
             unit_factor = project.revenue.kind != "colocation"
             args = (self.completed_day[j], self.ended[j], float(day), rate_factor[j], unit_factor,
                     power_price_usd_per_mwh[j])
-            tables = self._tables.get(j, _NO_TABLES)
-            costs = (float(discount), float(build_left), float(self.gpu_capex_usd[j]), out[j])
-            final = len(tables[0]) > self._life_days[j]
-            done, max_age = kernel.contract_value(*args, *tables, _NO_AGE if final else len(tables[0]), *costs)
+            tables, final_from = self.tables_of(j)
+            costs = (*self.day_terms(j, day), out[j])
+            done, max_age = kernel.contract_value(*args, *tables, final_from, *costs)
             if not done:
                 kernel.contract_value(*args, *self.pv_parts(j, int(max_age)), _NO_AGE, *costs)
         return out
+
+    def day_terms(self, j: int, day: int) -> tuple[float, float, float]:
+        """Project ``j``'s terms of ``day`` before completion: the discount ``(1 + ρ)^{−τ}`` over the expected
+        wait, the building capex left and the GPU capex [1, USD, USD] (module docstring)."""
+        s, b, delay, building, gpu = self._terms[j]  # (Python floats: the same doubles, each operation correctly
+        wait_days = max(s + b - day, 0.0) + delay   # rounded, and pow the C library's either way)
+        discount = (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR)
+        fraction = float(day < s) if b <= 0 else min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
+        return discount, building * fraction, gpu
+
+    def tables_of(self, j: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
+        """Project ``j``'s tables as computed so far (:meth:`pv_parts`) and the first age they do not cover
+        (:data:`_NO_AGE` once they reach the end of the life: every later age reads their last entry, 0)."""
+        tables = self._tables.get(j, _NO_TABLES)
+        return tables, _NO_AGE if len(tables[0]) > self._life_days[j] else len(tables[0])
+
+    def all_signed(self, day: int) -> bool:
+        """Whether every project's contract is signed by ``day`` (:meth:`signed` true for all; no project: True)."""
+        return not len(self.signed_day) or day >= self._all_signed_day
+
+    def packed_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The projects' tables as one ``(3 × projects, longest)`` table (rows ``3j``, ``3j + 1``, ``3j + 2``:
+        project ``j``'s revenue, power and fixed parts, each as long as :meth:`pv_parts` made it, the rest 0.0)
+        and their limits ``(projects, 2)``: the first age each does not cover (:meth:`tables_of`) and its
+        length; made again only when a table has grown."""
+        key = [self._tables.get(j, _NO_TABLES)[0] for j in range(len(self.projects))]
+        if self._packed is None or any(a is not b for a, b in zip(key, self._packed[0])):
+            n = len(self.projects)
+            longest = max([1] + [len(t) for t in key])
+            table, limits = np.zeros((3 * n, longest)), np.zeros((n, 2), dtype=np.int64)
+            for j in range(n):
+                tables, limits[j, 0] = self.tables_of(j)
+                limits[j, 1] = len(tables[0])
+                for i, t in enumerate(tables):
+                    table[3 * j + i, :len(t)] = t
+            self._packed = (key, table, limits)
+        return self._packed[1], self._packed[2]
 
     def pv_parts(self, j: int, max_age_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Project ``j``'s ``PV(a)`` at ages ``a = i / 365`` years, ``i = 0, 1, …``, in three parts

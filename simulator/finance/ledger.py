@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import units
-from simulator.finance import close_steps, dilution, operations_call, segments, structural, valuation
+from simulator.finance import close_steps, close_value, dilution, operations_call, segments, structural, valuation
 from simulator.finance.books import AssetPool, LineBook, Ring
 from simulator.finance.contracts import FIRM_VALUE_KERNEL, NUMPY_FIRM_VALUE_COST, ContractValuer
 from simulator.finance.debt import BtcBackedBook, ConvertibleBook, ProjectDebtBook, TermLoanBook
@@ -189,6 +189,7 @@ class Ledger:
         self.premium: structural.MarketPremium | None = None  # the market's premium or discount on day 0
         self.nav_per_share_usd = zeros()
         self._sbc_shares_today = zeros()
+        self._value_scratch: close_value.ValueScratch | None = None  # (the compiled share price's tables)
 
     # ------------------------------------------------------------------ opening
     def open(self, flows, opening_units: np.ndarray, opening_cost_usd: np.ndarray) -> None:
@@ -429,16 +430,17 @@ class Ledger:
         if cal.quarter_start:
             self._quarter_start(price_for_issuance)
         # (count_nonzero: numpy's any() of a (paths,) array at a third of its cost)
-        if np.count_nonzero(self.cash_usd < policy.min_cash_usd):  # (else no path needs cash)
-            self._fund(alive, price_for_issuance)
-        if np.count_nonzero(self.cash_usd < 0):  # (else no path is short)
-            self._distress(alive)
+        if np.count_nonzero(self.cash_usd < policy.min_cash_usd):  # (else no path needs cash, nor is short:
+            self._fund(alive, price_for_issuance)                 # min_cash_usd ≥ 0)
+            if np.count_nonzero(self.cash_usd < 0):  # (else no path is short)
+                self._distress(alive)
 
-        price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
-        self.share_price_usd = np.where(self.alive & (price >= MIN_TRADED_PRICE_USD), price, 0.0)
-        self.share_price_ring.push(self.share_price_usd)
-        self.equity_value_usd = self.share_price_usd * self.shares
-        self._track_equity_returns(day)
+        if not close_value.close_price(self, day, MIN_TRADED_PRICE_USD):  # (else compiled, the same numbers)
+            price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
+            self.share_price_usd = np.where(self.alive & (price >= MIN_TRADED_PRICE_USD), price, 0.0)
+            self.share_price_ring.push(self.share_price_usd)
+            self.equity_value_usd = self.share_price_usd * self.shares
+            self._track_equity_returns(day)
         self.month_days += 1
         if cal.month_end:
             self._close_month(day)

@@ -1,0 +1,271 @@
+"""The close's share price for ``valuation.method: nav``, compiled: the strike, the firm value, Merton's call,
+the traded price and the equity's returns in four passes over the paths.
+
+The numpy steps are the reference and stay where they are (:meth:`simulator.finance.ledger.Ledger._strike`,
+``_firm_value``, :func:`simulator.finance.structural.share_value`, ``close_day``'s traded price and ring,
+:meth:`simulator.finance.equity_returns.EquityReturns.track`); their compiled forms are already proved to be
+the same floats (:func:`simulator.finance.firm_value_kernel.convertible_strike` and ``nav_firm_value``,
+:mod:`simulator.finance.valuation_kernel`). The passes here do those forms' IEEE operations in their order
+on each path, only without the arrays between them:
+
+* :func:`value_pass`: the diluted shares with each convertible's if-converted shares (in book order, ``+ 0.0``
+  on the paths out of the money when one path is in), the face ``F = Σ F_i`` (an in-the-money convertible's
+  face taken as ``+0.0``, the value ``convertible_strike`` writes) and ``Σ F_i T_i`` from ``+0.0`` over the
+  instruments (the arrears first), the NAV method's assets ``V`` and BTC-linked part (once every HPC contract is
+  signed, each project's expected value read from its tables by the path's age as ``contract_value`` reads it,
+  summed from +0.0 in project order), the trailing volatility
+  ``sqrt(max(M₂, 0) / 89 × 365)`` (or the model's before 90 returns), then ``prepare``'s NAV, NAV per share,
+  ``V + G``, ``F``, ``T``, ``σ_V``, ``σ_V √T``, the masked ratio ``V/F`` and ``−rT``.
+* numpy's ``log`` of the ratio and ``exp(−rT)`` (numpy's SIMD loops, not the C library's), then
+  :func:`moneyness_pass`: ``d₁``, ``d₂`` into one ``(2, paths)`` block, which scipy's ``ndtr`` takes in one call
+  (an elementwise ufunc: each element the double it gets alone).
+* :func:`price_pass`: Merton's equity times the equity multiple per diluted share, the traded price
+  (``price`` where the path is alive and ``price ≥`` the smallest traded price, else ``+0.0``), its ring row,
+  the equity value ``S × shares`` and the returns' ratios ``P_t / P_{t−1}``, ``S_t / S_{t−1}`` (1.0 unless both
+  prices were above 0 both days).
+* numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
+  :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
+
+Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
+fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a run's closes pay for it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from simulator import numba_cache
+from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
+from simulator.kernel_math import clip, maximum, minimum
+
+numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+#: Rows of :func:`value_pass`'s scalars.
+RECEIVABLE, CARRIED, OTHER_LIABILITIES, MIN_VOL, LONG_RUN, EXCESS, DECAY, MIN_YEARS, OPEN_ENDED, RATE, VOL_READY, \
+    MODEL_VOL, VOL_DAYS, DAYS_PER_YEAR, MIN_TRADED, DAY = range(16)
+SCALARS = 16
+#: Rows of the work table ``(WORK_ROWS, paths)``.
+NAV, NAV_PER_SHARE, VALUE, FACE, T, SIGMA, SD, RATIO, MINUS_RT, DILUTED, LOG_RATIO, DISCOUNT, D1, D2, N1, N2, \
+    PRICE_RATIO, SHARE_RATIO, X, Y = range(20)
+WORK_ROWS = 20
+#: Columns of the contracts' terms ``(projects, 4)``: the lease rate factor is 1 (GPU cloud), the discount
+#: ``(1 + ρ)^{−τ}``, the building capex left and the GPU capex (:meth:`~simulator.finance.contracts.ContractValuer.day_terms`).
+UNIT_FACTOR, CONTRACT_DISCOUNT, BUILD_LEFT, GPU_CAPEX = range(4)
+#: Rows of the premium's table ``(5, paths)``: day 0's ``G₀``, ``V₀``, ``w₀``, ``P₀``, ``m₀``.
+INTANGIBLE0, ASSETS0, LINKED0, PRICE0, MULTIPLE0 = range(5)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, cash, treasury, pledged, deferred,
+               fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price,
+               table, limits, terms, m2, premium, price, scalars, work, status):
+    """The first pass (module docstring) into ``work``'s rows ``NAV`` … ``DILUTED``. ``faces`` ``(1 + books,
+    paths)``: the arrears, then each book's balance; ``years`` its rows read where ``year_scalars[i]`` is NaN,
+    else that one number for every path; ``conv`` ``(convertibles, 4)``: the book's row, its conversion price
+    ``K``, cap price and whether it has a cap; ``pledged`` ``(BTC-backed books, paths)``, ``deferred``
+    ``(projects, paths)``; ``premium`` ``(5, paths)``. The HPC projects' values are ``hpc_values``' rows
+    ``(projects, paths)`` or, with ``hpc_values`` empty, each signed contract's expected value
+    (:func:`_contract_sums`). Returns False, with ``status`` the project and the largest age, when a
+    project's tables do not reach a path's age (nothing written: the caller extends them and calls again)."""
+    day = scalars[DAY]
+    for j in range(completed.shape[0]):  # (firm_value_kernel.contract_value's test of its tables)
+        max_age = 0
+        for p in range(completed.shape[1]):
+            if completed[j, p] <= day:
+                age = np.intp(day - completed[j, p])
+                if age > max_age:
+                    max_age = age
+        if not max_age < limits[j, 0]:
+            status[0], status[1] = j, max_age
+            return False
+    # each path's sums over instruments, books and projects, a row at a time, into rows of ``work`` the later
+    # passes write over and the last loop reads only (D1 … SHARE_RATIO are free in this pass)
+    _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price, work)
+    _row_sums(pledged, work[D1])
+    _row_sums(deferred, work[D2])
+    _row_sums(hpc_values, work[N1])
+    _contract_sums(completed, ended, factor, power_price, table, limits, terms, day, work[N1])
+    _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work)
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price, work):
+    """The diluted shares (row ``DILUTED``), ``F = Σ F_i`` (row ``N2``) and ``Σ F_i T_i`` (row ``PRICE_RATIO``) from
+    +0.0 over the instruments in order, each convertible in the money on some path tested on every path
+    (:func:`simulator.finance.firm_value_kernel.convertible_strike`: its shares added, its face +0.0)."""
+    rows, paths = faces.shape
+    dil, face_sum, weighted_sum = work[DILUTED], work[N2], work[PRICE_RATIO]
+    dil[:] = diluted_in
+    face_sum[:] = 0.0
+    weighted_sum[:] = 0.0
+    for i in range(rows):
+        y, c = year_scalars[i], -1
+        for cc in range(conv.shape[0]):  # (a few convertibles at most)
+            if int(conv[cc, 0]) == i:
+                for p in range(paths):  # (in the money on some path: the others add + 0.0)
+                    if faces[i, p] > 0 and last_share_price[p] > conv[cc, 1]:
+                        c = cc
+                        break
+        if c >= 0:
+            strike, cap, has_cap = conv[c, 1], conv[c, 2], conv[c, 3] != 0.0
+            for p in range(paths):
+                f_i, s_prev = faces[i, p], last_share_price[p]
+                if f_i > 0 and s_prev > strike:
+                    offset = 0.0
+                    if has_cap:
+                        gain = minimum(s_prev, cap) - strike
+                        offset = clip(gain / s_prev if s_prev > strike and s_prev > 0 else 0.0, 0.0, 1.0)
+                    dil[p] = dil[p] + f_i / strike * (1 - offset)
+                    f_i = 0.0
+                else:
+                    dil[p] = dil[p] + 0.0
+                face_sum[p] += f_i
+                weighted_sum[p] += f_i * (y if y == y else years[i, p])
+        elif y == y:
+            for p in range(paths):
+                face_sum[p] += faces[i, p]
+                weighted_sum[p] += faces[i, p] * y
+        else:
+            for p in range(paths):
+                face_sum[p] += faces[i, p]
+                weighted_sum[p] += faces[i, p] * years[i, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _row_sums(rows, out):
+    """``out ← Σ_i rows[i]`` from +0.0, row by row (numpy's sum over axis 0, Python's ``sum(…, zeros)``)."""
+    out[:] = 0.0
+    for i in range(rows.shape[0]):
+        for p in range(rows.shape[1]):
+            out[p] += rows[i, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _contract_sums(completed, ended, factor, power_price, table, limits, terms, day, out):
+    """Each signed contract's expected value added to ``out`` in project order
+    (:func:`simulator.finance.firm_value_kernel.contract_value`'s operations): ``PV(a)`` from project ``j``'s rows
+    ``3j … 3j + 2`` of ``table`` at the path's age (at most the tables' last entry, 0 once past the life) once
+    completed (0 once the lease ended), else ``PV(0)`` discounted less the capex left (``terms``' columns)."""
+    for j in range(completed.shape[0]):
+        last, unit_factor = limits[j, 1] - 1, terms[j, UNIT_FACTOR] != 0.0
+        discount, build_left, gpu_capex = terms[j, CONTRACT_DISCOUNT], terms[j, BUILD_LEFT], terms[j, GPU_CAPEX]
+        revenue, power, fixed = table[3 * j], table[3 * j + 1], table[3 * j + 2]
+        for p in range(completed.shape[1]):
+            done = completed[j, p] <= day
+            age = min(np.intp(day - completed[j, p]), last) if done else 0
+            f_j = 1.0 if unit_factor else factor[j, p]
+            pv = f_j * revenue[age] - power_price[j, p] * power[age] - fixed[age]
+            if done:
+                out[p] += 0.0 if ended[j, p] else pv
+            else:
+                out[p] += pv * discount - build_left - gpu_capex
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work):
+    """The NAV method's assets ``V`` and BTC-linked part (``nav_firm_value``), the trailing volatility and
+    ``prepare``'s outputs with ``−rT``, per path, from the sums in ``work``'s rows ``DILUTED``, ``N2`` (``F``),
+    ``PRICE_RATIO`` (``Σ F_i T_i``), ``D1`` (pledged BTC), ``D2`` (deferred revenue), ``N1`` (HPC projects). Short
+    loops over rows of one table, each the reference's operations on its values (so that they run as vector
+    code): ``V`` and the linked part first (rows ``VALUE``, ``SIGMA``), then ``σ_V``, the NAV, ``V + G`` over ``V``
+    and ``F``, ``T``, ``σ_V √T``, the ratio and ``−rT``."""
+    receivable, carried, other = scalars[RECEIVABLE], scalars[CARRIED], scalars[OTHER_LIABILITIES]
+    v_row, linked_row = work[VALUE], work[SIGMA]
+    pledged_sum, deferred_sum, hpc_sum = work[D1], work[D2], work[N1]
+    for p in range(work.shape[1]):
+        btc_usd = (treasury[p] + pledged_sum[p] + receivable) * price[p]
+        liquid = cash[p] + btc_usd + carried - other - deferred_sum[p]
+        operations = fleet[p] + (site_book[p] + site_progress[p]) * (1 - site_hpc_share[p])
+        v_row[p] = liquid + operations + hpc_sum[p]
+        linked_row[p] = btc_usd + operations
+    _volatility(m2, scalars, work)
+    face_sum, dil, nav_row, nav_share_row = work[N2], work[DILUTED], work[NAV], work[NAV_PER_SHARE]
+    for p in range(work.shape[1]):
+        nav = v_row[p] - face_sum[p]
+        nav_row[p] = nav
+        nav_share_row[p] = nav / dil[p] if dil[p] > 0 else 0.0
+    long_run, excess, decay = scalars[LONG_RUN] != 0.0, scalars[EXCESS], scalars[DECAY]
+    intangible0, assets0, linked0, price0 = premium[INTANGIBLE0], premium[ASSETS0], premium[LINKED0], premium[PRICE0]
+    for p in range(work.shape[1]):
+        v = v_row[p]
+        w0 = clip(linked0[p], 0.0, 1.0)
+        scale = w0 * (price[p] / price0[p]) + 1.0 - w0
+        g0 = intangible0[p]
+        g = excess * v + (g0 - excess * assets0[p]) * scale * decay if long_run else g0 * scale
+        v_row[p] = v + g
+    _call_terms(scalars, work)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _volatility(m2, scalars, work):
+    """``σ_V = max(σ_min, clip(linked / V, 0, 1) σ_BTC)`` into row ``SIGMA`` (over the linked part it holds), with
+    ``σ_BTC = sqrt(max(M₂, 0) / 89 × 365)`` once the window is full, else the model's."""
+    min_vol, vol_ready, model_vol = scalars[MIN_VOL], scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
+    vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
+    v_row, sigma_row = work[VALUE], work[SIGMA]
+    for p in range(work.shape[1]):
+        btc_vol = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year) if vol_ready else model_vol
+        v = v_row[p]
+        w = sigma_row[p] / v if v > 0 else 0.0
+        sigma_row[p] = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _call_terms(scalars, work):
+    """``F = max(Σ F_i, 0)``, ``T = max(Σ F_i T_i / Σ F_i, T_min)`` (the open-ended tenor without a face),
+    ``σ_V √T``, the ratio ``(V + G)/F`` masked as ``prepare`` masks it, and ``−rT``."""
+    min_years, open_ended, rate = scalars[MIN_YEARS], scalars[OPEN_ENDED], scalars[RATE]
+    face_sum, weighted_sum, vm_row, sigma_row = work[N2], work[PRICE_RATIO], work[VALUE], work[SIGMA]
+    face_row, t_row, sd_row, ratio_row, minus_rt_row = work[FACE], work[T], work[SD], work[RATIO], work[MINUS_RT]
+    for p in range(work.shape[1]):
+        face = face_sum[p]
+        t_w = weighted_sum[p] / face if face > 0 else open_ended
+        f = maximum(face, 0.0)
+        t = maximum(t_w, min_years)
+        face_row[p], t_row[p] = f, t
+        sd_row[p] = sigma_row[p] * math.sqrt(t)
+        vm = vm_row[p]
+        ratio_row[p] = vm / f if vm > 0 and f > 0 else 1.0 / (f if f > 0 else 1.0)
+        minus_rt_row[p] = -rate * t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def moneyness_pass(work, rate):
+    """``d₁`` and ``d₂ = d₁ − σ√T`` into ``work``'s rows ``D1``, ``D2`` from numpy's ``log(V/F)`` (row ``LOG_RATIO``)."""
+    for p in range(work.shape[1]):
+        s, sd = work[SIGMA, p], work[SD, p]
+        d = (work[LOG_RATIO, p] + (rate + 0.5 * (s * s)) * work[T, p]) / sd
+        work[D1, p], work[D2, p] = d, d - sd
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def price_pass(work, premium, scalars, alive, shares, btc_price, last_share_price, last_btc_price, last_positive,
+               ring_row, state, positive, ok):
+    """The price per diluted share from scipy's ``N(d₁)``, ``N(d₂)`` and numpy's ``exp(−rT)``; into ``state``'s
+    rows: the NAV and NAV per share (copied), the traded price, the equity value, the traded price again and
+    the BTC price (the returns' next "yesterday"); the traded price into ``ring_row``; the returns' ratios into
+    ``work``'s rows ``PRICE_RATIO``, ``SHARE_RATIO``, today's mask of prices above 0 into ``positive`` and the
+    returns' mask into ``ok``."""
+    long_run, decay, min_traded = scalars[LONG_RUN] != 0.0, scalars[DECAY], scalars[MIN_TRADED]
+    for p in range(work.shape[1]):
+        v, f = work[VALUE, p], work[FACE, p]
+        if v > 0:
+            equity = maximum(v * work[N1, p] - f * work[DISCOUNT, p] * work[N2, p], 0.0) if f > 0 else v
+        else:
+            equity = 0.0
+        m0 = premium[MULTIPLE0, p]
+        m = 1.0 + (m0 - 1.0) * decay if long_run else m0
+        diluted = work[DILUTED, p]
+        price = equity * m / diluted if diluted > 0 else 0.0
+        traded = price if alive[p] and price >= min_traded else 0.0
+        state[0, p], state[1, p] = work[NAV, p], work[NAV_PER_SHARE, p]
+        state[2, p], state[3, p], state[4, p], state[5, p] = traded, traded * shares[p], traded, btc_price[p]
+        ring_row[p] = traded
+        up = traded > 0 and btc_price[p] > 0
+        both = up and last_positive[p]
+        positive[p], ok[p] = up, both
+        work[PRICE_RATIO, p] = btc_price[p] / last_btc_price[p] if both else 1.0
+        work[SHARE_RATIO, p] = traded / last_share_price[p] if both else 1.0

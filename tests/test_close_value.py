@@ -1,0 +1,234 @@
+"""The close's compiled share price (simulator.finance.close_value and close_value_kernel) against the numpy
+steps it stands for: the same bits.
+
+Whole runs go once with :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` held in numpy (the ledger's
+``_strike``, ``_firm_value``, ``structural.share_value``, the traded price and ``EquityReturns.track``, each in
+whichever form its own lazy kernel picks) and once forced, and every output is compared byte for byte: runs
+with paths stopped in distress (arrears, the traded price 0, masked flows), convertibles in the money
+(if-converted shares), dilutive instruments, hedges, a long-run premium, HPC projects before signing (at
+book value), waiting for completion and past a year of their tables (extended in the pass's loop), several
+projects and BTC-backed loans. The facts the passes rest on are checked alone: scipy's ``ndtr`` and numpy's
+``log``/``exp`` over rows of a table, the strike's rows kept by book, the contracts' packed tables.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from scipy.special import ndtr
+
+from simulator import engine
+from simulator.config import load_scenario
+from simulator.finance import close_value, close_value_kernel, contracts
+from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
+
+import kernel_forms
+from kernel_forms import assert_same_bits, assert_same_runs
+
+DISTRESS = ["company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false", "market.btc_price.vol_annual=0.9"]
+
+
+def _run(scenario):
+    r = engine.simulate(scenario, keep_paths=scenario.paths, workers=1)
+    return r.path_metrics, r.monthly, r.daily
+
+
+def _both(monkeypatch, scenario, spy):
+    """The run held in numpy, then forced; ``spy(args)`` sees each compiled ``value_pass`` call's arguments."""
+    passes = close_value_kernel.value_pass
+
+    def spied(*args):
+        spy(args)
+        return passes(*args)
+    monkeypatch.setattr(close_value_kernel, "value_pass", spied)
+    return kernel_forms.both_forms(monkeypatch, close_value.CLOSE_VALUE_KERNEL, close_value_kernel, "price_pass",
+                                   lambda: _run(scenario))
+
+
+@pytest.mark.parametrize("path, overrides, expect", [
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], {"stopped", "converted"}),
+    ("scenarios/contract_example.yaml",  # HPC signed on day 14, completed early: a year of tables passed
+     ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1", "company.valuation.long_run_premium=1.3",
+      "company.valuation.premium_half_life_days=200"], {"unsigned", "extended", "waiting", "completed"}),
+    ("scenarios/companies/cipher.yaml", ["paths=5"], set()),  # dilutive instruments, hedges
+    ("scenarios/companies/iren.yaml", ["paths=4"], set()),  # several projects, GPU cloud, prepaid leases
+    ("scenarios/companies/mara.yaml", ["paths=4"], set()),  # several convertibles, BTC-backed loans
+])
+def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, overrides, expect):
+    scenario = load_scenario(path, overrides)
+    seen = set()
+    extend = contracts.ContractValuer.pv_parts
+
+    def spy(args):
+        faces, conv, last_price, hpc_values, completed = args[0], args[3], args[5], args[14], args[15]
+        if hpc_values.shape[0]:
+            seen.add("unsigned")
+        if completed.shape[0] and np.isnan(completed).any():
+            seen.add("waiting")
+        if completed.shape[0] and (completed <= args[25][close_value_kernel.DAY]).any():
+            seen.add("completed")
+        for row, strike, *_ in conv:
+            if ((faces[int(row)] > 0) & (last_price > strike)).any():
+                seen.add("converted")
+        if (last_price == 0).any():
+            seen.add("stopped")
+
+    def extended(self, j, age):
+        seen.add("extended")
+        return extend(self, j, age)
+    monkeypatch.setattr(contracts.ContractValuer, "pv_parts", extended)
+    numpy_run, compiled, calls = _both(monkeypatch, scenario, spy)
+    assert calls == scenario.horizon_days - 1  # every close but day 0's (the premium) compiled
+    assert expect <= seen, expect - seen
+    assert_same_runs(numpy_run, compiled)
+
+
+def test_one_ndtr_call_on_two_rows_gives_each_elements_bits():
+    rng = np.random.default_rng(7)
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300, 8.3, 9.0, -38.0, -40.0, 37.5, 0.7071])
+    for n in (1, 2, 7, 500, 1001):
+        d = np.concatenate([rng.normal(0, 3, 2 * n - len(edges[:n])), edges[:n]]).reshape(2, n)
+        table = np.empty((4, n))
+        table[:2] = d
+        ndtr(table[0:2], out=table[2:4])
+        assert_same_bits(table[2], ndtr(d[0].copy()), f"N(d1) {n}")
+        assert_same_bits(table[3], ndtr(d[1].copy()), f"N(d2) {n}")
+
+
+def test_numpys_log_and_exp_into_rows_give_a_fresh_calls_bits():
+    rng = np.random.default_rng(11)
+    for n in (1, 3, 8, 17, 500, 1001):
+        x = np.abs(rng.lognormal(0, 4, (2, n)))
+        x[0, : min(n, 3)] = [1.0, 5e-324, np.inf][: min(n, 3)]
+        table = np.empty((6, n))
+        table[0:2] = x
+        np.log(table[0], out=table[2])
+        np.log(table[0:2], out=table[4:6])
+        assert_same_bits(table[2], np.log(x[0].copy()), f"log {n}")
+        assert_same_bits(table[4:6], np.log(x.copy()), f"log rows {n}")
+        minus_rt = -0.04 * rng.uniform(0, 10, n)
+        table[3] = minus_rt
+        np.exp(table[3], out=table[2])
+        assert_same_bits(table[2], np.exp(minus_rt.copy()), f"exp {n}")
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    """A copy of the contract example's ledger after 60 closes (4 paths), the compiled share price never loaded."""
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=4"])
+    seen = []
+    with pytest.MonkeyPatch.context() as mp:
+        close = Ledger.close_day
+
+        def closing(self, cal):
+            close(self, cal)
+            if cal.day == 59:
+                seen.append(copy.deepcopy(self))
+        mp.setattr(Ledger, "close_day", closing)
+        mp.setattr(close_value.CLOSE_VALUE_KERNEL, "for_call", lambda *a, **k: None)
+        engine.simulate(scenario, keep_paths=4, workers=1)
+    return seen[0]
+
+
+def test_the_strikes_rows_follow_each_books_balance_and_years(ledger):
+    L = ledger
+    s = close_value.ValueScratch(L, close_value_kernel, MIN_TRADED_PRICE_USD)
+    diluted, faces, years = L._strike(59)
+    s.strike(L, 59)
+    assert_same_bits(s.faces, np.array([L.arrears_usd] + [b.balance_usd for b in L.debt_books]))
+    for i in range(len(faces)):  # one number for every path, or the row
+        got = s.years[i] if np.isnan(s.year_scalars[i]) else np.full(L.paths, s.year_scalars[i])
+        assert_same_bits(got, years[i], f"years {i}")
+    book, row = L.debt_books[0], s.faces[1]
+    held = book.balance_usd
+    book.balance_usd = held * 0.5  # (a book changes its balance by assigning a new array)
+    s.strike(L, 60)
+    assert_same_bits(row, held * 0.5)
+    assert s.sources[1] is book.balance_usd
+    s.faces[1] = -1.0  # (a row is copied again only for a new array: the same array leaves it as it is)
+    s.strike(L, 61)
+    assert (s.faces[1] == -1.0).all()
+    book.balance_usd = held
+    L.arrears_usd = L.arrears_usd + 7.0
+    s.strike(L, 61)
+    assert_same_bits(s.faces[1], held)
+    assert_same_bits(s.faces[0], L.arrears_usd)
+    assert s.year_scalars[1] == book.years_left(61)
+    pledged = np.array([b.pledged_btc for b in L._btc_books])
+    assert_same_bits(s.pledged, pledged)
+
+
+def test_per_path_years_go_to_their_row(ledger):
+    L = ledger
+    s = close_value.ValueScratch(L, close_value_kernel, MIN_TRADED_PRICE_USD)
+    book = L.debt_books[-1]
+    per_path = np.linspace(0.5, 2.0, L.paths)
+    original = book.years_left
+    try:
+        book.years_left = lambda day: per_path
+        s.strike(L, 10)
+        i = len(L.debt_books)
+        assert np.isnan(s.year_scalars[i])
+        assert_same_bits(s.years[i], per_path)
+        book.years_left = lambda day: 0.75
+        s.strike(L, 11)
+        assert s.year_scalars[i] == 0.75
+    finally:
+        book.years_left = original
+
+
+def test_the_contracts_packed_tables_are_their_tables(ledger):
+    c = ledger.contracts
+    assert c.projects
+    table, limits = c.packed_tables()
+    c.pv_parts(0, 400)  # (a path 400 days past completion: the tables grow)
+    grown, limits2 = c.packed_tables()
+    assert grown is not table and c.packed_tables()[0] is grown  # made again once, then kept
+    tables, final_from = c.tables_of(0)
+    assert limits2[0, 0] == final_from and limits2[0, 1] == len(tables[0]) > 400
+    for i, t in enumerate(tables):
+        assert_same_bits(grown[i, :len(t)], t)
+    assert c.all_signed(int(c.signed_day.max())) and not c.all_signed(int(c.signed_day.max()) - 1)
+    assert c.waiting == bool(np.isnan(c.completed_day).any())
+    discount, build_left, gpu = c.day_terms(0, 30)
+    assert 0 < discount < 1 and build_left >= 0 and gpu == float(c.gpu_capex_usd[0])
+
+
+def test_a_one_path_two_year_run_keeps_the_share_price_in_numpy(monkeypatch):
+    from simulator import lazy_kernel
+    lazy = close_value.CLOSE_VALUE_KERNEL
+    monkeypatch.setattr(lazy, "spent", 0)
+    monkeypatch.setattr(lazy, "loaded", lambda: None)
+    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
+    assert all(lazy.for_call(1, close_value.NUMPY_PRICE_COST) is None for _ in range(730))
+
+
+def test_a_contracts_day_terms_are_the_numpy_forms_doubles(ledger):
+    """``day_terms`` (Python floats) against the value's numpy form (``ContractValuer.value_usd``'s ``numpy.float64``
+    terms: the wait, ``(1 + ρ)^{−τ}``, the building capex left) on every day of the horizon and around the build."""
+    c = ledger.contracts
+    for j in range(len(c.projects)):
+        for day in range(0, 1200):
+            wait_days = max(c.start_day[j] + c.build_days[j] - day, 0.0) + c.delay_days[j]
+            discount = (1 + c.rate) ** (-wait_days / 365)
+            build_left = c.building_capex_usd[j] * c._build_left_fraction(j, day)
+            got = c.day_terms(j, day)
+            assert_same_bits(np.array(got), np.array([discount, build_left, c.gpu_capex_usd[j]], dtype=float), day)
+
+
+def test_unsigned_projects_book_values_are_taken_again_only_for_new_pool_arrays(ledger):
+    L = ledger
+    s = close_value.ValueScratch(L, close_value_kernel, MIN_TRADED_PRICE_USD)
+    day = 59
+    assert not L.contracts.signed(day).any()
+    first = s.hpc_values(L, day)
+    assert_same_bits(first, L._hpc_values_usd(day))
+    assert s.hpc_values(L, day + 1) is first  # (the pools hold the same arrays)
+    building = L.hpc_pools[0][0]
+    building.book_usd = building.book_usd + 5.0
+    again = s.hpc_values(L, day + 1)
+    assert again is not first
+    assert_same_bits(again, L._hpc_values_usd(day + 1))
+    signed_day = int(L.contracts.signed_day.max())
+    assert_same_bits(s.hpc_values(L, signed_day), L._hpc_values_usd(signed_day))
