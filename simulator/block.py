@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from simulator.columns import Rows, is_broadcast_zero, stored
-from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
+from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
 from simulator.finance.flows import OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
 
@@ -149,10 +149,10 @@ class OpsBlock:
                    power_price_usd_per_mwh=np.zeros((n, sites, paths)))
 
     def day(self, day: int) -> DayRecord:
-        """Day ``day``'s record (row ``day − first`` of every field, through a :class:`simulator.columns.Rows`
-        made once a block), its trades set."""
+        """Day ``day``'s record, its trades set: row ``day − first`` of every other field, read when asked for
+        (:class:`simulator.day_record.BlockDay`)."""
         j = day - self.first
-        return self._rows_of("record")(j, DayRecord.trade_fields(self.trades[j]))
+        return BlockDay.of(self.record, j, self.trades[j])
 
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
@@ -247,7 +247,7 @@ class OpsBlock:
         return self._alive_usd if x.dtype == float else self.stopped
 
     def _rows_of(self, name: str) -> Rows:
-        """The :class:`~simulator.columns.Rows` of field ``name`` (the record or the HPC projects)."""
+        """The :class:`~simulator.columns.Rows` of field ``name`` (the HPC projects, for the tests' references)."""
         rows = self._rows.get(name)
         if rows is None:
             rows = self._rows[name] = Rows(getattr(self, name))

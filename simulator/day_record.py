@@ -174,12 +174,6 @@ class DayRecord:
         self.energy_mwh += energy_mwh
         self.hosting_cost_usd += hosting_cost_usd
 
-    @staticmethod
-    def trade_fields(t: Trades) -> dict:
-        """The day's machine trades and installed fleet (:func:`simulator.fleet.price_trades`) as the record's fields
-        and values, a dict (for :class:`simulator.columns.Rows`' ``extra``)."""
-        return dict(zip(_TRADE_FIELDS, _trade_values(t)))
-
     def set_hpc(self, h: HpcDay) -> None:
         """The HPC projects' day (or block: arrays ``(n, projects, paths)``), summed over projects."""
         self.hpc_revenue_usd, self.hpc_power_cost_usd = h.revenue_usd.sum(axis=-2), h.power_cost_usd.sum(axis=-2)
@@ -233,12 +227,60 @@ class DayRecord:
         return out
 
 
+class BlockDay(DayRecord):
+    """Day ``j`` of a block's :class:`DayRecord` (:meth:`simulator.block.OpsBlock.day`): the day's trades set, every
+    other field read from the block's record the first time it is asked for, then kept (:class:`_RecordRow`): the
+    value :class:`simulator.columns.Rows` would give (an array field's row ``j``, a tuple's rows, a float or None as
+    it is) of the record's field as it is then. The daily actors read only the day's trades (the company's opening
+    cost, the reporting's trade lines and installed fleet: the rest is taken from the block a run of days at a
+    time), so a day costs the trades' ten fields instead of a view of every row (~10 µs a day, at any path count).
+    The record's fields are final when the day opens (the operating actors have added to them); a stop replaces
+    them with masked arrays and the day is taken again (:meth:`simulator.block.OpsBlock.stop`)."""
+
+    @classmethod
+    def of(cls, record: DayRecord, j: int, trades: Trades) -> "BlockDay":
+        """Day ``j`` of ``record`` with the day's ``trades`` (:func:`simulator.fleet.price_trades`), without ``__init__``."""
+        day = object.__new__(cls)
+        values = vars(day)
+        values.update(zip(_TRADE_FIELDS, _trade_values(trades)))
+        values["_block_record"] = (record, j)
+        return day
+
+
+class _RecordRow:
+    """A :class:`BlockDay` field other than the trades: on the first read, row ``j`` of the block record's field,
+    then kept in the day's own attributes (which come first: a descriptor with ``__get__`` only; they also
+    hide :class:`DayRecord`'s class-level defaults)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, day, owner=None):
+        if day is None:
+            return self
+        record, j = vars(day)["_block_record"]
+        value = vars(day)[self.name] = _day_row(getattr(record, self.name), j)
+        return value
+
+
+def _day_row(value, j: int):
+    """Row ``j`` of a block record's field: an array's row, a tuple's rows, a float or None as it is."""
+    if isinstance(value, np.ndarray):
+        return value[j]
+    if isinstance(value, tuple):
+        return tuple(_day_row(v, j) for v in value)
+    return value
+
+
 def hpc_fields(h: HpcDay) -> dict:
     """The HPC projects' day ``h`` as :class:`OperatingFlows`' ``hpc_*`` fields."""
     return {name: getattr(h, field) for name, field in _FLOW_HPC.items()}
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
+for _name in (f.name for f in fields(DayRecord) if f.name not in _TRADE_FIELDS):  # (BlockDay's fields read when asked)
+    setattr(BlockDay, _name, _RecordRow(_name))
+del _name
 #: :class:`~simulator.finance.flows.OperatingFlows`' fields taken from the record as they are, from the day's trades (flows' name:
 #: the trades'), and from the HPC projects' day (flows' name: the day's).
 _FLOW_RECORD = ("price_usd", "hashprice_usd_per_ph_day", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd",

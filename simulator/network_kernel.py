@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from simulator import chain, numba_cache, units
-from simulator.poisson_kernel import _MEAN_MAX, CDF_TABLE, count, in_domain  # noqa: F401 (CDF_TABLE: the callers')
+from simulator.poisson_kernel import _MEAN_MAX, CDF_TABLE, counts_in_steps, in_domain  # noqa: F401 (CDF_TABLE: the callers')
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -124,8 +124,7 @@ def _day(day, height, difficulty, epoch_start_s, next_retarget, hashrate_ehs, fe
         for i in range(paths):
             if not in_domain(u[i], z[i], expected[i]):
                 return OTHER
-        for i in range(paths):
-            blocks[i] = count(u[i], z[i], expected[i], table)
+        counts_in_steps(u, z, expected, blocks, table)  # (count of each element, a step at a time)
     else:
         for i in range(paths):
             if expected[i] > _MEAN_MAX:  # heights past 2⁵³: numpy's day raises

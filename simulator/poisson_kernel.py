@@ -182,20 +182,37 @@ def cdf_bracket(k, lam, pmf_k, table):
     """``(low, high)`` with ``low ≤ pdtr(k, λ) ≤ high`` (module notes: ``G ∓ ε``) from ``table``'s row ``⌊λ⌋``
     (filled here the first time) and ``pmf_k``, the pmf estimate at ``k``; ``(NaN, NaN)`` where no bound is
     kept (``λ`` outside [16, 2048), ``k < 1``, ``k`` beyond the row)."""
-    if not (_TABLE_LO <= lam < _TABLE_HI and k >= 1.0):
-        return np.nan, np.nan
+    lam_i, t = _tabled(k, lam, table)
+    return _bracket(k, lam, pmf_k, lam_i, t)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tabled(k, lam, table):
+    """``(λᵢ, T)``: ``λᵢ = ⌊λ⌋`` and ``T = pdtr(k, λᵢ)`` from ``table``'s row ``λᵢ`` (filled here the first time),
+    ``T`` NaN where no bound is kept (``λ`` outside [16, 2048), ``k < 1``, ``k`` beyond the row)."""
     lam_i = np.floor(lam)
+    if not (_TABLE_LO <= lam < _TABLE_HI and k >= 1.0):
+        return lam_i, np.nan
     row = table[int(lam_i) - _TABLE_LO]
     if row[0] == 0.0:
         _fill(row, lam_i)
     j = k - row[1]
     if not (0.0 <= j < row[0]):
-        return np.nan, np.nan
+        return lam_i, np.nan
+    return lam_i, row[2 + int(j)]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _bracket(k, lam, pmf_k, lam_i, t):
+    """:func:`cdf_bracket`'s ``G ∓ ε`` of ``T = t`` (:func:`_tabled`; NaN: ``(NaN, NaN)``), arithmetic only (no call,
+    no branch: a loop of it runs on SIMD lanes, each element's operations its own)."""
     h = lam - lam_i  # exact (Sterbenz)
     r = k / lam - 1.0
     a = k / lam_i - 1.0
-    g = row[2 + int(j)] - h * pmf_k * (1.0 - 0.5 * h * r)
-    curvature = max(max(a * a, r * r), k / (lam_i * lam_i))  # bounds |p″| / p on [λᵢ, λ]
+    g = t - h * pmf_k * (1.0 - 0.5 * h * r)
+    aa, rr, kl = a * a, r * r, k / (lam_i * lam_i)
+    m = aa if aa > rr else rr
+    curvature = m if m > kl else kl  # bounds |p″| / p on [λᵢ, λ] (of numbers, never NaN where t is not: max)
     eps = h * h * h / 6.0 * curvature / np.sqrt(2.0 * np.pi * k) + _BRACKET_SLACK
     return g - eps, g + eps
 
@@ -217,19 +234,29 @@ def _gammaln_of_count(k_next, table):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _first_guess(z, lam):
+    """The Cornish–Fisher guess ``k = max(⌊λ + √λ z + (z² − 1)/6⌋, 0)`` (+0 where the sum is −0)."""
+    k = np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0)
+    return k if k > 0 else 0.0  # the reference's max(·, 0), and +0 where the sum is −0 (or NaN: no count made)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _decide(u, k, lam, pmf_k, low, high):
+    """The count where the bracket ``low ≤ F ≤ high`` decides the reference's steps at ``k`` (module notes), else
+    −1; without branches (u is as likely either side of F): never both, as low ≤ high."""
+    up = (high <= u) & (low + pmf_k * lam / (k + 1) > u + _MARGIN)  # F ≤ u, F + f⁺ > u + m (f⁺ the reference's)
+    down = (low > u) & (high - pmf_k < u - _MARGIN)  # F > u, F − f < u − m
+    return (k + up) if up | down else -1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _guess(u, z, lam, table):
     """The guess ``k``, the pmf estimate ``f`` at it, and the count where :func:`cdf_bracket` decides the
     reference's steps at ``k`` (module notes), else −1."""
-    k = np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0)
-    if not k > 0:  # the reference's max(·, 0), and +0 where the sum is −0
-        k = 0.0
-    k_next = k + 1
-    pmf_k = np.exp(k * np.log(lam) - lam - _gammaln_of_count(k_next, table))
+    k = _first_guess(z, lam)
+    pmf_k = np.exp(k * np.log(lam) - lam - _gammaln_of_count(k + 1, table))
     low, high = cdf_bracket(k, lam, pmf_k, table)
-    # without branches (u is as likely either side of F): never both, as low ≤ high
-    up = (high <= u) & (low + pmf_k * lam / k_next > u + _MARGIN)  # F ≤ u, F + f⁺ > u + m (f⁺ the reference's)
-    down = (low > u) & (high - pmf_k < u - _MARGIN)  # F > u, F − f < u − m
-    return k, pmf_k, (k + up) if up | down else -1.0
+    return k, pmf_k, _decide(u, k, lam, pmf_k, low, high)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -286,9 +313,42 @@ def counts(u, z, lam, out, table):
     for i in range(u.shape[0]):
         if not in_domain(u[i], z[i], lam[i]):
             return OTHER
-    for i in range(u.shape[0]):
-        out[i] = count(u[i], z[i], lam[i], table)
+    counts_in_steps(u, z, lam, out, table)
     return OK
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def counts_in_steps(u, z, lam, out, table):
+    """``out[i]`` ← :func:`count` of element ``i`` (each in :func:`in_domain`), one step of it over every element before
+    the next: the guesses, the logarithms, the exponents, the exponentials, the table's rows, the brackets and
+    decisions, then :func:`_stepped` where undecided. Each element's operations and operands are :func:`count`'s,
+    in its order (the same functions: :func:`_first_guess`, :func:`_gammaln_of_count`, :func:`_tabled`,
+    :func:`_bracket`, :func:`_decide`), so the same doubles and the same count; what changes is the schedule: a
+    loop without calls runs on SIMD lanes, and a loop of calls overlaps them, where :func:`count`'s chain of
+    dependent calls (log, exp, the table) ran one element after another (~45 against ~60 ns an element at
+    λ ≈ 144, measured). An element with ``λ ≤ 0`` (or NaN) is computed along and its count is 0, as
+    :func:`count`'s; its guess and lookups read the tables as any element's do (a row or a ``gammaln`` is filled
+    with the same doubles whoever comes first)."""
+    n = u.shape[0]
+    k, e, lam_i, t = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        k[i] = _first_guess(z[i], lam[i])
+    for i in range(n):
+        e[i] = np.log(lam[i])
+    for i in range(n):
+        e[i] = k[i] * e[i] - lam[i] - _gammaln_of_count(k[i] + 1, table)
+    for i in range(n):
+        e[i] = np.exp(e[i])  # the pmf estimate at the guess
+    for i in range(n):
+        lam_i[i], t[i] = _tabled(k[i], lam[i], table)
+    for i in range(n):
+        low, high = _bracket(k[i], lam[i], e[i], lam_i[i], t[i])
+        out[i] = _decide(u[i], k[i], lam[i], e[i], low, high)
+    for i in range(n):
+        if not lam[i] > 0:
+            out[i] = 0.0
+        elif out[i] < 0.0:
+            out[i] = _stepped(u[i], k[i], lam[i], e[i])
 
 
 def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:

@@ -195,17 +195,16 @@ QUANTILE_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**20, num
 
 
 def _compiled_order_statistics(kernel, flat: np.ndarray, ks: list[int]) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """:func:`_order_statistics` of ``flat`` (C-ordered, not reordered) by ``kernel.order_statistics``, and
-    which rows hold NaN. A row holding both signed zeros with a zero at a needed index gets numpy's own
-    form instead (which zero a sort leaves there is the sort's choice): the row sorted (or partitioned)
-    in place, in its own memory, as the whole table's sort would have."""
-    low, high = flat.min(axis=-1), flat.max(axis=-1)  # NaN where a row holds NaN
+    """:func:`_order_statistics` of ``flat`` (C-ordered, not reordered) by ``kernel.order_statistics`` (each row's
+    min and max taken in its pass), and which rows hold NaN. A row holding both signed zeros with a zero at a
+    needed index gets numpy's own form instead (which zero a sort leaves there is the sort's choice): the row
+    sorted (or partitioned) in place, in its own memory, as the whole table's sort would have."""
     out = np.empty((len(ks), len(flat)))
-    flags = kernel.order_statistics(flat, low, high, np.array(ks, dtype=np.int64), out)
+    flags = kernel.order_statistics(flat, np.array(ks, dtype=np.int64), out)
     for r in np.flatnonzero(flags == kernel.SIGNED_ZEROS):
         numpy_form = _order_statistics(flat[r:r + 1], ks)
         out[:, r] = [numpy_form[k][0] for k in ks]
-    return dict(zip(ks, out)), np.isnan(low)
+    return dict(zip(ks, out)), flags == kernel.HAS_NAN
 
 
 def daily_quantile_frame(dates: pd.DatetimeIndex, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -179,3 +179,24 @@ def test_the_kept_gammaln_of_a_count_is_scipy_s_bit_for_bit():
     assert_array_equal(kept[met], [poisson_kernel.gammaln(k + 1.0) for k in met])
     assert_array_equal(kept[met], special.gammaln(met + 1.0))
     assert_array_equal(out, rng.poisson_inverse_cdf(u, lam))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lam=st.lists(st.one_of(st.sampled_from(EDGE_LAMBDA + [0.0, -0.0, -3.0, np.nan, 0.5, 1e5, 5e-324]),
+                              st.floats(0.0, 5000.0)), min_size=1, max_size=40),
+       seed=st.integers(0, 2**32 - 1))
+def test_counts_a_step_at_a_time_are_each_elements_count(lam, seed):
+    """``counts`` (``counts_in_steps``: every element's guess, then every logarithm, … then the steps) gives each
+    element :func:`count`'s number, ``λ ≤ 0`` and NaN (count 0) mixed among the others, ``u`` at 0 and near 1."""
+    lam = np.array(lam)
+    g = np.random.default_rng(seed)
+    u = g.random(lam.size)
+    u[g.random(lam.size) < 0.1] = 0.0
+    u[g.random(lam.size) < 0.1] = np.nextafter(1.0, 0.0)
+    z = rng.poisson_normal_guess(u)
+    out = np.full(lam.size, -7.0)
+    assert poisson_kernel.counts(u, z, lam, out, poisson_kernel.new_table()) == poisson_kernel.OK
+    table = poisson_kernel.new_table()
+    assert_array_equal(out, [poisson_kernel.count(a, b, c, table) for a, b, c in zip(u, z, lam)])
+    with np.errstate(invalid="ignore"):  # (the reference's √λ of a negative λ, whose count is 0)
+        assert_counts_equal(u, lam)
