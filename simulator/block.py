@@ -152,7 +152,7 @@ class OpsBlock:
         """Day ``day``'s record, its trades set: row ``day − first`` of every other field, read when asked for
         (:class:`simulator.day_record.BlockDay`)."""
         j = day - self.first
-        return BlockDay.of(self.record, j, self.trades[j])
+        return BlockDay.of(self.record, j, self.trades[j], self._alive_usd)
 
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is

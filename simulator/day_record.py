@@ -238,13 +238,22 @@ class BlockDay(DayRecord):
     them with masked arrays and the day is taken again (:meth:`simulator.block.OpsBlock.stop`)."""
 
     @classmethod
-    def of(cls, record: DayRecord, j: int, trades: Trades) -> "BlockDay":
-        """Day ``j`` of ``record`` with the day's ``trades`` (:func:`simulator.fleet.price_trades`), without ``__init__``."""
+    def of(cls, record: DayRecord, j: int, trades: Trades, alive_usd: np.ndarray | None = None) -> "BlockDay":
+        """Day ``j`` of ``record`` with the day's ``trades`` (:func:`simulator.fleet.price_trades`), without ``__init__``,
+        and :attr:`energised_ehs`: the installed fleet × ``alive_usd`` (the company's alive mask as 1.0 and 0.0, None
+        where no path has stopped)."""
         day = object.__new__(cls)
         values = vars(day)
         values.update(zip(_TRADE_FIELDS, _trade_values(trades)))
+        values["energised_ehs"] = trades.installed_ehs if alive_usd is None else trades.installed_ehs * alive_usd
         values["_block_record"] = (record, j)
         return day
+
+    energised_ehs: np.ndarray
+    """The energised fleet at the end of the day ``(paths,)`` [EH/s]: the installed nameplate (:attr:`installed_ehs`)
+    where the company operates, 0 where it has stopped (distress: nothing runs or is paid for, so nothing is powered;
+    docs/decisions.md, "Stopped paths' fleet"). The daily ``fleet_hashrate_ehs`` and ``btc_per_ehs_day``'s
+    denominator; the ledger keeps the installed fleet (a stopped company still owns its machines: EV/EH)."""
 
 
 class _RecordRow:

@@ -404,7 +404,7 @@ class _Simulation:
     def _daily_columns(self, day: int) -> list:
         """The day's daily columns ``(paths,)`` that exist day by day, in :func:`daily_columns`' order: the
         installed fleet (the day's trades) and the company's finance columns."""
-        columns = [self.day.installed_ehs]  # energised nameplate EH/s at the end of the day
+        columns = [self.day.energised_ehs]  # energised nameplate EH/s at the end of the day (0 where stopped)
         if self.ledger is not None:
             finance = self.ledger.daily_columns()
             columns.extend(finance[c] for c in FINANCE_DAILY_COLUMNS)

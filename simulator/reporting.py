@@ -365,8 +365,9 @@ def _days(x, i: int, j: int):
 
 _TRADES = {f.name for f in fields(Trades)}
 #: The day-record field of each line of the per-path sums (:data:`MONTHLY_LINES`, then :data:`SUM_ONLY`'s).
-_LINE_FIELDS = MONTHLY_LINES + ("installed_ehs", "hashprice_usd_per_ph_day")
+_LINE_FIELDS = MONTHLY_LINES + ("energised_ehs", "hashprice_usd_per_ph_day")
 #: The lines (index, field) taken from each day's trades (:class:`simulator.fleet.Trades`, set day by day) and
 #: those taken from the block's record a run of days at a time.
-_DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _TRADES)
-_BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _TRADES)
+_DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's :class:`simulator.day_record.BlockDay`: its trades and energised fleet)
+_DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _DAY_FIELDS)
+_BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _DAY_FIELDS)

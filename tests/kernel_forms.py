@@ -81,7 +81,7 @@ def reporting_day_by_day(self):
         j = day - b.first
         if r.columns_wanted:
             values = [d.price_usd, b.difficulty[j], d.network_hashrate_ehs, b.height[j], d.hashprice_usd_per_ph_day,
-                      d.installed_ehs, d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh,
+                      d.energised_ehs, d.energy_mwh / units.HOURS_PER_DAY, d.btc_mined, d.curtailed_mwh,
                       d.underclocked_mwh]
             if self.hpc is not None:
                 values.append(self.hpc.reserved_mw_on(day))
@@ -92,7 +92,7 @@ def reporting_day_by_day(self):
             r.network_revenue_btc[row] = d.network_revenue_btc
         lines = r.lines[row + 1]
         monthly_lines(d, lines)
-        lines[len(MONTHLY_LINES)] = d.installed_ehs
+        lines[len(MONTHLY_LINES)] = d.energised_ehs
         lines[len(MONTHLY_LINES) + 1] = d.hashprice_usd_per_ph_day
         r.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         if row == r.block_days - 1 or day == self.days - 1:

@@ -274,6 +274,11 @@ def test_cash_shortfall_is_distress_and_stops_the_company():
     assert res.summary["metrics"]["prob_cash_shortfall"]["mean"] == 1.0
     assert (d.btc_mined.iloc[first + 1:] == 0).all() and (d.fleet_power_mw.iloc[first + 1:] == 0).all()
     assert month(res, "arrears_usd")[-1] > 0
+    # a stopped company's fleet is not energised (docs/decisions.md, "Stopped paths' fleet"): the daily column is 0
+    # from the day after the stopping close, and btc_per_ehs_day divides by the EH/s-days it operated only
+    assert first < len(d) - 30 and (d.fleet_hashrate_ehs.iloc[:first + 1] > 0).all() and (d.fleet_hashrate_ehs.iloc[first + 1:] == 0).all()
+    per_ehs_day = res.summary["metrics"]["btc_per_ehs_day"]["mean"]
+    assert per_ehs_day == pytest.approx(d.btc_mined.sum() / d.fleet_hashrate_ehs.iloc[:first + 1].sum(), rel=1e-9)
 
 
 def test_min_cash_sells_treasury_btc_then_uses_the_atm():

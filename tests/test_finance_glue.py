@@ -46,7 +46,7 @@ def _company_masked_daily(self):
     for day in range(self.days):
         d, b, alive = self.day, self.ops, ledger.alive
         if not alive.all():
-            for line in MONTHLY_LINES + ("running_ths",):
+            for line in MONTHLY_LINES + ("running_ths", "energised_ehs"):
                 setattr(d, line, getattr(d, line) * alive)
         j = day - b.first
         same = {name: _per_path(getattr(d, name), self.paths) for name in SAME_ON_PATHS}
