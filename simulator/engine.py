@@ -75,8 +75,8 @@ from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
 from simulator.workers import LocalQuantiles, auto_workers, can_fork, chunk_workers, run_in_workers
 
-#: Days of failure draws (2 a cohort a day) drawn at a time: blocks of a few MB per 1,000 paths,
-#: drawn into the memory of the previous block (the draws do not depend on the block split).
+#: Days of failure draws (2 a cohort a day) reserved at a time (:class:`simulator.fleet.FailureDraws`: the compiled
+#: days draw their own, a numpy day the block's; the draws do not depend on the block split).
 FAILURE_BLOCK_DAYS = OPS_BLOCK_DAYS  # a block never straddles a draw
 
 #: Days of daily columns buffered before their kept rows and quantiles are taken.
@@ -218,11 +218,10 @@ class _Simulation:
         for first, n in self.bounds:
             self.ops = b = OpsBlock.open(first, n, len(self.scenario.sites), self.paths)
             if model is not None and first % FAILURE_BLOCK_DAYS == 0:
-                draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - first), 2,
-                                                          len(self.cohorts)), reuse=True)
-            i = first % FAILURE_BLOCK_DAYS
+                draws = fleet.FailureDraws(self.streams["failures"], min(FAILURE_BLOCK_DAYS, self.days - first),
+                                           len(self.cohorts))
             self.units, b.working, b.installed, b.units_failed, b.lost_units = fleet.fail_block(
-                model, self.units, draws[i:i + n] if model is not None else None, n)
+                model, self.units, draws if model is not None else None, first % FAILURE_BLOCK_DAYS, n)
             yield self.env.timeout(n)
 
     def events(self):

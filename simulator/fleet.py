@@ -23,7 +23,7 @@ from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
 from simulator.lazy_kernel import LazyKernel
 from simulator.market.asic_price import IndexRows
-from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, binomial_inverse_cdf
+from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, PathStreams, binomial_inverse_cdf
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,29 @@ def fail_day(state: FailureState, draws: np.ndarray, daily_probability: np.ndarr
     return new, failed.sum(axis=0), state.installed - new.installed
 
 
+class FailureDraws:
+    """A draw block's failure uniforms: ``days`` days of ``(2, cohorts)`` uniforms of every path of ``streams`` (the
+    units failing, then the share of them lost for good), reserved on the stream (:meth:`PathStreams.reserve`) and
+    drawn where they are used: the compiled block draws each day's itself (:meth:`position`), a day run in numpy takes
+    them from the whole block's (:meth:`day`), drawn once when a day first needs them. Either way the numbers of
+    ``streams.uniform((days, 2, cohorts))`` at the reserved position."""
+
+    def __init__(self, streams: PathStreams, days: int, cohorts: int) -> None:
+        self.streams, self.days, self.cohorts = streams, days, cohorts
+        self.start = streams.reserve((days, 2, cohorts))
+        self._uniforms: np.ndarray | None = None
+
+    def position(self, day: int) -> int:
+        """The stream position of day ``day``'s first uniform (each day has ``2 × cohorts``)."""
+        return self.start + 2 * self.cohorts * day
+
+    def day(self, day: int) -> np.ndarray:
+        """Day ``day``'s uniforms ``(2, cohorts, paths)``."""
+        if self._uniforms is None:  # into the memory of the previous block's (a few MB per 1,000 paths)
+            self._uniforms = self.streams.uniform_at(self.start, (self.days, 2, self.cohorts), reuse=True)
+        return self._uniforms[day]
+
+
 class FailureModel:
     """A run's failure model, day by day: :func:`fail_day`'s counts, compiled for large runs.
 
@@ -180,6 +203,7 @@ class FailureModel:
         self._tables: tuple = ()
         self._buffers: np.ndarray | None = None
         self._failed: np.ndarray | None = None
+        self._uniforms: np.ndarray | None = None
 
     def day(self, state: FailureState, draws: np.ndarray,
             out: tuple[np.ndarray, ...] | None = None) -> tuple[FailureState, np.ndarray, np.ndarray]:
@@ -206,44 +230,67 @@ class FailureModel:
                 break
         return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
 
-    def days(self, state: FailureState, draws: np.ndarray, out: tuple[np.ndarray, ...]) -> FailureState:
-        """:meth:`day` on each row of ``draws`` ``(n, 2, cohorts, paths)``, day ``j`` written into row ``j`` of
+    def days(self, state: FailureState, draws: "FailureDraws", first: int,
+             out: tuple[np.ndarray, ...]) -> FailureState:
+        """:meth:`day` on days ``first … first + n − 1`` of ``draws``, day ``j`` of the block written into row ``j`` of
         ``out``: the working and installed units and units lost ``(n, cohorts, paths)`` and units failed per path
         ``(n, paths)``; returns the state after the block (its arrays the last rows).
 
-        Once the compiled day runs, the block's days are one call (:func:`simulator.failure_kernel.fail_days`,
-        :func:`~simulator.failure_kernel.fail_day` day after day); a day it leaves (a large mean: the numpy
-        reference; a count past the tables: :meth:`day`, which extends them) is run alone and the call goes on
-        from the next day. Before, :meth:`day` day after day (numpy until the kernel pays)."""
-        j, n, ring = 0, len(draws), state.repairs.shape[0]
+        Once the compiled day runs, the block's days are one call (:func:`simulator.failure_kernel.fail_days`:
+        :func:`~simulator.failure_kernel.fail_day` day after day, each day's uniforms drawn as it starts); a day it
+        leaves is run alone (:meth:`_one_day`) and the call goes on from the next day. Before, the days run in
+        numpy (:meth:`day` day after day until the tables are made, then :func:`fail_day` while the numpy budget
+        lasts)."""
+        j, n = 0, len(out[3])
         while j < n:
             kernel = FAILURE_KERNEL.for_call((n - j) * state.working.size, (n - j) * _NUMPY_DAY_COST) \
                 if self._tables else None
+            if kernel is None and self._tables:  # the numpy budget not spent yet: the rest of the block in numpy
+                for day in range(j, n):
+                    state = self._one_day(state, draws, first, day, out, reference=True)
+                return state
             status = None
             if kernel is not None:
-                if self._failed is None or self._failed.shape != state.working.shape:
-                    self._failed = np.empty(state.working.shape)
-                done, status = kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws[j:],
-                                                *self._tables, out[0][j:], out[1][j:], self._failed, out[2][j:],
-                                                out[3][j:])
+                done, status = self._compiled_days(kernel, state, draws, first + j, tuple(x[j:] for x in out))
                 if done:
                     j += done
-                    state = FailureState(out[0][j - 1], out[1][j - 1], state.repairs, (state.head + done) % ring)
+                    state = FailureState(out[0][j - 1], out[1][j - 1], state.repairs,
+                                         (state.head + done) % state.repairs.shape[0])
                 if j == n:
                     break
-            for j in range(j, n if self._tables and kernel is None else j + 1):  # numpy: the rest, or one day
-                mine = tuple(x[j] for x in out)
-                if self._tables and (kernel is None or status == kernel.LARGE):
-                    state, failed_j, lost_j = fail_day(state, draws[j], self.daily_probability,
-                                                       self.permanent_fraction)
-                else:  # before the tables are made, or a count past them
-                    state, failed_j, lost_j = self.day(state, draws[j], mine)
-                for row, got in zip(mine, (state.working, state.installed, lost_j, failed_j)):
-                    if got is not row:
-                        row[...] = got
-                state = FailureState(mine[0], mine[1], state.repairs, state.head)
+            # the compiled call stopped at day j (LARGE: the reference's large-mean branch; SHORT: a count past the
+            # tables, which :meth:`day` extends), or no tables yet (:meth:`day` makes them once the kernel pays)
+            state = self._one_day(state, draws, first, j, out, reference=kernel is not None and status == kernel.LARGE)
             j += 1
         return state
+
+    def _compiled_days(self, kernel, state: FailureState, draws: "FailureDraws", first: int,
+                       out: tuple[np.ndarray, ...]) -> tuple[int, int]:
+        """:func:`simulator.failure_kernel.fail_days` from day ``first`` of ``draws`` into ``out``'s rows: (days done,
+        status)."""
+        if self._failed is None or self._failed.shape != state.working.shape:
+            self._failed = np.empty(state.working.shape)  # the kernel's scratch: units failed, then into repair
+        if self._uniforms is None or self._uniforms.shape[1:] != state.working.shape:
+            self._uniforms = np.empty((2,) + state.working.shape)  # and a day's uniforms
+        return kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws.position(first),
+                                *draws.streams.philox_key, self._uniforms, *self._tables, out[0], out[1], self._failed,
+                                out[2], out[3])
+
+    def _one_day(self, state: FailureState, draws: "FailureDraws", first: int, j: int, out: tuple[np.ndarray, ...],
+                 reference: bool) -> FailureState:
+        """Day ``j`` of a block from day ``first`` of ``draws`` alone, written into row ``j`` of ``out``: the numpy
+        reference (:func:`fail_day`; ``reference``), else :meth:`day` (which makes or extends the tables, and runs
+        the compiled day once it pays). Returns the state on those rows."""
+        mine = tuple(x[j] for x in out)
+        if reference:
+            state, failed, lost = fail_day(state, draws.day(first + j), self.daily_probability,
+                                           self.permanent_fraction)
+        else:
+            state, failed, lost = self.day(state, draws.day(first + j), mine)
+        for row, got in zip(mine, (state.working, state.installed, lost, failed)):
+            if got is not row:
+                row[...] = got
+        return FailureState(mine[0], mine[1], state.repairs, state.head)
 
     def block_buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Three arrays of ``shape`` ``(n, cohorts, paths)`` for a block's working and installed units and
@@ -393,12 +440,11 @@ def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray,
                   installed_ehs=installed_ths.sum(axis=0) / u.THS_PER_EHS)
 
 
-def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarray | None,
+def fail_block(model: FailureModel | None, state: FailureState, draws: FailureDraws | None, first: int,
                n: int) -> tuple[FailureState, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` days of failures and repairs (:meth:`FailureModel.days`, :meth:`FailureModel.day` day after day in
-    one compiled call, on the rows of ``draws`` ``(n, 2, cohorts, paths)``; ``model`` None: no failures): the state after the block and, for each
-    day, the working and installed units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the
-    units lost for good ``(n, cohorts, paths)``.
+    """``n`` days of failures and repairs on days ``first … first + n − 1`` of ``draws`` (:meth:`FailureModel.days`;
+    ``model`` None: no failures, no draws): the state after the block and, for each day, the working and installed
+    units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the units lost for good ``(n, cohorts, paths)``.
 
     A block of :data:`FAILURE_KERNEL`'s ``large_from`` unit-days or more loads the compiled day (the
     model's days of a block are one call's worth of work). A one-day block's working and installed
@@ -414,10 +460,10 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
     if n * state.working.size >= FAILURE_KERNEL.large_from:  # a large block: the compiled day from now on
         FAILURE_KERNEL.for_call(n * state.working.size)
     if n == 1:
-        state, failed[0], lost = model.day(state, draws[0])
+        state, failed[0], lost = model.day(state, draws.day(first))
         return state, state.working[None], state.installed[None], failed, lost[None]
     working, installed, lost = model.block_buffers(shape)
-    return model.days(state, draws, (working, installed, lost, failed)), working, installed, failed, lost
+    return model.days(state, draws, first, (working, installed, lost, failed)), working, installed, failed, lost
 
 
 def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[[int, int], np.ndarray],
