@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from simulator import units as u
-from simulator.columns import VALUES_PER_CALL, Rows, as_columns, fields_from_columns
+from simulator.columns import VALUES_PER_CALL, Rows, as_columns, fields_from_columns, stored
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
@@ -480,14 +480,18 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
     so its later days have no delivery and no unit leaving: only the installed fleet's value and
     hashrate change, which :func:`installed_value` sums cohort by cohort over all of them at once
     (given ``index_rows`` and more than one path: numpy's order of the sum over cohorts, which a lone
-    column would add pairwise), else :func:`price_trades` prices them a few days a call
-    (:data:`~simulator.columns.VALUES_PER_CALL`), their days as columns (:mod:`simulator.columns`).
+    column would add pairwise), its first day too when nothing is bought, delivered or leaving on it
+    (:func:`_trades_on`: :func:`price_trades` would give the same floats), else :func:`price_trades` prices
+    them a few days a call (:data:`~simulator.columns.VALUES_PER_CALL`), their days as columns
+    (:mod:`simulator.columns`).
     """
     n, paths = installed_units.shape[0], installed_units.shape[-1]
+    by_cohort = index_rows is not None and paths > 1 and len(cohorts)
+    a = 1 if not by_cohort or _trades_on(cohorts, first, retired_units) else 0  # days priced by price_trades
     days = [price_trades(cohorts, first, index_usd_per_th(0, 1)[0], lambda: new_usd_per_th(0), retired_units,
-                         installed_units[0])]
-    if n > 1 and index_rows is not None and paths > 1 and len(cohorts):
-        return days + _unchanged_days(cohorts, index_rows(1, n), installed_units[1:])
+                         installed_units[0])] if a else []
+    if by_cohort:
+        return days + _unchanged_days(cohorts, index_rows(a, n), installed_units[a:]) if n > a else days
     step = max(1, VALUES_PER_CALL // max(installed_units[0].size, 1))  # days a call (cache-sized arrays)
     for a in range(1, n, step):
         k = min(step, n - a)
@@ -497,6 +501,12 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
         rows = Rows(fields_from_columns(rest, k))
         days += [rows(j) for j in range(k)]
     return days
+
+
+def _trades_on(cohorts: Cohorts, day: int, retired_units: np.ndarray) -> bool:
+    """Whether day ``day`` has trades (:func:`price_trades`): the opening balance sheet (day 0), a cohort arriving
+    (its cost and capex), or units leaving (``retired_units``, resold)."""
+    return day == 0 or bool((cohorts.start_day == day).any()) or bool(retired_units.any())
 
 
 def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
@@ -541,7 +551,8 @@ def _unchanged_days(cohorts: Cohorts, index_rows: Iterable[np.ndarray], installe
     installed_ehs = ths / u.THS_PER_EHS
     nothing = np.broadcast_to(0.0, installed_units.shape[1:])
     zeros = np.zeros((4,) + value_usd.shape)  # one row a field (none shares memory, as price_trades' own)
-    return [Trades(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
-                   purchase_capex_usd=zeros[0, j], retired_units_by_cohort=nothing, units_retired=zeros[1, j],
-                   retired_ths=zeros[2, j], resale_value_usd=zeros[3, j], fleet_market_value_usd=value_usd[j],
-                   installed_ehs=installed_ehs[j]) for j in range(len(value_usd))]
+    return [stored(Trades, dict(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
+                                purchase_capex_usd=zeros[0, j], retired_units_by_cohort=nothing,
+                                units_retired=zeros[1, j], retired_ths=zeros[2, j], resale_value_usd=zeros[3, j],
+                                fleet_market_value_usd=value_usd[j], installed_ehs=installed_ehs[j]))
+            for j in range(len(value_usd))]

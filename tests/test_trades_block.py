@@ -44,7 +44,8 @@ def _prices(hashprice: np.ndarray, efficiency_jth: np.ndarray):
 @pytest.mark.parametrize("compiled", [False, True])
 def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, cohorts, paths, n, compiled):
     """Both forms of :func:`fleet.installed_value` (numpy, and :mod:`simulator.trades_kernel` forced) against the
-    days as columns, with NaN, ±0, infinite, tiny, huge and negative hashprices among the days."""
+    days as columns, with NaN, ±0, infinite, tiny, huge and negative hashprices among the days; a block's first day
+    among the summed ones when nothing is bought, delivered or leaving on it."""
     monkeypatch.setattr(fleet.TRADES_KERNEL, "for_call", lambda *a, **k: trades_kernel if compiled else None)
     rng = np.random.default_rng(cohorts * 1000 + paths + n)
     c = _cohorts(rng, cohorts)
@@ -53,9 +54,11 @@ def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, co
     hashprice.reshape(-1)[at] = np.resize([np.nan, 0.0, np.inf, 1e-300, 5e5, -0.0, -3.0], at.size)  # edges among the days
     installed = np.floor(rng.uniform(0, 5000, (n, cohorts, paths))) * (rng.random((n, cohorts, paths)) > 0.1)
     installed[:, :, ::2] *= np.resize([1.0, 0.0, -0.0], installed[:, :, ::2].shape)  # whole paths at ±0 units
-    retired = np.floor(rng.uniform(0, 30, (cohorts, paths)))
     index, new, rows = _prices(hashprice, c.efficiency_jth)
-    for first in (0, 5, 9):  # day 0 (the opening), a delivery day, a plain day
+    for first, retired in ((0, np.zeros((cohorts, paths))), (5, np.zeros((cohorts, paths))),  # the opening, a delivery
+                           (9, np.zeros((cohorts, paths))),  # a plain day: summed by cohort with the later days
+                           (0, None), (5, None), (9, None)):  # and with units leaving
+        retired = np.floor(rng.uniform(0, 30, (cohorts, paths))) if retired is None else retired
         by_cohort = fleet.price_trades_block(c, first, index, new, rows, retired, installed)
         as_columns = fleet.price_trades_block(c, first, index, new, None, retired, installed)
         assert len(by_cohort) == len(as_columns) == n
