@@ -68,7 +68,7 @@ from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINE
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
-from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, index_rows
+from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, chain_index_rows
 from simulator.reporting import Reporter, SharedTables, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
@@ -339,13 +339,17 @@ class _Simulation:
         """Functions of the block's days: the ASIC price index (second-hand) of days ``a … b − 1``, every
         cohort on every path ``(b − a, cohorts, paths)`` [USD/TH], the new-machine price of day ``j``
         (needed on delivery days only), and the index of days ``a … b − 1`` one cohort at a time
-        (:func:`simulator.market.asic_price.index_rows`), at the hashprice a buyer expects over the coming
-        year: the day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``."""
-        hashprice = chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block)
+        (:func:`simulator.market.asic_price.chain_index_rows`), at the hashprice a buyer expects over the coming
+        year: the day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``
+        (:func:`~simulator.market.asic_price.chain_halving_adjusted_hashprice` of the days asked for: element by
+        element, so the same floats whatever days are taken together)."""
         efficiency_jth = self.cohorts.efficiency_jth
-        return (lambda a, b: asic_price_usd_per_th(hashprice[a:b, None, :], efficiency_jth[:, None]),
-                lambda j: asic_price_usd_per_th(hashprice[j, None, :], efficiency_jth[:, None], new=True),
-                lambda a, b: index_rows(hashprice[a:b], efficiency_jth))
+        days = lambda a, b: (hashprice_usd_per_ph_day[a:b], height[a:b], fees_btc_per_block[a:b])  # noqa: E731
+        return (lambda a, b: asic_price_usd_per_th(chain_halving_adjusted_hashprice(*days(a, b))[:, None, :],
+                                                   efficiency_jth[:, None]),
+                lambda j: asic_price_usd_per_th(chain_halving_adjusted_hashprice(*days(j, j + 1))[0, None, :],
+                                                efficiency_jth[:, None], new=True),
+                lambda a, b: chain_index_rows(*days(a, b), efficiency_jth))
 
     # ------------------------------------------------------------------ daily actors
     def open_day(self):

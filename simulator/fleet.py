@@ -22,7 +22,7 @@ from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
 from simulator.lazy_kernel import LazyKernel
-from simulator.market.asic_price import IndexRows
+from simulator.market.asic_price import ChainIndexRows, IndexRows
 from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, PathStreams, binomial_inverse_cdf
 
 
@@ -519,15 +519,24 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
     :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
     as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
     ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache. Given the index's terms
-    (:class:`simulator.market.asic_price.IndexRows`) and a large block (:data:`TRADES_KERNEL`), the compiled
-    form (:func:`simulator.trades_kernel.installed_value`: one pass, the same bits).
+    (:class:`simulator.market.asic_price.IndexRows`, or :class:`~simulator.market.asic_price.ChainIndexRows`, whose
+    terms :func:`simulator.trades_kernel.chain_index_terms` makes in one pass) and a large block
+    (:data:`TRADES_KERNEL`), the compiled form (:func:`simulator.trades_kernel.installed_value`: one pass, the same
+    bits).
     """
-    terms = (index_rows.frontier_usd_per_th, index_rows.penalty_usd_per_th, index_rows.floor_usd_per_th) \
-        if isinstance(index_rows, IndexRows) else None
-    kernel = TRADES_KERNEL.for_call(installed_units.size) if terms is not None and installed_units.shape[1] else None
+    by_terms = isinstance(index_rows, (IndexRows, ChainIndexRows)) and installed_units.shape[1]
+    kernel = TRADES_KERNEL.for_call(installed_units.size) if by_terms else None
     if kernel is not None:
-        value_usd, ths = np.empty(terms[0].shape), np.empty(terms[0].shape)
-        kernel.installed_value(hashrate_ths, terms[0], terms[1], terms[2], installed_units, value_usd, ths)
+        if isinstance(index_rows, ChainIndexRows):
+            r, shape = index_rows, index_rows.hashprice_usd_per_ph_day.shape
+            frontier_usd_per_th, floor_usd_per_th = np.empty(shape), np.empty(shape)
+            kernel.chain_index_terms(r.hashprice_usd_per_ph_day, r.height, r.fees_btc_per_block, *r.constants(),
+                                     frontier_usd_per_th, floor_usd_per_th)
+        else:
+            frontier_usd_per_th, floor_usd_per_th = index_rows.frontier_usd_per_th, index_rows.floor_usd_per_th
+        value_usd, ths = np.empty(frontier_usd_per_th.shape), np.empty(frontier_usd_per_th.shape)
+        kernel.installed_value(hashrate_ths, frontier_usd_per_th, index_rows.penalty_usd_per_th, floor_usd_per_th,
+                               installed_units, value_usd, ths)
         return value_usd, ths
     value_usd = ths = None
     for c, index_usd_per_th in enumerate(index_rows):
