@@ -15,7 +15,10 @@ looked up in tables of ``np.exp(k · np.log1p(−p))`` that numpy computed (numb
 per cent of arguments). Where ``binomial_inverse_cdf`` would take its large-mean branch for
 the whole array (some ``n·p`` above :data:`simulator.rng.BINOMIAL_WALK_MEAN_AT_MOST`, or NaN)
 this returns :data:`LARGE` and changes nothing: the caller runs the numpy reference for that
-day. A count beyond a table returns :data:`SHORT`, also changing nothing.
+day. A count beyond a table returns :data:`SHORT`, also changing nothing. :func:`fail_days` runs a
+block's days in one call and draws each day's uniforms as the day starts (:func:`simulator.philox_kernel.fill`
+at the day's position of the ``failures`` stream: :class:`simulator.fleet.FailureDraws`), into a row the day
+then reads from the cache; the numbers are the stream's, as a block drawn beforehand would hold them.
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.

@@ -230,7 +230,7 @@ class FailureModel:
                 break
         return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
 
-    def days(self, state: FailureState, draws: "FailureDraws", first: int,
+    def days(self, state: FailureState, draws: FailureDraws, first: int,
              out: tuple[np.ndarray, ...]) -> FailureState:
         """:meth:`day` on days ``first … first + n − 1`` of ``draws``, day ``j`` of the block written into row ``j`` of
         ``out``: the working and installed units and units lost ``(n, cohorts, paths)`` and units failed per path
@@ -264,7 +264,7 @@ class FailureModel:
             j += 1
         return state
 
-    def _compiled_days(self, kernel, state: FailureState, draws: "FailureDraws", first: int,
+    def _compiled_days(self, kernel, state: FailureState, draws: FailureDraws, first: int,
                        out: tuple[np.ndarray, ...]) -> tuple[int, int]:
         """:func:`simulator.failure_kernel.fail_days` from day ``first`` of ``draws`` into ``out``'s rows: (days done,
         status)."""
@@ -276,7 +276,7 @@ class FailureModel:
                                 *draws.streams.philox_key, self._uniforms, *self._tables, out[0], out[1], self._failed,
                                 out[2], out[3])
 
-    def _one_day(self, state: FailureState, draws: "FailureDraws", first: int, j: int, out: tuple[np.ndarray, ...],
+    def _one_day(self, state: FailureState, draws: FailureDraws, first: int, j: int, out: tuple[np.ndarray, ...],
                  reference: bool) -> FailureState:
         """Day ``j`` of a block from day ``first`` of ``draws`` alone, written into row ``j`` of ``out``: the numpy
         reference (:func:`fail_day`; ``reference``), else :meth:`day` (which makes or extends the tables, and runs
@@ -557,11 +557,11 @@ def _unchanged_days(cohorts: Cohorts, index_rows: Iterable[np.ndarray], installe
     ``(k, cohorts, paths)``: the same fields (nothing delivered, bought, leaving or resold; read-only
     zeros where :func:`price_trades` gives broadcast ones), the installed fleet by :func:`installed_value`."""
     value_usd, ths = installed_value(cohorts.hashrate_ths, index_rows, installed_units)
-    installed_ehs = ths / u.THS_PER_EHS
     nothing = np.broadcast_to(0.0, installed_units.shape[1:])
     zeros = np.zeros((4,) + value_usd.shape)  # one row a field (none shares memory, as price_trades' own)
+    rows = zip(*map(list, (zeros[0], zeros[1], zeros[2], zeros[3], value_usd, ths / u.THS_PER_EHS)))  # each day's
     return [stored(Trades, dict(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
-                                purchase_capex_usd=zeros[0, j], retired_units_by_cohort=nothing,
-                                units_retired=zeros[1, j], retired_ths=zeros[2, j], resale_value_usd=zeros[3, j],
-                                fleet_market_value_usd=value_usd[j], installed_ehs=installed_ehs[j]))
-            for j in range(len(value_usd))]
+                                purchase_capex_usd=capex, retired_units_by_cohort=nothing, units_retired=units,
+                                retired_ths=retired_ths, resale_value_usd=resale, fleet_market_value_usd=value,
+                                installed_ehs=ehs))
+            for capex, units, retired_ths, resale, value, ehs in rows]
