@@ -68,15 +68,15 @@ from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINE
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
-from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, index_rows
+from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, chain_index_rows
 from simulator.reporting import Reporter, SharedTables, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
 from simulator.workers import LocalQuantiles, auto_workers, can_fork, chunk_workers, run_in_workers
 
-#: Days of failure draws (2 a cohort a day) drawn at a time: blocks of a few MB per 1,000 paths,
-#: drawn into the memory of the previous block (the draws do not depend on the block split).
+#: Days of failure draws (2 a cohort a day) reserved at a time (:class:`simulator.fleet.FailureDraws`: the compiled
+#: days draw their own, a numpy day the block's; the draws do not depend on the block split).
 FAILURE_BLOCK_DAYS = OPS_BLOCK_DAYS  # a block never straddles a draw
 
 #: Days of daily columns buffered before their kept rows and quantiles are taken.
@@ -218,11 +218,10 @@ class _Simulation:
         for first, n in self.bounds:
             self.ops = b = OpsBlock.open(first, n, len(self.scenario.sites), self.paths)
             if model is not None and first % FAILURE_BLOCK_DAYS == 0:
-                draws = self.streams["failures"].uniform((min(FAILURE_BLOCK_DAYS, self.days - first), 2,
-                                                          len(self.cohorts)), reuse=True)
-            i = first % FAILURE_BLOCK_DAYS
+                draws = fleet.FailureDraws(self.streams["failures"], min(FAILURE_BLOCK_DAYS, self.days - first),
+                                           len(self.cohorts))
             self.units, b.working, b.installed, b.units_failed, b.lost_units = fleet.fail_block(
-                model, self.units, draws[i:i + n] if model is not None else None, n)
+                model, self.units, draws if model is not None else None, first % FAILURE_BLOCK_DAYS, n)
             yield self.env.timeout(n)
 
     def events(self):
@@ -341,13 +340,17 @@ class _Simulation:
         """Functions of the block's days: the ASIC price index (second-hand) of days ``a … b − 1``, every
         cohort on every path ``(b − a, cohorts, paths)`` [USD/TH], the new-machine price of day ``j``
         (needed on delivery days only), and the index of days ``a … b − 1`` one cohort at a time
-        (:func:`simulator.market.asic_price.index_rows`), at the hashprice a buyer expects over the coming
-        year: the day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``."""
-        hashprice = chain_halving_adjusted_hashprice(hashprice_usd_per_ph_day, height, fees_btc_per_block)
+        (:func:`simulator.market.asic_price.chain_index_rows`), at the hashprice a buyer expects over the coming
+        year: the day's, adjusted for a halving within the year at the end-of-day ``height`` ``(n, paths)``
+        (:func:`~simulator.market.asic_price.chain_halving_adjusted_hashprice` of the days asked for: element by
+        element, so the same floats whatever days are taken together)."""
         efficiency_jth = self.cohorts.efficiency_jth
-        return (lambda a, b: asic_price_usd_per_th(hashprice[a:b, None, :], efficiency_jth[:, None]),
-                lambda j: asic_price_usd_per_th(hashprice[j, None, :], efficiency_jth[:, None], new=True),
-                lambda a, b: index_rows(hashprice[a:b], efficiency_jth))
+        days = lambda a, b: (hashprice_usd_per_ph_day[a:b], height[a:b], fees_btc_per_block[a:b])  # noqa: E731
+        return (lambda a, b: asic_price_usd_per_th(chain_halving_adjusted_hashprice(*days(a, b))[:, None, :],
+                                                   efficiency_jth[:, None]),
+                lambda j: asic_price_usd_per_th(chain_halving_adjusted_hashprice(*days(j, j + 1))[0, None, :],
+                                                efficiency_jth[:, None], new=True),
+                lambda a, b: chain_index_rows(*days(a, b), efficiency_jth))
 
     # ------------------------------------------------------------------ daily actors
     def open_day(self):

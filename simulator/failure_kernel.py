@@ -15,7 +15,10 @@ looked up in tables of ``np.exp(k · np.log1p(−p))`` that numpy computed (numb
 per cent of arguments). Where ``binomial_inverse_cdf`` would take its large-mean branch for
 the whole array (some ``n·p`` above :data:`simulator.rng.BINOMIAL_WALK_MEAN_AT_MOST`, or NaN)
 this returns :data:`LARGE` and changes nothing: the caller runs the numpy reference for that
-day. A count beyond a table returns :data:`SHORT`, also changing nothing.
+day. A count beyond a table returns :data:`SHORT`, also changing nothing. :func:`fail_days` runs a
+block's days in one call and draws each day's uniforms as the day starts (:func:`simulator.philox_kernel.fill`
+at the day's position of the ``failures`` stream: :class:`simulator.fleet.FailureDraws`), into a row the day
+then reads from the cache; the numbers are the stream's, as a block drawn beforehand would hold them.
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
@@ -25,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator import numba_cache, rng
+from simulator import numba_cache, philox, philox_kernel, rng
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -159,6 +162,20 @@ def _walk(out, u, n, pmf, odds, cdf, walking, p, unrolled):
 
 
 @njit(cache=True, nogil=True)
+def _status(large, short):
+    """:data:`LARGE` if any count's mean is above the walk's bound (or NaN), else :data:`SHORT` if any count is
+    past its table, else :data:`OK`."""
+    return LARGE if large else SHORT if short else OK
+
+
+@njit(cache=True, nogil=True)
+def _look_up(n, table, start, pmf):
+    """``pmf[i] = table[start + n[i]]`` (``f(0)``) for one row of rounded counts ``n`` (every one checked)."""
+    for i in range(n.shape[0]):
+        pmf[i] = table[start + max(np.int64(n[i]), 0)]
+
+
+@njit(cache=True, nogil=True)
 def _starts(n, p, table, start, size, pmf):
     """``pmf[i] = table[start + n[i]]`` (``f(0)``) for one row of rounded counts ``n`` with probability ``p``;
     :data:`LARGE` where ``n·p`` is above the walk's bound (or NaN), :data:`SHORT` past the table."""
@@ -166,13 +183,24 @@ def _starts(n, p, table, start, size, pmf):
     for i in range(n.shape[0]):  # counts, not branches: on SIMD lanes
         large += not n[i] * p <= _MEAN_AT_MOST
         short += n[i] >= size
-    if large:
-        return LARGE
-    if short:
-        return SHORT
-    for i in range(n.shape[0]):
-        pmf[i] = table[start + max(np.int64(n[i]), 0)]
-    return OK
+    status = _status(large, short)
+    if status == OK:
+        _look_up(n, table, start, pmf)
+    return status
+
+
+@njit(cache=True, nogil=True)
+def _units_today(working, repairs_slot, new_working, n, p, size):
+    """A cohort's units today, back from repair included: ``new_working = working + repairs_slot`` and its rounded
+    count ``n`` (the failures' trials), checked as :func:`_starts` checks them, in the same pass."""
+    large = short = 0
+    for i in range(n.shape[0]):  # counts, not branches: on SIMD lanes
+        units = working[i] + repairs_slot[i]
+        new_working[i] = units
+        n[i] = count = np.rint(units)
+        large += not count * p <= _MEAN_AT_MOST
+        short += count >= size
+    return _status(large, short)
 
 
 @njit(cache=True, nogil=True)
@@ -192,12 +220,10 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
     failed_per_path[:] = 0.0
     for c in range(cohorts):
-        for i in range(paths):
-            new_working[c, i] = working[c, i] + repairs_slot[c, i]
-            n[i] = np.rint(new_working[c, i])
-        status = _starts(n, fail_p[c], fail_table, fail_start[c], fail_size[c], pmf)
+        status = _units_today(working[c], repairs_slot[c], new_working[c], n, fail_p[c], fail_size[c])
         if status != OK:
             return status
+        _look_up(n, fail_table, fail_start[c], pmf)
         if fail_p[c] >= 1:
             failed[c] = n
         else:
@@ -221,29 +247,31 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
 
 
 @njit(cache=True, nogil=True)
-def fail_days(working, installed, repairs, head, u, fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table,
-              lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path):
-    """:func:`fail_day` for each day ``j`` of a block, in one call: day ``j`` draws from ``u[j]`` ``(2, cohorts,
-    paths)``, starts from day ``j − 1``'s ``new_working[j − 1]`` and ``new_installed[j − 1]`` (day 0 from
-    ``working`` and ``installed``), takes its units back from repair from ring slot ``(head + j) mod R`` of
-    ``repairs`` ``(R, cohorts, paths)`` and writes rows ``j`` of ``new_working``, ``new_installed``, ``lost``
-    ``(n, cohorts, paths)`` and ``failed_per_path`` ``(n, paths)`` (``failed`` ``(cohorts, paths)`` is scratch).
+def fail_days(working, installed, repairs, head, start, counter_paths, key0, key1, seed_high, u, fail_table,
+              fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed,
+              failed, lost, failed_per_path):
+    """:func:`fail_day` for each day ``j`` of a block, in one call, each day's uniforms drawn as it starts: day ``j``
+    draws from ``u`` ``(2, cohorts, paths)``, filled with draws ``start + 2·cohorts·j …`` of every path of the
+    stream (:func:`simulator.philox_kernel.fill`'s ``counter_paths``, ``key0``, ``key1``, ``seed_high``: what
+    :meth:`simulator.rng.PathStreams.uniform_at` gives there, in the cache when the day reads them), starts from day
+    ``j − 1``'s ``new_working[j − 1]`` and ``new_installed[j − 1]`` (day 0 from ``working`` and ``installed``), takes
+    its units back from repair from ring slot ``(head + j) mod R`` of ``repairs`` ``(R, cohorts, paths)`` and writes
+    rows ``j`` of ``new_working``, ``new_installed``, ``lost`` ``(n, cohorts, paths)`` and ``failed_per_path``
+    ``(n, paths)`` (``failed`` ``(cohorts, paths)`` is scratch).
 
     Returns ``(days done, status)``: every day done and :data:`OK`, or the first day ``j`` not done and its
     :data:`LARGE` or :data:`SHORT` status (that day changes nothing; days before it are done, their repair
     slots updated): the caller runs day ``j`` another way and calls again from day ``j + 1``.
     """
-    days, ring = u.shape[0], repairs.shape[0]
+    days, ring, cohorts = failed_per_path.shape[0], repairs.shape[0], working.shape[0]
+    draws = u.reshape((2 * cohorts, u.shape[-1]))
     for j in range(days):
-        slot = (head + j) % ring
-        if j == 0:
-            status = fail_day(working, repairs[slot], installed, u[0, 0], u[0, 1], fail_table, fail_start,
-                              fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[0],
-                              new_installed[0], failed, lost[0], failed_per_path[0])
-        else:
-            status = fail_day(new_working[j - 1], repairs[slot], new_installed[j - 1], u[j, 0], u[j, 1], fail_table,
-                              fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p,
-                              new_working[j], new_installed[j], failed, lost[j], failed_per_path[j])
+        philox_kernel.fill(draws, start + 2 * cohorts * j, counter_paths, key0, key1, seed_high, philox.UNIFORM,
+                           np.uint64(0))
+        units, units_installed = (working, installed) if j == 0 else (new_working[j - 1], new_installed[j - 1])
+        status = fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], fail_table, fail_start,
+                          fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[j],
+                          new_installed[j], failed, lost[j], failed_per_path[j])
         if status != OK:
             return j, status
     return days, OK

@@ -17,13 +17,13 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from simulator import units as u
-from simulator.columns import VALUES_PER_CALL, Rows, as_columns, fields_from_columns
+from simulator.columns import VALUES_PER_CALL, Rows, as_columns, fields_from_columns, stored
 from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
 from simulator.lazy_kernel import LazyKernel
-from simulator.market.asic_price import IndexRows
-from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, binomial_inverse_cdf
+from simulator.market.asic_price import ChainIndexRows, IndexRows
+from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, PathStreams, binomial_inverse_cdf
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,29 @@ def fail_day(state: FailureState, draws: np.ndarray, daily_probability: np.ndarr
     return new, failed.sum(axis=0), state.installed - new.installed
 
 
+class FailureDraws:
+    """A draw block's failure uniforms: ``days`` days of ``(2, cohorts)`` uniforms of every path of ``streams`` (the
+    units failing, then the share of them lost for good), reserved on the stream (:meth:`PathStreams.reserve`) and
+    drawn where they are used: the compiled block draws each day's itself (:meth:`position`), a day run in numpy takes
+    them from the whole block's (:meth:`day`), drawn once when a day first needs them. Either way the numbers of
+    ``streams.uniform((days, 2, cohorts))`` at the reserved position."""
+
+    def __init__(self, streams: PathStreams, days: int, cohorts: int) -> None:
+        self.streams, self.days, self.cohorts = streams, days, cohorts
+        self.start = streams.reserve((days, 2, cohorts))
+        self._uniforms: np.ndarray | None = None
+
+    def position(self, day: int) -> int:
+        """The stream position of day ``day``'s first uniform (each day has ``2 × cohorts``)."""
+        return self.start + 2 * self.cohorts * day
+
+    def day(self, day: int) -> np.ndarray:
+        """Day ``day``'s uniforms ``(2, cohorts, paths)``."""
+        if self._uniforms is None:  # into the memory of the previous block's (a few MB per 1,000 paths)
+            self._uniforms = self.streams.uniform_at(self.start, (self.days, 2, self.cohorts), reuse=True)
+        return self._uniforms[day]
+
+
 class FailureModel:
     """A run's failure model, day by day: :func:`fail_day`'s counts, compiled for large runs.
 
@@ -180,6 +203,7 @@ class FailureModel:
         self._tables: tuple = ()
         self._buffers: np.ndarray | None = None
         self._failed: np.ndarray | None = None
+        self._uniforms: np.ndarray | None = None
 
     def day(self, state: FailureState, draws: np.ndarray,
             out: tuple[np.ndarray, ...] | None = None) -> tuple[FailureState, np.ndarray, np.ndarray]:
@@ -206,44 +230,67 @@ class FailureModel:
                 break
         return fail_day(state, draws, self.daily_probability, self.permanent_fraction)
 
-    def days(self, state: FailureState, draws: np.ndarray, out: tuple[np.ndarray, ...]) -> FailureState:
-        """:meth:`day` on each row of ``draws`` ``(n, 2, cohorts, paths)``, day ``j`` written into row ``j`` of
+    def days(self, state: FailureState, draws: FailureDraws, first: int,
+             out: tuple[np.ndarray, ...]) -> FailureState:
+        """:meth:`day` on days ``first … first + n − 1`` of ``draws``, day ``j`` of the block written into row ``j`` of
         ``out``: the working and installed units and units lost ``(n, cohorts, paths)`` and units failed per path
         ``(n, paths)``; returns the state after the block (its arrays the last rows).
 
-        Once the compiled day runs, the block's days are one call (:func:`simulator.failure_kernel.fail_days`,
-        :func:`~simulator.failure_kernel.fail_day` day after day); a day it leaves (a large mean: the numpy
-        reference; a count past the tables: :meth:`day`, which extends them) is run alone and the call goes on
-        from the next day. Before, :meth:`day` day after day (numpy until the kernel pays)."""
-        j, n, ring = 0, len(draws), state.repairs.shape[0]
+        Once the compiled day runs, the block's days are one call (:func:`simulator.failure_kernel.fail_days`:
+        :func:`~simulator.failure_kernel.fail_day` day after day, each day's uniforms drawn as it starts); a day it
+        leaves is run alone (:meth:`_one_day`) and the call goes on from the next day. Before, the days run in
+        numpy (:meth:`day` day after day until the tables are made, then :func:`fail_day` while the numpy budget
+        lasts)."""
+        j, n = 0, len(out[3])
         while j < n:
             kernel = FAILURE_KERNEL.for_call((n - j) * state.working.size, (n - j) * _NUMPY_DAY_COST) \
                 if self._tables else None
+            if kernel is None and self._tables:  # the numpy budget not spent yet: the rest of the block in numpy
+                for day in range(j, n):
+                    state = self._one_day(state, draws, first, day, out, reference=True)
+                return state
             status = None
             if kernel is not None:
-                if self._failed is None or self._failed.shape != state.working.shape:
-                    self._failed = np.empty(state.working.shape)
-                done, status = kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws[j:],
-                                                *self._tables, out[0][j:], out[1][j:], self._failed, out[2][j:],
-                                                out[3][j:])
+                done, status = self._compiled_days(kernel, state, draws, first + j, tuple(x[j:] for x in out))
                 if done:
                     j += done
-                    state = FailureState(out[0][j - 1], out[1][j - 1], state.repairs, (state.head + done) % ring)
+                    state = FailureState(out[0][j - 1], out[1][j - 1], state.repairs,
+                                         (state.head + done) % state.repairs.shape[0])
                 if j == n:
                     break
-            for j in range(j, n if self._tables and kernel is None else j + 1):  # numpy: the rest, or one day
-                mine = tuple(x[j] for x in out)
-                if self._tables and (kernel is None or status == kernel.LARGE):
-                    state, failed_j, lost_j = fail_day(state, draws[j], self.daily_probability,
-                                                       self.permanent_fraction)
-                else:  # before the tables are made, or a count past them
-                    state, failed_j, lost_j = self.day(state, draws[j], mine)
-                for row, got in zip(mine, (state.working, state.installed, lost_j, failed_j)):
-                    if got is not row:
-                        row[...] = got
-                state = FailureState(mine[0], mine[1], state.repairs, state.head)
+            # the compiled call stopped at day j (LARGE: the reference's large-mean branch; SHORT: a count past the
+            # tables, which :meth:`day` extends), or no tables yet (:meth:`day` makes them once the kernel pays)
+            state = self._one_day(state, draws, first, j, out, reference=kernel is not None and status == kernel.LARGE)
             j += 1
         return state
+
+    def _compiled_days(self, kernel, state: FailureState, draws: FailureDraws, first: int,
+                       out: tuple[np.ndarray, ...]) -> tuple[int, int]:
+        """:func:`simulator.failure_kernel.fail_days` from day ``first`` of ``draws`` into ``out``'s rows: (days done,
+        status)."""
+        if self._failed is None or self._failed.shape != state.working.shape:
+            self._failed = np.empty(state.working.shape)  # the kernel's scratch: units failed, then into repair
+        if self._uniforms is None or self._uniforms.shape[1:] != state.working.shape:
+            self._uniforms = np.empty((2,) + state.working.shape)  # and a day's uniforms
+        return kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws.position(first),
+                                *draws.streams.philox_key, self._uniforms, *self._tables, out[0], out[1], self._failed,
+                                out[2], out[3])
+
+    def _one_day(self, state: FailureState, draws: FailureDraws, first: int, j: int, out: tuple[np.ndarray, ...],
+                 reference: bool) -> FailureState:
+        """Day ``j`` of a block from day ``first`` of ``draws`` alone, written into row ``j`` of ``out``: the numpy
+        reference (:func:`fail_day`; ``reference``), else :meth:`day` (which makes or extends the tables, and runs
+        the compiled day once it pays). Returns the state on those rows."""
+        mine = tuple(x[j] for x in out)
+        if reference:
+            state, failed, lost = fail_day(state, draws.day(first + j), self.daily_probability,
+                                           self.permanent_fraction)
+        else:
+            state, failed, lost = self.day(state, draws.day(first + j), mine)
+        for row, got in zip(mine, (state.working, state.installed, lost, failed)):
+            if got is not row:
+                row[...] = got
+        return FailureState(mine[0], mine[1], state.repairs, state.head)
 
     def block_buffers(self, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Three arrays of ``shape`` ``(n, cohorts, paths)`` for a block's working and installed units and
@@ -393,12 +440,11 @@ def price_trades(cohorts: Cohorts, day: int, index_usd_per_th: np.ndarray,
                   installed_ehs=installed_ths.sum(axis=0) / u.THS_PER_EHS)
 
 
-def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarray | None,
+def fail_block(model: FailureModel | None, state: FailureState, draws: FailureDraws | None, first: int,
                n: int) -> tuple[FailureState, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` days of failures and repairs (:meth:`FailureModel.days`, :meth:`FailureModel.day` day after day in
-    one compiled call, on the rows of ``draws`` ``(n, 2, cohorts, paths)``; ``model`` None: no failures): the state after the block and, for each
-    day, the working and installed units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the
-    units lost for good ``(n, cohorts, paths)``.
+    """``n`` days of failures and repairs on days ``first … first + n − 1`` of ``draws`` (:meth:`FailureModel.days`;
+    ``model`` None: no failures, no draws): the state after the block and, for each day, the working and installed
+    units ``(n, cohorts, paths)``, the units failed ``(n, paths)`` and the units lost for good ``(n, cohorts, paths)``.
 
     A block of :data:`FAILURE_KERNEL`'s ``large_from`` unit-days or more loads the compiled day (the
     model's days of a block are one call's worth of work). A one-day block's working and installed
@@ -414,10 +460,10 @@ def fail_block(model: FailureModel | None, state: FailureState, draws: np.ndarra
     if n * state.working.size >= FAILURE_KERNEL.large_from:  # a large block: the compiled day from now on
         FAILURE_KERNEL.for_call(n * state.working.size)
     if n == 1:
-        state, failed[0], lost = model.day(state, draws[0])
+        state, failed[0], lost = model.day(state, draws.day(first))
         return state, state.working[None], state.installed[None], failed, lost[None]
     working, installed, lost = model.block_buffers(shape)
-    return model.days(state, draws, (working, installed, lost, failed)), working, installed, failed, lost
+    return model.days(state, draws, first, (working, installed, lost, failed)), working, installed, failed, lost
 
 
 def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[[int, int], np.ndarray],
@@ -434,14 +480,18 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
     so its later days have no delivery and no unit leaving: only the installed fleet's value and
     hashrate change, which :func:`installed_value` sums cohort by cohort over all of them at once
     (given ``index_rows`` and more than one path: numpy's order of the sum over cohorts, which a lone
-    column would add pairwise), else :func:`price_trades` prices them a few days a call
-    (:data:`~simulator.columns.VALUES_PER_CALL`), their days as columns (:mod:`simulator.columns`).
+    column would add pairwise), its first day too when nothing is bought, delivered or leaving on it
+    (:func:`_trades_on`: :func:`price_trades` would give the same floats), else :func:`price_trades` prices
+    them a few days a call (:data:`~simulator.columns.VALUES_PER_CALL`), their days as columns
+    (:mod:`simulator.columns`).
     """
     n, paths = installed_units.shape[0], installed_units.shape[-1]
+    by_cohort = index_rows is not None and paths > 1 and len(cohorts)
+    a = 1 if not by_cohort or _trades_on(cohorts, first, retired_units) else 0  # days priced by price_trades
     days = [price_trades(cohorts, first, index_usd_per_th(0, 1)[0], lambda: new_usd_per_th(0), retired_units,
-                         installed_units[0])]
-    if n > 1 and index_rows is not None and paths > 1 and len(cohorts):
-        return days + _unchanged_days(cohorts, index_rows(1, n), installed_units[1:])
+                         installed_units[0])] if a else []
+    if by_cohort:
+        return days + _unchanged_days(cohorts, index_rows(a, n), installed_units[a:]) if n > a else days
     step = max(1, VALUES_PER_CALL // max(installed_units[0].size, 1))  # days a call (cache-sized arrays)
     for a in range(1, n, step):
         k = min(step, n - a)
@@ -451,6 +501,12 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
         rows = Rows(fields_from_columns(rest, k))
         days += [rows(j) for j in range(k)]
     return days
+
+
+def _trades_on(cohorts: Cohorts, day: int, retired_units: np.ndarray) -> bool:
+    """Whether day ``day`` has trades (:func:`price_trades`): the opening balance sheet (day 0), a cohort arriving
+    (its cost and capex), or units leaving (``retired_units``, resold)."""
+    return day == 0 or bool((cohorts.start_day == day).any()) or bool(retired_units.any())
 
 
 def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
@@ -463,15 +519,24 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
     :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
     as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
     ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache. Given the index's terms
-    (:class:`simulator.market.asic_price.IndexRows`) and a large block (:data:`TRADES_KERNEL`), the compiled
-    form (:func:`simulator.trades_kernel.installed_value`: one pass, the same bits).
+    (:class:`simulator.market.asic_price.IndexRows`, or :class:`~simulator.market.asic_price.ChainIndexRows`, whose
+    terms :func:`simulator.trades_kernel.chain_index_terms` makes in one pass) and a large block
+    (:data:`TRADES_KERNEL`), the compiled form (:func:`simulator.trades_kernel.installed_value`: one pass, the same
+    bits).
     """
-    terms = (index_rows.frontier_usd_per_th, index_rows.penalty_usd_per_th, index_rows.floor_usd_per_th) \
-        if isinstance(index_rows, IndexRows) else None
-    kernel = TRADES_KERNEL.for_call(installed_units.size) if terms is not None and installed_units.shape[1] else None
+    by_terms = isinstance(index_rows, (IndexRows, ChainIndexRows)) and installed_units.shape[1]
+    kernel = TRADES_KERNEL.for_call(installed_units.size) if by_terms else None
     if kernel is not None:
-        value_usd, ths = np.empty(terms[0].shape), np.empty(terms[0].shape)
-        kernel.installed_value(hashrate_ths, terms[0], terms[1], terms[2], installed_units, value_usd, ths)
+        if isinstance(index_rows, ChainIndexRows):
+            r, shape = index_rows, index_rows.hashprice_usd_per_ph_day.shape
+            frontier_usd_per_th, floor_usd_per_th = np.empty(shape), np.empty(shape)
+            kernel.chain_index_terms(r.hashprice_usd_per_ph_day, r.height, r.fees_btc_per_block, *r.constants(),
+                                     frontier_usd_per_th, floor_usd_per_th)
+        else:
+            frontier_usd_per_th, floor_usd_per_th = index_rows.frontier_usd_per_th, index_rows.floor_usd_per_th
+        value_usd, ths = np.empty(frontier_usd_per_th.shape), np.empty(frontier_usd_per_th.shape)
+        kernel.installed_value(hashrate_ths, frontier_usd_per_th, index_rows.penalty_usd_per_th, floor_usd_per_th,
+                               installed_units, value_usd, ths)
         return value_usd, ths
     value_usd = ths = None
     for c, index_usd_per_th in enumerate(index_rows):
@@ -492,10 +557,11 @@ def _unchanged_days(cohorts: Cohorts, index_rows: Iterable[np.ndarray], installe
     ``(k, cohorts, paths)``: the same fields (nothing delivered, bought, leaving or resold; read-only
     zeros where :func:`price_trades` gives broadcast ones), the installed fleet by :func:`installed_value`."""
     value_usd, ths = installed_value(cohorts.hashrate_ths, index_rows, installed_units)
-    installed_ehs = ths / u.THS_PER_EHS
     nothing = np.broadcast_to(0.0, installed_units.shape[1:])
     zeros = np.zeros((4,) + value_usd.shape)  # one row a field (none shares memory, as price_trades' own)
-    return [Trades(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
-                   purchase_capex_usd=zeros[0, j], retired_units_by_cohort=nothing, units_retired=zeros[1, j],
-                   retired_ths=zeros[2, j], resale_value_usd=zeros[3, j], fleet_market_value_usd=value_usd[j],
-                   installed_ehs=installed_ehs[j]) for j in range(len(value_usd))]
+    rows = zip(*map(list, (zeros[0], zeros[1], zeros[2], zeros[3], value_usd, ths / u.THS_PER_EHS)))  # each day's
+    return [stored(Trades, dict(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
+                                purchase_capex_usd=capex, retired_units_by_cohort=nothing, units_retired=units,
+                                retired_ths=retired_ths, resale_value_usd=resale, fleet_market_value_usd=value,
+                                installed_ehs=ehs))
+            for capex, units, retired_ths, resale, value, ehs in rows]

@@ -96,18 +96,37 @@ class PathStreams:
 
     def _fill(self, mode: int, shape: tuple, reuse: bool, high: int = 0) -> np.ndarray:
         """The next ``prod(shape)`` draws of every path, as a C-contiguous ``shape + (paths,)`` array."""
+        out = self._drawn_at(self._position, mode, shape, reuse, high)
+        self._position += math.prod(out.shape[:-1])
+        return out
+
+    def _drawn_at(self, start: int, mode: int, shape: tuple, reuse: bool, high: int = 0) -> np.ndarray:
+        """Draws ``start … start + prod(shape) − 1`` of every path, as a C-contiguous ``shape + (paths,)`` array
+        (the stream's position unchanged)."""
         full = tuple(int(n) for n in shape) + (self.paths,)
         out = self._buffer if reuse and self._buffer is not None and self._buffer.shape == full else None
         if out is None:
             out = np.empty(full)
             if reuse:
                 self._buffer = out
-        draws = math.prod(full[:-1])
         key0, key1, seed_high = self._key
-        philox.fill(out.reshape(draws, self.paths), self._position, self._counter_paths, key0, key1, seed_high,
-                    mode, np.uint64(high))
-        self._position += draws
+        philox.fill(out.reshape(math.prod(full[:-1]), self.paths), start, self._counter_paths, key0, key1,
+                    seed_high, mode, np.uint64(high))
         return out
+
+    def reserve(self, shape: tuple) -> int:
+        """Move the stream on by ``prod(shape)`` draws a path, as :meth:`uniform` of ``shape`` would, without
+        drawing them; returns the position of the first (:meth:`uniform_at` draws them later, or a compiled
+        caller from :attr:`philox_key`: a counter-based stream needs no draw to reach the next)."""
+        start = self._position
+        self._position += math.prod(int(n) for n in shape)
+        return start
+
+    def uniform_at(self, start: int, shape: tuple, *, reuse: bool = False) -> np.ndarray:
+        """The uniforms of draws ``start … start + prod(shape) − 1`` of every path, ``shape + (paths,)``: what
+        :meth:`uniform` of ``shape`` gave, or would have given, from position ``start`` (the stream's position
+        unchanged; ``reuse``: see :meth:`normal`)."""
+        return self._drawn_at(start, philox.UNIFORM, shape, reuse)
 
     def normal(self, shape: tuple, *, reuse: bool = False) -> np.ndarray:
         """Standard normals of shape ``shape + (paths,)``: ``Φ⁻¹`` of the draws' uniforms (AS 241).

@@ -11,16 +11,25 @@ cohort by cohort in order,
 
 (``+ 0.0`` as numpy's sums start from +0.0), the same IEEE operations on the same operands in the same
 order, so the same bits (tests/test_trades_block.py checks both forms). What it saves is the reference's
-passes over ``(days, paths)`` arrays, eight numpy calls a cohort. Compiled with ``cache=True`` and ``nogil``,
-no ``fastmath`` (no contraction of ``a × b + c``); importing this module imports numba.
+passes over ``(days, paths)`` arrays, eight numpy calls a cohort. :func:`chain_index_terms` makes the index's
+terms at the chain's halving-adjusted hashprice the same way, element by element (the reference's sixteen passes of
+:func:`simulator.market.asic_price.chain_halving_adjusted_hashprice` and ``_price_terms``). Compiled with
+``cache=True`` and ``nogil``, no ``fastmath`` (no contraction of ``a × b + c``); importing this module imports numba.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-from simulator import numba_cache
+from simulator import chain, numba_cache
+from simulator.chain import HALVING_INTERVAL, MAX_HALVINGS
+from simulator.market.asic_price import HORIZON_DAYS
+from simulator.units import TARGET_BLOCKS_PER_DAY, THS_PER_PHS
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
+
+#: Each era's block subsidy [BTC], eras 0 … 64 (:func:`simulator.chain.subsidy_btc_of_heights` at their first heights).
+ERA_SUBSIDY_BTC = chain.subsidy_btc_of_heights(np.arange(MAX_HALVINGS + 1.0) * HALVING_INTERVAL)
 
 
 @njit(cache=True, nogil=True)
@@ -48,3 +57,36 @@ def installed_value(hashrate_ths, frontier_usd_per_th, penalty_usd_per_th, floor
                 ths_c = installed_units[j, c, i] * h
                 value_usd[j, i] += ths_c * index
                 ths[j, i] += ths_c
+
+
+@njit(cache=True, nogil=True, error_model="numpy")  # x / 0 is ±inf or NaN, as numpy's
+def chain_index_terms(hashprice_usd_per_ph_day, height, fees_btc_per_block, frontier_multiple_days, frontier_factor,
+                      floor_multiple_days, frontier_usd_per_th, floor_usd_per_th):
+    """The second-hand index's per-day terms (:func:`simulator.market.asic_price._price_terms`, ``new`` False) at the
+    hashprice a buyer expects on a simulated chain (:func:`simulator.market.asic_price.chain_halving_adjusted_hashprice`),
+    into ``frontier_usd_per_th`` and ``floor_usd_per_th``, all ``(n, paths)``. Element by element, numpy's operations
+    in its order (the reference's shortcuts — one era, no halving within a year — give these same floats):
+
+        tip = ⌊height⌋,  era = ⌊tip / 210,000⌋,  s = subsidy(min(era, 64)) / (subsidy + fees)     [BTC / BTC]
+        d = ((era + 1) · 210,000 − tip) / 144,  after = clip((365 − d) / 365, 0, 1) if d > 0 else 0   [days]
+        h = hashprice · (1 − ½ s · after),  r = h / 1,000                                         [USD/(TH·day)]
+        frontier = r · A · (1 + π · 0),  floor = r · F                                              [USD/TH]
+
+    ``subsidy`` is :data:`ERA_SUBSIDY_BTC`; ``A``, ``1 + π · 0`` and ``F`` are the index's constants
+    (:meth:`simulator.market.asic_price.ChainIndexRows.constants`). Heights are finite and ≥ 0 (as the reference's).
+    """
+    n, paths = hashprice_usd_per_ph_day.shape
+    for j in range(n):
+        for i in range(paths):
+            tip = np.floor(height[j, i])
+            era = np.floor(tip / HALVING_INTERVAL)
+            subsidy = ERA_SUBSIDY_BTC[np.int64(min(era, MAX_HALVINGS))]
+            share = subsidy / (subsidy + fees_btc_per_block[j, i])
+            days = ((era + 1.0) * HALVING_INTERVAL - tip) / TARGET_BLOCKS_PER_DAY
+            after = 0.0
+            if days > 0:
+                x = (HORIZON_DAYS - days) / HORIZON_DAYS
+                after = 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+            revenue = hashprice_usd_per_ph_day[j, i] * (1.0 - 0.5 * share * after) / THS_PER_PHS
+            frontier_usd_per_th[j, i] = revenue * frontier_multiple_days * frontier_factor
+            floor_usd_per_th[j, i] = revenue * floor_multiple_days

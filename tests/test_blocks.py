@@ -14,6 +14,7 @@ from simulator import engine, fleet
 from simulator.block import OPS_BLOCK_DAYS, YEAR_DRAW_DAYS, Blocks, block_bounds
 from simulator.columns import as_columns, from_columns
 from simulator.config.loader import Document, load_with_overrides, validate_document
+from simulator.rng import PathStreams
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -143,9 +144,10 @@ def test_a_one_day_failure_block_is_the_failure_state_itself():
     c = np.ones((2, 3))
     state = fleet.FailureState(c.copy(), c.copy(), np.zeros((4, 2, 3)))
     model = fleet.FailureModel(np.array([0.01, 0.02]), 0.1)
-    state, working, installed, _, _ = fleet.fail_block(model, state, np.full((1, 2, 2, 3), 0.5), 1)
+    draws = fleet.FailureDraws(PathStreams(1, "failures", np.arange(3)), 30, 2)
+    state, working, installed, _, _ = fleet.fail_block(model, state, draws, 4, 1)
     assert np.shares_memory(working, state.working) and np.shares_memory(installed, state.installed)
-    _, working, installed, _, _ = fleet.fail_block(None, state, None, 1)
+    _, working, installed, _, _ = fleet.fail_block(None, state, None, 0, 1)
     assert np.shares_memory(working, state.working) and np.shares_memory(installed, state.installed)
 
 

@@ -16,7 +16,7 @@ from scipy import stats
 
 from simulator import failure_kernel, fleet
 from simulator.hardware import daily_failure_probability
-from simulator.rng import binomial_inverse_cdf, binomial_walk
+from simulator.rng import PathStreams, binomial_inverse_cdf, binomial_walk
 
 PROBABILITY = st.one_of(st.sampled_from([0.0, 1.0, 0.5, 1e-300, 1 - 2**-53]), st.floats(0.0, 1.0))
 #: Uniforms in [0, 1 − 1e-9]: the streams never give 1, and above F's last value below 1 the reference
@@ -172,33 +172,37 @@ def test_a_short_run_never_loads_the_compiled_kernel():
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_failure_blocks_written_into_the_models_buffers_equal_fail_day(monkeypatch, compiled):
-    """:func:`fleet.fail_block` over blocks of 1–30 days, the compiled day writing straight into the model's
-    block buffers (the state then a view of the last block's row, read by the next block's first day) or the
-    numpy day copied there: every day's working, installed, lost and failed units equal :func:`fleet.fail_day`'s,
-    exactly, and a block's arrays are those buffers, reused by the next multi-day block."""
+    """:func:`fleet.fail_block` over blocks of 1–30 days, from the start of a draw block and from days inside it (the
+    engine's blocks cut at dated changes), the compiled days drawing each day's uniforms themselves and writing straight
+    into the model's block buffers (the state then a view of the last block's row, read by the next block's first day)
+    or the numpy day copied there: every day's working, installed, lost and failed units equal :func:`fleet.fail_day`'s
+    on the stream's uniforms, exactly, and a block's arrays are those buffers, reused by the next multi-day block."""
     monkeypatch.setattr(fleet.FAILURE_KERNEL, "for_call",
                         lambda *a, **k: failure_kernel if compiled else None)
     rng = np.random.default_rng(11)
     q = daily_failure_probability(np.where(np.arange(6) % 2, 0.10, 0.05))
     state = _state(rng, 6, 40, rng.integers(50, 3000, 6).astype(float), repair_days=9)
     reference, model = copy.deepcopy(state), fleet.FailureModel(q, 0.1)
-    buffers = []
-    for n in (30, 3, 1, 2, 1, 17, 30):
-        draws = rng.random((n, 2, 6, 40))
-        state, reference, working = _block_against_days(model, state, reference, draws, q)
-        if n > 1:
-            buffers.append(working.base)
+    streams, buffers = PathStreams(3, "failures", np.arange(7, 47)), []
+    for days, blocks in ((30, [30]), (30, [3, 1, 2, 1, 17, 6]), (30, [30])):
+        draws, first = fleet.FailureDraws(streams, days, 6), 0
+        for n in blocks:
+            state, reference, working = _block_against_days(model, state, reference, draws, first, n, q)
+            first += n
+            if n > 1:
+                buffers.append(working.base)
     assert all(b is buffers[0] for b in buffers)  # the same memory block after block
 
 
-def _block_against_days(model, state, reference, draws, q):
-    """:func:`fleet.fail_block` of ``draws`` ``(n, 2, cohorts, paths)`` from ``state``, checked day by day against
-    :func:`fleet.fail_day` from ``reference`` (permanent fraction 0.1): the block's state, the reference's after
-    the same days, and the block's working units."""
-    n = len(draws)
-    state, working, installed, failed, lost = fleet.fail_block(model, state, draws, n)
+def _block_against_days(model, state, reference, draws, first, n, q):
+    """:func:`fleet.fail_block` of days ``first … first + n − 1`` of ``draws`` (:class:`fleet.FailureDraws`) from
+    ``state``, checked day by day against :func:`fleet.fail_day` from ``reference`` (permanent fraction 0.1) on the
+    stream's uniforms (:meth:`simulator.rng.PathStreams.uniform_at`): the block's state, the reference's after the
+    same days, and the block's working units."""
+    state, working, installed, failed, lost = fleet.fail_block(model, state, draws, first, n)
+    uniforms = draws.streams.uniform_at(draws.start, (draws.days, 2, draws.cohorts))
     for j in range(n):
-        reference, failed_j, lost_j = fleet.fail_day(reference, draws[j], q, 0.1)
+        reference, failed_j, lost_j = fleet.fail_day(reference, uniforms[first + j], q, 0.1)
         for x, y in ((working[j], reference.working), (installed[j], reference.installed),
                      (failed[j], failed_j), (lost[j], lost_j)):
             assert np.array_equal(x, y)
@@ -219,14 +223,15 @@ def test_a_blocks_compiled_days_hand_a_day_they_cannot_draw_to_the_other_forms(m
         repairs[3] = 5000.0  # back on day 3: counts past the tables made on day 0
     state = fleet.FailureState(working, working + repairs.sum(axis=0), repairs, 0)
     reference, model = copy.deepcopy(state), fleet.FailureModel(q, 0.1)
-    rng = np.random.default_rng(23)
+    streams = PathStreams(23, "failures", np.arange(30))
     for n in (8, 8):
-        draws = rng.random((n, 2, 2, 30))
-        state, reference, _ = _block_against_days(model, state, reference, draws, q)
+        draws = fleet.FailureDraws(streams, n, 2)
+        state, reference, _ = _block_against_days(model, state, reference, draws, 0, n, q)
     if case == "short":
         assert model._fail_size.min() > 5000  # extended mid-block
     else:
         tables = model._tables
-        assert failure_kernel.fail_days(state.working, state.installed, state.repairs.copy(), state.head, draws, *tables,
+        assert failure_kernel.fail_days(state.working, state.installed, state.repairs.copy(), state.head,
+                                        draws.position(0), *streams.philox_key, np.empty((2, 2, 30)), *tables,
                                         *(np.empty((n, 2, 30)) for _ in range(2)), np.empty((2, 30)),
                                         np.empty((n, 2, 30)), np.empty((n, 30)))[1] == failure_kernel.LARGE

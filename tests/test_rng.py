@@ -1,6 +1,8 @@
 """Per-path streams and the inverse-CDF samplers, against scipy.stats as the reference."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,6 +121,29 @@ def test_streams_split_calls_reuse_and_layout():
     assert np.array_equal(mixed.uniform((6,)), whole.reshape(16, 5)[10:])
     assert PathStreams(3, "pool", np.arange(5)).uniform((0,)).shape == (0, 5)
     assert PathStreams(3, "pool", np.arange(0)).normal((4,)).shape == (4, 0)
+
+
+@pytest.mark.parametrize("before, shape, paths", [(0, (3, 2, 5), 4), (3, (30, 2, 7), 1), (6, (3, 2, 20), 600)])
+def test_reserved_draws_are_the_draws_uniform_gives_there(before, shape, paths):
+    """``reserve`` moves the stream on as ``uniform`` of the shape would, drawing nothing; ``uniform_at`` gives the
+    numbers ``uniform`` gave (or would give) at any position, the stream's position unchanged, any offset in a
+    Philox block, into the reused buffer or not; the compiled fill from ``philox_key`` at a day's position gives
+    that day's draws."""
+    from simulator import philox_kernel
+
+    whole, reserved = (PathStreams(9, "failures", np.arange(3, 3 + paths)) for _ in range(2))
+    whole.normal((before,)), reserved.normal((before,))
+    expected = whole.uniform(shape)
+    start = reserved.reserve(shape)
+    assert start == before
+    assert np.array_equal(reserved.uniform((5,)), whole.uniform((5,)))  # the same position after
+    assert np.array_equal(reserved.uniform_at(start, shape), expected)
+    assert np.array_equal(reserved.uniform_at(start, shape, reuse=True), expected)
+    assert np.array_equal(reserved.uniform_at(start + 2 * math.prod(shape[1:]), shape[1:]), expected[2])
+    assert np.array_equal(reserved.uniform((1,)), whole.uniform((1,)))  # uniform_at moved nothing
+    day = np.empty((math.prod(shape[1:]), paths))
+    philox_kernel.fill(day, start + math.prod(shape[1:]), *reserved.philox_key, 0, np.uint64(0))
+    assert np.array_equal(day.reshape(shape[1:] + (paths,)), expected[1])
 
 
 def test_chunks_of_a_thousand_paths_and_reproducibility():

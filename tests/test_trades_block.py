@@ -44,7 +44,8 @@ def _prices(hashprice: np.ndarray, efficiency_jth: np.ndarray):
 @pytest.mark.parametrize("compiled", [False, True])
 def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, cohorts, paths, n, compiled):
     """Both forms of :func:`fleet.installed_value` (numpy, and :mod:`simulator.trades_kernel` forced) against the
-    days as columns, with NaN, ±0, infinite, tiny, huge and negative hashprices among the days."""
+    days as columns, with NaN, ±0, infinite, tiny, huge and negative hashprices among the days; a block's first day
+    among the summed ones when nothing is bought, delivered or leaving on it."""
     monkeypatch.setattr(fleet.TRADES_KERNEL, "for_call", lambda *a, **k: trades_kernel if compiled else None)
     rng = np.random.default_rng(cohorts * 1000 + paths + n)
     c = _cohorts(rng, cohorts)
@@ -53,9 +54,11 @@ def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, co
     hashprice.reshape(-1)[at] = np.resize([np.nan, 0.0, np.inf, 1e-300, 5e5, -0.0, -3.0], at.size)  # edges among the days
     installed = np.floor(rng.uniform(0, 5000, (n, cohorts, paths))) * (rng.random((n, cohorts, paths)) > 0.1)
     installed[:, :, ::2] *= np.resize([1.0, 0.0, -0.0], installed[:, :, ::2].shape)  # whole paths at ±0 units
-    retired = np.floor(rng.uniform(0, 30, (cohorts, paths)))
     index, new, rows = _prices(hashprice, c.efficiency_jth)
-    for first in (0, 5, 9):  # day 0 (the opening), a delivery day, a plain day
+    for first, retired in ((0, np.zeros((cohorts, paths))), (5, np.zeros((cohorts, paths))),  # the opening, a delivery
+                           (9, np.zeros((cohorts, paths))),  # a plain day: summed by cohort with the later days
+                           (0, None), (5, None), (9, None)):  # and with units leaving
+        retired = np.floor(rng.uniform(0, 30, (cohorts, paths))) if retired is None else retired
         by_cohort = fleet.price_trades_block(c, first, index, new, rows, retired, installed)
         as_columns = fleet.price_trades_block(c, first, index, new, None, retired, installed)
         assert len(by_cohort) == len(as_columns) == n
@@ -111,12 +114,79 @@ def test_compiled_installed_value_sums_in_numpys_order(paths):
     assert_same_bits(total, reference[1])
 
 
+#: Heights from ``low`` to ``high`` and whether the reference takes its no-halving-within-a-year shortcut.
+HEIGHTS = [(930_000, 960_000, True), (996_000, 997_440, True), (996_000, 997_441, False), (996_000, 1_049_999, False),
+           (1_040_000, 1_060_000, False), (1_050_000, 1_051_000, True), (0, 10, True), (13_440_000, 13_500_000, True),
+           (13_440_000, 14e6, False)]
+#: Fees of a block's last day: 0, NaN, negative, huge, subnormal, infinite.
+LAST_FEES = [[0.0, np.nan, -3.125, 1e300], [0.0, 1e300, 2**-1074], [0.0, np.inf]]
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("low, high, shortcut", [
-    (930_000, 960_000, True), (996_000, 997_440, True), (996_000, 997_441, False), (996_000, 1_049_999, False),
-    (1_040_000, 1_060_000, False), (1_050_000, 1_051_000, True), (0, 10, True), (13_440_000, 13_500_000, True),
-    (13_440_000, 14e6, False)])
-@pytest.mark.parametrize("last_fees", [[0.0, np.nan, -3.125, 1e300], [0.0, 1e300, 2**-1074], [0.0, np.inf]])
+@pytest.mark.parametrize("low, high, shortcut", HEIGHTS)
+@pytest.mark.parametrize("last_fees", LAST_FEES)
+def test_compiled_chain_index_terms_are_the_adjusted_hashprice_s_terms(low, high, shortcut, last_fees):
+    """:func:`trades_kernel.chain_index_terms` (the index's frontier and floor at the halving-adjusted hashprice,
+    element by element) against :func:`asic_price._price_terms` of :func:`chain_halving_adjusted_hashprice` (its
+    shortcuts taken or not, one era or two, eras past the 64th), with NaN, ±0, infinite, negative and huge
+    hashprices and fees: the same bits; and :class:`asic_price.ChainIndexRows` iterates :func:`index_rows` of the
+    adjusted hashprice."""
+    rng = np.random.default_rng(int(low) % 991)
+    height = rng.uniform(low, high, (30, 40))
+    height[0, :2] = low, high
+    fees = np.concatenate([rng.uniform(0, 0.5, (29, 40)), [np.resize(last_fees, 40)]])
+    hashprice = rng.lognormal(3.7, 0.5, (30, 40))
+    hashprice[5] = np.resize([np.nan, 0.0, -0.0, np.inf, -np.inf, -3.0, 1e-300, 1e308], 40)
+    efficiency = np.array([9.0, 12.5, 21.5, 38.0])
+    frontier, penalty, floor = asic_price._price_terms(chain_halving_adjusted_hashprice(hashprice, height, fees),
+                                                       efficiency, asic_price.FRONTIER_JTH, False, asic_price.SHIPPED)
+    rows = asic_price.chain_index_rows(hashprice, height, fees, efficiency)
+    got_frontier, got_floor = np.full(hashprice.shape, -1.0), np.full(hashprice.shape, -1.0)
+    trades_kernel.chain_index_terms(hashprice, height, fees, *rows.constants(), got_frontier, got_floor)
+    assert_same_bits(got_frontier, frontier)
+    assert_same_bits(got_floor, floor)
+    assert_same_bits(rows.penalty_usd_per_th, penalty)
+    expected = index_rows(chain_halving_adjusted_hashprice(hashprice, height, fees), efficiency)
+    for c, (row, expected_row) in enumerate(zip(rows, expected)):
+        assert_same_bits(row, expected_row.copy(), f"cohort {c}")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf × 0 units, as price_trades
+@pytest.mark.parametrize("compiled", [False, True])
+def test_block_trades_at_the_chain_s_hashprice_equal_the_days_as_columns(monkeypatch, compiled):
+    """The engine's functions of a block (:meth:`simulator.engine._Simulation._asic_usd_per_th`: the index at the
+    halving-adjusted hashprice of the days asked for, and :func:`asic_price.chain_index_rows`) over blocks crossing
+    the year before a halving and the halving itself: the unchanged days summed by cohort, in both forms, give the
+    bits of the days as columns."""
+    from simulator.engine import _Simulation
+
+    monkeypatch.setattr(fleet.TRADES_KERNEL, "for_call", lambda *a, **k: trades_kernel if compiled else None)
+    rng = np.random.default_rng(31)
+    c, n, paths = _cohorts(rng, 7), 30, 25
+    sim = type("Sim", (), {"cohorts": c})()
+    for low in (990_000, 996_500, 1_049_000):
+        height = low + np.cumsum(rng.poisson(150, (n, paths)), axis=0).astype(float)
+        hashprice, fees = rng.lognormal(3.7, 0.8, (n, paths)), rng.uniform(0, 0.3, (n, paths))
+        installed = np.floor(rng.uniform(0, 5000, (n, 7, paths)))
+        index, new, rows = _Simulation._asic_usd_per_th(sim, hashprice, height, fees)
+        assert isinstance(rows(1, n), asic_price.ChainIndexRows)
+        for first, retired in ((9, np.zeros((7, paths))), (5, np.floor(rng.uniform(0, 30, (7, paths))))):
+            by_cohort = fleet.price_trades_block(c, first, index, new, rows, retired, installed)
+            as_columns = fleet.price_trades_block(c, first, index, new, None, retired, installed)
+            for day, (a, b) in enumerate(zip(by_cohort, as_columns)):
+                for name in fleet.Trades.__dataclass_fields__:
+                    x, y = getattr(a, name), getattr(b, name)
+                    assert (x is None) == (y is None), name
+                    if x is not None:
+                        assert_same_bits(x, y, f"day {day} {name}")
+        whole = chain_halving_adjusted_hashprice(hashprice, height, fees)  # the days asked for: the block's floats
+        assert_same_bits(index(3, 9), asic_price_usd_per_th(whole[3:9, None, :], c.efficiency_jth[:, None]))
+        assert_same_bits(new(4), asic_price_usd_per_th(whole[4, None, :], c.efficiency_jth[:, None], new=True))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("low, high, shortcut", HEIGHTS)
+@pytest.mark.parametrize("last_fees", LAST_FEES)
 def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(low, high, shortcut, last_fees):
     """Tips all in one era and a year or more before its halving (365 days of 144 blocks: 997,440 is exactly
     a year before 2028's) take the scalar shortcut; the bits are the general formula's (days to the halving,

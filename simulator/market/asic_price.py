@@ -145,6 +145,45 @@ class IndexRows:
             yield np.maximum(row, self.floor_usd_per_th, out=row)
 
 
+def chain_index_rows(hashprice_usd_per_ph_day: np.ndarray, height: np.ndarray, fees_btc_per_block: np.ndarray,
+                     efficiency_jth: np.ndarray, *, frontier_jth=FRONTIER_JTH,
+                     params: AsicPriceParams = SHIPPED) -> "ChainIndexRows":
+    """:func:`index_rows` at the hashprice a buyer expects on a simulated chain,
+    :func:`chain_halving_adjusted_hashprice` of the day's ``hashprice_usd_per_ph_day``, end-of-day ``height`` and
+    ``fees_btc_per_block`` (all ``(n, paths)``): its inputs kept, the adjustment and the index's terms made where
+    they are used (:class:`ChainIndexRows`)."""
+    gap_jth = np.maximum(np.asarray(efficiency_jth, float) - np.asarray(frontier_jth, float), 0.0)
+    return ChainIndexRows(hashprice_usd_per_ph_day, height, fees_btc_per_block, efficiency_jth,
+                          params.penalty_usd_per_th_per_jth * gap_jth, frontier_jth, params)
+
+
+@dataclass(frozen=True)
+class ChainIndexRows:
+    """The second-hand index of a block's days at the chain's halving-adjusted hashprice (:func:`chain_index_rows`):
+    iterating gives :class:`IndexRows`' rows of :func:`chain_halving_adjusted_hashprice` of the inputs, each
+    cohort's index in turn; :func:`simulator.trades_kernel.chain_index_terms` makes the same terms in one pass from
+    the inputs, ``penalty_usd_per_th`` ``(cohorts,)`` (:func:`_price_terms`' penalty) and :meth:`constants`."""
+
+    hashprice_usd_per_ph_day: np.ndarray
+    height: np.ndarray
+    fees_btc_per_block: np.ndarray
+    efficiency_jth: np.ndarray
+    penalty_usd_per_th: np.ndarray
+    frontier_jth: float
+    params: AsicPriceParams
+
+    def __iter__(self):
+        hashprice = chain_halving_adjusted_hashprice(self.hashprice_usd_per_ph_day, self.height, self.fees_btc_per_block)
+        yield from index_rows(hashprice, self.efficiency_jth, frontier_jth=self.frontier_jth, params=self.params)
+
+    def constants(self) -> tuple[float, float, float]:
+        """The frontier multiple ``A`` [days], the second-hand factor ``1 + π · 0`` and the floor multiple ``F`` [days]
+        of :func:`_price_terms` (``new`` False), as it computes them."""
+        p = self.params
+        return (p.frontier_multiple_days, float(1.0 + p.new_machine_premium * np.asarray(False, float)),
+                p.floor_multiple_days)
+
+
 def halving_adjusted_hashprice(hashprice_usd_per_ph_day, days_to_halving, subsidy_share, horizon_days=HORIZON_DAYS):
     r"""Mean hashprice over the next ``horizon_days`` when the subsidy halves in ``days_to_halving``.
 
