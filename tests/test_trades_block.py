@@ -62,12 +62,7 @@ def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, co
         by_cohort = fleet.price_trades_block(c, first, index, new, rows, retired, installed)
         as_columns = fleet.price_trades_block(c, first, index, new, None, retired, installed)
         assert len(by_cohort) == len(as_columns) == n
-        for day, (a, b) in enumerate(zip(by_cohort, as_columns)):
-            for name in fleet.Trades.__dataclass_fields__:
-                x, y = getattr(a, name), getattr(b, name)
-                assert (x is None) == (y is None), name
-                if x is not None:
-                    assert_same_bits(x, y, f"day {day} {name}")
+        _assert_same_trades(by_cohort, as_columns)
 
 
 def test_index_rows_are_the_index_of_each_cohort():
@@ -173,12 +168,7 @@ def test_block_trades_at_the_chain_s_hashprice_equal_the_days_as_columns(monkeyp
         for first, retired in ((9, np.zeros((7, paths))), (5, np.floor(rng.uniform(0, 30, (7, paths))))):
             by_cohort = fleet.price_trades_block(c, first, index, new, rows, retired, installed)
             as_columns = fleet.price_trades_block(c, first, index, new, None, retired, installed)
-            for day, (a, b) in enumerate(zip(by_cohort, as_columns)):
-                for name in fleet.Trades.__dataclass_fields__:
-                    x, y = getattr(a, name), getattr(b, name)
-                    assert (x is None) == (y is None), name
-                    if x is not None:
-                        assert_same_bits(x, y, f"day {day} {name}")
+            _assert_same_trades(by_cohort, as_columns)
         whole = chain_halving_adjusted_hashprice(hashprice, height, fees)  # the days asked for: the block's floats
         assert_same_bits(index(3, 9), asic_price_usd_per_th(whole[3:9, None, :], c.efficiency_jth[:, None]))
         assert_same_bits(new(4), asic_price_usd_per_th(whole[4, None, :], c.efficiency_jth[:, None], new=True))
@@ -208,3 +198,13 @@ def test_halving_adjusted_hashprice_far_from_a_halving_is_the_general_formula(lo
     tip[3, 3] = np.nan
     assert asic_price._subsidy_btc_a_year_before_a_halving(tip) is None
     assert asic_price._highest_tip_of_one_era(tip) is None
+
+
+def _assert_same_trades(got: list, want: list) -> None:
+    """Each day's :class:`simulator.fleet.Trades` in ``got`` has ``want``'s fields: None where it is, else the same bits."""
+    for day, (a, b) in enumerate(zip(got, want, strict=True)):
+        for name in fleet.Trades.__dataclass_fields__:
+            x, y = getattr(a, name), getattr(b, name)
+            assert (x is None) == (y is None), name
+            if x is not None:
+                assert_same_bits(x, y, f"day {day} {name}")
