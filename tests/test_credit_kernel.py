@@ -109,6 +109,7 @@ def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
     book = object.__new__(BtcBackedBook)
     book.cfg, book.balance_usd, book.pledged_btc, book.cure_end_day = cfg, debt.copy(), pledged.copy(), cure.copy()
     book.maturity_day, book.tenor_days, book.ltv_release = maturity_day, 1, release
+    book._prepare_terms()
     lines = LineBook(_FLOW_LINES, paths)
     lines._direct = direct
     lines.month[:], lines.total[:] = 1.0, 2.0

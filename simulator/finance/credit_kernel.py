@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.credit import CALL, LIQUIDATED, PAID, QUIET, RESIDUAL, SALE  # noqa: F401 (loan_day's status bits)
 from simulator.kernel_math import maximum, minimum
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
@@ -113,11 +114,9 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
     return debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual
 
 
-#: Bits of :func:`loan_day`'s status: the close was quiet (no step: its rows are not written); a path had a
-#: margin call; a path was liquidated; the cash paid, the sale's amounts (sold, settled, penalty), the residual
-#: hold something other than +0.0 (each +0.0 everywhere adds nothing to a book that is never −0.0 and subtracts
-#: nothing from cash or equity, so the caller skips them).
-QUIET, CALL, LIQUIDATED, PAID, SALE, RESIDUAL = 1, 2, 4, 8, 16, 32
+# Bits of :func:`loan_day`'s status (:data:`simulator.finance.credit.QUIET` …): the close was quiet (no step: its
+# rows are not written); a path had a margin call; a path was liquidated; the cash paid, the sale's amounts (sold,
+# settled, penalty), the residual hold something other than +0.0 (the caller books only those).
 #: Rows of :func:`loan_day`'s float table.
 (INTEREST, DEBT, PLEDGED, TREASURY, CASH_PAID, CURE, SOLD, SETTLED, PENALTY, RESIDUAL_ROW, BALANCE) = range(11)
 LOAN_ROWS = 11
