@@ -38,7 +38,7 @@ import numpy as np
 
 from simulator.columns import Rows, is_broadcast_zero, stored
 from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, DayRecord
-from simulator.finance.flows import OperatingFlows, PackedFlows
+from simulator.finance.flows import OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
@@ -141,8 +141,6 @@ class OpsBlock:
     """:meth:`simulator.day_record.DayRecord.same_on_paths`' table of the block, once made (again after a stop)."""
     _rows: dict = field(default_factory=dict)
     """The record's and the HPC projects' :class:`simulator.columns.Rows`, once made (until a :meth:`stop`)."""
-    _packed: PackedFlows | None = None
-    """The block's flows that the ledger's compiled day reads, packed (made with the flows' ``Rows``)."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -194,20 +192,16 @@ class OpsBlock:
         units lost, index prices, HPC projects (``no_hpc``: :func:`simulator.day_record.hpc_fields` of the day of no
         project, used without projects), height and per-day amounts, already masked with :attr:`stopped` — the
         same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
-        made once a block and again after a :meth:`stop`) instead of gathered field by field every day; ``packed``
-        the day's place in the block's :class:`simulator.finance.flows.PackedFlows` (made with them)."""
+        made once a block and again after a :meth:`stop`) instead of gathered field by field every day."""
         rows = self._rows.get("flows")
         if rows is None:
             if self._same_on_paths is None:
                 self._same_on_paths = self.record.same_on_paths(self.n, self.height.shape[-1])
-            block = self.record.block_flows(self.index_price_usd_per_mwh, self.height, self.hpc, self._same_on_paths)
-            rows = self._rows["flows"] = Rows(block)
-            self._packed = PackedFlows(block)
+            rows = self._rows["flows"] = Rows(self.record.block_flows(self.index_price_usd_per_mwh, self.height,
+                                                                      self.hpc, self._same_on_paths))
         j = day - self.first
-        day_fields = DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
-                                         no_hpc if self.hpc is None else None)
-        day_fields["packed"] = (self._packed, j)
-        return rows(j, day_fields)
+        return rows(j, DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
+                                           no_hpc if self.hpc is None else None))
 
     def lost_units_on(self, day: int) -> np.ndarray:
         """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).

@@ -17,7 +17,7 @@ from simulator.columns import Rows
 from simulator.config import load_scenario
 from simulator.day_record import MONTHLY_LINES, SAME_ON_PATHS
 from simulator.finance import segments, structural
-from simulator.finance.flows import PACKED_FLOWS, OperatingFlows
+from simulator.finance.flows import OperatingFlows
 from simulator.finance.ledger import Ledger
 from simulator.hpc import HpcDay
 from tests.kernel_forms import (assert_same_bits, assert_same_runs, day_hpc, day_same_on_paths, operating_flows,
@@ -84,7 +84,7 @@ def test_a_block_masked_once_gives_the_floats_of_every_day_masked(monkeypatch):
         if not self.alive.all():
             again = flows.masked(self.alive.copy())  # (not the same mask object: masked again)
             for f in fields(OperatingFlows):
-                if f.name not in ("masked_with", "packed"):
+                if f.name != "masked_with":
                     assert_same_bits(getattr(flows, f.name), getattr(again, f.name), f.name)
             checked.append(day)
         book(self, flows, day)
@@ -125,12 +125,8 @@ def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overri
         assert list(vars(f)) == list(vars(want))
         for name in vars(want):
             a, b = getattr(f, name), getattr(want, name)
-            if a is not b and name != "packed":
+            if a is not b:
                 assert_same_bits(a, b, name)
-        packer, row = f.packed  # the block's packed flows: the day's rows are its fields
-        assert row == j and packer.day(j).flags.c_contiguous
-        for name, x in zip(PACKED_FLOWS, packer.day(j)):
-            assert_same_bits(x, getattr(want, name), name)
         checked.append(self.stopped is not None and not self.stopped.all())
         return f
     monkeypatch.setattr(block.OpsBlock, "flows", spied)
@@ -195,11 +191,11 @@ def test_operating_flows_of_stores_what_init_stores():
     """``OperatingFlows.of`` gives ``OperatingFlows(**values)``'s fields, in field order, and refuses names
     ``__init__`` would refuse or miss."""
     names = [f.name for f in fields(OperatingFlows)]
-    values = {name: np.full(2, float(i)) for i, name in enumerate(reversed(names)) if name not in ("masked_with", "packed")}
+    values = {name: np.full(2, float(i)) for i, name in enumerate(reversed(names)) if name != "masked_with"}
     a, b = OperatingFlows.of(values), OperatingFlows(**values)
     assert list(vars(a)) == list(vars(b)) == names
     assert all(getattr(a, n) is getattr(b, n) for n in names)
-    assert a.masked_with is None and a.packed is None
+    assert a.masked_with is None
     with np.testing.assert_raises(TypeError):
         OperatingFlows.of({**values, "not_a_field": 1.0})
     with np.testing.assert_raises(TypeError):

@@ -100,9 +100,6 @@ class OperatingFlows:
     """Fees per block [BTC]."""
     masked_with: np.ndarray | None = None
     """The alive mask these flows are already masked with (:meth:`simulator.block.OpsBlock.stop`), if any."""
-    packed: tuple | None = None
-    """``(PackedFlows, j)``: these flows are day ``j`` of a block whose :data:`PACKED_FLOWS` the packer holds in one
-    table (:meth:`simulator.block.OpsBlock.flows`), if any; never of masked flows (:meth:`masked`)."""
 
     @classmethod
     def of(cls, values: dict) -> "OperatingFlows":
@@ -128,42 +125,11 @@ class OperatingFlows:
                                  for name in _FIELDS}, masked_with=alive)
 
 
-_FIELDS = tuple(f.name for f in fields(OperatingFlows) if f.name not in ("masked_with", "packed"))
-#: Every field (``masked_with`` and ``packed`` None) in field order: :meth:`OperatingFlows.of`'s start.
-_TEMPLATE = dict.fromkeys(_FIELDS + ("masked_with", "packed"))
+_FIELDS = tuple(f.name for f in fields(OperatingFlows) if f.name != "masked_with")
+#: Every field (``masked_with`` None) in field order: :meth:`OperatingFlows.of`'s start.
+_TEMPLATE = dict.fromkeys(_FIELDS + ("masked_with",))
 _REQUIRED = frozenset(_FIELDS)
 #: Market facts and the installed fleet: never zeroed on a stopped path.
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
                      "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",
                      "hpc_rate_factor", "hpc_power_price_usd_per_mwh", "site_mw_hosting_share", "site_mw_hpc_share"})
-
-#: The flows the ledger's compiled day reads that are a block's arrays ``(n, paths)`` (the record's, the amounts
-#: that are one a day and the sites' MW shares), in the order of its table
-#: (:mod:`simulator.finance.operations_kernel`'s rows).
-PACKED_FLOWS = ("price_usd", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd", "power_cost_usd",
-                "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd", "hosting_power_cost_usd",
-                "hosting_cost_usd", "site_opex_usd", "repair_cost_usd", "hpc_power_cost_usd", "hpc_opex_usd",
-                "site_opex_hpc_usd", "site_mw_hosting_share", "site_mw_hpc_share", "expansion_capex_usd")
-
-
-class PackedFlows:
-    """A block's :data:`PACKED_FLOWS` in one C-ordered table ``(n, len(PACKED_FLOWS), paths)``, made on the first
-    :meth:`day` (a block the ledger books in numpy never makes it): each day's rows are then one view, copies of
-    the same floats, instead of a day's table gathered row by row. ``block`` is the block's flows
-    (:meth:`simulator.day_record.DayRecord.block_flows`: those fields ``(n, paths)``)."""
-
-    def __init__(self, block: OperatingFlows):
-        self.block, self._table = block, None
-
-    def day(self, j: int) -> np.ndarray | None:
-        """Day ``j``'s rows ``(len(PACKED_FLOWS), paths)``, C-ordered; None if a field is not ``(n, paths)``."""
-        if self._table is None:
-            arrays = [getattr(self.block, name) for name in PACKED_FLOWS]
-            shape = np.shape(arrays[0])
-            if len(shape) != 2 or any(np.shape(a) != shape for a in arrays):
-                self._table = False
-            else:
-                self._table = np.empty((shape[0], len(PACKED_FLOWS), shape[1]))
-                for i, a in enumerate(arrays):
-                    self._table[:, i] = a
-        return None if self._table is False else self._table[j]

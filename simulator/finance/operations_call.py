@@ -30,7 +30,6 @@ import numpy as np
 
 from simulator import units
 from simulator.columns import is_broadcast_zero
-from simulator.finance.flows import PACKED_FLOWS
 from simulator.lazy_kernel import LazyKernel
 
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
@@ -69,8 +68,7 @@ class _Fixed:
         self.no_units = np.zeros(L.units.shape)  # (read only by the kernel) a day's "nothing arrives or leaves"
         # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
         paths, projects = L.paths, len(L.hpc_pools)
-        self.flows, self.state = np.empty(kernel.FLOW_ROWS * paths), np.empty(kernel.STATE_ROWS * paths)
-        self.amounts = np.empty((len(kernel.BOOKED_LINES), paths))
+        self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
         self.hpc, self.pool_table = np.empty((4 * projects, paths)), np.empty(5 * len(self.pools) * paths)
         self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
 
@@ -102,9 +100,13 @@ def book(ledger, f, day: int, kernel) -> None:
         L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
     L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
     # one table per kind (copies of the same floats): the kernel's argument types are the same every day
-    flow_rows = _flow_rows(f, fixed, kernel, paths)
-    state = np.concatenate((f.resale_value_usd, L.price_usd, L.pledged_btc(), L.cash_usd, L.treasury_btc,
-                            L.equity_usd, L.month_btc), out=fixed.state).reshape(kernel.STATE_ROWS, paths)
+    rows = np.concatenate((
+        price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
+        f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
+        f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
+        f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd, L.price_usd,
+        L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc), out=fixed.rows
+    ).reshape(kernel.ROWS, paths)
     L.price_usd = price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
@@ -124,7 +126,7 @@ def book(ledger, f, day: int, kernel) -> None:
     tables = [_cohort_table(a, fixed.no_units) for a in (f.retired_units, f.lost_units, f.delivered_units,
                                                           f.purchase_capex_usd)]
     status = kernel.book_day(
-        flow_rows, state, L.alive, out, *tables, L.units, cost, units_out, cost_out,
+        rows, L.alive, out, *tables, L.units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
@@ -146,18 +148,6 @@ def book(ledger, f, day: int, kernel) -> None:
         if pool_flags[k]:
             row = kernel.OUT_ROWS + 3 * k
             pool.book_usd, pool.base_usd, pool.in_progress_usd = out[row:row + 3]
-
-
-def _flow_rows(f, fixed, kernel, paths: int) -> np.ndarray:
-    """The day's :data:`~simulator.finance.flows.PACKED_FLOWS` ``(FLOW_ROWS, paths)``: a view of the block's packed
-    table where the flows are a block's day (:class:`~simulator.finance.flows.PackedFlows`, made once a block), else
-    gathered into the ledger's scratch table (the same floats)."""
-    if f.packed is not None:
-        packer, j = f.packed
-        rows = packer.day(j)
-        if rows is not None:
-            return rows
-    return np.concatenate([getattr(f, name) for name in PACKED_FLOWS], out=fixed.flows).reshape(kernel.FLOW_ROWS, paths)
 
 
 def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:

@@ -38,7 +38,6 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
-from simulator.finance.flows import PACKED_FLOWS
 from simulator.kernel_math import maximum, minimum
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
@@ -56,19 +55,12 @@ OUT_ROWS = 8
 UNITS_CHANGED, COST_CHANGED, SEGMENT_SHARES = 1, 2, 4
 #: Bits of ``zero_tables``: the retired units, the delivered units, the purchase capex are +0.0.
 NO_RETIRED, NO_DELIVERIES, NO_PURCHASES = 1, 2, 4
-#: Rows of the ``flows`` table ``(FLOW_ROWS, paths)``: the masked day's flows that are a block's arrays
-#: (:data:`simulator.finance.flows.PACKED_FLOWS`, in its order: a day's rows of a block's packed table).
+#: Rows of the ``rows`` table ``(ROWS, paths)``: the masked day's flows, then the ledger's inputs (the
+#: previous close's BTC price, the pledged BTC, cash, treasury BTC, equity and the month's BTC so far).
 (PRICE, MINED, MINING_REV, HOSTING_REV, POWER, POWER_CREDIT, DR_CREDIT, TRANSMISSION, HOSTING_POWER, HOSTING_COST,
- SITE_OPEX, REPAIR, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION) = (PACKED_FLOWS.index(name) for name in (
-    "price_usd", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd", "power_cost_usd", "power_credit_usd",
-    "demand_response_credit_usd", "transmission_charge_usd", "hosting_power_cost_usd", "hosting_cost_usd",
-    "site_opex_usd", "repair_cost_usd", "hpc_power_cost_usd", "hpc_opex_usd", "site_opex_hpc_usd",
-    "site_mw_hosting_share", "site_mw_hpc_share", "expansion_capex_usd"))
-FLOW_ROWS = len(PACKED_FLOWS)
-#: Rows of the ``state`` table ``(STATE_ROWS, paths)``: the day's resale proceeds (a trade's), then the ledger's
-#: inputs (the previous close's BTC price, the pledged BTC, cash, treasury BTC, equity and the month's BTC so far).
-RESALE, PRICE_BEFORE, PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE = range(7)
-STATE_ROWS = 7
+ SITE_OPEX, REPAIR, RESALE, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION, PRICE_BEFORE,
+ PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE) = range(25)
+ROWS = 25
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -198,12 +190,12 @@ def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, de
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def book_day(flows, state, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
+def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
              fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
              lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
-    ``flows``: ``(FLOW_ROWS, paths)``, ``state``: ``(STATE_ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
+    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
     new state, then each pool's new book, base and construction in progress; the day's retired, lost and
     delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
     fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
@@ -222,11 +214,11 @@ def book_day(flows, state, alive, out, retired, lost, delivered, purchase, units
         fraction_day, fraction_next, start_day, day, zero_tables)
     dep = np.empty((n_pools, paths))
     _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, out[OUT_ROWS:], dep)
-    if by_revenue and (_any(flows[HOSTING_REV]) or _any(hpc_revenue)):
+    if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
         status |= SEGMENT_SHARES
-    _income(flows, state, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],
+    _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],
             status & SEGMENT_SHARES != 0, dcf)
-    _assets(flows, state[RESALE], out, removed, machine_dep, purchase_capex, rows_sum(hpc[2]), rows_sum(hpc[3]), dep, amounts,
+    _assets(rows, out, removed, machine_dep, purchase_capex, rows_sum(hpc[2]), rows_sum(hpc[3]), dep, amounts,
             scalars[2])
     for k in range(len(BOOKED_LINES)):  # LineBook.book: month and total, each amount as it comes
         line = lines_at[k]
@@ -237,16 +229,15 @@ def book_day(flows, state, alive, out, retired, lost, delivered, purchase, units
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _income(f, state, alive, out, hpc_revenue, hpc_cash, amounts, rings, sga_day, receivable, shares, dcf):
+def _income(f, alive, out, hpc_revenue, hpc_cash, amounts, rings, sga_day, receivable, shares, dcf):
     """The fair-value gain, revenue, costs and EBITDA lines (``amounts`` rows 0–11); cash, treasury BTC
     and equity after them into ``out``; the month's BTC, EBITDA, segment shares and the dcf's run rates."""
-    price, price_before, pledged, mined_btc = f[PRICE], state[PRICE_BEFORE], state[PLEDGED], f[MINED]
+    price, price_before, pledged, mined_btc = f[PRICE], f[PRICE_BEFORE], f[PLEDGED], f[MINED]
     power, credit, dr_credit, transmission = f[POWER], f[POWER_CREDIT], f[DR_CREDIT], f[TRANSMISSION]
     hosting_power, hosting_cost, site_opex, repair = f[HOSTING_POWER], f[HOSTING_COST], f[SITE_OPEX], f[REPAIR]
     hpc_power, hpc_opex, site_opex_hpc = f[HPC_POWER], f[HPC_OPEX], f[SITE_OPEX_HPC]
     mining_revenue, hosting_revenue = f[MINING_REV], f[HOSTING_REV]
-    cash0, treasury0, equity0 = state[CASH_BEFORE], state[TREASURY_BEFORE], state[EQUITY_BEFORE]
-    month_btc = state[MONTH_BTC_BEFORE]
+    cash0, treasury0, equity0, month_btc = f[CASH_BEFORE], f[TREASURY_BEFORE], f[EQUITY_BEFORE], f[MONTH_BTC_BEFORE]
     variable, other, fixed = rings[0], rings[1], rings[2]
     for p in range(alive.shape[0]):
         gain = ((treasury0[p] + pledged[p]) + receivable) * (price[p] - price_before[p])
@@ -286,11 +277,10 @@ def _income(f, state, alive, out, hpc_revenue, hpc_cash, amounts, rings, sga_day
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _assets(f, resale_usd, out, removed, machine_dep, purchase_capex, building_capex, gpu_capex, dep, amounts,
-            sell_fraction):
+def _assets(f, out, removed, machine_dep, purchase_capex, building_capex, gpu_capex, dep, amounts, sell_fraction):
     """``_book_assets``' depreciation split, impairment and capex, then ``_sell_btc`` of a share of the day's
     production at the close (``amounts`` rows 12–20); cash, treasury BTC and equity in ``out`` updated."""
-    price, mined_btc = f[PRICE], f[MINED]
+    price, mined_btc, resale_usd = f[PRICE], f[MINED], f[RESALE]
     mw_hosting, mw_hpc, expansion = f[MW_HOSTING], f[MW_HPC], f[EXPANSION]
     for p in range(out.shape[1]):
         resale = resale_usd[p]
