@@ -104,7 +104,8 @@ def book(ledger, f, day: int, kernel) -> None:
     price = np.asarray(f.price_usd, dtype=float)
     if day > 0:
         L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
-    L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
+    ended = f.hpc_lease_ended.astype(bool)  # (the kernel's argument type every day; observe reads it as it is)
+    L.contracts.observe(day, f.hpc_completed, ended)
     # one table per kind (copies of the same floats): the kernel's argument types are the same every day
     rows = np.concatenate((
         price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
@@ -136,7 +137,7 @@ def book(ledger, f, day: int, kernel) -> None:
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
-        f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
+        ended, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
         fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
         | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)

@@ -124,6 +124,16 @@ def _any_leaving(retired, lost, no_retired):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _any_delivered(delivered):
+    """Whether a path takes a delivery (``(delivered > 0).any()``)."""
+    for c in range(delivered.shape[0]):
+        for p in range(delivered.shape[1]):
+            if delivered[c, p] > 0:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day, fraction_next,
               start_day, day, zero_tables):
     """``Ledger._book_assets``' machines: write-offs, units and unit costs, depreciation, purchase capex.
@@ -131,35 +141,50 @@ def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_o
     arrays where the status says they changed (the numpy form keeps the same objects otherwise).
     ``zero_tables``' bits (:data:`NO_RETIRED`, :data:`NO_DELIVERIES`, :data:`NO_PURCHASES`) say which tables
     are the caller's table of +0.0, whose test and sum are known without reading it (the retired units read
-    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored."""
+    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored. On a
+    day without deliveries the write-offs and the depreciation of the units left are taken in one pass over the
+    cohorts (the units and costs read once; every sum adds its terms in the numpy form's order)."""
     cohorts, paths = units.shape
-    removed, status = np.zeros(paths), 0
+    removed, depreciation, status = np.zeros(paths), np.zeros(paths), 0
     no_retired = zero_tables & NO_RETIRED != 0  # (then +0.0 stands for the table's every element)
-    if _any_leaving(retired, lost, no_retired):
+    leaving_any = _any_leaving(retired, lost, no_retired)
+    any_delivered = not zero_tables & NO_DELIVERIES and _any_delivered(delivered)  # (+0.0 > 0 nowhere)
+    if not any_delivered:  # the write-offs and the depreciation in one pass (each sum's terms in the same order)
         for c in range(cohorts):
-            phi = fraction_day[c, 0]
-            for p in range(paths):
-                leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
-                removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
-                units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
-        units, status = units_out, UNITS_CHANGED
-    any_delivered = False
-    for c in range(0 if zero_tables & NO_DELIVERIES else cohorts):  # (+0.0 > 0 nowhere)
-        for p in range(paths):
-            any_delivered = any_delivered or delivered[c, p] > 0
-    if any_delivered:
+            phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
+            if leaving_any:
+                for p in range(paths):
+                    leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                    removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
+                    n = maximum(units[c, p] - leaving, 0.0)
+                    units_out[c, p] = n
+                    charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+                    depreciation[p] = depreciation[p] + n * charge
+            else:
+                for p in range(paths):
+                    charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+                    depreciation[p] = depreciation[p] + units[c, p] * charge
+        status = UNITS_CHANGED if leaving_any else 0
+    else:
+        if leaving_any:
+            for c in range(cohorts):
+                phi = fraction_day[c, 0]
+                for p in range(paths):
+                    leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                    removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
+                    units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
+            units = units_out
         for c in range(cohorts):
             for p in range(paths):
                 n = delivered[c, p]
                 cost_out[c, p] = purchase[c, p] / n if n > 0 else cost[c, p]
                 units_out[c, p] = units[c, p] + n
-        units, cost, status = units_out, cost_out, status | UNITS_CHANGED | COST_CHANGED
-    depreciation = np.zeros(paths)
-    for c in range(cohorts):
-        phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
-        for p in range(paths):
-            charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
-            depreciation[p] = depreciation[p] + units[c, p] * charge
+        units, cost, status = units_out, cost_out, UNITS_CHANGED | COST_CHANGED
+        for c in range(cohorts):
+            phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
+            for p in range(paths):
+                charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+                depreciation[p] = depreciation[p] + units[c, p] * charge
     # (rows of +0.0 summed from +0.0 give +0.0)
     return removed, depreciation, np.zeros(paths) if zero_tables & NO_PURCHASES else rows_sum(purchase), status
 
