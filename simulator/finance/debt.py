@@ -181,12 +181,14 @@ class BtcBackedBook:
         self.tenor_days = max(self.maturity_day or 0, 1)
         self.cure_end_day = np.full(paths, np.nan)
         self.ltv_release = cfg.ltv_initial / 2 if cfg.ltv_release is None else cfg.ltv_release
-        self._prepare_terms()
+        self._terms: tuple | None = None  # (made on the first day: _prepare_terms)
 
-    def _prepare_terms(self) -> None:
-        """The loan's terms as its day's compiled and numpy steps take them, made once: the rate and
-        :func:`simulator.finance.credit.step_terms` (of ``cfg`` and ``ltv_release``)."""
-        self._rate, self._step_terms = float(self.cfg.rate), credit.step_terms(self.cfg, self.ltv_release)
+    def _prepare_terms(self) -> tuple:
+        """The loan's terms as its compiled day takes them, made once: the rate and
+        :func:`simulator.finance.credit.step_terms` (of ``cfg`` and ``ltv_release``, as the numpy day's
+        compiled step takes them too)."""
+        self._terms = (float(self.cfg.rate), credit.step_terms(self.cfg, self.ltv_release))
+        return self._terms
 
     def years_left(self, day: int):
         return OPEN_ENDED_YEARS if self.maturity_day is None else _years_until(self.maturity_day, day)
@@ -207,10 +209,11 @@ class BtcBackedBook:
         maturing = self.maturity_day is not None and day == self.maturity_day
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
         if kernel is not None and not maturing:
+            rate, terms = self._terms or self._prepare_terms()
             status, rows, flags = kernel.loan_day(
                 day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
-                self._min_cash_usd(ledger), ledger.price_usd, self.cure_end_day, self._rate, float(units.DAYS_PER_YEAR),
-                *self._step_terms)
+                self._min_cash_usd(ledger), ledger.price_usd, self.cure_end_day, rate, float(units.DAYS_PER_YEAR),
+                *terms)
             ledger.pay_interest(rows[kernel.INTEREST])
             if not status & credit.QUIET:  # (else nothing moves today: the step's flows would all be 0)
                 k = kernel
