@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from simulator.columns import Rows, is_broadcast_zero, stored
-from simulator.day_record import STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
+from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
 from simulator.finance.flows import OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
 
@@ -177,11 +177,13 @@ class OpsBlock:
         self._alive_usd = alive.astype(float)
         self._rows.clear()  # (the masked fields are new arrays)
         j, r, paths = day - self.first, self.record, alive.shape[0]
+        same = {name: getattr(r, name) for name in SAME_ON_PATHS}
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
         self.trades[j:] = [self._masked_trades(t) for t in self.trades[j:]]
-        if self._same_on_paths is not None:  # (the sites' MW shares stay: no MW is masked)
-            self._same_on_paths = self.record.same_on_paths(self.n, paths, self._same_on_paths)
+        if self._same_on_paths is not None:  # (the sites' MW shares stay: no MW is masked; nor a field kept)
+            self._same_on_paths = self.record.same_on_paths(
+                self.n, paths, self._same_on_paths, frozenset(k for k, x in same.items() if getattr(r, k) is x))
         if self.hpc is not None:
             self.hpc = replace(self.hpc, **{name: self._masked_from(getattr(self.hpc, name), j, None)
                                             for name in STOPPED_HPC})
@@ -217,7 +219,9 @@ class OpsBlock:
         copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
         sign and all)."""
         given, x = x, np.asarray(x)
-        if not (x[j:] if x.ndim else x).any():  # ±0.0 on every day masked: x × alive would be x (NaN is any())
+        # (±0.0 on every day masked: x × alive would be x; count_nonzero: numpy's any(), NaN counted, at a third
+        # of its cost)
+        if not np.count_nonzero(x[j:] if x.ndim else x):
             return given
         if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
             x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
@@ -232,13 +236,19 @@ class OpsBlock:
     def _masked_trades(self, t):
         """A day's trades with :data:`STOPPED_TRADES` multiplied by the alive mask (:meth:`_times`): a copy
         made as :class:`simulator.columns.Rows` makes a record (:func:`simulator.columns.stored`; what
-        ``dataclasses.replace`` gives, at a third of its cost)."""
-        return stored(type(t), {**vars(t), **{name: self._times(getattr(t, name)) for name in STOPPED_TRADES}})
+        ``dataclasses.replace`` gives, at a third of its cost); ``t`` itself where every product would be its
+        field (the same floats: a day with nothing traded)."""
+        masked = {name: self._times(getattr(t, name), zeros_kept=True) for name in STOPPED_TRADES}
+        if all(x is getattr(t, name) for name, x in masked.items()):
+            return t
+        return stored(type(t), {**vars(t), **masked})
 
-    def _times(self, x: np.ndarray) -> np.ndarray:
+    def _times(self, x: np.ndarray, zeros_kept: bool = False) -> np.ndarray:
         """``x × alive``; ``x`` itself where it is one +0.0 broadcast (a day's "nothing arrives or leaves",
-        :func:`simulator.fleet.price_trades`), which the product would only copy."""
-        if is_broadcast_zero(x):
+        :func:`simulator.fleet.price_trades`), which the product would only copy, and with ``zeros_kept`` where
+        it is floats ±0.0 everywhere (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it, sign and all, as in
+        :meth:`_masked_from`; a trade's amounts, most days nothing)."""
+        if is_broadcast_zero(x) or (zeros_kept and x.dtype == float and not np.count_nonzero(x)):
             return x
         return x * self._mask(x)
 

@@ -185,16 +185,18 @@ class DayRecord:
         self.btc_mined *= luck
         self.mining_revenue_usd *= luck
 
-    def same_on_paths(self, n: int, paths: int, before: dict | None = None) -> dict[str, np.ndarray]:
+    def same_on_paths(self, n: int, paths: int, before: dict | None = None,
+                      unchanged: frozenset = frozenset()) -> dict[str, np.ndarray]:
         """Of a block's record (``n`` days): each :data:`SAME_ON_PATHS` amount and the sites' hosting and HPC
         shares of their MW (:func:`simulator.finance.segments.mw_shares` of each day's MW) as ``(n, paths)``,
         each day's row the day's value on every path (a field already ``(n, paths)``, as it is); the shares
-        of the table ``before`` where given (the same MW: a table made again after a stop)."""
+        of the table ``before`` where given (the same MW: a table made again after a stop), and so are the
+        amounts named in ``unchanged`` (fields that are still the objects ``before`` was made of)."""
         def filled(x):
             out = np.empty((n, paths))
             out[:] = np.asarray(x)[:, None] if np.ndim(x) == 1 else x
             return out
-        table = {name: x if np.ndim(x) == 2 else filled(x)
+        table = {name: before[name] if name in unchanged else x if np.ndim(x) == 2 else filled(x)
                  for name, x in ((name, getattr(self, name)) for name in SAME_ON_PATHS)}
         if before is not None:
             table["site_mw_hosting_share"], table["site_mw_hpc_share"] = (before["site_mw_hosting_share"],

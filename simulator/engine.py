@@ -361,19 +361,25 @@ class _Simulation:
 
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
-        c, ledger = self.cohorts, self.ledger
+        ledger = self.ledger
         no_hpc = hpc_fields(HpcDay.zeros(len(self.scenario.hpc), self.paths))  # the day of a company without projects
+        self._open_books(no_hpc)
         for day in range(self.days):
             b = self.ops
             if b.stop(day, ledger.alive):  # a company in distress has stopped: nothing runs or is spent
                 self.day = b.day(day)
-            flows = b.flows(day, no_hpc)  # (the day's OperatingFlows, a row of the block's)
-            if day == 0:
-                opening = fleet.opening_cohorts(c)
-                ledger.open(flows, c.units[:, None] * np.ones(self.paths) * opening,
-                            self.day.cost_usd_by_cohort * opening)
-            ledger.book_operations(flows, day)
+            ledger.book_operations(b.flows(day, no_hpc), day)  # (the day's OperatingFlows, a row of the block's)
             yield self.env.timeout(1)
+
+    def _open_books(self, no_hpc: dict) -> None:
+        """The ledger's opening balance sheet (:meth:`simulator.finance.ledger.Ledger.open`) at day 0's flows,
+        with the cohorts installed by the start (:func:`simulator.fleet.opening_cohorts`) at their cost. Run as
+        the company actor starts: day 0's operating block and record are made (the operating actors run first)
+        and no path has stopped, so day 0's flows are the ones it books (:meth:`OpsBlock.stop` of day 0 masks
+        nothing)."""
+        c, opening = self.cohorts, fleet.opening_cohorts(self.cohorts)
+        self.ledger.open(self.ops.flows(0, no_hpc), c.units[:, None] * np.ones(self.paths) * opening,
+                         self.day.cost_usd_by_cohort * opening)
 
     def debt(self, book):
         """One debt instrument: its interest, payments, maturity and collateral events, daily."""

@@ -108,7 +108,7 @@ def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
                           liquidation_penalty=terms.liquidation_penalty, rollover=False)
     book = object.__new__(BtcBackedBook)
     book.cfg, book.balance_usd, book.pledged_btc, book.cure_end_day = cfg, debt.copy(), pledged.copy(), cure.copy()
-    book.maturity_day, book.tenor_days, book.ltv_release = maturity_day, 1, release
+    book.maturity_day, book.tenor_days, book.ltv_release, book._terms = maturity_day, 1, release, None
     lines = LineBook(_FLOW_LINES, paths)
     lines._direct = direct
     lines.month[:], lines.total[:] = 1.0, 2.0

@@ -206,15 +206,19 @@ def test_pools_table_holds_what_the_kernel_reads():
         pools[1].place_in_service(np.array([5.0, -0.0, 2.0]), 0)
         return pools
     new, old = ledger_pools(), ledger_pools()
-    fixed_new = SimpleNamespace(pools=new, pool_table=np.full(5 * 5 * paths, np.nan))
+    table = np.full((5, 5, paths), np.nan)
+    fixed_new = SimpleNamespace(pools=new, pool_table=table, pool_state=[tuple(table[:3, k]) for k in range(5)],
+                                pool_flags=np.zeros(10, dtype=bool))
     fixed_old = SimpleNamespace(pools=old)
-    seen = set()
+    seen, held = set(), set()
     for day in range(1, 14):
         spend = [rng.choice([0.0, 0.0, 1.5, -0.0, np.nan], paths) for _ in range(5)]
         spend[0] = np.zeros(paths)  # (one pool idle throughout)
         f = SimpleNamespace(expansion_capex_usd=spend[0], hpc_building_capex_usd=np.array(spend[1::2]),
                             hpc_gpu_capex_usd=np.array(spend[2::2]))
         new_month = day % 5 == 0
+        held |= {all(a is b for a, b in zip((p.book_usd, p.base_usd, p.in_progress_usd), fixed_new.pool_state[k]))
+                 for k, p in enumerate(new) if not p._idle}  # (a pool holding its rows: nothing copied in)
         table, flags = operations_call._pools(fixed_new, f, day, new_month, paths)
         want, want_flags = _pools_before(fixed_old, f, day, new_month, paths)
         assert_same_bits(flags, want_flags)
@@ -224,9 +228,18 @@ def test_pools_table_holds_what_the_kernel_reads():
             if flags[5 + k]:
                 assert_same_bits(table[4, k], want[4, k], f"day {day} pool {k} change")
         seen |= {("on", bool(x)) for x in flags[:5]} | {("change", bool(x)) for x in flags[5:]}
-        for pools in (new, old):  # the kernel's new state, the same on both sides
-            for k, pool in enumerate(pools):
-                if flags[k]:
-                    pool.book_usd = pool.book_usd + spend[k] * 0.5
-                    pool.in_progress_usd = pool.in_progress_usd + spend[k]
+        for k, pool in enumerate(old):  # the kernel's new state, the same on both sides: new arrays here
+            if flags[k]:
+                pool.book_usd = pool.book_usd + spend[k] * 0.5
+                pool.in_progress_usd = pool.in_progress_usd + spend[k]
+        for k, pool in enumerate(new):  # and here, on odd days, written in place over the pool's rows (book())
+            if flags[k] and day % 2:
+                book, base, in_progress = fixed_new.pool_state[k]
+                np.add(book, spend[k] * 0.5, out=book)
+                np.add(in_progress, spend[k], out=in_progress)
+                pool.book_usd, pool.base_usd, pool.in_progress_usd = book, base, in_progress
+            elif flags[k]:
+                pool.book_usd = pool.book_usd + spend[k] * 0.5
+                pool.in_progress_usd = pool.in_progress_usd + spend[k]
     assert seen == {("on", True), ("on", False), ("change", True), ("change", False)}
+    assert held == {True, False}

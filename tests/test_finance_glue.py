@@ -131,7 +131,7 @@ def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overri
         return f
     monkeypatch.setattr(block.OpsBlock, "flows", spied)
     engine.simulate(scenario, keep_paths=0, workers=1)
-    assert len(checked) == scenario.horizon_days
+    assert len(checked) == scenario.horizon_days + 1  # (day 0's for the opening balance sheet, then every day's)
     assert any(checked) == bool(scenario.hpc)  # (the distressed contract example stops paths)
 
 
@@ -212,7 +212,7 @@ def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):
     scenario = load_scenario("scenarios/contract_example.yaml", [
         "paths=8", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
         "fleet[0].retired=2027-03-01", "market.btc_price.vol_annual=0.9"])
-    stop, checked = block.OpsBlock.stop, []
+    stop, checked, kept = block.OpsBlock.stop, [], set()
 
     def spied(self, day, alive):
         r, j, n = self.record, day - self.first, self.n
@@ -240,6 +240,11 @@ def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):
             for name in block.STOPPED_TRADES:
                 x = getattr(t0, name)
                 assert_same_bits(getattr(t1, name), x * (alive.astype(float) if x.dtype == float else alive), name)
+            # a day with nothing traded (every masked field floats ±0.0) is kept as it is; any other copied
+            nothing = all(getattr(t0, k).dtype == float and not np.count_nonzero(getattr(t0, k))
+                          for k in block.STOPPED_TRADES)
+            assert (t1 is t0) == nothing
+            kept.add(nothing)
         if had_table:
             fresh = r.same_on_paths(n, paths)
             for name, x in fresh.items():
@@ -249,6 +254,7 @@ def test_a_stop_masks_what_masking_every_field_gives(monkeypatch):
     monkeypatch.setattr(block.OpsBlock, "stop", spied)
     _run(scenario)
     assert len(checked) > 3 and any(checked)
+    assert kept == {True, False}  # (days of nothing traded kept, days with trades masked)
 
 
 # --------------------------------------------------------------------------- the trailing volatility

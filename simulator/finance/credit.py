@@ -148,9 +148,26 @@ def collateral_close(day: int, debt_usd, pledged_btc, treasury_btc, cash_usd, pr
     if kernel.quiet(debt_usd, pledged_btc, price_usd, cure_end_day, float(terms.ltv_margin_call), float(ltv_release)):
         return None
     return CollateralStep(*kernel.step(day, debt_usd, pledged_btc, treasury_btc, cash_usd, price_usd, cure_end_day,
-                                       float(terms.ltv_initial), float(terms.ltv_margin_call),
-                                       float(terms.ltv_liquidation), int(terms.cure_days),
-                                       float(terms.liquidation_penalty), float(ltv_release), COVERED_RTOL))
+                                       *step_terms(terms, ltv_release)))
+
+
+def step_terms(terms, ltv_release: float) -> tuple:
+    """The compiled step's terms, in its argument order (:func:`simulator.finance.credit_kernel.step` and
+    :func:`~simulator.finance.credit_kernel.loan_day` after the day's state): ``ltv_initial``, ``ltv_margin_call``,
+    ``ltv_liquidation`` (floats), ``cure_days`` (an int), ``liquidation_penalty``, ``ltv_release`` and
+    :data:`COVERED_RTOL` (floats). Made once per loan by its book (:class:`simulator.finance.debt.BtcBackedBook`),
+    the same for both of its forms."""
+    return (float(terms.ltv_initial), float(terms.ltv_margin_call), float(terms.ltv_liquidation), int(terms.cure_days),
+            float(terms.liquidation_penalty), float(ltv_release), COVERED_RTOL)
+
+
+#: Bits of a close's booking (:meth:`simulator.finance.debt.BtcBackedBook.day`; the status of
+#: :func:`simulator.finance.credit_kernel.loan_day`): the close was quiet (nothing moves); a path had a margin call;
+#: a path was liquidated; the cash paid, the sale's amounts (sold, settled, penalty), the residual are to be booked
+#: (the compiled day leaves out an amount that is +0.0 on every path: it adds nothing to a book that is never
+#: −0.0 and subtracts nothing from cash or equity). :data:`BOOK_ALL`: every flag and amount (the numpy form's).
+QUIET, CALL, LIQUIDATED, PAID, SALE, RESIDUAL = 1, 2, 4, 8, 16, 32
+BOOK_ALL = CALL | LIQUIDATED | PAID | SALE | RESIDUAL
 
 
 #: The compiled collateral step (:meth:`LazyKernel.of_the_close`); :data:`NUMPY_CLOSE_COST` is the numpy

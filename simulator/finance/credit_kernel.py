@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.credit import CALL, LIQUIDATED, PAID, QUIET, RESIDUAL, SALE  # noqa: F401 (loan_day's status bits)
 from simulator.kernel_math import maximum, minimum
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
@@ -57,12 +58,27 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
          cure_days, liquidation_penalty, ltv_release, covered_rtol):
     """:func:`simulator.finance.credit.collateral_step`'s arrays, in its field order."""
     n = debt_in.shape[0]
-    debt, pledged, treasury, cure = debt_in.copy(), pledged_in.copy(), treasury_in.copy(), cure_in.copy()
-    paid, sold, settled, penalty, residual = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    owing, call = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
-    liquidate, ending, release = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+    debt, pledged, treasury, cure = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    paid, sold, settled, penalty, residual = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    call, liquidate = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    _step_into(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initial, ltv_margin_call,
+               ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol,
+               debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual)
+    return debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _step_into(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initial, ltv_margin_call,
+               ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol,
+               debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual):
+    """:func:`step` into the caller's arrays (each written in full; none the same as an input): the state the
+    step starts from (copies of the inputs, the amounts +0.0), then its blocks."""
+    n = debt_in.shape[0]
+    owing, ending, release = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
     any_call = False
     for p in range(n):
+        debt[p], pledged[p], treasury[p], cure[p] = debt_in[p], pledged_in[p], treasury_in[p], cure_in[p]
+        paid[p], sold[p], settled[p], penalty[p], residual[p] = 0.0, 0.0, 0.0, 0.0, 0.0
         owing[p] = debt[p] > 0
         call[p] = owing[p] and _ltv(debt[p], pledged[p], price[p]) >= ltv_margin_call
         any_call = any_call or call[p]
@@ -110,14 +126,11 @@ def step(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_initia
             released = maximum(pledged[p] - debt[p] / (price[p] * ltv_initial), 0.0) if release[p] else 0.0
             pledged[p] = pledged[p] - released
             treasury[p] = treasury[p] + released
-    return debt, pledged, treasury, paid, cure, call, liquidate, sold, settled, penalty, residual
 
 
-#: Bits of :func:`loan_day`'s status: the close was quiet (no step: its rows are not written); a path had a
-#: margin call; a path was liquidated; the cash paid, the sale's amounts (sold, settled, penalty), the residual
-#: hold something other than +0.0 (each +0.0 everywhere adds nothing to a book that is never −0.0 and subtracts
-#: nothing from cash or equity, so the caller skips them).
-QUIET, CALL, LIQUIDATED, PAID, SALE, RESIDUAL = 1, 2, 4, 8, 16, 32
+# Bits of :func:`loan_day`'s status (:data:`simulator.finance.credit.QUIET` …): the close was quiet (no step: its
+# rows are not written); a path had a margin call; a path was liquidated; the cash paid, the sale's amounts (sold,
+# settled, penalty), the residual hold something other than +0.0 (the caller books only those).
 #: Rows of :func:`loan_day`'s float table.
 (INTEREST, DEBT, PLEDGED, TREASURY, CASH_PAID, CURE, SOLD, SETTLED, PENALTY, RESIDUAL_ROW, BALANCE) = range(11)
 LOAN_ROWS = 11
@@ -154,16 +167,15 @@ def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, pric
         free[p] = (cash[p] - interest[p]) - min_cash
     if quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
         return QUIET, rows, flags
-    (debt_out, pledged_out, treasury_out, paid, cure_out, call, liquidate, sold, settled, penalty,
-     residual) = step(day, debt, pledged, treasury, free, price, cure, ltv_initial, ltv_margin_call,
-                      ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol)
+    debt_out, paid, sold, settled, penalty, residual = (rows[DEBT], rows[CASH_PAID], rows[SOLD], rows[SETTLED],
+                                                        rows[PENALTY], rows[RESIDUAL_ROW])
+    call, liquidate = flags[0], flags[1]
+    _step_into(day, debt, pledged, treasury, free, price, cure, ltv_initial, ltv_margin_call, ltv_liquidation,
+               cure_days, liquidation_penalty, ltv_release, covered_rtol, debt_out, rows[PLEDGED], rows[TREASURY],
+               paid, rows[CURE], call, liquidate, sold, settled, penalty, residual)
     status = 0
     for p in range(n):
-        rows[DEBT, p], rows[PLEDGED, p], rows[TREASURY, p] = debt_out[p], pledged_out[p], treasury_out[p]
-        rows[CASH_PAID, p], rows[CURE, p], rows[SOLD, p] = paid[p], cure_out[p], sold[p]
-        rows[SETTLED, p], rows[PENALTY, p], rows[RESIDUAL_ROW, p] = settled[p], penalty[p], residual[p]
         rows[BALANCE, p] = debt_out[p] if owing[p] else balance[p]
-        flags[0, p], flags[1, p] = call[p], liquidate[p]
         if call[p]:
             status |= CALL
         if liquidate[p]:

@@ -181,6 +181,14 @@ class BtcBackedBook:
         self.tenor_days = max(self.maturity_day or 0, 1)
         self.cure_end_day = np.full(paths, np.nan)
         self.ltv_release = cfg.ltv_initial / 2 if cfg.ltv_release is None else cfg.ltv_release
+        self._terms: tuple | None = None  # (made on the first day: _prepare_terms)
+
+    def _prepare_terms(self) -> tuple:
+        """The loan's terms as its compiled day takes them, made once: the rate and
+        :func:`simulator.finance.credit.step_terms` (of ``cfg`` and ``ltv_release``, as the numpy day's
+        compiled step takes them too)."""
+        self._terms = (float(self.cfg.rate), credit.step_terms(self.cfg, self.ltv_release))
+        return self._terms
 
     def years_left(self, day: int):
         return OPEN_ENDED_YEARS if self.maturity_day is None else _years_until(self.maturity_day, day)
@@ -194,12 +202,25 @@ class BtcBackedBook:
     def day(self, ledger, cal) -> None:
         """Interest, maturity, then the close's collateral terms (:func:`~simulator.finance.credit.collateral_close`);
         a day other than the maturity in one compiled call once the process's closes pay for it
-        (:meth:`_day_compiled`)."""
+        (:func:`simulator.finance.credit_kernel.loan_day`: the same floats). Both forms take the loan's terms
+        prepared once (:func:`~simulator.finance.credit.step_terms`) and book the close's step the same way
+        (:meth:`_book_step`)."""
         day = cal.day
         maturing = self.maturity_day is not None and day == self.maturity_day
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
         if kernel is not None and not maturing:
-            return self._day_compiled(ledger, day, kernel)
+            rate, terms = self._terms or self._prepare_terms()
+            status, rows, flags = kernel.loan_day(
+                day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
+                self._min_cash_usd(ledger), ledger.price_usd, self.cure_end_day, rate, float(units.DAYS_PER_YEAR),
+                *terms)
+            ledger.pay_interest(rows[kernel.INTEREST])
+            if not status & credit.QUIET:  # (else nothing moves today: the step's flows would all be 0)
+                k = kernel
+                self._book_step(ledger, status, flags[0], flags[1], rows[k.CASH_PAID], rows[k.CURE], rows[k.SOLD],
+                                rows[k.SETTLED], rows[k.PENALTY], rows[k.RESIDUAL_ROW], rows[k.BALANCE], rows[k.PLEDGED],
+                                rows[k.TREASURY])
+            return
         alive, price_usd = ledger.alive & (self.balance_usd > 0), ledger.price_usd
         ledger.pay_interest(np.where(alive, self.balance_usd * self.cfg.rate / units.DAYS_PER_YEAR, 0.0))
         if maturing:
@@ -207,46 +228,39 @@ class BtcBackedBook:
         alive = alive & (self.balance_usd > 0)
         debt = np.where(alive, self.balance_usd, 0.0)
         step = credit.collateral_close(day, debt, self.pledged_btc, ledger.treasury_btc,
-                                       ledger.cash_usd - ledger.cfg.treasury_policy.min_cash_usd, price_usd,
+                                       ledger.cash_usd - self._min_cash_usd(ledger), price_usd,
                                        self.cure_end_day, self.cfg, self.ltv_release, kernel)
         if step is None:
             return  # nothing moves today (the step's flows would all be 0)
-        ledger.flag("margin_call", step.margin_call)
-        ledger.flag("liquidation", step.liquidated)
-        ledger.repay(step.cash_paid_usd)
-        ledger.liquidate(step.sold_btc, step.settled_usd, step.penalty_usd)  # the sale repays the lender directly
-        self.balance_usd = np.where(alive, step.debt_usd, self.balance_usd)
-        self.pledged_btc, ledger.treasury_btc, self.cure_end_day = step.pledged_btc, step.treasury_btc, step.cure_end_day
-        ledger.pay_due(step.residual_usd)  # a residual after liquidation is due at once
+        self._book_step(ledger, credit.BOOK_ALL, step.margin_call, step.liquidated, step.cash_paid_usd,
+                        step.cure_end_day, step.sold_btc, step.settled_usd, step.penalty_usd, step.residual_usd,
+                        np.where(alive, step.debt_usd, self.balance_usd), step.pledged_btc, step.treasury_btc)
 
-    def _day_compiled(self, ledger, day: int, kernel) -> None:
-        """:meth:`day` of a day that is not the maturity, compiled (:func:`simulator.finance.credit_kernel.loan_day`:
-        the same floats): the ledger then books what moved. An amount that is +0.0 on every path is not booked
-        (a flow line's sums are never −0.0, so adding +0.0 changes none; ``x − (+0.0)`` is ``x``), nor a flag
-        raised on no path (``f |= False`` is ``f``): a day of no margin call, sale or residual books the
-        interest and the loan's new state only."""
-        c = self.cfg
-        status, rows, flags = kernel.loan_day(
-            day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
-            float(ledger.cfg.treasury_policy.min_cash_usd), ledger.price_usd, self.cure_end_day, float(c.rate),
-            float(units.DAYS_PER_YEAR), float(c.ltv_initial), float(c.ltv_margin_call), float(c.ltv_liquidation),
-            int(c.cure_days), float(c.liquidation_penalty), float(self.ltv_release), credit.COVERED_RTOL)
-        ledger.pay_interest(rows[kernel.INTEREST])
-        if status & kernel.QUIET:
-            return  # nothing moves today (the step's flows would all be 0)
-        if status & kernel.CALL:
-            ledger.flag("margin_call", flags[0])
-        if status & kernel.LIQUIDATED:
-            ledger.flag("liquidation", flags[1])
-        if status & kernel.PAID:
-            ledger.repay(rows[kernel.CASH_PAID])
-        if status & kernel.SALE:  # the sale repays the lender directly
-            ledger.liquidate(rows[kernel.SOLD], rows[kernel.SETTLED], rows[kernel.PENALTY])
-        self.balance_usd = rows[kernel.BALANCE]
-        self.pledged_btc, ledger.treasury_btc, self.cure_end_day = (rows[kernel.PLEDGED], rows[kernel.TREASURY],
-                                                                    rows[kernel.CURE])
-        if status & kernel.RESIDUAL:
-            ledger.pay_due(rows[kernel.RESIDUAL_ROW])  # a residual after liquidation is due at once
+    @staticmethod
+    def _min_cash_usd(ledger) -> float:
+        """The treasury policy's minimum cash, which the step's top-up leaves [USD]."""
+        return float(ledger.cfg.treasury_policy.min_cash_usd)
+
+    def _book_step(self, ledger, booked: int, margin_call, liquidated, cash_paid_usd, cure_end_day, sold_btc,
+                   settled_usd, penalty_usd, residual_usd, balance_usd, pledged_btc, treasury_btc) -> None:
+        """The ledger's bookings of a close's step and the loan's new state, in this order: the flags, the cash
+        that paid the loan down, the lender's sale (which repays it directly), the balance, pledged and treasury
+        BTC and the cure, the residual after a liquidation (due at once). ``booked``: the bits
+        (:data:`simulator.finance.credit.CALL` …) of the flags and amounts to book, :data:`~simulator.finance.credit.BOOK_ALL`
+        for every one; the compiled day leaves out those that are +0.0 (or False) on every path (a flow line's
+        sums are never −0.0, so adding +0.0 changes none; ``x − (+0.0)`` is ``x``; ``f |= False`` is ``f``)."""
+        if booked & credit.CALL:
+            ledger.flag("margin_call", margin_call)
+        if booked & credit.LIQUIDATED:
+            ledger.flag("liquidation", liquidated)
+        if booked & credit.PAID:
+            ledger.repay(cash_paid_usd)
+        if booked & credit.SALE:
+            ledger.liquidate(sold_btc, settled_usd, penalty_usd)
+        self.balance_usd, self.pledged_btc, ledger.treasury_btc, self.cure_end_day = (balance_usd, pledged_btc,
+                                                                                      treasury_btc, cure_end_day)
+        if booked & credit.RESIDUAL:
+            ledger.pay_due(residual_usd)
 
     def _mature(self, ledger, alive, day: int) -> None:
         """Repay and release the collateral, or with ``rollover`` renew for the same tenor (re-pledged to
@@ -286,10 +300,14 @@ class ProjectDebtBook:
 
     def day(self, ledger, cal) -> None:
         f, alive = ledger.flows, ledger.alive
-        draw = self.cfg.debt_fraction * (f.hpc_building_capex_usd[self.j] + f.hpc_gpu_capex_usd[self.j]) * alive
-        if np.count_nonzero(draw):  # (numpy's any(), nonzero or NaN, at a third of its cost)
-            ledger.draw(draw)
-            self.balance_usd = self.balance_usd + draw
+        building, gpus = f.hpc_building_capex_usd[self.j], f.hpc_gpu_capex_usd[self.j]
+        # (count_nonzero: numpy's any(), nonzero or NaN, at a third of its cost; capex ±0.0 on every path draws
+        # ±0.0 × fraction × alive, nothing: the draw is made only on a day of some capex)
+        if np.count_nonzero(building) or np.count_nonzero(gpus):
+            draw = self.cfg.debt_fraction * (building + gpus) * alive
+            if np.count_nonzero(draw):
+                ledger.draw(draw)
+                self.balance_usd = self.balance_usd + draw
         if not cal.month_end:
             return
         owing = alive & (self.balance_usd > 0)

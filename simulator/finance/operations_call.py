@@ -69,7 +69,13 @@ class _Fixed:
         # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
         paths, projects = L.paths, len(L.hpc_pools)
         self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
-        self.hpc, self.pool_table = np.empty((4 * projects, paths)), np.empty(5 * len(self.pools) * paths)
+        self.hpc = np.empty((4 * projects, paths))
+        # the pools' table (book, base, in progress, spent, change) and each pool's first three rows: its state,
+        # which the kernel writes in place and the pool then holds (views), so that a day copies it in only if the
+        # pool holds other arrays (the numpy form's, before the kernel or on a numpy day)
+        self.pool_table = np.empty((5, len(self.pools), paths))
+        self.pool_state = [tuple(self.pool_table[:3, k]) for k in range(len(self.pools))]
+        self.pool_flags = np.zeros(2 * len(self.pools), dtype=bool)
         self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
 
     def scratch(self, name: str, like: np.ndarray) -> np.ndarray:
@@ -98,7 +104,8 @@ def book(ledger, f, day: int, kernel) -> None:
     price = np.asarray(f.price_usd, dtype=float)
     if day > 0:
         L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
-    L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
+    ended = f.hpc_lease_ended.astype(bool)  # (the kernel's argument type every day; observe reads it as it is)
+    L.contracts.observe(day, f.hpc_completed, ended)
     # one table per kind (copies of the same floats): the kernel's argument types are the same every day
     rows = np.concatenate((
         price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
@@ -111,7 +118,7 @@ def book(ledger, f, day: int, kernel) -> None:
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
     pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
-    out = np.empty((kernel.OUT_ROWS + 3 * len(fixed.pools), paths))  # the new state, then the pools'
+    out = np.empty((kernel.OUT_ROWS, paths))  # the new state
     units_out, cost_out = fixed.scratch("units", L.units), fixed.scratch("cost", L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
     if fixed.dcf:  # the run rates feed the dcf only
@@ -130,7 +137,7 @@ def book(ledger, f, day: int, kernel) -> None:
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
-        f.hpc_lease_ended.astype(bool), L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
+        ended, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
         fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
         | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
@@ -146,8 +153,7 @@ def book(ledger, f, day: int, kernel) -> None:
         L.deferred_revenue_usd = deferred_out
     for k, pool in enumerate(fixed.pools):
         if pool_flags[k]:
-            row = kernel.OUT_ROWS + 3 * k
-            pool.book_usd, pool.base_usd, pool.in_progress_usd = out[row:row + 3]
+            pool.book_usd, pool.base_usd, pool.in_progress_usd = fixed.pool_state[k]
 
 
 def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
@@ -161,17 +167,20 @@ def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
 def _pools(fixed, f, day: int, new_month: bool, paths: int):
     """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
     due today; ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its
-    rows written (the kernel reads no other: an idle pool charges +0.0 and keeps its state), and its change
-    row only if it has one."""
+    rows written (the kernel reads no other: an idle pool charges +0.0 and keeps its state), its state only
+    where the pool does not hold the table's rows already, and its change row only if it has one."""
     pools, spent = fixed.pools, [f.expansion_capex_usd]
     for j in range(len(f.hpc_building_capex_usd)):
         spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
-    table = fixed.pool_table.reshape(5, len(pools), paths)
-    flags = np.zeros(2 * len(pools), dtype=bool)
+    table, flags = fixed.pool_table, fixed.pool_flags
+    flags[:] = False
     for k, (pool, s) in enumerate(zip(pools, spent)):
         on, change = pool.open_step(day, new_month, s)
         if on:
-            table[0, k], table[1, k], table[2, k], table[3, k] = pool.book_usd, pool.base_usd, pool.in_progress_usd, s
+            book, base, in_progress = fixed.pool_state[k]
+            if pool.book_usd is not book or pool.base_usd is not base or pool.in_progress_usd is not in_progress:
+                book[:], base[:], in_progress[:] = pool.book_usd, pool.base_usd, pool.in_progress_usd
+            table[3, k] = s
             flags[k] = True
         if change is not None:
             table[4, k] = change

@@ -85,17 +85,14 @@ def _any(x):
 @njit(cache=True, nogil=True, error_model="numpy")
 def trailing_vol_update(x, window_row, mean, m2, n):
     """``TrailingVol.push``'s running update (:class:`simulator.finance.structural.TrailingVol`): the log return
-    ``x`` replaces the window's oldest ``y`` (``window_row``, overwritten); returns the new mean
-    ``x̄ + (x − y)/n`` and ``M₂ + (x − y)(((x − x̄') + y) − x̄)``, new arrays, per path."""
-    paths = x.shape[0]
-    mean_out, m2_out = np.empty(paths), np.empty(paths)
-    for p in range(paths):
-        y = window_row[p]
+    ``x`` replaces the window's oldest ``y`` (``window_row``, overwritten); the mean ``x̄`` becomes
+    ``x̄' = x̄ + (x − y)/n`` and ``M₂`` becomes ``M₂ + (x − y)(((x − x̄') + y) − x̄)``, per path, in place."""
+    for p in range(x.shape[0]):
+        y, mean_before = window_row[p], mean[p]
         change = x[p] - y
-        mean_out[p] = mean[p] + change / n
-        m2_out[p] = m2[p] + change * (((x[p] - mean_out[p]) + y) - mean[p])
+        mean[p] = mean_before + change / n
+        m2[p] = m2[p] + change * (((x[p] - mean[p]) + y) - mean_before)
         window_row[p] = x[p]
-    return mean_out, m2_out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -127,6 +124,16 @@ def _any_leaving(retired, lost, no_retired):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _any_delivered(delivered):
+    """Whether a path takes a delivery (``(delivered > 0).any()``)."""
+    for c in range(delivered.shape[0]):
+        for p in range(delivered.shape[1]):
+            if delivered[c, p] > 0:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day, fraction_next,
               start_day, day, zero_tables):
     """``Ledger._book_assets``' machines: write-offs, units and unit costs, depreciation, purchase capex.
@@ -134,43 +141,58 @@ def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_o
     arrays where the status says they changed (the numpy form keeps the same objects otherwise).
     ``zero_tables``' bits (:data:`NO_RETIRED`, :data:`NO_DELIVERIES`, :data:`NO_PURCHASES`) say which tables
     are the caller's table of +0.0, whose test and sum are known without reading it (the retired units read
-    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored."""
+    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored. On a
+    day without deliveries the write-offs and the depreciation of the units left are taken in one pass over the
+    cohorts (the units and costs read once; every sum adds its terms in the numpy form's order)."""
     cohorts, paths = units.shape
-    removed, status = np.zeros(paths), 0
+    removed, depreciation, status = np.zeros(paths), np.zeros(paths), 0
     no_retired = zero_tables & NO_RETIRED != 0  # (then +0.0 stands for the table's every element)
-    if _any_leaving(retired, lost, no_retired):
+    leaving_any = _any_leaving(retired, lost, no_retired)
+    any_delivered = not zero_tables & NO_DELIVERIES and _any_delivered(delivered)  # (+0.0 > 0 nowhere)
+    if not any_delivered:  # the write-offs and the depreciation in one pass (each sum's terms in the same order)
         for c in range(cohorts):
-            phi = fraction_day[c, 0]
-            for p in range(paths):
-                leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
-                removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
-                units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
-        units, status = units_out, UNITS_CHANGED
-    any_delivered = False
-    for c in range(0 if zero_tables & NO_DELIVERIES else cohorts):  # (+0.0 > 0 nowhere)
-        for p in range(paths):
-            any_delivered = any_delivered or delivered[c, p] > 0
-    if any_delivered:
+            phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
+            if leaving_any:
+                for p in range(paths):
+                    leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                    removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
+                    n = maximum(units[c, p] - leaving, 0.0)
+                    units_out[c, p] = n
+                    charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+                    depreciation[p] = depreciation[p] + n * charge
+            else:
+                for p in range(paths):
+                    charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+                    depreciation[p] = depreciation[p] + units[c, p] * charge
+        status = UNITS_CHANGED if leaving_any else 0
+    else:
+        if leaving_any:
+            for c in range(cohorts):
+                phi = fraction_day[c, 0]
+                for p in range(paths):
+                    leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                    removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
+                    units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
+            units = units_out
         for c in range(cohorts):
             for p in range(paths):
                 n = delivered[c, p]
                 cost_out[c, p] = purchase[c, p] / n if n > 0 else cost[c, p]
                 units_out[c, p] = units[c, p] + n
-        units, cost, status = units_out, cost_out, status | UNITS_CHANGED | COST_CHANGED
-    depreciation = np.zeros(paths)
-    for c in range(cohorts):
-        phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
-        for p in range(paths):
-            charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
-            depreciation[p] = depreciation[p] + units[c, p] * charge
+        units, cost, status = units_out, cost_out, UNITS_CHANGED | COST_CHANGED
+        for c in range(cohorts):
+            phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
+            for p in range(paths):
+                charge = 0.0 if waiting else cost[c, p] * phi - cost[c, p] * phi_next
+                depreciation[p] = depreciation[p] + units[c, p] * charge
     # (rows of +0.0 summed from +0.0 give +0.0)
     return removed, depreciation, np.zeros(paths) if zero_tables & NO_PURCHASES else rows_sum(purchase), status
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, dep):
+def _pools(pools, active, has_change, life_days, new_month, alive, dep):
     """``AssetPool.step`` of every pool into ``dep`` (one row each; an inactive pool charges +0.0 and keeps its
-    state) and the active pools' new book, base and construction in progress into rows ``3k … 3k + 2``.
+    state) and the active pools' new book, base and construction in progress in place of the old ones.
     ``pools``: ``(5, pools, paths)``: book, base, in progress, spent today, base change due today."""
     for k in range(pools.shape[1]):
         if not active[k]:
@@ -186,7 +208,7 @@ def _pools(pools, active, has_change, life_days, new_month, alive, pools_out, de
             bb = bb + (pools[4, k, p] if plus_change else 0.0)
             charge = minimum(bb / life, bk) * (1.0 if alive[p] else 0.0)
             dep[k, p] = charge
-            pools_out[3 * k, p], pools_out[3 * k + 1, p], pools_out[3 * k + 2, p] = bk - charge, bb, cip
+            pools[0, k, p], pools[1, k, p], pools[2, k, p] = bk - charge, bb, cip
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -195,12 +217,13 @@ def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, 
              lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
-    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS + 3 pools, paths)`` for the
-    new state, then each pool's new book, base and construction in progress; the day's retired, lost and
+    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS, paths)`` for the
+    new state; the day's retired, lost and
     delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
     fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
     ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex; ``ended``, ``deferred``
-    ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`), ``pool_flags`` ``(2 pools,)``
+    ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`: an active pool's new state written
+    over its first three rows), ``pool_flags`` ``(2 pools,)``
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
     :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
     ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares;
@@ -213,7 +236,7 @@ def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, 
         retired, lost, delivered, purchase, units, cost, units_out, cost_out,
         fraction_day, fraction_next, start_day, day, zero_tables)
     dep = np.empty((n_pools, paths))
-    _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, out[OUT_ROWS:], dep)
+    _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, dep)
     if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
         status |= SEGMENT_SHARES
     _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],

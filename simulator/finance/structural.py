@@ -295,7 +295,9 @@ class TrailingVol:
 
     def push(self, log_return, update=None) -> None:
         """Add the day's log return ``(paths,)``; ``update``, if given, does the running update instead of
-        numpy, the same floats (:func:`simulator.finance.operations_kernel.trailing_vol_update`)."""
+        numpy, the same floats, writing the mean and ``M₂`` in place (:func:`simulator.finance.operations_kernel.
+        trailing_vol_update`: they are this window's own arrays, made by the numpy lines, read only through
+        :meth:`value`, never handed out)."""
         n, slot = VOL_WINDOW_DAYS, self.count % VOL_WINDOW_DAYS
         if self.count < n or slot == n - 1:  # filling, or the last update of a window: from the window itself
             self.returns[slot] = log_return
@@ -304,8 +306,7 @@ class TrailingVol:
                 deviation = self.returns - self.mean
                 self.m2 = np.einsum("ij,ij->j", deviation, deviation)
         elif update is not None:
-            self.mean, self.m2 = update(np.asarray(log_return, dtype=float), self.returns[slot], self.mean, self.m2,
-                                        float(n))
+            update(np.asarray(log_return, dtype=float), self.returns[slot], self.mean, self.m2, float(n))
         else:
             x = np.asarray(log_return, dtype=float)
             change = x - self.returns[slot]
