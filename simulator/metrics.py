@@ -51,9 +51,9 @@ def _cash_cost_usd(t: Totals) -> np.ndarray:
 
 
 def _all_in_cost_usd(t: Totals) -> np.ndarray:
-    """Cash cost + mining's depreciation, SBC and interest (HPC assets and project debt excluded)."""
+    """Cash cost + mining's depreciation, SBC and share of corporate interest (HPC assets and project debt excluded)."""
     return (_cash_cost_usd(t) + t["depreciation_mining_usd"] + t["sbc_mining_usd"]
-            + t["interest_usd"] - t["hpc_interest_usd"])
+            + t["interest_corporate_mining_usd"])
 
 
 def _beta(t: Totals) -> np.ndarray:
@@ -130,7 +130,8 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
     "cash_cost_per_btc_usd": ("USD/BTC", Ratio(_cash_cost_usd, lambda t: t["btc_mined"]),
                               "(mining's direct costs + sga_mining) / btc_mined"),
     "all_in_cost_per_btc_usd": ("USD/BTC", Ratio(_all_in_cost_usd, lambda t: t["btc_mined"]),
-                                "(cash cost + depreciation_mining + sbc_mining + interest not on HPC project debt) "
+                                "(cash cost + depreciation_mining + sbc_mining + mining's revenue share of interest not on HPC "
+                                "project debt) "
                                 "/ btc_mined"),
     "depreciation_usd": ("USD", lambda t: t["depreciation_usd"], "straight-line depreciation of machines and sites"),
     "impairment_usd": ("USD", lambda t: t["impairment_usd"], "book value of units retired or lost − resale proceeds"),

@@ -484,6 +484,8 @@ def test_books_balance_and_btc_is_conserved_on_random_companies(p):
     assert (np.abs(m.total_assets_usd - m.total_liabilities_usd - m.equity_usd) <= 1e-9 * scale).all()
     for total, parts in (("sga_usd", ("sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd")),
                          ("sbc_usd", ("sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd")),
+                         ("interest_usd", ("interest_corporate_mining_usd", "interest_corporate_hosting_usd",
+                                          "interest_corporate_hpc_usd", "hpc_interest_usd")),
                          ("depreciation_usd", ("depreciation_mining_usd", "depreciation_hosting_usd",
                                                "hpc_depreciation_usd"))):  # segment parts sum to the whole
         np.testing.assert_allclose(sum(m[k] for k in parts), m[total], rtol=1e-9, atol=1e-6)

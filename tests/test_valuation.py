@@ -248,6 +248,8 @@ def test_core_scientific_mining_cost_is_mining_s_and_within_2x_of_mara(presets):
     m = presets["core_scientific"].monthly  # segment parts sum to the company totals
     for total, parts in (("sga_usd", ("sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd")),
                          ("sbc_usd", ("sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd")),
+                         ("interest_usd", ("interest_corporate_mining_usd", "interest_corporate_hosting_usd",
+                                          "interest_corporate_hpc_usd", "hpc_interest_usd")),
                          ("depreciation_usd", ("depreciation_mining_usd", "depreciation_hosting_usd",
                                                "hpc_depreciation_usd"))):
         np.testing.assert_allclose(sum(m[p] for p in parts), m[total], rtol=1e-9, atol=1e-6)
@@ -286,6 +288,28 @@ def test_cost_allocation_all_to_mining_charges_mining_everything():
     assert whole["unallocated_sga_usd"]["mean"] == pytest.approx(0.0, abs=1e-6)
     assert shared["sga_mining_usd"]["mean"] < whole["sga_mining_usd"]["mean"]
     assert shared["cash_cost_per_btc_usd"]["pooled"] < whole["cash_cost_per_btc_usd"]["pooled"]
+
+
+def test_corporate_interest_reaches_mining_s_all_in_cost_by_its_revenue_share():
+    # a convertible funds the company, fleet and data centres alike: mining's all-in cost takes its revenue share of
+    # the coupon, as of SG&A (GLOSSARY.md), all of it under all_to_mining (docs/decisions.md, "Session 32 (coordinator)")
+    from test_hpc import project
+
+    doc = {"hpc": [project()], "horizon_days": 365,
+           "company.debt": [{"kind": "convertible", "principal_usd": 200e6, "coupon": 0.06, "maturity": "2030-01-01",
+                             "conversion_price_usd": 1e6}]}
+    runs = {a: simulate(scenario(**doc, **{"company.cost_allocation": a}), keep_paths=0)
+            for a in ("revenue_share", "all_to_mining")}
+    shared, whole = (runs[a].summary["metrics"] for a in ("revenue_share", "all_to_mining"))
+    m = runs["revenue_share"].monthly
+    assert m.interest_corporate_hpc_usd.sum() > 0 and m.interest_corporate_mining_usd.sum() > 0
+    assert m.interest_corporate_mining_usd.sum() < m.interest_usd.sum() - m.hpc_interest_usd.sum()
+    w = runs["all_to_mining"].monthly
+    np.testing.assert_allclose(w.interest_corporate_mining_usd, w.interest_usd - w.hpc_interest_usd, rtol=1e-12)
+    assert w.interest_corporate_hpc_usd.sum() == 0 and m.interest_usd.sum() == pytest.approx(w.interest_usd.sum())
+    for name, r in (("shared", shared), ("whole", whole)):
+        assert r["all_in_cost_per_btc_usd"]["pooled"] > r["cash_cost_per_btc_usd"]["pooled"], name
+    assert shared["all_in_cost_per_btc_usd"]["pooled"] < whole["all_in_cost_per_btc_usd"]["pooled"]
 
 
 # --------------------------------------------------------------------------- ATM and SBC

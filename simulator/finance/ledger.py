@@ -64,7 +64,8 @@ INCOME_LINES = ("revenue_usd", "hpc_revenue_recognised_usd", "cost_of_revenue_us
                 "liquidation_penalty_usd", "pretax_income_usd", "tax_usd", "net_income_usd")
 #: Segment parts of the shared costs (monthly sums; each set sums to its company line: segments.py).
 SEGMENT_LINES = ("sga_mining_usd", "sga_hosting_usd", "sga_hpc_usd", "sbc_mining_usd", "sbc_hosting_usd",
-                 "sbc_hpc_usd", "depreciation_mining_usd", "depreciation_hosting_usd")
+                 "sbc_hpc_usd", "depreciation_mining_usd", "depreciation_hosting_usd", "interest_corporate_mining_usd",
+                 "interest_corporate_hosting_usd", "interest_corporate_hpc_usd")
 #: Cash-flow statement lines (monthly sums; cfo + cfi + cff = net change in cash).
 CASH_FLOW_LINES = ("btc_sales_usd", "cash_revenue_usd", "cfo_usd", "capex_usd", "resale_proceeds_usd",
                    "btc_purchases_usd", "cfi_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd", "debt_repaid_usd",
@@ -220,10 +221,15 @@ class Ledger:
 
     # ------------------------------------------------------------------ used by the debt books
     def pay_interest(self, usd, hpc: bool = False) -> None:
-        """Interest paid in cash today (``hpc``: on HPC project debt, kept out of mining's all-in cost)."""
+        """Interest paid in cash today: on HPC project debt (``hpc``), HPC's alone; on corporate debt, shared by the
+        segments as SG&A is, by the day's revenue shares (``interest_corporate_{mining,hosting,hpc}_usd``): a
+        company's convertibles fund its data centres as much as its fleet, and mining's all-in cost takes only its
+        share (GLOSSARY.md, "Cash cost per BTC": no other segment's cost is loaded onto mined BTC)."""
         self._book("interest_usd", usd)
         if hpc:
             self._book("hpc_interest_usd", usd)
+        else:
+            self._book_segments("interest_corporate", usd)
         self.cash_usd = self.cash_usd - usd
         self._interest_today = self._interest_today + usd
 

@@ -24,7 +24,7 @@ COST_COMPONENTS = (
     ("SG&A", ("sga_mining_usd",), ()),  # mining's share by revenue (company.cost_allocation)
     ("SBC", ("sbc_mining_usd",), ()),
     ("Depreciation (mining)", ("depreciation_mining_usd",), ()),
-    ("Interest (mining)", ("interest_usd",), ("hpc_interest_usd",)),
+    ("Interest (mining)", ("interest_corporate_mining_usd",), ()),  # mining's share by revenue, as SG&A
 )
 #: After which component each registered cost-per-BTC metric is reached.
 COST_SUBTOTALS = {
