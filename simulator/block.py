@@ -140,7 +140,8 @@ class OpsBlock:
     _same_on_paths: dict | None = None
     """:meth:`simulator.day_record.DayRecord.same_on_paths`' table of the block, once made (again after a stop)."""
     _rows: dict = field(default_factory=dict)
-    """The record's and the HPC projects' :class:`simulator.columns.Rows`, once made (until a :meth:`stop`)."""
+    """The block's flows' and the HPC projects' :class:`simulator.columns.Rows` (``"flows"``, ``"hpc"``), once made
+    (until a :meth:`stop`)."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -256,10 +257,4 @@ class OpsBlock:
         """The alive mask to multiply ``x`` by: as 1.0 and 0.0 for floats (the cast done once), else as booleans."""
         return self._alive_usd if x.dtype == float else self.stopped
 
-    def _rows_of(self, name: str) -> Rows:
-        """The :class:`~simulator.columns.Rows` of field ``name`` (the HPC projects, for the tests' references)."""
-        rows = self._rows.get(name)
-        if rows is None:
-            rows = self._rows[name] = Rows(getattr(self, name))
-        return rows
 

@@ -105,7 +105,7 @@ class Rows:
         values = dict(self._template)
         values.update(zip(self._array_names, map(operator.itemgetter(j), self._array_values)))
         if self.tuples:
-            values.update({name: _row(value, j) for name, value in self.tuples})
+            values.update({name: row(value, j) for name, value in self.tuples})
         if extra:
             values.update(extra)
         return stored(self.kind, values)
@@ -141,10 +141,10 @@ def _names(kind) -> tuple[str, ...]:
 _NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _row(value, j: int):
+def row(value, j: int):
     """Row ``j`` of a block field: an array's row, a tuple's rows, a float or None as it is."""
     if isinstance(value, np.ndarray):
         return value[j]
     if isinstance(value, tuple):
-        return tuple(_row(v, j) for v in value)
+        return tuple(row(v, j) for v in value)
     return value

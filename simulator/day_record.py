@@ -19,6 +19,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from simulator.columns import row
+
 from simulator.finance import segments
 from simulator.finance.flows import OperatingFlows
 from simulator.fleet import Trades
@@ -234,7 +236,7 @@ class BlockDay(DayRecord):
     other field read from the block's record the first time it is asked for, then kept (:class:`_RecordRow`): the
     value :class:`simulator.columns.Rows` would give (an array field's row ``j``, a tuple's rows, a float or None as
     it is) of the record's field as it is then. The daily actors read only the day's trades (the company's opening
-    cost, the reporting's trade lines and installed fleet: the rest is taken from the block a run of days at a
+    cost, the reporting's trade lines and energised fleet: the rest is taken from the block a run of days at a
     time), so a day costs the trades' ten fields instead of a view of every row (~10 µs a day, at any path count).
     The record's fields are final when the day opens (the operating actors have added to them); a stop replaces
     them with masked arrays and the day is taken again (:meth:`simulator.block.OpsBlock.stop`)."""
@@ -270,17 +272,8 @@ class _RecordRow:
         if day is None:
             return self
         record, j = vars(day)["_block_record"]
-        value = vars(day)[self.name] = _day_row(getattr(record, self.name), j)
+        value = vars(day)[self.name] = row(getattr(record, self.name), j)
         return value
-
-
-def _day_row(value, j: int):
-    """Row ``j`` of a block record's field: an array's row, a tuple's rows, a float or None as it is."""
-    if isinstance(value, np.ndarray):
-        return value[j]
-    if isinstance(value, tuple):
-        return tuple(_day_row(v, j) for v in value)
-    return value
 
 
 def hpc_fields(h: HpcDay) -> dict:

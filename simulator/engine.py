@@ -86,7 +86,7 @@ QUANTILE_BLOCK_DAYS = 32
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 #: The operating columns the reporting takes from the operating block a run of days at a time
-#: (:func:`block_columns`); the installed fleet comes with each day's trades.
+#: (:func:`block_columns`); the energised fleet comes with each day (:attr:`simulator.day_record.BlockDay.energised_ehs`).
 BLOCK_COLUMNS = tuple(c for c in DAILY_COLUMNS if c != "fleet_hashrate_ehs")
 
 
@@ -412,7 +412,7 @@ class _Simulation:
 
     def _daily_columns(self, day: int) -> list:
         """The day's daily columns ``(paths,)`` that exist day by day, in :func:`daily_columns`' order: the
-        installed fleet (the day's trades) and the company's finance columns."""
+        energised fleet (the day's installed fleet, 0 on stopped paths) and the company's finance columns."""
         columns = [self.day.energised_ehs]  # energised nameplate EH/s at the end of the day (0 where stopped)
         if self.ledger is not None:
             finance = self.ledger.daily_columns()

@@ -22,7 +22,7 @@ from simulator.config.checks import cohorts as scenario_cohorts
 from simulator.config.schema import Scenario
 from simulator.hardware import tuned_power_w
 from simulator.lazy_kernel import LazyKernel
-from simulator.market.asic_price import ChainIndexRows, IndexRows
+from simulator.market.asic_price import ChainIndexRows
 from simulator.rng import BINOMIAL_WALK_MEAN_AT_MOST, PathStreams, binomial_inverse_cdf
 
 
@@ -473,7 +473,7 @@ def price_trades_block(cohorts: Cohorts, first: int, index_usd_per_th: Callable[
     """:func:`price_trades` of each day of a block from day ``first``: ``index_usd_per_th(a, b)`` the index of
     days ``a … b − 1`` and ``installed_units`` ``(n, cohorts, paths)``, ``new_usd_per_th(j)`` the new-machine
     price of day ``j``, ``index_rows(a, b)`` (or None) the same index one cohort at a time (``(b − a, paths)``
-    each, in cohort order: :func:`simulator.market.asic_price.index_rows`), ``retired_units`` the units leaving
+    each, in cohort order: :class:`simulator.market.asic_price.ChainIndexRows`), ``retired_units`` the units leaving
     on the first day.
 
     A block starts on every delivery and retirement date (:func:`simulator.block.block_bounds`),
@@ -519,21 +519,18 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
     :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
     as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
     ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache. Given the index's terms
-    (:class:`simulator.market.asic_price.IndexRows`, or :class:`~simulator.market.asic_price.ChainIndexRows`, whose
-    terms :func:`simulator.trades_kernel.chain_index_terms` makes in one pass) and a large block
+    (:class:`~simulator.market.asic_price.ChainIndexRows`, whose terms :func:`simulator.trades_kernel.chain_index_terms`
+    makes in one pass) and a large block
     (:data:`TRADES_KERNEL`), the compiled form (:func:`simulator.trades_kernel.installed_value`: one pass, the same
     bits).
     """
-    by_terms = isinstance(index_rows, (IndexRows, ChainIndexRows)) and installed_units.shape[1]
+    by_terms = isinstance(index_rows, ChainIndexRows) and installed_units.shape[1]
     kernel = TRADES_KERNEL.for_call(installed_units.size) if by_terms else None
     if kernel is not None:
-        if isinstance(index_rows, ChainIndexRows):
-            r, shape = index_rows, index_rows.hashprice_usd_per_ph_day.shape
-            frontier_usd_per_th, floor_usd_per_th = np.empty(shape), np.empty(shape)
-            kernel.chain_index_terms(r.hashprice_usd_per_ph_day, r.height, r.fees_btc_per_block, *r.constants(),
-                                     frontier_usd_per_th, floor_usd_per_th)
-        else:
-            frontier_usd_per_th, floor_usd_per_th = index_rows.frontier_usd_per_th, index_rows.floor_usd_per_th
+        r, shape = index_rows, index_rows.hashprice_usd_per_ph_day.shape
+        frontier_usd_per_th, floor_usd_per_th = np.empty(shape), np.empty(shape)
+        kernel.chain_index_terms(r.hashprice_usd_per_ph_day, r.height, r.fees_btc_per_block, *r.constants(),
+                                 frontier_usd_per_th, floor_usd_per_th)
         value_usd, ths = np.empty(frontier_usd_per_th.shape), np.empty(frontier_usd_per_th.shape)
         kernel.installed_value(hashrate_ths, frontier_usd_per_th, index_rows.penalty_usd_per_th, floor_usd_per_th,
                                installed_units, value_usd, ths)

@@ -269,7 +269,10 @@ def decided(u, z, lam, table):
 @njit(cache=True, nogil=True, error_model="numpy")
 def count(u, z, lam, table):
     """One element's count (module notes), as a float, in :func:`in_domain`: ``u`` in [0, 1), ``λ ≤ 2⁵²``,
-    ``z`` not NaN; ``table`` is :data:`CDF_TABLE` (or a fresh :func:`new_table`)."""
+    ``z`` not NaN; ``table`` is :data:`CDF_TABLE` (or a fresh :func:`new_table`). The one-element statement of
+    the algorithm the module notes prove (with :func:`_guess` and :func:`cdf_bracket`): the engine runs
+    :func:`counts_in_steps`, the same operations a step at a time over a day's paths, which the tests hold to
+    this form element by element (tests/test_poisson_bracket.py)."""
     if not lam > 0:
         return 0.0
     k, pmf_k, known = _guess(u, z, lam, table)
@@ -308,7 +311,8 @@ def in_domain(u, z, lam):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def counts(u, z, lam, out, table):
-    """:func:`count` of every element of the rows ``u``, ``z``, ``λ`` into ``out``; returns :data:`OK`,
+    """:func:`count` of every element of the rows ``u``, ``z``, ``λ`` into ``out`` (the element-at-a-time reference
+    of :func:`counts_in_steps`); returns :data:`OK`,
     or :data:`OTHER` (``out`` unchanged) where an element is outside :func:`count`'s domain."""
     for i in range(u.shape[0]):
         if not in_domain(u[i], z[i], lam[i]):

@@ -73,13 +73,16 @@ def chain_index_terms(hashprice_usd_per_ph_day, height, fees_btc_per_block, fron
         frontier = r · A · (1 + π · 0),  floor = r · F                                              [USD/TH]
 
     ``subsidy`` is :data:`ERA_SUBSIDY_BTC`; ``A``, ``1 + π · 0`` and ``F`` are the index's constants
-    (:meth:`simulator.market.asic_price.ChainIndexRows.constants`). Heights are finite and ≥ 0 (as the reference's).
+    (:meth:`simulator.market.asic_price.ChainIndexRows.constants`). Heights are finite and ≥ 0 (as the reference's): a
+    NaN or negative one raises ValueError.
     """
     n, paths = hashprice_usd_per_ph_day.shape
     for j in range(n):
         for i in range(paths):
             tip = np.floor(height[j, i])
             era = np.floor(tip / HALVING_INTERVAL)
+            if not era >= 0.0:  # (NaN or negative: no era; the reference's index raises too, never read unchecked)
+                raise ValueError("chain_index_terms: a height is NaN or negative")
             subsidy = ERA_SUBSIDY_BTC[np.int64(min(era, MAX_HALVINGS))]
             share = subsidy / (subsidy + fees_btc_per_block[j, i])
             days = ((era + 1.0) * HALVING_INTERVAL - tip) / TARGET_BLOCKS_PER_DAY

@@ -139,8 +139,16 @@ def day_same_on_paths(b, day: int, paths: int) -> dict:
 
 
 def day_hpc(b, day: int, none):
-    """Day ``day``'s HPC projects of block ``b`` (``none``, the day of no project, without projects)."""
-    return none if b.hpc is None else b._rows_of("hpc")(day - b.first)
+    """Day ``day``'s HPC projects of block ``b`` (``none``, the day of no project, without projects): row ``j`` of
+    their :class:`~simulator.columns.Rows`, kept in the block's ``_rows`` until a stop."""
+    from simulator.columns import Rows
+
+    if b.hpc is None:
+        return none
+    rows = b._rows.get("hpc")
+    if rows is None:
+        rows = b._rows["hpc"] = Rows(b.hpc)
+    return rows(day - b.first)
 
 
 def monthly_lines(d, out: np.ndarray) -> np.ndarray:
@@ -150,3 +158,19 @@ def monthly_lines(d, out: np.ndarray) -> np.ndarray:
     for j, line in enumerate(MONTHLY_LINES):
         out[j] = getattr(d, line)
     return out
+
+
+def assert_one_path_closes_stay_in_numpy(monkeypatch, lazy, cost: int) -> None:
+    """A one-path run's closes, each charging ``lazy`` its numpy form's ``cost``, never load the compiled form (nor
+    numba) over the longest bundled horizon (``hpc_conversion.yaml``'s 1,461 days; review 12)."""
+    from simulator import lazy_kernel
+    from simulator.config import load_scenario
+
+    from conftest import REPO
+
+    days = max(load_scenario(str(p)).horizon_days for p in (REPO / "scenarios").glob("*.yaml"))
+    assert days >= 1461
+    monkeypatch.setattr(lazy, "spent", 0)
+    monkeypatch.setattr(lazy, "loaded", lambda: None)
+    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
+    assert all(lazy.for_call(1, cost) is None for _ in range(days))

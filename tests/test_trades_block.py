@@ -146,6 +146,17 @@ def test_compiled_chain_index_terms_are_the_adjusted_hashprice_s_terms(low, high
         assert_same_bits(row, expected_row.copy(), f"cohort {c}")
 
 
+@pytest.mark.parametrize("bad_height", [np.nan, -1.0])
+def test_compiled_chain_index_terms_refuse_a_height_without_an_era(bad_height):
+    # review 12: a NaN height indexed the subsidy table at INT64_MIN unchecked (a plausible number came out); the
+    # numpy reference raises on it, and so does the kernel now
+    hashprice, fees, height = np.full((2, 3), 40.0), np.full((2, 3), 0.02), np.full((2, 3), 930_000.0)
+    height[1, 2] = bad_height
+    rows = asic_price.chain_index_rows(hashprice, np.full((2, 3), 930_000.0), fees, np.array([15.0]))
+    with pytest.raises(ValueError, match="NaN or negative"):
+        trades_kernel.chain_index_terms(hashprice, height, fees, *rows.constants(), np.empty((2, 3)), np.empty((2, 3)))
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf × 0 units, as price_trades
 @pytest.mark.parametrize("compiled", [False, True])
 def test_block_trades_at_the_chain_s_hashprice_equal_the_days_as_columns(monkeypatch, compiled):

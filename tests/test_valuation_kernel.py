@@ -85,13 +85,10 @@ def test_a_kernel_loads_sooner_once_numba_runs(monkeypatch):
     assert lazy.for_call(1000) is lazy.loaded()
 
 
-def test_a_one_path_two_year_run_keeps_the_close_in_numpy(monkeypatch):
-    from simulator import lazy_kernel
-    lazy = structural.VALUATION_KERNEL
-    monkeypatch.setattr(lazy, "spent", 0)
-    monkeypatch.setattr(lazy, "loaded", lambda: None)
-    monkeypatch.setattr(lazy_kernel, "numba_runs", lambda: False)
-    assert all(lazy.for_call(1, structural._NUMPY_VALUE_COST) is None for _ in range(730))
+def test_a_one_path_run_of_the_longest_horizon_keeps_the_close_in_numpy(monkeypatch):
+    import kernel_forms
+    kernel_forms.assert_one_path_closes_stay_in_numpy(monkeypatch, structural.VALUATION_KERNEL,
+                                                      structural._NUMPY_VALUE_COST)
 
 
 @pytest.mark.parametrize("face", [231.0, 755.0, 1510.0])

@@ -24,8 +24,9 @@ from simulator.lazy_kernel import LazyKernel
 
 CLOSE_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_value_kernel")
 #: The numpy steps' fixed cost in paths' worth (~0.05 µs a path): the strike, the firm value, the share value,
-#: the traded price and the returns, ~70 numpy calls (~150 µs a close).
-NUMPY_PRICE_COST = 3072
+#: the traded price and the returns, ~70 numpy calls (~150 µs a close). At most the valuation kernel's 2,048 a
+#: close (``structural``), so a one-path run of the longest bundled horizon (1,461 days) stays in numpy (review 12).
+NUMPY_PRICE_COST = 2048
 
 
 class ValueScratch:
@@ -83,9 +84,10 @@ class ValueScratch:
 
     def hpc_values(self, L, day: int) -> np.ndarray:
         """The HPC projects' values before every contract is signed (``Ledger._hpc_values_usd``): with none
-        signed, each at its book value, taken again only when a pool holds new arrays (an idle pool keeps its
-        own, so the days before any spending reuse one table), else each day."""
-        if np.count_nonzero(L.contracts.signed(day)):
+        signed and every pool idle (nothing spent yet: an idle pool's arrays never change), each at its book value,
+        taken again only when a pool holds new arrays; else each day (a stepping pool's arrays may be written in
+        place: the compiled operations day's pool table, ``operations_call``)."""
+        if np.count_nonzero(L.contracts.signed(day)) or any(not pool._idle for pools in L.hpc_pools for pool in pools):
             return L._hpc_values_usd(day)
         key = [a for pools in L.hpc_pools for pool in pools for a in (pool.book_usd, pool.in_progress_usd)]
         if self._book_key is None or any(a is not b for a, b in zip(key, self._book_key)):

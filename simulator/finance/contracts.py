@@ -119,9 +119,8 @@ class ContractValuer:
             else:  # every path at age 0
                 revenue, power, fixed = (float(t[0]) for t in self.pv_parts(j, 0))
                 pv = factor * revenue - power_price_usd_per_mwh[j] * power - fixed
-            wait_days = max(self.start_day[j] + self.build_days[j] - day, 0.0) + self.delay_days[j]
-            build_left = self.building_capex_usd[j] * self._build_left_fraction(j, day)
-            before = pv * (1 + self.rate) ** (-wait_days / units.DAYS_PER_YEAR) - build_left - self.gpu_capex_usd[j]
+            discount, build_left, gpu_usd = self.day_terms(j, day)
+            before = pv * discount - build_left - gpu_usd
             out[j] = np.where(done, np.where(self.ended[j], 0.0, pv), before) if some_done else before
         return out
 
@@ -225,11 +224,6 @@ class ContractValuer:
         occ = np.clip(x / ramp, 0.0, 1.0) if ramp > 0 else np.ones_like(x)
         return length, t, x, occ
 
-    def _build_left_fraction(self, j: int, day: int) -> float:
-        s, b = self.start_day[j], self.build_days[j]
-        if b <= 0:
-            return float(day < s)
-        return min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
 
 
 #: The compiled contract values and firm value (:mod:`simulator.finance.firm_value_kernel`,

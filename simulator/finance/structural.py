@@ -296,8 +296,8 @@ class TrailingVol:
     def push(self, log_return, update=None) -> None:
         """Add the day's log return ``(paths,)``; ``update``, if given, does the running update instead of
         numpy, the same floats, writing the mean and ``M₂`` in place (:func:`simulator.finance.operations_kernel.
-        trailing_vol_update`: they are this window's own arrays, made by the numpy lines, read only through
-        :meth:`value`, never handed out)."""
+        trailing_vol_update`: they are this window's own arrays, made by the numpy lines; the compiled close reads
+        ``m2`` the same day, before the next push, ``simulator.finance.close_value``)."""
         n, slot = VOL_WINDOW_DAYS, self.count % VOL_WINDOW_DAYS
         if self.count < n or slot == n - 1:  # filling, or the last update of a window: from the window itself
             self.returns[slot] = log_return
