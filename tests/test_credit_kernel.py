@@ -95,7 +95,7 @@ class _Ledger(kernel_forms.FakeLedger):
     """The ledger's state a BTC-backed loan's day reads and books, with the ledger's own booking methods."""
     pay_interest, repay, liquidate, pay_due, flag = (Ledger.pay_interest, Ledger.repay, Ledger.liquidate,
                                                      Ledger.pay_due, Ledger.flag)
-    _book, _sell_btc = Ledger._book, Ledger._sell_btc
+    _book, _sell_btc, _book_segments = Ledger._book, Ledger._sell_btc, Ledger._book_segments
 
 
 def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
@@ -113,7 +113,7 @@ def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
     lines._direct = direct
     lines.month[:], lines.total[:] = 1.0, 2.0
     ledger = _Ledger(alive=alive, price_usd=price, treasury_btc=treasury.copy(), cash_usd=cash.copy(),
-                     equity_usd=np.full(paths, 7.0), _interest_today=np.zeros(paths),
+                     equity_usd=np.full(paths, 7.0), _interest_today=np.zeros(paths), _segment_shares=None,
                      cfg=SimpleNamespace(treasury_policy=SimpleNamespace(min_cash_usd=min_cash)),
                      flags={"margin_call": np.zeros(paths, bool), "liquidation": np.zeros(paths, bool)}, lines=lines)
     book.day(ledger, SimpleNamespace(day=day))
