@@ -20,7 +20,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from simulator.columns import row
-
 from simulator.finance import segments
 from simulator.finance.flows import OperatingFlows
 from simulator.fleet import Trades
