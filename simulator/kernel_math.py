@@ -1,4 +1,5 @@
-"""numpy's elementwise ``maximum``, ``minimum`` and ``clip`` of one float, for the compiled kernels.
+"""numpy's elementwise ``maximum``, ``minimum`` and ``clip`` of one float, and its sum over a table's rows, for the
+compiled kernels.
 
 Every kernel (``simulator/*_kernel.py``, ``simulator/finance/*_kernel.py``) must give its numpy form's
 bits, so each helper is numpy 2's ufunc loop written out for one pair of doubles (checked against
@@ -12,7 +13,8 @@ numpy on every pair of special values, in its scalar and SIMD loops, by tests/te
   ``low ≤ high``, ``min(max(x, low), high)`` with ``x`` kept on a tie).
 
 Pure selections: no arithmetic, so no rounding and no units of their own (a result has its operands'
-unit). Compiled ``inline="always"`` (a call costs nothing in a kernel's loop) with
+unit). ``rows_sum_into(x, out)`` is ``x.sum(axis=0)`` of a ``(rows, paths ≥ 2)`` table, ``((0.0 + x₀) + x₁) + …``
+per column (numpy adds such a table's rows one after the other; tests/test_operations_kernel.py). Compiled ``inline="always"`` (a call costs nothing in a kernel's loop) with
 ``error_model="numpy"``; kernels in several files share them because numba's cache is kept per source
 version (:mod:`simulator.numba_cache`): numba's own stamp sees only the file a kernel is defined in, so
 an edit here would otherwise leave the kernels' cached machine code stale.
@@ -52,3 +54,12 @@ def clip(x, low, high):
     if x > high:
         x = high
     return x
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rows_sum_into(x, out):
+    """``out ← x.sum(axis=0)`` of a ``(rows, paths ≥ 2)`` array: ``((0.0 + x₀) + x₁) + …`` per column."""
+    out[:] = 0.0
+    for i in range(x.shape[0]):
+        for p in range(x.shape[1]):
+            out[p] = out[p] + x[i, p]

@@ -38,7 +38,7 @@ from numba import njit
 
 from simulator import numba_cache
 from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
-from simulator.kernel_math import clip, maximum, minimum
+from simulator.kernel_math import clip, maximum, minimum, rows_sum_into
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -83,9 +83,9 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
     # each path's sums over instruments, books and projects, a row at a time, into rows of ``work`` the later
     # passes write over and the last loop reads only (D1 … SHARE_RATIO are free in this pass)
     _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price, work)
-    _row_sums(pledged, work[D1])
-    _row_sums(deferred, work[D2])
-    _row_sums(hpc_values, work[N1])
+    rows_sum_into(pledged, work[D1])
+    rows_sum_into(deferred, work[D2])
+    rows_sum_into(hpc_values, work[N1])
     _contract_sums(completed, ended, factor, power_price, table, limits, terms, day, work[N1])
     _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work)
     return True
@@ -132,15 +132,6 @@ def _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price,
             for p in range(paths):
                 face_sum[p] += faces[i, p]
                 weighted_sum[p] += faces[i, p] * years[i, p]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _row_sums(rows, out):
-    """``out ← Σ_i rows[i]`` from +0.0, row by row (numpy's sum over axis 0, Python's ``sum(…, zeros)``)."""
-    out[:] = 0.0
-    for i in range(rows.shape[0]):
-        for p in range(rows.shape[1]):
-            out[p] += rows[i, p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
-from simulator.kernel_math import maximum, minimum
+from simulator.kernel_math import maximum, minimum, rows_sum_into
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -65,11 +65,9 @@ ROWS = 25
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def rows_sum(x):
-    """``x.sum(axis=0)`` of a ``(rows, paths ≥ 2)`` array: ``((0.0 + x₀) + x₁) + …`` per column."""
-    out = np.zeros(x.shape[1])
-    for i in range(x.shape[0]):
-        for p in range(x.shape[1]):
-            out[p] = out[p] + x[i, p]
+    """``x.sum(axis=0)`` of a ``(rows, paths ≥ 2)`` array (:func:`simulator.kernel_math.rows_sum_into`), a new row."""
+    out = np.empty(x.shape[1])
+    rows_sum_into(x, out)
     return out
 
 
