@@ -189,7 +189,7 @@ class DayRecord:
     def same_on_paths(self, n: int, paths: int, before: dict | None = None,
                       unchanged: frozenset = frozenset()) -> dict[str, np.ndarray]:
         """Of a block's record (``n`` days): each :data:`SAME_ON_PATHS` amount and the sites' hosting and HPC
-        shares of their MW (:func:`simulator.finance.segments.mw_shares` of each day's MW) as ``(n, paths)``,
+        shares of their MW (:func:`simulator.finance.segments.mw_shares_of_days` of the days' MW) as ``(n, paths)``,
         each day's row the day's value on every path (a field already ``(n, paths)``, as it is); the shares
         of the table ``before`` where given (the same MW: a table made again after a stop), and so are the
         amounts named in ``unchanged`` (fields that are still the objects ``before`` was made of)."""
@@ -203,8 +203,7 @@ class DayRecord:
             table["site_mw_hosting_share"], table["site_mw_hpc_share"] = (before["site_mw_hosting_share"],
                                                                           before["site_mw_hpc_share"])
             return table
-        shares = np.array([segments.mw_shares(*(v[j] if isinstance(v, np.ndarray) else v for v in self.site_mw))
-                           for j in range(n)]).reshape(n, 2)  # (each day's MW as OpsBlock.day has them)
+        shares = segments.mw_shares_of_days(*(np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in self.site_mw))
         table["site_mw_hosting_share"], table["site_mw_hpc_share"] = filled(shares[:, 0]), filled(shares[:, 1])
         return table
 
