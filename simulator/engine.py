@@ -159,7 +159,7 @@ class _Simulation:
         self.ops: OpsBlock | None = None  # the operating actors' block of days
         self.day: DayRecord | None = None  # the daily actors' day of it
         self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
-        self._reserved_mw = self._reserved_mw_by_day() if self.hpc is not None else None
+        self._reserved_mw = self.hpc.reserved_mw_by_day(self.days) if self.hpc is not None else None
         self.ledger = _ledger(scenario, self.cohorts, n)
         self.calendar = calendar(self.dates) if self.ledger is not None else None
         self._init_outputs(keep_paths, quantiles, daily_quantiles)
@@ -422,15 +422,6 @@ class _Simulation:
     def block_column_names(self) -> tuple[str, ...]:
         """The daily columns the reporting takes from the operating block (:func:`block_columns`)."""
         return BLOCK_COLUMNS + (("hpc_power_mw",) if self.hpc is not None else ())
-
-    def _reserved_mw_by_day(self) -> np.ndarray:
-        """:meth:`simulator.hpc.HpcPortfolio.reserved_mw_on` of every day ``(days,)`` [MW]: its value on each day
-        the started projects change (day 0 and each later start), held until the next."""
-        changes = [0] + sorted({int(d) for d in self.hpc.start_day if 0 < d < self.days})
-        out = np.empty(self.days)
-        for a, z in zip(changes, changes[1:] + [self.days]):
-            out[a:z] = self.hpc.reserved_mw_on(a)
-        return out
 
     # ------------------------------------------------------------------ results
     def run(self, tables: SharedTables | None = None, lo: int = 0) -> dict:

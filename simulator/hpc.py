@@ -143,6 +143,10 @@ class HpcPortfolio:
         """Facility MW reserved by all projects on ``day`` (each from its start)."""
         return float(np.where(self.start_day <= day, self.reserved_mw, 0.0).sum())
 
+    def reserved_mw_by_day(self, days: int) -> np.ndarray:
+        """:meth:`reserved_mw_on` of each day ``0 … days − 1`` ``(days,)`` [MW]: the same sum over projects, a row a day."""
+        return np.where(self.start_day <= np.arange(days)[:, None], self.reserved_mw, 0.0).sum(axis=1)
+
     def build_capex_usd(self, days: np.ndarray) -> np.ndarray:
         """Building capex per project on each of ``days`` ``(cols,)`` [USD] ``(projects, cols)``: even over
         the build days from the start."""

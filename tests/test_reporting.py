@@ -249,18 +249,19 @@ def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(
 
 
 def test_the_hpc_mw_table_is_each_days_reserved_mw():
-    """``_Simulation._reserved_mw_by_day``: the MW of every day as ``HpcPortfolio.reserved_mw_on`` gives it, for
-    projects started before the run, on its first day, two on one day, one on the last day and one after it."""
+    """``HpcPortfolio.reserved_mw_by_day`` (the reporting's ``hpc_power_mw``): the MW of every day as
+    ``HpcPortfolio.reserved_mw_on`` gives it, for projects started before the run, on its first day, two on one day,
+    one on the last day and one after it; and for enough projects that numpy's sum over them is pairwise."""
     from types import SimpleNamespace
 
-    from simulator import engine
     from simulator.hpc import HpcPortfolio
     from tests.kernel_forms import assert_same_bits
 
-    portfolio = SimpleNamespace(start_day=np.array([-40.0, 0.0, 17.0, 17.0, 3.0, 99.0, 250.0]),
-                                reserved_mw=np.array([0.1, 75.0, 0.3, 12.5, 1e-3, 7.0, 5.0]))
-    portfolio.reserved_mw_on = lambda day: HpcPortfolio.reserved_mw_on(portfolio, day)
-    sim = SimpleNamespace(hpc=portfolio, days=100)
-    got = engine._Simulation._reserved_mw_by_day(sim)
-    assert_same_bits(got, np.array([portfolio.reserved_mw_on(d) for d in range(100)]))
-    assert len(set(got.tolist())) == 4
+    few = SimpleNamespace(start_day=np.array([-40.0, 0.0, 17.0, 17.0, 3.0, 99.0, 250.0]),
+                          reserved_mw=np.array([0.1, 75.0, 0.3, 12.5, 1e-3, 7.0, 5.0]))
+    rng = np.random.default_rng(3)
+    many = SimpleNamespace(start_day=rng.integers(-5, 120, 40).astype(float), reserved_mw=rng.lognormal(2, 2, 40))
+    for portfolio, values in ((few, 4), (many, None)):
+        got = HpcPortfolio.reserved_mw_by_day(portfolio, 100)
+        assert_same_bits(got, np.array([HpcPortfolio.reserved_mw_on(portfolio, d) for d in range(100)]))
+        assert values is None or len(set(got.tolist())) == values
