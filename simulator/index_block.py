@@ -62,10 +62,7 @@ def kernel_for(plan, n: int, paths: int):
     if not applies(plan):
         return None
     if plan.prices is None:  # a fixed price (one row a day): its numpy calls spend nothing of the budget
-        spent = INDEX_BLOCK_KERNEL.spent
-        kernel = INDEX_BLOCK_KERNEL.for_call(n * paths * (len(plan.mine) + 1))
-        INDEX_BLOCK_KERNEL.spent = spent
-        return kernel
+        return INDEX_BLOCK_KERNEL.for_call(n * paths * (len(plan.mine) + 1), charge=False)
     return INDEX_BLOCK_KERNEL.for_call(n * units.HOURS_PER_DAY * paths * (len(plan.mine) + 1), _NUMPY_BLOCK_COST)
 
 

@@ -42,12 +42,14 @@ class LazyKernel:
         """The compiled module if this process has imported it, else None."""
         return sys.modules.get(self.module)
 
-    def for_call(self, size: int, overhead: int = 0) -> ModuleType | None:
-        """The compiled module for a call of ``size`` units, or None: run this call in numpy."""
+    def for_call(self, size: int, overhead: int = 0, charge: bool = True) -> ModuleType | None:
+        """The compiled module for a call of ``size`` units, or None: run this call in numpy (its cost added to
+        :attr:`spent` unless ``charge`` is False: a call whose numpy form is never worth compiling for)."""
         kernel = self.loaded()
         budget = self.once_numba_runs if numba_runs() else self.numpy_at_most
         if kernel is None and size < self.large_from and self.spent + size + overhead <= budget:
-            self.spent += size + overhead
+            if charge:
+                self.spent += size + overhead
             return None
         return kernel or importlib.import_module(self.module)
 
