@@ -55,9 +55,44 @@ def _tables():
 @pytest.mark.parametrize("k", range(len(list(_tables()))))
 def test_cohort_table_is_the_table_before(k):
     a, zeros = list(_tables())[k]
-    got, want = operations_call._cohort_table(a, zeros), _cohort_table_before(a, zeros)
-    assert (got is a) == (want is a) and (got is zeros) == (want is zeros)
-    assert_same_bits(got, want)
+    fixed = SimpleNamespace(no_units=zeros, zero_seen=None)
+    for _ in range(2):  # the second time, a broadcast +0.0 is known by its identity
+        got, want = operations_call._cohort_table(a, fixed), _cohort_table_before(a, zeros)
+        assert (got is a) == (want is a) and (got is zeros) == (want is zeros)
+        assert_same_bits(got, want)
+
+
+def test_cohort_table_knows_only_the_zero_it_saw():
+    """After a broadcast +0.0 is seen, any other table (another broadcast, −0.0, a table of +0.0 of its own) is
+    tested as before; the one seen gives the ledger's zeros without its test (is_broadcast_zero not called)."""
+    zeros = np.zeros((3, 4))
+    fixed = SimpleNamespace(no_units=zeros, zero_seen=None)
+    seen = np.broadcast_to(0.0, (3, 4))
+    assert operations_call._cohort_table(seen, fixed) is zeros and fixed.zero_seen is seen
+    for a, _ in _tables():
+        got, want = operations_call._cohort_table(a, fixed), _cohort_table_before(a, zeros)
+        assert (got is zeros) == (want is zeros)
+        assert_same_bits(got, want)
+    fixed.zero_seen = seen
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(operations_call, "is_broadcast_zero", lambda a: pytest.fail("tested again"))
+        assert operations_call._cohort_table(seen, fixed) is zeros
+
+
+def test_read_only_cost_is_one_view_per_table():
+    """The unit costs as the kernel takes them: a read-only view of a writable table (the table itself stays
+    writable), made once while the ledger holds the same table; a read-only table as it is; a new table, anew."""
+    fixed = operations_call._Fixed.__new__(operations_call._Fixed)
+    fixed.cost_of = fixed.cost_read_only = None
+    cost = np.arange(6.0).reshape(2, 3).copy()
+    view = fixed.read_only_cost(cost)
+    assert view is not cost and view.base is cost and not view.flags.writeable and cost.flags.writeable
+    assert fixed.read_only_cost(cost) is view
+    frozen = cost.copy()
+    frozen.flags.writeable = False
+    assert fixed.read_only_cost(frozen) is frozen
+    other = cost.copy()
+    assert fixed.read_only_cost(other).base is other
 
 
 # --------------------------------------------------------------------------- contracts observed
@@ -243,3 +278,18 @@ def test_pools_table_holds_what_the_kernel_reads():
                 pool.in_progress_usd = pool.in_progress_usd + spend[k]
     assert seen == {("on", True), ("on", False), ("change", True), ("change", False)}
     assert held == {True, False}
+
+
+# --------------------------------------------------------------------------- pledged BTC
+@pytest.mark.parametrize("books", [0, 1, 2])
+def test_pledged_btc_is_the_sum_from_plus_zero(books):
+    """``Ledger.pledged_btc`` equals ``sum(pledged, np.zeros(paths))`` bit for bit (−0.0 becomes +0.0, NaN and
+    ±inf kept) and is a new array (never the book's own)."""
+    values = np.array([-0.0, 0.0, 1.5, -2.0, np.nan, np.inf, -np.inf, 5e-324])
+    L = SimpleNamespace(paths=len(values), _btc_books=[SimpleNamespace(pledged_btc=np.roll(values, k) * (k + 1))
+                                                       for k in range(books)])
+    got = Ledger.pledged_btc(L)
+    assert_same_bits(got, sum((b.pledged_btc for b in L._btc_books), np.zeros(L.paths)))
+    assert all(got is not b.pledged_btc for b in L._btc_books)
+    if books == 1:
+        assert not np.signbit(got[0])

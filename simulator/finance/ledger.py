@@ -271,7 +271,12 @@ class Ledger:
         return sum((b.balance_usd for b in self.debt_books), np.zeros(self.paths))
 
     def pledged_btc(self) -> np.ndarray:
-        return sum((b.pledged_btc for b in self._btc_books), np.zeros(self.paths))
+        """BTC pledged to the BTC-backed loans, summed from +0.0 (one loan's: ``0.0 + x``, a new array, the
+        floats of the sum)."""
+        books = self._btc_books
+        if len(books) == 1:
+            return np.add(0.0, books[0].pledged_btc)
+        return sum((b.pledged_btc for b in books), np.zeros(self.paths))
 
     def btc_held(self) -> np.ndarray:
         """All BTC the company owns, marked at fair value: free, pledged and receivable [BTC]."""

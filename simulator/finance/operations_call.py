@@ -77,6 +77,22 @@ class _Fixed:
         self.pool_state = [tuple(self.pool_table[:3, k]) for k in range(len(self.pools))]
         self.pool_flags = np.zeros(2 * len(self.pools), dtype=bool)
         self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
+        # the last broadcast +0.0 cohort table seen (a block's days share one: simulator.fleet._unchanged_days), kept
+        # alive here so that its identity stands for the test; the unit costs last passed and their read-only form
+        self.zero_seen: np.ndarray | None = None
+        self.cost_of: np.ndarray | None = None
+        self.cost_read_only: np.ndarray | None = None
+
+    def read_only_cost(self, cost: np.ndarray) -> np.ndarray:
+        """``cost`` as the kernel takes it, read-only (one argument type either way; read-only once
+        CohortBookValues has priced it): a read-only view of a writable table, made once per table."""
+        if cost is not self.cost_of:
+            self.cost_of = cost
+            if cost.flags.writeable:
+                cost = cost.view()
+                cost.flags.writeable = False
+            self.cost_read_only = cost
+        return self.cost_read_only
 
     def scratch(self, name: str, like: np.ndarray) -> np.ndarray:
         """A table to write the day's new ``like`` into (every element the kernel reads is written first):
@@ -126,12 +142,9 @@ def book(ledger, f, day: int, kernel) -> None:
         rings = (L.run_rate["variable"].slot(), L.run_rate["other"].slot(), L.run_rate["fixed"].slot())
     else:
         rings = (out[0], out[0], out[0])  # (not written)
-    cost = L.unit_cost_usd
-    if cost.flags.writeable:  # (read-only once CohortBookValues has priced it: one argument type either way)
-        cost = cost.view()
-        cost.flags.writeable = False
-    tables = [_cohort_table(a, fixed.no_units) for a in (f.retired_units, f.lost_units, f.delivered_units,
-                                                          f.purchase_capex_usd)]
+    cost = fixed.read_only_cost(L.unit_cost_usd)
+    tables = (_cohort_table(f.retired_units, fixed), _cohort_table(f.lost_units, fixed),
+              _cohort_table(f.delivered_units, fixed), _cohort_table(f.purchase_capex_usd, fixed))
     status = kernel.book_day(
         rows, L.alive, out, *tables, L.units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
@@ -156,10 +169,15 @@ def book(ledger, f, day: int, kernel) -> None:
             pool.book_usd, pool.base_usd, pool.in_progress_usd = fixed.pool_state[k]
 
 
-def _cohort_table(a: np.ndarray, zeros: np.ndarray) -> np.ndarray:
+def _cohort_table(a: np.ndarray, fixed: _Fixed) -> np.ndarray:
     """A ``(cohorts, paths)`` flow table as the kernel takes it (C-ordered and writable, one argument type
-    every day): the ledger's table of +0.0 for a broadcast +0.0 (the same floats), itself, else a copy."""
+    every day): the ledger's table of +0.0 for a broadcast +0.0 (the same floats; the last one seen is known
+    by its identity), itself, else a copy."""
+    zeros = fixed.no_units
+    if a is fixed.zero_seen:
+        return zeros
     if a.shape == zeros.shape and is_broadcast_zero(a):
+        fixed.zero_seen = a
         return zeros
     return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=float)
 
