@@ -38,7 +38,6 @@ import numpy as np
 from scipy.special import ndtri
 
 from simulator import units
-from simulator.columns import as_columns, fields_from_columns
 
 #: Days in a month of a rate quoted per month (a 365-day year).
 DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
@@ -46,6 +45,9 @@ DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
 
 def occupied_share(day, completion_day, ramp_days):
     """Integral of linear-ramp occupancy over ``[day, day + 1)`` (0 before completion)."""
+    if np.ndim(ramp_days) == 0:  # one project's ramp: the same floats without selecting between arrays
+        return _integral(day + 1 - completion_day, float(ramp_days)) - _integral(day - completion_day, float(ramp_days))
+
     def integral(x):
         x = np.maximum(x, 0.0)
         ramp = np.asarray(ramp_days, dtype=float)
@@ -53,6 +55,13 @@ def occupied_share(day, completion_day, ramp_days):
         inside = np.where(ramp > 0, np.minimum(x, ramp) ** 2 / (2 * safe), 0.0)
         return inside + np.maximum(x - ramp, 0.0)
     return integral(day + 1 - completion_day) - integral(day - completion_day)
+
+
+def _integral(x: np.ndarray, ramp: float) -> np.ndarray:
+    """:func:`occupied_share`'s ``F(x)`` for one ramp of ``ramp`` days."""
+    x = np.maximum(x, 0.0)
+    inside = np.minimum(x, ramp) ** 2 / (2 * ramp) if ramp > 0 else 0.0
+    return inside + np.maximum(x - ramp, 0.0)
 
 
 @dataclass
@@ -157,18 +166,81 @@ class HpcPortfolio:
 
     def block(self, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on days ``first … first + n − 1`` (arrays ``(n, projects, paths)``), from each site's
-        price of each day ``(n, sites, paths)``: one day's arithmetic on the block's days as columns
-        (:mod:`simulator.columns`), each column's day and per-path draws beside it: the arithmetic of a
-        day alone, the same floats."""
-        paths = power_price_usd_per_mwh.shape[-1]
-        days = np.repeat(np.arange(first, first + n), paths)
-        per_path = (np.tile(x, n) for x in (self.completion_day, self.end_day, self.factor, self.decline))
-        return fields_from_columns(self._day(days, as_columns(power_price_usd_per_mwh), *per_path), n)
+        price of each day ``(n, sites, paths)``: :meth:`_day`'s arithmetic, each day a row ``(n, 1)`` broadcast
+        against the per-path draws ``(paths,)`` instead of days as columns, the same floats (elementwise
+        operations; the two powers take contiguous ``(n, paths)`` operands, as the columns were). Each field is
+        stored ``(projects, n, paths)`` and handed on as its ``(n, projects, paths)`` view, the strides
+        :func:`simulator.columns.from_columns` gave (the sums over projects add whole rows in order)."""
+        P, paths = len(self), power_price_usd_per_mwh.shape[-1]
+        day = np.arange(first, first + n)[:, None]  # (n, 1), int64 as the columns' days
+        revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.empty((P, n, paths))
+                                                                                        for _ in range(10))
+        np.add(0.0, self.build_capex_usd(day[:, 0])[:, :, None], out=building)  # (0 + x, as the zeros it was added to)
+        for j, p in enumerate(self.projects):
+            c, end, r = self.completion_day[j], self.end_day[j], p.revenue
+            site_price[j] = power_price_usd_per_mwh[:, self.site_index[j]]
+            factor[j] = self.factor[j] if r.kind == "colocation" else 1.0
+            running = None if c.min(initial=np.inf) > first + n - 1 else (day >= c) & (day < end)  # (None: building)
+            if running is None or not running.any() and not (c == day).any():  # building, or ended, on every path
+                for x in (revenue, power, opex, gpu, net, left, prepaid):
+                    x[j] = 0.0
+                continue
+            price = site_price[j]
+            share, years, escalation = self._since_completion(day, c, j)
+            share = share * running
+            facility_mwh_per_day = self.reserved_mw[j] * units.HOURS_PER_DAY
+            opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
+            if r.kind == "colocation":
+                rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
+                        / units.DAYS_PER_YEAR * self.factor[j] * escalation)
+                company_power = 0.0 if r.tenant_pays_power else facility_mwh_per_day * price
+                prepaid[j] = np.where(day == c, rate * r.prepayment_months * DAYS_PER_MONTH, 0.0)
+                gpu[j] = 0.0
+            else:
+                gpus = r.gpus_per_mw * p.it_mw
+                prepaid[j] = 0.0
+                rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * self.factor[j]
+                        * np.tile(1 - self.decline[j], (n, 1)) ** years)
+                company_power = facility_mwh_per_day * price
+                gpu[j] = np.where(day == c, gpus * r.capex_usd_per_gpu * (1 - p.tenant_funded_fraction), 0.0)
+            revenue[j] = rate * share
+            power[j] = company_power * share
+            opex[j] = opex_per_day * running
+            net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
+            left[j] = np.where(running, np.minimum(end - day, self.life_years[j] * units.DAYS_PER_YEAR)
+                               / units.DAYS_PER_YEAR, 0.0)
+        completion, end = self.completion_day[:, None], self.end_day[:, None]
+        ended = (day == np.ceil(end)) & (end > completion)
+        return HpcDay(*(x.transpose(1, 0, 2) for x in (revenue, power, opex, building, gpu, day >= completion, prepaid,
+                                                       ended, net, left, factor, site_price)))
+
+    def _since_completion(self, day: np.ndarray, completion_day: np.ndarray, j: int) -> tuple:
+        """Project ``j``'s occupied share, years since completion and lease escalation factor
+        ``(1 + escalator)^⌊years⌋`` (colocation, else None) on days ``day`` ``(n, 1)`` of paths completing on
+        ``completion_day`` ``(paths,)``, each ``(n, paths)``. Completion days are whole (``ceil``), so each value
+        is a function of the whole days ``k = day − completion`` alone: computed once per ``k`` of the block (the
+        same floats: ``day + 1 − c`` and ``k + 1`` are the same integer) and gathered, unless the completion
+        days are not all finite or spread wider than the block's values."""
+        ramp, r = self.ramp_days[j], self.projects[j].revenue
+        k = day - completion_day
+        finite = np.isfinite(completion_day).all()
+        first = day[0, 0] - completion_day.max() if finite else 0.0
+        size = int(day[-1, 0] - completion_day.min() - first) + 1 if finite else 0
+        if not finite or size > k.size:
+            years = np.maximum(k, 0.0) / units.DAYS_PER_YEAR
+            escalation = (1 + r.escalator_annual) ** np.floor(years) if r.kind == "colocation" else None
+            return occupied_share(day, completion_day, ramp), years, escalation
+        offsets = first + np.arange(size, dtype=float)  # every k of the block, in order
+        at = (k - first).astype(np.intp)
+        years = np.maximum(offsets, 0.0) / units.DAYS_PER_YEAR
+        escalation = ((1 + r.escalator_annual) ** np.floor(years)).take(at) if r.kind == "colocation" else None
+        return occupied_share(offsets, 0.0, ramp).take(at), years.take(at), escalation
 
     def _day(self, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray, end_day: np.ndarray,
              lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
         """All projects on ``day`` ``(cols,)`` (one day per column) with the per-path draws given
-        ``(projects, cols)``."""
+        ``(projects, cols)``: the one-day reference form of :meth:`block` (tests/test_hpc_block.py holds the two
+        to the same bytes)."""
         n, paths = len(self), power_price_usd_per_mwh.shape[1]
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
                                                                                         for _ in range(10))

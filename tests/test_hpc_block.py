@@ -1,0 +1,89 @@
+"""The HPC projects' block (:meth:`simulator.hpc.HpcPortfolio.block`) against its one-day reference form
+(:meth:`~simulator.hpc.HpcPortfolio._day` on the block's days as columns, session 32's block): the same bytes, field by field, day by day, and the
+fields' memory layout that the sums over projects depend on."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from simulator.columns import as_columns, fields_from_columns, from_columns
+from simulator.config.schema.hpc import HpcProject
+from simulator.hpc import HpcDay, HpcPortfolio
+from simulator.rng import PathStreams
+
+START = dt.date(2026, 1, 1)
+SITES = ["a", "b", "c"]
+
+
+def _projects(delay_months: float) -> list[HpcProject]:
+    """Nine projects (more than numpy's eight-way unrolled sums) over every revenue option."""
+    colo = dict(kind="colocation", lease_usd_per_kw_month=140.0)
+    gpu = dict(kind="gpu_cloud", gpus_per_mw=700.0, capex_usd_per_gpu=30000.0, price_usd_per_gpu_hour=2.0)
+    specs = [
+        dict(revenue={**colo, "tenant_ramp_months": 6.0}),
+        dict(revenue={**colo, "escalator_annual": 0.03, "term_years": 2.0, "tenant_pays_power": False,
+                      "lease_rate_vol": 0.2, "prepayment_months": 3.0}, tenant_funded_fraction=0.25),
+        dict(revenue={**colo, "tenant_ramp_months": 2.5, "tenant_default_probability_annual": 0.6,
+                      "escalator_annual": 0.05}),
+        dict(revenue={**colo}, build_months=0.0),
+        dict(revenue={**gpu, "price_decline_annual": 0.1, "price_decline_vol": 0.05, "utilization_vol": 0.2,
+                      "gpu_life_years": 1.5}),
+        dict(revenue={**gpu}, tenant_funded_fraction=0.5, build_months=0.0),
+        dict(revenue={**colo, "tenant_ramp_months": 30.0, "term_years": 1.0}),
+        dict(revenue={**gpu, "price_decline_annual": 0.3, "gpu_life_years": 0.5}),
+        dict(revenue={**colo, "tenant_ramp_months": 1.0, "tenant_pays_power": False}),
+    ]
+    return [HpcProject(site=SITES[j % 3], it_mw=5.0 + j, pue=1.2, start=START + dt.timedelta(days=17 * j),
+                       build_months=spec.pop("build_months", 1.0 + j % 4), capex_usd_per_mw=8.0e6,
+                       opex_usd_per_mw_year=1.0e5 * j, delay_mean_months=delay_months, **spec)
+            for j, spec in enumerate(specs)]
+
+
+def _columns_block(h: HpcPortfolio, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
+    """The block as session 32 computed it: :meth:`HpcPortfolio._day` on the block's days as columns."""
+    paths = power_price_usd_per_mwh.shape[-1]
+    days = np.repeat(np.arange(first, first + n), paths)
+    per_path = (np.tile(x, n) for x in (h.completion_day, h.end_day, h.factor, h.decline))
+    return fields_from_columns(h._day(days, as_columns(power_price_usd_per_mwh), *per_path), n)
+
+
+def _portfolio(paths: int, delay_months: float) -> HpcPortfolio:
+    projects = _projects(delay_months)
+    ids = np.arange(paths)
+    return HpcPortfolio(projects, START, SITES, [PathStreams(7, f"hpc:{j}", ids) for j in range(len(projects))], 10)
+
+
+@pytest.mark.parametrize("paths, delay_months", [(1, 0.0), (2, 4.0), (3, 0.0), (37, 2.0), (37, 40.0)])
+def test_block_is_the_one_day_arithmetic_byte_for_byte(paths, delay_months):
+    h = _portfolio(paths, delay_months)
+    rng = np.random.default_rng(paths)
+    bounds = [(0, 30), (30, 1), (31, 7), (38, 30), (68, 29)] + [(d, 30) for d in range(97, 1400, 30)] + [(1397, 2)]
+    for first, n in bounds:
+        price = rng.uniform(-20.0, 90.0, (n, len(SITES), paths))
+        got = h.block(first, n, price)
+        layout = from_columns(np.empty((len(h), n * paths)), n).strides
+        for f in fields(HpcDay):
+            x = getattr(got, f.name)
+            assert x.shape == (n, len(h), paths)
+            assert x.strides == tuple(s * x.itemsize // 8 for s in layout), f.name  # the sums over projects' order
+        want = _columns_block(h, first, n, price)
+        for f in fields(HpcDay):
+            a, b = getattr(got, f.name), getattr(want, f.name)
+            assert a.dtype == b.dtype and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes(), \
+                (f.name, first)
+
+
+def test_block_covers_every_phase_of_the_projects():
+    """The test above sees building, ramping, running, ended and defaulted projects, and completion days both
+    gathered by whole days since completion and computed directly (spread wider than a small block's values)."""
+    h = _portfolio(37, 40.0)
+    spread = h.completion_day.max(axis=1) - h.completion_day.min(axis=1)
+    assert (spread > 37 * 30).any()
+    assert (np.ptp(_portfolio(37, 2.0).completion_day, axis=1) < 37 * 30 - 30).all()
+    assert np.isfinite(h.end_day).any() and np.isinf(h.end_day).any()
+    revenue = np.concatenate([h.block(d, 30, np.full((30, 3, 37), 40.0)).revenue_usd for d in range(0, 1400, 30)])
+    earning = (revenue > 0).any(axis=2)  # (days, projects)
+    assert earning.any(axis=0).all() and (~earning[0]).all() and (~earning[-1]).any()
