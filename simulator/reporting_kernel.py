@@ -375,6 +375,26 @@ def order_statistics(flat, ks, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def percentiles(flat, ks, previous_at, following_at, gamma, out):
+    """``out[r, j]`` ← numpy's linear interpolation (``numpy.lib._function_base_impl._lerp``) between order statistics
+    ``a = ks[previous_at[j]]`` and ``b = ks[following_at[j]]`` of row ``r`` of ``flat`` (:func:`order_statistics`) at
+    ``gamma[j]``: ``a + (b − a)·γ``, or ``b − (b − a)·(1 − γ)`` where ``γ ≥ 0.5``, the same operations on the same
+    doubles as numpy's (no fused multiply-add: not ``fastmath``); NaN where the row holds NaN. Returns
+    :func:`order_statistics`' flags (a :data:`SIGNED_ZEROS` row is the caller's to redo)."""
+    stat = np.empty((len(ks), len(flat)))
+    flags = order_statistics(flat, ks, stat)
+    for r in range(len(flat)):
+        for j in range(len(gamma)):
+            if flags[r] == HAS_NAN:
+                out[r, j] = np.nan
+                continue
+            a, b, g = stat[previous_at[j], r], stat[following_at[j], r], gamma[j]
+            diff_b_a = b - a
+            out[r, j] = b - diff_b_a * (1 - g) if g >= 0.5 else a + diff_b_a * g
+    return flags
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _window_sums(days, start, count, n, out):
     """``out[d, p]`` ← numpy's ``add.reduce`` of the ``n`` (≤ 128) days ``days[start + d:start + d + n, p]``, for
     each window ``d < count`` and path ``p``: +0.0 plus their pairwise sum (the module's docstring). Each step runs

@@ -25,7 +25,7 @@ import kernel_forms
 
 def both(monkeypatch, rows):
     """``exact_percentiles(rows)`` in numpy and compiled, and the compiled calls made."""
-    return kernel_forms.both_forms(monkeypatch, results.QUANTILE_KERNEL, reporting_kernel, "order_statistics",
+    return kernel_forms.both_forms(monkeypatch, results.QUANTILE_KERNEL, reporting_kernel, "percentiles",
                                    lambda: results.exact_percentiles(rows.copy()))
 
 
