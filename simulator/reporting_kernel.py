@@ -19,8 +19,10 @@ partitioned when long) is the reference. :func:`order_statistics` finds, for eac
 5/50/95 % percentiles need) without sorting: each value's bucket among ``n/2`` equal-width buckets
 between the row's min and max (a non-decreasing function of the value), a count per bucket, the
 buckets holding the ``k``s found from the running counts, and only their values gathered and
-ordered (an insertion sort of a few values; a bucket of more than :data:`SORT_CANDIDATES_AT_MOST` by Floyd
-and Rivest's SELECT, Comm. ACM 18(3), 1975, Algorithm 489, unless it holds one value). A row with
+ordered (an insertion sort of a few values; a bucket of more than :data:`SORT_CANDIDATES_AT_MOST` bucketed
+again between its own min and max, once, then sorted or by Floyd and Rivest's SELECT, Comm. ACM 18(3), 1975,
+Algorithm 489, unless it holds one value). A ``k`` in a crowded first or last bucket that falls among the
+values equal to the row's min or max is that value, with nothing gathered (a 0/1 column's case). A row with
 an infinite value, or a range that overflows or is too narrow to divide, is selected on a copy
 (SELECT for each ``k``, largest first, on the part the previous one left below it). Counting and
 gathering run on SIMD lanes or without mispredicted branches: ~2.4–3 ns a value on the daily
@@ -173,15 +175,32 @@ def _one_value(c):
     return same
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _by_buckets(row, ks, out, r, low, scale, work):
-    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` its min, ``scale`` finite):
-    each value's bucket ``⌊(x − low)·scale⌋`` (at most the last; non-decreasing in ``x``, each step
-    rounding monotonically, so a bucket's values rank after those of every lower bucket), a count of
-    the values in each bucket, then the values of the buckets holding the ``ks`` gathered and ordered
-    (sorted when few, else :func:`_select`). ``work``: the scratch arrays :func:`order_statistics` made."""
-    bucket, counts, slot_of, candidates, first_rank, slot, filled, one_value = work
-    n, last = len(row), len(counts) - 1
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _count_ends(row, low, high):
+    """How many values of ``row`` compare equal to ``low`` and how many to ``high`` (one pass on SIMD lanes)."""
+    lows, highs = 0, 0
+    for i in range(len(row)):
+        lows += row[i] == low
+        highs += row[i] == high
+    return lows, highs
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gather(row, ks, out, r, low, high, scale, buckets, work):
+    """The buckets of ``row``'s values (no NaN; ``low`` and ``high`` its min and max, ``scale`` finite): each
+    value's bucket ``⌊(x − low)·scale⌋`` (at most the last, ``buckets − 1``; non-decreasing in ``x``, each step
+    rounding monotonically, so a bucket's values rank after those of every lower bucket), a count of the values
+    in each bucket, and the values of the buckets holding the ``ks`` gathered into ``work``'s slots: ``ks[i]``'s
+    is ``slot[i]``, the rank of its first value ``first_rank[i]``; returns how many slots there are.
+
+    Where a ``k`` falls in the first or the last bucket and that holds more than :data:`SORT_CANDIDATES_AT_MOST`
+    values, the values equal to ``low`` and to ``high`` are counted (once): a ``k`` below the first count is
+    ``low``, one at or above ``n`` − the second ``high``, written to ``out[i, r]`` at once (``slot[i]`` −1). Both
+    are values of the row, and numbers that compare equal are one float but for a zero's sign (which
+    :func:`order_statistics` checks wherever an order statistic is a zero): a 0/1 or few-valued column gathers
+    nothing at its ends."""
+    bucket, counts, slot_of, candidates, first_rank, slot, filled = work[:7]
+    n, last = len(row), buckets - 1
     for i in range(n):  # (a loop the compiler runs on SIMD lanes)
         bucket[i] = min(int((row[i] - low) * scale), last)
     counts[:] = 0
@@ -189,34 +208,104 @@ def _by_buckets(row, ks, out, r, low, scale, work):
         counts[bucket[i]] += 1
     slot_of[:] = -1
     m = len(ks)
-    slots, below, b = 0, 0, 0
+    slots, below, b, lows, highs = 0, 0, 0, -1, -1
     for i in range(m - 1, -1, -1):  # ks increasing
         k = ks[i]
         while below + counts[b] <= k:
             below += counts[b]
             b += 1
+        slot[i] = -1
+        if (b == 0 or b == last) and counts[b] > SORT_CANDIDATES_AT_MOST:
+            if lows < 0:
+                lows, highs = _count_ends(row, low, high)
+            if k < lows or k >= n - highs:
+                out[i, r] = low if k < lows else high
+                continue
         if slot_of[b] < 0:
             slot_of[b] = slots
             filled[slots] = 0
             slots += 1
         slot[i], first_rank[i] = slot_of[b], below
-    for i in range(n):
-        s = slot_of[bucket[i]]
-        if s >= 0:
-            candidates[s, filled[s]] = row[i]
-            filled[s] += 1
+    if slots:
+        for i in range(n):
+            s = slot_of[bucket[i]]
+            if s >= 0:
+                candidates[s, filled[s]] = row[i]
+                filled[s] += 1
+    return slots
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _by_buckets_once(row, ks, out, r, low, high, scale, buckets, work):
+    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` and ``high`` its min and max,
+    ``scale`` finite): :func:`_gather`, then each slot's values sorted when few, else the first where they all
+    compare equal, else selected (:func:`_select`) for each of its ``k``."""
+    candidates, first_rank, slot, filled, one_value = work[3], work[4], work[5], work[6], work[7]
+    slots = _gather(row, ks, out, r, low, high, scale, buckets, work)
     for s in range(slots):
         one_value[s] = False
         if filled[s] <= SORT_CANDIDATES_AT_MOST:
             _insertion_sort(candidates[s], filled[s])
         else:
             one_value[s] = _one_value(candidates[s, :filled[s]])
-    for i in range(m):
+    for i in range(len(ks)):
+        if slot[i] < 0:
+            continue
         c = candidates[slot[i], :filled[slot[i]]]
         k = ks[i] - first_rank[i]
         if len(c) > SORT_CANDIDATES_AT_MOST and not one_value[slot[i]]:
             _select(c, 0, len(c) - 1, k)
         out[i, r] = c[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _by_buckets(row, ks, out, r, low, high, scale, work, inner):
+    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` and ``high`` its min and max,
+    ``scale`` finite), by buckets (:func:`_gather`): each slot's values sorted when few; a larger slot whose values
+    are not all equal bucketed again between its own min and max (:func:`_by_buckets_once` on them with
+    ``inner``'s scratch: one level more, no further) where that range divides, else selected."""
+    candidates, first_rank, slot, filled, one_value = work[3], work[4], work[5], work[6], work[7]
+    slots = _gather(row, ks, out, r, low, high, scale, len(work[1]), work)
+    for s in range(slots):
+        c = candidates[s, :filled[s]]
+        one_value[s] = False
+        if len(c) <= SORT_CANDIDATES_AT_MOST:
+            _insertion_sort(candidates[s], filled[s])
+            continue
+        low2, high2, _ = _range(c)
+        buckets2 = min(max(len(c) // 2, 16), len(inner[1]))
+        scale2 = buckets2 / (high2 - low2)
+        one_value[s] = low2 == high2
+        if one_value[s] or not (np.isfinite(scale2) and scale2 > 0.0):
+            continue
+        local_ks, local_out, at = inner[8], inner[9], 0
+        for i in range(len(ks)):
+            if slot[i] == s:
+                local_ks[at] = ks[i] - first_rank[i]
+                at += 1
+        _by_buckets_once(c, local_ks[:at], local_out, 0, low2, high2, scale2, buckets2, inner)
+        at = 0
+        for i in range(len(ks)):
+            if slot[i] == s:
+                out[i, r] = local_out[at, 0]
+                slot[i] = -1  # (done)
+                at += 1
+    for i in range(len(ks)):
+        if slot[i] < 0:
+            continue
+        c = candidates[slot[i], :filled[slot[i]]]
+        k = ks[i] - first_rank[i]
+        if len(c) > SORT_CANDIDATES_AT_MOST and not one_value[slot[i]]:
+            _select(c, 0, len(c) - 1, k)
+        out[i, r] = c[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _work(n, buckets, m):
+    """The scratch arrays of :func:`_by_buckets` for rows of ``n`` values, ``buckets`` buckets and ``m`` ks."""
+    return (np.empty(n, np.int64), np.empty(buckets, np.int64), np.empty(buckets, np.int64), np.empty((m, n)),
+            np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.bool_),
+            np.empty(m, np.int64), np.empty((m, 1)))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -262,8 +351,7 @@ def order_statistics(flat, ks, out):
     flags = np.zeros(rows, np.uint8)
     buf = np.empty(n)
     buckets = min(max(n // 2, 16), 1 << 16)
-    work = (np.empty(n, np.int64), np.empty(buckets, np.int64), np.empty(buckets, np.int64), np.empty((m, n)),
-            np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.bool_))
+    work, inner = _work(n, buckets, m), _work(n, buckets, m)
     for r in range(rows):
         row = flat[r]
         low, high, nan = _range(row)
@@ -275,7 +363,7 @@ def order_statistics(flat, ks, out):
         if low == high:  # one value (or zeros only: the signs are checked below)
             out[:, r] = row[0]
         elif np.isfinite(scale) and scale > 0.0:
-            _by_buckets(row, ks, out, r, low, scale, work)
+            _by_buckets(row, ks, out, r, low, high, scale, work, inner)
         else:  # an infinite value or range, or a range too narrow to divide
             _by_selection(row, ks, out, r, buf)
         for i in range(m):
@@ -287,36 +375,67 @@ def order_statistics(flat, ks, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _window_sums(days, start, n, lanes, out):
-    """``out[p]`` ← numpy's ``add.reduce`` of the ``n`` (≤ 128) days ``days[start:start + n, p]`` of each path
-    ``p``: +0.0 plus their pairwise sum (the module's docstring). Each step runs over all the paths at once
-    (loops the compiler puts on SIMD lanes), the same operations in the same order for each path;
-    ``lanes`` ``(8, paths)`` is scratch."""
-    paths = len(out)
+def percentiles(flat, ks, previous_at, following_at, gamma, out):
+    """``out[r, j]`` ← numpy's linear interpolation (``numpy.lib._function_base_impl._lerp``) between order statistics
+    ``a = ks[previous_at[j]]`` and ``b = ks[following_at[j]]`` of row ``r`` of ``flat`` (:func:`order_statistics`) at
+    ``gamma[j]``: ``a + (b − a)·γ``, or ``b − (b − a)·(1 − γ)`` where ``γ ≥ 0.5``, the same operations on the same
+    doubles as numpy's (no fused multiply-add: not ``fastmath``); NaN where the row holds NaN. Returns
+    :func:`order_statistics`' flags (a :data:`SIGNED_ZEROS` row is the caller's to redo)."""
+    stat = np.empty((len(ks), len(flat)))
+    flags = order_statistics(flat, ks, stat)
+    for r in range(len(flat)):
+        for j in range(len(gamma)):
+            if flags[r] == HAS_NAN:
+                out[r, j] = np.nan
+                continue
+            a, b, g = stat[previous_at[j], r], stat[following_at[j], r], gamma[j]
+            diff_b_a = b - a
+            out[r, j] = b - diff_b_a * (1 - g) if g >= 0.5 else a + diff_b_a * g
+    return flags
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _window_sums(days, start, count, n, out):
+    """``out[d, p]`` ← numpy's ``add.reduce`` of the ``n`` (≤ 128) days ``days[start + d:start + d + n, p]``, for
+    each window ``d < count`` and path ``p``: +0.0 plus their pairwise sum (the module's docstring). Each step runs
+    over all the paths at once (loops the compiler puts on SIMD lanes), the same operations in the same order for
+    each path.
+
+    Lane ``j`` of window ``d`` is ``days[s] + days[s + 8] + …`` (``n // 8`` days, added left to right) from
+    ``s = start + d + j``: a function of ``s`` alone, the same float as lane ``j − 1`` of window ``d + 1``. Each such
+    lane is added once, into ``lanes[s − start]``, and the windows combine their eight: the operations of
+    each window's own pairwise sum, on the same operands in the same order (~20 additions a 60-day window
+    instead of ~70)."""
+    paths = days.shape[1]
     if n < 8:
-        out[:] = 0.0
-        for i in range(n):
-            for p in range(paths):
-                out[p] += days[start + i, p]
-    else:
-        for j in range(8):
-            for p in range(paths):
-                lanes[j, p] = days[start + j, p]
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
+        for d in range(count):
+            o = out[d]
+            o[:] = 0.0
+            for i in range(n):
                 for p in range(paths):
-                    lanes[j, p] += days[start + i + j, p]
-            i += 8
-        for p in range(paths):
-            out[p] = ((lanes[0, p] + lanes[1, p]) + (lanes[2, p] + lanes[3, p])) + \
-                ((lanes[4, p] + lanes[5, p]) + (lanes[6, p] + lanes[7, p]))
-        while i < n:
+                    o[p] += days[start + d + i, p]
             for p in range(paths):
-                out[p] += days[start + i, p]
-            i += 1
-    for p in range(paths):
-        out[p] = 0.0 + out[p]
+                o[p] = 0.0 + o[p]
+        return
+    groups = n // 8
+    lanes = np.empty((count + 7, paths))
+    for t in range(count + 7):
+        lane = lanes[t]
+        for p in range(paths):
+            lane[p] = days[start + t, p]
+        for g in range(1, groups):
+            for p in range(paths):
+                lane[p] += days[start + t + 8 * g, p]
+    for d in range(count):
+        o = out[d]
+        for p in range(paths):
+            o[p] = ((lanes[d, p] + lanes[d + 1, p]) + (lanes[d + 2, p] + lanes[d + 3, p])) + \
+                ((lanes[d + 4, p] + lanes[d + 5, p]) + (lanes[d + 6, p] + lanes[d + 7, p]))
+        for i in range(8 * groups, n):
+            for p in range(paths):
+                o[p] += days[start + d + i, p]
+        for p in range(paths):
+            o[p] = 0.0 + o[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -324,11 +443,9 @@ def moving_sums(days, short, long, short_out, long_out):
     """``short_out[d]`` and ``long_out[d]`` ← each path's sum of the last ``short`` and ``long`` (≤ 128) of the
     ``long`` days ending on block day ``d``: ``days`` ``(long − 1 + block days, paths)``, C-ordered, oldest
     first; each sum as numpy's ``add.reduce`` of that path's window (the module's docstring)."""
-    width, paths = days.shape
-    lanes = np.empty((8, paths))
-    for d in range(width - long + 1):
-        _window_sums(days, d, long, lanes, long_out[d])
-        _window_sums(days, d + long - short, short, lanes, short_out[d])
+    count = days.shape[0] - long + 1
+    _window_sums(days, 0, count, long, long_out)
+    _window_sums(days, long - short, count, short, short_out)
 
 
 #: Up to this many breakevens the lookup counts them for all paths at once (SIMD lanes, no branch),
@@ -395,12 +512,13 @@ def signal_columns(block, rows, inputs, history, revenue, sell_fraction, below_f
     days[:keep] = history
     for d in range(rows):
         days[keep + d] = block[d, inputs[0]]
-    lanes, short_sum, long_sum = np.empty((8, paths)), np.empty(paths), np.empty(paths)
+    short_sums, long_sums = np.empty((rows, paths)), np.empty((rows, paths))
+    _window_sums(days, 0, rows, long, long_sums)
+    _window_sums(days, long - short, rows, short, short_sums)
     count = np.empty(paths, np.int64)
     short_days, long_days = float(short), float(long)
     for d in range(rows):
-        _window_sums(days, d, long, lanes, long_sum)
-        _window_sums(days, d + long - short, short, lanes, short_sum)
+        short_sum, long_sum = short_sums[d], long_sums[d]
         short_ma, long_ma, flag = block[d, out_from], block[d, out_from + 1], block[d, out_from + 2]
         for p in range(paths):
             a, b = short_sum[p] / short_days, long_sum[p] / long_days

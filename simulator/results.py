@@ -127,7 +127,7 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
     for all of them at once through a view with the row strided, several times slower on
     the daily (columns × paths) tables); rows of up to :data:`SORT_MAX_VALUES` values are sorted
     whole instead, faster still; large calls select each row's order statistics compiled
-    (:data:`QUANTILE_KERNEL`, :func:`_compiled_order_statistics`). ``rows`` may be reordered in place
+    (:data:`QUANTILE_KERNEL`, :func:`_compiled_percentiles`). ``rows`` may be reordered in place
     (pass a copy to keep it); a row holding NaN gives NaN, as numpy does.
 
     Examples
@@ -149,14 +149,11 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
     ks = sorted(set(previous_i.tolist()) | set(following_i.tolist()), reverse=True)
     compiled = flat.dtype == np.float64 and flat.flags.c_contiguous and flat.size
     kernel = QUANTILE_KERNEL.for_call(flat.size) if compiled else None
-    stat, nan = _compiled_order_statistics(kernel, flat, ks) if kernel else (_order_statistics(flat, ks), None)
-    a = np.stack([stat[k] for k in previous_i], axis=-1)
-    b = np.stack([stat[k] for k in following_i], axis=-1)
-    with np.errstate(invalid="ignore"):  # inf − inf: NaN, as numpy's
-        diff_b_a = b - a  # numpy's _lerp
-        out = np.add(a, diff_b_a * gamma)
-        np.subtract(b, diff_b_a * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
-    out[np.isnan(flat).any(axis=-1) if nan is None else nan] = np.nan
+    if kernel is not None:
+        out = _compiled_percentiles(kernel, flat, ks, previous_i, following_i, gamma)
+    else:
+        out = _lerp(_order_statistics(flat, ks), previous_i, following_i, gamma)
+        out[np.isnan(flat).any(axis=-1)] = np.nan
     return out.reshape(rows.shape[:-1] + (len(quantiles),))
 
 
@@ -194,17 +191,33 @@ def _order_statistics(flat: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
 QUANTILE_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**20, numpy_at_most=2**24, once_numba_runs=2**19)
 
 
-def _compiled_order_statistics(kernel, flat: np.ndarray, ks: list[int]) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """:func:`_order_statistics` of ``flat`` (C-ordered, not reordered) by ``kernel.order_statistics`` (each row's
-    min and max taken in its pass), and which rows hold NaN. A row holding both signed zeros with a zero at a
-    needed index gets numpy's own form instead (which zero a sort leaves there is the sort's choice): the row
-    sorted (or partitioned) in place, in its own memory, as the whole table's sort would have."""
-    out = np.empty((len(ks), len(flat)))
-    flags = kernel.order_statistics(flat, np.array(ks, dtype=np.int64), out)
+def _lerp(stat: dict[int, np.ndarray], previous_i: np.ndarray, following_i: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """numpy's linear interpolation between the order statistics ``stat[previous_i]`` and ``stat[following_i]`` of
+    each row (``numpy.lib._function_base_impl._lerp``): ``(rows, len(gamma))``."""
+    a = np.stack([stat[k] for k in previous_i], axis=-1)
+    b = np.stack([stat[k] for k in following_i], axis=-1)
+    with np.errstate(invalid="ignore"):  # inf − inf: NaN, as numpy's
+        diff_b_a = b - a  # numpy's _lerp
+        out = np.add(a, diff_b_a * gamma)
+        np.subtract(b, diff_b_a * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    return out
+
+
+def _compiled_percentiles(kernel, flat: np.ndarray, ks: list[int], previous_i: np.ndarray, following_i: np.ndarray,
+                          gamma: np.ndarray) -> np.ndarray:
+    """The percentiles of each row of ``flat`` (C-ordered, not reordered), ``(rows, len(gamma))``, by
+    ``kernel.percentiles``: :func:`_order_statistics` selected (each row's min and max taken in its pass) and
+    interpolated as :func:`_lerp` does, the same operations on the same doubles; NaN where a row holds NaN. A row
+    holding both signed zeros with a zero at a needed index gets numpy's own form instead (which zero a sort leaves
+    there is the sort's choice): the row sorted (or partitioned) in place, in its own memory, as the whole table's
+    sort would have, and interpolated by :func:`_lerp`."""
+    at = {k: i for i, k in enumerate(ks)}
+    out = np.empty((len(flat), len(gamma)))
+    flags = kernel.percentiles(flat, np.array(ks, dtype=np.int64), np.array([at[k] for k in previous_i], dtype=np.int64),
+                               np.array([at[k] for k in following_i], dtype=np.int64), np.asarray(gamma, dtype=float), out)
     for r in np.flatnonzero(flags == kernel.SIGNED_ZEROS):
-        numpy_form = _order_statistics(flat[r:r + 1], ks)
-        out[:, r] = [numpy_form[k][0] for k in ks]
-    return dict(zip(ks, out)), flags == kernel.HAS_NAN
+        out[r] = _lerp(_order_statistics(flat[r:r + 1], ks), previous_i, following_i, gamma)[0]
+    return out
 
 
 def daily_quantile_frame(dates: pd.DatetimeIndex, quantiles: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import kernel_forms
 
 def both(monkeypatch, rows):
     """``exact_percentiles(rows)`` in numpy and compiled, and the compiled calls made."""
-    return kernel_forms.both_forms(monkeypatch, results.QUANTILE_KERNEL, reporting_kernel, "order_statistics",
+    return kernel_forms.both_forms(monkeypatch, results.QUANTILE_KERNEL, reporting_kernel, "percentiles",
                                    lambda: results.exact_percentiles(rows.copy()))
 
 
@@ -113,6 +113,45 @@ def test_a_block_of_daily_columns_compiled_equal_numpy(monkeypatch):
     block[:, 3] = np.round(block[:, 3])
     block[5:9, 4] = 7.5
     check(monkeypatch, block)
+
+
+def ends_and_clusters(n: int, seed: int = 0) -> np.ndarray:
+    """Rows whose needed order statistics sit among ties at the row's min or max (answered without gathering) or in
+    one crowded bucket (bucketed again, or selected where the crowd's range is too narrow to divide)."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((10, n))
+    x[0] = np.where(rng.random(n) < 0.5, 0.0, 1.0)  # a 0/1 column: every k at an end
+    x[1] = rng.choice([-2.0, 0.5, 3.0], size=n, p=[0.3, 0.4, 0.3])  # ends and a crowded middle of one value
+    x[2] = 30.0 + rng.normal(size=n) * 1e-6  # a crowd and an outlier: its bucket bucketed again
+    x[2, :3] = 0.0
+    x[3] = 30.0 + rng.integers(0, 3, size=n) * 1e-6  # the same with ties at the crowd's own ends
+    x[3, 0] = -1e3
+    x[4] = rng.integers(0, 5, size=n) * 1e-320  # a crowd too narrow to divide again: selected
+    x[4, 0] = 1.0
+    x[5] = np.where(rng.random(n) < 0.5, np.where(rng.random(n) < 0.5, 0.0, -0.0), 1.0)  # both zeros at the min
+    x[6] = np.where(rng.random(n) < 0.5, -0.0, 1.0)  # −0.0 alone at the min: the row's own zero
+    x[7] = np.where(rng.random(n) < 0.8, 5.0, rng.normal(size=n))  # ties at the max, a few below
+    x[8] = np.where(rng.random(n) < 0.9, -7.0, rng.normal(size=n))  # ties at the min
+    x[8, 0] = np.inf  # (a range that does not divide: selected)
+    x[9] = np.where(rng.random(n) < 0.97, 2.0, 1e9)  # ties at the min, a few far above
+    return x
+
+
+@pytest.mark.parametrize("n", [17, 40, 101, 500, 1000, 1001])
+def test_ties_at_the_ends_and_crowded_buckets_compiled_equal_numpy(monkeypatch, n):
+    """The bucket kernel's two short cuts (a k among ties at the row's min or max, a crowded bucket bucketed again)
+    give numpy's numbers; a 0/1 row of 100 values or more gathers no value at all."""
+    x = ends_and_clusters(n, seed=n)
+    check(monkeypatch, x)
+    if n < 100:  # (an end bucket of at most SORT_CANDIDATES_AT_MOST values is gathered and sorted)
+        return
+    ks = np.array([int(0.95 * (n - 1)) + 1, int(0.95 * (n - 1)), int(0.05 * (n - 1)) + 1, int(0.05 * (n - 1))])
+    work = reporting_kernel._work(n, max(n // 2, 16), len(ks))
+    out = np.full((len(ks), 1), np.nan)
+    row = np.ascontiguousarray(x[0])
+    scale = len(work[1]) / 1.0
+    assert reporting_kernel._gather(row, ks, out, 0, 0.0, 1.0, scale, len(work[1]), work) == 0
+    assert np.array_equal(out[:, 0], np.sort(row)[ks])
 
 
 def test_a_rows_range_is_numpys_min_and_max():

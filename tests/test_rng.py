@@ -99,6 +99,8 @@ def test_uniforms_are_inside_the_open_interval_and_normals_match_ndtri_to_the_ta
     philox_kernel._convert(z, words, philox.NORMAL, np.uint64(0))
     assert np.array_equal(u, philox.convert_numpy(words, philox.UNIFORM, np.uint64(0)))
     assert np.array_equal(z, philox.convert_numpy(words, philox.NORMAL, np.uint64(0)))
+    one_by_one = np.array([philox_kernel._normal(x) for x in u])  # (the kernel's two passes against its one-element form)
+    assert one_by_one.tobytes() == z.tobytes()
     assert u[0] == 2.0**-54 and u[8] == 1 - 2.0**-53
     assert (u > 0).all() and (u < 1).all()
     m = words >> np.uint64(11)
