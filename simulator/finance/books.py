@@ -44,6 +44,7 @@ class LineBook:
         self._today = np.zeros((len(names), paths))
         self._pending: set[int] = set()
         self._rows = list(zip(self.month, self.total))  # each line's row views (the tables are filled in place)
+        self._row_sets: dict[tuple[str, ...], tuple[np.ndarray, tuple[int, ...]]] = {}
 
     def book(self, line: str, amount) -> None:
         """Add ``amount`` to ``line``'s month and total (as of the next :meth:`settle`)."""
@@ -59,6 +60,21 @@ class LineBook:
             np.add(total, self._today[i], out=total)
         self._today[i] = amount
         self._pending.add(i)
+
+    def rows_of(self, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+        """The rows of the lines ``names``, as an ``int64`` array and a tuple (once per tuple of names), for a
+        compiled step that books them itself as :meth:`book` does (``close_kernel._book``), then :meth:`booked`."""
+        rows = self._row_sets.get(names)
+        if rows is None:
+            at = tuple(self.index[k] for k in names)
+            rows = self._row_sets[names] = (np.array(at, dtype=np.int64), at)
+        return rows
+
+    def booked(self, rows: tuple[int, ...]) -> None:
+        """The rows a compiled step booked today (:meth:`rows_of`): pending for the next :meth:`settle`
+        (from :data:`DIRECT_PATHS` paths the step added its amounts at once: nothing is pending)."""
+        if not self._direct:
+            self._pending.update(rows)
 
     def settle(self) -> None:
         """Add the amounts booked since the last call to the month and the total."""

@@ -1,16 +1,20 @@
-"""The close's small steps, compiled: the day's stock compensation grant, the flow lines' settlement, an
-ATM raise and the funding waterfall's cash need and BTC sale.
+"""The close's small steps, compiled: the day's stock compensation grant and its bookings, the flow lines'
+settlement, an ATM raise and the funding waterfall's cash need and BTC sale.
 
 The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
 _stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
 :meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
 order per path, so every number is theirs bit for bit (tests/test_close_kernel.py):
 
-* :func:`sbc_grant`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
+* :func:`sbc_book`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
   added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
   does), the expense ``k × alive × (S̄ ≥ S_min)`` (a boolean taken as 1.0 or 0.0 in each product, as
   numpy casts it), capped at ``m × S̄`` by numpy's ``minimum`` (:mod:`simulator.kernel_math`), and the
-  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``). Units: USD a day, USD/share, shares.
+  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``), booked into the lines' tables as
+  ``LineBook.book`` books them (:func:`_book`: the segments' parts ``expense × share``) and added to the
+  shares outstanding. Units: USD a day, USD/share, shares. Booking into a row whose amount of the day is
+  not pending first adds that row's ``+0.0`` to the sums (what makes one form for both cases), which
+  changes no bit: the sums start at ``+0.0`` and are never ``−0.0`` (below).
 * :func:`settle`: the pending rows of the day's ``(lines, paths)`` table added into the month's and the
   running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
   ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
@@ -36,26 +40,50 @@ from simulator.kernel_math import maximum, minimum
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _book(month, total, today, i, direct, p, amount):
+    """``LineBook.book`` of one path's amount on line row ``i``: added at once (``direct``), else the day's
+    pending amount added first (``+0.0`` where none is pending: no change) and the amount left for the settlement."""
+    if direct:
+        month[i, p] = month[i, p] + amount
+        total[i, p] = total[i, p] + amount
+    else:
+        month[i, p] = month[i, p] + today[i, p]
+        total[i, p] = total[i, p] + today[i, p]
+        today[i, p] = amount
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def sbc_grant(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_price, out):
-    """The grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows: ``out[0]``
-    the expense [USD], ``out[1]`` the shares; capped at ``max_shares_per_day × average`` if ``capped``."""
-    rows, paths = ring.shape
+def sbc_book(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_price, mining, hosting, hpc, split,
+             shares, month, total, today, rows, direct, out):
+    """:func:`sbc_grant`'s expense and shares booked as ``Ledger._stock_compensation`` books them: ``rows`` the
+    line rows of ``sbc_usd``, ``sbc_mining_usd`` (then ``sbc_hosting_usd`` and ``sbc_hpc_usd`` if ``split``: the
+    expense × each segment's share) and ``shares_issued``; ``out`` the shares outstanding plus the grant."""
+    n, paths = ring.shape
     d = float(days)
-    for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
-        out[1, p] = 0.0
-    for r in range(rows):
+    for p in range(paths):  # (the ring's sums row by row into out, as sbc_grant adds them)
+        out[p] = 0.0
+    for r in range(n):
         for p in range(paths):
-            out[1, p] = out[1, p] + ring[r, p]
+            out[p] = out[p] + ring[r, p]
+    last = rows[rows.shape[0] - 1]
     for p in range(paths):
-        average = out[1, p] / d
+        average = out[p] / d
         tradable = average >= min_price
         expense = usd_per_day * (1.0 if alive[p] else 0.0)
         expense = expense * (1.0 if tradable else 0.0)
         if capped:
             expense = minimum(expense, max_shares_per_day * average)
-        out[0, p] = expense
-        out[1, p] = expense / average if tradable else 0.0
+        granted = expense / average if tradable else 0.0
+        _book(month, total, today, rows[0], direct, p, expense)
+        if split:
+            _book(month, total, today, rows[1], direct, p, expense * mining[p])
+            _book(month, total, today, rows[2], direct, p, expense * hosting[p])
+            _book(month, total, today, rows[3], direct, p, expense * hpc[p])
+        else:
+            _book(month, total, today, rows[1], direct, p, expense)
+        _book(month, total, today, last, direct, p, granted)
+        out[p] = shares[p] + granted
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

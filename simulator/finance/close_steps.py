@@ -27,21 +27,35 @@ NUMPY_FUND_COST = 256
 SBC_WINDOW_DAYS = 30
 
 
-def sbc_grant(ring, alive, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float):
-    """``(expense [USD], shares)`` of the day's grant of ``usd_per_day`` at the trailing average of
-    ``ring`` (a :class:`~simulator.finance.books.Ring` of share prices), compiled; None: run the numpy
-    form (one path, whose ring numpy sums pairwise, not row by row; no price seen yet; or the kernel
-    not loaded)."""
+#: The lines the day's grant books (``Ledger._stock_compensation``), with and without the segments' split.
+SBC_LINES = {True: ("sbc_usd", "sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd", "shares_issued"),
+             False: ("sbc_usd", "sbc_mining_usd", "shares_issued")}
+
+
+def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float) -> bool:
+    """The day's grant of ``usd_per_day`` at the trailing average of the ledger's share prices, booked into its
+    lines and its shares issued, in one compiled pass (``close_kernel.sbc_book``), as
+    ``Ledger._stock_compensation`` does; False: run the numpy form (one path, whose ring numpy sums pairwise,
+    not row by row; no price seen yet; or the kernel not loaded)."""
+    L, ring = ledger, ledger.share_price_ring
     paths = ring.values.shape[1]
-    if paths < 2 or not ring.count:
-        return None
+    if paths < 2 or not ring.count or L.shares.shape != (paths,):
+        return False
     kernel = CLOSE_KERNEL.for_call(paths, NUMPY_SBC_COST)
     if kernel is None:
-        return None
-    out = np.empty((2, paths))
-    kernel.sbc_grant(ring.values, min(ring.count, SBC_WINDOW_DAYS), alive, float(usd_per_day),
-                     float(max_shares_per_day or 0.0), max_shares_per_day is not None, float(min_price_usd), out)
-    return out[0], out[1]
+        return False
+    split = L._segment_shares is not None
+    mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
+    book = L.lines
+    rows, at = book.rows_of(SBC_LINES[split])
+    shares = np.empty(paths)
+    kernel.sbc_book(ring.values, min(ring.count, SBC_WINDOW_DAYS), L.alive, float(usd_per_day),
+                    float(max_shares_per_day or 0.0), max_shares_per_day is not None, float(min_price_usd),
+                    mining, hosting, hpc, split, L.shares, book.month, book.total, book._today, rows, book._direct,
+                    shares)
+    book.booked(at)
+    L.shares = shares
+    return True
 
 
 _atm_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

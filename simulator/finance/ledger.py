@@ -668,11 +668,10 @@ class Ledger:
         if e.sbc_shares_per_year is not None:
             shares = np.full(self.paths, e.sbc_shares_per_year / units.DAYS_PER_YEAR) * self.alive
             expense = shares * share_price_usd
-        elif (grant := close_steps.sbc_grant(  # (one compiled pass, the same numbers: close_kernel.py)
-                self.share_price_ring, self.alive, c.sbc_usd_per_year / units.DAYS_PER_YEAR, None if
-                e.sbc_max_shares_per_year is None else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR,
-                MIN_TRADED_PRICE_USD)) is not None:
-            expense, shares = grant
+        elif close_steps.sbc_book(  # (granted and booked in one compiled pass, the same numbers: close_kernel.py)
+                self, c.sbc_usd_per_year / units.DAYS_PER_YEAR, None if e.sbc_max_shares_per_year is None
+                else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR, MIN_TRADED_PRICE_USD):
+            return
         else:
             seen = self.share_price_ring.count
             average = self.share_price_ring.total() / min(seen, 30) if seen else share_price_usd
