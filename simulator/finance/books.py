@@ -39,9 +39,9 @@ class LineBook:
     def __init__(self, names: tuple[str, ...], paths: int):
         self.names, self.index = names, {k: i for i, k in enumerate(names)}
         self._direct = paths >= DIRECT_PATHS
-        self.month = np.zeros((len(names), paths))
-        self.total = np.zeros((len(names), paths))
-        self._today = np.zeros((len(names), paths))
+        # the month's sums, the running totals and the day's pending amounts, as one table (a compiled step's one argument)
+        self.tables = np.zeros((3, len(names), paths))
+        self.month, self.total, self._today = self.tables
         self._pending: set[int] = set()
         self._rows = list(zip(self.month, self.total))  # each line's row views (the tables are filled in place)
         self._row_sets: dict[tuple[str, ...], tuple[np.ndarray, tuple[int, ...]]] = {}
@@ -82,7 +82,7 @@ class LineBook:
             return
         kernel = CLOSE_KERNEL.for_call(self.month.shape[1], NUMPY_SETTLE_COST)
         if kernel is not None:  # the rows booked only (the others would add +0.0: close_kernel.py)
-            kernel.settle(self.month, self.total, self._today, np.fromiter(self._pending, np.int64, len(self._pending)))
+            kernel.settle(self.tables, np.fromiter(self._pending, np.int64, len(self._pending)))
         else:
             np.add(self.month, self._today, out=self.month)
             np.add(self.total, self._today, out=self.total)

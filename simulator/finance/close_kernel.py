@@ -40,55 +40,66 @@ from simulator.kernel_math import maximum, minimum
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _book(month, total, today, i, direct, p, amount):
-    """``LineBook.book`` of one path's amount on line row ``i``: added at once (``direct``), else the day's
-    pending amount added first (``+0.0`` where none is pending: no change) and the amount left for the settlement."""
-    if direct:
-        month[i, p] = month[i, p] + amount
-        total[i, p] = total[i, p] + amount
-    else:
-        month[i, p] = month[i, p] + today[i, p]
-        total[i, p] = total[i, p] + today[i, p]
-        today[i, p] = amount
+@njit(cache=True, nogil=True, error_model="numpy")
+def _book(tables, i, direct, amount, share, split):
+    """``LineBook.book`` of ``amount`` (× ``share`` if ``split``) on line row ``i``: added at once (``direct``),
+    else the day's pending amount added first (``+0.0`` where none is pending: no change) and the amount left
+    for the settlement. (A row at a time: a path at a time over several rows runs ~40× slower.)"""
+    month, total, today = tables[0], tables[1], tables[2]
+    for p in range(amount.shape[0]):
+        a = amount[p] * share[p] if split else amount[p]
+        if direct:
+            month[i, p] = month[i, p] + a
+            total[i, p] = total[i, p] + a
+        else:
+            month[i, p] = month[i, p] + today[i, p]
+            total[i, p] = total[i, p] + today[i, p]
+            today[i, p] = a
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sbc_book(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_price, mining, hosting, hpc, split,
-             shares, month, total, today, rows, direct, out):
-    """:func:`sbc_grant`'s expense and shares booked as ``Ledger._stock_compensation`` books them: ``rows`` the
-    line rows of ``sbc_usd``, ``sbc_mining_usd`` (then ``sbc_hosting_usd`` and ``sbc_hpc_usd`` if ``split``: the
-    expense × each segment's share) and ``shares_issued``; ``out`` the shares outstanding plus the grant."""
+def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, rows, direct, out):
+    """The day's grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows (capped at
+    ``max_shares_per_day × average`` if ``capped``; ``scalars`` holds ``days``, ``usd_per_day``,
+    ``max_shares_per_day``, 1.0 if ``capped``, and the smallest traded price ``min_price``), booked as
+    ``Ledger._stock_compensation`` books it into ``tables`` (a ``LineBook``'s month, total and day): ``rows``
+    the line rows of ``sbc_usd``, ``sbc_mining_usd`` (then ``sbc_hosting_usd`` and ``sbc_hpc_usd`` if ``split``:
+    the expense × each segment's share) and ``shares_issued``; ``out[0]`` the expense [USD], ``out[1]`` the
+    shares outstanding plus the grant."""
     n, paths = ring.shape
-    d = float(days)
-    for p in range(paths):  # (the ring's sums row by row into out, as sbc_grant adds them)
-        out[p] = 0.0
+    d, usd_per_day, max_shares_per_day, capped, min_price = scalars[0], scalars[1], scalars[2], scalars[3] != 0.0, scalars[4]
+    expense, granted = out[0], out[1]
+    for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
+        granted[p] = 0.0
     for r in range(n):
         for p in range(paths):
-            out[p] = out[p] + ring[r, p]
-    last = rows[rows.shape[0] - 1]
+            granted[p] = granted[p] + ring[r, p]
     for p in range(paths):
-        average = out[p] / d
+        average = granted[p] / d
         tradable = average >= min_price
-        expense = usd_per_day * (1.0 if alive[p] else 0.0)
-        expense = expense * (1.0 if tradable else 0.0)
+        e = usd_per_day * (1.0 if alive[p] else 0.0)
+        e = e * (1.0 if tradable else 0.0)
         if capped:
-            expense = minimum(expense, max_shares_per_day * average)
-        granted = expense / average if tradable else 0.0
-        _book(month, total, today, rows[0], direct, p, expense)
-        if split:
-            _book(month, total, today, rows[1], direct, p, expense * mining[p])
-            _book(month, total, today, rows[2], direct, p, expense * hosting[p])
-            _book(month, total, today, rows[3], direct, p, expense * hpc[p])
-        else:
-            _book(month, total, today, rows[1], direct, p, expense)
-        _book(month, total, today, last, direct, p, granted)
-        out[p] = shares[p] + granted
+            e = minimum(e, max_shares_per_day * average)
+        expense[p] = e
+        granted[p] = e / average if tradable else 0.0
+    _book(tables, rows[0], direct, expense, expense, False)
+    if split:
+        _book(tables, rows[1], direct, expense, mining, True)
+        _book(tables, rows[2], direct, expense, hosting, True)
+        _book(tables, rows[3], direct, expense, hpc, True)
+    else:
+        _book(tables, rows[1], direct, expense, expense, False)
+    _book(tables, rows[rows.shape[0] - 1], direct, granted, granted, False)
+    for p in range(paths):
+        granted[p] = shares[p] + granted[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def settle(month, total, today, pending):
-    """Add the rows ``pending`` of ``today`` into ``month`` and ``total``, then set them to ``+0.0``."""
+def settle(tables, pending):
+    """Add the rows ``pending`` of ``today`` into ``month`` and ``total``, then set them to ``+0.0`` (``tables``: a
+    ``LineBook``'s month, total and day)."""
+    month, total, today = tables[0], tables[1], tables[2]
     paths = today.shape[1]
     for k in range(pending.shape[0]):
         i = pending[k]

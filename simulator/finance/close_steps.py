@@ -32,6 +32,9 @@ SBC_LINES = {True: ("sbc_usd", "sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd
              False: ("sbc_usd", "sbc_mining_usd", "shares_issued")}
 
 
+_sbc_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float) -> bool:
     """The day's grant of ``usd_per_day`` at the trailing average of the ledger's share prices, booked into its
     lines and its shares issued, in one compiled pass (``close_kernel.sbc_book``), as
@@ -48,13 +51,16 @@ def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_p
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     book = L.lines
     rows, at = book.rows_of(SBC_LINES[split])
-    shares = np.empty(paths)
-    kernel.sbc_book(ring.values, min(ring.count, SBC_WINDOW_DAYS), L.alive, float(usd_per_day),
-                    float(max_shares_per_day or 0.0), max_shares_per_day is not None, float(min_price_usd),
-                    mining, hosting, hpc, split, L.shares, book.month, book.total, book._today, rows, book._direct,
-                    shares)
+    scalars = _sbc_scalars.get(L)
+    if scalars is None:  # (the run's constants, once a ledger; the days seen go in first)
+        scalars = _sbc_scalars[L] = np.array([0.0, usd_per_day, max_shares_per_day or 0.0,
+                                              float(max_shares_per_day is not None), min_price_usd], dtype=float)
+    scalars[0] = min(ring.count, SBC_WINDOW_DAYS)
+    out = np.empty((2, paths))
+    kernel.sbc_book(ring.values, L.alive, scalars, mining, hosting, hpc, split, L.shares, book.tables, rows,
+                    book._direct, out)
     book.booked(at)
-    L.shares = shares
+    L.shares = out[1]
     return True
 
 
