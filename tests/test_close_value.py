@@ -204,6 +204,8 @@ def test_the_contracts_packed_tables_are_their_tables(ledger):
     c.pv_parts(0, 400)  # (a path 400 days past completion: the tables grow)
     grown, limits2 = c.packed_tables()
     assert grown is not table and c.packed_tables()[0] is grown  # made again once, then kept
+    c.pv_parts(0, 10)  # (ages the tables cover: nothing grows, the packed table is kept)
+    assert c.packed_tables()[0] is grown
     tables, final_from = c.tables_of(0)
     assert limits2[0, 0] == final_from and limits2[0, 1] == len(tables[0]) > 400
     for i, t in enumerate(tables):

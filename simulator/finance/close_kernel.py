@@ -20,11 +20,13 @@ order per path, so every number is theirs bit for bit (tests/test_close_kernel.p
   ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
   (round to nearest gives ``−0.0`` only for ``−0.0 + −0.0``), so skipping it changes no bit.
 
-* :func:`fund_need` and :func:`sell_btc`: the funding waterfall's cash need ``max(c_min − cash, 0) × alive``
-  (numpy's ``maximum``: a NaN kept, a tie giving ``+0.0``; the boolean as 1.0 or 0.0) and its BTC sale
-  ``min(min(T, need / P), T)`` at the day's close ``P`` [BTC, USD/BTC], proceeds ``btc × P``, treasury
-  ``T − btc`` and cash ``cash + proceeds``, then the need again from the new cash
-  (:meth:`~simulator.finance.ledger.Ledger._fund` and ``_sell_btc``).
+* :func:`fund`: the funding waterfall, a path at a time: the cash need ``max(c_min − cash, 0) × alive``
+  (numpy's ``maximum``: a NaN kept, a tie giving ``+0.0``; the boolean as 1.0 or 0.0), then each source in
+  the funding order: a BTC sale ``min(min(T, need / P), T)`` at the day's close ``P`` [BTC, USD/BTC], proceeds
+  ``btc × P``, treasury ``T − btc`` and cash ``cash + proceeds``, or an ATM raise (:func:`atm`'s operations on
+  the state as the sources before left it), and the need again from the new cash
+  (:meth:`~simulator.finance.ledger.Ledger._fund`, ``_sell_btc`` and ``_atm``); nothing moves unless some path
+  needs cash (numpy's ``any()``). Its bookings follow, a line a time in the waterfall's order (:func:`_book`).
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_steps.CLOSE_KERNEL` once a run's closes pay for it.
@@ -138,26 +140,51 @@ def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fund_need(min_cash, cash, alive, out):
-    """``out ← max(min_cash − cash, 0.0) × alive`` [USD]; returns how many are nonzero or NaN (numpy's
-    ``any()``)."""
+def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares, nav_per_share,
+         shares, equity, tables, rows, direct, out):
+    """The funding waterfall (``Ledger._fund``) of every path, booked: ``scalars`` the cash floor [USD], then
+    :func:`atm`'s scalars; ``sources`` the funding order (0 a BTC sale, 1 an ATM raise); the state: cash [USD],
+    treasury [BTC], the day's close [USD/BTC], the share price for issuance [USD/share], the quarter's ATM gross
+    [USD] and shares issued, its opening shares, the NAV per share [USD/share], the shares and equity [USD];
+    ``rows`` the line rows of ``btc_sold``, ``btc_sales_usd``, ``shares_issued`` and ``atm_proceeds_usd`` in
+    ``tables`` (a ``LineBook``'s). ``out`` rows: the new cash, treasury, ATM gross, ATM shares, shares and equity,
+    then each source's two amounts (the BTC sold and its proceeds, or the shares issued and the net raised),
+    then the need. Returns how many paths need cash (0: nothing is written, as the numpy form moves nothing)."""
+    min_cash = scalars[0]
+    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars[1:9]
+    paths, m = cash.shape[0], sources.shape[0]
+    need = out[6 + 2 * m]
     nonzero = 0
-    for p in range(cash.shape[0]):
-        need = maximum(min_cash - cash[p], 0.0) * (1.0 if alive[p] else 0.0)
-        out[p] = need
-        if need != 0.0:
+    for p in range(paths):
+        n = maximum(min_cash - cash[p], 0.0) * (1.0 if alive[p] else 0.0)
+        need[p] = n
+        if n != 0.0:
             nonzero += 1
+    if nonzero == 0:
+        return 0
+    for p in range(paths):
+        c, t, u, q, s, e, n = cash[p], treasury[p], used[p], issued[p], shares[p], equity[p], need[p]
+        for k in range(m):
+            if sources[k] == 0:  # (Ledger._fund's sale, then _sell_btc)
+                btc = minimum(minimum(t, n / price[p]), t)
+                proceeds = btc * price[p]
+                t, c = t - btc, c + proceeds
+                out[6 + 2 * k, p], out[7 + 2 * k, p] = btc, proceeds
+            else:  # (Ledger._atm, as atm below)
+                sp = share_price[p]
+                room = minimum(maximum(cap - u, 0.0), maximum(dilution * opening_shares[p] - q, 0.0) * sp)
+                floor = maximum(to_nav * nav_per_share[p], min_price)
+                tradable = sp >= min_traded
+                allowed = tradable and sp >= floor * tolerance
+                gross = minimum(n / kept if fee_below_one else 0.0, room) * (1.0 if allowed else 0.0)
+                granted = gross / sp if tradable else 0.0
+                net = gross * kept
+                u, q, s, c, e = u + gross, q + granted, s + granted, c + net, e + net
+                out[6 + 2 * k, p], out[7 + 2 * k, p] = granted, net
+            n = maximum(min_cash - c, 0.0) * (1.0 if alive[p] else 0.0)
+        out[0, p], out[1, p], out[2, p], out[3, p], out[4, p], out[5, p] = c, t, u, q, s, e
+    for k in range(m):  # (the bookings in the waterfall's order, a line booked twice as book() takes its second)
+        first = 0 if sources[k] == 0 else 2
+        _book(tables, rows[first], direct, out[6 + 2 * k], out[6 + 2 * k], False)
+        _book(tables, rows[first + 1], direct, out[7 + 2 * k], out[7 + 2 * k], False)
     return nonzero
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def sell_btc(min_cash, need, treasury, price, cash, alive, out):
-    """The waterfall's BTC sale for ``need`` [USD]: ``out`` rows the BTC sold, the proceeds [USD], the new
-    treasury [BTC] and cash [USD], then the need from that cash (``out[4]`` may be ``need`` itself)."""
-    for p in range(need.shape[0]):
-        wanted = minimum(treasury[p], need[p] / price[p])
-        btc = minimum(wanted, treasury[p])
-        proceeds = btc * price[p]
-        left = cash[p] + proceeds
-        out[0, p], out[1, p], out[2, p], out[3, p] = btc, proceeds, treasury[p] - btc, left
-        out[4, p] = maximum(min_cash - left, 0.0) * (1.0 if alive[p] else 0.0)

@@ -454,8 +454,8 @@ class Ledger:
 
     def _fund(self, alive, price_for_issuance) -> None:
         """Top cash up to ``min_cash_usd`` from the sources in ``funding_order``."""
-        if close_steps.fund(self, alive, price_for_issuance):
-            return  # (its need and BTC sale compiled, the same numbers: close_kernel.py)
+        if close_steps.fund(self, alive, price_for_issuance, MIN_TRADED_PRICE_USD):
+            return  # (the waterfall and its bookings compiled, the same numbers: close_kernel.py)
         policy = self.cfg.treasury_policy
         need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
         for source in policy.funding_order if need.any() else ():  # (nothing needed: each source would move 0)
