@@ -39,7 +39,7 @@ class LineBook:
     def __init__(self, names: tuple[str, ...], paths: int):
         self.names, self.index = names, {k: i for i, k in enumerate(names)}
         self._direct = paths >= DIRECT_PATHS
-        # the month's sums, the running totals and the day's pending amounts, as one table (a compiled step's one argument)
+        # the month's sums, the running totals and the day's pending amounts: one table, a compiled step's one argument
         self.tables = np.zeros((3, len(names), paths))
         self.month, self.total, self._today = self.tables
         self._pending: set[int] = set()

@@ -69,7 +69,8 @@ def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, 
     the expense × each segment's share) and ``shares_issued``; ``out[0]`` the expense [USD], ``out[1]`` the
     shares outstanding plus the grant."""
     n, paths = ring.shape
-    d, usd_per_day, max_shares_per_day, capped, min_price = scalars[0], scalars[1], scalars[2], scalars[3] != 0.0, scalars[4]
+    d, usd_per_day, max_shares_per_day = scalars[0], scalars[1], scalars[2]
+    capped, min_price = scalars[3] != 0.0, scalars[4]
     expense, granted = out[0], out[1]
     for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
         granted[p] = 0.0
@@ -140,6 +141,49 @@ def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _need(min_cash, cash, alive, out):
+    """``out ← max(min_cash − cash, 0.0) × alive`` [USD]; returns how many are nonzero or NaN (numpy's
+    ``any()``)."""
+    nonzero = 0
+    for p in range(cash.shape[0]):
+        need = maximum(min_cash - cash[p], 0.0) * (1.0 if alive[p] else 0.0)
+        out[p] = need
+        if need != 0.0:
+            nonzero += 1
+    return nonzero
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sale(need, price, treasury, cash, sold, proceeds):
+    """The waterfall's BTC sale for ``need`` [USD] at ``price`` [USD/BTC]: ``treasury`` [BTC] and ``cash`` [USD]
+    updated in place, the BTC ``sold`` and its ``proceeds`` [USD] written."""
+    for p in range(need.shape[0]):
+        btc = minimum(minimum(treasury[p], need[p] / price[p]), treasury[p])
+        sold[p], proceeds[p] = btc, btc * price[p]
+        treasury[p] = treasury[p] - btc
+        cash[p] = cash[p] + proceeds[p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _raise(need, share_price, opening_shares, nav_per_share, scalars, used, issued, shares, cash, equity, granted, net):
+    """The waterfall's ATM raise of ``need`` [USD] net (:func:`atm`'s operations; ``scalars[1:]`` its scalars):
+    the quarter's gross and shares issued, the shares, cash and equity updated in place, the shares ``granted``
+    and the ``net`` raised written."""
+    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars[1:9]
+    for p in range(need.shape[0]):
+        price = share_price[p]
+        room = minimum(maximum(cap - used[p], 0.0), maximum(dilution * opening_shares[p] - issued[p], 0.0) * price)
+        floor = maximum(to_nav * nav_per_share[p], min_price)
+        tradable = price >= min_traded
+        allowed = tradable and price >= floor * tolerance
+        gross = minimum(need[p] / kept if fee_below_one else 0.0, room) * (1.0 if allowed else 0.0)
+        g, n = gross / price if tradable else 0.0, gross * kept
+        granted[p], net[p] = g, n
+        used[p], issued[p], shares[p] = used[p] + gross, issued[p] + g, shares[p] + g
+        cash[p], equity[p] = cash[p] + n, equity[p] + n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares, nav_per_share,
          shares, equity, tables, rows, direct, out):
     """The funding waterfall (``Ledger._fund``) of every path, booked: ``scalars`` the cash floor [USD], then
@@ -149,42 +193,23 @@ def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issu
     ``rows`` the line rows of ``btc_sold``, ``btc_sales_usd``, ``shares_issued`` and ``atm_proceeds_usd`` in
     ``tables`` (a ``LineBook``'s). ``out`` rows: the new cash, treasury, ATM gross, ATM shares, shares and equity,
     then each source's two amounts (the BTC sold and its proceeds, or the shares issued and the net raised),
-    then the need. Returns how many paths need cash (0: nothing is written, as the numpy form moves nothing)."""
-    min_cash = scalars[0]
-    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars[1:9]
-    paths, m = cash.shape[0], sources.shape[0]
+    then the need. Returns 0 if no path needs cash (nothing written: the numpy form moves nothing), else 1."""
+    min_cash, paths, m = scalars[0], cash.shape[0], sources.shape[0]
     need = out[6 + 2 * m]
-    nonzero = 0
-    for p in range(paths):
-        n = maximum(min_cash - cash[p], 0.0) * (1.0 if alive[p] else 0.0)
-        need[p] = n
-        if n != 0.0:
-            nonzero += 1
-    if nonzero == 0:
+    if _need(min_cash, cash, alive, need) == 0:
         return 0
-    for p in range(paths):
-        c, t, u, q, s, e, n = cash[p], treasury[p], used[p], issued[p], shares[p], equity[p], need[p]
-        for k in range(m):
-            if sources[k] == 0:  # (Ledger._fund's sale, then _sell_btc)
-                btc = minimum(minimum(t, n / price[p]), t)
-                proceeds = btc * price[p]
-                t, c = t - btc, c + proceeds
-                out[6 + 2 * k, p], out[7 + 2 * k, p] = btc, proceeds
-            else:  # (Ledger._atm, as atm below)
-                sp = share_price[p]
-                room = minimum(maximum(cap - u, 0.0), maximum(dilution * opening_shares[p] - q, 0.0) * sp)
-                floor = maximum(to_nav * nav_per_share[p], min_price)
-                tradable = sp >= min_traded
-                allowed = tradable and sp >= floor * tolerance
-                gross = minimum(n / kept if fee_below_one else 0.0, room) * (1.0 if allowed else 0.0)
-                granted = gross / sp if tradable else 0.0
-                net = gross * kept
-                u, q, s, c, e = u + gross, q + granted, s + granted, c + net, e + net
-                out[6 + 2 * k, p], out[7 + 2 * k, p] = granted, net
-            n = maximum(min_cash - c, 0.0) * (1.0 if alive[p] else 0.0)
-        out[0, p], out[1, p], out[2, p], out[3, p], out[4, p], out[5, p] = c, t, u, q, s, e
+    c, t, u, q, s, e = out[0], out[1], out[2], out[3], out[4], out[5]
+    for p in range(paths):  # (the state's rows; each source a pass over every path, in its own function: vector code)
+        c[p], t[p], u[p], q[p], s[p], e[p] = cash[p], treasury[p], used[p], issued[p], shares[p], equity[p]
+    for k in range(m):
+        if sources[k] == 0:  # (Ledger._fund's sale, then _sell_btc)
+            _sale(need, price, t, c, out[6 + 2 * k], out[7 + 2 * k])
+        else:  # (Ledger._atm, as atm below)
+            _raise(need, share_price, opening_shares, nav_per_share, scalars, u, q, s, c, e, out[6 + 2 * k],
+                   out[7 + 2 * k])
+        _need(min_cash, c, alive, need)
     for k in range(m):  # (the bookings in the waterfall's order, a line booked twice as book() takes its second)
         first = 0 if sources[k] == 0 else 2
         _book(tables, rows[first], direct, out[6 + 2 * k], out[6 + 2 * k], False)
         _book(tables, rows[first + 1], direct, out[7 + 2 * k], out[7 + 2 * k], False)
-    return nonzero
+    return 1
