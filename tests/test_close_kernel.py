@@ -70,8 +70,8 @@ def grant_ledger(ring, alive, usd_per_year, cap, shares, segment_shares, direct)
 @given(grants(), st.booleans(), st.booleans(), st.data())
 def test_sbc_book_same_bits(grant, split, direct, data):
     """The compiled grant books the numpy form's expense, segment parts and shares into the same sums (a
-    month's sums before; the day's amounts already booked on some of its lines, pending or, ``direct``,
-    added at once) and issues the same shares (it runs once a price has been seen)."""
+    month's sums before; the day's amounts booked on some of its lines before and after it, pending or,
+    ``direct``, added at once) and issues the same shares (it runs once a price has been seen)."""
     ring, alive, usd_per_year, cap = grant
     paths = len(alive)
     column = lambda: np.array(data.draw(st.lists(value, min_size=paths, max_size=paths)))  # noqa: E731
@@ -79,6 +79,7 @@ def test_sbc_book_same_bits(grant, split, direct, data):
     lines = ["sbc_usd", "sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd", "shares_issued", "capex_usd"]
     before = [(data.draw(st.sampled_from(lines)), column()) for _ in range(data.draw(st.integers(0, 3)))]
     today = [(data.draw(st.sampled_from(lines)), column()) for _ in range(data.draw(st.integers(0, 3)))]
+    later = [(data.draw(st.sampled_from(lines)), column()) for _ in range(data.draw(st.integers(0, 2)))]
 
     def run():
         fake = grant_ledger(ring, alive, usd_per_year, cap, shares, segment_shares, direct)
@@ -88,13 +89,34 @@ def test_sbc_book_same_bits(grant, split, direct, data):
         for line, amount in today:
             fake.lines.book(line, amount)
         Ledger._stock_compensation(fake, np.full(paths, 7.0))
-        out = [fake.shares, fake.lines.month.copy(), fake.lines.total.copy(), fake.lines._today.copy()]
+        for line, amount in later:  # (a line booked again the same day: after the grant's amount)
+            fake.lines.book(line, amount)
         fake.lines.settle()
-        return out + [fake.lines.month.copy(), fake.lines.total.copy()]
+        return fake.shares, fake.lines.month.copy(), fake.lines.total.copy(), fake.lines._today.copy()
     numpy_form, compiled, calls = both(None, "sbc_book", run)
     assert calls == 1
-    for a, b, what in zip(numpy_form, compiled, ("shares", "month", "total", "today", "settled month", "total")):
+    for a, b, what in zip(numpy_form, compiled, ("shares", "month", "total", "today")):
         kernel_forms.assert_same_bits(a, b, what)
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_sbc_book_adds_a_pending_amount_before_its_own(monkeypatch, direct):
+    """A month's sum of 1e16, an amount of 1.0 pending, the grant's 1.0: ``(1e16 + 1) + 1`` is 1e16 (each half-ulp
+    addition rounds to even), ``1e16 + (1 + 1)`` is not; both forms give the numpy form's order."""
+    ring = Ring(close_steps.SBC_WINDOW_DAYS, 2)
+    ring.push(np.full(2, 5.0))
+
+    def run():
+        fake = grant_ledger(ring, np.ones(2, bool), 365.0, None, np.zeros(2), None, direct)
+        fake.lines.book("sbc_usd", np.full(2, 1e16))
+        fake.lines.settle()
+        fake.lines.book("sbc_usd", np.ones(2))
+        Ledger._stock_compensation(fake, np.full(2, 7.0))
+        fake.lines.settle()
+        return fake.lines.month[fake.lines.index["sbc_usd"]].copy()
+    numpy_form, compiled, calls = both(monkeypatch, "sbc_book", run)
+    assert calls == 1 and numpy_form.tolist() == [1e16, 1e16]
+    kernel_forms.assert_same_bits(numpy_form, compiled)
 
 
 def test_sbc_book_numpy_for_one_path_or_no_price():

@@ -44,7 +44,7 @@ class LineBook:
         self.month, self.total, self._today = self.tables
         self._pending: set[int] = set()
         self._rows = list(zip(self.month, self.total))  # each line's row views (the tables are filled in place)
-        self._row_sets: dict[tuple[str, ...], tuple[np.ndarray, tuple[int, ...]]] = {}
+        self._row_sets: dict[tuple[str, ...], np.ndarray] = {}
 
     def book(self, line: str, amount) -> None:
         """Add ``amount`` to ``line``'s month and total (as of the next :meth:`settle`)."""
@@ -61,20 +61,13 @@ class LineBook:
         self._today[i] = amount
         self._pending.add(i)
 
-    def rows_of(self, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
-        """The rows of the lines ``names``, as an ``int64`` array and a tuple (once per tuple of names), for a
-        compiled step that books them itself as :meth:`book` does (``close_kernel._book``), then :meth:`booked`."""
+    def rows_of(self, names: tuple[str, ...]) -> np.ndarray:
+        """The rows of the lines ``names`` as an ``int64`` array (made once per tuple of names), for a compiled step
+        that books them itself into :attr:`tables` as :meth:`book` and :meth:`settle` would (``close_kernel._book``)."""
         rows = self._row_sets.get(names)
         if rows is None:
-            at = tuple(self.index[k] for k in names)
-            rows = self._row_sets[names] = (np.array(at, dtype=np.int64), at)
+            rows = self._row_sets[names] = np.array([self.index[k] for k in names], dtype=np.int64)
         return rows
-
-    def booked(self, rows: tuple[int, ...]) -> None:
-        """The rows a compiled step booked today (:meth:`rows_of`): pending for the next :meth:`settle`
-        (from :data:`DIRECT_PATHS` paths the step added its amounts at once: nothing is pending)."""
-        if not self._direct:
-            self._pending.update(rows)
 
     def settle(self) -> None:
         """Add the amounts booked since the last call to the month and the total."""

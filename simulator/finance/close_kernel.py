@@ -10,11 +10,13 @@ order per path, so every number is theirs bit for bit (tests/test_close_kernel.p
   added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
   does), the expense ``k × alive × (S̄ ≥ S_min)`` (a boolean taken as 1.0 or 0.0 in each product, as
   numpy casts it), capped at ``m × S̄`` by numpy's ``minimum`` (:mod:`simulator.kernel_math`), and the
-  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``), booked into the lines' tables as
-  ``LineBook.book`` books them (:func:`_book`: the segments' parts ``expense × share``) and added to the
-  shares outstanding. Units: USD a day, USD/share, shares. Booking into a row whose amount of the day is
-  not pending first adds that row's ``+0.0`` to the sums (what makes one form for both cases), which
-  changes no bit: the sums start at ``+0.0`` and are never ``−0.0`` (below).
+  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``), booked (:func:`_book`; the segments' parts
+  ``expense × share``) and added to the shares outstanding. Units: USD a day, USD/share, shares.
+* :func:`_book`, these steps' bookings, settled at once: a line's month sum ``m`` becomes ``(m + t) + a`` and its
+  day's row ``t`` (an amount booked earlier today, pending, else ``+0.0``) is cleared; ``LineBook.book`` adds
+  ``t`` when ``a`` is booked and ``a`` when the day settles or the line's next amount comes, so each sum sees
+  the same additions in the same order; from ``DIRECT_PATHS`` paths (nothing pending: ``t`` is ``+0.0``) it adds
+  ``m + a`` at once, and ``m + 0.0`` is ``m`` (a sum that starts at ``+0.0`` is never ``−0.0``, below).
 * :func:`settle`: the pending rows of the day's ``(lines, paths)`` table added into the month's and the
   running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
   ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
@@ -43,24 +45,20 @@ numba_cache.configure()  # before any @njit: numba picks a function's cache dire
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _book(tables, i, direct, amount, share, split):
-    """``LineBook.book`` of ``amount`` (× ``share`` if ``split``) on line row ``i``: added at once (``direct``),
-    else the day's pending amount added first (``+0.0`` where none is pending: no change) and the amount left
-    for the settlement. (A row at a time: a path at a time over several rows runs ~40× slower.)"""
+def _book(tables, i, amount, share, split):
+    """``LineBook.book`` of ``amount`` (× ``share`` if ``split``) on line row ``i`` of ``tables`` (a ``LineBook``'s
+    month, total and day), settled at once: the day's pending amount added first, then this one, and the day's
+    row cleared (a row at a time: a path at a time over several rows runs ~40× slower)."""
     month, total, today = tables[0], tables[1], tables[2]
     for p in range(amount.shape[0]):
         a = amount[p] * share[p] if split else amount[p]
-        if direct:
-            month[i, p] = month[i, p] + a
-            total[i, p] = total[i, p] + a
-        else:
-            month[i, p] = month[i, p] + today[i, p]
-            total[i, p] = total[i, p] + today[i, p]
-            today[i, p] = a
+        month[i, p] = (month[i, p] + today[i, p]) + a
+        total[i, p] = (total[i, p] + today[i, p]) + a
+        today[i, p] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, rows, direct, out):
+def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, rows, out):
     """The day's grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows (capped at
     ``max_shares_per_day × average`` if ``capped``; ``scalars`` holds ``days``, ``usd_per_day``,
     ``max_shares_per_day``, 1.0 if ``capped``, and the smallest traded price ``min_price``), booked as
@@ -86,14 +84,14 @@ def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, 
             e = minimum(e, max_shares_per_day * average)
         expense[p] = e
         granted[p] = e / average if tradable else 0.0
-    _book(tables, rows[0], direct, expense, expense, False)
+    _book(tables, rows[0], expense, expense, False)
     if split:
-        _book(tables, rows[1], direct, expense, mining, True)
-        _book(tables, rows[2], direct, expense, hosting, True)
-        _book(tables, rows[3], direct, expense, hpc, True)
+        _book(tables, rows[1], expense, mining, True)
+        _book(tables, rows[2], expense, hosting, True)
+        _book(tables, rows[3], expense, hpc, True)
     else:
-        _book(tables, rows[1], direct, expense, expense, False)
-    _book(tables, rows[rows.shape[0] - 1], direct, granted, granted, False)
+        _book(tables, rows[1], expense, expense, False)
+    _book(tables, rows[rows.shape[0] - 1], granted, granted, False)
     for p in range(paths):
         granted[p] = shares[p] + granted[p]
 
@@ -185,7 +183,7 @@ def _raise(need, share_price, opening_shares, nav_per_share, scalars, used, issu
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares, nav_per_share,
-         shares, equity, tables, rows, direct, out):
+         shares, equity, tables, rows, out):
     """The funding waterfall (``Ledger._fund``) of every path, booked: ``scalars`` the cash floor [USD], then
     :func:`atm`'s scalars; ``sources`` the funding order (0 a BTC sale, 1 an ATM raise); the state: cash [USD],
     treasury [BTC], the day's close [USD/BTC], the share price for issuance [USD/share], the quarter's ATM gross
@@ -210,6 +208,6 @@ def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issu
         _need(min_cash, c, alive, need)
     for k in range(m):  # (the bookings in the waterfall's order, a line booked twice as book() takes its second)
         first = 0 if sources[k] == 0 else 2
-        _book(tables, rows[first], direct, out[6 + 2 * k], out[6 + 2 * k], False)
-        _book(tables, rows[first + 1], direct, out[7 + 2 * k], out[7 + 2 * k], False)
+        _book(tables, rows[first], out[6 + 2 * k], out[6 + 2 * k], False)
+        _book(tables, rows[first + 1], out[7 + 2 * k], out[7 + 2 * k], False)
     return 1

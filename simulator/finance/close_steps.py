@@ -50,16 +50,14 @@ def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_p
     split = L._segment_shares is not None
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     book = L.lines
-    rows, at = book.rows_of(SBC_LINES[split])
+    rows = book.rows_of(SBC_LINES[split])
     scalars = _sbc_scalars.get(L)
     if scalars is None:  # (the run's constants, once a ledger; the days seen go in first)
         scalars = _sbc_scalars[L] = np.array([0.0, usd_per_day, max_shares_per_day or 0.0,
                                               float(max_shares_per_day is not None), min_price_usd], dtype=float)
     scalars[0] = min(ring.count, SBC_WINDOW_DAYS)
     out = np.empty((2, paths))
-    kernel.sbc_book(ring.values, L.alive, scalars, mining, hosting, hpc, split, L.shares, book.tables, rows,
-                    book._direct, out)
-    book.booked(at)
+    kernel.sbc_book(ring.values, L.alive, scalars, mining, hosting, hpc, split, L.shares, book.tables, rows, out)
     L.shares = out[1]
     return True
 
@@ -122,13 +120,12 @@ def fund(ledger, alive, price_for_issuance, min_traded_price_usd: float) -> bool
                                     e.atm_enabled and "atm" in policy.funding_order)
     scalars, sources, sells, raises = fixed
     book = L.lines
-    rows, at = book.rows_of(FUND_LINES)
+    rows = book.rows_of(FUND_LINES)
     out = np.empty((7 + 2 * len(sources), L.paths))
     if not kernel.fund(scalars, sources, alive, L.cash_usd, L.treasury_btc, L.price_usd, share_price, L.atm_used_usd,
                        L.atm_shares_issued, L.quarter_start_shares, L.nav_per_share_usd, L.shares, L.equity_usd,
-                       book.tables, rows, book._direct, out):
+                       book.tables, rows, out):
         return True  # (nothing needed: each source would move 0)
-    book.booked(at[:2] * sells + at[2:] * raises)
     L.cash_usd = out[0]
     if sells:
         L.treasury_btc = out[1]
