@@ -1,6 +1,7 @@
 """The close's compiled small steps (simulator.finance.close_kernel) against their numpy forms: the same bits.
 
-The stock compensation grant (``Ledger._stock_compensation`` with ``sbc_usd_per_year``, capped or not) and
+The stock compensation grant and its bookings (``Ledger._stock_compensation`` with ``sbc_usd_per_year``, capped
+or not, split into segments or not) and
 ``LineBook.settle`` run with :data:`simulator.finance.close_steps.CLOSE_KERNEL` held in numpy and forced,
 on drawn share prices and amounts with the edge values (±0, NaN, ±inf, the smallest subnormal, prices at
 the smallest traded price), then on whole runs of presets that grant SBC; every output is compared byte
@@ -49,34 +50,83 @@ def grants(draw):
     return ring, alive, usd, cap
 
 
-@settings(max_examples=300, deadline=None)
-@given(grants())
-def test_sbc_grant_same_bits(grant):
-    """The compiled grant books the numpy form's expense and shares (it runs once a price has been seen)."""
-    ring, alive, usd_per_year, cap = grant
+def grant_ledger(ring, alive, usd_per_year, cap, shares, segment_shares, direct):
+    """A ledger's attributes that ``Ledger._stock_compensation`` reads, its bookings through a real
+    :class:`LineBook` (of the ledger's flow lines; ``direct``: each amount added at once)."""
+    from simulator.finance import ledger
     equity = SimpleNamespace(sbc_shares_per_year=None, sbc_max_shares_per_year=cap)
+    book = LineBook(ledger._FLOW_LINES, len(alive))
+    book._direct = direct
+    fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(equity=equity, sbc_usd_per_year=usd_per_year),
+                                   share_price_ring=ring, alive=alive, paths=len(alive), lines=book,
+                                   shares=shares.copy(), _segment_shares=segment_shares)
+    fake._book = lambda line, a: Ledger._book(fake, line, a)
+    fake._book_segments = lambda prefix, a: Ledger._book_segments(fake, prefix, a)
+    fake._issue = lambda s: Ledger._issue(fake, s)
+    return fake
+
+
+@settings(max_examples=300, deadline=None)
+@given(grants(), st.booleans(), st.booleans(), st.data())
+def test_sbc_book_same_bits(grant, split, direct, data):
+    """The compiled grant books the numpy form's expense, segment parts and shares into the same sums (a
+    month's sums before; the day's amounts booked on some of its lines before and after it, pending or,
+    ``direct``, added at once) and issues the same shares (it runs once a price has been seen)."""
+    ring, alive, usd_per_year, cap = grant
+    paths = len(alive)
+    column = lambda: np.array(data.draw(st.lists(value, min_size=paths, max_size=paths)))  # noqa: E731
+    shares, segment_shares = column(), (column(), column(), column()) if split else None
+    lines = ["sbc_usd", "sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd", "shares_issued", "capex_usd"]
+    before = [(data.draw(st.sampled_from(lines)), column()) for _ in range(data.draw(st.integers(0, 3)))]
+    today = [(data.draw(st.sampled_from(lines)), column()) for _ in range(data.draw(st.integers(0, 3)))]
+    later = [(data.draw(st.sampled_from(lines)), column()) for _ in range(data.draw(st.integers(0, 2)))]
 
     def run():
-        booked = []
-        fake = SimpleNamespace(cfg=SimpleNamespace(equity=equity, sbc_usd_per_year=usd_per_year),
-                               share_price_ring=ring, alive=alive, paths=len(alive),
-                               _book=lambda line, a: booked.append((line, np.array(a))),
-                               _book_segments=lambda prefix, a: booked.append((prefix, np.array(a))),
-                               _issue=lambda s: booked.append(("issue", np.array(s))))
-        Ledger._stock_compensation(fake, np.full(len(alive), 7.0))
-        return booked
-    numpy_form, compiled, calls = both(None, "sbc_grant", run)
-    assert calls == 1 and [k for k, _ in numpy_form] == [k for k, _ in compiled] == ["sbc_usd", "sbc", "issue"]
-    for (line, a), (_, b) in zip(numpy_form, compiled):
-        kernel_forms.assert_same_bits(a, b, line)
+        fake = grant_ledger(ring, alive, usd_per_year, cap, shares, segment_shares, direct)
+        for line, amount in before:
+            fake.lines.book(line, amount)
+        fake.lines.settle()
+        for line, amount in today:
+            fake.lines.book(line, amount)
+        Ledger._stock_compensation(fake, np.full(paths, 7.0))
+        for line, amount in later:  # (a line booked again the same day: after the grant's amount)
+            fake.lines.book(line, amount)
+        fake.lines.settle()
+        return fake.shares, fake.lines.month.copy(), fake.lines.total.copy(), fake.lines._today.copy()
+    numpy_form, compiled, calls = both(None, "sbc_book", run)
+    assert calls == 1
+    for a, b, what in zip(numpy_form, compiled, ("shares", "month", "total", "today")):
+        kernel_forms.assert_same_bits(a, b, what)
 
 
-def test_sbc_grant_numpy_for_one_path_or_no_price():
+@pytest.mark.parametrize("direct", [False, True])
+def test_sbc_book_adds_a_pending_amount_before_its_own(monkeypatch, direct):
+    """A month's sum of 1e16, an amount of 1.0 pending, the grant's 1.0: ``(1e16 + 1) + 1`` is 1e16 (each half-ulp
+    addition rounds to even), ``1e16 + (1 + 1)`` is not; both forms give the numpy form's order."""
+    ring = Ring(close_steps.SBC_WINDOW_DAYS, 2)
+    ring.push(np.full(2, 5.0))
+
+    def run():
+        fake = grant_ledger(ring, np.ones(2, bool), 365.0, None, np.zeros(2), None, direct)
+        fake.lines.book("sbc_usd", np.full(2, 1e16))
+        fake.lines.settle()
+        fake.lines.book("sbc_usd", np.ones(2))
+        Ledger._stock_compensation(fake, np.full(2, 7.0))
+        fake.lines.settle()
+        return fake.lines.month[fake.lines.index["sbc_usd"]].copy()
+    numpy_form, compiled, calls = both(monkeypatch, "sbc_book", run)
+    assert calls == 1 and numpy_form.tolist() == [1e16, 1e16]
+    kernel_forms.assert_same_bits(numpy_form, compiled)
+
+
+def test_sbc_book_numpy_for_one_path_or_no_price():
     """One path (numpy sums a (rows, 1) table pairwise) and a ring without a price stay in numpy."""
     ring = Ring(close_steps.SBC_WINDOW_DAYS, 1)
     ring.push(np.array([3.0]))
-    assert close_steps.sbc_grant(ring, np.ones(1, bool), 1.0, None, MIN_TRADED_PRICE_USD) is None
-    assert close_steps.sbc_grant(Ring(30, 4), np.ones(4, bool), 1.0, None, MIN_TRADED_PRICE_USD) is None
+    one = grant_ledger(ring, np.ones(1, bool), 365.0, None, np.ones(1), None, False)
+    assert not close_steps.sbc_book(one, 1.0, None, MIN_TRADED_PRICE_USD)
+    unseen = grant_ledger(Ring(30, 4), np.ones(4, bool), 365.0, None, np.ones(4), None, False)
+    assert not close_steps.sbc_book(unseen, 1.0, None, MIN_TRADED_PRICE_USD)
 
 
 def test_ring_sum_starts_from_plus_zero():
@@ -124,7 +174,7 @@ def test_runs_same_bits(monkeypatch, preset):
     """Whole runs that grant SBC (the contract example caps it by shares) with the close's steps in numpy
     and compiled: every output byte for byte."""
     _, numpy_run, compiled_run, calls = kernel_forms.run_forms(
-        lambda fn: both(monkeypatch, "sbc_grant", fn), preset, 6)
+        lambda fn: both(monkeypatch, "sbc_book", fn), preset, 6)
     assert calls > 0
     kernel_forms.assert_same_runs(numpy_run, compiled_run)
 

@@ -21,6 +21,7 @@ from scipy.special import ndtr
 from simulator import engine
 from simulator.config import load_scenario
 from simulator.finance import close_value, close_value_kernel, contracts
+from simulator.finance.debt import ProjectDebtBook
 from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
 
 import kernel_forms
@@ -197,6 +198,28 @@ def test_per_path_years_go_to_their_row(ledger):
         book.years_left = original
 
 
+def test_an_amortising_project_loans_years_are_its_years_left_each_day(monkeypatch):
+    """The strike's years, an amortising project loan's kept while it holds the same ``months_left`` array, are
+    each book's ``years_left`` on every close of a run through the loan's amortisation (per path from the first
+    month end after completion), byte for byte."""
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=4"])
+    strike, seen = close_value.ValueScratch.strike, set()
+
+    def checked(self, L, day):
+        kept = [self.months_left[i] is getattr(book, "months_left", ()) for i, book in enumerate(L.debt_books, 1)]
+        strike(self, L, day)
+        for i, book in enumerate(L.debt_books, start=1):
+            years = book.years_left(day)
+            got = self.years[i] if np.isnan(self.year_scalars[i]) else np.full(L.paths, self.year_scalars[i])
+            assert_same_bits(got, np.broadcast_to(years, (L.paths,)), f"book {i} day {day}")
+            if isinstance(book, ProjectDebtBook) and book._amortising_any:
+                seen.add("kept" if kept[i - 1] else "asked")
+    monkeypatch.setattr(close_value.ValueScratch, "strike", checked)
+    monkeypatch.setattr(close_value.CLOSE_VALUE_KERNEL, "for_call", lambda *a, **kw: close_value_kernel)
+    _run(scenario)
+    assert seen == {"kept", "asked"}
+
+
 def test_the_contracts_packed_tables_are_their_tables(ledger):
     c = ledger.contracts
     assert c.projects
@@ -204,6 +227,8 @@ def test_the_contracts_packed_tables_are_their_tables(ledger):
     c.pv_parts(0, 400)  # (a path 400 days past completion: the tables grow)
     grown, limits2 = c.packed_tables()
     assert grown is not table and c.packed_tables()[0] is grown  # made again once, then kept
+    c.pv_parts(0, 10)  # (ages the tables cover: nothing grows, the packed table is kept)
+    assert c.packed_tables()[0] is grown
     tables, final_from = c.tables_of(0)
     assert limits2[0, 0] == final_from and limits2[0, 1] == len(tables[0]) > 400
     for i, t in enumerate(tables):

@@ -177,7 +177,7 @@ def test_fund_same_bits(drawn):
 
     with pytest.MonkeyPatch.context() as patch:
         numpy_form, compiled, calls = kernel_forms.both_forms(patch, close_steps.CLOSE_KERNEL, close_kernel,
-                                                              "fund_need", run)
+                                                              "fund", run)
     assert calls >= 1 or not len(alive)
     for a, b, what in zip(numpy_form, compiled, ["month", "total"] + list(state)):
         assert_same_bits(a, b, what)

@@ -39,11 +39,12 @@ class LineBook:
     def __init__(self, names: tuple[str, ...], paths: int):
         self.names, self.index = names, {k: i for i, k in enumerate(names)}
         self._direct = paths >= DIRECT_PATHS
-        self.month = np.zeros((len(names), paths))
-        self.total = np.zeros((len(names), paths))
-        self._today = np.zeros((len(names), paths))
+        # the month's sums, the running totals and the day's pending amounts: one table, a compiled step's one argument
+        self.tables = np.zeros((3, len(names), paths))
+        self.month, self.total, self._today = self.tables
         self._pending: set[int] = set()
         self._rows = list(zip(self.month, self.total))  # each line's row views (the tables are filled in place)
+        self._row_sets: dict[tuple[str, ...], np.ndarray] = {}
 
     def book(self, line: str, amount) -> None:
         """Add ``amount`` to ``line``'s month and total (as of the next :meth:`settle`)."""
@@ -60,13 +61,21 @@ class LineBook:
         self._today[i] = amount
         self._pending.add(i)
 
+    def rows_of(self, names: tuple[str, ...]) -> np.ndarray:
+        """The rows of the lines ``names`` as an ``int64`` array (made once per tuple of names), for a compiled step
+        that books them itself into :attr:`tables` as :meth:`book` and :meth:`settle` would (``close_kernel._book``)."""
+        rows = self._row_sets.get(names)
+        if rows is None:
+            rows = self._row_sets[names] = np.array([self.index[k] for k in names], dtype=np.int64)
+        return rows
+
     def settle(self) -> None:
         """Add the amounts booked since the last call to the month and the total."""
         if not self._pending:
             return
         kernel = CLOSE_KERNEL.for_call(self.month.shape[1], NUMPY_SETTLE_COST)
         if kernel is not None:  # the rows booked only (the others would add +0.0: close_kernel.py)
-            kernel.settle(self.month, self.total, self._today, np.fromiter(self._pending, np.int64, len(self._pending)))
+            kernel.settle(self.tables, np.fromiter(self._pending, np.int64, len(self._pending)))
         else:
             np.add(self.month, self._today, out=self.month)
             np.add(self.total, self._today, out=self.total)

@@ -1,26 +1,34 @@
-"""The close's small steps, compiled: the day's stock compensation grant, the flow lines' settlement, an
-ATM raise and the funding waterfall's cash need and BTC sale.
+"""The close's small steps, compiled: the day's stock compensation grant and its bookings, the flow lines'
+settlement, an ATM raise and the funding waterfall's cash need and BTC sale.
 
 The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
 _stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
 :meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
 order per path, so every number is theirs bit for bit (tests/test_close_kernel.py):
 
-* :func:`sbc_grant`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
+* :func:`sbc_book`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
   added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
   does), the expense ``k × alive × (S̄ ≥ S_min)`` (a boolean taken as 1.0 or 0.0 in each product, as
   numpy casts it), capped at ``m × S̄`` by numpy's ``minimum`` (:mod:`simulator.kernel_math`), and the
-  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``). Units: USD a day, USD/share, shares.
+  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``), booked (:func:`_book`; the segments' parts
+  ``expense × share``) and added to the shares outstanding. Units: USD a day, USD/share, shares.
+* :func:`_book`, these steps' bookings, settled at once: a line's month sum ``m`` becomes ``(m + t) + a`` and its
+  day's row ``t`` (an amount booked earlier today, pending, else ``+0.0``) is cleared; ``LineBook.book`` adds
+  ``t`` when ``a`` is booked and ``a`` when the day settles or the line's next amount comes, so each sum sees
+  the same additions in the same order; from ``DIRECT_PATHS`` paths (nothing pending: ``t`` is ``+0.0``) it adds
+  ``m + a`` at once, and ``m + 0.0`` is ``m`` (a sum that starts at ``+0.0`` is never ``−0.0``, below).
 * :func:`settle`: the pending rows of the day's ``(lines, paths)`` table added into the month's and the
   running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
   ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
   (round to nearest gives ``−0.0`` only for ``−0.0 + −0.0``), so skipping it changes no bit.
 
-* :func:`fund_need` and :func:`sell_btc`: the funding waterfall's cash need ``max(c_min − cash, 0) × alive``
-  (numpy's ``maximum``: a NaN kept, a tie giving ``+0.0``; the boolean as 1.0 or 0.0) and its BTC sale
-  ``min(min(T, need / P), T)`` at the day's close ``P`` [BTC, USD/BTC], proceeds ``btc × P``, treasury
-  ``T − btc`` and cash ``cash + proceeds``, then the need again from the new cash
-  (:meth:`~simulator.finance.ledger.Ledger._fund` and ``_sell_btc``).
+* :func:`fund`: the funding waterfall, a path at a time: the cash need ``max(c_min − cash, 0) × alive``
+  (numpy's ``maximum``: a NaN kept, a tie giving ``+0.0``; the boolean as 1.0 or 0.0), then each source in
+  the funding order: a BTC sale ``min(min(T, need / P), T)`` at the day's close ``P`` [BTC, USD/BTC], proceeds
+  ``btc × P``, treasury ``T − btc`` and cash ``cash + proceeds``, or an ATM raise (:func:`atm`'s operations on
+  the state as the sources before left it), and the need again from the new cash
+  (:meth:`~simulator.finance.ledger.Ledger._fund`, ``_sell_btc`` and ``_atm``); nothing moves unless some path
+  needs cash (numpy's ``any()``). Its bookings follow, a line a time in the waterfall's order (:func:`_book`).
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_steps.CLOSE_KERNEL` once a run's closes pay for it.
@@ -37,30 +45,62 @@ numba_cache.configure()  # before any @njit: numba picks a function's cache dire
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sbc_grant(ring, days, alive, usd_per_day, max_shares_per_day, capped, min_price, out):
-    """The grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows: ``out[0]``
-    the expense [USD], ``out[1]`` the shares; capped at ``max_shares_per_day × average`` if ``capped``."""
-    rows, paths = ring.shape
-    d = float(days)
-    for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
-        out[1, p] = 0.0
-    for r in range(rows):
-        for p in range(paths):
-            out[1, p] = out[1, p] + ring[r, p]
-    for p in range(paths):
-        average = out[1, p] / d
-        tradable = average >= min_price
-        expense = usd_per_day * (1.0 if alive[p] else 0.0)
-        expense = expense * (1.0 if tradable else 0.0)
-        if capped:
-            expense = minimum(expense, max_shares_per_day * average)
-        out[0, p] = expense
-        out[1, p] = expense / average if tradable else 0.0
+def _book(tables, i, amount, share, split):
+    """``LineBook.book`` of ``amount`` (× ``share`` if ``split``) on line row ``i`` of ``tables`` (a ``LineBook``'s
+    month, total and day), settled at once: the day's pending amount added first, then this one, and the day's
+    row cleared (a row at a time: a path at a time over several rows runs ~40× slower)."""
+    month, total, today = tables[0], tables[1], tables[2]
+    for p in range(amount.shape[0]):
+        a = amount[p] * share[p] if split else amount[p]
+        month[i, p] = (month[i, p] + today[i, p]) + a
+        total[i, p] = (total[i, p] + today[i, p]) + a
+        today[i, p] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def settle(month, total, today, pending):
-    """Add the rows ``pending`` of ``today`` into ``month`` and ``total``, then set them to ``+0.0``."""
+def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, rows, out):
+    """The day's grant of ``usd_per_day`` at the ring's trailing average over ``days`` (≥ 1) rows (capped at
+    ``max_shares_per_day × average`` if ``capped``; ``scalars`` holds ``days``, ``usd_per_day``,
+    ``max_shares_per_day``, 1.0 if ``capped``, and the smallest traded price ``min_price``), booked as
+    ``Ledger._stock_compensation`` books it into ``tables`` (a ``LineBook``'s month, total and day): ``rows``
+    the line rows of ``sbc_usd``, ``sbc_mining_usd`` (then ``sbc_hosting_usd`` and ``sbc_hpc_usd`` if ``split``:
+    the expense × each segment's share) and ``shares_issued``; ``out[0]`` the expense [USD], ``out[1]`` the
+    shares outstanding plus the grant."""
+    n, paths = ring.shape
+    d, usd_per_day, max_shares_per_day = scalars[0], scalars[1], scalars[2]
+    capped, min_price = scalars[3] != 0.0, scalars[4]
+    expense, granted = out[0], out[1]
+    for p in range(paths):  # (the sums row by row into out[1]: contiguous, as numpy's sum(axis=0) runs)
+        granted[p] = 0.0
+    for r in range(n):
+        for p in range(paths):
+            granted[p] = granted[p] + ring[r, p]
+    for p in range(paths):
+        average = granted[p] / d
+        tradable = average >= min_price
+        e = usd_per_day * (1.0 if alive[p] else 0.0)
+        e = e * (1.0 if tradable else 0.0)
+        if capped:
+            e = minimum(e, max_shares_per_day * average)
+        expense[p] = e
+        granted[p] = e / average if tradable else 0.0
+    _book(tables, rows[0], expense, expense, False)
+    if split:
+        _book(tables, rows[1], expense, mining, True)
+        _book(tables, rows[2], expense, hosting, True)
+        _book(tables, rows[3], expense, hpc, True)
+    else:
+        _book(tables, rows[1], expense, expense, False)
+    _book(tables, rows[rows.shape[0] - 1], granted, granted, False)
+    for p in range(paths):
+        granted[p] = shares[p] + granted[p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def settle(tables, pending):
+    """Add the rows ``pending`` of ``today`` into ``month`` and ``total``, then set them to ``+0.0`` (``tables``: a
+    ``LineBook``'s month, total and day)."""
+    month, total, today = tables[0], tables[1], tables[2]
     paths = today.shape[1]
     for k in range(pending.shape[0]):
         i = pending[k]
@@ -99,7 +139,7 @@ def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fund_need(min_cash, cash, alive, out):
+def _need(min_cash, cash, alive, out):
     """``out ← max(min_cash − cash, 0.0) × alive`` [USD]; returns how many are nonzero or NaN (numpy's
     ``any()``)."""
     nonzero = 0
@@ -112,13 +152,62 @@ def fund_need(min_cash, cash, alive, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sell_btc(min_cash, need, treasury, price, cash, alive, out):
-    """The waterfall's BTC sale for ``need`` [USD]: ``out`` rows the BTC sold, the proceeds [USD], the new
-    treasury [BTC] and cash [USD], then the need from that cash (``out[4]`` may be ``need`` itself)."""
+def _sale(need, price, treasury, cash, sold, proceeds):
+    """The waterfall's BTC sale for ``need`` [USD] at ``price`` [USD/BTC]: ``treasury`` [BTC] and ``cash`` [USD]
+    updated in place, the BTC ``sold`` and its ``proceeds`` [USD] written."""
     for p in range(need.shape[0]):
-        wanted = minimum(treasury[p], need[p] / price[p])
-        btc = minimum(wanted, treasury[p])
-        proceeds = btc * price[p]
-        left = cash[p] + proceeds
-        out[0, p], out[1, p], out[2, p], out[3, p] = btc, proceeds, treasury[p] - btc, left
-        out[4, p] = maximum(min_cash - left, 0.0) * (1.0 if alive[p] else 0.0)
+        btc = minimum(minimum(treasury[p], need[p] / price[p]), treasury[p])
+        sold[p], proceeds[p] = btc, btc * price[p]
+        treasury[p] = treasury[p] - btc
+        cash[p] = cash[p] + proceeds[p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _raise(need, share_price, opening_shares, nav_per_share, scalars, used, issued, shares, cash, equity, granted, net):
+    """The waterfall's ATM raise of ``need`` [USD] net (:func:`atm`'s operations; ``scalars[1:]`` its scalars):
+    the quarter's gross and shares issued, the shares, cash and equity updated in place, the shares ``granted``
+    and the ``net`` raised written."""
+    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars[1:9]
+    for p in range(need.shape[0]):
+        price = share_price[p]
+        room = minimum(maximum(cap - used[p], 0.0), maximum(dilution * opening_shares[p] - issued[p], 0.0) * price)
+        floor = maximum(to_nav * nav_per_share[p], min_price)
+        tradable = price >= min_traded
+        allowed = tradable and price >= floor * tolerance
+        gross = minimum(need[p] / kept if fee_below_one else 0.0, room) * (1.0 if allowed else 0.0)
+        g, n = gross / price if tradable else 0.0, gross * kept
+        granted[p], net[p] = g, n
+        used[p], issued[p], shares[p] = used[p] + gross, issued[p] + g, shares[p] + g
+        cash[p], equity[p] = cash[p] + n, equity[p] + n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares, nav_per_share,
+         shares, equity, tables, rows, out):
+    """The funding waterfall (``Ledger._fund``) of every path, booked: ``scalars`` the cash floor [USD], then
+    :func:`atm`'s scalars; ``sources`` the funding order (0 a BTC sale, 1 an ATM raise); the state: cash [USD],
+    treasury [BTC], the day's close [USD/BTC], the share price for issuance [USD/share], the quarter's ATM gross
+    [USD] and shares issued, its opening shares, the NAV per share [USD/share], the shares and equity [USD];
+    ``rows`` the line rows of ``btc_sold``, ``btc_sales_usd``, ``shares_issued`` and ``atm_proceeds_usd`` in
+    ``tables`` (a ``LineBook``'s). ``out`` rows: the new cash, treasury, ATM gross, ATM shares, shares and equity,
+    then each source's two amounts (the BTC sold and its proceeds, or the shares issued and the net raised),
+    then the need. Returns 0 if no path needs cash (nothing written: the numpy form moves nothing), else 1."""
+    min_cash, paths, m = scalars[0], cash.shape[0], sources.shape[0]
+    need = out[6 + 2 * m]
+    if _need(min_cash, cash, alive, need) == 0:
+        return 0
+    c, t, u, q, s, e = out[0], out[1], out[2], out[3], out[4], out[5]
+    for p in range(paths):  # (the state's rows; each source a pass over every path, in its own function: vector code)
+        c[p], t[p], u[p], q[p], s[p], e[p] = cash[p], treasury[p], used[p], issued[p], shares[p], equity[p]
+    for k in range(m):
+        if sources[k] == 0:  # (Ledger._fund's sale, then _sell_btc)
+            _sale(need, price, t, c, out[6 + 2 * k], out[7 + 2 * k])
+        else:  # (Ledger._atm, as atm below)
+            _raise(need, share_price, opening_shares, nav_per_share, scalars, u, q, s, c, e, out[6 + 2 * k],
+                   out[7 + 2 * k])
+        _need(min_cash, c, alive, need)
+    for k in range(m):  # (the bookings in the waterfall's order, a line booked twice as book() takes its second)
+        first = 0 if sources[k] == 0 else 2
+        _book(tables, rows[first], out[6 + 2 * k], out[6 + 2 * k], False)
+        _book(tables, rows[first + 1], out[7 + 2 * k], out[7 + 2 * k], False)
+    return 1

@@ -27,21 +27,39 @@ NUMPY_FUND_COST = 256
 SBC_WINDOW_DAYS = 30
 
 
-def sbc_grant(ring, alive, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float):
-    """``(expense [USD], shares)`` of the day's grant of ``usd_per_day`` at the trailing average of
-    ``ring`` (a :class:`~simulator.finance.books.Ring` of share prices), compiled; None: run the numpy
-    form (one path, whose ring numpy sums pairwise, not row by row; no price seen yet; or the kernel
-    not loaded)."""
+#: The lines the day's grant books (``Ledger._stock_compensation``), with and without the segments' split.
+SBC_LINES = {True: ("sbc_usd", "sbc_mining_usd", "sbc_hosting_usd", "sbc_hpc_usd", "shares_issued"),
+             False: ("sbc_usd", "sbc_mining_usd", "shares_issued")}
+
+
+_sbc_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float) -> bool:
+    """The day's grant of ``usd_per_day`` at the trailing average of the ledger's share prices, booked into its
+    lines and its shares issued, in one compiled pass (``close_kernel.sbc_book``), as
+    ``Ledger._stock_compensation`` does; False: run the numpy form (one path, whose ring numpy sums pairwise,
+    not row by row; no price seen yet; or the kernel not loaded)."""
+    L, ring = ledger, ledger.share_price_ring
     paths = ring.values.shape[1]
-    if paths < 2 or not ring.count:
-        return None
+    if paths < 2 or not ring.count or L.shares.shape != (paths,):
+        return False
     kernel = CLOSE_KERNEL.for_call(paths, NUMPY_SBC_COST)
     if kernel is None:
-        return None
+        return False
+    split = L._segment_shares is not None
+    mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
+    book = L.lines
+    rows = book.rows_of(SBC_LINES[split])
+    scalars = _sbc_scalars.get(L)
+    if scalars is None:  # (the run's constants, once a ledger; the days seen go in first)
+        scalars = _sbc_scalars[L] = np.array([0.0, usd_per_day, max_shares_per_day or 0.0,
+                                              float(max_shares_per_day is not None), min_price_usd], dtype=float)
+    scalars[0] = min(ring.count, SBC_WINDOW_DAYS)
     out = np.empty((2, paths))
-    kernel.sbc_grant(ring.values, min(ring.count, SBC_WINDOW_DAYS), alive, float(usd_per_day),
-                     float(max_shares_per_day or 0.0), max_shares_per_day is not None, float(min_price_usd), out)
-    return out[0], out[1]
+    kernel.sbc_book(ring.values, L.alive, scalars, mining, hosting, hpc, split, L.shares, book.tables, rows, out)
+    L.shares = out[1]
+    return True
 
 
 _atm_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -74,32 +92,43 @@ def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
     return net
 
 
-def fund(ledger, alive, price_for_issuance) -> bool:
-    """:meth:`~simulator.finance.ledger.Ledger._fund` with its cash need and BTC sale compiled (an ATM raise
-    through ``Ledger._atm``), the ledger's state reassigned and its lines booked as the numpy form does;
-    False: run the numpy form. The need is computed again only where a later source reads it: from the
-    same cash it is the same array (a source that moved nothing, or the last one's)."""
+_fund_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: The lines the waterfall books (``close_kernel.fund``'s rows).
+FUND_LINES = ("btc_sold", "btc_sales_usd", "shares_issued", "atm_proceeds_usd")
+
+
+def fund(ledger, alive, price_for_issuance, min_traded_price_usd: float) -> bool:
+    """:meth:`~simulator.finance.ledger.Ledger._fund` in one compiled pass (``close_kernel.fund``: the need, each
+    source in the funding order, the bookings), the ledger's state reassigned as the numpy form's sources
+    reassign it (``min_traded_price_usd``: the ledger's, constant for a run); False: run the numpy form."""
     L = ledger
-    if L.cash_usd.shape != (L.paths,) or np.shape(L.price_usd) != (L.paths,):
+    share_price = np.asarray(price_for_issuance, dtype=float)
+    if L.cash_usd.shape != (L.paths,) or np.shape(L.price_usd) != (L.paths,) or share_price.shape != (L.paths,):
         return False
     kernel = CLOSE_KERNEL.for_call(L.paths, NUMPY_FUND_COST)
     if kernel is None:
         return False
-    policy = L.cfg.treasury_policy
-    min_cash, sources = float(policy.min_cash_usd), policy.funding_order
-    need = np.empty(L.paths)
-    if not kernel.fund_need(min_cash, L.cash_usd, alive, need):
+    fixed = _fund_scalars.get(L)
+    if fixed is None:  # (the run's constants, once a ledger: the floor, atm's scalars, the sources that move)
+        policy, e = L.cfg.treasury_policy, L.cfg.equity
+        scalars = np.array([policy.min_cash_usd, e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100,
+                            e.atm_min_price_to_nav, e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd,
+                            float(e.atm_fee < 1)], dtype=float)
+        sources = np.array([0 if s == "sell_btc" else 1 for s in policy.funding_order
+                            if s == "sell_btc" or e.atm_enabled], dtype=np.int64)  # (an ATM off moves nothing)
+        fixed = _fund_scalars[L] = (scalars, sources, "sell_btc" in policy.funding_order,
+                                    e.atm_enabled and "atm" in policy.funding_order)
+    scalars, sources, sells, raises = fixed
+    book = L.lines
+    rows = book.rows_of(FUND_LINES)
+    out = np.empty((7 + 2 * len(sources), L.paths))
+    if not kernel.fund(scalars, sources, alive, L.cash_usd, L.treasury_btc, L.price_usd, share_price, L.atm_used_usd,
+                       L.atm_shares_issued, L.quarter_start_shares, L.nav_per_share_usd, L.shares, L.equity_usd,
+                       book.tables, rows, out):
         return True  # (nothing needed: each source would move 0)
-    for k, source in enumerate(sources):
-        if source == "sell_btc":
-            out = np.empty((5, L.paths))
-            kernel.sell_btc(min_cash, need, L.treasury_btc, L.price_usd, L.cash_usd, alive, out)
-            L._book("btc_sold", out[0])
-            L._book("btc_sales_usd", out[1])
-            L.treasury_btc, L.cash_usd, need = out[2], out[3], out[4]
-        elif L.cfg.equity.atm_enabled:
-            L._atm(need, price_for_issuance)
-            if k < len(sources) - 1:
-                need = np.empty(L.paths)
-                kernel.fund_need(min_cash, L.cash_usd, alive, need)
+    L.cash_usd = out[0]
+    if sells:
+        L.treasury_btc = out[1]
+    if raises:
+        L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[2], out[3], out[4], out[5]
     return True

@@ -10,7 +10,9 @@ The strike's faces are kept in a ``(1 + debt books, paths)`` table (:class:`Valu
 only when its book holds a new balance array (the books and the ledger never write a balance in place: every
 change assigns a new array, so the array a row was copied from, held here, tells whether it is current), and
 the BTC-backed books' pledged BTC the same way. Each book's years to maturity are asked every day (they run
-down with the day): one number for every path goes to the kernel as it is, an array into its row.
+down with the day): one number for every path goes to the kernel as it is, an array into its row; an amortising
+project loan's (per path, from its months left, which change only at a month end it pays) only when it holds a
+new ``months_left`` array.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from scipy.special import ndtr
 
 from simulator import units
 from simulator.finance import dilution, structural
-from simulator.finance.debt import ConvertibleBook
+from simulator.finance.debt import ConvertibleBook, ProjectDebtBook
 from simulator.lazy_kernel import LazyKernel
 
 CLOSE_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_value_kernel")
@@ -40,6 +42,10 @@ class ValueScratch:
         self.year_scalars = np.full(rows, np.nan)
         self.year_scalars[0] = structural.MIN_YEARS  # (the arrears: due at once)
         self.sources: list = [None] * rows  # the arrays each faces row was copied from
+        # a project loan's years are its months left once amortising (per path): asked again only when it holds a
+        # new months_left array (it assigns one each month end it pays, and whenever amortising starts)
+        self.project_years = [isinstance(b, ProjectDebtBook) for b in L.debt_books]
+        self.months_left: list = [None] * rows
         self.conv = np.array([(i, b.cfg.conversion_price_usd, b.cfg.capped_call_price_usd or 0.0,
                                float(b.cfg.capped_call_price_usd is not None))
                               for i, b in enumerate(L.debt_books, start=1) if isinstance(b, ConvertibleBook)],
@@ -73,6 +79,12 @@ class ValueScratch:
         for i, book in enumerate(L.debt_books, start=1):
             if book.balance_usd is not sources[i]:
                 faces[i], sources[i] = book.balance_usd, book.balance_usd
+            if self.project_years[i - 1] and book._amortising_any and "years_left" not in vars(book):
+                if book.months_left is self.months_left[i]:
+                    continue  # (the same months left: the same years, in their row)
+                self.months_left[i] = book.months_left
+            else:
+                self.months_left[i] = None
             years = book.years_left(day)
             if isinstance(years, float):
                 self.year_scalars[i] = years

@@ -68,7 +68,8 @@ class ContractValuer:
         self._all_signed_day = float(self.signed_day.max()) if n else 0.0
         self._terms = [(float(self.start_day[j]), float(self.build_days[j]), float(self.delay_days[j]),
                         float(self.building_capex_usd[j]), float(self.gpu_capex_usd[j])) for j in range(n)]
-        self._packed = None  # (packed_tables: the tables it was made of, the table, the limits)
+        self._packed = None  # (packed_tables: the tables' version it was made of, the table, the limits)
+        self._tables_version = 0  # (one more each time pv_parts extends a table: packed_tables' key)
 
     def observe(self, day: int, completed, lease_ended) -> None:
         """Record what the day revealed: completions (their day) and leases that ended."""
@@ -163,9 +164,9 @@ class ContractValuer:
         project ``j``'s revenue, power and fixed parts, each as long as :meth:`pv_parts` made it, the rest 0.0)
         and their limits ``(projects, 2)``: the first age each does not cover (:meth:`tables_of`) and its
         length; made again only when a table has grown."""
-        key = [self._tables.get(j, _NO_TABLES)[0] for j in range(len(self.projects))]
-        if self._packed is None or any(a is not b for a, b in zip(key, self._packed[0])):
+        if self._packed is None or self._packed[0] != self._tables_version:  # (a table grew, or none packed yet)
             n = len(self.projects)
+            key = [self._tables.get(j, _NO_TABLES)[0] for j in range(n)]
             longest = max([1] + [len(t) for t in key])
             table, limits = np.zeros((3 * n, longest)), np.zeros((n, 2), dtype=np.int64)
             for j in range(n):
@@ -173,7 +174,7 @@ class ContractValuer:
                 limits[j, 1] = len(tables[0])
                 for i, t in enumerate(tables):
                     table[3 * j + i, :len(t)] = t
-            self._packed = (key, table, limits)
+            self._packed = (self._tables_version, table, limits)
         return self._packed[1], self._packed[2]
 
     def pv_parts(self, j: int, max_age_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,6 +192,7 @@ class ContractValuer:
         ages = np.arange(have, min(max(max_age_days + 1, have + units.DAYS_PER_YEAR), life_days + 1), dtype=float)
         extra = self._pv_parts_at(j, ages / units.DAYS_PER_YEAR)
         self._tables[j] = tables = tuple(np.concatenate([t, e]) for t, e in zip(tables, extra))
+        self._tables_version += 1
         return tables
 
     def _pv_parts_at(self, j: int, age_years: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -459,8 +459,8 @@ class Ledger:
 
     def _fund(self, alive, price_for_issuance) -> None:
         """Top cash up to ``min_cash_usd`` from the sources in ``funding_order``."""
-        if close_steps.fund(self, alive, price_for_issuance):
-            return  # (its need and BTC sale compiled, the same numbers: close_kernel.py)
+        if close_steps.fund(self, alive, price_for_issuance, MIN_TRADED_PRICE_USD):
+            return  # (the waterfall and its bookings compiled, the same numbers: close_kernel.py)
         policy = self.cfg.treasury_policy
         need = np.maximum(policy.min_cash_usd - self.cash_usd, 0.0) * alive
         for source in policy.funding_order if need.any() else ():  # (nothing needed: each source would move 0)
@@ -673,11 +673,10 @@ class Ledger:
         if e.sbc_shares_per_year is not None:
             shares = np.full(self.paths, e.sbc_shares_per_year / units.DAYS_PER_YEAR) * self.alive
             expense = shares * share_price_usd
-        elif (grant := close_steps.sbc_grant(  # (one compiled pass, the same numbers: close_kernel.py)
-                self.share_price_ring, self.alive, c.sbc_usd_per_year / units.DAYS_PER_YEAR, None if
-                e.sbc_max_shares_per_year is None else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR,
-                MIN_TRADED_PRICE_USD)) is not None:
-            expense, shares = grant
+        elif close_steps.sbc_book(  # (granted and booked in one compiled pass, the same numbers: close_kernel.py)
+                self, c.sbc_usd_per_year / units.DAYS_PER_YEAR, None if e.sbc_max_shares_per_year is None
+                else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR, MIN_TRADED_PRICE_USD):
+            return
         else:
             seen = self.share_price_ring.count
             average = self.share_price_ring.total() / min(seen, 30) if seen else share_price_usd
