@@ -20,6 +20,12 @@ block's days in one call and draws each day's uniforms as the day starts (:func:
 at the day's position of the ``failures`` stream: :class:`simulator.fleet.FailureDraws`), into a row the day
 then reads from the cache; the numbers are the stream's, as a block drawn beforehand would hold them.
 
+A cohort whose counts lie in a narrow range with a small mean (bench's rows: thousands of units a few tens apart) is
+not walked draw by draw: each uniform is compared with bounds of the walk's CDF values over the range
+(:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there), and only the ~1 % of draws the bounds
+do not decide walk alone; the permanent share of 0–7 units failed picks its CDF values by selects
+(:func:`_lost_counts`). docs/decisions.md, "Session 33, life33".
+
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
 """
@@ -256,7 +262,7 @@ def _walk_one(u, n, f0, odds):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _bracket_counts(out, u, n, upper, lower, table, start, odds, flag):
+def _bracket_counts(out, u, n, upper, lower, table, start, odds):
     """The walk's counts of a row whose counts ``n`` lie in a range with CDF bounds ``upper``, ``lower``
     (:func:`_cdf_bounds`): ``a = #{k : upper[k] ≤ u}`` where ``#{k : lower[k] ≤ u}`` is ``a`` too and below
     :data:`BRACKET_ENTRIES`, else the walk alone (:func:`_walk_one`, ``f(0) = table[start + n]``).
@@ -269,10 +275,11 @@ def _bracket_counts(out, u, n, upper, lower, table, start, odds, flag):
     b0, b1, b2, b3, b4, b5, b6, b7 = lower[0], lower[1], lower[2], lower[3], lower[4], lower[5], lower[6], lower[7]
     for i in range(out.shape[0]):  # compares and sums: on SIMD lanes
         v = u[i]
-        out[i] = ((a0 <= v) + (a1 <= v) + (a2 <= v) + (a3 <= v) + (a4 <= v) + (a5 <= v) + (a6 <= v) + (a7 <= v))
-        flag[i] = ((b0 <= v) + (b1 <= v) + (b2 <= v) + (b3 <= v) + (b4 <= v) + (b5 <= v) + (b6 <= v) + (b7 <= v))
+        a = (a0 <= v) + (a1 <= v) + (a2 <= v) + (a3 <= v) + (a4 <= v) + (a5 <= v) + (a6 <= v) + (a7 <= v)
+        b = (b0 <= v) + (b1 <= v) + (b2 <= v) + (b3 <= v) + (b4 <= v) + (b5 <= v) + (b6 <= v) + (b7 <= v)
+        out[i] = a + 16 * ((a != b) | (b == BRACKET_ENTRIES))  # 16 and more: not decided (a ≤ 8)
     for i in range(out.shape[0]):  # (rare: predicted branches)
-        if out[i] != flag[i] or flag[i] == BRACKET_ENTRIES:
+        if out[i] >= 16.0:
             out[i] = _walk_one(u[i], n[i], table[start + np.int64(n[i])], odds)
 
 
@@ -359,7 +366,7 @@ def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scr
         if not _cdf_bounds(counts[0], counts[1], table, start, odds, pmf, cdf, scratch, bounds[0], bounds[1]):
             counts[0], counts[1] = 1, 0
     if small and odds >= 0 and counts[0] <= least <= most <= counts[1]:
-        _bracket_counts(out, u, n, bounds[0], bounds[1], table, start, odds, scratch)
+        _bracket_counts(out, u, n, bounds[0], bounds[1], table, start, odds)
         return True
     _look_up(n, table, start, pmf)
     _walk(out, u, n, pmf, odds, cdf, scratch, p, STEPS)

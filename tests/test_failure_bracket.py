@@ -61,7 +61,7 @@ def test_bracketed_counts_equal_the_walk_at_every_cdf_step(p, least, most):
     upper, lower = np.empty(K), np.empty(K)
     assert failure_kernel._cdf_bounds(least, most, table, 0, odds, *scratch, upper, lower)
     out = np.full(n.size, -1.0)
-    failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds, np.empty(n.size))
+    failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds)
     assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
     gap = (lower <= u[:, None]) & (u[:, None] < upper)
     assert gap.any() or p < 1e-100  # some uniforms were decided by the walk alone (p ≈ 0: every F is 1.0)
