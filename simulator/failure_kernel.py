@@ -20,6 +20,12 @@ block's days in one call and draws each day's uniforms as the day starts (:func:
 at the day's position of the ``failures`` stream: :class:`simulator.fleet.FailureDraws`), into a row the day
 then reads from the cache; the numbers are the stream's, as a block drawn beforehand would hold them.
 
+A cohort whose counts lie in a narrow range with a small mean (bench's rows: thousands of units a few tens apart) is
+not walked draw by draw: each uniform is compared with bounds of the walk's CDF values over the range
+(:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there), and only the ~1 % of draws the bounds
+do not decide walk alone; the permanent share of 0–7 units failed picks its CDF values by selects
+(:func:`_lost_counts`). docs/decisions.md, "Session 33, life33".
+
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
 """
@@ -41,6 +47,7 @@ STEPS = 4
 #: The same for the permanent share (Binomial(failed, fraction): 0 or 1 of a few units mostly).
 LOST_STEPS = 2
 _MEAN_AT_MOST = rng.BINOMIAL_WALK_MEAN_AT_MOST
+_INT_MAX = np.iinfo(np.int64).max
 
 _walk_on = njit(cache=True, nogil=True, inline="always")(rng.binomial_walk_on)
 
@@ -192,15 +199,135 @@ def _starts(n, p, table, start, size, pmf):
 @njit(cache=True, nogil=True)
 def _units_today(working, repairs_slot, new_working, n, p, size):
     """A cohort's units today, back from repair included: ``new_working = working + repairs_slot`` and its rounded
-    count ``n`` (the failures' trials), checked as :func:`_starts` checks them, in the same pass."""
+    count ``n`` (the failures' trials), checked as :func:`_starts` checks them, in the same pass; returns the status
+    and the least and greatest count (NaN counts are LARGE)."""
     large = short = 0
+    least, most = _INT_MAX, -_INT_MAX
     for i in range(n.shape[0]):  # counts, not branches: on SIMD lanes
         units = working[i] + repairs_slot[i]
         new_working[i] = units
         n[i] = count = np.rint(units)
         large += not count * p <= _MEAN_AT_MOST
         short += count >= size
-    return _status(large, short)
+        whole = np.int64(count)  # (integers: a float min/max keeps NaN's order, off SIMD lanes; on OK every count
+        least, most = min(least, whole), max(most, whole)  # is finite, the cast exact)
+    return _status(large, short), least, most
+
+
+#: CDF entries ``F(0) … F(7)`` the bracketed counts compare each uniform with (:func:`_bracket_counts`).
+BRACKET_ENTRIES = 8
+#: Greatest mean count ``n·p`` of a cohort's row counted by the bracket (beyond it, :func:`_walk`): at 3 a count
+#: reaches the 8 entries (and walks alone) for ~0.4 % of draws.
+BRACKET_MEAN_AT_MOST = 3.0
+#: Greatest spread of a row's mean counts ``(most − least)·p`` bracketed: the bounds' gaps, where a draw walks alone,
+#: grow with it (~1 % of draws at 0.02).
+BRACKET_SPREAD_AT_MOST = 0.05
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cdf_bounds(least, most, table, start, odds, f, cdf, e, upper, lower):
+    """``upper[k]``, ``lower[k]``: bounds of ``E_n(k)`` over the counts ``n = least … most``, for ``k <``
+    :data:`BRACKET_ENTRIES`, where ``E_n(k)`` is the walk's ``F(k)`` from ``f(0) = table[start + n]`` (its operations
+    in its order) where ``k < n``, else +inf (the walk stops there: ``j < n``): ``E_least(k)`` and ``E_most(k)``, once
+    every ``E_{n+1}(k) ≤ E_n(k)`` is checked (a CDF falls as the trials grow; no NaN). False where a check fails
+    (the bounds then say nothing). ``f``, ``cdf`` and ``e`` are scratch of at least ``most − least + 1``."""
+    rows = most - least + 1
+    bad = 0
+    for r in range(rows):  # the rows side by side, on SIMD lanes
+        f[r] = cdf[r] = table[start + least + r]
+    for k in range(BRACKET_ENTRIES):
+        j = np.float64(k - 1)
+        for r in range(rows):
+            x = np.float64(least + r)
+            if k > 0:
+                g = f[r] * (x - j)
+                g = g / (j + 1.0)
+                g = g * odds
+                f[r] = g
+                cdf[r] = cdf[r] + g
+            e[r] = cdf[r] if np.float64(k) < x else np.inf
+        bad += e[0] != e[0]
+        for r in range(rows - 1):
+            bad += not e[r + 1] <= e[r]
+        upper[k], lower[k] = e[0], e[rows - 1]
+    return bad == 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _walk_one(u, n, f0, odds):
+    """:func:`simulator.rng.binomial_walk` (a draw alone, from ``k = 0``)."""
+    if not (n > 0 and f0 <= u):
+        return 0.0
+    return _walk_on(u, n, f0, f0, 1.0, 0.0, odds)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bracket_counts(out, u, n, upper, lower, table, start, odds):
+    """The walk's counts of a row whose counts ``n`` lie in a range with CDF bounds ``upper``, ``lower``
+    (:func:`_cdf_bounds`): ``a = #{k : upper[k] ≤ u}`` where ``#{k : lower[k] ≤ u}`` is ``a`` too and below
+    :data:`BRACKET_ENTRIES`, else the walk alone (:func:`_walk_one`, ``f(0) = table[start + n]``).
+
+    Exact: ``lower[k] ≤ E_n(k) ≤ upper[k]``, so ``[upper[k] ≤ u] ≤ [E_n(k) ≤ u] ≤ [lower[k] ≤ u]`` for every ``k``,
+    and equal sums make every ``[E_n(k) ≤ u]`` known; ``E_n`` does not decrease in ``k`` (``F`` adds ``f ≥ 0``:
+    ``f(0) ≥ 0``, ``odds ≥ 0``, ``n − j > 0`` below ``n``; +inf from ``n`` on), so the ``k`` with ``E_n(k) ≤ u`` are
+    the first ``a``, the steps the walk takes: its count is ``a``."""
+    a0, a1, a2, a3, a4, a5, a6, a7 = upper[0], upper[1], upper[2], upper[3], upper[4], upper[5], upper[6], upper[7]
+    b0, b1, b2, b3, b4, b5, b6, b7 = lower[0], lower[1], lower[2], lower[3], lower[4], lower[5], lower[6], lower[7]
+    for i in range(out.shape[0]):  # compares and sums: on SIMD lanes
+        v = u[i]
+        a = (a0 <= v) + (a1 <= v) + (a2 <= v) + (a3 <= v) + (a4 <= v) + (a5 <= v) + (a6 <= v) + (a7 <= v)
+        b = (b0 <= v) + (b1 <= v) + (b2 <= v) + (b3 <= v) + (b4 <= v) + (b5 <= v) + (b6 <= v) + (b7 <= v)
+        out[i] = a + 16 * ((a != b) | (b == BRACKET_ENTRIES))  # 16 and more: not decided (a ≤ 8)
+    for i in range(out.shape[0]):  # (rare: predicted branches)
+        if out[i] >= 16.0:
+            out[i] = _walk_one(u[i], n[i], table[start + np.int64(n[i])], odds)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lost_rows(table, odds, rows):
+    """``rows[0, n]`` = ``E_n(0)``, ``rows[1, n]`` = ``E_n(1)`` (:func:`_cdf_bounds`) for ``n < 8`` of the permanent
+    share (``f(0) = table[n]``); False if one is NaN."""
+    nan = 0
+    for nn in range(8):
+        x = np.float64(nn)
+        f0 = table[nn]
+        g = f0 * (x - 0.0)
+        g = g / 1.0
+        g = g * odds
+        rows[0, nn] = f0 if 0.0 < x else np.inf
+        rows[1, nn] = f0 + g if 1.0 < x else np.inf
+        nan += (rows[0, nn] != rows[0, nn]) + (rows[1, nn] != rows[1, nn])
+    return nan == 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lost_counts(out, u, n, rows, table, odds, p, flag):
+    """The permanent share's counts of a row of units failed ``n`` (mostly 0 to 3) from ``rows`` (:func:`_lost_rows`):
+    ``a = [E_n(0) ≤ u] + [E_n(1) ≤ u]`` where ``n < 8`` and ``a < 2`` (the walk's count, as in
+    :func:`_bracket_counts`: ``E_n`` does not decrease), else the walk alone. ``E_n(k)`` is picked by comparing
+    ``n`` with 1 … 7 (selects on SIMD lanes, not a gather). Returns :func:`_starts`' status (nothing written but
+    ``out``'s and ``flag``'s scratch where not OK)."""
+    e01, e02, e03, e04, e05, e06, e07 = rows[0, 1], rows[0, 2], rows[0, 3], rows[0, 4], rows[0, 5], rows[0, 6], rows[0, 7]
+    e12, e13, e14, e15, e16, e17 = rows[1, 2], rows[1, 3], rows[1, 4], rows[1, 5], rows[1, 6], rows[1, 7]
+    large = short = alone = 0
+    size = table.shape[0]
+    for i in range(out.shape[0]):  # compares and selects: on SIMD lanes
+        m, v = n[i], u[i]
+        e0 = e01 if m == 1.0 else e02 if m == 2.0 else e03 if m == 3.0 else e04 if m == 4.0 else \
+            e05 if m == 5.0 else e06 if m == 6.0 else e07 if m == 7.0 else np.inf
+        e1 = e12 if m == 2.0 else e13 if m == 3.0 else e14 if m == 4.0 else e15 if m == 5.0 else \
+            e16 if m == 6.0 else e17 if m == 7.0 else np.inf
+        a = np.float64(e0 <= v) + np.float64(e1 <= v)
+        out[i] = a
+        flag[i] = g = np.float64((a == 2.0) | (m >= 8.0))
+        alone += np.int64(g)
+        large += not m * p <= _MEAN_AT_MOST
+        short += m >= size
+    status = _status(large, short)
+    for i in range(out.shape[0] if alone and status == OK else 0):
+        if flag[i] != 0.0:
+            out[i] = _walk_one(u[i], n[i], table[np.int64(n[i])], odds)
+    return status
 
 
 @njit(cache=True, nogil=True)
@@ -217,24 +344,66 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     are made (a LARGE or SHORT day leaves them half written, and the state as it was).
     """
     cohorts, paths = working.shape
+    bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
+    ranges[:, 0], ranges[:, 1] = 1, 0  # no bounds yet
+    return _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size,
+                     fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost,
+                     failed_per_path, bounds, ranges)
+
+
+@njit(cache=True, nogil=True)
+def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scratch, bounds, counts):
+    """A cohort's units failed ``out`` of its counts ``n`` (``least … most``) and uniforms ``u``: bracketed
+    (:func:`_bracket_counts`) where the mean is small and the counts' range narrow, with the CDF bounds of the
+    counts ``counts[0] … counts[1]`` in ``bounds`` (``(2, 8)``), made again (:func:`_cdf_bounds`, a few more counts
+    either side, below the table's ``size``) where today's counts leave them; else the walk (:func:`_walk`). Returns
+    True where bracketed."""
+    small = 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= BRACKET_SPREAD_AT_MOST
+    if small and odds >= 0 and not counts[0] <= least <= most <= counts[1]:
+        pad = 4 + (most - least) // 8
+        counts[0] = max(least - pad, 0)
+        counts[1] = min(most + pad, size - 1, counts[0] + n.shape[0] - 1)  # (in the table; rows ≤ the scratch's)
+        if not _cdf_bounds(counts[0], counts[1], table, start, odds, pmf, cdf, scratch, bounds[0], bounds[1]):
+            counts[0], counts[1] = 1, 0
+    if small and odds >= 0 and counts[0] <= least <= most <= counts[1]:
+        _bracket_counts(out, u, n, bounds[0], bounds[1], table, start, odds)
+        return True
+    _look_up(n, table, start, pmf)
+    _walk(out, u, n, pmf, odds, cdf, scratch, p, STEPS)
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size, fail_odds,
+              fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path, bounds,
+              ranges):
+    """:func:`fail_day` with each cohort's CDF bounds ``bounds[c]`` of the counts ``ranges[c, 0] … ranges[c, 1]``
+    (:func:`_failures`), kept from day to day (made as needed; ``ranges[c, 0] > ranges[c, 1]``: none yet)."""
+    cohorts, paths = working.shape
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
+    rows = np.empty((2, 8))
+    lost_rows = lost_p < 1 and lost_odds >= 0 and lost_table.shape[0] >= 8 and _lost_rows(lost_table, lost_odds, rows)
     failed_per_path[:] = 0.0
     for c in range(cohorts):
-        status = _units_today(working[c], repairs_slot[c], new_working[c], n, fail_p[c], fail_size[c])
+        status, least, most = _units_today(working[c], repairs_slot[c], new_working[c], n, fail_p[c], fail_size[c])
         if status != OK:
             return status
-        _look_up(n, fail_table, fail_start[c], pmf)
         if fail_p[c] >= 1:
             failed[c] = n
+            small = False
         else:
-            _walk(failed[c], u_fail[c], n, pmf, fail_odds[c], cdf, walking, fail_p[c], STEPS)
-        status = _starts(failed[c], lost_p, lost_table, 0, lost_table.shape[0], pmf)
+            small = _failures(failed[c], u_fail[c], n, least, most, fail_table, fail_start[c], fail_size[c],
+                              fail_odds[c], fail_p[c], pmf, cdf, walking, bounds[c], ranges[c])
+        if lost_p >= 1 or not (small and lost_rows):
+            status = _starts(failed[c], lost_p, lost_table, 0, lost_table.shape[0], pmf)
+            if status == OK and lost_p >= 1:
+                lost[c] = failed[c]
+            elif status == OK:
+                _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
+        else:
+            status = _lost_counts(lost[c], u_permanent[c], failed[c], rows, lost_table, lost_odds, lost_p, walking)
         if status != OK:
             return status
-        if lost_p >= 1:
-            lost[c] = failed[c]
-        else:
-            _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
         for i in range(paths):  # the cohort's changes while its rows are in the cache; the repairs' kept back
             new_working[c, i] -= failed[c, i]
             new_installed[c, i] = installed[c, i] - lost[c, i]
@@ -265,13 +434,15 @@ def fail_days(working, installed, repairs, head, start, counter_paths, key0, key
     """
     days, ring, cohorts = failed_per_path.shape[0], repairs.shape[0], working.shape[0]
     draws = u.reshape((2 * cohorts, u.shape[-1]))
+    bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
+    ranges[:, 0], ranges[:, 1] = 1, 0  # the CDF bounds, made on the first day that uses them (:func:`_failures`)
     for j in range(days):
         philox_kernel.fill(draws, start + 2 * cohorts * j, counter_paths, key0, key1, seed_high, philox.UNIFORM,
                            np.uint64(0))
         units, units_installed = (working, installed) if j == 0 else (new_working[j - 1], new_installed[j - 1])
-        status = fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], fail_table, fail_start,
-                          fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[j],
-                          new_installed[j], failed, lost[j], failed_per_path[j])
+        status = _fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], fail_table, fail_start,
+                           fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[j],
+                           new_installed[j], failed, lost[j], failed_per_path[j], bounds, ranges)
         if status != OK:
             return j, status
     return days, OK

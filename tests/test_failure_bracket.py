@@ -1,0 +1,157 @@
+"""The failure kernel's bracketed counts (simulator.failure_kernel, session 33) against the walk: equal counts, exactly.
+
+A cohort's row of counts ``n`` lies in a narrow range (the paths' units differ by a few tens in thousands), so each
+uniform is compared with bounds of the CDF over that range (:func:`failure_kernel._cdf_bounds`) and walks alone only
+where the bounds do not decide (:func:`failure_kernel._bracket_counts`); the permanent share's few units failed pick
+their CDF entries by selects (:func:`failure_kernel._lost_counts`). Every uniform that decides a count by its last bit
+(each CDF value of each count in the range, and its neighbours) gives :func:`simulator.rng.binomial_inverse_cdf`'s count.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from simulator import failure_kernel, fleet
+from simulator.hardware import daily_failure_probability
+from simulator.rng import PathStreams, binomial_inverse_cdf
+
+K = failure_kernel.BRACKET_ENTRIES
+
+
+def _walk_cdf(n: float, f0: float, odds: float, entries: int) -> list[float]:
+    """The walk's ``F(0) … F(entries − 1)`` of count ``n`` (simulator.rng.binomial_walk_on's operations, in its order)."""
+    f = c = f0
+    out = [c]
+    for j in range(entries - 1):
+        f *= n - j
+        f /= j + 1
+        f *= odds
+        c += f
+        out.append(c)
+    return out[:max(int(n), 0)]
+
+
+def _table(p: float, size: int) -> np.ndarray:
+    """``f(0)`` of counts 0 … size − 1, as :meth:`fleet.FailureModel._grow` makes it (numpy's ``exp``)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.exp(np.arange(size, dtype=float) * np.log1p(-np.minimum(p, 1.0)))
+
+
+def _deciding_uniforms(counts, table, odds, entries, rng) -> np.ndarray:
+    """Every count's CDF values, their neighbours either side, 0, the streams' largest and a few random uniforms."""
+    values = np.array([v for n in counts for v in _walk_cdf(float(n), table[n], odds, entries)])
+    values = values[values < 1.0]
+    return np.concatenate([values, np.nextafter(values, 0.0), np.nextafter(values, 1.0), [0.0, 1 - 2**-53],
+                           rng.random(200)])
+
+
+@pytest.mark.parametrize("p, least, most", [(1.4052e-4, 9000, 9060), (2.8862e-4, 7900, 7990), (1e-3, 2950, 3000),
+                                            (0.0, 100, 130), (1e-300, 50, 52), (0.2, 0, 9), (0.05, 3, 40)])
+def test_bracketed_counts_equal_the_walk_at_every_cdf_step(p, least, most):
+    """Each count of the range with each uniform deciding some count of it: the bracket's count is the walk's (those
+    in a bound's gap walk alone: without that, the uniforms at a middle count's CDF values would be counted wrong)."""
+    rng = np.random.default_rng(least)
+    table, odds = _table(p, most + 1), p / (1 - p)
+    u0 = _deciding_uniforms(range(least, most + 1), table, odds, K + 2, rng)
+    u = np.tile(u0, most - least + 1)
+    n = np.repeat(np.arange(least, most + 1, dtype=float), u0.size)
+    scratch = [np.empty(n.size) for _ in range(3)]
+    upper, lower = np.empty(K), np.empty(K)
+    assert failure_kernel._cdf_bounds(least, most, table, 0, odds, *scratch, upper, lower)
+    out = np.full(n.size, -1.0)
+    failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds)
+    assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+    gap = (lower <= u[:, None]) & (u[:, None] < upper)
+    assert gap.any() or p < 1e-100  # some uniforms were decided by the walk alone (p ≈ 0: every F is 1.0)
+
+
+def test_bounds_that_do_not_hold_are_refused_and_the_row_walks():
+    """A table whose CDF rises with the count (not a binomial's: the order the bounds rest on fails) or holds a NaN:
+    :func:`failure_kernel._cdf_bounds` says so, and :func:`failure_kernel._failures` walks the row instead, giving the
+    walk's counts of that table."""
+    n, odds = np.arange(100, 140, dtype=float), 1e-4 / (1 - 1e-4)
+    u = np.random.default_rng(3).random(n.size)
+    rising, holed = np.linspace(0.1, 0.9, 150), _table(1e-4, 150)
+    holed[120] = np.nan
+    for table in (rising, holed):
+        scratch = [np.empty(n.size) for _ in range(3)]
+        assert not failure_kernel._cdf_bounds(100, 139, table, 0, odds, *scratch, np.empty(K), np.empty(K))
+        counts, out = np.array([1, 0]), np.full(n.size, -1.0)
+        bracketed = failure_kernel._failures(out, u, n, 100, 139, table, 0, 150, odds, 1e-4, *scratch,
+                                             np.empty((2, K)), counts)
+        assert not bracketed and counts[0] > counts[1]
+        expected = [failure_kernel._walk_one(u[i], n[i], table[int(n[i])], odds) for i in range(n.size)]
+        assert np.array_equal(out, expected, equal_nan=True)
+
+
+def test_bounds_are_kept_while_the_counts_stay_inside_them():
+    """:func:`failure_kernel._failures` makes a cohort's bounds over its counts and a few more, keeps them while the
+    day's counts stay inside (the same counts as fresh bounds would give), and makes them again when they leave."""
+    p = 1.4e-4
+    table, odds = _table(p, 20000), p / (1 - p)
+    rng = np.random.default_rng(8)
+    bounds, counts = np.empty((2, K)), np.array([1, 0])
+    scratch = [np.empty(500) for _ in range(3)]
+    for day, centre in enumerate((9000, 9003, 8998, 9200)):
+        n = np.rint(centre + rng.uniform(-20, 20, 500))
+        u = rng.random(500)
+        before = counts.copy()
+        out = np.empty(500)
+        assert failure_kernel._failures(out, u, n, int(n.min()), int(n.max()), table, 0, 20000, odds, p, *scratch,
+                                        bounds, counts)
+        assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+        assert counts[0] <= n.min() and n.max() <= counts[1]
+        assert (counts == before).all() == (day in (1, 2))  # kept on days 1 and 2, made again on day 3
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.0, 1e-300, 0.9])
+def test_permanent_share_counts_equal_the_walk(p):
+    """Units failed 0 … 12 (8 and more walk alone, as do counts reaching 2) with the uniforms deciding each count: the
+    walk's counts; a count past the table is SHORT, as :func:`failure_kernel._starts` says."""
+    table, odds = _table(p, 40), p / (1 - p)
+    rows = np.empty((2, 8))
+    assert failure_kernel._lost_rows(table, odds, rows)
+    u0 = _deciding_uniforms(range(13), table, odds, 4, np.random.default_rng(1))
+    u, n = np.tile(u0, 13), np.repeat(np.arange(13, dtype=float), u0.size)
+    out = np.full(n.size, -1.0)
+    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size)) == failure_kernel.OK
+    assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+    n[5] = 40.0
+    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size)) == failure_kernel.SHORT
+
+
+@pytest.mark.parametrize("permanent_fraction", [0.1, 0.0, 1.0, 0.6])
+def test_bench_shaped_blocks_equal_fail_day(monkeypatch, permanent_fraction):
+    """The bench's rows (thousands of units a cohort, a few tens apart from path to path; 5 %, 10 % and 30 % a year:
+    means of ~1, ~2.5 and ~9, the last walked), 30-day compiled blocks (the bounds kept from day to day) and single
+    days: every day's units equal :func:`fleet.fail_day`'s on the stream's uniforms, and the rows are bracketed."""
+    monkeypatch.setattr(fleet.FAILURE_KERNEL, "for_call", lambda *a, **k: failure_kernel)
+    rng = np.random.default_rng(33)
+    cohorts, paths = 6, 300
+    q = daily_failure_probability(np.array([0.05, 0.10, 0.30, 0.05, 0.05, 0.10]))
+    installed = np.rint(rng.integers(7000, 10000, cohorts)[:, None] + rng.uniform(-15, 15, (cohorts, paths)))
+    repairs = np.floor(rng.random((14, cohorts, paths)) * 1.3)
+    state = fleet.FailureState(installed - repairs.sum(axis=0), installed, repairs, 3)
+    n = np.rint(state.working[0] + repairs[3, 0])
+    assert failure_kernel._failures(np.empty(paths), rng.random(paths), n, int(n.min()), int(n.max()),
+                                    *_row_args(q[0], paths))  # the first cohort's row is bracketed
+    reference, model = copy.deepcopy(state), fleet.FailureModel(q, permanent_fraction)
+    streams = PathStreams(19, "failures", np.arange(paths))
+    for n_days in (30, 30, 1):
+        draws = fleet.FailureDraws(streams, n_days, cohorts)
+        state, working, installed_units, failed, lost = fleet.fail_block(model, state, draws, 0, n_days)
+        uniforms = streams.uniform_at(draws.start, (n_days, 2, cohorts))
+        for j in range(n_days):
+            reference, failed_j, lost_j = fleet.fail_day(reference, uniforms[j], q, permanent_fraction)
+            for x, y in ((working[j], reference.working), (installed_units[j], reference.installed),
+                         (failed[j], failed_j), (lost[j], lost_j)):
+                assert np.array_equal(x, y)
+        assert np.array_equal(state.repairs, reference.repairs) and state.head == reference.head
+
+
+def _row_args(p: float, paths: int) -> tuple:
+    """:func:`failure_kernel._failures`' arguments after the counts' range, for a table of 20,000 counts."""
+    return (_table(p, 20000), 0, 20000, p / (1 - p), p, *(np.empty(paths) for _ in range(3)), np.empty((2, K)),
+            np.array([1, 0]))
