@@ -176,7 +176,7 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
     days, n_all, paths = working.shape
     n = efficiency_jth.shape[0]
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
-    threshold, k = np.empty(paths), np.empty(paths, dtype=np.int64)
+    threshold, k, drawn = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
     for d in range(days):
         _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
         if k_fixed < 0:
@@ -184,13 +184,17 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
         else:
             for p in range(paths):
                 k[p] = k_fixed
-        for p in range(paths):
+        running, energy = out[0, d], out[1, d]
+        for p in range(paths):  # the gathers apart: the energy's loops below run on SIMD lanes
             kc = np.uint64(k[p])
-            drawn, x = cum_mw[kc, p] * facility, price[0, p]
-            energy = drawn + 0.0  # numpy's sum starts from +0.0 (a sum of −0.0s is +0.0)
-            for _ in range(1, hours):
-                energy += drawn
-            cut = (cum_mw[n, p] * facility - drawn) * hours
-            out[0, d, p], out[1, d, p] = cum_ths[kc, p], energy
-            out[2, d, p], out[3, d, p] = energy * x + energy * tax_usd_per_mwh, 0.0
+            drawn[p], running[p] = cum_mw[kc, p] * facility, cum_ths[kc, p]
+        for p in range(paths):
+            energy[p] = drawn[p] + 0.0  # numpy's sum starts from +0.0 (a sum of −0.0s is +0.0)
+        for _ in range(1, hours):  # the hours' additions one by one, all paths at a time (the same order per path)
+            for p in range(paths):
+                energy[p] += drawn[p]
+        for p in range(paths):
+            x, e = price[0, p], energy[p]
+            cut = (cum_mw[n, p] * facility - drawn[p]) * hours
+            out[2, d, p], out[3, d, p] = e * x + e * tax_usd_per_mwh, 0.0
             out[4, d, p], out[5, d, p], out[6, d, p] = 0.0 if cut < 0.0 else cut, 0.0, x + 0.0

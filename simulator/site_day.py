@@ -20,6 +20,8 @@ sequences them:
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from simulator import grid_programmes, site as site_model, units
@@ -52,6 +54,18 @@ def _derate_groups(derate_by_month: dict) -> np.ndarray:
     return group
 
 
+def _capacity_of_days(site, days: list) -> np.ndarray:
+    """:func:`simulator.config.checks.capacity_mw` of each of ``days`` (ascending dates) [MW]: the function itself
+    on the first day of each run of days with the same expansions energised, its value copied over the run (an
+    expansion's ``date ≤ day`` turns true at the first day on or after its date and stays true: at most one run
+    per expansion and one call each instead of one a day)."""
+    starts = sorted({0, *(bisect.bisect_left(days, e.date) for e in site.expansions)} - {len(days)})
+    out = np.empty(len(days))
+    for lo, hi in zip(starts, starts[1:] + [len(days)]):
+        out[lo:hi] = capacity_mw(site, days[lo])
+    return out
+
+
 def plan_site(scenario, index: int, cohorts: Cohorts, dates) -> SitePlan:
     """The :class:`SitePlan` of ``scenario.sites[index]`` over the horizon's ``dates``."""
     site, c = scenario.sites[index], cohorts
@@ -68,9 +82,9 @@ def plan_site(scenario, index: int, cohorts: Cohorts, dates) -> SitePlan:
     derate = {m: _derate(site, c, mine, m) for m in range(1, 13)}
     return SitePlan(index=index, site=site, mine=mine, spec=spec, mw_per_unit=mw_per_unit,
                     prices=market_registry.power_model(scenario, site),
-                    derate_by_month=derate, expiry_day=expiry_day, months=np.array([d.month for d in days]),
-                    derate_group=_derate_groups(derate),
-                    capacity_mw=np.array([capacity_mw(site, date) for date in days]),
+                    derate_by_month=derate, expiry_day=expiry_day,
+                    months=np.asarray(dates.month, dtype=np.int64), derate_group=_derate_groups(derate),
+                    capacity_mw=_capacity_of_days(site, days),
                     expansion_capex_usd=site_model.expansion_capex_usd_per_day(site.expansions, scenario.start,
                                                                                len(dates)),
                     pool_fee=scenario.pool.fee, policies=scenario.policies, dates=days, is_ppa=is_ppa,

@@ -588,3 +588,28 @@ def test_box_muller_cosine_in_place_is_box_mullers_cosine():
     got = _box_muller_cosine(u[:, 0], u[:, 1])
     assert got.tobytes() == expected.tobytes()
     assert np.isfinite(got).all() and abs(got.mean()) < 0.02 and abs(got.std() - 1) < 0.02
+
+
+def test_hour_terms_shape_and_probabilities_are_the_models_days():
+    """``IndexPowerModel.hour_terms``' shape, spike and negative rows (month-major tables indexed by the months) are
+    ``shape_of_days`` and ``probabilities_of_days`` bit for bit, C-ordered floats, over blocks crossing months and a
+    year, with hourly × monthly profiles (the rows differ by month and hour)."""
+    import numpy as np
+
+    from simulator.market.power import IndexPowerModel
+    from simulator.rng import PathStreams
+
+    rng = np.random.default_rng(7)
+    model = IndexPowerModel(50.0, "2026-11-17", spike_probability=0.02, negative_probability=0.03,
+                            spike_profile=rng.uniform(0.0, 2.0, (24, 12)), negative_profile=rng.uniform(0.0, 3.0, 24),
+                            shape=rng.uniform(0.5, 1.5, (24, 12)))
+    streams = PathStreams(3, "power:0", np.arange(4))
+    state, rows = model.start(streams), set()
+    for day0, n in ((0, 30), (30, 30), (60, 7), (67, 23)):
+        terms, state = model.hour_terms(state, day0, n, streams)
+        spike, negative = model.probabilities_of_days(day0, n)
+        for got, want in zip(terms[1:4], (model.shape_of_days(day0, n), spike, negative)):
+            assert got.flags.c_contiguous and got.dtype == np.float64 and got.shape == (n, 24)
+            assert np.array_equal(got.view(np.int64), np.ascontiguousarray(want).view(np.int64))
+        rows |= {tuple(row) for row in terms[2]}
+    assert len(rows) == 4  # November to February: each month its own spike probabilities

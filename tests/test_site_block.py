@@ -457,3 +457,38 @@ def test_a_blocks_flows_share_no_array(values, monkeypatch):
     for i, a in enumerate(arrays):
         for b in arrays[i + 1:]:
             assert not np.shares_memory(a, b)
+
+
+def test_capacity_of_days_is_capacity_mw_day_by_day():
+    """``site_day._capacity_of_days`` (one ``capacity_mw`` call per run of days with the same expansions energised)
+    against ``capacity_mw`` called on every day: expansions unsorted, before the start, on the first day, on the
+    same date twice, inside and after the horizon, none; the capacity's own sign (−0.0 + 0 is +0.0) kept."""
+    import datetime
+    from types import SimpleNamespace
+
+    from simulator.config.checks import capacity_mw
+    from simulator.site_day import _capacity_of_days
+
+    days = list(pd.date_range("2026-03-01", periods=400, freq="D").date)
+    on = [datetime.date(2026, 7, 4), datetime.date(2025, 1, 1), datetime.date(2026, 3, 1), datetime.date(2026, 7, 4),
+          datetime.date(2026, 3, 2), datetime.date(2027, 4, 4), datetime.date(2030, 1, 1)]
+    mws = [0.1, 20.0, 1e-17, 0.2, 3.3, 7.0, 5.0]
+    for capacity in (100.0, -0.0, 0.3):
+        for k in range(len(on) + 1):
+            site = SimpleNamespace(capacity_mw=capacity,
+                                   expansions=[SimpleNamespace(date=d, mw=m) for d, m in zip(on[:k], mws[:k])])
+            want = np.array([capacity_mw(site, d) for d in days])
+            got = _capacity_of_days(site, days)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert_array_equal(got.view(np.int64), want.view(np.int64))
+    assert _capacity_of_days(SimpleNamespace(capacity_mw=1.0, expansions=[]), []).shape == (0,)
+
+
+def test_a_plans_months_are_its_days_months():
+    """``SitePlan.months`` (the dates' months as one array) are each day's ``date.month``, as int64."""
+    s = scenario({"power": {"contract": "fixed", "price_usd_per_mwh": 70.0}}, {}, 400, None)
+    cohorts = build_cohorts(s, library_for(s))
+    dates = pd.date_range(s.start, periods=400, freq="D")
+    months = plan_site(s, 0, cohorts, dates).months
+    assert months.dtype == np.int64
+    assert_array_equal(months, np.array([d.month for d in dates.date]))

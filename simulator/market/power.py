@@ -543,6 +543,13 @@ class IndexPowerModel:
         days = np.datetime64(self.start_date, "D") + np.arange(day0, day0 + n_days)
         return days.astype("datetime64[M]").astype(np.int64) % MONTHS_PER_YEAR
 
+    @functools.cached_property
+    def _day_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The shape, spike and negative tables month-major, ``(12, 24)`` C-ordered each (made once: the model is
+        frozen): row ``m`` is month ``m``'s hours, so ``table[months]`` is :meth:`shape_of_days`' or
+        :meth:`probabilities_of_days`' ``(n_days, 24)`` array, the same numbers, already C-ordered."""
+        return tuple(np.ascontiguousarray(t.T) for t in (self._shape_table, self.spike_table, self.negative_table))
+
     def shape_of_days(self, day0: int, n_days: int) -> np.ndarray:
         """The shape of each hour of days ``day0 … day0 + n_days − 1``, ``(n_days, 24)``."""
         return self._shape_table[:, self.months(day0, n_days)].T
@@ -626,10 +633,10 @@ class IndexPowerModel:
         draws the hours' own from the position, where a probability above 0 can use them."""
         kernel = PRICE_KERNEL.for_call(n_days * HOURS_PER_DAY * streams.paths, _NUMPY_BLOCK_COST)
         _, base, after, start = self._daily(state, day0, n_days, streams, common, kernel, all_draws=False)
-        return (base, *(np.ascontiguousarray(x, dtype=float)
-                        for x in (self.shape_of_days(day0, n_days), *self.probabilities_of_days(day0, n_days))),
-                *streams.philox_key, start, DRAWS_PER_DAY, _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh,
-                self.negative_usd_per_mwh, self.floor_usd_per_mwh, self.cap_usd_per_mwh), after
+        months = self.months(day0, n_days)  # shape_of_days' and probabilities_of_days' rows, the months found once
+        return (base, *(table[months] for table in self._day_tables), *streams.philox_key, start, DRAWS_PER_DAY,
+                _SPIKES.start, _NEGATIVES.start, self.spike_usd_per_mwh, self.negative_usd_per_mwh,
+                self.floor_usd_per_mwh, self.cap_usd_per_mwh), after
 
     @staticmethod
     def hour_terms_of_days(terms: tuple, i: int, n: int) -> tuple:
