@@ -43,18 +43,10 @@ from simulator import units
 DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
 
 
-def occupied_share(day, completion_day, ramp_days):
-    """Integral of linear-ramp occupancy over ``[day, day + 1)`` (0 before completion)."""
-    if np.ndim(ramp_days) == 0:  # one project's ramp: the same floats without selecting between arrays
-        return _integral(day + 1 - completion_day, float(ramp_days)) - _integral(day - completion_day, float(ramp_days))
-
-    def integral(x):
-        x = np.maximum(x, 0.0)
-        ramp = np.asarray(ramp_days, dtype=float)
-        safe = np.where(ramp > 0, ramp, 1.0)
-        inside = np.where(ramp > 0, np.minimum(x, ramp) ** 2 / (2 * safe), 0.0)
-        return inside + np.maximum(x - ramp, 0.0)
-    return integral(day + 1 - completion_day) - integral(day - completion_day)
+def occupied_share(day, completion_day, ramp_days: float):
+    """Integral of linear-ramp occupancy over ``[day, day + 1)`` (0 before completion) for one project's ramp of
+    ``ramp_days`` days: ``F(day + 1 − c) − F(day − c)`` with ``F(x) = min(x⁺, r)² / 2r + (x − r)⁺``."""
+    return _integral(day + 1 - completion_day, float(ramp_days)) - _integral(day - completion_day, float(ramp_days))
 
 
 def _integral(x: np.ndarray, ramp: float) -> np.ndarray:
@@ -166,11 +158,13 @@ class HpcPortfolio:
 
     def block(self, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on days ``first … first + n − 1`` (arrays ``(n, projects, paths)``), from each site's
-        price of each day ``(n, sites, paths)``: :meth:`_day`'s arithmetic, each day a row ``(n, 1)`` broadcast
-        against the per-path draws ``(paths,)`` instead of days as columns, the same floats (elementwise
-        operations; the two powers take contiguous ``(n, paths)`` operands, as the columns were). Each field is
-        stored ``(projects, n, paths)`` and handed on as its ``(n, projects, paths)`` view, the strides
-        :func:`simulator.columns.from_columns` gave (the sums over projects add whole rows in order)."""
+        price of each day ``(n, sites, paths)``: each day a row ``(n, 1)`` broadcast against the per-path draws
+        ``(paths,)``. A project with no flows on a day (building, or ended, on every path, and completing on
+        none) has its flows +0.0 that day, as in a block of that day alone, so that where blocks are cut never
+        changes a byte (a negative power price times a zero share would be −0.0). Each field is stored
+        ``(projects, n, paths)`` and handed on as its ``(n, projects, paths)`` view, the strides
+        :func:`simulator.columns.from_columns` gives (the sums over projects add whole rows in order);
+        tests/test_hpc_block.py holds it to the one-day arithmetic of session 32 byte for byte."""
         P, paths = len(self), power_price_usd_per_mwh.shape[-1]
         day = np.arange(first, first + n)[:, None]  # (n, 1), int64 as the columns' days
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.empty((P, n, paths))
@@ -209,6 +203,10 @@ class HpcPortfolio:
             net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
             left[j] = np.where(running, np.minimum(end - day, self.life_years[j] * units.DAYS_PER_YEAR)
                                / units.DAYS_PER_YEAR, 0.0)
+            idle = ~(running.any(axis=1) | (c == day).any(axis=1))  # (n,): the days a block of one would skip
+            if idle.any():
+                for x in (revenue, power, opex, gpu, net, left, prepaid):
+                    x[j][idle] = 0.0
         completion, end = self.completion_day[:, None], self.end_day[:, None]
         ended = (day == np.ceil(end)) & (end > completion)
         return HpcDay(*(x.transpose(1, 0, 2) for x in (revenue, power, opex, building, gpu, day >= completion, prepaid,
@@ -235,48 +233,6 @@ class HpcPortfolio:
         years = np.maximum(offsets, 0.0) / units.DAYS_PER_YEAR
         escalation = ((1 + r.escalator_annual) ** np.floor(years)).take(at) if r.kind == "colocation" else None
         return occupied_share(offsets, 0.0, ramp).take(at), years.take(at), escalation
-
-    def _day(self, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray, end_day: np.ndarray,
-             lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
-        """All projects on ``day`` ``(cols,)`` (one day per column) with the per-path draws given
-        ``(projects, cols)``: the one-day reference form of :meth:`block` (tests/test_hpc_block.py holds the two
-        to the same bytes)."""
-        n, paths = len(self), power_price_usd_per_mwh.shape[1]
-        revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
-                                                                                        for _ in range(10))
-        building += self.build_capex_usd(day)
-        for j, p in enumerate(self.projects):
-            c, r = completion_day[j], p.revenue
-            running = (day >= c) & (day < end_day[j])
-            price = power_price_usd_per_mwh[self.site_index[j]]
-            site_price[j] = price
-            factor[j] = lease_factor[j] if r.kind == "colocation" else 1.0
-            if not running.any() and not (c == day).any():  # building, or ended, on every path: no flows
-                continue
-            share = occupied_share(day, c, self.ramp_days[j]) * running
-            years = np.maximum(day - c, 0.0) / units.DAYS_PER_YEAR
-            facility_mwh_per_day = self.reserved_mw[j] * units.HOURS_PER_DAY
-            opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
-            if r.kind == "colocation":
-                rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
-                        / units.DAYS_PER_YEAR * lease_factor[j] * (1 + r.escalator_annual) ** np.floor(years))
-                company_power = 0.0 if r.tenant_pays_power else facility_mwh_per_day * price
-                prepaid[j] = np.where(day == c, rate * r.prepayment_months * DAYS_PER_MONTH, 0.0)
-            else:
-                gpus = r.gpus_per_mw * p.it_mw
-                rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * lease_factor[j]
-                        * (1 - decline[j]) ** years)
-                company_power = facility_mwh_per_day * price
-                gpu[j] = np.where(day == c, gpus * r.capex_usd_per_gpu * (1 - p.tenant_funded_fraction), 0.0)
-            revenue[j] = rate * share
-            power[j] = company_power * share
-            opex[j] = opex_per_day * running
-            net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
-            left[j] = np.where(running, np.minimum(end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
-                               / units.DAYS_PER_YEAR, 0.0)
-        ended = (day == np.ceil(end_day)) & (end_day > completion_day)
-        return HpcDay(revenue, power, opex, building, gpu, day >= completion_day, prepaid, ended, net, left, factor,
-                      site_price)
 
     def reserved_mw_at(self, site_index: int, days: np.ndarray) -> np.ndarray:
         """Facility MW the projects at site ``site_index`` reserve on each of ``days`` ``(n,)``."""

@@ -1,6 +1,6 @@
 """The HPC projects' block (:meth:`simulator.hpc.HpcPortfolio.block`) against its one-day reference form
-(:meth:`~simulator.hpc.HpcPortfolio._day` on the block's days as columns, session 32's block): the same bytes, field by field, day by day, and the
-fields' memory layout that the sums over projects depend on."""
+(session 32's ``HpcPortfolio._day``, frozen here, a day at a time): the same bytes, field by field, day by day, and
+the fields' memory layout that the sums over projects depend on."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,9 +9,10 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from simulator.columns import as_columns, fields_from_columns, from_columns
+from simulator.columns import from_columns
 from simulator.config.schema.hpc import HpcProject
-from simulator.hpc import HpcDay, HpcPortfolio
+from simulator import units
+from simulator.hpc import DAYS_PER_MONTH, HpcDay, HpcPortfolio, occupied_share
 from simulator.rng import PathStreams
 
 START = dt.date(2026, 1, 1)
@@ -42,12 +43,58 @@ def _projects(delay_months: float) -> list[HpcProject]:
             for j, spec in enumerate(specs)]
 
 
+def _day(self: HpcPortfolio, day, power_price_usd_per_mwh: np.ndarray, completion_day: np.ndarray,
+         end_day: np.ndarray, lease_factor: np.ndarray, decline: np.ndarray) -> HpcDay:
+    """All projects on ``day`` ``(cols,)`` (one day per column) with the per-path draws given
+    ``(projects, cols)``: ``HpcPortfolio._day`` of session 32, frozen here as the reference of
+    :meth:`~simulator.hpc.HpcPortfolio.block` (on one day at a time: its no-flows skip is decided over all
+    the columns)."""
+    n, paths = len(self), power_price_usd_per_mwh.shape[1]
+    revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.zeros((n, paths))
+                                                                                    for _ in range(10))
+    building += self.build_capex_usd(day)
+    for j, p in enumerate(self.projects):
+        c, r = completion_day[j], p.revenue
+        running = (day >= c) & (day < end_day[j])
+        price = power_price_usd_per_mwh[self.site_index[j]]
+        site_price[j] = price
+        factor[j] = lease_factor[j] if r.kind == "colocation" else 1.0
+        if not running.any() and not (c == day).any():  # building, or ended, on every path: no flows
+            continue
+        share = occupied_share(day, c, self.ramp_days[j]) * running
+        years = np.maximum(day - c, 0.0) / units.DAYS_PER_YEAR
+        facility_mwh_per_day = self.reserved_mw[j] * units.HOURS_PER_DAY
+        opex_per_day = p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR
+        if r.kind == "colocation":
+            rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR
+                    / units.DAYS_PER_YEAR * lease_factor[j] * (1 + r.escalator_annual) ** np.floor(years))
+            company_power = 0.0 if r.tenant_pays_power else facility_mwh_per_day * price
+            prepaid[j] = np.where(day == c, rate * r.prepayment_months * DAYS_PER_MONTH, 0.0)
+        else:
+            gpus = r.gpus_per_mw * p.it_mw
+            rate = (gpus * units.HOURS_PER_DAY * r.price_usd_per_gpu_hour * lease_factor[j]
+                    * (1 - decline[j]) ** years)
+            company_power = facility_mwh_per_day * price
+            gpu[j] = np.where(day == c, gpus * r.capex_usd_per_gpu * (1 - p.tenant_funded_fraction), 0.0)
+        revenue[j] = rate * share
+        power[j] = company_power * share
+        opex[j] = opex_per_day * running
+        net[j] = np.where(running, (rate - company_power - opex_per_day) * units.DAYS_PER_YEAR, 0.0)
+        left[j] = np.where(running, np.minimum(end_day[j] - day, self.life_years[j] * units.DAYS_PER_YEAR)
+                           / units.DAYS_PER_YEAR, 0.0)
+    ended = (day == np.ceil(end_day)) & (end_day > completion_day)
+    return HpcDay(revenue, power, opex, building, gpu, day >= completion_day, prepaid, ended, net, left, factor,
+                  site_price)
+
+
+
 def _columns_block(h: HpcPortfolio, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
-    """The block as session 32 computed it: :meth:`HpcPortfolio._day` on the block's days as columns."""
-    paths = power_price_usd_per_mwh.shape[-1]
-    days = np.repeat(np.arange(first, first + n), paths)
-    per_path = (np.tile(x, n) for x in (h.completion_day, h.end_day, h.factor, h.decline))
-    return fields_from_columns(h._day(days, as_columns(power_price_usd_per_mwh), *per_path), n)
+    """The block as session 32 computed a block of one day, :func:`_day` with the paths as columns, day by day."""
+    def one(d):
+        return _day(h, np.full(h.completion_day.shape[1], d), power_price_usd_per_mwh[d - first], h.completion_day,
+                    h.end_day, h.factor, h.decline)
+    days = [one(d) for d in range(first, first + n)]
+    return HpcDay(*(np.stack([getattr(x, f.name) for x in days]) for f in fields(HpcDay)))
 
 
 def _portfolio(paths: int, delay_months: float) -> HpcPortfolio:
