@@ -235,19 +235,11 @@ def _gather(row, ks, out, r, low, high, scale, buckets, work):
     return slots
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _by_buckets_once(row, ks, out, r, low, high, scale, buckets, work):
-    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` and ``high`` its min and max,
-    ``scale`` finite): :func:`_gather`, then each slot's values sorted when few, else the first where they all
-    compare equal, else selected (:func:`_select`) for each of its ``k``."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pick(ks, out, r, work):
+    """``out[i, r]`` ← each ``ks[i]`` not yet done (``slot[i] ≥ 0``) from its slot's candidates: the sorted or
+    one-valued slot's entry, else the entry :func:`_select` puts at its rank."""
     candidates, first_rank, slot, filled, one_value = work[3], work[4], work[5], work[6], work[7]
-    slots = _gather(row, ks, out, r, low, high, scale, buckets, work)
-    for s in range(slots):
-        one_value[s] = False
-        if filled[s] <= SORT_CANDIDATES_AT_MOST:
-            _insertion_sort(candidates[s], filled[s])
-        else:
-            one_value[s] = _one_value(candidates[s, :filled[s]])
     for i in range(len(ks)):
         if slot[i] < 0:
             continue
@@ -256,6 +248,22 @@ def _by_buckets_once(row, ks, out, r, low, high, scale, buckets, work):
         if len(c) > SORT_CANDIDATES_AT_MOST and not one_value[slot[i]]:
             _select(c, 0, len(c) - 1, k)
         out[i, r] = c[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _by_buckets_once(row, ks, out, r, low, high, scale, buckets, work):
+    """``out[i, r]`` ← the ``ks[i]``-th smallest value of ``row`` (no NaN; ``low`` and ``high`` its min and max,
+    ``scale`` finite): :func:`_gather`, then each slot's values sorted when few, else the first where they all
+    compare equal, else selected (:func:`_select`) for each of its ``k``."""
+    candidates, filled, one_value = work[3], work[6], work[7]
+    slots = _gather(row, ks, out, r, low, high, scale, buckets, work)
+    for s in range(slots):
+        one_value[s] = False
+        if filled[s] <= SORT_CANDIDATES_AT_MOST:
+            _insertion_sort(candidates[s], filled[s])
+        else:
+            one_value[s] = _one_value(candidates[s, :filled[s]])
+    _pick(ks, out, r, work)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -290,14 +298,7 @@ def _by_buckets(row, ks, out, r, low, high, scale, work, inner):
                 out[i, r] = local_out[at, 0]
                 slot[i] = -1  # (done)
                 at += 1
-    for i in range(len(ks)):
-        if slot[i] < 0:
-            continue
-        c = candidates[slot[i], :filled[slot[i]]]
-        k = ks[i] - first_rank[i]
-        if len(c) > SORT_CANDIDATES_AT_MOST and not one_value[slot[i]]:
-            _select(c, 0, len(c) - 1, k)
-        out[i, r] = c[k]
+    _pick(ks, out, r, work)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
