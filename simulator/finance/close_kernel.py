@@ -2,8 +2,7 @@
 settlement, an ATM raise and the funding waterfall's cash need and BTC sale.
 
 The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
-_stock_compensation`'s grant, :func:`simulator.finance.close_steps.sbc_grant_numpy`, and
-:meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
+_stock_compensation`'s grant, ``Ledger._fund`` and ``_atm``, and :meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
 order per path, so every number is theirs bit for bit (tests/test_close_kernel.py):
 
 * :func:`sbc_book`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
@@ -115,27 +114,13 @@ def settle(tables, pending):
 def atm(net_usd, share_price, used, issued, opening_shares, nav_per_share, basic, cash, equity, scalars, out):
     """:meth:`simulator.finance.ledger.Ledger._atm` of every path, from the state: the quarter's ATM
     gross [USD] and shares issued, the quarter's opening shares, the NAV per share [USD/share], the
-    shares, cash and equity [USD]; ``scalars`` the quarter's cap [USD], the dilution cap as a fraction,
-    the price-to-NAV floor, the price floor [USD], ``1 − fee``, the NAV floor's tolerance factor and the
-    smallest traded price [USD], then 1.0 if the fee is below 1. ``out`` rows: the net raised [USD], the
-    shares issued, then the new gross, shares issued, shares, cash and equity."""
-    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars
+    shares, cash and equity [USD]; ``scalars`` :func:`_raise`'s. ``out`` rows: the net raised [USD], the
+    shares issued, then the new gross, shares issued, shares, cash and equity (:func:`_raise` on a copy of
+    the state)."""
     for p in range(net_usd.shape[0]):
-        price = share_price[p]
-        room = maximum(cap - used[p], 0.0)
-        share_room = maximum(dilution * opening_shares[p] - issued[p], 0.0)
-        room = minimum(room, share_room * price)
-        floor = maximum(to_nav * nav_per_share[p], min_price)
-        tradable = price >= min_traded
-        allowed = tradable and price >= floor * tolerance
-        wanted = net_usd[p] / kept if fee_below_one else 0.0
-        gross = minimum(wanted, room) * (1.0 if allowed else 0.0)
-        shares = gross / price if tradable else 0.0
-        net = gross * kept
-        out[0, p], out[1, p] = net, shares
-        out[2, p], out[3, p] = used[p] + gross, issued[p] + shares
-        out[4, p] = basic[p] + shares
-        out[5, p], out[6, p] = cash[p] + net, equity[p] + net
+        out[2, p], out[3, p], out[4, p], out[5, p], out[6, p] = used[p], issued[p], basic[p], cash[p], equity[p]
+    _raise(net_usd, share_price, opening_shares, nav_per_share, scalars, out[2], out[3], out[4], out[5], out[6],
+           out[1], out[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -164,10 +149,12 @@ def _sale(need, price, treasury, cash, sold, proceeds):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _raise(need, share_price, opening_shares, nav_per_share, scalars, used, issued, shares, cash, equity, granted, net):
-    """The waterfall's ATM raise of ``need`` [USD] net (:func:`atm`'s operations; ``scalars[1:]`` its scalars):
-    the quarter's gross and shares issued, the shares, cash and equity updated in place, the shares ``granted``
+    """An ATM raise of ``need`` [USD] net (``Ledger._atm``'s operations in its order): ``scalars`` the quarter's
+    cap [USD], the dilution cap as a fraction, the price-to-NAV floor, the price floor [USD], ``1 − fee``, the
+    NAV floor's tolerance factor and the smallest traded price [USD], then 1.0 if the fee is below 1; the
+    quarter's gross and shares issued, the shares, cash and equity updated in place, the shares ``granted``
     and the ``net`` raised written."""
-    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars[1:9]
+    cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars
     for p in range(need.shape[0]):
         price = share_price[p]
         room = minimum(maximum(cap - used[p], 0.0), maximum(dilution * opening_shares[p] - issued[p], 0.0) * price)
@@ -191,7 +178,8 @@ def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issu
     ``rows`` the line rows of ``btc_sold``, ``btc_sales_usd``, ``shares_issued`` and ``atm_proceeds_usd`` in
     ``tables`` (a ``LineBook``'s). ``out`` rows: the new cash, treasury, ATM gross, ATM shares, shares and equity,
     then each source's two amounts (the BTC sold and its proceeds, or the shares issued and the net raised),
-    then the need. Returns 0 if no path needs cash (nothing written: the numpy form moves nothing), else 1."""
+    then the need. Returns 0 if no path needs cash (only the need row written: the numpy form moves nothing),
+    else 1."""
     min_cash, paths, m = scalars[0], cash.shape[0], sources.shape[0]
     need = out[6 + 2 * m]
     if _need(min_cash, cash, alive, need) == 0:
@@ -202,8 +190,8 @@ def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issu
     for k in range(m):
         if sources[k] == 0:  # (Ledger._fund's sale, then _sell_btc)
             _sale(need, price, t, c, out[6 + 2 * k], out[7 + 2 * k])
-        else:  # (Ledger._atm, as atm below)
-            _raise(need, share_price, opening_shares, nav_per_share, scalars, u, q, s, c, e, out[6 + 2 * k],
+        else:  # (Ledger._atm, as atm above)
+            _raise(need, share_price, opening_shares, nav_per_share, scalars[1:], u, q, s, c, e, out[6 + 2 * k],
                    out[7 + 2 * k])
         _need(min_cash, c, alive, need)
     for k in range(m):  # (the bookings in the waterfall's order, a line booked twice as book() takes its second)

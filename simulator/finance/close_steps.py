@@ -65,6 +65,15 @@ def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_p
 _atm_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def _atm_constants(equity, min_traded_price_usd: float) -> list[float]:
+    """``close_kernel._raise``'s scalars from the equity section: the quarter's cap [USD], the dilution cap as a
+    fraction, the price-to-NAV floor, the price floor [USD], ``1 − fee``, the NAV floor's tolerance factor, the
+    smallest traded price [USD], and 1.0 if the fee is below 1."""
+    e = equity
+    return [e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100, e.atm_min_price_to_nav,
+            e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd, float(e.atm_fee < 1)]
+
+
 def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
     """:meth:`~simulator.finance.ledger.Ledger._atm` compiled, its state reassigned and its lines booked as
     the numpy form does; returns the net raised [USD], or None: run the numpy form."""
@@ -77,9 +86,7 @@ def atm(ledger, net_usd, share_price_usd, min_traded_price_usd: float):
         return None
     scalars = _atm_scalars.get(L)
     if scalars is None:  # (the run's constants, once a ledger)
-        scalars = _atm_scalars[L] = np.array([
-            e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100, e.atm_min_price_to_nav,
-            e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd, float(e.atm_fee < 1)], dtype=float)
+        scalars = _atm_scalars[L] = np.array(_atm_constants(e, min_traded_price_usd), dtype=float)
     out = np.empty((7, L.paths))
     kernel.atm(net_usd, share_price_usd, L.atm_used_usd, L.atm_shares_issued, L.quarter_start_shares,
                L.nav_per_share_usd, L.shares, L.cash_usd, L.equity_usd, scalars, out)
@@ -111,9 +118,7 @@ def fund(ledger, alive, price_for_issuance, min_traded_price_usd: float) -> bool
     fixed = _fund_scalars.get(L)
     if fixed is None:  # (the run's constants, once a ledger: the floor, atm's scalars, the sources that move)
         policy, e = L.cfg.treasury_policy, L.cfg.equity
-        scalars = np.array([policy.min_cash_usd, e.atm_max_usd_per_quarter, e.atm_max_dilution_pct_per_quarter / 100,
-                            e.atm_min_price_to_nav, e.atm_min_price_usd, 1 - e.atm_fee, 1 - 1e-12, min_traded_price_usd,
-                            float(e.atm_fee < 1)], dtype=float)
+        scalars = np.array([policy.min_cash_usd, *_atm_constants(e, min_traded_price_usd)], dtype=float)
         sources = np.array([0 if s == "sell_btc" else 1 for s in policy.funding_order
                             if s == "sell_btc" or e.atm_enabled], dtype=np.int64)  # (an ATM off moves nothing)
         fixed = _fund_scalars[L] = (scalars, sources, "sell_btc" in policy.funding_order,
