@@ -419,7 +419,9 @@ def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table,
 def fail_days(working, installed, repairs, head, start, counter_paths, key0, key1, seed_high, u, fail_table,
               fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed,
               failed, lost, failed_per_path):
-    """:func:`fail_day` for each day ``j`` of a block, in one call, each day's uniforms drawn as it starts: day ``j``
+    """:func:`fail_day`'s arithmetic for each day ``j`` of a block, in one call (:func:`_fail_day`, whose cohorts'
+    CDF bounds are kept from day to day within the call while the counts stay inside them: the same integers,
+    docs/decisions.md "Session 33, life33"), each day's uniforms drawn as it starts: day ``j``
     draws from ``u`` ``(2, cohorts, paths)``, filled with draws ``start + 2·cohorts·j …`` of every path of the
     stream (:func:`simulator.philox_kernel.fill`'s ``counter_paths``, ``key0``, ``key1``, ``seed_high``: what
     :meth:`simulator.rng.PathStreams.uniform_at` gives there, in the cache when the day reads them), starts from day

@@ -237,7 +237,8 @@ class FailureModel:
         ``(n, paths)``; returns the state after the block (its arrays the last rows).
 
         Once the compiled day runs, the block's days are one call (:func:`simulator.failure_kernel.fail_days`:
-        :func:`~simulator.failure_kernel.fail_day` day after day, each day's uniforms drawn as it starts); a day it
+        :func:`~simulator.failure_kernel.fail_day`'s arithmetic day after day, its cohorts' CDF bounds kept from day to
+        day, each day's uniforms drawn as it starts); a day it
         leaves is run alone (:meth:`_one_day`) and the call goes on from the next day. Before, the days run in
         numpy (:meth:`day` day after day until the tables are made, then :func:`fail_day` while the numpy budget
         lasts)."""

@@ -1,10 +1,13 @@
 """The ledger's running accounts over paths: flow lines booked a day at a time, trailing windows
 and long-lived asset pools.
 
-* :class:`LineBook` keeps the month's sum and the horizon's running total of every flow line as
-  two ``(lines, paths)`` arrays. An amount booked during a day is written into the day's row of
-  its line; :meth:`LineBook.settle` adds the day's rows to both sums with one array addition each
-  (instead of two small additions per booking). A line booked twice in a day adds its first
+* :class:`LineBook` keeps the month's sum, the horizon's running total and the day's row of every
+  flow line as one ``(3, lines, paths)`` table (:attr:`LineBook.tables`; ``month``, ``total`` and the
+  day's rows are its views). An amount booked during a day is written into the day's row of its
+  line; :meth:`LineBook.settle` adds the day's rows to both sums with one array addition each
+  (instead of two small additions per booking); the close's compiled steps
+  (``close_kernel._book``) add an amount straight into both sums, the amount pending in the day's
+  row first, and clear the row: the same additions in the same order. A line booked twice in a day adds its first
   amount before taking the second, so every element of every sum is the same sequence of
   IEEE additions as adding each amount as it comes: ``((m + a₁) + a₂)``, never ``m + (a₁ + a₂)``
   (from :data:`DIRECT_PATHS` paths, each amount is simply added as it comes).
