@@ -199,14 +199,15 @@ def test_per_path_years_go_to_their_row(ledger):
 
 
 def test_an_amortising_project_loans_years_are_its_years_left_each_day(monkeypatch):
-    """The strike's years, an amortising project loan's kept while it holds the same ``months_left`` array, are
-    each book's ``years_left`` on every close of a run through the loan's amortisation (per path from the first
-    month end after completion), byte for byte."""
+    """The strike's years, an amortising project loan's row kept while the loan returns the same years array (it
+    keeps one while it holds the same ``months_left``), are each book's ``years_left`` on every close of a run
+    through the loan's amortisation (per path from the first month end after completion), byte for byte."""
     scenario = load_scenario("scenarios/contract_example.yaml", ["paths=4"])
     strike, seen = close_value.ValueScratch.strike, set()
 
     def checked(self, L, day):
-        kept = [self.months_left[i] is getattr(book, "months_left", ()) for i, book in enumerate(L.debt_books, 1)]
+        kept = [self.year_sources[i] is not None and self.year_sources[i] is book.years_left(day)
+                for i, book in enumerate(L.debt_books, 1)]
         strike(self, L, day)
         for i, book in enumerate(L.debt_books, start=1):
             years = book.years_left(day)

@@ -10,9 +10,9 @@ The strike's faces are kept in a ``(1 + debt books, paths)`` table (:class:`Valu
 only when its book holds a new balance array (the books and the ledger never write a balance in place: every
 change assigns a new array, so the array a row was copied from, held here, tells whether it is current), and
 the BTC-backed books' pledged BTC the same way. Each book's years to maturity are asked every day (they run
-down with the day): one number for every path goes to the kernel as it is, an array into its row; an amortising
-project loan's (per path, from its months left, which change only at a month end it pays) only when it holds a
-new ``months_left`` array.
+down with the day): one number for every path goes to the kernel as it is, an array into its row unless the row
+already holds that array's numbers (the same array as last copied: an amortising project loan's years, which
+:meth:`~simulator.finance.debt.ProjectDebtBook.years_left` keeps while its months left are the same).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from scipy.special import ndtr
 
 from simulator import units
 from simulator.finance import dilution, structural
-from simulator.finance.debt import ConvertibleBook, ProjectDebtBook
+from simulator.finance.debt import ConvertibleBook
 from simulator.lazy_kernel import LazyKernel
 
 CLOSE_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_value_kernel")
@@ -42,10 +42,7 @@ class ValueScratch:
         self.year_scalars = np.full(rows, np.nan)
         self.year_scalars[0] = structural.MIN_YEARS  # (the arrears: due at once)
         self.sources: list = [None] * rows  # the arrays each faces row was copied from
-        # a project loan's years are its months left once amortising (per path): asked again only when it holds a
-        # new months_left array (it assigns one each month end it pays, and whenever amortising starts)
-        self.project_years = [isinstance(b, ProjectDebtBook) for b in L.debt_books]
-        self.months_left: list = [None] * rows
+        self.year_sources: list = [None] * rows  # the per-path years arrays each years row was copied from
         self.conv = np.array([(i, b.cfg.conversion_price_usd, b.cfg.capped_call_price_usd or 0.0,
                                float(b.cfg.capped_call_price_usd is not None))
                               for i, b in enumerate(L.debt_books, start=1) if isinstance(b, ConvertibleBook)],
@@ -79,17 +76,11 @@ class ValueScratch:
         for i, book in enumerate(L.debt_books, start=1):
             if book.balance_usd is not sources[i]:
                 faces[i], sources[i] = book.balance_usd, book.balance_usd
-            if self.project_years[i - 1] and book._amortising_any and "years_left" not in vars(book):
-                if book.months_left is self.months_left[i]:
-                    continue  # (the same months left: the same years, in their row)
-                self.months_left[i] = book.months_left
-            else:
-                self.months_left[i] = None
             years = book.years_left(day)
             if isinstance(years, float):
-                self.year_scalars[i] = years
-            else:  # (per path: its row, read where the scalar is NaN)
-                self.years[i], self.year_scalars[i] = years, np.nan
+                self.year_scalars[i], self.year_sources[i] = years, None
+            elif years is not self.year_sources[i]:  # (per path: its row, read where the scalar is NaN)
+                self.years[i], self.year_scalars[i], self.year_sources[i] = years, np.nan, years
         for i, book in enumerate(L._btc_books):
             if book.pledged_btc is not self.pledged_sources[i]:
                 self.pledged[i], self.pledged_sources[i] = book.pledged_btc, book.pledged_btc

@@ -291,12 +291,18 @@ class ProjectDebtBook:
         self.months_left = np.zeros(paths, dtype=np.int64)
         self.amortising = np.zeros(paths, dtype=bool)
         self._amortising_any = False
+        self._years: tuple | None = None  # (the months_left array the years were made from, the years)
 
     def years_left(self, day: int):
-        """Months left once amortising, the full term before."""
+        """Months left once amortising, the full term before: one number while no path amortises, else an array,
+        the same array (not to be written) while the book holds the same ``months_left`` (it assigns a new one
+        at each month end it pays and whenever amortising starts)."""
         if not self._amortising_any:  # (the full term on every path)
             return float(self.cfg.term_years)
-        return np.where(self.amortising, np.maximum(self.months_left, 1) / units.MONTHS_PER_YEAR, self.cfg.term_years)
+        if self._years is None or self._years[0] is not self.months_left:
+            self._years = (self.months_left, np.where(self.amortising, np.maximum(self.months_left, 1)
+                                                      / units.MONTHS_PER_YEAR, self.cfg.term_years))
+        return self._years[1]
 
     def day(self, ledger, cal) -> None:
         f, alive = ledger.flows, ledger.alive
