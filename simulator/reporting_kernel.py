@@ -514,8 +514,7 @@ def signal_columns(block, rows, inputs, history, revenue, sell_fraction, below_f
     for d in range(rows):
         days[keep + d] = block[d, inputs[0]]
     short_sums, long_sums = np.empty((rows, paths)), np.empty((rows, paths))
-    _window_sums(days, 0, rows, long, long_sums)
-    _window_sums(days, long - short, rows, short, short_sums)
+    moving_sums(days, short, long, short_sums, long_sums)
     count = np.empty(paths, np.int64)
     short_days, long_days = float(short), float(long)
     for d in range(rows):
