@@ -591,8 +591,9 @@ def test_box_muller_cosine_in_place_is_box_mullers_cosine():
 
 
 def test_hour_terms_shape_and_probabilities_are_the_models_days():
-    """``IndexPowerModel.hour_terms``' shape, spike and negative rows (month-major tables indexed by the months) are
-    ``shape_of_days`` and ``probabilities_of_days`` bit for bit, C-ordered floats, over blocks crossing months and a
+    """``IndexPowerModel.hour_terms``' shape, spike and negative rows, and ``shape_of_days``' and
+    ``probabilities_of_days``' (month-major tables indexed by the months), are the profiles' columns of each day's
+    month bit for bit, C-ordered floats, over blocks crossing months and a
     year, with hourly × monthly profiles (the rows differ by month and hour)."""
     import numpy as np
 
@@ -607,9 +608,11 @@ def test_hour_terms_shape_and_probabilities_are_the_models_days():
     state, rows = model.start(streams), set()
     for day0, n in ((0, 30), (30, 30), (60, 7), (67, 23)):
         terms, state = model.hour_terms(state, day0, n, streams)
-        spike, negative = model.probabilities_of_days(day0, n)
-        for got, want in zip(terms[1:4], (model.shape_of_days(day0, n), spike, negative)):
-            assert got.flags.c_contiguous and got.dtype == np.float64 and got.shape == (n, 24)
-            assert np.array_equal(got.view(np.int64), np.ascontiguousarray(want).view(np.int64))
+        months = model.months(day0, n)  # (the profiles' columns by month: each day's 24 hours of its month)
+        wanted = [t[:, months].T for t in (model._shape_table, model.spike_table, model.negative_table)]
+        for got in (terms[1:4], (model.shape_of_days(day0, n), *model.probabilities_of_days(day0, n))):
+            for g, want in zip(got, wanted):
+                assert g.flags.c_contiguous and g.dtype == np.float64 and g.shape == (n, 24)
+                assert np.array_equal(g.view(np.int64), np.ascontiguousarray(want).view(np.int64))
         rows |= {tuple(row) for row in terms[2]}
     assert len(rows) == 4  # November to February: each month its own spike probabilities

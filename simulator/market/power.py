@@ -546,18 +546,18 @@ class IndexPowerModel:
     @functools.cached_property
     def _day_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The shape, spike and negative tables month-major, ``(12, 24)`` C-ordered each (made once: the model is
-        frozen): row ``m`` is month ``m``'s hours, so ``table[months]`` is :meth:`shape_of_days`' or
-        :meth:`probabilities_of_days`' ``(n_days, 24)`` array, the same numbers, already C-ordered."""
+        frozen): row ``m`` is month ``m``'s hours, so ``table[months]`` is the days' ``(n_days, 24)`` rows,
+        C-ordered (:meth:`shape_of_days`, :meth:`probabilities_of_days`, :meth:`hour_terms`)."""
         return tuple(np.ascontiguousarray(t.T) for t in (self._shape_table, self.spike_table, self.negative_table))
 
     def shape_of_days(self, day0: int, n_days: int) -> np.ndarray:
         """The shape of each hour of days ``day0 … day0 + n_days − 1``, ``(n_days, 24)``."""
-        return self._shape_table[:, self.months(day0, n_days)].T
+        return self._day_tables[0][self.months(day0, n_days)]
 
     def probabilities_of_days(self, day0: int, n_days: int) -> tuple[np.ndarray, np.ndarray]:
         """Spike and negative probabilities of each hour of days ``day0 …``, two ``(n_days, 24)``."""
         months = self.months(day0, n_days)
-        return self.spike_table[:, months].T, self.negative_table[:, months].T
+        return self._day_tables[1][months], self._day_tables[2][months]
 
     # ---------------------------------------------------------------- block API
 
