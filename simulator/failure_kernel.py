@@ -331,6 +331,15 @@ def _lost_counts(out, u, n, rows, table, odds, p, flag):
 
 
 @njit(cache=True, nogil=True)
+def _no_bounds(cohorts):
+    """Scratch for :func:`_fail_day`'s CDF bounds of ``cohorts`` cohorts, none made yet (``ranges[c, 0] >
+    ranges[c, 1]``): ``bounds`` ``(cohorts, 2, 8)`` and ``ranges`` ``(cohorts, 2)``."""
+    bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
+    ranges[:, 0], ranges[:, 1] = 1, 0
+    return bounds, ranges
+
+
+@njit(cache=True, nogil=True)
 def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size, fail_odds,
              fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path):
     """One day of the failure model for every cohort and path (module notes); returns :data:`OK`,
@@ -343,9 +352,7 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     into repair). A cohort at a time: its rows stay in the first-level cache, the outputs written as they
     are made (a LARGE or SHORT day leaves them half written, and the state as it was).
     """
-    cohorts, paths = working.shape
-    bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
-    ranges[:, 0], ranges[:, 1] = 1, 0  # no bounds yet
+    bounds, ranges = _no_bounds(working.shape[0])
     return _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size,
                      fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost,
                      failed_per_path, bounds, ranges)
@@ -436,8 +443,7 @@ def fail_days(working, installed, repairs, head, start, counter_paths, key0, key
     """
     days, ring, cohorts = failed_per_path.shape[0], repairs.shape[0], working.shape[0]
     draws = u.reshape((2 * cohorts, u.shape[-1]))
-    bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
-    ranges[:, 0], ranges[:, 1] = 1, 0  # the CDF bounds, made on the first day that uses them (:func:`_failures`)
+    bounds, ranges = _no_bounds(cohorts)  # (made on the first day that uses them: _failures)
     for j in range(days):
         philox_kernel.fill(draws, start + 2 * cohorts * j, counter_paths, key0, key1, seed_high, philox.UNIFORM,
                            np.uint64(0))
