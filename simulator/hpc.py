@@ -170,13 +170,14 @@ class HpcPortfolio:
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.empty((P, n, paths))
                                                                                         for _ in range(10))
         np.add(0.0, self.build_capex_usd(day[:, 0])[:, :, None], out=building)  # (0 + x, as the zeros it was added to)
+        flows = (revenue, power, opex, gpu, net, left, prepaid)  # (+0.0 on a project's days without flows)
         for j, p in enumerate(self.projects):
             c, end, r = self.completion_day[j], self.end_day[j], p.revenue
             site_price[j] = power_price_usd_per_mwh[:, self.site_index[j]]
             factor[j] = self.factor[j] if r.kind == "colocation" else 1.0
             running = None if c.min(initial=np.inf) > first + n - 1 else (day >= c) & (day < end)  # (None: building)
             if running is None or not running.any() and not (c == day).any():  # building, or ended, on every path
-                for x in (revenue, power, opex, gpu, net, left, prepaid):
+                for x in flows:
                     x[j] = 0.0
                 continue
             price = site_price[j]
@@ -205,7 +206,7 @@ class HpcPortfolio:
                                / units.DAYS_PER_YEAR, 0.0)
             idle = ~(running.any(axis=1) | (c == day).any(axis=1))  # (n,): the days a block of one would skip
             if idle.any():
-                for x in (revenue, power, opex, gpu, net, left, prepaid):
+                for x in flows:
                     x[j][idle] = 0.0
         completion, end = self.completion_day[:, None], self.end_day[:, None]
         ended = (day == np.ceil(end)) & (end > completion)
