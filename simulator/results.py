@@ -123,8 +123,8 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
 
     The same numbers as numpy's (the same order statistics, interpolated by numpy's own
     formula; where a row holds both zeros, the sign of a zero result may differ, since any of
-    the equal zeros is an order statistic), found faster: one selection per order statistic needed, from the largest down,
-    each on the part of the row the previous one left below it (numpy partitions each row
+    the equal zeros is an order statistic), found faster: one selection per order statistic
+    needed, from the largest down, each on the part of the row the previous one left below it (numpy partitions each row
     for all of them at once through a view with the row strided, several times slower on
     the daily (columns × paths) tables); rows of up to :data:`SORT_MAX_VALUES` values are sorted
     whole instead, faster still; large calls select each row's order statistics compiled

@@ -7,8 +7,8 @@ and long-lived asset pools.
   line; :meth:`LineBook.settle` adds the day's rows to both sums with one array addition each
   (instead of two small additions per booking); the close's compiled steps
   (``close_kernel._book``) add an amount straight into both sums, the amount pending in the day's
-  row first, and clear the row: the same additions in the same order. A line booked twice in a day adds its first
-  amount before taking the second, so every element of every sum is the same sequence of
+  row first, and clear the row: the same additions in the same order. A line booked twice in a
+  day adds its first amount before taking the second, so every element of every sum is the same sequence of
   IEEE additions as adding each amount as it comes: ``((m + a₁) + a₂)``, never ``m + (a₁ + a₂)``
   (from :data:`DIRECT_PATHS` paths, each amount is simply added as it comes).
   A line not booked in a day adds ``+0.0``, which leaves every sum unchanged (``x + 0.0 = x``

@@ -2,8 +2,9 @@
 settlement, an ATM raise and the funding waterfall's cash need and BTC sale.
 
 The numpy forms are the reference and stay where they were (:meth:`simulator.finance.ledger.Ledger.
-_stock_compensation`'s grant, ``Ledger._fund`` and ``_atm``, and :meth:`simulator.finance.books.LineBook.settle`); each pass here does their IEEE operations in their
-order per path, so every number is theirs bit for bit (tests/test_close_kernel.py):
+_stock_compensation`'s grant, ``Ledger._fund`` and ``_atm``, and :meth:`simulator.finance.books.LineBook.settle`);
+each pass here does their IEEE operations in their order per path, so every number is theirs bit for bit
+(tests/test_close_kernel.py):
 
 * :func:`sbc_book`: the trailing 30-day average share price ``Σ S / min(seen, 30)`` (the ring's rows
   added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
