@@ -133,31 +133,34 @@ KNOWN_GAPS = {
     ("mara.yaml", "production"): "energized 60.4 EH/s is expected to mine 2,332 BTC in Q4 2025 on history against 2,011 "
                                  "reported (+15.9 %; Q3: 2,712 vs 2,144, +26 %): the blocks MARA won are ~52 EH/s effective; MARA "
                                  "publishes energized, not average operating, hashrate and no curtailment figure (data31b: nor does "
-                                 "the 10-Q transcription that gave its balance sheet; production updates stopped after September 2025)",
+                                 "the 10-Q transcription that gave its balance sheet; production updates stopped after September 2025; data34: the Q4 2025 loss coverage gives 66.4 EH/s and 53,822 BTC, no operating hashrate)",
     ("core_scientific.yaml", "production"): "16.3 EH/s self-mining earns $62.1M in Q4 2025 on history against $42.2M "
                                             "reported (+47 %; Q3: $82.8M vs $57.4M, +44 %): ~11 EH/s effective while sites "
-                                            "convert to CoreWeave; no operating hashrate or availability figure is disclosed",
+                                            "convert to CoreWeave; no operating hashrate or availability figure is disclosed (data34: the Q4 2025 "
+                                            "release reprints and earnings summaries give revenue and 'fewer bitcoin mined' only)",
     ("cipher.yaml", "production"): "Q4 2025 bitcoin-mining revenue (10-K less Q1-Q3) $59.6M against $83.5M on history "
                                    "(+40 %; ~+27 % like-for-like, revenue leaving out the JV sites' BTC the fleet carries); "
                                    "Q3 2025 689 BTC against 789 (+15 %): Cipher discloses no availability, curtailment or "
                                    "average operating hashrate for the reported 23.6 EH/s (docs/presets_B_notes.md; data31b searched "
-                                   "the 10-K MD&A and Q4 coverage again: none)",
+                                   "the 10-K MD&A and Q4 coverage again: none; data34: the Q3 earnings summaries give the 23.6 EH/s "
+                                   "end-of-period figure only)",
     ("terawulf.yaml", "production"): "Q4 2025 digital-asset revenue $26.1M against $32.8M on history (+26 %) with Q3's "
                                      "8.6 EH/s running all quarter: TeraWulf ran legacy mining 'opportunistically' in Q4 "
                                      "while handing Lake Mariner to HPC tenants, with no hashrate, curtailment or MW figure "
                                      "published (Q3 2025: 377 BTC against 381, +1 %; data31b: the 10-K MD&A excerpt stops at the "
-                                     "overview, the Q4 release gives revenue only)",
+                                     "overview, the Q4 release gives revenue only; data34: the Q4 release's reprints say legacy mining ran 'opportunistically', no EH/s)",
     ("american_bitcoin.yaml", "production"): "Q4 2025 mining revenue $95.7M on history against $78.3M reported (+22 %) "
                                              "with the 25.05 EH/s owned fleet running all quarter; ABTC discloses no "
                                              "availability figure (docs/presets_B_notes.md; data31b: the Q4 loss and March 2026 fleet "
-                                             "releases give fleet counts and 16 J/TH, no operating hashrate)",
+                                             "releases give fleet counts and 16 J/TH, no operating hashrate; data34: FY2025 coverage gives revenue $185.2M and 6,000+ BTC held, no EH/s)",
     ("iren.yaml", "production"): "50 EH/s earns $187.4M of mining revenue in Q4 2025 on history against $167.4M "
                                  "reported (+12 %), Childress on the ercot_west profile fitted to ERCOT's 2023-2024 "
                                  "prices (it curtails only above its ~$110/MWh breakeven; the earlier estimated profile, "
                                  "mean $43, curtailed more and gave +7.9 %); Q3 2025 passes at +6.5 % ($248.0M vs $233.0M) "
                                  "with IREN's own operating hashrate 44-45 EH/s of 50 installed; the Q4 excess coincides with a "
                                  "$31.8M ASIC impairment for the ASIC-to-GPU transition, but no EH/s or date was published (data31b: "
-                                 "the Q2 FY26 release and coverage give revenue and the impairment only; monthly updates end with August 2025)",
+                                 "the Q2 FY26 release and coverage give revenue and the impairment only; monthly updates end with August 2025, data34 found "
+                                 "none later)",
     ("mara.yaml", "diluted"): "Q3 2025: model 490.29M against the 10-Q's 470.13M diluted (+4.3 %, inside the 5 % tolerance), but "
                               "the if-converted shares of the five convertibles weighted by their days in the quarter, 118.22M, "
                               "exceed the filing's whole incremental count, 470.13M - 372.07M basic = 98.05M, by 20.16M: the 10-Q "
@@ -169,13 +172,18 @@ KNOWN_GAPS = {
                                     "posted + miner deposits + goodwill and ROU = $1.77B of $3.18B total assets (-44.2 %); "
                                     "data31a also searched the 10-K's and the Q1 FY26 10-Q's statement and Details pages (SEC "
                                     "R pages carry the notes' text without tables), the fast-edgar, cloudfront, hstong and "
-                                    "stocktitan copies (page starts only) and public repositories (docs/presets.md, data31a)",
+                                    "stocktitan copies (page starts only) and public repositories (docs/presets.md, data31a); data34: the Q2 FY26 10-Q's "
+                                    "fast-edgar statement pages R2-R4 are not in the search tools (only notes: R25, R33, R56), and the "
+                                    "aggregator's 'Other Assets, Current $413,033,000' is a stale fact (it is on the page's Q2 FY2024 "
+                                    "snapshot too); the bitcoin lines match the 10-K's carrying values (test below)",
     ("core_scientific.yaml", "opening"): "the preset carries no opening PP&E (self-mining fleet, data centres, CoreWeave-funded "
                                          "construction) because the Q3 2025 10-Q balance sheet and PP&E note were not reached: "
                                          "cash + BTC = $0.69B of $2.30B total assets (-69.7 %; total derived from two aggregator "
                                          "pages, see the preset's balance_sheet line); data31a also searched the 10-Q's R "
                                          "pages, investor-site, pubt.io, stocktitan and cloudfront copies and public repositories "
-                                         "(docs/presets.md, data31a)",
+                                         "(docs/presets.md, data31a); data34 also searched fast-edgar, portfoliosavvy (CIK 1839341: its "
+                                         "line-item snapshot stops at the Q3 2024 10-Q, its 2026 page gives ratios), roic.ai, Stocks Telegraph, stock-data.online (no CORZ page) and a Q3 "
+                                         "earnings summary: current assets $1,061M at Sep-25 (roic), no PP&E",
 }
 
 
