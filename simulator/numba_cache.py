@@ -292,7 +292,8 @@ def light_cache_loads() -> bool:
     and installs them, which a compilation needs and a load does not. A load rebuilds the cached machine code,
     which calls only numba's runtime (NRT, initialised here as the refresh would) and the C helpers and math
     symbols numba registers when its context is made. A cache miss compiles, and numba's compiler refreshes
-    the context itself before it types anything. Other modules' cached functions (a user's own, in the same
+    the context itself before it types anything. A light load that fails for any reason is done again by numba's
+    own ``load_overload`` (refresh first). Other modules' cached functions (a user's own, in the same
     directory or not) load as numba loads them."""
     global _numba_load_overload
     if _numba_load_overload is not None:
@@ -312,9 +313,12 @@ def light_cache_loads() -> bool:
     def load_overload(self, sig, target_context):
         if not str(getattr(getattr(self, "_py_func", None), "__module__", "")).startswith(_OURS):
             return original(self, sig, target_context)
-        nrt.rtsys.initialize(target_context)
-        with self._guard_against_spurious_io_errors():
-            return self._load_overload(sig, target_context)
+        try:
+            nrt.rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+        except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has
+            return original(self, sig, target_context)
 
     load_overload.__doc__ = original.__doc__
     _numba_load_overload = original

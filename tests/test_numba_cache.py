@@ -10,6 +10,7 @@ numba (and its cache directory) is never touched.
 from __future__ import annotations
 
 import ast
+import contextlib
 import fcntl
 import json
 import multiprocessing
@@ -294,3 +295,35 @@ def test_a_kernel_loads_from_the_cache_without_the_compilers_refresh(tmp_path):
     assert cold["hits"] == 0 and cold["ours"] > 0 and cold["out"] == want  # compiled: refreshed by the compiler
     assert warm["hits"] == 1 and warm["ours"] == 0 and warm["out"] == want and warm["light"]  # loaded, no refresh
     assert warm["user_hits"] == 1 and warm["user_refreshes"] > 0 and warm["user"] == 2.5  # numba's own load
+
+
+def test_a_light_load_that_fails_is_done_again_by_numbas_own_load():
+    """Whatever a light load lacks (a numba whose loads need the refresh after all), numba's own
+    ``load_overload`` loads the kernel: refreshed first, then loaded, its result returned."""
+    import numba  # noqa: F401 — light_cache_loads() acts once numba is imported
+    from numba.core import caching
+
+    assert numba_cache.light_cache_loads()
+
+    class Context:
+        refreshed = 0
+
+        def refresh(self):
+            self.refreshed += 1
+
+    class Cache:
+        _py_func = type("F", (), {"__module__": "simulator.some_kernel"})()
+        calls = 0
+
+        def _guard_against_spurious_io_errors(self):
+            return contextlib.nullcontext()
+
+        def _load_overload(self, sig, target_context):
+            self.calls += 1
+            if not target_context.refreshed:
+                raise RuntimeError("symbol not found")  # a load that needs the refresh after all
+            return "loaded"
+
+    cache, context = Cache(), Context()
+    assert caching.Cache.load_overload(cache, ("sig",), context) == "loaded"
+    assert context.refreshed == 1 and cache.calls in (1, 2)  # (1: the runtime's start already failed on this fake)
