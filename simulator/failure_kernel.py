@@ -151,7 +151,10 @@ def lane_steps(n, p):
         return 0
     stride = max(m // 16, 1)  # a sample of the row is enough to choose (the counts do not depend on it)
     sample = n[::stride]
-    mean = sample.sum() / sample.shape[0] * p
+    total = 0.0  # (a loop, not sample.sum(): numba's array sum would import numba.np.arraymath and with it
+    for k in range(sample.shape[0]):  # scipy.linalg, ~0.05 s, when a process loads this kernel from its cache)
+        total += sample[k]
+    mean = total / sample.shape[0] * p
     return np.int64(mean + np.sqrt(mean)) + 1 if mean > LANES_FROM_MEAN else 0
 
 

@@ -30,6 +30,11 @@ both: the attribute for a numba imported before it, the variable so that numba's
 (which the compiler calls, and which re-reads the ``NUMBA_*`` variables when any of them changed)
 keeps the same directory, and so that worker processes, forked or spawned, share it
 (:data:`CHOSEN` tells them the directory is hashfleet's: they join it if their sources give the same key).
+
+numba refreshes its target context before it loads any cached function: the first refresh imports and
+installs every typing and lowering registry of its compiler (~0.2 s of a process's ~0.55 s numba start),
+which only a compilation uses. :func:`light_cache_loads` has the loads of hashfleet's kernels start numba's
+runtime alone (the machine code loaded is the same; a compilation, on a cache miss, still refreshes first).
 """
 from __future__ import annotations
 
@@ -65,6 +70,8 @@ KEY_DIGITS = 16
 _HEX = set("0123456789abcdef")
 _PACKAGE = Path(__file__).resolve().parent
 _chosen: str | None = None  # this process's answer once configure() has run
+_numba_load_overload = None  # numba's Cache.load_overload, once light_cache_loads() has replaced it
+_OURS = _PACKAGE.name + "."  # the modules whose cached functions light_cache_loads() loads
 _held: dict[str, int] = {}  # directory → the descriptor holding its shared lock (open until exit)
 
 
@@ -256,6 +263,7 @@ def configure(environ=os.environ) -> str:
     key, else takes its own beside it (a long-lived parent may run older sources than its children)."""
     global _chosen
     if _chosen is not None:
+        light_cache_loads()
         return _chosen
     config = sys.modules.get("numba.core.config")
     given, ours, key = environ.get(NUMBA_VARIABLE, ""), environ.get(CHOSEN, ""), source_key()
@@ -271,4 +279,48 @@ def configure(environ=os.environ) -> str:
     environ[NUMBA_VARIABLE] = environ[CHOSEN] = _chosen
     if config is not None:
         config.CACHE_DIR = _chosen
+    light_cache_loads()
     return _chosen
+
+
+def light_cache_loads() -> bool:
+    """Have numba load hashfleet's cached kernels without refreshing its compiler's registries first (from
+    :func:`configure`, once a process has imported numba, if numba's ``Cache`` is as expected; True if in place).
+
+    numba's ``Cache.load_overload`` calls ``target_context.refresh()`` before every load: the first call imports
+    some forty modules of typing and lowering implementations (linear algebra, typed containers, jitclass, …)
+    and installs them, which a compilation needs and a load does not. A load rebuilds the cached machine code,
+    which calls only numba's runtime (NRT, initialised here as the refresh would) and the C helpers and math
+    symbols numba registers when its context is made. A cache miss compiles, and numba's compiler refreshes
+    the context itself before it types anything. A light load that fails for any reason is done again by numba's
+    own ``load_overload`` (refresh first). Other modules' cached functions (a user's own, in the same
+    directory or not) load as numba loads them."""
+    global _numba_load_overload
+    if _numba_load_overload is not None:
+        return True
+    if "numba" not in sys.modules:  # (configure() is called again by each kernel module, after its numba import)
+        return False
+    try:
+        from numba.core import caching
+        from numba.core.runtime import nrt
+    except ImportError:
+        return False
+    original = getattr(caching.Cache, "load_overload", None)
+    if not (callable(original) and hasattr(caching.Cache, "_load_overload") and hasattr(nrt, "rtsys")
+            and hasattr(caching.Cache, "_guard_against_spurious_io_errors")):
+        return False  # another numba than the one this was written for: its own loads
+
+    def load_overload(self, sig, target_context):
+        if not str(getattr(getattr(self, "_py_func", None), "__module__", "")).startswith(_OURS):
+            return original(self, sig, target_context)
+        try:
+            nrt.rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+        except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has
+            return original(self, sig, target_context)
+
+    load_overload.__doc__ = original.__doc__
+    _numba_load_overload = original
+    caching.Cache.load_overload = load_overload
+    return True

@@ -10,6 +10,7 @@ numba (and its cache directory) is never touched.
 from __future__ import annotations
 
 import ast
+import contextlib
 import fcntl
 import json
 import multiprocessing
@@ -20,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from simulator import numba_cache
@@ -258,3 +260,70 @@ def test_every_kernel_module_configures_the_cache_before_its_first_njit():
 
 def _in_import(tree: ast.Module, line: int) -> bool:
     return any(isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno <= line <= n.end_lineno for n in tree.body)
+
+
+_LOAD = """
+import json, sys
+import numpy as np
+import numba.core.base
+refreshes = []
+refresh = numba.core.base.BaseContext.refresh
+numba.core.base.BaseContext.refresh = lambda self: (refreshes.append(1), refresh(self))[1]
+sys.path.insert(0, {user_dir!r})
+from simulator import kernel_math, numba_cache
+import userfn
+x, out = np.arange(12.0).reshape(3, 4) ** 1.5, np.empty(4)
+kernel_math.rows_sum_into(x, out)
+ours = len(refreshes)
+print(json.dumps({{"out": out.tolist(), "ours": ours, "hits": sum(kernel_math.rows_sum_into.stats.cache_hits.values()),
+                   "user": userfn.plus_one(1.5), "user_refreshes": len(refreshes) - ours,
+                   "user_hits": sum(userfn.plus_one.stats.cache_hits.values()), "light": numba_cache.light_cache_loads()}}))
+"""
+
+
+def test_a_kernel_loads_from_the_cache_without_the_compilers_refresh(tmp_path):
+    """A process that finds a kernel compiled loads it without numba's refresh of its registries (~0.2 s of a
+    worker's start) and gets the same numbers; the first process compiled it (numba refreshed then, as its
+    compiler must); a user's own cached function still loads as numba loads it (refreshed first)."""
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "userfn.py").write_text("from numba import njit\n\n\n@njit(cache=True)\ndef plus_one(x):\n    return x + 1.0\n")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    cold = _run(_LOAD.format(user_dir=str(user)), env)
+    warm = _run(_LOAD.format(user_dir=str(user)), env)
+    want = (np.arange(12.0).reshape(3, 4) ** 1.5).sum(axis=0).tolist()
+    assert cold["hits"] == 0 and cold["ours"] > 0 and cold["out"] == want  # compiled: refreshed by the compiler
+    assert warm["hits"] == 1 and warm["ours"] == 0 and warm["out"] == want and warm["light"]  # loaded, no refresh
+    assert warm["user_hits"] == 1 and warm["user_refreshes"] > 0 and warm["user"] == 2.5  # numba's own load
+
+
+def test_a_light_load_that_fails_is_done_again_by_numbas_own_load():
+    """Whatever a light load lacks (a numba whose loads need the refresh after all), numba's own
+    ``load_overload`` loads the kernel: refreshed first, then loaded, its result returned."""
+    import numba  # noqa: F401 — light_cache_loads() acts once numba is imported
+    from numba.core import caching
+
+    assert numba_cache.light_cache_loads()
+
+    class Context:
+        refreshed = 0
+
+        def refresh(self):
+            self.refreshed += 1
+
+    class Cache:
+        _py_func = type("F", (), {"__module__": "simulator.some_kernel"})()
+        calls = 0
+
+        def _guard_against_spurious_io_errors(self):
+            return contextlib.nullcontext()
+
+        def _load_overload(self, sig, target_context):
+            self.calls += 1
+            if not target_context.refreshed:
+                raise RuntimeError("symbol not found")  # a load that needs the refresh after all
+            return "loaded"
+
+    cache, context = Cache(), Context()
+    assert caching.Cache.load_overload(cache, ("sig",), context) == "loaded"
+    assert context.refreshed == 1 and cache.calls in (1, 2)  # (1: the runtime's start already failed on this fake)
