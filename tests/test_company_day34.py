@@ -1,0 +1,97 @@
+"""Session 34 (comp34, issue 19): the company's and the debt books' shortcuts, each against the code it
+replaces (embedded here), byte for byte. The whole runs are compared file by file (docs/decisions.md)."""
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator import units
+from simulator.finance import debt
+
+
+# --------------------------------------------------------------------------- the convertible's day
+def _convertible_day_before(self, ledger, cal) -> None:
+    """``ConvertibleBook.day`` at c66f1b9 (the next maturity kept as the minimum of every path's)."""
+    if not cal.month_end and cal.day < self._first_maturity_day:
+        return
+    alive, day = ledger.alive & (self.balance_usd > 0), cal.day
+    if cal.month_end:
+        ledger.pay_interest(np.where(alive, self.balance_usd * self.coupon / units.MONTHS_PER_YEAR, 0.0))
+    due = alive & (self.maturity_day == day)
+    if not due.any():
+        return
+    price = ledger.share_price_usd
+    convert = due & self.in_the_money(price)
+    ledger.convert(np.where(convert, self.balance_usd, 0.0), np.where(convert, self.conversion_shares(price), 0.0))
+    self.balance_usd = np.where(convert, 0.0, self.balance_usd)
+    rest = due & ~convert
+    if self.cfg.refinance is not None:
+        ledger.flag("refinanced", rest)
+        self.coupon = np.where(rest, self.coupon + self.cfg.refinance.spread, self.coupon)
+        self.maturity_day = np.where(rest, day + round(self.cfg.refinance.years * units.DAYS_PER_YEAR),
+                                     self.maturity_day)
+        self._one_maturity = None
+        self._first_maturity_day = int(self.maturity_day.min())
+    else:
+        ledger.repay(np.where(rest, self.balance_usd, 0.0))
+        self.balance_usd = np.where(rest, 0.0, self.balance_usd)
+
+
+class _Recorder:
+    """The ledger calls a convertible makes, recorded with their arrays' bytes."""
+
+    def __init__(self, alive, prices):
+        self.alive, self.prices, self.calls, self.share_price_usd = alive, prices, [], None
+
+    def __getattr__(self, name):
+        def call(*args):
+            self.calls.append((name,) + tuple(np.asarray(a).tobytes() if not isinstance(a, str) else a for a in args))
+        return call
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), refinance=st.booleans(), capped=st.booleans())
+def test_convertible_day_skips_to_the_next_maturity(seed, refinance, capped):
+    """Over two years of days (month ends, the maturity, a refinancing's second maturity, paths stopping and
+    share prices either side of the conversion price), the book's calls and state are the old day's."""
+    rng = np.random.default_rng(seed)
+    paths, start = 6, dt.date(2025, 1, 1)
+    cfg = SimpleNamespace(principal_usd=1e8, coupon=0.02, maturity=dt.date(2025, 3, 15), conversion_price_usd=10.0,
+                          capped_call_price_usd=12.5 if capped else None,
+                          refinance=SimpleNamespace(spread=0.03, years=0.5) if refinance else None)
+    books = [debt.ConvertibleBook(cfg, start, paths) for _ in range(2)]
+    ledgers = [_Recorder(None, None) for _ in range(2)]
+    alive = np.ones(paths, dtype=bool)
+    for day in range(730):
+        date = start + dt.timedelta(days=day)
+        cal = SimpleNamespace(day=day, month_end=(date + dt.timedelta(days=1)).month != date.month)
+        if rng.random() < 0.01:  # a path stops
+            alive = alive.copy()
+            alive[rng.integers(paths)] = False
+        price = rng.uniform(5.0, 15.0, paths)
+        for book, ledger, form in zip(books, ledgers, (_convertible_day_before, debt.ConvertibleBook.day)):
+            ledger.alive, ledger.share_price_usd = alive, price
+            form(book, ledger, cal)
+    assert ledgers[0].calls == ledgers[1].calls
+    assert any(c[0] in ("convert", "repay", "flag") for c in ledgers[1].calls)  # a maturity was met
+    for name in ("balance_usd", "coupon", "maturity_day"):
+        assert getattr(books[0], name).tobytes() == getattr(books[1], name).tobytes()
+
+
+def test_convertible_after_its_maturities_tests_no_path():
+    """Past every maturity a day that is not a month end returns before any array is made."""
+    cfg = SimpleNamespace(principal_usd=1e8, coupon=0.0, maturity=dt.date(2025, 1, 10), conversion_price_usd=10.0,
+                          capped_call_price_usd=None, refinance=None)
+    book = debt.ConvertibleBook(cfg, dt.date(2025, 1, 1), 3)
+    ledger = _Recorder(np.ones(3, dtype=bool), None)
+    ledger.share_price_usd = np.full(3, 5.0)
+    book.day(ledger, SimpleNamespace(day=9, month_end=False))  # repaid in cash
+    assert [c[0] for c in ledger.calls] == ["convert", "repay"]
+    book.balance_usd = None  # (any later test of the paths would fail)
+    book.day(ledger, SimpleNamespace(day=10, month_end=False))
+    assert book._first_maturity_day > 10**9
