@@ -11,7 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import units
+from simulator.block import OpsBlock
+from simulator.columns import stored
+from simulator.day_record import STOPPED_TRADES
 from simulator.finance import debt
+from simulator.fleet import Trades
 
 
 # --------------------------------------------------------------------------- the convertible's day
@@ -95,3 +99,60 @@ def test_convertible_after_its_maturities_tests_no_path():
     book.balance_usd = None  # (any later test of the paths would fail)
     book.day(ledger, SimpleNamespace(day=10, month_end=False))
     assert book._first_maturity_day > 10**9
+
+
+# --------------------------------------------------------------------------- a stop's trades
+def _masked_trades_before(block, t):
+    """``OpsBlock._masked_trades`` at c66f1b9 (each field tested on its own)."""
+    masked = {name: block._times(getattr(t, name), zeros_kept=True) for name in STOPPED_TRADES}
+    if all(x is getattr(t, name) for name, x in masked.items()):
+        return t
+    return stored(type(t), {**vars(t), **masked})
+
+
+def _trades_days(rng, paths, cohorts, k):
+    """Days of trades as the fleet makes them: a block's unchanged days (rows of one table of zeros, broadcast
+    +0.0 tables), days with amounts, a table of zeros but for one element, −0.0, NaN and a non-float view."""
+    nothing = np.broadcast_to(0.0, (cohorts, paths))
+    zeros, spoiled, signed = np.zeros((4, k, paths)), np.zeros((4, k, paths)), np.zeros((4, k, paths))
+    spoiled[2, rng.integers(k), rng.integers(paths)] = rng.choice([1.0, np.nan, 5e-324])
+    signed[1] = -0.0
+    ints = np.zeros((k, paths), dtype=np.int64)
+    days = []
+    for d in range(k):
+        for table in (zeros, spoiled, signed):
+            days.append(stored(Trades, dict(
+                delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
+                purchase_capex_usd=table[0, d], retired_units_by_cohort=nothing, units_retired=table[1, d],
+                retired_ths=table[2, d], resale_value_usd=table[3, d], fleet_market_value_usd=rng.random(paths),
+                installed_ehs=rng.random(paths))))
+        busy = rng.random((cohorts, paths)) * (rng.random((cohorts, paths)) < 0.3)
+        days.append(stored(Trades, dict(
+            delivered_units=busy, cost_usd_by_cohort=busy, purchase_capex_by_cohort=busy * 3.0,
+            purchase_capex_usd=busy.sum(axis=0), retired_units_by_cohort=np.broadcast_to(-0.0, (cohorts, paths)),
+            units_retired=signed[1, d].view(np.int64) if d % 2 else ints[d], retired_ths=np.zeros(paths),
+            resale_value_usd=-busy[0],
+            fleet_market_value_usd=rng.random(paths), installed_ehs=rng.random(paths))))
+    return days
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_stop_masks_trades_as_field_by_field(seed):
+    """A stop's trades with the zero tables known (one dict for the stop) are the field-by-field masking's:
+    the same object where it kept the day, each field the same object where it kept the field, else the same
+    bytes."""
+    rng = np.random.default_rng(seed)
+    paths, cohorts, k = 7, 3, 5
+    block = OpsBlock.open(0, k, 1, paths)
+    block.stopped = rng.random(paths) < 0.6
+    block._alive_usd = block.stopped.astype(float)
+    days, zero_tables = _trades_days(rng, paths, cohorts, k), {}
+    for t in days:
+        before, after = _masked_trades_before(block, t), block._masked_trades(t, zero_tables)
+        assert (after is t) == (before is t)
+        for name in STOPPED_TRADES:
+            x, a, b = getattr(t, name), getattr(after, name), getattr(before, name)
+            assert (a is x) == (b is x) and a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+        assert vars(after).keys() == vars(before).keys()
+    assert any(zero_tables.values()) and not all(zero_tables.values())
