@@ -15,6 +15,7 @@ from simulator.block import OpsBlock
 from simulator.columns import stored
 from simulator.day_record import STOPPED_TRADES
 from simulator.finance import debt
+from simulator.finance.books import DIRECT_PATHS, LineBook
 from simulator.fleet import Trades
 
 
@@ -156,3 +157,31 @@ def test_stop_masks_trades_as_field_by_field(seed):
             assert (a is x) == (b is x) and a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
         assert vars(after).keys() == vars(before).keys()
     assert any(zero_tables.values()) and not all(zero_tables.values())
+
+
+# --------------------------------------------------------------------------- a segment's booking
+@pytest.mark.parametrize("paths", [5, DIRECT_PATHS])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_book_product_is_book_of_the_product(paths):
+    """``LineBook.book_product(line, a, f)`` leaves every table as ``book(line, a × f)`` does, over days with a line
+    booked once, twice (the first amount then goes in first) or not at all, mixed with :meth:`book`, in both modes."""
+    rng = np.random.default_rng(paths)
+    special = np.array([0.0, -0.0, np.nan, np.inf, 5e-324, -1.5])
+    names = ("a", "b", "c")
+    books = [LineBook(names, paths) for _ in range(2)]
+    for day in range(12):
+        for _ in range(4):
+            line = names[rng.integers(3)]
+            amount = np.where(rng.random(paths) < 0.3, rng.choice(special, paths), rng.normal(size=paths))
+            factor = rng.random(paths) if rng.random() < 0.8 else rng.choice(special, paths)
+            if rng.random() < 0.3:
+                for book in books:
+                    book.book(line, amount)
+            else:
+                books[0].book(line, amount * factor)
+                books[1].book_product(line, amount, factor)
+        assert books[0]._pending == books[1]._pending
+        assert books[0].tables.tobytes() == books[1].tables.tobytes()
+        for book in books:
+            book.settle()
+        assert books[0].tables.tobytes() == books[1].tables.tobytes()
