@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import units
+from simulator import block, units
 from simulator.block import OpsBlock
 from simulator.columns import stored
 from simulator.day_record import STOPPED_TRADES
@@ -185,3 +185,20 @@ def test_book_product_is_book_of_the_product(paths):
         for book in books:
             book.settle()
         assert books[0].tables.tobytes() == books[1].tables.tobytes()
+
+
+# --------------------------------------------------------------------------- the stop's zero tests
+@pytest.mark.parametrize("size", [1, 500, block._ANY_FROM - 1, block._ANY_FROM, 15_000])
+@pytest.mark.parametrize("dtype", [float, bool, np.int64])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_nonzero_is_count_nonzero(size, dtype):
+    """``block._nonzero`` answers as ``count_nonzero`` (numpy's ``any()``) on either side of its size threshold:
+    ±0.0 everywhere, one NaN, subnormal, −0.0 or 1 anywhere, 2-d tables and broadcast ones."""
+    rng = np.random.default_rng(size)
+    for value in (np.nan, 5e-324, -0.0, 1.0, np.inf):
+        x = np.zeros(size, dtype=float)
+        x[rng.integers(size)] = value
+        x = x.astype(dtype) if dtype is not float else x
+        for a in (x, np.zeros(size, dtype=dtype), -np.zeros(size) if dtype is float else x, x.reshape(1, -1),
+                  np.broadcast_to(x[:1], (3, size))):
+            assert block._nonzero(a) == bool(np.count_nonzero(a))
