@@ -31,6 +31,7 @@ The models that are elementwise along the path axis take a block's days as extra
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -181,7 +182,8 @@ class OpsBlock:
         same = {name: getattr(r, name) for name in SAME_ON_PATHS}
         for name in STOPPED_LINES:
             setattr(r, name, self._masked_from(getattr(r, name), j, (self.n, paths)))
-        self.trades[j:] = [self._masked_trades(t) for t in self.trades[j:]]
+        zero_tables: dict = {}  # (the trades' zero tables, known for this stop: _masked_trades)
+        self.trades[j:] = [self._masked_trades(t, zero_tables) for t in self.trades[j:]]
         if self._same_on_paths is not None:  # (the sites' MW shares stay: no MW is masked; nor a field kept)
             self._same_on_paths = self.record.same_on_paths(
                 self.n, paths, self._same_on_paths, frozenset(k for k, x in same.items() if getattr(r, k) is x))
@@ -220,9 +222,7 @@ class OpsBlock:
         copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
         sign and all)."""
         given, x = x, np.asarray(x)
-        # (±0.0 on every day masked: x × alive would be x; count_nonzero: numpy's any(), NaN counted, at a third
-        # of its cost)
-        if not np.count_nonzero(x[j:] if x.ndim else x):
+        if not _nonzero(x[j:] if x.ndim else x):  # (±0.0 on every day masked: x × alive would be x)
             return given
         if shape is not None and x.shape != shape:  # a day's amount on every path: (n,) → (n, paths), or a float
             x = np.broadcast_to(x[:, None] if x.ndim == 1 else x, shape)
@@ -234,22 +234,30 @@ class OpsBlock:
         np.multiply(x[j:], mask, out=out[j:])
         return out
 
-    def _masked_trades(self, t):
+    def _masked_trades(self, t, zero_tables: dict | None = None):
         """A day's trades with :data:`STOPPED_TRADES` multiplied by the alive mask (:meth:`_times`): a copy
         made as :class:`simulator.columns.Rows` makes a record (:func:`simulator.columns.stored`; what
         ``dataclasses.replace`` gives, at a third of its cost); ``t`` itself where every product would be its
-        field (the same floats: a day with nothing traded)."""
-        masked = {name: self._times(getattr(t, name), zeros_kept=True) for name in STOPPED_TRADES}
-        if all(x is getattr(t, name) for name, x in masked.items()):
+        field (the same floats: a day with nothing traded).
+
+        ``zero_tables`` (one stop's, given by :meth:`stop`): whether each float table a field is a view of (its
+        ``base``) holds nothing but ±0.0, tested once by the table's identity (the tables are held by the trades,
+        unchanged during the stop). A view of such a table is ±0.0 everywhere, which :meth:`_times` would keep:
+        a block's days without trades are rows of one table of zeros (:func:`simulator.fleet._unchanged_days`) or
+        one broadcast +0.0, so their fields are known without a test each."""
+        values = _stopped_trade_values(t)
+        masked = [x if zero_tables is not None and _zero_view(x, zero_tables) else self._times(x, zeros_kept=True)
+                  for x in values]
+        if all(m is x for m, x in zip(masked, values)):
             return t
-        return stored(type(t), {**vars(t), **masked})
+        return stored(type(t), {**vars(t), **dict(zip(STOPPED_TRADES, masked))})
 
     def _times(self, x: np.ndarray, zeros_kept: bool = False) -> np.ndarray:
         """``x × alive``; ``x`` itself where it is one +0.0 broadcast (a day's "nothing arrives or leaves",
         :func:`simulator.fleet.price_trades`), which the product would only copy, and with ``zeros_kept`` where
         it is floats ±0.0 everywhere (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it, sign and all, as in
         :meth:`_masked_from`; a trade's amounts, most days nothing)."""
-        if is_broadcast_zero(x) or (zeros_kept and x.dtype == float and not np.count_nonzero(x)):
+        if is_broadcast_zero(x) or (zeros_kept and x.dtype == float and not _nonzero(x)):
             return x
         return x * self._mask(x)
 
@@ -258,3 +266,28 @@ class OpsBlock:
         return self._alive_usd if x.dtype == float else self.stopped
 
 
+_stopped_trade_values = operator.attrgetter(*STOPPED_TRADES)
+
+
+def _zero_view(x: np.ndarray, zero_tables: dict) -> bool:
+    """Whether float array ``x`` is a view of a float table of nothing but ±0.0 (``zero_tables``: each table's
+    answer by its identity, :meth:`OpsBlock._masked_trades`; every element of ``x`` is one of its table's)."""
+    table = x.base
+    zero = zero_tables.get(id(table))
+    if zero is None:
+        zero = zero_tables[id(table)] = (type(table) is np.ndarray and table.dtype is _FLOAT
+                                         and not _nonzero(table))
+    return zero and x.dtype is _FLOAT
+
+
+_FLOAT = np.dtype(float)
+
+
+def _nonzero(x: np.ndarray) -> bool:
+    """numpy's ``x.any()`` (nonzero or NaN): ``count_nonzero`` for a small array (a third of ``any()``'s cost at
+    ~500 elements), ``any()`` from :data:`_ANY_FROM` elements (``count_nonzero`` of floats is not vectorised: ~12 µs
+    against ~3 for a block's ``(30, 500)`` field)."""
+    return bool(x.any()) if x.size >= _ANY_FROM else bool(np.count_nonzero(x))
+
+
+_ANY_FROM = 4096

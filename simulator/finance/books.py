@@ -64,6 +64,20 @@ class LineBook:
         self._today[i] = amount
         self._pending.add(i)
 
+    def book_product(self, line: str, amount, factor) -> None:
+        """:meth:`book` of ``amount × factor``, the product written straight into the day's row of ``line`` where
+        the amount is pending (the same floats as the product made and then copied there)."""
+        i = self.index[line]
+        if self._direct:
+            self.book(line, amount * factor)
+            return
+        if i in self._pending:  # a second amount today: the first goes in first
+            month, total = self._rows[i]
+            np.add(month, self._today[i], out=month)
+            np.add(total, self._today[i], out=total)
+        np.multiply(amount, factor, out=self._today[i])
+        self._pending.add(i)
+
     def rows_of(self, names: tuple[str, ...]) -> np.ndarray:
         """The rows of the lines ``names`` as an ``int64`` array (made once per tuple of names), for a compiled step
         that books them itself into :attr:`tables` as :meth:`book` and :meth:`settle` would (``close_kernel._book``)."""

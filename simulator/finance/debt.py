@@ -102,6 +102,10 @@ class TermLoanBook:
             self.balance_usd = self.balance_usd - accelerated
 
 
+#: A day after any run's last (a convertible with no maturity left).
+_NO_MATURITY_DAY = 2**62
+
+
 class ConvertibleBook:
     """A convertible note outstanding at the start."""
 
@@ -111,7 +115,7 @@ class ConvertibleBook:
         self.balance_usd = np.full(paths, float(cfg.principal_usd))
         self.coupon = np.full(paths, float(cfg.coupon))
         self.maturity_day = np.full(paths, _day_of(cfg.maturity, start))
-        self._first_maturity_day = int(self.maturity_day.min())
+        self._first_maturity_day = int(self.maturity_day.min())  # no path's maturity falls before it
         self._one_maturity: int | None = _day_of(cfg.maturity, start)  # every path's, until a refinancing
 
     def years_left(self, day: int):
@@ -150,8 +154,11 @@ class ConvertibleBook:
         alive, day = ledger.alive & (self.balance_usd > 0), cal.day
         if cal.month_end:
             ledger.pay_interest(np.where(alive, self.balance_usd * self.coupon / units.MONTHS_PER_YEAR, 0.0))
+        if day < self._first_maturity_day:
+            return  # (a month end before every maturity: no path is due)
         due = alive & (self.maturity_day == day)
         if not due.any():
+            self._first_maturity_day = self._next_maturity_day(day)
             return
         price = ledger.share_price_usd
         convert = due & self.in_the_money(price)
@@ -164,10 +171,18 @@ class ConvertibleBook:
             self.maturity_day = np.where(rest, day + round(self.cfg.refinance.years * units.DAYS_PER_YEAR),
                                          self.maturity_day)
             self._one_maturity = None
-            self._first_maturity_day = int(self.maturity_day.min())
         else:
             ledger.repay(np.where(rest, self.balance_usd, 0.0))
             self.balance_usd = np.where(rest, 0.0, self.balance_usd)
+        self._first_maturity_day = self._next_maturity_day(day)
+
+    def _next_maturity_day(self, day: int) -> int:
+        """The first maturity after ``day`` on any path (past the last day of any run if none): no path is due
+        before it (a maturity day of today or earlier never comes again; a refinancing sets one after today).
+        Session 32's ``maturity_day.min()`` stayed at a matured path's day, so that every day after the first
+        maturity tested every path."""
+        later = self.maturity_day[self.maturity_day > day]
+        return int(later.min()) if later.size else _NO_MATURITY_DAY
 
 
 class BtcBackedBook:

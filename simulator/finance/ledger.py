@@ -514,7 +514,7 @@ class Ledger:
             self._book(f"{prefix}_mining_usd", amount)
             return
         for name, share in zip(("mining", "hosting", "hpc"), self._segment_shares):
-            self._book(f"{prefix}_{name}_usd", amount * share)
+            self.lines.book_product(f"{prefix}_{name}_usd", amount, share)  # (amount × share, booked)
 
     def _issue(self, shares) -> None:
         self._book("shares_issued", shares)
