@@ -122,8 +122,19 @@ def shared_floats(shape: tuple) -> np.ndarray:
 
 #: Blocks of days the workers' shared quantile ring holds (:class:`SharedQuantiles`): a worker may write up to
 #: ``RING_BLOCKS − 1`` blocks ahead of the slowest before it waits (the ring is ``RING_BLOCKS`` × a block's
-#: ``(days, columns, paths)``: 18 MB for bench-10y's 1,000 paths).
+#: ``(days, columns, paths)``: 18 MB for bench-10y's 1,000 paths) — 2 where a block is over
+#: :data:`RING_BLOCK_BYTES` (a run of ~100,000 paths: the ring's memory stays twice the one process's block).
 RING_BLOCKS = 3
+RING_BLOCK_BYTES = 64 * 2**20
+
+
+def ring_blocks(block_days: int, columns: int, paths: int) -> int:
+    """The blocks of the workers' quantile ring for blocks of ``(block_days, columns, paths)``.
+
+    >>> ring_blocks(32, 23, 1000), ring_blocks(32, 30, 100_000)
+    (3, 2)
+    """
+    return RING_BLOCKS if 8 * block_days * columns * paths <= RING_BLOCK_BYTES else 2
 
 
 def shared_ints(size: int) -> np.ndarray:
@@ -133,10 +144,10 @@ def shared_ints(size: int) -> np.ndarray:
 
 class SharedQuantiles(LocalQuantiles):
     """The quantile blocks shared by ``workers`` processes (made before they fork): a ring of
-    :data:`RING_BLOCKS` blocks of days, each ``(block_days, columns, paths)``.
+    ``ring`` blocks of days (:func:`ring_blocks`, at least 2), each ``(block_days, columns, paths)``.
 
     Worker ``rank`` simulates the paths ``lo:hi`` of the run; :meth:`for_worker` gives it its
-    view. Block ``b`` of days (days ``b · block_days …``) goes into ring slot ``b mod RING_BLOCKS``.
+    view. Block ``b`` of days (days ``b · block_days …``) goes into ring slot ``b mod ring``.
     At the end of a block (:meth:`finish`) a worker says it has written it and takes the
     percentiles of the rows (days) of earlier blocks that every worker has written and no worker
     has taken yet, a share of a block's rows at a time (claimed under a lock); before it writes
@@ -150,8 +161,10 @@ class SharedQuantiles(LocalQuantiles):
     in place by the one that takes it, :func:`simulator.results.exact_percentiles`).
     """
 
-    def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context):
-        self.ring = shared_floats((RING_BLOCKS, block_days, columns, paths))
+    def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context,
+                 ring: int | None = None):
+        ring = ring_blocks(block_days, columns, paths) if ring is None else ring
+        self.ring = shared_floats((ring, block_days, columns, paths))
         self.out = shared_floats((days, columns, 3))
         self.days, self.block_days, self.workers, self.rank = days, block_days, workers, 0
         self.blocks = -(-days // block_days)
@@ -182,12 +195,12 @@ class SharedQuantiles(LocalQuantiles):
             self._take(self.blocks, columns, wait=True)
             return
         self._take(b, columns, wait=False)  # earlier blocks' rows every worker has written
-        free = b + 1 - RING_BLOCKS  # the block whose slot the next one overwrites: all its rows done
+        free = b + 1 - len(self.ring)  # the block whose slot the next one overwrites: all its rows done
         if first + rows < self.days and free >= 0:
             self._take(free + 1, columns, wait=True)
             with self.lock:
                 self._wait(lambda: self.done[free] == self._rows(free))
-        self.buffer = self.ring[(b + 1) % RING_BLOCKS][:, :, self.lo:self.hi]
+        self.buffer = self.ring[(b + 1) % len(self.ring)][:, :, self.lo:self.hi]
 
     def _take(self, upto: int, columns: list[int] | None, wait: bool) -> None:
         """Claim and compute the rows not claimed yet of blocks ``self._next … upto − 1``, in order: each block once
@@ -214,7 +227,7 @@ class SharedQuantiles(LocalQuantiles):
     def _compute(self, j: int, a: int, z: int, columns: list[int] | None) -> None:
         """The percentiles of rows ``a … z − 1`` of block ``j``."""
         first = j * self.block_days
-        _percentiles_into(self.out[first + a:first + z], self.ring[j % RING_BLOCKS, a:z], columns)
+        _percentiles_into(self.out[first + a:first + z], self.ring[j % len(self.ring), a:z], columns)
 
     def _wait(self, ready: Callable[[], bool]) -> None:
         """Wait (holding :attr:`lock`) until ``ready()``; a worker's failure (:meth:`abort`) raises
