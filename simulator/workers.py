@@ -4,10 +4,10 @@ Path ``i`` depends only on ``(seed, i)`` (DESIGN.md, "Randomness"), so the paths
 be split into contiguous chunks, each simulated by its own process, and the per-path
 results joined in path order are those of a single process, bit for bit. The one result
 that needs every path at once is the daily quantiles (exact percentiles across paths, per
-day and column); for it the workers fill one block of days of every column for their own
-paths into a buffer in shared memory, wait for each other at a barrier, and each computes
-the percentiles of its share of the block's days into a shared table, the same numbers one
-process would compute from the same block (:class:`SharedQuantiles`).
+day and column); for it the workers fill blocks of days of every column for their own
+paths into a ring of blocks in shared memory, and the days of a block every worker has
+written are taken by whichever worker comes by first, a share at a time, into a shared
+table: the same numbers one process would compute from the same block (:class:`SharedQuantiles`).
 
 Workers are started by ``fork`` (Linux), which needs no pickling of the scenario and no
 re-import; elsewhere, in daemonic processes (a Dask worker, which may not have children),
@@ -32,7 +32,7 @@ import numpy as np
 
 from simulator.results import exact_percentiles
 
-#: Fewest paths worth a worker process of their own (a fork and a barrier per block of days
+#: Fewest paths worth a worker process of their own (a fork and a hand-over per block of days
 #: cost a few ms; below this the single process is as fast).
 MIN_PATHS_PER_WORKER = 100
 
@@ -316,7 +316,7 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
                 procs.append(proc)
                 conns.append(receive)
             results: dict[int, object] = {}
-            released = None  # a worker stopped at the barrier because another failed: raise the other's error
+            released = None  # a worker's wait broken because another failed (SharedQuantiles.abort): raise the other's error
             pending = {conn: rank for rank, conn in enumerate(conns)}
             while pending:
                 for conn in wait(list(pending), timeout=POLL_S):
