@@ -316,7 +316,7 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
                 procs.append(proc)
                 conns.append(receive)
             results: dict[int, object] = {}
-            released = None  # a worker's wait broken because another failed (SharedQuantiles.abort): raise the other's error
+            released = None  # a wait broken because another worker failed (SharedQuantiles.abort): raise its error
             pending = {conn: rank for rank, conn in enumerate(conns)}
             while pending:
                 for conn in wait(list(pending), timeout=POLL_S):
