@@ -4,10 +4,10 @@ Path ``i`` depends only on ``(seed, i)`` (DESIGN.md, "Randomness"), so the paths
 be split into contiguous chunks, each simulated by its own process, and the per-path
 results joined in path order are those of a single process, bit for bit. The one result
 that needs every path at once is the daily quantiles (exact percentiles across paths, per
-day and column); for it the workers fill one block of days of every column for their own
-paths into a buffer in shared memory, wait for each other at a barrier, and each computes
-the percentiles of its share of the block's days into a shared table, the same numbers one
-process would compute from the same block (:class:`SharedQuantiles`).
+day and column); for it the workers fill blocks of days of every column for their own
+paths into a ring of blocks in shared memory, and the days of a block every worker has
+written are taken by whichever worker comes by first, a share at a time, into a shared
+table: the same numbers one process would compute from the same block (:class:`SharedQuantiles`).
 
 Workers are started by ``fork`` (Linux), which needs no pickling of the scenario and no
 re-import; elsewhere, in daemonic processes (a Dask worker, which may not have children),
@@ -32,7 +32,7 @@ import numpy as np
 
 from simulator.results import exact_percentiles
 
-#: Fewest paths worth a worker process of their own (a fork and a barrier per block of days
+#: Fewest paths worth a worker process of their own (a fork and a hand-over per block of days
 #: cost a few ms; below this the single process is as fast).
 MIN_PATHS_PER_WORKER = 100
 
@@ -120,35 +120,127 @@ def shared_floats(shape: tuple) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=float, count=int(np.prod(shape))).reshape(shape)
 
 
+#: Blocks of days the workers' shared quantile ring holds (:class:`SharedQuantiles`): a worker may write up to
+#: ``RING_BLOCKS − 1`` blocks ahead of the slowest before it waits (the ring is ``RING_BLOCKS`` × a block's
+#: ``(days, columns, paths)``: 18 MB for bench-10y's 1,000 paths) — 2 where a block is over
+#: :data:`RING_BLOCK_BYTES` (a run of ~100,000 paths: the ring's memory stays twice the one process's block).
+RING_BLOCKS = 3
+RING_BLOCK_BYTES = 64 * 2**20
+
+
+def ring_blocks(block_days: int, columns: int, paths: int) -> int:
+    """The blocks of the workers' quantile ring for blocks of ``(block_days, columns, paths)``.
+
+    >>> ring_blocks(32, 23, 1000), ring_blocks(32, 30, 100_000)
+    (3, 2)
+    """
+    return RING_BLOCKS if 8 * block_days * columns * paths <= RING_BLOCK_BYTES else 2
+
+
+def shared_ints(size: int) -> np.ndarray:
+    """An int64 array of zeros in anonymous shared memory (inherited by forked children)."""
+    return np.frombuffer(mmap.mmap(-1, max(8 * size, 1)), dtype=np.int64, count=size)
+
+
 class SharedQuantiles(LocalQuantiles):
-    """The quantile block shared by ``workers`` processes (made before they fork).
+    """The quantile blocks shared by ``workers`` processes (made before they fork): a ring of
+    ``ring`` blocks of days (:func:`ring_blocks`, at least 2), each ``(block_days, columns, paths)``.
 
     Worker ``rank`` simulates the paths ``lo:hi`` of the run; :meth:`for_worker` gives it its
-    view. At the end of a block every worker waits at the barrier (all paths' rows are then
-    in the shared block), computes the percentiles of its share of the block's days, and
-    waits again before the block is overwritten with the next days. The percentiles of a day
-    depend only on that day's row, so splitting the days among workers gives the single
-    process's numbers.
+    view. Block ``b`` of days (days ``b · block_days …``) goes into ring slot ``b mod ring``.
+    At the end of a block (:meth:`finish`) a worker says it has written it and takes the
+    percentiles of the rows (days) of earlier blocks that every worker has written and no worker
+    has taken yet, a share of a block's rows at a time (claimed under a lock); before it writes
+    the next block into a slot, the rows of the block the slot held must all be done (it takes
+    those left, or waits for a slower worker's rows). No barrier: a worker waits only when it is
+    a whole ring ahead of another, and the worker ahead takes the rows the one behind has not
+    reached, so the percentiles' work goes to whichever worker has time for it. After its last
+    block a worker takes rows until every row of the run is taken. The percentiles of a day
+    depend only on that day's row, so whichever worker takes a day gives the single process's
+    numbers; each row is taken by exactly one worker (a row holding both zeros may be reordered
+    in place by the one that takes it, :func:`simulator.results.exact_percentiles`).
     """
 
-    def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context):
-        self.whole = shared_floats((block_days, columns, paths))
+    def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context,
+                 ring: int | None = None):
+        ring = ring_blocks(block_days, columns, paths) if ring is None else ring
+        self.ring = shared_floats((ring, block_days, columns, paths))
         self.out = shared_floats((days, columns, 3))
-        self.workers, self.rank = workers, 0
-        self.barrier = context.Barrier(workers)
-        self.buffer = self.whole
+        self.days, self.block_days, self.workers, self.rank = days, block_days, workers, 0
+        self.blocks = -(-days // block_days)
+        # written[w]: blocks worker w has written; claimed[b], done[b]: rows of block b taken, finished; aborted
+        counters = shared_ints(workers + 2 * self.blocks + 1)
+        self.written, self.claimed = counters[:workers], counters[workers:workers + self.blocks]
+        self.done, self._aborted = counters[workers + self.blocks:-1], counters[-1:]
+        self.lock = context.Condition()
+        self.share = -(-block_days // workers)  # rows a claim takes
+        self._next = 0  # this worker's oldest block that may have rows not claimed
+        self.buffer = self.ring[0]
 
     def for_worker(self, rank: int, lo: int, hi: int) -> "SharedQuantiles":
-        self.rank, self.buffer = rank, self.whole[:, :, lo:hi]
+        self.rank, self.lo, self.hi = rank, lo, hi
+        self.buffer = self.ring[0][:, :, lo:hi]
         return self
 
+    def _rows(self, b: int) -> int:
+        return min(self.block_days, self.days - b * self.block_days)
+
     def finish(self, first: int, rows: int, columns: list[int] | None = None) -> None:
-        self.barrier.wait()
-        share = -(-rows // self.workers)
-        a, b = min(self.rank * share, rows), min((self.rank + 1) * share, rows)
-        if a < b:
-            _percentiles_into(self.out[first + a:first + b], self.whole[a:b], columns)
-        self.barrier.wait()
+        b = first // self.block_days
+        with self.lock:
+            self.written[self.rank] = b + 1
+            last = int(self.written.min()) == self.blocks  # the last worker to write the last block
+            self.lock.notify_all()
+        if last:  # every row not taken yet is this worker's (all are written)
+            self._take(self.blocks, columns, wait=True)
+            return
+        self._take(b, columns, wait=False)  # earlier blocks' rows every worker has written
+        free = b + 1 - len(self.ring)  # the block whose slot the next one overwrites: all its rows done
+        if first + rows < self.days and free >= 0:
+            self._take(free + 1, columns, wait=True)
+            with self.lock:
+                self._wait(lambda: self.done[free] == self._rows(free))
+        self.buffer = self.ring[(b + 1) % len(self.ring)][:, :, self.lo:self.hi]
+
+    def _take(self, upto: int, columns: list[int] | None, wait: bool) -> None:
+        """Claim and compute the rows not claimed yet of blocks ``self._next … upto − 1``, in order: each block once
+        every worker has written it (waiting for that if ``wait``, else stopping at the first block not written)."""
+        while self._next < upto:
+            j = self._next
+            with self.lock:
+                if wait:
+                    self._wait(lambda: int(self.written.min()) > j)
+                elif int(self.written.min()) <= j:
+                    return
+                a = int(self.claimed[j])
+                rows = self._rows(j)
+                if a == rows:
+                    self._next += 1
+                    continue
+                z = min(a + self.share, rows)
+                self.claimed[j] = z
+            self._compute(j, a, z, columns)
+            with self.lock:
+                self.done[j] += z - a
+                self.lock.notify_all()
+
+    def _compute(self, j: int, a: int, z: int, columns: list[int] | None) -> None:
+        """The percentiles of rows ``a … z − 1`` of block ``j``."""
+        first = j * self.block_days
+        _percentiles_into(self.out[first + a:first + z], self.ring[j % len(self.ring), a:z], columns)
+
+    def _wait(self, ready: Callable[[], bool]) -> None:
+        """Wait (holding :attr:`lock`) until ``ready()``; a worker's failure (:meth:`abort`) raises
+        ``BrokenBarrierError`` instead."""
+        self.lock.wait_for(lambda: ready() or self._aborted[0])
+        if self._aborted[0]:
+            raise threading.BrokenBarrierError
+
+    def abort(self) -> None:
+        """A worker failed: release the others' waits (they raise ``BrokenBarrierError``)."""
+        with self.lock:
+            self._aborted[0] = 1
+            self.lock.notify_all()
 
 
 def _die_with_parent(parent: int | None = None) -> None:
@@ -176,7 +268,7 @@ def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn, parent) -> None
         result = run_chunk(ids[lo:hi], lo, quantiles.for_worker(rank, lo, hi), progress)
         conn.send(("ok", result))
     except BaseException as exc:  # noqa: BLE001 — every failure goes home, the others are released
-        quantiles.barrier.abort()
+        quantiles.abort()
         try:
             conn.send(("error", exc))
         except Exception:  # an exception that does not pickle
@@ -224,7 +316,7 @@ def run_in_workers(run_chunk: Callable, ids: np.ndarray, workers: int, days: int
                 procs.append(proc)
                 conns.append(receive)
             results: dict[int, object] = {}
-            released = None  # a worker stopped at the barrier because another failed: raise the other's error
+            released = None  # a wait broken because another worker failed (SharedQuantiles.abort): raise its error
             pending = {conn: rank for rank, conn in enumerate(conns)}
             while pending:
                 for conn in wait(list(pending), timeout=POLL_S):

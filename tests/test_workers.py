@@ -90,17 +90,86 @@ def _gone(pid: int) -> bool:
 def _fail_in_rank_1(chunk, lo, quantiles, progress):
     if quantiles.rank == 1:
         raise ValueError("rank 1 broke")
-    quantiles.finish(0, 1)  # rank 0 waits for rank 1 at the barrier: released by the abort
+    for day in range(workers.RING_BLOCKS):  # rank 0 writes a whole ring of blocks ahead of rank 1: it waits
+        quantiles.finish(day, 1)
     return "ok"
 
 
-def test_a_workers_error_is_raised_not_the_barrier_it_broke():
+def test_a_workers_error_is_raised_not_the_wait_it_broke():
     before = _children(os.getpid())
     with pytest.raises(ValueError, match="rank 1 broke"):
-        workers.run_in_workers(_fail_in_rank_1, np.arange(4), 2, days=1, columns=1, block_days=1)
+        workers.run_in_workers(_fail_in_rank_1, np.arange(4), 2, days=workers.RING_BLOCKS + 1, columns=1,
+                               block_days=1)
     assert _children(os.getpid()) == before
 
 
+def _ranks(days: int, paths: int, block_days: int, n: int, ring: int | None = None):
+    """A :class:`workers.SharedQuantiles` and each rank's view of it (threads standing in for the forked workers)."""
+    import copy
+
+    shared = workers.SharedQuantiles(days, 3, paths, block_days, n, multiprocessing.get_context("fork"), ring)
+    bounds = np.linspace(0, paths, n + 1).round().astype(int)
+    return shared, [copy.copy(shared).for_worker(r, bounds[r], bounds[r + 1]) for r in range(n)]
+
+
+def test_a_worker_waiting_a_ring_ahead_is_released_by_an_abort():
+    shared, (ahead, _) = _ranks(workers.RING_BLOCKS + 1, 4, 1, 2)
+    seen = []
+
+    def run():
+        try:
+            for day in range(workers.RING_BLOCKS):
+                ahead.finish(day, 1)
+        except threading.BrokenBarrierError as exc:
+            seen.append(exc)
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and not seen  # waiting for rank 1's first block
+    shared.abort()
+    thread.join(10)
+    assert not thread.is_alive() and len(seen) == 1
+
+
+@pytest.mark.parametrize("n, block_days, days, columns, ring", [(2, 4, 37, None, 3), (3, 5, 31, [0, 2], 3),
+                                                               (2, 1, 9, None, 3), (3, 4, 29, None, 2)])
+def test_shared_quantiles_taken_by_any_worker_are_one_process_numbers(n, block_days, days, columns, ring):
+    """Workers running at different speeds (random sleeps) each write their paths' rows of every block; whoever
+    takes a row, the percentiles are one process's, every row is taken once, and no worker runs a ring ahead."""
+    import time
+
+    paths = 7 * n
+    values = np.random.default_rng(n).normal(size=(days, 3, paths))
+    values[values < -1] = 0.0  # ties
+    local = workers.LocalQuantiles(days, 3, paths, block_days)
+    shared, ranks = _ranks(days, paths, block_days, n, ring)
+    assert len(shared.ring) == ring
+    for first in range(0, days, block_days):
+        rows = min(block_days, days - first)
+        local.buffer[:rows] = values[first:first + rows]
+        local.finish(first, rows, columns)
+    errors = []
+
+    def run(q, seed):
+        delay = np.random.default_rng(seed)
+        try:
+            for first in range(0, days, block_days):
+                rows = min(block_days, days - first)
+                for row in range(rows):
+                    time.sleep(delay.uniform(0, 0.002) * (1 + 4 * seed))  # the first rank the fastest
+                    q.buffer[row] = values[first + row, :, q.lo:q.hi]
+                q.finish(first, rows, columns)
+                assert max(shared.written) - min(shared.written) <= ring
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(q, seed)) for seed, q in enumerate(ranks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert list(shared.claimed) == list(shared.done) == [min(block_days, days - f) for f in range(0, days, block_days)]
+    assert shared.out.tobytes() == local.out.tobytes()
 def _die_in_rank_1(chunk, lo, quantiles, progress):
     if quantiles.rank == 1:
         os.kill(os.getpid(), signal.SIGKILL)
