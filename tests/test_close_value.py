@@ -260,6 +260,24 @@ def test_a_contracts_day_terms_are_the_numpy_forms_doubles(ledger):
             assert_same_bits(np.array(got), np.array([discount, build_left, c.gpu_capex_usd[j]], dtype=float), day)
 
 
+@pytest.mark.parametrize("start, build", [(10.0, 30.4), (10.5, 30.25), (10.0, 0.0), (10.0, -3.0), (-40.0, 30.0),
+                                          (10.0, np.nan), (np.nan, 30.0)])
+def test_a_contracts_day_terms_stay_the_same_from_terms_fixed_from(ledger, start, build):
+    """From ``terms_fixed_from`` on, ``day_terms`` gives the same doubles every day (``close_price`` writes them
+    once then), the day before others (it is the first such day); NaN, no such day, for a NaN start or build."""
+    c = copy.copy(ledger.contracts)
+    c._terms = [(start, build, 17.0, 3e8, 2e8)] + c._terms[1:]
+    fixed = c.terms_fixed_from(0)
+    days = [day for day in range(-60, 200) if day >= fixed]
+    if start != start or build != build:
+        assert fixed != fixed and not days
+        return
+    first = np.array(c.day_terms(0, days[0]))
+    assert days[0] - 1 < fixed and np.array(c.day_terms(0, days[0] - 1)).tobytes() != first.tobytes()
+    for day in days:
+        assert_same_bits(np.array(c.day_terms(0, day)), first, day)
+
+
 def test_unsigned_projects_book_values_are_taken_again_only_for_new_pool_arrays(ledger):
     L = ledger
     s = close_value.ValueScratch(L, close_value_kernel, MIN_TRADED_PRICE_USD)

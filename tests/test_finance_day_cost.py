@@ -17,7 +17,7 @@ from simulator.config import load_scenario
 from simulator.finance import close_kernel, close_steps, operations_call
 from simulator.finance.books import LineBook
 from simulator.finance.contracts import ContractValuer
-from simulator.finance.ledger import Ledger
+from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
 from tests import kernel_forms
 from tests.kernel_forms import assert_same_bits
 
@@ -179,6 +179,46 @@ def test_fund_same_bits(drawn):
         numpy_form, compiled, calls = kernel_forms.both_forms(patch, close_steps.CLOSE_KERNEL, close_kernel,
                                                               "fund", run)
     assert calls >= 1 or not len(alive)
+    for a, b, what in zip(numpy_form, compiled, ["month", "total"] + list(state)):
+        assert_same_bits(a, b, what)
+
+
+@settings(max_examples=400, deadline=None)
+@given(waterfalls())
+def test_the_funding_step_in_one_call_same_bits(drawn):
+    """``close_day``'s funding step in one compiled call (``close_steps.fund_short``: whether some path is below
+    the floor, the waterfall, how many paths are short of cash after it) against its numpy steps: the same
+    state, bookings and count (NaN cash below no floor, yet needing cash; the floor 0 with no path short)."""
+    policy, equity, state, alive, share_price, direct = drawn
+    lines = ("btc_sold", "btc_sales_usd", "shares_issued", "atm_proceeds_usd")
+
+    def run(compiled: bool):
+        paths = len(alive)
+        fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
+                                       lines=LineBook(lines, paths), **{k: v.copy() for k, v in state.items()})
+        for name in ("_book", "_issue", "_sell_btc", "_atm"):
+            setattr(fake, name, getattr(Ledger, name).__get__(fake))
+        fake.lines._direct = direct
+        fake.lines.book("shares_issued", np.full(paths, 3.0))  # (the day's SBC shares, booked before)
+        with np.errstate(all="ignore"):
+            if compiled:
+                short = close_steps.fund_short(fake, alive, share_price, MIN_TRADED_PRICE_USD)
+            else:  # (Ledger.close_day's steps)
+                short = None
+                if np.count_nonzero(fake.cash_usd < policy.min_cash_usd):
+                    Ledger._fund(fake, alive, share_price)
+                    short = np.count_nonzero(fake.cash_usd < 0)
+        fake.lines.settle()
+        return short, [fake.lines.month, fake.lines.total] + [getattr(fake, k) for k in state]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(close_steps.CLOSE_KERNEL, "for_call", lambda *a, **kw: None)
+        patch.setattr(close_steps.CLOSE_KERNEL, "loaded", lambda: None)
+        assert close_steps.fund_short(None, alive, share_price, MIN_TRADED_PRICE_USD) is None  # (not loaded)
+        short, numpy_form = run(False)
+        patch.setattr(close_steps.CLOSE_KERNEL, "loaded", lambda: close_kernel)
+        got, compiled = run(True)
+    assert got is not None and got == (short or 0)
     for a, b, what in zip(numpy_form, compiled, ["month", "total"] + list(state)):
         assert_same_bits(a, b, what)
 

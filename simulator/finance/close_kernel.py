@@ -200,3 +200,22 @@ def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issu
         _book(tables, rows[first], out[6 + 2 * k], out[6 + 2 * k], False)
         _book(tables, rows[first + 1], out[7 + 2 * k], out[7 + 2 * k], False)
     return 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fund_day(scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares, nav_per_share,
+             shares, equity, tables, rows, out):
+    """``Ledger.close_day``'s funding step: −1 if no path's ``cash < min_cash`` (numpy's ``count_nonzero`` of the
+    comparison; nothing written), else :func:`fund` (same arguments) and ``2 × short + fund's return``, ``short``
+    the paths whose cash after it (``out[0]`` if it moved something, else ``cash``) is below 0."""
+    min_cash, below = scalars[0], 0
+    for p in range(cash.shape[0]):
+        below += 1 if cash[p] < min_cash else 0
+    if below == 0:
+        return -1
+    moved = fund(scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares,
+                 nav_per_share, shares, equity, tables, rows, out)
+    after, short = out[0] if moved else cash, 0
+    for p in range(cash.shape[0]):
+        short += 1 if after[p] < 0.0 else 0
+    return 2 * short + moved

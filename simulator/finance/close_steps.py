@@ -108,13 +108,29 @@ def fund(ledger, alive, price_for_issuance, min_traded_price_usd: float) -> bool
     """:meth:`~simulator.finance.ledger.Ledger._fund` in one compiled pass (``close_kernel.fund``: the need, each
     source in the funding order, the bookings), the ledger's state reassigned as the numpy form's sources
     reassign it (``min_traded_price_usd``: the ledger's, constant for a run); False: run the numpy form."""
-    L = ledger
+    kernel = CLOSE_KERNEL.for_call(ledger.paths, NUMPY_FUND_COST)
+    return kernel is not None and _fund_call(ledger, kernel, kernel.fund, alive, price_for_issuance,
+                                             min_traded_price_usd) is not None
+
+
+def fund_short(ledger, alive, price_for_issuance, min_traded_price_usd: float) -> int | None:
+    """``Ledger.close_day``'s funding step once the kernel is loaded, in one compiled call
+    (``close_kernel.fund_day``): whether some path's cash is below ``min_cash_usd`` (else nothing happens:
+    returns 0), then :func:`fund`'s waterfall and how many paths' cash is below 0 after it (the paths
+    ``Ledger._distress`` takes: it runs if this is not 0). None: not loaded (its calls not yet worth it) or
+    a state the kernel does not take; run ``close_day``'s numpy steps (their :func:`fund` still decides)."""
+    kernel = CLOSE_KERNEL.loaded()
+    return None if kernel is None else _fund_call(ledger, kernel, kernel.fund_day, alive, price_for_issuance,
+                                                  min_traded_price_usd)
+
+
+def _fund_call(L, kernel, step, alive, price_for_issuance, min_traded_price_usd: float) -> int | None:
+    """``step`` (``close_kernel.fund`` or ``fund_day``) on the ledger's state, which it reassigns where the waterfall
+    moved something (the step's lowest bit); returns the rest of the step's code (``fund_day``'s paths short), 0
+    if the step returned below 0 (nothing done), None if the state's shapes are not the kernel's."""
     share_price = np.asarray(price_for_issuance, dtype=float)
     if L.cash_usd.shape != (L.paths,) or np.shape(L.price_usd) != (L.paths,) or share_price.shape != (L.paths,):
-        return False
-    kernel = CLOSE_KERNEL.for_call(L.paths, NUMPY_FUND_COST)
-    if kernel is None:
-        return False
+        return None
     fixed = _fund_scalars.get(L)
     if fixed is None:  # (the run's constants, once a ledger: the floor, atm's scalars, the sources that move)
         policy, e = L.cfg.treasury_policy, L.cfg.equity
@@ -125,15 +141,15 @@ def fund(ledger, alive, price_for_issuance, min_traded_price_usd: float) -> bool
                                     e.atm_enabled and "atm" in policy.funding_order)
     scalars, sources, sells, raises = fixed
     book = L.lines
-    rows = book.rows_of(FUND_LINES)
     out = np.empty((7 + 2 * len(sources), L.paths))
-    if not kernel.fund(scalars, sources, alive, L.cash_usd, L.treasury_btc, L.price_usd, share_price, L.atm_used_usd,
-                       L.atm_shares_issued, L.quarter_start_shares, L.nav_per_share_usd, L.shares, L.equity_usd,
-                       book.tables, rows, out):
-        return True  # (nothing needed: each source would move 0)
+    code = step(scalars, sources, alive, L.cash_usd, L.treasury_btc, L.price_usd, share_price, L.atm_used_usd,
+                L.atm_shares_issued, L.quarter_start_shares, L.nav_per_share_usd, L.shares, L.equity_usd,
+                book.tables, book.rows_of(FUND_LINES), out)
+    if code <= 0 or not code & 1:
+        return 0 if code <= 0 else code >> 1  # (nothing moved: each source would move 0)
     L.cash_usd = out[0]
     if sells:
         L.treasury_btc = out[1]
     if raises:
         L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[2], out[3], out[4], out[5]
-    return True
+    return code >> 1

@@ -63,6 +63,7 @@ class ValueScratch:
         self._book_key, self._book_values = None, None  # (hpc_values: the pools' arrays and their values)
         projects = L.contracts.projects
         self.terms = np.array([[float(p.revenue.kind != "colocation"), 0.0, 0.0, 0.0] for p in projects]).reshape(-1, 4)
+        self.terms_day = [-np.inf] * len(projects)  # (the day each project's terms were last written)
         self.status = np.zeros(2, dtype=np.int64)
         self.no_terms, self.no_values = np.zeros((0, 4)), np.zeros((0, paths))
         self.no_days, self.no_flags = np.zeros((0, paths)), np.zeros((0, paths), dtype=bool)
@@ -137,7 +138,8 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
     if c.all_signed(day):  # each contract's value in the pass, from its tables (contracts.py)
         hpc, terms = s.no_values, s.terms
         for j in range(len(c.projects) if c.waiting else 0):  # (every path completed: the terms are not read)
-            terms[j, k.CONTRACT_DISCOUNT:] = c.day_terms(j, day)
+            if not s.terms_day[j] >= c.terms_fixed_from(j):  # (else written on a day from which they stay the same)
+                terms[j, k.CONTRACT_DISCOUNT:], s.terms_day[j] = c.day_terms(j, day), day
         completed, ended, factor, power_price = c.completed_day, c.ended, f.hpc_rate_factor, f.hpc_power_price_usd_per_mwh
     else:  # (an unsigned project at book value: the ledger's values)
         hpc, terms = s.hpc_values(L, day), s.no_terms

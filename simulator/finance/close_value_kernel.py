@@ -193,15 +193,21 @@ def _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2,
 @njit(cache=True, nogil=True, error_model="numpy")
 def _volatility(m2, scalars, work):
     """``σ_V = max(σ_min, clip(linked / V, 0, 1) σ_BTC)`` into row ``SIGMA`` (over the linked part it holds), with
-    ``σ_BTC = sqrt(max(M₂, 0) / 89 × 365)`` once the window is full, else the model's."""
+    ``σ_BTC = sqrt(max(M₂, 0) / 89 × 365)`` once the window is full, else the model's. ``σ_BTC`` goes first into
+    row ``X`` (free until the returns' ``log``), in a loop of its own: with the choice inside, neither loop ran
+    as vector code (~4 µs against ~1 at 500 paths; the same correctly rounded divisions and square roots)."""
     min_vol, vol_ready, model_vol = scalars[MIN_VOL], scalars[VOL_READY] != 0.0, scalars[MODEL_VOL]
     vol_days, days_per_year = scalars[VOL_DAYS], scalars[DAYS_PER_YEAR]
-    v_row, sigma_row = work[VALUE], work[SIGMA]
+    v_row, sigma_row, btc_vol = work[VALUE], work[SIGMA], work[X]
+    if vol_ready:
+        for p in range(work.shape[1]):
+            btc_vol[p] = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year)
+    else:
+        btc_vol[:] = model_vol
     for p in range(work.shape[1]):
-        btc_vol = math.sqrt(maximum(m2[p], 0.0) / vol_days * days_per_year) if vol_ready else model_vol
         v = v_row[p]
         w = sigma_row[p] / v if v > 0 else 0.0
-        sigma_row[p] = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol)
+        sigma_row[p] = maximum(min_vol, clip(w, 0.0, 1.0) * btc_vol[p])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -241,22 +247,29 @@ def price_pass(work, premium, scalars, alive, shares, btc_price, last_share_pric
     ``work``'s rows ``PRICE_RATIO``, ``SHARE_RATIO``, today's mask of prices above 0 into ``positive`` and the
     returns' mask into ``ok``."""
     long_run, decay, min_traded = scalars[LONG_RUN] != 0.0, scalars[DECAY], scalars[MIN_TRADED]
-    for p in range(work.shape[1]):
-        v, f = work[VALUE, p], work[FACE, p]
+    value, face, n1, n2, discount, dil = work[VALUE], work[FACE], work[N1], work[N2], work[DISCOUNT], work[DILUTED]
+    multiple0, traded_row = premium[MULTIPLE0], state[2]
+    for p in range(work.shape[1]):  # (three loops over rows, not one over every row: ~1.5× faster, vector code)
+        v, f = value[p], face[p]
         if v > 0:
-            equity = maximum(v * work[N1, p] - f * work[DISCOUNT, p] * work[N2, p], 0.0) if f > 0 else v
+            equity = maximum(v * n1[p] - f * discount[p] * n2[p], 0.0) if f > 0 else v
         else:
             equity = 0.0
-        m0 = premium[MULTIPLE0, p]
+        m0 = multiple0[p]
         m = 1.0 + (m0 - 1.0) * decay if long_run else m0
-        diluted = work[DILUTED, p]
+        diluted = dil[p]
         price = equity * m / diluted if diluted > 0 else 0.0
-        traded = price if alive[p] and price >= min_traded else 0.0
-        state[0, p], state[1, p] = work[NAV, p], work[NAV_PER_SHARE, p]
-        state[2, p], state[3, p], state[4, p], state[5, p] = traded, traded * shares[p], traded, btc_price[p]
-        ring_row[p] = traded
+        traded_row[p] = price if alive[p] and price >= min_traded else 0.0
+    nav, nav_per_share, equity_row, last_row, btc_row = work[NAV], work[NAV_PER_SHARE], state[3], state[4], state[5]
+    for p in range(work.shape[1]):
+        traded = traded_row[p]
+        state[0, p], state[1, p] = nav[p], nav_per_share[p]
+        equity_row[p], last_row[p], btc_row[p], ring_row[p] = traded * shares[p], traded, btc_price[p], traded
+    price_ratio, share_ratio = work[PRICE_RATIO], work[SHARE_RATIO]
+    for p in range(work.shape[1]):
+        traded = traded_row[p]
         up = traded > 0 and btc_price[p] > 0
         both = up and last_positive[p]
         positive[p], ok[p] = up, both
-        work[PRICE_RATIO, p] = btc_price[p] / last_btc_price[p] if both else 1.0
-        work[SHARE_RATIO, p] = traded / last_share_price[p] if both else 1.0
+        price_ratio[p] = btc_price[p] / last_btc_price[p] if both else 1.0
+        share_ratio[p] = traded / last_share_price[p] if both else 1.0

@@ -149,6 +149,13 @@ class ContractValuer:
         fraction = float(day < s) if b <= 0 else min(max((s + b - max(day + 1, s)) / b, 0.0), 1.0)
         return discount, building * fraction, gpu
 
+    def terms_fixed_from(self, j: int) -> float:
+        """The first day from which :meth:`day_terms` of project ``j`` gives the same numbers every day: its start
+        ``s`` and expected completion ``s + b`` both reached (the wait is then ``0.0 + delay``, the building's
+        fraction ``0.0``); NaN (no such day) where ``s`` or ``b`` is NaN."""
+        s, b = self._terms[j][:2]
+        return max(s + b, s)
+
     def tables_of(self, j: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
         """Project ``j``'s tables as computed so far (:meth:`pv_parts`) and the first age they do not cover
         (:data:`_NO_AGE` once they reach the end of the life: every later age reads their last entry, 0)."""

@@ -440,11 +440,13 @@ class Ledger:
             self.equity_usd = self.equity_usd - tax
         if cal.quarter_start:
             self._quarter_start(price_for_issuance)
+        short = close_steps.fund_short(self, alive, price_for_issuance, MIN_TRADED_PRICE_USD)  # (compiled: the same)
         # (count_nonzero: numpy's any() of a (paths,) array at a third of its cost)
-        if np.count_nonzero(self.cash_usd < policy.min_cash_usd):  # (else no path needs cash, nor is short:
-            self._fund(alive, price_for_issuance)                 # min_cash_usd ≥ 0)
-            if np.count_nonzero(self.cash_usd < 0):  # (else no path is short)
-                self._distress(alive)
+        if short is None and np.count_nonzero(self.cash_usd < policy.min_cash_usd):  # (else no path needs cash,
+            self._fund(alive, price_for_issuance)                                    # nor is short: min_cash_usd ≥ 0)
+            short = np.count_nonzero(self.cash_usd < 0)  # (else no path is short)
+        if short:
+            self._distress(alive)
 
         if not close_value.close_price(self, day, MIN_TRADED_PRICE_USD):  # (else compiled, the same numbers)
             price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
