@@ -95,7 +95,7 @@ class SitePlan:
 
     @functools.cached_property
     def one_pass(self) -> bool:
-        """Whether the one-pass kernels compute this site's blocks (:func:`simulator.index_block.applies`), found once."""
+        """Whether the one-pass kernels compute its blocks (:func:`simulator.index_block.applies`), found once."""
         return index_block.applies(self)
 
     @functools.cached_property
