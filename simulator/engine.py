@@ -282,7 +282,7 @@ class _Simulation:
                                 hpc_mw[first:first + n], b.working, self.units, self.retired_units)
             if plan.prices is not None:
                 b.index_price_usd_per_mwh[:, index] = flows.mean_price_usd_per_mwh
-            b.power_price_usd_per_mwh[:, index] = flows.mean_price_usd_per_mwh + flows.tax_usd_per_mwh
+            np.add(flows.mean_price_usd_per_mwh, flows.tax_usd_per_mwh, out=b.power_price_usd_per_mwh[:, index])
             d.add_mining(pool.fpps_btc(flows.running_ths, d.reward_btc_per_hs_day, plan.pool_fee), flows.running_ths)
             d.add_site(flows)
             yield self.env.timeout(n)

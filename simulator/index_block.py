@@ -25,7 +25,7 @@ from simulator.lazy_kernel import LazyKernel
 INDEX_BLOCK_KERNEL = LazyKernel("simulator.index_block_kernel", large_from=2**16, numpy_at_most=2**21)
 #: The segment form's fixed cost of a block (a few dozen numpy calls) in the units above.
 _NUMPY_BLOCK_COST = 8192
-#: The curtailment policies whose hourly running count :func:`_hour_counts` gives (``uptime_target`` ranks
+#: The curtailment policies whose hourly running count :func:`hour_counts` gives (``uptime_target`` ranks
 #: each day's hours: the segment form).
 _POLICIES = ("none", "schedule", "economic")
 #: The policies under which a fixed-price site's day is one price row (:func:`simulator.site_day.start_site`).
@@ -44,7 +44,7 @@ def applies(plan) -> bool:
             and not (plan.policies.stop or plan.policies.retire))
 
 
-def _hour_counts(curtailment, n_cohorts: int) -> np.ndarray:
+def hour_counts(curtailment, n_cohorts: int) -> np.ndarray:
     """Each hour's running count ``(24,)``: every cohort (``none``), every cohort or none (``schedule``'s hours),
     or −1 to count ``e ≤ e*`` (``economic``) — :func:`simulator.merit_order.policy_count`."""
     if curtailment.policy == "none":
@@ -59,7 +59,7 @@ def kernel_for(plan, n: int, paths: int):
     or None: run the segment form (another site, or a small call while :data:`INDEX_BLOCK_KERNEL` is unloaded; a
     fixed-price site's small calls are never counted against its numpy budget, so a small run's fixed sites never
     make it load numba)."""
-    if not applies(plan):
+    if not plan.one_pass:  # applies(plan), kept on the plan
         return None
     if plan.prices is None:  # a fixed price (one row a day): its numpy calls spend nothing of the budget
         return INDEX_BLOCK_KERNEL.for_call(n * paths * (len(plan.mine) + 1), charge=False)
@@ -85,14 +85,15 @@ def cohort_arguments(plan) -> tuple:
 def _arguments(kernel, plan, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray, offline: np.ndarray,
                tax_usd_per_mwh: float) -> tuple[tuple, tuple, np.ndarray]:
     """What :func:`site_days` and :func:`fixed_days` pass alike: the arguments before the prices (the cohorts,
-    working units ``(n, all cohorts, P)``, each day's online flag ``(n,)``, the threshold's numerator
-    ``value`` ``(n, P)``), those after the running counts (tax, whether there is one, the threshold's
+    working units ``(n, all cohorts, P)``, each day's online flag ``(n,)``, the hashprices ``(n, P)`` and
+    ``1 − fee``, of which the kernel makes :func:`simulator.merit_order.threshold_value`'s numerator, its
+    operations in its order), those after the running counts (tax, whether there is one, the threshold's
     denominator ``24 (1 + overhead)``, ``1 + overhead``) and the output ``(fields, n, P)``."""
     n, paths = np.shape(hashprice_usd_per_ph_day)
     as_kernel, overhead = merit_order.kernel_array, plan.site.cooling_overhead
     head = (*plan.kernel_cohorts, as_kernel(working, np.shape(working)),
-            as_kernel(~np.asarray(offline, dtype=bool), (n,)),
-            as_kernel(merit_order.threshold_value(hashprice_usd_per_ph_day, plan.pool_fee), (n, paths)))
+            as_kernel(~np.asarray(offline, dtype=bool), (n,)), as_kernel(hashprice_usd_per_ph_day, (n, paths)),
+            1 - plan.pool_fee)
     tail = (float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead), 1 + overhead)
     return head, tail, np.empty((len(kernel.FIELDS), n, paths))
 
@@ -114,7 +115,7 @@ def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.nda
         prices = merit_order.kernel_array(prices, (n, hours, paths))
     assert hour_terms is None or (prices.shape == (1, hours, paths) and prices.flags.c_contiguous
                                   and prices.flags.writeable), "a day's prices are written in place"
-    kernel.site_days(*head, prices, _hour_counts(plan.site.curtailment, len(plan.mine)), *tail, out,
+    kernel.site_days(*head, prices, plan.hour_counts, *tail, out,
                      hour_terms is not None, *(hour_terms or _NO_DRAW))
     return dict(zip(kernel.FIELDS, out))
 

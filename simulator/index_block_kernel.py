@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator import numba_cache
+from simulator import numba_cache, units
 from simulator.index_kernel import _count
 from simulator.kernel_math import clip
 from simulator.philox import UNIFORM, _U64
@@ -37,6 +37,7 @@ from simulator.philox_kernel import fill
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
+_THS_PER_PHS, _W_PER_MW = float(units.THS_PER_PHS), float(units.W_PER_MW)
 #: The rows of :func:`site_days`' output, in :func:`simulator.site_block._bills`' order.
 FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "curtailed_mwh", "underclocked_mwh",
           "mean_price_usd_per_mwh")
@@ -53,6 +54,14 @@ def _draw_if_needed(u, probability, first, path_ids, key0, key1, seed_high):
     if needed:
         fill(u, first, path_ids, key0, key1, seed_high, UNIFORM, _U64(0))
     return needed
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _value_day(value, hashprice, keep):
+    """A day's threshold numerators ``(paths,)``: :func:`simulator.merit_order.threshold_value` of its hashprices,
+    ``h / 1,000``, then ``× (1 − fee)`` (``keep``), then ``× 10⁶``: its operations in its order."""
+    for p in range(value.shape[0]):
+        value[p] = hashprice[p] / _THS_PER_PHS * keep * _W_PER_MW
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -75,7 +84,7 @@ def _prefix_day(cum_ths, cum_mw, working, on, mine, ths_per_unit, mw_per_unit):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, prices, k_fixed,
+def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, hashprice, keep, prices, k_fixed,
               tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, spike_p, negative_q, path_ids,
               key0, key1, seed_high, start, draws_per_day, first_spike, first_negative, spike_usd_per_mwh,
               negative_usd_per_mwh, floor_usd_per_mwh, cap_usd_per_mwh):
@@ -83,7 +92,8 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
 
     ``efficiency_jth``, ``ths_per_unit``, ``mw_per_unit`` ``(cohorts,)`` in dispatch order (ascending
     efficiency), ``mine`` ``(cohorts,)`` their rows of ``working`` ``(days, all cohorts, paths)``;
-    ``online`` ``(days,)`` 1.0 or 0.0; ``value`` ``(days, paths)`` = hashprice / 1,000 × (1 − fee) × 10⁶;
+    ``online`` ``(days,)`` 1.0 or 0.0; ``hashprice`` ``(days, paths)`` [USD/PH/s/day] and ``keep`` = 1 − pool fee,
+    each day's threshold numerator ``value`` = hashprice / 1,000 × (1 − fee) × 10⁶ (:func:`_value_day`);
     ``prices`` ``(days, 24, paths)`` [USD/MWh]; ``k_fixed`` ``(24,)`` each hour's running count, or −1 to
     count ``e ≤ e*``; ``denominator`` = 24 (1 + overhead), ``facility`` = 1 + overhead.
 
@@ -102,10 +112,10 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     holds for a uniform ``u > 0``, and its 24 draws are not computed. Without ``draw``, ``prices`` are read and
     those arguments are unused.
     """
-    days, (_, hours, paths) = value.shape[0], prices.shape
+    days, (_, hours, paths) = hashprice.shape[0], prices.shape
     n = efficiency_jth.shape[0]
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
-    threshold, k, available = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
+    threshold, k, available, value = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths), np.empty(paths)
     run_ths, run_mw = np.empty(paths), np.empty(paths)
     running, energy, cost, curtailed, price_sum = out[0], out[1], out[2], out[4], out[6]
     spike_u, negative_u = np.empty((hours, paths)), np.empty((hours, paths))
@@ -117,6 +127,7 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
             negatives = _draw_if_needed(negative_u, negative_q[d], day_start + first_negative, path_ids, key0, key1,
                                         seed_high)
         _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
+        _value_day(value, hashprice[d], keep)
         for p in range(paths):
             available[p] = cum_mw[n, p] * facility
         price = prices[0] if draw else prices[d]  # drawn: one day's row after another in the same memory
@@ -132,7 +143,7 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
                         x = negative_usd_per_mwh
                     price[h, p] = clip(x, floor_usd_per_mwh, cap_usd_per_mwh)
             if k_fixed[h] < 0:
-                _count(efficiency_jth, value[d], price, h, tax_usd_per_mwh, has_tax, denominator, threshold, k)
+                _count(efficiency_jth, value, price, h, tax_usd_per_mwh, has_tax, denominator, threshold, k)
             else:
                 for p in range(paths):
                     k[p] = k_fixed[h]
@@ -160,7 +171,7 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, value, price, k_fixed,
+def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, hashprice, keep, price, k_fixed,
                tax_usd_per_mwh, has_tax, denominator, facility, hours, out):
     """A fixed-price site's block into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`): one price a path for
     every hour, ``price`` ``(1, paths)`` [USD/MWh] (:func:`simulator.site.dispatch_day`'s one price row).
@@ -176,11 +187,12 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
     days, n_all, paths = working.shape
     n = efficiency_jth.shape[0]
     cum_ths, cum_mw = np.empty((n + 1, paths)), np.empty((n + 1, paths))
-    threshold, k, drawn = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths)
+    threshold, k, drawn, value = np.empty(paths), np.empty(paths, dtype=np.int64), np.empty(paths), np.empty(paths)
     for d in range(days):
         _prefix_day(cum_ths, cum_mw, working[d], online[d], mine, ths_per_unit, mw_per_unit)
         if k_fixed < 0:
-            _count(efficiency_jth, value[d], price, 0, tax_usd_per_mwh, has_tax, denominator, threshold, k)
+            _value_day(value, hashprice[d], keep)
+            _count(efficiency_jth, value, price, 0, tax_usd_per_mwh, has_tax, denominator, threshold, k)
         else:
             for p in range(paths):
                 k[p] = k_fixed

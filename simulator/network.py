@@ -536,7 +536,14 @@ def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray,
         blocks[:], expected[:], reward[:], revenue[:] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
             b.miner_revenue_btc
         return state
-    # NEAR_HALVING: the counts are drawn; the rest of the day as advance_day does it
+    return _near_halving_day(state, day, fees_btc_per_block, rows)
+
+
+def _near_halving_day(state: ChainState, day: int, fees_btc_per_block: np.ndarray, rows: tuple) -> ChainState:
+    """The rest of :func:`advance_day` for a day the kernel left at :data:`simulator.network_kernel.NEAR_HALVING`
+    with its counts drawn (``rows``' blocks and expected blocks, the kernel's: numpy's bit for bit): the busy
+    paths' split (the halving's arithmetic) in numpy, the reward and revenue written into ``rows``."""
+    blocks, _, reward, revenue = rows
     h_end = state.height + blocks
     busy, subsidy_btc = _busy_paths(state, h_end)
     reward[:] = _REWARD_K * ((subsidy_btc + fees_btc_per_block) / state.difficulty)
@@ -547,8 +554,9 @@ def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray,
 def _compiled_block(kernel, state: ChainState, hashrate: HashrateDays, first: int, days: int, shock: float,
                     inputs: tuple, out: np.ndarray) -> ChainState:
     """:func:`advance_block` of an exogenous hashrate through :func:`simulator.network_kernel.block_days`:
-    the block's days in one call, the chain advanced in place; a day the kernel leaves (near a
-    halving, outside its domain) is :func:`advance_day`'s, and the kernel goes on from the next."""
+    the block's days in one call, the chain advanced in place; a day the kernel leaves is finished in numpy
+    (near a halving, from the kernel's counts: :func:`_near_halving_day`; outside its domain, :func:`advance_day`'s
+    whole day), and the kernel goes on from the next."""
     hashrate_ehs, blocks, expected, reward, revenue, difficulty, height = out
     fees, u, z = inputs
     n = out.shape[1]
@@ -556,14 +564,18 @@ def _compiled_block(kernel, state: ChainState, hashrate: HashrateDays, first: in
     chain_now = np.array([state.height, state.difficulty, state.epoch_start_s, state.next_retarget])
     poisson, j = u.shape[1] > 0, 0
     while True:
-        j, _ = kernel.block_days(first, j, *chain_now, hashrate_ehs, fees, u, z, poisson, ERA_SUBSIDY_BTC, blocks,
-                                 expected, reward, revenue, difficulty, height, kernel.CDF_TABLE)
+        j, status = kernel.block_days(first, j, *chain_now, hashrate_ehs, fees, u, z, poisson, ERA_SUBSIDY_BTC,
+                                      blocks, expected, reward, revenue, difficulty, height, kernel.CDF_TABLE)
         if j == n:
             return ChainState(*chain_now)
-        day_end, b = advance_day(ChainState(*chain_now.copy()), first + j, hashrate_ehs[j] * units.HS_PER_EHS,
-                                 fees[j], u[j] if poisson else None)
-        blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
-            b.miner_revenue_btc
+        if status == kernel.NEAR_HALVING:  # the counts are the kernel's (no Poisson in numpy)
+            day_end = _near_halving_day(ChainState(*chain_now.copy()), first + j, fees[j],
+                                        (blocks[j], expected[j], reward[j], revenue[j]))
+        else:
+            day_end, b = advance_day(ChainState(*chain_now.copy()), first + j, hashrate_ehs[j] * units.HS_PER_EHS,
+                                     fees[j], u[j] if poisson else None)
+            blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
+                b.miner_revenue_btc
         chain_now[:] = day_end.height, day_end.difficulty, day_end.epoch_start_s, day_end.next_retarget
         difficulty[j], height[j] = day_end.difficulty, day_end.height
         j += 1

@@ -88,6 +88,21 @@ class SitePlan:
         """The one-pass kernels' cohort arguments (:func:`simulator.index_block.cohort_arguments`), made once."""
         return index_block.cohort_arguments(self)
 
+    @functools.cached_property
+    def capacity_has_nan(self) -> bool:
+        """Whether the capacity is NaN on some day of the horizon (found once)."""
+        return bool(np.isnan(self.capacity_mw).any())
+
+    @functools.cached_property
+    def one_pass(self) -> bool:
+        """Whether the one-pass kernels compute its blocks (:func:`simulator.index_block.applies`), found once."""
+        return index_block.applies(self)
+
+    @functools.cached_property
+    def hour_counts(self) -> np.ndarray:
+        """The one-pass kernels' running count of each hour (:func:`simulator.index_block.hour_counts`), made once."""
+        return index_block.hour_counts(self.site.curtailment, len(self.mine))
+
 
 @dataclass
 class SiteState:
@@ -258,14 +273,15 @@ def _segments(plan: SitePlan, day0: int, n: int, x: _Days) -> list[_Segment]:
 def _block_prices(plan: SitePlan, state: SiteState, day0: int, n: int, days: int,
                   terms: bool = False) -> tuple[np.ndarray, tuple | None]:
     """The block's hourly prices ``(n, 24 or 1, P)`` [USD/MWh] and None; the index model draws
-    :data:`POWER_BLOCK_DAYS` at a time, at day ``30k``. ``state.hourly_price`` is left at the last day's.
+    :data:`POWER_BLOCK_DAYS` at a time, at day ``30k``. ``state.hourly_price`` is left at the last day's (a fixed
+    price's one row, which the one pass reads itself: with ``terms``, None instead of the block's rows).
     With ``terms``, the index model's price block (from its first day) is drawn as
     :meth:`simulator.market.power.IndexPowerModel.hour_terms`, kept in ``state.hour_terms``, and each block of it
     returns the memory of a day's prices ``(1, 24, P)`` and its days of the terms
     (:meth:`~simulator.market.power.IndexPowerModel.hour_terms_of_days`) instead: the one-pass kernel writes each
     day's prices there in turn, the last day's left (:mod:`simulator.index_block`; the prices are not kept)."""
     if plan.prices is None:
-        return np.broadcast_to(state.hourly_price, (n,) + state.hourly_price.shape), None
+        return None if terms else np.broadcast_to(state.hourly_price, (n,) + state.hourly_price.shape), None
     i = day0 % POWER_BLOCK_DAYS
     if i == 0:
         state.hour_terms = None
@@ -400,7 +416,8 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     capacity = plan.capacity_mw[day0:day0 + n].copy()  # the flows share no array with the plan
     hosted_mw = np.where(offline, 0.0, site.hosting.mw) if site.hosting is not None else np.zeros(n)
     opex = site.opex_usd_per_mw_year * capacity / units.DAYS_PER_YEAR
-    if _all_plus_zero(hosted_mw) and _all_plus_zero(hpc_mw) and not np.isnan(capacity).any():
+    if ((site.hosting is None or _all_plus_zero(hosted_mw)) and _all_plus_zero(hpc_mw)
+            and not plan.capacity_has_nan):  # a NaN on any day of the horizon: mw_shares_of_days (the same numbers)
         hosting_share = hpc_share = np.zeros(n)  # mw_shares(C, +0.0, +0.0) is (+0.0, +0.0) for every C but NaN
     else:
         hosting_share, hpc_share = finance_segments.mw_shares_of_days(capacity, hosted_mw, hpc_mw).T

@@ -48,7 +48,7 @@ def spied(monkeypatch):
 
     def counted(*args):
         calls[0] += 1
-        calls[1] += bool(args[14])
+        calls[1] += bool(args[15])  # draw
         return compiled(*args)
 
     def counted_fixed(*args):
@@ -267,9 +267,9 @@ def test_a_hand_counted_day():
     working = np.array([[[10.0, 10.0], [20.0, 20.0], [30.0, 30.0]]])  # (1 day, 3 cohorts, 2 paths)
     prices = np.full((1, 24, 2), 40.0)
     prices[0, 5] = 400.0  # an hour in which only the first cohort pays
-    value = np.full((1, 2), 50.0 / 1000 * (1 - 0.02) * 1e6)  # hashprice 50 USD/PH/day, fee 2 %
+    hashprice = np.full((1, 2), 50.0)  # USD/PH/day, fee 2 %: the threshold's numerator 50 / 1000 × 0.98 × 10⁶
     out = np.full((7, 1, 2), np.nan)
-    index_block_kernel.site_days(eff, ths, mw, np.arange(3), working, np.ones(1), value, prices,
+    index_block_kernel.site_days(eff, ths, mw, np.arange(3), working, np.ones(1), hashprice, 1 - 0.02, prices,
                                  np.full(24, -1, dtype=np.int64), 0.0, False, 24.0, 1.0, out, False,
                                  *index_block._NO_DRAW)
     # e* = 49,000 / (40 × 24) = 51.0 J/TH (all run) in 23 hours, 49,000 / (400 × 24) = 5.1 (none) in hour 5

@@ -162,7 +162,11 @@ def test_compiled_block_is_numpy_s_bit_for_bit(monkeypatch, centre, ehs, days, m
     first block is to come, and 25× the difficulty's hashrate (two retargets a day, epochs that start and end
     within one day: the reference's difficulty was NaN there)."""
     start = mixed_chain(np.random.default_rng(centre), centre)
+    numpy_days, advance_day = [], network.advance_day  # the days the compiled block leaves to numpy's whole day
+    monkeypatch.setattr(network, "advance_day", lambda *a, **k: numpy_days.append(a[1]) or advance_day(*a, **k))
     got = run_block(monkeypatch, network_kernel, start, mode, ehs, days)
+    assert not numpy_days  # near the halving too: the kernel's counts, the split in numpy (_near_halving_day)
+    monkeypatch.setattr(network, "advance_day", advance_day)
     want = run_block(monkeypatch, None, start, mode, ehs, days)
     (s1, b1), (s2, b2) = got, want
     for x, y in ((s1.height, s2.height), (s1.difficulty, s2.difficulty), (s1.epoch_start_s, s2.epoch_start_s),
