@@ -155,7 +155,8 @@ class SharedQuantiles(LocalQuantiles):
     those left, or waits for a slower worker's rows). No barrier: a worker waits only when it is
     a whole ring ahead of another, and the worker ahead takes the rows the one behind has not
     reached, so the percentiles' work goes to whichever worker has time for it. After its last
-    block a worker takes rows until every row of the run is taken. The percentiles of a day
+    block a worker takes rows, as the slower workers write them, until every row of the run is taken
+    (the run's last blocks are shared too, not left to the slowest worker). The percentiles of a day
     depend only on that day's row, so whichever worker takes a day gives the single process's
     numbers; each row is taken by exactly one worker (a row holding both zeros may be reordered
     in place by the one that takes it, :func:`simulator.results.exact_percentiles`).
@@ -191,7 +192,7 @@ class SharedQuantiles(LocalQuantiles):
             self.written[self.rank] = b + 1
             last = int(self.written.min()) == self.blocks  # the last worker to write the last block
             self.lock.notify_all()
-        if last:  # every row not taken yet is this worker's (all are written)
+        if last or first + rows >= self.days:  # its last block: take rows with the others until every row is taken
             self._take(self.blocks, columns, wait=True)
             return
         self._take(b, columns, wait=False)  # earlier blocks' rows every worker has written

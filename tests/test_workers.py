@@ -131,6 +131,34 @@ def test_a_worker_waiting_a_ring_ahead_is_released_by_an_abort():
     assert not thread.is_alive() and len(seen) == 1
 
 
+def test_a_worker_done_early_shares_the_run_s_last_blocks():
+    """A worker that has written its last block waits for the slower one's last blocks and takes some of their
+    rows (review 14: it used to return at once and leave the ring's last blocks to the slowest worker alone)."""
+    import time
+
+    days, block_days, paths = 12, 2, 4
+    shared, ranks = _ranks(days, paths, block_days, 2, ring=3)
+    taken = {0: set(), 1: set()}
+    for q in ranks:
+        q._compute = (lambda rank, compute: lambda j, a, z, columns: (taken[rank].add(j), compute(j, a, z, columns)))(
+            q.rank, q._compute)
+
+    def run(q, sleep_s):
+        for first in range(0, days, block_days):
+            for row in range(block_days):
+                time.sleep(sleep_s)
+                q.buffer[row] = 1.0 + first + row
+            q.finish(first, block_days)
+    threads = [threading.Thread(target=run, args=(q, s)) for q, s in zip(ranks, (0.0, 0.02))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert {3, 4} <= taken[0]  # written by the slow rank after the fast one had written its last block
+    assert list(shared.done) == [block_days] * (days // block_days)
+
+
 @pytest.mark.parametrize("n, block_days, days, columns, ring", [(2, 4, 37, None, 3), (3, 5, 31, [0, 2], 3),
                                                                (2, 1, 9, None, 3), (3, 4, 29, None, 2)])
 def test_shared_quantiles_taken_by_any_worker_are_one_process_numbers(n, block_days, days, columns, ring):
