@@ -234,7 +234,7 @@ class OpsBlock:
         np.multiply(x[j:], mask, out=out[j:])
         return out
 
-    def _masked_trades(self, t, zero_tables: dict | None = None):
+    def _masked_trades(self, t, zero_tables: dict):
         """A day's trades with :data:`STOPPED_TRADES` multiplied by the alive mask (:meth:`_times`): a copy
         made as :class:`simulator.columns.Rows` makes a record (:func:`simulator.columns.stored`; what
         ``dataclasses.replace`` gives, at a third of its cost); ``t`` itself where every product would be its
@@ -246,7 +246,7 @@ class OpsBlock:
         a block's days without trades are rows of one table of zeros (:func:`simulator.fleet._unchanged_days`) or
         one broadcast +0.0, so their fields are known without a test each."""
         values = _stopped_trade_values(t)
-        masked = [x if zero_tables is not None and _zero_view(x, zero_tables) else self._times(x, zeros_kept=True)
+        masked = [x if _zero_view(x, zero_tables) else self._times(x, zeros_kept=True)
                   for x in values]
         if all(m is x for m, x in zip(masked, values)):
             return t

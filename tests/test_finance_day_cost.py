@@ -153,6 +153,20 @@ def waterfalls(draw):
     return policy, equity, state, alive, col(price), draw(st.booleans())
 
 
+def _funding_ledger(policy, equity, state, alive, direct):
+    """A ledger holding the waterfall's state and lines (booked pending, or ``direct``), the day's SBC shares
+    already booked, with ``Ledger``'s own booking, issuing, BTC-sale and ATM steps."""
+    paths = len(alive)
+    lines = ("btc_sold", "btc_sales_usd", "shares_issued", "atm_proceeds_usd")
+    fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
+                                   lines=LineBook(lines, paths), **{k: v.copy() for k, v in state.items()})
+    for name in ("_book", "_issue", "_sell_btc", "_atm"):
+        setattr(fake, name, getattr(Ledger, name).__get__(fake))
+    fake.lines._direct = direct
+    fake.lines.book("shares_issued", np.full(paths, 3.0))  # (the day's SBC shares, booked before)
+    return fake
+
+
 @settings(max_examples=400, deadline=None)
 @given(waterfalls())
 def test_fund_same_bits(drawn):
@@ -160,16 +174,9 @@ def test_fund_same_bits(drawn):
     form's numbers: every funding order, the ATM on or off, prices of 0, NaN and inf, negative treasuries,
     dead paths, the lines booked pending or directly."""
     policy, equity, state, alive, share_price, direct = drawn
-    lines = ("btc_sold", "btc_sales_usd", "shares_issued", "atm_proceeds_usd")
 
     def run():
-        paths = len(alive)
-        fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
-                       lines=LineBook(lines, paths), **{k: v.copy() for k, v in state.items()})
-        for name in ("_book", "_issue", "_sell_btc", "_atm"):
-            setattr(fake, name, getattr(Ledger, name).__get__(fake))
-        fake.lines._direct = direct
-        fake.lines.book("shares_issued", np.full(paths, 3.0))  # (the day's SBC shares, booked before)
+        fake = _funding_ledger(policy, equity, state, alive, direct)
         with np.errstate(all="ignore"):
             Ledger._fund(fake, alive, share_price)
         fake.lines.settle()
@@ -190,16 +197,9 @@ def test_the_funding_step_in_one_call_same_bits(drawn):
     the floor, the waterfall, how many paths are short of cash after it) against its numpy steps: the same
     state, bookings and count (NaN cash below no floor, yet needing cash; the floor 0 with no path short)."""
     policy, equity, state, alive, share_price, direct = drawn
-    lines = ("btc_sold", "btc_sales_usd", "shares_issued", "atm_proceeds_usd")
 
     def run(compiled: bool):
-        paths = len(alive)
-        fake = kernel_forms.FakeLedger(cfg=SimpleNamespace(treasury_policy=policy, equity=equity), paths=paths,
-                                       lines=LineBook(lines, paths), **{k: v.copy() for k, v in state.items()})
-        for name in ("_book", "_issue", "_sell_btc", "_atm"):
-            setattr(fake, name, getattr(Ledger, name).__get__(fake))
-        fake.lines._direct = direct
-        fake.lines.book("shares_issued", np.full(paths, 3.0))  # (the day's SBC shares, booked before)
+        fake = _funding_ledger(policy, equity, state, alive, direct)
         with np.errstate(all="ignore"):
             if compiled:
                 short = close_steps.fund_short(fake, alive, share_price, MIN_TRADED_PRICE_USD)

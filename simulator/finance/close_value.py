@@ -63,7 +63,7 @@ class ValueScratch:
         self._book_key, self._book_values = None, None  # (hpc_values: the pools' arrays and their values)
         projects = L.contracts.projects
         self.terms = np.array([[float(p.revenue.kind != "colocation"), 0.0, 0.0, 0.0] for p in projects]).reshape(-1, 4)
-        self.terms_day = [-np.inf] * len(projects)  # (the day each project's terms were last written)
+        self.terms_day = [np.nan] * len(projects)  # (the day each project's terms were last written; NaN: never)
         self.status = np.zeros(2, dtype=np.int64)
         self.no_terms, self.no_values = np.zeros((0, 4)), np.zeros((0, paths))
         self.no_days, self.no_flags = np.zeros((0, paths)), np.zeros((0, paths), dtype=bool)
