@@ -219,9 +219,10 @@ BRACKET_ENTRIES = 8
 #: Greatest mean count ``n·p`` of a cohort's row counted by the bracket (beyond it, :func:`_walk`): at 3 a count
 #: reaches the 8 entries (and walks alone) for ~0.4 % of draws.
 BRACKET_MEAN_AT_MOST = 3.0
-#: Greatest spread of a row's mean counts ``(most − least)·p`` bracketed: the bounds' gaps, where a draw walks alone,
-#: grow with it (~1 % of draws at 0.02).
-BRACKET_SPREAD_AT_MOST = 0.05
+#: Greatest spread of a row's mean counts ``(most − least)·p`` bracketed: the bounds' gaps grow with it (~1 % of draws
+#: at 0.02, ~6 % at 0.045, ~13 % at 0.1). Where each count's CDF row is kept (:func:`fail_days`), a draw in a gap
+#: looks its row up (~3.7 ns a draw at 0.1, against ~6 for the walk); a day alone walks it (up to 0.05).
+BRACKET_SPREAD_AT_MOST, BRACKET_SPREAD_ALONE_AT_MOST = 0.1, 0.05
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -382,7 +383,8 @@ def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scr
     either side, below the table's ``size``) where today's counts leave them, each count's own CDF values in ``values``
     where it has a row for each (the draws the bounds leave undecided count them); else the walk (:func:`_walk`).
     Returns True where bracketed."""
-    small = 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= BRACKET_SPREAD_AT_MOST
+    spread = BRACKET_SPREAD_AT_MOST if values.shape[0] else BRACKET_SPREAD_ALONE_AT_MOST
+    small = 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= spread
     if small and odds >= 0 and not counts[0] <= least <= most <= counts[1]:
         pad = 4 + (most - least) // 8
         counts[0] = max(least - pad, 0)

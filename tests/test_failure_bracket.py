@@ -113,6 +113,22 @@ def test_bounds_are_kept_while_the_counts_stay_inside_them():
         assert (counts == before).all() == (day in (1, 2))  # kept on days 1 and 2, made again on day 3
 
 
+def test_wider_rows_are_bracketed_where_each_count_s_row_is_kept():
+    """A row whose mean counts spread 0.08 (past a day alone's 0.05, within the block's 0.1): bracketed where each
+    count's CDF row is kept (its undecided draws, ~10 %, counted from their rows), walked where none is; the walk's
+    counts either way."""
+    p, paths = 2.8e-4, 500
+    rng = np.random.default_rng(34)
+    n = np.rint(9000 + rng.uniform(-143, 143, paths))
+    assert 0.05 < (n.max() - n.min()) * p <= failure_kernel.BRACKET_SPREAD_AT_MOST
+    u = rng.random(paths)
+    for rows, bracketed in ((paths, True), (0, False)):
+        args = _row_args(p, paths)[:-1] + (np.empty((rows, K)),)
+        out = np.full(paths, -1.0)
+        assert failure_kernel._failures(out, u, n, int(n.min()), int(n.max()), *args) == bracketed
+        assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+
+
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.0, 1e-300, 0.9])
 def test_permanent_share_counts_equal_the_walk(p):
     """Units failed 0 … 12 (8 and more walk alone, as do counts reaching 2) with the uniforms deciding each count: the
