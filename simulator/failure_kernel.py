@@ -22,9 +22,10 @@ then reads from the cache; the numbers are the stream's, as a block drawn before
 
 A cohort whose counts lie in a narrow range with a small mean (bench's rows: thousands of units a few tens apart) is
 not walked draw by draw: each uniform is compared with bounds of the walk's CDF values over the range
-(:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there), and only the ~1 % of draws the bounds
-do not decide walk alone; the permanent share of 0–7 units failed picks its CDF values by selects
-(:func:`_lost_counts`). docs/decisions.md, "Session 33, life33".
+(:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there); the ~1–13 % of draws the bounds do not
+decide compare the uniform with their own count's CDF values, kept beside the bounds in a block's call (a day alone walks
+them); the permanent share of 0–7 units failed picks its CDF values by selects (:func:`_lost_counts`).
+docs/decisions.md, "Session 33, life33" and "Session 34, life34".
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
