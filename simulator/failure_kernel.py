@@ -318,12 +318,13 @@ def _lost_rows(table, odds, rows):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lost_counts(out, u, n, rows, table, odds, p, flag):
+def _lost_counts(out, u, n, rows, table, odds, p, flag, values, value_rows):
     """The permanent share's counts of a row of units failed ``n`` (mostly 0 to 3) from ``rows`` (:func:`_lost_rows`):
     ``a = [E_n(0) ≤ u] + [E_n(1) ≤ u]`` where ``n < 8`` and ``a < 2`` (the walk's count, as in
-    :func:`_bracket_counts`: ``E_n`` does not decrease), else the walk alone. ``E_n(k)`` is picked by comparing
-    ``n`` with 1 … 7 (selects on SIMD lanes, not a gather). Returns :func:`_starts`' status (nothing written but
-    ``out``'s and ``flag``'s scratch where not OK)."""
+    :func:`_bracket_counts`: ``E_n`` does not decrease), else (~1–3 % of bench's draws) ``#{k : E_n(k) ≤ u}`` from
+    ``n``'s row of ``values`` (``E_n(0) … E_n(7)`` of the counts ``n < value_rows``: :func:`_lost_values`) where below
+    8, else the walk alone. ``E_n(k)`` is picked by comparing ``n`` with 1 … 7 (selects on SIMD lanes, not a gather).
+    Returns :func:`_starts`' status (nothing written but ``out``'s and ``flag``'s scratch where not OK)."""
     e01, e02, e03, e04, e05, e06, e07 = rows[0, 1], rows[0, 2], rows[0, 3], rows[0, 4], rows[0, 5], rows[0, 6], rows[0, 7]
     e12, e13, e14, e15, e16, e17 = rows[1, 2], rows[1, 3], rows[1, 4], rows[1, 5], rows[1, 6], rows[1, 7]
     large = short = alone = 0
@@ -343,8 +344,31 @@ def _lost_counts(out, u, n, rows, table, odds, p, flag):
     status = _status(large, short)
     for i in range(out.shape[0] if alone and status == OK else 0):
         if flag[i] != 0.0:
-            out[i] = _walk_one(u[i], n[i], table[np.int64(n[i])], odds)
+            m, v = n[i], u[i]
+            a = BRACKET_ENTRIES
+            if m < value_rows:
+                e = values[np.int64(m)]
+                a = (e[0] <= v) + (e[1] <= v) + (e[2] <= v) + (e[3] <= v) + (e[4] <= v) + (e[5] <= v) + (e[6] <= v) + \
+                    (e[7] <= v)
+            out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, m, table[np.int64(m)], odds)
     return status
+
+
+#: Units failed whose permanent share's CDF row :func:`_lost_values` keeps (beyond: the walk alone).
+LOST_VALUE_ROWS = 16
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lost_values(table, odds):
+    """``values[n, k] = E_n(k)`` (:func:`_cdf_bounds`: the walk's ``F(k)`` from ``f(0) = table[n]``, +inf from ``n``
+    on) for the counts ``n <`` :data:`LOST_VALUE_ROWS` (and the table's size) and ``k < 8``, and how many rows hold
+    (0 where :func:`_cdf_bounds`' checks fail: a NaN)."""
+    rows = min(LOST_VALUE_ROWS, table.shape[0])
+    values, scratch = np.empty((LOST_VALUE_ROWS, BRACKET_ENTRIES)), np.empty((5, LOST_VALUE_ROWS))
+    if rows == 0 or not _cdf_bounds(0, rows - 1, table, 0, odds, scratch[0], scratch[1], scratch[2], scratch[3, :8],
+                                    scratch[4, :8], values):
+        return values, 0
+    return values, rows
 
 
 @njit(cache=True, nogil=True)
@@ -371,9 +395,10 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     are made (a LARGE or SHORT day leaves them half written, and the state as it was).
     """
     bounds, ranges, values = _no_bounds(working.shape[0], 0)  # (a day alone: its bounds' undecided draws walk)
+    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
     return _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size,
                      fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost,
-                     failed_per_path, bounds, ranges, values)
+                     failed_per_path, bounds, ranges, values, lost_values, lost_value_rows)
 
 
 @njit(cache=True, nogil=True)
@@ -405,10 +430,11 @@ def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scr
 @njit(cache=True, nogil=True)
 def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size, fail_odds,
               fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path, bounds,
-              ranges, values):
+              ranges, values, lost_values, lost_value_rows):
     """:func:`fail_day` with each cohort's CDF bounds ``bounds[c]`` of the counts ``ranges[c, 0] … ranges[c, 1]``
     (:func:`_failures`) and each count's CDF values ``values[c]`` (:func:`_no_bounds`), kept from day to day (made as
-    needed; ``ranges[c, 0] > ranges[c, 1]``: none yet)."""
+    needed; ``ranges[c, 0] > ranges[c, 1]``: none yet), and the permanent share's rows (:func:`_lost_values`, read
+    where the share is counted by :func:`_lost_counts`: ``odds ≥ 0``, ``p < 1``)."""
     cohorts, paths = working.shape
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
     rows = np.empty((2, 8))
@@ -431,7 +457,8 @@ def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table,
             elif status == OK:
                 _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
         else:
-            status = _lost_counts(lost[c], u_permanent[c], failed[c], rows, lost_table, lost_odds, lost_p, walking)
+            status = _lost_counts(lost[c], u_permanent[c], failed[c], rows, lost_table, lost_odds, lost_p, walking,
+                                  lost_values, lost_value_rows)
         if status != OK:
             return status
         for i in range(paths):  # the cohort's changes while its rows are in the cache; the repairs' kept back
@@ -467,13 +494,15 @@ def fail_days(working, installed, repairs, head, start, counter_paths, key0, key
     days, ring, cohorts = failed_per_path.shape[0], repairs.shape[0], working.shape[0]
     draws = u.reshape((2 * cohorts, u.shape[-1]))
     bounds, ranges, values = _no_bounds(cohorts, u.shape[-1])  # (made on the first day that uses them: _failures)
+    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
     for j in range(days):
         philox_kernel.fill(draws, start + 2 * cohorts * j, counter_paths, key0, key1, seed_high, philox.UNIFORM,
                            np.uint64(0))
         units, units_installed = (working, installed) if j == 0 else (new_working[j - 1], new_installed[j - 1])
         status = _fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], fail_table, fail_start,
                            fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[j],
-                           new_installed[j], failed, lost[j], failed_per_path[j], bounds, ranges, values)
+                           new_installed[j], failed, lost[j], failed_per_path[j], bounds, ranges, values, lost_values,
+                           lost_value_rows)
         if status != OK:
             return j, status
     return days, OK

@@ -131,18 +131,28 @@ def test_wider_rows_are_bracketed_where_each_count_s_row_is_kept():
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.0, 1e-300, 0.9])
 def test_permanent_share_counts_equal_the_walk(p):
-    """Units failed 0 … 12 (8 and more walk alone, as do counts reaching 2) with the uniforms deciding each count: the
-    walk's counts; a count past the table is SHORT, as :func:`failure_kernel._starts` says."""
+    """Units failed 0 … 12 with the uniforms deciding each count (8 and more units, and counts reaching 2, decided by
+    the count's own CDF row or walked alone): the walk's counts; a count past the table is SHORT, as
+    :func:`failure_kernel._starts` says."""
     table, odds = _table(p, 40), p / (1 - p)
     rows = np.empty((2, 8))
     assert failure_kernel._lost_rows(table, odds, rows)
-    u0 = _deciding_uniforms(range(13), table, odds, 4, np.random.default_rng(1))
+    u0 = _deciding_uniforms(range(13), table, odds, K + 2, np.random.default_rng(1))
     u, n = np.tile(u0, 13), np.repeat(np.arange(13, dtype=float), u0.size)
-    out = np.full(n.size, -1.0)
-    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size)) == failure_kernel.OK
-    assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+    values, value_rows = failure_kernel._lost_values(table, odds)
+    assert value_rows == failure_kernel.LOST_VALUE_ROWS
+    for count in range(value_rows):  # each count's row: the walk's F(0) … F(7), +inf from the count on
+        walk = _walk_cdf(float(count), table[count], odds, K)
+        assert np.array_equal(values[count], walk + [np.inf] * (K - len(walk)))
+    expected = binomial_inverse_cdf(u, n, p)
+    for kept in (value_rows, 0):  # a count reaching 2 or 8 units failed counted from its row, or walked alone
+        out = np.full(n.size, -1.0)
+        assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size), values,
+                                           kept) == failure_kernel.OK
+        assert np.array_equal(out, expected)
     n[5] = 40.0
-    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size)) == failure_kernel.SHORT
+    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size), values,
+                                       value_rows) == failure_kernel.SHORT
 
 
 @pytest.mark.parametrize("permanent_fraction", [0.1, 0.0, 1.0, 0.6])
