@@ -22,9 +22,10 @@ then reads from the cache; the numbers are the stream's, as a block drawn before
 
 A cohort whose counts lie in a narrow range with a small mean (bench's rows: thousands of units a few tens apart) is
 not walked draw by draw: each uniform is compared with bounds of the walk's CDF values over the range
-(:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there), and only the ~1 % of draws the bounds
-do not decide walk alone; the permanent share of 0–7 units failed picks its CDF values by selects
-(:func:`_lost_counts`). docs/decisions.md, "Session 33, life33".
+(:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there); the ~1–13 % of draws the bounds do not
+decide compare the uniform with their own count's CDF values, kept beside the bounds in a block's call (a day alone walks
+them); the permanent share of 0–7 units failed picks its CDF values by selects (:func:`_lost_counts`).
+docs/decisions.md, "Session 33, life33" and "Session 34, life34".
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
@@ -222,19 +223,23 @@ BRACKET_ENTRIES = 8
 #: Greatest mean count ``n·p`` of a cohort's row counted by the bracket (beyond it, :func:`_walk`): at 3 a count
 #: reaches the 8 entries (and walks alone) for ~0.4 % of draws.
 BRACKET_MEAN_AT_MOST = 3.0
-#: Greatest spread of a row's mean counts ``(most − least)·p`` bracketed: the bounds' gaps, where a draw walks alone,
-#: grow with it (~1 % of draws at 0.02).
-BRACKET_SPREAD_AT_MOST = 0.05
+#: Greatest spread of a row's mean counts ``(most − least)·p`` bracketed: the bounds' gaps grow with it (~1 % of draws
+#: at 0.02, ~6 % at 0.045, ~13 % at 0.1). Where each count's CDF row is kept (:func:`fail_days`), a draw in a gap
+#: looks its row up (~3.7 ns a draw at 0.1, against ~6 for the walk); a day alone walks it (up to 0.05).
+BRACKET_SPREAD_AT_MOST, BRACKET_SPREAD_ALONE_AT_MOST = 0.1, 0.05
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _cdf_bounds(least, most, table, start, odds, f, cdf, e, upper, lower):
+def _cdf_bounds(least, most, table, start, odds, f, cdf, e, upper, lower, values):
     """``upper[k]``, ``lower[k]``: bounds of ``E_n(k)`` over the counts ``n = least … most``, for ``k <``
     :data:`BRACKET_ENTRIES`, where ``E_n(k)`` is the walk's ``F(k)`` from ``f(0) = table[start + n]`` (its operations
     in its order) where ``k < n``, else +inf (the walk stops there: ``j < n``): ``E_least(k)`` and ``E_most(k)``, once
     every ``E_{n+1}(k) ≤ E_n(k)`` is checked (a CDF falls as the trials grow; no NaN). False where a check fails
-    (the bounds then say nothing). ``f``, ``cdf`` and ``e`` are scratch of at least ``most − least + 1``."""
+    (the bounds then say nothing). ``f``, ``cdf`` and ``e`` are scratch of at least ``most − least + 1``. Where
+    ``values`` ``(m, 8)`` has a row for each count (``m ≥ most − least + 1``), ``values[r, k] = E_{least + r}(k)``: the
+    draws the bounds leave undecided count them (:func:`_bracket_counts`)."""
     rows = most - least + 1
+    keep = values.shape[0] >= rows
     bad = 0
     for r in range(rows):  # the rows side by side, on SIMD lanes
         f[r] = cdf[r] = table[start + least + r]
@@ -249,6 +254,8 @@ def _cdf_bounds(least, most, table, start, odds, f, cdf, e, upper, lower):
                 f[r] = g
                 cdf[r] = cdf[r] + g
             e[r] = cdf[r] if np.float64(k) < x else np.inf
+        for r in range(rows if keep else 0):
+            values[r, k] = e[r]
         bad += e[0] != e[0]
         for r in range(rows - 1):
             bad += not e[r + 1] <= e[r]
@@ -265,15 +272,19 @@ def _walk_one(u, n, f0, odds):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _bracket_counts(out, u, n, upper, lower, table, start, odds):
+def _bracket_counts(out, u, n, upper, lower, table, start, odds, values, first, rows):
     """The walk's counts of a row whose counts ``n`` lie in a range with CDF bounds ``upper``, ``lower``
     (:func:`_cdf_bounds`): ``a = #{k : upper[k] ≤ u}`` where ``#{k : lower[k] ≤ u}`` is ``a`` too and below
-    :data:`BRACKET_ENTRIES`, else the walk alone (:func:`_walk_one`, ``f(0) = table[start + n]``).
+    :data:`BRACKET_ENTRIES`, else (~1–2 % of bench's draws) ``#{k : E_n(k) ≤ u}`` from the count's own CDF values
+    ``values[n − first]`` (:func:`_cdf_bounds`; ``rows`` of them, 0: none) where below :data:`BRACKET_ENTRIES`, else
+    the walk alone (:func:`_walk_one`, ``f(0) = table[start + n]``).
 
     Exact: ``lower[k] ≤ E_n(k) ≤ upper[k]``, so ``[upper[k] ≤ u] ≤ [E_n(k) ≤ u] ≤ [lower[k] ≤ u]`` for every ``k``,
     and equal sums make every ``[E_n(k) ≤ u]`` known; ``E_n`` does not decrease in ``k`` (``F`` adds ``f ≥ 0``:
     ``f(0) ≥ 0``, ``odds ≥ 0``, ``n − j > 0`` below ``n``; +inf from ``n`` on), so the ``k`` with ``E_n(k) ≤ u`` are
-    the first ``a``, the steps the walk takes: its count is ``a``."""
+    the first ``a``, the steps the walk takes: its count is ``a``. The same holds of ``#{k : E_n(k) ≤ u}`` itself
+    (the values the bounds are made of, each count's row exactly), so a count's own row decides it the same way
+    (~5 ns a draw, against ~25 for the walk's dependent divisions)."""
     a0, a1, a2, a3, a4, a5, a6, a7 = upper[0], upper[1], upper[2], upper[3], upper[4], upper[5], upper[6], upper[7]
     b0, b1, b2, b3, b4, b5, b6, b7 = lower[0], lower[1], lower[2], lower[3], lower[4], lower[5], lower[6], lower[7]
     for i in range(out.shape[0]):  # compares and sums: on SIMD lanes
@@ -283,7 +294,13 @@ def _bracket_counts(out, u, n, upper, lower, table, start, odds):
         out[i] = a + 16 * ((a != b) | (b == BRACKET_ENTRIES))  # 16 and more: not decided (a ≤ 8)
     for i in range(out.shape[0]):  # (rare: predicted branches)
         if out[i] >= 16.0:
-            out[i] = _walk_one(u[i], n[i], table[start + np.int64(n[i])], odds)
+            v, r = u[i], np.int64(n[i]) - first
+            a = BRACKET_ENTRIES
+            if 0 <= r < rows:
+                e = values[r]
+                a = (e[0] <= v) + (e[1] <= v) + (e[2] <= v) + (e[3] <= v) + (e[4] <= v) + (e[5] <= v) + (e[6] <= v) + \
+                    (e[7] <= v)
+            out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, n[i], table[start + np.int64(n[i])], odds)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -304,12 +321,13 @@ def _lost_rows(table, odds, rows):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lost_counts(out, u, n, rows, table, odds, p, flag):
+def _lost_counts(out, u, n, rows, table, odds, p, flag, values, value_rows):
     """The permanent share's counts of a row of units failed ``n`` (mostly 0 to 3) from ``rows`` (:func:`_lost_rows`):
     ``a = [E_n(0) ≤ u] + [E_n(1) ≤ u]`` where ``n < 8`` and ``a < 2`` (the walk's count, as in
-    :func:`_bracket_counts`: ``E_n`` does not decrease), else the walk alone. ``E_n(k)`` is picked by comparing
-    ``n`` with 1 … 7 (selects on SIMD lanes, not a gather). Returns :func:`_starts`' status (nothing written but
-    ``out``'s and ``flag``'s scratch where not OK)."""
+    :func:`_bracket_counts`: ``E_n`` does not decrease), else (~1–3 % of bench's draws) ``#{k : E_n(k) ≤ u}`` from
+    ``n``'s row of ``values`` (``E_n(0) … E_n(7)`` of the counts ``n < value_rows``: :func:`_lost_values`) where below
+    8, else the walk alone. ``E_n(k)`` is picked by comparing ``n`` with 1 … 7 (selects on SIMD lanes, not a gather).
+    Returns :func:`_starts`' status (nothing written but ``out``'s and ``flag``'s scratch where not OK)."""
     e01, e02, e03, e04, e05, e06, e07 = rows[0, 1], rows[0, 2], rows[0, 3], rows[0, 4], rows[0, 5], rows[0, 6], rows[0, 7]
     e12, e13, e14, e15, e16, e17 = rows[1, 2], rows[1, 3], rows[1, 4], rows[1, 5], rows[1, 6], rows[1, 7]
     large = short = alone = 0
@@ -329,17 +347,41 @@ def _lost_counts(out, u, n, rows, table, odds, p, flag):
     status = _status(large, short)
     for i in range(out.shape[0] if alone and status == OK else 0):
         if flag[i] != 0.0:
-            out[i] = _walk_one(u[i], n[i], table[np.int64(n[i])], odds)
+            m, v = n[i], u[i]
+            a = BRACKET_ENTRIES
+            if m < value_rows:
+                e = values[np.int64(m)]
+                a = (e[0] <= v) + (e[1] <= v) + (e[2] <= v) + (e[3] <= v) + (e[4] <= v) + (e[5] <= v) + (e[6] <= v) + \
+                    (e[7] <= v)
+            out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, m, table[np.int64(m)], odds)
     return status
 
 
+#: Units failed whose permanent share's CDF row :func:`_lost_values` keeps (beyond: the walk alone).
+LOST_VALUE_ROWS = 16
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lost_values(table, odds):
+    """``values[n, k] = E_n(k)`` (:func:`_cdf_bounds`: the walk's ``F(k)`` from ``f(0) = table[n]``, +inf from ``n``
+    on) for the counts ``n <`` :data:`LOST_VALUE_ROWS` (and the table's size) and ``k < 8``, and how many rows hold
+    (0 where :func:`_cdf_bounds`' checks fail: a NaN)."""
+    rows = min(LOST_VALUE_ROWS, table.shape[0])
+    values, scratch = np.empty((LOST_VALUE_ROWS, BRACKET_ENTRIES)), np.empty((5, LOST_VALUE_ROWS))
+    if rows == 0 or not _cdf_bounds(0, rows - 1, table, 0, odds, scratch[0], scratch[1], scratch[2], scratch[3, :8],
+                                    scratch[4, :8], values):
+        return values, 0
+    return values, rows
+
+
 @njit(cache=True, nogil=True)
-def _no_bounds(cohorts):
+def _no_bounds(cohorts, rows):
     """Scratch for :func:`_fail_day`'s CDF bounds of ``cohorts`` cohorts, none made yet (``ranges[c, 0] >
-    ranges[c, 1]``): ``bounds`` ``(cohorts, 2, 8)`` and ``ranges`` ``(cohorts, 2)``."""
+    ranges[c, 1]``): ``bounds`` ``(cohorts, 2, 8)``, ``ranges`` ``(cohorts, 2)`` and each count's CDF values
+    ``values`` ``(cohorts, rows, 8)`` (rows: at most the paths, a range's greatest; 0: none kept)."""
     bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
     ranges[:, 0], ranges[:, 1] = 1, 0
-    return bounds, ranges
+    return bounds, ranges, np.empty((cohorts, rows, BRACKET_ENTRIES))
 
 
 @njit(cache=True, nogil=True)
@@ -355,28 +397,33 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     into repair). A cohort at a time: its rows stay in the first-level cache, the outputs written as they
     are made (a LARGE or SHORT day leaves them half written, and the state as it was).
     """
-    bounds, ranges = _no_bounds(working.shape[0])
+    bounds, ranges, values = _no_bounds(working.shape[0], 0)  # (a day alone: its bounds' undecided draws walk)
+    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
     return _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size,
                      fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost,
-                     failed_per_path, bounds, ranges)
+                     failed_per_path, bounds, ranges, values, lost_values, lost_value_rows)
 
 
 @njit(cache=True, nogil=True)
-def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scratch, bounds, counts):
+def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scratch, bounds, counts, values):
     """A cohort's units failed ``out`` of its counts ``n`` (``least … most``) and uniforms ``u``: bracketed
     (:func:`_bracket_counts`) where the mean is small and the counts' range narrow, with the CDF bounds of the
     counts ``counts[0] … counts[1]`` in ``bounds`` (``(2, 8)``), made again (:func:`_cdf_bounds`, a few more counts
-    either side, below the table's ``size``) where today's counts leave them; else the walk (:func:`_walk`). Returns
-    True where bracketed."""
-    small = 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= BRACKET_SPREAD_AT_MOST
+    either side, below the table's ``size``) where today's counts leave them, each count's own CDF values in ``values``
+    where it has a row for each (the draws the bounds leave undecided count them); else the walk (:func:`_walk`).
+    Returns True where bracketed."""
+    spread = BRACKET_SPREAD_AT_MOST if values.shape[0] else BRACKET_SPREAD_ALONE_AT_MOST
+    small = 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= spread
     if small and odds >= 0 and not counts[0] <= least <= most <= counts[1]:
         pad = 4 + (most - least) // 8
         counts[0] = max(least - pad, 0)
         counts[1] = min(most + pad, size - 1, counts[0] + n.shape[0] - 1)  # (in the table; rows ≤ the scratch's)
-        if not _cdf_bounds(counts[0], counts[1], table, start, odds, pmf, cdf, scratch, bounds[0], bounds[1]):
+        if not _cdf_bounds(counts[0], counts[1], table, start, odds, pmf, cdf, scratch, bounds[0], bounds[1], values):
             counts[0], counts[1] = 1, 0
     if small and odds >= 0 and counts[0] <= least <= most <= counts[1]:
-        _bracket_counts(out, u, n, bounds[0], bounds[1], table, start, odds)
+        rows = counts[1] - counts[0] + 1
+        _bracket_counts(out, u, n, bounds[0], bounds[1], table, start, odds, values, counts[0],
+                        rows if values.shape[0] >= rows else 0)
         return True
     _look_up(n, table, start, pmf)
     _walk(out, u, n, pmf, odds, cdf, scratch, p, STEPS)
@@ -386,9 +433,11 @@ def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scr
 @njit(cache=True, nogil=True)
 def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size, fail_odds,
               fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path, bounds,
-              ranges):
+              ranges, values, lost_values, lost_value_rows):
     """:func:`fail_day` with each cohort's CDF bounds ``bounds[c]`` of the counts ``ranges[c, 0] … ranges[c, 1]``
-    (:func:`_failures`), kept from day to day (made as needed; ``ranges[c, 0] > ranges[c, 1]``: none yet)."""
+    (:func:`_failures`) and each count's CDF values ``values[c]`` (:func:`_no_bounds`), kept from day to day (made as
+    needed; ``ranges[c, 0] > ranges[c, 1]``: none yet), and the permanent share's rows (:func:`_lost_values`, read
+    where the share is counted by :func:`_lost_counts`: ``odds ≥ 0``, ``p < 1``)."""
     cohorts, paths = working.shape
     n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
     rows = np.empty((2, 8))
@@ -403,7 +452,7 @@ def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table,
             small = False
         else:
             small = _failures(failed[c], u_fail[c], n, least, most, fail_table, fail_start[c], fail_size[c],
-                              fail_odds[c], fail_p[c], pmf, cdf, walking, bounds[c], ranges[c])
+                              fail_odds[c], fail_p[c], pmf, cdf, walking, bounds[c], ranges[c], values[c])
         if lost_p >= 1 or not (small and lost_rows):
             status = _starts(failed[c], lost_p, lost_table, 0, lost_table.shape[0], pmf)
             if status == OK and lost_p >= 1:
@@ -411,7 +460,8 @@ def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table,
             elif status == OK:
                 _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
         else:
-            status = _lost_counts(lost[c], u_permanent[c], failed[c], rows, lost_table, lost_odds, lost_p, walking)
+            status = _lost_counts(lost[c], u_permanent[c], failed[c], rows, lost_table, lost_odds, lost_p, walking,
+                                  lost_values, lost_value_rows)
         if status != OK:
             return status
         for i in range(paths):  # the cohort's changes while its rows are in the cache; the repairs' kept back
@@ -446,14 +496,16 @@ def fail_days(working, installed, repairs, head, start, counter_paths, key0, key
     """
     days, ring, cohorts = failed_per_path.shape[0], repairs.shape[0], working.shape[0]
     draws = u.reshape((2 * cohorts, u.shape[-1]))
-    bounds, ranges = _no_bounds(cohorts)  # (made on the first day that uses them: _failures)
+    bounds, ranges, values = _no_bounds(cohorts, u.shape[-1])  # (made on the first day that uses them: _failures)
+    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
     for j in range(days):
         philox_kernel.fill(draws, start + 2 * cohorts * j, counter_paths, key0, key1, seed_high, philox.UNIFORM,
                            np.uint64(0))
         units, units_installed = (working, installed) if j == 0 else (new_working[j - 1], new_installed[j - 1])
         status = _fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], fail_table, fail_start,
                            fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[j],
-                           new_installed[j], failed, lost[j], failed_per_path[j], bounds, ranges)
+                           new_installed[j], failed, lost[j], failed_per_path[j], bounds, ranges, values, lost_values,
+                           lost_value_rows)
         if status != OK:
             return j, status
     return days, OK

@@ -88,10 +88,10 @@ SQRT_HALF = 0.7071067811865476
 def mulhilo(a, b):
     """``(high, low)`` 64-bit words of the 128-bit product ``a · b`` (uint64), from 32-bit halves."""
     a_lo, a_hi, b_lo, b_hi = a & _LOW32, a >> _S32, b & _LOW32, b >> _S32
-    cross_1, cross_2 = a_lo * b_hi, a_hi * b_lo
-    middle = ((a_lo * b_lo) >> _S32) + (cross_1 & _LOW32) + (cross_2 & _LOW32)
-    high = a_hi * b_hi + (cross_1 >> _S32) + (cross_2 >> _S32) + (middle >> _S32)
-    return high, a * b
+    low_low = a_lo * b_lo
+    t = a_hi * b_lo + (low_low >> _S32)
+    w = (t & _LOW32) + a_lo * b_hi
+    return a_hi * b_hi + (t >> _S32) + (w >> _S32), a * b
 
 
 def poly(c, x):

@@ -59,12 +59,18 @@ def test_bracketed_counts_equal_the_walk_at_every_cdf_step(p, least, most):
     n = np.repeat(np.arange(least, most + 1, dtype=float), u0.size)
     scratch = [np.empty(n.size) for _ in range(3)]
     upper, lower = np.empty(K), np.empty(K)
-    assert failure_kernel._cdf_bounds(least, most, table, 0, odds, *scratch, upper, lower)
-    out = np.full(n.size, -1.0)
-    failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds)
-    assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+    values = np.full((most - least + 1, K), np.nan)
+    assert failure_kernel._cdf_bounds(least, most, table, 0, odds, *scratch, upper, lower, values)
+    for r, count in enumerate(range(least, most + 1)):  # each count's own CDF values, +inf from the count on
+        walk = _walk_cdf(float(count), table[count], odds, K)
+        assert np.array_equal(values[r], walk + [np.inf] * (K - len(walk)))
+    expected = binomial_inverse_cdf(u, n, p)
+    for rows in (values.shape[0], 0):  # the undecided draws counted by their own row, or walked alone
+        out = np.full(n.size, -1.0)
+        failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds, values, least, rows)
+        assert np.array_equal(out, expected)
     gap = (lower <= u[:, None]) & (u[:, None] < upper)
-    assert gap.any() or p < 1e-100  # some uniforms were decided by the walk alone (p ≈ 0: every F is 1.0)
+    assert gap.any() or p < 1e-100  # some uniforms were decided by their own row (p ≈ 0: every F is 1.0)
 
 
 def test_bounds_that_do_not_hold_are_refused_and_the_row_walks():
@@ -77,10 +83,11 @@ def test_bounds_that_do_not_hold_are_refused_and_the_row_walks():
     holed[120] = np.nan
     for table in (rising, holed):
         scratch = [np.empty(n.size) for _ in range(3)]
-        assert not failure_kernel._cdf_bounds(100, 139, table, 0, odds, *scratch, np.empty(K), np.empty(K))
+        assert not failure_kernel._cdf_bounds(100, 139, table, 0, odds, *scratch, np.empty(K), np.empty(K),
+                                              np.empty((40, K)))
         counts, out = np.array([1, 0]), np.full(n.size, -1.0)
         bracketed = failure_kernel._failures(out, u, n, 100, 139, table, 0, 150, odds, 1e-4, *scratch,
-                                             np.empty((2, K)), counts)
+                                             np.empty((2, K)), counts, np.empty((40, K)))
         assert not bracketed and counts[0] > counts[1]
         expected = [failure_kernel._walk_one(u[i], n[i], table[int(n[i])], odds) for i in range(n.size)]
         assert np.array_equal(out, expected, equal_nan=True)
@@ -100,26 +107,52 @@ def test_bounds_are_kept_while_the_counts_stay_inside_them():
         before = counts.copy()
         out = np.empty(500)
         assert failure_kernel._failures(out, u, n, int(n.min()), int(n.max()), table, 0, 20000, odds, p, *scratch,
-                                        bounds, counts)
+                                        bounds, counts, np.empty((500, K)))
         assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
         assert counts[0] <= n.min() and n.max() <= counts[1]
         assert (counts == before).all() == (day in (1, 2))  # kept on days 1 and 2, made again on day 3
 
 
+def test_wider_rows_are_bracketed_where_each_count_s_row_is_kept():
+    """A row whose mean counts spread 0.08 (past a day alone's 0.05, within the block's 0.1): bracketed where each
+    count's CDF row is kept (its undecided draws, ~10 %, counted from their rows), walked where none is; the walk's
+    counts either way."""
+    p, paths = 2.8e-4, 500
+    rng = np.random.default_rng(34)
+    n = np.rint(9000 + rng.uniform(-143, 143, paths))
+    assert 0.05 < (n.max() - n.min()) * p <= failure_kernel.BRACKET_SPREAD_AT_MOST
+    u = rng.random(paths)
+    for rows, bracketed in ((paths, True), (0, False)):
+        args = _row_args(p, paths)[:-1] + (np.empty((rows, K)),)
+        out = np.full(paths, -1.0)
+        assert failure_kernel._failures(out, u, n, int(n.min()), int(n.max()), *args) == bracketed
+        assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+
+
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.0, 1e-300, 0.9])
 def test_permanent_share_counts_equal_the_walk(p):
-    """Units failed 0 … 12 (8 and more walk alone, as do counts reaching 2) with the uniforms deciding each count: the
-    walk's counts; a count past the table is SHORT, as :func:`failure_kernel._starts` says."""
+    """Units failed 0 … 12 with the uniforms deciding each count (8 and more units, and counts reaching 2, decided by
+    the count's own CDF row or walked alone): the walk's counts; a count past the table is SHORT, as
+    :func:`failure_kernel._starts` says."""
     table, odds = _table(p, 40), p / (1 - p)
     rows = np.empty((2, 8))
     assert failure_kernel._lost_rows(table, odds, rows)
-    u0 = _deciding_uniforms(range(13), table, odds, 4, np.random.default_rng(1))
+    u0 = _deciding_uniforms(range(13), table, odds, K + 2, np.random.default_rng(1))
     u, n = np.tile(u0, 13), np.repeat(np.arange(13, dtype=float), u0.size)
-    out = np.full(n.size, -1.0)
-    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size)) == failure_kernel.OK
-    assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
+    values, value_rows = failure_kernel._lost_values(table, odds)
+    assert value_rows == failure_kernel.LOST_VALUE_ROWS
+    for count in range(value_rows):  # each count's row: the walk's F(0) … F(7), +inf from the count on
+        walk = _walk_cdf(float(count), table[count], odds, K)
+        assert np.array_equal(values[count], walk + [np.inf] * (K - len(walk)))
+    expected = binomial_inverse_cdf(u, n, p)
+    for kept in (value_rows, 0):  # a count reaching 2 or 8 units failed counted from its row, or walked alone
+        out = np.full(n.size, -1.0)
+        assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size), values,
+                                           kept) == failure_kernel.OK
+        assert np.array_equal(out, expected)
     n[5] = 40.0
-    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size)) == failure_kernel.SHORT
+    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size), values,
+                                       value_rows) == failure_kernel.SHORT
 
 
 @pytest.mark.parametrize("permanent_fraction", [0.1, 0.0, 1.0, 0.6])
@@ -154,4 +187,4 @@ def test_bench_shaped_blocks_equal_fail_day(monkeypatch, permanent_fraction):
 def _row_args(p: float, paths: int) -> tuple:
     """:func:`failure_kernel._failures`' arguments after the counts' range, for a table of 20,000 counts."""
     return (_table(p, 20000), 0, 20000, p / (1 - p), p, *(np.empty(paths) for _ in range(3)), np.empty((2, K)),
-            np.array([1, 0]))
+            np.array([1, 0]), np.empty((paths, K)))

@@ -63,6 +63,33 @@ def test_philox_blocks_are_numpy_philox_bits(key, counter):
     assert np.array_equal(ours.reshape(-1), expected)
 
 
+def test_mulhilo_is_the_exact_128_bit_product_in_both_forms():
+    """``mulhilo``'s high and low words are those of Python's exact product, in numpy and compiled, for the carries'
+    extremes (halves of all ones, a middle sum that carries into the high word) and random words."""
+    from numba import njit
+
+    from simulator import philox, philox_kernel
+
+    edges = [0, 1, 2**32 - 1, 2**32, 2**32 + 1, 2**63, MASK64, MASK64 - 1, 0xFFFFFFFF00000000, 0x00000001FFFFFFFF,
+             int(philox.M0), int(philox.M1)]
+    rng = np.random.default_rng(5)
+    words = edges + [int(w) for w in rng.integers(0, 2**64, 60, dtype=np.uint64)]
+    a = np.array([x for x in words for _ in words], dtype=np.uint64)
+    b = np.array([y for _ in words for y in words], dtype=np.uint64)
+    high = np.array([(int(x) * int(y)) >> 64 for x, y in zip(a, b)], dtype=np.uint64)
+    low = np.array([(int(x) * int(y)) & MASK64 for x, y in zip(a, b)], dtype=np.uint64)
+    got = philox.mulhilo(a, b)
+    assert np.array_equal(got[0], high) and np.array_equal(got[1], low)
+    @njit
+    def products(x, y, hi, lo):
+        for i in range(x.shape[0]):
+            hi[i], lo[i] = philox_kernel._mulhilo(x[i], y[i])
+
+    compiled = np.empty_like(a), np.empty_like(a)
+    products(a, b, *compiled)
+    assert np.array_equal(compiled[0], high) and np.array_equal(compiled[1], low)
+
+
 @pytest.mark.parametrize("seed, component, sub", [(0, "blocks", 0), (7, "power", 3), (2**64 + 5, "failures", 0)])
 def test_stream_draws_are_the_documented_philox_words(seed, component, sub):
     """Draw i of path p: word i mod 4 of the block with key (seed mod 2^64, id·2^32 + sub) and counter
