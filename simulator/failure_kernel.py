@@ -271,6 +271,13 @@ def _walk_one(u, n, f0, odds):
     return _walk_on(u, n, f0, f0, 1.0, 0.0, odds)
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _at_most(e, u):
+    """``#{k < 8 : e[k] ≤ u}`` of a count's CDF values ``e`` (:func:`_cdf_bounds`' ``values``): where below
+    :data:`BRACKET_ENTRIES`, the walk's count of the draw ``u`` (:func:`_bracket_counts` says why)."""
+    return (e[0] <= u) + (e[1] <= u) + (e[2] <= u) + (e[3] <= u) + (e[4] <= u) + (e[5] <= u) + (e[6] <= u) + (e[7] <= u)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _bracket_counts(out, u, n, upper, lower, table, start, odds, values, first, rows):
     """The walk's counts of a row whose counts ``n`` lie in a range with CDF bounds ``upper``, ``lower``
@@ -295,11 +302,7 @@ def _bracket_counts(out, u, n, upper, lower, table, start, odds, values, first, 
     for i in range(out.shape[0]):  # (rare: predicted branches)
         if out[i] >= 16.0:
             v, r = u[i], np.int64(n[i]) - first
-            a = BRACKET_ENTRIES
-            if 0 <= r < rows:
-                e = values[r]
-                a = (e[0] <= v) + (e[1] <= v) + (e[2] <= v) + (e[3] <= v) + (e[4] <= v) + (e[5] <= v) + (e[6] <= v) + \
-                    (e[7] <= v)
+            a = _at_most(values[r], v) if 0 <= r < rows else BRACKET_ENTRIES
             out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, n[i], table[start + np.int64(n[i])], odds)
 
 
@@ -348,11 +351,7 @@ def _lost_counts(out, u, n, rows, table, odds, p, flag, values, value_rows):
     for i in range(out.shape[0] if alone and status == OK else 0):
         if flag[i] != 0.0:
             m, v = n[i], u[i]
-            a = BRACKET_ENTRIES
-            if m < value_rows:
-                e = values[np.int64(m)]
-                a = (e[0] <= v) + (e[1] <= v) + (e[2] <= v) + (e[3] <= v) + (e[4] <= v) + (e[5] <= v) + (e[6] <= v) + \
-                    (e[7] <= v)
+            a = _at_most(values[np.int64(m)], v) if m < value_rows else BRACKET_ENTRIES
             out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, m, table[np.int64(m)], odds)
     return status
 
