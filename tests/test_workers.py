@@ -133,23 +133,35 @@ def test_a_worker_waiting_a_ring_ahead_is_released_by_an_abort():
 
 def test_a_worker_done_early_shares_the_run_s_last_blocks():
     """A worker that has written its last block waits for the slower one's last blocks and takes some of their
-    rows (review 14: it used to return at once and leave the ring's last blocks to the slowest worker alone)."""
-    import time
+    rows (review 14: it used to return at once and leave the ring's last blocks to the slowest worker alone).
 
+    The slow rank writes its blocks 4 and 5 only once the fast rank has taken a row of the block before (or after
+    10 s, when an implementation that leaves them to the slow rank fails the assertion): no race on the threads'
+    wake-ups, which made the earlier, sleep-timed version of this test fail on a loaded machine."""
     days, block_days, paths = 12, 2, 4
     shared, ranks = _ranks(days, paths, block_days, 2, ring=3)
     taken = {0: set(), 1: set()}
-    for q in ranks:
-        q._compute = (lambda rank, compute: lambda j, a, z, columns: (taken[rank].add(j), compute(j, a, z, columns)))(
-            q.rank, q._compute)
+    took = {j: threading.Event() for j in range(days // block_days)}
 
-    def run(q, sleep_s):
+    def record(rank, compute):
+        def wrapped(j, a, z, columns):
+            taken[rank].add(j)
+            if rank == 0:
+                took[j].set()
+            return compute(j, a, z, columns)
+        return wrapped
+    for q in ranks:
+        q._compute = record(q.rank, q._compute)
+
+    def run(q, slow):
         for first in range(0, days, block_days):
+            b = first // block_days
+            if slow and b >= 4:  # the fast rank has written its last block and waits for these
+                took[b - 1].wait(10)
             for row in range(block_days):
-                time.sleep(sleep_s)
                 q.buffer[row] = 1.0 + first + row
             q.finish(first, block_days)
-    threads = [threading.Thread(target=run, args=(q, s)) for q, s in zip(ranks, (0.0, 0.02))]
+    threads = [threading.Thread(target=run, args=(q, slow)) for q, slow in zip(ranks, (False, True))]
     for t in threads:
         t.start()
     for t in threads:
@@ -157,6 +169,7 @@ def test_a_worker_done_early_shares_the_run_s_last_blocks():
     assert not any(t.is_alive() for t in threads)
     assert {3, 4} <= taken[0]  # written by the slow rank after the fast one had written its last block
     assert list(shared.done) == [block_days] * (days // block_days)
+    assert np.array_equal(shared.out[:, 0, 1], 1.0 + np.arange(days))  # every row's median is its value
 
 
 @pytest.mark.parametrize("n, block_days, days, columns, ring", [(2, 4, 37, None, 3), (3, 5, 31, [0, 2], 3),
