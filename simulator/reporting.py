@@ -226,12 +226,17 @@ class Reporter:
     block_columns : (tuple of str, callable)
         The daily columns taken from the operating block a run of days at a time (:meth:`day`), and
         the function giving them: ``(block, a, z)`` → their days ``a … z − 1`` in that order, each
-        ``(z − a, paths)`` (or broadcasting to it). The other columns before the signals come day by day.
+        ``(z − a, paths)`` (or broadcasting to it).
+    day_columns : (tuple of str, callable)
+        The other daily columns before the signals, which exist day by day, and the function writing them:
+        ``(day record, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
+        day (its rows of those columns; the others it must leave as they are).
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
                  quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None,
-                 block_columns: tuple[tuple[str, ...], Callable]):
+                 block_columns: tuple[tuple[str, ...], Callable],
+                 day_columns: tuple[tuple[str, ...], Callable | None] = ((), None)):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
@@ -256,22 +261,25 @@ class Reporter:
         self._inputs = tuple(columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd"))
         names, self._block_columns = block_columns
         self._from_block = [columns.index(c) for c in names]
-        self._by_day = [j for j in range(self._signals_from) if j not in self._from_block]
+        by_day = [columns[j] for j in range(self._signals_from) if j not in self._from_block]
+        if self.columns_wanted and list(day_columns[0]) != by_day:
+            raise ValueError(f"the day's columns {day_columns[0]} are not the columns {tuple(by_day)} "
+                             "between the block's and the signals")
+        self._day_columns = day_columns[1]
         self._taken = 0  # the first day whose block columns and lines are not taken yet
 
-    def day(self, day: int, b, d: DayRecord, values) -> None:
+    def day(self, day: int, b, d: DayRecord) -> None:
         """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`), ``d`` its day's record:
-        ``values`` are the day's daily columns not taken from the block, in column order (not read where no one
-        reads the columns: :attr:`columns_wanted`). The block's columns and lines of the days not taken yet are
-        taken on the block's last day and on the reporting block's (:meth:`_take`), before either can change:
-        its past days are final (a stop masks the days from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
+        the daily columns that exist day by day written into the day's row (``day_columns``' function; not where no
+        one reads the columns: :attr:`columns_wanted`) and the energised fleet's line (``d.energised_ehs``: the
+        company's alive mask of the day). The block's columns and lines of the days not taken yet, the day's
+        trades' lines included, are taken on the block's last day and on the reporting block's (:meth:`_take`),
+        before either can change: its past days are final (a stop masks the days from its own on, and replaces
+        their trades, :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
         if self.columns_wanted:
-            out = self.quantiles.buffer[row]
-            for j, v in zip(self._by_day, values, strict=True):
-                out[j] = v
-        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades
-            self.day_lines[t, row] = getattr(d, line)
+            self._day_columns(d, self.quantiles.buffer[row])
+        self.day_lines[_ENERGISED, row] = d.energised_ehs
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
@@ -282,9 +290,13 @@ class Reporter:
 
     def _take(self, b, a: int, z: int) -> None:
         """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns and network revenue
-        into the reporting block (a copy a field), their lines folded into the months and the per-path sums
-        (:meth:`_fold`)."""
+        into the reporting block (a copy a field), their trades' lines into the block of the days' lines (one
+        stack a line: the arrays each day's record held, :meth:`simulator.block.OpsBlock.day`), and their lines
+        folded into the months and the per-path sums (:meth:`_fold`)."""
         r0, i, j, r = a % self.block_days, a - b.first, z - b.first, b.record
+        trades = b.trades[i:j]
+        for t, name in _TRADE_LINES:
+            np.stack([getattr(x, name) for x in trades], out=self.day_lines[t, r0:r0 + j - i])
         if self.columns_wanted:
             out = self.quantiles.buffer[r0:r0 + z - a]
             for k, x in zip(self._from_block, self._block_columns(b, a, z)):
@@ -370,4 +382,8 @@ _LINE_FIELDS = MONTHLY_LINES + ("energised_ehs", "hashprice_usd_per_ph_day")
 #: those taken from the block's record a run of days at a time.
 _DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's :class:`simulator.day_record.BlockDay`: its trades and energised fleet)
 _DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _DAY_FIELDS)
+#: The rows of :attr:`Reporter.day_lines` (the order of :data:`_DAY_LINES`) taken from the trades a run of days at a time
+#: (:meth:`Reporter._take`), and the one written day by day (the energised fleet).
+_TRADE_LINES = tuple((t, name) for t, (_, name) in enumerate(_DAY_LINES) if name in _TRADES)
+_ENERGISED = [name for _, name in _DAY_LINES].index("energised_ehs")
 _BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _DAY_FIELDS)
