@@ -433,7 +433,7 @@ class _Simulation:
         lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
         totals = dict(r.totals)
         if self.ledger is not None:
-            finance = self.ledger.monthly_arrays()
+            finance = self.ledger.monthly_rows()  # (lists of rows: written path by path without a stack first)
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
         out = {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals)}
@@ -463,11 +463,13 @@ def day_columns(at: int, ledger: Ledger | None, finance_at: int | None, d: DayRe
     :data:`~simulator.finance.ledger.FINANCE_DAILY_COLUMNS` where there is a company), written into ``row``
     ``(columns, paths)``: the energised fleet of day record ``d`` (the day's installed fleet, 0 on stopped paths) at
     column ``at``, the ledger's columns at the day's end from column ``finance_at`` on
-    (:meth:`~simulator.finance.ledger.Ledger.daily_columns_into`). A function of its arguments, not of the simulation
+    (:meth:`~simulator.finance.ledger.Ledger.daily_columns`). A function of its arguments, not of the simulation
     (:func:`block_columns`)."""
     row[at] = d.energised_ehs  # energised nameplate EH/s at the end of the day (0 where stopped)
     if ledger is not None:
-        ledger.daily_columns_into(row[finance_at:finance_at + len(FINANCE_DAILY_COLUMNS)])
+        finance = ledger.daily_columns()
+        for j, c in enumerate(FINANCE_DAILY_COLUMNS, finance_at):
+            row[j] = finance[c]
 
 
 def quantile_columns(columns: tuple[str, ...], daily_quantiles: bool | tuple[str, ...]) -> list[int] | None:

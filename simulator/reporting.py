@@ -76,21 +76,21 @@ def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarr
 
 
 def path_major_frame(path_ids: np.ndarray, time_name: str, times, columns: dict) -> pd.DataFrame:
-    """The table of ``columns`` (arrays ``(times, paths)``), one row per path and time, sorted by path
-    then time (``path``, ``time_name``, then the columns in order).
+    """The table of ``columns`` (arrays ``(times, paths)``, or lists of their times' rows ``(paths,)``), one row per
+    path and time, sorted by path then time (``path``, ``time_name``, then the columns in order).
 
     Written path by path (float columns through one block: :func:`fill_path_major`,
     :func:`block_frame`), then sorted where the ids do not increase (:func:`by_path_then_time`).
     """
     path_ids = np.asarray(path_ids)
-    values = [np.asarray(v) for v in columns.values()]
-    if values and all(v.dtype == np.float64 for v in values):
+    values = [v if isinstance(v, list) else np.asarray(v) for v in columns.values()]
+    if values and all(_float64(v) for v in values):
         block = np.empty((len(values), len(path_ids), len(times)))
         fill_path_major(block, values)
         frame = block_frame(path_ids, time_name, times, list(columns), block)
     else:
         frame = pd.DataFrame({"path": np.repeat(path_ids, len(times)), time_name: np.tile(times, len(path_ids)),
-                              **{c: v.T.reshape(-1) for c, v in zip(columns, values)}})
+                              **{c: _time_major(v).T.reshape(-1) for c, v in zip(columns, values)}})
     return by_path_then_time(frame, path_ids, time_name)
 
 
@@ -103,9 +103,26 @@ def by_path_then_time(frame: pd.DataFrame, path_ids: np.ndarray, time_name: str)
 
 
 def fill_path_major(block: np.ndarray, values) -> None:
-    """``block[j]`` ``(paths, times)`` ← ``values[j]`` ``(times, paths)`` transposed, for each column ``j``."""
+    """``block[j]`` ``(paths, times)`` ← ``values[j]`` ``(times, paths)`` transposed, for each column ``j``; a list of
+    the times' rows ``(paths,)`` is stacked straight into ``block[j]`` as its columns (the same copies, without the
+    ``(times, paths)`` array first: the ledger's monthly lines, :meth:`simulator.finance.ledger.Ledger.monthly_rows`)."""
     for j, v in enumerate(values):
-        block[j] = np.asarray(v).T
+        if isinstance(v, list):
+            np.stack(v, axis=1, out=block[j])
+        else:
+            block[j] = np.asarray(v).T
+
+
+def _float64(v) -> bool:
+    """Whether a table's column (an array, or a list of its times' rows) holds float64."""
+    if isinstance(v, list):
+        return all(isinstance(x, np.ndarray) and x.dtype == np.float64 for x in v)
+    return np.asarray(v).dtype == np.float64
+
+
+def _time_major(v) -> np.ndarray:
+    """A table's column ``(times, paths)`` (a list of its times' rows stacked)."""
+    return np.stack(v) if isinstance(v, list) else v
 
 
 def block_frame(path_ids: np.ndarray, time_name: str, times, names: list[str], block: np.ndarray) -> pd.DataFrame:
@@ -177,11 +194,11 @@ class SharedTables:
                 for shape, offset in ((monthly, 0), (daily, 8 * int(np.prod(monthly))))]
 
     def write(self, lo: int, monthly: dict, daily: dict) -> None:
-        """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, named as the tables;
-        float64, as :func:`path_major_frame` takes them into one block)."""
-        if not all(np.asarray(v).dtype == np.float64 for values in (monthly, daily) for v in values.values()):
+        """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, or a list of the times' rows
+        ``(its paths,)``, named as the tables; float64, as :func:`path_major_frame` takes them into one block)."""
+        if not all(_float64(v) for values in (monthly, daily) for v in values.values()):
             raise TypeError("a table's lines are float64 (path_major_frame would keep another dtype)")
-        paths = next(iter(monthly.values())).shape[-1]
+        paths = _time_major(next(iter(monthly.values()))).shape[-1]
         fill_path_major(self.monthly[:, lo:lo + paths], [monthly[c] for c in self.monthly_names])
         kept = next(iter(daily.values())).shape[-1]
         k0 = int(self.kept_before[lo])
@@ -271,15 +288,15 @@ class Reporter:
     def day(self, day: int, b, d: DayRecord) -> None:
         """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`), ``d`` its day's record:
         the daily columns that exist day by day written into the day's row (``day_columns``' function; not where no
-        one reads the columns: :attr:`columns_wanted`) and the energised fleet's line (``d.energised_ehs``: the
-        company's alive mask of the day). The block's columns and lines of the days not taken yet, the day's
-        trades' lines included, are taken on the block's last day and on the reporting block's (:meth:`_take`),
-        before either can change: its past days are final (a stop masks the days from its own on, and replaces
-        their trades, :meth:`simulator.block.OpsBlock.stop`)."""
+        one reads the columns: :attr:`columns_wanted`) and the day's trades' and energised fleet's lines. The block's
+        columns and lines of the days not taken yet are taken on the block's last day and on the reporting block's
+        (:meth:`_take`), before either can change: its past days are final (a stop masks the days from its own on,
+        :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
         if self.columns_wanted:
             self._day_columns(d, self.quantiles.buffer[row])
-        self.day_lines[_ENERGISED, row] = d.energised_ehs
+        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades and energised fleet
+            self.day_lines[t, row] = getattr(d, line)
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
@@ -290,13 +307,9 @@ class Reporter:
 
     def _take(self, b, a: int, z: int) -> None:
         """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns and network revenue
-        into the reporting block (a copy a field), their trades' lines into the block of the days' lines (one
-        stack a line: the arrays each day's record held, :meth:`simulator.block.OpsBlock.day`), and their lines
-        folded into the months and the per-path sums (:meth:`_fold`)."""
+        into the reporting block (a copy a field), their lines folded into the months and the per-path sums
+        (:meth:`_fold`)."""
         r0, i, j, r = a % self.block_days, a - b.first, z - b.first, b.record
-        trades = b.trades[i:j]
-        for t, name in _TRADE_LINES:
-            np.stack([getattr(x, name) for x in trades], out=self.day_lines[t, r0:r0 + j - i])
         if self.columns_wanted:
             out = self.quantiles.buffer[r0:r0 + z - a]
             for k, x in zip(self._from_block, self._block_columns(b, a, z)):
@@ -382,8 +395,4 @@ _LINE_FIELDS = MONTHLY_LINES + ("energised_ehs", "hashprice_usd_per_ph_day")
 #: those taken from the block's record a run of days at a time.
 _DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's :class:`simulator.day_record.BlockDay`: its trades and energised fleet)
 _DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _DAY_FIELDS)
-#: The rows of :attr:`Reporter.day_lines` (the order of :data:`_DAY_LINES`) taken from the trades a run of days at a time
-#: (:meth:`Reporter._take`), and the one written day by day (the energised fleet).
-_TRADE_LINES = tuple((t, name) for t, (_, name) in enumerate(_DAY_LINES) if name in _TRADES)
-_ENERGISED = [name for _, name in _DAY_LINES].index("energised_ehs")
 _BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _DAY_FIELDS)

@@ -134,18 +134,6 @@ def _shares_for(usd, share_price_usd) -> np.ndarray:
     return shares
 
 
-def _sum_into(row: np.ndarray, amounts: list) -> np.ndarray:
-    """``row`` ← ``+0.0 + amounts[0] + amounts[1] + …`` added left to right (``row`` ← +0.0 without any): the floats of
-    Python's ``sum(amounts, np.zeros(paths))`` and of ``np.add(0.0, amounts[0])``, written into ``row``; returns it."""
-    if not amounts:
-        row[:] = 0.0
-        return row
-    np.add(0.0, amounts[0], out=row)
-    for x in amounts[1:]:
-        np.add(row, x, out=row)
-    return row
-
-
 class IdentityError(AssertionError):
     """The books do not balance (a bug, never bad input)."""
 
@@ -781,23 +769,15 @@ class Ledger:
 
     def monthly_arrays(self) -> dict[str, np.ndarray]:
         """``(months, paths)`` per finance line (flows summed, balance lines at month end)."""
-        out = {}
-        for k in FINANCE_MONTHLY_LINES:
-            src = "balance" if k in BALANCE_LINES else "lines"
-            out[k] = np.stack([r[src][k] for r in self.records])
-        return out
+        return {k: np.stack(rows) for k, rows in self.monthly_rows().items()}
+
+    def monthly_rows(self) -> dict[str, list[np.ndarray]]:
+        """:meth:`monthly_arrays`' lines as lists of their months' rows ``(paths,)``, in order (the results' tables
+        write them path by path without stacking them month-major first: :func:`simulator.reporting.fill_path_major`)."""
+        return {k: [r["balance" if k in BALANCE_LINES else "lines"][k] for r in self.records]
+                for k in FINANCE_MONTHLY_LINES}
 
     def daily_columns(self) -> dict[str, np.ndarray]:
         return {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": self.pledged_btc(),
                 "debt_usd": self.debt_usd() + self.arrears_usd, "equity_value_usd": self.equity_value_usd,
                 "share_price_usd": self.share_price_usd}
-
-    def daily_columns_into(self, out: np.ndarray) -> None:
-        """:meth:`daily_columns` written into ``out`` ``(6, paths)``, a row a column in :data:`FINANCE_DAILY_COLUMNS`'
-        order (the reporting block's day, :meth:`simulator.reporting.Reporter.day`), without a new array or a dict:
-        the two sums are the same additions of the same operands in the same order, into the row (``+0.0`` and each
-        book's amount, as ``np.zeros`` and Python's ``sum`` add them; then the arrears), the rest copies."""
-        out[0], out[1], out[4], out[5] = self.cash_usd, self.treasury_btc, self.equity_value_usd, self.share_price_usd
-        _sum_into(out[2], [b.pledged_btc for b in self._btc_books])
-        debt = _sum_into(out[3], [b.balance_usd for b in self.debt_books])
-        np.add(debt, self.arrears_usd, out=debt)
