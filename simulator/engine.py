@@ -407,8 +407,8 @@ class _Simulation:
 
     def reporting(self):
         """Hand each finished day to :class:`simulator.reporting.Reporter`: the operating block's columns and
-        monthly lines are taken a run of days at a time (the day's trades' lines too), the energised fleet and the
-        finance columns day by day (:func:`day_columns`); the signal columns, kept rows, daily quantiles
+        monthly lines are taken a run of days at a time, the day's trades' lines, energised fleet and finance columns
+        day by day (:func:`day_columns`); the signal columns, kept rows, daily quantiles
         (:func:`simulator.results.exact_percentiles`; across the worker processes of a run,
         :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
         progress = self.progress if callable(self.progress) else None
