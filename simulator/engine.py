@@ -88,6 +88,8 @@ DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height"
 #: The operating columns the reporting takes from the operating block a run of days at a time
 #: (:func:`block_columns`); the energised fleet comes with each day (:attr:`simulator.day_record.BlockDay.energised_ehs`).
 BLOCK_COLUMNS = tuple(c for c in DAILY_COLUMNS if c != "fleet_hashrate_ehs")
+#: The operating column that exists day by day (:func:`day_columns`).
+DAY_COLUMNS = ("fleet_hashrate_ehs",)
 
 
 def expected_growth(scenario: Scenario) -> tuple[float, float]:
@@ -177,7 +179,11 @@ class _Simulation:
         self.report = Reporter(self.dates, self.path_ids, keep_paths, self.daily_columns, quantiles,
                                _signal_tracker(self.scenario, self.library, self.hashrate_model),
                                quantile_columns(self.daily_columns, daily_quantiles),
-                               (self.block_column_names(), functools.partial(block_columns, self._reserved_mw)))
+                               (self.block_column_names(), functools.partial(block_columns, self._reserved_mw)),
+                               (DAY_COLUMNS + (FINANCE_DAILY_COLUMNS if self.ledger is not None else ()),
+                                functools.partial(day_columns, self.daily_columns.index(DAY_COLUMNS[0]), self.ledger,
+                                                  self.daily_columns.index(FINANCE_DAILY_COLUMNS[0])
+                                                  if self.ledger is not None else None)))
 
     def days_before_a_retirement(self) -> int:
         """Days in which no cohort can retire under the ``retire`` policy (:class:`simulator.block.Blocks`'
@@ -401,23 +407,16 @@ class _Simulation:
 
     def reporting(self):
         """Hand each finished day to :class:`simulator.reporting.Reporter`: the operating block's columns and
-        monthly lines are taken a run of days at a time, the day's trades and finance columns day by day (:meth:`_daily_columns`); the signal columns, kept rows, daily quantiles
+        monthly lines are taken a run of days at a time, the day's trades' lines, energised fleet and finance columns
+        day by day (:func:`day_columns`); the signal columns, kept rows, daily quantiles
         (:func:`simulator.results.exact_percentiles`; across the worker processes of a run,
         :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
+        progress = self.progress if callable(self.progress) else None
         for day in range(self.days):
-            self.report.day(day, self.ops, self.day, self._daily_columns(day) if self.report.columns_wanted else ())
-            if callable(self.progress):
-                self.progress((day + 1) * self.paths, self.days * self.paths)
+            self.report.day(day, self.ops, self.day)
+            if progress is not None:
+                progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
-
-    def _daily_columns(self, day: int) -> list:
-        """The day's daily columns ``(paths,)`` that exist day by day, in :func:`daily_columns`' order: the
-        energised fleet (the day's installed fleet, 0 on stopped paths) and the company's finance columns."""
-        columns = [self.day.energised_ehs]  # energised nameplate EH/s at the end of the day (0 where stopped)
-        if self.ledger is not None:
-            finance = self.ledger.daily_columns()
-            columns.extend(finance[c] for c in FINANCE_DAILY_COLUMNS)
-        return columns
 
     def block_column_names(self) -> tuple[str, ...]:
         """The daily columns the reporting takes from the operating block (:func:`block_columns`)."""
@@ -434,7 +433,7 @@ class _Simulation:
         lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
         totals = dict(r.totals)
         if self.ledger is not None:
-            finance = self.ledger.monthly_arrays()
+            finance = self.ledger.monthly_rows()  # (lists of rows: written path by path without a stack first)
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
         out = {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals)}
@@ -457,6 +456,20 @@ def block_columns(reserved_mw: np.ndarray | None, b: OpsBlock, a: int, z: int) -
     if reserved_mw is not None:
         columns.append(reserved_mw[a:z, None])
     return columns
+
+
+def day_columns(at: int, ledger: Ledger | None, finance_at: int | None, d: DayRecord, row: np.ndarray) -> None:
+    """The daily columns that exist day by day (:data:`DAY_COLUMNS`, then the ledger's
+    :data:`~simulator.finance.ledger.FINANCE_DAILY_COLUMNS` where there is a company), written into ``row``
+    ``(columns, paths)``: the energised fleet of day record ``d`` (the day's installed fleet, 0 on stopped paths) at
+    column ``at``, the ledger's columns at the day's end from column ``finance_at`` on
+    (:meth:`~simulator.finance.ledger.Ledger.daily_columns`). A function of its arguments, not of the simulation
+    (:func:`block_columns`)."""
+    row[at] = d.energised_ehs  # energised nameplate EH/s at the end of the day (0 where stopped)
+    if ledger is not None:
+        finance = ledger.daily_columns()
+        for j, c in enumerate(FINANCE_DAILY_COLUMNS, finance_at):
+            row[j] = finance[c]
 
 
 def quantile_columns(columns: tuple[str, ...], daily_quantiles: bool | tuple[str, ...]) -> list[int] | None:

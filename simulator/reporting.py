@@ -76,21 +76,21 @@ def fold_block(lines: np.ndarray, rows: int, sums: np.ndarray, monthly: np.ndarr
 
 
 def path_major_frame(path_ids: np.ndarray, time_name: str, times, columns: dict) -> pd.DataFrame:
-    """The table of ``columns`` (arrays ``(times, paths)``), one row per path and time, sorted by path
-    then time (``path``, ``time_name``, then the columns in order).
+    """The table of ``columns`` (arrays ``(times, paths)``, or lists of their times' rows ``(paths,)``), one row per
+    path and time, sorted by path then time (``path``, ``time_name``, then the columns in order).
 
     Written path by path (float columns through one block: :func:`fill_path_major`,
     :func:`block_frame`), then sorted where the ids do not increase (:func:`by_path_then_time`).
     """
     path_ids = np.asarray(path_ids)
-    values = [np.asarray(v) for v in columns.values()]
-    if values and all(v.dtype == np.float64 for v in values):
+    values = [v if isinstance(v, list) else np.asarray(v) for v in columns.values()]
+    if values and all(_float64(v) for v in values):
         block = np.empty((len(values), len(path_ids), len(times)))
         fill_path_major(block, values)
         frame = block_frame(path_ids, time_name, times, list(columns), block)
     else:
         frame = pd.DataFrame({"path": np.repeat(path_ids, len(times)), time_name: np.tile(times, len(path_ids)),
-                              **{c: v.T.reshape(-1) for c, v in zip(columns, values)}})
+                              **{c: _time_major(v).T.reshape(-1) for c, v in zip(columns, values)}})
     return by_path_then_time(frame, path_ids, time_name)
 
 
@@ -103,9 +103,26 @@ def by_path_then_time(frame: pd.DataFrame, path_ids: np.ndarray, time_name: str)
 
 
 def fill_path_major(block: np.ndarray, values) -> None:
-    """``block[j]`` ``(paths, times)`` ← ``values[j]`` ``(times, paths)`` transposed, for each column ``j``."""
+    """``block[j]`` ``(paths, times)`` ← ``values[j]`` ``(times, paths)`` transposed, for each column ``j``; a list of
+    the times' rows ``(paths,)`` is stacked straight into ``block[j]`` as its columns (the same copies, without the
+    ``(times, paths)`` array first: the ledger's monthly lines, :meth:`simulator.finance.ledger.Ledger.monthly_rows`)."""
     for j, v in enumerate(values):
-        block[j] = np.asarray(v).T
+        if isinstance(v, list):
+            np.stack(v, axis=1, out=block[j])
+        else:
+            block[j] = np.asarray(v).T
+
+
+def _float64(v) -> bool:
+    """Whether a table's column (an array, or a list of its times' rows) holds float64."""
+    if isinstance(v, list):
+        return all(isinstance(x, np.ndarray) and x.dtype == np.float64 for x in v)
+    return np.asarray(v).dtype == np.float64
+
+
+def _time_major(v) -> np.ndarray:
+    """A table's column ``(times, paths)`` (a list of its times' rows stacked)."""
+    return np.stack(v) if isinstance(v, list) else v
 
 
 def block_frame(path_ids: np.ndarray, time_name: str, times, names: list[str], block: np.ndarray) -> pd.DataFrame:
@@ -177,11 +194,11 @@ class SharedTables:
                 for shape, offset in ((monthly, 0), (daily, 8 * int(np.prod(monthly))))]
 
     def write(self, lo: int, monthly: dict, daily: dict) -> None:
-        """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, named as the tables;
-        float64, as :func:`path_major_frame` takes them into one block)."""
-        if not all(np.asarray(v).dtype == np.float64 for values in (monthly, daily) for v in values.values()):
+        """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, or a list of the times' rows
+        ``(its paths,)``, named as the tables; float64, as :func:`path_major_frame` takes them into one block)."""
+        if not all(_float64(v) for values in (monthly, daily) for v in values.values()):
             raise TypeError("a table's lines are float64 (path_major_frame would keep another dtype)")
-        paths = next(iter(monthly.values())).shape[-1]
+        paths = _time_major(next(iter(monthly.values()))).shape[-1]
         fill_path_major(self.monthly[:, lo:lo + paths], [monthly[c] for c in self.monthly_names])
         kept = next(iter(daily.values())).shape[-1]
         k0 = int(self.kept_before[lo])
@@ -226,12 +243,17 @@ class Reporter:
     block_columns : (tuple of str, callable)
         The daily columns taken from the operating block a run of days at a time (:meth:`day`), and
         the function giving them: ``(block, a, z)`` → their days ``a … z − 1`` in that order, each
-        ``(z − a, paths)`` (or broadcasting to it). The other columns before the signals come day by day.
+        ``(z − a, paths)`` (or broadcasting to it).
+    day_columns : (tuple of str, callable)
+        The other daily columns before the signals, which exist day by day, and the function writing them:
+        ``(day record, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
+        day (its rows of those columns; the others it must leave as they are).
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
                  quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None,
-                 block_columns: tuple[tuple[str, ...], Callable]):
+                 block_columns: tuple[tuple[str, ...], Callable],
+                 day_columns: tuple[tuple[str, ...], Callable | None] = ((), None)):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
@@ -256,21 +278,24 @@ class Reporter:
         self._inputs = tuple(columns.index(c) for c in ("network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_price_usd"))
         names, self._block_columns = block_columns
         self._from_block = [columns.index(c) for c in names]
-        self._by_day = [j for j in range(self._signals_from) if j not in self._from_block]
+        by_day = [columns[j] for j in range(self._signals_from) if j not in self._from_block]
+        if self.columns_wanted and list(day_columns[0]) != by_day:
+            raise ValueError(f"the day's columns {day_columns[0]} are not the columns {tuple(by_day)} "
+                             "between the block's and the signals")
+        self._day_columns = day_columns[1]
         self._taken = 0  # the first day whose block columns and lines are not taken yet
 
-    def day(self, day: int, b, d: DayRecord, values) -> None:
+    def day(self, day: int, b, d: DayRecord) -> None:
         """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`), ``d`` its day's record:
-        ``values`` are the day's daily columns not taken from the block, in column order (not read where no one
-        reads the columns: :attr:`columns_wanted`). The block's columns and lines of the days not taken yet are
-        taken on the block's last day and on the reporting block's (:meth:`_take`), before either can change:
-        its past days are final (a stop masks the days from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
+        the daily columns that exist day by day written into the day's row (``day_columns``' function; not where no
+        one reads the columns: :attr:`columns_wanted`) and the day's trades' and energised fleet's lines. The block's
+        columns and lines of the days not taken yet are taken on the block's last day and on the reporting block's
+        (:meth:`_take`), before either can change: its past days are final (a stop masks the days from its own on,
+        :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
         if self.columns_wanted:
-            out = self.quantiles.buffer[row]
-            for j, v in zip(self._by_day, values, strict=True):
-                out[j] = v
-        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades
+            self._day_columns(d, self.quantiles.buffer[row])
+        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades and energised fleet
             self.day_lines[t, row] = getattr(d, line)
         self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
         end = row == self.block_days - 1 or day == self.days - 1

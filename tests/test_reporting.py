@@ -208,6 +208,80 @@ def test_path_major_frame_of_mixed_columns_and_the_block_frame_without_a_copy():
     assert np.shares_memory(frame["twice"].to_numpy(), block)
 
 
+def test_a_column_given_as_its_times_rows_is_the_same_table():
+    """A column given as a list of its times' rows ``(paths,)`` (the ledger's monthly lines,
+    ``Ledger.monthly_rows``) is stacked straight into the block: the bytes of its ``(times, paths)`` array, in
+    ``path_major_frame`` (float64 and mixed tables), ``fill_path_major`` and the workers' ``SharedTables``."""
+    import pandas as pd
+
+    from simulator.reporting import SharedTables, fill_path_major, path_major_frame
+
+    ids, times = np.array([2, 4, 9]), pd.date_range("2026-01-01", periods=4, freq="MS")
+    rng = np.random.default_rng(5)
+    a, c = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    c[0, 1], c[2, 2], c[3, 0] = -0.0, np.nan, -np.inf
+    rows = list(c)
+    assert all(r.base is c for r in rows)  # (views: the stack reads the rows where they are)
+    want = path_major_frame(ids, "month", times.date, {"a": a, "c": c})
+    got = path_major_frame(ids, "month", times.date, {"a": a, "c": rows})
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert np.array_equal(got["c"].to_numpy().view(np.int64), want["c"].to_numpy().view(np.int64))
+    b = np.arange(12).reshape(4, 3)  # a column that is not float64: the column-by-column table, rows stacked
+    pd.testing.assert_frame_equal(path_major_frame(ids, "month", times.date, {"c": rows, "b": b}),
+                                  path_major_frame(ids, "month", times.date, {"c": c, "b": b}), check_exact=True)
+    block, ref = np.empty((2, 3, 4)), np.empty((2, 3, 4))
+    fill_path_major(block, [a, rows])
+    fill_path_major(ref, [a, c])
+    assert np.array_equal(block.view(np.int64), ref.view(np.int64))
+    dates = pd.date_range("2026-01-01", periods=100, freq="D")
+    tables = SharedTables(ids, 10, dates, ["a", "c"], ["x"])  # (every path kept)
+    try:
+        with pytest.raises(TypeError, match="float64"):
+            tables.write(0, {"a": a[:, :2], "c": [r[:2].astype(np.float32) for r in rows]}, {"x": np.zeros((100, 2))})
+        tables.write(0, {"a": a[:, :2], "c": [r[:2] for r in rows]}, {"x": np.zeros((100, 2))})
+        tables.write(2, {"a": a[:, 2:], "c": c[:, 2:]}, {"x": np.ones((100, 1))})
+        daily, monthly = tables.frames()
+    finally:
+        tables.close()
+    pd.testing.assert_frame_equal(monthly, path_major_frame(ids, "month", times.date, {"a": a, "c": c}), check_exact=True)
+    assert daily["x"].tolist() == [0.0] * 200 + [1.0] * 100
+
+
+def test_the_ledgers_monthly_rows_are_its_monthly_arrays():
+    """``Ledger.monthly_rows`` (what the results' tables take) stacked month-major are ``monthly_arrays``, line by line."""
+    from simulator import engine
+    from simulator.config import load_scenario
+    from tests.kernel_forms import assert_same_bits
+
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=3", "horizon_days=400"])
+    sim = engine._Simulation(scenario, scenario.seed, np.arange(3), 0, False)
+    sim.env.run(until=scenario.horizon_days)
+    rows, arrays = sim.ledger.monthly_rows(), sim.ledger.monthly_arrays()
+    assert list(rows) == list(arrays) and len(rows[next(iter(rows))]) == 14  # (January 2026 … February 2027)
+    for k, x in arrays.items():
+        assert_same_bits(np.stack(rows[k]), x)
+
+
+def test_the_reporters_day_columns_are_the_columns_between_the_blocks_and_the_signals():
+    """``Reporter``'s ``day_columns`` must name the daily columns neither taken from the block nor signals, in order."""
+    import pandas as pd
+
+    from simulator.reporting import Reporter
+    from simulator.workers import LocalQuantiles
+
+    dates = pd.date_range("2026-01-01", periods=40, freq="D")
+    block = ("btc_price_usd", "network_hashrate_ehs", "hashprice_usd_per_ph_day")
+    columns = block[:1] + ("fleet_hashrate_ehs",) + block[1:] + ("cash_usd",) + signals.SIGNAL_COLUMNS
+    quantiles = LocalQuantiles(40, len(columns), 2, 32)
+
+    def reporter(day_names):
+        return Reporter(dates, np.arange(2), 0, columns, quantiles, None, None, (block, None), (day_names, None))
+    reporter(("fleet_hashrate_ehs", "cash_usd"))
+    for wrong in (("cash_usd", "fleet_hashrate_ehs"), ("fleet_hashrate_ehs",), ()):
+        with pytest.raises(ValueError, match="between the block's and the signals"):
+            reporter(wrong)
+
+
 def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(monkeypatch):
     """The operating columns and monthly lines taken from the operating block on its last day and the
     reporting block's (``Reporter._take``) are the bytes of every day's record copied day by day: with an HPC

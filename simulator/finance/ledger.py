@@ -769,11 +769,13 @@ class Ledger:
 
     def monthly_arrays(self) -> dict[str, np.ndarray]:
         """``(months, paths)`` per finance line (flows summed, balance lines at month end)."""
-        out = {}
-        for k in FINANCE_MONTHLY_LINES:
-            src = "balance" if k in BALANCE_LINES else "lines"
-            out[k] = np.stack([r[src][k] for r in self.records])
-        return out
+        return {k: np.stack(rows) for k, rows in self.monthly_rows().items()}
+
+    def monthly_rows(self) -> dict[str, list[np.ndarray]]:
+        """:meth:`monthly_arrays`' lines as lists of their months' rows ``(paths,)``, in order (the results' tables
+        write them path by path without stacking them month-major first: :func:`simulator.reporting.fill_path_major`)."""
+        return {k: [r["balance" if k in BALANCE_LINES else "lines"][k] for r in self.records]
+                for k in FINANCE_MONTHLY_LINES}
 
     def daily_columns(self) -> dict[str, np.ndarray]:
         return {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": self.pledged_btc(),
