@@ -303,6 +303,8 @@ def light_cache_loads() -> bool:
     try:
         from numba.core import caching
         from numba.core.runtime import nrt
+
+        from simulator import numba_link
     except ImportError:
         return False
     original = getattr(caching.Cache, "load_overload", None)
@@ -316,7 +318,7 @@ def light_cache_loads() -> bool:
         try:
             nrt.rtsys.initialize(target_context)
             with self._guard_against_spurious_io_errors():
-                return self._load_overload(sig, target_context)
+                return numba_link.load(self, sig, target_context)
         except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has
             return original(self, sig, target_context)
 

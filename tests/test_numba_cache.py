@@ -79,10 +79,10 @@ def test_the_kernels_sources_include_what_they_import():
     assert not names & {"cli.py", "engine.py", "config/schema/base.py", "finance/ledger.py"}
 
 
-def _run(code: str, env: dict, pythonpath: Path = REPO) -> dict:
+def _run(code: str, env: dict, pythonpath: Path = REPO, args: tuple[str, ...] = ()) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in (numba_cache.NUMBA_VARIABLE, numba_cache.CHOSEN)} | env
     env["PYTHONPATH"] = str(pythonpath)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=pythonpath)
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, cwd=pythonpath)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -327,3 +327,53 @@ def test_a_light_load_that_fails_is_done_again_by_numbas_own_load():
     cache, context = Cache(), Context()
     assert caching.Cache.load_overload(cache, ("sig",), context) == "loaded"
     assert context.refreshed == 1 and cache.calls in (1, 2)  # (1: the runtime's start already failed on this fake)
+
+
+_LINK = """
+import json, sys
+import numpy as np
+from numba import njit
+from numba.core import caching
+from simulator import kernel_math, numba_cache, numba_link
+if sys.argv[1] == "numba":
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load, eager
+x, out = np.arange(12.0).reshape(3, 4) ** 1.5, np.empty(4)
+kernel_math.rows_sum_into(x, out)
+(cres,) = kernel_math.rows_sum_into.overloads.values()
+library, hits = cres.library, sum(kernel_math.rows_sum_into.stats.cache_hits.values())
+engine = library._codegen._engine
+unparsed = numba_link._BITCODE in library.__dict__
+names = sorted(engine._defined_symbols)
+asked = engine.is_symbol_defined(cres.fndesc.llvm_cfunc_wrapper_name)  # a name of the library's besides its entry
+parsed = numba_link._BITCODE not in library.__dict__
+names_after = sorted(engine._defined_symbols)
+
+
+@njit
+def total(x, out):  # a compilation that calls (links) the loaded kernel
+    kernel_math.rows_sum_into(x, out)
+    return out.sum()
+
+
+print(json.dumps({"out": out.tolist(), "hits": hits, "unparsed": unparsed, "names": names, "asked": asked,
+                  "parsed": parsed, "names_after": names_after, "total": total(x, np.empty(4)),
+                  "linked": str(library._get_module_for_linking()).count("define")}))
+"""
+
+
+def test_a_loaded_kernel_s_ir_is_parsed_only_when_something_needs_it(tmp_path):
+    """A warm load adds the kernel's machine code without parsing its bitcode (its entry point is the one name the
+    load looks up) and computes the same numbers; the engine's names and the library's module are numba's own
+    the moment anything asks: a name the engine's set lacks, or a compilation that calls (links) the kernel."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    cold = _run(_LINK, env, args=("numba",))  # compiles and caches
+    eager, lazy = _run(_LINK, env, args=("numba",)), _run(_LINK, env, args=("lazy",))
+    want = (np.arange(12.0).reshape(3, 4) ** 1.5).sum(axis=0).tolist()
+    assert cold["hits"] == 0 and eager["hits"] == lazy["hits"] == 1
+    assert lazy["out"] == eager["out"] == want and lazy["total"] == eager["total"] == sum(want)
+    assert not eager["unparsed"] and lazy["unparsed"]  # numba parsed the bitcode at the load; the light load did not
+    assert set(lazy["names"]) < set(eager["names"])  # … nor walked its names into the engine's set
+    assert lazy["asked"] and eager["asked"] and lazy["parsed"]  # a name the set lacked: parsed, then found
+    assert lazy["names_after"] == eager["names_after"] == eager["names"]  # numba's set, name for name
+    assert lazy["linked"] == eager["linked"] > 0  # the same module linked into the compilation
+
