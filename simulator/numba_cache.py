@@ -34,7 +34,9 @@ keeps the same directory, and so that worker processes, forked or spawned, share
 numba refreshes its target context before it loads any cached function: the first refresh imports and
 installs every typing and lowering registry of its compiler (~0.2 s of a process's ~0.55 s numba start),
 which only a compilation uses. :func:`light_cache_loads` has the loads of hashfleet's kernels start numba's
-runtime alone (the machine code loaded is the same; a compilation, on a cache miss, still refreshes first).
+runtime alone (the machine code loaded is the same; a compilation, on a cache miss, still refreshes first),
+and link each kernel's library without parsing its LLVM bitcode until a compilation or a symbol lookup needs
+it (:mod:`simulator.numba_link`).
 """
 from __future__ import annotations
 
@@ -291,7 +293,8 @@ def light_cache_loads() -> bool:
     some forty modules of typing and lowering implementations (linear algebra, typed containers, jitclass, …)
     and installs them, which a compilation needs and a load does not. A load rebuilds the cached machine code,
     which calls only numba's runtime (NRT, initialised here as the refresh would) and the C helpers and math
-    symbols numba registers when its context is made. A cache miss compiles, and numba's compiler refreshes
+    symbols numba registers when its context is made. The library loaded keeps its bitcode unparsed until
+    something needs it (:func:`simulator.numba_link.load`). A cache miss compiles, and numba's compiler refreshes
     the context itself before it types anything. A light load that fails for any reason is done again by numba's
     own ``load_overload`` (refresh first). Other modules' cached functions (a user's own, in the same
     directory or not) load as numba loads them."""
@@ -303,6 +306,8 @@ def light_cache_loads() -> bool:
     try:
         from numba.core import caching
         from numba.core.runtime import nrt
+
+        from simulator import numba_link
     except ImportError:
         return False
     original = getattr(caching.Cache, "load_overload", None)
@@ -316,7 +321,7 @@ def light_cache_loads() -> bool:
         try:
             nrt.rtsys.initialize(target_context)
             with self._guard_against_spurious_io_errors():
-                return self._load_overload(sig, target_context)
+                return numba_link.load(self, sig, target_context)
         except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has
             return original(self, sig, target_context)
 

@@ -79,10 +79,10 @@ def test_the_kernels_sources_include_what_they_import():
     assert not names & {"cli.py", "engine.py", "config/schema/base.py", "finance/ledger.py"}
 
 
-def _run(code: str, env: dict, pythonpath: Path = REPO) -> dict:
+def _run(code: str, env: dict, pythonpath: Path = REPO, args: tuple[str, ...] = ()) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in (numba_cache.NUMBA_VARIABLE, numba_cache.CHOSEN)} | env
     env["PYTHONPATH"] = str(pythonpath)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=pythonpath)
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, cwd=pythonpath)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -327,3 +327,185 @@ def test_a_light_load_that_fails_is_done_again_by_numbas_own_load():
     cache, context = Cache(), Context()
     assert caching.Cache.load_overload(cache, ("sig",), context) == "loaded"
     assert context.refreshed == 1 and cache.calls in (1, 2)  # (1: the runtime's start already failed on this fake)
+
+
+_LINK = """
+import json, sys
+import numpy as np
+from numba import njit
+from numba.core import caching
+from simulator import kernel_math, numba_cache, numba_link
+if sys.argv[1] == "numba":
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load, eager
+x, out = np.arange(12.0).reshape(3, 4) ** 1.5, np.empty(4)
+kernel_math.rows_sum_into(x, out)
+(cres,) = kernel_math.rows_sum_into.overloads.values()
+library, hits = cres.library, sum(kernel_math.rows_sum_into.stats.cache_hits.values())
+engine = library._codegen._engine
+unparsed = numba_link._BITCODE in library.__dict__
+names = sorted(engine._defined_symbols)
+asked = engine.is_symbol_defined(cres.fndesc.llvm_cfunc_wrapper_name)  # a name of the library's besides its entry
+parsed = numba_link._BITCODE not in library.__dict__
+names_after = sorted(engine._defined_symbols)
+
+
+@njit
+def total(x, out):  # a compilation that calls (links) the loaded kernel
+    kernel_math.rows_sum_into(x, out)
+    return out.sum()
+
+
+print(json.dumps({"out": out.tolist(), "hits": hits, "unparsed": unparsed, "names": names, "asked": asked,
+                  "parsed": parsed, "names_after": names_after, "total": total(x, np.empty(4)),
+                  "linked": str(library._get_module_for_linking()).count("define")}))
+"""
+
+
+def test_a_loaded_kernel_s_ir_is_parsed_only_when_something_needs_it(tmp_path):
+    """A warm load adds the kernel's machine code without parsing its bitcode (its entry point is the one name the
+    load looks up) and computes the same numbers; the engine's names and the library's module are numba's own
+    the moment anything asks: a name the engine's set lacks, or a compilation that calls (links) the kernel."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    cold = _run(_LINK, env, args=("numba",))  # compiles and caches
+    eager, lazy = _run(_LINK, env, args=("numba",)), _run(_LINK, env, args=("lazy",))
+    want = (np.arange(12.0).reshape(3, 4) ** 1.5).sum(axis=0).tolist()
+    assert cold["hits"] == 0 and eager["hits"] == lazy["hits"] == 1
+    assert lazy["out"] == eager["out"] == want and lazy["total"] == eager["total"] == sum(want)
+    assert not eager["unparsed"] and lazy["unparsed"]  # numba parsed the bitcode at the load; the light load did not
+    assert set(lazy["names"]) < set(eager["names"])  # … nor walked its names into the engine's set
+    assert lazy["asked"] and eager["asked"] and lazy["parsed"]  # a name the set lacked: parsed, then found
+    assert lazy["names_after"] == eager["names_after"] == eager["names"]  # numba's set, name for name
+    assert lazy["linked"] == eager["linked"] > 0  # the same module linked into the compilation
+
+
+
+#: Compiled functions of many kinds, cached, that load as hashfleet's own (``simulator.*`` modules).
+_KINDS = """import numpy as np
+import sys
+from numba import njit, typed, types
+
+sys.modules["simulator.probe_kinds"] = sys.modules[__name__]
+
+
+def _ours(f):
+    f.__module__ = "simulator.probe_kinds"
+    return njit(cache=True)(f)
+
+
+@_ours
+def static_raise(x):
+    if x < 0:
+        raise ValueError("negative")
+    return x + 1.0
+
+
+@_ours
+def dynamic_raise(x):
+    if x < 0:
+        raise ValueError("negative", x)
+    return x
+
+
+@_ours
+def int_div(a, b):
+    return a // b
+
+
+@_ours
+def empty_of(n):
+    return np.empty(n).size
+
+
+@_ours
+def dict_sum(n):
+    d = typed.Dict.empty(types.int64, types.float64)
+    for i in range(n):
+        d[i] = i * 0.5
+    s = 0.0
+    for k in d:
+        s += d[k]
+    return s
+
+
+@_ours
+def set_len(a):
+    return len(set(a))
+
+
+@_ours
+def strings(n):
+    s = "ab" * n
+    return len(s.upper() + str(n))
+
+
+@_ours
+def record_sum(r):
+    return r["a"].sum() + r["b"].sum()
+
+
+@_ours
+def sorted_copy(a):
+    return np.sort(a)
+
+
+@_ours
+def inverse(m):
+    return np.linalg.inv(m)
+
+
+@_ours
+def callee(x):
+    return x * 2.0
+
+
+@_ours
+def caller(a):
+    out = np.empty_like(a)
+    for i in range(a.size):
+        out[i] = callee(a[i])
+    return out
+"""
+
+_KIND_CALLS = """
+import json, sys
+sys.path.insert(0, sys.argv[2])
+import numpy as np
+from numba.core import caching
+from simulator import numba_cache, numba_link
+numba_cache.configure()
+import kinds
+if sys.argv[1] == "numba":
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load, eager
+rec = np.zeros(3, dtype=[("a", "f8"), ("b", "i8")])
+rec["a"], rec["b"] = [1.5, 2.5, 3.5], [1, 2, 3]
+calls = [("static_raise", (2.0,)), ("static_raise", (-1.0,)), ("dynamic_raise", (-2.0,)), ("int_div", (7, 0)),
+         ("int_div", (7, 2)), ("empty_of", (-1,)), ("empty_of", (4,)), ("dict_sum", (10,)),
+         ("set_len", (np.array([1, 2, 2, 3]),)), ("strings", (3,)), ("record_sum", (rec,)),
+         ("sorted_copy", (np.array([3.0, 1.0, 2.0]),)), ("inverse", (np.array([[2.0, 0.0], [0.0, 4.0]]),)),
+         ("caller", (np.arange(3.0),))]
+out = []
+for name, args in calls:
+    try:
+        r = getattr(kinds, name)(*args)
+        out.append(repr(r.tolist() if hasattr(r, "tolist") else r))
+    except Exception as exc:
+        out.append(f"{type(exc).__name__}: {exc}")
+hits = sum(sum(getattr(kinds, n).stats.cache_hits.values()) for n, _ in calls)
+lazy = sum(numba_link._BITCODE in c.library.__dict__ for n, _ in calls for c in getattr(kinds, n).overloads.values())
+print(json.dumps({"out": out, "hits": hits, "lazy": lazy}))
+"""
+
+
+@pytest.mark.slow
+def test_every_kind_of_kernel_loads_lazily_with_numba_s_results(tmp_path):
+    """Raises with and without runtime values, integer division by zero, ``np.empty(-1)``, typed dicts, sets,
+    strings, records, ``np.sort``, ``np.linalg.inv``, a kernel calling another: each loads from a warm cache with
+    its bitcode unparsed and returns (or raises) what numba's own eager load gives."""
+    (tmp_path / "kinds.py").write_text(_KINDS)
+    env, args = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}, str(tmp_path)
+    cold = _run(_KIND_CALLS, env, args=("numba", args))  # compiles and caches
+    eager, lazy = _run(_KIND_CALLS, env, args=("numba", args)), _run(_KIND_CALLS, env, args=("lazy", args))
+    assert cold["hits"] == 0 and eager["hits"] == lazy["hits"] == len(cold["out"]) == 14
+    assert lazy["out"] == eager["out"] == cold["out"]
+    assert eager["lazy"] == 0 and lazy["lazy"] == 14
+    assert "ValueError: ('negative', -2.0)" in lazy["out"] and "[[0.5, -0.0], [0.0, 0.25]]" in lazy["out"]

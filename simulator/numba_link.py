@@ -1,0 +1,125 @@
+"""A cached kernel's machine code loaded without parsing its IR until something needs it (issue 19).
+
+numba caches a CPU function as the object code of its library together with the library's LLVM bitcode
+(its "shared module"), and every load parses that bitcode (``CPUCodeLibrary._unserialize``) and walks its
+functions and globals into the JIT engine's set of defined names (``JitEngine._defined_symbols``). The
+parsed module serves a later *compilation* only: one that calls the loaded function links its IR in
+(``_get_module_for_linking``); the set of names is what ``get_pointer_to_function`` checks before it asks
+the engine for an address. A run that loads its kernels from the cache compiles nothing, yet the parse and
+the walk were a third of a bench-10y worker's kernel loads (~0.14 s of CPU of ~0.4 s, 27 libraries).
+
+:func:`load` does numba's ``Cache._load_overload`` with the library made by :func:`unserialize`, which does
+what numba's ``_unserialize`` does for object code (the same bytes added to the same engine, linked and
+relocated alike, the object cache hook handing them over) but keeps the bitcode unparsed. The function's
+entry point, the CPython wrapper its cached descriptor names, is the one name the load itself looks up:
+the library defines it (numba's own check would find it in the parsed module), so its address is asked of
+the engine directly. The bitcode is parsed, and its names added to the engine's set, the first time anyone
+reads the library's ``_shared_module`` (a compilation linking it) or asks the engine about a name its set
+lacks while some library is still unparsed; from then on the library and the engine are what numba's load
+would have left. Only the loads of hashfleet's own kernels go this way (:mod:`simulator.numba_cache`).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+from llvmlite import binding as ll
+
+_lock = threading.RLock()  # one parse per library, whichever thread asks first
+_classes: dict[type, type] = {}  # numba's library class → its lazily linked subclass
+_PENDING = "_hashfleet_pending"  # on the engine: libraries whose bitcode is not parsed yet
+_BITCODE, _ENTRY = "_hashfleet_bitcode", "_hashfleet_entry"  # on a library: its bitcode, its entry point
+
+
+class _LinkedLazily:
+    """Mixed into numba's JIT library class for a cached library whose bitcode is parsed on first use."""
+
+    @property
+    def _shared_module(self):
+        link(self)
+        return self.__dict__["_shared_module"]
+
+    @_shared_module.setter
+    def _shared_module(self, module):
+        self.__dict__["_shared_module"] = module
+
+    def get_pointer_to_function(self, name):
+        if name == self.__dict__.get(_ENTRY) and _BITCODE in self.__dict__:  # defined here: numba's check would pass
+            self._ensure_finalized()
+            return self._codegen._engine.get_function_address(name)
+        return super().get_pointer_to_function(name)
+
+
+def _lazy_class(cls: type) -> type:
+    if cls not in _classes:
+        _classes[cls] = type(cls.__name__, (_LinkedLazily, cls), {"__module__": __name__})
+    return _classes[cls]
+
+
+def link(library) -> None:
+    """Parse ``library``'s bitcode into its ``_shared_module`` and add the names it defines to the engine's set
+    (as numba's load does at once); nothing if that is done already."""
+    with _lock:
+        bitcode = library.__dict__.get(_BITCODE)
+        if bitcode is None:
+            return
+        module = ll.parse_bitcode(bitcode)
+        engine = library._codegen._engine
+        library.__dict__["_shared_module"] = module
+        engine._load_defined_symbols(module)
+        del library.__dict__[_BITCODE]
+        getattr(engine, _PENDING).remove(library)
+
+
+def _is_symbol_defined(engine, numba_is_symbol_defined, name: str) -> bool:
+    """The engine's ``is_symbol_defined``: a name its set lacks is looked for again once every library is parsed."""
+    if numba_is_symbol_defined(name):
+        return True
+    pending = getattr(engine, _PENDING)
+    if not pending:
+        return False
+    for library in list(pending):
+        link(library)
+    return numba_is_symbol_defined(name)
+
+
+def _watch(engine) -> None:
+    """Give ``engine`` its list of unparsed libraries and the ``is_symbol_defined`` that parses them on a miss."""
+    if _PENDING not in engine.__dict__:
+        setattr(engine, _PENDING, [])
+        engine.is_symbol_defined = functools.partial(_is_symbol_defined, engine, engine.is_symbol_defined)
+
+
+def unserialize(codegen, serialized, entry: str):
+    """numba's ``CPUCodeLibrary._unserialize`` of ``serialized`` with the bitcode kept for :func:`link`; ``entry``
+    is the name of the function the load will look up (its descriptor's CPython wrapper)."""
+    name, kind, data = serialized
+    if kind != "object":
+        return codegen._library_class._unserialize(codegen, serialized)
+    object_code, bitcode = data
+    library = codegen.create_library(name)
+    library.__class__ = _lazy_class(type(library))
+    library.__dict__.update({_BITCODE: bitcode, _ENTRY: entry})
+    library.enable_object_caching()
+    library._set_compiled_object(object_code)
+    _watch(codegen._engine)
+    with _lock:
+        getattr(codegen._engine, _PENDING).append(library)
+    library._finalize_final_module()
+    return library
+
+
+def load(cache, sig, target_context):
+    """numba's ``Cache._load_overload(sig, target_context)`` (the compile result cached for ``sig``, or None),
+    its library from :func:`unserialize`. Called under numba's compiler lock, as numba's own load is."""
+    if not cache._enabled:
+        return None
+    codegen = target_context.codegen()
+    data = cache._cache_file.load(cache._index_key(sig, codegen))
+    if data is None:
+        return None
+    codegen.unserialize_library = functools.partial(unserialize, codegen, entry=data[1].llvm_cpython_wrapper_name)
+    try:
+        return cache._impl.rebuild(target_context, data)
+    finally:
+        del codegen.unserialize_library
