@@ -140,11 +140,19 @@ def _contract_sums(completed, ended, factor, power_price, table, limits, terms, 
     """Each signed contract's expected value added to ``out`` in project order
     (:func:`simulator.finance.firm_value_kernel.contract_value`'s operations): ``PV(a)`` from project ``j``'s rows
     ``3j … 3j + 2`` of ``table`` at the path's age (at most the tables' last entry, 0 once past the life) once
-    completed (0 once the lease ended), else ``PV(0)`` discounted less the capex left (``terms``' columns)."""
+    completed (0 once the lease ended), else ``PV(0)`` discounted less the capex left (``terms``' columns).
+    A project completed on the same day on every path (or on none: NaN everywhere) has one age: its table
+    entries are read once (:func:`_same_age_sums`, vector code; the per-path loop gathers them)."""
     for j in range(completed.shape[0]):
         last, unit_factor = limits[j, 1] - 1, terms[j, UNIT_FACTOR] != 0.0
         discount, build_left, gpu_capex = terms[j, CONTRACT_DISCOUNT], terms[j, BUILD_LEFT], terms[j, GPU_CAPEX]
         revenue, power, fixed = table[3 * j], table[3 * j + 1], table[3 * j + 2]
+        if _one_day(completed[j]):
+            done = completed[j, 0] <= day
+            age = min(np.intp(day - completed[j, 0]), last) if done else 0
+            _same_age_sums(done, unit_factor, revenue[age], power[age], fixed[age], discount, build_left, gpu_capex,
+                           factor[j], power_price[j], ended[j], out)
+            continue
         for p in range(completed.shape[1]):
             done = completed[j, p] <= day
             age = min(np.intp(day - completed[j, p]), last) if done else 0
@@ -154,6 +162,41 @@ def _contract_sums(completed, ended, factor, power_price, table, limits, terms, 
                 out[p] += 0.0 if ended[j, p] else pv
             else:
                 out[p] += pv * discount - build_left - gpu_capex
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_day(completed):
+    """Whether every path's completion day is the first path's (or every one is NaN)."""
+    first = completed[0]
+    for p in range(completed.shape[0]):
+        c = completed[p]
+        if not (c == first or (c != c and first != first)):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _same_age_sums(done, unit_factor, revenue, power, fixed, discount, build_left, gpu_capex, factor, power_price,
+                   ended, out):
+    """:func:`_contract_sums`' per-path operations for one project whose paths share ``done`` and the age's table
+    entries ``revenue``, ``power``, ``fixed`` (a loop for each case, so that each runs as vector code)."""
+    paths = out.shape[0]
+    if done and unit_factor:
+        for p in range(paths):
+            pv = 1.0 * revenue - power_price[p] * power - fixed
+            out[p] += 0.0 if ended[p] else pv
+    elif done:
+        for p in range(paths):
+            pv = factor[p] * revenue - power_price[p] * power - fixed
+            out[p] += 0.0 if ended[p] else pv
+    elif unit_factor:
+        for p in range(paths):
+            pv = 1.0 * revenue - power_price[p] * power - fixed
+            out[p] += pv * discount - build_left - gpu_capex
+    else:
+        for p in range(paths):
+            pv = factor[p] * revenue - power_price[p] * power - fixed
+            out[p] += pv * discount - build_left - gpu_capex
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
