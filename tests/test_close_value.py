@@ -295,26 +295,31 @@ def test_unsigned_projects_book_values_are_taken_again_only_for_new_pool_arrays(
     assert_same_bits(s.hpc_values(L, signed_day), L._hpc_values_usd(signed_day))
 
 
-def test_a_project_completed_on_one_day_everywhere_sums_as_the_per_path_loop(monkeypatch):
-    """``_contract_sums`` reads one age's table entries for a project whose paths share their completion day (or all
-    NaN): the per-path loop's numbers (run as Python floats with the one-age test off: the same IEEE operations),
-    done or not, past the tables' end, the lease ended on some paths, a GPU-cloud factor of 1 or per path, ±0.0,
-    NaN and infinite prices; a project completed on two days goes the per-path way."""
+def test_contracts_completed_on_one_day_sum_as_the_per_path_loop(monkeypatch):
+    """``_contract_sums`` reads a project's table entries once where every completed path completed on the same day
+    (the others at age 0: not yet, or never, NaN): the per-path loop's numbers (run as Python floats with the
+    one-day test off: the same IEEE operations), done or not, past the tables' end, the lease ended on some paths,
+    a GPU-cloud factor of 1 or per path, ±0.0, NaN and infinite prices; paths completed on two days go the per-path
+    way."""
     k, rng = close_value_kernel, np.random.default_rng(35)
     paths, longest = 37, 9
     seen = set()
-    for trial in range(300):
+    for trial in range(400):
         projects = int(rng.integers(1, 4))
         day = float(rng.integers(0, 30))
         completed = np.empty((projects, paths))
         for j in range(projects):
-            kind = rng.integers(0, 4)  # one day done, one day not yet, NaN everywhere, two days
-            first = {0: day - rng.integers(0, 20), 1: day + rng.integers(1, 9), 2: np.nan, 3: day - 3}[kind]
-            completed[j] = first
+            # one day done; one day to come; NaN everywhere; one day done, others NaN or to come; two days done
+            kind = int(rng.integers(0, 5))
+            completed[j] = {0: day - rng.integers(0, 20), 1: day + rng.integers(1, 9), 2: np.nan, 3: day - 3,
+                            4: day - 3}[kind]
             if kind == 3:
-                completed[j, rng.integers(1, paths)] = day + 2
-            assert k._one_day(completed[j]) == (kind != 3)
-            seen.add(int(kind))
+                completed[j, rng.integers(0, paths, 5)] = np.nan
+                completed[j, rng.integers(0, paths, 3)] = day + 2
+            if kind == 4:
+                completed[j, rng.integers(1, paths)] = day - 1 - rng.integers(0, 2) * 3  # (day − 1 or day − 4)
+            assert np.isnan(k._one_completion(completed[j], day)) == (kind == 4)
+            seen.add(kind)
         ended = rng.random((projects, paths)) < 0.2
         factor = rng.normal(1.0, 0.2, (projects, paths))
         power = rng.normal(50.0, 20.0, (projects, paths))
@@ -329,11 +334,11 @@ def test_a_project_completed_on_one_day_everywhere_sums_as_the_per_path_loop(mon
         fast = start.copy()
         k._contract_sums(completed, ended, factor, power, table, limits, terms, day, fast)
         with monkeypatch.context() as mp, np.errstate(all="ignore"):  # (numpy's scalars warn of inf × 0)
-            mp.setattr(k, "_one_day", lambda row: False)
+            mp.setattr(k, "_one_completion", lambda row, day: np.nan)
             loop = start.copy()
             k._contract_sums.py_func(completed, ended, factor, power, table, limits, terms, day, loop)
         assert_same_bits(fast, loop, f"trial {trial}")
-    assert seen == {0, 1, 2, 3}, seen
+    assert seen == {0, 1, 2, 3, 4}, seen
 
 
 def test_n_of_the_packed_paths_is_each_paths_own(monkeypatch):
