@@ -293,3 +293,85 @@ def test_unsigned_projects_book_values_are_taken_again_only_for_new_pool_arrays(
     assert_same_bits(again, L._hpc_values_usd(day + 1))
     signed_day = int(L.contracts.signed_day.max())
     assert_same_bits(s.hpc_values(L, signed_day), L._hpc_values_usd(signed_day))
+
+
+def test_contracts_completed_on_one_day_sum_as_the_per_path_loop(monkeypatch):
+    """``_contract_sums`` reads a project's table entries once where every completed path completed on the same day
+    (the others at age 0: not yet, or never, NaN): the per-path loop's numbers (run as Python floats with the
+    one-day test off: the same IEEE operations), done or not, past the tables' end, the lease ended on some paths,
+    a GPU-cloud factor of 1 or per path, ±0.0, NaN and infinite prices; paths completed on two days go the per-path
+    way."""
+    k, rng = close_value_kernel, np.random.default_rng(35)
+    paths, longest = 37, 9
+    seen = set()
+    for trial in range(400):
+        projects = int(rng.integers(1, 4))
+        day = float(rng.integers(0, 30))
+        completed = np.empty((projects, paths))
+        for j in range(projects):
+            # one day done; one day to come; NaN everywhere; one day done, others NaN or to come; two days done
+            kind = int(rng.integers(0, 5))
+            completed[j] = {0: day - rng.integers(0, 20), 1: day + rng.integers(1, 9), 2: np.nan, 3: day - 3,
+                            4: day - 3}[kind]
+            if kind == 3:
+                completed[j, rng.integers(0, paths, 5)] = np.nan
+                completed[j, rng.integers(0, paths, 3)] = day + 2
+            if kind == 4:
+                completed[j, rng.integers(1, paths)] = day - 1 - rng.integers(0, 2) * 3  # (day − 1 or day − 4)
+            assert np.isnan(k._one_completion(completed[j], day)) == (kind == 4)
+            seen.add(kind)
+        ended = rng.random((projects, paths)) < 0.2
+        factor = rng.normal(1.0, 0.2, (projects, paths))
+        power = rng.normal(50.0, 20.0, (projects, paths))
+        power.flat[rng.integers(0, power.size, 4)] = [np.nan, np.inf, -0.0, 0.0]
+        table = rng.normal(0.0, 1e6, (3 * projects, longest))
+        table.flat[rng.integers(0, table.size, 3)] = [-0.0, np.nan, 0.0]
+        limits = np.array([[longest + 1, int(rng.integers(1, longest + 1))] for _ in range(projects)], dtype=np.int64)
+        terms = np.column_stack([rng.random(projects) < 0.5, rng.uniform(0.5, 1.0, projects),
+                                 rng.uniform(0.0, 1e7, projects), rng.uniform(0.0, 1e7, projects)]).astype(float)
+        start = rng.normal(0.0, 1e6, paths)
+        start[:2] = [-0.0, 0.0]
+        fast = start.copy()
+        k._contract_sums(completed, ended, factor, power, table, limits, terms, day, fast)
+        with monkeypatch.context() as mp, np.errstate(all="ignore"):  # (numpy's scalars warn of inf × 0)
+            mp.setattr(k, "_one_completion", lambda row, day: np.nan)
+            loop = start.copy()
+            k._contract_sums.py_func(completed, ended, factor, power, table, limits, terms, day, loop)
+        assert_same_bits(fast, loop, f"trial {trial}")
+    assert seen == {0, 1, 2, 3, 4}, seen
+
+
+def test_n_of_the_packed_paths_is_each_paths_own(monkeypatch):
+    """``moneyness_pass`` packs ``d₁``, ``d₂`` of the paths whose price reads them (alive, V > 0, F > 0; NaN fails
+    each test) and ``price_pass`` puts ``ndtr`` of them back on their paths: each such path's price is the one
+    from ``N`` of every path's ``d`` (the unpacked form: ``price_pass`` of a full ``ndtr``)."""
+    k, rng = close_value_kernel, np.random.default_rng(19)
+    for paths in (1, 2, 9, 500):
+        for trial in range(20):
+            w = np.abs(rng.normal(1.0, 0.5, (k.WORK_ROWS, paths)))
+            w[k.LOG_RATIO] = rng.normal(0.0, 1.0, paths)
+            w[k.VALUE] = rng.normal(1.0, 1.0, paths)
+            w[k.FACE] = rng.normal(1.0, 1.0, paths)
+            for row in (k.VALUE, k.FACE):
+                w[row, rng.integers(0, paths, 2)] = [np.nan, 0.0][: min(paths, 2)]
+            alive = rng.random(paths) < 0.6
+            index, packed = np.empty(paths, dtype=np.int64), np.full((2, 2 * paths), np.nan)
+            n = k.moneyness_pass(w, 0.04, alive, index, packed)
+            used = alive & (w[k.VALUE] > 0) & (w[k.FACE] > 0)
+            assert n == used.sum() and (index[:n] == np.flatnonzero(used)).all()
+            s, sd = w[k.SIGMA], w[k.SD]
+            d1 = (w[k.LOG_RATIO] + (0.04 + 0.5 * (s * s)) * w[k.T]) / sd
+            assert_same_bits(packed[0, :2 * n], np.concatenate([d1[used], (d1 - sd)[used]]), f"d {paths}")
+            ndtr(packed[0, :2 * n], out=packed[1, :2 * n])
+            full = w.copy()
+            full[k.N1], full[k.N2] = ndtr(d1), ndtr(d1 - sd)
+            outs = []
+            for table, count in ((w, n), (full, 0)):
+                state, positive, ok = np.empty((6, paths)), np.empty(paths, dtype=bool), np.empty(paths, dtype=bool)
+                scalars = np.zeros(k.SCALARS)
+                scalars[k.MIN_TRADED] = 0.01
+                k.price_pass(table, np.ones((5, paths)), scalars, alive, np.full(paths, 3.0), np.full(paths, 2.0),
+                             np.ones(paths), np.ones(paths), alive.copy(), np.empty(paths), state, positive, ok,
+                             index, packed, count)
+                outs.append(state)
+            assert_same_bits(outs[0], outs[1], f"state {paths} {trial}")

@@ -154,19 +154,32 @@ def _raise(need, share_price, opening_shares, nav_per_share, scalars, used, issu
     cap [USD], the dilution cap as a fraction, the price-to-NAV floor, the price floor [USD], ``1 − fee``, the
     NAV floor's tolerance factor and the smallest traded price [USD], then 1.0 if the fee is below 1; the
     quarter's gross and shares issued, the shares, cash and equity updated in place, the shares ``granted``
-    and the ``net`` raised written."""
+    and the ``net`` raised written (neither may be another argument: they hold the room, then the gross, first).
+    Each path's operations as in one loop, in short loops of a few arrays each (one loop over the eleven stayed
+    scalar code: LLVM cannot rule out their overlap; ~5 → ~4 µs at 500 paths)."""
     cap, dilution, to_nav, min_price, kept, tolerance, min_traded, fee_below_one = scalars
-    for p in range(need.shape[0]):
+    paths = need.shape[0]
+    for p in range(paths):  # the room [USD], into granted
+        granted[p] = minimum(maximum(cap - used[p], 0.0),
+                             maximum(dilution * opening_shares[p] - issued[p], 0.0) * share_price[p])
+    for p in range(paths):  # the gross [USD], into net
         price = share_price[p]
-        room = minimum(maximum(cap - used[p], 0.0), maximum(dilution * opening_shares[p] - issued[p], 0.0) * price)
         floor = maximum(to_nav * nav_per_share[p], min_price)
-        tradable = price >= min_traded
-        allowed = tradable and price >= floor * tolerance
-        gross = minimum(need[p] / kept if fee_below_one else 0.0, room) * (1.0 if allowed else 0.0)
-        g, n = gross / price if tradable else 0.0, gross * kept
-        granted[p], net[p] = g, n
-        used[p], issued[p], shares[p] = used[p] + gross, issued[p] + g, shares[p] + g
-        cash[p], equity[p] = cash[p] + n, equity[p] + n
+        allowed = price >= min_traded and price >= floor * tolerance
+        net[p] = minimum(need[p] / kept if fee_below_one else 0.0, granted[p]) * (1.0 if allowed else 0.0)
+    for p in range(paths):  # the quarter's gross, the shares granted, the net
+        gross, price = net[p], share_price[p]
+        used[p] = used[p] + gross
+        granted[p] = gross / price if price >= min_traded else 0.0
+        net[p] = gross * kept
+    for p in range(paths):
+        issued[p] = issued[p] + granted[p]
+    for p in range(paths):
+        shares[p] = shares[p] + granted[p]
+    for p in range(paths):
+        cash[p] = cash[p] + net[p]
+    for p in range(paths):
+        equity[p] = equity[p] + net[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

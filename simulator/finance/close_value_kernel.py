@@ -17,8 +17,9 @@ on each path, only without the arrays between them:
   ``sqrt(max(M₂, 0) / 89 × 365)`` (or the model's before 90 returns), then ``prepare``'s NAV, NAV per share,
   ``V + G``, ``F``, ``T``, ``σ_V``, ``σ_V √T``, the masked ratio ``V/F`` and ``−rT``.
 * numpy's ``log`` of the ratio and ``exp(−rT)`` (numpy's SIMD loops, not the C library's), then
-  :func:`moneyness_pass`: ``d₁``, ``d₂`` into one ``(2, paths)`` block, which scipy's ``ndtr`` takes in one call
-  (an elementwise ufunc: each element the double it gets alone).
+  :func:`moneyness_pass`: ``d₁``, ``d₂`` of the paths whose price reads them (alive, ``V > 0``, ``F > 0``) packed
+  into one row, which scipy's ``ndtr`` takes in one call (an elementwise ufunc: each element the double it gets
+  alone, whichever elements share the call).
 * :func:`price_pass`: Merton's equity times the equity multiple per diluted share, the traded price
   (``price`` where the path is alive and ``price ≥`` the smallest traded price, else ``+0.0``), its ring row,
   the equity value ``S × shares`` and the returns' ratios ``P_t / P_{t−1}``, ``S_t / S_{t−1}`` (1.0 unless both
@@ -139,11 +140,20 @@ def _contract_sums(completed, ended, factor, power_price, table, limits, terms, 
     """Each signed contract's expected value added to ``out`` in project order
     (:func:`simulator.finance.firm_value_kernel.contract_value`'s operations): ``PV(a)`` from project ``j``'s rows
     ``3j … 3j + 2`` of ``table`` at the path's age (at most the tables' last entry, 0 once past the life) once
-    completed (0 once the lease ended), else ``PV(0)`` discounted less the capex left (``terms``' columns)."""
+    completed (0 once the lease ended), else ``PV(0)`` discounted less the capex left (``terms``' columns).
+    Where every completed path completed on the same day (bench: 490 paths on day 608, the 10 stopped before it
+    never), the paths have two ages, that day's and 0: their table entries are read once (:func:`_one_age_sums`,
+    vector code; the per-path loop gathers them)."""
     for j in range(completed.shape[0]):
         last, unit_factor = limits[j, 1] - 1, terms[j, UNIT_FACTOR] != 0.0
         discount, build_left, gpu_capex = terms[j, CONTRACT_DISCOUNT], terms[j, BUILD_LEFT], terms[j, GPU_CAPEX]
         revenue, power, fixed = table[3 * j], table[3 * j + 1], table[3 * j + 2]
+        first = _one_completion(completed[j], day)
+        if first == first:  # (NaN: completed on two days or more)
+            age = min(np.intp(day - first), last) if first <= day else 0
+            _one_age_sums(completed[j], day, unit_factor, revenue[age], power[age], fixed[age], revenue[0], power[0],
+                          fixed[0], discount, build_left, gpu_capex, factor[j], power_price[j], ended[j], out)
+            continue
         for p in range(completed.shape[1]):
             done = completed[j, p] <= day
             age = min(np.intp(day - completed[j, p]), last) if done else 0
@@ -152,6 +162,46 @@ def _contract_sums(completed, ended, factor, power_price, table, limits, terms, 
             if done:
                 out[p] += 0.0 if ended[j, p] else pv
             else:
+                out[p] += pv * discount - build_left - gpu_capex
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_completion(completed, day):
+    """The one completion day of the paths completed by ``day`` (``completed ≤ day``), ``+inf`` if none is; NaN if
+    they completed on different days."""
+    first = np.inf
+    for p in range(completed.shape[0]):
+        c = completed[p]
+        if c <= day:
+            if first == np.inf:
+                first = c
+            elif c != first:
+                return np.nan
+    return first
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_age_sums(completed, day, unit_factor, revenue, power, fixed, revenue0, power0, fixed0, discount, build_left,
+                  gpu_capex, factor, power_price, ended, out):
+    """:func:`_contract_sums`' per-path operations for one project whose completed paths share one age: its table
+    entries ``revenue``, ``power``, ``fixed``, and age 0's for the others (a loop for each factor's case, so that
+    each runs as vector code)."""
+    paths = out.shape[0]
+    if unit_factor:
+        for p in range(paths):
+            if completed[p] <= day:
+                pv = 1.0 * revenue - power_price[p] * power - fixed
+                out[p] += 0.0 if ended[p] else pv
+            else:
+                pv = 1.0 * revenue0 - power_price[p] * power0 - fixed0
+                out[p] += pv * discount - build_left - gpu_capex
+    else:
+        for p in range(paths):
+            if completed[p] <= day:
+                pv = factor[p] * revenue - power_price[p] * power - fixed
+                out[p] += 0.0 if ended[p] else pv
+            else:
+                pv = factor[p] * revenue0 - power_price[p] * power0 - fixed0
                 out[p] += pv * discount - build_left - gpu_capex
 
 
@@ -230,18 +280,32 @@ def _call_terms(scalars, work):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def moneyness_pass(work, rate):
-    """``d₁`` and ``d₂ = d₁ − σ√T`` into ``work``'s rows ``D1``, ``D2`` from numpy's ``log(V/F)`` (row ``LOG_RATIO``)."""
+def moneyness_pass(work, rate, alive, index, packed):
+    """``d₁`` and ``d₂ = d₁ − σ√T`` from numpy's ``log(V/F)`` (row ``LOG_RATIO``) of the paths whose price reads
+    ``N(d₁)`` and ``N(d₂)`` (alive, ``V > 0`` and ``F > 0``: :func:`price_pass`'s test), packed into ``packed[0]``:
+    the ``k`` paths' ``d₁`` at ``0 … k − 1``, their ``d₂`` at ``k … 2k − 1``, their path numbers in ``index[:k]``
+    (in path order); returns ``k``. scipy's ``ndtr`` then takes ``packed[0, :2k]`` into ``packed[1, :2k]``, each
+    element the double it gets alone: a stopped path's ``N(d)``, which no output reads, is not computed (bench's
+    later years: ~300 of 500 paths stopped, ~10 µs of ``ndtr`` a close)."""
+    value, face, k = work[VALUE], work[FACE], 0
     for p in range(work.shape[1]):
+        if alive[p] and value[p] > 0 and face[p] > 0:
+            index[k] = p
+            k += 1
+    for j in range(k):
+        p = index[j]
         s, sd = work[SIGMA, p], work[SD, p]
         d = (work[LOG_RATIO, p] + (rate + 0.5 * (s * s)) * work[T, p]) / sd
-        work[D1, p], work[D2, p] = d, d - sd
+        packed[0, j], packed[0, k + j] = d, d - sd
+    return k
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def price_pass(work, premium, scalars, alive, shares, btc_price, last_share_price, last_btc_price, last_positive,
-               ring_row, state, positive, ok):
-    """The price per diluted share from scipy's ``N(d₁)``, ``N(d₂)`` and numpy's ``exp(−rT)``; into ``state``'s
+               ring_row, state, positive, ok, index, packed, k):
+    """The price per diluted share from scipy's ``N(d₁)``, ``N(d₂)`` (``packed[1]``'s ``2k`` values of the paths
+    ``index[:k]``, :func:`moneyness_pass`; first put into ``work``'s rows ``N1``, ``N2``: a path not among them
+    reads what those rows hold, and its price is 0 or not read) and numpy's ``exp(−rT)``; into ``state``'s
     rows: the NAV and NAV per share (copied), the traded price, the equity value, the traded price again and
     the BTC price (the returns' next "yesterday"); the traded price into ``ring_row``; the returns' ratios into
     ``work``'s rows ``PRICE_RATIO``, ``SHARE_RATIO``, today's mask of prices above 0 into ``positive`` and the
@@ -249,6 +313,9 @@ def price_pass(work, premium, scalars, alive, shares, btc_price, last_share_pric
     long_run, decay, min_traded = scalars[LONG_RUN] != 0.0, scalars[DECAY], scalars[MIN_TRADED]
     value, face, n1, n2, discount, dil = work[VALUE], work[FACE], work[N1], work[N2], work[DISCOUNT], work[DILUTED]
     multiple0, traded_row = premium[MULTIPLE0], state[2]
+    for j in range(k):
+        p = index[j]
+        n1[p], n2[p] = packed[1, j], packed[1, k + j]
     for p in range(work.shape[1]):  # (three loops over rows, not one over every row: ~1.5× faster, vector code)
         v, f = value[p], face[p]
         if v > 0:

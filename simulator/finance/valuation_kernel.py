@@ -111,15 +111,24 @@ def return_ratios(share_price, btc_price, last_share_price, last_btc_price, last
 @njit(cache=True, nogil=True, error_model="numpy")
 def add_returns(x, y, ok, share_price, n, sum_x, sum_y, sum_xx, sum_xy, peak, max_drawdown):
     """The second pass, in place: the beta's sums from numpy's log returns ``x`` (BTC) and ``y`` (share),
-    the peak and the maximum drawdown (``np.fmax``: NaN only where both are; the drawdown is never −0.0)."""
-    for p in range(share_price.shape[0]):
+    the peak and the maximum drawdown (``np.fmax``: NaN only where both are; the drawdown is never −0.0).
+    A loop per output, as numpy's steps go (each path's operations as before; with the eleven arrays in one
+    loop LLVM kept it scalar, as it cannot rule out their overlap: ~2.0 → ~0.5 µs at 500 paths)."""
+    paths = share_price.shape[0]
+    for p in range(paths):
         n[p] += 1.0 if ok[p] else 0.0
+    for p in range(paths):
         sum_x[p] += x[p]
+    for p in range(paths):
         sum_y[p] += y[p]
+    for p in range(paths):
         sum_xx[p] += x[p] * x[p]
+    for p in range(paths):
         sum_xy[p] += x[p] * y[p]
-        top = maximum(peak[p], share_price[p])
-        peak[p] = top
+    for p in range(paths):
+        peak[p] = maximum(peak[p], share_price[p])
+    for p in range(paths):
+        top = peak[p]
         drawdown = (top - share_price[p]) / top if top > 0 else np.nan
         m = max_drawdown[p]
         if m != m or drawdown > m:
