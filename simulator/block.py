@@ -141,8 +141,8 @@ class OpsBlock:
     _same_on_paths: dict | None = None
     """:meth:`simulator.day_record.DayRecord.same_on_paths`' table of the block, once made (again after a stop)."""
     _rows: dict = field(default_factory=dict)
-    """The block's flows' and the HPC projects' :class:`simulator.columns.Rows` (``"flows"``, ``"hpc"``), once made
-    (until a :meth:`stop`)."""
+    """The block's flows' and the HPC projects' :class:`simulator.columns.Rows` (``"flows"``, ``"hpc"``) and the block's
+    flows themselves (``"whole"``), once made (until a :meth:`stop`)."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -197,16 +197,21 @@ class OpsBlock:
         units lost, index prices, HPC projects (``no_hpc``: :func:`simulator.day_record.hpc_fields` of the day of no
         project, used without projects), height and per-day amounts, already masked with :attr:`stopped` — the
         same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
-        made once a block and again after a :meth:`stop`) instead of gathered field by field every day."""
+        made once a block and again after a :meth:`stop`) instead of gathered field by field every day. The day's
+        flows also hold ``block_day``, not a field: the block's flows (the same arrays, ``(n, …)``) and ``j``, from which
+        the ledger's compiled day reads the day's rows by index (:mod:`simulator.finance.operations_call`)."""
         rows = self._rows.get("flows")
         if rows is None:
             if self._same_on_paths is None:
                 self._same_on_paths = self.record.same_on_paths(self.n, self.height.shape[-1])
-            rows = self._rows["flows"] = Rows(self.record.block_flows(self.index_price_usd_per_mwh, self.height,
-                                                                      self.hpc, self._same_on_paths))
+            whole = self.record.block_flows(self.index_price_usd_per_mwh, self.height, self.hpc, self._same_on_paths)
+            rows = self._rows["flows"] = Rows(whole)
+            self._rows["whole"] = whole
         j = day - self.first
-        return rows(j, DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
-                                           no_hpc if self.hpc is None else None))
+        extra = DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
+                                    no_hpc if self.hpc is None else None)
+        extra["block_day"] = (self._rows["whole"], j)
+        return rows(j, extra)
 
     def lost_units_on(self, day: int) -> np.ndarray:
         """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).

@@ -61,6 +61,9 @@ NO_RETIRED, NO_DELIVERIES, NO_PURCHASES = 1, 2, 4
  SITE_OPEX, REPAIR, RESALE, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION, PRICE_BEFORE,
  PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE) = range(25)
 ROWS = 25
+#: The rows of ``rows`` read from the block's flows by day index (:func:`book_day`'s ``block``, one ``(n, paths)``
+#: array each, in this order): every flow row but the resale value (the day's trades').
+BLOCK_ROWS = tuple(r for r in range(PRICE_BEFORE) if r != RESALE)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -210,12 +213,23 @@ def _pools(pools, active, has_change, life_days, new_month, alive, dep):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
+def _day_rows(block, j, rows):
+    """Day ``j`` of the block's flow rows (``block``: :data:`BLOCK_ROWS`' arrays ``(n, paths)``) copied into ``rows``."""
+    for k in range(len(block)):
+        r = k if k < RESALE else k + 1
+        src = block[k]
+        for p in range(rows.shape[1]):
+            rows[r, p] = src[j, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
              fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
              lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
-    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS, paths)`` for the
+    ``rows``: ``(ROWS, paths)`` (this module's row names), of which :data:`BLOCK_ROWS` are first copied from day
+    ``j`` of the block's flows ``block`` where ``j ≥ 0`` (else ``rows`` holds them already); ``out``: ``(OUT_ROWS, paths)`` for the
     new state; the day's retired, lost and
     delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
     fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
@@ -228,6 +242,8 @@ def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, 
     ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all).
     """
     paths, n_pools = alive.shape[0], pools.shape[1]
+    if j >= 0:
+        _day_rows(block, j, rows)
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
     _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
