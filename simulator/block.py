@@ -39,7 +39,7 @@ import numpy as np
 
 from simulator.columns import Rows, is_broadcast_zero, stored
 from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
-from simulator.finance.flows import OperatingFlows
+from simulator.finance.flows import BlockDayFlows, OperatingFlows
 from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
@@ -199,19 +199,29 @@ class OpsBlock:
         same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
         made once a block and again after a :meth:`stop`) instead of gathered field by field every day. The day's
         flows also hold ``block_day``, not a field: the block's flows (the same arrays, ``(n, …)``) and ``j``, from which
-        the ledger's compiled day reads the day's rows by index (:mod:`simulator.finance.operations_call`)."""
+        the ledger's compiled day reads the day's rows by index (:mod:`simulator.finance.operations_call`). Once some
+        path has stopped, the day's units lost (floats, not one broadcast +0.0) are masked when first read
+        (:class:`~simulator.finance.flows.BlockDayFlows`, the same product as :meth:`lost_units_on`): the compiled day
+        takes the mask as it reads each element instead."""
         rows = self._rows.get("flows")
         if rows is None:
             if self._same_on_paths is None:
                 self._same_on_paths = self.record.same_on_paths(self.n, self.height.shape[-1])
             whole = self.record.block_flows(self.index_price_usd_per_mwh, self.height, self.hpc, self._same_on_paths)
-            rows = self._rows["flows"] = Rows(whole)
+            rows = self._rows["flows"] = Rows(whole, None if self._alive_usd is None else BlockDayFlows)
             self._rows["whole"] = whole
         j = day - self.first
-        extra = DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
+        lost, alive_usd = self.lost_units[j], self._alive_usd
+        lazy = alive_usd is not None and lost.dtype is _FLOAT and not is_broadcast_zero(lost)
+        extra = DayRecord.day_flows(self.trades[j], None if lazy else self.lost_units_on(day), self.stopped,
                                     no_hpc if self.hpc is None else None)
         extra["block_day"] = (self._rows["whole"], j)
-        return rows(j, extra)
+        if not lazy:
+            return rows(j, extra)
+        extra["lost_units_unmasked"] = (lost, alive_usd)
+        f = rows(j, extra)
+        del vars(f)["lost_units"]  # (masked when first read: BlockDayFlows)
+        return f
 
     def lost_units_on(self, day: int) -> np.ndarray:
         """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).

@@ -133,3 +133,25 @@ _REQUIRED = frozenset(_FIELDS)
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
                      "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",
                      "hpc_rate_factor", "hpc_power_price_usd_per_mwh", "site_mw_hosting_share", "site_mw_hpc_share"})
+
+
+class BlockDayFlows(OperatingFlows):
+    """A block's day of :class:`OperatingFlows` (:meth:`simulator.block.OpsBlock.flows`) on which some path has stopped:
+    its :attr:`lost_units` are masked when first read (then kept, as a field), from ``lost_units_unmasked``, the day's
+    units lost and the alive mask as 1.0 and 0.0 (``lost × alive``, what :meth:`simulator.block.OpsBlock.lost_units_on`
+    gives). The ledger's compiled day reads the two instead and takes the product as it uses each element
+    (:mod:`simulator.finance.operations_call`), so that a stopped day costs no ``(cohorts, paths)`` product."""
+
+
+class _MaskedOnRead:
+    """:class:`BlockDayFlows`' ``lost_units``: ``lost × alive`` on the first read, then the instance's own field."""
+
+    def __get__(self, f, owner=None):
+        if f is None:
+            return self
+        lost, alive_usd = vars(f)["lost_units_unmasked"]
+        value = vars(f)["lost_units"] = lost * alive_usd
+        return value
+
+
+BlockDayFlows.lost_units = _MaskedOnRead()

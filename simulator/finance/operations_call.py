@@ -75,6 +75,7 @@ class _Fixed:
         no_block = np.zeros((1, paths))
         no_block.flags.writeable = False
         self.no_block = (no_block,) * len(kernel.BLOCK_ROWS)
+        self.no_mask = np.zeros(paths)  # (not read: the units lost's mask on a day they hold none, writable as a mask)
         self.hpc = np.empty((4 * projects, paths))
         # the pools' table (book, base, in progress, spent, change) and each pool's first three rows: its state,
         # which the kernel writes in place and the pool then holds (views), so that a day copies it in only if the
@@ -157,7 +158,9 @@ def book(ledger, f, day: int, kernel) -> None:
     else:
         rings = (out[0], out[0], out[0])  # (not written)
     cost = fixed.read_only_cost(L.unit_cost_usd)
-    tables = (_cohort_table(f.retired_units, fixed), _cohort_table(f.lost_units, fixed),
+    values = vars(f)  # (the units lost not masked yet, and the mask: flows.BlockDayFlows; else the units lost)
+    lost, lost_mask = values["lost_units_unmasked"] if "lost_units" not in values else (f.lost_units, None)
+    tables = (_cohort_table(f.retired_units, fixed), _cohort_table(lost, fixed),
               _cohort_table(f.delivered_units, fixed), _cohort_table(f.purchase_capex_usd, fixed))
     status = kernel.book_day(
         rows, block, j, L.alive, out, *tables, L.units, cost, units_out, cost_out,
@@ -166,7 +169,8 @@ def book(ledger, f, day: int, kernel) -> None:
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         ended, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
-        fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
+        fixed.by_revenue, fixed.dcf, new_month, fixed.no_mask if lost_mask is None else lost_mask,
+        lost_mask is not None, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
         | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
         | (kernel.NO_PURCHASES if tables[3] is fixed.no_units else 0))
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
