@@ -75,7 +75,7 @@ class Rows:
     A day's record is made without the class's ``__init__`` (its fields written straight into a new
     instance's ``__dict__``, in field order: what the generated ``__init__`` would write, at a fraction of
     the cost of ~50 keyword arguments a day); a class with a ``__post_init__`` or ``__slots__`` goes through
-    ``__init__``. ``kind``: the class of the days' records, if not the record's (a subclass of it, the same fields).
+    ``__init__``.
 
     >>> from dataclasses import dataclass
     >>> @dataclass
@@ -86,8 +86,8 @@ class Rows:
     R(x=array([4, 5]), y=1.5)
     """
 
-    def __init__(self, record, kind=None):
-        self.kind, self.arrays, self.tuples = kind or type(record), [], []
+    def __init__(self, record):
+        self.kind, self.arrays, self.tuples = type(record), [], []
         for name in _names(self.kind):
             value = getattr(record, name)
             if isinstance(value, np.ndarray):

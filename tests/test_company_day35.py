@@ -1,5 +1,6 @@
 """The company's day prepared a block at a time (session 35, comp35): the compiled day reads the block's flow rows
-by day index, and a stopped day's units lost are masked as the compiled day reads them.
+by day index, a day's flows read the block's rows when asked for, and a stopped day's units lost are masked as the
+compiled day reads them.
 
 The whole-run comparisons of tests/test_operations_kernel.py (the ledger's numpy day against the compiled one, byte
 for byte) cover the arithmetic; these tests check that the new routes ran where they matter (a run whose stopped
@@ -7,6 +8,7 @@ paths lose units, flows of a block read by index) and give the same bits as the 
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import numpy as np
@@ -55,7 +57,8 @@ def _run(monkeypatch, scenario, eager: bool):
 
         def eager_flows(self, day, no_hpc):
             f = flows(self, day, no_hpc)
-            f.lost_units  # (masked now)
+            for name in (x.name for x in dataclasses.fields(f)):  # (every row taken, the units lost masked, now)
+                getattr(f, name)
             del vars(f)["block_day"]
             return f
         monkeypatch.setattr(__import__("simulator.block", fromlist=["OpsBlock"]).OpsBlock, "flows", eager_flows)
@@ -83,3 +86,19 @@ def test_block_day_flows_mask_the_units_lost_when_read():
     got = f.lost_units
     assert got is f.lost_units and vars(f)["lost_units"] is got  # (computed once, then the field)
     assert got.tobytes() == (lost * alive_usd).tobytes()
+
+
+def test_block_day_flows_read_the_blocks_rows_when_asked_for():
+    """A field not read is not taken (not in the day's attributes); once read it is row ``j`` of the block's field (an
+    array's row, a float as it is) and kept; the day's own fields come first."""
+    from simulator.finance.flows import OperatingFlows
+    names = [x.name for x in dataclasses.fields(OperatingFlows)]
+    whole = OperatingFlows.of({name: np.arange(6.0).reshape(3, 2) + k for k, name in enumerate(names)
+                               if name != "masked_with"} | {"site_opex_usd": 2.5})
+    own = np.array([7.0, -0.0])
+    f = BlockDayFlows.of_block_day({"block_day": (whole, 2), "btc_mined": own})
+    assert "price_usd" not in vars(f) and f.btc_mined is own and f.site_opex_usd == 2.5
+    price = f.price_usd
+    assert vars(f)["price_usd"] is price and f.price_usd is price and np.shares_memory(price, whole.price_usd)
+    assert price.tobytes() == whole.price_usd[2].tobytes()
+    assert f.masked_with is None
