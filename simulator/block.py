@@ -40,6 +40,7 @@ import numpy as np
 from simulator.columns import is_broadcast_zero, stored
 from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
 from simulator.finance.flows import BlockDayFlows, OperatingFlows
+from simulator.finance.operations_call import OPERATIONS_KERNEL as _OPERATIONS_KERNEL
 from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
@@ -232,7 +233,13 @@ class OpsBlock:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
         filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
         copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
-        sign and all)."""
+        sign and all). A C-ordered float ``(n, paths)`` field in one compiled pass once the company's compiled day is
+        loaded (:func:`simulator.finance.operations_kernel.masked_from`, the same floats)."""
+        kernel = _OPERATIONS_KERNEL.loaded()  # (in one compiled pass once the company's compiled day runs)
+        if (kernel is not None and type(x) is np.ndarray and x.dtype is _FLOAT and x.ndim == 2 and x.flags.c_contiguous
+                and x.flags.writeable and (shape is None or x.shape == shape)):
+            nonzero, out = kernel.masked_from(x, j, self._alive_usd)
+            return out if nonzero else x
         given, x = x, np.asarray(x)
         if not _nonzero(x[j:] if x.ndim else x):  # (±0.0 on every day masked: x × alive would be x)
             return given

@@ -102,3 +102,40 @@ def test_block_day_flows_read_the_blocks_rows_when_asked_for():
     assert vars(f)["price_usd"] is price and f.price_usd is price and np.shares_memory(price, whole.price_usd)
     assert price.tobytes() == whole.price_usd[2].tobytes()
     assert f.masked_with is None
+
+
+SPECIAL = [0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1e308]
+
+
+def _masking(monkeypatch, compiled: bool):
+    from simulator import block
+    monkeypatch.setattr(block._OPERATIONS_KERNEL, "loaded", lambda: kernel if compiled else None)
+    b = block.OpsBlock(first=10, n=5)
+    return b
+
+
+def test_a_stops_masking_compiled_is_numpys(monkeypatch):
+    """``OpsBlock._masked_from`` of C-ordered float fields in one compiled pass gives numpy's floats (or ``x`` itself
+    where numpy keeps it): nonzero, NaN, ±0.0 and subnormals, from every day of the block, fields ±0.0 from ``j`` on
+    (kept) and not; other fields (per-day amounts filled, 3-D, int, strided) go through numpy either way."""
+    rng = np.random.default_rng(35)
+    alive = np.array([True, False, True, False, True, True, False])
+    cases = []
+    for _ in range(40):
+        x = rng.choice(np.array(SPECIAL), size=(5, 7))
+        x[rng.integers(0, 5):] = rng.choice(np.array([0.0, -0.0]), size=7)  # ±0.0 from some day on
+        cases.append((x, (5, 7)))
+    cases += [(np.zeros((5, 7)), None), (np.full((5, 7), np.nan), (5, 7)), (np.arange(5.0), (5, 7)), (2.5, (5, 7)),
+              (np.ones((5, 2, 7)), None), (np.arange(35).reshape(5, 7), (5, 7)), (np.ones((5, 14))[:, ::2], (5, 7))]
+    for compiled in (False, True):
+        b = _masking(monkeypatch, compiled)
+        b.stopped, b._alive_usd = alive, alive.astype(float)
+        got = [[b._masked_from(x, j, shape) for j in range(5)] for x, shape in cases]
+        if not compiled:
+            want = got
+    for (x, _), g_row, w_row in zip(cases, got, want):
+        for g, w in zip(g_row, w_row):
+            assert (g is x) == (w is x)
+            assert np.asarray(g).dtype == np.asarray(w).dtype and np.asarray(g).tobytes() == np.asarray(w).tobytes()
+    assert any(g is x for (x, _), row in zip(cases, got) for g in row)  # (kept)
+    assert any(g is not x for (x, _), row in zip(cases, got) for g in row)  # (masked)

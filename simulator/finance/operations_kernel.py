@@ -221,6 +221,33 @@ def _pools(pools, active, has_change, life_days, new_month, alive, dep):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def masked_from(x, j, mask):
+    """:meth:`simulator.block.OpsBlock._masked_from` of a C-ordered float block field ``x`` ``(n, paths)`` and the alive
+    mask as 1.0 and 0.0 ``mask`` ``(paths,)``: ``(False, an empty table)`` where ``x`` is ±0.0 on every day from ``j``
+    (NaN is nonzero: numpy's ``any()``), else ``(True, out)``: a new table, the rows before ``j`` copied and the others
+    ``x × mask`` (numpy's product, element by element)."""
+    n, paths = x.shape
+    nonzero = False
+    for d in range(j, n):
+        for p in range(paths):
+            if x[d, p] != 0.0:
+                nonzero = True
+                break
+        if nonzero:
+            break
+    if not nonzero:
+        return False, np.empty((0, 0))
+    out = np.empty((n, paths))
+    for d in range(j):
+        for p in range(paths):
+            out[d, p] = x[d, p]
+    for d in range(j, n):
+        for p in range(paths):
+            out[d, p] = x[d, p] * mask[p]
+    return True, out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _day_rows(block, j, rows):
     """Day ``j`` of the block's flow rows (``block``: :data:`BLOCK_ROWS`' arrays ``(n, paths)``) copied into ``rows``."""
     for k in range(len(block)):
