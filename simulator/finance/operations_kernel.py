@@ -227,12 +227,10 @@ def masked_from(x, j, mask):
     (NaN is nonzero: numpy's ``any()``), else ``(True, out)``: a new table, the rows before ``j`` copied and the others
     ``x × mask`` (numpy's product, element by element)."""
     n, paths = x.shape
-    nonzero = False
-    for d in range(j, n):
+    nonzero = 0
+    for d in range(j, n):  # (a day's count, vectorised, then the test)
         for p in range(paths):
-            if x[d, p] != 0.0:
-                nonzero = True
-                break
+            nonzero += x[d, p] != 0.0
         if nonzero:
             break
     if not nonzero:
