@@ -129,22 +129,7 @@ def book(ledger, f, day: int, kernel) -> None:
         L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
     ended = f.hpc_lease_ended.astype(bool)  # (the kernel's argument type every day; observe reads it as it is)
     L.contracts.observe(day, f.hpc_completed, ended)
-    # one table per kind (copies of the same floats): the kernel's argument types are the same every day. The
-    # flow rows are read by the kernel from the block's flows by day index where the flows are a block's day
-    # (OpsBlock.flows), else copied here; the ledger's rows are copied here
-    block, j = _block_rows(fixed, vars(f).get("block_day"), paths, kernel)
-    rows = fixed.rows.reshape(kernel.ROWS, paths)
-    np.concatenate((L.price_usd, L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc),
-                   out=fixed.rows[kernel.PRICE_BEFORE * paths:])
-    if j >= 0:
-        rows[kernel.RESALE] = f.resale_value_usd
-    else:
-        np.concatenate((
-            price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
-            f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
-            f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
-            f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd),
-            out=fixed.rows[:kernel.PRICE_BEFORE * paths])
+    rows, block, j = _kernel_rows(L, f, price, fixed, kernel)
     L.price_usd = price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
@@ -185,6 +170,28 @@ def book(ledger, f, day: int, kernel) -> None:
     for k, pool in enumerate(fixed.pools):
         if pool_flags[k]:
             pool.book_usd, pool.base_usd, pool.in_progress_usd = fixed.pool_state[k]
+
+
+def _kernel_rows(L, f, price: np.ndarray, fixed: _Fixed, kernel) -> tuple[np.ndarray, tuple, int]:
+    """The kernel's ``rows``, ``block`` and ``j``: one table per kind (copies of the same floats; the kernel's argument
+    types are the same every day). The flow rows are read by the kernel from the block's flows by day index where the
+    flows are a block's day (:meth:`simulator.block.OpsBlock.flows`: :func:`_block_rows`), else copied here; the
+    ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity, the month's BTC) are copied here."""
+    paths = L.paths
+    block, j = _block_rows(fixed, vars(f).get("block_day"), paths, kernel)
+    rows = fixed.rows.reshape(kernel.ROWS, paths)
+    np.concatenate((L.price_usd, L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc),
+                   out=fixed.rows[kernel.PRICE_BEFORE * paths:])
+    if j >= 0:
+        rows[kernel.RESALE] = f.resale_value_usd
+    else:
+        np.concatenate((
+            price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
+            f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
+            f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
+            f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd),
+            out=fixed.rows[:kernel.PRICE_BEFORE * paths])
+    return rows, block, j
 
 
 def _block_rows(fixed: _Fixed, block_day, paths: int, kernel) -> tuple[tuple, int]:
