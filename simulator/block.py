@@ -37,9 +37,10 @@ from typing import Callable
 
 import numpy as np
 
-from simulator.columns import Rows, is_broadcast_zero, stored
+from simulator.columns import is_broadcast_zero, stored
 from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
-from simulator.finance.flows import OperatingFlows
+from simulator.finance.flows import BlockDayFlows, OperatingFlows
+from simulator.finance.operations_call import OPERATIONS_KERNEL as _OPERATIONS_KERNEL
 from simulator.hpc import STOPPED_HPC, HpcDay
 
 #: Longest block of days the operating actors advance per SimPy turn [days].
@@ -141,8 +142,8 @@ class OpsBlock:
     _same_on_paths: dict | None = None
     """:meth:`simulator.day_record.DayRecord.same_on_paths`' table of the block, once made (again after a stop)."""
     _rows: dict = field(default_factory=dict)
-    """The block's flows' and the HPC projects' :class:`simulator.columns.Rows` (``"flows"``, ``"hpc"``), once made
-    (until a :meth:`stop`)."""
+    """The block's flows (``"whole"``: :meth:`simulator.day_record.DayRecord.block_flows`), once made (until a
+    :meth:`stop`)."""
 
     @classmethod
     def open(cls, first: int, n: int, sites: int, paths: int) -> "OpsBlock":
@@ -193,20 +194,32 @@ class OpsBlock:
         return True
 
     def flows(self, day: int, no_hpc: dict | None) -> OperatingFlows:
-        """Day ``day``'s operating flows (:class:`simulator.finance.flows.OperatingFlows`) of the day's record,
+        """Day ``day``'s operating flows (:class:`simulator.finance.flows.BlockDayFlows`) of the day's record,
         units lost, index prices, HPC projects (``no_hpc``: :func:`simulator.day_record.hpc_fields` of the day of no
         project, used without projects), height and per-day amounts, already masked with :attr:`stopped` — the
-        same objects, taken as row ``j`` of the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`,
-        made once a block and again after a :meth:`stop`) instead of gathered field by field every day."""
-        rows = self._rows.get("flows")
-        if rows is None:
+        same objects: each field the block's flows (:meth:`~simulator.day_record.DayRecord.block_flows`, made once a
+        block and again after a :meth:`stop`) hold as an array is its row ``j``, read when first asked for; the
+        day's trades, units lost and mask (:meth:`~simulator.day_record.DayRecord.day_flows`) as they are. The day's
+        flows also hold ``block_day``, not a field: the block's flows and ``j``, from which the ledger's compiled day
+        reads the day's rows by index (:mod:`simulator.finance.operations_call`). Once some path has stopped, the
+        day's units lost (floats, not one broadcast +0.0) are masked when first read too (the same product as
+        :meth:`lost_units_on`): the compiled day takes the mask as it reads each element instead."""
+        whole = self._rows.get("whole")
+        if whole is None:
             if self._same_on_paths is None:
                 self._same_on_paths = self.record.same_on_paths(self.n, self.height.shape[-1])
-            rows = self._rows["flows"] = Rows(self.record.block_flows(self.index_price_usd_per_mwh, self.height,
-                                                                      self.hpc, self._same_on_paths))
+            whole = self._rows["whole"] = self.record.block_flows(self.index_price_usd_per_mwh, self.height, self.hpc,
+                                                                  self._same_on_paths)
         j = day - self.first
-        return rows(j, DayRecord.day_flows(self.trades[j], self.lost_units_on(day), self.stopped,
-                                           no_hpc if self.hpc is None else None))
+        lost, alive_usd = self.lost_units[j], self._alive_usd
+        lazy = alive_usd is not None and lost.dtype is _FLOAT and not is_broadcast_zero(lost)
+        extra = DayRecord.day_flows(self.trades[j], None if lazy else self.lost_units_on(day), self.stopped,
+                                    no_hpc if self.hpc is None else None)
+        extra["block_day"] = (whole, j)
+        if lazy:
+            del extra["lost_units"]
+            extra["lost_units_unmasked"] = (lost, alive_usd)
+        return BlockDayFlows.of_block_day(extra)
 
     def lost_units_on(self, day: int) -> np.ndarray:
         """Day ``day``'s units failed beyond repair ``(cohorts, paths)``, zero on stopped paths (:meth:`stop`).
@@ -220,7 +233,13 @@ class OpsBlock:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
         filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
         copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
-        sign and all)."""
+        sign and all). A C-ordered float ``(n, paths)`` field in one compiled pass once the company's compiled day is
+        loaded (:func:`simulator.finance.operations_kernel.masked_from`, the same floats)."""
+        kernel = _OPERATIONS_KERNEL.loaded()  # (in one compiled pass once the company's compiled day runs)
+        if (kernel is not None and type(x) is np.ndarray and x.dtype is _FLOAT and x.ndim == 2 and x.flags.c_contiguous
+                and x.flags.writeable and (shape is None or x.shape == shape)):
+            nonzero, out = kernel.masked_from(x, j, self._alive_usd)
+            return out if nonzero else x
         given, x = x, np.asarray(x)
         if not _nonzero(x[j:] if x.ndim else x):  # (±0.0 on every day masked: x × alive would be x)
             return given

@@ -17,7 +17,7 @@ from simulator.columns import Rows
 from simulator.config import load_scenario
 from simulator.day_record import MONTHLY_LINES, SAME_ON_PATHS
 from simulator.finance import segments, structural
-from simulator.finance.flows import OperatingFlows
+from simulator.finance.flows import BlockDayFlows, OperatingFlows
 from simulator.finance.ledger import Ledger
 from simulator.hpc import HpcDay
 from tests.kernel_forms import (assert_same_bits, assert_same_runs, day_hpc, day_same_on_paths, operating_flows,
@@ -113,7 +113,7 @@ def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overri
     day's record gives: the same objects or the same bits in every field, in field order (with and without
     HPC projects, paths stopping)."""
     scenario = load_scenario(path, overrides)
-    flows_of, checked = block.OpsBlock.flows, []
+    flows_of, checked, lazy_days = block.OpsBlock.flows, [], []
 
     def spied(self, day, no_hpc):
         f = flows_of(self, day, no_hpc)
@@ -122,17 +122,29 @@ def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overri
             self.day(day), self.lost_units_on(day), self.index_price_usd_per_mwh[j],
             day_hpc(self, day, HpcDay.zeros(len(scenario.hpc), paths)), self.height[j],
             day_same_on_paths(self, day, paths), self.stopped)
-        assert list(vars(f)) == list(vars(want))
+        whole, at = vars(f)["block_day"]  # (not a field: the block's flows and the day's index in them)
+        lazy = "lost_units_unmasked" in vars(f)  # (the units lost masked when first read: a stopped block's day)
+        assert type(f) is BlockDayFlows and at == j and whole is self._rows["whole"]
+        if lazy:
+            lost, mask = vars(f)["lost_units_unmasked"]
+            assert "lost_units" not in vars(f) and mask is self._alive_usd and np.shares_memory(lost, self.lost_units)
+            assert_same_bits(lost, self.lost_units[j], "lost_units_unmasked")
+        lazy_days.append(lazy)
         for name in vars(want):
-            a, b = getattr(f, name), getattr(want, name)
+            a, b = getattr(f, name), getattr(want, name)  # (a field of the block's flows read when first asked for)
             if a is not b:
                 assert_same_bits(a, b, name)
+            assert getattr(f, name) is a  # (then kept)
+            rows_of = getattr(whole, name)
+            if isinstance(rows_of, np.ndarray):  # the block's field is the one the day's row is taken from
+                assert_same_bits(rows_of[j], a, name)
         checked.append(self.stopped is not None and not self.stopped.all())
         return f
     monkeypatch.setattr(block.OpsBlock, "flows", spied)
     engine.simulate(scenario, keep_paths=0, workers=1)
     assert len(checked) == scenario.horizon_days + 1  # (day 0's for the opening balance sheet, then every day's)
     assert any(checked) == bool(scenario.hpc)  # (the distressed contract example stops paths)
+    assert any(lazy_days) == bool(scenario.hpc)  # (a stopped day's units lost masked when read)
 
 
 # --------------------------------------------------------------------------- a record's rows

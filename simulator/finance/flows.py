@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator.columns import stored
+from simulator.columns import row, stored
 
 
 @dataclass
@@ -133,3 +133,53 @@ _REQUIRED = frozenset(_FIELDS)
 _MARKET = frozenset({"price_usd", "hashprice_usd_per_ph_day", "index_price_usd_per_mwh", "height",
                      "fees_btc_per_block", "fleet_market_value_usd", "installed_ehs",
                      "hpc_rate_factor", "hpc_power_price_usd_per_mwh", "site_mw_hosting_share", "site_mw_hpc_share"})
+
+
+class BlockDayFlows(OperatingFlows):
+    """A block's day of :class:`OperatingFlows` (:meth:`simulator.block.OpsBlock.flows`): the day's own fields (trades,
+    units lost, mask, HPC fields without projects) stored, every other field read the first time it is asked for and
+    then kept: row ``j`` of the block's flows' field (``block_day``: the block's flows and ``j``; an array's row, a
+    tuple's rows, anything else as it is: :func:`simulator.columns.row`, what :class:`simulator.columns.Rows` gives).
+    Where the day holds ``lost_units_unmasked`` (the day's units lost and the alive mask as 1.0 and 0.0) instead of
+    :attr:`lost_units`, those are ``lost × alive`` on the first read (what :meth:`simulator.block.OpsBlock.lost_units_on`
+    gives). The ledger's compiled day reads the block's rows by index and the units lost with their mask
+    (:mod:`simulator.finance.operations_call`), so that a day costs only the fields someone reads."""
+
+    @classmethod
+    def of_block_day(cls, values: dict) -> "BlockDayFlows":
+        """The day of ``values`` (``block_day`` and the day's own fields), without ``__init__``."""
+        f = object.__new__(cls)
+        vars(f).update(values)
+        return f
+
+
+class _BlockRow:
+    """A :class:`BlockDayFlows` field: on the first read, row ``j`` of the block's flows' field, then kept in the day's
+    own attributes (which come first: a descriptor with ``__get__`` only)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, f, owner=None):
+        if f is None:
+            return self
+        whole, j = vars(f)["block_day"]
+        value = vars(f)[self.name] = row(getattr(whole, self.name), j)
+        return value
+
+
+class _MaskedOnRead:
+    """:class:`BlockDayFlows`' ``lost_units`` when not stored: ``lost × alive`` on the first read, then kept."""
+
+    def __get__(self, f, owner=None):
+        if f is None:
+            return self
+        lost, alive_usd = vars(f)["lost_units_unmasked"]
+        value = vars(f)["lost_units"] = lost * alive_usd
+        return value
+
+
+for _name in _FIELDS:
+    setattr(BlockDayFlows, _name, _BlockRow(_name))
+BlockDayFlows.lost_units = _MaskedOnRead()
+del _name

@@ -69,6 +69,13 @@ class _Fixed:
         # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
         paths, projects = L.paths, len(L.hpc_pools)
         self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
+        # the block's flow rows the kernel reads by day index (operations_call._block_rows), of the block's flows
+        # last seen (kept alive: its identity stands for the test), and the rows' stand-in for a day without them
+        self.block_of, self.block = None, None
+        no_block = np.zeros((1, paths))
+        no_block.flags.writeable = False
+        self.no_block = (no_block,) * len(kernel.BLOCK_ROWS)
+        self.no_mask = np.zeros(paths)  # (not read: the units lost's mask on a day they hold none, writable as a mask)
         self.hpc = np.empty((4 * projects, paths))
         # the pools' table (book, base, in progress, spent, change) and each pool's first three rows: its state,
         # which the kernel writes in place and the pool then holds (views), so that a day copies it in only if the
@@ -122,14 +129,7 @@ def book(ledger, f, day: int, kernel) -> None:
         L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
     ended = f.hpc_lease_ended.astype(bool)  # (the kernel's argument type every day; observe reads it as it is)
     L.contracts.observe(day, f.hpc_completed, ended)
-    # one table per kind (copies of the same floats): the kernel's argument types are the same every day
-    rows = np.concatenate((
-        price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
-        f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
-        f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
-        f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd, L.price_usd,
-        L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc), out=fixed.rows
-    ).reshape(kernel.ROWS, paths)
+    rows, block, j = _kernel_rows(L, f, price, fixed, kernel)
     L.price_usd = price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
@@ -143,16 +143,19 @@ def book(ledger, f, day: int, kernel) -> None:
     else:
         rings = (out[0], out[0], out[0])  # (not written)
     cost = fixed.read_only_cost(L.unit_cost_usd)
-    tables = (_cohort_table(f.retired_units, fixed), _cohort_table(f.lost_units, fixed),
+    values = vars(f)  # (the units lost not masked yet, and the mask: flows.BlockDayFlows; else the units lost)
+    lost, lost_mask = values["lost_units_unmasked"] if "lost_units" not in values else (f.lost_units, None)
+    tables = (_cohort_table(f.retired_units, fixed), _cohort_table(lost, fixed),
               _cohort_table(f.delivered_units, fixed), _cohort_table(f.purchase_capex_usd, fixed))
     status = kernel.book_day(
-        rows, L.alive, out, *tables, L.units, cost, units_out, cost_out,
+        rows, block, j, L.alive, out, *tables, L.units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         ended, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
-        fixed.by_revenue, fixed.dcf, new_month, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
+        fixed.by_revenue, fixed.dcf, new_month, fixed.no_mask if lost_mask is None else lost_mask,
+        lost_mask is not None, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
         | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
         | (kernel.NO_PURCHASES if tables[3] is fixed.no_units else 0))
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
@@ -167,6 +170,64 @@ def book(ledger, f, day: int, kernel) -> None:
     for k, pool in enumerate(fixed.pools):
         if pool_flags[k]:
             pool.book_usd, pool.base_usd, pool.in_progress_usd = fixed.pool_state[k]
+
+
+def _kernel_rows(L, f, price: np.ndarray, fixed: _Fixed, kernel) -> tuple[np.ndarray, tuple, int]:
+    """The kernel's ``rows``, ``block`` and ``j``: one table per kind (copies of the same floats; the kernel's argument
+    types are the same every day). The flow rows are read by the kernel from the block's flows by day index where the
+    flows are a block's day (:meth:`simulator.block.OpsBlock.flows`: :func:`_block_rows`), else copied here; the
+    ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity, the month's BTC) are copied here."""
+    paths = L.paths
+    block, j = _block_rows(fixed, vars(f).get("block_day"), paths, kernel)
+    rows = fixed.rows.reshape(kernel.ROWS, paths)
+    np.concatenate((L.price_usd, L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc),
+                   out=fixed.rows[kernel.PRICE_BEFORE * paths:])
+    if j >= 0:
+        rows[kernel.RESALE] = f.resale_value_usd
+    else:
+        np.concatenate((
+            price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
+            f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
+            f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
+            f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd),
+            out=fixed.rows[:kernel.PRICE_BEFORE * paths])
+    return rows, block, j
+
+
+def _block_rows(fixed: _Fixed, block_day, paths: int, kernel) -> tuple[tuple, int]:
+    """The kernel's ``block`` and ``j``: the block's flow rows (:data:`~simulator.finance.operations_kernel.BLOCK_ROWS`'
+    fields of the block's flows, read-only views: one argument type) and the day's index, made once a block's flows
+    (known by their identity, kept alive in ``fixed``); ``(fixed.no_block, -1)`` (the caller copies the day's rows)
+    for flows that are no block's day (``block_day`` None) or a block whose fields are not all C-ordered float
+    ``(n, paths)`` arrays."""
+    if block_day is None:
+        return fixed.no_block, -1
+    whole, j = block_day
+    if whole is not fixed.block_of:
+        fixed.block_of, fixed.block = whole, _read_only_rows(whole, paths, kernel)
+    return (fixed.no_block, -1) if fixed.block is None else (fixed.block, j)
+
+
+def _read_only_rows(whole, paths: int, kernel) -> tuple | None:
+    """:func:`_block_rows`' tuple of the block's flow rows, or None."""
+    out = []
+    for name in BLOCK_FIELDS:
+        x = getattr(whole, name)
+        if not (isinstance(x, np.ndarray) and x.dtype == _FLOAT and x.ndim == 2 and x.shape[1] == paths
+                and x.flags.c_contiguous):
+            return None
+        x = x.view()
+        x.flags.writeable = False
+        out.append(x)
+    return tuple(out)
+
+
+#: The flows' fields of :data:`simulator.finance.operations_kernel.BLOCK_ROWS`, in order.
+BLOCK_FIELDS = ("price_usd", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd", "power_cost_usd",
+                "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd", "hosting_power_cost_usd",
+                "hosting_cost_usd", "site_opex_usd", "repair_cost_usd", "hpc_power_cost_usd", "hpc_opex_usd",
+                "site_opex_hpc_usd", "site_mw_hosting_share", "site_mw_hpc_share", "expansion_capex_usd")
+_FLOAT = np.dtype(float)
 
 
 def _cohort_table(a: np.ndarray, fixed: _Fixed) -> np.ndarray:

@@ -61,6 +61,9 @@ NO_RETIRED, NO_DELIVERIES, NO_PURCHASES = 1, 2, 4
  SITE_OPEX, REPAIR, RESALE, HPC_POWER, HPC_OPEX, SITE_OPEX_HPC, MW_HOSTING, MW_HPC, EXPANSION, PRICE_BEFORE,
  PLEDGED, CASH_BEFORE, TREASURY_BEFORE, EQUITY_BEFORE, MONTH_BTC_BEFORE) = range(25)
 ROWS = 25
+#: The rows of ``rows`` read from the block's flows by day index (:func:`book_day`'s ``block``, one ``(n, paths)``
+#: array each, in this order): every flow row but the resale value (the day's trades').
+BLOCK_ROWS = tuple(r for r in range(PRICE_BEFORE) if r != RESALE)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -112,13 +115,21 @@ def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _any_leaving(retired, lost, no_retired):
-    """``(retired + lost).any()`` (NaN counts as nonzero), the sums taken one by one, not stored."""
+def _any_leaving(retired, lost, lost_mask, mask_lost, no_retired):
+    """``(retired + lost).any()`` (NaN counts as nonzero), the sums taken one by one, not stored (the units lost
+    ``lost × lost_mask`` where ``mask_lost``: :func:`_lost`)."""
     for c in range(lost.shape[0]):
         for p in range(lost.shape[1]):
-            if (0.0 if no_retired else retired[c, p]) + lost[c, p] != 0.0:
+            if (0.0 if no_retired else retired[c, p]) + _lost(lost, lost_mask, mask_lost, c, p) != 0.0:
                 return True
     return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _lost(lost, lost_mask, mask_lost, c, p):
+    """Cohort ``c``'s units lost on path ``p``: ``lost × lost_mask`` (the alive mask as 1.0 and 0.0: numpy's product,
+    element by element) where ``mask_lost``, else as they are."""
+    return lost[c, p] * lost_mask[p] if mask_lost else lost[c, p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -133,26 +144,26 @@ def _any_delivered(delivered):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day, fraction_next,
-              start_day, day, zero_tables):
+              start_day, day, lost_mask, mask_lost, zero_tables):
     """``Ledger._book_assets``' machines: write-offs, units and unit costs, depreciation, purchase capex.
     Returns ``(removed, depreciation, purchase capex, status)``; ``units_out``/``cost_out`` hold the new
     arrays where the status says they changed (the numpy form keeps the same objects otherwise).
     ``zero_tables``' bits (:data:`NO_RETIRED`, :data:`NO_DELIVERIES`, :data:`NO_PURCHASES`) say which tables
     are the caller's table of +0.0, whose test and sum are known without reading it (the retired units read
-    as +0.0: the same additions). The leavers ``retired + lost`` are summed as they are used, not stored. On a
+    as +0.0: the same additions). The units lost are ``lost × lost_mask`` where ``mask_lost`` (:func:`_lost`). The leavers ``retired + lost`` are summed as they are used, not stored. On a
     day without deliveries the write-offs and the depreciation of the units left are taken in one pass over the
     cohorts (the units and costs read once; every sum adds its terms in the numpy form's order)."""
     cohorts, paths = units.shape
     removed, depreciation, status = np.zeros(paths), np.zeros(paths), 0
     no_retired = zero_tables & NO_RETIRED != 0  # (then +0.0 stands for the table's every element)
-    leaving_any = _any_leaving(retired, lost, no_retired)
+    leaving_any = _any_leaving(retired, lost, lost_mask, mask_lost, no_retired)
     any_delivered = not zero_tables & NO_DELIVERIES and _any_delivered(delivered)  # (+0.0 > 0 nowhere)
     if not any_delivered:  # the write-offs and the depreciation in one pass (each sum's terms in the same order)
         for c in range(cohorts):
             phi, phi_next, waiting = fraction_day[c, 0], fraction_next[c, 0], not day >= start_day[c, 0]
             if leaving_any:
                 for p in range(paths):
-                    leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                    leaving = (0.0 if no_retired else retired[c, p]) + _lost(lost, lost_mask, mask_lost, c, p)
                     removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
                     n = maximum(units[c, p] - leaving, 0.0)
                     units_out[c, p] = n
@@ -168,7 +179,7 @@ def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_o
             for c in range(cohorts):
                 phi = fraction_day[c, 0]
                 for p in range(paths):
-                    leaving = (0.0 if no_retired else retired[c, p]) + lost[c, p]
+                    leaving = (0.0 if no_retired else retired[c, p]) + _lost(lost, lost_mask, mask_lost, c, p)
                     removed[p] = removed[p] + minimum(leaving, units[c, p]) * (cost[c, p] * phi)
                     units_out[c, p] = maximum(units[c, p] - leaving, 0.0)
             units = units_out
@@ -210,12 +221,48 @@ def _pools(pools, active, has_change, life_days, new_month, alive, dep):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
+def masked_from(x, j, mask):
+    """:meth:`simulator.block.OpsBlock._masked_from` of a C-ordered float block field ``x`` ``(n, paths)`` and the alive
+    mask as 1.0 and 0.0 ``mask`` ``(paths,)``: ``(False, an empty table)`` where ``x`` is ±0.0 on every day from ``j``
+    (NaN is nonzero: numpy's ``any()``), else ``(True, out)``: a new table, the rows before ``j`` copied and the others
+    ``x × mask`` (numpy's product, element by element)."""
+    n, paths = x.shape
+    nonzero = 0
+    for d in range(j, n):  # (a day's count, vectorised, then the test)
+        for p in range(paths):
+            nonzero += x[d, p] != 0.0
+        if nonzero:
+            break
+    if not nonzero:
+        return False, np.empty((0, 0))
+    out = np.empty((n, paths))
+    for d in range(j):
+        for p in range(paths):
+            out[d, p] = x[d, p]
+    for d in range(j, n):
+        for p in range(paths):
+            out[d, p] = x[d, p] * mask[p]
+    return True, out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _day_rows(block, j, rows):
+    """Day ``j`` of the block's flow rows (``block``: :data:`BLOCK_ROWS`' arrays ``(n, paths)``) copied into ``rows``."""
+    for k in range(len(block)):
+        r = k if k < RESALE else k + 1
+        src = block[k]
+        for p in range(rows.shape[1]):
+            rows[r, p] = src[j, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
              fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
-             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, zero_tables):
+             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, lost_mask, mask_lost, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
-    ``rows``: ``(ROWS, paths)`` (this module's row names); ``out``: ``(OUT_ROWS, paths)`` for the
+    ``rows``: ``(ROWS, paths)`` (this module's row names), of which :data:`BLOCK_ROWS` are first copied from day
+    ``j`` of the block's flows ``block`` where ``j ≥ 0`` (else ``rows`` holds them already); ``out``: ``(OUT_ROWS, paths)`` for the
     new state; the day's retired, lost and
     delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
     fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
@@ -225,14 +272,18 @@ def book_day(rows, alive, out, retired, lost, delivered, purchase, units, cost, 
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
     :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
     ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares;
+    ``lost_mask``, ``mask_lost``: the alive mask as 1.0 and 0.0 ``(paths,)`` the units lost are multiplied by as
+    they are read, and whether they are (:func:`_lost`; the caller's flows hold them unmasked);
     ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all).
     """
     paths, n_pools = alive.shape[0], pools.shape[1]
+    if j >= 0:
+        _day_rows(block, j, rows)
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
     _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
         retired, lost, delivered, purchase, units, cost, units_out, cost_out,
-        fraction_day, fraction_next, start_day, day, zero_tables)
+        fraction_day, fraction_next, start_day, day, lost_mask, mask_lost, zero_tables)
     dep = np.empty((n_pools, paths))
     _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, dep)
     if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
