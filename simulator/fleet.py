@@ -204,6 +204,7 @@ class FailureModel:
         self._buffers: np.ndarray | None = None
         self._failed: np.ndarray | None = None
         self._uniforms: np.ndarray | None = None
+        self._values: np.ndarray | None = None
 
     def day(self, state: FailureState, draws: np.ndarray,
             out: tuple[np.ndarray, ...] | None = None) -> tuple[FailureState, np.ndarray, np.ndarray]:
@@ -273,9 +274,10 @@ class FailureModel:
             self._failed = np.empty(state.working.shape)  # the kernel's scratch: units failed, then into repair
         if self._uniforms is None or self._uniforms.shape[1:] != state.working.shape:
             self._uniforms = np.empty((2,) + state.working.shape)  # and a day's uniforms
+            self._values = np.empty(state.working.shape + (8,))  # and each count's CDF values (the bounds' rows)
         return kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws.position(first),
                                 *draws.streams.philox_key, self._uniforms, *self._tables, out[0], out[1], self._failed,
-                                out[2], out[3])
+                                out[2], out[3], self._values)
 
     def _one_day(self, state: FailureState, draws: FailureDraws, first: int, j: int, out: tuple[np.ndarray, ...],
                  reference: bool) -> FailureState:
