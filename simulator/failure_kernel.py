@@ -429,15 +429,23 @@ def _lost_values(table, odds):
 
 
 @njit(cache=True, nogil=True)
-def _kept(values, paths, lost_table, lost_odds, lost_p):
-    """What :func:`_fail_day` keeps from day to day: each cohort's CDF bounds ``(cohorts, 2, 8)`` and their counts'
-    range ``(cohorts, 2)``, none made yet (``ranges[c, 0] > ranges[c, 1]``), each count's CDF values ``values``
-    ``(cohorts, rows, 8)`` (rows: at most the paths, a range's greatest; 0: none kept), the permanent share's CDF values
-    (:func:`_lost_values`) and first two entries (:func:`_lost_rows`; False where its selects do not apply: ``p ≥ 1``,
-    ``odds < 0``, a table of fewer than 8 counts, a NaN), and five rows of scratch ``(5, paths)``."""
-    cohorts = values.shape[0]
+def no_bounds(cohorts, rows):
+    """What :func:`_fail_day` keeps of each cohort's bracket, none made yet: the CDF bounds ``(cohorts, 2, 8)``, their
+    counts' range ``(cohorts, 2)`` (``ranges[c, 0] > ranges[c, 1]``: none) and each count's CDF values
+    ``(cohorts, rows, 8)`` (rows: at most the paths, a range's greatest; 0: none kept). Valid for the tables they were
+    made from: a caller keeping them from call to call makes them again when the tables change."""
     bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
     ranges[:, 0], ranges[:, 1] = 1, 0
+    return bounds, ranges, np.empty((cohorts, rows, BRACKET_ENTRIES))
+
+
+@njit(cache=True, nogil=True)
+def _kept(bracket, paths, lost_table, lost_odds, lost_p):
+    """What :func:`_fail_day` keeps from day to day: each cohort's bracket (:func:`no_bounds`: bounds, their range,
+    each count's CDF values), the permanent share's CDF values (:func:`_lost_values`) and first two entries
+    (:func:`_lost_rows`; False where its selects do not apply: ``p ≥ 1``, ``odds < 0``, a table of fewer than 8
+    counts, a NaN), and five rows of scratch ``(5, paths)``."""
+    bounds, ranges, values = bracket
     lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
     rows = np.empty((2, 8))
     lost_rows = lost_p < 1 and lost_odds >= 0 and lost_table.shape[0] >= 8 and _lost_rows(lost_table, lost_odds, rows)
@@ -458,7 +466,7 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     half written, and the state as it was).
     """
     cohorts, paths = working.shape
-    kept = _kept(np.empty((cohorts, 0, BRACKET_ENTRIES)), paths, lost_table, lost_odds, lost_p)  # (a day alone: its
+    kept = _kept(no_bounds(cohorts, 0), paths, lost_table, lost_odds, lost_p)  # (a day alone: its bracket's
     tables = (fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p)  # undecided walk)
     nothing = (np.empty((0, paths)), 0, np.zeros(0, dtype=np.bool_), np.empty((4, paths), dtype=np.uint64),
                np.empty(0, dtype=np.uint64), np.uint64(0), np.uint64(0), np.uint64(0))  # no draws to make
@@ -586,10 +594,11 @@ def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, tables, new
 @njit(cache=True, nogil=True)
 def fail_days(working, installed, repairs, head, start, counter_paths, key0, key1, seed_high, u, fail_table,
               fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed,
-              failed, lost, failed_per_path, values):
+              failed, lost, failed_per_path, bounds, ranges, values):
     """:func:`fail_day`'s arithmetic for each day ``j`` of a block, in one call (:func:`_fail_day`, whose cohorts'
-    CDF bounds are kept from day to day within the call while the counts stay inside them: the same integers,
-    docs/decisions.md "Session 33, life33"; ``values`` ``(cohorts, paths, 8)`` is their counts' CDF values, scratch),
+    CDF bounds are kept from day to day while the counts stay inside them: the same integers, docs/decisions.md
+    "Session 33, life33"; ``bounds``, ``ranges`` and ``values`` ``(cohorts, paths, 8)``: :func:`no_bounds`, kept from
+    call to call by the caller while the tables stay the same),
     each cohort's uniforms drawn just before its pass: day ``j``'s draws are ``u`` ``(2, cohorts, paths)``, filled
     with draws ``start + 2·cohorts·j …`` of every path of the stream (:func:`simulator.philox_kernel.fill`'s
     ``counter_paths``, ``key0``, ``key1``, ``seed_high``: what :meth:`simulator.rng.PathStreams.uniform_at` gives
@@ -605,7 +614,7 @@ def fail_days(working, installed, repairs, head, start, counter_paths, key0, key
     """
     days, ring, cohorts, paths = failed_per_path.shape[0], repairs.shape[0], working.shape[0], working.shape[1]
     draws = u.reshape((2 * cohorts, paths))
-    kept = _kept(values, paths, lost_table, lost_odds, lost_p)  # (bounds made on the first day that uses them)
+    kept = _kept((bounds, ranges, values), paths, lost_table, lost_odds, lost_p)
     tables = (fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p)
     drawn, words = np.zeros((2 * cohorts + 3) // 4 + 1, dtype=np.bool_), np.empty((4, paths), dtype=np.uint64)
     for j in range(days):

@@ -225,3 +225,36 @@ def _row_args(p: float, paths: int) -> tuple:
     """:func:`failure_kernel._failures`' arguments after the counts' range, for a table of 20,000 counts."""
     return (_table(p, 20000), 0, 20000, p / (1 - p), p, *(np.empty(paths) for _ in range(3)), np.empty((2, K)),
             np.array([1, 0]), np.empty((paths, K)))
+
+
+def test_the_cohorts_bracket_is_kept_from_block_to_block_until_the_tables_change(monkeypatch):
+    """The model keeps its cohorts' CDF bounds, their ranges and each count's CDF values between a run's blocks (the
+    compiled calls): the next block reads them (the same counts as :func:`fleet.fail_day`'s; bounds spoilt between the
+    blocks would change them), and a table made again (a count past the tables) drops them."""
+    monkeypatch.setattr(fleet.FAILURE_KERNEL, "for_call", lambda *a, **k: failure_kernel)
+    rng = np.random.default_rng(35)
+    cohorts, paths = 3, 200
+    q = daily_failure_probability(np.array([0.05, 0.10, 0.05]))
+    installed = np.rint(rng.integers(7000, 10000, cohorts)[:, None] + rng.uniform(-15, 15, (cohorts, paths)))
+    state = fleet.FailureState(installed.copy(), installed, np.zeros((5, cohorts, paths)), 0)
+    reference, model = copy.deepcopy(state), fleet.FailureModel(q, 0.1)
+    streams = PathStreams(35, "failures", np.arange(paths))
+    kept = None
+    for block in range(3):
+        draws = fleet.FailureDraws(streams, 10, cohorts)
+        state, working, installed_units, failed, lost = fleet.fail_block(model, state, draws, 0, 10)
+        uniforms = streams.uniform_at(draws.start, (10, 2, cohorts))
+        for j in range(10):
+            reference, failed_j, lost_j = fleet.fail_day(reference, uniforms[j], q, 0.1)
+            assert np.array_equal(working[j], reference.working) and np.array_equal(lost[j], lost_j)
+        bounds, ranges, values = model._bracket
+        assert (ranges[:, 0] <= ranges[:, 1]).all() and (kept is None or model._bracket is kept)
+        kept = model._bracket
+    spoilt = copy.deepcopy(model)
+    spoilt._bracket[0][:] = 0.5  # bounds that decide every draw as count 0 or 8
+    draws = fleet.FailureDraws(streams, 10, cohorts)
+    _, _, _, failed_spoilt, _ = fleet.fail_block(spoilt, copy.deepcopy(state), draws, 0, 10)
+    _, _, _, failed_kept, _ = fleet.fail_block(model, copy.deepcopy(state), draws, 0, 10)
+    assert not np.array_equal(failed_spoilt, failed_kept)  # the kept bounds are read
+    state.working[0] += 2.0 * model._fail_size[0]  # a count past the tables: made again, the bracket dropped
+    assert model._grow(state) and model._bracket is None
