@@ -16,16 +16,19 @@ per cent of arguments). Where ``binomial_inverse_cdf`` would take its large-mean
 the whole array (some ``n·p`` above :data:`simulator.rng.BINOMIAL_WALK_MEAN_AT_MOST`, or NaN)
 this returns :data:`LARGE` and changes nothing: the caller runs the numpy reference for that
 day. A count beyond a table returns :data:`SHORT`, also changing nothing. :func:`fail_days` runs a
-block's days in one call and draws each day's uniforms as the day starts (:func:`simulator.philox_kernel.fill`
-at the day's position of the ``failures`` stream: :class:`simulator.fleet.FailureDraws`), into a row the day
-then reads from the cache; the numbers are the stream's, as a block drawn beforehand would hold them.
+block's days in one call and draws each cohort's two uniforms of the day just before the cohort's pass (the Philox
+blocks holding them, :func:`simulator.philox_kernel.fill_block`, at the day's position of the ``failures`` stream:
+:class:`simulator.fleet.FailureDraws`), rows the pass then reads from the first-level cache; the numbers are the
+stream's, as a block drawn beforehand would hold them.
 
 A cohort whose counts lie in a narrow range with a small mean (bench's rows: thousands of units a few tens apart) is
 not walked draw by draw: each uniform is compared with bounds of the walk's CDF values over the range
 (:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there); the ~1–13 % of draws the bounds do not
-decide compare the uniform with their own count's CDF values, kept beside the bounds in a block's call (a day alone walks
-them); the permanent share of 0–7 units failed picks its CDF values by selects (:func:`_lost_counts`).
-docs/decisions.md, "Session 33, life33" and "Session 34, life34".
+decide compare the uniform with their own count's CDF values, kept beside the bounds (a day alone walks them); the
+permanent share of 0–7 units failed picks its CDF values by selects (:func:`_lost_counts`). A cohort's day is three
+passes: its units and their bracketed counts (:func:`_units_today`), the undecided draws (:func:`_cohort_failures`),
+the permanent share with the cohort's changes (:func:`_lost_counts`). docs/decisions.md, "Session 33, life33",
+"Session 34, life34" and "Session 35, life35".
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
