@@ -16,16 +16,19 @@ per cent of arguments). Where ``binomial_inverse_cdf`` would take its large-mean
 the whole array (some ``n·p`` above :data:`simulator.rng.BINOMIAL_WALK_MEAN_AT_MOST`, or NaN)
 this returns :data:`LARGE` and changes nothing: the caller runs the numpy reference for that
 day. A count beyond a table returns :data:`SHORT`, also changing nothing. :func:`fail_days` runs a
-block's days in one call and draws each day's uniforms as the day starts (:func:`simulator.philox_kernel.fill`
-at the day's position of the ``failures`` stream: :class:`simulator.fleet.FailureDraws`), into a row the day
-then reads from the cache; the numbers are the stream's, as a block drawn beforehand would hold them.
+block's days in one call and draws each cohort's two uniforms of the day just before the cohort's pass (the Philox
+blocks holding them, :func:`simulator.philox_kernel.fill_block`, at the day's position of the ``failures`` stream:
+:class:`simulator.fleet.FailureDraws`), rows the pass then reads from the first-level cache; the numbers are the
+stream's, as a block drawn beforehand would hold them.
 
 A cohort whose counts lie in a narrow range with a small mean (bench's rows: thousands of units a few tens apart) is
 not walked draw by draw: each uniform is compared with bounds of the walk's CDF values over the range
 (:func:`_cdf_bounds`, :func:`_bracket_counts`: the same integer, proved there); the ~1–13 % of draws the bounds do not
-decide compare the uniform with their own count's CDF values, kept beside the bounds in a block's call (a day alone walks
-them); the permanent share of 0–7 units failed picks its CDF values by selects (:func:`_lost_counts`).
-docs/decisions.md, "Session 33, life33" and "Session 34, life34".
+decide compare the uniform with their own count's CDF values, kept beside the bounds (a day alone walks them); the
+permanent share of 0–7 units failed picks its CDF values by selects (:func:`_lost_counts`). A cohort's day is three
+passes: its units and their bracketed counts (:func:`_units_today`), the undecided draws (:func:`_cohort_failures`),
+the permanent share with the cohort's changes (:func:`_lost_counts`). docs/decisions.md, "Session 33, life33",
+"Session 34, life34" and "Session 35, life35".
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); importing
 this module imports numba (~0.2 s), which :mod:`simulator.fleet` does only for large runs.
@@ -200,21 +203,33 @@ def _starts(n, p, table, start, size, pmf):
     return status
 
 
-@njit(cache=True, nogil=True)
-def _units_today(working, repairs_slot, new_working, n, p, size):
-    """A cohort's units today, back from repair included: ``new_working = working + repairs_slot`` and its rounded
-    count ``n`` (the failures' trials), checked as :func:`_starts` checks them, in the same pass; returns the status
-    and the least and greatest count (NaN counts are LARGE)."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _units_today(working, repairs_slot, c, units, n, out, u, p, size, bounds, lo, hi):
+    """Cohort ``c``'s units today, back from repair included: ``units = working[c] + repairs_slot[c]`` and its rounded
+    count ``n`` (the failures' trials), checked as :func:`_starts` checks them; returns the status and the least and
+    greatest count (NaN counts are LARGE). In the same pass, each draw ``u[c]``'s count bracketed by ``bounds``
+    ``(2, 8)`` of the counts ``lo … hi`` as :func:`_bracket_counts` compares it, into ``out[c]``: 16 more where the
+    bounds do not decide it or its count is outside ``lo … hi``. Those counts are kept only where the bounds are
+    (``lo ≤ hi``) and hold every count of the day (:func:`_cohort_failures`); else nothing reads them."""
     large = short = 0
     least, most = _INT_MAX, -_INT_MAX
-    for i in range(n.shape[0]):  # counts, not branches: on SIMD lanes
-        units = working[i] + repairs_slot[i]
-        new_working[i] = units
-        n[i] = count = np.rint(units)
+    a0, a1, a2, a3, a4, a5, a6, a7 = bounds[0, 0], bounds[0, 1], bounds[0, 2], bounds[0, 3], bounds[0, 4], \
+        bounds[0, 5], bounds[0, 6], bounds[0, 7]
+    b0, b1, b2, b3, b4, b5, b6, b7 = bounds[1, 0], bounds[1, 1], bounds[1, 2], bounds[1, 3], bounds[1, 4], \
+        bounds[1, 5], bounds[1, 6], bounds[1, 7]
+    first, last = np.float64(lo), np.float64(hi)
+    for i in range(units.shape[0]):  # counts, compares and sums, not branches: on SIMD lanes
+        x = working[c, i] + repairs_slot[c, i]
+        units[i] = x
+        n[i] = count = np.rint(x)
         large += not count * p <= _MEAN_AT_MOST
         short += count >= size
         whole = np.int64(count)  # (integers: a float min/max keeps NaN's order, off SIMD lanes; on OK every count
         least, most = min(least, whole), max(most, whole)  # is finite, the cast exact)
+        v = u[c, i]
+        a = (a0 <= v) + (a1 <= v) + (a2 <= v) + (a3 <= v) + (a4 <= v) + (a5 <= v) + (a6 <= v) + (a7 <= v)
+        b = (b0 <= v) + (b1 <= v) + (b2 <= v) + (b3 <= v) + (b4 <= v) + (b5 <= v) + (b6 <= v) + (b7 <= v)
+        out[c, i] = a + 16 * ((a != b) | (b == BRACKET_ENTRIES) | (count < first) | (count > last))
     return _status(large, short), least, most
 
 
@@ -272,14 +287,15 @@ def _walk_one(u, n, f0, odds):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _at_most(e, u):
-    """``#{k < 8 : e[k] ≤ u}`` of a count's CDF values ``e`` (:func:`_cdf_bounds`' ``values``): where below
+def _at_most(values, r, u):
+    """``#{k < 8 : e[k] ≤ u}`` of a count's CDF values ``e = values[r]`` (:func:`_cdf_bounds`' ``values``): where below
     :data:`BRACKET_ENTRIES`, the walk's count of the draw ``u`` (:func:`_bracket_counts` says why)."""
-    return (e[0] <= u) + (e[1] <= u) + (e[2] <= u) + (e[3] <= u) + (e[4] <= u) + (e[5] <= u) + (e[6] <= u) + (e[7] <= u)
+    return (values[r, 0] <= u) + (values[r, 1] <= u) + (values[r, 2] <= u) + (values[r, 3] <= u) + \
+        (values[r, 4] <= u) + (values[r, 5] <= u) + (values[r, 6] <= u) + (values[r, 7] <= u)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _bracket_counts(out, u, n, upper, lower, table, start, odds, values, first, rows):
+def _bracket_counts(out, u, n, upper, lower, table, start, odds, values, first, rows, at):
     """The walk's counts of a row whose counts ``n`` lie in a range with CDF bounds ``upper``, ``lower``
     (:func:`_cdf_bounds`): ``a = #{k : upper[k] ≤ u}`` where ``#{k : lower[k] ≤ u}`` is ``a`` too and below
     :data:`BRACKET_ENTRIES`, else (~1–2 % of bench's draws) ``#{k : E_n(k) ≤ u}`` from the count's own CDF values
@@ -299,11 +315,34 @@ def _bracket_counts(out, u, n, upper, lower, table, start, odds, values, first, 
         a = (a0 <= v) + (a1 <= v) + (a2 <= v) + (a3 <= v) + (a4 <= v) + (a5 <= v) + (a6 <= v) + (a7 <= v)
         b = (b0 <= v) + (b1 <= v) + (b2 <= v) + (b3 <= v) + (b4 <= v) + (b5 <= v) + (b6 <= v) + (b7 <= v)
         out[i] = a + 16 * ((a != b) | (b == BRACKET_ENTRIES))  # 16 and more: not decided (a ≤ 8)
-    for i in range(out.shape[0]):  # (rare: predicted branches)
-        if out[i] >= 16.0:
-            v, r = u[i], np.int64(n[i]) - first
-            a = _at_most(values[r], v) if 0 <= r < rows else BRACKET_ENTRIES
-            out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, n[i], table[start + np.int64(n[i])], odds)
+    _undecided(out, u, n, table, start, odds, values, first, rows, at)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _any_of_8(x, i, at_least):
+    """Whether one of ``x[i] … x[i + 7]`` is at least ``at_least`` (compares on SIMD lanes, one branch)."""
+    return (x[i] >= at_least) | (x[i + 1] >= at_least) | (x[i + 2] >= at_least) | (x[i + 3] >= at_least) | \
+        (x[i + 4] >= at_least) | (x[i + 5] >= at_least) | (x[i + 6] >= at_least) | (x[i + 7] >= at_least)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _undecided(out, u, n, table, start, odds, values, first, rows, at):
+    """:func:`_bracket_counts`' draws its bounds leave undecided (``out[i] ≥ 16``): counted from the count's own CDF
+    values ``values[n − first]`` (``rows`` of them, 0: none) where below :data:`BRACKET_ENTRIES`, else by the walk
+    alone (:func:`_walk_one`, ``f(0) = table[start + n]``). The draws are found eight at a time (:func:`_any_of_8`: a
+    draw-by-draw test of ~1–2 % costs ~1 ns a draw in branches, eight at once ~0.2) and listed in ``at`` (scratch of
+    the row's length), then counted: their rows' reads, often from memory, do not wait on each other's branches."""
+    m, k = out.shape[0], 0
+    for i0 in range(0, m, 8):
+        if i0 + 8 > m or _any_of_8(out, i0, 16.0):
+            for i in range(i0, min(i0 + 8, m)):
+                at[k] = i
+                k += out[i] >= 16.0
+    for q in range(k):
+        i = np.int64(at[q])
+        v, r = u[i], np.int64(n[i]) - first
+        a = _at_most(values, r, v) if 0 <= r < rows else BRACKET_ENTRIES
+        out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, n[i], table[start + np.int64(n[i])], odds)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -324,36 +363,55 @@ def _lost_rows(table, odds, rows):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lost_counts(out, u, n, rows, table, odds, p, flag, values, value_rows):
-    """The permanent share's counts of a row of units failed ``n`` (mostly 0 to 3) from ``rows`` (:func:`_lost_rows`):
-    ``a = [E_n(0) ≤ u] + [E_n(1) ≤ u]`` where ``n < 8`` and ``a < 2`` (the walk's count, as in
-    :func:`_bracket_counts`: ``E_n`` does not decrease), else (~1–3 % of bench's draws) ``#{k : E_n(k) ≤ u}`` from
-    ``n``'s row of ``values`` (``E_n(0) … E_n(7)`` of the counts ``n < value_rows``: :func:`_lost_values`) where below
-    8, else the walk alone. ``E_n(k)`` is picked by comparing ``n`` with 1 … 7 (selects on SIMD lanes, not a gather).
-    Returns :func:`_starts`' status (nothing written but ``out``'s and ``flag``'s scratch where not OK)."""
+def _lost_counts(c, failed, u, units, installed, rows, table, odds, p, values, value_rows, new_working, new_installed,
+                 lost, failed_per_path, flag):
+    """The permanent share's counts ``lost[c]`` of cohort ``c``'s units failed ``failed[c]`` (mostly 0 to 3) from
+    ``rows`` (:func:`_lost_rows`): ``a = [E_n(0) ≤ u] + [E_n(1) ≤ u]`` where ``n < 8`` and ``a < 2`` (the walk's
+    count, as in :func:`_bracket_counts`: ``E_n`` does not decrease), else (~1–3 % of bench's draws)
+    ``#{k : E_n(k) ≤ u}`` from ``n``'s row of ``values`` (``E_n(0) … E_n(7)`` of the counts ``n < value_rows``:
+    :func:`_lost_values`) where below 8, else the walk alone. ``E_n(k)`` is picked by comparing ``n`` with 1 … 7
+    (selects on SIMD lanes, not a gather). The cohort's changes in the same pass (:func:`_changes`; where a count is
+    decided later, its installed units again). Returns :func:`_starts`' status (the rows half written where not OK)."""
     e01, e02, e03, e04, e05, e06, e07 = rows[0, 1], rows[0, 2], rows[0, 3], rows[0, 4], rows[0, 5], rows[0, 6], rows[0, 7]
     e12, e13, e14, e15, e16, e17 = rows[1, 2], rows[1, 3], rows[1, 4], rows[1, 5], rows[1, 6], rows[1, 7]
     large = short = alone = 0
     size = table.shape[0]
-    for i in range(out.shape[0]):  # compares and selects: on SIMD lanes
-        m, v = n[i], u[i]
+    for i in range(flag.shape[0]):  # compares and selects: on SIMD lanes
+        m, v = failed[c, i], u[c, i]
         e0 = e01 if m == 1.0 else e02 if m == 2.0 else e03 if m == 3.0 else e04 if m == 4.0 else \
             e05 if m == 5.0 else e06 if m == 6.0 else e07 if m == 7.0 else np.inf
         e1 = e12 if m == 2.0 else e13 if m == 3.0 else e14 if m == 4.0 else e15 if m == 5.0 else \
             e16 if m == 6.0 else e17 if m == 7.0 else np.inf
         a = np.float64(e0 <= v) + np.float64(e1 <= v)
-        out[i] = a
         flag[i] = g = np.float64((a == 2.0) | (m >= 8.0))
         alone += np.int64(g)
         large += not m * p <= _MEAN_AT_MOST
         short += m >= size
+        lost[c, i] = a
+        new_working[c, i] = units[i] - m
+        new_installed[c, i] = installed[c, i] - a
+        failed_per_path[i] += m
     status = _status(large, short)
-    for i in range(out.shape[0] if alone and status == OK else 0):
-        if flag[i] != 0.0:
-            m, v = n[i], u[i]
-            a = _at_most(values[np.int64(m)], v) if m < value_rows else BRACKET_ENTRIES
-            out[i] = a if a < BRACKET_ENTRIES else _walk_one(v, m, table[np.int64(m)], odds)
+    paths = flag.shape[0]
+    for i0 in range(0, paths if alone and status == OK else 0, 8):  # eight at a time, as in :func:`_undecided`
+        if i0 + 8 > paths or _any_of_8(flag, i0, 1.0):
+            for i in range(i0, min(i0 + 8, paths)):
+                if flag[i] != 0.0:
+                    m, v = failed[c, i], u[c, i]
+                    a = _at_most(values, np.int64(m), v) if m < value_rows else BRACKET_ENTRIES
+                    lost[c, i] = a = a if a < BRACKET_ENTRIES else _walk_one(v, m, table[np.int64(m)], odds)
+                    new_installed[c, i] = installed[c, i] - a
     return status
+
+
+@njit(cache=True, nogil=True)
+def _changes(c, failed, units, installed, lost, new_working, new_installed, failed_per_path):
+    """Cohort ``c``'s changes: ``new_working = units − failed``, ``new_installed = installed − lost`` and the units failed
+    added to ``failed_per_path`` (cohorts in their order, from 0.0)."""
+    for i in range(failed_per_path.shape[0]):
+        new_working[c, i] = units[i] - failed[c, i]
+        new_installed[c, i] = installed[c, i] - lost[c, i]
+        failed_per_path[i] += failed[c, i]
 
 
 #: Units failed whose permanent share's CDF row :func:`_lost_values` keeps (beyond: the walk alone).
@@ -374,13 +432,27 @@ def _lost_values(table, odds):
 
 
 @njit(cache=True, nogil=True)
-def _no_bounds(cohorts, rows):
-    """Scratch for :func:`_fail_day`'s CDF bounds of ``cohorts`` cohorts, none made yet (``ranges[c, 0] >
-    ranges[c, 1]``): ``bounds`` ``(cohorts, 2, 8)``, ``ranges`` ``(cohorts, 2)`` and each count's CDF values
-    ``values`` ``(cohorts, rows, 8)`` (rows: at most the paths, a range's greatest; 0: none kept)."""
+def no_bounds(cohorts, rows):
+    """What :func:`_fail_day` keeps of each cohort's bracket, none made yet: the CDF bounds ``(cohorts, 2, 8)``, their
+    counts' range ``(cohorts, 2)`` (``ranges[c, 0] > ranges[c, 1]``: none) and each count's CDF values
+    ``(cohorts, rows, 8)`` (rows: at most the paths, a range's greatest; 0: none kept). Valid for the tables they were
+    made from: a caller keeping them from call to call makes them again when the tables change."""
     bounds, ranges = np.empty((cohorts, 2, BRACKET_ENTRIES)), np.empty((cohorts, 2), dtype=np.int64)
     ranges[:, 0], ranges[:, 1] = 1, 0
     return bounds, ranges, np.empty((cohorts, rows, BRACKET_ENTRIES))
+
+
+@njit(cache=True, nogil=True)
+def _kept(bracket, paths, lost_table, lost_odds, lost_p):
+    """What :func:`_fail_day` keeps from day to day: each cohort's bracket (:func:`no_bounds`: bounds, their range,
+    each count's CDF values), the permanent share's CDF values (:func:`_lost_values`) and first two entries
+    (:func:`_lost_rows`; False where its selects do not apply: ``p ≥ 1``, ``odds < 0``, a table of fewer than 8
+    counts, a NaN), and five rows of scratch ``(5, paths)``."""
+    bounds, ranges, values = bracket
+    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
+    rows = np.empty((2, 8))
+    lost_rows = lost_p < 1 and lost_odds >= 0 and lost_table.shape[0] >= 8 and _lost_rows(lost_table, lost_odds, rows)
+    return bounds, ranges, values, lost_values, lost_value_rows, rows, lost_rows, np.empty((5, paths))
 
 
 @njit(cache=True, nogil=True)
@@ -392,37 +464,46 @@ def fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, 
     ``fail_table[fail_start[c] + k]`` = numpy's ``exp(k · log1p(−q_c))`` for k < ``fail_size[c]``,
     ``lost_table[k]`` the same for the permanent fraction; ``*_odds`` = ``p / (1 − p)``. Outputs:
     ``new_working`` (``n − failed``), ``new_installed``, ``lost`` (cohorts, paths) and ``failed_per_path``
-    (Σ over cohorts, in their order); ``failed`` is scratch (on OK it holds ``failed − lost``, the units
-    into repair). A cohort at a time: its rows stay in the first-level cache, the outputs written as they
-    are made (a LARGE or SHORT day leaves them half written, and the state as it was).
+    (Σ over cohorts, in their order); ``failed`` is scratch (on OK the units failed by cohort). A cohort at a time:
+    its rows stay in the first-level cache, the outputs written as they are made (a LARGE or SHORT day leaves them
+    half written, and the state as it was).
     """
-    bounds, ranges, values = _no_bounds(working.shape[0], 0)  # (a day alone: its bounds' undecided draws walk)
-    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
-    return _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size,
-                     fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost,
-                     failed_per_path, bounds, ranges, values, lost_values, lost_value_rows)
+    cohorts, paths = working.shape
+    kept = _kept(no_bounds(cohorts, 0), paths, lost_table, lost_odds, lost_p)  # (a day alone: its bracket's
+    tables = (fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p)  # undecided walk)
+    nothing = (np.empty((0, paths)), 0, np.zeros(0, dtype=np.bool_), np.empty((4, paths), dtype=np.uint64),
+               np.empty(0, dtype=np.uint64), np.uint64(0), np.uint64(0), np.uint64(0))  # no draws to make
+    return _fail_day(working, repairs_slot, installed, u_fail, u_permanent, tables, new_working, new_installed,
+                     failed, lost, failed_per_path, kept, nothing)
+
+
+@njit(cache=True, nogil=True)
+def _bracketed(least, most, p, odds, kept_rows):
+    """Whether a row of counts ``least … most`` with probability ``p`` is bracketed (:func:`_failures`): a small mean
+    and a narrow spread (wider where each count's CDF values are kept, ``kept_rows > 0``), ``odds ≥ 0``."""
+    spread = BRACKET_SPREAD_AT_MOST if kept_rows else BRACKET_SPREAD_ALONE_AT_MOST
+    return 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= spread and odds >= 0
 
 
 @njit(cache=True, nogil=True)
 def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scratch, bounds, counts, values):
     """A cohort's units failed ``out`` of its counts ``n`` (``least … most``) and uniforms ``u``: bracketed
-    (:func:`_bracket_counts`) where the mean is small and the counts' range narrow, with the CDF bounds of the
-    counts ``counts[0] … counts[1]`` in ``bounds`` (``(2, 8)``), made again (:func:`_cdf_bounds`, a few more counts
-    either side, below the table's ``size``) where today's counts leave them, each count's own CDF values in ``values``
-    where it has a row for each (the draws the bounds leave undecided count them); else the walk (:func:`_walk`).
-    Returns True where bracketed."""
-    spread = BRACKET_SPREAD_AT_MOST if values.shape[0] else BRACKET_SPREAD_ALONE_AT_MOST
-    small = 0 <= least <= most and most * p <= BRACKET_MEAN_AT_MOST and (most - least) * p <= spread
-    if small and odds >= 0 and not counts[0] <= least <= most <= counts[1]:
+    (:func:`_bracket_counts`) where the mean is small and the counts' range narrow (:func:`_bracketed`), with the CDF
+    bounds of the counts ``counts[0] … counts[1]`` in ``bounds`` (``(2, 8)``), made again (:func:`_cdf_bounds`, a few
+    more counts either side, below the table's ``size``) where today's counts leave them, each count's own CDF values
+    in ``values`` where it has a row for each (the draws the bounds leave undecided count them); else the walk
+    (:func:`_walk`). Returns True where bracketed."""
+    small = _bracketed(least, most, p, odds, values.shape[0])
+    if small and not counts[0] <= least <= most <= counts[1]:
         pad = 4 + (most - least) // 8
         counts[0] = max(least - pad, 0)
         counts[1] = min(most + pad, size - 1, counts[0] + n.shape[0] - 1)  # (in the table; rows ≤ the scratch's)
         if not _cdf_bounds(counts[0], counts[1], table, start, odds, pmf, cdf, scratch, bounds[0], bounds[1], values):
             counts[0], counts[1] = 1, 0
-    if small and odds >= 0 and counts[0] <= least <= most <= counts[1]:
+    if small and counts[0] <= least <= most <= counts[1]:
         rows = counts[1] - counts[0] + 1
         _bracket_counts(out, u, n, bounds[0], bounds[1], table, start, odds, values, counts[0],
-                        rows if values.shape[0] >= rows else 0)
+                        rows if values.shape[0] >= rows else 0, scratch)
         return True
     _look_up(n, table, start, pmf)
     _walk(out, u, n, pmf, odds, cdf, scratch, p, STEPS)
@@ -430,81 +511,121 @@ def _failures(out, u, n, least, most, table, start, size, odds, p, pmf, cdf, scr
 
 
 @njit(cache=True, nogil=True)
-def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, fail_table, fail_start, fail_size, fail_odds,
-              fail_p, lost_table, lost_odds, lost_p, new_working, new_installed, failed, lost, failed_per_path, bounds,
-              ranges, values, lost_values, lost_value_rows):
-    """:func:`fail_day` with each cohort's CDF bounds ``bounds[c]`` of the counts ``ranges[c, 0] … ranges[c, 1]``
-    (:func:`_failures`) and each count's CDF values ``values[c]`` (:func:`_no_bounds`), kept from day to day (made as
-    needed; ``ranges[c, 0] > ranges[c, 1]``: none yet), and the permanent share's rows (:func:`_lost_values`, read
-    where the share is counted by :func:`_lost_counts`: ``odds ≥ 0``, ``p < 1``)."""
+def _cohort_failures(c, failed, u, n, least, most, tables, pmf, cdf, walking, bounds, ranges, values):
+    """Cohort ``c``'s units failed ``failed[c]`` of its counts ``n`` (``least … most``): ``n`` where its ``p ≥ 1``;
+    where its kept bounds hold every count of the day and the row is still bracketed, the counts
+    :func:`_units_today` compared (:func:`_failures`' own bracket with those bounds: the same compares), their
+    undecided draws decided (:func:`_undecided`); else :func:`_failures`. Returns True where bracketed."""
+    table, start, size, odds, p = tables[0], tables[1][c], tables[2][c], tables[3][c], tables[4][c]
+    if p >= 1:
+        failed[c] = n
+        return False
+    lo, hi = ranges[c, 0], ranges[c, 1]
+    if lo <= least and most <= hi and _bracketed(least, most, p, odds, values.shape[1]):
+        rows = hi - lo + 1
+        _undecided(failed[c], u[c], n, table, start, odds, values[c], lo, rows if values.shape[1] >= rows else 0,
+                   walking)
+        return True
+    return _failures(failed[c], u[c], n, least, most, table, start, size, odds, p, pmf, cdf, walking, bounds[c],
+                     ranges[c], values[c])
+
+
+@njit(cache=True, nogil=True)
+def _lost_walked(c, failed, u, lost, table, odds, p, pmf, cdf, walking):
+    """Cohort ``c``'s permanent share ``lost[c]`` of ``failed[c]`` by the walk (all of them where ``p ≥ 1``): the status
+    of :func:`_starts` (nothing written where not OK)."""
+    status = _starts(failed[c], p, table, 0, table.shape[0], pmf)
+    if status == OK and p >= 1:
+        lost[c] = failed[c]
+    elif status == OK:
+        _walk(lost[c], u[c], failed[c], pmf, odds, cdf, walking, p, LOST_STEPS)
+    return status
+
+
+@njit(cache=True, nogil=True)
+def _draw_for(c, cohorts, draws):
+    """Cohort ``c``'s two uniforms of the day (rows ``c`` and ``cohorts + c`` of ``draws``' rows, draws ``start …`` of
+    the stream), drawn where not yet: the Philox block holding each (:func:`simulator.philox_kernel.fill_block`, its
+    four rows at once), marked in ``drawn`` (none to draw where ``drawn`` is empty: the rows are given)."""
+    u, start, drawn, words, counter_paths, key0, key1, seed_high = draws
+    first = start // 4
+    for row in (c, cohorts + c):
+        b = (start + row) // 4
+        if drawn.shape[0] and not drawn[b - first]:
+            philox_kernel.fill_block(u, start, b, words, counter_paths, key0, key1, seed_high, philox.UNIFORM,
+                                     np.uint64(0))
+            drawn[b - first] = True
+
+
+@njit(cache=True, nogil=True)
+def _fail_day(working, repairs_slot, installed, u_fail, u_permanent, tables, new_working, new_installed, failed, lost,
+              failed_per_path, kept, draws):
+    """:func:`fail_day` with ``tables`` (its eight table arguments), what is kept from day to day (:func:`_kept`: each
+    cohort's CDF bounds and values, made as needed by :func:`_failures`) and the day's draws (:func:`_draw_for`: each
+    cohort's two rows drawn just before its pass, or given). A cohort in three passes: its units today and their
+    failures compared with its kept bounds (:func:`_units_today`), the failures decided (:func:`_cohort_failures`),
+    then the permanent share and the cohort's changes (:func:`_lost_counts`, or :func:`_lost_walked` and
+    :func:`_changes`); the repairs queue changes once every cohort is OK."""
+    fail_p, fail_size, lost_table, lost_odds, lost_p = tables[4], tables[2], tables[5], tables[6], tables[7]
+    bounds, ranges, values, lost_values, lost_value_rows, rows, lost_rows, scratch = kept
+    units, n, pmf, cdf, walking = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
     cohorts, paths = working.shape
-    n, pmf, cdf, walking = np.empty(paths), np.empty(paths), np.empty(paths), np.empty(paths)
-    rows = np.empty((2, 8))
-    lost_rows = lost_p < 1 and lost_odds >= 0 and lost_table.shape[0] >= 8 and _lost_rows(lost_table, lost_odds, rows)
     failed_per_path[:] = 0.0
     for c in range(cohorts):
-        status, least, most = _units_today(working[c], repairs_slot[c], new_working[c], n, fail_p[c], fail_size[c])
+        _draw_for(c, cohorts, draws)
+        status, least, most = _units_today(working, repairs_slot, c, units, n, failed, u_fail, fail_p[c], fail_size[c],
+                                           bounds[c], ranges[c, 0], ranges[c, 1])
         if status != OK:
             return status
-        if fail_p[c] >= 1:
-            failed[c] = n
-            small = False
+        small = _cohort_failures(c, failed, u_fail, n, least, most, tables, pmf, cdf, walking, bounds, ranges, values)
+        if lost_p < 1 and small and lost_rows:
+            status = _lost_counts(c, failed, u_permanent, units, installed, rows, lost_table, lost_odds, lost_p,
+                                  lost_values, lost_value_rows, new_working, new_installed, lost, failed_per_path,
+                                  walking)
         else:
-            small = _failures(failed[c], u_fail[c], n, least, most, fail_table, fail_start[c], fail_size[c],
-                              fail_odds[c], fail_p[c], pmf, cdf, walking, bounds[c], ranges[c], values[c])
-        if lost_p >= 1 or not (small and lost_rows):
-            status = _starts(failed[c], lost_p, lost_table, 0, lost_table.shape[0], pmf)
-            if status == OK and lost_p >= 1:
-                lost[c] = failed[c]
-            elif status == OK:
-                _walk(lost[c], u_permanent[c], failed[c], pmf, lost_odds, cdf, walking, lost_p, LOST_STEPS)
-        else:
-            status = _lost_counts(lost[c], u_permanent[c], failed[c], rows, lost_table, lost_odds, lost_p, walking,
-                                  lost_values, lost_value_rows)
+            status = _lost_walked(c, failed, u_permanent, lost, lost_table, lost_odds, lost_p, pmf, cdf, walking)
+            if status == OK:
+                _changes(c, failed, units, installed, lost, new_working, new_installed, failed_per_path)
         if status != OK:
             return status
-        for i in range(paths):  # the cohort's changes while its rows are in the cache; the repairs' kept back
-            new_working[c, i] -= failed[c, i]
-            new_installed[c, i] = installed[c, i] - lost[c, i]
-            failed_per_path[i] += failed[c, i]
-            failed[c, i] = failed[c, i] - lost[c, i]
     for c in range(cohorts):  # every draw made: the repairs queue changes
         for i in range(paths):
-            repairs_slot[c, i] = failed[c, i]
+            repairs_slot[c, i] = failed[c, i] - lost[c, i]
     return OK
 
 
 @njit(cache=True, nogil=True)
 def fail_days(working, installed, repairs, head, start, counter_paths, key0, key1, seed_high, u, fail_table,
               fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working, new_installed,
-              failed, lost, failed_per_path):
+              failed, lost, failed_per_path, bounds, ranges, values):
     """:func:`fail_day`'s arithmetic for each day ``j`` of a block, in one call (:func:`_fail_day`, whose cohorts'
-    CDF bounds are kept from day to day within the call while the counts stay inside them: the same integers,
-    docs/decisions.md "Session 33, life33"), each day's uniforms drawn as it starts: day ``j``
-    draws from ``u`` ``(2, cohorts, paths)``, filled with draws ``start + 2·cohorts·j …`` of every path of the
-    stream (:func:`simulator.philox_kernel.fill`'s ``counter_paths``, ``key0``, ``key1``, ``seed_high``: what
-    :meth:`simulator.rng.PathStreams.uniform_at` gives there, in the cache when the day reads them), starts from day
-    ``j − 1``'s ``new_working[j − 1]`` and ``new_installed[j − 1]`` (day 0 from ``working`` and ``installed``), takes
-    its units back from repair from ring slot ``(head + j) mod R`` of ``repairs`` ``(R, cohorts, paths)`` and writes
-    rows ``j`` of ``new_working``, ``new_installed``, ``lost`` ``(n, cohorts, paths)`` and ``failed_per_path``
-    ``(n, paths)`` (``failed`` ``(cohorts, paths)`` is scratch).
+    CDF bounds are kept from day to day while the counts stay inside them: the same integers, docs/decisions.md
+    "Session 33, life33"; ``bounds``, ``ranges`` and ``values`` ``(cohorts, paths, 8)``: :func:`no_bounds`, kept from
+    call to call by the caller while the tables stay the same),
+    each cohort's uniforms drawn just before its pass: day ``j``'s draws are ``u`` ``(2, cohorts, paths)``, filled
+    with draws ``start + 2·cohorts·j …`` of every path of the stream (:func:`simulator.philox_kernel.fill`'s
+    ``counter_paths``, ``key0``, ``key1``, ``seed_high``: what :meth:`simulator.rng.PathStreams.uniform_at` gives
+    there, in the cache when the cohort reads them). Day ``j`` starts from day ``j − 1``'s ``new_working[j − 1]`` and
+    ``new_installed[j − 1]`` (day 0 from ``working`` and ``installed``), takes its units back from repair from ring
+    slot ``(head + j) mod R`` of ``repairs`` ``(R, cohorts, paths)`` and writes rows ``j`` of ``new_working``,
+    ``new_installed``, ``lost`` ``(n, cohorts, paths)`` and ``failed_per_path`` ``(n, paths)`` (``failed``
+    ``(cohorts, paths)`` is scratch).
 
     Returns ``(days done, status)``: every day done and :data:`OK`, or the first day ``j`` not done and its
     :data:`LARGE` or :data:`SHORT` status (that day changes nothing; days before it are done, their repair
     slots updated): the caller runs day ``j`` another way and calls again from day ``j + 1``.
     """
-    days, ring, cohorts = failed_per_path.shape[0], repairs.shape[0], working.shape[0]
-    draws = u.reshape((2 * cohorts, u.shape[-1]))
-    bounds, ranges, values = _no_bounds(cohorts, u.shape[-1])  # (made on the first day that uses them: _failures)
-    lost_values, lost_value_rows = _lost_values(lost_table, lost_odds)
+    days, ring, cohorts, paths = failed_per_path.shape[0], repairs.shape[0], working.shape[0], working.shape[1]
+    draws = u.reshape((2 * cohorts, paths))
+    kept = _kept((bounds, ranges, values), paths, lost_table, lost_odds, lost_p)
+    tables = (fail_table, fail_start, fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p)
+    drawn, words = np.zeros((2 * cohorts + 3) // 4 + 1, dtype=np.bool_), np.empty((4, paths), dtype=np.uint64)
     for j in range(days):
-        philox_kernel.fill(draws, start + 2 * cohorts * j, counter_paths, key0, key1, seed_high, philox.UNIFORM,
-                           np.uint64(0))
+        drawn[:] = False
+        day = (draws, start + 2 * cohorts * j, drawn, words, counter_paths, key0, key1, seed_high)
         units, units_installed = (working, installed) if j == 0 else (new_working[j - 1], new_installed[j - 1])
-        status = _fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], fail_table, fail_start,
-                           fail_size, fail_odds, fail_p, lost_table, lost_odds, lost_p, new_working[j],
-                           new_installed[j], failed, lost[j], failed_per_path[j], bounds, ranges, values, lost_values,
-                           lost_value_rows)
+        status = _fail_day(units, repairs[(head + j) % ring], units_installed, u[0], u[1], tables, new_working[j],
+                           new_installed[j], failed, lost[j], failed_per_path[j], kept, day)
         if status != OK:
             return j, status
     return days, OK

@@ -204,6 +204,7 @@ class FailureModel:
         self._buffers: np.ndarray | None = None
         self._failed: np.ndarray | None = None
         self._uniforms: np.ndarray | None = None
+        self._bracket: tuple | None = None
 
     def day(self, state: FailureState, draws: np.ndarray,
             out: tuple[np.ndarray, ...] | None = None) -> tuple[FailureState, np.ndarray, np.ndarray]:
@@ -273,9 +274,11 @@ class FailureModel:
             self._failed = np.empty(state.working.shape)  # the kernel's scratch: units failed, then into repair
         if self._uniforms is None or self._uniforms.shape[1:] != state.working.shape:
             self._uniforms = np.empty((2,) + state.working.shape)  # and a day's uniforms
+        if self._bracket is None or self._bracket[2].shape[:2] != state.working.shape:
+            self._bracket = kernel.no_bounds(*state.working.shape)  # the cohorts' CDF bounds, kept while the tables are
         return kernel.fail_days(state.working, state.installed, state.repairs, state.head, draws.position(first),
                                 *draws.streams.philox_key, self._uniforms, *self._tables, out[0], out[1], self._failed,
-                                out[2], out[3])
+                                out[2], out[3], *self._bracket)
 
     def _one_day(self, state: FailureState, draws: FailureDraws, first: int, j: int, out: tuple[np.ndarray, ...],
                  reference: bool) -> FailureState:
@@ -315,7 +318,7 @@ class FailureModel:
                                          for m, log in zip(fail_size, self._fail_log)])
             lost_table = np.exp(np.arange(lost_size, dtype=float) * self._lost_log)
         start = np.concatenate([[0], np.cumsum(fail_size)[:-1]]).astype(np.int64)
-        self._fail_size, self._lost_size = fail_size, lost_size
+        self._fail_size, self._lost_size, self._bracket = fail_size, lost_size, None  # (the bracket: of the old tables)
         self._tables = (fail_table, start, fail_size, self._fail_odds, self.daily_probability, lost_table,
                         float(self._lost_odds), self.permanent_fraction)
         return True

@@ -156,16 +156,42 @@ def _tails(row, words):
 
 
 @njit(cache=True, nogil=True)
+def _uniform_rows(out, row, n, path_ids, seed_high, key0, key1):
+    """``out[row … row + 3, p]``: the uniforms of block ``n``'s four words for every path ``p`` (:func:`_blocks`
+    and :func:`_convert` in one pass: each word converted as it is made, no words written and read back)."""
+    counter, zero = _U64(n), _U64(0)
+    o0, o1, o2, o3 = out[row], out[row + 1], out[row + 2], out[row + 3]
+    for p in range(path_ids.shape[0]):
+        x0, x1, x2, x3 = _philox(counter, path_ids[p], seed_high, zero, key0, key1)
+        o0[p] = max(float(x0 >> _S11), 0.5) * _TWO_M53
+        o1[p] = max(float(x1 >> _S11), 0.5) * _TWO_M53
+        o2[p] = max(float(x2 >> _S11), 0.5) * _TWO_M53
+        o3[p] = max(float(x3 >> _S11), 0.5) * _TWO_M53
+
+
+@njit(cache=True, nogil=True)
+def fill_block(out, start, n, words, path_ids, key0, key1, seed_high, mode, high):
+    """The rows of ``out`` (draws ``start … start + m − 1`` of every path) that block ``n`` (draws ``4n … 4n + 3``)
+    holds, as :func:`fill` writes them: a uniform block wholly inside by :func:`_uniform_rows`, else through
+    ``words`` ``(4, paths)`` (scratch) and :func:`_convert` of the rows inside."""
+    m = out.shape[0]
+    if mode == UNIFORM and start <= 4 * n and 4 * n + 4 <= start + m:
+        _uniform_rows(out, 4 * n - start, n, path_ids, seed_high, key0, key1)
+        return
+    _blocks(words, n, path_ids, seed_high, key0, key1)
+    for lane in range(max(0, start - 4 * n), min(4, start + m - 4 * n)):
+        _convert(out[4 * n + lane - start], words[lane], mode, high)
+
+
+@njit(cache=True, nogil=True)
 def fill(out, start, path_ids, key0, key1, seed_high, mode, high):
-    """:func:`simulator.philox.fill`, compiled: block by block, all paths of a block at once."""
+    """:func:`simulator.philox.fill`, compiled: block by block, all paths of a block at once (:func:`fill_block`)."""
     m, paths = out.shape
     if m == 0 or paths == 0:
         return
     words = np.empty((4, paths), dtype=np.uint64)
     for n in range(start // 4, (start + m - 1) // 4 + 1):
-        _blocks(words, n, path_ids, seed_high, key0, key1)
-        for lane in range(max(0, start - 4 * n), min(4, start + m - 4 * n)):
-            _convert(out[4 * n + lane - start], words[lane], mode, high)
+        fill_block(out, start, n, words, path_ids, key0, key1, seed_high, mode, high)
 
 
 @njit(cache=True, nogil=True)

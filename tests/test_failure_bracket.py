@@ -67,7 +67,8 @@ def test_bracketed_counts_equal_the_walk_at_every_cdf_step(p, least, most):
     expected = binomial_inverse_cdf(u, n, p)
     for rows in (values.shape[0], 0):  # the undecided draws counted by their own row, or walked alone
         out = np.full(n.size, -1.0)
-        failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds, values, least, rows)
+        failure_kernel._bracket_counts(out, u, n, upper, lower, table, 0, odds, values, least, rows,
+                                       np.empty(n.size))
         assert np.array_equal(out, expected)
     gap = (lower <= u[:, None]) & (u[:, None] < upper)
     assert gap.any() or p < 1e-100  # some uniforms were decided by their own row (p ≈ 0: every F is 1.0)
@@ -99,7 +100,7 @@ def test_bounds_are_kept_while_the_counts_stay_inside_them():
     p = 1.4e-4
     table, odds = _table(p, 20000), p / (1 - p)
     rng = np.random.default_rng(8)
-    bounds, counts = np.empty((2, K)), np.array([1, 0])
+    bounds, counts, values = np.empty((2, K)), np.array([1, 0]), np.empty((500, K))  # (kept together)
     scratch = [np.empty(500) for _ in range(3)]
     for day, centre in enumerate((9000, 9003, 8998, 9200)):
         n = np.rint(centre + rng.uniform(-20, 20, 500))
@@ -107,7 +108,7 @@ def test_bounds_are_kept_while_the_counts_stay_inside_them():
         before = counts.copy()
         out = np.empty(500)
         assert failure_kernel._failures(out, u, n, int(n.min()), int(n.max()), table, 0, 20000, odds, p, *scratch,
-                                        bounds, counts, np.empty((500, K)))
+                                        bounds, counts, values)
         assert np.array_equal(out, binomial_inverse_cdf(u, n, p))
         assert counts[0] <= n.min() and n.max() <= counts[1]
         assert (counts == before).all() == (day in (1, 2))  # kept on days 1 and 2, made again on day 3
@@ -132,7 +133,8 @@ def test_wider_rows_are_bracketed_where_each_count_s_row_is_kept():
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.0, 1e-300, 0.9])
 def test_permanent_share_counts_equal_the_walk(p):
     """Units failed 0 … 12 with the uniforms deciding each count (8 and more units, and counts reaching 2, decided by
-    the count's own CDF row or walked alone): the walk's counts; a count past the table is SHORT, as
+    the count's own CDF row or walked alone): the walk's counts, and the cohort's changes made in the same pass
+    (working = units − failed, installed − lost, failed added per path); a count past the table is SHORT, as
     :func:`failure_kernel._starts` says."""
     table, odds = _table(p, 40), p / (1 - p)
     rows = np.empty((2, 8))
@@ -145,14 +147,49 @@ def test_permanent_share_counts_equal_the_walk(p):
         walk = _walk_cdf(float(count), table[count], odds, K)
         assert np.array_equal(values[count], walk + [np.inf] * (K - len(walk)))
     expected = binomial_inverse_cdf(u, n, p)
+    rng = np.random.default_rng(2)
+    units, installed = n + rng.integers(0, 50, n.size), n + rng.integers(0, 9, n.size) + 0.5
+    per_path = rng.random(n.size)
     for kept in (value_rows, 0):  # a count reaching 2 or 8 units failed counted from its row, or walked alone
-        out = np.full(n.size, -1.0)
-        assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size), values,
-                                           kept) == failure_kernel.OK
-        assert np.array_equal(out, expected)
+        out, working, left, added = *(np.full((1, n.size), -1.0) for _ in range(3)), per_path.copy()
+        assert failure_kernel._lost_counts(0, n[None], u[None], units, installed[None], rows, table, odds, p, values,
+                                           kept, working, left, out, added, np.empty(n.size)) == failure_kernel.OK
+        assert np.array_equal(out[0], expected)
+        assert np.array_equal(working[0], units - n) and np.array_equal(left[0], installed - expected)
+        assert np.array_equal(added, per_path + n)
     n[5] = 40.0
-    assert failure_kernel._lost_counts(out, u, n, rows, table, odds, p, np.empty(n.size), values,
-                                       value_rows) == failure_kernel.SHORT
+    assert failure_kernel._lost_counts(0, n[None], u[None], units, installed[None], rows, table, odds, p, values,
+                                       value_rows, working, left, out, added, np.empty(n.size)) == failure_kernel.SHORT
+
+
+def test_units_today_compares_with_the_kept_bounds_and_flags_counts_outside_them():
+    """:func:`failure_kernel._units_today`: units back from repair added, their rounded counts, the least and greatest,
+    and each draw's count compared with the kept bounds in the same pass: where the bounds decide a draw of a count
+    inside their range, the walk's count; where they do not, or the count is outside the range, 16 and more (decided
+    later). A count past the table is SHORT; a mean above the walk's bound LARGE."""
+    p = 2.8e-4
+    table, odds = _table(p, 20000), p / (1 - p)
+    rng = np.random.default_rng(35)
+    working = np.rint(9000 + rng.uniform(-40, 40, (2, 400)))
+    slot = np.floor(rng.random((2, 400)) * 3)
+    u = rng.random((2, 400))
+    bounds, values = np.empty((2, K)), np.empty((80, K))
+    assert failure_kernel._cdf_bounds(8980, 9030, table, 0, odds, *(np.empty(400) for _ in range(3)), bounds[0],
+                                      bounds[1], values)
+    units, n, out = np.empty(400), np.empty(400), np.full((2, 400), -1.0)
+    status, least, most = failure_kernel._units_today(working, slot, 1, units, n, out, u, p, 20000, bounds, 8980, 9030)
+    assert status == failure_kernel.OK and np.array_equal(units, working[1] + slot[1])
+    assert np.array_equal(n, np.rint(units)) and (least, most) == (n.min(), n.max())
+    inside = (8980 <= n) & (n <= 9030)
+    assert inside.any() and not inside.all() and (out[0] == -1.0).all()
+    expected = binomial_inverse_cdf(u[1], n, p)
+    decided = out[1] < 16
+    assert decided.any() and not decided[~inside].any() and (out[1] - 16 <= 8).all()
+    assert np.array_equal(out[1][decided], expected[decided])
+    assert failure_kernel._units_today(working, slot, 1, units, n, out, u, p, 9000, bounds, 8980, 9030)[0] == \
+        failure_kernel.SHORT
+    assert failure_kernel._units_today(working, slot, 1, units, n, out, u, 0.1, 20000, bounds, 8980, 9030)[0] == \
+        failure_kernel.LARGE
 
 
 @pytest.mark.parametrize("permanent_fraction", [0.1, 0.0, 1.0, 0.6])
@@ -188,3 +225,36 @@ def _row_args(p: float, paths: int) -> tuple:
     """:func:`failure_kernel._failures`' arguments after the counts' range, for a table of 20,000 counts."""
     return (_table(p, 20000), 0, 20000, p / (1 - p), p, *(np.empty(paths) for _ in range(3)), np.empty((2, K)),
             np.array([1, 0]), np.empty((paths, K)))
+
+
+def test_the_cohorts_bracket_is_kept_from_block_to_block_until_the_tables_change(monkeypatch):
+    """The model keeps its cohorts' CDF bounds, their ranges and each count's CDF values between a run's blocks (the
+    compiled calls): the next block reads them (the same counts as :func:`fleet.fail_day`'s; bounds spoilt between the
+    blocks would change them), and a table made again (a count past the tables) drops them."""
+    monkeypatch.setattr(fleet.FAILURE_KERNEL, "for_call", lambda *a, **k: failure_kernel)
+    rng = np.random.default_rng(35)
+    cohorts, paths = 3, 200
+    q = daily_failure_probability(np.array([0.05, 0.10, 0.05]))
+    installed = np.rint(rng.integers(7000, 10000, cohorts)[:, None] + rng.uniform(-15, 15, (cohorts, paths)))
+    state = fleet.FailureState(installed.copy(), installed, np.zeros((5, cohorts, paths)), 0)
+    reference, model = copy.deepcopy(state), fleet.FailureModel(q, 0.1)
+    streams = PathStreams(35, "failures", np.arange(paths))
+    kept = None
+    for block in range(3):
+        draws = fleet.FailureDraws(streams, 10, cohorts)
+        state, working, installed_units, failed, lost = fleet.fail_block(model, state, draws, 0, 10)
+        uniforms = streams.uniform_at(draws.start, (10, 2, cohorts))
+        for j in range(10):
+            reference, failed_j, lost_j = fleet.fail_day(reference, uniforms[j], q, 0.1)
+            assert np.array_equal(working[j], reference.working) and np.array_equal(lost[j], lost_j)
+        bounds, ranges, values = model._bracket
+        assert (ranges[:, 0] <= ranges[:, 1]).all() and (kept is None or model._bracket is kept)
+        kept = model._bracket
+    spoilt = copy.deepcopy(model)
+    spoilt._bracket[0][:] = 0.5  # bounds that decide every draw as count 0 or 8
+    draws = fleet.FailureDraws(streams, 10, cohorts)
+    _, _, _, failed_spoilt, _ = fleet.fail_block(spoilt, copy.deepcopy(state), draws, 0, 10)
+    _, _, _, failed_kept, _ = fleet.fail_block(model, copy.deepcopy(state), draws, 0, 10)
+    assert not np.array_equal(failed_spoilt, failed_kept)  # the kept bounds are read
+    state.working[0] += 2.0 * model._fail_size[0]  # a count past the tables: made again, the bracket dropped
+    assert model._grow(state) and model._bracket is None

@@ -234,4 +234,5 @@ def test_a_blocks_compiled_days_hand_a_day_they_cannot_draw_to_the_other_forms(m
         assert failure_kernel.fail_days(state.working, state.installed, state.repairs.copy(), state.head,
                                         draws.position(0), *streams.philox_key, np.empty((2, 2, 30)), *tables,
                                         *(np.empty((n, 2, 30)) for _ in range(2)), np.empty((2, 30)),
-                                        np.empty((n, 2, 30)), np.empty((n, 30)))[1] == failure_kernel.LARGE
+                                        np.empty((n, 2, 30)), np.empty((n, 30)),
+                                        *failure_kernel.no_bounds(2, 30))[1] == failure_kernel.LARGE
