@@ -150,8 +150,10 @@ class DayRecord:
         self.running_ths += running_ths
         self.mining_revenue_usd += btc * self.price_usd
 
-    def add_site(self, f: SiteFlows) -> None:
-        """Add a site's energy, bill, programmes, hosting, opex and capex (its BTC through :meth:`add_mining`)."""
+    def add_site(self, f: SiteFlows, paths_booked: bool = False) -> None:
+        """Add a site's energy, bill, programmes, hosting, opex and capex (its BTC through :meth:`add_mining`);
+        with ``paths_booked``, its energy, power cost and credit, curtailed and underclocked MWh are already added
+        (:func:`simulator.site_block.book`'s compiled pass)."""
         if f.demand_response_credit_usd is not None:
             self.demand_response_credit_usd += f.demand_response_credit_usd
         if f.transmission_charge_usd is not None:
@@ -159,11 +161,12 @@ class DayRecord:
         if f.hosting_revenue_usd is not None:
             self.hosting_power_cost_usd += f.hosting_power_cost_usd
             self.hosting_revenue_usd += f.hosting_revenue_usd[:, None]  # one a day (n,), the same on every path
-        self.energy_mwh += f.energy_mwh
-        self.power_cost_usd += f.power_cost_usd
-        self.power_credit_usd += f.power_credit_usd
-        self.curtailed_mwh += f.curtailed_mwh
-        self.underclocked_mwh += f.underclocked_mwh
+        if not paths_booked:
+            self.energy_mwh += f.energy_mwh
+            self.power_cost_usd += f.power_cost_usd
+            self.power_credit_usd += f.power_credit_usd
+            self.curtailed_mwh += f.curtailed_mwh
+            self.underclocked_mwh += f.underclocked_mwh
         self.site_opex_usd += f.site_opex_usd
         self.site_opex_hosting_usd += f.site_opex_hosting_usd
         self.site_opex_hpc_usd += f.site_opex_hpc_usd

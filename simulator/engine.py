@@ -277,20 +277,16 @@ class _Simulation:
     def site(self, index: int):
         """One site: hourly curtailment, production, energy bill, programmes and opex (:mod:`simulator.site_day`)."""
         plan = site_day.plan_site(self.scenario, index, self.cohorts, self.dates)
-        state = site_day.start_site(plan, self.seed, self.path_ids, self.ops.working[0])
-        self.site_states.append(state)
         every_day = np.arange(self.days)
         hpc_mw = self.hpc.reserved_mw_at(index, every_day) if self.hpc is not None else np.zeros(self.days)
+        state = site_day.start_site(plan, self.seed, self.path_ids, self.ops.working[0], hpc_mw, reuse_table=True)
+        self.site_states.append(state)
         for first, n in self.bounds:
             b, d, days = self.ops, self.ops.record, every_day[first:first + n]
             flows = site_day.site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,
                                 self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, days),
                                 hpc_mw[first:first + n], b.working, self.units, self.retired_units)
-            if plan.prices is not None:
-                b.index_price_usd_per_mwh[:, index] = flows.mean_price_usd_per_mwh
-            np.add(flows.mean_price_usd_per_mwh, flows.tax_usd_per_mwh, out=b.power_price_usd_per_mwh[:, index])
-            d.add_mining(pool.fpps_btc(flows.running_ths, d.reward_btc_per_hs_day, plan.pool_fee), flows.running_ths)
-            d.add_site(flows)
+            site_day.book(plan, flows, d, b.index_price_usd_per_mwh, b.power_price_usd_per_mwh)
             yield self.env.timeout(n)
 
     def hosted(self):

@@ -38,6 +38,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from simulator import units
+from simulator.lazy_kernel import LazyKernel
 
 #: Days in a month of a rate quoted per month (a 365-day year).
 DAYS_PER_MONTH = units.DAYS_PER_YEAR / units.MONTHS_PER_YEAR
@@ -87,6 +88,10 @@ class HpcDay:
         """A day with nothing built, earned or spent (what a scenario without projects hands on)."""
         return cls(**{f.name: np.zeros((projects, paths)) for f in fields(cls)})
 
+
+#: :mod:`simulator.hpc_kernel` (a colocation project's block in one pass): loaded for a block of at least 2¹²
+#: path-days or once a process's numpy blocks have spent 2¹⁹ (each its path-days plus 2¹² for its ~25 numpy calls).
+HPC_KERNEL = LazyKernel("simulator.hpc_kernel", large_from=2**12, numpy_at_most=2**19)
 
 #: What a stopped company's projects zero (:meth:`simulator.block.OpsBlock.stop`; the rate signed and the
 #: site's power price are market facts, the power and opex reach finance as the day record's sums).
@@ -171,11 +176,16 @@ class HpcPortfolio:
                                                                                         for _ in range(10))
         np.add(0.0, self.build_capex_usd(day[:, 0])[:, :, None], out=building)  # (0 + x, as the zeros it was added to)
         flows = (revenue, power, opex, gpu, net, left, prepaid)  # (+0.0 on a project's days without flows)
+        kernel = HPC_KERNEL.for_call(n * paths, 2**12)
         for j, p in enumerate(self.projects):
             c, end, r = self.completion_day[j], self.end_day[j], p.revenue
             site_price[j] = power_price_usd_per_mwh[:, self.site_index[j]]
             factor[j] = self.factor[j] if r.kind == "colocation" else 1.0
-            running = None if c.min(initial=np.inf) > first + n - 1 else (day >= c) & (day < end)  # (None: building)
+            built = not c.min(initial=np.inf) > first + n - 1  # (else building on every path all block)
+            if kernel is not None and built and self._colocation_days(kernel, j, day, site_price[j],
+                                                                      [x[j] for x in flows]):
+                continue
+            running = (day >= c) & (day < end) if built else None  # (None: building)
             if running is None or not running.any() and not (c == day).any():  # building, or ended, on every path
                 for x in flows:
                     x[j] = 0.0
@@ -213,6 +223,39 @@ class HpcPortfolio:
         return HpcDay(*(x.transpose(1, 0, 2) for x in (revenue, power, opex, building, gpu, day >= completion, prepaid,
                                                        ended, net, left, factor, site_price)))
 
+    def _colocation_days(self, kernel, j: int, day: np.ndarray, price: np.ndarray, rows: list) -> bool:
+        """Project ``j``'s flows ``rows`` (revenue, power, opex, GPU, net, years left, prepaid ``(n, paths)``) on days
+        ``day`` ``(n, 1)`` through :func:`simulator.hpc_kernel.colocation_days` (the loop's operations element by
+        element, from :meth:`_k_tables`' tables); False (nothing written) where that form does not apply: not a
+        colocation lease, or no tables."""
+        p, r = self.projects[j], self.projects[j].revenue
+        tables = self._k_tables(day, self.completion_day[j], j) if r.kind == "colocation" else None
+        if tables is None:
+            return False
+        first, share, _, escalation = tables
+        rate = (p.it_mw * units.KW_PER_MW * r.lease_usd_per_kw_month * units.MONTHS_PER_YEAR / units.DAYS_PER_YEAR)
+        kernel.colocation_days(int(day[0, 0]), self.completion_day[j], self.end_day[j], self.factor[j], float(rate),
+                               bool(r.tenant_pays_power), float(self.reserved_mw[j] * units.HOURS_PER_DAY), price,
+                               share, escalation, float(first), float(r.prepayment_months), float(DAYS_PER_MONTH),
+                               float(p.opex_usd_per_mw_year * p.it_mw / units.DAYS_PER_YEAR),
+                               float(self.life_years[j] * units.DAYS_PER_YEAR), *rows)
+        return True
+
+    def _k_tables(self, day: np.ndarray, completion_day: np.ndarray, j: int) -> tuple | None:
+        """:meth:`_since_completion`'s tables of every ``k = day − completion`` of the block ``(k₀, share, years,
+        escalation)`` (escalation None but for colocation), or None where it takes the full arrays (completion days
+        not all finite, or spread wider than the block's values)."""
+        ramp, r = self.ramp_days[j], self.projects[j].revenue
+        finite = np.isfinite(completion_day).all()
+        first = day[0, 0] - completion_day.max() if finite else 0.0
+        size = int(day[-1, 0] - completion_day.min() - first) + 1 if finite else 0
+        if not finite or size > day.size * completion_day.size:
+            return None
+        offsets = first + np.arange(size, dtype=float)  # every k of the block, in order
+        years = np.maximum(offsets, 0.0) / units.DAYS_PER_YEAR
+        escalation = (1 + r.escalator_annual) ** np.floor(years) if r.kind == "colocation" else None
+        return first, occupied_share(offsets, 0.0, ramp), years, escalation
+
     def _since_completion(self, day: np.ndarray, completion_day: np.ndarray, j: int) -> tuple:
         """Project ``j``'s occupied share, years since completion and lease escalation factor
         ``(1 + escalator)^⌊years⌋`` (colocation, else None) on days ``day`` ``(n, 1)`` of paths completing on
@@ -222,18 +265,14 @@ class HpcPortfolio:
         days are not all finite or spread wider than the block's values."""
         ramp, r = self.ramp_days[j], self.projects[j].revenue
         k = day - completion_day
-        finite = np.isfinite(completion_day).all()
-        first = day[0, 0] - completion_day.max() if finite else 0.0
-        size = int(day[-1, 0] - completion_day.min() - first) + 1 if finite else 0
-        if not finite or size > k.size:
+        tables = self._k_tables(day, completion_day, j)
+        if tables is None:
             years = np.maximum(k, 0.0) / units.DAYS_PER_YEAR
             escalation = (1 + r.escalator_annual) ** np.floor(years) if r.kind == "colocation" else None
             return occupied_share(day, completion_day, ramp), years, escalation
-        offsets = first + np.arange(size, dtype=float)  # every k of the block, in order
+        first, share, years, escalation = tables
         at = (k - first).astype(np.intp)
-        years = np.maximum(offsets, 0.0) / units.DAYS_PER_YEAR
-        escalation = ((1 + r.escalator_annual) ** np.floor(years)).take(at) if r.kind == "colocation" else None
-        return occupied_share(offsets, 0.0, ramp).take(at), years.take(at), escalation
+        return share.take(at), years.take(at), None if escalation is None else escalation.take(at)
 
     def reserved_mw_at(self, site_index: int, days: np.ndarray) -> np.ndarray:
         """Facility MW the projects at site ``site_index`` reserve on each of ``days`` ``(n,)``."""

@@ -37,7 +37,7 @@ from simulator.philox_kernel import fill
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
-_THS_PER_PHS, _W_PER_MW = float(units.THS_PER_PHS), float(units.W_PER_MW)
+_THS_PER_PHS, _W_PER_MW, _HS_PER_THS = float(units.THS_PER_PHS), float(units.W_PER_MW), float(units.HS_PER_THS)
 #: The rows of :func:`site_days`' output, in :func:`simulator.site_block._bills`' order.
 FIELDS = ("running_ths", "energy_mwh", "power_cost_usd", "power_credit_usd", "curtailed_mwh", "underclocked_mwh",
           "mean_price_usd_per_mwh")
@@ -210,3 +210,37 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
             cut = (cum_mw[n, p] * facility - drawn[p]) * hours
             out[2, d, p], out[3, d, p] = e * x + e * tax_usd_per_mwh, 0.0
             out[4, d, p], out[5, d, p], out[6, d, p] = 0.0 if cut < 0.0 else cut, 0.0, x + 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def book(table, tax_usd_per_mwh, reward, price_usd, keep, site, index_priced, btc_mined, running_ths, mining_revenue_usd,
+         energy_mwh, power_cost_usd, power_credit_usd, curtailed_mwh, underclocked_mwh, index_price, power_price):
+    """A one-pass block's flows ``table`` ``(7, days, paths)`` (rows :data:`FIELDS`) added to the day record's rows
+    ``(days, paths)`` in one pass: what :func:`simulator.site_block.book`'s numpy form does field by field.
+
+    FPPS BTC ``running × 10¹² × reward × keep`` (``keep`` = 1 − pool fee, :func:`simulator.pool.fpps_btc`'s
+    operations left to right) onto ``btc_mined``, the running TH/s onto ``running_ths``, ``BTC × price_usd`` onto
+    ``mining_revenue_usd`` (:meth:`simulator.day_record.DayRecord.add_mining`); energy, power cost and credit,
+    curtailed and underclocked MWh onto theirs (:meth:`~simulator.day_record.DayRecord.add_site`); the mean price
+    into ``index_price[:, site]`` (``index_priced``: an index site) and mean + tax into ``power_price[:, site]``
+    (``(days, sites, paths)``). Each element gets numpy's operation on the same operands in the same order
+    (``a += b`` is ``a + b``), so the same doubles."""
+    days, paths = table.shape[1], table.shape[2]
+    for d in range(days):
+        for p in range(paths):
+            running = table[0, d, p]
+            btc = running * _HS_PER_THS * reward[d, p] * keep
+            btc_mined[d, p] = btc_mined[d, p] + btc
+            running_ths[d, p] = running_ths[d, p] + running
+            mining_revenue_usd[d, p] = mining_revenue_usd[d, p] + btc * price_usd[d, p]
+            energy_mwh[d, p] = energy_mwh[d, p] + table[1, d, p]
+            power_cost_usd[d, p] = power_cost_usd[d, p] + table[2, d, p]
+            power_credit_usd[d, p] = power_credit_usd[d, p] + table[3, d, p]
+            curtailed_mwh[d, p] = curtailed_mwh[d, p] + table[4, d, p]
+            underclocked_mwh[d, p] = underclocked_mwh[d, p] + table[5, d, p]
+        mean, index_row, power_row = table[6, d], index_price[d, site], power_price[d, site]
+        if index_priced:
+            for p in range(paths):
+                index_row[p] = mean[p]
+        for p in range(paths):
+            power_row[p] = mean[p] + tax_usd_per_mwh

@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator import grid_programmes, index_block, site as site_model, units
+from simulator import grid_programmes, index_block, merit_order, pool, site as site_model, units
 from simulator.columns import VALUES_PER_CALL, as_columns
 from simulator.finance import segments as finance_segments
 from simulator.fleet import FailureState, retire_cohorts
@@ -123,6 +123,13 @@ class SiteState:
     fcp_streams: PathStreams | None = None
     losing_days: np.ndarray | None = None
     stopped: np.ndarray | None = None
+    table_memory: np.ndarray | None = None
+    """Memory the one pass writes each block's table into (:attr:`SiteFlows.table`, over the previous block's), for a
+    caller that books each block before the next (the engine: :func:`simulator.site_day.start_site`'s
+    ``reuse_table``); None: fresh memory each block."""
+    horizon_costs: dict | None = None
+    """A site without hosting: :func:`horizon_costs` of the HPC MW of every day that each block is then given
+    (:func:`simulator.site_day.start_site`), sliced block by block (None: computed a block at a time)."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +162,14 @@ class SiteFlows:
     site_mw: tuple
     """(capacity, hosting, HPC) MW of each day."""
     expansion_capex_usd: np.ndarray
+    table: np.ndarray | None = None
+    """The one-pass kernels' output ``(7, n, P)`` whose rows are the first seven fields
+    (:data:`simulator.index_block_kernel.FIELDS`; None: the segment form ran), for :func:`book`."""
 
 
-#: The fields with a day axis (the others are floats, None, or the tuple ``site_mw``).
+#: The fields with a day axis (the others are floats, None, the tuple ``site_mw`` or the one pass's table).
 _DAY_FIELDS = tuple(f.name for f in fields(SiteFlows)
-                    if f.name not in ("tax_usd_per_mwh", "demand_response_credit_usd", "site_mw"))
+                    if f.name not in ("tax_usd_per_mwh", "demand_response_credit_usd", "site_mw", "table"))
 
 
 def first_day(flows: SiteFlows) -> SiteFlows:
@@ -408,11 +418,29 @@ def _all_plus_zero(x: np.ndarray) -> bool:
     return not (x.any() or np.signbit(x).any())
 
 
+def horizon_costs(plan: SitePlan, hpc_mw: np.ndarray) -> dict:
+    """:func:`_site_costs`' opex and its hosting and HPC parts ``(days,)`` [USD] of every day of the horizon of a site
+    without hosting, whose HPC projects reserve ``hpc_mw`` ``(days,)`` [MW]: the same numbers, day by day, as a
+    block's (each day's are its own: ``mw_shares_of_days`` is elementwise, and its shares of a day without HPC MW
+    (+0.0) are the block form's zeros, (+0.0, +0.0), for every capacity but NaN, where the block form takes it too)."""
+    assert plan.site.hosting is None, "a hosting site's opex split depends on its offline days"
+    capacity, hpc_mw = plan.capacity_mw, np.asarray(hpc_mw, dtype=float)
+    opex = plan.site.opex_usd_per_mw_year * capacity / units.DAYS_PER_YEAR
+    hosting_share, hpc_share = finance_segments.mw_shares_of_days(capacity, np.zeros(len(capacity)), hpc_mw).T
+    return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share)
+
+
 def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: np.ndarray,
-                hosting_revenue_usd: float | None) -> dict:
+                hosting_revenue_usd: float | None, horizon: dict | None = None) -> dict:
     """The block's capacity, opex split by use (:func:`simulator.finance.segments.mw_shares`), hosting
-    revenue (0 on offline days) and expansion capex, each ``(n,)``."""
+    revenue (0 on offline days) and expansion capex, each ``(n,)``; the opex and its split copied from
+    ``horizon`` (:func:`horizon_costs` of a site without hosting) where given."""
     site = plan.site
+    if horizon is not None:
+        days = slice(day0, day0 + n)
+        return dict(**{name: x[days].copy() for name, x in horizon.items()},
+                    site_mw=(plan.capacity_mw[days].copy(), np.zeros(n), hpc_mw), hosting_revenue_usd=None,
+                    expansion_capex_usd=plan.expansion_capex_usd[days].copy())
     capacity = plan.capacity_mw[day0:day0 + n].copy()  # the flows share no array with the plan
     hosted_mw = np.where(offline, 0.0, site.hosting.mw) if site.hosting is not None else np.zeros(n)
     opex = site.opex_usd_per_mw_year * capacity / units.DAYS_PER_YEAR
@@ -425,6 +453,17 @@ def _site_costs(plan: SitePlan, day0: int, n: int, offline: np.ndarray, hpc_mw: 
     return dict(site_opex_usd=opex, site_opex_hosting_usd=opex * hosting_share, site_opex_hpc_usd=opex * hpc_share,
                 site_mw=(capacity, hosted_mw, hpc_mw), hosting_revenue_usd=revenue,
                 expansion_capex_usd=plan.expansion_capex_usd[day0:day0 + n].copy())
+
+
+def _table_memory(state: SiteState, rows: int, n: int, paths: int) -> np.ndarray:
+    """C-ordered memory ``(rows, n, P)`` for a block's one-pass table: the front of :attr:`SiteState.table_memory`
+    (made for blocks of up to :data:`POWER_BLOCK_DAYS` days) where it is kept, else fresh."""
+    if state.table_memory is None:
+        return np.empty((rows, n, paths))
+    size = rows * n * paths
+    if state.table_memory.size < size:
+        state.table_memory = np.empty(rows * max(n, POWER_BLOCK_DAYS) * paths)
+    return state.table_memory[:size].reshape(rows, n, paths)
 
 
 def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, hashprice_usd_per_ph_day: np.ndarray,
@@ -458,20 +497,55 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     x = _Days(np.asarray(hashprice_usd_per_ph_day), prices, offline,
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
-    hosting_revenue_usd = None
+    hosting_revenue_usd = table = None
+    if one_pass is not None:
+        table = _table_memory(state, len(one_pass.FIELDS), n, paths)
     if one_pass is not None and plan.prices is None:  # a fixed price: one row for every hour
         bills = index_block.fixed_days(one_pass, plan, state.hourly_price, x.hashprice, working, offline,
-                                       tax_usd_per_mwh)
+                                       tax_usd_per_mwh, table)
     elif one_pass is not None:
         bills = index_block.site_days(one_pass, plan, x.price, x.hashprice, working, offline, tax_usd_per_mwh,
-                                      hour_terms)
+                                      hour_terms, table)
     else:  # the segment form
         segments = _segments(plan, day0, n, x)
         runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
         bills, hosting_revenue_usd = _bills(plan, segments, runs, tax_usd_per_mwh)
     flows = {k: v.reshape(n, paths) for k, v in bills.items()}
     flows.setdefault("hosting_power_cost_usd", None)
-    return SiteFlows(**flows, **_site_costs(plan, day0, n, offline, hpc_mw, hosting_revenue_usd),
+    return SiteFlows(**flows, **_site_costs(plan, day0, n, offline, hpc_mw, hosting_revenue_usd, state.horizon_costs),
                      tax_usd_per_mwh=tax_usd_per_mwh,
                      demand_response_credit_usd=plan.demand_response_credit_usd,
-                     transmission_charge_usd=_transmission(plan, state, day0, segments, runs) if site.four_cp else None)
+                     transmission_charge_usd=_transmission(plan, state, day0, segments, runs) if site.four_cp else None,
+                     table=table)
+
+
+#: The day record's rows the one pass's table adds to (:func:`book`), in :func:`simulator.index_block_kernel.book`'s
+#: order.
+_BOOKED = ("btc_mined", "running_ths", "mining_revenue_usd", "energy_mwh", "power_cost_usd", "power_credit_usd",
+           "curtailed_mwh", "underclocked_mwh")
+
+
+def book(plan: SitePlan, flows: SiteFlows, record, index_price: np.ndarray, power_price: np.ndarray) -> None:
+    """Add a site's block ``flows`` to the block's day ``record`` (:class:`simulator.day_record.DayRecord`, rows
+    ``(n, P)``) and its price columns ``(n, sites, P)``: the mean price into ``index_price[:, site]`` (an index
+    site), mean + tax into ``power_price[:, site]``, the FPPS BTC of the running TH/s
+    (:func:`simulator.pool.fpps_btc` at the record's reward, :meth:`~simulator.day_record.DayRecord.add_mining`),
+    then :meth:`~simulator.day_record.DayRecord.add_site`. A one-pass block's per-path fields are added in one
+    compiled pass over its table (:func:`simulator.index_block_kernel.book`: the same operations on the same
+    operands, element by element) where the record's rows are C-ordered ``(n, P)``; else field by field here."""
+    index, shape = plan.index, np.shape(flows.running_ths)
+    kernel = index_block.INDEX_BLOCK_KERNEL.loaded() if flows.table is not None else None
+    rows = [getattr(record, name) for name in _BOOKED]
+    if kernel is not None and all(isinstance(r, np.ndarray) and r.shape == shape and r.flags.c_contiguous
+                                  and r.flags.writeable for r in rows):
+        as_kernel = merit_order.kernel_array
+        kernel.book(flows.table, float(flows.tax_usd_per_mwh), as_kernel(record.reward_btc_per_hs_day, shape),
+                    as_kernel(record.price_usd, shape), 1 - plan.pool_fee, index, plan.prices is not None, *rows,
+                    index_price, power_price)
+        record.add_site(flows, paths_booked=True)
+        return
+    if plan.prices is not None:
+        index_price[:, index] = flows.mean_price_usd_per_mwh
+    np.add(flows.mean_price_usd_per_mwh, flows.tax_usd_per_mwh, out=power_price[:, index])
+    record.add_mining(pool.fpps_btc(flows.running_ths, record.reward_btc_per_hs_day, plan.pool_fee), flows.running_ths)
+    record.add_site(flows)

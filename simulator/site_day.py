@@ -30,11 +30,11 @@ from simulator.fleet import Cohorts, FailureState
 from simulator.hardware import temperature_derate_fraction
 from simulator.market import registry as market_registry
 from simulator.rng import PathStreams
-from simulator.site_block import (POWER_BLOCK_DAYS, PROGRAMME_BLOCK_DAYS, SiteFlows, SitePlan, SiteState, first_day,
-                                  site_block)
+from simulator.site_block import (POWER_BLOCK_DAYS, PROGRAMME_BLOCK_DAYS, SiteFlows, SitePlan, SiteState, book,
+                                  first_day, horizon_costs, site_block)
 
-__all__ = ["POWER_BLOCK_DAYS", "PROGRAMME_BLOCK_DAYS", "SiteFlows", "SitePlan", "SiteState", "plan_site", "site_block",
-           "site_day", "start_site"]
+__all__ = ["POWER_BLOCK_DAYS", "PROGRAMME_BLOCK_DAYS", "SiteFlows", "SitePlan", "SiteState", "book", "plan_site",
+           "site_block", "site_day", "start_site"]
 
 
 def _derate(site, cohorts: Cohorts, mine: np.ndarray, month: int) -> np.ndarray:
@@ -92,11 +92,18 @@ def plan_site(scenario, index: int, cohorts: Cohorts, dates) -> SitePlan:
                     if site.demand_response else None)
 
 
-def start_site(plan: SitePlan, seed: int, path_ids: np.ndarray, working: np.ndarray) -> SiteState:
-    """The site's day-0 state: its random streams, the 4CP charge from ``working`` units ``(cohorts, paths)``."""
+def start_site(plan: SitePlan, seed: int, path_ids: np.ndarray, working: np.ndarray,
+               hpc_mw: np.ndarray | None = None, reuse_table: bool = False) -> SiteState:
+    """The site's day-0 state: its random streams, the 4CP charge from ``working`` units ``(cohorts, paths)``;
+    with ``hpc_mw``, the MW its HPC projects reserve each day of the horizon ``(days,)`` (the caller's, given again
+    block by block), a site without hosting has its opex split made once (:func:`simulator.site_block.horizon_costs`);
+    with ``reuse_table`` each block's one-pass table is written over the previous one's
+    (:attr:`simulator.site_block.SiteState.table_memory`: for a caller that books a block before the next)."""
     site, paths = plan.site, len(path_ids)
     state = SiteState(hourly_price=None, losing_days=np.zeros((len(plan.mine), paths)),
-                      stopped=np.zeros((len(plan.mine), paths), dtype=bool))
+                      stopped=np.zeros((len(plan.mine), paths), dtype=bool),
+                      horizon_costs=horizon_costs(plan, hpc_mw) if hpc_mw is not None and site.hosting is None
+                      else None, table_memory=np.empty(0) if reuse_table else None)
     if plan.prices is None:  # every hour alike: one row will do unless hours are treated differently
         same_hours = site.curtailment.policy in ("none", "economic") and not (
             site.demand_response or site.four_cp or plan.spec.tuned)

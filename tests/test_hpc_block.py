@@ -103,8 +103,26 @@ def _portfolio(paths: int, delay_months: float) -> HpcPortfolio:
     return HpcPortfolio(projects, START, SITES, [PathStreams(7, f"hpc:{j}", ids) for j in range(len(projects))], 10)
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def hpc_form(request, monkeypatch):
+    """Each test below in both forms of a colocation project's block: numpy, and :mod:`simulator.hpc_kernel`
+    (counting its calls)."""
+    import importlib
+
+    from simulator import hpc
+    calls = []
+    if request.param == "compiled":
+        kernel = importlib.import_module("simulator.hpc_kernel")
+        compiled = kernel.colocation_days
+        monkeypatch.setattr(kernel, "colocation_days", lambda *a: calls.append(1) or compiled(*a))
+        monkeypatch.setattr(hpc.HPC_KERNEL, "for_call", lambda *a, **k: kernel)
+    else:
+        monkeypatch.setattr(hpc.HPC_KERNEL, "for_call", lambda *a, **k: None)
+    return request.param, calls
+
+
 @pytest.mark.parametrize("paths, delay_months", [(1, 0.0), (2, 4.0), (3, 0.0), (37, 2.0), (37, 40.0)])
-def test_block_is_the_one_day_arithmetic_byte_for_byte(paths, delay_months):
+def test_block_is_the_one_day_arithmetic_byte_for_byte(paths, delay_months, hpc_form):
     h = _portfolio(paths, delay_months)
     rng = np.random.default_rng(paths)
     bounds = [(0, 30), (30, 1), (31, 7), (38, 30), (68, 29)] + [(d, 30) for d in range(97, 1400, 30)] + [(1397, 2)]
@@ -121,6 +139,8 @@ def test_block_is_the_one_day_arithmetic_byte_for_byte(paths, delay_months):
             a, b = getattr(got, f.name), getattr(want, f.name)
             assert a.dtype == b.dtype and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes(), \
                 (f.name, first)
+    form, calls = hpc_form  # the colocation projects' running blocks compiled, unless completions spread wider
+    assert (len(calls) > 0) == (form == "compiled" and delay_months < 40.0)  # than a block's values (the numpy form)
 
 
 def test_block_covers_every_phase_of_the_projects():

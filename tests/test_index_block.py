@@ -92,6 +92,8 @@ def _blocks(case, paths: int, n: int, tax: float, seed: int):
 
 def _same_flows(a: SiteFlows, b: SiteFlows, what: str) -> None:
     for f in dataclasses.fields(SiteFlows):
+        if f.name == "table":  # the one pass's memory of the first seven fields (None in the segment form)
+            continue
         pair = (getattr(a, f.name), getattr(b, f.name))
         for u, v in zip(*(z if isinstance(z, tuple) else (z,) for z in pair)):
             assert (u is None) == (v is None), (what, f.name)

@@ -200,3 +200,43 @@ def test_counts_a_step_at_a_time_are_each_elements_count(lam, seed):
     assert_array_equal(out, [poisson_kernel.count(a, b, c, table) for a, b, c in zip(u, z, lam)])
     with np.errstate(invalid="ignore"):  # (the reference's √λ of a negative λ, whose count is 0)
         assert_counts_equal(u, lam)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_tables_read_a_step_at_a_time_are_each_elements_reads(seed):
+    """``counts_in_steps``' loops of loads (``_gammaln_of_counts``, ``_tabled_all``, session 35) give each element
+    ``_gammaln_of_count``'s and ``_tabled``'s doubles (NaN where no entry is kept: λ outside [16, 2048), k < 1 or
+    beyond the row, k + 1 beyond the kept lgammas) and leave the table as they do, from a fresh table and from one
+    they filled in part (every ``k`` from 0 up to past the kept 4,096, λ across and beyond the rows)."""
+    from numba import njit
+
+    @njit
+    def steps(k, lam, table):
+        g, lam_i, t = np.empty(k.size), np.empty(k.size), np.empty(k.size)
+        poisson_kernel._gammaln_of_counts(k, g, table)
+        poisson_kernel._tabled_all(k, lam, lam_i, t, table)
+        return g, lam_i, t
+
+    @njit
+    def each(k, lam, table):
+        g, lam_i, t = np.empty(k.size), np.empty(k.size), np.empty(k.size)
+        for i in range(k.size):
+            g[i] = poisson_kernel._gammaln_of_count(k[i] + 1, table)
+            lam_i[i], t[i] = poisson_kernel._tabled(k[i], lam[i], table)
+        return g, lam_i, t
+
+    g = np.random.default_rng(seed)
+    lam = np.concatenate([g.uniform(0.0, 2200.0, 300), EDGE_LAMBDA, [np.nan, -1.0, 0.0, np.inf, 1e9]])
+    k = np.where(g.random(lam.size) < 0.7, np.floor(lam + g.normal(0.0, 3.0 * np.sqrt(np.abs(lam) + 1.0))),
+                 g.choice([0.0, 1.0, 4094.0, 4095.0, 4096.0, 5000.0, 1e7], lam.size))
+    lam_i = np.floor(lam[:300])
+    half = np.ceil(6.0 * np.sqrt(lam_i + 1.0)) + 8.0
+    first, last = np.maximum(lam_i - half, 0.0), lam_i + half  # a row's first and last k (_fill's), and beyond
+    k[:300] = np.where(g.random(300) < 0.5, k[:300], g.choice([-1.0, 0.0, 1.0], 300) + np.where(
+        g.random(300) < 0.5, first, last))
+    k = np.where(np.isfinite(k) & (k > 0), k, 0.0)  # counts: whole, ≥ 0 (_first_guess's)
+    a, b = poisson_kernel.new_table(), poisson_kernel.new_table()
+    for part in (slice(0, 150), slice(None)):  # a fresh table, then one the first half filled
+        for x, y in zip(steps(k[part], lam[part], a), each(k[part], lam[part], b)):
+            assert x.tobytes() == y.tobytes()
+        assert np.array_equal(a, b, equal_nan=True)

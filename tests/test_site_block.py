@@ -203,6 +203,8 @@ def _as_block(day_values: list, block_value):
 
 def check_same(block: SiteFlows, days: list[dict], exact: bool) -> None:
     for f in dataclasses.fields(SiteFlows):
+        if f.name == "table":  # the one pass's memory of the first seven fields, which are checked
+            continue
         got, want = getattr(block, f.name), _as_block([d[f.name] for d in days], getattr(block, f.name))
         pairs = zip(got, want) if isinstance(got, tuple) else [(got, want)]
         for g, w in pairs:
@@ -353,7 +355,7 @@ def test_site_day_is_a_block_of_one_day():
         want = reference_site_day(plan, b, day, days, x["hashprice"][day], 3.0, bool(x["offline"][day]),
                                   float(x["hpc_mw"][day]), units_of(x["working"][day]), retired)
         for f in dataclasses.fields(SiteFlows):
-            g, w = getattr(got, f.name), want[f.name]
+            g, w = getattr(got, f.name), want.get(f.name)  # (the one pass's table: None in a day's flows)
             if isinstance(g, tuple):
                 assert [float(v) for v in g] == [float(v) for v in w]
             elif g is not None:
@@ -385,7 +387,8 @@ def test_the_oracle_cases_exercise_what_they_are_named_for():
                              x["hpc_mw"][d:d + m], x["working"][d:d + m], units_of(x["working"][d]),
                              np.zeros((6, paths))) for d, m in block_starts(days, 30)]
         return {f.name: np.concatenate([getattr(b, f.name) for b in blocks])
-                for f in dataclasses.fields(SiteFlows) if isinstance(getattr(blocks[0], f.name), np.ndarray)}, state
+                for f in dataclasses.fields(SiteFlows)
+                if isinstance(getattr(blocks[0], f.name), np.ndarray) and f.name != "table"}, state
 
     by_name = {c[0]: c for c in CASES}
     flows, _ = totals(by_name["index-spikes-economic"])
