@@ -294,9 +294,11 @@ def light_cache_loads() -> bool:
     and installs them, which a compilation needs and a load does not. A load rebuilds the cached machine code,
     which calls only numba's runtime (NRT, initialised here as the refresh would) and the C helpers and math
     symbols numba registers when its context is made. The library loaded keeps its bitcode unparsed until
-    something needs it (:func:`simulator.numba_link.load`). A cache miss compiles, and numba's compiler refreshes
-    the context itself before it types anything. A light load that fails for any reason is done again by numba's
-    own ``load_overload`` (refresh first). Other modules' cached functions (a user's own, in the same
+    something needs it (:func:`simulator.numba_link.load`, where :func:`simulator.numba_link.supported`; else the
+    bitcode is parsed as numba's load does). A cache miss compiles, and numba's compiler refreshes
+    the context itself before it types anything. A light load that fails is done again by numba's own
+    ``load_overload`` (refresh first); what the lazy link does after the load relies on numba members that
+    :func:`simulator.numba_link.supported` and the tests check. Other modules' cached functions (a user's own, in the same
     directory or not) load as numba loads them."""
     global _numba_load_overload
     if _numba_load_overload is not None:
@@ -314,6 +316,7 @@ def light_cache_loads() -> bool:
     if not (callable(original) and hasattr(caching.Cache, "_load_overload") and hasattr(nrt, "rtsys")
             and hasattr(caching.Cache, "_guard_against_spurious_io_errors")):
         return False  # another numba than the one this was written for: its own loads
+    lazy = numba_link.supported()  # else the eager light load: bitcode parsed at once
 
     def load_overload(self, sig, target_context):
         if not str(getattr(getattr(self, "_py_func", None), "__module__", "")).startswith(_OURS):
@@ -321,7 +324,7 @@ def light_cache_loads() -> bool:
         try:
             nrt.rtsys.initialize(target_context)
             with self._guard_against_spurious_io_errors():
-                return numba_link.load(self, sig, target_context)
+                return numba_link.load(self, sig, target_context) if lazy else self._load_overload(sig, target_context)
         except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has
             return original(self, sig, target_context)
 

@@ -21,11 +21,20 @@ would have left. Only the loads of hashfleet's own kernels go this way (:mod:`si
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 from llvmlite import binding as ll
 
 _lock = threading.RLock()  # one parse per library, whichever thread asks first
+
+
+def _new_lock() -> None:
+    global _lock
+    _lock = threading.RLock()  # a child forked while another thread held the lock must not wait for it
+
+
+os.register_at_fork(after_in_child=_new_lock)
 _classes: dict[type, type] = {}  # numba's library class → its lazily linked subclass
 _PENDING = "_hashfleet_pending"  # on the engine: libraries whose bitcode is not parsed yet
 _BITCODE, _ENTRY = "_hashfleet_bitcode", "_hashfleet_entry"  # on a library: its bitcode, its entry point
@@ -90,9 +99,26 @@ def _watch(engine) -> None:
         engine.is_symbol_defined = functools.partial(_is_symbol_defined, engine, engine.is_symbol_defined)
 
 
-def unserialize(codegen, serialized, entry: str):
+def supported() -> bool:
+    """Whether this numba has every private member the lazy link reads or replaces (numba's own classes, by name);
+    if not, :mod:`simulator.numba_cache` keeps the eager light load. That numba reads a library's ``_shared_module``
+    when it links it and asks the engine's ``is_symbol_defined`` before an address is what the lazy link relies on
+    besides: ``tests/test_numba_cache.py`` checks both in numba's source, so a numba that changes them fails there."""
+    from numba.core import caching, codegen
+
+    needed = {codegen.JitEngine: ("_load_defined_symbols", "is_symbol_defined", "get_function_address"),
+              codegen.CPUCodeLibrary: ("_set_compiled_object", "enable_object_caching", "_finalize_final_module",
+                                       "_ensure_finalized", "_get_module_for_linking", "_unserialize"),
+              codegen.JITCodeLibrary: ("get_pointer_to_function",),
+              codegen.CPUCodegen: ("unserialize_library", "create_library"),
+              caching.Cache: ("_index_key",)}
+    return all(hasattr(cls, name) for cls, names in needed.items() for name in names)
+
+
+def unserialize(codegen, serialized, entry: str, made: list):
     """numba's ``CPUCodeLibrary._unserialize`` of ``serialized`` with the bitcode kept for :func:`link`; ``entry``
-    is the name of the function the load will look up (its descriptor's CPython wrapper)."""
+    is the name of the function the load will look up (its descriptor's CPython wrapper); the library is appended
+    to ``made``."""
     name, kind, data = serialized
     if kind != "object":
         return codegen._library_class._unserialize(codegen, serialized)
@@ -105,6 +131,7 @@ def unserialize(codegen, serialized, entry: str):
     _watch(codegen._engine)
     with _lock:
         getattr(codegen._engine, _PENDING).append(library)
+    made.append(library)
     library._finalize_final_module()
     return library
 
@@ -118,8 +145,19 @@ def load(cache, sig, target_context):
     data = cache._cache_file.load(cache._index_key(sig, codegen))
     if data is None:
         return None
-    codegen.unserialize_library = functools.partial(unserialize, codegen, entry=data[1].llvm_cpython_wrapper_name)
+    made: list = []
+    previous = codegen.__dict__.get("unserialize_library")  # a load nested in this one's rebuild restores it
+    codegen.unserialize_library = functools.partial(unserialize, codegen, entry=data[1].llvm_cpython_wrapper_name,
+                                                    made=made)
     try:
         return cache._impl.rebuild(target_context, data)
+    except BaseException:  # numba's own load redoes it: no half-loaded library left waiting to be parsed
+        with _lock:
+            pending = getattr(codegen._engine, _PENDING)
+            pending[:] = [library for library in pending if all(library is not m for m in made)]
+        raise
     finally:
-        del codegen.unserialize_library
+        if previous is None:
+            del codegen.unserialize_library
+        else:
+            codegen.unserialize_library = previous

@@ -379,6 +379,59 @@ def test_a_loaded_kernel_s_ir_is_parsed_only_when_something_needs_it(tmp_path):
 
 
 
+_PARTIAL = """
+import json
+import numpy as np
+from numba.core import cpu
+from simulator import kernel_math, numba_link
+get_executable, failed = cpu.CPUContext.get_executable, []
+
+
+def fail_once(self, *args, **kwargs):  # the light load's rebuild fails after its library reached the engine
+    if not failed:
+        failed.append(1)
+        raise RuntimeError("a rebuild that fails")
+    return get_executable(self, *args, **kwargs)
+
+
+cpu.CPUContext.get_executable = fail_once
+x, out = np.arange(12.0).reshape(3, 4) ** 1.5, np.empty(4)
+kernel_math.rows_sum_into(x, out)
+(cres,) = kernel_math.rows_sum_into.overloads.values()
+engine = cres.library._codegen._engine
+print(json.dumps({"out": out.tolist(), "failed": len(failed), "hits": sum(kernel_math.rows_sum_into.stats.cache_hits.values()),
+                  "pending": len(getattr(engine, numba_link._PENDING, []))}))
+"""
+
+
+def test_a_light_load_that_fails_midway_leaves_no_library_waiting(tmp_path):
+    """A light load whose rebuild fails after its library was added is redone by numba's own load, and the first
+    library is not left in the list of libraries whose bitcode a later miss would parse (review 15)."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    _run(_LINK, env, args=("numba",))  # compiles and caches
+    run = _run(_PARTIAL, env)
+    assert run["failed"] == 1 and run["hits"] == 1 and run["pending"] == 0
+    assert run["out"] == (np.arange(12.0).reshape(3, 4) ** 1.5).sum(axis=0).tolist()
+
+
+def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
+    """:func:`numba_link.supported` holds on the pinned numba and fails without one member it reads; what numba
+    does with those members, which the lazy link relies on, is read from numba's source: linking a library reads
+    its ``_shared_module``, and an address asked by name is first checked with the engine's ``is_symbol_defined``
+    (a numba that changes either fails here, not silently in a run)."""
+    import inspect
+
+    from numba.core import codegen
+
+    from simulator import numba_link
+
+    assert numba_link.supported()
+    assert "_shared_module" in inspect.getsource(codegen.CPUCodeLibrary._get_module_for_linking)
+    assert "is_symbol_defined" in inspect.getsource(codegen.JITCodeLibrary.get_pointer_to_function)
+    monkeypatch.delattr(codegen.JitEngine, "_load_defined_symbols")
+    assert not numba_link.supported()
+
+
 #: Compiled functions of many kinds, cached, that load as hashfleet's own (``simulator.*`` modules).
 _KINDS = """import numpy as np
 import sys
