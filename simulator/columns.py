@@ -148,3 +148,19 @@ def row(value, j: int):
     if isinstance(value, tuple):
         return tuple(row(v, j) for v in value)
     return value
+
+
+class RowOnRead:
+    """A block day's field (a descriptor with ``__get__`` only, so the day's own attributes come first): on the first
+    read, row ``j`` of the field of the same name of the block object ``whole``, where ``(whole, j)`` is the day's
+    attribute ``key``; then kept in the day's own attributes (which also hide a class-level default)."""
+
+    def __init__(self, name: str, key: str):
+        self.name, self.key = name, key
+
+    def __get__(self, day, owner=None):
+        if day is None:
+            return self
+        whole, j = vars(day)[self.key]
+        value = vars(day)[self.name] = row(getattr(whole, self.name), j)
+        return value

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator.columns import row
+from simulator.columns import RowOnRead
 from simulator.finance import segments
 from simulator.finance.flows import OperatingFlows
 from simulator.fleet import Trades
@@ -234,7 +234,7 @@ class DayRecord:
 
 class BlockDay(DayRecord):
     """Day ``j`` of a block's :class:`DayRecord` (:meth:`simulator.block.OpsBlock.day`): the day's trades set, every
-    other field read from the block's record the first time it is asked for, then kept (:class:`_RecordRow`): the
+    other field read from the block's record the first time it is asked for, then kept (:class:`simulator.columns.RowOnRead`): the
     value :class:`simulator.columns.Rows` would give (an array field's row ``j``, a tuple's rows, a float or None as
     it is) of the record's field as it is then. The daily actors read only the day's trades (the company's opening
     cost, the reporting's trade lines and energised fleet: the rest is taken from the block a run of days at a
@@ -261,22 +261,6 @@ class BlockDay(DayRecord):
     denominator; the ledger keeps the installed fleet (a stopped company still owns its machines: EV/EH)."""
 
 
-class _RecordRow:
-    """A :class:`BlockDay` field other than the trades: on the first read, row ``j`` of the block record's field,
-    then kept in the day's own attributes (which come first: a descriptor with ``__get__`` only; they also
-    hide :class:`DayRecord`'s class-level defaults)."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __get__(self, day, owner=None):
-        if day is None:
-            return self
-        record, j = vars(day)["_block_record"]
-        value = vars(day)[self.name] = row(getattr(record, self.name), j)
-        return value
-
-
 def hpc_fields(h: HpcDay) -> dict:
     """The HPC projects' day ``h`` as :class:`OperatingFlows`' ``hpc_*`` fields."""
     return {name: getattr(h, field) for name, field in _FLOW_HPC.items()}
@@ -284,7 +268,7 @@ def hpc_fields(h: HpcDay) -> dict:
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
 for _name in (f.name for f in fields(DayRecord) if f.name not in _TRADE_FIELDS):  # (BlockDay's fields read when asked)
-    setattr(BlockDay, _name, _RecordRow(_name))
+    setattr(BlockDay, _name, RowOnRead(_name, "_block_record"))
 del _name
 #: :class:`~simulator.finance.flows.OperatingFlows`' fields taken from the record as they are, from the day's trades (flows' name:
 #: the trades'), and from the HPC projects' day (flows' name: the day's).

@@ -600,8 +600,8 @@ def fail_days(working, installed, repairs, head, start, counter_paths, key0, key
               failed, lost, failed_per_path, bounds, ranges, values):
     """:func:`fail_day`'s arithmetic for each day ``j`` of a block, in one call (:func:`_fail_day`, whose cohorts'
     CDF bounds are kept from day to day while the counts stay inside them: the same integers, docs/decisions.md
-    "Session 33, life33"; ``bounds``, ``ranges`` and ``values`` ``(cohorts, paths, 8)``: :func:`no_bounds`, kept from
-    call to call by the caller while the tables stay the same),
+    "Session 33, life33"; ``bounds`` ``(cohorts, 2, 8)``, ``ranges`` ``(cohorts, 2)`` and ``values``
+    ``(cohorts, paths, 8)``: :func:`no_bounds`, kept from call to call by the caller while the tables stay the same),
     each cohort's uniforms drawn just before its pass: day ``j``'s draws are ``u`` ``(2, cohorts, paths)``, filled
     with draws ``start + 2·cohorts·j …`` of every path of the stream (:func:`simulator.philox_kernel.fill`'s
     ``counter_paths``, ``key0``, ``key1``, ``seed_high``: what :meth:`simulator.rng.PathStreams.uniform_at` gives

@@ -198,7 +198,8 @@ class SharedTables:
         ``(its paths,)``, named as the tables; float64, as :func:`path_major_frame` takes them into one block)."""
         if not all(_float64(v) for values in (monthly, daily) for v in values.values()):
             raise TypeError("a table's lines are float64 (path_major_frame would keep another dtype)")
-        paths = _time_major(next(iter(monthly.values()))).shape[-1]
+        first = next(iter(monthly.values()))
+        paths = len(first[0]) if isinstance(first, list) else first.shape[-1]
         fill_path_major(self.monthly[:, lo:lo + paths], [monthly[c] for c in self.monthly_names])
         kept = next(iter(daily.values())).shape[-1]
         k0 = int(self.kept_before[lo])
@@ -244,10 +245,11 @@ class Reporter:
         The daily columns taken from the operating block a run of days at a time (:meth:`day`), and
         the function giving them: ``(block, a, z)`` → their days ``a … z − 1`` in that order, each
         ``(z − a, paths)`` (or broadcasting to it).
-    day_columns : (tuple of str, callable)
+    day_columns : (tuple of str, callable or None)
         The other daily columns before the signals, which exist day by day, and the function writing them:
         ``(day record, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
-        day (its rows of those columns; the others it must leave as they are).
+        day (its rows of those columns; the others it must leave as they are). None (the default, with no
+        columns) where there are none.
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
@@ -282,7 +284,9 @@ class Reporter:
         if self.columns_wanted and list(day_columns[0]) != by_day:
             raise ValueError(f"the day's columns {day_columns[0]} are not the columns {tuple(by_day)} "
                              "between the block's and the signals")
-        self._day_columns = day_columns[1]
+        if day_columns[0] and not callable(day_columns[1]):
+            raise ValueError(f"the day's columns {day_columns[0]} are given without the function writing them")
+        self._day_columns = day_columns[1] if self.columns_wanted and day_columns[0] else None
         self._taken = 0  # the first day whose block columns and lines are not taken yet
 
     def day(self, day: int, b, d: DayRecord) -> None:
@@ -293,7 +297,7 @@ class Reporter:
         (:meth:`_take`), before either can change: its past days are final (a stop masks the days from its own on,
         :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
-        if self.columns_wanted:
+        if self._day_columns is not None:
             self._day_columns(d, self.quantiles.buffer[row])
         for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades and energised fleet
             self.day_lines[t, row] = getattr(d, line)

@@ -247,21 +247,6 @@ def test_a_column_given_as_its_times_rows_is_the_same_table():
     assert daily["x"].tolist() == [0.0] * 200 + [1.0] * 100
 
 
-def test_the_ledgers_monthly_rows_are_its_monthly_arrays():
-    """``Ledger.monthly_rows`` (what the results' tables take) stacked month-major are ``monthly_arrays``, line by line."""
-    from simulator import engine
-    from simulator.config import load_scenario
-    from tests.kernel_forms import assert_same_bits
-
-    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=3", "horizon_days=400"])
-    sim = engine._Simulation(scenario, scenario.seed, np.arange(3), 0, False)
-    sim.env.run(until=scenario.horizon_days)
-    rows, arrays = sim.ledger.monthly_rows(), sim.ledger.monthly_arrays()
-    assert list(rows) == list(arrays) and len(rows[next(iter(rows))]) == 14  # (January 2026 … February 2027)
-    for k, x in arrays.items():
-        assert_same_bits(np.stack(rows[k]), x)
-
-
 def test_the_reporters_day_columns_are_the_columns_between_the_blocks_and_the_signals():
     """``Reporter``'s ``day_columns`` must name the daily columns neither taken from the block nor signals, in order."""
     import pandas as pd
@@ -274,12 +259,18 @@ def test_the_reporters_day_columns_are_the_columns_between_the_blocks_and_the_si
     columns = block[:1] + ("fleet_hashrate_ehs",) + block[1:] + ("cash_usd",) + signals.SIGNAL_COLUMNS
     quantiles = LocalQuantiles(40, len(columns), 2, 32)
 
-    def reporter(day_names):
-        return Reporter(dates, np.arange(2), 0, columns, quantiles, None, None, (block, None), (day_names, None))
+    def reporter(day_names, write=lambda d, row: None):
+        return Reporter(dates, np.arange(2), 0, columns, quantiles, None, None, (block, None), (day_names, write))
     reporter(("fleet_hashrate_ehs", "cash_usd"))
     for wrong in (("cash_usd", "fleet_hashrate_ehs"), ("fleet_hashrate_ehs",), ()):
         with pytest.raises(ValueError, match="between the block's and the signals"):
             reporter(wrong)
+    with pytest.raises(ValueError, match="without the function writing them"):
+        reporter(("fleet_hashrate_ehs", "cash_usd"), None)
+    no_day_columns = block + signals.SIGNAL_COLUMNS  # none to write: no function needed, none called (review 15)
+    r = Reporter(dates, np.arange(2), 0, no_day_columns, LocalQuantiles(40, len(no_day_columns), 2, 32), None, None,
+                 (block, None))
+    assert r.columns_wanted and r._day_columns is None
 
 
 def test_the_block_taken_a_run_of_days_at_a_time_gives_the_day_by_day_reporting(monkeypatch):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator.columns import row, stored
+from simulator.columns import RowOnRead, stored
 
 
 @dataclass
@@ -153,21 +153,6 @@ class BlockDayFlows(OperatingFlows):
         return f
 
 
-class _BlockRow:
-    """A :class:`BlockDayFlows` field: on the first read, row ``j`` of the block's flows' field, then kept in the day's
-    own attributes (which come first: a descriptor with ``__get__`` only)."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __get__(self, f, owner=None):
-        if f is None:
-            return self
-        whole, j = vars(f)["block_day"]
-        value = vars(f)[self.name] = row(getattr(whole, self.name), j)
-        return value
-
-
 class _MaskedOnRead:
     """:class:`BlockDayFlows`' ``lost_units`` when not stored: ``lost × alive`` on the first read, then kept."""
 
@@ -180,6 +165,6 @@ class _MaskedOnRead:
 
 
 for _name in _FIELDS:
-    setattr(BlockDayFlows, _name, _BlockRow(_name))
+    setattr(BlockDayFlows, _name, RowOnRead(_name, "block_day"))
 BlockDayFlows.lost_units = _MaskedOnRead()
 del _name

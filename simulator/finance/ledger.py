@@ -767,13 +767,10 @@ class Ledger:
                 "end_installed_ehs": self.flows.installed_ehs, "beta_n": b["n"], "beta_x": b["x"], "beta_y": b["y"],
                 "beta_xx": b["xx"], "beta_xy": b["xy"], "max_drawdown": r.max_drawdown}
 
-    def monthly_arrays(self) -> dict[str, np.ndarray]:
-        """``(months, paths)`` per finance line (flows summed, balance lines at month end)."""
-        return {k: np.stack(rows) for k, rows in self.monthly_rows().items()}
-
     def monthly_rows(self) -> dict[str, list[np.ndarray]]:
-        """:meth:`monthly_arrays`' lines as lists of their months' rows ``(paths,)``, in order (the results' tables
-        write them path by path without stacking them month-major first: :func:`simulator.reporting.fill_path_major`)."""
+        """Each finance line as the list of its months' rows ``(paths,)``, in order (flows summed, balance lines at
+        month end; the results' tables write them path by path without stacking them month-major first:
+        :func:`simulator.reporting.fill_path_major`)."""
         return {k: [r["balance" if k in BALANCE_LINES else "lines"][k] for r in self.records]
                 for k in FINANCE_MONTHLY_LINES}
 
