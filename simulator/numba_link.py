@@ -152,9 +152,10 @@ def load(cache, sig, target_context):
     try:
         return cache._impl.rebuild(target_context, data)
     except BaseException:  # numba's own load redoes it: no half-loaded library left waiting to be parsed
-        with _lock:
-            pending = getattr(codegen._engine, _PENDING)
-            pending[:] = [library for library in pending if all(library is not m for m in made)]
+        if made:
+            with _lock:
+                pending = getattr(codegen._engine, _PENDING)
+                pending[:] = [library for library in pending if all(library is not m for m in made)]
         raise
     finally:
         if previous is None:
