@@ -532,11 +532,18 @@ def _compiled_day(kernel, state: ChainState, day: int, hashrate_ehs: np.ndarray,
     if m >= 0:
         return ChainState(*chain_end)
     if m == kernel.OTHER:
-        state, b = advance_day(state, day, hashrate_ehs * units.HS_PER_EHS, fees_btc_per_block, u if u.size else None)
-        blocks[:], expected[:], reward[:], revenue[:] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
-            b.miner_revenue_btc
-        return state
+        return _numpy_day(state, day, hashrate_ehs, fees_btc_per_block, u if u.size else None, rows)
     return _near_halving_day(state, day, fees_btc_per_block, rows)
+
+
+def _numpy_day(state: ChainState, day: int, hashrate_ehs: np.ndarray, fees_btc_per_block: np.ndarray,
+               u: np.ndarray | None, rows: tuple) -> ChainState:
+    """:func:`advance_day` of a day outside the kernels' domain, its blocks, expected blocks, reward and revenue
+    written into ``rows``."""
+    state, b = advance_day(state, day, hashrate_ehs * units.HS_PER_EHS, fees_btc_per_block, u)
+    for row, values in zip(rows, (b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, b.miner_revenue_btc)):
+        row[:] = values
+    return state
 
 
 def _near_halving_day(state: ChainState, day: int, fees_btc_per_block: np.ndarray, rows: tuple) -> ChainState:
@@ -568,14 +575,11 @@ def _compiled_block(kernel, state: ChainState, hashrate: HashrateDays, first: in
                                       blocks, expected, reward, revenue, difficulty, height, kernel.CDF_TABLE)
         if j == n:
             return ChainState(*chain_now)
+        day_state, rows = ChainState(*chain_now.copy()), (blocks[j], expected[j], reward[j], revenue[j])
         if status == kernel.NEAR_HALVING:  # the counts are the kernel's (no Poisson in numpy)
-            day_end = _near_halving_day(ChainState(*chain_now.copy()), first + j, fees[j],
-                                        (blocks[j], expected[j], reward[j], revenue[j]))
+            day_end = _near_halving_day(day_state, first + j, fees[j], rows)
         else:
-            day_end, b = advance_day(ChainState(*chain_now.copy()), first + j, hashrate_ehs[j] * units.HS_PER_EHS,
-                                     fees[j], u[j] if poisson else None)
-            blocks[j], expected[j], reward[j], revenue[j] = b.blocks, b.expected_blocks, b.reward_btc_per_hs_day, \
-                b.miner_revenue_btc
+            day_end = _numpy_day(day_state, first + j, hashrate_ehs[j], fees[j], u[j] if poisson else None, rows)
         chain_now[:] = day_end.height, day_end.difficulty, day_end.epoch_start_s, day_end.next_retarget
         difficulty[j], height[j] = day_end.difficulty, day_end.height
         j += 1
