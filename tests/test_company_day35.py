@@ -139,3 +139,13 @@ def test_a_stops_masking_compiled_is_numpys(monkeypatch):
             assert np.asarray(g).dtype == np.asarray(w).dtype and np.asarray(g).tobytes() == np.asarray(w).tobytes()
     assert any(g is x for (x, _), row in zip(cases, got) for g in row)  # (kept)
     assert any(g is not x for (x, _), row in zip(cases, got) for g in row)  # (masked)
+
+
+def test_the_flow_row_fields_are_the_kernels_rows_in_order():
+    """``operations_call.FLOW_ROW_FIELDS`` names the kernel's flow rows ``PRICE`` … ``EXPANSION`` in order, and
+    ``BLOCK_FIELDS`` its ``BLOCK_ROWS`` (every one but the resale value): the day's copy and the block's read agree."""
+    kernel = importlib.import_module("simulator.finance.operations_kernel")
+    fields = operations_call.FLOW_ROW_FIELDS
+    assert len(fields) == kernel.PRICE_BEFORE and fields[kernel.RESALE] == "resale_value_usd"
+    assert fields[kernel.PRICE] == "price_usd" and fields[kernel.EXPANSION] == "expansion_capex_usd"
+    assert tuple(fields.index(name) for name in operations_call.BLOCK_FIELDS) == kernel.BLOCK_ROWS

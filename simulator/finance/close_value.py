@@ -159,7 +159,8 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
     ndtr(s.packed[0, :2 * read], out=s.packed[1, :2 * read])  # (their d1 and d2)
     state, positive = np.empty((6, L.paths)), np.empty(L.paths, dtype=bool)
     k.price_pass(w, s.premium_rows, s.scalars, L.alive, L.shares, L.price_usd, r.last_share_price_usd,
-                 r.last_btc_price_usd, r._last_positive, L.share_price_ring.slot(), state, positive, s.ok, s.index, s.packed, read)
+                 r.last_btc_price_usd, r._last_positive, L.share_price_ring.slot(), state, positive, s.ok, s.index,
+                 s.packed, read)
     np.log(w[k.PRICE_RATIO:k.SHARE_RATIO + 1], out=w[k.X:k.Y + 1])
     sums = r.sums
     k.add_returns(w[k.X], w[k.Y], s.ok, state[2], sums["n"], sums["x"], sums["y"], sums["xx"], sums["xy"],

@@ -185,12 +185,8 @@ def _kernel_rows(L, f, price: np.ndarray, fixed: _Fixed, kernel) -> tuple[np.nda
     if j >= 0:
         rows[kernel.RESALE] = f.resale_value_usd
     else:
-        np.concatenate((
-            price, f.btc_mined, f.mining_revenue_usd, f.hosting_revenue_usd, f.power_cost_usd, f.power_credit_usd,
-            f.demand_response_credit_usd, f.transmission_charge_usd, f.hosting_power_cost_usd, f.hosting_cost_usd,
-            f.site_opex_usd, f.repair_cost_usd, f.resale_value_usd, f.hpc_power_cost_usd, f.hpc_opex_usd,
-            f.site_opex_hpc_usd, f.site_mw_hosting_share, f.site_mw_hpc_share, f.expansion_capex_usd),
-            out=fixed.rows[:kernel.PRICE_BEFORE * paths])
+        np.concatenate((price, *(getattr(f, name) for name in FLOW_ROW_FIELDS[1:])),
+                       out=fixed.rows[:kernel.PRICE_BEFORE * paths])
     return rows, block, j
 
 
@@ -222,11 +218,16 @@ def _read_only_rows(whole, paths: int, kernel) -> tuple | None:
     return tuple(out)
 
 
-#: The flows' fields of :data:`simulator.finance.operations_kernel.BLOCK_ROWS`, in order.
-BLOCK_FIELDS = ("price_usd", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd", "power_cost_usd",
-                "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd", "hosting_power_cost_usd",
-                "hosting_cost_usd", "site_opex_usd", "repair_cost_usd", "hpc_power_cost_usd", "hpc_opex_usd",
-                "site_opex_hpc_usd", "site_mw_hosting_share", "site_mw_hpc_share", "expansion_capex_usd")
+#: The flows' fields of the kernel's flow rows (:mod:`simulator.finance.operations_kernel`'s ``PRICE`` …
+#: ``EXPANSION``), in order (the first, the price, taken as floats: :func:`book`).
+FLOW_ROW_FIELDS = ("price_usd", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd", "power_cost_usd",
+                   "power_credit_usd", "demand_response_credit_usd", "transmission_charge_usd",
+                   "hosting_power_cost_usd", "hosting_cost_usd", "site_opex_usd", "repair_cost_usd", "resale_value_usd",
+                   "hpc_power_cost_usd", "hpc_opex_usd", "site_opex_hpc_usd", "site_mw_hosting_share",
+                   "site_mw_hpc_share", "expansion_capex_usd")
+#: The flows' fields of :data:`simulator.finance.operations_kernel.BLOCK_ROWS`, in order: all but the resale value (the
+#: day's trades').
+BLOCK_FIELDS = tuple(name for name in FLOW_ROW_FIELDS if name != "resale_value_usd")
 _FLOAT = np.dtype(float)
 
 
