@@ -35,14 +35,26 @@ def _run(scenario):
     return r.path_metrics, r.monthly, r.daily
 
 
+def value_pass_args(args: tuple) -> tuple:
+    """``day_pass``'s arguments in ``value_pass``'s order (the shares, previous close, cash and treasury before the
+    grant and the funding)."""
+    return args[29:33] + (args[14], args[19], args[17], args[18]) + args[33:]
+
+
 def _both(monkeypatch, scenario, spy):
-    """The run held in numpy, then forced; ``spy(args)`` sees each compiled ``value_pass`` call's arguments."""
-    passes = close_value_kernel.value_pass
+    """The run held in numpy, then forced; ``spy(args)`` sees each compiled ``value_pass`` call's arguments (those of
+    ``close_value.close_day``'s ``day_pass`` in ``value_pass``'s order)."""
+    passes, days = close_value_kernel.value_pass, close_value_kernel.day_pass
 
     def spied(*args):
         spy(args)
         return passes(*args)
+
+    def day_spied(*args):
+        spy(value_pass_args(args))
+        return days(*args)
     monkeypatch.setattr(close_value_kernel, "value_pass", spied)
+    monkeypatch.setattr(close_value_kernel, "day_pass", day_spied)
     return kernel_forms.both_forms(monkeypatch, close_value.CLOSE_VALUE_KERNEL, close_value_kernel, "price_pass",
                                    lambda: _run(scenario))
 
@@ -83,6 +95,47 @@ def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, over
     assert calls == scenario.horizon_days - 1  # every close but day 0's (the premium) compiled
     assert expect <= seen, expect - seen
     assert_same_runs(numpy_run, compiled)
+
+
+@pytest.mark.parametrize("path, overrides, direct, expect", [
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], False, {"none below", "moved", "short", "pending"}),
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], True, {"moved", "short", "nothing pending"}),
+    ("scenarios/contract_example.yaml",  # a year of the contract's tables passed: extended after the call
+     ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1"], False, {"extended", "none below"}),
+    ("scenarios/companies/iren.yaml", ["paths=4"], False, {"split", "pending"}),  # the grant split by segment
+])
+def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, direct, expect):
+    """``close_value.close_day`` (``day_pass``: the rings, the interest, the grant, the funding, the value and the
+    settlement in one call) against ``close_day``'s steps, every kernel compiled in both: every output byte for
+    byte; the call's outcomes seen: no path below the cash floor, the funding moving something, a path short of
+    cash (distress after the call), a contract's tables extended after it, the grant split by segment, lines
+    pending or (``DIRECT_PATHS``) none."""
+    import importlib
+
+    from simulator.finance import books, close_steps
+
+    scenario = load_scenario(path, overrides)
+    for lazy in (close_value.CLOSE_VALUE_KERNEL, close_steps.CLOSE_KERNEL):
+        monkeypatch.setattr(lazy, "for_call", lambda *a, _m=lazy.module, **k: importlib.import_module(_m))
+    if direct:
+        monkeypatch.setattr(books, "DIRECT_PATHS", 1)
+    days, seen, one_call = close_value_kernel.day_pass, set(), close_value.close_day
+
+    def spied(*args):
+        code, valued = days(*args)
+        seen.update({"none below"} if code == -1 else {"moved"} if code == 1 else {"short"} if code >= 2 else set())
+        seen.update({"extended"} if code < 2 and not valued else set())
+        seen.update({"split"} if args[13] else set())
+        seen.add("pending" if len(args[27]) else "nothing pending")
+        return code, valued
+    monkeypatch.setattr(close_value_kernel, "day_pass", spied)
+    monkeypatch.setattr(close_value, "close_day", lambda *a: False)
+    steps = _run(scenario)
+    assert not seen
+    monkeypatch.setattr(close_value, "close_day", one_call)
+    in_one_call = _run(scenario)
+    assert expect <= seen, expect - seen
+    assert_same_runs(steps, in_one_call)
 
 
 def test_unsigned_projects_building_with_compiled_operations_are_valued_each_day(monkeypatch):

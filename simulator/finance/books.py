@@ -92,11 +92,20 @@ class LineBook:
             return
         kernel = CLOSE_KERNEL.for_call(self.month.shape[1], NUMPY_SETTLE_COST)
         if kernel is not None:  # the rows booked only (the others would add +0.0: close_kernel.py)
-            kernel.settle(self.tables, np.fromiter(self._pending, np.int64, len(self._pending)))
+            kernel.settle(self.tables, self.pending_rows())
         else:
             np.add(self.month, self._today, out=self.month)
             np.add(self.total, self._today, out=self.total)
             self._today.fill(0.0)
+        self._pending.clear()
+
+    def pending_rows(self) -> np.ndarray:
+        """The rows booked since the last settlement, as an ``int64`` array, for a compiled step that settles them
+        itself as :meth:`settle` does (``close_kernel.settle``); :meth:`settled` then forgets them."""
+        return np.fromiter(self._pending, np.int64, len(self._pending))
+
+    def settled(self) -> None:
+        """The rows of :meth:`pending_rows` were settled (by a compiled step)."""
         self._pending.clear()
 
     def month_lines(self) -> dict[str, np.ndarray]:

@@ -51,15 +51,21 @@ def sbc_book(ledger, usd_per_day: float, max_shares_per_day: float | None, min_p
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     book = L.lines
     rows = book.rows_of(SBC_LINES[split])
-    scalars = _sbc_scalars.get(L)
-    if scalars is None:  # (the run's constants, once a ledger; the days seen go in first)
-        scalars = _sbc_scalars[L] = np.array([0.0, usd_per_day, max_shares_per_day or 0.0,
-                                              float(max_shares_per_day is not None), min_price_usd], dtype=float)
+    scalars = sbc_constants(L, usd_per_day, max_shares_per_day, min_price_usd)
     scalars[0] = min(ring.count, SBC_WINDOW_DAYS)
     out = np.empty((2, paths))
     kernel.sbc_book(ring.values, L.alive, scalars, mining, hosting, hpc, split, L.shares, book.tables, rows, out)
     L.shares = out[1]
     return True
+
+
+def sbc_constants(ledger, usd_per_day: float, max_shares_per_day: float | None, min_price_usd: float) -> np.ndarray:
+    """``close_kernel.sbc_book``'s scalars, made once a ledger (the days seen, first, are the caller's to write)."""
+    scalars = _sbc_scalars.get(ledger)
+    if scalars is None:  # (the run's constants, once a ledger; the days seen go in first)
+        scalars = _sbc_scalars[ledger] = np.array([0.0, usd_per_day, max_shares_per_day or 0.0,
+                                                   float(max_shares_per_day is not None), min_price_usd], dtype=float)
+    return scalars
 
 
 _atm_scalars: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -124,6 +130,20 @@ def fund_short(ledger, alive, price_for_issuance, min_traded_price_usd: float) -
                                                   min_traded_price_usd)
 
 
+def fund_constants(L, min_traded_price_usd: float) -> tuple:
+    """The funding step's constants, once a ledger: ``close_kernel.fund``'s scalars (the floor, then :func:`atm`'s)
+    and sources (those that move: an ATM turned off moves nothing), and whether it sells BTC and raises."""
+    fixed = _fund_scalars.get(L)
+    if fixed is None:
+        policy, e = L.cfg.treasury_policy, L.cfg.equity
+        scalars = np.array([policy.min_cash_usd, *_atm_constants(e, min_traded_price_usd)], dtype=float)
+        sources = np.array([0 if s == "sell_btc" else 1 for s in policy.funding_order
+                            if s == "sell_btc" or e.atm_enabled], dtype=np.int64)
+        fixed = _fund_scalars[L] = (scalars, sources, "sell_btc" in policy.funding_order,
+                                    e.atm_enabled and "atm" in policy.funding_order)
+    return fixed
+
+
 def _fund_call(L, kernel, step, alive, price_for_issuance, min_traded_price_usd: float) -> int | None:
     """``step`` (``close_kernel.fund`` or ``fund_day``) on the ledger's state, which it reassigns where the waterfall
     moved something (the step's lowest bit); returns the rest of the step's code (``fund_day``'s paths short), 0
@@ -131,15 +151,7 @@ def _fund_call(L, kernel, step, alive, price_for_issuance, min_traded_price_usd:
     share_price = np.asarray(price_for_issuance, dtype=float)
     if L.cash_usd.shape != (L.paths,) or np.shape(L.price_usd) != (L.paths,) or share_price.shape != (L.paths,):
         return None
-    fixed = _fund_scalars.get(L)
-    if fixed is None:  # (the run's constants, once a ledger: the floor, atm's scalars, the sources that move)
-        policy, e = L.cfg.treasury_policy, L.cfg.equity
-        scalars = np.array([policy.min_cash_usd, *_atm_constants(e, min_traded_price_usd)], dtype=float)
-        sources = np.array([0 if s == "sell_btc" else 1 for s in policy.funding_order
-                            if s == "sell_btc" or e.atm_enabled], dtype=np.int64)  # (an ATM off moves nothing)
-        fixed = _fund_scalars[L] = (scalars, sources, "sell_btc" in policy.funding_order,
-                                    e.atm_enabled and "atm" in policy.funding_order)
-    scalars, sources, sells, raises = fixed
+    scalars, sources, sells, raises = fund_constants(L, min_traded_price_usd)
     book = L.lines
     out = np.empty((7 + 2 * len(sources), L.paths))
     code = step(scalars, sources, alive, L.cash_usd, L.treasury_btc, L.price_usd, share_price, L.atm_used_usd,

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from simulator import units
-from simulator.finance import dilution, structural
+from simulator.finance import close_steps, dilution, structural
 from simulator.finance.debt import ConvertibleBook
 from simulator.lazy_kernel import LazyKernel
 
@@ -68,6 +68,25 @@ class ValueScratch:
         self.status = np.zeros(2, dtype=np.int64)
         self.no_terms, self.no_values = np.zeros((0, 4)), np.zeros((0, paths))
         self.no_days, self.no_flags = np.zeros((0, paths)), np.zeros((0, paths), dtype=bool)
+        self.day_constants: tuple | bool | None = None  # (close_day's, made on its first day; False: never compiled)
+
+    def make_day_constants(self, L, fund: tuple, min_traded_price_usd: float):
+        """:func:`close_day`'s constants, once a run: the grant's and the funding's scalars (``fund``:
+        :func:`simulator.finance.close_steps.fund_constants`), the sources, the grant's line rows with and without
+        the segments' split, the funding's, and whether the funding sells BTC and raises; False where a day's
+        steps are not all compiled (a grant in shares, dilutive instruments, one path: its numpy form sums the
+        ring pairwise)."""
+        c, e = L.cfg, L.cfg.equity
+        if e.sbc_shares_per_year is not None or c.dilutive or L.paths < 2 or c.valuation.method != "nav":
+            self.day_constants = False
+            return False
+        scalars, sources, sells, raises = fund
+        sbc = close_steps.sbc_constants(L, c.sbc_usd_per_year / units.DAYS_PER_YEAR, None
+                                        if e.sbc_max_shares_per_year is None
+                                        else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR, min_traded_price_usd)
+        rows = {split: L.lines.rows_of(close_steps.SBC_LINES[split]) for split in (False, True)}
+        self.day_constants = (sbc, scalars, sources, rows, L.lines.rows_of(close_steps.FUND_LINES), sells, raises)
+        return self.day_constants
 
     def strike(self, L, day: int) -> None:
         """The faces and years as :meth:`~simulator.finance.ledger.Ledger._strike` gathers them (before the
@@ -126,14 +145,82 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
     s = L._value_scratch
     if s is None:
         s = L._value_scratch = ValueScratch(L, kernel, min_traded_price_usd)
-    cfg, f, r, w, k = L.cfg, L.flows, L.returns, s.work, kernel
-    if cfg.hedges:  # the trailing volatility of the hedges' premiums (Ledger._track_equity_returns)
-        L.log_returns.push(np.log(L.price_usd / r.last_btc_price_usd))
+    inputs = _value_inputs(L, s, kernel, day)
+    _push_hedge_return(L)
+    diluted = dilution.diluted_shares(L.shares, L.cfg.dilutive, L.share_price_usd) if L.cfg.dilutive else L.shares
+    _value(L, s, kernel, diluted, inputs)
+    _price_tail(L, s, kernel)
+    return True
+
+
+def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
+    """``Ledger.close_day`` but ``month_days``, compiled, its passes up to numpy's ``log`` in one call
+    (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, the funding, the
+    value, the settlement) on a day with neither a month end (the tax) nor a quarter start, once the close's
+    kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned as
+    ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
+    instruments, a method other than ``nav``, or a state the kernels do not take)."""
+    L, day, s = ledger, cal.day, ledger._value_scratch
+    if cal.month_end or cal.quarter_start or s is None or s.day_constants is False:
+        return False
+    k = CLOSE_VALUE_KERNEL.loaded()
+    fixed = s.day_constants or s.make_day_constants(
+        L, close_steps.fund_constants(L, min_traded_price_usd), min_traded_price_usd)
+    if not fixed or k is None or not L.share_price_ring.count:
+        return False
+    interest, ebitda, paths = L._interest_today, L._ebitda_today, L.paths
+    if not (L.shares.shape == L.cash_usd.shape == L.price_usd.shape == L.share_price_usd.shape == interest.shape
+            == ebitda.shape == (paths,)):
+        return False
+    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises = fixed
+    split = L._segment_shares is not None
+    mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
+    sbc_scalars[0] = min(L.share_price_ring.count, close_steps.SBC_WINDOW_DAYS)
+    inputs = _value_inputs(L, s, k, day)
+    rings, book, out = (L.interest_ring, L.ebitda_ring), L.lines, np.empty((10 + 2 * len(sources), paths))
+    code, valued = k.day_pass(
+        rings[0].values, rings[0].count % rings[0].n, interest, rings[1].values, rings[1].count % rings[1].n, ebitda,
+        L.equity_usd, L.alive, L.share_price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
+        fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, L.atm_used_usd, L.atm_shares_issued,
+        L.quarter_start_shares, L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
+        *inputs[:3], s.conv, *inputs[3:])
+    rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
+    L.equity_usd, L.shares = out[0], out[2]
+    if code > 0 and code & 1:  # (the funding moved something: close_steps._fund_call's assignments)
+        L.cash_usd = out[3]
+        if sells:
+            L.treasury_btc = out[4]
+        if raises:
+            L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[5], out[6], out[7], out[8]
+    if code >= 2:  # some path short of cash: distress, then the share price of its state
+        L._distress(L.alive)
+        L._close_price(day)
+    else:
+        _push_hedge_return(L)
+        if valued:
+            book.settled()
+        else:  # (a contract's tables to extend: value_pass again, as close_price does)
+            _value(L, s, k, L.shares, inputs)
+        _price_tail(L, s, k)
+    if not valued:
+        book.settle()
+    return True
+
+
+def _push_hedge_return(L) -> None:
+    if L.cfg.hedges:  # the trailing volatility of the hedges' premiums (Ledger._track_equity_returns)
+        L.log_returns.push(np.log(L.price_usd / L.returns.last_btc_price_usd))
+
+
+def _value_inputs(L, s: ValueScratch, k, day: int) -> tuple:
+    """:func:`~simulator.finance.close_value_kernel.value_pass`'s arguments but ``conv``, the diluted shares, the
+    previous close, the cash and the treasury, in its order (the strike's rows, the day's scalars and the
+    contracts' terms written first)."""
+    f = L.flows
     s.strike(L, day)
     s.use_premium(L.premium, k)
     s.scalars[k.DECAY] = L.premium.decay(day)
     s.scalars[k.VOL_READY] = float(L.btc_vol.count >= structural.VOL_WINDOW_DAYS)
-    diluted = dilution.diluted_shares(L.shares, cfg.dilutive, L.share_price_usd) if cfg.dilutive else L.shares
     s.scalars[k.DAY] = float(day)
     c = L.contracts
     if c.all_signed(day):  # each contract's value in the pass, from its tables (contracts.py)
@@ -145,14 +232,25 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
     else:  # (an unsigned project at book value: the ledger's values)
         hpc, terms = s.hpc_values(L, day), s.no_terms
         completed, ended, factor, power_price = s.no_days, s.no_flags, s.no_days, s.no_days
-    while True:
-        table, limits = c.packed_tables()
-        if k.value_pass(s.faces, s.years, s.year_scalars, s.conv, diluted, L.share_price_usd, L.cash_usd,
-                        L.treasury_btc, s.pledged, L.deferred_revenue_usd, f.fleet_market_value_usd, L.sites.book_usd,
-                        L.sites.in_progress_usd, f.site_mw_hpc_share, hpc, completed, ended, factor, power_price, table,
-                        limits, terms, L.btc_vol.m2, s.premium_rows, L.price_usd, s.scalars, w, s.status):
-            break
+    table, limits = c.packed_tables()
+    return (s.faces, s.years, s.year_scalars, s.pledged, L.deferred_revenue_usd, f.fleet_market_value_usd,
+            L.sites.book_usd, L.sites.in_progress_usd, f.site_mw_hpc_share, hpc, completed, ended, factor, power_price,
+            table, limits, terms, L.btc_vol.m2, s.premium_rows, L.price_usd, s.scalars, s.work, s.status)
+
+
+def _value(L, s: ValueScratch, k, diluted, inputs: tuple) -> None:
+    """:func:`~simulator.finance.close_value_kernel.value_pass` until it values every path (a contract's tables
+    extended between calls, as ``value_usd`` extends them)."""
+    c = L.contracts
+    while not k.value_pass(*inputs[:3], s.conv, diluted, L.share_price_usd, L.cash_usd, L.treasury_btc,
+                           *inputs[3:14], *c.packed_tables(), *inputs[16:]):
         c.pv_parts(int(s.status[0]), int(s.status[1]))  # (a path's age past the tables: extended, as value_usd does)
+
+
+def _price_tail(L, s: ValueScratch, k) -> None:
+    """numpy's ``log`` and ``exp``, the N(d) of the paths whose price reads them, the price pass and the returns
+    (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`)."""
+    r, w = L.returns, s.work
     np.log(w[k.RATIO], out=w[k.LOG_RATIO])  # (numpy's log and exp, scipy's ndtr: close_value_kernel.py)
     np.exp(w[k.MINUS_RT], out=w[k.DISCOUNT])
     read = k.moneyness_pass(w, s.scalars[k.RATE], L.alive, s.index, s.packed)  # the paths whose price reads N(d)
@@ -167,4 +265,3 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
                   r.peak_share_price_usd, r.max_drawdown)
     L.nav_usd, L.nav_per_share_usd, L.share_price_usd, L.equity_value_usd = state[0], state[1], state[2], state[3]
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
-    return True

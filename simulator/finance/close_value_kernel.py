@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.close_kernel import fund_day, sbc_book, settle
 from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
 from simulator.kernel_math import clip, maximum, minimum, rows_sum_into
 
@@ -90,6 +91,49 @@ def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, c
     _contract_sums(completed, ended, factor, power_price, table, limits, terms, day, work[N1])
     _values(cash, treasury, fleet, site_book, site_progress, site_hpc_share, m2, premium, price, scalars, work)
     return True
+
+
+_value_pass = value_pass  # (day_pass's own name for it: a test's spy on value_pass never reaches compiled code)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, ebitda, equity, alive, price_ring,
+             sbc_scalars, mining, hosting, hpc, split, shares, fund_scalars, sources, cash, treasury, share_price, used,
+             issued, opening_shares, nav_per_share, tables, sbc_rows, fund_rows, pending, out, faces, years,
+             year_scalars, conv, pledged, deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values,
+             completed, ended, factor, power_price, table, limits, terms, m2, premium, price, scalars, work, status):
+    """``Ledger.close_day`` up to numpy's ``log`` on a day with neither a month end nor a quarter start, in one call:
+    the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
+    interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
+    expense and shares into ``out[1]``, ``out[2]``), the funding step (``close_kernel.fund_day`` on that state, its
+    rows from ``out[3]``), then, unless a path is short of cash after it (``Ledger._distress`` comes first),
+    :func:`value_pass` on the state the funding left (its cash, treasury and shares; the diluted shares are the
+    shares: no dilutive instruments) and, if it valued every path, the pending lines' settlement
+    (:func:`simulator.finance.close_kernel.settle` of rows ``pending``: nothing is booked after it that day).
+    The same operations on the same doubles in ``close_day``'s order. Returns ``fund_day``'s code and whether
+    the value pass ran to its end (False: short of cash, or a contract table to extend; not settled)."""
+    paths = cash.shape[0]
+    for p in range(paths):
+        interest_ring[interest_slot, p] = interest[p]
+    for p in range(paths):
+        ebitda_ring[ebitda_slot, p] = ebitda[p]
+    less_interest = out[0]
+    for p in range(paths):
+        less_interest[p] = equity[p] - interest[p]
+    sbc_book(price_ring, alive, sbc_scalars, mining, hosting, hpc, split, shares, tables, sbc_rows, out[1:3])
+    funded = out[3:]
+    code = fund_day(fund_scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares,
+                    nav_per_share, out[2], less_interest, tables, fund_rows, funded)
+    if code >= 2:  # (a path short of cash: distress first)
+        return code, False
+    moved = code == 1
+    cash_now, treasury_now, shares_now = (funded[0], funded[1], funded[4]) if moved else (cash, treasury, out[2])
+    if not _value_pass(faces, years, year_scalars, conv, shares_now, share_price, cash_now, treasury_now, pledged,
+                       deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor,
+                       power_price, table, limits, terms, m2, premium, price, scalars, work, status):
+        return code, False
+    settle(tables, pending)
+    return code, True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

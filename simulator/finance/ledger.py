@@ -418,6 +418,9 @@ class Ledger:
 
     def close_day(self, cal: CalendarDay) -> None:
         """Taxes, quarter-start actions, funding, distress, valuation; month-end statements."""
+        if close_value.close_day(self, cal, MIN_TRADED_PRICE_USD):  # (its passes in one compiled call, the same
+            self.month_days += 1                                      # numbers, on most days once loaded)
+            return
         c, alive, day = self.cfg, self.alive, cal.day
         policy = c.treasury_policy
         self.interest_ring.push(self._interest_today)
@@ -448,16 +451,20 @@ class Ledger:
         if short:
             self._distress(alive)
 
+        self._close_price(day)
+        self.month_days += 1
+        if cal.month_end:
+            self._close_month(day)
+        self.lines.settle()  # the day's lines into the month's and the running sums, all at once
+
+    def _close_price(self, day: int) -> None:
+        """The day's share price, the traded price, its ring row, the equity value and the equity's returns."""
         if not close_value.close_price(self, day, MIN_TRADED_PRICE_USD):  # (else compiled, the same numbers)
             price = self._share_price(day)  # below one quote increment the equity is worthless: nothing trades
             self.share_price_usd = np.where(self.alive & (price >= MIN_TRADED_PRICE_USD), price, 0.0)
             self.share_price_ring.push(self.share_price_usd)
             self.equity_value_usd = self.share_price_usd * self.shares
             self._track_equity_returns(day)
-        self.month_days += 1
-        if cal.month_end:
-            self._close_month(day)
-        self.lines.settle()  # the day's lines into the month's and the running sums, all at once
 
     def _fund(self, alive, price_for_issuance) -> None:
         """Top cash up to ``min_cash_usd`` from the sources in ``funding_order``."""
