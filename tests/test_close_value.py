@@ -129,6 +129,8 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
         seen.add("pending" if len(args[27]) else "nothing pending")
         return code, valued
     monkeypatch.setattr(close_value_kernel, "day_pass", spied)
+    ledgers, totals = [], Ledger.per_path_totals
+    monkeypatch.setattr(Ledger, "per_path_totals", lambda self: ledgers.append(self) or totals(self))
     monkeypatch.setattr(close_value, "close_day", lambda *a: False)
     steps = _run(scenario)
     assert not seen
@@ -136,6 +138,12 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
     in_one_call = _run(scenario)
     assert expect <= seen, expect - seen
     assert_same_runs(steps, in_one_call)
+    for ring in ("interest_ring", "ebitda_ring", "share_price_ring"):  # (the trailing rings no output reads here)
+        a, b = getattr(ledgers[0], ring), getattr(ledgers[1], ring)
+        assert a.count == b.count
+        assert_same_bits(a.values, b.values, ring)
+    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "nav_per_share_usd"):
+        assert_same_bits(getattr(ledgers[0], name), getattr(ledgers[1], name), name)
 
 
 def test_unsigned_projects_building_with_compiled_operations_are_valued_each_day(monkeypatch):

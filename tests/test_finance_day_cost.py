@@ -333,3 +333,40 @@ def test_pledged_btc_is_the_sum_from_plus_zero(books):
     assert all(got is not b.pledged_btc for b in L._btc_books)
     if books == 1:
         assert not np.signbit(got[0])
+
+
+def test_a_month_ends_record_is_its_lines_copied_once():
+    """The month end's record of the flow lines is one copy of the month's sums with the lines it derives
+    (pre-tax and net income, the three cash-flow totals and their sum) written over their rows: every booked line
+    as the month left it (not zeroed by the next month: no row shares the ledger's tables), each derived line its
+    formula's floats."""
+    from simulator import engine
+
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=4"])
+    kept = []
+    close = Ledger._close_month
+
+    def closing(self, day):
+        month = {k: v.copy() for k, v in self.lines.month_lines().items()}
+        close(self, day)
+        kept.append((self, month))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Ledger, "_close_month", closing)
+        engine.simulate(scenario, keep_paths=4, workers=1)
+    assert len(kept) == 24
+    L = kept[0][0]
+    for record, (_, month) in zip(L.records, kept):
+        lines = record["lines"]
+        assert list(lines) == list(L.lines.names)
+        assert not any(np.shares_memory(v, L.lines.tables) for v in lines.values())
+        pretax = Ledger._pretax(month)
+        derived = {"pretax_income_usd": pretax, "net_income_usd": pretax - month["tax_usd"]}
+        derived["cfo_usd"] = (month["btc_sales_usd"] + month["cash_revenue_usd"] - month["cost_of_revenue_usd"]
+                              - month["sga_usd"] - month["interest_usd"] - month["tax_usd"] + month["hedge_pnl_usd"])
+        derived["cfi_usd"] = month["resale_proceeds_usd"] - month["capex_usd"] - month["btc_purchases_usd"]
+        derived["cff_usd"] = (month["atm_proceeds_usd"] - month["buybacks_usd"] + month["debt_drawn_usd"]
+                              - month["debt_repaid_usd"] + month["unpaid_obligations_usd"])
+        derived["net_cash_change_usd"] = derived["cfo_usd"] + derived["cfi_usd"] + derived["cff_usd"]
+        for k, v in month.items():
+            assert_same_bits(lines[k], derived.get(k, v), k)
+        assert np.count_nonzero(lines["revenue_usd"]) and np.count_nonzero(lines["pretax_income_usd"])

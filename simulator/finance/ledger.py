@@ -87,6 +87,8 @@ FINANCE_DAILY_COLUMNS = ("cash_usd", "treasury_btc", "pledged_btc", "debt_usd", 
 FLAGS = ("margin_call", "liquidation", "cash_shortfall", "covenant_breach", "refinanced")
 
 _FLOW_LINES = INCOME_LINES + SEGMENT_LINES + CASH_FLOW_LINES + OTHER_LINES
+#: The flow lines the month end derives from the others (never booked).
+_DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
 #: Relative tolerance of the monthly identity checks.
 IDENTITY_RTOL = 1e-9
 
@@ -731,12 +733,15 @@ class Ledger:
         m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
                         + m["unpaid_obligations_usd"])
         m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
-        for k in ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd"):
-            self.lines.total[self.lines.index[k]] += m[k]  # (a line the month end derives, never booked)
+        book = self.lines
+        month = book.month.copy()  # (the month's sums in one copy: the lines the month end derives over their rows)
+        for k in _DERIVED_LINES:
+            book.total[book.index[k]] += m[k]  # (a line the month end derives, never booked)
+            month[book.index[k]] = m[k]
         opening = self.records[-1]["balance"] if self.records else self.opening_balance
         balance = self._balance(day)
         self._check(opening, balance, m)
-        self.records.append({"lines": {k: v.copy() for k, v in m.items()}, "balance": balance})
+        self.records.append({"lines": dict(zip(book.names, month)), "balance": balance})
         self.lines.new_month()
         self.previous_month_btc, self.previous_month_days = self.month_btc, self.month_days
         self.month_btc, self.month_days = np.zeros(self.paths), 0
