@@ -6,6 +6,14 @@ row, the equity value and the equity's returns; False: the numpy steps run inste
 a run too small to pay for loading the kernel: :data:`CLOSE_VALUE_KERNEL`, loaded as every kernel of the
 close is, :meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`).
 
+Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day with neither a month
+end nor a quarter start, the close's passes up to numpy's ``log`` run as one call
+(:func:`~simulator.finance.close_value_kernel.day_pass`: the interest and EBITDA rings, the equity less the interest,
+the stock compensation grant, the funding step, the value pass and the lines' settlement, each the compiled step
+that ran alone before, in ``close_day``'s order), then the price's numpy and compiled steps as before. A path short
+of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
+contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
+
 The strike's faces are kept in a ``(1 + debt books, paths)`` table (:class:`ValueScratch`), a row copied again
 only when its book holds a new balance array (the books and the ledger never write a balance in place: every
 change assigns a new array, so the array a row was copied from, held here, tells whether it is current), and

@@ -27,6 +27,10 @@ on each path, only without the arrays between them:
 * numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
   :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
 
+:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant and
+the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the lines' settlement): each the
+function that ran alone before, called in ``Ledger.close_day``'s order on the state the previous one left.
+
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a run's closes pay for it.
 """
