@@ -217,7 +217,8 @@ class BtcBackedBook:
     def day(self, ledger, cal) -> None:
         """Interest, maturity, then the close's collateral terms (:func:`~simulator.finance.credit.collateral_close`);
         a day other than the maturity in one compiled call once the process's closes pay for it
-        (:func:`simulator.finance.credit_kernel.loan_day`: the same floats). Both forms take the loan's terms
+        (:func:`simulator.finance.credit_kernel.loan_day`: the same floats; its interest paid and booked in that
+        call as :meth:`~simulator.finance.ledger.Ledger.pay_interest` pays it). Both forms take the loan's terms
         prepared once (:func:`~simulator.finance.credit.step_terms`) and book the close's step the same way
         (:meth:`_book_step`)."""
         day = cal.day
@@ -225,11 +226,13 @@ class BtcBackedBook:
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
         if kernel is not None and not maturing:
             rate, terms = self._terms or self._prepare_terms()
+            shares = ledger._segment_shares  # (the day's revenue shares, None: all mining's; Ledger._book_segments)
             status, rows, flags = kernel.loan_day(
                 day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
                 self._min_cash_usd(ledger), ledger.price_usd, self.cure_end_day, rate, float(units.DAYS_PER_YEAR),
-                *terms)
-            ledger.pay_interest(rows[kernel.INTEREST])
+                *terms, ledger._interest_today, ledger.lines.tables, ledger.lines.rows_of(kernel.INTEREST_LINES),
+                shares is not None, *(shares or (ledger.cash_usd,) * 3))  # (the interest paid: Ledger.pay_interest)
+            ledger.cash_usd, ledger._interest_today = rows[kernel.CASH], rows[kernel.INTEREST_TODAY]
             if not status & credit.QUIET:  # (else nothing moves today: the step's flows would all be 0)
                 k = kernel
                 self._book_step(ledger, status, flags[0], flags[1], rows[k.CASH_PAID], rows[k.CURE], rows[k.SOLD],
