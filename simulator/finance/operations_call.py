@@ -77,10 +77,10 @@ class _Fixed:
         self.no_block = (no_block,) * len(kernel.BLOCK_ROWS)
         self.no_mask = np.zeros(paths)  # (not read: the units lost's mask on a day they hold none, writable as a mask)
         self.hpc = np.empty((4 * projects, paths))
-        # the pools' table (book, base, in progress, spent, change) and each pool's first three rows: its state,
+        # the pools' table (book, base, in progress, change) and each pool's first three rows: its state,
         # which the kernel writes in place and the pool then holds (views), so that a day copies it in only if the
         # pool holds other arrays (the numpy form's, before the kernel or on a numpy day)
-        self.pool_table = np.empty((5, len(self.pools), paths))
+        self.pool_table = np.empty((4, len(self.pools), paths))
         self.pool_state = [tuple(self.pool_table[:3, k]) for k in range(len(self.pools))]
         self.pool_flags = np.zeros(2 * len(self.pools), dtype=bool)
         self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
@@ -245,24 +245,30 @@ def _cohort_table(a: np.ndarray, fixed: _Fixed) -> np.ndarray:
 
 
 def _pools(fixed, f, day: int, new_month: bool, paths: int):
-    """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
-    due today; ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its
-    rows written (the kernel reads no other: an idle pool charges +0.0 and keeps its state), its state only
-    where the pool does not hold the table's rows already, and its change row only if it has one."""
-    pools, spent = fixed.pools, [f.expansion_capex_usd]
-    for j in range(len(f.hpc_building_capex_usd)):
-        spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
+    """The kernel's pool inputs: ``(4, pools, paths)`` book, base, in progress and base change due today;
+    ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its rows written
+    (the kernel reads no other: an idle pool charges +0.0 and keeps its state), its state only where the pool
+    does not hold the table's rows already, and its change row only if it has one. The day's spending is read
+    by the kernel from the day's rows (``operations_kernel._pools``); here only an idle pool's, which
+    ``open_step`` tests (:func:`_spent`)."""
+    pools = fixed.pools
     table, flags = fixed.pool_table, fixed.pool_flags
     flags[:] = False
-    for k, (pool, s) in enumerate(zip(pools, spent)):
-        on, change = pool.open_step(day, new_month, s)
+    for k, pool in enumerate(pools):
+        on, change = pool.open_step(day, new_month, _spent(f, k) if pool.idle else None)
         if on:
             book, base, in_progress = fixed.pool_state[k]
             if pool.book_usd is not book or pool.base_usd is not base or pool.in_progress_usd is not in_progress:
                 book[:], base[:], in_progress[:] = pool.book_usd, pool.base_usd, pool.in_progress_usd
-            table[3, k] = s
             flags[k] = True
         if change is not None:
-            table[4, k] = change
+            table[3, k] = change
             flags[len(pools) + k] = True
     return table, flags
+
+
+def _spent(f, k: int) -> np.ndarray:
+    """Pool ``k``'s spending in the day's flows ``f`` (the pools: the sites, then each project's building and GPUs)."""
+    if k == 0:
+        return f.expansion_capex_usd
+    return (f.hpc_building_capex_usd if k % 2 else f.hpc_gpu_capex_usd)[(k - 1) // 2]
