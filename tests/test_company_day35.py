@@ -32,7 +32,7 @@ def _spy_book_day(monkeypatch, seen):
     book_day = kernel.book_day
 
     def spied(*a):
-        lost, j, mask, mask_lost = a[4], a[2], a[-3], a[-2]
+        lost, j, mask, mask_lost = a[6], a[2], a[-3], a[-2]  # (a[5:9]: the retired, lost, delivered units, capex)
         seen.append((j, mask_lost, bool(mask_lost and (lost * (1.0 - mask)).any())))
         return book_day(*a)
     monkeypatch.setattr(kernel, "book_day", spied)

@@ -261,7 +261,8 @@ def _day_rows(block, j, rows):
 @njit(cache=True, nogil=True, error_model="numpy")
 def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
              fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
-             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, lost_mask, mask_lost, zero_tables):
+             lines_at, amounts, rings, scalars, log_return, vol_row, vol_mean, vol_m2, vol_update, day, by_revenue, dcf,
+             new_month, lost_mask, mask_lost, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
     ``rows``: ``(ROWS, paths)`` (this module's row names), of which :data:`BLOCK_ROWS` are first copied from day
@@ -274,12 +275,18 @@ def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, uni
     over its first three rows; its spending read from ``rows`` and ``hpc``), ``pool_flags`` ``(2 pools,)``
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
     :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
-    ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares;
+    ``scalars``: SG&A a day, BTC receivable, sell fraction, the volatility's window [days];
+    ``by_revenue``: SG&A by revenue shares;
     ``lost_mask``, ``mask_lost``: the alive mask as 1.0 and 0.0 ``(paths,)`` the units lost are multiplied by as
     they are read, and whether they are (:func:`_lost`; the caller's flows hold them unmasked);
-    ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all).
+    ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all); with ``vol_update``,
+    the trailing volatility's running update of the day's ``log_return`` (:func:`trailing_vol_update` of the window's
+    row ``vol_row``, mean ``vol_mean`` and ``M₂`` ``vol_m2``, in place, over the window of ``scalars[3]`` days;
+    ``TrailingVol.update_row``).
     """
     paths, n_pools = alive.shape[0], pools.shape[1]
+    if vol_update:
+        trailing_vol_update(log_return, vol_row, vol_mean, vol_m2, scalars[3])
     if j >= 0:
         _day_rows(block, j, rows)
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
