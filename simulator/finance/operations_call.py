@@ -131,7 +131,7 @@ def book(ledger, f, day: int, kernel) -> None:
     log_return, vol_row = (np.log(price / L.price_usd), vol.update_row()) if day > 0 else (None, None)
     if log_return is not None and vol_row is None:
         vol.push(log_return)
-    ended = f.hpc_lease_ended.astype(bool)  # (the kernel's argument type every day; observe reads it as it is)
+    ended = np.asarray(f.hpc_lease_ended, dtype=bool)  # (the kernel's argument type every day; read only)
     L.contracts.observe(day, f.hpc_completed, ended)
     rows, block, j = _kernel_rows(L, f, price, fixed, kernel)
     L.price_usd = price
