@@ -233,13 +233,15 @@ class OpsBlock:
         """Block field ``x`` (``(n, …, paths)``; a per-day ``(n,)`` array or a float, the same on every path,
         filled to ``shape``) with rows ``j …`` multiplied by the alive mask: a new array, the earlier rows
         copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
-        sign and all). A C-ordered float ``(n, paths)`` field in one compiled pass once the company's compiled day is
-        loaded (:func:`simulator.finance.operations_kernel.masked_from`, the same floats)."""
+        sign and all). A C-ordered float ``(n, paths)`` field, or ``(n, k, paths)`` (the HPC projects' fields, taken as
+        ``(n·k, paths)`` rows from row ``j·k``: the same elements and products), in one compiled pass once the company's
+        compiled day is loaded (:func:`simulator.finance.operations_kernel.masked_from`, the same floats)."""
         kernel = _OPERATIONS_KERNEL.loaded()  # (in one compiled pass once the company's compiled day runs)
-        if (kernel is not None and type(x) is np.ndarray and x.dtype is _FLOAT and x.ndim == 2 and x.flags.c_contiguous
-                and x.flags.writeable and (shape is None or x.shape == shape)):
-            nonzero, out = kernel.masked_from(x, j, self._alive_usd)
-            return out if nonzero else x
+        if (kernel is not None and type(x) is np.ndarray and x.dtype is _FLOAT and x.ndim in (2, 3)
+                and x.flags.c_contiguous and x.flags.writeable and (shape is None or x.shape == shape)):
+            k = x.shape[1] if x.ndim == 3 else 1
+            nonzero, out = kernel.masked_from(x.reshape(x.shape[0] * k, x.shape[-1]), j * k, self._alive_usd)
+            return out.reshape(x.shape) if nonzero else x
         given, x = x, np.asarray(x)
         if not _nonzero(x[j:] if x.ndim else x):  # (±0.0 on every day masked: x × alive would be x)
             return given

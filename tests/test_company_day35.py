@@ -32,7 +32,7 @@ def _spy_book_day(monkeypatch, seen):
     book_day = kernel.book_day
 
     def spied(*a):
-        lost, j, mask, mask_lost = a[4], a[2], a[-3], a[-2]
+        lost, j, mask, mask_lost = a[6], a[2], a[-3], a[-2]  # (a[5:9]: the retired, lost, delivered units, capex)
         seen.append((j, mask_lost, bool(mask_lost and (lost * (1.0 - mask)).any())))
         return book_day(*a)
     monkeypatch.setattr(kernel, "book_day", spied)
@@ -117,7 +117,8 @@ def _masking(monkeypatch, compiled: bool):
 def test_a_stops_masking_compiled_is_numpys(monkeypatch):
     """``OpsBlock._masked_from`` of C-ordered float fields in one compiled pass gives numpy's floats (or ``x`` itself
     where numpy keeps it): nonzero, NaN, ±0.0 and subnormals, from every day of the block, fields ±0.0 from ``j`` on
-    (kept) and not; other fields (per-day amounts filled, 3-D, int, strided) go through numpy either way."""
+    (kept) and not, ``(n, k, paths)`` fields as ``(n·k, paths)`` rows (the HPC projects'; none, one, three projects);
+    other fields (per-day amounts filled, int, strided) go through numpy either way."""
     rng = np.random.default_rng(35)
     alive = np.array([True, False, True, False, True, True, False])
     cases = []
@@ -126,13 +127,22 @@ def test_a_stops_masking_compiled_is_numpys(monkeypatch):
         x[rng.integers(0, 5):] = rng.choice(np.array([0.0, -0.0]), size=7)  # ±0.0 from some day on
         cases.append((x, (5, 7)))
     cases += [(np.zeros((5, 7)), None), (np.full((5, 7), np.nan), (5, 7)), (np.arange(5.0), (5, 7)), (2.5, (5, 7)),
-              (np.ones((5, 2, 7)), None), (np.arange(35).reshape(5, 7), (5, 7)), (np.ones((5, 14))[:, ::2], (5, 7))]
+              (np.ones((5, 2, 7)), None), (np.arange(35).reshape(5, 7), (5, 7)), (np.ones((5, 14))[:, ::2], (5, 7)),
+              (np.ones((5, 0, 7)), None)]
+    for k in (1, 3) * 6:  # (the HPC projects' fields)
+        x = rng.choice(np.array(SPECIAL), size=(5, k, 7))
+        x[rng.integers(0, 5):] = rng.choice(np.array([0.0, -0.0]), size=(k, 7))  # ±0.0 from some day on
+        x[rng.integers(0, 5):, rng.integers(0, k)] = 1.5  # (one project's rows nonzero from some day on)
+        cases.append((x, None))
+    passes, masked_from = [], kernel.masked_from
+    monkeypatch.setattr(kernel, "masked_from", lambda x, j, m: passes.append(x.shape) or masked_from(x, j, m))
     for compiled in (False, True):
         b = _masking(monkeypatch, compiled)
         b.stopped, b._alive_usd = alive, alive.astype(float)
         got = [[b._masked_from(x, j, shape) for j in range(5)] for x, shape in cases]
         if not compiled:
             want = got
+    assert {(5, 7), (10, 7), (15, 7), (0, 7)} <= set(passes)  # (the 3-D fields' passes, as rows)
     for (x, _), g_row, w_row in zip(cases, got, want):
         for g, w in zip(g_row, w_row):
             assert (g is x) == (w is x)

@@ -98,9 +98,11 @@ class _Ledger(kernel_forms.FakeLedger):
     _book, _sell_btc, _book_segments = Ledger._book, Ledger._sell_btc, Ledger._book_segments
 
 
-def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
+def _loan_day(close, alive, rate, maturity_day, min_cash, direct, shares=None, earlier=None):
     """One :meth:`BtcBackedBook.day` of the drawn close on a fresh book and ledger (its LineBook adding each
-    amount as booked where ``direct``, else at the settle); their state after it, the lines settled."""
+    amount as booked where ``direct``, else at the settle; ``shares`` the day's revenue shares, None: all
+    mining's; ``earlier``: an amount of interest paid earlier in the day, booked on the interest lines, pending
+    where not ``direct``, and in the day's interest); their state after it, the lines settled."""
     day, debt, pledged, treasury, cash, price, cure, terms, release = close
     paths = len(debt)
     cfg = SimpleNamespace(rate=rate, ltv_initial=terms.ltv_initial, ltv_margin_call=terms.ltv_margin_call,
@@ -113,9 +115,11 @@ def _loan_day(close, alive, rate, maturity_day, min_cash, direct):
     lines._direct = direct
     lines.month[:], lines.total[:] = 1.0, 2.0
     ledger = _Ledger(alive=alive, price_usd=price, treasury_btc=treasury.copy(), cash_usd=cash.copy(),
-                     equity_usd=np.full(paths, 7.0), _interest_today=np.zeros(paths), _segment_shares=None,
+                     equity_usd=np.full(paths, 7.0), _interest_today=np.zeros(paths), _segment_shares=shares,
                      cfg=SimpleNamespace(treasury_policy=SimpleNamespace(min_cash_usd=min_cash)),
                      flags={"margin_call": np.zeros(paths, bool), "liquidation": np.zeros(paths, bool)}, lines=lines)
+    if earlier is not None:
+        ledger.pay_interest(earlier)
     book.day(ledger, SimpleNamespace(day=day))
     lines.settle()
     return {"balance": book.balance_usd, "pledged": book.pledged_btc, "cure": book.cure_end_day,
@@ -131,16 +135,21 @@ def test_a_loans_compiled_day_is_the_numpy_day_bit_for_bit(close, data):
     """:meth:`BtcBackedBook.day` with the kernel held in numpy and compiled (credit_kernel.loan_day: interest,
     quiet check and step in one call, +0.0 amounts and unraised flags not booked): the loan's and the
     ledger's state and every flow line's sums the same bits, on drawn closes with stopped paths, in the
-    LineBook's pending and direct modes; on the maturity day both run the numpy day (its step compiled)."""
+    LineBook's pending and direct modes, with the day's revenue shares or none, with interest booked earlier in
+    the day (pending) or not; on the maturity day both run the numpy day (its step compiled)."""
     paths = len(close[1])
     alive = np.array(data.draw(st.lists(st.booleans(), min_size=paths, max_size=paths)))
     rate = data.draw(st.sampled_from([0.0, 0.08, 0.123]))
     maturity = data.draw(st.sampled_from([None, close[0], close[0] + 1]))
     min_cash = data.draw(st.sampled_from([0.0, 5.0]))
     direct = data.draw(st.booleans())
+    col = lambda s: np.array(data.draw(st.lists(s, min_size=paths, max_size=paths)), dtype=float)  # noqa: E731
+    share = st.one_of(st.sampled_from([0.0, -0.0, 1.0, 5e-324]), st.floats(0.0, 1.0))
+    shares = data.draw(st.one_of(st.none(), st.builds(lambda: tuple(col(share) for _ in range(3)))))
+    earlier = data.draw(st.one_of(st.none(), st.builds(lambda: col(st.sampled_from([0.0, -0.0, 0.37, 12.5])))))
     with pytest.MonkeyPatch.context() as mp:
         numpy_form, compiled, calls = both_forms(
-            mp, lambda: _loan_day(close, alive, rate, maturity, min_cash, direct), "loan_day")
+            mp, lambda: _loan_day(close, alive, rate, maturity, min_cash, direct, shares, earlier), "loan_day")
     assert calls == (0 if maturity == close[0] else 1)
     for name in numpy_form:
         kernel_forms.assert_same_bits(numpy_form[name], compiled[name], name)

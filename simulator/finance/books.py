@@ -183,7 +183,8 @@ class AssetPool:
     def open_step(self, day: int, new_month: bool, spent_usd) -> tuple[bool, np.ndarray | None]:
         """:meth:`step`'s flag and dated-change bookkeeping, for its arithmetic done elsewhere (the compiled
         day, which adds the same amounts): whether the pool steps today (else it charges 0.0 and keeps its
-        state) and the base change falling due today (None: none, :meth:`step` adds 0.0)."""
+        state) and the base change falling due today (None: none, :meth:`step` adds 0.0). ``spent_usd``, the
+        day's spending, is read only while the pool is :attr:`idle` (the caller may pass None otherwise)."""
         if self._idle:
             if not np.count_nonzero(spent_usd):  # (numpy's any(): nonzero or NaN, at a third of its cost)
                 return False, None
@@ -191,6 +192,11 @@ class AssetPool:
         if new_month:  # (place_in_service's dated change; its book and base additions are the caller's)
             self.changes[day + self.life_days] = self.changes.get(day + self.life_days, 0.0) - self.in_progress_usd
         return True, self.changes.pop(day, None)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing spent or placed in service yet (:meth:`open_step` reads the day's spending only then)."""
+        return self._idle
 
     @property
     def value_usd(self) -> np.ndarray:

@@ -10,9 +10,11 @@ with the same floating-point operations in the same order and numpy's ``maximum`
 does, instead of raising. There is nothing transcendental in the step.
 
 :func:`loan_day` is a loan's whole day but its maturity (:meth:`simulator.finance.debt.BtcBackedBook.day`,
-whose numpy lines are the reference): the interest ``(balance × rate) / 365`` where the path owes, the cash
-after it less the policy's minimum, then :func:`quiet` and :func:`step` in the same call, with bits telling
-the caller which of the step's amounts are +0.0 on every path (those it does not book).
+whose numpy lines are the reference): the interest ``(balance × rate) / 365`` where the path owes, paid as
+:meth:`simulator.finance.ledger.Ledger.pay_interest` pays it (its lines booked and settled at once, as the
+close's compiled steps book theirs: :func:`_book`; the cash less it and the day's interest plus it as rows),
+the cash after it less the policy's minimum, then :func:`quiet` and :func:`step` in the same call, with bits
+telling the caller which of the step's amounts are +0.0 on every path (those it does not book).
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); loaded by
 :data:`simulator.finance.credit.CREDIT_KERNEL` once a run's closes pay for it.
@@ -132,8 +134,29 @@ def _step_into(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_
 # rows are not written); a path had a margin call; a path was liquidated; the cash paid, the sale's amounts (sold,
 # settled, penalty), the residual hold something other than +0.0 (the caller books only those).
 #: Rows of :func:`loan_day`'s float table.
-(INTEREST, DEBT, PLEDGED, TREASURY, CASH_PAID, CURE, SOLD, SETTLED, PENALTY, RESIDUAL_ROW, BALANCE) = range(11)
-LOAN_ROWS = 11
+(INTEREST, DEBT, PLEDGED, TREASURY, CASH_PAID, CURE, SOLD, SETTLED, PENALTY, RESIDUAL_ROW, BALANCE, CASH,
+ INTEREST_TODAY) = range(13)
+LOAN_ROWS = 13
+#: The lines :meth:`simulator.finance.ledger.Ledger.pay_interest` books corporate interest into, in :func:`loan_day`'s
+#: order (``lines``): the interest, then its mining, hosting and HPC parts (the mining line alone, the whole amount,
+#: without the segments' split).
+INTEREST_LINES = ("interest_usd", "interest_corporate_mining_usd", "interest_corporate_hosting_usd",
+                  "interest_corporate_hpc_usd")
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _book(tables, i, amount, share, split):
+    """``LineBook.book`` of ``amount`` (``LineBook.book_product`` of ``amount × share`` if ``split``) on line row
+    ``i`` of ``tables`` (a ``LineBook``'s month, total and day), settled at once as
+    :func:`simulator.finance.close_kernel._book` settles the close's: the day's pending amount ``t`` added first,
+    then this one, ``(m + t) + a``, the order ``LineBook.book`` and its settle add them in (``t`` is +0.0 where
+    nothing is pending, which leaves a sum unchanged: a sum is never −0.0), and the day's row cleared."""
+    month, total, today = tables[0], tables[1], tables[2]
+    for p in range(amount.shape[0]):
+        a = amount[p] * share[p] if split else amount[p]
+        month[i, p] = (month[i, p] + today[i, p]) + a
+        total[i, p] = (total[i, p] + today[i, p]) + a
+        today[i, p] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -147,13 +170,18 @@ def _not_plus_zero(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, price, cure, rate, days_per_year,
-             ltv_initial, ltv_margin_call, ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol):
+             ltv_initial, ltv_margin_call, ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol,
+             interest_today, tables, lines, split, mining, hosting, hpc):
     """:meth:`simulator.finance.debt.BtcBackedBook.day` of a day that is not the loan's maturity, in one call:
-    the day's interest ``balance × rate / days_per_year`` on the paths that owe (else +0.0), the cash left after
-    it less ``min_cash``, then :func:`quiet` and :func:`step` on the debt owed; returns ``(status, rows, flags)``
-    with ``rows`` ``(LOAN_ROWS, paths)`` (the interest, the step's floats in its field order, the new balance:
-    the step's debt where the path owes, else the balance) and ``flags`` ``(2, paths)`` (margin call,
-    liquidated); the step's rows only where the status is not :data:`QUIET`."""
+    the day's interest ``balance × rate / days_per_year`` on the paths that owe (else +0.0), paid as
+    ``Ledger.pay_interest`` pays corporate interest: booked into ``tables`` (the ledger's ``LineBook``'s month,
+    total and day) on the rows ``lines`` of :data:`INTEREST_LINES` (with ``split``, its parts × the day's
+    revenue shares ``mining``, ``hosting``, ``hpc``; else the whole on the mining line), the cash ``cash −
+    interest`` and the day's interest ``interest_today + interest``; the cash left after it less ``min_cash``,
+    then :func:`quiet` and :func:`step` on the debt owed; returns ``(status, rows, flags)`` with ``rows``
+    ``(LOAN_ROWS, paths)`` (the interest, the step's floats in its field order, the new balance: the step's debt
+    where the path owes, else the balance; the cash and the day's interest after the interest) and ``flags``
+    ``(2, paths)`` (margin call, liquidated); the step's rows only where the status is not :data:`QUIET`."""
     n = balance.shape[0]
     rows = np.empty((LOAN_ROWS, n))
     flags = np.zeros((2, n), dtype=np.bool_)
@@ -164,7 +192,16 @@ def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, pric
         owing[p] = ledger_alive[p] and balance[p] > 0
         interest[p] = balance[p] * rate / days_per_year if owing[p] else 0.0
         debt[p] = balance[p] if owing[p] else 0.0
-        free[p] = (cash[p] - interest[p]) - min_cash
+        rows[CASH, p] = cash[p] - interest[p]
+        rows[INTEREST_TODAY, p] = interest_today[p] + interest[p]
+        free[p] = rows[CASH, p] - min_cash
+    _book(tables, lines[0], interest, interest, False)
+    if split:
+        _book(tables, lines[1], interest, mining, True)
+        _book(tables, lines[2], interest, hosting, True)
+        _book(tables, lines[3], interest, hpc, True)
+    else:
+        _book(tables, lines[1], interest, interest, False)
     if quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
         return QUIET, rows, flags
     debt_out, paid, sold, settled, penalty, residual = (rows[DEBT], rows[CASH_PAID], rows[SOLD], rows[SETTLED],

@@ -217,7 +217,8 @@ class BtcBackedBook:
     def day(self, ledger, cal) -> None:
         """Interest, maturity, then the close's collateral terms (:func:`~simulator.finance.credit.collateral_close`);
         a day other than the maturity in one compiled call once the process's closes pay for it
-        (:func:`simulator.finance.credit_kernel.loan_day`: the same floats). Both forms take the loan's terms
+        (:func:`simulator.finance.credit_kernel.loan_day`: the same floats; its interest paid and booked in that
+        call as :meth:`~simulator.finance.ledger.Ledger.pay_interest` pays it). Both forms take the loan's terms
         prepared once (:func:`~simulator.finance.credit.step_terms`) and book the close's step the same way
         (:meth:`_book_step`)."""
         day = cal.day
@@ -225,11 +226,13 @@ class BtcBackedBook:
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
         if kernel is not None and not maturing:
             rate, terms = self._terms or self._prepare_terms()
+            shares = ledger._segment_shares  # (the day's revenue shares, None: all mining's; Ledger._book_segments)
             status, rows, flags = kernel.loan_day(
                 day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
                 self._min_cash_usd(ledger), ledger.price_usd, self.cure_end_day, rate, float(units.DAYS_PER_YEAR),
-                *terms)
-            ledger.pay_interest(rows[kernel.INTEREST])
+                *terms, ledger._interest_today, ledger.lines.tables, ledger.lines.rows_of(kernel.INTEREST_LINES),
+                shares is not None, *(shares or (ledger.cash_usd,) * 3))  # (the interest paid: Ledger.pay_interest)
+            ledger.cash_usd, ledger._interest_today = rows[kernel.CASH], rows[kernel.INTEREST_TODAY]
             if not status & credit.QUIET:  # (else nothing moves today: the step's flows would all be 0)
                 k = kernel
                 self._book_step(ledger, status, flags[0], flags[1], rows[k.CASH_PAID], rows[k.CURE], rows[k.SOLD],
@@ -307,6 +310,9 @@ class ProjectDebtBook:
         self.amortising = np.zeros(paths, dtype=bool)
         self._amortising_any = False
         self._years: tuple | None = None  # (the months_left array the years were made from, the years)
+        # the block's flows last seen (kept alive: its identity stands for the test) and whether the project's capex
+        # rows of that block are ±0.0 on every day (_capex_today)
+        self._block_of, self._quiet_block = None, False
 
     def years_left(self, day: int):
         """Months left once amortising, the full term before: one number while no path amortises, else an array,
@@ -319,12 +325,33 @@ class ProjectDebtBook:
                                                       / units.MONTHS_PER_YEAR, self.cfg.term_years))
         return self._years[1]
 
+    def _capex_today(self, f) -> bool:
+        """Whether the project's building or GPU capex of the day's flows ``f`` is nonzero (or NaN) on some path
+        (``count_nonzero``: numpy's ``any()`` at a third of its cost). A block's day (``block_day``: the block's flows
+        and the day's index, :class:`simulator.finance.flows.BlockDayFlows`, whose rows are the block's) is False
+        without a test when the block's rows of the project are ±0.0 on every day, tested once a block's flows
+        (by their identity; a stop makes new ones)."""
+        block_day = vars(f).get("block_day")
+        if block_day is not None:
+            whole = block_day[0]
+            if whole is not self._block_of:
+                self._block_of, self._quiet_block = whole, self._quiet(whole)
+            if self._quiet_block:
+                return False
+        return bool(np.count_nonzero(f.hpc_building_capex_usd[self.j]) or np.count_nonzero(f.hpc_gpu_capex_usd[self.j]))
+
+    def _quiet(self, whole) -> bool:
+        """Whether the block's flows ``whole`` hold the project's capex as ``(n, projects, paths)`` arrays ±0.0 on
+        every day (else the days are tested one by one)."""
+        capex = (whole.hpc_building_capex_usd, whole.hpc_gpu_capex_usd)
+        return (all(isinstance(x, np.ndarray) and x.ndim == 3 for x in capex)
+                and not any(np.count_nonzero(x[:, self.j]) for x in capex))
+
     def day(self, ledger, cal) -> None:
         f, alive = ledger.flows, ledger.alive
-        building, gpus = f.hpc_building_capex_usd[self.j], f.hpc_gpu_capex_usd[self.j]
-        # (count_nonzero: numpy's any(), nonzero or NaN, at a third of its cost; capex ±0.0 on every path draws
-        # ±0.0 × fraction × alive, nothing: the draw is made only on a day of some capex)
-        if np.count_nonzero(building) or np.count_nonzero(gpus):
+        # (capex ±0.0 on every path draws ±0.0 × fraction × alive, nothing: a draw only on a day of some capex)
+        if self._capex_today(f):
+            building, gpus = f.hpc_building_capex_usd[self.j], f.hpc_gpu_capex_usd[self.j]
             draw = self.cfg.debt_fraction * (building + gpus) * alive
             if np.count_nonzero(draw):
                 ledger.draw(draw)

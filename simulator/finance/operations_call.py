@@ -4,8 +4,9 @@ reassigned as the numpy form reassigns it (new arrays where it makes new ones, t
 it keeps them).
 
 What stays in Python around the call: the log return of the BTC price (``np.log``, numpy's AVX-512 one)
-pushed into the trailing volatility (whose running update is compiled too, a call of its own:
-:func:`~simulator.finance.operations_kernel.trailing_vol_update`), ``ContractValuer.observe``, the
+for the trailing volatility (whose running update is compiled, in the same call:
+:func:`~simulator.finance.operations_kernel.trailing_vol_update`; the window's fill and recomputation stay in
+numpy, ``TrailingVol.push``), ``ContractValuer.observe``, the
 pledged BTC summed over the BTC-backed loans, the asset pools' dated changes (a dict) and idle flags,
 the cohorts' remaining fractions (a table), and the dcf's ring slots. The kernel adds its amounts straight into the
 :class:`~simulator.finance.books.LineBook`'s month and running sums after settling any amount still
@@ -30,6 +31,7 @@ import numpy as np
 
 from simulator import units
 from simulator.columns import is_broadcast_zero
+from simulator.finance import structural
 from simulator.lazy_kernel import LazyKernel
 
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
@@ -63,7 +65,7 @@ class _Fixed:
         self.lines_at = np.array([L.lines.index[k] for k in kernel.BOOKED_LINES], dtype=np.int64)
         self.dcf = c.valuation.method == "dcf"
         self.scalars = np.array([c.sga_usd_per_year / units.DAYS_PER_YEAR, float(c.opening.btc_receivable),
-                                 float(c.treasury_policy.sell_fraction)])
+                                 float(c.treasury_policy.sell_fraction), float(structural.VOL_WINDOW_DAYS)])
         self.by_revenue = c.cost_allocation != "all_to_mining"
         self.no_units = np.zeros(L.units.shape)  # (read only by the kernel) a day's "nothing arrives or leaves"
         # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
@@ -77,10 +79,10 @@ class _Fixed:
         self.no_block = (no_block,) * len(kernel.BLOCK_ROWS)
         self.no_mask = np.zeros(paths)  # (not read: the units lost's mask on a day they hold none, writable as a mask)
         self.hpc = np.empty((4 * projects, paths))
-        # the pools' table (book, base, in progress, spent, change) and each pool's first three rows: its state,
+        # the pools' table (book, base, in progress, change) and each pool's first three rows: its state,
         # which the kernel writes in place and the pool then holds (views), so that a day copies it in only if the
         # pool holds other arrays (the numpy form's, before the kernel or on a numpy day)
-        self.pool_table = np.empty((5, len(self.pools), paths))
+        self.pool_table = np.empty((4, len(self.pools), paths))
         self.pool_state = [tuple(self.pool_table[:3, k]) for k in range(len(self.pools))]
         self.pool_flags = np.zeros(2 * len(self.pools), dtype=bool)
         self._scratch: dict[str, np.ndarray] = {}  # the kernel's (cohorts, paths) outputs until the ledger keeps one
@@ -125,9 +127,11 @@ def book(ledger, f, day: int, kernel) -> None:
     if fixed is None:
         fixed = _fixed[L] = _Fixed(L, kernel)
     price = np.asarray(f.price_usd, dtype=float)
-    if day > 0:
-        L.btc_vol.push(np.log(price / L.price_usd), kernel.trailing_vol_update)
-    ended = f.hpc_lease_ended.astype(bool)  # (the kernel's argument type every day; observe reads it as it is)
+    vol = L.btc_vol  # (the day's log return pushed; its running update in book_day where it is one: update_row)
+    log_return, vol_row = (np.log(price / L.price_usd), vol.update_row()) if day > 0 else (None, None)
+    if log_return is not None and vol_row is None:
+        vol.push(log_return)
+    ended = np.asarray(f.hpc_lease_ended, dtype=bool)  # (the kernel's argument type every day; read only)
     L.contracts.observe(day, f.hpc_completed, ended)
     rows, block, j = _kernel_rows(L, f, price, fixed, kernel)
     L.price_usd = price
@@ -153,8 +157,9 @@ def book(ledger, f, day: int, kernel) -> None:
         np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
                        out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
         ended, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
-        fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars, float(day),
-        fixed.by_revenue, fixed.dcf, new_month, fixed.no_mask if lost_mask is None else lost_mask,
+        fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars,
+        *((fixed.no_mask,) * 4 if vol_row is None else (log_return, vol_row, vol.mean, vol.m2)), vol_row is not None,
+        float(day), fixed.by_revenue, fixed.dcf, new_month, fixed.no_mask if lost_mask is None else lost_mask,
         lost_mask is not None, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
         | (kernel.NO_DELIVERIES if tables[2] is fixed.no_units else 0)
         | (kernel.NO_PURCHASES if tables[3] is fixed.no_units else 0))
@@ -245,24 +250,30 @@ def _cohort_table(a: np.ndarray, fixed: _Fixed) -> np.ndarray:
 
 
 def _pools(fixed, f, day: int, new_month: bool, paths: int):
-    """The kernel's pool inputs: ``(5, pools, paths)`` book, base, in progress, spent today and base change
-    due today; ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its
-    rows written (the kernel reads no other: an idle pool charges +0.0 and keeps its state), its state only
-    where the pool does not hold the table's rows already, and its change row only if it has one."""
-    pools, spent = fixed.pools, [f.expansion_capex_usd]
-    for j in range(len(f.hpc_building_capex_usd)):
-        spent += (f.hpc_building_capex_usd[j], f.hpc_gpu_capex_usd[j])
+    """The kernel's pool inputs: ``(4, pools, paths)`` book, base, in progress and base change due today;
+    ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its rows written
+    (the kernel reads no other: an idle pool charges +0.0 and keeps its state), its state only where the pool
+    does not hold the table's rows already, and its change row only if it has one. The day's spending is read
+    by the kernel from the day's rows (``operations_kernel._pools``); here only an idle pool's, which
+    ``open_step`` tests (:func:`_spent`)."""
+    pools = fixed.pools
     table, flags = fixed.pool_table, fixed.pool_flags
     flags[:] = False
-    for k, (pool, s) in enumerate(zip(pools, spent)):
-        on, change = pool.open_step(day, new_month, s)
+    for k, pool in enumerate(pools):
+        on, change = pool.open_step(day, new_month, _spent(f, k) if pool.idle else None)
         if on:
             book, base, in_progress = fixed.pool_state[k]
             if pool.book_usd is not book or pool.base_usd is not base or pool.in_progress_usd is not in_progress:
                 book[:], base[:], in_progress[:] = pool.book_usd, pool.base_usd, pool.in_progress_usd
-            table[3, k] = s
             flags[k] = True
         if change is not None:
-            table[4, k] = change
+            table[3, k] = change
             flags[len(pools) + k] = True
     return table, flags
+
+
+def _spent(f, k: int) -> np.ndarray:
+    """Pool ``k``'s spending in the day's flows ``f`` (the pools: the sites, then each project's building and GPUs)."""
+    if k == 0:
+        return f.expansion_capex_usd
+    return (f.hpc_building_capex_usd if k % 2 else f.hpc_gpu_capex_usd)[(k - 1) // 2]

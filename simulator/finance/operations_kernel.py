@@ -199,22 +199,25 @@ def _machines(retired, lost, delivered, purchase, units, cost, units_out, cost_o
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _pools(pools, active, has_change, life_days, new_month, alive, dep):
+def _pools(pools, active, has_change, life_days, new_month, alive, dep, expansion, hpc):
     """``AssetPool.step`` of every pool into ``dep`` (one row each; an inactive pool charges +0.0 and keeps its
     state) and the active pools' new book, base and construction in progress in place of the old ones.
-    ``pools``: ``(5, pools, paths)``: book, base, in progress, spent today, base change due today."""
+    ``pools``: ``(4, pools, paths)``: book, base, in progress, base change due today; the day's spending read
+    where the day's rows hold it: the sites' expansion capex ``expansion``, each project's building and GPU capex
+    rows of ``hpc`` (:func:`book_day`'s; the pools are the sites, then each project's building and GPUs)."""
     for k in range(pools.shape[1]):
         if not active[k]:
             for p in range(dep.shape[1]):
                 dep[k, p] = 0.0
             continue
         life, plus_change = life_days[k], has_change[k]
+        spent = expansion if k == 0 else hpc[2 + (k - 1) % 2, (k - 1) // 2]
         for p in range(dep.shape[1]):
             bk, bb, cip = pools[0, k, p], pools[1, k, p], pools[2, k, p]
             if new_month:  # last month's construction into service
                 bk, bb, cip = bk + cip, bb + cip, 0.0
-            cip = cip + pools[3, k, p]
-            bb = bb + (pools[4, k, p] if plus_change else 0.0)
+            cip = cip + spent[p]
+            bb = bb + (pools[3, k, p] if plus_change else 0.0)
             charge = minimum(bb / life, bk) * (1.0 if alive[p] else 0.0)
             dep[k, p] = charge
             pools[0, k, p], pools[1, k, p], pools[2, k, p] = bk - charge, bb, cip
@@ -258,7 +261,8 @@ def _day_rows(block, j, rows):
 @njit(cache=True, nogil=True, error_model="numpy")
 def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
              fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
-             lines_at, amounts, rings, scalars, day, by_revenue, dcf, new_month, lost_mask, mask_lost, zero_tables):
+             lines_at, amounts, rings, scalars, log_return, vol_row, vol_mean, vol_m2, vol_update, day, by_revenue, dcf,
+             new_month, lost_mask, mask_lost, zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
     ``rows``: ``(ROWS, paths)`` (this module's row names), of which :data:`BLOCK_ROWS` are first copied from day
@@ -267,16 +271,22 @@ def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, uni
     delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
     fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
     ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex; ``ended``, ``deferred``
-    ``(projects, paths)``; ``pools``: ``(5, pools, paths)`` (:func:`_pools`: an active pool's new state written
-    over its first three rows), ``pool_flags`` ``(2 pools,)``
+    ``(projects, paths)``; ``pools``: ``(4, pools, paths)`` (:func:`_pools`: an active pool's new state written
+    over its first three rows; its spending read from ``rows`` and ``hpc``), ``pool_flags`` ``(2 pools,)``
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
     :data:`BOOKED_LINES`, ``amounts`` ``(len(BOOKED_LINES), paths)`` scratch for the day's amounts; ``rings``: the dcf's run-rate rows to write (variable, other, fixed);
-    ``scalars``: SG&A a day, BTC receivable, sell fraction; ``by_revenue``: SG&A by revenue shares;
+    ``scalars``: SG&A a day, BTC receivable, sell fraction, the volatility's window [days];
+    ``by_revenue``: SG&A by revenue shares;
     ``lost_mask``, ``mask_lost``: the alive mask as 1.0 and 0.0 ``(paths,)`` the units lost are multiplied by as
     they are read, and whether they are (:func:`_lost`; the caller's flows hold them unmasked);
-    ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all).
+    ``zero_tables``: which cohort tables are all +0.0 (:func:`_machines`; 0: read them all); with ``vol_update``,
+    the trailing volatility's running update of the day's ``log_return`` (:func:`trailing_vol_update` of the window's
+    row ``vol_row``, mean ``vol_mean`` and ``M₂`` ``vol_m2``, in place, over the window of ``scalars[3]`` days;
+    ``TrailingVol.update_row``).
     """
     paths, n_pools = alive.shape[0], pools.shape[1]
+    if vol_update:
+        trailing_vol_update(log_return, vol_row, vol_mean, vol_m2, scalars[3])
     if j >= 0:
         _day_rows(block, j, rows)
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
@@ -285,7 +295,7 @@ def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, uni
         retired, lost, delivered, purchase, units, cost, units_out, cost_out,
         fraction_day, fraction_next, start_day, day, lost_mask, mask_lost, zero_tables)
     dep = np.empty((n_pools, paths))
-    _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, dep)
+    _pools(pools, pool_flags[:n_pools], pool_flags[n_pools:], life_days, new_month, alive, dep, rows[EXPANSION], hpc)
     if by_revenue and (_any(rows[HOSTING_REV]) or _any(hpc_revenue)):
         status |= SEGMENT_SHARES
     _income(rows, alive, out, hpc_revenue, hpc_cash, amounts, rings, scalars[0], scalars[1],

@@ -316,6 +316,17 @@ class TrailingVol:
             self.returns[slot] = x
         self.count += 1
 
+    def update_row(self) -> np.ndarray | None:
+        """The window's row the day's log return replaces, where :meth:`push` would do its running update (the
+        day then counted, the update left to the caller: ``operations_kernel.book_day`` runs
+        ``trailing_vol_update`` on this row, :attr:`mean` and :attr:`m2`, the same floats); None on a day that
+        fills the window or recomputes it (nothing counted: :meth:`push` it)."""
+        n, slot = VOL_WINDOW_DAYS, self.count % VOL_WINDOW_DAYS
+        if self.count < n or slot == n - 1:
+            return None
+        self.count += 1
+        return self.returns[slot]
+
     def value(self) -> np.ndarray:
         """sqrt(365 × sample variance) of the window, once it is full."""
         if self.count < VOL_WINDOW_DAYS:
