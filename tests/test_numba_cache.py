@@ -421,15 +421,37 @@ def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
     (a numba that changes either fails here, not silently in a run)."""
     import inspect
 
-    from numba.core import codegen
+    from numba.core import codegen, environment
 
     from simulator import numba_link
 
     assert numba_link.supported()
     assert "_shared_module" in inspect.getsource(codegen.CPUCodeLibrary._get_module_for_linking)
     assert "is_symbol_defined" in inspect.getsource(codegen.JITCodeLibrary.get_pointer_to_function)
+    assert inspect.getsource(environment._rebuild_env).split() == _NUMBA_REBUILD_ENV.split()  # what rebuild_env does
+    monkeypatch.delattr(environment.Environment, "_memo")
+    assert not numba_link.supported()
+    monkeypatch.undo()
     monkeypatch.delattr(codegen.JitEngine, "_load_defined_symbols")
     assert not numba_link.supported()
+
+
+#: numba's ``_rebuild_env`` as :func:`simulator.numba_link.rebuild_env` repeats it (but for a numba module not
+#: imported yet, made lazily loaded, whose dictionary is read without loading it).
+_NUMBA_REBUILD_ENV = """
+def _rebuild_env(modname, consts, env_name):
+    env = lookup_environment(env_name)
+    if env is not None:
+        return env
+
+    mod = importlib.import_module(modname)
+    env = Environment(mod.__dict__)
+    env.consts[:] = consts
+    env.env_name = env_name
+    # Cache loaded object
+    Environment._memo[env_name] = env
+    return env
+"""
 
 
 #: Compiled functions of many kinds, cached, that load as hashfleet's own (``simulator.*`` modules).
@@ -562,3 +584,47 @@ def test_every_kind_of_kernel_loads_lazily_with_numba_s_results(tmp_path):
     assert lazy["out"] == eager["out"] == cold["out"]
     assert eager["lazy"] == 0 and lazy["lazy"] == 14
     assert "ValueError: ('negative', -2.0)" in lazy["out"] and "[[0.5, -0.0], [0.0, 0.25]]" in lazy["out"]
+
+
+_ENV = """
+import json, sys, types
+sys.path.insert(0, sys.argv[2])
+from numba import njit
+from numba.core import caching, environment
+from simulator import numba_cache
+numba_cache.configure()
+import kinds
+if sys.argv[1] == "numba":
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load, eager
+out = [kinds.empty_of(4), kinds.strings(3)]
+hits = sum(sum(getattr(kinds, n).stats.cache_hits.values()) for n in ("empty_of", "strings"))
+lazy = sorted(n for n in ("numba.np.arrayobj", "numba.cpython.unicode") if type(sys.modules[n]) is not types.ModuleType)
+envs = [e for e in list(environment.Environment._memo.values()) if e.env_name.startswith("_ZN08NumbaEnv5numba2np8arrayobj")]
+import numba.np.arrayobj as arrayobj  # (an import runs a lazy module)
+same = bool(envs) and all(e.globals is arrayobj.__dict__ for e in envs) and "make_array" in envs[0].globals
+
+
+@njit
+def up(s):  # a compilation after the loads: its typing needs numba.cpython.unicode's overloads
+    return s.upper() + str(len(s))
+
+
+print(json.dumps({"out": out, "hits": hits, "lazy": lazy, "same": same, "up": up("ab"),
+                  "on_parent": sys.modules["numba.np"].arrayobj is arrayobj}))
+"""
+
+
+def test_a_load_leaves_numbas_implementation_modules_lazy_until_read(tmp_path):
+    """A kernel whose library reached ``np.empty`` and strings (functions of ``numba.np.arrayobj`` and
+    ``numba.cpython.unicode``, each with an environment whose globals are its module's dictionary) loads without
+    running those modules (numba's load imports them, ~0.02 s a worker); the environments' globals are the very
+    dictionary the module runs in once imported; a compilation after the loads (which needs their overloads) works."""
+    (tmp_path / "kinds.py").write_text(_KINDS)
+    env, args = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}, str(tmp_path)
+    cold = _run(_ENV, env, args=("numba", args))  # compiles and caches
+    eager, lazy = _run(_ENV, env, args=("numba", args)), _run(_ENV, env, args=("lazy", args))
+    assert cold["hits"] == 0 and eager["hits"] == lazy["hits"] == 2
+    assert lazy["out"] == eager["out"] == cold["out"] == [4, 7]
+    assert eager["lazy"] == [] and lazy["lazy"] == ["numba.cpython.unicode", "numba.np.arrayobj"]
+    assert eager["same"] and lazy["same"] and lazy["on_parent"] and eager["on_parent"]
+    assert lazy["up"] == eager["up"] == "AB2"
