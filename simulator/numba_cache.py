@@ -292,7 +292,8 @@ def light_cache_loads() -> bool:
     numba's ``Cache.load_overload`` calls ``target_context.refresh()`` before every load: the first call imports
     some forty modules of typing and lowering implementations (linear algebra, typed containers, jitclass, …)
     and installs them, which a compilation needs and a load does not. A load rebuilds the cached machine code,
-    which calls only numba's runtime (NRT, initialised here as the refresh would) and the C helpers and math
+    which calls only numba's runtime (NRT, started here as the refresh would, its library's object code cached
+    beside the kernels': :func:`simulator.numba_link.start_runtime`) and the C helpers and math
     symbols numba registers when its context is made. The library loaded keeps its bitcode unparsed until
     something needs it (:func:`simulator.numba_link.load`, where :func:`simulator.numba_link.supported`; else the
     bitcode is parsed as numba's load does). A cache miss compiles, and numba's compiler refreshes
@@ -322,7 +323,10 @@ def light_cache_loads() -> bool:
         if not str(getattr(getattr(self, "_py_func", None), "__module__", "")).startswith(_OURS):
             return original(self, sig, target_context)
         try:
-            nrt.rtsys.initialize(target_context)
+            if lazy and _chosen:
+                numba_link.start_runtime(target_context, _chosen)  # (its library's object code cached beside ours)
+            else:
+                nrt.rtsys.initialize(target_context)
             with self._guard_against_spurious_io_errors():
                 return numba_link.load(self, sig, target_context) if lazy else self._load_overload(sig, target_context)
         except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has

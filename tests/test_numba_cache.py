@@ -422,6 +422,7 @@ def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
     import inspect
 
     from numba.core import codegen, environment
+    from numba.core.runtime import nrt, nrtdynmod
 
     from simulator import numba_link
 
@@ -429,12 +430,60 @@ def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
     assert "_shared_module" in inspect.getsource(codegen.CPUCodeLibrary._get_module_for_linking)
     assert "is_symbol_defined" in inspect.getsource(codegen.JITCodeLibrary.get_pointer_to_function)
     assert inspect.getsource(environment._rebuild_env).split() == _NUMBA_REBUILD_ENV.split()  # what rebuild_env does
+    assert inspect.getsource(type(nrt.rtsys).initialize).split() == _NUMBA_RUNTIME.split()  # … and start_runtime
+    assert inspect.getsource(nrtdynmod.compile_nrt_functions).split() == _NUMBA_NRT_FUNCTIONS.split()
     monkeypatch.delattr(environment.Environment, "_memo")
     assert not numba_link.supported()
     monkeypatch.undo()
     monkeypatch.delattr(codegen.JitEngine, "_load_defined_symbols")
     assert not numba_link.supported()
 
+
+#: numba's runtime's start, as :func:`simulator.numba_link.start_runtime` repeats it (but with the library's object
+#: code cached), and the compilation of the runtime's library it replaces.
+_NUMBA_RUNTIME = """
+    @global_compiler_lock
+    def initialize(self, ctx):
+        \"\"\"Initializes the NRT
+
+        Must be called before any actual call to the NRT API.
+        Safe to be called multiple times.
+        \"\"\"
+        if self._init:
+            # Already initialized
+            return
+
+        # Switch stats on if the config requests them.
+        if config.NRT_STATS:
+            _nrt.memsys_enable_stats()
+
+        # Register globals into the system
+        for py_name in _nrt.c_helpers:
+            if py_name.startswith("_"):
+                # internal API
+                c_name = py_name
+            else:
+                c_name = "NRT_" + py_name
+            c_address = _nrt.c_helpers[py_name]
+            ll.add_symbol(c_name, c_address)
+
+        # Compile atomic operations
+        self._library = nrtdynmod.compile_nrt_functions(ctx)
+        self._init = True
+"""
+_NUMBA_NRT_FUNCTIONS = """
+def compile_nrt_functions(ctx):
+    \"\"\"
+    Compile all LLVM NRT functions and return a library containing them.
+    The library is created using the given target context.
+    \"\"\"
+    ir_mod, library = create_nrt_module(ctx)
+
+    library.add_ir_module(ir_mod)
+    library.finalize()
+
+    return library
+"""
 
 #: numba's ``_rebuild_env`` as :func:`simulator.numba_link.rebuild_env` repeats it (but for a numba module not
 #: imported yet, made lazily loaded, whose dictionary is read without loading it).
@@ -628,3 +677,55 @@ def test_a_load_leaves_numbas_implementation_modules_lazy_until_read(tmp_path):
     assert eager["lazy"] == [] and lazy["lazy"] == ["numba.cpython.unicode", "numba.np.arrayobj"]
     assert eager["same"] and lazy["same"] and lazy["on_parent"] and eager["on_parent"]
     assert lazy["up"] == eager["up"] == "AB2"
+
+
+_RUNTIME = """
+import gc, json, sys
+sys.path.insert(0, sys.argv[2])
+from numba.core import codegen
+from numba.core.runtime import nrt
+from simulator import numba_cache
+compiled = []
+finalize = codegen.CPUCodeLibrary.finalize
+
+
+def counted(self):  # the runtime's library compiled here, or not
+    compiled.append(self.name)
+    return finalize(self)
+
+
+codegen.CPUCodeLibrary.finalize = counted
+numba_cache.configure()
+import numpy as np
+import kinds
+if sys.argv[1] == "numba":
+    from numba.core import caching
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load and runtime
+out = [kinds.dict_sum(10), kinds.set_len(np.array([1, 2, 2, 3])), kinds.empty_of(4), kinds.caller(np.arange(3.0)).tolist()]
+gc.collect()
+stats = nrt.rtsys.get_allocation_stats()
+print(json.dumps({"out": out, "nrt_compiled": compiled.count("nrt"), "balanced": stats.alloc == stats.free > 0
+                  and stats.mi_alloc == stats.mi_free > 0, "kernels_compiled": len(compiled) - compiled.count("nrt")}))
+"""
+
+
+def test_the_runtime_s_library_is_compiled_once_then_loaded_from_its_object_code(tmp_path):
+    """numba's runtime (NRT), started by a light load: the first process compiles its library (as numba does) and
+    keeps its object code beside the kernels'; the next loads it instead (~0.015 s a worker), and the kernels that
+    allocate, count references and free through it (typed dicts, sets, arrays) give numba's results with every
+    allocation freed (numba's allocation statistics)."""
+    (tmp_path / "kinds.py").write_text(_KINDS)
+    env, args = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "NUMBA_NRT_STATS": "1"}, str(tmp_path)
+    cold = _run(_RUNTIME, env, args=("numba", args))  # compiles the kernels (numba's own runtime)
+    assert cold["nrt_compiled"] == 1 and cold["kernels_compiled"] > 0 and not list(tmp_path.glob("xdg/**/nrt-*.o"))
+    first, second = _run(_RUNTIME, env, args=("lazy", args)), _run(_RUNTIME, env, args=("lazy", args))
+    eager = _run(_RUNTIME, env, args=("numba", args))
+    assert [r["kernels_compiled"] for r in (first, second, eager)] == [0, 0, 0]
+    assert first["nrt_compiled"] == 1 and second["nrt_compiled"] == 0 and eager["nrt_compiled"] == 1
+    assert len(list(tmp_path.glob("xdg/**/nrt-*.o"))) == 1
+    assert first["out"] == second["out"] == eager["out"] == cold["out"] == [22.5, 3, 4, [0.0, 2.0, 4.0]]
+    assert first["balanced"] and second["balanced"] and eager["balanced"] and cold["balanced"]
+    (kept,) = tmp_path.glob("xdg/**/nrt-*.o")
+    kept.write_bytes(kept.read_bytes()[:5])  # a file cut short (a full disk): compiled again and written whole
+    again, last = _run(_RUNTIME, env, args=("lazy", args)), _run(_RUNTIME, env, args=("lazy", args))
+    assert again["nrt_compiled"] == 1 and last["nrt_compiled"] == 0 and again["out"] == last["out"] == cold["out"]
