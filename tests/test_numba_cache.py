@@ -270,14 +270,19 @@ refreshes = []
 refresh = numba.core.base.BaseContext.refresh
 numba.core.base.BaseContext.refresh = lambda self: (refreshes.append(1), refresh(self))[1]
 sys.path.insert(0, {user_dir!r})
+from numba.core.caching import FunctionCache
 from simulator import kernel_math, numba_cache
 import userfn
+unmade = [f for f in ("maximum", "clip", "rows_sum_into") if "_made_from" in vars(getattr(kernel_math, f)._cache)]
 x, out = np.arange(12.0).reshape(3, 4) ** 1.5, np.empty(4)
 kernel_math.rows_sum_into(x, out)
 ours = len(refreshes)
 print(json.dumps({{"out": out.tolist(), "ours": ours, "hits": sum(kernel_math.rows_sum_into.stats.cache_hits.values()),
                    "user": userfn.plus_one(1.5), "user_refreshes": len(refreshes) - ours,
-                   "user_hits": sum(userfn.plus_one.stats.cache_hits.values()), "light": numba_cache.light_cache_loads()}}))
+                   "user_hits": sum(userfn.plus_one.stats.cache_hits.values()), "light": numba_cache.light_cache_loads(),
+                   "unmade": unmade, "unmade_after": [f for f in unmade if "_made_from" in vars(getattr(kernel_math, f)._cache)],
+                   "caches": [isinstance(getattr(kernel_math, f)._cache, FunctionCache) for f in unmade],
+                   "user_cache": type(userfn.plus_one._cache) is FunctionCache}}))
 """
 
 
@@ -295,6 +300,9 @@ def test_a_kernel_loads_from_the_cache_without_the_compilers_refresh(tmp_path):
     assert cold["hits"] == 0 and cold["ours"] > 0 and cold["out"] == want  # compiled: refreshed by the compiler
     assert warm["hits"] == 1 and warm["ours"] == 0 and warm["out"] == want and warm["light"]  # loaded, no refresh
     assert warm["user_hits"] == 1 and warm["user_refreshes"] > 0 and warm["user"] == 2.5  # numba's own load
+    for run in (cold, warm):  # each function's cache made when first used (rows_sum_into's), not when decorated
+        assert run["unmade"] == ["maximum", "clip", "rows_sum_into"] and run["unmade_after"] == ["maximum", "clip"]
+        assert run["caches"] == [True] * 3 and run["user_cache"]  # numba's own cache (made at once for the user's)
 
 
 def test_a_light_load_that_fails_is_done_again_by_numbas_own_load():
@@ -421,7 +429,7 @@ def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
     (a numba that changes either fails here, not silently in a run)."""
     import inspect
 
-    from numba.core import codegen, environment
+    from numba.core import codegen, dispatcher, environment
     from numba.core.runtime import nrt, nrtdynmod
 
     from simulator import numba_link
@@ -432,6 +440,8 @@ def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
     assert inspect.getsource(environment._rebuild_env).split() == _NUMBA_REBUILD_ENV.split()  # what rebuild_env does
     assert inspect.getsource(type(nrt.rtsys).initialize).split() == _NUMBA_RUNTIME.split()  # … and start_runtime
     assert inspect.getsource(nrtdynmod.compile_nrt_functions).split() == _NUMBA_NRT_FUNCTIONS.split()
+    enable = numba_cache._numba_enable_caching or dispatcher.Dispatcher.enable_caching  # (what a lazy cache defers)
+    assert inspect.getsource(enable).split() == "def enable_caching(self): self._cache = FunctionCache(self.py_func)".split()
     monkeypatch.delattr(environment.Environment, "_memo")
     assert not numba_link.supported()
     monkeypatch.undo()
