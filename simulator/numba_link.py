@@ -136,15 +136,17 @@ def supported() -> bool:
 _NAMESPACE = types.ModuleType.__dict__["__dict__"].__get__  # a module's dictionary, read without loading a lazy one
 
 
-def rebuild_env(modname, consts, env_name):
+def rebuild_env(modname, consts, env_name, environment=None):
     """numba's ``numba.core.environment._rebuild_env``, which a cached kernel's pickle calls for each environment
     its library references (one per function compiled into it, a kernel's own and the numba implementations it
     reached: ``np.empty`` from ``numba.np.arrayobj``, …), except that a numba module not imported yet is made a lazily
     loaded module (:func:`lazy_module`) instead of being imported: the environment's globals are that module's
     dictionary either way, the one its code runs in once anything reads an attribute of it. The machine code of a
     nopython function never reads its environment's globals (only object-mode code does); so a worker whose loads
-    reach ``numba.np.arrayobj`` or ``numba.cpython.unicode`` (and their imports, ~0.02 s) does not run them."""
-    from numba.core import environment
+    reach ``numba.np.arrayobj`` or ``numba.cpython.unicode`` (and their imports, ~0.02 s) does not run them.
+    (``environment``: the module ``numba.core.environment``, if the caller has it at hand.)"""
+    if environment is None:
+        from numba.core import environment
 
     env = environment.lookup_environment(env_name)
     if env is not None:
@@ -283,7 +285,7 @@ def load(cache, sig, target_context):
 
     codegen = target_context.codegen()
     numba_rebuild_env = environment._rebuild_env
-    environment._rebuild_env = rebuild_env  # (what the pickle's environments call)
+    environment._rebuild_env = functools.partial(rebuild_env, environment=environment)  # (the pickle's environments')
     try:
         data = cache._cache_file.load(cache._index_key(sig, codegen))
     finally:
