@@ -13,9 +13,12 @@ a module it imports can leave a cached kernel running old machine code.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from types import ModuleType
+
+_frozen_imports = False  # True in a forked worker (simulator.workers): see freeze_compiled_imports()
 
 
 class LazyKernel:
@@ -51,7 +54,35 @@ class LazyKernel:
             if charge:
                 self.spent += size + overhead
             return None
-        return kernel or importlib.import_module(self.module)
+        return kernel or _import(self.module)
+
+
+def freeze_compiled_imports() -> None:
+    """Keep each compiled module this process imports out of the cycle collector's sight (called by a forked worker
+    of :mod:`simulator.workers`, a process whose life is one chunk of one run, never by a user's process).
+
+    The first compiled module imports numba, some 35 thousand tracked objects (functions, classes, type records) that
+    live as long as the process: collected young, they cost ~100 collections of the first generations a worker, and
+    every full collection after walks them again. So the collector is paused while a compiled module is imported and
+    everything alive is then frozen (``gc.freeze``, as the parent froze its heap before the fork): a worker's
+    collections walk its own simulation's objects only. Nothing a run computes depends on when memory is reclaimed."""
+    global _frozen_imports
+    _frozen_imports = True
+
+
+def _import(module: str) -> ModuleType:
+    """``importlib.import_module(module)``, with the collector paused and the heap frozen after it where
+    :func:`freeze_compiled_imports` asked for it."""
+    if not _frozen_imports:
+        return importlib.import_module(module)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return importlib.import_module(module)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def numba_runs() -> bool:

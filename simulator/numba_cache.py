@@ -36,7 +36,7 @@ installs every typing and lowering registry of its compiler (~0.2 s of a process
 which only a compilation uses. :func:`light_cache_loads` has the loads of hashfleet's kernels start numba's
 runtime alone (the machine code loaded is the same; a compilation, on a cache miss, still refreshes first),
 and link each kernel's library without parsing its LLVM bitcode until a compilation or a symbol lookup needs
-it (:mod:`simulator.numba_link`).
+it (:mod:`simulator.numba_link`); each kernel's cache is made when first used, not when its function is decorated.
 """
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ _HEX = set("0123456789abcdef")
 _PACKAGE = Path(__file__).resolve().parent
 _chosen: str | None = None  # this process's answer once configure() has run
 _numba_load_overload = None  # numba's Cache.load_overload, once light_cache_loads() has replaced it
+_numba_enable_caching = None  # numba's Dispatcher.enable_caching, once _caches_when_used() has replaced it
 _OURS = _PACKAGE.name + "."  # the modules whose cached functions light_cache_loads() loads
 _held: dict[str, int] = {}  # directory → the descriptor holding its shared lock (open until exit)
 
@@ -292,7 +293,8 @@ def light_cache_loads() -> bool:
     numba's ``Cache.load_overload`` calls ``target_context.refresh()`` before every load: the first call imports
     some forty modules of typing and lowering implementations (linear algebra, typed containers, jitclass, …)
     and installs them, which a compilation needs and a load does not. A load rebuilds the cached machine code,
-    which calls only numba's runtime (NRT, initialised here as the refresh would) and the C helpers and math
+    which calls only numba's runtime (NRT, started here as the refresh would, its library's object code cached
+    beside the kernels': :func:`simulator.numba_link.start_runtime`) and the C helpers and math
     symbols numba registers when its context is made. The library loaded keeps its bitcode unparsed until
     something needs it (:func:`simulator.numba_link.load`, where :func:`simulator.numba_link.supported`; else the
     bitcode is parsed as numba's load does). A cache miss compiles, and numba's compiler refreshes
@@ -322,7 +324,10 @@ def light_cache_loads() -> bool:
         if not str(getattr(getattr(self, "_py_func", None), "__module__", "")).startswith(_OURS):
             return original(self, sig, target_context)
         try:
-            nrt.rtsys.initialize(target_context)
+            if lazy and _chosen:
+                numba_link.start_runtime(target_context, _chosen)  # (its library's object code cached beside ours)
+            else:
+                nrt.rtsys.initialize(target_context)
             with self._guard_against_spurious_io_errors():
                 return numba_link.load(self, sig, target_context) if lazy else self._load_overload(sig, target_context)
         except Exception:  # noqa: BLE001 — whatever the light load lacked, numba's own load has
@@ -331,4 +336,50 @@ def light_cache_loads() -> bool:
     load_overload.__doc__ = original.__doc__
     _numba_load_overload = original
     caching.Cache.load_overload = load_overload
+    _caches_when_used()
     return True
+
+
+def _caches_when_used() -> None:
+    """Have each of hashfleet's ``cache=True`` dispatchers make its cache (numba's ``FunctionCache``) the first time it
+    uses it, not when its function is decorated.
+
+    Making a function's cache finds its directory, creates and deletes a temporary file there to prove it writable,
+    and stamps the source: ~0.1–0.25 ms, for each of the ~160 functions of the kernel modules a process imports, of
+    which a run loads ~30 (the others, helpers inlined into those, are only ever compiled on a cache miss). The cache
+    made later is the same object, made by numba's own ``__init__`` with the same function (:class:`_CacheWhenUsed`).
+    A numba whose dispatcher lacks ``enable_caching`` or whose caching lacks ``FunctionCache`` makes them as before."""
+    from numba.core import caching, dispatcher
+
+    global _numba_enable_caching
+    original = getattr(dispatcher.Dispatcher, "enable_caching", None)
+    if not (callable(original) and isinstance(getattr(caching, "FunctionCache", None), type)):
+        return
+    lazy = type("_CacheWhenUsed", (_CacheWhenUsed, caching.FunctionCache), {"__module__": __name__})
+
+    def enable_caching(self):
+        if str(getattr(self.py_func, "__module__", "")).startswith(_OURS):
+            self._cache = lazy(self.py_func)
+        else:
+            original(self)
+
+    enable_caching.__doc__ = original.__doc__
+    _numba_enable_caching = original
+    dispatcher.Dispatcher.enable_caching = enable_caching
+
+
+class _CacheWhenUsed:
+    """Mixed into numba's ``FunctionCache``: the instance keeps its function and runs ``FunctionCache.__init__`` the
+    first time anything reads an attribute the instance lacks (its directory, index file, state: anything a load, a
+    save or ``stats`` reads)."""
+
+    def __init__(self, py_func) -> None:
+        self.__dict__["_made_from"] = py_func
+
+    def __getattr__(self, name: str):
+        py_func = self.__dict__.get("_made_from")
+        if py_func is None or name.startswith("__"):
+            raise AttributeError(name)
+        super().__init__(py_func)
+        del self.__dict__["_made_from"]
+        return getattr(self, name)

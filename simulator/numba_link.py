@@ -17,12 +17,22 @@ the engine directly. The bitcode is parsed, and its names added to the engine's 
 reads the library's ``_shared_module`` (a compilation linking it) or asks the engine about a name its set
 lacks while some library is still unparsed; from then on the library and the engine are what numba's load
 would have left. Only the loads of hashfleet's own kernels go this way (:mod:`simulator.numba_cache`).
+
+The same loads rebuild the environments their pickles name with :func:`rebuild_env`, numba's own but for a numba
+module not yet imported (``numba.np.arrayobj``, ``numba.cpython.unicode``: the modules of the ``np.empty`` and
+string implementations a kernel reached), which is entered lazily (:func:`lazy_module`) instead of being run: the
+environment's globals are its dictionary all the same, and nopython code never reads them. And the first load
+starts numba's runtime with its library's object code cached as a kernel's is (:func:`start_runtime`).
 """
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.util
 import os
+import sys
 import threading
+import types
 
 from llvmlite import binding as ll
 
@@ -103,16 +113,146 @@ def supported() -> bool:
     """Whether this numba has every private member the lazy link reads or replaces (numba's own classes, by name);
     if not, :mod:`simulator.numba_cache` keeps the eager light load. That numba reads a library's ``_shared_module``
     when it links it and asks the engine's ``is_symbol_defined`` before an address is what the lazy link relies on
-    besides: ``tests/test_numba_cache.py`` checks both in numba's source, so a numba that changes them fails there."""
-    from numba.core import caching, codegen
+    besides, and :func:`rebuild_env` repeats numba's ``_rebuild_env``: ``tests/test_numba_cache.py`` checks all three
+    in numba's source, so a numba that changes them fails there."""
+    from numba.core import caching, codegen, environment
+    from numba.core.runtime import _nrt_python, nrt, nrtdynmod
 
     needed = {codegen.JitEngine: ("_load_defined_symbols", "is_symbol_defined", "get_function_address"),
               codegen.CPUCodeLibrary: ("_set_compiled_object", "enable_object_caching", "_finalize_final_module",
-                                       "_ensure_finalized", "_get_module_for_linking", "_unserialize"),
+                                       "_ensure_finalized", "_get_module_for_linking", "_unserialize",
+                                       "serialize_using_object_code", "add_ir_module", "finalize"),
               codegen.JITCodeLibrary: ("get_pointer_to_function",),
-              codegen.CPUCodegen: ("unserialize_library", "create_library"),
-              caching.Cache: ("_index_key",)}
+              codegen.CPUCodegen: ("unserialize_library", "create_library", "magic_tuple"),
+              caching.Cache: ("_index_key",),
+              environment: ("_rebuild_env", "lookup_environment", "Environment"),
+              environment.Environment: ("_memo",),
+              nrt.rtsys: ("_init", "initialize"),
+              nrtdynmod: ("create_nrt_module",),
+              _nrt_python: ("c_helpers", "memsys_enable_stats")}
     return all(hasattr(cls, name) for cls, names in needed.items() for name in names)
+
+
+_NAMESPACE = types.ModuleType.__dict__["__dict__"].__get__  # a module's dictionary, read without loading a lazy one
+
+
+def rebuild_env(modname, consts, env_name, environment=None):
+    """numba's ``numba.core.environment._rebuild_env``, which a cached kernel's pickle calls for each environment
+    its library references (one per function compiled into it, a kernel's own and the numba implementations it
+    reached: ``np.empty`` from ``numba.np.arrayobj``, …), except that a numba module not imported yet is made a lazily
+    loaded module (:func:`lazy_module`) instead of being imported: the environment's globals are that module's
+    dictionary either way, the one its code runs in once anything reads an attribute of it. The machine code of a
+    nopython function never reads its environment's globals (only object-mode code does); so a worker whose loads
+    reach ``numba.np.arrayobj`` or ``numba.cpython.unicode`` (and their imports, ~0.02 s) does not run them.
+    (``environment``: the module ``numba.core.environment``, if the caller has it at hand.)"""
+    if environment is None:
+        from numba.core import environment
+
+    env = environment.lookup_environment(env_name)
+    if env is not None:
+        return env
+    module = sys.modules.get(modname)
+    if module is None:
+        module = lazy_module(modname) if modname.startswith("numba.") else importlib.import_module(modname)
+    env = environment.Environment(_NAMESPACE(module))
+    env.consts[:] = consts
+    env.env_name = env_name
+    environment.Environment._memo[env_name] = env
+    return env
+
+
+def lazy_module(name: str) -> types.ModuleType:
+    """The module ``name``, entered in ``sys.modules`` with its code run the first time anything reads one of its
+    attributes or imports it (``importlib.util.LazyLoader``, the standard library's lazy import); only then is it set
+    on its parent package, so that ``from package import name`` imports it too. A module that cannot be found is
+    imported, which raises as numba's import would."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return importlib.import_module(name)
+    spec.loader = importlib.util.LazyLoader(_OnParent(spec.loader))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class _OnParent(importlib.abc.Loader):
+    """``loader``, which once it has run a lazy module's code puts itself back as the module's loader and sets the
+    module on its parent package, as an import does."""
+
+    def __init__(self, loader) -> None:
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        module.__spec__.loader = module.__loader__ = self.loader
+        self.loader.exec_module(module)
+        parent, _, child = module.__spec__.name.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, module)
+
+
+#: The runtime's object code beside the kernels': ``nrt-<key>.o`` (:func:`start_runtime`).
+RUNTIME_FILE = "nrt-{key}.o"
+
+
+def start_runtime(target_context, directory: str) -> None:
+    """numba's ``rtsys.initialize(target_context)`` (its runtime, NRT, started once a process), with the runtime's
+    library loaded from the object code cached in ``directory`` instead of compiled (~0.015 s of every worker's
+    first load): the C helpers' symbols registered, then the library of the runtime's LLVM functions (atomic
+    increment and decrement, compare-and-swap, the meminfo's data, ``NRT_incref``/``NRT_decref``, the unresolved
+    symbol's abort) made as numba makes it (``nrtdynmod.create_nrt_module``), its IR text hashed with the machine,
+    numba and LLVM into the file's name. The file found is that IR compiled for that machine by that LLVM, its
+    library unserialized as numba unserializes a cached kernel's; no file: the library is compiled as numba
+    compiles it (with its object code kept), and the file written. A runtime started already is left alone."""
+    import hashlib
+
+    import llvmlite
+    import numba
+    from numba.core import config
+    from numba.core.compiler_lock import global_compiler_lock
+    from numba.core.runtime import _nrt_python as _nrt
+    from numba.core.runtime import nrt, nrtdynmod
+
+    from simulator import atomic
+
+    rtsys = nrt.rtsys
+    if rtsys._init:
+        return
+    with global_compiler_lock:
+        if rtsys._init:
+            return
+        if config.NRT_STATS:
+            _nrt.memsys_enable_stats()
+        for py_name, c_address in _nrt.c_helpers.items():
+            ll.add_symbol(py_name if py_name.startswith("_") else "NRT_" + py_name, c_address)
+        ir_module, library = nrtdynmod.create_nrt_module(target_context)
+        codegen = target_context.codegen()
+        digest = hashlib.blake2b(str(ir_module).encode(), digest_size=8)
+        digest.update(repr((codegen.magic_tuple(), numba.__version__, llvmlite.__version__, ll.llvm_version_info,
+                            config.OPT)).encode())
+        path = os.path.join(directory, RUNTIME_FILE.format(key=digest.hexdigest()))
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+        size = int.from_bytes(data[:8], "little")  # the object code's, then the bitcode
+        if 8 < 8 + size < len(data):
+            library = codegen.unserialize_library((library.name, "object", (data[8:8 + size], data[8 + size:])))
+        else:
+            library.enable_object_caching()
+            library.add_ir_module(ir_module)
+            library.finalize()
+            _, _, (object_code, bitcode) = library.serialize_using_object_code()
+            try:
+                atomic.write_bytes(path, len(object_code).to_bytes(8, "little") + object_code + bitcode)
+            except OSError:  # not writable: the next process compiles it too
+                pass
+        rtsys._library = library
+        rtsys._init = True
 
 
 def unserialize(codegen, serialized, entry: str, made: list):
@@ -141,8 +281,15 @@ def load(cache, sig, target_context):
     its library from :func:`unserialize`. Called under numba's compiler lock, as numba's own load is."""
     if not cache._enabled:
         return None
+    from numba.core import environment
+
     codegen = target_context.codegen()
-    data = cache._cache_file.load(cache._index_key(sig, codegen))
+    numba_rebuild_env = environment._rebuild_env
+    environment._rebuild_env = functools.partial(rebuild_env, environment=environment)  # (the pickle's environments')
+    try:
+        data = cache._cache_file.load(cache._index_key(sig, codegen))
+    finally:
+        environment._rebuild_env = numba_rebuild_env
     if data is None:
         return None
     made: list = []

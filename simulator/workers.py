@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from simulator import lazy_kernel
 from simulator.results import exact_percentiles
 
 #: Fewest paths worth a worker process of their own (a fork and a hand-over per block of days
@@ -261,6 +262,7 @@ def _worker(run_chunk, ids, rank, lo, hi, quantiles, done, conn, parent) -> None
     """A forked worker of process ``parent``: simulate paths ``ids[lo:hi]``, send the result (or the error) home."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops its workers
+    lazy_kernel.freeze_compiled_imports()  # numba's objects out of this process's collections
 
     def progress(path_days: int, _total: int) -> None:
         done[rank] = path_days

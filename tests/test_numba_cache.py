@@ -270,14 +270,19 @@ refreshes = []
 refresh = numba.core.base.BaseContext.refresh
 numba.core.base.BaseContext.refresh = lambda self: (refreshes.append(1), refresh(self))[1]
 sys.path.insert(0, {user_dir!r})
+from numba.core.caching import FunctionCache
 from simulator import kernel_math, numba_cache
 import userfn
+unmade = [f for f in ("maximum", "clip", "rows_sum_into") if "_made_from" in vars(getattr(kernel_math, f)._cache)]
 x, out = np.arange(12.0).reshape(3, 4) ** 1.5, np.empty(4)
 kernel_math.rows_sum_into(x, out)
 ours = len(refreshes)
 print(json.dumps({{"out": out.tolist(), "ours": ours, "hits": sum(kernel_math.rows_sum_into.stats.cache_hits.values()),
                    "user": userfn.plus_one(1.5), "user_refreshes": len(refreshes) - ours,
-                   "user_hits": sum(userfn.plus_one.stats.cache_hits.values()), "light": numba_cache.light_cache_loads()}}))
+                   "user_hits": sum(userfn.plus_one.stats.cache_hits.values()), "light": numba_cache.light_cache_loads(),
+                   "unmade": unmade, "unmade_after": [f for f in unmade if "_made_from" in vars(getattr(kernel_math, f)._cache)],
+                   "caches": [isinstance(getattr(kernel_math, f)._cache, FunctionCache) for f in unmade],
+                   "user_cache": type(userfn.plus_one._cache) is FunctionCache}}))
 """
 
 
@@ -295,6 +300,9 @@ def test_a_kernel_loads_from_the_cache_without_the_compilers_refresh(tmp_path):
     assert cold["hits"] == 0 and cold["ours"] > 0 and cold["out"] == want  # compiled: refreshed by the compiler
     assert warm["hits"] == 1 and warm["ours"] == 0 and warm["out"] == want and warm["light"]  # loaded, no refresh
     assert warm["user_hits"] == 1 and warm["user_refreshes"] > 0 and warm["user"] == 2.5  # numba's own load
+    for run in (cold, warm):  # each function's cache made when first used (rows_sum_into's), not when decorated
+        assert run["unmade"] == ["maximum", "clip", "rows_sum_into"] and run["unmade_after"] == ["maximum", "clip"]
+        assert run["caches"] == [True] * 3 and run["user_cache"]  # numba's own cache (made at once for the user's)
 
 
 def test_a_light_load_that_fails_is_done_again_by_numbas_own_load():
@@ -421,15 +429,88 @@ def test_the_lazy_link_needs_what_this_numba_has(monkeypatch):
     (a numba that changes either fails here, not silently in a run)."""
     import inspect
 
-    from numba.core import codegen
+    from numba.core import codegen, dispatcher, environment
+    from numba.core.runtime import nrt, nrtdynmod
 
     from simulator import numba_link
 
     assert numba_link.supported()
     assert "_shared_module" in inspect.getsource(codegen.CPUCodeLibrary._get_module_for_linking)
     assert "is_symbol_defined" in inspect.getsource(codegen.JITCodeLibrary.get_pointer_to_function)
+    assert inspect.getsource(environment._rebuild_env).split() == _NUMBA_REBUILD_ENV.split()  # what rebuild_env does
+    assert inspect.getsource(type(nrt.rtsys).initialize).split() == _NUMBA_RUNTIME.split()  # … and start_runtime
+    assert inspect.getsource(nrtdynmod.compile_nrt_functions).split() == _NUMBA_NRT_FUNCTIONS.split()
+    enable = numba_cache._numba_enable_caching or dispatcher.Dispatcher.enable_caching  # (what a lazy cache defers)
+    assert inspect.getsource(enable).split() == "def enable_caching(self): self._cache = FunctionCache(self.py_func)".split()
+    monkeypatch.delattr(environment.Environment, "_memo")
+    assert not numba_link.supported()
+    monkeypatch.undo()
     monkeypatch.delattr(codegen.JitEngine, "_load_defined_symbols")
     assert not numba_link.supported()
+
+
+#: numba's runtime's start, as :func:`simulator.numba_link.start_runtime` repeats it (but with the library's object
+#: code cached), and the compilation of the runtime's library it replaces.
+_NUMBA_RUNTIME = """
+    @global_compiler_lock
+    def initialize(self, ctx):
+        \"\"\"Initializes the NRT
+
+        Must be called before any actual call to the NRT API.
+        Safe to be called multiple times.
+        \"\"\"
+        if self._init:
+            # Already initialized
+            return
+
+        # Switch stats on if the config requests them.
+        if config.NRT_STATS:
+            _nrt.memsys_enable_stats()
+
+        # Register globals into the system
+        for py_name in _nrt.c_helpers:
+            if py_name.startswith("_"):
+                # internal API
+                c_name = py_name
+            else:
+                c_name = "NRT_" + py_name
+            c_address = _nrt.c_helpers[py_name]
+            ll.add_symbol(c_name, c_address)
+
+        # Compile atomic operations
+        self._library = nrtdynmod.compile_nrt_functions(ctx)
+        self._init = True
+"""
+_NUMBA_NRT_FUNCTIONS = """
+def compile_nrt_functions(ctx):
+    \"\"\"
+    Compile all LLVM NRT functions and return a library containing them.
+    The library is created using the given target context.
+    \"\"\"
+    ir_mod, library = create_nrt_module(ctx)
+
+    library.add_ir_module(ir_mod)
+    library.finalize()
+
+    return library
+"""
+
+#: numba's ``_rebuild_env`` as :func:`simulator.numba_link.rebuild_env` repeats it (but for a numba module not
+#: imported yet, made lazily loaded, whose dictionary is read without loading it).
+_NUMBA_REBUILD_ENV = """
+def _rebuild_env(modname, consts, env_name):
+    env = lookup_environment(env_name)
+    if env is not None:
+        return env
+
+    mod = importlib.import_module(modname)
+    env = Environment(mod.__dict__)
+    env.consts[:] = consts
+    env.env_name = env_name
+    # Cache loaded object
+    Environment._memo[env_name] = env
+    return env
+"""
 
 
 #: Compiled functions of many kinds, cached, that load as hashfleet's own (``simulator.*`` modules).
@@ -562,3 +643,99 @@ def test_every_kind_of_kernel_loads_lazily_with_numba_s_results(tmp_path):
     assert lazy["out"] == eager["out"] == cold["out"]
     assert eager["lazy"] == 0 and lazy["lazy"] == 14
     assert "ValueError: ('negative', -2.0)" in lazy["out"] and "[[0.5, -0.0], [0.0, 0.25]]" in lazy["out"]
+
+
+_ENV = """
+import json, sys, types
+sys.path.insert(0, sys.argv[2])
+from numba import njit
+from numba.core import caching, environment
+from simulator import numba_cache
+numba_cache.configure()
+import kinds
+if sys.argv[1] == "numba":
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load, eager
+out = [kinds.empty_of(4), kinds.strings(3)]
+hits = sum(sum(getattr(kinds, n).stats.cache_hits.values()) for n in ("empty_of", "strings"))
+lazy = sorted(n for n in ("numba.np.arrayobj", "numba.cpython.unicode") if type(sys.modules[n]) is not types.ModuleType)
+envs = [e for e in list(environment.Environment._memo.values()) if e.env_name.startswith("_ZN08NumbaEnv5numba2np8arrayobj")]
+import numba.np.arrayobj as arrayobj  # (an import runs a lazy module)
+same = bool(envs) and all(e.globals is arrayobj.__dict__ for e in envs) and "make_array" in envs[0].globals
+
+
+@njit
+def up(s):  # a compilation after the loads: its typing needs numba.cpython.unicode's overloads
+    return s.upper() + str(len(s))
+
+
+print(json.dumps({"out": out, "hits": hits, "lazy": lazy, "same": same, "up": up("ab"),
+                  "on_parent": sys.modules["numba.np"].arrayobj is arrayobj}))
+"""
+
+
+def test_a_load_leaves_numbas_implementation_modules_lazy_until_read(tmp_path):
+    """A kernel whose library reached ``np.empty`` and strings (functions of ``numba.np.arrayobj`` and
+    ``numba.cpython.unicode``, each with an environment whose globals are its module's dictionary) loads without
+    running those modules (numba's load imports them, ~0.02 s a worker); the environments' globals are the very
+    dictionary the module runs in once imported; a compilation after the loads (which needs their overloads) works."""
+    (tmp_path / "kinds.py").write_text(_KINDS)
+    env, args = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}, str(tmp_path)
+    cold = _run(_ENV, env, args=("numba", args))  # compiles and caches
+    eager, lazy = _run(_ENV, env, args=("numba", args)), _run(_ENV, env, args=("lazy", args))
+    assert cold["hits"] == 0 and eager["hits"] == lazy["hits"] == 2
+    assert lazy["out"] == eager["out"] == cold["out"] == [4, 7]
+    assert eager["lazy"] == [] and lazy["lazy"] == ["numba.cpython.unicode", "numba.np.arrayobj"]
+    assert eager["same"] and lazy["same"] and lazy["on_parent"] and eager["on_parent"]
+    assert lazy["up"] == eager["up"] == "AB2"
+
+
+_RUNTIME = """
+import gc, json, sys
+sys.path.insert(0, sys.argv[2])
+from numba.core import codegen
+from numba.core.runtime import nrt
+from simulator import numba_cache
+compiled = []
+finalize = codegen.CPUCodeLibrary.finalize
+
+
+def counted(self):  # the runtime's library compiled here, or not
+    compiled.append(self.name)
+    return finalize(self)
+
+
+codegen.CPUCodeLibrary.finalize = counted
+numba_cache.configure()
+import numpy as np
+import kinds
+if sys.argv[1] == "numba":
+    from numba.core import caching
+    caching.Cache.load_overload = numba_cache._numba_load_overload  # numba's own load and runtime
+out = [kinds.dict_sum(10), kinds.set_len(np.array([1, 2, 2, 3])), kinds.empty_of(4), kinds.caller(np.arange(3.0)).tolist()]
+gc.collect()
+stats = nrt.rtsys.get_allocation_stats()
+print(json.dumps({"out": out, "nrt_compiled": compiled.count("nrt"), "balanced": stats.alloc == stats.free > 0
+                  and stats.mi_alloc == stats.mi_free > 0, "kernels_compiled": len(compiled) - compiled.count("nrt")}))
+"""
+
+
+def test_the_runtime_s_library_is_compiled_once_then_loaded_from_its_object_code(tmp_path):
+    """numba's runtime (NRT), started by a light load: the first process compiles its library (as numba does) and
+    keeps its object code beside the kernels'; the next loads it instead (~0.015 s a worker), and the kernels that
+    allocate, count references and free through it (typed dicts, sets, arrays) give numba's results with every
+    allocation freed (numba's allocation statistics)."""
+    (tmp_path / "kinds.py").write_text(_KINDS)
+    env, args = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "NUMBA_NRT_STATS": "1"}, str(tmp_path)
+    cold = _run(_RUNTIME, env, args=("numba", args))  # compiles the kernels (numba's own runtime)
+    assert cold["nrt_compiled"] == 1 and cold["kernels_compiled"] > 0 and not list(tmp_path.glob("xdg/**/nrt-*.o"))
+    first, second = _run(_RUNTIME, env, args=("lazy", args)), _run(_RUNTIME, env, args=("lazy", args))
+    eager = _run(_RUNTIME, env, args=("numba", args))
+    assert [r["kernels_compiled"] for r in (first, second, eager)] == [0, 0, 0]
+    assert first["nrt_compiled"] == 1 and second["nrt_compiled"] == 0 and eager["nrt_compiled"] == 1
+    assert len(list(tmp_path.glob("xdg/**/nrt-*.o"))) == 1
+    assert first["out"] == second["out"] == eager["out"] == cold["out"] == [22.5, 3, 4, [0.0, 2.0, 4.0]]
+    assert first["balanced"] and second["balanced"] and eager["balanced"] and cold["balanced"]
+    (kept,) = tmp_path.glob("xdg/**/nrt-*.o")
+    kept.write_bytes(kept.read_bytes()[:5])  # a file cut short (a full disk): compiled again and written whole
+    again, last = _run(_RUNTIME, env, args=("lazy", args)), _run(_RUNTIME, env, args=("lazy", args))
+    assert again["nrt_compiled"] == 1 and last["nrt_compiled"] == 0 and again["out"] == last["out"] == cold["out"]

@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -436,3 +437,35 @@ def test_no_worker_is_given_one_path(paths, n):
         assert np.asarray(many.path_metrics[name]).tobytes() == np.asarray(values).tobytes(), name
     pd.testing.assert_frame_equal(many.daily, one.daily, check_exact=True)
     assert workers.chunk_workers(n, paths) == min(n, paths // workers.MIN_CHUNK_PATHS)
+
+
+def _freezes(chunk, lo, quantiles, progress):
+    from simulator import lazy_kernel
+
+    return lazy_kernel._frozen_imports
+
+
+def test_a_worker_keeps_its_compiled_imports_out_of_its_collections(tmp_path, monkeypatch):
+    """A forked worker asks :mod:`simulator.lazy_kernel` to freeze its compiled imports (the parent does not): a
+    compiled module is then imported with the cycle collector paused and the heap frozen after it, the collector
+    running again as before; elsewhere it is a plain import."""
+    import gc
+
+    from simulator import lazy_kernel
+
+    assert workers.run_in_workers(_freezes, np.arange(4), 2, days=1, columns=1, block_days=1)[0] == [True, True]
+    assert not lazy_kernel._frozen_imports
+    (tmp_path / "probe_plain.py").write_text("import gc\nCOLLECTING = gc.isenabled()\n")
+    (tmp_path / "probe_frozen.py").write_text("import gc\nCOLLECTING = gc.isenabled()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    plain = lazy_kernel.LazyKernel("probe_plain", large_from=1, numpy_at_most=0).for_call(1)
+    assert plain.COLLECTING and gc.get_freeze_count() == 0
+    monkeypatch.setattr(lazy_kernel, "_frozen_imports", True)
+    try:
+        frozen = lazy_kernel.LazyKernel("probe_frozen", large_from=1, numpy_at_most=0).for_call(1)
+        assert not frozen.COLLECTING and gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        for name in ("probe_plain", "probe_frozen"):
+            sys.modules.pop(name, None)
