@@ -93,6 +93,9 @@ class HpcDay:
 #: path-days or once a process's numpy blocks have spent 2¹⁹ (each its path-days plus 2¹² for its ~25 numpy calls).
 HPC_KERNEL = LazyKernel("simulator.hpc_kernel", large_from=2**12, numpy_at_most=2**19)
 
+#: :meth:`HpcPortfolio._build_capex_of_days` keeps the build capex of the days from day 0 in multiples of this many days.
+_CAPEX_CHUNK_DAYS = 4096
+
 #: What a stopped company's projects zero (:meth:`simulator.block.OpsBlock.stop`; the rate signed and the
 #: site's power price are market facts, the power and opex reach finance as the day record's sums).
 STOPPED_HPC = ("revenue_usd", "building_capex_usd", "gpu_capex_usd", "completed", "prepayment_usd", "lease_ended",
@@ -161,6 +164,18 @@ class HpcPortfolio:
         share = np.where(build > 0, overlap / np.where(build > 0, build, 1.0), (days == lo).astype(float))
         return self.company_capex_usd[:, None] * share
 
+    def _build_capex_of_days(self, first: int, n: int) -> np.ndarray:
+        """:meth:`build_capex_usd` of days ``first … first + n − 1`` ``(projects, n)``: a slice of its table of days
+        ``0 … T − 1`` (made once, :data:`_CAPEX_CHUNK_DAYS` days at a time, again when a later day is asked for), each
+        element computed from its own day alone, so the same doubles as a block's own call (~55 µs a block before)."""
+        kept = getattr(self, "_kept_build_capex", None)
+        if first < 0:
+            return self.build_capex_usd(np.arange(first, first + n))
+        if kept is None or first + n > kept.shape[1]:
+            kept = self.build_capex_usd(np.arange(_CAPEX_CHUNK_DAYS * -(-(first + n) // _CAPEX_CHUNK_DAYS)))
+            self._kept_build_capex = kept
+        return kept[:, first:first + n]
+
     def block(self, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on days ``first … first + n − 1`` (arrays ``(n, projects, paths)``), from each site's
         price of each day ``(n, sites, paths)``: each day a row ``(n, 1)`` broadcast against the per-path draws
@@ -174,7 +189,7 @@ class HpcPortfolio:
         day = np.arange(first, first + n)[:, None]  # (n, 1), int64 as the columns' days
         revenue, power, opex, building, gpu, net, left, prepaid, factor, site_price = (np.empty((P, n, paths))
                                                                                         for _ in range(10))
-        np.add(0.0, self.build_capex_usd(day[:, 0])[:, :, None], out=building)  # (0 + x, as the zeros it was added to)
+        np.add(0.0, self._build_capex_of_days(first, n)[:, :, None], out=building)  # (0 + x, as the zeros it was added to)
         flows = (revenue, power, opex, gpu, net, left, prepaid)  # (+0.0 on a project's days without flows)
         kernel = HPC_KERNEL.for_call(n * paths, 2**12)
         for j, p in enumerate(self.projects):

@@ -154,3 +154,30 @@ def test_block_covers_every_phase_of_the_projects():
     revenue = np.concatenate([h.block(d, 30, np.full((30, 3, 37), 40.0)).revenue_usd for d in range(0, 1400, 30)])
     earning = (revenue > 0).any(axis=2)  # (days, projects)
     assert earning.any(axis=0).all() and (~earning[0]).all() and (~earning[-1]).any()
+
+
+def test_build_capex_of_days_is_each_block_s_own_call_byte_for_byte():
+    """``HpcPortfolio._build_capex_of_days`` (a slice of a table kept from day 0, extended in chunks of 4,096 days) is
+    ``build_capex_usd`` of the block's own days bit for bit: blocks within the first chunk, a block asked for past it
+    first (the table extended), one across a chunk's end, an empty one; and a block past day 4,096 is still the
+    one-day arithmetic (the reference above)."""
+    from simulator import hpc
+
+    h = _portfolio(5, 2.0)
+    h.start_day = h.start_day + np.arange(len(h)) * 1200.0  # builds over the chunks (some across 4,096 and 8,192)
+    h.build_days = h.build_days * 40.0
+    nonzero = 0
+    for first, n in [(0, 30), (9000, 30), (4090, 12), (8180, 30), (365, 0), (17, 1), (12280, 30), (1200, 30)]:
+        want = h.build_capex_usd(np.arange(first, first + n))
+        got = h._build_capex_of_days(first, n)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes(), first
+        nonzero += int(np.count_nonzero(want))
+    assert nonzero > 100 and h._kept_build_capex.shape[1] == 4 * hpc._CAPEX_CHUNK_DAYS  # (day 12,309)
+    g = _portfolio(3, 0.0)
+    rng = np.random.default_rng(5)
+    for first, n in [(4080, 16), (4096, 30)]:
+        price = rng.uniform(-20.0, 90.0, (n, len(SITES), 3))
+        got, want = g.block(first, n, price), _columns_block(g, first, n, price)
+        for f in fields(HpcDay):
+            assert np.ascontiguousarray(getattr(got, f.name)).tobytes() == \
+                np.ascontiguousarray(getattr(want, f.name)).tobytes(), f.name

@@ -247,6 +247,8 @@ _D = {name: f.default for name, f in IndexPower.model_fields.items()}  # default
 #: counting its prices plus :data:`_NUMPY_BLOCK_COST` (a short run never loads numba for them).
 PRICE_KERNEL = LazyKernel("simulator.index_kernel", large_from=2**16, numpy_at_most=2**21)
 _NUMPY_BLOCK_COST = 4096
+#: :meth:`IndexPowerModel.months` keeps the days' months from day 0 in multiples of this many days.
+_MONTH_CHUNK_DAYS = 4096
 
 
 def _box_muller_cosine(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
@@ -539,7 +541,19 @@ class IndexPowerModel:
         return math.log(self.base_mean_usd_per_mwh) - 0.5 * var
 
     def months(self, day0: int, n_days: int) -> np.ndarray:
-        """Month index (0 = January) of days ``day0 … day0 + n_days − 1``."""
+        """Month index (0 = January) of days ``day0 … day0 + n_days − 1`` (read-only: a slice of the days' months kept
+        from day 0, :meth:`_months_from`, extended when a later day is asked for; elementwise, the same ints)."""
+        if day0 < 0 or n_days < 0:
+            return self._months_from(day0, n_days)
+        kept = self.__dict__.get("_kept_months")
+        if kept is None or day0 + n_days > len(kept):
+            kept = self._months_from(0, _MONTH_CHUNK_DAYS * -(-(day0 + n_days) // _MONTH_CHUNK_DAYS))
+            kept.flags.writeable = False
+            self.__dict__["_kept_months"] = kept  # (frozen: the instance's dict, as a cached property writes)
+        return kept[day0:day0 + n_days]
+
+    def _months_from(self, day0: int, n_days: int) -> np.ndarray:
+        """Month index (0 = January) of days ``day0 … day0 + n_days − 1``, computed (datetime64, ~35 µs a call)."""
         days = np.datetime64(self.start_date, "D") + np.arange(day0, day0 + n_days)
         return days.astype("datetime64[M]").astype(np.int64) % MONTHS_PER_YEAR
 
