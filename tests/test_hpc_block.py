@@ -181,3 +181,32 @@ def test_build_capex_of_days_is_each_block_s_own_call_byte_for_byte():
         for f in fields(HpcDay):
             assert np.ascontiguousarray(getattr(got, f.name)).tobytes() == \
                 np.ascontiguousarray(getattr(want, f.name)).tobytes(), f.name
+
+
+def test_k_tables_kept_are_each_block_s_own_values():
+    """``HpcPortfolio._k_tables`` (slices of a project's values of every whole ``k`` since completion, kept from the
+    first block's and extended 4,096 at a time) are the values the block computes of its own ``k``s bit for bit:
+    blocks in order, one far later (the table extended), one before the kept origin, for colocation projects with a
+    ramp and an escalator and for GPU ones (no escalation)."""
+    from simulator import units
+
+    h = _portfolio(37, 2.0)
+    for j, p in enumerate(h.projects):
+        c, r = h.completion_day[j], p.revenue
+        for d0, n in [(0, 30), (30, 30), (60, 7), (9000, 30), (4100, 30), (0, 1)]:
+            day = np.arange(d0, d0 + n)[:, None]
+            got = h._k_tables(day, c, j)
+            if got is None:
+                continue
+            first, share, years, escalation = got
+            offsets = first + np.arange(len(share), dtype=float)
+            want_years = np.maximum(offsets, 0.0) / units.DAYS_PER_YEAR
+            assert share.tobytes() == occupied_share(offsets, 0.0, h.ramp_days[j]).tobytes(), (j, d0)
+            assert years.tobytes() == want_years.tobytes()
+            assert (escalation is None) == (r.kind != "colocation")
+            if escalation is not None:
+                assert escalation.tobytes() == ((1 + r.escalator_annual) ** np.floor(want_years)).tobytes()
+        early = h._k_tables(np.arange(0, 30)[:, None], c - 5000.0, j)  # a k before the kept origin: kept anew
+        assert early is None or early[0] == -(c - 5000.0).max()
+    assert any(len(kept[1]) >= 2 * 4096 for kept in h._kept_k.values())
+    assert any(p.revenue.escalator_annual > 0 for p in h.projects)
