@@ -36,7 +36,7 @@ import numpy as np
 from simulator.config.schema import IndexPower
 from simulator.lazy_kernel import LazyKernel
 from simulator.market.validation import require
-from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
+from simulator.market.series_csv import HourlyTable, as_date, check_block, kept_days, load_hourly_csv
 from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -247,8 +247,6 @@ _D = {name: f.default for name, f in IndexPower.model_fields.items()}  # default
 #: counting its prices plus :data:`_NUMPY_BLOCK_COST` (a short run never loads numba for them).
 PRICE_KERNEL = LazyKernel("simulator.index_kernel", large_from=2**16, numpy_at_most=2**21)
 _NUMPY_BLOCK_COST = 4096
-#: :meth:`IndexPowerModel._kept_days` keeps a function's values of the days from day 0 in multiples of this many days.
-_KEPT_CHUNK_DAYS = 4096
 
 
 def _box_muller_cosine(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
@@ -542,26 +540,13 @@ class IndexPowerModel:
 
     def months(self, day0: int, n_days: int) -> np.ndarray:
         """Month index (0 = January) of days ``day0 … day0 + n_days − 1`` (read-only: a slice of the days' months kept
-        from day 0, :meth:`_kept_days`; elementwise, the same ints as :meth:`_months_from`)."""
-        return self._kept_days("_kept_months", self._months_from, day0, n_days, writeable=False)
+        from day 0, :func:`~simulator.market.series_csv.kept_days`; the same ints as :meth:`_months_from`)."""
+        return kept_days(self.__dict__, "_kept_months", self._months_from, day0, n_days, writeable=False)
 
     def _centre_of_days(self, day0: int, n_days: int) -> np.ndarray:
-        """:meth:`log_base_centre` of days ``day0 … day0 + n_days − 1`` (a slice of its values kept from day 0,
-        :meth:`_kept_days`: elementwise, the same doubles; ~18 µs a price block before)."""
-        return self._kept_days("_kept_centre", lambda a, n: self.log_base_centre(a + np.arange(n)), day0, n_days)
-
-    def _kept_days(self, name: str, compute, day0: int, n_days: int, writeable: bool = True) -> np.ndarray:
-        """``compute(day0, n_days)`` of an elementwise function of the day, as a slice of its values of days
-        ``0 … T − 1`` kept in the instance's dict under ``name`` (frozen: written there as a cached property is), made
-        again for :data:`_KEPT_CHUNK_DAYS` more days when a later day is asked for; days before 0 are computed."""
-        if day0 < 0 or n_days < 0:
-            return compute(day0, n_days)
-        kept = self.__dict__.get(name)
-        if kept is None or day0 + n_days > len(kept):
-            kept = compute(0, _KEPT_CHUNK_DAYS * -(-(day0 + n_days) // _KEPT_CHUNK_DAYS))
-            kept.flags.writeable = writeable
-            self.__dict__[name] = kept
-        return kept[day0:day0 + n_days]
+        """:meth:`log_base_centre` of days ``day0 … day0 + n_days − 1``, kept from day 0 (the same doubles)."""
+        centre = lambda a, n: self.log_base_centre(a + np.arange(n))  # noqa: E731
+        return kept_days(self.__dict__, "_kept_centre", centre, day0, n_days)
 
     def _months_from(self, day0: int, n_days: int) -> np.ndarray:
         """Month index (0 = January) of days ``day0 … day0 + n_days − 1``, computed (datetime64, ~35 µs a call)."""
