@@ -33,7 +33,7 @@ from simulator.hardware import breakeven_hashprice_usd_per_ph_day
 from simulator.market.replay import end_of_day_heights, epoch_times, history_window
 from simulator.market.series_csv import CsvDailyModel
 from simulator.lazy_kernel import LazyKernel
-from simulator.rng import POISSON_MEAN_MAX, PathStreams, poisson_inverse_cdf, poisson_normal_guess
+from simulator.rng import POISSON_MEAN_MAX, PathStreams, poisson_inverse_cdf
 
 
 # --------------------------------------------------------------------------- hashrate models
@@ -498,7 +498,7 @@ def advance_block(state: ChainState, hashrate: HashrateDays, first: int, n: int,
     if kernel is not None:
         fees = np.ascontiguousarray(np.broadcast_to(fees_btc_per_block, out.shape[1:]), dtype=float)
         u = np.empty((n, 0)) if u_blocks is None else np.ascontiguousarray(u_blocks, dtype=float)
-        z = np.empty((n, 0)) if u_blocks is None else np.ascontiguousarray(poisson_normal_guess(u))
+        z = np.empty((n, 0)) if u_blocks is None else kernel.poisson_normal_guess(u)  # (rng's, compiled)
         if not hashrate.endogenous:
             state = _compiled_block(kernel, state, hashrate, first, days, shock, (fees, u, z), out)
             return state, NetworkBlock(hashrate_ehs, DayBlocks(blocks, expected, reward, revenue), difficulty, height)

@@ -32,6 +32,7 @@ from numba import njit
 
 from simulator import chain, numba_cache, units
 from simulator.poisson_kernel import _MEAN_MAX, CDF_TABLE, counts_in_steps, in_domain  # noqa: F401 (CDF_TABLE: the callers')
+from simulator.poisson_kernel import poisson_normal_guess  # noqa: F401 (the callers' compiled guess: rng's doubles)
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 

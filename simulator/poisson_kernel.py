@@ -15,7 +15,7 @@ then, where ``F ≤ u``, one step up (for sure where ``F + f⁺ > u + m``, else 
 equal (tests/test_network_kernel.py): ``pdtr`` and ``gammaln`` are scipy's own compiled
 functions (``scipy.special.cython_special``, called by symbol: the cached machine code stays
 valid in every process), ``z`` is :func:`simulator.rng.poisson_normal_guess` (the caller's, a
-block of days at once).
+block of days at once; the compiled callers make it with :func:`normal_guesses`, the same doubles).
 numba's ``exp`` and ``log`` are the C library's and may differ from numpy's in the last bit;
 they enter only the pmf estimates, which decide nothing within the margin ``m`` (10,000 times
 their error), so every count is the exact ``min{k : pdtr(k, λ) > u}`` either way.
@@ -137,7 +137,7 @@ def _scipy_call(name: str, arguments: int):
     return codegen
 
 
-_PDTR, _GAMMALN = _scipy_call("pdtr", 2), _scipy_call("gammaln", 1)
+_PDTR, _GAMMALN, _NDTRI = _scipy_call("pdtr", 2), _scipy_call("gammaln", 1), _scipy_call("ndtri", 1)
 
 
 @intrinsic
@@ -150,6 +150,58 @@ def _pdtr(typingctx, k, lam):
 def _gammaln(typingctx, x):
     """scipy's ``gammaln(x)`` = ln |Γ(x)|, in compiled code."""
     return types.float64(types.float64), _GAMMALN
+
+
+@intrinsic
+def _ndtri(typingctx, y):
+    """scipy's ``ndtri(y)`` = Φ⁻¹(y), in compiled code."""
+    return types.float64(types.float64), _NDTRI
+
+
+#: Cephes' ``ndtri`` (scipy's, ``xsf/cephes/ndtri.h``) on ``exp(−2) < y ≤ 1 − exp(−2)``: ``√(2π)`` and the rational
+#: ``P0/Q0`` in ``(y − ½)²`` (``Q0`` monic, its leading 1 implicit: ``p1evl``), as the C source spells them.
+_NDTRI_LOW = 0.13533528323661269189
+_NDTRI_HIGH = 1.0 - 0.13533528323661269189
+_S2PI = 2.50662827463100050242E0
+_P0 = (-5.99633501014107895267E1, 9.80010754185999661536E1, -5.66762857469070293439E1, 1.39312609387279679503E1,
+       -1.23916583867381258016E0)
+_Q0 = (1.95448858338141759834E0, 4.67627912898881538453E0, 8.63602421390890590575E1, -2.25462687854119370527E2,
+       2.00260212380060660359E2, -8.20372256168333339912E1, 1.59056225126211695515E1, -1.18331621121330003142E0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def normal_guesses(u, out):
+    """``out[i]`` ← :func:`simulator.rng.poisson_normal_guess` of ``u[i]`` (``clip(ndtri(u), −8, 8)``), the same
+    doubles: first, on SIMD lanes for every element, Cephes' central branch (``exp(−2) < y ≤ 1 − exp(−2)``, where
+    ndtri returns ``√(2π) (y′ + y′ (y′² P0(y′²) / Q0(y′²)))`` with ``y′ = y − ½``: ``polevl``'s and ``p1evl``'s Horner
+    steps, the C source's operations in its order; numba neither reorders nor fuses them without ``fastmath``, and
+    scipy's x86-64 build has no FMA to contract them into) — its values, |x| < 1.2, need no clip; then scipy's own
+    ``ndtri`` (by symbol, as ``pdtr``) for every other element (the tails, 0, 1, NaN, outside [0, 1]), clipped as
+    ``np.clip`` does (NaN kept). tests/test_poisson_bracket.py holds it to scipy bit for bit."""
+    p0, p1, p2, p3, p4 = _P0
+    q0, q1, q2, q3, q4, q5, q6, q7 = _Q0
+    n = u.shape[0]
+    for i in range(n):
+        y = u[i] - 0.5
+        y2 = y * y
+        p = (((p0 * y2 + p1) * y2 + p2) * y2 + p3) * y2 + p4
+        q = ((((((y2 + q0) * y2 + q1) * y2 + q2) * y2 + q3) * y2 + q4) * y2 + q5) * y2 + q6
+        q = q * y2 + q7
+        out[i] = (y + y * (y2 * p / q)) * _S2PI
+    for i in range(n):
+        y = u[i]
+        if not (y <= _NDTRI_HIGH and y > _NDTRI_LOW):  # ndtri's other branches (NaN too): its own value, clipped
+            x = _ndtri(y)
+            out[i] = x if x != x else min(max(x, -8.0), 8.0)
+
+
+def poisson_normal_guess(u: np.ndarray) -> np.ndarray:
+    """:func:`simulator.rng.poisson_normal_guess` of a float array ``u`` through :func:`normal_guesses` (the same
+    doubles; a C-ordered result of ``u``'s shape)."""
+    flat = np.ascontiguousarray(u, dtype=float).reshape(-1)
+    out = np.empty(flat.shape)
+    normal_guesses(flat, out)
+    return out.reshape(np.shape(u))
 
 
 @njit(cache=True, nogil=True)
@@ -402,6 +454,6 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     lam = np.ascontiguousarray(np.broadcast_to(np.asarray(mean, dtype=float), u.shape)).reshape(-1)
     flat = np.ascontiguousarray(u).reshape(-1)
     out = np.empty(flat.shape)
-    if counts(flat, rng.poisson_normal_guess(flat), lam, out, CDF_TABLE) != OK:
+    if counts(flat, poisson_normal_guess(flat), lam, out, CDF_TABLE) != OK:
         return rng.poisson_inverse_cdf(u, mean)
     return out.astype(np.int64).reshape(u.shape)

@@ -154,3 +154,59 @@ def test_block_covers_every_phase_of_the_projects():
     revenue = np.concatenate([h.block(d, 30, np.full((30, 3, 37), 40.0)).revenue_usd for d in range(0, 1400, 30)])
     earning = (revenue > 0).any(axis=2)  # (days, projects)
     assert earning.any(axis=0).all() and (~earning[0]).all() and (~earning[-1]).any()
+
+
+def test_build_capex_of_days_is_each_block_s_own_call_byte_for_byte():
+    """``HpcPortfolio._build_capex_of_days`` (a slice of a table kept from day 0, extended in chunks of 4,096 days) is
+    ``build_capex_usd`` of the block's own days bit for bit: blocks within the first chunk, a block asked for past it
+    first (the table extended), one across a chunk's end, an empty one; and a block past day 4,096 is still the
+    one-day arithmetic (the reference above)."""
+    from simulator import hpc
+
+    h = _portfolio(5, 2.0)
+    h.start_day = h.start_day + np.arange(len(h)) * 1200.0  # builds over the chunks (some across 4,096 and 8,192)
+    h.build_days = h.build_days * 40.0
+    nonzero = 0
+    for first, n in [(0, 30), (9000, 30), (4090, 12), (8180, 30), (365, 0), (17, 1), (12280, 30), (1200, 30)]:
+        want = h.build_capex_usd(np.arange(first, first + n))
+        got = h._build_capex_of_days(first, n)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes(), first
+        nonzero += int(np.count_nonzero(want))
+    assert nonzero > 100 and h._kept_build_capex.shape[1] == 4 * hpc._CAPEX_CHUNK_DAYS  # (day 12,309)
+    g = _portfolio(3, 0.0)
+    rng = np.random.default_rng(5)
+    for first, n in [(4080, 16), (4096, 30)]:
+        price = rng.uniform(-20.0, 90.0, (n, len(SITES), 3))
+        got, want = g.block(first, n, price), _columns_block(g, first, n, price)
+        for f in fields(HpcDay):
+            assert np.ascontiguousarray(getattr(got, f.name)).tobytes() == \
+                np.ascontiguousarray(getattr(want, f.name)).tobytes(), f.name
+
+
+def test_k_tables_kept_are_each_block_s_own_values():
+    """``HpcPortfolio._k_tables`` (slices of a project's values of every whole ``k`` since completion, kept from the
+    first block's and extended 4,096 at a time) are the values the block computes of its own ``k``s bit for bit:
+    blocks in order, one far later (the table extended), one before the kept origin, for colocation projects with a
+    ramp and an escalator and for GPU ones (no escalation)."""
+    from simulator import units
+
+    h = _portfolio(37, 2.0)
+    for j, p in enumerate(h.projects):
+        c, r = h.completion_day[j], p.revenue
+        for d0, n in [(0, 30), (30, 30), (60, 7), (9000, 30), (4100, 30), (0, 1)]:
+            day = np.arange(d0, d0 + n)[:, None]
+            got = h._k_tables(day, c, j)
+            if got is None:
+                continue
+            first, share, years, escalation = got
+            offsets = first + np.arange(len(share), dtype=float)
+            want_years = np.maximum(offsets, 0.0) / units.DAYS_PER_YEAR
+            assert share.tobytes() == occupied_share(offsets, 0.0, h.ramp_days[j]).tobytes(), (j, d0)
+            assert years.tobytes() == want_years.tobytes()
+            assert (escalation is None) == (r.kind != "colocation")
+            if escalation is not None:
+                assert escalation.tobytes() == ((1 + r.escalator_annual) ** np.floor(want_years)).tobytes()
+        early = h._k_tables(np.arange(0, 30)[:, None], c - 5000.0, j)  # a k before the kept origin: kept anew
+        assert early is None or early[0] == -(c - 5000.0).max()
+    assert any(len(kept[1]) >= 2 * 4096 for kept in h._kept_k.values())
+    assert any(p.revenue.escalator_annual > 0 for p in h.projects)

@@ -240,3 +240,26 @@ def test_the_tables_read_a_step_at_a_time_are_each_elements_reads(seed):
         for x, y in zip(steps(k[part], lam[part], a), each(k[part], lam[part], b)):
             assert x.tobytes() == y.tobytes()
         assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_compiled_normal_guesses_are_rng_s_bit_for_bit():
+    """``poisson_kernel.normal_guesses`` (Cephes' central branch on SIMD lanes, scipy's own ``ndtri`` elsewhere) is
+    ``rng.poisson_normal_guess`` (``clip(scipy.special.ndtri(u), −8, 8)``) bit for bit: on 2·10⁶ uniforms of the
+    streams' form ``k·2⁻⁵³``, every double within 300 of the branch edges ``exp(−2)`` and ``1 − exp(−2)`` and of ½, and
+    0, 1, NaN, ±inf, outside [0, 1], the streams' extremes, subnormals; a shape kept. (50·10⁶ more uniforms were
+    checked once: docs/decisions.md, session 36.) Mutations of a coefficient's digits, of the grouping or of the edge
+    fail it."""
+    r = np.random.default_rng(36)
+    c, h = poisson_kernel._NDTRI_LOW, poisson_kernel._NDTRI_HIGH
+    near = np.arange(-300, 301)
+    u = np.concatenate([r.random(2_000_000), c + near * np.spacing(c), h + near * np.spacing(h),
+                        0.5 + near * np.spacing(0.25), 0.5 + near * np.spacing(0.5),
+                        [0.0, -0.0, 1.0, np.nan, -1.0, 2.0, np.inf, -np.inf, 2.0**-54, 5e-324, 1e-300, 1 - 2.0**-53,
+                         0.5, 1e-20, 1 - 1e-15, np.nextafter(1.0, 0.0)]])
+    got, want = poisson_kernel.poisson_normal_guess(u), rng.poisson_normal_guess(u)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    central = (u > c) & (u <= h)
+    assert central.sum() > 1_000_000 and (~central & (u > 0) & (u < 1)).sum() > 500_000  # both branches taken
+    block = r.random((30, 7))
+    assert poisson_kernel.poisson_normal_guess(block).tobytes() == rng.poisson_normal_guess(block).tobytes()

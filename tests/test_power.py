@@ -616,3 +616,38 @@ def test_hour_terms_shape_and_probabilities_are_the_models_days():
                 assert np.array_equal(g.view(np.int64), np.ascontiguousarray(want).view(np.int64))
         rows |= {tuple(row) for row in terms[2]}
     assert len(rows) == 4  # November to February: each month its own spike probabilities
+
+
+def test_months_kept_are_the_datetime_months():
+    """``IndexPowerModel.months`` (a read-only slice of the months kept from day 0, extended in chunks of 4,096 days)
+    is the datetime64 months of the days asked for, whatever was asked before: blocks within the first chunk, past it
+    first (kept extended), across a chunk's end, empty, before day 0 (computed), from a start on Feb 29."""
+    import numpy as np
+
+    from simulator.market import series_csv
+    from simulator.market.power import IndexPowerModel
+
+    model = IndexPowerModel(50.0, "2028-02-29")
+    for day0, n in ((0, 30), (9000, 30), (4090, 12), (365, 0), (17, 1), (8180, 30), (-40, 45), (1, 4095)):
+        got, want = model.months(day0, n), model._months_from(day0, n)
+        days = [(model.start_date + dt.timedelta(days=d)).month - 1 for d in range(day0, day0 + n)]
+        assert got.dtype == np.int64 and np.array_equal(got, want) and got.tolist() == days, (day0, n)
+    assert len(model.__dict__["_kept_months"]) == 3 * series_csv.KEPT_CHUNK_DAYS
+    assert not model.months(0, 30).flags.writeable
+
+
+def test_centre_of_days_kept_is_log_base_centre():
+    """``IndexPowerModel._centre_of_days`` (the block's centres sliced from values kept from day 0) is
+    ``log_base_centre`` of the block's days bit for bit, with a stationary variance and with κ = 0 (the variance
+    grows with the day), whatever was asked before (past the first 4,096 days first, then back, across a chunk)."""
+    import numpy as np
+
+    from simulator.market.power import IndexPowerModel
+
+    for model in (IndexPowerModel(50.0, "2026-01-01", vol_daily=0.3, reversion_daily=0.2),
+                  IndexPowerModel(50.0, "2026-01-01", vol_daily=0.3, reversion_daily=0.0)):
+        for day0, n in ((0, 30), (9000, 30), (4090, 12), (7, 0), (-3, 5), (12, 1)):
+            got, want = model._centre_of_days(day0, n), model.log_base_centre(day0 + np.arange(n))
+            assert got.dtype == np.float64 and got.tobytes() == want.tobytes(), (day0, n)
+        assert got.flags.c_contiguous and got.flags.writeable  # (the compiled AR(1)'s signature)
+    assert len(set(model._centre_of_days(0, 9030).tolist())) == 9030  # κ = 0: every day its own centre
