@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 
 from simulator.columns import is_broadcast_zero, stored
-from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
+from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord, energised_ehs
 from simulator.finance.flows import BlockDayFlows, OperatingFlows
 from simulator.finance.operations_call import OPERATIONS_KERNEL as _OPERATIONS_KERNEL
 from simulator.hpc import STOPPED_HPC, HpcDay
@@ -156,6 +156,12 @@ class OpsBlock:
         (:class:`simulator.day_record.BlockDay`)."""
         j = day - self.first
         return BlockDay.of(self.record, j, self.trades[j], self._alive_usd)
+
+    def energised_ehs(self, day: int) -> np.ndarray:
+        """Day ``day``'s energised fleet ``(paths,)`` [EH/s] (:attr:`simulator.day_record.BlockDay.energised_ehs`, the
+        same array or floats) from its trades, without the day's record: the reporting's day (the day's trades are
+        final once the company has booked it; a stop on a later day masks only the days from its own)."""
+        return energised_ehs(self.trades[day - self.first], self._alive_usd)
 
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is

@@ -250,7 +250,7 @@ class BlockDay(DayRecord):
         day = object.__new__(cls)
         values = vars(day)
         values.update(zip(_TRADE_FIELDS, _trade_values(trades)))
-        values["energised_ehs"] = trades.installed_ehs if alive_usd is None else trades.installed_ehs * alive_usd
+        values["energised_ehs"] = energised_ehs(trades, alive_usd)
         values["_block_record"] = (record, j)
         return day
 
@@ -259,6 +259,12 @@ class BlockDay(DayRecord):
     where the company operates, 0 where it has stopped (distress: nothing runs or is paid for, so nothing is powered;
     docs/decisions.md, "Stopped paths' fleet"). The daily ``fleet_hashrate_ehs`` and ``btc_per_ehs_day``'s
     denominator; the ledger keeps the installed fleet (a stopped company still owns its machines: EV/EH)."""
+
+
+def energised_ehs(trades: Trades, alive_usd: np.ndarray | None) -> np.ndarray:
+    """The energised fleet of a day of ``trades`` [EH/s] (:attr:`BlockDay.energised_ehs`): its installed fleet where
+    no path has stopped (``alive_usd`` None: the same array), else × ``alive_usd`` (the alive mask as 1.0 and 0.0)."""
+    return trades.installed_ehs if alive_usd is None else trades.installed_ehs * alive_usd
 
 
 def hpc_fields(h: HpcDay) -> dict:
