@@ -240,9 +240,9 @@ class BlockDay(DayRecord):
     it is) of the record's field as it is then: a day costs the trades' ten fields instead of a view of every row.
     The daily actors make none (since session 36 the company reads its opening cost from the block's first trades
     and the reporting the day's trades and energised fleet from the block's,
-    :meth:`simulator.block.OpsBlock.energised_ehs`); it serves the tests' references of a day as a whole. The record's fields are final once the company has booked
-    the day; a stop replaces them with masked arrays, so a day taken before it is to be taken again
-    (:meth:`simulator.block.OpsBlock.stop`)."""
+    :meth:`simulator.block.OpsBlock.energised_ehs`); it serves the tests' references of a day as a whole. The
+    record's fields are final once the company has booked the day; a stop replaces them with masked arrays, so a
+    day taken before it is to be taken again (:meth:`simulator.block.OpsBlock.stop`)."""
 
     @classmethod
     def of(cls, record: DayRecord, j: int, trades: Trades, alive_usd: np.ndarray | None = None) -> "BlockDay":
