@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario as bench  # noqa: E402
 
 ACTORS = ("fleet", "life_cycle", "events", "market", "network", "site", "hosted", "hpc_projects", "pool",
-          "fleet_trades", "open_day", "company", "debt", "hedges", "close", "reporting")
+          "fleet_trades", "company", "debt", "hedges", "close", "reporting")
 
 
 #: The clock of the actors' accounts: wall time, or the process's CPU time with ``--cpu`` (steadier on a shared machine).

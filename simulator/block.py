@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 
 from simulator.columns import is_broadcast_zero, stored
-from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord
+from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord, energised_ehs
 from simulator.finance.flows import BlockDayFlows, OperatingFlows
 from simulator.finance.operations_call import OPERATIONS_KERNEL as _OPERATIONS_KERNEL
 from simulator.hpc import STOPPED_HPC, HpcDay
@@ -157,6 +157,12 @@ class OpsBlock:
         j = day - self.first
         return BlockDay.of(self.record, j, self.trades[j], self._alive_usd)
 
+    def energised_ehs(self, day: int) -> np.ndarray:
+        """Day ``day``'s energised fleet ``(paths,)`` [EH/s] (:attr:`simulator.day_record.BlockDay.energised_ehs`, the
+        same array or floats) from its trades, without the day's record: the reporting's day (the day's trades are
+        final once the company has booked it; a stop on a later day masks only the days from its own)."""
+        return energised_ehs(self.trades[day - self.first], self._alive_usd)
+
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and
@@ -164,8 +170,8 @@ class OpsBlock:
         and the installed fleet stay; the units lost are masked as each day is taken, :meth:`lost_units_on`).
         Each masked field is a new array (``x × alive`` on those days, the earlier days as they were), or the
         field itself where it is ±0.0 on those days (the product would be the same bits); each day's trades a
-        copy with its fields masked. True if anything was masked (the day's record is then to be taken again:
-        :meth:`day`).
+        copy with its fields masked. True if anything was masked (a day's record taken before, :meth:`day`, is then
+        to be taken again).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
         masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and

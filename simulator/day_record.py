@@ -2,10 +2,11 @@
 
 The market actor opens a :class:`DayRecord` for each block of days (arrays ``(n, paths)``, the
 day first); the network, sites, hosted cohorts, HPC projects and pool add their flows to it in
-that order (sums across sites are taken in site order). Each day the engine takes that day's
-record out of the block (:meth:`simulator.block.OpsBlock.day`: arrays ``(paths,)``, the day's
-trades set); the company actor stops distressed paths (:meth:`simulator.block.OpsBlock.stop`, the
-one place operations are masked: :data:`STOPPED_LINES`, :data:`STOPPED_TRADES`) and hands finance
+that order (sums across sites are taken in site order). No actor takes a day's record out of the
+block (:meth:`simulator.block.OpsBlock.day` gives one, arrays ``(paths,)``, the day's trades set, for
+reading a day whole: the tests' references); the company actor stops distressed paths
+(:meth:`simulator.block.OpsBlock.stop`, the one place operations are masked: :data:`STOPPED_LINES`,
+:data:`STOPPED_TRADES`) and hands finance
 the day's :class:`simulator.finance.flows.OperatingFlows`, row ``j`` of the block's table of them
 (:meth:`simulator.block.OpsBlock.flows`, :meth:`DayRecord.block_flows`); the reporting actor takes the block's columns and monthly lines a run of days
 at a time (:meth:`simulator.reporting.Reporter.day`). Amounts are the day's totals. Every
@@ -236,11 +237,12 @@ class BlockDay(DayRecord):
     """Day ``j`` of a block's :class:`DayRecord` (:meth:`simulator.block.OpsBlock.day`): the day's trades set, every
     other field read from the block's record the first time it is asked for, then kept (:class:`simulator.columns.RowOnRead`): the
     value :class:`simulator.columns.Rows` would give (an array field's row ``j``, a tuple's rows, a float or None as
-    it is) of the record's field as it is then. The daily actors read only the day's trades (the company's opening
-    cost, the reporting's trade lines and energised fleet: the rest is taken from the block a run of days at a
-    time), so a day costs the trades' ten fields instead of a view of every row (~10 µs a day, at any path count).
-    The record's fields are final when the day opens (the operating actors have added to them); a stop replaces
-    them with masked arrays and the day is taken again (:meth:`simulator.block.OpsBlock.stop`)."""
+    it is) of the record's field as it is then: a day costs the trades' ten fields instead of a view of every row.
+    The daily actors make none (since session 36 the company reads its opening cost from the block's first trades
+    and the reporting the day's trades and energised fleet from the block's,
+    :meth:`simulator.block.OpsBlock.energised_ehs`); it serves the tests' references of a day as a whole. The
+    record's fields are final once the company has booked the day; a stop replaces them with masked arrays, so a
+    day taken before it is to be taken again (:meth:`simulator.block.OpsBlock.stop`)."""
 
     @classmethod
     def of(cls, record: DayRecord, j: int, trades: Trades, alive_usd: np.ndarray | None = None) -> "BlockDay":
@@ -250,7 +252,7 @@ class BlockDay(DayRecord):
         day = object.__new__(cls)
         values = vars(day)
         values.update(zip(_TRADE_FIELDS, _trade_values(trades)))
-        values["energised_ehs"] = trades.installed_ehs if alive_usd is None else trades.installed_ehs * alive_usd
+        values["energised_ehs"] = energised_ehs(trades, alive_usd)
         values["_block_record"] = (record, j)
         return day
 
@@ -259,6 +261,12 @@ class BlockDay(DayRecord):
     where the company operates, 0 where it has stopped (distress: nothing runs or is paid for, so nothing is powered;
     docs/decisions.md, "Stopped paths' fleet"). The daily ``fleet_hashrate_ehs`` and ``btc_per_ehs_day``'s
     denominator; the ledger keeps the installed fleet (a stopped company still owns its machines: EV/EH)."""
+
+
+def energised_ehs(trades: Trades, alive_usd: np.ndarray | None) -> np.ndarray:
+    """The energised fleet of a day of ``trades`` [EH/s] (:attr:`BlockDay.energised_ehs`): its installed fleet where
+    no path has stopped (``alive_usd`` None: the same array), else × ``alive_usd`` (the alive mask as 1.0 and 0.0)."""
+    return trades.installed_ehs if alive_usd is None else trades.installed_ehs * alive_usd
 
 
 def hpc_fields(h: HpcDay) -> dict:

@@ -19,16 +19,15 @@ finance and reporting actors wake at 00:00 of every day and read that day of the
 * ``pool`` turns the FPPS value into PPLNS or solo payouts (luck from found blocks);
 * ``fleet_trades`` prices deliveries, units leaving and the installed fleet at the ASIC price
   index (or the prices given);
-* ``open_day`` takes the day's record out of the block (:meth:`simulator.block.OpsBlock.day`);
 * ``company`` (with a ``company`` section) stops distressed paths, hands the day's operating
   flows to the finance ledger and books them;
 * one process per debt instrument (interest, amortisation, maturities, conversions,
   covenants, margin calls and liquidations);
 * ``hedges`` books hedge premiums and settlements;
 * ``close`` runs the treasury policy, funding, distress and valuation, and month ends;
-* ``reporting`` takes the operating block's days, a run at a time, and each day's trades and finance
-  columns into a block of days that :mod:`simulator.reporting` turns, a block at a time, into the
-  kept daily rows (with the signal columns of :mod:`simulator.signals`),
+* ``reporting`` takes the operating block's days, a run at a time, and each day's trades (read from the
+  block's: no day record is made) and finance columns into a block of days that :mod:`simulator.reporting`
+  turns, a block at a time, into the kept daily rows (with the signal columns of :mod:`simulator.signals`),
   daily quantiles, monthly flows and per-path totals.
 
 The market actor opens the block's :class:`simulator.day_record.DayRecord` (arrays with the
@@ -159,7 +158,6 @@ class _Simulation:
             limit=self.days_before_a_retirement if scenario.policies.retire is not None else None)
         self.site_states: list[site_day.SiteState] = []  # each site's, for the retire policy's block limit
         self.ops: OpsBlock | None = None  # the operating actors' block of days
-        self.day: DayRecord | None = None  # the daily actors' day of it
         self.hpc = _hpc_portfolio(scenario, seed, self.path_ids)
         self._reserved_mw = self.hpc.reserved_mw_by_day(self.days) if self.hpc is not None else None
         self.ledger = _ledger(scenario, self.cohorts, n)
@@ -199,7 +197,7 @@ class _Simulation:
         yield self.hosted()
         if self.hpc is not None:
             yield self.hpc_projects()
-        yield from (self.pool(), self.fleet_trades(), self.open_day())
+        yield from (self.pool(), self.fleet_trades())
         if self.ledger is not None:
             yield self.company()
             yield from (self.debt(book) for book in self.ledger.debt_books)
@@ -355,12 +353,6 @@ class _Simulation:
                 lambda a, b: chain_index_rows(*days(a, b), efficiency_jth))
 
     # ------------------------------------------------------------------ daily actors
-    def open_day(self):
-        """Each day, the operating block's record of the day (:meth:`simulator.block.OpsBlock.day`)."""
-        for day in range(self.days):
-            self.day = self.ops.day(day)
-            yield self.env.timeout(1)
-
     def company(self):
         """Stop distressed paths, hand the day's operating flows to the ledger and book them."""
         ledger = self.ledger
@@ -368,8 +360,7 @@ class _Simulation:
         self._open_books(no_hpc)
         for day in range(self.days):
             b = self.ops
-            if b.stop(day, ledger.alive):  # a company in distress has stopped: nothing runs or is spent
-                self.day = b.day(day)
+            b.stop(day, ledger.alive)  # a company in distress has stopped: nothing runs or is spent
             ledger.book_operations(b.flows(day, no_hpc), day)  # (the day's OperatingFlows, a row of the block's)
             yield self.env.timeout(1)
 
@@ -381,7 +372,7 @@ class _Simulation:
         nothing)."""
         c, opening = self.cohorts, fleet.opening_cohorts(self.cohorts)
         self.ledger.open(self.ops.flows(0, no_hpc), c.units[:, None] * np.ones(self.paths) * opening,
-                         self.day.cost_usd_by_cohort * opening)
+                         self.ops.trades[0].cost_usd_by_cohort * opening)
 
     def debt(self, book):
         """One debt instrument: its interest, payments, maturity and collateral events, daily."""
@@ -409,7 +400,7 @@ class _Simulation:
         :mod:`simulator.workers`) and the monthly and per-path folds are taken a block at a time."""
         progress = self.progress if callable(self.progress) else None
         for day in range(self.days):
-            self.report.day(day, self.ops, self.day)
+            self.report.day(day, self.ops)
             if progress is not None:
                 progress((day + 1) * self.paths, self.days * self.paths)
             yield self.env.timeout(1)
@@ -454,14 +445,15 @@ def block_columns(reserved_mw: np.ndarray | None, b: OpsBlock, a: int, z: int) -
     return columns
 
 
-def day_columns(at: int, ledger: Ledger | None, finance_at: int | None, d: DayRecord, row: np.ndarray) -> None:
+def day_columns(at: int, ledger: Ledger | None, finance_at: int | None, energised_ehs: np.ndarray,
+                row: np.ndarray) -> None:
     """The daily columns that exist day by day (:data:`DAY_COLUMNS`, then the ledger's
     :data:`~simulator.finance.ledger.FINANCE_DAILY_COLUMNS` where there is a company), written into ``row``
-    ``(columns, paths)``: the energised fleet of day record ``d`` (the day's installed fleet, 0 on stopped paths) at
-    column ``at``, the ledger's columns at the day's end from column ``finance_at`` on
-    (:meth:`~simulator.finance.ledger.Ledger.daily_columns`). A function of its arguments, not of the simulation
-    (:func:`block_columns`)."""
-    row[at] = d.energised_ehs  # energised nameplate EH/s at the end of the day (0 where stopped)
+    ``(columns, paths)``: the day's energised fleet (its installed fleet, 0 on stopped paths:
+    :meth:`simulator.block.OpsBlock.energised_ehs`) at column ``at``, the ledger's columns at the day's end from column
+    ``finance_at`` on (:meth:`~simulator.finance.ledger.Ledger.daily_columns`). A function of its arguments, not of the
+    simulation (:func:`block_columns`)."""
+    row[at] = energised_ehs  # energised nameplate EH/s at the end of the day (0 where stopped)
     if ledger is not None:
         finance = ledger.daily_columns()
         for j, c in enumerate(FINANCE_DAILY_COLUMNS, finance_at):

@@ -24,6 +24,7 @@ blocks fold compiled (:data:`FOLD_KERNEL`), with the same operations and operand
 from __future__ import annotations
 
 import mmap
+import operator
 import os
 import tempfile
 from dataclasses import fields
@@ -32,7 +33,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from simulator.day_record import MONTHLY_LINES, DayRecord
+from simulator.day_record import MONTHLY_LINES
 from simulator.fleet import Trades
 from simulator.lazy_kernel import LazyKernel
 from simulator.signals import SIGNAL_COLUMNS, SignalTracker
@@ -247,7 +248,7 @@ class Reporter:
         ``(z − a, paths)`` (or broadcasting to it).
     day_columns : (tuple of str, callable or None)
         The other daily columns before the signals, which exist day by day, and the function writing them:
-        ``(day record, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
+        ``(the day's energised fleet, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
         day (its rows of those columns; the others it must leave as they are). None (the default, with no
         columns) where there are none.
     """
@@ -289,19 +290,22 @@ class Reporter:
         self._day_columns = day_columns[1] if self.columns_wanted and day_columns[0] else None
         self._taken = 0  # the first day whose block columns and lines are not taken yet
 
-    def day(self, day: int, b, d: DayRecord) -> None:
-        """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`), ``d`` its day's record:
-        the daily columns that exist day by day written into the day's row (``day_columns``' function; not where no
-        one reads the columns: :attr:`columns_wanted`) and the day's trades' and energised fleet's lines. The block's
-        columns and lines of the days not taken yet are taken on the block's last day and on the reporting block's
-        (:meth:`_take`), before either can change: its past days are final (a stop masks the days from its own on,
-        :meth:`simulator.block.OpsBlock.stop`)."""
-        row = day % self.block_days
+    def day(self, day: int, b) -> None:
+        """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`) once the company has booked it:
+        the daily columns that exist day by day written into the day's row (``day_columns``' function, given the day's
+        energised fleet; not where no one reads the columns: :attr:`columns_wanted`) and the lines of the day's trades
+        and energised fleet, read from the block's trades (:meth:`simulator.block.OpsBlock.energised_ehs`; no day record
+        is made). The block's columns and lines of the days not taken yet are taken on the block's last day and on the
+        reporting block's (:meth:`_take`), before either can change: its past days are final (a stop masks the days
+        from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
+        row, t = day % self.block_days, b.trades[day - b.first]
+        energised = b.energised_ehs(day)
         if self._day_columns is not None:
-            self._day_columns(d, self.quantiles.buffer[row])
-        for t, (_, line) in enumerate(_DAY_LINES):  # the day's trades and energised fleet
-            self.day_lines[t, row] = getattr(d, line)
-        self.totals["end_fleet_value_usd"] = d.fleet_market_value_usd
+            self._day_columns(energised, self.quantiles.buffer[row])
+        lines = self.day_lines
+        lines[0, row], lines[1, row], lines[2, row], lines[3, row] = _day_trade_lines(t)  # (_DAY_LINES' order)
+        lines[4, row] = energised
+        self.totals["end_fleet_value_usd"] = t.fleet_market_value_usd
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
             self._take(b, self._taken, day + 1)
@@ -399,4 +403,6 @@ _LINE_FIELDS = MONTHLY_LINES + ("energised_ehs", "hashprice_usd_per_ph_day")
 #: those taken from the block's record a run of days at a time.
 _DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's :class:`simulator.day_record.BlockDay`: its trades and energised fleet)
 _DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _DAY_FIELDS)
+#: The day's trades' lines of :data:`_DAY_LINES`, in order (its last, the energised fleet, is not a trade).
+_day_trade_lines = operator.attrgetter(*(name for _, name in _DAY_LINES[:-1]))
 _BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _DAY_FIELDS)

@@ -34,26 +34,36 @@ def _same(a, b, name):
 
 
 def test_each_day_holds_the_rows_of_its_record(monkeypatch):
-    """Every day of a run whose paths stop (a block masked mid-way, the day taken again), every field: the value
-    ``Rows`` gives; the trades are the day's own objects."""
+    """Every day of a run whose paths stop (a block masked mid-way), every field, as the daily actors' turns find
+    the block (taken at the reporting's turn, after the company's stop): the value ``Rows`` gives; the trades are the
+    day's own objects; the energised fleet the reporting reads without the day (``OpsBlock.energised_ehs``) is the
+    day's, bit for bit (the installed fleet itself where no path has stopped)."""
+    from simulator.reporting import Reporter
+
     scenario = load_scenario("scenarios/contract_example.yaml", [
         "paths=8", "horizon_days=400", "company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false",
         "fleet[0].retired=2026-09-01", "market.btc_price.vol_annual=0.9"])
-    day_of, checked = block.OpsBlock.day, []
+    report_day, checked = Reporter.day, []
 
-    def spied(self, day):
-        got = day_of(self, day)
+    def spied(self, day, b):
+        got = b.day(day)
         assert type(got) is BlockDay
-        want = _rows_day(self, day)
-        t = self.trades[day - self.first]
+        want = _rows_day(b, day)
+        t = b.trades[day - b.first]
         assert got.delivered_units is t.delivered_units and got.installed_ehs is t.installed_ehs
         for f in fields(DayRecord):
             _same(getattr(got, f.name), getattr(want, f.name), f.name)
-        checked.append(self.stopped is not None and not self.stopped.all())
-        return got
-    monkeypatch.setattr(block.OpsBlock, "day", spied)
+        stopped = b.stopped is not None and not b.stopped.all()
+        energised = b.energised_ehs(day)
+        assert_same_bits(energised, got.energised_ehs, "energised_ehs")
+        assert (energised is t.installed_ehs) != stopped
+        if stopped:
+            assert_same_bits(energised, t.installed_ehs * b.stopped, "energised_ehs")
+        checked.append(stopped)
+        return report_day(self, day, b)
+    monkeypatch.setattr(Reporter, "day", spied)
     engine.simulate(scenario, keep_paths=0, workers=1)
-    assert len(checked) >= scenario.horizon_days and any(checked)  # (days taken again after a stop included)
+    assert len(checked) == scenario.horizon_days and any(checked) and not all(checked)
 
 
 def test_a_days_field_is_read_once_and_may_be_set():

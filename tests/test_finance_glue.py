@@ -44,7 +44,8 @@ def _company_masked_daily(self):
     c, ledger = self.cohorts, self.ledger
     no_hpc = HpcDay.zeros(len(self.scenario.hpc), self.paths)
     for day in range(self.days):
-        d, b, alive = self.day, self.ops, ledger.alive
+        d, b, alive = self.ops.day(day), self.ops, ledger.alive
+        self.day = d  # (the reference reporting reads the day masked: kernel_forms.reporting_day_by_day)
         if not alive.all():
             for line in MONTHLY_LINES + ("running_ths", "energised_ehs"):
                 setattr(d, line, getattr(d, line) * alive)

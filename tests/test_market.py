@@ -25,6 +25,7 @@ from simulator.market.price import (
     GBMPrice,
     JumpPrice,
     RegimePrice,
+    cumulate,
     poisson_from_uniform,
 )
 from simulator.market.series_csv import load_series_csv, read_series_csv
@@ -349,6 +350,23 @@ def test_results_do_not_depend_on_block_splits_or_path_chunks(name, tmp_path):
     odd, _ = simulate(model, np.array([7, 3]), [120, 80])
     assert_array_equal(odd, whole[:, [7, 3]])
     assert np.isfinite(whole).all() and (whole > 0).all()
+
+
+@pytest.mark.parametrize("days, paths", [(0, 3), (1, 3), (2, 1), (7, 4), (365, 50)])
+def test_cumulate_is_numpys_cumsum_of_the_carry_and_the_increments(days, paths):
+    """``cumulate`` (row after row, in place: session 36) gives ``np.cumsum`` of ``[carry, inc[0], …]`` along the days
+    bit for bit, returned over the increments, with NaN, ±inf, ±0.0 and magnitudes far apart among them."""
+    rng = np.random.default_rng(days * 7 + paths)
+    increments = rng.normal(size=(days, paths)) * 10.0 ** rng.integers(-200, 200, (days, paths))
+    carry = rng.normal(size=paths) * 1e3
+    if days >= 4 and paths >= 3:
+        increments[1, 0], increments[2, 1], increments[3, 2], carry[2] = np.nan, np.inf, -0.0, -0.0
+        increments[:, -1] = -0.0
+        carry[-1] = -0.0  # (a running sum of −0.0s stays −0.0)
+    want = np.cumsum(np.concatenate([carry[None, :], increments]), axis=0)[1:]
+    given = increments.copy()
+    got = cumulate(carry, given)
+    assert got is given and got.tobytes() == want.tobytes()
 
 
 def test_block_must_continue_from_the_state():

@@ -154,6 +154,45 @@ def test_ties_at_the_ends_and_crowded_buckets_compiled_equal_numpy(monkeypatch, 
     assert np.array_equal(out[:, 0], np.sort(row)[ks])
 
 
+@pytest.mark.parametrize("n", [9, 100, 500, 1001])
+def test_two_valued_rows_are_counted_and_others_guessed_so_are_bucketed(monkeypatch, n):
+    """Rows whose first ``ENDS_FIRST`` values are their min or max: those holding nothing else are counted without
+    buckets (``_two_values``: the lows below, the highs above, signed zeros among them flagged), those holding other
+    values further on (a third value, a NaN, an infinity, the middle of a 0/1/2 row) still get the buckets' or
+    numpy's numbers; after them a spread row finds the bucket table as it was (each row leaves it all −1)."""
+    rng = np.random.default_rng(n)
+    first = reporting_kernel.ENDS_FIRST
+    rows = np.where(rng.random((10, n)) < 0.7, 0.0, 1.0)
+    rows[:, :first] = np.tile([0.0, 1.0], first)[:first]
+    rows[1, rng.random(n) < 0.5] = -0.0  # both zeros: numpy's form
+    rows[2, first:] = 1.0  # all but a few the max
+    rows[3, -1] = 0.5  # a third value past the first ones
+    rows[4, -1] = np.nan
+    rows[5, -1] = np.inf
+    rows[6] = np.where(rng.random(n) < 0.5, -3.0, 7.5)
+    rows[6, :first] = -3.0
+    rows[7, first + 1:n - 1] = 2.0  # the middle a third value: k inside it
+    rows[8] = rng.normal(size=n)  # spread
+    rows[9] = rows[6]
+    rows[9, :first] = 7.5
+    check(monkeypatch, rows)
+    ks = np.array([int(0.95 * (n - 1)) + 1, int(0.95 * (n - 1)), int(0.5 * (n - 1)), int(0.05 * (n - 1))])
+    for row, two in ((rows[0], True), (rows[6], True), (rows[3], False), (rows[8], False)):
+        out = np.full((len(ks), 1), np.nan)
+        low, high = float(row.min()), float(row.max())
+        assert reporting_kernel._two_values(np.ascontiguousarray(row), ks, out, 0, low, high) == two
+        assert np.array_equal(out[:, 0], np.sort(row)[ks]) if two else np.isnan(out).all()
+    work = reporting_kernel._work(n, max(n // 2, 16), len(ks))
+    assert (work[2] == -1).all()
+    out = np.empty((len(ks), 3))
+    for r, row in enumerate((rows[8], rows[6] * 1e3 + rng.normal(size=n), rows[8][::-1].copy())):
+        row = np.ascontiguousarray(row)
+        low, high = float(row.min()), float(row.max())
+        reporting_kernel._by_buckets(row, ks, out, r, low, high, max(n // 2, 16) / (high - low), work,
+                                     reporting_kernel._work(n, max(n // 2, 16), len(ks)))
+        assert np.array_equal(out[:, r], np.sort(row)[ks]) and (work[2] == -1).all()
+
+
 def test_a_rows_range_is_numpys_min_and_max():
     """The kernel's own min and max of a row (one pass, beside its buckets): numpy's, NaN flagged wherever it is
     (first, last, alone, everywhere), infinities kept, a zero's sign either (both compare equal)."""
