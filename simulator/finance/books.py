@@ -6,7 +6,7 @@ and long-lived asset pools.
   day's rows are its views). An amount booked during a day is written into the day's row of its
   line; :meth:`LineBook.settle` adds the day's rows to both sums with one array addition each
   (instead of two small additions per booking); the close's compiled steps
-  (``close_kernel._book``) add an amount straight into both sums, the amount pending in the day's
+  (``book_kernel.book``) add an amount straight into both sums, the amount pending in the day's
   row first, and clear the row: the same additions in the same order. A line booked twice in a
   day adds its first amount before taking the second, so every element of every sum is the same sequence of
   IEEE additions as adding each amount as it comes: ``((m + a₁) + a₂)``, never ``m + (a₁ + a₂)``
@@ -80,7 +80,7 @@ class LineBook:
 
     def rows_of(self, names: tuple[str, ...]) -> np.ndarray:
         """The rows of the lines ``names`` as an ``int64`` array (made once per tuple of names), for a compiled step
-        that books them itself into :attr:`tables` as :meth:`book` and :meth:`settle` would (``close_kernel._book``)."""
+        that books them itself into :attr:`tables` as :meth:`book` and :meth:`settle` would (``book_kernel.book``)."""
         rows = self._row_sets.get(names)
         if rows is None:
             rows = self._row_sets[names] = np.array([self.index[k] for k in names], dtype=np.int64)

@@ -10,13 +10,9 @@ each pass here does their IEEE operations in their order per path, so every numb
   added in order from ``+0.0``, as numpy's ``sum(axis=0)`` of a C-ordered ``(rows, ≥ 2 paths)`` table
   does), the expense ``k × alive × (S̄ ≥ S_min)`` (a boolean taken as 1.0 or 0.0 in each product, as
   numpy casts it), capped at ``m × S̄`` by numpy's ``minimum`` (:mod:`simulator.kernel_math`), and the
-  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``), booked (:func:`_book`; the segments' parts
-  ``expense × share``) and added to the shares outstanding. Units: USD a day, USD/share, shares.
-* :func:`_book`, these steps' bookings, settled at once: a line's month sum ``m`` becomes ``(m + t) + a`` and its
-  day's row ``t`` (an amount booked earlier today, pending, else ``+0.0``) is cleared; ``LineBook.book`` adds
-  ``t`` when ``a`` is booked and ``a`` when the day settles or the line's next amount comes, so each sum sees
-  the same additions in the same order; from ``DIRECT_PATHS`` paths (nothing pending: ``t`` is ``+0.0``) it adds
-  ``m + a`` at once, and ``m + 0.0`` is ``m`` (a sum that starts at ``+0.0`` is never ``−0.0``, below).
+  shares ``expense / S̄`` where ``S̄ ≥ S_min`` (else ``+0.0``), booked
+  (:func:`simulator.finance.book_kernel.book_segments`; the segments' parts ``expense × share``) and added
+  to the shares outstanding. Units: USD a day, USD/share, shares.
 * :func:`settle`: the pending rows of the day's ``(lines, paths)`` table added into the month's and the
   running sums and cleared. The numpy form adds every row; a row not booked holds ``+0.0``, and
   ``x + 0.0`` is ``x`` for every ``x`` but ``−0.0``, which a sum that starts at ``+0.0`` never is
@@ -28,7 +24,8 @@ each pass here does their IEEE operations in their order per path, so every numb
   ``btc × P``, treasury ``T − btc`` and cash ``cash + proceeds``, or an ATM raise (:func:`atm`'s operations on
   the state as the sources before left it), and the need again from the new cash
   (:meth:`~simulator.finance.ledger.Ledger._fund`, ``_sell_btc`` and ``_atm``); nothing moves unless some path
-  needs cash (numpy's ``any()``). Its bookings follow, a line a time in the waterfall's order (:func:`_book`).
+  needs cash (numpy's ``any()``). Its bookings follow, a line a time in the waterfall's order
+  (:func:`simulator.finance.book_kernel.book`: settled at once).
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_steps.CLOSE_KERNEL` once a run's closes pay for it.
@@ -39,22 +36,10 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.book_kernel import book, book_segments
 from simulator.kernel_math import maximum, minimum
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _book(tables, i, amount, share, split):
-    """``LineBook.book`` of ``amount`` (× ``share`` if ``split``) on line row ``i`` of ``tables`` (a ``LineBook``'s
-    month, total and day), settled at once: the day's pending amount added first, then this one, and the day's
-    row cleared (a row at a time: a path at a time over several rows runs ~40× slower)."""
-    month, total, today = tables[0], tables[1], tables[2]
-    for p in range(amount.shape[0]):
-        a = amount[p] * share[p] if split else amount[p]
-        month[i, p] = (month[i, p] + today[i, p]) + a
-        total[i, p] = (total[i, p] + today[i, p]) + a
-        today[i, p] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -84,14 +69,8 @@ def sbc_book(ring, alive, scalars, mining, hosting, hpc, split, shares, tables, 
             e = minimum(e, max_shares_per_day * average)
         expense[p] = e
         granted[p] = e / average if tradable else 0.0
-    _book(tables, rows[0], expense, expense, False)
-    if split:
-        _book(tables, rows[1], expense, mining, True)
-        _book(tables, rows[2], expense, hosting, True)
-        _book(tables, rows[3], expense, hpc, True)
-    else:
-        _book(tables, rows[1], expense, expense, False)
-    _book(tables, rows[rows.shape[0] - 1], granted, granted, False)
+    book_segments(tables, rows, expense, mining, hosting, hpc, split)
+    book(tables, rows[rows.shape[0] - 1], granted, granted, False)
     for p in range(paths):
         granted[p] = shares[p] + granted[p]
 
@@ -210,8 +189,8 @@ def fund(scalars, sources, alive, cash, treasury, price, share_price, used, issu
         _need(min_cash, c, alive, need)
     for k in range(m):  # (the bookings in the waterfall's order, a line booked twice as book() takes its second)
         first = 0 if sources[k] == 0 else 2
-        _book(tables, rows[first], out[6 + 2 * k], out[6 + 2 * k], False)
-        _book(tables, rows[first + 1], out[7 + 2 * k], out[7 + 2 * k], False)
+        book(tables, rows[first], out[6 + 2 * k], out[6 + 2 * k], False)
+        book(tables, rows[first + 1], out[7 + 2 * k], out[7 + 2 * k], False)
     return 1
 
 

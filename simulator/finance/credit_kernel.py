@@ -12,9 +12,10 @@ does, instead of raising. There is nothing transcendental in the step.
 :func:`loan_day` is a loan's whole day but its maturity (:meth:`simulator.finance.debt.BtcBackedBook.day`,
 whose numpy lines are the reference): the interest ``(balance × rate) / 365`` where the path owes, paid as
 :meth:`simulator.finance.ledger.Ledger.pay_interest` pays it (its lines booked and settled at once, as the
-close's compiled steps book theirs: :func:`_book`; the cash less it and the day's interest plus it as rows),
-the cash after it less the policy's minimum, then :func:`quiet` and :func:`step` in the same call, with bits
-telling the caller which of the step's amounts are +0.0 on every path (those it does not book).
+close's compiled steps book theirs: :func:`simulator.finance.book_kernel.book_segments`; the cash less it and the
+day's interest plus it as rows), the cash after it less the policy's minimum, then :func:`quiet` and :func:`step`
+in the same call, with bits telling the caller which of the step's amounts are +0.0 on every path (those it does
+not book).
 
 Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes fork); loaded by
 :data:`simulator.finance.credit.CREDIT_KERNEL` once a run's closes pay for it.
@@ -27,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.book_kernel import book_segments
 from simulator.finance.credit import CALL, LIQUIDATED, PAID, QUIET, RESIDUAL, SALE  # noqa: F401 (loan_day's status bits)
 from simulator.kernel_math import maximum, minimum
 
@@ -145,21 +147,6 @@ INTEREST_LINES = ("interest_usd", "interest_corporate_mining_usd", "interest_cor
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _book(tables, i, amount, share, split):
-    """``LineBook.book`` of ``amount`` (``LineBook.book_product`` of ``amount × share`` if ``split``) on line row
-    ``i`` of ``tables`` (a ``LineBook``'s month, total and day), settled at once as
-    :func:`simulator.finance.close_kernel._book` settles the close's: the day's pending amount ``t`` added first,
-    then this one, ``(m + t) + a``, the order ``LineBook.book`` and its settle add them in (``t`` is +0.0 where
-    nothing is pending, which leaves a sum unchanged: a sum is never −0.0), and the day's row cleared."""
-    month, total, today = tables[0], tables[1], tables[2]
-    for p in range(amount.shape[0]):
-        a = amount[p] * share[p] if split else amount[p]
-        month[i, p] = (month[i, p] + today[i, p]) + a
-        total[i, p] = (total[i, p] + today[i, p]) + a
-        today[i, p] = 0.0
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _not_plus_zero(x):
     """Whether ``x`` holds anything but +0.0 (−0.0 and NaN count)."""
     for v in x:
@@ -195,13 +182,7 @@ def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, pric
         rows[CASH, p] = cash[p] - interest[p]
         rows[INTEREST_TODAY, p] = interest_today[p] + interest[p]
         free[p] = rows[CASH, p] - min_cash
-    _book(tables, lines[0], interest, interest, False)
-    if split:
-        _book(tables, lines[1], interest, mining, True)
-        _book(tables, lines[2], interest, hosting, True)
-        _book(tables, lines[3], interest, hpc, True)
-    else:
-        _book(tables, lines[1], interest, interest, False)
+    book_segments(tables, lines, interest, mining, hosting, hpc, split)
     if quiet(debt, pledged, price, cure, ltv_margin_call, ltv_release):
         return QUIET, rows, flags
     debt_out, paid, sold, settled, penalty, residual = (rows[DEBT], rows[CASH_PAID], rows[SOLD], rows[SETTLED],
