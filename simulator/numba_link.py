@@ -165,10 +165,10 @@ def lazy_module(name: str) -> types.ModuleType:
     """The module ``name``, entered in ``sys.modules`` with its code run the first time anything reads one of its
     attributes or imports it (``importlib.util.LazyLoader``, the standard library's lazy import); only then is it set
     on its parent package, so that ``from package import name`` imports it too. A module that cannot be found is
-    imported, which raises as numba's import would."""
+    imported, which raises as numba's import would; so is every module while another thread runs."""
     spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-        return importlib.import_module(name)
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module") or threading.active_count() > 1:
+        return importlib.import_module(name)  # (3.11's LazyLoader has no lock: a thread could read it half run)
     spec.loader = importlib.util.LazyLoader(_OnParent(spec.loader))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -239,20 +239,34 @@ def start_runtime(target_context, directory: str) -> None:
                 data = f.read()
         except OSError:
             data = b""
-        size = int.from_bytes(data[:8], "little")  # the object code's, then the bitcode
-        if 8 < 8 + size < len(data):
-            library = codegen.unserialize_library((library.name, "object", (data[8:8 + size], data[8 + size:])))
+        kept = _runtime_code(data)
+        if kept is not None:
+            library = codegen.unserialize_library((library.name, "object", kept))
         else:
             library.enable_object_caching()
             library.add_ir_module(ir_module)
             library.finalize()
             _, _, (object_code, bitcode) = library.serialize_using_object_code()
+            payload = len(object_code).to_bytes(8, "little") + object_code + bitcode
             try:
-                atomic.write_bytes(path, len(object_code).to_bytes(8, "little") + object_code + bitcode)
+                atomic.write_bytes(path, hashlib.blake2b(payload, digest_size=16).digest() + payload)
             except OSError:  # not writable: the next process compiles it too
                 pass
         rtsys._library = library
         rtsys._init = True
+
+
+def _runtime_code(data: bytes) -> tuple[bytes, bytes] | None:
+    """The object code and bitcode kept in a runtime file's ``data`` (a 16-byte blake2b digest of the rest, the
+    object code's length in 8 bytes, the object code, the bitcode), or None if the digest does not match (a file
+    cut short or damaged, or none: the runtime is compiled and the file written again)."""
+    import hashlib
+
+    digest, payload = data[:16], data[16:]
+    size = int.from_bytes(payload[:8], "little")
+    if len(data) < 24 or hashlib.blake2b(payload, digest_size=16).digest() != digest or not 8 < 8 + size < len(payload):
+        return None
+    return payload[8:8 + size], payload[8 + size:]
 
 
 def unserialize(codegen, serialized, entry: str, made: list):

@@ -739,3 +739,53 @@ def test_the_runtime_s_library_is_compiled_once_then_loaded_from_its_object_code
     kept.write_bytes(kept.read_bytes()[:5])  # a file cut short (a full disk): compiled again and written whole
     again, last = _run(_RUNTIME, env, args=("lazy", args)), _run(_RUNTIME, env, args=("lazy", args))
     assert again["nrt_compiled"] == 1 and last["nrt_compiled"] == 0 and again["out"] == last["out"] == cold["out"]
+    whole = kept.read_bytes()
+    kept.write_bytes(whole[:-100])  # cut inside the bitcode (review 16: its length header alone passed it)
+    again, last = _run(_RUNTIME, env, args=("lazy", args)), _run(_RUNTIME, env, args=("lazy", args))
+    assert again["nrt_compiled"] == 1 and last["nrt_compiled"] == 0 and again["out"] == last["out"] == cold["out"]
+    assert kept.read_bytes() == whole
+
+
+def test_a_runtime_file_is_read_only_whole_and_unchanged():
+    """:func:`simulator.numba_link._runtime_code` gives the kept object code and bitcode only when the file's digest
+    matches: a byte changed anywhere, a file cut anywhere, or none, and the runtime is compiled again."""
+    import hashlib
+
+    from simulator.numba_link import _runtime_code
+
+    object_code, bitcode = b"\x7fELF" + bytes(range(60)), b"BC" + bytes(40)
+    payload = len(object_code).to_bytes(8, "little") + object_code + bitcode
+    data = hashlib.blake2b(payload, digest_size=16).digest() + payload
+    assert _runtime_code(data) == (object_code, bitcode)
+    for i in (0, 17, 24 + 3, len(data) - 1):
+        damaged = bytearray(data)
+        damaged[i] ^= 1
+        assert _runtime_code(bytes(damaged)) is None, i
+    assert all(_runtime_code(data[:n]) is None for n in (0, 5, 16, 24, 30, len(data) - 1))
+
+
+def test_a_module_is_entered_lazily_only_while_one_thread_runs(tmp_path, monkeypatch):
+    """:func:`simulator.numba_link.lazy_module` defers a module's code only in a process with one thread (a forked
+    worker): Python 3.11's ``LazyLoader`` has no lock, so with another thread running the module is imported."""
+    import threading
+    import types
+
+    from simulator import numba_link
+
+    for name in ("one", "two"):
+        (tmp_path / f"lazymod_{name}.py").write_text("ran = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    lazy = numba_link.lazy_module("lazymod_one")
+    assert type(lazy) is not types.ModuleType  # entered, not run (any attribute read would run it)
+    assert lazy.ran and type(lazy) is types.ModuleType  # run on first read
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        eager = numba_link.lazy_module("lazymod_two")
+        assert type(eager) is types.ModuleType and eager.__dict__["ran"]
+    finally:
+        stop.set()
+        other.join()
+    for name in ("lazymod_one", "lazymod_two"):
+        sys.modules.pop(name, None)
