@@ -170,8 +170,8 @@ class OpsBlock:
         and the installed fleet stay; the units lost are masked as each day is taken, :meth:`lost_units_on`).
         Each masked field is a new array (``x × alive`` on those days, the earlier days as they were), or the
         field itself where it is ±0.0 on those days (the product would be the same bits); each day's trades a
-        copy with its fields masked. True if anything was masked (a day's record taken before, :meth:`day`, is then
-        to be taken again).
+        copy with its fields masked. True if anything was masked (what tests count as a stop; no actor keeps a
+        day's record across a stop: a record taken before, :meth:`day`, would have to be taken again).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
         masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and

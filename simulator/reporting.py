@@ -303,8 +303,9 @@ class Reporter:
         if self._day_columns is not None:
             self._day_columns(energised, self.quantiles.buffer[row])
         lines = self.day_lines
-        lines[0, row], lines[1, row], lines[2, row], lines[3, row] = _day_trade_lines(t)  # (_DAY_LINES' order)
-        lines[4, row] = energised
+        for k, x in enumerate(_day_trade_lines(t)):  # (_DAY_LINES' order: the trades', then the energised fleet)
+            lines[k, row] = x
+        lines[-1, row] = energised
         self.totals["end_fleet_value_usd"] = t.fleet_market_value_usd
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
@@ -405,4 +406,5 @@ _DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's :class:`simulator.day_reco
 _DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _DAY_FIELDS)
 #: The day's trades' lines of :data:`_DAY_LINES`, in order (its last, the energised fleet, is not a trade).
 _day_trade_lines = operator.attrgetter(*(name for _, name in _DAY_LINES[:-1]))
+assert _DAY_LINES[-1][1] == "energised_ehs" and len(_DAY_LINES) > 2  # (attrgetter of one name gives no tuple)
 _BLOCK_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name not in _DAY_FIELDS)
