@@ -38,6 +38,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from simulator import units
+from simulator.kept_days import kept_days
 from simulator.lazy_kernel import LazyKernel
 
 #: Days in a month of a rate quoted per month (a 365-day year).
@@ -95,8 +96,6 @@ HPC_KERNEL = LazyKernel("simulator.hpc_kernel", large_from=2**12, numpy_at_most=
 
 #: :meth:`HpcPortfolio._k_tables` keeps a project's values of the days since completion this many at a time.
 _K_CHUNK = 4096
-#: :meth:`HpcPortfolio._build_capex_of_days` keeps the build capex of the days from day 0 in multiples of this many days.
-_CAPEX_CHUNK_DAYS = 4096
 
 #: What a stopped company's projects zero (:meth:`simulator.block.OpsBlock.stop`; the rate signed and the
 #: site's power price are market facts, the power and opex reach finance as the day record's sums).
@@ -169,15 +168,10 @@ class HpcPortfolio:
 
     def _build_capex_of_days(self, first: int, n: int) -> np.ndarray:
         """:meth:`build_capex_usd` of days ``first … first + n − 1`` ``(projects, n)``: a slice of its table of days
-        ``0 … T − 1`` (made once, :data:`_CAPEX_CHUNK_DAYS` days at a time, again when a later day is asked for), each
-        element computed from its own day alone, so the same doubles as a block's own call (~55 µs a block before)."""
-        kept = getattr(self, "_kept_build_capex", None)
-        if first < 0:
-            return self.build_capex_usd(np.arange(first, first + n))
-        if kept is None or first + n > kept.shape[1]:
-            kept = self.build_capex_usd(np.arange(_CAPEX_CHUNK_DAYS * -(-(first + n) // _CAPEX_CHUNK_DAYS)))
-            self._kept_build_capex = kept
-        return kept[:, first:first + n]
+        ``0 … T − 1`` (:func:`~simulator.kept_days.kept_days`, kept days-major), each element computed from its own
+        day alone, so the same doubles as a block's own call (~55 µs a block before)."""
+        days_major = lambda a, k: self.build_capex_usd(np.arange(a, a + k)).T  # noqa: E731
+        return kept_days(self.__dict__, "_kept_build_capex", days_major, first, n).T
 
     def block(self, first: int, n: int, power_price_usd_per_mwh: np.ndarray) -> HpcDay:
         """All projects on days ``first … first + n − 1`` (arrays ``(n, projects, paths)``), from each site's

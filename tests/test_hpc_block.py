@@ -12,6 +12,7 @@ import pytest
 from simulator.columns import from_columns
 from simulator.config.schema.hpc import HpcProject
 from simulator import units
+from simulator.kept_days import KEPT_CHUNK_DAYS
 from simulator.hpc import DAYS_PER_MONTH, HpcDay, HpcPortfolio, occupied_share
 from simulator.rng import PathStreams
 
@@ -161,8 +162,6 @@ def test_build_capex_of_days_is_each_block_s_own_call_byte_for_byte():
     ``build_capex_usd`` of the block's own days bit for bit: blocks within the first chunk, a block asked for past it
     first (the table extended), one across a chunk's end, an empty one; and a block past day 4,096 is still the
     one-day arithmetic (the reference above)."""
-    from simulator import hpc
-
     h = _portfolio(5, 2.0)
     h.start_day = h.start_day + np.arange(len(h)) * 1200.0  # builds over the chunks (some across 4,096 and 8,192)
     h.build_days = h.build_days * 40.0
@@ -172,7 +171,7 @@ def test_build_capex_of_days_is_each_block_s_own_call_byte_for_byte():
         got = h._build_capex_of_days(first, n)
         assert got.shape == want.shape and got.tobytes() == want.tobytes(), first
         nonzero += int(np.count_nonzero(want))
-    assert nonzero > 100 and h._kept_build_capex.shape[1] == 4 * hpc._CAPEX_CHUNK_DAYS  # (day 12,309)
+    assert nonzero > 100 and h._kept_build_capex.shape[0] == 4 * KEPT_CHUNK_DAYS  # (day 12,309)
     g = _portfolio(3, 0.0)
     rng = np.random.default_rng(5)
     for first, n in [(4080, 16), (4096, 30)]:

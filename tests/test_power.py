@@ -624,7 +624,7 @@ def test_months_kept_are_the_datetime_months():
     first (kept extended), across a chunk's end, empty, before day 0 (computed), from a start on Feb 29."""
     import numpy as np
 
-    from simulator.market import series_csv
+    from simulator.kept_days import KEPT_CHUNK_DAYS
     from simulator.market.power import IndexPowerModel
 
     model = IndexPowerModel(50.0, "2028-02-29")
@@ -632,7 +632,7 @@ def test_months_kept_are_the_datetime_months():
         got, want = model.months(day0, n), model._months_from(day0, n)
         days = [(model.start_date + dt.timedelta(days=d)).month - 1 for d in range(day0, day0 + n)]
         assert got.dtype == np.int64 and np.array_equal(got, want) and got.tolist() == days, (day0, n)
-    assert len(model.__dict__["_kept_months"]) == 3 * series_csv.KEPT_CHUNK_DAYS
+    assert len(model.__dict__["_kept_months"]) == 3 * KEPT_CHUNK_DAYS
     assert not model.months(0, 30).flags.writeable
 
 

@@ -36,7 +36,8 @@ import numpy as np
 from simulator.config.schema import IndexPower
 from simulator.lazy_kernel import LazyKernel
 from simulator.market.validation import require
-from simulator.market.series_csv import HourlyTable, as_date, check_block, kept_days, load_hourly_csv
+from simulator.kept_days import kept_days
+from simulator.market.series_csv import HourlyTable, as_date, check_block, load_hourly_csv
 from simulator.rng import PathStreams
 from simulator.units import DAYS_PER_YEAR, HOURS_PER_DAY, MONTHS_PER_YEAR
 
@@ -540,7 +541,7 @@ class IndexPowerModel:
 
     def months(self, day0: int, n_days: int) -> np.ndarray:
         """Month index (0 = January) of days ``day0 … day0 + n_days − 1`` (read-only: a slice of the days' months kept
-        from day 0, :func:`~simulator.market.series_csv.kept_days`; the same ints as :meth:`_months_from`)."""
+        from day 0, :func:`~simulator.kept_days.kept_days`; the same ints as :meth:`_months_from`)."""
         return kept_days(self.__dict__, "_kept_months", self._months_from, day0, n_days, writeable=False)
 
     def _centre_of_days(self, day0: int, n_days: int) -> np.ndarray:
