@@ -36,8 +36,9 @@ reporting folds it in (:mod:`simulator.site_day` sequences a site's days, :mod:`
 holds the events applied so far). Processes started in that order at t = 0 run in that order:
 SimPy processes same-time events first-in first-out, and each actor re-arms its timeout in the
 order it ran — an operating actor's timeout for the next block is armed at the block's start,
-before any daily actor arms its timeout for that day, so the block is advanced before its first
-day is booked.
+before the daily actors' timeout for that day, so the block is advanced before its first day is
+booked. The daily actors share one SimPy process (``daily``): each day it gives each of them one
+turn, in the order above, and waits a day (one event a day, not one an actor).
 """
 from __future__ import annotations
 
@@ -164,6 +165,7 @@ class _Simulation:
         self.calendar = calendar(self.dates) if self.ledger is not None else None
         self._init_outputs(keep_paths, quantiles, daily_quantiles)
         self.env = simpy.Environment()
+        self._daily = list(self.daily_actors())  # (driven by one SimPy process, :meth:`daily`)
         self._actors = list(self.actors())
         for actor in self._actors:
             self.env.process(actor)
@@ -190,19 +192,40 @@ class _Simulation:
         return self.scenario.policies.retire.negative_margin_days - 1 - int(longest)
 
     def actors(self):
-        """The actors, in the order they run (SimPy runs same-time events first in, first out): the
-        operating actors a block of days per turn (:mod:`simulator.block`), then the daily ones."""
+        """The SimPy processes, in the order they run (SimPy runs same-time events first in, first out): the
+        operating actors a block of days per turn (:mod:`simulator.block`), then the daily ones' driver (:meth:`daily`)."""
         yield from (self.fleet(), self.life_cycle(), self.events(), self.market(), self.network())
         yield from (self.site(index) for index in range(len(self.scenario.sites)))
         yield self.hosted()
         if self.hpc is not None:
             yield self.hpc_projects()
         yield from (self.pool(), self.fleet_trades())
+        yield self.daily()
+
+    def daily_actors(self):
+        """The daily actors, in the order they run each day (:meth:`daily`)."""
         if self.ledger is not None:
             yield self.company()
             yield from (self.debt(book) for book in self.ledger.debt_books)
             yield from (self.hedges(), self.close())
         yield self.reporting()
+
+    def daily(self):
+        """The daily actors' turns: each day, one turn of each in order (:meth:`daily_actors`; each yields once a
+        day), then one timeout to the next day — one SimPy event a day instead of one an actor.
+
+        The same turns in the same order as one SimPy process an actor with a timeout of a day each: those
+        processes, started in this order after the operating actors, ran in this order on day 0, and each day's
+        timeouts, armed in the order they ran, fired in that order the next day (SimPy runs same-time events
+        first in, first out), always after the operating actors' turns of that day (whose timeouts were armed
+        on an earlier day, or earlier the same day: a block's start, or a dated change, precedes the daily turns
+        of the day it was armed on). Here the day's operating turns come first for the same reason (this
+        process's one timeout is armed where the daily actors' were), then the daily actors' turns in order."""
+        turns = self._daily
+        for _ in range(self.days):
+            for turn in turns:
+                next(turn, None)  # (a daily actor's turn: it yields once a day, nothing to wait for)
+            yield self.env.timeout(1)
 
     # ------------------------------------------------------------------ operating actors (blocks)
     def fleet(self):
@@ -362,7 +385,7 @@ class _Simulation:
             b = self.ops
             b.stop(day, ledger.alive)  # a company in distress has stopped: nothing runs or is spent
             ledger.book_operations(b.flows(day, no_hpc), day)  # (the day's OperatingFlows, a row of the block's)
-            yield self.env.timeout(1)
+            yield  # (one turn a day: _Simulation.daily)
 
     def _open_books(self, no_hpc: dict) -> None:
         """The ledger's opening balance sheet (:meth:`simulator.finance.ledger.Ledger.open`) at day 0's flows,
@@ -378,19 +401,19 @@ class _Simulation:
         """One debt instrument: its interest, payments, maturity and collateral events, daily."""
         for day in range(self.days):
             book.day(self.ledger, self.calendar[day])
-            yield self.env.timeout(1)
+            yield  # (one turn a day: _Simulation.daily)
 
     def hedges(self):
         """Hedge premiums and settlements."""
         for day in range(self.days):
             self.ledger.book_hedges(self.calendar[day])
-            yield self.env.timeout(1)
+            yield  # (one turn a day: _Simulation.daily)
 
     def close(self):
         """The company's close: treasury policy, funding, distress, valuation and month ends."""
         for day in range(self.days):
             self.ledger.close_day(self.calendar[day])
-            yield self.env.timeout(1)
+            yield  # (one turn a day: _Simulation.daily)
 
     def reporting(self):
         """Hand each finished day to :class:`simulator.reporting.Reporter`: the operating block's columns and
@@ -403,7 +426,7 @@ class _Simulation:
             self.report.day(day, self.ops)
             if progress is not None:
                 progress((day + 1) * self.paths, self.days * self.paths)
-            yield self.env.timeout(1)
+            yield  # (one turn a day: _Simulation.daily)
 
     def block_column_names(self) -> tuple[str, ...]:
         """The daily columns the reporting takes from the operating block (:func:`block_columns`)."""
@@ -414,8 +437,8 @@ class _Simulation:
         """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``), the two tables
         written into ``tables`` at position ``lo`` instead where given (a chunk of a run in workers)."""
         self.env.run(until=self.days)
-        for actor in self._actors:  # (an actor waiting past the horizon holds this simulation in a cycle:
-            actor.close()           # closed, its arrays are freed when the run's results are, not at a later GC)
+        for actor in self._actors + self._daily:  # (an actor waiting past the horizon holds this simulation in a
+            actor.close()  # cycle: closed, its arrays are freed when the run's results are, not at a later GC)
         r = self.report
         lines = {line: r.monthly[:, j, :] for j, line in enumerate(MONTHLY_LINES)}
         totals = dict(r.totals)
