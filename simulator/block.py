@@ -3,7 +3,7 @@
 Issue 19 ("operations in blocks"): the operating actors (fleet, failures, events, market,
 network, sites, hosted cohorts, HPC projects, pool, fleet trades) advance a block of up to
 :data:`OPS_BLOCK_DAYS` days per SimPy turn; finance and reporting stay daily and read the
-block's day ``j`` (:meth:`OpsBlock.day`).
+block's day ``j`` (rows of the block's arrays, :meth:`OpsBlock.flows`).
 
 Where blocks end (:func:`block_bounds`): every multiple of :data:`OPS_BLOCK_DAYS` (the hourly
 power prices and the failure uniforms are drawn 30 days at a time, so a block never spans two
@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 
 from simulator.columns import is_broadcast_zero, stored
-from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, BlockDay, DayRecord, energised_ehs
+from simulator.day_record import SAME_ON_PATHS, STOPPED_LINES, STOPPED_TRADES, DayRecord, energised_ehs
 from simulator.finance.flows import BlockDayFlows, OperatingFlows
 from simulator.finance.operations_call import OPERATIONS_KERNEL as _OPERATIONS_KERNEL
 from simulator.hpc import STOPPED_HPC, HpcDay
@@ -107,7 +107,7 @@ class OpsBlock:
 
     ``record`` is the block's :class:`DayRecord`: per-path fields ``(n, paths)``; the sites' per-day
     amounts (opex, expansion capex, MW) ``(n,)`` once a site has added them (0.0 before), the HPC
-    lines 0.0 without projects; its trade fields are set day by day (:meth:`day`). The rest are
+    lines 0.0 without projects; the days' trades are :attr:`trades`, not its fields. The rest are
     the per-day inputs finance and reporting read beside it.
     """
 
@@ -151,15 +151,9 @@ class OpsBlock:
         return cls(first, n, index_price_usd_per_mwh=np.full((n, sites, paths), np.nan),
                    power_price_usd_per_mwh=np.zeros((n, sites, paths)))
 
-    def day(self, day: int) -> DayRecord:
-        """Day ``day``'s record, its trades set: row ``day − first`` of every other field, read when asked for
-        (:class:`simulator.day_record.BlockDay`)."""
-        j = day - self.first
-        return BlockDay.of(self.record, j, self.trades[j], self._alive_usd)
-
     def energised_ehs(self, day: int) -> np.ndarray:
-        """Day ``day``'s energised fleet ``(paths,)`` [EH/s] (:attr:`simulator.day_record.BlockDay.energised_ehs`, the
-        same array or floats) from its trades, without the day's record: the reporting's day (the day's trades are
+        """Day ``day``'s energised fleet ``(paths,)`` [EH/s] (:func:`simulator.day_record.energised_ehs`: the installed
+        fleet's array itself, or its product with the alive mask) from its trades: the reporting's day (the day's trades are
         final once the company has booked it; a stop on a later day masks only the days from its own)."""
         return energised_ehs(self.trades[day - self.first], self._alive_usd)
 
@@ -171,7 +165,7 @@ class OpsBlock:
         Each masked field is a new array (``x × alive`` on those days, the earlier days as they were), or the
         field itself where it is ±0.0 on those days (the product would be the same bits); each day's trades a
         copy with its fields masked. True if anything was masked (what tests count as a stop; no actor keeps a
-        day's record across a stop: a record taken before, :meth:`day`, would have to be taken again).
+        day's record across a stop: one taken before would have to be taken again).
 
         ``alive`` only changes at a close and only loses paths, and masking twice gives the floats of
         masking once (``x × 0 × 0`` is ``x × 0``, NaN stays NaN): so the block is masked once per block and

@@ -3,8 +3,7 @@
 The market actor opens a :class:`DayRecord` for each block of days (arrays ``(n, paths)``, the
 day first); the network, sites, hosted cohorts, HPC projects and pool add their flows to it in
 that order (sums across sites are taken in site order). No actor takes a day's record out of the
-block (:meth:`simulator.block.OpsBlock.day` gives one, arrays ``(paths,)``, the day's trades set, for
-reading a day whole: the tests' references); the company actor stops distressed paths
+block (the tests' references do: ``tests/block_day.py``); the company actor stops distressed paths
 (:meth:`simulator.block.OpsBlock.stop`, the one place operations are masked: :data:`STOPPED_LINES`,
 :data:`STOPPED_TRADES`) and hands finance
 the day's :class:`simulator.finance.flows.OperatingFlows`, row ``j`` of the block's table of them
@@ -20,7 +19,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulator.columns import RowOnRead
 from simulator.finance import segments
 from simulator.finance.flows import OperatingFlows
 from simulator.fleet import Trades
@@ -233,39 +231,13 @@ class DayRecord:
         return out
 
 
-class BlockDay(DayRecord):
-    """Day ``j`` of a block's :class:`DayRecord` (:meth:`simulator.block.OpsBlock.day`): the day's trades set, every
-    other field read from the block's record the first time it is asked for, then kept (:class:`simulator.columns.RowOnRead`): the
-    value :class:`simulator.columns.Rows` would give (an array field's row ``j``, a tuple's rows, a float or None as
-    it is) of the record's field as it is then: a day costs the trades' ten fields instead of a view of every row.
-    The daily actors make none (since session 36 the company reads its opening cost from the block's first trades
-    and the reporting the day's trades and energised fleet from the block's,
-    :meth:`simulator.block.OpsBlock.energised_ehs`); it serves the tests' references of a day as a whole. The
-    record's fields are final once the company has booked the day; a stop replaces them with masked arrays, so a
-    day taken before it is to be taken again (:meth:`simulator.block.OpsBlock.stop`)."""
-
-    @classmethod
-    def of(cls, record: DayRecord, j: int, trades: Trades, alive_usd: np.ndarray | None = None) -> "BlockDay":
-        """Day ``j`` of ``record`` with the day's ``trades`` (:func:`simulator.fleet.price_trades`), without ``__init__``,
-        and :attr:`energised_ehs`: the installed fleet × ``alive_usd`` (the company's alive mask as 1.0 and 0.0, None
-        where no path has stopped)."""
-        day = object.__new__(cls)
-        values = vars(day)
-        values.update(zip(_TRADE_FIELDS, _trade_values(trades)))
-        values["energised_ehs"] = energised_ehs(trades, alive_usd)
-        values["_block_record"] = (record, j)
-        return day
-
-    energised_ehs: np.ndarray
-    """The energised fleet at the end of the day ``(paths,)`` [EH/s]: the installed nameplate (:attr:`installed_ehs`)
-    where the company operates, 0 where it has stopped (distress: nothing runs or is paid for, so nothing is powered;
-    docs/decisions.md, "Stopped paths' fleet"). The daily ``fleet_hashrate_ehs`` and ``btc_per_ehs_day``'s
-    denominator; the ledger keeps the installed fleet (a stopped company still owns its machines: EV/EH)."""
-
-
 def energised_ehs(trades: Trades, alive_usd: np.ndarray | None) -> np.ndarray:
-    """The energised fleet of a day of ``trades`` [EH/s] (:attr:`BlockDay.energised_ehs`): its installed fleet where
-    no path has stopped (``alive_usd`` None: the same array), else × ``alive_usd`` (the alive mask as 1.0 and 0.0)."""
+    """The energised fleet at the end of a day of ``trades`` ``(paths,)`` [EH/s]: the installed nameplate where the
+    company operates, 0 where it has stopped (distress: nothing runs or is paid for, so nothing is powered;
+    docs/decisions.md, "Stopped paths' fleet") — its installed fleet where no path has stopped (``alive_usd`` None: the
+    same array), else × ``alive_usd`` (the alive mask as 1.0 and 0.0). The daily ``fleet_hashrate_ehs`` and
+    ``btc_per_ehs_day``'s denominator; the ledger keeps the installed fleet (a stopped company still owns its
+    machines: EV/EH)."""
     return trades.installed_ehs if alive_usd is None else trades.installed_ehs * alive_usd
 
 
@@ -275,9 +247,6 @@ def hpc_fields(h: HpcDay) -> dict:
 
 
 _TRADE_FIELDS = tuple(f.name for f in fields(Trades))
-for _name in (f.name for f in fields(DayRecord) if f.name not in _TRADE_FIELDS):  # (BlockDay's fields read when asked)
-    setattr(BlockDay, _name, RowOnRead(_name, "_block_record"))
-del _name
 #: :class:`~simulator.finance.flows.OperatingFlows`' fields taken from the record as they are, from the day's trades (flows' name:
 #: the trades'), and from the HPC projects' day (flows' name: the day's).
 _FLOW_RECORD = ("price_usd", "hashprice_usd_per_ph_day", "btc_mined", "mining_revenue_usd", "hosting_revenue_usd",
@@ -292,7 +261,6 @@ _FLOW_HPC = {"hpc_revenue_usd": "revenue_usd", "hpc_prepayment_usd": "prepayment
              "hpc_gpu_capex_usd": "gpu_capex_usd", "hpc_completed": "completed", "hpc_net_annual_usd": "net_annual_usd",
              "hpc_remaining_years": "remaining_years", "hpc_rate_factor": "rate_factor",
              "hpc_power_price_usd_per_mwh": "power_price_usd_per_mwh"}
-_trade_values = operator.attrgetter(*_TRADE_FIELDS)
 #: The record's amounts that are one a day, the same on every path (until a stop masks them): finance takes
 #: them as ``(paths,)`` arrays (:meth:`simulator.block.OpsBlock.same_on_paths`).
 SAME_ON_PATHS = ("site_opex_usd", "expansion_capex_usd", "hpc_power_cost_usd", "hpc_opex_usd", "site_opex_hosting_usd",

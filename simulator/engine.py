@@ -86,7 +86,7 @@ QUANTILE_BLOCK_DAYS = 32
 DAILY_COLUMNS = ("btc_price_usd", "difficulty", "network_hashrate_ehs", "height", "hashprice_usd_per_ph_day",
                  "fleet_hashrate_ehs", "fleet_power_mw", "btc_mined", "curtailed_mwh", "underclocked_mwh")
 #: The operating columns the reporting takes from the operating block a run of days at a time
-#: (:func:`block_columns`); the energised fleet comes with each day (:attr:`simulator.day_record.BlockDay.energised_ehs`).
+#: (:func:`block_columns`); the energised fleet comes with each day (:meth:`simulator.block.OpsBlock.energised_ehs`).
 BLOCK_COLUMNS = tuple(c for c in DAILY_COLUMNS if c != "fleet_hashrate_ehs")
 #: The operating column that exists day by day (:func:`day_columns`).
 DAY_COLUMNS = ("fleet_hashrate_ehs",)

@@ -402,7 +402,7 @@ _TRADES = {f.name for f in fields(Trades)}
 _LINE_FIELDS = MONTHLY_LINES + ("energised_ehs", "hashprice_usd_per_ph_day")
 #: The lines (index, field) taken from each day's trades (:class:`simulator.fleet.Trades`, set day by day) and
 #: those taken from the block's record a run of days at a time.
-_DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's :class:`simulator.day_record.BlockDay`: its trades and energised fleet)
+_DAY_FIELDS = _TRADES | {"energised_ehs"}  # (a day's trades and energised fleet, read day by day)
 _DAY_LINES = tuple((j, name) for j, name in enumerate(_LINE_FIELDS) if name in _DAY_FIELDS)
 #: The day's trades' lines of :data:`_DAY_LINES`, in order (its last, the energised fleet, is not a trade).
 _day_trade_lines = operator.attrgetter(*(name for _, name in _DAY_LINES[:-1]))

@@ -71,15 +71,16 @@ def reporting_day_by_day(self):
     monthly line copied from the day's record (masked where stopped) into the reporting block day by day: an
     ``engine._Simulation.reporting`` for the tests whose reference runs change the day's record itself. The day's
     record is the one a reference company actor took and masked in place (``self.day``, as the engine's ``open_day``
-    took it before session 36), else the block's day as it is at the reporting's turn (``OpsBlock.day``)."""
+    took it before session 36), else the block's day as it is at the reporting's turn (``tests/block_day.py``)."""
     from simulator import units
     from simulator.day_record import MONTHLY_LINES
     from simulator.finance.ledger import FINANCE_DAILY_COLUMNS
     from simulator.reporting import fold_block
+    from tests.block_day import block_day
 
     r = self.report
     for day in range(self.days):
-        d, b, row = vars(self).pop("day", None) or self.ops.day(day), self.ops, day % r.block_days
+        d, b, row = vars(self).pop("day", None) or block_day(self.ops, day), self.ops, day % r.block_days
         j = day - b.first
         if r.columns_wanted:
             values = [d.price_usd, b.difficulty[j], d.network_hashrate_ehs, b.height[j], d.hashprice_usd_per_ph_day,

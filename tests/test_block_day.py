@@ -1,4 +1,4 @@
-"""A day of the operating block (``OpsBlock.day``, ``day_record.BlockDay``): every field what the day's record made
+"""A day of the operating block as one record (the tests' reference, ``tests/block_day.py``): every field what the day's record made
 through ``columns.Rows`` (the form before session 32's ``rep32``) holds, read when asked for (issue 19).
 """
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from simulator import block, engine
 from simulator.columns import Rows
 from simulator.config import load_scenario
-from simulator.day_record import BlockDay, DayRecord
+from simulator.day_record import DayRecord
 from simulator.fleet import Trades
+from tests.block_day import BlockDay, block_day
 from tests.kernel_forms import assert_same_bits
 
 
@@ -46,7 +47,7 @@ def test_each_day_holds_the_rows_of_its_record(monkeypatch):
     report_day, checked = Reporter.day, []
 
     def spied(self, day, b):
-        got = b.day(day)
+        got = block_day(b, day)
         assert type(got) is BlockDay
         want = _rows_day(b, day)
         t = b.trades[day - b.first]

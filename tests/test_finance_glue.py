@@ -20,6 +20,7 @@ from simulator.finance import segments, structural
 from simulator.finance.flows import BlockDayFlows, OperatingFlows
 from simulator.finance.ledger import Ledger
 from simulator.hpc import HpcDay
+from tests.block_day import block_day
 from tests.kernel_forms import (assert_same_bits, assert_same_runs, day_hpc, day_same_on_paths, operating_flows,
                                 reporting_day_by_day)
 
@@ -44,7 +45,7 @@ def _company_masked_daily(self):
     c, ledger = self.cohorts, self.ledger
     no_hpc = HpcDay.zeros(len(self.scenario.hpc), self.paths)
     for day in range(self.days):
-        d, b, alive = self.ops.day(day), self.ops, ledger.alive
+        d, b, alive = block_day(self.ops, day), self.ops, ledger.alive
         self.day = d  # (the reference reporting reads the day masked: kernel_forms.reporting_day_by_day)
         if not alive.all():
             for line in MONTHLY_LINES + ("running_ths", "energised_ehs"):
@@ -120,7 +121,7 @@ def test_the_blocks_flows_are_the_days_operating_flows(monkeypatch, path, overri
         f = flows_of(self, day, no_hpc)
         paths, j = self.height.shape[-1], day - self.first
         want = operating_flows(
-            self.day(day), self.lost_units_on(day), self.index_price_usd_per_mwh[j],
+            block_day(self, day), self.lost_units_on(day), self.index_price_usd_per_mwh[j],
             day_hpc(self, day, HpcDay.zeros(len(scenario.hpc), paths)), self.height[j],
             day_same_on_paths(self, day, paths), self.stopped)
         whole, at = vars(f)["block_day"]  # (not a field: the block's flows and the day's index in them)
