@@ -24,15 +24,28 @@ import kernel_forms
 
 
 def both(monkeypatch, rows):
-    """``exact_percentiles(rows)`` in numpy and compiled, and the compiled calls made."""
+    """``exact_percentiles(rows)`` in numpy and compiled, and the compiled calls made (numpy's sort on SIMD lanes not
+    taken: :data:`simulator.results.SIMD_SORT` off)."""
+    monkeypatch.setattr(results, "SIMD_SORT", False)
     return kernel_forms.both_forms(monkeypatch, results.QUANTILE_KERNEL, reporting_kernel, "percentiles",
                                    lambda: results.exact_percentiles(rows.copy()))
+
+
+def sorted_form(monkeypatch, rows):
+    """``exact_percentiles(rows)`` where numpy's sort is taken for float rows (:data:`simulator.results.SIMD_SORT`),
+    whatever this processor: the kernel never called."""
+    monkeypatch.setattr(results, "SIMD_SORT", True)
+    monkeypatch.setattr(results.QUANTILE_KERNEL, "for_call", lambda *a, **k: pytest.fail("the kernel was asked"))
+    return results.exact_percentiles(rows.copy())
 
 
 def check(monkeypatch, rows, compiled_calls=1):
     numpy_form, compiled, calls = both(monkeypatch, rows)
     kernel_forms.assert_same_bits(numpy_form, compiled, "percentiles")
     assert calls == compiled_calls
+    if rows.shape[-1] <= results.SORT_MAX_VALUES:
+        with monkeypatch.context() as m:
+            kernel_forms.assert_same_bits(sorted_form(m, rows), numpy_form, "percentiles sorted")
     with np.errstate(invalid="ignore"):  # inf − inf in the interpolation, numpy's and ours
         want = np.moveaxis(np.percentile(rows, results.DAILY_PERCENTILES, axis=-1), 0, -1)
     assert np.array_equal(compiled, want, equal_nan=True)  # (the value; a zero's sign is the sort's choice)
@@ -344,16 +357,18 @@ def test_whole_runs_with_the_reporting_kernels_forced(monkeypatch, name):
     import pathlib
     scenario = load_scenario(str(pathlib.Path(__file__).parents[1] / "scenarios" / f"{name}.yaml"))
 
-    def run(kernel):
+    def run(kernel, simd_sort=False):
         for lazy in (results.QUANTILE_KERNEL, signals.SIGNALS_KERNEL):
             monkeypatch.setattr(lazy, "for_call", lambda *a, _k=kernel, **kw: _k)
+        monkeypatch.setattr(results, "SIMD_SORT", simd_sort)
         r = engine.simulate(scenario, paths=40, keep_paths=3, workers=1)
         return r.path_metrics, r.monthly, r.daily, r.daily_quantiles
-    numpy_form, compiled = run(None), run(reporting_kernel)
-    kernel_forms.assert_same_runs(numpy_form[:3], compiled[:3])
-    assert list(numpy_form[3].columns) == list(compiled[3].columns)
-    for column in numpy_form[3].columns:
-        kernel_forms.assert_same_bits(numpy_form[3][column].to_numpy(), compiled[3][column].to_numpy(), column)
+    numpy_form, compiled, sorted_ = run(None), run(reporting_kernel), run(reporting_kernel, simd_sort=True)
+    for other in (compiled, sorted_):
+        kernel_forms.assert_same_runs(numpy_form[:3], other[:3])
+        assert list(numpy_form[3].columns) == list(other[3].columns)
+        for column in numpy_form[3].columns:
+            kernel_forms.assert_same_bits(numpy_form[3][column].to_numpy(), other[3][column].to_numpy(), column)
 
 
 def test_rows_not_float64_stay_in_numpy(monkeypatch):
