@@ -516,12 +516,13 @@ def _trades_on(cohorts: Cohorts, day: int, retired_units: np.ndarray) -> bool:
 def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
                     installed_units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The installed fleet at the ASIC price index ``Σ_c installed × hashrate_ths × index`` [USD] and its
-    hashrate ``Σ_c installed × hashrate_ths`` [TH/s], ``(n, paths)`` each, of ``installed_units``
+    hashrate ``Σ_c installed × hashrate_ths / 10⁶`` [EH/s], ``(n, paths)`` each, of ``installed_units``
     ``(n, cohorts, paths)``, ``hashrate_ths`` ``(cohorts,)`` and each cohort's index row ``(n, paths)``
     [USD/TH].
 
     :func:`price_trades`' floats (its products, and its sums over cohorts added row after row to +0.0,
-    as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array), without its
+    as numpy reduces the leading axis of a ``(cohorts, ≥ 2 columns)`` array, the hashrate's sum then divided by
+    :data:`simulator.units.THS_PER_EHS`), without its
     ``(cohorts, n·paths)`` arrays: each cohort's rows are used while in the cache. Given the index's terms
     (:class:`~simulator.market.asic_price.ChainIndexRows`, whose terms :func:`simulator.trades_kernel.chain_index_terms`
     makes in one pass) and a large block
@@ -535,10 +536,10 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
         frontier_usd_per_th, floor_usd_per_th = np.empty(shape), np.empty(shape)
         kernel.chain_index_terms(r.hashprice_usd_per_ph_day, r.height, r.fees_btc_per_block, *r.constants(),
                                  frontier_usd_per_th, floor_usd_per_th)
-        value_usd, ths = np.empty(frontier_usd_per_th.shape), np.empty(frontier_usd_per_th.shape)
+        value_usd, ehs = np.empty(frontier_usd_per_th.shape), np.empty(frontier_usd_per_th.shape)
         kernel.installed_value(hashrate_ths, frontier_usd_per_th, index_rows.penalty_usd_per_th, floor_usd_per_th,
-                               installed_units, value_usd, ths)
-        return value_usd, ths
+                               installed_units, value_usd, ehs)
+        return value_usd, ehs
     value_usd = ths = None
     for c, index_usd_per_th in enumerate(index_rows):
         ths_c = np.multiply(installed_units[:, c], hashrate_ths[c])
@@ -550,19 +551,20 @@ def installed_value(hashrate_ths: np.ndarray, index_rows: Iterable[np.ndarray],
         np.multiply(ths_c, index_usd_per_th, out=index_usd_per_th)
         value_usd += index_usd_per_th
         ths += ths_c
-    return value_usd, ths
+    return value_usd, ths / u.THS_PER_EHS
 
 
 def _unchanged_days(cohorts: Cohorts, index_rows: Iterable[np.ndarray], installed_units: np.ndarray) -> list[Trades]:
     """:func:`price_trades` of days without a delivery or a unit leaving, ``installed_units``
     ``(k, cohorts, paths)``: the same fields (nothing delivered, bought, leaving or resold; read-only
-    zeros where :func:`price_trades` gives broadcast ones), the installed fleet by :func:`installed_value`."""
-    value_usd, ths = installed_value(cohorts.hashrate_ths, index_rows, installed_units)
+    zeros where :func:`price_trades` gives broadcast ones, and one read-only row of +0.0 a field for all ``k`` days
+    where it gives fresh ``np.zeros``), the installed fleet by :func:`installed_value`."""
+    value_usd, ehs = installed_value(cohorts.hashrate_ths, index_rows, installed_units)
     nothing = np.broadcast_to(0.0, installed_units.shape[1:])
-    zeros = np.zeros((4,) + value_usd.shape)  # one row a field (none shares memory, as price_trades' own)
-    rows = zip(*map(list, (zeros[0], zeros[1], zeros[2], zeros[3], value_usd, ths / u.THS_PER_EHS)))  # each day's
-    return [stored(Trades, dict(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
-                                purchase_capex_usd=capex, retired_units_by_cohort=nothing, units_retired=units,
-                                retired_ths=retired_ths, resale_value_usd=resale, fleet_market_value_usd=value,
-                                installed_ehs=ehs))
-            for capex, units, retired_ths, resale, value, ehs in rows]
+    zeros = np.zeros((4,) + value_usd.shape[1:])  # one row a field (none shares memory, as price_trades' own),
+    zeros.flags.writeable = False  # the same row every day: read only (the days' rows are read, never added to)
+    fields = dict(delivered_units=nothing, cost_usd_by_cohort=None, purchase_capex_by_cohort=nothing,
+                  purchase_capex_usd=zeros[0], retired_units_by_cohort=nothing, units_retired=zeros[1],
+                  retired_ths=zeros[2], resale_value_usd=zeros[3], fleet_market_value_usd=None, installed_ehs=None)
+    return [stored(Trades, {**fields, "fleet_market_value_usd": value, "installed_ehs": ehs})  # (field order kept)
+            for value, ehs in zip(list(value_usd), list(ehs))]

@@ -7,7 +7,7 @@ cohort by cohort in order,
     index_c   = max(frontier[j, p] − penalty_c, floor[j, p])          [USD/TH]  (np.maximum: NaN propagates)
     ths_c     = installed[j, c, p] × hashrate_ths_c                    [TH/s]
     value     = (ths_0 × index_0 + 0.0) + ths_1 × index_1 + …           [USD]
-    ths       = (ths_0 + 0.0) + ths_1 + …                              [TH/s]
+    ehs       = ((ths_0 + 0.0) + ths_1 + …) / 10⁶                       [EH/s]
 
 (``+ 0.0`` as numpy's sums start from +0.0), the same IEEE operations on the same operands in the same
 order, so the same bits (tests/test_trades_block.py checks both forms). What it saves is the reference's
@@ -24,7 +24,7 @@ from numba import njit
 from simulator import chain, numba_cache
 from simulator.chain import HALVING_INTERVAL, MAX_HALVINGS
 from simulator.market.asic_price import HORIZON_DAYS
-from simulator.units import TARGET_BLOCKS_PER_DAY, THS_PER_PHS
+from simulator.units import TARGET_BLOCKS_PER_DAY, THS_PER_EHS, THS_PER_PHS
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
 
@@ -35,7 +35,8 @@ ERA_SUBSIDY_BTC = chain.subsidy_btc_of_heights(np.arange(MAX_HALVINGS + 1.0) * H
 @njit(cache=True, nogil=True)
 def installed_value(hashrate_ths, frontier_usd_per_th, penalty_usd_per_th, floor_usd_per_th, installed_units,
                     value_usd, ths):
-    """:func:`simulator.fleet.installed_value` into ``value_usd`` and ``ths`` ``(n, paths)``, from the index's terms
+    """:func:`simulator.fleet.installed_value` into ``value_usd`` [USD] and ``ths`` [EH/s: the sum in TH/s, then
+    divided by 10⁶ while the day's row is in the cache] ``(n, paths)``, from the index's terms
     (:func:`simulator.market.asic_price._price_terms`: ``frontier`` and ``floor`` ``(n, paths)``, ``penalty``
     ``(cohorts,)``) and ``installed_units`` ``(n, cohorts, paths)`` (at least one cohort)."""
     n, cohorts, paths = installed_units.shape
@@ -57,6 +58,8 @@ def installed_value(hashrate_ths, frontier_usd_per_th, penalty_usd_per_th, floor
                 ths_c = installed_units[j, c, i] * h
                 value_usd[j, i] += ths_c * index
                 ths[j, i] += ths_c
+        for i in range(paths):
+            ths[j, i] = ths[j, i] / THS_PER_EHS
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # x / 0 is ±inf or NaN, as numpy's

@@ -65,6 +65,28 @@ def test_block_trades_summed_by_cohort_equal_the_days_as_columns(monkeypatch, co
         _assert_same_trades(by_cohort, as_columns)
 
 
+def test_unchanged_days_zero_amounts_are_one_read_only_row_a_field():
+    """A block's days summed by cohort (:func:`fleet._unchanged_days`) hold their four per-path amounts of nothing
+    (capex, units retired, TH/s retired, resale) as one row of +0.0 a field for every day: read only (a day's row
+    shared with the block's other days must never be added to), none sharing memory with another field or with the
+    days' installed fleet; their bits are price_trades' (the test above)."""
+    rng = np.random.default_rng(12)
+    c, n, paths = _cohorts(rng, 4), 6, 5
+    hashprice = rng.lognormal(3.7, 0.8, (n, paths))
+    installed = np.floor(rng.uniform(0, 5000, (n, 4, paths)))
+    days = fleet.price_trades_block(c, 9, *_prices(hashprice, c.efficiency_jth), np.zeros((4, paths)), installed)
+    names = ("purchase_capex_usd", "units_retired", "retired_ths", "resale_value_usd")
+    for name in names:
+        rows = [getattr(t, name) for t in days]
+        assert all(r is rows[0] for r in rows), name
+        assert not rows[0].flags.writeable and rows[0].shape == (paths,), name
+        assert_same_bits(rows[0], np.zeros(paths), name)
+        with pytest.raises(ValueError):
+            rows[0] += 1.0
+    fields = [getattr(days[0], name) for name in names] + [days[0].fleet_market_value_usd, days[0].installed_ehs]
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(fields) for b in fields[i + 1:])
+
+
 def test_index_rows_are_the_index_of_each_cohort():
     """:func:`index_rows` gives :func:`asic_price_usd_per_th`'s bits, cohort by cohort (the floor, the
     frontier, machines better than the frontier, NaN and infinite hashprices)."""
@@ -87,8 +109,8 @@ def test_installed_value_sums_in_numpys_order():
     value, total = fleet.installed_value(ths, (index[:, c].copy() for c in range(20)), installed)
     installed_ths = as_columns(installed) * ths[:, None]  # price_trades' arrays: (cohorts, days × paths)
     assert_same_bits(value, from_columns((installed_ths * as_columns(index)).sum(axis=0), 3))
-    assert_same_bits(total, from_columns(installed_ths.sum(axis=0), 3))
-    assert not np.array_equal(total, from_columns(np.sort(installed_ths, axis=0).sum(axis=0), 3))  # order matters
+    assert_same_bits(total, from_columns(installed_ths.sum(axis=0) / 1e6, 3))  # [EH/s]
+    assert not np.array_equal(total, from_columns(np.sort(installed_ths, axis=0).sum(axis=0) / 1e6, 3))  # order
 
 
 @pytest.mark.parametrize("paths", [1, 2, 50])
