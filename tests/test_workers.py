@@ -73,10 +73,15 @@ def test_progress_counts_every_workers_path_days(progress_run):
 
 
 def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid``, read from each of its threads' ``children`` file (a thread that ends
+    between the listing and the read has no children left to report)."""
     out = set()
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as fh:
-            out |= {int(c) for c in fh.read().split()}
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out |= {int(c) for c in fh.read().split()}
+        except FileNotFoundError:
+            continue
     return out
 
 
