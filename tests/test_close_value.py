@@ -27,6 +27,7 @@ from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
 import kernel_forms
 from kernel_forms import assert_same_bits, assert_same_runs
 
+TAX = "company.tax_rate=0.21"  # (the month end's tax: 0 unless a scenario sets it)
 DISTRESS = ["company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false", "market.btc_price.vol_annual=0.9"]
 
 
@@ -38,7 +39,7 @@ def _run(scenario):
 def value_pass_args(args: tuple) -> tuple:
     """``day_pass``'s arguments in ``value_pass``'s order (the shares, previous close, cash and treasury before the
     grant and the funding)."""
-    return args[29:33] + (args[14], args[19], args[17], args[18]) + args[33:]
+    return args[34:38] + (args[14], args[19], args[17], args[18]) + args[38:]
 
 
 def _both(monkeypatch, scenario, spy):
@@ -98,18 +99,21 @@ def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, over
 
 
 @pytest.mark.parametrize("path, overrides, direct, expect", [
-    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], False, {"none below", "moved", "short", "pending"}),
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS, TAX], False,
+     {"none below", "moved", "short", "pending", "month end"}),
     ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], True, {"moved", "short", "nothing pending"}),
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS[1:], TAX], True, {"moved", "nothing pending", "taxed"}),
     ("scenarios/contract_example.yaml",  # a year of the contract's tables passed: extended after the call
-     ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1"], False, {"extended", "none below"}),
-    ("scenarios/companies/iren.yaml", ["paths=4"], False, {"split", "pending"}),  # the grant split by segment
+     ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1", TAX], False,
+     {"extended", "none below", "month end", "taxed"}),
+    ("scenarios/companies/iren.yaml", ["paths=4", TAX], False, {"split", "pending", "month end"}),  # the grant split
 ])
 def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, direct, expect):
     """``close_value.close_day`` (``day_pass``: the rings, the interest, the grant, the funding, the value and the
     settlement in one call) against ``close_day``'s steps, every kernel compiled in both: every output byte for
     byte; the call's outcomes seen: no path below the cash floor, the funding moving something, a path short of
     cash (distress after the call), a contract's tables extended after it, the grant split by segment, lines
-    pending or (``DIRECT_PATHS``) none."""
+    pending or (``DIRECT_PATHS``) none, a month end and its tax (the tax state compared too)."""
     import importlib
 
     from simulator.finance import books, close_steps
@@ -123,6 +127,8 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
 
     def spied(*args):
         code, valued = days(*args)
+        seen.update({"month end"} if args[29] else set())
+        seen.update({"taxed"} if args[29] and (args[28][-1] > 0).any() else set())  # (out's last row: the tax)
         seen.update({"none below"} if code == -1 else {"moved"} if code == 1 else {"short"} if code >= 2 else set())
         seen.update({"extended"} if code < 2 and not valued else set())
         seen.update({"split"} if args[13] else set())
@@ -142,7 +148,8 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
         a, b = getattr(ledgers[0], ring), getattr(ledgers[1], ring)
         assert a.count == b.count
         assert_same_bits(a.values, b.values, ring)
-    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "nav_per_share_usd"):
+    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "nav_per_share_usd",
+                 "cum_pretax_usd", "taxed_base_usd"):
         assert_same_bits(getattr(ledgers[0], name), getattr(ledgers[1], name), name)
 
 

@@ -37,6 +37,9 @@ CLOSE_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_value_kern
 #: the traded price and the returns, ~70 numpy calls (~150 µs a close). At most the valuation kernel's 2,048 a
 #: close (``structural``), so a one-path run of the longest bundled horizon (1,461 days) stays in numpy (review 12).
 NUMPY_PRICE_COST = 2048
+#: The month's lines ``Ledger._pretax`` reads, in its order, then the tax's line (``day_pass``'s month-end tax).
+TAX_LINES = ("ebitda_usd", "sbc_usd", "depreciation_usd", "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd",
+             "interest_usd", "liquidation_penalty_usd", "tax_usd")
 
 
 class ValueScratch:
@@ -93,7 +96,8 @@ class ValueScratch:
                                         if e.sbc_max_shares_per_year is None
                                         else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR, min_traded_price_usd)
         rows = {split: L.lines.rows_of(close_steps.SBC_LINES[split]) for split in (False, True)}
-        self.day_constants = (sbc, scalars, sources, rows, L.lines.rows_of(close_steps.FUND_LINES), sells, raises)
+        self.day_constants = (sbc, scalars, sources, rows, L.lines.rows_of(close_steps.FUND_LINES), sells, raises,
+                              L.lines.rows_of(TAX_LINES), float(c.tax_rate))
         return self.day_constants
 
     def strike(self, L, day: int) -> None:
@@ -169,7 +173,7 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
     instruments, a method other than ``nav``, or a state the kernels do not take)."""
     L, day, s = ledger, cal.day, ledger._value_scratch
-    if cal.month_end or cal.quarter_start or s is None or s.day_constants is False:
+    if cal.quarter_start or s is None or s.day_constants is False:
         return False
     k = CLOSE_VALUE_KERNEL.loaded()
     fixed = s.day_constants or s.make_day_constants(
@@ -180,20 +184,26 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     if not (L.shares.shape == L.cash_usd.shape == L.price_usd.shape == L.share_price_usd.shape == interest.shape
             == ebitda.shape == (paths,)):
         return False
-    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises = fixed
+    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises, tax_rows, tax_rate = fixed
+    month_end = cal.month_end
+    if month_end and not L.cum_pretax_usd.shape == L.taxed_base_usd.shape == (paths,):
+        return False
     split = L._segment_shares is not None
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     sbc_scalars[0] = min(L.share_price_ring.count, close_steps.SBC_WINDOW_DAYS)
     inputs = _value_inputs(L, s, k, day)
-    rings, book, out = (L.interest_ring, L.ebitda_ring), L.lines, np.empty((10 + 2 * len(sources), paths))
+    rings, book = (L.interest_ring, L.ebitda_ring), L.lines
+    out = np.empty((10 + 2 * len(sources) + (4 if month_end else 0), paths))  # (a month end: the tax's four rows)
     code, valued = k.day_pass(
         rings[0].values, rings[0].count % rings[0].n, interest, rings[1].values, rings[1].count % rings[1].n, ebitda,
         L.equity_usd, L.alive, L.share_price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
         fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, L.atm_used_usd, L.atm_shares_issued,
         L.quarter_start_shares, L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
-        *inputs[:3], s.conv, *inputs[3:])
+        month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs[:3], s.conv, *inputs[3:])
     rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
     L.equity_usd, L.shares = out[0], out[2]
+    if month_end:  # (the tax: close_day's assignments)
+        L.cum_pretax_usd, L.taxed_base_usd, L.cash_usd = out[-4], out[-3], out[-2]
     if code > 0 and code & 1:  # (the funding moved something: close_steps._fund_call's assignments)
         L.cash_usd = out[3]
         if sells:

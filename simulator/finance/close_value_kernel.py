@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.book_kernel import book
 from simulator.finance.close_kernel import fund_day, sbc_book, settle
 from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
 from simulator.kernel_math import clip, maximum, minimum, rows_sum_into
@@ -103,14 +104,16 @@ _value_pass = value_pass  # (day_pass's own name for it: a test's spy on value_p
 @njit(cache=True, nogil=True, error_model="numpy")
 def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, ebitda, equity, alive, price_ring,
              sbc_scalars, mining, hosting, hpc, split, shares, fund_scalars, sources, cash, treasury, share_price, used,
-             issued, opening_shares, nav_per_share, tables, sbc_rows, fund_rows, pending, out, faces, years,
-             year_scalars, conv, pledged, deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values,
-             completed, ended, factor, power_price, table, limits, terms, m2, premium, price, scalars, work, status):
+             issued, opening_shares, nav_per_share, tables, sbc_rows, fund_rows, pending, out, month_end, tax_rate,
+             tax_rows, cum_pretax, taxed_base, faces, years, year_scalars, conv, pledged, deferred, fleet, site_book,
+             site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price, table, limits, terms, m2,
+             premium, price, scalars, work, status):
     """``Ledger.close_day`` up to numpy's ``log`` on a day with neither a month end nor a quarter start, in one call:
     the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
-    expense and shares into ``out[1]``, ``out[2]``), the funding step (``close_kernel.fund_day`` on that state, its
-    rows from ``out[3]``), then, unless a path is short of cash after it (``Ledger._distress`` comes first),
+    expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
+    state into ``out``'s last four rows, the equity less the tax in ``out[0]``), the funding step
+    (``close_kernel.fund_day`` on that state, its rows from ``out[3]``), then, unless a path is short of cash after it (``Ledger._distress`` comes first),
     :func:`value_pass` on the state the funding left (its cash, treasury and shares; the diluted shares are the
     shares: no dilutive instruments) and, if it valued every path, the pending lines' settlement
     (:func:`simulator.finance.close_kernel.settle` of rows ``pending``: nothing is booked after it that day).
@@ -125,19 +128,50 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
     for p in range(paths):
         less_interest[p] = equity[p] - interest[p]
     sbc_book(price_ring, alive, sbc_scalars, mining, hosting, hpc, split, shares, tables, sbc_rows, out[1:3])
+    taxed_cash = out[out.shape[0] - 2]  # (written only on a month end)
+    if month_end:
+        _month_tax(tables, pending, tax_rows, tax_rate, alive, cum_pretax, taxed_base, cash, less_interest,
+                   out[out.shape[0] - 4:])
+    cash_in = taxed_cash if month_end else cash
     funded = out[3:]
-    code = fund_day(fund_scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares,
+    code = fund_day(fund_scalars, sources, alive, cash_in, treasury, price, share_price, used, issued, opening_shares,
                     nav_per_share, out[2], less_interest, tables, fund_rows, funded)
     if code >= 2:  # (a path short of cash: distress first)
         return code, False
     moved = code == 1
-    cash_now, treasury_now, shares_now = (funded[0], funded[1], funded[4]) if moved else (cash, treasury, out[2])
+    cash_now, treasury_now, shares_now = (funded[0], funded[1], funded[4]) if moved else (cash_in, treasury, out[2])
     if not _value_pass(faces, years, year_scalars, conv, shares_now, share_price, cash_now, treasury_now, pledged,
                        deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor,
                        power_price, table, limits, terms, m2, premium, price, scalars, work, status):
         return code, False
     settle(tables, pending)
     return code, True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash, equity, out):
+    """``Ledger.close_day``'s month-end tax: the lines pending today settled (``LineBook.month_lines``), the month's
+    pre-tax income ``ebitda − sbc − depreciation − impairment + BTC fair value gain + hedge P&L − interest −
+    liquidation penalty`` (``Ledger._pretax``, left to right; ``rows[:8]`` those lines' rows), the cumulative
+    pre-tax income ``C + pretax`` (``out[0]``), the taxed base ``max(C, 0)`` (``out[1]``, ``np.maximum``), the tax
+    ``rate × (taxed − base) × alive`` (``out[3]``) booked on line ``rows[8]`` (``Ledger._book``), the cash less the
+    tax (``out[2]``) and ``equity`` less the tax in place (a new array in ``close_day``, here ``day_pass``'s row)."""
+    settle(tables, pending)
+    month = tables[0]
+    cum, taxed, cash_after, tax = out[0], out[1], out[2], out[3]
+    for p in range(cash.shape[0]):
+        pretax = (month[rows[0], p] - month[rows[1], p] - month[rows[2], p] - month[rows[3], p] + month[rows[4], p]
+                  + month[rows[5], p] - month[rows[6], p] - month[rows[7], p])
+        c = cum_pretax[p] + pretax
+        cum[p] = c
+        t = maximum(c, 0.0)
+        taxed[p] = t
+        tax[p] = rate * (t - taxed_base[p]) * (1.0 if alive[p] else 0.0)
+    book(tables, rows[8], tax, tax, False)
+    for p in range(cash.shape[0]):
+        cash_after[p] = cash[p] - tax[p]
+    for p in range(cash.shape[0]):
+        equity[p] = equity[p] - tax[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -422,6 +422,8 @@ class Ledger:
         """Taxes, quarter-start actions, funding, distress, valuation; month-end statements."""
         if close_value.close_day(self, cal, MIN_TRADED_PRICE_USD):  # (its passes in one compiled call, the same
             self.month_days += 1                                      # numbers, on most days once loaded)
+            if cal.month_end:  # (the month's tax in that call)
+                self._close_month(cal.day)
             return
         c, alive, day = self.cfg, self.alive, cal.day
         policy = c.treasury_policy
