@@ -39,7 +39,7 @@ def _run(scenario):
 def value_pass_args(args: tuple) -> tuple:
     """``day_pass``'s arguments in ``value_pass``'s order (the shares, previous close, cash and treasury before the
     grant and the funding)."""
-    return args[34:38] + (args[14], args[19], args[17], args[18]) + args[38:]
+    return (args[14], args[19], args[17], args[18]) + args[34:]
 
 
 def _both(monkeypatch, scenario, spy):
@@ -75,7 +75,7 @@ def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, over
     extend = contracts.ContractValuer.pv_parts
 
     def spy(args):
-        faces, conv, last_price, hpc_values, completed = args[0], args[3], args[5], args[14], args[15]
+        last_price, faces, conv, hpc_values, completed = args[1], args[4], args[7], args[14], args[15]
         if hpc_values.shape[0]:
             seen.add("unsigned")
         if completed.shape[0] and np.isnan(completed).any():

@@ -65,10 +65,12 @@ INTANGIBLE0, ASSETS0, LINKED0, PRICE0, MULTIPLE0 = range(5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, cash, treasury, pledged, deferred,
+def value_pass(diluted_in, last_share_price, cash, treasury, faces, years, year_scalars, conv, pledged, deferred,
                fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price,
                table, limits, terms, m2, premium, price, scalars, work, status):
-    """The first pass (module docstring) into ``work``'s rows ``NAV`` … ``DILUTED``. ``faces`` ``(1 + books,
+    """The first pass (module docstring) into ``work``'s rows ``NAV`` … ``DILUTED``: the day's diluted shares, the
+    previous close, the cash and the treasury first, then the day's tables (``close_value.ValueInputs``, in
+    :func:`day_pass` after the state the grant and the funding leave). ``faces`` ``(1 + books,
     paths)``: the arrears, then each book's balance; ``years`` its rows read where ``year_scalars[i]`` is NaN,
     else that one number for every path; ``conv`` ``(convertibles, 4)``: the book's row, its conversion price
     ``K``, cap price and whether it has a cap; ``pledged`` ``(BTC-backed books, paths)``, ``deferred``
@@ -140,7 +142,7 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
         return code, False
     moved = code == 1
     cash_now, treasury_now, shares_now = (funded[0], funded[1], funded[4]) if moved else (cash_in, treasury, out[2])
-    if not _value_pass(faces, years, year_scalars, conv, shares_now, share_price, cash_now, treasury_now, pledged,
+    if not _value_pass(shares_now, share_price, cash_now, treasury_now, faces, years, year_scalars, conv, pledged,
                        deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor,
                        power_price, table, limits, terms, m2, premium, price, scalars, work, status):
         return code, False
