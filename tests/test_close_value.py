@@ -443,3 +443,54 @@ def test_n_of_the_packed_paths_is_each_paths_own(monkeypatch):
                              index, packed, count)
                 outs.append(state)
             assert_same_bits(outs[0], outs[1], f"state {paths} {trial}")
+
+
+@pytest.mark.parametrize("paths", [1, 3, 64, 500])
+def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
+    """``close_value_kernel._month_tax`` (compiled) against ``Ledger.close_day``'s numpy tax on the same books:
+    ``LineBook.month_lines`` (the pending rows settled), ``Ledger._pretax`` of every one of its lines,
+    ``np.maximum``, the tax × ``alive`` booked by ``LineBook.book``, the cash and the equity less it; every line
+    drawn (each of ``_pretax``'s eight weighs in), with ±0.0, NaN, huge and tiny values, lines pending or not,
+    the tax line already booked today, tax rates 0, 0.21 and 1. No infinities: ``inf − inf`` makes x86's NaN
+    with the sign bit set, and where it meets numpy's ``nan`` in an addition the result is the first operand's NaN,
+    an order LLVM may swap (every compiled booking's additions share this; the books' lines are finite)."""
+    from simulator.finance import ledger as ledger_module
+    from simulator.finance.books import LineBook
+
+    names = ledger_module._FLOW_LINES
+    rng = np.random.default_rng(paths)
+    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+    for draw in range(40):
+        def values(scale=1e7):
+            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
+            edge = rng.random(paths) < 0.1
+            x[edge] = rng.choice(edges, int(edge.sum()))
+            return x
+        reference = LineBook(names, paths)
+        reference._direct = False
+        for i in range(len(names)):  # (a sum is never −0.0: it starts at +0.0, books.py)
+            reference.month[i], reference.total[i] = values() + 0.0, values() + 0.0
+        for i in rng.choice(len(names), 12, replace=False):  # today's pending amounts (the tax's line among them)
+            reference.book(names[i], values(1e5))
+        if draw % 3 == 0:
+            reference.book("tax_usd", values(1e5))
+        tables, pending = reference.tables.copy(), reference.pending_rows()
+        rate = [0.0, 0.21, 1.0][draw % 3]
+        alive = rng.random(paths) < 0.8
+        cum0, base0, cash0, equity0 = values(1e8), np.maximum(values(1e8), 0.0), values(), values()
+        # the numpy reference: close_day's month-end lines
+        cum = cum0 + ledger_module.Ledger._pretax(reference.month_lines())
+        taxed = np.maximum(cum, 0.0)
+        tax = rate * (taxed - base0) * alive
+        reference.book("tax_usd", tax)
+        reference.settle()
+        cash, equity = cash0 - tax, equity0 - tax
+        # the compiled step on a copy of the same tables
+        out, equity_in = np.empty((4, paths)), equity0.copy()
+        rows = np.array([names.index(k) for k in close_value.TAX_LINES], dtype=np.int64)
+        close_value_kernel._month_tax(tables, pending, rows, rate, alive, cum0, base0, cash0, equity_in, out)
+        close_value_kernel.settle(tables, pending)  # (day_pass's last settlement: +0.0 on the rows the tax settled)
+        for name, got, want in (("cum", out[0], cum), ("taxed", out[1], taxed), ("cash", out[2], cash),
+                                ("tax", out[3], tax), ("equity", equity_in, equity), ("tables", tables,
+                                                                                       reference.tables)):
+            assert_same_bits(got, want, f"{name} draw {draw}")
