@@ -100,6 +100,10 @@ class ValueScratch:
         self.pledged = np.zeros((len(L._btc_books), paths))
         self.pledged_sources: list = [None] * len(L._btc_books)
         self.work, self.ok = np.empty((k.WORK_ROWS, paths)), np.empty(paths, dtype=bool)
+        w = self.work  # (the price tail's rows of it, made once: _price_tail)
+        self.tail_rows = (w[k.RATIO], w[k.LOG_RATIO], w[k.MINUS_RT], w[k.DISCOUNT], w[k.PRICE_RATIO:k.SHARE_RATIO + 1],
+                          w[k.X:k.Y + 1], w[k.X], w[k.Y])
+        self.returns_of, self.returns_rows = None, ()  # (the ledger's EquityReturns and its running rows: _price_tail)
         self.index, self.packed = np.empty(paths, dtype=np.int64), np.empty((2, 2 * paths))  # (moneyness_pass's)
         o = L.cfg.opening
         self.scalars = np.zeros(k.SCALARS)
@@ -308,17 +312,20 @@ def _price_tail(L, s: ValueScratch, k) -> None:
     """numpy's ``log`` and ``exp``, the N(d) of the paths whose price reads them, the price pass and the returns
     (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`)."""
     r, w = L.returns, s.work
-    np.log(w[k.RATIO], out=w[k.LOG_RATIO])  # (numpy's log and exp, scipy's ndtr: close_value_kernel.py)
-    np.exp(w[k.MINUS_RT], out=w[k.DISCOUNT])
+    ratio, log_ratio, minus_rt, discount, ratios, logs, x, y = s.tail_rows
+    if r is not s.returns_of:  # (its running sums, peak and drawdown: arrays written in place, EquityReturns)
+        sums = r.sums
+        s.returns_of, s.returns_rows = r, (sums["n"], sums["x"], sums["y"], sums["xx"], sums["xy"],
+                                           r.peak_share_price_usd, r.max_drawdown)
+    np.log(ratio, out=log_ratio)  # (numpy's log and exp, scipy's ndtr: close_value_kernel.py)
+    np.exp(minus_rt, out=discount)
     read = k.moneyness_pass(w, s.scalars[k.RATE], L.alive, s.index, s.packed)  # the paths whose price reads N(d)
     ndtr(s.packed[0, :2 * read], out=s.packed[1, :2 * read])  # (their d1 and d2)
     state, positive = np.empty((6, L.paths)), np.empty(L.paths, dtype=bool)
     k.price_pass(w, s.premium_rows, s.scalars, L.alive, L.shares, L.price_usd, r.last_share_price_usd,
                  r.last_btc_price_usd, r._last_positive, L.share_price_ring.slot(), state, positive, s.ok, s.index,
                  s.packed, read)
-    np.log(w[k.PRICE_RATIO:k.SHARE_RATIO + 1], out=w[k.X:k.Y + 1])
-    sums = r.sums
-    k.add_returns(w[k.X], w[k.Y], s.ok, state[2], sums["n"], sums["x"], sums["y"], sums["xx"], sums["xy"],
-                  r.peak_share_price_usd, r.max_drawdown)
+    np.log(ratios, out=logs)
+    k.add_returns(x, y, s.ok, state[2], *s.returns_rows)
     L.nav_usd, L.nav_per_share_usd, L.share_price_usd, L.equity_value_usd = state[0], state[1], state[2], state[3]
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
