@@ -494,3 +494,97 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
                                 ("tax", out[3], tax), ("equity", equity_in, equity), ("tables", tables,
                                                                                        reference.tables)):
             assert_same_bits(got, want, f"{name} draw {draw}")
+
+
+@pytest.mark.parametrize("paths", [1, 5, 500])
+def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
+    """``close_value.month_lines`` (``month_pass``) against ``Ledger._close_month``'s numpy lines on the same books:
+    the month's copy (every line as booked, the six derived lines by their formulas, left to right) and the running
+    totals (each derived line added); every line drawn, with ±0.0, NaN, huge and tiny values; lines pending."""
+    from types import SimpleNamespace
+
+    from simulator.finance import ledger as ledger_module
+    from simulator.finance.books import LineBook
+
+    assert close_value.DERIVED_LINES == ledger_module._DERIVED_LINES
+    names, rng = ledger_module._FLOW_LINES, np.random.default_rng(paths)
+    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+    for draw in range(30):
+        def values(scale=1e7):
+            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
+            edge = rng.random(paths) < 0.1
+            x[edge] = rng.choice(edges, int(edge.sum()))
+            return x + 0.0  # (a sum is never −0.0)
+        books = [LineBook(names, paths) for _ in range(2)]
+        for i in range(len(names)):
+            month, total = values(), values()
+            for b in books:
+                b._direct = False
+                b.month[i], b.total[i] = month, total
+        for i in rng.choice(len(names), 10, replace=False):
+            amount = values(1e5)
+            for b in books:
+                b.book(names[i], amount)
+        m = books[0].month_lines()  # the numpy form (Ledger._close_month's lines)
+        m["pretax_income_usd"] = ledger_module.Ledger._pretax(m)
+        m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
+        m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
+                        - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
+        m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
+        m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
+                        + m["unpaid_obligations_usd"])
+        m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+        want = books[0].month.copy()
+        for k in close_value.DERIVED_LINES:
+            books[0].total[books[0].index[k]] += m[k]
+            want[books[0].index[k]] = m[k]
+        ledger = SimpleNamespace(lines=books[1])
+        got = close_value.month_lines(ledger)
+        assert got is not None and not np.shares_memory(got, books[1].tables)
+        assert_same_bits(got, want, f"month {draw}")
+        assert_same_bits(books[1].tables, books[0].tables, f"tables {draw}")
+
+
+@pytest.mark.parametrize("paths", [1, 7, 500])
+def test_the_month_ends_identities_compiled_fail_where_check_raises(paths):
+    """``close_value.identities_hold`` (compiled) is False exactly where ``Ledger._check`` raises: balances that
+    hold, each of the three identities broken on one path by more and by less than its tolerance, NaN and ±inf
+    residuals and scales (no test fails on them in numpy), a state of other shapes (False: ``_check`` decides)."""
+    from types import SimpleNamespace
+
+    from simulator.finance.ledger import IDENTITY_RTOL, IdentityError, Ledger
+
+    rng = np.random.default_rng(paths)
+    keys = ("total_assets_usd", "total_liabilities_usd", "equity_usd", "cash_usd", "treasury_btc", "pledged_btc")
+    outcomes = set()
+    for draw in range(120):
+        assets, liabilities = rng.lognormal(18, 3, paths), rng.lognormal(17, 3, paths)
+        opening = {k: rng.lognormal(10, 3, paths) for k in keys}
+        closing = {k: rng.lognormal(10, 3, paths) for k in keys}
+        closing.update(total_assets_usd=assets, total_liabilities_usd=liabilities, equity_usd=assets - liabilities)
+        net_cash = closing["cash_usd"] - opening["cash_usd"]
+        month_btc = rng.lognormal(0, 1, paths)
+        lines = {"net_cash_change_usd": net_cash, "btc_bought": rng.lognormal(0, 1, paths),
+                 "btc_sold": rng.lognormal(0, 1, paths), "btc_liquidated": np.zeros(paths)}
+        # BTC conserved: treasury + pledged − opening = month's BTC + bought − sold
+        closing["treasury_btc"] = (opening["treasury_btc"] + opening["pledged_btc"] - closing["pledged_btc"]
+                                   + month_btc + lines["btc_bought"] - lines["btc_sold"])
+        p, by = rng.integers(paths), [0.0, 0.5, 2.0, 1e3, np.nan, np.inf][draw % 6]
+        target = [closing["equity_usd"], lines["net_cash_change_usd"], lines["btc_sold"]][draw // 6 % 3]
+        scale = max(abs(assets[p]), abs(liabilities[p]), 1.0) if draw // 6 % 3 < 2 else max(
+            abs(closing["treasury_btc"][p]) + abs(month_btc[p] + lines["btc_bought"][p]), 1.0)
+        target[p] += by * IDENTITY_RTOL * scale if by == by and by != np.inf else by
+        if draw % 17 == 5:
+            closing["total_assets_usd"][p] = np.nan
+        ledger = SimpleNamespace(paths=paths, month_btc=month_btc)
+        try:
+            Ledger._check(ledger, opening, closing, lines)
+            raised = False
+        except IdentityError:
+            raised = True
+        held = close_value.identities_hold(ledger, opening, closing, lines, IDENTITY_RTOL)
+        assert held == (not raised), (draw, by)
+        outcomes.add((held, by))
+    assert {True, False} <= {h for h, _ in outcomes}
+    ledger = SimpleNamespace(paths=paths + 1, month_btc=month_btc)  # (other shapes: _check decides)
+    assert close_value.identities_hold(ledger, opening, closing, lines, IDENTITY_RTOL) is False

@@ -43,6 +43,13 @@ NUMPY_PRICE_COST = 2048
 TAX_LINES = ("ebitda_usd", "sbc_usd", "depreciation_usd", "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd",
              "interest_usd", "liquidation_penalty_usd", "tax_usd")
 
+#: The month's lines ``Ledger._close_month`` derives its lines from (:func:`~simulator.finance.close_value_kernel.
+#: month_pass`'s order), then the derived lines (``ledger._DERIVED_LINES``, in its order).
+MONTH_LINES = TAX_LINES + ("btc_sales_usd", "cash_revenue_usd", "cost_of_revenue_usd", "sga_usd", "resale_proceeds_usd",
+                           "capex_usd", "btc_purchases_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd",
+                           "debt_repaid_usd", "unpaid_obligations_usd")
+DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
+
 
 class ValueInputs(NamedTuple):
     """A day's tables for :func:`~simulator.finance.close_value_kernel.value_pass`, in its order after the day's
@@ -329,3 +336,34 @@ def _price_tail(L, s: ValueScratch, k) -> None:
     k.add_returns(x, y, s.ok, state[2], *s.returns_rows)
     L.nav_usd, L.nav_per_share_usd, L.share_price_usd, L.equity_value_usd = state[0], state[1], state[2], state[3]
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
+
+
+def month_lines(L) -> np.ndarray | None:
+    """``Ledger._close_month``'s month of lines, compiled once the close's kernels are loaded: the lines settled
+    (``LineBook.month_lines``), the month's sums copied and the derived lines written into the copy and added to
+    the running totals (:func:`~simulator.finance.close_value_kernel.month_pass`, the numpy form's operations);
+    None: the numpy form runs."""
+    k = CLOSE_VALUE_KERNEL.loaded()
+    if k is None:
+        return None
+    book = L.lines
+    book.settle()
+    month = book.month.copy()
+    k.month_pass(book.tables, month, book.rows_of(MONTH_LINES + DERIVED_LINES))
+    return month
+
+
+def identities_hold(L, opening: dict, closing: dict, lines: dict, rtol: float) -> bool:
+    """Whether ``Ledger._check``'s identities hold on every path, in one compiled pass once the close's kernels are
+    loaded (:func:`~simulator.finance.close_value_kernel.identities_hold`); False: run ``_check`` (it raises on a
+    path that fails, else it passes: not loaded, or a state of other shapes)."""
+    k = CLOSE_VALUE_KERNEL.loaded()
+    if k is None:
+        return False
+    o, c = opening, closing
+    arrays = (c["total_assets_usd"], c["total_liabilities_usd"], c["equity_usd"], c["cash_usd"], o["cash_usd"],
+              lines["net_cash_change_usd"], L.month_btc, lines["btc_bought"], lines["btc_sold"],
+              lines["btc_liquidated"], c["treasury_btc"], o["treasury_btc"], c["pledged_btc"], o["pledged_btc"])
+    if any(a.shape != (L.paths,) or a.dtype != np.float64 for a in arrays):
+        return False
+    return k.identities_hold(*arrays, rtol)

@@ -177,6 +177,55 @@ def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def month_pass(tables, month, rows):
+    """``Ledger._close_month``'s derived lines from the month's sums ``tables[0]`` (a ``LineBook``'s, settled):
+    the pre-tax income (``Ledger._pretax``), the net income, the cash flows from operations, investing and
+    financing and their sum, each per path in the numpy form's order (left to right) from the lines at rows
+    ``rows[:21]`` (``close_value.MONTH_LINES``), written into the month's copy ``month`` at rows ``rows[21:]``
+    and added to the running totals ``tables[1]`` there (the derived rows are never booked)."""
+    sums, total = tables[0], tables[1]
+    (ebitda, sbc, depreciation, impairment, gain, hedge, interest, penalty, tax, btc_sales, cash_revenue, cost, sga,
+     resale, capex, purchases, atm, buybacks, drawn, repaid, unpaid) = rows[:21]
+    pretax_row, net_row, cfo_row, cfi_row, cff_row, cash_row = rows[21:27]
+    for p in range(month.shape[1]):
+        pretax = (sums[ebitda, p] - sums[sbc, p] - sums[depreciation, p] - sums[impairment, p] + sums[gain, p]
+                  + sums[hedge, p] - sums[interest, p] - sums[penalty, p])
+        cfo = (sums[btc_sales, p] + sums[cash_revenue, p] - sums[cost, p] - sums[sga, p] - sums[interest, p]
+               - sums[tax, p] + sums[hedge, p])
+        cfi = sums[resale, p] - sums[capex, p] - sums[purchases, p]
+        cff = sums[atm, p] - sums[buybacks, p] + sums[drawn, p] - sums[repaid, p] + sums[unpaid, p]
+        net = pretax - sums[tax, p]
+        cash = cfo + cfi + cff
+        month[pretax_row, p], month[net_row, p], month[cfo_row, p] = pretax, net, cfo
+        month[cfi_row, p], month[cff_row, p], month[cash_row, p] = cfi, cff, cash
+        total[pretax_row, p] = total[pretax_row, p] + pretax
+        total[net_row, p] = total[net_row, p] + net
+        total[cfo_row, p] = total[cfo_row, p] + cfo
+        total[cfi_row, p] = total[cfi_row, p] + cfi
+        total[cff_row, p] = total[cff_row, p] + cff
+        total[cash_row, p] = total[cash_row, p] + cash
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def identities_hold(assets, liabilities, equity, cash, opening_cash, net_cash, month_btc, bought, sold, liquidated,
+                    treasury, opening_treasury, pledged, opening_pledged, rtol):
+    """Whether ``Ledger._check``'s three identities hold on every path, its operations per path: assets −
+    liabilities − equity and cash − opening cash − net cash flow within ``rtol × max(|assets|, |liabilities|, 1)``,
+    BTC in − BTC out within ``rtol × max(|treasury| + |BTC in|, 1)`` (``np.maximum``'s NaN: a NaN residual or
+    scale fails no test, as ``|r| > tol`` in numpy). False: ``_check`` runs and raises on the first that fails."""
+    for p in range(cash.shape[0]):
+        scale = maximum(maximum(abs(assets[p]), abs(liabilities[p])), 1.0)
+        gap = assets[p] - liabilities[p] - equity[p]
+        cash_gap = cash[p] - opening_cash[p] - net_cash[p]
+        btc_in = month_btc[p] + bought[p]
+        btc_out = sold[p] + liquidated[p] + treasury[p] + pledged[p] - opening_treasury[p] - opening_pledged[p]
+        btc_scale = maximum(abs(treasury[p]) + abs(btc_in), 1.0)
+        if abs(gap) > rtol * scale or abs(cash_gap) > rtol * scale or abs(btc_in - btc_out) > rtol * btc_scale:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _strike_sums(faces, years, year_scalars, conv, diluted_in, last_share_price, work):
     """The diluted shares (row ``DILUTED``), ``F = Σ F_i`` (row ``N2``) and ``Σ F_i T_i`` (row ``PRICE_RATIO``) from
     +0.0 over the instruments in order, each convertible in the money on some path tested on every path
