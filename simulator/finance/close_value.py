@@ -6,11 +6,13 @@ row, the equity value and the equity's returns; False: the numpy steps run inste
 a run too small to pay for loading the kernel: :data:`CLOSE_VALUE_KERNEL`, loaded as every kernel of the
 close is, :meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`).
 
-Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day with neither a month
-end nor a quarter start, the close's passes up to numpy's ``log`` run as one call
+Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day other than a quarter
+start, the close's passes up to numpy's ``log`` run as one call
 (:func:`~simulator.finance.close_value_kernel.day_pass`: the interest and EBITDA rings, the equity less the interest,
-the stock compensation grant, the funding step, the value pass and the lines' settlement, each the compiled step
-that ran alone before, in ``close_day``'s order), then the price's numpy and compiled steps as before. A path short
+the stock compensation grant, on a month end the month's tax, the funding step, the value pass and the lines'
+settlement, each the compiled step that ran alone before, in ``close_day``'s order), then the price's numpy and
+compiled steps as before; a month end's record then follows (``Ledger._close_month``: its derived lines and
+identity checks compiled too, :func:`month_lines`, :func:`identities_hold`). A path short
 of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
 contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
 
@@ -216,11 +218,11 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
 
 
 def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
-    """``Ledger.close_day`` but ``month_days``, compiled, its passes up to numpy's ``log`` in one call
-    (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, the funding, the
-    value, the settlement) on a day with neither a month end (the tax) nor a quarter start, once the close's
-    kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned as
-    ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
+    """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes up to numpy's ``log`` in
+    one call (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month
+    end the month's tax, the funding, the value, the settlement) on a day other than a quarter start, once the
+    close's kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned
+    as ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
     instruments, a method other than ``nav``, or a state the kernels do not take)."""
     L, day, s = ledger, cal.day, ledger._value_scratch
     if cal.quarter_start or s is None or s.day_constants is False:

@@ -27,9 +27,11 @@ on each path, only without the arrays between them:
 * numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
   :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
 
-:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant and
-the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the lines' settlement): each the
-function that ran alone before, called in ``Ledger.close_day``'s order on the state the previous one left.
+:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant, on a
+month end the month's tax, the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the
+lines' settlement): each the function that ran alone before, called in ``Ledger.close_day``'s order on the state
+the previous one left. :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
+and identity checks.
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a run's closes pay for it.
@@ -110,7 +112,7 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
              tax_rows, cum_pretax, taxed_base, faces, years, year_scalars, conv, pledged, deferred, fleet, site_book,
              site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price, table, limits, terms, m2,
              premium, price, scalars, work, status):
-    """``Ledger.close_day`` up to numpy's ``log`` on a day with neither a month end nor a quarter start, in one call:
+    """``Ledger.close_day`` up to numpy's ``log`` on a day other than a quarter start, in one call:
     the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
     expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
