@@ -548,8 +548,9 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
 @pytest.mark.parametrize("paths", [1, 7, 500])
 def test_the_month_ends_identities_compiled_fail_where_check_raises(paths):
     """``close_value.identities_hold`` (compiled) is False exactly where ``Ledger._check`` raises: balances that
-    hold, each of the three identities broken on one path by more and by less than its tolerance, NaN and ±inf
-    residuals and scales (no test fails on them in numpy), a state of other shapes (False: ``_check`` decides)."""
+    hold, each of the three identities broken on one path by more and by less than its tolerance, either way, by
+    ±inf, by NaN and with a NaN scale (``|r| > tol`` is False on NaN, in both forms); a state of other shapes (False:
+    ``_check`` decides)."""
     from types import SimpleNamespace
 
     from simulator.finance.ledger import IDENTITY_RTOL, IdentityError, Ledger
@@ -573,7 +574,8 @@ def test_the_month_ends_identities_compiled_fail_where_check_raises(paths):
         target = [closing["equity_usd"], lines["net_cash_change_usd"], lines["btc_sold"]][draw // 6 % 3]
         scale = max(abs(assets[p]), abs(liabilities[p]), 1.0) if draw // 6 % 3 < 2 else max(
             abs(closing["treasury_btc"][p]) + abs(month_btc[p] + lines["btc_bought"][p]), 1.0)
-        target[p] += by * IDENTITY_RTOL * scale if by == by and by != np.inf else by
+        sign = 1.0 if draw // 18 % 2 else -1.0  # (a residual's either side)
+        target[p] += sign * (by * IDENTITY_RTOL * scale if by == by and by != np.inf else by)
         if draw % 17 == 5:
             closing["total_assets_usd"][p] = np.nan
         ledger = SimpleNamespace(paths=paths, month_btc=month_btc)

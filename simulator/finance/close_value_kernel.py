@@ -117,9 +117,10 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
     expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
     state into ``out``'s last four rows, the equity less the tax in ``out[0]``), the funding step
-    (``close_kernel.fund_day`` on that state, its rows from ``out[3]``), then, unless a path is short of cash after it (``Ledger._distress`` comes first),
-    :func:`value_pass` on the state the funding left (its cash, treasury and shares; the diluted shares are the
-    shares: no dilutive instruments) and, if it valued every path, the pending lines' settlement
+    (``close_kernel.fund_day`` on that state, its rows from ``out[3]``), then, unless a path is short of cash
+    after it (``Ledger._distress`` comes first), :func:`value_pass` on the state the funding left (its cash,
+    treasury and shares; the diluted shares are the shares: no dilutive instruments) and, if it valued every path,
+    the pending lines' settlement
     (:func:`simulator.finance.close_kernel.settle` of rows ``pending``: nothing is booked after it that day).
     The same operations on the same doubles in ``close_day``'s order. Returns ``fund_day``'s code and whether
     the value pass ran to its end (False: short of cash, or a contract table to extend; not settled)."""
@@ -212,7 +213,8 @@ def month_pass(tables, month, rows):
 def identities_hold(assets, liabilities, equity, cash, opening_cash, net_cash, month_btc, bought, sold, liquidated,
                     treasury, opening_treasury, pledged, opening_pledged, rtol):
     """Whether ``Ledger._check``'s three identities hold on every path, its operations per path: assets −
-    liabilities − equity and cash − opening cash − net cash flow within ``rtol × max(|assets|, |liabilities|, 1)``,
+    liabilities − equity and cash − opening cash − net cash flow within
+    ``rtol × max(|assets|, |liabilities|, 1)``,
     BTC in − BTC out within ``rtol × max(|treasury| + |BTC in|, 1)`` (``np.maximum``'s NaN: a NaN residual or
     scale fails no test, as ``|r| > tol`` in numpy). False: ``_check`` runs and raises on the first that fails."""
     for p in range(cash.shape[0]):
