@@ -27,6 +27,7 @@ from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
 import kernel_forms
 from kernel_forms import assert_same_bits, assert_same_runs
 
+TAX = "company.tax_rate=0.21"  # (the month end's tax: 0 unless a scenario sets it)
 DISTRESS = ["company.sga_usd_per_year=1.5e8", "company.equity.atm_enabled=false", "market.btc_price.vol_annual=0.9"]
 
 
@@ -38,7 +39,7 @@ def _run(scenario):
 def value_pass_args(args: tuple) -> tuple:
     """``day_pass``'s arguments in ``value_pass``'s order (the shares, previous close, cash and treasury before the
     grant and the funding)."""
-    return args[29:33] + (args[14], args[19], args[17], args[18]) + args[33:]
+    return (args[14], args[19], args[17], args[18]) + args[34:]
 
 
 def _both(monkeypatch, scenario, spy):
@@ -74,7 +75,7 @@ def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, over
     extend = contracts.ContractValuer.pv_parts
 
     def spy(args):
-        faces, conv, last_price, hpc_values, completed = args[0], args[3], args[5], args[14], args[15]
+        last_price, faces, conv, hpc_values, completed = args[1], args[4], args[7], args[14], args[15]
         if hpc_values.shape[0]:
             seen.add("unsigned")
         if completed.shape[0] and np.isnan(completed).any():
@@ -98,18 +99,21 @@ def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, over
 
 
 @pytest.mark.parametrize("path, overrides, direct, expect", [
-    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], False, {"none below", "moved", "short", "pending"}),
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS, TAX], False,
+     {"none below", "moved", "short", "pending", "month end"}),
     ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS], True, {"moved", "short", "nothing pending"}),
+    ("scenarios/contract_example.yaml", ["paths=8", *DISTRESS[1:], TAX], True, {"moved", "nothing pending", "taxed"}),
     ("scenarios/contract_example.yaml",  # a year of the contract's tables passed: extended after the call
-     ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1"], False, {"extended", "none below"}),
-    ("scenarios/companies/iren.yaml", ["paths=4"], False, {"split", "pending"}),  # the grant split by segment
+     ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1", TAX], False,
+     {"extended", "none below", "month end", "taxed"}),
+    ("scenarios/companies/iren.yaml", ["paths=4", TAX], False, {"split", "pending", "month end"}),  # the grant split
 ])
 def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, direct, expect):
     """``close_value.close_day`` (``day_pass``: the rings, the interest, the grant, the funding, the value and the
     settlement in one call) against ``close_day``'s steps, every kernel compiled in both: every output byte for
     byte; the call's outcomes seen: no path below the cash floor, the funding moving something, a path short of
     cash (distress after the call), a contract's tables extended after it, the grant split by segment, lines
-    pending or (``DIRECT_PATHS``) none."""
+    pending or (``DIRECT_PATHS``) none, a month end and its tax (the tax state compared too)."""
     import importlib
 
     from simulator.finance import books, close_steps
@@ -123,6 +127,8 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
 
     def spied(*args):
         code, valued = days(*args)
+        seen.update({"month end"} if args[29] else set())
+        seen.update({"taxed"} if args[29] and (args[28][-1] > 0).any() else set())  # (out's last row: the tax)
         seen.update({"none below"} if code == -1 else {"moved"} if code == 1 else {"short"} if code >= 2 else set())
         seen.update({"extended"} if code < 2 and not valued else set())
         seen.update({"split"} if args[13] else set())
@@ -142,7 +148,8 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
         a, b = getattr(ledgers[0], ring), getattr(ledgers[1], ring)
         assert a.count == b.count
         assert_same_bits(a.values, b.values, ring)
-    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "nav_per_share_usd"):
+    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "nav_per_share_usd",
+                 "cum_pretax_usd", "taxed_base_usd"):
         assert_same_bits(getattr(ledgers[0], name), getattr(ledgers[1], name), name)
 
 
@@ -436,3 +443,150 @@ def test_n_of_the_packed_paths_is_each_paths_own(monkeypatch):
                              index, packed, count)
                 outs.append(state)
             assert_same_bits(outs[0], outs[1], f"state {paths} {trial}")
+
+
+@pytest.mark.parametrize("paths", [1, 3, 64, 500])
+def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
+    """``close_value_kernel._month_tax`` (compiled) against ``Ledger.close_day``'s numpy tax on the same books:
+    ``LineBook.month_lines`` (the pending rows settled), ``Ledger._pretax`` of every one of its lines,
+    ``np.maximum``, the tax × ``alive`` booked by ``LineBook.book``, the cash and the equity less it; every line
+    drawn (each of ``_pretax``'s eight weighs in), with ±0.0, NaN, huge and tiny values, lines pending or not,
+    the tax line already booked today, tax rates 0, 0.21 and 1. No infinities: ``inf − inf`` makes x86's NaN
+    with the sign bit set, and where it meets numpy's ``nan`` in an addition the result is the first operand's NaN,
+    an order LLVM may swap (every compiled booking's additions share this; the books' lines are finite)."""
+    from simulator.finance import ledger as ledger_module
+    from simulator.finance.books import LineBook
+
+    names = ledger_module._FLOW_LINES
+    rng = np.random.default_rng(paths)
+    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+    for draw in range(40):
+        def values(scale=1e7):
+            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
+            edge = rng.random(paths) < 0.1
+            x[edge] = rng.choice(edges, int(edge.sum()))
+            return x
+        reference = LineBook(names, paths)
+        reference._direct = False
+        for i in range(len(names)):  # (a sum is never −0.0: it starts at +0.0, books.py)
+            reference.month[i], reference.total[i] = values() + 0.0, values() + 0.0
+        for i in rng.choice(len(names), 12, replace=False):  # today's pending amounts (the tax's line among them)
+            reference.book(names[i], values(1e5))
+        if draw % 3 == 0:
+            reference.book("tax_usd", values(1e5))
+        tables, pending = reference.tables.copy(), reference.pending_rows()
+        rate = [0.0, 0.21, 1.0][draw % 3]
+        alive = rng.random(paths) < 0.8
+        cum0, base0, cash0, equity0 = values(1e8), np.maximum(values(1e8), 0.0), values(), values()
+        # the numpy reference: close_day's month-end lines
+        cum = cum0 + ledger_module.Ledger._pretax(reference.month_lines())
+        taxed = np.maximum(cum, 0.0)
+        tax = rate * (taxed - base0) * alive
+        reference.book("tax_usd", tax)
+        reference.settle()
+        cash, equity = cash0 - tax, equity0 - tax
+        # the compiled step on a copy of the same tables
+        out, equity_in = np.empty((4, paths)), equity0.copy()
+        rows = np.array([names.index(k) for k in close_value.TAX_LINES], dtype=np.int64)
+        close_value_kernel._month_tax(tables, pending, rows, rate, alive, cum0, base0, cash0, equity_in, out)
+        close_value_kernel.settle(tables, pending)  # (day_pass's last settlement: +0.0 on the rows the tax settled)
+        for name, got, want in (("cum", out[0], cum), ("taxed", out[1], taxed), ("cash", out[2], cash),
+                                ("tax", out[3], tax), ("equity", equity_in, equity), ("tables", tables,
+                                                                                       reference.tables)):
+            assert_same_bits(got, want, f"{name} draw {draw}")
+
+
+@pytest.mark.parametrize("paths", [1, 5, 500])
+def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
+    """``close_value.month_lines`` (``month_pass``) against ``Ledger._close_month``'s numpy lines on the same books:
+    the month's copy (every line as booked, the six derived lines by their formulas, left to right) and the running
+    totals (each derived line added); every line drawn, with ±0.0, NaN, huge and tiny values; lines pending."""
+    from types import SimpleNamespace
+
+    from simulator.finance import ledger as ledger_module
+    from simulator.finance.books import LineBook
+
+    assert close_value.DERIVED_LINES == ledger_module._DERIVED_LINES
+    names, rng = ledger_module._FLOW_LINES, np.random.default_rng(paths)
+    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+    for draw in range(30):
+        def values(scale=1e7):
+            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
+            edge = rng.random(paths) < 0.1
+            x[edge] = rng.choice(edges, int(edge.sum()))
+            return x + 0.0  # (a sum is never −0.0)
+        books = [LineBook(names, paths) for _ in range(2)]
+        for i in range(len(names)):
+            month, total = values(), values()
+            for b in books:
+                b._direct = False
+                b.month[i], b.total[i] = month, total
+        for i in rng.choice(len(names), 10, replace=False):
+            amount = values(1e5)
+            for b in books:
+                b.book(names[i], amount)
+        m = books[0].month_lines()  # the numpy form (Ledger._close_month's lines)
+        m["pretax_income_usd"] = ledger_module.Ledger._pretax(m)
+        m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
+        m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
+                        - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
+        m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
+        m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
+                        + m["unpaid_obligations_usd"])
+        m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+        want = books[0].month.copy()
+        for k in close_value.DERIVED_LINES:
+            books[0].total[books[0].index[k]] += m[k]
+            want[books[0].index[k]] = m[k]
+        ledger = SimpleNamespace(lines=books[1])
+        got = close_value.month_lines(ledger)
+        assert got is not None and not np.shares_memory(got, books[1].tables)
+        assert_same_bits(got, want, f"month {draw}")
+        assert_same_bits(books[1].tables, books[0].tables, f"tables {draw}")
+
+
+@pytest.mark.parametrize("paths", [1, 7, 500])
+def test_the_month_ends_identities_compiled_fail_where_check_raises(paths):
+    """``close_value.identities_hold`` (compiled) is False exactly where ``Ledger._check`` raises: balances that
+    hold, each of the three identities broken on one path by more and by less than its tolerance, either way, by
+    ±inf, by NaN and with a NaN scale (``|r| > tol`` is False on NaN, in both forms); a state of other shapes (False:
+    ``_check`` decides)."""
+    from types import SimpleNamespace
+
+    from simulator.finance.ledger import IDENTITY_RTOL, IdentityError, Ledger
+
+    rng = np.random.default_rng(paths)
+    keys = ("total_assets_usd", "total_liabilities_usd", "equity_usd", "cash_usd", "treasury_btc", "pledged_btc")
+    outcomes = set()
+    for draw in range(120):
+        assets, liabilities = rng.lognormal(18, 3, paths), rng.lognormal(17, 3, paths)
+        opening = {k: rng.lognormal(10, 3, paths) for k in keys}
+        closing = {k: rng.lognormal(10, 3, paths) for k in keys}
+        closing.update(total_assets_usd=assets, total_liabilities_usd=liabilities, equity_usd=assets - liabilities)
+        net_cash = closing["cash_usd"] - opening["cash_usd"]
+        month_btc = rng.lognormal(0, 1, paths)
+        lines = {"net_cash_change_usd": net_cash, "btc_bought": rng.lognormal(0, 1, paths),
+                 "btc_sold": rng.lognormal(0, 1, paths), "btc_liquidated": np.zeros(paths)}
+        # BTC conserved: treasury + pledged − opening = month's BTC + bought − sold
+        closing["treasury_btc"] = (opening["treasury_btc"] + opening["pledged_btc"] - closing["pledged_btc"]
+                                   + month_btc + lines["btc_bought"] - lines["btc_sold"])
+        p, by = rng.integers(paths), [0.0, 0.5, 2.0, 1e3, np.nan, np.inf][draw % 6]
+        target = [closing["equity_usd"], lines["net_cash_change_usd"], lines["btc_sold"]][draw // 6 % 3]
+        scale = max(abs(assets[p]), abs(liabilities[p]), 1.0) if draw // 6 % 3 < 2 else max(
+            abs(closing["treasury_btc"][p]) + abs(month_btc[p] + lines["btc_bought"][p]), 1.0)
+        sign = 1.0 if draw // 18 % 2 else -1.0  # (a residual's either side)
+        target[p] += sign * (by * IDENTITY_RTOL * scale if by == by and by != np.inf else by)
+        if draw % 17 == 5:
+            closing["total_assets_usd"][p] = np.nan
+        ledger = SimpleNamespace(paths=paths, month_btc=month_btc)
+        try:
+            Ledger._check(ledger, opening, closing, lines)
+            raised = False
+        except IdentityError:
+            raised = True
+        held = close_value.identities_hold(ledger, opening, closing, lines, IDENTITY_RTOL)
+        assert held == (not raised), (draw, by)
+        outcomes.add((held, by))
+    assert {True, False} <= {h for h, _ in outcomes}
+    ledger = SimpleNamespace(paths=paths + 1, month_btc=month_btc)  # (other shapes: _check decides)
+    assert close_value.identities_hold(ledger, opening, closing, lines, IDENTITY_RTOL) is False

@@ -6,11 +6,13 @@ row, the equity value and the equity's returns; False: the numpy steps run inste
 a run too small to pay for loading the kernel: :data:`CLOSE_VALUE_KERNEL`, loaded as every kernel of the
 close is, :meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`).
 
-Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day with neither a month
-end nor a quarter start, the close's passes up to numpy's ``log`` run as one call
+Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day other than a quarter
+start, the close's passes up to numpy's ``log`` run as one call
 (:func:`~simulator.finance.close_value_kernel.day_pass`: the interest and EBITDA rings, the equity less the interest,
-the stock compensation grant, the funding step, the value pass and the lines' settlement, each the compiled step
-that ran alone before, in ``close_day``'s order), then the price's numpy and compiled steps as before. A path short
+the stock compensation grant, on a month end the month's tax, the funding step, the value pass and the lines'
+settlement, each the compiled step that ran alone before, in ``close_day``'s order), then the price's numpy and
+compiled steps as before; a month end's record then follows (``Ledger._close_month``: its derived lines and
+identity checks compiled too, :func:`month_lines`, :func:`identities_hold`). A path short
 of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
 contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
 
@@ -23,6 +25,8 @@ already holds that array's numbers (the same array as last copied: an amortising
 :meth:`~simulator.finance.debt.ProjectDebtBook.years_left` keeps while its months left are the same).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import ndtr
@@ -37,6 +41,53 @@ CLOSE_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_value_kern
 #: the traded price and the returns, ~70 numpy calls (~150 µs a close). At most the valuation kernel's 2,048 a
 #: close (``structural``), so a one-path run of the longest bundled horizon (1,461 days) stays in numpy (review 12).
 NUMPY_PRICE_COST = 2048
+#: The month's lines ``Ledger._pretax`` reads, in its order, then the tax's line (``day_pass``'s month-end tax).
+TAX_LINES = ("ebitda_usd", "sbc_usd", "depreciation_usd", "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd",
+             "interest_usd", "liquidation_penalty_usd", "tax_usd")
+
+#: The month's lines ``Ledger._close_month`` derives its lines from (:func:`~simulator.finance.close_value_kernel.
+#: month_pass`'s order), then the derived lines (``ledger._DERIVED_LINES``, in its order).
+MONTH_LINES = TAX_LINES + ("btc_sales_usd", "cash_revenue_usd", "cost_of_revenue_usd", "sga_usd", "resale_proceeds_usd",
+                           "capex_usd", "btc_purchases_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd",
+                           "debt_repaid_usd", "unpaid_obligations_usd")
+DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
+
+
+class ValueInputs(NamedTuple):
+    """A day's tables for :func:`~simulator.finance.close_value_kernel.value_pass`, in its order after the day's
+    diluted shares, previous close, cash and treasury (and :func:`~simulator.finance.close_value_kernel.day_pass`'s
+    last arguments): the strike's faces and years (:class:`ValueScratch`), the convertibles, the pledged BTC and
+    deferred revenue, the NAV's operating assets, the HPC projects' values or their contracts' completions, leases'
+    ends, rate factors, power prices, packed tables and terms, the BTC returns' ``M₂``, day 0's premium, the BTC
+    price, the pass's scalars, work rows and status (made by :func:`_value_inputs`)."""
+
+    faces: np.ndarray
+    years: np.ndarray
+    year_scalars: np.ndarray
+    conv: np.ndarray
+    pledged: np.ndarray
+    deferred: np.ndarray
+    fleet: np.ndarray
+    site_book: np.ndarray
+    site_progress: np.ndarray
+    site_hpc_share: np.ndarray
+    hpc_values: np.ndarray
+    completed: np.ndarray
+    ended: np.ndarray
+    factor: np.ndarray
+    power_price: np.ndarray
+    table: np.ndarray
+    limits: np.ndarray
+    terms: np.ndarray
+    m2: np.ndarray
+    premium: np.ndarray
+    price: np.ndarray
+    scalars: np.ndarray
+    work: np.ndarray
+    status: np.ndarray
+
+
+_new_inputs = tuple.__new__  # (ValueInputs without its Python __new__: ~0.9 µs less a day, its fields in order)
 
 
 class ValueScratch:
@@ -58,6 +109,10 @@ class ValueScratch:
         self.pledged = np.zeros((len(L._btc_books), paths))
         self.pledged_sources: list = [None] * len(L._btc_books)
         self.work, self.ok = np.empty((k.WORK_ROWS, paths)), np.empty(paths, dtype=bool)
+        w = self.work  # (the price tail's rows of it, made once: _price_tail)
+        self.tail_rows = (w[k.RATIO], w[k.LOG_RATIO], w[k.MINUS_RT], w[k.DISCOUNT], w[k.PRICE_RATIO:k.SHARE_RATIO + 1],
+                          w[k.X:k.Y + 1], w[k.X], w[k.Y])
+        self.returns_of, self.returns_rows = None, ()  # (the ledger's EquityReturns and its running rows: _price_tail)
         self.index, self.packed = np.empty(paths, dtype=np.int64), np.empty((2, 2 * paths))  # (moneyness_pass's)
         o = L.cfg.opening
         self.scalars = np.zeros(k.SCALARS)
@@ -93,7 +148,8 @@ class ValueScratch:
                                         if e.sbc_max_shares_per_year is None
                                         else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR, min_traded_price_usd)
         rows = {split: L.lines.rows_of(close_steps.SBC_LINES[split]) for split in (False, True)}
-        self.day_constants = (sbc, scalars, sources, rows, L.lines.rows_of(close_steps.FUND_LINES), sells, raises)
+        self.day_constants = (sbc, scalars, sources, rows, L.lines.rows_of(close_steps.FUND_LINES), sells, raises,
+                              L.lines.rows_of(TAX_LINES), float(c.tax_rate))
         return self.day_constants
 
     def strike(self, L, day: int) -> None:
@@ -162,14 +218,14 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
 
 
 def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
-    """``Ledger.close_day`` but ``month_days``, compiled, its passes up to numpy's ``log`` in one call
-    (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, the funding, the
-    value, the settlement) on a day with neither a month end (the tax) nor a quarter start, once the close's
-    kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned as
-    ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
+    """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes up to numpy's ``log`` in
+    one call (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month
+    end the month's tax, the funding, the value, the settlement) on a day other than a quarter start, once the
+    close's kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned
+    as ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
     instruments, a method other than ``nav``, or a state the kernels do not take)."""
     L, day, s = ledger, cal.day, ledger._value_scratch
-    if cal.month_end or cal.quarter_start or s is None or s.day_constants is False:
+    if cal.quarter_start or s is None or s.day_constants is False:
         return False
     k = CLOSE_VALUE_KERNEL.loaded()
     fixed = s.day_constants or s.make_day_constants(
@@ -180,20 +236,26 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     if not (L.shares.shape == L.cash_usd.shape == L.price_usd.shape == L.share_price_usd.shape == interest.shape
             == ebitda.shape == (paths,)):
         return False
-    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises = fixed
+    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises, tax_rows, tax_rate = fixed
+    month_end = cal.month_end
+    if month_end and not L.cum_pretax_usd.shape == L.taxed_base_usd.shape == (paths,):
+        return False
     split = L._segment_shares is not None
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     sbc_scalars[0] = min(L.share_price_ring.count, close_steps.SBC_WINDOW_DAYS)
     inputs = _value_inputs(L, s, k, day)
-    rings, book, out = (L.interest_ring, L.ebitda_ring), L.lines, np.empty((10 + 2 * len(sources), paths))
+    rings, book = (L.interest_ring, L.ebitda_ring), L.lines
+    out = np.empty((10 + 2 * len(sources) + (4 if month_end else 0), paths))  # (a month end: the tax's four rows)
     code, valued = k.day_pass(
         rings[0].values, rings[0].count % rings[0].n, interest, rings[1].values, rings[1].count % rings[1].n, ebitda,
         L.equity_usd, L.alive, L.share_price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
         fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, L.atm_used_usd, L.atm_shares_issued,
         L.quarter_start_shares, L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
-        *inputs[:3], s.conv, *inputs[3:])
+        month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs)
     rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
     L.equity_usd, L.shares = out[0], out[2]
+    if month_end:  # (the tax: close_day's assignments)
+        L.cum_pretax_usd, L.taxed_base_usd, L.cash_usd = out[-4], out[-3], out[-2]
     if code > 0 and code & 1:  # (the funding moved something: close_steps._fund_call's assignments)
         L.cash_usd = out[3]
         if sells:
@@ -220,10 +282,8 @@ def _push_hedge_return(L) -> None:
         L.log_returns.push(np.log(L.price_usd / L.returns.last_btc_price_usd))
 
 
-def _value_inputs(L, s: ValueScratch, k, day: int) -> tuple:
-    """:func:`~simulator.finance.close_value_kernel.value_pass`'s arguments but ``conv``, the diluted shares, the
-    previous close, the cash and the treasury, in its order (the strike's rows, the day's scalars and the
-    contracts' terms written first)."""
+def _value_inputs(L, s: ValueScratch, k, day: int) -> ValueInputs:
+    """The day's :class:`ValueInputs` (the strike's rows, the day's scalars and the contracts' terms written first)."""
     f = L.flows
     s.strike(L, day)
     s.use_premium(L.premium, k)
@@ -241,35 +301,71 @@ def _value_inputs(L, s: ValueScratch, k, day: int) -> tuple:
         hpc, terms = s.hpc_values(L, day), s.no_terms
         completed, ended, factor, power_price = s.no_days, s.no_flags, s.no_days, s.no_days
     table, limits = c.packed_tables()
-    return (s.faces, s.years, s.year_scalars, s.pledged, L.deferred_revenue_usd, f.fleet_market_value_usd,
-            L.sites.book_usd, L.sites.in_progress_usd, f.site_mw_hpc_share, hpc, completed, ended, factor, power_price,
-            table, limits, terms, L.btc_vol.m2, s.premium_rows, L.price_usd, s.scalars, s.work, s.status)
+    return _new_inputs(ValueInputs, (
+        s.faces, s.years, s.year_scalars, s.conv, s.pledged, L.deferred_revenue_usd, f.fleet_market_value_usd,
+        L.sites.book_usd, L.sites.in_progress_usd, f.site_mw_hpc_share, hpc, completed, ended, factor, power_price,
+        table, limits, terms, L.btc_vol.m2, s.premium_rows, L.price_usd, s.scalars, s.work, s.status))
 
 
-def _value(L, s: ValueScratch, k, diluted, inputs: tuple) -> None:
+def _value(L, s: ValueScratch, k, diluted, inputs: ValueInputs) -> None:
     """:func:`~simulator.finance.close_value_kernel.value_pass` until it values every path (a contract's tables
-    extended between calls, as ``value_usd`` extends them)."""
+    extended between calls, as ``value_usd`` extends them, and packed again)."""
     c = L.contracts
-    while not k.value_pass(*inputs[:3], s.conv, diluted, L.share_price_usd, L.cash_usd, L.treasury_btc,
-                           *inputs[3:14], *c.packed_tables(), *inputs[16:]):
+    while not k.value_pass(diluted, L.share_price_usd, L.cash_usd, L.treasury_btc, *inputs):
         c.pv_parts(int(s.status[0]), int(s.status[1]))  # (a path's age past the tables: extended, as value_usd does)
+        table, limits = c.packed_tables()
+        inputs = inputs._replace(table=table, limits=limits)
 
 
 def _price_tail(L, s: ValueScratch, k) -> None:
     """numpy's ``log`` and ``exp``, the N(d) of the paths whose price reads them, the price pass and the returns
     (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`)."""
     r, w = L.returns, s.work
-    np.log(w[k.RATIO], out=w[k.LOG_RATIO])  # (numpy's log and exp, scipy's ndtr: close_value_kernel.py)
-    np.exp(w[k.MINUS_RT], out=w[k.DISCOUNT])
+    ratio, log_ratio, minus_rt, discount, ratios, logs, x, y = s.tail_rows
+    if r is not s.returns_of:  # (its running sums, peak and drawdown: arrays written in place, EquityReturns)
+        sums = r.sums
+        s.returns_of, s.returns_rows = r, (sums["n"], sums["x"], sums["y"], sums["xx"], sums["xy"],
+                                           r.peak_share_price_usd, r.max_drawdown)
+    np.log(ratio, out=log_ratio)  # (numpy's log and exp, scipy's ndtr: close_value_kernel.py)
+    np.exp(minus_rt, out=discount)
     read = k.moneyness_pass(w, s.scalars[k.RATE], L.alive, s.index, s.packed)  # the paths whose price reads N(d)
     ndtr(s.packed[0, :2 * read], out=s.packed[1, :2 * read])  # (their d1 and d2)
     state, positive = np.empty((6, L.paths)), np.empty(L.paths, dtype=bool)
     k.price_pass(w, s.premium_rows, s.scalars, L.alive, L.shares, L.price_usd, r.last_share_price_usd,
                  r.last_btc_price_usd, r._last_positive, L.share_price_ring.slot(), state, positive, s.ok, s.index,
                  s.packed, read)
-    np.log(w[k.PRICE_RATIO:k.SHARE_RATIO + 1], out=w[k.X:k.Y + 1])
-    sums = r.sums
-    k.add_returns(w[k.X], w[k.Y], s.ok, state[2], sums["n"], sums["x"], sums["y"], sums["xx"], sums["xy"],
-                  r.peak_share_price_usd, r.max_drawdown)
+    np.log(ratios, out=logs)
+    k.add_returns(x, y, s.ok, state[2], *s.returns_rows)
     L.nav_usd, L.nav_per_share_usd, L.share_price_usd, L.equity_value_usd = state[0], state[1], state[2], state[3]
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
+
+
+def month_lines(L) -> np.ndarray | None:
+    """``Ledger._close_month``'s month of lines, compiled once the close's kernels are loaded: the lines settled
+    (``LineBook.month_lines``), the month's sums copied and the derived lines written into the copy and added to
+    the running totals (:func:`~simulator.finance.close_value_kernel.month_pass`, the numpy form's operations);
+    None: the numpy form runs."""
+    k = CLOSE_VALUE_KERNEL.loaded()
+    if k is None:
+        return None
+    book = L.lines
+    book.settle()
+    month = book.month.copy()
+    k.month_pass(book.tables, month, book.rows_of(MONTH_LINES + DERIVED_LINES))
+    return month
+
+
+def identities_hold(L, opening: dict, closing: dict, lines: dict, rtol: float) -> bool:
+    """Whether ``Ledger._check``'s identities hold on every path, in one compiled pass once the close's kernels are
+    loaded (:func:`~simulator.finance.close_value_kernel.identities_hold`); False: run ``_check`` (it raises on a
+    path that fails, else it passes: not loaded, or a state of other shapes)."""
+    k = CLOSE_VALUE_KERNEL.loaded()
+    if k is None:
+        return False
+    o, c = opening, closing
+    arrays = (c["total_assets_usd"], c["total_liabilities_usd"], c["equity_usd"], c["cash_usd"], o["cash_usd"],
+              lines["net_cash_change_usd"], L.month_btc, lines["btc_bought"], lines["btc_sold"],
+              lines["btc_liquidated"], c["treasury_btc"], o["treasury_btc"], c["pledged_btc"], o["pledged_btc"])
+    if any(a.shape != (L.paths,) or a.dtype != np.float64 for a in arrays):
+        return False
+    return k.identities_hold(*arrays, rtol)

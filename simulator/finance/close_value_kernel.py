@@ -27,9 +27,11 @@ on each path, only without the arrays between them:
 * numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
   :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
 
-:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant and
-the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the lines' settlement): each the
-function that ran alone before, called in ``Ledger.close_day``'s order on the state the previous one left.
+:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant, on a
+month end the month's tax, the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the
+lines' settlement): each the function that ran alone before, called in ``Ledger.close_day``'s order on the state
+the previous one left. :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
+and identity checks.
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a run's closes pay for it.
@@ -42,6 +44,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
+from simulator.finance.book_kernel import book
 from simulator.finance.close_kernel import fund_day, sbc_book, settle
 from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
 from simulator.kernel_math import clip, maximum, minimum, rows_sum_into
@@ -64,10 +67,12 @@ INTANGIBLE0, ASSETS0, LINKED0, PRICE0, MULTIPLE0 = range(5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def value_pass(faces, years, year_scalars, conv, diluted_in, last_share_price, cash, treasury, pledged, deferred,
+def value_pass(diluted_in, last_share_price, cash, treasury, faces, years, year_scalars, conv, pledged, deferred,
                fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price,
                table, limits, terms, m2, premium, price, scalars, work, status):
-    """The first pass (module docstring) into ``work``'s rows ``NAV`` … ``DILUTED``. ``faces`` ``(1 + books,
+    """The first pass (module docstring) into ``work``'s rows ``NAV`` … ``DILUTED``: the day's diluted shares, the
+    previous close, the cash and the treasury first, then the day's tables (``close_value.ValueInputs``, in
+    :func:`day_pass` after the state the grant and the funding leave). ``faces`` ``(1 + books,
     paths)``: the arrears, then each book's balance; ``years`` its rows read where ``year_scalars[i]`` is NaN,
     else that one number for every path; ``conv`` ``(convertibles, 4)``: the book's row, its conversion price
     ``K``, cap price and whether it has a cap; ``pledged`` ``(BTC-backed books, paths)``, ``deferred``
@@ -103,16 +108,19 @@ _value_pass = value_pass  # (day_pass's own name for it: a test's spy on value_p
 @njit(cache=True, nogil=True, error_model="numpy")
 def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, ebitda, equity, alive, price_ring,
              sbc_scalars, mining, hosting, hpc, split, shares, fund_scalars, sources, cash, treasury, share_price, used,
-             issued, opening_shares, nav_per_share, tables, sbc_rows, fund_rows, pending, out, faces, years,
-             year_scalars, conv, pledged, deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values,
-             completed, ended, factor, power_price, table, limits, terms, m2, premium, price, scalars, work, status):
-    """``Ledger.close_day`` up to numpy's ``log`` on a day with neither a month end nor a quarter start, in one call:
+             issued, opening_shares, nav_per_share, tables, sbc_rows, fund_rows, pending, out, month_end, tax_rate,
+             tax_rows, cum_pretax, taxed_base, faces, years, year_scalars, conv, pledged, deferred, fleet, site_book,
+             site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price, table, limits, terms, m2,
+             premium, price, scalars, work, status):
+    """``Ledger.close_day`` up to numpy's ``log`` on a day other than a quarter start, in one call:
     the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
-    expense and shares into ``out[1]``, ``out[2]``), the funding step (``close_kernel.fund_day`` on that state, its
-    rows from ``out[3]``), then, unless a path is short of cash after it (``Ledger._distress`` comes first),
-    :func:`value_pass` on the state the funding left (its cash, treasury and shares; the diluted shares are the
-    shares: no dilutive instruments) and, if it valued every path, the pending lines' settlement
+    expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
+    state into ``out``'s last four rows, the equity less the tax in ``out[0]``), the funding step
+    (``close_kernel.fund_day`` on that state, its rows from ``out[3]``), then, unless a path is short of cash
+    after it (``Ledger._distress`` comes first), :func:`value_pass` on the state the funding left (its cash,
+    treasury and shares; the diluted shares are the shares: no dilutive instruments) and, if it valued every path,
+    the pending lines' settlement
     (:func:`simulator.finance.close_kernel.settle` of rows ``pending``: nothing is booked after it that day).
     The same operations on the same doubles in ``close_day``'s order. Returns ``fund_day``'s code and whether
     the value pass ran to its end (False: short of cash, or a contract table to extend; not settled)."""
@@ -125,19 +133,100 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
     for p in range(paths):
         less_interest[p] = equity[p] - interest[p]
     sbc_book(price_ring, alive, sbc_scalars, mining, hosting, hpc, split, shares, tables, sbc_rows, out[1:3])
+    taxed_cash = out[out.shape[0] - 2]  # (written only on a month end)
+    if month_end:
+        _month_tax(tables, pending, tax_rows, tax_rate, alive, cum_pretax, taxed_base, cash, less_interest,
+                   out[out.shape[0] - 4:])
+    cash_in = taxed_cash if month_end else cash
     funded = out[3:]
-    code = fund_day(fund_scalars, sources, alive, cash, treasury, price, share_price, used, issued, opening_shares,
+    code = fund_day(fund_scalars, sources, alive, cash_in, treasury, price, share_price, used, issued, opening_shares,
                     nav_per_share, out[2], less_interest, tables, fund_rows, funded)
     if code >= 2:  # (a path short of cash: distress first)
         return code, False
     moved = code == 1
-    cash_now, treasury_now, shares_now = (funded[0], funded[1], funded[4]) if moved else (cash, treasury, out[2])
-    if not _value_pass(faces, years, year_scalars, conv, shares_now, share_price, cash_now, treasury_now, pledged,
+    cash_now, treasury_now, shares_now = (funded[0], funded[1], funded[4]) if moved else (cash_in, treasury, out[2])
+    if not _value_pass(shares_now, share_price, cash_now, treasury_now, faces, years, year_scalars, conv, pledged,
                        deferred, fleet, site_book, site_progress, site_hpc_share, hpc_values, completed, ended, factor,
                        power_price, table, limits, terms, m2, premium, price, scalars, work, status):
         return code, False
     settle(tables, pending)
     return code, True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash, equity, out):
+    """``Ledger.close_day``'s month-end tax: the lines pending today settled (``LineBook.month_lines``), the month's
+    pre-tax income ``ebitda − sbc − depreciation − impairment + BTC fair value gain + hedge P&L − interest −
+    liquidation penalty`` (``Ledger._pretax``, left to right; ``rows[:8]`` those lines' rows), the cumulative
+    pre-tax income ``C + pretax`` (``out[0]``), the taxed base ``max(C, 0)`` (``out[1]``, ``np.maximum``), the tax
+    ``rate × (taxed − base) × alive`` (``out[3]``) booked on line ``rows[8]`` (``Ledger._book``), the cash less the
+    tax (``out[2]``) and ``equity`` less the tax in place (a new array in ``close_day``, here ``day_pass``'s row)."""
+    settle(tables, pending)
+    month = tables[0]
+    cum, taxed, cash_after, tax = out[0], out[1], out[2], out[3]
+    for p in range(cash.shape[0]):
+        pretax = (month[rows[0], p] - month[rows[1], p] - month[rows[2], p] - month[rows[3], p] + month[rows[4], p]
+                  + month[rows[5], p] - month[rows[6], p] - month[rows[7], p])
+        c = cum_pretax[p] + pretax
+        cum[p] = c
+        t = maximum(c, 0.0)
+        taxed[p] = t
+        tax[p] = rate * (t - taxed_base[p]) * (1.0 if alive[p] else 0.0)
+    book(tables, rows[8], tax, tax, False)
+    for p in range(cash.shape[0]):
+        cash_after[p] = cash[p] - tax[p]
+    for p in range(cash.shape[0]):
+        equity[p] = equity[p] - tax[p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def month_pass(tables, month, rows):
+    """``Ledger._close_month``'s derived lines from the month's sums ``tables[0]`` (a ``LineBook``'s, settled):
+    the pre-tax income (``Ledger._pretax``), the net income, the cash flows from operations, investing and
+    financing and their sum, each per path in the numpy form's order (left to right) from the lines at rows
+    ``rows[:21]`` (``close_value.MONTH_LINES``), written into the month's copy ``month`` at rows ``rows[21:]``
+    and added to the running totals ``tables[1]`` there (the derived rows are never booked)."""
+    sums, total = tables[0], tables[1]
+    (ebitda, sbc, depreciation, impairment, gain, hedge, interest, penalty, tax, btc_sales, cash_revenue, cost, sga,
+     resale, capex, purchases, atm, buybacks, drawn, repaid, unpaid) = rows[:21]
+    pretax_row, net_row, cfo_row, cfi_row, cff_row, cash_row = rows[21:27]
+    for p in range(month.shape[1]):
+        pretax = (sums[ebitda, p] - sums[sbc, p] - sums[depreciation, p] - sums[impairment, p] + sums[gain, p]
+                  + sums[hedge, p] - sums[interest, p] - sums[penalty, p])
+        cfo = (sums[btc_sales, p] + sums[cash_revenue, p] - sums[cost, p] - sums[sga, p] - sums[interest, p]
+               - sums[tax, p] + sums[hedge, p])
+        cfi = sums[resale, p] - sums[capex, p] - sums[purchases, p]
+        cff = sums[atm, p] - sums[buybacks, p] + sums[drawn, p] - sums[repaid, p] + sums[unpaid, p]
+        net = pretax - sums[tax, p]
+        cash = cfo + cfi + cff
+        month[pretax_row, p], month[net_row, p], month[cfo_row, p] = pretax, net, cfo
+        month[cfi_row, p], month[cff_row, p], month[cash_row, p] = cfi, cff, cash
+        total[pretax_row, p] = total[pretax_row, p] + pretax
+        total[net_row, p] = total[net_row, p] + net
+        total[cfo_row, p] = total[cfo_row, p] + cfo
+        total[cfi_row, p] = total[cfi_row, p] + cfi
+        total[cff_row, p] = total[cff_row, p] + cff
+        total[cash_row, p] = total[cash_row, p] + cash
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def identities_hold(assets, liabilities, equity, cash, opening_cash, net_cash, month_btc, bought, sold, liquidated,
+                    treasury, opening_treasury, pledged, opening_pledged, rtol):
+    """Whether ``Ledger._check``'s three identities hold on every path, its operations per path: assets −
+    liabilities − equity and cash − opening cash − net cash flow within
+    ``rtol × max(|assets|, |liabilities|, 1)``,
+    BTC in − BTC out within ``rtol × max(|treasury| + |BTC in|, 1)`` (``np.maximum``'s NaN: a NaN residual or
+    scale fails no test, as ``|r| > tol`` in numpy). False: ``_check`` runs and raises on the first that fails."""
+    for p in range(cash.shape[0]):
+        scale = maximum(maximum(abs(assets[p]), abs(liabilities[p])), 1.0)
+        gap = assets[p] - liabilities[p] - equity[p]
+        cash_gap = cash[p] - opening_cash[p] - net_cash[p]
+        btc_in = month_btc[p] + bought[p]
+        btc_out = sold[p] + liquidated[p] + treasury[p] + pledged[p] - opening_treasury[p] - opening_pledged[p]
+        btc_scale = maximum(abs(treasury[p]) + abs(btc_in), 1.0)
+        if abs(gap) > rtol * scale or abs(cash_gap) > rtol * scale or abs(btc_in - btc_out) > rtol * btc_scale:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
