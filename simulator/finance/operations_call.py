@@ -1,7 +1,8 @@
 """The compiled route of :meth:`simulator.finance.ledger.Ledger.book_operations`: the day's inputs gathered,
 one call of :func:`simulator.finance.operations_kernel.book_day` for all paths, the ledger's state
 reassigned as the numpy form reassigns it (new arrays where it makes new ones, the same objects where
-it keeps them).
+it keeps them), but for the units of the cohorts, written in place in the ledger's own table (:func:`_own`: the
+same floats, without a second ``(cohorts, paths)`` table touched every day).
 
 What stays in Python around the call: the log return of the BTC price (``np.log``, numpy's AVX-512 one)
 for the trailing volatility (whose running update is compiled, in the same call:
@@ -146,7 +147,9 @@ def book(ledger, f, day: int, kernel) -> None:
     new_month = L.month_days == 0 and day > 0
     pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
     out = np.empty((kernel.OUT_ROWS, paths))  # the new state
-    units_out, cost_out = fixed.scratch("units", L.units), fixed.scratch("cost", L.unit_cost_usd)
+    units = L.units  # (written in place where the ledger's own table: _own)
+    units_out = units if _own(units) else fixed.scratch("units", units)
+    cost_out = fixed.scratch("cost", L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
     if fixed.dcf:  # the run rates feed the dcf only
         L.run_rate["mining"].push(f.btc_mined)
@@ -160,7 +163,7 @@ def book(ledger, f, day: int, kernel) -> None:
               _cohort_table(f.delivered_units, fixed), _cohort_table(f.purchase_capex_usd, fixed))
     books = L._btc_books  # (the BTC pledged: Ledger.pledged_btc, its one loan's + 0.0 in the kernel)
     status = kernel.book_day(
-        rows, block, j, L.alive, out, *tables, L.units, cost, units_out, cost_out,
+        rows, block, j, L.alive, out, *tables, units, cost, units_out, cost_out,
         L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day, fixed.hpc_table,
         ended, ended_at, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars,
@@ -174,7 +177,7 @@ def book(ledger, f, day: int, kernel) -> None:
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
                          else None)
-    if status & kernel.UNITS_CHANGED:
+    if status & kernel.UNITS_CHANGED and units_out is not units:
         L.units = fixed.adopt("units")
     if status & kernel.COST_CHANGED:
         L.unit_cost_usd = fixed.adopt("cost")
@@ -183,6 +186,14 @@ def book(ledger, f, day: int, kernel) -> None:
     for k, pool in enumerate(fixed.pools):
         if pool_flags[k]:
             pool.book_usd, pool.base_usd, pool.in_progress_usd = fixed.pool_state[k]
+
+
+def _own(units: np.ndarray) -> bool:
+    """Whether the ledger's units table may be written in place by the kernel: a writable C-ordered float array that
+    is no view (the ledger's own: made by its numpy day or its opening, or a scratch table it adopted; no one else
+    holds it, :class:`~simulator.finance.ledger.Ledger` reads it only within a call). The kernel reads each element
+    before writing it (``operations_kernel._machines``), so in place gives the floats of a new table."""
+    return units.base is None and units.dtype is _FLOAT and units.flags.writeable and units.flags.c_contiguous
 
 
 def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tuple, int, np.ndarray, int]:
@@ -194,7 +205,7 @@ def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tup
     are the same every day). The ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity,
     the month's BTC) are the kernel's arguments, copied by it."""
     paths = L.paths
-    block, j = _block_rows(fixed, vars(f).get("block_day"), paths, kernel)
+    block, j = _block_rows(L, fixed, vars(f).get("block_day"), paths)
     rows = fixed.rows.reshape(kernel.ROWS, paths)
     if j >= 0:
         rows[kernel.RESALE] = f.resale_value_usd
@@ -211,12 +222,12 @@ def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tup
     return rows, block, j, ended, 0
 
 
-def _block_rows(fixed: _Fixed, block_day, paths: int, kernel) -> tuple[tuple, int]:
+def _block_rows(L, fixed: _Fixed, block_day, paths: int) -> tuple[tuple, int]:
     """The kernel's ``block`` and ``j``: the block's flow rows (:data:`~simulator.finance.operations_kernel.BLOCK_ROWS`'
     fields of the block's flows, then its four HPC fields as ``(n·projects, paths)`` rows, read-only views: one argument
     type) and the day's index, made once a block's flows (known by their identity, kept alive in ``fixed``) with the
-    block's lease-ended flags as rows (``fixed.ended``) and its quiet days (``fixed.quiet_days``: no completion, no
-    lease ended); ``(fixed.no_block, -1)`` (the caller copies the day's rows) for flows that are no block's day
+    block's lease-ended flags as rows (``fixed.ended``) and its quiet days from ``j`` on (``fixed.quiet_days``:
+    ``ContractValuer.quiet_days``, no first completion, no lease ended); ``(fixed.no_block, -1)`` (the caller copies the day's rows) for flows that are no block's day
     (``block_day`` None) or a block whose fields are not all C-ordered float ``(n, paths)`` arrays (``(n, projects,
     paths)`` for the HPC's)."""
     if block_day is None:
@@ -226,7 +237,8 @@ def _block_rows(fixed: _Fixed, block_day, paths: int, kernel) -> tuple[tuple, in
         projects = fixed.hpc_table.shape[1]
         fixed.block_of, fixed.block = whole, _read_only_rows(whole, paths, projects)
         if fixed.block is not None:
-            fixed.ended, fixed.quiet_days = _projects_days(whole, fixed.block[0].shape[0], projects, paths)
+            fixed.ended, fixed.quiet_days = _projects_days(L.contracts, whole, fixed.block[0].shape[0], projects,
+                                                           paths)
             if fixed.ended is None:
                 fixed.block = None
     return (fixed.no_block, -1) if fixed.block is None else (fixed.block, j)
@@ -257,9 +269,9 @@ def _project_rows(x, n: int, projects: int, paths: int, dtype: np.dtype) -> np.n
     return x.reshape(n * projects, paths)
 
 
-def _projects_days(whole, n: int, projects: int, paths: int) -> tuple:
-    """The block's lease-ended flags as read-only ``(n·projects, paths)`` rows and its quiet days ``(n,)``: no project
-    completes or ends a lease on any path (``ContractValuer.observe`` would do nothing; numpy's ``count_nonzero``), or
+def _projects_days(contracts, whole, n: int, projects: int, paths: int) -> tuple:
+    """The block's lease-ended flags as read-only ``(n·projects, paths)`` rows and its quiet days ``(n,)``
+    (:meth:`~simulator.finance.contracts.ContractValuer.quiet_days`: ``observe`` would change nothing), or
     ``(None, None)`` where the flags are not C-ordered ``(n, projects, paths)`` booleans."""
     ended, completed = _project_rows(whole.hpc_lease_ended, n, projects, paths, _BOOL), whole.hpc_completed
     if ended is None or not (completed is None if not projects else isinstance(completed, np.ndarray)
@@ -267,8 +279,7 @@ def _projects_days(whole, n: int, projects: int, paths: int) -> tuple:
         return None, None
     if not projects:
         return _read_only(ended), np.ones(n, dtype=bool)
-    events = np.count_nonzero(completed.reshape(n, -1), axis=1) + np.count_nonzero(ended.reshape(n, -1), axis=1)
-    return _read_only(ended), events == 0
+    return _read_only(ended), contracts.quiet_days(completed, whole.hpc_lease_ended)
 
 
 def _read_only(x: np.ndarray) -> np.ndarray:
