@@ -200,8 +200,8 @@ def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tup
     """The kernel's ``rows``, ``block``, ``j``, ``ended`` and ``ended_at``, the day's projects observed
     (``ContractValuer.observe``). The flow and HPC rows are read by the kernel from the block's flows by day index
     where the flows are a block's day (:meth:`simulator.block.OpsBlock.flows`: :func:`_block_rows`), and the
-    observation is skipped on a day of the block on which no project completes or ends a lease (it would change
-    nothing); else the day's flow rows and HPC rows are copied here (the same floats; the kernel's argument types
+    observation is skipped on a day of the block on which no project completes for the first time and no lease
+    ends (it would change nothing: ``ContractValuer.quiet_days``); else the day's flow rows and HPC rows are copied here (the same floats; the kernel's argument types
     are the same every day). The ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity,
     the month's BTC) are the kernel's arguments, copied by it."""
     paths = L.paths
