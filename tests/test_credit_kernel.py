@@ -98,11 +98,14 @@ class _Ledger(kernel_forms.FakeLedger):
     _book, _sell_btc, _book_segments = Ledger._book, Ledger._sell_btc, Ledger._book_segments
 
 
-def _loan_day(close, alive, rate, maturity_day, min_cash, direct, shares=None, earlier=None):
+def _loan_day(close, alive, rate, maturity_day, min_cash, direct, shares=None, earlier=None, repaid=None,
+              raised=False):
     """One :meth:`BtcBackedBook.day` of the drawn close on a fresh book and ledger (its LineBook adding each
     amount as booked where ``direct``, else at the settle; ``shares`` the day's revenue shares, None: all
     mining's; ``earlier``: an amount of interest paid earlier in the day, booked on the interest lines, pending
-    where not ``direct``, and in the day's interest); their state after it, the lines settled."""
+    where not ``direct``, and in the day's interest; ``repaid``: debt repaid earlier in the day, pending on the
+    line the margin call's cash is booked on; ``raised``: the flags raised earlier on every other path); their state
+    after it, the lines settled."""
     day, debt, pledged, treasury, cash, price, cure, terms, release = close
     paths = len(debt)
     cfg = SimpleNamespace(rate=rate, ltv_initial=terms.ltv_initial, ltv_margin_call=terms.ltv_margin_call,
@@ -117,9 +120,13 @@ def _loan_day(close, alive, rate, maturity_day, min_cash, direct, shares=None, e
     ledger = _Ledger(alive=alive, price_usd=price, treasury_btc=treasury.copy(), cash_usd=cash.copy(),
                      equity_usd=np.full(paths, 7.0), _interest_today=np.zeros(paths), _segment_shares=shares,
                      cfg=SimpleNamespace(treasury_policy=SimpleNamespace(min_cash_usd=min_cash)),
-                     flags={"margin_call": np.zeros(paths, bool), "liquidation": np.zeros(paths, bool)}, lines=lines)
+                     flags={"margin_call": np.arange(paths) % 2 == 0 if raised else np.zeros(paths, bool),
+                            "liquidation": np.arange(paths) % 2 == 1 if raised else np.zeros(paths, bool)},
+                     lines=lines)
     if earlier is not None:
         ledger.pay_interest(earlier)
+    if repaid is not None:
+        ledger.repay(repaid)
     book.day(ledger, SimpleNamespace(day=day))
     lines.settle()
     return {"balance": book.balance_usd, "pledged": book.pledged_btc, "cure": book.cure_end_day,
@@ -136,7 +143,9 @@ def test_a_loans_compiled_day_is_the_numpy_day_bit_for_bit(close, data):
     quiet check and step in one call, +0.0 amounts and unraised flags not booked): the loan's and the
     ledger's state and every flow line's sums the same bits, on drawn closes with stopped paths, in the
     LineBook's pending and direct modes, with the day's revenue shares or none, with interest booked earlier in
-    the day (pending) or not; on the maturity day both run the numpy day (its step compiled)."""
+    the day (pending) or not, with debt repaid earlier in the day (pending on the line of the margin call's cash) or
+    not; the margin-call and liquidation flags raised earlier or not (or-ed in place); on the maturity day both run
+    the numpy day (its step compiled)."""
     paths = len(close[1])
     alive = np.array(data.draw(st.lists(st.booleans(), min_size=paths, max_size=paths)))
     rate = data.draw(st.sampled_from([0.0, 0.08, 0.123]))
@@ -147,9 +156,12 @@ def test_a_loans_compiled_day_is_the_numpy_day_bit_for_bit(close, data):
     share = st.one_of(st.sampled_from([0.0, -0.0, 1.0, 5e-324]), st.floats(0.0, 1.0))
     shares = data.draw(st.one_of(st.none(), st.builds(lambda: tuple(col(share) for _ in range(3)))))
     earlier = data.draw(st.one_of(st.none(), st.builds(lambda: col(st.sampled_from([0.0, -0.0, 0.37, 12.5])))))
+    repaid = data.draw(st.one_of(st.none(), st.builds(lambda: col(st.sampled_from([0.0, -0.0, 3.25, 1e-300])))))
+    raised = data.draw(st.booleans())
     with pytest.MonkeyPatch.context() as mp:
         numpy_form, compiled, calls = both_forms(
-            mp, lambda: _loan_day(close, alive, rate, maturity, min_cash, direct, shares, earlier), "loan_day")
+            mp, lambda: _loan_day(close, alive, rate, maturity, min_cash, direct, shares, earlier, repaid, raised),
+            "loan_day")
     assert calls == (0 if maturity == close[0] else 1)
     for name in numpy_form:
         kernel_forms.assert_same_bits(numpy_form[name], compiled[name], name)

@@ -85,6 +85,20 @@ class ContractValuer:
         if np.count_nonzero(lease_ended):  # (else |= leaves every flag as it is)
             self.ended |= lease_ended
 
+    def quiet_days(self, completed, lease_ended) -> np.ndarray:
+        """Of a block's days ``(n, projects, paths)`` whose first one not observed yet is next: whether :meth:`observe`
+        of each day, taken in order, would change nothing ``(n,)``: no lease ends and no project completes for the
+        first time (a completion flag where the project's day is still NaN and no earlier day of the block raised it:
+        a flag raised on an earlier day was observed then). numpy's nonzero tests, as :meth:`observe`'s."""
+        n = completed.shape[0]
+        ends = np.count_nonzero(np.asarray(lease_ended, dtype=bool).reshape(n, -1), axis=1) > 0
+        if not self._waiting or not self.projects:  # (no completion is first)
+            return ~ends
+        done = np.asarray(completed, dtype=bool).reshape(n, -1)
+        first = done & np.isnan(self.completed_day).reshape(-1)
+        first[1:] &= ~np.logical_or.accumulate(done, axis=0)[:-1]
+        return ~(ends | first.any(axis=1))
+
     @property
     def waiting(self) -> bool:
         """Whether some project on some path is not completed yet (its value then reads :meth:`day_terms`)."""

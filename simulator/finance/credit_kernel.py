@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from simulator import numba_cache
-from simulator.finance.book_kernel import book_segments
+from simulator.finance.book_kernel import book, book_segments
 from simulator.finance.credit import CALL, LIQUIDATED, PAID, QUIET, RESIDUAL, SALE  # noqa: F401 (loan_day's status bits)
 from simulator.kernel_math import maximum, minimum
 
@@ -139,11 +139,13 @@ def _step_into(day, debt_in, pledged_in, treasury_in, cash, price, cure_in, ltv_
 (INTEREST, DEBT, PLEDGED, TREASURY, CASH_PAID, CURE, SOLD, SETTLED, PENALTY, RESIDUAL_ROW, BALANCE, CASH,
  INTEREST_TODAY) = range(13)
 LOAN_ROWS = 13
-#: The lines :meth:`simulator.finance.ledger.Ledger.pay_interest` books corporate interest into, in :func:`loan_day`'s
-#: order (``lines``): the interest, then its mining, hosting and HPC parts (the mining line alone, the whole amount,
-#: without the segments' split).
-INTEREST_LINES = ("interest_usd", "interest_corporate_mining_usd", "interest_corporate_hosting_usd",
-                  "interest_corporate_hpc_usd")
+#: The lines :func:`loan_day` books, in its order (``lines``): those :meth:`simulator.finance.ledger.Ledger.pay_interest`
+#: books corporate interest into (the interest, then its mining, hosting and HPC parts: the mining line alone, the
+#: whole amount, without the segments' split), then the one :meth:`~simulator.finance.ledger.Ledger.repay` books the
+#: margin call's cash into (:data:`REPAID`).
+LOAN_LINES = ("interest_usd", "interest_corporate_mining_usd", "interest_corporate_hosting_usd",
+              "interest_corporate_hpc_usd", "debt_repaid_usd")
+REPAID = 4
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -158,17 +160,22 @@ def _not_plus_zero(x):
 @njit(cache=True, nogil=True, error_model="numpy")
 def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, price, cure, rate, days_per_year,
              ltv_initial, ltv_margin_call, ltv_liquidation, cure_days, liquidation_penalty, ltv_release, covered_rtol,
-             interest_today, tables, lines, split, mining, hosting, hpc):
+             interest_today, tables, lines, split, mining, hosting, hpc, flag_call, flag_liquidated):
     """:meth:`simulator.finance.debt.BtcBackedBook.day` of a day that is not the loan's maturity, in one call:
     the day's interest ``balance × rate / days_per_year`` on the paths that owe (else +0.0), paid as
     ``Ledger.pay_interest`` pays corporate interest: booked into ``tables`` (the ledger's ``LineBook``'s month,
-    total and day) on the rows ``lines`` of :data:`INTEREST_LINES` (with ``split``, its parts × the day's
+    total and day) on the rows ``lines[:4]`` of :data:`LOAN_LINES` (with ``split``, its parts × the day's
     revenue shares ``mining``, ``hosting``, ``hpc``; else the whole on the mining line), the cash ``cash −
     interest`` and the day's interest ``interest_today + interest``; the cash left after it less ``min_cash``,
-    then :func:`quiet` and :func:`step` on the debt owed; returns ``(status, rows, flags)`` with ``rows``
-    ``(LOAN_ROWS, paths)`` (the interest, the step's floats in its field order, the new balance: the step's debt
-    where the path owes, else the balance; the cash and the day's interest after the interest) and ``flags``
-    ``(2, paths)`` (margin call, liquidated); the step's rows only where the status is not :data:`QUIET`."""
+    then :func:`quiet` and :func:`step` on the debt owed, and the step's first bookings as
+    ``BtcBackedBook._book_step`` makes them: the margin calls and liquidations or-ed into the ledger's flags
+    ``flag_call`` and ``flag_liquidated`` (in place, as ``Ledger.flag``'s ``|=``), the cash paid booked on
+    ``lines[REPAID]`` and taken from the cash (``Ledger.repay``), each only where the status has its bit (a flag
+    never raised leaves ``f | False`` = ``f``; an amount +0.0 on every path adds nothing). Returns ``(status, rows,
+    flags)`` with ``rows`` ``(LOAN_ROWS, paths)`` (the interest, the step's floats in its field order, the new
+    balance: the step's debt where the path owes, else the balance; the cash after the interest and the cash paid,
+    and the day's interest after the interest) and ``flags`` ``(2, paths)`` (margin call, liquidated); the step's
+    rows only where the status is not :data:`QUIET`; the caller books the sale and the residual."""
     n = balance.shape[0]
     rows = np.empty((LOAN_ROWS, n))
     flags = np.zeros((2, n), dtype=np.bool_)
@@ -204,4 +211,14 @@ def loan_day(day, ledger_alive, balance, pledged, treasury, cash, min_cash, pric
         status |= SALE
     if _not_plus_zero(residual):
         status |= RESIDUAL
+    if status & CALL:  # Ledger.flag: f |= call
+        for p in range(n):
+            flag_call[p] = flag_call[p] | call[p]
+    if status & LIQUIDATED:
+        for p in range(n):
+            flag_liquidated[p] = flag_liquidated[p] | liquidate[p]
+    if status & PAID:  # Ledger.repay: the line, then the cash less it
+        book(tables, lines[REPAID], paid, paid, False)
+        for p in range(n):
+            rows[CASH, p] = rows[CASH, p] - paid[p]
     return status, rows, flags

@@ -198,11 +198,14 @@ class BtcBackedBook:
         self.ltv_release = cfg.ltv_initial / 2 if cfg.ltv_release is None else cfg.ltv_release
         self._terms: tuple | None = None  # (made on the first day: _prepare_terms)
 
-    def _prepare_terms(self) -> tuple:
-        """The loan's terms as its compiled day takes them, made once: the rate and
-        :func:`simulator.finance.credit.step_terms` (of ``cfg`` and ``ltv_release``, as the numpy day's
-        compiled step takes them too)."""
-        self._terms = (float(self.cfg.rate), credit.step_terms(self.cfg, self.ltv_release))
+    def _prepare_terms(self, ledger, kernel) -> tuple:
+        """The loan's terms as its compiled day takes them, made once per ledger (the book's, kept with them): the
+        rate and the days of a year, :func:`simulator.finance.credit.step_terms` (of ``cfg`` and ``ltv_release``, as
+        the numpy day's compiled step takes them too), the treasury policy's minimum cash (:meth:`_min_cash_usd`)
+        and the rows of the lines it books (:data:`simulator.finance.credit_kernel.LOAN_LINES`)."""
+        self._terms = (ledger, (float(self.cfg.rate), float(units.DAYS_PER_YEAR)),
+                       credit.step_terms(self.cfg, self.ltv_release), self._min_cash_usd(ledger),
+                       ledger.lines.rows_of(kernel.LOAN_LINES))
         return self._terms
 
     def years_left(self, day: int):
@@ -218,26 +221,31 @@ class BtcBackedBook:
         """Interest, maturity, then the close's collateral terms (:func:`~simulator.finance.credit.collateral_close`);
         a day other than the maturity in one compiled call once the process's closes pay for it
         (:func:`simulator.finance.credit_kernel.loan_day`: the same floats; its interest paid and booked in that
-        call as :meth:`~simulator.finance.ledger.Ledger.pay_interest` pays it). Both forms take the loan's terms
-        prepared once (:func:`~simulator.finance.credit.step_terms`) and book the close's step the same way
+        call as :meth:`~simulator.finance.ledger.Ledger.pay_interest` pays it, and the step's flags and cash paid
+        as :meth:`_book_step` books them). Both forms take the loan's terms prepared once
+        (:func:`~simulator.finance.credit.step_terms`) and book the rest of the close's step the same way
         (:meth:`_book_step`)."""
         day = cal.day
         maturing = self.maturity_day is not None and day == self.maturity_day
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
         if kernel is not None and not maturing:
-            rate, terms = self._terms or self._prepare_terms()
+            terms = self._terms
+            if terms is None or terms[0] is not ledger:
+                terms = self._prepare_terms(ledger, kernel)
+            _, rate, step, min_cash, lines = terms
             shares = ledger._segment_shares  # (the day's revenue shares, None: all mining's; Ledger._book_segments)
-            status, rows, flags = kernel.loan_day(
+            flags = ledger.flags
+            status, rows, raised = kernel.loan_day(
                 day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
-                self._min_cash_usd(ledger), ledger.price_usd, self.cure_end_day, rate, float(units.DAYS_PER_YEAR),
-                *terms, ledger._interest_today, ledger.lines.tables, ledger.lines.rows_of(kernel.INTEREST_LINES),
-                shares is not None, *(shares or (ledger.cash_usd,) * 3))  # (the interest paid: Ledger.pay_interest)
+                min_cash, ledger.price_usd, self.cure_end_day, *rate, *step, ledger._interest_today,
+                ledger.lines.tables, lines, shares is not None, *(shares or (ledger.cash_usd,) * 3),
+                flags["margin_call"], flags["liquidation"])  # (the interest paid: Ledger.pay_interest; flags, repay)
             ledger.cash_usd, ledger._interest_today = rows[kernel.CASH], rows[kernel.INTEREST_TODAY]
             if not status & credit.QUIET:  # (else nothing moves today: the step's flows would all be 0)
                 k = kernel
-                self._book_step(ledger, status, flags[0], flags[1], rows[k.CASH_PAID], rows[k.CURE], rows[k.SOLD],
-                                rows[k.SETTLED], rows[k.PENALTY], rows[k.RESIDUAL_ROW], rows[k.BALANCE], rows[k.PLEDGED],
-                                rows[k.TREASURY])
+                self._book_step(ledger, status & (credit.SALE | credit.RESIDUAL), raised[0], raised[1],
+                                rows[k.CASH_PAID], rows[k.CURE], rows[k.SOLD], rows[k.SETTLED], rows[k.PENALTY],
+                                rows[k.RESIDUAL_ROW], rows[k.BALANCE], rows[k.PLEDGED], rows[k.TREASURY])
             return
         alive, price_usd = ledger.alive & (self.balance_usd > 0), ledger.price_usd
         ledger.pay_interest(np.where(alive, self.balance_usd * self.cfg.rate / units.DAYS_PER_YEAR, 0.0))

@@ -1,7 +1,8 @@
 """The compiled route of :meth:`simulator.finance.ledger.Ledger.book_operations`: the day's inputs gathered,
 one call of :func:`simulator.finance.operations_kernel.book_day` for all paths, the ledger's state
 reassigned as the numpy form reassigns it (new arrays where it makes new ones, the same objects where
-it keeps them).
+it keeps them), but for the units of the cohorts, written in place in the ledger's own table (:func:`_own`: the
+same floats, without a second ``(cohorts, paths)`` table touched every day).
 
 What stays in Python around the call: the log return of the BTC price (``np.log``, numpy's AVX-512 one)
 for the trailing volatility (whose running update is compiled, in the same call:
@@ -34,16 +35,22 @@ from simulator.columns import is_broadcast_zero
 from simulator.finance import structural
 from simulator.lazy_kernel import LazyKernel
 
+_FLOAT, _BOOL = np.dtype(float), np.dtype(bool)
 #: A numpy day's fixed cost in paths' worth of its per-path cost (~100 µs against ~0.1 µs a path).
 DAY_OVERHEAD_PATHS = 1000
 OPERATIONS_KERNEL = LazyKernel("simulator.finance.operations_kernel", large_from=2**20, numpy_at_most=5_500_000,
                                once_numba_runs=150_000)
 
 def kernel_for(ledger, f):
-    """The compiled module for this day of ``ledger`` with the masked flows ``f``, or None (numpy)."""
+    """The compiled module for this day of ``ledger`` with the masked flows ``f``, or None (numpy). The projects'
+    capex of a day of the block whose rows the compiled day reads (:func:`_block_rows`: C-ordered ``(n, projects,
+    paths)`` fields) are rows of such fields, so summed row by row: not tested again."""
     paths = ledger.paths
-    if paths < 2 or not (_by_rows(f.purchase_capex_usd) and _by_rows(f.hpc_building_capex_usd)
-                         and _by_rows(f.hpc_gpu_capex_usd)):  # (all() of a generator: ~1 µs more a day)
+    if paths < 2 or not _by_rows(f.purchase_capex_usd):
+        return None
+    fixed, block_day = _fixed.get(ledger), vars(f).get("block_day")
+    if not (fixed is not None and block_day is not None and block_day[0] is fixed.block_of and fixed.block is not None
+            ) and not (_by_rows(f.hpc_building_capex_usd) and _by_rows(f.hpc_gpu_capex_usd)):
         return None
     return OPERATIONS_KERNEL.for_call(paths, DAY_OVERHEAD_PATHS)
 
@@ -71,14 +78,17 @@ class _Fixed:
         # scratch tables, filled afresh every day (new arrays each day would cost their first touch)
         paths, projects = L.paths, len(L.hpc_pools)
         self.rows, self.amounts = np.empty(kernel.ROWS * paths), np.empty((len(kernel.BOOKED_LINES), paths))
-        # the block's flow rows the kernel reads by day index (operations_call._block_rows), of the block's flows
-        # last seen (kept alive: its identity stands for the test), and the rows' stand-in for a day without them
-        self.block_of, self.block = None, None
+        # the block's flow and HPC rows the kernel reads by day index (operations_call._block_rows), its lease-ended
+        # flags and its days on which no project completes or ends a lease, of the block's flows last seen (kept
+        # alive: its identity stands for the test), and the rows' stand-in for a day without them
+        self.block_of, self.block, self.ended, self.quiet_days = None, None, None, None
         no_block = np.zeros((1, paths))
         no_block.flags.writeable = False
-        self.no_block = (no_block,) * len(kernel.BLOCK_ROWS)
+        self.no_block = (no_block,) * (len(kernel.BLOCK_ROWS) + 4)
         self.no_mask = np.zeros(paths)  # (not read: the units lost's mask on a day they hold none, writable as a mask)
         self.hpc = np.empty((4 * projects, paths))
+        self.hpc_table = self.hpc.reshape((4, projects, paths))
+        self.no_pledged = np.zeros(paths)  # (a ledger without BTC-backed loans pledges +0.0)
         # the pools' table (book, base, in progress, change) and each pool's first three rows: its state,
         # which the kernel writes in place and the pool then holds (views), so that a day copies it in only if the
         # pool holds other arrays (the numpy form's, before the kernel or on a numpy day)
@@ -131,15 +141,15 @@ def book(ledger, f, day: int, kernel) -> None:
     log_return, vol_row = (np.log(price / L.price_usd), vol.update_row()) if day > 0 else (None, None)
     if log_return is not None and vol_row is None:
         vol.push(log_return)
-    ended = np.asarray(f.hpc_lease_ended, dtype=bool)  # (the kernel's argument type every day; read only)
-    L.contracts.observe(day, f.hpc_completed, ended)
-    rows, block, j = _kernel_rows(L, f, price, fixed, kernel)
-    L.price_usd = price
+    rows, block, j, ended, ended_at = _kernel_rows(L, f, day, fixed, kernel)
+    price_before, L.price_usd = L.price_usd, price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
     pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
     out = np.empty((kernel.OUT_ROWS, paths))  # the new state
-    units_out, cost_out = fixed.scratch("units", L.units), fixed.scratch("cost", L.unit_cost_usd)
+    units = L.units  # (written in place where the ledger's own table: _own)
+    units_out = units if _own(units) else fixed.scratch("units", units)
+    cost_out = fixed.scratch("cost", L.unit_cost_usd)
     deferred_out = np.empty_like(L.deferred_revenue_usd)
     if fixed.dcf:  # the run rates feed the dcf only
         L.run_rate["mining"].push(f.btc_mined)
@@ -151,13 +161,14 @@ def book(ledger, f, day: int, kernel) -> None:
     lost, lost_mask = values["lost_units_unmasked"] if "lost_units" not in values else (f.lost_units, None)
     tables = (_cohort_table(f.retired_units, fixed), _cohort_table(lost, fixed),
               _cohort_table(f.delivered_units, fixed), _cohort_table(f.purchase_capex_usd, fixed))
+    books = L._btc_books  # (the BTC pledged: Ledger.pledged_btc, its one loan's + 0.0 in the kernel)
     status = kernel.book_day(
-        rows, block, j, L.alive, out, *tables, L.units, cost, units_out, cost_out,
-        L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day,
-        np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
-                       out=fixed.hpc).reshape((4,) + L.deferred_revenue_usd.shape),
-        ended, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
+        rows, block, j, L.alive, out, *tables, units, cost, units_out, cost_out,
+        L.book_values.fraction(day), L.book_values.fraction(day + 1), L.cohort_start_day, fixed.hpc_table,
+        ended, ended_at, L.deferred_revenue_usd, deferred_out, pool_table, pool_flags,
         fixed.life_days, L.lines.month, L.lines.total, fixed.lines_at, fixed.amounts, rings, fixed.scalars,
+        price_before, books[0].pledged_btc if len(books) == 1 else fixed.no_pledged if not books else L.pledged_btc(),
+        L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc,
         *((fixed.no_mask,) * 4 if vol_row is None else (log_return, vol_row, vol.mean, vol.m2)), vol_row is not None,
         float(day), fixed.by_revenue, fixed.dcf, new_month, fixed.no_mask if lost_mask is None else lost_mask,
         lost_mask is not None, (kernel.NO_RETIRED if tables[0] is fixed.no_units else 0)
@@ -166,7 +177,7 @@ def book(ledger, f, day: int, kernel) -> None:
     L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc, L._ebitda_today = out[:kernel.EBITDA + 1]
     L._segment_shares = (tuple(out[kernel.SHARE_MINING:kernel.SHARE_HPC + 1]) if status & kernel.SEGMENT_SHARES
                          else None)
-    if status & kernel.UNITS_CHANGED:
+    if status & kernel.UNITS_CHANGED and units_out is not units:
         L.units = fixed.adopt("units")
     if status & kernel.COST_CHANGED:
         L.unit_cost_usd = fixed.adopt("cost")
@@ -177,50 +188,105 @@ def book(ledger, f, day: int, kernel) -> None:
             pool.book_usd, pool.base_usd, pool.in_progress_usd = fixed.pool_state[k]
 
 
-def _kernel_rows(L, f, price: np.ndarray, fixed: _Fixed, kernel) -> tuple[np.ndarray, tuple, int]:
-    """The kernel's ``rows``, ``block`` and ``j``: one table per kind (copies of the same floats; the kernel's argument
-    types are the same every day). The flow rows are read by the kernel from the block's flows by day index where the
-    flows are a block's day (:meth:`simulator.block.OpsBlock.flows`: :func:`_block_rows`), else copied here; the
-    ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity, the month's BTC) are copied here."""
+def _own(units: np.ndarray) -> bool:
+    """Whether the ledger's units table may be written in place by the kernel: a writable C-ordered float array that
+    is no view (the ledger's own: made by its numpy day or its opening, or a scratch table it adopted; no one else
+    holds it, :class:`~simulator.finance.ledger.Ledger` reads it only within a call). The kernel reads each element
+    before writing it (``operations_kernel._machines``), so in place gives the floats of a new table."""
+    return units.base is None and units.dtype is _FLOAT and units.flags.writeable and units.flags.c_contiguous
+
+
+def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tuple, int, np.ndarray, int]:
+    """The kernel's ``rows``, ``block``, ``j``, ``ended`` and ``ended_at``, the day's projects observed
+    (``ContractValuer.observe``). The flow and HPC rows are read by the kernel from the block's flows by day index
+    where the flows are a block's day (:meth:`simulator.block.OpsBlock.flows`: :func:`_block_rows`), and the
+    observation is skipped on a day of the block on which no project completes for the first time and no lease
+    ends (it would change nothing: ``ContractValuer.quiet_days``); else the day's flow rows and HPC rows are copied here (the same floats; the kernel's argument types
+    are the same every day). The ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity,
+    the month's BTC) are the kernel's arguments, copied by it."""
     paths = L.paths
-    block, j = _block_rows(fixed, vars(f).get("block_day"), paths, kernel)
+    block, j = _block_rows(L, fixed, vars(f).get("block_day"), paths)
     rows = fixed.rows.reshape(kernel.ROWS, paths)
-    np.concatenate((L.price_usd, L.pledged_btc(), L.cash_usd, L.treasury_btc, L.equity_usd, L.month_btc),
-                   out=fixed.rows[kernel.PRICE_BEFORE * paths:])
     if j >= 0:
         rows[kernel.RESALE] = f.resale_value_usd
-    else:
-        np.concatenate((price, *(getattr(f, name) for name in FLOW_ROW_FIELDS[1:])),
-                       out=fixed.rows[:kernel.PRICE_BEFORE * paths])
-    return rows, block, j
+        if not fixed.quiet_days[j]:
+            L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
+        return rows, block, j, fixed.ended, j * fixed.hpc_table.shape[1]
+    ended = np.asarray(f.hpc_lease_ended, dtype=bool).view()  # (read only, as the block's: one argument type)
+    ended.flags.writeable = False
+    L.contracts.observe(day, f.hpc_completed, ended)
+    np.concatenate((np.asarray(f.price_usd, dtype=float), *(getattr(f, name) for name in FLOW_ROW_FIELDS[1:])),
+                   out=fixed.rows[:kernel.PRICE_BEFORE * paths])
+    np.concatenate((f.hpc_revenue_usd, f.hpc_prepayment_usd, f.hpc_building_capex_usd, f.hpc_gpu_capex_usd),
+                   out=fixed.hpc)
+    return rows, block, j, ended, 0
 
 
-def _block_rows(fixed: _Fixed, block_day, paths: int, kernel) -> tuple[tuple, int]:
+def _block_rows(L, fixed: _Fixed, block_day, paths: int) -> tuple[tuple, int]:
     """The kernel's ``block`` and ``j``: the block's flow rows (:data:`~simulator.finance.operations_kernel.BLOCK_ROWS`'
-    fields of the block's flows, read-only views: one argument type) and the day's index, made once a block's flows
-    (known by their identity, kept alive in ``fixed``); ``(fixed.no_block, -1)`` (the caller copies the day's rows)
-    for flows that are no block's day (``block_day`` None) or a block whose fields are not all C-ordered float
-    ``(n, paths)`` arrays."""
+    fields of the block's flows, then its four HPC fields as ``(n·projects, paths)`` rows, read-only views: one argument
+    type) and the day's index, made once a block's flows (known by their identity, kept alive in ``fixed``) with the
+    block's lease-ended flags as rows (``fixed.ended``) and its quiet days from ``j`` on (``fixed.quiet_days``:
+    ``ContractValuer.quiet_days``, no first completion, no lease ended); ``(fixed.no_block, -1)`` (the caller copies the day's rows) for flows that are no block's day
+    (``block_day`` None) or a block whose fields are not all C-ordered float ``(n, paths)`` arrays (``(n, projects,
+    paths)`` for the HPC's)."""
     if block_day is None:
         return fixed.no_block, -1
     whole, j = block_day
     if whole is not fixed.block_of:
-        fixed.block_of, fixed.block = whole, _read_only_rows(whole, paths, kernel)
+        projects = fixed.hpc_table.shape[1]
+        fixed.block_of, fixed.block = whole, _read_only_rows(whole, paths, projects)
+        if fixed.block is not None:
+            fixed.ended, fixed.quiet_days = _projects_days(L.contracts, whole, fixed.block[0].shape[0], projects,
+                                                           paths)
+            if fixed.ended is None:
+                fixed.block = None
     return (fixed.no_block, -1) if fixed.block is None else (fixed.block, j)
 
 
-def _read_only_rows(whole, paths: int, kernel) -> tuple | None:
-    """:func:`_block_rows`' tuple of the block's flow rows, or None."""
+def _read_only_rows(whole, paths: int, projects: int) -> tuple | None:
+    """:func:`_block_rows`' tuple of the block's flow and HPC rows, or None."""
     out = []
-    for name in BLOCK_FIELDS:
+    for name in BLOCK_FIELDS + BLOCK_HPC_FIELDS:
         x = getattr(whole, name)
+        if name in BLOCK_HPC_FIELDS:
+            x = _project_rows(x, out[0].shape[0], projects, paths, _FLOAT)
         if not (isinstance(x, np.ndarray) and x.dtype == _FLOAT and x.ndim == 2 and x.shape[1] == paths
                 and x.flags.c_contiguous):
             return None
-        x = x.view()
-        x.flags.writeable = False
-        out.append(x)
+        out.append(_read_only(x))
     return tuple(out)
+
+
+def _project_rows(x, n: int, projects: int, paths: int, dtype: np.dtype) -> np.ndarray | None:
+    """A block's C-ordered ``(n, projects, paths)`` field of ``dtype`` as ``(n·projects, paths)`` rows (a view), an
+    empty ``(0, paths)`` table for None where there is no project, else None."""
+    if x is None:
+        return np.zeros((0, paths), dtype=dtype) if not projects else None
+    if not (isinstance(x, np.ndarray) and x.dtype == dtype and x.shape == (n, projects, paths)
+            and x.flags.c_contiguous):
+        return None
+    return x.reshape(n * projects, paths)
+
+
+def _projects_days(contracts, whole, n: int, projects: int, paths: int) -> tuple:
+    """The block's lease-ended flags as read-only ``(n·projects, paths)`` rows and its quiet days ``(n,)``
+    (:meth:`~simulator.finance.contracts.ContractValuer.quiet_days`: ``observe`` would change nothing), or
+    ``(None, None)`` where the flags are not C-ordered ``(n, projects, paths)`` booleans."""
+    ended, completed = _project_rows(whole.hpc_lease_ended, n, projects, paths, _BOOL), whole.hpc_completed
+    if ended is None or not (completed is None if not projects else isinstance(completed, np.ndarray)
+                             and completed.shape == (n, projects, paths)):
+        return None, None
+    if not projects:
+        return _read_only(ended), np.ones(n, dtype=bool)
+    return _read_only(ended), contracts.quiet_days(completed, whole.hpc_lease_ended)
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    """A read-only view of ``x`` (the kernel's argument type, whatever ``x``'s flag)."""
+    x = x.view()
+    x.flags.writeable = False
+    return x
 
 
 #: The flows' fields of the kernel's flow rows (:mod:`simulator.finance.operations_kernel`'s ``PRICE`` …
@@ -233,7 +299,8 @@ FLOW_ROW_FIELDS = ("price_usd", "btc_mined", "mining_revenue_usd", "hosting_reve
 #: The flows' fields of :data:`simulator.finance.operations_kernel.BLOCK_ROWS`, in order: all but the resale value (the
 #: day's trades').
 BLOCK_FIELDS = tuple(name for name in FLOW_ROW_FIELDS if name != "resale_value_usd")
-_FLOAT = np.dtype(float)
+#: The flows' HPC fields the kernel's ``hpc`` table holds, in order (after :data:`BLOCK_FIELDS` in its ``block``).
+BLOCK_HPC_FIELDS = ("hpc_revenue_usd", "hpc_prepayment_usd", "hpc_building_capex_usd", "hpc_gpu_capex_usd")
 
 
 def _cohort_table(a: np.ndarray, fixed: _Fixed) -> np.ndarray:

@@ -64,6 +64,9 @@ ROWS = 25
 #: The rows of ``rows`` read from the block's flows by day index (:func:`book_day`'s ``block``, one ``(n, paths)``
 #: array each, in this order): every flow row but the resale value (the day's trades').
 BLOCK_ROWS = tuple(r for r in range(PRICE_BEFORE) if r != RESALE)
+#: Where ``block`` holds the HPC projects' revenue, prepayment, building and GPU capex (``hpc``'s four rows), after
+#: :data:`BLOCK_ROWS`: each the block's ``(n, projects, paths)`` field as ``(n·projects, paths)`` rows.
+BLOCK_HPC = len(BLOCK_ROWS)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -97,9 +100,10 @@ def trailing_vol_update(x, window_row, mean, m2, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
+def _hpc(rev, prepay, ended, ended_at, deferred, deferred_out, hpc_revenue, hpc_cash):
     """``Ledger._hpc_revenue``: the projects' deferred revenue into ``deferred_out``; the day's recognised
-    revenue and cash into ``hpc_revenue`` and ``hpc_cash`` (sums over projects from +0.0)."""
+    revenue and cash into ``hpc_revenue`` and ``hpc_cash`` (sums over projects from +0.0). Project ``j``'s lease-ended
+    flags are row ``ended_at + j`` of ``ended``."""
     paths = hpc_revenue.shape[0]
     for p in range(paths):
         hpc_revenue[p] = 0.0
@@ -108,7 +112,7 @@ def _hpc(rev, prepay, ended, deferred, deferred_out, hpc_revenue, hpc_cash):
         for p in range(paths):
             d = deferred[j, p] + prepay[j, p]
             used = minimum(d, rev[j, p])
-            kept = d - used if ended[j, p] else 0.0
+            kept = d - used if ended[ended_at + j, p] else 0.0
             deferred_out[j, p] = (d - used) - kept
             hpc_revenue[p] = hpc_revenue[p] + (rev[j, p] + kept)
             hpc_cash[p] = hpc_cash[p] + ((rev[j, p] - used) + prepay[j, p])
@@ -249,28 +253,47 @@ def masked_from(x, j, mask):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _day_rows(block, j, rows):
-    """Day ``j`` of the block's flow rows (``block``: :data:`BLOCK_ROWS`' arrays ``(n, paths)``) copied into ``rows``."""
-    for k in range(len(block)):
+def _day_rows(block, j, rows, hpc):
+    """Day ``j`` of the block's flow rows (``block``: :data:`BLOCK_ROWS`' arrays ``(n, paths)``) copied into ``rows``,
+    and of its HPC rows (``block[BLOCK_HPC:]``, ``(n·projects, paths)``) into ``hpc`` ``(4, projects, paths)``."""
+    for k in range(BLOCK_HPC):
         r = k if k < RESALE else k + 1
         src = block[k]
         for p in range(rows.shape[1]):
             rows[r, p] = src[j, p]
+    projects = hpc.shape[1]
+    for q in range(4):
+        src = block[BLOCK_HPC + q]
+        for k in range(projects):
+            for p in range(rows.shape[1]):
+                hpc[q, k, p] = src[j * projects + k, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _ledger_rows(rows, price_before, pledged, cash, treasury, equity, month_btc):
+    """The ledger's rows of ``rows``: the previous close's price, the BTC pledged (``0.0 + x``: the floats of
+    ``Ledger.pledged_btc``'s sum from +0.0), cash, treasury BTC, equity and the month's BTC so far."""
+    for p in range(rows.shape[1]):
+        rows[PRICE_BEFORE, p], rows[PLEDGED, p], rows[CASH_BEFORE, p] = price_before[p], 0.0 + pledged[p], cash[p]
+        rows[TREASURY_BEFORE, p], rows[EQUITY_BEFORE, p], rows[MONTH_BTC_BEFORE, p] = treasury[p], equity[p], month_btc[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, units, cost, units_out, cost_out, fraction_day,
-             fraction_next, start_day, hpc, ended, deferred, deferred_out, pools, pool_flags, life_days, month, total,
-             lines_at, amounts, rings, scalars, log_return, vol_row, vol_mean, vol_m2, vol_update, day, by_revenue, dcf,
-             new_month, lost_mask, mask_lost, zero_tables):
+             fraction_next, start_day, hpc, ended, ended_at, deferred, deferred_out, pools, pool_flags, life_days, month,
+             total, lines_at, amounts, rings, scalars, price_before, pledged, cash, treasury, equity, month_btc,
+             log_return, vol_row, vol_mean, vol_m2, vol_update, day, by_revenue, dcf, new_month, lost_mask, mask_lost,
+             zero_tables):
     """The day of ``Ledger.book_operations`` for every path; returns the status bits.
 
     ``rows``: ``(ROWS, paths)`` (this module's row names), of which :data:`BLOCK_ROWS` are first copied from day
-    ``j`` of the block's flows ``block`` where ``j ≥ 0`` (else ``rows`` holds them already); ``out``: ``(OUT_ROWS, paths)`` for the
+    ``j`` of the block's flows ``block`` where ``j ≥ 0`` (else ``rows`` holds them already), and the ledger's rows
+    from ``price_before`` … ``month_btc`` (:func:`_ledger_rows`); ``out``: ``(OUT_ROWS, paths)`` for the
     new state; the day's retired, lost and
     delivered units, purchase capex, the units and their unit cost ``(cohorts, paths)``; the remaining
     fractions on ``day`` and ``day + 1`` and the start days ``(cohorts, 1)``;
-    ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex; ``ended``, ``deferred``
+    ``hpc``: ``(4, projects, paths)`` revenue, prepayment, building and GPU capex (copied from ``block`` where
+    ``j ≥ 0``, :func:`_day_rows`); ``ended``: the projects' lease-ended flags from row ``ended_at``; ``deferred``
     ``(projects, paths)``; ``pools``: ``(4, pools, paths)`` (:func:`_pools`: an active pool's new state written
     over its first three rows; its spending read from ``rows`` and ``hpc``), ``pool_flags`` ``(2 pools,)``
     active, then has a change; ``month``/``total``: the LineBook's sums, ``lines_at`` their rows for
@@ -288,9 +311,10 @@ def book_day(rows, block, j, alive, out, retired, lost, delivered, purchase, uni
     if vol_update:
         trailing_vol_update(log_return, vol_row, vol_mean, vol_m2, scalars[3])
     if j >= 0:
-        _day_rows(block, j, rows)
+        _day_rows(block, j, rows, hpc)
+    _ledger_rows(rows, price_before, pledged, cash, treasury, equity, month_btc)
     hpc_revenue, hpc_cash = np.empty(paths), np.empty(paths)
-    _hpc(hpc[0], hpc[1], ended, deferred, deferred_out, hpc_revenue, hpc_cash)
+    _hpc(hpc[0], hpc[1], ended, ended_at, deferred, deferred_out, hpc_revenue, hpc_cash)
     removed, machine_dep, purchase_capex, status = _machines(
         retired, lost, delivered, purchase, units, cost, units_out, cost_out,
         fraction_day, fraction_next, start_day, day, lost_mask, mask_lost, zero_tables)

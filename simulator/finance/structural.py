@@ -293,11 +293,11 @@ class TrailingVol:
         self.count, self.model_vol = 0, model_vol_annual_
         self.mean, self.m2 = np.zeros(paths), np.zeros(paths)
 
-    def push(self, log_return, update=None) -> None:
-        """Add the day's log return ``(paths,)``; ``update``, if given, does the running update instead of
-        numpy, the same floats, writing the mean and ``M₂`` in place (:func:`simulator.finance.operations_kernel.
-        trailing_vol_update`: they are this window's own arrays, made by the numpy lines; the compiled close reads
-        ``m2`` the same day, before the next push, ``simulator.finance.close_value``)."""
+    def push(self, log_return) -> None:
+        """Add the day's log return ``(paths,)``. The compiled day does the running update itself
+        (:meth:`update_row`, then :func:`simulator.finance.operations_kernel.trailing_vol_update`: the same floats,
+        the mean and ``M₂`` written in place; they are this window's own arrays, made by the numpy lines; the
+        compiled close reads ``m2`` the same day, before the next push, ``simulator.finance.close_value``)."""
         n, slot = VOL_WINDOW_DAYS, self.count % VOL_WINDOW_DAYS
         if self.count < n or slot == n - 1:  # filling, or the last update of a window: from the window itself
             self.returns[slot] = log_return
@@ -305,8 +305,6 @@ class TrailingVol:
                 self.mean = self.returns.mean(axis=0)
                 deviation = self.returns - self.mean
                 self.m2 = np.einsum("ij,ij->j", deviation, deviation)
-        elif update is not None:
-            update(np.asarray(log_return, dtype=float), self.returns[slot], self.mean, self.m2, float(n))
         else:
             x = np.asarray(log_return, dtype=float)
             change = x - self.returns[slot]
