@@ -220,7 +220,9 @@ class _Simulation:
         first in, first out), always after the operating actors' turns of that day (whose timeouts were armed
         on an earlier day, or earlier the same day: a block's start, or a dated change, precedes the daily turns
         of the day it was armed on). Here the day's operating turns come first for the same reason (this
-        process's one timeout is armed where the daily actors' were), then the daily actors' turns in order."""
+        process's one timeout is armed where the daily actors' were), then the daily actors' turns in order.
+        For runs that complete: an actor that raises ends the run at once here, where before the daily actors
+        queued after it still took that day's turn (the reporting and its progress callback too)."""
         turns = self._daily
         for _ in range(self.days):
             for turn in turns:

@@ -159,8 +159,8 @@ class SharedQuantiles(LocalQuantiles):
     block a worker takes rows, as the slower workers write them, until every row of the run is taken
     (the run's last blocks are shared too, not left to the slowest worker). The percentiles of a day
     depend only on that day's row, so whichever worker takes a day gives the single process's
-    numbers; each row is taken by exactly one worker (a row holding both zeros may be reordered
-    in place by the one that takes it, :func:`simulator.results.exact_percentiles`).
+    numbers; each row is taken by exactly one worker (which may reorder it in place: sorted, or its order
+    statistics selected, :func:`simulator.results.exact_percentiles`).
     """
 
     def __init__(self, days: int, columns: int, paths: int, block_days: int, workers: int, context,

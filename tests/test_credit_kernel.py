@@ -188,3 +188,25 @@ def test_the_loan_days_regimes_are_reached():
     assert not np.array_equal(numpy_form["cash"], close[4] - numpy_form["interest"])  # (cash paid or a residual)
     for name in numpy_form:
         kernel_forms.assert_same_bits(numpy_form[name], compiled[name], name)
+
+
+def test_a_finished_runs_ledger_is_freed_without_a_collection(monkeypatch):
+    """The loan's terms kept for its compiled day (``BtcBackedBook._terms``) must not hold its ledger: the ledger holds
+    its books, so a strong reference is a cycle that keeps a finished run's ledger (its line tables, the last block's
+    flows) until a full collection, and a process running several simulations piles them up (review 17)."""
+    import gc
+    import weakref
+
+    ledgers = []
+    prepare = BtcBackedBook._prepare_terms
+    monkeypatch.setattr(BtcBackedBook, "_prepare_terms",
+                        lambda self, ledger, kernel: ledgers.append(weakref.ref(ledger)) or prepare(self, ledger, kernel))
+    monkeypatch.setattr(credit.CREDIT_KERNEL, "for_call", lambda *a, **kw: credit_kernel)
+    scenario = load_scenario("scenarios/contract_example.yaml", ["market.btc_price.drift_annual=-0.6"])
+    gc.disable()
+    try:
+        engine.simulate(scenario, paths=4, keep_paths=4, workers=1)
+        assert ledgers, "the loan's compiled day ran and prepared its terms"
+        assert all(ref() is None for ref in ledgers), "a finished run's ledger is held by its loan's terms"
+    finally:
+        gc.enable()

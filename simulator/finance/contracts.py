@@ -86,8 +86,9 @@ class ContractValuer:
             self.ended |= lease_ended
 
     def quiet_days(self, completed, lease_ended) -> np.ndarray:
-        """Of a block's days ``(n, projects, paths)`` whose first one not observed yet is next: whether :meth:`observe`
-        of each day, taken in order, would change nothing ``(n,)``: no lease ends and no project completes for the
+        """Of a block's days ``(n, projects, paths)`` from the first one not yet observed on (the block's first day, or
+        a later one when the question is first asked mid-block): whether :meth:`observe` of each day, taken in order,
+        would change nothing ``(n,)``: no lease ends and no project completes for the
         first time (a completion flag where the project's day is still NaN and no earlier day of the block raised it:
         a flag raised on an earlier day was observed then). numpy's nonzero tests, as :meth:`observe`'s."""
         n = completed.shape[0]

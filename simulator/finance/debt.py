@@ -33,6 +33,7 @@ or becomes distress (never a silently negative cash balance).
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -199,11 +200,13 @@ class BtcBackedBook:
         self._terms: tuple | None = None  # (made on the first day: _prepare_terms)
 
     def _prepare_terms(self, ledger, kernel) -> tuple:
-        """The loan's terms as its compiled day takes them, made once per ledger (the book's, kept with them): the
+        """The loan's terms as its compiled day takes them, made once per ledger (the book's, kept with them as a weak
+        reference: the ledger holds its books, and a strong one would keep a finished run's ledger until a full
+        collection): the
         rate and the days of a year, :func:`simulator.finance.credit.step_terms` (of ``cfg`` and ``ltv_release``, as
         the numpy day's compiled step takes them too), the treasury policy's minimum cash (:meth:`_min_cash_usd`)
         and the rows of the lines it books (:data:`simulator.finance.credit_kernel.LOAN_LINES`)."""
-        self._terms = (ledger, (float(self.cfg.rate), float(units.DAYS_PER_YEAR)),
+        self._terms = (weakref.ref(ledger), (float(self.cfg.rate), float(units.DAYS_PER_YEAR)),
                        credit.step_terms(self.cfg, self.ltv_release), self._min_cash_usd(ledger),
                        ledger.lines.rows_of(kernel.LOAN_LINES))
         return self._terms
@@ -230,12 +233,12 @@ class BtcBackedBook:
         kernel = credit.CREDIT_KERNEL.for_call(len(self.balance_usd), credit.NUMPY_CLOSE_COST)
         if kernel is not None and not maturing:
             terms = self._terms
-            if terms is None or terms[0] is not ledger:
+            if terms is None or terms[0]() is not ledger:
                 terms = self._prepare_terms(ledger, kernel)
             _, rate, step, min_cash, lines = terms
             shares = ledger._segment_shares  # (the day's revenue shares, None: all mining's; Ledger._book_segments)
             flags = ledger.flags
-            status, rows, raised = kernel.loan_day(
+            status, rows, _ = kernel.loan_day(
                 day, ledger.alive, self.balance_usd, self.pledged_btc, ledger.treasury_btc, ledger.cash_usd,
                 min_cash, ledger.price_usd, self.cure_end_day, *rate, *step, ledger._interest_today,
                 ledger.lines.tables, lines, shares is not None, *(shares or (ledger.cash_usd,) * 3),
@@ -243,8 +246,7 @@ class BtcBackedBook:
             ledger.cash_usd, ledger._interest_today = rows[kernel.CASH], rows[kernel.INTEREST_TODAY]
             if not status & credit.QUIET:  # (else nothing moves today: the step's flows would all be 0)
                 k = kernel
-                self._book_step(ledger, status & (credit.SALE | credit.RESIDUAL), raised[0], raised[1],
-                                rows[k.CASH_PAID], rows[k.CURE], rows[k.SOLD], rows[k.SETTLED], rows[k.PENALTY],
+                self._book_step(ledger, status & (credit.SALE | credit.RESIDUAL), None, None, None, rows[k.CURE], rows[k.SOLD], rows[k.SETTLED], rows[k.PENALTY],
                                 rows[k.RESIDUAL_ROW], rows[k.BALANCE], rows[k.PLEDGED], rows[k.TREASURY])
             return
         alive, price_usd = ledger.alive & (self.balance_usd > 0), ledger.price_usd
@@ -273,8 +275,9 @@ class BtcBackedBook:
         that paid the loan down, the lender's sale (which repays it directly), the balance, pledged and treasury
         BTC and the cure, the residual after a liquidation (due at once). ``booked``: the bits
         (:data:`simulator.finance.credit.CALL` …) of the flags and amounts to book, :data:`~simulator.finance.credit.BOOK_ALL`
-        for every one; the compiled day leaves out those that are +0.0 (or False) on every path (a flow line's
-        sums are never −0.0, so adding +0.0 changes none; ``x − (+0.0)`` is ``x``; ``f |= False`` is ``f``)."""
+        for every one; the compiled day (:func:`~simulator.finance.credit_kernel.loan_day`) books the flags and the
+        cash paid itself and asks here for the sale and the residual only, each where it is not +0.0 on every path
+        (a flow line's sums are never −0.0, so adding +0.0 changes none; ``x − (+0.0)`` is ``x``)."""
         if booked & credit.CALL:
             ledger.flag("margin_call", margin_call)
         if booked & credit.LIQUIDATED:

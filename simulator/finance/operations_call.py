@@ -7,8 +7,9 @@ same floats, without a second ``(cohorts, paths)`` table touched every day).
 What stays in Python around the call: the log return of the BTC price (``np.log``, numpy's AVX-512 one)
 for the trailing volatility (whose running update is compiled, in the same call:
 :func:`~simulator.finance.operations_kernel.trailing_vol_update`; the window's fill and recomputation stay in
-numpy, ``TrailingVol.push``), ``ContractValuer.observe``, the
-pledged BTC summed over the BTC-backed loans, the asset pools' dated changes (a dict) and idle flags,
+numpy, ``TrailingVol.push``), ``ContractValuer.observe`` on the days it would change something
+(``ContractValuer.quiet_days``), the pledged BTC summed over the BTC-backed loans where there are two or more (one
+loan's is read by the kernel, as ``+ 0.0``), the asset pools' dated changes (a dict) and idle flags,
 the cohorts' remaining fractions (a table), and the dcf's ring slots. The kernel adds its amounts straight into the
 :class:`~simulator.finance.books.LineBook`'s month and running sums after settling any amount still
 pending: a line booked again later in the day (e.g. ``btc_sold`` by the close's funding) then adds after
