@@ -13,6 +13,7 @@ projects and BTC-backed loans. The facts the passes rest on are checked alone: s
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -445,6 +446,18 @@ def test_n_of_the_packed_paths_is_each_paths_own(monkeypatch):
             assert_same_bits(outs[0], outs[1], f"state {paths} {trial}")
 
 
+#: The drawn lines' edge values: ±0.0, NaN, huge and subnormal.
+_EDGES = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+
+
+def _drawn_values(rng, paths: int, scale: float = 1e7) -> np.ndarray:
+    """``paths`` drawn line values: normal of ``scale``, each times 1, 1e−6 or 1e6, one in ten an edge value."""
+    x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
+    edge = rng.random(paths) < 0.1
+    x[edge] = rng.choice(_EDGES, int(edge.sum()))
+    return x
+
+
 @pytest.mark.parametrize("paths", [1, 3, 64, 500])
 def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
     """``close_value_kernel._month_tax`` (compiled) against ``Ledger.close_day``'s numpy tax on the same books:
@@ -459,13 +472,8 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
 
     names = ledger_module._FLOW_LINES
     rng = np.random.default_rng(paths)
-    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+    values = functools.partial(_drawn_values, rng, paths)
     for draw in range(40):
-        def values(scale=1e7):
-            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
-            edge = rng.random(paths) < 0.1
-            x[edge] = rng.choice(edges, int(edge.sum()))
-            return x
         reference = LineBook(names, paths)
         reference._direct = False
         for i in range(len(names)):  # (a sum is never −0.0: it starts at +0.0, books.py)
@@ -508,13 +516,9 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
 
     assert close_value.DERIVED_LINES == ledger_module._DERIVED_LINES
     names, rng = ledger_module._FLOW_LINES, np.random.default_rng(paths)
-    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
     for draw in range(30):
         def values(scale=1e7):
-            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
-            edge = rng.random(paths) < 0.1
-            x[edge] = rng.choice(edges, int(edge.sum()))
-            return x + 0.0  # (a sum is never −0.0)
+            return _drawn_values(rng, paths, scale) + 0.0  # (a sum is never −0.0)
         books = [LineBook(names, paths) for _ in range(2)]
         for i in range(len(names)):
             month, total = values(), values()
@@ -525,15 +529,7 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
             amount = values(1e5)
             for b in books:
                 b.book(names[i], amount)
-        m = books[0].month_lines()  # the numpy form (Ledger._close_month's lines)
-        m["pretax_income_usd"] = ledger_module.Ledger._pretax(m)
-        m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
-        m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
-                        - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
-        m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
-        m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
-                        + m["unpaid_obligations_usd"])
-        m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+        m = ledger_module.Ledger._derived_lines(books[0].month_lines())  # the numpy form (Ledger._close_month's)
         want = books[0].month.copy()
         for k in close_value.DERIVED_LINES:
             books[0].total[books[0].index[k]] += m[k]
