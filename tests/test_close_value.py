@@ -506,7 +506,7 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
 
 @pytest.mark.parametrize("paths", [1, 5, 500])
 def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
-    """``close_value.month_lines`` (``month_pass``) against ``Ledger._close_month``'s numpy lines on the same books:
+    """``close_value.month_record`` (``month_pass``) against ``Ledger._close_month``'s numpy lines on the same books:
     the month's copy (every line as booked, the six derived lines by their formulas, left to right) and the running
     totals (each derived line added); every line drawn, with ±0.0, NaN, huge and tiny values; lines pending."""
     from types import SimpleNamespace
@@ -535,7 +535,7 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
             books[0].total[books[0].index[k]] += m[k]
             want[books[0].index[k]] = m[k]
         ledger = SimpleNamespace(lines=books[1])
-        got = close_value.month_lines(ledger)
+        got = close_value.month_record(ledger)
         assert got is not None and not np.shares_memory(got, books[1].tables)
         assert_same_bits(got, want, f"month {draw}")
         assert_same_bits(books[1].tables, books[0].tables, f"tables {draw}")

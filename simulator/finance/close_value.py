@@ -12,7 +12,7 @@ start, the close's passes up to numpy's ``log`` run as one call
 the stock compensation grant, on a month end the month's tax, the funding step, the value pass and the lines'
 settlement, each the compiled step that ran alone before, in ``close_day``'s order), then the price's numpy and
 compiled steps as before; a month end's record then follows (``Ledger._close_month``: its derived lines and
-identity checks compiled too, :func:`month_lines`, :func:`identities_hold`). A path short
+identity checks compiled too, :func:`month_record`, :func:`identities_hold`). A path short
 of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
 contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
 
@@ -340,8 +340,9 @@ def _price_tail(L, s: ValueScratch, k) -> None:
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
 
 
-def month_lines(L) -> np.ndarray | None:
-    """``Ledger._close_month``'s month of lines, compiled once the close's kernels are loaded: the lines settled
+def month_record(L) -> np.ndarray | None:
+    """``Ledger._close_month``'s month of lines as its record's ``(lines, paths)`` array (not a dict by name, as
+    ``LineBook.month_lines``), compiled once the close's kernels are loaded: the lines settled
     (``LineBook.month_lines``), the month's sums copied and the derived lines written into the copy and added to
     the running totals (:func:`~simulator.finance.close_value_kernel.month_pass`, the numpy form's operations);
     None: the numpy form runs."""

@@ -744,7 +744,7 @@ class Ledger:
 
     def _close_month(self, day: int) -> None:
         book = self.lines
-        month = close_value.month_lines(self)  # (compiled once the close's kernels are loaded: the same numbers)
+        month = close_value.month_record(self)  # (compiled once the close's kernels are loaded: the same numbers)
         if month is None:
             m = self._derived_lines(self.lines.month_lines())
             month = book.month.copy()  # (the month's sums in one copy: the lines the month end derives over their rows)
