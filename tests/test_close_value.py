@@ -461,9 +461,9 @@ def _drawn_values(rng, paths: int, scale: float = 1e7) -> np.ndarray:
 @pytest.mark.parametrize("paths", [1, 3, 64, 500])
 def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
     """``close_value_kernel._month_tax`` (compiled) against ``Ledger.close_day``'s numpy tax on the same books:
-    ``LineBook.month_lines`` (the pending rows settled), ``Ledger._pretax`` of every one of its lines,
+    ``LineBook.month_lines`` (the pending rows settled), ``close_value.pretax`` of every one of its lines,
     ``np.maximum``, the tax × ``alive`` booked by ``LineBook.book``, the cash and the equity less it; every line
-    drawn (each of ``_pretax``'s eight weighs in), with ±0.0, NaN, huge and tiny values, lines pending or not,
+    drawn (each of ``pretax``'s eight weighs in), with ±0.0, NaN, huge and tiny values, lines pending or not,
     the tax line already booked today, tax rates 0, 0.21 and 1. No infinities: ``inf − inf`` makes x86's NaN
     with the sign bit set, and where it meets numpy's ``nan`` in an addition the result is the first operand's NaN,
     an order LLVM may swap (every compiled booking's additions share this; the books' lines are finite)."""
@@ -487,7 +487,7 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
         alive = rng.random(paths) < 0.8
         cum0, base0, cash0, equity0 = values(1e8), np.maximum(values(1e8), 0.0), values(), values()
         # the numpy reference: close_day's month-end lines
-        cum = cum0 + ledger_module.Ledger._pretax(reference.month_lines())
+        cum = cum0 + close_value.pretax(reference.month_lines())
         taxed = np.maximum(cum, 0.0)
         tax = rate * (taxed - base0) * alive
         reference.book("tax_usd", tax)
@@ -529,7 +529,7 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
             amount = values(1e5)
             for b in books:
                 b.book(names[i], amount)
-        m = ledger_module.Ledger._derived_lines(books[0].month_lines())  # the numpy form (Ledger._close_month's)
+        m = close_value.derived_lines(books[0].month_lines())  # the numpy form (Ledger._close_month's)
         want = books[0].month.copy()
         for k in close_value.DERIVED_LINES:
             books[0].total[books[0].index[k]] += m[k]

@@ -155,7 +155,7 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _pretax(sums, rows, p):
-    """Path ``p``'s pre-tax income from the month's sums ``sums`` (``Ledger._pretax``, left to right):
+    """Path ``p``'s pre-tax income from the month's sums ``sums`` (``close_value.pretax``, left to right):
     ``ebitda − sbc − depreciation − impairment + BTC fair value gain + hedge P&L − interest − liquidation penalty``,
     those lines at rows ``rows[:8]`` (``close_value.TAX_LINES``' order); :func:`_month_tax`'s and
     :func:`month_pass`' one copy (inlined: the same doubles, in the same order)."""
@@ -166,7 +166,7 @@ def _pretax(sums, rows, p):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash, equity, out):
     """``Ledger.close_day``'s month-end tax: the lines pending today settled (``LineBook.month_lines``), the month's
-    pre-tax income (:func:`_pretax`, ``Ledger._pretax``'s; ``rows[:8]`` its lines' rows), the cumulative
+    pre-tax income (:func:`_pretax`, ``close_value.pretax``'s; ``rows[:8]`` its lines' rows), the cumulative
     pre-tax income ``C + pretax`` (``out[0]``), the taxed base ``max(C, 0)`` (``out[1]``, ``np.maximum``), the tax
     ``rate × (taxed − base) × alive`` (``out[3]``) booked on line ``rows[8]`` (``Ledger._book``), the cash less the
     tax (``out[2]``) and ``equity`` less the tax in place (a new array in ``close_day``, here ``day_pass``'s row)."""
