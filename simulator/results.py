@@ -157,7 +157,7 @@ def exact_percentiles(rows: np.ndarray, q=DAILY_PERCENTILES) -> np.ndarray:
     if kernel is not None:
         out = _compiled_percentiles(kernel, flat, ks, previous_i, following_i, gamma)
     else:
-        out = _lerp(_order_statistics(flat, ks), previous_i, following_i, gamma)
+        out = _lerp_statistics(_order_statistics(flat, ks), previous_i, following_i, gamma)
         out[np.isnan(flat).any(axis=-1)] = np.nan
     return out.reshape(rows.shape[:-1] + (len(quantiles),))
 
@@ -193,12 +193,7 @@ def _sorted_percentiles(flat: np.ndarray, previous_i: np.ndarray, following_i: n
     (numpy's sort puts NaN last), instead of a copy a statistic, stacks and a pass over the row. The same operations on
     the same doubles: ``a + (b − a)·γ``, or ``b − (b − a)·(1 − γ)`` where ``γ ≥ 0.5``, NaN where the row holds NaN."""
     flat.sort(axis=-1)
-    a, b = flat[:, previous_i], flat[:, following_i]
-    high = gamma >= 0.5
-    with np.errstate(invalid="ignore"):  # inf − inf: NaN, as numpy's
-        diff_b_a = b - a
-        out = np.add(a, diff_b_a * gamma)
-        out[:, high] = b[:, high] - diff_b_a[:, high] * (1 - gamma)[high]
+    out = _lerp(flat[:, previous_i], flat[:, following_i], gamma)
     out[np.isnan(flat[:, -1])] = np.nan
     return out
 
@@ -231,16 +226,24 @@ def _order_statistics(flat: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
 QUANTILE_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**20, numpy_at_most=2**24, once_numba_runs=2**19)
 
 
-def _lerp(stat: dict[int, np.ndarray], previous_i: np.ndarray, following_i: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """numpy's linear interpolation between the order statistics ``stat[previous_i]`` and ``stat[following_i]`` of
-    each row (``numpy.lib._function_base_impl._lerp``): ``(rows, len(gamma))``."""
-    a = np.stack([stat[k] for k in previous_i], axis=-1)
-    b = np.stack([stat[k] for k in following_i], axis=-1)
+def _lerp(a: np.ndarray, b: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """numpy's linear interpolation (``numpy.lib._function_base_impl._lerp``) between each row's order statistics
+    ``a`` and ``b`` ``(rows, len(gamma))`` (gathered at the previous and following indices): ``a + (b − a)·γ``, or
+    ``b − (b − a)·(1 − γ)`` where ``γ ≥ 0.5`` (NaN from ``inf − inf``, as numpy's)."""
+    high = gamma >= 0.5
     with np.errstate(invalid="ignore"):  # inf − inf: NaN, as numpy's
-        diff_b_a = b - a  # numpy's _lerp
+        diff_b_a = b - a
         out = np.add(a, diff_b_a * gamma)
-        np.subtract(b, diff_b_a * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+        out[:, high] = b[:, high] - diff_b_a[:, high] * (1 - gamma)[high]
     return out
+
+
+def _lerp_statistics(stat: dict[int, np.ndarray], previous_i: np.ndarray, following_i: np.ndarray,
+                     gamma: np.ndarray) -> np.ndarray:
+    """:func:`_lerp` between the order statistics ``stat[previous_i]`` and ``stat[following_i]`` of each row
+    (:func:`_order_statistics`' columns stacked): ``(rows, len(gamma))``."""
+    return _lerp(np.stack([stat[k] for k in previous_i], axis=-1), np.stack([stat[k] for k in following_i], axis=-1),
+                 gamma)
 
 
 def _compiled_percentiles(kernel, flat: np.ndarray, ks: list[int], previous_i: np.ndarray, following_i: np.ndarray,
@@ -256,7 +259,7 @@ def _compiled_percentiles(kernel, flat: np.ndarray, ks: list[int], previous_i: n
     flags = kernel.percentiles(flat, np.array(ks, dtype=np.int64), np.array([at[k] for k in previous_i], dtype=np.int64),
                                np.array([at[k] for k in following_i], dtype=np.int64), np.asarray(gamma, dtype=float), out)
     for r in np.flatnonzero(flags == kernel.SIGNED_ZEROS):
-        out[r] = _lerp(_order_statistics(flat[r:r + 1], ks), previous_i, following_i, gamma)[0]
+        out[r] = _lerp_statistics(_order_statistics(flat[r:r + 1], ks), previous_i, following_i, gamma)[0]
     return out
 
 

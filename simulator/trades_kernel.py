@@ -34,8 +34,8 @@ ERA_SUBSIDY_BTC = chain.subsidy_btc_of_heights(np.arange(MAX_HALVINGS + 1.0) * H
 
 @njit(cache=True, nogil=True)
 def installed_value(hashrate_ths, frontier_usd_per_th, penalty_usd_per_th, floor_usd_per_th, installed_units,
-                    value_usd, ths):
-    """:func:`simulator.fleet.installed_value` into ``value_usd`` [USD] and ``ths`` [EH/s: the sum in TH/s, then
+                    value_usd, ehs):
+    """:func:`simulator.fleet.installed_value` into ``value_usd`` [USD] and ``ehs`` [EH/s: the sum in TH/s, then
     divided by 10⁶ while the day's row is in the cache] ``(n, paths)``, from the index's terms
     (:func:`simulator.market.asic_price._price_terms`: ``frontier`` and ``floor`` ``(n, paths)``, ``penalty``
     ``(cohorts,)``) and ``installed_units`` ``(n, cohorts, paths)`` (at least one cohort)."""
@@ -48,7 +48,7 @@ def installed_value(hashrate_ths, frontier_usd_per_th, penalty_usd_per_th, floor
             index = row if (row >= floor or row != row) else floor
             ths_c = installed_units[j, 0, i] * h
             value_usd[j, i] = ths_c * index + 0.0
-            ths[j, i] = ths_c + 0.0
+            ehs[j, i] = ths_c + 0.0
         for c in range(1, cohorts):
             h = hashrate_ths[c]
             penalty = penalty_usd_per_th[c]
@@ -57,9 +57,9 @@ def installed_value(hashrate_ths, frontier_usd_per_th, penalty_usd_per_th, floor
                 index = row if (row >= floor or row != row) else floor
                 ths_c = installed_units[j, c, i] * h
                 value_usd[j, i] += ths_c * index
-                ths[j, i] += ths_c
+                ehs[j, i] += ths_c
         for i in range(paths):
-            ths[j, i] = ths[j, i] / THS_PER_EHS
+            ehs[j, i] = ehs[j, i] / THS_PER_EHS
 
 
 @njit(cache=True, nogil=True, error_model="numpy")  # x / 0 is ±inf or NaN, as numpy's

@@ -13,6 +13,7 @@ projects and BTC-backed loans. The facts the passes rest on are checked alone: s
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -445,12 +446,24 @@ def test_n_of_the_packed_paths_is_each_paths_own(monkeypatch):
             assert_same_bits(outs[0], outs[1], f"state {paths} {trial}")
 
 
+#: The drawn lines' edge values: ±0.0, NaN, huge and subnormal.
+_EDGES = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+
+
+def _drawn_values(rng, paths: int, scale: float = 1e7) -> np.ndarray:
+    """``paths`` drawn line values: normal of ``scale``, each times 1, 1e−6 or 1e6, one in ten an edge value."""
+    x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
+    edge = rng.random(paths) < 0.1
+    x[edge] = rng.choice(_EDGES, int(edge.sum()))
+    return x
+
+
 @pytest.mark.parametrize("paths", [1, 3, 64, 500])
 def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
     """``close_value_kernel._month_tax`` (compiled) against ``Ledger.close_day``'s numpy tax on the same books:
-    ``LineBook.month_lines`` (the pending rows settled), ``Ledger._pretax`` of every one of its lines,
+    ``LineBook.month_lines`` (the pending rows settled), ``close_value.pretax`` of every one of its lines,
     ``np.maximum``, the tax × ``alive`` booked by ``LineBook.book``, the cash and the equity less it; every line
-    drawn (each of ``_pretax``'s eight weighs in), with ±0.0, NaN, huge and tiny values, lines pending or not,
+    drawn (each of ``pretax``'s eight weighs in), with ±0.0, NaN, huge and tiny values, lines pending or not,
     the tax line already booked today, tax rates 0, 0.21 and 1. No infinities: ``inf − inf`` makes x86's NaN
     with the sign bit set, and where it meets numpy's ``nan`` in an addition the result is the first operand's NaN,
     an order LLVM may swap (every compiled booking's additions share this; the books' lines are finite)."""
@@ -459,13 +472,8 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
 
     names = ledger_module._FLOW_LINES
     rng = np.random.default_rng(paths)
-    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
+    values = functools.partial(_drawn_values, rng, paths)
     for draw in range(40):
-        def values(scale=1e7):
-            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
-            edge = rng.random(paths) < 0.1
-            x[edge] = rng.choice(edges, int(edge.sum()))
-            return x
         reference = LineBook(names, paths)
         reference._direct = False
         for i in range(len(names)):  # (a sum is never −0.0: it starts at +0.0, books.py)
@@ -479,7 +487,7 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
         alive = rng.random(paths) < 0.8
         cum0, base0, cash0, equity0 = values(1e8), np.maximum(values(1e8), 0.0), values(), values()
         # the numpy reference: close_day's month-end lines
-        cum = cum0 + ledger_module.Ledger._pretax(reference.month_lines())
+        cum = cum0 + close_value.pretax(reference.month_lines())
         taxed = np.maximum(cum, 0.0)
         tax = rate * (taxed - base0) * alive
         reference.book("tax_usd", tax)
@@ -498,7 +506,7 @@ def test_the_month_ends_tax_in_the_one_call_is_close_days(paths):
 
 @pytest.mark.parametrize("paths", [1, 5, 500])
 def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
-    """``close_value.month_lines`` (``month_pass``) against ``Ledger._close_month``'s numpy lines on the same books:
+    """``close_value.month_record`` (``month_pass``) against ``Ledger._close_month``'s numpy lines on the same books:
     the month's copy (every line as booked, the six derived lines by their formulas, left to right) and the running
     totals (each derived line added); every line drawn, with ±0.0, NaN, huge and tiny values; lines pending."""
     from types import SimpleNamespace
@@ -508,13 +516,9 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
 
     assert close_value.DERIVED_LINES == ledger_module._DERIVED_LINES
     names, rng = ledger_module._FLOW_LINES, np.random.default_rng(paths)
-    edges = np.array([0.0, -0.0, np.nan, 1e300, -1e300, 5e-324, -5e-324])
     for draw in range(30):
         def values(scale=1e7):
-            x = rng.normal(0, scale, paths) * rng.choice([1.0, 1e-6, 1e6], paths)
-            edge = rng.random(paths) < 0.1
-            x[edge] = rng.choice(edges, int(edge.sum()))
-            return x + 0.0  # (a sum is never −0.0)
+            return _drawn_values(rng, paths, scale) + 0.0  # (a sum is never −0.0)
         books = [LineBook(names, paths) for _ in range(2)]
         for i in range(len(names)):
             month, total = values(), values()
@@ -525,21 +529,13 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
             amount = values(1e5)
             for b in books:
                 b.book(names[i], amount)
-        m = books[0].month_lines()  # the numpy form (Ledger._close_month's lines)
-        m["pretax_income_usd"] = ledger_module.Ledger._pretax(m)
-        m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
-        m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
-                        - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
-        m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
-        m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
-                        + m["unpaid_obligations_usd"])
-        m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+        m = close_value.derived_lines(books[0].month_lines())  # the numpy form (Ledger._close_month's)
         want = books[0].month.copy()
         for k in close_value.DERIVED_LINES:
             books[0].total[books[0].index[k]] += m[k]
             want[books[0].index[k]] = m[k]
         ledger = SimpleNamespace(lines=books[1])
-        got = close_value.month_lines(ledger)
+        got = close_value.month_record(ledger)
         assert got is not None and not np.shares_memory(got, books[1].tables)
         assert_same_bits(got, want, f"month {draw}")
         assert_same_bits(books[1].tables, books[0].tables, f"tables {draw}")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from simulator.columns import is_broadcast_zero
 from simulator.config import load_scenario
-from simulator.finance import close_kernel, close_steps, operations_call
+from simulator.finance import close_kernel, close_steps, close_value, operations_call
 from simulator.finance.books import LineBook
 from simulator.finance.contracts import ContractValuer
 from simulator.finance.ledger import MIN_TRADED_PRICE_USD, Ledger
@@ -359,7 +359,7 @@ def test_a_month_ends_record_is_its_lines_copied_once():
         lines = record["lines"]
         assert list(lines) == list(L.lines.names)
         assert not any(np.shares_memory(v, L.lines.tables) for v in lines.values())
-        pretax = Ledger._pretax(month)
+        pretax = close_value.pretax(month)
         derived = {"pretax_income_usd": pretax, "net_income_usd": pretax - month["tax_usd"]}
         derived["cfo_usd"] = (month["btc_sales_usd"] + month["cash_revenue_usd"] - month["cost_of_revenue_usd"]
                               - month["sga_usd"] - month["interest_usd"] - month["tax_usd"] + month["hedge_pnl_usd"])

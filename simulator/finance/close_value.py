@@ -12,7 +12,7 @@ start, the close's passes up to numpy's ``log`` run as one call
 the stock compensation grant, on a month end the month's tax, the funding step, the value pass and the lines'
 settlement, each the compiled step that ran alone before, in ``close_day``'s order), then the price's numpy and
 compiled steps as before; a month end's record then follows (``Ledger._close_month``: its derived lines and
-identity checks compiled too, :func:`month_lines`, :func:`identities_hold`). A path short
+identity checks compiled too, :func:`month_record`, :func:`identities_hold`). A path short
 of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
 contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
 
@@ -41,7 +41,7 @@ CLOSE_VALUE_KERNEL = LazyKernel.of_the_close("simulator.finance.close_value_kern
 #: the traded price and the returns, ~70 numpy calls (~150 µs a close). At most the valuation kernel's 2,048 a
 #: close (``structural``), so a one-path run of the longest bundled horizon (1,461 days) stays in numpy (review 12).
 NUMPY_PRICE_COST = 2048
-#: The month's lines ``Ledger._pretax`` reads, in its order, then the tax's line (``day_pass``'s month-end tax).
+#: The month's lines :func:`pretax` reads, in its order, then the tax's line (``day_pass``'s month-end tax).
 TAX_LINES = ("ebitda_usd", "sbc_usd", "depreciation_usd", "impairment_usd", "btc_fair_value_gain_usd", "hedge_pnl_usd",
              "interest_usd", "liquidation_penalty_usd", "tax_usd")
 
@@ -340,10 +340,38 @@ def _price_tail(L, s: ValueScratch, k) -> None:
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
 
 
-def month_lines(L) -> np.ndarray | None:
-    """``Ledger._close_month``'s month of lines, compiled once the close's kernels are loaded: the lines settled
+def pretax(lines: dict[str, np.ndarray]) -> np.ndarray:
+    """The month's pre-tax income [USD] from its lines ``lines`` (``LineBook.month_lines``), numpy, left to right:
+    ``ebitda − sbc − depreciation − impairment + BTC fair value gain + hedge P&L − interest − liquidation penalty``
+    (:data:`TAX_LINES`' first eight; ``Ledger.close_day``'s tax; compiled: ``close_value_kernel._pretax``)."""
+    return (lines["ebitda_usd"] - lines["sbc_usd"] - lines["depreciation_usd"] - lines["impairment_usd"]
+            + lines["btc_fair_value_gain_usd"] + lines["hedge_pnl_usd"] - lines["interest_usd"]
+            - lines["liquidation_penalty_usd"])
+
+
+def derived_lines(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The month's derived lines (:data:`DERIVED_LINES`) added to its lines ``m`` (``LineBook.month_lines``) and ``m``
+    returned [USD], numpy, left to right: pre-tax income (:func:`pretax`), net income = pre-tax − tax, cash flow
+    from operations = BTC sales + cash revenue − cost of revenue − SG&A − interest − tax + hedge P&L, from investing
+    = resale − capex − BTC purchases, from financing = ATM − buybacks + debt drawn − debt repaid + unpaid
+    obligations, and the net cash change = their sum. ``Ledger._close_month``'s numpy form (compiled:
+    :func:`month_record`)."""
+    m["pretax_income_usd"] = pretax(m)
+    m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
+    m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
+                    - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
+    m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
+    m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
+                    + m["unpaid_obligations_usd"])
+    m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+    return m
+
+
+def month_record(L) -> np.ndarray | None:
+    """``Ledger._close_month``'s month of lines as its record's ``(lines, paths)`` array (not a dict by name, as
+    ``LineBook.month_lines``), compiled once the close's kernels are loaded: the lines settled
     (``LineBook.month_lines``), the month's sums copied and the derived lines written into the copy and added to
-    the running totals (:func:`~simulator.finance.close_value_kernel.month_pass`, the numpy form's operations);
+    the running totals (:func:`~simulator.finance.close_value_kernel.month_pass`, :func:`derived_lines`' operations);
     None: the numpy form runs."""
     k = CLOSE_VALUE_KERNEL.loaded()
     if k is None:

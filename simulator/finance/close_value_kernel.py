@@ -153,11 +153,20 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
     return code, True
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pretax(sums, rows, p):
+    """Path ``p``'s pre-tax income from the month's sums ``sums`` (``close_value.pretax``, left to right):
+    ``ebitda − sbc − depreciation − impairment + BTC fair value gain + hedge P&L − interest − liquidation penalty``,
+    those lines at rows ``rows[:8]`` (``close_value.TAX_LINES``' order); :func:`_month_tax`'s and
+    :func:`month_pass`' one copy (inlined: the same doubles, in the same order)."""
+    return (sums[rows[0], p] - sums[rows[1], p] - sums[rows[2], p] - sums[rows[3], p] + sums[rows[4], p]
+            + sums[rows[5], p] - sums[rows[6], p] - sums[rows[7], p])
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash, equity, out):
     """``Ledger.close_day``'s month-end tax: the lines pending today settled (``LineBook.month_lines``), the month's
-    pre-tax income ``ebitda − sbc − depreciation − impairment + BTC fair value gain + hedge P&L − interest −
-    liquidation penalty`` (``Ledger._pretax``, left to right; ``rows[:8]`` those lines' rows), the cumulative
+    pre-tax income (:func:`_pretax`, ``close_value.pretax``'s; ``rows[:8]`` its lines' rows), the cumulative
     pre-tax income ``C + pretax`` (``out[0]``), the taxed base ``max(C, 0)`` (``out[1]``, ``np.maximum``), the tax
     ``rate × (taxed − base) × alive`` (``out[3]``) booked on line ``rows[8]`` (``Ledger._book``), the cash less the
     tax (``out[2]``) and ``equity`` less the tax in place (a new array in ``close_day``, here ``day_pass``'s row)."""
@@ -165,8 +174,7 @@ def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash,
     month = tables[0]
     cum, taxed, cash_after, tax = out[0], out[1], out[2], out[3]
     for p in range(cash.shape[0]):
-        pretax = (month[rows[0], p] - month[rows[1], p] - month[rows[2], p] - month[rows[3], p] + month[rows[4], p]
-                  + month[rows[5], p] - month[rows[6], p] - month[rows[7], p])
+        pretax = _pretax(month, rows, p)
         c = cum_pretax[p] + pretax
         cum[p] = c
         t = maximum(c, 0.0)
@@ -182,17 +190,16 @@ def _month_tax(tables, pending, rows, rate, alive, cum_pretax, taxed_base, cash,
 @njit(cache=True, nogil=True, error_model="numpy")
 def month_pass(tables, month, rows):
     """``Ledger._close_month``'s derived lines from the month's sums ``tables[0]`` (a ``LineBook``'s, settled):
-    the pre-tax income (``Ledger._pretax``), the net income, the cash flows from operations, investing and
+    the pre-tax income (:func:`_pretax`), the net income, the cash flows from operations, investing and
     financing and their sum, each per path in the numpy form's order (left to right) from the lines at rows
     ``rows[:21]`` (``close_value.MONTH_LINES``), written into the month's copy ``month`` at rows ``rows[21:]``
     and added to the running totals ``tables[1]`` there (the derived rows are never booked)."""
     sums, total = tables[0], tables[1]
-    (ebitda, sbc, depreciation, impairment, gain, hedge, interest, penalty, tax, btc_sales, cash_revenue, cost, sga,
-     resale, capex, purchases, atm, buybacks, drawn, repaid, unpaid) = rows[:21]
+    hedge, interest = rows[5], rows[6]  # (rows[:8]: the pre-tax income's lines, :func:`_pretax`)
+    tax, btc_sales, cash_revenue, cost, sga, resale, capex, purchases, atm, buybacks, drawn, repaid, unpaid = rows[8:21]
     pretax_row, net_row, cfo_row, cfi_row, cff_row, cash_row = rows[21:27]
     for p in range(month.shape[1]):
-        pretax = (sums[ebitda, p] - sums[sbc, p] - sums[depreciation, p] - sums[impairment, p] + sums[gain, p]
-                  + sums[hedge, p] - sums[interest, p] - sums[penalty, p])
+        pretax = _pretax(sums, rows, p)
         cfo = (sums[btc_sales, p] + sums[cash_revenue, p] - sums[cost, p] - sums[sga, p] - sums[interest, p]
                - sums[tax, p] + sums[hedge, p])
         cfi = sums[resale, p] - sums[capex, p] - sums[purchases, p]

@@ -437,7 +437,7 @@ class Ledger:
         price_for_issuance = self.share_price_usd
         self._stock_compensation(price_for_issuance)
         if cal.month_end:
-            pretax_month = self._pretax(self.lines.month_lines())
+            pretax_month = close_value.pretax(self.lines.month_lines())
             self.cum_pretax_usd = self.cum_pretax_usd + pretax_month
             taxed = np.maximum(self.cum_pretax_usd, 0.0)
             tax = c.tax_rate * (taxed - self.taxed_base_usd) * alive
@@ -597,12 +597,6 @@ class Ledger:
             value[j] = self._hpc_book_usd(j)
         return value
 
-    @staticmethod
-    def _pretax(lines) -> np.ndarray:
-        return (lines["ebitda_usd"] - lines["sbc_usd"] - lines["depreciation_usd"] - lines["impairment_usd"]
-                + lines["btc_fair_value_gain_usd"] + lines["hedge_pnl_usd"] - lines["interest_usd"]
-                - lines["liquidation_penalty_usd"])
-
     def _strike(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Diluted shares and each instrument's face and years to maturity ``(1 + debt books, paths)``, the
         arrears first; in-the-money convertibles (at the previous close) count as shares and leave the
@@ -727,17 +721,9 @@ class Ledger:
 
     def _close_month(self, day: int) -> None:
         book = self.lines
-        month = close_value.month_lines(self)  # (compiled once the close's kernels are loaded: the same numbers)
+        month = close_value.month_record(self)  # (compiled once the close's kernels are loaded: the same numbers)
         if month is None:
-            m = self.lines.month_lines()
-            m["pretax_income_usd"] = self._pretax(m)
-            m["net_income_usd"] = m["pretax_income_usd"] - m["tax_usd"]
-            m["cfo_usd"] = (m["btc_sales_usd"] + m["cash_revenue_usd"] - m["cost_of_revenue_usd"] - m["sga_usd"]
-                            - m["interest_usd"] - m["tax_usd"] + m["hedge_pnl_usd"])
-            m["cfi_usd"] = m["resale_proceeds_usd"] - m["capex_usd"] - m["btc_purchases_usd"]
-            m["cff_usd"] = (m["atm_proceeds_usd"] - m["buybacks_usd"] + m["debt_drawn_usd"] - m["debt_repaid_usd"]
-                            + m["unpaid_obligations_usd"])
-            m["net_cash_change_usd"] = m["cfo_usd"] + m["cfi_usd"] + m["cff_usd"]
+            m = close_value.derived_lines(self.lines.month_lines())
             month = book.month.copy()  # (the month's sums in one copy: the lines the month end derives over their rows)
             for k in _DERIVED_LINES:
                 book.total[book.index[k]] += m[k]  # (a line the month end derives, never booked)
