@@ -514,7 +514,6 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths):
     from simulator.finance import ledger as ledger_module
     from simulator.finance.books import LineBook
 
-    assert close_value.DERIVED_LINES == ledger_module._DERIVED_LINES
     names, rng = ledger_module._FLOW_LINES, np.random.default_rng(paths)
     for draw in range(30):
         def values(scale=1e7):

@@ -46,10 +46,11 @@ TAX_LINES = ("ebitda_usd", "sbc_usd", "depreciation_usd", "impairment_usd", "btc
              "interest_usd", "liquidation_penalty_usd", "tax_usd")
 
 #: The month's lines ``Ledger._close_month`` derives its lines from (:func:`~simulator.finance.close_value_kernel.
-#: month_pass`'s order), then the derived lines (``ledger._DERIVED_LINES``, in its order).
+#: month_pass`'s order), then the derived lines (:data:`DERIVED_LINES`, in its order).
 MONTH_LINES = TAX_LINES + ("btc_sales_usd", "cash_revenue_usd", "cost_of_revenue_usd", "sga_usd", "resale_proceeds_usd",
                            "capex_usd", "btc_purchases_usd", "atm_proceeds_usd", "buybacks_usd", "debt_drawn_usd",
                            "debt_repaid_usd", "unpaid_obligations_usd")
+#: The flow lines the month end derives from the others (never booked), in the order it derives them.
 DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
 
 

@@ -87,8 +87,6 @@ FINANCE_DAILY_COLUMNS = ("cash_usd", "treasury_btc", "pledged_btc", "debt_usd", 
 FLAGS = ("margin_call", "liquidation", "cash_shortfall", "covenant_breach", "refinanced")
 
 _FLOW_LINES = INCOME_LINES + SEGMENT_LINES + CASH_FLOW_LINES + OTHER_LINES
-#: The flow lines the month end derives from the others (never booked).
-_DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
 #: Relative tolerance of the monthly identity checks.
 IDENTITY_RTOL = 1e-9
 
@@ -725,7 +723,7 @@ class Ledger:
         if month is None:
             m = close_value.derived_lines(self.lines.month_lines())
             month = book.month.copy()  # (the month's sums in one copy: the lines the month end derives over their rows)
-            for k in _DERIVED_LINES:
+            for k in close_value.DERIVED_LINES:
                 book.total[book.index[k]] += m[k]  # (a line the month end derives, never booked)
                 month[book.index[k]] = m[k]
         lines = dict(zip(book.names, month))  # (the record's; the month's lines as _check reads them)
