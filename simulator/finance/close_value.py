@@ -368,16 +368,21 @@ def derived_lines(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return m
 
 
-def month_record(L) -> np.ndarray | None:
+def month_record(L) -> np.ndarray:
     """``Ledger._close_month``'s month of lines as its record's ``(lines, paths)`` array (not a dict by name, as
-    ``LineBook.month_lines``), compiled once the close's kernels are loaded: the lines settled
-    (``LineBook.month_lines``), the month's sums copied and the derived lines written into the copy and added to
-    the running totals (:func:`~simulator.finance.close_value_kernel.month_pass`, :func:`derived_lines`' operations);
-    None: the numpy form runs."""
+    ``LineBook.month_lines``): the lines settled (``LineBook.month_lines``), the month's sums copied and the derived
+    lines written into the copy and added to the running totals; compiled once the close's kernels are loaded
+    (:func:`~simulator.finance.close_value_kernel.month_pass`, :func:`derived_lines`' operations), else numpy
+    (:func:`derived_lines`)."""
+    book = L.lines
     k = CLOSE_VALUE_KERNEL.loaded()
     if k is None:
-        return None
-    book = L.lines
+        m = derived_lines(book.month_lines())
+        month = book.month.copy()  # (the month's sums in one copy: the lines the month end derives over their rows)
+        for name in DERIVED_LINES:
+            book.total[book.index[name]] += m[name]  # (a line the month end derives, never booked)
+            month[book.index[name]] = m[name]
+        return month
     book.settle()
     month = book.month.copy()
     k.month_pass(book.tables, month, book.rows_of(MONTH_LINES + DERIVED_LINES))

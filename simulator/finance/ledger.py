@@ -720,12 +720,6 @@ class Ledger:
     def _close_month(self, day: int) -> None:
         book = self.lines
         month = close_value.month_record(self)  # (compiled once the close's kernels are loaded: the same numbers)
-        if month is None:
-            m = close_value.derived_lines(self.lines.month_lines())
-            month = book.month.copy()  # (the month's sums in one copy: the lines the month end derives over their rows)
-            for k in close_value.DERIVED_LINES:
-                book.total[book.index[k]] += m[k]  # (a line the month end derives, never booked)
-                month[book.index[k]] = m[k]
         lines = dict(zip(book.names, month))  # (the record's; the month's lines as _check reads them)
         opening = self.records[-1]["balance"] if self.records else self.opening_balance
         balance = self._balance(day)

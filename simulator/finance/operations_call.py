@@ -202,8 +202,8 @@ def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tup
     (``ContractValuer.observe``). The flow and HPC rows are read by the kernel from the block's flows by day index
     where the flows are a block's day (:meth:`simulator.block.OpsBlock.flows`: :func:`_block_rows`), and the
     observation is skipped on a day of the block on which no project completes for the first time and no lease
-    ends (it would change nothing: ``ContractValuer.quiet_days``); else the day's flow rows and HPC rows are copied here (the same floats; the kernel's argument types
-    are the same every day). The ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity,
+    ends (it would change nothing: ``ContractValuer.quiet_days``); else the day's flow rows and HPC rows are copied
+    here (the same floats; the kernel's argument types are the same every day). The ledger's rows (the previous close's price, pledged BTC, cash, treasury, equity,
     the month's BTC) are the kernel's arguments, copied by it."""
     paths = L.paths
     block, j = _block_rows(L, fixed, vars(f).get("block_day"), paths)
@@ -213,8 +213,7 @@ def _kernel_rows(L, f, day: int, fixed: _Fixed, kernel) -> tuple[np.ndarray, tup
         if not fixed.quiet_days[j]:
             L.contracts.observe(day, f.hpc_completed, f.hpc_lease_ended)
         return rows, block, j, fixed.ended, j * fixed.hpc_table.shape[1]
-    ended = np.asarray(f.hpc_lease_ended, dtype=bool).view()  # (read only, as the block's: one argument type)
-    ended.flags.writeable = False
+    ended = _read_only(np.asarray(f.hpc_lease_ended, dtype=bool))  # (as the block's: one argument type)
     L.contracts.observe(day, f.hpc_completed, ended)
     np.concatenate((np.asarray(f.price_usd, dtype=float), *(getattr(f, name) for name in FLOW_ROW_FIELDS[1:])),
                    out=fixed.rows[:kernel.PRICE_BEFORE * paths])
@@ -228,8 +227,8 @@ def _block_rows(L, fixed: _Fixed, block_day, paths: int) -> tuple[tuple, int]:
     fields of the block's flows, then its four HPC fields as ``(n·projects, paths)`` rows, read-only views: one argument
     type) and the day's index, made once a block's flows (known by their identity, kept alive in ``fixed``) with the
     block's lease-ended flags as rows (``fixed.ended``) and its quiet days from ``j`` on (``fixed.quiet_days``:
-    ``ContractValuer.quiet_days``, no first completion, no lease ended); ``(fixed.no_block, -1)`` (the caller copies the day's rows) for flows that are no block's day
-    (``block_day`` None) or a block whose fields are not all C-ordered float ``(n, paths)`` arrays (``(n, projects,
+    ``ContractValuer.quiet_days``, no first completion, no lease ended); ``(fixed.no_block, -1)`` (the caller copies
+    the day's rows) for flows that are no block's day (``block_day`` None) or a block whose fields are not all C-ordered float ``(n, paths)`` arrays (``(n, projects,
     paths)`` for the HPC's)."""
     if block_day is None:
         return fixed.no_block, -1
