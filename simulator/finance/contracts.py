@@ -92,13 +92,15 @@ class ContractValuer:
         first time (a completion flag where the project's day is still NaN and no earlier day of the block raised it:
         a flag raised on an earlier day was observed then). numpy's nonzero tests, as :meth:`observe`'s."""
         n = completed.shape[0]
-        ends = np.count_nonzero(np.asarray(lease_ended, dtype=bool).reshape(n, -1), axis=1) > 0
+        ends = np.asarray(lease_ended, dtype=bool).reshape(n, -1).any(axis=1)  # (a new array: written below)
         if not self._waiting or not self.projects:  # (no completion is first)
             return ~ends
-        done = np.asarray(completed, dtype=bool).reshape(n, -1)
-        first = done & np.isnan(self.completed_day).reshape(-1)
-        first[1:] &= ~np.logical_or.accumulate(done, axis=0)[:-1]
-        return ~(ends | first.any(axis=1))
+        # a day is some completion's first exactly where it is the first day of the block a project still waiting on a
+        # path (its day NaN) has its flag raised: only the waiting (project, path) columns are read
+        waiting = np.flatnonzero(np.isnan(self.completed_day).reshape(-1))
+        done = np.asarray(np.asarray(completed).reshape(n, -1)[:, waiting], dtype=bool)
+        ends[done.argmax(axis=0)[done.any(axis=0)]] = True
+        return ~ends
 
     @property
     def waiting(self) -> bool:
