@@ -83,6 +83,9 @@ class _Fixed:
         # flags and its days on which no project completes or ends a lease, of the block's flows last seen (kept
         # alive: its identity stands for the test), and the rows' stand-in for a day without them
         self.block_of, self.block, self.ended, self.quiet_days = None, None, None, None
+        # each pool's first day of the block (from 0) with spending on some path, found when an idle pool first asks
+        # (None: not yet; the block's length where none): an idle pool's days before it are skipped (_pools)
+        self.first_spending: list = [None] * len(self.pools)
         no_block = np.zeros((1, paths))
         no_block.flags.writeable = False
         self.no_block = (no_block,) * (len(kernel.BLOCK_ROWS) + 4)
@@ -146,7 +149,7 @@ def book(ledger, f, day: int, kernel) -> None:
     price_before, L.price_usd = L.price_usd, price
     L.lines.settle()  # (nothing is pending when the day opens; if something were, it goes in first)
     new_month = L.month_days == 0 and day > 0
-    pool_table, pool_flags = _pools(fixed, f, day, new_month, paths)
+    pool_table, pool_flags = _pools(fixed, f, day, new_month, paths, j)
     out = np.empty((kernel.OUT_ROWS, paths))  # the new state
     units = L.units  # (written in place where the ledger's own table: _own)
     units_out = units if _own(units) else fixed.scratch("units", units)
@@ -236,6 +239,7 @@ def _block_rows(L, fixed: _Fixed, block_day, paths: int) -> tuple[tuple, int]:
     if whole is not fixed.block_of:
         projects = fixed.hpc_table.shape[1]
         fixed.block_of, fixed.block = whole, _read_only_rows(whole, paths, projects)
+        fixed.first_spending = [None] * len(fixed.pools)
         if fixed.block is not None:
             fixed.ended, fixed.quiet_days = _projects_days(L.contracts, whole, fixed.block[0].shape[0], projects,
                                                            paths)
@@ -316,17 +320,21 @@ def _cohort_table(a: np.ndarray, fixed: _Fixed) -> np.ndarray:
     return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, dtype=float)
 
 
-def _pools(fixed, f, day: int, new_month: bool, paths: int):
+def _pools(fixed, f, day: int, new_month: bool, paths: int, j: int = -1):
     """The kernel's pool inputs: ``(4, pools, paths)`` book, base, in progress and base change due today;
     ``(2 pools,)`` flags (steps today, then has a change). Only a pool that steps today has its rows written
     (the kernel reads no other: an idle pool charges +0.0 and keeps its state), its state only where the pool
     does not hold the table's rows already, and its change row only if it has one. The day's spending is read
     by the kernel from the day's rows (``operations_kernel._pools``); here only an idle pool's, which
-    ``open_step`` tests (:func:`_spent`)."""
+    ``open_step`` tests (:func:`_spent`), and on day ``j ≥ 0`` of the block whose rows the kernel reads
+    (:func:`_block_rows`) not before the block's first day of spending (:func:`_first_spending`: ``open_step``
+    would find ±0.0 on every path, and return ``(False, None)`` without a change)."""
     pools = fixed.pools
     table, flags = fixed.pool_table, fixed.pool_flags
     flags[:] = False
     for k, pool in enumerate(pools):
+        if pool.idle and 0 <= j < _first_spending(fixed, k):
+            continue
         on, change = pool.open_step(day, new_month, _spent(f, k) if pool.idle else None)
         if on:
             book, base, in_progress = fixed.pool_state[k]
@@ -337,6 +345,22 @@ def _pools(fixed, f, day: int, new_month: bool, paths: int):
             table[3, k] = change
             flags[len(pools) + k] = True
     return table, flags
+
+
+def _first_spending(fixed, k: int) -> int:
+    """Pool ``k``'s first day of the block (``fixed.block``'s rows, from 0) on which its spending is nonzero or NaN on
+    some path (numpy's ``count_nonzero``, as ``open_step``'s test), the block's length where none: found once a block's
+    rows (:func:`_block_rows` resets ``fixed.first_spending``)."""
+    first = fixed.first_spending[k]
+    if first is None:
+        if k == 0:
+            rows = fixed.block[BLOCK_FIELDS.index("expansion_capex_usd")]
+        else:  # (the project's rows of the block's (n·projects, paths) building or GPU capex)
+            projects = fixed.hpc_table.shape[1]
+            rows = fixed.block[len(BLOCK_FIELDS) + 2 + (k - 1) % 2][(k - 1) // 2::projects]
+        days = np.flatnonzero(np.count_nonzero(rows, axis=1))
+        first = fixed.first_spending[k] = int(days[0]) if days.size else rows.shape[0]
+    return first
 
 
 def _spent(f, k: int) -> np.ndarray:
