@@ -164,7 +164,8 @@ class SiteFlows:
     expansion_capex_usd: np.ndarray
     table: np.ndarray | None = None
     """The one-pass kernels' output ``(7, n, P)`` whose rows are the first seven fields
-    (:data:`simulator.index_block_kernel.FIELDS`; None: the segment form ran, or the pass booked them), for :func:`book`."""
+    (:data:`simulator.index_block_kernel.FIELDS`; None: the segment form ran, or the pass booked them), for
+    :func:`book`."""
     booked: bool = False
     """Whether the one pass added the seven per-path fields to the day record itself, each day as it made it
     (:func:`site_block`'s ``book_into``): those fields are then None, and :func:`book` adds the rest."""
