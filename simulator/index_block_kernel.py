@@ -263,9 +263,9 @@ def book(table, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_co
     fee, :func:`simulator.pool.fpps_btc`'s operations left to right) onto ``btc_mined``, the running TH/s onto
     ``running_ths``, ``BTC × price_usd`` onto ``mining_revenue_usd``
     (:meth:`simulator.day_record.DayRecord.add_mining`); energy, power cost and credit, curtailed and underclocked
-    MWh onto theirs (:meth:`~simulator.day_record.DayRecord.add_site`); the mean price into the index prices' column ``site``
-    (``index_priced``: an index site) and mean + tax into the power prices'. Each element gets numpy's operation on
-    the same operands in the same order (``a += b`` is ``a + b``), so the same doubles (:func:`_book_day`, a day at a
-    time; :func:`site_days` and :func:`fixed_days` book each day so as they make it)."""
+    MWh onto theirs (:meth:`~simulator.day_record.DayRecord.add_site`); the mean price into the index prices'
+    column ``site`` (``index_priced``: an index site) and mean + tax into the power prices'. Each element gets
+    numpy's operation on the same operands in the same order (``a += b`` is ``a + b``), so the same doubles
+    (:func:`_book_day`, a day at a time; :func:`site_days` and :func:`fixed_days` book each day as they make it)."""
     for d in range(table.shape[1]):
         _book_day(table, d, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns)
