@@ -224,7 +224,7 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
             _book_day(out, t, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _book_day(table, t, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns):
     """Row ``t`` of a one-pass table ``(7, ·, paths)`` (rows :data:`FIELDS`) added to day ``d`` of the record's rows
     (:func:`book`'s arguments: ``record_rows`` the reward, the close and the eight booked rows, ``price_columns`` the
