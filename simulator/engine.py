@@ -306,10 +306,11 @@ class _Simulation:
         self.site_states.append(state)
         for first, n in self.bounds:
             b, d, days = self.ops, self.ops.record, every_day[first:first + n]
+            prices = (b.index_price_usd_per_mwh, b.power_price_usd_per_mwh)  # (the one pass books into d as it goes)
             flows = site_day.site_block(plan, state, first, n, self.days, d.hashprice_usd_per_ph_day,
                                 self.event_state.tax_usd_per_mwh[index], self.event_state.offline(index, days),
-                                hpc_mw[first:first + n], b.working, self.units, self.retired_units)
-            site_day.book(plan, flows, d, b.index_price_usd_per_mwh, b.power_price_usd_per_mwh)
+                                hpc_mw[first:first + n], b.working, self.units, self.retired_units, (d, *prices))
+            site_day.book(plan, flows, d, *prices)
             yield self.env.timeout(n)
 
     def hosted(self):

@@ -82,29 +82,43 @@ def cohort_arguments(plan) -> tuple:
             as_kernel(plan.mine, (cohorts,), np.int64))
 
 
+#: The kernels' booking arguments of a block not booked in the pass (:func:`booking`): one compiled signature.
+_NOT_BOOKED = (False, (np.zeros((0, 0)),) * 10, (np.zeros((0, 0, 0)),) * 2, 0, False)
+
+
+def booking(plan, record_rows: tuple, index_price: np.ndarray, power_price: np.ndarray) -> tuple:
+    """The kernels' trailing arguments that book each day into the day record as the pass makes it
+    (:func:`simulator.index_block_kernel.book`'s: the record's reward, close and booked rows ``(n, P)``, C-ordered,
+    :func:`simulator.site_block.kernel_rows`; the index and power prices ``(n, sites, P)``; the site's column, and
+    whether it is index-priced)."""
+    return True, tuple(record_rows), (index_price, power_price), plan.index, plan.prices is not None
+
+
 def _arguments(kernel, plan, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray, offline: np.ndarray,
-               tax_usd_per_mwh: float, out: np.ndarray | None = None) -> tuple[tuple, tuple, np.ndarray]:
+               tax_usd_per_mwh: float, out: np.ndarray | None = None,
+               booked: bool = False) -> tuple[tuple, tuple, np.ndarray]:
     """What :func:`site_days` and :func:`fixed_days` pass alike: the arguments before the prices (the cohorts,
     working units ``(n, all cohorts, P)``, each day's online flag ``(n,)``, the hashprices ``(n, P)`` and
     ``1 − fee``, of which the kernel makes :func:`simulator.merit_order.threshold_value`'s numerator, its
     operations in its order), those after the running counts (tax, whether there is one, the threshold's
     denominator ``24 (1 + overhead)``, ``1 + overhead``) and the output ``(fields, n, P)`` (``out`` if given: C-ordered
-    memory of that shape)."""
+    memory of that shape; ``booked``: a day's ``(fields, 1, P)``, the day booked before the next is made)."""
     n, paths = np.shape(hashprice_usd_per_ph_day)
     as_kernel, overhead = merit_order.kernel_array, plan.site.cooling_overhead
     head = (*plan.kernel_cohorts, as_kernel(working, np.shape(working)),
             as_kernel(~np.asarray(offline, dtype=bool), (n,)), as_kernel(hashprice_usd_per_ph_day, (n, paths)),
             1 - plan.pool_fee)
     tail = (float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead), 1 + overhead)
-    if out is None:
-        out = np.empty((len(kernel.FIELDS), n, paths))
-    assert out.shape == (len(kernel.FIELDS), n, paths) and out.flags.c_contiguous and out.flags.writeable
+    rows = 1 if booked else n
+    if out is None or booked:
+        out = np.empty((len(kernel.FIELDS), rows, paths))
+    assert out.shape == (len(kernel.FIELDS), rows, paths) and out.flags.c_contiguous and out.flags.writeable
     return head, tail, out
 
 
 def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.ndarray, working: np.ndarray,
               offline: np.ndarray, tax_usd_per_mwh: float, hour_terms: tuple | None = None,
-              out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              out: np.ndarray | None = None, book: tuple | None = None) -> dict[str, np.ndarray] | None:
     """The block's flows ``{field: (n, P)}`` (running TH/s, energy, power cost and credit, curtailed and
     underclocked MWh, mean price) of a site :func:`applies` to, from ``kernel`` (:func:`kernel_for`).
 
@@ -112,29 +126,33 @@ def site_days(kernel, plan, prices: np.ndarray, hashprice_usd_per_ph_day: np.nda
     (:meth:`simulator.market.power.IndexPowerModel.hour_terms` of the block's days) ``(1, 24, P)``, computed hour
     by hour and written there, each day over the previous one's (the last day's left);
     ``hashprice_usd_per_ph_day`` ``(n, P)``; ``working`` ``(n, all cohorts, P)`` units; ``offline`` ``(n,)`` bool;
-    ``out``: the memory of the flows ``(7, n, P)`` (the fields are its rows), else fresh.
+    ``out``: the memory of the flows ``(7, n, P)`` (the fields are its rows), else fresh. With ``book``
+    (:func:`booking`), each day's flows are added to the day record as the pass makes them (the compiled
+    :func:`simulator.site_block.book`'s operations) and None is returned: the block's flows are not kept.
     """
     (n, paths), hours = np.shape(hashprice_usd_per_ph_day), np.shape(prices)[1]
     assert hours == units.HOURS_PER_DAY, "an hourly price model's day has 24 hours"
-    head, tail, out = _arguments(kernel, plan, hashprice_usd_per_ph_day, working, offline, tax_usd_per_mwh, out)
+    head, tail, out = _arguments(kernel, plan, hashprice_usd_per_ph_day, working, offline, tax_usd_per_mwh, out,
+                                 book is not None)
     if hour_terms is None:
         prices = merit_order.kernel_array(prices, (n, hours, paths))
     assert hour_terms is None or (prices.shape == (1, hours, paths) and prices.flags.c_contiguous
                                   and prices.flags.writeable), "a day's prices are written in place"
     kernel.site_days(*head, prices, plan.hour_counts, *tail, out,
-                     hour_terms is not None, *(hour_terms or _NO_DRAW))
-    return dict(zip(kernel.FIELDS, out))
+                     hour_terms is not None, *(hour_terms or _NO_DRAW), *(book or _NOT_BOOKED))
+    return None if book else dict(zip(kernel.FIELDS, out))
 
 
 def fixed_days(kernel, plan, price_usd_per_mwh: np.ndarray, hashprice_usd_per_ph_day: np.ndarray,
                working: np.ndarray, offline: np.ndarray, tax_usd_per_mwh: float,
-               out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               out: np.ndarray | None = None, book: tuple | None = None) -> dict[str, np.ndarray] | None:
     """:func:`site_days` of a fixed-price site :func:`applies` to: ``price_usd_per_mwh`` ``(1, P)`` the one price
     row of every hour (:attr:`simulator.site_block.SiteState.hourly_price`), through
     :func:`simulator.index_block_kernel.fixed_days` (the segment form's one-row dispatch and bill, bit for bit);
-    ``out`` as :func:`site_days`'."""
-    head, tail, out = _arguments(kernel, plan, hashprice_usd_per_ph_day, working, offline, tax_usd_per_mwh, out)
+    ``out`` and ``book`` as :func:`site_days`'."""
+    head, tail, out = _arguments(kernel, plan, hashprice_usd_per_ph_day, working, offline, tax_usd_per_mwh, out,
+                                 book is not None)
     k = -1 if plan.site.curtailment.policy == "economic" else len(plan.mine)
     kernel.fixed_days(*head, merit_order.kernel_array(price_usd_per_mwh, (1, np.shape(hashprice_usd_per_ph_day)[1])),
-                      k, *tail, units.HOURS_PER_DAY, out)
-    return dict(zip(kernel.FIELDS, out))
+                      k, *tail, units.HOURS_PER_DAY, out, *(book or _NOT_BOOKED))
+    return None if book else dict(zip(kernel.FIELDS, out))

@@ -87,8 +87,12 @@ def _prefix_day(cum_ths, cum_mw, working, on, mine, ths_per_unit, mw_per_unit):
 def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, hashprice, keep, prices, k_fixed,
               tax_usd_per_mwh, has_tax, denominator, facility, out, draw, base, shape, spike_p, negative_q, path_ids,
               key0, key1, seed_high, start, draws_per_day, first_spike, first_negative, spike_usd_per_mwh,
-              negative_usd_per_mwh, floor_usd_per_mwh, cap_usd_per_mwh):
-    """A block's flows into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`).
+              negative_usd_per_mwh, floor_usd_per_mwh, cap_usd_per_mwh, booked, record_rows, price_columns, site,
+              index_priced):
+    """A block's flows into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`), or with ``booked`` each day's flows
+    into ``out`` ``(7, 1, paths)`` and added to the day record there (:func:`_book_day`, :func:`book`'s operations:
+    ``record_rows``, ``price_columns``, ``site`` and ``index_priced`` are :func:`book`'s arguments after ``keep``,
+    the reward and close first; unused without ``booked``).
 
     ``efficiency_jth``, ``ths_per_unit``, ``mw_per_unit`` ``(cohorts,)`` in dispatch order (ascending
     efficiency), ``mine`` ``(cohorts,)`` their rows of ``working`` ``(days, all cohorts, paths)``;
@@ -120,6 +124,7 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
     running, energy, cost, curtailed, price_sum = out[0], out[1], out[2], out[4], out[6]
     spike_u, negative_u = np.empty((hours, paths)), np.empty((hours, paths))
     for d in range(days):
+        t = 0 if booked else d  # the day's row of out
         spikes = negatives = False
         if draw:  # the day's spike and negative uniforms, where a probability is > 0 (see above)
             day_start = start + d * draws_per_day
@@ -131,7 +136,7 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
         for p in range(paths):
             available[p] = cum_mw[n, p] * facility
         price = prices[0] if draw else prices[d]  # drawn: one day's row after another in the same memory
-        run, use, bill, cut, ps = running[d], energy[d], cost[d], curtailed[d], price_sum[d]
+        run, use, bill, cut, ps = running[t], energy[t], cost[t], curtailed[t], price_sum[t]
         for h in range(hours):
             if draw:  # index_hours' day d, hour h: min(c, max(f, n if negative else B s + J [spike]))
                 s, sp, nq, b = shape[d, h], spike_p[d, h], negative_q[d, h], base[d]
@@ -167,14 +172,18 @@ def site_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, 
             cut[p] = 0.0 if cut[p] < 0.0 else cut[p]
             bill[p] = bill[p] + use[p] * tax_usd_per_mwh
             ps[p] = ps[p] / hours
-            out[3, d, p], out[5, d, p] = 0.0, 0.0
+            out[3, t, p], out[5, t, p] = 0.0, 0.0
+        if booked:
+            _book_day(out, t, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online, hashprice, keep, price, k_fixed,
-               tax_usd_per_mwh, has_tax, denominator, facility, hours, out):
-    """A fixed-price site's block into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`): one price a path for
-    every hour, ``price`` ``(1, paths)`` [USD/MWh] (:func:`simulator.site.dispatch_day`'s one price row).
+               tax_usd_per_mwh, has_tax, denominator, facility, hours, out, booked, record_rows, price_columns, site,
+               index_priced):
+    """A fixed-price site's block into ``out`` ``(7, days, paths)`` (rows :data:`FIELDS`; with ``booked``, each day
+    into ``out`` ``(7, 1, paths)`` and booked, as :func:`site_days`): one price a path for every hour, ``price``
+    ``(1, paths)`` [USD/MWh] (:func:`simulator.site.dispatch_day`'s one price row).
 
     The arguments are :func:`site_days`' (``k_fixed`` one count for the day, or −1 to count ``e ≤ e*``;
     ``hours`` = 24). The day's running count ``k`` holds every hour, so the numbers are the one-row forms of
@@ -196,7 +205,8 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
         else:
             for p in range(paths):
                 k[p] = k_fixed
-        running, energy = out[0, d], out[1, d]
+        t = 0 if booked else d  # the day's row of out
+        running, energy = out[0, t], out[1, t]
         for p in range(paths):  # the gathers apart: the energy's loops below run on SIMD lanes
             kc = np.uint64(k[p])
             drawn[p], running[p] = cum_mw[kc, p] * facility, cum_ths[kc, p]
@@ -208,39 +218,54 @@ def fixed_days(efficiency_jth, ths_per_unit, mw_per_unit, mine, working, online,
         for p in range(paths):
             x, e = price[0, p], energy[p]
             cut = (cum_mw[n, p] * facility - drawn[p]) * hours
-            out[2, d, p], out[3, d, p] = e * x + e * tax_usd_per_mwh, 0.0
-            out[4, d, p], out[5, d, p], out[6, d, p] = 0.0 if cut < 0.0 else cut, 0.0, x + 0.0
+            out[2, t, p], out[3, t, p] = e * x + e * tax_usd_per_mwh, 0.0
+            out[4, t, p], out[5, t, p], out[6, t, p] = 0.0 if cut < 0.0 else cut, 0.0, x + 0.0
+        if booked:
+            _book_day(out, t, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def book(table, tax_usd_per_mwh, reward, price_usd, keep, site, index_priced, btc_mined, running_ths, mining_revenue_usd,
-         energy_mwh, power_cost_usd, power_credit_usd, curtailed_mwh, underclocked_mwh, index_price, power_price):
+def _book_day(table, t, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns):
+    """Row ``t`` of a one-pass table ``(7, ·, paths)`` (rows :data:`FIELDS`) added to day ``d`` of the record's rows
+    (:func:`book`'s arguments: ``record_rows`` the reward, the close and the eight booked rows, ``price_columns`` the
+    index and power prices ``(days, sites, paths)``), :func:`book`'s operations on one day."""
+    reward, price_usd, btc_mined, running_ths, mining_revenue_usd, energy_mwh, power_cost_usd, power_credit_usd, \
+        curtailed_mwh, underclocked_mwh = record_rows
+    index_price, power_price = price_columns
+    for p in range(table.shape[2]):
+        running = table[0, t, p]
+        btc = running * _HS_PER_THS * reward[d, p] * keep
+        btc_mined[d, p] = btc_mined[d, p] + btc
+        running_ths[d, p] = running_ths[d, p] + running
+        mining_revenue_usd[d, p] = mining_revenue_usd[d, p] + btc * price_usd[d, p]
+        energy_mwh[d, p] = energy_mwh[d, p] + table[1, t, p]
+        power_cost_usd[d, p] = power_cost_usd[d, p] + table[2, t, p]
+        power_credit_usd[d, p] = power_credit_usd[d, p] + table[3, t, p]
+        curtailed_mwh[d, p] = curtailed_mwh[d, p] + table[4, t, p]
+        underclocked_mwh[d, p] = underclocked_mwh[d, p] + table[5, t, p]
+    mean, index_row, power_row = table[6, t], index_price[d, site], power_price[d, site]
+    if index_priced:
+        for p in range(mean.shape[0]):
+            index_row[p] = mean[p]
+    for p in range(mean.shape[0]):
+        power_row[p] = mean[p] + tax_usd_per_mwh
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def book(table, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns):
     """A one-pass block's flows ``table`` ``(7, days, paths)`` (rows :data:`FIELDS`) added to the day record's rows
     ``(days, paths)`` in one pass: what :func:`simulator.site_block.book`'s numpy form does field by field.
 
-    FPPS BTC ``running × 10¹² × reward × keep`` (``keep`` = 1 − pool fee, :func:`simulator.pool.fpps_btc`'s
-    operations left to right) onto ``btc_mined``, the running TH/s onto ``running_ths``, ``BTC × price_usd`` onto
-    ``mining_revenue_usd`` (:meth:`simulator.day_record.DayRecord.add_mining`); energy, power cost and credit,
-    curtailed and underclocked MWh onto theirs (:meth:`~simulator.day_record.DayRecord.add_site`); the mean price
-    into ``index_price[:, site]`` (``index_priced``: an index site) and mean + tax into ``power_price[:, site]``
-    (``(days, sites, paths)``). Each element gets numpy's operation on the same operands in the same order
-    (``a += b`` is ``a + b``), so the same doubles."""
-    days, paths = table.shape[1], table.shape[2]
-    for d in range(days):
-        for p in range(paths):
-            running = table[0, d, p]
-            btc = running * _HS_PER_THS * reward[d, p] * keep
-            btc_mined[d, p] = btc_mined[d, p] + btc
-            running_ths[d, p] = running_ths[d, p] + running
-            mining_revenue_usd[d, p] = mining_revenue_usd[d, p] + btc * price_usd[d, p]
-            energy_mwh[d, p] = energy_mwh[d, p] + table[1, d, p]
-            power_cost_usd[d, p] = power_cost_usd[d, p] + table[2, d, p]
-            power_credit_usd[d, p] = power_credit_usd[d, p] + table[3, d, p]
-            curtailed_mwh[d, p] = curtailed_mwh[d, p] + table[4, d, p]
-            underclocked_mwh[d, p] = underclocked_mwh[d, p] + table[5, d, p]
-        mean, index_row, power_row = table[6, d], index_price[d, site], power_price[d, site]
-        if index_priced:
-            for p in range(paths):
-                index_row[p] = mean[p]
-        for p in range(paths):
-            power_row[p] = mean[p] + tax_usd_per_mwh
+    ``record_rows``: the reward [BTC/(H/s·day)] and close [USD] of each day, then the rows ``btc_mined``,
+    ``running_ths``, ``mining_revenue_usd``, ``energy_mwh``, ``power_cost_usd``, ``power_credit_usd``,
+    ``curtailed_mwh`` and ``underclocked_mwh`` (:data:`simulator.site_block._BOOKED`); ``price_columns``: the index
+    and power prices ``(days, sites, paths)``. FPPS BTC ``running × 10¹² × reward × keep`` (``keep`` = 1 − pool
+    fee, :func:`simulator.pool.fpps_btc`'s operations left to right) onto ``btc_mined``, the running TH/s onto
+    ``running_ths``, ``BTC × price_usd`` onto ``mining_revenue_usd``
+    (:meth:`simulator.day_record.DayRecord.add_mining`); energy, power cost and credit, curtailed and underclocked
+    MWh onto theirs (:meth:`~simulator.day_record.DayRecord.add_site`); the mean price into the index prices'
+    column ``site`` (``index_priced``: an index site) and mean + tax into the power prices'. Each element gets
+    numpy's operation on the same operands in the same order (``a += b`` is ``a + b``), so the same doubles
+    (:func:`_book_day`, a day at a time; :func:`site_days` and :func:`fixed_days` book each day as they make it)."""
+    for d in range(table.shape[1]):
+        _book_day(table, d, d, tax_usd_per_mwh, keep, site, index_priced, record_rows, price_columns)

@@ -164,12 +164,16 @@ class SiteFlows:
     expansion_capex_usd: np.ndarray
     table: np.ndarray | None = None
     """The one-pass kernels' output ``(7, n, P)`` whose rows are the first seven fields
-    (:data:`simulator.index_block_kernel.FIELDS`; None: the segment form ran), for :func:`book`."""
+    (:data:`simulator.index_block_kernel.FIELDS`; None: the segment form ran, or the pass booked them), for
+    :func:`book`."""
+    booked: bool = False
+    """Whether the one pass added the seven per-path fields to the day record itself, each day as it made it
+    (:func:`site_block`'s ``book_into``): those fields are then None, and :func:`book` adds the rest."""
 
 
 #: The fields with a day axis (the others are floats, None, the tuple ``site_mw`` or the one pass's table).
 _DAY_FIELDS = tuple(f.name for f in fields(SiteFlows)
-                    if f.name not in ("tax_usd_per_mwh", "demand_response_credit_usd", "site_mw", "table"))
+                    if f.name not in ("tax_usd_per_mwh", "demand_response_credit_usd", "site_mw", "table", "booked"))
 
 
 def first_day(flows: SiteFlows) -> SiteFlows:
@@ -468,7 +472,7 @@ def _table_memory(state: SiteState, rows: int, n: int, paths: int) -> np.ndarray
 
 def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, hashprice_usd_per_ph_day: np.ndarray,
                tax_usd_per_mwh: float, offline: np.ndarray, hpc_mw: np.ndarray, working: np.ndarray,
-               units_state: FailureState, retired_units: np.ndarray) -> SiteFlows:
+               units_state: FailureState, retired_units: np.ndarray, book_into: tuple | None = None) -> SiteFlows:
     """Days ``day0 … day0 + n − 1`` of a site in one pass (see the module docstring).
 
     Parameters
@@ -486,6 +490,12 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     units_state, retired_units
         Used only by a ``retire`` policy, whose retirements happen in blocks of one day: retired cohorts
         leave ``units_state`` in place and their units are added to ``retired_units`` ``(cohorts, P)``.
+    book_into
+        ``(record, index_price, power_price)``, :func:`book`'s: where the one pass runs and the record's rows are
+        C-ordered ``(n, P)`` (:func:`kernel_rows`), it adds each day's per-path fields to them as it makes them (the
+        compiled :func:`book`'s operations, so the same doubles) instead of writing the block's table: the flows are
+        then :attr:`SiteFlows.booked`, and :func:`book` adds the rest. The caller books them before anything else
+        touches the record, as it would right after this call.
 
     The block never crosses a multiple of :data:`POWER_BLOCK_DAYS` (the engine cuts blocks there).
     """
@@ -497,32 +507,47 @@ def site_block(plan: SitePlan, state: SiteState, day0: int, n: int, days: int, h
     x = _Days(np.asarray(hashprice_usd_per_ph_day), prices, offline,
               working, _demand_response_uniforms(state, day0, n, days) if site.demand_response else None,
               _avoidance_hours(plan, day0, n) if site.four_cp else None)
-    hosting_revenue_usd = table = None
-    if one_pass is not None:
+    hosting_revenue_usd = table = into = None
+    if one_pass is not None and book_into is not None:
+        rows = kernel_rows(book_into[0], (n, paths))
+        into = None if rows is None else index_block.booking(plan, rows, *book_into[1:])
+    if one_pass is not None and into is None:
         table = _table_memory(state, len(one_pass.FIELDS), n, paths)
     if one_pass is not None and plan.prices is None:  # a fixed price: one row for every hour
         bills = index_block.fixed_days(one_pass, plan, state.hourly_price, x.hashprice, working, offline,
-                                       tax_usd_per_mwh, table)
+                                       tax_usd_per_mwh, table, into)
     elif one_pass is not None:
         bills = index_block.site_days(one_pass, plan, x.price, x.hashprice, working, offline, tax_usd_per_mwh,
-                                      hour_terms, table)
+                                      hour_terms, table, into)
     else:  # the segment form
         segments = _segments(plan, day0, n, x)
         runs = _dispatch(plan, state, segments, tax_usd_per_mwh, units_state, retired_units)
         bills, hosting_revenue_usd = _bills(plan, segments, runs, tax_usd_per_mwh)
-    flows = {k: v.reshape(n, paths) for k, v in bills.items()}
+    flows = dict.fromkeys(one_pass.FIELDS) if into else {k: v.reshape(n, paths) for k, v in bills.items()}
     flows.setdefault("hosting_power_cost_usd", None)
     return SiteFlows(**flows, **_site_costs(plan, day0, n, offline, hpc_mw, hosting_revenue_usd, state.horizon_costs),
                      tax_usd_per_mwh=tax_usd_per_mwh,
                      demand_response_credit_usd=plan.demand_response_credit_usd,
                      transmission_charge_usd=_transmission(plan, state, day0, segments, runs) if site.four_cp else None,
-                     table=table)
+                     table=table, booked=into is not None)
 
 
 #: The day record's rows the one pass's table adds to (:func:`book`), in :func:`simulator.index_block_kernel.book`'s
 #: order.
 _BOOKED = ("btc_mined", "running_ths", "mining_revenue_usd", "energy_mwh", "power_cost_usd", "power_credit_usd",
            "curtailed_mwh", "underclocked_mwh")
+
+
+def kernel_rows(record, shape: tuple) -> tuple | None:
+    """The day ``record``'s reward and close (as :func:`simulator.merit_order.kernel_array` gives them) and its
+    :data:`_BOOKED` rows, the compiled booking's ``record_rows`` (:func:`simulator.index_block_kernel.book`), or None
+    where a booked row is not a writeable C-ordered array of ``shape`` ``(n, P)`` (the kernel writes them in place)."""
+    rows = tuple(getattr(record, name) for name in _BOOKED)
+    if not all(isinstance(r, np.ndarray) and r.shape == shape and r.flags.c_contiguous and r.flags.writeable
+               for r in rows):
+        return None
+    as_kernel = merit_order.kernel_array
+    return (as_kernel(record.reward_btc_per_hs_day, shape), as_kernel(record.price_usd, shape)) + rows
 
 
 def book(plan: SitePlan, flows: SiteFlows, record, index_price: np.ndarray, power_price: np.ndarray) -> None:
@@ -533,15 +558,15 @@ def book(plan: SitePlan, flows: SiteFlows, record, index_price: np.ndarray, powe
     then :meth:`~simulator.day_record.DayRecord.add_site`. A one-pass block's per-path fields are added in one
     compiled pass over its table (:func:`simulator.index_block_kernel.book`: the same operations on the same
     operands, element by element) where the record's rows are C-ordered ``(n, P)``; else field by field here."""
+    if flows.booked:  # the one pass booked the per-path fields (site_block's book_into)
+        record.add_site(flows, paths_booked=True)
+        return
     index, shape = plan.index, np.shape(flows.running_ths)
     kernel = index_block.INDEX_BLOCK_KERNEL.loaded() if flows.table is not None else None
-    rows = [getattr(record, name) for name in _BOOKED]
-    if kernel is not None and all(isinstance(r, np.ndarray) and r.shape == shape and r.flags.c_contiguous
-                                  and r.flags.writeable for r in rows):
-        as_kernel = merit_order.kernel_array
-        kernel.book(flows.table, float(flows.tax_usd_per_mwh), as_kernel(record.reward_btc_per_hs_day, shape),
-                    as_kernel(record.price_usd, shape), 1 - plan.pool_fee, index, plan.prices is not None, *rows,
-                    index_price, power_price)
+    rows = kernel_rows(record, shape) if kernel is not None else None
+    if rows is not None:
+        kernel.book(flows.table, float(flows.tax_usd_per_mwh), 1 - plan.pool_fee, index, plan.prices is not None,
+                    rows, (index_price, power_price))
         record.add_site(flows, paths_booked=True)
         return
     if plan.prices is not None:

@@ -156,3 +156,55 @@ def test_a_reused_table_gives_each_blocks_flows(case):
             assert np.shares_memory(fa.table, kept.table_memory) and not np.shares_memory(fb.table, kept.table_memory)
             for name in index_block_kernel.FIELDS:
                 assert_same_bits(getattr(fa, name), getattr(fb, name), name)
+
+
+def _booked_in_pass(plan, state, args, record: DayRecord, cohorts: int, paths: int):
+    """``site_block`` booking into a copy of ``record`` and fresh price columns as it goes (``book_into``), then
+    ``book``: the record's booked rows, opex and both price columns, and the flows."""
+    n = args[1]
+    d = dataclasses.replace(record, **{name: getattr(record, name).copy() for name in site_block_module._BOOKED})
+    index_price, power_price = np.full((n, 2, paths), np.nan), np.zeros((n, 2, paths))
+    flows = site_block(plan, state, *args, units_of(args[-1][0]), np.zeros((cohorts, paths)),
+                       (d, index_price, power_price))
+    book(plan, flows, d, index_price, power_price)
+    return [getattr(d, name) for name in site_block_module._BOOKED + ("site_opex_usd", "site_opex_hpc_usd")] + [
+        index_price, power_price], flows
+
+
+@pytest.mark.parametrize("case", ONE_PASS, ids=[c[0] for c in ONE_PASS])
+@pytest.mark.parametrize("special", [False, True])
+def test_the_pass_booking_as_it_goes_is_the_table_booked_after(case, special, monkeypatch):
+    """``site_block`` with ``book_into`` adds each day to the record as the one pass makes it (no table, no second
+    pass): the record's rows and both price columns byte for byte as the block's table booked by ``book`` (compiled),
+    on records of ordinary and special doubles (signed zeros, infinities, NaN, tiny and huge), in blocks of 30, 7 and
+    1 days; the compiled booking is not called, and the flows say they were booked."""
+    plan, x, days, cohorts = _case(case)
+    rng = np.random.default_rng(7)
+    compiled = index_block_kernel.book
+    for n in (30, 7, 1):
+        a, b = (start_site(plan, 3, np.arange(5), x["working"][0], reuse_table=True) for _ in range(2))
+        for day0, m in block_starts(days, n):
+            args = (day0, m, days, x["hashprice"][day0:day0 + m], 2.5, x["offline"][day0:day0 + m],
+                    x["hpc_mw"][day0:day0 + m], x["working"][day0:day0 + m])
+            record = _record(rng, m, 5, special)
+            monkeypatch.setattr(index_block_kernel, "book", lambda *z: pytest.fail("booked after the pass"))
+            got, flows = _booked_in_pass(plan, a, args, record, cohorts, 5)
+            monkeypatch.setattr(index_block_kernel, "book", compiled)
+            assert flows.booked and flows.table is None and flows.running_ths is None
+            table = site_block(plan, b, *args, units_of(x["working"][day0]), np.zeros((cohorts, 5)))
+            assert not table.booked and table.table is not None
+            for u, v in zip(got, _booked(plan, table, record, True)):
+                assert_same_bits(u, v, f"{case[0]} day {day0} of {n}")
+
+
+def test_a_record_whose_rows_are_not_c_ordered_is_not_booked_in_the_pass():
+    """The pass writes the record's rows in place: a strided row leaves the block's table to ``book`` (numpy)."""
+    plan, x, days, cohorts = _case(ONE_PASS[0])
+    state = start_site(plan, 3, np.arange(5), x["working"][0])
+    record = _record(np.random.default_rng(1), 7, 5, False)
+    record.energy_mwh = np.zeros((5, 7)).T  # F-ordered
+    flows = site_block(plan, state, 0, 7, days, x["hashprice"][:7], 2.5, x["offline"][:7], x["hpc_mw"][:7],
+                       x["working"][:7], units_of(x["working"][0]), np.zeros((cohorts, 5)),
+                       (record, np.full((7, 2, 5), np.nan), np.zeros((7, 2, 5))))
+    assert not flows.booked and flows.table is not None
+    assert_same_bits(record.energy_mwh, np.zeros((7, 5)))  # nothing added yet
