@@ -40,7 +40,7 @@ def _run(scenario):
 def value_pass_args(args: tuple) -> tuple:
     """``day_pass``'s arguments in ``value_pass``'s order (the shares, previous close, cash and treasury before the
     grant and the funding)."""
-    return (args[14], args[19], args[17], args[18]) + args[34:]
+    return (args[14], args[19], args[17], args[18]) + args[34:58]
 
 
 def _both(monkeypatch, scenario, spy):
@@ -52,13 +52,18 @@ def _both(monkeypatch, scenario, spy):
         spy(args)
         return passes(*args)
 
+    tails = []
+
     def day_spied(*args):
         spy(value_pass_args(args))
-        return days(*args)
+        code, valued = days(*args)
+        tails.extend([1] if valued and len(args[58]) else [])  # (the price's tail in the call: price_pass's work)
+        return code, valued
     monkeypatch.setattr(close_value_kernel, "value_pass", spied)
     monkeypatch.setattr(close_value_kernel, "day_pass", day_spied)
-    return kernel_forms.both_forms(monkeypatch, close_value.CLOSE_VALUE_KERNEL, close_value_kernel, "price_pass",
-                                   lambda: _run(scenario))
+    numpy_run, compiled, calls = kernel_forms.both_forms(
+        monkeypatch, close_value.CLOSE_VALUE_KERNEL, close_value_kernel, "price_pass", lambda: _run(scenario))
+    return numpy_run, compiled, calls + len(tails)
 
 
 @pytest.mark.parametrize("path, overrides, expect", [

@@ -115,6 +115,7 @@ class ValueScratch:
                           w[k.X:k.Y + 1], w[k.X], w[k.Y])
         self.returns_of, self.returns_rows = None, ()  # (the ledger's EquityReturns and its running rows: _price_tail)
         self.index, self.packed = np.empty(paths, dtype=np.int64), np.empty((2, 2 * paths))  # (moneyness_pass's)
+        self.loops = k.ufunc_loops()  # (the price's tail in close_day's one call: numpy's and scipy's loops)
         o = L.cfg.opening
         self.scalars = np.zeros(k.SCALARS)
         for i, x in ((k.RECEIVABLE, o.btc_receivable), (k.CARRIED, L._carried_assets_usd()),
@@ -245,14 +246,17 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     sbc_scalars[0] = min(L.share_price_ring.count, close_steps.SBC_WINDOW_DAYS)
     inputs = _value_inputs(L, s, k, day)
-    rings, book = (L.interest_ring, L.ebitda_ring), L.lines
+    rings, book, r, price_ring = (L.interest_ring, L.ebitda_ring), L.lines, L.returns, L.share_price_ring
     out = np.empty((10 + 2 * len(sources) + (4 if month_end else 0), paths))  # (a month end: the tax's four rows)
+    state, positive = np.empty((6, paths)), np.empty(paths, dtype=bool)  # (the price's tail: _assign_price)
     code, valued = k.day_pass(
         rings[0].values, rings[0].count % rings[0].n, interest, rings[1].values, rings[1].count % rings[1].n, ebitda,
-        L.equity_usd, L.alive, L.share_price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
+        L.equity_usd, L.alive, price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
         fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, L.atm_used_usd, L.atm_shares_issued,
         L.quarter_start_shares, L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
-        month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs)
+        month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs, s.loops,
+        price_ring.count % price_ring.n, r.last_share_price_usd, r.last_btc_price_usd, r._last_positive, state,
+        positive, s.ok, s.index, s.packed, r.table)
     rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
     L.equity_usd, L.shares = out[0], out[2]
     if month_end:  # (the tax: close_day's assignments)
@@ -272,7 +276,11 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
             book.settled()
         else:  # (a contract's tables to extend: value_pass again, as close_price does)
             _value(L, s, k, L.shares, inputs)
-        _price_tail(L, s, k)
+        if valued and s.loops.shape[0]:  # (the price's tail ran in the call)
+            price_ring.count += 1  # (its row written: Ring.slot's count)
+            _assign_price(L, r, state, positive)
+        else:
+            _price_tail(L, s, k)
     if not valued:
         book.settle()
     return True
@@ -337,6 +345,11 @@ def _price_tail(L, s: ValueScratch, k) -> None:
                  s.packed, read)
     np.log(ratios, out=logs)
     k.add_returns(x, y, s.ok, state[2], *s.returns_rows)
+    _assign_price(L, r, state, positive)
+
+
+def _assign_price(L, r, state, positive) -> None:
+    """The ledger's and its returns' state from ``price_pass``'s rows ``state`` and mask ``positive``."""
     L.nav_usd, L.nav_per_share_usd, L.share_price_usd, L.equity_value_usd = state[0], state[1], state[2], state[3]
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
 

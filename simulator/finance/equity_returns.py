@@ -27,8 +27,12 @@ class EquityReturns:
     """The running sums and peaks of ``paths`` paths (module docstring)."""
 
     def __init__(self, paths: int):
-        self.sums = {k: np.zeros(paths) for k in SUMS}
-        self.peak_share_price_usd, self.max_drawdown = np.zeros(paths), np.full(paths, np.nan)
+        #: The sums, the peak and the maximum drawdown as the rows of one ``(7, paths)`` table (written in place: the
+        #: compiled close takes it whole, ``close_value_kernel.tail_pass``).
+        self.table = np.zeros((len(SUMS) + 2, paths))
+        self.sums = {k: self.table[i] for i, k in enumerate(SUMS)}
+        self.peak_share_price_usd, self.max_drawdown = self.table[len(SUMS)], self.table[len(SUMS) + 1]
+        self.max_drawdown[:] = np.nan
         self.first_share_price_usd = None
         self.last_share_price_usd = self.last_btc_price_usd = self._last_positive = None
         self._peaks_positive = False
