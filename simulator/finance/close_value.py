@@ -7,12 +7,14 @@ a run too small to pay for loading the kernel: :data:`CLOSE_VALUE_KERNEL`, loade
 close is, :meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`).
 
 Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day other than a quarter
-start, the close's passes up to numpy's ``log`` run as one call
+start, the close's passes run as one call
 (:func:`~simulator.finance.close_value_kernel.day_pass`: the interest and EBITDA rings, the equity less the interest,
-the stock compensation grant, on a month end the month's tax, the funding step, the value pass and the lines'
-settlement, each the compiled step that ran alone before, in ``close_day``'s order), then the price's numpy and
-compiled steps as before; a month end's record then follows (``Ledger._close_month``: its derived lines and
-identity checks compiled too, :func:`month_record`, :func:`identities_hold`). A path short
+the stock compensation grant, on a month end the month's tax, the funding step, the value pass, the lines'
+settlement and the price's tail, each the compiled step that ran alone before, in ``close_day``'s order; numpy's
+``log`` and ``exp`` and scipy's ``ndtr`` called there by the ufuncs' own strided loops,
+:func:`~simulator.finance.close_value_kernel.ufunc_loops`; where numpy gives none, the tail's numpy and compiled
+steps after the call, :func:`_price_tail`); a month end's record then follows (``Ledger._close_month``: its
+derived lines and identity checks compiled too, :func:`month_record`, :func:`identities_hold`). A path short
 of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
 contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
 
@@ -220,9 +222,9 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
 
 
 def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
-    """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes up to numpy's ``log`` in
-    one call (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month
-    end the month's tax, the funding, the value, the settlement) on a day other than a quarter start, once the
+    """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes in one call
+    (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month end the
+    month's tax, the funding, the value, the settlement, the price's tail) on a day other than a quarter start, once the
     close's kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned
     as ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
     instruments, a method other than ``nav``, or a state the kernels do not take)."""
@@ -328,7 +330,9 @@ def _value(L, s: ValueScratch, k, diluted, inputs: ValueInputs) -> None:
 
 def _price_tail(L, s: ValueScratch, k) -> None:
     """numpy's ``log`` and ``exp``, the N(d) of the paths whose price reads them, the price pass and the returns
-    (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`)."""
+    (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`), called from
+    Python: :func:`close_price`'s days, and :func:`close_day`'s after its call when that call did not run them
+    (``tail_pass``: the same calls in the same order)."""
     r, w = L.returns, s.work
     ratio, log_ratio, minus_rt, discount, ratios, logs, x, y = s.tail_rows
     if r is not s.returns_of:  # (its running sums, peak and drawdown: arrays written in place, EquityReturns)

@@ -27,10 +27,15 @@ on each path, only without the arrays between them:
 * numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
   :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
 
-:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant, on a
-month end the month's tax, the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the
-lines' settlement): each the function that ran alone before, called in ``Ledger.close_day``'s order on the state
-the previous one left. :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
+:func:`day_pass` runs the close's steps in one call on most days (the rings, the grant, on a month end the month's
+tax, the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, the lines' settlement and
+:func:`tail_pass`, the three steps after :func:`value_pass` above): each the function that ran alone before, called
+in ``Ledger.close_day``'s order on the state the previous one left. The tail calls numpy's ``log``, ``exp`` and
+scipy's ``ndtr`` by the ufuncs' own float64 strided loops (:func:`ufunc_loops`, from numpy's experimental
+``ufunc._get_strided_loop``; :func:`_ufunc_call`): the machine code a ufunc call on a contiguous row runs, so
+every element is the ufunc's double (numba's ``math.log`` and ``math.exp`` call the C library's, whose last bits
+differ from numpy's SIMD loops'; tests/test_close_value.py checks the loops' bits over the doubles' whole
+domain). :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
 and identity checks.
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
