@@ -109,7 +109,7 @@ def ufunc_loops() -> np.ndarray:
                 ufunc._get_strided_loop(capsule, fixed_strides=(8, 8))
                 info = _CallInfo.from_address(_capsule_pointer(capsule, b"numpy_1.24_ufunc_call_info"))
                 if info.requires_pyapi or not info.strided_loop:
-                    raise ValueError(f"{ufunc.__name__}'s loop needs the GIL")
+                    raise ValueError(f"no strided loop of {ufunc.__name__} without the GIL")
                 table[row] = info.strided_loop, info.context or 0, info.auxdata or 0
                 capsules.append(capsule)
         except (AttributeError, TypeError, ValueError):  # (another numpy's experimental API)
@@ -141,7 +141,7 @@ def _ufunc_call(typingctx, loops, row, x, out, n):
         for i, (a_type, a_value) in enumerate(((x_type, x_value), (out_type, out_value))):
             pointer = context.make_array(a_type)(context, builder, a_value).data
             builder.store(builder.bitcast(pointer, byte), builder.gep(data, [ir.Constant(intp, i)]))
-        dimensions = cgutils.alloca_once_value(builder, builder.sext(count, intp) if count.type != intp else count)
+        dimensions = cgutils.alloca_once_value(builder, count)  # (an intp: the signature's, cast by numba)
         strides = cgutils.alloca_once(builder, intp, size=2)
         for i in range(2):
             builder.store(ir.Constant(intp, 8), builder.gep(strides, [ir.Constant(intp, i)]))
