@@ -40,7 +40,7 @@ def _run(scenario):
 def value_pass_args(args: tuple) -> tuple:
     """``day_pass``'s arguments in ``value_pass``'s order (the shares, previous close, cash and treasury before the
     grant and the funding)."""
-    return (args[14], args[19], args[17], args[18]) + args[34:]
+    return (args[14], args[19], args[17], args[18]) + args[34:58]
 
 
 def _both(monkeypatch, scenario, spy):
@@ -52,13 +52,18 @@ def _both(monkeypatch, scenario, spy):
         spy(args)
         return passes(*args)
 
+    tails = []
+
     def day_spied(*args):
         spy(value_pass_args(args))
-        return days(*args)
+        code, valued = days(*args)
+        tails.extend([1] if valued and len(args[58]) else [])  # (the price's tail in the call: price_pass's work)
+        return code, valued
     monkeypatch.setattr(close_value_kernel, "value_pass", spied)
     monkeypatch.setattr(close_value_kernel, "day_pass", day_spied)
-    return kernel_forms.both_forms(monkeypatch, close_value.CLOSE_VALUE_KERNEL, close_value_kernel, "price_pass",
-                                   lambda: _run(scenario))
+    numpy_run, compiled, calls = kernel_forms.both_forms(
+        monkeypatch, close_value.CLOSE_VALUE_KERNEL, close_value_kernel, "price_pass", lambda: _run(scenario))
+    return numpy_run, compiled, calls + len(tails)
 
 
 @pytest.mark.parametrize("path, overrides, expect", [
@@ -200,6 +205,69 @@ def test_numpys_log_and_exp_into_rows_give_a_fresh_calls_bits():
         table[3] = minus_rt
         np.exp(table[3], out=table[2])
         assert_same_bits(table[2], np.exp(minus_rt.copy()), f"exp {n}")
+
+
+@pytest.mark.parametrize("row, ufunc, dense", [
+    (close_value_kernel.LOG, np.log, lambda rng, n: rng.lognormal(0.0, 4.0, n)),  # (the ratios' logs)
+    (close_value_kernel.EXP, np.exp, lambda rng, n: rng.uniform(-750.0, 750.0, n)),  # (−rT, and overflow)
+    (close_value_kernel.NDTR, ndtr, lambda rng, n: rng.normal(0.0, 5.0, n)),  # (the d's, both tails)
+])
+def test_the_ufuncs_loops_called_compiled_give_the_ufuncs_bits(row, ufunc, dense):
+    """numpy's ``log``, ``exp`` and scipy's ``ndtr`` by their strided loops from compiled code (``_ufunc_call``, as
+    ``tail_pass`` calls them): each element the ufunc's double, over the doubles' whole domain (bit patterns drawn
+    uniformly: both signs, every exponent, subnormals, NaNs of any payload; ±0, ±inf, the smallest and largest
+    doubles; the values the close gives them), on flat runs of any length and start; nothing written past them."""
+    loops = close_value_kernel.ufunc_loops()
+    assert loops.shape == (3, 3) and (loops[:, close_value_kernel.LOOP] != 0).all()
+    rng = np.random.default_rng(5)
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 5e-324, -5e-324, 2.2250738585072014e-308,
+                      1.7976931348623157e308, -1.7976931348623157e308, 1.0, -1.0, 0.5, 8.5, -38.5, 709.78, -745.13])
+    x = np.concatenate([rng.integers(0, 2**64, 1_000_000, dtype=np.uint64).view(np.float64), edges,
+                        dense(rng, 200_000)])
+    for start, n in ((0, x.size), (0, 0), (1, 1), (3, 7), (5, 8), (0, 9), (7, 500), (2, 1001), (11, 4099)):
+        out = np.full(x.size, 7.0)
+        with np.errstate(all="ignore"):
+            status = close_value_kernel.ufunc_into(loops, row, x[start:], out[start:], n)
+            expected = ufunc(x[start:start + n])
+        assert status == 0
+        assert_same_bits(out[start:start + n], expected, f"{ufunc.__name__} {start} {n}")
+        assert (out[:start] == 7.0).all() and (out[start + n:] == 7.0).all()
+
+
+def test_the_ufuncs_loops_take_flat_float_runs_only():
+    from numba.core.errors import TypingError
+
+    loops, x = close_value_kernel.ufunc_loops(), np.ones(8)
+    with pytest.raises(TypingError):
+        close_value_kernel.ufunc_into(loops, close_value_kernel.LOG, x[::2], np.empty(4), 4)  # (a stride of 16 bytes)
+    with pytest.raises(TypingError):
+        close_value_kernel.ufunc_into(loops, close_value_kernel.LOG, x.astype(np.float32), np.empty(8), 8)
+
+
+def test_without_numpys_loops_the_price_tail_runs_after_the_call(monkeypatch):
+    """Where numpy gives no strided loops (another numpy's experimental API: ``ufunc_loops`` empty), ``day_pass``
+    leaves the price's tail to ``close_value._price_tail``: the same bytes as the tail in the call."""
+    import importlib
+
+    from simulator.finance import close_steps
+
+    scenario = load_scenario("scenarios/contract_example.yaml", ["paths=8", *DISTRESS, TAX])
+    for lazy in (close_value.CLOSE_VALUE_KERNEL, close_steps.CLOSE_KERNEL):
+        monkeypatch.setattr(lazy, "for_call", lambda *a, _m=lazy.module, **k: importlib.import_module(_m))
+    days, tails = close_value_kernel.day_pass, []
+
+    def spied(*args):
+        code, valued = days(*args)
+        tails.append(bool(valued and len(args[58])))
+        return code, valued
+    monkeypatch.setattr(close_value_kernel, "day_pass", spied)
+    in_the_call = _run(scenario)
+    assert sum(tails) > 0.9 * scenario.horizon_days
+    tails.clear()
+    monkeypatch.setattr(close_value_kernel, "ufunc_loops", lambda: np.zeros((0, 3), dtype=np.intp))
+    after_it = _run(scenario)
+    assert len(tails) > 0.9 * scenario.horizon_days and not any(tails)
+    assert_same_runs(in_the_call, after_it)
 
 
 @pytest.fixture(scope="module")

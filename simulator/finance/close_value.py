@@ -7,12 +7,14 @@ a run too small to pay for loading the kernel: :data:`CLOSE_VALUE_KERNEL`, loade
 close is, :meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`).
 
 Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day other than a quarter
-start, the close's passes up to numpy's ``log`` run as one call
+start, the close's passes run as one call
 (:func:`~simulator.finance.close_value_kernel.day_pass`: the interest and EBITDA rings, the equity less the interest,
-the stock compensation grant, on a month end the month's tax, the funding step, the value pass and the lines'
-settlement, each the compiled step that ran alone before, in ``close_day``'s order), then the price's numpy and
-compiled steps as before; a month end's record then follows (``Ledger._close_month``: its derived lines and
-identity checks compiled too, :func:`month_record`, :func:`identities_hold`). A path short
+the stock compensation grant, on a month end the month's tax, the funding step, the value pass, the lines'
+settlement and the price's tail, each the compiled step that ran alone before, in ``close_day``'s order; numpy's
+``log`` and ``exp`` and scipy's ``ndtr`` called there by the ufuncs' own strided loops,
+:func:`~simulator.finance.close_value_kernel.ufunc_loops`; where numpy gives none, the tail's numpy and compiled
+steps after the call, :func:`_price_tail`); a month end's record then follows (``Ledger._close_month``: its
+derived lines and identity checks compiled too, :func:`month_record`, :func:`identities_hold`). A path short
 of cash after the funding leaves the call before the value (``Ledger._distress``, then :func:`close_price`); a
 contract's tables to extend leave it after (extended, then ``value_pass`` again, as :func:`close_price` does).
 
@@ -115,6 +117,7 @@ class ValueScratch:
                           w[k.X:k.Y + 1], w[k.X], w[k.Y])
         self.returns_of, self.returns_rows = None, ()  # (the ledger's EquityReturns and its running rows: _price_tail)
         self.index, self.packed = np.empty(paths, dtype=np.int64), np.empty((2, 2 * paths))  # (moneyness_pass's)
+        self.loops = k.ufunc_loops()  # (the price's tail in close_day's one call: numpy's and scipy's loops)
         o = L.cfg.opening
         self.scalars = np.zeros(k.SCALARS)
         for i, x in ((k.RECEIVABLE, o.btc_receivable), (k.CARRIED, L._carried_assets_usd()),
@@ -219,9 +222,9 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
 
 
 def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
-    """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes up to numpy's ``log`` in
-    one call (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month
-    end the month's tax, the funding, the value, the settlement) on a day other than a quarter start, once the
+    """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes in one call
+    (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month end the
+    month's tax, the funding, the value, the settlement, the price's tail) on a day other than a quarter start, once the
     close's kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned
     as ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
     instruments, a method other than ``nav``, or a state the kernels do not take)."""
@@ -245,14 +248,17 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
     sbc_scalars[0] = min(L.share_price_ring.count, close_steps.SBC_WINDOW_DAYS)
     inputs = _value_inputs(L, s, k, day)
-    rings, book = (L.interest_ring, L.ebitda_ring), L.lines
+    rings, book, r, price_ring = (L.interest_ring, L.ebitda_ring), L.lines, L.returns, L.share_price_ring
     out = np.empty((10 + 2 * len(sources) + (4 if month_end else 0), paths))  # (a month end: the tax's four rows)
+    state, positive = np.empty((6, paths)), np.empty(paths, dtype=bool)  # (the price's tail: _assign_price)
     code, valued = k.day_pass(
         rings[0].values, rings[0].count % rings[0].n, interest, rings[1].values, rings[1].count % rings[1].n, ebitda,
-        L.equity_usd, L.alive, L.share_price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
+        L.equity_usd, L.alive, price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
         fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, L.atm_used_usd, L.atm_shares_issued,
         L.quarter_start_shares, L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
-        month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs)
+        month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs, s.loops,
+        price_ring.count % price_ring.n, r.last_share_price_usd, r.last_btc_price_usd, r._last_positive, state,
+        positive, s.ok, s.index, s.packed, r.table)
     rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
     L.equity_usd, L.shares = out[0], out[2]
     if month_end:  # (the tax: close_day's assignments)
@@ -272,7 +278,11 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
             book.settled()
         else:  # (a contract's tables to extend: value_pass again, as close_price does)
             _value(L, s, k, L.shares, inputs)
-        _price_tail(L, s, k)
+        if valued and s.loops.shape[0]:  # (the price's tail ran in the call)
+            price_ring.count += 1  # (its row written: Ring.slot's count)
+            _assign_price(L, r, state, positive)
+        else:
+            _price_tail(L, s, k)
     if not valued:
         book.settle()
     return True
@@ -320,7 +330,9 @@ def _value(L, s: ValueScratch, k, diluted, inputs: ValueInputs) -> None:
 
 def _price_tail(L, s: ValueScratch, k) -> None:
     """numpy's ``log`` and ``exp``, the N(d) of the paths whose price reads them, the price pass and the returns
-    (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`)."""
+    (the module docstring's steps after :func:`~simulator.finance.close_value_kernel.value_pass`), called from
+    Python: :func:`close_price`'s days, and :func:`close_day`'s after its call when that call did not run them
+    (``tail_pass``: the same calls in the same order)."""
     r, w = L.returns, s.work
     ratio, log_ratio, minus_rt, discount, ratios, logs, x, y = s.tail_rows
     if r is not s.returns_of:  # (its running sums, peak and drawdown: arrays written in place, EquityReturns)
@@ -337,6 +349,11 @@ def _price_tail(L, s: ValueScratch, k) -> None:
                  s.packed, read)
     np.log(ratios, out=logs)
     k.add_returns(x, y, s.ok, state[2], *s.returns_rows)
+    _assign_price(L, r, state, positive)
+
+
+def _assign_price(L, r, state, positive) -> None:
+    """The ledger's and its returns' state from ``price_pass``'s rows ``state`` and mask ``positive``."""
     L.nav_usd, L.nav_per_share_usd, L.share_price_usd, L.equity_value_usd = state[0], state[1], state[2], state[3]
     r.last_share_price_usd, r.last_btc_price_usd, r._last_positive = state[4], state[5], positive
 

@@ -27,10 +27,15 @@ on each path, only without the arrays between them:
 * numpy's ``log`` of the two ratios (one call on a ``(2, paths)`` block), then
   :func:`simulator.finance.valuation_kernel.add_returns` (the beta's sums, the peak and the drawdown).
 
-:func:`day_pass` runs the close's steps before the first ``log`` in one call on most days (the rings, the grant, on a
-month end the month's tax, the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, then the
-lines' settlement): each the function that ran alone before, called in ``Ledger.close_day``'s order on the state
-the previous one left. :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
+:func:`day_pass` runs the close's steps in one call on most days (the rings, the grant, on a month end the month's
+tax, the funding of :mod:`simulator.finance.close_kernel`, then :func:`value_pass`, the lines' settlement and
+:func:`tail_pass`, the three steps after :func:`value_pass` above): each the function that ran alone before, called
+in ``Ledger.close_day``'s order on the state the previous one left. The tail calls numpy's ``log``, ``exp`` and
+scipy's ``ndtr`` by the ufuncs' own float64 strided loops (:func:`ufunc_loops`, from numpy's experimental
+``ufunc._get_strided_loop``; :func:`_ufunc_call`): the machine code a ufunc call on a contiguous row runs, so
+every element is the ufunc's double (numba's ``math.log`` and ``math.exp`` call the C library's, whose last bits
+differ from numpy's SIMD loops'; tests/test_close_value.py checks the loops' bits over the doubles' whole
+domain). :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
 and identity checks.
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
@@ -38,15 +43,21 @@ fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a
 """
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
+from scipy.special import ndtr
 
 from simulator import numba_cache
 from simulator.finance.book_kernel import book
 from simulator.finance.close_kernel import fund_day, sbc_book, settle
-from simulator.finance.valuation_kernel import add_returns  # noqa: F401  (the fourth pass, as it is)
+from simulator.finance.valuation_kernel import add_returns  # (the fourth pass, as it is)
 from simulator.kernel_math import clip, maximum, minimum, rows_sum_into
 
 numba_cache.configure()  # before any @njit: numba picks a function's cache directory when decorating it
@@ -64,6 +75,87 @@ WORK_ROWS = 20
 UNIT_FACTOR, CONTRACT_DISCOUNT, BUILD_LEFT, GPU_CAPEX = range(4)
 #: Rows of the premium's table ``(5, paths)``: day 0's ``G₀``, ``V₀``, ``w₀``, ``P₀``, ``m₀``.
 INTANGIBLE0, ASSETS0, LINKED0, PRICE0, MULTIPLE0 = range(5)
+#: Rows of :func:`ufunc_loops`' table: numpy's ``log`` and ``exp``, scipy's ``ndtr``; its columns: the strided
+#: loop's address, its context's and its auxiliary data's.
+LOG, EXP, NDTR = range(3)
+LOOP, CONTEXT, AUXDATA = range(3)
+
+
+class _CallInfo(ctypes.Structure):
+    """numpy's ``numpy_1.24_ufunc_call_info`` capsule (``numpy.ufunc._get_strided_loop``'s notes)."""
+
+    _fields_ = [("strided_loop", ctypes.c_void_p), ("context", ctypes.c_void_p), ("auxdata", ctypes.c_void_p),
+                ("requires_pyapi", ctypes.c_ubyte), ("no_floatingpoint_errors", ctypes.c_ubyte)]
+
+
+_capsule_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+    ("PyCapsule_GetPointer", ctypes.pythonapi))
+_loops: list = []  # (this process's table and the capsules that own its loops' context and data: ufunc_loops)
+
+
+def ufunc_loops() -> np.ndarray:
+    """This process's ``(3, 3)`` table of the float64 → float64 strided loops of numpy's ``log``, ``exp`` and scipy's
+    ``ndtr`` (rows :data:`LOG`, :data:`EXP`, :data:`NDTR`; each its loop's, context's and auxiliary data's
+    addresses), for :func:`_ufunc_call` in compiled code: the machine code the ufunc call runs on contiguous rows,
+    so each element gets the ufunc's double. numpy gives them through its experimental
+    ``ufunc._resolve_dtypes_and_context`` and ``_get_strided_loop`` (the capsules kept here for the process's life:
+    they own the loops' data); a ``(0, 3)`` table where it does not, or a loop needs the GIL (the callers then call
+    the ufuncs from Python). Made once a process (a forked worker inherits it: the same addresses)."""
+    if not _loops:
+        table, capsules, f8 = np.zeros((3, 3), dtype=np.intp), [], np.dtype(np.float64)
+        try:
+            for row, ufunc in ((LOG, np.log), (EXP, np.exp), (NDTR, ndtr)):
+                _, capsule = ufunc._resolve_dtypes_and_context((f8, f8))
+                ufunc._get_strided_loop(capsule, fixed_strides=(8, 8))
+                info = _CallInfo.from_address(_capsule_pointer(capsule, b"numpy_1.24_ufunc_call_info"))
+                if info.requires_pyapi or not info.strided_loop:
+                    raise ValueError(f"no strided loop of {ufunc.__name__} without the GIL")
+                table[row] = info.strided_loop, info.context or 0, info.auxdata or 0
+                capsules.append(capsule)
+        except (AttributeError, TypeError, ValueError):  # (another numpy's experimental API)
+            table, capsules = np.zeros((0, 3), dtype=np.intp), []
+        _loops.extend((table, capsules))
+    return _loops[0]
+
+
+@intrinsic
+def _ufunc_call(typingctx, loops, row, x, out, n):
+    """``out[:n] = ufunc(x[:n])`` by the strided loop in row ``row`` of :func:`ufunc_loops`' table ``loops``
+    (``x``, ``out`` C-contiguous float64 arrays of at least ``n`` elements, flat; strides 8 bytes): the call
+    ``int loop(context, char *const data[2], const npy_intp *n, const npy_intp strides[2], auxdata)`` of numpy's
+    ``PyArrayMethod_StridedLoop``, its pointer arrays on the stack. Returns the loop's status (0: done). numpy's
+    check of the floating-point flags after a ufunc call is not made (warnings only; no value changes)."""
+    for a in (x, out):
+        if not (isinstance(a, types.Array) and a.dtype == types.float64 and a.layout == "C"):
+            raise TypingError(f"_ufunc_call takes C-contiguous float64 arrays, not {a}")
+
+    def codegen(context, builder, signature, args):
+        table_value, row_value, x_value, out_value, count = args
+        table_type, _, x_type, out_type, _ = signature.args
+        intp, byte = context.get_value_type(types.intp), ir.IntType(8).as_pointer()
+        table = context.make_array(table_type)(context, builder, table_value)
+        addresses = [builder.load(cgutils.get_item_pointer(context, builder, table_type, table,
+                                                           [row_value, context.get_constant(types.intp, column)]))
+                     for column in (LOOP, CONTEXT, AUXDATA)]
+        data = cgutils.alloca_once(builder, byte, size=2)
+        for i, (a_type, a_value) in enumerate(((x_type, x_value), (out_type, out_value))):
+            pointer = context.make_array(a_type)(context, builder, a_value).data
+            builder.store(builder.bitcast(pointer, byte), builder.gep(data, [ir.Constant(intp, i)]))
+        dimensions = cgutils.alloca_once_value(builder, count)  # (an intp: the signature's, cast by numba)
+        strides = cgutils.alloca_once(builder, intp, size=2)
+        for i in range(2):
+            builder.store(ir.Constant(intp, 8), builder.gep(strides, [ir.Constant(intp, i)]))
+        fnty = ir.FunctionType(ir.IntType(32), [byte, byte.as_pointer(), intp.as_pointer(), intp.as_pointer(), byte])
+        loop = builder.inttoptr(addresses[LOOP], fnty.as_pointer())
+        return builder.call(loop, [builder.inttoptr(addresses[CONTEXT], byte), data, dimensions, strides,
+                                   builder.inttoptr(addresses[AUXDATA], byte)])
+    return types.int32(loops, types.intp, x, out, types.intp), codegen
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ufunc_into(loops, row, x, out, n):
+    """:func:`_ufunc_call` (its tests' entry: ``out[:n] = ufunc(x[:n])``, the loop's status returned)."""
+    return _ufunc_call(loops, row, x, out, n)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -111,8 +203,9 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
              issued, opening_shares, nav_per_share, tables, sbc_rows, fund_rows, pending, out, month_end, tax_rate,
              tax_rows, cum_pretax, taxed_base, faces, years, year_scalars, conv, pledged, deferred, fleet, site_book,
              site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price, table, limits, terms, m2,
-             premium, price, scalars, work, status):
-    """``Ledger.close_day`` up to numpy's ``log`` on a day other than a quarter start, in one call:
+             premium, price, scalars, work, status, loops, ring_slot, last_share_price, last_btc_price, last_positive,
+             state, positive, ok, index, packed, returns):
+    """``Ledger.close_day`` on a day other than a quarter start, in one call:
     the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
     expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
@@ -121,7 +214,9 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
     after it (``Ledger._distress`` comes first), :func:`value_pass` on the state the funding left (its cash,
     treasury and shares; the diluted shares are the shares: no dilutive instruments) and, if it valued every path,
     the pending lines' settlement
-    (:func:`simulator.finance.close_kernel.settle` of rows ``pending``: nothing is booked after it that day).
+    (:func:`simulator.finance.close_kernel.settle` of rows ``pending``: nothing is booked after it that day),
+    then, with ``loops`` (:func:`ufunc_loops`; an empty table: left to the caller), the price's tail
+    (:func:`tail_pass`: the share price ring's row ``ring_slot``, the returns' state and table ``returns``).
     The same operations on the same doubles in ``close_day``'s order. Returns ``fund_day``'s code and whether
     the value pass ran to its end (False: short of cash, or a contract table to extend; not settled)."""
     paths = cash.shape[0]
@@ -150,7 +245,31 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
                        power_price, table, limits, terms, m2, premium, price, scalars, work, status):
         return code, False
     settle(tables, pending)
+    if loops.shape[0]:
+        tail_pass(loops, work, premium, scalars, alive, shares_now, price, last_share_price, last_btc_price,
+                  last_positive, price_ring[ring_slot], state, positive, ok, index, packed, returns)
     return code, True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tail_pass(loops, work, premium, scalars, alive, shares, btc_price, last_share_price, last_btc_price, last_positive,
+              ring_row, state, positive, ok, index, packed, returns):
+    """The price's tail after :func:`value_pass` (the module docstring's steps, ``close_value._price_tail``'s
+    calls in its order): numpy's ``log`` of the ratio and ``exp(−rT)`` (their strided loops, :func:`ufunc_loops`'
+    table ``loops``), :func:`moneyness_pass`, scipy's ``ndtr`` of the packed ``d``'s, :func:`price_pass` (its
+    arguments), numpy's ``log`` of the two ratio rows, then ``add_returns`` on the rows of ``returns``
+    (``EquityReturns.table``: ``n``, ``Σx``, ``Σy``, ``Σx²``, ``Σxy``, the peak and the maximum drawdown)."""
+    paths = work.shape[1]
+    _ufunc_call(loops, LOG, work[RATIO], work[LOG_RATIO], paths)
+    _ufunc_call(loops, EXP, work[MINUS_RT], work[DISCOUNT], paths)
+    k = _moneyness_pass(work, scalars[RATE], alive, index, packed)
+    if k:
+        _ufunc_call(loops, NDTR, packed[0], packed[1], 2 * k)
+    _price_pass(work, premium, scalars, alive, shares, btc_price, last_share_price, last_btc_price, last_positive,
+               ring_row, state, positive, ok, index, packed, k)
+    _ufunc_call(loops, LOG, work[PRICE_RATIO:SHARE_RATIO + 1], work[X:Y + 1], 2 * paths)
+    add_returns(work[X], work[Y], ok, state[2], returns[0], returns[1], returns[2], returns[3], returns[4], returns[5],
+                returns[6])
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -484,3 +603,6 @@ def price_pass(work, premium, scalars, alive, shares, btc_price, last_share_pric
         positive[p], ok[p] = up, both
         price_ratio[p] = btc_price[p] / last_btc_price[p] if both else 1.0
         share_ratio[p] = traded / last_share_price[p] if both else 1.0
+
+
+_moneyness_pass, _price_pass = moneyness_pass, price_pass  # (tail_pass's own names: a test's spy never reaches them)

@@ -27,11 +27,27 @@ class EquityReturns:
     """The running sums and peaks of ``paths`` paths (module docstring)."""
 
     def __init__(self, paths: int):
-        self.sums = {k: np.zeros(paths) for k in SUMS}
-        self.peak_share_price_usd, self.max_drawdown = np.zeros(paths), np.full(paths, np.nan)
+        #: The sums (:data:`SUMS`), the peak and the maximum drawdown as the rows of one ``(7, paths)`` table, written
+        #: in place (the compiled close takes it whole: ``close_value_kernel.tail_pass``); the names below are views
+        #: of its rows, made when asked (a copied ledger's returns keep one table).
+        self.table = np.zeros((len(SUMS) + 2, paths))
+        self.table[-1] = np.nan
         self.first_share_price_usd = None
         self.last_share_price_usd = self.last_btc_price_usd = self._last_positive = None
         self._peaks_positive = False
+
+    @property
+    def sums(self) -> dict[str, np.ndarray]:
+        """The beta's running sums by name (:data:`SUMS`), views of :attr:`table`'s rows."""
+        return {k: self.table[i] for i, k in enumerate(SUMS)}
+
+    @property
+    def peak_share_price_usd(self) -> np.ndarray:
+        return self.table[len(SUMS)]
+
+    @property
+    def max_drawdown(self) -> np.ndarray:
+        return self.table[len(SUMS) + 1]
 
     def track(self, day: int, share_price_usd: np.ndarray, btc_price_usd: np.ndarray) -> None:
         """Add the close of ``day`` (its share and BTC prices ``(paths,)``)."""
