@@ -69,7 +69,7 @@ from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, chain_index_rows
-from simulator.reporting import Reporter, SharedTables, path_major_frame
+from simulator.reporting import Reporter, SharedTables, block_frame, by_path_then_time, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
@@ -139,7 +139,8 @@ class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario: its state, then its actors in order."""
 
     def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress,
-                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool | tuple[str, ...] = True):
+                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool | tuple[str, ...] = True,
+                 tables: SharedTables | None = None, lo: int = 0):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
         self.paths = n = len(self.path_ids)
         self.days = scenario.horizon_days
@@ -163,6 +164,7 @@ class _Simulation:
         self._reserved_mw = self.hpc.reserved_mw_by_day(self.days) if self.hpc is not None else None
         self.ledger = _ledger(scenario, self.cohorts, n)
         self.calendar = calendar(self.dates) if self.ledger is not None else None
+        self.tables, self.lo = tables, lo  # (a chunk of a run: its tables are written there, :meth:`run`)
         self._init_outputs(keep_paths, quantiles, daily_quantiles)
         self.env = simpy.Environment()
         self._daily = list(self.daily_actors())  # (driven by one SimPy process, :meth:`daily`)
@@ -183,7 +185,8 @@ class _Simulation:
                                (DAY_COLUMNS + (FINANCE_DAILY_COLUMNS if self.ledger is not None else ()),
                                 functools.partial(day_columns, self.daily_columns.index(DAY_COLUMNS[0]), self.ledger,
                                                   self.daily_columns.index(FINANCE_DAILY_COLUMNS[0])
-                                                  if self.ledger is not None else None)))
+                                                  if self.ledger is not None else None)),
+                               self.tables.kept_rows(self.lo, self.paths) if self.tables is not None else None)
 
     def days_before_a_retirement(self) -> int:
         """Days in which no cohort can retire under the ``retire`` policy (:class:`simulator.block.Blocks`'
@@ -435,9 +438,10 @@ class _Simulation:
         return BLOCK_COLUMNS + (("hpc_power_mw",) if self.hpc is not None else ())
 
     # ------------------------------------------------------------------ results
-    def run(self, tables: SharedTables | None = None, lo: int = 0) -> dict:
+    def run(self) -> dict:
         """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``), the two tables
-        written into ``tables`` at position ``lo`` instead where given (a chunk of a run in workers)."""
+        written into the simulation's ``tables`` at position ``lo`` instead where given (a chunk of a run in workers:
+        its kept rows written there as the days are reported, :meth:`simulator.reporting.SharedTables.kept_rows`)."""
         self.env.run(until=self.days)
         for actor in self._actors + self._daily:  # (an actor waiting past the horizon holds this simulation in a
             actor.close()  # cycle: closed, its arrays are freed when the run's results are, not at a later GC)
@@ -449,10 +453,12 @@ class _Simulation:
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
         out = {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals)}
-        if tables is not None:
-            tables.write(lo, lines, r.kept)
+        if self.tables is not None:
+            self.tables.write(self.lo, lines)  # (the kept rows are in the table: the reporter wrote them there)
             return out
-        return {**out, "daily": path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept),
+        kept_ids = self.path_ids[r.keep]  # (the kept rows are the daily table's block: a frame over it, no copy)
+        return {**out, "daily": by_path_then_time(block_frame(kept_ids, "date", self.dates.date, list(self.daily_columns),
+                                                              r.kept), kept_ids, "date"),
                 "monthly": path_major_frame(self.path_ids, "month", r.month_starts.date, lines)}
 
 
@@ -681,7 +687,7 @@ def simulate_chunk(scenario: Scenario, seed: int, chunk_ids: np.ndarray, lo: int
     to ``quantiles`` (:func:`simulate`'s worker processes; a workflow's runs split into chunks,
     :mod:`simulator.workflows.chunks`). Joined in path order by :func:`run_results`, the chunks give the
     whole run's results bit for bit."""
-    return _Simulation(scenario, seed, chunk_ids, keep_paths, progress, quantiles, daily_quantiles).run(tables, lo)
+    return _Simulation(scenario, seed, chunk_ids, keep_paths, progress, quantiles, daily_quantiles, tables, lo).run()
 
 
 def run_results(scenario: Scenario, seed: int, ids: np.ndarray, out: dict, quantiles: np.ndarray,
