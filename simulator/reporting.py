@@ -259,9 +259,10 @@ class Reporter:
         ``(z − a, paths)`` (or broadcasting to it).
     day_columns : (tuple of str, callable or None)
         The other daily columns before the signals, which exist day by day, and the function writing them:
-        ``(the day's energised fleet, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
-        day (its rows of those columns; the others it must leave as they are). None (the default, with no
-        columns) where there are none.
+        ``(operating block, day, row, line)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting
+        block's day (its rows of those columns; the others it must leave as they are), and the day's energised fleet
+        (:meth:`simulator.block.OpsBlock.energised_ehs`, one of them) into ``line`` ``(paths,)``, the reporting's line of
+        it. None (the default, with no columns) where there are none.
     kept_table : array (columns, kept paths, days), optional
         Where the kept paths' daily rows are written (:attr:`kept`; default: a new array of zeros): the
         daily table's own layout (:func:`block_frame`), e.g. a worker's rows of the shared table
@@ -312,17 +313,17 @@ class Reporter:
 
     def day(self, day: int, b) -> None:
         """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`) once the company has booked it:
-        the daily columns that exist day by day written into the day's row (``day_columns``' function, given the day's
-        energised fleet; not where no one reads the columns: :attr:`columns_wanted`) and the line of the day's energised
-        fleet, read from the block's trades with the day's alive mask (:meth:`simulator.block.OpsBlock.energised_ehs`;
-        no day record is made). The block's columns and the lines of the days not taken yet (the trades' too) are taken
+        the daily columns that exist day by day written into the day's row (``day_columns``' function; not where no one
+        reads the columns: :attr:`columns_wanted`) and the line of the day's energised fleet, read from the block's
+        trades with the day's alive mask (:meth:`simulator.block.OpsBlock.energised_ehs`; written by that function where
+        it runs; no day record is made). The block's columns and the lines of the days not taken yet (the trades' too) are taken
         on the block's last day and on the reporting block's (:meth:`_take`), before either can change: its past days
         are final (a stop masks the days from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
         row = day % self.block_days
-        energised = b.energised_ehs(day)
-        if self._day_columns is not None:
-            self._day_columns(energised, self.quantiles.buffer[row])
-        self.day_lines[-1, row] = energised  # (the trades' lines are taken with the block's: _take)
+        if self._day_columns is not None:  # (the energised fleet's line too; the trades' are taken with the block's)
+            self._day_columns(b, day, self.quantiles.buffer[row], self.day_lines[-1, row])
+        else:
+            self.day_lines[-1, row] = b.energised_ehs(day)
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
             self._take(b, self._taken, day + 1)

@@ -259,7 +259,7 @@ def test_the_reporters_day_columns_are_the_columns_between_the_blocks_and_the_si
     columns = block[:1] + ("fleet_hashrate_ehs",) + block[1:] + ("cash_usd",) + signals.SIGNAL_COLUMNS
     quantiles = LocalQuantiles(40, len(columns), 2, 32)
 
-    def reporter(day_names, write=lambda d, row: None):
+    def reporter(day_names, write=lambda b, day, row, line: None):
         return Reporter(dates, np.arange(2), 0, columns, quantiles, None, None, (block, None), (day_names, write))
     reporter(("fleet_hashrate_ehs", "cash_usd"))
     for wrong in (("cash_usd", "fleet_hashrate_ehs"), ("fleet_hashrate_ehs",), ()):
