@@ -157,6 +157,11 @@ class OpsBlock:
         final once the company has booked it; a stop on a later day masks only the days from its own)."""
         return energised_ehs(self.trades[day - self.first], self._alive_usd)
 
+    def energised_terms(self, day: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`energised_ehs`' operands: the day's installed fleet ``(paths,)`` [EH/s] and the alive mask as 1.0 and
+        0.0 (None where no path has stopped), for its compiled form (:func:`simulator.reporting_kernel.day_row`)."""
+        return self.trades[day - self.first].installed_ehs, self._alive_usd
+
     def stop(self, day: int, alive: np.ndarray) -> bool:
         """Zero, on the paths where ``alive`` is False (a company in distress has stopped: nothing runs or is
         spent), every operating amount of the block's days from ``day`` on: the record's monthly lines and

@@ -64,12 +64,13 @@ from simulator.config.schema import Valuation
 from simulator.day_record import MONTHLY_LINES, DayRecord, hpc_fields
 from simulator.finance import structural
 from simulator.hpc import HpcDay, HpcPortfolio
+from simulator.lazy_kernel import LazyKernel
 from simulator.finance.ledger import FINANCE_DAILY_COLUMNS, FINANCE_MONTHLY_LINES, Ledger, calendar
 from simulator.fleet import Cohorts, build_cohorts
 from simulator.hardware import daily_failure_probability
 from simulator.market import registry as market_registry
 from simulator.market.asic_price import asic_price_usd_per_th, chain_halving_adjusted_hashprice, chain_index_rows
-from simulator.reporting import Reporter, SharedTables, path_major_frame
+from simulator.reporting import Reporter, SharedTables, block_frame, by_path_then_time, path_major_frame
 from simulator.results import Results, daily_quantile_frame
 from simulator.rng import PathStreams
 from simulator.site_day import POWER_BLOCK_DAYS
@@ -139,7 +140,8 @@ class _Simulation:
     """One SimPy environment simulating ``path_ids`` of a scenario: its state, then its actors in order."""
 
     def __init__(self, scenario: Scenario, seed: int, path_ids: np.ndarray, keep_paths: int, progress,
-                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool | tuple[str, ...] = True):
+                 quantiles: LocalQuantiles | None = None, daily_quantiles: bool | tuple[str, ...] = True,
+                 tables: SharedTables | None = None, lo: int = 0):
         self.scenario, self.seed, self.path_ids = scenario, seed, np.asarray(path_ids, dtype=np.int64)
         self.paths = n = len(self.path_ids)
         self.days = scenario.horizon_days
@@ -163,6 +165,7 @@ class _Simulation:
         self._reserved_mw = self.hpc.reserved_mw_by_day(self.days) if self.hpc is not None else None
         self.ledger = _ledger(scenario, self.cohorts, n)
         self.calendar = calendar(self.dates) if self.ledger is not None else None
+        self.tables, self.lo = tables, lo  # (a chunk of a run: its tables are written there, :meth:`run`)
         self._init_outputs(keep_paths, quantiles, daily_quantiles)
         self.env = simpy.Environment()
         self._daily = list(self.daily_actors())  # (driven by one SimPy process, :meth:`daily`)
@@ -183,7 +186,8 @@ class _Simulation:
                                (DAY_COLUMNS + (FINANCE_DAILY_COLUMNS if self.ledger is not None else ()),
                                 functools.partial(day_columns, self.daily_columns.index(DAY_COLUMNS[0]), self.ledger,
                                                   self.daily_columns.index(FINANCE_DAILY_COLUMNS[0])
-                                                  if self.ledger is not None else None)))
+                                                  if self.ledger is not None else None, np.zeros(self.paths))),
+                               self.tables.kept_rows(self.lo, self.paths) if self.tables is not None else None)
 
     def days_before_a_retirement(self) -> int:
         """Days in which no cohort can retire under the ``retire`` policy (:class:`simulator.block.Blocks`'
@@ -436,9 +440,10 @@ class _Simulation:
         return BLOCK_COLUMNS + (("hpc_power_mw",) if self.hpc is not None else ())
 
     # ------------------------------------------------------------------ results
-    def run(self, tables: SharedTables | None = None, lo: int = 0) -> dict:
+    def run(self) -> dict:
         """Simulate; the per-path results (``metrics``, kept ``daily`` rows, ``monthly``), the two tables
-        written into ``tables`` at position ``lo`` instead where given (a chunk of a run in workers)."""
+        written into the simulation's ``tables`` at position ``lo`` instead where given (a chunk of a run in workers:
+        its kept rows written there as the days are reported, :meth:`simulator.reporting.SharedTables.kept_rows`)."""
         self.env.run(until=self.days)
         for actor in self._actors + self._daily:  # (an actor waiting past the horizon holds this simulation in a
             actor.close()  # cycle: closed, its arrays are freed when the run's results are, not at a later GC)
@@ -450,10 +455,12 @@ class _Simulation:
             lines.update({line: finance[line] for line in FINANCE_MONTHLY_LINES})
             totals.update(self.ledger.per_path_totals())
         out = {"metrics": metrics.per_path(totals), "ratio_parts": metrics.ratio_parts(totals)}
-        if tables is not None:
-            tables.write(lo, lines, r.kept)
+        if self.tables is not None:
+            self.tables.write(self.lo, lines)  # (the kept rows are in the table: the reporter wrote them there)
             return out
-        return {**out, "daily": path_major_frame(self.path_ids[r.keep], "date", self.dates.date, r.kept),
+        kept_ids = self.path_ids[r.keep]  # (the kept rows are the daily table's block: a frame over it, no copy)
+        return {**out, "daily": by_path_then_time(block_frame(kept_ids, "date", self.dates.date, list(self.daily_columns),
+                                                              r.kept), kept_ids, "date"),
                 "monthly": path_major_frame(self.path_ids, "month", r.month_starts.date, lines)}
 
 
@@ -471,15 +478,32 @@ def block_columns(reserved_mw: np.ndarray | None, b: OpsBlock, a: int, z: int) -
     return columns
 
 
-def day_columns(at: int, ledger: Ledger | None, finance_at: int | None, energised_ehs: np.ndarray,
-                row: np.ndarray) -> None:
+#: The day's columns compiled (:func:`simulator.reporting_kernel.day_row`, :func:`day_columns`): a call counts its
+#: paths plus the numpy form's fixed cost (~5 µs, in paths' worth at ~0.05 µs a path); loaded for 2¹² paths, or once
+#: the numpy calls have spent 2²² (2¹⁶ once numba runs: ~650 days of a one-path run, ~100 of 500 paths).
+DAY_KERNEL = LazyKernel("simulator.reporting_kernel", large_from=2**12, numpy_at_most=2**22, once_numba_runs=2**16)
+DAY_NUMPY_OVERHEAD = 100
+
+
+def day_columns(at: int, ledger: Ledger | None, finance_at: int | None, zeros: np.ndarray, b: OpsBlock, day: int,
+                row: np.ndarray, line: np.ndarray) -> None:
     """The daily columns that exist day by day (:data:`DAY_COLUMNS`, then the ledger's
     :data:`~simulator.finance.ledger.FINANCE_DAILY_COLUMNS` where there is a company), written into ``row``
-    ``(columns, paths)``: the day's energised fleet (its installed fleet, 0 on stopped paths:
-    :meth:`simulator.block.OpsBlock.energised_ehs`) at column ``at``, the ledger's columns at the day's end from column
-    ``finance_at`` on (:meth:`~simulator.finance.ledger.Ledger.daily_columns`). A function of its arguments, not of the
-    simulation (:func:`block_columns`)."""
-    row[at] = energised_ehs  # energised nameplate EH/s at the end of the day (0 where stopped)
+    ``(columns, paths)``: day ``day``'s energised fleet (its installed fleet, 0 on stopped paths:
+    :meth:`simulator.block.OpsBlock.energised_ehs`) at column ``at`` and into ``line`` (the reporting's line of it), the
+    ledger's columns at the day's end from column ``finance_at`` on (:meth:`~simulator.finance.ledger.Ledger.daily_columns`).
+    Where there is a company and the call is worth it (:data:`DAY_KERNEL`), in one compiled pass
+    (:func:`simulator.reporting_kernel.day_row`, the same floats; ``zeros`` ``(paths,)`` stands for a sum without terms).
+    A function of its arguments, not of the simulation (:func:`block_columns`)."""
+    kernel = DAY_KERNEL.for_call(len(line), DAY_NUMPY_OVERHEAD) if ledger is not None else None
+    if kernel is not None:
+        installed, alive_usd = b.energised_terms(day)
+        cash, treasury, pledged, balances, arrears, equity_value, share_price = ledger.daily_column_terms()
+        kernel.day_row(row, at, line, installed, installed if alive_usd is None else alive_usd, alive_usd is not None,
+                       finance_at, cash, treasury, pledged or (zeros,), balances or (zeros,), arrears, equity_value,
+                       share_price)
+        return
+    row[at] = line[...] = b.energised_ehs(day)  # energised nameplate EH/s at the end of the day (0 where stopped)
     if ledger is not None:
         finance = ledger.daily_columns()
         for j, c in enumerate(FINANCE_DAILY_COLUMNS, finance_at):
@@ -682,7 +706,7 @@ def simulate_chunk(scenario: Scenario, seed: int, chunk_ids: np.ndarray, lo: int
     to ``quantiles`` (:func:`simulate`'s worker processes; a workflow's runs split into chunks,
     :mod:`simulator.workflows.chunks`). Joined in path order by :func:`run_results`, the chunks give the
     whole run's results bit for bit."""
-    return _Simulation(scenario, seed, chunk_ids, keep_paths, progress, quantiles, daily_quantiles).run(tables, lo)
+    return _Simulation(scenario, seed, chunk_ids, keep_paths, progress, quantiles, daily_quantiles, tables, lo).run()
 
 
 def run_results(scenario: Scenario, seed: int, ids: np.ndarray, out: dict, quantiles: np.ndarray,

@@ -6,8 +6,9 @@ time, on the operating block's last day and on the reporting block's (:meth:`Rep
 columns into rows ``day mod block`` of the quantile block ``(block_days, columns, paths)``
 (:class:`simulator.workers.LocalQuantiles`), one copy a field, and the
 :data:`~simulator.day_record.MONTHLY_LINES` (with the two per-path sums that have no monthly line)
-folded into their months and the per-path totals where they are (:meth:`Reporter._fold`). Per day
-it writes only what exists day by day: the day's trades and the company's finance columns. When
+folded into their months and the per-path totals where they are (:meth:`Reporter._fold`), the days'
+trades' lines with them. Per day it writes only what depends on the day's turn: the energised fleet
+(the day's alive mask) and the company's finance columns. When
 the reporting block is full (or the horizon ends) :class:`Reporter` computes the signal columns of
 all its days (:meth:`simulator.signals.SignalTracker.into`, written into the block) and takes the
 kept rows and the quantiles.
@@ -194,17 +195,27 @@ class SharedTables:
         return [np.frombuffer(buffer, dtype=float, count=int(np.prod(shape)), offset=offset).reshape(shape)
                 for shape, offset in ((monthly, 0), (daily, 8 * int(np.prod(monthly))))]
 
-    def write(self, lo: int, monthly: dict, daily: dict) -> None:
+    def write(self, lo: int, monthly: dict, daily: dict | None = None) -> None:
         """A chunk's monthly lines and kept daily columns (``(times, its paths)`` each, or a list of the times' rows
-        ``(its paths,)``, named as the tables; float64, as :func:`path_major_frame` takes them into one block)."""
-        if not all(_float64(v) for values in (monthly, daily) for v in values.values()):
+        ``(its paths,)``, named as the tables; float64, as :func:`path_major_frame` takes them into one block).
+        ``daily`` None: the chunk's kept rows are already in the table (written by its :class:`Reporter` into
+        :meth:`kept_rows`)."""
+        if not all(_float64(v) for values in (monthly, daily or {}) for v in values.values()):
             raise TypeError("a table's lines are float64 (path_major_frame would keep another dtype)")
         first = next(iter(monthly.values()))
         paths = len(first[0]) if isinstance(first, list) else first.shape[-1]
         fill_path_major(self.monthly[:, lo:lo + paths], [monthly[c] for c in self.monthly_names])
-        kept = next(iter(daily.values())).shape[-1]
+        if daily is not None:
+            kept = next(iter(daily.values())).shape[-1]
+            k0 = int(self.kept_before[lo])
+            fill_path_major(self.daily[:, k0:k0 + kept], [daily[c] for c in self.daily_names])
+
+    def kept_rows(self, lo: int, paths: int) -> np.ndarray:
+        """The daily table's rows of the kept paths of the chunk of ``paths`` paths at position ``lo``: a view
+        ``(columns, its kept paths, days)`` of the shared memory, in the layout :class:`Reporter` keeps them in
+        (its ``kept_table``), so that a worker writes its kept rows once, where the parent reads them."""
         k0 = int(self.kept_before[lo])
-        fill_path_major(self.daily[:, k0:k0 + kept], [daily[c] for c in self.daily_names])
+        return self.daily[:, k0:k0 + int(self.keep[lo:lo + paths].sum())]
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The daily (kept paths) and monthly tables, once the workers have written them: over a private
@@ -248,15 +259,21 @@ class Reporter:
         ``(z − a, paths)`` (or broadcasting to it).
     day_columns : (tuple of str, callable or None)
         The other daily columns before the signals, which exist day by day, and the function writing them:
-        ``(the day's energised fleet, row)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting block's
-        day (its rows of those columns; the others it must leave as they are). None (the default, with no
-        columns) where there are none.
+        ``(operating block, day, row, line)`` writes the day's values into ``row`` ``(columns, paths)``, the reporting
+        block's day (its rows of those columns; the others it must leave as they are), and the day's energised fleet
+        (:meth:`simulator.block.OpsBlock.energised_ehs`, one of them) into ``line`` ``(paths,)``, the reporting's line of
+        it. None (the default, with no columns) where there are none.
+    kept_table : array (columns, kept paths, days), optional
+        Where the kept paths' daily rows are written (:attr:`kept`; default: a new array of zeros): the
+        daily table's own layout (:func:`block_frame`), e.g. a worker's rows of the shared table
+        (:meth:`SharedTables.kept_rows`), so that no table is filled from them after the run.
     """
 
     def __init__(self, dates: pd.DatetimeIndex, path_ids: np.ndarray, keep_paths: int, columns: tuple[str, ...],
                  quantiles: LocalQuantiles, tracker: SignalTracker, quantile_columns: list[int] | None,
                  block_columns: tuple[tuple[str, ...], Callable],
-                 day_columns: tuple[tuple[str, ...], Callable | None] = ((), None)):
+                 day_columns: tuple[tuple[str, ...], Callable | None] = ((), None),
+                 kept_table: np.ndarray | None = None):
         n, self.days = len(path_ids), len(dates)
         self.keep = path_ids < keep_paths
         self.quantile_columns = quantile_columns
@@ -272,7 +289,11 @@ class Reporter:
         self.totals = {k: self.sums[j] for j, k in enumerate(MONTHLY_LINES + SUM_ONLY)}
         self.totals["days"] = np.full(n, float(self.days))
         self.columns, self.quantiles, self.tracker = columns, quantiles, tracker
-        self.kept = {c: np.zeros((self.days, int(self.keep.sum()))) for c in columns}
+        shape = (len(columns), int(self.keep.sum()), self.days)
+        if kept_table is not None and kept_table.shape != shape:
+            raise ValueError(f"the kept rows' table is {kept_table.shape}, not (columns, kept paths, days) {shape}")
+        #: The kept paths' daily rows ``(columns, kept paths, days)``, the daily table's layout (:func:`block_frame`).
+        self.kept = np.zeros(shape) if kept_table is None else kept_table
         self._kept_paths = np.flatnonzero(self.keep)
         self.block_days = quantiles.buffer.shape[0]
         self.lines = np.empty((self.block_days + 1, len(self.sums), n))  # row 0: scratch for the totals
@@ -292,21 +313,17 @@ class Reporter:
 
     def day(self, day: int, b) -> None:
         """Record day ``day`` of operating block ``b`` (:class:`simulator.block.OpsBlock`) once the company has booked it:
-        the daily columns that exist day by day written into the day's row (``day_columns``' function, given the day's
-        energised fleet; not where no one reads the columns: :attr:`columns_wanted`) and the lines of the day's trades
-        and energised fleet, read from the block's trades (:meth:`simulator.block.OpsBlock.energised_ehs`; no day record
-        is made). The block's columns and lines of the days not taken yet are taken on the block's last day and on the
-        reporting block's (:meth:`_take`), before either can change: its past days are final (a stop masks the days
-        from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
-        row, t = day % self.block_days, b.trades[day - b.first]
-        energised = b.energised_ehs(day)
-        if self._day_columns is not None:
-            self._day_columns(energised, self.quantiles.buffer[row])
-        lines = self.day_lines
-        for k, x in enumerate(_day_trade_lines(t)):  # (_DAY_LINES' order: the trades', then the energised fleet)
-            lines[k, row] = x
-        lines[-1, row] = energised
-        self.totals["end_fleet_value_usd"] = t.fleet_market_value_usd
+        the daily columns that exist day by day written into the day's row (``day_columns``' function; not where no one
+        reads the columns: :attr:`columns_wanted`) and the line of the day's energised fleet, read from the block's
+        trades with the day's alive mask (:meth:`simulator.block.OpsBlock.energised_ehs`; written by that function where
+        it runs; no day record is made). The block's columns and the lines of the days not taken yet (the trades' too) are taken
+        on the block's last day and on the reporting block's (:meth:`_take`), before either can change: its past days
+        are final (a stop masks the days from its own on, :meth:`simulator.block.OpsBlock.stop`)."""
+        row = day % self.block_days
+        if self._day_columns is not None:  # (the energised fleet's line too; the trades' are taken with the block's)
+            self._day_columns(b, day, self.quantiles.buffer[row], self.day_lines[-1, row])
+        else:
+            self.day_lines[-1, row] = b.energised_ehs(day)
         end = row == self.block_days - 1 or day == self.days - 1
         if end or day == b.first + b.n - 1:
             self._take(b, self._taken, day + 1)
@@ -316,15 +333,33 @@ class Reporter:
 
     def _take(self, b, a: int, z: int) -> None:
         """Days ``a … z − 1`` of block ``b`` (one reporting block's): their block columns and network revenue
-        into the reporting block (a copy a field), their lines folded into the months and the per-path sums
-        (:meth:`_fold`)."""
+        into the reporting block (a copy a field), their trades' lines into the block of day lines
+        (:meth:`_take_trades`), and their lines folded into the months and the per-path sums (:meth:`_fold`)."""
         r0, i, j, r = a % self.block_days, a - b.first, z - b.first, b.record
+        self._take_trades(b.trades[i:j], r0)
         if self.columns_wanted:
             out = self.quantiles.buffer[r0:r0 + z - a]
             for k, x in zip(self._from_block, self._block_columns(b, a, z)):
                 out[:, k] = x
             self.network_revenue_btc[r0:r0 + z - a] = r.network_revenue_btc[i:j]
         self._fold(r, r0, i, j, self.month_of_day[a:z])
+
+    def _take_trades(self, trades: list, r0: int) -> None:
+        """The lines of a run of days' ``trades`` (:class:`simulator.fleet.Trades`, days ``r0 …`` of the reporting
+        block) into the block of day lines, and the last day's fleet value as the end-of-run one. A line whose days
+        are all one array (a block's days without trades share one row of zeros,
+        :func:`simulator.fleet._unchanged_days`) is copied into the run's rows at once, else day by day: the same
+        values. The days' trades are final by then: a stop masks only the days from its own on (the day's trades
+        read here are the ones its turn saw)."""
+        lines, rows = self.day_lines, len(trades)
+        for k, days in enumerate(zip(*map(_day_trade_lines, trades))):  # (_DAY_LINES' order, the energised fleet last)
+            first = days[0]
+            if all(x is first for x in days):
+                lines[k, r0:r0 + rows] = first
+            else:
+                for d, x in enumerate(days, r0):
+                    lines[k, d] = x
+        self.totals["end_fleet_value_usd"] = trades[-1].fleet_market_value_usd
 
     def _fold(self, r, r0: int, i: int, j: int, month_of_row: np.ndarray) -> None:
         """Fold the lines of days ``i … j − 1`` of block record ``r`` (reporting rows ``r0 …``) into the months
@@ -362,10 +397,8 @@ class Reporter:
         block = self.quantiles.buffer[:rows]
         if self.signals_wanted:
             self.tracker.into(first, block, self._inputs, self.network_revenue_btc[:rows], self._signals_from)
-        if self._kept_paths.size:
-            kept = block[:, :, self._kept_paths]  # (one gather of the kept paths, then a copy a column)
-            for j, c in enumerate(self.columns):
-                self.kept[c][first:first + rows] = kept[:, j]
+        if self._kept_paths.size:  # (one gather of the kept paths, then one copy into the table's layout)
+            self.kept[:, :, first:first + rows] = block[:, :, self._kept_paths].transpose(1, 2, 0)
         if self._take_quantiles:
             self.quantiles.finish(first, rows, self.quantile_columns)
 

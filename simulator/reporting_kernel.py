@@ -11,7 +11,9 @@ every small call, :mod:`simulator.lazy_kernel`):
   the sell pressure) in one pass, read from and written into the reporting block itself;
 * :func:`fold_fields` — :func:`simulator.reporting.fold_block`'s monthly and per-path folds of a run of days,
   read from the operating block's record
-  (:meth:`simulator.reporting.Reporter._fold`; its numpy form copies them into the block of lines first).
+  (:meth:`simulator.reporting.Reporter._fold`; its numpy form copies them into the block of lines first);
+* :func:`day_row` — the day's energised fleet and the company's finance columns written into the reporting block's
+  day (:func:`simulator.engine.day_columns`: the energised fleet's product and the ledger's two sums, then copies).
 
 **Order statistics.** :func:`simulator.results._order_statistics` (numpy: each row sorted whole, or
 partitioned when long) is the reference. :func:`order_statistics` finds, for each row of a
@@ -56,7 +58,7 @@ Compiled with ``cache=True`` and ``nogil``, never ``parallel`` (worker processes
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import literal_unroll, njit
 
 from simulator import numba_cache
 
@@ -605,3 +607,34 @@ def fold_fields(fields, rows, sums, monthly, month_of_row):
                 else:
                     for p in range(paths):
                         month[p] = month[p] + x[d, p * step]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def day_row(row, at, line, installed_ehs, alive_usd, masked, finance_at, cash_usd, treasury_btc, pledged_btc,
+            balances_usd, arrears_usd, equity_value_usd, share_price_usd):
+    """The reporting's columns of one day that exist day by day, in one pass (the numpy reference:
+    :func:`simulator.engine.day_columns` with :meth:`simulator.finance.ledger.Ledger.daily_columns`): the energised
+    fleet ``installed_ehs × alive_usd`` (``installed_ehs`` itself unless ``masked``:
+    :func:`simulator.day_record.energised_ehs`) into ``row[at]`` and ``line``; from ``row[finance_at]`` on, the cash,
+    the treasury, the BTC pledged ``(0.0 + pledged₀) + pledged₁ …`` (:meth:`~simulator.finance.ledger.Ledger.pledged_btc`:
+    numpy's ``0.0 + x``, or ``sum`` from an array of zeros), the debt ``(((0.0 + balance₀) + balance₁) …) + arrears``
+    (:meth:`~simulator.finance.ledger.Ledger.debt_usd` plus the arrears), the equity value and the share price. The same
+    operations on the same operands in the same order, element by element (no fused multiply-add without
+    ``fastmath``); ``pledged_btc`` and ``balances_usd`` are tuples of ``(paths,)`` arrays, never empty (the caller
+    gives a row of zeros for none: ``0.0 + 0.0`` is the +0.0 an empty sum starts from)."""
+    for p in range(row.shape[1]):
+        e = installed_ehs[p] * alive_usd[p] if masked else installed_ehs[p]
+        row[at, p] = e
+        line[p] = e
+        row[finance_at, p] = cash_usd[p]
+        row[finance_at + 1, p] = treasury_btc[p]
+        s = 0.0
+        for x in literal_unroll(pledged_btc):
+            s = s + x[p]
+        row[finance_at + 2, p] = s
+        d = 0.0
+        for y in literal_unroll(balances_usd):
+            d = d + y[p]
+        row[finance_at + 3, p] = d + arrears_usd[p]
+        row[finance_at + 4, p] = equity_value_usd[p]
+        row[finance_at + 5, p] = share_price_usd[p]

@@ -352,10 +352,15 @@ def test_results_do_not_depend_on_block_splits_or_path_chunks(name, tmp_path):
     assert np.isfinite(whole).all() and (whole > 0).all()
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("days, paths", [(0, 3), (1, 3), (2, 1), (7, 4), (365, 50)])
-def test_cumulate_is_numpys_cumsum_of_the_carry_and_the_increments(days, paths):
-    """``cumulate`` (row after row, in place: session 36) gives ``np.cumsum`` of ``[carry, inc[0], …]`` along the days
-    bit for bit, returned over the increments, with NaN, ±inf, ±0.0 and magnitudes far apart among them."""
+def test_cumulate_is_numpys_cumsum_of_the_carry_and_the_increments(monkeypatch, days, paths, compiled):
+    """``cumulate`` (row after row, in place: session 36; compiled, ``market_kernel.cumulate``, where forced) gives
+    ``np.cumsum`` of ``[carry, inc[0], …]`` along the days bit for bit, returned over the increments, with NaN, ±inf,
+    ±0.0 and magnitudes far apart among them."""
+    from simulator.market import market_kernel, price
+
+    monkeypatch.setattr(price.MARKET_KERNEL, "for_call", lambda *a, **k: market_kernel if compiled else None)
     rng = np.random.default_rng(days * 7 + paths)
     increments = rng.normal(size=(days, paths)) * 10.0 ** rng.integers(-200, 200, (days, paths))
     carry = rng.normal(size=paths) * 1e3
@@ -367,6 +372,32 @@ def test_cumulate_is_numpys_cumsum_of_the_carry_and_the_increments(days, paths):
     given = increments.copy()
     got = cumulate(carry, given)
     assert got is given and got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("paths", [1, 7, 300])
+def test_the_lognormal_fees_recursion_compiled_is_numpys(monkeypatch, paths):
+    """``LognormalFees.block``'s AR(1) compiled (``market_kernel.ar1``) against its numpy form (a product, then a
+    sum, a day at a time) byte for byte: blocks of 1, 0, 2, 29 and 365 days carrying the state (the stationary start
+    in the first), every φ of [0, 1) sampled (0.0 included) and a wide volatility; the compiled side ran."""
+    from simulator.market import market_kernel, price
+
+    calls = []
+    ar1 = market_kernel.ar1
+    monkeypatch.setattr(market_kernel, "ar1", lambda *a: calls.append(1) or ar1(*a))
+
+    def run(kernel, model):
+        monkeypatch.setattr(price.MARKET_KERNEL, "for_call", lambda *a, **k: kernel)
+        streams, out = PathStreams(11, "fees", np.arange(paths)), []
+        state = model.start(streams)
+        for n in (1, 0, 2, 29, 365):
+            fees, state = model.block(state, state.day, n, streams)
+            out.append(fees.copy())
+        return np.concatenate(out), state.log_fee
+    for phi, vol in ((0.0, 0.5), (0.9, 0.5), (0.999, 3.0), (0.37, 1e-3)):
+        model = LognormalFees(btc_per_block=0.025, vol=vol, phi=phi)
+        (want, want_state), (got, got_state) = run(None, model), run(market_kernel, model)
+        assert got.tobytes() == want.tobytes() and got_state.tobytes() == want_state.tobytes()
+    assert len(calls) == 4 * 3  # (the blocks of 2, 29 and 365 days: the first's one day is the stationary start)
 
 
 def test_block_must_continue_from_the_state():

@@ -247,6 +247,37 @@ def test_a_column_given_as_its_times_rows_is_the_same_table():
     assert daily["x"].tolist() == [0.0] * 200 + [1.0] * 100
 
 
+def test_a_chunks_kept_rows_are_its_view_of_the_shared_daily_table():
+    """``SharedTables.kept_rows``: each chunk's kept paths' rows of the daily table ``(columns, its kept paths, days)``,
+    a view of the shared memory (what its ``Reporter`` writes lands in the frame the parent reads, in path order, with
+    nothing written after the run); ``Reporter`` refuses a table of another shape."""
+    import pandas as pd
+
+    from simulator.reporting import Reporter, SharedTables
+    from simulator.workers import LocalQuantiles
+
+    ids, dates = np.array([0, 3, 1, 7, 2]), pd.date_range("2026-01-01", periods=6, freq="D")
+    tables = SharedTables(ids, 3, dates, ["a"], ["x", "y"])  # kept: ids 0, 1 and 2 (positions 0, 2 and 4)
+    try:
+        first, second = tables.kept_rows(0, 3), tables.kept_rows(3, 2)  # chunks ids[0:3] and ids[3:5]
+        assert first.shape == (2, 2, 6) and second.shape == (2, 1, 6)
+        assert np.shares_memory(first, tables.daily) and np.shares_memory(second, tables.daily)
+        first[:] = np.arange(24.0).reshape(2, 2, 6)
+        second[:] = 100.0 + np.arange(12.0).reshape(2, 1, 6)
+        tables.write(0, {"a": np.zeros((1, 3))})  # (the kept rows already in place: no daily given)
+        tables.write(3, {"a": np.zeros((1, 2))})
+        daily, _ = tables.frames()
+    finally:
+        tables.close()
+    assert daily["path"].tolist() == [0] * 6 + [1] * 6 + [2] * 6
+    assert daily["x"].tolist() == list(range(6)) + list(range(6, 12)) + list(range(100, 106))
+    assert daily["y"].tolist() == list(range(12, 18)) + list(range(18, 24)) + list(range(106, 112))
+    columns = ("btc_price_usd",) + signals.SIGNAL_COLUMNS
+    with pytest.raises(ValueError, match="kept rows' table"):
+        Reporter(dates, np.arange(3), 2, columns, LocalQuantiles(6, len(columns), 3, 4), None, None,
+                 (columns[:1], None), kept_table=np.zeros((len(columns), 3, 6)))
+
+
 def test_the_reporters_day_columns_are_the_columns_between_the_blocks_and_the_signals():
     """``Reporter``'s ``day_columns`` must name the daily columns neither taken from the block nor signals, in order."""
     import pandas as pd
@@ -259,7 +290,7 @@ def test_the_reporters_day_columns_are_the_columns_between_the_blocks_and_the_si
     columns = block[:1] + ("fleet_hashrate_ehs",) + block[1:] + ("cash_usd",) + signals.SIGNAL_COLUMNS
     quantiles = LocalQuantiles(40, len(columns), 2, 32)
 
-    def reporter(day_names, write=lambda d, row: None):
+    def reporter(day_names, write=lambda b, day, row, line: None):
         return Reporter(dates, np.arange(2), 0, columns, quantiles, None, None, (block, None), (day_names, write))
     reporter(("fleet_hashrate_ehs", "cash_usd"))
     for wrong in (("cash_usd", "fleet_hashrate_ehs"), ("fleet_hashrate_ehs",), ()):

@@ -453,3 +453,50 @@ def test_the_fold_of_the_fields_where_they_are_equals_numpys_and_the_running_sum
                 monthly[numpy_form[2][first + j]] += day[:monthly.shape[1]]
     kernel_forms.assert_same_bits(compiled[0], sums)
     kernel_forms.assert_same_bits(compiled[1], monthly)
+
+
+@pytest.mark.parametrize("pledging, debts, masked", [(0, 0, False), (1, 3, False), (1, 3, True), (2, 1, True)])
+def test_the_days_columns_compiled_are_the_ledgers_and_the_energised_fleet(monkeypatch, pledging, debts, masked):
+    """``engine.day_columns`` compiled (``reporting_kernel.day_row``) against its numpy form (the block's
+    ``energised_ehs`` and the ledger's ``daily_columns``, copied into the row), byte for byte: the energised fleet
+    masked or not, no, one and several BTC-backed loans and debts (the sums from +0.0 in the ledger's order: terms
+    of 1e16 and 1 apart, so another order gives other floats), NaN, ±inf and ±0.0; the other rows left as they were."""
+    from types import SimpleNamespace
+
+    from simulator import block
+    from simulator.finance.ledger import Ledger
+
+    paths, rng = 41, np.random.default_rng(pledging * 10 + debts + masked)
+
+    def values():
+        x = rng.normal(size=paths) * 10.0 ** rng.integers(-3, 17, size=paths)
+        x[:6] = [-0.0, 0.0, np.inf, -np.inf, kernel_forms.NAN, 1.0]
+        return x[rng.permutation(paths)]
+    ledger = kernel_forms.FakeLedger(paths=paths, cash_usd=values(), treasury_btc=values(), arrears_usd=values(),
+                                     equity_value_usd=values(), share_price_usd=values(),
+                                     debt_books=[SimpleNamespace(balance_usd=values(), pledged_btc=values())
+                                                 for _ in range(max(debts, pledging))])
+    ledger._btc_books = ledger.debt_books[:pledging]
+    ledger.debt_books = ledger.debt_books[:debts]
+    for name in ("pledged_btc", "debt_usd", "daily_columns", "daily_column_terms"):
+        setattr(ledger, name, getattr(Ledger, name).__get__(ledger))
+    b = block.OpsBlock(5, 3, trades=[SimpleNamespace(installed_ehs=values()) for _ in range(3)])
+    if masked:
+        b.stopped, b._alive_usd = np.ones(paths, dtype=bool), (rng.uniform(size=paths) < 0.7).astype(float)
+
+    def day(kernel):
+        monkeypatch.setattr(engine.DAY_KERNEL, "for_call", lambda *a, **kw: kernel)
+        row, line = np.full((12, paths), 7.0), np.full(paths, 7.0)
+        with np.errstate(invalid="ignore"):
+            engine.day_columns(3, ledger, 5, np.zeros(paths), b, 6, row, line)
+        return row, line
+    (row, line), (compiled_row, compiled_line) = day(None), day(reporting_kernel)
+    kernel_forms.assert_same_bits(compiled_row, row, "row")
+    kernel_forms.assert_same_bits(compiled_line, line, "line")
+    with np.errstate(invalid="ignore"):
+        kernel_forms.assert_same_bits(line, b.energised_ehs(6), "the energised fleet")
+    assert (row[[0, 1, 2, 4, 11]] == 7.0).all()
+    columns = ledger.daily_columns()
+    for j, name in enumerate(("cash_usd", "treasury_btc", "pledged_btc", "debt_usd", "equity_value_usd",
+                              "share_price_usd"), 5):
+        kernel_forms.assert_same_bits(row[j], columns[name], name)

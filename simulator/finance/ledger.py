@@ -774,3 +774,9 @@ class Ledger:
         return {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": self.pledged_btc(),
                 "debt_usd": self.debt_usd() + self.arrears_usd, "equity_value_usd": self.equity_value_usd,
                 "share_price_usd": self.share_price_usd}
+
+    def daily_column_terms(self) -> tuple:
+        """:meth:`daily_columns`' operands in order, the sums' terms as tuples (``reporting_kernel.day_row``)."""
+        return (self.cash_usd, self.treasury_btc, tuple([b.pledged_btc for b in self._btc_books]),
+                tuple([b.balance_usd for b in self.debt_books]), self.arrears_usd, self.equity_value_usd,
+                self.share_price_usd)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.market.price import MARKET_KERNEL
 from simulator.market.validation import require
 from simulator.market.series_csv import CsvDailyModel, check_block
 from simulator.rng import PathStreams
@@ -124,7 +125,11 @@ class LognormalFees:
         if previous is None and n_days:  # the stationary start x_0 = s ε_0
             previous, first = np.multiply(s, eps[0], out=x[0]), 1
         shocks = np.multiply(innovation, eps[first:], out=eps[first:])  # √(1 − φ²) s ε_d, every day at once
-        for k in range(first, n_days):  # AR(1) recursion in time, x_d = φ x_{d−1} + shock_d; vectorised over paths
+        kernel = MARKET_KERNEL.for_call(shocks.size) if first < n_days else None
+        if kernel is not None:  # (the recursion compiled: the same products and sums, market_kernel.ar1)
+            kernel.ar1(x, previous, shocks, phi, first)
+            previous = x[-1]
+        for k in range(first, n_days if kernel is None else 0):  # AR(1) in time, x_d = φ x_{d−1} + shock_d
             previous = np.add(np.multiply(phi, previous, out=x[k]), shocks[k - first], out=x[k])
         previous = previous if previous is None or not n_days else previous.copy()  # (x is overwritten below)
         fees = np.exp(np.subtract(x, 0.5 * s**2, out=x), out=x)  # b̄ · exp(x − s²/2), written over x
