@@ -353,18 +353,25 @@ def _first_spending(fixed, k: int) -> int:
     rows (:func:`_block_rows` resets ``fixed.first_spending``)."""
     first = fixed.first_spending[k]
     if first is None:
-        if k == 0:
-            rows = fixed.block[BLOCK_FIELDS.index("expansion_capex_usd")]
+        name, project = _spending_field(k)
+        if project is None:
+            rows = fixed.block[BLOCK_FIELDS.index(name)]
         else:  # (the project's rows of the block's (n·projects, paths) building or GPU capex)
-            projects = fixed.hpc_table.shape[1]
-            rows = fixed.block[len(BLOCK_FIELDS) + 2 + (k - 1) % 2][(k - 1) // 2::projects]
+            rows = fixed.block[len(BLOCK_FIELDS) + BLOCK_HPC_FIELDS.index(name)][project::fixed.hpc_table.shape[1]]
         days = np.flatnonzero(np.count_nonzero(rows, axis=1))
         first = fixed.first_spending[k] = int(days[0]) if days.size else rows.shape[0]
     return first
 
 
-def _spent(f, k: int) -> np.ndarray:
-    """Pool ``k``'s spending in the day's flows ``f`` (the pools: the sites, then each project's building and GPUs)."""
+def _spending_field(k: int) -> tuple[str, int | None]:
+    """Pool ``k``'s spending: the flows' field and its project (None: the sites' field as it is). The pools are the
+    sites, then each project's building and GPUs (``_Fixed.pools``)."""
     if k == 0:
-        return f.expansion_capex_usd
-    return (f.hpc_building_capex_usd if k % 2 else f.hpc_gpu_capex_usd)[(k - 1) // 2]
+        return "expansion_capex_usd", None
+    return ("hpc_building_capex_usd" if k % 2 else "hpc_gpu_capex_usd"), (k - 1) // 2
+
+
+def _spent(f, k: int) -> np.ndarray:
+    """Pool ``k``'s spending in the day's flows ``f`` (:func:`_spending_field`)."""
+    name, project = _spending_field(k)
+    return getattr(f, name) if project is None else getattr(f, name)[project]
