@@ -212,11 +212,41 @@ def test_a_rows_range_is_numpys_min_and_max():
     rows = [tabled_rows(n, seed=n) for n in (1, 2, 5, 500)]
     special = [np.array([np.nan, 1.0, 2.0]), np.array([1.0, 2.0, np.nan]), np.array([np.nan]), np.full(7, np.nan),
                np.array([np.inf, -np.inf]), np.array([np.inf]), np.array([-np.inf, 0.0]), np.array([0.0, -0.0, 0.0])]
-    for row in [r for table in rows for r in table] + special:
+    negative_nan = np.array([1.0, -np.nan, 2.0])  # (a NaN's sign bit set: its order key below −inf's)
+    assert np.signbit(negative_nan[1])
+    for row in [r for table in rows for r in table] + special + [negative_nan]:
         low, high, nan = reporting_kernel._range(np.ascontiguousarray(row))
         assert nan == bool(np.isnan(row).any())
         if not nan:
             assert low == row.min() and high == row.max()
+    low, high, _ = reporting_kernel._range(np.array([0.0, -0.0, 0.0]))
+    assert np.signbit(low) and not np.signbit(high)  # (of both zeros, −0.0 the min and +0.0 the max)
+
+
+def test_order_keys_are_in_the_doubles_order_and_turn_back():
+    """A double's order key: integers in the doubles' order (−0.0 just below +0.0), the map its own inverse."""
+    x = np.array([-np.inf, -1e308, -1.0, -5e-324, -0.0, 0.0, 5e-324, 1e-300, 1.0, 2.0, 1e308, np.inf])
+    keys = [reporting_kernel._order_key(b) for b in x.view(np.int64)]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert keys[0] == reporting_kernel.NEGATIVE_INF_KEY and keys[-1] == reporting_kernel.INF_KEY
+    assert [reporting_kernel._order_key(k) for k in keys] == list(x.view(np.int64))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_bucket_of_a_rank_is_the_running_counts_one(seed):
+    """The bucket holding each rank, and the values before it, found a stride of buckets at a time: those of the
+    running counts bucket by bucket, wherever the scan starts (empty buckets, a crowd, ranks at either end)."""
+    rng = np.random.default_rng(seed)
+    buckets = int(rng.integers(1, 40))
+    counts = rng.integers(0, 4, size=buckets) * (rng.random(buckets) < 0.6)
+    counts[rng.integers(0, buckets)] += int(rng.integers(1, 30))
+    ends = np.cumsum(counts)  # ends[b]: the values in buckets up to b
+    b, below = 0, 0
+    for k in range(int(ends[-1])):
+        want = int(np.searchsorted(ends, k, side="right"))
+        b, below = reporting_kernel._bucket_of(counts, buckets, k, b, below)
+        assert (b, below) == (want, int(ends[want] - counts[want]))
+        assert reporting_kernel._bucket_of(counts, buckets, k, 0, 0) == (b, below)
 
 
 def test_numpys_sort_is_taken_on_intel_avx512_only(tmp_path):
