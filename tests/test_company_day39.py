@@ -1,9 +1,11 @@
-"""Session 39 (comp39): a block's MW shares taken again where the sites' MW are the last block's.
+"""Session 39 (comp39): a block's MW shares taken again where the sites' MW are the last block's; a stop's per-day
+amounts masked in one compiled pass.
 
 ``day_record.days_mw_shares`` gives ``segments.mw_shares_of_days`` of the days' MW; where the MW are the same float64s
 as the last call's, bit for bit, it gives the table it made then (read-only). These tests draw sequences of calls with
 repeats and changes in one input at a time (a sign of zero, a NaN, a day's value, the block's length) and check every
-answer against the function made afresh, byte for byte.
+answer against the function made afresh, byte for byte. ``OpsBlock._masked_from`` of a per-day ``(n,)`` amount
+compiled (``operations_kernel.masked_days_from``) gives numpy's floats, or the amount itself where numpy keeps it.
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from simulator import day_record
+from simulator import block, day_record
 from simulator.day_record import DayRecord, days_mw_shares
-from simulator.finance import segments
+from simulator.finance import operations_kernel as kernel, segments
 from tests.kernel_forms import assert_same_bits
 
 _MW = st.sampled_from([0.0, -0.0, 5.0, 30.0, 100.0, -2.0, np.nan, np.inf])
@@ -83,3 +85,30 @@ def test_same_on_paths_fills_the_shares_on_every_path():
         assert table["site_mw_hosting_share"].flags.writeable  # (the block's own table, filled)
     with pytest.raises(ValueError):
         days_mw_shares(record.site_mw, 3)[0, 0] = 1.0
+
+
+_SPECIAL = [0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 5e-324, 1e308]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 5), st.data())
+def test_a_per_day_amount_masked_compiled_is_numpys(n, paths, data):
+    """A per-day amount ``(n,)`` (nonzero, NaN, ±0.0, subnormal; ±0.0 from some day on or not) masked from every day of
+    the block, with a drawn alive mask: the compiled pass gives numpy's table byte for byte, or ``x`` itself where numpy
+    keeps it; a float, a read-only or a strided amount goes through numpy either way."""
+    x = np.array(data.draw(st.lists(st.sampled_from(_SPECIAL), min_size=n, max_size=n)))
+    x[data.draw(st.integers(0, n)):] = data.draw(st.sampled_from([0.0, -0.0]))  # (±0.0 from some day on)
+    alive = np.array(data.draw(st.lists(st.booleans(), min_size=paths, max_size=paths)))
+    passes, masked_days_from = [], kernel.masked_days_from
+    got = {}
+    for compiled in (False, True):
+        b = block.OpsBlock(first=10, n=n)
+        b.stopped, b._alive_usd = alive, alive.astype(float)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(block._OPERATIONS_KERNEL, "loaded", lambda: kernel if compiled else None)
+            mp.setattr(kernel, "masked_days_from", lambda x, j, m: passes.append(j) or masked_days_from(x, j, m))
+            got[compiled] = [b._masked_from(x, j, (n, paths)) for j in range(n)]
+    assert passes == list(range(n))  # (every day's mask compiled, none on numpy's route)
+    for g, w in zip(got[True], got[False]):
+        assert (g is x) == (w is x)
+        assert_same_bits(g, w, "the masked amount")
