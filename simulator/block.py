@@ -240,13 +240,18 @@ class OpsBlock:
         copied; ``x`` itself where it is ±0.0 on every day from ``j`` (``±0.0 × 1.0`` and ``±0.0 × 0.0`` keep it,
         sign and all). A C-ordered float ``(n, paths)`` field, or ``(n, k, paths)`` (the HPC projects' fields, taken as
         ``(n·k, paths)`` rows from row ``j·k``: the same elements and products), in one compiled pass once the company's
-        compiled day is loaded (:func:`simulator.finance.operations_kernel.masked_from`, the same floats)."""
+        compiled day is loaded (:func:`simulator.finance.operations_kernel.masked_from`, the same floats); a per-day
+        ``(n,)`` float field filled to ``shape`` too (:func:`~simulator.finance.operations_kernel.masked_days_from`)."""
         kernel = _OPERATIONS_KERNEL.loaded()  # (in one compiled pass once the company's compiled day runs)
-        if (kernel is not None and type(x) is np.ndarray and x.dtype is _FLOAT and x.ndim in (2, 3)
-                and x.flags.c_contiguous and x.flags.writeable and (shape is None or x.shape == shape)):
-            k = x.shape[1] if x.ndim == 3 else 1
-            nonzero, out = kernel.masked_from(x.reshape(x.shape[0] * k, x.shape[-1]), j * k, self._alive_usd)
-            return out.reshape(x.shape) if nonzero else x
+        if (kernel is not None and type(x) is np.ndarray and x.dtype is _FLOAT and x.flags.c_contiguous
+                and x.flags.writeable):
+            if x.ndim in (2, 3) and (shape is None or x.shape == shape):
+                k = x.shape[1] if x.ndim == 3 else 1
+                nonzero, out = kernel.masked_from(x.reshape(x.shape[0] * k, x.shape[-1]), j * k, self._alive_usd)
+                return out.reshape(x.shape) if nonzero else x
+            if x.ndim == 1 and shape is not None and shape == (x.shape[0], self._alive_usd.shape[0]):
+                nonzero, out = kernel.masked_days_from(x, j, self._alive_usd)
+                return out if nonzero else x
         given, x = x, np.asarray(x)
         if not _nonzero(x[j:] if x.ndim else x):  # (±0.0 on every day masked: x × alive would be x)
             return given

@@ -253,6 +253,31 @@ def masked_from(x, j, mask):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def masked_days_from(x, j, mask):
+    """:meth:`simulator.block.OpsBlock._masked_from` of a block's per-day amount ``x`` ``(n,)`` (each day's the same on
+    every path) and the alive mask as 1.0 and 0.0 ``mask`` ``(paths,)``: ``(False, an empty table)`` where ``x`` is ±0.0
+    on every day from ``j`` (NaN is nonzero: numpy's ``any()``), else ``(True, out)``: a new ``(n, paths)`` table, day
+    ``d``'s row ``x[d]`` on every path before ``j`` and ``x[d] × mask`` from ``j`` (numpy's product of ``x`` broadcast to
+    the paths, element by element)."""
+    n, paths = x.shape[0], mask.shape[0]
+    nonzero = False
+    for d in range(j, n):
+        if x[d] != 0.0:
+            nonzero = True
+            break
+    if not nonzero:
+        return False, np.empty((0, 0))
+    out = np.empty((n, paths))
+    for d in range(j):
+        for p in range(paths):
+            out[d, p] = x[d]
+    for d in range(j, n):
+        for p in range(paths):
+            out[d, p] = x[d] * mask[p]
+    return True, out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _day_rows(block, j, rows, hpc):
     """Day ``j`` of the block's flow rows (``block``: :data:`BLOCK_ROWS`' arrays ``(n, paths)``) copied into ``rows``,
     and of its HPC rows (``block[BLOCK_HPC:]``, ``(n·projects, paths)``) into ``hpc`` ``(4, projects, paths)``."""
