@@ -607,6 +607,52 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths, monkey
         assert_same_bits(books[1].tables, books[0].tables, f"tables {draw}")
 
 
+@pytest.mark.parametrize("cohorts, projects", [(0, 0), (1, 1), (5, 3)])
+def test_the_balance_sheet_compiled_is_the_numpy_forms(ledger, cohorts, projects, monkeypatch):
+    """``close_value.balance`` (compiled, ``balance_pass``) against ``Ledger._balance``'s numpy form on the same
+    state: every line in its order, bit for bit (the state's arrays, the units and their cost, the deferred
+    revenue drawn with ±0.0, NaN, huge and tiny values; cohorts started before, in and past their life, or NaN; no
+    cohort, one, several; no project, one, several), each
+    line a new array sharing no memory with the state; None (the numpy form) for one path or a state of other
+    shapes."""
+    from simulator.finance.depreciation import CohortBookValues
+
+    rng = np.random.default_rng(cohorts + 10 * projects)
+    for draw in range(20):
+        L = copy.deepcopy(ledger)
+        paths = L.paths
+
+        def values(scale=1e7):
+            return _drawn_values(rng, paths, scale)
+        for name in ("cash_usd", "treasury_btc", "arrears_usd", "equity_usd", "shares", "share_price_usd", "price_usd"):
+            setattr(L, name, values())
+        for book in L.debt_books:
+            book.balance_usd = values()
+        for book in L._btc_books:
+            book.pledged_btc = values(1e3)
+        L.sites.book_usd, L.sites.in_progress_usd = values(), values()
+        L.units = np.array([values(1e3) for _ in range(cohorts)]).reshape(cohorts, paths)
+        L.unit_cost_usd = np.array([values(1e3) for _ in range(cohorts)]).reshape(cohorts, paths)
+        start = rng.choice([-50.0, 0.0, 37.0, 99.0, 101.0, 400.0, np.nan], cohorts)[:, None]  # (before, in, past life)
+        L.book_values = CohortBookValues(start, 0.5)
+        L.deferred_revenue_usd = np.array([values() for _ in range(projects)]).reshape(projects, paths)
+        with monkeypatch.context() as numpy_form, np.errstate(over="ignore", invalid="ignore"):
+            numpy_form.setattr(close_value.CLOSE_VALUE_KERNEL, "loaded", lambda: None)
+            want = L._balance(100)
+        assert close_value.CLOSE_VALUE_KERNEL.loaded() is not None  # (so the call below is the compiled form)
+        got = close_value.balance(L, 100)
+        assert got is not None and list(got) == list(want) == list(close_value.BALANCE_LINES)
+        for name in want:
+            assert_same_bits(got[name], want[name], f"{name} draw {draw}")
+            assert not any(np.shares_memory(got[name], a) for a in (L.cash_usd, L.treasury_btc, L.arrears_usd,
+                                                                     L.equity_usd, L.shares, L.share_price_usd))
+    L.units = L.units[:, :1]  # (a state of other shapes: numpy's)
+    assert close_value.balance(L, 100) is None
+    one = copy.deepcopy(ledger)
+    one.paths = 1
+    assert close_value.balance(one, 100) is None
+
+
 @pytest.mark.parametrize("paths", [1, 7, 500])
 def test_the_month_ends_identities_compiled_fail_where_check_raises(paths):
     """``close_value.identities_hold`` (compiled) is False exactly where ``Ledger._check`` raises: balances that

@@ -54,6 +54,11 @@ MONTH_LINES = TAX_LINES + ("btc_sales_usd", "cash_revenue_usd", "cost_of_revenue
                            "debt_repaid_usd", "unpaid_obligations_usd")
 #: The flow lines the month end derives from the others (never booked), in the order it derives them.
 DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
+#: ``Ledger._balance``'s lines, in its order (the rows of :func:`balance`'s table).
+BALANCE_LINES = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fleet_book_value_usd",
+                 "site_book_value_usd", "hpc_book_value_usd", "other_assets_usd", "debt_usd", "arrears_usd",
+                 "deferred_revenue_usd", "other_liabilities_usd", "equity_usd", "shares_outstanding", "share_price_usd",
+                 "total_assets_usd", "total_liabilities_usd")
 
 
 class ValueInputs(NamedTuple):
@@ -404,6 +409,35 @@ def month_record(L) -> np.ndarray:
     month = book.month.copy()
     k.month_pass(book.tables, month, book.rows_of(MONTH_LINES + DERIVED_LINES))
     return month
+
+
+def balance(L, day: int) -> dict[str, np.ndarray] | None:
+    """``Ledger._balance(day)``, the balance sheet at 00:00 of ``day + 1`` by line (:data:`BALANCE_LINES`) [USD, BTC,
+    shares, USD/share]: the rows of one new ``(lines, paths)`` table, the same floats as its numpy form's copies, in
+    one compiled pass once the close's kernels are loaded (:func:`~simulator.finance.close_value_kernel.
+    balance_pass`; the sums over books and pools, ``Ledger.pledged_btc``, ``debt_usd`` and ``_hpc_book_usd``,
+    made as before; the units' book values from their cost and remaining fraction in the pass, as
+    ``CohortBookValues.on`` makes them, without its table). None: run the numpy form (not loaded, one path, or a
+    state of other shapes)."""
+    k = CLOSE_VALUE_KERNEL.loaded()
+    if k is None or L.paths < 2:
+        return None
+    o, paths = L.cfg.opening, L.paths
+    rows = (L.cash_usd, L.treasury_btc, L.pledged_btc(), L.price_usd, L.sites.value_usd, L._hpc_book_usd(),
+            L.debt_usd(), L.arrears_usd, L.equity_usd, L.shares, L.share_price_usd)
+    units, cost, deferred = L.units, L.unit_cost_usd, L.deferred_revenue_usd
+    fraction = L.book_values.fraction(day + 1)  # (the units' book value is their cost × it: CohortBookValues.on)
+    if any(type(a) is not np.ndarray or a.shape != (paths,) or a.dtype != np.float64 for a in rows) or not (
+            units.ndim == deferred.ndim == 2 and units.shape == cost.shape and fraction.shape == (len(units), 1)
+            and units.shape[1] == deferred.shape[1] == paths
+            and units.dtype == cost.dtype == fraction.dtype == deferred.dtype == np.float64):
+        return None
+    cash, treasury, pledged, price, site, hpc, debt, arrears, equity, shares, share_price = rows
+    out = np.empty((len(BALANCE_LINES), paths))
+    k.balance_pass(out, cash, treasury, pledged, float(o.btc_receivable), price, units, cost, fraction, site, hpc,
+                   float(L._carried_assets_usd()), debt, arrears, deferred, float(o.other_liabilities_usd), equity,
+                   shares, share_price)
+    return dict(zip(BALANCE_LINES, out))
 
 
 def identities_hold(L, opening: dict, closing: dict, lines: dict, rtol: float) -> bool:
