@@ -205,7 +205,8 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
              site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price, table, limits, terms, m2,
              premium, price, scalars, work, status, loops, ring_slot, last_share_price, last_btc_price, last_positive,
              state, positive, ok, index, packed, returns):
-    """``Ledger.close_day`` on a day other than a quarter start, in one call:
+    """``Ledger.close_day`` in one call (on a quarter start, ``used`` and ``issued`` the quarter's caps reset and
+    ``opening_shares`` may be ``out[2]``, read by the funding after the grant writes it):
     the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
     expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
@@ -358,7 +359,7 @@ def identities_hold(assets, liabilities, equity, cash, opening_cash, net_cash, m
 @njit(cache=True, nogil=True, error_model="numpy")
 def balance_pass(out, cash, treasury, pledged, receivable, price, units, unit_cost, fraction, site, hpc, carried, debt,
                  arrears, deferred, other_liabilities, equity, shares, share_price):
-    """``Ledger._balance``'s sheet [USD, BTC, shares, USD/share] into ``out``'s rows (``close_value.BALANCE_LINES``'
+    """``Ledger._balance``'s sheet [USD, BTC, shares, USD/share] into ``out``'s rows (``close_value.BALANCE_ROWS``'
     order), per path in its numpy form's operations: the cash, treasury and pledged BTC, the BTC's value
     ``(treasury + pledged + receivable) × price``, the fleet's book value over the cohorts ``i``, each unit's value
     its cost times the cohort's remaining fraction ``fraction[i, 0]`` (``CohortBookValues.on``), summed as
