@@ -254,9 +254,8 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
         return False
     sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises, tax_rows, tax_rate, resets_only = fixed
     month_end, quarter = cal.month_end, cal.quarter_start
-    if quarter and not resets_only:
-        return False
-    if month_end and not L.cum_pretax_usd.shape == L.taxed_base_usd.shape == (paths,):
+    if (quarter and not resets_only) or (month_end and not L.cum_pretax_usd.shape == L.taxed_base_usd.shape
+                                         == (paths,)):
         return False
     split = L._segment_shares is not None
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
@@ -276,17 +275,7 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
         price_ring.count % price_ring.n, r.last_share_price_usd, r.last_btc_price_usd, r._last_positive, state,
         positive, s.ok, s.index, s.packed, r.table)
     rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
-    L.equity_usd, L.shares = out[0], out[2]
-    if quarter:  # (Ledger._quarter_start's resets, before the funding's assignments)
-        L.atm_used_usd, L.atm_shares_issued, L.quarter_start_shares = used, issued, out[2].copy()
-    if month_end:  # (the tax: close_day's assignments)
-        L.cum_pretax_usd, L.taxed_base_usd, L.cash_usd = out[-4], out[-3], out[-2]
-    if code > 0 and code & 1:  # (the funding moved something: close_steps._fund_call's assignments)
-        L.cash_usd = out[3]
-        if sells:
-            L.treasury_btc = out[4]
-        if raises:
-            L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[5], out[6], out[7], out[8]
+    _assign_state(L, out, code, sells, raises, month_end, (used, issued) if quarter else None)
     if code >= 2:  # some path short of cash: distress, then the share price of its state
         L._distress(L.alive)
         L._close_price(day)
@@ -304,6 +293,25 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     if not valued:
         book.settle()
     return True
+
+
+def _assign_state(L, out, code: int, sells: bool, raises: bool, month_end: bool, quarter: tuple | None) -> None:
+    """The ledger's state from :func:`~simulator.finance.close_value_kernel.day_pass`'s rows ``out`` and its ``code``,
+    assigned as ``close_day``'s steps assign it: the equity and shares after the grant; on a quarter start
+    (``quarter``: the caps passed to the call) ``Ledger._quarter_start``'s resets, the opening shares a copy of the
+    shares after the grant; on a month end the tax's state; where the funding moved something (``code``'s first bit:
+    ``close_steps._fund_call``'s assignments) its cash, its treasury if it ``sells``, its ATM state if it ``raises``."""
+    L.equity_usd, L.shares = out[0], out[2]
+    if quarter is not None:  # (before the funding's assignments, as _quarter_start runs before the funding)
+        (L.atm_used_usd, L.atm_shares_issued), L.quarter_start_shares = quarter, out[2].copy()
+    if month_end:
+        L.cum_pretax_usd, L.taxed_base_usd, L.cash_usd = out[-4], out[-3], out[-2]
+    if code > 0 and code & 1:
+        L.cash_usd = out[3]
+        if sells:
+            L.treasury_btc = out[4]
+        if raises:
+            L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[5], out[6], out[7], out[8]
 
 
 def _push_hedge_return(L) -> None:
