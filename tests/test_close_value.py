@@ -113,13 +113,18 @@ def test_runs_with_the_compiled_share_price_are_the_same(monkeypatch, path, over
      ["paths=5", "hpc[0].start=2026-01-15", "hpc[0].build_months=1", TAX], False,
      {"extended", "none below", "month end", "taxed"}),
     ("scenarios/companies/iren.yaml", ["paths=4", TAX], False, {"split", "pending", "month end"}),  # the grant split
+    ("scenarios/contract_example.yaml", ["paths=8", DISTRESS[0], DISTRESS[2]], False,  # the ATM raising
+     {"quarter start", "raised", "raised on a quarter start"}),
+    ("scenarios/contract_example.yaml", ["paths=4", "company.treasury_policy.buy_btc_usd_per_quarter=1e6"], False,
+     {"pending", "no quarter start"}),  # (BTC bought each quarter: those days in numpy)
 ])
 def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, direct, expect):
     """``close_value.close_day`` (``day_pass``: the rings, the interest, the grant, the funding, the value and the
     settlement in one call) against ``close_day``'s steps, every kernel compiled in both: every output byte for
     byte; the call's outcomes seen: no path below the cash floor, the funding moving something, a path short of
     cash (distress after the call), a contract's tables extended after it, the grant split by segment, lines
-    pending or (``DIRECT_PATHS``) none, a month end and its tax (the tax state compared too)."""
+    pending or (``DIRECT_PATHS``) none, a month end and its tax (the tax state compared too), a quarter start (its
+    ATM caps reset, the funding raising on it; the quarter's state compared too) unless it buys BTC (then numpy's)."""
     import importlib
 
     from simulator.finance import books, close_steps
@@ -139,6 +144,11 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
         seen.update({"extended"} if code < 2 and not valued else set())
         seen.update({"split"} if args[13] else set())
         seen.add("pending" if len(args[27]) else "nothing pending")
+        quarter = np.shares_memory(args[22], args[28])  # (the opening shares: the call's row of the grant's shares)
+        raised = code == 1 and (args[28][6] > 0).any()  # (out[6]: the ATM's shares after the funding)
+        seen.update({"quarter start"} if quarter else set())
+        seen.update({"raised"} if raised else set())
+        seen.update({"raised on a quarter start"} if raised and quarter else set())
         return code, valued
     monkeypatch.setattr(close_value_kernel, "day_pass", spied)
     ledgers, totals = [], Ledger.per_path_totals
@@ -148,14 +158,16 @@ def test_the_close_day_in_one_call_is_its_steps(monkeypatch, path, overrides, di
     assert not seen
     monkeypatch.setattr(close_value, "close_day", one_call)
     in_one_call = _run(scenario)
+    if "no quarter start" in expect:
+        seen.update(set() if "quarter start" in seen else {"no quarter start"})
     assert expect <= seen, expect - seen
     assert_same_runs(steps, in_one_call)
     for ring in ("interest_ring", "ebitda_ring", "share_price_ring"):  # (the trailing rings no output reads here)
         a, b = getattr(ledgers[0], ring), getattr(ledgers[1], ring)
         assert a.count == b.count
         assert_same_bits(a.values, b.values, ring)
-    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "nav_per_share_usd",
-                 "cum_pretax_usd", "taxed_base_usd"):
+    for name in ("equity_usd", "shares", "cash_usd", "treasury_btc", "atm_used_usd", "atm_shares_issued",
+                 "quarter_start_shares", "nav_per_share_usd", "cum_pretax_usd", "taxed_base_usd"):
         assert_same_bits(getattr(ledgers[0], name), getattr(ledgers[1], name), name)
 
 
@@ -605,6 +617,54 @@ def test_the_month_ends_derived_lines_compiled_are_the_numpy_forms(paths, monkey
         assert got is not None and not np.shares_memory(got, books[1].tables)
         assert_same_bits(got, want, f"month {draw}")
         assert_same_bits(books[1].tables, books[0].tables, f"tables {draw}")
+
+
+@pytest.mark.parametrize("cohorts, projects", [(0, 0), (1, 1), (5, 3)])
+def test_the_balance_sheet_compiled_is_the_numpy_forms(ledger, cohorts, projects, monkeypatch):
+    """``close_value.balance`` (compiled, ``balance_pass``) against ``Ledger._balance``'s numpy form on the same
+    state: every line in its order, bit for bit (the state's arrays, the units and their cost, the deferred
+    revenue drawn with ±0.0, NaN, huge and tiny values; cohorts started before, in and past their life, or NaN; no
+    cohort, one, several; no project, one, several), each
+    line a new array sharing no memory with the state; None (the numpy form) for one path or a state of other
+    shapes."""
+    from simulator.finance import ledger as ledger_module
+    from simulator.finance.depreciation import CohortBookValues
+
+    rng = np.random.default_rng(cohorts + 10 * projects)
+    for draw in range(20):
+        L = copy.deepcopy(ledger)
+        paths = L.paths
+
+        def values(scale=1e7):
+            return _drawn_values(rng, paths, scale)
+        for name in ("cash_usd", "treasury_btc", "arrears_usd", "equity_usd", "shares", "share_price_usd", "price_usd"):
+            setattr(L, name, values())
+        for book in L.debt_books:
+            book.balance_usd = values()
+        for book in L._btc_books:
+            book.pledged_btc = values(1e3)
+        L.sites.book_usd, L.sites.in_progress_usd = values(), values()
+        L.units = np.array([values(1e3) for _ in range(cohorts)]).reshape(cohorts, paths)
+        L.unit_cost_usd = np.array([values(1e3) for _ in range(cohorts)]).reshape(cohorts, paths)
+        start = rng.choice([-50.0, 0.0, 37.0, 99.0, 101.0, 400.0, np.nan], cohorts)[:, None]  # (before, in, past life)
+        L.book_values = CohortBookValues(start, 0.5)
+        L.deferred_revenue_usd = np.array([values() for _ in range(projects)]).reshape(projects, paths)
+        with monkeypatch.context() as numpy_form, np.errstate(over="ignore", invalid="ignore"):
+            numpy_form.setattr(close_value.CLOSE_VALUE_KERNEL, "loaded", lambda: None)
+            want = L._balance(100)
+        assert close_value.CLOSE_VALUE_KERNEL.loaded() is not None  # (so the call below is the compiled form)
+        got = close_value.balance(L, 100)
+        assert got is not None and list(got) == list(want) == list(close_value.BALANCE_ROWS)
+        assert set(got) == set(ledger_module.BALANCE_LINES)
+        for name in want:
+            assert_same_bits(got[name], want[name], f"{name} draw {draw}")
+            assert not any(np.shares_memory(got[name], a) for a in (L.cash_usd, L.treasury_btc, L.arrears_usd,
+                                                                     L.equity_usd, L.shares, L.share_price_usd))
+    L.units = L.units[:, :1]  # (a state of other shapes: numpy's)
+    assert close_value.balance(L, 100) is None
+    one = copy.deepcopy(ledger)
+    one.paths = 1
+    assert close_value.balance(one, 100) is None
 
 
 @pytest.mark.parametrize("paths", [1, 7, 500])

@@ -7,9 +7,10 @@ a run too small to pay for loading the kernel: :data:`CLOSE_VALUE_KERNEL`, loade
 close is, :meth:`~simulator.lazy_kernel.LazyKernel.of_the_close`).
 
 Once the share price has run compiled, ``close_day`` asks :func:`close_day` first: on a day other than a quarter
-start, the close's passes run as one call
+start that buys BTC or shares back, the close's passes run as one call
 (:func:`~simulator.finance.close_value_kernel.day_pass`: the interest and EBITDA rings, the equity less the interest,
-the stock compensation grant, on a month end the month's tax, the funding step, the value pass, the lines'
+the stock compensation grant, on a month end the month's tax, on a quarter start the quarter's ATM caps reset and its
+opening shares, the funding step, the value pass, the lines'
 settlement and the price's tail, each the compiled step that ran alone before, in ``close_day``'s order; numpy's
 ``log`` and ``exp`` and scipy's ``ndtr`` called there by the ufuncs' own strided loops,
 :func:`~simulator.finance.close_value_kernel.ufunc_loops`; where numpy gives none, the tail's numpy and compiled
@@ -54,6 +55,12 @@ MONTH_LINES = TAX_LINES + ("btc_sales_usd", "cash_revenue_usd", "cost_of_revenue
                            "debt_repaid_usd", "unpaid_obligations_usd")
 #: The flow lines the month end derives from the others (never booked), in the order it derives them.
 DERIVED_LINES = ("pretax_income_usd", "net_income_usd", "cfo_usd", "cfi_usd", "cff_usd", "net_cash_change_usd")
+#: ``Ledger._balance``'s lines in its dict's order (the rows of :func:`balance`'s table; ``ledger.BALANCE_LINES``: the
+#: same lines in the results' order).
+BALANCE_ROWS = ("cash_usd", "treasury_btc", "pledged_btc", "btc_value_usd", "fleet_book_value_usd",
+                 "site_book_value_usd", "hpc_book_value_usd", "other_assets_usd", "debt_usd", "arrears_usd",
+                 "deferred_revenue_usd", "other_liabilities_usd", "equity_usd", "shares_outstanding", "share_price_usd",
+                 "total_assets_usd", "total_liabilities_usd")
 
 
 class ValueInputs(NamedTuple):
@@ -140,7 +147,9 @@ class ValueScratch:
     def make_day_constants(self, L, fund: tuple, min_traded_price_usd: float):
         """:func:`close_day`'s constants, once a run: the grant's and the funding's scalars (``fund``:
         :func:`simulator.finance.close_steps.fund_constants`), the sources, the grant's line rows with and without
-        the segments' split, the funding's, and whether the funding sells BTC and raises; False where a day's
+        the segments' split, the funding's, whether the funding sells BTC and raises, the tax's rows and rate, and
+        whether a quarter start only resets the ATM's caps (no BTC bought, no buyback: ``Ledger._quarter_start``'s
+        resets alone, which the one call takes); False where a day's
         steps are not all compiled (a grant in shares, dilutive instruments, one path: its numpy form sums the
         ring pairwise)."""
         c, e = L.cfg, L.cfg.equity
@@ -152,8 +161,9 @@ class ValueScratch:
                                         if e.sbc_max_shares_per_year is None
                                         else e.sbc_max_shares_per_year / units.DAYS_PER_YEAR, min_traded_price_usd)
         rows = {split: L.lines.rows_of(close_steps.SBC_LINES[split]) for split in (False, True)}
+        resets_only = not c.treasury_policy.buy_btc_usd_per_quarter and not e.buyback_usd_per_quarter
         self.day_constants = (sbc, scalars, sources, rows, L.lines.rows_of(close_steps.FUND_LINES), sells, raises,
-                              L.lines.rows_of(TAX_LINES), float(c.tax_rate))
+                              L.lines.rows_of(TAX_LINES), float(c.tax_rate), resets_only)
         return self.day_constants
 
     def strike(self, L, day: int) -> None:
@@ -224,12 +234,14 @@ def close_price(ledger, day: int, min_traded_price_usd: float) -> bool:
 def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     """``Ledger.close_day`` but ``month_days`` and the month's record, compiled, its passes in one call
     (:func:`~simulator.finance.close_value_kernel.day_pass`: the rings, the interest, the grant, on a month end the
-    month's tax, the funding, the value, the settlement, the price's tail) on a day other than a quarter start, once the
-    close's kernels are loaded and the share price has run compiled (its tables made); the ledger's state assigned
-    as ``close_day``'s steps assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive
-    instruments, a method other than ``nav``, or a state the kernels do not take)."""
+    month's tax, the funding, the value, the settlement, the price's tail; on a quarter start the funding takes the
+    quarter's ATM caps reset to +0.0 and its opening shares, the shares after the grant, as ``Ledger._quarter_start``
+    sets them) on a day other than a quarter start that buys BTC or shares back, once the close's kernels are loaded
+    and the share price has run compiled (its tables made); the ledger's state assigned as ``close_day``'s steps
+    assign it. False: run ``close_day``'s steps (a first close, a grant in shares, dilutive instruments, a method
+    other than ``nav``, a quarter start's purchases or buybacks, or a state the kernels do not take)."""
     L, day, s = ledger, cal.day, ledger._value_scratch
-    if cal.quarter_start or s is None or s.day_constants is False:
+    if s is None or s.day_constants is False:
         return False
     k = CLOSE_VALUE_KERNEL.loaded()
     fixed = s.day_constants or s.make_day_constants(
@@ -240,9 +252,10 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     if not (L.shares.shape == L.cash_usd.shape == L.price_usd.shape == L.share_price_usd.shape == interest.shape
             == ebitda.shape == (paths,)):
         return False
-    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises, tax_rows, tax_rate = fixed
-    month_end = cal.month_end
-    if month_end and not L.cum_pretax_usd.shape == L.taxed_base_usd.shape == (paths,):
+    sbc_scalars, fund_scalars, sources, sbc_rows, fund_rows, sells, raises, tax_rows, tax_rate, resets_only = fixed
+    month_end, quarter = cal.month_end, cal.quarter_start
+    if (quarter and not resets_only) or (month_end and not L.cum_pretax_usd.shape == L.taxed_base_usd.shape
+                                         == (paths,)):
         return False
     split = L._segment_shares is not None
     mining, hosting, hpc = L._segment_shares if split else (L.shares, L.shares, L.shares)  # (unread unless split)
@@ -251,24 +264,18 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     rings, book, r, price_ring = (L.interest_ring, L.ebitda_ring), L.lines, L.returns, L.share_price_ring
     out = np.empty((10 + 2 * len(sources) + (4 if month_end else 0), paths))  # (a month end: the tax's four rows)
     state, positive = np.empty((6, paths)), np.empty(paths, dtype=bool)  # (the price's tail: _assign_price)
+    used, issued, opening = ((np.zeros(paths), np.zeros(paths), out[2]) if quarter  # (out[2]: the shares after the
+                             else (L.atm_used_usd, L.atm_shares_issued, L.quarter_start_shares))  # grant, in the call)
     code, valued = k.day_pass(
         rings[0].values, rings[0].count % rings[0].n, interest, rings[1].values, rings[1].count % rings[1].n, ebitda,
         L.equity_usd, L.alive, price_ring.values, sbc_scalars, mining, hosting, hpc, split, L.shares,
-        fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, L.atm_used_usd, L.atm_shares_issued,
-        L.quarter_start_shares, L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
+        fund_scalars, sources, L.cash_usd, L.treasury_btc, L.share_price_usd, used, issued, opening,
+        L.nav_per_share_usd, book.tables, sbc_rows[split], fund_rows, book.pending_rows(), out,
         month_end, tax_rate, tax_rows, L.cum_pretax_usd, L.taxed_base_usd, *inputs, s.loops,
         price_ring.count % price_ring.n, r.last_share_price_usd, r.last_btc_price_usd, r._last_positive, state,
         positive, s.ok, s.index, s.packed, r.table)
     rings[0].count, rings[1].count = rings[0].count + 1, rings[1].count + 1
-    L.equity_usd, L.shares = out[0], out[2]
-    if month_end:  # (the tax: close_day's assignments)
-        L.cum_pretax_usd, L.taxed_base_usd, L.cash_usd = out[-4], out[-3], out[-2]
-    if code > 0 and code & 1:  # (the funding moved something: close_steps._fund_call's assignments)
-        L.cash_usd = out[3]
-        if sells:
-            L.treasury_btc = out[4]
-        if raises:
-            L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[5], out[6], out[7], out[8]
+    _assign_state(L, out, code, sells, raises, month_end, (used, issued) if quarter else None)
     if code >= 2:  # some path short of cash: distress, then the share price of its state
         L._distress(L.alive)
         L._close_price(day)
@@ -286,6 +293,25 @@ def close_day(ledger, cal, min_traded_price_usd: float) -> bool:
     if not valued:
         book.settle()
     return True
+
+
+def _assign_state(L, out, code: int, sells: bool, raises: bool, month_end: bool, quarter: tuple | None) -> None:
+    """The ledger's state from :func:`~simulator.finance.close_value_kernel.day_pass`'s rows ``out`` and its ``code``,
+    assigned as ``close_day``'s steps assign it: the equity and shares after the grant; on a quarter start
+    (``quarter``: the caps passed to the call) ``Ledger._quarter_start``'s resets, the opening shares a copy of the
+    shares after the grant; on a month end the tax's state; where the funding moved something (``code``'s first bit:
+    ``close_steps._fund_call``'s assignments) its cash, its treasury if it ``sells``, its ATM state if it ``raises``."""
+    L.equity_usd, L.shares = out[0], out[2]
+    if quarter is not None:  # (before the funding's assignments, as _quarter_start runs before the funding)
+        (L.atm_used_usd, L.atm_shares_issued), L.quarter_start_shares = quarter, out[2].copy()
+    if month_end:
+        L.cum_pretax_usd, L.taxed_base_usd, L.cash_usd = out[-4], out[-3], out[-2]
+    if code > 0 and code & 1:
+        L.cash_usd = out[3]
+        if sells:
+            L.treasury_btc = out[4]
+        if raises:
+            L.atm_used_usd, L.atm_shares_issued, L.shares, L.equity_usd = out[5], out[6], out[7], out[8]
 
 
 def _push_hedge_return(L) -> None:
@@ -404,6 +430,35 @@ def month_record(L) -> np.ndarray:
     month = book.month.copy()
     k.month_pass(book.tables, month, book.rows_of(MONTH_LINES + DERIVED_LINES))
     return month
+
+
+def balance(L, day: int) -> dict[str, np.ndarray] | None:
+    """``Ledger._balance(day)``, the balance sheet at 00:00 of ``day + 1`` by line (:data:`BALANCE_ROWS`) [USD, BTC,
+    shares, USD/share]: the rows of one new ``(lines, paths)`` table, the same floats as its numpy form's copies, in
+    one compiled pass once the close's kernels are loaded (:func:`~simulator.finance.close_value_kernel.
+    balance_pass`; the sums over books and pools, ``Ledger.pledged_btc``, ``debt_usd`` and ``_hpc_book_usd``,
+    made as before; the units' book values from their cost and remaining fraction in the pass, as
+    ``CohortBookValues.on`` makes them, without its table). None: run the numpy form (not loaded, one path, or a
+    state of other shapes)."""
+    k = CLOSE_VALUE_KERNEL.loaded()
+    if k is None or L.paths < 2:
+        return None
+    o, paths = L.cfg.opening, L.paths
+    rows = (L.cash_usd, L.treasury_btc, L.pledged_btc(), L.price_usd, L.sites.value_usd, L._hpc_book_usd(),
+            L.debt_usd(), L.arrears_usd, L.equity_usd, L.shares, L.share_price_usd)
+    units, cost, deferred = L.units, L.unit_cost_usd, L.deferred_revenue_usd
+    fraction = L.book_values.fraction(day + 1)  # (the units' book value is their cost × it: CohortBookValues.on)
+    if any(type(a) is not np.ndarray or a.shape != (paths,) or a.dtype != np.float64 for a in rows) or not (
+            units.ndim == deferred.ndim == 2 and units.shape == cost.shape and fraction.shape == (len(units), 1)
+            and units.shape[1] == deferred.shape[1] == paths
+            and units.dtype == cost.dtype == fraction.dtype == deferred.dtype == np.float64):
+        return None
+    cash, treasury, pledged, price, site, hpc, debt, arrears, equity, shares, share_price = rows
+    out = np.empty((len(BALANCE_ROWS), paths))
+    k.balance_pass(out, cash, treasury, pledged, float(o.btc_receivable), price, units, cost, fraction, site, hpc,
+                   float(L._carried_assets_usd()), debt, arrears, deferred, float(o.other_liabilities_usd), equity,
+                   shares, share_price)
+    return dict(zip(BALANCE_ROWS, out))
 
 
 def identities_hold(L, opening: dict, closing: dict, lines: dict, rtol: float) -> bool:

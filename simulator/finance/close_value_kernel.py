@@ -35,8 +35,8 @@ scipy's ``ndtr`` by the ufuncs' own float64 strided loops (:func:`ufunc_loops`, 
 ``ufunc._get_strided_loop``; :func:`_ufunc_call`): the machine code a ufunc call on a contiguous row runs, so
 every element is the ufunc's double (numba's ``math.log`` and ``math.exp`` call the C library's, whose last bits
 differ from numpy's SIMD loops'; tests/test_close_value.py checks the loops' bits over the doubles' whole
-domain). :func:`month_pass` and :func:`identities_hold` are ``Ledger._close_month``'s derived lines
-and identity checks.
+domain). :func:`month_pass`, :func:`balance_pass` and :func:`identities_hold` are ``Ledger._close_month``'s
+derived lines, balance sheet and identity checks.
 
 Compiled with ``cache=True`` and ``nogil``, ``error_model="numpy"``, never ``parallel`` (worker processes
 fork); loaded by :data:`simulator.finance.close_value.CLOSE_VALUE_KERNEL` once a run's closes pay for it.
@@ -205,7 +205,8 @@ def day_pass(interest_ring, interest_slot, interest, ebitda_ring, ebitda_slot, e
              site_progress, site_hpc_share, hpc_values, completed, ended, factor, power_price, table, limits, terms, m2,
              premium, price, scalars, work, status, loops, ring_slot, last_share_price, last_btc_price, last_positive,
              state, positive, ok, index, packed, returns):
-    """``Ledger.close_day`` on a day other than a quarter start, in one call:
+    """``Ledger.close_day`` in one call (on a quarter start, ``used`` and ``issued`` the quarter's caps reset and
+    ``opening_shares`` may be ``out[2]``, read by the funding after the grant writes it):
     the day's interest and EBITDA into their rings' rows ``interest_slot``, ``ebitda_slot``, the equity less the
     interest (``out[0]``), the stock compensation grant (:func:`simulator.finance.close_kernel.sbc_book`, its
     expense and shares into ``out[1]``, ``out[2]``), on a ``month_end`` the month's tax (:func:`_month_tax`: the
@@ -353,6 +354,36 @@ def identities_hold(assets, liabilities, equity, cash, opening_cash, net_cash, m
         if abs(gap) > rtol * scale or abs(cash_gap) > rtol * scale or abs(btc_in - btc_out) > rtol * btc_scale:
             return False
     return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def balance_pass(out, cash, treasury, pledged, receivable, price, units, unit_cost, fraction, site, hpc, carried, debt,
+                 arrears, deferred, other_liabilities, equity, shares, share_price):
+    """``Ledger._balance``'s sheet [USD, BTC, shares, USD/share] into ``out``'s rows (``close_value.BALANCE_ROWS``'
+    order), per path in its numpy form's operations: the cash, treasury and pledged BTC, the BTC's value
+    ``(treasury + pledged + receivable) × price``, the fleet's book value over the cohorts ``i``, each unit's value
+    its cost times the cohort's remaining fraction ``fraction[i, 0]`` (``CohortBookValues.on``), summed as
+    ``(units × value).sum(axis=0)``: ``((0.0 + u₀v₀) + u₁v₁) + …``, the sites' and HPC's book values, the carried
+    assets, the debt, the arrears, the deferred revenue summed over the projects as numpy does (``rows_sum_into``),
+    the other liabilities, the equity, the shares and the share price, then the total assets (cash + BTC + fleet +
+    sites + HPC + carried, left to right) and the total liabilities (debt + arrears + deferred + other)."""
+    cash_row, treasury_row, pledged_row, btc_row, fleet_row, site_row = out[0], out[1], out[2], out[3], out[4], out[5]
+    hpc_row, other_assets_row, debt_row, arrears_row, deferred_row = out[6], out[7], out[8], out[9], out[10]
+    other_row, equity_row, shares_row, price_row, assets_row, liabilities_row = (out[11], out[12], out[13], out[14],
+                                                                                 out[15], out[16])
+    fleet_row[:] = 0.0
+    for i in range(units.shape[0]):
+        for p in range(units.shape[1]):
+            fleet_row[p] = fleet_row[p] + units[i, p] * (unit_cost[i, p] * fraction[i, 0])
+    rows_sum_into(deferred, deferred_row)
+    for p in range(cash.shape[0]):
+        btc = (treasury[p] + pledged[p] + receivable) * price[p]
+        cash_row[p], treasury_row[p], pledged_row[p], btc_row[p] = cash[p], treasury[p], pledged[p], btc
+        site_row[p], hpc_row[p], other_assets_row[p], debt_row[p] = site[p], hpc[p], carried, debt[p]
+        arrears_row[p], other_row[p], equity_row[p], shares_row[p] = arrears[p], other_liabilities, equity[p], shares[p]
+        price_row[p] = share_price[p]
+        assets_row[p] = cash[p] + btc + fleet_row[p] + site[p] + hpc[p] + carried
+        liabilities_row[p] = debt[p] + arrears[p] + deferred_row[p] + other_liabilities
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

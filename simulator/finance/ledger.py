@@ -701,6 +701,11 @@ class Ledger:
         self.returns.track(day, self.share_price_usd, self.price_usd)
 
     def _balance(self, day: int) -> dict:
+        """The balance sheet at 00:00 of ``day + 1`` by line, each a new array (compiled once the close's kernels
+        are loaded: :func:`~simulator.finance.close_value.balance`, the same floats)."""
+        compiled = close_value.balance(self, day)
+        if compiled is not None:
+            return compiled
         pledged = self.pledged_btc()
         b = {"cash_usd": self.cash_usd, "treasury_btc": self.treasury_btc, "pledged_btc": pledged,
              "btc_value_usd": self.btc_held() * self.price_usd,
