@@ -50,12 +50,14 @@ def _handle_errors(fn):
 
 
 def _show_deprecation(show):
-    """A ``warnings.showwarning`` printing each distinct scenario deprecation once, others as ``show`` does."""
-    from simulator.config.deprecations import ScenarioDeprecationWarning
-
+    """A ``warnings.showwarning`` printing each distinct scenario deprecation once, others as ``show`` does.
+    The scenario's modules are imported by the command, not here (``run`` imports them with its others:
+    :func:`_imported_heap_frozen`)."""
     seen: set[str] = set()
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
+        from simulator.config.deprecations import ScenarioDeprecationWarning
+
         if not issubclass(category, ScenarioDeprecationWarning):
             return show(message, category, filename, lineno, file, line)
         if str(message) not in seen:  # a sweep loads the file once per point
