@@ -317,41 +317,65 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
         else:
             pmf = np.broadcast_to(np.exp(pmf), shape).copy()
         u, n, odds = (a if a.shape == shape else np.broadcast_to(a, shape) for a in (u, n, odds))
-        walking = pmf <= u
-        if not n.min() > 0:
-            walking &= n > 0
-        k = walking.astype(float)  # a draw counts one for every step it starts
-        cdf = pmf.copy()
-        j = 0.0
-        while (active := np.count_nonzero(walking)) >= _COMPACT_BELOW * walking.size:
-            pmf *= n - j
-            pmf /= j + 1
-            pmf *= odds
-            j += 1
-            cdf += pmf
-            walking &= cdf <= u
-            walking &= j < n
-            k += walking
-        if active:
-            idx = np.flatnonzero(walking)
-            flat = k.reshape(-1)
-            pmf_a, cdf_a, n_a, u_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
-                                      for a in (pmf, cdf, n, u))
-            odds_a = odds if odds.ndim == 0 else odds.reshape(-1)[idx] if odds.flags.c_contiguous else \
-                odds[np.unravel_index(idx, shape)]
-            while idx.size:
-                pmf_a *= n_a - j
-                pmf_a /= j + 1
-                pmf_a *= odds_a
-                j += 1
-                cdf_a += pmf_a
-                go = np.flatnonzero((cdf_a <= u_a) & (j < n_a))
-                idx, pmf_a, cdf_a, n_a, u_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a))
-                odds_a = odds_a if odds_a.ndim == 0 else odds_a[go]
-                flat[idx] += 1
+        if pmf.size <= _ONE_BY_ONE_AT_MOST:
+            k = _walk_one_by_one(u, n, pmf, odds)
+        else:
+            k = _walk_arrays(u, n, pmf, odds)
     if (p >= 1).any():
         k = np.where(np.broadcast_to(p, shape) >= 1, n, k)
     return k
+
+
+def _walk_one_by_one(u: np.ndarray, n: np.ndarray, pmf: np.ndarray, odds: np.ndarray) -> np.ndarray:
+    """:func:`binomial_inverse_cdf`'s walk for a few draws (one path's cohorts): :func:`binomial_walk` on each
+    draw's Python floats, the vectorised walk's operations in its order (the same counts), without a dozen numpy
+    calls a step. ``u``, ``n``, ``pmf`` (``f(0)``) and ``odds`` have the draws' shape; the counts are floats."""
+    draws = zip(*(a.ravel().tolist() for a in (u, n, pmf, odds)))
+    return np.array([binomial_walk(*draw) for draw in draws], dtype=float).reshape(u.shape)
+
+
+def _walk_arrays(u: np.ndarray, n: np.ndarray, pmf: np.ndarray, odds: np.ndarray) -> np.ndarray:
+    """:func:`binomial_inverse_cdf`'s walk on whole arrays (see its Notes); ``pmf`` (``f(0)``, the draws' shape)
+    is walked in place. The counts are floats of the draws' shape."""
+    shape = u.shape
+    walking = pmf <= u
+    if not n.min() > 0:
+        walking &= n > 0
+    k = walking.astype(float)  # a draw counts one for every step it starts
+    cdf = pmf.copy()
+    j = 0.0
+    while (active := np.count_nonzero(walking)) >= _COMPACT_BELOW * walking.size:
+        pmf *= n - j
+        pmf /= j + 1
+        pmf *= odds
+        j += 1
+        cdf += pmf
+        walking &= cdf <= u
+        walking &= j < n
+        k += walking
+    if active:
+        idx = np.flatnonzero(walking)
+        flat = k.reshape(-1)
+        pmf_a, cdf_a, n_a, u_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
+                                  for a in (pmf, cdf, n, u))
+        odds_a = odds if odds.ndim == 0 else odds.reshape(-1)[idx] if odds.flags.c_contiguous else \
+            odds[np.unravel_index(idx, shape)]
+        while idx.size:
+            pmf_a *= n_a - j
+            pmf_a /= j + 1
+            pmf_a *= odds_a
+            j += 1
+            cdf_a += pmf_a
+            go = np.flatnonzero((cdf_a <= u_a) & (j < n_a))
+            idx, pmf_a, cdf_a, n_a, u_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a))
+            odds_a = odds_a if odds_a.ndim == 0 else odds_a[go]
+            flat[idx] += 1
+    return k
+
+
+#: Draws up to which :func:`binomial_inverse_cdf` walks one by one in Python floats (a one-path run's
+#: cohorts), above which on whole arrays.
+_ONE_BY_ONE_AT_MOST = 8
 
 
 #: Largest number of trials :func:`binomial_inverse_cdf` draws from: doubles hold every count up to it.
