@@ -169,6 +169,11 @@ class PathStreams:
 
 
 # --------------------------------------------------------------------------- inverse CDFs
+#: Draws up to which :func:`poisson_inverse_cdf` and :func:`binomial_inverse_cdf` take them one by one in
+#: Python floats (a one-path run's: its network's day, its cohorts' failures), above which on whole arrays.
+_ONE_BY_ONE_AT_MOST = 8
+
+
 def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Poisson counts ``min{k : F(k; λ) > u}`` for per-path means λ, vectorised.
 
@@ -177,7 +182,9 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     vectorised steps at most. Using uniforms keeps each path's random stream independent of
     the state (DESIGN.md: inverse CDFs where the parameter depends on the state).
     :mod:`simulator.poisson_kernel` compiles the same decisions element by element (the network's
-    large runs use it: :func:`simulator.network.advance_block`); this is its reference.
+    large runs use it: :func:`simulator.network.advance_block`); this is its reference. Up to
+    :data:`_ONE_BY_ONE_AT_MOST` draws (a one-path run's day) take them one by one in Python floats
+    (:func:`_poisson_one`).
 
     Means at most :data:`POISSON_MEAN_MAX` (2⁵²) are drawn exactly; a mean ``λ ≤ 0``, −inf or NaN
     gives 0. A larger mean, +inf included, raises a ``ValueError`` naming it, as does a uniform
@@ -195,6 +202,9 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     u = np.asarray(u, dtype=float)
     lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
     poisson_domain_check(u, lam)
+    if u.size <= _ONE_BY_ONE_AT_MOST and (u >= 0.0).all():  # a NaN or negative u: the arrays' (numpy's cast of NaN)
+        draws = zip(u.ravel().tolist(), lam.ravel().tolist())
+        return np.array([_poisson_one(*draw) for draw in draws], dtype=np.int64).reshape(u.shape)
     z = poisson_normal_guess(u)
     k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
     cdf = special.pdtr(k, lam)
@@ -232,6 +242,35 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
         down_at = down_at[(k.flat[down_at] > 0) & (special.pdtr(k.flat[down_at] - 1, lam.flat[down_at])
                                                   > u.flat[down_at])]
     return np.where(lam > 0, k, 0.0).astype(np.int64)
+
+
+def _poisson_one(u: float, lam: float) -> int:
+    """:func:`poisson_inverse_cdf` of one draw (``0 ≤ u``, ``u < 1`` where ``λ > 0``) in Python floats: its
+    decisions in its order, on the same functions of the element (scipy's ``ndtri``, ``pdtr`` and ``gammaln``,
+    numpy's ``log`` and ``exp``), IEEE arithmetic and the correctly rounded ``sqrt`` and ``floor``: the same count,
+    without some forty numpy calls. 0 where ``λ ≤ 0`` or NaN."""
+    if not lam > 0:
+        return 0
+    z = min(max(float(special.ndtri(u)), -8.0), 8.0)
+    k = max(float(math.floor(lam + math.sqrt(lam) * z + (z * z - 1) / 6.0)), 0.0)
+    cdf = float(special.pdtr(k, lam))
+    fine = lam < 1e7  # where the pmf estimate is accurate (else unused)
+    if fine:
+        k_next = k + 1
+        pmf_k = float(np.exp(k * float(np.log(lam)) - lam - float(special.gammaln(k_next))))  # P(N = k)
+    if cdf <= u:  # the answer is k + 1 or more
+        exact = not (fine and cdf + pmf_k * lam / k_next > u + _CDF_MARGIN)
+        k += 1
+        while exact and special.pdtr(k, lam) <= u:
+            k += 1
+    elif k > 0:  # the answer is k or less
+        below = cdf - pmf_k if fine else math.nan
+        if fine and below > u + _CDF_MARGIN:
+            k -= 1
+        exact = not (fine and below < u - _CDF_MARGIN)
+        while exact and k > 0 and special.pdtr(k - 1, lam) > u:
+            k -= 1
+    return int(k)
 
 
 def poisson_normal_guess(u: np.ndarray) -> np.ndarray:
@@ -371,11 +410,6 @@ def _walk_arrays(u: np.ndarray, n: np.ndarray, pmf: np.ndarray, odds: np.ndarray
             odds_a = odds_a if odds_a.ndim == 0 else odds_a[go]
             flat[idx] += 1
     return k
-
-
-#: Draws up to which :func:`binomial_inverse_cdf` walks one by one in Python floats (a one-path run's
-#: cohorts), above which on whole arrays.
-_ONE_BY_ONE_AT_MOST = 8
 
 
 #: Largest number of trials :func:`binomial_inverse_cdf` draws from: doubles hold every count up to it.

@@ -37,6 +37,38 @@ def test_a_few_draws_walk_one_by_one_to_the_whole_arrays_counts(draws, p, per_co
     assert few.shape == u.shape and np.array_equal(many, np.repeat(few, 9, axis=1))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.sampled_from([0.0, 1e-300, 0.5, 144.0, 1e7]), st.floats(0.0, 1e4),
+                                    st.floats(1e4, 1e9)),
+                          st.floats(-7.5, 7.5), st.sampled_from([-1, 0, 1])), min_size=1, max_size=8))
+def test_a_few_poisson_draws_one_by_one_give_the_whole_arrays_counts(draws):
+    """Up to 8 Poisson draws (a one-path run's day) go one by one in Python floats; the same draws beside others
+    (9 copies: the arrays' form) give the same counts. The uniforms sit on a CDF step F(k) (k about λ + z√λ) or a
+    bit beside it, where the exact CDF decides; means from 0 to 10⁹, across the pmf estimate's 10⁷ bound; z within
+    ±7.5 keeps u among the streams' (2⁻⁵⁴ … 1 − 2⁻⁵³), where the steps are bounded."""
+    lam = np.array([d[0] for d in draws])
+    k = np.maximum(np.floor(lam + np.array([d[1] for d in draws]) * np.sqrt(lam)), 0.0)
+    step = special.pdtr(k, lam)
+    u = np.array([np.nextafter(f, np.inf * side) if side else f for f, (_, _, side) in zip(step, draws)])
+    u = np.clip(u, 2**-54, 1.0 - 2**-53)
+    few = poisson_inverse_cdf(u, lam)
+    many = poisson_inverse_cdf(np.tile(u, 9), np.tile(lam, 9))
+    assert few.dtype == many.dtype and np.array_equal(np.tile(few, 9), many)
+
+
+def test_a_few_poisson_draws_of_no_mean_or_no_uniform_give_the_arrays_answers():
+    """λ ≤ 0, −inf or NaN give 0 one by one too; a NaN or negative uniform takes the arrays' form (its count is
+    numpy's cast of NaN, warned), so the same answer as beside other draws."""
+    lam, u = np.array([0.0, -1.0, -np.inf, np.nan, 5.0]), np.array([0.5, 0.99, 0.1, 0.7, 0.0])
+    assert poisson_inverse_cdf(u, lam).tolist() == poisson_inverse_cdf(np.tile(u, 2), np.tile(lam, 2))[:5].tolist() \
+        == [0, 0, 0, 0, 0]
+    with np.errstate(invalid="ignore"):
+        for bad in (np.nan, -0.5):
+            odd = np.array([0.3, bad])
+            assert np.array_equal(poisson_inverse_cdf(odd, np.array([4.0, 4.0])),
+                                  poisson_inverse_cdf(np.tile(odd, 5), np.full(10, 4.0))[:2])
+
+
 @pytest.mark.parametrize("mean", [0.0, 0.5, 3.0, 144.0, 1000.0])
 def test_poisson_inverse_cdf_equals_scipy(mean):
     u = np.random.default_rng(2).random(4000)
