@@ -169,6 +169,11 @@ class PathStreams:
 
 
 # --------------------------------------------------------------------------- inverse CDFs
+#: Draws up to which :func:`poisson_inverse_cdf` and :func:`binomial_inverse_cdf` take them one by one in
+#: Python floats (a one-path run's: its network's day, its cohorts' failures), above which on whole arrays.
+_ONE_BY_ONE_AT_MOST = 8
+
+
 def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Poisson counts ``min{k : F(k; λ) > u}`` for per-path means λ, vectorised.
 
@@ -177,7 +182,9 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     vectorised steps at most. Using uniforms keeps each path's random stream independent of
     the state (DESIGN.md: inverse CDFs where the parameter depends on the state).
     :mod:`simulator.poisson_kernel` compiles the same decisions element by element (the network's
-    large runs use it: :func:`simulator.network.advance_block`); this is its reference.
+    large runs use it: :func:`simulator.network.advance_block`); this is its reference. Up to
+    :data:`_ONE_BY_ONE_AT_MOST` draws (a one-path run's day) take them one by one in Python floats
+    (:func:`_poisson_one`).
 
     Means at most :data:`POISSON_MEAN_MAX` (2⁵²) are drawn exactly; a mean ``λ ≤ 0``, −inf or NaN
     gives 0. A larger mean, +inf included, raises a ``ValueError`` naming it, as does a uniform
@@ -195,6 +202,9 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     u = np.asarray(u, dtype=float)
     lam = np.broadcast_to(np.asarray(mean, dtype=float), u.shape)
     poisson_domain_check(u, lam)
+    if u.size <= _ONE_BY_ONE_AT_MOST and (u >= 0.0).all():  # a NaN or negative u: the arrays' (numpy's cast of NaN)
+        draws = zip(u.ravel().tolist(), lam.ravel().tolist())
+        return np.array([_poisson_one(*draw) for draw in draws], dtype=np.int64).reshape(u.shape)
     z = poisson_normal_guess(u)
     k = np.maximum(np.floor(lam + np.sqrt(lam) * z + (z * z - 1) / 6.0), 0.0)
     cdf = special.pdtr(k, lam)
@@ -232,6 +242,35 @@ def poisson_inverse_cdf(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
         down_at = down_at[(k.flat[down_at] > 0) & (special.pdtr(k.flat[down_at] - 1, lam.flat[down_at])
                                                   > u.flat[down_at])]
     return np.where(lam > 0, k, 0.0).astype(np.int64)
+
+
+def _poisson_one(u: float, lam: float) -> int:
+    """:func:`poisson_inverse_cdf` of one draw (``0 ≤ u``, ``u < 1`` where ``λ > 0``) in Python floats: its
+    decisions in its order, on the same functions of the element (scipy's ``ndtri``, ``pdtr`` and ``gammaln``,
+    numpy's ``log`` and ``exp``), IEEE arithmetic and the correctly rounded ``sqrt`` and ``floor``: the same count,
+    without some forty numpy calls. 0 where ``λ ≤ 0`` or NaN."""
+    if not lam > 0:
+        return 0
+    z = min(max(float(special.ndtri(u)), -8.0), 8.0)
+    k = max(float(math.floor(lam + math.sqrt(lam) * z + (z * z - 1) / 6.0)), 0.0)
+    cdf = float(special.pdtr(k, lam))
+    fine = lam < 1e7  # where the pmf estimate is accurate (else unused)
+    if fine:
+        k_next = k + 1
+        pmf_k = float(np.exp(k * float(np.log(lam)) - lam - float(special.gammaln(k_next))))  # P(N = k)
+    if cdf <= u:  # the answer is k + 1 or more
+        exact = not (fine and cdf + pmf_k * lam / k_next > u + _CDF_MARGIN)
+        k += 1
+        while exact and special.pdtr(k, lam) <= u:
+            k += 1
+    elif k > 0:  # the answer is k or less
+        below = cdf - pmf_k if fine else math.nan
+        if fine and below > u + _CDF_MARGIN:
+            k -= 1
+        exact = not (fine and below < u - _CDF_MARGIN)
+        while exact and k > 0 and special.pdtr(k - 1, lam) > u:
+            k -= 1
+    return int(k)
 
 
 def poisson_normal_guess(u: np.ndarray) -> np.ndarray:
@@ -317,40 +356,59 @@ def binomial_inverse_cdf(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
         else:
             pmf = np.broadcast_to(np.exp(pmf), shape).copy()
         u, n, odds = (a if a.shape == shape else np.broadcast_to(a, shape) for a in (u, n, odds))
-        walking = pmf <= u
-        if not n.min() > 0:
-            walking &= n > 0
-        k = walking.astype(float)  # a draw counts one for every step it starts
-        cdf = pmf.copy()
-        j = 0.0
-        while (active := np.count_nonzero(walking)) >= _COMPACT_BELOW * walking.size:
-            pmf *= n - j
-            pmf /= j + 1
-            pmf *= odds
-            j += 1
-            cdf += pmf
-            walking &= cdf <= u
-            walking &= j < n
-            k += walking
-        if active:
-            idx = np.flatnonzero(walking)
-            flat = k.reshape(-1)
-            pmf_a, cdf_a, n_a, u_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
-                                      for a in (pmf, cdf, n, u))
-            odds_a = odds if odds.ndim == 0 else odds.reshape(-1)[idx] if odds.flags.c_contiguous else \
-                odds[np.unravel_index(idx, shape)]
-            while idx.size:
-                pmf_a *= n_a - j
-                pmf_a /= j + 1
-                pmf_a *= odds_a
-                j += 1
-                cdf_a += pmf_a
-                go = np.flatnonzero((cdf_a <= u_a) & (j < n_a))
-                idx, pmf_a, cdf_a, n_a, u_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a))
-                odds_a = odds_a if odds_a.ndim == 0 else odds_a[go]
-                flat[idx] += 1
+        if pmf.size <= _ONE_BY_ONE_AT_MOST:
+            k = _walk_one_by_one(u, n, pmf, odds)
+        else:
+            k = _walk_arrays(u, n, pmf, odds)
     if (p >= 1).any():
         k = np.where(np.broadcast_to(p, shape) >= 1, n, k)
+    return k
+
+
+def _walk_one_by_one(u: np.ndarray, n: np.ndarray, pmf: np.ndarray, odds: np.ndarray) -> np.ndarray:
+    """:func:`binomial_inverse_cdf`'s walk for a few draws (one path's cohorts): :func:`binomial_walk` on each
+    draw's Python floats, the vectorised walk's operations in its order (the same counts), without a dozen numpy
+    calls a step. ``u``, ``n``, ``pmf`` (``f(0)``) and ``odds`` have the draws' shape; the counts are floats."""
+    draws = zip(*(a.ravel().tolist() for a in (u, n, pmf, odds)))
+    return np.array([binomial_walk(*draw) for draw in draws], dtype=float).reshape(u.shape)
+
+
+def _walk_arrays(u: np.ndarray, n: np.ndarray, pmf: np.ndarray, odds: np.ndarray) -> np.ndarray:
+    """:func:`binomial_inverse_cdf`'s walk on whole arrays (see its Notes); ``pmf`` (``f(0)``, the draws' shape)
+    is walked in place. The counts are floats of the draws' shape."""
+    shape = u.shape
+    walking = pmf <= u
+    if not n.min() > 0:
+        walking &= n > 0
+    k = walking.astype(float)  # a draw counts one for every step it starts
+    cdf = pmf.copy()
+    j = 0.0
+    while (active := np.count_nonzero(walking)) >= _COMPACT_BELOW * walking.size:
+        pmf *= n - j
+        pmf /= j + 1
+        pmf *= odds
+        j += 1
+        cdf += pmf
+        walking &= cdf <= u
+        walking &= j < n
+        k += walking
+    if active:
+        idx = np.flatnonzero(walking)
+        flat = k.reshape(-1)
+        pmf_a, cdf_a, n_a, u_a = (a.reshape(-1)[idx] if a.flags.c_contiguous else a.ravel()[idx]
+                                  for a in (pmf, cdf, n, u))
+        odds_a = odds if odds.ndim == 0 else odds.reshape(-1)[idx] if odds.flags.c_contiguous else \
+            odds[np.unravel_index(idx, shape)]
+        while idx.size:
+            pmf_a *= n_a - j
+            pmf_a /= j + 1
+            pmf_a *= odds_a
+            j += 1
+            cdf_a += pmf_a
+            go = np.flatnonzero((cdf_a <= u_a) & (j < n_a))
+            idx, pmf_a, cdf_a, n_a, u_a = (a[go] for a in (idx, pmf_a, cdf_a, n_a, u_a))
+            odds_a = odds_a if odds_a.ndim == 0 else odds_a[go]
+            flat[idx] += 1
     return k
 
 

@@ -131,3 +131,55 @@ def test_same_seed_gives_byte_identical_outputs(runner, tmp_path):
         outs.append(out)
     for name in ("summary.json", "daily.parquet", "daily_quantiles.parquet", "monthly.parquet"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_run_simulates_with_the_imported_heap_frozen_and_unfreezes_after(runner, monkeypatch):
+    """The cycle collector skips the imports' objects while the run simulates (cli._imported_heap_frozen) and is
+    left as it was after the command: on, nothing frozen (a library caller's collector back as it was)."""
+    import gc
+
+    import simulator.engine
+
+    seen = []
+    simulate = simulator.engine.simulate
+
+    def probe(*args, **kwargs):
+        seen.append((gc.isenabled(), gc.get_freeze_count() > 10_000))
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(simulator.engine, "simulate", probe)
+    assert gc.get_freeze_count() == 0
+    result = runner.invoke(main, ["run", str(CONTRACT), "--paths", "1", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert seen == [(True, True)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_the_heap_is_frozen_again_at_exit():
+    """After a command that froze its imports, the interpreter's exit does not walk the heap (atexit freeze):
+    a garbage cycle left at exit is not collected (its finaliser never runs); a process that ran no such
+    command collects it at exit as Python always does."""
+    script = """
+import sys, click
+from click.testing import CliRunner
+from simulator import cli
+
+@click.command()
+def probe():
+    with cli._imported_heap_frozen():
+        import json
+if sys.argv[1] == "command":
+    assert CliRunner().invoke(probe).exit_code == 0
+
+class Cycle:
+    def __del__(self):
+        sys.stdout.write("collected at exit")
+        sys.stdout.flush()
+
+cycle = Cycle()
+cycle.me = cycle
+del cycle
+"""
+    outs = [subprocess.run([sys.executable, "-c", script, arg], capture_output=True, text=True, check=True).stdout
+            for arg in ("command", "none")]
+    assert outs == ["", "collected at exit"]

@@ -487,6 +487,32 @@ def test_shipped_ercot_series_match_independent_copies():
     assert [int(negative[year == y].sum()) for y in (2023, 2024)] == [727, 858]
 
 
+@pytest.mark.parametrize("name", ["ercot_hub", "ercot_west"])
+def test_shipped_profiles_are_composed_by_libyaml_into_the_same_profile(name, monkeypatch):
+    """A shipped profile is read by yaml12.parse_packaged (libyaml's C parser) and gives the profile the
+    pure-Python reader gives (a user's file keeps the pure-Python reader)."""
+    from importlib.resources import files
+
+    from simulator import yaml12
+    from simulator.market import power_profiles
+
+    text = (files("simulator") / "data" / "power_profiles" / f"{name}.yaml").read_text(encoding="utf-8")
+    packaged = []
+    monkeypatch.setattr(power_profiles, "parse_packaged", lambda *a: packaged.append(a) or yaml12.parse_packaged(*a))
+    power_profiles._load.cache_clear()
+    try:
+        shipped = power_profiles.load_power_profile(name)
+    finally:
+        power_profiles._load.cache_clear()
+    assert len(packaged) == 1
+    pure = power_profiles.parse_profile(text, f"power_profiles/{name}.yaml", name)
+    assert (shipped.name, shipped.description, shipped.parameters, shipped.targets) == \
+        (pure.name, pure.description, pure.parameters, pure.targets)
+    assert shipped.tables.keys() == pure.tables.keys()
+    for table in pure.tables:
+        assert_array_equal(shipped.tables[table], pure.tables[table])
+
+
 def test_profile_files_are_checked(tmp_path):
     from simulator.market.power_profiles import load_power_profile
 

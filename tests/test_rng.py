@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 from scipy import special, stats
 
 from simulator.rng import PathStreams, binomial_inverse_cdf, poisson_inverse_cdf
@@ -16,6 +17,56 @@ from simulator.rng import PathStreams, binomial_inverse_cdf, poisson_inverse_cdf
 def test_binomial_inverse_cdf_equals_scipy(n, p):
     u = np.random.default_rng(1).random(4000)
     assert np.array_equal(binomial_inverse_cdf(u, n, p), stats.binom.ppf(u, n, p))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**4), st.integers(0, 40), st.sampled_from([-1, 0, 1])),
+                min_size=1, max_size=8),
+       st.one_of(st.sampled_from([0.0, 1.0, 1e-300, 1e-4]), st.floats(0.0, 1.0)), st.booleans())
+def test_a_few_draws_walk_one_by_one_to_the_whole_arrays_counts(draws, p, per_cohort):
+    """Up to 8 draws (a one-path run's cohorts, fail_and_repair's (cohorts, 1) shape) walk one by one in
+    Python floats; the same draws beside others (9 paths: the whole-array walk) give the same counts. The
+    uniforms sit on a CDF step F(k) or a bit beside it, where a count is decided by the last bit."""
+    n = np.array([[d[0]] for d in draws], dtype=float)
+    step = stats.binom.cdf(np.minimum([[d[1]] for d in draws], n), n, p)
+    u = np.array([[np.nextafter(f, np.inf * side) if side else f] for f, (_, _, side) in zip(step[:, 0], draws)])
+    u = np.clip(u, 0.0, 1.0 - 2**-53)
+    p = np.linspace(p, p / 2, len(draws))[:, None] if per_cohort else p
+    few = binomial_inverse_cdf(u, n, p)
+    many = binomial_inverse_cdf(np.repeat(u, 9, axis=1), np.repeat(n, 9, axis=1), p)
+    assert few.shape == u.shape and np.array_equal(many, np.repeat(few, 9, axis=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.sampled_from([0.0, 1e-300, 0.5, 144.0, 1e7]), st.floats(0.0, 1e4),
+                                    st.floats(1e4, 1e9)),
+                          st.floats(-7.5, 7.5), st.sampled_from([-1, 0, 1])), min_size=1, max_size=8))
+def test_a_few_poisson_draws_one_by_one_give_the_whole_arrays_counts(draws):
+    """Up to 8 Poisson draws (a one-path run's day) go one by one in Python floats; the same draws beside others
+    (9 copies: the arrays' form) give the same counts. The uniforms sit on a CDF step F(k) (k about λ + z√λ) or a
+    bit beside it, where the exact CDF decides; means from 0 to 10⁹, across the pmf estimate's 10⁷ bound; z within
+    ±7.5 keeps u among the streams' (2⁻⁵⁴ … 1 − 2⁻⁵³), where the steps are bounded."""
+    lam = np.array([d[0] for d in draws])
+    k = np.maximum(np.floor(lam + np.array([d[1] for d in draws]) * np.sqrt(lam)), 0.0)
+    step = special.pdtr(k, lam)
+    u = np.array([np.nextafter(f, np.inf * side) if side else f for f, (_, _, side) in zip(step, draws)])
+    u = np.clip(u, 2**-54, 1.0 - 2**-53)
+    few = poisson_inverse_cdf(u, lam)
+    many = poisson_inverse_cdf(np.tile(u, 9), np.tile(lam, 9))
+    assert few.dtype == many.dtype and np.array_equal(np.tile(few, 9), many)
+
+
+def test_a_few_poisson_draws_of_no_mean_or_no_uniform_give_the_arrays_answers():
+    """λ ≤ 0, −inf or NaN give 0 one by one too; a NaN or negative uniform takes the arrays' form (its count is
+    numpy's cast of NaN, warned), so the same answer as beside other draws."""
+    lam, u = np.array([0.0, -1.0, -np.inf, np.nan, 5.0]), np.array([0.5, 0.99, 0.1, 0.7, 0.0])
+    assert poisson_inverse_cdf(u, lam).tolist() == poisson_inverse_cdf(np.tile(u, 2), np.tile(lam, 2))[:5].tolist() \
+        == [0, 0, 0, 0, 0]
+    with np.errstate(invalid="ignore"):
+        for bad in (np.nan, -0.5):
+            odd = np.array([0.3, bad])
+            assert np.array_equal(poisson_inverse_cdf(odd, np.array([4.0, 4.0])),
+                                  poisson_inverse_cdf(np.tile(odd, 5), np.full(10, 4.0))[:2])
 
 
 @pytest.mark.parametrize("mean", [0.0, 0.5, 3.0, 144.0, 1000.0])
