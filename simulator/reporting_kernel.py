@@ -29,8 +29,9 @@ values equal to the row's min or max is that value, with nothing gathered; a row
 an infinite value, or a range that overflows or is too narrow to divide, is selected on a copy
 (SELECT for each ``k``, largest first, on the part the previous one left below it). Counting and
 gathering run on SIMD lanes or without mispredicted branches, the row's range on integer keys
-(:func:`_range`): ~2.2 ns a value on bench-10y's daily tables (~1.8–3.2 a column) against numpy's ~11
-for a sort on this machine (its AVX-512 sort is not used here). An
+(:func:`_range`): ~2.2 ns a value on bench-10y's daily tables (~1.8–3.2 a column, an AMD Zen 4) against
+numpy's sort at ~11 without AVX-512 and ~7.9 with it on that Zen 4; only on Intel AVX-512, where numpy's sort
+measured ~1.9, is the sort taken instead (:func:`simulator.results._simd_sort`). An
 order statistic is one value whatever finds it, so these are numpy's numbers, with two exceptions
 the caller resolves:
 
