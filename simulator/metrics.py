@@ -134,7 +134,8 @@ FINANCE_METRICS: dict[str, tuple[str, Callable[[Totals], np.ndarray], str]] = {
                                 "project debt) "
                                 "/ btc_mined"),
     "depreciation_usd": ("USD", lambda t: t["depreciation_usd"], "straight-line depreciation of machines and sites"),
-    "impairment_usd": ("USD", lambda t: t["impairment_usd"], "loss on units retired or lost: book value − resale proceeds (a gain on disposal if negative)"),
+    "impairment_usd": ("USD", lambda t: t["impairment_usd"],
+                       "loss on units retired or lost: book value − resale proceeds (a gain on disposal if negative)"),
     "sbc_usd": ("USD", lambda t: t["sbc_usd"], "stock-based compensation"),
     "interest_usd": ("USD", lambda t: t["interest_usd"], "interest and coupons on all debt"),
     "hedge_pnl_usd": ("USD", lambda t: t["hedge_pnl_usd"], "forward, put and power-swap settlements − premiums"),

@@ -150,9 +150,9 @@ def test_a_command_simulates_with_the_imported_heap_frozen_and_unfreezes_after(r
     seen = []
     check_input_models = simulator.engine.check_input_models
 
-    def probe(*args, **kwargs):  # simulate's first step on its scenario's paths
+    def probe(*positional, **keywords):  # simulate's first step on its scenario's paths
         seen.append((gc.isenabled(), gc.get_freeze_count() > 10_000))
-        return check_input_models(*args, **kwargs)
+        return check_input_models(*positional, **keywords)
 
     monkeypatch.setattr(simulator.engine, "check_input_models", probe)
     assert gc.get_freeze_count() == 0
