@@ -110,7 +110,7 @@ def _arguments(kernel, plan, hashprice_usd_per_ph_day: np.ndarray, working: np.n
             1 - plan.pool_fee)
     tail = (float(tax_usd_per_mwh), bool(tax_usd_per_mwh), units.HOURS_PER_DAY * (1 + overhead), 1 + overhead)
     rows = 1 if booked else n
-    if out is None or booked:
+    if out is None:
         out = np.empty((len(kernel.FIELDS), rows, paths))
     assert out.shape == (len(kernel.FIELDS), rows, paths) and out.flags.c_contiguous and out.flags.writeable
     return head, tail, out
