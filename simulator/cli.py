@@ -255,8 +255,8 @@ def _imported_heap_frozen():
     anyway. A run in worker processes unfreezes the heap after its forks (:func:`simulator.workers.frozen_heap`).
     Nothing a run computes depends on when memory is reclaimed. ``run``, ``backtest``, ``compare`` and ``upgrade``
     import their workflow (and so the engine) in it: 0.2–0.35 s of a ten-preset ``compare``'s ~2.3 s, an ``upgrade``'s
-    ~1.6 s and a backtest's ~1.1 s (session 40, medians of six runs alternated with the unfrozen imports); ``sweep`` runs its points in
-    dask's worker processes and is left as it was (not measured)."""
+    ~1.6 s and a backtest's ~1.1 s (session 40, medians of six runs alternated with the unfrozen imports);
+    ``sweep`` runs its points in dask's worker processes and is left as it was (not measured)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
